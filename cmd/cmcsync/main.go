@@ -1,0 +1,109 @@
+// Command cmcsync syncs a chassis management controller's information from
+// its primary flash image to its backup image, and verifies that it does so
+// safely: fault campaigns, benchmarks, a QEMU-booted CMC and a web page.
+//
+// Usage:
+//
+//	cmcsync <command> [flags]
+//
+// Run "cmcsync help" for the list of commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintln(os.Stderr, "cmcsync:", ee.msg)
+			}
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "cmcsync:", err)
+		os.Exit(1)
+	}
+}
+
+// command is one subcommand. Each lives in its own file and registers itself
+// from an init function.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{}
+
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("cmcsync: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// exitError asks main to exit with a given status, printing msg if non-empty.
+// A command returns it when the exit status itself carries meaning (e.g. a
+// campaign that found violations).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string {
+	if e.msg == "" {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.msg
+}
+
+// usageError reports a command-line mistake; it exits with status 2.
+func usageError(format string, a ...any) error {
+	return &exitError{code: 2, msg: fmt.Sprintf(format, a...)}
+}
+
+// run is the whole program, callable from tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printHelp(stdout)
+		if len(args) == 0 {
+			return usageError("no command given")
+		}
+		return nil
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		return usageError("unknown command %q (want one of %s)", args[0], commandNames())
+	}
+	return c.run(ctx, args[1:], stdout, stderr)
+}
+
+func commandNames() []string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "usage: cmcsync <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, n := range commandNames() {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun \"cmcsync <command> -h\" for a command's flags.")
+}
