@@ -1,0 +1,41 @@
+// Package sim is a timing-accurate flash simulator: a hal.Flash that behaves
+// like a chosen SPI NOR or SPI NAND part, only stricter, and charges every
+// operation that part's datasheet time on a virtual clock.
+//
+// Rules (every violation is a *hal.OpError wrapping a hal sentinel, and a
+// rejected operation changes nothing and charges nothing):
+//   - NOR: any byte range may be programmed any number of times; the result
+//     is old AND new. Programs may cross pages and blocks.
+//   - NAND: WriteSize is the page; pages are programmed whole, at most once
+//     per erase, in increasing order within an erase block (else ErrNAND);
+//     blocks may be marked bad (MarkBad), after which every operation
+//     touching them fails with ErrBadBlock.
+//   - Erase sets 0xFF and counts wear per erase block; once a block has been
+//     erased Part.Endurance times, erasing it fails with ErrWornOut.
+//   - Range and alignment are checked with hal.CheckRange, CheckProgram and
+//     CheckErase.
+//
+// Timing (Part.Typical, or Part.Max with Options.MaxTiming): a read costs
+// CommandOverhead + bytes/ReadBytesPerSec, plus PageRead per NAND page
+// touched; a program costs CommandOverhead + PageProgram per program page
+// touched plus the bytes' bus transfer; an erase costs CommandOverhead +
+// BlockErase per BlockEraseSize-aligned whole BlockEraseSize span (the
+// 64 KiB opcode a driver picks) and CommandOverhead + SectorErase per other
+// erase block. The cost advances the chip's Clock (which chips may share)
+// and Stats().Elapsed.
+//
+// Snapshots are copy-on-write by erase block: Snapshot is O(1), the first
+// change of a block afterwards copies it, and Restore is O(1) in memory, so
+// a fault campaign can branch before every operation. BlockVersion lets a
+// harness cache per-block digests across snapshots.
+//
+// Harness abilities for fault injection: Poke stores raw bytes without rules
+// or time, SetUnstable makes bytes read back randomly (in their 0 bits) until
+// they are programmed or erased, deterministically from Options.Seed.
+//
+// OpenFile persists a chip in a raw image file (written through on every
+// change, so killing the process loses nothing acknowledged) and its wear
+// and bad blocks in a sidecar PATH.wear file.
+//
+// The simulator knows nothing of what is stored on it.
+package sim

@@ -1,0 +1,322 @@
+package sim
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// Image files.
+//
+// OpenFile keeps the whole chip in an image file PATH (raw contents, exactly
+// the chip size, the format QEMU's -drive if=mtd and dd use) and the per-block
+// wear and bad-block marks in a sidecar PATH.wear:
+//
+//	8 bytes  magic "cmcwear1"
+//	8 bytes  number of erase blocks, little-endian uint64
+//	8 bytes per erase block, little-endian: wear count in bits 0..62, bad in bit 63
+//
+// Both are written through (pwrite) by every WriteAt, Erase, MarkBad and
+// Poke before it returns, so killing the process loses nothing that was
+// acknowledged; Sync and Close also fsync. The NAND program state is not
+// stored: on open, a NAND block's programmable pages start after its last
+// page that is not all 0xFF. Unstable ranges are not stored (they end with
+// the process, as a real chip's marginal cells settle at power-up).
+
+const (
+	wearMagic  = "cmcwear1"
+	wearHeader = 16
+	badBit     = uint64(1) << 63
+)
+
+// ErrImageMismatch is wrapped by OpenFile's error when an existing image or
+// wear file does not fit the requested chip.
+var ErrImageMismatch = errors.New("image file does not match the chip")
+
+type imageFile struct {
+	path string
+	img  *os.File
+	wear *os.File
+	err  error // sticky write error (from Poke or Restore, which return none)
+}
+
+// OpenFile returns a simulated chip persisted in the image file path. If
+// path exists it must be exactly the chip's size (Options.Size, or the
+// part's size), else OpenFile fails with an error wrapping
+// ErrImageMismatch and touches nothing; its contents are loaded, and its
+// wear from path+".wear" if that exists (it must then match the chip's
+// block count). If path does not exist it is created erased (all 0xFF),
+// with a fresh wear file. See the package documentation for the formats.
+// The chip must be closed to release the files. An image is locked
+// against a second OpenFile (from any process) while open.
+func OpenFile(path string, o Options) (*Flash, error) {
+	f, err := newFlash(o)
+	if err != nil {
+		return nil, err
+	}
+	size := f.geo.Size
+	wearPath := path + ".wear"
+	wearSize := int64(wearHeader + 8*f.nblocks)
+	mismatch := func(format string, a ...any) error {
+		return &hal.OpError{Op: "open", Dev: path, Err: fmt.Errorf("%w: "+format, append([]any{ErrImageMismatch}, a...)...)}
+	}
+
+	st, err := os.Stat(path)
+	exists := err == nil
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, &hal.OpError{Op: "open", Dev: path, Err: err}
+	case exists && !st.Mode().IsRegular():
+		return nil, mismatch("not a regular file")
+	case exists && st.Size() != size:
+		return nil, mismatch("%s holds %d bytes but a %s %s chip is %d bytes (use the matching size, or another file)",
+			path, st.Size(), hal.FormatSize(size), f.part.Name, size)
+	}
+	var wearData []byte
+	if exists {
+		wearData, err = os.ReadFile(wearPath)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			wearData = nil
+		case err != nil:
+			return nil, &hal.OpError{Op: "open", Dev: wearPath, Err: err}
+		case int64(len(wearData)) != wearSize || string(wearData[:8]) != wearMagic ||
+			binary.LittleEndian.Uint64(wearData[8:]) != uint64(f.nblocks):
+			return nil, mismatch("wear file %s is not a wear file for %d erase blocks (remove it to start from zero wear)", wearPath, f.nblocks)
+		}
+	}
+
+	imf := &imageFile{path: path}
+	if exists {
+		imf.img, err = os.OpenFile(path, os.O_RDWR, 0)
+	} else {
+		imf.img, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	}
+	if err != nil {
+		return nil, &hal.OpError{Op: "open", Dev: path, Err: err}
+	}
+	if err := lockFile(imf.img); err != nil {
+		imf.img.Close()
+		return nil, &hal.OpError{Op: "open", Dev: path, Err: fmt.Errorf("image is in use by another process (%w)", err)}
+	}
+	fail := func(err error) (*Flash, error) {
+		imf.img.Close()
+		if imf.wear != nil {
+			imf.wear.Close()
+		}
+		if !exists {
+			os.Remove(path)
+		}
+		return nil, &hal.OpError{Op: "open", Dev: path, Err: err}
+	}
+	if exists {
+		if err := f.load(imf.img); err != nil {
+			return fail(err)
+		}
+	} else {
+		for off := int64(0); off < size; off += int64(len(ffPage)) {
+			if _, err := imf.img.WriteAt(ffPage[:min(int64(len(ffPage)), size-off)], off); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if wearData != nil {
+		for b := int64(0); b < f.nblocks; b++ {
+			v := binary.LittleEndian.Uint64(wearData[wearHeader+8*b:])
+			if v != 0 {
+				bl := f.blk(b)
+				bl.wear = int64(v &^ badBit)
+				bl.bad = v&badBit != 0
+			}
+		}
+		imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0)
+	} else {
+		fresh := make([]byte, wearSize)
+		copy(fresh, wearMagic)
+		binary.LittleEndian.PutUint64(fresh[8:], uint64(f.nblocks))
+		if err = os.WriteFile(wearPath, fresh, 0o644); err == nil {
+			imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0)
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if !exists {
+		if err := imf.sync(); err != nil {
+			return fail(err)
+		}
+	}
+	f.file = imf
+	return f, nil
+}
+
+// load reads the image into memory; all-0xFF blocks stay unallocated.
+func (f *Flash) load(r io.ReaderAt) error {
+	es := f.geo.EraseSize
+	buf := make([]byte, es)
+	for b := int64(0); b < f.nblocks; b++ {
+		if _, err := r.ReadAt(buf, b*es); err != nil {
+			return fmt.Errorf("reading erase block %d: %w", b, err)
+		}
+		if allFF(buf) {
+			continue
+		}
+		bl := f.blk(b)
+		bl.data = buf
+		bl.owner = f.epoch
+		bl.version = versions.Add(1)
+		if f.geo.Kind == hal.NAND {
+			ps := f.geo.PageSize
+			for pg := es/ps - 1; pg >= 0; pg-- {
+				if !allFF(buf[pg*ps : (pg+1)*ps]) {
+					bl.next = pg + 1
+					break
+				}
+			}
+		}
+		buf = make([]byte, es)
+	}
+	return nil
+}
+
+func (m *imageFile) fail(err error) {
+	if m.err == nil {
+		m.err = err
+	}
+}
+
+func (m *imageFile) check() error {
+	if m.err != nil {
+		return fmt.Errorf("%w: image file %s: earlier write failed: %w", hal.ErrMedia, m.path, m.err)
+	}
+	return nil
+}
+
+func (m *imageFile) mediaErr(err error) error {
+	return fmt.Errorf("%w: image file %s: %w", hal.ErrMedia, m.path, err)
+}
+
+// writeRange writes the chip's bytes [off, off+n) to the image.
+func (m *imageFile) writeRange(f *Flash, off, n int64) error {
+	es := f.geo.EraseSize
+	for done := int64(0); done < n; {
+		pos := off + done
+		in := pos & (es - 1)
+		k := min(es-in, n-done)
+		bl := f.blk(pos >> f.blkShift)
+		var src []byte
+		if bl.data == nil {
+			src = ffPage[:min(k, int64(len(ffPage)))]
+			k = int64(len(src))
+		} else {
+			src = bl.data[in : in+k]
+		}
+		if _, err := m.img.WriteAt(src, pos); err != nil {
+			return m.mediaErr(err)
+		}
+		done += k
+	}
+	return nil
+}
+
+// eraseRange writes 0xFF and the wear of blocks first..last.
+func (m *imageFile) eraseRange(f *Flash, first, last int64) error {
+	if err := m.writeRange(f, first<<f.blkShift, (last-first+1)<<f.blkShift); err != nil {
+		return err
+	}
+	return m.writeMetaRange(f, first, last)
+}
+
+func (m *imageFile) writeMeta(f *Flash, b int64) error { return m.writeMetaRange(f, b, b) }
+
+func (m *imageFile) writeMetaRange(f *Flash, first, last int64) error {
+	buf := make([]byte, 8*(last-first+1))
+	for b := first; b <= last; b++ {
+		bl := f.blk(b)
+		v := uint64(bl.wear)
+		if bl.bad {
+			v |= badBit
+		}
+		binary.LittleEndian.PutUint64(buf[8*(b-first):], v)
+	}
+	if _, err := m.wear.WriteAt(buf, wearHeader+8*first); err != nil {
+		return m.mediaErr(err)
+	}
+	return nil
+}
+
+// restore writes to the files the blocks of chunks that differ from the
+// chip's current ones (before the chip switches to chunks).
+func (m *imageFile) restore(f *Flash, chunks []*chunk) {
+	for ci, c := range chunks {
+		cur := f.chunks[ci]
+		if c == cur {
+			continue
+		}
+		for i := range c.blocks {
+			b := int64(ci)<<chunkShift + int64(i)
+			if b >= f.nblocks {
+				break
+			}
+			want, have := &c.blocks[i], &cur.blocks[i]
+			if !sameData(want.data, have.data) {
+				src := want.data
+				if src == nil {
+					src = ffPage[:0]
+				}
+				var err error
+				if len(src) > 0 {
+					_, err = m.img.WriteAt(src, b<<f.blkShift)
+				} else {
+					for off := int64(0); off < f.geo.EraseSize && err == nil; off += int64(len(ffPage)) {
+						_, err = m.img.WriteAt(ffPage[:min(int64(len(ffPage)), f.geo.EraseSize-off)], b<<f.blkShift+off)
+					}
+				}
+				if err != nil {
+					m.fail(err)
+				}
+			}
+			if want.wear != have.wear || want.bad != have.bad {
+				v := uint64(want.wear)
+				if want.bad {
+					v |= badBit
+				}
+				var buf [8]byte
+				binary.LittleEndian.PutUint64(buf[:], v)
+				if _, err := m.wear.WriteAt(buf[:], wearHeader+8*b); err != nil {
+					m.fail(err)
+				}
+			}
+		}
+	}
+}
+
+func sameData(a, b []byte) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return &a[0] == &b[0]
+}
+
+func (m *imageFile) sync() error {
+	if err := m.img.Sync(); err != nil {
+		return err
+	}
+	return m.wear.Sync()
+}
+
+func (m *imageFile) close() error {
+	err := m.sync()
+	if e := m.img.Close(); err == nil {
+		err = e
+	}
+	if e := m.wear.Close(); err == nil {
+		err = e
+	}
+	return err
+}

@@ -1,0 +1,59 @@
+package sim
+
+import "fmt"
+
+// Poke stores p at off as raw bytes: no programming rules (bits may go from
+// 0 to 1), no bad-block check, no time charged, no statistics counted, and
+// the NAND program state and unstable ranges are left as they are. It is
+// how a fault harness leaves a torn program or a partly erased block, or
+// scribbles over data. The range must lie inside the chip, else Poke panics
+// (a harness bug). An image file is written through.
+func (f *Flash) Poke(off int64, p []byte) {
+	n := int64(len(p))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mustRange("Poke", off, n)
+	es := f.geo.EraseSize
+	for done := int64(0); done < n; {
+		pos := off + done
+		in := pos & (es - 1)
+		k := min(es-in, n-done)
+		bl := f.mut(pos >> f.blkShift)
+		copy(f.mutData(bl)[in:in+k], p[done:done+k])
+		f.touched(bl)
+		done += k
+	}
+	if f.file != nil && !f.closed {
+		if err := f.file.writeRange(f, off, n); err != nil {
+			f.file.fail(err)
+		}
+	}
+}
+
+// SetUnstable makes the n bytes at off unstable: until the next erase or
+// program of a byte, each read of it returns the stored value with the bits
+// that are 0 replaced by random bits (a torn program or erase whose cells
+// sit between states). The random values come from Options.Seed and are
+// part of snapshots, so runs replay exactly. The range must lie inside the
+// chip, else SetUnstable panics (a harness bug).
+func (f *Flash) SetUnstable(off, n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mustRange("SetUnstable", off, n)
+	es := f.geo.EraseSize
+	for done := int64(0); done < n; {
+		pos := off + done
+		in := pos & (es - 1)
+		k := min(es-in, n-done)
+		bl := f.mut(pos >> f.blkShift)
+		bl.unstable = append(removeSpan(bl.unstable, in, in+k), span{in, in + k})
+		f.touched(bl)
+		done += k
+	}
+}
+
+func (f *Flash) mustRange(what string, off, n int64) {
+	if off < 0 || n < 0 || off > f.geo.Size || n > f.geo.Size-off {
+		panic(fmt.Sprintf("sim: %s [%#x+%#x] outside %s (%#x bytes)", what, off, n, f.geo.Name, f.geo.Size))
+	}
+}
