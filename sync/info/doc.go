@@ -1,0 +1,96 @@
+// Package info defines the information a CMC (chassis management
+// controller) keeps on its primary flash and that the sync engine copies to
+// the backup: the six preset information types, their on-flash record and
+// region format, the firmware image header the engine probes, and a seeded
+// Generator that writes the region like a CMC's services do.
+//
+// # Information types
+//
+// [Power], [Fan], [Node], [EventLog], [FaultLog] and [Asset], with stable
+// names ("power", "fan", "node", "event-log", "fault-log", "asset"; see
+// [ParseType], [ParseList]), a detailed [Explanation] for the selection page,
+// and [Default] contents (what "restore the preset defaults" writes).
+//
+// # Primary information region
+//
+// The region is a range of the primary chip (offset and size multiples of
+// the erase size). All integers are little-endian; every checksum is
+// CRC-32C (Castagnoli, [Checksum]).
+//
+// Block 0 of the region holds the region header ([RegionHeaderSize] = 172
+// bytes; the rest of the block is 0xFF):
+//
+//	off  size  field
+//	0    8     magic "CMCSINFO"
+//	8    2     version, 1
+//	10   2     extent count n, 6
+//	12   4     erase size the layout was planned for
+//	16   8     region size in bytes
+//	24   24*n  extent table, one entry per type in type order 1..6:
+//	             +0  1  type (1 power, 2 fan, 3 node, 4 event-log, 5 fault-log, 6 asset)
+//	             +1  7  reserved, 0
+//	             +8  8  extent offset from the region start
+//	             +16 8  extent capacity in bytes
+//	24+24n 4   CRC-32C of bytes 0 .. 24+24n-1
+//
+// Extents are erase-block aligned, follow the header block in type order
+// and never overlap, so a service rewriting one type never touches another
+// type's blocks. [PlanRegion] gives each type the blocks its fixed contents
+// plus 64 ring entries need and shares the remaining blocks by weight: event
+// log 36, fault log 24, power 12, fan 12, node 7, asset 2 (the remainder to
+// the event log). On an 8 MiB region with 4 KiB blocks that is: power
+// 1,056 KiB, fan 1,056 KiB, node 616 KiB, event log 3,164 KiB, fault log
+// 2,116 KiB, asset 184 KiB (figures from PlanRegion, see the tests).
+//
+// Each extent starts with one record: a 32-byte header, then the payload
+// (bytes past the payload up to the extent's end are unspecified):
+//
+//	off  size  field
+//	0    4     magic 0x43455249 ("IREC")
+//	4    1     version, 1
+//	5    1     type
+//	6    2     header size, 32
+//	8    8     sequence number: 1 after formatting, +1 per changing write
+//	16   4     payload length (at most capacity - 32)
+//	20   4     CRC-32C of the payload
+//	24   4     reserved, 0
+//	28   4     CRC-32C of header bytes 0..27
+//
+// [FormatRegion] erases the region, writes every type's default record
+// (sequence 1) and writes the region header last. [Region.Write] is what a
+// CMC service does: read-compare per erase block, skip equal blocks, program
+// without erase where only bits are cleared (NOR appends into erased
+// space), erase and program the rest. [Region.Read] verifies every header
+// field and both CRCs and returns an error wrapping [ErrCorrupt] naming the
+// problem.
+//
+// # Payloads
+//
+// Every payload written by this package's defaults and Generator is a
+// table: a 24-byte payload header (type, format version 1, fixed-section
+// length, entry size, ring slots, entries present, next slot, last-update
+// time in Unix seconds), a fixed section and a ring of fixed-size entries,
+// appended until the ring is full and then overwriting the oldest. The
+// fixed sections and entries (IPMI SEL records, 64-byte fault entries,
+// 16-byte telemetry samples, IPMI FRU images) are described in each type's
+// [Explanation] and in payload.go. Region.Write accepts any payload bytes;
+// only the Generator needs the table format.
+//
+// # Firmware image
+//
+// At chip offset 0: a 64-byte [ImageHeader] (magic "CMCFWIMG", version,
+// body size, body CRC-32C, build time, version string, header CRC-32C)
+// followed by the body. [ReadImageHeader] is the engine's cheap health
+// probe; [VerifyImage] checks the whole body.
+//
+// # Generator
+//
+// [Generator] is seeded (math/rand/v2 PCG): [Generator.Populate] fills
+// every type (rings 80% full), [Generator.Step] applies a duration of CMC
+// activity — about 1% of the region's payload bytes change per
+// [TypicalInterval] (10 minutes) — and [Generator.Mutate] applies a
+// synthetic change set of a given fraction, clustered or scattered, for
+// benchmarks.
+//
+// This package imports only hal and the standard library.
+package info

@@ -1,0 +1,518 @@
+package info
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// Region header layout (little-endian), at the start of the region's first
+// erase block; the rest of that block is erased (0xFF):
+//
+//	0   [8]byte magic RegionMagic ("CMCSINFO")
+//	8   uint16  version (1)
+//	10  uint16  extent count n (6)
+//	12  uint32  erase size the layout was planned for
+//	16  uint64  region size
+//	24  n × 24-byte extent entries:
+//	        0 uint8 type, 1..7 reserved 0,
+//	        8 uint64 offset from the region start, 16 uint64 capacity
+//	24+24n uint32 CRC-32C of bytes 0 .. 24+24n-1
+const (
+	RegionMagic   = "CMCSINFO"
+	RegionVersion = 1
+	extentEntry   = 24
+	regionFixed   = 24
+)
+
+// RegionHeaderSize is the encoded size of a region header with all six
+// extents.
+const RegionHeaderSize = regionFixed + NumTypes*extentEntry + 4
+
+// ExtentInfo says where one type's record lives: Off is relative to the
+// region start, Capacity counts the record header and the payload. Both are
+// multiples of the erase size.
+type ExtentInfo struct {
+	Type     Type
+	Off      int64
+	Capacity int64
+}
+
+// RegionHeader is a decoded (or planned) region header.
+type RegionHeader struct {
+	Version   uint16
+	EraseSize int64
+	Size      int64
+	Extents   []ExtentInfo // one per type, in layout order
+}
+
+// extent weights: how the blocks beyond each type's minimum are shared out.
+// The logs get the most room.
+var extentWeight = [...]int64{Power: 12, Fan: 12, Node: 7, EventLog: 36, FaultLog: 24, Asset: 2}
+
+// PlanRegion lays out a region of size bytes on a device with the given
+// erase size: one header block, then one erase-block-aligned extent per type
+// in layout order. Each type gets the blocks its fixed contents and 64 ring
+// entries need; the remaining blocks are shared by weight (event log 36,
+// fault log 24, power 12, fan 12, node 7, asset 2), the remainder going to
+// the event log. size must be a positive multiple of eraseSize (a power of
+// two) and large enough (about 8 erase blocks with 4 KiB blocks).
+func PlanRegion(size, eraseSize int64) (RegionHeader, error) {
+	if eraseSize <= 0 || eraseSize&(eraseSize-1) != 0 || eraseSize > 1<<30 {
+		return RegionHeader{}, fmt.Errorf("erase size %d is not a power of two up to 1 GiB", eraseSize)
+	}
+	if size <= 0 || size%eraseSize != 0 {
+		return RegionHeader{}, fmt.Errorf("region size %d is not a positive multiple of the erase size %d", size, eraseSize)
+	}
+	blocks := size / eraseSize
+	var minBlocks [NumTypes + 1]int64
+	need := int64(1)
+	for _, t := range All() {
+		minBlocks[t] = (int64(RecordHeaderSize+minPayload(t)) + eraseSize - 1) / eraseSize
+		need += minBlocks[t]
+	}
+	if blocks < need {
+		return RegionHeader{}, fmt.Errorf("region of %s is too small for %d erase blocks of %s: need at least %s", hal.FormatSize(size), blocks, hal.FormatSize(eraseSize), hal.FormatSize(need*eraseSize))
+	}
+	if size/eraseSize > 1<<31 || size > 1<<40 {
+		return RegionHeader{}, fmt.Errorf("region of %d bytes is too large (at most 1 TiB)", size)
+	}
+	rest := blocks - need
+	var wsum int64
+	for _, t := range All() {
+		wsum += extentWeight[t]
+	}
+	h := RegionHeader{Version: RegionVersion, EraseSize: eraseSize, Size: size}
+	give := make([]int64, NumTypes+1)
+	var given int64
+	for _, t := range All() {
+		give[t] = rest * extentWeight[t] / wsum
+		given += give[t]
+	}
+	give[EventLog] += rest - given
+	off := eraseSize
+	for _, t := range All() {
+		c := (minBlocks[t] + give[t]) * eraseSize
+		// A payload length is a uint32: cap the extent, leave the rest unused.
+		if c > 1<<31 {
+			c = 1 << 31
+		}
+		h.Extents = append(h.Extents, ExtentInfo{Type: t, Off: off, Capacity: c})
+		off += c
+	}
+	return h, nil
+}
+
+// Encode returns the encoded header (RegionHeaderSize bytes with six
+// extents).
+func (h RegionHeader) Encode() []byte {
+	le := binary.LittleEndian
+	b := make([]byte, regionFixed+len(h.Extents)*extentEntry+4)
+	copy(b, RegionMagic)
+	le.PutUint16(b[8:], h.Version)
+	le.PutUint16(b[10:], uint16(len(h.Extents)))
+	le.PutUint32(b[12:], uint32(h.EraseSize))
+	le.PutUint64(b[16:], uint64(h.Size))
+	for i, e := range h.Extents {
+		x := b[regionFixed+i*extentEntry:]
+		x[0] = byte(e.Type)
+		le.PutUint64(x[8:], uint64(e.Off))
+		le.PutUint64(x[16:], uint64(e.Capacity))
+	}
+	n := len(b) - 4
+	le.PutUint32(b[n:], Checksum(b[:n]))
+	return b
+}
+
+// DecodeRegionHeader parses and validates a region header from the start of
+// b: magic, version, checksum, and an extent table with each of the six
+// types exactly once, in layout order, erase-block aligned, inside the
+// region, after the header block and not overlapping. Every error wraps
+// ErrCorrupt.
+func DecodeRegionHeader(b []byte) (RegionHeader, error) {
+	le := binary.LittleEndian
+	if len(b) < regionFixed {
+		return RegionHeader{}, fmt.Errorf("%w: region header is %d bytes, want %d", ErrCorrupt, len(b), RegionHeaderSize)
+	}
+	if allFF(b[:regionFixed]) {
+		return RegionHeader{}, fmt.Errorf("%w: no region header (erased); format the region first", ErrCorrupt)
+	}
+	if string(b[:8]) != RegionMagic {
+		return RegionHeader{}, fmt.Errorf("%w: region magic %q, want %q", ErrCorrupt, b[:8], RegionMagic)
+	}
+	n := int(le.Uint16(b[10:]))
+	if n != NumTypes {
+		return RegionHeader{}, fmt.Errorf("%w: region header lists %d extents, want %d", ErrCorrupt, n, NumTypes)
+	}
+	end := regionFixed + n*extentEntry
+	if len(b) < end+4 {
+		return RegionHeader{}, fmt.Errorf("%w: region header is %d bytes, want %d", ErrCorrupt, len(b), end+4)
+	}
+	if got, want := le.Uint32(b[end:]), Checksum(b[:end]); got != want {
+		return RegionHeader{}, fmt.Errorf("%w: region header crc %#08x, computed %#08x", ErrCorrupt, got, want)
+	}
+	h := RegionHeader{Version: le.Uint16(b[8:]), EraseSize: int64(le.Uint32(b[12:])), Size: int64(le.Uint64(b[16:]))}
+	if h.Version != RegionVersion {
+		return RegionHeader{}, fmt.Errorf("%w: region version %d, want %d", ErrCorrupt, h.Version, RegionVersion)
+	}
+	if es := h.EraseSize; es <= 0 || es&(es-1) != 0 {
+		return RegionHeader{}, fmt.Errorf("%w: region erase size %d is not a power of two", ErrCorrupt, es)
+	}
+	if h.Size <= 0 || h.Size%h.EraseSize != 0 || h.Size > 1<<40 {
+		return RegionHeader{}, fmt.Errorf("%w: region size %d is not a positive multiple of the erase size %d", ErrCorrupt, h.Size, h.EraseSize)
+	}
+	next := h.EraseSize
+	for i := 0; i < n; i++ {
+		x := b[regionFixed+i*extentEntry:]
+		e := ExtentInfo{Type: Type(x[0]), Off: int64(le.Uint64(x[8:])), Capacity: int64(le.Uint64(x[16:]))}
+		want := All()[i]
+		switch {
+		case e.Type != want:
+			return RegionHeader{}, fmt.Errorf("%w: extent %d is type %v, want %v", ErrCorrupt, i, e.Type, want)
+		case !allZero(x[1:8]):
+			return RegionHeader{}, fmt.Errorf("%w: %v extent reserved bytes are not zero", ErrCorrupt, e.Type)
+		case e.Off < next || e.Off%h.EraseSize != 0:
+			return RegionHeader{}, fmt.Errorf("%w: %v extent at %#x overlaps the previous one or is not aligned to %#x", ErrCorrupt, e.Type, e.Off, h.EraseSize)
+		case e.Capacity <= 0 || e.Capacity%h.EraseSize != 0 || e.Capacity > 1<<31:
+			return RegionHeader{}, fmt.Errorf("%w: %v extent capacity %#x is not a positive multiple of %#x up to 2 GiB", ErrCorrupt, e.Type, e.Capacity, h.EraseSize)
+		case e.Off > h.Size || e.Capacity > h.Size-e.Off:
+			return RegionHeader{}, fmt.Errorf("%w: %v extent [%#x+%#x] ends past the region's %#x bytes", ErrCorrupt, e.Type, e.Off, e.Capacity, h.Size)
+		case e.Capacity < int64(RecordHeaderSize+minPayload(e.Type)):
+			return RegionHeader{}, fmt.Errorf("%w: %v extent capacity %d is below its minimum %d", ErrCorrupt, e.Type, e.Capacity, RecordHeaderSize+minPayload(e.Type))
+		}
+		next = e.Off + e.Capacity
+		h.Extents = append(h.Extents, e)
+	}
+	return h, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Region is an opened primary information region: where the CMC's services
+// keep the live information, on the primary chip. It reads and writes
+// through its hal.Flash and keeps no cached contents, so it always sees what
+// the chip holds. A Region is used by one goroutine at a time (like the
+// hal.Flash under it).
+type Region struct {
+	f      hal.Flash
+	geo    hal.Geometry
+	off    int64
+	size   int64
+	header RegionHeader
+	ext    [NumTypes + 1]ExtentInfo
+}
+
+// checkPlace validates that [off, off+size) is an erase-aligned range of f.
+func checkPlace(f hal.Flash, off, size int64) (hal.Geometry, error) {
+	g := f.Geometry()
+	if g.EraseSize <= 0 {
+		return g, fmt.Errorf("device %q reports erase size %d", g.Name, g.EraseSize)
+	}
+	if off < 0 || size <= 0 || off%g.EraseSize != 0 || size%g.EraseSize != 0 {
+		return g, fmt.Errorf("information region [%#x+%#x] on %s: offset and size must be positive multiples of the erase size %#x", off, size, g.Name, g.EraseSize)
+	}
+	if off > g.Size || size > g.Size-off {
+		return g, fmt.Errorf("information region [%#x+%#x] does not fit %s (%s)", off, size, g.Name, hal.FormatSize(g.Size))
+	}
+	return g, nil
+}
+
+// FormatRegion lays out an empty information region of size bytes at off on
+// f (both multiples of the erase size): it erases the region's blocks that
+// are not already erased, writes every type's Default record (sequence 1)
+// and writes the region header last, so that a region whose format was cut
+// short does not open. Bad arguments return an error before f is touched.
+func FormatRegion(f hal.Flash, off, size int64) error {
+	g, err := checkPlace(f, off, size)
+	if err != nil {
+		return err
+	}
+	h, err := PlanRegion(size, g.EraseSize)
+	if err != nil {
+		return fmt.Errorf("information region [%#x+%#x] on %s: %w", off, size, g.Name, err)
+	}
+	buf := make([]byte, g.EraseSize)
+	for b := off; b < off+size; b += g.EraseSize {
+		if _, err := f.ReadAt(buf, b); err != nil {
+			return fmt.Errorf("format information region: %w", err)
+		}
+		if !allFF(buf) {
+			if err := f.Erase(b, g.EraseSize); err != nil {
+				return fmt.Errorf("format information region: %w", err)
+			}
+		}
+	}
+	r := &Region{f: f, geo: g, off: off, size: size, header: h}
+	for _, e := range h.Extents {
+		r.ext[e.Type] = e
+	}
+	for _, t := range All() {
+		p := Default(t)
+		rec := append(encodeRecordHeader(RecordHeader{Type: t, Seq: 1, PayloadLen: uint32(len(p)), PayloadCRC: Checksum(p)}), p...)
+		if _, err := r.program(off+r.ext[t].Off, rec); err != nil {
+			return fmt.Errorf("format information region: write %v defaults: %w", t, err)
+		}
+	}
+	if _, err := r.program(off, h.Encode()); err != nil {
+		return fmt.Errorf("format information region: write header: %w", err)
+	}
+	return nil
+}
+
+// OpenRegion opens the information region at off (size bytes) on f and
+// validates its header: it must have been formatted for this size and the
+// device's erase size. Errors about the contents wrap ErrCorrupt.
+func OpenRegion(f hal.Flash, off, size int64) (*Region, error) {
+	g, err := checkPlace(f, off, size)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, RegionHeaderSize)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, fmt.Errorf("open information region: %w", err)
+	}
+	h, err := DecodeRegionHeader(buf)
+	if err != nil {
+		return nil, fmt.Errorf("information region at %#x on %s: %w", off, g.Name, err)
+	}
+	if h.Size != size {
+		return nil, fmt.Errorf("information region at %#x on %s: %w: formatted for %s, opened as %s", off, g.Name, ErrCorrupt, hal.FormatSize(h.Size), hal.FormatSize(size))
+	}
+	if h.EraseSize%g.EraseSize != 0 {
+		return nil, fmt.Errorf("information region at %#x on %s: %w: laid out for erase size %s, device has %s", off, g.Name, ErrCorrupt, hal.FormatSize(h.EraseSize), hal.FormatSize(g.EraseSize))
+	}
+	r := &Region{f: f, geo: g, off: off, size: size, header: h}
+	for _, e := range h.Extents {
+		r.ext[e.Type] = e
+	}
+	return r, nil
+}
+
+// Flash returns the device the region lives on.
+func (r *Region) Flash() hal.Flash { return r.f }
+
+// Offset returns the region's chip offset; Size its size in bytes.
+func (r *Region) Offset() int64 { return r.off }
+
+// Size returns the region's size in bytes.
+func (r *Region) Size() int64 { return r.size }
+
+// Header returns the region's decoded header (a copy).
+func (r *Region) Header() RegionHeader {
+	h := r.header
+	h.Extents = append([]ExtentInfo(nil), h.Extents...)
+	return h
+}
+
+// Extent returns where t's record (header and payload) lives: its chip
+// offset and its capacity in bytes, both erase-block aligned. The payload
+// starts RecordHeaderSize bytes after off. An invalid type returns 0, 0.
+func (r *Region) Extent(t Type) (off, size int64) {
+	if !t.Valid() {
+		return 0, 0
+	}
+	return r.off + r.ext[t].Off, r.ext[t].Capacity
+}
+
+// Capacity returns the largest payload t's extent holds; 0 for an invalid
+// type.
+func (r *Region) Capacity(t Type) int {
+	if !t.Valid() {
+		return 0
+	}
+	return int(r.ext[t].Capacity - RecordHeaderSize)
+}
+
+func (r *Region) checkType(t Type) error {
+	if !t.Valid() {
+		return fmt.Errorf("unknown information type %d (want 1..%d)", uint8(t), NumTypes)
+	}
+	return nil
+}
+
+// Read returns t's current record after verifying it: header magic,
+// version, type, header CRC, payload length within the extent, and the
+// payload CRC. Malformed contents return an error wrapping ErrCorrupt that
+// names the type, the offset and the field; flash errors are returned
+// wrapped as they are.
+func (r *Region) Read(t Type) (Record, error) {
+	if err := r.checkType(t); err != nil {
+		return Record{}, err
+	}
+	off, capacity := r.Extent(t)
+	hb := make([]byte, RecordHeaderSize)
+	if _, err := r.f.ReadAt(hb, off); err != nil {
+		return Record{}, fmt.Errorf("read %v record: %w", t, err)
+	}
+	h, err := DecodeRecordHeader(hb)
+	if err != nil {
+		return Record{}, fmt.Errorf("%v record at %#x: %w", t, off, err)
+	}
+	if h.Type != t {
+		return Record{}, fmt.Errorf("%v record at %#x: %w: header says type %v", t, off, ErrCorrupt, h.Type)
+	}
+	if int64(h.PayloadLen) > capacity-RecordHeaderSize {
+		return Record{}, fmt.Errorf("%v record at %#x: %w: payload length %d exceeds the extent's %d", t, off, ErrCorrupt, h.PayloadLen, capacity-RecordHeaderSize)
+	}
+	p := make([]byte, h.PayloadLen)
+	if _, err := r.f.ReadAt(p, off+RecordHeaderSize); err != nil {
+		return Record{}, fmt.Errorf("read %v record: %w", t, err)
+	}
+	if c := Checksum(p); c != h.PayloadCRC {
+		return Record{}, fmt.Errorf("%v record at %#x: %w: payload crc %#08x, header says %#08x", t, off, ErrCorrupt, c, h.PayloadCRC)
+	}
+	return Record{Type: t, Seq: h.Seq, Payload: p, CRC: h.PayloadCRC}, nil
+}
+
+// Write stores payload as t's record, as a CMC service does: it builds the
+// new record (sequence number = the previous record's + 1, or 1 if the
+// previous header is unreadable) and, erase block by erase block over the
+// new record's length, reads what the chip holds, skips blocks that are
+// equal, programs without erasing where only 1→0 bit changes are needed
+// (NOR: e.g. log entries appended into erased space), and erases and
+// programs the rest. Blocks of other types' extents, and blocks of this
+// extent past the new record's end, are never touched; bytes past the record
+// end are unspecified. Writing a payload equal to the stored one (valid
+// record) changes nothing, not even the sequence number.
+//
+// A payload longer than Capacity(t) returns an error wrapping ErrTooLarge
+// and changes nothing. payload is not retained. A flash failure part-way
+// may leave the record corrupt (Read then reports ErrCorrupt), as on a real
+// CMC.
+func (r *Region) Write(t Type, payload []byte) error {
+	_, err := r.write(t, payload)
+	return err
+}
+
+// WriteStats is what one write did on the flash.
+type WriteStats struct {
+	Erases          int64 // erase blocks erased
+	BytesProgrammed int64
+	BlocksTouched   int64 // erase blocks erased or programmed
+}
+
+// WriteCounted is Write, also returning the flash work it did.
+func (r *Region) WriteCounted(t Type, payload []byte) (WriteStats, error) {
+	return r.write(t, payload)
+}
+
+func (r *Region) write(t Type, payload []byte) (WriteStats, error) {
+	if err := r.checkType(t); err != nil {
+		return WriteStats{}, err
+	}
+	if len(payload) > r.Capacity(t) {
+		return WriteStats{}, fmt.Errorf("write %v: %w: %d bytes, the extent holds %d (reformat with a larger region)", t, ErrTooLarge, len(payload), r.Capacity(t))
+	}
+	off, _ := r.Extent(t)
+	hb := make([]byte, RecordHeaderSize)
+	if _, err := r.f.ReadAt(hb, off); err != nil {
+		return WriteStats{}, fmt.Errorf("write %v: %w", t, err)
+	}
+	seq := uint64(1)
+	crc := Checksum(payload)
+	if old, err := DecodeRecordHeader(hb); err == nil && old.Type == t {
+		seq = old.Seq + 1
+		if old.PayloadLen == uint32(len(payload)) && old.PayloadCRC == crc {
+			cur := make([]byte, len(payload))
+			if _, err := r.f.ReadAt(cur, off+RecordHeaderSize); err != nil {
+				return WriteStats{}, fmt.Errorf("write %v: %w", t, err)
+			}
+			if bytes.Equal(cur, payload) {
+				return WriteStats{}, nil
+			}
+		}
+	}
+	rec := make([]byte, 0, RecordHeaderSize+len(payload))
+	rec = append(rec, encodeRecordHeader(RecordHeader{Type: t, Seq: seq, PayloadLen: uint32(len(payload)), PayloadCRC: crc})...)
+	rec = append(rec, payload...)
+	st, err := r.program(off, rec)
+	if err != nil {
+		return st, fmt.Errorf("write %v: %w", t, err)
+	}
+	return st, nil
+}
+
+// program makes the chip hold data at off (erase-block aligned), touching
+// only the erase blocks whose bytes differ: program-only when the change
+// only clears bits on NOR, else erase and program.
+func (r *Region) program(off int64, data []byte) (WriteStats, error) {
+	var st WriteStats
+	eb := r.geo.EraseSize
+	ws := r.geo.WriteSize
+	if ws <= 0 {
+		ws = 1
+	}
+	cur := make([]byte, eb)
+	for lo := int64(0); lo < int64(len(data)); lo += eb {
+		hi := min(lo+eb, int64(len(data)))
+		want := data[lo:hi]
+		c := cur[:hi-lo]
+		if _, err := r.f.ReadAt(c, off+lo); err != nil {
+			return st, err
+		}
+		if bytes.Equal(c, want) {
+			continue
+		}
+		st.BlocksTouched++
+		if r.geo.Kind == hal.NOR && ws == 1 && onlyClears(c, want) {
+			first, last := diffSpan(c, want)
+			if _, err := r.f.WriteAt(want[first:last+1], off+lo+first); err != nil {
+				return st, err
+			}
+			st.BytesProgrammed += last + 1 - first
+			continue
+		}
+		if err := r.f.Erase(off+lo, eb); err != nil {
+			return st, err
+		}
+		st.Erases++
+		n := (int64(len(want)) + ws - 1) / ws * ws
+		buf := want
+		if n != int64(len(want)) {
+			buf = make([]byte, n)
+			copy(buf, want)
+			for i := len(want); i < len(buf); i++ {
+				buf[i] = 0xFF
+			}
+		}
+		if _, err := r.f.WriteAt(buf, off+lo); err != nil {
+			return st, err
+		}
+		st.BytesProgrammed += int64(len(buf))
+	}
+	return st, nil
+}
+
+// onlyClears reports whether programming want over cur (NOR AND) yields
+// want: no bit goes from 0 to 1.
+func onlyClears(cur, want []byte) bool {
+	for i := range want {
+		if cur[i]&want[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// diffSpan returns the first and last index where a and b differ.
+func diffSpan(a, b []byte) (first, last int64) {
+	first, last = -1, -1
+	for i := range b {
+		if a[i] != b[i] {
+			if first < 0 {
+				first = int64(i)
+			}
+			last = int64(i)
+		}
+	}
+	return first, last
+}
