@@ -1,0 +1,291 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Backend is what the page and the API need from a sync engine. The daemon
+// adapts the real engine to it; tests use a fake.
+//
+// Every method must be safe for concurrent use: HTTP handlers and the
+// /metrics collector call them from many goroutines. Status, Events, Types
+// and Config are called on every page poll and metrics scrape, so they must
+// be cheap and must not wait for a running round.
+type Backend interface {
+	// Status reports the current state: active image, generation, sync
+	// times, per-type state, pending upgrade, counters.
+	Status() Status
+	// Events returns the event log, oldest first. The slice is the
+	// caller's.
+	Events() []Event
+	// Types lists every information type the engine knows, with its
+	// explanation, in display order.
+	Types() []TypeInfo
+	// Config returns the current sync configuration.
+	Config() Config
+	// SetConfig validates and stores c. An error that wraps [ErrInvalid]
+	// means c was refused and nothing changed (the API answers 400 with
+	// the error's text); any other error is a failure of the device (500).
+	SetConfig(c Config) error
+	// SyncNow runs one round at once (waiting for a round in progress to
+	// finish first) and returns its report. The [Server] records the
+	// returned round for the chart and metrics itself; whoever runs the
+	// scheduled rounds reports those with [Server.RecordRound].
+	SyncNow(ctx context.Context) (Round, error)
+	// Upgrade applies the user's choice after an image upgrade. It returns
+	// an error wrapping [ErrNoUpgrade] when no upgrade is pending and one
+	// wrapping [ErrInvalid] for an unknown choice.
+	Upgrade(choice UpgradeChoice) error
+}
+
+// UpgradeSimulator is an optional Backend ability: simulated chips can be
+// given a new firmware image, so the page can demonstrate the post-upgrade
+// choices. When the Backend implements it, the API offers
+// POST /api/simulate/upgrade and the page shows a button for it.
+type UpgradeSimulator interface {
+	// SimulateUpgrade writes a new firmware image (a new version) to the
+	// active image, as a firmware update would.
+	SimulateUpgrade(ctx context.Context) error
+}
+
+// Sentinel errors a Backend wraps so the API can answer with the right
+// status code.
+var (
+	// ErrInvalid marks a request the backend refused because of its
+	// contents (400 Bad Request). Nothing was changed.
+	ErrInvalid = errors.New("invalid request")
+	// ErrNoUpgrade means an upgrade choice was made while no upgrade is
+	// pending (409 Conflict).
+	ErrNoUpgrade = errors.New("no image upgrade is pending")
+)
+
+// FieldError is a validation error about one field of a request. It wraps
+// [ErrInvalid].
+type FieldError struct {
+	Field string // JSON name of the field, e.g. "interval"
+	Msg   string // what is wrong and what is allowed
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Unwrap returns [ErrInvalid].
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Duration is a time.Duration that encodes in JSON as Go duration text
+// ("30s", "1m30s", "250ms").
+type Duration time.Duration
+
+// MarshalJSON encodes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON decodes a duration string such as "30s" or "500ms".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"30s\" or \"500ms\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (write e.g. \"30s\" or \"500ms\")", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Config is the sync configuration as the API and page see it.
+type Config struct {
+	// Types are the names of the chosen information types ("power",
+	// "fan", ...), in any order, without duplicates.
+	Types []string `json:"types"`
+	// Interval is the time between scheduled rounds.
+	Interval Duration `json:"interval"`
+	// Threshold is the response-time threshold: when the primary has not
+	// answered the backup for longer than this during an anomaly, the
+	// backup image is started (failover).
+	Threshold Duration `json:"threshold"`
+	// Verify reads back everything written to the backup.
+	Verify bool `json:"verify"`
+	// GroupSize is how many chosen types each round syncs, round-robin;
+	// 0 syncs all chosen types every round.
+	GroupSize int `json:"groupSize"`
+	// RetryAtOnce retries a purged round immediately when the primary
+	// recovered within the threshold, instead of at the next scheduled time.
+	RetryAtOnce bool `json:"retryAtOnce"`
+}
+
+// Limits of the configuration values the API accepts. The page checks the
+// same bounds before it sends anything.
+const (
+	MinInterval  = time.Second
+	MaxInterval  = 24 * time.Hour
+	MinThreshold = 10 * time.Millisecond
+	MaxThreshold = 10 * time.Minute
+)
+
+// Validate checks c against the limits above and the known type names.
+// It returns a [*FieldError] naming the first bad field.
+func (c Config) Validate(known []string) error {
+	seen := map[string]bool{}
+	for _, t := range c.Types {
+		if !slices.Contains(known, t) {
+			return &FieldError{"types", fmt.Sprintf("unknown information type %q (known: %s)", t, strings.Join(known, ", "))}
+		}
+		if seen[t] {
+			return &FieldError{"types", fmt.Sprintf("information type %q is listed twice", t)}
+		}
+		seen[t] = true
+	}
+	if d := time.Duration(c.Interval); d < MinInterval || d > MaxInterval {
+		return &FieldError{"interval", fmt.Sprintf("sync interval %v is out of range: choose between %v and %v", d, MinInterval, MaxInterval)}
+	}
+	if d := time.Duration(c.Threshold); d < MinThreshold || d > MaxThreshold {
+		return &FieldError{"threshold", fmt.Sprintf("response-time threshold %v is out of range: choose between %v and %v", d, MinThreshold, MaxThreshold)}
+	}
+	if c.GroupSize < 0 || c.GroupSize > len(known) {
+		return &FieldError{"groupSize", fmt.Sprintf("group size %d is out of range: choose 0 (all chosen types every round) up to %d", c.GroupSize, len(known))}
+	}
+	return nil
+}
+
+// TypeInfo is one information type with its detailed explanation: what the
+// page shows in its fixed display area.
+type TypeInfo struct {
+	Name        string `json:"name"`        // stable name, e.g. "event-log"
+	Title       string `json:"title"`       // e.g. "Node event log (SEL)"
+	Holds       string `json:"holds"`       // what the information holds
+	WhyBackup   string `json:"whyBackup"`   // why the backup image needs it
+	TypicalSize string `json:"typicalSize"` // e.g. "16-64 KiB"
+	ChangeRate  string `json:"changeRate"`  // how often it changes
+}
+
+// Status is the engine's state as the page shows it.
+type Status struct {
+	// Active is the image the CMC runs from: "primary" or "backup".
+	Active string `json:"active"`
+	// ActiveChip is the chip select of the active image (0 or 1).
+	ActiveChip int `json:"activeChip"`
+	// Chips describes the two flash devices, if known.
+	Chips []Chip `json:"chips,omitempty"`
+	// ImageVersion is the firmware version in the active image, if known.
+	ImageVersion string `json:"imageVersion,omitempty"`
+	// Generation is the last committed generation on the backup.
+	Generation uint64 `json:"generation"`
+	// LastSync and NextSync are the last round's time and the next
+	// scheduled one (zero: never / not scheduled).
+	LastSync time.Time `json:"lastSync,omitzero"`
+	NextSync time.Time `json:"nextSync,omitzero"`
+	// Types has one entry per known information type.
+	Types []TypeStatus `json:"types"`
+	// LastError is the last round's error, if it failed.
+	LastError string `json:"lastError,omitempty"`
+	// Upgrade is set while an image upgrade waits for the user's choice.
+	Upgrade *UpgradeInfo `json:"upgrade,omitempty"`
+	// Counters since the daemon started or, if the engine stores them,
+	// since the store was formatted.
+	Counters Counters `json:"counters"`
+	// CanSimulateUpgrade is true when POST /api/simulate/upgrade works
+	// (simulated chips). The Server sets it.
+	CanSimulateUpgrade bool `json:"canSimulateUpgrade"`
+}
+
+// Chip is one flash device.
+type Chip struct {
+	Role     string `json:"role"`     // "primary" or "backup" (logical role)
+	Name     string `json:"name"`     // e.g. "flash0"
+	Geometry string `json:"geometry"` // human summary, e.g. "mx66l1g45g NOR 8 MiB, 4 KiB erase"
+}
+
+// TypeStatus is one information type's sync state.
+type TypeStatus struct {
+	Name     string `json:"name"`
+	Selected bool   `json:"selected"`
+	// State is "synced" (the backup holds the primary's latest), "pending"
+	// (chosen, changed since the last round or never synced),
+	// "not-selected", or "error".
+	State string `json:"state"`
+	// Size is the payload size in bytes held on the backup (0 if none).
+	Size int64 `json:"size"`
+	// Generation is the generation that last wrote this type (0: never).
+	Generation uint64 `json:"generation,omitempty"`
+	// Digest is a short digest of the backup's copy, if known.
+	Digest string `json:"digest,omitempty"`
+}
+
+// UpgradeInfo describes a pending image upgrade.
+type UpgradeInfo struct {
+	FromVersion string `json:"fromVersion,omitempty"`
+	ToVersion   string `json:"toVersion,omitempty"`
+	Detected    time.Time `json:"detected,omitzero"`
+}
+
+// Counters are running totals.
+type Counters struct {
+	Rounds       uint64 `json:"rounds"`       // rounds run (any outcome)
+	Failures     uint64 `json:"failures"`     // rounds interrupted or failed
+	Failovers    uint64 `json:"failovers"`    // switches to the backup image
+	Purges       uint64 `json:"purges"`       // interrupted rounds purged from the backup
+	BytesWritten int64  `json:"bytesWritten"` // bytes programmed to the backup
+}
+
+// Round is one sync round's report.
+type Round struct {
+	Time            time.Time `json:"time"`
+	Generation      uint64    `json:"generation"`
+	Outcome         string    `json:"outcome"` // "committed", "interrupted", "failover", "nothing-changed", ...
+	Types           []string  `json:"types"`
+	BytesRead       int64     `json:"bytesRead"`
+	BytesWritten    int64     `json:"bytesWritten"`
+	Erases          int64     `json:"erases"`
+	PagesProgrammed int64     `json:"pagesProgrammed"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	WaitResponseSec float64   `json:"waitResponseSeconds,omitempty"`
+	Error           string    `json:"error,omitempty"`
+}
+
+// Event is one entry of the engine's event log.
+type Event struct {
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"` // anomaly, interrupt, failover, purge, purge-verified, reinit, upgrade-choice, commit, recovery
+	Generation uint64    `json:"generation,omitempty"`
+	Detail     string    `json:"detail"`
+}
+
+// UpgradeChoice is the user's decision after an image upgrade (claim 5).
+type UpgradeChoice string
+
+// The two choices.
+const (
+	// KeepUpgraded keeps the information the upgraded image carries and
+	// syncs it to the backup as the new baseline.
+	KeepUpgraded UpgradeChoice = "keep-upgraded"
+	// RestoreDefaults replaces every information type with the preset
+	// default contents, on the primary and then the backup.
+	RestoreDefaults UpgradeChoice = "restore-defaults"
+)
+
+// Valid reports whether c is one of the two choices.
+func (c UpgradeChoice) Valid() bool { return c == KeepUpgraded || c == RestoreDefaults }
+
+// Selection is the body of /api/selection: just the chosen types.
+type Selection struct {
+	Types []string `json:"types"`
+}
+
+// UpgradeRequest is the body of POST /api/upgrade.
+type UpgradeRequest struct {
+	Choice UpgradeChoice `json:"choice"`
+}
+
+// ErrorBody is every error response's JSON body.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}

@@ -1,0 +1,166 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cmcsync/cmcsync/web"
+)
+
+// fakeBackend is an in-memory engine for the web tests: it keeps a config,
+// commits a new generation per round, logs events, and can be given an
+// image upgrade. It implements web.Backend and web.UpgradeSimulator.
+type fakeBackend struct {
+	mu       sync.Mutex
+	now      time.Time // advances one second per call of tick
+	cfg      web.Config
+	gen      uint64
+	sizes    map[string]int64
+	typeGen  map[string]uint64
+	events   []web.Event
+	version  string
+	upgrade  *web.UpgradeInfo
+	choices  []web.UpgradeChoice
+	counters web.Counters
+	lastSync time.Time
+	// refuse, if set, makes SetConfig refuse every config with this error
+	// (wrapped in web.ErrInvalid), like an engine with stricter rules.
+	refuse string
+}
+
+var fakeTypes = []web.TypeInfo{
+	{Name: "power", Title: "Power supply information", Holds: "PSU inventory, input and output readings, redundancy policy.", WhyBackup: "After a failover the CMC must keep the power budget and redundancy policy.", TypicalSize: "2-4 KiB", ChangeRate: "Readings every few seconds"},
+	{Name: "fan", Title: "Fan information", Holds: "Fan zones, speeds, curves and failures.", WhyBackup: "The backup image must cool the chassis with the same curves.", TypicalSize: "1-2 KiB", ChangeRate: "Every few seconds"},
+	{Name: "node", Title: "Node information", Holds: "Slots, node power state and management addresses.", WhyBackup: "Node management continues across a failover.", TypicalSize: "4-8 KiB", ChangeRate: "On node events"},
+	{Name: "event-log", Title: "Node event log (SEL)", Holds: "System event log entries of every node.", WhyBackup: "Evidence of what happened before the failover.", TypicalSize: "16-64 KiB", ChangeRate: "Appends on every event"},
+	{Name: "fault-log", Title: "Node fault log", Holds: "Faults diagnosed per node.", WhyBackup: "Service needs the fault history.", TypicalSize: "8-32 KiB", ChangeRate: "On faults"},
+	{Name: "asset", Title: "Node asset information (FRU)", Holds: "Serial numbers, part numbers and firmware versions.", WhyBackup: "Inventory stays correct after a failover.", TypicalSize: "4-16 KiB", ChangeRate: "Rarely"},
+}
+
+var fakeSizes = map[string]int64{"power": 3072, "fan": 1536, "node": 6144, "event-log": 40960, "fault-log": 12288, "asset": 8192}
+
+func newFake() *fakeBackend {
+	return &fakeBackend{
+		now:     time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+		cfg:     web.Config{Types: []string{"power", "fan", "node", "event-log", "fault-log", "asset"}, Interval: web.Duration(30 * time.Second), Threshold: web.Duration(500 * time.Millisecond), Verify: true},
+		sizes:   map[string]int64{},
+		typeGen: map[string]uint64{},
+		version: "1.4.2",
+	}
+}
+
+func (f *fakeBackend) tick() time.Time {
+	f.now = f.now.Add(time.Second)
+	return f.now
+}
+
+func (f *fakeBackend) Status() web.Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := web.Status{
+		Active: "primary", ActiveChip: 0, ImageVersion: f.version, Generation: f.gen,
+		LastSync: f.lastSync, Counters: f.counters,
+		Chips: []web.Chip{{Role: "primary", Name: "flash0", Geometry: "mx66l1g45g NOR 8 MiB"}, {Role: "backup", Name: "flash1", Geometry: "mx66l1g45g NOR 8 MiB"}},
+	}
+	if !f.lastSync.IsZero() {
+		st.NextSync = f.lastSync.Add(time.Duration(f.cfg.Interval))
+	}
+	if f.upgrade != nil {
+		u := *f.upgrade
+		st.Upgrade = &u
+	}
+	for _, t := range fakeTypes {
+		ts := web.TypeStatus{Name: t.Name, Selected: slices.Contains(f.cfg.Types, t.Name), Size: f.sizes[t.Name], Generation: f.typeGen[t.Name]}
+		switch {
+		case !ts.Selected:
+			ts.State = "not-selected"
+		case ts.Generation == 0:
+			ts.State = "pending"
+		default:
+			ts.State = "synced"
+		}
+		st.Types = append(st.Types, ts)
+	}
+	return st
+}
+
+func (f *fakeBackend) Events() []web.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.events)
+}
+
+func (f *fakeBackend) Types() []web.TypeInfo { return slices.Clone(fakeTypes) }
+
+func (f *fakeBackend) Config() web.Config {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.cfg
+	c.Types = slices.Clone(c.Types)
+	return c
+}
+
+func (f *fakeBackend) SetConfig(c web.Config) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse != "" {
+		return fmt.Errorf("%w: %s", web.ErrInvalid, f.refuse)
+	}
+	c.Types = slices.Clone(c.Types)
+	f.cfg = c
+	f.events = append(f.events, web.Event{Time: f.tick(), Kind: "config", Generation: f.gen, Detail: fmt.Sprintf("configuration stored: %d types, interval %v", len(c.Types), time.Duration(c.Interval))})
+	return nil
+}
+
+func (f *fakeBackend) SyncNow(ctx context.Context) (web.Round, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gen++
+	r := web.Round{Time: f.tick(), Generation: f.gen, Outcome: "committed", Types: slices.Clone(f.cfg.Types), DurationSeconds: 0.004 * float64(f.gen)}
+	for _, t := range f.cfg.Types {
+		f.sizes[t] = fakeSizes[t] + int64(f.gen)*16
+		f.typeGen[t] = f.gen
+		r.BytesWritten += 256
+	}
+	f.lastSync = r.Time
+	f.counters.Rounds++
+	f.counters.BytesWritten += r.BytesWritten
+	f.events = append(f.events, web.Event{Time: r.Time, Kind: "commit", Generation: f.gen, Detail: fmt.Sprintf("generation %d committed: %d types", f.gen, len(r.Types))})
+	return r, nil
+}
+
+func (f *fakeBackend) Upgrade(choice web.UpgradeChoice) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.upgrade == nil {
+		return web.ErrNoUpgrade
+	}
+	f.choices = append(f.choices, choice)
+	f.upgrade = nil
+	if choice == web.RestoreDefaults {
+		for t := range f.sizes {
+			f.sizes[t] = 128
+		}
+	}
+	f.events = append(f.events, web.Event{Time: f.tick(), Kind: "upgrade-choice", Generation: f.gen, Detail: "chose " + string(choice)})
+	return nil
+}
+
+func (f *fakeBackend) SimulateUpgrade(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	from := f.version
+	f.version = fmt.Sprintf("1.%d.0", 5+len(f.choices))
+	f.upgrade = &web.UpgradeInfo{FromVersion: from, ToVersion: f.version, Detected: f.tick()}
+	f.events = append(f.events, web.Event{Time: f.now, Kind: "upgrade", Detail: "image upgraded " + from + " -> " + f.version})
+	return nil
+}
+
+func (f *fakeBackend) upgradeChoices() []web.UpgradeChoice {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.choices)
+}

@@ -1,0 +1,407 @@
+package web_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/web"
+)
+
+const testToken = "test-token-0123456789abcdef"
+
+func newServer(t testing.TB) (*web.Server, *fakeBackend) {
+	t.Helper()
+	fb := newFake()
+	s, err := web.New(fb, web.Options{Token: testToken})
+	require.NoError(t, err)
+	return s, fb
+}
+
+// do sends one request to h and returns the response code and body.
+func do(h http.Handler, method, path, body string, hdr map[string]string) (int, string, http.Header) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, "http://127.0.0.1:8080"+path, rd)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String(), rec.Header()
+}
+
+// authJSON are the headers of a well-formed change from a client.
+var authJSON = map[string]string{"Authorization": "Bearer " + testToken, "Content-Type": "application/json"}
+
+func withHeaders(base map[string]string, kv ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(m, kv[i])
+		} else {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	return m
+}
+
+func configJSON(t testing.TB, h http.Handler) string {
+	t.Helper()
+	code, body, _ := do(h, "GET", "/api/config", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	return body
+}
+
+func TestNewRequiresToken(t *testing.T) {
+	_, err := web.New(newFake(), web.Options{})
+	require.ErrorContains(t, err, "token")
+	_, err = web.New(nil, web.Options{Token: testToken})
+	require.Error(t, err)
+}
+
+func TestReads(t *testing.T) {
+	s, _ := newServer(t)
+	tests := []struct {
+		path, contentType, contains string
+	}{
+		{"/", "text/html", `id="explanation"`},
+		{"/app.js", "javascript", "explain("},
+		{"/app.css", "text/css", ".explanation"},
+		{"/favicon.svg", "image/svg+xml", "<svg"},
+		{"/api/status", "application/json", `"active": "primary"`},
+		{"/api/types", "application/json", `"whyBackup"`},
+		{"/api/selection", "application/json", `"event-log"`},
+		{"/api/config", "application/json", `"interval": "30s"`},
+		{"/api/events", "application/json", `[]`},
+		{"/api/rounds", "application/json", `[]`},
+		{"/metrics", "text/plain", "cmcsync_rounds_total 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			code, body, hdr := do(s, "GET", tt.path, "", nil)
+			require.Equal(t, http.StatusOK, code, body)
+			require.Contains(t, hdr.Get("Content-Type"), tt.contentType)
+			require.Contains(t, body, tt.contains)
+			require.Contains(t, hdr.Get("Content-Security-Policy"), "default-src 'none'")
+		})
+	}
+}
+
+func TestUnknownEndpoint(t *testing.T) {
+	s, _ := newServer(t)
+	code, body, _ := do(s, "GET", "/api/nope", "", nil)
+	require.Equal(t, http.StatusNotFound, code)
+	var e web.ErrorBody
+	require.NoError(t, json.Unmarshal([]byte(body), &e))
+	require.Contains(t, e.Error, "no such API endpoint")
+}
+
+// Every change refuses requests without the right token, from another
+// site, or not in JSON, and changes nothing.
+func TestChangesRefused(t *testing.T) {
+	changes := []struct{ method, path, body string }{
+		{"PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"100ms","verify":false,"groupSize":0,"retryAtOnce":false}`},
+		{"PUT", "/api/selection", `{"types":["power"]}`},
+		{"POST", "/api/sync", `{}`},
+		{"POST", "/api/upgrade", `{"choice":"keep-upgraded"}`},
+		{"POST", "/api/simulate/upgrade", `{}`},
+	}
+	refusals := []struct {
+		name    string
+		headers map[string]string
+		code    int
+		want    string
+	}{
+		{"no token", withHeaders(authJSON, "Authorization", ""), 401, "API token"},
+		{"wrong token", withHeaders(authJSON, "Authorization", "Bearer wrong-token-0123456789"), 401, "API token"},
+		{"token prefix", withHeaders(authJSON, "Authorization", "Bearer "+testToken[:10]), 401, "API token"},
+		{"basic scheme", withHeaders(authJSON, "Authorization", "Basic "+testToken), 401, "API token"},
+		{"cross-site fetch", withHeaders(authJSON, "Sec-Fetch-Site", "cross-site"), 403, "cross-site"},
+		{"same-site other origin", withHeaders(authJSON, "Sec-Fetch-Site", "same-site"), 403, "cross-site"},
+		{"foreign origin", withHeaders(authJSON, "Origin", "http://evil.example"), 403, "cross-site"},
+		{"form post", withHeaders(authJSON, "Content-Type", "application/x-www-form-urlencoded"), 415, "application/json"},
+		{"multipart form", withHeaders(authJSON, "Content-Type", "multipart/form-data; boundary=x"), 415, "application/json"},
+		{"text/plain", withHeaders(authJSON, "Content-Type", "text/plain"), 415, "application/json"},
+		{"no content type", withHeaders(authJSON, "Content-Type", ""), 415, "application/json"},
+	}
+	for _, c := range changes {
+		for _, r := range refusals {
+			t.Run(c.path+"/"+r.name, func(t *testing.T) {
+				s, fb := newServer(t)
+				before := configJSON(t, s)
+				code, body, hdr := do(s, c.method, c.path, c.body, r.headers)
+				require.Equal(t, r.code, code, body)
+				require.Contains(t, hdr.Get("Content-Type"), "application/json")
+				var e web.ErrorBody
+				require.NoError(t, json.Unmarshal([]byte(body), &e))
+				require.Contains(t, e.Error, r.want)
+				if code == 401 {
+					require.Equal(t, `Bearer realm="cmcsync"`, hdr.Get("WWW-Authenticate"))
+				}
+				require.Equal(t, before, configJSON(t, s))
+				require.Zero(t, fb.Status().Generation)
+				require.Nil(t, fb.Status().Upgrade)
+			})
+		}
+	}
+}
+
+// Same-origin page requests pass the cross-site check.
+func TestSameOriginAllowed(t *testing.T) {
+	s, _ := newServer(t)
+	code, body, _ := do(s, "POST", "/api/sync", `{}`, withHeaders(authJSON, "Sec-Fetch-Site", "same-origin", "Origin", "http://127.0.0.1:8080"))
+	require.Equal(t, http.StatusOK, code, body)
+}
+
+func TestBadBodies(t *testing.T) {
+	big := `{"types":["power"],"interval":"10s","threshold":"100ms","verify":false,"groupSize":0,"retryAtOnce":false,"pad":"` + strings.Repeat("x", web.DefaultMaxBodyBytes) + `"}`
+	tests := []struct {
+		name, method, path, body, field, want string
+	}{
+		{"empty", "PUT", "/api/config", "", "", "empty"},
+		{"truncated", "PUT", "/api/config", `{"types":["power"]`, "", "malformed"},
+		{"not an object", "PUT", "/api/config", `[1,2]`, "", "want a JSON object"},
+		{"syntax", "PUT", "/api/config", `{types:1}`, "", "malformed JSON"},
+		{"unknown field", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s","bogus":1}`, "", "unknown field"},
+		{"trailing data", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s"} {}`, "", "extra data"},
+		{"oversized", "PUT", "/api/config", big, "", "larger than"},
+		{"types missing", "PUT", "/api/config", `{"interval":"10s","threshold":"1s"}`, "types", "missing"},
+		{"types wrong kind", "PUT", "/api/config", `{"types":"power","interval":"10s","threshold":"1s"}`, "types", "want a JSON"},
+		{"unknown type", "PUT", "/api/config", `{"types":["power","coffee"],"interval":"10s","threshold":"1s"}`, "types", `unknown information type "coffee"`},
+		{"duplicate type", "PUT", "/api/config", `{"types":["fan","fan"],"interval":"10s","threshold":"1s"}`, "types", "twice"},
+		{"interval not duration", "PUT", "/api/config", `{"types":[],"interval":"soon","threshold":"1s"}`, "", "not a duration"},
+		{"interval number", "PUT", "/api/config", `{"types":[],"interval":10,"threshold":"1s"}`, "", "duration string"},
+		{"interval zero", "PUT", "/api/config", `{"types":[],"interval":"0s","threshold":"1s"}`, "interval", "between 1s and 24h0m0s"},
+		{"interval too long", "PUT", "/api/config", `{"types":[],"interval":"25h","threshold":"1s"}`, "interval", "out of range"},
+		{"threshold negative", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"-5ms"}`, "threshold", "out of range"},
+		{"threshold tiny", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1ms"}`, "threshold", "between 10ms"},
+		{"group negative", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s","groupSize":-1}`, "groupSize", "out of range"},
+		{"group too big", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s","groupSize":7}`, "groupSize", "up to 6"},
+		{"verify not bool", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s","verify":"yes"}`, "verify", "want a JSON bool"},
+		{"selection unknown", "PUT", "/api/selection", `{"types":["x"]}`, "types", "unknown information type"},
+		{"selection null", "PUT", "/api/selection", `{"types":null}`, "types", "missing"},
+		{"selection oversized", "PUT", "/api/selection", `{"types":[` + strings.Repeat(`"power",`, 10000) + `"fan"]}`, "", "larger than"},
+		{"upgrade unknown choice", "POST", "/api/upgrade", `{"choice":"both"}`, "choice", "unknown choice"},
+		{"upgrade empty", "POST", "/api/upgrade", ``, "", "empty"},
+		{"sync with fields", "POST", "/api/sync", `{"now":true}`, "", "unknown field"},
+		{"sync garbage", "POST", "/api/sync", `nope`, "", "malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, fb := newServer(t)
+			before := configJSON(t, s)
+			code, body, _ := do(s, tt.method, tt.path, tt.body, authJSON)
+			require.Equal(t, http.StatusBadRequest, code, body)
+			var e web.ErrorBody
+			require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+			require.Contains(t, e.Error, tt.want)
+			require.Equal(t, tt.field, e.Field)
+			require.Equal(t, before, configJSON(t, s))
+			require.Zero(t, fb.Status().Generation)
+		})
+	}
+}
+
+func TestBackendRefusal(t *testing.T) {
+	s, fb := newServer(t)
+	fb.refuse = "threshold must be shorter than the interval"
+	before := configJSON(t, s)
+	code, body, _ := do(s, "PUT", "/api/config", `{"types":["fan"],"interval":"2s","threshold":"5s"}`, authJSON)
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, "threshold must be shorter")
+	require.Equal(t, before, configJSON(t, s))
+}
+
+func TestConfigRoundTrip(t *testing.T) {
+	s, fb := newServer(t)
+	code, body, _ := do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval":"1m30s","threshold":"750ms","verify":false,"groupSize":1,"retryAtOnce":true}`, authJSON)
+	require.Equal(t, http.StatusOK, code, body)
+	var got web.Config
+	require.NoError(t, json.Unmarshal([]byte(configJSON(t, s)), &got))
+	require.Equal(t, web.Config{Types: []string{"asset", "power"}, Interval: web.Duration(90 * time.Second), Threshold: web.Duration(750 * time.Millisecond), GroupSize: 1, RetryAtOnce: true}, got)
+	require.Equal(t, got, fb.Config())
+
+	// A selection change keeps the rest of the configuration.
+	code, body, _ = do(s, "PUT", "/api/selection", `{"types":["fan"]}`, authJSON)
+	require.Equal(t, http.StatusOK, code, body)
+	require.JSONEq(t, `{"types":["fan"]}`, body)
+	got.Types = []string{"fan"}
+	require.Equal(t, got, fb.Config())
+
+	// Choosing nothing is allowed; a group size larger than the selection
+	// falls back to "all".
+	code, body, _ = do(s, "PUT", "/api/selection", `{"types":[]}`, authJSON)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, 0, fb.Config().GroupSize)
+	_, body, _ = do(s, "GET", "/api/selection", "", nil)
+	require.JSONEq(t, `{"types":[]}`, body)
+}
+
+func TestSyncNowAndMetrics(t *testing.T) {
+	s, _ := newServer(t)
+	for i := 1; i <= 3; i++ {
+		code, body, _ := do(s, "POST", "/api/sync", "", authJSON) // empty body allowed
+		require.Equal(t, http.StatusOK, code, body)
+		var r web.Round
+		require.NoError(t, json.Unmarshal([]byte(body), &r))
+		require.Equal(t, uint64(i), r.Generation)
+	}
+	s.RecordRound(web.Round{Generation: 3, Outcome: "nothing-changed", DurationSeconds: 2})
+	_, body, _ := do(s, "GET", "/api/rounds", "", nil)
+	var rounds []web.Round
+	require.NoError(t, json.Unmarshal([]byte(body), &rounds))
+	require.Len(t, rounds, 4)
+	require.Equal(t, "nothing-changed", rounds[3].Outcome)
+
+	_, body, _ = do(s, "GET", "/api/status", "", nil)
+	var st web.Status
+	require.NoError(t, json.Unmarshal([]byte(body), &st))
+	require.Equal(t, uint64(3), st.Generation)
+	require.True(t, st.CanSimulateUpgrade)
+	for _, ts := range st.Types {
+		require.Equal(t, "synced", ts.State, ts.Name)
+	}
+
+	_, body, _ = do(s, "GET", "/api/events?limit=2", "", nil)
+	var evs []web.Event
+	require.NoError(t, json.Unmarshal([]byte(body), &evs))
+	require.Len(t, evs, 2)
+	require.Equal(t, uint64(3), evs[0].Generation, "newest first")
+	code, _, _ := do(s, "GET", "/api/events?limit=zero", "", nil)
+	require.Equal(t, http.StatusBadRequest, code)
+
+	_, body, _ = do(s, "GET", "/metrics", "", nil)
+	for _, want := range []string{
+		"cmcsync_rounds_total 3",
+		"cmcsync_bytes_written_total 4608",
+		"cmcsync_round_duration_seconds_count 4",
+		`cmcsync_round_duration_seconds_bucket{le="4.096"} 4`,
+		`cmcsync_round_duration_seconds_bucket{le="1.024"} 3`,
+		"cmcsync_generation 3",
+		"cmcsync_failovers_total 0",
+		"cmcsync_purges_total 0",
+		"cmcsync_round_failures_total 0",
+	} {
+		require.Contains(t, body, want)
+	}
+}
+
+func TestRoundHistoryBounded(t *testing.T) {
+	s, err := web.New(newFake(), web.Options{Token: testToken, RoundHistory: 5})
+	require.NoError(t, err)
+	for i := range 12 {
+		s.RecordRound(web.Round{Generation: uint64(i)})
+	}
+	r := s.Rounds()
+	require.Len(t, r, 5)
+	require.Equal(t, uint64(7), r[0].Generation)
+	require.Equal(t, uint64(11), r[4].Generation)
+}
+
+func TestUpgradeChoices(t *testing.T) {
+	s, fb := newServer(t)
+	code, body, _ := do(s, "POST", "/api/upgrade", `{"choice":"keep-upgraded"}`, authJSON)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body, "no image upgrade is pending")
+
+	for _, choice := range []web.UpgradeChoice{web.KeepUpgraded, web.RestoreDefaults} {
+		code, body, _ = do(s, "POST", "/api/simulate/upgrade", "{}", authJSON)
+		require.Equal(t, http.StatusOK, code, body)
+		var st web.Status
+		require.NoError(t, json.Unmarshal([]byte(body), &st))
+		require.NotNil(t, st.Upgrade)
+
+		code, body, _ = do(s, "POST", "/api/upgrade", `{"choice":"`+string(choice)+`"}`, authJSON)
+		require.Equal(t, http.StatusOK, code, body)
+		st = web.Status{}
+		require.NoError(t, json.Unmarshal([]byte(body), &st))
+		require.Nil(t, st.Upgrade)
+	}
+	require.Equal(t, []web.UpgradeChoice{web.KeepUpgraded, web.RestoreDefaults}, fb.upgradeChoices())
+}
+
+func TestAuthCheck(t *testing.T) {
+	s, _ := newServer(t)
+	code, _, _ := do(s, "GET", "/api/auth", "", map[string]string{"Authorization": "Bearer " + testToken})
+	require.Equal(t, http.StatusNoContent, code)
+	code, _, _ = do(s, "GET", "/api/auth", "", nil)
+	require.Equal(t, http.StatusUnauthorized, code)
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	s, _ := newServer(t)
+	code, _, _ := do(s, "DELETE", "/api/config", "", authJSON)
+	require.Equal(t, http.StatusMethodNotAllowed, code)
+	code, _, _ = do(s, "GET", "/api/sync", "", nil)
+	require.Equal(t, http.StatusMethodNotAllowed, code)
+}
+
+func TestLoadOrCreateToken(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	tok, created, err := web.LoadOrCreateToken(dir)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Len(t, tok, 43)
+	fi, err := os.Stat(filepath.Join(dir, web.TokenFile))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	again, created, err := web.LoadOrCreateToken(dir)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, tok, again)
+
+	other, _, err := web.LoadOrCreateToken(t.TempDir())
+	require.NoError(t, err)
+	require.NotEqual(t, tok, other)
+}
+
+func TestLoadOrCreateTokenRefusesBadFiles(t *testing.T) {
+	tests := []struct {
+		name, contents string
+		mode           os.FileMode
+		want           string
+	}{
+		{"world readable", "abcdefghijklmnopqrstuvwxyz", 0o644, "chmod 600"},
+		{"empty", "", 0o600, "no valid token"},
+		{"too short", "abc\n", 0o600, "no valid token"},
+		{"spaces", "abcdefgh ijklmnopqrstuvwxyz", 0o600, "no valid token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, web.TokenFile)
+			require.NoError(t, os.WriteFile(p, []byte(tt.contents), tt.mode))
+			require.NoError(t, os.Chmod(p, tt.mode))
+			_, _, err := web.LoadOrCreateToken(dir)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	known := []string{"power", "fan"}
+	ok := web.Config{Types: []string{"fan"}, Interval: web.Duration(time.Second), Threshold: web.Duration(10 * time.Millisecond), GroupSize: 2}
+	require.NoError(t, ok.Validate(known))
+	bad := ok
+	bad.GroupSize = 3
+	err := bad.Validate(known)
+	require.ErrorIs(t, err, web.ErrInvalid)
+	var fe *web.FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "groupSize", fe.Field)
+}

@@ -1,0 +1,609 @@
+// cmcsync selection page. Plain JavaScript, no build step, no dependencies.
+// Talks to the JSON API under /api/ (docs/API.md).
+(function () {
+  "use strict";
+
+  var TOKEN_KEY = "cmcsync.token";
+  var POLL_MS = 2000;
+  var LIMITS = {
+    intervalMin: 1, intervalMax: 86400,        // seconds
+    thresholdMin: 10, thresholdMax: 600000     // milliseconds
+  };
+
+  var state = {
+    token: "",
+    types: [],          // [{name,title,holds,whyBackup,typicalSize,changeRate}]
+    config: null,       // last config from the server
+    status: null,
+    rounds: [],
+    current: "",        // type whose explanation is shown
+    dirty: false,
+    busy: false
+  };
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        if (k === "text") { e.textContent = attrs[k]; }
+        else if (k === "className") { e.className = attrs[k]; }
+        else { e.setAttribute(k, attrs[k]); }
+      });
+    }
+    (children || []).forEach(function (c) { if (c) { e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
+    return e;
+  }
+
+  // ---- formatting -------------------------------------------------------
+
+  function fmtBytes(n) {
+    if (n === undefined || n === null) { return "–"; }
+    if (n < 1024) { return n + " B"; }
+    var units = ["KiB", "MiB", "GiB"], v = n / 1024, i = 0;
+    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + " " + units[i];
+  }
+
+  function fmtSeconds(s) {
+    if (s < 1) { return (s * 1000).toFixed(s < 0.01 ? 2 : 1).replace(/\.0+$/, "") + " ms"; }
+    if (s < 60) { return s.toFixed(s < 10 ? 2 : 1) + " s"; }
+    return Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
+  }
+
+  function isSet(t) { return t && t.slice(0, 4) !== "0001"; }
+
+  function fmtTime(t) {
+    var d = new Date(t);
+    return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  }
+
+  function fmtRelative(t) {
+    var diff = (new Date(t).getTime() - Date.now()) / 1000, a = Math.abs(diff), txt;
+    if (a < 1.5) { return "now"; }
+    if (a < 90) { txt = Math.round(a) + " s"; }
+    else if (a < 5400) { txt = Math.round(a / 60) + " min"; }
+    else { txt = Math.round(a / 3600) + " h"; }
+    return diff < 0 ? txt + " ago" : "in " + txt;
+  }
+
+  // Go duration text ("1m30s", "250ms", "1h0m0s") to seconds.
+  function parseDuration(s) {
+    var re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g, m, total = 0, scale = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+    if (s === "0s") { return 0; }
+    while ((m = re.exec(s)) !== null) { total += parseFloat(m[1]) * scale[m[2]]; }
+    return total;
+  }
+
+  function typeTitle(name) {
+    for (var i = 0; i < state.types.length; i++) { if (state.types[i].name === name) { return state.types[i].title; } }
+    return name;
+  }
+
+  // ---- API --------------------------------------------------------------
+
+  function api(method, path, body) {
+    var headers = { "Accept": "application/json" };
+    if (method !== "GET") { headers["Content-Type"] = "application/json"; }
+    if (state.token && (method !== "GET" || path === "/api/auth")) { headers["Authorization"] = "Bearer " + state.token; }
+    var init = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
+    if (body !== undefined) { init.body = JSON.stringify(body); }
+    return fetch(path, init).then(function (resp) {
+      if (resp.status === 204) { return { ok: true, status: 204, data: null }; }
+      return resp.json().then(function (data) {
+        return { ok: resp.ok, status: resp.status, data: data };
+      }, function () {
+        return { ok: false, status: resp.status, data: { error: "unexpected response (" + resp.status + ")" } };
+      });
+    }, function (err) {
+      return { ok: false, status: 0, data: { error: "cannot reach the daemon: " + err.message } };
+    });
+  }
+
+  function notice(text, kind) {
+    var n = $("notice");
+    n.textContent = text;
+    n.className = "notice" + (kind ? " notice-" + kind : "");
+    n.hidden = !text;
+  }
+
+  // A change needs the token; returns false (and points at the token box) without one.
+  function needToken() {
+    if (state.token) { return false; }
+    notice("Paste the API token first: changes need it.", "bad");
+    $("token-input").focus();
+    return true;
+  }
+
+  function handleAuthFailure(r) {
+    if (r.status === 401) {
+      setAuthState("rejected");
+      notice("The API token was refused. Paste the token that cmcsync serve printed (state folder, file api-token).", "bad");
+      $("token-input").focus();
+      return true;
+    }
+    return false;
+  }
+
+  // ---- token ------------------------------------------------------------
+
+  function setAuthState(s) {
+    var panel = $("auth-panel"), text = $("auth-state"), forget = $("token-forget"), form = $("auth-form");
+    panel.classList.toggle("auth-ok", s === "ok");
+    forget.hidden = !state.token;
+    if (s === "ok") {
+      text.textContent = "Token accepted: changes are enabled in this browser.";
+      text.className = "";
+      form.querySelector("input").hidden = true;
+      form.querySelector("button[type=submit]").hidden = true;
+    } else {
+      form.querySelector("input").hidden = false;
+      form.querySelector("button[type=submit]").hidden = false;
+      text.className = s === "rejected" ? "save-state bad" : "muted";
+      text.textContent = s === "rejected"
+        ? "This token was refused. Paste the token that cmcsync serve printed on its first start (state folder, file api-token)."
+        : "Read-only until you paste the token that cmcsync serve printed on its first start (also in the state folder's api-token file).";
+    }
+  }
+
+  function checkToken() {
+    if (!state.token) { setAuthState("none"); return Promise.resolve(); }
+    return api("GET", "/api/auth").then(function (r) {
+      if (r.ok) { setAuthState("ok"); }
+      else if (r.status === 401) { setAuthState("rejected"); }
+    });
+  }
+
+  function initToken() {
+    // The URL printed by cmcsync serve carries the token once, in the
+    // fragment (never sent to the server); keep it and clean the address.
+    var m = /(?:^|[#&])token=([A-Za-z0-9_\-]+)/.exec(location.hash);
+    if (m) {
+      try { localStorage.setItem(TOKEN_KEY, m[1]); } catch (e) { /* storage disabled: keep it for this page only */ }
+      state.token = m[1];
+      history.replaceState(null, "", location.pathname + location.search);
+    } else {
+      try { state.token = localStorage.getItem(TOKEN_KEY) || ""; } catch (e) { state.token = ""; }
+    }
+    $("auth-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var v = $("token-input").value.trim();
+      if (!v) { notice("Paste the token first.", "bad"); return; }
+      state.token = v;
+      try { localStorage.setItem(TOKEN_KEY, v); } catch (e) { /* keep for this page */ }
+      $("token-input").value = "";
+      checkToken().then(function () { if (!$("auth-panel").classList.contains("auth-ok")) { return; } notice(""); });
+    });
+    $("token-forget").addEventListener("click", function () {
+      state.token = "";
+      try { localStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing stored */ }
+      setAuthState("none");
+    });
+  }
+
+  // ---- options and the fixed explanation area ----------------------------
+
+  function renderOptions() {
+    var ul = $("type-options");
+    ul.textContent = "";
+    state.types.forEach(function (t) {
+      var box = el("input", { type: "checkbox", name: "type", value: t.name, id: "type-" + t.name });
+      box.addEventListener("change", markDirty);
+      var label = el("label", { "for": "type-" + t.name }, [
+        box,
+        el("span", {}, [el("span", { className: "option-title", text: t.title }), el("span", { className: "option-name", text: t.name })]),
+        el("span", { className: "badge badge-muted", id: "opt-state-" + t.name, text: "…" })
+      ]);
+      var li = el("li", { className: "option", "data-type": t.name }, [label]);
+      ["click", "focusin", "mouseenter"].forEach(function (ev) {
+        li.addEventListener(ev, function () { explain(t.name); });
+      });
+      ul.appendChild(li);
+    });
+  }
+
+  function explain(name) {
+    var t = null;
+    state.types.forEach(function (x) { if (x.name === name) { t = x; } });
+    if (!t) { return; }
+    state.current = name;
+    Array.prototype.forEach.call(document.querySelectorAll(".option"), function (li) {
+      li.classList.toggle("current", li.getAttribute("data-type") === name);
+    });
+    var area = $("explanation");
+    area.textContent = "";
+    area.setAttribute("data-type", name);
+    area.appendChild(el("h3", { text: t.title }));
+    area.appendChild(el("dl", {}, [
+      el("div", {}, [el("dt", { text: "What it holds" }), el("dd", { text: t.holds })]),
+      el("div", {}, [el("dt", { text: "Why the backup needs it" }), el("dd", { text: t.whyBackup })]),
+      el("div", { className: "facts" }, [
+        el("div", {}, [el("dt", { text: "Typical size" }), el("dd", { text: t.typicalSize })]),
+        el("div", {}, [el("dt", { text: "How often it changes" }), el("dd", { text: t.changeRate })])
+      ]),
+      explainState(name)
+    ]));
+  }
+
+  function explainState(name) {
+    if (!state.status) { return null; }
+    var ts = null;
+    state.status.types.forEach(function (x) { if (x.name === name) { ts = x; } });
+    if (!ts) { return null; }
+    var txt = stateLabel(ts.state) + (ts.size ? ", " + fmtBytes(ts.size) + " on the backup" : "") + (ts.generation ? " (generation " + ts.generation + ")" : "");
+    return el("div", {}, [el("dt", { text: "On the backup now" }), el("dd", { text: txt })]);
+  }
+
+  function stateLabel(s) {
+    return { "synced": "Synced", "pending": "Pending", "not-selected": "Not synced", "error": "Error" }[s] || s;
+  }
+  function stateClass(s) {
+    return { "synced": "badge-ok", "pending": "badge-warn", "not-selected": "badge-muted", "error": "badge-bad" }[s] || "badge-muted";
+  }
+
+  // ---- the configuration form --------------------------------------------
+
+  function markDirty() {
+    state.dirty = true;
+    $("dirty-state").textContent = "Unsaved changes";
+    var s = $("save-state");
+    s.textContent = "";
+    s.className = "save-state";
+  }
+
+  function fillForm(c) {
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=type]"), function (b) {
+      b.checked = c.types.indexOf(b.value) >= 0;
+    });
+    $("interval").value = String(Math.round(parseDuration(c.interval)));
+    $("threshold").value = String(Math.round(parseDuration(c.threshold) * 1000));
+    $("groupSize").value = String(c.groupSize);
+    $("verify").checked = !!c.verify;
+    $("retryAtOnce").checked = !!c.retryAtOnce;
+    state.dirty = false;
+    $("dirty-state").textContent = "";
+    clearErrors();
+  }
+
+  function clearErrors() {
+    ["types", "interval", "threshold", "groupSize"].forEach(function (f) {
+      $(f + "-error").textContent = "";
+      var input = $(f);
+      if (input) { input.removeAttribute("aria-invalid"); }
+    });
+  }
+
+  function fieldError(field, msg) {
+    var box = $(field + "-error");
+    if (!box) { return false; }
+    box.textContent = msg;
+    var input = $(field);
+    if (input) { input.setAttribute("aria-invalid", "true"); }
+    return true;
+  }
+
+  function wholeNumber(v) { return /^\d+$/.test(v.trim()); }
+
+  // Client-side validation: the same limits the API enforces.
+  function readForm() {
+    var errs = [], c = { types: [], verify: $("verify").checked, retryAtOnce: $("retryAtOnce").checked };
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=type]"), function (b) {
+      if (b.checked) { c.types.push(b.value); }
+    });
+    var iv = $("interval").value, th = $("threshold").value, gs = $("groupSize").value;
+    if (!wholeNumber(iv)) {
+      errs.push(["interval", "Enter the sync interval as a whole number of seconds."]);
+    } else if (+iv < LIMITS.intervalMin || +iv > LIMITS.intervalMax) {
+      errs.push(["interval", "The sync interval must be between 1 s and 86400 s (24 h)."]);
+    }
+    if (!wholeNumber(th)) {
+      errs.push(["threshold", "Enter the response-time threshold as a whole number of milliseconds."]);
+    } else if (+th < LIMITS.thresholdMin || +th > LIMITS.thresholdMax) {
+      errs.push(["threshold", "The response-time threshold must be between 10 ms and 600000 ms (10 min)."]);
+    }
+    if (!wholeNumber(gs)) {
+      errs.push(["groupSize", "Enter the group size as a whole number (0 = every chosen type each round)."]);
+    } else if (+gs > c.types.length && +gs !== 0) {
+      errs.push(["groupSize", "The group size cannot exceed the " + c.types.length + " chosen type" + (c.types.length === 1 ? "" : "s") + " (0 = all of them each round)."]);
+    }
+    c.interval = iv.trim() + "s";
+    c.threshold = th.trim() + "ms";
+    c.groupSize = wholeNumber(gs) ? parseInt(gs, 10) : 0;
+    return { config: c, errors: errs };
+  }
+
+  function save(ev) {
+    ev.preventDefault();
+    clearErrors();
+    var r = readForm(), s = $("save-state");
+    if (r.errors.length) {
+      r.errors.forEach(function (e) { fieldError(e[0], e[1]); });
+      s.textContent = "Not saved: correct the marked field" + (r.errors.length > 1 ? "s" : "") + ".";
+      s.className = "save-state bad";
+      var first = $(r.errors[0][0]);
+      if (first) { first.focus(); }
+      return;
+    }
+    if (needToken()) { return; }
+    var btn = $("save");
+    btn.disabled = true;
+    s.textContent = "Saving…";
+    s.className = "save-state";
+    api("PUT", "/api/config", r.config).then(function (resp) {
+      btn.disabled = false;
+      if (resp.ok) {
+        state.config = resp.data;
+        fillForm(resp.data);
+        s.textContent = "Saved at " + fmtTime(new Date().toISOString()) + ".";
+        s.className = "save-state ok";
+        refresh();
+        return;
+      }
+      if (handleAuthFailure(resp)) { s.textContent = "Not saved."; s.className = "save-state bad"; return; }
+      var msg = resp.data && resp.data.error ? resp.data.error : "error " + resp.status;
+      if (resp.data && resp.data.field && fieldError(resp.data.field, msg)) {
+        s.textContent = "Not saved: the daemon refused a value.";
+      } else {
+        s.textContent = "Not saved: " + msg;
+      }
+      s.className = "save-state bad";
+    });
+  }
+
+  // ---- status -------------------------------------------------------------
+
+  function renderStatus(st) {
+    state.status = st;
+    var backup = st.active === "backup";
+    var badge = $("active-badge");
+    badge.textContent = backup ? "Backup image" : "Primary image";
+    badge.className = "badge " + (backup ? "badge-warn" : "badge-ok");
+
+    var act = $("st-active");
+    act.textContent = "";
+    act.appendChild(el("span", { className: "badge " + (backup ? "badge-warn" : "badge-ok"), text: backup ? "Backup" : "Primary" }));
+    act.appendChild(el("span", { className: "sub", text: "chip " + st.activeChip + (st.imageVersion ? " · version " + st.imageVersion : "") }));
+
+    $("st-generation").textContent = String(st.generation);
+    setTimeCell($("st-last"), st.lastSync, "never");
+    setTimeCell($("st-next"), st.nextSync, "not scheduled");
+
+    var errBox = $("st-error");
+    errBox.hidden = !st.lastError;
+    errBox.textContent = st.lastError ? "Last error: " + st.lastError : "";
+
+    var tb = $("st-types");
+    tb.textContent = "";
+    st.types.forEach(function (t) {
+      tb.appendChild(el("tr", { "data-type": t.name }, [
+        el("td", { text: typeTitle(t.name) }),
+        el("td", {}, [el("span", { className: "badge " + stateClass(t.state), text: stateLabel(t.state) })]),
+        el("td", { className: "num", text: t.size ? fmtBytes(t.size) : "–" }),
+        el("td", { className: "num", text: t.generation ? String(t.generation) : "–" })
+      ]));
+      var chip = $("opt-state-" + t.name);
+      if (chip) { chip.textContent = stateLabel(t.state); chip.className = "badge " + stateClass(t.state); }
+    });
+
+    var c = st.counters, dl = $("st-counters");
+    dl.textContent = "";
+    [["Rounds", c.rounds], ["Failures", c.failures], ["Failovers", c.failovers], ["Purges", c.purges], ["Written", fmtBytes(c.bytesWritten)]].forEach(function (p) {
+      dl.appendChild(el("div", {}, [el("dt", { text: p[0] }), el("dd", { text: String(p[1]) })]));
+    });
+    $("st-chips").textContent = (st.chips || []).map(function (ch) { return ch.role + ": " + ch.name + " (" + ch.geometry + ")"; }).join(" · ");
+
+    $("simulate-upgrade").hidden = !st.canSimulateUpgrade || !!st.upgrade;
+    var up = $("upgrade-panel");
+    var wasHidden = up.hidden;
+    up.hidden = !st.upgrade;
+    if (st.upgrade) {
+      var from = st.upgrade.fromVersion, to = st.upgrade.toVersion;
+      $("upgrade-text").textContent = "The primary image was upgraded" + (from || to ? " (" + (from || "?") + " → " + (to || "?") + ")" : "") +
+        ". Scheduled syncing waits for your choice: what should happen to the synced information?";
+      if (wasHidden) { notice("Image upgrade detected: choose below what happens to the synced information.", ""); }
+    }
+    if (state.current) { explain(state.current); }
+  }
+
+  function setTimeCell(cell, t, none) {
+    cell.textContent = "";
+    if (!isSet(t)) { cell.appendChild(el("span", { className: "muted", text: none })); return; }
+    cell.appendChild(document.createTextNode(fmtRelative(t)));
+    cell.appendChild(el("span", { className: "sub", text: new Date(t).toLocaleString([], { hour12: false }) }));
+  }
+
+  function renderEvents(evs) {
+    var tb = $("events");
+    tb.textContent = "";
+    if (!evs.length) {
+      tb.appendChild(el("tr", {}, [el("td", { colspan: "4", className: "muted", text: "No events yet." })]));
+      return;
+    }
+    evs.forEach(function (e) {
+      tb.appendChild(el("tr", { "data-kind": e.kind }, [
+        el("td", { text: fmtTime(e.time), title: new Date(e.time).toLocaleString([], { hour12: false }) }),
+        el("td", {}, [el("span", { className: "badge kind " + kindClass(e.kind), text: e.kind })]),
+        el("td", { className: "num", text: e.generation ? String(e.generation) : "" }),
+        el("td", { text: e.detail })
+      ]));
+    });
+  }
+
+  function kindClass(k) {
+    if (k === "anomaly" || k === "interrupt" || k === "failover") { return "badge-bad"; }
+    if (k === "purge" || k === "reinit" || k === "recovery") { return "badge-warn"; }
+    if (k === "commit" || k === "purge-verified") { return "badge-ok"; }
+    return "badge-info";
+  }
+
+  // ---- chart: inline SVG ----------------------------------------------------
+
+  var SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, text) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+
+  function niceMax(v) {
+    if (v <= 0) { return 1; }
+    var p = Math.pow(10, Math.floor(Math.log10(v))), m = v / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+  }
+
+  function renderChart(rounds) {
+    var box = $("chart");
+    var W = 560, H = 220, L = 52, R = 58, T = 12, B = 26, pw = W - L - R, ph = H - T - B;
+    var root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-labelledby": "chart-title chart-desc" });
+    root.appendChild(svg("title", { id: "chart-title" }, "Recent sync rounds"));
+    var desc = svg("desc", { id: "chart-desc" });
+    root.appendChild(desc);
+    root.appendChild(svg("line", { x1: L, y1: T + ph, x2: L + pw, y2: T + ph, "class": "axis" }));
+    if (!rounds.length) {
+      desc.textContent = "No rounds yet.";
+      root.appendChild(svg("text", { x: L + pw / 2, y: T + ph / 2, "text-anchor": "middle", "class": "empty" }, "No rounds yet: the chart fills as rounds run."));
+      box.textContent = "";
+      box.appendChild(root);
+      $("chart-summary").textContent = "";
+      return;
+    }
+    var durMs = rounds.map(function (r) { return r.durationSeconds * 1000; });
+    var bytes = rounds.map(function (r) { return r.bytesWritten; });
+    var dMax = niceMax(Math.max.apply(null, durMs)), bMax = niceMax(Math.max.apply(null, bytes));
+    for (var i = 0; i <= 4; i++) {
+      var y = T + ph - ph * i / 4;
+      if (i > 0) { root.appendChild(svg("line", { x1: L, y1: y, x2: L + pw, y2: y, "class": "grid-line" })); }
+      root.appendChild(svg("text", { x: L - 6, y: y + 4, "text-anchor": "end" }, fmtMs(dMax * i / 4)));
+      root.appendChild(svg("text", { x: L + pw + 6, y: y + 4, "text-anchor": "start" }, fmtBytes(Math.round(bMax * i / 4))));
+    }
+    var n = rounds.length, slot = pw / Math.max(n, 10), bw = Math.max(2, slot * 0.62), pts = [];
+    rounds.forEach(function (r, i) {
+      var x = L + slot * i + (slot - bw) / 2, h = ph * durMs[i] / dMax;
+      var bar = svg("rect", { x: x.toFixed(1), y: (T + ph - h).toFixed(1), width: bw.toFixed(1), height: Math.max(h, 0.5).toFixed(1),
+        "class": "bar" + (r.error || r.outcome === "interrupted" || r.outcome === "failover" ? " bad" : "") });
+      bar.appendChild(svg("title", {}, "Generation " + r.generation + " · " + r.outcome + " · " + fmtMs(durMs[i]) + " · " + fmtBytes(bytes[i]) + " written"));
+      root.appendChild(bar);
+      pts.push([(x + bw / 2).toFixed(1), (T + ph - ph * bytes[i] / bMax).toFixed(1)]);
+    });
+    root.appendChild(svg("polyline", { points: pts.map(function (p) { return p.join(","); }).join(" "), "class": "line" }));
+    pts.forEach(function (p) { root.appendChild(svg("circle", { cx: p[0], cy: p[1], r: 2.5, "class": "dot" })); });
+    root.appendChild(svg("text", { x: L, y: H - 6, "text-anchor": "start" }, "oldest"));
+    root.appendChild(svg("text", { x: L + pw, y: H - 6, "text-anchor": "end" }, "newest"));
+    var last = rounds[n - 1];
+    desc.textContent = n + " rounds; the last took " + fmtMs(durMs[n - 1]) + " and wrote " + fmtBytes(last.bytesWritten) + ".";
+    box.textContent = "";
+    box.appendChild(root);
+    var sorted = durMs.slice().sort(function (a, b) { return a - b; });
+    var total = bytes.reduce(function (a, b) { return a + b; }, 0);
+    $("chart-summary").textContent = n + " rounds · median " + fmtMs(sorted[Math.floor(n / 2)]) + " · " + fmtBytes(total) + " written";
+  }
+
+  function fmtMs(ms) { return fmtSeconds(ms / 1000); }
+
+  // ---- actions ------------------------------------------------------------------
+
+  function syncNow() {
+    if (needToken()) { return; }
+    var btn = $("sync-now");
+    btn.disabled = true;
+    btn.textContent = "Syncing…";
+    api("POST", "/api/sync", {}).then(function (r) {
+      btn.disabled = false;
+      btn.textContent = "Sync now";
+      if (r.ok) {
+        var d = r.data;
+        notice("Round " + d.outcome + ": generation " + d.generation + ", " + fmtBytes(d.bytesWritten) + " written in " + fmtSeconds(d.durationSeconds) + ".", "ok");
+      } else if (!handleAuthFailure(r)) {
+        notice("Sync failed: " + (r.data && r.data.error || "error " + r.status), "bad");
+      }
+      refresh();
+    });
+  }
+
+  function chooseUpgrade(choice) {
+    if (needToken()) { return; }
+    var buttons = [$("upgrade-keep"), $("upgrade-defaults")];
+    buttons.forEach(function (b) { b.disabled = true; });
+    api("POST", "/api/upgrade", { choice: choice }).then(function (r) {
+      buttons.forEach(function (b) { b.disabled = false; });
+      if (r.ok) {
+        notice(choice === "keep-upgraded"
+          ? "Kept the upgraded image's information: it is now the baseline synced to the backup."
+          : "Restored the preset defaults: the backup is synced to match.", "ok");
+        renderStatus(r.data);
+        $("sync-now").focus();
+      } else if (!handleAuthFailure(r)) {
+        notice("Upgrade choice failed: " + (r.data && r.data.error || "error " + r.status), "bad");
+      }
+      refresh();
+    });
+  }
+
+  function simulateUpgrade() {
+    if (needToken()) { return; }
+    var btn = $("simulate-upgrade");
+    btn.disabled = true;
+    api("POST", "/api/simulate/upgrade", {}).then(function (r) {
+      btn.disabled = false;
+      if (r.ok) {
+        renderStatus(r.data);
+        if (r.data.upgrade) { $("upgrade-keep").focus(); }
+      } else if (!handleAuthFailure(r)) {
+        notice("Simulated upgrade failed: " + (r.data && r.data.error || "error " + r.status), "bad");
+      }
+      refresh();
+    });
+  }
+
+  // ---- polling ------------------------------------------------------------------
+
+  function refresh() {
+    return Promise.all([api("GET", "/api/status"), api("GET", "/api/events?limit=100"), api("GET", "/api/rounds"), api("GET", "/api/config")]).then(function (rs) {
+      if (rs[0].ok) { renderStatus(rs[0].data); }
+      if (rs[1].ok) { renderEvents(rs[1].data); }
+      if (rs[2].ok) { renderChart(rs[2].data); }
+      if (rs[3].ok) {
+        // Follow changes made elsewhere (another browser, a reinit after a
+        // failover) unless the user is editing.
+        if (!state.dirty && JSON.stringify(rs[3].data) !== JSON.stringify(state.config)) { fillForm(rs[3].data); }
+        state.config = rs[3].data;
+      }
+      var failed = rs.filter(function (r) { return !r.ok && r.status === 0; });
+      document.body.classList.toggle("offline", failed.length > 0);
+      if (failed.length) { notice(failed[0].data.error, "bad"); }
+      document.body.setAttribute("data-loaded", "true");
+    });
+  }
+
+  function start() {
+    initToken();
+    api("GET", "/api/types").then(function (r) {
+      if (!r.ok) { notice("Cannot load the information types: " + (r.data && r.data.error), "bad"); return; }
+      state.types = r.data;
+      renderOptions();
+      return api("GET", "/api/config").then(function (c) {
+        if (c.ok) { state.config = c.data; fillForm(c.data); }
+        return Promise.all([refresh(), checkToken()]);
+      });
+    });
+    $("config-form").addEventListener("submit", save);
+    ["interval", "threshold", "groupSize", "verify", "retryAtOnce"].forEach(function (id) { $(id).addEventListener("input", markDirty); });
+    $("revert").addEventListener("click", function () { if (state.config) { fillForm(state.config); $("save-state").textContent = ""; } });
+    $("select-all").addEventListener("click", function () { setAll(true); });
+    $("select-none").addEventListener("click", function () { setAll(false); });
+    $("sync-now").addEventListener("click", syncNow);
+    $("simulate-upgrade").addEventListener("click", simulateUpgrade);
+    $("upgrade-keep").addEventListener("click", function () { chooseUpgrade("keep-upgraded"); });
+    $("upgrade-defaults").addEventListener("click", function () { chooseUpgrade("restore-defaults"); });
+    setInterval(function () { if (!document.hidden) { refresh(); } }, POLL_MS);
+  }
+
+  function setAll(on) {
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=type]"), function (b) { b.checked = on; });
+    markDirty();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();
