@@ -1,0 +1,189 @@
+package faults
+
+import (
+	"fmt"
+	"time"
+)
+
+// Action is what a rule does to a matched operation. Actions are plain
+// values; String returns the text [ParseSchedule] reads back.
+//
+// Some actions act beside the operation and let it run ([Flip], [Scribble],
+// [Delay]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
+// [WearOut]). When several rules match one operation, every side action runs
+// (in rule order) and then the first outcome action decides.
+type Action interface {
+	String() string
+	validate() error
+	outcome() bool
+}
+
+// Cut is a power loss just before the operation: it does not happen, and no
+// later operation on any wrapped device does either. Text: "cut".
+type Cut struct{}
+
+// TornMode says how much of a torn operation reached the cells.
+type TornMode uint8
+
+// Torn modes.
+const (
+	// TornBits: a seeded random subset of the bits the operation would
+	// change did change (a program cleared some of its bits; an erase set
+	// some bits back to 1).
+	TornBits TornMode = iota + 1
+	// TornAllButOne: every bit changed but one — a range that almost reads
+	// as fully programmed or erased.
+	TornAllButOne
+	// TornRandom: the range holds random bytes (a program: old AND random;
+	// an erase: old OR random).
+	TornRandom
+)
+
+var tornNames = map[TornMode]string{TornBits: "bits", TornAllButOne: "allbutone", TornRandom: "random"}
+
+// String returns "bits", "allbutone" or "random".
+func (m TornMode) String() string {
+	if s, ok := tornNames[m]; ok {
+		return s
+	}
+	return fmt.Sprintf("torn(%d)", uint8(m))
+}
+
+// Torn is a power loss during the operation: a program or erase is left
+// partly done per Mode, then power is lost as with [Cut]. With Unstable the
+// torn range also reads differently on each read until it is next programmed
+// or erased. A torn read is a plain cut. Text: "(torn MODE [unstable])".
+type Torn struct {
+	Mode     TornMode
+	Unstable bool
+}
+
+// Flip flips N seeded random bits in [Lo, Hi) of the device Role, just before
+// the operation, which then runs (primary corruption during a round).
+// Text: "(flip ROLE LO HI N)".
+type Flip struct {
+	Role   Role
+	Lo, Hi int64
+	N      int
+}
+
+// Scribble overwrites [Lo, Hi) of the device Role with seeded random bytes
+// just before the operation, which then runs. Text: "(scribble ROLE LO HI)".
+type Scribble struct {
+	Role   Role
+	Lo, Hi int64
+}
+
+// Delay advances the virtual clock by D before the operation (a slow
+// response). Text: "(delay D)", D as Go formats a time.Duration.
+type Delay struct{ D time.Duration }
+
+// FailKind is the error a failed operation reports.
+type FailKind uint8
+
+// Failure kinds.
+const (
+	FailMedia   FailKind = iota + 1 // hal.ErrMedia: read ECC error, program/erase status failure
+	FailTimeout                     // hal.ErrTimeout: the device did not answer
+)
+
+// String returns "media" or "timeout".
+func (k FailKind) String() string {
+	switch k {
+	case FailMedia:
+		return "media"
+	case FailTimeout:
+		return "timeout"
+	}
+	return fmt.Sprintf("fail(%d)", uint8(k))
+}
+
+// Fail makes the operation fail with the error Kind without touching the
+// cells. Text: "(fail KIND)".
+type Fail struct{ Kind FailKind }
+
+// GoBad makes the operation's erase block go bad: this and every later
+// operation on it fail with hal.ErrBadBlock, and IsBad reports it.
+// Text: "bad".
+type GoBad struct{}
+
+// WearOut makes the operation's erase block wear out: this (if an erase) and
+// every later erase of it fail with hal.ErrWornOut and leave it unchanged.
+// Reads and programs still work. Text: "wearout".
+type WearOut struct{}
+
+func (Cut) String() string { return "cut" }
+func (a Torn) String() string {
+	if a.Unstable {
+		return "(torn " + a.Mode.String() + " unstable)"
+	}
+	return "(torn " + a.Mode.String() + ")"
+}
+func (a Flip) String() string {
+	return fmt.Sprintf("(flip %v %#x %#x %d)", a.Role, a.Lo, a.Hi, a.N)
+}
+func (a Scribble) String() string { return fmt.Sprintf("(scribble %v %#x %#x)", a.Role, a.Lo, a.Hi) }
+func (a Delay) String() string    { return "(delay " + a.D.String() + ")" }
+func (a Fail) String() string     { return "(fail " + a.Kind.String() + ")" }
+func (GoBad) String() string      { return "bad" }
+func (WearOut) String() string    { return "wearout" }
+
+func (Cut) outcome() bool      { return true }
+func (Torn) outcome() bool     { return true }
+func (Flip) outcome() bool     { return false }
+func (Scribble) outcome() bool { return false }
+func (Delay) outcome() bool    { return false }
+func (Fail) outcome() bool     { return true }
+func (GoBad) outcome() bool    { return true }
+func (WearOut) outcome() bool  { return true }
+
+// maxRegion bounds corruption ranges so that a parsed schedule cannot ask
+// for absurd allocations.
+const maxRegion = 1 << 32
+
+func (Cut) validate() error { return nil }
+func (a Torn) validate() error {
+	if _, ok := tornNames[a.Mode]; !ok {
+		return fmt.Errorf("unknown torn mode %v (want bits, allbutone or random)", a.Mode)
+	}
+	return nil
+}
+func (a Flip) validate() error {
+	if err := validRegion(a.Role, a.Lo, a.Hi); err != nil {
+		return fmt.Errorf("flip: %w", err)
+	}
+	if a.N < 1 || a.N > 1<<20 {
+		return fmt.Errorf("flip: %d bits: want 1 to %d", a.N, 1<<20)
+	}
+	return nil
+}
+func (a Scribble) validate() error {
+	if err := validRegion(a.Role, a.Lo, a.Hi); err != nil {
+		return fmt.Errorf("scribble: %w", err)
+	}
+	return nil
+}
+func (a Delay) validate() error {
+	if a.D < 0 || a.D > 1000*time.Hour {
+		return fmt.Errorf("delay %v: want 0 to 1000h", a.D)
+	}
+	return nil
+}
+func (a Fail) validate() error {
+	if a.Kind != FailMedia && a.Kind != FailTimeout {
+		return fmt.Errorf("unknown failure %v (want media or timeout)", a.Kind)
+	}
+	return nil
+}
+func (GoBad) validate() error   { return nil }
+func (WearOut) validate() error { return nil }
+
+func validRegion(r Role, lo, hi int64) error {
+	if r != Primary && r != Backup {
+		return fmt.Errorf("unknown role %v", r)
+	}
+	if lo < 0 || hi <= lo || hi-lo > maxRegion {
+		return fmt.Errorf("range [%#x, %#x): want 0 <= lo < hi, at most 4 GiB", lo, hi)
+	}
+	return nil
+}

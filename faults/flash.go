@@ -1,0 +1,525 @@
+package faults
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// Poker is implemented by simulated flashes that let a harness set raw bytes
+// with no programming rules and no time charged (sim.Flash). Torn
+// operations, flips and scribbles use it.
+type Poker interface {
+	Poke(off int64, p []byte)
+}
+
+// Unstabler is implemented by simulated flashes that can make a range read
+// differently on each read until it is next programmed or erased
+// (sim.Flash). Without it the wrapper imitates unstable reads itself.
+type Unstabler interface {
+	SetUnstable(off, n int64)
+}
+
+// Advancer is a virtual clock that a harness can move forward (sim.Clock).
+type Advancer interface {
+	Advance(d time.Duration)
+}
+
+// Trace is called with each operation before the injector decides on it.
+// It runs on the goroutine that called the flash and must not call the
+// wrapped flashes.
+type Trace func(op Op)
+
+// Options configure an [Injector].
+type Options struct {
+	// Clock is advanced by [Delay] actions; nil makes delays an error
+	// reported by [Injector.Err].
+	Clock Advancer
+	// Trace, if set, sees every operation before it runs.
+	Trace Trace
+}
+
+// Fired records one action that fired.
+type Fired struct {
+	Op     Op
+	Action Action
+}
+
+// String formats as "#41 backup program [0x3000+0x100]: (torn bits)".
+func (f Fired) String() string { return f.Op.String() + ": " + f.Do() }
+
+// Do returns the action's text.
+func (f Fired) Do() string { return f.Action.String() }
+
+// Injector applies one schedule to the devices it wraps. It counts their
+// operations together and holds their shared power state and media faults
+// (bad and worn-out blocks, emulated unstable ranges). It is safe for
+// concurrent use; operations are serialised through it.
+type Injector struct {
+	mu       sync.Mutex
+	sched    Schedule
+	opts     Options
+	ops      int64
+	devOps   [3]int64
+	off      bool
+	devs     [3]*Flash
+	fired    []Fired
+	err      error
+	bad      map[blockKey]bool
+	worn     map[blockKey]bool
+	unstable map[Role][]span
+}
+
+type blockKey struct {
+	role  Role
+	block int64
+}
+
+type span struct{ off, n int64 }
+
+// NewInjector returns an injector for s. s must be valid (see
+// [Schedule.Validate]); an invalid schedule is reported by Err and injects
+// nothing.
+func NewInjector(s Schedule, o Options) *Injector {
+	in := &Injector{sched: s, opts: o}
+	if err := s.Validate(); err != nil {
+		in.err = err
+		in.sched = Schedule{}
+	}
+	return in
+}
+
+// Wrap returns f wrapped as the device role. Each role may be wrapped once.
+func (in *Injector) Wrap(f hal.Flash, role Role) *Flash {
+	w := &Flash{in: in, f: f, role: role, geo: f.Geometry()}
+	in.mu.Lock()
+	in.devs[role] = w
+	in.mu.Unlock()
+	return w
+}
+
+// Ops returns how many operations the wrapped devices were asked to do.
+func (in *Injector) Ops() int64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.ops
+}
+
+// PoweredOff reports whether a cut or torn operation has fired.
+func (in *Injector) PoweredOff() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.off
+}
+
+// PowerOn restores power after a cut (a restart), keeping the operation
+// count, bad and worn blocks and unstable ranges.
+func (in *Injector) PowerOn() {
+	in.mu.Lock()
+	in.off = false
+	in.mu.Unlock()
+}
+
+// Fired returns the actions that fired, in order.
+func (in *Injector) Fired() []Fired {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]Fired(nil), in.fired...)
+}
+
+// Err returns the first error of the harness itself (an invalid schedule, an
+// action the device cannot imitate), or nil.
+func (in *Injector) Err() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.err
+}
+
+func (in *Injector) harnessErr(err error) {
+	if in.err == nil {
+		in.err = err
+	}
+}
+
+// Flash is a hal.Flash that passes operations to the flash it wraps after
+// its [Injector] has applied the schedule. It also implements hal.BadBlocker
+// (its own bad blocks, then the wrapped device's) and hal.Stater (the wrapped
+// device's statistics, if any).
+type Flash struct {
+	in   *Injector
+	f    hal.Flash
+	role Role
+	geo  hal.Geometry
+}
+
+// Unwrap returns the wrapped flash.
+func (w *Flash) Unwrap() hal.Flash { return w.f }
+
+// Geometry returns the wrapped device's geometry.
+func (w *Flash) Geometry() hal.Geometry { return w.geo }
+
+// Stats returns the wrapped device's statistics (zero if it keeps none).
+func (w *Flash) Stats() hal.Stats {
+	s, _ := hal.StatsOf(w.f)
+	return s
+}
+
+// IsBad reports a block bad if the schedule made it bad or the device says so.
+func (w *Flash) IsBad(off int64) (bool, error) {
+	w.in.mu.Lock()
+	bad := w.in.bad[blockKey{w.role, off / w.geo.EraseSize}]
+	w.in.mu.Unlock()
+	if bad {
+		return true, nil
+	}
+	return hal.IsBad(w.f, off)
+}
+
+// MarkBad marks the block bad on the device, or in the injector when the
+// device has no bad-block management.
+func (w *Flash) MarkBad(off int64) error {
+	if err := hal.MarkBad(w.f, off); err != nil {
+		if !errors.Is(err, hal.ErrUnsupported) {
+			return err
+		}
+		w.in.mu.Lock()
+		w.in.markBad(w.role, off/w.geo.EraseSize)
+		w.in.mu.Unlock()
+	}
+	return nil
+}
+
+func (in *Injector) markBad(r Role, block int64) {
+	if in.bad == nil {
+		in.bad = map[blockKey]bool{}
+	}
+	in.bad[blockKey{r, block}] = true
+}
+
+func (w *Flash) opError(op Kind, off, n int64, errs ...error) error {
+	name := map[Kind]string{Read: "read", Program: "program", Erase: "erase"}[op]
+	return &hal.OpError{Op: name, Dev: w.geo.Name, Off: off, Len: n,
+		Err: fmt.Errorf("%w: %w", errors.Join(errs...), hal.ErrInjected)}
+}
+
+// ReadAt reads through the schedule.
+func (w *Flash) ReadAt(p []byte, off int64) (int, error) {
+	if err := hal.CheckRange(w.geo, "read", off, int64(len(p))); err != nil {
+		return 0, err
+	}
+	if err := w.in.before(w, Read, off, int64(len(p)), nil); err != nil {
+		return 0, err
+	}
+	n, err := w.f.ReadAt(p, off)
+	if err == nil {
+		w.in.mu.Lock()
+		spans := w.in.unstable[w.role]
+		w.in.mu.Unlock()
+		if len(spans) > 0 {
+			w.in.shake(spans, p, off)
+		}
+	}
+	return n, err
+}
+
+// WriteAt programs through the schedule.
+func (w *Flash) WriteAt(p []byte, off int64) (int, error) {
+	if err := hal.CheckProgram(w.geo, off, int64(len(p))); err != nil {
+		return 0, err
+	}
+	if err := w.in.before(w, Program, off, int64(len(p)), p); err != nil {
+		return 0, err
+	}
+	w.in.settle(w.role, off, int64(len(p)))
+	return w.f.WriteAt(p, off)
+}
+
+// Erase erases through the schedule.
+func (w *Flash) Erase(off, n int64) error {
+	if err := hal.CheckErase(w.geo, off, n); err != nil {
+		return err
+	}
+	if err := w.in.before(w, Erase, off, n, nil); err != nil {
+		return err
+	}
+	w.in.settle(w.role, off, n)
+	return w.f.Erase(off, n)
+}
+
+// before counts the operation, runs the trace and the matching actions, and
+// returns the error the operation must fail with, or nil to let it run.
+func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	op := Op{Index: in.ops, DevIndex: in.devOps[w.role], Role: w.role, Kind: kind, Off: off, Len: n}
+	in.ops++
+	in.devOps[w.role]++
+	if in.opts.Trace != nil {
+		in.opts.Trace(op)
+	}
+	if in.off {
+		return w.opError(kind, off, n, hal.ErrPowerLoss)
+	}
+	var outcome Action
+	for _, r := range in.sched.Rules {
+		if !r.When.Match(op) {
+			continue
+		}
+		if r.Do.outcome() {
+			if outcome == nil {
+				outcome = r.Do
+			}
+			continue
+		}
+		in.fired = append(in.fired, Fired{op, r.Do})
+		in.side(op, r.Do)
+	}
+	// Standing media faults.
+	first, last := off/w.geo.EraseSize, (off+max(n, 1)-1)/w.geo.EraseSize
+	for b := first; b <= last && in.bad != nil; b++ {
+		if in.bad[blockKey{w.role, b}] {
+			return w.opError(kind, off, n, hal.ErrBadBlock)
+		}
+	}
+	if kind == Erase && in.worn != nil {
+		for b := first; b <= last; b++ {
+			if in.worn[blockKey{w.role, b}] {
+				return w.opError(kind, off, n, hal.ErrWornOut)
+			}
+		}
+	}
+	if outcome == nil {
+		return nil
+	}
+	in.fired = append(in.fired, Fired{op, outcome})
+	switch a := outcome.(type) {
+	case Cut:
+		in.off = true
+		return w.opError(kind, off, n, hal.ErrPowerLoss)
+	case Torn:
+		in.off = true
+		if kind != Read {
+			in.tear(w, op, a, data)
+		}
+		return w.opError(kind, off, n, hal.ErrPowerLoss)
+	case Fail:
+		if a.Kind == FailTimeout {
+			return w.opError(kind, off, n, hal.ErrTimeout)
+		}
+		return w.opError(kind, off, n, hal.ErrMedia)
+	case GoBad:
+		for b := first; b <= last; b++ {
+			in.markBad(w.role, b)
+		}
+		return w.opError(kind, off, n, hal.ErrBadBlock)
+	case WearOut:
+		if in.worn == nil {
+			in.worn = map[blockKey]bool{}
+		}
+		for b := first; b <= last; b++ {
+			in.worn[blockKey{w.role, b}] = true
+		}
+		if kind == Erase {
+			return w.opError(kind, off, n, hal.ErrWornOut)
+		}
+	}
+	return nil
+}
+
+func (in *Injector) rng(op Op, salt uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(in.sched.Seed^salt, uint64(op.Index)^0x6a09e667f3bcc908))
+}
+
+// side runs an action that lets the operation proceed.
+func (in *Injector) side(op Op, a Action) {
+	switch a := a.(type) {
+	case Delay:
+		if in.opts.Clock == nil {
+			in.harnessErr(errors.New("delay: the injector has no clock (set Options.Clock)"))
+			return
+		}
+		in.opts.Clock.Advance(a.D)
+	case Flip:
+		dev := in.devs[a.Role]
+		lo, hi, ok := in.clip(dev, a.Lo, a.Hi)
+		if !ok {
+			return
+		}
+		r := in.rng(op, 0xf11b)
+		bits := (hi - lo) * 8
+		seen := make(map[int64]bool, a.N)
+		for i := 0; i < a.N && int64(len(seen)) < bits; i++ {
+			bit := r.Int64N(bits)
+			for seen[bit] {
+				bit = (bit + 1) % bits
+			}
+			seen[bit] = true
+			var b [1]byte
+			if _, err := dev.f.ReadAt(b[:], lo+bit/8); err != nil {
+				in.harnessErr(fmt.Errorf("flip: %w", err))
+				return
+			}
+			b[0] ^= 1 << (bit % 8)
+			if !in.poke(dev, lo+bit/8, b[:]) {
+				return
+			}
+		}
+	case Scribble:
+		dev := in.devs[a.Role]
+		lo, hi, ok := in.clip(dev, a.Lo, a.Hi)
+		if !ok {
+			return
+		}
+		r := in.rng(op, 0x5c1b)
+		buf := make([]byte, hi-lo)
+		for i := range buf {
+			buf[i] = byte(r.Uint32())
+		}
+		in.poke(dev, lo, buf)
+	}
+}
+
+// clip limits [lo, hi) to the device; false if the device is missing or the
+// range lies outside it.
+func (in *Injector) clip(dev *Flash, lo, hi int64) (int64, int64, bool) {
+	if dev == nil {
+		in.harnessErr(errors.New("corruption of a device that is not wrapped"))
+		return 0, 0, false
+	}
+	hi = min(hi, dev.geo.Size)
+	return lo, hi, lo < hi
+}
+
+func (in *Injector) poke(dev *Flash, off int64, p []byte) bool {
+	pk, ok := dev.f.(Poker)
+	if !ok {
+		in.harnessErr(fmt.Errorf("%s cannot be poked: flips and scribbles need a simulated flash", dev.geo.Name))
+		return false
+	}
+	pk.Poke(off, p)
+	return true
+}
+
+// tear leaves a program or erase partly done.
+func (in *Injector) tear(w *Flash, op Op, a Torn, data []byte) {
+	old := make([]byte, op.Len)
+	if _, err := w.f.ReadAt(old, op.Off); err != nil {
+		in.harnessErr(fmt.Errorf("torn %v: read: %w", op.Kind, err))
+		return
+	}
+	full := make([]byte, op.Len) // what the complete operation would leave
+	for i := range full {
+		if op.Kind == Program {
+			full[i] = old[i] & data[i]
+		} else {
+			full[i] = 0xff
+		}
+	}
+	r := in.rng(op, 0x7042)
+	res := make([]byte, op.Len)
+	switch a.Mode {
+	case TornBits:
+		for i := range res {
+			change := old[i] ^ full[i]
+			res[i] = old[i] ^ (change & byte(r.Uint32()))
+		}
+	case TornAllButOne:
+		copy(res, full)
+		var changed []int64
+		for i := range res {
+			if old[i] != full[i] {
+				changed = append(changed, int64(i))
+			}
+		}
+		if len(changed) > 0 {
+			i := changed[r.IntN(len(changed))]
+			diff := old[i] ^ full[i]
+			for {
+				bit := byte(1) << r.IntN(8)
+				if diff&bit != 0 {
+					res[i] ^= bit
+					break
+				}
+			}
+		}
+	case TornRandom:
+		for i := range res {
+			if op.Kind == Program {
+				res[i] = old[i] & byte(r.Uint32())
+			} else {
+				res[i] = old[i] | byte(r.Uint32())
+			}
+		}
+	}
+	if pk, ok := w.f.(Poker); ok {
+		pk.Poke(op.Off, res)
+	} else if w.geo.Kind == hal.NOR {
+		// Without Poke, a NOR program of res over old gives res when res only
+		// clears bits; an erase first makes any res reachable.
+		if op.Kind == Erase {
+			if err := w.f.Erase(op.Off, op.Len); err != nil {
+				in.harnessErr(fmt.Errorf("torn erase: %w", err))
+				return
+			}
+		}
+		if _, err := w.f.WriteAt(res, op.Off); err != nil {
+			in.harnessErr(fmt.Errorf("torn %v: %w", op.Kind, err))
+			return
+		}
+	} else {
+		in.harnessErr(fmt.Errorf("torn %v on %s: needs a flash with Poke", op.Kind, w.geo.Name))
+		return
+	}
+	if a.Unstable {
+		if u, ok := w.f.(Unstabler); ok {
+			u.SetUnstable(op.Off, op.Len)
+		} else {
+			if in.unstable == nil {
+				in.unstable = map[Role][]span{}
+			}
+			in.unstable[w.role] = append(in.unstable[w.role], span{op.Off, op.Len})
+		}
+	}
+}
+
+// shake imitates unstable reads: bits that are 0 in the stored data read as
+// random values in emulated unstable ranges.
+func (in *Injector) shake(spans []span, p []byte, off int64) {
+	in.mu.Lock()
+	r := rand.New(rand.NewPCG(in.sched.Seed, uint64(in.ops)))
+	in.mu.Unlock()
+	for _, s := range spans {
+		lo, hi := max(s.off, off), min(s.off+s.n, off+int64(len(p)))
+		for a := lo; a < hi; a++ {
+			p[a-off] |= byte(r.Uint32())
+		}
+	}
+}
+
+// settle ends emulated instability where a program or erase rewrites bytes.
+func (in *Injector) settle(role Role, off, n int64) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	spans := in.unstable[role]
+	if len(spans) == 0 {
+		return
+	}
+	var keep []span
+	for _, s := range spans {
+		if s.off+s.n <= off || s.off >= off+n {
+			keep = append(keep, s)
+			continue
+		}
+		if s.off < off {
+			keep = append(keep, span{s.off, off - s.off})
+		}
+		if s.off+s.n > off+n {
+			keep = append(keep, span{off + n, s.off + s.n - off - n})
+		}
+	}
+	in.unstable[role] = keep
+}
