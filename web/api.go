@@ -221,8 +221,8 @@ type TypeStatus struct {
 
 // UpgradeInfo describes a pending image upgrade.
 type UpgradeInfo struct {
-	FromVersion string `json:"fromVersion,omitempty"`
-	ToVersion   string `json:"toVersion,omitempty"`
+	FromVersion string    `json:"fromVersion,omitempty"`
+	ToVersion   string    `json:"toVersion,omitempty"`
 	Detected    time.Time `json:"detected,omitzero"`
 }
 
