@@ -38,9 +38,10 @@
 // type's blocks. [PlanRegion] gives each type the blocks its fixed contents
 // plus 64 ring entries need and shares the remaining blocks by weight: event
 // log 36, fault log 24, power 12, fan 12, node 7, asset 2 (the remainder to
-// the event log). On an 8 MiB region with 4 KiB blocks that is: power
-// 1,056 KiB, fan 1,056 KiB, node 616 KiB, event log 3,164 KiB, fault log
-// 2,116 KiB, asset 184 KiB (figures from PlanRegion, see the tests).
+// the event log). On an 8 MiB region with 4 KiB blocks that is: header
+// 4 KiB at 0, power 1,056 KiB at 0x1000, fan 1,056 KiB at 0x109000, node
+// 616 KiB at 0x211000, event log 3,168 KiB at 0x2ab000, fault log 2,112 KiB
+// at 0x5c3000, asset 180 KiB at 0x7d3000 (checked by the tests).
 //
 // Each extent starts with one record: a 32-byte header, then the payload
 // (bytes past the payload up to the extent's end are unspecified):

@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// newNOR returns a simulated NOR chip (W25Q256JV, 4 KiB erase) of size bytes.
+// newNOR returns a simulated NOR chip (W25Q512JV, 4 KiB erase) of size bytes.
 func newNOR(t testing.TB, size int64) *sim.Flash {
 	t.Helper()
-	p, err := sim.LookupPart("w25q256jv")
+	p, err := sim.LookupPart("w25q512jv")
 	require.NoError(t, err)
 	f, err := sim.New(sim.Options{Part: p, Size: size, Name: "primary"})
 	require.NoError(t, err)

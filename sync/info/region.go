@@ -58,7 +58,8 @@ var extentWeight = [...]int64{Power: 12, Fan: 12, Node: 7, EventLog: 36, FaultLo
 // entries need; the remaining blocks are shared by weight (event log 36,
 // fault log 24, power 12, fan 12, node 7, asset 2), the remainder going to
 // the event log. size must be a positive multiple of eraseSize (a power of
-// two) and large enough (about 8 erase blocks with 4 KiB blocks).
+// two) and large enough (36 KiB with 4 KiB blocks, 448 KiB with 64 KiB
+// blocks).
 func PlanRegion(size, eraseSize int64) (RegionHeader, error) {
 	if eraseSize <= 0 || eraseSize&(eraseSize-1) != 0 || eraseSize > 1<<30 {
 		return RegionHeader{}, fmt.Errorf("erase size %d is not a power of two up to 1 GiB", eraseSize)
@@ -74,7 +75,7 @@ func PlanRegion(size, eraseSize int64) (RegionHeader, error) {
 		need += minBlocks[t]
 	}
 	if blocks < need {
-		return RegionHeader{}, fmt.Errorf("region of %s is too small for %d erase blocks of %s: need at least %s", hal.FormatSize(size), blocks, hal.FormatSize(eraseSize), hal.FormatSize(need*eraseSize))
+		return RegionHeader{}, fmt.Errorf("region of %s (%d erase blocks of %s) is too small: need at least %s", hal.FormatSize(size), blocks, hal.FormatSize(eraseSize), hal.FormatSize(need*eraseSize))
 	}
 	if size/eraseSize > 1<<31 || size > 1<<40 {
 		return RegionHeader{}, fmt.Errorf("region of %d bytes is too large (at most 1 TiB)", size)

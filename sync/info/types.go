@@ -102,22 +102,20 @@ func ParseList(s string) ([]Type, error) {
 	return out, nil
 }
 
-// FormatList joins types with commas, e.g. "power,fan"; "all" when ts holds
-// every type.
+// FormatList joins type names with commas, e.g. "power,fan"; "all" when ts
+// holds each of the six types exactly once. ParseList parses it back.
 func FormatList(ts []Type) string {
 	var seen [NumTypes + 1]bool
-	var parts []string
+	distinct := 0
+	parts := make([]string, 0, len(ts))
 	for _, t := range ts {
 		if t.Valid() && !seen[t] {
 			seen[t] = true
+			distinct++
 		}
 		parts = append(parts, t.String())
 	}
-	all := true
-	for _, t := range All() {
-		all = all && seen[t]
-	}
-	if all && len(ts) == NumTypes {
+	if distinct == NumTypes && len(ts) == NumTypes {
 		return "all"
 	}
 	return strings.Join(parts, ",")
@@ -159,8 +157,8 @@ var explanations = [...]Explanation{
 			"a CMC that boots with a default cap can throttle or over-commit a loaded chassis. The PSU " +
 			"serials and states tell the new image which supply had failed, and the telemetry history keeps the " +
 			"power trend and energy accounting continuous across the switch.",
-		TypicalSize: "424 bytes of policy and PSU records plus the telemetry history: about 950 KiB of an " +
-			"8 MiB region (80% filled, roughly 48,000 samples).",
+		TypicalSize: "400 bytes of policy and PSU records plus the telemetry history: about 845 KiB in a " +
+			"1,056 KiB extent of the standard 8 MiB region (history 80% full, about 54,000 samples).",
 		ChangeRate: "Often: readings move every few seconds and a telemetry sample is appended several times a " +
 			"minute; the policy and PSU identities change only when an operator or a PSU swap changes them. " +
 			"About 1% of its bytes change in 10 minutes.",
@@ -174,8 +172,8 @@ var explanations = [...]Explanation{
 		WhyBackup: "The backup image must resume the same cooling policy (a manual duty or a raised minimum " +
 			"set by the operator) instead of a factory curve, and must know which fans had failed so that it " +
 			"compensates on their zones from the first second after the failover.",
-		TypicalSize: "232 bytes of mode and fan records plus the history: about 950 KiB of an 8 MiB region " +
-			"(80% filled).",
+		TypicalSize: "208 bytes of mode and fan records plus the history: about 845 KiB in a 1,056 KiB " +
+			"extent of the standard 8 MiB region (history 80% full, about 54,000 samples).",
 		ChangeRate: "Very often: RPM and PWM move with every control loop (seconds). About 1% of its bytes " +
 			"change in 10 minutes.",
 	},
@@ -183,14 +181,17 @@ var explanations = [...]Explanation{
 		Title: "Node information",
 		Holds: "One 128-byte record per node slot (16 slots): presence, power state (off, on, standby, " +
 			"cycling), health, power draw, boot count, boot time, BIOS version, BMC firmware version, host " +
-			"name, management IPv4 and MAC address. After that, the node state-change history: 16-byte " +
-			"entries (time, node, old and new power state, cause, BIOS POST code).",
+			"name, management IPv4 and MAC address. After that, the node history: 16-byte " +
+			"entries (time, node, kind — telemetry sample or state change — power state, health, power " +
+			"draw, CPU and inlet temperature, BIOS POST code, previous power state).",
 		WhyBackup: "The backup image must know which nodes were powered on, and with which firmware, to " +
 			"restore power states after a CMC failover instead of powering the whole chassis off or on; the " +
 			"history explains past power transitions to the operator.",
-		TypicalSize: "2 KiB of node records plus the history: about 560 KiB of an 8 MiB region (80% filled).",
-		ChangeRate: "Sometimes: on power actions, reboots and firmware updates — a few times an hour on a busy " +
-			"chassis. About 0.5% of its bytes change in 10 minutes.",
+		TypicalSize: "2 KiB of node records plus the history: about 493 KiB in a 616 KiB extent of the " +
+			"standard 8 MiB region (history 80% full, about 31,000 entries).",
+		ChangeRate: "Sometimes: the node records change on power actions, reboots and health changes (about " +
+			"three times an hour on a busy chassis); telemetry samples are appended every few seconds. About " +
+			"0.5% of its bytes change in 10 minutes.",
 	},
 	EventLog: {
 		Title: "Node event log (SEL)",
@@ -202,10 +203,10 @@ var explanations = [...]Explanation{
 		WhyBackup: "The event log is the record of what happened before the failure that caused the failover; " +
 			"losing it loses the evidence for the root cause and for warranty claims. It cannot be recreated: " +
 			"only the primary has it.",
-		TypicalSize: "The largest type: about 2.9 MiB of an 8 MiB region, 80% filled — roughly 150,000 " +
-			"SEL entries.",
-		ChangeRate: "Continuously, append-only: a few entries per second on a busy chassis (about 0.8% of the " +
-			"ring's slots in 10 minutes); appended entries land in contiguous bytes.",
+		TypicalSize: "The largest type: about 2.5 MiB in a 3,168 KiB extent of the standard 8 MiB region " +
+			"(80% full, about 162,000 SEL entries).",
+		ChangeRate: "Continuously, append-only: a few entries per second on a busy chassis (0.8% of the " +
+			"ring's slots, about 1,600 entries, in 10 minutes); appended entries land in contiguous bytes.",
 	},
 	FaultLog: {
 		Title: "Node fault log",
@@ -216,9 +217,10 @@ var explanations = [...]Explanation{
 		WhyBackup: "Active faults drive the chassis fault LED, alerts and service decisions; a backup image " +
 			"without them would report a healthy chassis and lose the service history that explains the " +
 			"failover.",
-		TypicalSize: "About 1.9 MiB of an 8 MiB region, 80% filled — roughly 25,000 entries.",
-		ChangeRate: "Continuously, append-only, slower than the event log (about 0.6% of the ring's slots in " +
-			"10 minutes).",
+		TypicalSize: "About 1.65 MiB in a 2,112 KiB extent of the standard 8 MiB region (80% full, about " +
+			"27,000 entries).",
+		ChangeRate: "Continuously, append-only, slower than the event log (0.6% of the ring's slots, about " +
+			"200 entries, in 10 minutes).",
 	},
 	Asset: {
 		Title: "Node asset information (FRU)",
@@ -229,7 +231,8 @@ var explanations = [...]Explanation{
 		WhyBackup: "Asset and inventory data identify every part for the data-centre inventory and for " +
 			"service; after a failover the backup image must report the same inventory and asset tags, " +
 			"which an operator may have set by hand.",
-		TypicalSize: "About 6 KiB (23 FRU images) in a reserved extent of about 140 KiB.",
+		TypicalSize: "About 6 KiB (23 FRU images of 256 bytes) in a 180 KiB extent of the standard 8 MiB " +
+			"region, the rest reserved for growth.",
 		ChangeRate: "Rarely: when a node, PSU or the chassis is replaced or an asset tag is edited — days to " +
 			"months apart.",
 	},

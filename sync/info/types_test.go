@@ -1,0 +1,156 @@
+package info
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestTypeNames(t *testing.T) {
+	tests := []struct {
+		typ  Type
+		name string
+	}{
+		{Power, "power"}, {Fan, "fan"}, {Node, "node"},
+		{EventLog, "event-log"}, {FaultLog, "fault-log"}, {Asset, "asset"},
+	}
+	require.Len(t, All(), NumTypes)
+	for i, tc := range tests {
+		require.Equal(t, tc.typ, All()[i], "layout order")
+		require.Equal(t, Type(i+1), tc.typ, "stored value must not change")
+		require.Equal(t, tc.name, tc.typ.String())
+		got, err := ParseType(tc.name)
+		require.NoError(t, err)
+		require.Equal(t, tc.typ, got)
+		got, err = ParseType(" " + string([]byte(tc.name)[:1]) + tc.name[1:] + " ")
+		require.NoError(t, err)
+		require.Equal(t, tc.typ, got)
+	}
+	for alias, want := range map[string]Type{"SEL": EventLog, "eventlog": EventLog, "faultlog": FaultLog, "FRU": Asset, "Power": Power} {
+		got, err := ParseType(alias)
+		require.NoError(t, err, alias)
+		require.Equal(t, want, got, alias)
+	}
+	require.Equal(t, "type(0)", Type(0).String())
+	require.Equal(t, "type(7)", Type(7).String())
+	require.False(t, Type(0).Valid())
+	require.False(t, Type(7).Valid())
+	_, err := ParseType("psu")
+	require.ErrorContains(t, err, `unknown information type "psu"`)
+	require.ErrorContains(t, err, "power, fan, node, event-log, fault-log, asset")
+}
+
+func TestParseList(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []Type
+		wantErr string
+	}{
+		{in: "power,fan", want: []Type{Power, Fan}},
+		{in: "fan,power", want: []Type{Power, Fan}},
+		{in: "asset, event-log ,power,power", want: []Type{Power, EventLog, Asset}},
+		{in: "all", want: All()},
+		{in: " ALL ", want: All()},
+		{in: "power,fan,node,event-log,fault-log,asset", want: All()},
+		{in: "sel,", want: []Type{EventLog}},
+		{in: "", wantErr: "empty information type list"},
+		{in: ",", wantErr: "empty information type list"},
+		{in: "power,bogus", wantErr: `unknown information type "bogus"`},
+	}
+	for _, tc := range tests {
+		got, err := ParseList(tc.in)
+		if tc.wantErr != "" {
+			require.ErrorContains(t, err, tc.wantErr, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+		back, err := ParseList(FormatList(got))
+		require.NoError(t, err)
+		require.Equal(t, got, back, "FormatList round trip of %q", tc.in)
+	}
+	require.Equal(t, "all", FormatList(All()))
+	require.Equal(t, "power,fan", FormatList([]Type{Power, Fan}))
+	require.Equal(t, "power,power,fan,node,event-log,fault-log", FormatList([]Type{Power, Power, Fan, Node, EventLog, FaultLog}))
+}
+
+func TestExplanations(t *testing.T) {
+	titles := map[string]bool{}
+	for _, ty := range All() {
+		e := ty.Explanation()
+		require.NotEmpty(t, e.Title, ty)
+		require.False(t, titles[e.Title], "duplicate title %q", e.Title)
+		titles[e.Title] = true
+		require.Greater(t, len(e.Holds), 250, "%v: Holds must be detailed", ty)
+		require.Greater(t, len(e.WhyBackup), 150, "%v: WhyBackup must be detailed", ty)
+		require.NotEmpty(t, e.TypicalSize, ty)
+		require.NotEmpty(t, e.ChangeRate, ty)
+	}
+	require.Contains(t, EventLog.Explanation().Holds, "16-byte IPMI SEL")
+	require.Contains(t, Asset.Explanation().Holds, "FRU")
+	require.Equal(t, Explanation{}, Type(0).Explanation())
+	require.Equal(t, Explanation{}, Type(9).Explanation())
+}
+
+func TestDefault(t *testing.T) {
+	for _, ty := range All() {
+		p := Default(ty)
+		tb, err := decodeTable(ty, p)
+		require.NoError(t, err, ty)
+		require.Zero(t, tb.count, ty)
+		require.Zero(t, tb.slots, ty)
+		fixed, _ := layoutOf(ty)
+		require.Len(t, p, PayloadHeaderSize+fixed)
+		p[PayloadHeaderSize] ^= 0xFF
+		require.NotEqual(t, p, Default(ty), "Default must return a new slice")
+	}
+	require.Nil(t, Default(0))
+	require.Nil(t, Default(7))
+	// The default FRU images are valid IPMI FRU: every area sums to zero.
+	tb, err := decodeTable(Asset, Default(Asset))
+	require.NoError(t, err)
+	for i := 0; i < numFRUs; i++ {
+		checkFRU(t, tb.fixed[i*fruSize:(i+1)*fruSize])
+	}
+}
+
+// checkFRU verifies an IPMI FRU image: common header checksum, board and
+// product area lengths, end markers and checksums.
+func checkFRU(t *testing.T, b []byte) {
+	t.Helper()
+	require.Equal(t, byte(1), b[0], "FRU format version")
+	require.Zero(t, sum(b[:8]), "common header checksum")
+	for _, areaOff := range []byte{b[3], b[4]} {
+		a := b[int(areaOff)*8:]
+		n := int(a[1]) * 8
+		require.Greater(t, n, 0)
+		require.Zero(t, sum(a[:n]), "area checksum")
+		i := 3
+		if areaOff == b[3] {
+			i = 6 // board area has the 3-byte manufacturing date
+		}
+		for a[i] != 0xC1 {
+			require.Equal(t, byte(0xC0), a[i]&0xC0, "type/length byte")
+			i += 1 + int(a[i]&0x3F)
+			require.Less(t, i, n)
+		}
+	}
+}
+
+func sum(b []byte) byte {
+	var s byte
+	for _, c := range b {
+		s += c
+	}
+	return s
+}
+
+func TestFRUFields(t *testing.T) {
+	b := make([]byte, fruSize)
+	encodeFRU(b, fruInfo{MfgMinutes: 0xABCDEF, BoardMfr: "Acme", BoardName: "a name longer than sixteen", ProdSerial: "S1", AssetTag: "TAG"})
+	checkFRU(t, b)
+	require.Contains(t, string(b), "Acme")
+	require.Contains(t, string(b), "a name longer th")
+	require.NotContains(t, string(b), "sixteen")
+	require.Equal(t, []byte{0xEF, 0xCD, 0xAB}, b[8+3:8+6])
+}
