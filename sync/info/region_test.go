@@ -400,13 +400,13 @@ func TestWriteTouchesOnlyChangedBlocks(t *testing.T) {
 		wantBlocks []int64 // blocks (relative to the extent) whose contents change
 		noErase    int64   // a changed block (relative) that must be programmed without erase; 0: none
 	}{
-		{"one byte in block 5", func(p []byte) []byte { p[5*eb+100] ^= 0x55; return p }, 2, []int64{0, 5}},
-		{"bytes in blocks 3 and 8", func(p []byte) []byte { p[3*eb] ^= 1; p[8*eb+9] |= 0x80; return p }, 3, []int64{0, 3, 8}},
+		{"one byte in block 5", func(p []byte) []byte { p[5*eb+100] ^= 0x55; return p }, 2, []int64{0, 5}, 0},
+		{"bytes in blocks 3 and 8", func(p []byte) []byte { p[3*eb] ^= 1; p[8*eb+9] |= 0x80; return p }, 3, []int64{0, 3, 8}, 0},
 		{"append 2 blocks into erased space", func(p []byte) []byte {
 			return append(p, bytes.Repeat([]byte{0x42}, int(2*eb))...)
-		}, 1, []int64{0, 10, 11, 12}}, // the record header shifts the payload by 32 bytes
+		}, 1, []int64{0, 10, 11, 12}, 0}, // the record header shifts the payload by 32 bytes
 		{"clear bits only (NOR program, no erase)", func(p []byte) []byte { p[6*eb+2] &= 0x01; return p }, 1, []int64{0, 6}, 6},
-		{"shrink to 4 blocks", func(p []byte) []byte { return p[:4*eb-RecordHeaderSize] }, 1, []int64{0}},
+		{"shrink to 4 blocks", func(p []byte) []byte { return p[:4*eb-RecordHeaderSize] }, 1, []int64{0}, 0},
 	}
 	for _, tc := range tests {
 		before := stats(t, f)
