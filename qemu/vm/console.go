@@ -1,0 +1,142 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrTimeout is wrapped by Expect when the pattern did not appear in time.
+var ErrTimeout = errors.New("timed out waiting for the guest")
+
+// ErrExited is wrapped by Expect when the guest's console closed (QEMU
+// exited) before the pattern appeared.
+var ErrExited = errors.New("guest exited")
+
+// Console is the guest's serial console as seen by the host: everything the
+// guest printed (carriage returns removed), a read cursor that Expect
+// advances past each match, and the guest's input. It is safe for
+// concurrent use.
+type Console struct {
+	mu      sync.Mutex
+	buf     strings.Builder
+	cursor  int
+	changed chan struct{}
+	closed  bool
+	readErr error
+	in      io.Writer
+	log     io.Writer
+}
+
+// NewConsole reads the guest's output from out until EOF (in a goroutine)
+// and sends input to in. Every byte read is also copied to log (if non-nil).
+func NewConsole(out io.Reader, in io.Writer, log io.Writer) *Console {
+	c := &Console{changed: make(chan struct{}), in: in, log: log}
+	go c.pump(out)
+	return c
+}
+
+func (c *Console) pump(r io.Reader) {
+	b := make([]byte, 4096)
+	for {
+		n, err := r.Read(b)
+		if n > 0 {
+			chunk := strings.ReplaceAll(string(b[:n]), "\r", "")
+			c.mu.Lock()
+			c.buf.WriteString(chunk)
+			if c.log != nil {
+				_, _ = io.WriteString(c.log, chunk)
+			}
+			close(c.changed)
+			c.changed = make(chan struct{})
+			c.mu.Unlock()
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.closed = true
+			if !errors.Is(err, io.EOF) {
+				c.readErr = err
+			}
+			close(c.changed)
+			c.changed = make(chan struct{})
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// Send writes s to the guest's console input.
+func (c *Console) Send(s string) error {
+	if c.in == nil {
+		return errors.New("console has no input")
+	}
+	if _, err := io.WriteString(c.in, s); err != nil {
+		return fmt.Errorf("send to guest: %w", err)
+	}
+	return nil
+}
+
+// Expect waits until re matches the output after the cursor, moves the
+// cursor past the match and returns the submatches (index 0: the whole
+// match). It fails with ErrTimeout after timeout, with ErrExited when the
+// console closes first, or with ctx's error. The error includes the tail
+// of the output, for diagnosis.
+func (c *Console) Expect(ctx context.Context, re *regexp.Regexp, timeout time.Duration) ([]string, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		c.mu.Lock()
+		s := c.buf.String()[c.cursor:]
+		if loc := re.FindStringSubmatchIndex(s); loc != nil {
+			m := make([]string, len(loc)/2)
+			for i := range m {
+				if loc[2*i] >= 0 {
+					m[i] = s[loc[2*i]:loc[2*i+1]]
+				}
+			}
+			c.cursor += loc[1]
+			c.mu.Unlock()
+			return m, nil
+		}
+		closed, changed := c.closed, c.changed
+		c.mu.Unlock()
+		if closed {
+			return nil, fmt.Errorf("%w before %q appeared; last output:\n%s", ErrExited, re, c.Tail(2000))
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return nil, fmt.Errorf("%w: %q did not appear within %v; last output:\n%s", ErrTimeout, re, timeout, c.Tail(2000))
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Output returns everything the guest printed so far.
+func (c *Console) Output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+// Tail returns the last n bytes of the output.
+func (c *Console) Tail(n int) string {
+	s := c.Output()
+	if len(s) > n {
+		s = s[len(s)-n:]
+	}
+	return s
+}
+
+// Closed reports whether the console's output has ended.
+func (c *Console) Closed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}

@@ -1,0 +1,290 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cmcsync/cmcsync/qemu/assets"
+	"github.com/cmcsync/cmcsync/qemu/initramfs"
+)
+
+// FlashImageSize is the size of each emulated SPI NOR chip on fuji-bmc
+// (QEMU models an MX66L1G45G: 128 MiB); its -drive file must be exactly
+// this large.
+const FlashImageSize = 128 << 20
+
+// Config describes one boot.
+type Config struct {
+	// Manifest gives the kernel (and DTB) and says which variant it is.
+	Manifest *assets.Manifest
+	// Initrd is the CMC image built by package initramfs.
+	Initrd string
+	// Flash are the image files of the SPI NOR chips, in chip order (ARM
+	// only: primary then backup). Each must be FlashImageSize bytes.
+	Flash []string
+	// KVM asks for hardware acceleration (x86 only; TCG otherwise).
+	KVM bool
+	// Append is added to the kernel command line.
+	Append string
+	// Memory is the guest RAM for the x86 variant (default "512M").
+	Memory string
+	// Log receives a copy of the console output (nil: none).
+	Log io.Writer
+	// Interactive connects the guest's console to this process's terminal
+	// (stdin/stdout) instead of a Console; Ctrl-A X quits QEMU.
+	Interactive bool
+}
+
+// Command returns the QEMU program and arguments for c.
+func (c Config) Command() (string, []string, error) {
+	m := c.Manifest
+	if m == nil {
+		return "", nil, errors.New("no asset manifest")
+	}
+	if c.Initrd == "" {
+		return "", nil, errors.New("no initramfs given")
+	}
+	serial := []string{"-display", "none", "-monitor", "none", "-serial", "stdio"}
+	if c.Interactive {
+		serial = []string{"-nographic"}
+	}
+	var prog string
+	var args []string
+	switch m.Variant {
+	case "arm":
+		if c.KVM {
+			return "", nil, errors.New("KVM cannot run the arm variant on this host (use TCG)")
+		}
+		prog = "qemu-system-arm"
+		args = []string{"-M", "fuji-bmc", "-kernel", m.Path(m.Kernel), "-initrd", c.Initrd,
+			"-append", strings.TrimSpace("console=ttyS0,9600n8 vmalloc=768M " + c.Append)}
+		if m.DTB != "" {
+			args = append(args, "-dtb", m.Path(m.DTB))
+		}
+		for _, f := range c.Flash {
+			args = append(args, "-drive", "file="+f+",format=raw,if=mtd")
+		}
+	case "x86":
+		prog = "qemu-system-x86_64"
+		mem := c.Memory
+		if mem == "" {
+			mem = "512M"
+		}
+		args = []string{"-m", mem, "-kernel", m.Path(m.Kernel), "-initrd", c.Initrd,
+			"-append", strings.TrimSpace("console=ttyS0 " + c.Append)}
+		if c.KVM {
+			args = append(args, "-accel", "kvm", "-cpu", "host")
+		} else {
+			args = append(args, "-accel", "tcg")
+		}
+		if len(c.Flash) > 0 {
+			return "", nil, errors.New("the x86 variant has no SPI flash chips (use nandsim or mtdram in the guest)")
+		}
+	default:
+		return "", nil, fmt.Errorf("unknown variant %q", m.Variant)
+	}
+	args = append(args, serial...)
+	args = append(args, "-no-reboot")
+	return prog, args, nil
+}
+
+// Machine is a running QEMU guest.
+type Machine struct {
+	// Console is the guest's serial console (nil when Interactive).
+	Console *Console
+	// Started is when QEMU was started.
+	Started time.Time
+
+	cmd     *exec.Cmd
+	done    chan struct{}
+	waitErr error
+	seq     int
+	mu      sync.Mutex
+}
+
+// ErrNoQEMU is wrapped by Start when the QEMU program is not installed.
+var ErrNoQEMU = errors.New("qemu not installed")
+
+// Start boots QEMU as configured. The machine is killed when ctx ends.
+func Start(ctx context.Context, c Config) (*Machine, error) {
+	prog, args, err := c.Command()
+	if err != nil {
+		return nil, err
+	}
+	path, err := exec.LookPath(prog)
+	if err != nil {
+		pkg := "qemu-system-arm"
+		if prog == "qemu-system-x86_64" {
+			pkg = "qemu-system-x86"
+		}
+		return nil, fmt.Errorf("%w: %s not found (install it: apt-get install -y %s)", ErrNoQEMU, prog, pkg)
+	}
+	for _, f := range c.Flash {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("flash image: %w", err)
+		}
+		if st.Size() != FlashImageSize {
+			return nil, fmt.Errorf("flash image %s is %d bytes; QEMU's fuji-bmc chips need exactly %d", f, st.Size(), FlashImageSize)
+		}
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
+	m := &Machine{cmd: cmd, done: make(chan struct{})}
+	var stdin io.WriteCloser
+	var stdout io.ReadCloser
+	if c.Interactive {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	} else {
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return nil, err
+		}
+		if stdout, err = cmd.StdoutPipe(); err != nil {
+			return nil, err
+		}
+		cmd.Stderr = cmd.Stdout // QEMU's own complaints go to the console log too
+	}
+	m.Started = time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", prog, err)
+	}
+	if !c.Interactive {
+		m.Console = NewConsole(stdout, stdin, c.Log)
+	}
+	go func() {
+		m.waitErr = cmd.Wait()
+		close(m.done)
+	}()
+	return m, nil
+}
+
+// Pid returns QEMU's process id.
+func (m *Machine) Pid() int { return m.cmd.Process.Pid }
+
+// Done is closed when QEMU has exited.
+func (m *Machine) Done() <-chan struct{} { return m.done }
+
+// Wait waits for QEMU to exit, at most timeout; it returns QEMU's exit error
+// (nil for a clean exit) or ErrTimeout.
+func (m *Machine) Wait(timeout time.Duration) error {
+	select {
+	case <-m.done:
+		return m.waitErr
+	case <-time.After(timeout):
+		return fmt.Errorf("%w: qemu did not exit within %v", ErrTimeout, timeout)
+	}
+}
+
+// Kill cuts the guest's power: SIGKILL to QEMU, no flush, no shutdown. It
+// waits for the process to be gone.
+func (m *Machine) Kill() error {
+	select {
+	case <-m.done:
+		return nil
+	default:
+	}
+	if err := m.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("kill qemu: %w", err)
+	}
+	<-m.done
+	return nil
+}
+
+// Reboot ends the guest cleanly with `reboot -f` (QEMU exits because of
+// -no-reboot) and waits for QEMU to exit; it kills QEMU if it does not.
+func (m *Machine) Reboot(timeout time.Duration) error {
+	if err := m.Console.Send("reboot -f\n"); err != nil {
+		return errors.Join(err, m.Kill())
+	}
+	if err := m.Wait(timeout); err != nil {
+		return errors.Join(err, m.Kill())
+	}
+	return nil
+}
+
+var (
+	reReady  = regexp.MustCompile(regexp.QuoteMeta(initramfs.MarkerReady) + ` uptime=([0-9.]+)`)
+	reFailed = regexp.MustCompile(regexp.QuoteMeta(initramfs.MarkerInsmodFailed) + `(\S+)@@`)
+)
+
+// WaitReady waits until /init has loaded the modules and started the shell,
+// and returns the guest's uptime at that moment. A module that failed to
+// load is an error.
+func (m *Machine) WaitReady(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	got, err := m.Console.Expect(ctx, reReady, timeout)
+	if err != nil {
+		return 0, fmt.Errorf("boot: %w", err)
+	}
+	if f := reFailed.FindStringSubmatch(m.Console.Output()); f != nil {
+		return 0, fmt.Errorf("boot: loading kernel module %s failed; console:\n%s", f[1], m.Console.Tail(3000))
+	}
+	sec, _ := strconv.ParseFloat(got[1], 64)
+	return time.Duration(sec * float64(time.Second)), nil
+}
+
+// Result is the outcome of a command run in the guest's shell.
+type Result struct {
+	// Output is what the command printed (stdout and stderr, in order).
+	Output string
+	// Status is its exit status.
+	Status int
+}
+
+// Run types cmd into the guest's shell and waits, at most timeout, for it
+// to finish. The output is delimited with markers the typed line itself
+// cannot match, so the shell's echo of the command is not part of it.
+func (m *Machine) Run(ctx context.Context, cmd string, timeout time.Duration) (Result, error) {
+	id := m.Begin(cmd)
+	return m.Finish(ctx, id, timeout)
+}
+
+// Begin types cmd into the guest's shell without waiting; Finish(id) waits
+// for it. Between the two, the caller may Expect output of the command.
+func (m *Machine) Begin(cmd string) int {
+	m.mu.Lock()
+	m.seq++
+	id := m.seq
+	m.mu.Unlock()
+	line := fmt.Sprintf("echo '@@B''%d@@'; %s; echo \"@@E\"\"%d $?@@\"\n", id, cmd, id)
+	if err := m.Console.Send(line); err != nil {
+		return -id
+	}
+	return id
+}
+
+// Finish waits for the command begun with id and returns its result.
+func (m *Machine) Finish(ctx context.Context, id int, timeout time.Duration) (Result, error) {
+	if id < 0 {
+		return Result{}, errors.New("the command could not be sent to the guest")
+	}
+	begin := regexp.MustCompile(fmt.Sprintf(`@@B%d@@\n`, id))
+	if _, err := m.Console.Expect(ctx, begin, timeout); err != nil {
+		return Result{}, err
+	}
+	start := m.consoleCursor()
+	end := regexp.MustCompile(fmt.Sprintf(`@@E%d (\d+)@@`, id))
+	got, err := m.Console.Expect(ctx, end, timeout)
+	if err != nil {
+		return Result{Output: m.Console.Output()[start:]}, err
+	}
+	out := m.Console.Output()
+	stop := m.consoleCursor() - len(got[0])
+	st, _ := strconv.Atoi(got[1])
+	return Result{Output: out[start:stop], Status: st}, nil
+}
+
+func (m *Machine) consoleCursor() int {
+	m.Console.mu.Lock()
+	defer m.Console.mu.Unlock()
+	return m.Console.cursor
+}
