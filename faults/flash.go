@@ -41,6 +41,15 @@ type Options struct {
 	Clock Advancer
 	// Trace, if set, sees every operation before it runs.
 	Trace Trace
+	// StartIndex is the global index of the first operation counted. A
+	// campaign that branches from a snapshot taken before operation N of a
+	// recorded run sets it to N, so rules and seeded choices see the same
+	// indexes as a replay of the whole run.
+	StartIndex int64
+	// Disarmed starts the injector disarmed: operations pass through
+	// uncounted, untraced and unfaulted until Arm is called (for example
+	// while an engine opens, before the round under test).
+	Disarmed bool
 }
 
 // Fired records one action that fired.
@@ -61,6 +70,7 @@ func (f Fired) Do() string { return f.Action.String() }
 // concurrent use; operations are serialised through it.
 type Injector struct {
 	mu       sync.Mutex
+	disarmed bool
 	sched    Schedule
 	opts     Options
 	ops      int64
@@ -85,7 +95,7 @@ type span struct{ off, n int64 }
 // [Schedule.Validate]); an invalid schedule is reported by Err and injects
 // nothing.
 func NewInjector(s Schedule, o Options) *Injector {
-	in := &Injector{sched: s, opts: o}
+	in := &Injector{sched: s, opts: o, ops: o.StartIndex, disarmed: o.Disarmed}
 	if err := s.Validate(); err != nil {
 		in.err = err
 		in.sched = Schedule{}
@@ -102,7 +112,16 @@ func (in *Injector) Wrap(f hal.Flash, role Role) *Flash {
 	return w
 }
 
-// Ops returns how many operations the wrapped devices were asked to do.
+// Arm starts counting, tracing and faulting operations (see
+// Options.Disarmed).
+func (in *Injector) Arm() {
+	in.mu.Lock()
+	in.disarmed = false
+	in.mu.Unlock()
+}
+
+// Ops returns the global index the next operation will get: StartIndex plus
+// the operations counted so far.
 func (in *Injector) Ops() int64 {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -255,6 +274,9 @@ func (w *Flash) Erase(off, n int64) error {
 func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.disarmed {
+		return nil
+	}
 	op := Op{Index: in.ops, DevIndex: in.devOps[w.role], Role: w.role, Kind: kind, Off: off, Len: n}
 	in.ops++
 	in.devOps[w.role]++

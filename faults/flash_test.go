@@ -208,3 +208,26 @@ func TestRejectedOperationsAreNotCounted(t *testing.T) {
 	require.ErrorIs(t, p.Erase(1, 4096), hal.ErrUnaligned)
 	require.Equal(t, int64(0), in.Ops())
 }
+
+func TestDisarmedAndStartIndex(t *testing.T) {
+	var ops []Op
+	s, err := ParseSchedule("(on (at 10) cut)")
+	require.NoError(t, err)
+	in := NewInjector(s, Options{StartIndex: 9, Disarmed: true, Trace: func(op Op) { ops = append(ops, op) }})
+	w := in.Wrap(newMem("flash1", 8192), Backup)
+	buf := make([]byte, 1)
+	for i := 0; i < 3; i++ {
+		_, err = w.ReadAt(buf, 0)
+		require.NoError(t, err, "disarmed: nothing counted or injected")
+	}
+	require.Empty(t, ops)
+	in.Arm()
+	_, err = w.ReadAt(buf, 0) // #9
+	require.NoError(t, err)
+	_, err = w.ReadAt(buf, 0) // #10
+	require.ErrorIs(t, err, hal.ErrPowerLoss)
+	require.Equal(t, int64(11), in.Ops())
+	require.Len(t, ops, 2)
+	require.Equal(t, int64(9), ops[0].Index)
+	require.Equal(t, int64(0), ops[0].DevIndex)
+}
