@@ -426,7 +426,9 @@ func (in *Injector) poke(dev *Flash, off int64, p []byte) bool {
 	return true
 }
 
-// tear leaves a program or erase partly done.
+// tear leaves a program or erase partly done. It reads the old contents
+// through the wrapped device (charged like any read) and stores the result
+// with Poke when the device has it.
 func (in *Injector) tear(w *Flash, op Op, a Torn, data []byte) {
 	old := make([]byte, op.Len)
 	if _, err := w.f.ReadAt(old, op.Off); err != nil {

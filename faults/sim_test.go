@@ -26,7 +26,9 @@ func TestOnSimulator(t *testing.T) {
 	before := clk.Elapsed()
 	_, err = w.WriteAt(make([]byte, 256), 0) // #1: torn
 	require.ErrorIs(t, err, hal.ErrPowerLoss)
-	require.Equal(t, 5*time.Second, clk.Elapsed()-before, "the torn program itself charges no time")
+	spent := clk.Elapsed() - before
+	require.GreaterOrEqual(t, spent, 5*time.Second)
+	require.Less(t, spent, 5*time.Second+time.Millisecond, "the torn program charges only the read of the old bytes")
 	require.NoError(t, in.Err())
 	in.PowerOn()
 	a, b := make([]byte, 256), make([]byte, 256)
