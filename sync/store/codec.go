@@ -1,0 +1,121 @@
+package store
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"time"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// crc returns the CRC-32C (Castagnoli) of b.
+func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+var le = binary.LittleEndian
+
+// enc appends little-endian fields to a byte slice.
+type enc struct{ b []byte }
+
+func (e *enc) u8(v uint8)   { e.b = append(e.b, v) }
+func (e *enc) u16(v uint16) { e.b = le.AppendUint16(e.b, v) }
+func (e *enc) u32(v uint32) { e.b = le.AppendUint32(e.b, v) }
+func (e *enc) u64(v uint64) { e.b = le.AppendUint64(e.b, v) }
+func (e *enc) i64(v int64)  { e.b = le.AppendUint64(e.b, uint64(v)) }
+func (e *enc) raw(p []byte) { e.b = append(e.b, p...) }
+func (e *enc) time(t time.Time) {
+	if t.IsZero() {
+		e.i64(0)
+		return
+	}
+	e.i64(t.UnixNano())
+}
+
+// str writes a string of at most 255 bytes as a length byte and the bytes.
+func (e *enc) str(s string) {
+	if len(s) > 255 {
+		s = s[:255]
+	}
+	e.u8(uint8(len(s)))
+	e.b = append(e.b, s...)
+}
+
+// dec reads little-endian fields; reading past the end sets bad and yields
+// zeros, so decoders never panic on short or garbage input.
+type dec struct {
+	b   []byte
+	off int
+	bad bool
+}
+
+func (d *dec) take(n int) []byte {
+	if d.bad || n < 0 || n > len(d.b)-d.off {
+		d.bad = true
+		return nil
+	}
+	p := d.b[d.off : d.off+n]
+	d.off += n
+	return p
+}
+
+func (d *dec) u8() uint8 {
+	p := d.take(1)
+	if p == nil {
+		return 0
+	}
+	return p[0]
+}
+
+func (d *dec) u16() uint16 {
+	p := d.take(2)
+	if p == nil {
+		return 0
+	}
+	return le.Uint16(p)
+}
+
+func (d *dec) u32() uint32 {
+	p := d.take(4)
+	if p == nil {
+		return 0
+	}
+	return le.Uint32(p)
+}
+
+func (d *dec) u64() uint64 {
+	p := d.take(8)
+	if p == nil {
+		return 0
+	}
+	return le.Uint64(p)
+}
+
+func (d *dec) i64() int64 { return int64(d.u64()) }
+
+func (d *dec) time() time.Time {
+	v := d.i64()
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, v).UTC()
+}
+
+func (d *dec) str() string {
+	n := int(d.u8())
+	p := d.take(n)
+	return string(p)
+}
+
+func (d *dec) digest() Digest {
+	var g Digest
+	copy(g[:], d.take(DigestSize))
+	return g
+}
+
+func allFF(p []byte) bool {
+	for _, c := range p {
+		if c != 0xFF {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,36 @@
+// Package store is the backup's on-flash format: a power-loss-safe,
+// copy-on-write store of information payloads, built for SPI NOR (4 KiB
+// erase blocks, programming that only clears bits) and usable on NAND
+// (pages programmed whole, once, in order).
+//
+// A store occupies an erase-aligned range of a chip:
+//
+//	block 0, 1         superblock copies (written by Format only)
+//	2 .. 2+K-1         journal area 0
+//	2+K .. 2+2K-1      journal area 1
+//	2+2K ..            data area: one chunk per erase block
+//
+// Each payload is cut into chunks at the primary's erase-block boundaries
+// (so a change in one primary block changes one chunk); each chunk lives in
+// one data block and is identified by its SHA-256 digest. A generation is a
+// map from (type, chunk index) to (block, digest) plus per-type metadata
+// and the configuration committed with it.
+//
+// A round appends to the journal, in this order: an intent record (the
+// "round in progress" mark, listing every data block the round will erase
+// or program, and the new chunk digests) — then the chunk data, into free
+// blocks only (never a block of the committed generation), from a rotating
+// allocation cursor — then one commit record. Recovery (Open) reads only
+// the superblocks and the journal; an intent without a commit is an
+// interrupted round, which Purge erases block by block, reads back to
+// confirm, and then marks purged. Records are appended into erased space
+// (programming only); journal compaction writes a checkpoint into the
+// other journal area under a higher epoch, so a power loss at any point
+// leaves one complete area. Every record carries CRC-32C checksums; chunks
+// carry SHA-256 digests. docs/FORMAT.md describes the bytes.
+//
+// Decoders never panic on garbage; damage that leaves a usable state is
+// reported by Store.Damage.
+//
+// A Store is not safe for concurrent use. It imports only hal.
+package store

@@ -1,0 +1,232 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// FormatVersion is the on-flash format version this package writes and reads.
+const FormatVersion = 1
+
+// Superblock describes a store's layout. Two identical copies live at the
+// start of store blocks 0 and 1; it is written by Format only.
+type Superblock struct {
+	Version   uint32
+	ChipID    uint8  // 0 or 1: which chip of the pair this store is on
+	Kind      uint8  // hal.Kind of the device at format time
+	PairID    uint64 // the same on both chips of a pair
+	StoreSize int64
+	EraseSize int64 // also the chunk size
+	SlotSize  int64 // journal records start at multiples of it
+	// JournalBlocks is the size of each of the two journal areas, in erase
+	// blocks; they start at store blocks Journal[0] and Journal[1].
+	JournalBlocks uint32
+	Journal       [2]uint32
+	// DataFirst and DataBlocks place the data area (in store blocks).
+	DataFirst  uint32
+	DataBlocks uint32
+	MaxChunks  uint32 // chunks the journal was sized for
+	Formatted  time.Time
+}
+
+func (s *Superblock) encode() []byte {
+	var e enc
+	e.u32(s.Version)
+	e.u8(s.ChipID)
+	e.u8(s.Kind)
+	e.u16(0)
+	e.u64(s.PairID)
+	e.i64(s.StoreSize)
+	e.u32(uint32(s.EraseSize))
+	e.u32(uint32(s.SlotSize))
+	e.u32(s.JournalBlocks)
+	e.u32(s.Journal[0])
+	e.u32(s.Journal[1])
+	e.u32(s.DataFirst)
+	e.u32(s.DataBlocks)
+	e.u32(s.MaxChunks)
+	e.time(s.Formatted)
+	return e.b
+}
+
+func decodeSuperblock(b []byte) (Superblock, error) {
+	d := dec{b: b}
+	var s Superblock
+	s.Version = d.u32()
+	s.ChipID = d.u8()
+	s.Kind = d.u8()
+	d.u16()
+	s.PairID = d.u64()
+	s.StoreSize = d.i64()
+	s.EraseSize = int64(d.u32())
+	s.SlotSize = int64(d.u32())
+	s.JournalBlocks = d.u32()
+	s.Journal[0] = d.u32()
+	s.Journal[1] = d.u32()
+	s.DataFirst = d.u32()
+	s.DataBlocks = d.u32()
+	s.MaxChunks = d.u32()
+	s.Formatted = d.time()
+	if d.bad {
+		return s, fmt.Errorf("%w: superblock body too short", ErrCorrupt)
+	}
+	return s, s.check()
+}
+
+// check validates the superblock's own consistency.
+func (s *Superblock) check() error {
+	pow2 := func(v int64) bool { return v > 0 && v&(v-1) == 0 }
+	switch {
+	case s.Version != FormatVersion:
+		return fmt.Errorf("%w: superblock version %d (this build reads %d)", ErrCorrupt, s.Version, FormatVersion)
+	case s.ChipID > 1:
+		return fmt.Errorf("%w: superblock chip id %d", ErrCorrupt, s.ChipID)
+	case !pow2(s.EraseSize) || s.EraseSize < minEraseSize || s.EraseSize > 1<<24:
+		return fmt.Errorf("%w: superblock erase size %d", ErrCorrupt, s.EraseSize)
+	case !pow2(s.SlotSize) || s.SlotSize > s.EraseSize:
+		return fmt.Errorf("%w: superblock slot size %d", ErrCorrupt, s.SlotSize)
+	case s.StoreSize <= 0 || s.StoreSize%s.EraseSize != 0:
+		return fmt.Errorf("%w: superblock store size %d", ErrCorrupt, s.StoreSize)
+	}
+	blocks := s.StoreSize / s.EraseSize
+	k := int64(s.JournalBlocks)
+	switch {
+	case k < 4 || int64(s.Journal[0]) != 2 || int64(s.Journal[1]) != 2+k:
+		return fmt.Errorf("%w: superblock journal layout %d+%d,%d", ErrCorrupt, s.Journal[0], k, s.Journal[1])
+	case int64(s.DataFirst) != 2+2*k || int64(s.DataFirst)+int64(s.DataBlocks) != blocks || s.DataBlocks == 0:
+		return fmt.Errorf("%w: superblock data area %d+%d in %d blocks", ErrCorrupt, s.DataFirst, s.DataBlocks, blocks)
+	}
+	return nil
+}
+
+// sizingTypes is how many types the journal sizing allows for (six, and
+// room for two more): each type's chunk list starts a new record.
+const sizingTypes = 8
+
+// minEraseSize is the smallest erase block the format supports: a journal
+// record never crosses a block and the largest fixed records need about
+// 600 bytes.
+const minEraseSize = 1024
+
+// FormatOptions says how to lay out a new store.
+type FormatOptions struct {
+	ChipID uint8     // 0 or 1
+	PairID uint64    // identifies the chip pair; the same on both stores
+	Time   time.Time // format time (from the engine's clock)
+	// MaxChunks is the most chunks a generation may hold (the primary's
+	// information region size divided by the erase size, plus one per type);
+	// it sizes the journal and the data area must hold twice as many blocks.
+	MaxChunks int
+	Config    Config // the configuration of generation 0
+	Role      Role   // the initial role (epoch 0, active chip 0)
+}
+
+// slotSize returns the record slot for g: the program page, or the write
+// size on NAND if larger.
+func slotSize(g hal.Geometry) int64 { return max(g.PageSize, g.WriteSize, 1) }
+
+// journalBlocks returns the size of one journal area for maxChunks chunks
+// with erase size e: room for a full checkpoint, a full-size round's intent,
+// and at least 64 blocks of round records between compactions.
+func journalBlocks(maxChunks int, e int64) int64 {
+	perCkpt := (e - recordOverhead - 16) / (4 + DigestSize)
+	perIntent := (e - recordOverhead - 16) / intentEntrySize
+	ckpt := 2 + sizingTypes + int64(maxChunks)/perCkpt
+	intent := 1 + sizingTypes + int64(maxChunks)/perIntent
+	return ckpt + intent + 64
+}
+
+// PlanLayout returns the superblock Format would write for a store of size bytes
+// on g, or an error saying why the store does not fit.
+func PlanLayout(g hal.Geometry, size int64, o FormatOptions) (Superblock, error) {
+	if err := g.Validate(); err != nil {
+		return Superblock{}, err
+	}
+	e := g.EraseSize
+	if e < minEraseSize {
+		return Superblock{}, fmt.Errorf("erase size %d is below the store's minimum of %d", e, minEraseSize)
+	}
+	if o.ChipID > 1 {
+		return Superblock{}, fmt.Errorf("chip id %d (want 0 or 1)", o.ChipID)
+	}
+	if o.MaxChunks <= 0 || o.MaxChunks > 1<<24 {
+		return Superblock{}, fmt.Errorf("max chunks %d out of range", o.MaxChunks)
+	}
+	if size <= 0 || size%e != 0 {
+		return Superblock{}, fmt.Errorf("store size %d is not a positive multiple of the erase size %d", size, e)
+	}
+	k := journalBlocks(o.MaxChunks, e)
+	data := size/e - 2 - 2*k
+	need := 2*int64(o.MaxChunks) + 4
+	if data < need {
+		return Superblock{}, fmt.Errorf("store of %s is too small: %d data blocks, need %d for %d chunks (make the store at least %s, or the information region smaller)",
+			hal.FormatSize(size), max(data, 0), need, o.MaxChunks, hal.FormatSize((2+2*k+need)*e))
+	}
+	if data > 1<<31 {
+		return Superblock{}, fmt.Errorf("store of %s has too many blocks", hal.FormatSize(size))
+	}
+	return Superblock{
+		Version: FormatVersion, ChipID: o.ChipID, Kind: uint8(g.Kind), PairID: o.PairID,
+		StoreSize: size, EraseSize: e, SlotSize: slotSize(g),
+		JournalBlocks: uint32(k), Journal: [2]uint32{2, uint32(2 + k)},
+		DataFirst: uint32(2 + 2*k), DataBlocks: uint32(data), MaxChunks: uint32(o.MaxChunks),
+		Formatted: o.Time.UTC(),
+	}, nil
+}
+
+// Format lays out an empty store in [off, off+size) of f: it erases what is
+// not already erased (superblocks, both journal areas, the data area: read
+// first, erase only blocks that are not blank), writes both superblock
+// copies and a checkpoint of generation 0 (no data, o.Config, o.Role) in
+// journal area 0. It destroys whatever the range held.
+func Format(f hal.Flash, off, size int64, o FormatOptions) error {
+	g := f.Geometry()
+	sb, err := PlanLayout(g, size, o)
+	if err != nil {
+		return err
+	}
+	if off < 0 || off%g.EraseSize != 0 || off+size > g.Size {
+		return fmt.Errorf("store range %#x+%#x does not fit %s or is not erase-aligned", off, size, g.Name)
+	}
+	e := g.EraseSize
+	buf := make([]byte, e)
+	for b := int64(0); b < size/e; b++ {
+		if _, err := f.ReadAt(buf, off+b*e); err != nil {
+			return fmt.Errorf("format: %w", err)
+		}
+		if !allFF(buf) {
+			if err := f.Erase(off+b*e, e); err != nil {
+				return fmt.Errorf("format: %w", err)
+			}
+		}
+	}
+	body := sb.encode()
+	rec := encodeRecord(kindSuperblock, 0, body, sb.SlotSize)
+	for i := int64(0); i < 2; i++ {
+		if _, err := f.WriteAt(rec, off+i*e); err != nil {
+			return fmt.Errorf("format: write superblock %d: %w", i, err)
+		}
+	}
+	st := State{Config: o.Config.clone(), Role: o.Role}
+	img := checkpointImage(&sb, 1, 1, &st, nil, 0, 0)
+	a0 := off + int64(sb.Journal[0])*e
+	for i := 0; i*int(e) < len(img); i++ {
+		blk := img[i*int(e) : min((i+1)*int(e), len(img))]
+		if _, err := f.WriteAt(trimFF(blk, sb.SlotSize), a0+int64(i)*e); err != nil {
+			return fmt.Errorf("format: write checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
+// trimFF returns p without its trailing all-0xFF slots (they need no
+// programming).
+func trimFF(p []byte, slot int64) []byte {
+	n := int64(len(p))
+	for n >= slot && allFF(p[n-slot:n]) {
+		n -= slot
+	}
+	return p[:n]
+}

@@ -1,0 +1,412 @@
+package store
+
+import (
+	"fmt"
+)
+
+// areaScan is what scanning one journal area found.
+type areaScan struct {
+	recs    []record
+	tailBlk int64 // where the next record goes
+	tailOff int64
+	damaged []string
+	dirty   bool // the tail needs a fresh block or compaction
+}
+
+// scanArea reads area a from its first block: records in sequence-number
+// order, following the writer's rule that a record which does not fit (or
+// follows a torn write) starts at the next block. It reads only blocks in
+// use plus the first erased one.
+func (s *Store) scanArea(a int) (*areaScan, error) {
+	k := int64(s.sb.JournalBlocks)
+	base := s.areaOff(a)
+	res := &areaScan{}
+	buf := make([]byte, s.e)
+	next := make([]byte, s.e)
+	if _, err := s.f.ReadAt(buf, base); err != nil {
+		return nil, fmt.Errorf("read journal area %d: %w", a, err)
+	}
+	var expect uint64
+	started := false
+	bi := int64(0)
+	so := int64(0)
+	for {
+		for so < s.e {
+			r, st := parseRecord(buf[so:], s.slot, s.opts.TrustRecords)
+			if st != parseOK || (started && r.seq != expect) {
+				break
+			}
+			r.off = base + bi*s.e + so
+			r.body = append([]byte(nil), r.body...)
+			res.recs = append(res.recs, r)
+			expect = r.seq + 1
+			started = true
+			so += r.size
+		}
+		if !started {
+			return res, nil
+		}
+		clean := so >= s.e || allFF(buf[so:])
+		if !clean {
+			// Torn tail or damage: damage if a later valid record follows.
+			for p := so + s.slot; p < s.e; p += s.slot {
+				if r, st := parseRecord(buf[p:], s.slot, s.opts.TrustRecords); st == parseOK && r.seq >= expect {
+					res.damaged = append(res.damaged, fmt.Sprintf("journal record %d at %#x is damaged; later records ignored", expect, base+bi*s.e+so))
+					break
+				}
+			}
+		}
+		nb := bi + 1
+		found := false
+		for ; nb < k; nb++ {
+			if _, err := s.f.ReadAt(next, base+nb*s.e); err != nil {
+				return nil, fmt.Errorf("read journal area %d: %w", a, err)
+			}
+			r, st := parseRecord(next, s.slot, s.opts.TrustRecords)
+			if st == parseOK && r.seq == expect {
+				found = true
+				break
+			}
+			if st == parseOK && r.seq > expect {
+				res.damaged = append(res.damaged, fmt.Sprintf("journal records %d..%d missing before %#x; later records ignored", expect, r.seq-1, base+nb*s.e))
+				res.dirty = true
+				break
+			}
+			if st == parseErased && allFF(next) {
+				break
+			}
+			// a torn write at the start of block nb: skip it
+		}
+		if found {
+			bi = nb
+			buf, next = next, buf
+			so = 0
+			continue
+		}
+		if clean && so < s.e && nb == bi+1 {
+			res.tailBlk, res.tailOff = bi, so
+		} else {
+			res.tailBlk, res.tailOff = nb, 0
+			if !clean || nb > bi+1 {
+				res.dirty = res.dirty || len(res.damaged) > 0
+			}
+		}
+		if len(res.damaged) > 0 {
+			res.dirty = true
+		}
+		return res, nil
+	}
+}
+
+// loadJournal picks the journal area with the newest complete checkpoint
+// and replays it.
+func (s *Store) loadJournal() error {
+	type cand struct {
+		a     int
+		epoch uint64
+	}
+	var cands []cand
+	hdr := make([]byte, s.e)
+	for a := 0; a < 2; a++ {
+		if _, err := s.f.ReadAt(hdr[:min(s.e, 1024)], s.areaOff(a)); err != nil {
+			return fmt.Errorf("read journal area %d: %w", a, err)
+		}
+		r, st := parseRecord(hdr[:min(s.e, 1024)], s.slot, s.opts.TrustRecords)
+		if st != parseOK || r.kind != kindCkptBegin || len(r.body) < 8 {
+			// A checkpoint-begin larger than 1 KiB: read the whole block.
+			if _, err := s.f.ReadAt(hdr, s.areaOff(a)); err != nil {
+				return fmt.Errorf("read journal area %d: %w", a, err)
+			}
+			r, st = parseRecord(hdr, s.slot, s.opts.TrustRecords)
+			if st != parseOK || r.kind != kindCkptBegin || len(r.body) < 8 {
+				continue
+			}
+		}
+		cands = append(cands, cand{a, le.Uint64(r.body)})
+	}
+	if len(cands) == 2 && cands[1].epoch > cands[0].epoch {
+		cands[0], cands[1] = cands[1], cands[0]
+	}
+	var errs []error
+	for i, c := range cands {
+		sc, err := s.scanArea(c.a)
+		if err != nil {
+			return err
+		}
+		if err := s.replay(sc.recs, c.epoch); err != nil {
+			errs = append(errs, fmt.Errorf("journal area %d (epoch %d): %w", c.a, c.epoch, err))
+			continue
+		}
+		if i > 0 {
+			s.damage = append(s.damage, fmt.Sprintf("newer journal area %d unusable (%v); using area %d", cands[0].a, errs[0], c.a))
+			sc.dirty = true
+		}
+		s.damage = append(s.damage, sc.damaged...)
+		s.area, s.epoch = c.a, c.epoch
+		s.tailBlk, s.tailOff = sc.tailBlk, sc.tailOff
+		s.needComp = sc.dirty || s.tailBlk >= int64(s.sb.JournalBlocks)
+		if n := len(sc.recs); n > 0 {
+			s.lastRec = sc.recs[n-1]
+			s.nextSeq = s.lastRec.seq + 1
+		}
+		return nil
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: no usable journal area: %v", ErrCorrupt, errs)
+	}
+	return fmt.Errorf("%w: no journal checkpoint in either area (superblock is valid: the store was damaged or its format was interrupted)", ErrCorrupt)
+}
+
+// replay rebuilds the state from a checkpoint and the records after it.
+func (s *Store) replay(recs []record, epoch uint64) error {
+	if len(recs) == 0 || recs[0].kind != kindCkptBegin {
+		return fmt.Errorf("%w: no checkpoint", ErrCorrupt)
+	}
+	// Checkpoint.
+	d := dec{b: recs[0].body}
+	if d.u64() != epoch {
+		return fmt.Errorf("%w: checkpoint epoch mismatch", ErrCorrupt)
+	}
+	st := d.stateHead()
+	var staged *Config
+	if d.u8() != 0 {
+		c := d.config()
+		staged = &c
+	}
+	cursor, wraps := d.u32(), d.u32()
+	nt := int(d.u8())
+	if nt > maxTypes {
+		return fmt.Errorf("%w: checkpoint lists %d types", ErrCorrupt, nt)
+	}
+	nchunks := make([]int, nt)
+	for i := range nt {
+		t, n := d.typeMeta()
+		if n > int(s.sb.DataBlocks) {
+			return fmt.Errorf("%w: checkpoint type %d has %d chunks", ErrCorrupt, t.Type, n)
+		}
+		t.Chunks = make([]Chunk, 0, n)
+		st.Types = append(st.Types, t)
+		nchunks[i] = n
+	}
+	nrec := int(d.u32())
+	if d.bad {
+		return fmt.Errorf("%w: checkpoint head truncated", ErrCorrupt)
+	}
+	if len(recs) < nrec+2 {
+		return fmt.Errorf("%w: checkpoint incomplete (%d of %d records)", ErrCorrupt, len(recs)-1, nrec+2)
+	}
+	for _, r := range recs[1 : 1+nrec] {
+		if r.kind != kindCkptChunks {
+			return fmt.Errorf("%w: checkpoint record %d is %s", ErrCorrupt, r.seq, kindName(r.kind))
+		}
+		d := dec{b: r.body}
+		if d.u64() != epoch {
+			return fmt.Errorf("%w: checkpoint chunk record epoch mismatch", ErrCorrupt)
+		}
+		typ, first, n := d.u8(), int(d.u32()), int(d.u16())
+		ti := -1
+		for i := range st.Types {
+			if st.Types[i].Type == typ {
+				ti = i
+			}
+		}
+		if ti < 0 || first != len(st.Types[ti].Chunks) || first+n > nchunks[ti] {
+			return fmt.Errorf("%w: checkpoint chunk record %d out of order", ErrCorrupt, r.seq)
+		}
+		for range n {
+			c := Chunk{Block: d.u32(), Digest: d.digest()}
+			if c.Block >= s.sb.DataBlocks {
+				return fmt.Errorf("%w: checkpoint maps a chunk to block %d of %d", ErrCorrupt, c.Block, s.sb.DataBlocks)
+			}
+			st.Types[ti].Chunks = append(st.Types[ti].Chunks, c)
+		}
+		if d.bad {
+			return fmt.Errorf("%w: checkpoint chunk record %d truncated", ErrCorrupt, r.seq)
+		}
+	}
+	for i := range st.Types {
+		if len(st.Types[i].Chunks) != nchunks[i] {
+			return fmt.Errorf("%w: checkpoint type %d has %d of %d chunks", ErrCorrupt, st.Types[i].Type, len(st.Types[i].Chunks), nchunks[i])
+		}
+	}
+	end := recs[1+nrec]
+	if ed := (dec{b: end.body}); end.kind != kindCkptEnd || ed.u64() != epoch || int(ed.u32()) != nrec {
+		return fmt.Errorf("%w: checkpoint end record missing", ErrCorrupt)
+	}
+	s.st, s.staged, s.cursor, s.wraps = st, staged, cursor, wraps
+	s.pending, s.purged = nil, nil
+	s.erased = make([]bool, s.sb.DataBlocks)
+	if wraps == 0 {
+		for b := int(cursor); b < len(s.erased); b++ {
+			s.erased[b] = true
+		}
+	}
+	s.rebuildLive()
+	// Deltas.
+	for _, r := range recs[2+nrec:] {
+		if err := s.apply(r); err != nil {
+			s.damage = append(s.damage, fmt.Sprintf("journal record %d (%s): %v; later records ignored", r.seq, kindName(r.kind), err))
+			break
+		}
+	}
+	return nil
+}
+
+func (s *Store) rebuildLive() {
+	s.live = make([]bool, s.sb.DataBlocks)
+	for i := range s.st.Types {
+		for _, c := range s.st.Types[i].Chunks {
+			s.live[c.Block] = true
+			s.erased[c.Block] = false
+		}
+	}
+}
+
+// apply replays one delta record onto the in-memory state.
+func (s *Store) apply(r record) error {
+	switch r.kind {
+	case kindIntent:
+		in, err := decodeIntentHead(r.body)
+		if err != nil {
+			return err
+		}
+		in.seq = r.seq
+		if s.pending != nil {
+			// A second intent without purge or commit: the first one's
+			// blocks still need purging; keep both lists.
+			in.entries = append(in.entries, s.pending.entries...)
+		}
+		s.pending = in
+		s.cursor, s.wraps = in.cursor, in.wraps
+	case kindIntentChunk:
+		gen, entries, err := decodeIntentChunks(r.body)
+		if err != nil {
+			return err
+		}
+		if s.pending == nil || gen != s.pending.gen {
+			return fmt.Errorf("%w: intent chunks for generation %d without its intent", ErrCorrupt, gen)
+		}
+		for _, x := range entries {
+			if x.Block >= s.sb.DataBlocks {
+				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, x.Block, s.sb.DataBlocks)
+			}
+			s.erased[x.Block] = false
+		}
+		s.pending.entries = append(s.pending.entries, entries...)
+		s.pending.got++
+	case kindCommit:
+		c, err := decodeCommit(r.body)
+		if err != nil {
+			return err
+		}
+		if c.state.Generation <= s.st.Generation {
+			return fmt.Errorf("%w: commit of generation %d after %d", ErrCorrupt, c.state.Generation, s.st.Generation)
+		}
+		next := c.state
+		if c.intentSeq != 0 {
+			in := s.pending
+			if in == nil || in.seq != c.intentSeq || in.gen != next.Generation || in.got != in.parts || c.parts != in.parts {
+				return fmt.Errorf("%w: commit of generation %d without its complete intent", ErrCorrupt, next.Generation)
+			}
+			types, err := s.applyIntent(in)
+			if err != nil {
+				return err
+			}
+			next.Types = types
+		} else {
+			if s.pending != nil {
+				return fmt.Errorf("%w: commit of generation %d while a round is pending", ErrCorrupt, next.Generation)
+			}
+			next.Types = s.st.Types
+		}
+		s.st = next
+		s.staged = nil
+		s.pending = nil
+		s.rebuildLive()
+	case kindPurged:
+		d := dec{b: r.body}
+		gen, seq := d.u64(), d.u64()
+		if d.bad || s.pending == nil || s.pending.gen != gen || s.pending.seq != seq {
+			return fmt.Errorf("%w: purged mark for generation %d without its intent", ErrCorrupt, gen)
+		}
+		for _, x := range s.pending.entries {
+			if !s.live[x.Block] {
+				s.erased[x.Block] = true
+			}
+		}
+		s.purged, s.pending = s.pending, nil
+	case kindStaged:
+		d := dec{b: r.body}
+		c := d.config()
+		if d.bad {
+			return fmt.Errorf("%w: staged config truncated", ErrCorrupt)
+		}
+		s.staged = &c
+	case kindRole:
+		d := dec{b: r.body}
+		ro := d.role()
+		if d.bad {
+			return fmt.Errorf("%w: role record truncated", ErrCorrupt)
+		}
+		s.st.Role = ro
+	default:
+		return fmt.Errorf("%w: unexpected %s record", ErrCorrupt, kindName(r.kind))
+	}
+	return nil
+}
+
+// applyIntent returns the committed types after applying in to s.st.
+func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
+	types := make([]TypeState, 0, len(s.st.Types)+len(in.types))
+	for _, t := range s.st.Types {
+		types = append(types, t)
+	}
+	for i, nt := range in.types {
+		n := in.nchunks[i]
+		var old []Chunk
+		idx := -1
+		for j := range types {
+			if types[j].Type == nt.Type {
+				idx = j
+				old = types[j].Chunks
+			}
+		}
+		chunks := make([]Chunk, n)
+		have := make([]bool, n)
+		for j := 0; j < min(n, len(old)); j++ {
+			chunks[j] = old[j]
+			have[j] = true
+		}
+		for _, x := range in.entries {
+			if x.Type != nt.Type {
+				continue
+			}
+			if int(x.Index) >= n {
+				return nil, fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x.Index, x.Type, n)
+			}
+			chunks[x.Index] = Chunk{Block: x.Block, Digest: x.Digest}
+			have[x.Index] = true
+		}
+		for j, ok := range have {
+			if !ok {
+				return nil, fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, j)
+			}
+		}
+		nt.Chunks = chunks
+		if idx >= 0 {
+			types[idx] = nt
+		} else {
+			types = append(types, nt)
+		}
+	}
+	sortTypes(types)
+	return types, nil
+}
+
+func sortTypes(ts []TypeState) {
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j].Type < ts[j-1].Type; j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+}

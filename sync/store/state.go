@@ -1,0 +1,290 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"time"
+)
+
+// DigestSize is the size of a chunk or payload digest (SHA-256).
+const DigestSize = sha256.Size
+
+// Digest is a SHA-256 digest of a chunk's bytes, or of a whole payload (see
+// PayloadDigest).
+type Digest [DigestSize]byte
+
+// String returns the digest in lower-case hex.
+func (d Digest) String() string { return hex.EncodeToString(d[:]) }
+
+// IsZero reports whether d is all zero (no digest).
+func (d Digest) IsZero() bool { return d == Digest{} }
+
+// ChunkDigest returns the digest of one chunk's bytes: SHA-256 of p.
+func ChunkDigest(p []byte) Digest { return sha256.Sum256(p) }
+
+// PayloadDigest returns the digest of a whole payload of size bytes whose
+// chunks have the given digests: SHA-256 over the size (uint64,
+// little-endian) followed by the chunk digests in order. It identifies a
+// payload without hashing it twice; DigestPayload computes it from the
+// bytes.
+func PayloadDigest(size int64, chunks []Digest) Digest {
+	h := sha256.New()
+	var b [8]byte
+	le.PutUint64(b[:], uint64(size))
+	h.Write(b[:])
+	for i := range chunks {
+		h.Write(chunks[i][:])
+	}
+	var d Digest
+	h.Sum(d[:0])
+	return d
+}
+
+// DigestPayload splits payload into chunks (phase, chunkSize: see
+// ChunkCount) and returns the chunk digests and the payload digest.
+func DigestPayload(payload []byte, phase, chunkSize int64) ([]Digest, Digest) {
+	n := ChunkCount(int64(len(payload)), phase, chunkSize)
+	ds := make([]Digest, n)
+	for i := range n {
+		lo, hi := ChunkBounds(int64(len(payload)), phase, chunkSize, i)
+		ds[i] = ChunkDigest(payload[lo:hi])
+	}
+	return ds, PayloadDigest(int64(len(payload)), ds)
+}
+
+// ChunkCount returns how many chunks a payload of size bytes has when it
+// starts phase bytes into an erase block of chunkSize bytes on the primary:
+// chunk boundaries fall on the primary's erase-block boundaries, so chunk 0
+// holds chunkSize-phase bytes and the others chunkSize (the last one fewer).
+// A zero-length payload has no chunks. phase must be in [0, chunkSize).
+func ChunkCount(size, phase, chunkSize int64) int {
+	if size <= 0 || chunkSize <= 0 {
+		return 0
+	}
+	phase %= chunkSize
+	return int((phase + size + chunkSize - 1) / chunkSize)
+}
+
+// ChunkBounds returns the payload byte range [lo, hi) of chunk i (see
+// ChunkCount).
+func ChunkBounds(size, phase, chunkSize int64, i int) (lo, hi int64) {
+	phase %= chunkSize
+	lo = int64(i)*chunkSize - phase
+	hi = lo + chunkSize
+	lo = max(lo, 0)
+	hi = min(hi, size)
+	return lo, hi
+}
+
+// Config is the sync configuration as the store keeps it with each
+// generation. Types holds information type numbers (sync/info.Type values).
+type Config struct {
+	Types       []uint8
+	Interval    time.Duration
+	Threshold   time.Duration
+	Verify      bool
+	GroupSize   int
+	RetryAtOnce bool
+}
+
+// Equal reports whether c and o are the same configuration.
+func (c Config) Equal(o Config) bool {
+	return slices.Equal(c.Types, o.Types) && c.Interval == o.Interval && c.Threshold == o.Threshold &&
+		c.Verify == o.Verify && c.GroupSize == o.GroupSize && c.RetryAtOnce == o.RetryAtOnce
+}
+
+func (c Config) clone() Config {
+	c.Types = slices.Clone(c.Types)
+	return c
+}
+
+// maxTypes bounds decoded lists of types (there are six; room to grow).
+const maxTypes = 32
+
+func (e *enc) config(c Config) {
+	n := min(len(c.Types), maxTypes)
+	e.u8(uint8(n))
+	for _, t := range c.Types[:n] {
+		e.u8(t)
+	}
+	e.i64(int64(c.Interval))
+	e.i64(int64(c.Threshold))
+	var fl uint8
+	if c.Verify {
+		fl |= 1
+	}
+	if c.RetryAtOnce {
+		fl |= 2
+	}
+	e.u8(fl)
+	e.u16(uint16(min(max(c.GroupSize, 0), 0xFFFF)))
+}
+
+func (d *dec) config() Config {
+	var c Config
+	n := int(d.u8())
+	if n > maxTypes {
+		d.bad = true
+		return c
+	}
+	if n > 0 {
+		c.Types = slices.Clone(d.take(n))
+	}
+	c.Interval = time.Duration(d.i64())
+	c.Threshold = time.Duration(d.i64())
+	fl := d.u8()
+	c.Verify = fl&1 != 0
+	c.RetryAtOnce = fl&2 != 0
+	c.GroupSize = int(d.u16())
+	return c
+}
+
+// Role says which chip is the active (running, primary) one. Roles are
+// logical: Active is a chip id from the superblocks (0 or 1), and Epoch
+// grows by one at every failover, so of two stores the one with the higher
+// epoch knows the current role.
+type Role struct {
+	Epoch  uint64
+	Active uint8
+	// RestorePending: after the failover that set this role, the new active
+	// chip's information region has not yet been restored from its store.
+	RestorePending bool
+}
+
+func (e *enc) role(r Role) {
+	e.u64(r.Epoch)
+	e.u8(r.Active)
+	if r.RestorePending {
+		e.u8(1)
+	} else {
+		e.u8(0)
+	}
+}
+
+func (d *dec) role() Role {
+	return Role{Epoch: d.u64(), Active: d.u8(), RestorePending: d.u8() != 0}
+}
+
+// Chunk is one committed chunk: the data-area block that holds it (relative
+// to the data area's first block) and the digest of its bytes.
+type Chunk struct {
+	Block  uint32
+	Digest Digest
+}
+
+// TypeState is one information type in a generation: its payload's size,
+// phase (where the payload starts within the primary's erase block, which
+// fixes the chunk boundaries), the primary record's sequence number it was
+// taken from, the payload digest and the chunk map.
+type TypeState struct {
+	Type   uint8
+	Phase  uint32
+	Size   int64
+	Seq    uint64
+	Digest Digest
+	Chunks []Chunk
+}
+
+func (t TypeState) clone() TypeState {
+	t.Chunks = slices.Clone(t.Chunks)
+	return t
+}
+
+// Upgrade choices stored with a generation.
+const (
+	ChoiceNone            uint8 = 0 // no image upgrade decided with this generation
+	ChoiceKeepUpgraded    uint8 = 1
+	ChoiceRestoreDefaults uint8 = 2
+)
+
+// State is a committed generation: what the backup holds, the configuration
+// committed with it, the schedule and the role.
+type State struct {
+	Generation uint64
+	Time       time.Time // when the round that committed it ended
+	NextSync   time.Time
+	Config     Config
+	// ImageVersion is the primary's firmware image version the generation
+	// was taken from; UpgradeChoice the upgrade decision stored with it.
+	ImageVersion  string
+	UpgradeChoice uint8
+	// GroupNext is the index into Config.Types where the next round's group
+	// starts (round-robin polling).
+	GroupNext uint16
+	Role      Role
+	Types     []TypeState // sorted by Type
+}
+
+// Clone returns a deep copy of s.
+func (s State) Clone() State {
+	s.Config = s.Config.clone()
+	s.Types = slices.Clone(s.Types)
+	for i := range s.Types {
+		s.Types[i] = s.Types[i].clone()
+	}
+	return s
+}
+
+// Type returns the state of type t and true, or false if the generation
+// holds no data for t.
+func (s *State) Type(t uint8) (*TypeState, bool) {
+	for i := range s.Types {
+		if s.Types[i].Type == t {
+			return &s.Types[i], true
+		}
+	}
+	return nil, false
+}
+
+// typeMeta is a TypeState without its chunk map, as intent heads and
+// checkpoints encode it.
+func (e *enc) typeMeta(t *TypeState, nchunks int) {
+	e.u8(t.Type)
+	e.u32(t.Phase)
+	e.i64(t.Size)
+	e.u64(t.Seq)
+	e.raw(t.Digest[:])
+	e.u32(uint32(nchunks))
+}
+
+func (d *dec) typeMeta() (TypeState, int) {
+	var t TypeState
+	t.Type = d.u8()
+	t.Phase = d.u32()
+	t.Size = d.i64()
+	t.Seq = d.u64()
+	t.Digest = d.digest()
+	n := d.u32()
+	if t.Size < 0 || n > 1<<26 {
+		d.bad = true
+		return t, 0
+	}
+	return t, int(n)
+}
+
+// stateHead encodes everything of a State but the chunk maps (a checkpoint
+// begin record).
+func (e *enc) stateHead(s *State) {
+	e.u64(s.Generation)
+	e.time(s.Time)
+	e.time(s.NextSync)
+	e.config(s.Config)
+	e.str(s.ImageVersion)
+	e.u8(s.UpgradeChoice)
+	e.u16(s.GroupNext)
+	e.role(s.Role)
+}
+
+func (d *dec) stateHead() State {
+	var s State
+	s.Generation = d.u64()
+	s.Time = d.time()
+	s.NextSync = d.time()
+	s.Config = d.config()
+	s.ImageVersion = d.str()
+	s.UpgradeChoice = d.u8()
+	s.GroupNext = d.u16()
+	s.Role = d.role()
+	return s
+}

@@ -1,0 +1,238 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotFormatted: neither superblock copy is valid (a blank or foreign
+	// range). Format the store.
+	ErrNotFormatted = errors.New("store not formatted")
+	// ErrFull: the data area has no room for the round's chunks.
+	ErrFull = errors.New("store data area full")
+	// ErrPending: an interrupted round must be purged first.
+	ErrPending = errors.New("an interrupted round is not purged yet")
+	// ErrReadOnly: the store was opened read-only.
+	ErrReadOnly = errors.New("store opened read-only")
+	// ErrPurgeFailed: a block of an interrupted round did not read back as
+	// erased after erasing.
+	ErrPurgeFailed = errors.New("purge did not verify")
+	// ErrVerify: data read back differs from what was written or committed.
+	ErrVerify = errors.New("read-back verify failed")
+)
+
+// Options adjust how a store is opened. The zero value is the real,
+// read-write store.
+type Options struct {
+	// ReadOnly: never write (no stabilizing, no compaction); rounds, purges
+	// and other writes return ErrReadOnly. For inspect and oracles.
+	ReadOnly bool
+	// Verify: after programming a chunk, read it back and compare.
+	Verify bool
+
+	// Deliberately broken behaviour for the fault harness's mutants. Each
+	// is off in the real engine.
+
+	// TrustRecords skips every CRC and digest check when decoding (the
+	// no-crc-check mutant).
+	TrustRecords bool
+	// SkipPurgeErase makes Purge write its purged mark without erasing or
+	// verifying (the no-purge mutant).
+	SkipPurgeErase bool
+	// EarlyCommit lets Round.Commit run before the chunks are written (the
+	// commit-before-durable mutant).
+	EarlyCommit bool
+}
+
+// Store is an open backup store on one chip. Methods are not safe for
+// concurrent use.
+type Store struct {
+	f    hal.Flash
+	off  int64
+	size int64
+	opts Options
+	sb   Superblock
+	e    int64
+	slot int64
+
+	area     int
+	epoch    uint64
+	nextSeq  uint64
+	tailBlk  int64 // journal block (within the area) of the next append
+	tailOff  int64
+	needComp bool // the area may not be appended to: compact first
+
+	st      State   // committed generation
+	staged  *Config // config set after the last commit
+	pending *intent // interrupted round not yet purged
+	purged  *intent // last purged round (for reports)
+	cursor  uint32
+	wraps   uint32
+	live    []bool // data blocks referenced by the committed generation
+	erased  []bool // data blocks known to be erased
+	damage  []string
+	lastRec record // the last valid journal record (for stabilizing)
+	round   *Round // round in progress (between Begin and Commit)
+}
+
+func (s *Store) areaOff(a int) int64 { return s.off + int64(s.sb.Journal[a])*s.e }
+func (s *Store) dataOff(b uint32) int64 {
+	return s.off + (int64(s.sb.DataFirst)+int64(b))*s.e
+}
+
+// Open reads the superblocks and the journal (never the data area) and
+// rebuilds the committed generation, the staged configuration, the role
+// and any interrupted round. Unless read-only, it re-programs the last
+// journal record if two reads of it differ (a weakly programmed record
+// from a torn write). Open does not purge: call Interrupted and Purge.
+//
+// Damage that leaves a usable state (one bad superblock copy, records lost
+// in the middle of the journal) is reported by Damage; the state is the
+// last intact one.
+func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
+	g := f.Geometry()
+	if off < 0 || size <= 0 || off > g.Size || size > g.Size-off || g.EraseSize <= 0 || off%g.EraseSize != 0 {
+		return nil, fmt.Errorf("store range %#x+%#x does not fit %s or is not erase-aligned", off, size, g.Name)
+	}
+	s := &Store{f: f, off: off, size: size, opts: opts, e: g.EraseSize}
+	if err := s.readSuperblocks(); err != nil {
+		return nil, err
+	}
+	if err := s.loadJournal(); err != nil {
+		return nil, err
+	}
+	if !opts.ReadOnly && s.lastRec.size > 0 && g.Kind == hal.NOR {
+		again := make([]byte, s.lastRec.size)
+		if _, err := f.ReadAt(again, s.lastRec.off); err == nil {
+			want := encodeRecord(s.lastRec.kind, s.lastRec.seq, s.lastRec.body, s.slot)
+			if !slices.Equal(again, want) {
+				if _, err := f.WriteAt(want, s.lastRec.off); err != nil {
+					return nil, fmt.Errorf("stabilize last journal record: %w", err)
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) readSuperblocks() error {
+	g := s.f.Geometry()
+	slot := slotSize(g)
+	buf := make([]byte, max(slot, 256))
+	var good []Superblock
+	for i := int64(0); i < 2; i++ {
+		if (i+1)*s.e > s.size {
+			break
+		}
+		if _, err := s.f.ReadAt(buf, s.off+i*s.e); err != nil {
+			return fmt.Errorf("read superblock %d: %w", i, err)
+		}
+		r, st := parseRecord(buf, slot, s.opts.TrustRecords)
+		if st != parseOK || r.kind != kindSuperblock {
+			if st != parseErased {
+				s.damage = append(s.damage, fmt.Sprintf("superblock copy %d at %#x is damaged", i, s.off+i*s.e))
+			}
+			continue
+		}
+		sb, err := decodeSuperblock(r.body)
+		if err != nil {
+			s.damage = append(s.damage, fmt.Sprintf("superblock copy %d: %v", i, err))
+			continue
+		}
+		good = append(good, sb)
+	}
+	if len(good) == 0 {
+		return fmt.Errorf("%w: no valid superblock at %#x on %s (run format)", ErrNotFormatted, s.off, g.Name)
+	}
+	if len(good) == 2 && good[0] != good[1] {
+		s.damage = append(s.damage, "superblock copies differ; using copy 0")
+	}
+	s.sb = good[0]
+	if s.sb.EraseSize != g.EraseSize || s.sb.StoreSize != s.size || s.sb.SlotSize != slot {
+		return fmt.Errorf("%w: superblock describes a %s store with %s erase blocks, the range is %s of %s blocks (wrong layout?)",
+			ErrCorrupt, hal.FormatSize(s.sb.StoreSize), hal.FormatSize(s.sb.EraseSize), hal.FormatSize(s.size), hal.FormatSize(g.EraseSize))
+	}
+	s.slot = slot
+	return nil
+}
+
+// Superblock returns the store's layout.
+func (s *Store) Superblock() Superblock { return s.sb }
+
+// Damage lists damage found while opening or reading, in plain words.
+func (s *Store) Damage() []string { return slices.Clone(s.damage) }
+
+// State returns the committed generation. The result shares nothing with
+// the store.
+func (s *Store) State() State { return s.st.Clone() }
+
+// StateRef returns the committed generation without copying; the caller
+// must not modify it, and it is valid until the next write.
+func (s *Store) StateRef() *State { return &s.st }
+
+// Staged returns the configuration set after the last commit, if any.
+func (s *Store) Staged() (Config, bool) {
+	if s.staged == nil {
+		return Config{}, false
+	}
+	return s.staged.clone(), true
+}
+
+// Interrupted describes a round that began (its intent is durable) but did
+// not commit.
+type Interrupted struct {
+	Generation uint64
+	IntentSeq  uint64
+	Config     Config        // the configuration the round ran with
+	Blocks     []uint32      // data blocks the round may have touched
+	Entries    []IntentEntry // the chunks it was writing
+	Complete   bool          // all its intent records are durable
+	Purged     bool
+}
+
+func (in *intent) interrupted(purged bool) *Interrupted {
+	return &Interrupted{Generation: in.gen, IntentSeq: in.seq, Config: in.config.clone(), Blocks: in.blocks(),
+		Entries: slices.Clone(in.entries), Complete: in.got == in.parts, Purged: purged}
+}
+
+// Interrupted returns the interrupted round awaiting purge, or nil.
+func (s *Store) Interrupted() *Interrupted {
+	if s.pending == nil {
+		return nil
+	}
+	return s.pending.interrupted(false)
+}
+
+// LastPurged returns the last round purged since Open (or found purged in
+// the journal), or nil.
+func (s *Store) LastPurged() *Interrupted {
+	if s.purged == nil {
+		return nil
+	}
+	return s.purged.interrupted(true)
+}
+
+// ChunkSize returns the chunk size (the erase size).
+func (s *Store) ChunkSize() int64 { return s.e }
+
+// Flash returns the device.
+func (s *Store) Flash() hal.Flash { return s.f }
+
+// JournalRange returns the chip range of both journal areas (and the
+// superblocks before them): the store's metadata.
+func (s *Store) JournalRange() (off, size int64) {
+	return s.off, int64(s.sb.DataFirst) * s.e
+}
+
+// DataRange returns the chip range of the data area.
+func (s *Store) DataRange() (off, size int64) {
+	return s.dataOff(0), int64(s.sb.DataBlocks) * s.e
+}
+
+// BlockOffset returns the chip offset of data block b.
+func (s *Store) BlockOffset(b uint32) int64 { return s.dataOff(b) }

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+const (
+	testStoreOff  = 1 << 20
+	testStoreSize = 3 << 20
+	testMaxChunks = 250
+)
+
+func newChip(t testing.TB) *sim.Flash {
+	t.Helper()
+	p, err := sim.LookupPart("mx66l1g45g")
+	require.NoError(t, err)
+	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20, Name: "backup"})
+	require.NoError(t, err)
+	return f
+}
+
+func formatTest(t testing.TB, f hal.Flash) {
+	t.Helper()
+	require.NoError(t, Format(f, testStoreOff, testStoreSize, FormatOptions{
+		ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: testMaxChunks,
+		Config: Config{Types: []uint8{1, 2}, Interval: time.Minute, Threshold: time.Second},
+	}))
+}
+
+func openTest(t testing.TB, f hal.Flash, o Options) *Store {
+	t.Helper()
+	s, err := Open(f, testStoreOff, testStoreSize, o)
+	require.NoError(t, err)
+	return s
+}
+
+// payloads for a test: type -> bytes
+type payloads map[uint8][]byte
+
+const testPhase = 32
+
+func planOf(gen uint64, ps payloads) Plan {
+	p := Plan{Generation: gen, Config: Config{Types: []uint8{1, 2}, Interval: time.Minute}}
+	for _, t := range []uint8{1, 2, 3, 4, 5, 6} {
+		b, ok := ps[t]
+		if !ok {
+			continue
+		}
+		ds, _ := DigestPayload(b, testPhase, 4096)
+		p.Types = append(p.Types, TypePlan{Type: t, Phase: testPhase, Size: int64(len(b)), Seq: gen, Chunks: ds})
+	}
+	return p
+}
+
+// runRound syncs ps as generation gen and returns erases and pages.
+func runRound(t testing.TB, s *Store, gen uint64, ps payloads) (int64, int64) {
+	t.Helper()
+	r, err := s.Begin(planOf(gen, ps))
+	require.NoError(t, err)
+	var er, pg int64
+	for i, w := range r.Writes() {
+		b := ps[w.Type]
+		lo, hi := ChunkBounds(int64(len(b)), testPhase, 4096, w.Index)
+		e, p, err := r.Write(i, b[lo:hi])
+		require.NoError(t, err)
+		er += e
+		pg += p
+	}
+	require.NoError(t, r.Commit(State{Generation: gen, Time: time.Unix(int64(gen), 0), Config: planOf(gen, ps).Config}))
+	return er, pg
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func checkPayloads(t testing.TB, s *Store, ps payloads) {
+	t.Helper()
+	for typ, want := range ps {
+		got, err := s.ReadPayload(typ)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got), "type %d payload differs", typ)
+		ts, ok := s.StateRef().Type(typ)
+		require.True(t, ok)
+		_, d := DigestPayload(want, testPhase, 4096)
+		require.Equal(t, d, ts.Digest)
+	}
+}
+
+func TestRoundsAndReopen(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	require.Equal(t, uint64(0), s.State().Generation)
+	ps := payloads{1: randomBytes(1, 50000), 2: randomBytes(2, 9000)}
+	runRound(t, s, 1, ps)
+	checkPayloads(t, s, ps)
+
+	s = openTest(t, f, Options{})
+	require.Equal(t, uint64(1), s.State().Generation)
+	require.Nil(t, s.Interrupted())
+	checkPayloads(t, s, ps)
+
+	// Change one byte: one chunk rewritten.
+	ps[1][20000] ^= 0xFF
+	before := f.Stats()
+	er, pg := runRound(t, s, 2, ps)
+	d := f.Stats().Sub(before)
+	require.Equal(t, int64(0), er, "first pass uses pre-erased blocks")
+	require.Equal(t, int64(16), pg)
+	require.Equal(t, int64(0), d.Erases)
+	require.LessOrEqual(t, d.PagesProgrammed, int64(16+3), "chunk + intent + commit")
+	s = openTest(t, f, Options{})
+	checkPayloads(t, s, ps)
+
+	// Nothing changed: only a commit record.
+	before = f.Stats()
+	runRound(t, s, 3, ps)
+	d = f.Stats().Sub(before)
+	require.Equal(t, int64(0), d.Erases)
+	require.Equal(t, int64(1), d.PagesProgrammed)
+	s = openTest(t, f, Options{})
+	require.Equal(t, uint64(3), s.State().Generation)
+}
+
+func TestInterruptedRoundIsPurged(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 30000)}
+	runRound(t, s, 1, ps)
+	ps2 := payloads{1: randomBytes(7, 30000)}
+	r, err := s.Begin(planOf(2, ps2))
+	require.NoError(t, err)
+	w := r.Writes()
+	require.NotEmpty(t, w)
+	b := ps2[1]
+	lo, hi := ChunkBounds(int64(len(b)), testPhase, 4096, w[0].Index)
+	_, _, err = r.Write(0, b[lo:hi])
+	require.NoError(t, err)
+	// power cut: reopen
+	s = openTest(t, f, Options{})
+	in := s.Interrupted()
+	require.NotNil(t, in)
+	require.Equal(t, uint64(2), in.Generation)
+	require.True(t, in.Complete)
+	require.Equal(t, uint64(1), s.State().Generation)
+	res, err := s.Purge()
+	require.NoError(t, err)
+	require.Len(t, res.Blocks, len(w))
+	require.Equal(t, 1, res.Erased)
+	buf := make([]byte, 4096)
+	for _, blk := range res.Blocks {
+		_, err := f.ReadAt(buf, s.BlockOffset(blk))
+		require.NoError(t, err)
+		require.True(t, allFF(buf))
+	}
+	checkPayloads(t, s, ps)
+	s = openTest(t, f, Options{})
+	require.Nil(t, s.Interrupted())
+	require.NotNil(t, s.LastPurged())
+	checkPayloads(t, s, ps)
+	runRound(t, s, 2, ps2)
+	checkPayloads(t, s, ps2)
+}
+
+func TestCompactionKeepsState(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 60000), 2: randomBytes(2, 5000)}
+	gen := uint64(1)
+	runRound(t, s, gen, ps)
+	r := rand.New(rand.NewPCG(3, 4))
+	epoch := s.epoch
+	for range 700 {
+		gen++
+		ps[1][r.IntN(len(ps[1]))] ^= 1
+		if gen%50 == 0 {
+			ps[2] = randomBytes(gen, 1000+r.IntN(8000))
+		}
+		runRound(t, s, gen, ps)
+	}
+	require.Greater(t, s.epoch, epoch, "journal compacted at least once")
+	s = openTest(t, f, Options{})
+	require.Equal(t, gen, s.State().Generation)
+	checkPayloads(t, s, ps)
+	require.Empty(t, s.Damage())
+}
+
+func TestOpenBlank(t *testing.T) {
+	f := newChip(t)
+	_, err := Open(f, testStoreOff, testStoreSize, Options{})
+	require.True(t, errors.Is(err, ErrNotFormatted), "%v", err)
+}
