@@ -148,7 +148,8 @@ func CheckNamed(f hal.Flash, names ...string) (Report, error) {
 
 // Run runs every check as a subtest of t, each on a fresh device from
 // newFlash. newFlash should register the device's cleanup with t.Cleanup;
-// the cleanup must tolerate a device that a check already closed.
+// the cleanup must tolerate a device that a check already closed (a second
+// Close should not be an error, as for the simulator and hal/mtd).
 func Run(t *testing.T, newFlash func(t *testing.T) hal.Flash) {
 	t.Helper()
 	for _, c := range checks {

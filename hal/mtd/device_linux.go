@@ -407,13 +407,13 @@ func (d *Device) MarkBad(off int64) error {
 	return nil
 }
 
-// Close closes the file descriptor. Later operations, and a second Close,
-// fail with hal.ErrClosed.
+// Close closes the file descriptor; later operations fail with
+// hal.ErrClosed. Closing twice is not an error.
 func (d *Device) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return d.opError("close", 0, 0, hal.ErrClosed)
+		return nil
 	}
 	d.closed = true
 	if err := d.sys.Close(d.fd); err != nil {

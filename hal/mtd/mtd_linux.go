@@ -49,4 +49,4 @@ func (linuxSys) Ioctl(fd int, req uint, arg []byte) (int, error) {
 
 func (linuxSys) Pread(fd int, p []byte, off int64) (int, error)  { return unix.Pread(fd, p, off) }
 func (linuxSys) Pwrite(fd int, p []byte, off int64) (int, error) { return unix.Pwrite(fd, p, off) }
-func (linuxSys) ReadFile(path string) ([]byte, error)             { return os.ReadFile(path) }
+func (linuxSys) ReadFile(path string) ([]byte, error)            { return os.ReadFile(path) }
