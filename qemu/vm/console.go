@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ type Console struct {
 	readErr error
 	in      io.Writer
 	log     io.Writer
+	seq     int
 }
 
 // NewConsole reads the guest's output from out until EOF (in a goroutine)
@@ -139,4 +141,61 @@ func (c *Console) Closed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closed
+}
+
+// Result is the outcome of a command run in the guest's shell.
+type Result struct {
+	// Output is what the command printed (stdout and stderr, in order).
+	Output string
+	// Status is its exit status.
+	Status int
+}
+
+// Run types cmd into the guest's shell and waits, at most timeout, for it
+// to finish. The output is delimited with markers the typed line itself
+// cannot match, so the shell's echo of the command is not part of it.
+func (c *Console) Run(ctx context.Context, cmd string, timeout time.Duration) (Result, error) {
+	id := c.Begin(cmd)
+	return c.Finish(ctx, id, timeout)
+}
+
+// Begin types cmd into the guest's shell without waiting; Finish(id) waits
+// for it. Between the two, the caller may Expect output of the command.
+func (c *Console) Begin(cmd string) int {
+	c.mu.Lock()
+	c.seq++
+	id := c.seq
+	c.mu.Unlock()
+	line := fmt.Sprintf("echo '@@B''%d@@'; %s; echo \"@@E\"\"%d $?@@\"\n", id, cmd, id)
+	if err := c.Send(line); err != nil {
+		return -id
+	}
+	return id
+}
+
+// Finish waits for the command begun with id and returns its result.
+func (c *Console) Finish(ctx context.Context, id int, timeout time.Duration) (Result, error) {
+	if id < 0 {
+		return Result{}, errors.New("the command could not be sent to the guest")
+	}
+	begin := regexp.MustCompile(fmt.Sprintf(`@@B%d@@\n`, id))
+	if _, err := c.Expect(ctx, begin, timeout); err != nil {
+		return Result{}, err
+	}
+	start := c.cursorPos()
+	end := regexp.MustCompile(fmt.Sprintf(`@@E%d (\d+)@@`, id))
+	got, err := c.Expect(ctx, end, timeout)
+	if err != nil {
+		return Result{Output: c.Output()[start:]}, err
+	}
+	out := c.Output()
+	stop := c.cursorPos() - len(got[0])
+	st, _ := strconv.Atoi(got[1])
+	return Result{Output: out[start:stop], Status: st}, nil
+}
+
+func (c *Console) cursorPos() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cursor
 }

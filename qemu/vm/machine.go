@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -108,8 +107,6 @@ type Machine struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
 	waitErr error
-	seq     int
-	mu      sync.Mutex
 }
 
 // ErrNoQEMU is wrapped by Start when the QEMU program is not installed.
@@ -232,59 +229,7 @@ func (m *Machine) WaitReady(ctx context.Context, timeout time.Duration) (time.Du
 	return time.Duration(sec * float64(time.Second)), nil
 }
 
-// Result is the outcome of a command run in the guest's shell.
-type Result struct {
-	// Output is what the command printed (stdout and stderr, in order).
-	Output string
-	// Status is its exit status.
-	Status int
-}
-
-// Run types cmd into the guest's shell and waits, at most timeout, for it
-// to finish. The output is delimited with markers the typed line itself
-// cannot match, so the shell's echo of the command is not part of it.
+// Run types cmd into the guest's shell and waits for it; see Console.Run.
 func (m *Machine) Run(ctx context.Context, cmd string, timeout time.Duration) (Result, error) {
-	id := m.Begin(cmd)
-	return m.Finish(ctx, id, timeout)
-}
-
-// Begin types cmd into the guest's shell without waiting; Finish(id) waits
-// for it. Between the two, the caller may Expect output of the command.
-func (m *Machine) Begin(cmd string) int {
-	m.mu.Lock()
-	m.seq++
-	id := m.seq
-	m.mu.Unlock()
-	line := fmt.Sprintf("echo '@@B''%d@@'; %s; echo \"@@E\"\"%d $?@@\"\n", id, cmd, id)
-	if err := m.Console.Send(line); err != nil {
-		return -id
-	}
-	return id
-}
-
-// Finish waits for the command begun with id and returns its result.
-func (m *Machine) Finish(ctx context.Context, id int, timeout time.Duration) (Result, error) {
-	if id < 0 {
-		return Result{}, errors.New("the command could not be sent to the guest")
-	}
-	begin := regexp.MustCompile(fmt.Sprintf(`@@B%d@@\n`, id))
-	if _, err := m.Console.Expect(ctx, begin, timeout); err != nil {
-		return Result{}, err
-	}
-	start := m.consoleCursor()
-	end := regexp.MustCompile(fmt.Sprintf(`@@E%d (\d+)@@`, id))
-	got, err := m.Console.Expect(ctx, end, timeout)
-	if err != nil {
-		return Result{Output: m.Console.Output()[start:]}, err
-	}
-	out := m.Console.Output()
-	stop := m.consoleCursor() - len(got[0])
-	st, _ := strconv.Atoi(got[1])
-	return Result{Output: out[start:stop], Status: st}, nil
-}
-
-func (m *Machine) consoleCursor() int {
-	m.Console.mu.Lock()
-	defer m.Console.mu.Unlock()
-	return m.Console.cursor
+	return m.Console.Run(ctx, cmd, timeout)
 }

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cmcsync/cmcsync/qemu/assets"
+	"github.com/cmcsync/cmcsync/qemu/scenario"
+	"github.com/cmcsync/cmcsync/qemu/vm"
+)
+
+func init() {
+	register(command{name: "vm", summary: "build the QEMU CMC image, boot it, run scenarios in it", run: runVM})
+}
+
+const vmUsage = `usage: cmcsync vm <build|boot|scenario> [flags]
+
+  build                 fetch the Debian kernel, DTB, modules and busybox (cached)
+                        and build the initramfs with cmcsync cross-compiled
+  boot                  boot the image with an interactive serial console
+                        (Ctrl-A X quits QEMU; "reboot -f" ends the guest)
+  scenario NAME [--json] run a scenario and check the flash images from the host;
+                        NAME is one of: %s
+
+Run "cmcsync vm <sub> -h" for flags.
+`
+
+func runVM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(stdout, vmUsage, strings.Join(scenario.Names(), ", "))
+		if len(args) == 0 {
+			return usageError("vm: no subcommand given (want build, boot or scenario)")
+		}
+		return nil
+	}
+	switch args[0] {
+	case "build":
+		return runVMBuild(ctx, args[1:], stdout, stderr)
+	case "boot":
+		return runVMBoot(ctx, args[1:], stdout, stderr)
+	case "scenario":
+		return runVMScenario(ctx, args[1:], stdout, stderr)
+	}
+	return usageError("vm: unknown subcommand %q (want build, boot or scenario)", args[0])
+}
+
+// vmCommon are the flags every vm subcommand takes.
+type vmCommon struct {
+	variant string
+	cache   string
+	src     string
+	refresh bool
+}
+
+func (c *vmCommon) add(fs *flag.FlagSet) {
+	fs.StringVar(&c.variant, "variant", "arm", "machine: arm (fuji-bmc AST2600, SPI NOR) or x86 (nandsim/mtdram)")
+	fs.StringVar(&c.cache, "cache", "", "asset cache folder (default $CMCSYNC_CACHE or "+assets.DefaultCacheDir()+")")
+	fs.StringVar(&c.src, "src", "", "cmcsync checkout to cross-compile (default: found above the working directory)")
+	fs.BoolVar(&c.refresh, "refresh", false, "resolve and download the Debian packages again")
+}
+
+func (c *vmCommon) build(ctx context.Context, progress io.Writer) (*vm.Image, error) {
+	v, err := assets.LookupVariant(c.variant)
+	if err != nil {
+		return nil, usageError("vm: %v", err)
+	}
+	return vm.Build(ctx, vm.BuildOptions{Variant: v, CacheDir: c.cache, Refresh: c.refresh, Src: c.src, Progress: progress})
+}
+
+func parseVMFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return usageError("vm %s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c vmCommon
+	c.add(fs)
+	jsonOut := fs.Bool("json", false, "print the manifest of what was used as JSON")
+	if err := parseVMFlags(fs, args); err != nil || fs.NArg() > 0 {
+		if err == nil {
+			err = usageError("vm build: unexpected arguments %q", fs.Args())
+		}
+		return err
+	}
+	img, err := c.build(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Manifest *assets.Manifest `json:"manifest"`
+			Initrd   string           `json:"initrd"`
+			Dir      string           `json:"dir"`
+		}{img.Manifest, img.Initrd, img.Manifest.Dir})
+	}
+	m := img.Manifest
+	fmt.Fprintf(stdout, "variant %s, kernel %s\n", m.Variant, m.KernelRelease)
+	for _, p := range m.Packages {
+		fmt.Fprintf(stdout, "  %s:%s %s\n", p.Name, p.Arch, p.Version)
+	}
+	fmt.Fprintf(stdout, "kernel  %s\n", m.Path(m.Kernel))
+	if m.DTB != "" {
+		fmt.Fprintf(stdout, "dtb     %s\n", m.Path(m.DTB))
+	}
+	fmt.Fprintf(stdout, "initrd  %s\n", img.Initrd)
+	return nil
+}
+
+func runVMBoot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("boot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c vmCommon
+	c.add(fs)
+	dir := fs.String("dir", "", "folder for primary.img and backup.img (created erased if missing; default: the cache's state folder)")
+	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
+	if err := parseVMFlags(fs, args); err != nil || fs.NArg() > 0 {
+		if err == nil {
+			err = usageError("vm boot: unexpected arguments %q", fs.Args())
+		}
+		return err
+	}
+	img, err := c.build(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	cfg := vm.Config{Manifest: img.Manifest, Initrd: img.Initrd, KVM: *kvm, Interactive: true}
+	if img.Manifest.Variant == "arm" {
+		d := *dir
+		if d == "" {
+			d = filepath.Join(img.Manifest.Dir, "state")
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		for _, n := range []string{"primary.img", "backup.img"} {
+			p := filepath.Join(d, n)
+			if _, err := os.Stat(p); err != nil {
+				if err := vm.CreateFlashImage(p); err != nil {
+					return err
+				}
+			}
+			cfg.Flash = append(cfg.Flash, p)
+		}
+		fmt.Fprintf(stderr, "boot: flash images %s\n", strings.Join(cfg.Flash, ", "))
+	}
+	fmt.Fprintln(stderr, "boot: starting QEMU (Ctrl-A X quits; in the guest, `reboot -f` ends it)")
+	m, err := vm.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return m.Wait(24 * time.Hour)
+}
+
+func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usageError("vm scenario: name a scenario first (one of %s)", strings.Join(scenario.Names(), ", "))
+	}
+	name := args[0]
+	fs := flag.NewFlagSet("scenario "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c vmCommon
+	c.add(fs)
+	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	cycles := fs.Int("cycles", 5, "powercut: number of power cuts")
+	seed := fs.Uint64("seed", 1, "seed for every random choice (kill moments, CMC activity)")
+	mutant := fs.String("mutant", "", "run a deliberately broken engine variant (the scenario must then fail)")
+	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
+	work := fs.String("work", "", "folder for the flash images and console logs (default: a temporary folder, kept on failure)")
+	if err := parseVMFlags(fs, args[1:]); err != nil || fs.NArg() > 0 {
+		if err == nil {
+			err = usageError("vm scenario: unexpected arguments %q", fs.Args())
+		}
+		return err
+	}
+	if !scenario.Known(name) {
+		return usageError("vm scenario: unknown scenario %q (want one of %s)", name, strings.Join(scenario.Names(), ", "))
+	}
+	if *cycles < 1 {
+		return usageError("vm scenario: --cycles must be at least 1")
+	}
+	o := scenario.Options{
+		CacheDir: c.cache, Src: c.src, Refresh: c.refresh, WorkDir: *work,
+		KVM: *kvm, Cycles: *cycles, Seed: *seed, Mutant: *mutant, Progress: stderr,
+	}
+	if name != "nand" && c.variant != "arm" {
+		return usageError("vm scenario %s runs on the arm variant only", name)
+	}
+	rep, err := scenario.Run(ctx, name, o)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		rep.WriteText(stdout)
+	}
+	if !rep.Pass {
+		return &exitError{code: 1, msg: fmt.Sprintf("vm scenario %s failed: %s", name, rep.Summary())}
+	}
+	return nil
+}

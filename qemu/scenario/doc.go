@@ -1,0 +1,10 @@
+// Package scenario runs cmcsync inside the QEMU-booted CMC and checks the
+// result from the host by decoding the flash image files with cmcsync's own
+// code: the HAL conformance suite on the real MTD devices (selftest), an
+// engine round from flash0 to flash1 (sync), seeded power cuts by SIGKILL
+// with recovery on the next boot (powercut), and the engine on the kernel's
+// NAND simulator with bad blocks and bit flips (nand, x86 variant).
+//
+// Every report carries a replay line; a failing run keeps its images and
+// console logs.
+package scenario

@@ -1,0 +1,129 @@
+package scenario
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/qemu/vm"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// GuestPrimary and GuestBackup are the fuji-bmc chips as the guest's MTD
+// layer names them: flash0 (whole chip; the primary) and flash1 (the backup).
+const (
+	GuestPrimary = "mtd:/dev/mtd5"
+	GuestBackup  = "mtd:/dev/mtd6"
+)
+
+// chipPart is the part QEMU emulates on fuji-bmc (and sim models).
+const chipPart = "mx66l1g45g"
+
+// openImage opens a chip image file as a simulated flash (raw contents,
+// exactly the chip size; sim keeps wear in a PATH.wear sidecar).
+func openImage(path, name string) (*sim.Flash, error) {
+	p, err := sim.LookupPart(chipPart)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sim.OpenFile(path, sim.Options{Part: p, Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("open image %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func fileDigest(path string) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+var reChecks = regexp.MustCompile(`(\d+) checks? passed`)
+
+// runSelftest runs the hal/haltest suite on flash1 in the guest. The host
+// writes a firmware image on flash0 first and checks afterwards that the
+// suite (destructive on flash1) left flash0 bit-for-bit unchanged, and that
+// the guest's report names a positive number of passed checks.
+func runSelftest(ctx context.Context, e *env) error {
+	if err := vm.CreateFlashImage(e.backup); err != nil {
+		return err
+	}
+	if err := vm.CreateFlashImage(e.primary); err != nil {
+		return err
+	}
+	pf, err := openImage(e.primary, "flash0")
+	if err != nil {
+		return err
+	}
+	err = info.WriteImage(pf, info.ImageHeader{Version: "selftest-guard", Size: 1 << 20}, e.o.Seed)
+	if cerr := pf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write guard image on flash0: %w", err)
+	}
+	before, err := fileDigest(e.primary)
+	if err != nil {
+		return err
+	}
+	m, err := e.boot(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Kill()
+	out, runErr := e.run(ctx, m, "cmcsync selftest --flash "+GuestBackup)
+	if err := m.Reboot(rebootTimeout); err != nil {
+		return err
+	}
+	e.rep.Guest, _ = json.Marshal(map[string]string{"selftest_output": strings.TrimSpace(tail(out, 4000))})
+	if runErr != nil {
+		return violationf("selftest in the guest failed: %v", runErr)
+	}
+	n := reChecks.FindStringSubmatch(out)
+	e.rep.check("guest-selftest", n != nil && n[1] != "0", "guest reported %q", firstLine(n))
+	after, err := fileDigest(e.primary)
+	if err != nil {
+		return err
+	}
+	e.rep.check("flash0-untouched", before == after, "sha256 of primary.img before %s…, after %s…", before[:12], after[:12])
+	pf, err = openImage(e.primary, "flash0")
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	verr := info.VerifyImage(pf)
+	e.rep.check("flash0-image-crc", verr == nil, "%v", errString(verr, "guard image verifies"))
+	return nil
+}
+
+func firstLine(m []string) string {
+	if len(m) == 0 {
+		return "no \"N checks passed\" line"
+	}
+	return m[0]
+}
+
+func errString(err error, ok string) string {
+	if err == nil {
+		return ok
+	}
+	return err.Error()
+}
+
+var _ hal.Flash = (*sim.Flash)(nil)
