@@ -1,0 +1,136 @@
+package vm
+
+import (
+	"context"
+	"io"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/qemu/assets"
+)
+
+// startShell runs the host's /bin/sh as a stand-in guest: a shell reading
+// commands from the console input, like the guest's busybox shell.
+func startShell(t *testing.T) (*Console, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command("/bin/sh")
+	in, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { in.Close(); _ = cmd.Wait() })
+	var log strings.Builder
+	c := NewConsole(out, in, &log)
+	return c, cmd
+}
+
+func TestConsoleRun(t *testing.T) {
+	c, _ := startShell(t)
+	ctx := context.Background()
+	tests := []struct {
+		cmd    string
+		out    string
+		status int
+	}{
+		{"echo hello; echo world", "hello\nworld\n", 0},
+		{"printf 'a\\r\\nb'; false", "a\nb", 1},
+		{"echo err >&2; exit_code() { return 7; }; exit_code", "err\n", 7},
+		{"true", "", 0},
+	}
+	for _, tt := range tests {
+		r, err := c.Run(ctx, tt.cmd, 10*time.Second)
+		require.NoError(t, err, tt.cmd)
+		require.Equal(t, tt.out, r.Output, tt.cmd)
+		require.Equal(t, tt.status, r.Status, tt.cmd)
+	}
+}
+
+func TestConsoleExpectTimeoutAndExit(t *testing.T) {
+	c, _ := startShell(t)
+	ctx := context.Background()
+	require.NoError(t, c.Send("echo 'marker 42'\n"))
+	got, err := c.Expect(ctx, regexp.MustCompile(`marker (\d+)`), 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "42", got[1])
+	// The cursor moved past the match: the same pattern does not match again.
+	_, err = c.Expect(ctx, regexp.MustCompile(`marker (\d+)`), 50*time.Millisecond)
+	require.ErrorIs(t, err, ErrTimeout)
+	require.ErrorContains(t, err, "marker 42") // the tail is in the error
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = c.Expect(cctx, regexp.MustCompile(`never`), time.Minute)
+	require.ErrorIs(t, err, context.Canceled)
+
+	require.NoError(t, c.Send("exit 0\n"))
+	_, err = c.Expect(ctx, regexp.MustCompile(`never`), time.Minute)
+	require.ErrorIs(t, err, ErrExited)
+	require.True(t, c.Closed())
+}
+
+func TestConsoleWithoutInput(t *testing.T) {
+	c := NewConsole(strings.NewReader("boot\n"), nil, io.Discard)
+	require.Error(t, c.Send("x"))
+	_, err := c.Run(context.Background(), "true", time.Second)
+	require.Error(t, err)
+}
+
+func TestConfigCommand(t *testing.T) {
+	arm := &assets.Manifest{Variant: "arm", Dir: "/c", Kernel: "k", DTB: "d.dtb"}
+	x86 := &assets.Manifest{Variant: "x86", Dir: "/c", Kernel: "k"}
+	tests := []struct {
+		name    string
+		cfg     Config
+		prog    string
+		want    []string
+		wantErr string
+	}{
+		{"arm", Config{Manifest: arm, Initrd: "i", Flash: []string{"p.img", "b.img"}}, "qemu-system-arm",
+			[]string{"-M fuji-bmc", "-append console=ttyS0,9600n8 vmalloc=768M", "-dtb /c/d.dtb",
+				"-drive file=p.img,format=raw,if=mtd -drive file=b.img,format=raw,if=mtd", "-no-reboot", "-serial stdio"}, ""},
+		{"x86 tcg", Config{Manifest: x86, Initrd: "i", Append: "quiet"}, "qemu-system-x86_64",
+			[]string{"-accel tcg", "-append console=ttyS0 quiet", "-m 512M"}, ""},
+		{"x86 kvm", Config{Manifest: x86, Initrd: "i", KVM: true}, "qemu-system-x86_64", []string{"-accel kvm -cpu host"}, ""},
+		{"interactive", Config{Manifest: x86, Initrd: "i", Interactive: true}, "qemu-system-x86_64", []string{"-nographic"}, ""},
+		{"arm kvm", Config{Manifest: arm, Initrd: "i", KVM: true}, "", nil, "KVM cannot run the arm variant"},
+		{"x86 flash", Config{Manifest: x86, Initrd: "i", Flash: []string{"p"}}, "", nil, "no SPI flash"},
+		{"no initrd", Config{Manifest: arm}, "", nil, "no initramfs"},
+		{"no manifest", Config{}, "", nil, "no asset manifest"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prog, args, err := tt.cfg.Command()
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.prog, prog)
+			line := strings.Join(args, " ")
+			for _, w := range tt.want {
+				require.Contains(t, line, w)
+			}
+		})
+	}
+}
+
+func TestStartChecksImages(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/p.img"
+	require.NoError(t, CreateFlashImage(p))
+	require.NoError(t, exec.Command("truncate", "-s", "1M", dir+"/small.img").Run())
+	arm := &assets.Manifest{Variant: "arm", Dir: dir, Kernel: "k"}
+	_, err := Start(context.Background(), Config{Manifest: arm, Initrd: "i", Flash: []string{p, dir + "/small.img"}})
+	if _, lookErr := exec.LookPath("qemu-system-arm"); lookErr != nil {
+		require.ErrorIs(t, err, ErrNoQEMU)
+		return
+	}
+	require.ErrorContains(t, err, "need exactly 134217728")
+}
