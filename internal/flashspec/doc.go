@@ -1,0 +1,19 @@
+// Package flashspec parses the flash specs of cmcsync's command line and
+// opens the flash they name.
+//
+// Two backends:
+//
+//	sim:part=w25q256jv,size=4M[,file=PATH][,timing=max][,name=N]
+//	mtd:/dev/mtdN
+//
+// A sim spec names a part profile of package sim (part, required), a size
+// (size, optional: the whole part; a positive multiple of the part's erase
+// size, at most its size; a number of bytes with an optional K, M or G
+// binary suffix), an image file to persist to (file), datasheet maximum
+// instead of typical timing (timing=max) and the device name used in
+// messages (name). An mtd spec names a Linux MTD character device.
+//
+// Parse rejects unknown keys, unknown parts, bad sizes, empty values and
+// repeated keys with an error naming what is allowed; Spec.String gives back
+// a spec that parses to the same Spec.
+package flashspec

@@ -1,0 +1,256 @@
+package flashspec
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/hal/mtd"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+// Backends.
+const (
+	Sim = "sim"
+	MTD = "mtd"
+)
+
+// Usage is the spec syntax, for flag help and error messages.
+const Usage = "sim:part=NAME[,size=N][,file=PATH][,timing=max][,name=N] or mtd:/dev/mtdN"
+
+// simKeys are the keys of a sim spec, in the order String writes them.
+var simKeys = []string{"part", "size", "file", "timing", "name"}
+
+// Spec is a parsed flash spec.
+type Spec struct {
+	Backend   string // Sim or MTD
+	Part      string // sim: part profile name, lower case
+	Size      int64  // sim: bytes; 0 means the whole part
+	File      string // sim: image file to persist to; "" keeps the chip in memory
+	Device    string // mtd: character device path, e.g. "/dev/mtd6"
+	MaxTiming bool   // sim: charge the datasheet maximum timings
+	Name      string // sim: device name for messages; "" means the part name
+}
+
+// Parse parses a flash spec (see the package documentation).
+func Parse(s string) (Spec, error) {
+	backend, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return Spec{}, fmt.Errorf("flash spec %q: want %s", s, Usage)
+	}
+	var sp Spec
+	switch backend {
+	case Sim:
+		var err error
+		if sp, err = parseSim(rest); err != nil {
+			return Spec{}, fmt.Errorf("flash spec %q: %w", s, err)
+		}
+	case MTD:
+		sp = Spec{Backend: MTD, Device: rest}
+	default:
+		return Spec{}, fmt.Errorf("flash spec %q: unknown backend %q (want sim or mtd: %s)", s, backend, Usage)
+	}
+	if err := sp.Validate(); err != nil {
+		return Spec{}, fmt.Errorf("flash spec %q: %w", s, err)
+	}
+	return sp, nil
+}
+
+func parseSim(rest string) (Spec, error) {
+	sp := Spec{Backend: Sim}
+	if rest == "" {
+		return sp, nil // Validate asks for the part
+	}
+	seen := map[string]bool{}
+	for _, item := range strings.Split(rest, ",") {
+		key, val, ok := strings.Cut(item, "=")
+		if !ok {
+			return sp, fmt.Errorf("%q is not key=value (keys: %s)", item, strings.Join(simKeys, ", "))
+		}
+		if seen[key] {
+			return sp, fmt.Errorf("key %q given twice", key)
+		}
+		seen[key] = true
+		if val == "" && isSimKey(key) {
+			return sp, fmt.Errorf("key %q has an empty value", key)
+		}
+		switch key {
+		case "part":
+			sp.Part = strings.ToLower(val)
+		case "size":
+			n, err := ParseSize(val)
+			if err != nil {
+				return sp, err
+			}
+			sp.Size = n
+		case "file":
+			sp.File = val
+		case "timing":
+			switch val {
+			case "max":
+				sp.MaxTiming = true
+			case "typical":
+				sp.MaxTiming = false
+			default:
+				return sp, fmt.Errorf("timing=%s: want timing=typical or timing=max", val)
+			}
+		case "name":
+			sp.Name = val
+		default:
+			return sp, fmt.Errorf("unknown key %q (allowed: %s)", key, strings.Join(simKeys, ", "))
+		}
+	}
+	return sp, nil
+}
+
+func isSimKey(k string) bool {
+	for _, s := range simKeys {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks a Spec made by hand as Parse checks a parsed one: a known
+// backend; for sim a known part and a size that is a positive multiple of
+// its erase size and at most its size, and values String can write back
+// (no commas); for mtd an absolute device path.
+func (s Spec) Validate() error {
+	switch s.Backend {
+	case Sim:
+		if s.Device != "" {
+			return fmt.Errorf("a sim spec has no device (got %q)", s.Device)
+		}
+		if s.Part == "" {
+			return fmt.Errorf("a sim spec needs part=NAME (known parts: %s)", strings.Join(sim.PartNames(), ", "))
+		}
+		p, err := sim.LookupPart(s.Part)
+		if err != nil {
+			return err
+		}
+		if s.Part != p.Name {
+			return fmt.Errorf("part %q: write it in lower case, %q", s.Part, p.Name)
+		}
+		switch {
+		case s.Size < 0:
+			return fmt.Errorf("size %d is negative", s.Size)
+		case s.Size > p.Size:
+			return fmt.Errorf("size %s is larger than the %s (%s)", FormatSize(s.Size), p.Name, FormatSize(p.Size))
+		case s.Size%p.EraseSize != 0:
+			return fmt.Errorf("size %s is not a multiple of the %s erase size %s", FormatSize(s.Size), p.Name, FormatSize(p.EraseSize))
+		}
+		for key, v := range map[string]string{"file": s.File, "name": s.Name} {
+			if strings.Contains(v, ",") {
+				return fmt.Errorf("%s %q contains a comma, which separates keys", key, v)
+			}
+		}
+	case MTD:
+		if s.Part != "" || s.Size != 0 || s.File != "" || s.MaxTiming || s.Name != "" {
+			return fmt.Errorf("an mtd spec takes only the device path (%s)", Usage)
+		}
+		if !strings.HasPrefix(s.Device, "/") {
+			return fmt.Errorf("mtd device %q: want an absolute path such as mtd:/dev/mtd6", s.Device)
+		}
+	default:
+		return fmt.Errorf("unknown backend %q (want sim or mtd: %s)", s.Backend, Usage)
+	}
+	return nil
+}
+
+// String formats s as a spec that Parse turns back into s.
+func (s Spec) String() string {
+	if s.Backend == MTD {
+		return MTD + ":" + s.Device
+	}
+	items := []string{"part=" + s.Part}
+	if s.Size != 0 {
+		items = append(items, "size="+FormatSize(s.Size))
+	}
+	if s.File != "" {
+		items = append(items, "file="+s.File)
+	}
+	if s.MaxTiming {
+		items = append(items, "timing=max")
+	}
+	if s.Name != "" {
+		items = append(items, "name="+s.Name)
+	}
+	return s.Backend + ":" + strings.Join(items, ",")
+}
+
+// ParseSize parses a byte count with an optional binary suffix: "4096",
+// "64K", "4M", "1G" (also "4MiB", and lower case).
+func ParseSize(s string) (int64, error) {
+	num, shift := s, 0
+	u := strings.ToUpper(s)
+	for _, suf := range []struct {
+		s     string
+		shift int
+	}{{"KIB", 10}, {"MIB", 20}, {"GIB", 30}, {"K", 10}, {"M", 20}, {"G", 30}} {
+		if strings.HasSuffix(u, suf.s) {
+			num, shift = s[:len(s)-len(suf.s)], suf.shift
+			break
+		}
+	}
+	bad := fmt.Errorf("size %q: want a number of bytes with an optional K, M or G suffix (4M = 4 MiB)", s)
+	if num == "" || strings.TrimLeft(num, "0123456789") != "" {
+		return 0, bad
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("size %q: want a positive size", s)
+	}
+	return n << shift, nil
+}
+
+// FormatSize formats n with the largest of the G, M, K suffixes that
+// divides it, as ParseSize reads it back: "4M", "64K", "4097".
+func FormatSize(n int64) string {
+	switch {
+	case n != 0 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + "G"
+	case n != 0 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "M"
+	case n != 0 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + "K"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// Open opens the flash s names. Sim specs run on clock (chips that work
+// together share one; nil gives the chip its own); a file is created
+// erased if missing, else loaded (its size must match). mtd specs open the
+// device read-write (Linux only). The caller closes the flash (hal.Close).
+func Open(s Spec, clock *sim.Clock) (hal.Flash, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("flash spec %q: %w", s, err)
+	}
+	if s.Backend == MTD {
+		d, err := mtd.Open(s.Device)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	p, err := sim.LookupPart(s.Part)
+	if err != nil {
+		return nil, err
+	}
+	o := sim.Options{Part: p, Size: s.Size, MaxTiming: s.MaxTiming, Clock: clock, Name: s.Name}
+	var f *sim.Flash
+	if s.File != "" {
+		f, err = sim.OpenFile(s.File, o)
+	} else {
+		f, err = sim.New(o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
