@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/hal/haltest"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
+)
+
+func init() {
+	register(command{name: "selftest", summary: "run the HAL conformance checks on a flash device (destructive)", run: runSelftest})
+}
+
+// runSelftest runs haltest.Check on the flash a spec names and prints one
+// line per check; the last line is "selftest: N checks passed" or says
+// which checks failed (exit status 1).
+func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("selftest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	spec := fs.String("flash", "", "flash to test: "+flashspec.Usage+" (its contents are destroyed)")
+	only := fs.String("check", "", "comma-separated checks to run (default all): "+strings.Join(checkNames(), ", "))
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync selftest --flash SPEC [--check NAME,...]")
+		fmt.Fprintln(stderr, "\nRuns the HAL conformance checks on the device. It erases and programs a few")
+		fmt.Fprintln(stderr, "blocks at the start, middle and end: their contents are lost.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError("selftest: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("selftest: unexpected arguments %q", fs.Args())
+	}
+	if *spec == "" {
+		return usageError("selftest: --flash is required (%s)", flashspec.Usage)
+	}
+	s, err := flashspec.Parse(*spec)
+	if err != nil {
+		return usageError("selftest: %v", err)
+	}
+	var names []string
+	if *only != "" {
+		names = strings.Split(*only, ",")
+		for _, n := range names {
+			if !contains(checkNames(), n) {
+				return usageError("selftest: unknown check %q (known: %s)", n, strings.Join(checkNames(), ", "))
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	f, err := openSelftestFlash(s, nil)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("selftest: %v", err)}
+	}
+	defer hal.Close(f)
+	fmt.Fprintf(stdout, "selftest: %s: %v\n", s, f.Geometry())
+
+	rep, checkErr := haltest.CheckNamed(f, names...)
+	width := 0
+	for _, r := range rep.Results {
+		width = max(width, len(r.Name))
+	}
+	for _, r := range rep.Results {
+		detail := r.Summary
+		switch r.Status {
+		case haltest.Failed:
+			detail = r.Err.Error()
+		case haltest.NotApplicable:
+			detail = r.Reason
+		}
+		fmt.Fprintf(stdout, "%-4s  %-*s  %s\n", r.Status, width, r.Name, detail)
+	}
+	if st, ok := hal.StatsOf(f); ok {
+		fmt.Fprintf(stdout, "selftest: %d reads (%s), %d programs (%s), %d erases, device time %v\n",
+			st.Reads, hal.FormatSize(st.BytesRead), st.Programs, hal.FormatSize(st.BytesProgrammed), st.Erases, st.Elapsed)
+	}
+	if checkErr != nil && len(rep.Failed()) == 0 {
+		// The device could not be tested at all (too small, invalid geometry).
+		return &exitError{code: 1, msg: fmt.Sprintf("selftest: %s: %v", s, checkErr)}
+	}
+	if failed := rep.Failed(); len(failed) > 0 {
+		fn := make([]string, len(failed))
+		for i, r := range failed {
+			fn[i] = r.Name
+		}
+		fmt.Fprintf(stdout, "selftest: %d of %d checks failed: %s\n", len(failed), rep.Ran(), strings.Join(fn, ", "))
+		fmt.Fprintf(stdout, "replay: cmcsync selftest --flash %s --check %s\n", s, strings.Join(fn, ","))
+		return &exitError{code: 1, msg: fmt.Sprintf("selftest failed on %s: %s", s, strings.Join(fn, ", "))}
+	}
+	if err := hal.Close(f); err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("selftest: close: %v", err)}
+	}
+	fmt.Fprintf(stdout, "selftest: %d checks passed\n", rep.Passed())
+	return nil
+}
+
+// openSelftestFlash opens the device under test; tests substitute broken
+// devices.
+var openSelftestFlash = flashspec.Open
+
+func checkNames() []string {
+	var out []string
+	for _, c := range haltest.Checks() {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+func runSelftestArgs(args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), append([]string{"selftest"}, args...), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func exitCode(t *testing.T, err error) (int, string) {
+	t.Helper()
+	var ee *exitError
+	require.ErrorAs(t, err, &ee)
+	return ee.code, ee.msg
+}
+
+func TestSelftestPasses(t *testing.T) {
+	for _, spec := range []string{
+		"sim:part=w25q256jv,size=4M",
+		"sim:part=mt29f2g01,size=4M",
+		"sim:part=mx66l1g45g,timing=max,name=flash1",
+	} {
+		t.Run(spec, func(t *testing.T) {
+			out, _, err := runSelftestArgs("--flash", spec)
+			require.NoError(t, err, out)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			last := lines[len(lines)-1]
+			var n int
+			_, err = fmt.Sscanf(last, "selftest: %d checks passed", &n)
+			require.NoError(t, err, last)
+			require.Equal(t, fmt.Sprintf("selftest: %d checks passed", n), last)
+			require.GreaterOrEqual(t, n, 10)
+			require.Equal(t, n, strings.Count(out, "\npass  "))
+			require.NotContains(t, out, "FAIL")
+			for _, c := range checkNames() {
+				require.Contains(t, out, "  "+c+" ")
+			}
+		})
+	}
+}
+
+func TestSelftestSubset(t *testing.T) {
+	out, _, err := runSelftestArgs("--flash", "sim:part=w25q256jv,size=1M", "--check", "geometry,erase-neighbours")
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(out, "selftest: 2 checks passed\n"), out)
+	require.NotContains(t, out, "nor-and")
+}
+
+func TestSelftestBadInvocations(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"--flash", "sim:part=nope"}, 2, append([]string{`unknown flash part "nope"`}, sim.PartNames()...)},
+		{nil, 2, []string{"--flash is required"}},
+		{[]string{"--flash", "sim:part=w25q256jv,speed=9"}, 2, []string{`unknown key "speed"`, "part, size, file, timing, name"}},
+		{[]string{"--flash", "sim:part=w25q256jv,size=1M", "--check", "geometry,nope"}, 2, []string{`unknown check "nope"`, "erase-neighbours"}},
+		{[]string{"--flash", "sim:part=w25q256jv,size=1M", "extra"}, 2, []string{"unexpected arguments"}},
+		{[]string{"--bogus"}, 2, []string{"flag provided but not defined"}},
+		{[]string{"--flash", "sim:part=w25q256jv,size=8K"}, 1, []string{"at least 4"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, _, err := runSelftestArgs(tc.args...)
+			code, msg := exitCode(t, err)
+			require.Equal(t, tc.code, code, msg)
+			for _, w := range tc.want {
+				require.Contains(t, msg, w)
+			}
+		})
+	}
+}
+
+func TestSelftestMissingMTD(t *testing.T) {
+	_, _, err := runSelftestArgs("--flash", "mtd:/nonexistent/mtd9")
+	code, msg := exitCode(t, err)
+	require.Equal(t, 1, code)
+	require.Contains(t, msg, "/nonexistent/mtd9")
+	if runtime.GOOS == "linux" {
+		require.Contains(t, msg, "/proc/mtd")
+	}
+}
+
+// spillingFlash erases one block too many: the erase-neighbours and
+// erase-to-ff style checks must catch it.
+type spillingFlash struct{ *sim.Flash }
+
+func (s spillingFlash) Erase(off, n int64) error {
+	if err := s.Flash.Erase(off, n); err != nil {
+		return err
+	}
+	if end := off + n; end < s.Geometry().Size {
+		return s.Flash.Erase(end, s.Geometry().EraseSize)
+	}
+	return nil
+}
+
+func TestSelftestReportsFailures(t *testing.T) {
+	orig := openSelftestFlash
+	t.Cleanup(func() { openSelftestFlash = orig })
+	openSelftestFlash = func(s flashspec.Spec, c *sim.Clock) (hal.Flash, error) {
+		f, err := orig(s, c)
+		if err != nil {
+			return nil, err
+		}
+		return spillingFlash{f.(*sim.Flash)}, nil
+	}
+	spec := "sim:part=w25q256jv,size=1M"
+	out, _, err := runSelftestArgs("--flash", spec)
+	code, msg := exitCode(t, err)
+	require.Equal(t, 1, code)
+	require.Contains(t, msg, "erase-neighbours")
+	require.Contains(t, out, "FAIL  erase-neighbours")
+	require.Contains(t, out, "replay: cmcsync selftest --flash "+spec+" --check ")
+	require.NotContains(t, out, "checks passed")
+	require.True(t, errors.As(err, new(*exitError)))
+}
