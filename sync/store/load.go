@@ -335,6 +335,7 @@ func (s *Store) apply(r record) error {
 			}
 		}
 		s.purged, s.pending = s.pending, nil
+		s.staged = nil // purge-then-reinit: back to the committed config
 	case kindStaged:
 		d := dec{b: r.body}
 		c := d.config()

@@ -132,6 +132,9 @@ func (s *Store) compact() error {
 	return nil
 }
 
+// SetVerify turns read-back verification of written chunks on or off.
+func (s *Store) SetVerify(v bool) { s.opts.Verify = v }
+
 // Compact forces a journal compaction (normally automatic when an area
 // fills). It fails while a round is pending.
 func (s *Store) Compact() error {
@@ -177,7 +180,8 @@ type PurgeResult struct {
 	AlreadyErased int // blocks that already read as erased
 }
 
-// Purge deletes what the interrupted round wrote: every data block its
+// Purge deletes what the interrupted round wrote (and drops a staged
+// configuration: reinit returns to the committed one): every data block its
 // intent names is read, erased unless it already reads erased, and read
 // back to confirm it is erased (ErrPurgeFailed otherwise). Only then is
 // the purged mark appended. Blocks of the committed generation are never
@@ -212,6 +216,7 @@ func (s *Store) Purge() (PurgeResult, error) {
 		return res, fmt.Errorf("write purged mark: %w", err)
 	}
 	s.purged = in
+	s.staged = nil
 	return res, nil
 }
 
@@ -338,7 +343,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	for _, b := range recs {
 		sizes = append(sizes, int64(len(b)))
 	}
-	sizes = append(sizes, 2*s.slot, 2*s.slot) // commit and purged mark
+	sizes = append(sizes, 2*s.slot, 2*s.slot, 2*s.slot, 2*s.slot) // commit, role (failover), purged mark, staged config
 	if err := s.ensureRoom(sizes); err != nil {
 		return nil, err
 	}
@@ -431,7 +436,7 @@ func (r *Round) Generation() uint64 {
 // number of erases and page programs it issued.
 func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 	s := r.s
-	if r.done || i < 0 || i >= len(r.writes) {
+	if (r.done && !s.opts.EarlyCommit) || i < 0 || i >= len(r.writes) {
 		return 0, 0, fmt.Errorf("chunk write %d out of range or round finished", i)
 	}
 	w := &r.writes[i]

@@ -1,0 +1,25 @@
+// Package engine is the reference implementation of the primary/backup
+// image information sync method (DESIGN.md §2), on the hal interface only,
+// with a clock as a dependency so the same code runs in virtual time on the
+// simulator and in real time on /dev/mtd.
+//
+// Two chips each hold a firmware image (its header is the health probe),
+// an information region (sync/info: where the CMC's services keep the live
+// information) and a backup store (sync/store). The active chip's region
+// is the source; the other chip's store is the target. Roles are logical:
+// after a failover the backup chip is active and rounds sync from it to the
+// other chip.
+//
+// A round: probe the primary; collect the round's group of chosen types;
+// write only the chunks whose digests changed since the last committed
+// generation (intent, data, commit record); probe the primary between
+// writes. On an anomaly (a read error, a bad or changed image header, a
+// response slower than the threshold): interrupt, measure the wait-response
+// time by probing every few ms, fail over if it exceeds the threshold,
+// purge the round's blocks and confirm, reinit the configuration from the
+// last committed generation. Open runs the same purge-then-reinit for a
+// round cut by power loss.
+//
+// Mutants (Options.Mutant) are deliberately broken variants for the fault
+// harness; None is the real engine.
+package engine

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// pair is two simulated chips on one clock, formatted, with a populated
+// primary.
+type pair struct {
+	clock *sim.Clock
+	a, b  *sim.Flash
+	opts  Options
+	gen   *info.Generator
+}
+
+func newPair(t testing.TB, chipSize, infoSize int64, cfg Config) *pair {
+	t.Helper()
+	part, err := sim.LookupPart("mx66l1g45g")
+	require.NoError(t, err)
+	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	a, err := sim.New(sim.Options{Part: part, Size: chipSize, Clock: clock, Name: "flash0", Seed: 1})
+	require.NoError(t, err)
+	b, err := sim.New(sim.Options{Part: part, Size: chipSize, Clock: clock, Name: "flash1", Seed: 2})
+	require.NoError(t, err)
+	l, err := DefaultLayout(a.Geometry(), infoSize)
+	require.NoError(t, err)
+	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: cfg}, gen: info.NewGenerator(7)}
+	require.NoError(t, Format(a, b, p.opts))
+	require.NoError(t, p.gen.Populate(p.region(t, a)))
+	return p
+}
+
+func (p *pair) region(t testing.TB, f hal.Flash) *info.Region {
+	t.Helper()
+	r, err := info.OpenRegion(f, p.opts.Layout.InfoOff, p.opts.Layout.InfoSize)
+	require.NoError(t, err)
+	return r
+}
+
+func (p *pair) open(t testing.TB) *Engine {
+	t.Helper()
+	e, err := Open(context.Background(), p.a, p.b, p.opts)
+	require.NoError(t, err)
+	return e
+}
+
+// requireSynced checks that the backup's newest generation holds exactly
+// the primary's information for the given types.
+func requireSynced(t testing.TB, p *pair, primary, backup hal.Flash, types []info.Type) {
+	t.Helper()
+	s, err := store.Open(backup, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
+	require.NoError(t, err)
+	r := p.region(t, primary)
+	for _, ty := range types {
+		rec, err := r.Read(ty)
+		require.NoError(t, err)
+		got, err := s.ReadPayload(uint8(ty))
+		require.NoError(t, err, "type %v", ty)
+		require.Equal(t, rec.Payload, got, "type %v", ty)
+	}
+}
+
+func TestFirstAndIncrementalSync(t *testing.T) {
+	p := newPair(t, 8<<20, 2<<20, DefaultConfig())
+	e := p.open(t)
+	ctx := context.Background()
+	rep, err := e.Round(ctx)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeCommitted, rep.Outcome)
+	require.Equal(t, uint64(1), rep.Generation)
+	requireSynced(t, p, p.a, p.b, info.All())
+
+	require.NoError(t, p.gen.Step(p.region(t, p.a), 5*time.Minute))
+	rep, err = e.Round(ctx)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeCommitted, rep.Outcome)
+	require.Greater(t, rep.ChangedChunks, 0)
+	require.Less(t, rep.ChangedChunks, 30)
+	requireSynced(t, p, p.a, p.b, info.All())
+	t.Logf("incremental: %+v", rep)
+
+	rep, err = e.Round(ctx)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeNothingChanged, rep.Outcome)
+	require.Equal(t, int64(0), rep.Erases)
+	require.Equal(t, int64(1), rep.PagesProgrammed)
+
+	e2 := p.open(t)
+	require.Equal(t, e.Status().Generation, e2.Status().Generation)
+}

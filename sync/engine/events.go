@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// EventKind names what happened.
+type EventKind string
+
+// Event kinds.
+const (
+	EventAnomaly       EventKind = "anomaly"        // the primary failed a probe or a read
+	EventInterrupt     EventKind = "interrupt"      // a round stopped because of an anomaly
+	EventFailover      EventKind = "failover"       // the backup became the active image
+	EventPurge         EventKind = "purge"          // an interrupted round's blocks were erased
+	EventPurgeVerified EventKind = "purge-verified" // they read back erased; the purged mark is written
+	EventReinit        EventKind = "reinit"         // configuration restored from the last committed generation
+	EventUpgradeChoice EventKind = "upgrade-choice" // the user chose what to do after an image upgrade
+	EventCommit        EventKind = "commit"         // a generation was committed
+	EventRecovery      EventKind = "recovery"       // Open found and handled state left by a power loss
+	EventRestore       EventKind = "restore"        // the new active chip's information region was restored after failover
+	EventError         EventKind = "error"          // a round failed (flash error)
+	EventUpgrade       EventKind = "upgrade"        // the primary's image version differs from the committed one
+)
+
+// Event is one entry of the engine's structured log.
+type Event struct {
+	Time       time.Time `json:"time"`
+	Kind       EventKind `json:"kind"`
+	Generation uint64    `json:"generation"`
+	Detail     string    `json:"detail"`
+}
+
+// String formats the event on one line.
+func (ev Event) String() string {
+	return fmt.Sprintf("%s %-14s gen=%d %s", ev.Time.UTC().Format(time.RFC3339Nano), ev.Kind, ev.Generation, ev.Detail)
+}
+
+// maxEvents bounds the in-memory event log; older events are dropped.
+const maxEvents = 1000

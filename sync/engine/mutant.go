@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Mutant selects a deliberately broken variant of the engine, for proving
+// that the fault harness catches broken engines. None is the real engine.
+// Every mutant is a small, marked branch; the real path pays nothing for it.
+type Mutant uint8
+
+// The mutants.
+const (
+	None                Mutant = iota
+	NoPurge                    // the purge writes its mark but erases and verifies nothing
+	CommitBeforeDurable        // the commit record is written before the round's data
+	NoCRCCheck                 // recovery and reads trust records and chunks without CRC or digest checks
+	ReinitInFlight             // reinit takes the configuration of the interrupted round, not the last commit
+	ThresholdIgnored           // every anomaly fails over, whatever the wait-response time
+	PrimaryWritten             // the round clears a bit of the primary's firmware image
+)
+
+// MutantInfo describes a mutant.
+type MutantInfo struct {
+	Mutant      Mutant
+	Name        string
+	Description string
+}
+
+var mutants = []MutantInfo{
+	{None, "none", "the real engine"},
+	{NoPurge, "no-purge", "purge skips erasing and verifying the interrupted round's blocks (still writes the purged mark)"},
+	{CommitBeforeDurable, "commit-before-durable", "the commit record is written before the round's chunks"},
+	{NoCRCCheck, "no-crc-check", "recovery and reads trust journal records and chunks without checking CRCs or digests"},
+	{ReinitInFlight, "reinit-in-flight", "reinit restores the interrupted round's configuration instead of the last committed one"},
+	{ThresholdIgnored, "threshold-ignored", "every anomaly fails over, whatever the measured wait-response time"},
+	{PrimaryWritten, "primary-written", "each round clears one bit of the primary's firmware image body"},
+}
+
+// Mutants lists every mutant, None first.
+func Mutants() []MutantInfo { return append([]MutantInfo(nil), mutants...) }
+
+// String returns the mutant's name.
+func (m Mutant) String() string {
+	if int(m) < len(mutants) {
+		return mutants[m].Name
+	}
+	return fmt.Sprintf("mutant(%d)", uint8(m))
+}
+
+// ParseMutant returns the mutant named s ("" means none).
+func ParseMutant(s string) (Mutant, error) {
+	if s == "" {
+		return None, nil
+	}
+	var names []string
+	for _, mi := range mutants {
+		if mi.Name == s {
+			return mi.Mutant, nil
+		}
+		names = append(names, mi.Name)
+	}
+	return None, fmt.Errorf("unknown mutant %q (want one of %s)", s, strings.Join(names, ", "))
+}

@@ -1,0 +1,552 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// Round outcomes.
+const (
+	OutcomeCommitted      = "committed"       // a generation with changed data was committed
+	OutcomeNothingChanged = "nothing-changed" // committed with no data written (commit record only)
+	OutcomeInterrupted    = "interrupted"     // anomaly, primary answered within the threshold: purged, retried later
+	OutcomeFailover       = "failover"        // anomaly, primary did not answer within the threshold: failed over, purged
+	OutcomeUpgradePending = "upgrade-pending" // the primary's image was upgraded: waiting for Upgrade
+	OutcomeError          = "error"           // a flash error ended the round (see Error)
+)
+
+// ErrUpgradePending: the primary runs a different image version than the
+// one committed; call Upgrade with the user's choice.
+var ErrUpgradePending = errors.New("image upgrade pending: choose keep-upgraded or restore-defaults")
+
+// RoundReport says what one round did.
+type RoundReport struct {
+	Generation    uint64      `json:"generation"` // committed (or attempted) generation
+	Outcome       string      `json:"outcome"`
+	Types         []info.Type `json:"types"`          // the group this round synced
+	ChangedTypes  []info.Type `json:"changed_types"`  // types whose data changed
+	ChangedChunks int         `json:"changed_chunks"` // chunks written
+	// Flash work on both chips (from hal.Stats when the devices keep them,
+	// else counted by the engine).
+	BytesRead       int64         `json:"bytes_read"`
+	BytesWritten    int64         `json:"bytes_written"`
+	Erases          int64         `json:"erases"`
+	PagesProgrammed int64         `json:"pages_programmed"`
+	Started         time.Time     `json:"started"`
+	Duration        time.Duration `json:"duration"`      // clock time
+	WaitResponse    time.Duration `json:"wait_response"` // after an anomaly: how long the backup waited for the primary
+	Anomaly         string        `json:"anomaly,omitempty"`
+	PurgedBlocks    int           `json:"purged_blocks,omitempty"`
+	Error           string        `json:"error,omitempty"`
+}
+
+// anomaly is an error from the primary that interrupts a round.
+type anomaly struct {
+	err  error
+	when time.Time // when the failing probe or read started
+}
+
+func (a *anomaly) Error() string { return "primary anomaly: " + a.err.Error() }
+func (a *anomaly) Unwrap() error { return a.err }
+
+var (
+	errImageChanged = errors.New("image header changed")
+	errSlow         = errors.New("response time above the threshold")
+)
+
+// roundCtx is the state of one round.
+type roundCtx struct {
+	rep       *RoundReport
+	primary   hal.Flash
+	bk        *store.Store
+	cfg       Config
+	hdr       info.ImageHeader
+	lastProbe time.Time
+}
+
+// Round runs one sync round now (steps 1, 3, 4 and 6 of the method): probe
+// the primary; collect the round's group of chosen types from its
+// information region; write the chunks whose digests changed since the last
+// committed generation (intent first, then data, then the commit record),
+// probing the primary between writes. On an anomaly the round is
+// interrupted and handled as the method says (see RoundReport.Outcome). The
+// error is nil for committed, nothing-changed, interrupted and failover
+// rounds; it is ErrUpgradePending, a context error or a flash error
+// otherwise.
+func (e *Engine) Round(ctx context.Context) (RoundReport, error) {
+	e.op.Lock()
+	defer e.op.Unlock()
+	return e.round(ctx, NoChoice)
+}
+
+func statsOf(fs ...hal.Flash) (hal.Stats, bool) {
+	var sum hal.Stats
+	for _, f := range fs {
+		s, ok := hal.StatsOf(f)
+		if !ok {
+			return hal.Stats{}, false
+		}
+		sum = sum.Add(s)
+	}
+	return sum, true
+}
+
+func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
+	e.mu.Lock()
+	active := int(e.role.Active)
+	cfg := e.cfg.Clone()
+	next := e.snap.GroupNext
+	e.counters.Rounds++
+	e.mu.Unlock()
+	rep := RoundReport{Started: e.clock.Now()}
+	primary, backup := e.chips[active], e.chips[1-active]
+	before, haveStats := statsOf(primary, backup)
+	var counted hal.Stats
+	finish := func(err error) (RoundReport, error) {
+		rep.Duration = e.clock.Now().Sub(rep.Started)
+		if after, ok := statsOf(primary, backup); ok && haveStats {
+			d := after.Sub(before)
+			rep.BytesRead, rep.BytesWritten, rep.Erases, rep.PagesProgrammed = d.BytesRead, d.BytesProgrammed, d.Erases, d.PagesProgrammed
+		} else {
+			rep.BytesRead, rep.BytesWritten, rep.Erases, rep.PagesProgrammed = counted.BytesRead, counted.BytesProgrammed, counted.Erases, counted.PagesProgrammed
+		}
+		if err != nil && rep.Outcome == "" {
+			rep.Outcome = OutcomeError
+		}
+		if err != nil {
+			rep.Error = err.Error()
+			if !errors.Is(err, ErrUpgradePending) {
+				e.event(EventError, rep.Generation, err.Error())
+				e.setErr(err)
+			}
+		} else {
+			e.setErr(nil)
+		}
+		r := rep
+		e.mu.Lock()
+		e.lastRep = &r
+		e.mu.Unlock()
+		return rep, err
+	}
+	if err := ctx.Err(); err != nil {
+		return finish(err)
+	}
+	bk, err := e.backupStore()
+	if err != nil {
+		return finish(err)
+	}
+	rc := &roundCtx{rep: &rep, primary: primary, bk: bk, cfg: cfg}
+	// Probe the primary first.
+	hdr, err := e.probe(rc, nil)
+	if err != nil {
+		return e.interrupted(ctx, rc, nil, err)
+	}
+	rc.hdr = hdr
+	e.mu.Lock()
+	e.primVer = hdr.Version
+	e.mu.Unlock()
+	committed := bk.StateRef()
+	if newest := e.newest().StateRef(); newest.ImageVersion != "" && hdr.Version != newest.ImageVersion && choice == NoChoice {
+		e.mu.Lock()
+		was := e.upgrade
+		e.upgrade = true
+		e.mu.Unlock()
+		if !was {
+			e.event(EventUpgrade, newest.Generation, fmt.Sprintf("primary image %s, generation %d was taken from %s: choose keep-upgraded or restore-defaults", hdr.Version, newest.Generation, newest.ImageVersion))
+		}
+		rep.Outcome = OutcomeUpgradePending
+		return finish(ErrUpgradePending)
+	}
+	types := group(cfg, next)
+	if choice != NoChoice {
+		types = slices.Clone(cfg.Types)
+	}
+	rep.Types = types
+	gen := max(e.stores[0].StateRef().Generation, e.storeGen(1)) + 1
+	if e.stores[0] == nil {
+		gen = e.storeGen(1) + 1
+	}
+	rep.Generation = gen
+
+	// Collect.
+	region, err := info.OpenRegion(primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
+	if err != nil {
+		return e.interrupted(ctx, rc, nil, &anomaly{err: err, when: e.clock.Now()})
+	}
+	chunk := bk.ChunkSize()
+	payloads := make(map[uint8][]byte, len(types))
+	phases := make(map[uint8]int64, len(types))
+	plan := store.Plan{Generation: gen, Config: toStoreConfig(cfg)}
+	for _, t := range types {
+		t0 := e.clock.Now()
+		rec, err := e.readRecord(region, primary, t)
+		if err != nil {
+			return e.interrupted(ctx, rc, nil, &anomaly{err: err, when: t0})
+		}
+		off, _ := region.Extent(t)
+		phase := (off + info.RecordHeaderSize) % chunk
+		ds, _ := store.DigestPayload(rec.Payload, phase, chunk)
+		payloads[uint8(t)] = rec.Payload
+		phases[uint8(t)] = phase
+		plan.Types = append(plan.Types, store.TypePlan{Type: uint8(t), Phase: uint32(phase), Size: int64(len(rec.Payload)), Seq: rec.Seq, Chunks: ds})
+		counted.BytesRead += int64(len(rec.Payload))
+	}
+	if len(e.rewrite) > 0 {
+		plan.Rewrite = map[uint8]bool{}
+		for t := range e.rewrite {
+			plan.Rewrite[uint8(t)] = true
+		}
+	}
+	if _, err := e.probe(rc, &rc.hdr); err != nil {
+		return e.interrupted(ctx, rc, nil, err)
+	}
+
+	// Write: intent, data, commit.
+	bk.SetVerify(cfg.Verify)
+	r, err := bk.Begin(plan)
+	if err != nil {
+		if r != nil {
+			r.Abandon()
+		}
+		return finish(fmt.Errorf("begin round: %w", err))
+	}
+	writes := r.Writes()
+	rep.ChangedChunks = len(writes)
+	for _, w := range writes {
+		if !slices.Contains(rep.ChangedTypes, info.Type(w.Type)) {
+			rep.ChangedTypes = append(rep.ChangedTypes, info.Type(w.Type))
+		}
+	}
+	if e.opts.Mutant == PrimaryWritten { // MUTANT: write to the primary
+		e.scribblePrimary(primary)
+	}
+	commit := func() error {
+		now := e.clock.Now()
+		st := store.State{Generation: gen, Time: now, NextSync: now.Add(cfg.Interval), Config: toStoreConfig(cfg),
+			ImageVersion: hdr.Version, UpgradeChoice: committed.UpgradeChoice, Role: e.role}
+		if choice != NoChoice {
+			st.UpgradeChoice = uint8(choice)
+		}
+		if len(cfg.Types) > 0 && cfg.GroupSize > 0 && choice == NoChoice {
+			st.GroupNext = uint16((int(next) + cfg.GroupSize) % len(cfg.Types))
+		}
+		return r.Commit(st)
+	}
+	if e.opts.Mutant == CommitBeforeDurable { // MUTANT: commit before the data
+		if err := commit(); err != nil {
+			return finish(err)
+		}
+	}
+	for i, w := range writes {
+		if now := e.clock.Now(); now.Sub(rc.lastProbe) >= e.opts.ProbeEvery {
+			if _, err := e.probe(rc, &rc.hdr); err != nil {
+				return e.interrupted(ctx, rc, r, err)
+			}
+		}
+		p := payloads[w.Type]
+		lo, hi := store.ChunkBounds(int64(len(p)), phases[w.Type], chunk, w.Index)
+		er, pg, err := r.Write(i, p[lo:hi])
+		counted.Erases += er
+		counted.PagesProgrammed += pg
+		counted.BytesProgrammed += hi - lo
+		if err != nil {
+			r.Abandon()
+			return finish(fmt.Errorf("write chunk %d of %v: %w", w.Index, info.Type(w.Type), err))
+		}
+	}
+	if e.opts.Mutant != CommitBeforeDurable {
+		if len(writes) > 0 {
+			if _, err := e.probe(rc, &rc.hdr); err != nil {
+				return e.interrupted(ctx, rc, r, err)
+			}
+		}
+		if err := commit(); err != nil {
+			r.Abandon()
+			return finish(err)
+		}
+	}
+	for _, t := range types {
+		delete(e.rewrite, t)
+	}
+	st := bk.StateRef()
+	e.refreshSnap()
+	e.mu.Lock()
+	e.lastSync = st.Time
+	e.nextSync = st.NextSync
+	e.upgrade = false
+	e.counters.Commits++
+	if len(writes) == 0 {
+		e.counters.NothingChanged++
+	}
+	e.mu.Unlock()
+	rep.Outcome = OutcomeCommitted
+	if len(writes) == 0 {
+		rep.Outcome = OutcomeNothingChanged
+	}
+	e.event(EventCommit, gen, fmt.Sprintf("%s: %d chunks of %v written to %s; next sync %s",
+		rep.Outcome, len(writes), rep.ChangedTypes, backup.Geometry().Name, st.NextSync.UTC().Format(time.RFC3339)))
+	return finish(nil)
+}
+
+func (e *Engine) storeGen(i int) uint64 {
+	if e.stores[i] == nil {
+		return 0
+	}
+	return e.stores[i].StateRef().Generation
+}
+
+// readRecord reads t's record and re-reads its header to make sure a CMC
+// service did not rewrite it meanwhile (retrying a few times if so).
+func (e *Engine) readRecord(region *info.Region, primary hal.Flash, t info.Type) (info.Record, error) {
+	off, _ := region.Extent(t)
+	hb := make([]byte, info.RecordHeaderSize)
+	for range 3 {
+		rec, err := region.Read(t)
+		if err != nil {
+			return rec, err
+		}
+		if _, err := primary.ReadAt(hb, off); err != nil {
+			return rec, err
+		}
+		h, err := info.DecodeRecordHeader(hb)
+		if err == nil && h.Seq == rec.Seq && h.PayloadCRC == rec.CRC {
+			return rec, nil
+		}
+	}
+	return info.Record{}, fmt.Errorf("%v record keeps changing while read", t)
+}
+
+// probe reads the primary's image header: an error, a header different
+// from want (if given) or a response time above the threshold is an
+// anomaly.
+func (e *Engine) probe(rc *roundCtx, want *info.ImageHeader) (info.ImageHeader, error) {
+	t0 := e.clock.Now()
+	h, err := info.ReadImageHeader(rc.primary)
+	t1 := e.clock.Now()
+	rc.lastProbe = t1
+	if err == nil && want != nil && h != *want {
+		err = fmt.Errorf("%w: version %q, was %q", errImageChanged, h.Version, want.Version)
+	}
+	if err == nil && t1.Sub(t0) > rc.cfg.Threshold {
+		err = fmt.Errorf("%w: %v", errSlow, t1.Sub(t0))
+	}
+	if err != nil {
+		return h, &anomaly{err: err, when: t0}
+	}
+	return h, nil
+}
+
+// interrupted handles an anomaly (step 4 of the method): interrupt, measure
+// the wait-response time, fail over if it exceeds the threshold, purge,
+// confirm, reinit.
+func (e *Engine) interrupted(ctx context.Context, rc *roundCtx, r *store.Round, err error) (RoundReport, error) {
+	rep := rc.rep
+	var an *anomaly
+	if !errors.As(err, &an) {
+		an = &anomaly{err: err, when: e.clock.Now()}
+	}
+	rep.Anomaly = an.err.Error()
+	e.event(EventAnomaly, rep.Generation, fmt.Sprintf("%s: %v", rc.primary.Geometry().Name, an.err))
+	if r != nil {
+		r.Abandon()
+		e.event(EventInterrupt, rep.Generation, fmt.Sprintf("round interrupted with %d of %d chunks left", r.Remaining(), len(r.Writes())))
+	} else {
+		e.event(EventInterrupt, rep.Generation, "round interrupted before writing")
+	}
+	e.mu.Lock()
+	e.counters.Interrupts++
+	e.mu.Unlock()
+	// Wait for the primary to answer healthily, up to the threshold.
+	wait := e.clock.Now().Sub(an.when)
+	healthy := false
+	for wait <= rc.cfg.Threshold {
+		if err := e.clock.Sleep(ctx, e.opts.ProbeRetry); err != nil {
+			break
+		}
+		_, perr := e.probe(rc, nil)
+		wait = e.clock.Now().Sub(an.when)
+		if perr == nil {
+			healthy = true
+			break
+		}
+	}
+	rep.WaitResponse = wait
+	failover := !healthy || wait > rc.cfg.Threshold
+	if e.opts.Mutant == ThresholdIgnored { // MUTANT: fail over on any anomaly
+		failover = true
+	}
+	var ferr error
+	if failover {
+		ferr = e.failover(rc, wait)
+		rep.Outcome = OutcomeFailover
+	} else {
+		rep.Outcome = OutcomeInterrupted
+	}
+	// Purge and reinit (the purge may be of nothing if no intent was written).
+	if in := rc.bk.Interrupted(); in != nil {
+		rep.PurgedBlocks = len(in.Blocks)
+		if err := e.purgeAndReinit(rc.bk, in); err != nil {
+			ferr = errors.Join(ferr, err)
+		}
+	} else {
+		// Nothing written: the configuration is already the committed one
+		// unless one was staged; reinit anyway, as the method says.
+		e.reinitOnly(rc.bk)
+	}
+	if failover && ferr == nil {
+		ferr = e.restoreActive()
+	}
+	now := e.clock.Now()
+	e.mu.Lock()
+	if !failover && e.cfg.RetryAtOnce {
+		e.nextSync = now
+	} else {
+		e.nextSync = now.Add(e.cfg.Interval)
+	}
+	e.mu.Unlock()
+	rep.Duration = now.Sub(rep.Started)
+	if ferr != nil {
+		rep.Error = ferr.Error()
+		e.setErr(ferr)
+	} else {
+		e.setErr(fmt.Errorf("round interrupted: %v", an.err))
+	}
+	r2 := *rep
+	e.mu.Lock()
+	e.lastRep = &r2
+	e.mu.Unlock()
+	return *rep, ferr
+}
+
+// reinitOnly drops a staged configuration after an interrupted round that
+// wrote nothing.
+func (e *Engine) reinitOnly(bk *store.Store) {
+	if _, staged := bk.Staged(); !staged {
+		return
+	}
+	cfg := FromStoreConfig(e.newest().StateRef().Config)
+	if err := bk.StageConfig(toStoreConfig(cfg)); err != nil {
+		e.logf("reinit: %v", err)
+	}
+	e.mu.Lock()
+	e.cfg = cfg
+	e.mu.Unlock()
+	e.event(EventReinit, e.snapGen(), "configuration reinitialised: "+describeConfig(cfg))
+}
+
+// failover makes the backup chip the active one, durably (a role record in
+// its store, which later commits copy to the other chip).
+func (e *Engine) failover(rc *roundCtx, wait time.Duration) error {
+	old := e.role
+	r := store.Role{Epoch: old.Epoch + 1, Active: 1 - old.Active, RestorePending: true}
+	if err := rc.bk.SetRole(r); err != nil {
+		e.event(EventError, rc.rep.Generation, "failover: "+err.Error())
+		return fmt.Errorf("failover: %w", err)
+	}
+	e.mu.Lock()
+	e.role = r
+	e.counters.Failovers++
+	e.mu.Unlock()
+	e.event(EventFailover, rc.rep.Generation, fmt.Sprintf("wait-response %v exceeds threshold %v: %s is now active", wait, rc.cfg.Threshold, e.chips[r.Active].Geometry().Name))
+	return nil
+}
+
+// scribblePrimary is the primary-written mutant: it clears one bit of the
+// primary's image body.
+func (e *Engine) scribblePrimary(primary hal.Flash) {
+	l := e.opts.Layout
+	off := l.ImageOff + info.ImageHeaderSize + (l.ImageSize-info.ImageHeaderSize)/2
+	b := make([]byte, 1)
+	for ; off < l.ImageOff+l.ImageSize; off++ {
+		if _, err := primary.ReadAt(b, off); err != nil {
+			return
+		}
+		if b[0] != 0 {
+			b[0] &= b[0] - 1
+			_, _ = primary.WriteAt(b, off)
+			return
+		}
+	}
+}
+
+// Upgrade applies the user's choice after an image upgrade (step 5 of the
+// method) and syncs at once; see UpgradeRound, which also returns the
+// round's report.
+func (e *Engine) Upgrade(choice UpgradeChoice) error {
+	_, err := e.UpgradeRound(context.Background(), choice)
+	return err
+}
+
+// UpgradeRound applies the user's choice after an image upgrade and syncs at once: KeepUpgraded takes the upgraded image's
+// information as the new baseline; RestoreDefaults first writes each
+// chosen type's preset default contents to the primary's information
+// region. The choice and the new image version are committed with the
+// generation.
+func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
+	if choice != KeepUpgraded && choice != RestoreDefaults {
+		return RoundReport{}, fmt.Errorf("upgrade: choose keep-upgraded or restore-defaults, not %v", choice)
+	}
+	e.op.Lock()
+	defer e.op.Unlock()
+	e.mu.Lock()
+	primary := e.chips[e.role.Active]
+	types := slices.Clone(e.cfg.Types)
+	e.mu.Unlock()
+	if choice == RestoreDefaults {
+		region, err := info.OpenRegion(primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
+		if err != nil {
+			return RoundReport{}, fmt.Errorf("upgrade: %w", err)
+		}
+		for _, t := range types {
+			if err := region.Write(t, info.Default(t)); err != nil {
+				return RoundReport{}, fmt.Errorf("upgrade: restore %v defaults: %w", t, err)
+			}
+		}
+	}
+	e.event(EventUpgradeChoice, e.snapGen(), fmt.Sprintf("%v for types %s", choice, info.FormatList(types)))
+	return e.round(ctx, choice)
+}
+
+// Run runs rounds on the schedule until ctx is done: it waits (on the
+// engine's clock) until NextSync, runs a round, and repeats. Interrupted
+// rounds are retried at once when Config.RetryAtOnce is set, else at the
+// next scheduled time. A round that fails with a flash error is retried
+// after the interval. Run returns ctx's error, or a power-loss error from a
+// chip (the device must be restarted).
+func (e *Engine) Run(ctx context.Context) error {
+	for {
+		e.mu.Lock()
+		next := e.nextSync
+		e.mu.Unlock()
+		if d := next.Sub(e.clock.Now()); d > 0 {
+			if err := e.clock.Sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rep, err := e.Round(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, hal.ErrPowerLoss) || errors.Is(err, hal.ErrClosed) {
+				return err
+			}
+			e.mu.Lock()
+			if !e.nextSync.After(e.clock.Now()) {
+				e.nextSync = e.clock.Now().Add(e.cfg.Interval)
+			}
+			e.mu.Unlock()
+		}
+		_ = rep
+	}
+}
