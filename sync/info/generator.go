@@ -1,6 +1,7 @@
 package info
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -125,14 +126,13 @@ func (g *Generator) Step(r *Region, d time.Duration) error {
 		if err != nil {
 			return fmt.Errorf("step: %w", err)
 		}
-		tb, err := decodeTable(t, rec.Payload)
+		tb, err := decodeTable(t, bytes.Clone(rec.Payload)) // tb is changed in place; rec stays what the chip holds
 		if err != nil {
 			return fmt.Errorf("step: %v record: %w", t, err)
 		}
 		tb = tb.resized(slotsFor(t, r.Capacity(t)))
 		g.stepTable(tb, from, d)
-		p := tb.encode()
-		if err := r.Write(t, p); err != nil {
+		if err := r.writeOver(rec, tb.encode()); err != nil {
 			return fmt.Errorf("step: %w", err)
 		}
 	}
@@ -553,6 +553,7 @@ func (g *Generator) Mutate(r *Region, fraction float64, clustered bool) (changed
 		t     Type
 		p     []byte
 		start int64 // index of p[PayloadHeaderSize] in the mutable space
+		prev  Record
 	}
 	var segs []seg
 	var total, mutable int64
@@ -565,7 +566,7 @@ func (g *Generator) Mutate(r *Region, fraction float64, clustered bool) (changed
 		if len(rec.Payload) <= PayloadHeaderSize {
 			continue
 		}
-		segs = append(segs, seg{t: t, p: rec.Payload, start: mutable})
+		segs = append(segs, seg{t: t, p: bytes.Clone(rec.Payload), start: mutable, prev: rec})
 		mutable += int64(len(rec.Payload) - PayloadHeaderSize)
 	}
 	target := min(int64(math.Round(fraction*float64(total))), mutable)
@@ -615,8 +616,22 @@ func (g *Generator) Mutate(r *Region, fraction float64, clustered bool) (changed
 			}
 		}
 		changedBytes = n
+	} else if target*8 < mutable {
+		// Sparse: draw positions, redrawing the few that repeat.
+		done := make([]uint64, (mutable+63)/64)
+		for n := int64(0); n < target; {
+			i := g.rng.Int64N(mutable)
+			if done[i/64]&(1<<(i%64)) != 0 {
+				continue
+			}
+			done[i/64] |= 1 << (i % 64)
+			flip(i)
+			touch(i, i+1)
+			n++
+		}
+		changedBytes = target
 	} else {
-		// Selection sampling (Knuth's algorithm S): exactly target of mutable.
+		// Dense: selection sampling (Knuth's algorithm S), exactly target of mutable.
 		need := target
 		for i := int64(0); i < mutable && need > 0; i++ {
 			if g.rng.Int64N(mutable-i) < need {
@@ -629,7 +644,7 @@ func (g *Generator) Mutate(r *Region, fraction float64, clustered bool) (changed
 	}
 	for _, s := range segs {
 		if touched[s.t] {
-			if err := r.Write(s.t, s.p); err != nil {
+			if err := r.writeOver(s.prev, s.p); err != nil {
 				return changedBytes, fmt.Errorf("mutate: %w", err)
 			}
 		}

@@ -275,3 +275,48 @@ func TestGeneratorOnNAND(t *testing.T) {
 	require.NoError(t, err)
 	payloads(t, r)
 }
+
+// TestStepFlashCost pins what one typical interval costs the primary chip
+// on the standard 8 MiB region: the Step reads each record once, and
+// appends go into erased space, so only each changed record's first block
+// (its header) is erased.
+func TestStepFlashCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8 MiB region")
+	}
+	r, f := newRegion(t, 8<<20)
+	g := NewGenerator(1)
+	require.NoError(t, g.Populate(r))
+	before := stats(t, f)
+	require.NoError(t, g.Step(r, TypicalInterval))
+	d := stats(t, f).Sub(before)
+	t.Logf("one %v step on 8 MiB: %+v", TypicalInterval, d)
+	require.LessOrEqual(t, d.Erases, int64(6), "at most one erase per type (its header block)")
+	require.Less(t, d.BytesRead, int64(8<<20)+int64(1<<20), "about one read of the region")
+	require.Less(t, d.BytesProgrammed, int64(8<<20)/50)
+}
+
+func BenchmarkGeneratorStep8MiB(b *testing.B) {
+	r, _ := newRegion(b, 8<<20)
+	g := NewGenerator(1)
+	require.NoError(b, g.Populate(r))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		require.NoError(b, g.Step(r, TypicalInterval))
+	}
+}
+
+func BenchmarkMutate8MiB(b *testing.B) {
+	for _, clustered := range []bool{true, false} {
+		b.Run(fmt.Sprintf("clustered=%v", clustered), func(b *testing.B) {
+			r, _ := newRegion(b, 8<<20)
+			g := NewGenerator(1)
+			require.NoError(b, g.Populate(r))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_, err := g.Mutate(r, 0.01, clustered)
+				require.NoError(b, err)
+			}
+		})
+	}
+}

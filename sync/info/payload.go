@@ -111,6 +111,9 @@ func decodeTable(t Type, p []byte) (*table, error) {
 	if f := int(binary.LittleEndian.Uint16(p[2:])); f != fixed || tb.entrySize != entry {
 		return nil, fmt.Errorf("%w: %v payload has fixed section %d and entry size %d, want %d and %d", errPayload, t, f, tb.entrySize, fixed, entry)
 	}
+	if r := binary.LittleEndian.Uint16(p[6:]); r != 0 {
+		return nil, fmt.Errorf("%w: reserved field %#x, want 0", errPayload, r)
+	}
 	if entry == 0 && (tb.slots != 0 || tb.count != 0 || tb.next != 0) {
 		return nil, fmt.Errorf("%w: %v payload has no ring but says %d slots, %d entries", errPayload, t, tb.slots, tb.count)
 	}

@@ -259,11 +259,11 @@ func FormatRegion(f hal.Flash, off, size int64) error {
 	for _, t := range All() {
 		p := Default(t)
 		rec := append(encodeRecordHeader(RecordHeader{Type: t, Seq: 1, PayloadLen: uint32(len(p)), PayloadCRC: Checksum(p)}), p...)
-		if _, err := r.program(off+r.ext[t].Off, rec); err != nil {
+		if _, err := r.program(off+r.ext[t].Off, rec, nil); err != nil {
 			return fmt.Errorf("format information region: write %v defaults: %w", t, err)
 		}
 	}
-	if _, err := r.program(off, h.Encode()); err != nil {
+	if _, err := r.program(off, h.Encode(), nil); err != nil {
 		return fmt.Errorf("format information region: write header: %w", err)
 	}
 	return nil
@@ -390,7 +390,7 @@ func (r *Region) Read(t Type) (Record, error) {
 // may leave the record corrupt (Read then reports ErrCorrupt), as on a real
 // CMC.
 func (r *Region) Write(t Type, payload []byte) error {
-	_, err := r.write(t, payload)
+	_, err := r.write(t, payload, nil)
 	return err
 }
 
@@ -403,10 +403,20 @@ type WriteStats struct {
 
 // WriteCounted is Write, also returning the flash work it did.
 func (r *Region) WriteCounted(t Type, payload []byte) (WriteStats, error) {
-	return r.write(t, payload)
+	return r.write(t, payload, nil)
 }
 
-func (r *Region) write(t Type, payload []byte) (WriteStats, error) {
+// writeOver is Write for a caller that has just read t's record (prev, as
+// Read returned it): erase blocks whose bytes equal prev's in memory are
+// skipped without reading them back, which saves reading the whole record
+// from the chip.
+func (r *Region) writeOver(prev Record, payload []byte) error {
+	known := append(encodeRecordHeader(RecordHeader{Type: prev.Type, Seq: prev.Seq, PayloadLen: uint32(len(prev.Payload)), PayloadCRC: prev.CRC}), prev.Payload...)
+	_, err := r.write(prev.Type, payload, known)
+	return err
+}
+
+func (r *Region) write(t Type, payload, known []byte) (WriteStats, error) {
 	if err := r.checkType(t); err != nil {
 		return WriteStats{}, err
 	}
@@ -435,7 +445,7 @@ func (r *Region) write(t Type, payload []byte) (WriteStats, error) {
 	rec := make([]byte, 0, RecordHeaderSize+len(payload))
 	rec = append(rec, encodeRecordHeader(RecordHeader{Type: t, Seq: seq, PayloadLen: uint32(len(payload)), PayloadCRC: crc})...)
 	rec = append(rec, payload...)
-	st, err := r.program(off, rec)
+	st, err := r.program(off, rec, known)
 	if err != nil {
 		return st, fmt.Errorf("write %v: %w", t, err)
 	}
@@ -444,8 +454,10 @@ func (r *Region) write(t Type, payload []byte) (WriteStats, error) {
 
 // program makes the chip hold data at off (erase-block aligned), touching
 // only the erase blocks whose bytes differ: program-only when the change
-// only clears bits on NOR, else erase and program.
-func (r *Region) program(off int64, data []byte) (WriteStats, error) {
+// only clears bits on NOR, else erase and program. known, if not nil, is
+// what the chip holds at [off, off+len(known)): blocks inside it that equal
+// data are skipped without a read.
+func (r *Region) program(off int64, data, known []byte) (WriteStats, error) {
 	var st WriteStats
 	eb := r.geo.EraseSize
 	ws := r.geo.WriteSize
@@ -456,6 +468,9 @@ func (r *Region) program(off int64, data []byte) (WriteStats, error) {
 	for lo := int64(0); lo < int64(len(data)); lo += eb {
 		hi := min(lo+eb, int64(len(data)))
 		want := data[lo:hi]
+		if hi <= int64(len(known)) && bytes.Equal(known[lo:hi], want) {
+			continue
+		}
 		c := cur[:hi-lo]
 		if _, err := r.f.ReadAt(c, off+lo); err != nil {
 			return st, err
