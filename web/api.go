@@ -207,15 +207,19 @@ type Chip struct {
 type TypeStatus struct {
 	Name     string `json:"name"`
 	Selected bool   `json:"selected"`
-	// State is "synced" (the backup holds the primary's latest), "pending"
-	// (chosen, changed since the last round or never synced),
-	// "not-selected", or "error".
+	// State is "synced" (the backup holds a committed copy), "pending"
+	// (chosen, no committed copy yet), "not-selected", or "error".
 	State string `json:"state"`
 	// Size is the payload size in bytes held on the backup (0 if none).
 	Size int64 `json:"size"`
-	// Generation is the generation that last wrote this type (0: never).
+	// Generation is the generation that last wrote this type, if the
+	// backend knows it (0: unknown or never).
 	Generation uint64 `json:"generation,omitempty"`
-	// Digest is a short digest of the backup's copy, if known.
+	// Seq is the primary record's sequence number the backup copy was
+	// taken from, if known.
+	Seq uint64 `json:"seq,omitempty"`
+	// Digest is the digest (hex) of the backup's copy, if known; it
+	// compares with `cmcsync inspect` output.
 	Digest string `json:"digest,omitempty"`
 }
 

@@ -74,6 +74,9 @@ func (f *fakeBackend) Status() web.Status {
 	}
 	for _, t := range fakeTypes {
 		ts := web.TypeStatus{Name: t.Name, Selected: slices.Contains(f.cfg.Types, t.Name), Size: f.sizes[t.Name], Generation: f.typeGen[t.Name]}
+		if ts.Generation != 0 {
+			ts.Digest = fmt.Sprintf("%08x%08x", ts.Generation*2654435761, ts.Size)
+		}
 		switch {
 		case !ts.Selected:
 			ts.State = "not-selected"

@@ -46,9 +46,13 @@
     return (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + " " + units[i];
   }
 
+  // Three significant digits at most, no trailing zeros.
+  function short(v) { return String(parseFloat(v.toPrecision(3))); }
+
   function fmtSeconds(s) {
-    if (s < 1) { return (s * 1000).toFixed(s < 0.01 ? 2 : 1).replace(/\.0+$/, "") + " ms"; }
-    if (s < 60) { return s.toFixed(s < 10 ? 2 : 1) + " s"; }
+    if (s === 0) { return "0 ms"; }
+    if (s < 1) { return short(s * 1000) + " ms"; }
+    if (s < 60) { return short(s) + " s"; }
     return Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
   }
 
@@ -380,7 +384,7 @@
         el("td", { text: typeTitle(t.name) }),
         el("td", {}, [el("span", { className: "badge " + stateClass(t.state), text: stateLabel(t.state) })]),
         el("td", { className: "num", text: t.size ? fmtBytes(t.size) : "–" }),
-        el("td", { className: "num", text: t.generation ? String(t.generation) : "–" })
+        el("td", { className: "digest", text: t.digest ? t.digest.slice(0, 8) : "–", title: t.digest || "" })
       ]));
       var chip = $("opt-state-" + t.name);
       if (chip) { chip.textContent = stateLabel(t.state); chip.className = "badge " + stateClass(t.state); }
