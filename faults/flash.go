@@ -277,7 +277,7 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error
 	if in.disarmed {
 		return nil
 	}
-	op := Op{Index: in.ops, DevIndex: in.devOps[w.role], Role: w.role, Kind: kind, Off: off, Len: n}
+	op := Op{Index: in.ops, DevIndex: in.devOps[w.role], Role: w.role, Kind: kind, Off: off, Len: n, Data: data}
 	in.ops++
 	in.devOps[w.role]++
 	if in.opts.Trace != nil {
@@ -297,7 +297,7 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error
 			}
 			continue
 		}
-		in.fired = append(in.fired, Fired{op, r.Do})
+		in.fired = append(in.fired, Fired{Op{Index: op.Index, DevIndex: op.DevIndex, Role: op.Role, Kind: op.Kind, Off: op.Off, Len: op.Len}, r.Do})
 		in.side(op, r.Do)
 	}
 	// Standing media faults.
@@ -317,6 +317,7 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error
 	if outcome == nil {
 		return nil
 	}
+	op.Data = nil
 	in.fired = append(in.fired, Fired{op, outcome})
 	switch a := outcome.(type) {
 	case Cut:

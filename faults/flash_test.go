@@ -197,7 +197,7 @@ func TestTraceSeesEveryOperation(t *testing.T) {
 	require.Equal(t, []Op{
 		{Index: 0, DevIndex: 0, Role: Primary, Kind: Read, Off: 8, Len: 4},
 		{Index: 1, DevIndex: 0, Role: Backup, Kind: Erase, Off: 0, Len: 4096},
-		{Index: 2, DevIndex: 1, Role: Backup, Kind: Program, Off: 4, Len: 2},
+		{Index: 2, DevIndex: 1, Role: Backup, Kind: Program, Off: 4, Len: 2, Data: []byte{1, 2}},
 	}, ops)
 }
 

@@ -65,6 +65,9 @@ type Op struct {
 	Role     Role
 	Kind     Kind
 	Off, Len int64
+	// Data is what a program writes (nil for reads and erases). It belongs
+	// to the caller of WriteAt: a Trace that keeps it must copy it.
+	Data []byte
 }
 
 // String formats the operation as "#41 backup program [0x3000+0x100]".

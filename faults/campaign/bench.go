@@ -1,0 +1,202 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// epoch is the virtual time the chips start at.
+var epoch = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// generation is what a committed generation must hold: every selected
+// type's payload as the primary held it, and the configuration committed
+// with it.
+type generation struct {
+	num      uint64
+	config   engine.Config
+	payloads map[info.Type][]byte
+
+	mu     sync.Mutex
+	chunks map[chunkKey][]store.Digest // memoised per type and phase
+}
+
+type chunkKey struct {
+	t     info.Type
+	phase int64
+}
+
+// chunkDigests returns the expected digests of type t's chunks at phase.
+func (g *generation) chunkDigests(t info.Type, phase, chunkSize int64) []store.Digest {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	k := chunkKey{t, phase}
+	if d, ok := g.chunks[k]; ok {
+		return d
+	}
+	d, _ := store.DigestPayload(g.payloads[t], phase, chunkSize)
+	g.chunks[k] = d
+	return d
+}
+
+// step is one flash operation of a recorded run, with the chips' state and
+// the time just before it.
+type step struct {
+	op   faults.Op
+	snap [2]*sim.Snapshot
+	at   time.Time
+}
+
+// bench is a scenario set up once: the chips after the first sync and the
+// CMC activity (the base), the two generations the round may leave, and
+// the recorded round of one engine variant.
+type bench struct {
+	sc      Scenario
+	seed    uint64
+	mutant  engine.Mutant
+	part    sim.Part
+	layout  engine.Layout
+	base    [2]*sim.Snapshot
+	at      time.Time // clock at the base
+	baseA   hal.Stats // chip A's statistics at the base
+	gen0    *generation
+	gen1    *generation
+	chunk   int64
+	steps   []step // the recorded round
+	roundOK bool
+}
+
+// openChips returns two erased chips of the scenario sharing one clock.
+func (sc Scenario) openChips(part sim.Part, seed uint64) ([2]*sim.Flash, *sim.Clock, error) {
+	clock := sim.NewClock(epoch)
+	var chips [2]*sim.Flash
+	for i := range chips {
+		c, err := sim.New(sim.Options{Part: part, Size: sc.ChipSize, Clock: clock, Name: fmt.Sprintf("flash%d", i), Seed: seed + uint64(i)})
+		if err != nil {
+			return chips, nil, err
+		}
+		chips[i] = c
+	}
+	return chips, clock, nil
+}
+
+func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
+	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m,
+		Config: engine.Config{Types: b.sc.Types, Interval: b.sc.Interval, Threshold: b.sc.Threshold}}
+}
+
+// setup builds the base state with the real engine: format, populate the
+// primary, sync once, change the configuration, let the CMC run.
+func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
+	part, err := sim.LookupPart(sc.Part)
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{sc: sc, seed: seed, part: part}
+	chips, clock, err := sc.openChips(part, seed)
+	if err != nil {
+		return nil, err
+	}
+	if b.layout, err = engine.DefaultLayout(chips[0].Geometry(), sc.RegionSize); err != nil {
+		return nil, err
+	}
+	b.chunk = chips[0].Geometry().EraseSize
+	opts := b.options(clock, engine.None)
+	if err := engine.Format(chips[0], chips[1], opts); err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	region, err := info.OpenRegion(chips[0], b.layout.InfoOff, b.layout.InfoSize)
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	g := info.NewGenerator(seed)
+	if err := g.Populate(region); err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	e, err := engine.Open(ctx, chips[0], chips[1], opts)
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	if _, err := e.Round(ctx); err != nil {
+		return nil, fmt.Errorf("setup: first sync: %w", err)
+	}
+	st := e.Status()
+	if b.gen0, err = readGeneration(region, sc.Types, st.Generation, e.Config()); err != nil {
+		return nil, err
+	}
+	next := e.Config()
+	next.Interval = sc.NextInterval
+	if err := e.SetConfig(next); err != nil {
+		return nil, fmt.Errorf("setup: change the configuration: %w", err)
+	}
+	if err := g.Step(region, sc.Activity); err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	if b.gen1, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {
+		return nil, err
+	}
+	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
+	b.at = clock.Now()
+	b.baseA = chips[0].Stats()
+	return b, nil
+}
+
+func readGeneration(r *info.Region, types []info.Type, num uint64, cfg engine.Config) (*generation, error) {
+	g := &generation{num: num, config: cfg.Clone(), payloads: map[info.Type][]byte{}, chunks: map[chunkKey][]store.Digest{}}
+	for _, t := range types {
+		rec, err := r.Read(t)
+		if err != nil {
+			return nil, fmt.Errorf("setup: read %v from the primary: %w", t, err)
+		}
+		g.payloads[t] = rec.Payload
+	}
+	return g, nil
+}
+
+// withMutant returns a copy of the bench for engine variant m with its
+// round recorded: every flash operation, with snapshots of both chips and
+// the time just before it.
+func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error) {
+	nb := *b
+	nb.mutant = m
+	nb.steps = nil
+	chips, clock, err := b.sc.openChips(b.part, b.seed)
+	if err != nil {
+		return nil, err
+	}
+	hc := newHarnessClock(clock)
+	chips[0].Restore(b.base[0])
+	chips[1].Restore(b.base[1])
+	hc.set(b.at)
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{Clock: hc, Disarmed: true, Trace: func(op faults.Op) {
+		op.Data = slices.Clone(op.Data)
+		nb.steps = append(nb.steps, step{op: op, snap: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, at: hc.Now()})
+	}})
+	wa, wb := in.Wrap(chips[0], faults.Primary), in.Wrap(chips[1], faults.Backup)
+	e, err := engine.Open(ctx, wa, wb, b.options(hc, m))
+	if err != nil {
+		return nil, fmt.Errorf("record: open: %w", err)
+	}
+	in.Arm()
+	rep, err := e.Round(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("record: the round without faults failed: %w", err)
+	}
+	if rep.Generation != b.gen1.num {
+		return nil, fmt.Errorf("record: the round committed generation %d, want %d", rep.Generation, b.gen1.num)
+	}
+	nb.roundOK = true
+	return &nb, nil
+}
+
+var errNoRound = errors.New("the round did not run")

@@ -1,0 +1,507 @@
+package campaign
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// WearBound is the stated bound of invariant 8: no erase block is erased
+// more than this many times by one round together with the recoveries
+// after it (the round erases a block once before writing it, a purge
+// erases it once more), nor by the live round that follows.
+const WearBound = 2
+
+// Verdict is what the oracle saw for one invariant of one run.
+type Verdict struct {
+	Invariant string `json:"invariant"`
+	OK        bool   `json:"ok"`
+	Saw       string `json:"saw"`
+}
+
+// String formats "ok   atomic: ..." or "FAIL purged: ...".
+func (v Verdict) String() string {
+	s := "ok  "
+	if !v.OK {
+		s = "FAIL"
+	}
+	return fmt.Sprintf("%s %-17s %s", s, v.Invariant, v.Saw)
+}
+
+// trial is the state of one run once its faults have struck, handed to the
+// oracle: the chips hold what the faults left.
+type trial struct {
+	c Case
+	// preEvents are the events the engine reported before the power
+	// was lost (a failover reported then must survive).
+	preEvents []engine.Event
+	// writes are the programs and erases the round and any cut recovery
+	// issued before the cut, the torn one included.
+	writes []faults.Op
+	// firstPre is the backup store as the reference decoder read it right
+	// after the fault, before any recovery (nil when a torn area is
+	// unstable, since then any one read of it is as good as another).
+	firstPre *storeView
+	// recordRecovery, if set, sees each operation of the recovery.
+	recordRecovery faults.Trace
+}
+
+// storeView is what the reference decoder (store.Open read-only, no
+// mutant options) sees on a chip.
+type storeView struct {
+	gen         uint64
+	state       store.State
+	interrupted *store.Interrupted
+	staged      *store.Config
+	dataOff     int64
+	dataSize    int64
+	err         error
+	s           *store.Store
+}
+
+func (w *worker) view(chip int) *storeView {
+	l := w.b.layout
+	s, err := store.Open(w.chips[chip], l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	if err != nil {
+		return &storeView{err: err}
+	}
+	v := &storeView{s: s, state: *s.StateRef(), interrupted: s.Interrupted()}
+	v.gen = v.state.Generation
+	if c, ok := s.Staged(); ok {
+		v.staged = &c
+	}
+	v.dataOff, v.dataSize = s.DataRange()
+	return v
+}
+
+// judge runs a clean recovery on the chips, checks the invariants, then
+// the live round, and returns a verdict per invariant.
+func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
+	b := w.b
+	vs := verdicts{}
+	pre := w.view(1)
+	writes := slices.Clone(t.writes)
+
+	// Recovery: engine.Open on what the chips hold.
+	rin := faults.NewInjector(faults.Schedule{}, faults.Options{Clock: w.hc, Trace: func(op faults.Op) {
+		if t.recordRecovery != nil {
+			t.recordRecovery(op)
+		}
+		if op.Kind != faults.Read {
+			op.Data = nil
+			writes = append(writes, op)
+		}
+	}})
+	ra, rb := rin.Wrap(w.chips[0], faults.Primary), rin.Wrap(w.chips[1], faults.Backup)
+	e, err := engine.Open(ctx, ra, rb, b.options(w.hc, b.mutant))
+	if err != nil {
+		vs.fail(Live, "recovery failed: engine.Open: %v", err)
+		return vs.all()
+	}
+	events := e.Events()
+	st := e.Status()
+	post := w.view(1)
+	if post.err != nil {
+		vs.fail(Atomic, "the reference decoder cannot read the backup store after recovery: %v", post.err)
+		return vs.all()
+	}
+
+	// 1 atomic: the committed information is exactly one generation.
+	var want *generation
+	switch post.gen {
+	case b.gen0.num:
+		want = b.gen0
+	case b.gen1.num:
+		want = b.gen1
+	default:
+		vs.fail(Atomic, "committed generation %d is neither %d (before the round) nor %d (the round)", post.gen, b.gen0.num, b.gen1.num)
+	}
+	if want != nil {
+		if msg := w.matches(post, want); msg != "" {
+			vs.fail(Atomic, "generation %d: %s", post.gen, msg)
+		} else {
+			vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and digested)", post.gen, len(b.sc.Types))
+		}
+	}
+
+	// 2 durable: no committed generation is lost.
+	floor, why := b.gen0.num, "committed before the round"
+	if t.firstPre != nil && t.firstPre.err == nil && t.firstPre.gen > floor {
+		floor, why = t.firstPre.gen, "durable on the backup when power was lost"
+	}
+	if post.gen < floor {
+		vs.fail(Durable, "committed generation %d after recovery, but generation %d was %s", post.gen, floor, why)
+	} else {
+		vs.ok(Durable, "generation %d >= %d (%s)", post.gen, floor, why)
+	}
+
+	// 3 purged: nothing of an interrupted round stays.
+	w.checkPurged(&vs, pre, post, writes, events)
+
+	// 4 reinit: the configuration after purge is the committed one.
+	got := e.Config()
+	committed := engine.FromStoreConfig(post.state.Config)
+	switch {
+	case pre.err == nil && pre.interrupted != nil:
+		exp := b.gen0.config
+		if post.gen == b.gen1.num {
+			exp = b.gen1.config
+		}
+		if !sameConfig(got, committed) || !sameConfig(got, exp) {
+			vs.fail(Reinit, "after purging generation %d the configuration is %s; generation %d was committed with %s",
+				pre.interrupted.Generation, describe(got), post.gen, describe(exp))
+		} else {
+			vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's: %s", pre.interrupted.Generation, post.gen, describe(got))
+		}
+	case pre.err == nil && pre.staged != nil:
+		if !sameConfig(got, engine.FromStoreConfig(*pre.staged)) {
+			vs.fail(Reinit, "nothing to purge; the staged configuration %s was lost: got %s", describe(engine.FromStoreConfig(*pre.staged)), describe(got))
+		} else {
+			vs.ok(Reinit, "nothing to purge; staged configuration kept: %s", describe(got))
+		}
+	default:
+		if !sameConfig(got, committed) {
+			vs.fail(Reinit, "nothing to purge; configuration %s differs from generation %d's %s", describe(got), post.gen, describe(committed))
+		} else {
+			vs.ok(Reinit, "nothing to purge; configuration is generation %d's", post.gen)
+		}
+	}
+
+	// 5 failover: only with a wait-response above the threshold; the role
+	// survives power loss.
+	wantActive, reason := 0, "no failover was reported before the fault"
+	for _, ev := range t.preEvents {
+		if ev.Kind == engine.EventFailover {
+			wantActive, reason = 1, "a failover was reported before the fault"
+		}
+	}
+	failovers := 0
+	for _, ev := range events {
+		if ev.Kind == engine.EventFailover {
+			failovers++
+		}
+	}
+	switch {
+	case st.ActiveChip != wantActive:
+		vs.fail(Failover, "active chip %d after recovery, want %d (%s)", st.ActiveChip, wantActive, reason)
+	case failovers > 0:
+		vs.fail(Failover, "recovery failed over %d times with no anomaly of the primary", failovers)
+	default:
+		vs.ok(Failover, "active chip %d (%s); no failover in recovery", st.ActiveChip, reason)
+	}
+
+	// 6 primary untouched.
+	w.checkPrimary(&vs, writes, st.ActiveChip)
+
+	// 8 bounded wear (round + recoveries).
+	checkWear(&vs, writes, w.chips[0].Geometry().EraseSize, "round and recovery")
+
+	// 7 live: with no more faults, the next round succeeds and leaves the
+	// primary's current information on the backup.
+	if w.live {
+		w.checkLive(ctx, &vs, e)
+	} else {
+		vs.skip(Live, "not checked for this point (see Options.LiveEvery)")
+	}
+	return vs.all()
+}
+
+func (w *worker) checkLive(ctx context.Context, vs *verdicts, e *engine.Engine) {
+	var writes []faults.Op
+	lin := faults.NewInjector(faults.Schedule{}, faults.Options{Clock: w.hc, Trace: func(op faults.Op) {
+		if op.Kind != faults.Read {
+			op.Data = nil
+			writes = append(writes, op)
+		}
+	}})
+	// The live round must run on traced chips: reopen the engine on them
+	// (a restart, which also proves recovery left a clean state).
+	la, lb := lin.Wrap(w.chips[0], faults.Primary), lin.Wrap(w.chips[1], faults.Backup)
+	e2, err := engine.Open(ctx, la, lb, w.b.options(w.hc, w.b.mutant))
+	if err != nil {
+		vs.fail(Live, "reopen after recovery failed: %v", err)
+		return
+	}
+	for _, ev := range e2.Events() {
+		if ev.Kind == engine.EventPurge || ev.Kind == engine.EventRecovery {
+			vs.fail(Live, "a second start after a completed recovery found work left: %s %s", ev.Kind, ev.Detail)
+			return
+		}
+	}
+	rep, err := e2.Round(ctx)
+	if err != nil {
+		vs.fail(Live, "the round after recovery failed: %v", err)
+		return
+	}
+	post := w.view(1)
+	if post.err != nil {
+		vs.fail(Live, "after the live round the reference decoder cannot read the backup: %v", post.err)
+		return
+	}
+	if msg := w.matches(post, w.b.gen1); msg != "" {
+		vs.fail(Live, "after the live round (%s) generation %d does not hold the primary's information: %s", rep.Outcome, post.gen, msg)
+		return
+	}
+	checkWear(vs, writes, w.chips[0].Geometry().EraseSize, "live round")
+	w.checkPrimary(vs, writes, e2.Status().ActiveChip)
+	vs.ok(Live, "the round after recovery: %s, generation %d holds the primary's information", rep.Outcome, post.gen)
+}
+
+// matches reports how the committed generation in v differs from g ("" if
+// it holds exactly g's payloads).
+func (w *worker) matches(v *storeView, g *generation) string {
+	var bad []string
+	for _, t := range w.b.sc.Types {
+		ts, ok := v.state.Type(uint8(t))
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%v missing", t))
+			continue
+		}
+		want := g.payloads[t]
+		if ts.Size != int64(len(want)) {
+			bad = append(bad, fmt.Sprintf("%v has %d bytes, want %d", t, ts.Size, len(want)))
+			continue
+		}
+		exp := g.chunkDigests(t, int64(ts.Phase), w.b.chunk)
+		if len(exp) != len(ts.Chunks) {
+			bad = append(bad, fmt.Sprintf("%v has %d chunks, want %d", t, len(ts.Chunks), len(exp)))
+			continue
+		}
+		for i, c := range ts.Chunks {
+			lo, hi := store.ChunkBounds(ts.Size, int64(ts.Phase), w.b.chunk, i)
+			d, err := w.digest(1, v.s.BlockOffset(c.Block), hi-lo)
+			if err != nil || d != exp[i] {
+				other := w.b.gen0
+				if g == w.b.gen0 {
+					other = w.b.gen1
+				}
+				if oe := other.chunkDigests(t, int64(ts.Phase), w.b.chunk); err == nil && i < len(oe) && oe[i] == d {
+					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) holds generation %d's bytes: a mix", t, i, c.Block, other.num))
+				} else {
+					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) matches neither generation", t, i, c.Block))
+				}
+				break
+			}
+		}
+	}
+	if len(bad) > 3 {
+		bad = append(bad[:3], fmt.Sprintf("and %d more", len(bad)-3))
+	}
+	return strings.Join(bad, "; ")
+}
+
+func (w *worker) checkPurged(vs *verdicts, pre, post *storeView, writes []faults.Op, events []engine.Event) {
+	if post.interrupted != nil {
+		vs.fail(Purged, "after recovery the backup still has interrupted generation %d pending", post.interrupted.Generation)
+		return
+	}
+	// Blocks the round (or a cut recovery) wrote in the data area that the
+	// committed generation does not use must read erased.
+	live := map[int64]bool{}
+	for _, ts := range post.state.Types {
+		for _, c := range ts.Chunks {
+			live[post.s.BlockOffset(c.Block)] = true
+		}
+	}
+	e := w.b.chunk
+	var dirty []int64
+	seen := map[int64]bool{}
+	for _, op := range writes {
+		if op.Role != faults.Backup {
+			continue
+		}
+		for off := op.Off / e * e; off < op.Off+op.Len; off += e {
+			if off < post.dataOff || off >= post.dataOff+post.dataSize || live[off] || seen[off] {
+				continue
+			}
+			seen[off] = true
+			if !w.erased(1, off) {
+				dirty = append(dirty, off)
+			}
+		}
+	}
+	if len(dirty) > 0 {
+		sort.Slice(dirty, func(i, j int) bool { return dirty[i] < dirty[j] })
+		vs.fail(Purged, "%d data block(s) written by the interrupted round do not read erased after recovery (first at %#x)", len(dirty), dirty[0])
+		return
+	}
+	if pre.err == nil && pre.interrupted != nil {
+		verified := false
+		for _, ev := range events {
+			if ev.Kind == engine.EventPurgeVerified && ev.Generation == pre.interrupted.Generation {
+				verified = true
+			}
+		}
+		if !verified {
+			vs.fail(Purged, "interrupted generation %d was not reported purge-verified", pre.interrupted.Generation)
+			return
+		}
+		vs.ok(Purged, "interrupted generation %d purged and verified; %d written block(s) read erased", pre.interrupted.Generation, len(seen))
+		return
+	}
+	vs.ok(Purged, "no interrupted round pending; %d block(s) written outside the committed generation read erased", len(seen))
+}
+
+// checkPrimary: while chip A is active, nothing programs or erases it.
+func (w *worker) checkPrimary(vs *verdicts, writes []faults.Op, active int) {
+	if active != 0 {
+		vs.skip(PrimaryIntact, "chip B is active after a failover")
+		return
+	}
+	for _, op := range writes {
+		if op.Role == faults.Primary {
+			vs.fail(PrimaryIntact, "the primary was written: %v", op)
+			return
+		}
+	}
+	s := w.chips[0].Stats()
+	if s.Programs != w.b.baseA.Programs || s.Erases != w.b.baseA.Erases {
+		vs.fail(PrimaryIntact, "the primary's program/erase counts moved from %d/%d to %d/%d",
+			w.b.baseA.Programs, w.b.baseA.Erases, s.Programs, s.Erases)
+		return
+	}
+	vs.ok(PrimaryIntact, "no program or erase reached the primary")
+}
+
+func checkWear(vs *verdicts, writes []faults.Op, e int64, phase string) {
+	count := map[[2]int64]int{}
+	for _, op := range writes {
+		if op.Kind != faults.Erase {
+			continue
+		}
+		for off := op.Off; off < op.Off+op.Len; off += e {
+			k := [2]int64{int64(op.Role), off}
+			count[k]++
+			if count[k] > WearBound {
+				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d)", op.Role, off, count[k], phase, WearBound)
+				return
+			}
+		}
+	}
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times", len(count), phase, WearBound)
+}
+
+func sameConfig(a, b engine.Config) bool {
+	return slices.Equal(a.Types, b.Types) && a.Interval == b.Interval && a.Threshold == b.Threshold &&
+		a.Verify == b.Verify && a.GroupSize == b.GroupSize && a.RetryAtOnce == b.RetryAtOnce
+}
+
+func describe(c engine.Config) string {
+	return fmt.Sprintf("{types=%s interval=%v threshold=%v}", info.FormatList(c.Types), c.Interval, c.Threshold)
+}
+
+// verdicts collects one verdict per invariant; the first failure of an
+// invariant wins over later passes.
+type verdicts map[string]Verdict
+
+func (vs verdicts) set(v Verdict) {
+	if old, ok := vs[v.Invariant]; ok && !old.OK {
+		return
+	}
+	vs[v.Invariant] = v
+}
+func (vs verdicts) ok(inv, format string, a ...any) {
+	vs.set(Verdict{Invariant: inv, OK: true, Saw: fmt.Sprintf(format, a...)})
+}
+func (vs verdicts) fail(inv, format string, a ...any) {
+	vs.set(Verdict{Invariant: inv, OK: false, Saw: fmt.Sprintf(format, a...)})
+}
+func (vs verdicts) skip(inv, why string) {
+	if _, ok := vs[inv]; !ok {
+		vs[inv] = Verdict{Invariant: inv, OK: true, Saw: "not checked: " + why}
+	}
+}
+
+// all returns the verdicts in invariant order; invariants not reached are
+// reported as not checked.
+func (vs verdicts) all() []Verdict {
+	var out []Verdict
+	for _, inv := range Invariants() {
+		v, ok := vs[inv]
+		if !ok {
+			v = Verdict{Invariant: inv, OK: true, Saw: "not checked: an earlier step failed"}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// digest returns the SHA-256 of n bytes at off on chip, cached by the
+// block's version (the simulator gives every content change a new,
+// never reused version).
+func (w *worker) digest(chip int, off, n int64) (store.Digest, error) {
+	e := w.b.chunk
+	k := blockKey{chip, off / e, w.chips[chip].BlockVersion(off / e), n}
+	if d, ok := w.digests[k]; ok {
+		return d, nil
+	}
+	buf := w.buf[:n]
+	if _, err := w.chips[chip].ReadAt(buf, off); err != nil {
+		return store.Digest{}, err
+	}
+	d := store.ChunkDigest(buf)
+	w.digests[k] = d
+	return d, nil
+}
+
+// erased reports whether the erase block at off reads all 0xFF, cached by
+// version.
+func (w *worker) erased(chip int, off int64) bool {
+	e := w.b.chunk
+	k := blockKey{chip, off / e, w.chips[chip].BlockVersion(off / e), -1}
+	if v, ok := w.erasedCache[k]; ok {
+		return v
+	}
+	buf := w.buf[:e]
+	ok := true
+	if _, err := w.chips[chip].ReadAt(buf, off); err != nil || !bytes.Equal(buf, w.ff) {
+		ok = false
+	}
+	w.erasedCache[k] = ok
+	return ok
+}
+
+type blockKey struct {
+	chip  int
+	block int64
+	ver   uint64
+	n     int64
+}
+
+// worker owns a pair of chips to branch into.
+type worker struct {
+	b           *bench
+	chips       [2]*sim.Flash
+	hc          *harnessClock
+	live        bool
+	digests     map[blockKey]store.Digest
+	erasedCache map[blockKey]bool
+	buf, ff     []byte
+}
+
+func newWorker(b *bench) (*worker, error) {
+	chips, clock, err := b.sc.openChips(b.part, b.seed)
+	if err != nil {
+		return nil, err
+	}
+	e := chips[0].Geometry().EraseSize
+	w := &worker{b: b, chips: chips, hc: newHarnessClock(clock), live: true,
+		digests: map[blockKey]store.Digest{}, erasedCache: map[blockKey]bool{},
+		buf: make([]byte, e), ff: bytes.Repeat([]byte{0xff}, int(e))}
+	return w, nil
+}
+
+var _ = errors.New
+var _ hal.Flash = (*sim.Flash)(nil)
+var _ = context.Background

@@ -1,0 +1,188 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// Replay runs one case from the scenario's base, without branching: the
+// round under the round schedule, a recovery under the recovery schedule
+// (if it cuts power, a second, clean recovery follows), then the oracle.
+// It returns every invariant's verdict.
+func Replay(ctx context.Context, c Case) ([]Verdict, error) {
+	b, err := loadBench(ctx, c.Scenario, c.Seed, c.Mutant)
+	if err != nil {
+		return nil, err
+	}
+	w, err := newWorker(b)
+	if err != nil {
+		return nil, err
+	}
+	r, err := w.replay(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return r.verdicts, nil
+}
+
+// run executes one phase (the round, or a recovery) on chips wrapped by an
+// injector of s; it returns the writes issued before power was lost (the
+// torn one included), whether it was, and the time just before the cut.
+type phaseRun struct {
+	in      *faults.Injector
+	ops     []faults.Op
+	times   []time.Time
+	writes  []faults.Op
+	cut     bool
+	cutTime time.Time
+}
+
+func (w *worker) newPhase(s faults.Schedule, disarmed bool) (*phaseRun, hal.Flash, hal.Flash) {
+	ph := &phaseRun{}
+	ph.in = faults.NewInjector(s, faults.Options{Clock: w.hc, Disarmed: disarmed, Trace: func(op faults.Op) {
+		op.Data = nil
+		ph.ops = append(ph.ops, op)
+		ph.times = append(ph.times, w.hc.Now())
+	}})
+	return ph, ph.in.Wrap(w.chips[0], faults.Primary), ph.in.Wrap(w.chips[1], faults.Backup)
+}
+
+// finish works out what the phase did up to the power cut, if any.
+func (ph *phaseRun) finish() {
+	cutAt := int64(-1)
+	torn := false
+	for _, f := range ph.in.Fired() {
+		switch f.Action.(type) {
+		case faults.Cut:
+			cutAt = f.Op.Index
+		case faults.Torn:
+			cutAt, torn = f.Op.Index, true
+		}
+		if cutAt >= 0 {
+			break
+		}
+	}
+	ph.cut = cutAt >= 0
+	for k, op := range ph.ops {
+		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
+			if op.Index == cutAt {
+				ph.cutTime = ph.times[k]
+			}
+			continue
+		}
+		if ph.cut && op.Index == cutAt {
+			ph.cutTime = ph.times[k]
+		}
+		if op.Kind != faults.Read {
+			ph.writes = append(ph.writes, op)
+		}
+	}
+}
+
+func hasUnstable(s faults.Schedule) bool {
+	for _, r := range s.Rules {
+		if t, ok := r.Do.(faults.Torn); ok && t.Unstable {
+			return true
+		}
+	}
+	return false
+}
+
+// replay runs c from the base on the worker's chips.
+func (w *worker) replay(ctx context.Context, c Case) (result, error) {
+	b := w.b
+	if c.Scenario != b.sc.Name || c.Seed != b.seed || c.Mutant != b.mutant.String() {
+		return result{}, fmt.Errorf("case %q is for another bench (%s seed=%d mutant=%s)", c, b.sc.Name, b.seed, b.mutant)
+	}
+	if err := c.Round.Validate(); err != nil {
+		return result{}, err
+	}
+	w.chips[0].Restore(b.base[0])
+	w.chips[1].Restore(b.base[1])
+	w.hc.set(b.at)
+	ph, wa, wb := w.newPhase(c.Round, true)
+	e, err := engine.Open(ctx, wa, wb, b.options(w.hc, b.mutant))
+	if err != nil {
+		return result{}, fmt.Errorf("replay: open before the round: %w", err)
+	}
+	ph.in.Arm()
+	_, _ = e.Round(ctx)
+	ph.finish()
+	if err := ph.in.Err(); err != nil {
+		return result{}, fmt.Errorf("replay: %w", err)
+	}
+	t := &trial{c: c, preEvents: e.Events(), writes: ph.writes}
+	points := 0
+	if len(c.Round.Rules) > 0 {
+		points = 1
+	}
+	if ph.cut {
+		w.hc.set(ph.cutTime)
+	}
+	if !hasUnstable(c.Round) {
+		t.firstPre = w.view(1)
+	}
+	if len(c.Recovery.Rules) > 0 {
+		points++
+		_ = w.view(1) // as judge reads before the recovery it branches from
+		rph, ra, rb := w.newPhase(c.Recovery, false)
+		_, _ = engine.Open(ctx, ra, rb, b.options(w.hc, b.mutant))
+		rph.finish()
+		if err := rph.in.Err(); err != nil {
+			return result{}, fmt.Errorf("replay: recovery: %w", err)
+		}
+		t.writes = append(t.writes, rph.writes...)
+		if rph.cut {
+			w.hc.set(rph.cutTime)
+		}
+	}
+	return result{c: c, points: points, verdicts: w.judge(ctx, t)}, nil
+}
+
+// randomCase draws the n-th schedule of a random campaign: a power cut or
+// torn operation somewhere in the round, failed reads of the primary (an
+// anomaly whose wait stays below the threshold), slow primary reads below
+// the threshold, failed backup writes.
+func randomCase(b *bench, seed uint64, n int) Case {
+	r := rand.New(rand.NewPCG(seed, uint64(n)^0x9e3779b97f4a7c15))
+	ops := int64(len(b.steps))
+	s := faults.Schedule{Seed: seed ^ uint64(n)}
+	var primaryReads, backupWrites []int64
+	for i, st := range b.steps {
+		switch {
+		case st.op.Role == faults.Primary && st.op.Kind == faults.Read:
+			primaryReads = append(primaryReads, int64(i))
+		case st.op.Role == faults.Backup && st.op.Kind != faults.Read:
+			backupWrites = append(backupWrites, int64(i))
+		}
+	}
+	if r.Float64() < 0.3 && len(primaryReads) > 0 {
+		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: primaryReads[r.IntN(len(primaryReads))]}, Do: faults.Fail{Kind: faults.FailMedia}})
+	}
+	if r.Float64() < 0.2 {
+		s.Rules = append(s.Rules, faults.Rule{
+			When: faults.And{Preds: []faults.Pred{faults.OnRole{Role: faults.Primary}, faults.OnKind{Kind: faults.Read}, faults.Random{P: 0.2, Seed: r.Uint64()}}},
+			Do:   faults.Delay{D: b.sc.Threshold / 4}})
+	}
+	if r.Float64() < 0.15 && len(backupWrites) > 0 {
+		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: backupWrites[r.IntN(len(backupWrites))]}, Do: faults.Fail{Kind: faults.FailMedia}})
+	}
+	if len(s.Rules) == 0 || r.Float64() < 0.6 {
+		i := r.Int64N(ops)
+		var do faults.Action = faults.Cut{}
+		if r.IntN(2) == 0 {
+			do = faults.Torn{Mode: faults.TornMode(1 + r.IntN(3)), Unstable: r.IntN(3) == 0}
+		}
+		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: i}, Do: do})
+	}
+	return Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: s}
+}
+
+var _ = info.All
