@@ -81,9 +81,16 @@ func FuzzDecodePayload(f *testing.F) {
 	}
 	f.Add(uint8(EventLog), tb.encode())
 	f.Fuzz(func(t *testing.T, ty uint8, p []byte) {
+		d, derr := DescribePayload(Type(ty), p)
 		tb, err := decodeTable(Type(ty), p)
+		if (err == nil) != (derr == nil) {
+			t.Fatalf("DescribePayload and decodeTable disagree: %v, %v", derr, err)
+		}
 		if err != nil {
 			return
+		}
+		if d.Entries > d.Slots || d.Entries*d.EntrySize+d.FixedSize+PayloadHeaderSize != len(p) {
+			t.Fatalf("inconsistent description %+v of %d bytes", d, len(p))
 		}
 		if got := tb.encode(); !bytes.Equal(got, p) {
 			t.Fatalf("payload re-encodes differently")

@@ -320,3 +320,30 @@ func BenchmarkMutate8MiB(b *testing.B) {
 		})
 	}
 }
+
+func TestDescribePayload(t *testing.T) {
+	r, _ := newRegion(t, 256<<10)
+	for _, ty := range All() {
+		d, err := DescribePayload(ty, Default(ty))
+		require.NoError(t, err)
+		fixed, entry := layoutOf(ty)
+		require.Equal(t, PayloadInfo{Type: ty, FixedSize: fixed, EntrySize: entry, Updated: time.Unix(0, 0).UTC()}, d)
+	}
+	g := NewGenerator(2)
+	require.NoError(t, g.Populate(r))
+	for ty, p := range payloads(t, r) {
+		d, err := DescribePayload(ty, p)
+		require.NoError(t, err)
+		require.Equal(t, g.Now(), d.Updated)
+		if d.EntrySize > 0 {
+			require.Equal(t, int(slotsFor(ty, r.Capacity(ty))), d.Slots)
+			require.Equal(t, int(float64(d.Slots)*populateFill), d.Entries)
+		}
+	}
+	_, err := DescribePayload(Power, Default(Fan))
+	require.ErrorContains(t, err, "power payload: malformed payload: payload says type fan")
+	_, err = DescribePayload(0, nil)
+	require.ErrorContains(t, err, "unknown information type 0")
+	_, err = DescribePayload(EventLog, Default(EventLog)[:30])
+	require.ErrorContains(t, err, "30 bytes, header implies 40")
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Payload framing. Every payload (the bytes a record carries) is a table:
@@ -20,7 +21,50 @@ import (
 //	24 F bytes of fixed section, then N*E bytes of ring entries
 //
 // All integers are little-endian. The ring grows until it holds slots
-// entries; then each append overwrites the oldest entry, at next.
+// entries; then each append overwrites the oldest entry, at next. Strings
+// are ASCII, NUL-padded. Temperatures are °C, powers W.
+//
+// Fixed sections and entries per type:
+//
+//	power     fixed (400 B): policy 16 B = redundancy (0 N, 1 N+1, 2 N+N) u8,
+//	          cap enabled u8, PSU slots u8, 0 u8, cap W u16, rated total W u16,
+//	          energy kWh u32, 0 [4]; then 6 PSU records of 64 B = slot u8,
+//	          present u8, state u8 (0 absent, 1 ok, 2 warning, 3 failed,
+//	          4 standby), 0 u8, rated W u16, input W u16, output W u16, input
+//	          voltage in 0.1 V u16, temperature u8, PSU fan % u8, 0 u16,
+//	          model [20], serial [16], firmware [8], 0 [4].
+//	          entry (16 B): time u32, input W u16, output W u16, cap W u16,
+//	          PSU-ok mask u8, PSUs u8, peak W u16, minimum W u16.
+//	fan       fixed (208 B): mode 16 B = mode (0 auto, 1 manual) u8, manual
+//	          duty % u8, minimum duty % u8, target temperature u8, fans u8,
+//	          0 [11]; then 12 fan records of 16 B = fan u8, present u8, state u8
+//	          (0 absent, 1 ok, 2 failed), PWM % u8, RPM u16, target RPM u16,
+//	          maximum RPM u16, zone u8, 0 u8, running hours u32.
+//	          entry (16 B): time u32, fan u8, PWM % u8, RPM u16, inlet u8,
+//	          exhaust u8, zone u8, state u8, target RPM u16, 0 u16.
+//	node      fixed (2048 B): 16 node records of 128 B = slot u8, present u8,
+//	          power state (0 off, 1 on, 2 standby, 3 cycling) u8, health (0
+//	          unknown, 1 ok, 2 warning, 3 critical) u8, power budget W u16,
+//	          0 u16, boot count u32, boot time u32, BIOS version [16], BMC
+//	          version [16], host name [32], IPv4 [4], MAC [6], 0 [2], last
+//	          change time u32, 0 [32].
+//	          entry (16 B): time u32, node u8, kind (0 sample, 1 state change)
+//	          u8, power state u8, health u8, power W u16, CPU temperature u8,
+//	          inlet u8, BIOS POST code u8, previous power state u8, 0 u16.
+//	event-log fixed (16 B): SEL version 0x51 u8, overflow flag u8, next record
+//	          ID u16, last add time u32, last erase time u32, entries ever
+//	          added u32.
+//	          entry (16 B): an IPMI SEL record, record type 0x02: record ID
+//	          u16, type u8, timestamp u32, generator ID u16, EvM revision 0x04
+//	          u8, sensor type u8, sensor number u8, event dir/type u8, event
+//	          data [3].
+//	fault-log fixed (16 B): next entry ID u32, active faults u32, last add
+//	          time u32, 0 u32.
+//	          entry (64 B): time u32, entry ID u32, node u8, severity (1 info,
+//	          2 warning, 3 critical) u8, component u8, state (1 asserted,
+//	          2 cleared) u8, fault code u32, 0 u32, message [44].
+//	asset     fixed (5888 B): 23 IPMI FRU images of 256 B (chassis, nodes
+//	          1-16, PSUs 1-6), zero-padded; no ring (entry size 0, 0 slots).
 const (
 	PayloadHeaderSize = 24
 	payloadVersion    = 1
@@ -90,6 +134,9 @@ var errPayload = errors.New("malformed payload")
 
 // decodeTable parses a payload of type t. The returned table aliases p.
 func decodeTable(t Type, p []byte) (*table, error) {
+	if !t.Valid() {
+		return nil, fmt.Errorf("%w: unknown information type %d", errPayload, uint8(t))
+	}
 	if len(p) < PayloadHeaderSize {
 		return nil, fmt.Errorf("%w: %d bytes, shorter than its %d-byte header", errPayload, len(p), PayloadHeaderSize)
 	}
@@ -240,11 +287,8 @@ func defaultFixed(t Type, b []byte) {
 			b[i*nodeRecordSize] = byte(i + 1)
 		}
 	case EventLog:
-		b[0] = 0x51            // SEL version (IPMI 2.0)
-		le.PutUint16(b[2:], 1) // next record ID
-		le.PutUint32(b[4:], 0) // last add time
-		le.PutUint32(b[8:], 0) // last erase time
-		b[12] = 0              // overflow flag
+		b[0] = 0x51            // SEL version (IPMI 2.0); b[1] overflow flag 0
+		le.PutUint16(b[2:], 1) // next record ID; last add/erase time and count 0
 	case FaultLog:
 		le.PutUint32(b[0:], 1) // next entry ID
 	case Asset:
@@ -252,4 +296,31 @@ func defaultFixed(t Type, b []byte) {
 			encodeFRU(b[i*fruSize:(i+1)*fruSize], fruInfo{})
 		}
 	}
+}
+
+// PayloadInfo summarises a payload in this package's table format, for
+// tools and pages that show what a record holds.
+type PayloadInfo struct {
+	Type      Type
+	FixedSize int       // bytes of the fixed section
+	EntrySize int       // bytes per ring entry; 0 when the type has no ring
+	Slots     int       // ring capacity in entries
+	Entries   int       // entries present
+	Updated   time.Time // last change, whole seconds, UTC; the Unix epoch if never
+}
+
+// DescribePayload decodes the table framing of a payload of type t (see
+// payload.go's layout) and checks it is self-consistent. Any payload written
+// by Default, FormatRegion or the Generator describes; other bytes return an
+// error saying what is wrong.
+func DescribePayload(t Type, p []byte) (PayloadInfo, error) {
+	if !t.Valid() {
+		return PayloadInfo{}, fmt.Errorf("unknown information type %d (want 1..%d)", uint8(t), NumTypes)
+	}
+	tb, err := decodeTable(t, p)
+	if err != nil {
+		return PayloadInfo{}, fmt.Errorf("%v payload: %w", t, err)
+	}
+	return PayloadInfo{Type: t, FixedSize: len(tb.fixed), EntrySize: tb.entrySize, Slots: int(tb.slots),
+		Entries: int(tb.count), Updated: time.Unix(int64(tb.updated), 0).UTC()}, nil
 }

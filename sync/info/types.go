@@ -147,7 +147,8 @@ type Explanation struct {
 var explanations = [...]Explanation{
 	Power: {
 		Title: "Power supply information",
-		Holds: "The chassis power policy (redundancy mode N, N+1 or N+N, power cap on/off and cap in watts) " +
+		Holds: "The chassis power policy (redundancy mode N, N+1 or N+N, power cap on/off and cap in watts, " +
+			"cumulative energy in kWh) " +
 			"and one 64-byte record per PSU slot (6 slots): presence, state (ok, warning, failed, standby, absent), " +
 			"rated watts, input and output watts, input voltage, temperature, PSU fan duty, model name, " +
 			"serial number and PSU firmware version. After that, the power telemetry history: 16-byte samples " +
