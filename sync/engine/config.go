@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,7 +14,7 @@ import (
 
 // Config is the sync configuration a user chooses on the selection page.
 type Config struct {
-	Types       []info.Type   `json:"types"`         // chosen types, in polling order
+	Types       TypeList      `json:"types"`         // chosen types, in polling order
 	Interval    time.Duration `json:"interval"`      // between rounds
 	Threshold   time.Duration `json:"threshold"`     // response-time threshold for failover
 	Verify      bool          `json:"verify"`        // read back what was written
@@ -146,5 +147,45 @@ func (l Layout) Check(g hal.Geometry) error {
 	if _, err := store.PlanLayout(g, l.StoreSize, store.FormatOptions{MaxChunks: l.maxChunks(e)}); err != nil {
 		return fmt.Errorf("layout: %w", err)
 	}
+	return nil
+}
+
+// TypeList is a list of information types that encodes to JSON as names
+// ("power", "fan", ...). A []info.Type assigns to it directly.
+type TypeList []info.Type
+
+// MarshalJSON encodes the list as an array of type names.
+func (l TypeList) MarshalJSON() ([]byte, error) {
+	names := make([]string, len(l))
+	for i, t := range l {
+		names[i] = t.String()
+	}
+	return json.Marshal(names)
+}
+
+// UnmarshalJSON decodes an array of type names (or numbers).
+func (l *TypeList) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("information types: %w", err)
+	}
+	out := make(TypeList, 0, len(raw))
+	for _, r := range raw {
+		var name string
+		if err := json.Unmarshal(r, &name); err == nil {
+			t, err := info.ParseType(name)
+			if err != nil {
+				return err
+			}
+			out = append(out, t)
+			continue
+		}
+		var n uint8
+		if err := json.Unmarshal(r, &n); err != nil {
+			return fmt.Errorf("information type %s: want a name or a number", r)
+		}
+		out = append(out, info.Type(n))
+	}
+	*l = out
 	return nil
 }

@@ -162,7 +162,7 @@ type Status struct {
 	Generation     uint64       `json:"generation"`
 	LastSync       time.Time    `json:"last_sync"`
 	NextSync       time.Time    `json:"next_sync"`
-	NextGroup      []info.Type  `json:"next_group"`
+	NextGroup      TypeList     `json:"next_group"`
 	Types          []TypeStatus `json:"types"`
 	LastError      string       `json:"last_error,omitempty"`
 	UpgradePending bool         `json:"upgrade_pending"`

@@ -22,6 +22,7 @@ const (
 	EventRestore       EventKind = "restore"        // the new active chip's information region was restored after failover
 	EventError         EventKind = "error"          // a round failed (flash error)
 	EventUpgrade       EventKind = "upgrade"        // the primary's image version differs from the committed one
+	EventDamage        EventKind = "damage"         // stored data failed its digest check
 )
 
 // Event is one entry of the engine's structured log.

@@ -28,11 +28,11 @@ var ErrUpgradePending = errors.New("image upgrade pending: choose keep-upgraded 
 
 // RoundReport says what one round did.
 type RoundReport struct {
-	Generation    uint64      `json:"generation"` // committed (or attempted) generation
-	Outcome       string      `json:"outcome"`
-	Types         []info.Type `json:"types"`          // the group this round synced
-	ChangedTypes  []info.Type `json:"changed_types"`  // types whose data changed
-	ChangedChunks int         `json:"changed_chunks"` // chunks written
+	Generation    uint64   `json:"generation"` // committed (or attempted) generation
+	Outcome       string   `json:"outcome"`
+	Types         TypeList `json:"types"`          // the group this round synced
+	ChangedTypes  TypeList `json:"changed_types"`  // types whose data changed
+	ChangedChunks int      `json:"changed_chunks"` // chunks written
 	// Flash work on both chips (from hal.Stats when the devices keep them,
 	// else counted by the engine).
 	BytesRead       int64         `json:"bytes_read"`
@@ -169,10 +169,7 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		types = slices.Clone(cfg.Types)
 	}
 	rep.Types = types
-	gen := max(e.stores[0].StateRef().Generation, e.storeGen(1)) + 1
-	if e.stores[0] == nil {
-		gen = e.storeGen(1) + 1
-	}
+	gen := max(e.storeGen(0), e.storeGen(1)) + 1
 	rep.Generation = gen
 
 	// Collect.

@@ -144,6 +144,7 @@ func (s *Store) loadJournal() error {
 		s.damage = append(s.damage, sc.damaged...)
 		s.area, s.epoch = c.a, c.epoch
 		s.tailBlk, s.tailOff = sc.tailBlk, sc.tailOff
+		s.records = len(sc.recs)
 		s.needComp = sc.dirty || s.tailBlk >= int64(s.sb.JournalBlocks)
 		if n := len(sc.recs); n > 0 {
 			s.lastRec = sc.recs[n-1]

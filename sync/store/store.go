@@ -77,6 +77,7 @@ type Store struct {
 	erased  []bool // data blocks known to be erased
 	damage  []string
 	lastRec record // the last valid journal record (for stabilizing)
+	records int    // journal records found by Open
 	round   *Round // round in progress (between Begin and Commit)
 }
 

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+func init() {
+	register(command{name: "inspect", summary: "decode a flash: image header, information region, backup store", run: runInspect})
+}
+
+// runInspect decodes one chip: cmcsync inspect --flash SPEC [--json]. It
+// exits 1 when something is damaged or undecodable.
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	spec := fs.String("flash", "", "the flash to decode: "+flashspec.Usage)
+	infoSize := fs.String("info-size", "", "information region size the chips were formatted with (default: a quarter of the chip, at most 8MiB)")
+	verify := fs.Bool("verify", true, "read every committed chunk and check its digest")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync inspect --flash SPEC [--json]")
+		fmt.Fprintln(stderr, "\nDecodes a chip without writing: the firmware image header, the information")
+		fmt.Fprintln(stderr, "region (with the digests a sync would record) and the backup store (committed")
+		fmt.Fprintln(stderr, "generation, per-type sizes and digests, configuration, role, interrupted round,")
+		fmt.Fprintln(stderr, "damage). Exits 1 if anything is damaged.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError("inspect: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("inspect: unexpected arguments %q", fs.Args())
+	}
+	if *spec == "" {
+		return usageError("inspect: --flash is required (%s)", flashspec.Usage)
+	}
+	s, err := flashspec.Parse(*spec)
+	if err != nil {
+		return usageError("inspect: %v", err)
+	}
+	var isize int64
+	if *infoSize != "" {
+		if isize, err = flashspec.ParseSize(*infoSize); err != nil {
+			return usageError("inspect: --info-size: %v", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := flashspec.Open(s, nil)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("inspect: %v", err)}
+	}
+	defer func() { err = errors.Join(err, hal.Close(f)) }()
+	l, err := engine.DefaultLayout(f.Geometry(), isize)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("inspect: %v", err)}
+	}
+	in := engine.Inspect(f, l, *verify)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(in); err != nil {
+			return err
+		}
+	} else {
+		printInspection(stdout, &in)
+	}
+	if in.StoreError != "" || in.ImageError != "" || in.InfoError != "" || (in.Store != nil && len(in.Store.Damage) > 0) {
+		return &exitError{code: 1, msg: "inspect: damage found (see above)"}
+	}
+	return nil
+}
+
+func printInspection(w io.Writer, in *engine.Inspection) {
+	fmt.Fprintf(w, "device: %s\n", in.Geometry)
+	l := in.Layout
+	fmt.Fprintf(w, "layout: image %#x+%s, info %#x+%s, store %#x+%s\n", l.ImageOff, hal.FormatSize(l.ImageSize), l.InfoOff, hal.FormatSize(l.InfoSize), l.StoreOff, hal.FormatSize(l.StoreSize))
+	if in.Image != nil {
+		fmt.Fprintf(w, "image: version %s, %d bytes, crc %#08x, built %s\n", in.Image.Version, in.Image.Size, in.Image.CRC, in.Image.Built.Format("2006-01-02 15:04:05"))
+	} else {
+		fmt.Fprintf(w, "image: DAMAGED: %s\n", in.ImageError)
+	}
+	if in.InfoError != "" {
+		fmt.Fprintf(w, "info: DAMAGED: %s\n", in.InfoError)
+	}
+	for _, t := range in.Info {
+		if t.Error != "" {
+			fmt.Fprintf(w, "info %-10s DAMAGED: %s\n", t.Name, t.Error)
+			continue
+		}
+		fmt.Fprintf(w, "info %-10s %8d bytes seq %-6d digest %s\n", t.Name, t.Size, t.Seq, t.Digest)
+	}
+	if in.Store == nil {
+		fmt.Fprintf(w, "store: UNREADABLE: %s\n", in.StoreError)
+		return
+	}
+	s := in.Store
+	fmt.Fprintf(w, "store: chip id %d, pair %#x, format v%d, journal area %d epoch %d (%d records), %d data blocks\n",
+		s.Superblock.ChipID, s.Superblock.PairID, s.Superblock.Version, s.Journal.Area, s.Journal.Epoch, s.Journal.Records, s.Superblock.DataBlocks)
+	active := "chip 0 (primary image)"
+	if s.Role.Active != 0 {
+		active = "chip 1 (backup image)"
+	}
+	fmt.Fprintf(w, "role: epoch %d, active %s\n", s.Role.Epoch, active)
+	fmt.Fprintf(w, "generation: %d, synced %s, next %s, image version %q, upgrade choice %s\n", s.Generation,
+		s.Time.Format("2006-01-02 15:04:05"), s.NextSync.Format("2006-01-02 15:04:05"), s.ImageVersion, engine.UpgradeChoice(s.UpgradeChoice))
+	c := engine.FromStoreConfig(s.Config)
+	fmt.Fprintf(w, "config: types %s, interval %v, threshold %v, verify %v, group %d, retry-at-once %v\n",
+		info.FormatList(c.Types), c.Interval, c.Threshold, c.Verify, c.GroupSize, c.RetryAtOnce)
+	for _, t := range s.Types {
+		fmt.Fprintf(w, "store %-10s %8d bytes seq %-6d digest %s (%d chunks)\n", info.Type(t.Type), t.Size, t.Seq, t.Digest, t.Chunks)
+	}
+	if s.Interrupted != nil {
+		fmt.Fprintf(w, "interrupted round: generation %d, %d blocks, not purged yet\n", s.Interrupted.Generation, len(s.Interrupted.Blocks))
+	}
+	if s.LastPurged != nil {
+		fmt.Fprintf(w, "last purged round: generation %d, %d blocks\n", s.LastPurged.Generation, len(s.LastPurged.Blocks))
+	}
+	if len(s.Damage) > 0 {
+		fmt.Fprintf(w, "damage:\n  %s\n", strings.Join(s.Damage, "\n  "))
+	} else if s.Verified {
+		fmt.Fprintln(w, "verified: every committed chunk matches its digest")
+	}
+	_ = store.FormatVersion
+}

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// InfoTypeReport is one type of a chip's information region, with the
+// digest a store would record for it (store.PayloadDigest), so a primary's
+// information and a backup's generation compare directly.
+type InfoTypeReport struct {
+	Type   info.Type `json:"type"`
+	Name   string    `json:"name"`
+	Size   int64     `json:"size"`
+	Seq    uint64    `json:"seq"`
+	Digest string    `json:"digest,omitempty"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// Inspection is a read-only decoding of one chip: image header,
+// information region and backup store. Each part that cannot be decoded
+// has its error instead.
+type Inspection struct {
+	Device     string            `json:"device"`
+	Geometry   string            `json:"geometry"`
+	Layout     Layout            `json:"layout"`
+	Image      *info.ImageHeader `json:"image,omitempty"`
+	ImageError string            `json:"image_error,omitempty"`
+	Info       []InfoTypeReport  `json:"info,omitempty"`
+	InfoError  string            `json:"info_error,omitempty"`
+	Store      *store.Report     `json:"store,omitempty"`
+	StoreError string            `json:"store_error,omitempty"`
+}
+
+// Inspect decodes f with layout l without writing anything. With verify it
+// also reads and checks every committed chunk of the store.
+func Inspect(f hal.Flash, l Layout, verify bool) Inspection {
+	g := f.Geometry()
+	in := Inspection{Device: g.Name, Geometry: g.String(), Layout: l}
+	if h, err := info.ReadImageHeader(f); err != nil {
+		in.ImageError = err.Error()
+	} else {
+		in.Image = &h
+	}
+	if r, err := info.OpenRegion(f, l.InfoOff, l.InfoSize); err != nil {
+		in.InfoError = err.Error()
+	} else {
+		for _, t := range info.All() {
+			tr := InfoTypeReport{Type: t, Name: t.String()}
+			rec, err := r.Read(t)
+			if err != nil {
+				tr.Error = err.Error()
+			} else {
+				off, _ := r.Extent(t)
+				_, d := store.DigestPayload(rec.Payload, (off+info.RecordHeaderSize)%g.EraseSize, g.EraseSize)
+				tr.Size, tr.Seq, tr.Digest = int64(len(rec.Payload)), rec.Seq, d.String()
+			}
+			in.Info = append(in.Info, tr)
+		}
+	}
+	if rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, verify); err != nil {
+		in.StoreError = err.Error()
+	} else {
+		in.Store = rep
+	}
+	return in
+}
+
+// ScrubReport says what Scrub found.
+type ScrubReport struct {
+	Device     string              `json:"device"`
+	Generation uint64              `json:"generation"`
+	Chunks     int                 `json:"chunks"` // committed chunks read
+	Bad        []store.ChunkReport `json:"bad,omitempty"`
+	Rewrite    TypeList            `json:"rewrite,omitempty"` // types the next round rewrites in full
+	Damage     []string            `json:"damage,omitempty"`  // damage the store's Open found
+}
+
+// Scrub reads every committed chunk on the backup store and checks its
+// digest. Types with a damaged chunk are rewritten in full by the next
+// round (which then commits a new, intact generation). It reads the whole
+// data in use: run it on demand (the CLI's sync does), not every round.
+func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
+	e.op.Lock()
+	defer e.op.Unlock()
+	bk, err := e.backupStore()
+	if err != nil {
+		return ScrubReport{}, err
+	}
+	st := bk.StateRef()
+	rep := ScrubReport{Device: bk.Flash().Geometry().Name, Generation: st.Generation, Damage: bk.Damage()}
+	for _, t := range st.Types {
+		rep.Chunks += len(t.Chunks)
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	seen := map[uint8]bool{}
+	for _, b := range bk.VerifyChunks() {
+		rep.Bad = append(rep.Bad, store.ChunkReport{Type: b.Type, Index: b.Index, Block: b.Block, Error: b.Err.Error()})
+		if !seen[b.Type] {
+			seen[b.Type] = true
+			rep.Rewrite = append(rep.Rewrite, info.Type(b.Type))
+			if e.rewrite == nil {
+				e.rewrite = map[info.Type]bool{}
+			}
+			e.rewrite[info.Type(b.Type)] = true
+		}
+	}
+	if len(rep.Bad) > 0 {
+		e.event(EventDamage, st.Generation, fmt.Sprintf("%d damaged chunks on %s; the next round rewrites %v", len(rep.Bad), rep.Device, rep.Rewrite))
+	}
+	return rep, nil
+}
