@@ -36,11 +36,14 @@ type Options struct {
 }
 
 // chunkBlocks is how many erase blocks share one copy-on-write chunk of the
-// block table. A first write after a snapshot copies one chunk (a few KiB)
-// and the top-level table (Size/EraseSize/chunkBlocks pointers).
+// block table. A first write after a snapshot copies one chunk (about 5 KiB)
+// and the top-level table (Size/EraseSize/chunkBlocks pointers: 4 KiB for a
+// 128 MiB NOR chip).
 const (
-	chunkShift  = 7
+	chunkShift  = 6
 	chunkBlocks = 1 << chunkShift
+	// maxSpare bounds the recycled chunks and block buffers a chip keeps.
+	maxSpare = 64
 )
 
 // span is a byte range [lo, hi) inside one erase block.
@@ -107,6 +110,14 @@ type Flash struct {
 	stats     hal.Stats
 	rng       rand.PCG
 	closed    bool
+
+	// Recycling: chunks and block buffers made since the last freeze belong
+	// to the live state only (a snapshot freezes everything), so Restore can
+	// reuse them instead of leaving them to the garbage collector.
+	ownedChunks []int64  // indexes of chunks copied in the current epoch
+	spareTop    []*chunk // a block table no one references
+	spareChunks []*chunk // chunks no one references
+	spareData   [][]byte // block buffers no one references
 
 	file *imageFile // nil: in memory only
 }
@@ -191,16 +202,29 @@ func (f *Flash) blk(b int64) *block {
 // copied first if a snapshot shares them.
 func (f *Flash) mut(b int64) *block {
 	if f.topShared {
-		f.chunks = append([]*chunk(nil), f.chunks...)
+		if top := f.spareTop; top != nil {
+			f.spareTop = nil
+			copy(top, f.chunks)
+			f.chunks = top
+		} else {
+			f.chunks = append([]*chunk(nil), f.chunks...)
+		}
 		f.topShared = false
 	}
 	ci := b >> chunkShift
 	c := f.chunks[ci]
 	if c.epoch != f.epoch {
-		nc := new(chunk)
+		var nc *chunk
+		if k := len(f.spareChunks); k > 0 {
+			nc = f.spareChunks[k-1]
+			f.spareChunks = f.spareChunks[:k-1]
+		} else {
+			nc = new(chunk)
+		}
 		*nc = *c
 		nc.epoch = f.epoch
 		f.chunks[ci] = nc
+		f.ownedChunks = append(f.ownedChunks, ci)
 		c = nc
 	}
 	return &c.blocks[b&(chunkBlocks-1)]
@@ -212,7 +236,13 @@ func (f *Flash) mutData(bl *block) []byte {
 	if bl.data != nil && bl.owner == f.epoch {
 		return bl.data
 	}
-	d := make([]byte, f.geo.EraseSize)
+	var d []byte
+	if k := len(f.spareData); k > 0 {
+		d = f.spareData[k-1]
+		f.spareData = f.spareData[:k-1]
+	} else {
+		d = make([]byte, f.geo.EraseSize)
+	}
 	if bl.data == nil {
 		fillFF(d)
 	} else {

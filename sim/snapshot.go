@@ -39,6 +39,27 @@ func (f *Flash) Snapshot() *Snapshot {
 func (f *Flash) freeze() {
 	f.topShared = true
 	f.epoch = epochs.Add(1)
+	f.ownedChunks = f.ownedChunks[:0]
+}
+
+// recycle keeps the live state's own table, chunks and block buffers (those
+// made since the last freeze, which no snapshot references) for reuse; the
+// caller is about to drop the live state.
+func (f *Flash) recycle() {
+	if !f.topShared && f.spareTop == nil {
+		f.spareTop = f.chunks
+	}
+	for _, ci := range f.ownedChunks {
+		c := f.chunks[ci]
+		for i := range c.blocks {
+			if bl := &c.blocks[i]; bl.data != nil && bl.owner == f.epoch && len(f.spareData) < maxSpare {
+				f.spareData = append(f.spareData, bl.data)
+			}
+		}
+		if len(f.spareChunks) < maxSpare {
+			f.spareChunks = append(f.spareChunks, c)
+		}
+	}
 }
 
 // Restore sets the chip back to s: contents, wear, bad blocks, unstable
@@ -60,6 +81,7 @@ func (f *Flash) Restore(s *Snapshot) {
 	if f.file != nil && !f.closed {
 		f.file.restore(f, s.chunks)
 	}
+	f.recycle()
 	f.chunks = s.chunks
 	f.stats = s.stats
 	f.rng = s.rng

@@ -1,0 +1,123 @@
+package sim
+
+import (
+	"testing"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPoke(t *testing.T) {
+	f := newChip(t, norName, 1<<20)
+	_, err := f.WriteAt([]byte{0x00, 0x00}, 4095)
+	require.NoError(t, err)
+	stats, now := f.Stats(), f.Clock().Now()
+	f.Poke(4095, []byte{0xAB, 0xCD}) // 0 -> 1 bits allowed, across blocks
+	require.Equal(t, stats, f.Stats())
+	require.Equal(t, now, f.Clock().Now())
+	got := make([]byte, 2)
+	_, err = f.ReadAt(got, 4095)
+	require.NoError(t, err)
+	require.Equal(t, []byte{0xAB, 0xCD}, got)
+	require.Panics(t, func() { f.Poke(1<<20-1, []byte{1, 2}) })
+	require.Panics(t, func() { f.Poke(-1, []byte{1}) })
+
+	// NAND: Poke does not program the page in the rules' sense.
+	n := newChip(t, nandName, 1<<20)
+	n.Poke(0, []byte{0x0F})
+	_, err = n.WriteAt(fill(page, 0xF0), 0)
+	require.NoError(t, err)
+	_, err = n.ReadAt(got[:1], 0)
+	require.NoError(t, err)
+	require.Equal(t, byte(0x00), got[0])
+	require.NoError(t, n.MarkBad(nblock))
+	n.Poke(nblock, []byte{1}) // no bad-block check either
+}
+
+func unstableReads(t *testing.T, f *Flash, off int64, n, times int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for range times {
+		b := make([]byte, n)
+		_, err := f.ReadAt(b, off)
+		require.NoError(t, err)
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestSetUnstable(t *testing.T) {
+	newF := func(seed uint64) *Flash {
+		f, err := New(Options{Part: mustPart(t, norName), Size: 1 << 20, Seed: seed})
+		require.NoError(t, err)
+		stored := make([]byte, 64)
+		for i := range stored {
+			stored[i] = byte(i * 37)
+		}
+		_, err = f.WriteAt(stored, 4064) // crosses into block 1
+		require.NoError(t, err)
+		f.SetUnstable(4070, 40)
+		return f
+	}
+	f := newF(1)
+	stored := make([]byte, 64)
+	for i := range stored {
+		stored[i] = byte(i * 37)
+	}
+	reads := unstableReads(t, f, 4064, 64, 20)
+	differ := false
+	for _, r := range reads {
+		for i := range r {
+			off := 4064 + i
+			if off < 4070 || off >= 4110 {
+				require.Equal(t, stored[i], r[i], "stable byte %d", off)
+				continue
+			}
+			require.Equal(t, stored[i], r[i]&stored[i], "unstable byte %d lost a 1 bit", off)
+		}
+		differ = differ || string(r) != string(reads[0])
+	}
+	require.True(t, differ, "unstable bytes read the same 20 times")
+
+	// Same seed, same history: same values. Other seed: other values.
+	require.Equal(t, reads, unstableReads(t, newF(1), 4064, 64, 20))
+	require.NotEqual(t, reads, unstableReads(t, newF(2), 4064, 64, 20))
+
+	// Snapshots carry the random state: a replay after Restore reads the same.
+	g := newF(3)
+	s := g.Snapshot()
+	first := unstableReads(t, g, 4064, 64, 5)
+	g.Restore(s)
+	require.Equal(t, first, unstableReads(t, g, 4064, 64, 5))
+
+	// Programming bytes makes them stable; erasing a block does too.
+	_, err := g.WriteAt(fill(10, 0xFF), 4075)
+	require.NoError(t, err)
+	require.NoError(t, g.Erase(4096, 4096))
+	for _, r := range unstableReads(t, g, 4064, 64, 10) {
+		require.Equal(t, stored[11:21], r[11:21], "programmed bytes are stable")
+		require.Equal(t, fill(32, 0xFF), r[32:], "erased block is stable")
+	}
+	r := unstableReads(t, g, 4064, 64, 20)
+	varied := false
+	for _, x := range r {
+		varied = varied || string(x[6:11]) != string(r[0][6:11])
+	}
+	require.True(t, varied, "bytes not programmed stay unstable")
+
+	require.Panics(t, func() { g.SetUnstable(1<<20, 1) })
+	require.NotPanics(t, func() { g.SetUnstable(1<<20, 0) })
+}
+
+func TestUnstableNAND(t *testing.T) {
+	f := newChip(t, nandName, 1<<20)
+	_, err := f.WriteAt(fill(page, 0x00), 0)
+	require.NoError(t, err)
+	f.SetUnstable(0, page)
+	reads := unstableReads(t, f, 0, 16, 10)
+	require.NotEqual(t, reads[0], reads[1])
+	require.NoError(t, f.Erase(0, nblock))
+	require.Equal(t, fill(16, 0xFF), unstableReads(t, f, 0, 16, 1)[0])
+	_, err = hal.IsBad(f, 0)
+	require.NoError(t, err)
+}
