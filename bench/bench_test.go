@@ -1,0 +1,107 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// BenchmarkSync reports, per part, workload and strategy on an 8 MiB info
+// region at typical timings, the figures of the bench table as custom
+// metrics, so benchstat can compare two commits:
+//
+//	sim-s/op     simulated seconds of one sync round
+//	erases/op    erase units (4 KiB) erased
+//	pages/op     pages programmed
+//	read-B/op    bytes read
+//	WA           bytes programmed / bytes changed
+//	cpu-ms/op    host CPU time of the strategy itself (0 for the floor)
+//	vs-floor     sim-s/op divided by the floor's
+//
+// ns/op also counts preparing each round (the change and its diff).
+func BenchmarkSync(b *testing.B) {
+	const size = 8 << 20
+	envs := map[string]*env{}
+	for _, pn := range []string{"mx66l1g45g", "w25q256jv"} {
+		part, err := sim.LookupPart(pn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, w := range []Workload{Activity(info.TypicalInterval, 1), Synthetic(1, true), Synthetic(10, true), Synthetic(1, false)} {
+			for _, s := range Strategies() {
+				if s == StrategyEngine && !engineAvailable {
+					continue
+				}
+				name := fmt.Sprintf("part=%s/region=%s/workload=%s/strategy=%s", pn, hal.FormatSize(size), w.Name, s)
+				b.Run(name, func(b *testing.B) {
+					sc := &scenario{part: part, timing: "typical", size: size, seed: 1, strategies: []string{s}}
+					e := envs[pn]
+					if e == nil {
+						var err error
+						if e, err = sc.setup(context.Background()); err != nil {
+							b.Fatal(err)
+						}
+						envs[pn] = e
+					}
+					var sum Row
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						rows, err := sc.runWorkload(context.Background(), e, w, uint64(i+1))
+						if err != nil {
+							b.Fatalf("%v (replay: go test ./bench -run '^$' -bench '%s')", err, b.Name())
+						}
+						r, ok := find(rows, rows[0].Key(), s)
+						if !ok {
+							b.Fatalf("no %s row", s)
+						}
+						sum.SimSeconds += r.SimSeconds
+						sum.Erases += r.Erases
+						sum.PagesProgrammed += r.PagesProgrammed
+						sum.BytesRead += r.BytesRead
+						sum.BytesProgrammed += r.BytesProgrammed
+						sum.ChangedBytes += r.ChangedBytes
+						sum.HostCPUSeconds += r.HostCPUSeconds
+						sum.VsFloor += r.VsFloor
+					}
+					n := float64(b.N)
+					b.ReportMetric(sum.SimSeconds/n, "sim-s/op")
+					b.ReportMetric(sum.Erases/n, "erases/op")
+					b.ReportMetric(sum.PagesProgrammed/n, "pages/op")
+					b.ReportMetric(sum.BytesRead/n, "read-B/op")
+					if sum.ChangedBytes > 0 {
+						b.ReportMetric(sum.BytesProgrammed/sum.ChangedBytes, "WA")
+					}
+					b.ReportMetric(sum.HostCPUSeconds/n*1000, "cpu-ms/op")
+					b.ReportMetric(sum.VsFloor/n, "vs-floor")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkFloor is the host cost of computing the floor of an 8 MiB region
+// with 1% of its bytes changed in clusters.
+func BenchmarkFloor(b *testing.B) {
+	part, _ := sim.LookupPart("w25q256jv")
+	m := ModelOf(part, false)
+	old := make([]byte, 8<<20)
+	for i := range old {
+		old[i] = byte(i * 7)
+	}
+	cur := append([]byte(nil), old...)
+	for i := 0; i < len(cur); i += 1 << 20 {
+		for j := i; j < i+8<<10; j++ {
+			cur[j] ^= 0x5A
+		}
+	}
+	b.SetBytes(int64(len(old)))
+	for i := 0; i < b.N; i++ {
+		if _, err := Floor(old, cur, 0, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

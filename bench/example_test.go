@@ -1,0 +1,22 @@
+package bench_test
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/bench"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+// The floor of syncing a 1 MiB region in which one SEL entry (16 bytes)
+// was appended into erased space: nothing to erase, one page to program,
+// and the source read once at 25 MB/s.
+func ExampleFloor() {
+	part, _ := sim.LookupPart("w25q256jv")
+	old := bytes.Repeat([]byte{0xFF}, 1<<20)
+	new := bytes.Clone(old)
+	copy(new[300000:], "SEL entry #4711!")
+	c, _ := bench.Floor(old, new, 0, bench.ModelOf(part, false))
+	fmt.Printf("erases %d, pages %d, read %d KiB, time %v\n", c.Erases, c.PagesProgrammed, c.BytesRead>>10, c.Time)
+	// Output: erases 0, pages 1, read 1024 KiB, time 42.6456ms
+}

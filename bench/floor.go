@@ -1,0 +1,250 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Model is what the floor needs to know about a flash part: its geometry
+// and the datasheet times of one timing corner (typical or maximum).
+type Model struct {
+	EraseSize       int64         // smallest erase unit (4 KiB sector on SPI NOR)
+	BlockEraseSize  int64         // larger erase unit (64 KiB block); 0 if none
+	PageSize        int64         // program page (256 B)
+	SectorErase     time.Duration // time of one EraseSize erase
+	BlockErase      time.Duration // time of one BlockEraseSize erase
+	PageProgram     time.Duration // time of one page program
+	CommandOverhead time.Duration // opcode and address on the bus, per operation
+	ReadBytesPerSec int64         // bus read rate
+}
+
+// Validate reports whether m can price work.
+func (m Model) Validate() error {
+	pow2 := func(v int64) bool { return v > 0 && v&(v-1) == 0 }
+	switch {
+	case !pow2(m.EraseSize) || !pow2(m.PageSize) || m.EraseSize%m.PageSize != 0:
+		return fmt.Errorf("floor model: erase size %d and page size %d must be powers of two, erase a multiple of page", m.EraseSize, m.PageSize)
+	case m.BlockEraseSize != 0 && (!pow2(m.BlockEraseSize) || m.BlockEraseSize%m.EraseSize != 0):
+		return fmt.Errorf("floor model: block erase size %d is not a power-of-two multiple of the erase size %d", m.BlockEraseSize, m.EraseSize)
+	case m.ReadBytesPerSec <= 0:
+		return fmt.Errorf("floor model: read rate %d B/s must be positive", m.ReadBytesPerSec)
+	case m.SectorErase < 0 || m.BlockErase < 0 || m.PageProgram < 0 || m.CommandOverhead < 0:
+		return fmt.Errorf("floor model: negative operation time")
+	}
+	return nil
+}
+
+// ReadTime is the bus time of one read command of n bytes.
+func (m Model) ReadTime(n int64) time.Duration {
+	return m.CommandOverhead + m.BusTime(n)
+}
+
+// BusTime is the time n bytes take on the bus (read data, or program data
+// going to the chip).
+func (m Model) BusTime(n int64) time.Duration {
+	return time.Duration(n * int64(time.Second) / m.ReadBytesPerSec)
+}
+
+// ProgramTime is the time of one page program command carrying n bytes.
+func (m Model) ProgramTime(n int64) time.Duration {
+	return m.CommandOverhead + m.PageProgram + m.BusTime(n)
+}
+
+// Cost is an amount of flash work and the device time it takes.
+type Cost struct {
+	Time            time.Duration // ReadTime + ProgramTime + EraseTime
+	ReadTime        time.Duration
+	ProgramTime     time.Duration
+	EraseTime       time.Duration
+	EraseOps        int64 // erase commands (sector or block)
+	Erases          int64 // erase units (EraseSize) erased, as hal.Stats counts them
+	PagesProgrammed int64
+	BytesProgrammed int64 // PagesProgrammed × PageSize: a page is the unit of work
+	BytesRead       int64
+}
+
+// Floor is the physical floor of bringing an in-place copy of a region from
+// old to new: the least flash work any strategy that keeps the destination
+// as a mirror of the source can do, on a part priced by m.
+//
+// Definition (each erase unit, "sector", of the region on its own):
+//   - unchanged sector: nothing;
+//   - changed sector whose new bytes only clear bits of the old ones
+//     (new AND old == new, e.g. an append into erased space): program the
+//     pages whose bytes changed, no erase;
+//   - changed sector that needs some bit to go from 0 to 1: one sector erase,
+//     then program every page of the new contents that is not all 0xFF.
+//
+// Where a whole block-erase unit (64 KiB) lies inside the region and one
+// block erase plus reprogramming the block's non-0xFF pages is cheaper than
+// the per-sector plan for that block, the block erase is taken instead.
+// Every erase and page program pays the part's command overhead, and each
+// page program carries over the bus the bytes from its first to its last
+// byte that must be programmed (non-0xFF after an erase, changed without
+// one): one command per page, the least data it can carry. To that
+// the floor adds reading the source region once, in one command, at the
+// part's bus rate: without a change journal, knowing what changed takes
+// reading it.
+//
+// old and new must have the same length, a multiple of m.EraseSize; off is
+// the region's offset on the chip (it decides which sectors share a block)
+// and must be a multiple of m.EraseSize.
+func Floor(old, new []byte, off int64, m Model) (Cost, error) {
+	return floor(old, new, off, m, nil)
+}
+
+// floor is Floor; when wear is not nil it also adds one to wear[i] for
+// every erase unit i (counted from the region start) the floor erases.
+func floor(old, new []byte, off int64, m Model, wear []int64) (Cost, error) {
+	if err := m.Validate(); err != nil {
+		return Cost{}, err
+	}
+	n := int64(len(new))
+	if int64(len(old)) != n || n%m.EraseSize != 0 || off%m.EraseSize != 0 || off < 0 {
+		return Cost{}, fmt.Errorf("floor: region of %d/%d bytes at %d is not whole %d-byte erase units", len(old), len(new), off, m.EraseSize)
+	}
+	total := Cost{BytesRead: n, ReadTime: m.ReadTime(n)}
+
+	// sectorPlan prices one sector on its own.
+	sectorPlan := func(s int64) (c Cost, needsErase bool) {
+		o, nw := old[s:s+m.EraseSize], new[s:s+m.EraseSize]
+		if bytes.Equal(o, nw) {
+			return Cost{}, false
+		}
+		for i := range nw {
+			if nw[i]&^o[i] != 0 {
+				needsErase = true
+				break
+			}
+		}
+		if needsErase {
+			p, t := m.programAfterErase(nw)
+			return Cost{EraseTime: m.SectorErase + m.CommandOverhead, ProgramTime: t,
+				EraseOps: 1, Erases: 1, PagesProgrammed: p}, true
+		}
+		c = Cost{}
+		for q := int64(0); q < m.EraseSize; q += m.PageSize {
+			if lo, hi := diffSpan(o[q:q+m.PageSize], nw[q:q+m.PageSize]); hi > lo {
+				c.PagesProgrammed++
+				c.ProgramTime += m.ProgramTime(int64(hi - lo))
+			}
+		}
+		return c, false
+	}
+
+	blk := m.BlockEraseSize
+	if blk == 0 {
+		blk = m.EraseSize
+	}
+	for s := int64(0); s < n; {
+		// The group of sectors sharing one block-erase unit, clipped to the region.
+		abs := off + s
+		end := (abs/blk+1)*blk - off
+		whole := abs%blk == 0 && end <= n && m.BlockEraseSize != 0
+		if end > n {
+			end = n
+		}
+		var plan Cost
+		var erased []int64
+		for q := s; q < end; q += m.EraseSize {
+			c, e := sectorPlan(q)
+			plan = plan.add(c)
+			if e {
+				erased = append(erased, q/m.EraseSize)
+			}
+		}
+		if whole && len(erased) > 0 {
+			p, t := m.programAfterErase(new[s:end])
+			alt := Cost{EraseTime: m.BlockErase + m.CommandOverhead, ProgramTime: t,
+				EraseOps: 1, Erases: m.BlockEraseSize / m.EraseSize, PagesProgrammed: p}
+			if alt.EraseTime+alt.ProgramTime < plan.EraseTime+plan.ProgramTime {
+				plan = alt
+				erased = erased[:0]
+				for q := s; q < end; q += m.EraseSize {
+					erased = append(erased, q/m.EraseSize)
+				}
+			}
+		}
+		if wear != nil {
+			for _, i := range erased {
+				wear[i]++
+			}
+		}
+		total = total.add(plan)
+		s = end
+	}
+	total.BytesProgrammed = total.PagesProgrammed * m.PageSize
+	total.Time = total.ReadTime + total.ProgramTime + total.EraseTime
+	return total, nil
+}
+
+func (c Cost) add(o Cost) Cost {
+	return Cost{
+		Time:            c.Time + o.Time,
+		ReadTime:        c.ReadTime + o.ReadTime,
+		ProgramTime:     c.ProgramTime + o.ProgramTime,
+		EraseTime:       c.EraseTime + o.EraseTime,
+		EraseOps:        c.EraseOps + o.EraseOps,
+		Erases:          c.Erases + o.Erases,
+		PagesProgrammed: c.PagesProgrammed + o.PagesProgrammed,
+		BytesProgrammed: c.BytesProgrammed + o.BytesProgrammed,
+		BytesRead:       c.BytesRead + o.BytesRead,
+	}
+}
+
+// programAfterErase prices programming erased space to hold p: one command
+// per page that holds a byte other than 0xFF, carrying the span from its
+// first to its last such byte.
+func (m Model) programAfterErase(p []byte) (pages int64, t time.Duration) {
+	for q := int64(0); q < int64(len(p)); q += m.PageSize {
+		pg := p[q : q+m.PageSize]
+		lo := slices.IndexFunc(pg, func(b byte) bool { return b != 0xFF })
+		if lo < 0 {
+			continue
+		}
+		hi := len(pg)
+		for pg[hi-1] == 0xFF {
+			hi--
+		}
+		pages++
+		t += m.ProgramTime(int64(hi - lo))
+	}
+	return pages, t
+}
+
+// diffSpan returns the span [lo, hi) from the first to the last byte where
+// a and b differ; lo == hi when they are equal.
+func diffSpan(a, b []byte) (lo, hi int) {
+	lo = 0
+	for lo < len(a) && a[lo] == b[lo] {
+		lo++
+	}
+	if lo == len(a) {
+		return 0, 0
+	}
+	hi = len(a)
+	for a[hi-1] == b[hi-1] {
+		hi--
+	}
+	return lo, hi
+}
+
+// ChangedBytes counts the bytes that differ between old and new (same length).
+func ChangedBytes(old, new []byte) int64 {
+	var n int64
+	const chunk = 4096
+	for s := 0; s < len(new); s += chunk {
+		e := min(s+chunk, len(new))
+		if bytes.Equal(old[s:e], new[s:e]) {
+			continue
+		}
+		for i := s; i < e; i++ {
+			if old[i] != new[i] {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// testModel is a small part: 4 KiB sectors, 16 KiB blocks, 256 B pages.
+var testModel = Model{
+	EraseSize: 4096, BlockEraseSize: 16384, PageSize: 256,
+	SectorErase: 50 * time.Millisecond, BlockErase: 120 * time.Millisecond,
+	PageProgram: time.Millisecond, CommandOverhead: time.Microsecond,
+	ReadBytesPerSec: 1 << 20,
+}
+
+func TestFloor(t *testing.T) {
+	const n = 32 << 10 // two blocks
+	filled := bytes.Repeat([]byte{0x5A}, n)
+	erased := bytes.Repeat([]byte{0xFF}, n)
+	read := testModel.ReadTime(n)
+	page := testModel.ProgramTime(256) // a full page of data
+	sector := testModel.SectorErase + testModel.CommandOverhead
+	block := testModel.BlockErase + testModel.CommandOverhead
+	with := func(base []byte, edits ...func(b []byte)) []byte {
+		b := bytes.Clone(base)
+		for _, e := range edits {
+			e(b)
+		}
+		return b
+	}
+	set := func(off int, v byte) func([]byte) { return func(b []byte) { b[off] = v } }
+	fill := func(off, len int, v byte) func([]byte) {
+		return func(b []byte) {
+			for i := off; i < off+len; i++ {
+				b[i] = v
+			}
+		}
+	}
+	tests := []struct {
+		name     string
+		old, new []byte
+		off      int64
+		want     Cost
+	}{
+		{"unchanged", filled, filled, 0, Cost{Time: read, BytesRead: n}},
+		{"append into erased space: programs only", erased, with(erased, fill(100, 300, 0x00)), 0,
+			Cost{Time: read + testModel.ProgramTime(156) + testModel.ProgramTime(144), PagesProgrammed: 2, BytesProgrammed: 512, BytesRead: n}},
+		{"bits cleared in place: no erase", filled, with(filled, set(5000, 0x50)), 0,
+			Cost{Time: read + testModel.ProgramTime(1), PagesProgrammed: 1, BytesProgrammed: 256, BytesRead: n}},
+		{"one bit set: sector erase and its 16 pages", filled, with(filled, set(5000, 0x5B)), 0,
+			Cost{Time: read + sector + 16*page, EraseOps: 1, Erases: 1, PagesProgrammed: 16, BytesProgrammed: 4096, BytesRead: n}},
+		{"erased pages of the new sector are not programmed", filled, with(filled, fill(4096, 2048, 0xFF)), 0,
+			Cost{Time: read + sector + 8*page, EraseOps: 1, Erases: 1, PagesProgrammed: 8, BytesProgrammed: 2048, BytesRead: n}},
+		{"partial page after erase carries only its non-erased span", filled, with(filled, fill(4096, 4000, 0xFF)), 0,
+			Cost{Time: read + sector + testModel.ProgramTime(96), EraseOps: 1, Erases: 1, PagesProgrammed: 1, BytesProgrammed: 256, BytesRead: n}},
+		{"three sectors of a block: block erase is cheaper", filled, with(filled, set(0, 0x7B), set(4096, 0x7B), set(8192, 0x7B)), 0,
+			Cost{Time: read + block + 64*page, EraseOps: 1, Erases: 4, PagesProgrammed: 64, BytesProgrammed: 64 * 256, BytesRead: n}},
+		{"two sectors of a block: sector erases are cheaper", filled, with(filled, set(0, 0x7B), set(4096, 0x7B)), 0,
+			Cost{Time: read + 2*sector + 32*page, EraseOps: 2, Erases: 2, PagesProgrammed: 32, BytesProgrammed: 32 * 256, BytesRead: n}},
+		{"region not block aligned: no block erase", filled, with(filled, set(0, 0x7B), set(4096, 0x7B), set(8192, 0x7B)), 4096,
+			Cost{Time: read + 3*sector + 48*page, EraseOps: 3, Erases: 3, PagesProgrammed: 48, BytesProgrammed: 48 * 256, BytesRead: n}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Floor(tt.old, tt.new, tt.off, testModel)
+			require.NoError(t, err)
+			require.Equal(t, read, got.ReadTime)
+			require.Equal(t, got.Time, got.ReadTime+got.ProgramTime+got.EraseTime)
+			got.ReadTime, got.ProgramTime, got.EraseTime = 0, 0, 0
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestFloorWear(t *testing.T) {
+	const n = 32 << 10
+	old := bytes.Repeat([]byte{0x5A}, n)
+	new := bytes.Clone(old)
+	new[0], new[4096], new[8192] = 0x7B, 0x7B, 0x7B // block erase of block 0
+	new[20000] = 0x7B                               // sector 4 alone
+	new[30000] = 0x50                               // bits cleared: no erase
+	wear := make([]int64, n/4096)
+	_, err := floor(old, new, 0, testModel, wear)
+	require.NoError(t, err)
+	require.Equal(t, []int64{1, 1, 1, 1, 1, 0, 0, 0}, wear)
+}
+
+func TestFloorRejectsBadInput(t *testing.T) {
+	a := make([]byte, 8192)
+	for _, tc := range []struct {
+		name     string
+		old, new []byte
+		off      int64
+		m        Model
+	}{
+		{"length mismatch", a, a[:4096], 0, testModel},
+		{"not whole sectors", a[:100], a[:100], 0, testModel},
+		{"misaligned offset", a, a, 17, testModel},
+		{"bad model", a, a, 0, Model{EraseSize: 4096, PageSize: 256}},
+	} {
+		_, err := Floor(tc.old, tc.new, tc.off, tc.m)
+		require.Error(t, err, tc.name)
+	}
+}
+
+func TestChangedBytes(t *testing.T) {
+	a := bytes.Repeat([]byte{1}, 10000)
+	b := bytes.Clone(a)
+	b[0], b[4097], b[9999] = 0, 0, 0
+	require.EqualValues(t, 3, ChangedBytes(a, b))
+	require.EqualValues(t, 0, ChangedBytes(a, a))
+}

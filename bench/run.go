@@ -1,0 +1,402 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// Config selects what Run measures. Zero fields take the defaults.
+type Config struct {
+	// Parts are sim part names (NOR only); default: w25q256jv, w25q512jv,
+	// mx66l1g45g, mt25ql256.
+	Parts []string
+	// Timings are "typical" and/or "max"; default both.
+	Timings []string
+	// Sizes are info region sizes in bytes; default 1, 8 and 32 MiB.
+	Sizes []int64
+	// Workloads; default DefaultWorkloads().
+	Workloads []Workload
+	// Strategies to run, by name; the floor is always computed (every row is
+	// compared with it). Default: all.
+	Strategies []string
+	// Seed drives the generator, the mutations and the simulator.
+	Seed uint64
+	// Progress, if set, is called once per finished scenario with a short line.
+	Progress func(line string)
+}
+
+// DefaultParts are the NOR part profiles benchmarked by default.
+func DefaultParts() []string { return []string{"w25q256jv", "w25q512jv", "mx66l1g45g", "mt25ql256"} }
+
+// DefaultSizes are the info region sizes benchmarked by default.
+func DefaultSizes() []int64 { return []int64{1 << 20, 8 << 20, 32 << 20} }
+
+// Quick returns the configuration of a short run: MX66L1G45G and
+// W25Q256JV at typical timings, 1 and 8 MiB regions, QuickWorkloads.
+func Quick(seed uint64) Config {
+	return Config{Parts: []string{"mx66l1g45g", "w25q256jv"}, Timings: []string{"typical"},
+		Sizes: []int64{1 << 20, 8 << 20}, Workloads: QuickWorkloads(), Seed: seed}
+}
+
+// Validate reports whether c names known parts (NOR), timings, strategies
+// and well-formed sizes and workloads.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
+// withDefaults fills zero fields and validates.
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Parts) == 0 {
+		c.Parts = DefaultParts()
+	}
+	if len(c.Timings) == 0 {
+		c.Timings = []string{"typical", "max"}
+	}
+	if len(c.Sizes) == 0 {
+		c.Sizes = DefaultSizes()
+	}
+	if len(c.Workloads) == 0 {
+		c.Workloads = DefaultWorkloads()
+	}
+	if len(c.Strategies) == 0 {
+		c.Strategies = []string{StrategyEngine, StrategyFullCopy, StrategyBlockDiff}
+	}
+	for _, p := range c.Parts {
+		part, err := sim.LookupPart(p)
+		if err != nil {
+			return c, err
+		}
+		if part.Kind != hal.NOR {
+			return c, fmt.Errorf("part %s is %v: the benchmark compares NOR strategies (flashcp, in-place diff); pick a NOR part", p, part.Kind)
+		}
+	}
+	for _, t := range c.Timings {
+		if t != "typical" && t != "max" {
+			return c, fmt.Errorf("timing %q: want typical or max", t)
+		}
+	}
+	for _, s := range c.Sizes {
+		if s <= 0 || s%(64<<10) != 0 {
+			return c, fmt.Errorf("region size %d: want a positive multiple of 64 KiB", s)
+		}
+	}
+	for _, w := range c.Workloads {
+		if err := w.Validate(); err != nil {
+			return c, err
+		}
+	}
+	for _, s := range c.Strategies {
+		if !slices.Contains(Strategies(), s) {
+			return c, fmt.Errorf("unknown strategy %q (known: %v)", s, Strategies())
+		}
+	}
+	return c, nil
+}
+
+// ModelOf returns the floor model of part p at typical or maximum timings.
+func ModelOf(p sim.Part, maxTiming bool) Model {
+	t := p.Typical
+	if maxTiming {
+		t = p.Max
+	}
+	return Model{EraseSize: p.EraseSize, BlockEraseSize: p.BlockEraseSize, PageSize: p.PageSize,
+		SectorErase: t.SectorErase, BlockErase: t.BlockErase, PageProgram: t.PageProgram,
+		CommandOverhead: t.CommandOverhead, ReadBytesPerSec: t.ReadBytesPerSec}
+}
+
+// errSkip marks a scenario that cannot run on a part (e.g. the region and
+// the engine's layout do not fit the chip).
+var errSkip = errors.New("skipped")
+
+// Run measures every strategy on every scenario of c and judges the targets.
+// A scenario that does not fit a part is listed in Report.Skipped; any other
+// failure stops the run with an error naming the scenario and the seed.
+func Run(ctx context.Context, c Config) (*Report, error) {
+	c, err := c.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Seed: c.Seed, Started: time.Now().UTC().Format(time.RFC3339)}
+	for _, pn := range c.Parts {
+		part, _ := sim.LookupPart(pn)
+		for _, timing := range c.Timings {
+			for _, size := range c.Sizes {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				sc := &scenario{part: part, maxTiming: timing == "max", timing: timing, size: size, seed: c.Seed, strategies: c.Strategies}
+				rows, err := sc.run(ctx, c.Workloads, c.Progress)
+				if errors.Is(err, errSkip) {
+					rep.Skipped = append(rep.Skipped, err.Error())
+					continue
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%s %s %s (seed %d): %w", pn, timing, hal.FormatSize(size), c.Seed, err)
+				}
+				rep.Rows = append(rep.Rows, rows...)
+			}
+		}
+	}
+	names := make([]string, len(c.Workloads))
+	for i, w := range c.Workloads {
+		names[i] = w.Name
+	}
+	sortRows(rep.Rows, names)
+	rep.Targets = Judge(rep.Rows)
+	return rep, nil
+}
+
+// scenario is one part, timing corner and region size; its workloads all
+// start from the same populated and synced state.
+type scenario struct {
+	part       sim.Part
+	maxTiming  bool
+	timing     string
+	size       int64
+	seed       uint64
+	strategies []string
+}
+
+// tally accumulates one strategy's work over a workload's rounds.
+type tally struct {
+	stats   hal.Stats     // device work, summed over the chips involved
+	sim     time.Duration // virtual time on the clock
+	cpu     time.Duration
+	wear    []int64 // erases per erase block over all rounds
+	changed int64
+	floor   Cost // for the floor only
+}
+
+func (t *tally) addWear(delta []int64) {
+	if t.wear == nil {
+		t.wear = make([]int64, len(delta))
+	}
+	for i, d := range delta {
+		t.wear[i] += d
+	}
+}
+
+// wearOf returns every block's wear on the chips, concatenated.
+func wearOf(chips ...*sim.Flash) []int64 {
+	var w []int64
+	for _, c := range chips {
+		n := c.Geometry().Blocks()
+		for b := int64(0); b < n; b++ {
+			w = append(w, c.Wear(b))
+		}
+	}
+	return w
+}
+
+func statsOf(chips ...*sim.Flash) hal.Stats {
+	var s hal.Stats
+	for _, c := range chips {
+		s = s.Add(c.Stats())
+	}
+	return s
+}
+
+// measure runs fn and adds its work on chips (sharing clock) to t.
+func measure(t *tally, clock *sim.Clock, chips []*sim.Flash, fn func() error) error {
+	w0, s0, c0, cpu0 := wearOf(chips...), statsOf(chips...), clock.Elapsed(), cpuTime()
+	if err := fn(); err != nil {
+		return err
+	}
+	cpu1, c1, s1, w1 := cpuTime(), clock.Elapsed(), statsOf(chips...), wearOf(chips...)
+	for i := range w1 {
+		w1[i] -= w0[i]
+	}
+	t.addWear(w1)
+	t.stats = t.stats.Add(s1.Sub(s0))
+	t.sim += c1 - c0
+	t.cpu += cpu1 - cpu0
+	return nil
+}
+
+// readAll reads n bytes at off of f.
+func readAll(f hal.Flash, off, n int64) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// peer is one in-place copy tool with its own source and destination chips.
+type peer struct {
+	name     string
+	copyFn   func(src, dst hal.Flash, off, size int64) error
+	clock    *sim.Clock
+	src, dst *sim.Flash
+	t        tally
+}
+
+func (sc *scenario) newChip(clock *sim.Clock, size int64, name string) (*sim.Flash, error) {
+	return sim.New(sim.Options{Part: sc.part, Size: size, MaxTiming: sc.maxTiming, Clock: clock, Name: name, Seed: sc.seed})
+}
+
+func (sc *scenario) run(ctx context.Context, workloads []Workload, progress func(string)) ([]Row, error) {
+	env, err := sc.setup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for wi, w := range workloads {
+		wrows, err := sc.runWorkload(ctx, env, w, sc.seed^uint64(wi+1)*0x9e3779b97f4a7c15)
+		if err != nil {
+			return nil, fmt.Errorf("workload %s: %w", w.Name, err)
+		}
+		rows = append(rows, wrows...)
+		if progress != nil {
+			progress(fmt.Sprintf("%s %s %s %s: done", sc.part.Name, sc.timing, hal.FormatSize(sc.size), w.Name))
+		}
+	}
+	return rows, nil
+}
+
+// runWorkload resets env to the synced start state and runs w's rounds:
+// change the primary's region, then sync with every strategy; it returns
+// the floor's row first, then one row per strategy.
+func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, seed uint64) ([]Row, error) {
+	model := ModelOf(sc.part, sc.maxTiming)
+	// The peers copy the same region, at the same offset within a 64 KiB
+	// block so that block erases fall the same way.
+	peerOff := env.regionOff % max(sc.part.BlockEraseSize, sc.part.EraseSize)
+	if peerOff+sc.size > sc.part.Size {
+		peerOff = 0
+	}
+	if err := env.reset(ctx); err != nil {
+		return nil, err
+	}
+	region, err := info.OpenRegion(env.a, env.regionOff, sc.size)
+	if err != nil {
+		return nil, err
+	}
+	old, err := readAll(env.a, env.regionOff, sc.size)
+	if err != nil {
+		return nil, err
+	}
+	var peers []*peer
+	for _, s := range sc.strategies {
+		var fn func(src, dst hal.Flash, off, size int64) error
+		switch s {
+		case StrategyFullCopy:
+			fn = FullCopy
+		case StrategyBlockDiff:
+			fn = BlockDiff
+		default:
+			continue
+		}
+		p := &peer{name: s, copyFn: fn, clock: sim.NewClock(time.Unix(0, 0).UTC())}
+		if p.src, err = sc.newChip(p.clock, peerOff+sc.size, "source"); err != nil {
+			return nil, err
+		}
+		if p.dst, err = sc.newChip(p.clock, peerOff+sc.size, "destination"); err != nil {
+			return nil, err
+		}
+		p.dst.Poke(peerOff, old) // the destination holds the last synced contents
+		peers = append(peers, p)
+	}
+	useEngine := env.engine != nil && slices.Contains(sc.strategies, StrategyEngine)
+	var engineT, floorT tally
+	floorWear := make([]int64, sc.size/model.EraseSize)
+	gen := info.NewGenerator(seed)
+	for round := 0; round < w.Rounds; round++ {
+		if w.Realistic() {
+			err = gen.Step(region, w.Activity)
+		} else {
+			_, err = gen.Mutate(region, w.Fraction, w.Clustered)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", round, err)
+		}
+		cur, err := readAll(env.a, env.regionOff, sc.size)
+		if err != nil {
+			return nil, err
+		}
+		changed := ChangedBytes(old, cur)
+		fc, err := floor(old, cur, env.regionOff, model, floorWear)
+		if err != nil {
+			return nil, err
+		}
+		floorT.floor = floorT.floor.add(fc)
+		floorT.changed += changed
+		if useEngine {
+			engineT.changed += changed
+			if err := measure(&engineT, env.clock, []*sim.Flash{env.a, env.b}, func() error { return env.engine.round(ctx) }); err != nil {
+				return nil, fmt.Errorf("round %d: engine: %w", round, err)
+			}
+		}
+		for _, p := range peers {
+			p.src.Poke(peerOff, cur)
+			p.t.changed += changed
+			if err := measure(&p.t, p.clock, []*sim.Flash{p.src, p.dst}, func() error { return p.copyFn(p.src, p.dst, peerOff, sc.size) }); err != nil {
+				return nil, fmt.Errorf("round %d: %s: %w", round, p.name, err)
+			}
+			got, err := readAll(p.dst, peerOff, sc.size)
+			if err != nil {
+				return nil, err
+			}
+			if !bytes.Equal(got, cur) {
+				return nil, fmt.Errorf("round %d: %s left the destination different from the source", round, p.name)
+			}
+		}
+		old = cur
+	}
+	floorT.wear = floorWear
+	rows := []Row{sc.row(w, StrategyFloor, floorT, model)}
+	if useEngine {
+		rows = append(rows, sc.row(w, StrategyEngine, engineT, model))
+	}
+	for _, p := range peers {
+		rows = append(rows, sc.row(w, p.name, p.t, model))
+	}
+	for i := range rows {
+		if f := rows[0].SimSeconds; f > 0 {
+			rows[i].VsFloor = rows[i].SimSeconds / f
+		}
+	}
+	return rows, nil
+}
+
+// row turns a tally into a per-round row.
+func (sc *scenario) row(w Workload, strategy string, t tally, m Model) Row {
+	n := float64(w.Rounds)
+	r := Row{Part: sc.part.Name, Timing: sc.timing, RegionSize: sc.size, Workload: w.Name, Strategy: strategy,
+		Rounds: w.Rounds, ChangedBytes: float64(t.changed) / n, PageProgramSeconds: m.PageProgram.Seconds()}
+	r.ChangePct = r.ChangedBytes / float64(sc.size) * 100
+	if strategy == StrategyFloor {
+		c := t.floor
+		r.SimSeconds = c.Time.Seconds() / n
+		r.Erases, r.PagesProgrammed = float64(c.Erases)/n, float64(c.PagesProgrammed)/n
+		r.BytesProgrammed, r.BytesRead = float64(c.BytesProgrammed)/n, float64(c.BytesRead)/n
+		r.ReadSeconds, r.ProgramSeconds, r.EraseSeconds = c.ReadTime.Seconds()/n, c.ProgramTime.Seconds()/n, c.EraseTime.Seconds()/n
+	} else {
+		s := t.stats
+		r.SimSeconds = t.sim.Seconds() / n
+		r.Erases, r.PagesProgrammed = float64(s.Erases)/n, float64(s.PagesProgrammed)/n
+		r.BytesProgrammed, r.BytesRead = float64(s.BytesProgrammed)/n, float64(s.BytesRead)/n
+		r.HostCPUSeconds = t.cpu.Seconds() / n
+		read := time.Duration(s.Reads)*m.CommandOverhead + m.BusTime(s.BytesRead)
+		prog := time.Duration(s.PagesProgrammed)*(m.CommandOverhead+m.PageProgram) + m.BusTime(s.BytesProgrammed)
+		r.ReadSeconds, r.ProgramSeconds = read.Seconds()/n, prog.Seconds()/n
+		r.EraseSeconds = (s.Elapsed - read - prog).Seconds() / n
+		r.WaitSeconds = (t.sim - s.Elapsed).Seconds() / n
+	}
+	if t.changed > 0 {
+		r.WriteAmp = r.BytesProgrammed / r.ChangedBytes
+	}
+	for _, v := range t.wear {
+		r.WorstWear = max(r.WorstWear, v)
+	}
+	return r
+}

@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// Workload is what happens to the primary's information region between two
+// syncs. Exactly one of Activity and Fraction is set.
+type Workload struct {
+	// Name is stable and appears in rows, plots and benchmark names:
+	// "cmc-10m", "clustered-1pct", "scattered-0.1pct".
+	Name string
+	// Activity: each round follows this much CMC activity, applied with
+	// info.Generator.Step (event and fault logs append, fan and power
+	// readings move, node and asset information change now and then).
+	Activity time.Duration
+	// Fraction of the region's payload bytes changed before the round, by
+	// info.Generator.Mutate; Clustered picks contiguous runs (256 B to
+	// 16 KiB) instead of single bytes spread uniformly.
+	Fraction  float64
+	Clustered bool
+	// Rounds is how many change-then-sync rounds are measured (≥ 1); the
+	// row's figures are per round, its wear over all of them.
+	Rounds int
+}
+
+// Realistic reports whether w is CMC activity rather than a synthetic change set.
+func (w Workload) Realistic() bool { return w.Activity > 0 }
+
+// Validate reports whether w is well formed.
+func (w Workload) Validate() error {
+	switch {
+	case w.Name == "":
+		return fmt.Errorf("workload without a name")
+	case w.Rounds < 1:
+		return fmt.Errorf("workload %s: rounds %d, want at least 1", w.Name, w.Rounds)
+	case (w.Activity > 0) == (w.Fraction > 0):
+		return fmt.Errorf("workload %s: set exactly one of activity and fraction", w.Name)
+	case w.Fraction < 0 || w.Fraction > 1:
+		return fmt.Errorf("workload %s: fraction %v is not in (0, 1]", w.Name, w.Fraction)
+	}
+	return nil
+}
+
+// Synthetic returns the synthetic workload changing pct percent of the
+// payload bytes, clustered or scattered, named "clustered-1pct" and so on.
+func Synthetic(pct float64, clustered bool) Workload {
+	pattern := "scattered"
+	if clustered {
+		pattern = "clustered"
+	}
+	return Workload{Name: fmt.Sprintf("%s-%spct", pattern, strconv.FormatFloat(pct, 'f', -1, 64)),
+		Fraction: pct / 100, Clustered: clustered, Rounds: 1}
+}
+
+// Activity returns the realistic workload of d of CMC activity per round,
+// named "cmc-10m", "cmc-1h" and so on.
+func Activity(d time.Duration, rounds int) Workload {
+	name := d.String()
+	switch {
+	case d%time.Hour == 0:
+		name = fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		name = fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return Workload{Name: "cmc-" + name, Activity: d, Rounds: rounds}
+}
+
+// DefaultWorkloads returns the standard set: CMC activity of 1 minute, one
+// sync interval (info.TypicalInterval, 10 minutes) and 1 hour between
+// syncs, three rounds each; and synthetic changes of 0.1%, 1%, 10% and 100%
+// of the payload bytes, clustered and scattered.
+func DefaultWorkloads() []Workload {
+	ws := []Workload{
+		Activity(time.Minute, 3),
+		Activity(info.TypicalInterval, 3),
+		Activity(time.Hour, 3),
+	}
+	for _, clustered := range []bool{true, false} {
+		for _, pct := range []float64{0.1, 1, 10, 100} {
+			ws = append(ws, Synthetic(pct, clustered))
+		}
+	}
+	return ws
+}
+
+// QuickWorkloads is a small set for --quick and tests: one sync interval of
+// activity, and 1% and 10% clustered and 1% scattered changes.
+func QuickWorkloads() []Workload {
+	return []Workload{Activity(info.TypicalInterval, 2), Synthetic(1, true), Synthetic(10, true), Synthetic(1, false)}
+}
+
+// LookupWorkloads returns the default workloads with the given names.
+func LookupWorkloads(names []string) ([]Workload, error) {
+	all := DefaultWorkloads()
+	var out []Workload
+	for _, n := range names {
+		i := slices.IndexFunc(all, func(w Workload) bool { return w.Name == n })
+		if i < 0 {
+			known := make([]string, len(all))
+			for j, w := range all {
+				known[j] = w.Name
+			}
+			return nil, fmt.Errorf("unknown workload %q (known: %s)", n, strings.Join(known, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cmcsync/cmcsync/bench"
+)
+
+func init() {
+	register(command{name: "bench", summary: "sync cost of the engine vs flashcp, flashcp -p and the physical floor, on simulated parts", run: runBench})
+}
+
+// runBench measures sync strategies on simulated flash parts and prints a
+// table (or JSON), writing report.json, table.txt and plots to --out.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync bench [--parts LIST] [--sizes LIST] [--timings LIST] [--workloads LIST] [--json] [--out DIR] [--quick]")
+		fmt.Fprintln(stderr, "\nMeasures one sync after a change of the primary's information region, on simulated")
+		fmt.Fprintln(stderr, "NOR parts in virtual time: the cmcsync engine, a full copy as mtd-utils flashcp does it,")
+		fmt.Fprintln(stderr, "a per-erase-block diff in place as flashcp -p does it, and the physical floor.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	parts := fs.String("parts", strings.Join(bench.DefaultParts(), ","), "comma-separated sim part names")
+	sizes := fs.String("sizes", "1M,8M,32M", "comma-separated info region sizes")
+	timings := fs.String("timings", "typical,max", "timing corners: typical, max or both")
+	workloads := fs.String("workloads", "", "comma-separated workload names (default: all; see the table)")
+	strategies := fs.String("strategies", "", "comma-separated strategies among engine,flashcp,flashcp-p (default: all; the floor is always computed)")
+	asJSON := fs.Bool("json", false, "print the report as JSON instead of the table")
+	out := fs.String("out", "bench-out", "folder for report.json, table.txt and the plots (PNG and SVG); \"\" writes none")
+	quick := fs.Bool("quick", false, "a short run: mx66l1g45g and w25q256jv, typical timings, 1 and 8 MiB, four workloads")
+	seed := fs.Uint64("seed", 1, "seed of every random choice (generator, mutations, simulator)")
+	check := fs.Bool("check", false, "exit with status 1 if a performance target is missed")
+	progress := fs.Bool("progress", false, "print a line per finished scenario on stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError("bench: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("bench: unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	cfg := bench.Config{Seed: *seed}
+	if *quick {
+		cfg = bench.Quick(*seed)
+	}
+	if !*quick || set["parts"] {
+		cfg.Parts = benchList(*parts)
+	}
+	if !*quick || set["timings"] {
+		cfg.Timings = benchList(*timings)
+	}
+	if !*quick || set["sizes"] {
+		s, err := bench.ParseSizes(*sizes)
+		if err != nil {
+			return usageError("bench: --sizes: %v", err)
+		}
+		cfg.Sizes = s
+	}
+	if *workloads != "" {
+		w, err := bench.LookupWorkloads(benchList(*workloads))
+		if err != nil {
+			return usageError("bench: --workloads: %v", err)
+		}
+		cfg.Workloads = w
+	}
+	if *strategies != "" {
+		cfg.Strategies = benchList(*strategies)
+	}
+	if *progress {
+		cfg.Progress = func(line string) { fmt.Fprintln(stderr, "bench:", line) }
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError("bench: %v", err)
+	}
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if *asJSON {
+		if err := rep.WriteJSON(stdout); err != nil {
+			return err
+		}
+	} else if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	if *out != "" {
+		paths, err := writeBenchFiles(rep, *out)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		fmt.Fprintf(stderr, "bench: wrote %d files to %s\n", len(paths), *out)
+	}
+	if *check {
+		for _, t := range rep.Targets {
+			if !t.Met {
+				return &exitError{code: 1, msg: "bench: target missed: " + t.Name + ": " + t.Detail}
+			}
+		}
+	}
+	return nil
+}
+
+// writeBenchFiles writes report.json, table.txt and the plots into dir.
+func writeBenchFiles(rep *bench.Report, dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for name, write := range map[string]func(io.Writer) error{"report.json": rep.WriteJSON, "table.txt": rep.WriteTable} {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			return paths, err
+		}
+		err = write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return paths, fmt.Errorf("write %s: %w", p, err)
+		}
+		paths = append(paths, p)
+	}
+	plots, err := rep.WritePlots(dir)
+	return append(paths, plots...), err
+}
+
+// benchList splits a comma-separated flag value, dropping empty items.
+func benchList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/bench"
+)
+
+func runBenchArgs(args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), append([]string{"bench"}, args...), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// small is a bench run of a few seconds.
+var small = []string{"--parts", "w25q256jv", "--sizes", "1M", "--timings", "typical", "--workloads", "cmc-10m,clustered-1pct"}
+
+func TestBenchJSON(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, err := runBenchArgs(append(small, "--json", "--out", dir)...)
+	require.NoError(t, err, errOut)
+	var rep bench.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	require.NotEmpty(t, rep.Rows)
+	for _, r := range rep.Rows {
+		require.Equal(t, "w25q256jv", r.Part)
+		require.Contains(t, []string{"cmc-10m", "clustered-1pct"}, r.Workload)
+		require.GreaterOrEqual(t, r.SimSeconds, r.PagesProgrammed*r.PageProgramSeconds)
+	}
+	for _, f := range []string{"report.json", "table.txt", "w25q256jv-typical-1mib.png", "w25q256jv-typical-1mib.svg"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err, f)
+		require.Positive(t, st.Size(), f)
+	}
+	require.Contains(t, errOut, "wrote 4 files")
+}
+
+func TestBenchTable(t *testing.T) {
+	out, _, err := runBenchArgs(append(small, "--out", "", "--strategies", "flashcp-p")...)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.True(t, strings.HasPrefix(strings.TrimSpace(lines[0]), "part"), lines[0])
+	require.Contains(t, out, "flashcp-p")
+	require.Contains(t, out, "floor")
+	rows := 0
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); f[0] == "w25q256jv" {
+			require.Contains(t, []string{"flashcp-p", "floor"}, f[4], l)
+			rows++
+		}
+	}
+	require.Equal(t, 4, rows) // two workloads × (flashcp-p, floor)
+	require.Contains(t, out, "target")
+}
+
+func TestBenchBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--sizes", "3x"},
+		{"--parts", "nope"},
+		{"--parts", "mt29f2g01"},
+		{"--timings", "slow"},
+		{"--workloads", "cmc-2m"},
+		{"--strategies", "rsync"},
+		{"--bogus"},
+		{"extra"},
+	} {
+		_, errOut, err := runBenchArgs(args...)
+		var ee *exitError
+		require.True(t, errors.As(err, &ee), "%v: %v", args, err)
+		require.Equal(t, 2, ee.code, "%v: %s %s", args, ee.msg, errOut)
+	}
+	_, errOut, err := runBenchArgs("-h")
+	require.NoError(t, err)
+	require.Contains(t, errOut, "--quick")
+}
