@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+func init() {
+	register(command{name: "guest", summary: "run sync rounds as the CMC's sync service (inside the QEMU guest)", run: runGuest})
+}
+
+// GuestPrefix starts every line the guest command prints: one JSON object
+// per line, for the host (qemu/scenario) to parse off the serial console.
+const guestPrefix = "GUEST "
+
+// guestLine is one line of the guest command's output.
+type guestLine struct {
+	Event string `json:"event"` // open, round-start, round, done, error
+	Round int    `json:"round,omitempty"`
+	// ElapsedMS is the wall time of the step in the guest, in milliseconds.
+	ElapsedMS  float64             `json:"elapsed_ms"`
+	Generation uint64              `json:"generation"`
+	Report     *engine.RoundReport `json:"report,omitempty"`
+	Status     *engine.Status      `json:"status,omitempty"`
+	Events     []engine.Event      `json:"events,omitempty"`
+	Error      string              `json:"error,omitempty"`
+	// Types are the committed generation's types (with digests) after a
+	// round.
+	Types []engine.TypeStatus `json:"types,omitempty"`
+}
+
+func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("guest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	primary := fs.String("primary", "mtd:/dev/mtd5", "primary chip ("+flashspec.Usage+")")
+	backup := fs.String("backup", "mtd:/dev/mtd6", "backup chip")
+	rounds := fs.Int("rounds", 1, "rounds to run (0: until killed)")
+	seed := fs.Uint64("seed", 1, "seed of the simulated CMC activity on the primary")
+	activity := fs.Duration("activity", 10*time.Minute, "CMC activity (generator time) written to the primary before each round; 0 = none")
+	hold := fs.Bool("hold", false, "after opening (recovery), wait for a line on standard input before the rounds")
+	pause := fs.Duration("pause", 0, "wall-clock pause between rounds")
+	mutantName := fs.String("mutant", "", "deliberately broken engine variant (for the fault harness)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError("guest: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("guest: unexpected arguments %q", fs.Args())
+	}
+	if *rounds < 0 {
+		return usageError("guest: --rounds must be 0 or more")
+	}
+	var mutant engine.Mutant
+	if *mutantName != "" {
+		m, err := engine.ParseMutant(*mutantName)
+		if err != nil {
+			return usageError("guest: %v", err)
+		}
+		mutant = m
+	}
+	open := func(s string) (hal.Flash, error) {
+		sp, err := flashspec.Parse(s)
+		if err != nil {
+			return nil, usageError("guest: %v", err)
+		}
+		return flashspec.Open(sp, nil)
+	}
+	pf, err := open(*primary)
+	if err != nil {
+		return err
+	}
+	defer hal.Close(pf)
+	bf, err := open(*backup)
+	if err != nil {
+		return err
+	}
+	defer hal.Close(bf)
+
+	emit := func(l guestLine) {
+		b, err := json.Marshal(l)
+		if err != nil {
+			b, _ = json.Marshal(guestLine{Event: "error", Error: err.Error()})
+		}
+		fmt.Fprintf(stdout, "%s%s\n", guestPrefix, b)
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+	start := time.Now()
+	eng, err := engine.Open(ctx, pf, bf, engine.Options{Clock: hal.SystemClock{}, Mutant: mutant})
+	if err != nil {
+		emit(guestLine{Event: "error", Error: err.Error()})
+		return fmt.Errorf("guest: open engine: %w", err)
+	}
+	st := eng.Status()
+	emit(guestLine{Event: "open", ElapsedMS: ms(time.Since(start)), Generation: st.Generation, Status: &st, Events: eng.Events()})
+
+	if *hold {
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			return fmt.Errorf("guest: waiting for the go-ahead: %w", err)
+		}
+	}
+	l := eng.Layout()
+	gen := info.NewGenerator(*seed)
+	for i := 1; *rounds == 0 || i <= *rounds; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if *activity > 0 {
+			region, err := info.OpenRegion(eng.Primary(), l.InfoOff, l.InfoSize)
+			if err == nil {
+				err = gen.Step(region, *activity)
+			}
+			if err != nil {
+				emit(guestLine{Event: "error", Round: i, Error: "cmc activity on the primary: " + err.Error()})
+				return fmt.Errorf("guest: cmc activity: %w", err)
+			}
+		}
+		emit(guestLine{Event: "round-start", Round: i, Generation: eng.Status().Generation})
+		t0 := time.Now()
+		rep, err := eng.Round(ctx)
+		st := eng.Status()
+		line := guestLine{Event: "round", Round: i, ElapsedMS: ms(time.Since(t0)), Report: &rep, Generation: st.Generation, Types: st.Types}
+		if err != nil {
+			line.Error = err.Error()
+		}
+		emit(line)
+		if *pause > 0 {
+			if err := (hal.SystemClock{}).Sleep(ctx, *pause); err != nil {
+				return err
+			}
+		}
+	}
+	st = eng.Status()
+	emit(guestLine{Event: "done", ElapsedMS: ms(time.Since(start)), Generation: st.Generation, Status: &st})
+	if st.LastError != "" {
+		return &exitError{code: 1, msg: "guest: last round failed: " + st.LastError}
+	}
+	return nil
+}

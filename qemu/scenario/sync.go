@@ -1,0 +1,144 @@
+package scenario
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// guestLine mirrors one line of `cmcsync guest` output (cmd/cmcsync/guest.go).
+type guestLine struct {
+	Event      string              `json:"event"`
+	Round      int                 `json:"round"`
+	ElapsedMS  float64             `json:"elapsed_ms"`
+	Generation uint64              `json:"generation"`
+	Report     *engine.RoundReport `json:"report"`
+	Status     *engine.Status      `json:"status"`
+	Events     []engine.Event      `json:"events"`
+	Error      string              `json:"error"`
+	Types      []engine.TypeStatus `json:"types"`
+}
+
+var reGuestLine = regexp.MustCompile(`(?m)^GUEST (\{.*\})$`)
+
+// parseGuestLines extracts the guest command's JSON lines from console
+// output.
+func parseGuestLines(out string) ([]guestLine, error) {
+	var lines []guestLine
+	for _, m := range reGuestLine.FindAllStringSubmatch(out, -1) {
+		var l guestLine
+		if err := json.Unmarshal([]byte(m[1]), &l); err != nil {
+			return lines, fmt.Errorf("guest line %.200q: %w", m[1], err)
+		}
+		lines = append(lines, l)
+	}
+	return lines, nil
+}
+
+// guestCommand is the command line of the guest's sync service.
+func guestCommand(o Options, rounds int, seed uint64, activity time.Duration) string {
+	s := fmt.Sprintf("cmcsync guest --primary %s --backup %s --rounds %d --seed %d --activity %s",
+		GuestPrimary, GuestBackup, rounds, seed, activity)
+	if o.Mutant != "" {
+		s += " --mutant " + o.Mutant
+	}
+	return s
+}
+
+// syncFigures are the engine's own figures from inside the guest.
+type syncFigures struct {
+	Generation      uint64  `json:"generation"`
+	Outcome         string  `json:"outcome"`
+	Types           string  `json:"types"`
+	BytesRead       int64   `json:"bytes_read"`
+	BytesWritten    int64   `json:"bytes_written"`
+	Erases          int64   `json:"erases"`
+	PagesProgrammed int64   `json:"pages_programmed"`
+	ChangedChunks   int     `json:"changed_chunks"`
+	EngineDuration  Seconds `json:"engine_duration_s"`
+	GuestWall       Seconds `json:"guest_wall_s"`
+	OpenWall        Seconds `json:"guest_open_wall_s"`
+	Throughput      string  `json:"write_throughput"`
+	Error           string  `json:"error,omitempty"`
+}
+
+// runSync formats both images on the host and fills the primary's
+// information region; the guest's engine then runs one round from flash0
+// to flash1 through hal/mtd. The host decodes the images afterwards: the
+// backup's committed generation must hold exactly the primary's records,
+// every chunk must match its digest, nothing may be left interrupted, and
+// the primary's image and information must be untouched.
+func runSync(ctx context.Context, e *env) error {
+	cfg := engine.DefaultConfig()
+	e.logf("preparing images in %s (format, populate the primary with seed %d)", e.dir, e.o.Seed)
+	l, err := prepareImages(ctx, e, cfg, false)
+	if err != nil {
+		return err
+	}
+	before, err := readImages(e.primary, e.backup, l)
+	if err != nil {
+		return err
+	}
+	m, err := e.boot(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Kill()
+	out, runErr := e.run(ctx, m, guestCommand(e.o, 1, e.o.Seed, 0))
+	if err := m.Reboot(rebootTimeout); err != nil {
+		return err
+	}
+	lines, perr := parseGuestLines(out)
+	var fig syncFigures
+	for _, gl := range lines {
+		switch {
+		case gl.Event == "open":
+			fig.OpenWall = Seconds(time.Duration(gl.ElapsedMS * float64(time.Millisecond)))
+		case gl.Event == "round" && gl.Report != nil:
+			r := gl.Report
+			fig = syncFigures{Generation: r.Generation, Outcome: r.Outcome, Types: info.FormatList(r.Types),
+				BytesRead: r.BytesRead, BytesWritten: r.BytesWritten, Erases: r.Erases, PagesProgrammed: r.PagesProgrammed,
+				ChangedChunks: r.ChangedChunks, EngineDuration: Seconds(r.Duration),
+				GuestWall: Seconds(time.Duration(gl.ElapsedMS * float64(time.Millisecond))), OpenWall: fig.OpenWall, Error: gl.Error}
+			if gl.ElapsedMS > 0 {
+				fig.Throughput = hal.FormatSize(int64(float64(r.BytesWritten)/(gl.ElapsedMS/1000))) + "/s"
+			}
+		}
+	}
+	e.rep.Guest, _ = json.Marshal(fig)
+	if runErr != nil {
+		return violationf("the engine in the guest failed: %v", runErr)
+	}
+	if perr != nil || fig.Outcome == "" {
+		return violationf("no round report from the guest (parse: %v); output:\n%s", perr, tail(out, 2000))
+	}
+	e.logf("guest round: %s, generation %d, %s written, %d erases, %d pages, %v in the guest",
+		fig.Outcome, fig.Generation, hal.FormatSize(fig.BytesWritten), fig.Erases, fig.PagesProgrammed, fig.GuestWall)
+	after, err := readImages(e.primary, e.backup, l)
+	if err != nil {
+		return violationf("decoding the images after the sync: %v", err)
+	}
+	e.rep.check("committed", fig.Outcome == "committed" && after.Backup.Generation == before.Backup.Generation+1,
+		"guest outcome %q; backup generation %d -> %d", fig.Outcome, before.Backup.Generation, after.Backup.Generation)
+	diffs := compareSynced(after, cfg.Types)
+	e.rep.check("backup-equals-primary", len(diffs) == 0, "%s", joinOr(diffs, fmt.Sprintf("all %d types: same sequence numbers and sha256 digests", len(cfg.Types))))
+	e.rep.check("chunks-verify", len(after.ChunkErrors) == 0, "%d committed chunks fail their digests", len(after.ChunkErrors))
+	e.rep.check("nothing-interrupted", after.Interrupted == nil, "interrupted round left: %+v", after.Interrupted)
+	e.rep.check("primary-untouched", after.PrimaryPrefix == before.PrimaryPrefix && after.ImageErr == nil,
+		"image+information sha256 %.12s… -> %.12s…; image CRC: %s", before.PrimaryPrefix, after.PrimaryPrefix, errString(after.ImageErr, "ok"))
+	return nil
+}
+
+func joinOr(list []string, empty string) string {
+	if len(list) == 0 {
+		return empty
+	}
+	return strings.Join(list, "; ")
+}
