@@ -38,10 +38,12 @@ type Backend interface {
 	// returned round for the chart and metrics itself; whoever runs the
 	// scheduled rounds reports those with [Server.RecordRound].
 	SyncNow(ctx context.Context) (Round, error)
-	// Upgrade applies the user's choice after an image upgrade. It returns
-	// an error wrapping [ErrNoUpgrade] when no upgrade is pending and one
-	// wrapping [ErrInvalid] for an unknown choice.
-	Upgrade(choice UpgradeChoice) error
+	// Upgrade applies the user's choice after an image upgrade (and may
+	// sync at once). It returns an error wrapping [ErrNoUpgrade] when no
+	// upgrade is pending and one wrapping [ErrInvalid] for an unknown
+	// choice. The Server records no round for it: a Backend that runs one
+	// reports it with [Server.RecordRound].
+	Upgrade(ctx context.Context, choice UpgradeChoice) error
 }
 
 // UpgradeSimulator is an optional Backend ability: simulated chips can be
@@ -63,6 +65,9 @@ var (
 	// ErrNoUpgrade means an upgrade choice was made while no upgrade is
 	// pending (409 Conflict).
 	ErrNoUpgrade = errors.New("no image upgrade is pending")
+	// ErrConflict means the engine's state does not allow the request now,
+	// e.g. a sync while an upgrade waits for the user's choice (409).
+	ErrConflict = errors.New("not possible in the engine's current state")
 )
 
 // FieldError is a validation error about one field of a request. It wraps

@@ -135,7 +135,7 @@ func (f *fakeBackend) SyncNow(ctx context.Context) (web.Round, error) {
 	return r, nil
 }
 
-func (f *fakeBackend) Upgrade(choice web.UpgradeChoice) error {
+func (f *fakeBackend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.upgrade == nil {

@@ -345,11 +345,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) setConfig(w http.ResponseWriter, r *http.Request, c Config) bool {
 	if err := s.backend.SetConfig(c); err != nil {
-		if errors.Is(err, ErrInvalid) {
-			s.badRequest(w, r, err)
-		} else {
-			s.fail(w, r, http.StatusInternalServerError, &ErrorBody{Error: "store configuration: " + err.Error()})
-		}
+		s.backendError(w, r, "store configuration", err)
 		return false
 	}
 	return true
@@ -394,7 +390,7 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request) {
 		}
 		round.Error = err.Error()
 		s.RecordRound(round)
-		s.fail(w, r, http.StatusInternalServerError, &ErrorBody{Error: "sync round failed: " + err.Error()})
+		s.backendError(w, r, "sync", err)
 		return
 	}
 	s.RecordRound(round)
@@ -411,15 +407,8 @@ func (s *Server) postUpgrade(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, r, err)
 		return
 	}
-	if err := s.backend.Upgrade(u.Choice); err != nil {
-		switch {
-		case errors.Is(err, ErrNoUpgrade):
-			s.fail(w, r, http.StatusConflict, &ErrorBody{Error: err.Error()})
-		case errors.Is(err, ErrInvalid):
-			s.badRequest(w, r, err)
-		default:
-			s.fail(w, r, http.StatusInternalServerError, &ErrorBody{Error: "apply upgrade choice: " + err.Error()})
-		}
+	if err := s.backend.Upgrade(r.Context(), u.Choice); err != nil {
+		s.backendError(w, r, "apply upgrade choice", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.status())
@@ -441,7 +430,7 @@ func (s *Server) postSimulateUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := sim.SimulateUpgrade(r.Context()); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, &ErrorBody{Error: "simulate upgrade: " + err.Error()})
+		s.backendError(w, r, "simulate upgrade", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.status())
@@ -451,6 +440,19 @@ func (s *Server) postSimulateUpgrade(w http.ResponseWriter, r *http.Request) {
 // wrapper answers 401 otherwise).
 func (s *Server) getAuth(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// backendError answers a Backend's error: 400 for ErrInvalid, 409 for
+// ErrNoUpgrade and ErrConflict, else 500.
+func (s *Server) backendError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, ErrInvalid):
+		s.badRequest(w, r, err)
+	case errors.Is(err, ErrNoUpgrade), errors.Is(err, ErrConflict):
+		s.fail(w, r, http.StatusConflict, &ErrorBody{Error: err.Error()})
+	default:
+		s.fail(w, r, http.StatusInternalServerError, &ErrorBody{Error: what + ": " + err.Error()})
+	}
 }
 
 func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, err error) {
