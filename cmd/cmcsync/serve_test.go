@@ -53,7 +53,9 @@ func startServe(t *testing.T, args ...string) *serveRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &serveRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), r.stdout, r.stderr) }()
+	go func() {
+		r.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), r.stdout, r.stderr)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := openLine.FindStringSubmatch(r.stdout.String()); m != nil {
