@@ -66,6 +66,12 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Equal reports whether c and o are the same configuration.
+func (c Config) Equal(o Config) bool {
+	return slices.Equal(c.Types, o.Types) && c.Interval == o.Interval && c.Threshold == o.Threshold &&
+		c.Verify == o.Verify && c.GroupSize == o.GroupSize && c.RetryAtOnce == o.RetryAtOnce
+}
+
 // Clone returns a copy of c that shares nothing with it.
 func (c Config) Clone() Config {
 	c.Types = slices.Clone(c.Types)

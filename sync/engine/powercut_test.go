@@ -1,0 +1,304 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// power is a power supply shared by the chips of a pair: it counts program
+// and erase operations and cuts power at operation cutAt (1-based; 0 =
+// never), optionally tearing that operation.
+type power struct {
+	ops   int
+	cutAt int
+	torn  bool
+	dead  bool
+	rng   *rand.Rand
+}
+
+// cutFlash is a sim chip behind a power supply.
+type cutFlash struct {
+	*sim.Flash
+	p *power
+}
+
+func (c *cutFlash) lost(op string, off, n int64) error {
+	return &hal.OpError{Op: op, Dev: c.Geometry().Name, Off: off, Len: n, Err: fmt.Errorf("%w: %w", hal.ErrInjected, hal.ErrPowerLoss)}
+}
+
+func (c *cutFlash) ReadAt(b []byte, off int64) (int, error) {
+	if c.p.dead {
+		return 0, c.lost("read", off, int64(len(b)))
+	}
+	return c.Flash.ReadAt(b, off)
+}
+
+func (c *cutFlash) WriteAt(b []byte, off int64) (int, error) {
+	if c.p.dead {
+		return 0, c.lost("program", off, int64(len(b)))
+	}
+	c.p.ops++
+	if c.p.ops == c.p.cutAt {
+		c.p.dead = true
+		if c.p.torn && len(b) > 0 {
+			// Only some of the bits that should clear do.
+			q := bytes.Clone(b)
+			for i := range q {
+				q[i] |= byte(c.p.rng.Uint32()) &^ b[i]
+			}
+			_, _ = c.Flash.WriteAt(q, off)
+			c.Flash.SetUnstable(off, int64(len(b)))
+		}
+		return 0, c.lost("program", off, int64(len(b)))
+	}
+	return c.Flash.WriteAt(b, off)
+}
+
+func (c *cutFlash) Erase(off, n int64) error {
+	if c.p.dead {
+		return c.lost("erase", off, n)
+	}
+	c.p.ops++
+	if c.p.ops == c.p.cutAt {
+		c.p.dead = true
+		if c.p.torn {
+			_ = c.Flash.Erase(off, n)
+			junk := make([]byte, min(n, 1024))
+			for i := range junk {
+				junk[i] = byte(c.p.rng.Uint32())
+			}
+			c.Flash.Poke(off+n/2, junk[:min(int64(len(junk)), n/2)])
+		}
+		return c.lost("erase", off, n)
+	}
+	return c.Flash.Erase(off, n)
+}
+
+// cutScenario is a pair after one committed generation, with the CMC's
+// changes for the next round applied and a new config staged, snapshotted.
+type cutScenario struct {
+	p          *pair
+	snapA      *sim.Snapshot
+	snapB      *sim.Snapshot
+	gen1, gen2 map[info.Type][]byte
+	cfg1       Config // committed with generation 1
+	primaryImg []byte // chip A's image and information region
+}
+
+func readRange(t testing.TB, f hal.Flash, off, n int64) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	_, err := f.ReadAt(b, off)
+	require.NoError(t, err)
+	return b
+}
+
+func payloadsOf(t testing.TB, p *pair, f hal.Flash) map[info.Type][]byte {
+	t.Helper()
+	r := p.region(t, f)
+	m := map[info.Type][]byte{}
+	for _, ty := range info.All() {
+		rec, err := r.Read(ty)
+		require.NoError(t, err)
+		m[ty] = rec.Payload
+	}
+	return m
+}
+
+func newCutScenario(t testing.TB) *cutScenario {
+	cfg := DefaultConfig()
+	p := newPair(t, 8<<20, 1<<20, cfg)
+	e := p.open(t)
+	_, err := e.Round(context.Background())
+	require.NoError(t, err)
+	s := &cutScenario{p: p, cfg1: cfg}
+	s.gen1 = payloadsOf(t, p, p.a)
+	require.NoError(t, p.gen.Step(p.region(t, p.a), 30*time.Minute))
+	s.gen2 = payloadsOf(t, p, p.a)
+	cfg2 := cfg
+	cfg2.Interval = 7 * time.Minute
+	require.NoError(t, e.SetConfig(cfg2))
+	s.snapA, s.snapB = p.a.Snapshot(), p.b.Snapshot()
+	l := p.opts.Layout
+	s.primaryImg = readRange(t, p.a, 0, l.InfoOff+l.InfoSize)
+	return s
+}
+
+// cutRound restores the scenario, runs a round with power cut at op n
+// (torn or not) and returns how many ops the round made.
+func (s *cutScenario) cutRound(t testing.TB, opts Options, n int, torn bool, seed uint64) int {
+	s.p.a.Restore(s.snapA)
+	s.p.b.Restore(s.snapB)
+	pw := &power{cutAt: n, torn: torn, rng: rand.New(rand.NewPCG(seed, 99))}
+	e, err := Open(context.Background(), &cutFlash{s.p.a, pw}, &cutFlash{s.p.b, pw}, opts)
+	require.NoError(t, err)
+	pw.ops = 0
+	_, _ = e.Round(context.Background())
+	return pw.ops
+}
+
+// check opens the pair after a cut (recovery) and checks the invariants; it
+// returns a description of the first violation, or "".
+func (s *cutScenario) check(t testing.TB, opts Options) string {
+	p := s.p
+	ctx := context.Background()
+	e, err := Open(ctx, p.a, p.b, opts)
+	if err != nil {
+		return "open: " + err.Error()
+	}
+	l := p.opts.Layout
+	if !bytes.Equal(readRange(t, p.a, 0, l.InfoOff+l.InfoSize), s.primaryImg) {
+		return "primary changed"
+	}
+	st, err := store.Open(p.b, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	if err != nil {
+		return "backup store: " + err.Error()
+	}
+	if in := st.Interrupted(); in != nil {
+		return fmt.Sprintf("interrupted round %d not purged after recovery", in.Generation)
+	}
+	gen := st.StateRef().Generation
+	var want map[info.Type][]byte
+	switch gen {
+	case 1:
+		want = s.gen1
+	case 2:
+		want = s.gen2
+	default:
+		return fmt.Sprintf("committed generation %d", gen)
+	}
+	for _, ty := range info.All() {
+		got, err := st.ReadPayload(uint8(ty))
+		if err != nil {
+			return fmt.Sprintf("generation %d %v: %v", gen, ty, err)
+		}
+		if !bytes.Equal(got, want[ty]) {
+			return fmt.Sprintf("generation %d %v differs from what was synced", gen, ty)
+		}
+	}
+	if purged := st.LastPurged(); purged != nil && purged.Generation == 2 {
+		for _, b := range purged.Blocks {
+			if !allErased(readRange(t, p.b, st.BlockOffset(b), p.b.Geometry().EraseSize)) {
+				return fmt.Sprintf("purged block %d not erased", b)
+			}
+		}
+	}
+	// Reinit: after a purge the configuration is the committed one (the
+	// staged one is dropped); without a purge the staged one stays.
+	cfg := e.Config()
+	purged := st.LastPurged() != nil && st.LastPurged().Generation == 2
+	switch {
+	case purged && !cfg.Equal(FromStoreConfig(st.StateRef().Config)):
+		return fmt.Sprintf("config after purge has interval %v, committed %v", cfg.Interval, st.StateRef().Config.Interval)
+	case purged && hasStaged(st):
+		return "a staged configuration survived the purge"
+	case !purged && cfg.Interval != 7*time.Minute:
+		return fmt.Sprintf("config without purge has interval %v, want the staged or committed 7m", cfg.Interval)
+	}
+	// Live: the next round succeeds and the backup equals the primary.
+	if _, err := e.Round(ctx); err != nil {
+		return "next round: " + err.Error()
+	}
+	st2, err := store.Open(p.b, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	if err != nil {
+		return "backup store after next round: " + err.Error()
+	}
+	for _, ty := range info.All() {
+		got, err := st2.ReadPayload(uint8(ty))
+		if err != nil || !bytes.Equal(got, s.gen2[ty]) {
+			return fmt.Sprintf("after the next round %v is not synced (%v)", ty, err)
+		}
+	}
+	return ""
+}
+
+func allErased(b []byte) bool {
+	for _, c := range b {
+		if c != 0xFF {
+			return false
+		}
+	}
+	return true
+}
+
+func TestPowerCutAtEveryOperation(t *testing.T) {
+	s := newCutScenario(t)
+	opts := s.p.opts
+	total := s.cutRound(t, opts, 0, false, 0)
+	require.Greater(t, total, 5)
+	for n := 1; n <= total; n++ {
+		for _, torn := range []bool{false, true} {
+			s.cutRound(t, opts, n, torn, uint64(n))
+			if v := s.check(t, opts); v != "" {
+				t.Fatalf("cut at op %d of %d (torn=%v): %s", n, total, torn, v)
+			}
+		}
+	}
+}
+
+// TestPowerCutDuringRecovery cuts the round, then cuts the recovery at
+// each of its operations, then recovers again.
+func TestPowerCutDuringRecovery(t *testing.T) {
+	s := newCutScenario(t)
+	opts := s.p.opts
+	total := s.cutRound(t, opts, 0, false, 0)
+	for _, n := range []int{2, total / 2, total - 1} {
+		// Count the recovery's operations.
+		s.cutRound(t, opts, n, true, uint64(n))
+		snapA, snapB := s.p.a.Snapshot(), s.p.b.Snapshot()
+		pw := &power{}
+		_, err := Open(context.Background(), &cutFlash{s.p.a, pw}, &cutFlash{s.p.b, pw}, opts)
+		require.NoError(t, err)
+		rec := pw.ops
+		for m := 1; m <= rec; m++ {
+			s.p.a.Restore(snapA)
+			s.p.b.Restore(snapB)
+			pw := &power{cutAt: m, torn: m%2 == 0, rng: rand.New(rand.NewPCG(uint64(m), 7))}
+			_, _ = Open(context.Background(), &cutFlash{s.p.a, pw}, &cutFlash{s.p.b, pw}, opts)
+			if v := s.check(t, opts); v != "" {
+				t.Fatalf("round cut at op %d, recovery cut at op %d of %d: %s", n, m, rec, v)
+			}
+		}
+	}
+}
+
+// TestMutantsAreCaught runs the power-cut campaign on each mutant that a
+// power cut exposes and requires a violation.
+func TestMutantsAreCaught(t *testing.T) {
+	for _, m := range []Mutant{NoPurge, CommitBeforeDurable, ReinitInFlight} {
+		t.Run(m.String(), func(t *testing.T) {
+			s := newCutScenario(t)
+			opts := s.p.opts
+			opts.Mutant = m
+			total := s.cutRound(t, opts, 0, false, 0)
+			caught := ""
+			for n := 1; n <= total && caught == ""; n++ {
+				for _, torn := range []bool{false, true} {
+					s.cutRound(t, opts, n, torn, uint64(n))
+					if v := s.check(t, opts); v != "" {
+						caught = fmt.Sprintf("cut at op %d torn=%v: %s", n, torn, v)
+						break
+					}
+				}
+			}
+			require.NotEmpty(t, caught, "mutant %v survived every power cut", m)
+			t.Logf("%v caught: %s", m, caught)
+		})
+	}
+}
+
+var _ = errors.Is
+
+func hasStaged(s *store.Store) bool { _, ok := s.Staged(); return ok }
