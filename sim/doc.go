@@ -33,9 +33,28 @@
 // or time, SetUnstable makes bytes read back randomly (in their 0 bits) until
 // they are programmed or erased, deterministically from Options.Seed.
 //
-// OpenFile persists a chip in a raw image file (written through on every
-// change, so killing the process loses nothing acknowledged) and its wear
-// and bad blocks in a sidecar PATH.wear file.
+// # Image files
+//
+// OpenFile keeps a chip in an image file PATH (raw contents, exactly the
+// chip size: the format QEMU's -drive if=mtd and dd use) and its per-block
+// wear and bad-block marks in a sidecar PATH.wear:
+//
+//	8 bytes  magic "cmcwear1"
+//	8 bytes  number of erase blocks, little-endian uint64
+//	8 bytes per erase block, little-endian: wear count in bits 0..62, bad in bit 63
+//
+// Both are written through (pwrite) by every WriteAt, Erase, MarkBad, Poke
+// and file-backed Restore before it returns, so killing the process loses
+// nothing that was acknowledged; Sync and Close also fsync. An image
+// without a wear file (one made by dd, say) opens with zero wear. The NAND
+// program state is not stored: on open, a block's programmable pages start
+// after its last page that is not all 0xFF. Unstable ranges are not stored
+// (they end with the process, as marginal cells settle at power-up).
+//
+// # Concurrency
+//
+// A Flash is safe for concurrent use; its operations are serialized, as on
+// a chip's bus. A Clock is safe for concurrent use. Snapshots are immutable.
 //
 // The simulator knows nothing of what is stored on it.
 package sim

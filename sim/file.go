@@ -11,22 +11,7 @@ import (
 	"github.com/cmcsync/cmcsync/hal"
 )
 
-// Image files.
-//
-// OpenFile keeps the whole chip in an image file PATH (raw contents, exactly
-// the chip size, the format QEMU's -drive if=mtd and dd use) and the per-block
-// wear and bad-block marks in a sidecar PATH.wear:
-//
-//	8 bytes  magic "cmcwear1"
-//	8 bytes  number of erase blocks, little-endian uint64
-//	8 bytes per erase block, little-endian: wear count in bits 0..62, bad in bit 63
-//
-// Both are written through (pwrite) by every WriteAt, Erase, MarkBad and
-// Poke before it returns, so killing the process loses nothing that was
-// acknowledged; Sync and Close also fsync. The NAND program state is not
-// stored: on open, a NAND block's programmable pages start after its last
-// page that is not all 0xFF. Unstable ranges are not stored (they end with
-// the process, as a real chip's marginal cells settle at power-up).
+// Image file formats: see the package documentation ("Image files").
 
 const (
 	wearMagic  = "cmcwear1"

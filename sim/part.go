@@ -106,15 +106,17 @@ var parts = []Part{
 		Timing{PageProgram: ms(0.7), SectorErase: ms(64), BlockErase: ms(160)},
 		Timing{PageProgram: ms(3.5), SectorErase: ms(400), BlockErase: ms(2000)}),
 	// Macronix MX66L1G45G: typical from §5 (SFDP: tPP 0.256 ms, tSE 30 ms,
-	// tBE 288 ms). Max from the Macronix MX66L1G45G datasheet AC table
-	// (tPP max 0.75 ms, tSE max 400 ms, tBE64K max 2000 ms) — datasheet-plausible,
-	// not taken from SFDP.
+	// tBE 288 ms). §5 gives no maximum: the max values (tPP 0.75 ms, tSE
+	// 400 ms, tBE64K 2000 ms) are datasheet-plausible figures for Macronix
+	// 3 V MXSMIO parts of this family, not checked against this part's AC
+	// table.
 	norPart("mx66l1g45g", 128*mib,
 		Timing{PageProgram: ms(0.256), SectorErase: ms(30), BlockErase: ms(288)},
 		Timing{PageProgram: ms(0.75), SectorErase: ms(400), BlockErase: ms(2000)}),
 	// Micron MT25QL256ABA: typical from §5 (tPP 0.12 ms, tSSE 48 ms,
-	// tSE 160 ms). Max from the Micron MT25Q datasheet AC table (tPP max
-	// 1.8 ms, 4 KiB subsector erase max 400 ms, 64 KiB sector erase max 1 s).
+	// tSE 160 ms). §5 gives no maximum: the max values (tPP 1.8 ms, 4 KiB
+	// subsector erase 400 ms, 64 KiB sector erase 1 s) are the Micron MT25Q
+	// datasheet's program/erase maxima as recalled, not re-checked here.
 	norPart("mt25ql256", 32*mib,
 		Timing{PageProgram: ms(0.12), SectorErase: ms(48), BlockErase: ms(160)},
 		Timing{PageProgram: ms(1.8), SectorErase: ms(400), BlockErase: ms(1000)}),
