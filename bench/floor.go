@@ -65,11 +65,30 @@ type Cost struct {
 	BytesRead       int64
 }
 
-// Floor is the physical floor of bringing an in-place copy of a region from
-// old to new: the least flash work any strategy that keeps the destination
-// as a mirror of the source can do, on a part priced by m.
+// Range is the byte range [Off, Off+Len) of a region, counted from its start.
+type Range struct{ Off, Len int64 }
+
+// Info says which bytes of a region carry information. The zero Info
+// treats the region as opaque bytes.
+type Info struct {
+	// Live are the bytes a sync must read to know the information: the
+	// region header and every record (header and payload), not the unused
+	// tails of extents. Empty: the whole region.
+	Live []Range
+	// Meta are record framing bytes (sequence number, length, checksums):
+	// information about the information, which a store may keep in its own
+	// format. A change to them costs programming the changed bytes once,
+	// packed into pages of erased space (a journal append), instead of an
+	// in-place rewrite of their sector.
+	Meta []Range
+}
+
+// Floor is the physical floor of bringing a copy of a region from old to
+// new on a part priced by m: the least flash work the changed bytes need,
+// plus reading the information once.
 //
-// Definition (each erase unit, "sector", of the region on its own):
+// Definition. Payload bytes are priced as an in-place copy, each erase unit
+// ("sector") of the region on its own:
 //   - unchanged sector: nothing;
 //   - changed sector whose new bytes only clear bits of the old ones
 //     (new AND old == new, e.g. an append into erased space): program the
@@ -83,21 +102,30 @@ type Cost struct {
 // Every erase and page program pays the part's command overhead, and each
 // page program carries over the bus the bytes from its first to its last
 // byte that must be programmed (non-0xFF after an erase, changed without
-// one): one command per page, the least data it can carry. To that
-// the floor adds reading the source region once, in one command, at the
-// part's bus rate: without a change journal, knowing what changed takes
-// reading it.
+// one): one command per page, the least data it can carry.
+//
+// Changed Meta bytes (in.Meta) are left out of that diff and cost instead
+// one page program per PageSize of them. To all of it the floor adds
+// reading in.Live (default: the whole region) once, one command per range,
+// at the part's bus rate: without a change journal, knowing what changed
+// takes reading it.
+//
+// A sync that writes elsewhere than in place (a copy-on-write store) needs
+// no less: a changed sector's new contents must be programmed somewhere,
+// and every page written into erased space costs, in the long run, its
+// share of an erase — only appends into already-erased space escape the
+// erase, and the floor grants them that.
 //
 // old and new must have the same length, a multiple of m.EraseSize; off is
 // the region's offset on the chip (it decides which sectors share a block)
-// and must be a multiple of m.EraseSize.
-func Floor(old, new []byte, off int64, m Model) (Cost, error) {
-	return floor(old, new, off, m, nil)
+// and must be a multiple of m.EraseSize. Ranges must lie inside the region.
+func Floor(old, new []byte, off int64, m Model, in Info) (Cost, error) {
+	return floor(old, new, off, m, in, nil)
 }
 
 // floor is Floor; when wear is not nil it also adds one to wear[i] for
 // every erase unit i (counted from the region start) the floor erases.
-func floor(old, new []byte, off int64, m Model, wear []int64) (Cost, error) {
+func floor(old, new []byte, off int64, m Model, in Info, wear []int64) (Cost, error) {
 	if err := m.Validate(); err != nil {
 		return Cost{}, err
 	}
@@ -105,7 +133,37 @@ func floor(old, new []byte, off int64, m Model, wear []int64) (Cost, error) {
 	if int64(len(old)) != n || n%m.EraseSize != 0 || off%m.EraseSize != 0 || off < 0 {
 		return Cost{}, fmt.Errorf("floor: region of %d/%d bytes at %d is not whole %d-byte erase units", len(old), len(new), off, m.EraseSize)
 	}
+	for _, r := range append(slices.Clone(in.Live), in.Meta...) {
+		if r.Off < 0 || r.Len < 0 || r.Off+r.Len > n {
+			return Cost{}, fmt.Errorf("floor: range %d+%d outside the %d-byte region", r.Off, r.Len, n)
+		}
+	}
 	total := Cost{BytesRead: n, ReadTime: m.ReadTime(n)}
+	if len(in.Live) > 0 {
+		total.BytesRead, total.ReadTime = 0, 0
+		for _, r := range in.Live {
+			total.BytesRead += r.Len
+			total.ReadTime += m.ReadTime(r.Len)
+		}
+	}
+	if len(in.Meta) > 0 {
+		// Price the changed framing bytes as a packed append, and take
+		// them out of the in-place diff.
+		var changed int64
+		for _, r := range in.Meta {
+			changed += ChangedBytes(old[r.Off:r.Off+r.Len], new[r.Off:r.Off+r.Len])
+		}
+		for left := changed; left > 0; left -= m.PageSize {
+			total.PagesProgrammed++
+			total.ProgramTime += m.ProgramTime(min(left, m.PageSize))
+		}
+		if changed > 0 {
+			new = slices.Clone(new)
+			for _, r := range in.Meta {
+				copy(new[r.Off:r.Off+r.Len], old[r.Off:r.Off+r.Len])
+			}
+		}
+	}
 
 	// sectorPlan prices one sector on its own.
 	sectorPlan := func(s int64) (c Cost, needsErase bool) {

@@ -65,7 +65,7 @@ func TestFloor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Floor(tt.old, tt.new, tt.off, testModel)
+			got, err := Floor(tt.old, tt.new, tt.off, testModel, Info{})
 			require.NoError(t, err)
 			require.Equal(t, read, got.ReadTime)
 			require.Equal(t, got.Time, got.ReadTime+got.ProgramTime+got.EraseTime)
@@ -83,9 +83,36 @@ func TestFloorWear(t *testing.T) {
 	new[20000] = 0x7B                               // sector 4 alone
 	new[30000] = 0x50                               // bits cleared: no erase
 	wear := make([]int64, n/4096)
-	_, err := floor(old, new, 0, testModel, wear)
+	_, err := floor(old, new, 0, testModel, Info{}, wear)
 	require.NoError(t, err)
 	require.Equal(t, []int64{1, 1, 1, 1, 1, 0, 0, 0}, wear)
+}
+
+func TestFloorInfo(t *testing.T) {
+	const n = 32 << 10
+	old := bytes.Repeat([]byte{0x5A}, n)
+	new := bytes.Clone(old)
+	new[4100] = 0x7B // framing byte: packed append, no erase
+	new[4101] = 0x7B
+	new[9000] = 0x50 // payload byte, bits cleared: in place, no erase
+	in := Info{
+		Live: []Range{{0, 100}, {4096, 8192}},
+		Meta: []Range{{4096, 32}},
+	}
+	got, err := Floor(old, new, 0, testModel, in)
+	require.NoError(t, err)
+	require.Equal(t, Cost{
+		ReadTime:        testModel.ReadTime(100) + testModel.ReadTime(8192),
+		ProgramTime:     testModel.ProgramTime(2) + testModel.ProgramTime(1),
+		Time:            testModel.ReadTime(100) + testModel.ReadTime(8192) + testModel.ProgramTime(2) + testModel.ProgramTime(1),
+		PagesProgrammed: 2, BytesProgrammed: 512, BytesRead: 8292,
+	}, got)
+	require.Equal(t, byte(0x7B), new[4100], "Floor must not change its input")
+
+	_, err = Floor(old, new, 0, testModel, Info{Live: []Range{{n - 10, 20}}})
+	require.Error(t, err)
+	_, err = Floor(old, new, 0, testModel, Info{Meta: []Range{{-1, 2}}})
+	require.Error(t, err)
 }
 
 func TestFloorRejectsBadInput(t *testing.T) {
@@ -101,7 +128,7 @@ func TestFloorRejectsBadInput(t *testing.T) {
 		{"misaligned offset", a, a, 17, testModel},
 		{"bad model", a, a, 0, Model{EraseSize: 4096, PageSize: 256}},
 	} {
-		_, err := Floor(tc.old, tc.new, tc.off, tc.m)
+		_, err := Floor(tc.old, tc.new, tc.off, tc.m, Info{})
 		require.Error(t, err, tc.name)
 	}
 }

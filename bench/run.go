@@ -143,6 +143,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 					return nil, fmt.Errorf("%s %s %s (seed %d): %w", pn, timing, hal.FormatSize(size), c.Seed, err)
 				}
 				rep.Rows = append(rep.Rows, rows...)
+				rep.Skipped = append(rep.Skipped, sc.skipped...)
 			}
 		}
 	}
@@ -164,6 +165,7 @@ type scenario struct {
 	size       int64
 	seed       uint64
 	strategies []string
+	skipped    []string // strategies that could not run here, with the reason
 }
 
 // tally accumulates one strategy's work over a workload's rounds.
@@ -249,6 +251,9 @@ func (sc *scenario) run(ctx context.Context, workloads []Workload, progress func
 	if err != nil {
 		return nil, err
 	}
+	if env.skipReason != "" {
+		sc.skipped = append(sc.skipped, env.skipReason)
+	}
 	var rows []Row
 	for wi, w := range workloads {
 		wrows, err := sc.runWorkload(ctx, env, w, sc.seed^uint64(wi+1)*0x9e3779b97f4a7c15)
@@ -324,7 +329,7 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, seed 
 			return nil, err
 		}
 		changed := ChangedBytes(old, cur)
-		fc, err := floor(old, cur, env.regionOff, model, floorWear)
+		fc, err := floor(old, cur, env.regionOff, model, regionInfo(region, cur), floorWear)
 		if err != nil {
 			return nil, err
 		}
@@ -399,4 +404,23 @@ func (sc *scenario) row(w Workload, strategy string, t tally, m Model) Row {
 		r.WorstWear = max(r.WorstWear, v)
 	}
 	return r
+}
+
+// regionInfo describes the information in cur, the contents of region's
+// bytes: the region header and every record are live, the record headers
+// are framing (see Info). A record whose header does not decode counts as
+// its header alone.
+func regionInfo(region *info.Region, cur []byte) Info {
+	in := Info{Live: []Range{{0, info.RegionHeaderSize}}}
+	for _, t := range info.All() {
+		off, capacity := region.Extent(t)
+		off -= region.Offset()
+		n := int64(info.RecordHeaderSize)
+		if h, err := info.DecodeRecordHeader(cur[off : off+info.RecordHeaderSize]); err == nil {
+			n = min(n+int64(h.PayloadLen), capacity)
+		}
+		in.Live = append(in.Live, Range{off, n})
+		in.Meta = append(in.Meta, Range{off, info.RecordHeaderSize})
+	}
+	return in
 }
