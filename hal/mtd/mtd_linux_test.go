@@ -149,6 +149,9 @@ func TestOpenRefuses(t *testing.T) {
 		{"erase regions", mod(nor, func(c *mtdfake.Chip) { c.Regions = 2 }), "2 erase regions"},
 		{"size not a multiple of erase", mod(nor, func(c *mtdfake.Chip) { c.Size = 1<<20 + 512 }), "not a positive multiple of the erase size"},
 		{"nand page not power of two", mtdfake.NAND("n", 1<<20, 16<<10, 528), "write size 528"},
+		{"sysfs size disagrees", mod(nor, func(c *mtdfake.Chip) { c.Sysfs = map[string]string{"size": "2097152"} }), "disagrees with MEMGETINFO"},
+		{"sysfs erase size disagrees", mod(nor, func(c *mtdfake.Chip) { c.Sysfs = map[string]string{"erasesize": "65536"} }), "disagrees with MEMGETINFO"},
+		{"sysfs garbage", mod(nor, func(c *mtdfake.Chip) { c.Sysfs = map[string]string{"writesize": "one"} }), `parsing "one"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k := mtdfake.New()
@@ -160,7 +163,7 @@ func TestOpenRefuses(t *testing.T) {
 			require.ErrorAs(t, err, &oe)
 			require.Equal(t, "open", oe.Op)
 			require.Equal(t, path, oe.Dev)
-			if !strings.Contains(tc.name, "read-only") {
+			if !strings.Contains(tc.name, "read-only") && !strings.Contains(tc.name, "sysfs") {
 				require.ErrorIs(t, err, hal.ErrUnsupported)
 			}
 			require.Equal(t, 0, k.OpenFDs(), "a refused device's descriptor is closed")
@@ -355,4 +358,47 @@ func TestClose(t *testing.T) {
 	_, err = d.IsBad(0)
 	require.ErrorIs(t, err, hal.ErrClosed)
 	require.Equal(t, "flash1", d.Geometry().Name, "geometry survives Close")
+}
+
+// FuzzOpen feeds OpenWith arbitrary MEMGETINFO answers: it either refuses
+// the device with an *hal.OpError or returns a valid geometry that the
+// device then serves at its last byte.
+func FuzzOpen(f *testing.F) {
+	f.Add(uint8(unix.MTD_NORFLASH), uint32(unix.MTD_WRITEABLE), uint64(128<<20), uint32(4096), uint32(1), uint8(0), false)
+	f.Add(uint8(unix.MTD_NANDFLASH), uint32(unix.MTD_WRITEABLE), uint64(64<<20), uint32(128<<10), uint32(2048), uint8(0), false)
+	f.Add(uint8(unix.MTD_NORFLASH), uint32(unix.MTD_WRITEABLE), uint64(8<<30), uint32(64<<10), uint32(1), uint8(0), true)
+	f.Add(uint8(unix.MTD_DATAFLASH), uint32(unix.MTD_WRITEABLE), uint64(4<<20), uint32(528), uint32(528), uint8(0), false)
+	f.Add(uint8(unix.MTD_RAM), uint32(unix.MTD_WRITEABLE|unix.MTD_NO_ERASE), uint64(1<<20), uint32(4096), uint32(1), uint8(2), false)
+	f.Fuzz(func(t *testing.T, typ uint8, flags uint32, size uint64, erase, write uint32, regions uint8, noSysfs bool) {
+		chip := mtdfake.Chip{Name: "fuzz", Type: typ, Flags: flags, Size: int64(size & (1<<44 - 1)),
+			EraseSize: int64(erase), WriteSize: int64(write), Regions: int(regions), NoSysfs: noSysfs}
+		k := mtdfake.New()
+		path := k.Add(chip)
+		d, err := mtd.OpenWith(path, k)
+		if err != nil {
+			var oe *hal.OpError
+			if !errors.As(err, &oe) || oe.Op != "open" {
+				t.Fatalf("refusal %v is not an open *hal.OpError", err)
+			}
+			if k.OpenFDs() != 0 {
+				t.Fatal("refused device left open")
+			}
+			return
+		}
+		defer d.Close()
+		g := d.Geometry()
+		if err := g.Validate(); err != nil {
+			t.Fatalf("accepted an invalid geometry: %v", err)
+		}
+		if want := map[bool]int64{false: chip.Size, true: int64(uint32(chip.Size))}[noSysfs]; g.Size != want {
+			t.Fatalf("size %d, want %d", g.Size, want)
+		}
+		if err := d.Erase(g.Size-g.EraseSize, g.EraseSize); err != nil {
+			t.Fatalf("erase of the last block: %v", err)
+		}
+		last := make([]byte, 1)
+		if _, err := d.ReadAt(last, g.Size-1); err != nil || last[0] != 0xFF {
+			t.Fatalf("read of the last byte: %v %x", err, last)
+		}
+	})
 }

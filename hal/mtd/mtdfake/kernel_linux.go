@@ -22,6 +22,9 @@ type Chip struct {
 	OOBSize   int64
 	Regions   int  // MEMGETREGIONCOUNT's answer
 	NoSysfs   bool // the device has no /sys/class/mtd entry
+	// Sysfs overrides attributes of /sys/class/mtd/mtdN (without the
+	// trailing newline), to fake a kernel whose sysfs disagrees.
+	Sysfs map[string]string
 }
 
 // NOR returns a writeable NOR chip (write size 1).
@@ -423,6 +426,9 @@ func (k *Kernel) ReadFile(path string) ([]byte, error) {
 		return nil, notExist
 	}
 	c := k.devs[i].chip
+	if v, ok := c.Sysfs[attr]; ok {
+		return []byte(v + "\n"), nil
+	}
 	var v string
 	switch attr {
 	case "name":
