@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
@@ -44,4 +45,74 @@ func BenchmarkStandardRound(b *testing.B) {
 	b.ReportMetric(float64(pages)/n, "pages/round")
 	b.ReportMetric(float64(read)/n, "bytes-read/round")
 	b.ReportMetric(float64(chunks)/n, "chunks/round")
+}
+
+// BenchmarkOpenRecovery measures Open (recovery) after a power cut in the
+// middle of a standard round's writes: reads of metadata, the purge of the
+// round's blocks, the purged mark. It reports the flash operations and
+// simulated time recovery costs.
+func BenchmarkOpenRecovery(b *testing.B) {
+	p := newPair(b, 32<<20, 8<<20, DefaultConfig())
+	e := p.open(b)
+	ctx := context.Background()
+	_, err := e.Round(ctx)
+	require.NoError(b, err)
+	require.NoError(b, p.gen.Step(p.region(b, p.a), info.TypicalInterval))
+	snapA, snapB := p.a.Snapshot(), p.b.Snapshot()
+	// Count the round's operations, then cut in the middle.
+	pw := &power{}
+	e, err = Open(ctx, &cutFlash{p.a, pw}, &cutFlash{p.b, pw}, p.opts)
+	require.NoError(b, err)
+	pw.ops = 0
+	_, err = e.Round(ctx)
+	require.NoError(b, err)
+	total := pw.ops
+	p.a.Restore(snapA)
+	p.b.Restore(snapB)
+	pw = &power{cutAt: total / 2}
+	e, err = Open(ctx, &cutFlash{p.a, pw}, &cutFlash{p.b, pw}, p.opts)
+	require.NoError(b, err)
+	pw.ops = 0
+	_, _ = e.Round(ctx)
+	cutA, cutB := p.a.Snapshot(), p.b.Snapshot()
+	var st hal.Stats
+	b.ResetTimer()
+	for range b.N {
+		p.a.Restore(cutA)
+		p.b.Restore(cutB)
+		before := p.a.Stats().Add(p.b.Stats())
+		if _, err := Open(ctx, p.a, p.b, p.opts); err != nil {
+			b.Fatal(err)
+		}
+		st = st.Add(p.a.Stats().Add(p.b.Stats()).Sub(before))
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(st.Reads)/n, "reads/open")
+	b.ReportMetric(float64(st.BytesRead)/n, "bytes-read/open")
+	b.ReportMetric(float64(st.Erases)/n, "erases/open")
+	b.ReportMetric(float64(st.Programs)/n, "programs/open")
+	b.ReportMetric(st.Elapsed.Seconds()/n, "sim-s/open")
+	b.ReportMetric(float64(total), "ops/round")
+}
+
+// BenchmarkOpenClean measures Open when there is nothing to recover.
+func BenchmarkOpenClean(b *testing.B) {
+	p := newPair(b, 32<<20, 8<<20, DefaultConfig())
+	e := p.open(b)
+	ctx := context.Background()
+	_, err := e.Round(ctx)
+	require.NoError(b, err)
+	var st hal.Stats
+	b.ResetTimer()
+	for range b.N {
+		before := p.a.Stats().Add(p.b.Stats())
+		if _, err := Open(ctx, p.a, p.b, p.opts); err != nil {
+			b.Fatal(err)
+		}
+		st = st.Add(p.a.Stats().Add(p.b.Stats()).Sub(before))
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(st.Reads)/n, "reads/open")
+	b.ReportMetric(float64(st.BytesRead)/n, "bytes-read/open")
+	b.ReportMetric(float64(st.Programs+st.Erases)/n, "writes/open")
 }

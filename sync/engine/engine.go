@@ -358,7 +358,11 @@ func (e *Engine) configAtOpen() Config {
 
 func (e *Engine) refreshSnap() {
 	if n := e.newest(); n != nil {
-		st := n.State()
+		// Chunk maps of committed states are never modified in place, so
+		// the snapshot shares them.
+		st := *n.StateRef()
+		st.Types = slices.Clone(st.Types)
+		st.Config.Types = slices.Clone(st.Config.Types)
 		e.mu.Lock()
 		e.snap = st
 		e.mu.Unlock()

@@ -179,19 +179,24 @@ func decodeIntentHead(body []byte) (*intent, error) {
 	return in, nil
 }
 
-func decodeIntentChunks(body []byte) (gen uint64, entries []IntentEntry, err error) {
-	d := dec{b: body}
-	gen = d.u64()
-	n := int(d.u16())
-	if n*intentEntrySize > len(body) {
-		return 0, nil, fmt.Errorf("%w: intent chunk record lists %d entries in %d bytes", ErrCorrupt, n, len(body))
+// decodeIntentChunks decodes an intent chunk record, appending its entries
+// to entries.
+func decodeIntentChunks(body []byte, entries []IntentEntry) (gen uint64, out []IntentEntry, err error) {
+	if len(body) < 10 {
+		return 0, entries, fmt.Errorf("%w: intent chunk record truncated", ErrCorrupt)
 	}
-	entries = make([]IntentEntry, n)
-	for i := range entries {
-		entries[i] = IntentEntry{Type: d.u8(), Index: d.u32(), Block: d.u32(), Digest: d.digest()}
+	gen = le.Uint64(body)
+	n := int(le.Uint16(body[8:]))
+	p := body[10:]
+	if n*intentEntrySize > len(p) {
+		return 0, entries, fmt.Errorf("%w: intent chunk record lists %d entries in %d bytes", ErrCorrupt, n, len(body))
 	}
-	if d.bad {
-		return 0, nil, fmt.Errorf("%w: intent chunk record truncated", ErrCorrupt)
+	entries = slices.Grow(entries, n)
+	for i := range n {
+		q := p[i*intentEntrySize : (i+1)*intentEntrySize]
+		x := IntentEntry{Type: q[0], Index: le.Uint32(q[1:]), Block: le.Uint32(q[5:])}
+		copy(x.Digest[:], q[9:])
+		entries = append(entries, x)
 	}
 	return gen, entries, nil
 }

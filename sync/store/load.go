@@ -37,7 +37,6 @@ func (s *Store) scanArea(a int) (*areaScan, error) {
 				break
 			}
 			r.off = base + bi*s.e + so
-			r.body = append([]byte(nil), r.body...)
 			res.recs = append(res.recs, r)
 			expect = r.seq + 1
 			started = true
@@ -79,7 +78,7 @@ func (s *Store) scanArea(a int) (*areaScan, error) {
 		}
 		if found {
 			bi = nb
-			buf, next = next, buf
+			buf, next = next, make([]byte, s.e) // records keep pointing into buf
 			so = 0
 			continue
 		}
@@ -280,20 +279,26 @@ func (s *Store) apply(r record) error {
 		s.pending = in
 		s.cursor, s.wraps = in.cursor, in.wraps
 	case kindIntentChunk:
-		gen, entries, err := decodeIntentChunks(r.body)
+		if s.pending == nil {
+			return fmt.Errorf("%w: intent chunks without an intent", ErrCorrupt)
+		}
+		old := len(s.pending.entries)
+		gen, entries, err := decodeIntentChunks(r.body, s.pending.entries)
 		if err != nil {
 			return err
 		}
-		if s.pending == nil || gen != s.pending.gen {
+		if gen != s.pending.gen {
+			s.pending.entries = entries[:old]
 			return fmt.Errorf("%w: intent chunks for generation %d without its intent", ErrCorrupt, gen)
 		}
-		for _, x := range entries {
+		for _, x := range entries[old:] {
 			if x.Block >= s.sb.DataBlocks {
+				s.pending.entries = entries[:old]
 				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, x.Block, s.sb.DataBlocks)
 			}
 			s.erased[x.Block] = false
 		}
-		s.pending.entries = append(s.pending.entries, entries...)
+		s.pending.entries = entries
 		s.pending.got++
 	case kindCommit:
 		c, err := decodeCommit(r.body)
@@ -360,9 +365,10 @@ func (s *Store) apply(r record) error {
 // applyIntent returns the committed types after applying in to s.st.
 func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 	types := make([]TypeState, 0, len(s.st.Types)+len(in.types))
-	for _, t := range s.st.Types {
-		types = append(types, t)
-	}
+	types = append(types, s.st.Types...)
+	// slot[t] is the index in types of the new state of type t, + 1.
+	var slot [256]int
+	var have [256][]bool
 	for i, nt := range in.types {
 		n := in.nchunks[i]
 		var old []Chunk
@@ -374,31 +380,38 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 			}
 		}
 		chunks := make([]Chunk, n)
-		have := make([]bool, n)
-		for j := 0; j < min(n, len(old)); j++ {
-			chunks[j] = old[j]
-			have[j] = true
-		}
-		for _, x := range in.entries {
-			if x.Type != nt.Type {
-				continue
-			}
-			if int(x.Index) >= n {
-				return nil, fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x.Index, x.Type, n)
-			}
-			chunks[x.Index] = Chunk{Block: x.Block, Digest: x.Digest}
-			have[x.Index] = true
-		}
-		for j, ok := range have {
-			if !ok {
-				return nil, fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, j)
-			}
+		h := make([]bool, n)
+		k := copy(chunks, old)
+		for j := range k {
+			h[j] = true
 		}
 		nt.Chunks = chunks
 		if idx >= 0 {
 			types[idx] = nt
 		} else {
 			types = append(types, nt)
+			idx = len(types) - 1
+		}
+		slot[nt.Type] = idx + 1
+		have[nt.Type] = h
+	}
+	for _, x := range in.entries {
+		k := slot[x.Type]
+		if k == 0 {
+			return nil, fmt.Errorf("%w: intent writes a chunk of type %d it does not describe", ErrCorrupt, x.Type)
+		}
+		t := &types[k-1]
+		if int(x.Index) >= len(t.Chunks) {
+			return nil, fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x.Index, x.Type, len(t.Chunks))
+		}
+		t.Chunks[x.Index] = Chunk{Block: x.Block, Digest: x.Digest}
+		have[x.Type][x.Index] = true
+	}
+	for _, nt := range in.types {
+		for j, ok := range have[nt.Type] {
+			if !ok {
+				return nil, fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, j)
+			}
 		}
 	}
 	sortTypes(types)

@@ -173,7 +173,9 @@ func (s *Store) Damage() []string { return slices.Clone(s.damage) }
 func (s *Store) State() State { return s.st.Clone() }
 
 // StateRef returns the committed generation without copying; the caller
-// must not modify it, and it is valid until the next write.
+// must not modify it. The store replaces (never modifies in place) the
+// chunk maps of committed types, so a shallow copy of the result stays
+// valid after later writes.
 func (s *Store) StateRef() *State { return &s.st }
 
 // Staged returns the configuration set after the last commit, if any.
