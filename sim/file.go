@@ -21,7 +21,7 @@ const (
 
 // ErrImageMismatch is wrapped by OpenFile's error when an existing image or
 // wear file does not fit the requested chip.
-var ErrImageMismatch = errors.New("image file does not match the chip")
+var ErrImageMismatch = errors.New("does not match the chip")
 
 type imageFile struct {
 	path string
@@ -47,20 +47,20 @@ func OpenFile(path string, o Options) (*Flash, error) {
 	size := f.geo.Size
 	wearPath := path + ".wear"
 	wearSize := int64(wearHeader + 8*f.nblocks)
-	mismatch := func(format string, a ...any) error {
-		return &hal.OpError{Op: "open", Dev: path, Err: fmt.Errorf("%w: "+format, append([]any{ErrImageMismatch}, a...)...)}
+	mismatch := func(file, format string, a ...any) error {
+		return fmt.Errorf("%s %w: "+format, append([]any{file, ErrImageMismatch}, a...)...)
 	}
 
 	st, err := os.Stat(path)
 	exists := err == nil
 	switch {
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return nil, &hal.OpError{Op: "open", Dev: path, Err: err}
+		return nil, fmt.Errorf("image: %w", err)
 	case exists && !st.Mode().IsRegular():
-		return nil, mismatch("not a regular file")
+		return nil, mismatch("image "+path, "not a regular file")
 	case exists && st.Size() != size:
-		return nil, mismatch("%s holds %d bytes but a %s %s chip is %d bytes (use the matching size, or another file)",
-			path, st.Size(), hal.FormatSize(size), f.part.Name, size)
+		return nil, mismatch("image "+path, "it holds %d bytes, but a %s %s chip is %d bytes (use the matching size, or another file)",
+			st.Size(), hal.FormatSize(size), f.part.Name, size)
 	}
 	var wearData []byte
 	if exists {
@@ -69,10 +69,10 @@ func OpenFile(path string, o Options) (*Flash, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			wearData = nil
 		case err != nil:
-			return nil, &hal.OpError{Op: "open", Dev: wearPath, Err: err}
+			return nil, fmt.Errorf("wear file: %w", err)
 		case int64(len(wearData)) != wearSize || string(wearData[:8]) != wearMagic ||
 			binary.LittleEndian.Uint64(wearData[8:]) != uint64(f.nblocks):
-			return nil, mismatch("wear file %s is not a wear file for %d erase blocks (remove it to start from zero wear)", wearPath, f.nblocks)
+			return nil, mismatch("wear file "+wearPath, "it is not a wear file for %d erase blocks (remove it to start from zero wear)", f.nblocks)
 		}
 	}
 
@@ -83,11 +83,11 @@ func OpenFile(path string, o Options) (*Flash, error) {
 		imf.img, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	}
 	if err != nil {
-		return nil, &hal.OpError{Op: "open", Dev: path, Err: err}
+		return nil, fmt.Errorf("image: %w", err)
 	}
 	if err := lockFile(imf.img); err != nil {
 		imf.img.Close()
-		return nil, &hal.OpError{Op: "open", Dev: path, Err: fmt.Errorf("image is in use by another process (%w)", err)}
+		return nil, fmt.Errorf("image %s is in use by another process or chip (%w)", path, err)
 	}
 	fail := func(err error) (*Flash, error) {
 		imf.img.Close()
@@ -97,7 +97,7 @@ func OpenFile(path string, o Options) (*Flash, error) {
 		if !exists {
 			os.Remove(path)
 		}
-		return nil, &hal.OpError{Op: "open", Dev: path, Err: err}
+		return nil, fmt.Errorf("image %s: %w", path, err)
 	}
 	if exists {
 		if err := f.load(imf.img); err != nil {

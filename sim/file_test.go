@@ -110,7 +110,7 @@ func TestOpenFileMismatch(t *testing.T) {
 
 	_, err = OpenFile(path, Options{Part: mustPart(t, norName), Size: 128 << 10})
 	require.ErrorIs(t, err, ErrImageMismatch)
-	require.ErrorContains(t, err, "holds 65536 bytes but a 128KiB w25q256jv chip is 131072 bytes")
+	require.ErrorContains(t, err, "holds 65536 bytes, but a 128KiB w25q256jv chip is 131072 bytes")
 
 	// A wear file for another chip: refused too.
 	require.NoError(t, os.WriteFile(path+".wear", []byte("cmcwear1garbage!"), 0o644))
