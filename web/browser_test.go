@@ -291,6 +291,7 @@ func TestBrowser(t *testing.T) {
 			text := eval[string](t, b, `document.getElementById("upgrade-panel").textContent`)
 			require.Contains(t, text, "Keep the upgraded image's information")
 			require.Contains(t, text, "Restore the preset defaults")
+			require.Contains(t, eval[string](t, b, `document.getElementById("st-next").textContent`), "paused", "no scheduled sync while the choice is pending")
 			if c.choice == web.KeepUpgraded {
 				b.screenshot(t, "page-upgrade.png")
 			}

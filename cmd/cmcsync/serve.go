@@ -364,7 +364,15 @@ func (d *daemon) account(rep engine.RoundReport, err error) {
 // (power loss, closed).
 func (d *daemon) schedule(ctx context.Context) error {
 	for {
-		next := d.e.Status().NextSync
+		st := d.e.Status()
+		next := st.NextSync
+		// A shorter interval set since the last round takes effect now,
+		// not after the old interval.
+		if !st.LastSync.IsZero() {
+			if sooner := st.LastSync.Add(st.Config.Interval); sooner.Before(next) {
+				next = sooner
+			}
+		}
 		d.mu.Lock()
 		if d.retryAt.After(next) {
 			next = d.retryAt
@@ -461,7 +469,8 @@ func (d *daemon) Status() web.Status {
 		if i == st.ActiveChip {
 			role = "primary"
 		}
-		out.Chips = append(out.Chips, web.Chip{Role: role, Name: f.Geometry().Name, Geometry: f.Geometry().String()})
+		g := f.Geometry()
+		out.Chips = append(out.Chips, web.Chip{Role: role, Name: g.Name, Geometry: strings.TrimPrefix(g.String(), g.Name+" ")})
 	}
 	if st.UpgradePending {
 		out.Upgrade = &web.UpgradeInfo{FromVersion: st.CommittedVersion, ToVersion: st.PrimaryVersion}

@@ -63,9 +63,11 @@
     return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   }
 
-  function fmtRelative(t) {
+  // due: t is a deadline, so a past one reads "due now".
+  function fmtRelative(t, due) {
     var diff = (new Date(t).getTime() - Date.now()) / 1000, a = Math.abs(diff), txt;
     if (a < 1.5) { return "now"; }
+    if (diff < 0 && due) { return "due now"; }
     if (a < 90) { txt = Math.round(a) + " s"; }
     else if (a < 5400) { txt = Math.round(a / 60) + " min"; }
     else { txt = Math.round(a / 3600) + " h"; }
@@ -371,7 +373,13 @@
 
     $("st-generation").textContent = String(st.generation);
     setTimeCell($("st-last"), st.lastSync, "never");
-    setTimeCell($("st-next"), st.nextSync, "not scheduled");
+    if (st.upgrade) {
+      var nx = $("st-next");
+      nx.textContent = "paused";
+      nx.appendChild(el("span", { className: "sub", text: "until the upgrade choice" }));
+    } else {
+      setTimeCell($("st-next"), st.nextSync, "not scheduled", true);
+    }
 
     var errBox = $("st-error");
     errBox.hidden = !st.lastError;
@@ -399,21 +407,19 @@
 
     $("simulate-upgrade").hidden = !st.canSimulateUpgrade || !!st.upgrade;
     var up = $("upgrade-panel");
-    var wasHidden = up.hidden;
     up.hidden = !st.upgrade;
     if (st.upgrade) {
       var from = st.upgrade.fromVersion, to = st.upgrade.toVersion;
       $("upgrade-text").textContent = "The primary image was upgraded" + (from || to ? " (" + (from || "?") + " → " + (to || "?") + ")" : "") +
         ". Scheduled syncing waits for your choice: what should happen to the synced information?";
-      if (wasHidden) { notice("Image upgrade detected: choose below what happens to the synced information.", ""); }
     }
     if (state.current) { explain(state.current); }
   }
 
-  function setTimeCell(cell, t, none) {
+  function setTimeCell(cell, t, none, due) {
     cell.textContent = "";
     if (!isSet(t)) { cell.appendChild(el("span", { className: "muted", text: none })); return; }
-    cell.appendChild(document.createTextNode(fmtRelative(t)));
+    cell.appendChild(document.createTextNode(fmtRelative(t, due)));
     cell.appendChild(el("span", { className: "sub", text: new Date(t).toLocaleString([], { hour12: false }) }));
   }
 
