@@ -402,3 +402,39 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestConcurrentUse(t *testing.T) {
+	d, k := open(t, mtdfake.NOR("flash1", 1<<20, 4<<10))
+	done := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			off := int64(g) * 4096
+			if err := d.Erase(off, 4096); err != nil {
+				done <- err
+				return
+			}
+			for i := range 64 {
+				if _, err := d.WriteAt([]byte{byte(g), byte(i)}, off+int64(2*i)); err != nil {
+					done <- err
+					return
+				}
+				if _, err := d.ReadAt(make([]byte, 2), off); err != nil {
+					done <- err
+					return
+				}
+				_ = d.Stats()
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-done)
+	}
+	for g := range 8 {
+		require.Equal(t, []byte{byte(g), 63}, k.Contents(0, int64(g)*4096+126, 2))
+	}
+	s := d.Stats()
+	require.Equal(t, int64(8*64), s.Programs)
+	require.Equal(t, int64(8*64), s.Reads)
+	require.Equal(t, int64(8), s.Erases)
+}
