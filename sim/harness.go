@@ -1,13 +1,20 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
 
 // Poke stores p at off as raw bytes: no programming rules (bits may go from
 // 0 to 1), no bad-block check, no time charged, no statistics counted, and
-// the NAND program state and unstable ranges are left as they are. It is
-// how a fault harness leaves a torn program or a partly erased block, or
-// scribbles over data. The range must lie inside the chip, else Poke panics
-// (a harness bug). An image file is written through.
+// unstable ranges are left as they are. It is how a fault harness leaves a
+// torn program or a partly erased block, or scribbles over data. On NAND,
+// every page Poke touches counts as programmed afterwards (a page whose
+// cells were disturbed cannot be programmed again before an erase), so a
+// torn program or erase must be followed by an erase before those pages
+// are programmed. The range must lie inside the chip, else Poke panics (a
+// harness bug). An image file is written through.
 func (f *Flash) Poke(off int64, p []byte) {
 	n := int64(len(p))
 	f.mu.Lock()
@@ -20,6 +27,9 @@ func (f *Flash) Poke(off int64, p []byte) {
 		k := min(es-in, n-done)
 		bl := f.mut(pos >> f.blkShift)
 		copy(f.mutData(bl)[in:in+k], p[done:done+k])
+		if f.geo.Kind == hal.NAND {
+			bl.next = max(bl.next, (in+k-1)>>f.pageShift+1)
+		}
 		f.touched(bl)
 		done += k
 	}

@@ -22,14 +22,21 @@ func TestPoke(t *testing.T) {
 	require.Panics(t, func() { f.Poke(1<<20-1, []byte{1, 2}) })
 	require.Panics(t, func() { f.Poke(-1, []byte{1}) })
 
-	// NAND: Poke does not program the page in the rules' sense.
+	// NAND: poked pages count as programmed until the block is erased.
 	n := newChip(t, nandName, 1<<20)
-	n.Poke(0, []byte{0x0F})
+	n.Poke(page+10, []byte{0x0F}) // page 1
+	_, err = n.WriteAt(fill(page, 0xF0), page)
+	require.ErrorIs(t, err, hal.ErrNAND)
 	_, err = n.WriteAt(fill(page, 0xF0), 0)
+	require.ErrorIs(t, err, hal.ErrNAND)
+	_, err = n.WriteAt(fill(page, 0xF0), 2*page)
 	require.NoError(t, err)
-	_, err = n.ReadAt(got[:1], 0)
+	require.NoError(t, n.Erase(0, nblock))
+	_, err = n.WriteAt(fill(page, 0xF0), page)
 	require.NoError(t, err)
-	require.Equal(t, byte(0x00), got[0])
+	n.Poke(0, nil) // empty: touches no page
+	_, err = n.WriteAt(fill(page, 0xF0), 2*page)
+	require.NoError(t, err)
 	require.NoError(t, n.MarkBad(nblock))
 	n.Poke(nblock, []byte{1}) // no bad-block check either
 }

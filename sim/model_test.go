@@ -340,6 +340,12 @@ func runDifferential(t *testing.T, p Part, data []byte) {
 				buf := bytes.Repeat([]byte{v}, int(n))
 				f.Poke(off, buf)
 				copy(m.mem[off:], buf)
+				if p.Kind == hal.NAND && n > 0 { // poked pages count as programmed
+					for pg := off / p.PageSize; pg*p.PageSize < off+n; pg++ {
+						b := pg * p.PageSize / es
+						m.next[b] = max(m.next[b], pg-b*es/p.PageSize+1)
+					}
+				}
 			}
 		case 9: // unstable
 			off := r.offset(p.Size, 1)
