@@ -142,11 +142,15 @@ func checkProgramAcross(d *dut) error {
 		return err
 	}
 	// NAND pages go in order within a block: start at the block's first page.
+	// NOR: start one and a half pages (plus a byte) before the boundary.
+	// Either way, end a little past the boundary, inside block b+1.
 	start := d.block(b)
+	fwd := min(2*d.g.WriteSize, d.g.EraseSize)
 	if d.g.Kind == hal.NOR {
-		start = d.block(b+1) - 3*d.g.PageSize/2 - 1
+		start = d.block(b+1) - min(3*d.g.PageSize/2+1, d.g.EraseSize-1)
+		fwd = min(d.g.PageSize+1, d.g.EraseSize-1)
 	}
-	end := d.block(b+1) + d.g.PageSize + d.g.WriteSize
+	end := d.block(b+1) + fwd
 	data := d.random(end - start)
 	if err := d.program(data, start); err != nil {
 		return err
@@ -198,6 +202,7 @@ func checkEndOfDevice(d *dut) error {
 		return err
 	}
 	for _, n := range []int64{1, 2, d.g.WriteSize, d.g.PageSize + 1, d.g.EraseSize} {
+		n = min(n, d.g.EraseSize)
 		if err := d.expect(d.g.Size-n, data[int64(len(data))-n:], fmt.Sprintf("last %d bytes", n)); err != nil {
 			return err
 		}
@@ -213,8 +218,13 @@ func checkNORAnd(d *dut) error {
 	if err != nil {
 		return err
 	}
-	off := d.block(b) + d.g.EraseSize/2 - d.g.PageSize/2 - 3
-	n := d.g.PageSize + 7
+	// A range around the middle of the block, crossing a page boundary
+	// where the block has more than one page.
+	n := min(d.g.PageSize+7, d.g.EraseSize-2)
+	if n < 6 {
+		return notApplicable(fmt.Sprintf("erase size %d is too small for this check", d.g.EraseSize))
+	}
+	off := d.block(b) + (d.g.EraseSize-n)/2
 	if err := d.erase(d.block(b), d.g.EraseSize); err != nil {
 		return err
 	}
@@ -563,13 +573,13 @@ func checkStats(d *dut) error {
 		prev = now
 		return nil
 	}
-	n := 2 * d.g.PageSize
+	n := min(2*d.g.PageSize, es)
 	if err := step("an erase of 1 block", func() error { return d.erase(off, es) },
 		func(s hal.Stats) bool { return s.Erases >= 1 }); err != nil {
 		return err
 	}
 	if err := step(fmt.Sprintf("a program of %d bytes", n), func() error { return d.program(d.random(n), off) },
-		func(s hal.Stats) bool { return s.Programs >= 1 && s.BytesProgrammed >= n && s.PagesProgrammed >= 2 }); err != nil {
+		func(s hal.Stats) bool { return s.Programs >= 1 && s.BytesProgrammed >= n && s.PagesProgrammed >= n/d.g.PageSize }); err != nil {
 		return err
 	}
 	return step(fmt.Sprintf("a read of %d bytes", n), func() error { _, err := d.read(off, n); return err },

@@ -42,6 +42,8 @@ func TestConformance(t *testing.T) {
 	}{
 		{"nor-4k", mtdfake.NOR("flash1", 1<<20, 4<<10)},
 		{"nor-64k", mtdfake.NOR("boot", 1<<20, 64<<10)},
+		{"nor-tiny-erase", mtdfake.NOR("tiny", 64<<10, 128)},
+		{"nand-one-page-blocks", mtdfake.NAND("nandp", 256<<10, 2048, 2048)},
 		{"nand-2k", mtdfake.NAND("nand0", 2<<20, 128<<10, 2048)},
 		{"nand-512", mtdfake.NAND("nand1", 1<<20, 16<<10, 512)},
 	} {
