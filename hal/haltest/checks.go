@@ -579,7 +579,9 @@ func checkStats(d *dut) error {
 		return err
 	}
 	if err := step(fmt.Sprintf("a program of %d bytes", n), func() error { return d.program(d.random(n), off) },
-		func(s hal.Stats) bool { return s.Programs >= 1 && s.BytesProgrammed >= n && s.PagesProgrammed >= n/d.g.PageSize }); err != nil {
+		func(s hal.Stats) bool {
+			return s.Programs >= 1 && s.BytesProgrammed >= n && s.PagesProgrammed >= n/d.g.PageSize
+		}); err != nil {
 		return err
 	}
 	return step(fmt.Sprintf("a read of %d bytes", n), func() error { _, err := d.read(off, n); return err },
