@@ -247,3 +247,26 @@ func TestChecksListed(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, len(names), 12)
 }
+
+func TestCheckAvoidsBadBlocks(t *testing.T) {
+	f := newSim(t, "mt29f2g01", 4<<20) // 32 blocks of 128 KiB
+	bad := []int64{0, 1, 15, 16, 31}
+	for _, b := range bad {
+		require.NoError(t, f.MarkBad(b*128<<10))
+	}
+	rep, err := haltest.Check(f)
+	require.NoError(t, err)
+	// The last block is bad, so the device's end cannot be programmed.
+	require.Equal(t, len(haltest.Checks())-4, rep.Passed())
+	for _, r := range rep.Results {
+		if r.Name == "end-of-device" {
+			require.Equal(t, haltest.NotApplicable, r.Status)
+			require.Equal(t, "the last erase block is bad", r.Reason)
+		}
+	}
+	for _, b := range bad {
+		isBad, err := f.IsBad(b * 128 << 10)
+		require.NoError(t, err)
+		require.True(t, isBad)
+	}
+}
