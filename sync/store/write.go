@@ -148,6 +148,9 @@ func (s *Store) Compact() error {
 // commit (which records it with its generation). A purge-then-reinit drops
 // it in favour of the last committed configuration.
 func (s *Store) StageConfig(c Config) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
 	if s.pending != nil {
 		return ErrPending
 	}
@@ -211,12 +214,21 @@ func (s *Store) Purge() (PurgeResult, error) {
 	e.u64(in.seq)
 	s.round = nil
 	s.pending = nil
-	if err := s.appendRecord(kindPurged, e.b); err != nil {
-		s.pending = in
+	staged := s.staged
+	s.staged = nil // reinit: back to the committed configuration
+	var err error
+	if s.fits([]int64{recordSize(len(e.b), s.slot)}) {
+		err = s.writeRecords([][]byte{encodeRecord(kindPurged, s.nextSeq, e.b, s.slot)})
+	} else {
+		// A checkpoint of the committed state in the other area supersedes
+		// the intent and the mark (which could not refer to it there).
+		err = s.compact()
+	}
+	if err != nil {
+		s.pending, s.staged = in, staged
 		return res, fmt.Errorf("write purged mark: %w", err)
 	}
 	s.purged = in
-	s.staged = nil
 	return res, nil
 }
 

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func junk(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func TestDamagedSuperblockCopy(t *testing.T) {
+	for copyNo := int64(0); copyNo < 2; copyNo++ {
+		f := newChip(t)
+		formatTest(t, f)
+		s := openTest(t, f, Options{})
+		ps := payloads{1: randomBytes(1, 10000)}
+		runRound(t, s, 1, ps)
+		f.Poke(testStoreOff+copyNo*4096, junk(uint64(copyNo), 200))
+		s = openTest(t, f, Options{})
+		require.Equal(t, uint64(1), s.State().Generation)
+		require.NotEmpty(t, s.Damage())
+		require.Contains(t, strings.Join(s.Damage(), "\n"), "superblock copy")
+		checkPayloads(t, s, ps)
+	}
+	// Both copies gone: not formatted.
+	f := newChip(t)
+	formatTest(t, f)
+	f.Poke(testStoreOff, junk(5, 300))
+	f.Poke(testStoreOff+4096, junk(6, 300))
+	_, err := Open(f, testStoreOff, testStoreSize, Options{})
+	require.ErrorIs(t, err, ErrNotFormatted)
+}
+
+func TestDamagedCommitRecordFallsBack(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps1 := payloads{1: randomBytes(1, 10000)}
+	runRound(t, s, 1, ps1)
+	ps2 := payloads{1: randomBytes(2, 10000)}
+	runRound(t, s, 2, ps2)
+	commit := s.lastRec
+	require.Equal(t, kindCommit, commit.kind)
+	ps3 := payloads{1: randomBytes(3, 10000)}
+	runRound(t, s, 3, ps3)
+	// Scribble over generation 2's commit record: generation 3's records
+	// follow it, so this is damage, not a torn tail.
+	f.Poke(commit.off, junk(9, int(commit.size)))
+	s = openTest(t, f, Options{})
+	require.NotEmpty(t, s.Damage())
+	// Generation 1 is the last intact one; its blocks were never reused
+	// (the data area is large), so its data verifies.
+	require.Equal(t, uint64(1), s.State().Generation)
+	checkPayloads(t, s, ps1)
+	require.NotNil(t, s.Interrupted(), "generation 2's intent is pending")
+	_, err := s.Purge()
+	require.NoError(t, err)
+	// The journal compacts before appending; a new generation commits.
+	runRound(t, s, 4, ps3)
+	s = openTest(t, f, Options{})
+	require.Equal(t, uint64(4), s.State().Generation)
+	require.Empty(t, s.Damage())
+	checkPayloads(t, s, ps3)
+}
+
+func TestDamagedDataBlockIsReported(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 20000)}
+	runRound(t, s, 1, ps)
+	ts, _ := s.StateRef().Type(1)
+	f.Poke(s.BlockOffset(ts.Chunks[2].Block)+100, []byte{0x00, 0x11})
+	rep, err := Inspect(f, testStoreOff, testStoreSize, true)
+	require.NoError(t, err)
+	require.Len(t, rep.BadChunks, 1)
+	require.Equal(t, 2, rep.BadChunks[0].Index)
+	_, err = s.ReadPayload(1)
+	require.ErrorIs(t, err, ErrVerify)
+	// A forced rewrite commits an intact generation.
+	p := planOf(2, ps)
+	p.Rewrite = map[uint8]bool{1: true}
+	r, err := s.Begin(p)
+	require.NoError(t, err)
+	require.Len(t, r.Writes(), len(ts.Chunks))
+	for i, w := range r.Writes() {
+		lo, hi := ChunkBounds(int64(len(ps[1])), testPhase, 4096, w.Index)
+		_, _, err := r.Write(i, ps[1][lo:hi])
+		require.NoError(t, err)
+	}
+	require.NoError(t, r.Commit(State{Generation: 2}))
+	checkPayloads(t, s, ps)
+}
+
+func TestReadOnlyNeverWrites(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	runRound(t, s, 1, payloads{1: randomBytes(1, 10000)})
+	_, err := s.Begin(planOf(2, payloads{1: randomBytes(2, 10000)}))
+	require.NoError(t, err)
+	before := f.Stats()
+	ro, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.NotNil(t, ro.Interrupted())
+	_, err = ro.Purge()
+	require.ErrorIs(t, err, ErrReadOnly)
+	require.ErrorIs(t, ro.StageConfig(Config{}), ErrReadOnly)
+	d := f.Stats().Sub(before)
+	require.Zero(t, d.Programs+d.Erases)
+}
