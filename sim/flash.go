@@ -123,13 +123,7 @@ type Flash struct {
 }
 
 // New returns an erased simulated chip.
-func New(o Options) (*Flash, error) {
-	f, err := newFlash(o)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
-}
+func New(o Options) (*Flash, error) { return newFlash(o) }
 
 func newFlash(o Options) (*Flash, error) {
 	p := o.Part
