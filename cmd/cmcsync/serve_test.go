@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -273,4 +275,94 @@ func TestServeExplicitSpecs(t *testing.T) {
 	err := run(context.Background(), []string{"serve", "--state", dir, "--listen", "127.0.0.1:0", "--primary", a, "--backup", b}, &out, &errOut)
 	require.ErrorContains(t, err, "--format")
 	require.False(t, errors.Is(err, context.Canceled))
+}
+
+// TestServeHelperProcess is not a test: TestServeKilled runs the test
+// binary with CMCSYNC_SERVE_HELPER set to run the daemon in a process it can
+// kill.
+func TestServeHelperProcess(t *testing.T) {
+	if os.Getenv("CMCSYNC_SERVE_HELPER") == "" {
+		return
+	}
+	args := strings.Split(os.Getenv("CMCSYNC_SERVE_HELPER"), "\x1f")
+	err := run(context.Background(), append([]string{"serve"}, args...), os.Stdout, os.Stderr)
+	if err != nil {
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// TestServeKilled kills the daemon (SIGKILL) while rounds and the simulated
+// CMC run, wherever that lands, and starts it again on the same state
+// folder: it opens (the engine's recovery purges a cut round, if the kill
+// cut one; the log says so) and rounds commit again. The exact recovery of
+// every cut point is the fault harness's job.
+func TestServeKilled(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	var stdout syncBuffer
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
+	cmd.Env = append(os.Environ(), "CMCSYNC_SERVE_HELPER="+strings.Join([]string{"--state", dir, "--listen", "127.0.0.1:0", "--cmc-step", "1ms"}, "\x1f"))
+	cmd.Stdout = &stdout
+	cmd.Stderr = io.Discard
+	require.NoError(t, cmd.Start())
+	killed := false
+	defer func() {
+		if !killed {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	var url string
+	for deadline := time.Now().Add(30 * time.Second); url == ""; {
+		if m := openLine.FindStringSubmatch(stdout.String()); m != nil {
+			url = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the helper printed no URL:\n%s", stdout.String())
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	tok, err := os.ReadFile(filepath.Join(dir, web.TokenFile))
+	require.NoError(t, err)
+	r := &serveRun{url: url}
+	require.Equal(t, 200, r.call(t, "PUT", "/api/config", strings.TrimSpace(string(tok)), `{"types":["power","fan","node","event-log","fault-log","asset"],"interval":"1s","threshold":"1s","verify":true,"groupSize":0,"retryAtOnce":false}`, nil))
+	var st web.Status
+	for deadline := time.Now().Add(30 * time.Second); st.Generation < 3; {
+		require.Equal(t, 200, r.call(t, "GET", "/api/status", "", "", &st))
+		require.False(t, time.Now().After(deadline), "no rounds ran")
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Kill while syncing: keep asking for rounds so one is likely in flight.
+	go func() {
+		for {
+			req, _ := http.NewRequest("POST", url+"/api/sync", strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			} else {
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	cmd.Wait()
+	killed = true
+
+	r2 := startServe(t, "--state", dir, "--cmc-step", "0")
+	require.Equal(t, 200, r2.call(t, "GET", "/api/status", "", "", &st))
+	before := st.Generation
+	require.GreaterOrEqual(t, before, uint64(3))
+	var evs []web.Event
+	require.Equal(t, 200, r2.call(t, "GET", "/api/events", "", "", &evs))
+	for _, ev := range evs {
+		if ev.Kind == "recovery" || ev.Kind == "purge" || ev.Kind == "purge-verified" || ev.Kind == "reinit" {
+			t.Logf("after the kill: %s gen=%d %s", ev.Kind, ev.Generation, ev.Detail)
+		}
+	}
+	var round web.Round
+	require.Equal(t, 200, r2.call(t, "POST", "/api/sync", strings.TrimSpace(string(tok)), "{}", &round))
+	require.Equal(t, before+1, round.Generation, "outcome %s %s", round.Outcome, round.Error)
+	require.Contains(t, []string{"committed", "nothing-changed"}, round.Outcome)
 }
