@@ -623,12 +623,17 @@ func allFF(p []byte) bool {
 
 // andInto sets dst[i] &= src[i].
 func andInto(dst, src []byte) {
-	n := len(dst)
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(dst[i:])&binary.LittleEndian.Uint64(src[i:]))
+	src = src[:len(dst)]
+	for len(dst) >= 32 {
+		d, s := dst[:32:32], src[:32:32]
+		le := binary.LittleEndian
+		le.PutUint64(d[0:], le.Uint64(d[0:])&le.Uint64(s[0:]))
+		le.PutUint64(d[8:], le.Uint64(d[8:])&le.Uint64(s[8:]))
+		le.PutUint64(d[16:], le.Uint64(d[16:])&le.Uint64(s[16:]))
+		le.PutUint64(d[24:], le.Uint64(d[24:])&le.Uint64(s[24:]))
+		dst, src = dst[32:], src[32:]
 	}
-	for ; i < n; i++ {
+	for i := range dst {
 		dst[i] &= src[i]
 	}
 }
