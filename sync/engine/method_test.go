@@ -1,0 +1,254 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+func TestConfigValidate(t *testing.T) {
+	ok := DefaultConfig()
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		bad  bool
+	}{
+		{"default", func(*Config) {}, false},
+		{"no types", func(c *Config) { c.Types = nil }, true},
+		{"unknown type", func(c *Config) { c.Types = TypeList{info.Type(9)} }, true},
+		{"duplicate type", func(c *Config) { c.Types = TypeList{info.Fan, info.Fan} }, true},
+		{"interval too short", func(c *Config) { c.Interval = time.Millisecond }, true},
+		{"interval too long", func(c *Config) { c.Interval = 365 * 24 * time.Hour }, true},
+		{"no threshold", func(c *Config) { c.Threshold = 0 }, true},
+		{"negative group", func(c *Config) { c.GroupSize = -1 }, true},
+		{"group too large", func(c *Config) { c.GroupSize = 7 }, true},
+		{"group of two", func(c *Config) { c.GroupSize = 2 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok.Clone()
+			tc.mod(&c)
+			err := c.Validate()
+			if tc.bad {
+				require.ErrorIs(t, err, ErrConfig)
+			} else {
+				require.NoError(t, err)
+			}
+		})
+	}
+}
+
+func TestSetConfigRejectsAndStores(t *testing.T) {
+	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+	e := p.open(t)
+	bad := DefaultConfig()
+	bad.Threshold = 0
+	before := p.b.Stats()
+	require.ErrorIs(t, e.SetConfig(bad), ErrConfig)
+	d := p.b.Stats().Sub(before)
+	require.Zero(t, d.Programs+d.Erases, "a rejected config changes nothing")
+	good := DefaultConfig()
+	good.Types = TypeList{info.Fan, info.Power}
+	good.Interval = time.Hour
+	require.NoError(t, e.SetConfig(good))
+	require.True(t, p.open(t).Config().Equal(good), "a staged config survives a restart")
+	_, err := e.Round(context.Background())
+	require.NoError(t, err)
+	s, err := store.Open(p.b, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.True(t, FromStoreConfig(s.StateRef().Config).Equal(good), "committed with the generation")
+}
+
+func TestScheduleAndGroups(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.GroupSize = 4
+	cfg.Interval = 10 * time.Minute
+	p := newPair(t, 8<<20, 1<<20, cfg)
+	e := p.open(t)
+	ctx := context.Background()
+	all := info.All()
+	wantGroups := [][]info.Type{all[0:4], {all[4], all[5], all[0], all[1]}, all[2:6], all[0:4]}
+	for i, want := range wantGroups {
+		require.Equal(t, TypeList(want), e.Status().NextGroup, "round %d", i)
+		rep, err := e.Round(ctx)
+		require.NoError(t, err)
+		require.Equal(t, TypeList(want), rep.Types, "round %d", i)
+		st := e.Status()
+		require.Equal(t, st.LastSync.Add(cfg.Interval), st.NextSync)
+		require.False(t, st.LastSync.After(p.clock.Now()))
+		require.True(t, st.LastSync.After(rep.Started), "the sync time is the round's")
+		// The polling position survives a restart.
+		require.Equal(t, st.NextGroup, p.open(t).Status().NextGroup)
+		p.clock.Advance(cfg.Interval)
+	}
+	requireSynced(t, p, p.a, p.b, all)
+}
+
+// stopClock is a clock that cancels a context after n sleeps.
+type stopClock struct {
+	hal.Clock
+	n      int
+	cancel func()
+}
+
+func (c *stopClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.n--
+	if c.n < 0 {
+		c.cancel()
+		return context.Canceled
+	}
+	return c.Clock.Sleep(ctx, d)
+}
+
+func TestRunFollowsTheSchedule(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Interval = 5 * time.Minute
+	p := newPair(t, 8<<20, 1<<20, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := p.opts
+	opts.Clock = &stopClock{Clock: p.clock, n: 4, cancel: cancel}
+	e, err := Open(ctx, p.a, p.b, opts)
+	require.NoError(t, err)
+	require.ErrorIs(t, e.Run(ctx), context.Canceled)
+	var commits []time.Time
+	for _, ev := range e.Events() {
+		if ev.Kind == EventCommit {
+			commits = append(commits, ev.Time)
+		}
+	}
+	require.GreaterOrEqual(t, len(commits), 4)
+	for i := 1; i < len(commits); i++ {
+		gap := commits[i].Sub(commits[i-1])
+		require.GreaterOrEqual(t, gap, cfg.Interval, "round %d started before its time", i)
+		require.Less(t, gap, cfg.Interval+2*time.Second, "round %d started late", i)
+	}
+}
+
+func upgradePrimary(t *testing.T, p *pair, version string) {
+	t.Helper()
+	l := p.opts.Layout
+	require.NoError(t, info.WriteImage(p.a, info.ImageHeader{Version: version, Size: l.ImageSize - info.ImageHeaderSize, Built: p.clock.Now()}, 3))
+}
+
+func TestUpgradeChoices(t *testing.T) {
+	for _, choice := range []UpgradeChoice{KeepUpgraded, RestoreDefaults} {
+		t.Run(choice.String(), func(t *testing.T) {
+			p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+			e := p.open(t)
+			ctx := context.Background()
+			_, err := e.Round(ctx)
+			require.NoError(t, err)
+			upgradePrimary(t, p, "2.0.0")
+			require.NoError(t, p.gen.Step(p.region(t, p.a), time.Hour))
+			rep, err := e.Round(ctx)
+			require.ErrorIs(t, err, ErrUpgradePending)
+			require.Equal(t, OutcomeUpgradePending, rep.Outcome)
+			require.True(t, e.Status().UpgradePending)
+			require.Equal(t, "2.0.0", e.Status().PrimaryVersion)
+
+			require.NoError(t, e.Upgrade(choice))
+			st := e.Status()
+			require.False(t, st.UpgradePending)
+			require.Equal(t, "2.0.0", st.CommittedVersion)
+			require.Equal(t, choice, st.UpgradeChoice)
+			require.Contains(t, eventKinds(e), EventUpgradeChoice)
+			requireSynced(t, p, p.a, p.b, info.All())
+			if choice == RestoreDefaults {
+				r := p.region(t, p.a)
+				for _, ty := range info.All() {
+					rec, err := r.Read(ty)
+					require.NoError(t, err)
+					require.Equal(t, info.Default(ty), rec.Payload, "%v", ty)
+				}
+			}
+			// The choice is stored.
+			e2 := p.open(t)
+			require.Equal(t, choice, e2.Status().UpgradeChoice)
+			rep, err = e2.Round(ctx)
+			require.NoError(t, err)
+			require.Equal(t, OutcomeNothingChanged, rep.Outcome)
+		})
+	}
+	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+	require.Error(t, p.open(t).Upgrade(NoChoice))
+}
+
+// TestPropertySyncedEqualsPrimary: any seeded sequence of CMC activity,
+// selection changes and rounds leaves the backup's committed information
+// equal to the primary's for the selected types, and the others as they
+// were last synced.
+func TestPropertySyncedEqualsPrimary(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		rng := rand.New(rand.NewPCG(seed, seed^0xC0FFEE))
+		p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+		e := p.open(t)
+		ctx := context.Background()
+		lastSynced := map[info.Type][]byte{}
+		for step := range 12 {
+			if rng.IntN(3) == 0 {
+				var sel TypeList
+				for _, ty := range info.All() {
+					if rng.IntN(2) == 0 {
+						sel = append(sel, ty)
+					}
+				}
+				if len(sel) == 0 {
+					sel = TypeList{info.EventLog}
+				}
+				c := e.Config()
+				c.Types = sel
+				require.NoError(t, e.SetConfig(c))
+			}
+			require.NoError(t, p.gen.Step(p.region(t, p.a), time.Duration(1+rng.IntN(60))*time.Minute))
+			rep, err := e.Round(ctx)
+			require.NoError(t, err, "seed %d step %d", seed, step)
+			primary := payloadsOf(t, p, p.a)
+			for _, ty := range rep.Types {
+				lastSynced[ty] = primary[ty]
+			}
+			s, err := store.Open(p.b, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
+			require.NoError(t, err)
+			for ty, want := range lastSynced {
+				got, err := s.ReadPayload(uint8(ty))
+				require.NoError(t, err)
+				require.Equal(t, want, got, "seed %d step %d type %v", seed, step, ty)
+			}
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+	opts := p.opts
+	opts.Clock = nil
+	_, err := Open(context.Background(), p.a, p.b, opts)
+	require.Error(t, err)
+	_, err = Open(context.Background(), p.a, nil, p.opts)
+	require.Error(t, err)
+	// Two blank chips: no store.
+	part, err := sim.LookupPart("mx66l1g45g")
+	require.NoError(t, err)
+	a, err := sim.New(sim.Options{Part: part, Size: 8 << 20})
+	require.NoError(t, err)
+	b, err := sim.New(sim.Options{Part: part, Size: 8 << 20})
+	require.NoError(t, err)
+	_, err = Open(context.Background(), a, b, p.opts)
+	require.ErrorIs(t, err, store.ErrNotFormatted)
+	_, err = ParseMutant("nope")
+	require.Error(t, err)
+	for _, mi := range Mutants() {
+		m, err := ParseMutant(mi.Name)
+		require.NoError(t, err)
+		require.Equal(t, mi.Mutant, m)
+	}
+	require.True(t, errors.Is(Config{}.Validate(), ErrConfig))
+}
