@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/bits"
 	"math/rand/v2"
 	"strings"
@@ -121,6 +122,14 @@ type Flash struct {
 
 	file *imageFile // nil: in memory only
 }
+
+var (
+	_ hal.Flash      = (*Flash)(nil)
+	_ hal.Stater     = (*Flash)(nil)
+	_ hal.BadBlocker = (*Flash)(nil)
+	_ io.Closer      = (*Flash)(nil)
+	_ hal.Clock      = (*Clock)(nil)
+)
 
 // New returns an erased simulated chip.
 func New(o Options) (*Flash, error) { return newFlash(o) }
