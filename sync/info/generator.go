@@ -73,7 +73,7 @@ func slotsFor(t Type, capacity int) uint32 {
 	if n < 0 {
 		return 0
 	}
-	return uint32(min(n, math.MaxUint32))
+	return uint32(min(int64(n), math.MaxUint32))
 }
 
 // Populate fills every type with realistic contents: populated PSU, fan,
