@@ -46,6 +46,12 @@ type Options struct {
 	// recorded run sets it to N, so rules and seeded choices see the same
 	// indexes as a replay of the whole run.
 	StartIndex int64
+	// SplitPages issues each program to the wrapped device one program
+	// page at a time, and each erase one erase block at a time, each an
+	// operation of its own, as an SPI NOR driver issues its page-program
+	// and sector-erase commands: a power cut can then fall between the
+	// pages of one WriteAt.
+	SplitPages bool
 	// Disarmed starts the injector disarmed: operations pass through
 	// uncounted, untraced and unfaulted until Arm is called (for example
 	// while an engine opens, before the round under test).
@@ -245,28 +251,58 @@ func (w *Flash) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// WriteAt programs through the schedule.
+// WriteAt programs through the schedule (page by page with
+// Options.SplitPages). On error it returns the bytes of the pages done.
 func (w *Flash) WriteAt(p []byte, off int64) (int, error) {
 	if err := hal.CheckProgram(w.geo, off, int64(len(p))); err != nil {
 		return 0, err
 	}
-	if err := w.in.before(w, Program, off, int64(len(p)), p); err != nil {
-		return 0, err
+	if !w.in.opts.SplitPages || int64(len(p)) <= w.geo.PageSize {
+		if err := w.in.before(w, Program, off, int64(len(p)), p); err != nil {
+			return 0, err
+		}
+		w.in.settle(w.role, off, int64(len(p)))
+		return w.f.WriteAt(p, off)
 	}
-	w.in.settle(w.role, off, int64(len(p)))
-	return w.f.WriteAt(p, off)
+	page := max(w.geo.PageSize, w.geo.WriteSize)
+	done := 0
+	for done < len(p) {
+		pos := off + int64(done)
+		k := min(int64(len(p)-done), page-pos%page)
+		seg := p[done : done+int(k)]
+		if err := w.in.before(w, Program, pos, k, seg); err != nil {
+			return done, err
+		}
+		w.in.settle(w.role, pos, k)
+		n, err := w.f.WriteAt(seg, pos)
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
-// Erase erases through the schedule.
+// Erase erases through the schedule (block by block with
+// Options.SplitPages).
 func (w *Flash) Erase(off, n int64) error {
 	if err := hal.CheckErase(w.geo, off, n); err != nil {
 		return err
 	}
-	if err := w.in.before(w, Erase, off, n, nil); err != nil {
-		return err
+	step := n
+	if w.in.opts.SplitPages {
+		step = w.geo.EraseSize
 	}
-	w.in.settle(w.role, off, n)
-	return w.f.Erase(off, n)
+	for pos := off; pos < off+n; pos += step {
+		if err := w.in.before(w, Erase, pos, step, nil); err != nil {
+			return err
+		}
+		w.in.settle(w.role, pos, step)
+		if err := w.f.Erase(pos, step); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // before counts the operation, runs the trace and the matching actions, and

@@ -231,3 +231,22 @@ func TestDisarmedAndStartIndex(t *testing.T) {
 	require.Equal(t, int64(9), ops[0].Index)
 	require.Equal(t, int64(0), ops[0].DevIndex)
 }
+
+func TestSplitPages(t *testing.T) {
+	var ops []Op
+	s, err := ParseSchedule("(on (at 3) cut)")
+	require.NoError(t, err)
+	in := NewInjector(s, Options{SplitPages: true, Trace: func(op Op) { ops = append(ops, op) }})
+	m := newMem("flash1", 64<<10)
+	w := in.Wrap(m, Backup)
+	require.NoError(t, w.Erase(0, 8192)) // #0 #1
+	n, err := w.WriteAt(make([]byte, 600), 0x80) // #2 [0x80,0x100) #3 cut
+	require.ErrorIs(t, err, hal.ErrPowerLoss)
+	require.Equal(t, 128, n, "the first page was programmed")
+	require.Equal(t, byte(0), m.data[0xff])
+	require.Equal(t, byte(0xff), m.data[0x100])
+	require.Len(t, ops, 4)
+	require.Equal(t, Op{Index: 1, DevIndex: 1, Role: Backup, Kind: Erase, Off: 4096, Len: 4096}, ops[1])
+	require.Equal(t, int64(0x100), ops[3].Off)
+	require.Equal(t, int64(256), ops[3].Len)
+}

@@ -61,19 +61,21 @@ type step struct {
 // CMC activity (the base), the two generations the round may leave, and
 // the recorded round of one engine variant.
 type bench struct {
-	sc      Scenario
-	seed    uint64
-	mutant  engine.Mutant
-	part    sim.Part
-	layout  engine.Layout
-	base    [2]*sim.Snapshot
-	at      time.Time // clock at the base
-	baseA   hal.Stats // chip A's statistics at the base
-	gen0    *generation
-	gen1    *generation
-	chunk   int64
-	steps   []step // the recorded round
-	roundOK bool
+	sc     Scenario
+	seed   uint64
+	mutant engine.Mutant
+	part   sim.Part
+	layout engine.Layout
+	base   [2]*sim.Snapshot
+	at     time.Time // clock at the base
+	baseA  hal.Stats // chip A's statistics at the base
+	gen0   *generation
+	gen1   *generation
+	chunk  int64
+	// journalOff and journalSize are the backup store's metadata range.
+	journalOff, journalSize int64
+	steps                   []step // the recorded round
+	roundOK                 bool
 }
 
 // openChips returns two erased chips of the scenario sharing one clock.
@@ -145,6 +147,11 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if b.gen1, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {
 		return nil, err
 	}
+	bs, err := store.Open(chips[1], b.layout.StoreOff, b.layout.StoreSize, store.Options{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("setup: read the backup store: %w", err)
+	}
+	b.journalOff, b.journalSize = bs.JournalRange()
 	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
 	b.at = clock.Now()
 	b.baseA = chips[0].Stats()
@@ -178,7 +185,7 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	chips[0].Restore(b.base[0])
 	chips[1].Restore(b.base[1])
 	hc.set(b.at)
-	in := faults.NewInjector(faults.Schedule{}, faults.Options{Clock: hc, Disarmed: true, Trace: func(op faults.Op) {
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, Clock: hc, Disarmed: true, Trace: func(op faults.Op) {
 		op.Data = slices.Clone(op.Data)
 		nb.steps = append(nb.steps, step{op: op, snap: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, at: hc.Now()})
 	}})

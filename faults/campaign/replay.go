@@ -46,7 +46,7 @@ type phaseRun struct {
 
 func (w *worker) newPhase(s faults.Schedule, disarmed bool) (*phaseRun, hal.Flash, hal.Flash) {
 	ph := &phaseRun{}
-	ph.in = faults.NewInjector(s, faults.Options{Clock: w.hc, Disarmed: disarmed, Trace: func(op faults.Op) {
+	ph.in = faults.NewInjector(s, faults.Options{SplitPages: true, Clock: w.hc, Disarmed: disarmed, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
 		ph.times = append(ph.times, w.hc.Now())
@@ -131,7 +131,6 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	}
 	if len(c.Recovery.Rules) > 0 {
 		points++
-		_ = w.view(1) // as judge reads before the recovery it branches from
 		rph, ra, rb := w.newPhase(c.Recovery, false)
 		_, _ = engine.Open(ctx, ra, rb, b.options(w.hc, b.mutant))
 		rph.finish()

@@ -87,6 +87,13 @@ type Report struct {
 	Violations      []Violation `json:"violations"`
 	PointsPerSecond float64     `json:"points_per_second"`
 	WallSeconds     float64     `json:"wall_seconds"`
+	// SetupSeconds is the one-time setup (first sync, recorded round).
+	SetupSeconds float64 `json:"setup_seconds"`
+	// CPUSeconds is the process CPU time the points took (Linux; 0
+	// elsewhere) and PointsPerCPUSecond the rate per CPU second: on a
+	// shared machine it says what the campaign costs, whatever the load.
+	CPUSeconds         float64 `json:"cpu_seconds"`
+	PointsPerCPUSecond float64 `json:"points_per_cpu_second"`
 }
 
 // OK reports whether no violation was found.
@@ -156,6 +163,10 @@ func Merge(reports ...Report) (Report, error) {
 		out.Violations = append(out.Violations, r.Violations...)
 		out.ViolationsTotal += r.ViolationsTotal
 		out.WallSeconds = max(out.WallSeconds, r.WallSeconds)
+		out.CPUSeconds += r.CPUSeconds
+	}
+	if out.CPUSeconds > 0 {
+		out.PointsPerCPUSecond = float64(out.FaultPoints) / out.CPUSeconds
 	}
 	sort.Strings(out.Shards)
 	if out.WallSeconds > 0 {

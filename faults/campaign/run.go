@@ -36,6 +36,9 @@ type Options struct {
 	// KeepViolations bounds the violations listed in the report (all are
 	// counted); 0 means 100.
 	KeepViolations int
+	// StopAfter ends the campaign early once this many violations were
+	// found (0: run every point).
+	StopAfter int
 	// Progress, if set, is called after each point with the points done
 	// and the total.
 	Progress func(done, total int)
@@ -211,6 +214,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
+	cpu0, wall0 := cpuTime(), time.Now()
+	stop := atomic.Bool{}
 	var (
 		mu     sync.Mutex
 		next   atomic.Int64
@@ -233,6 +238,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				}
 				rep.Checks[v.Invariant]++
 				rep.ViolationsTotal++
+				if o.StopAfter > 0 && rep.ViolationsTotal >= o.StopAfter {
+					stop.Store(true)
+				}
 				if len(rep.Violations) < o.KeepViolations {
 					rep.Violations = append(rep.Violations, Violation{Replay: r.c.String(), Invariant: v.Invariant, Detail: v.Saw})
 				}
@@ -246,10 +254,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		w.memoLive = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && !stop.Load() {
 				k := int(next.Add(1) - 1)
 				if k >= len(jobs) {
 					return
@@ -297,9 +306,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	sort.SliceStable(rep.Violations, func(i, j int) bool { return rep.Violations[i].Replay < rep.Violations[j].Replay })
-	rep.WallSeconds = time.Since(start).Seconds()
+	// The rate is over the points only (not the one-time setup and
+	// recording, reported in SetupSeconds).
+	rep.SetupSeconds = wall0.Sub(start).Seconds()
+	rep.WallSeconds = time.Since(wall0).Seconds()
 	if rep.WallSeconds > 0 {
 		rep.PointsPerSecond = float64(rep.FaultPoints) / rep.WallSeconds
+	}
+	if c := (cpuTime() - cpu0).Seconds(); c > 0 {
+		rep.CPUSeconds = c
+		rep.PointsPerCPUSecond = float64(rep.FaultPoints) / c
 	}
 	return rep, nil
 }
@@ -422,7 +438,7 @@ func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point
 
 // tear replays operation op through an injector whose schedule tears it.
 func (w *worker) tear(s faults.Schedule, op faults.Op, index int64) error {
-	in := faults.NewInjector(s, faults.Options{Clock: w.hc, StartIndex: index})
+	in := faults.NewInjector(s, faults.Options{SplitPages: true, Clock: w.hc, StartIndex: index})
 	dev := in.Wrap(w.chips[int(op.Role)-1], op.Role)
 	var err error
 	switch op.Kind {

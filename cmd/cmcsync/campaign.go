@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/cmcsync/cmcsync/faults/campaign"
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+func init() {
+	register(command{name: "campaign", summary: "run fault campaigns against the sync engine (exhaustive, random, replay, merge)", run: runCampaign})
+}
+
+func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "merge" {
+		return runCampaignMerge(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("campaign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync campaign [flags]\n       cmcsync campaign merge [--json] REPORT.json...\n\nflags:")
+		fs.PrintDefaults()
+	}
+	mode := fs.String("mode", "exhaustive", "exhaustive (a power cut and its torn variants at every flash operation of the round) or random")
+	scenario := fs.String("scenario", "standard", "scenario: "+scenarioNames())
+	seed := fs.Uint64("seed", 1, "seed of the scenario's information and of random schedules")
+	count := fs.Int("count", 100, "random mode: schedules to run")
+	depth := fs.Int("depth", 1, "exhaustive mode: 2 also cuts at every operation of the recovery after each cut")
+	shard := fs.String("shard", "", "run shard K/N (0 <= K < N) of the points; default from JOB_COMPLETION_INDEX/JOB_COMPLETIONS, else 0/1")
+	workers := fs.Int("workers", 0, "points run side by side, each on its own chips (0: one per CPU)")
+	mutant := fs.String("mutant", "none", "engine variant to test (see --list-mutants)")
+	listMutants := fs.Bool("list-mutants", false, "list the deliberately broken engine variants and exit")
+	replay := fs.String("replay", "", "run one replay line and print what every invariant saw")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	liveEvery := fs.Int("live-every", 1, "check invariant 7 (a full round after recovery) at every Nth point")
+	keep := fs.Int("keep", 100, "violations listed in the report (all are counted)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError("campaign: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("campaign: unexpected arguments %q", fs.Args())
+	}
+	if *listMutants {
+		for _, m := range engine.Mutants() {
+			if m.Mutant == engine.None {
+				continue
+			}
+			fmt.Fprintf(stdout, "%-22s %s\n", m.Name, m.Description)
+		}
+		return nil
+	}
+	if *replay != "" {
+		return runReplay(ctx, *replay, *asJSON, stdout)
+	}
+	if _, err := engine.ParseMutant(*mutant); err != nil {
+		return usageError("campaign: --mutant: %v", err)
+	}
+	if *mode != "exhaustive" && *mode != "random" {
+		return usageError("campaign: --mode %q: want exhaustive or random", *mode)
+	}
+	if *depth < 1 || *depth > 2 {
+		return usageError("campaign: --depth %d: want 1 or 2", *depth)
+	}
+	if _, err := campaign.LookupScenario(*scenario); err != nil {
+		return usageError("campaign: --scenario: %v", err)
+	}
+	sh, err := shardFrom(*shard, os.Getenv)
+	if err != nil {
+		return usageError("campaign: %v", err)
+	}
+	o := campaign.Options{Mode: *mode, Scenario: *scenario, Seed: *seed, Mutant: *mutant, Depth: *depth, Count: *count,
+		Shard: sh, Workers: *workers, LiveEvery: *liveEvery, KeepViolations: *keep}
+	progress := newProgress(stderr, fmt.Sprintf("%s %s mutant=%s shard %v", *mode, *scenario, *mutant, sh))
+	o.Progress = progress.update
+	rep, err := campaign.Run(ctx, o)
+	progress.finish()
+	if err != nil {
+		return fmt.Errorf("campaign: %w", err)
+	}
+	if *asJSON {
+		if err := rep.WriteJSON(stdout); err != nil {
+			return err
+		}
+	} else {
+		printReport(stdout, rep)
+	}
+	if !rep.OK() {
+		return &exitError{code: 1, msg: fmt.Sprintf("campaign: %d violation(s) found", rep.ViolationsTotal)}
+	}
+	return nil
+}
+
+func scenarioNames() string {
+	var names []string
+	for _, s := range campaign.Scenarios() {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// shardFrom reads --shard, else the indexed-job variables of a Kubernetes
+// Job (JOB_COMPLETION_INDEX of JOB_COMPLETIONS), else 0/1.
+func shardFrom(flagValue string, getenv func(string) string) (campaign.Shard, error) {
+	if flagValue != "" {
+		return campaign.ParseShard(flagValue)
+	}
+	idx, total := getenv("JOB_COMPLETION_INDEX"), getenv("JOB_COMPLETIONS")
+	if idx == "" && total == "" {
+		return campaign.Shard{K: 0, N: 1}, nil
+	}
+	if _, err := strconv.Atoi(total); err != nil || idx == "" {
+		return campaign.Shard{}, fmt.Errorf("JOB_COMPLETION_INDEX=%q JOB_COMPLETIONS=%q: both must be set to integers (or pass --shard K/N)", idx, total)
+	}
+	return campaign.ParseShard(idx + "/" + total)
+}
+
+func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) error {
+	c, err := campaign.ParseCase(line)
+	if err != nil {
+		return usageError("campaign: --replay: %v", err)
+	}
+	vs, err := campaign.Replay(ctx, c)
+	if err != nil {
+		return fmt.Errorf("campaign: replay: %w", err)
+	}
+	failed := 0
+	for _, v := range vs {
+		if !v.OK {
+			failed++
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Replay   string             `json:"replay"`
+			Verdicts []campaign.Verdict `json:"verdicts"`
+		}{c.String(), vs}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "replay: %s\n", c)
+		for _, v := range vs {
+			fmt.Fprintln(stdout, v)
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("campaign: replay: %d invariant(s) violated", failed)}
+	}
+	return nil
+}
+
+func runCampaignMerge(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("campaign merge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the merged report as JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError("campaign merge: %v", err)
+	}
+	if fs.NArg() == 0 {
+		return usageError("campaign merge: give the shards' JSON reports")
+	}
+	var reps []campaign.Report
+	for _, p := range fs.Args() {
+		r, err := campaign.ReadReport(p)
+		if err != nil {
+			return usageError("campaign merge: %v", err)
+		}
+		reps = append(reps, r)
+	}
+	m, err := campaign.Merge(reps...)
+	if err != nil {
+		return usageError("campaign merge: %v", err)
+	}
+	if *asJSON {
+		if err := m.WriteJSON(stdout); err != nil {
+			return err
+		}
+	} else {
+		printReport(stdout, &m)
+	}
+	if miss := m.MissingShards(); len(miss) > 0 {
+		fmt.Fprintf(stderr, "campaign merge: warning: shards %s are missing\n", strings.Join(miss, ", "))
+	}
+	if !m.OK() {
+		return &exitError{code: 1, msg: fmt.Sprintf("campaign merge: %d violation(s) found", m.ViolationsTotal)}
+	}
+	return nil
+}
+
+func printReport(w io.Writer, r *campaign.Report) {
+	what := fmt.Sprintf("depth %d", r.Depth)
+	if r.Mode == "random" {
+		what = fmt.Sprintf("count %d", r.Count)
+	}
+	fmt.Fprintf(w, "campaign %s %s seed=%d mutant=%s %s, shards %s\n", r.Mode, r.Scenario, r.Seed, r.Mutant, what, strings.Join(r.Shards, ","))
+	fmt.Fprintf(w, "  round operations: %d\n  schedules: %d\n  fault points: %d (torn variants %d, recovery cuts %d)\n",
+		r.RoundOps, r.Schedules, r.FaultPoints, r.TornVariants, r.RecoveryPoints)
+	fmt.Fprintf(w, "  invariants checked:")
+	for _, inv := range campaign.Invariants() {
+		fmt.Fprintf(w, " %s=%d", inv, r.Checks[inv])
+	}
+	fmt.Fprintf(w, "\n  rate: %.0f points/s over %.1f s wall (%.0f points per CPU second)\n", r.PointsPerSecond, r.WallSeconds, r.PointsPerCPUSecond)
+	fmt.Fprintf(w, "  violations: %d\n", r.ViolationsTotal)
+	for _, v := range r.Violations {
+		fmt.Fprintf(w, "VIOLATION %s: %s\n  replay: cmcsync campaign --replay '%s'\n", v.Invariant, v.Detail, v.Replay)
+	}
+	if len(r.Violations) < r.ViolationsTotal {
+		fmt.Fprintf(w, "  (%d more not listed; see --keep)\n", r.ViolationsTotal-len(r.Violations))
+	}
+}
+
+// progress shows a bar on a terminal and a line per 10% otherwise.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	desc  string
+	bar   *progressbar.ProgressBar
+	tty   bool
+	next  int
+	start time.Time
+}
+
+func newProgress(w io.Writer, desc string) *progress {
+	p := &progress{w: w, desc: desc, start: time.Now()}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty = true
+	}
+	return p
+}
+
+func (p *progress) update(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(p.desc),
+				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("points"),
+				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		}
+		_ = p.bar.Set(done)
+		return
+	}
+	if total > 0 && done*10 >= p.next*total {
+		fmt.Fprintf(p.w, "campaign: %s: %d/%d schedules (%.0f%%) after %.1fs\n", p.desc, done, total, 100*float64(done)/float64(total), time.Since(p.start).Seconds())
+		for done*10 >= p.next*total {
+			p.next++
+		}
+	}
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

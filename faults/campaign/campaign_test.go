@@ -1,0 +1,202 @@
+package campaign
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+func TestCaseRoundTrip(t *testing.T) {
+	for _, line := range []string{
+		"standard seed=1 mutant=none | (on (at 27) cut) | none",
+		"standard seed=9 mutant=no-purge | (seed 1) (on (at 27) (torn allbutone)) | (on (at 3) (torn bits unstable))",
+		"small seed=1 mutant=none | none | none",
+	} {
+		c, err := ParseCase(line)
+		require.NoError(t, err)
+		require.Equal(t, line, c.String())
+	}
+	c, err := ParseCase("standard seed=1 mutant=none | (on (at 2) cut)")
+	require.NoError(t, err, "the recovery part is optional")
+	require.Equal(t, faults.Schedule{}, c.Recovery)
+	for _, bad := range []string{"", "standard | cut", "standard seed=x mutant=none | none", "standard seed=1 mutant= | none",
+		"standard seed=1 mutant=none | (on (at -1) cut)", "a b c | none | none | none"} {
+		_, err := ParseCase(bad)
+		require.ErrorIs(t, err, ErrBadCase, bad)
+	}
+}
+
+func FuzzParseCase(f *testing.F) {
+	f.Add("standard seed=1 mutant=none | (on (at 27) cut) | none")
+	f.Add("small seed=3 mutant=no-purge | (seed 1) (on (at 2) (torn bits)) | (on (at 1) cut)")
+	f.Fuzz(func(t *testing.T, line string) {
+		c, err := ParseCase(line)
+		if err != nil {
+			require.ErrorIs(t, err, ErrBadCase)
+			return
+		}
+		back, err := ParseCase(c.String())
+		require.NoError(t, err)
+		require.Equal(t, c, back)
+	})
+}
+
+func TestShards(t *testing.T) {
+	sh, err := ParseShard("2/5")
+	require.NoError(t, err)
+	require.Equal(t, Shard{2, 5}, sh)
+	require.True(t, sh.Has(7))
+	require.False(t, sh.Has(8))
+	for _, bad := range []string{"5/5", "-1/2", "1", "a/b", "0/0"} {
+		_, err := ParseShard(bad)
+		require.Error(t, err, bad)
+	}
+}
+
+// TestShardsMergeToTheWhole: two shards merged count what one run counts.
+func TestShardsMergeToTheWhole(t *testing.T) {
+	ctx := context.Background()
+	whole, err := Run(ctx, Options{Scenario: "small", Workers: 2})
+	require.NoError(t, err)
+	require.True(t, whole.OK(), "%v", whole.Violations)
+	var parts []Report
+	for k := 0; k < 2; k++ {
+		r, err := Run(ctx, Options{Scenario: "small", Workers: 1, Shard: Shard{k, 2}})
+		require.NoError(t, err)
+		parts = append(parts, *r)
+	}
+	m, err := Merge(parts...)
+	require.NoError(t, err)
+	require.Equal(t, whole.FaultPoints, m.FaultPoints)
+	require.Equal(t, whole.TornVariants, m.TornVariants)
+	require.Equal(t, whole.Checks, m.Checks)
+	require.Equal(t, []string{"0/2", "1/2"}, m.Shards)
+	require.Empty(t, m.MissingShards())
+	_, err = Merge(parts[0], parts[0])
+	require.ErrorIs(t, err, ErrMerge)
+	other := parts[1]
+	other.Mutant = "no-purge"
+	_, err = Merge(parts[0], other)
+	require.ErrorIs(t, err, ErrMerge)
+	only := parts[0]
+	require.Equal(t, []string{"1/2"}, only.MissingShards())
+}
+
+// TestStandardRoundExhaustive is the bounded campaign of the real engine:
+// a power cut and its torn variants at every flash operation of the
+// standard round, with recovery and all eight invariants after each.
+func TestStandardRoundExhaustive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("exhaustive campaign over the standard round (about 1,500 points)")
+	}
+	rep, err := Run(context.Background(), Options{Workers: 2})
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "violations: %v", rep.Violations)
+	require.GreaterOrEqual(t, rep.FaultPoints, 1000)
+	require.Greater(t, rep.TornVariants, 0)
+	for _, inv := range Invariants() {
+		require.Equal(t, rep.Schedules, rep.Checks[inv], "invariant %s checked at every point", inv)
+	}
+	t.Logf("%d points (%d torn) over %d round operations; %.0f points/s wall, %.0f per CPU second; setup %.1fs",
+		rep.FaultPoints, rep.TornVariants, rep.RoundOps, rep.PointsPerSecond, rep.PointsPerCPUSecond, rep.SetupSeconds)
+}
+
+// TestEveryMutantIsCaughtAndReplays: the campaign catches every broken
+// engine variant, and each violation's printed replay line parses back to
+// the same case and, replayed from scratch, breaks the same invariant with
+// the same observation.
+func TestEveryMutantIsCaughtAndReplays(t *testing.T) {
+	ctx := context.Background()
+	for _, m := range engine.Mutants() {
+		if m.Mutant == engine.None {
+			continue
+		}
+		t.Run(m.Name, func(t *testing.T) {
+			rep, err := Run(ctx, Options{Mutant: m.Name, Workers: 2, StopAfter: 1})
+			require.NoError(t, err)
+			require.False(t, rep.OK(), "mutant %s not caught", m.Name)
+			require.NotEmpty(t, rep.Violations)
+			for _, v := range rep.Violations {
+				c, err := ParseCase(v.Replay)
+				require.NoError(t, err)
+				require.Equal(t, v.Replay, c.String(), "the printed schedule parses back to itself")
+				vs, err := Replay(ctx, c)
+				require.NoError(t, err)
+				got := verdictOf(vs, v.Invariant)
+				require.False(t, got.OK, "replay of %q does not break %s: %s", v.Replay, v.Invariant, got.Saw)
+				require.Equal(t, v.Detail, got.Saw, "replay of %q", v.Replay)
+			}
+		})
+	}
+}
+
+func verdictOf(vs []Verdict, inv string) Verdict {
+	for _, v := range vs {
+		if v.Invariant == inv {
+			return v
+		}
+	}
+	return Verdict{Invariant: inv, OK: true, Saw: "missing"}
+}
+
+// TestBranchingEqualsReplay: judging a point by branching from the
+// recorded round's snapshots gives exactly the verdicts of running the
+// same case from the start.
+func TestBranchingEqualsReplay(t *testing.T) {
+	ctx := context.Background()
+	for _, mutant := range []string{"none", "no-purge"} {
+		b, err := loadBench(ctx, "small", 1, mutant)
+		require.NoError(t, err)
+		w, err := newWorker(b)
+		require.NoError(t, err)
+		n := 0
+		for i, s := range b.steps {
+			for _, p := range variants(i, s.op) {
+				n++
+				if n%7 != 0 || p.kind == pointAnomaly {
+					continue
+				}
+				res, _, _, err := w.runPoint(ctx, p, 1)
+				require.NoError(t, err)
+				vs, err := Replay(ctx, res[0].c)
+				require.NoError(t, err)
+				require.Equal(t, res[0].verdicts, vs, "case %s", res[0].c)
+			}
+		}
+	}
+}
+
+func TestDepthTwoOnSmallScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("depth-2 campaign")
+	}
+	rep, err := Run(context.Background(), Options{Scenario: "small", Depth: 2, Workers: 2, Shard: Shard{3, 40}})
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "violations: %v", rep.Violations)
+	require.Greater(t, rep.RecoveryPoints, 0)
+	require.Equal(t, rep.FaultPoints, rep.Schedules+rep.RecoveryPoints)
+}
+
+func TestRandomCampaign(t *testing.T) {
+	rep, err := Run(context.Background(), Options{Mode: "random", Scenario: "small", Count: 30, Seed: 7, Workers: 2})
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "violations: %v", rep.Violations)
+	require.Equal(t, 30, rep.Schedules)
+	// The same seed draws the same schedules.
+	b, err := loadBench(context.Background(), "small", 7, "none")
+	require.NoError(t, err)
+	require.Equal(t, randomCase(b, 7, 3), randomCase(b, 7, 3))
+	require.NotEqual(t, randomCase(b, 7, 3).String(), randomCase(b, 7, 4).String())
+}
+
+func TestOptionsErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, o := range []Options{{Mode: "sideways"}, {Depth: 3}, {Scenario: "huge"}, {Mutant: "no-such"}} {
+		_, err := Run(ctx, o)
+		require.Error(t, err, "%+v", o)
+	}
+}
