@@ -47,6 +47,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	liveEvery := fs.Int("live-every", 1, "check invariant 7 (a full round after recovery) at every Nth point")
 	keep := fs.Int("keep", 100, "violations listed in the report (all are counted)")
+	stopAfter := fs.Int("stop-after", 0, "stop once this many violations were found (0: run every point)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -85,7 +86,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError("campaign: %v", err)
 	}
 	o := campaign.Options{Mode: *mode, Scenario: *scenario, Seed: *seed, Mutant: *mutant, Depth: *depth, Count: *count,
-		Shard: sh, Workers: *workers, LiveEvery: *liveEvery, KeepViolations: *keep}
+		Shard: sh, Workers: *workers, LiveEvery: *liveEvery, KeepViolations: *keep, StopAfter: *stopAfter}
 	progress := newProgress(stderr, fmt.Sprintf("%s %s mutant=%s shard %v", *mode, *scenario, *mutant, sh))
 	o.Progress = progress.update
 	rep, err := campaign.Run(ctx, o)

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults/campaign"
+)
+
+func runCampaignCmd(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"campaign"}, args...), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func campaignExit(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestCampaignListMutants(t *testing.T) {
+	out, _, err := runCampaignCmd(t, "--list-mutants")
+	require.NoError(t, err)
+	for _, name := range []string{"no-purge", "commit-before-durable", "no-crc-check", "reinit-in-flight", "threshold-ignored", "primary-written"} {
+		require.Contains(t, out, name)
+	}
+}
+
+func TestCampaignBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--mode", "sideways"}, {"--depth", "3"}, {"--mutant", "nope"}, {"--scenario", "huge"},
+		{"--shard", "2/2"}, {"--replay", "not a line"}, {"extra"}, {"merge"},
+	} {
+		_, _, err := runCampaignCmd(t, args...)
+		require.Equal(t, 2, campaignExit(err), "%v: %v", args, err)
+	}
+}
+
+func TestShardFromEnvironment(t *testing.T) {
+	env := map[string]string{"JOB_COMPLETION_INDEX": "3", "JOB_COMPLETIONS": "8"}
+	sh, err := shardFrom("", func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, campaign.Shard{K: 3, N: 8}, sh)
+	sh, err = shardFrom("1/2", func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, campaign.Shard{K: 1, N: 2}, sh, "the flag wins")
+	sh, err = shardFrom("", func(string) string { return "" })
+	require.NoError(t, err)
+	require.Equal(t, campaign.Shard{K: 0, N: 1}, sh)
+	_, err = shardFrom("", func(k string) string { return map[string]string{"JOB_COMPLETIONS": "x"}[k] })
+	require.Error(t, err)
+}
+
+// TestCampaignCleanShardsAndMerge: the real engine passes; JSON shard
+// reports merge into the whole campaign.
+func TestCampaignCleanShardsAndMerge(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for _, sh := range []string{"0/2", "1/2"} {
+		out, _, err := runCampaignCmd(t, "--scenario", "small", "--json", "--shard", sh)
+		require.NoError(t, err)
+		var r campaign.Report
+		require.NoError(t, json.Unmarshal([]byte(out), &r))
+		require.Zero(t, r.ViolationsTotal)
+		require.Greater(t, r.FaultPoints, 0)
+		p := filepath.Join(dir, "shard"+sh[:1]+".json")
+		require.NoError(t, os.WriteFile(p, []byte(out), 0o644))
+		paths = append(paths, p)
+	}
+	out, errOut, err := runCampaignCmd(t, append([]string{"merge"}, paths...)...)
+	require.NoError(t, err, errOut)
+	require.Contains(t, out, "shards 0/2,1/2")
+	require.Contains(t, out, "violations: 0")
+	_, errOut, err = runCampaignCmd(t, "merge", paths[0])
+	require.NoError(t, err)
+	require.Contains(t, errOut, "shards 1/2 are missing")
+}
+
+// TestCampaignMutantExitsNonZeroAndReplays: a mutant campaign fails with
+// a replay line that --replay reproduces.
+func TestCampaignMutantExitsNonZeroAndReplays(t *testing.T) {
+	out, _, err := runCampaignCmd(t, "--scenario", "small", "--mutant", "no-purge", "--stop-after", "1")
+	require.Equal(t, 1, campaignExit(err), "out: %s", out)
+	m := regexp.MustCompile(`VIOLATION (\S+): .*\n  replay: cmcsync campaign --replay '([^']+)'`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	rout, _, err := runCampaignCmd(t, "--replay", m[2])
+	require.Equal(t, 1, campaignExit(err), rout)
+	require.Regexp(t, `FAIL `+regexp.QuoteMeta(m[1]), rout)
+	require.Contains(t, rout, "replay: "+m[2])
+}
