@@ -117,6 +117,9 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 	if s.Role.Active != 0 {
 		active = "chip 1 (backup image)"
 	}
+	if s.Journal.Torn {
+		fmt.Fprintln(w, "journal: ends with a torn record (a write cut by power loss, or damage to the last record): ignored")
+	}
 	fmt.Fprintf(w, "role: epoch %d, active %s\n", s.Role.Epoch, active)
 	fmt.Fprintf(w, "generation: %d, synced %s, next %s, image version %q, upgrade choice %s\n", s.Generation,
 		s.Time.Format("2006-01-02 15:04:05"), s.NextSync.Format("2006-01-02 15:04:05"), s.ImageVersion, engine.UpgradeChoice(s.UpgradeChoice))

@@ -191,10 +191,14 @@ func printSync(w io.Writer, res *syncResult) {
 	for _, ev := range res.Events {
 		fmt.Fprintf(w, "event: %s\n", ev)
 	}
-	if s := res.Scrub; len(s.Bad) > 0 || len(s.Damage) > 0 {
-		for _, d := range s.Damage {
-			fmt.Fprintf(w, "damage: %s\n", d)
-		}
+	s := res.Scrub
+	for _, d := range s.Damage {
+		fmt.Fprintf(w, "damage: %s\n", d)
+	}
+	if len(s.Damage) > 0 {
+		fmt.Fprintf(w, "recovered to generation %d, the last intact one\n", s.Generation)
+	}
+	if len(s.Bad) > 0 {
 		fmt.Fprintf(w, "scrub: %d of %d chunks of generation %d damaged; rewriting %v in full\n", len(s.Bad), s.Chunks, s.Generation, s.Rewrite)
 	}
 	r := res.Round

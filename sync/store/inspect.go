@@ -15,6 +15,10 @@ type Report struct {
 		Epoch   uint64 `json:"epoch"`   // its checkpoint epoch
 		Records int    `json:"records"` // valid records in it
 		Tail    int64  `json:"tail"`    // chip offset where the next record goes
+		// Torn: the journal ends with an invalid write (a record cut by
+		// power loss, or damage to the last record): it is ignored.
+		Torn bool         `json:"torn"`
+		Log  []RecordInfo `json:"log"` // the valid records, in order
 	} `json:"journal"`
 	Generation    uint64        `json:"generation"`
 	Time          time.Time     `json:"time"`
@@ -31,6 +35,14 @@ type Report struct {
 	Damage        []string      `json:"damage,omitempty"`
 	Verified      bool          `json:"verified"` // chunks were read and checked
 	BadChunks     []ChunkReport `json:"bad_chunks,omitempty"`
+}
+
+// RecordInfo locates one journal record.
+type RecordInfo struct {
+	Kind string `json:"kind"`
+	Seq  uint64 `json:"seq"`
+	Off  int64  `json:"off"`  // chip offset
+	Size int64  `json:"size"` // bytes on flash, padded to the slot
 }
 
 // TypeReport is one type of the committed generation.
@@ -72,6 +84,10 @@ func (s *Store) Report(verify bool) *Report {
 		Damage: s.Damage()}
 	r.Journal.Area, r.Journal.Epoch, r.Journal.Records = s.area, s.epoch, s.records
 	r.Journal.Tail = s.areaOff(s.area) + s.tailBlk*s.e + s.tailOff
+	r.Journal.Torn = s.torn
+	for _, x := range s.log {
+		r.Journal.Log = append(r.Journal.Log, RecordInfo{Kind: kindName(x.kind), Seq: x.seq, Off: x.off, Size: x.size})
+	}
 	if c, ok := s.Staged(); ok {
 		r.Staged = &c
 	}

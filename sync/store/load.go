@@ -10,7 +10,8 @@ type areaScan struct {
 	tailBlk int64 // where the next record goes
 	tailOff int64
 	damaged []string
-	dirty   bool // the tail needs a fresh block or compaction
+	dirty   bool // damage: compact before appending
+	torn    bool // the journal ends with a torn (invalid) write
 }
 
 // scanArea reads area a from its first block: records in sequence-number
@@ -86,10 +87,8 @@ func (s *Store) scanArea(a int) (*areaScan, error) {
 			res.tailBlk, res.tailOff = bi, so
 		} else {
 			res.tailBlk, res.tailOff = nb, 0
-			if !clean || nb > bi+1 {
-				res.dirty = res.dirty || len(res.damaged) > 0
-			}
 		}
+		res.torn = !clean || nb > bi+1
 		if len(res.damaged) > 0 {
 			res.dirty = true
 		}
@@ -144,6 +143,8 @@ func (s *Store) loadJournal() error {
 		s.area, s.epoch = c.a, c.epoch
 		s.tailBlk, s.tailOff = sc.tailBlk, sc.tailOff
 		s.records = len(sc.recs)
+		s.log = sc.recs
+		s.torn = sc.torn
 		s.needComp = sc.dirty || s.tailBlk >= int64(s.sb.JournalBlocks)
 		if n := len(sc.recs); n > 0 {
 			s.lastRec = sc.recs[n-1]

@@ -77,7 +77,10 @@ type Store struct {
 	erased  []bool // data blocks known to be erased
 	damage  []string
 	lastRec record // the last valid journal record (for stabilizing)
-	records int    // journal records found by Open
+	records int      // journal records found by Open
+	log     []record // the records found by Open
+	torn    bool     // the journal ended with a torn write
+	sbBad   [2]bool  // superblock copies found damaged
 	round   *Round // round in progress (between Begin and Commit)
 }
 
@@ -106,6 +109,11 @@ func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 	}
 	if err := s.loadJournal(); err != nil {
 		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := s.repairSuperblock(); err != nil {
+			return nil, err
+		}
 	}
 	if !opts.ReadOnly && s.lastRec.size > 0 && g.Kind == hal.NOR {
 		again := make([]byte, s.lastRec.size)
@@ -138,11 +146,13 @@ func (s *Store) readSuperblocks() error {
 			if st != parseErased {
 				s.damage = append(s.damage, fmt.Sprintf("superblock copy %d at %#x is damaged", i, s.off+i*s.e))
 			}
+			s.sbBad[i] = true
 			continue
 		}
 		sb, err := decodeSuperblock(r.body)
 		if err != nil {
 			s.damage = append(s.damage, fmt.Sprintf("superblock copy %d: %v", i, err))
+			s.sbBad[i] = true
 			continue
 		}
 		good = append(good, sb)
@@ -159,6 +169,28 @@ func (s *Store) readSuperblocks() error {
 			ErrCorrupt, hal.FormatSize(s.sb.StoreSize), hal.FormatSize(s.sb.EraseSize), hal.FormatSize(s.size), hal.FormatSize(g.EraseSize))
 	}
 	s.slot = slot
+	return nil
+}
+
+// repairSuperblock rewrites a damaged superblock copy from the good one
+// (the good copy stays valid throughout, so this is power-safe).
+func (s *Store) repairSuperblock() error {
+	if s.sbBad[0] == s.sbBad[1] {
+		return nil
+	}
+	for i := int64(0); i < 2; i++ {
+		if !s.sbBad[i] {
+			continue
+		}
+		at := s.off + i*s.e
+		if err := s.f.Erase(at, s.e); err != nil {
+			return fmt.Errorf("repair superblock copy %d: %w", i, err)
+		}
+		if _, err := s.f.WriteAt(encodeRecord(kindSuperblock, 0, s.sb.encode(), s.slot), at); err != nil {
+			return fmt.Errorf("repair superblock copy %d: %w", i, err)
+		}
+		s.sbBad[i] = false
+	}
 	return nil
 }
 
