@@ -252,3 +252,50 @@ func TestOpenErrors(t *testing.T) {
 	}
 	require.True(t, errors.Is(Config{}.Validate(), ErrConfig))
 }
+
+// TestNAND runs rounds, an interrupted round and recovery on a NAND pair
+// (pages programmed whole, once, in order; 128 KiB erase blocks).
+func TestNAND(t *testing.T) {
+	part, err := sim.LookupPart("mt29f2g01")
+	require.NoError(t, err)
+	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	a, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand0"})
+	require.NoError(t, err)
+	b, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand1"})
+	require.NoError(t, err)
+	l, err := DefaultLayout(a.Geometry(), 2<<20)
+	require.NoError(t, err)
+	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, gen: info.NewGenerator(3)}
+	require.NoError(t, Format(a, b, p.opts))
+	require.NoError(t, p.gen.Populate(p.region(t, a)))
+	e := p.open(t)
+	ctx := context.Background()
+	for range 3 {
+		_, err := e.Round(ctx)
+		require.NoError(t, err)
+		requireSynced(t, p, a, b, info.All())
+		require.NoError(t, p.gen.Step(p.region(t, a), time.Hour))
+	}
+	// A power cut in the middle of a round, then recovery.
+	snapA, snapB := a.Snapshot(), b.Snapshot()
+	pw := &power{}
+	e, err = Open(ctx, &cutFlash{a, pw}, &cutFlash{b, pw}, p.opts)
+	require.NoError(t, err)
+	pw.ops = 0
+	_, err = e.Round(ctx)
+	require.NoError(t, err)
+	total := pw.ops
+	for _, n := range []int{1, total / 2, total} {
+		a.Restore(snapA)
+		b.Restore(snapB)
+		pw := &power{cutAt: n}
+		e, err = Open(ctx, &cutFlash{a, pw}, &cutFlash{b, pw}, p.opts)
+		require.NoError(t, err)
+		pw.ops = 0
+		_, _ = e.Round(ctx)
+		e = p.open(t)
+		_, err = e.Round(ctx)
+		require.NoError(t, err, "cut at %d of %d", n, total)
+		requireSynced(t, p, a, b, info.All())
+	}
+}

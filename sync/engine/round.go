@@ -242,6 +242,9 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		}
 	}
 	for i, w := range writes {
+		if err := ctx.Err(); err != nil {
+			return e.stopped(rc, r, err)
+		}
 		if now := e.clock.Now(); now.Sub(rc.lastProbe) >= e.opts.ProbeEvery {
 			if _, err := e.probe(rc, &rc.hdr); err != nil {
 				return e.interrupted(ctx, rc, r, err)
@@ -382,9 +385,10 @@ func (e *Engine) interrupted(ctx context.Context, rc *roundCtx, r *store.Round, 
 	e.mu.Unlock()
 	// Wait for the primary to answer healthily, up to the threshold.
 	wait := e.clock.Now().Sub(an.when)
-	healthy := false
+	healthy, canceled := false, false
 	for wait <= rc.cfg.Threshold {
 		if err := e.clock.Sleep(ctx, e.opts.ProbeRetry); err != nil {
+			canceled = true // stopped waiting: no verdict, no failover
 			break
 		}
 		_, perr := e.probe(rc, nil)
@@ -395,7 +399,7 @@ func (e *Engine) interrupted(ctx context.Context, rc *roundCtx, r *store.Round, 
 		}
 	}
 	rep.WaitResponse = wait
-	failover := !healthy || wait > rc.cfg.Threshold
+	failover := !canceled && (!healthy || wait > rc.cfg.Threshold)
 	if e.opts.Mutant == ThresholdIgnored { // MUTANT: fail over on any anomaly
 		failover = true
 	}
@@ -440,6 +444,28 @@ func (e *Engine) interrupted(ctx context.Context, rc *roundCtx, r *store.Round, 
 	e.lastRep = &r2
 	e.mu.Unlock()
 	return *rep, ferr
+}
+
+// stopped ends a round whose context is done: the round's blocks are
+// purged (and the configuration reinitialised) as after an interruption,
+// without an anomaly or a failover.
+func (e *Engine) stopped(rc *roundCtx, r *store.Round, cause error) (RoundReport, error) {
+	r.Abandon()
+	e.event(EventInterrupt, rc.rep.Generation, "round stopped: "+cause.Error())
+	rc.rep.Outcome = OutcomeInterrupted
+	if in := rc.bk.Interrupted(); in != nil {
+		rc.rep.PurgedBlocks = len(in.Blocks)
+		if err := e.purgeAndReinit(rc.bk, in); err != nil {
+			cause = errors.Join(cause, err)
+		}
+	}
+	rc.rep.Duration = e.clock.Now().Sub(rc.rep.Started)
+	rc.rep.Error = cause.Error()
+	rep := *rc.rep
+	e.mu.Lock()
+	e.lastRep = &rep
+	e.mu.Unlock()
+	return rep, cause
 }
 
 // reinitOnly drops a staged configuration after an interrupted round that

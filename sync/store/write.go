@@ -202,7 +202,10 @@ func (s *Store) Purge() (PurgeResult, error) {
 		buf := make([]byte, s.e)
 		for _, b := range res.Blocks {
 			if s.live[b] {
-				return res, fmt.Errorf("%w: interrupted round names block %d of the committed generation", ErrCorrupt, b)
+				// Only a damaged intent names a committed block: never
+				// erase committed data.
+				s.damage = append(s.damage, fmt.Sprintf("interrupted round %d names block %d of the committed generation; not purged", in.gen, b))
+				continue
 			}
 			if err := s.eraseVerified(b, buf, &res); err != nil {
 				return res, err
