@@ -162,3 +162,23 @@ func TestOpenFileRestoreWritesBack(t *testing.T) {
 		require.Equal(t, wantWear[b], g.Wear(int64(b)), "wear of block %d", b)
 	}
 }
+
+// TestImageWriteFailure: when the image file cannot be written, WriteAt
+// and Erase report ErrMedia, and a failed write from Poke (which returns
+// nothing) makes every later operation fail with ErrMedia.
+func TestImageWriteFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chip.img")
+	f := openImage(t, path, norName, 64<<10)
+	require.NoError(t, f.file.img.Close()) // the disk goes away
+	_, err := f.WriteAt([]byte{0}, 0)
+	require.ErrorIs(t, err, hal.ErrMedia)
+	require.ErrorContains(t, err, "image file")
+	require.ErrorIs(t, f.Erase(0, 4096), hal.ErrMedia)
+	_, err = f.ReadAt(make([]byte, 1), 0)
+	require.NoError(t, err, "reads come from memory")
+	f.Poke(0, []byte{1})
+	_, err = f.ReadAt(make([]byte, 1), 0)
+	require.ErrorIs(t, err, hal.ErrMedia)
+	require.ErrorContains(t, err, "earlier write failed")
+	require.Error(t, f.Close())
+}
