@@ -299,3 +299,30 @@ func TestNAND(t *testing.T) {
 		requireSynced(t, p, a, b, info.All())
 	}
 }
+
+// TestStatusDuringRounds reads Status, Events and Config while rounds run
+// (run it with -race).
+func TestStatusDuringRounds(t *testing.T) {
+	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+	e := p.open(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 3 {
+			_, _ = e.Round(context.Background())
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			require.Equal(t, uint64(3), e.Status().Generation)
+			return
+		default:
+			st := e.Status()
+			require.Len(t, st.Types, 6)
+			_ = e.Events()
+			_ = e.Config()
+			_ = e.Primary()
+		}
+	}
+}
