@@ -187,6 +187,9 @@ type Status struct {
 	// scheduled one (zero: never / not scheduled).
 	LastSync time.Time `json:"lastSync,omitzero"`
 	NextSync time.Time `json:"nextSync,omitzero"`
+	// NextGroup is the group of types the next round syncs (polled
+	// round-robin when the group size is set), if the backend knows it.
+	NextGroup []string `json:"nextGroup,omitempty"`
 	// Types has one entry per known information type.
 	Types []TypeStatus `json:"types"`
 	// LastError is the last round's error, if it failed.

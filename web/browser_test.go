@@ -278,6 +278,7 @@ func TestBrowser(t *testing.T) {
 		require.Equal(t, "Not synced", eval[string](t, b, `document.querySelector('#st-types tr[data-type="fan"] .badge').textContent`))
 		b.do(t, "sync again", chromedp.Click(chromedp.ID("sync-now")))
 		b.waitFor(t, "generation 2", `document.getElementById("st-generation").textContent === "2"`)
+		require.Contains(t, eval[string](t, b, `document.getElementById("st-next").textContent`), "group: event-log, asset", "the next polled group (group size 2)")
 		b.waitFor(t, "the chart has two bars", `document.querySelectorAll("#chart svg rect.bar").length === 2`)
 	})
 

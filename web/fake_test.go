@@ -68,6 +68,11 @@ func (f *fakeBackend) Status() web.Status {
 	if !f.lastSync.IsZero() {
 		st.NextSync = f.lastSync.Add(time.Duration(f.cfg.Interval))
 	}
+	if f.cfg.GroupSize > 0 && len(f.cfg.Types) > 0 {
+		for i := range f.cfg.GroupSize {
+			st.NextGroup = append(st.NextGroup, f.cfg.Types[(int(f.gen)*f.cfg.GroupSize+i)%len(f.cfg.Types)])
+		}
+	}
 	if f.upgrade != nil {
 		u := *f.upgrade
 		st.Upgrade = &u

@@ -461,6 +461,9 @@ func (d *daemon) Status() web.Status {
 			Purges:    uint64(st.Counters.Purges),
 		},
 	}
+	for _, t := range st.NextGroup {
+		out.NextGroup = append(out.NextGroup, t.String())
+	}
 	d.mu.Lock()
 	out.Counters.BytesWritten = d.bytesWritten
 	d.mu.Unlock()

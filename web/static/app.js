@@ -379,6 +379,9 @@
       nx.appendChild(el("span", { className: "sub", text: "until the upgrade choice" }));
     } else {
       setTimeCell($("st-next"), st.nextSync, "not scheduled", true);
+      if (st.nextGroup && st.nextGroup.length && st.nextGroup.length < st.types.filter(function (t) { return t.selected; }).length) {
+        $("st-next").appendChild(el("span", { className: "sub", text: "group: " + st.nextGroup.join(", ") }));
+      }
     }
 
     var errBox = $("st-error");
