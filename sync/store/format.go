@@ -128,14 +128,15 @@ type FormatOptions struct {
 func slotSize(g hal.Geometry) int64 { return max(g.PageSize, g.WriteSize, 1) }
 
 // journalBlocks returns the size of one journal area for maxChunks chunks
-// with erase size e: room for a full checkpoint, a full-size round's intent,
-// and at least 64 blocks of round records between compactions.
-func journalBlocks(maxChunks int, e int64) int64 {
+// with erase size e in a store of storeBlocks blocks: room for a full
+// checkpoint, a full-size round's intent, and 64 blocks (or 1/32 of the
+// store, if more) of round records between compactions.
+func journalBlocks(maxChunks int, e, storeBlocks int64) int64 {
 	perCkpt := (e - recordOverhead - 16) / (4 + DigestSize)
 	perIntent := (e - recordOverhead - 16) / intentEntrySize
 	ckpt := 2 + sizingTypes + int64(maxChunks)/perCkpt
 	intent := 1 + sizingTypes + int64(maxChunks)/perIntent
-	return ckpt + intent + 64
+	return ckpt + intent + max(64, storeBlocks/32)
 }
 
 // PlanLayout returns the superblock Format would write for a store of size bytes
@@ -157,7 +158,7 @@ func PlanLayout(g hal.Geometry, size int64, o FormatOptions) (Superblock, error)
 	if size <= 0 || size%e != 0 {
 		return Superblock{}, fmt.Errorf("store size %d is not a positive multiple of the erase size %d", size, e)
 	}
-	k := journalBlocks(o.MaxChunks, e)
+	k := journalBlocks(o.MaxChunks, e, size/e)
 	data := size/e - 2 - 2*k
 	need := 2*int64(o.MaxChunks) + 4
 	if data < need {

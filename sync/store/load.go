@@ -12,12 +12,14 @@ type areaScan struct {
 	damaged []string
 	dirty   bool // damage: compact before appending
 	torn    bool // the journal ends with a torn (invalid) write
+	// tailReady: the tail block reads erased from the tail offset on.
+	tailReady bool
 }
 
 // scanArea reads area a from its first block: records in sequence-number
 // order, following the writer's rule that a record which does not fit (or
-// follows a torn write) starts at the next block. It reads only blocks in
-// use plus the first erased one.
+// follows a torn write) starts at the next block. It reads only the blocks
+// in use and the one after them.
 func (s *Store) scanArea(a int) (*areaScan, error) {
 	k := int64(s.sb.JournalBlocks)
 	base := s.areaOff(a)
@@ -56,26 +58,25 @@ func (s *Store) scanArea(a int) (*areaScan, error) {
 				}
 			}
 		}
+		// The journal continues at the next block only if its first record
+		// is the expected one. Anything else there — erased, stale records
+		// of an older epoch (lower sequence numbers), a torn write — ends
+		// the journal: the writer erases a block before it enters it.
 		nb := bi + 1
-		found := false
-		for ; nb < k; nb++ {
+		found, nextErased := false, false
+		if nb < k {
 			if _, err := s.f.ReadAt(next, base+nb*s.e); err != nil {
 				return nil, fmt.Errorf("read journal area %d: %w", a, err)
 			}
 			r, st := parseRecord(next, s.slot, s.opts.TrustRecords)
-			if st == parseOK && r.seq == expect {
+			switch {
+			case st == parseOK && r.seq == expect:
 				found = true
-				break
-			}
-			if st == parseOK && r.seq > expect {
+			case st == parseOK && r.seq > expect:
 				res.damaged = append(res.damaged, fmt.Sprintf("journal records %d..%d missing before %#x; later records ignored", expect, r.seq-1, base+nb*s.e))
-				res.dirty = true
-				break
+			case st == parseErased && allFF(next):
+				nextErased = true
 			}
-			if st == parseErased && allFF(next) {
-				break
-			}
-			// a torn write at the start of block nb: skip it
 		}
 		if found {
 			bi = nb
@@ -83,12 +84,12 @@ func (s *Store) scanArea(a int) (*areaScan, error) {
 			so = 0
 			continue
 		}
-		if clean && so < s.e && nb == bi+1 {
-			res.tailBlk, res.tailOff = bi, so
+		if clean && so < s.e {
+			res.tailBlk, res.tailOff, res.tailReady = bi, so, true
 		} else {
-			res.tailBlk, res.tailOff = nb, 0
+			res.tailBlk, res.tailOff, res.tailReady = bi+1, 0, nextErased
 		}
-		res.torn = !clean || nb > bi+1
+		res.torn = !clean
 		if len(res.damaged) > 0 {
 			res.dirty = true
 		}
@@ -141,7 +142,7 @@ func (s *Store) loadJournal() error {
 		}
 		s.damage = append(s.damage, sc.damaged...)
 		s.area, s.epoch = c.a, c.epoch
-		s.tailBlk, s.tailOff = sc.tailBlk, sc.tailOff
+		s.tailBlk, s.tailOff, s.tailReady = sc.tailBlk, sc.tailOff, sc.tailReady
 		s.records = len(sc.recs)
 		s.log = sc.recs
 		s.torn = sc.torn

@@ -65,7 +65,10 @@ type Store struct {
 	nextSeq  uint64
 	tailBlk  int64 // journal block (within the area) of the next append
 	tailOff  int64
-	needComp bool // the area may not be appended to: compact first
+	// tailReady: the tail block reads erased from tailOff on (else it is
+	// read, and erased if need be, before the first record goes there).
+	tailReady bool
+	needComp  bool // the area may not be appended to: compact first
 
 	st      State   // committed generation
 	staged  *Config // config set after the last commit

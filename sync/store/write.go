@@ -59,7 +59,12 @@ func (s *Store) writeRecords(recs [][]byte) error {
 	i := 0
 	for i < len(recs) {
 		if s.tailOff+int64(len(recs[i])) > s.e {
-			s.tailBlk, s.tailOff = s.tailBlk+1, 0
+			s.tailBlk, s.tailOff, s.tailReady = s.tailBlk+1, 0, false
+		}
+		if !s.tailReady {
+			if err := s.enterBlock(s.tailBlk); err != nil {
+				return err
+			}
 		}
 		// Batch the records that fit in this block into one program.
 		var buf []byte
@@ -72,8 +77,8 @@ func (s *Store) writeRecords(recs [][]byte) error {
 		}
 		at := s.areaOff(s.area) + s.tailBlk*s.e + s.tailOff
 		if _, err := s.f.WriteAt(buf, at); err != nil {
-			// Whatever landed is torn: continue in a fresh block.
-			s.tailBlk, s.tailOff = s.tailBlk+1, 0
+			// Whatever landed is torn: continue in the next block.
+			s.tailBlk, s.tailOff, s.tailReady = s.tailBlk+1, 0, false
 			return err
 		}
 		last := recs[j-1]
@@ -83,6 +88,25 @@ func (s *Store) writeRecords(recs [][]byte) error {
 		s.nextSeq += uint64(j - i)
 		i = j
 	}
+	return nil
+}
+
+// enterBlock makes journal block blk of the current area ready for
+// records: it reads it and erases it unless it already reads erased (after
+// a compaction, blocks past the checkpoint hold stale records; after a torn
+// write, garbage).
+func (s *Store) enterBlock(blk int64) error {
+	off := s.areaOff(s.area) + blk*s.e
+	buf := make([]byte, s.e)
+	if _, err := s.f.ReadAt(buf, off); err != nil {
+		return err
+	}
+	if !allFF(buf) {
+		if err := s.f.Erase(off, s.e); err != nil {
+			return err
+		}
+	}
+	s.tailReady = true
 	return nil
 }
 
@@ -111,7 +135,9 @@ func (s *Store) compact() error {
 	recs := checkpointRecords(&s.sb, epoch, s.nextSeq, &s.st, s.staged, s.cursor, s.wraps)
 	img, blk, off := layoutRecords(recs, s.e)
 	base := s.areaOff(other)
-	if err := s.f.Erase(base, int64(s.sb.JournalBlocks)*s.e); err != nil {
+	// Erase only the blocks the checkpoint needs; later blocks are erased
+	// one by one as the journal enters them.
+	if err := s.f.Erase(base, (blk+1)*s.e); err != nil {
 		return fmt.Errorf("compact journal: %w", err)
 	}
 	for i := int64(0); i*s.e < int64(len(img)); i++ {
@@ -127,7 +153,7 @@ func (s *Store) compact() error {
 	s.lastRec = record{kind: last[4], seq: le.Uint64(last[12:]), body: last[recordHeader : len(last)-4], size: int64(len(last)), off: base + blk*s.e + off - int64(len(last))}
 	s.area, s.epoch = other, epoch
 	s.nextSeq += uint64(len(recs))
-	s.tailBlk, s.tailOff = blk, off
+	s.tailBlk, s.tailOff, s.tailReady = blk, off, true
 	s.needComp = false
 	return nil
 }
