@@ -60,11 +60,11 @@ type Store struct {
 	e    int64
 	slot int64
 
-	area     int
-	epoch    uint64
-	nextSeq  uint64
-	tailBlk  int64 // journal block (within the area) of the next append
-	tailOff  int64
+	area    int
+	epoch   uint64
+	nextSeq uint64
+	tailBlk int64 // journal block (within the area) of the next append
+	tailOff int64
 	// tailReady: the tail block reads erased from tailOff on (else it is
 	// read, and erased if need be, before the first record goes there).
 	tailReady bool
