@@ -239,7 +239,7 @@ func TestSplitPages(t *testing.T) {
 	in := NewInjector(s, Options{SplitPages: true, Trace: func(op Op) { ops = append(ops, op) }})
 	m := newMem("flash1", 64<<10)
 	w := in.Wrap(m, Backup)
-	require.NoError(t, w.Erase(0, 8192)) // #0 #1
+	require.NoError(t, w.Erase(0, 8192))         // #0 #1
 	n, err := w.WriteAt(make([]byte, 600), 0x80) // #2 [0x80,0x100) #3 cut
 	require.ErrorIs(t, err, hal.ErrPowerLoss)
 	require.Equal(t, 128, n, "the first page was programmed")

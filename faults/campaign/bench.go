@@ -190,9 +190,17 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 		nb.steps = append(nb.steps, step{op: op, snap: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, at: hc.Now()})
 	}})
 	wa, wb := in.Wrap(chips[0], faults.Primary), in.Wrap(chips[1], faults.Backup)
+	before := [2]hal.Stats{chips[0].Stats(), chips[1].Stats()}
 	e, err := engine.Open(ctx, wa, wb, b.options(hc, m))
 	if err != nil {
 		return nil, fmt.Errorf("record: open: %w", err)
+	}
+	for i, c := range chips {
+		// The oracle takes blocks no traced operation wrote to hold the
+		// base contents: opening a clean pair must not write.
+		if s := c.Stats(); s.Programs != before[i].Programs || s.Erases != before[i].Erases {
+			return nil, fmt.Errorf("record: the engine wrote %s while opening a clean pair", c.Geometry().Name)
+		}
 	}
 	in.Arm()
 	rep, err := e.Round(ctx)

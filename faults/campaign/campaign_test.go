@@ -101,8 +101,8 @@ func TestStandardRoundExhaustive(t *testing.T) {
 	for _, inv := range Invariants() {
 		require.Equal(t, rep.Schedules, rep.Checks[inv], "invariant %s checked at every point", inv)
 	}
-	t.Logf("%d points (%d torn) over %d round operations; %.0f points/s wall, %.0f per CPU second; setup %.1fs",
-		rep.FaultPoints, rep.TornVariants, rep.RoundOps, rep.PointsPerSecond, rep.PointsPerCPUSecond, rep.SetupSeconds)
+	t.Logf("%d points (%d torn) over %d round operations; %d live rounds run; %.0f points/s wall, %.0f per CPU second; setup %.1fs",
+		rep.FaultPoints, rep.TornVariants, rep.RoundOps, rep.LiveRounds, rep.PointsPerSecond, rep.PointsPerCPUSecond, rep.SetupSeconds)
 }
 
 // TestEveryMutantIsCaughtAndReplays: the campaign catches every broken
@@ -170,15 +170,58 @@ func TestBranchingEqualsReplay(t *testing.T) {
 	}
 }
 
+// TestDepthTwoOnSmallScenario cuts at every operation of the recovery
+// after each cut of one shard of the small scenario's round.
+//
+// Known engine finding (reported): when a round's torn program left a page
+// unstable and the purge's erase of that block is itself torn leaving one
+// bit programmed, the next recovery's purge reads the block once, sees it
+// erased (the weak bit read as 1) and skips the erase; later reads see the
+// 0 bit. Replay: "small seed=1 mutant=none | (seed 1) (on (at 111) (torn
+// bits unstable)) | (seed 1) (on (at 38) (torn allbutone))". Violations of
+// that class are logged; any other violation fails the test.
 func TestDepthTwoOnSmallScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("depth-2 campaign")
 	}
-	rep, err := Run(context.Background(), Options{Scenario: "small", Depth: 2, Workers: 2, Shard: Shard{3, 40}})
+	rep, err := Run(context.Background(), Options{Scenario: "small", Depth: 2, Workers: 2, Shard: Shard{3, 16}})
 	require.NoError(t, err)
-	require.True(t, rep.OK(), "violations: %v", rep.Violations)
 	require.Greater(t, rep.RecoveryPoints, 0)
-	require.Equal(t, rep.FaultPoints, rep.Schedules+rep.RecoveryPoints)
+	require.Equal(t, rep.FaultPoints, rep.Schedules)
+	for _, v := range rep.Violations {
+		c, err := ParseCase(v.Replay)
+		require.NoError(t, err)
+		if isKnownPurgeFinding(c, v) {
+			t.Logf("known engine finding: %s: %s (replay %q)", v.Invariant, v.Detail, v.Replay)
+			continue
+		}
+		t.Errorf("violation: %s: %s\n  replay: %s", v.Invariant, v.Detail, v.Replay)
+	}
+	t.Logf("%d schedules (%d in recovery), %d violations; %.0f points/s wall, %.0f per CPU second",
+		rep.Schedules, rep.RecoveryPoints, rep.ViolationsTotal, rep.PointsPerSecond, rep.PointsPerCPUSecond)
+}
+
+// isKnownPurgeFinding matches the engine finding described above.
+func isKnownPurgeFinding(c Case, v Violation) bool {
+	if v.Invariant != Purged || !hasUnstable(c.Round) || len(c.Recovery.Rules) != 1 {
+		return false
+	}
+	tn, ok := c.Recovery.Rules[0].Do.(faults.Torn)
+	return ok && tn.Mode == faults.TornAllButOne
+}
+
+// TestKnownPurgeFindingReplays pins the engine finding above: the replay
+// breaks "purged". When the engine re-erases (or reads twice) before
+// trusting a block that reads erased, this test fails: then delete it and
+// the exception in TestDepthTwoOnSmallScenario.
+func TestKnownPurgeFindingReplays(t *testing.T) {
+	c, err := ParseCase("small seed=1 mutant=none | (seed 1) (on (at 111) (torn bits unstable)) | (seed 1) (on (at 38) (torn allbutone))")
+	require.NoError(t, err)
+	vs, err := Replay(context.Background(), c)
+	require.NoError(t, err)
+	got := verdictOf(vs, Purged)
+	require.False(t, got.OK, "the purge finding no longer reproduces (fixed?): %s", got.Saw)
+	require.Contains(t, got.Saw, "do not read erased after recovery")
 }
 
 func TestRandomCampaign(t *testing.T) {

@@ -68,6 +68,7 @@ type storeView struct {
 	staged      *store.Config
 	dataOff     int64
 	dataSize    int64
+	refSet      map[int64]bool
 	err         error
 	s           *store.Store
 }
@@ -86,6 +87,7 @@ func (w *worker) view(chip int) *storeView {
 		if ok && v.err == nil {
 			if len(w.views) > 4096 {
 				clear(w.views)
+				clear(w.matchMemo)
 			}
 			w.views[key] = v
 		}
@@ -191,6 +193,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		return vs.all()
 	}
 	recording = false
+	w.setTouched(writes)
 	events := e.Events()
 	st := e.Status()
 	post := w.view(1)
@@ -305,6 +308,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		var liveWrites []faults.Op
 		target = &liveWrites
 		lv = w.checkLive(ctx, e, &liveWrites)
+		w.liveRounds++
 		if w.memoLive {
 			w.lives[key] = lv
 		}
@@ -319,8 +323,12 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 // every block written so far (the rest is the base, the same for every
 // point) and the recovered engine's configuration and generation.
 func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
-	var h maphash.Hash
-	h.SetSeed(hashSeed)
+	type blk struct {
+		role faults.Role
+		off  int64
+		hash uint64
+	}
+	var diff []blk
 	w.quiet(func() {
 		seen := map[[2]int64]bool{}
 		eb := w.b.chunk
@@ -331,13 +339,43 @@ func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
 					continue
 				}
 				seen[k] = true
-				fmt.Fprintf(&h, "%d:%d:%d;", op.Role, off, w.blockHash(int(op.Role)-1, off))
+				chip := int(op.Role) - 1
+				if h := w.blockHash(chip, off); h != w.baseHash(chip, off) {
+					diff = append(diff, blk{op.Role, off, h})
+				}
 			}
 		}
 	})
+	sort.Slice(diff, func(i, j int) bool {
+		if diff[i].role != diff[j].role {
+			return diff[i].role < diff[j].role
+		}
+		return diff[i].off < diff[j].off
+	})
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	for _, d := range diff {
+		fmt.Fprintf(&h, "%d:%d:%d;", d.role, d.off, d.hash)
+	}
 	st := e.Status()
 	fmt.Fprintf(&h, "gen=%d active=%d cfg=%v", st.Generation, st.ActiveChip, describe(e.Config()))
 	return h.Sum64()
+}
+
+// baseHash returns the hash of the block at off on chip in the base state
+// (before the round), read from the worker's base chips.
+func (w *worker) baseHash(chip int, off int64) uint64 {
+	k := [2]int64{int64(chip), off}
+	if v, ok := w.baseHashes[k]; ok {
+		return v
+	}
+	buf := w.buf[:w.b.chunk]
+	if _, err := w.baseChips[chip].ReadAt(buf, off); err != nil {
+		return 0
+	}
+	v := maphash.Bytes(hashSeed, buf)
+	w.baseHashes[k] = v
+	return v
 }
 
 func (w *worker) checkLive(ctx context.Context, e *engine.Engine, writes *[]faults.Op) []Verdict {
@@ -353,6 +391,7 @@ func (w *worker) checkLive(ctx context.Context, e *engine.Engine, writes *[]faul
 		return vs.list()
 	}
 	var msg string
+	w.setTouched(append(slices.Clone(w.lastWrites), *writes...))
 	w.quiet(func() { msg = w.matches(post, w.b.gen1) })
 	if msg != "" {
 		vs.fail(Live, "after the live round (%s) generation %d does not hold the primary's information: %s", rep.Outcome, post.gen, msg)
@@ -367,6 +406,58 @@ func (w *worker) checkLive(ctx context.Context, e *engine.Engine, writes *[]faul
 // matches reports how the committed generation in v differs from g ("" if
 // it holds exactly g's payloads).
 func (w *worker) matches(v *storeView, g *generation) string {
+	// The answer depends on the view, the generation and the contents of
+	// the blocks it references; referenced blocks not written since the
+	// base hold the base contents, so the key needs only the written ones.
+	refs := v.refs()
+	var offs []int64
+	for k := range w.touched {
+		if k[0] == 1 && refs[k[1]] {
+			offs = append(offs, k[1])
+		}
+	}
+	slices.Sort(offs)
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	for _, off := range offs {
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(off))
+		binary.LittleEndian.PutUint64(b[8:], w.blockHash(1, off))
+		h.Write(b[:])
+	}
+	key := matchKey{v, g, h.Sum64()}
+	if m, ok := w.matchMemo[key]; ok {
+		return m
+	}
+	m := w.match(v, g)
+	if len(w.matchMemo) > 1<<16 {
+		clear(w.matchMemo)
+	}
+	w.matchMemo[key] = m
+	return m
+}
+
+type matchKey struct {
+	v   *storeView
+	g   *generation
+	sum uint64
+}
+
+// refs returns the chip offsets of the data blocks the view's committed
+// generation references.
+func (v *storeView) refs() map[int64]bool {
+	if v.refSet == nil {
+		v.refSet = map[int64]bool{}
+		for _, ts := range v.state.Types {
+			for _, c := range ts.Chunks {
+				v.refSet[v.s.BlockOffset(c.Block)] = true
+			}
+		}
+	}
+	return v.refSet
+}
+
+func (w *worker) match(v *storeView, g *generation) string {
 	var bad []string
 	for _, t := range w.b.sc.Types {
 		ts, ok := v.state.Type(uint8(t))
@@ -414,12 +505,7 @@ func (w *worker) checkPurged(vs *verdicts, pre, post *storeView, writes []faults
 	}
 	// Blocks the round (or a cut recovery) wrote in the data area that the
 	// committed generation does not use must read erased.
-	live := map[int64]bool{}
-	for _, ts := range post.state.Types {
-		for _, c := range ts.Chunks {
-			live[post.s.BlockOffset(c.Block)] = true
-		}
-	}
+	live := post.refs()
 	e := w.b.chunk
 	var dirty []int64
 	seen := map[int64]bool{}
@@ -478,6 +564,18 @@ func (w *worker) checkPrimary(vs *verdicts, writes []faults.Op, active int) {
 		return
 	}
 	vs.ok(PrimaryIntact, "no program or erase reached the primary")
+}
+
+// setTouched records the blocks written since the base (see touched).
+func (w *worker) setTouched(writes []faults.Op) {
+	clear(w.touched)
+	eb := w.b.chunk
+	for _, op := range writes {
+		for off := op.Off / eb * eb; off < op.Off+op.Len; off += eb {
+			w.touched[[2]int64{int64(op.Role) - 1, off}] = true
+		}
+	}
+	w.lastWrites = writes
 }
 
 func checkWear(vs *verdicts, writes []faults.Op, e int64, phase string) {
@@ -559,6 +657,20 @@ func (vs verdicts) all() []Verdict {
 // never reused version).
 func (w *worker) digest(chip int, off, n int64) (store.Digest, error) {
 	e := w.b.chunk
+	if !w.touched[[2]int64{int64(chip), off / e * e}] {
+		// Untouched since the base: the base contents, cached for good.
+		k := blockKey{chip, off / e, 0, n}
+		if d, ok := w.baseDigests[k]; ok {
+			return d, nil
+		}
+		buf := w.buf[:n]
+		if _, err := w.baseChips[chip].ReadAt(buf, off); err != nil {
+			return store.Digest{}, err
+		}
+		d := store.ChunkDigest(buf)
+		w.baseDigests[k] = d
+		return d, nil
+	}
 	k := blockKey{chip, off / e, w.chips[chip].BlockVersion(off / e), n}
 	if d, ok := w.digests[k]; ok {
 		return d, nil
@@ -603,12 +715,21 @@ type worker struct {
 	hc          *harnessClock
 	live        bool
 	memoLive    bool
+	liveRounds  int // live rounds actually run (the rest reused a memoised verdict)
 	digests     map[blockKey]store.Digest
 	erasedCache map[blockKey]bool
 	hashes      map[blockKey]uint64
-	views       map[viewKey]*storeView
-	lives       map[uint64][]Verdict
-	buf, ff     []byte
+	baseChips   [2]*sim.Flash // held at the base state
+	baseHashes  map[[2]int64]uint64
+	baseDigests map[blockKey]store.Digest
+	// touched holds the blocks (role-1, offset) written since the base in
+	// the run being judged; the others hold the base contents.
+	touched    map[[2]int64]bool
+	lastWrites []faults.Op
+	views      map[viewKey]*storeView
+	lives      map[uint64][]Verdict
+	matchMemo  map[matchKey]string
+	buf, ff    []byte
 }
 
 func newWorker(b *bench) (*worker, error) {
@@ -616,10 +737,17 @@ func newWorker(b *bench) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	base, _, err := b.sc.openChips(b.part, b.seed)
+	if err != nil {
+		return nil, err
+	}
+	base[0].Restore(b.base[0])
+	base[1].Restore(b.base[1])
 	e := chips[0].Geometry().EraseSize
-	w := &worker{b: b, chips: chips, hc: newHarnessClock(clock), live: true,
+	w := &worker{baseChips: base, b: b, chips: chips, hc: newHarnessClock(clock), live: true,
 		digests: map[blockKey]store.Digest{}, erasedCache: map[blockKey]bool{},
-		hashes: map[blockKey]uint64{}, views: map[viewKey]*storeView{}, lives: map[uint64][]Verdict{},
+		hashes: map[blockKey]uint64{}, views: map[viewKey]*storeView{}, lives: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
+		baseHashes: map[[2]int64]uint64{}, baseDigests: map[blockKey]store.Digest{}, touched: map[[2]int64]bool{},
 		buf: make([]byte, e), ff: bytes.Repeat([]byte{0xff}, int(e))}
 	return w, nil
 }

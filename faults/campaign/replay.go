@@ -119,10 +119,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
 	t := &trial{c: c, preEvents: e.Events(), writes: ph.writes}
-	points := 0
-	if len(c.Round.Rules) > 0 {
-		points = 1
-	}
+	points := 1
 	if ph.cut {
 		w.hc.set(ph.cutTime)
 	}
@@ -130,7 +127,6 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 		t.firstPre = w.view(1)
 	}
 	if len(c.Recovery.Rules) > 0 {
-		points++
 		rph, ra, rb := w.newPhase(c.Recovery, false)
 		_, _ = engine.Open(ctx, ra, rb, b.options(w.hc, b.mutant))
 		rph.finish()

@@ -70,14 +70,20 @@ type Report struct {
 	// RoundOps is the number of flash operations in the recorded round.
 	RoundOps int `json:"round_ops,omitempty"`
 	// Schedules is the number of schedules run (each with its recovery
-	// and oracle), FaultPoints the number of injected faults verified (a
-	// depth-2 schedule counts two), TornVariants how many of them were
+	// and oracle). FaultPoints is the number of fault points verified: one
+	// per schedule (a depth-2 schedule adds one cut in the recovery to a
+	// round cut already counted). TornVariants is how many of them were
 	// torn operations rather than clean cuts, RecoveryPoints how many were
-	// cuts in a recovery.
+	// in a recovery.
 	Schedules      int `json:"schedules"`
 	FaultPoints    int `json:"fault_points"`
 	TornVariants   int `json:"torn_variants"`
 	RecoveryPoints int `json:"recovery_points"`
+	// LiveRounds is how many live rounds (invariant 7) really ran: a point
+	// whose recovered chips hold the same contents as an earlier point's
+	// (and the same engine configuration and generation) reuses that
+	// verdict.
+	LiveRounds int `json:"live_rounds"`
 	// Checks counts, per invariant, the schedules where it was checked.
 	Checks map[string]int `json:"checks"`
 
@@ -157,6 +163,7 @@ func Merge(reports ...Report) (Report, error) {
 		out.FaultPoints += r.FaultPoints
 		out.TornVariants += r.TornVariants
 		out.RecoveryPoints += r.RecoveryPoints
+		out.LiveRounds += r.LiveRounds
 		for k, v := range r.Checks {
 			out.Checks[k] += v
 		}

@@ -216,6 +216,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	cpu0, wall0 := cpuTime(), time.Now()
 	stop := atomic.Bool{}
+	var workers []*worker
 	var (
 		mu     sync.Mutex
 		next   atomic.Int64
@@ -255,6 +256,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		w.memoLive = true
+		workers = append(workers, w)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -299,6 +301,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}()
 	}
 	wg.Wait()
+	for _, w := range workers {
+		rep.LiveRounds += w.liveRounds
+	}
 	if runErr != nil {
 		return nil, runErr
 	}
@@ -376,7 +381,7 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (res []result
 				return nil, 0, 0, err
 			}
 			t2.c = c2
-			res = append(res, result{c: c2, points: 2, verdicts: w.judge(ctx, t2)})
+			res = append(res, result{c: c2, points: 1, verdicts: w.judge(ctx, t2)})
 			recov++
 			if q.kind == pointTorn {
 				torn++
