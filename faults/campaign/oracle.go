@@ -73,10 +73,12 @@ type storeView struct {
 	s           *store.Store
 }
 
-func (w *worker) view(chip int) *storeView {
+// writes are all the programs and erases since the base: blocks they did
+// not touch hold the base contents.
+func (w *worker) view(chip int, writes []faults.Op) *storeView {
 	var v *storeView
 	w.quiet(func() {
-		key, ok := w.journalKey(chip)
+		key, ok := w.journalKey(chip, writes)
 		if ok {
 			if c, hit := w.views[key]; hit {
 				v = c
@@ -112,19 +114,36 @@ func (w *worker) decode(chip int) *storeView {
 }
 
 // journalKey fingerprints the store's metadata (superblocks and journal
-// areas: all store.Open reads) on chip by its blocks' contents.
-func (w *worker) journalKey(chip int) (viewKey, bool) {
-	off, size := w.b.journalOff, w.b.journalSize
+// areas: all store.Open reads) on chip by the contents of its blocks that
+// writes touched and that differ from the base.
+func (w *worker) journalKey(chip int, writes []faults.Op) (viewKey, bool) {
+	lo, size := w.b.journalOff, w.b.journalSize
 	if size == 0 {
 		return viewKey{}, false
 	}
+	hi := lo + size
+	e := w.b.chunk
+	role := faults.Role(chip + 1)
+	var offs []int64
+	for _, op := range writes {
+		if op.Role != role || op.Off >= hi || op.Off+op.Len <= lo {
+			continue
+		}
+		for off := max(op.Off/e*e, lo); off < min(op.Off+op.Len, hi); off += e {
+			offs = append(offs, off)
+		}
+	}
+	slices.Sort(offs)
+	offs = slices.Compact(offs)
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
-	e := w.b.chunk
-	for o := off; o < off+size; o += e {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], w.blockHash(chip, o))
-		h.Write(b[:])
+	for _, off := range offs {
+		if bh := w.blockHash(chip, off); bh != w.baseHash(chip, off) {
+			var b [16]byte
+			binary.LittleEndian.PutUint64(b[:], uint64(off))
+			binary.LittleEndian.PutUint64(b[8:], bh)
+			h.Write(b[:])
+		}
 	}
 	return viewKey{chip, h.Sum64()}, true
 }
@@ -171,8 +190,8 @@ func (w *worker) quiet(f func()) {
 func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	b := w.b
 	vs := verdicts{}
-	pre := w.view(1)
 	writes := slices.Clone(t.writes)
+	pre := w.view(1, writes)
 
 	// Recovery: engine.Open on what the chips hold.
 	target := &writes
@@ -196,7 +215,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	w.setTouched(writes)
 	events := e.Events()
 	st := e.Status()
-	post := w.view(1)
+	post := w.view(1, writes)
 	if post.err != nil {
 		vs.fail(Atomic, "the reference decoder cannot read the backup store after recovery: %v", post.err)
 		return vs.all()
@@ -385,13 +404,14 @@ func (w *worker) checkLive(ctx context.Context, e *engine.Engine, writes *[]faul
 		vs.fail(Live, "the round after recovery failed: %v", err)
 		return vs.list()
 	}
-	post := w.view(1)
+	all := append(slices.Clone(w.lastWrites), *writes...)
+	post := w.view(1, all)
 	if post.err != nil {
 		vs.fail(Live, "after the live round the reference decoder cannot read the backup: %v", post.err)
 		return vs.list()
 	}
 	var msg string
-	w.setTouched(append(slices.Clone(w.lastWrites), *writes...))
+	w.setTouched(all)
 	w.quiet(func() { msg = w.matches(post, w.b.gen1) })
 	if msg != "" {
 		vs.fail(Live, "after the live round (%s) generation %d does not hold the primary's information: %s", rep.Outcome, post.gen, msg)

@@ -124,7 +124,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 		w.hc.set(ph.cutTime)
 	}
 	if !hasUnstable(c.Round) {
-		t.firstPre = w.view(1)
+		t.firstPre = w.view(1, t.writes)
 	}
 	if len(c.Recovery.Rules) > 0 {
 		rph, ra, rb := w.newPhase(c.Recovery, false)

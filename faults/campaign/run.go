@@ -415,7 +415,7 @@ func (w *worker) branch(p point) (*trial, error) {
 		w.hc.set(s.at)
 	}
 	if !p.unst {
-		t.firstPre = w.view(1)
+		t.firstPre = w.view(1, t.writes)
 	}
 	return t, nil
 }
