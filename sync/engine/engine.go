@@ -236,6 +236,11 @@ type Engine struct {
 	lastHdr  *info.ImageHeader
 	pairID   uint64
 	chipSwap bool
+	// cache holds the payloads of the last committed round (by type),
+	// taken from chip cacheChip, for generation cacheGen of the backup.
+	cache     map[info.Type][]byte
+	cacheChip int
+	cacheGen  uint64
 
 	mu       sync.Mutex // guards the fields below
 	role     store.Role

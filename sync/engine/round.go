@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -143,6 +144,7 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		return finish(err)
 	}
 	rc := &roundCtx{rep: &rep, primary: primary, bk: bk, cfg: cfg}
+	prevGen := bk.StateRef().Generation
 	// Probe the primary first.
 	hdr, err := e.probe(rc, nil)
 	if err != nil {
@@ -189,7 +191,7 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		}
 		off, _ := region.Extent(t)
 		phase := (off + info.RecordHeaderSize) % chunk
-		ds, _ := store.DigestPayload(rec.Payload, phase, chunk)
+		ds := e.chunkDigests(bk, active, t, rec.Payload, phase, chunk)
 		payloads[uint8(t)] = rec.Payload
 		phases[uint8(t)] = phase
 		plan.Types = append(plan.Types, store.TypePlan{Type: uint8(t), Phase: uint32(phase), Size: int64(len(rec.Payload)), Seq: rec.Seq, Chunks: ds})
@@ -276,6 +278,7 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		delete(e.rewrite, t)
 	}
 	st := bk.StateRef()
+	e.remember(active, prevGen, st.Generation, payloads)
 	e.refreshSnap()
 	e.mu.Lock()
 	e.lastSync = st.Time
@@ -293,6 +296,48 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 	e.event(EventCommit, gen, fmt.Sprintf("%s: %d chunks of %v written to %s; next sync %s",
 		rep.Outcome, len(writes), rep.ChangedTypes, backup.Geometry().Name, st.NextSync.UTC().Format(time.RFC3339)))
 	return finish(nil)
+}
+
+// chunkDigests returns the chunk digests of t's new payload. Chunks equal
+// byte for byte to the committed payload kept from the last round (same
+// source chip, same generation) take the committed digest; only the others
+// are hashed.
+func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte, phase, chunk int64) []store.Digest {
+	st := bk.StateRef()
+	old, ok := e.cache[t]
+	ts, have := st.Type(uint8(t))
+	if !ok || !have || e.cacheChip != active || e.cacheGen != st.Generation || ts.Size != int64(len(old)) || int64(ts.Phase) != phase {
+		ds, _ := store.DigestPayload(p, phase, chunk)
+		return ds
+	}
+	n := store.ChunkCount(int64(len(p)), phase, chunk)
+	ds := make([]store.Digest, n)
+	for i := range n {
+		lo, hi := store.ChunkBounds(int64(len(p)), phase, chunk, i)
+		if i < len(ts.Chunks) && hi <= int64(len(old)) {
+			olo, ohi := store.ChunkBounds(int64(len(old)), phase, chunk, i)
+			if olo == lo && ohi == hi && bytes.Equal(p[lo:hi], old[lo:hi]) {
+				ds[i] = ts.Chunks[i].Digest
+				continue
+			}
+		}
+		ds[i] = store.ChunkDigest(p[lo:hi])
+	}
+	return ds
+}
+
+// remember keeps the payloads a round committed as generation gen, to
+// compare the next round's against (see chunkDigests). Entries of other
+// types stay valid if the cache was valid for prev, the generation the
+// round started from.
+func (e *Engine) remember(active int, prev, gen uint64, payloads map[uint8][]byte) {
+	if e.cache == nil || e.cacheChip != active || e.cacheGen != prev {
+		e.cache = map[info.Type][]byte{}
+	}
+	for t, p := range payloads {
+		e.cache[info.Type(t)] = p
+	}
+	e.cacheChip, e.cacheGen = active, gen
 }
 
 func (e *Engine) storeGen(i int) uint64 {
