@@ -243,7 +243,6 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 			s.erased[b] = true
 		}
 	}
-	s.rebuildLive()
 	// Deltas.
 	for _, r := range recs[2+nrec:] {
 		if err := s.apply(r); err != nil {
@@ -251,6 +250,7 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 			break
 		}
 	}
+	s.rebuildLive()
 	return nil
 }
 
@@ -330,7 +330,6 @@ func (s *Store) apply(r record) error {
 		s.st = next
 		s.staged = nil
 		s.pending = nil
-		s.rebuildLive()
 	case kindPurged:
 		d := dec{b: r.body}
 		gen, seq := d.u64(), d.u64()
@@ -338,9 +337,7 @@ func (s *Store) apply(r record) error {
 			return fmt.Errorf("%w: purged mark for generation %d without its intent", ErrCorrupt, gen)
 		}
 		for _, x := range s.pending.entries {
-			if !s.live[x.Block] {
-				s.erased[x.Block] = true
-			}
+			s.erased[x.Block] = true // live blocks are cleared again after the replay
 		}
 		s.purged, s.pending = s.pending, nil
 		s.staged = nil // purge-then-reinit: back to the committed config
