@@ -175,6 +175,9 @@ type Status struct {
 	Counters         Counters      `json:"counters"`
 	LastRound        *RoundReport  `json:"last_round,omitempty"`
 	Mutant           string        `json:"mutant,omitempty"`
+	// Damage lists damage the stores reported when opened (a bad
+	// superblock copy, journal records lost); empty normally.
+	Damage []string `json:"damage,omitempty"`
 }
 
 // UpgradeChoice is what to do with the information after an image upgrade.
@@ -254,6 +257,7 @@ type Engine struct {
 	upgrade  bool
 	primVer  string
 	lastRep  *RoundReport
+	damage   []string
 }
 
 // Open opens the pair: reads both stores (superblocks and journals only),
@@ -316,7 +320,11 @@ func (e *Engine) openStore(i int) error {
 	}
 	e.stores[i] = s
 	for _, d := range s.Damage() {
-		e.logf("%s store: %s", e.chips[i].Geometry().Name, d)
+		d = e.chips[i].Geometry().Name + " store: " + d
+		e.logf("%s", d)
+		e.mu.Lock()
+		e.damage = append(e.damage, d)
+		e.mu.Unlock()
 	}
 	return nil
 }
@@ -613,6 +621,7 @@ func (e *Engine) Status() Status {
 		st.Mutant = e.opts.Mutant.String()
 	}
 	st.NextGroup = group(e.cfg, e.snap.GroupNext)
+	st.Damage = slices.Clone(e.damage)
 	for _, t := range info.All() {
 		ts := TypeStatus{Type: t, Name: t.String(), Selected: slices.Contains(e.cfg.Types, t)}
 		if x, ok := e.snap.Type(uint8(t)); ok {

@@ -85,6 +85,11 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 	require.Equal(t, OutcomeCommitted, rep.Outcome)
 	require.Greater(t, rep.ChangedChunks, 0)
 	require.Less(t, rep.ChangedChunks, 30)
+	// Only the changed chunks (pre-erased blocks: no erase) plus a few
+	// pages of intent and commit.
+	require.Equal(t, int64(0), rep.Erases)
+	require.LessOrEqual(t, rep.PagesProgrammed, int64(rep.ChangedChunks*16+8))
+	require.Greater(t, rep.PagesProgrammed, int64(rep.ChangedChunks))
 	requireSynced(t, p, p.a, p.b, info.All())
 	t.Logf("incremental: %+v", rep)
 

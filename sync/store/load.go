@@ -273,6 +273,8 @@ func (s *Store) apply(r record) error {
 			return err
 		}
 		in.seq = r.seq
+		perRec := int((s.e - recordOverhead - 16) / intentEntrySize)
+		in.entries = make([]IntentEntry, 0, min(in.parts*perRec, int(s.sb.DataBlocks)))
 		if s.pending != nil {
 			// A second intent without purge or commit: the first one's
 			// blocks still need purging; keep both lists.

@@ -207,3 +207,35 @@ func TestOpenBlank(t *testing.T) {
 	_, err := Open(f, testStoreOff, testStoreSize, Options{})
 	require.True(t, errors.Is(err, ErrNotFormatted), "%v", err)
 }
+
+// TestSteadyStateWearLevelling: once the allocation cursor has gone round
+// the data area, every chunk a round writes costs exactly one erase, and
+// the erases spread evenly over the data area.
+func TestSteadyStateWearLevelling(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	data := int(s.sb.DataBlocks)
+	var lastErases int64
+	rounds := 0
+	for gen := uint64(1); s.wraps < 2; gen++ {
+		ps := payloads{1: randomBytes(gen, 50000)}
+		wrapped := s.wraps >= 1
+		er, pg := runRound(t, s, gen, ps)
+		require.LessOrEqual(t, pg, int64(13*16))
+		if wrapped {
+			require.Equal(t, int64(13), er, "round %d: one erase per chunk in steady state", gen)
+		}
+		lastErases = er
+		rounds++
+		require.Less(t, rounds, 10*data, "the cursor never wrapped")
+	}
+	require.Equal(t, int64(13), lastErases)
+	first := int64(s.sb.DataFirst)
+	lo, hi := int64(1<<62), int64(0)
+	for b := int64(0); b < int64(data); b++ {
+		w := f.Wear(testStoreOff/4096 + first + b)
+		lo, hi = min(lo, w), max(hi, w)
+	}
+	require.LessOrEqual(t, hi-lo, int64(2), "wear spread over the data area: min %d max %d", lo, hi)
+}
