@@ -55,6 +55,9 @@ type trial struct {
 	// after the fault, before any recovery (nil when a torn area is
 	// unstable, since then any one read of it is as good as another).
 	firstPre *storeView
+	// failoverDue: a delay beyond the threshold struck a read of the
+	// primary; powerLost: a cut or torn operation ended the round.
+	failoverDue, powerLost bool
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 }
@@ -244,7 +247,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	// 2 durable: no committed generation is lost.
 	floor, why := b.gen0.num, "committed before the round"
 	if t.firstPre != nil && t.firstPre.err == nil && t.firstPre.gen > floor {
-		floor, why = t.firstPre.gen, "durable on the backup when power was lost"
+		floor, why = t.firstPre.gen, "committed on the backup before the restart"
 	}
 	if post.gen < floor {
 		vs.fail(Durable, "committed generation %d after recovery, but generation %d was %s", post.gen, floor, why)
@@ -284,14 +287,14 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		}
 	}
 
-	// 5 failover: only with a wait-response above the threshold; the role
-	// survives power loss. No schedule of these campaigns makes the
-	// primary wait longer than the threshold (cuts, torn operations, failed
-	// reads it answers again at once, delays below the threshold), so a
-	// failover is never due.
+	// 5 failover: if and only if the primary made the backup wait beyond
+	// the threshold; the role survives power loss. A failover is due when
+	// a delay above the threshold struck a read of the primary.
+	reported := false
 	var fo []string
 	for _, ev := range t.preEvents {
 		if ev.Kind == engine.EventFailover {
+			reported = true
 			fo = append(fo, "in the round: "+ev.Detail)
 		}
 	}
@@ -300,17 +303,27 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 			fo = append(fo, "in recovery: "+ev.Detail)
 		}
 	}
+	wantActive := 0
+	if reported {
+		wantActive = 1
+	}
 	switch {
-	case len(fo) > 0:
+	case len(fo) > 0 && !t.failoverDue:
 		vs.fail(Failover, "failed over although the primary never made the backup wait beyond the %v threshold (%s)", b.sc.Threshold, strings.Join(fo, "; "))
-	case st.ActiveChip != 0:
-		vs.fail(Failover, "active chip %d after recovery, want 0: no failover was due or reported", st.ActiveChip)
+	case t.failoverDue && !t.powerLost && !reported:
+		vs.fail(Failover, "the primary made the backup wait beyond the %v threshold, but the engine did not fail over", b.sc.Threshold)
+	case st.ActiveChip != wantActive:
+		vs.fail(Failover, "active chip %d after the restart, want %d (failover reported before it: %v)", st.ActiveChip, wantActive, reported)
+	case reported:
+		vs.ok(Failover, "failover due (a wait beyond the %v threshold) and made; chip 1 still active after the restart", b.sc.Threshold)
+	case t.failoverDue:
+		vs.ok(Failover, "failover due, power lost before it was made; chip 0 active")
 	default:
 		vs.ok(Failover, "no failover due (every wait below the %v threshold) and none made; chip 0 active", b.sc.Threshold)
 	}
 
-	// 6 primary untouched.
-	w.checkPrimary(&vs, writes, st.ActiveChip)
+	// 6 primary untouched: chip A was the primary while the round ran.
+	w.checkPrimary(&vs, writes, 0, w.b.baseA)
 
 	// 8 bounded wear (round + recoveries).
 	checkWear(&vs, writes, w.chips[0].Geometry().EraseSize, "round and recovery")
@@ -399,40 +412,65 @@ func (w *worker) baseHash(chip int, off int64) uint64 {
 
 func (w *worker) checkLive(ctx context.Context, e *engine.Engine, writes *[]faults.Op) []Verdict {
 	vs := verdicts{}
+	active := e.Status().ActiveChip
+	baseline := w.chips[active].Stats()
 	rep, err := e.Round(ctx)
 	if err != nil {
 		vs.fail(Live, "the round after recovery failed: %v", err)
 		return vs.list()
 	}
 	all := append(slices.Clone(w.lastWrites), *writes...)
-	post := w.view(1, all)
+	post := w.view(1-active, all)
 	if post.err != nil {
-		vs.fail(Live, "after the live round the reference decoder cannot read the backup: %v", post.err)
+		vs.fail(Live, "after the live round the reference decoder cannot read the backup (chip %d): %v", 1-active, post.err)
 		return vs.list()
+	}
+	want := w.b.gen1
+	if active != 0 {
+		// After a failover the primary is chip B, whose information was
+		// restored from the backup store.
+		var err error
+		w.quiet(func() { want, err = w.regionGeneration(active) })
+		if err != nil {
+			vs.fail(Live, "after failover, chip %d's information region is unreadable: %v", active, err)
+			return vs.list()
+		}
 	}
 	var msg string
 	w.setTouched(all)
-	w.quiet(func() { msg = w.matches(post, w.b.gen1) })
+	w.quiet(func() { msg = w.matchesOn(1-active, post, want) })
 	if msg != "" {
-		vs.fail(Live, "after the live round (%s) generation %d does not hold the primary's information: %s", rep.Outcome, post.gen, msg)
+		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.gen, 1-active, msg)
 		return vs.list()
 	}
 	checkWear(&vs, *writes, w.b.chunk, "live round")
-	w.checkPrimary(&vs, *writes, e.Status().ActiveChip)
-	vs.ok(Live, "the round after recovery: %s, generation %d holds the primary's information", rep.Outcome, post.gen)
+	w.checkPrimary(&vs, *writes, active, baseline)
+	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.gen, 1-active)
 	return vs.list()
+}
+
+// regionGeneration reads the information a chip's region holds now.
+func (w *worker) regionGeneration(chip int) (*generation, error) {
+	r, err := info.OpenRegion(w.chips[chip], w.b.layout.InfoOff, w.b.layout.InfoSize)
+	if err != nil {
+		return nil, err
+	}
+	return readGeneration(r, w.b.sc.Types, 0, engine.Config{})
 }
 
 // matches reports how the committed generation in v differs from g ("" if
 // it holds exactly g's payloads).
-func (w *worker) matches(v *storeView, g *generation) string {
+func (w *worker) matches(v *storeView, g *generation) string { return w.matchesOn(1, v, g) }
+
+// matchesOn is matches for the store on chip.
+func (w *worker) matchesOn(chip int, v *storeView, g *generation) string {
 	// The answer depends on the view, the generation and the contents of
 	// the blocks it references; referenced blocks not written since the
 	// base hold the base contents, so the key needs only the written ones.
 	refs := v.refs()
 	var offs []int64
 	for k := range w.touched {
-		if k[0] == 1 && refs[k[1]] {
+		if k[0] == int64(chip) && refs[k[1]] {
 			offs = append(offs, k[1])
 		}
 	}
@@ -442,14 +480,14 @@ func (w *worker) matches(v *storeView, g *generation) string {
 	for _, off := range offs {
 		var b [16]byte
 		binary.LittleEndian.PutUint64(b[:], uint64(off))
-		binary.LittleEndian.PutUint64(b[8:], w.blockHash(1, off))
+		binary.LittleEndian.PutUint64(b[8:], w.blockHash(chip, off))
 		h.Write(b[:])
 	}
 	key := matchKey{v, g, h.Sum64()}
 	if m, ok := w.matchMemo[key]; ok {
 		return m
 	}
-	m := w.match(v, g)
+	m := w.match(chip, v, g)
 	if len(w.matchMemo) > 1<<16 {
 		clear(w.matchMemo)
 	}
@@ -477,7 +515,7 @@ func (v *storeView) refs() map[int64]bool {
 	return v.refSet
 }
 
-func (w *worker) match(v *storeView, g *generation) string {
+func (w *worker) match(chip int, v *storeView, g *generation) string {
 	var bad []string
 	for _, t := range w.b.sc.Types {
 		ts, ok := v.state.Type(uint8(t))
@@ -497,11 +535,15 @@ func (w *worker) match(v *storeView, g *generation) string {
 		}
 		for i, c := range ts.Chunks {
 			lo, hi := store.ChunkBounds(ts.Size, int64(ts.Phase), w.b.chunk, i)
-			d, err := w.digest(1, v.s.BlockOffset(c.Block), hi-lo)
+			d, err := w.digest(chip, v.s.BlockOffset(c.Block), hi-lo)
 			if err != nil || d != exp[i] {
 				other := w.b.gen0
 				if g == w.b.gen0 {
 					other = w.b.gen1
+				}
+				if g != w.b.gen0 && g != w.b.gen1 {
+					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) does not match", t, i, c.Block))
+					break
 				}
 				if oe := other.chunkDigests(t, int64(ts.Phase), w.b.chunk); err == nil && i < len(oe) && oe[i] == d {
 					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) holds generation %d's bytes: a mix", t, i, c.Block, other.num))
@@ -565,25 +607,23 @@ func (w *worker) checkPurged(vs *verdicts, pre, post *storeView, writes []faults
 	vs.ok(Purged, "no interrupted round pending; %d block(s) written outside the committed generation read erased", len(seen))
 }
 
-// checkPrimary: while chip A is active, nothing programs or erases it.
-func (w *worker) checkPrimary(vs *verdicts, writes []faults.Op, active int) {
-	if active != 0 {
-		vs.skip(PrimaryIntact, "chip B is active after a failover")
-		return
-	}
+// checkPrimary: no program or erase reached the chip that was active
+// (the primary) in writes, and its counts still equal baseline.
+func (w *worker) checkPrimary(vs *verdicts, writes []faults.Op, active int, baseline hal.Stats) {
+	role := faults.Role(active + 1)
 	for _, op := range writes {
-		if op.Role == faults.Primary {
-			vs.fail(PrimaryIntact, "the primary was written: %v", op)
+		if op.Role == role {
+			vs.fail(PrimaryIntact, "the primary (chip %d) was written: %v", active, op)
 			return
 		}
 	}
-	s := w.chips[0].Stats()
-	if s.Programs != w.b.baseA.Programs || s.Erases != w.b.baseA.Erases {
-		vs.fail(PrimaryIntact, "the primary's program/erase counts moved from %d/%d to %d/%d",
-			w.b.baseA.Programs, w.b.baseA.Erases, s.Programs, s.Erases)
+	s := w.chips[active].Stats()
+	if s.Programs != baseline.Programs || s.Erases != baseline.Erases {
+		vs.fail(PrimaryIntact, "the primary's (chip %d) program/erase counts moved from %d/%d to %d/%d",
+			active, baseline.Programs, baseline.Erases, s.Programs, s.Erases)
 		return
 	}
-	vs.ok(PrimaryIntact, "no program or erase reached the primary")
+	vs.ok(PrimaryIntact, "no program or erase reached the primary (chip %d)", active)
 }
 
 // setTouched records the blocks written since the base (see touched).

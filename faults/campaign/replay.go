@@ -118,7 +118,12 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	if err := ph.in.Err(); err != nil {
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
-	t := &trial{c: c, preEvents: e.Events(), writes: ph.writes}
+	t := &trial{c: c, preEvents: e.Events(), writes: ph.writes, powerLost: ph.cut}
+	for _, f := range ph.in.Fired() {
+		if d, ok := f.Action.(faults.Delay); ok && d.D > b.sc.Threshold && f.Op.Role == faults.Primary && f.Op.Kind == faults.Read {
+			t.failoverDue = true
+		}
+	}
 	points := 1
 	if ph.cut {
 		w.hc.set(ph.cutTime)
@@ -144,13 +149,18 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 // randomCase draws the n-th schedule of a random campaign: a power cut or
 // torn operation somewhere in the round, failed reads of the primary (an
 // anomaly whose wait stays below the threshold), slow primary reads below
-// the threshold, failed backup writes.
+// the threshold, failed backup writes; or a probe of the primary that
+// stalls for twice the threshold (a failover is due), sometimes followed by
+// a power cut.
 func randomCase(b *bench, seed uint64, n int) Case {
 	r := rand.New(rand.NewPCG(seed, uint64(n)^0x9e3779b97f4a7c15))
 	ops := int64(len(b.steps))
 	s := faults.Schedule{Seed: seed ^ uint64(n)}
-	var primaryReads, backupWrites []int64
+	var primaryReads, backupWrites, probes []int64
 	for i, st := range b.steps {
+		if st.op.Role == faults.Primary && st.op.Kind == faults.Read && st.op.Off == b.layout.ImageOff {
+			probes = append(probes, int64(i))
+		}
 		switch {
 		case st.op.Role == faults.Primary && st.op.Kind == faults.Read:
 			primaryReads = append(primaryReads, int64(i))
@@ -165,6 +175,15 @@ func randomCase(b *bench, seed uint64, n int) Case {
 		s.Rules = append(s.Rules, faults.Rule{
 			When: faults.And{Preds: []faults.Pred{faults.OnRole{Role: faults.Primary}, faults.OnKind{Kind: faults.Read}, faults.Random{P: 0.2, Seed: r.Uint64()}}},
 			Do:   faults.Delay{D: b.sc.Threshold / 4}})
+	}
+	if r.Float64() < 0.2 && len(probes) > 0 {
+		// The primary does not answer a probe for twice the threshold:
+		// a failover is due (and a cut may follow while it is made).
+		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: probes[r.IntN(len(probes))]}, Do: faults.Delay{D: 2 * b.sc.Threshold}})
+		if r.IntN(2) == 0 {
+			s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: r.Int64N(ops + 40)}, Do: faults.Cut{}})
+		}
+		return Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: s}
 	}
 	if r.Float64() < 0.15 && len(backupWrites) > 0 {
 		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: backupWrites[r.IntN(len(backupWrites))]}, Do: faults.Fail{Kind: faults.FailMedia}})
