@@ -26,11 +26,14 @@ type sickFlash struct {
 	failFor time.Duration // 0: for ever
 	latency time.Duration // added to every read from failAt on, instead of failing
 	since   time.Time
+	// after, if set, must also hold for the sickness to start (e.g. the
+	// backup has been written to).
+	after func() bool
 }
 
 func (s *sickFlash) ReadAt(b []byte, off int64) (int, error) {
 	s.reads++
-	if s.failAt > 0 && s.reads >= s.failAt {
+	if s.failAt > 0 && s.reads >= s.failAt && (s.after == nil || s.after()) {
 		if s.since.IsZero() {
 			s.since = s.clock.Now()
 		}
@@ -55,6 +58,10 @@ func anomalyPair(t *testing.T, cfg Config, m Mutant, sick *sickFlash) (*pair, *E
 	require.NoError(t, err)
 	require.NoError(t, p.gen.Step(p.region(t, p.a), time.Hour))
 	sick.Flash, sick.clock = p.a, p.clock
+	if sick.failAt == 1 { // sick once the round writes its chunks
+		base := p.b.Stats().Programs
+		sick.after = func() bool { return p.b.Stats().Programs >= base+3 }
+	}
 	opts := p.opts
 	opts.Mutant = m
 	e, err = Open(context.Background(), sick, p.b, opts)
@@ -76,7 +83,7 @@ func TestAnomalyBelowThresholdPurgesAndRetries(t *testing.T) {
 		t.Run(fmt.Sprintf("retry-at-once=%v", retryAtOnce), func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.RetryAtOnce = retryAtOnce
-			sick := &sickFlash{failAt: 23, failFor: 300 * time.Millisecond}
+			sick := &sickFlash{failAt: 1, failFor: 300 * time.Millisecond}
 			p, e := anomalyPair(t, cfg, None, sick)
 			rep, err := e.Round(context.Background())
 			require.NoError(t, err)
@@ -116,7 +123,7 @@ func TestAnomalyBelowThresholdPurgesAndRetries(t *testing.T) {
 
 func TestAnomalyAboveThresholdFailsOver(t *testing.T) {
 	cfg := DefaultConfig()
-	sick := &sickFlash{failAt: 23} // dead for ever
+	sick := &sickFlash{failAt: 1} // dead for ever, once the round writes
 	p, e := anomalyPair(t, cfg, None, sick)
 	gen1 := e.Status().Generation
 	rep, err := e.Round(context.Background())
@@ -168,7 +175,7 @@ func TestSlowPrimary(t *testing.T) {
 		{cfg.Threshold + time.Millisecond, OutcomeFailover},
 	} {
 		t.Run(tc.latency.String(), func(t *testing.T) {
-			sick := &sickFlash{failAt: 20, latency: tc.latency}
+			sick := &sickFlash{failAt: 1, latency: tc.latency}
 			_, e := anomalyPair(t, cfg, None, sick)
 			rep, err := e.Round(context.Background())
 			require.NoError(t, err)
@@ -178,7 +185,7 @@ func TestSlowPrimary(t *testing.T) {
 }
 
 func TestThresholdIgnoredMutantFailsOverTooSoon(t *testing.T) {
-	sick := &sickFlash{failAt: 23, failFor: 50 * time.Millisecond}
+	sick := &sickFlash{failAt: 1, failFor: 50 * time.Millisecond}
 	_, e := anomalyPair(t, DefaultConfig(), ThresholdIgnored, sick)
 	rep, err := e.Round(context.Background())
 	require.NoError(t, err)

@@ -423,7 +423,7 @@ func (e *Engine) purgeAndReinit(s *store.Store, in *store.Interrupted) error {
 		e.event(EventError, in.Generation, "purge failed: "+err.Error())
 		return fmt.Errorf("purge generation %d: %w", in.Generation, err)
 	}
-	e.event(EventPurge, in.Generation, fmt.Sprintf("%d blocks of %s: %d erased, %d already erased", len(res.Blocks), s.Flash().Geometry().Name, res.Erased, res.AlreadyErased))
+	e.event(EventPurge, in.Generation, fmt.Sprintf("%d blocks of %s erased", len(res.Blocks), s.Flash().Geometry().Name))
 	e.event(EventPurgeVerified, in.Generation, fmt.Sprintf("%d blocks read back erased; purged mark written", len(res.Blocks)))
 	e.refreshSnap()
 	var cfg Config

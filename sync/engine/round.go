@@ -70,6 +70,7 @@ type roundCtx struct {
 	cfg       Config
 	hdr       info.ImageHeader
 	lastProbe time.Time
+	recOffs   []int64 // chip offsets of the round's record headers
 }
 
 // Round runs one sync round now (steps 1, 3, 4 and 6 of the method): probe
@@ -178,6 +179,10 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 	region, err := info.OpenRegion(primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
 	if err != nil {
 		return e.interrupted(ctx, rc, nil, &anomaly{err: err, when: e.clock.Now()})
+	}
+	for _, t := range types {
+		off, _ := region.Extent(t)
+		rc.recOffs = append(rc.recOffs, off)
 	}
 	chunk := bk.ChunkSize()
 	payloads := make(map[uint8][]byte, len(types))
@@ -395,12 +400,32 @@ func (e *Engine) probe(rc *roundCtx, want *info.ImageHeader) (info.ImageHeader, 
 	t0 := e.clock.Now()
 	h, err := info.ReadImageHeader(rc.primary)
 	t1 := e.clock.Now()
-	rc.lastProbe = t1
+	slowest := t1.Sub(t0)
 	if err == nil && want != nil && h != *want {
 		err = fmt.Errorf("%w: version %q, was %q", errImageChanged, h.Version, want.Version)
 	}
-	if err == nil && t1.Sub(t0) > rc.cfg.Threshold {
-		err = fmt.Errorf("%w: %v", errSlow, t1.Sub(t0))
+	if err == nil && want != nil {
+		// The records of the round's types: a header that no longer
+		// decodes is primary corruption.
+		hb := make([]byte, info.RecordHeaderSize)
+		for _, off := range rc.recOffs {
+			r0 := e.clock.Now()
+			_, err = rc.primary.ReadAt(hb, off)
+			slowest = max(slowest, e.clock.Now().Sub(r0))
+			if err != nil {
+				break
+			}
+			if _, err = info.DecodeRecordHeader(hb); err != nil {
+				err = fmt.Errorf("record header at %#x: %w", off, err)
+				break
+			}
+		}
+	}
+	rc.lastProbe = e.clock.Now()
+	// The response time is that of the slowest read: each read is one
+	// request the primary must answer.
+	if err == nil && slowest > rc.cfg.Threshold {
+		err = fmt.Errorf("%w: %v", errSlow, slowest)
 	}
 	if err != nil {
 		return h, &anomaly{err: err, when: t0}

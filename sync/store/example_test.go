@@ -43,8 +43,8 @@ func Example() {
 	in := s.Interrupted()
 	fmt.Printf("committed generation %d; interrupted round %d touched %d blocks\n", s.State().Generation, in.Generation, len(in.Blocks))
 	res, _ := s.Purge()
-	fmt.Printf("purged %d blocks (%d needed an erase)\n", len(res.Blocks), res.Erased)
+	fmt.Printf("purged %d blocks: %d erased and read back erased\n", len(res.Blocks), res.Erased)
 	// Output:
 	// committed generation 1; interrupted round 2 touched 2 blocks
-	// purged 2 blocks (1 needed an erase)
+	// purged 2 blocks: 2 erased and read back erased
 }

@@ -79,12 +79,13 @@ type Store struct {
 	live    []bool // data blocks referenced by the committed generation
 	erased  []bool // data blocks known to be erased
 	damage  []string
-	lastRec record   // the last valid journal record (for stabilizing)
-	records int      // journal records found by Open
-	log     []record // the records found by Open
-	torn    bool     // the journal ended with a torn write
-	sbBad   [2]bool  // superblock copies found damaged
-	round   *Round   // round in progress (between Begin and Commit)
+	lastRec record          // the last valid journal record (for stabilizing)
+	records int             // journal records found by Open
+	log     []record        // the records found by Open
+	torn    bool            // the journal ended with a torn write
+	sbBad   [2]bool         // superblock copies found damaged
+	round   *Round          // round in progress (between Begin and Commit)
+	retired map[uint32]bool // data blocks taken out of use (worn out, bad)
 }
 
 func (s *Store) areaOff(a int) int64 { return s.off + int64(s.sb.Journal[a])*s.e }

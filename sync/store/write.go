@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -203,16 +204,15 @@ func (s *Store) SetRole(r Role) error {
 
 // PurgeResult says what a purge did.
 type PurgeResult struct {
-	Generation    uint64
-	Blocks        []uint32
-	Erased        int // blocks that needed an erase
-	AlreadyErased int // blocks that already read as erased
+	Generation uint64
+	Blocks     []uint32
+	Erased     int // blocks erased (all of them, unless retired)
 }
 
 // Purge deletes what the interrupted round wrote (and drops a staged
 // configuration: reinit returns to the committed one): every data block its
-// intent names is read, erased unless it already reads erased, and read
-// back to confirm it is erased (ErrPurgeFailed otherwise). Only then is
+// intent names is erased and read back to confirm it is erased
+// (ErrPurgeFailed otherwise). Only then is
 // the purged mark appended. Blocks of the committed generation are never
 // touched. Without an interrupted round it does nothing.
 func (s *Store) Purge() (PurgeResult, error) {
@@ -261,31 +261,49 @@ func (s *Store) Purge() (PurgeResult, error) {
 	return res, nil
 }
 
-// eraseVerified makes data block b read as erased, erasing at most three
-// times.
+// eraseVerified erases data block b and reads it back to confirm it is
+// erased, erasing at most three times. It always erases first: a block
+// left by a torn erase or program may read as erased once and not the next
+// time (weakly programmed cells), so a read alone proves nothing.
 func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 	off := s.dataOff(b)
 	for try := 0; ; try++ {
-		if _, err := s.f.ReadAt(buf, off); err != nil {
-			return fmt.Errorf("purge: verify block %d: %w", b, err)
-		}
-		if allFF(buf) {
-			if try == 0 {
-				res.AlreadyErased++
-			}
-			s.erased[b] = true
-			return nil
-		}
-		if try == 3 {
-			return fmt.Errorf("%w: block %d at %#x", ErrPurgeFailed, b, off)
-		}
 		if err := s.f.Erase(off, s.e); err != nil {
+			if s.retire(b, err) {
+				return nil // unreachable and never used again
+			}
 			return fmt.Errorf("purge: erase block %d: %w", b, err)
 		}
 		if try == 0 {
 			res.Erased++
 		}
+		if _, err := s.f.ReadAt(buf, off); err != nil {
+			return fmt.Errorf("purge: verify block %d: %w", b, err)
+		}
+		if allFF(buf) {
+			s.erased[b] = true
+			return nil
+		}
+		if try == 2 {
+			return fmt.Errorf("%w: block %d at %#x", ErrPurgeFailed, b, off)
+		}
 	}
+}
+
+// retire takes data block b out of use if err says the block is worn out
+// or bad (marking it bad on devices that keep bad-block marks), and
+// reports whether it did.
+func (s *Store) retire(b uint32, err error) bool {
+	if !errors.Is(err, hal.ErrWornOut) && !errors.Is(err, hal.ErrBadBlock) {
+		return false
+	}
+	if s.retired == nil {
+		s.retired = map[uint32]bool{}
+	}
+	s.retired[b] = true
+	_ = hal.MarkBad(s.f, s.dataOff(b))
+	s.damage = append(s.damage, fmt.Sprintf("data block %d at %#x retired: %v", b, s.dataOff(b), err))
+	return true
 }
 
 // TypePlan is one type's new contents for a round: where the payload sits
@@ -419,7 +437,7 @@ func (s *Store) allocate(in *intent) error {
 			if cur >= n {
 				cur, wraps = 0, wraps+1
 			}
-			if s.live[b] {
+			if s.live[b] || s.retired[b] {
 				continue
 			}
 			if nand {
@@ -487,6 +505,7 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 	off := s.dataOff(w.Block)
 	if !s.erased[w.Block] {
 		if err := s.f.Erase(off, s.e); err != nil {
+			s.retire(w.Block, err)
 			return 0, 0, err
 		}
 		erases++
