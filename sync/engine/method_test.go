@@ -326,3 +326,51 @@ func TestStatusDuringRounds(t *testing.T) {
 		}
 	}
 }
+
+// dropBitFlash is a backup whose programs into [lo, hi) silently leave one
+// bit unprogrammed while armed.
+type dropBitFlash struct {
+	*sim.Flash
+	lo, hi int64
+	armed  bool
+}
+
+func (d *dropBitFlash) WriteAt(b []byte, off int64) (int, error) {
+	if d.armed && off >= d.lo && off < d.hi {
+		q := append([]byte(nil), b...)
+		for i := range q {
+			if q[i] != 0xFF {
+				q[i] |= ^q[i] & -^q[i] // leave the lowest 0 bit at 1
+				break
+			}
+		}
+		return d.Flash.WriteAt(q, off)
+	}
+	return d.Flash.WriteAt(b, off)
+}
+
+func TestVerifyCatchesBadProgram(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Verify = true
+	p := newPair(t, 8<<20, 1<<20, cfg)
+	ctx := context.Background()
+	l := p.opts.Layout
+	s, err := store.Open(p.b, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	require.NoError(t, err)
+	dataOff, dataSize := s.DataRange()
+	bad := &dropBitFlash{Flash: p.b, lo: dataOff, hi: dataOff + dataSize, armed: true}
+	e, err := Open(ctx, p.a, bad, p.opts)
+	require.NoError(t, err)
+	rep, err := e.Round(ctx)
+	require.ErrorIs(t, err, store.ErrVerify)
+	require.Equal(t, OutcomeError, rep.Outcome)
+	require.Greater(t, rep.PurgedBlocks, 0, "purged at once")
+	require.Equal(t, uint64(0), e.Status().Generation)
+	require.Contains(t, eventKinds(e), EventPurgeVerified)
+	bad.armed = false
+	rep, err = e.Round(ctx)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeCommitted, rep.Outcome)
+	require.GreaterOrEqual(t, rep.BytesRead, int64(rep.ChangedChunks)*1000, "read back")
+	requireSynced(t, p, p.a, p.b, info.All())
+}

@@ -265,7 +265,18 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		counted.BytesProgrammed += hi - lo
 		if err != nil {
 			r.Abandon()
-			return finish(fmt.Errorf("write chunk %d of %v: %w", w.Index, info.Type(w.Type), err))
+			err = fmt.Errorf("write chunk %d of %v: %w", w.Index, info.Type(w.Type), err)
+			if !errors.Is(err, hal.ErrPowerLoss) {
+				// The backup failed (media error, verify mismatch): purge
+				// now rather than at the next round.
+				if in := bk.Interrupted(); in != nil {
+					rep.PurgedBlocks = len(in.Blocks)
+					if perr := e.purgeAndReinit(bk, in); perr != nil {
+						err = errors.Join(err, perr)
+					}
+				}
+			}
+			return finish(err)
 		}
 	}
 	if e.opts.Mutant != CommitBeforeDurable {
