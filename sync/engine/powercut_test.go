@@ -28,9 +28,17 @@ type power struct {
 	rng   *rand.Rand
 }
 
+// pokeFlash is a simulated chip (or a wrapper of one) with the harness
+// abilities a torn operation needs.
+type pokeFlash interface {
+	hal.Flash
+	Poke(off int64, p []byte)
+	SetUnstable(off, n int64)
+}
+
 // cutFlash is a sim chip behind a power supply.
 type cutFlash struct {
-	*sim.Flash
+	pokeFlash
 	p *power
 }
 
@@ -42,7 +50,7 @@ func (c *cutFlash) ReadAt(b []byte, off int64) (int, error) {
 	if c.p.dead {
 		return 0, c.lost("read", off, int64(len(b)))
 	}
-	return c.Flash.ReadAt(b, off)
+	return c.pokeFlash.ReadAt(b, off)
 }
 
 func (c *cutFlash) WriteAt(b []byte, off int64) (int, error) {
@@ -58,12 +66,12 @@ func (c *cutFlash) WriteAt(b []byte, off int64) (int, error) {
 			for i := range q {
 				q[i] |= byte(c.p.rng.Uint32()) &^ b[i]
 			}
-			_, _ = c.Flash.WriteAt(q, off)
-			c.Flash.SetUnstable(off, int64(len(b)))
+			_, _ = c.pokeFlash.WriteAt(q, off)
+			c.pokeFlash.SetUnstable(off, int64(len(b)))
 		}
 		return 0, c.lost("program", off, int64(len(b)))
 	}
-	return c.Flash.WriteAt(b, off)
+	return c.pokeFlash.WriteAt(b, off)
 }
 
 func (c *cutFlash) Erase(off, n int64) error {
@@ -74,16 +82,16 @@ func (c *cutFlash) Erase(off, n int64) error {
 	if c.p.ops == c.p.cutAt {
 		c.p.dead = true
 		if c.p.torn {
-			_ = c.Flash.Erase(off, n)
+			_ = c.pokeFlash.Erase(off, n)
 			junk := make([]byte, min(n, 1024))
 			for i := range junk {
 				junk[i] = byte(c.p.rng.Uint32())
 			}
-			c.Flash.Poke(off+n/2, junk[:min(int64(len(junk)), n/2)])
+			c.pokeFlash.Poke(off+n/2, junk[:min(int64(len(junk)), n/2)])
 		}
 		return c.lost("erase", off, n)
 	}
-	return c.Flash.Erase(off, n)
+	return c.pokeFlash.Erase(off, n)
 }
 
 // cutScenario is a pair after one committed generation, with the CMC's
@@ -302,3 +310,74 @@ func TestMutantsAreCaught(t *testing.T) {
 var _ = errors.Is
 
 func hasStaged(s *store.Store) bool { _, ok := s.Staged(); return ok }
+
+// TestPowerCutDuringFailover: the primary dies in the middle of a round;
+// power is cut at every operation of the failover (role record, purge,
+// restore of chip B's information region). After restarting with the
+// primary still dead, at most one more round completes the failover: chip
+// B is active, its region holds the last committed generation, and that
+// survives another restart.
+func TestPowerCutDuringFailover(t *testing.T) {
+	cfg := DefaultConfig()
+	p := newPair(t, 8<<20, 1<<20, cfg)
+	e := p.open(t)
+	ctx := context.Background()
+	_, err := e.Round(ctx)
+	require.NoError(t, err)
+	require.NoError(t, p.gen.Step(p.region(t, p.a), time.Hour))
+	snapA, snapB := p.a.Snapshot(), p.b.Snapshot()
+	l := p.opts.Layout
+	committed := func() map[info.Type][]byte {
+		s, err := store.Open(p.b, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+		require.NoError(t, err)
+		m := map[info.Type][]byte{}
+		for _, ty := range info.All() {
+			b, err := s.ReadPayload(uint8(ty))
+			require.NoError(t, err)
+			m[ty] = b
+		}
+		return m
+	}
+	want := committed()
+	run := func(cutAt int) int {
+		p.a.Restore(snapA)
+		p.b.Restore(snapB)
+		pw := &power{cutAt: cutAt, torn: cutAt%2 == 1, rng: rand.New(rand.NewPCG(uint64(cutAt), 5))}
+		base := p.b.Stats().Programs
+		sick := &sickFlash{Flash: p.a, clock: p.clock, failAt: 1, after: func() bool { return p.b.Stats().Programs >= base+3 }}
+		e, err := Open(ctx, &cutFlash{sick, pw}, &cutFlash{p.b, pw}, p.opts)
+		require.NoError(t, err)
+		pw.ops = 0
+		_, _ = e.Round(ctx)
+		return pw.ops
+	}
+	total := run(0)
+	require.Greater(t, total, 5)
+	t.Logf("%d operations in the round and its failover", total)
+	dead := &sickFlash{Flash: p.a, clock: p.clock, failAt: 1}
+	step := 3 // every third operation (all of them take ~15 s)
+	if testing.Short() {
+		step = 11
+	}
+	for n := 1; n <= total; n += step {
+		run(n)
+		e, err := Open(ctx, dead, p.b, p.opts)
+		require.NoError(t, err, "cut %d", n)
+		if e.Status().ActiveChip == 0 {
+			rep, err := e.Round(ctx)
+			require.NoError(t, err, "cut %d", n)
+			require.Equal(t, OutcomeFailover, rep.Outcome, "cut %d", n)
+		}
+		require.Equal(t, 1, e.Status().ActiveChip, "cut %d", n)
+		e2, err := Open(ctx, dead, p.b, p.opts)
+		require.NoError(t, err)
+		require.Equal(t, 1, e2.Status().ActiveChip, "cut %d: role survives", n)
+		require.Equal(t, want, committed(), "cut %d: chip B's store holds the last commit", n)
+		rb := p.region(t, p.b)
+		for _, ty := range info.All() {
+			rec, err := rb.Read(ty)
+			require.NoError(t, err, "cut %d %v", n, ty)
+			require.Equal(t, want[ty], rec.Payload, "cut %d: %v restored", n, ty)
+		}
+	}
+}
