@@ -334,8 +334,13 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		vs.skip(Live, "not checked for this point (see Options.LiveEvery)")
 		return vs.all()
 	}
-	key := w.liveKey(writes, e)
-	lv, hit := w.lives[key]
+	var key uint64
+	hit := false
+	var lv []Verdict
+	if w.memoLive {
+		key = w.liveKey(writes, e)
+		lv, hit = w.lives[key]
+	}
 	if !hit {
 		var liveWrites []faults.Op
 		target = &liveWrites
@@ -355,40 +360,29 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 // every block written so far (the rest is the base, the same for every
 // point) and the recovered engine's configuration and generation.
 func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
-	type blk struct {
-		role faults.Role
-		off  int64
-		hash uint64
+	eb := w.b.chunk
+	offs := w.keyBuf[:0]
+	for _, op := range writes {
+		for off := op.Off / eb * eb; off < op.Off+op.Len; off += eb {
+			offs = append(offs, int64(op.Role)<<56|off)
+		}
 	}
-	var diff []blk
+	slices.Sort(offs)
+	offs = slices.Compact(offs)
+	w.keyBuf = offs
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
 	w.quiet(func() {
-		seen := map[[2]int64]bool{}
-		eb := w.b.chunk
-		for _, op := range writes {
-			for off := op.Off / eb * eb; off < op.Off+op.Len; off += eb {
-				k := [2]int64{int64(op.Role), off}
-				if seen[k] {
-					continue
-				}
-				seen[k] = true
-				chip := int(op.Role) - 1
-				if h := w.blockHash(chip, off); h != w.baseHash(chip, off) {
-					diff = append(diff, blk{op.Role, off, h})
-				}
+		var b [16]byte
+		for _, k := range offs {
+			chip, off := int(k>>56)-1, k&(1<<56-1)
+			if bh := w.blockHash(chip, off); bh != w.baseHash(chip, off) {
+				binary.LittleEndian.PutUint64(b[:], uint64(k))
+				binary.LittleEndian.PutUint64(b[8:], bh)
+				h.Write(b[:])
 			}
 		}
 	})
-	sort.Slice(diff, func(i, j int) bool {
-		if diff[i].role != diff[j].role {
-			return diff[i].role < diff[j].role
-		}
-		return diff[i].off < diff[j].off
-	})
-	var h maphash.Hash
-	h.SetSeed(hashSeed)
-	for _, d := range diff {
-		fmt.Fprintf(&h, "%d:%d:%d;", d.role, d.off, d.hash)
-	}
 	st := e.Status()
 	fmt.Fprintf(&h, "gen=%d active=%d cfg=%v", st.Generation, st.ActiveChip, describe(e.Config()))
 	return h.Sum64()
@@ -786,6 +780,7 @@ type worker struct {
 	// the run being judged; the others hold the base contents.
 	touched    map[[2]int64]bool
 	lastWrites []faults.Op
+	keyBuf     []int64
 	views      map[viewKey]*storeView
 	lives      map[uint64][]Verdict
 	matchMemo  map[matchKey]string
