@@ -199,7 +199,7 @@ func printSync(w io.Writer, res *syncResult) {
 		fmt.Fprintf(w, "recovered to generation %d, the last intact one\n", s.Generation)
 	}
 	if len(s.Bad) > 0 {
-		fmt.Fprintf(w, "scrub: %d of %d chunks of generation %d damaged; rewriting %v in full\n", len(s.Bad), s.Chunks, s.Generation, s.Rewrite)
+		fmt.Fprintf(w, "scrub: %d of %d chunks of generation %d damaged (%v); rewriting them\n", len(s.Bad), s.Chunks, s.Generation, s.Rewrite)
 	}
 	r := res.Round
 	fmt.Fprintf(w, "round: %s, generation %d, types %s\n", r.Outcome, r.Generation, info.FormatList(r.Types))

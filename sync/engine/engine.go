@@ -235,7 +235,7 @@ type Engine struct {
 
 	// Owned by the goroutine holding op.
 	stores   [2]*store.Store
-	rewrite  map[info.Type]bool
+	rewrite  map[info.Type][]int // damaged chunks the next round rewrites
 	lastHdr  *info.ImageHeader
 	pairID   uint64
 	chipSwap bool

@@ -76,13 +76,13 @@ type ScrubReport struct {
 	Generation uint64              `json:"generation"`
 	Chunks     int                 `json:"chunks"` // committed chunks read
 	Bad        []store.ChunkReport `json:"bad,omitempty"`
-	Rewrite    TypeList            `json:"rewrite,omitempty"` // types the next round rewrites in full
+	Rewrite    TypeList            `json:"rewrite,omitempty"` // types whose damaged chunks the next round rewrites
 	Damage     []string            `json:"damage,omitempty"`  // damage the store's Open found
 }
 
 // Scrub reads every committed chunk on the backup store and checks its
-// digest. Types with a damaged chunk are rewritten in full by the next
-// round (which then commits a new, intact generation). It reads the whole
+// digest. The next round rewrites the damaged chunks (and so commits a
+// new, intact generation). It reads the whole
 // data in use: run it on demand (the CLI's sync does), not every round.
 func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
 	e.op.Lock()
@@ -105,11 +105,11 @@ func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
 		if !seen[b.Type] {
 			seen[b.Type] = true
 			rep.Rewrite = append(rep.Rewrite, info.Type(b.Type))
-			if e.rewrite == nil {
-				e.rewrite = map[info.Type]bool{}
-			}
-			e.rewrite[info.Type(b.Type)] = true
 		}
+		if e.rewrite == nil {
+			e.rewrite = map[info.Type][]int{}
+		}
+		e.rewrite[info.Type(b.Type)] = append(e.rewrite[info.Type(b.Type)], b.Index)
 	}
 	if len(rep.Bad) > 0 {
 		e.event(EventDamage, st.Generation, fmt.Sprintf("%d damaged chunks on %s; the next round rewrites %v", len(rep.Bad), rep.Device, rep.Rewrite))

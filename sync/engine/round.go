@@ -203,9 +203,9 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		counted.BytesRead += int64(len(rec.Payload))
 	}
 	if len(e.rewrite) > 0 {
-		plan.Rewrite = map[uint8]bool{}
-		for t := range e.rewrite {
-			plan.Rewrite[uint8(t)] = true
+		plan.Rewrite = map[uint8][]int{}
+		for t, idx := range e.rewrite {
+			plan.Rewrite[uint8(t)] = idx
 		}
 	}
 	if _, err := e.probe(rc, &rc.hdr); err != nil {

@@ -323,9 +323,9 @@ type Plan struct {
 	Generation uint64
 	Config     Config
 	Types      []TypePlan
-	// Rewrite forces chunks to be written even when their digest matches
-	// (after damage was found), by type.
-	Rewrite map[uint8]bool
+	// Rewrite forces chunks to be written even when their digests match
+	// (after damage was found): chunk indices by type.
+	Rewrite map[uint8][]int
 }
 
 // ChunkWrite is a chunk a round must write.
@@ -377,7 +377,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		old, had := s.st.Type(tp.Type)
 		var changed []int
 		for i, d := range tp.Chunks {
-			if !had || p.Rewrite[tp.Type] || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d {
+			if !had || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d || slices.Contains(p.Rewrite[tp.Type], i) {
 				changed = append(changed, i)
 			}
 		}
