@@ -128,6 +128,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	if ph.cut {
 		w.hc.set(ph.cutTime)
 	}
+	w.stable = !hasUnstable(c.Round) && !hasUnstable(c.Recovery)
 	if !hasUnstable(c.Round) {
 		t.firstPre = w.view(1, t.writes)
 	}

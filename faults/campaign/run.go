@@ -414,6 +414,7 @@ func (w *worker) branch(p point) (*trial, error) {
 		}
 		w.hc.set(s.at)
 	}
+	w.stable = !p.unst
 	if !p.unst {
 		t.firstPre = w.view(1, t.writes)
 	}
