@@ -26,6 +26,8 @@ import (
 func BenchmarkSync(b *testing.B) {
 	const size = 8 << 20
 	envs := map[string]*env{}
+	var states *regionStates
+	changes := newChangeCache(1)
 	for _, pn := range []string{"mx66l1g45g", "w25q256jv"} {
 		part, err := sim.LookupPart(pn)
 		if err != nil {
@@ -42,15 +44,26 @@ func BenchmarkSync(b *testing.B) {
 					e := envs[pn]
 					if e == nil {
 						var err error
-						if e, err = sc.setup(context.Background()); err != nil {
+						if states == nil {
+							if states, err = buildStates(part, size, 1); err != nil {
+								b.Fatal(err)
+							}
+						}
+						sc.strategies = Strategies()
+						if e, err = sc.setup(context.Background(), states); err != nil {
 							b.Fatal(err)
 						}
+						sc.strategies = []string{s}
 						envs[pn] = e
+					}
+					cs, err := changes.get(part, states, w)
+					if err != nil {
+						b.Fatal(err)
 					}
 					var sum Row
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
-						rows, err := sc.runWorkload(context.Background(), e, w, uint64(i+1))
+						rows, err := sc.runWorkload(context.Background(), e, w, cs)
 						if err != nil {
 							b.Fatalf("%v (replay: go test ./bench -run '^$' -bench '%s')", err, b.Name())
 						}

@@ -4,7 +4,9 @@ package bench
 
 import "time"
 
-var cpuStart = time.Now()
-
-// cpuTime approximates CPU time by wall time where getrusage is not used.
-func cpuTime() time.Duration { return time.Since(cpuStart) }
+// threadCPU approximates the CPU time of the caller's work by wall time
+// where per-thread CPU time is not read.
+func threadCPU() (stop func() time.Duration) {
+	t0 := time.Now()
+	return func() time.Duration { return time.Since(t0) }
+}

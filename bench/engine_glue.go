@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
@@ -10,17 +11,68 @@ import (
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
+// dayOld is how much CMC activity the standard start state has seen: long
+// enough for every log ring to have filled and wrapped, so new entries
+// overwrite the oldest ones, as on any CMC that has run for a day or more.
+const dayOld = 48 * time.Hour
+
+// regionStates are contents of an information region of one size, built
+// once per Run and shared by every part (the region format does not depend
+// on the part): fresh is just populated (rings 80% full: new log entries
+// land in erased space), day is fresh plus dayOld of activity (rings full
+// and wrapping), alt is another day-old region (other seed) used to churn
+// the engine's store into steady state.
+type regionStates struct {
+	fresh, day, alt []byte
+}
+
+// buildStates makes the region states of a size-byte region on a scratch
+// chip of part p.
+func buildStates(p sim.Part, size int64, seed uint64) (*regionStates, error) {
+	chip, err := sim.New(sim.Options{Part: p, Size: size, Name: "scratch"})
+	if err != nil {
+		return nil, err
+	}
+	var st regionStates
+	for i, dst := range []*[]byte{&st.day, &st.alt} {
+		if err := info.FormatRegion(chip, 0, size); err != nil {
+			return nil, err
+		}
+		r, err := info.OpenRegion(chip, 0, size)
+		if err != nil {
+			return nil, err
+		}
+		g := info.NewGenerator(seed + uint64(i)*0x51ed)
+		if err := g.Populate(r); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			if st.fresh, err = readAll(chip, 0, size); err != nil {
+				return nil, err
+			}
+		}
+		if err := g.Step(r, dayOld); err != nil {
+			return nil, err
+		}
+		if *dst, err = readAll(chip, 0, size); err != nil {
+			return nil, err
+		}
+	}
+	return &st, nil
+}
+
 // env is a scenario's primary (a) and backup (b) chips on one virtual
 // clock, where the info region lives on a, and the engine syncing them.
-// reset brings both chips back to the state after the first sync.
+// reset brings both chips back to a synced start state.
 type env struct {
-	clock        *sim.Clock
-	a, b         *sim.Flash
-	regionOff    int64
-	snapA, snapB *sim.Snapshot
-	engine       *engineRunner // nil when the engine does not run here
-	skipReason   string        // why the engine does not run, if it does not
-	agingRounds  int           // full rewrites it took to bring the store to steady state
+	clock         *sim.Clock
+	a, b          *sim.Flash
+	regionOff     int64
+	snaps         [2][2]*sim.Snapshot // [filling][chip]
+	engine        *engineRunner       // nil when the engine does not run here
+	skipReason    string              // why the engine does not run, if it does not
+	agingRounds   int                 // rounds it took to bring the store to steady state
+	agingReported bool
 }
 
 // engineRunner runs engine rounds and checks their outcome.
@@ -55,12 +107,13 @@ func engineConfig() engine.Config {
 }
 
 // setup formats both chips the engine's way (image, info region, store),
-// fills the primary's region like a CMC does (info.Generator.Populate) and
-// runs the first, full sync; the state after it is every workload's start.
-// When the engine's layout does not fit the part (a region too large for
-// image + region + a store twice its size), the region is laid out alone at
-// offset 0 and only the peers and the floor run.
-func (sc *scenario) setup(ctx context.Context) (*env, error) {
+// gives the primary's region the contents of a CMC that has run for a day
+// and syncs it, churns the store into steady state (see age), and keeps
+// two synced start states: day-old (log rings wrapping) and filling (rings
+// 80% full). When the engine's layout does not fit the part (a region too
+// large for image + region + a store twice its size), the region is laid
+// out alone at offset 0 and only the peers and the floor run.
+func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 	clock := sim.NewClock(info.GeneratorEpoch)
 	e := &env{clock: clock}
 	chip := engineGeometry(sc.part.Geometry(), sc.size).Size
@@ -89,21 +142,12 @@ func (sc *scenario) setup(ctx context.Context) (*env, error) {
 		}
 		e.regionOff = layout.InfoOff
 		e.engine = &engineRunner{opts: opts}
-	} else {
-		if sc.size > chip {
-			return nil, fmt.Errorf("%w: %s %s %s: the region is larger than the chip", errSkip, sc.part.Name, sc.timing, hal.FormatSize(sc.size))
-		}
-		if err := info.FormatRegion(e.a, 0, sc.size); err != nil {
-			return nil, err
-		}
+	} else if sc.size > chip {
+		return nil, fmt.Errorf("%w: %s %s %s: the region is larger than the chip", errSkip, sc.part.Name, sc.timing, hal.FormatSize(sc.size))
 	}
-	region, err := info.OpenRegion(e.a, e.regionOff, sc.size)
-	if err != nil {
-		return nil, err
-	}
-	if err := info.NewGenerator(sc.seed).Populate(region); err != nil {
-		return nil, err
-	}
+	// The primary's region as the CMC's services left it (written raw: the
+	// bytes are what info.Region.Write produced on the scratch chip).
+	e.a.Poke(e.regionOff, st.day)
 	if e.engine != nil {
 		if e.engine.eng, err = engine.Open(ctx, e.a, e.b, e.engine.opts); err != nil {
 			return nil, fmt.Errorf("engine open: %w", err)
@@ -111,35 +155,47 @@ func (sc *scenario) setup(ctx context.Context) (*env, error) {
 		if err := e.engine.round(ctx); err != nil {
 			return nil, fmt.Errorf("engine first sync: %w", err)
 		}
-		if err := sc.age(ctx, e, region); err != nil {
+		if err := e.age(ctx, st); err != nil {
 			return nil, err
 		}
 	}
-	e.snapA, e.snapB = e.a.Snapshot(), e.b.Snapshot()
+	e.snaps[0] = [2]*sim.Snapshot{e.a.Snapshot(), e.b.Snapshot()}
+	e.a.Poke(e.regionOff, st.fresh)
+	if e.engine != nil {
+		if err := e.engine.round(ctx); err != nil {
+			return nil, fmt.Errorf("engine sync of the filling state: %w", err)
+		}
+	}
+	e.snaps[1] = [2]*sim.Snapshot{e.a.Snapshot(), e.b.Snapshot()}
 	return e, nil
 }
 
 // maxAgingRounds bounds age: a store that is not in steady state after
 // this many full rewrites is a bug worth stopping for.
-const maxAgingRounds = 24
+const maxAgingRounds = 40
 
 // age brings the engine's store to steady state. A freshly formatted store
 // is erased: for a while every round writes its chunks into pre-erased
-// blocks and pays no erase — erases it will pay later, once its allocation
+// blocks and pays no erase — erases it pays later, once its allocation
 // cursor comes round to blocks it wrote before. A CMC that has run for a
-// day is past that point, so the bench measures it there: it rewrites the
-// whole region with fresh realistic contents (a Populate with another
-// seed) and syncs, until a round has to erase a block for every chunk it
-// writes.
-func (sc *scenario) age(ctx context.Context, e *env, region *info.Region) error {
-	for i := range maxAgingRounds {
-		if err := info.NewGenerator(sc.seed + uint64(i) + 1).Populate(region); err != nil {
-			return fmt.Errorf("aging: %w", err)
+// day is past that point, so the bench measures it there: the primary's
+// region alternates between two day-old contents and the engine syncs each,
+// until a round has had to erase a block for every chunk it wrote; it ends
+// with the day-old state synced.
+func (e *env) age(ctx context.Context, st *regionStates) error {
+	steady := false
+	for i := 0; i < maxAgingRounds; i++ {
+		next := st.alt
+		if i%2 == 1 {
+			next = st.day
 		}
+		e.a.Poke(e.regionOff, next)
 		if err := e.engine.round(ctx); err != nil {
 			return fmt.Errorf("aging round %d: %w", i, err)
 		}
-		if r := e.engine.last; r.ChangedChunks > 0 && r.Erases >= int64(r.ChangedChunks) {
+		r := e.engine.last
+		steady = steady || (r.ChangedChunks > 0 && r.Erases >= int64(r.ChangedChunks))
+		if steady && i%2 == 1 {
 			e.agingRounds = i + 1
 			return nil
 		}
@@ -161,11 +217,15 @@ func engineGeometry(g hal.Geometry, region int64) hal.Geometry {
 	return g
 }
 
-// reset restores both chips to the state after the first sync and opens a
-// fresh engine on them.
-func (e *env) reset(ctx context.Context) error {
-	e.a.Restore(e.snapA)
-	e.b.Restore(e.snapB)
+// reset restores both chips to a synced start state (filling: rings 80%
+// full; else day-old) and opens a fresh engine on them.
+func (e *env) reset(ctx context.Context, filling bool) error {
+	s := e.snaps[0]
+	if filling {
+		s = e.snaps[1]
+	}
+	e.a.Restore(s[0])
+	e.b.Restore(s[1])
 	if e.engine == nil {
 		return nil
 	}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -126,25 +128,78 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Seed: c.Seed, Started: time.Now().UTC().Format(time.RFC3339)}
+	// Region contents per size, shared by every part (built serially).
+	states := map[int64]*regionStates{}
+	changes := newChangeCache(c.Seed)
+	type job struct {
+		sc    *scenario
+		st    *regionStates
+		rows  []Row
+		err   error
+		order int
+	}
+	var jobs []*job
 	for _, pn := range c.Parts {
 		part, _ := sim.LookupPart(pn)
 		for _, timing := range c.Timings {
 			for _, size := range c.Sizes {
-				if err := ctx.Err(); err != nil {
-					return nil, err
+				st := states[size]
+				if st == nil && size <= part.Size {
+					if st, err = buildStates(part, size, c.Seed); err != nil {
+						return nil, fmt.Errorf("%s region contents (seed %d): %w", hal.FormatSize(size), c.Seed, err)
+					}
+					states[size] = st
 				}
-				sc := &scenario{part: part, maxTiming: timing == "max", timing: timing, size: size, seed: c.Seed, strategies: c.Strategies}
-				rows, err := sc.run(ctx, c.Workloads, c.Progress)
-				if errors.Is(err, errSkip) {
-					rep.Skipped = append(rep.Skipped, err.Error())
+				if st == nil {
+					rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s %s %s: the region is larger than the chip", pn, timing, hal.FormatSize(size)))
 					continue
 				}
-				if err != nil {
-					return nil, fmt.Errorf("%s %s %s (seed %d): %w", pn, timing, hal.FormatSize(size), c.Seed, err)
-				}
-				rep.Rows = append(rep.Rows, rows...)
-				rep.Skipped = append(rep.Skipped, sc.skipped...)
+				sc := &scenario{part: part, maxTiming: timing == "max", timing: timing, size: size, seed: c.Seed, strategies: c.Strategies}
+				jobs = append(jobs, &job{sc: sc, st: st, order: len(jobs)})
 			}
+		}
+	}
+	// Scenarios are independent (own chips, own clock): run them on every
+	// CPU. Results do not depend on the order.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		next     int
+		progress = c.Progress
+	)
+	if progress != nil {
+		progress = func(line string) { mu.Lock(); defer mu.Unlock(); c.Progress(line) }
+	}
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next == len(jobs) || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				j := jobs[next]
+				next++
+				mu.Unlock()
+				j.rows, j.err = j.sc.run(ctx, j.st, changes, c.Workloads, progress)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		switch {
+		case errors.Is(j.err, errSkip):
+			rep.Skipped = append(rep.Skipped, j.err.Error())
+		case j.err != nil:
+			return nil, fmt.Errorf("%s %s %s (seed %d): %w", j.sc.part.Name, j.sc.timing, hal.FormatSize(j.sc.size), c.Seed, j.err)
+		default:
+			rep.Rows = append(rep.Rows, j.rows...)
+			rep.Skipped = append(rep.Skipped, j.sc.skipped...)
 		}
 	}
 	names := make([]string, len(c.Workloads))
@@ -209,18 +264,21 @@ func statsOf(chips ...*sim.Flash) hal.Stats {
 
 // measure runs fn and adds its work on chips (sharing clock) to t.
 func measure(t *tally, clock *sim.Clock, chips []*sim.Flash, fn func() error) error {
-	w0, s0, c0, cpu0 := wearOf(chips...), statsOf(chips...), clock.Elapsed(), cpuTime()
-	if err := fn(); err != nil {
+	w0, s0, c0 := wearOf(chips...), statsOf(chips...), clock.Elapsed()
+	stop := threadCPU()
+	err := fn()
+	cpu := stop()
+	if err != nil {
 		return err
 	}
-	cpu1, c1, s1, w1 := cpuTime(), clock.Elapsed(), statsOf(chips...), wearOf(chips...)
+	c1, s1, w1 := clock.Elapsed(), statsOf(chips...), wearOf(chips...)
 	for i := range w1 {
 		w1[i] -= w0[i]
 	}
 	t.addWear(w1)
 	t.stats = t.stats.Add(s1.Sub(s0))
 	t.sim += c1 - c0
-	t.cpu += cpu1 - cpu0
+	t.cpu += cpu
 	return nil
 }
 
@@ -246,8 +304,8 @@ func (sc *scenario) newChip(clock *sim.Clock, size int64, name string) (*sim.Fla
 	return sim.New(sim.Options{Part: sc.part, Size: size, MaxTiming: sc.maxTiming, Clock: clock, Name: name, Seed: sc.seed})
 }
 
-func (sc *scenario) run(ctx context.Context, workloads []Workload, progress func(string)) ([]Row, error) {
-	env, err := sc.setup(ctx)
+func (sc *scenario) run(ctx context.Context, st *regionStates, changes *changeCache, workloads []Workload, progress func(string)) ([]Row, error) {
+	env, err := sc.setup(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -255,8 +313,12 @@ func (sc *scenario) run(ctx context.Context, workloads []Workload, progress func
 		sc.skipped = append(sc.skipped, env.skipReason)
 	}
 	var rows []Row
-	for wi, w := range workloads {
-		wrows, err := sc.runWorkload(ctx, env, w, sc.seed^uint64(wi+1)*0x9e3779b97f4a7c15)
+	for _, w := range workloads {
+		cs, err := changes.get(sc.part, st, w)
+		if err != nil {
+			return nil, err
+		}
+		wrows, err := sc.runWorkload(ctx, env, w, cs)
 		if err != nil {
 			return nil, fmt.Errorf("workload %s: %w", w.Name, err)
 		}
@@ -271,7 +333,7 @@ func (sc *scenario) run(ctx context.Context, workloads []Workload, progress func
 // runWorkload resets env to the synced start state and runs w's rounds:
 // change the primary's region, then sync with every strategy; it returns
 // the floor's row first, then one row per strategy.
-func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, seed uint64) ([]Row, error) {
+func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *changeSet) ([]Row, error) {
 	model := ModelOf(sc.part, sc.maxTiming)
 	// The peers copy the same region, at the same offset within a 64 KiB
 	// block so that block erases fall the same way.
@@ -279,18 +341,12 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, seed 
 	if peerOff+sc.size > sc.part.Size {
 		peerOff = 0
 	}
-	if err := env.reset(ctx); err != nil {
+	if err := env.reset(ctx, w.Filling); err != nil {
 		return nil, err
 	}
-	region, err := info.OpenRegion(env.a, env.regionOff, sc.size)
-	if err != nil {
-		return nil, err
-	}
-	old, err := readAll(env.a, env.regionOff, sc.size)
-	if err != nil {
-		return nil, err
-	}
+	old := bytes.Clone(cs.start)
 	var peers []*peer
+	var err error
 	for _, s := range sc.strategies {
 		var fn func(src, dst hal.Flash, off, size int64) error
 		switch s {
@@ -308,51 +364,43 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, seed 
 		if p.dst, err = sc.newChip(p.clock, peerOff+sc.size, "destination"); err != nil {
 			return nil, err
 		}
+		p.src.Poke(peerOff, old)
 		p.dst.Poke(peerOff, old) // the destination holds the last synced contents
 		peers = append(peers, p)
 	}
 	useEngine := env.engine != nil && slices.Contains(sc.strategies, StrategyEngine)
 	var engineT, floorT tally
 	floorWear := make([]int64, sc.size/model.EraseSize)
-	gen := info.NewGenerator(seed)
-	for round := 0; round < w.Rounds; round++ {
-		if w.Realistic() {
-			err = gen.Step(region, w.Activity)
-		} else {
-			_, err = gen.Mutate(region, w.Fraction, w.Clustered)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("round %d: %w", round, err)
-		}
-		cur, err := readAll(env.a, env.regionOff, sc.size)
-		if err != nil {
-			return nil, err
-		}
-		changed := ChangedBytes(old, cur)
-		fc, err := floor(old, cur, env.regionOff, model, regionInfo(region, cur), floorWear)
+	for round, rc := range cs.rounds {
+		cur := bytes.Clone(old)
+		rc.apply(cur)
+		rc.poke(env.a, env.regionOff) // what the CMC's services wrote
+		fc, err := floor(old, cur, env.regionOff, model, rc.info, floorWear)
 		if err != nil {
 			return nil, err
 		}
 		floorT.floor = floorT.floor.add(fc)
-		floorT.changed += changed
+		floorT.changed += rc.changed
 		if useEngine {
-			engineT.changed += changed
+			engineT.changed += rc.changed
 			if err := measure(&engineT, env.clock, []*sim.Flash{env.a, env.b}, func() error { return env.engine.round(ctx) }); err != nil {
 				return nil, fmt.Errorf("round %d: engine: %w", round, err)
 			}
 		}
 		for _, p := range peers {
-			p.src.Poke(peerOff, cur)
-			p.t.changed += changed
+			rc.poke(p.src, peerOff)
+			p.t.changed += rc.changed
 			if err := measure(&p.t, p.clock, []*sim.Flash{p.src, p.dst}, func() error { return p.copyFn(p.src, p.dst, peerOff, sc.size) }); err != nil {
 				return nil, fmt.Errorf("round %d: %s: %w", round, p.name, err)
 			}
-			got, err := readAll(p.dst, peerOff, sc.size)
-			if err != nil {
-				return nil, err
-			}
-			if !bytes.Equal(got, cur) {
-				return nil, fmt.Errorf("round %d: %s left the destination different from the source", round, p.name)
+			for _, pt := range rc.patches { // the changed sectors arrived
+				got, err := readAll(p.dst, peerOff+pt.off, int64(len(pt.data)))
+				if err != nil {
+					return nil, err
+				}
+				if !bytes.Equal(got, pt.data) {
+					return nil, fmt.Errorf("round %d: %s left the destination different from the source at %#x", round, p.name, pt.off)
+				}
 			}
 		}
 		old = cur

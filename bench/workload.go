@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,19 @@ type Workload struct {
 	// Rounds is how many change-then-sync rounds are measured (≥ 1); the
 	// row's figures are per round, its wear over all of them.
 	Rounds int
+	// Filling starts from a just-populated region, its log rings 80% full,
+	// so new entries land in erased space; otherwise the start state is a
+	// CMC that has run for two days, its rings full and wrapping.
+	Filling bool
+}
+
+// seed derives the workload's generator seed from the run's seed and the
+// workload's name, so a workload changes the region the same way whatever
+// other workloads run with it.
+func (w Workload) seed(runSeed uint64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(w.Name))
+	return runSeed ^ h.Sum64()
 }
 
 // Realistic reports whether w is CMC activity rather than a synthetic change set.
@@ -72,15 +86,26 @@ func Activity(d time.Duration, rounds int) Workload {
 	return Workload{Name: "cmc-" + name, Activity: d, Rounds: rounds}
 }
 
+// Filling returns w starting from the just-populated region (see
+// Workload.Filling), named with a "-filling" suffix.
+func Filling(w Workload) Workload {
+	w.Filling = true
+	w.Name += "-filling"
+	return w
+}
+
 // DefaultWorkloads returns the standard set: CMC activity of 1 minute, one
 // sync interval (info.TypicalInterval, 10 minutes) and 1 hour between
-// syncs, three rounds each; and synthetic changes of 0.1%, 1%, 10% and 100%
-// of the payload bytes, clustered and scattered.
+// syncs on a CMC that has run for two days, three rounds each; one sync
+// interval of activity while the logs are still filling; and synthetic
+// changes of 0.1%, 1%, 10% and 100% of the payload bytes, clustered and
+// scattered.
 func DefaultWorkloads() []Workload {
 	ws := []Workload{
 		Activity(time.Minute, 3),
 		Activity(info.TypicalInterval, 3),
 		Activity(time.Hour, 3),
+		Filling(Activity(info.TypicalInterval, 3)),
 	}
 	for _, clustered := range []bool{true, false} {
 		for _, pct := range []float64{0.1, 1, 10, 100} {
@@ -91,9 +116,10 @@ func DefaultWorkloads() []Workload {
 }
 
 // QuickWorkloads is a small set for --quick and tests: one sync interval of
-// activity, and 1% and 10% clustered and 1% scattered changes.
+// activity (day-old and filling), and 1% and 10% clustered and 1%
+// scattered changes.
 func QuickWorkloads() []Workload {
-	return []Workload{Activity(info.TypicalInterval, 2), Synthetic(1, true), Synthetic(10, true), Synthetic(1, false)}
+	return []Workload{Activity(info.TypicalInterval, 2), Filling(Activity(info.TypicalInterval, 2)), Synthetic(1, true), Synthetic(10, true), Synthetic(1, false)}
 }
 
 // LookupWorkloads returns the default workloads with the given names.
