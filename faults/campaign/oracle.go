@@ -268,6 +268,13 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 
 	// 3 purged: nothing of an interrupted round stays.
 	w.quiet(func() { w.checkPurged(&vs, pre, post, writes, events) })
+	// Recovery only purges: it never programs the data area.
+	for _, op := range writes[len(t.writes):] {
+		if op.Role == faults.Backup && op.Kind == faults.Program && op.Off < post.dataOff+post.dataSize && op.Off+op.Len > post.dataOff {
+			vs.fail(Purged, "the recovery programmed the data area: %v", op)
+			break
+		}
+	}
 
 	// 4 reinit: the configuration after purge is the committed one.
 	got := e.Config()
