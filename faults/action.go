@@ -58,17 +58,19 @@ type Torn struct {
 	Unstable bool
 }
 
-// Flip flips N seeded random bits in [Lo, Hi) of the device Role, just before
-// the operation, which then runs (primary corruption during a round).
-// Text: "(flip ROLE LO HI N)".
+// Flip flips N distinct seeded random bits (all of them if the range has
+// fewer) in [Lo, Hi) of the device Role, clipped to the device, just before
+// the operation, which then runs (primary corruption during a round). It
+// needs a device with Poke. Text: "(flip ROLE LO HI N)".
 type Flip struct {
 	Role   Role
 	Lo, Hi int64
 	N      int
 }
 
-// Scribble overwrites [Lo, Hi) of the device Role with seeded random bytes
-// just before the operation, which then runs. Text: "(scribble ROLE LO HI)".
+// Scribble overwrites [Lo, Hi) of the device Role (clipped to the device)
+// with seeded random bytes just before the operation, which then runs. It
+// needs a device with Poke. Text: "(scribble ROLE LO HI)".
 type Scribble struct {
 	Role   Role
 	Lo, Hi int64
