@@ -342,6 +342,7 @@ type Round struct {
 	s       *Store
 	in      *intent // nil: nothing changed (commit only)
 	writes  []ChunkWrite
+	blocks  map[uint32]bool // the blocks of writes
 	types   []TypeState
 	written int
 	done    bool
@@ -414,8 +415,10 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	s.pending = in
 	s.round = r
 	r.in = in
+	r.blocks = make(map[uint32]bool, len(in.entries))
 	for _, x := range in.entries {
 		r.writes = append(r.writes, ChunkWrite{Type: x.Type, Index: int(x.Index), Block: x.Block})
+		r.blocks[x.Block] = true
 	}
 	if err := s.writeRecords(recs); err != nil {
 		return r, fmt.Errorf("write intent: %w", err)
@@ -429,7 +432,21 @@ func (s *Store) allocate(in *intent) error {
 	n := uint32(len(s.live))
 	cur, wraps := s.cursor, s.wraps
 	nand := s.f.Geometry().Kind == hal.NAND
-	for i := range in.entries {
+	group := s.windowBlocks()
+	for i := 0; i < len(in.entries); i++ {
+		// A whole free erase window for the next group of chunks: one
+		// block erase instead of many sector erases.
+		if group > 1 && len(in.entries)-i >= int(group) && cur+group <= n && s.windowStart(cur) && s.windowFree(cur, group) {
+			for k := range group {
+				in.entries[i+int(k)].Block = cur + k
+			}
+			i += int(group) - 1
+			cur += group
+			if cur >= n {
+				cur, wraps = 0, wraps+1
+			}
+			continue
+		}
 		found := false
 		for tries := uint32(0); tries < n; tries++ {
 			b := cur
@@ -467,6 +484,34 @@ func (s *Store) allocate(in *intent) error {
 	return nil
 }
 
+// eraseWindow is the span a multi-block erase should cover so that SPI NOR
+// drivers (and the simulator) use one 64 KiB block erase instead of
+// sixteen 4 KiB sector erases.
+const eraseWindow = 64 << 10
+
+// windowBlocks returns how many data blocks make an erase window (0 when
+// blocks are that large already).
+func (s *Store) windowBlocks() uint32 {
+	if s.e >= eraseWindow || s.f.Geometry().Kind != hal.NOR {
+		return 0
+	}
+	return uint32(eraseWindow / s.e)
+}
+
+// windowStart reports whether data block b starts an erase window on the
+// chip.
+func (s *Store) windowStart(b uint32) bool { return s.dataOff(b)%eraseWindow == 0 }
+
+// windowFree reports whether the n blocks from b are all free.
+func (s *Store) windowFree(b, n uint32) bool {
+	for k := b; k < b+n; k++ {
+		if s.live[k] || s.retired[k] {
+			return false
+		}
+	}
+	return true
+}
+
 // Writes returns the chunks the round must write, in order.
 func (r *Round) Writes() []ChunkWrite { return slices.Clone(r.writes) }
 
@@ -489,6 +534,28 @@ func (r *Round) Generation() uint64 {
 	return r.in.gen
 }
 
+// fullWindow returns the first block of b's erase window if every block
+// of that window is written by this round.
+func (r *Round) fullWindow(b uint32) (uint32, bool) {
+	n := r.s.windowBlocks()
+	if n <= 1 || r.blocks == nil {
+		return 0, false
+	}
+	ws := b
+	for ws > 0 && !r.s.windowStart(ws) {
+		ws--
+	}
+	if !r.s.windowStart(ws) || ws+n > uint32(len(r.s.live)) {
+		return 0, false
+	}
+	for k := ws; k < ws+n; k++ {
+		if !r.blocks[k] {
+			return 0, false
+		}
+	}
+	return ws, true
+}
+
 // Write writes chunk i of Writes with data (its bytes from the payload):
 // erases the block unless it is known to be erased, programs the pages that
 // are not all 0xFF, and with Options.Verify reads it back. It returns the
@@ -504,11 +571,24 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 	}
 	off := s.dataOff(w.Block)
 	if !s.erased[w.Block] {
-		if err := s.f.Erase(off, s.e); err != nil {
-			s.retire(w.Block, err)
-			return 0, 0, err
+		if ws, ok := r.fullWindow(w.Block); ok {
+			// Every block of this erase window belongs to the round: erase
+			// it in one operation (a block erase).
+			n := s.windowBlocks()
+			if err := s.f.Erase(s.dataOff(ws), int64(n)*s.e); err != nil {
+				return 0, 0, err
+			}
+			for k := ws; k < ws+n; k++ {
+				s.erased[k] = true
+			}
+			erases += int64(n)
+		} else {
+			if err := s.f.Erase(off, s.e); err != nil {
+				s.retire(w.Block, err)
+				return 0, 0, err
+			}
+			erases++
 		}
-		erases++
 	}
 	s.erased[w.Block] = false
 	g := s.f.Geometry()
