@@ -116,3 +116,45 @@ func BenchmarkOpenClean(b *testing.B) {
 	b.ReportMetric(float64(st.BytesRead)/n, "bytes-read/open")
 	b.ReportMetric(float64(st.Programs+st.Erases)/n, "writes/open")
 }
+
+// BenchmarkStandardRoundSteady is BenchmarkStandardRound once the store is
+// in steady state: the data area has been written round (full rewrites of
+// two alternating contents), so every chunk a round writes needs an erase
+// (or a share of a 64 KiB block erase).
+func BenchmarkStandardRoundSteady(b *testing.B) {
+	p := newPair(b, 32<<20, 8<<20, DefaultConfig())
+	e := p.open(b)
+	ctx := context.Background()
+	region := p.region(b, p.a)
+	gens := []*info.Generator{info.NewGenerator(11), info.NewGenerator(12)}
+	for i := 0; ; i++ {
+		require.Less(b, i, 20, "store never reached steady state")
+		require.NoError(b, gens[i%2].Populate(region))
+		rep, err := e.Round(ctx)
+		require.NoError(b, err)
+		if rep.ChangedChunks > 0 && rep.Erases >= int64(rep.ChangedChunks) && i%2 == 1 {
+			break
+		}
+	}
+	var simTime time.Duration
+	var erases, pages, chunks int64
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		require.NoError(b, gens[1].Step(region, info.TypicalInterval))
+		b.StartTimer()
+		rep, err := e.Round(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		simTime += rep.Duration
+		erases += rep.Erases
+		pages += rep.PagesProgrammed
+		chunks += int64(rep.ChangedChunks)
+	}
+	n := float64(b.N)
+	b.ReportMetric(simTime.Seconds()/n, "sim-s/round")
+	b.ReportMetric(float64(erases)/n, "erases/round")
+	b.ReportMetric(float64(pages)/n, "pages/round")
+	b.ReportMetric(float64(chunks)/n, "chunks/round")
+}
