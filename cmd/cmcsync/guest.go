@@ -49,6 +49,7 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rounds := fs.Int("rounds", 1, "rounds to run (0: until killed)")
 	seed := fs.Uint64("seed", 1, "seed of the simulated CMC activity on the primary")
 	activity := fs.Duration("activity", 10*time.Minute, "CMC activity (generator time) written to the primary before each round; 0 = none")
+	format := fs.Bool("format", false, "format both chips first (image, information region, store) and fill the primary's information with the seeded CMC content")
 	hold := fs.Bool("hold", false, "after opening (recovery), wait for a line on standard input before the rounds")
 	pause := fs.Duration("pause", 0, "wall-clock pause between rounds")
 	mutantName := fs.String("mutant", "", "deliberately broken engine variant (for the fault harness)")
@@ -99,6 +100,14 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+	if *format {
+		t0 := time.Now()
+		if err := guestFormat(pf, bf, *seed); err != nil {
+			emit(guestLine{Event: "error", Error: err.Error()})
+			return fmt.Errorf("guest: %w", err)
+		}
+		emit(guestLine{Event: "format", ElapsedMS: ms(time.Since(t0))})
+	}
 	start := time.Now()
 	eng, err := engine.Open(ctx, pf, bf, engine.Options{Clock: hal.SystemClock{}, Mutant: mutant})
 	if err != nil {
@@ -148,6 +157,26 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	emit(guestLine{Event: "done", ElapsedMS: ms(time.Since(start)), Generation: st.Generation, Status: &st})
 	if st.LastError != "" {
 		return &exitError{code: 1, msg: "guest: last round failed: " + st.LastError}
+	}
+	return nil
+}
+
+// guestFormat formats both chips with the default layout and configuration
+// and populates the primary's information region (seeded).
+func guestFormat(pf, bf hal.Flash, seed uint64) error {
+	if err := engine.Format(pf, bf, engine.Options{Clock: hal.SystemClock{}, Config: engine.DefaultConfig()}); err != nil {
+		return fmt.Errorf("format: %w", err)
+	}
+	l, err := engine.DefaultLayout(pf.Geometry(), 0)
+	if err != nil {
+		return err
+	}
+	region, err := info.OpenRegion(pf, l.InfoOff, l.InfoSize)
+	if err != nil {
+		return err
+	}
+	if err := info.NewGenerator(seed).Populate(region); err != nil {
+		return fmt.Errorf("populate the primary's information: %w", err)
 	}
 	return nil
 }

@@ -42,13 +42,13 @@ var ARM = Variant{
 }
 
 // X86 is the faster x86-64 variant with MTD simulators: mtdram, block2mtd
-// (over virtio disks) and nandsim (NAND with injected bad blocks and bit
-// flips).
+// and nandsim (NAND with injected bad blocks and bit flips), and virtio
+// disks (to carry chip dumps to the host, or as block2mtd's backing).
 var X86 = Variant{
 	Name:       "x86",
 	Arch:       "amd64",
 	KernelMeta: "linux-image-amd64",
-	Modules:    []string{"mtd", "mtdram", "block2mtd", "nandsim"},
+	Modules:    []string{"virtio_pci", "virtio_blk", "mtd", "mtdram", "block2mtd", "nandsim"},
 }
 
 // Variants returns the known variants.

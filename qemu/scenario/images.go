@@ -115,14 +115,19 @@ type imageState struct {
 	Role store.Role
 }
 
-// readImages decodes both images (read only).
+// readImages decodes both fuji-bmc chip images (read only).
 func readImages(primary, backup string, l engine.Layout) (*imageState, error) {
-	pf, err := openImage(primary, "flash0")
+	return readChipImages(norChip, norChip, primary, backup, l)
+}
+
+// readChipImages decodes two chip images (read only).
+func readChipImages(pc, bc chipSpec, primary, backup string, l engine.Layout) (*imageState, error) {
+	pf, err := pc.open(primary, "flash0")
 	if err != nil {
 		return nil, err
 	}
 	defer pf.Close()
-	bf, err := openImage(backup, "flash1")
+	bf, err := bc.open(backup, "flash1")
 	if err != nil {
 		return nil, err
 	}

@@ -120,9 +120,9 @@ type powercut struct {
 	prevState *imageState
 }
 
-// killFraction bounds the kill delay: a uniform fraction in [0, 1.25) of
+// killFraction bounds the kill delay: a uniform fraction in [0, 1.1) of
 // the basis round's wall time, so some cuts land after the round ended.
-const killFraction = 1.25
+const killFraction = 1.1
 
 // runPowercut cuts the guest's power (SIGKILL to QEMU) at a seeded moment
 // of a sync round, Cycles times, booting again on the same images after

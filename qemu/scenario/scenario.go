@@ -264,7 +264,10 @@ const (
 )
 
 // boot starts the guest on the scenario's images and waits for the shell.
-func (e *env) boot(ctx context.Context) (*vm.Machine, error) {
+func (e *env) boot(ctx context.Context) (*vm.Machine, error) { return e.bootWith(ctx, nil) }
+
+// bootWith is boot with a hook that adjusts the QEMU configuration.
+func (e *env) bootWith(ctx context.Context, adjust func(*vm.Config)) (*vm.Machine, error) {
 	e.boots++
 	logPath := filepath.Join(e.dir, fmt.Sprintf("console-%02d.log", e.boots))
 	log, err := os.Create(logPath)
@@ -274,6 +277,9 @@ func (e *env) boot(ctx context.Context) (*vm.Machine, error) {
 	cfg := vm.Config{Manifest: e.img.Manifest, Initrd: e.img.Initrd, KVM: e.o.KVM, Log: log}
 	if e.img.Manifest.Variant == "arm" {
 		cfg.Flash = []string{e.primary, e.backup}
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	m, err := vm.Start(ctx, cfg)
 	if err != nil {

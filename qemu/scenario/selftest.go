@@ -27,19 +27,40 @@ const (
 // chipPart is the part QEMU emulates on fuji-bmc (and sim models).
 const chipPart = "mx66l1g45g"
 
-// openImage opens a chip image file as a simulated flash (raw contents,
-// exactly the chip size; sim keeps wear in a PATH.wear sidecar).
-func openImage(path, name string) (*sim.Flash, error) {
-	p, err := sim.LookupPart(chipPart)
+// chipSpec says how the host opens a chip image: the sim part that matches
+// the guest's chip, the size (0: the part's), and bad blocks to mark (by
+// chip offset) because the image file cannot carry them.
+type chipSpec struct {
+	part string
+	size int64
+	bad  []int64
+}
+
+// norChip is a fuji-bmc SPI NOR chip.
+var norChip = chipSpec{part: chipPart}
+
+// open opens a chip image file as a simulated flash (raw contents, exactly
+// the chip size; sim keeps wear and bad-block marks in a PATH.wear sidecar).
+func (c chipSpec) open(path, name string) (*sim.Flash, error) {
+	p, err := sim.LookupPart(c.part)
 	if err != nil {
 		return nil, err
 	}
-	f, err := sim.OpenFile(path, sim.Options{Part: p, Name: name})
+	f, err := sim.OpenFile(path, sim.Options{Part: p, Size: c.size, Name: name})
 	if err != nil {
 		return nil, fmt.Errorf("open image %s: %w", path, err)
 	}
+	for _, off := range c.bad {
+		if err := f.MarkBad(off); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("image %s: mark block at %#x bad: %w", path, off, err)
+		}
+	}
 	return f, nil
 }
+
+// openImage opens a fuji-bmc chip image.
+func openImage(path, name string) (*sim.Flash, error) { return norChip.open(path, name) }
 
 func fileDigest(path string) (string, error) {
 	fh, err := os.Open(path)

@@ -11,6 +11,7 @@ import (
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // guestLine mirrors one line of `cmcsync guest` output (cmd/cmcsync/guest.go).
@@ -108,7 +109,7 @@ func runSync(ctx context.Context, e *env) error {
 				ChangedChunks: r.ChangedChunks, EngineDuration: Seconds(r.Duration),
 				GuestWall: Seconds(time.Duration(gl.ElapsedMS * float64(time.Millisecond))), OpenWall: fig.OpenWall, Error: gl.Error}
 			if gl.ElapsedMS > 0 {
-				fig.Throughput = hal.FormatSize(int64(float64(r.BytesWritten)/(gl.ElapsedMS/1000))) + "/s"
+				fig.Throughput = fmt.Sprintf("%.2f MB/s", float64(r.BytesWritten)/(gl.ElapsedMS*1000))
 			}
 		}
 	}
@@ -130,7 +131,7 @@ func runSync(ctx context.Context, e *env) error {
 	diffs := compareSynced(after, cfg.Types)
 	e.rep.check("backup-equals-primary", len(diffs) == 0, "%s", joinOr(diffs, fmt.Sprintf("all %d types: same sequence numbers and sha256 digests", len(cfg.Types))))
 	e.rep.check("chunks-verify", len(after.ChunkErrors) == 0, "%d committed chunks fail their digests", len(after.ChunkErrors))
-	e.rep.check("nothing-interrupted", after.Interrupted == nil, "interrupted round left: %+v", after.Interrupted)
+	e.rep.check("nothing-interrupted", after.Interrupted == nil, "%s", interruptedString(after.Interrupted))
 	e.rep.check("primary-untouched", after.PrimaryPrefix == before.PrimaryPrefix && after.ImageErr == nil,
 		"image+information sha256 %.12s… -> %.12s…; image CRC: %s", before.PrimaryPrefix, after.PrimaryPrefix, errString(after.ImageErr, "ok"))
 	return nil
@@ -141,4 +142,11 @@ func joinOr(list []string, empty string) string {
 		return empty
 	}
 	return strings.Join(list, "; ")
+}
+
+func interruptedString(in *store.Interrupted) string {
+	if in == nil {
+		return "no interrupted round on the backup"
+	}
+	return fmt.Sprintf("interrupted round of generation %d over %d blocks left unpurged", in.Generation, len(in.Blocks))
 }

@@ -33,6 +33,7 @@ type Console struct {
 	in      io.Writer
 	log     io.Writer
 	seq     int
+	begins  map[int]int // command id -> output length when it was sent
 }
 
 // NewConsole reads the guest's output from out until EOF (in a goroutine)
@@ -165,6 +166,10 @@ func (c *Console) Begin(cmd string) int {
 	c.mu.Lock()
 	c.seq++
 	id := c.seq
+	if c.begins == nil {
+		c.begins = map[int]int{}
+	}
+	c.begins[id] = c.buf.Len()
 	c.mu.Unlock()
 	line := fmt.Sprintf("echo '@@B''%d@@'; %s; echo \"@@E\"\"%d $?@@\"\n", id, cmd, id)
 	if err := c.Send(line); err != nil {
@@ -173,11 +178,19 @@ func (c *Console) Begin(cmd string) int {
 	return id
 }
 
-// Finish waits for the command begun with id and returns its result.
+// Finish waits for the command begun with id and returns its result. Its
+// output is found even if Expect calls after Begin moved the cursor past
+// its start.
 func (c *Console) Finish(ctx context.Context, id int, timeout time.Duration) (Result, error) {
 	if id < 0 {
 		return Result{}, errors.New("the command could not be sent to the guest")
 	}
+	c.mu.Lock()
+	if pos, ok := c.begins[id]; ok && pos < c.cursor {
+		c.cursor = pos
+	}
+	delete(c.begins, id)
+	c.mu.Unlock()
 	begin := regexp.MustCompile(fmt.Sprintf(`@@B%d@@\n`, id))
 	if _, err := c.Expect(ctx, begin, timeout); err != nil {
 		return Result{}, err

@@ -134,3 +134,15 @@ func TestStartChecksImages(t *testing.T) {
 	}
 	require.ErrorContains(t, err, "need exactly 134217728")
 }
+
+func TestConsoleFinishAfterExpect(t *testing.T) {
+	c, _ := startShell(t)
+	ctx := context.Background()
+	id := c.Begin("echo one; echo two; echo three")
+	got, err := c.Expect(ctx, regexp.MustCompile(`two\n`), 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "two\n", got[0])
+	r, err := c.Finish(ctx, id, 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "one\ntwo\nthree\n", r.Output)
+}

@@ -31,6 +31,9 @@ type Config struct {
 	// Flash are the image files of the SPI NOR chips, in chip order (ARM
 	// only: primary then backup). Each must be FlashImageSize bytes.
 	Flash []string
+	// Disks are raw disk image files attached as virtio disks (x86 only:
+	// /dev/vda, /dev/vdb, ... in order).
+	Disks []string
 	// KVM asks for hardware acceleration (x86 only; TCG otherwise).
 	KVM bool
 	// Append is added to the kernel command line.
@@ -73,6 +76,9 @@ func (c Config) Command() (string, []string, error) {
 		for _, f := range c.Flash {
 			args = append(args, "-drive", "file="+f+",format=raw,if=mtd")
 		}
+		if len(c.Disks) > 0 {
+			return "", nil, errors.New("the arm variant takes flash images, not disks")
+		}
 	case "x86":
 		prog = "qemu-system-x86_64"
 		mem := c.Memory
@@ -88,6 +94,9 @@ func (c Config) Command() (string, []string, error) {
 		}
 		if len(c.Flash) > 0 {
 			return "", nil, errors.New("the x86 variant has no SPI flash chips (use nandsim or mtdram in the guest)")
+		}
+		for _, d := range c.Disks {
+			args = append(args, "-drive", "file="+d+",format=raw,if=virtio")
 		}
 	default:
 		return "", nil, fmt.Errorf("unknown variant %q", m.Variant)

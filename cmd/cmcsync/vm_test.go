@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestVMUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no subcommand", []string{"vm"}, 2, "no subcommand"},
+		{"unknown subcommand", []string{"vm", "fly"}, 2, "unknown subcommand"},
+		{"scenario without name", []string{"vm", "scenario", "--json"}, 2, "name a scenario first"},
+		{"unknown scenario", []string{"vm", "scenario", "dance"}, 2, "unknown scenario"},
+		{"zero cycles", []string{"vm", "scenario", "powercut", "--cycles", "0"}, 2, "--cycles must be at least 1"},
+		{"arm-only scenario on x86", []string{"vm", "scenario", "sync", "--variant", "x86"}, 2, "arm variant only"},
+		{"bad variant", []string{"vm", "build", "--variant", "mips"}, 2, "want arm or x86"},
+		{"build extra args", []string{"vm", "build", "now"}, 2, "unexpected arguments"},
+		{"boot bad flag", []string{"vm", "boot", "--fast"}, 2, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tt.args, &out, &errOut)
+			var ee *exitError
+			require.ErrorAs(t, err, &ee)
+			require.Equal(t, tt.code, ee.code)
+			require.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestVMHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"vm", "help"}, &out, &errOut))
+	for _, s := range []string{"build", "boot", "scenario", "powercut", "selftest", "nand", "sync"} {
+		require.Contains(t, out.String(), s)
+	}
+}
