@@ -74,12 +74,12 @@ func (c Cycle) Line() string {
 }
 
 var (
-	reOpenLine  = regexp.MustCompile(`(?m)^GUEST (\{"event":"open".*\})$`)
+	reOpenLine  = regexp.MustCompile(`(?m)^GUEST (\{"event":"open".*\})\n`)
 	reStartLine = func(round int) *regexp.Regexp {
-		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST (\{"event":"round-start","round":%d,.*\})$`, round))
+		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST (\{"event":"round-start","round":%d,.*\})\n`, round))
 	}
 	reRoundLine = func(round int) *regexp.Regexp {
-		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST (\{"event":"round","round":%d,.*\})$`, round))
+		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST (\{"event":"round","round":%d,.*\})\n`, round))
 	}
 )
 

@@ -40,6 +40,9 @@ type Options struct {
 	Mutant string
 	// Progress receives one line per step (nil: discarded).
 	Progress io.Writer
+	// Images are prebuilt images (from vm.Build) by variant name ("arm",
+	// "x86"); a scenario whose variant has none builds it.
+	Images map[string]*vm.Image
 }
 
 // Boot records one boot of the guest.
@@ -202,10 +205,15 @@ func Run(ctx context.Context, name string, o Options) (*Report, error) {
 		progress = io.Discard
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(progress, name+": "+format+"\n", a...) }
-	img, err := vm.Build(ctx, vm.BuildOptions{Variant: s.variant, CacheDir: o.CacheDir, Refresh: o.Refresh, Src: o.Src, Progress: progress})
-	if err != nil {
-		return nil, err
+	img := o.Images[s.variant.Name]
+	if img == nil {
+		var err error
+		img, err = vm.Build(ctx, vm.BuildOptions{Variant: s.variant, CacheDir: o.CacheDir, Refresh: o.Refresh, Src: o.Src, Progress: progress})
+		if err != nil {
+			return nil, err
+		}
 	}
+	var err error
 	dir := o.WorkDir
 	temp := dir == ""
 	if temp {

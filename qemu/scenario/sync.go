@@ -27,7 +27,7 @@ type guestLine struct {
 	Types      []engine.TypeStatus `json:"types"`
 }
 
-var reGuestLine = regexp.MustCompile(`(?m)^GUEST (\{.*\})$`)
+var reGuestLine = regexp.MustCompile(`(?m)^GUEST (\{.*\})\n`)
 
 // parseGuestLines extracts the guest command's JSON lines from console
 // output.

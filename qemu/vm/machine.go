@@ -219,7 +219,7 @@ func (m *Machine) Reboot(timeout time.Duration) error {
 }
 
 var (
-	reReady  = regexp.MustCompile(regexp.QuoteMeta(initramfs.MarkerReady) + ` uptime=([0-9.]+)`)
+	reReady  = regexp.MustCompile(regexp.QuoteMeta(initramfs.MarkerReady) + ` uptime=([0-9.]+)\n`)
 	reFailed = regexp.MustCompile(regexp.QuoteMeta(initramfs.MarkerInsmodFailed) + `(\S+)@@`)
 )
 

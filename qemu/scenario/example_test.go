@@ -1,0 +1,18 @@
+package scenario_test
+
+import (
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/qemu/scenario"
+)
+
+func ExampleNames() {
+	for _, n := range scenario.Names() {
+		fmt.Printf("%s: %s\n", n, scenario.About(n))
+	}
+	// Output:
+	// nand: x86 guest: the engine on nandsim NAND with bad blocks and bit flips
+	// powercut: SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants
+	// selftest: hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest
+	// sync: one engine round from flash0 to flash1 through hal/mtd; host compares digests
+}

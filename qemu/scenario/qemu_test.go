@@ -1,0 +1,78 @@
+package scenario
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/qemu/assets"
+	"github.com/cmcsync/cmcsync/qemu/vm"
+)
+
+// testLog sends progress lines to the test log.
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestScenariosInQEMU boots the CMC image and runs every scenario, then a
+// mutant engine that must be caught. It needs qemu-system-arm,
+// qemu-system-x86_64, apt (with the armhf architecture added) and the
+// network or a warm asset cache; it fails, naming what to install, when
+// they are missing. `go test -short` skips it (make vm-test runs it).
+func TestScenariosInQEMU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU for minutes; run without -short (make vm-test)")
+	}
+	for prog, pkg := range map[string]string{"qemu-system-arm": "qemu-system-arm", "qemu-system-x86_64": "qemu-system-x86", "apt-get": "apt", "dpkg-deb": "dpkg"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			t.Fatalf("%s is not installed; the QEMU scenarios need it (apt-get install -y %s)", prog, pkg)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 24*time.Minute)
+	defer cancel()
+	log := testLog{t}
+	images := map[string]*vm.Image{}
+	for _, v := range assets.Variants() {
+		img, err := vm.Build(ctx, vm.BuildOptions{Variant: v, Progress: log})
+		require.NoError(t, err)
+		images[v.Name] = img
+	}
+	tests := []struct {
+		name     string
+		scenario string
+		opts     Options
+		pass     bool
+		violates string // for failing runs: a check that must be among the violations
+	}{
+		{"selftest", "selftest", Options{Seed: 1}, true, ""},
+		{"sync", "sync", Options{Seed: 1}, true, ""},
+		{"powercut", "powercut", Options{Seed: 1, Cycles: 3}, true, ""},
+		{"nand", "nand", Options{Seed: 1}, true, ""},
+		{"sync with the primary-written mutant", "sync", Options{Seed: 1, Mutant: "primary-written"}, false, "primary-untouched"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.opts
+			o.Images, o.Progress = images, testLog{t}
+			rep, err := Run(ctx, tt.scenario, o)
+			require.NoError(t, err)
+			var text strings.Builder
+			rep.WriteText(&text)
+			t.Log(text.String())
+			require.Equal(t, tt.pass, rep.Pass, rep.Summary())
+			if !tt.pass {
+				require.Contains(t, strings.Join(rep.Violations, "\n"), tt.violates)
+				require.Contains(t, rep.Summary(), "replay: cmcsync vm scenario "+tt.scenario)
+				os.RemoveAll(rep.WorkDir)
+			}
+		})
+	}
+}
