@@ -433,12 +433,18 @@ func (s *Store) allocate(in *intent) error {
 	cur, wraps := s.cursor, s.wraps
 	nand := s.f.Geometry().Kind == hal.NAND
 	group := s.windowBlocks()
+	used := make(map[uint32]bool, len(in.entries))
 	for i := 0; i < len(in.entries); i++ {
 		// A whole free erase window for the next group of chunks: one
 		// block erase instead of many sector erases.
-		if group > 1 && len(in.entries)-i >= int(group) && cur+group <= n && s.windowStart(cur) && s.windowFree(cur, group) {
+		if w, ok := s.nextFreeWindow(cur, group, len(in.entries)-i, used); ok {
+			if w < cur {
+				wraps++
+			}
+			cur = w
 			for k := range group {
 				in.entries[i+int(k)].Block = cur + k
+				used[cur+k] = true
 			}
 			i += int(group) - 1
 			cur += group
@@ -454,7 +460,7 @@ func (s *Store) allocate(in *intent) error {
 			if cur >= n {
 				cur, wraps = 0, wraps+1
 			}
-			if s.live[b] || s.retired[b] {
+			if s.live[b] || s.retired[b] || used[b] {
 				continue
 			}
 			if nand {
@@ -463,6 +469,7 @@ func (s *Store) allocate(in *intent) error {
 				}
 			}
 			in.entries[i].Block = b
+			used[b] = true
 			found = true
 			break
 		}
@@ -501,6 +508,36 @@ func (s *Store) windowBlocks() uint32 {
 // windowStart reports whether data block b starts an erase window on the
 // chip.
 func (s *Store) windowStart(b uint32) bool { return s.dataOff(b)%eraseWindow == 0 }
+
+// nextFreeWindow returns the start of the first erase window at or after
+// cur (wrapping once) whose blocks are all free and not taken, if a whole
+// window's worth of chunks (need) remains to be placed.
+func (s *Store) nextFreeWindow(cur, group uint32, need int, taken map[uint32]bool) (uint32, bool) {
+	n := uint32(len(s.live))
+	if group <= 1 || need < int(group) || n < group {
+		return 0, false
+	}
+	b := cur
+	for range n {
+		if s.windowStart(b) && b+group <= n && s.windowFree(b, group) {
+			ok := true
+			for k := b; k < b+group; k++ {
+				if taken[k] {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return b, true
+			}
+		}
+		b++
+		if b >= n {
+			b = 0
+		}
+	}
+	return 0, false
+}
 
 // windowFree reports whether the n blocks from b are all free.
 func (s *Store) windowFree(b, n uint32) bool {
