@@ -52,6 +52,11 @@ type Options struct {
 	// and sector-erase commands: a power cut can then fall between the
 	// pages of one WriteAt.
 	SplitPages bool
+	// BlockEraseSize, with SplitPages, issues each aligned whole span of
+	// this many bytes as one erase operation (the 64 KiB block-erase
+	// command a driver uses for such spans) and the rest block by block;
+	// 0 erases block by block.
+	BlockEraseSize int64
 	// Disarmed starts the injector disarmed: operations pass through
 	// uncounted, untraced and unfaulted until Arm is called (for example
 	// while an engine opens, before the round under test).
@@ -289,11 +294,14 @@ func (w *Flash) Erase(off, n int64) error {
 	if err := hal.CheckErase(w.geo, off, n); err != nil {
 		return err
 	}
-	step := n
-	if w.in.opts.SplitPages {
-		step = w.geo.EraseSize
-	}
-	for pos := off; pos < off+n; pos += step {
+	for pos := off; pos < off+n; {
+		step := off + n - pos
+		if w.in.opts.SplitPages {
+			step = w.geo.EraseSize
+			if be := w.in.opts.BlockEraseSize; be > step && pos%be == 0 && off+n-pos >= be {
+				step = be
+			}
+		}
 		if err := w.in.before(w, Erase, pos, step, nil); err != nil {
 			return err
 		}
@@ -301,6 +309,7 @@ func (w *Flash) Erase(off, n int64) error {
 		if err := w.f.Erase(pos, step); err != nil {
 			return err
 		}
+		pos += step
 	}
 	return nil
 }

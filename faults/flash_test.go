@@ -250,3 +250,16 @@ func TestSplitPages(t *testing.T) {
 	require.Equal(t, int64(0x100), ops[3].Off)
 	require.Equal(t, int64(256), ops[3].Len)
 }
+
+func TestSplitErasesUseBlockErases(t *testing.T) {
+	var ops []Op
+	in := NewInjector(Schedule{}, Options{SplitPages: true, BlockEraseSize: 16384, Trace: func(op Op) { ops = append(ops, op) }})
+	w := in.Wrap(newMem("flash1", 64<<10), Backup)
+	require.NoError(t, w.Erase(4096, 36864)) // [4K,40K): 3 sectors, a 16K block, 2 sectors
+	var lens []int64
+	for _, op := range ops {
+		lens = append(lens, op.Len)
+	}
+	require.Equal(t, []int64{4096, 4096, 4096, 16384, 4096, 4096}, lens)
+	require.Equal(t, int64(16384), ops[3].Off)
+}

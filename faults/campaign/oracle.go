@@ -210,7 +210,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	// Recovery: engine.Open on what the chips hold.
 	target := &writes
 	recording := true
-	rin := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, Clock: w.hc, Trace: func(op faults.Op) {
+	rin := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.b.part.BlockEraseSize, Clock: w.hc, Trace: func(op faults.Op) {
 		if recording && t.recordRecovery != nil {
 			t.recordRecovery(op)
 		}

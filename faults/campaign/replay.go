@@ -46,7 +46,7 @@ type phaseRun struct {
 
 func (w *worker) newPhase(s faults.Schedule, disarmed bool) (*phaseRun, hal.Flash, hal.Flash) {
 	ph := &phaseRun{}
-	ph.in = faults.NewInjector(s, faults.Options{SplitPages: true, Clock: w.hc, Disarmed: disarmed, Trace: func(op faults.Op) {
+	ph.in = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.b.part.BlockEraseSize, Clock: w.hc, Disarmed: disarmed, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
 		ph.times = append(ph.times, w.hc.Now())

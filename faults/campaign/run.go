@@ -444,7 +444,7 @@ func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point
 
 // tear replays operation op through an injector whose schedule tears it.
 func (w *worker) tear(s faults.Schedule, op faults.Op, index int64) error {
-	in := faults.NewInjector(s, faults.Options{SplitPages: true, Clock: w.hc, StartIndex: index})
+	in := faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.b.part.BlockEraseSize, Clock: w.hc, StartIndex: index})
 	dev := in.Wrap(w.chips[int(op.Role)-1], op.Role)
 	var err error
 	switch op.Kind {
