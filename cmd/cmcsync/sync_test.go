@@ -14,6 +14,7 @@ import (
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 func runCommand(t *testing.T, args ...string) (string, string, error) {
@@ -132,8 +133,6 @@ func TestSyncAfterDamage(t *testing.T) {
 						break
 					}
 				}
-			case "data":
-				off = l.StoreOff + int64(bin.Store.Superblock.DataFirst)*4096 + 200 // the first chunk
 			}
 			spec, err := flashspec.Parse(b)
 			require.NoError(t, err)
@@ -141,6 +140,11 @@ func TestSyncAfterDamage(t *testing.T) {
 			require.NoError(t, err)
 			f, err := sim.OpenFile(bfile, sim.Options{Part: part, Size: spec.Size})
 			require.NoError(t, err)
+			if what == "data" { // the first chunk of the first type
+				s, err := store.Open(f, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+				require.NoError(t, err)
+				off = s.BlockOffset(s.StateRef().Types[0].Chunks[0].Block) + 200
+			}
 			f.Poke(off, []byte("random bytes over the backup!"))
 			require.NoError(t, f.Close())
 
