@@ -113,7 +113,7 @@ func BenchmarkFloor(b *testing.B) {
 	}
 	b.SetBytes(int64(len(old)))
 	for i := 0; i < b.N; i++ {
-		if _, err := Floor(old, cur, 0, m, Info{}); err != nil {
+		if _, err := Floor(old, cur, m, Info{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@ func ExampleFloor() {
 	old := bytes.Repeat([]byte{0xFF}, 1<<20)
 	new := bytes.Clone(old)
 	copy(new[300000:], "SEL entry #4711!")
-	c, _ := bench.Floor(old, new, 0, bench.ModelOf(part, false), bench.Info{})
+	c, _ := bench.Floor(old, new, bench.ModelOf(part, false), bench.Info{})
 	fmt.Printf("erases %d, pages %d, read %d KiB, time %v\n", c.Erases, c.PagesProgrammed, c.BytesRead>>10, c.Time)
 	// Output: erases 0, pages 1, read 1024 KiB, time 42.6456ms
 }

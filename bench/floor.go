@@ -58,7 +58,6 @@ type Cost struct {
 	ReadTime        time.Duration
 	ProgramTime     time.Duration
 	EraseTime       time.Duration
-	EraseOps        int64 // erase commands (sector or block)
 	Erases          int64 // erase units (EraseSize) erased, as hal.Stats counts them
 	PagesProgrammed int64
 	BytesProgrammed int64 // PagesProgrammed × PageSize: a page is the unit of work
@@ -84,21 +83,28 @@ type Info struct {
 }
 
 // Floor is the physical floor of bringing a copy of a region from old to
-// new on a part priced by m: the least flash work the changed bytes need,
-// plus reading the information once.
+// new on a part priced by m: the least flash work the changed bytes need at
+// erase-unit granularity, plus reading the information once.
 //
-// Definition. Payload bytes are priced as an in-place copy, each erase unit
-// ("sector") of the region on its own:
+// Definition. Each erase unit ("sector") of the region on its own:
 //   - unchanged sector: nothing;
 //   - changed sector whose new bytes only clear bits of the old ones
-//     (new AND old == new, e.g. an append into erased space): program the
-//     pages whose bytes changed, no erase;
-//   - changed sector that needs some bit to go from 0 to 1: one sector erase,
-//     then program every page of the new contents that is not all 0xFF.
+//     (new AND old == new, e.g. an append into erased space): program, in
+//     place, the pages whose bytes changed; no erase;
+//   - changed sector that needs some bit to go from 0 to 1: its new contents
+//     must be programmed into erased space — every page of them that is not
+//     all 0xFF — and that space must be erased.
 //
-// Where a whole block-erase unit (64 KiB) lies inside the region and one
-// block erase plus reprogramming the block's non-0xFF pages is cheaper than
-// the per-sector plan for that block, the block erase is taken instead.
+// The erased space may be anywhere: in place, or (as a copy-on-write store
+// does) elsewhere, packed, and erased ahead of need. So the k sectors that
+// need erased space cost, in steady state, k erase units at the cheaper of
+// a sector erase and one sector's share (1/16) of a 64 KiB block erase:
+// a store that erases whole blocks and hands out their sectors over rounds
+// pays that share; no one pays less. (An in-place copy does no better: its
+// changed sectors are not packed into whole blocks.) Finer mapping than an
+// erase unit — relocating single pages — is not considered: the floor is
+// that of erase-unit-granular copies, like every strategy here.
+//
 // Every erase and page program pays the part's command overhead, and each
 // page program carries over the bus the bytes from its first to its last
 // byte that must be programmed (non-0xFF after an erase, changed without
@@ -110,28 +116,15 @@ type Info struct {
 // at the part's bus rate: without a change journal, knowing what changed
 // takes reading it.
 //
-// A sync that writes elsewhere than in place (a copy-on-write store) needs
-// no less: a changed sector's new contents must be programmed somewhere,
-// and every page written into erased space costs, in the long run, its
-// share of an erase — only appends into already-erased space escape the
-// erase, and the floor grants them that.
-//
-// old and new must have the same length, a multiple of m.EraseSize; off is
-// the region's offset on the chip (it decides which sectors share a block)
-// and must be a multiple of m.EraseSize. Ranges must lie inside the region.
-func Floor(old, new []byte, off int64, m Model, in Info) (Cost, error) {
-	return floor(old, new, off, m, in, nil)
-}
-
-// floor is Floor; when wear is not nil it also adds one to wear[i] for
-// every erase unit i (counted from the region start) the floor erases.
-func floor(old, new []byte, off int64, m Model, in Info, wear []int64) (Cost, error) {
+// old and new must have the same length, a multiple of m.EraseSize. Ranges
+// must lie inside the region. The inputs are not modified.
+func Floor(old, new []byte, m Model, in Info) (Cost, error) {
 	if err := m.Validate(); err != nil {
 		return Cost{}, err
 	}
 	n := int64(len(new))
-	if int64(len(old)) != n || n%m.EraseSize != 0 || off%m.EraseSize != 0 || off < 0 {
-		return Cost{}, fmt.Errorf("floor: region of %d/%d bytes at %d is not whole %d-byte erase units", len(old), len(new), off, m.EraseSize)
+	if int64(len(old)) != n || n%m.EraseSize != 0 {
+		return Cost{}, fmt.Errorf("floor: region of %d/%d bytes is not whole %d-byte erase units", len(old), len(new), m.EraseSize)
 	}
 	for _, r := range append(slices.Clone(in.Live), in.Meta...) {
 		if r.Off < 0 || r.Len < 0 || r.Off+r.Len > n {
@@ -148,7 +141,7 @@ func floor(old, new []byte, off int64, m Model, in Info, wear []int64) (Cost, er
 	}
 	if len(in.Meta) > 0 {
 		// Price the changed framing bytes as a packed append, and take
-		// them out of the in-place diff.
+		// them out of the diff.
 		var changed int64
 		for _, r := range in.Meta {
 			changed += ChangedBytes(old[r.Off:r.Off+r.Len], new[r.Off:r.Off+r.Len])
@@ -164,78 +157,56 @@ func floor(old, new []byte, off int64, m Model, in Info, wear []int64) (Cost, er
 			}
 		}
 	}
-
-	// sectorPlan prices one sector on its own.
-	sectorPlan := func(s int64) (c Cost, needsErase bool) {
+	var needErase int64 // sectors whose new contents need erased space
+	for s := int64(0); s < n; s += m.EraseSize {
 		o, nw := old[s:s+m.EraseSize], new[s:s+m.EraseSize]
 		if bytes.Equal(o, nw) {
-			return Cost{}, false
+			continue
 		}
-		for i := range nw {
-			if nw[i]&^o[i] != 0 {
-				needsErase = true
-				break
-			}
-		}
-		if needsErase {
-			p, t := m.programAfterErase(nw)
-			return Cost{EraseTime: m.SectorErase + m.CommandOverhead, ProgramTime: t,
-				EraseOps: 1, Erases: 1, PagesProgrammed: p}, true
-		}
-		c = Cost{}
-		for q := int64(0); q < m.EraseSize; q += m.PageSize {
-			if lo, hi := diffSpan(o[q:q+m.PageSize], nw[q:q+m.PageSize]); hi > lo {
-				c.PagesProgrammed++
-				c.ProgramTime += m.ProgramTime(int64(hi - lo))
-			}
-		}
-		return c, false
-	}
-
-	blk := m.BlockEraseSize
-	if blk == 0 {
-		blk = m.EraseSize
-	}
-	for s := int64(0); s < n; {
-		// The group of sectors sharing one block-erase unit, clipped to the region.
-		abs := off + s
-		end := (abs/blk+1)*blk - off
-		whole := abs%blk == 0 && end <= n && m.BlockEraseSize != 0
-		if end > n {
-			end = n
-		}
-		var plan Cost
-		var erased []int64
-		for q := s; q < end; q += m.EraseSize {
-			c, e := sectorPlan(q)
-			plan = plan.add(c)
-			if e {
-				erased = append(erased, q/m.EraseSize)
-			}
-		}
-		if whole && len(erased) > 0 {
-			p, t := m.programAfterErase(new[s:end])
-			alt := Cost{EraseTime: m.BlockErase + m.CommandOverhead, ProgramTime: t,
-				EraseOps: 1, Erases: m.BlockEraseSize / m.EraseSize, PagesProgrammed: p}
-			if alt.EraseTime+alt.ProgramTime < plan.EraseTime+plan.ProgramTime {
-				plan = alt
-				erased = erased[:0]
-				for q := s; q < end; q += m.EraseSize {
-					erased = append(erased, q/m.EraseSize)
+		if clearsOnly(o, nw) {
+			for q := int64(0); q < m.EraseSize; q += m.PageSize {
+				if lo, hi := diffSpan(o[q:q+m.PageSize], nw[q:q+m.PageSize]); hi > lo {
+					total.PagesProgrammed++
+					total.ProgramTime += m.ProgramTime(int64(hi - lo))
 				}
 			}
+			continue
 		}
-		if wear != nil {
-			for _, i := range erased {
-				wear[i]++
-			}
-		}
-		total = total.add(plan)
-		s = end
+		needErase++
+		p, t := m.programAfterErase(nw)
+		total.PagesProgrammed += p
+		total.ProgramTime += t
 	}
+	e := m.erasesFor(needErase)
+	total.Erases, total.EraseTime = e.Erases, e.EraseTime
 	total.BytesProgrammed = total.PagesProgrammed * m.PageSize
 	total.Time = total.ReadTime + total.ProgramTime + total.EraseTime
 	return total, nil
+}
+
+// erasesFor returns the erase cost of k sectors' worth of erased space in
+// steady state: k erase units, each at the cheaper of a sector erase and
+// a sixteenth (one sector's share) of a block erase. A store that erases
+// whole blocks and hands their sectors out over several rounds pays the
+// latter per sector in the long run; no erasing pays less.
+func (m Model) erasesFor(k int64) Cost {
+	per := m.SectorErase + m.CommandOverhead
+	if m.BlockEraseSize > 0 && m.BlockErase > 0 {
+		share := (m.BlockErase + m.CommandOverhead) / time.Duration(m.BlockEraseSize/m.EraseSize)
+		per = min(per, share)
+	}
+	return Cost{Erases: k, EraseTime: time.Duration(k) * per}
+}
+
+// clearsOnly reports whether programming nw over o (NOR: old AND new)
+// yields nw: no bit goes from 0 to 1.
+func clearsOnly(o, nw []byte) bool {
+	for i := range nw {
+		if nw[i]&^o[i] != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (c Cost) add(o Cost) Cost {
@@ -244,7 +215,6 @@ func (c Cost) add(o Cost) Cost {
 		ReadTime:        c.ReadTime + o.ReadTime,
 		ProgramTime:     c.ProgramTime + o.ProgramTime,
 		EraseTime:       c.EraseTime + o.EraseTime,
-		EraseOps:        c.EraseOps + o.EraseOps,
 		Erases:          c.Erases + o.Erases,
 		PagesProgrammed: c.PagesProgrammed + o.PagesProgrammed,
 		BytesProgrammed: c.BytesProgrammed + o.BytesProgrammed,

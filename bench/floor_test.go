@@ -21,9 +21,8 @@ func TestFloor(t *testing.T) {
 	filled := bytes.Repeat([]byte{0x5A}, n)
 	erased := bytes.Repeat([]byte{0xFF}, n)
 	read := testModel.ReadTime(n)
-	page := testModel.ProgramTime(256) // a full page of data
-	sector := testModel.SectorErase + testModel.CommandOverhead
-	block := testModel.BlockErase + testModel.CommandOverhead
+	page := testModel.ProgramTime(256)                              // a full page of data
+	share := (testModel.BlockErase + testModel.CommandOverhead) / 4 // one sector's share of a block erase
 	with := func(base []byte, edits ...func(b []byte)) []byte {
 		b := bytes.Clone(base)
 		for _, e := range edits {
@@ -42,30 +41,27 @@ func TestFloor(t *testing.T) {
 	tests := []struct {
 		name     string
 		old, new []byte
-		off      int64
 		want     Cost
 	}{
-		{"unchanged", filled, filled, 0, Cost{Time: read, BytesRead: n}},
-		{"append into erased space: programs only", erased, with(erased, fill(100, 300, 0x00)), 0,
+		{"unchanged", filled, filled, Cost{Time: read, BytesRead: n}},
+		{"append into erased space: programs only", erased, with(erased, fill(100, 300, 0x00)),
 			Cost{Time: read + testModel.ProgramTime(156) + testModel.ProgramTime(144), PagesProgrammed: 2, BytesProgrammed: 512, BytesRead: n}},
-		{"bits cleared in place: no erase", filled, with(filled, set(5000, 0x50)), 0,
+		{"bits cleared in place: no erase", filled, with(filled, set(5000, 0x50)),
 			Cost{Time: read + testModel.ProgramTime(1), PagesProgrammed: 1, BytesProgrammed: 256, BytesRead: n}},
-		{"one bit set: sector erase and its 16 pages", filled, with(filled, set(5000, 0x5B)), 0,
-			Cost{Time: read + sector + 16*page, EraseOps: 1, Erases: 1, PagesProgrammed: 16, BytesProgrammed: 4096, BytesRead: n}},
-		{"erased pages of the new sector are not programmed", filled, with(filled, fill(4096, 2048, 0xFF)), 0,
-			Cost{Time: read + sector + 8*page, EraseOps: 1, Erases: 1, PagesProgrammed: 8, BytesProgrammed: 2048, BytesRead: n}},
-		{"partial page after erase carries only its non-erased span", filled, with(filled, fill(4096, 4000, 0xFF)), 0,
-			Cost{Time: read + sector + testModel.ProgramTime(96), EraseOps: 1, Erases: 1, PagesProgrammed: 1, BytesProgrammed: 256, BytesRead: n}},
-		{"three sectors of a block: block erase is cheaper", filled, with(filled, set(0, 0x7B), set(4096, 0x7B), set(8192, 0x7B)), 0,
-			Cost{Time: read + block + 64*page, EraseOps: 1, Erases: 4, PagesProgrammed: 64, BytesProgrammed: 64 * 256, BytesRead: n}},
-		{"two sectors of a block: sector erases are cheaper", filled, with(filled, set(0, 0x7B), set(4096, 0x7B)), 0,
-			Cost{Time: read + 2*sector + 32*page, EraseOps: 2, Erases: 2, PagesProgrammed: 32, BytesProgrammed: 32 * 256, BytesRead: n}},
-		{"region not block aligned: no block erase", filled, with(filled, set(0, 0x7B), set(4096, 0x7B), set(8192, 0x7B)), 4096,
-			Cost{Time: read + 3*sector + 48*page, EraseOps: 3, Erases: 3, PagesProgrammed: 48, BytesProgrammed: 48 * 256, BytesRead: n}},
+		{"one bit set: erased space for the sector, its 16 pages", filled, with(filled, set(5000, 0x5B)),
+			Cost{Time: read + share + 16*page, Erases: 1, PagesProgrammed: 16, BytesProgrammed: 4096, BytesRead: n}},
+		{"erased pages of the new sector are not programmed", filled, with(filled, fill(4096, 2048, 0xFF)),
+			Cost{Time: read + share + 8*page, Erases: 1, PagesProgrammed: 8, BytesProgrammed: 2048, BytesRead: n}},
+		{"partial page after erase carries only its non-erased span", filled, with(filled, fill(4096, 4000, 0xFF)),
+			Cost{Time: read + share + testModel.ProgramTime(96), Erases: 1, PagesProgrammed: 1, BytesProgrammed: 256, BytesRead: n}},
+		{"three sectors anywhere: three shares", filled, with(filled, set(0, 0x7B), set(20000, 0x7B), set(30000, 0x7B)),
+			Cost{Time: read + 3*share + 48*page, Erases: 3, PagesProgrammed: 48, BytesProgrammed: 48 * 256, BytesRead: n}},
+		{"bit-clear and erase-needing sectors mixed", filled, with(filled, set(0, 0x7B), set(4096, 0x50)),
+			Cost{Time: read + share + 16*page + testModel.ProgramTime(1), Erases: 1, PagesProgrammed: 17, BytesProgrammed: 17 * 256, BytesRead: n}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Floor(tt.old, tt.new, tt.off, testModel, Info{})
+			got, err := Floor(tt.old, tt.new, testModel, Info{})
 			require.NoError(t, err)
 			require.Equal(t, read, got.ReadTime)
 			require.Equal(t, got.Time, got.ReadTime+got.ProgramTime+got.EraseTime)
@@ -75,17 +71,20 @@ func TestFloor(t *testing.T) {
 	}
 }
 
-func TestFloorWear(t *testing.T) {
-	const n = 32 << 10
-	old := bytes.Repeat([]byte{0x5A}, n)
-	new := bytes.Clone(old)
-	new[0], new[4096], new[8192] = 0x7B, 0x7B, 0x7B // block erase of block 0
-	new[20000] = 0x7B                               // sector 4 alone
-	new[30000] = 0x50                               // bits cleared: no erase
-	wear := make([]int64, n/4096)
-	_, err := floor(old, new, 0, testModel, Info{}, wear)
-	require.NoError(t, err)
-	require.Equal(t, []int64{1, 1, 1, 1, 1, 0, 0, 0}, wear)
+func TestErasesFor(t *testing.T) {
+	sector := testModel.SectorErase + testModel.CommandOverhead
+	share := (testModel.BlockErase + testModel.CommandOverhead) / 4 // 4 sectors a block
+	require.Less(t, share, sector)
+	for _, k := range []int64{0, 1, 3, 9} {
+		require.Equal(t, Cost{Erases: k, EraseTime: time.Duration(k) * share}, testModel.erasesFor(k), "k=%d", k)
+	}
+	// A part whose block erase never pays: sectors only.
+	slow := testModel
+	slow.BlockErase = time.Second
+	require.Equal(t, Cost{Erases: 9, EraseTime: 9 * sector}, slow.erasesFor(9))
+	noBlock := testModel
+	noBlock.BlockEraseSize, noBlock.BlockErase = 0, 0
+	require.Equal(t, Cost{Erases: 2, EraseTime: 2 * sector}, noBlock.erasesFor(2))
 }
 
 func TestFloorInfo(t *testing.T) {
@@ -99,7 +98,7 @@ func TestFloorInfo(t *testing.T) {
 		Live: []Range{{0, 100}, {4096, 8192}},
 		Meta: []Range{{4096, 32}},
 	}
-	got, err := Floor(old, new, 0, testModel, in)
+	got, err := Floor(old, new, testModel, in)
 	require.NoError(t, err)
 	require.Equal(t, Cost{
 		ReadTime:        testModel.ReadTime(100) + testModel.ReadTime(8192),
@@ -109,9 +108,9 @@ func TestFloorInfo(t *testing.T) {
 	}, got)
 	require.Equal(t, byte(0x7B), new[4100], "Floor must not change its input")
 
-	_, err = Floor(old, new, 0, testModel, Info{Live: []Range{{n - 10, 20}}})
+	_, err = Floor(old, new, testModel, Info{Live: []Range{{n - 10, 20}}})
 	require.Error(t, err)
-	_, err = Floor(old, new, 0, testModel, Info{Meta: []Range{{-1, 2}}})
+	_, err = Floor(old, new, testModel, Info{Meta: []Range{{-1, 2}}})
 	require.Error(t, err)
 }
 
@@ -120,15 +119,13 @@ func TestFloorRejectsBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		old, new []byte
-		off      int64
 		m        Model
 	}{
-		{"length mismatch", a, a[:4096], 0, testModel},
-		{"not whole sectors", a[:100], a[:100], 0, testModel},
-		{"misaligned offset", a, a, 17, testModel},
-		{"bad model", a, a, 0, Model{EraseSize: 4096, PageSize: 256}},
+		{"length mismatch", a, a[:4096], testModel},
+		{"not whole sectors", a[:100], a[:100], testModel},
+		{"bad model", a, a, Model{EraseSize: 4096, PageSize: 256}},
 	} {
-		_, err := Floor(tc.old, tc.new, tc.off, tc.m, Info{})
+		_, err := Floor(tc.old, tc.new, tc.m, Info{})
 		require.Error(t, err, tc.name)
 	}
 }

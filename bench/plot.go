@@ -99,8 +99,11 @@ func (r *Report) plotOne(part, timing string, size int64) (*plot.Plot, bool, err
 		{"CMC activity", func(w string) bool { return strings.HasPrefix(w, "cmc-") }, nil, draw.TriangleGlyph{}, false},
 	}
 	drawn := map[string]bool{}
+	// The engine is drawn last, on top: it often lies on the floor or on
+	// flashcp -p.
+	drawOrder := []string{StrategyFloor, StrategyFullCopy, StrategyBlockDiff, StrategyEngine}
 	for _, st := range styles {
-		for _, s := range Strategies() {
+		for _, s := range drawOrder {
 			var pts plotter.XYs
 			for _, row := range r.Rows {
 				if row.Part != part || row.Timing != timing || row.RegionSize != size || row.Strategy != s ||
@@ -124,8 +127,11 @@ func (r *Report) plotOne(part, timing string, size int64) (*plot.Plot, bool, err
 					return nil, false, fmt.Errorf("plot %s: %w", s, err)
 				}
 				line.Color, line.Dashes, line.Width = strategyColor[s], st.dashes, vg.Points(1.5)
-				if s == StrategyFloor {
-					line.Width = vg.Points(2.5)
+				switch s {
+				case StrategyFloor:
+					line.Width = vg.Points(3.5)
+				case StrategyEngine:
+					line.Width = vg.Points(1.8)
 				}
 				p.Add(line)
 			}

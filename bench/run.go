@@ -370,12 +370,11 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *c
 	}
 	useEngine := env.engine != nil && slices.Contains(sc.strategies, StrategyEngine)
 	var engineT, floorT tally
-	floorWear := make([]int64, sc.size/model.EraseSize)
 	for round, rc := range cs.rounds {
 		cur := bytes.Clone(old)
 		rc.apply(cur)
 		rc.poke(env.a, env.regionOff) // what the CMC's services wrote
-		fc, err := floor(old, cur, env.regionOff, model, rc.info, floorWear)
+		fc, err := Floor(old, cur, model, rc.info)
 		if err != nil {
 			return nil, err
 		}
@@ -405,7 +404,10 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *c
 		}
 		old = cur
 	}
-	floorT.wear = floorWear
+	// The floor's wear: its erases spread perfectly over as many blocks as
+	// the region has.
+	sectors := sc.size / model.EraseSize
+	floorT.wear = []int64{(floorT.floor.Erases + sectors - 1) / sectors}
 	rows := []Row{sc.row(w, StrategyFloor, floorT, model)}
 	if useEngine {
 		rows = append(rows, sc.row(w, StrategyEngine, engineT, model))
