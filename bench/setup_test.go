@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+func TestEngineGeometry(t *testing.T) {
+	p, err := sim.LookupPart("w25q256jv") // 32 MiB
+	require.NoError(t, err)
+	for _, tc := range []struct{ region, want int64 }{
+		{64 << 10, 1 << 20},
+		{1 << 20, 4 << 20},
+		{8 << 20, 32 << 20},
+		{32 << 20, 32 << 20}, // capped at the part's size
+	} {
+		require.Equal(t, tc.want, engineGeometry(p.Geometry(), tc.region).Size, hal.FormatSize(tc.region))
+	}
+}
+
+func TestRegionStates(t *testing.T) {
+	p, err := sim.LookupPart("mx66l1g45g")
+	require.NoError(t, err)
+	const size = 1 << 20
+	st, err := buildStates(p, size, 3)
+	require.NoError(t, err)
+	for _, b := range [][]byte{st.fresh, st.day, st.alt} {
+		require.Len(t, b, size)
+	}
+	require.NotEqual(t, st.fresh, st.day)
+	require.NotEqual(t, st.day, st.alt)
+	// Every state is a valid region whose records read back.
+	chip, err := sim.New(sim.Options{Part: p, Size: size})
+	require.NoError(t, err)
+	for _, b := range [][]byte{st.fresh, st.day, st.alt} {
+		chip.Poke(0, b)
+		r, err := info.OpenRegion(chip, 0, size)
+		require.NoError(t, err)
+		for _, ty := range info.All() {
+			_, err := r.Read(ty)
+			require.NoError(t, err, ty)
+		}
+	}
+}
+
+// Replaying a change set's patches rebuilds exactly what the generator
+// wrote, round by round.
+func TestChangeSetReplays(t *testing.T) {
+	p, err := sim.LookupPart("mx66l1g45g")
+	require.NoError(t, err)
+	const size = 1 << 20
+	st, err := buildStates(p, size, 3)
+	require.NoError(t, err)
+	cache := newChangeCache(3)
+	for _, w := range []Workload{Activity(info.TypicalInterval, 2), Synthetic(1, true), Synthetic(1, false)} {
+		cs, err := cache.get(p, st, w)
+		require.NoError(t, err)
+		again, err := cache.get(p, st, w)
+		require.NoError(t, err)
+		require.Same(t, cs, again)
+		require.Len(t, cs.rounds, w.Rounds)
+
+		chip, err := sim.New(sim.Options{Part: p, Size: size})
+		require.NoError(t, err)
+		chip.Poke(0, st.day)
+		r, err := info.OpenRegion(chip, 0, size)
+		require.NoError(t, err)
+		g := info.NewGenerator(w.seed(3))
+		buf := bytes.Clone(st.day)
+		for _, rc := range cs.rounds {
+			if w.Realistic() {
+				require.NoError(t, g.Step(r, w.Activity))
+			} else {
+				_, err := g.Mutate(r, w.Fraction, w.Clustered)
+				require.NoError(t, err)
+			}
+			want, err := readAll(chip, 0, size)
+			require.NoError(t, err)
+			prev := bytes.Clone(buf)
+			rc.apply(buf)
+			require.Equal(t, want, buf, w.Name)
+			require.Equal(t, ChangedBytes(prev, buf), rc.changed)
+			require.Positive(t, rc.changed, w.Name)
+		}
+	}
+}
+
+// The engine is measured in steady state: its store has no pre-erased
+// blocks left, so a round erases for the chunks it writes.
+func TestEngineSteadyState(t *testing.T) {
+	p, err := sim.LookupPart("w25q256jv")
+	require.NoError(t, err)
+	const size = 1 << 20
+	st, err := buildStates(p, size, 5)
+	require.NoError(t, err)
+	sc := &scenario{part: p, timing: "typical", size: size, seed: 5, strategies: Strategies()}
+	e, err := sc.setup(context.Background(), st)
+	require.NoError(t, err)
+	require.NotNil(t, e.engine, e.skipReason)
+	require.Positive(t, e.agingRounds)
+	cs, err := newChangeCache(5).get(p, st, Synthetic(1, true))
+	require.NoError(t, err)
+	rows, err := sc.runWorkload(context.Background(), e, Synthetic(1, true), cs)
+	require.NoError(t, err)
+	last := e.engine.last
+	require.Equal(t, "committed", last.Outcome)
+	require.GreaterOrEqual(t, last.Erases, int64(last.ChangedChunks), "the round found pre-erased blocks: not steady state")
+	eng, ok := find(rows, rows[0].Key(), StrategyEngine)
+	require.True(t, ok)
+	require.Equal(t, float64(last.Erases), eng.Erases)
+	require.Equal(t, float64(last.PagesProgrammed), eng.PagesProgrammed)
+}
