@@ -73,11 +73,73 @@ func (r Row) Key() string {
 
 // Report is the result of Run.
 type Report struct {
-	Seed    uint64   `json:"seed"`
-	Started string   `json:"started"`           // RFC 3339 wall time
-	Skipped []string `json:"skipped,omitempty"` // scenarios that could not run, with the reason
-	Rows    []Row    `json:"rows"`
-	Targets []Target `json:"targets"`
+	Seed    uint64    `json:"seed"`
+	Started string    `json:"started"`           // RFC 3339 wall time
+	Skipped []string  `json:"skipped,omitempty"` // scenarios that could not run, with the reason
+	Rows    []Row     `json:"rows"`
+	Summary []Summary `json:"summary"`
+	Targets []Target  `json:"targets"`
+}
+
+// Summary is the engine's standing on one workload over every part, timing
+// corner and region size that ran it.
+type Summary struct {
+	Workload string `json:"workload"`
+	Rows     int    `json:"rows"` // engine rows summarised
+	// Engine time / floor time: median and worst, and where the worst was.
+	FloorMedian float64 `json:"vs_floor_median"`
+	FloorWorst  float64 `json:"vs_floor_worst"`
+	WorstAt     string  `json:"worst_at"`
+	// Engine time / flashcp -p time: the worst (highest).
+	BlockDiffWorst float64 `json:"vs_flashcp_p_worst"`
+	// flashcp time / engine time: the least speed-up over a full copy.
+	FullCopySpeedup float64 `json:"flashcp_speedup_min"`
+}
+
+// Summarize returns one Summary per workload (in the order rows first show
+// them) that has engine rows.
+func Summarize(rows []Row) []Summary {
+	var order []string
+	ratios := map[string][]float64{}
+	sums := map[string]*Summary{}
+	for _, e := range rows {
+		if e.Strategy != StrategyEngine {
+			continue
+		}
+		s := sums[e.Workload]
+		if s == nil {
+			s = &Summary{Workload: e.Workload}
+			sums[e.Workload] = s
+			order = append(order, e.Workload)
+		}
+		k := e.Key()
+		if f, ok := find(rows, k, StrategyFloor); ok && f.SimSeconds > 0 {
+			r := e.SimSeconds / f.SimSeconds
+			ratios[e.Workload] = append(ratios[e.Workload], r)
+			if r > s.FloorWorst {
+				s.FloorWorst, s.WorstAt = r, k
+			}
+		}
+		if d, ok := find(rows, k, StrategyBlockDiff); ok && d.SimSeconds > 0 {
+			s.BlockDiffWorst = max(s.BlockDiffWorst, e.SimSeconds/d.SimSeconds)
+		}
+		if c, ok := find(rows, k, StrategyFullCopy); ok && e.SimSeconds > 0 {
+			if sp := c.SimSeconds / e.SimSeconds; s.FullCopySpeedup == 0 || sp < s.FullCopySpeedup {
+				s.FullCopySpeedup = sp
+			}
+		}
+		s.Rows++
+	}
+	out := make([]Summary, 0, len(order))
+	for _, w := range order {
+		s := sums[w]
+		if r := ratios[w]; len(r) > 0 {
+			slices.Sort(r)
+			s.FloorMedian = r[len(r)/2]
+		}
+		out = append(out, *s)
+	}
+	return out
 }
 
 // Target is one of the issue's performance targets, judged on the rows.
@@ -173,6 +235,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintln(w, s)
+	}
+	if len(r.Summary) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "engine by workload\trows\t×floor median\t×floor worst\t×flashcp-p worst\tflashcp speed-up min\tworst at\t")
+		for _, s := range r.Summary {
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.3f\t%.1f\t%s\t\n", s.Workload, s.Rows, s.FloorMedian, s.FloorWorst, s.BlockDiffWorst, s.FullCopySpeedup, s.WorstAt)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	for _, t := range r.Targets {
 		status := "MISSED"

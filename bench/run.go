@@ -207,6 +207,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		names[i] = w.Name
 	}
 	sortRows(rep.Rows, names)
+	rep.Summary = Summarize(rep.Rows)
 	rep.Targets = Judge(rep.Rows)
 	return rep, nil
 }

@@ -119,7 +119,16 @@ func TestReportJSONAndTable(t *testing.T) {
 	var tb bytes.Buffer
 	require.NoError(t, rep.WriteTable(&tb))
 	lines := strings.Split(strings.TrimRight(tb.String(), "\n"), "\n")
-	require.Len(t, lines, 1+len(rep.Rows)+len(rep.Skipped)+len(rep.Targets))
+	require.Len(t, lines, 1+len(rep.Rows)+len(rep.Skipped)+2+len(rep.Summary)+len(rep.Targets))
+	require.Len(t, rep.Summary, len(smallConfig(7).Workloads))
+	sum := lines[1+len(rep.Rows)+len(rep.Skipped)+1]
+	require.True(t, strings.HasPrefix(strings.TrimSpace(sum), "engine by workload"), sum)
+	for _, s := range rep.Summary {
+		require.Equal(t, 2, s.Rows) // typical and max
+		require.GreaterOrEqual(t, s.FloorWorst, s.FloorMedian)
+		require.GreaterOrEqual(t, s.FloorMedian, 1.0)
+		require.Positive(t, s.FullCopySpeedup)
+	}
 	header := strings.Fields(lines[0])
 	require.Equal(t, "part", header[0])
 	for _, l := range lines[1 : 1+len(rep.Rows)] {
