@@ -355,8 +355,10 @@ func (e *Engine) newest() *store.Store {
 	return best
 }
 
-// configAtOpen: a configuration staged on the backup store, else the one
-// committed with the newest generation.
+// configAtOpen: a configuration staged on the backup store; else one
+// staged on the store with the newest generation (staged on the chip that
+// has since become active by a failover); else the one committed with the
+// newest generation.
 func (e *Engine) configAtOpen() Config {
 	if bk := e.stores[1-e.role.Active]; bk != nil {
 		if c, ok := bk.Staged(); ok {
@@ -364,6 +366,9 @@ func (e *Engine) configAtOpen() Config {
 		}
 	}
 	if n := e.newest(); n != nil {
+		if c, ok := n.Staged(); ok {
+			return FromStoreConfig(c)
+		}
 		return FromStoreConfig(n.StateRef().Config)
 	}
 	return DefaultConfig()

@@ -497,11 +497,9 @@ func (e *Engine) interrupted(ctx context.Context, rc *roundCtx, r *store.Round, 
 		if err := e.purgeAndReinit(rc.bk, in); err != nil {
 			ferr = errors.Join(ferr, err)
 		}
-	} else {
-		// Nothing written: the configuration is already the committed one
-		// unless one was staged; reinit anyway, as the method says.
-		e.reinitOnly(rc.bk)
 	}
+	// Nothing written: nothing to purge, so no reinit either (a staged
+	// configuration stays; reinit follows a confirmed purge).
 	if failover && ferr == nil {
 		ferr = e.restoreActive()
 	}
@@ -547,22 +545,6 @@ func (e *Engine) stopped(rc *roundCtx, r *store.Round, cause error) (RoundReport
 	e.lastRep = &rep
 	e.mu.Unlock()
 	return rep, cause
-}
-
-// reinitOnly drops a staged configuration after an interrupted round that
-// wrote nothing.
-func (e *Engine) reinitOnly(bk *store.Store) {
-	if _, staged := bk.Staged(); !staged {
-		return
-	}
-	cfg := FromStoreConfig(e.newest().StateRef().Config)
-	if err := bk.StageConfig(toStoreConfig(cfg)); err != nil {
-		e.logf("reinit: %v", err)
-	}
-	e.mu.Lock()
-	e.cfg = cfg
-	e.mu.Unlock()
-	e.event(EventReinit, e.snapGen(), "configuration reinitialised: "+describeConfig(cfg))
 }
 
 // failover makes the backup chip the active one, durably (a role record in
