@@ -28,11 +28,11 @@ const (
 	nandPartSize   = nandPartBlocks * nandBlock
 	nandRounds     = 3
 	nandBadPerChip = 3
-	// nandFirstBad keeps bad blocks out of the firmware image and the
-	// information region (the first 72 blocks with the default layout):
-	// like a real part's guaranteed-good first blocks, and the region the
-	// CMC's own services lay out.
-	nandFirstBad = 80
+	// nandFirstBad keeps the factory bad blocks in the upper half of each
+	// partition: in the store's data area with the default layout, not in
+	// the firmware image, the information region (the first 72 blocks) or
+	// the store's superblocks and journals.
+	nandFirstBad = nandPartBlocks / 2
 	// nandBitflips is nandsim's most bits flipped per page read (on a
 	// random 1 in 1024 reads); the 1-bit Hamming ECC corrects one.
 	nandBitflips = 1
@@ -102,8 +102,11 @@ func runNAND(ctx context.Context, e *env) error {
 	for i, b := range bad {
 		badList[i] = strconv.FormatInt(b, 10)
 	}
-	insmod := fmt.Sprintf("insmod /lib/modules/nandsim.ko first_id_byte=0x20 second_id_byte=0xaa third_id_byte=0x00 fourth_id_byte=0x15 parts=%d,%d badblocks=%s bitflips=%d",
-		nandPartBlocks, nandPartBlocks, strings.Join(badList, ","), nandBitflips)
+	insmod := fmt.Sprintf("insmod /lib/modules/nandsim.ko first_id_byte=0x20 second_id_byte=0xaa third_id_byte=0x00 fourth_id_byte=0x15 parts=%d,%d bitflips=%d",
+		nandPartBlocks, nandPartBlocks, nandBitflips)
+	if len(badList) > 0 {
+		insmod += " badblocks=" + strings.Join(badList, ",")
+	}
 	if _, err := e.run(ctx, m, insmod); err != nil {
 		return err
 	}

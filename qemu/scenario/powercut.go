@@ -27,6 +27,8 @@ type Cycle struct {
 	KillRound int     `json:"kill_round"`
 	KillDelay Seconds `json:"kill_delay_s"`
 	Basis     Seconds `json:"basis_round_s"`
+	// KillAt is KillDelay as a fraction of Basis.
+	KillAt float64 `json:"kill_at"`
 	// Boot is the wall time to the guest's shell; Wall the whole cycle.
 	Boot Seconds `json:"boot_s"`
 	Wall Seconds `json:"cycle_s"`
@@ -43,9 +45,12 @@ type Cycle struct {
 	InterruptedBlocks int    `json:"interrupted_blocks,omitempty"`
 	// Recovered is the generation the guest's engine opened at the next
 	// boot; Purged whether that recovery purged a round; Events its events.
-	Recovered uint64   `json:"recovered"`
-	Purged    bool     `json:"purged"`
-	Events    []string `json:"recovery_events,omitempty"`
+	Recovered uint64 `json:"recovered"`
+	// RecoveryChecked says the next boot's recovery was checked (false
+	// only while the cycle is being logged, before that boot).
+	RecoveryChecked bool     `json:"recovery_checked"`
+	Purged          bool     `json:"purged"`
+	Events          []string `json:"recovery_events,omitempty"`
 	// Violations are the invariants this cycle broke.
 	Violations []string `json:"violations,omitempty"`
 	Replay     string   `json:"replay"`
@@ -53,7 +58,7 @@ type Cycle struct {
 
 // Line is the cycle's one-line account, ending with its replay line.
 func (c Cycle) Line() string {
-	cut := fmt.Sprintf("cut %v into round %d", c.KillDelay, c.KillRound)
+	cut := fmt.Sprintf("cut %v into round %d (%.0f%% of the previous round)", c.KillDelay, c.KillRound, 100*c.KillAt)
 	if c.InFlight != 0 {
 		cut += fmt.Sprintf(" (generation %d in flight)", c.InFlight)
 	} else {
@@ -63,9 +68,11 @@ func (c Cycle) Line() string {
 	if c.Interrupted {
 		s += fmt.Sprintf(", interrupted round over %d blocks", c.InterruptedBlocks)
 	}
-	s += fmt.Sprintf("; recovered %d", c.Recovered)
-	if c.Purged {
-		s += " after purge"
+	if c.RecoveryChecked {
+		s += fmt.Sprintf("; recovered %d", c.Recovered)
+		if c.Purged {
+			s += " after purge"
+		}
 	}
 	if len(c.Violations) > 0 {
 		s += fmt.Sprintf("; %d VIOLATIONS: %s", len(c.Violations), c.Violations[0])
@@ -120,8 +127,18 @@ type powercut struct {
 	prevState *imageState
 }
 
+// killRound is the guest round each cycle cuts: the rounds before it run
+// whole (the first after a boot reads everything and is slower).
+const killRound = 3
+
+// cmcActivity is the CMC activity (generator time) before each round: two
+// hours of events and readings change about a tenth of the information, so
+// a round spends about as long writing the backup as reading the primary
+// and cuts land in both phases.
+const cmcActivity = 2 * time.Hour
+
 // killFraction bounds the kill delay: a uniform fraction in [0, 1.1) of
-// the basis round's wall time, so some cuts land after the round ended.
+// the basis round's wall time (the round before killRound), so some cuts land after the round ended.
 const killFraction = 1.1
 
 // runPowercut cuts the guest's power (SIGKILL to QEMU) at a seeded moment
@@ -201,7 +218,7 @@ func (p *powercut) gen(g uint64) *genDigests {
 func (p *powercut) cycle(ctx context.Context, n int) error {
 	e := p.e
 	start := time.Now()
-	c := &Cycle{Cycle: n, KillRound: 2}
+	c := &Cycle{Cycle: n, KillRound: killRound}
 	frac := p.rng.Float64() * killFraction
 	m, err := e.boot(ctx)
 	if err != nil {
@@ -210,21 +227,26 @@ func (p *powercut) cycle(ctx context.Context, n int) error {
 	defer m.Kill()
 	c.Boot = e.rep.Boots[len(e.rep.Boots)-1].ToShell
 	guestSeed := e.o.Seed*1_000_003 + uint64(n)
-	m.Console.Begin(guestCommand(e.o, 0, guestSeed, 10*time.Minute) + " --hold")
+	m.Console.Begin(guestCommand(e.o, 0, guestSeed, cmcActivity) + " --hold")
 	if err := p.checkRecovery(ctx, m); err != nil {
 		return err
 	}
 	if err := m.Console.Send("go\n"); err != nil {
 		return err
 	}
-	if _, err := m.Console.Expect(ctx, reStartLine(1), commandTimeout); err != nil {
-		return err
+	// Let rounds 1 .. KillRound-1 run whole; the last of them (a steady
+	// incremental round, unlike the first after boot) is the basis.
+	var basis time.Duration
+	for r := 1; r < c.KillRound; r++ {
+		if _, err := m.Console.Expect(ctx, reStartLine(r), commandTimeout); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, err := m.Console.Expect(ctx, reRoundLine(r), commandTimeout); err != nil {
+			return err
+		}
+		basis = time.Since(t0)
 	}
-	t1 := time.Now()
-	if _, err := m.Console.Expect(ctx, reRoundLine(1), commandTimeout); err != nil {
-		return err
-	}
-	basis := time.Since(t1)
 	if _, err := m.Console.Expect(ctx, reStartLine(c.KillRound), commandTimeout); err != nil {
 		return err
 	}
@@ -238,6 +260,9 @@ func (p *powercut) cycle(ctx context.Context, n int) error {
 		return err
 	}
 	c.KillDelay, c.Basis = Seconds(delay), Seconds(basis)
+	if basis > 0 {
+		c.KillAt = float64(delay) / float64(basis)
+	}
 	c.Replay = fmt.Sprintf("%s (cycle %d: kill %v after round %d starts; seed %d)", e.rep.Replay, n, delay.Round(time.Millisecond), c.KillRound, e.o.Seed)
 	lines, err := parseGuestLines(m.Console.Output())
 	if err != nil {
@@ -318,7 +343,7 @@ func (p *powercut) checkRecovery(ctx context.Context, m *vm.Machine) error {
 	if c == nil {
 		return nil
 	}
-	c.Recovered = open.Generation
+	c.Recovered, c.RecoveryChecked = open.Generation, true
 	for _, ev := range open.Events {
 		c.Events = append(c.Events, string(ev.Kind))
 		if ev.Kind == engine.EventPurgeVerified || ev.Kind == engine.EventPurge {
@@ -411,7 +436,7 @@ func (p *powercut) final(ctx context.Context) error {
 		return err
 	}
 	defer m.Kill()
-	id := m.Console.Begin(guestCommand(e.o, 1, e.o.Seed*1_000_003, 10*time.Minute) + " --hold")
+	id := m.Console.Begin(guestCommand(e.o, 1, e.o.Seed*1_000_003, cmcActivity) + " --hold")
 	if err := p.checkRecovery(ctx, m); err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func TestReportedGenerations(t *testing.T) {
 
 func TestCycleLineAndTally(t *testing.T) {
 	c := &Cycle{Cycle: 3, KillRound: 2, KillDelay: Seconds(1500e6), LastCommitted: 7, InFlight: 8, AfterCut: 7,
-		Interrupted: true, InterruptedBlocks: 12, Recovered: 7, Purged: true, Replay: "cmcsync vm scenario powercut --cycles 5 --seed 9 (cycle 3)"}
+		Interrupted: true, InterruptedBlocks: 12, Recovered: 7, RecoveryChecked: true, Purged: true, Replay: "cmcsync vm scenario powercut --cycles 5 --seed 9 (cycle 3)"}
 	tl := newTally()
 	tl.add(c, "atomic", true, "")
 	tl.add(c, "durable", false, "lost %d", 7)
