@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -50,6 +52,7 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "seed of the simulated CMC activity on the primary")
 	activity := fs.Duration("activity", 10*time.Minute, "CMC activity (generator time) written to the primary before each round; 0 = none")
 	format := fs.Bool("format", false, "format both chips first (image, information region, store) and fill the primary's information with the seeded CMC content")
+	markBad := fs.String("mark-bad", "", "after --format, mark erase blocks bad as if they had gone bad in service: a list of primary:BLOCK or backup:BLOCK (block numbers)")
 	hold := fs.Bool("hold", false, "after opening (recovery), wait for a line on standard input before the rounds")
 	pause := fs.Duration("pause", 0, "wall-clock pause between rounds")
 	mutantName := fs.String("mutant", "", "deliberately broken engine variant (for the fault harness)")
@@ -108,6 +111,13 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		emit(guestLine{Event: "format", ElapsedMS: ms(time.Since(t0))})
 	}
+	if *markBad != "" {
+		if err := markBlocksBad(pf, bf, *markBad); err != nil {
+			emit(guestLine{Event: "error", Error: err.Error()})
+			return fmt.Errorf("guest: %w", err)
+		}
+		emit(guestLine{Event: "mark-bad", Error: "marked bad: " + *markBad})
+	}
 	start := time.Now()
 	eng, err := engine.Open(ctx, pf, bf, engine.Options{Clock: hal.SystemClock{}, Mutant: mutant})
 	if err != nil {
@@ -123,6 +133,18 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	l := eng.Layout()
+	if *activity > 0 {
+		// A power cut during the CMC's own writes can leave a record torn;
+		// its service rewrites the preset default at start, as on a real CMC.
+		repaired, err := repairRegion(eng.Primary(), l)
+		if err != nil {
+			emit(guestLine{Event: "error", Error: "repair the primary's information: " + err.Error()})
+			return fmt.Errorf("guest: %w", err)
+		}
+		if len(repaired) > 0 {
+			emit(guestLine{Event: "repair", Error: "torn records reset to defaults: " + info.FormatList(repaired)})
+		}
+	}
 	gen := info.NewGenerator(*seed)
 	for i := 1; *rounds == 0 || i <= *rounds; i++ {
 		if err := ctx.Err(); err != nil {
@@ -177,6 +199,50 @@ func guestFormat(pf, bf hal.Flash, seed uint64) error {
 	}
 	if err := info.NewGenerator(seed).Populate(region); err != nil {
 		return fmt.Errorf("populate the primary's information: %w", err)
+	}
+	return nil
+}
+
+// repairRegion rewrites, with its preset default, every type whose record
+// on the primary's information region does not decode, and returns them.
+func repairRegion(f hal.Flash, l engine.Layout) ([]info.Type, error) {
+	region, err := info.OpenRegion(f, l.InfoOff, l.InfoSize)
+	if err != nil {
+		return nil, err
+	}
+	var repaired []info.Type
+	for _, t := range info.All() {
+		if _, err := region.Read(t); errors.Is(err, info.ErrCorrupt) {
+			if err := region.Write(t, info.Default(t)); err != nil {
+				return repaired, fmt.Errorf("rewrite %v: %w", t, err)
+			}
+			repaired = append(repaired, t)
+		} else if err != nil {
+			return repaired, err
+		}
+	}
+	return repaired, nil
+}
+
+// markBlocksBad marks the listed blocks ("primary:N" or "backup:N") bad.
+func markBlocksBad(pf, bf hal.Flash, list string) error {
+	for _, item := range strings.Split(list, ",") {
+		chip, num, ok := strings.Cut(strings.TrimSpace(item), ":")
+		b, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil || b < 0 {
+			return fmt.Errorf("--mark-bad: %q is not primary:BLOCK or backup:BLOCK", item)
+		}
+		f := pf
+		switch chip {
+		case "primary":
+		case "backup":
+			f = bf
+		default:
+			return fmt.Errorf("--mark-bad: %q: chip must be primary or backup", item)
+		}
+		if err := hal.MarkBad(f, b*f.Geometry().EraseSize); err != nil {
+			return fmt.Errorf("mark %s block %d bad: %w", chip, b, err)
+		}
 	}
 	return nil
 }

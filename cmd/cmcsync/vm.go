@@ -181,6 +181,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	seed := fs.Uint64("seed", 1, "seed for every random choice (kill moments, CMC activity)")
 	mutant := fs.String("mutant", "", "run a deliberately broken engine variant (the scenario must then fail)")
 	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
+	factoryBad := fs.Bool("factory-bad", false, "nand: bad blocks from the start (nandsim badblocks=) instead of marked bad after the format")
 	work := fs.String("work", "", "folder for the flash images and console logs (default: a temporary folder, kept on failure)")
 	if err := parseVMFlags(fs, args[1:]); err != nil || fs.NArg() > 0 {
 		if err == nil {
@@ -196,7 +197,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	o := scenario.Options{
 		CacheDir: c.cache, Src: c.src, Refresh: c.refresh, WorkDir: *work,
-		KVM: *kvm, Cycles: *cycles, Seed: *seed, Mutant: *mutant, Progress: stderr,
+		KVM: *kvm, Cycles: *cycles, Seed: *seed, Mutant: *mutant, Progress: stderr, FactoryBad: *factoryBad,
 	}
 	if name != "nand" && c.variant != "arm" {
 		return usageError("vm scenario %s runs on the arm variant only", name)

@@ -16,6 +16,7 @@ import (
 	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // The NAND the x86 guest simulates with nandsim: ID 20 aa 00 15 is a
@@ -40,7 +41,8 @@ const (
 
 // nandFigures is what the nand scenario reports from the guest.
 type nandFigures struct {
-	BadBlocks     []int64       `json:"bad_blocks"` // absolute eraseblock numbers given to nandsim
+	BadBlocks     []int64       `json:"bad_blocks"` // absolute eraseblock numbers of the NAND chip
+	BadKind       string        `json:"bad_kind"`   // "factory" (nandsim badblocks=) or "grown" (marked after format)
 	Bitflips      int           `json:"bitflips"`
 	FormatWall    Seconds       `json:"guest_format_s"`
 	Rounds        []syncFigures `json:"rounds"`
@@ -49,11 +51,13 @@ type nandFigures struct {
 	EngineLastErr string        `json:"engine_last_error,omitempty"`
 }
 
-// runNAND boots the x86 variant, creates a NAND chip with nandsim (bad
-// blocks at seeded places, random bit flips on reads), lets the guest
-// format both partitions, fill the primary's information and run rounds
-// with CMC activity in between, then copies both partitions to virtio
-// disks. The host decodes the copies (with the bad blocks marked): the
+// runNAND boots the x86 variant, creates a NAND chip with nandsim (random
+// bit flips on reads, corrected by the kernel's ECC), lets the guest format
+// both partitions, mark seeded blocks of the store's data areas bad through
+// the kernel (MEMSETBADBLOCK: blocks gone bad in service; with
+// Options.FactoryBad nandsim marks them bad from the start instead), fill
+// the primary's information and run rounds with CMC activity in between,
+// then copies both partitions to virtio disks. The host decodes the copies (with the bad blocks marked): the
 // backup's committed generation equals the primary, every chunk verifies,
 // nothing is left interrupted, the firmware image verifies.
 func runNAND(ctx context.Context, e *env) error {
@@ -78,7 +82,10 @@ func runNAND(ctx context.Context, e *env) error {
 			}
 		}
 	}
-	fig := nandFigures{BadBlocks: bad, Bitflips: nandBitflips}
+	fig := nandFigures{BadBlocks: bad, Bitflips: nandBitflips, BadKind: "grown"}
+	if e.o.FactoryBad {
+		fig.BadKind = "factory"
+	}
 	for _, p := range []string{e.primary, e.backup} {
 		if err := os.Remove(p + ".wear"); err != nil && !os.IsNotExist(err) {
 			return err
@@ -104,8 +111,17 @@ func runNAND(ctx context.Context, e *env) error {
 	}
 	insmod := fmt.Sprintf("insmod /lib/modules/nandsim.ko first_id_byte=0x20 second_id_byte=0xaa third_id_byte=0x00 fourth_id_byte=0x15 parts=%d,%d bitflips=%d",
 		nandPartBlocks, nandPartBlocks, nandBitflips)
-	if len(badList) > 0 {
+	var grown []string
+	if e.o.FactoryBad {
 		insmod += " badblocks=" + strings.Join(badList, ",")
+	} else {
+		for _, b := range bad {
+			chip := "primary"
+			if b >= nandPartBlocks {
+				chip = "backup"
+			}
+			grown = append(grown, fmt.Sprintf("%s:%d", chip, b%nandPartBlocks))
+		}
 	}
 	if _, err := e.run(ctx, m, insmod); err != nil {
 		return err
@@ -119,6 +135,9 @@ func runNAND(ctx context.Context, e *env) error {
 		return fmt.Errorf("nandsim did not create two 128 MiB partitions with 128 KiB blocks:\n%s", mtd)
 	}
 	cmd := fmt.Sprintf("cmcsync guest --primary mtd:/dev/mtd0 --backup mtd:/dev/mtd1 --format --rounds %d --seed %d --activity 10m", nandRounds, e.o.Seed)
+	if len(grown) > 0 {
+		cmd += " --mark-bad " + strings.Join(grown, ",")
+	}
 	if e.o.Mutant != "" {
 		cmd += " --mutant " + e.o.Mutant
 	}
@@ -139,7 +158,7 @@ func runNAND(ctx context.Context, e *env) error {
 			fig.FormatWall = Seconds(time.Duration(l.ElapsedMS * float64(time.Millisecond)))
 		case l.Event == "round" && l.Report != nil:
 			r := l.Report
-			fig.Rounds = append(fig.Rounds, syncFigures{Generation: r.Generation, Outcome: r.Outcome, BytesRead: r.BytesRead,
+			fig.Rounds = append(fig.Rounds, syncFigures{Generation: r.Generation, Outcome: r.Outcome, Types: info.FormatList(r.Types), BytesRead: r.BytesRead,
 				BytesWritten: r.BytesWritten, Erases: r.Erases, PagesProgrammed: r.PagesProgrammed, ChangedChunks: r.ChangedChunks,
 				EngineDuration: Seconds(r.Duration), GuestWall: Seconds(time.Duration(l.ElapsedMS * float64(time.Millisecond))), Error: l.Error})
 			if r.Outcome == "committed" {

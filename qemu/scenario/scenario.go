@@ -35,6 +35,10 @@ type Options struct {
 	Cycles int
 	// Seed drives every random choice.
 	Seed uint64
+	// FactoryBad (nand) makes nandsim create the bad blocks from the
+	// start, so the engine must format around them, instead of marking
+	// them bad after the format.
+	FactoryBad bool
 	// Mutant names a deliberately broken engine variant ("" = the real
 	// engine).
 	Mutant string
@@ -258,6 +262,9 @@ func replayLine(name string, o Options) string {
 		s += fmt.Sprintf(" --cycles %d", o.Cycles)
 	}
 	s += fmt.Sprintf(" --seed %d", o.Seed)
+	if name == "nand" && o.FactoryBad {
+		s += " --factory-bad"
+	}
 	if o.Mutant != "" {
 		s += " --mutant " + o.Mutant
 	}
