@@ -132,7 +132,7 @@ func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 	if wantEngine {
 		layout, err = engine.DefaultLayout(e.a.Geometry(), sc.size)
 		if err != nil {
-			e.skipReason = fmt.Sprintf("engine on %s %s %s: %v", sc.part.Name, sc.timing, hal.FormatSize(sc.size), err)
+			e.skipReason = fmt.Sprintf("engine not run on %s %s, %s region (chip %s): %v", sc.part.Name, sc.timing, hal.FormatSize(sc.size), hal.FormatSize(chip), err)
 		}
 	}
 	if wantEngine && err == nil {

@@ -224,3 +224,24 @@ func TestModelOf(t *testing.T) {
 	require.NoError(t, m.Validate())
 	require.Equal(t, 3*time.Millisecond, ModelOf(p, true).PageProgram)
 }
+
+// The quick run covers both target parts at 8 MiB: every target is
+// measured, and the invariants hold on every row.
+func TestQuickRunInvariants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a quick bench run takes a few seconds")
+	}
+	rep, err := Run(context.Background(), Quick(11))
+	require.NoError(t, err, "replay: go test ./bench -run TestQuickRunInvariants (seed 11)")
+	require.Empty(t, rep.Skipped)
+	for _, r := range rep.Rows {
+		f, ok := find(rep.Rows, r.Key(), StrategyFloor)
+		require.True(t, ok)
+		require.LessOrEqual(t, f.SimSeconds, r.SimSeconds, "%s %s", r.Key(), r.Strategy)
+		require.GreaterOrEqual(t, r.SimSeconds, r.PagesProgrammed*r.PageProgramSeconds, "%s %s", r.Key(), r.Strategy)
+	}
+	for _, tg := range rep.Targets {
+		require.Positive(t, tg.Rows, tg.Name)
+		require.NotEmpty(t, tg.Where, tg.Name)
+	}
+}
