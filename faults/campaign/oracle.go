@@ -160,19 +160,33 @@ var hashSeed = maphash.MakeSeed()
 
 // blockHash returns a hash of the erase block at off on chip, cached by
 // the block's version (the simulator never reuses a version).
-func (w *worker) blockHash(chip int, off int64) uint64 {
+func (w *worker) blockHash(chip int, off int64) uint64 { return w.facts(chip, off).hash }
+
+// blockFacts is what the oracle needs of one version of a block.
+type blockFacts struct {
+	hash   uint64
+	erased bool
+}
+
+// facts reads the block at off on chip once per version (the simulator
+// numbers versions process-wide and never reuses one, so the version alone
+// identifies the contents).
+func (w *worker) facts(chip int, off int64) blockFacts {
 	e := w.b.chunk
-	k := blockKey{chip, off / e, w.chips[chip].BlockVersion(off / e), -2}
-	if v, ok := w.hashes[k]; ok {
-		return v
+	ver := w.chips[chip].BlockVersion(off / e)
+	if f, ok := w.hashes[ver]; ok {
+		return f
 	}
 	buf := w.buf[:e]
 	if _, err := w.chips[chip].ReadAt(buf, off); err != nil {
-		return 0
+		return blockFacts{}
 	}
-	v := maphash.Bytes(hashSeed, buf)
-	w.hashes[k] = v
-	return v
+	f := blockFacts{hash: maphash.Bytes(hashSeed, buf), erased: bytes.Equal(buf, w.ff)}
+	if len(w.hashes) > 1<<18 {
+		clear(w.hashes)
+	}
+	w.hashes[ver] = f
+	return f
 }
 
 // quiet runs the oracle's own reads so that they leave no trace: the
@@ -582,19 +596,26 @@ func (w *worker) checkPurged(vs *verdicts, pre, post *storeView, writes []faults
 	live := post.refs()
 	e := w.b.chunk
 	var dirty []int64
-	seen := map[int64]bool{}
+	seen := w.keyBuf[:0]
 	for _, op := range writes {
-		if op.Role != faults.Backup {
+		if op.Role != faults.Backup || op.Off >= post.dataOff+post.dataSize || op.Off+op.Len <= post.dataOff {
 			continue
 		}
 		for off := op.Off / e * e; off < op.Off+op.Len; off += e {
-			if off < post.dataOff || off >= post.dataOff+post.dataSize || live[off] || seen[off] {
-				continue
-			}
-			seen[off] = true
-			if !w.erased(1, off) {
-				dirty = append(dirty, off)
-			}
+			seen = append(seen, off)
+		}
+	}
+	slices.Sort(seen)
+	seen = slices.Compact(seen)
+	w.keyBuf = seen
+	checked := 0
+	for _, off := range seen {
+		if off < post.dataOff || off >= post.dataOff+post.dataSize || live[off] {
+			continue
+		}
+		checked++
+		if !w.erased(1, off) {
+			dirty = append(dirty, off)
 		}
 	}
 	if len(dirty) > 0 {
@@ -613,10 +634,10 @@ func (w *worker) checkPurged(vs *verdicts, pre, post *storeView, writes []faults
 			vs.fail(Purged, "interrupted generation %d was not reported purge-verified", pre.interrupted.Generation)
 			return
 		}
-		vs.ok(Purged, "interrupted generation %d purged and verified; %d written block(s) read erased", pre.interrupted.Generation, len(seen))
+		vs.ok(Purged, "interrupted generation %d purged and verified; %d written block(s) read erased", pre.interrupted.Generation, checked)
 		return
 	}
-	vs.ok(Purged, "no interrupted round pending; %d block(s) written outside the committed generation read erased", len(seen))
+	vs.ok(Purged, "no interrupted round pending; %d block(s) written outside the committed generation read erased", checked)
 }
 
 // checkPrimary: no program or erase reached the chip that was active
@@ -743,7 +764,7 @@ func (w *worker) digest(chip int, off, n int64) (store.Digest, error) {
 		w.baseDigests[k] = d
 		return d, nil
 	}
-	k := blockKey{chip, off / e, w.chips[chip].BlockVersion(off / e), n}
+	k := blockKey{0, 0, w.chips[chip].BlockVersion(off / e), n}
 	if d, ok := w.digests[k]; ok {
 		return d, nil
 	}
@@ -752,26 +773,16 @@ func (w *worker) digest(chip int, off, n int64) (store.Digest, error) {
 		return store.Digest{}, err
 	}
 	d := store.ChunkDigest(buf)
+	if len(w.digests) > 1<<18 {
+		clear(w.digests)
+	}
 	w.digests[k] = d
 	return d, nil
 }
 
 // erased reports whether the erase block at off reads all 0xFF, cached by
 // version.
-func (w *worker) erased(chip int, off int64) bool {
-	e := w.b.chunk
-	k := blockKey{chip, off / e, w.chips[chip].BlockVersion(off / e), -1}
-	if v, ok := w.erasedCache[k]; ok {
-		return v
-	}
-	buf := w.buf[:e]
-	ok := true
-	if _, err := w.chips[chip].ReadAt(buf, off); err != nil || !bytes.Equal(buf, w.ff) {
-		ok = false
-	}
-	w.erasedCache[k] = ok
-	return ok
-}
+func (w *worker) erased(chip int, off int64) bool { return w.facts(chip, off).erased }
 
 type blockKey struct {
 	chip  int
@@ -789,8 +800,7 @@ type worker struct {
 	memoLive    bool
 	liveRounds  int // live rounds actually run (the rest reused a memoised verdict)
 	digests     map[blockKey]store.Digest
-	erasedCache map[blockKey]bool
-	hashes      map[blockKey]uint64
+	hashes      map[uint64]blockFacts
 	baseChips   [2]*sim.Flash // held at the base state
 	baseHashes  map[[2]int64]uint64
 	baseDigests map[blockKey]store.Digest
@@ -820,8 +830,8 @@ func newWorker(b *bench) (*worker, error) {
 	base[1].Restore(b.base[1])
 	e := chips[0].Geometry().EraseSize
 	w := &worker{baseChips: base, b: b, chips: chips, hc: newHarnessClock(clock), live: true,
-		digests: map[blockKey]store.Digest{}, erasedCache: map[blockKey]bool{},
-		hashes: map[blockKey]uint64{}, views: map[viewKey]*storeView{}, lives: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
+		digests: map[blockKey]store.Digest{},
+		hashes:  map[uint64]blockFacts{}, views: map[viewKey]*storeView{}, lives: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
 		baseHashes: map[[2]int64]uint64{}, baseDigests: map[blockKey]store.Digest{}, touched: map[[2]int64]bool{},
 		buf: make([]byte, e), ff: bytes.Repeat([]byte{0xff}, int(e))}
 	return w, nil
