@@ -27,6 +27,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "\nMeasures one sync after a change of the primary's information region, on simulated")
 		fmt.Fprintln(stderr, "NOR parts in virtual time: the cmcsync engine, a full copy as mtd-utils flashcp does it,")
 		fmt.Fprintln(stderr, "a per-erase-block diff in place as flashcp -p does it, and the physical floor.")
+		fmt.Fprintln(stderr, "The engine's store is measured in steady state (no pre-erased blocks left).")
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -37,7 +38,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	strategies := fs.String("strategies", "", "comma-separated strategies among engine,flashcp,flashcp-p (default: all; the floor is always computed)")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of the table")
 	out := fs.String("out", "bench-out", "folder for report.json, table.txt and the plots (PNG and SVG); \"\" writes none")
-	quick := fs.Bool("quick", false, "a short run: mx66l1g45g and w25q256jv, typical timings, 1 and 8 MiB, four workloads")
+	quick := fs.Bool("quick", false, "a short run: mx66l1g45g and w25q256jv, typical timings, 1 and 8 MiB, five workloads")
 	seed := fs.Uint64("seed", 1, "seed of every random choice (generator, mutations, simulator)")
 	check := fs.Bool("check", false, "exit with status 1 if a performance target is missed")
 	progress := fs.Bool("progress", false, "print a line per finished scenario on stderr")
