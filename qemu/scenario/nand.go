@@ -17,6 +17,7 @@ import (
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // The NAND the x86 guest simulates with nandsim: ID 20 aa 00 15 is a
@@ -29,11 +30,10 @@ const (
 	nandPartSize   = nandPartBlocks * nandBlock
 	nandRounds     = 3
 	nandBadPerChip = 3
-	// nandFirstBad keeps the factory bad blocks in the upper half of each
-	// partition: in the store's data area with the default layout, not in
-	// the firmware image, the information region (the first 72 blocks) or
-	// the store's superblocks and journals.
-	nandFirstBad = nandPartBlocks / 2
+	// nandBadWindow: the bad blocks are drawn among the first blocks of
+	// the store's data area, which the first round's chunks (about 54 of
+	// them) fill: the store must step over them.
+	nandBadWindow = 48
 	// nandBitflips is nandsim's most bits flipped per page read (on a
 	// random 1 in 1024 reads); the 1-bit Hamming ECC corrects one.
 	nandBitflips = 1
@@ -62,12 +62,17 @@ type nandFigures struct {
 // nothing is left interrupted, the firmware image verifies.
 func runNAND(ctx context.Context, e *env) error {
 	rng := rand.New(rand.NewPCG(e.o.Seed, e.o.Seed^0x6e616e64))
+	firstData, err := nandDataStart(ctx)
+	if err != nil {
+		return err
+	}
+	e.logf("store data area starts at partition block %d; bad blocks drawn from the %d after it", firstData, nandBadWindow)
 	var bad []int64
 	var pbad, bbad []int64
 	for chip := range 2 {
 		var picked []int64
 		for len(picked) < nandBadPerChip {
-			b := int64(nandFirstBad + rng.IntN(nandPartBlocks-nandFirstBad))
+			b := firstData + int64(rng.IntN(nandBadWindow))
 			if !slices.Contains(picked, b) {
 				picked = append(picked, b)
 			}
@@ -203,6 +208,36 @@ func runNAND(ctx context.Context, e *env) error {
 	}
 	e.rep.check("bad-blocks-avoided", len(onBad) == 0, "%s", joinOr(onBad, fmt.Sprintf("no committed chunk on the backup's %d bad blocks", len(bbad))))
 	return nil
+}
+
+// nandDataStart returns the partition block where the store's data area
+// starts with the default layout, from a format of simulated chips of the
+// same geometry.
+func nandDataStart(ctx context.Context) (int64, error) {
+	p, err := sim.LookupPart(nandPart)
+	if err != nil {
+		return 0, err
+	}
+	clock := sim.NewClock(time.Unix(0, 0))
+	var chips [2]*sim.Flash
+	for i := range chips {
+		if chips[i], err = sim.New(sim.Options{Part: p, Size: nandPartSize, Clock: clock}); err != nil {
+			return 0, err
+		}
+		defer chips[i].Close()
+	}
+	if err := engine.Format(chips[0], chips[1], engine.Options{Clock: clock}); err != nil {
+		return 0, fmt.Errorf("plan the NAND layout: %w", err)
+	}
+	l, err := engine.DefaultLayout(chips[1].Geometry(), 0)
+	if err != nil {
+		return 0, err
+	}
+	st, err := store.Open(chips[1], l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	return st.BlockOffset(0) / nandBlock, nil
 }
 
 // nandGeometry is the geometry hal/mtd reports for a nandsim partition.

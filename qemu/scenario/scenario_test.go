@@ -158,3 +158,13 @@ func TestHostChecks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []uint32{free}, bad)
 }
+
+func TestNANDDataStart(t *testing.T) {
+	b, err := nandDataStart(context.Background())
+	require.NoError(t, err)
+	// After the firmware image and the information region (72 blocks)
+	// and the store's superblocks and journals, well inside the partition.
+	require.Greater(t, b, int64(72))
+	require.Less(t, b+nandBadWindow, int64(nandPartBlocks))
+	t.Logf("data area starts at block %d", b)
+}
