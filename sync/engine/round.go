@@ -196,10 +196,10 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		}
 		off, _ := region.Extent(t)
 		phase := (off + info.RecordHeaderSize) % chunk
-		ds := e.chunkDigests(bk, active, t, rec.Payload, phase, chunk)
+		ds, checks := e.chunkDigests(bk, active, t, rec.Payload, phase, chunk)
 		payloads[uint8(t)] = rec.Payload
 		phases[uint8(t)] = phase
-		plan.Types = append(plan.Types, store.TypePlan{Type: uint8(t), Phase: uint32(phase), Size: int64(len(rec.Payload)), Seq: rec.Seq, Chunks: ds})
+		plan.Types = append(plan.Types, store.TypePlan{Type: uint8(t), Phase: uint32(phase), Size: int64(len(rec.Payload)), Seq: rec.Seq, Chunks: ds, Checks: checks})
 		counted.BytesRead += int64(len(rec.Payload))
 	}
 	if len(e.rewrite) > 0 {
@@ -314,32 +314,47 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 	return finish(nil)
 }
 
-// chunkDigests returns the chunk digests of t's new payload. Chunks equal
-// byte for byte to the committed payload kept from the last round (same
-// source chip, same generation) take the committed digest; only the others
-// are hashed.
-func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte, phase, chunk int64) []store.Digest {
+// chunkDigests returns the chunk digests and checks of t's new payload.
+// Only chunks that changed since the committed generation are hashed with
+// SHA-256: a chunk equal byte for byte to the payload kept from the last
+// round (same source chip, same generation), or whose fast check
+// (store.ChunkCheck) equals the committed chunk's, takes the committed
+// digest.
+func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte, phase, chunk int64) ([]store.Digest, []uint64) {
 	st := bk.StateRef()
-	old, ok := e.cache[t]
 	ts, have := st.Type(uint8(t))
-	if !ok || !have || e.cacheChip != active || e.cacheGen != st.Generation || ts.Size != int64(len(old)) || int64(ts.Phase) != phase {
-		ds, _ := store.DigestPayload(p, phase, chunk)
-		return ds
+	if have && int64(ts.Phase) != phase {
+		have = false
 	}
-	n := store.ChunkCount(int64(len(p)), phase, chunk)
+	old, cached := e.cache[t]
+	cached = cached && have && e.cacheChip == active && e.cacheGen == st.Generation && ts.Size == int64(len(old))
+	size := int64(len(p))
+	n := store.ChunkCount(size, phase, chunk)
 	ds := make([]store.Digest, n)
+	checks := make([]uint64, n)
 	for i := range n {
-		lo, hi := store.ChunkBounds(int64(len(p)), phase, chunk, i)
-		if i < len(ts.Chunks) && hi <= int64(len(old)) {
-			olo, ohi := store.ChunkBounds(int64(len(old)), phase, chunk, i)
-			if olo == lo && ohi == hi && bytes.Equal(p[lo:hi], old[lo:hi]) {
-				ds[i] = ts.Chunks[i].Digest
+		lo, hi := store.ChunkBounds(size, phase, chunk, i)
+		if have && i < len(ts.Chunks) {
+			olo, ohi := store.ChunkBounds(ts.Size, phase, chunk, i)
+			if olo == lo && ohi == hi {
+				c := ts.Chunks[i]
+				if cached && bytes.Equal(p[lo:hi], old[lo:hi]) {
+					ds[i], checks[i] = c.Digest, c.Check
+					continue
+				}
+				checks[i] = store.ChunkCheck(p[lo:hi])
+				if c.Check != 0 && checks[i] == c.Check {
+					ds[i] = c.Digest
+					continue
+				}
+				ds[i] = store.ChunkDigest(p[lo:hi])
 				continue
 			}
 		}
+		checks[i] = store.ChunkCheck(p[lo:hi])
 		ds[i] = store.ChunkDigest(p[lo:hi])
 	}
-	return ds
+	return ds, checks
 }
 
 // remember keeps the payloads a round committed as generation gen, to

@@ -132,7 +132,7 @@ func slotSize(g hal.Geometry) int64 { return max(g.PageSize, g.WriteSize, 1) }
 // checkpoint, a full-size round's intent, and 64 blocks (or 1/32 of the
 // store, if more) of round records between compactions.
 func journalBlocks(maxChunks int, e, storeBlocks int64) int64 {
-	perCkpt := (e - recordOverhead - 16) / (4 + DigestSize)
+	perCkpt := (e - recordOverhead - 16) / ckptEntrySize
 	perIntent := (e - recordOverhead - 16) / intentEntrySize
 	ckpt := 2 + sizingTypes + int64(maxChunks)/perCkpt
 	intent := 1 + sizingTypes + int64(maxChunks)/perIntent

@@ -6,11 +6,12 @@ import (
 )
 
 // intentEntrySize is the encoded size of one intent chunk entry: type u8,
-// chunk index u32, block u32, digest.
-const intentEntrySize = 1 + 4 + 4 + DigestSize
+// chunk index u32, block u32, check u64, digest.
+const intentEntrySize = 1 + 4 + 4 + 8 + DigestSize
 
-// ckptEntrySize is the encoded size of one checkpoint chunk entry.
-const ckptEntrySize = 4 + DigestSize
+// ckptEntrySize is the encoded size of one checkpoint chunk entry: block
+// u32, check u64, digest.
+const ckptEntrySize = 4 + 8 + DigestSize
 
 // layoutRecords places encoded records one after the other in erase blocks
 // of e bytes, never across a block (a record that does not fit starts the
@@ -48,6 +49,7 @@ func checkpointRecords(sb *Superblock, epoch, seq uint64, st *State, staged *Con
 			b.u16(uint16(n))
 			for _, c := range t.Chunks[first : first+n] {
 				b.u32(c.Block)
+				b.u64(c.Check)
 				b.raw(c.Digest[:])
 			}
 			chunkRecs = append(chunkRecs, b.b)
@@ -103,6 +105,7 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 			b.u8(x.Type)
 			b.u32(x.Index)
 			b.u32(x.Block)
+			b.u64(x.Check)
 			b.raw(x.Digest[:])
 		}
 		parts = append(parts, b.b)
@@ -130,6 +133,7 @@ type IntentEntry struct {
 	Type   uint8
 	Index  uint32
 	Block  uint32
+	Check  uint64
 	Digest Digest
 }
 
@@ -194,8 +198,8 @@ func decodeIntentChunks(body []byte, entries []IntentEntry) (gen uint64, out []I
 	entries = slices.Grow(entries, n)
 	for i := range n {
 		q := p[i*intentEntrySize : (i+1)*intentEntrySize]
-		x := IntentEntry{Type: q[0], Index: le.Uint32(q[1:]), Block: le.Uint32(q[5:])}
-		copy(x.Digest[:], q[9:])
+		x := IntentEntry{Type: q[0], Index: le.Uint32(q[1:]), Block: le.Uint32(q[5:]), Check: le.Uint64(q[9:])}
+		copy(x.Digest[:], q[17:])
 		entries = append(entries, x)
 	}
 	return gen, entries, nil

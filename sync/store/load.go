@@ -216,7 +216,7 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 			return fmt.Errorf("%w: checkpoint chunk record %d out of order", ErrCorrupt, r.seq)
 		}
 		for range n {
-			c := Chunk{Block: d.u32(), Digest: d.digest()}
+			c := Chunk{Block: d.u32(), Check: d.u64(), Digest: d.digest()}
 			if c.Block >= s.sb.DataBlocks {
 				return fmt.Errorf("%w: checkpoint maps a chunk to block %d of %d", ErrCorrupt, c.Block, s.sb.DataBlocks)
 			}
@@ -405,7 +405,7 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 		if int(x.Index) >= len(t.Chunks) {
 			return nil, fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x.Index, x.Type, len(t.Chunks))
 		}
-		t.Chunks[x.Index] = Chunk{Block: x.Block, Digest: x.Digest}
+		t.Chunks[x.Index] = Chunk{Block: x.Block, Check: x.Check, Digest: x.Digest}
 		have[x.Type][x.Index] = true
 	}
 	for _, nt := range in.types {

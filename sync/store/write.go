@@ -315,6 +315,9 @@ type TypePlan struct {
 	Size   int64
 	Seq    uint64
 	Chunks []Digest
+	// Checks are the chunks' ChunkCheck values (nil: computed by nobody,
+	// stored as 0).
+	Checks []uint64
 }
 
 // Plan is what a round syncs: the types whose contents it takes (others
@@ -388,7 +391,11 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		in.types = append(in.types, meta)
 		in.nchunks = append(in.nchunks, n)
 		for _, i := range changed {
-			in.entries = append(in.entries, IntentEntry{Type: tp.Type, Index: uint32(i), Digest: tp.Chunks[i]})
+			x := IntentEntry{Type: tp.Type, Index: uint32(i), Digest: tp.Chunks[i]}
+			if i < len(tp.Checks) {
+				x.Check = tp.Checks[i]
+			}
+			in.entries = append(in.entries, x)
 		}
 	}
 	if len(in.types) == 0 {
