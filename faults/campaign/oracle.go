@@ -224,9 +224,21 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	// Recovery: engine.Open on what the chips hold.
 	target := &writes
 	recording := true
+	// The recovery's operations go into the live-round key: two recoveries
+	// that leave the same contents by different paths may leave different
+	// engine state in memory (which blocks it believes erased).
+	var trace maphash.Hash
+	trace.SetSeed(hashSeed)
 	rin := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.b.part.BlockEraseSize, Clock: w.hc, Trace: func(op faults.Op) {
-		if recording && t.recordRecovery != nil {
-			t.recordRecovery(op)
+		if recording {
+			if t.recordRecovery != nil {
+				t.recordRecovery(op)
+			}
+			var b [24]byte
+			binary.LittleEndian.PutUint64(b[:], uint64(op.Kind)<<8|uint64(op.Role))
+			binary.LittleEndian.PutUint64(b[8:], uint64(op.Off))
+			binary.LittleEndian.PutUint64(b[16:], uint64(op.Len))
+			trace.Write(b[:])
 		}
 		if op.Kind != faults.Read {
 			op.Data = nil
@@ -370,7 +382,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	hit := false
 	var lv []Verdict
 	if w.memoLive {
-		key = w.liveKey(writes, e)
+		key = w.liveKey(writes, e) ^ trace.Sum64()
 		lv, hit = w.lives[key]
 	}
 	if !hit {

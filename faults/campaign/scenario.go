@@ -39,8 +39,8 @@ var scenarios = map[string]Scenario{
 	},
 	"small": {
 		Name:        "small",
-		Description: "a 1 MiB region on 4 MiB MX66L1G45G chips, synced once, then a typical interval's changes; for quick tests",
-		Part:        "mx66l1g45g", ChipSize: 4 << 20, RegionSize: 1 << 20, Types: info.All(),
+		Description: "a 1 MiB region on 8 MiB MX66L1G45G chips, synced once, then a typical interval's changes; for quick tests",
+		Part:        "mx66l1g45g", ChipSize: 8 << 20, RegionSize: 1 << 20, Types: info.All(),
 		Activity: info.TypicalInterval, Interval: 5 * time.Minute, NextInterval: info.TypicalInterval, Threshold: 2 * time.Second,
 	},
 }
