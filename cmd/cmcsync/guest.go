@@ -23,7 +23,7 @@ func init() {
 	register(command{name: "guest", summary: "run sync rounds as the CMC's sync service (inside the QEMU guest)", run: runGuest})
 }
 
-// GuestPrefix starts every line the guest command prints: one JSON object
+// guestPrefix starts every line the guest command prints: one JSON object
 // per line, for the host (qemu/scenario) to parse off the serial console.
 const guestPrefix = "GUEST "
 
