@@ -117,6 +117,15 @@ func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 	clock := sim.NewClock(info.GeneratorEpoch)
 	e := &env{clock: clock}
 	chip := engineGeometry(sc.part.Geometry(), sc.size).Size
+	// The first chip size from there on that the engine's layout fits.
+	for chip < sc.part.Size {
+		g := sc.part.Geometry()
+		g.Size = chip
+		if _, err := engine.DefaultLayout(g, sc.size); err == nil {
+			break
+		}
+		chip *= 2
+	}
 	var err error
 	if e.a, err = sc.newChip(clock, chip, "primary"); err != nil {
 		return nil, err
@@ -203,11 +212,12 @@ func (e *env) age(ctx context.Context, st *regionStates) error {
 	return fmt.Errorf("aging: the store still had pre-erased blocks after %d full rewrites", maxAgingRounds)
 }
 
-// engineGeometry is the chip the engine runs on: a smaller chip of the
-// same part (same timings) when the region is small, so that the store is
-// a few times the region, as on the parts' default layouts, rather than a
-// hundred times: the first power of two at least four times the region,
-// at most the part's size.
+// engineGeometry is where the search for the chip the engine runs on
+// starts: a smaller chip of the same part (same timings) when the region is
+// small, so that the store is a few times the region, as on the parts'
+// default layouts, rather than a hundred times: the first power of two at
+// least four times the region, at most the part's size. setup doubles it
+// until the engine's layout fits.
 func engineGeometry(g hal.Geometry, region int64) hal.Geometry {
 	size := int64(1) << 20
 	for size < 4*region && size < g.Size {

@@ -105,9 +105,10 @@ func TestEngineSteadyState(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, e.engine, e.skipReason)
 	require.Positive(t, e.agingRounds)
-	cs, err := newChangeCache(5).get(p, st, Synthetic(1, true))
+	w := Workload{Name: "one-round-1pct", Fraction: 0.01, Clustered: true, Rounds: 1}
+	cs, err := newChangeCache(5).get(p, st, w)
 	require.NoError(t, err)
-	rows, err := sc.runWorkload(context.Background(), e, Synthetic(1, true), cs)
+	rows, err := sc.runWorkload(context.Background(), e, w, cs)
 	require.NoError(t, err)
 	last := e.engine.last
 	require.Equal(t, "committed", last.Outcome)

@@ -64,13 +64,20 @@ func (w Workload) Validate() error {
 
 // Synthetic returns the synthetic workload changing pct percent of the
 // payload bytes, clustered or scattered, named "clustered-1pct" and so on.
+// Small change sets (up to 1%) run four rounds, so that a strategy that
+// erases ahead of need (one block erase serving several rounds) is
+// measured over more than one round; larger ones run one.
 func Synthetic(pct float64, clustered bool) Workload {
 	pattern := "scattered"
 	if clustered {
 		pattern = "clustered"
 	}
+	rounds := 1
+	if pct <= 1 {
+		rounds = 4
+	}
 	return Workload{Name: fmt.Sprintf("%s-%spct", pattern, strconv.FormatFloat(pct, 'f', -1, 64)),
-		Fraction: pct / 100, Clustered: clustered, Rounds: 1}
+		Fraction: pct / 100, Clustered: clustered, Rounds: rounds}
 }
 
 // Activity returns the realistic workload of d of CMC activity per round,
