@@ -239,3 +239,32 @@ func TestSteadyStateWearLevelling(t *testing.T) {
 	}
 	require.LessOrEqual(t, hi-lo, int64(2), "wear spread over the data area: min %d max %d", lo, hi)
 }
+
+// TestWindowWithMixedBlocks: a round gets a whole erase window in which
+// some blocks are known to be erased and others hold old data; the window
+// is erased before anything of it is programmed, so no chunk is lost.
+func TestWindowWithMixedBlocks(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 100000)}
+	runRound(t, s, 1, ps)
+	// Find the first free, aligned window after the live data, dirty it,
+	// and mark only its first block as known erased.
+	group := s.windowBlocks()
+	require.Equal(t, uint32(16), group)
+	w, ok := s.nextFreeWindow(s.cursor, group, 16, nil)
+	require.True(t, ok)
+	for k := w; k < w+group; k++ {
+		f.Poke(s.BlockOffset(k), []byte{0x12, 0x34})
+		s.erased[k] = false
+	}
+	require.NoError(t, f.Erase(s.BlockOffset(w), 4096))
+	s.erased[w] = true
+	s.cursor = w
+	ps = payloads{1: randomBytes(2, 100000)}
+	runRound(t, s, 2, ps)
+	checkPayloads(t, s, ps)
+	s = openTest(t, f, Options{})
+	checkPayloads(t, s, ps)
+}

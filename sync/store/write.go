@@ -346,6 +346,7 @@ type Round struct {
 	in      *intent // nil: nothing changed (commit only)
 	writes  []ChunkWrite
 	blocks  map[uint32]bool // the blocks of writes
+	winDone map[uint32]bool // erase windows already entered
 	types   []TypeState
 	written int
 	done    bool
@@ -614,11 +615,21 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 		return 0, 0, fmt.Errorf("chunk of %d bytes exceeds the chunk size %d", len(data), s.e)
 	}
 	off := s.dataOff(w.Block)
-	if !s.erased[w.Block] {
-		if ws, ok := r.fullWindow(w.Block); ok {
-			// Every block of this erase window belongs to the round: erase
-			// it in one operation (a block erase).
-			n := s.windowBlocks()
+	if ws, ok := r.fullWindow(w.Block); ok && !r.winDone[ws] {
+		// The first write into an erase window whose blocks all belong to
+		// the round (nothing of it is programmed yet): if any of them is
+		// not known to be erased, erase the whole window in one operation
+		// (a block erase).
+		if r.winDone == nil {
+			r.winDone = map[uint32]bool{}
+		}
+		r.winDone[ws] = true
+		n := s.windowBlocks()
+		dirty := false
+		for k := ws; k < ws+n; k++ {
+			dirty = dirty || !s.erased[k]
+		}
+		if dirty {
 			if err := s.f.Erase(s.dataOff(ws), int64(n)*s.e); err != nil {
 				return 0, 0, err
 			}
@@ -626,13 +637,14 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 				s.erased[k] = true
 			}
 			erases += int64(n)
-		} else {
-			if err := s.f.Erase(off, s.e); err != nil {
-				s.retire(w.Block, err)
-				return 0, 0, err
-			}
-			erases++
 		}
+	}
+	if !s.erased[w.Block] {
+		if err := s.f.Erase(off, s.e); err != nil {
+			s.retire(w.Block, err)
+			return 0, 0, err
+		}
+		erases++
 	}
 	s.erased[w.Block] = false
 	g := s.f.Geometry()
