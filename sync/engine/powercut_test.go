@@ -103,6 +103,7 @@ type cutScenario struct {
 	gen1, gen2 map[info.Type][]byte
 	cfg1       Config // committed with generation 1
 	primaryImg []byte // chip A's image and information region
+	base       uint64 // the committed generation before the round ("1")
 }
 
 func readRange(t testing.TB, f hal.Flash, off, n int64) []byte {
@@ -125,19 +126,49 @@ func payloadsOf(t testing.TB, p *pair, f hal.Flash) map[info.Type][]byte {
 	return m
 }
 
-func newCutScenario(t testing.TB) *cutScenario {
+func newCutScenario(t testing.TB) *cutScenario { return newCutScenarioAged(t, false) }
+
+// newCutScenarioAged: with aged, the store is first brought to steady
+// state (full rewrites until the allocation cursor has gone round, so
+// blocks must be erased before use and erase windows mix old data).
+func newCutScenarioAged(t testing.TB, aged bool) *cutScenario {
 	cfg := DefaultConfig()
 	p := newPair(t, 8<<20, 1<<20, cfg)
 	e := p.open(t)
 	_, err := e.Round(context.Background())
 	require.NoError(t, err)
+	if aged {
+		r := p.region(t, p.a)
+		for i := 0; ; i++ {
+			require.Less(t, i, 30, "never reached steady state")
+			require.NoError(t, info.NewGenerator(uint64(100+i)).Populate(r))
+			rep, err := e.Round(context.Background())
+			require.NoError(t, err)
+			if rep.Erases >= int64(rep.ChangedChunks) && i > 0 {
+				break
+			}
+		}
+		// A few small rounds, so windows and single blocks interleave.
+		for range 3 {
+			require.NoError(t, p.gen.Step(r, 20*time.Minute))
+			_, err := e.Round(context.Background())
+			require.NoError(t, err)
+		}
+	}
 	s := &cutScenario{p: p, cfg1: cfg}
 	s.gen1 = payloadsOf(t, p, p.a)
-	require.NoError(t, p.gen.Step(p.region(t, p.a), 30*time.Minute))
+	if aged {
+		// A change big enough to take whole erase windows.
+		_, err := p.gen.Mutate(p.region(t, p.a), 0.12, true)
+		require.NoError(t, err)
+	} else {
+		require.NoError(t, p.gen.Step(p.region(t, p.a), 30*time.Minute))
+	}
 	s.gen2 = payloadsOf(t, p, p.a)
 	cfg2 := cfg
 	cfg2.Interval = 7 * time.Minute
 	require.NoError(t, e.SetConfig(cfg2))
+	s.base = e.Status().Generation
 	s.snapA, s.snapB = p.a.Snapshot(), p.b.Snapshot()
 	l := p.opts.Layout
 	s.primaryImg = readRange(t, p.a, 0, l.InfoOff+l.InfoSize)
@@ -180,9 +211,9 @@ func (s *cutScenario) check(t testing.TB, opts Options) string {
 	gen := st.StateRef().Generation
 	var want map[info.Type][]byte
 	switch gen {
-	case 1:
+	case s.base:
 		want = s.gen1
-	case 2:
+	case s.base + 1:
 		want = s.gen2
 	default:
 		return fmt.Sprintf("committed generation %d", gen)
@@ -196,7 +227,7 @@ func (s *cutScenario) check(t testing.TB, opts Options) string {
 			return fmt.Sprintf("generation %d %v differs from what was synced", gen, ty)
 		}
 	}
-	if purged := st.LastPurged(); purged != nil && purged.Generation == 2 {
+	if purged := st.LastPurged(); purged != nil && purged.Generation == s.base+1 {
 		for _, b := range purged.Blocks {
 			if !allErased(readRange(t, p.b, st.BlockOffset(b), p.b.Geometry().EraseSize)) {
 				return fmt.Sprintf("purged block %d not erased", b)
@@ -206,7 +237,7 @@ func (s *cutScenario) check(t testing.TB, opts Options) string {
 	// Reinit: after a purge the configuration is the committed one (the
 	// staged one is dropped); without a purge the staged one stays.
 	cfg := e.Config()
-	purged := st.LastPurged() != nil && st.LastPurged().Generation == 2
+	purged := st.LastPurged() != nil && st.LastPurged().Generation == s.base+1
 	switch {
 	case purged && !cfg.Equal(FromStoreConfig(st.StateRef().Config)):
 		return fmt.Sprintf("config after purge has interval %v, committed %v", cfg.Interval, st.StateRef().Config.Interval)
@@ -246,6 +277,23 @@ func TestPowerCutAtEveryOperation(t *testing.T) {
 	opts := s.p.opts
 	total := s.cutRound(t, opts, 0, false, 0)
 	require.Greater(t, total, 5)
+	for n := 1; n <= total; n++ {
+		for _, torn := range []bool{false, true} {
+			s.cutRound(t, opts, n, torn, uint64(n))
+			if v := s.check(t, opts); v != "" {
+				t.Fatalf("cut at op %d of %d (torn=%v): %s", n, total, torn, v)
+			}
+		}
+	}
+}
+
+// TestPowerCutAtEveryOperationSteadyState is the same on an aged store.
+func TestPowerCutAtEveryOperationSteadyState(t *testing.T) {
+	s := newCutScenarioAged(t, true)
+	opts := s.p.opts
+	total := s.cutRound(t, opts, 0, false, 0)
+	require.Greater(t, total, 5)
+	t.Logf("%d operations in the round", total)
 	for n := 1; n <= total; n++ {
 		for _, torn := range []bool{false, true} {
 			s.cutRound(t, opts, n, torn, uint64(n))
