@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +85,12 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	sh, err := shardFrom(*shard, os.Getenv)
 	if err != nil {
 		return usageError("campaign: %v", err)
+	}
+	// A campaign allocates many short-lived buffers (every recovery opens
+	// the stores afresh): collecting less often saves about a tenth of the
+	// CPU time. GOGC, when set, wins.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	o := campaign.Options{Mode: *mode, Scenario: *scenario, Seed: *seed, Mutant: *mutant, Depth: *depth, Count: *count,
 		Shard: sh, Workers: *workers, LiveEvery: *liveEvery, KeepViolations: *keep, StopAfter: *stopAfter}
