@@ -2,6 +2,8 @@ package vm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -68,17 +70,34 @@ func Build(ctx context.Context, o BuildOptions) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin := filepath.Join(m.Dir, "cmcsync-"+target.GOARCH)
+	// Every build writes its own files, named by content, so concurrent
+	// runs sharing the cache never boot each other's guest binary.
+	tmp, err := os.MkdirTemp(m.Dir, "build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
 	fmt.Fprintf(progress, "build: cross-compiling cmcsync for linux/%s (GOARM=%s) from %s\n", target.GOARCH, target.GOARM, src)
-	if err := initramfs.CrossCompile(ctx, src, target, bin); err != nil {
+	tmpBin := filepath.Join(tmp, "cmcsync")
+	if err := initramfs.CrossCompile(ctx, src, target, tmpBin); err != nil {
 		return nil, err
 	}
-	initrd := filepath.Join(m.Dir, "cmc-initrd.cpio.gz")
-	fmt.Fprintf(progress, "build: writing initramfs %s\n", initrd)
+	bin, err := placeByContent(tmpBin, m.Dir, "cmcsync-"+target.GOARCH+"-", "")
+	if err != nil {
+		return nil, err
+	}
+	tmpInitrd := filepath.Join(tmp, "initrd")
 	spec := initramfs.Spec{Manifest: m, Cmcsync: bin, NoAutoload: NoAutoload, Compress: true}
-	if err := initramfs.WriteFile(initrd, spec); err != nil {
+	if err := initramfs.WriteFile(tmpInitrd, spec); err != nil {
 		return nil, err
 	}
+	initrd, err := placeByContent(tmpInitrd, m.Dir, "cmc-initrd-", ".cpio.gz")
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "build: wrote initramfs %s\n", initrd)
+	removeStale(m.Dir, "cmc-initrd-", initrd)
+	removeStale(m.Dir, "cmcsync-"+target.GOARCH+"-", bin)
 	st, err := os.Stat(initrd)
 	if err != nil {
 		return nil, err
@@ -117,4 +136,43 @@ func CreateFlashImage(path string) error {
 		}
 	}
 	return f.Close()
+}
+
+// placeByContent renames tmp into dir as prefix + the first 12 hex digits of
+// its sha256 + suffix, and returns that path. An identical file already
+// there is kept (and tmp removed).
+func placeByContent(tmp, dir, prefix, suffix string) (string, error) {
+	f, err := os.Open(tmp)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	f.Close()
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, prefix+hex.EncodeToString(h.Sum(nil))[:12]+suffix)
+	if _, err := os.Stat(dst); err == nil {
+		return dst, os.Remove(tmp)
+	}
+	return dst, os.Rename(tmp, dst)
+}
+
+// staleAge is how old a previous build's file must be before Build removes
+// it (a concurrent run may still be booting it).
+const staleAge = 2 * time.Hour
+
+// removeStale removes files in dir named prefix* other than keep, older than
+// staleAge.
+func removeStale(dir, prefix, keep string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, prefix+"*"))
+	for _, p := range matches {
+		if p == keep {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) > staleAge {
+			os.Remove(p)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package vm
 import (
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -145,4 +146,27 @@ func TestConsoleFinishAfterExpect(t *testing.T) {
 	r, err := c.Finish(ctx, id, 10*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, "one\ntwo\nthree\n", r.Output)
+}
+
+func TestPlaceByContent(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := dir + "/" + name
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		return p
+	}
+	a, err := placeByContent(write("t1", "same"), dir, "img-", ".gz")
+	require.NoError(t, err)
+	b, err := placeByContent(write("t2", "same"), dir, "img-", ".gz")
+	require.NoError(t, err)
+	c, err := placeByContent(write("t3", "other"), dir, "img-", ".gz")
+	require.NoError(t, err)
+	require.Equal(t, a, b)
+	require.NotEqual(t, a, c)
+	require.NoFileExists(t, dir+"/t2")
+	old := time.Now().Add(-3 * time.Hour)
+	require.NoError(t, os.Chtimes(c, old, old))
+	removeStale(dir, "img-", a)
+	require.FileExists(t, a)
+	require.NoFileExists(t, c)
 }
