@@ -90,7 +90,7 @@ func (w *worker) view(chip int, writes []faults.Op) *storeView {
 		}
 		v = w.decode(chip)
 		if ok && v.err == nil {
-			if len(w.views) > 4096 {
+			if len(w.views) > 512 {
 				clear(w.views)
 				clear(w.matchMemo)
 			}
