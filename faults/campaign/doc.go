@@ -42,7 +42,9 @@
 // digests are cached by the simulator's block version (never reused for
 // different contents), decoded store views by the contents of the store's
 // metadata blocks, and the live round's verdict by the contents of every
-// block written since the base (plus the engine's configuration and
-// generation); the oracle's own reads are undone (snapshot and restore) so
-// that they cannot change what the engine later reads from unstable cells.
+// block written since the base, the recovery's own operations and the
+// engine's configuration and generation ([Report.LiveRounds] says how many
+// live rounds really ran); the oracle's own reads are undone (snapshot and
+// restore) so that they cannot change what the engine later reads from
+// unstable cells.
 package campaign
