@@ -204,7 +204,7 @@ func printSync(w io.Writer, res *syncResult) {
 	r := res.Round
 	fmt.Fprintf(w, "round: %s, generation %d, types %s\n", r.Outcome, r.Generation, info.FormatList(r.Types))
 	fmt.Fprintf(w, "  changed: %d chunks of %v\n", r.ChangedChunks, r.ChangedTypes)
-	fmt.Fprintf(w, "  flash: read %d bytes, programmed %d bytes in %d pages, %d erases\n", r.BytesRead, r.BytesWritten, r.PagesProgrammed, r.Erases)
+	fmt.Fprintf(w, "  flash: read %d bytes, programmed %d bytes in %d pages (%d of chunk data), %d erases (%d of data blocks)\n", r.BytesRead, r.BytesWritten, r.PagesProgrammed, r.DataPages, r.Erases, r.DataErases)
 	fmt.Fprintf(w, "  time: %v (clock), wait-response %v\n", r.Duration, r.WaitResponse)
 	if r.Anomaly != "" {
 		fmt.Fprintf(w, "  anomaly: %s\n", r.Anomaly)

@@ -36,16 +36,21 @@ type RoundReport struct {
 	ChangedChunks int      `json:"changed_chunks"` // chunks written
 	// Flash work on both chips (from hal.Stats when the devices keep them,
 	// else counted by the engine).
-	BytesRead       int64         `json:"bytes_read"`
-	BytesWritten    int64         `json:"bytes_written"`
-	Erases          int64         `json:"erases"`
-	PagesProgrammed int64         `json:"pages_programmed"`
-	Started         time.Time     `json:"started"`
-	Duration        time.Duration `json:"duration"`      // clock time
-	WaitResponse    time.Duration `json:"wait_response"` // after an anomaly: how long the backup waited for the primary
-	Anomaly         string        `json:"anomaly,omitempty"`
-	PurgedBlocks    int           `json:"purged_blocks,omitempty"`
-	Error           string        `json:"error,omitempty"`
+	BytesRead       int64 `json:"bytes_read"`
+	BytesWritten    int64 `json:"bytes_written"`
+	Erases          int64 `json:"erases"`
+	PagesProgrammed int64 `json:"pages_programmed"`
+	// DataErases and DataPages are the part of the work spent on chunk
+	// data (the rest is metadata: journal records, and an erase of the
+	// journal block a restarted engine continues in).
+	DataErases   int64         `json:"data_erases"`
+	DataPages    int64         `json:"data_pages"`
+	Started      time.Time     `json:"started"`
+	Duration     time.Duration `json:"duration"`      // clock time
+	WaitResponse time.Duration `json:"wait_response"` // after an anomaly: how long the backup waited for the primary
+	Anomaly      string        `json:"anomaly,omitempty"`
+	PurgedBlocks int           `json:"purged_blocks,omitempty"`
+	Error        string        `json:"error,omitempty"`
 }
 
 // anomaly is an error from the primary that interrupts a round.
@@ -262,6 +267,8 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		er, pg, err := r.Write(i, p[lo:hi])
 		counted.Erases += er
 		counted.PagesProgrammed += pg
+		rep.DataErases += er
+		rep.DataPages += pg
 		counted.BytesProgrammed += hi - lo
 		if err != nil {
 			r.Abandon()

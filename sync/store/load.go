@@ -143,6 +143,13 @@ func (s *Store) loadJournal() error {
 		s.damage = append(s.damage, sc.damaged...)
 		s.area, s.epoch = c.a, c.epoch
 		s.tailBlk, s.tailOff, s.tailReady = sc.tailBlk, sc.tailOff, sc.tailReady
+		if s.tailOff > 0 {
+			// What follows the last valid record may have been touched
+			// by a torn write whose weak bits read as erased: append in a
+			// fresh block, erased first.
+			s.tailBlk, s.tailOff = s.tailBlk+1, 0
+		}
+		s.tailReady = false
 		s.records = len(sc.recs)
 		s.log = sc.recs
 		s.torn = sc.torn
@@ -323,6 +330,11 @@ func (s *Store) apply(r record) error {
 				return err
 			}
 			next.Types = types
+			for _, x := range in.entries {
+				if x.Type == SpareType {
+					s.erased[x.Block] = true // erased with its window, still free
+				}
+			}
 		} else {
 			if s.pending != nil {
 				return fmt.Errorf("%w: commit of generation %d while a round is pending", ErrCorrupt, next.Generation)
@@ -397,6 +409,9 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 		have[nt.Type] = h
 	}
 	for _, x := range in.entries {
+		if x.Type == SpareType {
+			continue
+		}
 		k := slot[x.Type]
 		if k == 0 {
 			return nil, fmt.Errorf("%w: intent writes a chunk of type %d it does not describe", ErrCorrupt, x.Type)

@@ -122,7 +122,7 @@ func TestRoundsAndReopen(t *testing.T) {
 	d := f.Stats().Sub(before)
 	require.Equal(t, int64(0), er, "first pass uses pre-erased blocks")
 	require.Equal(t, int64(16), pg)
-	require.Equal(t, int64(0), d.Erases)
+	require.Equal(t, int64(1), d.Erases, "after a restart the journal continues in a fresh block, erased first")
 	require.LessOrEqual(t, d.PagesProgrammed, int64(16+3), "chunk + intent + commit")
 	s = openTest(t, f, Options{})
 	checkPayloads(t, s, ps)
@@ -131,10 +131,15 @@ func TestRoundsAndReopen(t *testing.T) {
 	before = f.Stats()
 	runRound(t, s, 3, ps)
 	d = f.Stats().Sub(before)
-	require.Equal(t, int64(0), d.Erases)
+	require.Equal(t, int64(1), d.Erases, "the fresh journal block after the restart")
+	require.Equal(t, int64(1), d.PagesProgrammed)
+	before = f.Stats()
+	runRound(t, s, 4, ps)
+	d = f.Stats().Sub(before)
+	require.Equal(t, int64(0), d.Erases, "no erase at all once running")
 	require.Equal(t, int64(1), d.PagesProgrammed)
 	s = openTest(t, f, Options{})
-	require.Equal(t, uint64(3), s.State().Generation)
+	require.Equal(t, uint64(4), s.State().Generation)
 }
 
 func TestInterruptedRoundIsPurged(t *testing.T) {
@@ -209,28 +214,30 @@ func TestOpenBlank(t *testing.T) {
 }
 
 // TestSteadyStateWearLevelling: once the allocation cursor has gone round
-// the data area, every chunk a round writes costs exactly one erase, and
-// the erases spread evenly over the data area.
+// the data area, every chunk costs one erase on average (whole erase
+// windows, whose spare blocks later rounds use without an erase), and the
+// erases spread evenly over the data area.
 func TestSteadyStateWearLevelling(t *testing.T) {
 	f := newChip(t)
 	formatTest(t, f)
 	s := openTest(t, f, Options{})
 	data := int(s.sb.DataBlocks)
-	var lastErases int64
+	var steadyErases, steadyChunks int64
 	rounds := 0
-	for gen := uint64(1); s.wraps < 2; gen++ {
+	for gen := uint64(1); s.wraps < 3; gen++ {
 		ps := payloads{1: randomBytes(gen, 50000)}
 		wrapped := s.wraps >= 1
 		er, pg := runRound(t, s, gen, ps)
 		require.LessOrEqual(t, pg, int64(13*16))
+		require.LessOrEqual(t, er, int64(32), "round %d: at most two erase windows", gen)
 		if wrapped {
-			require.Equal(t, int64(13), er, "round %d: one erase per chunk in steady state", gen)
+			steadyErases += er
+			steadyChunks += 13
 		}
-		lastErases = er
 		rounds++
 		require.Less(t, rounds, 10*data, "the cursor never wrapped")
 	}
-	require.Equal(t, int64(13), lastErases)
+	require.InDelta(t, float64(steadyChunks), float64(steadyErases), 16, "one erase per chunk on average")
 	first := int64(s.sb.DataFirst)
 	lo, hi := int64(1<<62), int64(0)
 	for b := int64(0); b < int64(data); b++ {

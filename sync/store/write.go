@@ -93,19 +93,13 @@ func (s *Store) writeRecords(recs [][]byte) error {
 }
 
 // enterBlock makes journal block blk of the current area ready for
-// records: it reads it and erases it unless it already reads erased (after
-// a compaction, blocks past the checkpoint hold stale records; after a torn
-// write, garbage).
+// records by erasing it. It always erases: after a compaction, blocks past
+// the checkpoint hold stale records; after a torn write or erase, cells
+// may be weakly programmed and read as erased one time and not the next,
+// so a read cannot prove a block erased.
 func (s *Store) enterBlock(blk int64) error {
-	off := s.areaOff(s.area) + blk*s.e
-	buf := make([]byte, s.e)
-	if _, err := s.f.ReadAt(buf, off); err != nil {
+	if err := s.f.Erase(s.areaOff(s.area)+blk*s.e, s.e); err != nil {
 		return err
-	}
-	if !allFF(buf) {
-		if err := s.f.Erase(off, s.e); err != nil {
-			return err
-		}
 	}
 	s.tailReady = true
 	return nil
@@ -425,8 +419,10 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	r.in = in
 	r.blocks = make(map[uint32]bool, len(in.entries))
 	for _, x := range in.entries {
-		r.writes = append(r.writes, ChunkWrite{Type: x.Type, Index: int(x.Index), Block: x.Block})
 		r.blocks[x.Block] = true
+		if x.Type != SpareType {
+			r.writes = append(r.writes, ChunkWrite{Type: x.Type, Index: int(x.Index), Block: x.Block})
+		}
 	}
 	if err := s.writeRecords(recs); err != nil {
 		return r, fmt.Errorf("write intent: %w", err)
@@ -441,20 +437,40 @@ func (s *Store) allocate(in *intent) error {
 	cur, wraps := s.cursor, s.wraps
 	nand := s.f.Geometry().Kind == hal.NAND
 	group := s.windowBlocks()
-	used := make(map[uint32]bool, len(in.entries))
-	for i := 0; i < len(in.entries); i++ {
-		// A whole free erase window for the next group of chunks: one
-		// block erase instead of many sector erases.
-		if w, ok := s.nextFreeWindow(cur, group, len(in.entries)-i, used); ok {
+	chunks := len(in.entries)
+	used := make(map[uint32]bool, chunks+int(group))
+	free := func(b uint32) bool { return !s.live[b] && !s.retired[b] && !used[b] }
+	i := 0
+	// Blocks known to be erased (spares of earlier erase windows, purged
+	// blocks) cost no erase: use them first. Before the cursor has gone
+	// round once, blocks at and after it are erased by construction and
+	// taken in cursor order below.
+	for k := uint32(0); k < n && i < chunks; k++ {
+		b := (cur + k) % n
+		if s.erased[b] && free(b) && (wraps > 0 || b < cur) {
+			in.entries[i].Block = b
+			used[b] = true
+			i++
+		}
+	}
+	for i < chunks {
+		// A whole free erase window: one block erase for up to a window of
+		// chunks; its other blocks become erased spares for later rounds.
+		if w, ok := s.nextFreeWindow(cur, group, chunks-i, used); ok {
 			if w < cur {
 				wraps++
 			}
 			cur = w
 			for k := range group {
-				in.entries[i+int(k)].Block = cur + k
-				used[cur+k] = true
+				b := cur + k
+				used[b] = true
+				if i < chunks {
+					in.entries[i].Block = b
+					i++
+				} else {
+					in.entries = append(in.entries, IntentEntry{Type: SpareType, Block: b})
+				}
 			}
-			i += int(group) - 1
 			cur += group
 			if cur >= n {
 				cur, wraps = 0, wraps+1
@@ -468,7 +484,7 @@ func (s *Store) allocate(in *intent) error {
 			if cur >= n {
 				cur, wraps = 0, wraps+1
 			}
-			if s.live[b] || s.retired[b] || used[b] {
+			if !free(b) {
 				continue
 			}
 			if nand {
@@ -482,15 +498,16 @@ func (s *Store) allocate(in *intent) error {
 			break
 		}
 		if !found {
-			return fmt.Errorf("%w: no free block for chunk %d of %d", ErrFull, i, len(in.entries))
+			return fmt.Errorf("%w: no free block for chunk %d of %d", ErrFull, i, chunks)
 		}
+		i++
 	}
 	// Blocks must be distinct: the data area holds at least twice the
 	// largest generation, so one pass suffices unless it wrapped onto itself.
 	seen := make(map[uint32]bool, len(in.entries))
 	for _, x := range in.entries {
 		if seen[x.Block] {
-			return fmt.Errorf("%w: round of %d chunks does not fit the free blocks", ErrFull, len(in.entries))
+			return fmt.Errorf("%w: round of %d chunks does not fit the free blocks", ErrFull, chunks)
 		}
 		seen[x.Block] = true
 	}
@@ -498,6 +515,16 @@ func (s *Store) allocate(in *intent) error {
 	s.cursor, s.wraps = cur, wraps
 	return nil
 }
+
+// SpareType marks an intent entry that is not a chunk but a spare block:
+// erased with its erase window by the round, left free for later rounds.
+const SpareType uint8 = 0
+
+// minWindowChunks is the fewest chunks for which a round takes a whole
+// erase window: one 64 KiB block erase costs about as much as 3 (Winbond)
+// to 10 (Macronix) sector erases, and the spare blocks save later rounds
+// their erases.
+const minWindowChunks = 4
 
 // eraseWindow is the span a multi-block erase should cover so that SPI NOR
 // drivers (and the simulator) use one 64 KiB block erase instead of
@@ -522,7 +549,7 @@ func (s *Store) windowStart(b uint32) bool { return s.dataOff(b)%eraseWindow == 
 // window's worth of chunks (need) remains to be placed.
 func (s *Store) nextFreeWindow(cur, group uint32, need int, taken map[uint32]bool) (uint32, bool) {
 	n := uint32(len(s.live))
-	if group <= 1 || need < int(group) || n < group {
+	if group <= 1 || need < minWindowChunks || n < group {
 		return 0, false
 	}
 	b := cur
