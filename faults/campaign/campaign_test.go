@@ -170,6 +170,37 @@ func TestBranchingEqualsReplay(t *testing.T) {
 	}
 }
 
+// TestDepthTwoBranchingEqualsReplay: a cut in the recovery judged by
+// branching from the recorded recovery's snapshots gives exactly the
+// verdicts of replaying the two-fault case from the start.
+func TestDepthTwoBranchingEqualsReplay(t *testing.T) {
+	ctx := context.Background()
+	b, err := loadBench(ctx, "small", 1, "none")
+	require.NoError(t, err)
+	w, err := newWorker(b)
+	require.NoError(t, err)
+	checked := 0
+	for _, i := range []int{len(b.steps) / 3, len(b.steps) / 2, 2 * len(b.steps) / 3} {
+		for _, p := range variants(i, b.steps[i].op) {
+			if p.kind == pointAnomaly {
+				continue
+			}
+			res, _, _, err := w.runPoint(ctx, p, 2)
+			require.NoError(t, err)
+			for k, r := range res[1:] {
+				if k%11 != 0 {
+					continue
+				}
+				vs, err := Replay(ctx, r.c)
+				require.NoError(t, err)
+				require.Equal(t, r.verdicts, vs, "case %s", r.c)
+				checked++
+			}
+		}
+	}
+	require.Greater(t, checked, 10)
+}
+
 // TestDepthTwoOnSmallScenario cuts at every operation of the recovery
 // after each cut of one shard of the small scenario's round.
 //
