@@ -62,17 +62,19 @@ func buildStates(p sim.Part, size int64, seed uint64) (*regionStates, error) {
 }
 
 // env is a scenario's primary (a) and backup (b) chips on one virtual
-// clock, where the info region lives on a, and the engine syncing them.
-// reset brings both chips back to a synced start state.
+// clock, where the info region lives on a, and the engine syncing them. The
+// engine runs for the whole scenario, like on a CMC: it is never restarted
+// between workloads (a restart has costs of its own that a running CMC does
+// not pay every round).
 type env struct {
-	clock         *sim.Clock
-	a, b          *sim.Flash
-	regionOff     int64
-	snaps         [2][2]*sim.Snapshot // [filling][chip]
-	engine        *engineRunner       // nil when the engine does not run here
-	skipReason    string              // why the engine does not run, if it does not
-	agingRounds   int                 // rounds it took to bring the store to steady state
-	agingReported bool
+	clock       *sim.Clock
+	a, b        *sim.Flash
+	regionOff   int64
+	states      *regionStates
+	engine      *engineRunner // nil when the engine does not run here
+	skipReason  string        // why the engine does not run, if it does not
+	agingRounds int           // rounds it took to bring the store to steady state
+	stock       *stock        // erased blocks of a and b
 }
 
 // engineRunner runs engine rounds and checks their outcome.
@@ -107,15 +109,14 @@ func engineConfig() engine.Config {
 }
 
 // setup formats both chips the engine's way (image, info region, store),
-// gives the primary's region the contents of a CMC that has run for a day
-// and syncs it, churns the store into steady state (see age), and keeps
-// two synced start states: day-old (log rings wrapping) and filling (rings
-// 80% full). When the engine's layout does not fit the part (a region too
-// large for image + region + a store twice its size), the region is laid
-// out alone at offset 0 and only the peers and the floor run.
+// gives the primary's region the contents of a CMC that has run for two
+// days and syncs it, and churns the store into steady state (see age).
+// When the engine's layout does not fit the part (a region too large for
+// image + region + a store twice its size), the region is laid out alone
+// at offset 0 and only the peers and the floor run.
 func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 	clock := sim.NewClock(info.GeneratorEpoch)
-	e := &env{clock: clock}
+	e := &env{clock: clock, states: st}
 	chip := engineGeometry(sc.part.Geometry(), sc.size).Size
 	// The first chip size from there on that the engine's layout fits.
 	for chip < sc.part.Size {
@@ -168,14 +169,7 @@ func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 			return nil, err
 		}
 	}
-	e.snaps[0] = [2]*sim.Snapshot{e.a.Snapshot(), e.b.Snapshot()}
-	e.a.Poke(e.regionOff, st.fresh)
-	if e.engine != nil {
-		if err := e.engine.round(ctx); err != nil {
-			return nil, fmt.Errorf("engine sync of the filling state: %w", err)
-		}
-	}
-	e.snaps[1] = [2]*sim.Snapshot{e.a.Snapshot(), e.b.Snapshot()}
+	e.stock = newStock(e.a, e.b)
 	return e, nil
 }
 
@@ -227,23 +221,21 @@ func engineGeometry(g hal.Geometry, region int64) hal.Geometry {
 	return g
 }
 
-// reset restores both chips to a synced start state (filling: rings 80%
-// full; else day-old) and opens a fresh engine on them.
+// reset gives the primary's region a workload's start contents (filling:
+// rings 80% full; else day-old) and, unmeasured, lets the running engine
+// sync them, so the backup holds the start state when the workload begins.
 func (e *env) reset(ctx context.Context, filling bool) error {
-	s := e.snaps[0]
+	start := e.states.day
 	if filling {
-		s = e.snaps[1]
+		start = e.states.fresh
 	}
-	e.a.Restore(s[0])
-	e.b.Restore(s[1])
+	e.a.Poke(e.regionOff, start)
 	if e.engine == nil {
 		return nil
 	}
-	eng, err := engine.Open(ctx, e.a, e.b, e.engine.opts)
-	if err != nil {
-		return fmt.Errorf("engine open: %w", err)
+	if err := e.engine.round(ctx); err != nil {
+		return fmt.Errorf("engine sync of the start state: %w", err)
 	}
-	e.engine.eng = eng
 	return nil
 }
 

@@ -39,8 +39,16 @@ type Row struct {
 	ChangedBytes float64 `json:"changed_bytes"` // bytes of the region that differ, per round
 	ChangePct    float64 `json:"change_pct"`    // ChangedBytes / RegionSize × 100
 
-	SimSeconds      float64 `json:"sim_seconds"` // simulated device time per round
-	Erases          float64 `json:"erases"`      // erase units (the part's erase size) per round
+	// SimSeconds is simulated device time per round, including StockErases
+	// at the cheapest erase rate.
+	SimSeconds float64 `json:"sim_seconds"`
+	// Erases are erase units (the part's erase size) per round: those the
+	// round erased plus StockErases.
+	Erases float64 `json:"erases"`
+	// StockErases are erased blocks the round consumed without erasing them
+	// (negative: erased blocks it left for later rounds), per round; see
+	// the package documentation.
+	StockErases     float64 `json:"stock_erases"`
 	PagesProgrammed float64 `json:"pages_programmed"`
 	BytesProgrammed float64 `json:"bytes_programmed"`
 	BytesRead       float64 `json:"bytes_read"`

@@ -231,7 +231,8 @@ type tally struct {
 	cpu     time.Duration
 	wear    []int64 // erases per erase block over all rounds
 	changed int64
-	floor   Cost // for the floor only
+	debt    int64 // erased blocks consumed from the stock (negative: added)
+	floor   Cost  // for the floor only
 }
 
 func (t *tally) addWear(delta []int64) {
@@ -264,15 +265,24 @@ func statsOf(chips ...*sim.Flash) hal.Stats {
 }
 
 // measure runs fn and adds its work on chips (sharing clock) to t.
-func measure(t *tally, clock *sim.Clock, chips []*sim.Flash, fn func() error) error {
+func measure(t *tally, clock *sim.Clock, chips []*sim.Flash, st *stock, fn func() error) error {
+	e0, err := st.count()
+	if err != nil {
+		return err
+	}
 	w0, s0, c0 := wearOf(chips...), statsOf(chips...), clock.Elapsed()
 	stop := threadCPU()
-	err := fn()
+	err = fn()
 	cpu := stop()
 	if err != nil {
 		return err
 	}
 	c1, s1, w1 := clock.Elapsed(), statsOf(chips...), wearOf(chips...)
+	e1, err := st.count()
+	if err != nil {
+		return err
+	}
+	t.debt += e0 - e1
 	for i := range w1 {
 		w1[i] -= w0[i]
 	}
@@ -298,6 +308,7 @@ type peer struct {
 	copyFn   func(src, dst hal.Flash, off, size int64) error
 	clock    *sim.Clock
 	src, dst *sim.Flash
+	stock    *stock
 	t        tally
 }
 
@@ -367,6 +378,7 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *c
 		}
 		p.src.Poke(peerOff, old)
 		p.dst.Poke(peerOff, old) // the destination holds the last synced contents
+		p.stock = newStock(p.dst)
 		peers = append(peers, p)
 	}
 	useEngine := env.engine != nil && slices.Contains(sc.strategies, StrategyEngine)
@@ -383,14 +395,14 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *c
 		floorT.changed += rc.changed
 		if useEngine {
 			engineT.changed += rc.changed
-			if err := measure(&engineT, env.clock, []*sim.Flash{env.a, env.b}, func() error { return env.engine.round(ctx) }); err != nil {
+			if err := measure(&engineT, env.clock, []*sim.Flash{env.a, env.b}, env.stock, func() error { return env.engine.round(ctx) }); err != nil {
 				return nil, fmt.Errorf("round %d: engine: %w", round, err)
 			}
 		}
 		for _, p := range peers {
 			rc.poke(p.src, peerOff)
 			p.t.changed += rc.changed
-			if err := measure(&p.t, p.clock, []*sim.Flash{p.src, p.dst}, func() error { return p.copyFn(p.src, p.dst, peerOff, sc.size) }); err != nil {
+			if err := measure(&p.t, p.clock, []*sim.Flash{p.src, p.dst}, p.stock, func() error { return p.copyFn(p.src, p.dst, peerOff, sc.size) }); err != nil {
 				return nil, fmt.Errorf("round %d: %s: %w", round, p.name, err)
 			}
 			for _, pt := range rc.patches { // the changed sectors arrived
@@ -447,6 +459,15 @@ func (sc *scenario) row(w Workload, strategy string, t tally, m Model) Row {
 		r.ReadSeconds, r.ProgramSeconds = read.Seconds()/n, prog.Seconds()/n
 		r.EraseSeconds = (s.Elapsed - read - prog).Seconds() / n
 		r.WaitSeconds = (t.sim - s.Elapsed).Seconds() / n
+		if t.debt != 0 {
+			// Erased blocks taken from (or left to) the stock, at the
+			// cheapest erase rate.
+			d := m.erasesFor(t.debt)
+			r.StockErases = float64(t.debt) / n
+			r.Erases += r.StockErases
+			r.EraseSeconds += d.EraseTime.Seconds() / n
+			r.SimSeconds += d.EraseTime.Seconds() / n
+		}
 	}
 	if t.changed > 0 {
 		r.WriteAmp = r.BytesProgrammed / r.ChangedBytes

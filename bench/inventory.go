@@ -1,0 +1,70 @@
+package bench
+
+import (
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+// stock counts the erased blocks of a set of chips: erased space a
+// strategy may have prepared ahead of need (a store that erases a whole
+// 64 KiB window and hands its sectors out over later rounds) or inherited
+// (a freshly formatted store). A round that consumes erased blocks it did
+// not erase itself is charged for them, and one that leaves more than it
+// found is credited, each erase unit at the cheapest rate any strategy can
+// erase (Model.erasesFor): erasing ahead of need neither hides nor inflates
+// a round's cost.
+//
+// Blocks are re-read only when their sim.Flash.BlockVersion changed since
+// the last count; the reads are outside any measured round.
+type stock struct {
+	chips  []*sim.Flash
+	ver    [][]uint64
+	erased [][]bool
+	buf    []byte
+}
+
+func newStock(chips ...*sim.Flash) *stock {
+	s := &stock{chips: chips}
+	for _, c := range chips {
+		n := c.Geometry().Blocks()
+		s.ver = append(s.ver, make([]uint64, n))
+		e := make([]bool, n)
+		for i := range e {
+			e[i] = true // version 0: never touched, erased
+		}
+		s.erased = append(s.erased, e)
+	}
+	return s
+}
+
+// count returns how many blocks of the chips read as erased now.
+func (s *stock) count() (int64, error) {
+	var n int64
+	for i, c := range s.chips {
+		es := c.Geometry().EraseSize
+		if int64(len(s.buf)) != es {
+			s.buf = make([]byte, es)
+		}
+		for b := range s.ver[i] {
+			if v := c.BlockVersion(int64(b)); v != s.ver[i][b] {
+				if _, err := c.ReadAt(s.buf, int64(b)*es); err != nil {
+					return 0, err
+				}
+				s.erased[i][b] = allFF(s.buf)
+				s.ver[i][b] = v
+			}
+			if s.erased[i][b] {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+func allFF(p []byte) bool {
+	for _, b := range p {
+		if b != 0xFF {
+			return false
+		}
+	}
+	return true
+}
