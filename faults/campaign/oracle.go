@@ -251,6 +251,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		vs.fail(Live, "recovery failed: engine.Open: %v", err)
 		return vs.all()
 	}
+	defer e.Release()
 	recording = false
 	w.setTouched(writes)
 	events := e.Events()

@@ -2,7 +2,49 @@ package store
 
 import (
 	"fmt"
+	"slices"
+	"sync"
 )
+
+// blockBufs hands out erase-block-sized buffers carved from pooled slabs
+// of slabBlocks blocks, so that opening a store (thousands of times in a
+// fault campaign) allocates almost nothing for the journal it reads.
+// Buffers are valid until release; their contents are unspecified.
+type blockBufs struct {
+	e     int64
+	slabs []*[]byte
+	cur   []byte
+}
+
+const slabBlocks = 16
+
+var slabPool sync.Pool // *[]byte of any length; get checks the size
+
+func (b *blockBufs) get() []byte {
+	if int64(len(b.cur)) < b.e {
+		want := int(b.e) * slabBlocks
+		var sp *[]byte
+		if v, ok := slabPool.Get().(*[]byte); ok && len(*v) == want {
+			sp = v
+		} else {
+			x := make([]byte, want)
+			sp = &x
+		}
+		b.slabs = append(b.slabs, sp)
+		b.cur = *sp
+	}
+	x := b.cur[:b.e:b.e]
+	b.cur = b.cur[b.e:]
+	return x
+}
+
+// release gives every slab back; no buffer from b may be used after it.
+func (b *blockBufs) release() {
+	for _, sp := range b.slabs {
+		slabPool.Put(sp)
+	}
+	b.slabs, b.cur = nil, nil
+}
 
 // areaScan is what scanning one journal area found.
 type areaScan struct {
@@ -20,12 +62,12 @@ type areaScan struct {
 // order, following the writer's rule that a record which does not fit (or
 // follows a torn write) starts at the next block. It reads only the blocks
 // in use and the one after them.
-func (s *Store) scanArea(a int) (*areaScan, error) {
+func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 	k := int64(s.sb.JournalBlocks)
 	base := s.areaOff(a)
 	res := &areaScan{}
-	buf := make([]byte, s.e)
-	next := make([]byte, s.e)
+	buf := bufs.get()
+	next := bufs.get()
 	if _, err := s.f.ReadAt(buf, base); err != nil {
 		return nil, fmt.Errorf("read journal area %d: %w", a, err)
 	}
@@ -80,7 +122,7 @@ func (s *Store) scanArea(a int) (*areaScan, error) {
 		}
 		if found {
 			bi = nb
-			buf, next = next, make([]byte, s.e) // records keep pointing into buf
+			buf, next = next, bufs.get() // records keep pointing into buf
 			so = 0
 			continue
 		}
@@ -105,7 +147,12 @@ func (s *Store) loadJournal() error {
 		epoch uint64
 	}
 	var cands []cand
-	hdr := make([]byte, s.e)
+	// The blocks read stay in bufs while the records point into them;
+	// they go back to the pool once the state is rebuilt and the kept
+	// records no longer point into them.
+	bufs := &blockBufs{e: s.e}
+	defer bufs.release()
+	hdr := bufs.get()
 	for a := 0; a < 2; a++ {
 		if _, err := s.f.ReadAt(hdr[:min(s.e, 1024)], s.areaOff(a)); err != nil {
 			return fmt.Errorf("read journal area %d: %w", a, err)
@@ -128,7 +175,7 @@ func (s *Store) loadJournal() error {
 	}
 	var errs []error
 	for i, c := range cands {
-		sc, err := s.scanArea(c.a)
+		sc, err := s.scanArea(c.a, bufs)
 		if err != nil {
 			return err
 		}
@@ -151,13 +198,19 @@ func (s *Store) loadJournal() error {
 		}
 		s.tailReady = false
 		s.records = len(sc.recs)
-		s.log = sc.recs
 		s.torn = sc.torn
 		s.needComp = sc.dirty || s.tailBlk >= int64(s.sb.JournalBlocks)
 		if n := len(sc.recs); n > 0 {
 			s.lastRec = sc.recs[n-1]
+			s.lastRec.body = slices.Clone(s.lastRec.body)
 			s.nextSeq = s.lastRec.seq + 1
 		}
+		// The log keeps where each record is, not its body (the bodies
+		// point into bufs).
+		for i := range sc.recs {
+			sc.recs[i].body = nil
+		}
+		s.log = sc.recs
 		return nil
 	}
 	if len(errs) > 0 {
