@@ -205,13 +205,13 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 	plan := store.Plan{Generation: gen, Config: toStoreConfig(cfg)}
 	for _, t := range types {
 		t0 := e.clock.Now()
-		rec, err := e.readRecord(region, primary, t)
+		off, _ := region.Extent(t)
+		phase := (off + info.RecordHeaderSize) % chunk
+		rec, checks, err := e.readRecord(region, primary, t, phase, chunk)
 		if err != nil {
 			return e.interrupted(ctx, rc, nil, &anomaly{err: err, when: t0})
 		}
-		off, _ := region.Extent(t)
-		phase := (off + info.RecordHeaderSize) % chunk
-		ds, checks := e.chunkDigests(bk, active, t, rec.Payload, phase, chunk)
+		ds, checks := e.chunkDigests(bk, active, t, rec.Payload, checks, phase, chunk)
 		payloads[uint8(t)] = rec.Payload
 		phases[uint8(t)] = phase
 		plan.Types = append(plan.Types, store.TypePlan{Type: uint8(t), Phase: uint32(phase), Size: int64(len(rec.Payload)), Seq: rec.Seq, Chunks: ds, Checks: checks})
@@ -337,8 +337,9 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 // SHA-256: a chunk equal byte for byte to the payload kept from the last
 // round (same source chip, same generation), or whose fast check
 // (store.ChunkCheck) equals the committed chunk's, takes the committed
-// digest.
-func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte, phase, chunk int64) ([]store.Digest, []uint64) {
+// digest. checks, if not nil, are the chunks' checks already computed
+// (readRecord computes them to check the payload CRC); they are returned.
+func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte, checks []uint64, phase, chunk int64) ([]store.Digest, []uint64) {
 	st := bk.StateRef()
 	ts, have := st.Type(uint8(t))
 	if have && int64(ts.Phase) != phase {
@@ -349,18 +350,23 @@ func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte
 	size := int64(len(p))
 	n := store.ChunkCount(size, phase, chunk)
 	ds := make([]store.Digest, n)
-	checks := make([]uint64, n)
+	given := checks != nil
+	if !given {
+		checks = make([]uint64, n)
+	}
 	for i := range n {
 		lo, hi := store.ChunkBounds(size, phase, chunk, i)
 		if have && i < len(ts.Chunks) {
 			olo, ohi := store.ChunkBounds(ts.Size, phase, chunk, i)
 			if olo == lo && ohi == hi {
 				c := ts.Chunks[i]
-				if cached && bytes.Equal(p[lo:hi], old[lo:hi]) {
+				if !given && cached && bytes.Equal(p[lo:hi], old[lo:hi]) {
 					ds[i], checks[i] = c.Digest, c.Check
 					continue
 				}
-				checks[i] = store.ChunkCheck(p[lo:hi])
+				if !given {
+					checks[i] = store.ChunkCheck(p[lo:hi])
+				}
 				if c.Check != 0 && checks[i] == c.Check {
 					ds[i] = c.Digest
 					continue
@@ -369,7 +375,9 @@ func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte
 				continue
 			}
 		}
-		checks[i] = store.ChunkCheck(p[lo:hi])
+		if !given {
+			checks[i] = store.ChunkCheck(p[lo:hi])
+		}
 		ds[i] = store.ChunkDigest(p[lo:hi])
 	}
 	return ds, checks
@@ -403,64 +411,93 @@ func (e *Engine) storeGen(i int) uint64 {
 }
 
 // readRecord reads t's record and re-reads its header to make sure a CMC
-// service did not rewrite it meanwhile (retrying a few times if so).
-func (e *Engine) readRecord(region *info.Region, primary hal.Flash, t info.Type) (info.Record, error) {
+// service did not rewrite it meanwhile (retrying a few times if so). It
+// also returns the checks (store.ChunkCheck) of the payload's chunks at
+// phase, from which it checked the payload CRC (nil for the no-crc-check
+// mutant).
+func (e *Engine) readRecord(region *info.Region, primary hal.Flash, t info.Type, phase, chunk int64) (info.Record, []uint64, error) {
 	off, _ := region.Extent(t)
 	hb := make([]byte, info.RecordHeaderSize)
 	if e.opts.Mutant == NoCRCCheck { // MUTANT: trust the primary's record without its payload CRC
-		return readRecordUnchecked(primary, off, hb, t)
+		rec, err := readRecordUnchecked(primary, off, hb, t)
+		return rec, nil, err
 	}
 	for range 3 {
-		rec, err := readRecordInto(region, primary, t, hb)
+		rec, checks, err := readRecordInto(region, primary, t, hb, phase, chunk)
 		if err != nil {
-			return rec, err
+			return rec, nil, err
 		}
 		if _, err := primary.ReadAt(hb, off); err != nil {
 			putPayload(rec.Payload)
-			return info.Record{}, err
+			return info.Record{}, nil, err
 		}
 		h, err := info.DecodeRecordHeader(hb)
 		if err == nil && h.Seq == rec.Seq && h.PayloadCRC == rec.CRC {
-			return rec, nil
+			return rec, checks, nil
 		}
 		putPayload(rec.Payload)
 	}
-	return info.Record{}, fmt.Errorf("%v record keeps changing while read", t)
+	return info.Record{}, nil, fmt.Errorf("%v record keeps changing while read", t)
+}
+
+// payloadCRC returns the CRC-32C of a payload of size bytes cut at phase
+// into chunks whose checks (store.ChunkCheck) are given: the high 32 bits
+// of a check are the chunk's CRC-32C, and combining them in order gives
+// the payload's, exactly.
+func payloadCRC(checks []uint64, size, phase, chunk int64) uint32 {
+	var crc uint32
+	var shiftLen int64 = -1
+	var shift uint32
+	for i, c := range checks {
+		lo, hi := store.ChunkBounds(size, phase, chunk, i)
+		if hi-lo != shiftLen {
+			shiftLen, shift = hi-lo, crcShift(hi-lo)
+		}
+		crc = crcCombine(crc, uint32(c>>32), shift)
+	}
+	return crc
 }
 
 // readRecordInto is info.Region.Read with the payload in a pooled buffer
 // (see getPayload): the same reads in the same order (the 32-byte header,
 // then the payload) and the same checks (header magic, version, type and
-// CRC, payload length within the extent, payload CRC). On error no buffer
-// is held. hb is scratch for the header.
-func readRecordInto(region *info.Region, primary hal.Flash, t info.Type, hb []byte) (info.Record, error) {
+// CRC, payload length within the extent, payload CRC). The payload CRC is
+// combined from the checks of its chunks at phase (see payloadCRC), which
+// it returns. On error no buffer is held. hb is scratch for the header.
+func readRecordInto(region *info.Region, primary hal.Flash, t info.Type, hb []byte, phase, chunk int64) (info.Record, []uint64, error) {
 	if !t.Valid() {
-		return info.Record{}, fmt.Errorf("unknown information type %d (want 1..%d)", uint8(t), info.NumTypes)
+		return info.Record{}, nil, fmt.Errorf("unknown information type %d (want 1..%d)", uint8(t), info.NumTypes)
 	}
 	off, capacity := region.Extent(t)
 	if _, err := primary.ReadAt(hb, off); err != nil {
-		return info.Record{}, fmt.Errorf("read %v record: %w", t, err)
+		return info.Record{}, nil, fmt.Errorf("read %v record: %w", t, err)
 	}
 	h, err := info.DecodeRecordHeader(hb)
 	if err != nil {
-		return info.Record{}, fmt.Errorf("%v record at %#x: %w", t, off, err)
+		return info.Record{}, nil, fmt.Errorf("%v record at %#x: %w", t, off, err)
 	}
 	if h.Type != t {
-		return info.Record{}, fmt.Errorf("%v record at %#x: %w: header says type %v", t, off, info.ErrCorrupt, h.Type)
+		return info.Record{}, nil, fmt.Errorf("%v record at %#x: %w: header says type %v", t, off, info.ErrCorrupt, h.Type)
 	}
 	if int64(h.PayloadLen) > capacity-info.RecordHeaderSize {
-		return info.Record{}, fmt.Errorf("%v record at %#x: %w: payload length %d exceeds the extent's %d", t, off, info.ErrCorrupt, h.PayloadLen, capacity-info.RecordHeaderSize)
+		return info.Record{}, nil, fmt.Errorf("%v record at %#x: %w: payload length %d exceeds the extent's %d", t, off, info.ErrCorrupt, h.PayloadLen, capacity-info.RecordHeaderSize)
 	}
 	p := getPayload(int(h.PayloadLen))
 	if _, err := primary.ReadAt(p, off+info.RecordHeaderSize); err != nil {
 		putPayload(p)
-		return info.Record{}, fmt.Errorf("read %v record: %w", t, err)
+		return info.Record{}, nil, fmt.Errorf("read %v record: %w", t, err)
 	}
-	if c := info.Checksum(p); c != h.PayloadCRC {
+	size := int64(len(p))
+	checks := make([]uint64, store.ChunkCount(size, phase, chunk))
+	for i := range checks {
+		lo, hi := store.ChunkBounds(size, phase, chunk, i)
+		checks[i] = store.ChunkCheck(p[lo:hi])
+	}
+	if c := payloadCRC(checks, size, phase, chunk); c != h.PayloadCRC {
 		putPayload(p)
-		return info.Record{}, fmt.Errorf("%v record at %#x: %w: payload crc %#08x, header says %#08x", t, off, info.ErrCorrupt, c, h.PayloadCRC)
+		return info.Record{}, nil, fmt.Errorf("%v record at %#x: %w: payload crc %#08x, header says %#08x", t, off, info.ErrCorrupt, c, h.PayloadCRC)
 	}
-	return info.Record{Type: t, Seq: h.Seq, Payload: p, CRC: h.PayloadCRC}, nil
+	return info.Record{Type: t, Seq: h.Seq, Payload: p, CRC: h.PayloadCRC}, checks, nil
 }
 
 // payloadPools recycle payload buffers between rounds (and between

@@ -1,0 +1,62 @@
+package engine
+
+// CRC-32C arithmetic for checking a record's payload CRC from its chunks'
+// CRCs: a round computes every chunk's check (store.ChunkCheck, whose high
+// 32 bits are the chunk's CRC-32C) anyway, and the payload's CRC-32C is
+// exactly the combination of its chunks' CRCs, so the payload need not be
+// run through CRC-32C a second time. This is zlib's crc32_combine (GF(2)
+// polynomial arithmetic modulo the reflected Castagnoli polynomial).
+
+const castagnoliPoly = 0x82F63B78 // reflected
+
+// multModP returns a·b modulo the polynomial (reflected bit order).
+func multModP(a, b uint32) uint32 {
+	m := uint32(1) << 31
+	var p uint32
+	for {
+		if a&m != 0 {
+			p ^= b
+			if a&(m-1) == 0 {
+				break
+			}
+		}
+		m >>= 1
+		if b&1 != 0 {
+			b = b>>1 ^ castagnoliPoly
+		} else {
+			b >>= 1
+		}
+	}
+	return p
+}
+
+// x2nTable[k] is x^(2^k) modulo the polynomial.
+var x2nTable = func() (t [32]uint32) {
+	p := uint32(1) << 30 // x^1
+	t[0] = p
+	for k := 1; k < 32; k++ {
+		p = multModP(p, p)
+		t[k] = p
+	}
+	return t
+}()
+
+// crcShift returns the operator that appends n zero bytes to a CRC:
+// x^(8n) modulo the polynomial.
+func crcShift(n int64) uint32 {
+	p := uint32(1) << 31 // x^0
+	k := 3
+	for u := uint64(n); u != 0; u >>= 1 {
+		if u&1 != 0 {
+			p = multModP(x2nTable[k&31], p)
+		}
+		k++
+	}
+	return p
+}
+
+// crcCombine returns the CRC-32C of A‖B given crcA = CRC-32C(A),
+// crcB = CRC-32C(B) and shiftB = crcShift(len(B)).
+func crcCombine(crcA, crcB, shiftB uint32) uint32 {
+	return multModP(shiftB, crcA) ^ crcB
+}
