@@ -2,9 +2,38 @@ package store
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 )
+
+// entryPool recycles the intent entry lists a replay decodes and then
+// consumes (a round's intent, once its commit is replayed): opening a
+// store that holds a full sync's intent decodes thousands of entries.
+var entryPools [32]sync.Pool // *[]IntentEntry of capacity 1<<class
+
+func entryClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
+
+// getEntries returns an empty list with room for at least n entries.
+func getEntries(n int) []IntentEntry {
+	c := entryClass(n)
+	if c >= len(entryPools) {
+		return make([]IntentEntry, 0, n)
+	}
+	if v, ok := entryPools[c].Get().(*[]IntentEntry); ok {
+		return (*v)[:0]
+	}
+	return make([]IntentEntry, 0, 1<<c)
+}
+
+// putEntries gives e back for reuse; the caller must not use it again.
+func putEntries(e []IntentEntry) {
+	c := entryClass(cap(e))
+	if cap(e) == 0 || cap(e) != 1<<c || c >= len(entryPools) {
+		return
+	}
+	entryPools[c].Put(&e)
+}
 
 // blockBufs hands out erase-block-sized buffers carved from pooled slabs
 // of slabBlocks blocks, so that opening a store (thousands of times in a
@@ -334,11 +363,12 @@ func (s *Store) apply(r record) error {
 		}
 		in.seq = r.seq
 		perRec := int((s.e - recordOverhead - 16) / intentEntrySize)
-		in.entries = make([]IntentEntry, 0, min(in.parts*perRec, int(s.sb.DataBlocks)))
+		in.entries = getEntries(min(in.parts*perRec, int(s.sb.DataBlocks)))
 		if s.pending != nil {
 			// A second intent without purge or commit: the first one's
 			// blocks still need purging; keep both lists.
 			in.entries = append(in.entries, s.pending.entries...)
+			putEntries(s.pending.entries)
 		}
 		s.pending = in
 		s.cursor, s.wraps = in.cursor, in.wraps
@@ -396,6 +426,11 @@ func (s *Store) apply(r record) error {
 		}
 		s.st = next
 		s.staged = nil
+		if s.pending != nil {
+			// Consumed: nothing refers to the entries any more (a
+			// store hands out only copies of them).
+			putEntries(s.pending.entries)
+		}
 		s.pending = nil
 	case kindPurged:
 		d := dec{b: r.body}
