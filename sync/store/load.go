@@ -408,7 +408,7 @@ func (s *Store) apply(r record) error {
 			if in == nil || in.seq != c.intentSeq || in.gen != next.Generation || in.got != in.parts || c.parts != in.parts {
 				return fmt.Errorf("%w: commit of generation %d without its complete intent", ErrCorrupt, next.Generation)
 			}
-			types, err := s.applyIntent(in)
+			types, err := s.applyIntentOwned(in)
 			if err != nil {
 				return err
 			}
@@ -461,6 +461,98 @@ func (s *Store) apply(r record) error {
 		return fmt.Errorf("%w: unexpected %s record", ErrCorrupt, kindName(r.kind))
 	}
 	return nil
+}
+
+// applyIntentOwned is applyIntent for the replay, where nothing outside
+// the store refers to s.st's chunk maps yet: it checks everything first,
+// then updates the maps in place (no copy of every type's map per
+// commit). On error s.st is unchanged, and the error is the one
+// applyIntent would return.
+func (s *Store) applyIntentOwned(in *intent) ([]TypeState, error) {
+	// idx[i] is the index in s.st.Types of in.types[i], -1 if new.
+	var idx [maxTypes + 1]int
+	var described [256]bool
+	var count [256]int
+	var oldLen [256]int
+	if len(in.types) > len(idx) {
+		return s.applyIntent(in)
+	}
+	for i, nt := range in.types {
+		if described[nt.Type] {
+			return s.applyIntent(in) // a type listed twice: the general path
+		}
+		described[nt.Type] = true
+		count[nt.Type] = in.nchunks[i]
+		idx[i] = -1
+		for j := range s.st.Types {
+			if s.st.Types[j].Type == nt.Type {
+				idx[i] = j
+			}
+		}
+		if idx[i] >= 0 {
+			oldLen[nt.Type] = min(len(s.st.Types[idx[i]].Chunks), in.nchunks[i])
+		}
+	}
+	// Check: every entry names a described type and a chunk within it,
+	// and every chunk beyond the old map gets a block.
+	var grown [256][]bool
+	for i, nt := range in.types {
+		if n := in.nchunks[i]; n > oldLen[nt.Type] {
+			grown[nt.Type] = make([]bool, n-oldLen[nt.Type])
+		}
+	}
+	for _, x := range in.entries {
+		if x.Type == SpareType {
+			continue
+		}
+		if !described[x.Type] {
+			return nil, fmt.Errorf("%w: intent writes a chunk of type %d it does not describe", ErrCorrupt, x.Type)
+		}
+		if int(x.Index) >= count[x.Type] {
+			return nil, fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x.Index, x.Type, count[x.Type])
+		}
+		if k := int(x.Index) - oldLen[x.Type]; k >= 0 {
+			grown[x.Type][k] = true
+		}
+	}
+	for _, nt := range in.types {
+		for j, ok := range grown[nt.Type] {
+			if !ok {
+				return nil, fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, oldLen[nt.Type]+j)
+			}
+		}
+	}
+	// Apply.
+	types := s.st.Types
+	var slot [256]int
+	for i, nt := range in.types {
+		n := in.nchunks[i]
+		var old []Chunk
+		if idx[i] >= 0 {
+			old = types[idx[i]].Chunks
+		}
+		if old != nil && n <= cap(old) {
+			nt.Chunks = old[:n] // entries fill every chunk past the old length
+		} else {
+			nt.Chunks = make([]Chunk, n)
+			copy(nt.Chunks, old)
+		}
+		if idx[i] >= 0 {
+			types[idx[i]] = nt
+			slot[nt.Type] = idx[i] + 1
+		} else {
+			types = append(types, nt)
+			slot[nt.Type] = len(types)
+		}
+	}
+	for _, x := range in.entries {
+		if x.Type == SpareType {
+			continue
+		}
+		types[slot[x.Type]-1].Chunks[x.Index] = Chunk{Block: x.Block, Check: x.Check, Digest: x.Digest}
+	}
+	sortTypes(types)
+	return types, nil
 }
 
 // applyIntent returns the committed types after applying in to s.st.
