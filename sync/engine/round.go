@@ -531,15 +531,24 @@ func putPayload(b []byte) {
 	payloadPools[c].Put(&b)
 }
 
-// Release gives the buffers the engine keeps between rounds (the payloads
-// of the last committed round) back for reuse by other engines. The engine
-// keeps working after it, but its next round compares every chunk by its
-// check again as after Open. Not safe to call concurrently with a round.
+// Release gives the engine's buffers (the payloads of the last committed
+// round, the stores' in-memory maps: see store.Store.Release) back for
+// reuse by engines opened later, as a fault campaign opens thousands. The
+// engine must not be used afterwards. Release is optional.
 func (e *Engine) Release() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, p := range e.cache {
 		putPayload(p)
 	}
 	e.cache = nil
+	e.snap.Types = nil // shares the stores' chunk maps
+	for i, s := range e.stores {
+		if s != nil {
+			s.Release()
+			e.stores[i] = nil
+		}
+	}
 }
 
 // readRecordUnchecked is the no-crc-check mutant's record read: the

@@ -35,6 +35,50 @@ func putEntries(e []IntentEntry) {
 	entryPools[c].Put(&e)
 }
 
+// chunkPools recycle chunk maps by power-of-two capacity class, and
+// flagPool the per-data-block flag slices, between a store given back with
+// Release and the stores opened after it (a campaign opens thousands).
+var (
+	chunkPools [32]sync.Pool // *[]Chunk of capacity 1<<class
+	flagPool   sync.Pool     // *[]bool
+)
+
+// getChunks returns a chunk map of length n; its contents are
+// unspecified (the caller fills every chunk).
+func getChunks(n int) []Chunk {
+	c := entryClass(n)
+	if c >= len(chunkPools) {
+		return make([]Chunk, n)
+	}
+	if v, ok := chunkPools[c].Get().(*[]Chunk); ok {
+		return (*v)[:n]
+	}
+	return make([]Chunk, n, 1<<c)
+}
+
+func putChunks(cs []Chunk) {
+	c := entryClass(cap(cs))
+	if cap(cs) == 0 || cap(cs) != 1<<c || c >= len(chunkPools) {
+		return
+	}
+	chunkPools[c].Put(&cs)
+}
+
+// getFlags returns n false flags.
+func getFlags(n int) []bool {
+	if v, ok := flagPool.Get().(*[]bool); ok && len(*v) == n {
+		clear(*v)
+		return *v
+	}
+	return make([]bool, n)
+}
+
+func putFlags(f []bool) {
+	if len(f) > 0 {
+		flagPool.Put(&f)
+	}
+}
+
 // blockBufs hands out erase-block-sized buffers carved from pooled slabs
 // of slabBlocks blocks, so that opening a store (thousands of times in a
 // fault campaign) allocates almost nothing for the journal it reads.
@@ -275,7 +319,7 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 		if n > int(s.sb.DataBlocks) {
 			return fmt.Errorf("%w: checkpoint type %d has %d chunks", ErrCorrupt, t.Type, n)
 		}
-		t.Chunks = make([]Chunk, 0, n)
+		t.Chunks = getChunks(n)[:0]
 		st.Types = append(st.Types, t)
 		nchunks[i] = n
 	}
@@ -326,7 +370,7 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 	}
 	s.st, s.staged, s.cursor, s.wraps = st, staged, cursor, wraps
 	s.pending, s.purged = nil, nil
-	s.erased = make([]bool, s.sb.DataBlocks)
+	s.erased = getFlags(int(s.sb.DataBlocks))
 	if wraps == 0 {
 		for b := int(cursor); b < len(s.erased); b++ {
 			s.erased[b] = true
@@ -344,7 +388,7 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 }
 
 func (s *Store) rebuildLive() {
-	s.live = make([]bool, s.sb.DataBlocks)
+	s.live = getFlags(int(s.sb.DataBlocks))
 	for i := range s.st.Types {
 		for _, c := range s.st.Types[i].Chunks {
 			s.live[c.Block] = true
@@ -534,7 +578,7 @@ func (s *Store) applyIntentOwned(in *intent) ([]TypeState, error) {
 		if old != nil && n <= cap(old) {
 			nt.Chunks = old[:n] // entries fill every chunk past the old length
 		} else {
-			nt.Chunks = make([]Chunk, n)
+			nt.Chunks = getChunks(n) // entries fill every chunk past the old length
 			copy(nt.Chunks, old)
 		}
 		if idx[i] >= 0 {

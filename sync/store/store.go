@@ -239,6 +239,22 @@ func (in *intent) interrupted(purged bool) *Interrupted {
 		Entries: slices.Clone(in.entries), Complete: in.got == in.parts, Purged: purged}
 }
 
+// Release gives the store's in-memory maps (the committed chunk maps and
+// the per-block flags) back for reuse by stores opened later, so that
+// opening many stores one after another (a fault campaign) allocates
+// little. The store, and any State from StateRef, must not be used
+// afterwards. Release is optional: an unreleased store is collected as
+// usual.
+func (s *Store) Release() {
+	for i := range s.st.Types {
+		putChunks(s.st.Types[i].Chunks)
+		s.st.Types[i].Chunks = nil
+	}
+	putFlags(s.erased)
+	putFlags(s.live)
+	s.st.Types, s.erased, s.live = nil, nil, nil
+}
+
 // Interrupted returns the interrupted round awaiting purge, or nil.
 func (s *Store) Interrupted() *Interrupted {
 	if s.pending == nil {
