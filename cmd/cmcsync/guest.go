@@ -53,6 +53,7 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	activity := fs.Duration("activity", 10*time.Minute, "CMC activity (generator time) written to the primary before each round; 0 = none")
 	format := fs.Bool("format", false, "format both chips first (image, information region, store) and fill the primary's information with the seeded CMC content")
 	markBad := fs.String("mark-bad", "", "after --format, mark erase blocks bad as if they had gone bad in service: a list of primary:BLOCK or backup:BLOCK (block numbers)")
+	traceWrites := fs.Bool("trace-writes", false, "print a line at the first program or erase of the backup in each round (for power-cut timing)")
 	hold := fs.Bool("hold", false, "after opening (recovery), wait for a line on standard input before the rounds")
 	pause := fs.Duration("pause", 0, "wall-clock pause between rounds")
 	mutantName := fs.String("mutant", "", "deliberately broken engine variant (for the fault harness)")
@@ -118,6 +119,11 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		emit(guestLine{Event: "mark-bad", Error: "marked bad: " + *markBad})
 	}
+	var traced *writeTracer
+	if *traceWrites {
+		traced = &writeTracer{Flash: bf, emit: func(round int) { emit(guestLine{Event: "backup-write", Round: round}) }}
+		bf = traced
+	}
 	start := time.Now()
 	eng, err := engine.Open(ctx, pf, bf, engine.Options{Clock: hal.SystemClock{}, Mutant: mutant})
 	if err != nil {
@@ -159,6 +165,9 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				emit(guestLine{Event: "error", Round: i, Error: "cmc activity on the primary: " + err.Error()})
 				return fmt.Errorf("guest: cmc activity: %w", err)
 			}
+		}
+		if traced != nil {
+			traced.arm(i)
 		}
 		emit(guestLine{Event: "round-start", Round: i, Generation: eng.Status().Generation})
 		t0 := time.Now()
@@ -246,3 +255,49 @@ func markBlocksBad(pf, bf hal.Flash, list string) error {
 	}
 	return nil
 }
+
+// writeTracer wraps the backup chip and reports the first program or erase
+// after each arm: the moment a round starts changing the backup. It keeps
+// the chip's bad-block and statistics abilities.
+type writeTracer struct {
+	hal.Flash
+	emit  func(round int)
+	round int
+	armed bool
+}
+
+func (w *writeTracer) arm(round int) { w.round, w.armed = round, true }
+
+func (w *writeTracer) touched() {
+	if w.armed {
+		w.armed = false
+		w.emit(w.round)
+	}
+}
+
+// WriteAt reports the first write of a round, then programs.
+func (w *writeTracer) WriteAt(p []byte, off int64) (int, error) {
+	w.touched()
+	return w.Flash.WriteAt(p, off)
+}
+
+// Erase reports the first write of a round, then erases.
+func (w *writeTracer) Erase(off, n int64) error {
+	w.touched()
+	return w.Flash.Erase(off, n)
+}
+
+// IsBad asks the wrapped chip.
+func (w *writeTracer) IsBad(off int64) (bool, error) { return hal.IsBad(w.Flash, off) }
+
+// MarkBad marks on the wrapped chip.
+func (w *writeTracer) MarkBad(off int64) error { return hal.MarkBad(w.Flash, off) }
+
+// Stats returns the wrapped chip's statistics (zero if it keeps none).
+func (w *writeTracer) Stats() hal.Stats {
+	st, _ := hal.StatsOf(w.Flash)
+	return st
+}
+
+// Close closes the wrapped chip.
+func (w *writeTracer) Close() error { return hal.Close(w.Flash) }

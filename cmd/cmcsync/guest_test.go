@@ -34,9 +34,15 @@ func TestGuestFormatAndRounds(t *testing.T) {
 	// Again on the same chips, without formatting: the engine opens the
 	// committed state and continues.
 	out.Reset()
-	require.NoError(t, run(context.Background(), []string{"guest", "--primary", p, "--backup", b, "--rounds", "1", "--seed", "8"}, &out, &errOut))
+	require.NoError(t, run(context.Background(), []string{"guest", "--primary", p, "--backup", b, "--rounds", "1", "--seed", "8", "--trace-writes"}, &out, &errOut))
 	require.Contains(t, out.String(), `"event":"open"`)
 	require.Contains(t, out.String(), `"generation":3`)
+	// The round changed the backup: its first write was reported, once,
+	// between the round's start and its end.
+	o := out.String()
+	require.Equal(t, 1, strings.Count(o, `"event":"backup-write","round":1`))
+	require.Less(t, strings.Index(o, `"event":"round-start"`), strings.Index(o, `"event":"backup-write"`))
+	require.Less(t, strings.Index(o, `"event":"backup-write"`), strings.Index(o, `"event":"round",`))
 }
 
 func TestGuestUsageErrors(t *testing.T) {

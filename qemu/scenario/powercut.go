@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cmcsync/cmcsync/qemu/vm"
@@ -22,8 +23,9 @@ import (
 type Cycle struct {
 	Cycle int `json:"cycle"`
 	// KillRound is the guest round the cut was aimed at; KillDelay how long
-	// after that round started (host wall time) QEMU was killed; Basis the
-	// wall time of the boot's first full round the delay was drawn against.
+	// after that round's first program or erase of the backup (host wall
+	// time) QEMU was killed; Basis the previous round's write phase (first
+	// backup write to the end of the round), the delay's scale.
 	KillRound int     `json:"kill_round"`
 	KillDelay Seconds `json:"kill_delay_s"`
 	Basis     Seconds `json:"basis_round_s"`
@@ -58,7 +60,7 @@ type Cycle struct {
 
 // Line is the cycle's one-line account, ending with its replay line.
 func (c Cycle) Line() string {
-	cut := fmt.Sprintf("cut %v into round %d (%.0f%% of the previous round)", c.KillDelay, c.KillRound, 100*c.KillAt)
+	cut := fmt.Sprintf("cut %v into round %d's write phase (%.0f%% of the previous one)", c.KillDelay, c.KillRound, 100*c.KillAt)
 	if c.InFlight != 0 {
 		cut += fmt.Sprintf(" (generation %d in flight)", c.InFlight)
 	} else {
@@ -84,6 +86,9 @@ var (
 	reOpenLine  = regexp.MustCompile(`(?m)^GUEST (\{"event":"open".*\})\n`)
 	reStartLine = func(round int) *regexp.Regexp {
 		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST (\{"event":"round-start","round":%d,.*\})\n`, round))
+	}
+	reWriteOrEnd = func(round int) *regexp.Regexp {
+		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST \{"event":"(backup-write|round)","round":%d,.*\}\n`, round))
 	}
 	reRoundLine = func(round int) *regexp.Regexp {
 		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST (\{"event":"round","round":%d,.*\})\n`, round))
@@ -138,7 +143,7 @@ const killRound = 3
 const cmcActivity = 2 * time.Hour
 
 // killFraction bounds the kill delay: a uniform fraction in [0, 1.1) of
-// the basis round's wall time (the round before killRound), so some cuts land after the round ended.
+// the previous round's write phase, so a few cuts land after the round ended.
 const killFraction = 1.1
 
 // runPowercut cuts the guest's power (SIGKILL to QEMU) at a seeded moment
@@ -227,27 +232,38 @@ func (p *powercut) cycle(ctx context.Context, n int) error {
 	defer m.Kill()
 	c.Boot = e.rep.Boots[len(e.rep.Boots)-1].ToShell
 	guestSeed := e.o.Seed*1_000_003 + uint64(n)
-	m.Console.Begin(guestCommand(e.o, 0, guestSeed, cmcActivity) + " --hold")
+	m.Console.Begin(guestCommand(e.o, 0, guestSeed, cmcActivity) + " --hold --trace-writes")
 	if err := p.checkRecovery(ctx, m); err != nil {
 		return err
 	}
 	if err := m.Console.Send("go\n"); err != nil {
 		return err
 	}
-	// Let rounds 1 .. KillRound-1 run whole; the last of them (a steady
-	// incremental round, unlike the first after boot) is the basis.
+	// Let rounds 1 .. KillRound-1 run whole, timing each one's write phase
+	// (from its first program or erase of the backup to its end); the last
+	// of them (a steady incremental round, unlike the first after boot) is
+	// the basis. The cut falls in round KillRound's write phase.
 	var basis time.Duration
 	for r := 1; r < c.KillRound; r++ {
 		if _, err := m.Console.Expect(ctx, reStartLine(r), commandTimeout); err != nil {
 			return err
 		}
-		t0 := time.Now()
-		if _, err := m.Console.Expect(ctx, reRoundLine(r), commandTimeout); err != nil {
+		got, err := m.Console.Expect(ctx, reWriteOrEnd(r), commandTimeout)
+		if err != nil {
 			return err
+		}
+		t0 := time.Now()
+		if strings.Contains(got[0], `"backup-write"`) {
+			if _, err := m.Console.Expect(ctx, reRoundLine(r), commandTimeout); err != nil {
+				return err
+			}
 		}
 		basis = time.Since(t0)
 	}
 	if _, err := m.Console.Expect(ctx, reStartLine(c.KillRound), commandTimeout); err != nil {
+		return err
+	}
+	if _, err := m.Console.Expect(ctx, reWriteOrEnd(c.KillRound), commandTimeout); err != nil {
 		return err
 	}
 	delay := time.Duration(frac * float64(basis))
@@ -263,7 +279,7 @@ func (p *powercut) cycle(ctx context.Context, n int) error {
 	if basis > 0 {
 		c.KillAt = float64(delay) / float64(basis)
 	}
-	c.Replay = fmt.Sprintf("%s (cycle %d: kill %v after round %d starts; seed %d)", e.rep.Replay, n, delay.Round(time.Millisecond), c.KillRound, e.o.Seed)
+	c.Replay = fmt.Sprintf("%s (cycle %d: kill %v after round %d's first backup write; seed %d)", e.rep.Replay, n, delay.Round(time.Millisecond), c.KillRound, e.o.Seed)
 	lines, err := parseGuestLines(m.Console.Output())
 	if err != nil {
 		return fmt.Errorf("cycle %d: %w", n, err)
