@@ -76,6 +76,18 @@ type bench struct {
 	journalOff, journalSize int64
 	steps                   []step // the recorded round
 	roundOK                 bool
+	// memo holds what the oracle computed from the base state (shared
+	// by every worker and every mutant of the base).
+	memo *baseMemo
+}
+
+// baseMemo caches pure functions of the base state's blocks: their
+// SHA-256 over a length (digests, keyed by blockKey with version 0) and
+// their hash (hashes, keyed by chip and offset). The base never changes,
+// so the entries stay valid; workers share them.
+type baseMemo struct {
+	digests sync.Map // blockKey → store.Digest
+	hashes  sync.Map // [2]int64 → uint64
 }
 
 // openChips returns two erased chips of the scenario sharing one clock.
@@ -104,7 +116,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{sc: sc, seed: seed, part: part}
+	b := &bench{sc: sc, seed: seed, part: part, memo: &baseMemo{}}
 	chips, clock, err := sc.openChips(part, seed)
 	if err != nil {
 		return nil, err

@@ -440,12 +440,17 @@ func (w *worker) baseHash(chip int, off int64) uint64 {
 	if v, ok := w.baseHashes[k]; ok {
 		return v
 	}
+	if v, ok := w.b.memo.hashes.Load(k); ok {
+		w.baseHashes[k] = v.(uint64)
+		return v.(uint64)
+	}
 	buf := w.buf[:w.b.chunk]
 	if _, err := w.baseChips[chip].ReadAt(buf, off); err != nil {
 		return 0
 	}
 	v := maphash.Bytes(hashSeed, buf)
 	w.baseHashes[k] = v
+	w.b.memo.hashes.Store(k, v)
 	return v
 }
 
@@ -769,12 +774,17 @@ func (w *worker) digest(chip int, off, n int64) (store.Digest, error) {
 		if d, ok := w.baseDigests[k]; ok {
 			return d, nil
 		}
+		if d, ok := w.b.memo.digests.Load(k); ok {
+			w.baseDigests[k] = d.(store.Digest)
+			return d.(store.Digest), nil
+		}
 		buf := w.buf[:n]
 		if _, err := w.baseChips[chip].ReadAt(buf, off); err != nil {
 			return store.Digest{}, err
 		}
 		d := store.ChunkDigest(buf)
 		w.baseDigests[k] = d
+		w.b.memo.digests.Store(k, d)
 		return d, nil
 	}
 	k := blockKey{0, 0, w.chips[chip].BlockVersion(off / e), n}
