@@ -7,6 +7,8 @@ package engine
 // run through CRC-32C a second time. This is zlib's crc32_combine (GF(2)
 // polynomial arithmetic modulo the reflected Castagnoli polynomial).
 
+import "sync"
+
 const castagnoliPoly = 0x82F63B78 // reflected
 
 // multModP returns a·b modulo the polynomial (reflected bit order).
@@ -59,4 +61,36 @@ func crcShift(n int64) uint32 {
 // crcB = CRC-32C(B) and shiftB = crcShift(len(B)).
 func crcCombine(crcA, crcB, shiftB uint32) uint32 {
 	return multModP(shiftB, crcA) ^ crcB
+}
+
+// shiftTable applies one shift operator by table lookup: multiplying by a
+// fixed polynomial is linear, so the product of a CRC is the XOR of the
+// products of its four bytes.
+type shiftTable [4][256]uint32
+
+func newShiftTable(shift uint32) *shiftTable {
+	var t shiftTable
+	for k := range 4 {
+		for b := range 256 {
+			t[k][b] = multModP(shift, uint32(b)<<(8*k))
+		}
+	}
+	return &t
+}
+
+// combine is crcCombine(crcA, crcB, shift) for the table's shift.
+func (t *shiftTable) combine(crcA, crcB uint32) uint32 {
+	return t[0][byte(crcA)] ^ t[1][byte(crcA>>8)] ^ t[2][byte(crcA>>16)] ^ t[3][crcA>>24] ^ crcB
+}
+
+// shiftTables caches a table per chunk size (the full chunks of a payload
+// all have the chunk size).
+var shiftTables sync.Map // int64 → *shiftTable
+
+func shiftTableFor(n int64) *shiftTable {
+	if t, ok := shiftTables.Load(n); ok {
+		return t.(*shiftTable)
+	}
+	t, _ := shiftTables.LoadOrStore(n, newShiftTable(crcShift(n)))
+	return t.(*shiftTable)
 }

@@ -446,14 +446,14 @@ func (e *Engine) readRecord(region *info.Region, primary hal.Flash, t info.Type,
 // the payload's, exactly.
 func payloadCRC(checks []uint64, size, phase, chunk int64) uint32 {
 	var crc uint32
-	var shiftLen int64 = -1
-	var shift uint32
+	full := shiftTableFor(chunk)
 	for i, c := range checks {
 		lo, hi := store.ChunkBounds(size, phase, chunk, i)
-		if hi-lo != shiftLen {
-			shiftLen, shift = hi-lo, crcShift(hi-lo)
+		if hi-lo == chunk {
+			crc = full.combine(crc, uint32(c>>32))
+		} else {
+			crc = crcCombine(crc, uint32(c>>32), crcShift(hi-lo))
 		}
-		crc = crcCombine(crc, uint32(c>>32), shift)
 	}
 	return crc
 }
