@@ -195,12 +195,13 @@ func decodeIntentChunks(body []byte, entries []IntentEntry) (gen uint64, out []I
 	if n*intentEntrySize > len(p) {
 		return 0, entries, fmt.Errorf("%w: intent chunk record lists %d entries in %d bytes", ErrCorrupt, n, len(body))
 	}
-	entries = slices.Grow(entries, n)
+	k := len(entries)
+	entries = slices.Grow(entries, n)[:k+n]
 	for i := range n {
 		q := p[i*intentEntrySize : (i+1)*intentEntrySize]
-		x := IntentEntry{Type: q[0], Index: le.Uint32(q[1:]), Block: le.Uint32(q[5:]), Check: le.Uint64(q[9:])}
+		x := &entries[k+i] // decoded in place
+		x.Type, x.Index, x.Block, x.Check = q[0], le.Uint32(q[1:]), le.Uint32(q[5:]), le.Uint64(q[9:])
 		copy(x.Digest[:], q[17:])
-		entries = append(entries, x)
 	}
 	return gen, entries, nil
 }

@@ -429,7 +429,8 @@ func (s *Store) apply(r record) error {
 			s.pending.entries = entries[:old]
 			return fmt.Errorf("%w: intent chunks for generation %d without its intent", ErrCorrupt, gen)
 		}
-		for _, x := range entries[old:] {
+		for i := old; i < len(entries); i++ {
+			x := &entries[i]
 			if x.Block >= s.sb.DataBlocks {
 				s.pending.entries = entries[:old]
 				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, x.Block, s.sb.DataBlocks)
@@ -457,7 +458,8 @@ func (s *Store) apply(r record) error {
 				return err
 			}
 			next.Types = types
-			for _, x := range in.entries {
+			for i := range in.entries {
+				x := &in.entries[i]
 				if x.Type == SpareType {
 					s.erased[x.Block] = true // erased with its window, still free
 				}
@@ -482,7 +484,8 @@ func (s *Store) apply(r record) error {
 		if d.bad || s.pending == nil || s.pending.gen != gen || s.pending.seq != seq {
 			return fmt.Errorf("%w: purged mark for generation %d without its intent", ErrCorrupt, gen)
 		}
-		for _, x := range s.pending.entries {
+		for i := range s.pending.entries {
+			x := &s.pending.entries[i]
 			s.erased[x.Block] = true // live blocks are cleared again after the replay
 		}
 		s.purged, s.pending = s.pending, nil
@@ -545,7 +548,8 @@ func (s *Store) applyIntentOwned(in *intent) ([]TypeState, error) {
 			grown[nt.Type] = make([]bool, n-oldLen[nt.Type])
 		}
 	}
-	for _, x := range in.entries {
+	for i := range in.entries {
+		x := &in.entries[i]
 		if x.Type == SpareType {
 			continue
 		}
@@ -589,7 +593,8 @@ func (s *Store) applyIntentOwned(in *intent) ([]TypeState, error) {
 			slot[nt.Type] = len(types)
 		}
 	}
-	for _, x := range in.entries {
+	for i := range in.entries {
+		x := &in.entries[i]
 		if x.Type == SpareType {
 			continue
 		}
