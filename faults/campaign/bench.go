@@ -76,6 +76,10 @@ type bench struct {
 	journalOff, journalSize int64
 	steps                   []step // the recorded round
 	roundOK                 bool
+	// writes are the recorded round's programs and erases in order;
+	// writesBefore[i] is how many of them come before step i.
+	writes       []faults.Op
+	writesBefore []int
 	// memo holds what the oracle computed from the base state (shared
 	// by every worker and every mutant of the base).
 	memo *baseMemo
@@ -223,6 +227,14 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 		return nil, fmt.Errorf("record: the round committed generation %d, want %d", rep.Generation, b.gen1.num)
 	}
 	nb.roundOK = true
+	nb.writesBefore = make([]int, len(nb.steps)+1)
+	for i, st := range nb.steps {
+		nb.writesBefore[i] = len(nb.writes)
+		if st.op.Kind != faults.Read {
+			nb.writes = append(nb.writes, st.op)
+		}
+	}
+	nb.writesBefore[len(nb.steps)] = len(nb.writes)
 	return &nb, nil
 }
 

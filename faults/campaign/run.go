@@ -400,11 +400,8 @@ func (w *worker) branch(p point) (*trial, error) {
 	w.chips[1].Restore(s.snap[1])
 	w.hc.set(s.at)
 	t := &trial{preEvents: nil}
-	for _, st := range b.steps[:p.i] {
-		if st.op.Kind != faults.Read {
-			t.writes = append(t.writes, st.op)
-		}
-	}
+	k := b.writesBefore[p.i]
+	t.writes = b.writes[:k:k] // shared: an append copies
 	if p.kind == pointTorn {
 		if err := w.tear(p.schedule(b.seed), s.op, int64(p.i)); err != nil {
 			return nil, err
