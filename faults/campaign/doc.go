@@ -40,11 +40,13 @@
 //
 // Caches keep the oracle cheap without changing what it sees: block
 // digests are cached by the simulator's block version (never reused for
-// different contents), decoded store views by the contents of the store's
+// different contents), those of the base state once per bench for all
+// workers, decoded store views by the contents of the store's
 // metadata blocks, and the live round's verdict by the contents of every
 // block written since the base, the recovery's own operations and the
 // engine's configuration and generation ([Report.LiveRounds] says how many
 // live rounds really ran); the oracle's own reads are undone (snapshot and
 // restore) so that they cannot change what the engine later reads from
-// unstable cells.
+// unstable cells. Each engine the oracle opens is released afterwards
+// (engine.Engine.Release), so the next one reuses its buffers.
 package campaign
