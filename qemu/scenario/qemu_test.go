@@ -57,6 +57,9 @@ func TestScenariosInQEMU(t *testing.T) {
 		{"powercut", "powercut", Options{Seed: 1, Cycles: 3}, true, ""},
 		{"nand", "nand", Options{Seed: 1}, true, ""},
 		{"sync with the primary-written mutant", "sync", Options{Seed: 1, Mutant: "primary-written"}, false, "primary-untouched"},
+		// Seed 1 cuts cycles 2 and 3 early in the round's write phase,
+		// leaving interrupted rounds whose blocks a purge must erase.
+		{"powercut with the no-purge mutant", "powercut", Options{Seed: 1, Cycles: 3, Mutant: "no-purge"}, false, "purged-blocks-erased"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
