@@ -90,7 +90,10 @@ type Info struct {
 //   - unchanged sector: nothing;
 //   - changed sector whose new bytes only clear bits of the old ones
 //     (new AND old == new, e.g. an append into erased space): program, in
-//     place, the pages whose bytes changed; no erase;
+//     place, the pages whose bytes changed; no erase — but a sector that was
+//     wholly erased and now receives data consumes erased space prepared
+//     earlier, and is charged one erase unit (below), as every strategy is
+//     charged for erased blocks it consumes;
 //   - changed sector that needs some bit to go from 0 to 1: its new contents
 //     must be programmed into erased space — every page of them that is not
 //     all 0xFF — and that space must be erased.
@@ -164,6 +167,11 @@ func Floor(old, new []byte, m Model, in Info) (Cost, error) {
 			continue
 		}
 		if clearsOnly(o, nw) {
+			if allFF(o) {
+				// Data into a sector erased earlier: it consumes that
+				// erased space (see erasesFor).
+				needErase++
+			}
 			for q := int64(0); q < m.EraseSize; q += m.PageSize {
 				if lo, hi := diffSpan(o[q:q+m.PageSize], nw[q:q+m.PageSize]); hi > lo {
 					total.PagesProgrammed++

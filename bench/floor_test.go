@@ -44,7 +44,9 @@ func TestFloor(t *testing.T) {
 		want     Cost
 	}{
 		{"unchanged", filled, filled, Cost{Time: read, BytesRead: n}},
-		{"append into erased space: programs only", erased, with(erased, fill(100, 300, 0x00)),
+		{"data into an erased sector: programs, and the erased space it consumes", erased, with(erased, fill(100, 300, 0x00)),
+			Cost{Time: read + share + testModel.ProgramTime(156) + testModel.ProgramTime(144), Erases: 1, PagesProgrammed: 2, BytesProgrammed: 512, BytesRead: n}},
+		{"append into a partly written sector: programs only", with(erased, fill(0, 100, 0x00)), with(erased, fill(0, 400, 0x00)),
 			Cost{Time: read + testModel.ProgramTime(156) + testModel.ProgramTime(144), PagesProgrammed: 2, BytesProgrammed: 512, BytesRead: n}},
 		{"bits cleared in place: no erase", filled, with(filled, set(5000, 0x50)),
 			Cost{Time: read + testModel.ProgramTime(1), PagesProgrammed: 1, BytesProgrammed: 256, BytesRead: n}},

@@ -4,14 +4,14 @@ import (
 	"github.com/cmcsync/cmcsync/sim"
 )
 
-// stock counts the erased blocks of a set of chips: erased space a
+// stock tracks the erased blocks of a set of chips: erased space a
 // strategy may have prepared ahead of need (a store that erases a whole
 // 64 KiB window and hands its sectors out over later rounds) or inherited
-// (a freshly formatted store). A round that consumes erased blocks it did
-// not erase itself is charged for them, and one that leaves more than it
-// found is credited, each erase unit at the cheapest rate any strategy can
-// erase (Model.erasesFor): erasing ahead of need neither hides nor inflates
-// a round's cost.
+// (a freshly formatted store, the erased tail of a log). A round that
+// consumes erased blocks it did not erase itself is charged for them, and
+// one that leaves erased blocks that were not is credited, each erase unit
+// at the cheapest rate any strategy can erase (Model.erasesFor): erasing
+// ahead of need neither hides nor inflates a round's cost.
 //
 // Blocks are re-read only when their sim.Flash.BlockVersion changed since
 // the last count; the reads are outside any measured round.
@@ -36,9 +36,10 @@ func newStock(chips ...*sim.Flash) *stock {
 	return s
 }
 
-// count returns how many blocks of the chips read as erased now.
-func (s *stock) count() (int64, error) {
-	var n int64
+// erasedNow returns, for every block of the chips (concatenated in chip
+// order), whether it reads as erased now.
+func (s *stock) erasedNow() ([]bool, error) {
+	var out []bool
 	for i, c := range s.chips {
 		es := c.Geometry().EraseSize
 		if int64(len(s.buf)) != es {
@@ -47,17 +48,32 @@ func (s *stock) count() (int64, error) {
 		for b := range s.ver[i] {
 			if v := c.BlockVersion(int64(b)); v != s.ver[i][b] {
 				if _, err := c.ReadAt(s.buf, int64(b)*es); err != nil {
-					return 0, err
+					return nil, err
 				}
 				s.erased[i][b] = allFF(s.buf)
 				s.ver[i][b] = v
 			}
-			if s.erased[i][b] {
-				n++
-			}
+		}
+		out = append(out, s.erased[i]...)
+	}
+	return out, nil
+}
+
+// debt returns the erased blocks a round consumed without erasing them
+// (erased before, holding data after, not erased during the round) minus
+// those it left erased that were not before. wear is the round's erase
+// count per block, in the same order.
+func debt(before, after []bool, wear []int64) int64 {
+	var d int64
+	for i := range before {
+		switch {
+		case before[i] && !after[i] && wear[i] == 0:
+			d++
+		case !before[i] && after[i]:
+			d--
 		}
 	}
-	return n, nil
+	return d
 }
 
 func allFF(p []byte) bool {

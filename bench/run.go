@@ -266,7 +266,7 @@ func statsOf(chips ...*sim.Flash) hal.Stats {
 
 // measure runs fn and adds its work on chips (sharing clock) to t.
 func measure(t *tally, clock *sim.Clock, chips []*sim.Flash, st *stock, fn func() error) error {
-	e0, err := st.count()
+	e0, err := st.erasedNow()
 	if err != nil {
 		return err
 	}
@@ -278,14 +278,14 @@ func measure(t *tally, clock *sim.Clock, chips []*sim.Flash, st *stock, fn func(
 		return err
 	}
 	c1, s1, w1 := clock.Elapsed(), statsOf(chips...), wearOf(chips...)
-	e1, err := st.count()
+	e1, err := st.erasedNow()
 	if err != nil {
 		return err
 	}
-	t.debt += e0 - e1
 	for i := range w1 {
 		w1[i] -= w0[i]
 	}
+	t.debt += debt(e0, e1, w1)
 	t.addWear(w1)
 	t.stats = t.stats.Add(s1.Sub(s0))
 	t.sim += c1 - c0
@@ -378,7 +378,7 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *c
 		}
 		p.src.Poke(peerOff, old)
 		p.dst.Poke(peerOff, old) // the destination holds the last synced contents
-		p.stock = newStock(p.dst)
+		p.stock = newStock(p.src, p.dst)
 		peers = append(peers, p)
 	}
 	useEngine := env.engine != nil && slices.Contains(sc.strategies, StrategyEngine)
