@@ -520,11 +520,16 @@ func (s *Store) allocate(in *intent) error {
 // erased with its erase window by the round, left free for later rounds.
 const SpareType uint8 = 0
 
-// minWindowChunks is the fewest chunks for which a round takes a whole
-// erase window: one 64 KiB block erase costs about as much as 3 (Winbond)
-// to 10 (Macronix) sector erases, and the spare blocks save later rounds
-// their erases.
-const minWindowChunks = 4
+// minWindowChunks is the fewest chunks (not placed in known-erased
+// blocks) for which a round takes a whole erase window. It is 1: even a
+// one-chunk round erases a whole 64 KiB window. One block erase costs about
+// as much as 3 (Winbond) to 10 (Macronix) sector erases, but the window's
+// other blocks become erased spares that later rounds use without an
+// erase, so each block costs 1/16 of a block erase — a quarter to a tenth
+// of a sector erase — where a sector erase per block would cost the full
+// sector time. Only when no wholly free window is left does a round erase
+// single blocks.
+const minWindowChunks = 1
 
 // eraseWindow is the span a multi-block erase should cover so that SPI NOR
 // drivers (and the simulator) use one 64 KiB block erase instead of
