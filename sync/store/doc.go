@@ -20,9 +20,9 @@
 // "round in progress" mark, listing every data block the round will erase
 // or program, and the new chunk digests) — then the chunk data, into free
 // blocks only (never a block of the committed generation), from a rotating
-// allocation cursor, whole 64 KiB windows erased in one operation where a
-// round needs several blocks (their unused blocks stay erased for later
-// rounds) — then one commit record. A 64-bit check (two CRCs) per chunk
+// allocation cursor: blocks already known erased first, then whole 64 KiB
+// windows erased in one operation, even for a single chunk (their unused
+// blocks stay erased for later rounds) — then one commit record. A 64-bit check (two CRCs) per chunk
 // lets a round hash only the chunks that changed. Recovery (Open) reads only
 // the superblocks and the journal; an intent without a commit is an
 // interrupted round, which Purge erases block by block, reads back to
