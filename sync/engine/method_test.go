@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -373,4 +374,58 @@ func TestVerifyCatchesBadProgram(t *testing.T) {
 	require.Equal(t, OutcomeCommitted, rep.Outcome)
 	require.GreaterOrEqual(t, rep.BytesRead, int64(rep.ChangedChunks)*1000, "read back")
 	requireSynced(t, p, p.a, p.b, info.All())
+}
+
+// TestNANDBadBlocks formats a NAND pair whose backup has factory bad blocks
+// in the store's data area, then marks more blocks bad between rounds (as
+// the kernel does when a block fails): rounds skip them and stay synced.
+// A bad block where the store keeps its superblocks is a clear error.
+func TestNANDBadBlocks(t *testing.T) {
+	part, err := sim.LookupPart("mt29f2g01")
+	require.NoError(t, err)
+	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	a, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand0"})
+	require.NoError(t, err)
+	b, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand1"})
+	require.NoError(t, err)
+	l, err := DefaultLayout(a.Geometry(), 2<<20)
+	require.NoError(t, err)
+	e := b.Geometry().EraseSize
+	data := l.StoreOff + l.StoreSize - 40*e // inside the data area, which ends the store
+	for k := range int64(3) {               // factory bad blocks
+		require.NoError(t, b.MarkBad(data+k*2*e))
+	}
+	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, gen: info.NewGenerator(5)}
+	require.NoError(t, Format(a, b, p.opts))
+	require.NoError(t, p.gen.Populate(p.region(t, a)))
+	en := p.open(t)
+	ctx := context.Background()
+	for round := range 4 {
+		_, err := en.Round(ctx)
+		require.NoError(t, err, "round %d", round)
+		requireSynced(t, p, a, b, info.All())
+		// Every block of the store that is erased now (a spare the next
+		// round may take) goes bad: the next round must not use it.
+		marked := 0
+		buf := make([]byte, e)
+		for off := l.StoreOff + l.StoreSize - 8*e; off < l.StoreOff+l.StoreSize && marked < 2; off += e {
+			if bad, _ := b.IsBad(off); bad {
+				continue
+			}
+			_, err := b.ReadAt(buf, off)
+			require.NoError(t, err)
+			if bytes.Count(buf, []byte{0xff}) == len(buf) {
+				require.NoError(t, b.MarkBad(off))
+				marked++
+			}
+		}
+		require.NoError(t, p.gen.Step(p.region(t, a), time.Hour))
+	}
+
+	// A bad block among the superblocks cannot be formatted around.
+	c, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand2"})
+	require.NoError(t, err)
+	require.NoError(t, c.MarkBad(l.StoreOff))
+	err = Format(a, c, p.opts)
+	require.ErrorContains(t, err, "is bad")
 }

@@ -194,6 +194,16 @@ func Format(f hal.Flash, off, size int64, o FormatOptions) error {
 	e := g.EraseSize
 	buf := make([]byte, e)
 	for b := int64(0); b < size/e; b++ {
+		// A bad NAND block in the data area is left alone: the allocator
+		// never hands it out. Superblocks and journal areas must be good.
+		if bad, err := hal.IsBad(f, off+b*e); err != nil {
+			return fmt.Errorf("format: %w", err)
+		} else if bad {
+			if b < int64(sb.DataFirst) {
+				return fmt.Errorf("format: store block %d at %#x (superblock or journal) is bad; the store needs good blocks there (hint: place the store where the first %d blocks are good)", b, off+b*e, sb.DataFirst)
+			}
+			continue
+		}
 		if _, err := f.ReadAt(buf, off+b*e); err != nil {
 			return fmt.Errorf("format: %w", err)
 		}

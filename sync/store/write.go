@@ -439,7 +439,17 @@ func (s *Store) allocate(in *intent) error {
 	group := s.windowBlocks()
 	chunks := len(in.entries)
 	used := make(map[uint32]bool, chunks+int(group))
-	free := func(b uint32) bool { return !s.live[b] && !s.retired[b] && !used[b] }
+	free := func(b uint32) bool {
+		if s.live[b] || s.retired[b] || used[b] {
+			return false
+		}
+		if nand { // a block can go bad after it was erased (kernel or factory marks)
+			if bad, err := hal.IsBad(s.f, s.dataOff(b)); err != nil || bad {
+				return false
+			}
+		}
+		return true
+	}
 	i := 0
 	// Blocks known to be erased (spares of earlier erase windows, purged
 	// blocks) cost no erase: use them first. Before the cursor has gone
@@ -486,11 +496,6 @@ func (s *Store) allocate(in *intent) error {
 			}
 			if !free(b) {
 				continue
-			}
-			if nand {
-				if bad, err := hal.IsBad(s.f, s.dataOff(b)); err != nil || bad {
-					continue
-				}
 			}
 			in.entries[i].Block = b
 			used[b] = true
