@@ -49,14 +49,8 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	liveEvery := fs.Int("live-every", 1, "check invariant 7 (a full round after recovery) at every Nth point")
 	keep := fs.Int("keep", 100, "violations listed in the report (all are counted)")
 	stopAfter := fs.Int("stop-after", 0, "stop once this many violations were found (0: run every point)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError("campaign: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("campaign: unexpected arguments %q", fs.Args())
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if *listMutants {
 		for _, m := range engine.Mutants() {

@@ -57,14 +57,8 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hold := fs.Bool("hold", false, "after opening (recovery), wait for a line on standard input before the rounds")
 	pause := fs.Duration("pause", 0, "wall-clock pause between rounds")
 	mutantName := fs.String("mutant", "", "deliberately broken engine variant (for the fault harness)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError("guest: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("guest: unexpected arguments %q", fs.Args())
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if *rounds < 0 {
 		return usageError("guest: --rounds must be 0 or more")

@@ -37,14 +37,8 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		fmt.Fprintln(stderr, "damage). Exits 1 if anything is damaged.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError("inspect: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("inspect: unexpected arguments %q", fs.Args())
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if *spec == "" {
 		return usageError("inspect: --flash is required (%s)", flashspec.Usage)

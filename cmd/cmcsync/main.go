@@ -12,6 +12,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -72,6 +73,22 @@ func (e *exitError) Error() string {
 // usageError reports a command-line mistake; it exits with status 2.
 func usageError(format string, a ...any) error {
 	return &exitError{code: 2, msg: fmt.Sprintf(format, a...)}
+}
+
+// parseFlags parses a command's flags and refuses positional arguments.
+// done is true when the command should return err at once: nil after -h
+// printed the usage, a usage error otherwise. Errors name fs.Name().
+func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return true, usageError("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return true, usageError("%s: unexpected arguments %q", fs.Name(), fs.Args())
+	}
+	return false, nil
 }
 
 // run is the whole program, callable from tests.

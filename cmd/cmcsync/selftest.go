@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,14 +30,8 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "blocks at the start, middle and end: their contents are lost.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError("selftest: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("selftest: unexpected arguments %q", fs.Args())
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if *spec == "" {
 		return usageError("selftest: --flash is required (%s)", flashspec.Usage)

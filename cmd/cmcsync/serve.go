@@ -68,14 +68,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError("serve: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("serve: unexpected arguments %q", fs.Args())
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if (*primary == "") != (*backup == "") {
 		return usageError("serve: give both --primary and --backup, or neither (for two simulated chips)")

@@ -85,14 +85,8 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		fmt.Fprintln(stderr, "then the round. A sim spec without file= is a new blank chip each run.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError("sync: %v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageError("sync: unexpected arguments %q", fs.Args())
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if *primary == "" || *backup == "" {
 		return usageError("sync: --primary and --backup are required (%s)", flashspec.Usage)
