@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -41,6 +42,11 @@ type Options struct {
 	RoundHistory int
 	// Logf, if set, receives one line per refused or failed request.
 	Logf func(format string, a ...any)
+	// AllowedHosts, if not empty, lists the host names (without port) that
+	// requests may name in their Host header; others get 421. A server on a
+	// loopback address sets it to the loopback names, so that a web page
+	// whose DNS name is rebound to 127.0.0.1 cannot read the API.
+	AllowedHosts []string
 }
 
 // Server is the page, the JSON API and /metrics as one http.Handler. It is
@@ -125,8 +131,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
+	if !s.hostAllowed(r.Host) {
+		s.fail(w, r, http.StatusMisdirectedRequest, &ErrorBody{Error: fmt.Sprintf("host %q is not served here (use the address the server printed, e.g. 127.0.0.1)", r.Host)})
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
+
+// hostAllowed reports whether a request's Host header names a host in
+// Options.AllowedHosts (any host when that is empty).
+func (s *Server) hostAllowed(host string) bool {
+	if len(s.opts.AllowedHosts) == 0 {
+		return true
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	for _, a := range s.opts.AllowedHosts {
+		if strings.EqualFold(host, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoopbackHosts are the host names a server listening on a loopback
+// address answers to (Options.AllowedHosts).
+var LoopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 // RecordRound adds a round that the caller ran (a scheduled one) to the
 // chart history and the round-duration histogram. Rounds run through

@@ -405,3 +405,30 @@ func TestConfigValidate(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, "groupSize", fe.Field)
 }
+
+// TestAllowedHosts: with AllowedHosts set, a request naming another host
+// (a DNS-rebinding page) gets 421 and reads nothing; loopback names pass.
+func TestAllowedHosts(t *testing.T) {
+	cases := []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:8080", http.StatusOK},
+		{"localhost:8080", http.StatusOK},
+		{"LOCALHOST", http.StatusOK},
+		{"[::1]:8080", http.StatusOK},
+		{"evil.example:8080", http.StatusMisdirectedRequest},
+		{"127.0.0.1.evil.example", http.StatusMisdirectedRequest},
+	}
+	for _, c := range cases {
+		t.Run(c.host, func(t *testing.T) {
+			s, err := web.New(newFake(), web.Options{Token: testToken, AllowedHosts: web.LoopbackHosts})
+			require.NoError(t, err)
+			req := httptest.NewRequest(http.MethodGet, "/api/status", nil)
+			req.Host = c.host
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			require.Equal(t, c.want, rec.Code, rec.Body.String())
+		})
+	}
+}

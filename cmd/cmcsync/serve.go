@@ -129,7 +129,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if d.simulated {
 		backend = simDaemon{d}
 	}
-	srv, err := web.New(backend, web.Options{Token: token, Logf: logf})
+	wo := web.Options{Token: token, Logf: logf}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		wo.AllowedHosts = web.LoopbackHosts // no DNS rebinding onto the local API
+	}
+	srv, err := web.New(backend, wo)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
