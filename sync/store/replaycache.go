@@ -73,13 +73,10 @@ func (c *ReplayCache) lookup(s *Store, recs []record, epoch uint64) *replayEntry
 	c.mu.Lock()
 	es := slices.Clone(c.entries)
 	c.mu.Unlock()
-	// Longest first: the first match is the longest.
-	slices.SortStableFunc(es, func(a, b *replayEntry) int { return b.n() - a.n() })
 	var best *replayEntry
 	for _, x := range es {
-		if x.matches(s, recs, epoch) {
+		if (best == nil || x.n() > best.n()) && x.matches(s, recs, epoch) {
 			best = x
-			break
 		}
 	}
 	if best != nil {
