@@ -108,13 +108,8 @@ func (sc Scenario) openChips(part sim.Part, seed uint64) ([2]*sim.Flash, *sim.Cl
 	return chips, clock, nil
 }
 
-// replayCache is shared by every store a campaign opens (the engines'
-// and the reference decoder's): the journals at the fault points share
-// the base's records, which each store would otherwise replay again.
-var replayCache = store.NewReplayCache(32)
-
 func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
-	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ReplayCache: replayCache,
+	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m,
 		Config: engine.Config{Types: b.sc.Types, Interval: b.sc.Interval, Threshold: b.sc.Threshold}}
 }
 

@@ -103,7 +103,7 @@ func (w *worker) view(chip int, writes []faults.Op) *storeView {
 // decode opens chip's store with the reference decoder.
 func (w *worker) decode(chip int) *storeView {
 	l := w.b.layout
-	s, err := store.Open(w.chips[chip], l.StoreOff, l.StoreSize, store.Options{ReadOnly: true, ReplayCache: replayCache})
+	s, err := store.Open(w.chips[chip], l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
 	if err != nil {
 		return &storeView{err: err}
 	}

@@ -32,11 +32,6 @@ type Options struct {
 	// round's writes (default 20 ms); ProbeRetry the pause between probes
 	// while waiting for the primary to answer (default 5 ms).
 	ProbeEvery, ProbeRetry time.Duration
-	// ReplayCache, if set, is shared by the stores the engine opens (see
-	// store.ReplayCache): opening many engines on chips whose journals
-	// share their records (a fault campaign) replays each shared prefix
-	// once. The engine behaves the same with or without it.
-	ReplayCache *store.ReplayCache
 }
 
 func (o *Options) fill(g hal.Geometry) error {
@@ -79,7 +74,7 @@ func checkPair(chipA, chipB hal.Flash, l Layout) error {
 }
 
 func (o *Options) storeOptions() store.Options {
-	so := store.Options{ReplayCache: o.ReplayCache}
+	so := store.Options{}
 	switch o.Mutant {
 	case NoCRCCheck:
 		so.TrustRecords = true

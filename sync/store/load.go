@@ -297,13 +297,6 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 	if len(recs) == 0 || recs[0].kind != kindCkptBegin {
 		return fmt.Errorf("%w: no checkpoint", ErrCorrupt)
 	}
-	cache := s.opts.ReplayCache
-	if cache != nil {
-		if x := cache.lookup(s, recs, epoch); x != nil {
-			x.restore(s)
-			return s.replayDeltas(recs, x.n(), cache, epoch)
-		}
-	}
 	// Checkpoint.
 	d := dec{b: recs[0].body}
 	if d.u64() != epoch {
@@ -383,38 +376,12 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 			s.erased[b] = true
 		}
 	}
-	return s.replayDeltas(recs, 2+nrec, cache, epoch)
-}
-
-// replayDeltas applies recs[start:] (the delta records after the
-// checkpoint, or after a prefix whose state the cache restored) and
-// rebuilds the live flags. With a cache it remembers the state after the
-// last commit record and after the last record (when every record
-// applied).
-func (s *Store) replayDeltas(recs []record, start int, cache *ReplayCache, epoch uint64) error {
-	lastCommit := -1
-	if cache != nil {
-		for i := len(recs) - 1; i >= start; i-- {
-			if recs[i].kind == kindCommit {
-				lastCommit = i + 1
-				break
-			}
-		}
-	}
-	clean := true
-	for i := start; i < len(recs); i++ {
-		r := recs[i]
+	// Deltas.
+	for _, r := range recs[2+nrec:] {
 		if err := s.apply(r); err != nil {
 			s.damage = append(s.damage, fmt.Sprintf("journal record %d (%s): %v; later records ignored", r.seq, kindName(r.kind), err))
-			clean = false
 			break
 		}
-		if i+1 == lastCommit && i+1 < len(recs) {
-			cache.add(s, recs[:i+1], epoch)
-		}
-	}
-	if cache != nil && clean && start < len(recs) {
-		cache.add(s, recs, epoch)
 	}
 	s.rebuildLive()
 	return nil

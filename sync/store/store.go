@@ -47,12 +47,6 @@ type Options struct {
 	// EarlyCommit lets Round.Commit run before the chunks are written (the
 	// commit-before-durable mutant).
 	EarlyCommit bool
-
-	// ReplayCache, if set, lets Open start from the remembered state of
-	// a journal prefix identical to the one it reads (see ReplayCache)
-	// and remembers the state it rebuilds. The result is the same as
-	// without it.
-	ReplayCache *ReplayCache
 }
 
 // Store is an open backup store on one chip. Methods are not safe for
