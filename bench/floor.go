@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/cmcsync/cmcsync/hal"
 )
 
 // Model is what the floor needs to know about a flash part: its geometry
@@ -167,7 +169,7 @@ func Floor(old, new []byte, m Model, in Info) (Cost, error) {
 			continue
 		}
 		if clearsOnly(o, nw) {
-			if allFF(o) {
+			if hal.IsErased(o) {
 				// Data into a sector erased earlier: it consumes that
 				// erased space (see erasesFor).
 				needErase++

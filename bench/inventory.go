@@ -2,6 +2,8 @@ package bench
 
 import (
 	"github.com/cmcsync/cmcsync/sim"
+
+	"github.com/cmcsync/cmcsync/hal"
 )
 
 // stock tracks the erased blocks of a set of chips: erased space a
@@ -50,7 +52,7 @@ func (s *stock) erasedNow() ([]bool, error) {
 				if _, err := c.ReadAt(s.buf, int64(b)*es); err != nil {
 					return nil, err
 				}
-				s.erased[i][b] = allFF(s.buf)
+				s.erased[i][b] = hal.IsErased(s.buf)
 				s.ver[i][b] = v
 			}
 		}
@@ -74,13 +76,4 @@ func debt(before, after []bool, wear []int64) int64 {
 		}
 	}
 	return d
-}
-
-func allFF(p []byte) bool {
-	for _, b := range p {
-		if b != 0xFF {
-			return false
-		}
-	}
-	return true
 }

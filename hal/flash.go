@@ -1,6 +1,7 @@
 package hal
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
@@ -227,4 +228,23 @@ func FormatSize(n int64) string {
 		return fmt.Sprintf("%dKiB", n>>10)
 	}
 	return fmt.Sprintf("%d", n)
+}
+
+// IsErased reports whether every byte of p is 0xFF, the state erase leaves
+// (true for an empty p). It compares eight bytes at a time: purges, scans
+// and benchmarks run it over whole erase blocks.
+func IsErased(p []byte) bool {
+	for len(p) >= 32 {
+		if binary.LittleEndian.Uint64(p)&binary.LittleEndian.Uint64(p[8:])&
+			binary.LittleEndian.Uint64(p[16:])&binary.LittleEndian.Uint64(p[24:]) != ^uint64(0) {
+			return false
+		}
+		p = p[32:]
+	}
+	for _, c := range p {
+		if c != 0xFF {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package hal_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -318,4 +319,28 @@ func TestSystemClock(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, c.Sleep(ctx, time.Hour), context.Canceled)
 	require.ErrorIs(t, c.Sleep(ctx, 0), context.Canceled)
+}
+
+func TestIsErased(t *testing.T) {
+	ff := func(n int) []byte { return bytes.Repeat([]byte{0xFF}, n) }
+	with := func(n, at int, v byte) []byte { p := ff(n); p[at] = v; return p }
+	cases := []struct {
+		name string
+		p    []byte
+		want bool
+	}{
+		{"empty", nil, true},
+		{"short erased", ff(7), true},
+		{"block erased", ff(4096), true},
+		{"odd length erased", ff(4096 + 5), true},
+		{"first byte programmed", with(4096, 0, 0xFE), false},
+		{"word tail programmed", with(64, 31, 0x7F), false},
+		{"byte tail programmed", with(4096+5, 4096+4, 0x00), false},
+		{"middle programmed", with(4096, 2049, 0xEF), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.want, hal.IsErased(c.p))
+		})
+	}
 }

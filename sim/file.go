@@ -148,7 +148,7 @@ func (f *Flash) load(r io.ReaderAt) error {
 		if _, err := r.ReadAt(buf, b*es); err != nil {
 			return fmt.Errorf("reading erase block %d: %w", b, err)
 		}
-		if allFF(buf) {
+		if hal.IsErased(buf) {
 			continue
 		}
 		bl := f.blk(b)
@@ -158,7 +158,7 @@ func (f *Flash) load(r io.ReaderAt) error {
 		if f.geo.Kind == hal.NAND {
 			ps := f.geo.PageSize
 			for pg := es/ps - 1; pg >= 0; pg-- {
-				if !allFF(buf[pg*ps : (pg+1)*ps]) {
+				if !hal.IsErased(buf[pg*ps : (pg+1)*ps]) {
 					bl.next = pg + 1
 					break
 				}

@@ -619,17 +619,6 @@ func fillFF(p []byte) {
 	}
 }
 
-func allFF(p []byte) bool {
-	for len(p) > 0 {
-		k := min(len(p), len(ffPage))
-		if !bytes.Equal(p[:k], ffPage[:k]) {
-			return false
-		}
-		p = p[k:]
-	}
-	return true
-}
-
 // andInto sets dst[i] &= src[i].
 func andInto(dst, src []byte) {
 	src = src[:len(dst)]

@@ -327,13 +327,23 @@ func (s *Server) getTypes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getSelection(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Selection{Types: nonNil(s.backend.Config().Types)})
+	s.writeSelection(w)
 }
 
 func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
+	s.writeConfig(w)
+}
+
+// writeConfig answers with the configuration as the backend holds it now.
+func (s *Server) writeConfig(w http.ResponseWriter) {
 	c := s.backend.Config()
 	c.Types = nonNil(c.Types)
 	writeJSON(w, http.StatusOK, c)
+}
+
+// writeSelection answers with the chosen types as the backend holds them now.
+func (s *Server) writeSelection(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, Selection{Types: nonNil(s.backend.Config().Types)})
 }
 
 func (s *Server) putSelection(w http.ResponseWriter, r *http.Request) {
@@ -354,7 +364,7 @@ func (s *Server) putSelection(w http.ResponseWriter, r *http.Request) {
 	if !s.setConfig(w, r, c) {
 		return
 	}
-	writeJSON(w, http.StatusOK, Selection{Types: nonNil(s.backend.Config().Types)})
+	s.writeSelection(w)
 }
 
 func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
@@ -370,9 +380,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 	if !s.setConfig(w, r, c) {
 		return
 	}
-	got := s.backend.Config()
-	got.Types = nonNil(got.Types)
-	writeJSON(w, http.StatusOK, got)
+	s.writeConfig(w)
 }
 
 func (s *Server) setConfig(w http.ResponseWriter, r *http.Request, c Config) bool {

@@ -212,15 +212,7 @@ func ParseSize(s string) (int64, error) {
 // FormatSize formats n with the largest of the G, M, K suffixes that
 // divides it, as ParseSize reads it back: "4M", "64K", "4097".
 func FormatSize(n int64) string {
-	switch {
-	case n != 0 && n%(1<<30) == 0:
-		return strconv.FormatInt(n>>30, 10) + "G"
-	case n != 0 && n%(1<<20) == 0:
-		return strconv.FormatInt(n>>20, 10) + "M"
-	case n != 0 && n%(1<<10) == 0:
-		return strconv.FormatInt(n>>10, 10) + "K"
-	}
-	return strconv.FormatInt(n, 10)
+	return strings.TrimSuffix(hal.FormatSize(n), "iB") // "4MiB" -> "4M"
 }
 
 // Open opens the flash s names. Sim specs run on clock (chips that work

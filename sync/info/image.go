@@ -63,7 +63,7 @@ func DecodeImageHeader(b []byte) (ImageHeader, error) {
 	if len(b) < ImageHeaderSize {
 		return ImageHeader{}, fmt.Errorf("%w: image header is %d bytes, want %d", ErrCorrupt, len(b), ImageHeaderSize)
 	}
-	if allFF(b[:ImageHeaderSize]) {
+	if hal.IsErased(b[:ImageHeaderSize]) {
 		return ImageHeader{}, fmt.Errorf("%w: no firmware image (erased)", ErrCorrupt)
 	}
 	if string(b[:8]) != ImageMagic {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/cmcsync/cmcsync/hal"
 )
 
 // ErrCorrupt is wrapped by every error about malformed contents on flash: a
@@ -80,7 +82,7 @@ func DecodeRecordHeader(b []byte) (RecordHeader, error) {
 	}
 	b = b[:RecordHeaderSize]
 	le := binary.LittleEndian
-	if allFF(b) {
+	if hal.IsErased(b) {
 		return RecordHeader{}, fmt.Errorf("%w: no record (erased)", ErrCorrupt)
 	}
 	if m := le.Uint32(b[0:]); m != RecordMagic {
@@ -103,13 +105,4 @@ func DecodeRecordHeader(b []byte) (RecordHeader, error) {
 		return RecordHeader{}, fmt.Errorf("%w: record type %d unknown", ErrCorrupt, b[5])
 	}
 	return h, nil
-}
-
-func allFF(b []byte) bool {
-	for _, c := range b {
-		if c != 0xFF {
-			return false
-		}
-	}
-	return true
 }

@@ -137,7 +137,7 @@ func DecodeRegionHeader(b []byte) (RegionHeader, error) {
 	if len(b) < regionFixed {
 		return RegionHeader{}, fmt.Errorf("%w: region header is %d bytes, want %d", ErrCorrupt, len(b), RegionHeaderSize)
 	}
-	if allFF(b[:regionFixed]) {
+	if hal.IsErased(b[:regionFixed]) {
 		return RegionHeader{}, fmt.Errorf("%w: no region header (erased); format the region first", ErrCorrupt)
 	}
 	if string(b[:8]) != RegionMagic {
@@ -246,7 +246,7 @@ func FormatRegion(f hal.Flash, off, size int64) error {
 		if _, err := f.ReadAt(buf, b); err != nil {
 			return fmt.Errorf("format information region: %w", err)
 		}
-		if !allFF(buf) {
+		if !hal.IsErased(buf) {
 			if err := f.Erase(b, g.EraseSize); err != nil {
 				return fmt.Errorf("format information region: %w", err)
 			}

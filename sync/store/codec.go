@@ -110,20 +110,3 @@ func (d *dec) digest() Digest {
 	copy(g[:], d.take(DigestSize))
 	return g
 }
-
-func allFF(p []byte) bool {
-	// Eight bytes at a time, then the rest: this runs over every block a
-	// purge verifies and every journal tail a scan checks.
-	for len(p) >= 32 {
-		if le.Uint64(p)&le.Uint64(p[8:])&le.Uint64(p[16:])&le.Uint64(p[24:]) != ^uint64(0) {
-			return false
-		}
-		p = p[32:]
-	}
-	for _, c := range p {
-		if c != 0xFF {
-			return false
-		}
-	}
-	return true
-}

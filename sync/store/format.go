@@ -207,7 +207,7 @@ func Format(f hal.Flash, off, size int64, o FormatOptions) error {
 		if _, err := f.ReadAt(buf, off+b*e); err != nil {
 			return fmt.Errorf("format: %w", err)
 		}
-		if !allFF(buf) {
+		if !hal.IsErased(buf) {
 			if err := f.Erase(off+b*e, e); err != nil {
 				return fmt.Errorf("format: %w", err)
 			}
@@ -236,7 +236,7 @@ func Format(f hal.Flash, off, size int64, o FormatOptions) error {
 // programming).
 func trimFF(p []byte, slot int64) []byte {
 	n := int64(len(p))
-	for n >= slot && allFF(p[n-slot:n]) {
+	for n >= slot && hal.IsErased(p[n-slot:n]) {
 		n -= slot
 	}
 	return p[:n]

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+
+	"github.com/cmcsync/cmcsync/hal"
 )
 
 // entryPool recycles the intent entry lists a replay decodes and then
@@ -163,7 +165,7 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 		if !started {
 			return res, nil
 		}
-		clean := so >= s.e || allFF(buf[so:])
+		clean := so >= s.e || hal.IsErased(buf[so:])
 		if !clean {
 			// Torn tail or damage: damage if a later valid record follows.
 			for p := so + s.slot; p < s.e; p += s.slot {
@@ -189,7 +191,7 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 				found = true
 			case st == parseOK && r.seq > expect:
 				res.damaged = append(res.damaged, fmt.Sprintf("journal records %d..%d missing before %#x; later records ignored", expect, r.seq-1, base+nb*s.e))
-			case st == parseErased && allFF(next):
+			case st == parseErased && hal.IsErased(next):
 				nextErased = true
 			}
 		}

@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
 )
 
 // Journal record framing (little-endian), at a slot boundary:
@@ -115,7 +117,7 @@ func parseRecord(b []byte, slot int64, trust bool) (record, int) {
 	if len(b) < recordHeader {
 		return record{}, parseBad
 	}
-	if allFF(b[:recordHeader]) {
+	if hal.IsErased(b[:recordHeader]) {
 		return record{}, parseErased
 	}
 	if le.Uint32(b[0:]) != recordMagic {

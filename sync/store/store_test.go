@@ -172,7 +172,7 @@ func TestInterruptedRoundIsPurged(t *testing.T) {
 	for _, blk := range res.Blocks {
 		_, err := f.ReadAt(buf, s.BlockOffset(blk))
 		require.NoError(t, err)
-		require.True(t, allFF(buf))
+		require.True(t, hal.IsErased(buf))
 	}
 	checkPayloads(t, s, ps)
 	s = openTest(t, f, Options{})

@@ -274,7 +274,7 @@ func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 		if _, err := s.f.ReadAt(buf, off); err != nil {
 			return fmt.Errorf("purge: verify block %d: %w", b, err)
 		}
-		if allFF(buf) {
+		if hal.IsErased(buf) {
 			s.erased[b] = true
 			return nil
 		}
@@ -690,12 +690,12 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 	n := int64(len(data))
 	for lo := int64(0); lo < n; {
 		hi := min(lo+page, n)
-		if allFF(data[lo:hi]) {
+		if hal.IsErased(data[lo:hi]) {
 			lo = hi
 			continue
 		}
 		end := hi
-		for end < n && !allFF(data[end:min(end+page, n)]) {
+		for end < n && !hal.IsErased(data[end:min(end+page, n)]) {
 			end = min(end+page, n)
 		}
 		buf := data[lo:end]
