@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	liveEvery := fs.Int("live-every", 1, "check invariant 7 (a full round after recovery) at every Nth point")
 	keep := fs.Int("keep", 100, "violations listed in the report (all are counted)")
 	stopAfter := fs.Int("stop-after", 0, "stop once this many violations were found (0: run every point)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the campaign to this file (for go tool pprof)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -90,6 +92,13 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Shard: sh, Workers: *workers, LiveEvery: *liveEvery, KeepViolations: *keep, StopAfter: *stopAfter}
 	progress := newProgress(stderr, fmt.Sprintf("%s %s mutant=%s shard %v", *mode, *scenario, *mutant, sh))
 	o.Progress = progress.update
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("campaign: --cpuprofile: %w", err)
+		}
+		defer stop()
+	}
 	rep, err := campaign.Run(ctx, o)
 	progress.finish()
 	if err != nil {
@@ -106,6 +115,23 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return &exitError{code: 1, msg: fmt.Sprintf("campaign: %d violation(s) found", rep.ViolationsTotal)}
 	}
 	return nil
+}
+
+// startCPUProfile starts writing a CPU profile to path; the returned
+// function stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func scenarioNames() string {
