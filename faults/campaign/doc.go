@@ -22,7 +22,8 @@
 // (engine.Open runs recovery) and checks, through the store's read-only
 // decoder, the engine's public Status and Events, and the flash contents:
 // atomic (the backup's committed information is exactly one generation,
-// every chunk read back and digested), durable (nothing committed is lost),
+// every chunk read back and compared
+// with the primary's bytes by a 64-bit fingerprint), durable (nothing committed is lost),
 // purged (nothing of an interrupted round stays pending, every data block it
 // wrote reads erased, and purge-verified was reported), reinit (the
 // configuration after a purge is the one committed with the last good
@@ -39,7 +40,7 @@
 // ([Report]) are JSON, shardable ([Shard]) and merge with [Merge].
 //
 // Caches keep the oracle cheap without changing what it sees: block
-// digests are cached by the simulator's block version (never reused for
+// fingerprints are cached by the simulator's block version (never reused for
 // different contents), those of the base state once per bench for all
 // workers, decoded store views by the contents of the store's
 // metadata blocks, and the live round's verdict by the contents of every

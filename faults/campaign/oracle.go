@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -285,7 +284,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		if msg != "" {
 			vs.fail(Atomic, "generation %d: %s", post.gen, msg)
 		} else {
-			vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and digested)", post.gen, len(b.sc.Types))
+			vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and compared)", post.gen, len(b.sc.Types))
 		}
 	}
 
@@ -579,14 +578,14 @@ func (w *worker) match(chip int, v *storeView, g *generation) string {
 			bad = append(bad, fmt.Sprintf("%v has %d bytes, want %d", t, ts.Size, len(want)))
 			continue
 		}
-		exp := g.chunkDigests(t, int64(ts.Phase), w.b.chunk)
+		exp := g.chunkPrints(t, int64(ts.Phase), w.b.chunk)
 		if len(exp) != len(ts.Chunks) {
 			bad = append(bad, fmt.Sprintf("%v has %d chunks, want %d", t, len(ts.Chunks), len(exp)))
 			continue
 		}
 		for i, c := range ts.Chunks {
 			lo, hi := store.ChunkBounds(ts.Size, int64(ts.Phase), w.b.chunk, i)
-			d, err := w.digest(chip, v.s.BlockOffset(c.Block), hi-lo)
+			d, err := w.print(chip, v.s.BlockOffset(c.Block), hi-lo)
 			if err != nil || d != exp[i] {
 				other := w.b.gen0
 				if g == w.b.gen0 {
@@ -596,7 +595,7 @@ func (w *worker) match(chip int, v *storeView, g *generation) string {
 					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) does not match", t, i, c.Block))
 					break
 				}
-				if oe := other.chunkDigests(t, int64(ts.Phase), w.b.chunk); err == nil && i < len(oe) && oe[i] == d {
+				if oe := other.chunkPrints(t, int64(ts.Phase), w.b.chunk); err == nil && i < len(oe) && oe[i] == d {
 					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) holds generation %d's bytes: a mix", t, i, c.Block, other.num))
 				} else {
 					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) matches neither generation", t, i, c.Block))
@@ -770,43 +769,42 @@ func (vs verdicts) all() []Verdict {
 	return out
 }
 
-// digest returns the SHA-256 of n bytes at off on chip, cached by the
-// block's version (the simulator gives every content change a new,
-// never reused version).
-func (w *worker) digest(chip int, off, n int64) (store.Digest, error) {
+// print returns the fingerprint of n bytes at off on chip, cached by the
+// block's version (or, for a block untouched since the base, for good).
+func (w *worker) print(chip int, off, n int64) (uint64, error) {
 	e := w.b.chunk
 	if !w.touched[[2]int64{int64(chip), off / e * e}] {
 		// Untouched since the base: the base contents, cached for good.
 		k := blockKey{chip, off / e, 0, n}
-		if d, ok := w.baseDigests[k]; ok {
+		if d, ok := w.basePrints[k]; ok {
 			return d, nil
 		}
-		if d, ok := w.b.memo.digests.Load(k); ok {
-			w.baseDigests[k] = d.(store.Digest)
-			return d.(store.Digest), nil
+		if d, ok := w.b.memo.prints.Load(k); ok {
+			w.basePrints[k] = d.(uint64)
+			return d.(uint64), nil
 		}
 		buf := w.buf[:n]
 		if _, err := w.baseChips[chip].ReadAt(buf, off); err != nil {
-			return store.Digest{}, err
+			return 0, err
 		}
-		d := store.ChunkDigest(buf)
-		w.baseDigests[k] = d
-		w.b.memo.digests.Store(k, d)
+		d := fingerprint(buf)
+		w.basePrints[k] = d
+		w.b.memo.prints.Store(k, d)
 		return d, nil
 	}
 	k := blockKey{0, 0, w.chips[chip].BlockVersion(off / e), n}
-	if d, ok := w.digests[k]; ok {
+	if d, ok := w.prints[k]; ok {
 		return d, nil
 	}
 	buf := w.buf[:n]
 	if _, err := w.chips[chip].ReadAt(buf, off); err != nil {
-		return store.Digest{}, err
+		return 0, err
 	}
-	d := store.ChunkDigest(buf)
-	if len(w.digests) > 1<<18 {
-		clear(w.digests)
+	d := fingerprint(buf)
+	if len(w.prints) > 1<<18 {
+		clear(w.prints)
 	}
-	w.digests[k] = d
+	w.prints[k] = d
 	return d, nil
 }
 
@@ -823,17 +821,17 @@ type blockKey struct {
 
 // worker owns a pair of chips to branch into.
 type worker struct {
-	b           *bench
-	chips       [2]*sim.Flash
-	hc          *harnessClock
-	live        bool
-	memoLive    bool
-	liveRounds  int // live rounds actually run (the rest reused a memoised verdict)
-	digests     map[blockKey]store.Digest
-	hashes      map[uint64]blockFacts
-	baseChips   [2]*sim.Flash // held at the base state
-	baseHashes  map[[2]int64]uint64
-	baseDigests map[blockKey]store.Digest
+	b          *bench
+	chips      [2]*sim.Flash
+	hc         *harnessClock
+	live       bool
+	memoLive   bool
+	liveRounds int // live rounds actually run (the rest reused a memoised verdict)
+	prints     map[blockKey]uint64
+	hashes     map[uint64]blockFacts
+	baseChips  [2]*sim.Flash // held at the base state
+	baseHashes map[[2]int64]uint64
+	basePrints map[blockKey]uint64
 	// touched holds the blocks (role-1, offset) written since the base in
 	// the run being judged; the others hold the base contents.
 	touched    map[[2]int64]bool
@@ -861,14 +859,10 @@ func newWorker(b *bench) (*worker, error) {
 	base[1].Restore(b.base[1])
 	e := chips[0].Geometry().EraseSize
 	w := &worker{baseChips: base, b: b, chips: chips, hc: newHarnessClock(clock), live: true,
-		digests: map[blockKey]store.Digest{},
-		hashes:  map[uint64]blockFacts{}, views: map[viewKey]*storeView{}, lives: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
-		baseHashes: map[[2]int64]uint64{}, baseDigests: map[blockKey]store.Digest{}, touched: map[[2]int64]bool{},
+		prints: map[blockKey]uint64{},
+		hashes: map[uint64]blockFacts{}, views: map[viewKey]*storeView{}, lives: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
+		baseHashes: map[[2]int64]uint64{}, basePrints: map[blockKey]uint64{}, touched: map[[2]int64]bool{},
 		buf: make([]byte, e), ff: bytes.Repeat([]byte{0xff}, int(e))}
 	w.ffHash = maphash.Bytes(hashSeed, w.ff)
 	return w, nil
 }
-
-var _ = errors.New
-var _ hal.Flash = (*sim.Flash)(nil)
-var _ = context.Background
