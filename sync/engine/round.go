@@ -108,55 +108,189 @@ func statsOf(fs ...hal.Flash) (hal.Stats, bool) {
 }
 
 func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
+	e.countRound()
+	p, rep, err := e.prepare(ctx, choice)
+	if p == nil {
+		return rep, err
+	}
+	return e.apply(ctx, p, true)
+}
+
+// countRound counts a round (Counters.Rounds): Round counts each, and so
+// does a Prepare that ends the round or an Apply.
+func (e *Engine) countRound() {
+	e.mu.Lock()
+	e.counters.Rounds++
+	e.mu.Unlock()
+}
+
+// Prepared is the first half of a round, made by Prepare: the primary
+// probed and every type of the round's group read from its information
+// region, its payload CRC checked and its chunks hashed. Nothing was
+// written. Apply runs the second half.
+//
+// A Prepared is immutable: Apply only reads it, so it may be applied any
+// number of times, by several engines at once. It holds the payloads it
+// read (the region's size in memory) until it is dropped.
+type Prepared struct {
+	choice    UpgradeChoice
+	active    int
+	prevGen   uint64 // the backup's committed generation the round started from
+	cfg       Config
+	next      uint16 // the group's first type (store.State.GroupNext)
+	upgrade   uint8  // the committed upgrade choice
+	rep       RoundReport
+	hdr       info.ImageHeader
+	lastProbe time.Time
+	recOffs   []int64
+	types     []info.Type
+	plan      store.Plan
+	payloads  map[uint8][]byte
+	phases    map[uint8]int64
+	chunk     int64
+	// work is the first half's flash work: statistics of both chips when
+	// they keep them (haveStats), else what the engine counted.
+	work      hal.Stats
+	haveStats bool
+}
+
+// Generation returns the generation the prepared round will commit.
+func (p *Prepared) Generation() uint64 { return p.rep.Generation }
+
+// Types returns the group of types the prepared round syncs.
+func (p *Prepared) Types() TypeList { return slices.Clone(p.rep.Types) }
+
+// ErrStale is returned by Apply when the engine is no longer in the state
+// the round was prepared from.
+var ErrStale = errors.New("prepared round is stale")
+
+// Prepare runs the first half of a round (see Round): it probes the
+// primary and reads, checks and hashes the round's group of types. If the
+// round ends there (an anomaly of the primary, handled as Round handles it;
+// an image upgrade pending; a flash or context error), Prepare returns a
+// nil Prepared with the round's report and error, exactly as Round would
+// have. Otherwise the report is empty and Apply finishes the round:
+// Prepare then Apply does what Round does, operation for operation.
+//
+// Prepare and Apply let a fault harness branch: many engines opened on the
+// same flash contents can each apply one prepared round under a different
+// fault, without each reading the whole information region again.
+func (e *Engine) Prepare(ctx context.Context) (*Prepared, RoundReport, error) {
+	e.op.Lock()
+	defer e.op.Unlock()
+	p, rep, err := e.prepare(ctx, NoChoice)
+	if p == nil {
+		e.countRound()
+	}
+	return p, rep, err
+}
+
+// Apply runs the second half of a prepared round: probe the primary again,
+// write the chunks whose digests changed (intent, data, commit record),
+// probing between writes, and handle an anomaly as Round does. Its report
+// covers the whole round, both halves.
+//
+// p may come from this engine or from another engine opened on the same
+// flash contents: Apply first checks that this engine is in the state p
+// was prepared from (the backup's committed generation, the newest
+// generation on either chip, the active chip and the configuration) and
+// returns an error wrapping ErrStale, having done nothing, if not.
+func (e *Engine) Apply(ctx context.Context, p *Prepared) (RoundReport, error) {
+	e.op.Lock()
+	defer e.op.Unlock()
+	if p == nil {
+		return RoundReport{}, fmt.Errorf("%w: nil prepared round", ErrStale)
+	}
+	e.mu.Lock()
+	active, cfg := int(e.role.Active), e.cfg
+	e.mu.Unlock()
+	bk, err := e.backupStore()
+	switch {
+	case err != nil:
+		return RoundReport{}, err
+	case active != p.active:
+		return RoundReport{}, fmt.Errorf("%w: prepared with chip %d active, chip %d is now", ErrStale, p.active, active)
+	case !cfg.Equal(p.cfg):
+		return RoundReport{}, fmt.Errorf("%w: the configuration changed since it was prepared", ErrStale)
+	case bk.StateRef().Generation != p.prevGen || max(e.storeGen(0), e.storeGen(1))+1 != p.rep.Generation:
+		return RoundReport{}, fmt.Errorf("%w: prepared to commit generation %d over %d; the backup now holds %d", ErrStale, p.rep.Generation, p.prevGen, bk.StateRef().Generation)
+	}
+	e.countRound()
+	return e.apply(ctx, p, false)
+}
+
+// roundWork measures a round's flash work (see RoundReport.BytesRead).
+type roundWork struct {
+	chips     [2]hal.Flash
+	before    hal.Stats
+	haveStats bool
+	counted   hal.Stats // counted by the engine, for chips without statistics
+	carried   hal.Stats // work of a first half done before this measure began
+}
+
+func (e *Engine) newWork(primary, backup hal.Flash) *roundWork {
+	w := &roundWork{chips: [2]hal.Flash{primary, backup}}
+	w.before, w.haveStats = statsOf(primary, backup)
+	return w
+}
+
+// done returns the work so far.
+func (w *roundWork) done() hal.Stats {
+	if after, ok := statsOf(w.chips[0], w.chips[1]); ok && w.haveStats {
+		return after.Sub(w.before).Add(w.carried)
+	}
+	return w.counted.Add(w.carried)
+}
+
+// finish ends a round: duration, flash work, outcome, error and event.
+func (e *Engine) finish(rep *RoundReport, w *roundWork, err error) (RoundReport, error) {
+	rep.Duration = e.clock.Now().Sub(rep.Started)
+	d := w.done()
+	rep.BytesRead, rep.BytesWritten, rep.Erases, rep.PagesProgrammed = d.BytesRead, d.BytesProgrammed, d.Erases, d.PagesProgrammed
+	if err != nil && rep.Outcome == "" {
+		rep.Outcome = OutcomeError
+	}
+	if err != nil {
+		rep.Error = err.Error()
+		if !errors.Is(err, ErrUpgradePending) {
+			e.event(EventError, rep.Generation, err.Error())
+			e.setErr(err)
+		}
+	} else {
+		e.setErr(nil)
+	}
+	r := *rep
+	e.mu.Lock()
+	e.lastRep = &r
+	e.mu.Unlock()
+	return *rep, err
+}
+
+// prepare is Prepare with the op lock held (see Prepare); choice is the
+// upgrade choice of an upgrade round, NoChoice for a scheduled one.
+func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, RoundReport, error) {
 	e.mu.Lock()
 	active := int(e.role.Active)
 	cfg := e.cfg.Clone()
 	next := e.snap.GroupNext
-	e.counters.Rounds++
 	e.mu.Unlock()
 	rep := RoundReport{Started: e.clock.Now()}
 	primary, backup := e.chips[active], e.chips[1-active]
-	before, haveStats := statsOf(primary, backup)
-	var counted hal.Stats
-	finish := func(err error) (RoundReport, error) {
-		rep.Duration = e.clock.Now().Sub(rep.Started)
-		if after, ok := statsOf(primary, backup); ok && haveStats {
-			d := after.Sub(before)
-			rep.BytesRead, rep.BytesWritten, rep.Erases, rep.PagesProgrammed = d.BytesRead, d.BytesProgrammed, d.Erases, d.PagesProgrammed
-		} else {
-			rep.BytesRead, rep.BytesWritten, rep.Erases, rep.PagesProgrammed = counted.BytesRead, counted.BytesProgrammed, counted.Erases, counted.PagesProgrammed
-		}
-		if err != nil && rep.Outcome == "" {
-			rep.Outcome = OutcomeError
-		}
-		if err != nil {
-			rep.Error = err.Error()
-			if !errors.Is(err, ErrUpgradePending) {
-				e.event(EventError, rep.Generation, err.Error())
-				e.setErr(err)
-			}
-		} else {
-			e.setErr(nil)
-		}
-		r := rep
-		e.mu.Lock()
-		e.lastRep = &r
-		e.mu.Unlock()
-		return rep, err
-	}
+	work := e.newWork(primary, backup)
+	ended := func(r RoundReport, err error) (*Prepared, RoundReport, error) { return nil, r, err }
 	if err := ctx.Err(); err != nil {
-		return finish(err)
+		return ended(e.finish(&rep, work, err))
 	}
 	bk, err := e.backupStore()
 	if err != nil {
-		return finish(err)
+		return ended(e.finish(&rep, work, err))
 	}
 	rc := &roundCtx{rep: &rep, primary: primary, bk: bk, cfg: cfg}
 	prevGen := bk.StateRef().Generation
 	// Probe the primary first.
 	hdr, err := e.probe(rc, nil)
 	if err != nil {
-		return e.interrupted(ctx, rc, nil, err)
+		return ended(e.interrupted(ctx, rc, nil, err))
 	}
 	rc.hdr = hdr
 	e.mu.Lock()
@@ -172,7 +306,7 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 			e.event(EventUpgrade, newest.Generation, fmt.Sprintf("primary image %s, generation %d was taken from %s: choose keep-upgraded or restore-defaults", hdr.Version, newest.Generation, newest.ImageVersion))
 		}
 		rep.Outcome = OutcomeUpgradePending
-		return finish(ErrUpgradePending)
+		return ended(e.finish(&rep, work, ErrUpgradePending))
 	}
 	types := group(cfg, next)
 	if choice != NoChoice {
@@ -185,7 +319,7 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 	// Collect.
 	region, err := info.OpenRegion(primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
 	if err != nil {
-		return e.interrupted(ctx, rc, nil, &anomaly{err: err, when: e.clock.Now()})
+		return ended(e.interrupted(ctx, rc, nil, &anomaly{err: err, when: e.clock.Now()}))
 	}
 	for _, t := range types {
 		off, _ := region.Extent(t)
@@ -193,14 +327,6 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 	}
 	chunk := bk.ChunkSize()
 	payloads := make(map[uint8][]byte, len(types))
-	kept := false // the payloads went into the engine's cache
-	defer func() {
-		if !kept {
-			for _, p := range payloads {
-				putPayload(p)
-			}
-		}
-	}()
 	phases := make(map[uint8]int64, len(types))
 	plan := store.Plan{Generation: gen, Config: toStoreConfig(cfg)}
 	for _, t := range types {
@@ -209,32 +335,77 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		phase := (off + info.RecordHeaderSize) % chunk
 		rec, checks, err := e.readRecord(region, primary, t, phase, chunk)
 		if err != nil {
-			return e.interrupted(ctx, rc, nil, &anomaly{err: err, when: t0})
+			for _, p := range payloads {
+				putPayload(p)
+			}
+			return ended(e.interrupted(ctx, rc, nil, &anomaly{err: err, when: t0}))
 		}
 		ds, checks := e.chunkDigests(bk, active, t, rec.Payload, checks, phase, chunk)
 		payloads[uint8(t)] = rec.Payload
 		phases[uint8(t)] = phase
 		plan.Types = append(plan.Types, store.TypePlan{Type: uint8(t), Phase: uint32(phase), Size: int64(len(rec.Payload)), Seq: rec.Seq, Chunks: ds, Checks: checks})
-		counted.BytesRead += int64(len(rec.Payload))
+		work.counted.BytesRead += int64(len(rec.Payload))
 	}
 	if len(e.rewrite) > 0 {
 		plan.Rewrite = map[uint8][]int{}
 		for t, idx := range e.rewrite {
-			plan.Rewrite[uint8(t)] = idx
+			plan.Rewrite[uint8(t)] = slices.Clone(idx)
 		}
 	}
+	p := &Prepared{choice: choice, active: active, prevGen: prevGen, cfg: cfg, next: next,
+		upgrade: committed.UpgradeChoice, rep: rep, hdr: hdr, lastProbe: rc.lastProbe, recOffs: rc.recOffs,
+		types: types, plan: plan, payloads: payloads, phases: phases, chunk: chunk,
+		work: work.done(), haveStats: work.haveStats}
+	return p, RoundReport{}, nil
+}
+
+// apply runs the second half of p (see Apply) with the op lock held. If
+// owned, the round owns p's payload buffers (Round's own prepare): they go
+// back to the pool when the round fails, or into the engine's cache when
+// it commits. Otherwise p is shared and left as it is (a commit caches
+// copies).
+func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundReport, error) {
+	active := p.active
+	cfg := p.cfg
+	rep := p.rep
+	rep.Types = slices.Clone(p.rep.Types)
+	primary, backup := e.chips[active], e.chips[1-active]
+	work := e.newWork(primary, backup)
+	work.carried = p.work
+	if !p.haveStats {
+		work.haveStats = false
+	}
+	e.mu.Lock()
+	e.primVer = p.hdr.Version
+	e.mu.Unlock()
+	bk, err := e.backupStore()
+	if err != nil {
+		return e.finish(&rep, work, err)
+	}
+	rc := &roundCtx{rep: &rep, primary: primary, bk: bk, cfg: cfg, hdr: p.hdr, lastProbe: p.lastProbe, recOffs: p.recOffs}
+	hdr := p.hdr
+	gen := rep.Generation
+	payloads, phases, chunk := p.payloads, p.phases, p.chunk
+	kept := false // the payloads went into the engine's cache
+	defer func() {
+		if owned && !kept {
+			for _, b := range payloads {
+				putPayload(b)
+			}
+		}
+	}()
 	if _, err := e.probe(rc, &rc.hdr); err != nil {
 		return e.interrupted(ctx, rc, nil, err)
 	}
 
 	// Write: intent, data, commit.
 	bk.SetVerify(cfg.Verify)
-	r, err := bk.Begin(plan)
+	r, err := bk.Begin(p.plan)
 	if err != nil {
 		if r != nil {
 			r.Abandon()
 		}
-		return finish(fmt.Errorf("begin round: %w", err))
+		return e.finish(&rep, work, fmt.Errorf("begin round: %w", err))
 	}
 	writes := r.Writes()
 	rep.ChangedChunks = len(writes)
@@ -249,18 +420,18 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 	commit := func() error {
 		now := e.clock.Now()
 		st := store.State{Generation: gen, Time: now, NextSync: now.Add(cfg.Interval), Config: toStoreConfig(cfg),
-			ImageVersion: hdr.Version, UpgradeChoice: committed.UpgradeChoice, Role: e.role}
-		if choice != NoChoice {
-			st.UpgradeChoice = uint8(choice)
+			ImageVersion: hdr.Version, UpgradeChoice: p.upgrade, Role: e.role}
+		if p.choice != NoChoice {
+			st.UpgradeChoice = uint8(p.choice)
 		}
-		if len(cfg.Types) > 0 && cfg.GroupSize > 0 && choice == NoChoice {
-			st.GroupNext = uint16((int(next) + cfg.GroupSize) % len(cfg.Types))
+		if len(cfg.Types) > 0 && cfg.GroupSize > 0 && p.choice == NoChoice {
+			st.GroupNext = uint16((int(p.next) + cfg.GroupSize) % len(cfg.Types))
 		}
 		return r.Commit(st)
 	}
 	if e.opts.Mutant == CommitBeforeDurable { // MUTANT: commit before the data
 		if err := commit(); err != nil {
-			return finish(err)
+			return e.finish(&rep, work, err)
 		}
 	}
 	for i, w := range writes {
@@ -272,14 +443,14 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 				return e.interrupted(ctx, rc, r, err)
 			}
 		}
-		p := payloads[w.Type]
-		lo, hi := store.ChunkBounds(int64(len(p)), phases[w.Type], chunk, w.Index)
-		er, pg, err := r.Write(i, p[lo:hi])
-		counted.Erases += er
-		counted.PagesProgrammed += pg
+		b := payloads[w.Type]
+		lo, hi := store.ChunkBounds(int64(len(b)), phases[w.Type], chunk, w.Index)
+		er, pg, err := r.Write(i, b[lo:hi])
+		work.counted.Erases += er
+		work.counted.PagesProgrammed += pg
 		rep.DataErases += er
 		rep.DataPages += pg
-		counted.BytesProgrammed += hi - lo
+		work.counted.BytesProgrammed += hi - lo
 		if err != nil {
 			r.Abandon()
 			err = fmt.Errorf("write chunk %d of %v: %w", w.Index, info.Type(w.Type), err)
@@ -293,7 +464,7 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 					}
 				}
 			}
-			return finish(err)
+			return e.finish(&rep, work, err)
 		}
 	}
 	if e.opts.Mutant != CommitBeforeDurable {
@@ -304,14 +475,24 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 		}
 		if err := commit(); err != nil {
 			r.Abandon()
-			return finish(err)
+			return e.finish(&rep, work, err)
 		}
 	}
-	for _, t := range types {
+	for _, t := range p.types {
 		delete(e.rewrite, t)
 	}
 	st := bk.StateRef()
-	e.remember(active, prevGen, st.Generation, payloads)
+	if !owned {
+		// The cache owns what it holds: copies of the shared payloads.
+		own := make(map[uint8][]byte, len(payloads))
+		for t, b := range payloads {
+			c := getPayload(len(b))
+			copy(c, b)
+			own[t] = c
+		}
+		payloads = own
+	}
+	e.remember(active, p.prevGen, st.Generation, payloads)
 	kept = true
 	e.refreshSnap()
 	e.mu.Lock()
@@ -329,7 +510,7 @@ func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, 
 	}
 	e.event(EventCommit, gen, fmt.Sprintf("%s: %d chunks of %v written to %s; next sync %s",
 		rep.Outcome, len(writes), rep.ChangedTypes, backup.Geometry().Name, st.NextSync.UTC().Format(time.RFC3339)))
-	return finish(nil)
+	return e.finish(&rep, work, nil)
 }
 
 // chunkDigests returns the chunk digests and checks of t's new payload.
