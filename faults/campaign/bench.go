@@ -93,6 +93,13 @@ type bench struct {
 	journalOff, journalSize int64
 	steps                   []step // the recorded round
 	roundOK                 bool
+	// prepared is the recorded round's first half (engine.Prepare), and
+	// split the index of the first operation of its second half: an
+	// anomaly at a later operation branches there, applying prepared on
+	// an engine opened on the base, instead of reading the information
+	// region again.
+	prepared *engine.Prepared
+	split    int
 	// writes are the recorded round's programs and erases in order;
 	// writesBefore[i] is how many of them come before step i.
 	writes       []faults.Op
@@ -236,7 +243,19 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 		}
 	}
 	in.Arm()
-	rep, err := e.Round(ctx)
+	// The round is recorded as its two halves, which do what Round does
+	// operation for operation (an engine test proves it).
+	prep, rep, err := e.Prepare(ctx)
+	if err != nil || prep == nil {
+		return nil, fmt.Errorf("record: the round without faults ended while collecting (%s): %v", rep.Outcome, err)
+	}
+	nb.prepared, nb.split = prep, len(nb.steps)
+	for _, st := range nb.steps {
+		if st.op.Kind != faults.Read {
+			return nil, fmt.Errorf("record: the engine wrote before it applied the round: %v", st.op)
+		}
+	}
+	rep, err = e.Apply(ctx, prep)
 	if err != nil {
 		return nil, fmt.Errorf("record: the round without faults failed: %w", err)
 	}

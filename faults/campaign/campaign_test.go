@@ -170,6 +170,46 @@ func TestBranchingEqualsReplay(t *testing.T) {
 	}
 }
 
+// TestAnomalyBranchEqualsReplay: an anomaly of the primary in the round's
+// second half, judged by applying the recorded round's first half on an
+// engine opened on the base (engine.Prepared), gives exactly the verdicts
+// of running the round from the start; so does one in the first half,
+// which is always replayed.
+func TestAnomalyBranchEqualsReplay(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ scenario, mutant string }{
+		{"small", "none"}, {"small", "threshold-ignored"}, {"small", "no-purge"}, {"standard", "none"},
+	} {
+		mutant := tc.mutant
+		b, err := loadBench(ctx, tc.scenario, 1, mutant)
+		require.NoError(t, err)
+		require.NotNil(t, b.prepared)
+		w, err := newWorker(b)
+		require.NoError(t, err)
+		w.memoLive = true
+		branched, replayed := 0, 0
+		for i, s := range b.steps {
+			for _, p := range variants(i, s.op) {
+				if p.kind != pointAnomaly {
+					continue
+				}
+				res, _, _, err := w.runPoint(ctx, p, 1)
+				require.NoError(t, err)
+				vs, err := Replay(ctx, res[0].c)
+				require.NoError(t, err)
+				require.Equal(t, vs, res[0].verdicts, "mutant %s case %s", mutant, res[0].c)
+				if i >= b.split {
+					branched++
+				} else {
+					replayed++
+				}
+			}
+		}
+		require.Greater(t, branched, 10, "mutant %s", mutant)
+		require.Greater(t, replayed, 3, "mutant %s", mutant)
+	}
+}
+
 // TestDepthTwoBranchingEqualsReplay: a cut in the recovery judged by
 // branching from the recorded recovery's snapshots gives exactly the
 // verdicts of replaying the two-fault case from the start.

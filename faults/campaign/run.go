@@ -342,7 +342,11 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (res []result
 	b := w.b
 	c := Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: p.schedule(b.seed)}
 	if p.kind == pointAnomaly {
-		r, err := w.replay(ctx, c)
+		run := w.replay
+		if b.prepared != nil && p.i >= b.split {
+			run = w.applyBranch
+		}
+		r, err := run(ctx, c)
 		return []result{r}, 0, 0, err
 	}
 	if p.kind == pointTorn {
