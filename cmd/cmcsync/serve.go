@@ -237,10 +237,10 @@ func lineLogger(w io.Writer, stamp bool) func(string, ...any) {
 	}
 }
 
-// daemon is the engine over two opened chips, adapted to web.Backend. It
-// runs the schedule itself (the same rules as engine.Run) so that it can
-// hand every round to the page and /metrics, and so that the simulated
-// CMC's writes to the primary's information region never overlap a round.
+// daemon is the engine over two opened chips, adapted to web.Backend.
+// engine.Run keeps the schedule and hands every scheduled round to the page
+// and /metrics (Options.OnRound); the simulated CMC's writes to the
+// primary's information region never overlap a round (Options.PrimaryLock).
 type daemon struct {
 	e         *engine.Engine
 	chips     [2]hal.Flash
@@ -251,22 +251,21 @@ type daemon struct {
 	srv       *web.Server // set before the schedule starts
 
 	// primaryMu serializes what writes or reads the primary's
-	// information region: rounds, upgrade choices and the simulated CMC.
+	// information region: rounds and upgrade choices (the engine takes it:
+	// engine.Options.PrimaryLock), the simulated CMC and simulated
+	// upgrades.
 	primaryMu sync.Mutex
-	// kick wakes the scheduler after a change that may move NextSync.
-	kick chan struct{}
 
 	mu           sync.Mutex
-	bytesWritten int64     // by every round since start
-	retryAt      time.Time // after a failed round: not before this
-	upgrades     int       // simulated upgrades so far
+	bytesWritten int64 // by every round since start
+	upgrades     int   // simulated upgrades so far
 }
 
 // openDaemon opens (and if needed formats and populates) the chips and
 // the engine. Simulated chips whose image files do not exist yet, and
 // in-memory simulated chips, are formatted; so are any chips with format.
 func openDaemon(ctx context.Context, specs [2]flashspec.Spec, format bool, seed uint64, logf, engineLogf func(string, ...any)) (_ *daemon, err error) {
-	d := &daemon{seed: seed, logf: logf, kick: make(chan struct{}, 1), simulated: true}
+	d := &daemon{seed: seed, logf: logf, simulated: true}
 	fresh := 0
 	for _, s := range specs {
 		if s.Backend != flashspec.Sim {
@@ -295,7 +294,8 @@ func openDaemon(ctx context.Context, specs [2]flashspec.Spec, format bool, seed 
 		}
 		d.chips[i] = f
 	}
-	opts := engine.Options{Clock: hal.SystemClock{}, Config: serveDefaultConfig(), Logf: engineLogf}
+	opts := engine.Options{Clock: hal.SystemClock{}, Config: serveDefaultConfig(), Logf: engineLogf,
+		PrimaryLock: &d.primaryMu, OnRound: d.scheduled}
 	if format || fresh == 2 {
 		layout, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
 		if err != nil {
@@ -336,80 +336,43 @@ func (d *daemon) close() {
 	}
 }
 
-// round runs one round with the primary's region to itself and accounts
-// for it.
+// round runs one round now ("sync now", a simulated upgrade) and
+// accounts for it.
 func (d *daemon) round(ctx context.Context) (engine.RoundReport, error) {
-	d.primaryMu.Lock()
 	rep, err := d.e.Round(ctx)
-	d.primaryMu.Unlock()
-	d.account(rep, err)
+	d.account(rep)
 	return rep, err
 }
 
-func (d *daemon) account(rep engine.RoundReport, err error) {
+func (d *daemon) account(rep engine.RoundReport) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.bytesWritten += rep.BytesWritten
-	if err != nil {
-		d.retryAt = time.Now().Add(d.e.Config().Interval)
-	} else {
-		d.retryAt = time.Time{}
-	}
+	d.mu.Unlock()
 }
 
-// schedule runs rounds when they are due, as engine.Run does, until ctx is
-// done; it returns nil then, or the error that makes the device unusable
-// (power loss, closed).
-func (d *daemon) schedule(ctx context.Context) error {
-	for {
-		st := d.e.Status()
-		next := st.NextSync
-		// A shorter interval set since the last round takes effect now,
-		// not after the old interval.
-		if !st.LastSync.IsZero() {
-			if sooner := st.LastSync.Add(st.Config.Interval); sooner.Before(next) {
-				next = sooner
-			}
-		}
-		d.mu.Lock()
-		if d.retryAt.After(next) {
-			next = d.retryAt
-		}
-		d.mu.Unlock()
-		if wait := time.Until(next); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-d.kick:
-				t.Stop()
-			case <-t.C:
-			}
-			continue // re-read: a sync now or a new config may have moved it
-		}
-		rep, err := d.round(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		d.srv.RecordRound(webRound(rep, err))
-		switch {
-		case err == nil:
-		case errors.Is(err, hal.ErrPowerLoss), errors.Is(err, hal.ErrClosed):
-			return err
-		case errors.Is(err, engine.ErrUpgradePending):
-			// Waits for the user's choice; the status says so.
-		default:
-			d.logf("round failed: %v (retrying in %v)", err, d.e.Config().Interval)
-		}
-	}
-}
-
-func (d *daemon) wake() {
-	select {
-	case d.kick <- struct{}{}:
+// scheduled receives every round engine.Run ran (engine.Options.OnRound).
+func (d *daemon) scheduled(rep engine.RoundReport, err error) {
+	d.account(rep)
+	d.srv.RecordRound(webRound(rep, err))
+	switch {
+	case err == nil, errors.Is(err, engine.ErrUpgradePending):
+		// Waits for the user's choice; the status says so.
+	case errors.Is(err, hal.ErrPowerLoss), errors.Is(err, hal.ErrClosed):
+		// Run returns it.
 	default:
+		d.logf("round failed: %v (retrying in %v)", err, d.e.Config().Interval)
 	}
+}
+
+// schedule runs rounds when they are due (engine.Run) until ctx is done;
+// it returns nil then, or the error that makes the device unusable (power
+// loss, closed).
+func (d *daemon) schedule(ctx context.Context) error {
+	err := d.e.Run(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // simulateCMC is the simulated CMC: every step it applies step's worth of
@@ -533,13 +496,11 @@ func (d *daemon) SetConfig(c web.Config) error {
 		}
 		return err
 	}
-	d.wake()
 	return nil
 }
 
 func (d *daemon) SyncNow(ctx context.Context) (web.Round, error) {
 	rep, err := d.round(ctx)
-	d.wake()
 	if errors.Is(err, engine.ErrUpgradePending) {
 		return webRound(rep, nil), fmt.Errorf("%w: %v", web.ErrConflict, err)
 	}
@@ -554,12 +515,9 @@ func (d *daemon) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 	if !d.e.Status().UpgradePending {
 		return web.ErrNoUpgrade
 	}
-	d.primaryMu.Lock()
 	rep, err := d.e.UpgradeRound(ctx, c)
-	d.primaryMu.Unlock()
-	d.account(rep, err)
+	d.account(rep)
 	d.srv.RecordRound(webRound(rep, err))
-	d.wake()
 	return err
 }
 
@@ -588,7 +546,6 @@ func (d simDaemon) SimulateUpgrade(ctx context.Context) error {
 	d.logf("simulated image upgrade: the active image is now version %s", h.Version)
 	rep, err := d.round(ctx)
 	d.srv.RecordRound(webRound(rep, err))
-	d.wake()
 	if err != nil && !errors.Is(err, engine.ErrUpgradePending) {
 		return err
 	}

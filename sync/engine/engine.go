@@ -32,6 +32,20 @@ type Options struct {
 	// round's writes (default 20 ms); ProbeRetry the pause between probes
 	// while waiting for the primary to answer (default 5 ms).
 	ProbeEvery, ProbeRetry time.Duration
+	// PrimaryLock, if set, is held while a round runs (Round, Upgrade,
+	// Prepare, Apply and the rounds Run starts): CMC services that can
+	// hold their writes to the information region while a round reads it
+	// share it with the engine (the simulated CMC of cmcsync serve does).
+	// Without it, a record rewritten while it is read is read again, and
+	// one still inconsistent is a primary anomaly. It is taken after the
+	// engine's own lock, so its holders must not call the engine's round
+	// methods.
+	PrimaryLock sync.Locker
+	// OnRound, if set, is called after each round Run starts (the
+	// scheduled ones, not the rounds Round or Upgrade run when called
+	// directly) with its report and error, from Run's goroutine, with no
+	// engine lock held.
+	OnRound func(RoundReport, error)
 }
 
 func (o *Options) fill(g hal.Geometry) error {
@@ -239,6 +253,7 @@ type Engine struct {
 	lastHdr  *info.ImageHeader
 	pairID   uint64
 	chipSwap bool
+	wake     chan struct{} // wakes Run (see kick)
 	// cache holds the payloads of the last committed round (by type),
 	// taken from chip cacheChip, for generation cacheGen of the backup.
 	cache     map[info.Type][]byte
@@ -276,7 +291,7 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	if err := checkPair(chipA, chipB, opts.Layout); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	e := &Engine{clock: opts.Clock, opts: opts, chips: [2]hal.Flash{chipA, chipB}, sopts: opts.storeOptions()}
+	e := &Engine{clock: opts.Clock, opts: opts, chips: [2]hal.Flash{chipA, chipB}, sopts: opts.storeOptions(), wake: make(chan struct{}, 1)}
 	var errs [2]error
 	for i := range 2 {
 		errs[i] = e.openStore(i)
@@ -585,7 +600,15 @@ func (e *Engine) SetConfig(c Config) error {
 	}
 	e.mu.Lock()
 	e.cfg = c.Clone()
+	// A shorter interval takes effect now: the next round is due one new
+	// interval after the last sync, if that is sooner.
+	if !e.lastSync.IsZero() {
+		if sooner := e.lastSync.Add(c.Interval); sooner.Before(e.nextSync) {
+			e.nextSync = sooner
+		}
+	}
 	e.mu.Unlock()
+	e.kick()
 	return nil
 }
 

@@ -429,3 +429,105 @@ func TestNANDBadBlocks(t *testing.T) {
 	err = Format(a, c, p.opts)
 	require.ErrorContains(t, err, "is bad")
 }
+
+// blockingClock tells when Run sleeps and never wakes by itself: only a
+// cancelled context (a kick) ends a sleep.
+type blockingClock struct {
+	*sim.Clock
+	sleeping chan time.Duration
+}
+
+func (c *blockingClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.sleeping <- d
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestRunWakesOnAShorterInterval: Run waiting for the next sync wakes when
+// the configuration changes; a shorter interval that is already over since
+// the last sync starts a round at once, which OnRound reports.
+func TestRunWakesOnAShorterInterval(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Interval = time.Hour
+	p := newPair(t, 8<<20, 1<<20, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clock := &blockingClock{Clock: p.clock, sleeping: make(chan time.Duration, 1)}
+	opts := p.opts
+	opts.Clock = clock
+	rounds := make(chan RoundReport, 4)
+	opts.OnRound = func(r RoundReport, err error) {
+		require.NoError(t, err)
+		rounds <- r
+	}
+	e, err := Open(ctx, p.a, p.b, opts)
+	require.NoError(t, err)
+	_, err = e.Round(ctx) // the first sync, outside Run: not reported
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	d := <-clock.sleeping
+	require.InDelta(t, float64(time.Hour), float64(d), float64(time.Minute), "Run waits one interval")
+	p.clock.Advance(10 * time.Minute)
+	require.NoError(t, p.gen.Step(p.region(t, p.a), 10*time.Minute))
+	short := e.Config()
+	short.Interval = 5 * time.Minute
+	require.NoError(t, e.SetConfig(short))
+	select {
+	case r := <-rounds:
+		require.Equal(t, OutcomeCommitted, r.Outcome)
+	case err := <-done:
+		t.Fatalf("Run returned %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not wake after the interval was shortened")
+	}
+	// Then it waits one new interval.
+	d = <-clock.sleeping
+	require.InDelta(t, float64(5*time.Minute), float64(d), float64(time.Minute))
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+// heldLock is a sync.Locker that records whether it is held.
+type heldLock struct {
+	held  bool
+	locks int
+}
+
+func (l *heldLock) Lock()   { l.held = true; l.locks++ }
+func (l *heldLock) Unlock() { l.held = false }
+
+// lockCheckFlash fails the test if the primary is read without the lock.
+type lockCheckFlash struct {
+	hal.Flash
+	t    *testing.T
+	lock *heldLock
+}
+
+func (f lockCheckFlash) ReadAt(b []byte, off int64) (int, error) {
+	require.True(f.t, f.lock.held, "the primary was read at %#x without Options.PrimaryLock", off)
+	return f.Flash.ReadAt(b, off)
+}
+
+func TestPrimaryLockHeldByRounds(t *testing.T) {
+	ctx := context.Background()
+	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+	lock := &heldLock{}
+	opts := p.opts
+	opts.PrimaryLock = lock
+	lock.Lock() // Open reads the primary too; the lock is for rounds only
+	e, err := Open(ctx, lockCheckFlash{p.a, t, lock}, p.b, opts)
+	require.NoError(t, err)
+	lock.Unlock()
+	lock.locks = 0
+	_, err = e.Round(ctx)
+	require.NoError(t, err)
+	require.NoError(t, p.gen.Step(p.region(t, p.a), info.TypicalInterval))
+	prep, _, err := e.Prepare(ctx)
+	require.NoError(t, err)
+	_, err = e.Apply(ctx, prep)
+	require.NoError(t, err)
+	require.Equal(t, 3, lock.locks)
+	require.False(t, lock.held)
+}

@@ -90,9 +90,36 @@ type roundCtx struct {
 // rounds; it is ErrUpgradePending, a context error or a flash error
 // otherwise.
 func (e *Engine) Round(ctx context.Context) (RoundReport, error) {
-	e.op.Lock()
-	defer e.op.Unlock()
+	e.lockRound()
+	defer e.unlockRound()
 	return e.round(ctx, NoChoice)
+}
+
+// lockRound takes the locks a round holds: the engine's op lock, then
+// Options.PrimaryLock. unlockRound releases them and wakes Run, whose
+// schedule the round may have moved.
+func (e *Engine) lockRound() {
+	e.op.Lock()
+	if l := e.opts.PrimaryLock; l != nil {
+		l.Lock()
+	}
+}
+
+func (e *Engine) unlockRound() {
+	if l := e.opts.PrimaryLock; l != nil {
+		l.Unlock()
+	}
+	e.op.Unlock()
+	e.kick()
+}
+
+// kick wakes Run to read the schedule again (a round ran, or the
+// configuration changed).
+func (e *Engine) kick() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
 }
 
 func statsOf(fs ...hal.Flash) (hal.Stats, bool) {
@@ -176,8 +203,8 @@ var ErrStale = errors.New("prepared round is stale")
 // same flash contents can each apply one prepared round under a different
 // fault, without each reading the whole information region again.
 func (e *Engine) Prepare(ctx context.Context) (*Prepared, RoundReport, error) {
-	e.op.Lock()
-	defer e.op.Unlock()
+	e.lockRound()
+	defer e.unlockRound()
 	p, rep, err := e.prepare(ctx, NoChoice)
 	if p == nil {
 		e.countRound()
@@ -196,8 +223,8 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, RoundReport, error) {
 // generation on either chip, the active chip and the configuration) and
 // returns an error wrapping ErrStale, having done nothing, if not.
 func (e *Engine) Apply(ctx context.Context, p *Prepared) (RoundReport, error) {
-	e.op.Lock()
-	defer e.op.Unlock()
+	e.lockRound()
+	defer e.unlockRound()
 	if p == nil {
 		return RoundReport{}, fmt.Errorf("%w: nil prepared round", ErrStale)
 	}
@@ -944,8 +971,8 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 	if choice != KeepUpgraded && choice != RestoreDefaults {
 		return RoundReport{}, fmt.Errorf("upgrade: choose keep-upgraded or restore-defaults, not %v", choice)
 	}
-	e.op.Lock()
-	defer e.op.Unlock()
+	e.lockRound()
+	defer e.unlockRound()
 	e.mu.Lock()
 	primary := e.chips[e.role.Active]
 	types := slices.Clone(e.cfg.Types)
@@ -966,30 +993,47 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 }
 
 // Run runs rounds on the schedule until ctx is done: it waits (on the
-// engine's clock) until NextSync, runs a round, and repeats. Interrupted
+// engine's clock) until NextSync, runs a round, hands its report to
+// Options.OnRound, and repeats. A configuration change (SetConfig) or a
+// round run meanwhile (Round, Upgrade, "sync now") wakes it to read the
+// schedule again, so a shorter interval takes effect at once. Interrupted
 // rounds are retried at once when Config.RetryAtOnce is set, else at the
-// next scheduled time. A round that fails with a flash error is retried
-// after the interval. Run returns ctx's error, or a power-loss error from a
-// chip (the device must be restarted).
+// next scheduled time. A round that fails with a flash error (or waits for
+// an upgrade choice) is retried after the interval. Run returns ctx's
+// error, or a power-loss error from a chip (the device must be restarted).
 func (e *Engine) Run(ctx context.Context) error {
+	// Wake-ups from before Run started are moot: it reads the schedule now.
+	select {
+	case <-e.wake:
+	default:
+	}
 	for {
 		e.mu.Lock()
 		next := e.nextSync
 		e.mu.Unlock()
 		if d := next.Sub(e.clock.Now()); d > 0 {
-			if err := e.clock.Sleep(ctx, d); err != nil {
+			if err := e.sleep(ctx, d); err != nil {
 				return err
 			}
+			continue // due, or woken: read the schedule again
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rep, err := e.Round(ctx)
+		// The round's own wake-up: the schedule is read again below.
+		select {
+		case <-e.wake:
+		default:
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			if errors.Is(err, hal.ErrPowerLoss) || errors.Is(err, hal.ErrClosed) {
+				if e.opts.OnRound != nil {
+					e.opts.OnRound(rep, err)
+				}
 				return err
 			}
 			e.mu.Lock()
@@ -998,6 +1042,32 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			e.mu.Unlock()
 		}
-		_ = rep
+		if e.opts.OnRound != nil {
+			e.opts.OnRound(rep, err)
+		}
 	}
+}
+
+// sleep waits d on the engine's clock, or less if kick wakes it; the error
+// is ctx's.
+func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-e.wake:
+			cancel()
+		case <-done:
+		}
+	}()
+	err := e.clock.Sleep(wctx, d)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil && wctx.Err() == nil {
+		return err // the clock failed
+	}
+	return nil
 }
