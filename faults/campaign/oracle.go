@@ -224,7 +224,9 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	b := w.b
 	w.stable = !hasUnstable(t.c.Round) && !hasUnstable(t.c.Recovery)
 	vs := verdicts{}
-	writes := slices.Clone(t.writes)
+	// Room for the recovery's writes (a purge, a few journal records)
+	// without growing the copy.
+	writes := append(make([]faults.Op, 0, len(t.writes)+256), t.writes...)
 	pre := w.view(1, writes)
 
 	// Recovery: engine.Open on what the chips hold.
