@@ -20,6 +20,14 @@
 // last committed generation. Open runs the same purge-then-reinit for a
 // round cut by power loss.
 //
+// Round is Prepare (probe, collect, check and hash: nothing written) then
+// Apply (everything else). A Prepared round is immutable and applies on
+// any engine opened on the same flash contents, which lets a fault
+// harness branch many engines from one collection. Run keeps the schedule
+// (Options.OnRound sees each scheduled round; a configuration change wakes
+// it); Options.PrimaryLock lets CMC services hold their writes to the
+// information region while a round runs.
+//
 // Mutants (Options.Mutant) are deliberately broken variants for the fault
 // harness; None is the real engine.
 package engine
