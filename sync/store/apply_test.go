@@ -40,7 +40,7 @@ func TestApplyIntentOwnedEqualsApplyIntent(t *testing.T) {
 		}
 		for range rng.IntN(12) {
 			ty := []uint8{SpareType, 1, 2, 3, 4}[rng.IntN(5)]
-			in.entries = append(in.entries, IntentEntry{Type: ty, Index: uint32(rng.IntN(8)), Block: uint32(1000 + rng.IntN(100)), Check: rng.Uint64()})
+			in.entries = append(in.entries, IntentEntry{Type: ty, Index: uint32(rng.IntN(8)), Block: uint32(1000 + rng.IntN(100)), Check: rng.Uint64(), Digest: Digest{byte(rng.Uint32()), 31: byte(rng.Uint32())}})
 		}
 		cp := func(ts []TypeState) []TypeState {
 			out := make([]TypeState, len(ts))
@@ -52,7 +52,16 @@ func TestApplyIntentOwnedEqualsApplyIntent(t *testing.T) {
 		s1 := &Store{st: State{Types: cp(base)}}
 		s2 := &Store{st: State{Types: cp(base)}}
 		want, werr := s1.applyIntent(in)
-		got, gerr := s2.applyIntentOwned(in)
+		// The replay's intents hold their entries encoded, split over
+		// records.
+		raw := *in
+		raw.entries = nil
+		for rest := in.entries; len(rest) > 0; {
+			n := 1 + rng.IntN(len(rest))
+			raw.raw = append(raw.raw, encodeEntries(rest[:n]))
+			rest = rest[n:]
+		}
+		got, gerr := s2.applyIntentOwned(&raw, nil)
 		if werr != nil {
 			require.EqualError(t, gerr, werr.Error(), "iteration %d (seed %d)", iter, seed)
 			require.Equal(t, base, s2.st.Types, "iteration %d: state changed on error", iter)
@@ -61,6 +70,19 @@ func TestApplyIntentOwnedEqualsApplyIntent(t *testing.T) {
 		require.NoError(t, gerr, "iteration %d (seed %d)", iter, seed)
 		require.Equal(t, want, got, "iteration %d (seed %d)", iter, seed)
 	}
+}
+
+// encodeEntries encodes intent entries as an intent chunk record lists them.
+func encodeEntries(entries []IntentEntry) []byte {
+	var b enc
+	for _, x := range entries {
+		b.u8(x.Type)
+		b.u32(x.Index)
+		b.u32(x.Block)
+		b.u64(x.Check)
+		b.raw(x.Digest[:])
+	}
+	return b.b
 }
 
 // TestReleaseThenReopen: stores opened after others were released (their
@@ -83,7 +105,7 @@ func TestReleaseThenReopen(t *testing.T) {
 				}
 			}
 			for k := range o.erased {
-				o.erased[k], o.live[k] = true, true
+				o.erased[k], o.live[k] = ^uint64(0), ^uint64(0)
 			}
 			o.Release()
 		}

@@ -149,6 +149,15 @@ type intent struct {
 	types   []TypeState // new metadata, no chunks
 	nchunks []int
 	entries []IntentEntry
+	// raw: the entries that follow entries, still encoded (the bytes of
+	// intent chunk records, from splitIntentChunks). The replay keeps them
+	// so, pointing into the journal blocks it read, and decodes them
+	// (decodeRaw) only for an intent that outlives it.
+	raw [][]byte
+	// check: the replay's checks of the raw entries against the state
+	// the intent applies to, made as their records are replayed (nil:
+	// made by applyIntentOwned).
+	check *rawCheck
 }
 
 func (in *intent) blocks() []uint32 {
@@ -172,6 +181,10 @@ func decodeIntentHead(body []byte) (*intent, error) {
 	if n > maxTypes {
 		return nil, fmt.Errorf("%w: intent lists %d types", ErrCorrupt, n)
 	}
+	if n > 0 {
+		in.types = make([]TypeState, 0, n)
+		in.nchunks = make([]int, 0, n)
+	}
 	for range n {
 		t, nc := d.typeMeta()
 		in.types = append(in.types, t)
@@ -183,27 +196,77 @@ func decodeIntentHead(body []byte) (*intent, error) {
 	return in, nil
 }
 
-// decodeIntentChunks decodes an intent chunk record, appending its entries
-// to entries.
-func decodeIntentChunks(body []byte, entries []IntentEntry) (gen uint64, out []IntentEntry, err error) {
+// splitIntentChunks checks the framing of an intent chunk record and
+// returns its generation and its entries' bytes (intentEntrySize each, as
+// listed: entries past the listed count are ignored).
+func splitIntentChunks(body []byte) (gen uint64, p []byte, err error) {
 	if len(body) < 10 {
-		return 0, entries, fmt.Errorf("%w: intent chunk record truncated", ErrCorrupt)
+		return 0, nil, fmt.Errorf("%w: intent chunk record truncated", ErrCorrupt)
 	}
 	gen = le.Uint64(body)
 	n := int(le.Uint16(body[8:]))
-	p := body[10:]
+	p = body[10:]
 	if n*intentEntrySize > len(p) {
-		return 0, entries, fmt.Errorf("%w: intent chunk record lists %d entries in %d bytes", ErrCorrupt, n, len(body))
+		return 0, nil, fmt.Errorf("%w: intent chunk record lists %d entries in %d bytes", ErrCorrupt, n, len(body))
 	}
+	return gen, p[:n*intentEntrySize], nil
+}
+
+// Offsets of an encoded intent entry's fields.
+const (
+	ieType   = 0
+	ieIndex  = 1
+	ieBlock  = 5
+	ieCheck  = 9
+	ieDigest = 17
+)
+
+// appendIntentEntries decodes the entries of p (bytes from
+// splitIntentChunks) and appends them to entries.
+func appendIntentEntries(entries []IntentEntry, p []byte) []IntentEntry {
+	n := len(p) / intentEntrySize
 	k := len(entries)
 	entries = slices.Grow(entries, n)[:k+n]
 	for i := range n {
 		q := p[i*intentEntrySize : (i+1)*intentEntrySize]
 		x := &entries[k+i] // decoded in place
-		x.Type, x.Index, x.Block, x.Check = q[0], le.Uint32(q[1:]), le.Uint32(q[5:]), le.Uint64(q[9:])
-		copy(x.Digest[:], q[17:])
+		x.Type, x.Index, x.Block, x.Check = q[ieType], le.Uint32(q[ieIndex:]), le.Uint32(q[ieBlock:]), le.Uint64(q[ieCheck:])
+		x.Digest = Digest(q[ieDigest:intentEntrySize])
 	}
-	return gen, entries, nil
+	return entries
+}
+
+// decodeIntentChunks decodes an intent chunk record, appending its entries
+// to entries.
+func decodeIntentChunks(body []byte, entries []IntentEntry) (gen uint64, out []IntentEntry, err error) {
+	gen, p, err := splitIntentChunks(body)
+	if err != nil {
+		return 0, entries, err
+	}
+	return gen, appendIntentEntries(entries, p), nil
+}
+
+// decodeRaw moves the entries of in.raw into in.entries (after those it
+// holds): the raw bytes point into journal blocks about to be reused.
+// in.entries is not nil afterwards.
+func (in *intent) decodeRaw() {
+	if len(in.raw) == 0 {
+		if in.entries == nil {
+			in.entries = []IntentEntry{} // as for an intent with entries: not nil
+		}
+		in.check = nil
+		return
+	}
+	n := len(in.entries)
+	for _, p := range in.raw {
+		n += len(p) / intentEntrySize
+	}
+	entries := make([]IntentEntry, len(in.entries), n)
+	copy(entries, in.entries)
+	for _, p := range in.raw {
+		entries = appendIntentEntries(entries, p)
+	}
+	in.entries, in.raw, in.check = entries, nil, nil
 }
 
 // commitRecord is a decoded commit.

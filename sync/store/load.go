@@ -9,76 +9,44 @@ import (
 	"github.com/cmcsync/cmcsync/hal"
 )
 
-// entryPool recycles the intent entry lists a replay decodes and then
-// consumes (a round's intent, once its commit is replayed): opening a
-// store that holds a full sync's intent decodes thousands of entries.
-var entryPools [32]sync.Pool // *[]IntentEntry of capacity 1<<class
-
-func entryClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
-
-// getEntries returns an empty list with room for at least n entries.
-func getEntries(n int) []IntentEntry {
-	c := entryClass(n)
-	if c >= len(entryPools) {
-		return make([]IntentEntry, 0, n)
-	}
-	if v, ok := entryPools[c].Get().(*[]IntentEntry); ok {
-		return (*v)[:0]
-	}
-	return make([]IntentEntry, 0, 1<<c)
-}
-
-// putEntries gives e back for reuse; the caller must not use it again.
-func putEntries(e []IntentEntry) {
-	c := entryClass(cap(e))
-	if cap(e) == 0 || cap(e) != 1<<c || c >= len(entryPools) {
-		return
-	}
-	entryPools[c].Put(&e)
-}
-
-// chunkPools recycle chunk maps by power-of-two capacity class, and
-// flagPool the per-data-block flag slices, between a store given back with
-// Release and the stores opened after it (a campaign opens thousands).
-var (
-	chunkPools [32]sync.Pool // *[]Chunk of capacity 1<<class
-	flagPool   sync.Pool     // *[]bool
-)
+// chunkPools recycle chunk maps between a store given back with Release and the stores opened
+// after it (a campaign opens thousands). A map of capacity c is kept in
+// class bits.Len(c)-1 (capacities [2^k, 2^(k+1)) in class k); maps are
+// allocated at their exact length, so a store that is never released
+// costs no more than its chunks.
+var chunkPools [32]sync.Pool // *[]Chunk
 
 // getChunks returns a chunk map of length n; its contents are
 // unspecified (the caller fills every chunk).
 func getChunks(n int) []Chunk {
-	c := entryClass(n)
-	if c >= len(chunkPools) {
-		return make([]Chunk, n)
+	if n <= 0 {
+		return []Chunk{}
 	}
-	if v, ok := chunkPools[c].Get().(*[]Chunk); ok {
-		return (*v)[:n]
+	lo := bits.Len(uint(n)) - 1 // holds capacities from 2^lo: may be too small
+	hi := bits.Len(uint(n - 1)) // holds capacities from 2^hi >= n
+	if lo < len(chunkPools) {
+		if v, ok := chunkPools[lo].Get().(*[]Chunk); ok {
+			if cap(*v) >= n {
+				return (*v)[:n]
+			}
+			chunkPools[lo].Put(v)
+		}
 	}
-	return make([]Chunk, n, 1<<c)
+	if hi != lo && hi < len(chunkPools) {
+		if v, ok := chunkPools[hi].Get().(*[]Chunk); ok {
+			return (*v)[:n]
+		}
+	}
+	return make([]Chunk, n)
 }
 
+// putChunks gives cs back for reuse; the caller must not use it again.
 func putChunks(cs []Chunk) {
-	c := entryClass(cap(cs))
-	if cap(cs) == 0 || cap(cs) != 1<<c || c >= len(chunkPools) {
+	c := bits.Len(uint(cap(cs))) - 1
+	if cap(cs) == 0 || c >= len(chunkPools) {
 		return
 	}
 	chunkPools[c].Put(&cs)
-}
-
-// getFlags returns n false flags.
-func getFlags(n int) []bool {
-	if v, ok := flagPool.Get().(*[]bool); ok && len(*v) == n {
-		clear(*v)
-		return *v
-	}
-	return make([]bool, n)
-}
-
-func putFlags(f []bool) {
-	if len(f) > 0 {
-		flagPool.Put(&f)
-	}
 }
 
 // blockBufs hands out erase-block-sized buffers carved from pooled slabs
@@ -150,9 +118,19 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 	started := false
 	bi := int64(0)
 	so := int64(0)
+	// carried: buf's first record, parsed (and its CRCs checked) when buf
+	// was the next block.
+	var carried record
+	hasCarried := false
 	for {
 		for so < s.e {
-			r, st := parseRecord(buf[so:], s.slot, s.opts.TrustRecords)
+			var r record
+			st := parseOK
+			if hasCarried {
+				r, hasCarried = carried, false
+			} else {
+				r, st = parseRecord(buf[so:], s.slot, s.opts.TrustRecords)
+			}
 			if st != parseOK || (started && r.seq != expect) {
 				break
 			}
@@ -189,6 +167,7 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 			switch {
 			case st == parseOK && r.seq == expect:
 				found = true
+				carried, hasCarried = r, true
 			case st == parseOK && r.seq > expect:
 				res.damaged = append(res.damaged, fmt.Sprintf("journal records %d..%d missing before %#x; later records ignored", expect, r.seq-1, base+nb*s.e))
 			case st == parseErased && hal.IsErased(next):
@@ -372,11 +351,9 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 	}
 	s.st, s.staged, s.cursor, s.wraps = st, staged, cursor, wraps
 	s.pending, s.purged = nil, nil
-	s.erased = getFlags(int(s.sb.DataBlocks))
+	s.erased = newBlockSet(int(s.sb.DataBlocks))
 	if wraps == 0 {
-		for b := int(cursor); b < len(s.erased); b++ {
-			s.erased[b] = true
-		}
+		s.erased.addRange(cursor, s.sb.DataBlocks)
 	}
 	// Deltas.
 	for _, r := range recs[2+nrec:] {
@@ -385,21 +362,33 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 			break
 		}
 	}
+	// The intents that outlive the replay get their entries decoded: the
+	// journal blocks they point into are reused after it.
+	if s.pending != nil {
+		s.pending.decodeRaw()
+	}
+	if s.purged != nil {
+		s.purged.decodeRaw()
+	}
 	s.rebuildLive()
 	return nil
 }
 
 func (s *Store) rebuildLive() {
-	s.live = getFlags(int(s.sb.DataBlocks))
+	live := newBlockSet(int(s.sb.DataBlocks))
 	for i := range s.st.Types {
 		for _, c := range s.st.Types[i].Chunks {
-			s.live[c.Block] = true
-			s.erased[c.Block] = false
+			live.add(c.Block)
 		}
 	}
+	s.erased.andNot(live)
+	s.live = live
 }
 
-// apply replays one delta record onto the in-memory state.
+// apply replays one delta record onto the in-memory state. The intents
+// it builds keep their entries encoded (intent.raw, pointing into the
+// journal blocks being replayed) and check them as their records come
+// (intent.check); replay decodes the intents that outlive it.
 func (s *Store) apply(r record) error {
 	switch r.kind {
 	case kindIntent:
@@ -408,39 +397,54 @@ func (s *Store) apply(r record) error {
 			return err
 		}
 		in.seq = r.seq
-		perRec := int((s.e - recordOverhead - 16) / intentEntrySize)
-		in.entries = getEntries(min(in.parts*perRec, int(s.sb.DataBlocks)))
+		// Nothing changes s.st.Types between an intent and its commit:
+		// its entries can be checked against them as they come.
+		in.check = newRawCheck(in, s.st.Types)
 		if s.pending != nil {
 			// A second intent without purge or commit: the first one's
 			// blocks still need purging; keep both lists.
-			in.entries = append(in.entries, s.pending.entries...)
-			putEntries(s.pending.entries)
+			in.entries = s.pending.entries
+			in.raw = append(in.raw, s.pending.raw...)
+			if len(in.entries) > 0 {
+				in.check = nil
+			}
+			if in.check != nil {
+				for _, p := range in.raw {
+					in.check.add(p)
+				}
+			}
 		}
 		s.pending = in
 		s.cursor, s.wraps = in.cursor, in.wraps
 	case kindIntentChunk:
-		if s.pending == nil {
+		in := s.pending
+		if in == nil {
 			return fmt.Errorf("%w: intent chunks without an intent", ErrCorrupt)
 		}
-		old := len(s.pending.entries)
-		gen, entries, err := decodeIntentChunks(r.body, s.pending.entries)
+		gen, p, err := splitIntentChunks(r.body)
 		if err != nil {
 			return err
 		}
-		if gen != s.pending.gen {
-			s.pending.entries = entries[:old]
+		if gen != in.gen {
 			return fmt.Errorf("%w: intent chunks for generation %d without its intent", ErrCorrupt, gen)
 		}
-		for i := old; i < len(entries); i++ {
-			x := &entries[i]
-			if x.Block >= s.sb.DataBlocks {
-				s.pending.entries = entries[:old]
-				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, x.Block, s.sb.DataBlocks)
+		if in.check != nil {
+			// One pass: blocks, and the check for the commit.
+			if b, ok := in.check.addBlocks(p, s.erased, s.sb.DataBlocks); !ok {
+				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, b, s.sb.DataBlocks)
 			}
-			s.erased[x.Block] = false
+		} else {
+			erased, nb := s.erased, s.sb.DataBlocks
+			for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
+				b := le.Uint32(p[q+ieBlock:])
+				if b >= nb {
+					return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, b, nb)
+				}
+				erased.remove(b)
+			}
 		}
-		s.pending.entries = entries
-		s.pending.got++
+		in.raw = append(in.raw, p)
+		in.got++
 	case kindCommit:
 		c, err := decodeCommit(r.body)
 		if err != nil {
@@ -455,17 +459,11 @@ func (s *Store) apply(r record) error {
 			if in == nil || in.seq != c.intentSeq || in.gen != next.Generation || in.got != in.parts || c.parts != in.parts {
 				return fmt.Errorf("%w: commit of generation %d without its complete intent", ErrCorrupt, next.Generation)
 			}
-			types, err := s.applyIntentOwned(in)
+			types, err := s.applyIntentOwned(in, s.erased)
 			if err != nil {
 				return err
 			}
 			next.Types = types
-			for i := range in.entries {
-				x := &in.entries[i]
-				if x.Type == SpareType {
-					s.erased[x.Block] = true // erased with its window, still free
-				}
-			}
 		} else {
 			if s.pending != nil {
 				return fmt.Errorf("%w: commit of generation %d while a round is pending", ErrCorrupt, next.Generation)
@@ -474,11 +472,6 @@ func (s *Store) apply(r record) error {
 		}
 		s.st = next
 		s.staged = nil
-		if s.pending != nil {
-			// Consumed: nothing refers to the entries any more (a
-			// store hands out only copies of them).
-			putEntries(s.pending.entries)
-		}
 		s.pending = nil
 	case kindPurged:
 		d := dec{b: r.body}
@@ -486,11 +479,17 @@ func (s *Store) apply(r record) error {
 		if d.bad || s.pending == nil || s.pending.gen != gen || s.pending.seq != seq {
 			return fmt.Errorf("%w: purged mark for generation %d without its intent", ErrCorrupt, gen)
 		}
+		// Live blocks are cleared again after the replay.
 		for i := range s.pending.entries {
-			x := &s.pending.entries[i]
-			s.erased[x.Block] = true // live blocks are cleared again after the replay
+			s.erased.add(s.pending.entries[i].Block)
+		}
+		for _, p := range s.pending.raw {
+			for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
+				s.erased.add(le.Uint32(p[q+ieBlock:]))
+			}
 		}
 		s.purged, s.pending = s.pending, nil
+		s.purged.check = nil
 		s.staged = nil // purge-then-reinit: back to the committed config
 	case kindStaged:
 		d := dec{b: r.body}
@@ -512,98 +511,239 @@ func (s *Store) apply(r record) error {
 	return nil
 }
 
-// applyIntentOwned is applyIntent for the replay, where nothing outside
-// the store refers to s.st's chunk maps yet: it checks everything first,
-// then updates the maps in place (no copy of every type's map per
-// commit). On error s.st is unchanged, and the error is the one
-// applyIntent would return.
-func (s *Store) applyIntentOwned(in *intent) ([]TypeState, error) {
-	// idx[i] is the index in s.st.Types of in.types[i], -1 if new.
-	var idx [maxTypes + 1]int
-	var described [256]bool
-	var count [256]int
-	var oldLen [256]int
-	if len(in.types) > len(idx) {
-		return s.applyIntent(in)
+// rawCheck is applyIntent's check of an intent's entries, made on their
+// encoded form as the replay meets them: every entry names a described
+// type and a chunk within it, and every chunk beyond the committed map
+// gets a block. Its tables are per position in the intent's types.
+type rawCheck struct {
+	pos    [256]uint8 // 1 + position of each described type; 0: not described
+	n      int        // described types
+	idx    [maxTypes]int
+	count  [maxTypes]int // new chunk count
+	oldLen [maxTypes]int // chunks kept from the committed map
+	base   [maxTypes]int // first bit of the type's grown chunks
+	// grown: one bit per chunk past the committed map, by type.
+	grown []uint64
+	err   error // the first entry in error, in entry order
+}
+
+// newRawCheck prepares the check of in's entries against the committed
+// types; nil if in lists a type twice or too many (the general path,
+// applyIntent, decides then).
+func newRawCheck(in *intent, committed []TypeState) *rawCheck {
+	if len(in.types) > maxTypes {
+		return nil
 	}
+	c := &rawCheck{n: len(in.types)}
+	bitsN := 0
 	for i, nt := range in.types {
-		if described[nt.Type] {
-			return s.applyIntent(in) // a type listed twice: the general path
+		if c.pos[nt.Type] != 0 {
+			return nil
 		}
-		described[nt.Type] = true
-		count[nt.Type] = in.nchunks[i]
-		idx[i] = -1
-		for j := range s.st.Types {
-			if s.st.Types[j].Type == nt.Type {
-				idx[i] = j
+		c.pos[nt.Type] = uint8(i + 1)
+		c.count[i] = in.nchunks[i]
+		c.idx[i] = -1
+		for j := range committed {
+			if committed[j].Type == nt.Type {
+				c.idx[i] = j
 			}
 		}
-		if idx[i] >= 0 {
-			oldLen[nt.Type] = min(len(s.st.Types[idx[i]].Chunks), in.nchunks[i])
+		if c.idx[i] >= 0 {
+			c.oldLen[i] = min(len(committed[c.idx[i]].Chunks), in.nchunks[i])
+		}
+		c.base[i] = bitsN
+		bitsN += max(in.nchunks[i]-c.oldLen[i], 0)
+	}
+	c.grown = make([]uint64, (bitsN+63)/64)
+	return c
+}
+
+// add checks the entries of p (bytes from splitIntentChunks), which
+// follow those already added.
+func (c *rawCheck) add(p []byte) {
+	for ; len(p) >= intentEntrySize && c.err == nil; p = p[intentEntrySize:] {
+		if t := p[ieType]; t != SpareType {
+			c.entry(t, le.Uint32(p[ieIndex:]))
 		}
 	}
-	// Check: every entry names a described type and a chunk within it,
-	// and every chunk beyond the old map gets a block.
-	var grown [256][]bool
-	for i, nt := range in.types {
-		if n := in.nchunks[i]; n > oldLen[nt.Type] {
-			grown[nt.Type] = make([]bool, n-oldLen[nt.Type])
+}
+
+// addBlocks is add, and for every entry in turn first checks that its
+// block is below nb (else it stops, returning the block and false: the
+// caller reports the record as damaged, and the replay ends there) and
+// removes the block from erased.
+func (c *rawCheck) addBlocks(p []byte, erased blockSet, nb uint32) (uint32, bool) {
+	for ; len(p) >= intentEntrySize; p = p[intentEntrySize:] {
+		e := p[:intentEntrySize]
+		b := le.Uint32(e[ieBlock:])
+		if b >= nb {
+			return b, false
 		}
-	}
-	for i := range in.entries {
-		x := &in.entries[i]
-		if x.Type == SpareType {
+		erased[b>>6] &^= 1 << (b & 63)
+		t := e[ieType]
+		if t == SpareType || c.err != nil {
 			continue
 		}
-		if !described[x.Type] {
-			return nil, fmt.Errorf("%w: intent writes a chunk of type %d it does not describe", ErrCorrupt, x.Type)
+		// c.entry, inlined.
+		x := le.Uint32(e[ieIndex:])
+		i := int(c.pos[t]) - 1
+		if i < 0 || int64(x) >= int64(c.count[i&(maxTypes-1)]) {
+			c.fail(t, x)
+			continue
 		}
-		if int(x.Index) >= count[x.Type] {
-			return nil, fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x.Index, x.Type, count[x.Type])
-		}
-		if k := int(x.Index) - oldLen[x.Type]; k >= 0 {
-			grown[x.Type][k] = true
+		i &= maxTypes - 1
+		if k := int(x) - c.oldLen[i]; k >= 0 {
+			k += c.base[i]
+			c.grown[k>>6] |= 1 << (k & 63)
 		}
 	}
-	for _, nt := range in.types {
-		for j, ok := range grown[nt.Type] {
-			if !ok {
-				return nil, fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, oldLen[nt.Type]+j)
+	return 0, true
+}
+
+// entry checks one entry that is not a spare.
+func (c *rawCheck) entry(t uint8, x uint32) {
+	i := int(c.pos[t]) - 1
+	if i < 0 || int64(x) >= int64(c.count[i]) {
+		c.fail(t, x)
+		return
+	}
+	if k := int(x) - c.oldLen[i]; k >= 0 {
+		k += c.base[i]
+		c.grown[k>>6] |= 1 << (k & 63)
+	}
+}
+
+// fail records the error of an entry that names a type not described or
+// a chunk beyond its type's count.
+func (c *rawCheck) fail(t uint8, x uint32) {
+	i := int(c.pos[t]) - 1
+	if i < 0 {
+		c.err = fmt.Errorf("%w: intent writes a chunk of type %d it does not describe", ErrCorrupt, t)
+		return
+	}
+	c.err = fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x, t, c.count[i])
+}
+
+// result returns the check's error, if any, for the intent's types.
+func (c *rawCheck) result(in *intent) error {
+	if c.err != nil {
+		return c.err
+	}
+	for i, nt := range in.types {
+		need := max(c.count[i]-c.oldLen[i], 0)
+		if j := firstClear(c.grown, c.base[i], c.base[i]+need); j >= 0 {
+			return fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, c.oldLen[i]+j-c.base[i])
+		}
+	}
+	return nil
+}
+
+// firstClear returns the first bit in [lo, hi) of b that is clear, or -1.
+func firstClear(b []uint64, lo, hi int) int {
+	for lo < hi {
+		w := ^b[lo>>6] >> (lo & 63) // the bits from lo on, set where clear
+		if n := 64 - lo&63; hi-lo < n {
+			w &= 1<<(hi-lo) - 1
+			n = hi - lo
+		} else if w == 0 {
+			lo += n
+			continue
+		}
+		if w != 0 {
+			return lo + bits.TrailingZeros64(w)
+		}
+		lo = hi
+	}
+	return -1
+}
+
+// applyIntentOwned is applyIntent for the replay, where nothing outside
+// the store refers to s.st's chunk maps yet: it checks everything first
+// (in.check, made as the records came, or now), then updates the maps in
+// place (no copy of every type's map per commit), reading the entries
+// straight from their encoded form (in.raw). It adds the blocks of spare
+// entries to spares, if not nil. On error s.st is unchanged, and the error
+// is the one applyIntent would return.
+func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, error) {
+	c := in.check
+	if c == nil && len(in.entries) == 0 {
+		if c = newRawCheck(in, s.st.Types); c != nil {
+			for _, p := range in.raw {
+				c.add(p)
 			}
 		}
+	}
+	if c == nil || len(in.entries) > 0 {
+		types, err := s.applyIntentDecoded(in)
+		if err == nil && spares != nil {
+			for _, p := range in.raw {
+				for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
+					if p[q+ieType] == SpareType {
+						spares.add(le.Uint32(p[q+ieBlock:]))
+					}
+				}
+			}
+			for i := range in.entries {
+				if x := &in.entries[i]; x.Type == SpareType {
+					spares.add(x.Block)
+				}
+			}
+		}
+		return types, err
+	}
+	if err := c.result(in); err != nil {
+		return nil, err
 	}
 	// Apply.
 	types := s.st.Types
-	var slot [256]int
+	var maps [maxTypes][]Chunk
 	for i, nt := range in.types {
 		n := in.nchunks[i]
 		var old []Chunk
-		if idx[i] >= 0 {
-			old = types[idx[i]].Chunks
+		if c.idx[i] >= 0 {
+			old = types[c.idx[i]].Chunks
 		}
 		if old != nil && n <= cap(old) {
 			nt.Chunks = old[:n] // entries fill every chunk past the old length
 		} else {
 			nt.Chunks = getChunks(n) // entries fill every chunk past the old length
 			copy(nt.Chunks, old)
+			putChunks(old) // nothing else refers to it during the replay
 		}
-		if idx[i] >= 0 {
-			types[idx[i]] = nt
-			slot[nt.Type] = idx[i] + 1
+		if c.idx[i] >= 0 {
+			types[c.idx[i]] = nt
 		} else {
 			types = append(types, nt)
-			slot[nt.Type] = len(types)
 		}
+		maps[i] = nt.Chunks
 	}
-	for i := range in.entries {
-		x := &in.entries[i]
-		if x.Type == SpareType {
-			continue
+	for _, p := range in.raw {
+		for ; len(p) >= intentEntrySize; p = p[intentEntrySize:] {
+			e := p[:intentEntrySize]
+			t := e[ieType]
+			if t == SpareType {
+				if spares != nil {
+					spares.add(le.Uint32(e[ieBlock:])) // erased with its window, still free
+				}
+				continue
+			}
+			ch := &maps[(c.pos[t]-1)&(maxTypes-1)][le.Uint32(e[ieIndex:])]
+			ch.Block = le.Uint32(e[ieBlock:])
+			ch.Check = le.Uint64(e[ieCheck:])
+			ch.Digest = Digest(e[ieDigest:])
 		}
-		types[slot[x.Type]-1].Chunks[x.Index] = Chunk{Block: x.Block, Check: x.Check, Digest: x.Digest}
 	}
 	sortTypes(types)
 	return types, nil
+}
+
+// applyIntentDecoded is applyIntent on a copy of in whose entries are all
+// decoded.
+func (s *Store) applyIntentDecoded(in *intent) ([]TypeState, error) {
+	d := *in
+	d.entries = slices.Clone(in.entries)
+	d.decodeRaw()
+	return s.applyIntent(&d)
 }
 
 // applyIntent returns the committed types after applying in to s.st.

@@ -76,8 +76,8 @@ type Store struct {
 	purged  *intent // last purged round (for reports)
 	cursor  uint32
 	wraps   uint32
-	live    []bool // data blocks referenced by the committed generation
-	erased  []bool // data blocks known to be erased
+	live    blockSet // data blocks referenced by the committed generation
+	erased  blockSet // data blocks known to be erased
 	damage  []string
 	lastRec record          // the last valid journal record (for stabilizing)
 	records int             // journal records found by Open
@@ -250,8 +250,6 @@ func (s *Store) Release() {
 		putChunks(s.st.Types[i].Chunks)
 		s.st.Types[i].Chunks = nil
 	}
-	putFlags(s.erased)
-	putFlags(s.live)
 	s.st.Types, s.erased, s.live = nil, nil, nil
 }
 

@@ -264,10 +264,10 @@ func TestWindowWithMixedBlocks(t *testing.T) {
 	require.True(t, ok)
 	for k := w; k < w+group; k++ {
 		f.Poke(s.BlockOffset(k), []byte{0x12, 0x34})
-		s.erased[k] = false
+		s.erased.remove(k)
 	}
 	require.NoError(t, f.Erase(s.BlockOffset(w), 4096))
-	s.erased[w] = true
+	s.erased.add(w)
 	s.cursor = w
 	ps = payloads{1: randomBytes(2, 100000)}
 	runRound(t, s, 2, ps)

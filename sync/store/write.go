@@ -221,7 +221,7 @@ func (s *Store) Purge() (PurgeResult, error) {
 	if !s.opts.SkipPurgeErase {
 		buf := make([]byte, s.e)
 		for _, b := range res.Blocks {
-			if s.live[b] {
+			if s.live.has(b) {
 				// Only a damaged intent names a committed block: never
 				// erase committed data.
 				s.damage = append(s.damage, fmt.Sprintf("interrupted round %d names block %d of the committed generation; not purged", in.gen, b))
@@ -275,7 +275,7 @@ func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 			return fmt.Errorf("purge: verify block %d: %w", b, err)
 		}
 		if hal.IsErased(buf) {
-			s.erased[b] = true
+			s.erased.add(b)
 			return nil
 		}
 		if try == 2 {
@@ -433,14 +433,14 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 // allocate picks a free data block for every entry of in, from the cursor
 // on, and advances the cursor.
 func (s *Store) allocate(in *intent) error {
-	n := uint32(len(s.live))
+	n := s.sb.DataBlocks
 	cur, wraps := s.cursor, s.wraps
 	nand := s.f.Geometry().Kind == hal.NAND
 	group := s.windowBlocks()
 	chunks := len(in.entries)
 	used := make(map[uint32]bool, chunks+int(group))
 	free := func(b uint32) bool {
-		if s.live[b] || s.retired[b] || used[b] {
+		if s.live.has(b) || s.retired[b] || used[b] {
 			return false
 		}
 		if nand { // a block can go bad after it was erased (kernel or factory marks)
@@ -457,7 +457,7 @@ func (s *Store) allocate(in *intent) error {
 	// taken in cursor order below.
 	for k := uint32(0); k < n && i < chunks; k++ {
 		b := (cur + k) % n
-		if s.erased[b] && free(b) && (wraps > 0 || b < cur) {
+		if s.erased.has(b) && free(b) && (wraps > 0 || b < cur) {
 			in.entries[i].Block = b
 			used[b] = true
 			i++
@@ -558,7 +558,7 @@ func (s *Store) windowStart(b uint32) bool { return s.dataOff(b)%eraseWindow == 
 // cur (wrapping once) whose blocks are all free and not taken, if a whole
 // window's worth of chunks (need) remains to be placed.
 func (s *Store) nextFreeWindow(cur, group uint32, need int, taken map[uint32]bool) (uint32, bool) {
-	n := uint32(len(s.live))
+	n := s.sb.DataBlocks
 	if group <= 1 || need < minWindowChunks || n < group {
 		return 0, false
 	}
@@ -587,7 +587,7 @@ func (s *Store) nextFreeWindow(cur, group uint32, need int, taken map[uint32]boo
 // windowFree reports whether the n blocks from b are all free.
 func (s *Store) windowFree(b, n uint32) bool {
 	for k := b; k < b+n; k++ {
-		if s.live[k] || s.retired[k] {
+		if s.live.has(k) || s.retired[k] {
 			return false
 		}
 	}
@@ -627,7 +627,7 @@ func (r *Round) fullWindow(b uint32) (uint32, bool) {
 	for ws > 0 && !r.s.windowStart(ws) {
 		ws--
 	}
-	if !r.s.windowStart(ws) || ws+n > uint32(len(r.s.live)) {
+	if !r.s.windowStart(ws) || ws+n > r.s.sb.DataBlocks {
 		return 0, false
 	}
 	for k := ws; k < ws+n; k++ {
@@ -664,26 +664,26 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 		n := s.windowBlocks()
 		dirty := false
 		for k := ws; k < ws+n; k++ {
-			dirty = dirty || !s.erased[k]
+			dirty = dirty || !s.erased.has(k)
 		}
 		if dirty {
 			if err := s.f.Erase(s.dataOff(ws), int64(n)*s.e); err != nil {
 				return 0, 0, err
 			}
 			for k := ws; k < ws+n; k++ {
-				s.erased[k] = true
+				s.erased.add(k)
 			}
 			erases += int64(n)
 		}
 	}
-	if !s.erased[w.Block] {
+	if !s.erased.has(w.Block) {
 		if err := s.f.Erase(off, s.e); err != nil {
 			s.retire(w.Block, err)
 			return 0, 0, err
 		}
 		erases++
 	}
-	s.erased[w.Block] = false
+	s.erased.remove(w.Block)
 	g := s.f.Geometry()
 	page := max(g.PageSize, g.WriteSize, 1)
 	// Program runs of pages that are not all 0xFF.
