@@ -254,7 +254,7 @@ func (in *intent) decodeRaw() {
 		if in.entries == nil {
 			in.entries = []IntentEntry{} // as for an intent with entries: not nil
 		}
-		in.check = nil
+		in.dropCheck()
 		return
 	}
 	n := len(in.entries)
@@ -266,7 +266,8 @@ func (in *intent) decodeRaw() {
 	for _, p := range in.raw {
 		entries = appendIntentEntries(entries, p)
 	}
-	in.entries, in.raw, in.check = entries, nil, nil
+	in.entries, in.raw = entries, nil
+	in.dropCheck()
 }
 
 // commitRecord is a decoded commit.

@@ -16,12 +16,9 @@ import (
 // costs no more than its chunks.
 var chunkPools [32]sync.Pool // *[]Chunk
 
-// getChunks returns a chunk map of length n; its contents are
-// unspecified (the caller fills every chunk).
-func getChunks(n int) []Chunk {
-	if n <= 0 {
-		return []Chunk{}
-	}
+// pooledChunks returns a chunk map of length n > 0 from the pools (its
+// contents unspecified), or nil.
+func pooledChunks(n int) []Chunk {
 	lo := bits.Len(uint(n)) - 1 // holds capacities from 2^lo: may be too small
 	hi := bits.Len(uint(n - 1)) // holds capacities from 2^hi >= n
 	if lo < len(chunkPools) {
@@ -37,7 +34,35 @@ func getChunks(n int) []Chunk {
 			return (*v)[:n]
 		}
 	}
-	return make([]Chunk, n)
+	return nil
+}
+
+// getChunkMaps sets maps[i] to a chunk map of length ns[i] for every i
+// with ns[i] >= 0, its contents unspecified (the caller fills every
+// chunk): from the pools, the rest carved from one new allocation (a
+// store's first full sync holds thousands of chunks in a few types).
+func getChunkMaps(ns []int, maps [][]Chunk) {
+	missing := 0
+	for i, n := range ns {
+		switch {
+		case n < 0:
+		case n == 0:
+			maps[i] = []Chunk{}
+		default:
+			if maps[i] = pooledChunks(n); maps[i] == nil {
+				missing += n
+			}
+		}
+	}
+	if missing == 0 {
+		return
+	}
+	slab := make([]Chunk, missing)
+	for i, n := range ns {
+		if n > 0 && maps[i] == nil {
+			maps[i], slab = slab[:n:n], slab[n:]
+		}
+	}
 }
 
 // putChunks gives cs back for reuse; the caller must not use it again.
@@ -300,9 +325,13 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 		if n > int(s.sb.DataBlocks) {
 			return fmt.Errorf("%w: checkpoint type %d has %d chunks", ErrCorrupt, t.Type, n)
 		}
-		t.Chunks = getChunks(n)[:0]
 		st.Types = append(st.Types, t)
 		nchunks[i] = n
+	}
+	var maps [maxTypes][]Chunk
+	getChunkMaps(nchunks, maps[:nt])
+	for i := range st.Types {
+		st.Types[i].Chunks = maps[i][:0]
 	}
 	nrec := int(d.u32())
 	if d.bad {
@@ -399,18 +428,19 @@ func (s *Store) apply(r record) error {
 		in.seq = r.seq
 		// Nothing changes s.st.Types between an intent and its commit:
 		// its entries can be checked against them as they come.
-		in.check = newRawCheck(in, s.st.Types)
+		in.check = newRawCheck(in, s.st.Types, true)
 		if s.pending != nil {
 			// A second intent without purge or commit: the first one's
 			// blocks still need purging; keep both lists.
+			s.pending.dropCheck()
 			in.entries = s.pending.entries
 			in.raw = append(in.raw, s.pending.raw...)
 			if len(in.entries) > 0 {
-				in.check = nil
+				in.dropCheck()
 			}
 			if in.check != nil {
 				for _, p := range in.raw {
-					in.check.add(p)
+					in.check.addBlocks(p, s.erased, s.sb.DataBlocks) // checked before: no error
 				}
 			}
 		}
@@ -489,7 +519,7 @@ func (s *Store) apply(r record) error {
 			}
 		}
 		s.purged, s.pending = s.pending, nil
-		s.purged.check = nil
+		s.purged.dropCheck()
 		s.staged = nil // purge-then-reinit: back to the committed config
 	case kindStaged:
 		d := dec{b: r.body}
@@ -525,12 +555,20 @@ type rawCheck struct {
 	// grown: one bit per chunk past the committed map, by type.
 	grown []uint64
 	err   error // the first entry in error, in entry order
+	// fused: every type gets a new chunk map (none is updated in place),
+	// made when the intent is met and filled as its entries come (the
+	// committed chunks first): a commit only installs them. spares are
+	// the blocks of spare entries met.
+	fused  bool
+	maps   [maxTypes][]Chunk
+	spares []uint32
 }
 
 // newRawCheck prepares the check of in's entries against the committed
-// types; nil if in lists a type twice or too many (the general path,
-// applyIntent, decides then).
-func newRawCheck(in *intent, committed []TypeState) *rawCheck {
+// types, fused if fuse and no map is updated in place (then addBlocks must
+// see every entry); nil if in lists a type twice or too many (the general
+// path, applyIntent, decides then).
+func newRawCheck(in *intent, committed []TypeState, fuse bool) *rawCheck {
 	if len(in.types) > maxTypes {
 		return nil
 	}
@@ -555,7 +593,41 @@ func newRawCheck(in *intent, committed []TypeState) *rawCheck {
 		bitsN += max(in.nchunks[i]-c.oldLen[i], 0)
 	}
 	c.grown = make([]uint64, (bitsN+63)/64)
+	if !fuse {
+		return c
+	}
+	// Fused unless a type's map is updated in place (its new length fits
+	// the committed map: a small round).
+	var ns [maxTypes]int
+	for i := range in.types {
+		if c.idx[i] >= 0 {
+			if old := committed[c.idx[i]].Chunks; old != nil && in.nchunks[i] <= cap(old) {
+				return c
+			}
+		}
+		ns[i] = in.nchunks[i]
+	}
+	c.fused = true
+	getChunkMaps(ns[:c.n], c.maps[:c.n])
+	for i := range in.types {
+		if c.idx[i] >= 0 {
+			copy(c.maps[i], committed[c.idx[i]].Chunks) // entries fill the rest
+		}
+	}
 	return c
+}
+
+// dropCheck forgets in.check, giving its chunk maps back for reuse (the
+// intent was not committed).
+func (in *intent) dropCheck() {
+	if c := in.check; c != nil && c.fused {
+		for i := range c.n {
+			putChunks(c.maps[i])
+			c.maps[i] = nil
+		}
+		c.fused = false
+	}
+	in.check = nil
 }
 
 // add checks the entries of p (bytes from splitIntentChunks), which
@@ -573,15 +645,33 @@ func (c *rawCheck) add(p []byte) {
 // caller reports the record as damaged, and the replay ends there) and
 // removes the block from erased.
 func (c *rawCheck) addBlocks(p []byte, erased blockSet, nb uint32) (uint32, bool) {
+	// Entries mostly name consecutive chunks and blocks: the bits of the
+	// current word of erased (to clear) and of grown (to set) gather in
+	// registers and are written when the word changes.
+	grown, fused := c.grown, c.fused
+	ew, eclr := -1, uint64(0)
+	gw, gset := -1, uint64(0)
 	for ; len(p) >= intentEntrySize; p = p[intentEntrySize:] {
 		e := p[:intentEntrySize]
 		b := le.Uint32(e[ieBlock:])
 		if b >= nb {
-			return b, false
+			break
 		}
-		erased[b>>6] &^= 1 << (b & 63)
+		if w := int(b >> 6); w != ew {
+			if ew >= 0 {
+				erased[ew] &^= eclr
+			}
+			ew, eclr = w, 0
+		}
+		eclr |= 1 << (b & 63)
+		if c.err != nil {
+			continue
+		}
 		t := e[ieType]
-		if t == SpareType || c.err != nil {
+		if t == SpareType {
+			if fused {
+				c.spares = append(c.spares, b)
+			}
 			continue
 		}
 		// c.entry, inlined.
@@ -594,8 +684,29 @@ func (c *rawCheck) addBlocks(p []byte, erased blockSet, nb uint32) (uint32, bool
 		i &= maxTypes - 1
 		if k := int(x) - c.oldLen[i]; k >= 0 {
 			k += c.base[i]
-			c.grown[k>>6] |= 1 << (k & 63)
+			if w := k >> 6; w != gw {
+				if gw >= 0 {
+					grown[gw] |= gset
+				}
+				gw, gset = w, 0
+			}
+			gset |= 1 << (k & 63)
 		}
+		if fused {
+			ch := &c.maps[i][x]
+			ch.Block = b
+			ch.Check = le.Uint64(e[ieCheck:])
+			ch.Digest = Digest(e[ieDigest:])
+		}
+	}
+	if ew >= 0 {
+		erased[ew] &^= eclr
+	}
+	if gw >= 0 {
+		grown[gw] |= gset
+	}
+	if len(p) >= intentEntrySize {
+		return le.Uint32(p[ieBlock:]), false // beyond the data area
 	}
 	return 0, true
 }
@@ -667,7 +778,7 @@ func firstClear(b []uint64, lo, hi int) int {
 func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, error) {
 	c := in.check
 	if c == nil && len(in.entries) == 0 {
-		if c = newRawCheck(in, s.st.Types); c != nil {
+		if c = newRawCheck(in, s.st.Types, false); c != nil {
 			for _, p := range in.raw {
 				c.add(p)
 			}
@@ -694,19 +805,51 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 	if err := c.result(in); err != nil {
 		return nil, err
 	}
-	// Apply.
 	types := s.st.Types
+	if c.fused {
+		// The new maps are filled: install them.
+		for i, nt := range in.types {
+			nt.Chunks = c.maps[i]
+			c.maps[i] = nil
+			if c.idx[i] >= 0 {
+				putChunks(types[c.idx[i]].Chunks) // nothing else refers to it during the replay
+				types[c.idx[i]] = nt
+			} else {
+				types = append(types, nt)
+			}
+		}
+		c.fused = false
+		if spares != nil {
+			for _, b := range c.spares {
+				spares.add(b) // erased with its window, still free
+			}
+		}
+		sortTypes(types)
+		return types, nil
+	}
+	// Apply.
 	var maps [maxTypes][]Chunk
+	var fresh [maxTypes]int // length of a new map; -1: updated in place
+	for i := range in.types {
+		fresh[i] = in.nchunks[i]
+		if c.idx[i] >= 0 {
+			if old := types[c.idx[i]].Chunks; old != nil && in.nchunks[i] <= cap(old) {
+				fresh[i] = -1
+			}
+		}
+	}
+	getChunkMaps(fresh[:len(in.types)], maps[:len(in.types)])
 	for i, nt := range in.types {
 		n := in.nchunks[i]
 		var old []Chunk
 		if c.idx[i] >= 0 {
 			old = types[c.idx[i]].Chunks
 		}
-		if old != nil && n <= cap(old) {
-			nt.Chunks = old[:n] // entries fill every chunk past the old length
+		// Entries fill every chunk past the old length.
+		if fresh[i] < 0 {
+			nt.Chunks = old[:n]
 		} else {
-			nt.Chunks = getChunks(n) // entries fill every chunk past the old length
+			nt.Chunks = maps[i]
 			copy(nt.Chunks, old)
 			putChunks(old) // nothing else refers to it during the replay
 		}
