@@ -104,9 +104,6 @@ func TestReleaseThenReopen(t *testing.T) {
 					ty.Chunks[k] = Chunk{Block: 0xdead, Check: 1}
 				}
 			}
-			for k := range o.erased {
-				o.erased[k], o.live[k] = ^uint64(0), ^uint64(0)
-			}
 			o.Release()
 		}
 		got := openTest(t, f, Options{ReadOnly: true})

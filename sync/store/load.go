@@ -74,6 +74,28 @@ func putChunks(cs []Chunk) {
 	chunkPools[c].Put(&cs)
 }
 
+// recordPool recycles the record lists journal scans build (a store keeps
+// the one it replayed as its log until Release).
+var recordPool sync.Pool // *[]record
+
+// getRecords returns an empty record list with room for a journal's
+// worth of records.
+func getRecords() []record {
+	if v, ok := recordPool.Get().(*[]record); ok {
+		return (*v)[:0]
+	}
+	return make([]record, 0, 64)
+}
+
+// putRecords gives rs back for reuse; the caller must not use it again.
+func putRecords(rs []record) {
+	if cap(rs) > 0 {
+		clear(rs[:cap(rs)]) // no bodies kept alive in the pool
+		rs = rs[:0]
+		recordPool.Put(&rs)
+	}
+}
+
 // blockBufs hands out erase-block-sized buffers carved from pooled slabs
 // of slabBlocks blocks, so that opening a store (thousands of times in a
 // fault campaign) allocates almost nothing for the journal it reads.
@@ -133,7 +155,7 @@ type areaScan struct {
 func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 	k := int64(s.sb.JournalBlocks)
 	base := s.areaOff(a)
-	res := &areaScan{}
+	res := &areaScan{recs: getRecords()}
 	buf := bufs.get()
 	next := bufs.get()
 	if _, err := s.f.ReadAt(buf, base); err != nil {
@@ -259,6 +281,7 @@ func (s *Store) loadJournal() error {
 			return err
 		}
 		if err := s.replay(sc.recs, c.epoch); err != nil {
+			putRecords(sc.recs)
 			errs = append(errs, fmt.Errorf("journal area %d (epoch %d): %w", c.a, c.epoch, err))
 			continue
 		}
@@ -399,15 +422,20 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 	if s.purged != nil {
 		s.purged.decodeRaw()
 	}
-	s.rebuildLive()
+	if !s.opts.ReadOnly {
+		// Only writes (purges, rounds) use the block flags.
+		s.rebuildLive()
+	}
 	return nil
 }
 
 func (s *Store) rebuildLive() {
 	live := newBlockSet(int(s.sb.DataBlocks))
 	for i := range s.st.Types {
-		for _, c := range s.st.Types[i].Chunks {
-			live.add(c.Block)
+		cs := s.st.Types[i].Chunks
+		for k := range cs {
+			b := cs[k].Block
+			live[b>>6] |= 1 << (b & 63)
 		}
 	}
 	s.erased.andNot(live)

@@ -76,6 +76,8 @@ type Store struct {
 	purged  *intent // last purged round (for reports)
 	cursor  uint32
 	wraps   uint32
+	// live and erased are kept for writes only: nil and incomplete in a
+	// read-only store.
 	live    blockSet // data blocks referenced by the committed generation
 	erased  blockSet // data blocks known to be erased
 	damage  []string
@@ -240,7 +242,7 @@ func (in *intent) interrupted(purged bool) *Interrupted {
 }
 
 // Release gives the store's in-memory maps (the committed chunk maps and
-// the per-block flags) back for reuse by stores opened later, so that
+// the journal's record list) back for reuse by stores opened later, so that
 // opening many stores one after another (a fault campaign) allocates
 // little. The store, and any State from StateRef, must not be used
 // afterwards. Release is optional: an unreleased store is collected as
@@ -251,6 +253,8 @@ func (s *Store) Release() {
 		s.st.Types[i].Chunks = nil
 	}
 	s.st.Types, s.erased, s.live = nil, nil, nil
+	putRecords(s.log)
+	s.log = nil
 }
 
 // Interrupted returns the interrupted round awaiting purge, or nil.

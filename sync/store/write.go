@@ -219,7 +219,9 @@ func (s *Store) Purge() (PurgeResult, error) {
 	}
 	res := PurgeResult{Generation: in.gen, Blocks: in.blocks()}
 	if !s.opts.SkipPurgeErase {
-		buf := make([]byte, s.e)
+		bufs := &blockBufs{e: s.e}
+		defer bufs.release()
+		buf := bufs.get()
 		for _, b := range res.Blocks {
 			if s.live.has(b) {
 				// Only a damaged intent names a committed block: never
