@@ -673,71 +673,83 @@ func (c *rawCheck) add(p []byte) {
 // caller reports the record as damaged, and the replay ends there) and
 // removes the block from erased.
 func (c *rawCheck) addBlocks(p []byte, erased blockSet, nb uint32) (uint32, bool) {
-	// Entries mostly name consecutive chunks and blocks: the bits of the
-	// current word of erased (to clear) and of grown (to set) gather in
-	// registers and are written when the word changes.
-	grown, fused := c.grown, c.fused
-	ew, eclr := -1, uint64(0)
-	gw, gset := -1, uint64(0)
-	for ; len(p) >= intentEntrySize; p = p[intentEntrySize:] {
-		e := p[:intentEntrySize]
-		b := le.Uint32(e[ieBlock:])
+	// Blocks first. They are mostly consecutive: the bits to clear in the
+	// current word of erased gather in a register.
+	n := len(p) / intentEntrySize
+	good := n
+	ew, clr := -1, uint64(0)
+	for j := range n {
+		b := le.Uint32(p[j*intentEntrySize+ieBlock:])
 		if b >= nb {
+			good = j
 			break
 		}
 		if w := int(b >> 6); w != ew {
 			if ew >= 0 {
-				erased[ew] &^= eclr
+				erased[ew] &^= clr
 			}
-			ew, eclr = w, 0
+			ew, clr = w, 0
 		}
-		eclr |= 1 << (b & 63)
-		if c.err != nil {
-			continue
-		}
+		clr |= 1 << (b & 63)
+	}
+	if ew >= 0 {
+		erased[ew] &^= clr
+	}
+	c.addFused(p[:good*intentEntrySize])
+	if good < n {
+		return le.Uint32(p[good*intentEntrySize+ieBlock:]), false // beyond the data area
+	}
+	return 0, true
+}
+
+// addFused is add, and for a fused check also fills the new chunk maps and
+// notes the spare blocks.
+func (c *rawCheck) addFused(p []byte) {
+	if !c.fused {
+		c.add(p)
+		return
+	}
+	// The bits to set in the current word of grown gather in a register.
+	grown := c.grown
+	gw, set := -1, uint64(0)
+	for ; len(p) >= intentEntrySize && c.err == nil; p = p[intentEntrySize:] {
+		e := p[:intentEntrySize]
 		t := e[ieType]
 		if t == SpareType {
-			if fused {
-				c.spares = append(c.spares, b)
-			}
+			c.spare(le.Uint32(e[ieBlock:]))
 			continue
 		}
-		// c.entry, inlined.
 		x := le.Uint32(e[ieIndex:])
 		i := int(c.pos[t]) - 1
 		if i < 0 || int64(x) >= int64(c.count[i&(maxTypes-1)]) {
 			c.fail(t, x)
-			continue
+			break
 		}
 		i &= maxTypes - 1
 		if k := int(x) - c.oldLen[i]; k >= 0 {
 			k += c.base[i]
 			if w := k >> 6; w != gw {
 				if gw >= 0 {
-					grown[gw] |= gset
+					grown[gw] |= set
 				}
-				gw, gset = w, 0
+				gw, set = w, 0
 			}
-			gset |= 1 << (k & 63)
+			set |= 1 << (k & 63)
 		}
-		if fused {
-			ch := &c.maps[i][x]
-			ch.Block = b
-			ch.Check = le.Uint64(e[ieCheck:])
-			ch.Digest = Digest(e[ieDigest:])
-		}
-	}
-	if ew >= 0 {
-		erased[ew] &^= eclr
+		ch := &c.maps[i][x]
+		ch.Block = le.Uint32(e[ieBlock:])
+		ch.Check = le.Uint64(e[ieCheck:])
+		ch.Digest = Digest(e[ieDigest:])
 	}
 	if gw >= 0 {
-		grown[gw] |= gset
+		grown[gw] |= set
 	}
-	if len(p) >= intentEntrySize {
-		return le.Uint32(p[ieBlock:]), false // beyond the data area
-	}
-	return 0, true
 }
+
+// spare notes the block of a spare entry.
+//
+//go:noinline
+func (c *rawCheck) spare(b uint32) { c.spares = append(c.spares, b) }
 
 // entry checks one entry that is not a spare.
 func (c *rawCheck) entry(t uint8, x uint32) {
