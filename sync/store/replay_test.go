@@ -293,77 +293,94 @@ func (g *journalGen) other() {
 func TestReplayEqualsReference(t *testing.T) {
 	const seed = 23
 	rng := rand.New(rand.NewPCG(seed, seed^0x2545f4914f6cdd1d))
-	const nb = 100
 	for iter := range 2000 {
-		g := &journalGen{rng: rng, nb: nb, gen: 5}
-		for range 1 + rng.IntN(6) {
-			if rng.IntN(4) == 0 {
-				g.other()
-			} else {
-				g.round()
-			}
-		}
-		// The committed generation the deltas apply to.
-		base := State{Generation: 5, Config: Config{Types: []uint8{1, 2}}}
-		for _, ty := range []uint8{1, 3} {
-			n := rng.IntN(7)
-			cs := make([]Chunk, n, n+rng.IntN(3))
-			for i := range cs {
-				cs[i] = Chunk{Block: uint32(rng.IntN(nb)), Check: uint64(i)}
-			}
-			base.Types = append(base.Types, TypeState{Type: ty, Size: int64(n) * 100, Chunks: cs})
-		}
-		erased := make([]bool, nb)
-		for b := range erased {
-			erased[b] = rng.IntN(2) == 0
-		}
+		checkReplayEqualsReference(t, rng, fmt.Sprintf("iteration %d (seed %d)", iter, seed))
+	}
+}
 
-		ref := &refReplay{nb: nb, st: base.Clone(), erased: append([]bool(nil), erased...)}
-		s := &Store{sb: Superblock{DataBlocks: nb}, st: base.Clone(), erased: newBlockSet(nb)}
-		for b, e := range erased {
-			if e {
-				s.erased.add(uint32(b))
-			}
-		}
-		var werr, gerr error
-		at := -1
-		for i, r := range g.recs {
-			werr = ref.apply(r)
-			gerr = s.apply(r)
-			if werr != nil || gerr != nil {
-				at = i
-				break
-			}
-		}
-		line := fmt.Sprintf("iteration %d (seed %d), record %d of %d", iter, seed, at, len(g.recs))
-		if werr != nil {
-			require.EqualError(t, gerr, werr.Error(), line)
+// FuzzReplayEqualsReference is TestReplayEqualsReference with journals
+// drawn from fuzzed seeds.
+func FuzzReplayEqualsReference(f *testing.F) {
+	f.Add(uint64(1), uint64(2))
+	f.Add(uint64(23), uint64(0))
+	f.Fuzz(func(t *testing.T, a, b uint64) {
+		checkReplayEqualsReference(t, rand.New(rand.NewPCG(a, b)), fmt.Sprintf("seed %d,%d", a, b))
+	})
+}
+
+// checkReplayEqualsReference replays one random journal (drawn from rng)
+// with the store and with the reference model and requires the same
+// outcome; what names the journal in failures.
+func checkReplayEqualsReference(t *testing.T, rng *rand.Rand, what string) {
+	const nb = 100
+	g := &journalGen{rng: rng, nb: nb, gen: 5}
+	for range 1 + rng.IntN(6) {
+		if rng.IntN(4) == 0 {
+			g.other()
 		} else {
-			require.NoError(t, gerr, line)
+			g.round()
 		}
-		for _, in := range []*intent{s.pending, s.purged} {
-			if in != nil {
-				in.decodeRaw()
-			}
+	}
+	// The committed generation the deltas apply to.
+	base := State{Generation: 5, Config: Config{Types: []uint8{1, 2}}}
+	for _, ty := range []uint8{1, 3} {
+		n := rng.IntN(7)
+		cs := make([]Chunk, n, n+rng.IntN(3))
+		for i := range cs {
+			cs[i] = Chunk{Block: uint32(rng.IntN(nb)), Check: uint64(i)}
 		}
-		require.Equal(t, ref.st, s.st, line)
-		require.Equal(t, ref.staged, s.staged, line)
-		require.Equal(t, ref.cursor, s.cursor, line)
-		require.Equal(t, ref.wraps, s.wraps, line)
-		for b := range ref.erased {
-			require.Equal(t, ref.erased[b], s.erased.has(uint32(b)), "%s: block %d", line, b)
+		base.Types = append(base.Types, TypeState{Type: ty, Size: int64(n) * 100, Chunks: cs})
+	}
+	erased := make([]bool, nb)
+	for b := range erased {
+		erased[b] = rng.IntN(2) == 0
+	}
+
+	ref := &refReplay{nb: nb, st: base.Clone(), erased: append([]bool(nil), erased...)}
+	s := &Store{sb: Superblock{DataBlocks: nb}, st: base.Clone(), erased: newBlockSet(nb)}
+	for b, e := range erased {
+		if e {
+			s.erased.add(uint32(b))
 		}
-		for k, pair := range [][2]*intent{{ref.pending, s.pending}, {ref.purged, s.purged}} {
-			want, got := pair[0], pair[1]
-			if want == nil {
-				require.Nil(t, got, "%s: intent %d", line, k)
-				continue
-			}
-			require.NotNil(t, got, "%s: intent %d", line, k)
-			require.Equal(t, want.interrupted(k == 1), got.interrupted(k == 1), "%s: intent %d", line, k)
-			require.Equal(t, want.types, got.types, "%s: intent %d", line, k)
-			require.Equal(t, want.nchunks, got.nchunks, "%s: intent %d", line, k)
-			require.Equal(t, [4]any{want.parts, want.got, want.cursor, want.wraps}, [4]any{got.parts, got.got, got.cursor, got.wraps}, "%s: intent %d", line, k)
+	}
+	var werr, gerr error
+	at := -1
+	for i, r := range g.recs {
+		werr = ref.apply(r)
+		gerr = s.apply(r)
+		if werr != nil || gerr != nil {
+			at = i
+			break
 		}
+	}
+	line := fmt.Sprintf("%s, record %d of %d", what, at, len(g.recs))
+	if werr != nil {
+		require.EqualError(t, gerr, werr.Error(), line)
+	} else {
+		require.NoError(t, gerr, line)
+	}
+	for _, in := range []*intent{s.pending, s.purged} {
+		if in != nil {
+			in.decodeRaw()
+		}
+	}
+	require.Equal(t, ref.st, s.st, line)
+	require.Equal(t, ref.staged, s.staged, line)
+	require.Equal(t, ref.cursor, s.cursor, line)
+	require.Equal(t, ref.wraps, s.wraps, line)
+	for b := range ref.erased {
+		require.Equal(t, ref.erased[b], s.erased.has(uint32(b)), "%s: block %d", line, b)
+	}
+	for k, pair := range [][2]*intent{{ref.pending, s.pending}, {ref.purged, s.purged}} {
+		want, got := pair[0], pair[1]
+		if want == nil {
+			require.Nil(t, got, "%s: intent %d", line, k)
+			continue
+		}
+		require.NotNil(t, got, "%s: intent %d", line, k)
+		require.Equal(t, want.interrupted(k == 1), got.interrupted(k == 1), "%s: intent %d", line, k)
+		require.Equal(t, want.types, got.types, "%s: intent %d", line, k)
+		require.Equal(t, want.nchunks, got.nchunks, "%s: intent %d", line, k)
+		require.Equal(t, [4]any{want.parts, want.got, want.cursor, want.wraps}, [4]any{got.parts, got.got, got.cursor, got.wraps}, "%s: intent %d", line, k)
 	}
 }
