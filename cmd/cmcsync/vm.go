@@ -74,26 +74,13 @@ func (c *vmCommon) build(ctx context.Context, progress io.Writer) (*vm.Image, er
 	return vm.Build(ctx, vm.BuildOptions{Variant: v, CacheDir: c.cache, Refresh: c.refresh, Src: c.src, Progress: progress})
 }
 
-func parseVMFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return usageError("vm %s: %v", fs.Name(), err)
-	}
-	return nil
-}
-
 func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	fs := flag.NewFlagSet("vm build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c vmCommon
 	c.add(fs)
 	jsonOut := fs.Bool("json", false, "print the manifest of what was used as JSON")
-	if err := parseVMFlags(fs, args); err != nil || fs.NArg() > 0 {
-		if err == nil {
-			err = usageError("vm build: unexpected arguments %q", fs.Args())
-		}
+	if done, err := parseFlags(fs, args); done {
 		return err
 	}
 	img, err := c.build(ctx, stderr)
@@ -123,16 +110,13 @@ func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func runVMBoot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("boot", flag.ContinueOnError)
+	fs := flag.NewFlagSet("vm boot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c vmCommon
 	c.add(fs)
 	dir := fs.String("dir", "", "folder for primary.img and backup.img (created erased if missing; default: the cache's state folder)")
 	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
-	if err := parseVMFlags(fs, args); err != nil || fs.NArg() > 0 {
-		if err == nil {
-			err = usageError("vm boot: unexpected arguments %q", fs.Args())
-		}
+	if done, err := parseFlags(fs, args); done {
 		return err
 	}
 	img, err := c.build(ctx, stderr)
@@ -172,7 +156,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return usageError("vm scenario: name a scenario first (one of %s)", strings.Join(scenario.Names(), ", "))
 	}
 	name := args[0]
-	fs := flag.NewFlagSet("scenario "+name, flag.ContinueOnError)
+	fs := flag.NewFlagSet("vm scenario "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c vmCommon
 	c.add(fs)
@@ -183,10 +167,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
 	factoryBad := fs.Bool("factory-bad", false, "nand: bad blocks from the start (nandsim badblocks=) instead of marked bad after the format")
 	work := fs.String("work", "", "folder for the flash images and console logs (default: a temporary folder, kept on failure)")
-	if err := parseVMFlags(fs, args[1:]); err != nil || fs.NArg() > 0 {
-		if err == nil {
-			err = usageError("vm scenario: unexpected arguments %q", fs.Args())
-		}
+	if done, err := parseFlags(fs, args[1:]); done {
 		return err
 	}
 	if !scenario.Known(name) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,5 +43,20 @@ func TestVMHelp(t *testing.T) {
 	require.NoError(t, run(context.Background(), []string{"vm", "help"}, &out, &errOut))
 	for _, s := range []string{"build", "boot", "scenario", "powercut", "selftest", "nand", "sync"} {
 		require.Contains(t, out.String(), s)
+	}
+}
+
+// TestVMSubcommandHelp: -h on a vm subcommand prints its flags and does
+// nothing else (no build, no QEMU).
+func TestVMSubcommandHelp(t *testing.T) {
+	for _, args := range [][]string{{"vm", "build"}, {"vm", "boot"}, {"vm", "scenario", "sync"}} {
+		cache := t.TempDir()
+		var out, errOut bytes.Buffer
+		args = append(args, "--cache", cache, "-h")
+		require.NoError(t, run(context.Background(), args, &out, &errOut), "%v", args)
+		require.Contains(t, errOut.String(), "-variant", "%v", args)
+		entries, err := os.ReadDir(cache)
+		require.NoError(t, err)
+		require.Empty(t, entries, "%v wrote to the cache", args)
 	}
 }
