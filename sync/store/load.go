@@ -431,12 +431,24 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 
 func (s *Store) rebuildLive() {
 	live := newBlockSet(int(s.sb.DataBlocks))
+	// Chunks mostly sit in consecutive blocks: the bits of the current
+	// word gather in a register.
+	w, set := -1, uint64(0)
 	for i := range s.st.Types {
 		cs := s.st.Types[i].Chunks
 		for k := range cs {
 			b := cs[k].Block
-			live[b>>6] |= 1 << (b & 63)
+			if int(b>>6) != w {
+				if w >= 0 {
+					live[w] |= set
+				}
+				w, set = int(b>>6), 0
+			}
+			set |= 1 << (b & 63)
 		}
+	}
+	if w >= 0 {
+		live[w] |= set
 	}
 	s.erased.andNot(live)
 	s.live = live
