@@ -321,6 +321,16 @@ func TestSystemClock(t *testing.T) {
 	require.ErrorIs(t, c.Sleep(ctx, 0), context.Canceled)
 }
 
+func BenchmarkIsErased(b *testing.B) {
+	p := bytes.Repeat([]byte{0xFF}, 64<<10)
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		if !hal.IsErased(p) {
+			b.Fatal("not erased")
+		}
+	}
+}
+
 func TestIsErased(t *testing.T) {
 	ff := func(n int) []byte { return bytes.Repeat([]byte{0xFF}, n) }
 	with := func(n, at int, v byte) []byte { p := ff(n); p[at] = v; return p }
@@ -337,6 +347,10 @@ func TestIsErased(t *testing.T) {
 		{"word tail programmed", with(64, 31, 0x7F), false},
 		{"byte tail programmed", with(4096+5, 4096+4, 0x00), false},
 		{"middle programmed", with(4096, 2049, 0xEF), false},
+		{"two blocks erased", ff(8192), true},
+		{"long erased", ff(3*4096 + 100), true},
+		{"third block programmed", with(3*4096+100, 2*4096+7, 0xFD), false},
+		{"last byte of a long run programmed", with(3*4096+100, 3*4096+99, 0x00), false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
