@@ -256,6 +256,31 @@ func (w *Flash) ReadAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
+// ReadAtPieces is ReadAt through the schedule (one operation) that hands
+// the wrapped device's pieces on (hal.ReadAtPieces); a read of an area
+// made unstable by a torn operation is read whole first, then its pieces
+// are handed on at once.
+func (w *Flash) ReadAtPieces(p []byte, off int64, piece func(filled int)) (int, error) {
+	if err := hal.CheckRange(w.geo, "read", off, int64(len(p))); err != nil {
+		return 0, err
+	}
+	if err := w.in.before(w, Read, off, int64(len(p)), nil); err != nil {
+		return 0, err
+	}
+	w.in.mu.Lock()
+	spans := w.in.unstable[w.role]
+	w.in.mu.Unlock()
+	if len(spans) == 0 {
+		return hal.ReadAtPieces(w.f, p, off, piece)
+	}
+	n, err := w.f.ReadAt(p, off)
+	if err == nil {
+		w.in.shake(spans, p, off)
+		piece(len(p))
+	}
+	return n, err
+}
+
 // WriteAt programs through the schedule (page by page with
 // Options.SplitPages). On error it returns the bytes of the pages done.
 func (w *Flash) WriteAt(p []byte, off int64) (int, error) {

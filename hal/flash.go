@@ -155,6 +155,32 @@ func MarkBad(f Flash, off int64) error {
 	return &OpError{Op: "markbad", Dev: f.Geometry().Name, Off: off, Err: ErrUnsupported}
 }
 
+// PieceReader is implemented by devices that fill a read's buffer piece by
+// piece from memory, as the simulator does: ReadAtPieces is ReadAt (the
+// same single operation, with the same checks, errors, statistics and
+// timing) that also calls piece(filled) each time p[:filled] holds its
+// final contents, filled growing to len(p), so the caller can work on
+// each piece while it is still in the CPU's cache. piece runs on the
+// caller's goroutine, before ReadAtPieces returns; it must not call the
+// device. After an error the pieces seen may be any prefix of p.
+type PieceReader interface {
+	ReadAtPieces(p []byte, off int64, piece func(filled int)) (int, error)
+}
+
+// ReadAtPieces reads len(p) bytes at off like f.ReadAt and calls piece as
+// parts of p are filled: piece by piece if f is a PieceReader, else once,
+// with len(p), after a ReadAt that succeeded.
+func ReadAtPieces(f Flash, p []byte, off int64, piece func(filled int)) (int, error) {
+	if r, ok := f.(PieceReader); ok {
+		return r.ReadAtPieces(p, off, piece)
+	}
+	n, err := f.ReadAt(p, off)
+	if err == nil {
+		piece(len(p))
+	}
+	return n, err
+}
+
 // Close closes f if it is an io.Closer; otherwise it does nothing.
 func Close(f Flash) error {
 	if c, ok := f.(io.Closer); ok {

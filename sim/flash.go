@@ -305,6 +305,13 @@ func (f *Flash) checkBad(op string, off, n int64) error {
 // SetUnstable may read differently each time. A zero-length read in range
 // does nothing and is not counted.
 func (f *Flash) ReadAt(p []byte, off int64) (int, error) {
+	return f.ReadAtPieces(p, off, nil)
+}
+
+// ReadAtPieces is ReadAt that calls piece (if not nil) after each erase
+// block's part of p is copied (see hal.PieceReader). piece runs with the
+// device locked: it must not call the device.
+func (f *Flash) ReadAtPieces(p []byte, off int64, piece func(filled int)) (int, error) {
 	n := int64(len(p))
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -336,6 +343,9 @@ func (f *Flash) ReadAt(p []byte, off int64) (int, error) {
 			f.scramble(bl, dst, in)
 		}
 		done += k
+		if piece != nil {
+			piece(int(done))
+		}
 	}
 	d := f.timing.CommandOverhead + f.busTime(n)
 	if f.timing.PageRead != 0 {

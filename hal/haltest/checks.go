@@ -24,6 +24,7 @@ var checks = []check{
 	{name: "program-read", summary: "programmed data reads back, in one write or many small ones", run: checkProgramRead},
 	{name: "program-across-blocks", summary: "one program may cross an erase-block boundary", run: checkProgramAcross},
 	{name: "read-across-blocks", summary: "reads at any offset and length, across block boundaries, return the data", run: checkReadAcross},
+	{name: "read-pieces", summary: "hal.ReadAtPieces returns what ReadAt returns, each piece final when handed on, the last one whole", run: checkReadPieces},
 	{name: "end-of-device", summary: "the last bytes of the device can be programmed and read", run: checkEndOfDevice},
 	{name: "nor-and", summary: "NOR: a program only clears bits (old AND new)", run: checkNORAnd},
 	{name: "nand-program-once", summary: "NAND: programming a page twice without an erase fails and changes nothing", run: checkNANDOnce},
@@ -184,6 +185,48 @@ func checkReadAcross(d *dut) error {
 		hi := lo + 1 + d.rng.Int64N(min(int64(len(data))-lo, 1000))
 		if err := d.expect(base+lo, data[lo:hi], "unaligned read"); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+func checkReadPieces(d *dut) error {
+	b, err := d.goodRun(d.g.Blocks()/3, 3)
+	if err != nil {
+		return err
+	}
+	data, err := d.prepare(b, 3)
+	if err != nil {
+		return err
+	}
+	base := d.block(b)
+	for range 16 {
+		lo := d.rng.Int64N(int64(len(data)))
+		hi := lo + 1 + d.rng.Int64N(int64(len(data))-lo)
+		p := make([]byte, hi-lo)
+		last := 0
+		var bad error
+		_, err := hal.ReadAtPieces(d.f, p, base+lo, func(filled int) {
+			switch {
+			case bad != nil:
+			case filled < last || filled > len(p):
+				bad = fmt.Errorf("read pieces: piece ends at %d after %d, in a %d-byte read", filled, last, len(p))
+			case firstDiff(p[:filled], data[lo:lo+int64(filled)]) >= 0:
+				bad = fmt.Errorf("read pieces at %#x: a piece of %d bytes is not the data when handed on", base+lo, filled)
+			}
+			last = filled
+		})
+		if err != nil {
+			return fmt.Errorf("read pieces at %#x: %w", base+lo, err)
+		}
+		if bad != nil {
+			return bad
+		}
+		if last != len(p) {
+			return fmt.Errorf("read pieces at %#x: the last piece ends at %d of %d bytes", base+lo, last, len(p))
+		}
+		if i := firstDiff(p, data[lo:hi]); i >= 0 {
+			return fmt.Errorf("read pieces: byte at %#x is %#02x, want %#02x", base+lo+int64(i), p[i], data[lo+int64(i)])
 		}
 	}
 	return nil

@@ -27,5 +27,5 @@ func ExampleCheck() {
 	// pass geometry
 	// pass erase-to-ff
 	// pass erase-range
-	// 16 passed
+	// 17 passed
 }

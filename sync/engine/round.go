@@ -691,16 +691,25 @@ func readRecordInto(region *info.Region, primary hal.Flash, t info.Type, hb []by
 		return info.Record{}, nil, fmt.Errorf("%v record at %#x: %w: payload length %d exceeds the extent's %d", t, off, info.ErrCorrupt, h.PayloadLen, capacity-info.RecordHeaderSize)
 	}
 	p := getPayload(int(h.PayloadLen))
-	if _, err := primary.ReadAt(p, off+info.RecordHeaderSize); err != nil {
+	size := int64(len(p))
+	checks := make([]uint64, store.ChunkCount(size, phase, chunk))
+	// Each chunk's check is computed as soon as the device has filled it,
+	// while it is still in the CPU's cache (hal.PieceReader).
+	next := 0
+	sum := func(filled int) {
+		for ; next < len(checks); next++ {
+			lo, hi := store.ChunkBounds(size, phase, chunk, next)
+			if hi > int64(filled) {
+				return
+			}
+			checks[next] = store.ChunkCheck(p[lo:hi])
+		}
+	}
+	if _, err := hal.ReadAtPieces(primary, p, off+info.RecordHeaderSize, sum); err != nil {
 		putPayload(p)
 		return info.Record{}, nil, fmt.Errorf("read %v record: %w", t, err)
 	}
-	size := int64(len(p))
-	checks := make([]uint64, store.ChunkCount(size, phase, chunk))
-	for i := range checks {
-		lo, hi := store.ChunkBounds(size, phase, chunk, i)
-		checks[i] = store.ChunkCheck(p[lo:hi])
-	}
+	sum(len(p))
 	if c := payloadCRC(checks, size, phase, chunk); c != h.PayloadCRC {
 		putPayload(p)
 		return info.Record{}, nil, fmt.Errorf("%v record at %#x: %w: payload crc %#08x, header says %#08x", t, off, info.ErrCorrupt, c, h.PayloadCRC)
