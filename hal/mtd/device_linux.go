@@ -276,6 +276,18 @@ func kernelError(err error) error {
 // rule; a range past the end is hal.ErrOutOfRange. On NAND a read touching
 // a bad block fails with hal.ErrBadBlock.
 func (d *Device) ReadAt(p []byte, off int64) (int, error) {
+	return d.ReadAtPieces(p, off, nil)
+}
+
+// readPiece is how much ReadAtPieces reads with one pread(2) before it
+// hands the piece on: small enough to stay in a BMC's L2 cache.
+const readPiece = 64 << 10
+
+// ReadAtPieces is ReadAt (one operation in the statistics) that reads in
+// pieces of 64 KiB and calls piece (if not nil) after each (see
+// hal.PieceReader), so the caller can work on each piece while it is in
+// cache. Without piece it reads with one pread(2).
+func (d *Device) ReadAtPieces(p []byte, off int64, piece func(filled int)) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n := int64(len(p))
@@ -293,7 +305,20 @@ func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 	if err := d.checkBad("read", off, n); err != nil {
 		return 0, err
 	}
-	done, err := d.pread(p, off)
+	step := len(p)
+	if piece != nil {
+		step = readPiece
+	}
+	done := 0
+	var err error
+	for done < len(p) && err == nil {
+		var k int
+		k, err = d.pread(p[done:min(done+step, len(p))], off+int64(done))
+		done += k
+		if err == nil && piece != nil {
+			piece(done)
+		}
+	}
 	d.stats.Reads++
 	d.stats.BytesRead += int64(done)
 	if err != nil {
