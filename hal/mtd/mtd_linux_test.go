@@ -19,9 +19,10 @@ import (
 var _ mtd.Sys = (*mtdfake.Kernel)(nil)
 
 var (
-	_ hal.Flash      = (*mtd.Device)(nil)
-	_ hal.BadBlocker = (*mtd.Device)(nil)
-	_ hal.Stater     = (*mtd.Device)(nil)
+	_ hal.Flash       = (*mtd.Device)(nil)
+	_ hal.BadBlocker  = (*mtd.Device)(nil)
+	_ hal.Stater      = (*mtd.Device)(nil)
+	_ hal.PieceReader = (*mtd.Device)(nil)
 )
 
 // open adds chip to a new fake kernel and opens it.
@@ -346,6 +347,32 @@ func TestStats(t *testing.T) {
 	s := d.Stats()
 	require.Equal(t, hal.Stats{Reads: 1, BytesRead: 1000, Programs: 1, PagesProgrammed: 2, BytesProgrammed: 300, Erases: 2, Elapsed: s.Elapsed}, s)
 	require.Positive(t, s.Elapsed)
+}
+
+// TestReadAtPieces: a long read is handed on in 64 KiB pieces, each
+// holding its data when handed on, and counts as one read.
+func TestReadAtPieces(t *testing.T) {
+	d, _ := open(t, mtdfake.NOR("flash1", 1<<20, 4<<10))
+	data := make([]byte, 200<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	require.NoError(t, d.Erase(0, 1<<20))
+	_, err := d.WriteAt(data, 4096)
+	require.NoError(t, err)
+	before := d.Stats()
+	p := make([]byte, len(data)-3)
+	var pieces []int
+	n, err := d.ReadAtPieces(p, 4096+3, func(filled int) {
+		require.Equal(t, data[3:3+filled], p[:filled])
+		pieces = append(pieces, filled)
+	})
+	require.NoError(t, err)
+	require.Equal(t, len(p), n)
+	require.Equal(t, []int{64 << 10, 128 << 10, 192 << 10, len(p)}, pieces)
+	s := d.Stats().Sub(before)
+	require.Equal(t, int64(1), s.Reads)
+	require.Equal(t, int64(len(p)), s.BytesRead)
 }
 
 func TestClose(t *testing.T) {
