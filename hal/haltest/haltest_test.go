@@ -139,6 +139,16 @@ func (b *broken) ReadAt(p []byte, off int64) (int, error) {
 	return b.Flash.ReadAt(p, off)
 }
 
+// ReadAtPieces goes through ReadAt, broken or not (the promoted sim
+// method would bypass it).
+func (b *broken) ReadAtPieces(p []byte, off int64, piece func(int)) (int, error) {
+	n, err := b.ReadAt(p, off)
+	if err == nil {
+		piece(len(p))
+	}
+	return n, err
+}
+
 func (b *broken) Stats() hal.Stats {
 	if b.stats != nil {
 		return b.stats(b)

@@ -33,6 +33,16 @@ func (c *cutChip) ReadAt(b []byte, off int64) (int, error) {
 	return c.Flash.ReadAt(b, off)
 }
 
+// ReadAtPieces goes through ReadAt (the promoted sim method would read a
+// dead chip).
+func (c *cutChip) ReadAtPieces(b []byte, off int64, piece func(int)) (int, error) {
+	n, err := c.ReadAt(b, off)
+	if err == nil {
+		piece(len(b))
+	}
+	return n, err
+}
+
 func (c *cutChip) WriteAt(b []byte, off int64) (int, error) {
 	if c.dead {
 		return 0, c.lost()
