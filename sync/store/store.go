@@ -69,6 +69,11 @@ type Store struct {
 	// read, and erased if need be, before the first record goes there).
 	tailReady bool
 	needComp  bool // the area may not be appended to: compact first
+	// Journal blocks below winEnd of area winArea, past the tail, were
+	// erased with the 64 KiB erase window the tail entered in this session
+	// and not written since (see enterBlock); winEnd 0: none.
+	winArea int
+	winEnd  int64
 
 	st      State   // committed generation
 	staged  *Config // config set after the last commit

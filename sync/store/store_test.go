@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -274,4 +275,113 @@ func TestWindowWithMixedBlocks(t *testing.T) {
 	checkPayloads(t, s, ps)
 	s = openTest(t, f, Options{})
 	checkPayloads(t, s, ps)
+}
+
+// TestJournalErasesWindows: on NOR with 4 KiB blocks the journal's tail
+// erases a whole 64 KiB window when it enters a block that starts one and
+// then enters the window's other blocks without erasing; a reopened store
+// (which cannot know what the window erase left) erases again.
+func TestJournalErasesWindows(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	log := &eraseLog{Flash: f}
+	s := openTest(t, log, Options{})
+	jo, jn := s.JournalRange()
+	inJournal := func(e [2]int64) bool { return e[0] >= jo && e[0] < jo+jn }
+	journalErases := func() (windows, single int) {
+		for _, e := range log.erases {
+			if !inJournal(e) {
+				continue
+			}
+			switch e[1] {
+			case eraseWindow:
+				require.Zero(t, e[0]%eraseWindow, "window erase at %#x not aligned", e[0])
+				windows++
+			case 4096:
+				single++
+			default:
+				t.Fatalf("journal erase of %d bytes at %#x", e[1], e[0])
+			}
+		}
+		return windows, single
+	}
+	cfg := Config{Types: []uint8{1, 2}, Interval: time.Minute, Threshold: time.Second}
+	entered := map[int64]bool{}
+	for i := 0; len(entered) < 40 && i < 100000; i++ {
+		cfg.Interval = time.Minute + time.Duration(i)*time.Second
+		require.NoError(t, s.StageConfig(cfg))
+		if s.area == 0 {
+			entered[s.tailBlk] = true
+		}
+	}
+	require.GreaterOrEqual(t, len(entered), 40, "the tail crossed 40 journal blocks")
+	windows, single := journalErases()
+	require.Positive(t, windows)
+	require.LessOrEqual(t, single, 16, "only the blocks before the first window start are erased one by one")
+	require.LessOrEqual(t, windows, 1+len(entered)/16+1)
+
+	// A reopened store erases the next block it enters, even inside the
+	// window the previous session erased.
+	s = openTest(t, log, Options{})
+	before := len(log.erases)
+	require.NoError(t, s.StageConfig(cfg))
+	blk := s.tailBlk
+	for s.tailBlk == blk {
+		cfg.Interval += time.Second
+		require.NoError(t, s.StageConfig(cfg))
+	}
+	require.Greater(t, len(log.erases), before, "the reopened store erased before entering a block")
+	got, ok := s.Staged()
+	require.True(t, ok)
+	require.Equal(t, cfg.Interval, got.Interval)
+}
+
+// failBlockStart fails, once armed, the first program at the start of a
+// journal block with a media error, writing nothing.
+type failBlockStart struct {
+	hal.Flash
+	lo, hi int64
+	armed  bool
+}
+
+func (f *failBlockStart) WriteAt(b []byte, off int64) (int, error) {
+	if f.armed && off >= f.lo && off < f.hi && off%4096 == 0 {
+		f.armed = false
+		return 0, &hal.OpError{Op: "program", Off: off, Len: int64(len(b)), Err: fmt.Errorf("%w: %w", hal.ErrInjected, hal.ErrMedia)}
+	}
+	return f.Flash.WriteAt(b, off)
+}
+
+// TestFailedProgramAtBlockStartStaysReachable: a journal record whose
+// program failed at the start of a block (leaving it blank) is written
+// again there, not in the next block, where a reader after a restart would
+// never look (the blank block ends the journal for it).
+func TestFailedProgramAtBlockStartStaysReachable(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	lo, n := s.JournalRange()
+	chip := &failBlockStart{Flash: f, lo: lo, hi: lo + n}
+	s = openTest(t, chip, Options{})
+	cfg := Config{Types: []uint8{1, 2}, Interval: time.Minute, Threshold: time.Second}
+	chip.armed = true
+	failed := false
+	for i := 0; i < 10000 && !failed; i++ {
+		cfg.Interval = time.Minute + time.Duration(i)*time.Second
+		err := s.StageConfig(cfg)
+		if err != nil {
+			require.ErrorIs(t, err, hal.ErrMedia)
+			failed = true
+			require.NoError(t, s.StageConfig(cfg), "the retry succeeds")
+		}
+	}
+	require.True(t, failed, "no journal program started a block")
+	cfg.Interval += time.Hour
+	require.NoError(t, s.StageConfig(cfg), "and the journal goes on")
+
+	re := openTest(t, f, Options{ReadOnly: true})
+	got, ok := re.Staged()
+	require.True(t, ok)
+	require.Equal(t, cfg.Interval, got.Interval, "a restart sees the records written after the failure")
+	require.Empty(t, re.Damage())
 }

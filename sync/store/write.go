@@ -78,8 +78,17 @@ func (s *Store) writeRecords(recs [][]byte) error {
 		}
 		at := s.areaOff(s.area) + s.tailBlk*s.e + s.tailOff
 		if _, err := s.f.WriteAt(buf, at); err != nil {
-			// Whatever landed is torn: continue in the next block.
-			s.tailBlk, s.tailOff, s.tailReady = s.tailBlk+1, 0, false
+			// Whatever landed is torn. After records in this block, the
+			// journal continues in the next block (a reader looks there
+			// after a torn tail). A failed program at the start of a block
+			// may have left it blank, which a reader takes for the end of
+			// the journal: the block is erased again and written from its
+			// start instead.
+			s.winEnd = 0
+			if s.tailOff > 0 {
+				s.tailBlk, s.tailOff = s.tailBlk+1, 0
+			}
+			s.tailReady = false
 			return err
 		}
 		last := recs[j-1]
@@ -93,13 +102,34 @@ func (s *Store) writeRecords(recs [][]byte) error {
 }
 
 // enterBlock makes journal block blk of the current area ready for
-// records by erasing it. It always erases: after a compaction, blocks past
-// the checkpoint hold stale records; after a torn write or erase, cells
-// may be weakly programmed and read as erased one time and not the next,
-// so a read cannot prove a block erased.
+// records by erasing it. It erases even a block that reads erased: after a
+// compaction, blocks past the checkpoint hold stale records; after a torn
+// write or erase, cells may be weakly programmed and read as erased one
+// time and not the next, so a read cannot prove a block erased.
+//
+// On NOR with blocks smaller than 64 KiB, a block that starts an erase
+// window with the whole window inside the area is erased with its window
+// (one block erase, as the data area's rounds do), and the tail enters the
+// window's later blocks without an erase: this session erased them and
+// nothing wrote them since (the tail only moves forward; a restart or a
+// compaction forgets the window, and the blocks are erased again). A
+// journal block then costs 1/16 of a block erase instead of a sector
+// erase, which is most of a small round's time.
 func (s *Store) enterBlock(blk int64) error {
-	if err := s.f.Erase(s.areaOff(s.area)+blk*s.e, s.e); err != nil {
+	if s.winEnd > 0 && s.winArea == s.area && blk < s.winEnd {
+		s.tailReady = true
+		return nil
+	}
+	s.winEnd = 0
+	off, n := s.areaOff(s.area)+blk*s.e, int64(1)
+	if w := int64(s.windowBlocks()); w > 1 && off%eraseWindow == 0 && blk+w <= int64(s.sb.JournalBlocks) {
+		n = w
+	}
+	if err := s.f.Erase(off, n*s.e); err != nil {
 		return err
+	}
+	if n > 1 {
+		s.winArea, s.winEnd = s.area, blk+n
 	}
 	s.tailReady = true
 	return nil
@@ -149,6 +179,7 @@ func (s *Store) compact() error {
 	s.area, s.epoch = other, epoch
 	s.nextSeq += uint64(len(recs))
 	s.tailBlk, s.tailOff, s.tailReady = blk, off, true
+	s.winEnd = 0
 	s.needComp = false
 	return nil
 }
