@@ -48,6 +48,16 @@ func (s *sickFlash) ReadAt(b []byte, off int64) (int, error) {
 	return s.Flash.ReadAt(b, off)
 }
 
+// ReadAtPieces goes through ReadAt (the promoted sim method would bypass
+// the sickness).
+func (s *sickFlash) ReadAtPieces(b []byte, off int64, piece func(int)) (int, error) {
+	n, err := s.ReadAt(b, off)
+	if err == nil {
+		piece(len(b))
+	}
+	return n, err
+}
+
 // anomalyPair returns a pair after one committed round and a CMC step, and
 // an engine whose primary is sick.
 func anomalyPair(t *testing.T, cfg Config, m Mutant, sick *sickFlash) (*pair, *Engine) {
@@ -228,4 +238,59 @@ func TestCorruptPrimaryRecordIsNeverSynced(t *testing.T) {
 			require.Equal(t, OutcomeCommitted, rep.Outcome, "the mutant syncs the corrupt record")
 		}
 	}
+}
+
+// slowThenFailFlash is a primary that, once armed, answers slow reads
+// (each below the threshold) and then fails one read.
+type slowThenFailFlash struct {
+	*sim.Flash
+	clock *sim.Clock
+	armed func() bool
+	slow  int           // reads to slow down once armed
+	delay time.Duration // added to each of them
+	n     int
+}
+
+func (s *slowThenFailFlash) ReadAt(b []byte, off int64) (int, error) {
+	if s.armed != nil && s.armed() {
+		s.n++
+		switch {
+		case s.n <= s.slow:
+			s.clock.Advance(s.delay)
+		case s.n == s.slow+1:
+			return 0, &hal.OpError{Op: "read", Dev: s.Geometry().Name, Off: off, Len: int64(len(b)), Err: fmt.Errorf("%w: %w", hal.ErrInjected, hal.ErrMedia)}
+		}
+	}
+	return s.Flash.ReadAt(b, off)
+}
+
+func (s *slowThenFailFlash) ReadAtPieces(b []byte, off int64, piece func(int)) (int, error) {
+	n, err := s.ReadAt(b, off)
+	if err == nil {
+		piece(len(b))
+	}
+	return n, err
+}
+
+// TestWaitResponseTimedFromTheFailingRequest: requests the primary answered
+// slowly but within the threshold, before the one that failed, are not
+// part of the wait-response time: a probe whose reads add up to more than
+// the threshold and then fail one read is an interruption, not a failover.
+func TestWaitResponseTimedFromTheFailingRequest(t *testing.T) {
+	cfg := DefaultConfig()
+	p := newPair(t, 8<<20, 1<<20, cfg)
+	e := p.open(t)
+	_, err := e.Round(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, p.gen.Step(p.region(t, p.a), time.Hour))
+	base := p.b.Stats().Programs
+	sick := &slowThenFailFlash{Flash: p.a, clock: p.clock, slow: 5, delay: cfg.Threshold / 3,
+		armed: func() bool { return p.b.Stats().Programs >= base+3 }} // in the round's writes
+	e, err = Open(context.Background(), sick, p.b, p.opts)
+	require.NoError(t, err)
+	rep, err := e.Round(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, OutcomeInterrupted, rep.Outcome, "anomaly %q, wait %v", rep.Anomaly, rep.WaitResponse)
+	require.Less(t, rep.WaitResponse, cfg.Threshold)
+	require.Equal(t, 0, e.Status().ActiveChip)
 }

@@ -72,12 +72,60 @@ var (
 // roundCtx is the state of one round.
 type roundCtx struct {
 	rep       *RoundReport
-	primary   hal.Flash
+	primary   *timedPrimary
 	bk        *store.Store
 	cfg       Config
 	hdr       info.ImageHeader
 	lastProbe time.Time
 	recOffs   []int64 // chip offsets of the round's record headers
+}
+
+// timedPrimary is the primary as a round reads it: it notes when each read
+// (a request the primary must answer) started, and the start of the first
+// read since mark that took longer than the threshold, so that an
+// anomaly's wait-response is timed from the first request the primary did
+// not answer in time (a failed one, or one slower than the threshold), not
+// from the start of a probe or record read whose earlier requests were
+// answered in time.
+type timedPrimary struct {
+	hal.Flash
+	clock     hal.Clock
+	threshold time.Duration
+	start     time.Time     // of the last read
+	slow      time.Time     // start of the first read slower than threshold since mark
+	slowest   time.Duration // the longest read since mark
+}
+
+func (t *timedPrimary) timed(read func() (int, error)) (int, error) {
+	t.start = t.clock.Now()
+	n, err := read()
+	d := t.clock.Now().Sub(t.start)
+	t.slowest = max(t.slowest, d)
+	if t.slow.IsZero() && d > t.threshold {
+		t.slow = t.start
+	}
+	return n, err
+}
+
+func (t *timedPrimary) ReadAt(p []byte, off int64) (int, error) {
+	return t.timed(func() (int, error) { return t.Flash.ReadAt(p, off) })
+}
+
+func (t *timedPrimary) ReadAtPieces(p []byte, off int64, piece func(int)) (int, error) {
+	return t.timed(func() (int, error) { return hal.ReadAtPieces(t.Flash, p, off, piece) })
+}
+
+// mark starts a new group of requests (a probe, a record read).
+func (t *timedPrimary) mark() { t.slow, t.slowest = time.Time{}, 0 }
+
+// failedAt returns when the anomaly of a group that ended with the last
+// read began: the first read slower than the threshold, if any, else the
+// last read.
+func (t *timedPrimary) failedAt() time.Time {
+	if !t.slow.IsZero() {
+		return t.slow
+	}
+	return t.start
 }
 
 // Round runs one sync round now (steps 1, 3, 4 and 6 of the method): probe
@@ -312,7 +360,7 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	if err != nil {
 		return ended(e.finish(&rep, work, err))
 	}
-	rc := &roundCtx{rep: &rep, primary: primary, bk: bk, cfg: cfg}
+	rc := &roundCtx{rep: &rep, primary: &timedPrimary{Flash: primary, clock: e.clock, threshold: cfg.Threshold}, bk: bk, cfg: cfg}
 	prevGen := bk.StateRef().Generation
 	// Probe the primary first.
 	hdr, err := e.probe(rc, nil)
@@ -344,9 +392,10 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	rep.Generation = gen
 
 	// Collect.
-	region, err := info.OpenRegion(primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
+	rc.primary.mark()
+	region, err := info.OpenRegion(rc.primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
 	if err != nil {
-		return ended(e.interrupted(ctx, rc, nil, &anomaly{err: err, when: e.clock.Now()}))
+		return ended(e.interrupted(ctx, rc, nil, &anomaly{err: err, when: rc.primary.failedAt()}))
 	}
 	for _, t := range types {
 		off, _ := region.Extent(t)
@@ -357,15 +406,18 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	phases := make(map[uint8]int64, len(types))
 	plan := store.Plan{Generation: gen, Config: toStoreConfig(cfg)}
 	for _, t := range types {
-		t0 := e.clock.Now()
 		off, _ := region.Extent(t)
 		phase := (off + info.RecordHeaderSize) % chunk
-		rec, checks, err := e.readRecord(region, primary, t, phase, chunk)
+		rc.primary.mark()
+		rec, checks, err := e.readRecord(region, rc.primary, t, phase, chunk)
 		if err != nil {
 			for _, p := range payloads {
 				putPayload(p)
 			}
-			return ended(e.interrupted(ctx, rc, nil, &anomaly{err: err, when: t0}))
+			// Timed from the failing read (a CRC error: from the last
+			// read of the record), or an earlier one slower than the
+			// threshold.
+			return ended(e.interrupted(ctx, rc, nil, &anomaly{err: err, when: rc.primary.failedAt()}))
 		}
 		ds, checks := e.chunkDigests(bk, active, t, rec.Payload, checks, phase, chunk)
 		payloads[uint8(t)] = rec.Payload
@@ -409,7 +461,7 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 	if err != nil {
 		return e.finish(&rep, work, err)
 	}
-	rc := &roundCtx{rep: &rep, primary: primary, bk: bk, cfg: cfg, hdr: p.hdr, lastProbe: p.lastProbe, recOffs: p.recOffs}
+	rc := &roundCtx{rep: &rep, primary: &timedPrimary{Flash: primary, clock: e.clock, threshold: cfg.Threshold}, bk: bk, cfg: cfg, hdr: p.hdr, lastProbe: p.lastProbe, recOffs: p.recOffs}
 	hdr := p.hdr
 	gen := rep.Generation
 	payloads, phases, chunk := p.payloads, p.phases, p.chunk
@@ -787,12 +839,13 @@ func readRecordUnchecked(primary hal.Flash, off int64, hb []byte, t info.Type) (
 
 // probe reads the primary's image header: an error, a header different
 // from want (if given) or a response time above the threshold is an
-// anomaly.
+// anomaly. With want it also reads the round's record headers. The
+// anomaly is timed from the first request the primary did not answer in
+// time: the first read slower than the threshold, else the one that failed
+// (the requests before it were answered).
 func (e *Engine) probe(rc *roundCtx, want *info.ImageHeader) (info.ImageHeader, error) {
-	t0 := e.clock.Now()
+	rc.primary.mark()
 	h, err := info.ReadImageHeader(rc.primary)
-	t1 := e.clock.Now()
-	slowest := t1.Sub(t0)
 	if err == nil && want != nil && h != *want {
 		err = fmt.Errorf("%w: version %q, was %q", errImageChanged, h.Version, want.Version)
 	}
@@ -801,10 +854,7 @@ func (e *Engine) probe(rc *roundCtx, want *info.ImageHeader) (info.ImageHeader, 
 		// decodes is primary corruption.
 		hb := make([]byte, info.RecordHeaderSize)
 		for _, off := range rc.recOffs {
-			r0 := e.clock.Now()
-			_, err = rc.primary.ReadAt(hb, off)
-			slowest = max(slowest, e.clock.Now().Sub(r0))
-			if err != nil {
+			if _, err = rc.primary.ReadAt(hb, off); err != nil {
 				break
 			}
 			if _, err = info.DecodeRecordHeader(hb); err != nil {
@@ -814,13 +864,13 @@ func (e *Engine) probe(rc *roundCtx, want *info.ImageHeader) (info.ImageHeader, 
 		}
 	}
 	rc.lastProbe = e.clock.Now()
-	// The response time is that of the slowest read: each read is one
-	// request the primary must answer.
-	if err == nil && slowest > rc.cfg.Threshold {
-		err = fmt.Errorf("%w: %v", errSlow, slowest)
+	// The response time is that of each read: each read is one request
+	// the primary must answer.
+	if err == nil && !rc.primary.slow.IsZero() {
+		err = fmt.Errorf("%w: %v", errSlow, rc.primary.slowest)
 	}
 	if err != nil {
-		return h, &anomaly{err: err, when: t0}
+		return h, &anomaly{err: err, when: rc.primary.failedAt()}
 	}
 	return h, nil
 }
@@ -933,7 +983,16 @@ func (e *Engine) stopped(rc *roundCtx, r *store.Round, cause error) (RoundReport
 func (e *Engine) failover(rc *roundCtx, wait time.Duration) error {
 	old := e.role
 	r := store.Role{Epoch: old.Epoch + 1, Active: 1 - old.Active, RestorePending: true}
-	if err := rc.bk.SetRole(r); err != nil {
+	err := rc.bk.SetRole(r)
+	if err != nil && !errors.Is(err, hal.ErrPowerLoss) {
+		// One failed erase or program of the backup's journal must not
+		// keep the engine on a primary that stopped answering: a failed
+		// program left the journal's tail in the next block, and the
+		// journal erases a block again before it writes there. Once more.
+		e.event(EventError, rc.rep.Generation, "failover: "+err.Error()+" (retrying)")
+		err = rc.bk.SetRole(r)
+	}
+	if err != nil {
 		e.event(EventError, rc.rep.Generation, "failover: "+err.Error())
 		return fmt.Errorf("failover: %w", err)
 	}
