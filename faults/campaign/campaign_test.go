@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -267,6 +269,13 @@ func TestRandomCampaign(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rep.OK(), "violations: %v", rep.Violations)
 	require.Equal(t, 30, rep.Schedules)
+	if !testing.Short() {
+		// Random schedules replay the whole round each (no branching):
+		// a few hundred on the standard round.
+		rep, err := Run(context.Background(), Options{Mode: "random", Count: 300, Seed: 11, Workers: 2})
+		require.NoError(t, err)
+		require.True(t, rep.OK(), "violations: %v", rep.Violations)
+	}
 	// The same seed draws the same schedules.
 	b, err := loadBench(context.Background(), "small", 7, "none")
 	require.NoError(t, err)
@@ -280,4 +289,27 @@ func TestOptionsErrors(t *testing.T) {
 		_, err := Run(ctx, o)
 		require.Error(t, err, "%+v", o)
 	}
+}
+
+// TestRegressions replays every schedule in testdata/regressions.txt (each
+// once broke an invariant of the real engine) and requires all to hold.
+func TestRegressions(t *testing.T) {
+	data, err := os.ReadFile("testdata/regressions.txt")
+	require.NoError(t, err)
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n++
+		c, err := ParseCase(line)
+		require.NoError(t, err, line)
+		vs, err := Replay(context.Background(), c)
+		require.NoError(t, err, line)
+		for _, v := range vs {
+			require.True(t, v.OK, "%s\n%s", line, v)
+		}
+	}
+	require.GreaterOrEqual(t, n, 4)
 }
