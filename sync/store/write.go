@@ -109,12 +109,16 @@ func (s *Store) writeRecords(recs [][]byte) error {
 //
 // On NOR with blocks smaller than 64 KiB, a block that starts an erase
 // window with the whole window inside the area is erased with its window
-// (one block erase, as the data area's rounds do), and the tail enters the
-// window's later blocks without an erase: this session erased them and
-// nothing wrote them since (the tail only moves forward; a restart or a
-// compaction forgets the window, and the blocks are erased again). A
-// journal block then costs 1/16 of a block erase instead of a sector
-// erase, which is most of a small round's time.
+// (one block erase, as the data area's rounds do) when an earlier pass of
+// the journal used the whole window (its last block does not read erased):
+// the tail then enters the window's later blocks without an erase, as this
+// session erased them and nothing wrote them since (the tail only moves
+// forward; a restart, a compaction or a failed write forgets the window,
+// and the blocks are erased again). A journal block then costs 1/16 of a
+// block erase instead of a sector erase, which is most of a small round's
+// time. A window whose last block reads erased is young (never filled
+// since the format): its blocks are erased one by one, as the tail enters
+// them, rather than erasing blank ones.
 func (s *Store) enterBlock(blk int64) error {
 	if s.winEnd > 0 && s.winArea == s.area && blk < s.winEnd {
 		s.tailReady = true
@@ -123,7 +127,13 @@ func (s *Store) enterBlock(blk int64) error {
 	s.winEnd = 0
 	off, n := s.areaOff(s.area)+blk*s.e, int64(1)
 	if w := int64(s.windowBlocks()); w > 1 && off%eraseWindow == 0 && blk+w <= int64(s.sb.JournalBlocks) {
-		n = w
+		used, err := s.blockUsed(off + (w-1)*s.e)
+		if err != nil {
+			return err
+		}
+		if used {
+			n = w
+		}
 	}
 	if err := s.f.Erase(off, n*s.e); err != nil {
 		return err
@@ -133,6 +143,15 @@ func (s *Store) enterBlock(blk int64) error {
 	}
 	s.tailReady = true
 	return nil
+}
+
+// blockUsed reports whether the block at off does not read erased.
+func (s *Store) blockUsed(off int64) (bool, error) {
+	buf := make([]byte, s.e)
+	if _, err := s.f.ReadAt(buf, off); err != nil {
+		return false, err
+	}
+	return !hal.IsErased(buf), nil
 }
 
 // appendRecord writes one record, compacting first if the area is full.
