@@ -522,8 +522,8 @@ func (w *worker) matchesOn(chip int, v *storeView, g *generation) string {
 	refs := v.refs()
 	var offs []int64
 	for k := range w.touched {
-		if k[0] == int64(chip) && refs[k[1]] {
-			offs = append(offs, k[1])
+		if off := k & (1<<56 - 1); k>>56 == int64(chip) && refs[off] {
+			offs = append(offs, off)
 		}
 	}
 	slices.Sort(offs)
@@ -557,7 +557,11 @@ type matchKey struct {
 // generation references.
 func (v *storeView) refs() map[int64]bool {
 	if v.refSet == nil {
-		v.refSet = map[int64]bool{}
+		n := 0
+		for _, ts := range v.state.Types {
+			n += len(ts.Chunks)
+		}
+		v.refSet = make(map[int64]bool, n)
 		for _, ts := range v.state.Types {
 			for _, c := range ts.Chunks {
 				v.refSet[v.s.BlockOffset(c.Block)] = true
@@ -685,34 +689,61 @@ func (w *worker) checkPrimary(vs *verdicts, writes []faults.Op, active int, base
 	vs.ok(PrimaryIntact, "no program or erase reached the primary (chip %d)", active)
 }
 
+// touchKey is the key of the block at off on chip in worker.touched.
+func touchKey(chip int, off int64) int64 { return int64(chip)<<56 | off }
+
 // setTouched records the blocks written since the base (see touched).
 func (w *worker) setTouched(writes []faults.Op) {
 	clear(w.touched)
 	eb := w.b.chunk
 	for _, op := range writes {
 		for off := op.Off / eb * eb; off < op.Off+op.Len; off += eb {
-			w.touched[[2]int64{int64(op.Role) - 1, off}] = true
+			w.touched[touchKey(int(op.Role)-1, off)] = true
 		}
 	}
 	w.lastWrites = writes
 }
 
 func checkWear(vs *verdicts, writes []faults.Op, e int64, phase string) {
-	count := map[[2]int64]int{}
+	// Every erased block as role<<56|offset, sorted: equal keys are
+	// adjacent, and a run longer than the bound is a violation.
+	var keys []int64
 	for _, op := range writes {
 		if op.Kind != faults.Erase {
 			continue
 		}
 		for off := op.Off; off < op.Off+op.Len; off += e {
-			k := [2]int64{int64(op.Role), off}
-			count[k]++
-			if count[k] > WearBound {
-				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d)", op.Role, off, count[k], phase, WearBound)
-				return
-			}
+			keys = append(keys, int64(op.Role)<<56|off)
 		}
 	}
-	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times", len(count), phase, WearBound)
+	slices.Sort(keys)
+	blocks := 0
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j] == keys[i] {
+			j++
+		}
+		if n := j - i; n > WearBound {
+			// The message names the first block, in operation order, to
+			// pass the bound.
+			count := map[int64]int{}
+			for _, op := range writes {
+				if op.Kind != faults.Erase {
+					continue
+				}
+				for off := op.Off; off < op.Off+op.Len; off += e {
+					k := int64(op.Role)<<56 | off
+					if count[k]++; count[k] > WearBound {
+						vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d)", op.Role, off, count[k], phase, WearBound)
+						return
+					}
+				}
+			}
+		}
+		blocks++
+		i = j
+	}
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times", blocks, phase, WearBound)
 }
 
 func sameConfig(a, b engine.Config) bool {
@@ -775,7 +806,7 @@ func (vs verdicts) all() []Verdict {
 // block's version (or, for a block untouched since the base, for good).
 func (w *worker) print(chip int, off, n int64) (uint64, error) {
 	e := w.b.chunk
-	if !w.touched[[2]int64{int64(chip), off / e * e}] {
+	if !w.touched[touchKey(chip, off/e*e)] {
 		// Untouched since the base: the base contents, cached for good.
 		k := blockKey{chip, off / e, 0, n}
 		if d, ok := w.basePrints[k]; ok {
@@ -834,9 +865,9 @@ type worker struct {
 	baseChips  [2]*sim.Flash // held at the base state
 	baseHashes map[[2]int64]uint64
 	basePrints map[blockKey]uint64
-	// touched holds the blocks (role-1, offset) written since the base in
+	// touched holds the blocks (touchKey of chip and offset) written since the base in
 	// the run being judged; the others hold the base contents.
-	touched    map[[2]int64]bool
+	touched    map[int64]bool // by touchKey
 	lastWrites []faults.Op
 	keyBuf     []int64
 	// stable: no torn operation with unstable reads in the run judged.
@@ -863,7 +894,7 @@ func newWorker(b *bench) (*worker, error) {
 	w := &worker{baseChips: base, b: b, chips: chips, hc: newHarnessClock(clock), live: true,
 		prints: map[blockKey]uint64{},
 		hashes: map[uint64]blockFacts{}, views: map[viewKey]*storeView{}, lives: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
-		baseHashes: map[[2]int64]uint64{}, basePrints: map[blockKey]uint64{}, touched: map[[2]int64]bool{},
+		baseHashes: map[[2]int64]uint64{}, basePrints: map[blockKey]uint64{}, touched: map[int64]bool{},
 		buf: make([]byte, e), ff: bytes.Repeat([]byte{0xff}, int(e))}
 	w.ffHash = maphash.Bytes(hashSeed, w.ff)
 	return w, nil
