@@ -586,6 +586,21 @@ func (f *Flash) BlockVersion(block int64) uint64 {
 	return f.blk(block).version
 }
 
+// KnownErased reports whether erase block block reads all 0xFF for sure
+// without reading it: it holds no data (never programmed, or erased since
+// and its buffer dropped, as when a snapshot shares it) and is not bad. A
+// harness may take it instead of reading the block; false means unknown
+// (read it). Out of range: false.
+func (f *Flash) KnownErased(block int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if block < 0 || block >= f.nblocks {
+		return false
+	}
+	bl := f.blk(block)
+	return bl.data == nil && !bl.bad
+}
+
 // Close closes the chip (and its image file, after syncing it); later
 // operations fail with ErrClosed. Closing twice is not an error.
 func (f *Flash) Close() error {
