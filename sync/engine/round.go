@@ -269,7 +269,10 @@ func (e *Engine) Prepare(ctx context.Context) (*Prepared, RoundReport, error) {
 // flash contents: Apply first checks that this engine is in the state p
 // was prepared from (the backup's committed generation, the newest
 // generation on either chip, the active chip and the configuration) and
-// returns an error wrapping ErrStale, having done nothing, if not.
+// returns an error wrapping ErrStale, having done nothing, if not. It
+// writes what Prepare read: a CMC that changed its information since (the
+// PrimaryLock is not held between the halves) has it synced by the next
+// round.
 func (e *Engine) Apply(ctx context.Context, p *Prepared) (RoundReport, error) {
 	e.lockRound()
 	defer e.unlockRound()
