@@ -291,6 +291,39 @@ func TestOptionsErrors(t *testing.T) {
 	}
 }
 
+// TestRandomBranchEqualsReplay: a random case whose rules match no
+// operation before the split, run by branching from the recorded first
+// half, gives exactly the verdicts of replaying it from the start.
+func TestRandomBranchEqualsReplay(t *testing.T) {
+	ctx := context.Background()
+	for _, sc := range []string{"small", "standard"} {
+		b, err := loadBench(ctx, sc, 3, "none")
+		require.NoError(t, err)
+		w, err := newWorker(b)
+		require.NoError(t, err)
+		w.memoLive = true
+		branched := 0
+		for n := 0; n < 70; n++ {
+			c := randomCase(b, 3, n)
+			r, err := w.runCase(ctx, c)
+			require.NoError(t, err)
+			vs, err := Replay(ctx, c)
+			require.NoError(t, err)
+			require.Equal(t, vs, r.verdicts, "case %s", c)
+			early := false
+			for _, st := range b.steps[:b.split] {
+				for _, ru := range c.Round.Rules {
+					early = early || ru.When.Match(st.op)
+				}
+			}
+			if !early {
+				branched++
+			}
+		}
+		require.Greater(t, branched, 20, "scenario %s", sc)
+	}
+}
+
 // TestRegressions replays every schedule in testdata/regressions.txt (each
 // once broke an invariant of the real engine) and requires all to hold.
 func TestRegressions(t *testing.T) {

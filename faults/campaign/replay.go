@@ -118,6 +118,26 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	return w.afterRound(ctx, c, e, ph)
 }
 
+// runCase runs c by branching (applyBranch) when no rule of its round
+// schedule matches an operation of the recorded round before the split:
+// up to there the faulted round does exactly what the recorded one did
+// (every predicate is a function of the operation alone). Otherwise it
+// replays c from the base.
+func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
+	b := w.b
+	if b.prepared == nil || c.Scenario != b.sc.Name || c.Seed != b.seed || c.Mutant != b.mutant.String() || c.Round.Validate() != nil {
+		return w.replay(ctx, c) // which reports what is wrong
+	}
+	for _, st := range b.steps[:b.split] {
+		for _, r := range c.Round.Rules {
+			if r.When.Match(st.op) {
+				return w.replay(ctx, c)
+			}
+		}
+	}
+	return w.applyBranch(ctx, c)
+}
+
 // applyBranch runs c, whose round schedule strikes only operations of the
 // round's second half (from b.split on), by branching: an engine opened on
 // the base applies the recorded round's first half (engine.Prepared) on

@@ -276,7 +276,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					res, torn, recov, err = w.runPoint(ctx, j.p, o.Depth)
 				} else {
 					var r result
-					r, err = w.replay(ctx, j.c)
+					r, err = w.runCase(ctx, j.c)
 					res = []result{r}
 					for _, ru := range j.c.Round.Rules {
 						if _, ok := ru.Do.(faults.Torn); ok {
