@@ -511,7 +511,14 @@ func (r *Region) program(off int64, data, known []byte) (WriteStats, error) {
 // onlyClears reports whether programming want over cur (NOR AND) yields
 // want: no bit goes from 0 to 1.
 func onlyClears(cur, want []byte) bool {
-	for i := range want {
+	i := 0
+	for ; i+8 <= len(want); i += 8 {
+		w := binary.LittleEndian.Uint64(want[i:])
+		if binary.LittleEndian.Uint64(cur[i:])&w != w {
+			return false
+		}
+	}
+	for ; i < len(want); i++ {
 		if cur[i]&want[i] != want[i] {
 			return false
 		}
@@ -519,16 +526,26 @@ func onlyClears(cur, want []byte) bool {
 	return true
 }
 
-// diffSpan returns the first and last index where a and b differ.
+// diffSpan returns the first and last index where a and b differ (-1, -1
+// if they are equal).
 func diffSpan(a, b []byte) (first, last int64) {
-	first, last = -1, -1
-	for i := range b {
-		if a[i] != b[i] {
-			if first < 0 {
-				first = int64(i)
-			}
-			last = int64(i)
-		}
+	n := len(b)
+	f := 0
+	for f+8 <= n && binary.LittleEndian.Uint64(a[f:]) == binary.LittleEndian.Uint64(b[f:]) {
+		f += 8
 	}
-	return first, last
+	for f < n && a[f] == b[f] {
+		f++
+	}
+	if f == n {
+		return -1, -1
+	}
+	l := n - 1
+	for l-7 > f && binary.LittleEndian.Uint64(a[l-7:]) == binary.LittleEndian.Uint64(b[l-7:]) {
+		l -= 8
+	}
+	for a[l] == b[l] {
+		l--
+	}
+	return int64(f), int64(l)
 }

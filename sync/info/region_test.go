@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -468,4 +469,58 @@ func TestRegionOnNAND(t *testing.T) {
 	_, err = OpenRegion(g, 0, 2<<20)
 	require.ErrorIs(t, err, ErrCorrupt)
 	require.ErrorContains(t, err, "laid out for erase size 4KiB, device has 128KiB")
+}
+
+// TestDiffSpanAndOnlyClears checks the word-at-a-time diffSpan and
+// onlyClears against byte-by-byte definitions, on random buffers of every
+// length up to 40 with differences placed everywhere.
+func TestDiffSpanAndOnlyClears(t *testing.T) {
+	naiveSpan := func(a, b []byte) (int64, int64) {
+		first, last := int64(-1), int64(-1)
+		for i := range b {
+			if a[i] != b[i] {
+				if first < 0 {
+					first = int64(i)
+				}
+				last = int64(i)
+			}
+		}
+		return first, last
+	}
+	naiveClears := func(cur, want []byte) bool {
+		for i := range want {
+			if cur[i]&want[i] != want[i] {
+				return false
+			}
+		}
+		return true
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n <= 40; n++ {
+		for range 200 {
+			a := make([]byte, n)
+			for i := range a {
+				a[i] = byte(r.Uint32())
+			}
+			b := slices.Clone(a)
+			for range r.IntN(3) {
+				if n > 0 {
+					b[r.IntN(n)] ^= byte(1 + r.IntN(255))
+				}
+			}
+			f, l := diffSpan(a, b)
+			nf, nl := naiveSpan(a, b)
+			require.Equal(t, [2]int64{nf, nl}, [2]int64{f, l}, "a=%x b=%x", a, b)
+			c := slices.Clone(a)
+			for i := range c {
+				if r.IntN(4) == 0 {
+					c[i] &= byte(r.Uint32()) // clears only
+				}
+			}
+			if n > 0 && r.IntN(2) == 0 {
+				c[r.IntN(n)] |= byte(1 << r.IntN(8)) // maybe sets a bit
+			}
+			require.Equal(t, naiveClears(a, c), onlyClears(a, c), "cur=%x want=%x", a, c)
+		}
+	}
 }
