@@ -142,7 +142,8 @@ func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 // round's second half (from b.split on), by branching: an engine opened on
 // the base applies the recorded round's first half (engine.Prepared) on
 // the chips as they were at the split, instead of reading the information
-// region again. TestBranchingEqualsReplay proves it the same as replay.
+// region again. TestAnomalyBranchEqualsReplay and
+// TestRandomBranchEqualsReplay prove it the same as a replay.
 func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	b := w.b
 	w.chips[0].Restore(b.base[0])
