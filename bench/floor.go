@@ -168,7 +168,7 @@ func Floor(old, new []byte, m Model, in Info) (Cost, error) {
 		if bytes.Equal(o, nw) {
 			continue
 		}
-		if clearsOnly(o, nw) {
+		if hal.ProgramsOver(o, nw) {
 			if hal.IsErased(o) {
 				// Data into a sector erased earlier: it consumes that
 				// erased space (see erasesFor).
@@ -206,17 +206,6 @@ func (m Model) erasesFor(k int64) Cost {
 		per = min(per, share)
 	}
 	return Cost{Erases: k, EraseTime: time.Duration(k) * per}
-}
-
-// clearsOnly reports whether programming nw over o (NOR: old AND new)
-// yields nw: no bit goes from 0 to 1.
-func clearsOnly(o, nw []byte) bool {
-	for i := range nw {
-		if nw[i]&^o[i] != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func (c Cost) add(o Cost) Cost {

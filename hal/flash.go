@@ -2,6 +2,7 @@ package hal
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
@@ -257,8 +258,8 @@ func FormatSize(n int64) string {
 }
 
 // IsErased reports whether every byte of p is 0xFF, the state erase leaves
-// (true for an empty p). It compares eight bytes at a time: purges, scans
-// and benchmarks run it over whole erase blocks.
+// (true for an empty p). It compares 4 KiB runs with a vectorised
+// bytes.Equal: purges, scans and benchmarks run it over whole erase blocks.
 func IsErased(p []byte) bool {
 	for len(p) > len(erasedRun) {
 		if !bytes.Equal(p[:len(erasedRun)], erasedRun) {
@@ -267,6 +268,26 @@ func IsErased(p []byte) bool {
 		p = p[len(erasedRun):]
 	}
 	return bytes.Equal(p, erasedRun[:len(p)])
+}
+
+// ProgramsOver reports whether programming p over old on NOR (the result is
+// old AND p) leaves exactly p: no bit of p is 1 where old is 0, so no erase
+// is needed first. old must be at least as long as p. It compares eight
+// bytes at a time.
+func ProgramsOver(old, p []byte) bool {
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		w := binary.LittleEndian.Uint64(p[i:])
+		if binary.LittleEndian.Uint64(old[i:])&w != w {
+			return false
+		}
+	}
+	for ; i < len(p); i++ {
+		if old[i]&p[i] != p[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // erasedRun is 4 KiB of 0xFF that IsErased compares with (bytes.Equal

@@ -712,45 +712,20 @@ func (w *worker) setTouched(writes []faults.Op) {
 }
 
 func checkWear(vs *verdicts, writes []faults.Op, e int64, phase string) {
-	// Every erased block as role<<56|offset, sorted: equal keys are
-	// adjacent, and a run longer than the bound is a violation.
-	var keys []int64
+	count := make(map[int64]int, len(writes)) // by role<<56 | offset
 	for _, op := range writes {
 		if op.Kind != faults.Erase {
 			continue
 		}
 		for off := op.Off; off < op.Off+op.Len; off += e {
-			keys = append(keys, int64(op.Role)<<56|off)
-		}
-	}
-	slices.Sort(keys)
-	blocks := 0
-	for i := 0; i < len(keys); {
-		j := i + 1
-		for j < len(keys) && keys[j] == keys[i] {
-			j++
-		}
-		if n := j - i; n > WearBound {
-			// The message names the first block, in operation order, to
-			// pass the bound.
-			count := map[int64]int{}
-			for _, op := range writes {
-				if op.Kind != faults.Erase {
-					continue
-				}
-				for off := op.Off; off < op.Off+op.Len; off += e {
-					k := int64(op.Role)<<56 | off
-					if count[k]++; count[k] > WearBound {
-						vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d)", op.Role, off, count[k], phase, WearBound)
-						return
-					}
-				}
+			k := int64(op.Role)<<56 | off
+			if count[k]++; count[k] > WearBound {
+				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d)", op.Role, off, count[k], phase, WearBound)
+				return
 			}
 		}
-		blocks++
-		i = j
 	}
-	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times", blocks, phase, WearBound)
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times", len(count), phase, WearBound)
 }
 
 func sameConfig(a, b engine.Config) bool {

@@ -342,11 +342,9 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (res []result
 	b := w.b
 	c := Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: p.schedule(b.seed)}
 	if p.kind == pointAnomaly {
-		run := w.replay
-		if b.prepared != nil && p.i >= b.split {
-			run = w.applyBranch
-		}
-		r, err := run(ctx, c)
+		// The engine keeps running: from the recorded first half if the
+		// anomaly strikes after it (see runCase), else from the base.
+		r, err := w.runCase(ctx, c)
 		return []result{r}, 0, 0, err
 	}
 	if p.kind == pointTorn {

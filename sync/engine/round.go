@@ -161,6 +161,14 @@ func (e *Engine) unlockRound() {
 	e.kick()
 }
 
+// drainWake drops a pending wake-up (see kick).
+func (e *Engine) drainWake() {
+	select {
+	case <-e.wake:
+	default:
+	}
+}
+
 // kick wakes Run to read the schedule again (a round ran, or the
 // configuration changed).
 func (e *Engine) kick() {
@@ -218,7 +226,6 @@ type Prepared struct {
 	hdr       info.ImageHeader
 	lastProbe time.Time
 	recOffs   []int64
-	types     []info.Type
 	plan      store.Plan
 	payloads  map[uint8][]byte
 	phases    map[uint8]int64
@@ -436,7 +443,7 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	}
 	p := &Prepared{choice: choice, active: active, prevGen: prevGen, cfg: cfg, next: next,
 		upgrade: committed.UpgradeChoice, rep: rep, hdr: hdr, lastProbe: rc.lastProbe, recOffs: rc.recOffs,
-		types: types, plan: plan, payloads: payloads, phases: phases, chunk: chunk,
+		plan: plan, payloads: payloads, phases: phases, chunk: chunk,
 		work: work.done(), haveStats: work.haveStats}
 	return p, RoundReport{}, nil
 }
@@ -560,7 +567,7 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 			return e.finish(&rep, work, err)
 		}
 	}
-	for _, t := range p.types {
+	for _, t := range p.rep.Types {
 		delete(e.rewrite, t)
 	}
 	st := bk.StateRef()
@@ -1073,11 +1080,7 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 // an upgrade choice) is retried after the interval. Run returns ctx's
 // error, or a power-loss error from a chip (the device must be restarted).
 func (e *Engine) Run(ctx context.Context) error {
-	// Wake-ups from before Run started are moot: it reads the schedule now.
-	select {
-	case <-e.wake:
-	default:
-	}
+	e.drainWake() // wake-ups from before Run started: it reads the schedule now
 	for {
 		e.mu.Lock()
 		next := e.nextSync
@@ -1092,11 +1095,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return err
 		}
 		rep, err := e.Round(ctx)
-		// The round's own wake-up: the schedule is read again below.
-		select {
-		case <-e.wake:
-		default:
-		}
+		e.drainWake() // the round's own wake-up: the schedule is read again below
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -479,7 +479,7 @@ func (r *Region) program(off int64, data, known []byte) (WriteStats, error) {
 			continue
 		}
 		st.BlocksTouched++
-		if r.geo.Kind == hal.NOR && ws == 1 && onlyClears(c, want) {
+		if r.geo.Kind == hal.NOR && ws == 1 && hal.ProgramsOver(c, want) {
 			first, last := diffSpan(c, want)
 			if _, err := r.f.WriteAt(want[first:last+1], off+lo+first); err != nil {
 				return st, err
@@ -506,24 +506,6 @@ func (r *Region) program(off int64, data, known []byte) (WriteStats, error) {
 		st.BytesProgrammed += int64(len(buf))
 	}
 	return st, nil
-}
-
-// onlyClears reports whether programming want over cur (NOR AND) yields
-// want: no bit goes from 0 to 1.
-func onlyClears(cur, want []byte) bool {
-	i := 0
-	for ; i+8 <= len(want); i += 8 {
-		w := binary.LittleEndian.Uint64(want[i:])
-		if binary.LittleEndian.Uint64(cur[i:])&w != w {
-			return false
-		}
-	}
-	for ; i < len(want); i++ {
-		if cur[i]&want[i] != want[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // diffSpan returns the first and last index where a and b differ (-1, -1

@@ -471,10 +471,10 @@ func TestRegionOnNAND(t *testing.T) {
 	require.ErrorContains(t, err, "laid out for erase size 4KiB, device has 128KiB")
 }
 
-// TestDiffSpanAndOnlyClears checks the word-at-a-time diffSpan and
-// onlyClears against byte-by-byte definitions, on random buffers of every
+// TestDiffSpanAndProgramsOver checks the word-at-a-time diffSpan and
+// hal.ProgramsOver against byte-by-byte definitions, on random buffers of every
 // length up to 40 with differences placed everywhere.
-func TestDiffSpanAndOnlyClears(t *testing.T) {
+func TestDiffSpanAndProgramsOver(t *testing.T) {
 	naiveSpan := func(a, b []byte) (int64, int64) {
 		first, last := int64(-1), int64(-1)
 		for i := range b {
@@ -520,7 +520,7 @@ func TestDiffSpanAndOnlyClears(t *testing.T) {
 			if n > 0 && r.IntN(2) == 0 {
 				c[r.IntN(n)] |= byte(1 << r.IntN(8)) // maybe sets a bit
 			}
-			require.Equal(t, naiveClears(a, c), onlyClears(a, c), "cur=%x want=%x", a, c)
+			require.Equal(t, naiveClears(a, c), hal.ProgramsOver(a, c), "cur=%x want=%x", a, c)
 		}
 	}
 }
