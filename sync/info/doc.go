@@ -1,8 +1,9 @@
 // Package info defines the information a CMC (chassis management
 // controller) keeps on its primary flash and that the sync engine copies to
 // the backup: the six preset information types, their on-flash record and
-// region format, the firmware image header the engine probes, and a seeded
-// Generator that writes the region like a CMC's services do.
+// region format, the firmware image header the engine probes, and the
+// payload table codec ([Table]) a writer of payloads uses. The simulated
+// CMC that writes the region like a CMC's services do is package cmcsim.
 //
 // # Information types
 //
@@ -67,15 +68,19 @@
 //
 // # Payloads
 //
-// Every payload written by this package's defaults and Generator is a
-// table: a 24-byte payload header (type, format version 1, fixed-section
-// length, entry size, ring slots, entries present, next slot, last-update
-// time in Unix seconds), a fixed section and a ring of fixed-size entries,
+// Every payload written by this package's defaults and by cmcsim is a
+// table ([Table], [DecodeTable], [NewTable]): a 24-byte payload header
+// (type, format version 1, fixed-section length, entry size, ring slots,
+// entries present, next slot, last-update time in Unix seconds), a fixed
+// section and a ring of fixed-size entries,
 // appended until the ring is full and then overwriting the oldest. The
 // fixed sections and entries (IPMI SEL records, 64-byte fault entries,
 // 16-byte telemetry samples, IPMI FRU images) are described in each type's
 // [Explanation] and in payload.go. Region.Write accepts any payload bytes;
-// only the Generator needs the table format.
+// only writers of payloads need the table format ([PayloadSizes] and
+// [RingSlots] give a type's sizes and the ring a capacity holds;
+// [Region.Rewrite] writes back a record just read without reading it
+// again).
 //
 // # Firmware image
 //
@@ -83,15 +88,6 @@
 // body size, body CRC-32C, build time, version string, header CRC-32C)
 // followed by the body. [ReadImageHeader] is the engine's cheap health
 // probe; [VerifyImage] checks the whole body.
-//
-// # Generator
-//
-// [Generator] is seeded (math/rand/v2 PCG): [Generator.Populate] fills
-// every type (rings 80% full), [Generator.Step] applies a duration of CMC
-// activity — about 1% of the region's payload bytes change per
-// [TypicalInterval] (10 minutes) — and [Generator.Mutate] applies a
-// synthetic change set of a given fraction, clustered or scattered, for
-// benchmarks.
 //
 // This package imports only hal and the standard library.
 package info

@@ -1,6 +1,7 @@
 package info_test
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // A CMC's primary chip: a firmware image at offset 0 and a 1 MiB information
-// region after it, written by a seeded generator.
+// region after it, where a service appends one entry to the event log.
 func Example() {
 	part, _ := sim.LookupPart("w25q256jv")
 	chip, _ := sim.New(sim.Options{Part: part, Size: 4 << 20, Name: "primary"})
@@ -24,23 +25,31 @@ func Example() {
 		return
 	}
 	region, _ := info.OpenRegion(chip, off, size)
-	gen := info.NewGenerator(42)
-	_ = gen.Populate(region)
-	_ = gen.Step(region, info.TypicalInterval)
+
+	// The SEL service: size the ring for the extent, append, write back.
+	rec, _ := region.Read(info.EventLog)
+	sel, _ := info.DecodeTable(info.EventLog, bytes.Clone(rec.Payload))
+	sel = sel.Resized(info.RingSlots(info.EventLog, region.Capacity(info.EventLog)))
+	sel.Add(make([]byte, info.SELEntrySize))
+	if err := region.Rewrite(rec, sel.Encode()); err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	for _, t := range info.All() {
 		rec, _ := region.Read(t)
 		extOff, extSize := region.Extent(t)
-		fmt.Printf("%-9s at %#x, %4d KiB extent, seq %d\n", t, extOff, extSize>>10, rec.Seq)
+		d, _ := info.DescribePayload(t, rec.Payload)
+		fmt.Printf("%-9s at %#x, %4d KiB extent, seq %d, %d of %d entries\n", t, extOff, extSize>>10, rec.Seq, d.Entries, d.Slots)
 	}
 	fmt.Println(info.EventLog.Explanation().Title)
 	// Output:
 	// image ok: true
-	// power     at 0x201000,  128 KiB extent, seq 3
-	// fan       at 0x221000,  128 KiB extent, seq 3
-	// node      at 0x241000,   76 KiB extent, seq 3
-	// event-log at 0x254000,  400 KiB extent, seq 3
-	// fault-log at 0x2b8000,  260 KiB extent, seq 3
-	// asset     at 0x2f9000,   28 KiB extent, seq 2
+	// power     at 0x201000,  128 KiB extent, seq 1, 0 of 0 entries
+	// fan       at 0x221000,  128 KiB extent, seq 1, 0 of 0 entries
+	// node      at 0x241000,   76 KiB extent, seq 1, 0 of 0 entries
+	// event-log at 0x254000,  400 KiB extent, seq 2, 1 of 25595 entries
+	// fault-log at 0x2b8000,  260 KiB extent, seq 1, 0 of 0 entries
+	// asset     at 0x2f9000,   28 KiB extent, seq 1, 0 of 0 entries
 	// Node event log (SEL)
 }

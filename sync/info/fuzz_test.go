@@ -75,16 +75,16 @@ func FuzzDecodePayload(f *testing.F) {
 	for _, ty := range All() {
 		f.Add(uint8(ty), Default(ty))
 	}
-	tb := newTable(EventLog, 3)
+	tb := NewTable(EventLog, 3)
 	for i := 0; i < 5; i++ {
-		tb.add(bytes.Repeat([]byte{byte(i)}, SELEntrySize))
+		tb.Add(bytes.Repeat([]byte{byte(i)}, SELEntrySize))
 	}
-	f.Add(uint8(EventLog), tb.encode())
+	f.Add(uint8(EventLog), tb.Encode())
 	f.Fuzz(func(t *testing.T, ty uint8, p []byte) {
 		d, derr := DescribePayload(Type(ty), p)
-		tb, err := decodeTable(Type(ty), p)
+		tb, err := DecodeTable(Type(ty), p)
 		if (err == nil) != (derr == nil) {
-			t.Fatalf("DescribePayload and decodeTable disagree: %v, %v", derr, err)
+			t.Fatalf("DescribePayload and DecodeTable disagree: %v, %v", derr, err)
 		}
 		if err != nil {
 			return
@@ -92,16 +92,16 @@ func FuzzDecodePayload(f *testing.F) {
 		if d.Entries > d.Slots || d.Entries*d.EntrySize+d.FixedSize+PayloadHeaderSize != len(p) {
 			t.Fatalf("inconsistent description %+v of %d bytes", d, len(p))
 		}
-		if got := tb.encode(); !bytes.Equal(got, p) {
+		if got := tb.Encode(); !bytes.Equal(got, p) {
 			t.Fatalf("payload re-encodes differently")
 		}
 		// Growing, shrinking and appending keep it well-formed.
-		for _, slots := range []uint32{0, 1, tb.slots + 2} {
-			nt := tb.resized(slots)
-			if tb.entrySize > 0 {
-				nt.add(make([]byte, tb.entrySize))
+		for _, slots := range []uint32{0, 1, tb.Slots + 2} {
+			nt := tb.Resized(slots)
+			if tb.EntrySize > 0 {
+				nt.Add(make([]byte, tb.EntrySize))
 			}
-			if _, err := decodeTable(Type(ty), nt.encode()); err != nil {
+			if _, err := DecodeTable(Type(ty), nt.Encode()); err != nil {
 				t.Fatalf("after resize to %d: %v", slots, err)
 			}
 		}

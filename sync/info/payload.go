@@ -2,8 +2,8 @@ package info
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -70,43 +70,45 @@ const (
 	payloadVersion    = 1
 )
 
-// Per-type sizes of the fixed sections and ring entries.
+// Per-type sizes of the fixed sections and ring entries (see the layout
+// above); a writer of payloads indexes the fixed sections with them.
 const (
-	powerPolicySize = 16
-	psuRecordSize   = 64
-	numPSUs         = 6
-	fanModeSize     = 16
-	fanRecordSize   = 16
-	numFans         = 12
-	nodeRecordSize  = 128
-	numNodes        = 16
-	selInfoSize     = 16
-	faultInfoSize   = 16
-	fruSize         = 256
-	numFRUs         = 1 + numNodes + numPSUs
+	PowerPolicySize = 16                     // power: policy at the start of the fixed section
+	PSURecordSize   = 64                     // power: one PSU record, after the policy
+	NumPSUs         = 6                      // power: PSU records
+	FanModeSize     = 16                     // fan: mode at the start of the fixed section
+	FanRecordSize   = 16                     // fan: one fan record, after the mode
+	NumFans         = 12                     // fan: fan records
+	NodeRecordSize  = 128                    // node: one node record
+	NumNodes        = 16                     // node: node records
+	SELInfoSize     = 16                     // event-log: the fixed section (SEL info)
+	FaultInfoSize   = 16                     // fault-log: the fixed section
+	FRUSize         = 256                    // asset: one FRU image slot
+	NumFRUs         = 1 + NumNodes + NumPSUs // asset: chassis, nodes, PSUs
+	SampleSize      = 16                     // power, fan and node: one ring entry
 
 	// SELEntrySize is the size of an IPMI SEL record.
 	SELEntrySize = 16
 	// FaultEntrySize is the size of a fault log entry.
 	FaultEntrySize = 64
-	sampleSize     = 16
 )
 
-// layoutOf returns the fixed section length and the ring entry size of t.
-func layoutOf(t Type) (fixed, entry int) {
+// PayloadSizes returns the fixed section length and the ring entry size (0:
+// no ring) of t's payload; 0, 0 for an invalid type.
+func PayloadSizes(t Type) (fixed, entry int) {
 	switch t {
 	case Power:
-		return powerPolicySize + numPSUs*psuRecordSize, sampleSize
+		return PowerPolicySize + NumPSUs*PSURecordSize, SampleSize
 	case Fan:
-		return fanModeSize + numFans*fanRecordSize, sampleSize
+		return FanModeSize + NumFans*FanRecordSize, SampleSize
 	case Node:
-		return numNodes * nodeRecordSize, sampleSize
+		return NumNodes * NodeRecordSize, SampleSize
 	case EventLog:
-		return selInfoSize, SELEntrySize
+		return SELInfoSize, SELEntrySize
 	case FaultLog:
-		return faultInfoSize, FaultEntrySize
+		return FaultInfoSize, FaultEntrySize
 	case Asset:
-		return numFRUs * fruSize, 0
+		return NumFRUs * FRUSize, 0
 	}
 	return 0, 0
 }
@@ -114,140 +116,23 @@ func layoutOf(t Type) (fixed, entry int) {
 // minPayload is the smallest capacity a type's extent must offer: its fixed
 // section and room for 64 ring entries.
 func minPayload(t Type) int {
-	fixed, entry := layoutOf(t)
+	fixed, entry := PayloadSizes(t)
 	return PayloadHeaderSize + fixed + 64*entry
 }
 
-// table is a decoded payload; fixed and ring alias the payload bytes.
-type table struct {
-	typ       Type
-	slots     uint32
-	count     uint32
-	next      uint32
-	updated   uint32
-	entrySize int
-	fixed     []byte
-	ring      []byte // count*entrySize bytes
-}
-
-var errPayload = errors.New("malformed payload")
-
-// decodeTable parses a payload of type t. The returned table aliases p.
-func decodeTable(t Type, p []byte) (*table, error) {
-	if !t.Valid() {
-		return nil, fmt.Errorf("%w: unknown information type %d", errPayload, uint8(t))
-	}
-	if len(p) < PayloadHeaderSize {
-		return nil, fmt.Errorf("%w: %d bytes, shorter than its %d-byte header", errPayload, len(p), PayloadHeaderSize)
-	}
-	if Type(p[0]) != t {
-		return nil, fmt.Errorf("%w: payload says type %v, record is %v", errPayload, Type(p[0]), t)
-	}
-	if p[1] != payloadVersion {
-		return nil, fmt.Errorf("%w: payload format version %d, want %d", errPayload, p[1], payloadVersion)
-	}
-	fixed, entry := layoutOf(t)
-	tb := &table{
-		typ:       t,
-		entrySize: int(binary.LittleEndian.Uint16(p[4:])),
-		slots:     binary.LittleEndian.Uint32(p[8:]),
-		count:     binary.LittleEndian.Uint32(p[12:]),
-		next:      binary.LittleEndian.Uint32(p[16:]),
-		updated:   binary.LittleEndian.Uint32(p[20:]),
-	}
-	if f := int(binary.LittleEndian.Uint16(p[2:])); f != fixed || tb.entrySize != entry {
-		return nil, fmt.Errorf("%w: %v payload has fixed section %d and entry size %d, want %d and %d", errPayload, t, f, tb.entrySize, fixed, entry)
-	}
-	if r := binary.LittleEndian.Uint16(p[6:]); r != 0 {
-		return nil, fmt.Errorf("%w: reserved field %#x, want 0", errPayload, r)
-	}
-	if entry == 0 && (tb.slots != 0 || tb.count != 0 || tb.next != 0) {
-		return nil, fmt.Errorf("%w: %v payload has no ring but says %d slots, %d entries", errPayload, t, tb.slots, tb.count)
-	}
-	if tb.count > tb.slots {
-		return nil, fmt.Errorf("%w: %d entries in %d slots", errPayload, tb.count, tb.slots)
-	}
-	if !validNext(tb.slots, tb.count, tb.next) {
-		return nil, fmt.Errorf("%w: next slot %d with %d of %d slots used", errPayload, tb.next, tb.count, tb.slots)
-	}
-	want := int64(PayloadHeaderSize) + int64(fixed) + int64(tb.count)*int64(entry)
-	if int64(len(p)) != want {
-		return nil, fmt.Errorf("%w: %d bytes, header implies %d", errPayload, len(p), want)
-	}
-	tb.fixed = p[PayloadHeaderSize : PayloadHeaderSize+fixed]
-	tb.ring = p[PayloadHeaderSize+fixed:]
-	return tb, nil
-}
-
-// validNext reports whether next is consistent: the append position of a
-// growing ring is its end; a full ring's is any slot.
-func validNext(slots, count, next uint32) bool {
-	if count < slots {
-		return next == count
-	}
-	if slots == 0 {
-		return next == 0
-	}
-	return next < slots
-}
-
-// newTable returns an empty table of type t with the given ring slots and the
-// fixed section filled by the type's default.
-func newTable(t Type, slots uint32) *table {
-	fixed, entry := layoutOf(t)
+// RingSlots returns the ring slots a payload of type t has room for in
+// capacity bytes (Region.Capacity): what a writer sizes the ring to. It is
+// 0 for a type without a ring or a capacity below the fixed section.
+func RingSlots(t Type, capacity int) uint32 {
+	fixed, entry := PayloadSizes(t)
 	if entry == 0 {
-		slots = 0
+		return 0
 	}
-	tb := &table{typ: t, slots: slots, entrySize: entry, fixed: make([]byte, fixed)}
-	defaultFixed(t, tb.fixed)
-	return tb
-}
-
-// encode returns the payload bytes of tb.
-func (tb *table) encode() []byte {
-	p := make([]byte, PayloadHeaderSize, PayloadHeaderSize+len(tb.fixed)+len(tb.ring))
-	p[0] = byte(tb.typ)
-	p[1] = payloadVersion
-	binary.LittleEndian.PutUint16(p[2:], uint16(len(tb.fixed)))
-	binary.LittleEndian.PutUint16(p[4:], uint16(tb.entrySize))
-	binary.LittleEndian.PutUint32(p[8:], tb.slots)
-	binary.LittleEndian.PutUint32(p[12:], tb.count)
-	binary.LittleEndian.PutUint32(p[16:], tb.next)
-	binary.LittleEndian.PutUint32(p[20:], tb.updated)
-	p = append(p, tb.fixed...)
-	return append(p, tb.ring...)
-}
-
-// add appends one ring entry (len(e) == entrySize), overwriting the oldest
-// when the ring is full. It does nothing when the ring has no slots.
-func (tb *table) add(e []byte) {
-	if tb.slots == 0 || tb.entrySize == 0 {
-		return
+	n := (capacity - PayloadHeaderSize - fixed) / entry
+	if n < 0 {
+		return 0
 	}
-	if tb.count < tb.slots {
-		tb.ring = append(tb.ring, e...)
-		tb.count++
-		tb.next = tb.count
-		if tb.count == tb.slots {
-			tb.next = 0
-		}
-		return
-	}
-	off := int(tb.next) * tb.entrySize
-	copy(tb.ring[off:off+tb.entrySize], e)
-	tb.next = (tb.next + 1) % tb.slots
-}
-
-// newest returns the most recently added entry, or nil.
-func (tb *table) newest() []byte {
-	if tb.count == 0 {
-		return nil
-	}
-	i := int(tb.count) - 1
-	if tb.count == tb.slots {
-		i = (int(tb.next) + int(tb.slots) - 1) % int(tb.slots)
-	}
-	return tb.ring[i*tb.entrySize : (i+1)*tb.entrySize]
+	return uint32(min(int64(n), math.MaxUint32))
 }
 
 // Default returns the preset default payload of t: what a "restore the
@@ -255,12 +140,12 @@ func (tb *table) newest() []byte {
 // and fan hold the factory policy and unpopulated slots; nodes are off and
 // unidentified; asset holds valid but blank FRU images. The result is a new
 // slice each call; nil for an invalid type. Its ring has no slots: the first
-// Generator or service write sizes the ring for the region's extent.
+// service (or cmcsim generator) write sizes the ring for the region's extent.
 func Default(t Type) []byte {
 	if !t.Valid() {
 		return nil
 	}
-	return newTable(t, 0).encode()
+	return NewTable(t, 0).Encode()
 }
 
 // defaultFixed fills a fixed section with the factory defaults of t.
@@ -269,22 +154,22 @@ func defaultFixed(t Type, b []byte) {
 	switch t {
 	case Power:
 		// policy: redundancy N+1, cap disabled, cap 0 W, 6 slots
-		b[0], b[1], b[2] = 1, 0, numPSUs
-		for i := 0; i < numPSUs; i++ {
-			r := b[powerPolicySize+i*psuRecordSize:][:psuRecordSize]
+		b[0], b[1], b[2] = 1, 0, NumPSUs
+		for i := 0; i < NumPSUs; i++ {
+			r := b[PowerPolicySize+i*PSURecordSize:][:PSURecordSize]
 			r[0] = byte(i + 1) // slot, present 0, state 0 (absent)
 		}
 	case Fan:
 		// mode auto, manual duty 0, minimum duty 20%, target 27 °C, 12 fans
-		b[0], b[1], b[2], b[3], b[4] = 0, 0, 20, 27, numFans
-		for i := 0; i < numFans; i++ {
-			r := b[fanModeSize+i*fanRecordSize:][:fanRecordSize]
+		b[0], b[1], b[2], b[3], b[4] = 0, 0, 20, 27, NumFans
+		for i := 0; i < NumFans; i++ {
+			r := b[FanModeSize+i*FanRecordSize:][:FanRecordSize]
 			r[0] = byte(i + 1)
 			r[10] = byte(i/4 + 1) // cooling zone
 		}
 	case Node:
-		for i := 0; i < numNodes; i++ {
-			b[i*nodeRecordSize] = byte(i + 1)
+		for i := 0; i < NumNodes; i++ {
+			b[i*NodeRecordSize] = byte(i + 1)
 		}
 	case EventLog:
 		b[0] = 0x51            // SEL version (IPMI 2.0); b[1] overflow flag 0
@@ -292,10 +177,23 @@ func defaultFixed(t Type, b []byte) {
 	case FaultLog:
 		le.PutUint32(b[0:], 1) // next entry ID
 	case Asset:
-		for i := 0; i < numFRUs; i++ {
-			encodeFRU(b[i*fruSize:(i+1)*fruSize], fruInfo{})
+		for i := 0; i < NumFRUs; i++ {
+			copy(b[i*FRUSize:], blankFRU[:])
 		}
 	}
+}
+
+// blankFRU is the IPMI FRU image Default puts in every asset slot: common
+// header (format 1, board area at 8, product area at 24, checksum), a board
+// area (format 1, 2×8 bytes, language 0, manufacturing date 0, five empty
+// fields, end marker 0xC1, padding, checksum) and a product area (format 1,
+// 2×8 bytes, language 0, seven empty fields, end marker, padding,
+// checksum); the rest of the 256-byte slot is zero. It is what cmcsim's FRU
+// encoder writes for a FRU with no fields (checked by its tests).
+var blankFRU = [...]byte{
+	0x01, 0x00, 0x00, 0x01, 0x03, 0x00, 0x00, 0xfb, // common header
+	0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc1, 0x00, 0x00, 0x00, 0x7c, // board area
+	0x01, 0x02, 0x00, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc1, 0x00, 0x00, 0x00, 0x00, 0xfc, // product area
 }
 
 // PayloadInfo summarises a payload in this package's table format, for
@@ -310,17 +208,17 @@ type PayloadInfo struct {
 }
 
 // DescribePayload decodes the table framing of a payload of type t (see
-// payload.go's layout) and checks it is self-consistent. Any payload written
-// by Default, FormatRegion or the Generator describes; other bytes return an
-// error saying what is wrong.
+// payload.go's layout) and checks it is self-consistent, as DecodeTable.
+// Any payload written by Default, FormatRegion or a Table's Encode
+// describes; other bytes return an error saying what is wrong.
 func DescribePayload(t Type, p []byte) (PayloadInfo, error) {
 	if !t.Valid() {
 		return PayloadInfo{}, fmt.Errorf("unknown information type %d (want 1..%d)", uint8(t), NumTypes)
 	}
-	tb, err := decodeTable(t, p)
+	tb, err := DecodeTable(t, p)
 	if err != nil {
 		return PayloadInfo{}, fmt.Errorf("%v payload: %w", t, err)
 	}
-	return PayloadInfo{Type: t, FixedSize: len(tb.fixed), EntrySize: tb.entrySize, Slots: int(tb.slots),
-		Entries: int(tb.count), Updated: time.Unix(int64(tb.updated), 0).UTC()}, nil
+	return PayloadInfo{Type: t, FixedSize: len(tb.Fixed), EntrySize: tb.EntrySize, Slots: int(tb.Slots),
+		Entries: int(tb.Count), Updated: time.Unix(int64(tb.Updated), 0).UTC()}, nil
 }

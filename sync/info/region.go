@@ -406,11 +406,17 @@ func (r *Region) WriteCounted(t Type, payload []byte) (WriteStats, error) {
 	return r.write(t, payload, nil)
 }
 
-// writeOver is Write for a caller that has just read t's record (prev, as
-// Read returned it): erase blocks whose bytes equal prev's in memory are
-// skipped without reading them back, which saves reading the whole record
-// from the chip.
-func (r *Region) writeOver(prev Record, payload []byte) error {
+// Rewrite is Write of prev.Type's record for a caller that has just read
+// it: prev must be the Record that Read returned for that type, with its
+// Payload unmodified, and the record must not have been written since
+// (through this or any other Region on the chip). Erase blocks whose bytes
+// equal prev's in memory are then skipped without reading them back, which
+// saves reading the whole record from the chip. The result on the chip,
+// the sequence number and the errors are Write's. If prev is stale the
+// skipped blocks may not hold what the new record needs and the record can
+// read back as ErrCorrupt; use Write when in doubt. Neither prev.Payload
+// nor payload is retained.
+func (r *Region) Rewrite(prev Record, payload []byte) error {
 	known := append(encodeRecordHeader(RecordHeader{Type: prev.Type, Seq: prev.Seq, PayloadLen: uint32(len(prev.Payload)), PayloadCRC: prev.CRC}), prev.Payload...)
 	_, err := r.write(prev.Type, payload, known)
 	return err

@@ -1,4 +1,4 @@
-package info
+package cmcsim
 
 // fruInfo holds the fields of one IPMI FRU image (board and product areas).
 type fruInfo struct {
@@ -19,7 +19,7 @@ type fruInfo struct {
 // image always fits its 256-byte slot.
 const maxFRUField = 16
 
-// encodeFRU writes an IPMI Platform Management FRU image into b (fruSize
+// encodeFRU writes an IPMI Platform Management FRU image into b (info.FRUSize
 // bytes): common header, board info area, product info area, each with its
 // zero checksum; the rest of b is zero.
 func encodeFRU(b []byte, fi fruInfo) {
