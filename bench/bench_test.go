@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
-	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // BenchmarkSync reports, per part, workload and strategy on an 8 MiB info
@@ -33,7 +33,7 @@ func BenchmarkSync(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, w := range []Workload{Activity(info.TypicalInterval, 1), Synthetic(1, true), Synthetic(10, true), Synthetic(1, false)} {
+		for _, w := range []Workload{Activity(cmcsim.TypicalInterval, 1), Synthetic(1, true), Synthetic(10, true), Synthetic(1, false)} {
 			for _, s := range Strategies() {
 				if s == StrategyEngine && !engineAvailable {
 					continue

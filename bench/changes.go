@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // changeSet is what a workload does to a region of one size: the contents
 // before its first round and, per round, the sectors that change. It is
-// computed once per Run (on a scratch chip, with info.Generator) and
+// computed once per Run (on a scratch chip, with cmcsim.Generator) and
 // replayed on every part and timing corner, whose region contents are the
 // same bytes; replaying is writing those sectors into the primary's region
 // raw, as the CMC's services would have left them (their flash work is not
@@ -59,7 +60,7 @@ func buildChangeSet(p sim.Part, start []byte, w Workload, runSeed uint64) (*chan
 		return nil, err
 	}
 	cs := &changeSet{start: start}
-	gen := info.NewGenerator(w.seed(runSeed))
+	gen := cmcsim.New(w.seed(runSeed))
 	prev := start
 	for round := 0; round < w.Rounds; round++ {
 		if w.Realistic() {

@@ -26,10 +26,10 @@
 // writes. Workloads ([Workload]) then change the primary's region and each
 // strategy syncs it: CMC activity between syncs (event and fault logs
 // appending, fan and power readings moving, node and asset information
-// changing now and then: info.Generator.Step), the same while the logs are
+// changing now and then: cmcsim.Generator.Step), the same while the logs are
 // still filling ("-filling": new entries land in erased space), and
 // synthetic change sets of 0.1% to 100% of the payload bytes, clustered or
-// scattered (info.Generator.Mutate). A change set is computed once per run
+// scattered (cmcsim.Generator.Mutate). A change set is computed once per run
 // and replayed on every part, so all strategies and parts see the same
 // bytes change.
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -42,7 +43,7 @@ func buildStates(p sim.Part, size int64, seed uint64) (*regionStates, error) {
 		if err != nil {
 			return nil, err
 		}
-		g := info.NewGenerator(seed + uint64(i)*0x51ed)
+		g := cmcsim.New(seed + uint64(i)*0x51ed)
 		if err := g.Populate(r); err != nil {
 			return nil, err
 		}
@@ -115,7 +116,7 @@ func engineConfig() engine.Config {
 // image + region + a store twice its size), the region is laid out alone
 // at offset 0 and only the peers and the floor run.
 func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
-	clock := sim.NewClock(info.GeneratorEpoch)
+	clock := sim.NewClock(cmcsim.Epoch)
 	e := &env{clock: clock, states: st}
 	chip := engineGeometry(sc.part.Geometry(), sc.size).Size
 	// The first chip size from there on that the engine's layout fits.

@@ -75,7 +75,7 @@ func (r *Report) WritePlots(dir string) ([]string, error) {
 // plotOne builds the plot of one group; ok is false when the group has no
 // rows to draw. Colours are strategies; solid lines with circles are
 // clustered changes, dashed lines with boxes scattered ones, triangles CMC
-// activity (info.Generator.Step) between syncs.
+// activity (cmcsim.Generator.Step) between syncs.
 func (r *Report) plotOne(part, timing string, size int64) (*plot.Plot, bool, error) {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s (%s timings), %s info region: one sync after a change", part, timing, hal.FormatSize(size))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -59,7 +60,7 @@ func TestChangeSetReplays(t *testing.T) {
 	st, err := buildStates(p, size, 3)
 	require.NoError(t, err)
 	cache := newChangeCache(3)
-	for _, w := range []Workload{Activity(info.TypicalInterval, 2), Synthetic(1, true), Synthetic(1, false)} {
+	for _, w := range []Workload{Activity(cmcsim.TypicalInterval, 2), Synthetic(1, true), Synthetic(1, false)} {
 		cs, err := cache.get(p, st, w)
 		require.NoError(t, err)
 		again, err := cache.get(p, st, w)
@@ -72,7 +73,7 @@ func TestChangeSetReplays(t *testing.T) {
 		chip.Poke(0, st.day)
 		r, err := info.OpenRegion(chip, 0, size)
 		require.NoError(t, err)
-		g := info.NewGenerator(w.seed(3))
+		g := cmcsim.New(w.seed(3))
 		buf := bytes.Clone(st.day)
 		for _, rc := range cs.rounds {
 			if w.Realistic() {

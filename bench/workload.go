@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/cmcsim"
 )
 
 // Workload is what happens to the primary's information region between two
@@ -18,11 +18,11 @@ type Workload struct {
 	// "cmc-10m", "clustered-1pct", "scattered-0.1pct".
 	Name string
 	// Activity: each round follows this much CMC activity, applied with
-	// info.Generator.Step (event and fault logs append, fan and power
+	// cmcsim.Generator.Step (event and fault logs append, fan and power
 	// readings move, node and asset information change now and then).
 	Activity time.Duration
 	// Fraction of the region's payload bytes changed before the round, by
-	// info.Generator.Mutate; Clustered picks contiguous runs (256 B to
+	// cmcsim.Generator.Mutate; Clustered picks contiguous runs (256 B to
 	// 16 KiB) instead of single bytes spread uniformly.
 	Fraction  float64
 	Clustered bool
@@ -102,7 +102,7 @@ func Filling(w Workload) Workload {
 }
 
 // DefaultWorkloads returns the standard set: CMC activity of 1 minute, one
-// sync interval (info.TypicalInterval, 10 minutes) and 1 hour between
+// sync interval (cmcsim.TypicalInterval, 10 minutes) and 1 hour between
 // syncs on a CMC that has run for two days, three rounds each; one sync
 // interval of activity while the logs are still filling; and synthetic
 // changes of 0.1%, 1%, 10% and 100% of the payload bytes, clustered and
@@ -110,9 +110,9 @@ func Filling(w Workload) Workload {
 func DefaultWorkloads() []Workload {
 	ws := []Workload{
 		Activity(time.Minute, 3),
-		Activity(info.TypicalInterval, 3),
+		Activity(cmcsim.TypicalInterval, 3),
 		Activity(time.Hour, 3),
-		Filling(Activity(info.TypicalInterval, 3)),
+		Filling(Activity(cmcsim.TypicalInterval, 3)),
 	}
 	for _, clustered := range []bool{true, false} {
 		for _, pct := range []float64{0.1, 1, 10, 100} {
@@ -126,7 +126,7 @@ func DefaultWorkloads() []Workload {
 // activity (day-old and filling), and 1% and 10% clustered and 1%
 // scattered changes.
 func QuickWorkloads() []Workload {
-	return []Workload{Activity(info.TypicalInterval, 2), Filling(Activity(info.TypicalInterval, 2)), Synthetic(1, true), Synthetic(10, true), Synthetic(1, false)}
+	return []Workload{Activity(cmcsim.TypicalInterval, 2), Filling(Activity(cmcsim.TypicalInterval, 2)), Synthetic(1, true), Synthetic(10, true), Synthetic(1, false)}
 }
 
 // LookupWorkloads returns the default workloads with the given names.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -145,7 +146,7 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			emit(guestLine{Event: "repair", Error: "torn records reset to defaults: " + info.FormatList(repaired)})
 		}
 	}
-	gen := info.NewGenerator(*seed)
+	gen := cmcsim.New(*seed)
 	for i := 1; *rounds == 0 || i <= *rounds; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -189,21 +190,8 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // guestFormat formats both chips with the default layout and configuration
 // and populates the primary's information region (seeded).
 func guestFormat(pf, bf hal.Flash, seed uint64) error {
-	if err := engine.Format(pf, bf, engine.Options{Clock: hal.SystemClock{}, Config: engine.DefaultConfig()}); err != nil {
-		return fmt.Errorf("format: %w", err)
-	}
-	l, err := engine.DefaultLayout(pf.Geometry(), 0)
-	if err != nil {
-		return err
-	}
-	region, err := info.OpenRegion(pf, l.InfoOff, l.InfoSize)
-	if err != nil {
-		return err
-	}
-	if err := info.NewGenerator(seed).Populate(region); err != nil {
-		return fmt.Errorf("populate the primary's information: %w", err)
-	}
-	return nil
+	_, err := engine.FormatAndFill(pf, bf, engine.Options{Clock: hal.SystemClock{}, Config: engine.DefaultConfig()}, cmcsim.New(seed).Populate)
+	return err
 }
 
 // repairRegion rewrites, with its preset default, every type whose record

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
@@ -302,17 +303,12 @@ func openDaemon(ctx context.Context, specs [2]flashspec.Spec, format bool, seed 
 			return nil, err
 		}
 		opts.Layout = layout
-		if err := engine.Format(d.chips[0], d.chips[1], opts); err != nil {
-			return nil, fmt.Errorf("format: %w", err)
-		}
+		var fill func(*info.Region) error
 		if d.simulated {
-			region, err := info.OpenRegion(d.chips[0], layout.InfoOff, layout.InfoSize)
-			if err != nil {
-				return nil, fmt.Errorf("populate: %w", err)
-			}
-			if err := info.NewGenerator(seed).Populate(region); err != nil {
-				return nil, fmt.Errorf("populate: %w", err)
-			}
+			fill = cmcsim.New(seed).Populate
+		}
+		if _, err := engine.FormatAndFill(d.chips[0], d.chips[1], opts, fill); err != nil {
+			return nil, err
 		}
 		d.formatted = true
 	}
@@ -379,7 +375,7 @@ func (d *daemon) schedule(ctx context.Context) error {
 // activity (events appended, fan and power readings moving) to the active
 // image's information region.
 func (d *daemon) simulateCMC(ctx context.Context, step time.Duration) {
-	gen := info.NewGenerator(d.seed)
+	gen := cmcsim.New(d.seed)
 	t := time.NewTicker(step)
 	defer t.Stop()
 	failing := false

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
@@ -124,15 +125,8 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		if !*populate {
 			return &exitError{code: 1, msg: "sync: both chips are blank: run with --populate to format them and fill the primary"}
 		}
-		if err := engine.Format(fa, fb, opts); err != nil {
+		if _, err := engine.FormatAndFill(fa, fb, opts, cmcsim.New(*seed).Populate); err != nil {
 			return fmt.Errorf("sync: %w", err)
-		}
-		region, err := info.OpenRegion(fa, layout.InfoOff, layout.InfoSize)
-		if err != nil {
-			return fmt.Errorf("sync: %w", err)
-		}
-		if err := info.NewGenerator(*seed).Populate(region); err != nil {
-			return fmt.Errorf("sync: populate: %w", err)
 		}
 		res.Formatted, res.Populated = true, true
 	} else if *populate {

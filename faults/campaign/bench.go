@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
@@ -154,15 +155,12 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	}
 	b.chunk = chips[0].Geometry().EraseSize
 	opts := b.options(clock, engine.None)
-	if err := engine.Format(chips[0], chips[1], opts); err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
-	}
-	region, err := info.OpenRegion(chips[0], b.layout.InfoOff, b.layout.InfoSize)
-	if err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
-	}
-	g := info.NewGenerator(seed)
-	if err := g.Populate(region); err != nil {
+	g := cmcsim.New(seed)
+	var region *info.Region
+	if _, err := engine.FormatAndFill(chips[0], chips[1], opts, func(r *info.Region) error {
+		region = r
+		return g.Populate(r)
+	}); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	e, err := engine.Open(ctx, chips[0], chips[1], opts)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
@@ -18,7 +19,7 @@ type Scenario struct {
 	ChipSize    int64  // simulated chip size (0: the part's size)
 	RegionSize  int64  // primary information region
 	Types       []info.Type
-	// Activity is the CMC activity (info.Generator.Step) between the first
+	// Activity is the CMC activity (cmcsim.Generator.Step) between the first
 	// sync and the round under test.
 	Activity time.Duration
 	// Interval and Threshold are the configuration of the first sync;
@@ -35,13 +36,13 @@ var scenarios = map[string]Scenario{
 		Description: "generator information on an 8 MiB region of an MX66L1G45G (32 MiB simulated chips), " +
 			"synced once, then the round after a typical interval's changes (about 1%), all six types",
 		Part: "mx66l1g45g", ChipSize: 32 << 20, RegionSize: 8 << 20, Types: info.All(),
-		Activity: info.TypicalInterval, Interval: 5 * time.Minute, NextInterval: info.TypicalInterval, Threshold: 2 * time.Second,
+		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: cmcsim.TypicalInterval, Threshold: 2 * time.Second,
 	},
 	"small": {
 		Name:        "small",
 		Description: "a 1 MiB region on 8 MiB MX66L1G45G chips, synced once, then a typical interval's changes; for quick tests",
 		Part:        "mx66l1g45g", ChipSize: 8 << 20, RegionSize: 1 << 20, Types: info.All(),
-		Activity: info.TypicalInterval, Interval: 5 * time.Minute, NextInterval: info.TypicalInterval, Threshold: 2 * time.Second,
+		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: cmcsim.TypicalInterval, Threshold: 2 * time.Second,
 	},
 }
 

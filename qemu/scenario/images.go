@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -20,7 +21,7 @@ import (
 // prepareImages creates fresh primary and backup chip images on the host,
 // formats them with the engine (firmware image, information region, store
 // on each), fills the primary's information region with the CMC's content
-// (info.Generator, seeded) and, if initialSync, runs one engine round on
+// (cmcsim.Generator, seeded) and, if initialSync, runs one engine round on
 // the host so that the backup starts at generation 1.
 func prepareImages(ctx context.Context, e *env, cfg engine.Config, initialSync bool) (engine.Layout, error) {
 	for _, p := range []string{e.primary, e.backup} {
@@ -42,19 +43,9 @@ func prepareImages(ctx context.Context, e *env, cfg engine.Config, initialSync b
 	defer bf.Close()
 	clock := sim.NewClock(time.Now())
 	opts := engine.Options{Clock: clock, Config: cfg}
-	if err := engine.Format(pf, bf, opts); err != nil {
+	l, err := engine.FormatAndFill(pf, bf, opts, cmcsim.New(e.o.Seed).Populate)
+	if err != nil {
 		return engine.Layout{}, fmt.Errorf("format images: %w", err)
-	}
-	l, err := engine.DefaultLayout(pf.Geometry(), 0)
-	if err != nil {
-		return engine.Layout{}, err
-	}
-	region, err := info.OpenRegion(pf, l.InfoOff, l.InfoSize)
-	if err != nil {
-		return engine.Layout{}, err
-	}
-	if err := info.NewGenerator(e.o.Seed).Populate(region); err != nil {
-		return engine.Layout{}, fmt.Errorf("populate the primary's information: %w", err)
 	}
 	if initialSync {
 		eng, err := engine.Open(ctx, pf, bf, engine.Options{Clock: clock})

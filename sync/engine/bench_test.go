@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
-	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // BenchmarkStandardRound measures the standard round: an 8 MiB information
@@ -27,7 +27,7 @@ func BenchmarkStandardRound(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		require.NoError(b, p.gen.Step(region, info.TypicalInterval))
+		require.NoError(b, p.gen.Step(region, cmcsim.TypicalInterval))
 		b.StartTimer()
 		rep, err := e.Round(ctx)
 		if err != nil {
@@ -57,7 +57,7 @@ func BenchmarkOpenRecovery(b *testing.B) {
 	ctx := context.Background()
 	_, err := e.Round(ctx)
 	require.NoError(b, err)
-	require.NoError(b, p.gen.Step(p.region(b, p.a), info.TypicalInterval))
+	require.NoError(b, p.gen.Step(p.region(b, p.a), cmcsim.TypicalInterval))
 	snapA, snapB := p.a.Snapshot(), p.b.Snapshot()
 	// Count the round's operations, then cut in the middle.
 	pw := &power{}
@@ -126,7 +126,7 @@ func BenchmarkStandardRoundSteady(b *testing.B) {
 	e := p.open(b)
 	ctx := context.Background()
 	region := p.region(b, p.a)
-	gens := []*info.Generator{info.NewGenerator(11), info.NewGenerator(12)}
+	gens := []*cmcsim.Generator{cmcsim.New(11), cmcsim.New(12)}
 	for i := 0; ; i++ {
 		require.Less(b, i, 20, "store never reached steady state")
 		require.NoError(b, gens[i%2].Populate(region))
@@ -141,7 +141,7 @@ func BenchmarkStandardRoundSteady(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		require.NoError(b, gens[1].Step(region, info.TypicalInterval))
+		require.NoError(b, gens[1].Step(region, cmcsim.TypicalInterval))
 		b.StartTimer()
 		rep, err := e.Round(ctx)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -19,7 +20,7 @@ type pair struct {
 	clock *sim.Clock
 	a, b  *sim.Flash
 	opts  Options
-	gen   *info.Generator
+	gen   *cmcsim.Generator
 }
 
 func newPair(t testing.TB, chipSize, infoSize int64, cfg Config) *pair {
@@ -33,9 +34,9 @@ func newPair(t testing.TB, chipSize, infoSize int64, cfg Config) *pair {
 	require.NoError(t, err)
 	l, err := DefaultLayout(a.Geometry(), infoSize)
 	require.NoError(t, err)
-	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: cfg}, gen: info.NewGenerator(7)}
-	require.NoError(t, Format(a, b, p.opts))
-	require.NoError(t, p.gen.Populate(p.region(t, a)))
+	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: cfg}, gen: cmcsim.New(7)}
+	_, err = FormatAndFill(a, b, p.opts, p.gen.Populate)
+	require.NoError(t, err)
 	return p
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -20,13 +21,12 @@ func Example() {
 	b, _ := sim.New(sim.Options{Part: part, Size: 8 << 20, Clock: clock, Name: "flash1"})
 	layout, _ := engine.DefaultLayout(a.Geometry(), 1<<20)
 	opts := engine.Options{Clock: clock, Layout: layout, Config: engine.DefaultConfig()}
-	if err := engine.Format(a, b, opts); err != nil {
+	gen := cmcsim.New(1)
+	if _, err := engine.FormatAndFill(a, b, opts, gen.Populate); err != nil {
 		fmt.Println(err)
 		return
 	}
 	region, _ := info.OpenRegion(a, layout.InfoOff, layout.InfoSize)
-	gen := info.NewGenerator(1)
-	_ = gen.Populate(region)
 
 	ctx := context.Background()
 	e, err := engine.Open(ctx, a, b, opts)

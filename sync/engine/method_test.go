@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -266,9 +267,9 @@ func TestNAND(t *testing.T) {
 	require.NoError(t, err)
 	l, err := DefaultLayout(a.Geometry(), 2<<20)
 	require.NoError(t, err)
-	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, gen: info.NewGenerator(3)}
-	require.NoError(t, Format(a, b, p.opts))
-	require.NoError(t, p.gen.Populate(p.region(t, a)))
+	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, gen: cmcsim.New(3)}
+	_, err = FormatAndFill(a, b, p.opts, p.gen.Populate)
+	require.NoError(t, err)
 	e := p.open(t)
 	ctx := context.Background()
 	for range 3 {
@@ -395,9 +396,9 @@ func TestNANDBadBlocks(t *testing.T) {
 	for k := range int64(3) {               // factory bad blocks
 		require.NoError(t, b.MarkBad(data+k*2*e))
 	}
-	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, gen: info.NewGenerator(5)}
-	require.NoError(t, Format(a, b, p.opts))
-	require.NoError(t, p.gen.Populate(p.region(t, a)))
+	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, gen: cmcsim.New(5)}
+	_, err = FormatAndFill(a, b, p.opts, p.gen.Populate)
+	require.NoError(t, err)
 	en := p.open(t)
 	ctx := context.Background()
 	for round := range 4 {
@@ -523,7 +524,7 @@ func TestPrimaryLockHeldByRounds(t *testing.T) {
 	lock.locks = 0
 	_, err = e.Round(ctx)
 	require.NoError(t, err)
-	require.NoError(t, p.gen.Step(p.region(t, p.a), info.TypicalInterval))
+	require.NoError(t, p.gen.Step(p.region(t, p.a), cmcsim.TypicalInterval))
 	prep, _, err := e.Prepare(ctx)
 	require.NoError(t, err)
 	_, err = e.Apply(ctx, prep)

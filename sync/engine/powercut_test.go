@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -152,7 +153,7 @@ func newCutScenarioAged(t testing.TB, aged bool) *cutScenario {
 		r := p.region(t, p.a)
 		for i := 0; ; i++ {
 			require.Less(t, i, 30, "never reached steady state")
-			require.NoError(t, info.NewGenerator(uint64(100+i)).Populate(r))
+			require.NoError(t, cmcsim.New(uint64(100+i)).Populate(r))
 			rep, err := e.Round(context.Background())
 			require.NoError(t, err)
 			if rep.Erases >= int64(rep.ChangedChunks) && i > 0 {

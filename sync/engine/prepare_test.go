@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/sim"
-	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // syncedPair is a pair after a first sync and an interval of CMC activity:
@@ -21,7 +21,7 @@ func syncedPair(t *testing.T) *pair {
 	e := p.open(t)
 	_, err := e.Round(context.Background())
 	require.NoError(t, err)
-	require.NoError(t, p.gen.Step(p.region(t, p.a), info.TypicalInterval))
+	require.NoError(t, p.gen.Step(p.region(t, p.a), cmcsim.TypicalInterval))
 	return p
 }
 

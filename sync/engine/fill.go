@@ -1,0 +1,43 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// FormatAndFill formats both chips (Format, with opts) and then lets fill
+// write the primary's (chipA's) information region, opened at the layout
+// Format used: opts.Layout, or DefaultLayout(chipA's geometry, 0) when
+// opts.Layout is zero. fill may be nil; the region then keeps the defaults
+// Format wrote. It returns that layout.
+//
+// Errors: Format's are returned as Format returns them ("format: ...");
+// failing to open the region is wrapped with "open the primary's
+// information region"; fill's error is returned unwrapped, so fill adds its
+// own context. After a format error the chips may be partly formatted;
+// after an error from fill they are formatted and the region holds what
+// fill wrote before it failed. FormatAndFill destroys what the chips held
+// in the layout's ranges, as Format does.
+func FormatAndFill(chipA, chipB hal.Flash, opts Options, fill func(*info.Region) error) (Layout, error) {
+	if err := Format(chipA, chipB, opts); err != nil {
+		return Layout{}, err
+	}
+	// The defaults Format applied to its copy of opts; they cannot fail
+	// now that Format succeeded with them.
+	if err := opts.fill(chipA.Geometry()); err != nil {
+		return Layout{}, fmt.Errorf("format: %w", err)
+	}
+	l := opts.Layout
+	region, err := info.OpenRegion(chipA, l.InfoOff, l.InfoSize)
+	if err != nil {
+		return Layout{}, fmt.Errorf("open the primary's information region: %w", err)
+	}
+	if fill != nil {
+		if err := fill(region); err != nil {
+			return Layout{}, err
+		}
+	}
+	return l, nil
+}
