@@ -243,20 +243,6 @@ func StatsOf(f Flash) (Stats, bool) {
 	return Stats{}, false
 }
 
-// FormatSize formats n bytes as the largest binary unit that divides it
-// exactly: "128MiB", "4KiB", "1000".
-func FormatSize(n int64) string {
-	switch {
-	case n != 0 && n%(1<<30) == 0:
-		return fmt.Sprintf("%dGiB", n>>30)
-	case n != 0 && n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n != 0 && n%(1<<10) == 0:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return fmt.Sprintf("%d", n)
-}
-
 // IsErased reports whether every byte of p is 0xFF, the state erase leaves
 // (true for an empty p). It compares 4 KiB runs with a vectorised
 // bytes.Equal: purges, scans and benchmarks run it over whole erase blocks.

@@ -49,7 +49,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	}
 	var isize int64
 	if *infoSize != "" {
-		if isize, err = flashspec.ParseSize(*infoSize); err != nil {
+		if isize, err = hal.ParseSize(*infoSize); err != nil {
 			return usageError("inspect: --info-size: %v", err)
 		}
 	}

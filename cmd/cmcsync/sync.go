@@ -100,7 +100,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	}
 	var isize int64
 	if *infoSize != "" {
-		if isize, err = flashspec.ParseSize(*infoSize); err != nil {
+		if isize, err = hal.ParseSize(*infoSize); err != nil {
 			return usageError("sync: --info-size: %v", err)
 		}
 	}

@@ -2,8 +2,6 @@ package flashspec
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -80,7 +78,7 @@ func parseSim(rest string) (Spec, error) {
 		case "part":
 			sp.Part = strings.ToLower(val)
 		case "size":
-			n, err := ParseSize(val)
+			n, err := hal.ParseSize(val)
 			if err != nil {
 				return sp, err
 			}
@@ -181,36 +179,8 @@ func (s Spec) String() string {
 	return s.Backend + ":" + strings.Join(items, ",")
 }
 
-// ParseSize parses a byte count with an optional binary suffix: "4096",
-// "64K", "4M", "1G" (also "4MiB", and lower case).
-func ParseSize(s string) (int64, error) {
-	num, shift := s, 0
-	u := strings.ToUpper(s)
-	for _, suf := range []struct {
-		s     string
-		shift int
-	}{{"KIB", 10}, {"MIB", 20}, {"GIB", 30}, {"K", 10}, {"M", 20}, {"G", 30}} {
-		if strings.HasSuffix(u, suf.s) {
-			num, shift = s[:len(s)-len(suf.s)], suf.shift
-			break
-		}
-	}
-	bad := fmt.Errorf("size %q: want a number of bytes with an optional K, M or G suffix (4M = 4 MiB)", s)
-	if num == "" || strings.TrimLeft(num, "0123456789") != "" {
-		return 0, bad
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n > math.MaxInt64>>shift {
-		return 0, fmt.Errorf("size %q is too large", s)
-	}
-	if n == 0 {
-		return 0, fmt.Errorf("size %q: want a positive size", s)
-	}
-	return n << shift, nil
-}
-
 // FormatSize formats n with the largest of the G, M, K suffixes that
-// divides it, as ParseSize reads it back: "4M", "64K", "4097".
+// divides it, as hal.ParseSize reads it back: "4M", "64K", "4097".
 func FormatSize(n int64) string {
 	return strings.TrimSuffix(hal.FormatSize(n), "iB") // "4MiB" -> "4M"
 }

@@ -128,7 +128,7 @@ func TestSizes(t *testing.T) {
 		{"1536K", 1536 << 10, "1536K"},
 		{"2048M", 2 << 30, "2G"},
 	} {
-		n, err := flashspec.ParseSize(tc.in)
+		n, err := hal.ParseSize(tc.in)
 		require.NoError(t, err, tc.in)
 		require.Equal(t, tc.want, n, tc.in)
 		require.Equal(t, tc.out, flashspec.FormatSize(n))

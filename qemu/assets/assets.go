@@ -2,8 +2,6 @@ package assets
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -334,7 +332,7 @@ func (f *fetcher) download(name string) (Package, error) {
 	} else {
 		f.logf("already downloaded %s", file)
 	}
-	sum, err := fileSHA256(path)
+	sum, err := FileSHA256(path)
 	if err != nil {
 		return Package{}, fmt.Errorf("downloaded %s but cannot read it: %w", spec, err)
 	}
@@ -392,19 +390,6 @@ func splitDepends(s string) []string {
 		}
 	}
 	return names
-}
-
-func fileSHA256(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func hint(err error, tool, pkg string) error {

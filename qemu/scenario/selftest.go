@@ -2,16 +2,13 @@ package scenario
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"strings"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -62,19 +59,6 @@ func (c chipSpec) open(path, name string) (*sim.Flash, error) {
 // openImage opens a fuji-bmc chip image.
 func openImage(path, name string) (*sim.Flash, error) { return norChip.open(path, name) }
 
-func fileDigest(path string) (string, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 var reChecks = regexp.MustCompile(`(\d+) checks? passed`)
 
 // runSelftest runs the hal/haltest suite on flash1 in the guest. The host
@@ -99,7 +83,7 @@ func runSelftest(ctx context.Context, e *env) error {
 	if err != nil {
 		return fmt.Errorf("write guard image on flash0: %w", err)
 	}
-	before, err := fileDigest(e.primary)
+	before, err := assets.FileSHA256(e.primary)
 	if err != nil {
 		return err
 	}
@@ -118,7 +102,7 @@ func runSelftest(ctx context.Context, e *env) error {
 	}
 	n := reChecks.FindStringSubmatch(out)
 	e.rep.check("guest-selftest", n != nil && n[1] != "0", "guest reported %q", firstLine(n))
-	after, err := fileDigest(e.primary)
+	after, err := assets.FileSHA256(e.primary)
 	if err != nil {
 		return err
 	}
