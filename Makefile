@@ -1,31 +1,50 @@
 # cmcsync — see README.md.
 SHELL := /bin/bash
 GO      ?= go
-PKG     := ./...
 # Unit packages: everything but the QEMU scenarios, which vm-test runs.
 UNIT    = $(shell $(GO) list ./... | grep -v '/qemu')
 FUZZTIME ?= 10s
 
-.PHONY: all build test unit vm-test fuzz-smoke bench fuzz lint run tidy-check
+.PHONY: all build test check deps lint unit fuzz-smoke vm-test bench fuzz run
 
 all: build
 
 build:
 	$(GO) build -o bin/cmcsync ./cmd/cmcsync
 
-# The README's test command: lint, unit tests (including the bounded fault
-# campaign and the headless-browser test), a short fuzz run, and the QEMU
-# scenarios.
-test: lint unit fuzz-smoke vm-test
+# The README's test command, enough on a fresh Debian machine with Go, gcc,
+# git and make: the host packages (deps), lint, the unit tests (including the
+# bounded fault campaign and the headless-browser test), a short fuzz run,
+# and the QEMU scenarios.
+test: deps lint unit fuzz-smoke vm-test
 
-unit:
+# The quick loop while editing: lint and the tests that run in seconds
+# (-short skips the browser test and the QEMU scenarios).
+check: lint
+	$(GO) test -short ./...
+
+# Installs the host packages the tests need (QEMU, Chromium, apt's armhf
+# lists) when one is missing; silent when none is. See scripts/install-deps.
+deps:
+	@scripts/install-deps
+
+lint:
+	@echo "== gofmt"
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@echo "== 32-bit ARM build (the CMC guest)"
+	CGO_ENABLED=0 GOARCH=arm GOARM=7 $(GO) build -o /dev/null ./cmd/cmcsync
+	$(GO) mod tidy -diff
+
+unit: deps
 	$(GO) test -count=1 -timeout 20m $(UNIT)
 
 # A brief run of the differential fuzz target beyond its seed corpus.
 fuzz-smoke:
 	$(GO) test -run '^$$' -fuzz '^FuzzDifferential$$' -fuzztime $(FUZZTIME) ./sim
 
-vm-test:
+# The full log goes to vm-test.log; the terminal gets the test and scenario lines.
+vm-test: deps
 	$(GO) test -count=1 -timeout 25m -v ./qemu/... 2>&1 | tee vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|scenario' ; exit $${PIPESTATUS[0]}
 
 bench:
@@ -39,15 +58,6 @@ fuzz:
 	    echo "== $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
 	  done; \
 	done
-
-lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	# The CMC guest is 32-bit ARM: everything must build there too.
-	CGO_ENABLED=0 GOARCH=arm GOARM=7 $(GO) build -o /dev/null ./cmd/cmcsync
-
-tidy-check:
-	$(GO) mod tidy -diff
 
 run:
 	$(GO) run ./cmd/cmcsync serve
