@@ -1,0 +1,86 @@
+package reference_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults/reference"
+)
+
+// TestAgreesWithStore runs the real engine through many generations —
+// rounds with changes, a configuration change, rounds cut by power at
+// several points and purged at the restart, compactions into each area,
+// a failover and rounds after it — and after each step requires the
+// reference decoder and the store's own reader to agree on both chips.
+func TestAgreesWithStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine for many rounds")
+	}
+	p := newPair(t, 7)
+	step := 0
+	check := func(what string) {
+		t.Helper()
+		step++
+		for i, c := range p.chips {
+			b := requireAgree(t, c, p.layout, fmt.Sprintf("step %d (%s), chip %d", step, what, i))
+			t.Logf("step %d %s chip %d: area %d epoch %d gen %d records %d pending %v purged %v staged %v role %+v torn %v findings %v", step, what, i, b.Area, b.Epoch, b.Committed.Generation, len(b.Journal), b.Pending != nil, b.LastPurged != nil, b.Staged != nil, b.Committed.Role, b.Torn, b.Findings)
+		}
+	}
+	check("formatted")
+	for i := range 3 {
+		p.round(time.Duration(i) * 10 * time.Minute)
+		check("round")
+	}
+	p.round(0)
+	check("nothing changed")
+	p.setInterval(time.Minute)
+	check("config staged")
+	p.round(5 * time.Minute)
+	check("config committed")
+
+	// Power cuts at several points of a round's backup writes: in the
+	// intent, among the chunks, at the commit.
+	for _, n := range []int64{0, 3, 20, 60, 120, 170} {
+		p.setInterval(time.Duration(n+2) * time.Minute)
+		p.faultedRound(10*time.Minute, fmt.Sprintf("(on (and backup program (after %d)) cut)", n))
+		check(fmt.Sprintf("cut after op %d", n))
+		p.open()
+		check(fmt.Sprintf("purged after the cut at %d", n))
+		p.round(time.Minute)
+		check("round after the purge")
+	}
+	// Torn writes: records half programmed.
+	for _, n := range []int64{1, 30, 150} {
+		p.faultedRound(10*time.Minute, fmt.Sprintf("(seed %d) (on (and backup program (after %d)) (torn random))", n, n))
+		check(fmt.Sprintf("torn after op %d", n))
+		p.open()
+		check(fmt.Sprintf("recovered after the torn write at %d", n))
+	}
+
+	// Compactions into area 1, then back into area 0 over stale records.
+	for range 2 {
+		p.compact(1)
+		check("compacted")
+		p.open()
+		for range 3 {
+			p.round(10 * time.Minute)
+			check("round after compaction")
+		}
+	}
+
+	// A failover: the primary stalls beyond the threshold during a round.
+	p.faultedRound(10*time.Minute, "(on (and primary read (after 5)) (delay 10s))")
+	check("failover")
+	p.open()
+	check("restart after the failover")
+	for range 2 {
+		p.round(10 * time.Minute)
+		check("round after the failover")
+	}
+	b, err := reference.Decode(p.chips[0], p.layout.StoreOff, p.layout.StoreSize)
+	require.NoError(t, err)
+	require.Equal(t, uint8(1), b.Committed.Role.Active, "chip 0's store records chip 1 as active after the failover")
+}
