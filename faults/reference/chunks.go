@@ -48,6 +48,31 @@ func payloadDigest(size int64, chunks []Chunk) Digest {
 	return d
 }
 
+// ErrPhase: a phase outside [0, erase size), or an erase size that is not
+// positive.
+var ErrPhase = errors.New("phase outside the erase block")
+
+// DigestPayload cuts payload into chunks as docs/FORMAT.md 4.5 says — it
+// starts phase bytes into an erase block of e bytes on the primary — and
+// returns what a store commits for it: size, phase, chunk count, payload
+// digest, and each chunk's check and digest (Type and the chunks' blocks
+// are left 0). An oracle compares it with a committed type.
+func DigestPayload(payload []byte, phase, e int64) (TypeState, error) {
+	if e <= 0 || phase < 0 || phase >= e {
+		return TypeState{}, fmt.Errorf("%w: phase %d, erase size %d", ErrPhase, phase, e)
+	}
+	size := int64(len(payload))
+	n := chunkCount(size, phase, e)
+	t := TypeState{TypeMeta: TypeMeta{Phase: uint32(phase), Size: size, ChunkCount: uint32(n)}, Chunks: make([]Chunk, n)}
+	for i := range t.Chunks {
+		lo, hi := chunkBounds(size, phase, e, int64(i))
+		p := payload[lo:hi]
+		t.Chunks[i] = Chunk{Check: chunkCheck(p), Digest: sha256.Sum256(p)}
+	}
+	t.Digest = payloadDigest(size, t.Chunks)
+	return t, nil
+}
+
 // checkMeta checks a type's metadata against the geometry: a known type,
 // a phase inside an erase block, a chunk count that matches the size and
 // phase and that the data area can hold.

@@ -84,3 +84,62 @@ func TestAgreesWithStore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint8(1), b.Committed.Role.Active, "chip 0's store records chip 1 as active after the failover")
 }
+
+// TestAgreesAfterEveryCut cuts power at every flash operation of a round
+// — an ordinary one, and one that compacts the journal — and tears the
+// first program or erase from every fourth operation on with random bits,
+// then requires both readers to agree on both chips after the cut and
+// after the restart that purges the interrupted round.
+func TestAgreesAfterEveryCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs hundreds of faulted rounds")
+	}
+	p := newPair(t, 9)
+	p.round(0)
+	cutEveryOp(t, p, "ordinary round")
+	// Fill journal area 0: each restarted round starts a new block.
+	for {
+		p.open()
+		p.round(0)
+		b, err := reference.Decode(p.chips[1], p.layout.StoreOff, p.layout.StoreSize)
+		require.NoError(t, err)
+		sb := b.Superblock
+		last := (b.Journal[len(b.Journal)-1].Off-b.StoreOff)/sb.EraseSize - int64(sb.JournalFirst[0])
+		if last == int64(sb.JournalBlocks)-1 {
+			break // the last block of area 0 is in use: the next round compacts
+		}
+	}
+	cutEveryOp(t, p, "compacting round")
+	p.open()
+	p.round(0)
+	require.Equal(t, 1, requireAgree(t, p.chips[1], p.layout, "compacted").Area)
+}
+
+// cutEveryOp runs p's next round (after ten minutes of CMC activity) once
+// per operation, cut there, and checks the stores after the cut and after
+// the restart.
+func cutEveryOp(t *testing.T, p *pair, what string) {
+	t.Helper()
+	require.NoError(t, p.gen.Step(p.region, 10*time.Minute))
+	ops := p.roundOps()
+	base := p.snapshot()
+	for n := range ops {
+		schedules := []string{fmt.Sprintf("(on (at %d) cut)", n)}
+		if n%4 == 0 {
+			schedules = append(schedules, fmt.Sprintf("(seed %d) (on (and (after %d) (not read)) (torn random))", n, n))
+		}
+		for _, s := range schedules {
+			p.restore(base)
+			p.faultedRound(0, s)
+			for i, c := range p.chips {
+				requireAgree(t, c, p.layout, fmt.Sprintf("%s, %s, chip %d", what, s, i))
+			}
+			p.open()
+			for i, c := range p.chips {
+				requireAgree(t, c, p.layout, fmt.Sprintf("%s, %s, restarted, chip %d", what, s, i))
+			}
+		}
+	}
+	p.restore(base)
+	p.open()
+}

@@ -83,7 +83,9 @@ func (p *pair) round(d time.Duration) engine.RoundReport {
 // failover. The engine is dropped afterwards; call open to restart.
 func (p *pair) faultedRound(d time.Duration, schedule string) {
 	p.t.Helper()
-	require.NoError(p.t, p.gen.Step(p.region, d))
+	if d > 0 {
+		require.NoError(p.t, p.gen.Step(p.region, d))
+	}
 	s, err := faults.ParseSchedule(schedule)
 	require.NoError(p.t, err)
 	in := faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: 64 << 10, Clock: p.clock, Disarmed: true})
@@ -93,6 +95,32 @@ func (p *pair) faultedRound(d time.Duration, schedule string) {
 	_, _ = e.Round(p.ctx)
 	require.NoError(p.t, in.Err())
 	require.NotEmpty(p.t, in.Fired(), "schedule %s fired nothing (%d operations)", schedule, in.Ops())
+	p.eng = nil
+}
+
+// roundOps returns how many flash operations the next round issues (as
+// the injector counts them: page programs and block erases one by one),
+// leaving the chips as they were.
+func (p *pair) roundOps() int64 {
+	p.t.Helper()
+	snaps := p.snapshot()
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: 64 << 10, Clock: p.clock, Disarmed: true})
+	e, err := engine.Open(p.ctx, in.Wrap(p.chips[0], faults.Primary), in.Wrap(p.chips[1], faults.Backup), p.opts)
+	require.NoError(p.t, err)
+	in.Arm()
+	_, err = e.Round(p.ctx)
+	require.NoError(p.t, err)
+	p.restore(snaps)
+	return in.Ops()
+}
+
+func (p *pair) snapshot() [2]*sim.Snapshot {
+	return [2]*sim.Snapshot{p.chips[0].Snapshot(), p.chips[1].Snapshot()}
+}
+
+func (p *pair) restore(s [2]*sim.Snapshot) {
+	p.chips[0].Restore(s[0])
+	p.chips[1].Restore(s[1])
 	p.eng = nil
 }
 
