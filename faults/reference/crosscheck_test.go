@@ -21,68 +21,78 @@ func TestAgreesWithStore(t *testing.T) {
 	}
 	p := newPair(t, 7)
 	step := 0
-	check := func(what string) {
+	// check compares both chips and returns the backup chip's decoding
+	// (chip 1 until the failover, chip 0 after it).
+	check := func(what string, backup int) *reference.Backup {
 		t.Helper()
 		step++
+		var b [2]*reference.Backup
 		for i, c := range p.chips {
-			b := requireAgree(t, c, p.layout, fmt.Sprintf("step %d (%s), chip %d", step, what, i))
-			t.Logf("step %d %s chip %d: area %d epoch %d gen %d records %d pending %v purged %v staged %v role %+v torn %v findings %v", step, what, i, b.Area, b.Epoch, b.Committed.Generation, len(b.Journal), b.Pending != nil, b.LastPurged != nil, b.Staged != nil, b.Committed.Role, b.Torn, b.Findings)
+			b[i] = requireAgree(t, c, p.layout, fmt.Sprintf("step %d (%s), chip %d", step, what, i))
 		}
+		return b[backup]
 	}
-	check("formatted")
+	check("formatted", 1)
 	for i := range 3 {
 		p.round(time.Duration(i) * 10 * time.Minute)
-		check("round")
+		require.Equal(t, uint64(i+1), check("round", 1).Committed.Generation)
 	}
 	p.round(0)
-	check("nothing changed")
+	check("nothing changed", 1)
 	p.setInterval(time.Minute)
-	check("config staged")
+	require.NotNil(t, check("config staged", 1).Staged)
 	p.round(5 * time.Minute)
-	check("config committed")
+	b := check("config committed", 1)
+	require.Nil(t, b.Staged)
+	require.Equal(t, time.Minute, b.Committed.Config.Interval)
 
-	// Power cuts at several points of a round's backup writes: in the
-	// intent, among the chunks, at the commit.
+	// Power cuts at several points of a round's backup writes: before the
+	// intent, in it, among the chunks, near the commit.
+	interrupted := 0
 	for _, n := range []int64{0, 3, 20, 60, 120, 170} {
 		p.setInterval(time.Duration(n+2) * time.Minute)
 		p.faultedRound(10*time.Minute, fmt.Sprintf("(on (and backup program (after %d)) cut)", n))
-		check(fmt.Sprintf("cut after op %d", n))
+		pending := check(fmt.Sprintf("cut after op %d", n), 1).Pending
 		p.open()
-		check(fmt.Sprintf("purged after the cut at %d", n))
+		b := check(fmt.Sprintf("purged after the cut at %d", n), 1)
+		if pending != nil {
+			interrupted++
+			require.Equal(t, pending.Seq, b.LastPurged.Seq)
+			require.Nil(t, b.Staged, "the purge drops the staged configuration")
+		}
 		p.round(time.Minute)
-		check("round after the purge")
+		check("round after the purge", 1)
 	}
+	require.GreaterOrEqual(t, interrupted, 3)
 	// Torn writes: records half programmed.
 	for _, n := range []int64{1, 30, 150} {
 		p.faultedRound(10*time.Minute, fmt.Sprintf("(seed %d) (on (and backup program (after %d)) (torn random))", n, n))
-		check(fmt.Sprintf("torn after op %d", n))
+		check(fmt.Sprintf("torn after op %d", n), 1)
 		p.open()
-		check(fmt.Sprintf("recovered after the torn write at %d", n))
+		check(fmt.Sprintf("recovered after the torn write at %d", n), 1)
 	}
 
 	// Compactions into area 1, then back into area 0 over stale records.
-	for range 2 {
+	for _, area := range []int{1, 0} {
 		p.compact(1)
-		check("compacted")
+		require.Equal(t, area, check("compacted", 1).Area)
 		p.open()
 		for range 3 {
 			p.round(10 * time.Minute)
-			check("round after compaction")
+			check("round after compaction", 1)
 		}
 	}
 
 	// A failover: the primary stalls beyond the threshold during a round.
 	p.faultedRound(10*time.Minute, "(on (and primary read (after 5)) (delay 10s))")
-	check("failover")
+	require.Equal(t, reference.Role{Epoch: 1, Active: 1}, check("failover", 1).Committed.Role)
 	p.open()
-	check("restart after the failover")
+	check("restart after the failover", 0)
 	for range 2 {
 		p.round(10 * time.Minute)
-		check("round after the failover")
+		b = check("round after the failover", 0)
 	}
-	b, err := reference.Decode(p.chips[0], p.layout.StoreOff, p.layout.StoreSize)
-	require.NoError(t, err)
-	require.Equal(t, uint8(1), b.Committed.Role.Active, "chip 0's store records chip 1 as active after the failover")
+	require.Equal(t, uint8(1), b.Committed.Role.Active, "chip 0's store records chip 1 as active")
 }
 
 // TestAgreesAfterEveryCut cuts power at every flash operation of a round
@@ -142,4 +152,38 @@ func cutEveryOp(t *testing.T, p *pair, what string) {
 	}
 	p.restore(base)
 	p.open()
+}
+
+// TestAgreesOnNAND runs rounds, a cut round and its purge, and a
+// compaction on a pair of SPI NAND chips (2 KiB pages as slots, 128 KiB
+// erase blocks as chunks).
+func TestAgreesOnNAND(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine")
+	}
+	p := newPairOn(t, 21, "mt29f2g01", 64<<20)
+	check := func(what string) {
+		t.Helper()
+		for i, c := range p.chips {
+			requireAgree(t, c, p.layout, fmt.Sprintf("%s, chip %d", what, i))
+		}
+	}
+	check("formatted")
+	for range 3 {
+		p.round(10 * time.Minute)
+		check("round")
+		p.open()
+	}
+	require.NoError(t, p.gen.Step(p.region, 10*time.Minute))
+	p.faultedRound(0, fmt.Sprintf("(on (and backup program (after %d)) cut)", p.roundOps()/2))
+	b := requireAgree(t, p.chips[1], p.layout, "cut")
+	require.NotNil(t, b.Pending)
+	require.Equal(t, int64(2048), b.Superblock.SlotSize)
+	p.open()
+	check("purged")
+	p.compact(1)
+	check("compacted")
+	p.open()
+	p.round(10 * time.Minute)
+	check("round after the compaction")
 }

@@ -38,11 +38,17 @@ const (
 
 func newPair(t testing.TB, seed uint64) *pair {
 	t.Helper()
-	part, err := sim.LookupPart("mx66l1g45g")
+	return newPairOn(t, seed, "mx66l1g45g", chipSize)
+}
+
+// newPairOn is newPair on two chips of the named part and size.
+func newPairOn(t testing.TB, seed uint64, partName string, size int64) *pair {
+	t.Helper()
+	part, err := sim.LookupPart(partName)
 	require.NoError(t, err)
 	p := &pair{t: t, ctx: context.Background(), clock: sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	for i := range p.chips {
-		p.chips[i], err = sim.New(sim.Options{Part: part, Size: chipSize, Clock: p.clock, Name: fmt.Sprintf("flash%d", i), Seed: seed + uint64(i)})
+		p.chips[i], err = sim.New(sim.Options{Part: part, Size: size, Clock: p.clock, Name: fmt.Sprintf("flash%d", i), Seed: seed + uint64(i)})
 		require.NoError(t, err)
 	}
 	p.layout, err = engine.DefaultLayout(p.chips[0].Geometry(), regionSize)
