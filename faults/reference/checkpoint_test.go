@@ -53,6 +53,9 @@ func TestCheckpointAndSuperblockFindings(t *testing.T) {
 		{name: "superblock copies differ", damage: func(t *testing.T) {
 			rewrite(t, chip, copy1, func(_, b []byte) { b[56] ^= 1 }) // format time
 		}, kinds: []reference.FindingKind{reference.SuperblockDamaged}, area: 1, storeSees: true},
+		{name: "stale area starts with another kind", damage: func(t *testing.T) {
+			rewrite(t, chip, l.StoreOff+2*ref.Superblock.EraseSize, func(h, _ []byte) { h[4] = byte(reference.KindRole) })
+		}, kinds: []reference.FindingKind{reference.AreaUnknown}, area: 1},
 		{name: "checkpoint-end torn", damage: func(t *testing.T) { flip(chip, end.Off+10) },
 			kinds: []reference.FindingKind{reference.TornTail, reference.CheckpointIncomplete}, area: 0, storeSees: true},
 		{name: "checkpoint-end with another count", damage: func(t *testing.T) {

@@ -234,8 +234,10 @@ func (r *replayer) commit(body []byte) *broken {
 
 // committedTypes returns the types of S with P's types replaced: new
 // metadata; the old chunk map truncated or extended to the new count and
-// P's entries applied; every chunk must have a block, the payload digest
-// must be that of the chunk digests, and no block may hold two chunks.
+// P's entries applied; every chunk must have a block, and the payload
+// digest must be that of the chunk digests. No block holds two chunks
+// afterwards: S's blocks are distinct (the checkpoint checks them) and
+// checkEntry admits only distinct blocks outside S.
 func committedTypes(old []TypeState, in *Intent) ([]TypeState, *broken) {
 	types := slices.Clone(old)
 	for _, m := range in.Types {
@@ -268,15 +270,6 @@ func committedTypes(old []TypeState, in *Intent) ([]TypeState, *broken) {
 		}
 	}
 	sortTypes(types)
-	used := make(map[uint32]int)
-	for _, t := range types {
-		for k, c := range t.Chunks {
-			if o, ok := used[c.Block]; ok {
-				return nil, precondition("data block %d holds type %d chunk %d and type %d's", c.Block, t.Type, k, o)
-			}
-			used[c.Block] = int(t.Type)
-		}
-	}
 	return types, nil
 }
 
