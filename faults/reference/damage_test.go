@@ -177,3 +177,38 @@ func ff(n int) []byte {
 	}
 	return p
 }
+
+// TestStaleRoundAfterLostRecords: a bit flip in the first record of a
+// journal block ends the journal there for a reader that follows
+// docs/FORMAT.md 4.6 to the letter ("garbage ends the journal"); the
+// reference reports the lost records. The engine's writer (which reports
+// nothing) then continues in that block with the same sequence numbers,
+// believing the lost rounds' blocks erased (4.7: "before the cursor has
+// wrapped once, every block from the cursor on", and spares): after its
+// round, the next block's stale records carry the expected sequence
+// numbers and a reader runs into them, and chunks programmed over the
+// lost rounds' data fail their digests. The reference must not call that
+// store clean: a committed chunk that fails its digest comes with a
+// finding.
+func TestStaleRoundAfterLostRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine")
+	}
+	f := newJournalFixture(t)
+	chip, l := f.p.chips[1], f.p.layout
+	flip(chip, f.record(t, 11).Off+30)
+	ref, err := reference.Decode(chip, l.StoreOff, l.StoreSize)
+	require.NoError(t, err)
+	require.Equal(t, reference.RecordsLost, ref.Findings[0].Kind)
+
+	f.p.open()
+	f.p.round(time.Minute)
+	ref, err = reference.Decode(chip, l.StoreOff, l.StoreSize)
+	require.NoError(t, err)
+	bad, err := ref.VerifyChunks(chip)
+	require.NoError(t, err)
+	t.Logf("generation %d: findings %v, %d bad chunks", ref.Committed.Generation, ref.Findings, len(bad))
+	if len(bad) > 0 {
+		require.True(t, ref.Damaged(), "%d chunks fail their digests and no finding says damage", len(bad))
+	}
+}

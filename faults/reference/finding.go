@@ -31,8 +31,9 @@ const (
 	SequenceBackwards
 	// RecordsLost: after the end of the journal, the area holds a valid
 	// record with a sequence number at least the expected one: records of
-	// the current epoch are unreadable (4.6 step 3 says stale records have
-	// lower sequence numbers).
+	// the current epoch are unreadable (an invalid first record of a block
+	// ended the journal), or stale ones lie where the journal may run into
+	// them. 4.6 step 3 says stale records have lower sequence numbers.
 	RecordsLost
 	// BodyMalformed: a valid record whose body or header does not decode
 	// as its kind says (a field out of range, a wrong length).

@@ -148,7 +148,7 @@ func (s *scanner) lostAfter(from int) bool {
 			st, fr, _ := parseSlot(b, pos)
 			if st == slotValid && fr.seq >= s.expected {
 				s.res.findings.add(RecordsLost, s.index, s.chip(blk, pos), fr.seq,
-					"a valid %s record of seq %d lies after the end of the journal (expected seq %d next): records between are unreadable",
+					"a valid %s record of seq %d lies after the end of the journal (expected seq %d next): records were lost, or stale records of this epoch lie where the journal may run into them",
 					fr.kind, fr.seq, s.expected)
 				return true
 			}
