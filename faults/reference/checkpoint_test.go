@@ -56,6 +56,9 @@ func TestCheckpointAndSuperblockFindings(t *testing.T) {
 		{name: "stale area starts with another kind", damage: func(t *testing.T) {
 			rewrite(t, chip, l.StoreOff+2*ref.Superblock.EraseSize, func(h, _ []byte) { h[4] = byte(reference.KindRole) })
 		}, kinds: []reference.FindingKind{reference.AreaUnknown}, area: 1},
+		{name: "both areas of one epoch", damage: func(t *testing.T) {
+			rewrite(t, chip, l.StoreOff+2*ref.Superblock.EraseSize, func(_, b []byte) { b[0] = 2 })
+		}, kinds: []reference.FindingKind{reference.CheckpointDamaged}, area: 1, storeSees: true},
 		{name: "checkpoint-end torn", damage: func(t *testing.T) { flip(chip, end.Off+10) },
 			kinds: []reference.FindingKind{reference.TornTail, reference.CheckpointIncomplete}, area: 0, storeSees: true},
 		{name: "checkpoint-end with another count", damage: func(t *testing.T) {
@@ -103,6 +106,16 @@ func TestCheckpointAndSuperblockFindings(t *testing.T) {
 		chip.Restore(base)
 		_, err := reference.Decode(chip, l.StoreOff, l.StoreSize-ref.Superblock.EraseSize)
 		require.ErrorIs(t, err, reference.ErrLayout)
+	})
+	t.Run("a data area short of the store's end", func(t *testing.T) {
+		chip.Restore(base)
+		for _, off := range []int64{l.StoreOff, copy1} {
+			rewrite(t, chip, off, func(_, b []byte) { b[48]-- }) // data blocks
+		}
+		ref, err := reference.Decode(chip, l.StoreOff, l.StoreSize)
+		require.NoError(t, err)
+		require.Len(t, ref.Findings, 1)
+		require.Equal(t, reference.LayoutMismatch, ref.Findings[0].Kind, "%v", ref.Findings[0])
 	})
 	t.Run("K against the formula", func(t *testing.T) {
 		chip.Restore(base)

@@ -46,12 +46,23 @@ func TestAgreesWithStore(t *testing.T) {
 	require.Nil(t, b.Staged)
 	require.Equal(t, time.Minute, b.Committed.Config.Interval)
 
+	// Round-robin groups: GroupNext moves through the chosen types.
+	c := p.eng.Config()
+	c.GroupSize = 4
+	require.NoError(t, p.eng.SetConfig(c))
+	for range 3 {
+		p.round(10 * time.Minute)
+		require.Equal(t, uint16(4), check("a group round", 1).Committed.Config.GroupSize)
+	}
+
 	// Power cuts at several points of a round's backup writes: before the
 	// intent, in it, among the chunks, near the commit.
 	interrupted := 0
-	for _, n := range []int64{0, 3, 20, 60, 120, 170} {
-		p.setInterval(time.Duration(n+2) * time.Minute)
-		p.faultedRound(10*time.Minute, fmt.Sprintf("(on (and backup program (after %d)) cut)", n))
+	for k, part := range []float64{0, 0.02, 0.1, 0.35, 0.65, 0.9} {
+		p.setInterval(time.Duration(k+2) * time.Minute)
+		require.NoError(t, p.gen.Step(p.region, 10*time.Minute))
+		n := int64(part * float64(p.roundOps()))
+		p.faultedRound(0, fmt.Sprintf("(on (and backup program (after %d)) cut)", n))
 		pending := check(fmt.Sprintf("cut after op %d", n), 1).Pending
 		p.open()
 		b := check(fmt.Sprintf("purged after the cut at %d", n), 1)

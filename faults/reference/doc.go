@@ -29,6 +29,7 @@
 // lists the committed chunks whose bytes do not match.
 //
 // Decode never panics on garbage, and its work is bounded by the store's
-// size: it reads each journal area once and every count it allocates for is
-// checked against the data area first.
+// size: it reads the superblocks, the first block of each journal area, and
+// the areas it tries (the one in charge, and the other when it falls back),
+// and every count it allocates for is checked against the data area first.
 package reference

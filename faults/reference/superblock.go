@@ -134,6 +134,9 @@ func (b *Backup) readSuperblock(r io.ReaderAt, storeOff, storeSize int64) error 
 	} else {
 		for e := int64(minEraseSize); e <= storeSize/2; e *= 2 {
 			raw, sb, err := superblockCopy(r, storeOff+e)
+			if isRead(err) {
+				return err
+			}
 			if err == nil && sb.EraseSize == e {
 				raw1, sb1, err1, off1 = raw, sb, nil, storeOff+e
 				break
