@@ -138,6 +138,9 @@ func TestDamageFindings(t *testing.T) {
 		{name: "undefined config flag", damage: func(t *testing.T) {
 			rewrite(t, chip, f.record(t, 17).Off, func(_, b []byte) { b[len(b)-3] |= 0x80 })
 		}, kind: reference.BodyMalformed, at: 17, gen: 4, storeGen: 4},
+		{name: "config naming a type twice", damage: func(t *testing.T) {
+			rewrite(t, chip, f.record(t, 17).Off, func(_, b []byte) { b[2] = b[1] })
+		}, kind: reference.BodyMalformed, at: 17, gen: 4, storeGen: 4},
 		{name: "torn last record", damage: func(t *testing.T) { flip(chip, f.record(t, 17).Off+30) },
 			kind: reference.TornTail, at: 17, gen: 4},
 	}
@@ -156,6 +159,8 @@ func TestDamageFindings(t *testing.T) {
 				st, err = store.Open(chip, f.p.layout.StoreOff, f.p.layout.StoreSize, store.Options{ReadOnly: true})
 				require.NoError(t, err)
 				require.Equal(t, tt.storeGen, st.State().Generation, "the store applies the record")
+				_, staged := st.Staged()
+				require.True(t, staged, "the store applies the journal to its end (the staged configuration)")
 			}
 			require.Equal(t, tt.gen, ref.Committed.Generation, "findings %v", ref.Findings)
 			require.Equal(t, tt.pending, ref.Pending != nil)
