@@ -86,6 +86,22 @@ func TestCheckpointAndSuperblockFindings(t *testing.T) {
 		})
 	}
 
+	t.Run("checkpoint-begin of the area in charge", func(t *testing.T) {
+		// Two more generations in area 1, then its checkpoint-begin is
+		// damaged: area 0 holds only generation 2.
+		chip.Restore(base)
+		p.open()
+		p.round(10 * time.Minute)
+		p.round(10 * time.Minute)
+		flip(chip, cp[0].Off+40)
+		ref, st := requireSameState(t, chip, l, "damaged checkpoint-begin")
+		require.Equal(t, 0, ref.Area)
+		require.Equal(t, uint64(2), ref.Committed.Generation)
+		require.Len(t, ref.Findings, 1)
+		require.Equal(t, reference.CheckpointDamaged, ref.Findings[0].Kind, "%v", ref.Findings[0])
+		require.True(t, ref.Damaged())
+		require.Empty(t, st.Damage(), "the store rolls back to generation 2 and reports nothing")
+	})
 	t.Run("both superblock copies", func(t *testing.T) {
 		chip.Restore(base)
 		flip(chip, l.StoreOff+40)

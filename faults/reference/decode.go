@@ -26,7 +26,7 @@ func Decode(r io.ReaderAt, storeOff, storeSize int64) (*Backup, error) {
 	if err := b.readSuperblock(r, storeOff, storeSize); err != nil {
 		return nil, err
 	}
-	cands, err := b.candidates(r)
+	cands, torn, err := b.candidates(r)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +48,11 @@ func Decode(r io.ReaderAt, storeOff, storeSize int64) (*Backup, error) {
 			continue
 		}
 		b.replay(c.area, cp, scan)
+		for _, t := range torn {
+			if err := b.judgeTornStart(r, t); err != nil {
+				return nil, err
+			}
+		}
 		return b, nil
 	}
 	if len(cands) == 0 {
@@ -68,23 +73,33 @@ func (b *Backup) areaOff(area int) int64 {
 	return b.StoreOff + int64(b.Superblock.JournalFirst[area])*b.Superblock.EraseSize
 }
 
+// tornStart is an area whose first slot holds an invalid record.
+type tornStart struct {
+	area int
+	why  string
+}
+
 // candidates reads each area's first record and returns the areas that
-// start with a valid checkpoint-begin, highest epoch first.
-func (b *Backup) candidates(r io.ReaderAt) ([]areaCandidate, error) {
+// start with a valid checkpoint-begin, highest epoch first, and those
+// that start with an invalid record.
+func (b *Backup) candidates(r io.ReaderAt) ([]areaCandidate, []tornStart, error) {
 	e := b.Superblock.EraseSize
 	first := make([]byte, e)
-	var cands []areaCandidate
+	var (
+		cands []areaCandidate
+		torn  []tornStart
+	)
 	for area := range 2 {
 		off := b.areaOff(area)
 		if err := readAt(r, first, off); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		st, fr, why := parseSlot(first, 0)
 		switch {
 		case st == slotErased:
 			continue
 		case st == slotInvalid:
-			b.find(CheckpointIncomplete, area, off, 0, "the area's first record is invalid (%s)", why)
+			torn = append(torn, tornStart{area, why})
 			continue
 		case fr.kind != KindCheckpointBegin:
 			b.find(AreaUnknown, area, off, fr.seq, "the area starts with a valid %s record, not a checkpoint-begin", fr.kind)
@@ -102,7 +117,36 @@ func (b *Backup) candidates(r io.ReaderAt) ([]areaCandidate, error) {
 		}
 		return cmp.Compare(y.seq, x.seq)
 	})
-	return cands, nil
+	return cands, torn, nil
+}
+
+// judgeTornStart tells what an invalid first record of the area not in
+// charge is. A compaction cut by power loss while it programmed its
+// checkpoint-begin wrote nothing after it: CheckpointIncomplete. If the
+// area holds a valid record newer than the journal in charge (a higher
+// sequence number than its last record), a checkpoint-begin was written
+// and the records after it — a whole newer journal, perhaps — were lost
+// with it: the state is older than what the store had committed
+// (CheckpointDamaged).
+func (b *Backup) judgeTornStart(r io.ReaderAt, t tornStart) error {
+	sb := &b.Superblock
+	area := make([]byte, int64(sb.JournalBlocks)*sb.EraseSize)
+	if err := readAt(r, area, b.areaOff(t.area)); err != nil {
+		return err
+	}
+	last := b.Journal[len(b.Journal)-1].Seq
+	for pos := 0; pos+headerSize <= len(area); pos += int(sb.SlotSize) {
+		block := area[pos/int(sb.EraseSize)*int(sb.EraseSize):][:sb.EraseSize]
+		st, fr, _ := parseSlot(block, pos%int(sb.EraseSize))
+		if st == slotValid && fr.seq > last {
+			b.find(CheckpointDamaged, t.area, b.areaOff(t.area), 0,
+				"the area's first record is invalid (%s), yet it holds a %s record of seq %d at %#x, newer than the journal in charge (last seq %d): its checkpoint-begin was damaged, and the state is older than the store's",
+				t.why, fr.kind, fr.seq, b.areaOff(t.area)+int64(pos), last)
+			return nil
+		}
+	}
+	b.find(CheckpointIncomplete, t.area, b.areaOff(t.area), 0, "the area's first record is invalid (%s): a compaction cut while it wrote its checkpoint-begin", t.why)
+	return nil
 }
 
 // readArea reads journal area 0 or 1 whole and scans it.
