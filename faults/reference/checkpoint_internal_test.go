@@ -22,11 +22,11 @@ func cpChunks(epoch uint64, t uint8, first uint32, chunks ...Chunk) testRecord {
 	for _, c := range chunks {
 		w.u32(c.Block).u64(c.Check).digest(c.Digest)
 	}
-	return testRecord{KindCheckpointChunks, w.b}
+	return testRecord{KindCheckpointChunks, w.buf}
 }
 
 func cpEnd(epoch uint64, r uint32) testRecord {
-	return testRecord{KindCheckpointEnd, (&enc{}).u64(epoch).u32(r).b}
+	return testRecord{KindCheckpointEnd, (&enc{}).u64(epoch).u32(r).buf}
 }
 
 func (s cpSpec) frames() []located {
@@ -35,7 +35,7 @@ func (s cpSpec) frames() []located {
 		w.meta(m)
 	}
 	w.u32(s.r)
-	fs := []located{{frame: frame{kind: KindCheckpointBegin, seq: 1, body: w.b}}}
+	fs := []located{{frame: frame{kind: KindCheckpointBegin, seq: 1, body: w.buf}}}
 	for i, rec := range s.records {
 		fs = append(fs, located{frame: frame{kind: rec.kind, seq: uint64(2 + i), body: rec.body}})
 	}
@@ -68,7 +68,7 @@ func TestCheckpointRules(t *testing.T) {
 		{"no end", cpSpec{metas: metas, records: good, r: 2}, true, "no checkpoint-end"},
 		{"fewer chunk records", cpSpec{metas: metas, records: good[:1], r: 2}, true, "1 of 2"},
 		{"end with another count", cpSpec{metas: metas, records: good, r: 2, end: &end3}, false, "the begin 3 and 2"},
-		{"end of another epoch", cpSpec{metas: metas, records: good, r: 2, end: &testRecord{KindCheckpointEnd, (&enc{}).u64(4).u32(2).b}}, false, "epoch 4"},
+		{"end of another epoch", cpSpec{metas: metas, records: good, r: 2, end: &testRecord{KindCheckpointEnd, (&enc{}).u64(4).u32(2).buf}}, false, "epoch 4"},
 		{"a record of another kind", cpSpec{metas: metas, records: []testRecord{good[0], purgedRec(1, 1)}, r: 2, end: &end}, false, "want checkpoint-chunks"},
 		{"chunks of another epoch", cpSpec{metas: metas, records: []testRecord{cpChunks(2, 1, 0, t1.Chunks...), good[1]}, r: 2, end: &end}, false, "epoch 2"},
 		{"chunks of an unlisted type", cpSpec{metas: metas, records: []testRecord{good[0], cpChunks(3, 3, 0, t2.Chunks...)}, r: 2, end: &end}, false, "does not list"},
@@ -78,7 +78,7 @@ func TestCheckpointRules(t *testing.T) {
 		{"the last type left incomplete", cpSpec{metas: metas, records: []testRecord{split[0], split[1]}, r: 2, end: &end}, false, "maps 0 of its 1"},
 		{"chunk indices out of order", cpSpec{metas: metas, records: []testRecord{split[1], split[0], split[2]}, r: 3, end: &end3}, false, "first chunk index 1, expected 0"},
 		{"more chunks than the type has", cpSpec{metas: metas, records: []testRecord{cpChunks(3, 1, 0, append(t1.Chunks, chunkAt(7, 7))...), good[1]}, r: 2, end: &end}, false, "the type has 2"},
-		{"a type without its chunks", cpSpec{metas: metas, records: good[:1], r: 1, end: &testRecord{KindCheckpointEnd, (&enc{}).u64(3).u32(1).b}}, false, "maps 0 of its 1"},
+		{"a type without its chunks", cpSpec{metas: metas, records: good[:1], r: 1, end: &testRecord{KindCheckpointEnd, (&enc{}).u64(3).u32(1).buf}}, false, "maps 0 of its 1"},
 		{"a block holding two chunks", cpSpec{metas: metas, records: []testRecord{good[0], cpChunks(3, 2, 0, chunkAt(1, 4))}, r: 2, end: &end}, false, "holds two chunks"},
 		{"a block outside the data area", cpSpec{metas: metas, records: []testRecord{good[0], cpChunks(3, 2, 0, chunkAt(100, 4))}, r: 2, end: &end}, false, "data area has 100"},
 		{"a payload digest not of its chunks", cpSpec{metas: []TypeMeta{t1.TypeMeta, badDigest}, records: good, r: 2, end: &end}, false, "payload digest"},

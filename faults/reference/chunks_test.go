@@ -19,7 +19,7 @@ func TestPayloadsAndChunks(t *testing.T) {
 		t.Skip("runs the engine")
 	}
 	f := newJournalFixture(t)
-	chip, l := f.p.chips[1], f.p.layout
+	chip, l := f.pair.chips[1], f.pair.layout
 	st, err := store.Open(chip, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
 	require.NoError(t, err)
 	require.NotEmpty(t, f.ref.Committed.Types)

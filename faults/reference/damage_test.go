@@ -17,7 +17,7 @@ import (
 // first sync, three more rounds each after a restart (so each starts a
 // block: intent, intent-chunks, commit), and a staged configuration last.
 type journalFixture struct {
-	p    *pair
+	pair *pair
 	base *sim.Snapshot // chip 1 (the backup) as produced
 	ref  *reference.Backup
 }
@@ -30,7 +30,7 @@ func newJournalFixture(t *testing.T) *journalFixture {
 		p.open()
 	}
 	p.setInterval(time.Minute)
-	f := &journalFixture{p: p, base: p.chips[1].Snapshot()}
+	f := &journalFixture{pair: p, base: p.chips[1].Snapshot()}
 	f.ref = requireAgree(t, p.chips[1], p.layout, "fixture")
 	require.Equal(t, uint64(4), f.ref.Committed.Generation)
 	require.NotNil(t, f.ref.Staged)
@@ -90,7 +90,7 @@ func TestDamageFindings(t *testing.T) {
 		t.Skip("runs the engine")
 	}
 	f := newJournalFixture(t)
-	chip := f.p.chips[1]
+	chip := f.pair.chips[1]
 	// The journal (see newJournalFixture): seq 11 intent at the start of a
 	// block, 12 intent-chunks and 13 commit in the same block, 14..16 the
 	// next round in the next block, 17 config-staged alone in the last.
@@ -151,12 +151,12 @@ func TestDamageFindings(t *testing.T) {
 			var ref *reference.Backup
 			var st *store.Store
 			if tt.storeGen == 0 {
-				ref, st = requireSameState(t, chip, f.p.layout, tt.name)
+				ref, st = requireSameState(t, chip, f.pair.layout, tt.name)
 			} else {
 				var err error
-				ref, err = reference.Decode(chip, f.p.layout.StoreOff, f.p.layout.StoreSize)
+				ref, err = reference.Decode(chip, f.pair.layout.StoreOff, f.pair.layout.StoreSize)
 				require.NoError(t, err)
-				st, err = store.Open(chip, f.p.layout.StoreOff, f.p.layout.StoreSize, store.Options{ReadOnly: true})
+				st, err = store.Open(chip, f.pair.layout.StoreOff, f.pair.layout.StoreSize, store.Options{ReadOnly: true})
 				require.NoError(t, err)
 				require.Equal(t, tt.storeGen, st.State().Generation, "the store applies the record")
 				_, staged := st.Staged()
@@ -200,14 +200,14 @@ func TestStaleRoundAfterLostRecords(t *testing.T) {
 		t.Skip("runs the engine")
 	}
 	f := newJournalFixture(t)
-	chip, l := f.p.chips[1], f.p.layout
+	chip, l := f.pair.chips[1], f.pair.layout
 	flip(chip, f.record(t, 11).Off+30)
 	ref, err := reference.Decode(chip, l.StoreOff, l.StoreSize)
 	require.NoError(t, err)
 	require.Equal(t, reference.RecordsLost, ref.Findings[0].Kind)
 
-	f.p.open()
-	f.p.round(time.Minute)
+	f.pair.open()
+	f.pair.round(time.Minute)
 	ref, err = reference.Decode(chip, l.StoreOff, l.StoreSize)
 	require.NoError(t, err)
 	bad, err := ref.VerifyChunks(chip)

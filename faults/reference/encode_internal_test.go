@@ -7,14 +7,14 @@ import (
 
 // enc writes record bodies and records for the tests, following
 // docs/FORMAT.md 4.2 and 4.3 (a test-only writer: the package has none).
-type enc struct{ b []byte }
+type enc struct{ buf []byte }
 
-func (w *enc) u8(v uint8) *enc   { w.b = append(w.b, v); return w }
-func (w *enc) u16(v uint16) *enc { w.b = binary.LittleEndian.AppendUint16(w.b, v); return w }
-func (w *enc) u32(v uint32) *enc { w.b = binary.LittleEndian.AppendUint32(w.b, v); return w }
-func (w *enc) u64(v uint64) *enc { w.b = binary.LittleEndian.AppendUint64(w.b, v); return w }
+func (w *enc) u8(v uint8) *enc   { w.buf = append(w.buf, v); return w }
+func (w *enc) u16(v uint16) *enc { w.buf = binary.LittleEndian.AppendUint16(w.buf, v); return w }
+func (w *enc) u32(v uint32) *enc { w.buf = binary.LittleEndian.AppendUint32(w.buf, v); return w }
+func (w *enc) u64(v uint64) *enc { w.buf = binary.LittleEndian.AppendUint64(w.buf, v); return w }
 func (w *enc) digest(d Digest) *enc {
-	w.b = append(w.b, d[:]...)
+	w.buf = append(w.buf, d[:]...)
 	return w
 }
 
@@ -27,7 +27,7 @@ func (w *enc) time(t time.Time) *enc {
 
 func (w *enc) config(c Config) *enc {
 	w.u8(uint8(len(c.Types)))
-	w.b = append(w.b, c.Types...)
+	w.buf = append(w.buf, c.Types...)
 	var flags uint8
 	if c.Verify {
 		flags |= flagVerify
@@ -49,7 +49,7 @@ func (w *enc) role(r Role) *enc {
 func (w *enc) head(h Head) *enc {
 	w.u64(h.Generation).time(h.Committed).time(h.NextSync).config(h.Config)
 	w.u8(uint8(len(h.ImageVersion)))
-	w.b = append(w.b, h.ImageVersion...)
+	w.buf = append(w.buf, h.ImageVersion...)
 	return w.u8(h.UpgradeChoice).u16(h.GroupNext).role(h.Role)
 }
 

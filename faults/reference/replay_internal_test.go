@@ -59,7 +59,7 @@ func intentRec(gen uint64, p uint16, metas ...TypeMeta) testRecord {
 	for _, m := range metas {
 		w.meta(m)
 	}
-	return testRecord{KindIntent, w.b}
+	return testRecord{KindIntent, w.buf}
 }
 
 func entryOf(t uint8, i uint32, c Chunk) IntentEntry {
@@ -71,16 +71,16 @@ func chunksRec(gen uint64, entries ...IntentEntry) testRecord {
 	for _, e := range entries {
 		w.u8(e.Type).u32(e.Index).u32(e.Block).u64(e.Check).digest(e.Digest)
 	}
-	return testRecord{KindIntentChunks, w.b}
+	return testRecord{KindIntentChunks, w.buf}
 }
 
 func commitRec(intentSeq uint64, p uint16, gen uint64) testRecord {
 	h := Head{Generation: gen, Config: Config{Types: []uint8{1, 2}, Interval: time.Minute}, ImageVersion: "1.0.0"}
-	return testRecord{KindCommit, (&enc{}).u64(intentSeq).u16(p).head(h).b}
+	return testRecord{KindCommit, (&enc{}).u64(intentSeq).u16(p).head(h).buf}
 }
 
 func purgedRec(gen, seq uint64) testRecord {
-	return testRecord{KindPurged, (&enc{}).u64(gen).u64(seq).b}
+	return testRecord{KindPurged, (&enc{}).u64(gen).u64(seq).buf}
 }
 
 // TestReplayPreconditions applies record sequences (sequence numbers 10,
@@ -128,13 +128,13 @@ func TestReplayPreconditions(t *testing.T) {
 		{"purged without an intent", []testRecord{purgedRec(6, 10)}, 0, PreconditionBroken},
 		{"purged of another intent", []testRecord{round[0], purgedRec(6, 9)}, 1, PreconditionBroken},
 		{"purged", []testRecord{round[0], purgedRec(6, 10)}, -1, 0},
-		{"a checkpoint after the checkpoint", []testRecord{{KindCheckpointEnd, (&enc{}).u64(1).u32(0).b}}, 0, PreconditionBroken},
+		{"a checkpoint after the checkpoint", []testRecord{{KindCheckpointEnd, (&enc{}).u64(1).u32(0).buf}}, 0, PreconditionBroken},
 		{"an unknown kind", []testRecord{{Kind(0x99), nil}}, 0, PreconditionBroken},
-		{"a config with an undefined flag", []testRecord{{KindConfigStaged, append((&enc{}).config(Config{}).b[:17], 0x80, 0, 0)}}, 0, BodyMalformed},
-		{"a config naming a type twice", []testRecord{{KindConfigStaged, (&enc{}).config(Config{Types: []uint8{3, 3}}).b}}, 0, BodyMalformed},
-		{"a role with a third chip", []testRecord{{KindRole, (&enc{}).role(Role{Active: 2}).b}}, 0, BodyMalformed},
-		{"a body with bytes left over", []testRecord{{KindRole, append((&enc{}).role(Role{}).b, 0)}}, 0, BodyMalformed},
-		{"a short body", []testRecord{{KindPurged, (&enc{}).u64(6).b}}, 0, BodyMalformed},
+		{"a config with an undefined flag", []testRecord{{KindConfigStaged, append((&enc{}).config(Config{}).buf[:17], 0x80, 0, 0)}}, 0, BodyMalformed},
+		{"a config naming a type twice", []testRecord{{KindConfigStaged, (&enc{}).config(Config{Types: []uint8{3, 3}}).buf}}, 0, BodyMalformed},
+		{"a role with a third chip", []testRecord{{KindRole, (&enc{}).role(Role{Active: 2}).buf}}, 0, BodyMalformed},
+		{"a body with bytes left over", []testRecord{{KindRole, append((&enc{}).role(Role{}).buf, 0)}}, 0, BodyMalformed},
+		{"a short body", []testRecord{{KindPurged, (&enc{}).u64(6).buf}}, 0, BodyMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,7 +166,7 @@ func TestReplayEffects(t *testing.T) {
 	base := replayBase()
 	t1 := base.Committed.Types[0]
 	c2, c3 := chunkAt(2, 0xA2), chunkAt(3, 0xA3)
-	staged := testRecord{KindConfigStaged, (&enc{}).config(Config{Types: []uint8{6}}).b}
+	staged := testRecord{KindConfigStaged, (&enc{}).config(Config{Types: []uint8{6}}).buf}
 
 	t.Run("commit replaces the changed type", func(t *testing.T) {
 		b := replayBase()
@@ -203,7 +203,7 @@ func TestReplayEffects(t *testing.T) {
 	})
 	t.Run("role", func(t *testing.T) {
 		b := replayBase()
-		apply(t, b, testRecord{KindRole, (&enc{}).role(Role{Epoch: 3, Active: 1, RestorePending: true}).b})
+		apply(t, b, testRecord{KindRole, (&enc{}).role(Role{Epoch: 3, Active: 1, RestorePending: true}).buf})
 		require.Equal(t, Role{Epoch: 3, Active: 1, RestorePending: true}, b.Committed.Role)
 	})
 }

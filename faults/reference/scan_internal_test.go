@@ -22,7 +22,7 @@ type slotAt struct {
 
 // rec is a role record of sequence number seq: one slot.
 func rec(block, slot int, seq uint64) slotAt {
-	return slotAt{block, slot, frameBytes(KindRole, seq, (&enc{}).role(Role{}).b)}
+	return slotAt{block, slot, frameBytes(KindRole, seq, (&enc{}).role(Role{}).buf)}
 }
 
 // long is a record of sequence number seq that fills n slots.
@@ -111,7 +111,7 @@ func TestScanRules(t *testing.T) {
 
 // TestParseSlot checks the framing of docs/FORMAT.md, 4.2.
 func TestParseSlot(t *testing.T) {
-	good := frameBytes(KindRole, 7, (&enc{}).role(Role{Epoch: 1}).b)
+	good := frameBytes(KindRole, 7, (&enc{}).role(Role{Epoch: 1}).buf)
 	block := func(p []byte) []byte {
 		b := bytes.Repeat([]byte{0xFF}, testErase)
 		copy(b, p)
