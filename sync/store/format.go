@@ -48,11 +48,11 @@ func (s *Superblock) encode() []byte {
 	e.u32(s.DataBlocks)
 	e.u32(s.MaxChunks)
 	e.time(s.Formatted)
-	return e.b
+	return e.buf
 }
 
 func decodeSuperblock(b []byte) (Superblock, error) {
-	d := dec{b: b}
+	d := dec{buf: b}
 	var s Superblock
 	s.Version = d.u32()
 	s.ChipID = d.u8()

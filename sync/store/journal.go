@@ -52,7 +52,7 @@ func checkpointRecords(sb *Superblock, epoch, seq uint64, st *State, staged *Con
 				b.u64(c.Check)
 				b.raw(c.Digest[:])
 			}
-			chunkRecs = append(chunkRecs, b.b)
+			chunkRecs = append(chunkRecs, b.buf)
 		}
 	}
 	var h enc
@@ -71,7 +71,7 @@ func checkpointRecords(sb *Superblock, epoch, seq uint64, st *State, staged *Con
 		h.typeMeta(&st.Types[ti], len(st.Types[ti].Chunks))
 	}
 	h.u32(uint32(len(chunkRecs)))
-	recs := [][]byte{encodeRecord(kindCkptBegin, seq, h.b, sb.SlotSize)}
+	recs := [][]byte{encodeRecord(kindCkptBegin, seq, h.buf, sb.SlotSize)}
 	seq++
 	for _, b := range chunkRecs {
 		recs = append(recs, encodeRecord(kindCkptChunks, seq, b, sb.SlotSize))
@@ -80,7 +80,7 @@ func checkpointRecords(sb *Superblock, epoch, seq uint64, st *State, staged *Con
 	var end enc
 	end.u64(epoch)
 	end.u32(uint32(len(chunkRecs)))
-	recs = append(recs, encodeRecord(kindCkptEnd, seq, end.b, sb.SlotSize))
+	recs = append(recs, encodeRecord(kindCkptEnd, seq, end.buf, sb.SlotSize))
 	return recs
 }
 
@@ -99,7 +99,7 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 	for first := 0; first < len(in.entries); first += perRec {
 		n := min(perRec, len(in.entries)-first)
 		var b enc
-		b.u64(in.gen)
+		b.u64(in.generation)
 		b.u16(uint16(n))
 		for _, x := range in.entries[first : first+n] {
 			b.u8(x.Type)
@@ -108,19 +108,19 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 			b.u64(x.Check)
 			b.raw(x.Digest[:])
 		}
-		parts = append(parts, b.b)
+		parts = append(parts, b.buf)
 	}
 	var h enc
-	h.u64(in.gen)
+	h.u64(in.generation)
 	h.u16(uint16(len(parts)))
 	h.u32(in.cursor)
 	h.u32(in.wraps)
 	h.config(in.config)
 	h.u8(uint8(len(in.types)))
 	for i := range in.types {
-		h.typeMeta(&in.types[i], in.nchunks[i])
+		h.typeMeta(&in.types[i], in.chunkCounts[i])
 	}
-	recs := [][]byte{encodeRecord(kindIntent, seq, h.b, sb.SlotSize)}
+	recs := [][]byte{encodeRecord(kindIntent, seq, h.buf, sb.SlotSize)}
 	for i, b := range parts {
 		recs = append(recs, encodeRecord(kindIntentChunk, seq+1+uint64(i), b, sb.SlotSize))
 	}
@@ -139,16 +139,16 @@ type IntentEntry struct {
 
 // intent is a decoded (or planned) round: written before any data.
 type intent struct {
-	gen     uint64
-	seq     uint64 // sequence number of the head record
-	parts   int    // chunk records announced by the head
-	got     int    // chunk records seen
-	cursor  uint32
-	wraps   uint32
-	config  Config
-	types   []TypeState // new metadata, no chunks
-	nchunks []int
-	entries []IntentEntry
+	generation  uint64
+	seq         uint64 // sequence number of the head record
+	parts       int    // chunk records announced by the head
+	partsSeen   int    // chunk records seen
+	cursor      uint32
+	wraps       uint32
+	config      Config
+	types       []TypeState // new metadata, no chunks
+	chunkCounts []int
+	entries     []IntentEntry
 	// raw: the entries that follow entries, still encoded (the bytes of
 	// intent chunk records, from splitIntentChunks). The replay keeps them
 	// so, pointing into the journal blocks it read, and decodes them
@@ -170,9 +170,9 @@ func (in *intent) blocks() []uint32 {
 }
 
 func decodeIntentHead(body []byte) (*intent, error) {
-	d := dec{b: body}
+	d := dec{buf: body}
 	in := &intent{}
-	in.gen = d.u64()
+	in.generation = d.u64()
 	in.parts = int(d.u16())
 	in.cursor = d.u32()
 	in.wraps = d.u32()
@@ -183,12 +183,12 @@ func decodeIntentHead(body []byte) (*intent, error) {
 	}
 	if n > 0 {
 		in.types = make([]TypeState, 0, n)
-		in.nchunks = make([]int, 0, n)
+		in.chunkCounts = make([]int, 0, n)
 	}
 	for range n {
 		t, nc := d.typeMeta()
 		in.types = append(in.types, t)
-		in.nchunks = append(in.nchunks, nc)
+		in.chunkCounts = append(in.chunkCounts, nc)
 	}
 	if d.bad {
 		return nil, fmt.Errorf("%w: intent head truncated", ErrCorrupt)
@@ -282,11 +282,11 @@ func encodeCommit(intentSeq uint64, parts int, st *State) []byte {
 	e.u64(intentSeq)
 	e.u16(uint16(parts))
 	e.stateHead(st)
-	return e.b
+	return e.buf
 }
 
 func decodeCommit(body []byte) (commitRecord, error) {
-	d := dec{b: body}
+	d := dec{buf: body}
 	var c commitRecord
 	c.intentSeq = d.u64()
 	c.parts = int(d.u16())

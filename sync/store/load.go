@@ -101,9 +101,9 @@ func putRecords(rs []record) {
 // fault campaign) allocates almost nothing for the journal it reads.
 // Buffers are valid until release; their contents are unspecified.
 type blockBufs struct {
-	e     int64
-	slabs []*[]byte
-	cur   []byte
+	blockSize int64
+	slabs     []*[]byte
+	rest      []byte
 }
 
 const slabBlocks = 16
@@ -111,8 +111,8 @@ const slabBlocks = 16
 var slabPool sync.Pool // *[]byte of any length; get checks the size
 
 func (b *blockBufs) get() []byte {
-	if int64(len(b.cur)) < b.e {
-		want := int(b.e) * slabBlocks
+	if int64(len(b.rest)) < b.blockSize {
+		want := int(b.blockSize) * slabBlocks
 		var sp *[]byte
 		if v, ok := slabPool.Get().(*[]byte); ok && len(*v) == want {
 			sp = v
@@ -121,10 +121,10 @@ func (b *blockBufs) get() []byte {
 			sp = &x
 		}
 		b.slabs = append(b.slabs, sp)
-		b.cur = *sp
+		b.rest = *sp
 	}
-	x := b.cur[:b.e:b.e]
-	b.cur = b.cur[b.e:]
+	x := b.rest[:b.blockSize:b.blockSize]
+	b.rest = b.rest[b.blockSize:]
 	return x
 }
 
@@ -133,17 +133,17 @@ func (b *blockBufs) release() {
 	for _, sp := range b.slabs {
 		slabPool.Put(sp)
 	}
-	b.slabs, b.cur = nil, nil
+	b.slabs, b.rest = nil, nil
 }
 
 // areaScan is what scanning one journal area found.
 type areaScan struct {
-	recs    []record
-	tailBlk int64 // where the next record goes
-	tailOff int64
-	damaged []string
-	dirty   bool // damage: compact before appending
-	torn    bool // the journal ends with a torn (invalid) write
+	records    []record
+	tailBlock  int64 // where the next record goes
+	tailOffset int64
+	damaged    []string
+	dirty      bool // damage: compact before appending
+	torn       bool // the journal ends with a torn (invalid) write
 	// tailReady: the tail block reads erased from the tail offset on.
 	tailReady bool
 }
@@ -153,12 +153,12 @@ type areaScan struct {
 // follows a torn write) starts at the next block. It reads only the blocks
 // in use and the one after them.
 func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
-	k := int64(s.sb.JournalBlocks)
+	k := int64(s.layout.JournalBlocks)
 	base := s.areaOff(a)
-	res := &areaScan{recs: getRecords()}
+	res := &areaScan{records: getRecords()}
 	buf := bufs.get()
 	next := bufs.get()
-	if _, err := s.f.ReadAt(buf, base); err != nil {
+	if _, err := s.flash.ReadAt(buf, base); err != nil {
 		return nil, fmt.Errorf("read journal area %d: %w", a, err)
 	}
 	var expect uint64
@@ -170,19 +170,19 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 	var carried record
 	hasCarried := false
 	for {
-		for so < s.e {
+		for so < s.eraseSize {
 			var r record
 			st := parseOK
 			if hasCarried {
 				r, hasCarried = carried, false
 			} else {
-				r, st = parseRecord(buf[so:], s.slot, s.opts.TrustRecords)
+				r, st = parseRecord(buf[so:], s.slotSize, s.opts.TrustRecords)
 			}
 			if st != parseOK || (started && r.seq != expect) {
 				break
 			}
-			r.off = base + bi*s.e + so
-			res.recs = append(res.recs, r)
+			r.off = base + bi*s.eraseSize + so
+			res.records = append(res.records, r)
 			expect = r.seq + 1
 			started = true
 			so += r.size
@@ -190,12 +190,12 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 		if !started {
 			return res, nil
 		}
-		clean := so >= s.e || hal.IsErased(buf[so:])
+		clean := so >= s.eraseSize || hal.IsErased(buf[so:])
 		if !clean {
 			// Torn tail or damage: damage if a later valid record follows.
-			for p := so + s.slot; p < s.e; p += s.slot {
-				if r, st := parseRecord(buf[p:], s.slot, s.opts.TrustRecords); st == parseOK && r.seq >= expect {
-					res.damaged = append(res.damaged, fmt.Sprintf("journal record %d at %#x is damaged; later records ignored", expect, base+bi*s.e+so))
+			for p := so + s.slotSize; p < s.eraseSize; p += s.slotSize {
+				if r, st := parseRecord(buf[p:], s.slotSize, s.opts.TrustRecords); st == parseOK && r.seq >= expect {
+					res.damaged = append(res.damaged, fmt.Sprintf("journal record %d at %#x is damaged; later records ignored", expect, base+bi*s.eraseSize+so))
 					break
 				}
 			}
@@ -207,16 +207,16 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 		nb := bi + 1
 		found, nextErased := false, false
 		if nb < k {
-			if _, err := s.f.ReadAt(next, base+nb*s.e); err != nil {
+			if _, err := s.flash.ReadAt(next, base+nb*s.eraseSize); err != nil {
 				return nil, fmt.Errorf("read journal area %d: %w", a, err)
 			}
-			r, st := parseRecord(next, s.slot, s.opts.TrustRecords)
+			r, st := parseRecord(next, s.slotSize, s.opts.TrustRecords)
 			switch {
 			case st == parseOK && r.seq == expect:
 				found = true
 				carried, hasCarried = r, true
 			case st == parseOK && r.seq > expect:
-				res.damaged = append(res.damaged, fmt.Sprintf("journal records %d..%d missing before %#x; later records ignored", expect, r.seq-1, base+nb*s.e))
+				res.damaged = append(res.damaged, fmt.Sprintf("journal records %d..%d missing before %#x; later records ignored", expect, r.seq-1, base+nb*s.eraseSize))
 			case st == parseErased && hal.IsErased(next):
 				nextErased = true
 			}
@@ -227,10 +227,10 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 			so = 0
 			continue
 		}
-		if clean && so < s.e {
-			res.tailBlk, res.tailOff, res.tailReady = bi, so, true
+		if clean && so < s.eraseSize {
+			res.tailBlock, res.tailOffset, res.tailReady = bi, so, true
 		} else {
-			res.tailBlk, res.tailOff, res.tailReady = bi+1, 0, nextErased
+			res.tailBlock, res.tailOffset, res.tailReady = bi+1, 0, nextErased
 		}
 		res.torn = !clean
 		if len(res.damaged) > 0 {
@@ -251,20 +251,20 @@ func (s *Store) loadJournal() error {
 	// The blocks read stay in bufs while the records point into them;
 	// they go back to the pool once the state is rebuilt and the kept
 	// records no longer point into them.
-	bufs := &blockBufs{e: s.e}
+	bufs := &blockBufs{blockSize: s.eraseSize}
 	defer bufs.release()
 	hdr := bufs.get()
 	for a := 0; a < 2; a++ {
-		if _, err := s.f.ReadAt(hdr[:min(s.e, 1024)], s.areaOff(a)); err != nil {
+		if _, err := s.flash.ReadAt(hdr[:min(s.eraseSize, 1024)], s.areaOff(a)); err != nil {
 			return fmt.Errorf("read journal area %d: %w", a, err)
 		}
-		r, st := parseRecord(hdr[:min(s.e, 1024)], s.slot, s.opts.TrustRecords)
+		r, st := parseRecord(hdr[:min(s.eraseSize, 1024)], s.slotSize, s.opts.TrustRecords)
 		if st != parseOK || r.kind != kindCkptBegin || len(r.body) < 8 {
 			// A checkpoint-begin larger than 1 KiB: read the whole block.
-			if _, err := s.f.ReadAt(hdr, s.areaOff(a)); err != nil {
+			if _, err := s.flash.ReadAt(hdr, s.areaOff(a)); err != nil {
 				return fmt.Errorf("read journal area %d: %w", a, err)
 			}
-			r, st = parseRecord(hdr, s.slot, s.opts.TrustRecords)
+			r, st = parseRecord(hdr, s.slotSize, s.opts.TrustRecords)
 			if st != parseOK || r.kind != kindCkptBegin || len(r.body) < 8 {
 				continue
 			}
@@ -280,8 +280,8 @@ func (s *Store) loadJournal() error {
 		if err != nil {
 			return err
 		}
-		if err := s.replay(sc.recs, c.epoch); err != nil {
-			putRecords(sc.recs)
+		if err := s.replay(sc.records, c.epoch); err != nil {
+			putRecords(sc.records)
 			errs = append(errs, fmt.Errorf("journal area %d (epoch %d): %w", c.a, c.epoch, err))
 			continue
 		}
@@ -291,28 +291,28 @@ func (s *Store) loadJournal() error {
 		}
 		s.damage = append(s.damage, sc.damaged...)
 		s.area, s.epoch = c.a, c.epoch
-		s.tailBlk, s.tailOff, s.tailReady = sc.tailBlk, sc.tailOff, sc.tailReady
-		if s.tailOff > 0 {
+		s.tailBlock, s.tailOffset, s.tailReady = sc.tailBlock, sc.tailOffset, sc.tailReady
+		if s.tailOffset > 0 {
 			// What follows the last valid record may have been touched
 			// by a torn write whose weak bits read as erased: append in a
 			// fresh block, erased first.
-			s.tailBlk, s.tailOff = s.tailBlk+1, 0
+			s.tailBlock, s.tailOffset = s.tailBlock+1, 0
 		}
 		s.tailReady = false
-		s.records = len(sc.recs)
+		s.recordCount = len(sc.records)
 		s.torn = sc.torn
-		s.needComp = sc.dirty || s.tailBlk >= int64(s.sb.JournalBlocks)
-		if n := len(sc.recs); n > 0 {
-			s.lastRec = sc.recs[n-1]
-			s.lastRec.body = slices.Clone(s.lastRec.body)
-			s.nextSeq = s.lastRec.seq + 1
+		s.mustCompact = sc.dirty || s.tailBlock >= int64(s.layout.JournalBlocks)
+		if n := len(sc.records); n > 0 {
+			s.lastRecord = sc.records[n-1]
+			s.lastRecord.body = slices.Clone(s.lastRecord.body)
+			s.nextSeq = s.lastRecord.seq + 1
 		}
 		// The log keeps where each record is, not its body (the bodies
 		// point into bufs).
-		for i := range sc.recs {
-			sc.recs[i].body = nil
+		for i := range sc.records {
+			sc.records[i].body = nil
 		}
-		s.log = sc.recs
+		s.log = sc.records
 		return nil
 	}
 	if len(errs) > 0 {
@@ -327,7 +327,7 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 		return fmt.Errorf("%w: no checkpoint", ErrCorrupt)
 	}
 	// Checkpoint.
-	d := dec{b: recs[0].body}
+	d := dec{buf: recs[0].body}
 	if d.u64() != epoch {
 		return fmt.Errorf("%w: checkpoint epoch mismatch", ErrCorrupt)
 	}
@@ -345,7 +345,7 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 	nchunks := make([]int, nt)
 	for i := range nt {
 		t, n := d.typeMeta()
-		if n > int(s.sb.DataBlocks) {
+		if n > int(s.layout.DataBlocks) {
 			return fmt.Errorf("%w: checkpoint type %d has %d chunks", ErrCorrupt, t.Type, n)
 		}
 		st.Types = append(st.Types, t)
@@ -367,7 +367,7 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 		if r.kind != kindCkptChunks {
 			return fmt.Errorf("%w: checkpoint record %d is %s", ErrCorrupt, r.seq, kindName(r.kind))
 		}
-		d := dec{b: r.body}
+		d := dec{buf: r.body}
 		if d.u64() != epoch {
 			return fmt.Errorf("%w: checkpoint chunk record epoch mismatch", ErrCorrupt)
 		}
@@ -383,8 +383,8 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 		}
 		for range n {
 			c := Chunk{Block: d.u32(), Check: d.u64(), Digest: d.digest()}
-			if c.Block >= s.sb.DataBlocks {
-				return fmt.Errorf("%w: checkpoint maps a chunk to block %d of %d", ErrCorrupt, c.Block, s.sb.DataBlocks)
+			if c.Block >= s.layout.DataBlocks {
+				return fmt.Errorf("%w: checkpoint maps a chunk to block %d of %d", ErrCorrupt, c.Block, s.layout.DataBlocks)
 			}
 			st.Types[ti].Chunks = append(st.Types[ti].Chunks, c)
 		}
@@ -398,14 +398,14 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 		}
 	}
 	end := recs[1+nrec]
-	if ed := (dec{b: end.body}); end.kind != kindCkptEnd || ed.u64() != epoch || int(ed.u32()) != nrec {
+	if ed := (dec{buf: end.body}); end.kind != kindCkptEnd || ed.u64() != epoch || int(ed.u32()) != nrec {
 		return fmt.Errorf("%w: checkpoint end record missing", ErrCorrupt)
 	}
-	s.st, s.staged, s.cursor, s.wraps = st, staged, cursor, wraps
+	s.committed, s.staged, s.cursor, s.wraps = st, staged, cursor, wraps
 	s.pending, s.purged = nil, nil
-	s.erased = newBlockSet(int(s.sb.DataBlocks))
+	s.erased = newBlockSet(int(s.layout.DataBlocks))
 	if wraps == 0 {
-		s.erased.addRange(cursor, s.sb.DataBlocks)
+		s.erased.addRange(cursor, s.layout.DataBlocks)
 	}
 	// Deltas.
 	for _, r := range recs[2+nrec:] {
@@ -430,12 +430,12 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 }
 
 func (s *Store) rebuildLive() {
-	live := newBlockSet(int(s.sb.DataBlocks))
+	live := newBlockSet(int(s.layout.DataBlocks))
 	// Chunks mostly sit in consecutive blocks: the bits of the current
 	// word gather in a register.
 	w, set := -1, uint64(0)
-	for i := range s.st.Types {
-		cs := s.st.Types[i].Chunks
+	for i := range s.committed.Types {
+		cs := s.committed.Types[i].Chunks
 		for k := range cs {
 			b := cs[k].Block
 			if int(b>>6) != w {
@@ -466,9 +466,9 @@ func (s *Store) apply(r record) error {
 			return err
 		}
 		in.seq = r.seq
-		// Nothing changes s.st.Types between an intent and its commit:
+		// Nothing changes s.committed.Types between an intent and its commit:
 		// its entries can be checked against them as they come.
-		in.check = newRawCheck(in, s.st.Types, true)
+		in.check = newRawCheck(in, s.committed.Types, true)
 		if s.pending != nil {
 			// A second intent without purge or commit: the first one's
 			// blocks still need purging; keep both lists.
@@ -480,7 +480,7 @@ func (s *Store) apply(r record) error {
 			}
 			if in.check != nil {
 				for _, p := range in.raw {
-					in.check.addBlocks(p, s.erased, s.sb.DataBlocks) // checked before: no error
+					in.check.addBlocks(p, s.erased, s.layout.DataBlocks) // checked before: no error
 				}
 			}
 		}
@@ -495,16 +495,16 @@ func (s *Store) apply(r record) error {
 		if err != nil {
 			return err
 		}
-		if gen != in.gen {
+		if gen != in.generation {
 			return fmt.Errorf("%w: intent chunks for generation %d without its intent", ErrCorrupt, gen)
 		}
 		if in.check != nil {
 			// One pass: blocks, and the check for the commit.
-			if b, ok := in.check.addBlocks(p, s.erased, s.sb.DataBlocks); !ok {
-				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, b, s.sb.DataBlocks)
+			if b, ok := in.check.addBlocks(p, s.erased, s.layout.DataBlocks); !ok {
+				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, b, s.layout.DataBlocks)
 			}
 		} else {
-			erased, nb := s.erased, s.sb.DataBlocks
+			erased, nb := s.erased, s.layout.DataBlocks
 			for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
 				b := le.Uint32(p[q+ieBlock:])
 				if b >= nb {
@@ -514,19 +514,19 @@ func (s *Store) apply(r record) error {
 			}
 		}
 		in.raw = append(in.raw, p)
-		in.got++
+		in.partsSeen++
 	case kindCommit:
 		c, err := decodeCommit(r.body)
 		if err != nil {
 			return err
 		}
-		if c.state.Generation <= s.st.Generation {
-			return fmt.Errorf("%w: commit of generation %d after %d", ErrCorrupt, c.state.Generation, s.st.Generation)
+		if c.state.Generation <= s.committed.Generation {
+			return fmt.Errorf("%w: commit of generation %d after %d", ErrCorrupt, c.state.Generation, s.committed.Generation)
 		}
 		next := c.state
 		if c.intentSeq != 0 {
 			in := s.pending
-			if in == nil || in.seq != c.intentSeq || in.gen != next.Generation || in.got != in.parts || c.parts != in.parts {
+			if in == nil || in.seq != c.intentSeq || in.generation != next.Generation || in.partsSeen != in.parts || c.parts != in.parts {
 				return fmt.Errorf("%w: commit of generation %d without its complete intent", ErrCorrupt, next.Generation)
 			}
 			types, err := s.applyIntentOwned(in, s.erased)
@@ -538,15 +538,15 @@ func (s *Store) apply(r record) error {
 			if s.pending != nil {
 				return fmt.Errorf("%w: commit of generation %d while a round is pending", ErrCorrupt, next.Generation)
 			}
-			next.Types = s.st.Types
+			next.Types = s.committed.Types
 		}
-		s.st = next
+		s.committed = next
 		s.staged = nil
 		s.pending = nil
 	case kindPurged:
-		d := dec{b: r.body}
+		d := dec{buf: r.body}
 		gen, seq := d.u64(), d.u64()
-		if d.bad || s.pending == nil || s.pending.gen != gen || s.pending.seq != seq {
+		if d.bad || s.pending == nil || s.pending.generation != gen || s.pending.seq != seq {
 			return fmt.Errorf("%w: purged mark for generation %d without its intent", ErrCorrupt, gen)
 		}
 		// Live blocks are cleared again after the replay.
@@ -562,19 +562,19 @@ func (s *Store) apply(r record) error {
 		s.purged.dropCheck()
 		s.staged = nil // purge-then-reinit: back to the committed config
 	case kindStaged:
-		d := dec{b: r.body}
+		d := dec{buf: r.body}
 		c := d.config()
 		if d.bad {
 			return fmt.Errorf("%w: staged config truncated", ErrCorrupt)
 		}
 		s.staged = &c
 	case kindRole:
-		d := dec{b: r.body}
+		d := dec{buf: r.body}
 		ro := d.role()
 		if d.bad {
 			return fmt.Errorf("%w: role record truncated", ErrCorrupt)
 		}
-		s.st.Role = ro
+		s.committed.Role = ro
 	default:
 		return fmt.Errorf("%w: unexpected %s record", ErrCorrupt, kindName(r.kind))
 	}
@@ -586,12 +586,12 @@ func (s *Store) apply(r record) error {
 // type and a chunk within it, and every chunk beyond the committed map
 // gets a block. Its tables are per position in the intent's types.
 type rawCheck struct {
-	pos    [256]uint8 // 1 + position of each described type; 0: not described
-	n      int        // described types
-	idx    [maxTypes]int
-	count  [maxTypes]int // new chunk count
-	oldLen [maxTypes]int // chunks kept from the committed map
-	base   [maxTypes]int // first bit of the type's grown chunks
+	position       [256]uint8 // 1 + position of each described type; 0: not described
+	described      int        // described types
+	committedIndex [maxTypes]int
+	chunkCount     [maxTypes]int // new chunk count
+	keptLen        [maxTypes]int // chunks kept from the committed map
+	grownBase      [maxTypes]int // first bit of the type's grown chunks
 	// grown: one bit per chunk past the committed map, by type.
 	grown []uint64
 	err   error // the first entry in error, in entry order
@@ -612,25 +612,25 @@ func newRawCheck(in *intent, committed []TypeState, fuse bool) *rawCheck {
 	if len(in.types) > maxTypes {
 		return nil
 	}
-	c := &rawCheck{n: len(in.types)}
+	c := &rawCheck{described: len(in.types)}
 	bitsN := 0
 	for i, nt := range in.types {
-		if c.pos[nt.Type] != 0 {
+		if c.position[nt.Type] != 0 {
 			return nil
 		}
-		c.pos[nt.Type] = uint8(i + 1)
-		c.count[i] = in.nchunks[i]
-		c.idx[i] = -1
+		c.position[nt.Type] = uint8(i + 1)
+		c.chunkCount[i] = in.chunkCounts[i]
+		c.committedIndex[i] = -1
 		for j := range committed {
 			if committed[j].Type == nt.Type {
-				c.idx[i] = j
+				c.committedIndex[i] = j
 			}
 		}
-		if c.idx[i] >= 0 {
-			c.oldLen[i] = min(len(committed[c.idx[i]].Chunks), in.nchunks[i])
+		if c.committedIndex[i] >= 0 {
+			c.keptLen[i] = min(len(committed[c.committedIndex[i]].Chunks), in.chunkCounts[i])
 		}
-		c.base[i] = bitsN
-		bitsN += max(in.nchunks[i]-c.oldLen[i], 0)
+		c.grownBase[i] = bitsN
+		bitsN += max(in.chunkCounts[i]-c.keptLen[i], 0)
 	}
 	c.grown = make([]uint64, (bitsN+63)/64)
 	if !fuse {
@@ -640,18 +640,18 @@ func newRawCheck(in *intent, committed []TypeState, fuse bool) *rawCheck {
 	// the committed map: a small round).
 	var ns [maxTypes]int
 	for i := range in.types {
-		if c.idx[i] >= 0 {
-			if old := committed[c.idx[i]].Chunks; old != nil && in.nchunks[i] <= cap(old) {
+		if c.committedIndex[i] >= 0 {
+			if old := committed[c.committedIndex[i]].Chunks; old != nil && in.chunkCounts[i] <= cap(old) {
 				return c
 			}
 		}
-		ns[i] = in.nchunks[i]
+		ns[i] = in.chunkCounts[i]
 	}
 	c.fused = true
-	getChunkMaps(ns[:c.n], c.maps[:c.n])
+	getChunkMaps(ns[:c.described], c.maps[:c.described])
 	for i := range in.types {
-		if c.idx[i] >= 0 {
-			copy(c.maps[i], committed[c.idx[i]].Chunks) // entries fill the rest
+		if c.committedIndex[i] >= 0 {
+			copy(c.maps[i], committed[c.committedIndex[i]].Chunks) // entries fill the rest
 		}
 	}
 	return c
@@ -661,7 +661,7 @@ func newRawCheck(in *intent, committed []TypeState, fuse bool) *rawCheck {
 // intent was not committed).
 func (in *intent) dropCheck() {
 	if c := in.check; c != nil && c.fused {
-		for i := range c.n {
+		for i := range c.described {
 			putChunks(c.maps[i])
 			c.maps[i] = nil
 		}
@@ -732,14 +732,14 @@ func (c *rawCheck) addFused(p []byte) {
 			continue
 		}
 		x := le.Uint32(e[ieIndex:])
-		i := int(c.pos[t]) - 1
-		if i < 0 || int64(x) >= int64(c.count[i&(maxTypes-1)]) {
+		i := int(c.position[t]) - 1
+		if i < 0 || int64(x) >= int64(c.chunkCount[i&(maxTypes-1)]) {
 			c.fail(t, x)
 			break
 		}
 		i &= maxTypes - 1
-		if k := int(x) - c.oldLen[i]; k >= 0 {
-			k += c.base[i]
+		if k := int(x) - c.keptLen[i]; k >= 0 {
+			k += c.grownBase[i]
 			if w := k >> 6; w != gw {
 				if gw >= 0 {
 					grown[gw] |= set
@@ -765,13 +765,13 @@ func (c *rawCheck) spare(b uint32) { c.spares = append(c.spares, b) }
 
 // entry checks one entry that is not a spare.
 func (c *rawCheck) entry(t uint8, x uint32) {
-	i := int(c.pos[t]) - 1
-	if i < 0 || int64(x) >= int64(c.count[i]) {
+	i := int(c.position[t]) - 1
+	if i < 0 || int64(x) >= int64(c.chunkCount[i]) {
 		c.fail(t, x)
 		return
 	}
-	if k := int(x) - c.oldLen[i]; k >= 0 {
-		k += c.base[i]
+	if k := int(x) - c.keptLen[i]; k >= 0 {
+		k += c.grownBase[i]
 		c.grown[k>>6] |= 1 << (k & 63)
 	}
 }
@@ -779,12 +779,12 @@ func (c *rawCheck) entry(t uint8, x uint32) {
 // fail records the error of an entry that names a type not described or
 // a chunk beyond its type's count.
 func (c *rawCheck) fail(t uint8, x uint32) {
-	i := int(c.pos[t]) - 1
+	i := int(c.position[t]) - 1
 	if i < 0 {
 		c.err = fmt.Errorf("%w: intent writes a chunk of type %d it does not describe", ErrCorrupt, t)
 		return
 	}
-	c.err = fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x, t, c.count[i])
+	c.err = fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x, t, c.chunkCount[i])
 }
 
 // result returns the check's error, if any, for the intent's types.
@@ -793,9 +793,9 @@ func (c *rawCheck) result(in *intent) error {
 		return c.err
 	}
 	for i, nt := range in.types {
-		need := max(c.count[i]-c.oldLen[i], 0)
-		if j := firstClear(c.grown, c.base[i], c.base[i]+need); j >= 0 {
-			return fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, c.oldLen[i]+j-c.base[i])
+		need := max(c.chunkCount[i]-c.keptLen[i], 0)
+		if j := firstClear(c.grown, c.grownBase[i], c.grownBase[i]+need); j >= 0 {
+			return fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, c.keptLen[i]+j-c.grownBase[i])
 		}
 	}
 	return nil
@@ -821,16 +821,16 @@ func firstClear(b []uint64, lo, hi int) int {
 }
 
 // applyIntentOwned is applyIntent for the replay, where nothing outside
-// the store refers to s.st's chunk maps yet: it checks everything first
+// the store refers to s.committed's chunk maps yet: it checks everything first
 // (in.check, made as the records came, or now), then updates the maps in
 // place (no copy of every type's map per commit), reading the entries
 // straight from their encoded form (in.raw). It adds the blocks of spare
-// entries to spares, if not nil. On error s.st is unchanged, and the error
+// entries to spares, if not nil. On error s.committed is unchanged, and the error
 // is the one applyIntent would return.
 func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, error) {
 	c := in.check
 	if c == nil && len(in.entries) == 0 {
-		if c = newRawCheck(in, s.st.Types, false); c != nil {
+		if c = newRawCheck(in, s.committed.Types, false); c != nil {
 			for _, p := range in.raw {
 				c.add(p)
 			}
@@ -857,15 +857,15 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 	if err := c.result(in); err != nil {
 		return nil, err
 	}
-	types := s.st.Types
+	types := s.committed.Types
 	if c.fused {
 		// The new maps are filled: install them.
 		for i, nt := range in.types {
 			nt.Chunks = c.maps[i]
 			c.maps[i] = nil
-			if c.idx[i] >= 0 {
-				putChunks(types[c.idx[i]].Chunks) // nothing else refers to it during the replay
-				types[c.idx[i]] = nt
+			if c.committedIndex[i] >= 0 {
+				putChunks(types[c.committedIndex[i]].Chunks) // nothing else refers to it during the replay
+				types[c.committedIndex[i]] = nt
 			} else {
 				types = append(types, nt)
 			}
@@ -883,19 +883,19 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 	var maps [maxTypes][]Chunk
 	var fresh [maxTypes]int // length of a new map; -1: updated in place
 	for i := range in.types {
-		fresh[i] = in.nchunks[i]
-		if c.idx[i] >= 0 {
-			if old := types[c.idx[i]].Chunks; old != nil && in.nchunks[i] <= cap(old) {
+		fresh[i] = in.chunkCounts[i]
+		if c.committedIndex[i] >= 0 {
+			if old := types[c.committedIndex[i]].Chunks; old != nil && in.chunkCounts[i] <= cap(old) {
 				fresh[i] = -1
 			}
 		}
 	}
 	getChunkMaps(fresh[:len(in.types)], maps[:len(in.types)])
 	for i, nt := range in.types {
-		n := in.nchunks[i]
+		n := in.chunkCounts[i]
 		var old []Chunk
-		if c.idx[i] >= 0 {
-			old = types[c.idx[i]].Chunks
+		if c.committedIndex[i] >= 0 {
+			old = types[c.committedIndex[i]].Chunks
 		}
 		// Entries fill every chunk past the old length.
 		if fresh[i] < 0 {
@@ -905,8 +905,8 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 			copy(nt.Chunks, old)
 			putChunks(old) // nothing else refers to it during the replay
 		}
-		if c.idx[i] >= 0 {
-			types[c.idx[i]] = nt
+		if c.committedIndex[i] >= 0 {
+			types[c.committedIndex[i]] = nt
 		} else {
 			types = append(types, nt)
 		}
@@ -922,7 +922,7 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 				}
 				continue
 			}
-			ch := &maps[(c.pos[t]-1)&(maxTypes-1)][le.Uint32(e[ieIndex:])]
+			ch := &maps[(c.position[t]-1)&(maxTypes-1)][le.Uint32(e[ieIndex:])]
 			ch.Block = le.Uint32(e[ieBlock:])
 			ch.Check = le.Uint64(e[ieCheck:])
 			ch.Digest = Digest(e[ieDigest:])
@@ -941,15 +941,15 @@ func (s *Store) applyIntentDecoded(in *intent) ([]TypeState, error) {
 	return s.applyIntent(&d)
 }
 
-// applyIntent returns the committed types after applying in to s.st.
+// applyIntent returns the committed types after applying in to s.committed.
 func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
-	types := make([]TypeState, 0, len(s.st.Types)+len(in.types))
-	types = append(types, s.st.Types...)
+	types := make([]TypeState, 0, len(s.committed.Types)+len(in.types))
+	types = append(types, s.committed.Types...)
 	// slot[t] is the index in types of the new state of type t, + 1.
 	var slot [256]int
 	var have [256][]bool
 	for i, nt := range in.types {
-		n := in.nchunks[i]
+		n := in.chunkCounts[i]
 		var old []Chunk
 		idx := -1
 		for j := range types {

@@ -222,7 +222,7 @@ func TestSteadyStateWearLevelling(t *testing.T) {
 	f := newChip(t)
 	formatTest(t, f)
 	s := openTest(t, f, Options{})
-	data := int(s.sb.DataBlocks)
+	data := int(s.layout.DataBlocks)
 	var steadyErases, steadyChunks int64
 	rounds := 0
 	for gen := uint64(1); s.wraps < 3; gen++ {
@@ -239,7 +239,7 @@ func TestSteadyStateWearLevelling(t *testing.T) {
 		require.Less(t, rounds, 10*data, "the cursor never wrapped")
 	}
 	require.InDelta(t, float64(steadyChunks), float64(steadyErases), 16, "one erase per chunk on average")
-	first := int64(s.sb.DataFirst)
+	first := int64(s.layout.DataFirst)
 	lo, hi := int64(1<<62), int64(0)
 	for b := int64(0); b < int64(data); b++ {
 		w := f.Wear(testStoreOff/4096 + first + b)
@@ -333,7 +333,7 @@ func TestJournalErasesWindows(t *testing.T) {
 	entered := map[int64]bool{}
 	for len(entered) < 40 && s.area == 0 && i < 300000 {
 		stage()
-		entered[s.tailBlk] = true
+		entered[s.tailBlock] = true
 	}
 	require.GreaterOrEqual(t, len(entered), 40, "the tail crossed 40 journal blocks of area 0")
 	windows, single = journalErases()
@@ -346,8 +346,8 @@ func TestJournalErasesWindows(t *testing.T) {
 	s = openTest(t, log, Options{})
 	before := len(log.erases)
 	stage()
-	blk := s.tailBlk
-	for s.tailBlk == blk {
+	blk := s.tailBlock
+	for s.tailBlock == blk {
 		stage()
 	}
 	require.Greater(t, len(log.erases), before, "the reopened store erased before entering a block")

@@ -12,17 +12,17 @@ import (
 // fits reports whether records of the given padded sizes fit in the
 // current area after the tail.
 func (s *Store) fits(sizes []int64) bool {
-	if s.needComp {
+	if s.mustCompact {
 		return false
 	}
-	blk, off := s.tailBlk, s.tailOff
+	blk, off := s.tailBlock, s.tailOffset
 	for _, n := range sizes {
-		if off+n > s.e {
+		if off+n > s.eraseSize {
 			blk, off = blk+1, 0
 		}
 		off += n
 	}
-	return blk < int64(s.sb.JournalBlocks)
+	return blk < int64(s.layout.JournalBlocks)
 }
 
 // ensureRoom compacts the journal if the records do not fit. It must only
@@ -39,7 +39,7 @@ func (s *Store) ensureRoom(sizes []int64) error {
 		return err
 	}
 	if !s.fits(sizes) {
-		return fmt.Errorf("journal area of %d blocks too small for %d records", s.sb.JournalBlocks, len(sizes))
+		return fmt.Errorf("journal area of %d blocks too small for %d records", s.layout.JournalBlocks, len(sizes))
 	}
 	return nil
 }
@@ -59,42 +59,42 @@ func (s *Store) writeRecords(recs [][]byte) error {
 	}
 	i := 0
 	for i < len(recs) {
-		if s.tailOff+int64(len(recs[i])) > s.e {
-			s.tailBlk, s.tailOff, s.tailReady = s.tailBlk+1, 0, false
+		if s.tailOffset+int64(len(recs[i])) > s.eraseSize {
+			s.tailBlock, s.tailOffset, s.tailReady = s.tailBlock+1, 0, false
 		}
 		if !s.tailReady {
-			if err := s.enterBlock(s.tailBlk); err != nil {
+			if err := s.enterBlock(s.tailBlock); err != nil {
 				return err
 			}
 		}
 		// Batch the records that fit in this block into one program.
 		var buf []byte
 		j := i
-		off := s.tailOff
-		for j < len(recs) && off+int64(len(recs[j])) <= s.e {
+		off := s.tailOffset
+		for j < len(recs) && off+int64(len(recs[j])) <= s.eraseSize {
 			buf = append(buf, recs[j]...)
 			off += int64(len(recs[j]))
 			j++
 		}
-		at := s.areaOff(s.area) + s.tailBlk*s.e + s.tailOff
-		if _, err := s.f.WriteAt(buf, at); err != nil {
+		at := s.areaOff(s.area) + s.tailBlock*s.eraseSize + s.tailOffset
+		if _, err := s.flash.WriteAt(buf, at); err != nil {
 			// Whatever landed is torn. After records in this block, the
 			// journal continues in the next block (a reader looks there
 			// after a torn tail). A failed program at the start of a block
 			// may have left it blank, which a reader takes for the end of
 			// the journal: the block is erased again and written from its
 			// start instead.
-			s.winEnd = 0
-			if s.tailOff > 0 {
-				s.tailBlk, s.tailOff = s.tailBlk+1, 0
+			s.windowEnd = 0
+			if s.tailOffset > 0 {
+				s.tailBlock, s.tailOffset = s.tailBlock+1, 0
 			}
 			s.tailReady = false
 			return err
 		}
 		last := recs[j-1]
 		lastOff := at + int64(len(buf)-len(last))
-		s.lastRec = record{kind: last[4], seq: le.Uint64(last[12:]), body: last[recordHeader : len(last)-4], size: int64(len(last)), off: lastOff}
-		s.tailOff = off
+		s.lastRecord = record{kind: last[4], seq: le.Uint64(last[12:]), body: last[recordHeader : len(last)-4], size: int64(len(last)), off: lastOff}
+		s.tailOffset = off
 		s.nextSeq += uint64(j - i)
 		i = j
 	}
@@ -120,14 +120,14 @@ func (s *Store) writeRecords(recs [][]byte) error {
 // since the format): its blocks are erased one by one, as the tail enters
 // them, rather than erasing blank ones.
 func (s *Store) enterBlock(blk int64) error {
-	if s.winEnd > 0 && s.winArea == s.area && blk < s.winEnd {
+	if s.windowEnd > 0 && s.windowArea == s.area && blk < s.windowEnd {
 		s.tailReady = true
 		return nil
 	}
-	s.winEnd = 0
-	off, n := s.areaOff(s.area)+blk*s.e, int64(1)
-	if w := int64(s.windowBlocks()); w > 1 && off%eraseWindow == 0 && blk+w <= int64(s.sb.JournalBlocks) {
-		used, err := s.blockUsed(off + (w-1)*s.e)
+	s.windowEnd = 0
+	off, n := s.areaOff(s.area)+blk*s.eraseSize, int64(1)
+	if w := int64(s.windowBlocks()); w > 1 && off%eraseWindow == 0 && blk+w <= int64(s.layout.JournalBlocks) {
+		used, err := s.blockUsed(off + (w-1)*s.eraseSize)
 		if err != nil {
 			return err
 		}
@@ -135,11 +135,11 @@ func (s *Store) enterBlock(blk int64) error {
 			n = w
 		}
 	}
-	if err := s.f.Erase(off, n*s.e); err != nil {
+	if err := s.flash.Erase(off, n*s.eraseSize); err != nil {
 		return err
 	}
 	if n > 1 {
-		s.winArea, s.winEnd = s.area, blk+n
+		s.windowArea, s.windowEnd = s.area, blk+n
 	}
 	s.tailReady = true
 	return nil
@@ -147,8 +147,8 @@ func (s *Store) enterBlock(blk int64) error {
 
 // blockUsed reports whether the block at off does not read erased.
 func (s *Store) blockUsed(off int64) (bool, error) {
-	buf := make([]byte, s.e)
-	if _, err := s.f.ReadAt(buf, off); err != nil {
+	buf := make([]byte, s.eraseSize)
+	if _, err := s.flash.ReadAt(buf, off); err != nil {
 		return false, err
 	}
 	return !hal.IsErased(buf), nil
@@ -160,11 +160,11 @@ func (s *Store) appendRecord(kind uint8, body []byte) error {
 		return ErrReadOnly
 	}
 	if s.pending == nil && s.round == nil {
-		if err := s.ensureRoom([]int64{recordSize(len(body), s.slot)}); err != nil {
+		if err := s.ensureRoom([]int64{recordSize(len(body), s.slotSize)}); err != nil {
 			return err
 		}
 	}
-	return s.writeRecords([][]byte{encodeRecord(kind, s.nextSeq, body, s.slot)})
+	return s.writeRecords([][]byte{encodeRecord(kind, s.nextSeq, body, s.slotSize)})
 }
 
 // compact writes a checkpoint of the committed state into the other
@@ -176,30 +176,30 @@ func (s *Store) compact() error {
 	}
 	other := 1 - s.area
 	epoch := s.epoch + 1
-	recs := checkpointRecords(&s.sb, epoch, s.nextSeq, &s.st, s.staged, s.cursor, s.wraps)
-	img, blk, off := layoutRecords(recs, s.e)
+	recs := checkpointRecords(&s.layout, epoch, s.nextSeq, &s.committed, s.staged, s.cursor, s.wraps)
+	img, blk, off := layoutRecords(recs, s.eraseSize)
 	base := s.areaOff(other)
 	// Erase only the blocks the checkpoint needs; later blocks are erased
 	// one by one as the journal enters them.
-	if err := s.f.Erase(base, (blk+1)*s.e); err != nil {
+	if err := s.flash.Erase(base, (blk+1)*s.eraseSize); err != nil {
 		return fmt.Errorf("compact journal: %w", err)
 	}
-	for i := int64(0); i*s.e < int64(len(img)); i++ {
-		b := trimFF(img[i*s.e:min((i+1)*s.e, int64(len(img)))], s.slot)
+	for i := int64(0); i*s.eraseSize < int64(len(img)); i++ {
+		b := trimFF(img[i*s.eraseSize:min((i+1)*s.eraseSize, int64(len(img)))], s.slotSize)
 		if len(b) == 0 {
 			continue
 		}
-		if _, err := s.f.WriteAt(b, base+i*s.e); err != nil {
+		if _, err := s.flash.WriteAt(b, base+i*s.eraseSize); err != nil {
 			return fmt.Errorf("compact journal: %w", err)
 		}
 	}
 	last := recs[len(recs)-1]
-	s.lastRec = record{kind: last[4], seq: le.Uint64(last[12:]), body: last[recordHeader : len(last)-4], size: int64(len(last)), off: base + blk*s.e + off - int64(len(last))}
+	s.lastRecord = record{kind: last[4], seq: le.Uint64(last[12:]), body: last[recordHeader : len(last)-4], size: int64(len(last)), off: base + blk*s.eraseSize + off - int64(len(last))}
 	s.area, s.epoch = other, epoch
 	s.nextSeq += uint64(len(recs))
-	s.tailBlk, s.tailOff, s.tailReady = blk, off, true
-	s.winEnd = 0
-	s.needComp = false
+	s.tailBlock, s.tailOffset, s.tailReady = blk, off, true
+	s.windowEnd = 0
+	s.mustCompact = false
 	return nil
 }
 
@@ -227,7 +227,7 @@ func (s *Store) StageConfig(c Config) error {
 	}
 	var e enc
 	e.config(c)
-	if err := s.appendRecord(kindStaged, e.b); err != nil {
+	if err := s.appendRecord(kindStaged, e.buf); err != nil {
 		return fmt.Errorf("stage config: %w", err)
 	}
 	cc := c.clone()
@@ -239,10 +239,10 @@ func (s *Store) StageConfig(c Config) error {
 func (s *Store) SetRole(r Role) error {
 	var e enc
 	e.role(r)
-	if err := s.appendRecord(kindRole, e.b); err != nil {
+	if err := s.appendRecord(kindRole, e.buf); err != nil {
 		return fmt.Errorf("store role: %w", err)
 	}
-	s.st.Role = r
+	s.committed.Role = r
 	return nil
 }
 
@@ -267,16 +267,16 @@ func (s *Store) Purge() (PurgeResult, error) {
 	if s.opts.ReadOnly {
 		return PurgeResult{}, ErrReadOnly
 	}
-	res := PurgeResult{Generation: in.gen, Blocks: in.blocks()}
+	res := PurgeResult{Generation: in.generation, Blocks: in.blocks()}
 	if !s.opts.SkipPurgeErase {
-		bufs := &blockBufs{e: s.e}
+		bufs := &blockBufs{blockSize: s.eraseSize}
 		defer bufs.release()
 		buf := bufs.get()
 		for _, b := range res.Blocks {
 			if s.live.has(b) {
 				// Only a damaged intent names a committed block: never
 				// erase committed data.
-				s.damage = append(s.damage, fmt.Sprintf("interrupted round %d names block %d of the committed generation; not purged", in.gen, b))
+				s.damage = append(s.damage, fmt.Sprintf("interrupted round %d names block %d of the committed generation; not purged", in.generation, b))
 				continue
 			}
 			if err := s.eraseVerified(b, buf, &res); err != nil {
@@ -285,15 +285,15 @@ func (s *Store) Purge() (PurgeResult, error) {
 		}
 	}
 	var e enc
-	e.u64(in.gen)
+	e.u64(in.generation)
 	e.u64(in.seq)
 	s.round = nil
 	s.pending = nil
 	staged := s.staged
 	s.staged = nil // reinit: back to the committed configuration
 	var err error
-	if s.fits([]int64{recordSize(len(e.b), s.slot)}) {
-		err = s.writeRecords([][]byte{encodeRecord(kindPurged, s.nextSeq, e.b, s.slot)})
+	if s.fits([]int64{recordSize(len(e.buf), s.slotSize)}) {
+		err = s.writeRecords([][]byte{encodeRecord(kindPurged, s.nextSeq, e.buf, s.slotSize)})
 	} else {
 		// A checkpoint of the committed state in the other area supersedes
 		// the intent and the mark (which could not refer to it there).
@@ -314,7 +314,7 @@ func (s *Store) Purge() (PurgeResult, error) {
 func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 	off := s.dataOff(b)
 	for try := 0; ; try++ {
-		if err := s.f.Erase(off, s.e); err != nil {
+		if err := s.flash.Erase(off, s.eraseSize); err != nil {
 			if s.retire(b, err) {
 				return nil // unreachable and never used again
 			}
@@ -323,7 +323,7 @@ func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 		if try == 0 {
 			res.Erased++
 		}
-		if _, err := s.f.ReadAt(buf, off); err != nil {
+		if _, err := s.flash.ReadAt(buf, off); err != nil {
 			return fmt.Errorf("purge: verify block %d: %w", b, err)
 		}
 		if hal.IsErased(buf) {
@@ -347,7 +347,7 @@ func (s *Store) retire(b uint32, err error) bool {
 		s.retired = map[uint32]bool{}
 	}
 	s.retired[b] = true
-	_ = hal.MarkBad(s.f, s.dataOff(b))
+	_ = hal.MarkBad(s.flash, s.dataOff(b))
 	s.damage = append(s.damage, fmt.Sprintf("data block %d at %#x retired: %v", b, s.dataOff(b), err))
 	return true
 }
@@ -388,14 +388,14 @@ type ChunkWrite struct {
 // Round is a sync round in progress: its intent is durable; chunks are
 // written with Write, then Commit.
 type Round struct {
-	s       *Store
-	in      *intent // nil: nothing changed (commit only)
-	writes  []ChunkWrite
-	blocks  map[uint32]bool // the blocks of writes
-	winDone map[uint32]bool // erase windows already entered
-	types   []TypeState
-	written int
-	done    bool
+	store         *Store
+	intent        *intent // nil: nothing changed (commit only)
+	writes        []ChunkWrite
+	blocks        map[uint32]bool // the blocks of writes
+	windowsErased map[uint32]bool // erase windows already entered
+	types         []TypeState
+	written       int
+	done          bool
 }
 
 // Begin starts a round: it compares the plan's chunk digests with the
@@ -411,21 +411,21 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	if s.pending != nil || s.round != nil {
 		return nil, ErrPending
 	}
-	if p.Generation <= s.st.Generation {
-		return nil, fmt.Errorf("round generation %d is not after the committed %d", p.Generation, s.st.Generation)
+	if p.Generation <= s.committed.Generation {
+		return nil, fmt.Errorf("round generation %d is not after the committed %d", p.Generation, s.committed.Generation)
 	}
-	r := &Round{s: s}
-	in := &intent{gen: p.Generation, config: p.Config.clone()}
+	r := &Round{store: s}
+	in := &intent{generation: p.Generation, config: p.Config.clone()}
 	for _, tp := range p.Types {
-		n := ChunkCount(tp.Size, int64(tp.Phase), s.e)
+		n := ChunkCount(tp.Size, int64(tp.Phase), s.eraseSize)
 		if len(tp.Chunks) != n {
 			return nil, fmt.Errorf("type %d: %d chunk digests for a %d-byte payload (want %d)", tp.Type, len(tp.Chunks), tp.Size, n)
 		}
-		if n > int(s.sb.MaxChunks) {
-			return nil, fmt.Errorf("%w: type %d has %d chunks, the store was sized for %d", ErrFull, tp.Type, n, s.sb.MaxChunks)
+		if n > int(s.layout.MaxChunks) {
+			return nil, fmt.Errorf("%w: type %d has %d chunks, the store was sized for %d", ErrFull, tp.Type, n, s.layout.MaxChunks)
 		}
 		meta := TypeState{Type: tp.Type, Phase: tp.Phase, Size: tp.Size, Seq: tp.Seq, Digest: PayloadDigest(tp.Size, tp.Chunks)}
-		old, had := s.st.Type(tp.Type)
+		old, had := s.committed.Type(tp.Type)
 		var changed []int
 		for i, d := range tp.Chunks {
 			if !had || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d || slices.Contains(p.Rewrite[tp.Type], i) {
@@ -436,7 +436,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 			continue
 		}
 		in.types = append(in.types, meta)
-		in.nchunks = append(in.nchunks, n)
+		in.chunkCounts = append(in.chunkCounts, n)
 		for _, i := range changed {
 			x := IntentEntry{Type: tp.Type, Index: uint32(i), Digest: tp.Chunks[i]}
 			if i < len(tp.Checks) {
@@ -452,23 +452,23 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	if err := s.allocate(in); err != nil {
 		return nil, err
 	}
-	recs := intentRecords(&s.sb, s.nextSeq, in)
+	recs := intentRecords(&s.layout, s.nextSeq, in)
 	sizes := make([]int64, 0, len(recs)+2)
 	for _, b := range recs {
 		sizes = append(sizes, int64(len(b)))
 	}
-	sizes = append(sizes, 2*s.slot, 2*s.slot, 2*s.slot, 2*s.slot) // commit, role (failover), purged mark, staged config
+	sizes = append(sizes, 2*s.slotSize, 2*s.slotSize, 2*s.slotSize, 2*s.slotSize) // commit, role (failover), purged mark, staged config
 	if err := s.ensureRoom(sizes); err != nil {
 		return nil, err
 	}
-	recs = intentRecords(&s.sb, s.nextSeq, in) // renumbered after a compaction
+	recs = intentRecords(&s.layout, s.nextSeq, in) // renumbered after a compaction
 	in.seq = s.nextSeq
 	in.parts = len(recs) - 1
-	in.got = in.parts
+	in.partsSeen = in.parts
 	// From here the round is pending: a failed write leaves it to purge.
 	s.pending = in
 	s.round = r
-	r.in = in
+	r.intent = in
 	r.blocks = make(map[uint32]bool, len(in.entries))
 	for _, x := range in.entries {
 		r.blocks[x.Block] = true
@@ -485,9 +485,9 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 // allocate picks a free data block for every entry of in, from the cursor
 // on, and advances the cursor.
 func (s *Store) allocate(in *intent) error {
-	n := s.sb.DataBlocks
+	n := s.layout.DataBlocks
 	cur, wraps := s.cursor, s.wraps
-	nand := s.f.Geometry().Kind == hal.NAND
+	nand := s.flash.Geometry().Kind == hal.NAND
 	group := s.windowBlocks()
 	chunks := len(in.entries)
 	used := make(map[uint32]bool, chunks+int(group))
@@ -496,7 +496,7 @@ func (s *Store) allocate(in *intent) error {
 			return false
 		}
 		if nand { // a block can go bad after it was erased (kernel or factory marks)
-			if bad, err := hal.IsBad(s.f, s.dataOff(b)); err != nil || bad {
+			if bad, err := hal.IsBad(s.flash, s.dataOff(b)); err != nil || bad {
 				return false
 			}
 		}
@@ -596,10 +596,10 @@ const eraseWindow = 64 << 10
 // windowBlocks returns how many data blocks make an erase window (0 when
 // blocks are that large already).
 func (s *Store) windowBlocks() uint32 {
-	if s.e >= eraseWindow || s.f.Geometry().Kind != hal.NOR {
+	if s.eraseSize >= eraseWindow || s.flash.Geometry().Kind != hal.NOR {
 		return 0
 	}
-	return uint32(eraseWindow / s.e)
+	return uint32(eraseWindow / s.eraseSize)
 }
 
 // windowStart reports whether data block b starts an erase window on the
@@ -610,7 +610,7 @@ func (s *Store) windowStart(b uint32) bool { return s.dataOff(b)%eraseWindow == 
 // cur (wrapping once) whose blocks are all free and not taken, if a whole
 // window's worth of chunks (need) remains to be placed.
 func (s *Store) nextFreeWindow(cur, group uint32, need int, taken map[uint32]bool) (uint32, bool) {
-	n := s.sb.DataBlocks
+	n := s.layout.DataBlocks
 	if group <= 1 || need < minWindowChunks || n < group {
 		return 0, false
 	}
@@ -654,32 +654,32 @@ func (r *Round) Remaining() int { return len(r.writes) - r.written }
 
 // Blocks returns the data blocks the round may touch (its intent).
 func (r *Round) Blocks() []uint32 {
-	if r.in == nil {
+	if r.intent == nil {
 		return nil
 	}
-	return r.in.blocks()
+	return r.intent.blocks()
 }
 
 // Generation returns the generation the round will commit.
 func (r *Round) Generation() uint64 {
-	if r.in == nil {
+	if r.intent == nil {
 		return 0
 	}
-	return r.in.gen
+	return r.intent.generation
 }
 
 // fullWindow returns the first block of b's erase window if every block
 // of that window is written by this round.
 func (r *Round) fullWindow(b uint32) (uint32, bool) {
-	n := r.s.windowBlocks()
+	n := r.store.windowBlocks()
 	if n <= 1 || r.blocks == nil {
 		return 0, false
 	}
 	ws := b
-	for ws > 0 && !r.s.windowStart(ws) {
+	for ws > 0 && !r.store.windowStart(ws) {
 		ws--
 	}
-	if !r.s.windowStart(ws) || ws+n > r.s.sb.DataBlocks {
+	if !r.store.windowStart(ws) || ws+n > r.store.layout.DataBlocks {
 		return 0, false
 	}
 	for k := ws; k < ws+n; k++ {
@@ -695,31 +695,31 @@ func (r *Round) fullWindow(b uint32) (uint32, bool) {
 // are not all 0xFF, and with Options.Verify reads it back. It returns the
 // number of erases and page programs it issued.
 func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
-	s := r.s
+	s := r.store
 	if (r.done && !s.opts.EarlyCommit) || i < 0 || i >= len(r.writes) {
 		return 0, 0, fmt.Errorf("chunk write %d out of range or round finished", i)
 	}
 	w := &r.writes[i]
-	if int64(len(data)) > s.e {
-		return 0, 0, fmt.Errorf("chunk of %d bytes exceeds the chunk size %d", len(data), s.e)
+	if int64(len(data)) > s.eraseSize {
+		return 0, 0, fmt.Errorf("chunk of %d bytes exceeds the chunk size %d", len(data), s.eraseSize)
 	}
 	off := s.dataOff(w.Block)
-	if ws, ok := r.fullWindow(w.Block); ok && !r.winDone[ws] {
+	if ws, ok := r.fullWindow(w.Block); ok && !r.windowsErased[ws] {
 		// The first write into an erase window whose blocks all belong to
 		// the round (nothing of it is programmed yet): if any of them is
 		// not known to be erased, erase the whole window in one operation
 		// (a block erase).
-		if r.winDone == nil {
-			r.winDone = map[uint32]bool{}
+		if r.windowsErased == nil {
+			r.windowsErased = map[uint32]bool{}
 		}
-		r.winDone[ws] = true
+		r.windowsErased[ws] = true
 		n := s.windowBlocks()
 		dirty := false
 		for k := ws; k < ws+n; k++ {
 			dirty = dirty || !s.erased.has(k)
 		}
 		if dirty {
-			if err := s.f.Erase(s.dataOff(ws), int64(n)*s.e); err != nil {
+			if err := s.flash.Erase(s.dataOff(ws), int64(n)*s.eraseSize); err != nil {
 				return 0, 0, err
 			}
 			for k := ws; k < ws+n; k++ {
@@ -729,14 +729,14 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 		}
 	}
 	if !s.erased.has(w.Block) {
-		if err := s.f.Erase(off, s.e); err != nil {
+		if err := s.flash.Erase(off, s.eraseSize); err != nil {
 			s.retire(w.Block, err)
 			return 0, 0, err
 		}
 		erases++
 	}
 	s.erased.remove(w.Block)
-	g := s.f.Geometry()
+	g := s.flash.Geometry()
 	page := max(g.PageSize, g.WriteSize, 1)
 	// Program runs of pages that are not all 0xFF.
 	n := int64(len(data))
@@ -759,7 +759,7 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 			}
 			buf = padded
 		}
-		if _, err := s.f.WriteAt(buf, off+lo); err != nil {
+		if _, err := s.flash.WriteAt(buf, off+lo); err != nil {
 			return erases, pages, err
 		}
 		pages += (int64(len(buf)) + page - 1) / page
@@ -767,7 +767,7 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 	}
 	if s.opts.Verify {
 		back := make([]byte, len(data))
-		if _, err := s.f.ReadAt(back, off); err != nil {
+		if _, err := s.flash.ReadAt(back, off); err != nil {
 			return erases, pages, err
 		}
 		if !bytes.Equal(back, data) {
@@ -786,7 +786,7 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 // sync, config, image version, upgrade choice, group cursor, role); its
 // Types are ignored. All chunks must have been written.
 func (r *Round) Commit(st State) error {
-	s := r.s
+	s := r.store
 	if r.done {
 		return fmt.Errorf("round already finished")
 	}
@@ -797,32 +797,32 @@ func (r *Round) Commit(st State) error {
 	next.Types = nil
 	var intentSeq uint64
 	parts := 0
-	if r.in != nil {
-		intentSeq, parts = r.in.seq, r.in.parts
-		next.Generation = r.in.gen
+	if r.intent != nil {
+		intentSeq, parts = r.intent.seq, r.intent.parts
+		next.Generation = r.intent.generation
 	}
-	if next.Generation <= s.st.Generation {
-		return fmt.Errorf("commit generation %d is not after %d", next.Generation, s.st.Generation)
+	if next.Generation <= s.committed.Generation {
+		return fmt.Errorf("commit generation %d is not after %d", next.Generation, s.committed.Generation)
 	}
 	body := encodeCommit(intentSeq, parts, &next)
-	if r.in == nil {
-		if err := s.ensureRoom([]int64{recordSize(len(body), s.slot)}); err != nil {
+	if r.intent == nil {
+		if err := s.ensureRoom([]int64{recordSize(len(body), s.slotSize)}); err != nil {
 			return err
 		}
 	}
-	if err := s.writeRecords([][]byte{encodeRecord(kindCommit, s.nextSeq, body, s.slot)}); err != nil {
+	if err := s.writeRecords([][]byte{encodeRecord(kindCommit, s.nextSeq, body, s.slotSize)}); err != nil {
 		return fmt.Errorf("write commit: %w", err)
 	}
-	if r.in != nil {
-		types, err := s.applyIntent(r.in)
+	if r.intent != nil {
+		types, err := s.applyIntent(r.intent)
 		if err != nil {
 			return err
 		}
 		next.Types = types
 	} else {
-		next.Types = s.st.Types
+		next.Types = s.committed.Types
 	}
-	s.st = next
+	s.committed = next
 	s.staged = nil
 	s.pending = nil
 	s.round = nil
@@ -834,8 +834,8 @@ func (r *Round) Commit(st State) error {
 // Abandon forgets the round in memory without writing anything: its intent
 // stays durable, so Interrupted reports it and Purge deletes it.
 func (r *Round) Abandon() {
-	if r.s.round == r {
-		r.s.round = nil
+	if r.store.round == r {
+		r.store.round = nil
 	}
 	r.done = true
 }
@@ -843,14 +843,14 @@ func (r *Round) Abandon() {
 // ReadChunk reads chunk i of type t of the committed generation and checks
 // its digest (unless the store trusts records).
 func (s *Store) ReadChunk(t uint8, i int) ([]byte, error) {
-	ts, ok := s.st.Type(t)
+	ts, ok := s.committed.Type(t)
 	if !ok || i < 0 || i >= len(ts.Chunks) {
-		return nil, fmt.Errorf("type %d chunk %d not in generation %d", t, i, s.st.Generation)
+		return nil, fmt.Errorf("type %d chunk %d not in generation %d", t, i, s.committed.Generation)
 	}
-	lo, hi := ChunkBounds(ts.Size, int64(ts.Phase), s.e, i)
+	lo, hi := ChunkBounds(ts.Size, int64(ts.Phase), s.eraseSize, i)
 	p := make([]byte, hi-lo)
 	c := ts.Chunks[i]
-	if _, err := s.f.ReadAt(p, s.dataOff(c.Block)); err != nil {
+	if _, err := s.flash.ReadAt(p, s.dataOff(c.Block)); err != nil {
 		return nil, err
 	}
 	if !s.opts.TrustRecords && ChunkDigest(p) != c.Digest {
@@ -861,9 +861,9 @@ func (s *Store) ReadChunk(t uint8, i int) ([]byte, error) {
 
 // ReadPayload reads type t's committed payload, checking every chunk.
 func (s *Store) ReadPayload(t uint8) ([]byte, error) {
-	ts, ok := s.st.Type(t)
+	ts, ok := s.committed.Type(t)
 	if !ok {
-		return nil, fmt.Errorf("type %d not in generation %d", t, s.st.Generation)
+		return nil, fmt.Errorf("type %d not in generation %d", t, s.committed.Generation)
 	}
 	out := make([]byte, 0, ts.Size)
 	var firstErr error
@@ -892,7 +892,7 @@ type ChunkError struct {
 // none) and returns those that do not match their digests.
 func (s *Store) VerifyChunks(types ...uint8) []ChunkError {
 	var bad []ChunkError
-	for _, ts := range s.st.Types {
+	for _, ts := range s.committed.Types {
 		if len(types) > 0 && !slices.Contains(types, ts.Type) {
 			continue
 		}
