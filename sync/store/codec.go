@@ -1,3 +1,6 @@
+// Little-endian field encoding and decoding of record bodies, and the
+// records' CRC.
+
 package store
 
 import (

@@ -96,6 +96,7 @@ type Store struct {
 }
 
 func (s *Store) areaOff(a int) int64 { return s.offset + int64(s.layout.Journal[a])*s.eraseSize }
+
 func (s *Store) dataOff(b uint32) int64 {
 	return s.offset + (int64(s.layout.DataFirst)+int64(b))*s.eraseSize
 }
@@ -140,71 +141,6 @@ func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) readSuperblocks() error {
-	g := s.flash.Geometry()
-	slot := slotSize(g)
-	buf := make([]byte, max(slot, 256))
-	var good []Superblock
-	for i := int64(0); i < 2; i++ {
-		if (i+1)*s.eraseSize > s.size {
-			break
-		}
-		if _, err := s.flash.ReadAt(buf, s.offset+i*s.eraseSize); err != nil {
-			return fmt.Errorf("read superblock %d: %w", i, err)
-		}
-		r, st := parseRecord(buf, slot, s.opts.TrustRecords)
-		if st != parseOK || r.kind != kindSuperblock {
-			if st != parseErased {
-				s.damage = append(s.damage, fmt.Sprintf("superblock copy %d at %#x is damaged", i, s.offset+i*s.eraseSize))
-			}
-			s.superblockBad[i] = true
-			continue
-		}
-		sb, err := decodeSuperblock(r.body)
-		if err != nil {
-			s.damage = append(s.damage, fmt.Sprintf("superblock copy %d: %v", i, err))
-			s.superblockBad[i] = true
-			continue
-		}
-		good = append(good, sb)
-	}
-	if len(good) == 0 {
-		return fmt.Errorf("%w: no valid superblock at %#x on %s (run format)", ErrNotFormatted, s.offset, g.Name)
-	}
-	if len(good) == 2 && good[0] != good[1] {
-		s.damage = append(s.damage, "superblock copies differ; using copy 0")
-	}
-	s.layout = good[0]
-	if s.layout.EraseSize != g.EraseSize || s.layout.StoreSize != s.size || s.layout.SlotSize != slot {
-		return fmt.Errorf("%w: superblock describes a %s store with %s erase blocks, the range is %s of %s blocks (wrong layout?)",
-			ErrCorrupt, hal.FormatSize(s.layout.StoreSize), hal.FormatSize(s.layout.EraseSize), hal.FormatSize(s.size), hal.FormatSize(g.EraseSize))
-	}
-	s.slotSize = slot
-	return nil
-}
-
-// repairSuperblock rewrites a damaged superblock copy from the good one
-// (the good copy stays valid throughout, so this is power-safe).
-func (s *Store) repairSuperblock() error {
-	if s.superblockBad[0] == s.superblockBad[1] {
-		return nil
-	}
-	for i := int64(0); i < 2; i++ {
-		if !s.superblockBad[i] {
-			continue
-		}
-		at := s.offset + i*s.eraseSize
-		if err := s.flash.Erase(at, s.eraseSize); err != nil {
-			return fmt.Errorf("repair superblock copy %d: %w", i, err)
-		}
-		if _, err := s.flash.WriteAt(encodeRecord(kindSuperblock, 0, s.layout.encode(), s.slotSize), at); err != nil {
-			return fmt.Errorf("repair superblock copy %d: %w", i, err)
-		}
-		s.superblockBad[i] = false
-	}
-	return nil
-}
-
 // Superblock returns the store's layout.
 func (s *Store) Superblock() Superblock { return s.layout }
 
@@ -229,23 +165,6 @@ func (s *Store) Staged() (Config, bool) {
 	return s.staged.clone(), true
 }
 
-// Interrupted describes a round that began (its intent is durable) but did
-// not commit.
-type Interrupted struct {
-	Generation uint64
-	IntentSeq  uint64
-	Config     Config        // the configuration the round ran with
-	Blocks     []uint32      // data blocks the round may have touched
-	Entries    []IntentEntry // the chunks it was writing
-	Complete   bool          // all its intent records are durable
-	Purged     bool
-}
-
-func (in *intent) interrupted(purged bool) *Interrupted {
-	return &Interrupted{Generation: in.generation, IntentSeq: in.seq, Config: in.config.clone(), Blocks: in.blocks(),
-		Entries: slices.Clone(in.entries), Complete: in.partsSeen == in.parts, Purged: purged}
-}
-
 // Release gives the store's in-memory maps (the committed chunk maps and
 // the journal's record list) back for reuse by stores opened later, so that
 // opening many stores one after another (a fault campaign) allocates
@@ -260,23 +179,6 @@ func (s *Store) Release() {
 	s.committed.Types, s.erased, s.live = nil, nil, nil
 	putRecords(s.log)
 	s.log = nil
-}
-
-// Interrupted returns the interrupted round awaiting purge, or nil.
-func (s *Store) Interrupted() *Interrupted {
-	if s.pending == nil {
-		return nil
-	}
-	return s.pending.interrupted(false)
-}
-
-// LastPurged returns the last round purged since Open (or found purged in
-// the journal), or nil.
-func (s *Store) LastPurged() *Interrupted {
-	if s.purged == nil {
-		return nil
-	}
-	return s.purged.interrupted(true)
 }
 
 // ChunkSize returns the chunk size (the erase size).
@@ -298,3 +200,6 @@ func (s *Store) DataRange() (off, size int64) {
 
 // BlockOffset returns the chip offset of data block b.
 func (s *Store) BlockOffset(b uint32) int64 { return s.dataOff(b) }
+
+// SetVerify turns read-back verification of written chunks on or off.
+func (s *Store) SetVerify(v bool) { s.opts.Verify = v }
