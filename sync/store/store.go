@@ -53,12 +53,12 @@ type Options struct {
 // concurrent use.
 type Store struct {
 	flash     hal.Flash
-	offset    int64
-	size      int64
+	offset    int64 // chip offset of store block 0
+	size      int64 // bytes
 	opts      Options
-	layout    Superblock
-	eraseSize int64
-	slotSize  int64
+	layout    Superblock // the superblock read at Open
+	eraseSize int64      // the chip's erase block, also the chunk size
+	slotSize  int64      // journal records start at multiples of it
 
 	area       int
 	epoch      uint64
@@ -79,8 +79,8 @@ type Store struct {
 	staged    *Config // config set after the last commit
 	pending   *intent // interrupted round not yet purged
 	purged    *intent // last purged round (for reports)
-	cursor    uint32
-	wraps     uint32
+	cursor    uint32  // allocation cursor: the data block rounds take next
+	wraps     uint32  // times the cursor went round the data area
 	// live and erased are kept for writes only: nil and incomplete in a
 	// read-only store.
 	live          blockSet // data blocks referenced by the committed generation
