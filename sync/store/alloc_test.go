@@ -5,18 +5,25 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 )
 
-// eraseLog is a fake chip that records every erase it passes on.
+// eraseLog records the erases a store issues: the trace of a
+// faults.Injector with an empty schedule (nothing is injected).
 type eraseLog struct {
-	hal.Flash
 	erases [][2]int64 // offset, length
 }
 
-func (l *eraseLog) Erase(off, n int64) error {
-	l.erases = append(l.erases, [2]int64{off, n})
-	return l.Flash.Erase(off, n)
+// logErases returns f wrapped so that the log sees every erase on it.
+func logErases(f hal.Flash) (hal.Flash, *eraseLog) {
+	l := &eraseLog{}
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{Trace: func(op faults.Op) {
+		if op.Kind == faults.Erase {
+			l.erases = append(l.erases, [2]int64{op.Off, op.Len})
+		}
+	}})
+	return in.Wrap(f, faults.Backup), l
 }
 
 // TestSmallRoundsUseWholeWindows: once the cursor has gone round the data
@@ -27,7 +34,7 @@ func (l *eraseLog) Erase(off, n int64) error {
 func TestSmallRoundsUseWholeWindows(t *testing.T) {
 	chip := newChip(t)
 	formatTest(t, chip)
-	f := &eraseLog{Flash: chip}
+	f, log := logErases(chip)
 	s := openTest(t, f, Options{})
 	gen := uint64(1)
 	for ; s.wraps < 1; gen++ {
@@ -38,7 +45,7 @@ func TestSmallRoundsUseWholeWindows(t *testing.T) {
 	runRound(t, s, gen, payloads{1: payload})
 	gen++
 	dataLo := s.dataOff(0)
-	f.erases = nil
+	log.erases = nil
 	const rounds = 48
 	for k := range rounds {
 		payload = append([]byte(nil), payload...)
@@ -52,7 +59,7 @@ func TestSmallRoundsUseWholeWindows(t *testing.T) {
 		}
 	}
 	windows := 0
-	for _, e := range f.erases {
+	for _, e := range log.erases {
 		if e[0] < dataLo {
 			continue // journal
 		}

@@ -31,12 +31,12 @@ func TestApplyIntentOwnedEqualsApplyIntent(t *testing.T) {
 		for _, ty := range []uint8{1, 3, 4} {
 			if rng.IntN(2) == 0 {
 				in.types = append(in.types, TypeState{Type: ty, Size: int64(rng.IntN(9))})
-				in.nchunks = append(in.nchunks, rng.IntN(7))
+				in.chunkCounts = append(in.chunkCounts, rng.IntN(7))
 			}
 		}
 		if rng.IntN(20) == 0 && len(in.types) > 0 { // a type listed twice
 			in.types = append(in.types, in.types[0])
-			in.nchunks = append(in.nchunks, rng.IntN(7))
+			in.chunkCounts = append(in.chunkCounts, rng.IntN(7))
 		}
 		for range rng.IntN(12) {
 			ty := []uint8{SpareType, 1, 2, 3, 4}[rng.IntN(5)]
@@ -49,8 +49,8 @@ func TestApplyIntentOwnedEqualsApplyIntent(t *testing.T) {
 			}
 			return out
 		}
-		s1 := &Store{st: State{Types: cp(base)}}
-		s2 := &Store{st: State{Types: cp(base)}}
+		s1 := &Store{committed: State{Types: cp(base)}}
+		s2 := &Store{committed: State{Types: cp(base)}}
 		want, werr := s1.applyIntent(in)
 		// The replay's intents hold their entries encoded, split over
 		// records.
@@ -64,7 +64,7 @@ func TestApplyIntentOwnedEqualsApplyIntent(t *testing.T) {
 		got, gerr := s2.applyIntentOwned(&raw, nil)
 		if werr != nil {
 			require.EqualError(t, gerr, werr.Error(), "iteration %d (seed %d)", iter, seed)
-			require.Equal(t, base, s2.st.Types, "iteration %d: state changed on error", iter)
+			require.Equal(t, base, s2.committed.Types, "iteration %d: state changed on error", iter)
 			continue
 		}
 		require.NoError(t, gerr, "iteration %d (seed %d)", iter, seed)
@@ -82,7 +82,7 @@ func encodeEntries(entries []IntentEntry) []byte {
 		b.u64(x.Check)
 		b.raw(x.Digest[:])
 	}
-	return b.b
+	return b.buf
 }
 
 // TestReleaseThenReopen: stores opened after others were released (their

@@ -1,3 +1,6 @@
+// Little-endian field encoding and decoding of record bodies, and the
+// records' CRC.
+
 package store
 
 import (
@@ -14,14 +17,14 @@ func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 var le = binary.LittleEndian
 
 // enc appends little-endian fields to a byte slice.
-type enc struct{ b []byte }
+type enc struct{ buf []byte }
 
-func (e *enc) u8(v uint8)   { e.b = append(e.b, v) }
-func (e *enc) u16(v uint16) { e.b = le.AppendUint16(e.b, v) }
-func (e *enc) u32(v uint32) { e.b = le.AppendUint32(e.b, v) }
-func (e *enc) u64(v uint64) { e.b = le.AppendUint64(e.b, v) }
-func (e *enc) i64(v int64)  { e.b = le.AppendUint64(e.b, uint64(v)) }
-func (e *enc) raw(p []byte) { e.b = append(e.b, p...) }
+func (e *enc) u8(v uint8)   { e.buf = append(e.buf, v) }
+func (e *enc) u16(v uint16) { e.buf = le.AppendUint16(e.buf, v) }
+func (e *enc) u32(v uint32) { e.buf = le.AppendUint32(e.buf, v) }
+func (e *enc) u64(v uint64) { e.buf = le.AppendUint64(e.buf, v) }
+func (e *enc) i64(v int64)  { e.buf = le.AppendUint64(e.buf, uint64(v)) }
+func (e *enc) raw(p []byte) { e.buf = append(e.buf, p...) }
 func (e *enc) time(t time.Time) {
 	if t.IsZero() {
 		e.i64(0)
@@ -36,24 +39,24 @@ func (e *enc) str(s string) {
 		s = s[:255]
 	}
 	e.u8(uint8(len(s)))
-	e.b = append(e.b, s...)
+	e.buf = append(e.buf, s...)
 }
 
 // dec reads little-endian fields; reading past the end sets bad and yields
 // zeros, so decoders never panic on short or garbage input.
 type dec struct {
-	b   []byte
-	off int
+	buf []byte
+	pos int
 	bad bool
 }
 
 func (d *dec) take(n int) []byte {
-	if d.bad || n < 0 || n > len(d.b)-d.off {
+	if d.bad || n < 0 || n > len(d.buf)-d.pos {
 		d.bad = true
 		return nil
 	}
-	p := d.b[d.off : d.off+n]
-	d.off += n
+	p := d.buf[d.pos : d.pos+n]
+	d.pos += n
 	return p
 }
 

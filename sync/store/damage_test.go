@@ -48,7 +48,7 @@ func TestDamagedCommitRecordFallsBack(t *testing.T) {
 	runRound(t, s, 1, ps1)
 	ps2 := payloads{1: randomBytes(2, 10000)}
 	runRound(t, s, 2, ps2)
-	commit := s.lastRec
+	commit := s.lastRecord
 	require.Equal(t, kindCommit, commit.kind)
 	ps3 := payloads{1: randomBytes(3, 10000)}
 	runRound(t, s, 3, ps3)

@@ -3,12 +3,9 @@
 // erase blocks, programming that only clears bits) and usable on NAND
 // (pages programmed whole, once, in order).
 //
-// A store occupies an erase-aligned range of a chip:
-//
-//	block 0, 1         superblock copies (written by Format only)
-//	2 .. 2+K-1         journal area 0
-//	2+K .. 2+2K-1      journal area 1
-//	2+2K ..            data area: one chunk per erase block
+// A store occupies an erase-aligned range of a chip: two superblock
+// copies (written by Format only), two journal areas, and the data area,
+// one chunk per erase block (docs/FORMAT.md, Blocks).
 //
 // Each payload is cut into chunks at the primary's erase-block boundaries
 // (so a change in one primary block changes one chunk); each chunk lives in

@@ -39,7 +39,7 @@ func FuzzDecodeBodies(f *testing.F) {
 	for _, r := range checkpointRecords(&sb, 1, 1, &st, nil, 0, 0) {
 		f.Add(r[recordHeader:])
 	}
-	in := &intent{gen: 4, types: []TypeState{{Type: 1, Size: 9000}}, nchunks: []int{3}, entries: []IntentEntry{{Type: 1, Index: 2, Block: 5}}}
+	in := &intent{generation: 4, types: []TypeState{{Type: 1, Size: 9000}}, chunkCounts: []int{3}, entries: []IntentEntry{{Type: 1, Index: 2, Block: 5}}}
 	for _, r := range intentRecords(&sb, 9, in) {
 		f.Add(r[recordHeader:])
 	}
@@ -49,7 +49,7 @@ func FuzzDecodeBodies(f *testing.F) {
 		_, _ = decodeIntentHead(b)
 		_, _, _ = decodeIntentChunks(b, nil)
 		_, _ = decodeCommit(b)
-		d := dec{b: b}
+		d := dec{buf: b}
 		d.stateHead()
 		d.config()
 		d.typeMeta()
@@ -73,7 +73,7 @@ func FuzzOpenDamaged(f *testing.F) {
 	}
 	_ = r
 	snap := chip.Snapshot()
-	meta := int64(s.sb.DataFirst) * s.e
+	meta := int64(s.layout.DataFirst) * s.eraseSize
 	f.Add(uint32(0), []byte{0})
 	f.Add(uint32(2*4096+300), []byte("garbage in the journal"))
 	f.Add(uint32(2*4096), make([]byte, 600))
@@ -99,8 +99,8 @@ func FuzzOpenDamaged(f *testing.F) {
 					t.Fatalf("type %d: %d chunks for %d bytes", ty.Type, len(ty.Chunks), ty.Size)
 				}
 				for _, c := range ty.Chunks {
-					if c.Block >= st.sb.DataBlocks {
-						t.Fatalf("chunk in block %d of %d", c.Block, st.sb.DataBlocks)
+					if c.Block >= st.layout.DataBlocks {
+						t.Fatalf("chunk in block %d of %d", c.Block, st.layout.DataBlocks)
 					}
 				}
 			}

@@ -77,13 +77,13 @@ func Inspect(f hal.Flash, off, size int64, verify bool) (*Report, error) {
 
 // Report describes the open store (see Inspect).
 func (s *Store) Report(verify bool) *Report {
-	st := &s.st
-	r := &Report{Superblock: s.sb, Generation: st.Generation, Time: st.Time, NextSync: st.NextSync,
+	st := &s.committed
+	r := &Report{Superblock: s.layout, Generation: st.Generation, Time: st.Time, NextSync: st.NextSync,
 		Config: st.Config.clone(), ImageVersion: st.ImageVersion, UpgradeChoice: st.UpgradeChoice,
 		GroupNext: st.GroupNext, Role: st.Role, Interrupted: s.Interrupted(), LastPurged: s.LastPurged(),
 		Damage: s.Damage()}
-	r.Journal.Area, r.Journal.Epoch, r.Journal.Records = s.area, s.epoch, s.records
-	r.Journal.Tail = s.areaOff(s.area) + s.tailBlk*s.e + s.tailOff
+	r.Journal.Area, r.Journal.Epoch, r.Journal.Records = s.area, s.epoch, s.recordCount
+	r.Journal.Tail = s.areaOff(s.area) + s.tailBlock*s.eraseSize + s.tailOffset
 	r.Journal.Torn = s.torn
 	for _, x := range s.log {
 		r.Journal.Log = append(r.Journal.Log, RecordInfo{Kind: kindName(x.kind), Seq: x.seq, Off: x.off, Size: x.size})

@@ -1,3 +1,5 @@
+// Journal records: kinds, framing, parsing.
+
 package store
 
 import (
@@ -7,19 +9,10 @@ import (
 	"github.com/cmcsync/cmcsync/hal"
 )
 
-// Journal record framing (little-endian), at a slot boundary:
-//
-//	0  uint32 magic recordMagic ("CMJ1")
-//	4  uint8  kind
-//	5  uint8  0
-//	6  uint16 0
-//	8  uint32 body length n
-//	12 uint64 sequence number
-//	20 uint32 CRC-32C of bytes 0..19 (header CRC)
-//	24 [n]byte body
-//	24+n uint32 CRC-32C of bytes 0..24+n-1 (record CRC)
-//
-// then 0xFF up to the next slot boundary (left erased).
+// Journal record framing, at a slot boundary (docs/FORMAT.md, Record
+// framing): a header of recordHeader bytes (magic, kind, body length,
+// sequence number, header CRC), the body, the record CRC, then 0xFF up to
+// the next slot boundary (left erased).
 const (
 	recordMagic    uint32 = 0x314A4D43 // "CMJ1" little-endian
 	recordHeader          = 24

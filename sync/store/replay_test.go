@@ -15,14 +15,14 @@ import (
 // which the store's replay (entries kept encoded, checked as they come,
 // applied in place, bit sets) must match exactly.
 type refReplay struct {
-	nb      uint32
-	st      State
-	staged  *Config
-	pending *intent
-	purged  *intent
-	cursor  uint32
-	wraps   uint32
-	erased  []bool
+	dataBlocks uint32
+	committed  State
+	staged     *Config
+	pending    *intent
+	purged     *intent
+	cursor     uint32
+	wraps      uint32
+	erased     []bool
 }
 
 func (s *refReplay) apply(r record) error {
@@ -48,35 +48,35 @@ func (s *refReplay) apply(r record) error {
 		if err != nil {
 			return err
 		}
-		if gen != s.pending.gen {
+		if gen != s.pending.generation {
 			s.pending.entries = entries[:old]
 			return fmt.Errorf("%w: intent chunks for generation %d without its intent", ErrCorrupt, gen)
 		}
 		for i := old; i < len(entries); i++ {
 			x := &entries[i]
-			if x.Block >= s.nb {
+			if x.Block >= s.dataBlocks {
 				s.pending.entries = entries[:old]
-				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, x.Block, s.nb)
+				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, x.Block, s.dataBlocks)
 			}
 			s.erased[x.Block] = false
 		}
 		s.pending.entries = entries
-		s.pending.got++
+		s.pending.partsSeen++
 	case kindCommit:
 		c, err := decodeCommit(r.body)
 		if err != nil {
 			return err
 		}
-		if c.state.Generation <= s.st.Generation {
-			return fmt.Errorf("%w: commit of generation %d after %d", ErrCorrupt, c.state.Generation, s.st.Generation)
+		if c.state.Generation <= s.committed.Generation {
+			return fmt.Errorf("%w: commit of generation %d after %d", ErrCorrupt, c.state.Generation, s.committed.Generation)
 		}
 		next := c.state
 		if c.intentSeq != 0 {
 			in := s.pending
-			if in == nil || in.seq != c.intentSeq || in.gen != next.Generation || in.got != in.parts || c.parts != in.parts {
+			if in == nil || in.seq != c.intentSeq || in.generation != next.Generation || in.partsSeen != in.parts || c.parts != in.parts {
 				return fmt.Errorf("%w: commit of generation %d without its complete intent", ErrCorrupt, next.Generation)
 			}
-			types, err := (&Store{st: s.st}).applyIntent(in)
+			types, err := (&Store{committed: s.committed}).applyIntent(in)
 			if err != nil {
 				return err
 			}
@@ -90,15 +90,15 @@ func (s *refReplay) apply(r record) error {
 			if s.pending != nil {
 				return fmt.Errorf("%w: commit of generation %d while a round is pending", ErrCorrupt, next.Generation)
 			}
-			next.Types = s.st.Types
+			next.Types = s.committed.Types
 		}
-		s.st = next
+		s.committed = next
 		s.staged = nil
 		s.pending = nil
 	case kindPurged:
-		d := dec{b: r.body}
+		d := dec{buf: r.body}
 		gen, seq := d.u64(), d.u64()
-		if d.bad || s.pending == nil || s.pending.gen != gen || s.pending.seq != seq {
+		if d.bad || s.pending == nil || s.pending.generation != gen || s.pending.seq != seq {
 			return fmt.Errorf("%w: purged mark for generation %d without its intent", ErrCorrupt, gen)
 		}
 		for _, x := range s.pending.entries {
@@ -107,19 +107,19 @@ func (s *refReplay) apply(r record) error {
 		s.purged, s.pending = s.pending, nil
 		s.staged = nil
 	case kindStaged:
-		d := dec{b: r.body}
+		d := dec{buf: r.body}
 		c := d.config()
 		if d.bad {
 			return fmt.Errorf("%w: staged config truncated", ErrCorrupt)
 		}
 		s.staged = &c
 	case kindRole:
-		d := dec{b: r.body}
+		d := dec{buf: r.body}
 		ro := d.role()
 		if d.bad {
 			return fmt.Errorf("%w: role record truncated", ErrCorrupt)
 		}
-		s.st.Role = ro
+		s.committed.Role = ro
 	default:
 		return fmt.Errorf("%w: unexpected %s record", ErrCorrupt, kindName(r.kind))
 	}
@@ -131,11 +131,11 @@ func (s *refReplay) apply(r record) error {
 // random damage that passes the CRCs (what a trusting or buggy reader
 // would meet).
 type journalGen struct {
-	rng  *rand.Rand
-	nb   uint32
-	seq  uint64
-	gen  uint64 // last generation used
-	recs []record
+	rng        *rand.Rand
+	dataBlocks uint32
+	seq        uint64
+	gen        uint64 // last generation used
+	recs       []record
 	// the open intent, for well-formed follow-ups
 	inSeq, inGen uint64
 	inParts      int
@@ -182,7 +182,7 @@ func (g *journalGen) round() {
 		}
 	}
 	for range rng.IntN(4) {
-		entries = append(entries, IntentEntry{Type: SpareType, Block: uint32(rng.IntN(int(g.nb)))})
+		entries = append(entries, IntentEntry{Type: SpareType, Block: uint32(rng.IntN(int(g.dataBlocks)))})
 	}
 	if g.flip() {
 		entries = append(entries, g.entry(uint8(rng.IntN(7)), uint32(rng.IntN(10))))
@@ -202,14 +202,14 @@ func (g *journalGen) round() {
 		nparts++
 	}
 	h.u16(uint16(nparts))
-	h.u32(uint32(rng.IntN(int(g.nb) + 2)))
+	h.u32(uint32(rng.IntN(int(g.dataBlocks) + 2)))
 	h.u32(uint32(rng.IntN(2)))
 	h.config(Config{Types: []uint8{1, 2}, Interval: time.Duration(rng.IntN(100))})
 	h.u8(uint8(len(metas)))
 	for i, t := range metas {
 		h.typeMeta(&TypeState{Type: t, Size: int64(counts[i]) * 100, Seq: gen, Digest: Digest{t, byte(gen)}}, counts[i])
 	}
-	body := h.b
+	body := h.buf
 	if g.flip() {
 		body = body[:rng.IntN(len(body)+1)]
 	}
@@ -228,7 +228,7 @@ func (g *journalGen) round() {
 		}
 		b.u16(uint16(n))
 		b.raw(encodeEntries(p))
-		g.add(kindIntentChunk, b.b)
+		g.add(kindIntentChunk, b.buf)
 	}
 	switch k := rng.IntN(10); {
 	case k < 6:
@@ -240,9 +240,9 @@ func (g *journalGen) round() {
 }
 
 func (g *journalGen) entry(t uint8, i uint32) IntentEntry {
-	b := uint32(g.rng.IntN(int(g.nb)))
+	b := uint32(g.rng.IntN(int(g.dataBlocks)))
 	if g.rng.IntN(40) == 0 {
-		b = g.nb + uint32(g.rng.IntN(3)) // beyond the data area
+		b = g.dataBlocks + uint32(g.rng.IntN(3)) // beyond the data area
 	}
 	return IntentEntry{Type: t, Index: i, Block: b, Check: g.rng.Uint64(), Digest: Digest{byte(g.rng.Uint32()), 31: byte(g.rng.Uint32())}}
 }
@@ -267,7 +267,7 @@ func (g *journalGen) purge() {
 		seq++
 	}
 	e.u64(seq)
-	g.add(kindPurged, e.b)
+	g.add(kindPurged, e.buf)
 }
 
 func (g *journalGen) other() {
@@ -275,11 +275,11 @@ func (g *journalGen) other() {
 	case 0:
 		var e enc
 		e.role(Role{Epoch: uint64(g.rng.IntN(9)), Active: uint8(g.rng.IntN(2))})
-		g.add(kindRole, e.b)
+		g.add(kindRole, e.buf)
 	case 1:
 		var e enc
 		e.config(Config{Types: []uint8{uint8(g.rng.IntN(6))}, GroupSize: g.rng.IntN(4)})
-		g.add(kindStaged, e.b)
+		g.add(kindStaged, e.buf)
 	case 2:
 		g.gen++
 		st := State{Generation: g.gen, Config: Config{Types: []uint8{2}}}
@@ -313,7 +313,7 @@ func FuzzReplayEqualsReference(f *testing.F) {
 // outcome; what names the journal in failures.
 func checkReplayEqualsReference(t *testing.T, rng *rand.Rand, what string) {
 	const nb = 100
-	g := &journalGen{rng: rng, nb: nb, gen: 5}
+	g := &journalGen{rng: rng, dataBlocks: nb, gen: 5}
 	for range 1 + rng.IntN(6) {
 		if rng.IntN(4) == 0 {
 			g.other()
@@ -336,8 +336,8 @@ func checkReplayEqualsReference(t *testing.T, rng *rand.Rand, what string) {
 		erased[b] = rng.IntN(2) == 0
 	}
 
-	ref := &refReplay{nb: nb, st: base.Clone(), erased: append([]bool(nil), erased...)}
-	s := &Store{sb: Superblock{DataBlocks: nb}, st: base.Clone(), erased: newBlockSet(nb)}
+	ref := &refReplay{dataBlocks: nb, committed: base.Clone(), erased: append([]bool(nil), erased...)}
+	s := &Store{layout: Superblock{DataBlocks: nb}, committed: base.Clone(), erased: newBlockSet(nb)}
 	for b, e := range erased {
 		if e {
 			s.erased.add(uint32(b))
@@ -364,7 +364,7 @@ func checkReplayEqualsReference(t *testing.T, rng *rand.Rand, what string) {
 			in.decodeRaw()
 		}
 	}
-	require.Equal(t, ref.st, s.st, line)
+	require.Equal(t, ref.committed, s.committed, line)
 	require.Equal(t, ref.staged, s.staged, line)
 	require.Equal(t, ref.cursor, s.cursor, line)
 	require.Equal(t, ref.wraps, s.wraps, line)
@@ -380,7 +380,7 @@ func checkReplayEqualsReference(t *testing.T, rng *rand.Rand, what string) {
 		require.NotNil(t, got, "%s: intent %d", line, k)
 		require.Equal(t, want.interrupted(k == 1), got.interrupted(k == 1), "%s: intent %d", line, k)
 		require.Equal(t, want.types, got.types, "%s: intent %d", line, k)
-		require.Equal(t, want.nchunks, got.nchunks, "%s: intent %d", line, k)
-		require.Equal(t, [4]any{want.parts, want.got, want.cursor, want.wraps}, [4]any{got.parts, got.got, got.cursor, got.wraps}, "%s: intent %d", line, k)
+		require.Equal(t, want.chunkCounts, got.chunkCounts, "%s: intent %d", line, k)
+		require.Equal(t, [4]any{want.parts, want.partsSeen, want.cursor, want.wraps}, [4]any{got.parts, got.partsSeen, got.cursor, got.wraps}, "%s: intent %d", line, k)
 	}
 }

@@ -52,52 +52,53 @@ type Options struct {
 // Store is an open backup store on one chip. Methods are not safe for
 // concurrent use.
 type Store struct {
-	f    hal.Flash
-	off  int64
-	size int64
-	opts Options
-	sb   Superblock
-	e    int64
-	slot int64
+	flash     hal.Flash
+	offset    int64 // chip offset of store block 0
+	size      int64 // bytes
+	opts      Options
+	layout    Superblock // the superblock read at Open
+	eraseSize int64      // the chip's erase block, also the chunk size
+	slotSize  int64      // journal records start at multiples of it
 
-	area    int
-	epoch   uint64
-	nextSeq uint64
-	tailBlk int64 // journal block (within the area) of the next append
-	tailOff int64
-	// tailReady: the tail block reads erased from tailOff on (else it is
+	area       int
+	epoch      uint64
+	nextSeq    uint64
+	tailBlock  int64 // journal block (within the area) of the next append
+	tailOffset int64
+	// tailReady: the tail block reads erased from tailOffset on (else it is
 	// read, and erased if need be, before the first record goes there).
-	tailReady bool
-	needComp  bool // the area may not be appended to: compact first
-	// Journal blocks below winEnd of area winArea, past the tail, were
+	tailReady   bool
+	mustCompact bool // the area may not be appended to: compact first
+	// Journal blocks below windowEnd of area windowArea, past the tail, were
 	// erased with the 64 KiB erase window the tail entered in this session
-	// and not written since (see enterBlock); winEnd 0: none.
-	winArea int
-	winEnd  int64
+	// and not written since (see enterBlock); windowEnd 0: none.
+	windowArea int
+	windowEnd  int64
 
-	st      State   // committed generation
-	staged  *Config // config set after the last commit
-	pending *intent // interrupted round not yet purged
-	purged  *intent // last purged round (for reports)
-	cursor  uint32
-	wraps   uint32
+	committed State   // committed generation
+	staged    *Config // config set after the last commit
+	pending   *intent // interrupted round not yet purged
+	purged    *intent // last purged round (for reports)
+	cursor    uint32  // allocation cursor: the data block rounds take next
+	wraps     uint32  // times the cursor went round the data area
 	// live and erased are kept for writes only: nil and incomplete in a
 	// read-only store.
-	live    blockSet // data blocks referenced by the committed generation
-	erased  blockSet // data blocks known to be erased
-	damage  []string
-	lastRec record          // the last valid journal record (for stabilizing)
-	records int             // journal records found by Open
-	log     []record        // the records found by Open
-	torn    bool            // the journal ended with a torn write
-	sbBad   [2]bool         // superblock copies found damaged
-	round   *Round          // round in progress (between Begin and Commit)
-	retired map[uint32]bool // data blocks taken out of use (worn out, bad)
+	live          blockSet // data blocks referenced by the committed generation
+	erased        blockSet // data blocks known to be erased
+	damage        []string
+	lastRecord    record          // the last valid journal record (for stabilizing)
+	recordCount   int             // journal records found by Open
+	log           []record        // the records found by Open
+	torn          bool            // the journal ended with a torn write
+	superblockBad [2]bool         // superblock copies found damaged
+	round         *Round          // round in progress (between Begin and Commit)
+	retired       map[uint32]bool // data blocks taken out of use (worn out, bad)
 }
 
-func (s *Store) areaOff(a int) int64 { return s.off + int64(s.sb.Journal[a])*s.e }
+func (s *Store) areaOff(a int) int64 { return s.offset + int64(s.layout.Journal[a])*s.eraseSize }
+
 func (s *Store) dataOff(b uint32) int64 {
-	return s.off + (int64(s.sb.DataFirst)+int64(b))*s.e
+	return s.offset + (int64(s.layout.DataFirst)+int64(b))*s.eraseSize
 }
 
 // Open reads the superblocks and the journal (never the data area) and
@@ -114,7 +115,7 @@ func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 	if off < 0 || size <= 0 || off > g.Size || size > g.Size-off || g.EraseSize <= 0 || off%g.EraseSize != 0 {
 		return nil, fmt.Errorf("store range %#x+%#x does not fit %s or is not erase-aligned", off, size, g.Name)
 	}
-	s := &Store{f: f, off: off, size: size, opts: opts, e: g.EraseSize}
+	s := &Store{flash: f, offset: off, size: size, opts: opts, eraseSize: g.EraseSize}
 	if err := s.readSuperblocks(); err != nil {
 		return nil, err
 	}
@@ -126,12 +127,12 @@ func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	if !opts.ReadOnly && s.lastRec.size > 0 && g.Kind == hal.NOR {
-		again := make([]byte, s.lastRec.size)
-		if _, err := f.ReadAt(again, s.lastRec.off); err == nil {
-			want := encodeRecord(s.lastRec.kind, s.lastRec.seq, s.lastRec.body, s.slot)
+	if !opts.ReadOnly && s.lastRecord.size > 0 && g.Kind == hal.NOR {
+		again := make([]byte, s.lastRecord.size)
+		if _, err := f.ReadAt(again, s.lastRecord.off); err == nil {
+			want := encodeRecord(s.lastRecord.kind, s.lastRecord.seq, s.lastRecord.body, s.slotSize)
 			if !slices.Equal(again, want) {
-				if _, err := f.WriteAt(want, s.lastRec.off); err != nil {
+				if _, err := f.WriteAt(want, s.lastRecord.off); err != nil {
 					return nil, fmt.Errorf("stabilize last journal record: %w", err)
 				}
 			}
@@ -140,86 +141,21 @@ func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) readSuperblocks() error {
-	g := s.f.Geometry()
-	slot := slotSize(g)
-	buf := make([]byte, max(slot, 256))
-	var good []Superblock
-	for i := int64(0); i < 2; i++ {
-		if (i+1)*s.e > s.size {
-			break
-		}
-		if _, err := s.f.ReadAt(buf, s.off+i*s.e); err != nil {
-			return fmt.Errorf("read superblock %d: %w", i, err)
-		}
-		r, st := parseRecord(buf, slot, s.opts.TrustRecords)
-		if st != parseOK || r.kind != kindSuperblock {
-			if st != parseErased {
-				s.damage = append(s.damage, fmt.Sprintf("superblock copy %d at %#x is damaged", i, s.off+i*s.e))
-			}
-			s.sbBad[i] = true
-			continue
-		}
-		sb, err := decodeSuperblock(r.body)
-		if err != nil {
-			s.damage = append(s.damage, fmt.Sprintf("superblock copy %d: %v", i, err))
-			s.sbBad[i] = true
-			continue
-		}
-		good = append(good, sb)
-	}
-	if len(good) == 0 {
-		return fmt.Errorf("%w: no valid superblock at %#x on %s (run format)", ErrNotFormatted, s.off, g.Name)
-	}
-	if len(good) == 2 && good[0] != good[1] {
-		s.damage = append(s.damage, "superblock copies differ; using copy 0")
-	}
-	s.sb = good[0]
-	if s.sb.EraseSize != g.EraseSize || s.sb.StoreSize != s.size || s.sb.SlotSize != slot {
-		return fmt.Errorf("%w: superblock describes a %s store with %s erase blocks, the range is %s of %s blocks (wrong layout?)",
-			ErrCorrupt, hal.FormatSize(s.sb.StoreSize), hal.FormatSize(s.sb.EraseSize), hal.FormatSize(s.size), hal.FormatSize(g.EraseSize))
-	}
-	s.slot = slot
-	return nil
-}
-
-// repairSuperblock rewrites a damaged superblock copy from the good one
-// (the good copy stays valid throughout, so this is power-safe).
-func (s *Store) repairSuperblock() error {
-	if s.sbBad[0] == s.sbBad[1] {
-		return nil
-	}
-	for i := int64(0); i < 2; i++ {
-		if !s.sbBad[i] {
-			continue
-		}
-		at := s.off + i*s.e
-		if err := s.f.Erase(at, s.e); err != nil {
-			return fmt.Errorf("repair superblock copy %d: %w", i, err)
-		}
-		if _, err := s.f.WriteAt(encodeRecord(kindSuperblock, 0, s.sb.encode(), s.slot), at); err != nil {
-			return fmt.Errorf("repair superblock copy %d: %w", i, err)
-		}
-		s.sbBad[i] = false
-	}
-	return nil
-}
-
 // Superblock returns the store's layout.
-func (s *Store) Superblock() Superblock { return s.sb }
+func (s *Store) Superblock() Superblock { return s.layout }
 
 // Damage lists damage found while opening or reading, in plain words.
 func (s *Store) Damage() []string { return slices.Clone(s.damage) }
 
 // State returns the committed generation. The result shares nothing with
 // the store.
-func (s *Store) State() State { return s.st.Clone() }
+func (s *Store) State() State { return s.committed.Clone() }
 
 // StateRef returns the committed generation without copying; the caller
 // must not modify it. The store replaces (never modifies in place) the
 // chunk maps of committed types, so a shallow copy of the result stays
 // valid after later writes.
-func (s *Store) StateRef() *State { return &s.st }
+func (s *Store) StateRef() *State { return &s.committed }
 
 // Staged returns the configuration set after the last commit, if any.
 func (s *Store) Staged() (Config, bool) {
@@ -229,23 +165,6 @@ func (s *Store) Staged() (Config, bool) {
 	return s.staged.clone(), true
 }
 
-// Interrupted describes a round that began (its intent is durable) but did
-// not commit.
-type Interrupted struct {
-	Generation uint64
-	IntentSeq  uint64
-	Config     Config        // the configuration the round ran with
-	Blocks     []uint32      // data blocks the round may have touched
-	Entries    []IntentEntry // the chunks it was writing
-	Complete   bool          // all its intent records are durable
-	Purged     bool
-}
-
-func (in *intent) interrupted(purged bool) *Interrupted {
-	return &Interrupted{Generation: in.gen, IntentSeq: in.seq, Config: in.config.clone(), Blocks: in.blocks(),
-		Entries: slices.Clone(in.entries), Complete: in.got == in.parts, Purged: purged}
-}
-
 // Release gives the store's in-memory maps (the committed chunk maps and
 // the journal's record list) back for reuse by stores opened later, so that
 // opening many stores one after another (a fault campaign) allocates
@@ -253,48 +172,34 @@ func (in *intent) interrupted(purged bool) *Interrupted {
 // afterwards. Release is optional: an unreleased store is collected as
 // usual.
 func (s *Store) Release() {
-	for i := range s.st.Types {
-		putChunks(s.st.Types[i].Chunks)
-		s.st.Types[i].Chunks = nil
+	for i := range s.committed.Types {
+		putChunks(s.committed.Types[i].Chunks)
+		s.committed.Types[i].Chunks = nil
 	}
-	s.st.Types, s.erased, s.live = nil, nil, nil
+	s.committed.Types, s.erased, s.live = nil, nil, nil
 	putRecords(s.log)
 	s.log = nil
 }
 
-// Interrupted returns the interrupted round awaiting purge, or nil.
-func (s *Store) Interrupted() *Interrupted {
-	if s.pending == nil {
-		return nil
-	}
-	return s.pending.interrupted(false)
-}
-
-// LastPurged returns the last round purged since Open (or found purged in
-// the journal), or nil.
-func (s *Store) LastPurged() *Interrupted {
-	if s.purged == nil {
-		return nil
-	}
-	return s.purged.interrupted(true)
-}
-
 // ChunkSize returns the chunk size (the erase size).
-func (s *Store) ChunkSize() int64 { return s.e }
+func (s *Store) ChunkSize() int64 { return s.eraseSize }
 
 // Flash returns the device.
-func (s *Store) Flash() hal.Flash { return s.f }
+func (s *Store) Flash() hal.Flash { return s.flash }
 
 // JournalRange returns the chip range of both journal areas (and the
 // superblocks before them): the store's metadata.
 func (s *Store) JournalRange() (off, size int64) {
-	return s.off, int64(s.sb.DataFirst) * s.e
+	return s.offset, int64(s.layout.DataFirst) * s.eraseSize
 }
 
 // DataRange returns the chip range of the data area.
 func (s *Store) DataRange() (off, size int64) {
-	return s.dataOff(0), int64(s.sb.DataBlocks) * s.e
+	return s.dataOff(0), int64(s.layout.DataBlocks) * s.eraseSize
 }
 
 // BlockOffset returns the chip offset of data block b.
 func (s *Store) BlockOffset(b uint32) int64 { return s.dataOff(b) }
+
+// SetVerify turns read-back verification of written chunks on or off.
+func (s *Store) SetVerify(v bool) { s.opts.Verify = v }

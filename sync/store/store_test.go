@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 )
@@ -222,7 +223,7 @@ func TestSteadyStateWearLevelling(t *testing.T) {
 	f := newChip(t)
 	formatTest(t, f)
 	s := openTest(t, f, Options{})
-	data := int(s.sb.DataBlocks)
+	data := int(s.layout.DataBlocks)
 	var steadyErases, steadyChunks int64
 	rounds := 0
 	for gen := uint64(1); s.wraps < 3; gen++ {
@@ -239,7 +240,7 @@ func TestSteadyStateWearLevelling(t *testing.T) {
 		require.Less(t, rounds, 10*data, "the cursor never wrapped")
 	}
 	require.InDelta(t, float64(steadyChunks), float64(steadyErases), 16, "one erase per chunk on average")
-	first := int64(s.sb.DataFirst)
+	first := int64(s.layout.DataFirst)
 	lo, hi := int64(1<<62), int64(0)
 	for b := int64(0); b < int64(data); b++ {
 		w := f.Wear(testStoreOff/4096 + first + b)
@@ -286,8 +287,8 @@ func TestWindowWithMixedBlocks(t *testing.T) {
 func TestJournalErasesWindows(t *testing.T) {
 	f := newChip(t)
 	formatTest(t, f)
-	log := &eraseLog{Flash: f}
-	s := openTest(t, log, Options{})
+	chip, log := logErases(f)
+	s := openTest(t, chip, Options{})
 	jo, jn := s.JournalRange()
 	journalErases := func() (windows, single int) {
 		for _, e := range log.erases {
@@ -333,7 +334,7 @@ func TestJournalErasesWindows(t *testing.T) {
 	entered := map[int64]bool{}
 	for len(entered) < 40 && s.area == 0 && i < 300000 {
 		stage()
-		entered[s.tailBlk] = true
+		entered[s.tailBlock] = true
 	}
 	require.GreaterOrEqual(t, len(entered), 40, "the tail crossed 40 journal blocks of area 0")
 	windows, single = journalErases()
@@ -343,11 +344,11 @@ func TestJournalErasesWindows(t *testing.T) {
 
 	// A reopened store erases the next block it enters, even inside the
 	// window the previous session erased.
-	s = openTest(t, log, Options{})
+	s = openTest(t, chip, Options{})
 	before := len(log.erases)
 	stage()
-	blk := s.tailBlk
-	for s.tailBlk == blk {
+	blk := s.tailBlock
+	for s.tailBlock == blk {
 		stage()
 	}
 	require.Greater(t, len(log.erases), before, "the reopened store erased before entering a block")
@@ -356,52 +357,66 @@ func TestJournalErasesWindows(t *testing.T) {
 	require.Equal(t, cfg.Interval, got.Interval)
 }
 
-// failBlockStart fails, once armed, the first program at the start of a
-// journal block with a media error, writing nothing.
-type failBlockStart struct {
-	hal.Flash
-	lo, hi int64
-	armed  bool
-}
-
-func (f *failBlockStart) WriteAt(b []byte, off int64) (int, error) {
-	if f.armed && off >= f.lo && off < f.hi && off%4096 == 0 {
-		f.armed = false
-		return 0, &hal.OpError{Op: "program", Off: off, Len: int64(len(b)), Err: fmt.Errorf("%w: %w", hal.ErrInjected, hal.ErrMedia)}
-	}
-	return f.Flash.WriteAt(b, off)
-}
-
 // TestFailedProgramAtBlockStartStaysReachable: a journal record whose
 // program failed at the start of a block (leaving it blank) is written
 // again there, not in the next block, where a reader after a restart would
-// never look (the blank block ends the journal for it).
+// never look (the blank block ends the journal for it). A first run finds
+// the first journal program at a block start; a second run from the same
+// contents fails it with "(on (and program (at N)) (fail media))".
 func TestFailedProgramAtBlockStartStaysReachable(t *testing.T) {
 	f := newChip(t)
 	formatTest(t, f)
 	s := openTest(t, f, Options{})
 	lo, n := s.JournalRange()
-	chip := &failBlockStart{Flash: f, lo: lo, hi: lo + n}
-	s = openTest(t, chip, Options{})
+	snap := f.Snapshot()
+	// stage opens the store under in (armed once open) and stages
+	// configurations until done, the same ones in every run.
 	cfg := Config{Types: []uint8{1, 2}, Interval: time.Minute, Threshold: time.Second}
-	chip.armed = true
+	stage := func(in *faults.Injector, done func(*Store, error) bool) *Store {
+		s := openTest(t, in.Wrap(f, faults.Backup), Options{})
+		in.Arm()
+		for i := 0; i < 10000; i++ {
+			cfg.Interval = time.Minute + time.Duration(i)*time.Second
+			if done(s, s.StageConfig(cfg)) {
+				break
+			}
+		}
+		return s
+	}
+
+	first := int64(-1)
+	find := faults.NewInjector(faults.Schedule{}, faults.Options{Disarmed: true, Trace: func(op faults.Op) {
+		if first < 0 && op.Kind == faults.Program && op.Off >= lo && op.Off < lo+n && op.Off%4096 == 0 {
+			first = op.Index
+		}
+	}})
+	stage(find, func(_ *Store, err error) bool {
+		require.NoError(t, err)
+		return first >= 0
+	})
+	require.GreaterOrEqual(t, first, int64(0), "no journal program started a block")
+
+	f.Restore(snap)
+	sched, err := faults.ParseSchedule(fmt.Sprintf("(on (and program (at %d)) (fail media))", first))
+	require.NoError(t, err)
+	in := faults.NewInjector(sched, faults.Options{Disarmed: true})
 	failed := false
-	for i := 0; i < 10000 && !failed; i++ {
-		cfg.Interval = time.Minute + time.Duration(i)*time.Second
-		err := s.StageConfig(cfg)
+	s = stage(in, func(s *Store, err error) bool {
 		if err != nil {
 			require.ErrorIs(t, err, hal.ErrMedia)
 			failed = true
 			require.NoError(t, s.StageConfig(cfg), "the retry succeeds")
 		}
-	}
-	require.True(t, failed, "no journal program started a block")
+		return failed
+	})
+	require.True(t, failed, "%v did not fail a StageConfig", sched)
+	require.Len(t, in.Fired(), 1)
 	cfg.Interval += time.Hour
 	require.NoError(t, s.StageConfig(cfg), "and the journal goes on")
 
 	re := openTest(t, f, Options{ReadOnly: true})
 	got, ok := re.Staged()
-	require.True(t, ok)
+	require.True(t, ok, "a restart sees a staged configuration")
 	require.Equal(t, cfg.Interval, got.Interval, "a restart sees the records written after the failure")
 	require.Empty(t, re.Damage())
 }

@@ -1,3 +1,6 @@
+// The intent: a round's "in progress" mark, its records and their
+// encoding and decoding.
+
 package store
 
 import (
@@ -5,90 +8,9 @@ import (
 	"slices"
 )
 
-// intentEntrySize is the encoded size of one intent chunk entry: type u8,
-// chunk index u32, block u32, check u64, digest.
+// intentEntrySize is the encoded size of one entry of an intent-chunks
+// record (docs/FORMAT.md, Record kinds).
 const intentEntrySize = 1 + 4 + 4 + 8 + DigestSize
-
-// ckptEntrySize is the encoded size of one checkpoint chunk entry: block
-// u32, check u64, digest.
-const ckptEntrySize = 4 + 8 + DigestSize
-
-// layoutRecords places encoded records one after the other in erase blocks
-// of e bytes, never across a block (a record that does not fit starts the
-// next block; the rest of the block stays 0xFF). It returns the image and
-// the block and offset just after the last record.
-func layoutRecords(recs [][]byte, e int64) (img []byte, block, off int64) {
-	for _, r := range recs {
-		if off+int64(len(r)) > e {
-			for int64(len(img)) < (block+1)*e {
-				img = append(img, 0xFF)
-			}
-			block++
-			off = 0
-		}
-		img = append(img, r...)
-		off += int64(len(r))
-	}
-	return img, block, off
-}
-
-// checkpointRecords encodes a checkpoint of st (and the staged config, the
-// allocation cursor) as records with sequence numbers from seq on.
-func checkpointRecords(sb *Superblock, epoch, seq uint64, st *State, staged *Config, cursor, wraps uint32) [][]byte {
-	e := sb.EraseSize
-	perRec := int((e - recordOverhead - 16) / ckptEntrySize)
-	var chunkRecs [][]byte
-	for ti := range st.Types {
-		t := &st.Types[ti]
-		for first := 0; first < len(t.Chunks); first += perRec {
-			n := min(perRec, len(t.Chunks)-first)
-			var b enc
-			b.u64(epoch)
-			b.u8(t.Type)
-			b.u32(uint32(first))
-			b.u16(uint16(n))
-			for _, c := range t.Chunks[first : first+n] {
-				b.u32(c.Block)
-				b.u64(c.Check)
-				b.raw(c.Digest[:])
-			}
-			chunkRecs = append(chunkRecs, b.b)
-		}
-	}
-	var h enc
-	h.u64(epoch)
-	h.stateHead(st)
-	if staged != nil {
-		h.u8(1)
-		h.config(*staged)
-	} else {
-		h.u8(0)
-	}
-	h.u32(cursor)
-	h.u32(wraps)
-	h.u8(uint8(len(st.Types)))
-	for ti := range st.Types {
-		h.typeMeta(&st.Types[ti], len(st.Types[ti].Chunks))
-	}
-	h.u32(uint32(len(chunkRecs)))
-	recs := [][]byte{encodeRecord(kindCkptBegin, seq, h.b, sb.SlotSize)}
-	seq++
-	for _, b := range chunkRecs {
-		recs = append(recs, encodeRecord(kindCkptChunks, seq, b, sb.SlotSize))
-		seq++
-	}
-	var end enc
-	end.u64(epoch)
-	end.u32(uint32(len(chunkRecs)))
-	recs = append(recs, encodeRecord(kindCkptEnd, seq, end.b, sb.SlotSize))
-	return recs
-}
-
-// checkpointImage is checkpointRecords laid out in erase blocks.
-func checkpointImage(sb *Superblock, epoch, seq uint64, st *State, staged *Config, cursor, wraps uint32) []byte {
-	img, _, _ := layoutRecords(checkpointRecords(sb, epoch, seq, st, staged, cursor, wraps), sb.EraseSize)
-	return img
-}
 
 // intentRecords encodes a round's intent: the head (generation, cursor,
 // config, new type metadata) and the chunk entries, split into records that
@@ -99,7 +21,7 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 	for first := 0; first < len(in.entries); first += perRec {
 		n := min(perRec, len(in.entries)-first)
 		var b enc
-		b.u64(in.gen)
+		b.u64(in.generation)
 		b.u16(uint16(n))
 		for _, x := range in.entries[first : first+n] {
 			b.u8(x.Type)
@@ -108,19 +30,19 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 			b.u64(x.Check)
 			b.raw(x.Digest[:])
 		}
-		parts = append(parts, b.b)
+		parts = append(parts, b.buf)
 	}
 	var h enc
-	h.u64(in.gen)
+	h.u64(in.generation)
 	h.u16(uint16(len(parts)))
 	h.u32(in.cursor)
 	h.u32(in.wraps)
 	h.config(in.config)
 	h.u8(uint8(len(in.types)))
 	for i := range in.types {
-		h.typeMeta(&in.types[i], in.nchunks[i])
+		h.typeMeta(&in.types[i], in.chunkCounts[i])
 	}
-	recs := [][]byte{encodeRecord(kindIntent, seq, h.b, sb.SlotSize)}
+	recs := [][]byte{encodeRecord(kindIntent, seq, h.buf, sb.SlotSize)}
 	for i, b := range parts {
 		recs = append(recs, encodeRecord(kindIntentChunk, seq+1+uint64(i), b, sb.SlotSize))
 	}
@@ -139,16 +61,16 @@ type IntentEntry struct {
 
 // intent is a decoded (or planned) round: written before any data.
 type intent struct {
-	gen     uint64
-	seq     uint64 // sequence number of the head record
-	parts   int    // chunk records announced by the head
-	got     int    // chunk records seen
-	cursor  uint32
-	wraps   uint32
-	config  Config
-	types   []TypeState // new metadata, no chunks
-	nchunks []int
-	entries []IntentEntry
+	generation  uint64
+	seq         uint64 // sequence number of the head record
+	parts       int    // chunk records announced by the head
+	partsSeen   int    // chunk records seen
+	cursor      uint32
+	wraps       uint32
+	config      Config
+	types       []TypeState // new metadata, no chunks
+	chunkCounts []int
+	entries     []IntentEntry
 	// raw: the entries that follow entries, still encoded (the bytes of
 	// intent chunk records, from splitIntentChunks). The replay keeps them
 	// so, pointing into the journal blocks it read, and decodes them
@@ -170,9 +92,9 @@ func (in *intent) blocks() []uint32 {
 }
 
 func decodeIntentHead(body []byte) (*intent, error) {
-	d := dec{b: body}
+	d := dec{buf: body}
 	in := &intent{}
-	in.gen = d.u64()
+	in.generation = d.u64()
 	in.parts = int(d.u16())
 	in.cursor = d.u32()
 	in.wraps = d.u32()
@@ -183,12 +105,12 @@ func decodeIntentHead(body []byte) (*intent, error) {
 	}
 	if n > 0 {
 		in.types = make([]TypeState, 0, n)
-		in.nchunks = make([]int, 0, n)
+		in.chunkCounts = make([]int, 0, n)
 	}
 	for range n {
 		t, nc := d.typeMeta()
 		in.types = append(in.types, t)
-		in.nchunks = append(in.nchunks, nc)
+		in.chunkCounts = append(in.chunkCounts, nc)
 	}
 	if d.bad {
 		return nil, fmt.Errorf("%w: intent head truncated", ErrCorrupt)
@@ -268,31 +190,4 @@ func (in *intent) decodeRaw() {
 	}
 	in.entries, in.raw = entries, nil
 	in.dropCheck()
-}
-
-// commitRecord is a decoded commit.
-type commitRecord struct {
-	intentSeq uint64 // 0: no intent (nothing changed, or a config-only generation)
-	parts     int
-	state     State // head fields only (no types)
-}
-
-func encodeCommit(intentSeq uint64, parts int, st *State) []byte {
-	var e enc
-	e.u64(intentSeq)
-	e.u16(uint16(parts))
-	e.stateHead(st)
-	return e.b
-}
-
-func decodeCommit(body []byte) (commitRecord, error) {
-	d := dec{b: body}
-	var c commitRecord
-	c.intentSeq = d.u64()
-	c.parts = int(d.u16())
-	c.state = d.stateHead()
-	if d.bad {
-		return c, fmt.Errorf("%w: commit record truncated", ErrCorrupt)
-	}
-	return c, nil
 }

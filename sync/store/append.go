@@ -1,0 +1,199 @@
+// The journal writer: appending records at the tail, entering (erasing)
+// journal blocks, and the records written alone (staged config, role).
+
+package store
+
+import (
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// fits reports whether records of the given padded sizes fit in the
+// current area after the tail.
+func (s *Store) fits(sizes []int64) bool {
+	if s.mustCompact {
+		return false
+	}
+	blk, off := s.tailBlock, s.tailOffset
+	for _, n := range sizes {
+		if off+n > s.eraseSize {
+			blk, off = blk+1, 0
+		}
+		off += n
+	}
+	return blk < int64(s.layout.JournalBlocks)
+}
+
+// ensureRoom compacts the journal if the records do not fit. It must only
+// be called when no round is pending (a checkpoint holds committed state
+// only).
+func (s *Store) ensureRoom(sizes []int64) error {
+	if s.fits(sizes) {
+		return nil
+	}
+	if s.pending != nil || s.round != nil {
+		return fmt.Errorf("journal full while a round is pending")
+	}
+	if err := s.compact(); err != nil {
+		return err
+	}
+	if !s.fits(sizes) {
+		return fmt.Errorf("journal area of %d blocks too small for %d records", s.layout.JournalBlocks, len(sizes))
+	}
+	return nil
+}
+
+// writeRecords appends encoded records (already numbered from s.nextSeq) at
+// the tail, one program per erase block they occupy.
+func (s *Store) writeRecords(recs [][]byte) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	sizes := make([]int64, len(recs))
+	for i, r := range recs {
+		sizes[i] = int64(len(r))
+	}
+	if !s.fits(sizes) {
+		return fmt.Errorf("journal full")
+	}
+	i := 0
+	for i < len(recs) {
+		if s.tailOffset+int64(len(recs[i])) > s.eraseSize {
+			s.tailBlock, s.tailOffset, s.tailReady = s.tailBlock+1, 0, false
+		}
+		if !s.tailReady {
+			if err := s.enterBlock(s.tailBlock); err != nil {
+				return err
+			}
+		}
+		// Batch the records that fit in this block into one program.
+		var buf []byte
+		j := i
+		off := s.tailOffset
+		for j < len(recs) && off+int64(len(recs[j])) <= s.eraseSize {
+			buf = append(buf, recs[j]...)
+			off += int64(len(recs[j]))
+			j++
+		}
+		at := s.areaOff(s.area) + s.tailBlock*s.eraseSize + s.tailOffset
+		if _, err := s.flash.WriteAt(buf, at); err != nil {
+			// Whatever landed is torn. After records in this block, the
+			// journal continues in the next block (a reader looks there
+			// after a torn tail). A failed program at the start of a block
+			// may have left it blank, which a reader takes for the end of
+			// the journal: the block is erased again and written from its
+			// start instead.
+			s.windowEnd = 0
+			if s.tailOffset > 0 {
+				s.tailBlock, s.tailOffset = s.tailBlock+1, 0
+			}
+			s.tailReady = false
+			return err
+		}
+		last := recs[j-1]
+		lastOff := at + int64(len(buf)-len(last))
+		s.lastRecord = record{kind: last[4], seq: le.Uint64(last[12:]), body: last[recordHeader : len(last)-4], size: int64(len(last)), off: lastOff}
+		s.tailOffset = off
+		s.nextSeq += uint64(j - i)
+		i = j
+	}
+	return nil
+}
+
+// enterBlock makes journal block blk of the current area ready for
+// records by erasing it. It erases even a block that reads erased: after a
+// compaction, blocks past the checkpoint hold stale records; after a torn
+// write or erase, cells may be weakly programmed and read as erased one
+// time and not the next, so a read cannot prove a block erased.
+//
+// On NOR with blocks smaller than 64 KiB, a block that starts an erase
+// window with the whole window inside the area is erased with its window
+// (one block erase, as the data area's rounds do) when an earlier pass of
+// the journal used the whole window (its last block does not read erased):
+// the tail then enters the window's later blocks without an erase, as this
+// session erased them and nothing wrote them since (the tail only moves
+// forward; a restart, a compaction or a failed write forgets the window,
+// and the blocks are erased again). A journal block then costs 1/16 of a
+// block erase instead of a sector erase, which is most of a small round's
+// time. A window whose last block reads erased is young (never filled
+// since the format): its blocks are erased one by one, as the tail enters
+// them, rather than erasing blank ones.
+func (s *Store) enterBlock(blk int64) error {
+	if s.windowEnd > 0 && s.windowArea == s.area && blk < s.windowEnd {
+		s.tailReady = true
+		return nil
+	}
+	s.windowEnd = 0
+	off, n := s.areaOff(s.area)+blk*s.eraseSize, int64(1)
+	if w := int64(s.windowBlocks()); w > 1 && off%eraseWindow == 0 && blk+w <= int64(s.layout.JournalBlocks) {
+		used, err := s.blockUsed(off + (w-1)*s.eraseSize)
+		if err != nil {
+			return err
+		}
+		if used {
+			n = w
+		}
+	}
+	if err := s.flash.Erase(off, n*s.eraseSize); err != nil {
+		return err
+	}
+	if n > 1 {
+		s.windowArea, s.windowEnd = s.area, blk+n
+	}
+	s.tailReady = true
+	return nil
+}
+
+// blockUsed reports whether the block at off does not read erased.
+func (s *Store) blockUsed(off int64) (bool, error) {
+	buf := make([]byte, s.eraseSize)
+	if _, err := s.flash.ReadAt(buf, off); err != nil {
+		return false, err
+	}
+	return !hal.IsErased(buf), nil
+}
+
+// appendRecord writes one record, compacting first if the area is full.
+func (s *Store) appendRecord(kind uint8, body []byte) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	if s.pending == nil && s.round == nil {
+		if err := s.ensureRoom([]int64{recordSize(len(body), s.slotSize)}); err != nil {
+			return err
+		}
+	}
+	return s.writeRecords([][]byte{encodeRecord(kind, s.nextSeq, body, s.slotSize)})
+}
+
+// StageConfig stores c as the configuration in effect until the next
+// commit (which records it with its generation). A purge-then-reinit drops
+// it in favour of the last committed configuration.
+func (s *Store) StageConfig(c Config) error {
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	if s.pending != nil {
+		return ErrPending
+	}
+	var e enc
+	e.config(c)
+	if err := s.appendRecord(kindStaged, e.buf); err != nil {
+		return fmt.Errorf("stage config: %w", err)
+	}
+	cc := c.clone()
+	s.staged = &cc
+	return nil
+}
+
+// SetRole stores the active role durably (a failover).
+func (s *Store) SetRole(r Role) error {
+	var e enc
+	e.role(r)
+	if err := s.appendRecord(kindRole, e.buf); err != nil {
+		return fmt.Errorf("store role: %w", err)
+	}
+	s.committed.Role = r
+	return nil
+}

@@ -1,0 +1,134 @@
+// Interrupted rounds: reporting them and purging what they wrote.
+
+package store
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// Interrupted describes a round that began (its intent is durable) but did
+// not commit.
+type Interrupted struct {
+	Generation uint64
+	IntentSeq  uint64
+	Config     Config        // the configuration the round ran with
+	Blocks     []uint32      // data blocks the round may have touched
+	Entries    []IntentEntry // the chunks it was writing
+	Complete   bool          // all its intent records are durable
+	Purged     bool
+}
+
+func (in *intent) interrupted(purged bool) *Interrupted {
+	return &Interrupted{Generation: in.generation, IntentSeq: in.seq, Config: in.config.clone(), Blocks: in.blocks(),
+		Entries: slices.Clone(in.entries), Complete: in.partsSeen == in.parts, Purged: purged}
+}
+
+// Interrupted returns the interrupted round awaiting purge, or nil.
+func (s *Store) Interrupted() *Interrupted {
+	if s.pending == nil {
+		return nil
+	}
+	return s.pending.interrupted(false)
+}
+
+// LastPurged returns the last round purged since Open (or found purged in
+// the journal), or nil.
+func (s *Store) LastPurged() *Interrupted {
+	if s.purged == nil {
+		return nil
+	}
+	return s.purged.interrupted(true)
+}
+
+// PurgeResult says what a purge did.
+type PurgeResult struct {
+	Generation uint64
+	Blocks     []uint32
+	Erased     int // blocks erased (all of them, unless retired)
+}
+
+// Purge deletes what the interrupted round wrote (and drops a staged
+// configuration: reinit returns to the committed one): every data block its
+// intent names is erased and read back to confirm it is erased
+// (ErrPurgeFailed otherwise). Only then is
+// the purged mark appended. Blocks of the committed generation are never
+// touched. Without an interrupted round it does nothing.
+func (s *Store) Purge() (PurgeResult, error) {
+	in := s.pending
+	if in == nil {
+		return PurgeResult{}, nil
+	}
+	if s.opts.ReadOnly {
+		return PurgeResult{}, ErrReadOnly
+	}
+	res := PurgeResult{Generation: in.generation, Blocks: in.blocks()}
+	if !s.opts.SkipPurgeErase {
+		bufs := &blockBufs{blockSize: s.eraseSize}
+		defer bufs.release()
+		buf := bufs.get()
+		for _, b := range res.Blocks {
+			if s.live.has(b) {
+				// Only a damaged intent names a committed block: never
+				// erase committed data.
+				s.damage = append(s.damage, fmt.Sprintf("interrupted round %d names block %d of the committed generation; not purged", in.generation, b))
+				continue
+			}
+			if err := s.eraseVerified(b, buf, &res); err != nil {
+				return res, err
+			}
+		}
+	}
+	var e enc
+	e.u64(in.generation)
+	e.u64(in.seq)
+	s.round = nil
+	s.pending = nil
+	staged := s.staged
+	s.staged = nil // reinit: back to the committed configuration
+	var err error
+	if s.fits([]int64{recordSize(len(e.buf), s.slotSize)}) {
+		err = s.writeRecords([][]byte{encodeRecord(kindPurged, s.nextSeq, e.buf, s.slotSize)})
+	} else {
+		// A checkpoint of the committed state in the other area supersedes
+		// the intent and the mark (which could not refer to it there).
+		err = s.compact()
+	}
+	if err != nil {
+		s.pending, s.staged = in, staged
+		return res, fmt.Errorf("write purged mark: %w", err)
+	}
+	s.purged = in
+	return res, nil
+}
+
+// eraseVerified erases data block b and reads it back to confirm it is
+// erased, erasing at most three times. It always erases first: a block
+// left by a torn erase or program may read as erased once and not the next
+// time (weakly programmed cells), so a read alone proves nothing.
+func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
+	off := s.dataOff(b)
+	for try := 0; ; try++ {
+		if err := s.flash.Erase(off, s.eraseSize); err != nil {
+			if s.retire(b, err) {
+				return nil // unreachable and never used again
+			}
+			return fmt.Errorf("purge: erase block %d: %w", b, err)
+		}
+		if try == 0 {
+			res.Erased++
+		}
+		if _, err := s.flash.ReadAt(buf, off); err != nil {
+			return fmt.Errorf("purge: verify block %d: %w", b, err)
+		}
+		if hal.IsErased(buf) {
+			s.erased.add(b)
+			return nil
+		}
+		if try == 2 {
+			return fmt.Errorf("%w: block %d at %#x", ErrPurgeFailed, b, off)
+		}
+	}
+}

@@ -1,0 +1,248 @@
+// The replay's check of an intent's entries in their encoded form, made as
+// the intent's records are replayed, and the fused chunk maps it fills.
+
+package store
+
+import (
+	"fmt"
+	"math/bits"
+)
+
+// rawCheck is applyIntent's check of an intent's entries, made on their
+// encoded form as the replay meets them: every entry names a described
+// type and a chunk within it, and every chunk beyond the committed map
+// gets a block. Its tables are per position in the intent's types.
+type rawCheck struct {
+	position       [256]uint8 // 1 + position of each described type; 0: not described
+	described      int        // described types
+	committedIndex [maxTypes]int
+	chunkCount     [maxTypes]int // new chunk count
+	keptLen        [maxTypes]int // chunks kept from the committed map
+	grownBase      [maxTypes]int // first bit of the type's grown chunks
+	// grown: one bit per chunk past the committed map, by type.
+	grown []uint64
+	err   error // the first entry in error, in entry order
+	// fused: every type gets a new chunk map (none is updated in place),
+	// made when the intent is met and filled as its entries come (the
+	// committed chunks first): a commit only installs them. spares are
+	// the blocks of spare entries met.
+	fused  bool
+	maps   [maxTypes][]Chunk
+	spares []uint32
+}
+
+// newRawCheck prepares the check of in's entries against the committed
+// types, fused if fuse and no map is updated in place (then addBlocks must
+// see every entry); nil if in lists a type twice or too many (the general
+// path, applyIntent, decides then).
+func newRawCheck(in *intent, committed []TypeState, fuse bool) *rawCheck {
+	if len(in.types) > maxTypes {
+		return nil
+	}
+	c := &rawCheck{described: len(in.types)}
+	bitsN := 0
+	for i, nt := range in.types {
+		if c.position[nt.Type] != 0 {
+			return nil
+		}
+		c.position[nt.Type] = uint8(i + 1)
+		c.chunkCount[i] = in.chunkCounts[i]
+		c.committedIndex[i] = -1
+		for j := range committed {
+			if committed[j].Type == nt.Type {
+				c.committedIndex[i] = j
+			}
+		}
+		if c.committedIndex[i] >= 0 {
+			c.keptLen[i] = min(len(committed[c.committedIndex[i]].Chunks), in.chunkCounts[i])
+		}
+		c.grownBase[i] = bitsN
+		bitsN += max(in.chunkCounts[i]-c.keptLen[i], 0)
+	}
+	c.grown = make([]uint64, (bitsN+63)/64)
+	if !fuse {
+		return c
+	}
+	// Fused unless a type's map is updated in place (its new length fits
+	// the committed map: a small round).
+	var ns [maxTypes]int
+	for i := range in.types {
+		if c.committedIndex[i] >= 0 {
+			if old := committed[c.committedIndex[i]].Chunks; old != nil && in.chunkCounts[i] <= cap(old) {
+				return c
+			}
+		}
+		ns[i] = in.chunkCounts[i]
+	}
+	c.fused = true
+	getChunkMaps(ns[:c.described], c.maps[:c.described])
+	for i := range in.types {
+		if c.committedIndex[i] >= 0 {
+			copy(c.maps[i], committed[c.committedIndex[i]].Chunks) // entries fill the rest
+		}
+	}
+	return c
+}
+
+// dropCheck forgets in.check, giving its chunk maps back for reuse (the
+// intent was not committed).
+func (in *intent) dropCheck() {
+	if c := in.check; c != nil && c.fused {
+		for i := range c.described {
+			putChunks(c.maps[i])
+			c.maps[i] = nil
+		}
+		c.fused = false
+	}
+	in.check = nil
+}
+
+// add checks the entries of p (bytes from splitIntentChunks), which
+// follow those already added.
+func (c *rawCheck) add(p []byte) {
+	for ; len(p) >= intentEntrySize && c.err == nil; p = p[intentEntrySize:] {
+		if t := p[ieType]; t != SpareType {
+			c.entry(t, le.Uint32(p[ieIndex:]))
+		}
+	}
+}
+
+// addBlocks is add, and for every entry in turn first checks that its
+// block is below nb (else it stops, returning the block and false: the
+// caller reports the record as damaged, and the replay ends there) and
+// removes the block from erased.
+func (c *rawCheck) addBlocks(p []byte, erased blockSet, nb uint32) (uint32, bool) {
+	// Blocks first. They are mostly consecutive: the bits to clear in the
+	// current word of erased gather in a register.
+	n := len(p) / intentEntrySize
+	good := n
+	ew, clr := -1, uint64(0)
+	for j := range n {
+		b := le.Uint32(p[j*intentEntrySize+ieBlock:])
+		if b >= nb {
+			good = j
+			break
+		}
+		if w := int(b >> 6); w != ew {
+			if ew >= 0 {
+				erased[ew] &^= clr
+			}
+			ew, clr = w, 0
+		}
+		clr |= 1 << (b & 63)
+	}
+	if ew >= 0 {
+		erased[ew] &^= clr
+	}
+	c.addFused(p[:good*intentEntrySize])
+	if good < n {
+		return le.Uint32(p[good*intentEntrySize+ieBlock:]), false // beyond the data area
+	}
+	return 0, true
+}
+
+// addFused is add, and for a fused check also fills the new chunk maps and
+// notes the spare blocks.
+func (c *rawCheck) addFused(p []byte) {
+	if !c.fused {
+		c.add(p)
+		return
+	}
+	// The bits to set in the current word of grown gather in a register.
+	grown := c.grown
+	gw, set := -1, uint64(0)
+	for ; len(p) >= intentEntrySize && c.err == nil; p = p[intentEntrySize:] {
+		e := p[:intentEntrySize]
+		t := e[ieType]
+		if t == SpareType {
+			c.spare(le.Uint32(e[ieBlock:]))
+			continue
+		}
+		x := le.Uint32(e[ieIndex:])
+		i := int(c.position[t]) - 1
+		if i < 0 || int64(x) >= int64(c.chunkCount[i&(maxTypes-1)]) {
+			c.fail(t, x)
+			break
+		}
+		i &= maxTypes - 1
+		if k := int(x) - c.keptLen[i]; k >= 0 {
+			k += c.grownBase[i]
+			if w := k >> 6; w != gw {
+				if gw >= 0 {
+					grown[gw] |= set
+				}
+				gw, set = w, 0
+			}
+			set |= 1 << (k & 63)
+		}
+		ch := &c.maps[i][x]
+		ch.Block = le.Uint32(e[ieBlock:])
+		ch.Check = le.Uint64(e[ieCheck:])
+		ch.Digest = Digest(e[ieDigest:])
+	}
+	if gw >= 0 {
+		grown[gw] |= set
+	}
+}
+
+// spare notes the block of a spare entry.
+//
+//go:noinline
+func (c *rawCheck) spare(b uint32) { c.spares = append(c.spares, b) }
+
+// entry checks one entry that is not a spare.
+func (c *rawCheck) entry(t uint8, x uint32) {
+	i := int(c.position[t]) - 1
+	if i < 0 || int64(x) >= int64(c.chunkCount[i]) {
+		c.fail(t, x)
+		return
+	}
+	if k := int(x) - c.keptLen[i]; k >= 0 {
+		k += c.grownBase[i]
+		c.grown[k>>6] |= 1 << (k & 63)
+	}
+}
+
+// fail records the error of an entry that names a type not described or
+// a chunk beyond its type's count.
+func (c *rawCheck) fail(t uint8, x uint32) {
+	i := int(c.position[t]) - 1
+	if i < 0 {
+		c.err = fmt.Errorf("%w: intent writes a chunk of type %d it does not describe", ErrCorrupt, t)
+		return
+	}
+	c.err = fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x, t, c.chunkCount[i])
+}
+
+// result returns the check's error, if any, for the intent's types.
+func (c *rawCheck) result(in *intent) error {
+	if c.err != nil {
+		return c.err
+	}
+	for i, nt := range in.types {
+		need := max(c.chunkCount[i]-c.keptLen[i], 0)
+		if j := firstClear(c.grown, c.grownBase[i], c.grownBase[i]+need); j >= 0 {
+			return fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, c.keptLen[i]+j-c.grownBase[i])
+		}
+	}
+	return nil
+}
+
+// firstClear returns the first bit in [lo, hi) of b that is clear, or -1.
+func firstClear(b []uint64, lo, hi int) int {
+	for lo < hi {
+		w := ^b[lo>>6] >> (lo & 63) // the bits from lo on, set where clear
+		if n := 64 - lo&63; hi-lo < n {
+			w &= 1<<(hi-lo) - 1
+			n = hi - lo
+		} else if w == 0 {
+			lo += n
+			continue
+		}
+		if w != 0 {
+			return lo + bits.TrailingZeros64(w)
+		}
+		lo = hi
+	}
+	return -1
+}

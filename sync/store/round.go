@@ -1,0 +1,363 @@
+// Writing a round: the intent (Begin), the chunks (Write), the commit
+// record (Commit).
+
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// TypePlan is one type's new contents for a round: where the payload sits
+// on the primary (Phase), its size, the primary record's sequence number and
+// the digests of all its chunks (see ChunkCount).
+type TypePlan struct {
+	Type   uint8
+	Phase  uint32
+	Size   int64
+	Seq    uint64
+	Chunks []Digest
+	// Checks are the chunks' ChunkCheck values (nil: computed by nobody,
+	// stored as 0).
+	Checks []uint64
+}
+
+// Plan is what a round syncs: the types whose contents it takes (others
+// keep their committed data) and the configuration it runs with.
+type Plan struct {
+	Generation uint64
+	Config     Config
+	Types      []TypePlan
+	// Rewrite forces chunks to be written even when their digests match
+	// (after damage was found): chunk indices by type.
+	Rewrite map[uint8][]int
+}
+
+// ChunkWrite is a chunk a round must write.
+type ChunkWrite struct {
+	Type  uint8
+	Index int
+	Block uint32
+	done  bool
+}
+
+// Round is a sync round in progress: its intent is durable; chunks are
+// written with Write, then Commit.
+type Round struct {
+	store         *Store
+	intent        *intent // nil: nothing changed (commit only)
+	writes        []ChunkWrite
+	blocks        map[uint32]bool // the blocks of writes
+	windowsErased map[uint32]bool // erase windows already entered
+	types         []TypeState
+	written       int
+	done          bool
+}
+
+// Begin starts a round: it compares the plan's chunk digests with the
+// committed generation, allocates free data blocks for the chunks that
+// differ (rotating from the allocation cursor), and writes the intent — the
+// "round in progress" mark listing every block the round may touch —
+// before any data. If nothing differs, no intent is written and Commit
+// writes only a commit record.
+func (s *Store) Begin(p Plan) (*Round, error) {
+	if s.opts.ReadOnly {
+		return nil, ErrReadOnly
+	}
+	if s.pending != nil || s.round != nil {
+		return nil, ErrPending
+	}
+	if p.Generation <= s.committed.Generation {
+		return nil, fmt.Errorf("round generation %d is not after the committed %d", p.Generation, s.committed.Generation)
+	}
+	r := &Round{store: s}
+	in := &intent{generation: p.Generation, config: p.Config.clone()}
+	for _, tp := range p.Types {
+		n := ChunkCount(tp.Size, int64(tp.Phase), s.eraseSize)
+		if len(tp.Chunks) != n {
+			return nil, fmt.Errorf("type %d: %d chunk digests for a %d-byte payload (want %d)", tp.Type, len(tp.Chunks), tp.Size, n)
+		}
+		if n > int(s.layout.MaxChunks) {
+			return nil, fmt.Errorf("%w: type %d has %d chunks, the store was sized for %d", ErrFull, tp.Type, n, s.layout.MaxChunks)
+		}
+		meta := TypeState{Type: tp.Type, Phase: tp.Phase, Size: tp.Size, Seq: tp.Seq, Digest: PayloadDigest(tp.Size, tp.Chunks)}
+		old, had := s.committed.Type(tp.Type)
+		var changed []int
+		for i, d := range tp.Chunks {
+			if !had || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d || slices.Contains(p.Rewrite[tp.Type], i) {
+				changed = append(changed, i)
+			}
+		}
+		if had && len(changed) == 0 && old.Size == tp.Size && old.Phase == tp.Phase && old.Digest == meta.Digest {
+			continue
+		}
+		in.types = append(in.types, meta)
+		in.chunkCounts = append(in.chunkCounts, n)
+		for _, i := range changed {
+			x := IntentEntry{Type: tp.Type, Index: uint32(i), Digest: tp.Chunks[i]}
+			if i < len(tp.Checks) {
+				x.Check = tp.Checks[i]
+			}
+			in.entries = append(in.entries, x)
+		}
+	}
+	if len(in.types) == 0 {
+		s.round = r
+		return r, nil
+	}
+	if err := s.allocate(in); err != nil {
+		return nil, err
+	}
+	recs := intentRecords(&s.layout, s.nextSeq, in)
+	sizes := make([]int64, 0, len(recs)+2)
+	for _, b := range recs {
+		sizes = append(sizes, int64(len(b)))
+	}
+	sizes = append(sizes, 2*s.slotSize, 2*s.slotSize, 2*s.slotSize, 2*s.slotSize) // commit, role (failover), purged mark, staged config
+	if err := s.ensureRoom(sizes); err != nil {
+		return nil, err
+	}
+	recs = intentRecords(&s.layout, s.nextSeq, in) // renumbered after a compaction
+	in.seq = s.nextSeq
+	in.parts = len(recs) - 1
+	in.partsSeen = in.parts
+	// From here the round is pending: a failed write leaves it to purge.
+	s.pending = in
+	s.round = r
+	r.intent = in
+	r.blocks = make(map[uint32]bool, len(in.entries))
+	for _, x := range in.entries {
+		r.blocks[x.Block] = true
+		if x.Type != SpareType {
+			r.writes = append(r.writes, ChunkWrite{Type: x.Type, Index: int(x.Index), Block: x.Block})
+		}
+	}
+	if err := s.writeRecords(recs); err != nil {
+		return r, fmt.Errorf("write intent: %w", err)
+	}
+	return r, nil
+}
+
+// Writes returns the chunks the round must write, in order.
+func (r *Round) Writes() []ChunkWrite { return slices.Clone(r.writes) }
+
+// Remaining returns how many chunks are still to be written.
+func (r *Round) Remaining() int { return len(r.writes) - r.written }
+
+// Blocks returns the data blocks the round may touch (its intent).
+func (r *Round) Blocks() []uint32 {
+	if r.intent == nil {
+		return nil
+	}
+	return r.intent.blocks()
+}
+
+// Generation returns the generation the round will commit.
+func (r *Round) Generation() uint64 {
+	if r.intent == nil {
+		return 0
+	}
+	return r.intent.generation
+}
+
+// fullWindow returns the first block of b's erase window if every block
+// of that window is written by this round.
+func (r *Round) fullWindow(b uint32) (uint32, bool) {
+	n := r.store.windowBlocks()
+	if n <= 1 || r.blocks == nil {
+		return 0, false
+	}
+	ws := b
+	for ws > 0 && !r.store.windowStart(ws) {
+		ws--
+	}
+	if !r.store.windowStart(ws) || ws+n > r.store.layout.DataBlocks {
+		return 0, false
+	}
+	for k := ws; k < ws+n; k++ {
+		if !r.blocks[k] {
+			return 0, false
+		}
+	}
+	return ws, true
+}
+
+// Write writes chunk i of Writes with data (its bytes from the payload):
+// erases the block unless it is known to be erased, programs the pages that
+// are not all 0xFF, and with Options.Verify reads it back. It returns the
+// number of erases and page programs it issued.
+func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
+	s := r.store
+	if (r.done && !s.opts.EarlyCommit) || i < 0 || i >= len(r.writes) {
+		return 0, 0, fmt.Errorf("chunk write %d out of range or round finished", i)
+	}
+	w := &r.writes[i]
+	if int64(len(data)) > s.eraseSize {
+		return 0, 0, fmt.Errorf("chunk of %d bytes exceeds the chunk size %d", len(data), s.eraseSize)
+	}
+	off := s.dataOff(w.Block)
+	if ws, ok := r.fullWindow(w.Block); ok && !r.windowsErased[ws] {
+		// The first write into an erase window whose blocks all belong to
+		// the round (nothing of it is programmed yet): if any of them is
+		// not known to be erased, erase the whole window in one operation
+		// (a block erase).
+		if r.windowsErased == nil {
+			r.windowsErased = map[uint32]bool{}
+		}
+		r.windowsErased[ws] = true
+		n := s.windowBlocks()
+		dirty := false
+		for k := ws; k < ws+n; k++ {
+			dirty = dirty || !s.erased.has(k)
+		}
+		if dirty {
+			if err := s.flash.Erase(s.dataOff(ws), int64(n)*s.eraseSize); err != nil {
+				return 0, 0, err
+			}
+			for k := ws; k < ws+n; k++ {
+				s.erased.add(k)
+			}
+			erases += int64(n)
+		}
+	}
+	if !s.erased.has(w.Block) {
+		if err := s.flash.Erase(off, s.eraseSize); err != nil {
+			s.retire(w.Block, err)
+			return 0, 0, err
+		}
+		erases++
+	}
+	s.erased.remove(w.Block)
+	g := s.flash.Geometry()
+	page := max(g.PageSize, g.WriteSize, 1)
+	// Program runs of pages that are not all 0xFF.
+	n := int64(len(data))
+	for lo := int64(0); lo < n; {
+		hi := min(lo+page, n)
+		if hal.IsErased(data[lo:hi]) {
+			lo = hi
+			continue
+		}
+		end := hi
+		for end < n && !hal.IsErased(data[end:min(end+page, n)]) {
+			end = min(end+page, n)
+		}
+		buf := data[lo:end]
+		if ws := g.WriteSize; ws > 1 && int64(len(buf))%ws != 0 {
+			padded := make([]byte, (int64(len(buf))+ws-1)/ws*ws)
+			copy(padded, buf)
+			for k := len(buf); k < len(padded); k++ {
+				padded[k] = 0xFF
+			}
+			buf = padded
+		}
+		if _, err := s.flash.WriteAt(buf, off+lo); err != nil {
+			return erases, pages, err
+		}
+		pages += (int64(len(buf)) + page - 1) / page
+		lo = end
+	}
+	if s.opts.Verify {
+		back := make([]byte, len(data))
+		if _, err := s.flash.ReadAt(back, off); err != nil {
+			return erases, pages, err
+		}
+		if !bytes.Equal(back, data) {
+			return erases, pages, fmt.Errorf("%w: chunk %d of type %d in block %d", ErrVerify, w.Index, w.Type, w.Block)
+		}
+	}
+	if !w.done {
+		w.done = true
+		r.written++
+	}
+	return erases, pages, nil
+}
+
+// Commit writes the commit record: from then on the round's generation is
+// the committed one. st supplies the generation's head fields (time, next
+// sync, config, image version, upgrade choice, group cursor, role); its
+// Types are ignored. All chunks must have been written.
+func (r *Round) Commit(st State) error {
+	s := r.store
+	if r.done {
+		return fmt.Errorf("round already finished")
+	}
+	if r.written != len(r.writes) && !s.opts.EarlyCommit {
+		return fmt.Errorf("commit with %d of %d chunks written", r.written, len(r.writes))
+	}
+	next := st
+	next.Types = nil
+	var intentSeq uint64
+	parts := 0
+	if r.intent != nil {
+		intentSeq, parts = r.intent.seq, r.intent.parts
+		next.Generation = r.intent.generation
+	}
+	if next.Generation <= s.committed.Generation {
+		return fmt.Errorf("commit generation %d is not after %d", next.Generation, s.committed.Generation)
+	}
+	body := encodeCommit(intentSeq, parts, &next)
+	if r.intent == nil {
+		if err := s.ensureRoom([]int64{recordSize(len(body), s.slotSize)}); err != nil {
+			return err
+		}
+	}
+	if err := s.writeRecords([][]byte{encodeRecord(kindCommit, s.nextSeq, body, s.slotSize)}); err != nil {
+		return fmt.Errorf("write commit: %w", err)
+	}
+	if r.intent != nil {
+		types, err := s.applyIntent(r.intent)
+		if err != nil {
+			return err
+		}
+		next.Types = types
+	} else {
+		next.Types = s.committed.Types
+	}
+	s.committed = next
+	s.staged = nil
+	s.pending = nil
+	s.round = nil
+	r.done = true
+	s.rebuildLive()
+	return nil
+}
+
+// Abandon forgets the round in memory without writing anything: its intent
+// stays durable, so Interrupted reports it and Purge deletes it.
+func (r *Round) Abandon() {
+	if r.store.round == r {
+		r.store.round = nil
+	}
+	r.done = true
+}
+
+// commitRecord is a decoded commit.
+type commitRecord struct {
+	intentSeq uint64 // 0: no intent (nothing changed, or a config-only generation)
+	parts     int
+	state     State // head fields only (no types)
+}
+
+func encodeCommit(intentSeq uint64, parts int, st *State) []byte {
+	var e enc
+	e.u64(intentSeq)
+	e.u16(uint16(parts))
+	e.stateHead(st)
+	return e.buf
+}
+
+func decodeCommit(body []byte) (commitRecord, error) {
+	d := dec{buf: body}
+	var c commitRecord
+	c.intentSeq = d.u64()
+	c.parts = int(d.u16())
+	c.state = d.stateHead()
+	if d.bad {
+		return c, fmt.Errorf("%w: commit record truncated", ErrCorrupt)
+	}
+	return c, nil
+}
