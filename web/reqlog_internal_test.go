@@ -51,3 +51,17 @@ func TestCapText(t *testing.T) {
 	}
 	require.Equal(t, `"a\r\nb"`, quoted("a\r\nb", 10))
 }
+
+// The HTTP server's own log (http.Server.ErrorLog) is one escaped line per
+// message too.
+func TestRequestLogWrite(t *testing.T) {
+	var got []string
+	l := newRequestLog(func(format string, a ...any) { got = append(got, fmt.Sprintf(format, a...)) })
+	msg := []byte("http: TLS handshake error from 192.0.2.1:4000: \x16\x03garbage\r\nweb: forged\n")
+	n, err := l.Write(msg)
+	require.NoError(t, err)
+	require.Equal(t, len(msg), n)
+	require.Equal(t, []string{`web: http server: "http: TLS handshake error from 192.0.2.1:4000: \x16\x03garbage\r\nweb: forged"`}, got)
+	_, err = newRequestLog(nil).Write([]byte("dropped\n"))
+	require.NoError(t, err, "no Logf: nothing is logged")
+}
