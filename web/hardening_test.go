@@ -129,6 +129,7 @@ func TestLogIsRateLimited(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
 	lines := len(lc.all())
+	t.Logf("%d refused requests from %d clients in %.2fs: %d log lines, %d bytes", clients*each, clients, elapsed, lines, lc.bytes())
 	// 20 at once, then 2 a second (reqlog.go).
 	require.LessOrEqual(t, float64(lines), 20+2*elapsed+1, "%d lines for %d requests in %.2fs", lines, clients*each, elapsed)
 	require.Less(t, lc.bytes(), 600*lines+1)
