@@ -138,15 +138,8 @@ const (
 // Validate checks c against the limits above and the known type names.
 // It returns a [*FieldError] naming the first bad field.
 func (c Config) Validate(known []string) error {
-	seen := map[string]bool{}
-	for _, t := range c.Types {
-		if !slices.Contains(known, t) {
-			return &FieldError{"types", fmt.Sprintf("unknown information type %q (known: %s)", t, strings.Join(known, ", "))}
-		}
-		if seen[t] {
-			return &FieldError{"types", fmt.Sprintf("information type %q is listed twice", t)}
-		}
-		seen[t] = true
+	if err := validateTypes(c.Types, known); err != nil {
+		return err
 	}
 	if d := time.Duration(c.Interval); d < MinInterval || d > MaxInterval {
 		return &FieldError{"interval", fmt.Sprintf("sync interval %v is out of range: choose between %v and %v", d, MinInterval, MaxInterval)}
@@ -160,15 +153,50 @@ func (c Config) Validate(known []string) error {
 	return nil
 }
 
+// emptySelection is the error about a selection with no information type:
+// a sync of nothing is refused, not stored (docs/API.md, Config).
+const emptySelection = "select at least one information type"
+
+// validateTypes checks a selection: at least one type, each known, none
+// twice.
+func validateTypes(types, known []string) error {
+	if len(types) == 0 {
+		return &FieldError{"types", fmt.Sprintf("%s (known: %s)", emptySelection, strings.Join(known, ", "))}
+	}
+	seen := map[string]bool{}
+	for _, t := range types {
+		if !slices.Contains(known, t) {
+			return &FieldError{"types", fmt.Sprintf("unknown information type %q (known: %s)", capText(t, maxNameEcho), strings.Join(known, ", "))}
+		}
+		if seen[t] {
+			return &FieldError{"types", fmt.Sprintf("information type %q is listed twice", t)}
+		}
+		seen[t] = true
+	}
+	return nil
+}
+
 // TypeInfo is one information type with its detailed explanation: what the
 // page shows in its fixed display area.
+//
+// Sizes come in two kinds. TypicalSize is descriptive text written for a
+// reference region and may not match this CMC; CapacityBytes and
+// RegionBytes are the running information region's numbers, and the page
+// quotes those whenever the backend knows them (the size held right now is
+// TypeStatus.Size).
 type TypeInfo struct {
 	Name        string `json:"name"`        // stable name, e.g. "event-log"
 	Title       string `json:"title"`       // e.g. "Node event log (SEL)"
 	Holds       string `json:"holds"`       // what the information holds
 	WhyBackup   string `json:"whyBackup"`   // why the backup image needs it
-	TypicalSize string `json:"typicalSize"` // e.g. "16-64 KiB"
+	TypicalSize string `json:"typicalSize"` // e.g. "16-64 KiB"; shown only when CapacityBytes is 0
 	ChangeRate  string `json:"changeRate"`  // how often it changes
+	// CapacityBytes is the largest payload this type's extent holds in the
+	// running information region (0: unknown).
+	CapacityBytes int64 `json:"capacityBytes,omitempty"`
+	// RegionBytes is the size of the running information region that
+	// holds every type (0: unknown).
+	RegionBytes int64 `json:"regionBytes,omitempty"`
 }
 
 // Status is the engine's state as the page shows it.
@@ -257,9 +285,11 @@ type Round struct {
 	BytesWritten    int64     `json:"bytesWritten"`
 	Erases          int64     `json:"erases"`
 	PagesProgrammed int64     `json:"pagesProgrammed"`
-	DurationSeconds float64   `json:"durationSeconds"`
-	WaitResponseSec float64   `json:"waitResponseSeconds,omitempty"`
-	Error           string    `json:"error,omitempty"`
+	// DurationSeconds and WaitResponseSec are measured durations: float
+	// seconds in members named *_seconds (docs/API.md, Conventions).
+	DurationSeconds float64 `json:"duration_seconds"`
+	WaitResponseSec float64 `json:"wait_response_seconds,omitempty"`
+	Error           string  `json:"error,omitempty"`
 }
 
 // Event is one entry of the engine's event log.

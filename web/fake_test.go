@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,14 +31,25 @@ type fakeBackend struct {
 	// refuse, if set, makes SetConfig refuse every config with this error
 	// (wrapped in web.ErrInvalid), like an engine with stricter rules.
 	refuse string
+	// syncErr, if set, makes SyncNow fail with this error (a device
+	// failure: 500), changing nothing.
+	syncErr string
 }
 
+// fakeRegion is the fake's running information region: 2 MiB, not the
+// 8 MiB reference region the TypicalSize texts describe.
+const fakeRegion = 2 << 20
+
 var fakeTypes = []web.TypeInfo{
-	{Name: "power", Title: "Power supply information", Holds: "PSU inventory, input and output readings, redundancy policy.", WhyBackup: "After a failover the CMC must keep the power budget and redundancy policy.", TypicalSize: "2-4 KiB", ChangeRate: "Readings every few seconds"},
-	{Name: "fan", Title: "Fan information", Holds: "Fan zones, speeds, curves and failures.", WhyBackup: "The backup image must cool the chassis with the same curves.", TypicalSize: "1-2 KiB", ChangeRate: "Every few seconds"},
-	{Name: "node", Title: "Node information", Holds: "Slots, node power state and management addresses.", WhyBackup: "Node management continues across a failover.", TypicalSize: "4-8 KiB", ChangeRate: "On node events"},
-	{Name: "event-log", Title: "Node event log (SEL)", Holds: "System event log entries of every node.", WhyBackup: "Evidence of what happened before the failover.", TypicalSize: "16-64 KiB", ChangeRate: "Appends on every event"},
-	{Name: "fault-log", Title: "Node fault log", Holds: "Faults diagnosed per node.", WhyBackup: "Service needs the fault history.", TypicalSize: "8-32 KiB", ChangeRate: "On faults"},
+	{Name: "power", Title: "Power supply information", Holds: "PSU inventory, input and output readings, redundancy policy.", WhyBackup: "After a failover the CMC must keep the power budget and redundancy policy.", TypicalSize: "About 845 KiB in a 1,056 KiB extent of the standard 8 MiB region.", ChangeRate: "Readings every few seconds", CapacityBytes: 264 << 10, RegionBytes: fakeRegion},
+	{Name: "fan", Title: "Fan information", Holds: "Fan zones, speeds, curves and failures.", WhyBackup: "The backup image must cool the chassis with the same curves.", TypicalSize: "About 845 KiB in a 1,056 KiB extent of the standard 8 MiB region.", ChangeRate: "Every few seconds", CapacityBytes: 96 << 10, RegionBytes: fakeRegion},
+	{Name: "node", Title: "Node information", Holds: "Slots, node power state and management addresses.", WhyBackup: "Node management continues across a failover.", TypicalSize: "About 493 KiB in a 616 KiB extent of the standard 8 MiB region.", ChangeRate: "On node events", CapacityBytes: 154 << 10, RegionBytes: fakeRegion},
+	// The event log's explanation is long, as the real ones are: the
+	// page's fixed display area scrolls it.
+	{Name: "event-log", Title: "Node event log (SEL)", Holds: strings.Repeat("System event log entries of every node: record ID, type, timestamp, generator, sensor and event data. ", 14), WhyBackup: "Evidence of what happened before the failover.", TypicalSize: "About 2.5 MiB in a 3,168 KiB extent of the standard 8 MiB region.", ChangeRate: "Appends on every event", CapacityBytes: 792 << 10, RegionBytes: fakeRegion},
+	{Name: "fault-log", Title: "Node fault log", Holds: "Faults diagnosed per node.", WhyBackup: "Service needs the fault history.", TypicalSize: "About 1.65 MiB in a 2,112 KiB extent of the standard 8 MiB region.", ChangeRate: "On faults", CapacityBytes: 528 << 10, RegionBytes: fakeRegion},
+	// The asset type's size is left unknown: the page falls back to the
+	// descriptive TypicalSize text.
 	{Name: "asset", Title: "Node asset information (FRU)", Holds: "Serial numbers, part numbers and firmware versions.", WhyBackup: "Inventory stays correct after a failover.", TypicalSize: "4-16 KiB", ChangeRate: "Rarely"},
 }
 
@@ -126,6 +139,12 @@ func (f *fakeBackend) SetConfig(c web.Config) error {
 func (f *fakeBackend) SyncNow(ctx context.Context) (web.Round, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.syncErr != "" {
+		return web.Round{}, errors.New(f.syncErr)
+	}
+	if f.upgrade != nil {
+		return web.Round{}, fmt.Errorf("%w: an image upgrade waits for the user's choice", web.ErrConflict)
+	}
 	f.gen++
 	r := web.Round{Time: f.tick(), Generation: f.gen, Outcome: "committed", Types: slices.Clone(f.cfg.Types), DurationSeconds: 0.004 * float64(f.gen)}
 	for _, t := range f.cfg.Types {
@@ -165,6 +184,12 @@ func (f *fakeBackend) SimulateUpgrade(ctx context.Context) error {
 	f.upgrade = &web.UpgradeInfo{FromVersion: from, ToVersion: f.version, Detected: f.tick()}
 	f.events = append(f.events, web.Event{Time: f.now, Kind: "upgrade", Detail: "image upgraded " + from + " -> " + f.version})
 	return nil
+}
+
+func (f *fakeBackend) setSyncErr(msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.syncErr = msg
 }
 
 func (f *fakeBackend) upgradeChoices() []web.UpgradeChoice {

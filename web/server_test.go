@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,28 +177,45 @@ func TestBadBodies(t *testing.T) {
 		{"truncated", "PUT", "/api/config", `{"types":["power"]`, "", "malformed"},
 		{"not an object", "PUT", "/api/config", `[1,2]`, "", "want a JSON object"},
 		{"syntax", "PUT", "/api/config", `{types:1}`, "", "malformed JSON"},
-		{"unknown field", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s","bogus":1}`, "", "unknown field"},
-		{"trailing data", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s"} {}`, "", "extra data"},
+		{"unknown field", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s","bogus":1}`, "bogus", "unknown field (known: groupSize, interval, retryAtOnce, threshold, types, verify)"},
+		{"trailing data", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s"} {}`, "", "extra data"},
 		{"oversized", "PUT", "/api/config", big, "", "larger than"},
 		{"types missing", "PUT", "/api/config", `{"interval":"10s","threshold":"1s"}`, "types", "missing"},
 		{"types wrong kind", "PUT", "/api/config", `{"types":"power","interval":"10s","threshold":"1s"}`, "types", "want a JSON"},
 		{"unknown type", "PUT", "/api/config", `{"types":["power","coffee"],"interval":"10s","threshold":"1s"}`, "types", `unknown information type "coffee"`},
 		{"duplicate type", "PUT", "/api/config", `{"types":["fan","fan"],"interval":"10s","threshold":"1s"}`, "types", "twice"},
-		{"interval not duration", "PUT", "/api/config", `{"types":[],"interval":"soon","threshold":"1s"}`, "", "not a duration"},
-		{"interval number", "PUT", "/api/config", `{"types":[],"interval":10,"threshold":"1s"}`, "", "duration string"},
-		{"interval zero", "PUT", "/api/config", `{"types":[],"interval":"0s","threshold":"1s"}`, "interval", "between 1s and 24h0m0s"},
-		{"interval too long", "PUT", "/api/config", `{"types":[],"interval":"25h","threshold":"1s"}`, "interval", "out of range"},
-		{"threshold negative", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"-5ms"}`, "threshold", "out of range"},
-		{"threshold tiny", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1ms"}`, "threshold", "between 10ms"},
-		{"group negative", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s","groupSize":-1}`, "groupSize", "out of range"},
-		{"group too big", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s","groupSize":7}`, "groupSize", "up to 6"},
-		{"verify not bool", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s","verify":"yes"}`, "verify", "want a JSON bool"},
+		{"interval not duration", "PUT", "/api/config", `{"types":["power"],"interval":"soon","threshold":"1s"}`, "interval", "not a duration"},
+		{"interval number", "PUT", "/api/config", `{"types":["power"],"interval":10,"threshold":"1s"}`, "interval", "duration string"},
+		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval":"0s","threshold":"1s"}`, "interval", "between 1s and 24h0m0s"},
+		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval":"25h","threshold":"1s"}`, "interval", "out of range"},
+		{"threshold negative", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"-5ms"}`, "threshold", "out of range"},
+		{"threshold tiny", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1ms"}`, "threshold", "between 10ms"},
+		{"group negative", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s","groupSize":-1}`, "groupSize", "out of range"},
+		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s","groupSize":7}`, "groupSize", "up to 6"},
+		{"verify not bool", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s","verify":"yes"}`, "verify", "want a JSON bool"},
 		{"selection unknown", "PUT", "/api/selection", `{"types":["x"]}`, "types", "unknown information type"},
 		{"selection null", "PUT", "/api/selection", `{"types":null}`, "types", "missing"},
+		// Strict decoding (docs/API.md, Security): encoding/json alone would
+		// take each of these, the last duplicate or a case variant winning.
+		{"duplicate member", "PUT", "/api/config", `{"types":["power"],"interval":"10s","interval":"1s","threshold":"1s"}`, "interval", "listed twice"},
+		{"duplicate selection", "PUT", "/api/selection", `{"types":["power"],"types":["fan"]}`, "types", "listed twice"},
+		{"case variant", "PUT", "/api/config", `{"types":["power"],"Interval":"10s","threshold":"1s"}`, "Interval", `names are case-sensitive, write "interval"`},
+		{"case variant after exact", "PUT", "/api/config", `{"types":["power"],"interval":"10s","INTERVAL":"20s","threshold":"1s"}`, "INTERVAL", `write "interval"`},
+		{"case variant selection", "PUT", "/api/selection", `{"Types":["power"]}`, "Types", `write "types"`},
+		{"case variant choice", "POST", "/api/upgrade", `{"Choice":"keep-upgraded"}`, "Choice", `write "choice"`},
+		{"escaped duplicate", "PUT", "/api/selection", `{"types":["power"],"\u0074ypes":["fan"]}`, "types", "listed twice"},
+		{"nested duplicate", "PUT", "/api/selection", `{"types":[{"a":1,"a":2}]}`, "types", `lists "a" twice`},
+		{"trailing garbage", "PUT", "/api/selection", `{"types":["power"]}x`, "", "extra data"},
+		{"two objects", "POST", "/api/upgrade", `{"choice":"keep-upgraded"}{"choice":"restore-defaults"}`, "", "extra data"},
+		{"string not an object", "PUT", "/api/selection", `"power"`, "", "want a JSON object, not a string"},
+		// An empty selection is refused (docs/API.md, Config): a sync of
+		// nothing is not a configuration.
+		{"config types empty", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s"}`, "types", "select at least one information type"},
+		{"selection empty", "PUT", "/api/selection", `{"types":[]}`, "types", "select at least one information type"},
 		{"selection oversized", "PUT", "/api/selection", `{"types":[` + strings.Repeat(`"power",`, 10000) + `"fan"]}`, "", "larger than"},
 		{"upgrade unknown choice", "POST", "/api/upgrade", `{"choice":"both"}`, "choice", "unknown choice"},
 		{"upgrade empty", "POST", "/api/upgrade", ``, "", "empty"},
-		{"sync with fields", "POST", "/api/sync", `{"now":true}`, "", "unknown field"},
+		{"sync with fields", "POST", "/api/sync", `{"now":true}`, "now", "unknown field: send an empty object {} or no body"},
 		{"sync garbage", "POST", "/api/sync", `nope`, "", "malformed"},
 	}
 	for _, tt := range tests {
@@ -242,13 +260,15 @@ func TestConfigRoundTrip(t *testing.T) {
 	got.Types = []string{"fan"}
 	require.Equal(t, got, fb.Config())
 
-	// Choosing nothing is allowed; a group size larger than the selection
-	// falls back to "all".
-	code, body, _ = do(s, "PUT", "/api/selection", `{"types":[]}`, authJSON)
+	_, body, _ = do(s, "GET", "/api/selection", "", nil)
+	require.JSONEq(t, `{"types":["fan"]}`, body)
+
+	// A group size larger than the new selection falls back to "all".
+	code, body, _ = do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval":"1m","threshold":"1s","groupSize":2}`, authJSON)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body, _ = do(s, "PUT", "/api/selection", `{"types":["fan"]}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, 0, fb.Config().GroupSize)
-	_, body, _ = do(s, "GET", "/api/selection", "", nil)
-	require.JSONEq(t, `{"types":[]}`, body)
 }
 
 func TestSyncNowAndMetrics(t *testing.T) {
@@ -371,26 +391,103 @@ func TestLoadOrCreateToken(t *testing.T) {
 }
 
 func TestLoadOrCreateTokenRefusesBadFiles(t *testing.T) {
+	valid := strings.Repeat("A", web.TokenLen)
 	tests := []struct {
-		name, contents string
-		mode           os.FileMode
-		want           string
+		name  string
+		plant func(t *testing.T, path string) // puts something at the token file's path
+		want  string
 	}{
-		{"world readable", "abcdefghijklmnopqrstuvwxyz", 0o644, "chmod 600"},
-		{"empty", "", 0o600, "no valid token"},
-		{"too short", "abc\n", 0o600, "no valid token"},
-		{"spaces", "abcdefgh ijklmnopqrstuvwxyz", 0o600, "no valid token"},
+		{"world readable", writeToken(valid, 0o644), "chmod 600"},
+		{"group readable", writeToken(valid, 0o640), "chmod 600"},
+		{"group executable", writeToken(valid, 0o610), "chmod 600"},
+		{"empty", writeToken("", 0o600), "no valid token"},
+		{"too short", writeToken("abc\n", 0o600), "no valid token"},
+		{"one short of the generated length", writeToken(valid[1:], 0o600), "at least 43"},
+		{"spaces", writeToken(valid[:20]+" "+valid[20:], 0o600), "no valid token"},
+		{"control character", writeToken(valid+"\x01", 0o600), "no valid token"},
+		{"huge", writeToken(strings.Repeat("A", 1<<20), 0o600), "no valid token"},
+		{"symlink to a good file", func(t *testing.T, path string) {
+			target := filepath.Join(t.TempDir(), "elsewhere")
+			writeToken(valid, 0o600)(t, target)
+			require.NoError(t, os.Symlink(target, path))
+		}, "symbolic link"},
+		{"dangling symlink", func(t *testing.T, path string) {
+			require.NoError(t, os.Symlink(filepath.Join(t.TempDir(), "nothing"), path))
+		}, "symbolic link"},
+		{"folder", func(t *testing.T, path string) { require.NoError(t, os.Mkdir(path, 0o700)) }, "not a regular file"},
+		{"fifo", func(t *testing.T, path string) { require.NoError(t, syscall.Mkfifo(path, 0o600)) }, "not a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			p := filepath.Join(dir, web.TokenFile)
-			require.NoError(t, os.WriteFile(p, []byte(tt.contents), tt.mode))
-			require.NoError(t, os.Chmod(p, tt.mode))
+			tt.plant(t, p)
+			before, _ := os.Lstat(p)
 			_, _, err := web.LoadOrCreateToken(dir)
+			require.ErrorIs(t, err, web.ErrUnsafeTokenFile)
 			require.ErrorContains(t, err, tt.want)
+			after, _ := os.Lstat(p)
+			require.Equal(t, before.Mode(), after.Mode(), "a refused token file is left as it was")
 		})
 	}
+	t.Run("the generated length is enough", func(t *testing.T) {
+		dir := t.TempDir()
+		writeToken(valid+"\n", 0o600)(t, filepath.Join(dir, web.TokenFile))
+		tok, created, err := web.LoadOrCreateToken(dir)
+		require.NoError(t, err)
+		require.False(t, created)
+		require.Equal(t, valid, tok)
+	})
+}
+
+// writeToken plants a token file with the given contents and mode.
+func writeToken(contents string, mode os.FileMode) func(t *testing.T, path string) {
+	return func(t *testing.T, path string) {
+		require.NoError(t, os.WriteFile(path, []byte(contents), mode))
+		require.NoError(t, os.Chmod(path, mode))
+	}
+}
+
+// A state folder others can write to is refused: another user could swap
+// the token file (or the simulated chips) under the server.
+func TestCheckStateDir(t *testing.T) {
+	tests := []struct {
+		mode os.FileMode
+		ok   bool
+	}{
+		{0o700, true},
+		{0o750, true},
+		{0o755, true},
+		{0o770, false},
+		{0o730, false},
+		{0o757, false},
+		{0o777, false},
+		{0o1777, false}, // like /tmp
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "state")
+			require.NoError(t, os.Mkdir(dir, 0o700))
+			require.NoError(t, os.Chmod(dir, tt.mode))
+			err := web.CheckStateDir(dir)
+			_, _, tokErr := web.LoadOrCreateToken(dir)
+			if tt.ok {
+				require.NoError(t, err)
+				require.NoError(t, tokErr)
+				return
+			}
+			require.ErrorIs(t, err, web.ErrUnsafeStateDir)
+			require.ErrorContains(t, err, "chmod go-w")
+			require.ErrorIs(t, tokErr, web.ErrUnsafeStateDir)
+			_, statErr := os.Lstat(filepath.Join(dir, web.TokenFile))
+			require.ErrorIs(t, statErr, os.ErrNotExist, "no token is written into an unsafe folder")
+		})
+	}
+	t.Run("a file", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "file")
+		require.NoError(t, os.WriteFile(p, nil, 0o600))
+		require.ErrorContains(t, web.CheckStateDir(p), "not a folder")
+	})
 }
 
 func TestConfigValidate(t *testing.T) {

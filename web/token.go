@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,61 +15,143 @@ import (
 // TokenFile is the name of the API token file in the state folder.
 const TokenFile = "api-token"
 
-// minTokenLen is the shortest token LoadOrCreateToken accepts from a file.
+// TokenLen is the length of a token LoadOrCreateToken generates (32 random
+// bytes in unpadded base64url); a token file holding a shorter one is
+// refused.
+const TokenLen = 43
+
+// minTokenLen is the shortest Options.Token New accepts.
 const minTokenLen = 16
 
-// LoadOrCreateToken returns the API token kept in dir/api-token. On first
-// use it creates a random 256-bit token (crypto/rand, base64url) in a file
-// of mode 0600 and reports created = true, so the caller prints it once.
-//
-// An existing token file that others can read (group or world permission
-// bits) is refused with a hint, as is one that is empty or too short.
-func LoadOrCreateToken(dir string) (token string, created bool, err error) {
-	path := filepath.Join(dir, TokenFile)
-	fi, err := os.Stat(path)
-	switch {
-	case err == nil:
-		if fi.Mode().Perm()&0o077 != 0 {
-			return "", false, fmt.Errorf("token file %s has mode %v: others could read it (run: chmod 600 %s)", path, fi.Mode().Perm(), path)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", false, fmt.Errorf("read token: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
-		if len(token) < minTokenLen || strings.ContainsAny(token, " \t\r\n") {
-			return "", false, fmt.Errorf("token file %s holds no valid token (delete it to make a new one)", path)
-		}
-		return token, false, nil
-	case errors.Is(err, fs.ErrNotExist):
-	default:
-		return "", false, fmt.Errorf("token: %w", err)
+// maxTokenFileBytes bounds what LoadOrCreateToken reads from a token file.
+const maxTokenFileBytes = 4 << 10
+
+// Sentinel errors of LoadOrCreateToken and CheckStateDir.
+var (
+	// ErrUnsafeStateDir means the state folder could be changed by another
+	// user: its token file (and the simulated chips' images) could be
+	// replaced.
+	ErrUnsafeStateDir = errors.New("unsafe state folder")
+	// ErrUnsafeTokenFile means the token file could be read or replaced by
+	// another user, or holds no usable token.
+	ErrUnsafeTokenFile = errors.New("unsafe token file")
+)
+
+// CheckStateDir refuses a state folder that another user could change: it
+// must be a folder (a symbolic link to one is followed) owned by the user
+// running the server, with no write permission for group or others. The
+// daemon calls it before it keeps anything in dir; LoadOrCreateToken calls
+// it too.
+func CheckStateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("state folder: %w", err)
 	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%w: %s is not a folder (give a folder of your own)", ErrUnsafeStateDir, dir)
+	}
+	return checkPrivate(ErrUnsafeStateDir, dir, fi, 0o022, os.Geteuid(), "chmod go-w "+dir)
+}
+
+// checkPrivate refuses fi (of path) when it is owned by another user than
+// uid (where the platform tells owners) or has any of the forbidden
+// permission bits; fix is the command that clears them.
+func checkPrivate(kind error, path string, fi fs.FileInfo, forbidden fs.FileMode, uid int, fix string) error {
+	if owner, known := fileOwner(fi); known && owner != uid {
+		return fmt.Errorf("%w: %s belongs to user id %d, not to the user running the server (%d), who must own it alone (run the server as its owner, or use a state folder of your own)", kind, path, owner, uid)
+	}
+	if m := fi.Mode().Perm(); m&forbidden != 0 {
+		return fmt.Errorf("%w: %s has mode %v: other users could change or read it (run: %s)", kind, path, m, fix)
+	}
+	return nil
+}
+
+// LoadOrCreateToken returns the API token kept in dir/api-token, creating
+// dir (mode 0700) if needed. On first use it creates a random 256-bit token
+// (crypto/rand, base64url, TokenLen characters) in a file of mode 0600 and
+// reports created = true, so the caller prints it once.
+//
+// It refuses, with a hint, a state folder that fails CheckStateDir and a
+// token file that is not a regular file (a symbolic link is not followed),
+// belongs to another user, has any group or other permission bit, or holds
+// a token shorter than TokenLen or with spaces or control characters.
+func LoadOrCreateToken(dir string) (token string, created bool, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", false, fmt.Errorf("token: %w", err)
 	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", false, fmt.Errorf("token: %w", err)
+	if err := CheckStateDir(dir); err != nil {
+		return "", false, err
 	}
-	token = base64.RawURLEncoding.EncodeToString(raw[:])
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	path := filepath.Join(dir, TokenFile)
+	token, err = readTokenFile(path)
+	switch {
+	case err == nil:
+		return token, false, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", false, err
+	}
+	token, err = createTokenFile(path)
 	if err != nil {
-		return "", false, fmt.Errorf("create token: %w", err)
-	}
-	if _, err := f.WriteString(token + "\n"); err != nil {
-		f.Close()
-		os.Remove(path)
-		return "", false, fmt.Errorf("write token: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return "", false, fmt.Errorf("write token: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return "", false, fmt.Errorf("write token: %w", err)
+		return "", false, err
 	}
 	return token, true, nil
+}
+
+// readTokenFile reads and checks an existing token file. A missing one is
+// an error wrapping fs.ErrNotExist.
+func readTokenFile(path string) (string, error) {
+	remedy := "delete it and a new token is made, which every client then needs"
+	f, err := openNoFollow(path)
+	if errors.Is(err, errSymlink) {
+		return "", fmt.Errorf("%w: %s is a symbolic link, which is not followed (%s)", ErrUnsafeTokenFile, path, remedy)
+	}
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%w: %s is not a regular file but %v (%s)", ErrUnsafeTokenFile, path, fi.Mode().Type(), remedy)
+	}
+	if err := checkPrivate(ErrUnsafeTokenFile, path, fi, 0o077, os.Geteuid(), "chmod 600 "+path); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFileBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("read token: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if len(b) > maxTokenFileBytes || len(token) < TokenLen || strings.IndexFunc(token, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return "", fmt.Errorf("%w: %s holds no valid token: want one line of at least %d printable characters without spaces (%s)", ErrUnsafeTokenFile, path, TokenLen, remedy)
+	}
+	return token, nil
+}
+
+// createTokenFile writes a new random token to path, which must not exist
+// (O_EXCL: a symbolic link planted there fails too).
+func createTokenFile(path string) (string, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	_, err = f.WriteString(token + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("write token: %w", err)
+	}
+	return token, nil
 }

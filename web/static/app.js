@@ -12,13 +12,15 @@
 
   var state = {
     token: "",
-    types: [],          // [{name,title,holds,whyBackup,typicalSize,changeRate}]
+    types: [],          // [{name,title,holds,whyBackup,typicalSize,changeRate,capacityBytes,regionBytes}]
     config: null,       // last config from the server
     status: null,
     rounds: [],
     current: "",        // type whose explanation is shown
     dirty: false,
-    busy: false
+    online: true,       // the last poll reached the daemon
+    lastReached: null,  // when it last did
+    syncing: false      // a "Sync now" is running
   };
 
   function $(id) { return document.getElementById(id); }
@@ -92,7 +94,9 @@
   function api(method, path, body) {
     var headers = { "Accept": "application/json" };
     if (method !== "GET") { headers["Content-Type"] = "application/json"; }
-    if (state.token && (method !== "GET" || path === "/api/auth")) { headers["Authorization"] = "Bearer " + state.token; }
+    // The token goes with reads too: a server reachable from other hosts
+    // needs it for them (docs/API.md, Security).
+    if (state.token) { headers["Authorization"] = "Bearer " + state.token; }
     var init = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
     if (body !== undefined) { init.body = JSON.stringify(body); }
     return fetch(path, init).then(function (resp) {
@@ -107,26 +111,70 @@
     });
   }
 
-  function notice(text, kind) {
-    var n = $("notice");
-    n.textContent = text;
-    n.className = "notice" + (kind ? " notice-" + kind : "");
-    n.hidden = !text;
+  // ---- notices ------------------------------------------------------------
+  //
+  // Each notice has a key saying what it is about, and leaves when that no
+  // longer applies:
+  //   offline  the daemon does not answer: until a poll reaches it again;
+  //   token    the token is missing or refused: until a token is accepted;
+  //   load     the types could not be loaded: until they are;
+  //   action   the outcome of the last action: a success for NOTICE_OK_MS,
+  //            a failure until the engine's state moves on (a new
+  //            generation, an upgrade choice, a failover, another error) or
+  //            the next action starts.
+
+  var NOTICE_KEYS = ["offline", "token", "load", "action"];
+  var NOTICE_OK_MS = 10000;
+  var notices = {};
+
+  function setNotice(key, text, kind) {
+    if (!text) { delete notices[key]; }
+    else { notices[key] = { text: text, kind: kind || "", at: Date.now(), seen: null }; }
+    renderNotices();
+  }
+
+  function renderNotices() {
+    var box = $("notices");
+    box.textContent = "";
+    NOTICE_KEYS.forEach(function (k) {
+      var n = notices[k];
+      if (n) { box.appendChild(el("p", { className: "notice" + (n.kind ? " notice-" + n.kind : ""), "data-key": k, text: n.text })); }
+    });
+    box.hidden = !box.firstChild;
+  }
+
+  // statusPrint is what an action's failure notice is about: when it
+  // changes, the failure is history.
+  function statusPrint(st) {
+    return [st.generation, st.active, !!st.upgrade, st.lastError || ""].join("|");
+  }
+
+  function expireNotices(st) {
+    var n = notices.action;
+    if (!n) { return; }
+    if (n.kind === "ok" && Date.now() - n.at > NOTICE_OK_MS) { setNotice("action", ""); return; }
+    if (!st) { return; }
+    var p = statusPrint(st);
+    if (n.seen === null) { n.seen = p; } else if (n.seen !== p) { setNotice("action", ""); }
   }
 
   // A change needs the token; returns false (and points at the token box) without one.
   function needToken() {
     if (state.token) { return false; }
-    notice("Paste the API token first: changes need it.", "bad");
+    setNotice("token", "Paste the API token first: changes need it.", "bad");
     $("token-input").focus();
     return true;
   }
 
-  function handleAuthFailure(r) {
+  // handleAuthFailure explains a 401; quiet (for polls) leaves the focus
+  // where the user has it.
+  function handleAuthFailure(r, quiet) {
     if (r.status === 401) {
       setAuthState("rejected");
-      notice("The API token was refused. Paste the token that cmcsync serve printed (state folder, file api-token).", "bad");
-      $("token-input").focus();
+      setNotice("token", state.token
+        ? "The API token was refused. Paste the token that cmcsync serve printed (state folder, file api-token)."
+        : "This server shows nothing without the API token: paste the token that cmcsync serve printed (state folder, file api-token).", "bad");
+      if (!quiet) { $("token-input").focus(); }
       return true;
     }
     return false;
@@ -139,6 +187,7 @@
     panel.classList.toggle("auth-ok", s === "ok");
     forget.hidden = !state.token;
     if (s === "ok") {
+      setNotice("token", "");
       text.textContent = "Token accepted: changes are enabled in this browser.";
       text.className = "";
       form.querySelector("input").hidden = true;
@@ -156,8 +205,8 @@
   function checkToken() {
     if (!state.token) { setAuthState("none"); return Promise.resolve(); }
     return api("GET", "/api/auth").then(function (r) {
-      if (r.ok) { setAuthState("ok"); }
-      else if (r.status === 401) { setAuthState("rejected"); }
+      if (r.ok) { setAuthState("ok"); return load(); }
+      if (r.status === 401) { setAuthState("rejected"); }
     });
   }
 
@@ -175,11 +224,11 @@
     $("auth-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       var v = $("token-input").value.trim();
-      if (!v) { notice("Paste the token first.", "bad"); return; }
+      if (!v) { setNotice("token", "Paste the token first.", "bad"); return; }
       state.token = v;
       try { localStorage.setItem(TOKEN_KEY, v); } catch (e) { /* keep for this page */ }
       $("token-input").value = "";
-      checkToken().then(function () { if (!$("auth-panel").classList.contains("auth-ok")) { return; } notice(""); });
+      checkToken();
     });
     $("token-forget").addEventListener("click", function () {
       state.token = "";
@@ -190,19 +239,28 @@
 
   // ---- options and the fixed explanation area ----------------------------
 
+  // Each option is a checkbox, which alone toggles the choice, and a title
+  // button, which only explains: reading an explanation (click, focus or
+  // hover anywhere on the option) never changes what is chosen.
   function renderOptions() {
     var ul = $("type-options");
     ul.textContent = "";
     state.types.forEach(function (t) {
-      var box = el("input", { type: "checkbox", name: "type", value: t.name, id: "type-" + t.name });
+      var box = el("input", { type: "checkbox", name: "type", value: t.name, id: "type-" + t.name,
+        "aria-labelledby": "title-" + t.name, "aria-describedby": "explanation" });
       box.addEventListener("change", markDirty);
-      var label = el("label", { "for": "type-" + t.name }, [
-        box,
-        el("span", {}, [el("span", { className: "option-title", text: t.title }), el("span", { className: "option-name", text: t.name })]),
+      var info = el("button", { type: "button", className: "option-info", id: "info-" + t.name, "aria-controls": "explanation",
+        title: "Show the explanation (does not change the selection)" }, [
+        el("span", { className: "option-title", id: "title-" + t.name, text: t.title }),
+        el("span", { className: "option-name", text: t.name })
+      ]);
+      info.addEventListener("click", function () { explain(t.name); });
+      var li = el("li", { className: "option", "data-type": t.name }, [
+        el("span", { className: "option-check" }, [box]),
+        info,
         el("span", { className: "badge badge-muted", id: "opt-state-" + t.name, text: "…" })
       ]);
-      var li = el("li", { className: "option", "data-type": t.name }, [label]);
-      ["click", "focusin", "mouseenter"].forEach(function (ev) {
+      ["focusin", "mouseenter"].forEach(function (ev) {
         li.addEventListener(ev, function () { explain(t.name); });
       });
       ul.appendChild(li);
@@ -225,11 +283,22 @@
       el("div", {}, [el("dt", { text: "What it holds" }), el("dd", { text: t.holds })]),
       el("div", {}, [el("dt", { text: "Why the backup needs it" }), el("dd", { text: t.whyBackup })]),
       el("div", { className: "facts" }, [
-        el("div", {}, [el("dt", { text: "Typical size" }), el("dd", { text: t.typicalSize })]),
+        sizeFact(t),
         el("div", {}, [el("dt", { text: "How often it changes" }), el("dd", { text: t.changeRate })])
       ]),
       explainState(name)
     ]));
+  }
+
+  // The size quoted is the running region's, from the API; the descriptive
+  // typicalSize text (written for a reference region) only when the daemon
+  // does not say.
+  function sizeFact(t) {
+    if (t.capacityBytes) {
+      var where = t.regionBytes ? " in this CMC's " + fmtBytes(t.regionBytes) + " information region" : " in this CMC's information region";
+      return el("div", { "data-size": "running" }, [el("dt", { text: "Size here" }), el("dd", { text: "Room for up to " + fmtBytes(t.capacityBytes) + where + "." })]);
+    }
+    return el("div", { "data-size": "typical" }, [el("dt", { text: "Typical size" }), el("dd", { text: t.typicalSize })]);
   }
 
   function explainState(name) {
@@ -237,7 +306,10 @@
     var ts = null;
     state.status.types.forEach(function (x) { if (x.name === name) { ts = x; } });
     if (!ts) { return null; }
-    var txt = stateLabel(ts.state) + (ts.size ? ", " + fmtBytes(ts.size) + " on the backup" : "") + (ts.generation ? " (generation " + ts.generation + ")" : "");
+    var cap = null;
+    state.types.forEach(function (x) { if (x.name === name) { cap = x.capacityBytes; } });
+    var held = ts.size ? ", " + fmtBytes(ts.size) + " on the backup" + (cap ? " (" + Math.round(100 * ts.size / cap) + "% of its room)" : "") : "";
+    var txt = stateLabel(ts.state) + held + (ts.generation ? " (generation " + ts.generation + ")" : "");
     return el("div", {}, [el("dt", { text: "On the backup now" }), el("dd", { text: txt })]);
   }
 
@@ -297,6 +369,10 @@
     Array.prototype.forEach.call(document.querySelectorAll("input[name=type]"), function (b) {
       if (b.checked) { c.types.push(b.value); }
     });
+    if (!c.types.length) {
+      // The API refuses an empty selection too (docs/API.md, Config).
+      errs.push(["types", "Select at least one information type: a sync of nothing is not saved."]);
+    }
     var iv = $("interval").value, th = $("threshold").value, gs = $("groupSize").value;
     if (!wholeNumber(iv)) {
       errs.push(["interval", "Enter the sync interval as a whole number of seconds."]);
@@ -327,7 +403,7 @@
       r.errors.forEach(function (e) { fieldError(e[0], e[1]); });
       s.textContent = "Not saved: correct the marked field" + (r.errors.length > 1 ? "s" : "") + ".";
       s.className = "save-state bad";
-      var first = $(r.errors[0][0]);
+      var first = r.errors[0][0] === "types" ? document.querySelector("input[name=type]") : $(r.errors[0][0]);
       if (first) { first.focus(); }
       return;
     }
@@ -348,7 +424,9 @@
       }
       if (handleAuthFailure(resp)) { s.textContent = "Not saved."; s.className = "save-state bad"; return; }
       var msg = resp.data && resp.data.error ? resp.data.error : "error " + resp.status;
-      if (resp.data && resp.data.field && fieldError(resp.data.field, msg)) {
+      if (resp.status === 0) {
+        s.textContent = "Not saved: the daemon does not answer.";
+      } else if (resp.data && resp.data.field && fieldError(resp.data.field, msg)) {
         s.textContent = "Not saved: the daemon refused a value.";
       } else {
         s.textContent = "Not saved: " + msg;
@@ -362,9 +440,7 @@
   function renderStatus(st) {
     state.status = st;
     var backup = st.active === "backup";
-    var badge = $("active-badge");
-    badge.textContent = backup ? "Backup image" : "Primary image";
-    badge.className = "badge " + (backup ? "badge-warn" : "badge-ok");
+    renderReachability();
 
     var act = $("st-active");
     act.textContent = "";
@@ -416,7 +492,48 @@
       $("upgrade-text").textContent = "The primary image was upgraded" + (from || to ? " (" + (from || "?") + " → " + (to || "?") + ")" : "") +
         ". Scheduled syncing waits for your choice: what should happen to the synced information?";
     }
+    updateActions();
+    expireNotices(st);
     if (state.current) { explain(state.current); }
+  }
+
+  // renderReachability shows whether the daemon answers: the header badge
+  // and the status card go grey, with the time it last answered, as soon
+  // as a poll cannot reach it.
+  function renderReachability() {
+    var badge = $("active-badge"), st = state.status, off = $("st-offline");
+    document.body.classList.toggle("offline", !state.online);
+    $("status-card").classList.toggle("stale", !state.online);
+    if (!state.online) {
+      badge.textContent = "Offline";
+      badge.className = "badge badge-muted";
+      off.hidden = false;
+      off.textContent = "Offline: the daemon does not answer" +
+        (state.lastReached ? " (last answer at " + fmtTime(state.lastReached.toISOString()) + "); the values below are from then." : ".");
+    } else {
+      off.hidden = true;
+      if (st) {
+        var backup = st.active === "backup";
+        badge.textContent = backup ? "Backup image" : "Primary image";
+        badge.className = "badge " + (backup ? "badge-warn" : "badge-ok");
+      }
+    }
+    updateActions();
+  }
+
+  // updateActions disables each action the daemon would refuse now, and
+  // says why next to it, instead of letting it fail (409, or no answer).
+  function updateActions() {
+    var st = state.status, why = "";
+    if (!state.online) { why = "The daemon does not answer: actions wait until it is back."; }
+    else if (st && st.upgrade) { why = "Sync is paused: choose what happens after the image upgrade first (above)."; }
+    var sync = $("sync-now"), sim = $("simulate-upgrade"), reason = $("action-reason");
+    sync.disabled = !!why || state.syncing;
+    sim.disabled = !state.online;
+    reason.textContent = why;
+    reason.hidden = !why;
+    if (why) { sync.setAttribute("title", why); } else { sync.removeAttribute("title"); }
+    [$("upgrade-keep"), $("upgrade-defaults")].forEach(function (b) { b.disabled = !state.online || !(st && st.upgrade); });
   }
 
   function setTimeCell(cell, t, none, due) {
@@ -482,7 +599,7 @@
       $("chart-summary").textContent = "";
       return;
     }
-    var durMs = rounds.map(function (r) { return r.durationSeconds * 1000; });
+    var durMs = rounds.map(function (r) { return r.duration_seconds * 1000; });
     var bytes = rounds.map(function (r) { return r.bytesWritten; });
     var dMax = niceMax(Math.max.apply(null, durMs)), bMax = niceMax(Math.max.apply(null, bytes));
     for (var i = 0; i <= 4; i++) {
@@ -517,38 +634,72 @@
 
   // ---- actions ------------------------------------------------------------------
 
+  function actionError(what, r) {
+    if (r.status === 0) { return what + ": the daemon does not answer."; }
+    return what + ": " + (r.data && r.data.error || "error " + r.status);
+  }
+
   function syncNow() {
     if (needToken()) { return; }
     var btn = $("sync-now");
-    btn.disabled = true;
+    setNotice("action", "");
+    state.syncing = true;
+    updateActions();
     btn.textContent = "Syncing…";
     api("POST", "/api/sync", {}).then(function (r) {
-      btn.disabled = false;
+      state.syncing = false;
       btn.textContent = "Sync now";
+      updateActions();
       if (r.ok) {
         var d = r.data;
-        notice("Round " + d.outcome + ": generation " + d.generation + ", " + fmtBytes(d.bytesWritten) + " written in " + fmtSeconds(d.durationSeconds) + ".", "ok");
+        setNotice("action", "Round " + d.outcome + ": generation " + d.generation + ", " + fmtBytes(d.bytesWritten) + " written in " + fmtSeconds(d.duration_seconds) + ".", "ok");
       } else if (!handleAuthFailure(r)) {
-        notice("Sync failed: " + (r.data && r.data.error || "error " + r.status), "bad");
+        setNotice("action", actionError("Sync failed", r), "bad");
       }
       refresh();
     });
+  }
+
+  // "Restore preset defaults" replaces collected information: it asks
+  // first, naming each type that is reset and what it holds now.
+  function confirmRestore() {
+    if (needToken()) { return; }
+    var chosen = state.config ? state.config.types : [];
+    var list = $("restore-types");
+    list.textContent = "";
+    chosen.forEach(function (name) {
+      var ts = null;
+      (state.status ? state.status.types : []).forEach(function (x) { if (x.name === name) { ts = x; } });
+      list.appendChild(el("li", { "data-type": name }, [
+        el("strong", { text: typeTitle(name) }),
+        " — " + (ts && ts.size ? "what it holds now (" + fmtBytes(ts.size) + " on the backup) is replaced by the preset defaults" : "replaced by the preset defaults")
+      ]));
+    });
+    var logs = chosen.filter(function (n) { return n === "event-log" || n === "fault-log"; }).map(typeTitle);
+    $("restore-loss").textContent = logs.length
+      ? "Every entry of the " + logs.join(" and the ") + " is lost, on the primary and, once synced, on the backup. This cannot be undone."
+      : "The current contents are lost, on the primary and, once synced, on the backup. This cannot be undone.";
+    var dlg = $("restore-confirm");
+    dlg.returnValue = "";
+    dlg.showModal();
+    $("restore-cancel").focus();
   }
 
   function chooseUpgrade(choice) {
     if (needToken()) { return; }
     var buttons = [$("upgrade-keep"), $("upgrade-defaults")];
     buttons.forEach(function (b) { b.disabled = true; });
+    setNotice("action", "");
     api("POST", "/api/upgrade", { choice: choice }).then(function (r) {
-      buttons.forEach(function (b) { b.disabled = false; });
+      updateActions();
       if (r.ok) {
-        notice(choice === "keep-upgraded"
+        setNotice("action", choice === "keep-upgraded"
           ? "Kept the upgraded image's information: it is now the baseline synced to the backup."
           : "Restored the preset defaults: the backup is synced to match.", "ok");
         renderStatus(r.data);
         $("sync-now").focus();
       } else if (!handleAuthFailure(r)) {
-        notice("Upgrade choice failed: " + (r.data && r.data.error || "error " + r.status), "bad");
+        setNotice("action", actionError("Upgrade choice failed", r), "bad");
       }
       refresh();
     });
@@ -558,13 +709,14 @@
     if (needToken()) { return; }
     var btn = $("simulate-upgrade");
     btn.disabled = true;
+    setNotice("action", "");
     api("POST", "/api/simulate/upgrade", {}).then(function (r) {
-      btn.disabled = false;
+      updateActions();
       if (r.ok) {
         renderStatus(r.data);
         if (r.data.upgrade) { $("upgrade-keep").focus(); }
       } else if (!handleAuthFailure(r)) {
-        notice("Simulated upgrade failed: " + (r.data && r.data.error || "error " + r.status), "bad");
+        setNotice("action", actionError("Simulated upgrade failed", r), "bad");
       }
       refresh();
     });
@@ -572,9 +724,20 @@
 
   // ---- polling ------------------------------------------------------------------
 
+  function setOnline(online) {
+    if (online) { state.lastReached = new Date(); }
+    if (online === state.online) { return; }
+    state.online = online;
+    setNotice("offline", online ? "" : "The daemon does not answer (stopped, or the network is down): the page retries every " + POLL_MS / 1000 + " s.", "bad");
+    renderReachability();
+  }
+
   function refresh() {
     return Promise.all([api("GET", "/api/status"), api("GET", "/api/events?limit=100"), api("GET", "/api/rounds"), api("GET", "/api/config")]).then(function (rs) {
-      if (rs[0].ok) { renderStatus(rs[0].data); }
+      var reached = rs.filter(function (r) { return r.status !== 0; }).length > 0;
+      setOnline(reached);
+      if (rs.some(function (r) { return r.status === 401; })) { handleAuthFailure({ status: 401 }, true); }
+      if (rs[0].ok) { renderStatus(rs[0].data); } else { expireNotices(null); }
       if (rs[1].ok) { renderEvents(rs[1].data); }
       if (rs[2].ok) { renderChart(rs[2].data); }
       if (rs[3].ok) {
@@ -583,24 +746,39 @@
         if (!state.dirty && JSON.stringify(rs[3].data) !== JSON.stringify(state.config)) { fillForm(rs[3].data); }
         state.config = rs[3].data;
       }
-      var failed = rs.filter(function (r) { return !r.ok && r.status === 0; });
-      document.body.classList.toggle("offline", failed.length > 0);
-      if (failed.length) { notice(failed[0].data.error, "bad"); }
       document.body.setAttribute("data-loaded", "true");
     });
   }
 
-  function start() {
-    initToken();
-    api("GET", "/api/types").then(function (r) {
-      if (!r.ok) { notice("Cannot load the information types: " + (r.data && r.data.error), "bad"); return; }
+  // load fetches the types and the configuration once (again after a
+  // failure, or after the token arrives on a server that needs it for
+  // reads), then polls.
+  var loading = null;
+  function load() {
+    if (state.types.length) { return refresh(); }
+    if (loading) { return loading; }
+    loading = api("GET", "/api/types").then(function (r) {
+      if (r.status !== 0) { setOnline(true); }
+      if (!r.ok) {
+        if (r.status === 0) { setOnline(false); }
+        else if (!handleAuthFailure(r)) { setNotice("load", "Cannot load the information types: " + (r.data && r.data.error), "bad"); }
+        return;
+      }
+      setNotice("load", "");
       state.types = r.data;
       renderOptions();
       return api("GET", "/api/config").then(function (c) {
         if (c.ok) { state.config = c.data; fillForm(c.data); }
-        return Promise.all([refresh(), checkToken()]);
+        return refresh();
       });
-    });
+    }).then(function () { loading = null; });
+    return loading;
+  }
+
+  function start() {
+    initToken();
+    renderNotices();
+    Promise.all([load(), checkToken()]);
     $("config-form").addEventListener("submit", save);
     ["interval", "threshold", "groupSize", "verify", "retryAtOnce"].forEach(function (id) { $(id).addEventListener("input", markDirty); });
     $("revert").addEventListener("click", function () { if (state.config) { fillForm(state.config); $("save-state").textContent = ""; } });
@@ -609,8 +787,14 @@
     $("sync-now").addEventListener("click", syncNow);
     $("simulate-upgrade").addEventListener("click", simulateUpgrade);
     $("upgrade-keep").addEventListener("click", function () { chooseUpgrade("keep-upgraded"); });
-    $("upgrade-defaults").addEventListener("click", function () { chooseUpgrade("restore-defaults"); });
-    setInterval(function () { if (!document.hidden) { refresh(); } }, POLL_MS);
+    $("upgrade-defaults").addEventListener("click", confirmRestore);
+    $("restore-cancel").addEventListener("click", function () { $("restore-confirm").close("cancel"); });
+    $("restore-go").addEventListener("click", function () { $("restore-confirm").close("confirm"); });
+    $("restore-confirm").addEventListener("close", function () {
+      if ($("restore-confirm").returnValue === "confirm") { chooseUpgrade("restore-defaults"); }
+      else { $("upgrade-defaults").focus(); }
+    });
+    setInterval(function () { if (!document.hidden) { load(); } }, POLL_MS);
   }
 
   function setAll(on) {

@@ -1,0 +1,242 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// Request bodies are decoded strictly, as docs/API.md ("Security") promises.
+// encoding/json alone is lenient in three ways this decoder closes: it
+// matches member names case-insensitively ("Interval" sets interval), it
+// lets a later duplicate member overwrite an earlier one, and it names no
+// member in the errors of a custom decoder such as [Duration]. So the body
+// is read member by member: each name must be exactly (case included) one
+// of the target struct's JSON names and appear once; each value is decoded
+// on its own so that any error names its member.
+
+// decodeObject decodes body, one JSON object and nothing after it, into the
+// struct v points to. An empty body is allowed only with allowEmpty (and
+// leaves v as it is). Errors about one member are [*FieldError]s naming it.
+func decodeObject(body []byte, v any, allowEmpty bool) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return errors.New("request body is empty: send a JSON object")
+	}
+	fields := jsonFields(v)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return malformed(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("want a JSON object, not %s", describeToken(tok))
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return malformed(err)
+		}
+		name := tok.(string) // inside an object, Token returns names as strings
+		if seen[name] {
+			return &FieldError{capText(name, maxNameEcho), "listed twice: send each member once"}
+		}
+		seen[name] = true
+		field, ok := fields[name]
+		if !ok {
+			return unknownMember(name, fields)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return malformed(err)
+		}
+		if err := checkNoDuplicateNames(raw); err != nil {
+			return &FieldError{name, err.Error()}
+		}
+		if err := json.Unmarshal(raw, field.Addr().Interface()); err != nil {
+			return &FieldError{name, describeValueError(err)}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("malformed request: extra data after the JSON object")
+	}
+	return nil
+}
+
+// maxNameEcho bounds a member name repeated in an error.
+const maxNameEcho = 64
+
+// jsonFields maps the JSON names of the struct v points to onto its fields.
+func jsonFields(v any) map[string]reflect.Value {
+	s := reflect.ValueOf(v).Elem()
+	fields := map[string]reflect.Value{}
+	for i := range s.NumField() {
+		f := s.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = s.Field(i)
+	}
+	return fields
+}
+
+// unknownMember explains a member name the target does not have, pointing
+// at the right spelling when only the case differs.
+func unknownMember(name string, fields map[string]reflect.Value) error {
+	known := make([]string, 0, len(fields))
+	for k := range fields {
+		known = append(known, k)
+	}
+	slices.Sort(known)
+	shown := capText(name, maxNameEcho)
+	for _, k := range known {
+		if strings.EqualFold(k, name) {
+			return &FieldError{shown, fmt.Sprintf("unknown field: names are case-sensitive, write %q", k)}
+		}
+	}
+	if len(known) == 0 {
+		return &FieldError{shown, "unknown field: send an empty object {} or no body"}
+	}
+	return &FieldError{shown, "unknown field (known: " + strings.Join(known, ", ") + ")"}
+}
+
+// checkNoDuplicateNames reports an object inside raw, at any depth, that
+// names a member twice.
+func checkNoDuplicateNames(raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var stack []map[string]bool // one set of names per open object; nil for an array
+	expectName := func() bool { return len(stack) > 0 && stack[len(stack)-1] != nil }
+	for {
+		if expectName() && dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			name := tok.(string)
+			if stack[len(stack)-1][name] {
+				return fmt.Errorf("an object inside lists %q twice: send each member once", capText(name, maxNameEcho))
+			}
+			stack[len(stack)-1][name] = true
+		}
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, map[string]bool{})
+		case json.Delim('['):
+			stack = append(stack, nil)
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// malformed explains a syntax error of a request body.
+func malformed(err error) error {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errors.New("malformed JSON: the body ends too early")
+	}
+	return fmt.Errorf("malformed request: %v", err)
+}
+
+// describeValueError explains why one member's value was refused.
+func describeValueError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("want a JSON %s, not %s", te.Type, te.Value)
+	}
+	return err.Error()
+}
+
+// describeToken names the kind of a JSON value's first token.
+func describeToken(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		if t == '[' {
+			return "an array"
+		}
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%v", tok)
+}
+
+// decodeConfig decodes a PUT /api/config body and validates it against the
+// known type names.
+func decodeConfig(body []byte, known []string) (Config, error) {
+	var c Config
+	if err := decodeObject(body, &c, false); err != nil {
+		return Config{}, err
+	}
+	if c.Types == nil {
+		return Config{}, &FieldError{"types", "missing: list the chosen information types (at least one)"}
+	}
+	if err := c.Validate(known); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// decodeSelection decodes a PUT /api/selection body.
+func decodeSelection(body []byte, known []string) (Selection, error) {
+	var sel Selection
+	if err := decodeObject(body, &sel, false); err != nil {
+		return Selection{}, err
+	}
+	if sel.Types == nil {
+		return Selection{}, &FieldError{"types", "missing: list the chosen information types (at least one)"}
+	}
+	if err := validateTypes(sel.Types, known); err != nil {
+		return Selection{}, err
+	}
+	return sel, nil
+}
+
+// decodeUpgrade decodes a POST /api/upgrade body.
+func decodeUpgrade(body []byte) (UpgradeRequest, error) {
+	var u UpgradeRequest
+	if err := decodeObject(body, &u, false); err != nil {
+		return UpgradeRequest{}, err
+	}
+	if !u.Choice.Valid() {
+		return UpgradeRequest{}, &FieldError{"choice", fmt.Sprintf("unknown choice %q: want %q or %q", capText(string(u.Choice), maxNameEcho), KeepUpgraded, RestoreDefaults)}
+	}
+	return u, nil
+}
+
+// decodeEmpty decodes the body of an action that takes no arguments: none,
+// or an empty object.
+func decodeEmpty(body []byte) error {
+	var empty struct{}
+	return decodeObject(body, &empty, true)
+}

@@ -1,0 +1,251 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// readBody reads a request body of at most Options.MaxBodyBytes; a larger
+// one gets 400 (and http.MaxBytesReader closes the connection after it).
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", s.opts.MaxBodyBytes)})
+		return nil, false
+	case err != nil:
+		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "read body: " + err.Error()})
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) knownTypes() []string {
+	ts := s.backend.Types()
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name
+	}
+	return names
+}
+
+func (s *Server) status() Status {
+	st := s.backend.Status()
+	_, st.CanSimulateUpgrade = s.backend.(UpgradeSimulator)
+	return st
+}
+
+func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.status())
+}
+
+func (s *Server) getTypes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.backend.Types())
+}
+
+func (s *Server) getSelection(w http.ResponseWriter, r *http.Request) {
+	s.writeSelection(w)
+}
+
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
+	s.writeConfig(w)
+}
+
+// writeConfig answers with the configuration as the backend holds it now.
+func (s *Server) writeConfig(w http.ResponseWriter) {
+	c := s.backend.Config()
+	c.Types = nonNil(c.Types)
+	writeJSON(w, http.StatusOK, c)
+}
+
+// writeSelection answers with the chosen types as the backend holds them now.
+func (s *Server) writeSelection(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, Selection{Types: nonNil(s.backend.Config().Types)})
+}
+
+func (s *Server) putSelection(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	sel, err := decodeSelection(body, s.knownTypes())
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	c := s.backend.Config()
+	c.Types = sel.Types
+	if c.GroupSize > len(c.Types) {
+		c.GroupSize = 0 // a group larger than the selection means "all"
+	}
+	if !s.setConfig(w, r, c) {
+		return
+	}
+	s.writeSelection(w)
+}
+
+func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	c, err := decodeConfig(body, s.knownTypes())
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	if !s.setConfig(w, r, c) {
+		return
+	}
+	s.writeConfig(w)
+}
+
+func (s *Server) setConfig(w http.ResponseWriter, r *http.Request, c Config) bool {
+	if err := s.backend.SetConfig(c); err != nil {
+		s.backendError(w, r, "store configuration", err)
+		return false
+	}
+	return true
+}
+
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
+	limit := 200
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "limit must be a whole number from 1 to 10000", Field: "limit"})
+			return
+		}
+		limit = n
+	}
+	evs := s.backend.Events()
+	slices.Reverse(evs) // newest first
+	if len(evs) > limit {
+		evs = evs[:limit]
+	}
+	writeJSON(w, http.StatusOK, nonNil(evs))
+}
+
+func (s *Server) getRounds(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, nonNil(s.Rounds()))
+}
+
+func (s *Server) postSync(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	if err := decodeEmpty(body); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	round, err := s.backend.SyncNow(r.Context())
+	if err != nil {
+		if round.Time.IsZero() {
+			round.Time = time.Now()
+		}
+		round.Error = err.Error()
+		s.RecordRound(round)
+		s.backendError(w, r, "sync", err)
+		return
+	}
+	s.RecordRound(round)
+	writeJSON(w, http.StatusOK, round)
+}
+
+func (s *Server) postUpgrade(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	u, err := decodeUpgrade(body)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	if err := s.backend.Upgrade(r.Context(), u.Choice); err != nil {
+		s.backendError(w, r, "apply upgrade choice", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.status())
+}
+
+func (s *Server) postSimulateUpgrade(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	if err := decodeEmpty(body); err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	sim, ok := s.backend.(UpgradeSimulator)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, &ErrorBody{Error: "this daemon runs on real flash: upgrades cannot be simulated"})
+		return
+	}
+	if err := sim.SimulateUpgrade(r.Context()); err != nil {
+		s.backendError(w, r, "simulate upgrade", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.status())
+}
+
+// getAuth lets the page check a token: 204 when it is right (the change
+// wrapper answers 401 otherwise).
+func (s *Server) getAuth(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// backendError answers a Backend's error: 400 for ErrInvalid, 409 for
+// ErrNoUpgrade and ErrConflict, else 500.
+func (s *Server) backendError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, ErrInvalid):
+		s.badRequest(w, r, err)
+	case errors.Is(err, ErrNoUpgrade), errors.Is(err, ErrConflict):
+		s.fail(w, r, http.StatusConflict, &ErrorBody{Error: err.Error()})
+	default:
+		s.fail(w, r, http.StatusInternalServerError, &ErrorBody{Error: what + ": " + err.Error()})
+	}
+}
+
+func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, err error) {
+	body := &ErrorBody{Error: err.Error()}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		body.Field = fe.Field
+	}
+	s.fail(w, r, http.StatusBadRequest, body)
+}
+
+// fail answers an error and logs the request once (see requestLog).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, body *ErrorBody) {
+	s.log.refused(r, code, body.Error)
+	writeJSON(w, code, body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(ErrorBody{Error: "encode response: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
