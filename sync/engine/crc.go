@@ -7,7 +7,11 @@ package engine
 // run through CRC-32C a second time. This is zlib's crc32_combine (GF(2)
 // polynomial arithmetic modulo the reflected Castagnoli polynomial).
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/cmcsync/cmcsync/sync/store"
+)
 
 const castagnoliPoly = 0x82F63B78 // reflected
 
@@ -93,4 +97,22 @@ func shiftTableFor(n int64) *shiftTable {
 	}
 	t, _ := shiftTables.LoadOrStore(n, newShiftTable(crcShift(n)))
 	return t.(*shiftTable)
+}
+
+// payloadCRC returns the CRC-32C of a payload of size bytes cut at phase
+// into chunks whose checks (store.ChunkCheck) are given: the high 32 bits
+// of a check are the chunk's CRC-32C, and combining them in order gives
+// the payload's, exactly.
+func payloadCRC(checks []uint64, size, phase, chunk int64) uint32 {
+	var crc uint32
+	full := shiftTableFor(chunk)
+	for i, c := range checks {
+		lo, hi := store.ChunkBounds(size, phase, chunk, i)
+		if hi-lo == chunk {
+			crc = full.combine(crc, uint32(c>>32))
+		} else {
+			crc = crcCombine(crc, uint32(c>>32), crcShift(hi-lo))
+		}
+	}
+	return crc
 }
