@@ -7,8 +7,8 @@ import (
 
 // anomaly is an error from the primary that interrupts a round.
 type anomaly struct {
-	err  error
-	when time.Time // when the failing probe or read started
+	err   error
+	began time.Time // when the failing probe or read started
 }
 
 func (a *anomaly) Error() string { return "primary anomaly: " + a.err.Error() }

@@ -19,7 +19,7 @@ func describeConfig(c Config) string {
 func (e *Engine) Config() Config {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.cfg.Clone()
+	return e.config.Clone()
 }
 
 // SetConfig validates c and stores it power-safely on the backup chip; it
@@ -30,8 +30,8 @@ func (e *Engine) SetConfig(c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	e.op.Lock()
-	defer e.op.Unlock()
+	e.roundMu.Lock()
+	defer e.roundMu.Unlock()
 	bk, err := e.backupStore()
 	if err != nil {
 		return err
@@ -40,7 +40,7 @@ func (e *Engine) SetConfig(c Config) error {
 		return err
 	}
 	e.mu.Lock()
-	e.cfg = c.Clone()
+	e.config = c.Clone()
 	// A shorter interval takes effect now: the next round is due one new
 	// interval after the last sync, if that is sooner.
 	if !e.lastSync.IsZero() {

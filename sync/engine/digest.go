@@ -21,7 +21,7 @@ func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte
 		have = false
 	}
 	old, cached := e.cache[t]
-	cached = cached && have && e.cacheChip == active && e.cacheGen == st.Generation && ts.Size == int64(len(old))
+	cached = cached && have && e.cacheChip == active && e.cacheGeneration == st.Generation && ts.Size == int64(len(old))
 	size := int64(len(p))
 	n := store.ChunkCount(size, phase, chunk)
 	ds := make([]store.Digest, n)
@@ -63,7 +63,7 @@ func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte
 // types stay valid if the cache was valid for prev, the generation the
 // round started from.
 func (e *Engine) remember(active int, prev, gen uint64, payloads map[uint8][]byte) {
-	if e.cache == nil || e.cacheChip != active || e.cacheGen != prev {
+	if e.cache == nil || e.cacheChip != active || e.cacheGeneration != prev {
 		for _, p := range e.cache {
 			putPayload(p)
 		}
@@ -75,5 +75,5 @@ func (e *Engine) remember(active int, prev, gen uint64, payloads map[uint8][]byt
 		}
 		e.cache[info.Type(t)] = p
 	}
-	e.cacheChip, e.cacheGen = active, gen
+	e.cacheChip, e.cacheGeneration = active, gen
 }

@@ -17,38 +17,35 @@ import (
 // concurrent use: rounds, upgrades and configuration changes are
 // serialized; Status, Events and Config never wait for a round.
 type Engine struct {
-	op    sync.Mutex // serializes Round, Upgrade, SetConfig
-	clock hal.Clock
-	opts  Options
-	chips [2]hal.Flash // by chip id
-	sopts store.Options
+	roundMu   sync.Mutex // serializes Round, Upgrade, SetConfig
+	clock     hal.Clock
+	opts      Options
+	chips     [2]hal.Flash // by chip id
+	storeOpts store.Options
 
-	// Owned by the goroutine holding op.
-	stores   [2]*store.Store
-	rewrite  map[info.Type][]int // damaged chunks the next round rewrites
-	lastHdr  *info.ImageHeader
-	pairID   uint64
-	chipSwap bool
-	wake     chan struct{} // wakes Run (see kick)
+	// Owned by the goroutine holding roundMu.
+	stores        [2]*store.Store
+	rewriteChunks map[info.Type][]int // damaged chunks the next round rewrites
+	wake          chan struct{}       // wakes Run (see kick)
 	// cache holds the payloads of the last committed round (by type),
-	// taken from chip cacheChip, for generation cacheGen of the backup.
-	cache     map[info.Type][]byte
-	cacheChip int
-	cacheGen  uint64
+	// taken from chip cacheChip, for generation cacheGeneration of the backup.
+	cache           map[info.Type][]byte
+	cacheChip       int
+	cacheGeneration uint64
 
-	mu       sync.Mutex // guards the fields below
-	role     store.Role
-	cfg      Config
-	events   []Event
-	snap     store.State // newest committed generation (a copy)
-	lastSync time.Time
-	nextSync time.Time
-	lastErr  string
-	counters Counters
-	upgrade  bool
-	primVer  string
-	lastRep  *RoundReport
-	damage   []string
+	mu             sync.Mutex // guards the fields below
+	role           store.Role
+	config         Config
+	events         []Event
+	newestState    store.State // newest committed generation (a copy)
+	lastSync       time.Time
+	nextSync       time.Time
+	lastError      string
+	counters       Counters
+	upgradePending bool
+	primaryVersion string
+	lastReport     *RoundReport
+	damage         []string
 }
 
 // Open opens the pair: reads both stores (superblocks and journals only),
@@ -67,7 +64,7 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	if err := checkPair(chipA, chipB, opts.Layout); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	e := &Engine{clock: opts.Clock, opts: opts, chips: [2]hal.Flash{chipA, chipB}, sopts: opts.storeOptions(), wake: make(chan struct{}, 1)}
+	e := &Engine{clock: opts.Clock, opts: opts, chips: [2]hal.Flash{chipA, chipB}, storeOpts: opts.storeOptions(), wake: make(chan struct{}, 1)}
 	var errs [2]error
 	for i := range 2 {
 		errs[i] = e.openStore(i)
@@ -89,9 +86,9 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 		e.setErr(err)
 	}
 	e.mu.Lock()
-	e.cfg = e.configAtOpen()
-	e.nextSync = e.snap.NextSync
-	e.lastSync = e.snap.Time
+	e.config = e.configAtOpen()
+	e.nextSync = e.newestState.NextSync
+	e.lastSync = e.newestState.Time
 	e.mu.Unlock()
 	return e, nil
 }
@@ -99,12 +96,11 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 func (e *Engine) swap() {
 	e.chips[0], e.chips[1] = e.chips[1], e.chips[0]
 	e.stores[0], e.stores[1] = e.stores[1], e.stores[0]
-	e.chipSwap = !e.chipSwap
 }
 
 func (e *Engine) openStore(i int) error {
 	l := e.opts.Layout
-	s, err := store.Open(e.chips[i], l.StoreOff, l.StoreSize, e.sopts)
+	s, err := store.Open(e.chips[i], l.StoreOff, l.StoreSize, e.storeOpts)
 	if err != nil {
 		e.stores[i] = nil
 		return err
@@ -165,7 +161,7 @@ func (e *Engine) configAtOpen() Config {
 	return DefaultConfig()
 }
 
-func (e *Engine) refreshSnap() {
+func (e *Engine) refreshNewestState() {
 	if n := e.newest(); n != nil {
 		// Chunk maps of committed states are never modified in place, so
 		// the snapshot shares them.
@@ -173,15 +169,15 @@ func (e *Engine) refreshSnap() {
 		st.Types = slices.Clone(st.Types)
 		st.Config.Types = slices.Clone(st.Config.Types)
 		e.mu.Lock()
-		e.snap = st
+		e.newestState = st
 		e.mu.Unlock()
 	}
 }
 
-func (e *Engine) snapGen() uint64 {
+func (e *Engine) newestGeneration() uint64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.snap.Generation
+	return e.newestState.Generation
 }
 
 // Primary returns the chip the active image runs from (the sync source).

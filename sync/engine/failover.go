@@ -60,26 +60,26 @@ func (e *Engine) restoreActive() error {
 
 // failover makes the backup chip the active one, durably (a role record in
 // its store, which later commits copy to the other chip).
-func (e *Engine) failover(rc *roundCtx, wait time.Duration) error {
+func (e *Engine) failover(rs *roundState, wait time.Duration) error {
 	old := e.role
 	r := store.Role{Epoch: old.Epoch + 1, Active: 1 - old.Active, RestorePending: true}
-	err := rc.bk.SetRole(r)
+	err := rs.backup.SetRole(r)
 	if err != nil && !errors.Is(err, hal.ErrPowerLoss) {
 		// One failed erase or program of the backup's journal must not
 		// keep the engine on a primary that stopped answering: a failed
 		// program left the journal's tail in the next block, and the
 		// journal erases a block again before it writes there. Once more.
-		e.event(EventError, rc.rep.Generation, "failover: "+err.Error()+" (retrying)")
-		err = rc.bk.SetRole(r)
+		e.event(EventError, rs.report.Generation, "failover: "+err.Error()+" (retrying)")
+		err = rs.backup.SetRole(r)
 	}
 	if err != nil {
-		e.event(EventError, rc.rep.Generation, "failover: "+err.Error())
+		e.event(EventError, rs.report.Generation, "failover: "+err.Error())
 		return fmt.Errorf("failover: %w", err)
 	}
 	e.mu.Lock()
 	e.role = r
 	e.counters.Failovers++
 	e.mu.Unlock()
-	e.event(EventFailover, rc.rep.Generation, fmt.Sprintf("wait-response %v exceeds threshold %v: %s is now active", wait, rc.cfg.Threshold, e.chips[r.Active].Geometry().Name))
+	e.event(EventFailover, rs.report.Generation, fmt.Sprintf("wait-response %v exceeds threshold %v: %s is now active", wait, rs.config.Threshold, e.chips[r.Active].Geometry().Name))
 	return nil
 }

@@ -4,63 +4,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-// interrupted handles an anomaly (step 4 of the method): interrupt, measure
-// the wait-response time, fail over if it exceeds the threshold, purge,
-// confirm, reinit.
-func (e *Engine) interrupted(ctx context.Context, rc *roundCtx, r *store.Round, err error) (RoundReport, error) {
-	rep := rc.rep
+// interrupted handles an anomaly of the primary during a round: the
+// interrupt, wait-response, failover, purge and reinit steps of the method
+// (docs/DESIGN.md, The method). It interrupts the round (r, if its intent
+// was written), measures the wait-response time by probing the primary
+// every Options.ProbeRetry, fails over if the primary did not answer
+// healthily within the threshold, purges what the round wrote and confirms
+// the purge, reinitialises the configuration from the last committed
+// generation, and schedules the next round.
+func (e *Engine) interrupted(ctx context.Context, rs *roundState, r *store.Round, err error) (RoundReport, error) {
+	rep := rs.report
 	var an *anomaly
 	if !errors.As(err, &an) {
-		an = &anomaly{err: err, when: e.clock.Now()}
+		an = &anomaly{err: err, began: e.clock.Now()}
 	}
-	rep.Anomaly = an.err.Error()
-	e.event(EventAnomaly, rep.Generation, fmt.Sprintf("%s: %v", rc.primary.Geometry().Name, an.err))
-	if r != nil {
-		r.Abandon()
-		e.event(EventInterrupt, rep.Generation, fmt.Sprintf("round interrupted with %d of %d chunks left", r.Remaining(), len(r.Writes())))
-	} else {
-		e.event(EventInterrupt, rep.Generation, "round interrupted before writing")
-	}
-	e.mu.Lock()
-	e.counters.Interrupts++
-	e.mu.Unlock()
-	// Wait for the primary to answer healthily, up to the threshold.
-	wait := e.clock.Now().Sub(an.when)
-	healthy, canceled := false, false
-	for wait <= rc.cfg.Threshold {
-		if err := e.clock.Sleep(ctx, e.opts.ProbeRetry); err != nil {
-			canceled = true // stopped waiting: no verdict, no failover
-			break
-		}
-		_, perr := e.probe(rc, nil)
-		wait = e.clock.Now().Sub(an.when)
-		if perr == nil {
-			healthy = true
-			break
-		}
-	}
+	e.interrupt(rs, r, an)
+	wait, healthy, canceled := e.waitResponse(ctx, rs, an.began)
 	rep.WaitResponse = wait
-	failover := !canceled && (!healthy || wait > rc.cfg.Threshold)
+	failover := !canceled && (!healthy || wait > rs.config.Threshold)
 	if e.opts.Mutant == ThresholdIgnored { // MUTANT: fail over on any anomaly
 		failover = true
 	}
 	var ferr error
 	if failover {
-		ferr = e.failover(rc, wait)
+		ferr = e.failover(rs, wait)
 		rep.Outcome = OutcomeFailover
 	} else {
 		rep.Outcome = OutcomeInterrupted
 	}
 	// Purge and reinit (the purge may be of nothing if no intent was written).
-	if in := rc.bk.Interrupted(); in != nil {
-		rep.PurgedBlocks = len(in.Blocks)
-		if err := e.purgeAndReinit(rc.bk, in); err != nil {
-			ferr = errors.Join(ferr, err)
-		}
+	if err := e.purgeRound(rs); err != nil {
+		ferr = errors.Join(ferr, err)
 	}
 	// Nothing written: nothing to purge, so no reinit either (a staged
 	// configuration stays; reinit follows a confirmed purge).
@@ -69,10 +48,10 @@ func (e *Engine) interrupted(ctx context.Context, rc *roundCtx, r *store.Round, 
 	}
 	now := e.clock.Now()
 	e.mu.Lock()
-	if !failover && e.cfg.RetryAtOnce {
+	if !failover && e.config.RetryAtOnce {
 		e.nextSync = now
 	} else {
-		e.nextSync = now.Add(e.cfg.Interval)
+		e.nextSync = now.Add(e.config.Interval)
 	}
 	e.mu.Unlock()
 	rep.Duration = now.Sub(rep.Started)
@@ -82,31 +61,61 @@ func (e *Engine) interrupted(ctx context.Context, rc *roundCtx, r *store.Round, 
 	} else {
 		e.setErr(fmt.Errorf("round interrupted: %v", an.err))
 	}
-	r2 := *rep
-	e.mu.Lock()
-	e.lastRep = &r2
-	e.mu.Unlock()
+	e.setLastReport(*rep)
 	return *rep, ferr
+}
+
+// interrupt is the interrupt step: the anomaly and the interruption go to
+// the report and the event log, and the round (if its intent was written)
+// is abandoned where it stands.
+func (e *Engine) interrupt(rs *roundState, r *store.Round, an *anomaly) {
+	rep := rs.report
+	rep.Anomaly = an.err.Error()
+	e.event(EventAnomaly, rep.Generation, fmt.Sprintf("%s: %v", rs.primary.Geometry().Name, an.err))
+	if r != nil {
+		r.Abandon()
+		e.event(EventInterrupt, rep.Generation, fmt.Sprintf("round interrupted with %d of %d chunks left", r.Remaining(), len(r.Writes())))
+	} else {
+		e.event(EventInterrupt, rep.Generation, "round interrupted before writing")
+	}
+	e.mu.Lock()
+	e.counters.Interrupts++
+	e.mu.Unlock()
+}
+
+// waitResponse is the wait-response step: it probes the primary every
+// Options.ProbeRetry until it answers healthily or the time since began
+// (the first request it did not answer in time) exceeds the threshold.
+// It returns that time, whether the primary answered, and whether ctx
+// stopped the wait first (no verdict then, so no failover).
+func (e *Engine) waitResponse(ctx context.Context, rs *roundState, began time.Time) (wait time.Duration, healthy, canceled bool) {
+	wait = e.clock.Now().Sub(began)
+	for wait <= rs.config.Threshold {
+		if err := e.clock.Sleep(ctx, e.opts.ProbeRetry); err != nil {
+			return wait, false, true
+		}
+		_, perr := e.probe(rs, nil)
+		wait = e.clock.Now().Sub(began)
+		if perr == nil {
+			return wait, true, false
+		}
+	}
+	return wait, false, false
 }
 
 // stopped ends a round whose context is done: the round's blocks are
 // purged (and the configuration reinitialised) as after an interruption,
 // without an anomaly or a failover.
-func (e *Engine) stopped(rc *roundCtx, r *store.Round, cause error) (RoundReport, error) {
+func (e *Engine) stopped(rs *roundState, r *store.Round, cause error) (RoundReport, error) {
 	r.Abandon()
-	e.event(EventInterrupt, rc.rep.Generation, "round stopped: "+cause.Error())
-	rc.rep.Outcome = OutcomeInterrupted
-	if in := rc.bk.Interrupted(); in != nil {
-		rc.rep.PurgedBlocks = len(in.Blocks)
-		if err := e.purgeAndReinit(rc.bk, in); err != nil {
-			cause = errors.Join(cause, err)
-		}
+	e.event(EventInterrupt, rs.report.Generation, "round stopped: "+cause.Error())
+	rs.report.Outcome = OutcomeInterrupted
+	if err := e.purgeRound(rs); err != nil {
+		cause = errors.Join(cause, err)
 	}
-	rc.rep.Duration = e.clock.Now().Sub(rc.rep.Started)
-	rc.rep.Error = cause.Error()
-	rep := *rc.rep
-	e.mu.Lock()
-	e.lastRep = &rep
-	e.mu.Unlock()
+	rs.report.Duration = e.clock.Now().Sub(rs.report.Started)
+	rs.report.Error = cause.Error()
+	rep := *rs.report
+	e.setLastReport(rep)
 	return rep, cause
 }

@@ -47,7 +47,7 @@ func (e *Engine) Release() {
 		putPayload(p)
 	}
 	e.cache = nil
-	e.snap.Types = nil // shares the stores' chunk maps
+	e.newestState.Types = nil // shares the stores' chunk maps
 	for i, s := range e.stores {
 		if s != nil {
 			s.Release()

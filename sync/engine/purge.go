@@ -6,7 +6,23 @@ import (
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-// purgeAndReinit is steps 4.4 and 4.5 of the method.
+// purgeRound purges what an unfinished round left on the backup store, if
+// its intent was written (see purgeAndReinit), and notes the purged blocks
+// in the round's report.
+func (e *Engine) purgeRound(rs *roundState) error {
+	in := rs.backup.Interrupted()
+	if in == nil {
+		return nil
+	}
+	rs.report.PurgedBlocks = len(in.Blocks)
+	return e.purgeAndReinit(rs.backup, in)
+}
+
+// purgeAndReinit is the purge and reinit steps of the method
+// (docs/DESIGN.md, The method) for the interrupted round in on s: erase
+// the blocks its intent names, read them back erased and write the purged
+// mark (store.Store.Purge), then reinitialise the configuration from the
+// last committed generation.
 func (e *Engine) purgeAndReinit(s *store.Store, in *store.Interrupted) error {
 	res, err := s.Purge()
 	e.mu.Lock()
@@ -18,7 +34,7 @@ func (e *Engine) purgeAndReinit(s *store.Store, in *store.Interrupted) error {
 	}
 	e.event(EventPurge, in.Generation, fmt.Sprintf("%d blocks of %s erased", len(res.Blocks), s.Flash().Geometry().Name))
 	e.event(EventPurgeVerified, in.Generation, fmt.Sprintf("%d blocks read back erased; purged mark written", len(res.Blocks)))
-	e.refreshSnap()
+	e.refreshNewestState()
 	var cfg Config
 	if e.opts.Mutant == ReinitInFlight { // MUTANT: reinit from the round in flight
 		cfg = FromStoreConfig(in.Config)
@@ -27,8 +43,8 @@ func (e *Engine) purgeAndReinit(s *store.Store, in *store.Interrupted) error {
 		cfg = FromStoreConfig(e.newest().StateRef().Config)
 	}
 	e.mu.Lock()
-	e.cfg = cfg
+	e.config = cfg
 	e.mu.Unlock()
-	e.event(EventReinit, e.snap.Generation, fmt.Sprintf("configuration reinitialised from generation %d: %s", e.snapGen(), describeConfig(cfg)))
+	e.event(EventReinit, e.newestState.Generation, fmt.Sprintf("configuration reinitialised from generation %d: %s", e.newestGeneration(), describeConfig(cfg)))
 	return nil
 }

@@ -27,7 +27,7 @@ func (e *Engine) recover(ctx context.Context, atOpen bool) error {
 			firstErr = err
 		}
 	}
-	e.refreshSnap()
+	e.refreshNewestState()
 	if e.role.RestorePending {
 		if err := e.restoreActive(); err != nil && firstErr == nil {
 			firstErr = err

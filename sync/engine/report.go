@@ -58,9 +58,13 @@ func (e *Engine) finish(rep *RoundReport, w *roundWork, err error) (RoundReport,
 	} else {
 		e.setErr(nil)
 	}
-	r := *rep
-	e.mu.Lock()
-	e.lastRep = &r
-	e.mu.Unlock()
+	e.setLastReport(*rep)
 	return *rep, err
+}
+
+// setLastReport keeps rep as the last round's report (Status.LastRound).
+func (e *Engine) setLastReport(rep RoundReport) {
+	e.mu.Lock()
+	e.lastReport = &rep
+	e.mu.Unlock()
 }

@@ -4,26 +4,38 @@ import (
 	"context"
 	"time"
 
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-// roundCtx is the state of one round.
-type roundCtx struct {
-	rep       *RoundReport
-	primary   *timedPrimary
-	bk        *store.Store
-	cfg       Config
-	hdr       info.ImageHeader
-	lastProbe time.Time
-	recOffs   []int64 // chip offsets of the round's record headers
+// roundState is the state of one round: its report, the primary it reads
+// (timed), the backup store it writes, its configuration, and what the
+// probes compare against (the image header the round started with, the
+// offsets of the round's record headers, the time of the last probe).
+type roundState struct {
+	report        *RoundReport
+	primary       *timedPrimary
+	backup        *store.Store
+	config        Config
+	header        info.ImageHeader
+	lastProbe     time.Time
+	recordOffsets []int64 // chip offsets of the round's record headers
 }
 
-// Round runs one sync round now (steps 1, 3, 4 and 6 of the method): probe
-// the primary; collect the round's group of chosen types from its
-// information region; write the chunks whose digests changed since the last
-// committed generation (intent first, then data, then the commit record),
-// probing the primary between writes. On an anomaly the round is
+// newRoundState starts the state of a round that reads primary (each read
+// timed against cfg's threshold) and writes to the backup store.
+func (e *Engine) newRoundState(rep *RoundReport, primary hal.Flash, backup *store.Store, cfg Config) *roundState {
+	return &roundState{report: rep, primary: &timedPrimary{Flash: primary, clock: e.clock, threshold: cfg.Threshold}, backup: backup, config: cfg}
+}
+
+// Round runs one sync round now: the collect, sync and monitor steps of
+// the method (docs/DESIGN.md, The method) and, on an anomaly, the
+// interrupt, wait-response, failover, purge and reinit steps. It probes
+// the primary; collects the round's group of chosen types from its
+// information region; writes the chunks whose digests changed since the
+// last committed generation (intent first, then data, then the commit
+// record), probing the primary between writes. On an anomaly the round is
 // interrupted and handled as the method says (see RoundReport.Outcome). The
 // error is nil for committed, nothing-changed, interrupted and failover
 // rounds; it is ErrUpgradePending, a context error or a flash error
@@ -34,11 +46,11 @@ func (e *Engine) Round(ctx context.Context) (RoundReport, error) {
 	return e.round(ctx, NoChoice)
 }
 
-// lockRound takes the locks a round holds: the engine's op lock, then
-// Options.PrimaryLock. unlockRound releases them and wakes Run, whose
+// lockRound takes the locks a round holds: the engine's round lock
+// (roundMu), then Options.PrimaryLock. unlockRound releases them and wakes Run, whose
 // schedule the round may have moved.
 func (e *Engine) lockRound() {
-	e.op.Lock()
+	e.roundMu.Lock()
 	if l := e.opts.PrimaryLock; l != nil {
 		l.Lock()
 	}
@@ -48,7 +60,7 @@ func (e *Engine) unlockRound() {
 	if l := e.opts.PrimaryLock; l != nil {
 		l.Unlock()
 	}
-	e.op.Unlock()
+	e.roundMu.Unlock()
 	e.kick()
 }
 

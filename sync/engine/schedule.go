@@ -44,7 +44,8 @@ func (e *Engine) kick() {
 	}
 }
 
-// Run runs rounds on the schedule until ctx is done: it waits (on the
+// Run is the schedule step of the method (docs/DESIGN.md, The method): it
+// runs rounds on the schedule until ctx is done: it waits (on the
 // engine's clock) until NextSync, runs a round, hands its report to
 // Options.OnRound, and repeats. A configuration change (SetConfig) or a
 // round run meanwhile (Round, Upgrade, "sync now") wakes it to read the
@@ -82,7 +83,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			e.mu.Lock()
 			if !e.nextSync.After(e.clock.Now()) {
-				e.nextSync = e.clock.Now().Add(e.cfg.Interval)
+				e.nextSync = e.clock.Now().Add(e.config.Interval)
 			}
 			e.mu.Unlock()
 		}

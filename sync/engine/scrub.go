@@ -23,8 +23,8 @@ type ScrubReport struct {
 // new, intact generation). It reads the whole
 // data in use: run it on demand (the CLI's sync does), not every round.
 func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
-	e.op.Lock()
-	defer e.op.Unlock()
+	e.roundMu.Lock()
+	defer e.roundMu.Unlock()
 	bk, err := e.backupStore()
 	if err != nil {
 		return ScrubReport{}, err
@@ -44,10 +44,10 @@ func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
 			seen[b.Type] = true
 			rep.Rewrite = append(rep.Rewrite, info.Type(b.Type))
 		}
-		if e.rewrite == nil {
-			e.rewrite = map[info.Type][]int{}
+		if e.rewriteChunks == nil {
+			e.rewriteChunks = map[info.Type][]int{}
 		}
-		e.rewrite[info.Type(b.Type)] = append(e.rewrite[info.Type(b.Type)], b.Index)
+		e.rewriteChunks[info.Type(b.Type)] = append(e.rewriteChunks[info.Type(b.Type)], b.Index)
 	}
 	if len(rep.Bad) > 0 {
 		e.event(EventDamage, st.Generation, fmt.Sprintf("%d damaged chunks on %s; the next round rewrites %v", len(rep.Bad), rep.Device, rep.Rewrite))

@@ -63,10 +63,10 @@ func (e *Engine) setErr(err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err == nil {
-		e.lastErr = ""
+		e.lastError = ""
 		return
 	}
-	e.lastErr = err.Error()
+	e.lastError = err.Error()
 	e.counters.Errors++
 }
 
@@ -76,10 +76,10 @@ func (e *Engine) Status() Status {
 	defer e.mu.Unlock()
 	st := Status{
 		ActiveChip: int(e.role.Active), BackupChip: 1 - int(e.role.Active), RoleEpoch: e.role.Epoch,
-		Generation: e.snap.Generation, LastSync: e.lastSync, NextSync: e.nextSync,
-		LastError: e.lastErr, UpgradePending: e.upgrade, PrimaryVersion: e.primVer,
-		CommittedVersion: e.snap.ImageVersion, UpgradeChoice: UpgradeChoice(e.snap.UpgradeChoice),
-		Config: e.cfg.Clone(), Counters: e.counters, LastRound: e.lastRep,
+		Generation: e.newestState.Generation, LastSync: e.lastSync, NextSync: e.nextSync,
+		LastError: e.lastError, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
+		CommittedVersion: e.newestState.ImageVersion, UpgradeChoice: UpgradeChoice(e.newestState.UpgradeChoice),
+		Config: e.config.Clone(), Counters: e.counters, LastRound: e.lastReport,
 	}
 	st.Active = "primary"
 	if e.role.Active != 0 {
@@ -88,11 +88,11 @@ func (e *Engine) Status() Status {
 	if e.opts.Mutant != None {
 		st.Mutant = e.opts.Mutant.String()
 	}
-	st.NextGroup = group(e.cfg, e.snap.GroupNext)
+	st.NextGroup = group(e.config, e.newestState.GroupNext)
 	st.Damage = slices.Clone(e.damage)
 	for _, t := range info.All() {
-		ts := TypeStatus{Type: t, Name: t.String(), Selected: slices.Contains(e.cfg.Types, t)}
-		if x, ok := e.snap.Type(uint8(t)); ok {
+		ts := TypeStatus{Type: t, Name: t.String(), Selected: slices.Contains(e.config.Types, t)}
+		if x, ok := e.newestState.Type(uint8(t)); ok {
 			ts.Size, ts.Seq, ts.Digest, ts.Chunks = x.Size, x.Seq, x.Digest.String(), len(x.Chunks)
 		}
 		st.Types = append(st.Types, ts)

@@ -15,20 +15,20 @@ import (
 // answered in time.
 type timedPrimary struct {
 	hal.Flash
-	clock     hal.Clock
-	threshold time.Duration
-	start     time.Time     // of the last read
-	slow      time.Time     // start of the first read slower than threshold since mark
-	slowest   time.Duration // the longest read since mark
+	clock          hal.Clock
+	threshold      time.Duration
+	lastStart      time.Time     // of the last read
+	firstSlowStart time.Time     // start of the first read slower than threshold since mark
+	slowestRead    time.Duration // the longest read since mark
 }
 
 func (t *timedPrimary) timed(read func() (int, error)) (int, error) {
-	t.start = t.clock.Now()
+	t.lastStart = t.clock.Now()
 	n, err := read()
-	d := t.clock.Now().Sub(t.start)
-	t.slowest = max(t.slowest, d)
-	if t.slow.IsZero() && d > t.threshold {
-		t.slow = t.start
+	d := t.clock.Now().Sub(t.lastStart)
+	t.slowestRead = max(t.slowestRead, d)
+	if t.firstSlowStart.IsZero() && d > t.threshold {
+		t.firstSlowStart = t.lastStart
 	}
 	return n, err
 }
@@ -42,14 +42,14 @@ func (t *timedPrimary) ReadAtPieces(p []byte, off int64, piece func(int)) (int, 
 }
 
 // mark starts a new group of requests (a probe, a record read).
-func (t *timedPrimary) mark() { t.slow, t.slowest = time.Time{}, 0 }
+func (t *timedPrimary) mark() { t.firstSlowStart, t.slowestRead = time.Time{}, 0 }
 
 // failedAt returns when the anomaly of a group that ended with the last
 // read began: the first read slower than the threshold, if any, else the
 // last read.
 func (t *timedPrimary) failedAt() time.Time {
-	if !t.slow.IsZero() {
-		return t.slow
+	if !t.firstSlowStart.IsZero() {
+		return t.firstSlowStart
 	}
-	return t.start
+	return t.lastStart
 }

@@ -57,19 +57,19 @@ func ParseUpgradeChoice(s string) (UpgradeChoice, error) {
 // one committed; call Upgrade with the user's choice.
 var ErrUpgradePending = errors.New("image upgrade pending: choose keep-upgraded or restore-defaults")
 
-// Upgrade applies the user's choice after an image upgrade (step 5 of the
-// method) and syncs at once; see UpgradeRound, which also returns the
-// round's report.
+// Upgrade applies the user's choice after an image upgrade (the upgrade
+// choice step of the method, docs/DESIGN.md, The method) and syncs at
+// once; see UpgradeRound, which also returns the round's report.
 func (e *Engine) Upgrade(choice UpgradeChoice) error {
 	_, err := e.UpgradeRound(context.Background(), choice)
 	return err
 }
 
-// UpgradeRound applies the user's choice after an image upgrade and syncs at once: KeepUpgraded takes the upgraded image's
-// information as the new baseline; RestoreDefaults first writes each
-// chosen type's preset default contents to the primary's information
-// region. The choice and the new image version are committed with the
-// generation.
+// UpgradeRound applies the user's choice after an image upgrade and syncs
+// at once: KeepUpgraded takes the upgraded image's information as the new
+// baseline; RestoreDefaults first writes each chosen type's preset default
+// contents to the primary's information region. The choice and the new
+// image version are committed with the generation.
 func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
 	if choice != KeepUpgraded && choice != RestoreDefaults {
 		return RoundReport{}, fmt.Errorf("upgrade: choose keep-upgraded or restore-defaults, not %v", choice)
@@ -78,7 +78,7 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 	defer e.unlockRound()
 	e.mu.Lock()
 	primary := e.chips[e.role.Active]
-	types := slices.Clone(e.cfg.Types)
+	types := slices.Clone(e.config.Types)
 	e.mu.Unlock()
 	if choice == RestoreDefaults {
 		region, err := info.OpenRegion(primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
@@ -91,6 +91,6 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 			}
 		}
 	}
-	e.event(EventUpgradeChoice, e.snapGen(), fmt.Sprintf("%v for types %s", choice, info.FormatList(types)))
+	e.event(EventUpgradeChoice, e.newestGeneration(), fmt.Sprintf("%v for types %s", choice, info.FormatList(types)))
 	return e.round(ctx, choice)
 }
