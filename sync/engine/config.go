@@ -10,6 +10,7 @@ import (
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
+// describeConfig formats c on one line for the event log.
 func describeConfig(c Config) string {
 	return fmt.Sprintf("types=%s interval=%v threshold=%v verify=%v group=%d retry-at-once=%v",
 		info.FormatList(c.Types), c.Interval, c.Threshold, c.Verify, c.GroupSize, c.RetryAtOnce)
@@ -119,6 +120,7 @@ func (c Config) Clone() Config {
 	return c
 }
 
+// toStoreConfig converts c to the form a store records.
 func toStoreConfig(c Config) store.Config {
 	sc := store.Config{Interval: c.Interval, Threshold: c.Threshold, Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce}
 	for _, t := range c.Types {

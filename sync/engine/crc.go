@@ -72,6 +72,7 @@ func crcCombine(crcA, crcB, shiftB uint32) uint32 {
 // products of its four bytes.
 type shiftTable [4][256]uint32
 
+// newShiftTable tabulates the shift operator shift.
 func newShiftTable(shift uint32) *shiftTable {
 	var t shiftTable
 	for k := range 4 {
@@ -91,6 +92,7 @@ func (t *shiftTable) combine(crcA, crcB uint32) uint32 {
 // all have the chunk size).
 var shiftTables sync.Map // int64 → *shiftTable
 
+// shiftTableFor returns the table of crcShift(n), made once per n.
 func shiftTableFor(n int64) *shiftTable {
 	if t, ok := shiftTables.Load(n); ok {
 		return t.(*shiftTable)

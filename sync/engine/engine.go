@@ -93,11 +93,15 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	return e, nil
 }
 
+// swap exchanges the two chips and their stores (Open was given chip B
+// first), so that index = chip id.
 func (e *Engine) swap() {
 	e.chips[0], e.chips[1] = e.chips[1], e.chips[0]
 	e.stores[0], e.stores[1] = e.stores[1], e.stores[0]
 }
 
+// openStore opens the store of chip i (nil on error) and notes the
+// damage it reports in the log and in Status.Damage.
 func (e *Engine) openStore(i int) error {
 	l := e.opts.Layout
 	s, err := store.Open(e.chips[i], l.StoreOff, l.StoreSize, e.storeOpts)
@@ -116,6 +120,8 @@ func (e *Engine) openStore(i int) error {
 	return nil
 }
 
+// newestRole returns the role record with the newest epoch on either
+// store (at an equal epoch, one with a restore pending).
 func (e *Engine) newestRole() store.Role {
 	var r store.Role
 	for _, s := range e.stores {
@@ -161,6 +167,8 @@ func (e *Engine) configAtOpen() Config {
 	return DefaultConfig()
 }
 
+// refreshNewestState copies the newest committed generation's state for
+// Status.
 func (e *Engine) refreshNewestState() {
 	if n := e.newest(); n != nil {
 		// Chunk maps of committed states are never modified in place, so
@@ -174,6 +182,7 @@ func (e *Engine) refreshNewestState() {
 	}
 }
 
+// newestGeneration returns the newest committed generation.
 func (e *Engine) newestGeneration() uint64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -218,6 +227,8 @@ func (e *Engine) backupStore() (*store.Store, error) {
 	return s, nil
 }
 
+// storeGen returns the committed generation of chip i's store (0 if it
+// is not open).
 func (e *Engine) storeGen(i int) uint64 {
 	if e.stores[i] == nil {
 		return 0

@@ -42,6 +42,8 @@ func (ev Event) String() string {
 // maxEvents bounds the in-memory event log; older events are dropped.
 const maxEvents = 1000
 
+// event appends an event to the log (dropping the oldest beyond
+// maxEvents) and hands it to Options.Logf.
 func (e *Engine) event(k EventKind, gen uint64, detail string) {
 	ev := Event{Time: e.clock.Now(), Kind: k, Generation: gen, Detail: detail}
 	e.mu.Lock()
@@ -53,6 +55,7 @@ func (e *Engine) event(k EventKind, gen uint64, detail string) {
 	e.logf("%s", ev)
 }
 
+// logf hands a line to Options.Logf, if set.
 func (e *Engine) logf(format string, args ...any) {
 	if e.opts.Logf != nil {
 		e.opts.Logf(format, args...)

@@ -9,22 +9,6 @@ import (
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-func checkPair(chipA, chipB hal.Flash, l Layout) error {
-	if chipA == nil || chipB == nil {
-		return errors.New("two chips are required")
-	}
-	ga, gb := chipA.Geometry(), chipB.Geometry()
-	if ga.EraseSize != gb.EraseSize || ga.Kind != gb.Kind || ga.PageSize != gb.PageSize || ga.WriteSize != gb.WriteSize {
-		return fmt.Errorf("chips differ: %v and %v (both chips must have the same kind, erase, write and page size)", ga, gb)
-	}
-	for _, g := range []hal.Geometry{ga, gb} {
-		if err := l.Check(g); err != nil {
-			return fmt.Errorf("%s: %w", g.Name, err)
-		}
-	}
-	return nil
-}
-
 // Layout places the firmware image, the primary information region and the
 // backup store on a chip; both chips of a pair use the same layout. All
 // fields are erase-block aligned.
@@ -82,6 +66,24 @@ func (l Layout) Check(g hal.Geometry) error {
 	}
 	if _, err := store.PlanLayout(g, l.StoreSize, store.FormatOptions{MaxChunks: l.maxChunks(e)}); err != nil {
 		return fmt.Errorf("layout: %w", err)
+	}
+	return nil
+}
+
+// checkPair reports whether two chips can be a pair with layout l: both
+// given, of the same kind, erase, write and page size, and each fitting l.
+func checkPair(chipA, chipB hal.Flash, l Layout) error {
+	if chipA == nil || chipB == nil {
+		return errors.New("two chips are required")
+	}
+	ga, gb := chipA.Geometry(), chipB.Geometry()
+	if ga.EraseSize != gb.EraseSize || ga.Kind != gb.Kind || ga.PageSize != gb.PageSize || ga.WriteSize != gb.WriteSize {
+		return fmt.Errorf("chips differ: %v and %v (both chips must have the same kind, erase, write and page size)", ga, gb)
+	}
+	for _, g := range []hal.Geometry{ga, gb} {
+		if err := l.Check(g); err != nil {
+			return fmt.Errorf("%s: %w", g.Name, err)
+		}
 	}
 	return nil
 }

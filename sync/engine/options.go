@@ -44,6 +44,8 @@ type Options struct {
 	OnRound func(RoundReport, error)
 }
 
+// fill sets the defaults of the fields left zero (the layout from chip
+// A's geometry g) and reports a missing clock.
 func (o *Options) fill(g hal.Geometry) error {
 	if o.Clock == nil {
 		return errors.New("engine options: Clock is required (hal.SystemClock{} or a sim clock)")
@@ -67,6 +69,8 @@ func (o *Options) fill(g hal.Geometry) error {
 	return nil
 }
 
+// storeOptions returns the store options of the mutant in use (none for
+// the real engine).
 func (o *Options) storeOptions() store.Options {
 	so := store.Options{}
 	switch o.Mutant {

@@ -13,6 +13,8 @@ import (
 // zeroing them than reading them.
 var payloadPools [40]sync.Pool
 
+// payloadClass is the pool class of a buffer of n bytes: the least c
+// with 1<<c >= n.
 func payloadClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
 
 // getPayload returns a buffer of length n; its contents are unspecified.

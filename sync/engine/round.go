@@ -64,6 +64,8 @@ func (e *Engine) unlockRound() {
 	e.kick()
 }
 
+// round is Round with the locks held; choice is the upgrade choice of
+// an upgrade round, NoChoice for a scheduled one.
 func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
 	e.countRound()
 	p, rep, err := e.prepare(ctx, choice)

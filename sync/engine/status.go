@@ -59,6 +59,7 @@ type Status struct {
 	Damage []string `json:"damage,omitempty"`
 }
 
+// setErr sets Status.LastError (cleared by nil) and counts errors.
 func (e *Engine) setErr(err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

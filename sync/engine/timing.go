@@ -22,6 +22,7 @@ type timedPrimary struct {
 	slowestRead    time.Duration // the longest read since mark
 }
 
+// timed runs read as one request to the primary and notes its timing.
 func (t *timedPrimary) timed(read func() (int, error)) (int, error) {
 	t.lastStart = t.clock.Now()
 	n, err := read()
@@ -33,10 +34,13 @@ func (t *timedPrimary) timed(read func() (int, error)) (int, error) {
 	return n, err
 }
 
+// ReadAt reads the primary as one timed request.
 func (t *timedPrimary) ReadAt(p []byte, off int64) (int, error) {
 	return t.timed(func() (int, error) { return t.Flash.ReadAt(p, off) })
 }
 
+// ReadAtPieces reads the primary as one timed request, handing on its
+// pieces (hal.ReadAtPieces).
 func (t *timedPrimary) ReadAtPieces(p []byte, off int64, piece func(int)) (int, error) {
 	return t.timed(func() (int, error) { return hal.ReadAtPieces(t.Flash, p, off, piece) })
 }

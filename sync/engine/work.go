@@ -2,6 +2,8 @@ package engine
 
 import "github.com/cmcsync/cmcsync/hal"
 
+// statsOf returns the sum of the chips' statistics, and false if one of
+// them keeps none.
 func statsOf(fs ...hal.Flash) (hal.Stats, bool) {
 	var sum hal.Stats
 	for _, f := range fs {
@@ -23,6 +25,7 @@ type roundWork struct {
 	carried   hal.Stats // work of a first half done before this measure began
 }
 
+// newWork starts measuring a round's flash work on its two chips.
 func (e *Engine) newWork(primary, backup hal.Flash) *roundWork {
 	w := &roundWork{chips: [2]hal.Flash{primary, backup}}
 	w.before, w.haveStats = statsOf(primary, backup)
