@@ -21,13 +21,13 @@ func BenchmarkStandardRound(b *testing.B) {
 	ctx := context.Background()
 	_, err := e.Round(ctx)
 	require.NoError(b, err)
-	region := p.region(b, p.a)
+	region := p.region(b, p.chipA)
 	var simTime time.Duration
 	var erases, pages, read, chunks int64
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		require.NoError(b, p.gen.Step(region, cmcsim.TypicalInterval))
+		require.NoError(b, p.cmc.Step(region, cmcsim.TypicalInterval))
 		b.StartTimer()
 		rep, err := e.Round(ctx)
 		if err != nil {
@@ -57,34 +57,34 @@ func BenchmarkOpenRecovery(b *testing.B) {
 	ctx := context.Background()
 	_, err := e.Round(ctx)
 	require.NoError(b, err)
-	require.NoError(b, p.gen.Step(p.region(b, p.a), cmcsim.TypicalInterval))
-	snapA, snapB := p.a.Snapshot(), p.b.Snapshot()
+	require.NoError(b, p.cmc.Step(p.region(b, p.chipA), cmcsim.TypicalInterval))
+	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
 	// Count the round's operations, then cut in the middle.
 	pw := &power{}
-	e, err = Open(ctx, &cutFlash{p.a, pw}, &cutFlash{p.b, pw}, p.opts)
+	e, err = Open(ctx, &cutFlash{p.chipA, pw}, &cutFlash{p.chipB, pw}, p.opts)
 	require.NoError(b, err)
 	pw.ops = 0
 	_, err = e.Round(ctx)
 	require.NoError(b, err)
 	total := pw.ops
-	p.a.Restore(snapA)
-	p.b.Restore(snapB)
+	p.chipA.Restore(snapA)
+	p.chipB.Restore(snapB)
 	pw = &power{cutAt: total / 2}
-	e, err = Open(ctx, &cutFlash{p.a, pw}, &cutFlash{p.b, pw}, p.opts)
+	e, err = Open(ctx, &cutFlash{p.chipA, pw}, &cutFlash{p.chipB, pw}, p.opts)
 	require.NoError(b, err)
 	pw.ops = 0
 	_, _ = e.Round(ctx)
-	cutA, cutB := p.a.Snapshot(), p.b.Snapshot()
+	cutA, cutB := p.chipA.Snapshot(), p.chipB.Snapshot()
 	var st hal.Stats
 	b.ResetTimer()
 	for range b.N {
-		p.a.Restore(cutA)
-		p.b.Restore(cutB)
-		before := p.a.Stats().Add(p.b.Stats())
-		if _, err := Open(ctx, p.a, p.b, p.opts); err != nil {
+		p.chipA.Restore(cutA)
+		p.chipB.Restore(cutB)
+		before := p.chipA.Stats().Add(p.chipB.Stats())
+		if _, err := Open(ctx, p.chipA, p.chipB, p.opts); err != nil {
 			b.Fatal(err)
 		}
-		st = st.Add(p.a.Stats().Add(p.b.Stats()).Sub(before))
+		st = st.Add(p.chipA.Stats().Add(p.chipB.Stats()).Sub(before))
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(st.Reads)/n, "reads/open")
@@ -105,11 +105,11 @@ func BenchmarkOpenClean(b *testing.B) {
 	var st hal.Stats
 	b.ResetTimer()
 	for range b.N {
-		before := p.a.Stats().Add(p.b.Stats())
-		if _, err := Open(ctx, p.a, p.b, p.opts); err != nil {
+		before := p.chipA.Stats().Add(p.chipB.Stats())
+		if _, err := Open(ctx, p.chipA, p.chipB, p.opts); err != nil {
 			b.Fatal(err)
 		}
-		st = st.Add(p.a.Stats().Add(p.b.Stats()).Sub(before))
+		st = st.Add(p.chipA.Stats().Add(p.chipB.Stats()).Sub(before))
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(st.Reads)/n, "reads/open")
@@ -125,7 +125,7 @@ func BenchmarkStandardRoundSteady(b *testing.B) {
 	p := newPair(b, 32<<20, 8<<20, DefaultConfig())
 	e := p.open(b)
 	ctx := context.Background()
-	region := p.region(b, p.a)
+	region := p.region(b, p.chipA)
 	gens := []*cmcsim.Generator{cmcsim.New(11), cmcsim.New(12)}
 	for i := 0; ; i++ {
 		require.Less(b, i, 20, "store never reached steady state")

@@ -1,16 +1,58 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
+
+// describeConfig formats c on one line for the event log.
+func describeConfig(c Config) string {
+	return fmt.Sprintf("types=%s interval=%v threshold=%v verify=%v group=%d retry-at-once=%v",
+		info.FormatList(c.Types), c.Interval, c.Threshold, c.Verify, c.GroupSize, c.RetryAtOnce)
+}
+
+// Config returns the configuration in effect.
+func (e *Engine) Config() Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.config.Clone()
+}
+
+// SetConfig validates c and stores it power-safely on the backup chip; it
+// takes effect at once and is committed with the next generation. (If the
+// next round is interrupted, reinit returns to the last committed
+// configuration, as the method says.)
+func (e *Engine) SetConfig(c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	e.roundMu.Lock()
+	defer e.roundMu.Unlock()
+	bk, err := e.backupStore()
+	if err != nil {
+		return err
+	}
+	if err := bk.StageConfig(toStoreConfig(c)); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.config = c.Clone()
+	// A shorter interval takes effect now: the next round is due one new
+	// interval after the last sync, if that is sooner.
+	if !e.lastSync.IsZero() {
+		if sooner := e.lastSync.Add(c.Interval); sooner.Before(e.nextSync) {
+			e.nextSync = sooner
+		}
+	}
+	e.mu.Unlock()
+	e.kick()
+	return nil
+}
 
 // Config is the sync configuration a user chooses on the selection page.
 type Config struct {
@@ -78,6 +120,7 @@ func (c Config) Clone() Config {
 	return c
 }
 
+// toStoreConfig converts c to the form a store records.
 func toStoreConfig(c Config) store.Config {
 	sc := store.Config{Interval: c.Interval, Threshold: c.Threshold, Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce}
 	for _, t := range c.Types {
@@ -93,105 +136,4 @@ func FromStoreConfig(sc store.Config) Config {
 		c.Types = append(c.Types, info.Type(t))
 	}
 	return c
-}
-
-// Layout places the firmware image, the primary information region and the
-// backup store on a chip; both chips of a pair use the same layout. All
-// fields are erase-block aligned.
-type Layout struct {
-	ImageOff, ImageSize int64
-	InfoOff, InfoSize   int64
-	StoreOff, StoreSize int64
-}
-
-// DefaultLayout lays out a chip of geometry g: the image at 0 (1/16 of the
-// chip, at most 1 MiB), then the information region of infoSize bytes (0:
-// a quarter of the chip, at most 8 MiB), then the store in the rest.
-func DefaultLayout(g hal.Geometry, infoSize int64) (Layout, error) {
-	if err := g.Validate(); err != nil {
-		return Layout{}, err
-	}
-	e := g.EraseSize
-	img := min(g.Size/16, 1<<20) / e * e
-	img = max(img, e)
-	if infoSize == 0 {
-		infoSize = min(g.Size/4, 8<<20) / e * e
-	}
-	l := Layout{ImageOff: 0, ImageSize: img, InfoOff: img, InfoSize: infoSize, StoreOff: img + infoSize}
-	l.StoreSize = g.Size - l.StoreOff
-	if err := l.Check(g); err != nil {
-		return Layout{}, err
-	}
-	return l, nil
-}
-
-// maxChunks is how many chunks an information region of size bytes can
-// produce: a block each, plus a partial one per type.
-func (l Layout) maxChunks(e int64) int { return int(l.InfoSize/e) + info.NumTypes }
-
-// Check reports whether l fits g: aligned, in order, not overlapping, an
-// information region the info package can lay out, and a store big enough
-// for twice the region.
-func (l Layout) Check(g hal.Geometry) error {
-	e := g.EraseSize
-	for _, v := range []int64{l.ImageOff, l.ImageSize, l.InfoOff, l.InfoSize, l.StoreOff, l.StoreSize} {
-		if v < 0 || e <= 0 || v%e != 0 {
-			return fmt.Errorf("layout %+v: fields must be non-negative multiples of the erase size %d", l, e)
-		}
-	}
-	switch {
-	case l.ImageOff != 0:
-		return fmt.Errorf("layout: the image must start at offset 0 (its header is the health probe)")
-	case l.ImageSize < e || l.InfoOff < l.ImageOff+l.ImageSize || l.StoreOff < l.InfoOff+l.InfoSize:
-		return fmt.Errorf("layout %+v: image, information region and store must be in that order without overlap", l)
-	case l.StoreOff+l.StoreSize > g.Size || l.InfoSize == 0 || l.StoreSize == 0:
-		return fmt.Errorf("layout %+v does not fit %s (%s)", l, g.Name, hal.FormatSize(g.Size))
-	}
-	if _, err := info.PlanRegion(l.InfoSize, e); err != nil {
-		return fmt.Errorf("layout: information region: %w", err)
-	}
-	if _, err := store.PlanLayout(g, l.StoreSize, store.FormatOptions{MaxChunks: l.maxChunks(e)}); err != nil {
-		return fmt.Errorf("layout: %w", err)
-	}
-	return nil
-}
-
-// TypeList is a list of information types that encodes to JSON as names
-// ("power", "fan", ...). A []info.Type assigns to it directly.
-type TypeList []info.Type
-
-// MarshalJSON encodes the list as an array of type names.
-func (l TypeList) MarshalJSON() ([]byte, error) {
-	names := make([]string, len(l))
-	for i, t := range l {
-		names[i] = t.String()
-	}
-	return json.Marshal(names)
-}
-
-// UnmarshalJSON decodes an array of type names (or numbers).
-func (l *TypeList) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return fmt.Errorf("information types: %w", err)
-	}
-	out := make(TypeList, 0, len(raw))
-	for _, r := range raw {
-		var name string
-		if err := json.Unmarshal(r, &name); err == nil {
-			t, err := info.ParseType(name)
-			if err != nil {
-				return err
-			}
-			out = append(out, t)
-			continue
-		}
-		var n uint8
-		if err := json.Unmarshal(r, &n); err != nil {
-			return fmt.Errorf("information type %s: want a name or a number", r)
-		}
-		out = append(out, info.Type(n))
-	}
-	*l = out
-	return nil
 }

@@ -7,7 +7,11 @@ package engine
 // run through CRC-32C a second time. This is zlib's crc32_combine (GF(2)
 // polynomial arithmetic modulo the reflected Castagnoli polynomial).
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/cmcsync/cmcsync/sync/store"
+)
 
 const castagnoliPoly = 0x82F63B78 // reflected
 
@@ -68,6 +72,7 @@ func crcCombine(crcA, crcB, shiftB uint32) uint32 {
 // products of its four bytes.
 type shiftTable [4][256]uint32
 
+// newShiftTable tabulates the shift operator shift.
 func newShiftTable(shift uint32) *shiftTable {
 	var t shiftTable
 	for k := range 4 {
@@ -87,10 +92,29 @@ func (t *shiftTable) combine(crcA, crcB uint32) uint32 {
 // all have the chunk size).
 var shiftTables sync.Map // int64 → *shiftTable
 
+// shiftTableFor returns the table of crcShift(n), made once per n.
 func shiftTableFor(n int64) *shiftTable {
 	if t, ok := shiftTables.Load(n); ok {
 		return t.(*shiftTable)
 	}
 	t, _ := shiftTables.LoadOrStore(n, newShiftTable(crcShift(n)))
 	return t.(*shiftTable)
+}
+
+// payloadCRC returns the CRC-32C of a payload of size bytes cut at phase
+// into chunks whose checks (store.ChunkCheck) are given: the high 32 bits
+// of a check are the chunk's CRC-32C, and combining them in order gives
+// the payload's, exactly.
+func payloadCRC(checks []uint64, size, phase, chunk int64) uint32 {
+	var crc uint32
+	full := shiftTableFor(chunk)
+	for i, c := range checks {
+		lo, hi := store.ChunkBounds(size, phase, chunk, i)
+		if hi-lo == chunk {
+			crc = full.combine(crc, uint32(c>>32))
+		} else {
+			crc = crcCombine(crc, uint32(c>>32), crcShift(hi-lo))
+		}
+	}
+	return crc
 }

@@ -1,7 +1,8 @@
 // Package engine is the reference implementation of the primary/backup
-// image information sync method (DESIGN.md §2), on the hal interface only,
-// with a clock as a dependency so the same code runs in virtual time on the
-// simulator and in real time on /dev/mtd.
+// image information sync method (docs/DESIGN.md, The method), on the hal
+// interface only (docs/DESIGN.md, HAL contract), with a clock as a
+// dependency so the same code runs in virtual time on the simulator and in
+// real time on /dev/mtd.
 //
 // Two chips each hold a firmware image (its header is the health probe),
 // an information region (sync/info: where the CMC's services keep the live

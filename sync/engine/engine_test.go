@@ -17,10 +17,10 @@ import (
 // pair is two simulated chips on one clock, formatted, with a populated
 // primary.
 type pair struct {
-	clock *sim.Clock
-	a, b  *sim.Flash
-	opts  Options
-	gen   *cmcsim.Generator
+	clock        *sim.Clock
+	chipA, chipB *sim.Flash
+	opts         Options
+	cmc          *cmcsim.Generator
 }
 
 func newPair(t testing.TB, chipSize, infoSize int64, cfg Config) *pair {
@@ -34,9 +34,21 @@ func newPair(t testing.TB, chipSize, infoSize int64, cfg Config) *pair {
 	require.NoError(t, err)
 	l, err := DefaultLayout(a.Geometry(), infoSize)
 	require.NoError(t, err)
-	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: cfg}, gen: cmcsim.New(7)}
-	_, err = FormatAndFill(a, b, p.opts, p.gen.Populate)
+	p := &pair{clock: clock, chipA: a, chipB: b, opts: Options{Clock: clock, Layout: l, Config: cfg}, cmc: cmcsim.New(7)}
+	_, err = FormatAndFill(a, b, p.opts, p.cmc.Populate)
 	require.NoError(t, err)
+	return p
+}
+
+// syncedPairAfter is a pair after a first sync (with cfg) and step of CMC
+// activity: the next round has changed chunks to write.
+func syncedPairAfter(t testing.TB, cfg Config, step time.Duration) *pair {
+	t.Helper()
+	p := newPair(t, 8<<20, 1<<20, cfg)
+	e := p.open(t)
+	_, err := e.Round(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), step))
 	return p
 }
 
@@ -49,7 +61,7 @@ func (p *pair) region(t testing.TB, f hal.Flash) *info.Region {
 
 func (p *pair) open(t testing.TB) *Engine {
 	t.Helper()
-	e, err := Open(context.Background(), p.a, p.b, p.opts)
+	e, err := Open(context.Background(), p.chipA, p.chipB, p.opts)
 	require.NoError(t, err)
 	return e
 }
@@ -78,9 +90,9 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, OutcomeCommitted, rep.Outcome)
 	require.Equal(t, uint64(1), rep.Generation)
-	requireSynced(t, p, p.a, p.b, info.All())
+	requireSynced(t, p, p.chipA, p.chipB, info.All())
 
-	require.NoError(t, p.gen.Step(p.region(t, p.a), 5*time.Minute))
+	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), 5*time.Minute))
 	rep, err = e.Round(ctx)
 	require.NoError(t, err)
 	require.Equal(t, OutcomeCommitted, rep.Outcome)
@@ -91,7 +103,7 @@ func TestFirstAndIncrementalSync(t *testing.T) {
 	require.Equal(t, int64(0), rep.Erases)
 	require.LessOrEqual(t, rep.PagesProgrammed, int64(rep.ChangedChunks*16+8))
 	require.Greater(t, rep.PagesProgrammed, int64(rep.ChangedChunks))
-	requireSynced(t, p, p.a, p.b, info.All())
+	requireSynced(t, p, p.chipA, p.chipB, info.All())
 	t.Logf("incremental: %+v", rep)
 
 	rep, err = e.Round(ctx)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -40,3 +41,30 @@ func (ev Event) String() string {
 
 // maxEvents bounds the in-memory event log; older events are dropped.
 const maxEvents = 1000
+
+// event appends an event to the log (dropping the oldest beyond
+// maxEvents) and hands it to Options.Logf.
+func (e *Engine) event(k EventKind, gen uint64, detail string) {
+	ev := Event{Time: e.clock.Now(), Kind: k, Generation: gen, Detail: detail}
+	e.mu.Lock()
+	e.events = append(e.events, ev)
+	if len(e.events) > maxEvents {
+		e.events = slices.Delete(e.events, 0, len(e.events)-maxEvents)
+	}
+	e.mu.Unlock()
+	e.logf("%s", ev)
+}
+
+// logf hands a line to Options.Logf, if set.
+func (e *Engine) logf(format string, args ...any) {
+	if e.opts.Logf != nil {
+		e.opts.Logf(format, args...)
+	}
+}
+
+// Events returns the event log, oldest first.
+func (e *Engine) Events() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.events)
+}

@@ -55,19 +55,19 @@ func FuzzInspect(f *testing.F) {
 	if _, err := e.Round(context.Background()); err != nil {
 		f.Fatal(err)
 	}
-	snap := p.b.Snapshot()
+	snap := p.chipB.Snapshot()
 	l := p.opts.Layout
 	f.Add(uint32(0), []byte("junk"))
 	f.Add(uint32(l.InfoOff), []byte("junk"))
 	f.Add(uint32(l.StoreOff+2*4096), make([]byte, 300))
 	f.Fuzz(func(t *testing.T, at uint32, junk []byte) {
-		p.b.Restore(snap)
+		p.chipB.Restore(snap)
 		if len(junk) > 4096 {
 			junk = junk[:4096]
 		}
 		off := int64(at) % (l.StoreOff + 64*4096)
-		p.b.Poke(off, junk)
-		in := Inspect(p.b, l, true)
+		p.chipB.Poke(off, junk)
+		in := Inspect(p.chipB, l, true)
 		_, _ = json.Marshal(in)
 	})
 }

@@ -53,9 +53,9 @@ func TestSetConfigRejectsAndStores(t *testing.T) {
 	e := p.open(t)
 	bad := DefaultConfig()
 	bad.Threshold = 0
-	before := p.b.Stats()
+	before := p.chipB.Stats()
 	require.ErrorIs(t, e.SetConfig(bad), ErrConfig)
-	d := p.b.Stats().Sub(before)
+	d := p.chipB.Stats().Sub(before)
 	require.Zero(t, d.Programs+d.Erases, "a rejected config changes nothing")
 	good := DefaultConfig()
 	good.Types = TypeList{info.Fan, info.Power}
@@ -64,7 +64,7 @@ func TestSetConfigRejectsAndStores(t *testing.T) {
 	require.True(t, p.open(t).Config().Equal(good), "a staged config survives a restart")
 	_, err := e.Round(context.Background())
 	require.NoError(t, err)
-	s, err := store.Open(p.b, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
+	s, err := store.Open(p.chipB, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
 	require.NoError(t, err)
 	require.True(t, FromStoreConfig(s.StateRef().Config).Equal(good), "committed with the generation")
 }
@@ -91,19 +91,19 @@ func TestScheduleAndGroups(t *testing.T) {
 		require.Equal(t, st.NextGroup, p.open(t).Status().NextGroup)
 		p.clock.Advance(cfg.Interval)
 	}
-	requireSynced(t, p, p.a, p.b, all)
+	requireSynced(t, p, p.chipA, p.chipB, all)
 }
 
 // stopClock is a clock that cancels a context after n sleeps.
 type stopClock struct {
 	hal.Clock
-	n      int
-	cancel func()
+	sleepsLeft int
+	cancel     func()
 }
 
 func (c *stopClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.n--
-	if c.n < 0 {
+	c.sleepsLeft--
+	if c.sleepsLeft < 0 {
 		c.cancel()
 		return context.Canceled
 	}
@@ -117,8 +117,8 @@ func TestRunFollowsTheSchedule(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opts := p.opts
-	opts.Clock = &stopClock{Clock: p.clock, n: 4, cancel: cancel}
-	e, err := Open(ctx, p.a, p.b, opts)
+	opts.Clock = &stopClock{Clock: p.clock, sleepsLeft: 4, cancel: cancel}
+	e, err := Open(ctx, p.chipA, p.chipB, opts)
 	require.NoError(t, err)
 	require.ErrorIs(t, e.Run(ctx), context.Canceled)
 	var commits []time.Time
@@ -138,7 +138,7 @@ func TestRunFollowsTheSchedule(t *testing.T) {
 func upgradePrimary(t *testing.T, p *pair, version string) {
 	t.Helper()
 	l := p.opts.Layout
-	require.NoError(t, info.WriteImage(p.a, info.ImageHeader{Version: version, Size: l.ImageSize - info.ImageHeaderSize, Built: p.clock.Now()}, 3))
+	require.NoError(t, info.WriteImage(p.chipA, info.ImageHeader{Version: version, Size: l.ImageSize - info.ImageHeaderSize, Built: p.clock.Now()}, 3))
 }
 
 func TestUpgradeChoices(t *testing.T) {
@@ -150,7 +150,7 @@ func TestUpgradeChoices(t *testing.T) {
 			_, err := e.Round(ctx)
 			require.NoError(t, err)
 			upgradePrimary(t, p, "2.0.0")
-			require.NoError(t, p.gen.Step(p.region(t, p.a), time.Hour))
+			require.NoError(t, p.cmc.Step(p.region(t, p.chipA), time.Hour))
 			rep, err := e.Round(ctx)
 			require.ErrorIs(t, err, ErrUpgradePending)
 			require.Equal(t, OutcomeUpgradePending, rep.Outcome)
@@ -163,9 +163,9 @@ func TestUpgradeChoices(t *testing.T) {
 			require.Equal(t, "2.0.0", st.CommittedVersion)
 			require.Equal(t, choice, st.UpgradeChoice)
 			require.Contains(t, eventKinds(e), EventUpgradeChoice)
-			requireSynced(t, p, p.a, p.b, info.All())
+			requireSynced(t, p, p.chipA, p.chipB, info.All())
 			if choice == RestoreDefaults {
-				r := p.region(t, p.a)
+				r := p.region(t, p.chipA)
 				for _, ty := range info.All() {
 					rec, err := r.Read(ty)
 					require.NoError(t, err)
@@ -210,14 +210,14 @@ func TestPropertySyncedEqualsPrimary(t *testing.T) {
 				c.Types = sel
 				require.NoError(t, e.SetConfig(c))
 			}
-			require.NoError(t, p.gen.Step(p.region(t, p.a), time.Duration(1+rng.IntN(60))*time.Minute))
+			require.NoError(t, p.cmc.Step(p.region(t, p.chipA), time.Duration(1+rng.IntN(60))*time.Minute))
 			rep, err := e.Round(ctx)
 			require.NoError(t, err, "seed %d step %d", seed, step)
-			primary := payloadsOf(t, p, p.a)
+			primary := payloadsOf(t, p, p.chipA)
 			for _, ty := range rep.Types {
 				lastSynced[ty] = primary[ty]
 			}
-			s, err := store.Open(p.b, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
+			s, err := store.Open(p.chipB, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
 			require.NoError(t, err)
 			for ty, want := range lastSynced {
 				got, err := s.ReadPayload(uint8(ty))
@@ -232,9 +232,9 @@ func TestOpenErrors(t *testing.T) {
 	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
 	opts := p.opts
 	opts.Clock = nil
-	_, err := Open(context.Background(), p.a, p.b, opts)
+	_, err := Open(context.Background(), p.chipA, p.chipB, opts)
 	require.Error(t, err)
-	_, err = Open(context.Background(), p.a, nil, p.opts)
+	_, err = Open(context.Background(), p.chipA, nil, p.opts)
 	require.Error(t, err)
 	// Two blank chips: no store.
 	part, err := sim.LookupPart("mx66l1g45g")
@@ -267,8 +267,8 @@ func TestNAND(t *testing.T) {
 	require.NoError(t, err)
 	l, err := DefaultLayout(a.Geometry(), 2<<20)
 	require.NoError(t, err)
-	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, gen: cmcsim.New(3)}
-	_, err = FormatAndFill(a, b, p.opts, p.gen.Populate)
+	p := &pair{clock: clock, chipA: a, chipB: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, cmc: cmcsim.New(3)}
+	_, err = FormatAndFill(a, b, p.opts, p.cmc.Populate)
 	require.NoError(t, err)
 	e := p.open(t)
 	ctx := context.Background()
@@ -276,7 +276,7 @@ func TestNAND(t *testing.T) {
 		_, err := e.Round(ctx)
 		require.NoError(t, err)
 		requireSynced(t, p, a, b, info.All())
-		require.NoError(t, p.gen.Step(p.region(t, a), time.Hour))
+		require.NoError(t, p.cmc.Step(p.region(t, a), time.Hour))
 	}
 	// A power cut in the middle of a round, then recovery.
 	snapA, snapB := a.Snapshot(), b.Snapshot()
@@ -329,52 +329,30 @@ func TestStatusDuringRounds(t *testing.T) {
 	}
 }
 
-// dropBitFlash is a backup whose programs into [lo, hi) silently leave one
-// bit unprogrammed while armed.
-type dropBitFlash struct {
-	*sim.Flash
-	lo, hi int64
-	armed  bool
-}
-
-func (d *dropBitFlash) WriteAt(b []byte, off int64) (int, error) {
-	if d.armed && off >= d.lo && off < d.hi {
-		q := append([]byte(nil), b...)
-		for i := range q {
-			if q[i] != 0xFF {
-				q[i] |= ^q[i] & -^q[i] // leave the lowest 0 bit at 1
-				break
-			}
-		}
-		return d.Flash.WriteAt(q, off)
-	}
-	return d.Flash.WriteAt(b, off)
-}
-
 func TestVerifyCatchesBadProgram(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Verify = true
 	p := newPair(t, 8<<20, 1<<20, cfg)
 	ctx := context.Background()
 	l := p.opts.Layout
-	s, err := store.Open(p.b, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	s, err := store.Open(p.chipB, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
 	require.NoError(t, err)
 	dataOff, dataSize := s.DataRange()
-	bad := &dropBitFlash{Flash: p.b, lo: dataOff, hi: dataOff + dataSize, armed: true}
-	e, err := Open(ctx, p.a, bad, p.opts)
-	require.NoError(t, err)
+	// The first chunk the round programs reads back with one bit wrong: the
+	// bit flips just before the verify read.
+	verify := firstVerifyRead(t, p.traceRound(t, p.opts, "none"), dataOff, dataOff+dataSize)
+	e, _ := p.openWithFaults(t, p.opts, "(on (at %d) (flip backup %#x %#x 1))", verify.Index, verify.Off, verify.Off+verify.Len)
 	rep, err := e.Round(ctx)
 	require.ErrorIs(t, err, store.ErrVerify)
 	require.Equal(t, OutcomeError, rep.Outcome)
 	require.Greater(t, rep.PurgedBlocks, 0, "purged at once")
 	require.Equal(t, uint64(0), e.Status().Generation)
 	require.Contains(t, eventKinds(e), EventPurgeVerified)
-	bad.armed = false
-	rep, err = e.Round(ctx)
+	rep, err = e.Round(ctx) // the schedule's one fault is spent
 	require.NoError(t, err)
 	require.Equal(t, OutcomeCommitted, rep.Outcome)
 	require.GreaterOrEqual(t, rep.BytesRead, int64(rep.ChangedChunks)*1000, "read back")
-	requireSynced(t, p, p.a, p.b, info.All())
+	requireSynced(t, p, p.chipA, p.chipB, info.All())
 }
 
 // TestNANDBadBlocks formats a NAND pair whose backup has factory bad blocks
@@ -396,8 +374,8 @@ func TestNANDBadBlocks(t *testing.T) {
 	for k := range int64(3) {               // factory bad blocks
 		require.NoError(t, b.MarkBad(data+k*2*e))
 	}
-	p := &pair{clock: clock, a: a, b: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, gen: cmcsim.New(5)}
-	_, err = FormatAndFill(a, b, p.opts, p.gen.Populate)
+	p := &pair{clock: clock, chipA: a, chipB: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, cmc: cmcsim.New(5)}
+	_, err = FormatAndFill(a, b, p.opts, p.cmc.Populate)
 	require.NoError(t, err)
 	en := p.open(t)
 	ctx := context.Background()
@@ -420,7 +398,7 @@ func TestNANDBadBlocks(t *testing.T) {
 				marked++
 			}
 		}
-		require.NoError(t, p.gen.Step(p.region(t, a), time.Hour))
+		require.NoError(t, p.cmc.Step(p.region(t, a), time.Hour))
 	}
 
 	// A bad block among the superblocks cannot be formatted around.
@@ -461,7 +439,7 @@ func TestRunWakesOnAShorterInterval(t *testing.T) {
 		require.NoError(t, err)
 		rounds <- r
 	}
-	e, err := Open(ctx, p.a, p.b, opts)
+	e, err := Open(ctx, p.chipA, p.chipB, opts)
 	require.NoError(t, err)
 	_, err = e.Round(ctx) // the first sync, outside Run: not reported
 	require.NoError(t, err)
@@ -471,7 +449,7 @@ func TestRunWakesOnAShorterInterval(t *testing.T) {
 	d := <-clock.sleeping
 	require.InDelta(t, float64(time.Hour), float64(d), float64(time.Minute), "Run waits one interval")
 	p.clock.Advance(10 * time.Minute)
-	require.NoError(t, p.gen.Step(p.region(t, p.a), 10*time.Minute))
+	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), 10*time.Minute))
 	short := e.Config()
 	short.Interval = 5 * time.Minute
 	require.NoError(t, e.SetConfig(short))
@@ -502,12 +480,12 @@ func (l *heldLock) Unlock() { l.held = false }
 // lockCheckFlash fails the test if the primary is read without the lock.
 type lockCheckFlash struct {
 	hal.Flash
-	t    *testing.T
+	test *testing.T
 	lock *heldLock
 }
 
 func (f lockCheckFlash) ReadAt(b []byte, off int64) (int, error) {
-	require.True(f.t, f.lock.held, "the primary was read at %#x without Options.PrimaryLock", off)
+	require.True(f.test, f.lock.held, "the primary was read at %#x without Options.PrimaryLock", off)
 	return f.Flash.ReadAt(b, off)
 }
 
@@ -518,13 +496,13 @@ func TestPrimaryLockHeldByRounds(t *testing.T) {
 	opts := p.opts
 	opts.PrimaryLock = lock
 	lock.Lock() // Open reads the primary too; the lock is for rounds only
-	e, err := Open(ctx, lockCheckFlash{p.a, t, lock}, p.b, opts)
+	e, err := Open(ctx, lockCheckFlash{p.chipA, t, lock}, p.chipB, opts)
 	require.NoError(t, err)
 	lock.Unlock()
 	lock.locks = 0
 	_, err = e.Round(ctx)
 	require.NoError(t, err)
-	require.NoError(t, p.gen.Step(p.region(t, p.a), cmcsim.TypicalInterval))
+	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), cmcsim.TypicalInterval))
 	prep, _, err := e.Prepare(ctx)
 	require.NoError(t, err)
 	_, err = e.Apply(ctx, prep)

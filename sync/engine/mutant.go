@@ -3,6 +3,9 @@ package engine
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // Mutant selects a deliberately broken variant of the engine, for proving
@@ -62,4 +65,39 @@ func ParseMutant(s string) (Mutant, error) {
 		names = append(names, mi.Name)
 	}
 	return None, fmt.Errorf("unknown mutant %q (want one of %s)", s, strings.Join(names, ", "))
+}
+
+// readRecordUnchecked is the no-crc-check mutant's record read: the
+// payload's CRC is not checked.
+func readRecordUnchecked(primary hal.Flash, off int64, hb []byte, t info.Type) (info.Record, error) {
+	if _, err := primary.ReadAt(hb, off); err != nil {
+		return info.Record{}, err
+	}
+	h, err := info.DecodeRecordHeader(hb)
+	if err != nil {
+		return info.Record{}, err
+	}
+	p := make([]byte, h.PayloadLen)
+	if _, err := primary.ReadAt(p, off+info.RecordHeaderSize); err != nil {
+		return info.Record{}, err
+	}
+	return info.Record{Type: t, Seq: h.Seq, Payload: p, CRC: h.PayloadCRC}, nil
+}
+
+// scribblePrimary is the primary-written mutant: it clears one bit of the
+// primary's image body.
+func (e *Engine) scribblePrimary(primary hal.Flash) {
+	l := e.opts.Layout
+	off := l.ImageOff + info.ImageHeaderSize + (l.ImageSize-info.ImageHeaderSize)/2
+	b := make([]byte, 1)
+	for ; off < l.ImageOff+l.ImageSize; off++ {
+		if _, err := primary.ReadAt(b, off); err != nil {
+			return
+		}
+		if b[0] != 0 {
+			b[0] &= b[0] - 1
+			_, _ = primary.WriteAt(b, off)
+			return
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -41,7 +42,7 @@ type pokeFlash interface {
 // cutFlash is a sim chip behind a power supply.
 type cutFlash struct {
 	pokeFlash
-	p *power
+	power *power
 }
 
 func (c *cutFlash) lost(op string, off, n int64) error {
@@ -49,24 +50,24 @@ func (c *cutFlash) lost(op string, off, n int64) error {
 }
 
 func (c *cutFlash) ReadAt(b []byte, off int64) (int, error) {
-	if c.p.dead {
+	if c.power.dead {
 		return 0, c.lost("read", off, int64(len(b)))
 	}
 	return c.pokeFlash.ReadAt(b, off)
 }
 
 func (c *cutFlash) WriteAt(b []byte, off int64) (int, error) {
-	if c.p.dead {
+	if c.power.dead {
 		return 0, c.lost("program", off, int64(len(b)))
 	}
-	c.p.ops++
-	if c.p.ops == c.p.cutAt {
-		c.p.dead = true
-		if c.p.torn && len(b) > 0 {
+	c.power.ops++
+	if c.power.ops == c.power.cutAt {
+		c.power.dead = true
+		if c.power.torn && len(b) > 0 {
 			// Only some of the bits that should clear do (all but one
 			// with allButOne).
 			q := bytes.Clone(b)
-			if c.p.allButOne {
+			if c.power.allButOne {
 				for i := range q {
 					if q[i] != 0xFF {
 						q[i] |= ^q[i] & -^q[i]
@@ -75,7 +76,7 @@ func (c *cutFlash) WriteAt(b []byte, off int64) (int, error) {
 				}
 			} else {
 				for i := range q {
-					q[i] |= byte(c.p.rng.Uint32()) &^ b[i]
+					q[i] |= byte(c.power.rng.Uint32()) &^ b[i]
 				}
 			}
 			_, _ = c.pokeFlash.WriteAt(q, off)
@@ -87,17 +88,17 @@ func (c *cutFlash) WriteAt(b []byte, off int64) (int, error) {
 }
 
 func (c *cutFlash) Erase(off, n int64) error {
-	if c.p.dead {
+	if c.power.dead {
 		return c.lost("erase", off, n)
 	}
-	c.p.ops++
-	if c.p.ops == c.p.cutAt {
-		c.p.dead = true
-		if c.p.torn {
+	c.power.ops++
+	if c.power.ops == c.power.cutAt {
+		c.power.dead = true
+		if c.power.torn {
 			_ = c.pokeFlash.Erase(off, n)
 			junk := make([]byte, min(n, 1024))
 			for i := range junk {
-				junk[i] = byte(c.p.rng.Uint32())
+				junk[i] = byte(c.power.rng.Uint32())
 			}
 			c.pokeFlash.Poke(off+n/2, junk[:min(int64(len(junk)), n/2)])
 		}
@@ -109,7 +110,7 @@ func (c *cutFlash) Erase(off, n int64) error {
 // cutScenario is a pair after one committed generation, with the CMC's
 // changes for the next round applied and a new config staged, snapshotted.
 type cutScenario struct {
-	p          *pair
+	pair       *pair
 	snapA      *sim.Snapshot
 	snapB      *sim.Snapshot
 	gen1, gen2 map[info.Type][]byte
@@ -150,7 +151,7 @@ func newCutScenarioAged(t testing.TB, aged bool) *cutScenario {
 	_, err := e.Round(context.Background())
 	require.NoError(t, err)
 	if aged {
-		r := p.region(t, p.a)
+		r := p.region(t, p.chipA)
 		for i := 0; ; i++ {
 			require.Less(t, i, 30, "never reached steady state")
 			require.NoError(t, cmcsim.New(uint64(100+i)).Populate(r))
@@ -162,38 +163,38 @@ func newCutScenarioAged(t testing.TB, aged bool) *cutScenario {
 		}
 		// A few small rounds, so windows and single blocks interleave.
 		for range 3 {
-			require.NoError(t, p.gen.Step(r, 20*time.Minute))
+			require.NoError(t, p.cmc.Step(r, 20*time.Minute))
 			_, err := e.Round(context.Background())
 			require.NoError(t, err)
 		}
 	}
-	s := &cutScenario{p: p, cfg1: cfg}
-	s.gen1 = payloadsOf(t, p, p.a)
+	s := &cutScenario{pair: p, cfg1: cfg}
+	s.gen1 = payloadsOf(t, p, p.chipA)
 	if aged {
 		// A change big enough to take whole erase windows.
-		_, err := p.gen.Mutate(p.region(t, p.a), 0.12, true)
+		_, err := p.cmc.Mutate(p.region(t, p.chipA), 0.12, true)
 		require.NoError(t, err)
 	} else {
-		require.NoError(t, p.gen.Step(p.region(t, p.a), 30*time.Minute))
+		require.NoError(t, p.cmc.Step(p.region(t, p.chipA), 30*time.Minute))
 	}
-	s.gen2 = payloadsOf(t, p, p.a)
+	s.gen2 = payloadsOf(t, p, p.chipA)
 	cfg2 := cfg
 	cfg2.Interval = 7 * time.Minute
 	require.NoError(t, e.SetConfig(cfg2))
 	s.base = e.Status().Generation
-	s.snapA, s.snapB = p.a.Snapshot(), p.b.Snapshot()
+	s.snapA, s.snapB = p.chipA.Snapshot(), p.chipB.Snapshot()
 	l := p.opts.Layout
-	s.primaryImg = readRange(t, p.a, 0, l.InfoOff+l.InfoSize)
+	s.primaryImg = readRange(t, p.chipA, 0, l.InfoOff+l.InfoSize)
 	return s
 }
 
 // cutRound restores the scenario, runs a round with power cut at op n
 // (torn or not) and returns how many ops the round made.
 func (s *cutScenario) cutRound(t testing.TB, opts Options, n int, torn bool, seed uint64) int {
-	s.p.a.Restore(s.snapA)
-	s.p.b.Restore(s.snapB)
+	s.pair.chipA.Restore(s.snapA)
+	s.pair.chipB.Restore(s.snapB)
 	pw := &power{cutAt: n, torn: torn, rng: rand.New(rand.NewPCG(seed, 99))}
-	e, err := Open(context.Background(), &cutFlash{s.p.a, pw}, &cutFlash{s.p.b, pw}, opts)
+	e, err := Open(context.Background(), &cutFlash{s.pair.chipA, pw}, &cutFlash{s.pair.chipB, pw}, opts)
 	require.NoError(t, err)
 	pw.ops = 0
 	_, _ = e.Round(context.Background())
@@ -203,17 +204,17 @@ func (s *cutScenario) cutRound(t testing.TB, opts Options, n int, torn bool, see
 // check opens the pair after a cut (recovery) and checks the invariants; it
 // returns a description of the first violation, or "".
 func (s *cutScenario) check(t testing.TB, opts Options) string {
-	p := s.p
+	p := s.pair
 	ctx := context.Background()
-	e, err := Open(ctx, p.a, p.b, opts)
+	e, err := Open(ctx, p.chipA, p.chipB, opts)
 	if err != nil {
 		return "open: " + err.Error()
 	}
 	l := p.opts.Layout
-	if !bytes.Equal(readRange(t, p.a, 0, l.InfoOff+l.InfoSize), s.primaryImg) {
+	if !bytes.Equal(readRange(t, p.chipA, 0, l.InfoOff+l.InfoSize), s.primaryImg) {
 		return "primary changed"
 	}
-	st, err := store.Open(p.b, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	st, err := store.Open(p.chipB, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
 	if err != nil {
 		return "backup store: " + err.Error()
 	}
@@ -241,7 +242,7 @@ func (s *cutScenario) check(t testing.TB, opts Options) string {
 	}
 	if purged := st.LastPurged(); purged != nil && purged.Generation == s.base+1 {
 		for _, b := range purged.Blocks {
-			if !allErased(readRange(t, p.b, st.BlockOffset(b), p.b.Geometry().EraseSize)) {
+			if !allErased(readRange(t, p.chipB, st.BlockOffset(b), p.chipB.Geometry().EraseSize)) {
 				return fmt.Sprintf("purged block %d not erased", b)
 			}
 		}
@@ -262,7 +263,7 @@ func (s *cutScenario) check(t testing.TB, opts Options) string {
 	if _, err := e.Round(ctx); err != nil {
 		return "next round: " + err.Error()
 	}
-	st2, err := store.Open(p.b, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	st2, err := store.Open(p.chipB, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
 	if err != nil {
 		return "backup store after next round: " + err.Error()
 	}
@@ -286,7 +287,7 @@ func allErased(b []byte) bool {
 
 func TestPowerCutAtEveryOperation(t *testing.T) {
 	s := newCutScenario(t)
-	opts := s.p.opts
+	opts := s.pair.opts
 	total := s.cutRound(t, opts, 0, false, 0)
 	require.Greater(t, total, 5)
 	for n := 1; n <= total; n++ {
@@ -302,7 +303,7 @@ func TestPowerCutAtEveryOperation(t *testing.T) {
 // TestPowerCutAtEveryOperationSteadyState is the same on an aged store.
 func TestPowerCutAtEveryOperationSteadyState(t *testing.T) {
 	s := newCutScenarioAged(t, true)
-	opts := s.p.opts
+	opts := s.pair.opts
 	total := s.cutRound(t, opts, 0, false, 0)
 	require.Greater(t, total, 5)
 	t.Logf("%d operations in the round", total)
@@ -320,7 +321,7 @@ func TestPowerCutAtEveryOperationSteadyState(t *testing.T) {
 // each of its operations, then recovers again.
 func TestPowerCutDuringRecovery(t *testing.T) {
 	s := newCutScenario(t)
-	opts := s.p.opts
+	opts := s.pair.opts
 	total := s.cutRound(t, opts, 0, false, 0)
 	cuts := []int{2, total / 2, total - 1}
 	if !testing.Short() {
@@ -332,16 +333,16 @@ func TestPowerCutDuringRecovery(t *testing.T) {
 	for _, n := range cuts {
 		// Count the recovery's operations.
 		s.cutRound(t, opts, n, true, uint64(n))
-		snapA, snapB := s.p.a.Snapshot(), s.p.b.Snapshot()
+		snapA, snapB := s.pair.chipA.Snapshot(), s.pair.chipB.Snapshot()
 		pw := &power{}
-		_, err := Open(context.Background(), &cutFlash{s.p.a, pw}, &cutFlash{s.p.b, pw}, opts)
+		_, err := Open(context.Background(), &cutFlash{s.pair.chipA, pw}, &cutFlash{s.pair.chipB, pw}, opts)
 		require.NoError(t, err)
 		rec := pw.ops
 		for m := 1; m <= rec; m++ {
-			s.p.a.Restore(snapA)
-			s.p.b.Restore(snapB)
+			s.pair.chipA.Restore(snapA)
+			s.pair.chipB.Restore(snapB)
 			pw := &power{cutAt: m, torn: true, allButOne: m%2 == 0, rng: rand.New(rand.NewPCG(uint64(m), 7))}
-			_, _ = Open(context.Background(), &cutFlash{s.p.a, pw}, &cutFlash{s.p.b, pw}, opts)
+			_, _ = Open(context.Background(), &cutFlash{s.pair.chipA, pw}, &cutFlash{s.pair.chipB, pw}, opts)
 			if v := s.check(t, opts); v != "" {
 				t.Fatalf("round cut at op %d, recovery cut at op %d of %d: %s", n, m, rec, v)
 			}
@@ -355,7 +356,7 @@ func TestMutantsAreCaught(t *testing.T) {
 	for _, m := range []Mutant{NoPurge, CommitBeforeDurable, ReinitInFlight} {
 		t.Run(m.String(), func(t *testing.T) {
 			s := newCutScenario(t)
-			opts := s.p.opts
+			opts := s.pair.opts
 			opts.Mutant = m
 			total := s.cutRound(t, opts, 0, false, 0)
 			caught := ""
@@ -391,11 +392,11 @@ func TestPowerCutDuringFailover(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.Round(ctx)
 	require.NoError(t, err)
-	require.NoError(t, p.gen.Step(p.region(t, p.a), time.Hour))
-	snapA, snapB := p.a.Snapshot(), p.b.Snapshot()
+	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), time.Hour))
+	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
 	l := p.opts.Layout
 	committed := func() map[info.Type][]byte {
-		s, err := store.Open(p.b, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+		s, err := store.Open(p.chipB, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
 		require.NoError(t, err)
 		m := map[info.Type][]byte{}
 		for _, ty := range info.All() {
@@ -406,29 +407,40 @@ func TestPowerCutDuringFailover(t *testing.T) {
 		return m
 	}
 	want := committed()
-	run := func(cutAt int) int {
-		p.a.Restore(snapA)
-		p.b.Restore(snapB)
-		pw := &power{cutAt: cutAt, torn: cutAt%2 == 1, rng: rand.New(rand.NewPCG(uint64(cutAt), 5))}
-		base := p.b.Stats().Programs
-		sick := &sickFlash{Flash: p.a, clock: p.clock, failAt: 1, after: func() bool { return p.b.Stats().Programs >= base+3 }}
-		e, err := Open(ctx, &cutFlash{sick, pw}, &cutFlash{p.b, pw}, p.opts)
-		require.NoError(t, err)
-		pw.ops = 0
-		_, _ = e.Round(ctx)
-		return pw.ops
+	// The primary stops answering in the middle of the round's writes, for
+	// ever.
+	dies := fmt.Sprintf("(on (and primary read (after %d)) (fail timeout))", midWrite(t, p.traceRound(t, p.opts, "none")))
+	var writes []int64 // the programs and erases of the round and its failover
+	for _, op := range p.traceRound(t, p.opts, "%s", dies) {
+		if op.Kind != faults.Read {
+			writes = append(writes, op.Index)
+		}
 	}
-	total := run(0)
+	total := len(writes)
 	require.Greater(t, total, 5)
-	t.Logf("%d operations in the round and its failover", total)
-	dead := &sickFlash{Flash: p.a, clock: p.clock, failAt: 1}
+	t.Logf("%d programs and erases in the round and its failover", total)
+	// run cuts power at the n-th of them (1-based), tearing every other one.
+	run := func(n int) {
+		p.chipA.Restore(snapA)
+		p.chipB.Restore(snapB)
+		cut := "cut"
+		if n%2 == 1 {
+			cut = "(torn bits unstable)"
+		}
+		e, _ := p.openWithFaults(t, p.opts, "(seed %d) %s (on (at %d) %s)", n, dies, writes[n-1], cut)
+		_, _ = e.Round(ctx)
+	}
+	dead := func() hal.Flash { // the primary, never answering a read
+		_, chipA, _ := p.injector(t, false, nil, "(on (and primary read) (fail timeout))")
+		return chipA
+	}
 	step := 3 // every third operation (all of them take ~15 s)
 	if testing.Short() {
 		step = 11
 	}
 	for n := 1; n <= total; n += step {
 		run(n)
-		e, err := Open(ctx, dead, p.b, p.opts)
+		e, err := Open(ctx, dead(), p.chipB, p.opts)
 		require.NoError(t, err, "cut %d", n)
 		if e.Status().ActiveChip == 0 {
 			rep, err := e.Round(ctx)
@@ -436,11 +448,11 @@ func TestPowerCutDuringFailover(t *testing.T) {
 			require.Equal(t, OutcomeFailover, rep.Outcome, "cut %d", n)
 		}
 		require.Equal(t, 1, e.Status().ActiveChip, "cut %d", n)
-		e2, err := Open(ctx, dead, p.b, p.opts)
+		e2, err := Open(ctx, dead(), p.chipB, p.opts)
 		require.NoError(t, err)
 		require.Equal(t, 1, e2.Status().ActiveChip, "cut %d: role survives", n)
 		require.Equal(t, want, committed(), "cut %d: chip B's store holds the last commit", n)
-		rb := p.region(t, p.b)
+		rb := p.region(t, p.chipB)
 		for _, ty := range info.All() {
 			rec, err := rb.Read(ty)
 			require.NoError(t, err, "cut %d %v", n, ty)

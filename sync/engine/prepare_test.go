@@ -17,12 +17,7 @@ import (
 // the next round has changed chunks to write.
 func syncedPair(t *testing.T) *pair {
 	t.Helper()
-	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
-	e := p.open(t)
-	_, err := e.Round(context.Background())
-	require.NoError(t, err)
-	require.NoError(t, p.gen.Step(p.region(t, p.a), cmcsim.TypicalInterval))
-	return p
+	return syncedPairAfter(t, DefaultConfig(), cmcsim.TypicalInterval)
 }
 
 func chipBytes(t *testing.T, f *sim.Flash) []byte {
@@ -49,7 +44,7 @@ func TestPrepareApplyIsRound(t *testing.T) {
 	ctx := context.Background()
 	// Identical pairs (same seeds, same steps, same clocks).
 	px, py, pz := syncedPair(t), syncedPair(t), syncedPair(t)
-	require.Equal(t, chipBytes(t, px.b), chipBytes(t, py.b))
+	require.Equal(t, chipBytes(t, px.chipB), chipBytes(t, py.chipB))
 
 	ex := px.open(t)
 	want, err := ex.Round(ctx)
@@ -68,8 +63,8 @@ func TestPrepareApplyIsRound(t *testing.T) {
 	got, err := ey.Apply(ctx, prep)
 	require.NoError(t, err)
 	require.Equal(t, want, got, "Prepare+Apply reports what Round reports")
-	require.True(t, bytes.Equal(chipBytes(t, px.b), chipBytes(t, py.b)), "Prepare+Apply leaves the backup byte for byte as Round does")
-	require.True(t, bytes.Equal(chipBytes(t, px.a), chipBytes(t, py.a)))
+	require.True(t, bytes.Equal(chipBytes(t, px.chipB), chipBytes(t, py.chipB)), "Prepare+Apply leaves the backup byte for byte as Round does")
+	require.True(t, bytes.Equal(chipBytes(t, px.chipA), chipBytes(t, py.chipA)))
 	require.Equal(t, ex.Status().Counters, ey.Status().Counters)
 	require.Equal(t, sums, payloadSums(prep), "Apply leaves the prepared payloads as they were")
 
@@ -83,7 +78,7 @@ func TestPrepareApplyIsRound(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, OutcomeCommitted, zrep.Outcome)
 	require.Equal(t, want.ChangedChunks, zrep.ChangedChunks)
-	requireSynced(t, pz, pz.a, pz.b, DefaultConfig().Types)
+	requireSynced(t, pz, pz.chipA, pz.chipB, DefaultConfig().Types)
 	require.Equal(t, sums, payloadSums(prep))
 	// Its cache holds copies: the next round, with nothing changed, uses
 	// them and the prepared payloads stay intact after the engine is
@@ -106,11 +101,11 @@ func TestApplyRefusesStale(t *testing.T) {
 	cfg := e.Config()
 	cfg.Interval += time.Minute
 	require.NoError(t, e.SetConfig(cfg))
-	before := chipBytes(t, p.b)
+	before := chipBytes(t, p.chipB)
 	_, err = e.Apply(ctx, prep)
 	require.ErrorIs(t, err, ErrStale)
 	require.ErrorContains(t, err, "configuration changed")
-	require.True(t, bytes.Equal(before, chipBytes(t, p.b)), "a stale Apply writes nothing")
+	require.True(t, bytes.Equal(before, chipBytes(t, p.chipB)), "a stale Apply writes nothing")
 
 	_, err = e.Apply(ctx, nil)
 	require.ErrorIs(t, err, ErrStale)
@@ -124,7 +119,7 @@ func TestPrepareEndsTheRound(t *testing.T) {
 	p := syncedPair(t)
 	// Scribble the first record's header on the primary.
 	l := p.opts.Layout
-	require.NoError(t, p.a.Erase(l.InfoOff+4096, 4096))
+	require.NoError(t, p.chipA.Erase(l.InfoOff+4096, 4096))
 	e := p.open(t)
 	prep, rep, err := e.Prepare(ctx)
 	require.Nil(t, prep)

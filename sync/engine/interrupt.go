@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// interrupted handles an anomaly of the primary during a round: the
+// interrupt, wait-response, failover, purge and reinit steps of the method
+// (docs/DESIGN.md, The method). It interrupts the round (r, if its intent
+// was written), measures the wait-response time by probing the primary
+// every Options.ProbeRetry, fails over if the primary did not answer
+// healthily within the threshold, purges what the round wrote and confirms
+// the purge, reinitialises the configuration from the last committed
+// generation, and schedules the next round.
+func (e *Engine) interrupted(ctx context.Context, rs *roundState, r *store.Round, err error) (RoundReport, error) {
+	rep := rs.report
+	var an *anomaly
+	if !errors.As(err, &an) {
+		an = &anomaly{err: err, began: e.clock.Now()}
+	}
+	e.interrupt(rs, r, an)
+	wait, healthy, canceled := e.waitResponse(ctx, rs, an.began)
+	rep.WaitResponse = wait
+	failover := !canceled && (!healthy || wait > rs.config.Threshold)
+	if e.opts.Mutant == ThresholdIgnored { // MUTANT: fail over on any anomaly
+		failover = true
+	}
+	var ferr error
+	if failover {
+		ferr = e.failover(rs, wait)
+		rep.Outcome = OutcomeFailover
+	} else {
+		rep.Outcome = OutcomeInterrupted
+	}
+	// Purge and reinit (the purge may be of nothing if no intent was written).
+	if err := e.purgeRound(rs); err != nil {
+		ferr = errors.Join(ferr, err)
+	}
+	// Nothing written: nothing to purge, so no reinit either (a staged
+	// configuration stays; reinit follows a confirmed purge).
+	if failover && ferr == nil {
+		ferr = e.restoreActive()
+	}
+	now := e.clock.Now()
+	e.mu.Lock()
+	if !failover && e.config.RetryAtOnce {
+		e.nextSync = now
+	} else {
+		e.nextSync = now.Add(e.config.Interval)
+	}
+	e.mu.Unlock()
+	rep.Duration = now.Sub(rep.Started)
+	if ferr != nil {
+		rep.Error = ferr.Error()
+		e.setErr(ferr)
+	} else {
+		e.setErr(fmt.Errorf("round interrupted: %v", an.err))
+	}
+	e.setLastReport(*rep)
+	return *rep, ferr
+}
+
+// interrupt is the interrupt step: the anomaly and the interruption go to
+// the report and the event log, and the round (if its intent was written)
+// is abandoned where it stands.
+func (e *Engine) interrupt(rs *roundState, r *store.Round, an *anomaly) {
+	rep := rs.report
+	rep.Anomaly = an.err.Error()
+	e.event(EventAnomaly, rep.Generation, fmt.Sprintf("%s: %v", rs.primary.Geometry().Name, an.err))
+	if r != nil {
+		r.Abandon()
+		e.event(EventInterrupt, rep.Generation, fmt.Sprintf("round interrupted with %d of %d chunks left", r.Remaining(), len(r.Writes())))
+	} else {
+		e.event(EventInterrupt, rep.Generation, "round interrupted before writing")
+	}
+	e.mu.Lock()
+	e.counters.Interrupts++
+	e.mu.Unlock()
+}
+
+// waitResponse is the wait-response step: it probes the primary every
+// Options.ProbeRetry until it answers healthily or the time since began
+// (the first request it did not answer in time) exceeds the threshold.
+// It returns that time, whether the primary answered, and whether ctx
+// stopped the wait first (no verdict then, so no failover).
+func (e *Engine) waitResponse(ctx context.Context, rs *roundState, began time.Time) (wait time.Duration, healthy, canceled bool) {
+	wait = e.clock.Now().Sub(began)
+	for wait <= rs.config.Threshold {
+		if err := e.clock.Sleep(ctx, e.opts.ProbeRetry); err != nil {
+			return wait, false, true
+		}
+		_, perr := e.probe(rs, nil)
+		wait = e.clock.Now().Sub(began)
+		if perr == nil {
+			return wait, true, false
+		}
+	}
+	return wait, false, false
+}
+
+// stopped ends a round whose context is done: the round's blocks are
+// purged (and the configuration reinitialised) as after an interruption,
+// without an anomaly or a failover.
+func (e *Engine) stopped(rs *roundState, r *store.Round, cause error) (RoundReport, error) {
+	r.Abandon()
+	e.event(EventInterrupt, rs.report.Generation, "round stopped: "+cause.Error())
+	rs.report.Outcome = OutcomeInterrupted
+	if err := e.purgeRound(rs); err != nil {
+		cause = errors.Join(cause, err)
+	}
+	rs.report.Duration = e.clock.Now().Sub(rs.report.Started)
+	rs.report.Error = cause.Error()
+	rep := *rs.report
+	e.setLastReport(rep)
+	return rep, cause
+}

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// DefaultImageVersion is the firmware image version Format writes when
+// Options.ImageVersion is empty.
+const DefaultImageVersion = "1.0.0"
+
+// Options configure Format and Open.
+type Options struct {
+	Clock  hal.Clock // required: the time source (a sim.Clock for virtual time)
+	Layout Layout    // same on both chips; zero: DefaultLayout(chip A's geometry, 0)
+	Config Config    // the configuration written by Format (Open reads the stored one)
+	Mutant Mutant    // None: the real engine
+	// Logf, if set, receives every event as a line.
+	Logf func(format string, args ...any)
+	// ImageVersion is the firmware version Format writes on both chips
+	// (default DefaultImageVersion).
+	ImageVersion string
+	// ProbeEvery is the least clock time between primary probes during a
+	// round's writes (default 20 ms); ProbeRetry the pause between probes
+	// while waiting for the primary to answer (default 5 ms).
+	ProbeEvery, ProbeRetry time.Duration
+	// PrimaryLock, if set, is held while a round runs (Round, Upgrade,
+	// Prepare, Apply and the rounds Run starts): CMC services that can
+	// hold their writes to the information region while a round reads it
+	// share it with the engine (the simulated CMC of cmcsync serve does).
+	// Without it, a record rewritten while it is read is read again, and
+	// one still inconsistent is a primary anomaly. It is taken after the
+	// engine's own lock, so its holders must not call the engine's round
+	// methods.
+	PrimaryLock sync.Locker
+	// OnRound, if set, is called after each round Run starts (the
+	// scheduled ones, not the rounds Round or Upgrade run when called
+	// directly) with its report and error, from Run's goroutine, with no
+	// engine lock held.
+	OnRound func(RoundReport, error)
+}
+
+// fill sets the defaults of the fields left zero (the layout from chip
+// A's geometry g) and reports a missing clock.
+func (o *Options) fill(g hal.Geometry) error {
+	if o.Clock == nil {
+		return errors.New("engine options: Clock is required (hal.SystemClock{} or a sim clock)")
+	}
+	if o.Layout == (Layout{}) {
+		l, err := DefaultLayout(g, 0)
+		if err != nil {
+			return err
+		}
+		o.Layout = l
+	}
+	if o.ImageVersion == "" {
+		o.ImageVersion = DefaultImageVersion
+	}
+	if o.ProbeEvery <= 0 {
+		o.ProbeEvery = 20 * time.Millisecond
+	}
+	if o.ProbeRetry <= 0 {
+		o.ProbeRetry = 5 * time.Millisecond
+	}
+	return nil
+}
+
+// storeOptions returns the store options of the mutant in use (none for
+// the real engine).
+func (o *Options) storeOptions() store.Options {
+	so := store.Options{}
+	switch o.Mutant {
+	case NoCRCCheck:
+		so.TrustRecords = true
+	case NoPurge:
+		so.SkipPurgeErase = true
+	case CommitBeforeDurable:
+		so.EarlyCommit = true
+	}
+	return so
+}

@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// probe is the monitor step of the method (docs/DESIGN.md, The method):
+// it reads the primary's image header; an error, a header different
+// from want (if given) or a response time above the threshold is an
+// anomaly. With want it also reads the round's record headers. The
+// anomaly is timed from the first request the primary did not answer in
+// time: the first read slower than the threshold, else the one that failed
+// (the requests before it were answered).
+func (e *Engine) probe(rs *roundState, want *info.ImageHeader) (info.ImageHeader, error) {
+	rs.primary.mark()
+	h, err := info.ReadImageHeader(rs.primary)
+	if err == nil && want != nil && h != *want {
+		err = fmt.Errorf("%w: version %q, was %q", errImageChanged, h.Version, want.Version)
+	}
+	if err == nil && want != nil {
+		// The records of the round's types: a header that no longer
+		// decodes is primary corruption.
+		hb := make([]byte, info.RecordHeaderSize)
+		for _, off := range rs.recordOffsets {
+			if _, err = rs.primary.ReadAt(hb, off); err != nil {
+				break
+			}
+			if _, err = info.DecodeRecordHeader(hb); err != nil {
+				err = fmt.Errorf("record header at %#x: %w", off, err)
+				break
+			}
+		}
+	}
+	rs.lastProbe = e.clock.Now()
+	// The response time is that of each read: each read is one request
+	// the primary must answer.
+	if err == nil && !rs.primary.firstSlowStart.IsZero() {
+		err = fmt.Errorf("%w: %v", errSlow, rs.primary.slowestRead)
+	}
+	if err != nil {
+		return h, &anomaly{err: err, began: rs.primary.failedAt()}
+	}
+	return h, nil
+}

@@ -1,0 +1,56 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// ScrubReport says what Scrub found.
+type ScrubReport struct {
+	Device     string              `json:"device"`
+	Generation uint64              `json:"generation"`
+	Chunks     int                 `json:"chunks"` // committed chunks read
+	Bad        []store.ChunkReport `json:"bad,omitempty"`
+	Rewrite    TypeList            `json:"rewrite,omitempty"` // types whose damaged chunks the next round rewrites
+	Damage     []string            `json:"damage,omitempty"`  // damage the store's Open found
+}
+
+// Scrub reads every committed chunk on the backup store and checks its
+// digest. The next round rewrites the damaged chunks (and so commits a
+// new, intact generation). It reads the whole
+// data in use: run it on demand (the CLI's sync does), not every round.
+func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
+	e.roundMu.Lock()
+	defer e.roundMu.Unlock()
+	bk, err := e.backupStore()
+	if err != nil {
+		return ScrubReport{}, err
+	}
+	st := bk.StateRef()
+	rep := ScrubReport{Device: bk.Flash().Geometry().Name, Generation: st.Generation, Damage: bk.Damage()}
+	for _, t := range st.Types {
+		rep.Chunks += len(t.Chunks)
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	seen := map[uint8]bool{}
+	for _, b := range bk.VerifyChunks() {
+		rep.Bad = append(rep.Bad, store.ChunkReport{Type: b.Type, Index: b.Index, Block: b.Block, Error: b.Err.Error()})
+		if !seen[b.Type] {
+			seen[b.Type] = true
+			rep.Rewrite = append(rep.Rewrite, info.Type(b.Type))
+		}
+		if e.rewriteChunks == nil {
+			e.rewriteChunks = map[info.Type][]int{}
+		}
+		e.rewriteChunks[info.Type(b.Type)] = append(e.rewriteChunks[info.Type(b.Type)], b.Index)
+	}
+	if len(rep.Bad) > 0 {
+		e.event(EventDamage, st.Generation, fmt.Sprintf("%d damaged chunks on %s; the next round rewrites %v", len(rep.Bad), rep.Device, rep.Rewrite))
+	}
+	return rep, nil
+}

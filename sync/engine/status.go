@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"slices"
+	"time"
+
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// Counters count what the engine did since Open.
+type Counters struct {
+	Rounds         int64 `json:"rounds"`
+	Commits        int64 `json:"commits"`
+	NothingChanged int64 `json:"nothing_changed"`
+	Interrupts     int64 `json:"interrupts"`
+	Failovers      int64 `json:"failovers"`
+	Purges         int64 `json:"purges"`
+	Recoveries     int64 `json:"recoveries"`
+	Errors         int64 `json:"errors"`
+}
+
+// TypeStatus is one information type of the newest committed generation.
+type TypeStatus struct {
+	Type     info.Type `json:"type"`
+	Name     string    `json:"name"`
+	Selected bool      `json:"selected"`
+	Size     int64     `json:"size"`
+	Seq      uint64    `json:"seq"`    // the primary record's sequence number it was taken from
+	Digest   string    `json:"digest"` // store.PayloadDigest, hex
+	Chunks   int       `json:"chunks"`
+}
+
+// Status is the engine's state for the API and CLI.
+type Status struct {
+	Active     string `json:"active"`      // "primary" (chip 0's image runs) or "backup" (after a failover)
+	ActiveChip int    `json:"active_chip"` // 0 or 1: the chip the active image runs from
+	BackupChip int    `json:"backup_chip"`
+	RoleEpoch  uint64 `json:"role_epoch"` // failovers since format
+	// Generation is the newest committed generation (on the backup chip,
+	// or after a failover on the chip that became active).
+	Generation     uint64       `json:"generation"`
+	LastSync       time.Time    `json:"last_sync"`
+	NextSync       time.Time    `json:"next_sync"`
+	NextGroup      TypeList     `json:"next_group"`
+	Types          []TypeStatus `json:"types"`
+	LastError      string       `json:"last_error,omitempty"`
+	UpgradePending bool         `json:"upgrade_pending"`
+	// PrimaryVersion is the image version the last probe read;
+	// CommittedVersion the one recorded with the newest generation.
+	PrimaryVersion   string        `json:"primary_version"`
+	CommittedVersion string        `json:"committed_version"`
+	UpgradeChoice    UpgradeChoice `json:"upgrade_choice"`
+	Config           Config        `json:"config"`
+	Counters         Counters      `json:"counters"`
+	LastRound        *RoundReport  `json:"last_round,omitempty"`
+	Mutant           string        `json:"mutant,omitempty"`
+	// Damage lists damage the stores reported when opened (a bad
+	// superblock copy, journal records lost); empty normally.
+	Damage []string `json:"damage,omitempty"`
+}
+
+// setErr sets Status.LastError (cleared by nil) and counts errors.
+func (e *Engine) setErr(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err == nil {
+		e.lastError = ""
+		return
+	}
+	e.lastError = err.Error()
+	e.counters.Errors++
+}
+
+// Status returns the engine's state.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := Status{
+		ActiveChip: int(e.role.Active), BackupChip: 1 - int(e.role.Active), RoleEpoch: e.role.Epoch,
+		Generation: e.newestState.Generation, LastSync: e.lastSync, NextSync: e.nextSync,
+		LastError: e.lastError, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
+		CommittedVersion: e.newestState.ImageVersion, UpgradeChoice: UpgradeChoice(e.newestState.UpgradeChoice),
+		Config: e.config.Clone(), Counters: e.counters, LastRound: e.lastReport,
+	}
+	st.Active = "primary"
+	if e.role.Active != 0 {
+		st.Active = "backup"
+	}
+	if e.opts.Mutant != None {
+		st.Mutant = e.opts.Mutant.String()
+	}
+	st.NextGroup = group(e.config, e.newestState.GroupNext)
+	st.Damage = slices.Clone(e.damage)
+	for _, t := range info.All() {
+		ts := TypeStatus{Type: t, Name: t.String(), Selected: slices.Contains(e.config.Types, t)}
+		if x, ok := e.newestState.Type(uint8(t)); ok {
+			ts.Size, ts.Seq, ts.Digest, ts.Chunks = x.Size, x.Seq, x.Digest.String(), len(x.Chunks)
+		}
+		st.Types = append(st.Types, ts)
+	}
+	return st
+}

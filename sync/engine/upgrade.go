@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// UpgradeChoice is what to do with the information after an image upgrade.
+type UpgradeChoice uint8
+
+// Upgrade choices.
+const (
+	NoChoice        UpgradeChoice = UpgradeChoice(store.ChoiceNone)
+	KeepUpgraded    UpgradeChoice = UpgradeChoice(store.ChoiceKeepUpgraded)    // keep the upgraded image's information: sync it as the new baseline
+	RestoreDefaults UpgradeChoice = UpgradeChoice(store.ChoiceRestoreDefaults) // write the preset defaults to the primary, then sync them
+)
+
+// String returns "none", "keep-upgraded" or "restore-defaults".
+func (u UpgradeChoice) String() string {
+	switch u {
+	case NoChoice:
+		return "none"
+	case KeepUpgraded:
+		return "keep-upgraded"
+	case RestoreDefaults:
+		return "restore-defaults"
+	}
+	return fmt.Sprintf("choice(%d)", uint8(u))
+}
+
+// MarshalText encodes the choice as its name.
+func (u UpgradeChoice) MarshalText() ([]byte, error) { return []byte(u.String()), nil }
+
+// UnmarshalText parses a name of String.
+func (u *UpgradeChoice) UnmarshalText(b []byte) error {
+	v, err := ParseUpgradeChoice(string(b))
+	*u = v
+	return err
+}
+
+// ParseUpgradeChoice parses "keep-upgraded", "restore-defaults" or "none".
+func ParseUpgradeChoice(s string) (UpgradeChoice, error) {
+	for _, c := range []UpgradeChoice{NoChoice, KeepUpgraded, RestoreDefaults} {
+		if c.String() == s {
+			return c, nil
+		}
+	}
+	return NoChoice, fmt.Errorf("unknown upgrade choice %q (want keep-upgraded or restore-defaults)", s)
+}
+
+// ErrUpgradePending: the primary runs a different image version than the
+// one committed; call Upgrade with the user's choice.
+var ErrUpgradePending = errors.New("image upgrade pending: choose keep-upgraded or restore-defaults")
+
+// Upgrade applies the user's choice after an image upgrade (the upgrade
+// choice step of the method, docs/DESIGN.md, The method) and syncs at
+// once; see UpgradeRound, which also returns the round's report.
+func (e *Engine) Upgrade(choice UpgradeChoice) error {
+	_, err := e.UpgradeRound(context.Background(), choice)
+	return err
+}
+
+// UpgradeRound applies the user's choice after an image upgrade and syncs
+// at once: KeepUpgraded takes the upgraded image's information as the new
+// baseline; RestoreDefaults first writes each chosen type's preset default
+// contents to the primary's information region. The choice and the new
+// image version are committed with the generation.
+func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
+	if choice != KeepUpgraded && choice != RestoreDefaults {
+		return RoundReport{}, fmt.Errorf("upgrade: choose keep-upgraded or restore-defaults, not %v", choice)
+	}
+	e.lockRound()
+	defer e.unlockRound()
+	e.mu.Lock()
+	primary := e.chips[e.role.Active]
+	types := slices.Clone(e.config.Types)
+	e.mu.Unlock()
+	if choice == RestoreDefaults {
+		region, err := info.OpenRegion(primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
+		if err != nil {
+			return RoundReport{}, fmt.Errorf("upgrade: %w", err)
+		}
+		for _, t := range types {
+			if err := region.Write(t, info.Default(t)); err != nil {
+				return RoundReport{}, fmt.Errorf("upgrade: restore %v defaults: %w", t, err)
+			}
+		}
+	}
+	e.event(EventUpgradeChoice, e.newestGeneration(), fmt.Sprintf("%v for types %s", choice, info.FormatList(types)))
+	return e.round(ctx, choice)
+}
