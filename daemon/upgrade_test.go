@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -31,10 +32,21 @@ func FuzzNextVersion(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		next := nextVersion(v)
 		require.NotEqual(t, v, next)
-		if parts := strings.Split(v, "."); len(parts) != 3 || next != parts[0]+"."+strings.Split(next, ".")[1]+".0" {
-			require.LessOrEqual(t, len(next), maxVersionLen)
+		parts := strings.Split(v, ".")
+		if minor, err := strconv.Atoi(safeIndex(parts, 1)); len(parts) == 3 && err == nil {
+			require.Equal(t, parts[0]+"."+strconv.Itoa(minor+1)+".0", next)
+			return
 		}
+		require.True(t, strings.HasSuffix(next, "+u"), next)
+		require.LessOrEqual(t, len(next), maxVersionLen)
 	})
+}
+
+func safeIndex(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return ""
 }
 
 // TestSimulateUpgrade: a simulated upgrade writes the next version; the

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -59,17 +60,17 @@ func DefaultCommand() Command {
 // Flags defines the command's flags on fs, bound to c's fields, with c's
 // values as their defaults.
 func (c *Command) Flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Primary, "primary", c.Primary, "primary chip (flash spec: sim:part=NAME[,size=N][,file=PATH] or mtd:/dev/mtdN)")
+	fs.StringVar(&c.Primary, "primary", c.Primary, "primary chip ("+flashspec.Usage+")")
 	fs.StringVar(&c.Backup, "backup", c.Backup, "backup chip")
 	fs.IntVar(&c.Rounds, "rounds", c.Rounds, "rounds to run (0: until killed)")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the simulated CMC activity on the primary")
 	fs.DurationVar(&c.Activity, "activity", c.Activity, "CMC activity (generator time) written to the primary before each round; 0 = none")
 	fs.BoolVar(&c.Format, "format", c.Format, "format both chips first (image, information region, store) and fill the primary's information with the seeded CMC content")
-	fs.Var(badBlockList{&c.MarkBad}, "mark-bad", "after --format, mark erase blocks bad as if they had gone bad in service: a list of primary:BLOCK or backup:BLOCK (block numbers)")
+	fs.Var(badBlockList{&c.MarkBad}, "mark-bad", "after --format, mark erase blocks bad as if they had gone bad in service: a `LIST` of primary:BLOCK or backup:BLOCK (block numbers), comma-separated")
 	fs.BoolVar(&c.TraceWrites, "trace-writes", c.TraceWrites, "print a line at the first program or erase of the backup in each round (for power-cut timing)")
 	fs.BoolVar(&c.Hold, "hold", c.Hold, "after opening (recovery), wait for a line on standard input before the rounds")
 	fs.DurationVar(&c.Pause, "pause", c.Pause, "wall-clock pause between rounds")
-	fs.Var(mutantValue{&c.Mutant}, "mutant", "deliberately broken engine variant (for the fault harness)")
+	fs.Var(mutantValue{&c.Mutant}, "mutant", "deliberately broken engine variant `NAME` (for the fault harness; cmcsync campaign --list-mutants lists them)")
 }
 
 // Args returns the command's arguments after "cmcsync guest": the chips,
