@@ -3,46 +3,44 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/qemu/guest"
 )
 
-func TestGuestFormatAndRounds(t *testing.T) {
+// TestGuestCommand runs `cmcsync guest` as the QEMU guest does, on image
+// files: format and two rounds, then one more on the same chips.
+func TestGuestCommand(t *testing.T) {
 	dir := t.TempDir()
-	p := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "p.img")
-	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")
-	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"guest", "--primary", p, "--backup", b, "--format", "--rounds", "2", "--seed", "7"}, &out, &errOut)
-	require.NoError(t, err, errOut.String())
-	var events []string
-	var last guestLine
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		require.True(t, strings.HasPrefix(line, guestPrefix), line)
-		var l guestLine
-		require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(line, guestPrefix)), &l))
-		events = append(events, l.Event)
-		last = l
+	c := guest.Command{
+		Primary: "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "p.img"),
+		Backup:  "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img"),
+		Rounds:  2, Seed: 7, Format: true,
 	}
-	require.Equal(t, []string{"format", "open", "round-start", "round", "round-start", "round", "done"}, events)
-	require.Equal(t, uint64(2), last.Generation)
-	require.Len(t, last.Status.Types, 6)
+	var out, errOut bytes.Buffer
+	require.NoError(t, run(context.Background(), append([]string{"guest"}, c.Args()...), &out, &errOut), errOut.String())
+	lines, err := guest.Parse(out.String())
+	require.NoError(t, err)
+	var events []guest.Event
+	for _, l := range lines {
+		events = append(events, l.Event)
+	}
+	require.Equal(t, []guest.Event{guest.EventFormat, guest.EventOpen, guest.EventRoundStart, guest.EventRound,
+		guest.EventRoundStart, guest.EventRound, guest.EventDone}, events)
+	require.Equal(t, uint64(2), lines[len(lines)-1].Generation)
+	require.Equal(t, len(lines), bytes.Count(out.Bytes(), []byte("\n")), "every line is a guest line")
 
-	// Again on the same chips, without formatting: the engine opens the
-	// committed state and continues.
+	c.Format, c.Rounds, c.Seed = false, 1, 8
 	out.Reset()
-	require.NoError(t, run(context.Background(), []string{"guest", "--primary", p, "--backup", b, "--rounds", "1", "--seed", "8", "--trace-writes"}, &out, &errOut))
-	require.Contains(t, out.String(), `"event":"open"`)
-	require.Contains(t, out.String(), `"generation":3`)
-	// The round changed the backup: its first write was reported, once,
-	// between the round's start and its end.
-	o := out.String()
-	require.Equal(t, 1, strings.Count(o, `"event":"backup-write","round":1`))
-	require.Less(t, strings.Index(o, `"event":"round-start"`), strings.Index(o, `"event":"backup-write"`))
-	require.Less(t, strings.Index(o, `"event":"backup-write"`), strings.Index(o, `"event":"round",`))
+	require.NoError(t, run(context.Background(), append([]string{"guest"}, c.Args()...), &out, &errOut))
+	lines, err = guest.Parse(out.String())
+	require.NoError(t, err)
+	require.True(t, lines[0].Is(guest.EventOpen, 0))
+	require.Equal(t, uint64(2), lines[0].Generation)
+	require.Equal(t, uint64(3), lines[len(lines)-1].Generation)
 }
 
 func TestGuestUsageErrors(t *testing.T) {
@@ -54,6 +52,7 @@ func TestGuestUsageErrors(t *testing.T) {
 		{"bad spec", []string{"--primary", "nope"}, "flash spec"},
 		{"negative rounds", []string{"--rounds", "-1"}, "--rounds must be 0 or more"},
 		{"unknown mutant", []string{"--mutant", "nonesuch"}, "mutant"},
+		{"bad block list", []string{"--mark-bad", "primary"}, "primary:BLOCK"},
 		{"extra args", []string{"x"}, "unexpected arguments"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
@@ -96,21 +97,15 @@ func TestSelftestMissingMTD(t *testing.T) {
 	}
 }
 
-// spillingFlash erases one block too many: the erase-neighbours and
-// erase-to-ff style checks must catch it.
-type spillingFlash struct{ *sim.Flash }
-
-func (s spillingFlash) Erase(off, n int64) error {
-	if err := s.Flash.Erase(off, n); err != nil {
-		return err
-	}
-	if end := off + n; end < s.Geometry().Size {
-		return s.Flash.Erase(end, s.Geometry().EraseSize)
-	}
-	return nil
-}
+// neighbourEraser is a fault schedule under which erasing block 1 also
+// disturbs block 2 (seeded random bytes over its first page, just before
+// the erase): the erase-neighbours check, which erases block 1 between
+// programmed blocks 0 and 2, must catch it.
+const neighbourEraser = "(seed 1) (on (and erase (addr 0x1000 0x2000)) (scribble primary 0x2000 0x2100))"
 
 func TestSelftestReportsFailures(t *testing.T) {
+	sched, err := faults.ParseSchedule(neighbourEraser)
+	require.NoError(t, err)
 	orig := openSelftestFlash
 	t.Cleanup(func() { openSelftestFlash = orig })
 	openSelftestFlash = func(s flashspec.Spec, c *sim.Clock) (hal.Flash, error) {
@@ -118,7 +113,7 @@ func TestSelftestReportsFailures(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return spillingFlash{f.(*sim.Flash)}, nil
+		return faults.NewInjector(sched, faults.Options{}).Wrap(f, faults.Primary), nil
 	}
 	spec := "sim:part=w25q256jv,size=1M"
 	out, _, err := runSelftestArgs("--flash", spec)
@@ -126,6 +121,7 @@ func TestSelftestReportsFailures(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, msg, "erase-neighbours")
 	require.Contains(t, out, "FAIL  erase-neighbours")
+	require.Contains(t, out, "checks failed: erase-neighbours\n", "only that check")
 	require.Contains(t, out, "replay: cmcsync selftest --flash "+spec+" --check ")
 	require.NotContains(t, out, "checks passed")
 	require.True(t, errors.As(err, new(*exitError)))

@@ -14,6 +14,7 @@ import (
 	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/qemu/scenario"
 	"github.com/cmcsync/cmcsync/qemu/vm"
+	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
 func init() {
@@ -176,9 +177,13 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *cycles < 1 {
 		return usageError("vm scenario: --cycles must be at least 1")
 	}
+	m, err := engine.ParseMutant(*mutant)
+	if err != nil {
+		return usageError("vm scenario: --mutant: %v", err)
+	}
 	o := scenario.Options{
 		CacheDir: c.cache, Src: c.src, Refresh: c.refresh, WorkDir: *work,
-		KVM: *kvm, Cycles: *cycles, Seed: *seed, Mutant: *mutant, Progress: stderr, FactoryBad: *factoryBad,
+		KVM: *kvm, Cycles: *cycles, Seed: *seed, Mutant: m, Progress: stderr, FactoryBad: *factoryBad,
 	}
 	if name != "nand" && c.variant != "arm" {
 		return usageError("vm scenario %s runs on the arm variant only", name)

@@ -21,6 +21,7 @@ func TestVMUsage(t *testing.T) {
 		{"scenario without name", []string{"vm", "scenario", "--json"}, 2, "name a scenario first"},
 		{"unknown scenario", []string{"vm", "scenario", "dance"}, 2, "unknown scenario"},
 		{"zero cycles", []string{"vm", "scenario", "powercut", "--cycles", "0"}, 2, "--cycles must be at least 1"},
+		{"unknown mutant", []string{"vm", "scenario", "sync", "--mutant", "nonesuch"}, 2, `unknown mutant "nonesuch"`},
 		{"arm-only scenario on x86", []string{"vm", "scenario", "sync", "--variant", "x86"}, 2, "arm variant only"},
 		{"bad variant", []string{"vm", "build", "--variant", "mips"}, 2, "want arm or x86"},
 		{"build extra args", []string{"vm", "build", "now"}, 2, "unexpected arguments"},

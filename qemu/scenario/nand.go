@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/qemu/guest"
 	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
-	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
@@ -116,16 +116,17 @@ func runNAND(ctx context.Context, e *env) error {
 	}
 	insmod := fmt.Sprintf("insmod /lib/modules/nandsim.ko first_id_byte=0x20 second_id_byte=0xaa third_id_byte=0x00 fourth_id_byte=0x15 parts=%d,%d bitflips=%d",
 		nandPartBlocks, nandPartBlocks, nandBitflips)
-	var grown []string
+	cmd := guest.Command{Primary: "mtd:/dev/mtd0", Backup: "mtd:/dev/mtd1", Format: true,
+		Rounds: nandRounds, Seed: e.o.Seed, Activity: 10 * time.Minute, Mutant: e.o.Mutant}
 	if e.o.FactoryBad {
 		insmod += " badblocks=" + strings.Join(badList, ",")
 	} else {
 		for _, b := range bad {
-			chip := "primary"
+			chip := guest.Primary
 			if b >= nandPartBlocks {
-				chip = "backup"
+				chip = guest.Backup
 			}
-			grown = append(grown, fmt.Sprintf("%s:%d", chip, b%nandPartBlocks))
+			cmd.MarkBad = append(cmd.MarkBad, guest.BadBlock{Chip: chip, Block: b % nandPartBlocks})
 		}
 	}
 	if _, err := e.run(ctx, m, insmod); err != nil {
@@ -139,14 +140,7 @@ func runNAND(ctx context.Context, e *env) error {
 	if !regexp.MustCompile(`mtd0: 08000000 00020000`).MatchString(mtd) || !regexp.MustCompile(`mtd1: 08000000 00020000`).MatchString(mtd) {
 		return fmt.Errorf("nandsim did not create two 128 MiB partitions with 128 KiB blocks:\n%s", mtd)
 	}
-	cmd := fmt.Sprintf("cmcsync guest --primary mtd:/dev/mtd0 --backup mtd:/dev/mtd1 --format --rounds %d --seed %d --activity 10m", nandRounds, e.o.Seed)
-	if len(grown) > 0 {
-		cmd += " --mark-bad " + strings.Join(grown, ",")
-	}
-	if e.o.Mutant != "" {
-		cmd += " --mutant " + e.o.Mutant
-	}
-	out, runErr := e.run(ctx, m, cmd)
+	out, runErr := e.run(ctx, m, cmd.String())
 	counters, _ := e.run(ctx, m, "for d in mtd0 mtd1; do echo $d corrected_bits=$(cat /sys/class/mtd/$d/corrected_bits) ecc_failures=$(cat /sys/class/mtd/$d/ecc_failures) bad_blocks=$(cat /sys/class/mtd/$d/bad_blocks); done")
 	fig.KernelCounts = strings.TrimSpace(counters)
 	if _, err := e.run(ctx, m, "dd if=/dev/mtd0 of=/dev/vda bs=131072 conv=noerror,sync 2>/dev/null && dd if=/dev/mtd1 of=/dev/vdb bs=131072 conv=noerror,sync 2>/dev/null && sync"); err != nil {
@@ -155,21 +149,18 @@ func runNAND(ctx context.Context, e *env) error {
 	if err := m.Reboot(rebootTimeout); err != nil {
 		return err
 	}
-	lines, _ := parseGuestLines(out)
+	lines, _ := guest.Parse(out)
 	committed := 0
 	for _, l := range lines {
 		switch {
-		case l.Event == "format":
-			fig.FormatWall = Seconds(time.Duration(l.ElapsedMS * float64(time.Millisecond)))
-		case l.Event == "round" && l.Report != nil:
-			r := l.Report
-			fig.Rounds = append(fig.Rounds, syncFigures{Generation: r.Generation, Outcome: r.Outcome, Types: info.FormatList(r.Types), BytesRead: r.BytesRead,
-				BytesWritten: r.BytesWritten, Erases: r.Erases, PagesProgrammed: r.PagesProgrammed, ChangedChunks: r.ChangedChunks,
-				EngineDuration: Seconds(r.Duration), GuestWall: Seconds(time.Duration(l.ElapsedMS * float64(time.Millisecond))), Error: l.Error})
-			if r.Outcome == "committed" {
+		case l.Event == guest.EventFormat:
+			fig.FormatWall = Seconds(l.Elapsed())
+		case l.Event == guest.EventRound && l.Report != nil:
+			fig.Rounds = append(fig.Rounds, roundFigures(l))
+			if l.Report.Outcome == engine.OutcomeCommitted {
 				committed++
 			}
-		case l.Event == "done" && l.Status != nil:
+		case l.Event == guest.EventDone && l.Status != nil:
 			fig.EngineLastErr = l.Status.LastError
 		}
 	}

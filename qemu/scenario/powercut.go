@@ -8,11 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/cmcsync/cmcsync/qemu/guest"
 	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -82,18 +81,31 @@ func (c Cycle) Line() string {
 	return s + "; replay: " + c.Replay
 }
 
-var (
-	reOpenLine  = regexp.MustCompile(`(?m)^GUEST (\{"event":"open".*\})\n`)
-	reStartLine = func(round int) *regexp.Regexp {
-		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST (\{"event":"round-start","round":%d,.*\})\n`, round))
-	}
-	reWriteOrEnd = func(round int) *regexp.Regexp {
-		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST \{"event":"(backup-write|round)","round":%d,.*\}\n`, round))
-	}
-	reRoundLine = func(round int) *regexp.Regexp {
-		return regexp.MustCompile(fmt.Sprintf(`(?m)^GUEST (\{"event":"round","round":%d,.*\})\n`, round))
-	}
-)
+// expectGuest waits for the guest line want accepts (what names it in
+// errors), after the console's cursor, and returns it decoded.
+func expectGuest(ctx context.Context, m *vm.Machine, what string, want func(guest.Line) bool) (guest.Line, error) {
+	var got guest.Line
+	_, err := m.Console.ExpectLine(ctx, "the guest's "+what+" line", func(s string) bool {
+		l, ok, err := guest.ParseLine(s)
+		if !ok || err != nil || !want(l) {
+			return false
+		}
+		got = l
+		return true
+	}, commandTimeout)
+	return got, err
+}
+
+// isLine accepts the line of event ev about round.
+func isLine(ev guest.Event, round int) func(guest.Line) bool {
+	return func(l guest.Line) bool { return l.Is(ev, round) }
+}
+
+// writeOrEnd accepts round's first backup write or, when the round wrote
+// nothing, its end.
+func writeOrEnd(round int) func(guest.Line) bool {
+	return func(l guest.Line) bool { return l.Is(guest.EventBackupWrite, round) || l.Is(guest.EventRound, round) }
+}
 
 // tally counts, per invariant, the cycles that kept and broke it.
 type tally struct {
@@ -232,7 +244,9 @@ func (p *powercut) cycle(ctx context.Context, n int) error {
 	defer m.Kill()
 	c.Boot = e.rep.Boots[len(e.rep.Boots)-1].ToShell
 	guestSeed := e.o.Seed*1_000_003 + uint64(n)
-	m.Console.Begin(guestCommand(e.o, 0, guestSeed, cmcActivity) + " --hold --trace-writes")
+	cmd := e.guestCommand(0, guestSeed, cmcActivity)
+	cmd.Hold, cmd.TraceWrites = true, true
+	m.Console.Begin(cmd.String())
 	if err := p.checkRecovery(ctx, m); err != nil {
 		return err
 	}
@@ -245,25 +259,25 @@ func (p *powercut) cycle(ctx context.Context, n int) error {
 	// the basis. The cut falls in round KillRound's write phase.
 	var basis time.Duration
 	for r := 1; r < c.KillRound; r++ {
-		if _, err := m.Console.Expect(ctx, reStartLine(r), commandTimeout); err != nil {
+		if _, err := expectGuest(ctx, m, fmt.Sprintf("round %d start", r), isLine(guest.EventRoundStart, r)); err != nil {
 			return err
 		}
-		got, err := m.Console.Expect(ctx, reWriteOrEnd(r), commandTimeout)
+		got, err := expectGuest(ctx, m, fmt.Sprintf("round %d backup-write or end", r), writeOrEnd(r))
 		if err != nil {
 			return err
 		}
 		t0 := time.Now()
-		if strings.Contains(got[0], `"backup-write"`) {
-			if _, err := m.Console.Expect(ctx, reRoundLine(r), commandTimeout); err != nil {
+		if got.Event == guest.EventBackupWrite {
+			if _, err := expectGuest(ctx, m, fmt.Sprintf("round %d end", r), isLine(guest.EventRound, r)); err != nil {
 				return err
 			}
 		}
 		basis = time.Since(t0)
 	}
-	if _, err := m.Console.Expect(ctx, reStartLine(c.KillRound), commandTimeout); err != nil {
+	if _, err := expectGuest(ctx, m, fmt.Sprintf("round %d start", c.KillRound), isLine(guest.EventRoundStart, c.KillRound)); err != nil {
 		return err
 	}
-	if _, err := m.Console.Expect(ctx, reWriteOrEnd(c.KillRound), commandTimeout); err != nil {
+	if _, err := expectGuest(ctx, m, fmt.Sprintf("round %d backup-write or end", c.KillRound), writeOrEnd(c.KillRound)); err != nil {
 		return err
 	}
 	delay := time.Duration(frac * float64(basis))
@@ -280,7 +294,7 @@ func (p *powercut) cycle(ctx context.Context, n int) error {
 		c.KillAt = float64(delay) / float64(basis)
 	}
 	c.Replay = fmt.Sprintf("%s (cycle %d: kill %v after round %d's first backup write; seed %d)", e.rep.Replay, n, delay.Round(time.Millisecond), c.KillRound, e.o.Seed)
-	lines, err := parseGuestLines(m.Console.Output())
+	lines, err := guest.Parse(m.Console.Output())
 	if err != nil {
 		return fmt.Errorf("cycle %d: %w", n, err)
 	}
@@ -317,17 +331,17 @@ func (p *powercut) cycle(ctx context.Context, n int) error {
 // reported returns the newest generation the guest reported committed and
 // the generation of the round it had started but not finished (0 if none),
 // and records the reported digests.
-func (p *powercut) reported(lines []guestLine) (committed, inFlight uint64) {
+func (p *powercut) reported(lines []guest.Line) (committed, inFlight uint64) {
 	running := false
 	for _, l := range lines {
 		switch l.Event {
-		case "open":
+		case guest.EventOpen:
 			committed = l.Generation
-		case "round-start":
+		case guest.EventRoundStart:
 			running = true
-		case "round":
+		case guest.EventRound:
 			running = false
-			if l.Report != nil && l.Report.Outcome == "committed" {
+			if l.Report != nil && l.Report.Outcome == engine.OutcomeCommitted {
 				committed = l.Generation
 				g := p.gen(l.Generation)
 				for _, t := range l.Types {
@@ -347,13 +361,9 @@ func (p *powercut) reported(lines []guestLine) (committed, inFlight uint64) {
 // the previous cut.
 func (p *powercut) checkRecovery(ctx context.Context, m *vm.Machine) error {
 	e := p.e
-	got, err := m.Console.Expect(ctx, reOpenLine, commandTimeout)
+	open, err := expectGuest(ctx, m, "open", isLine(guest.EventOpen, 0))
 	if err != nil {
 		return fmt.Errorf("waiting for the guest's engine to open: %w", err)
-	}
-	var open guestLine
-	if err := json.Unmarshal([]byte(got[1]), &open); err != nil {
-		return fmt.Errorf("guest open line: %w", err)
 	}
 	c := p.prev
 	if c == nil {
@@ -452,7 +462,9 @@ func (p *powercut) final(ctx context.Context) error {
 		return err
 	}
 	defer m.Kill()
-	id := m.Console.Begin(guestCommand(e.o, 1, e.o.Seed*1_000_003, cmcActivity) + " --hold")
+	cmd := e.guestCommand(1, e.o.Seed*1_000_003, cmcActivity)
+	cmd.Hold = true
+	id := m.Console.Begin(cmd.String())
 	if err := p.checkRecovery(ctx, m); err != nil {
 		return err
 	}
@@ -466,10 +478,10 @@ func (p *powercut) final(ctx context.Context) error {
 	if err := m.Reboot(rebootTimeout); err != nil {
 		return err
 	}
-	lines, _ := parseGuestLines(r.Output)
+	lines, _ := guest.Parse(r.Output)
 	outcome := ""
 	for _, l := range lines {
-		if l.Event == "round" && l.Report != nil {
+		if l.Event == guest.EventRound && l.Report != nil {
 			outcome = l.Report.Outcome
 		}
 	}
@@ -477,7 +489,7 @@ func (p *powercut) final(ctx context.Context) error {
 	if err != nil {
 		return violationf("final images do not decode: %v", err)
 	}
-	e.rep.check("live", r.Status == 0 && outcome == "committed", "the round after the last recovery: outcome %q, exit status %d", outcome, r.Status)
+	e.rep.check("live", r.Status == 0 && outcome == engine.OutcomeCommitted, "the round after the last recovery: outcome %q, exit status %d", outcome, r.Status)
 	diffs := compareSynced(st, p.cfg.Types)
 	e.rep.check("final-backup-equals-primary", len(diffs) == 0 && st.Interrupted == nil && len(st.ChunkErrors) == 0,
 		"%s", joinOr(diffs, fmt.Sprintf("generation %d holds the primary's %d types; nothing interrupted; chunks verify", st.Backup.Generation, len(p.cfg.Types))))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/qemu/vm"
+	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
 // testLog sends progress lines to the test log.
@@ -56,10 +57,10 @@ func TestScenariosInQEMU(t *testing.T) {
 		{"sync", "sync", Options{Seed: 1}, true, ""},
 		{"powercut", "powercut", Options{Seed: 1, Cycles: 3}, true, ""},
 		{"nand", "nand", Options{Seed: 1}, true, ""},
-		{"sync with the primary-written mutant", "sync", Options{Seed: 1, Mutant: "primary-written"}, false, "primary-untouched"},
+		{"sync with the primary-written mutant", "sync", Options{Seed: 1, Mutant: engine.PrimaryWritten}, false, "primary-untouched"},
 		// Seed 1 cuts cycles 2 and 3 early in the round's write phase,
 		// leaving interrupted rounds whose blocks a purge must erase.
-		{"powercut with the no-purge mutant", "powercut", Options{Seed: 1, Cycles: 3, Mutant: "no-purge"}, false, "purged-blocks-erased"},
+		{"powercut with the no-purge mutant", "powercut", Options{Seed: 1, Cycles: 3, Mutant: engine.NoPurge}, false, "purged-blocks-erased"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/qemu/vm"
+	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
 // Options configure a scenario run.
@@ -39,9 +40,9 @@ type Options struct {
 	// start, so the engine must format around them, instead of marking
 	// them bad after the format.
 	FactoryBad bool
-	// Mutant names a deliberately broken engine variant ("" = the real
-	// engine).
-	Mutant string
+	// Mutant is a deliberately broken engine variant for the guest to run
+	// (engine.None: the real engine).
+	Mutant engine.Mutant
 	// Progress receives one line per step (nil: discarded).
 	Progress io.Writer
 	// Images are prebuilt images (from vm.Build) by variant name ("arm",
@@ -82,7 +83,9 @@ type Report struct {
 	Kernel   string `json:"kernel"`
 	Pass     bool   `json:"pass"`
 	Seed     uint64 `json:"seed"`
-	Mutant   string `json:"mutant,omitempty"`
+	// Mutant names the engine variant the guest ran ("" for the real
+	// engine).
+	Mutant string `json:"mutant,omitempty"`
 	// Boots lists every boot of the guest.
 	Boots []Boot `json:"boots"`
 	// Guest is what cmcsync reported inside the guest (the engine's own
@@ -227,7 +230,10 @@ func Run(ctx context.Context, name string, o Options) (*Report, error) {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	rep := &Report{Scenario: name, Variant: s.variant.Name, Kernel: img.Manifest.KernelRelease, Seed: o.Seed, Mutant: o.Mutant, WorkDir: dir}
+	rep := &Report{Scenario: name, Variant: s.variant.Name, Kernel: img.Manifest.KernelRelease, Seed: o.Seed, WorkDir: dir}
+	if o.Mutant != engine.None {
+		rep.Mutant = o.Mutant.String()
+	}
 	rep.Replay = replayLine(name, o)
 	e := &env{o: o, img: img, dir: dir, rep: rep, logf: logf,
 		primary: filepath.Join(dir, "primary.img"), backup: filepath.Join(dir, "backup.img")}
@@ -265,8 +271,8 @@ func replayLine(name string, o Options) string {
 	if name == "nand" && o.FactoryBad {
 		s += " --factory-bad"
 	}
-	if o.Mutant != "" {
-		s += " --mutant " + o.Mutant
+	if o.Mutant != engine.None {
+		s += " --mutant " + o.Mutant.String()
 	}
 	return s
 }

@@ -7,47 +7,31 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/qemu/guest"
+	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
-func TestParseGuestLines(t *testing.T) {
-	out := "cmc# echo\nGUEST {\"event\":\"open\",\"elapsed_ms\":12.5,\"generation\":3}\nkernel noise\n" +
-		"GUEST {\"event\":\"round\",\"round\":1,\"generation\":4,\"report\":{\"outcome\":\"committed\",\"bytes_written\":4096},\"types\":[{\"type\":1,\"digest\":\"ab\"}]}\n"
-	lines, err := parseGuestLines(out)
-	require.NoError(t, err)
-	require.Len(t, lines, 2)
-	require.Equal(t, "open", lines[0].Event)
-	require.Equal(t, uint64(3), lines[0].Generation)
-	require.Equal(t, "committed", lines[1].Report.Outcome)
-	require.Equal(t, int64(4096), lines[1].Report.BytesWritten)
-	require.Equal(t, "ab", lines[1].Types[0].Digest)
-
-	_, err = parseGuestLines("GUEST {\"event\":\n")
-	require.NoError(t, err) // not a complete object on its line: not a guest line
-	_, err = parseGuestLines("GUEST {\"event\":1}\n")
-	require.Error(t, err)
-}
-
-func FuzzParseGuestLines(f *testing.F) {
-	f.Add("GUEST {\"event\":\"open\",\"generation\":1}\n")
-	f.Add("GUEST {}\nGUEST {\"report\":{\"duration\":5}}\n")
-	f.Add("noise")
-	f.Fuzz(func(t *testing.T, s string) {
-		lines, err := parseGuestLines(s)
-		if err == nil {
-			require.LessOrEqual(t, len(lines), strings.Count(s, "GUEST {"))
-		}
-	})
+// TestGuestCommands: the scenarios' guest command lines carry the
+// scenario's engine variant.
+func TestGuestCommands(t *testing.T) {
+	e := &env{o: Options{Mutant: engine.NoPurge}}
+	require.Equal(t, "cmcsync guest --primary mtd:/dev/mtd5 --backup mtd:/dev/mtd6 --rounds 1 --seed 9 --activity 2h0m0s --mutant no-purge",
+		e.guestCommand(1, 9, 2*time.Hour).String())
+	e.o.Mutant = engine.None
+	require.Equal(t, "cmcsync guest --primary mtd:/dev/mtd5 --backup mtd:/dev/mtd6 --rounds 0 --seed 9 --activity 0s",
+		e.guestCommand(0, 9, 0).String())
 }
 
 func TestReportedGenerations(t *testing.T) {
 	p := &powercut{digests: map[uint64]*genDigests{}}
-	mk := func(s string) []guestLine {
-		l, err := parseGuestLines(s)
+	mk := func(s string) []guest.Line {
+		l, err := guest.Parse(s)
 		require.NoError(t, err)
 		return l
 	}
@@ -89,7 +73,7 @@ func TestCycleLineAndTally(t *testing.T) {
 }
 
 func TestReport(t *testing.T) {
-	r := &Report{Scenario: "sync", Variant: "arm", Seed: 4, Replay: replayLine("sync", Options{Seed: 4, Mutant: "no-purge"})}
+	r := &Report{Scenario: "sync", Variant: "arm", Seed: 4, Replay: replayLine("sync", Options{Seed: 4, Mutant: engine.NoPurge})}
 	require.Equal(t, "cmcsync vm scenario sync --seed 4 --mutant no-purge", r.Replay)
 	r.check("a", true, "fine")
 	r.Pass = true
@@ -167,4 +151,32 @@ func TestNANDDataStart(t *testing.T) {
 	require.Greater(t, b, int64(72))
 	require.Less(t, b+nandBadWindow, int64(nandPartBlocks))
 	t.Logf("data area starts at block %d", b)
+}
+
+// TestExpectGuest: the power-cut scenario waits for guest lines by their
+// decoded event and round, whatever the order of their JSON fields and
+// whatever else the console prints.
+func TestExpectGuest(t *testing.T) {
+	console := "cmc# cmcsync guest --hold\n" +
+		"GUEST {\"generation\":4,\"event\":\"open\",\"elapsed_ms\":3}\n" +
+		"GUEST {\"round\":1,\"event\":\"round-start\"}\n" +
+		"[   40.1] kernel: something\n" +
+		"GUEST {\"event\":\"round\",\"round\":1,\"report\":{\"outcome\":\"nothing-changed\"}}\n" +
+		"GUEST {\"round\":2,\"event\":\"round-start\"}\n" +
+		"GUEST {\"event\":\"backup-write\",\"round\":2}\n"
+	m := &vm.Machine{Console: vm.NewConsole(strings.NewReader(console), nil, nil)}
+	ctx := context.Background()
+	open, err := expectGuest(ctx, m, "open", isLine(guest.EventOpen, 0))
+	require.NoError(t, err)
+	require.Equal(t, uint64(4), open.Generation)
+	// Round 1 wrote nothing: its end stands for its first write.
+	got, err := expectGuest(ctx, m, "round 1 backup-write or end", writeOrEnd(1))
+	require.NoError(t, err)
+	require.Equal(t, guest.EventRound, got.Event)
+	got, err = expectGuest(ctx, m, "round 2 backup-write or end", writeOrEnd(2))
+	require.NoError(t, err)
+	require.True(t, got.Is(guest.EventBackupWrite, 2))
+	_, err = expectGuest(ctx, m, "round 3 start", isLine(guest.EventRoundStart, 3))
+	require.ErrorIs(t, err, vm.ErrExited)
+	require.ErrorContains(t, err, "the guest's round 3 start line")
 }

@@ -9,16 +9,10 @@ import (
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/qemu/assets"
+	"github.com/cmcsync/cmcsync/qemu/guest"
 	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
-)
-
-// GuestPrimary and GuestBackup are the fuji-bmc chips as the guest's MTD
-// layer names them: flash0 (whole chip; the primary) and flash1 (the backup).
-const (
-	GuestPrimary = "mtd:/dev/mtd5"
-	GuestBackup  = "mtd:/dev/mtd6"
 )
 
 // chipPart is the part QEMU emulates on fuji-bmc (and sim models).
@@ -92,7 +86,7 @@ func runSelftest(ctx context.Context, e *env) error {
 		return err
 	}
 	defer m.Kill()
-	out, runErr := e.run(ctx, m, "cmcsync selftest --flash "+GuestBackup)
+	out, runErr := e.run(ctx, m, "cmcsync selftest --flash "+guest.DefaultBackup)
 	if err := m.Reboot(rebootTimeout); err != nil {
 		return err
 	}

@@ -4,53 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/qemu/guest"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-// guestLine mirrors one line of `cmcsync guest` output (cmd/cmcsync/guest.go).
-type guestLine struct {
-	Event      string              `json:"event"`
-	Round      int                 `json:"round"`
-	ElapsedMS  float64             `json:"elapsed_ms"`
-	Generation uint64              `json:"generation"`
-	Report     *engine.RoundReport `json:"report"`
-	Status     *engine.Status      `json:"status"`
-	Events     []engine.Event      `json:"events"`
-	Error      string              `json:"error"`
-	Types      []engine.TypeStatus `json:"types"`
-}
-
-var reGuestLine = regexp.MustCompile(`(?m)^GUEST (\{.*\})\n`)
-
-// parseGuestLines extracts the guest command's JSON lines from console
-// output.
-func parseGuestLines(out string) ([]guestLine, error) {
-	var lines []guestLine
-	for _, m := range reGuestLine.FindAllStringSubmatch(out, -1) {
-		var l guestLine
-		if err := json.Unmarshal([]byte(m[1]), &l); err != nil {
-			return lines, fmt.Errorf("guest line %.200q: %w", m[1], err)
-		}
-		lines = append(lines, l)
-	}
-	return lines, nil
-}
-
-// guestCommand is the command line of the guest's sync service.
-func guestCommand(o Options, rounds int, seed uint64, activity time.Duration) string {
-	s := fmt.Sprintf("cmcsync guest --primary %s --backup %s --rounds %d --seed %d --activity %s",
-		GuestPrimary, GuestBackup, rounds, seed, activity)
-	if o.Mutant != "" {
-		s += " --mutant " + o.Mutant
-	}
-	return s
+// guestCommand is the guest service's command line on the fuji-bmc
+// chips: rounds rounds (0: until killed), each after activity of CMC
+// activity seeded with seed, on the scenario's engine variant.
+func (e *env) guestCommand(rounds int, seed uint64, activity time.Duration) guest.Command {
+	return guest.Command{Primary: guest.DefaultPrimary, Backup: guest.DefaultBackup,
+		Rounds: rounds, Seed: seed, Activity: activity, Mutant: e.o.Mutant}
 }
 
 // syncFigures are the engine's own figures from inside the guest.
@@ -68,6 +37,14 @@ type syncFigures struct {
 	OpenWall        Seconds `json:"guest_open_wall_s"`
 	Throughput      string  `json:"write_throughput"`
 	Error           string  `json:"error,omitempty"`
+}
+
+// roundFigures are the figures of a guest round line (one with a Report).
+func roundFigures(l guest.Line) syncFigures {
+	r := l.Report
+	return syncFigures{Generation: r.Generation, Outcome: r.Outcome, Types: info.FormatList(r.Types),
+		BytesRead: r.BytesRead, BytesWritten: r.BytesWritten, Erases: r.Erases, PagesProgrammed: r.PagesProgrammed,
+		ChangedChunks: r.ChangedChunks, EngineDuration: Seconds(r.Duration), GuestWall: Seconds(l.Elapsed()), Error: l.Error}
 }
 
 // runSync formats both images on the host and fills the primary's
@@ -92,24 +69,22 @@ func runSync(ctx context.Context, e *env) error {
 		return err
 	}
 	defer m.Kill()
-	out, runErr := e.run(ctx, m, guestCommand(e.o, 1, e.o.Seed, 0))
+	out, runErr := e.run(ctx, m, e.guestCommand(1, e.o.Seed, 0).String())
 	if err := m.Reboot(rebootTimeout); err != nil {
 		return err
 	}
-	lines, perr := parseGuestLines(out)
+	lines, perr := guest.Parse(out)
 	var fig syncFigures
 	for _, gl := range lines {
 		switch {
-		case gl.Event == "open":
-			fig.OpenWall = Seconds(time.Duration(gl.ElapsedMS * float64(time.Millisecond)))
-		case gl.Event == "round" && gl.Report != nil:
-			r := gl.Report
-			fig = syncFigures{Generation: r.Generation, Outcome: r.Outcome, Types: info.FormatList(r.Types),
-				BytesRead: r.BytesRead, BytesWritten: r.BytesWritten, Erases: r.Erases, PagesProgrammed: r.PagesProgrammed,
-				ChangedChunks: r.ChangedChunks, EngineDuration: Seconds(r.Duration),
-				GuestWall: Seconds(time.Duration(gl.ElapsedMS * float64(time.Millisecond))), OpenWall: fig.OpenWall, Error: gl.Error}
+		case gl.Event == guest.EventOpen:
+			fig.OpenWall = Seconds(gl.Elapsed())
+		case gl.Event == guest.EventRound && gl.Report != nil:
+			open := fig.OpenWall
+			fig = roundFigures(gl)
+			fig.OpenWall = open
 			if gl.ElapsedMS > 0 {
-				fig.Throughput = fmt.Sprintf("%.2f MB/s", float64(r.BytesWritten)/(gl.ElapsedMS*1000))
+				fig.Throughput = fmt.Sprintf("%.2f MB/s", float64(gl.Report.BytesWritten)/(gl.ElapsedMS*1000))
 			}
 		}
 	}

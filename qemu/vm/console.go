@@ -90,33 +90,72 @@ func (c *Console) Send(s string) error {
 // console closes first, or with ctx's error. The error includes the tail
 // of the output, for diagnosis.
 func (c *Console) Expect(ctx context.Context, re *regexp.Regexp, timeout time.Duration) ([]string, error) {
+	var m []string
+	err := c.await(ctx, fmt.Sprintf("%q", re), timeout, func(s string) int {
+		loc := re.FindStringSubmatchIndex(s)
+		if loc == nil {
+			return -1
+		}
+		m = make([]string, len(loc)/2)
+		for i := range m {
+			if loc[2*i] >= 0 {
+				m[i] = s[loc[2*i]:loc[2*i+1]]
+			}
+		}
+		return loc[1]
+	})
+	return m, err
+}
+
+// ExpectLine waits until a complete line (one that ends with a newline)
+// after the cursor satisfies match, moves the cursor past that line and
+// returns it without its newline. match sees each line once per wait and
+// may keep what it decoded from the one it accepts; what names the line
+// in errors. It fails as Expect does.
+func (c *Console) ExpectLine(ctx context.Context, what string, match func(line string) bool, timeout time.Duration) (string, error) {
+	var line string
+	scanned := 0 // bytes after the cursor already shown to match
+	err := c.await(ctx, what, timeout, func(s string) int {
+		for {
+			i := strings.IndexByte(s[scanned:], '\n')
+			if i < 0 {
+				return -1
+			}
+			l := s[scanned : scanned+i]
+			scanned += i + 1
+			if match(l) {
+				line = l
+				return scanned
+			}
+		}
+	})
+	return line, err
+}
+
+// await waits until find, given the output after the cursor, returns the
+// length of the part it consumed (-1: not there yet), and moves the cursor
+// past it. what names the awaited output in errors.
+func (c *Console) await(ctx context.Context, what string, timeout time.Duration, find func(s string) int) error {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
 		c.mu.Lock()
-		s := c.buf.String()[c.cursor:]
-		if loc := re.FindStringSubmatchIndex(s); loc != nil {
-			m := make([]string, len(loc)/2)
-			for i := range m {
-				if loc[2*i] >= 0 {
-					m[i] = s[loc[2*i]:loc[2*i+1]]
-				}
-			}
-			c.cursor += loc[1]
+		if n := find(c.buf.String()[c.cursor:]); n >= 0 {
+			c.cursor += n
 			c.mu.Unlock()
-			return m, nil
+			return nil
 		}
 		closed, changed := c.closed, c.changed
 		c.mu.Unlock()
 		if closed {
-			return nil, fmt.Errorf("%w before %q appeared; last output:\n%s", ErrExited, re, c.Tail(2000))
+			return fmt.Errorf("%w before %s appeared; last output:\n%s", ErrExited, what, c.Tail(2000))
 		}
 		select {
 		case <-changed:
 		case <-timer.C:
-			return nil, fmt.Errorf("%w: %q did not appear within %v; last output:\n%s", ErrTimeout, re, timeout, c.Tail(2000))
+			return fmt.Errorf("%w: %s did not appear within %v; last output:\n%s", ErrTimeout, what, timeout, c.Tail(2000))
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }

@@ -76,6 +76,32 @@ func TestConsoleExpectTimeoutAndExit(t *testing.T) {
 	require.True(t, c.Closed())
 }
 
+func TestConsoleExpectLine(t *testing.T) {
+	c, _ := startShell(t)
+	ctx := context.Background()
+	isN := func(n string) func(string) bool {
+		return func(l string) bool { return l == "n="+n }
+	}
+	// A line counts once complete: "n=2" is printed without its newline
+	// first.
+	require.NoError(t, c.Send("echo n=1; echo n=22; printf n=2; sleep 0.2; echo; echo n=3\n"))
+	got, err := c.ExpectLine(ctx, "n=2", isN("2"), 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "n=2", got)
+	// The cursor moved past the line: earlier lines are gone, later ones
+	// are found.
+	_, err = c.ExpectLine(ctx, "n=1", isN("1"), 50*time.Millisecond)
+	require.ErrorIs(t, err, ErrTimeout)
+	require.ErrorContains(t, err, "n=1 did not appear")
+	got, err = c.ExpectLine(ctx, "n=3", isN("3"), 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "n=3", got)
+
+	require.NoError(t, c.Send("exit 0\n"))
+	_, err = c.ExpectLine(ctx, "n=4", isN("4"), time.Minute)
+	require.ErrorIs(t, err, ErrExited)
+}
+
 func TestConsoleWithoutInput(t *testing.T) {
 	c := NewConsole(strings.NewReader("boot\n"), nil, io.Discard)
 	require.Error(t, c.Send("x"))

@@ -1,0 +1,204 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/web"
+)
+
+// Backend returns the daemon as the page and API see it: a web.Backend
+// that also implements web.UpgradeSimulator on simulated chips.
+func (d *Daemon) Backend() web.Backend {
+	if d.simulated {
+		return simBackend{backend{d}}
+	}
+	return backend{d}
+}
+
+// backend adapts a Daemon to web.Backend: engine types to web types,
+// engine errors to the web sentinels that choose the HTTP status.
+type backend struct{ d *Daemon }
+
+// Status maps the engine's status; the chips are named by role.
+func (b backend) Status() web.Status {
+	st := b.d.Status()
+	out := web.Status{
+		Active:       st.Active,
+		ActiveChip:   st.ActiveChip,
+		ImageVersion: st.PrimaryVersion,
+		Generation:   st.Generation,
+		LastSync:     st.LastSync,
+		NextSync:     st.NextSync,
+		LastError:    st.LastError,
+		Counters: web.Counters{
+			Rounds:       uint64(st.Counters.Rounds),
+			Failures:     uint64(st.Counters.Interrupts + st.Counters.Errors),
+			Failovers:    uint64(st.Counters.Failovers),
+			Purges:       uint64(st.Counters.Purges),
+			BytesWritten: b.d.BytesWritten(),
+		},
+	}
+	for _, t := range st.NextGroup {
+		out.NextGroup = append(out.NextGroup, t.String())
+	}
+	for i, f := range b.d.chips {
+		role := "backup"
+		if i == st.ActiveChip {
+			role = "primary"
+		}
+		g := f.Geometry()
+		out.Chips = append(out.Chips, web.Chip{Role: role, Name: g.Name, Geometry: strings.TrimPrefix(g.String(), g.Name+" ")})
+	}
+	if st.UpgradePending {
+		out.Upgrade = &web.UpgradeInfo{FromVersion: st.CommittedVersion, ToVersion: st.PrimaryVersion}
+	}
+	for _, ts := range st.Types {
+		out.Types = append(out.Types, webTypeStatus(ts))
+	}
+	return out
+}
+
+// webTypeStatus maps one type of the newest generation: not-selected,
+// pending (selected, not synced yet) or synced.
+func webTypeStatus(ts engine.TypeStatus) web.TypeStatus {
+	w := web.TypeStatus{Name: ts.Name, Selected: ts.Selected, Size: ts.Size, Seq: ts.Seq, Digest: ts.Digest}
+	switch {
+	case !ts.Selected:
+		w.State = "not-selected"
+	case ts.Digest == "":
+		w.State = "pending"
+	default:
+		w.State = "synced"
+	}
+	return w
+}
+
+// Events maps the engine's event log.
+func (b backend) Events() []web.Event {
+	evs := b.d.engine.Events()
+	out := make([]web.Event, len(evs))
+	for i, ev := range evs {
+		out[i] = web.Event{Time: ev.Time, Kind: string(ev.Kind), Generation: ev.Generation, Detail: ev.Detail}
+	}
+	return out
+}
+
+// Types lists every information type with its explanation.
+func (b backend) Types() []web.TypeInfo {
+	var out []web.TypeInfo
+	for _, t := range info.All() {
+		x := t.Explanation()
+		out = append(out, web.TypeInfo{Name: t.String(), Title: x.Title, Holds: x.Holds, WhyBackup: x.WhyBackup, TypicalSize: x.TypicalSize, ChangeRate: x.ChangeRate})
+	}
+	return out
+}
+
+// Config maps the engine's configuration.
+func (b backend) Config() web.Config {
+	c := b.d.engine.Config()
+	out := web.Config{Types: []string{}, Interval: web.Duration(c.Interval), Threshold: web.Duration(c.Threshold), Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce}
+	for _, t := range c.Types {
+		out.Types = append(out.Types, t.String())
+	}
+	return out
+}
+
+// SetConfig stores c in the engine: an unknown type is a FieldError, a
+// configuration the engine refuses wraps web.ErrInvalid.
+func (b backend) SetConfig(c web.Config) error {
+	ec := engine.Config{Interval: time.Duration(c.Interval), Threshold: time.Duration(c.Threshold), Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce, Types: []info.Type{}}
+	for _, name := range c.Types {
+		t, err := info.ParseType(name)
+		if err != nil {
+			return &web.FieldError{Field: "types", Msg: err.Error()}
+		}
+		ec.Types = append(ec.Types, t)
+	}
+	if err := b.d.engine.SetConfig(ec); err != nil {
+		if errors.Is(err, engine.ErrConfig) {
+			return fmt.Errorf("%w: %v", web.ErrInvalid, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// SyncNow runs a round; while an upgrade waits for its choice the error
+// wraps web.ErrConflict. The web.Server records the round itself.
+func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
+	rep, err := b.d.SyncNow(ctx)
+	if errors.Is(err, engine.ErrUpgradePending) {
+		return webRound(rep, nil), fmt.Errorf("%w: %v", web.ErrConflict, err)
+	}
+	return webRound(rep, nil), err
+}
+
+// Upgrade applies the user's choice and records its round.
+func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
+	c, err := engine.ParseUpgradeChoice(string(choice))
+	if err != nil || c == engine.NoChoice {
+		return fmt.Errorf("%w: unknown choice %q", web.ErrInvalid, choice)
+	}
+	if !b.d.Status().UpgradePending {
+		return web.ErrNoUpgrade
+	}
+	rep, err := b.d.Upgrade(ctx, c)
+	b.d.record(rep, err)
+	return err
+}
+
+// simBackend is the backend of a daemon on simulated chips: it can also
+// simulate an image upgrade.
+type simBackend struct{ backend }
+
+// SimulateUpgrade writes a new image version and runs the round that
+// notices it, and records it; that the upgrade then waits for a choice is
+// no error.
+func (b simBackend) SimulateUpgrade(ctx context.Context) error {
+	if err := b.d.SimulateUpgrade(); err != nil {
+		return err
+	}
+	rep, err := b.d.SyncNow(ctx)
+	b.d.record(rep, err)
+	if err != nil && !errors.Is(err, engine.ErrUpgradePending) {
+		return err
+	}
+	return nil
+}
+
+// webRound maps a round's report; a round that ended in err without a
+// report of its own gets err's text and the error outcome.
+func webRound(rep engine.RoundReport, err error) web.Round {
+	r := web.Round{
+		Time:            rep.Started,
+		Generation:      rep.Generation,
+		Outcome:         rep.Outcome,
+		Types:           []string{},
+		BytesRead:       rep.BytesRead,
+		BytesWritten:    rep.BytesWritten,
+		Erases:          rep.Erases,
+		PagesProgrammed: rep.PagesProgrammed,
+		DurationSeconds: rep.Duration.Seconds(),
+		WaitResponseSec: rep.WaitResponse.Seconds(),
+		Error:           rep.Error,
+	}
+	if r.Time.IsZero() {
+		r.Time = time.Now()
+	}
+	for _, t := range rep.Types {
+		r.Types = append(r.Types, t.String())
+	}
+	if r.Error == "" && err != nil {
+		r.Error = err.Error()
+	}
+	if r.Outcome == "" && err != nil {
+		r.Outcome = engine.OutcomeError
+	}
+	return r
+}

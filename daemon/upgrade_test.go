@@ -1,0 +1,84 @@
+package daemon
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+func TestNextVersion(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"1.0.0", "1.1.0"},
+		{"1.9.3", "1.10.0"},
+		{"2.x.0", "2.x.0+u"},
+		{"1.0", "1.0+u"},
+		{"", "+u"},
+		{"release-2026-11-26-b", "lease-2026-11-26-b+u"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, nextVersion(tt.in), tt.in)
+	}
+}
+
+func FuzzNextVersion(f *testing.F) {
+	f.Add("1.0.0")
+	f.Add("1.2147483647.0")
+	f.Add("v2")
+	f.Fuzz(func(t *testing.T, v string) {
+		next := nextVersion(v)
+		require.NotEqual(t, v, next)
+		parts := strings.Split(v, ".")
+		if minor, err := strconv.Atoi(safeIndex(parts, 1)); len(parts) == 3 && err == nil {
+			require.Equal(t, parts[0]+"."+strconv.Itoa(minor+1)+".0", next)
+			return
+		}
+		require.True(t, strings.HasSuffix(next, "+u"), next)
+		require.LessOrEqual(t, len(next), maxVersionLen)
+	})
+}
+
+func safeIndex(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return ""
+}
+
+// TestSimulateUpgrade: a simulated upgrade writes the next version; the
+// next round waits for the user's choice, which commits it.
+func TestSimulateUpgrade(t *testing.T) {
+	var log lineLog
+	d := openSim(t, 1)
+	d.opts.Logf = log.logf
+	ctx := context.Background()
+	_, err := d.SyncNow(ctx)
+	require.NoError(t, err)
+
+	require.NoError(t, d.SimulateUpgrade())
+	require.Equal(t, 1, log.count("the active image is now version 1.1.0"))
+	rep, err := d.SyncNow(ctx)
+	require.ErrorIs(t, err, engine.ErrUpgradePending)
+	require.Equal(t, engine.OutcomeUpgradePending, rep.Outcome)
+	st := d.Status()
+	require.True(t, st.UpgradePending)
+	require.Equal(t, "1.1.0", st.PrimaryVersion)
+
+	_, err = d.Upgrade(ctx, engine.KeepUpgraded)
+	require.NoError(t, err)
+	st = d.Status()
+	require.False(t, st.UpgradePending)
+	require.Equal(t, "1.1.0", st.CommittedVersion)
+
+	require.NoError(t, d.SimulateUpgrade())
+	require.Equal(t, 1, log.count("the active image is now version 1.2.0"))
+}
+
+func TestSimulateUpgradeOnRealChips(t *testing.T) {
+	d := &Daemon{} // real chips: nothing is touched
+	require.ErrorIs(t, d.SimulateUpgrade(), ErrNotSimulated)
+}
