@@ -175,7 +175,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	}
 	t := &trial{c: c, preEvents: e.Events(), writes: ph.writes, powerLost: ph.cut}
 	for _, f := range ph.in.Fired() {
-		if d, ok := f.Action.(faults.Delay); ok && d.D > b.sc.Threshold && f.Op.Role == faults.Primary && f.Op.Kind == faults.Read {
+		if d, ok := f.Action.(faults.Delay); ok && d.Duration > b.sc.Threshold && f.Op.Role == faults.Primary && f.Op.Kind == faults.Read {
 			t.failoverDue = true
 		}
 	}
@@ -225,24 +225,24 @@ func randomCase(b *bench, seed uint64, n int) Case {
 		}
 	}
 	if r.Float64() < 0.3 && len(primaryReads) > 0 {
-		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: primaryReads[r.IntN(len(primaryReads))]}, Do: faults.Fail{Kind: faults.FailMedia}})
+		s.Rules = append(s.Rules, faults.Rule{When: faults.At{Index: primaryReads[r.IntN(len(primaryReads))]}, Do: faults.Fail{Kind: faults.FailMedia}})
 	}
 	if r.Float64() < 0.2 {
 		s.Rules = append(s.Rules, faults.Rule{
-			When: faults.And{Preds: []faults.Pred{faults.OnRole{Role: faults.Primary}, faults.OnKind{Kind: faults.Read}, faults.Random{P: 0.2, Seed: r.Uint64()}}},
-			Do:   faults.Delay{D: b.sc.Threshold / 4}})
+			When: faults.And{Preds: []faults.Pred{faults.OnRole{Role: faults.Primary}, faults.OnKind{Kind: faults.Read}, faults.Random{Probability: 0.2, Seed: r.Uint64()}}},
+			Do:   faults.Delay{Duration: b.sc.Threshold / 4}})
 	}
 	if r.Float64() < 0.2 && len(probes) > 0 {
 		// The primary does not answer a probe for twice the threshold:
 		// a failover is due (and a cut may follow while it is made).
-		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: probes[r.IntN(len(probes))]}, Do: faults.Delay{D: 2 * b.sc.Threshold}})
+		s.Rules = append(s.Rules, faults.Rule{When: faults.At{Index: probes[r.IntN(len(probes))]}, Do: faults.Delay{Duration: 2 * b.sc.Threshold}})
 		if r.IntN(2) == 0 {
-			s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: r.Int64N(ops + 40)}, Do: faults.Cut{}})
+			s.Rules = append(s.Rules, faults.Rule{When: faults.At{Index: r.Int64N(ops + 40)}, Do: faults.Cut{}})
 		}
 		return Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: s}
 	}
 	if r.Float64() < 0.15 && len(backupWrites) > 0 {
-		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: backupWrites[r.IntN(len(backupWrites))]}, Do: faults.Fail{Kind: faults.FailMedia}})
+		s.Rules = append(s.Rules, faults.Rule{When: faults.At{Index: backupWrites[r.IntN(len(backupWrites))]}, Do: faults.Fail{Kind: faults.FailMedia}})
 	}
 	if len(s.Rules) == 0 || r.Float64() < 0.6 {
 		i := r.Int64N(ops)
@@ -250,7 +250,7 @@ func randomCase(b *bench, seed uint64, n int) Case {
 		if r.IntN(2) == 0 {
 			do = faults.Torn{Mode: faults.TornMode(1 + r.IntN(3)), Unstable: r.IntN(3) == 0}
 		}
-		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: i}, Do: do})
+		s.Rules = append(s.Rules, faults.Rule{When: faults.At{Index: i}, Do: do})
 	}
 	return Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: s}
 }

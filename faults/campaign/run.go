@@ -164,7 +164,7 @@ func (p point) schedule(seed uint64) faults.Schedule {
 	case pointTorn:
 		return faults.TornAt(int64(p.i), p.mode, p.unst, seed)
 	case pointAnomaly:
-		return faults.Schedule{Rules: []faults.Rule{{When: faults.At{N: int64(p.i)}, Do: faults.Fail{Kind: faults.FailMedia}}}}
+		return faults.Schedule{Rules: []faults.Rule{{When: faults.At{Index: int64(p.i)}, Do: faults.Fail{Kind: faults.FailMedia}}}}
 	}
 	return faults.CutAt(int64(p.i))
 }
