@@ -150,7 +150,7 @@ func shardFrom(flagValue string, getenv func(string) string) (campaign.Shard, er
 	}
 	idx, total := getenv("JOB_COMPLETION_INDEX"), getenv("JOB_COMPLETIONS")
 	if idx == "" && total == "" {
-		return campaign.Shard{K: 0, N: 1}, nil
+		return campaign.Shard{Index: 0, Count: 1}, nil
 	}
 	if _, err := strconv.Atoi(total); err != nil || idx == "" {
 		return campaign.Shard{}, fmt.Errorf("JOB_COMPLETION_INDEX=%q JOB_COMPLETIONS=%q: both must be set to integers (or pass --shard K/N)", idx, total)

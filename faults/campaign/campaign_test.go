@@ -164,9 +164,9 @@ func TestBranchingEqualsReplay(t *testing.T) {
 				}
 				res, _, _, err := w.runPoint(ctx, p, 1)
 				require.NoError(t, err)
-				vs, err := Replay(ctx, res[0].c)
+				vs, err := Replay(ctx, res[0].testCase)
 				require.NoError(t, err)
-				require.Equal(t, res[0].verdicts, vs, "case %s", res[0].c)
+				require.Equal(t, res[0].verdicts, vs, "case %s", res[0].testCase)
 			}
 		}
 	}
@@ -197,9 +197,9 @@ func TestAnomalyBranchEqualsReplay(t *testing.T) {
 				}
 				res, _, _, err := w.runPoint(ctx, p, 1)
 				require.NoError(t, err)
-				vs, err := Replay(ctx, res[0].c)
+				vs, err := Replay(ctx, res[0].testCase)
 				require.NoError(t, err)
-				require.Equal(t, vs, res[0].verdicts, "mutant %s case %s", mutant, res[0].c)
+				require.Equal(t, vs, res[0].verdicts, "mutant %s case %s", mutant, res[0].testCase)
 				if i >= b.split {
 					branched++
 				} else {
@@ -233,9 +233,9 @@ func TestDepthTwoBranchingEqualsReplay(t *testing.T) {
 				if k%11 != 0 {
 					continue
 				}
-				vs, err := Replay(ctx, r.c)
+				vs, err := Replay(ctx, r.testCase)
 				require.NoError(t, err)
-				require.Equal(t, r.verdicts, vs, "case %s", r.c)
+				require.Equal(t, r.verdicts, vs, "case %s", r.testCase)
 				checked++
 			}
 		}

@@ -43,7 +43,7 @@ func (v Verdict) String() string {
 // trial is the state of one run once its faults have struck, handed to the
 // oracle: the chips hold what the faults left.
 type trial struct {
-	c Case
+	testCase Case
 	// preEvents are the events the engine reported before the power
 	// was lost (a failover reported then must survive).
 	preEvents []engine.Event
@@ -64,7 +64,7 @@ type trial struct {
 // storeView is what the reference decoder (store.Open read-only, no
 // mutant options) sees on a chip.
 type storeView struct {
-	gen         uint64
+	generation  uint64
 	state       store.State
 	interrupted *store.Interrupted
 	staged      *store.Config
@@ -72,7 +72,7 @@ type storeView struct {
 	dataSize    int64
 	refSet      map[int64]bool
 	err         error
-	s           *store.Store
+	store       *store.Store
 }
 
 // writes are all the programs and erases since the base: blocks they did
@@ -101,13 +101,13 @@ func (w *worker) view(chip int, writes []faults.Op) *storeView {
 
 // decode opens chip's store with the reference decoder.
 func (w *worker) decode(chip int) *storeView {
-	l := w.b.layout
+	l := w.bench.layout
 	s, err := store.Open(w.chips[chip], l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
 	if err != nil {
 		return &storeView{err: err}
 	}
-	v := &storeView{s: s, state: s.State(), interrupted: s.Interrupted()}
-	v.gen = v.state.Generation
+	v := &storeView{store: s, state: s.State(), interrupted: s.Interrupted()}
+	v.generation = v.state.Generation
 	if c, ok := s.Staged(); ok {
 		v.staged = &c
 	}
@@ -119,12 +119,12 @@ func (w *worker) decode(chip int) *storeView {
 // areas: all store.Open reads) on chip by the contents of its blocks that
 // writes touched and that differ from the base.
 func (w *worker) journalKey(chip int, writes []faults.Op) (viewKey, bool) {
-	lo, size := w.b.journalOff, w.b.journalSize
+	lo, size := w.bench.journalOff, w.bench.journalSize
 	if size == 0 {
 		return viewKey{}, false
 	}
 	hi := lo + size
-	e := w.b.chunk
+	e := w.bench.eraseSize
 	role := faults.Role(chip + 1)
 	var offs []int64
 	for _, op := range writes {
@@ -151,8 +151,8 @@ func (w *worker) journalKey(chip int, writes []faults.Op) (viewKey, bool) {
 }
 
 type viewKey struct {
-	chip int
-	sum  uint64
+	chip         int
+	metadataHash uint64
 }
 
 var hashSeed = maphash.MakeSeed()
@@ -171,13 +171,13 @@ type blockFacts struct {
 // numbers versions process-wide and never reuses one, so the version alone
 // identifies the contents).
 func (w *worker) facts(chip int, off int64) blockFacts {
-	e := w.b.chunk
+	e := w.bench.eraseSize
 	ver := w.chips[chip].BlockVersion(off / e)
-	if f, ok := w.hashes[ver]; ok {
+	if f, ok := w.versionFacts[ver]; ok {
 		return f
 	}
 	var f blockFacts
-	buf := w.buf[:e]
+	buf := w.readBuf[:e]
 	if w.chips[chip].KnownErased(off / e) {
 		// Most of what the oracle reads after a purge: the simulator
 		// knows the block reads all 0xFF.
@@ -186,19 +186,19 @@ func (w *worker) facts(chip int, off int64) blockFacts {
 		if _, err := w.chips[chip].ReadAt(buf, off); err != nil {
 			return blockFacts{}
 		}
-		f.erased = bytes.Equal(buf, w.ff)
+		f.erased = bytes.Equal(buf, w.erasedBlock)
 	}
 	// An erased block has the erased block's hash: no need to hash it
 	// again.
 	if f.erased {
-		f.hash = w.ffHash
+		f.hash = w.erasedHash
 	} else {
 		f.hash = maphash.Bytes(hashSeed, buf)
 	}
-	if len(w.hashes) > 1<<18 {
-		clear(w.hashes)
+	if len(w.versionFacts) > 1<<18 {
+		clear(w.versionFacts)
 	}
-	w.hashes[ver] = f
+	w.versionFacts[ver] = f
 	return f
 }
 
@@ -212,24 +212,24 @@ func (w *worker) facts(chip int, off int64) blockFacts {
 // back.
 func (w *worker) quiet(f func()) {
 	if w.stable {
-		at := w.hc.Now()
+		at := w.clock.Now()
 		f()
-		w.hc.set(at)
+		w.clock.set(at)
 		return
 	}
 	a, b := w.chips[0].Snapshot(), w.chips[1].Snapshot()
-	at := w.hc.Now()
+	at := w.clock.Now()
 	f()
 	w.chips[0].Restore(a)
 	w.chips[1].Restore(b)
-	w.hc.set(at)
+	w.clock.set(at)
 }
 
 // judge runs a clean recovery on the chips, checks the invariants, then
 // the live round, and returns a verdict per invariant.
 func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
-	b := w.b
-	w.stable = !hasUnstable(t.c.Round) && !hasUnstable(t.c.Recovery)
+	b := w.bench
+	w.stable = !hasUnstable(t.testCase.Round) && !hasUnstable(t.testCase.Recovery)
 	vs := verdicts{}
 	// Room for the recovery's writes (a purge, a few journal records)
 	// without growing the copy.
@@ -244,7 +244,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	// engine state in memory (which blocks it believes erased).
 	var trace maphash.Hash
 	trace.SetSeed(hashSeed)
-	rin := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.b.part.BlockEraseSize, Clock: w.hc, Trace: func(op faults.Op) {
+	rin := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Trace: func(op faults.Op) {
 		if recording {
 			if t.recordRecovery != nil {
 				t.recordRecovery(op)
@@ -261,7 +261,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		}
 	}})
 	ra, rb := rin.Wrap(w.chips[0], faults.Primary), rin.Wrap(w.chips[1], faults.Backup)
-	e, err := engine.Open(ctx, ra, rb, b.options(w.hc, b.mutant))
+	e, err := engine.Open(ctx, ra, rb, b.options(w.clock, b.mutant))
 	if err != nil {
 		vs.fail(Live, "recovery failed: engine.Open: %v", err)
 		return vs.all()
@@ -279,33 +279,33 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 
 	// 1 atomic: the committed information is exactly one generation.
 	var want *generation
-	switch post.gen {
-	case b.gen0.num:
-		want = b.gen0
-	case b.gen1.num:
-		want = b.gen1
+	switch post.generation {
+	case b.prevGen.number:
+		want = b.prevGen
+	case b.roundGen.number:
+		want = b.roundGen
 	default:
-		vs.fail(Atomic, "committed generation %d is neither %d (before the round) nor %d (the round)", post.gen, b.gen0.num, b.gen1.num)
+		vs.fail(Atomic, "committed generation %d is neither %d (before the round) nor %d (the round)", post.generation, b.prevGen.number, b.roundGen.number)
 	}
 	if want != nil {
 		var msg string
 		w.quiet(func() { msg = w.matches(post, want) })
 		if msg != "" {
-			vs.fail(Atomic, "generation %d: %s", post.gen, msg)
+			vs.fail(Atomic, "generation %d: %s", post.generation, msg)
 		} else {
-			vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and compared)", post.gen, len(b.sc.Types))
+			vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and compared)", post.generation, len(b.scenario.Types))
 		}
 	}
 
 	// 2 durable: no committed generation is lost.
-	floor, why := b.gen0.num, "committed before the round"
-	if t.firstPre != nil && t.firstPre.err == nil && t.firstPre.gen > floor {
-		floor, why = t.firstPre.gen, "committed on the backup before the restart"
+	floor, why := b.prevGen.number, "committed before the round"
+	if t.firstPre != nil && t.firstPre.err == nil && t.firstPre.generation > floor {
+		floor, why = t.firstPre.generation, "committed on the backup before the restart"
 	}
-	if post.gen < floor {
-		vs.fail(Durable, "committed generation %d after recovery, but generation %d was %s", post.gen, floor, why)
+	if post.generation < floor {
+		vs.fail(Durable, "committed generation %d after recovery, but generation %d was %s", post.generation, floor, why)
 	} else {
-		vs.ok(Durable, "generation %d >= %d (%s)", post.gen, floor, why)
+		vs.ok(Durable, "generation %d >= %d (%s)", post.generation, floor, why)
 	}
 
 	// 3 purged: nothing of an interrupted round stays.
@@ -323,15 +323,15 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	committed := engine.FromStoreConfig(post.state.Config)
 	switch {
 	case pre.err == nil && pre.interrupted != nil:
-		exp := b.gen0.config
-		if post.gen == b.gen1.num {
-			exp = b.gen1.config
+		exp := b.prevGen.config
+		if post.generation == b.roundGen.number {
+			exp = b.roundGen.config
 		}
 		if !sameConfig(got, committed) || !sameConfig(got, exp) {
 			vs.fail(Reinit, "after purging generation %d the configuration is %s; generation %d was committed with %s",
-				pre.interrupted.Generation, describe(got), post.gen, describe(exp))
+				pre.interrupted.Generation, describe(got), post.generation, describe(exp))
 		} else {
-			vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's: %s", pre.interrupted.Generation, post.gen, describe(got))
+			vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's: %s", pre.interrupted.Generation, post.generation, describe(got))
 		}
 	case pre.err == nil && pre.staged != nil:
 		if !sameConfig(got, engine.FromStoreConfig(*pre.staged)) {
@@ -341,9 +341,9 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		}
 	default:
 		if !sameConfig(got, committed) {
-			vs.fail(Reinit, "nothing to purge; configuration %s differs from generation %d's %s", describe(got), post.gen, describe(committed))
+			vs.fail(Reinit, "nothing to purge; configuration %s differs from generation %d's %s", describe(got), post.generation, describe(committed))
 		} else {
-			vs.ok(Reinit, "nothing to purge; configuration is generation %d's", post.gen)
+			vs.ok(Reinit, "nothing to purge; configuration is generation %d's", post.generation)
 		}
 	}
 
@@ -369,28 +369,28 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	}
 	switch {
 	case len(fo) > 0 && !t.failoverDue:
-		vs.fail(Failover, "failed over although the primary never made the backup wait beyond the %v threshold (%s)", b.sc.Threshold, strings.Join(fo, "; "))
+		vs.fail(Failover, "failed over although the primary never made the backup wait beyond the %v threshold (%s)", b.scenario.Threshold, strings.Join(fo, "; "))
 	case t.failoverDue && !t.powerLost && !reported:
-		vs.fail(Failover, "the primary made the backup wait beyond the %v threshold, but the engine did not fail over", b.sc.Threshold)
+		vs.fail(Failover, "the primary made the backup wait beyond the %v threshold, but the engine did not fail over", b.scenario.Threshold)
 	case st.ActiveChip != wantActive:
 		vs.fail(Failover, "active chip %d after the restart, want %d (failover reported before it: %v)", st.ActiveChip, wantActive, reported)
 	case reported:
-		vs.ok(Failover, "failover due (a wait beyond the %v threshold) and made; chip 1 still active after the restart", b.sc.Threshold)
+		vs.ok(Failover, "failover due (a wait beyond the %v threshold) and made; chip 1 still active after the restart", b.scenario.Threshold)
 	case t.failoverDue:
 		vs.ok(Failover, "failover due, power lost before it was made; chip 0 active")
 	default:
-		vs.ok(Failover, "no failover due (every wait below the %v threshold) and none made; chip 0 active", b.sc.Threshold)
+		vs.ok(Failover, "no failover due (every wait below the %v threshold) and none made; chip 0 active", b.scenario.Threshold)
 	}
 
 	// 6 primary untouched: chip A was the primary while the round ran.
-	w.checkPrimary(&vs, writes, 0, w.b.baseA)
+	w.checkPrimary(&vs, writes, 0, w.bench.primaryBaseStats)
 
 	// 8 bounded wear (round + recoveries).
 	checkWear(&vs, writes, w.chips[0].Geometry().EraseSize, "round and recovery")
 
 	// 7 live: with no more faults, the next round succeeds and leaves the
 	// primary's current information on the backup.
-	if !w.live {
+	if !w.liveDue {
 		vs.skip(Live, "not checked for this point (see Options.LiveEvery)")
 		return vs.all()
 	}
@@ -399,7 +399,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	var lv []Verdict
 	if w.memoLive {
 		key = w.liveKey(writes, e) ^ trace.Sum64()
-		lv, hit = w.lives[key]
+		lv, hit = w.liveVerdicts[key]
 	}
 	if !hit {
 		var liveWrites []faults.Op
@@ -407,7 +407,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		lv = w.checkLive(ctx, e, &liveWrites)
 		w.liveRounds++
 		if w.memoLive {
-			w.lives[key] = lv
+			w.liveVerdicts[key] = lv
 		}
 	}
 	for _, v := range lv {
@@ -420,8 +420,8 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 // every block written so far (the rest is the base, the same for every
 // point) and the recovered engine's configuration and generation.
 func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
-	eb := w.b.chunk
-	offs := w.keyBuf[:0]
+	eb := w.bench.eraseSize
+	offs := w.offsetBuf[:0]
 	for _, op := range writes {
 		for off := op.Off / eb * eb; off < op.Off+op.Len; off += eb {
 			offs = append(offs, int64(op.Role)<<56|off)
@@ -429,7 +429,7 @@ func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
 	}
 	slices.Sort(offs)
 	offs = slices.Compact(offs)
-	w.keyBuf = offs
+	w.offsetBuf = offs
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
 	w.quiet(func() {
@@ -455,17 +455,17 @@ func (w *worker) baseHash(chip int, off int64) uint64 {
 	if v, ok := w.baseHashes[k]; ok {
 		return v
 	}
-	if v, ok := w.b.memo.hashes.Load(k); ok {
+	if v, ok := w.bench.memo.hashes.Load(k); ok {
 		w.baseHashes[k] = v.(uint64)
 		return v.(uint64)
 	}
-	buf := w.buf[:w.b.chunk]
+	buf := w.readBuf[:w.bench.eraseSize]
 	if _, err := w.baseChips[chip].ReadAt(buf, off); err != nil {
 		return 0
 	}
 	v := maphash.Bytes(hashSeed, buf)
 	w.baseHashes[k] = v
-	w.b.memo.hashes.Store(k, v)
+	w.bench.memo.hashes.Store(k, v)
 	return v
 }
 
@@ -484,7 +484,7 @@ func (w *worker) checkLive(ctx context.Context, e *engine.Engine, writes *[]faul
 		vs.fail(Live, "after the live round the reference decoder cannot read the backup (chip %d): %v", 1-active, post.err)
 		return vs.list()
 	}
-	want := w.b.gen1
+	want := w.bench.roundGen
 	if active != 0 {
 		// After a failover the primary is chip B, whose information was
 		// restored from the backup store.
@@ -499,22 +499,22 @@ func (w *worker) checkLive(ctx context.Context, e *engine.Engine, writes *[]faul
 	w.setTouched(all)
 	w.quiet(func() { msg = w.matchesOn(1-active, post, want) })
 	if msg != "" {
-		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.gen, 1-active, msg)
+		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, 1-active, msg)
 		return vs.list()
 	}
-	checkWear(&vs, *writes, w.b.chunk, "live round")
+	checkWear(&vs, *writes, w.bench.eraseSize, "live round")
 	w.checkPrimary(&vs, *writes, active, baseline)
-	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.gen, 1-active)
+	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.generation, 1-active)
 	return vs.list()
 }
 
 // regionGeneration reads the information a chip's region holds now.
 func (w *worker) regionGeneration(chip int) (*generation, error) {
-	r, err := info.OpenRegion(w.chips[chip], w.b.layout.InfoOff, w.b.layout.InfoSize)
+	r, err := info.OpenRegion(w.chips[chip], w.bench.layout.InfoOff, w.bench.layout.InfoSize)
 	if err != nil {
 		return nil, err
 	}
-	return readGeneration(r, w.b.sc.Types, 0, engine.Config{})
+	return readGeneration(r, w.bench.scenario.Types, 0, engine.Config{})
 }
 
 // matches reports how the committed generation in v differs from g ("" if
@@ -555,9 +555,9 @@ func (w *worker) matchesOn(chip int, v *storeView, g *generation) string {
 }
 
 type matchKey struct {
-	v   *storeView
-	g   *generation
-	sum uint64
+	view       *storeView
+	generation *generation
+	blocksHash uint64
 }
 
 // refs returns the chip offsets of the data blocks the view's committed
@@ -571,7 +571,7 @@ func (v *storeView) refs() map[int64]bool {
 		v.refSet = make(map[int64]bool, n)
 		for _, ts := range v.state.Types {
 			for _, c := range ts.Chunks {
-				v.refSet[v.s.BlockOffset(c.Block)] = true
+				v.refSet[v.store.BlockOffset(c.Block)] = true
 			}
 		}
 	}
@@ -580,7 +580,7 @@ func (v *storeView) refs() map[int64]bool {
 
 func (w *worker) match(chip int, v *storeView, g *generation) string {
 	var bad []string
-	for _, t := range w.b.sc.Types {
+	for _, t := range w.bench.scenario.Types {
 		ts, ok := v.state.Type(uint8(t))
 		if !ok {
 			bad = append(bad, fmt.Sprintf("%v missing", t))
@@ -591,25 +591,25 @@ func (w *worker) match(chip int, v *storeView, g *generation) string {
 			bad = append(bad, fmt.Sprintf("%v has %d bytes, want %d", t, ts.Size, len(want)))
 			continue
 		}
-		exp := g.chunkPrints(t, int64(ts.Phase), w.b.chunk)
+		exp := g.chunkPrints(t, int64(ts.Phase), w.bench.eraseSize)
 		if len(exp) != len(ts.Chunks) {
 			bad = append(bad, fmt.Sprintf("%v has %d chunks, want %d", t, len(ts.Chunks), len(exp)))
 			continue
 		}
 		for i, c := range ts.Chunks {
-			lo, hi := store.ChunkBounds(ts.Size, int64(ts.Phase), w.b.chunk, i)
-			d, err := w.print(chip, v.s.BlockOffset(c.Block), hi-lo)
+			lo, hi := store.ChunkBounds(ts.Size, int64(ts.Phase), w.bench.eraseSize, i)
+			d, err := w.print(chip, v.store.BlockOffset(c.Block), hi-lo)
 			if err != nil || d != exp[i] {
-				other := w.b.gen0
-				if g == w.b.gen0 {
-					other = w.b.gen1
+				other := w.bench.prevGen
+				if g == w.bench.prevGen {
+					other = w.bench.roundGen
 				}
-				if g != w.b.gen0 && g != w.b.gen1 {
+				if g != w.bench.prevGen && g != w.bench.roundGen {
 					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) does not match", t, i, c.Block))
 					break
 				}
-				if oe := other.chunkPrints(t, int64(ts.Phase), w.b.chunk); err == nil && i < len(oe) && oe[i] == d {
-					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) holds generation %d's bytes: a mix", t, i, c.Block, other.num))
+				if oe := other.chunkPrints(t, int64(ts.Phase), w.bench.eraseSize); err == nil && i < len(oe) && oe[i] == d {
+					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) holds generation %d's bytes: a mix", t, i, c.Block, other.number))
 				} else {
 					bad = append(bad, fmt.Sprintf("%v chunk %d (block %d) matches neither generation", t, i, c.Block))
 				}
@@ -631,9 +631,9 @@ func (w *worker) checkPurged(vs *verdicts, pre, post *storeView, writes []faults
 	// Blocks the round (or a cut recovery) wrote in the data area that the
 	// committed generation does not use must read erased.
 	live := post.refs()
-	e := w.b.chunk
+	e := w.bench.eraseSize
 	var dirty []int64
-	seen := w.keyBuf[:0]
+	seen := w.offsetBuf[:0]
 	for _, op := range writes {
 		if op.Role != faults.Backup || op.Off >= post.dataOff+post.dataSize || op.Off+op.Len <= post.dataOff {
 			continue
@@ -644,7 +644,7 @@ func (w *worker) checkPurged(vs *verdicts, pre, post *storeView, writes []faults
 	}
 	slices.Sort(seen)
 	seen = slices.Compact(seen)
-	w.keyBuf = seen
+	w.offsetBuf = seen
 	checked := 0
 	for _, off := range seen {
 		if off < post.dataOff || off >= post.dataOff+post.dataSize || live[off] {
@@ -702,7 +702,7 @@ func touchKey(chip int, off int64) int64 { return int64(chip)<<56 | off }
 // setTouched records the blocks written since the base (see touched).
 func (w *worker) setTouched(writes []faults.Op) {
 	clear(w.touched)
-	eb := w.b.chunk
+	eb := w.bench.eraseSize
 	for _, op := range writes {
 		for off := op.Off / eb * eb; off < op.Off+op.Len; off += eb {
 			w.touched[touchKey(int(op.Role)-1, off)] = true
@@ -787,39 +787,39 @@ func (vs verdicts) all() []Verdict {
 // print returns the fingerprint of n bytes at off on chip, cached by the
 // block's version (or, for a block untouched since the base, for good).
 func (w *worker) print(chip int, off, n int64) (uint64, error) {
-	e := w.b.chunk
+	e := w.bench.eraseSize
 	if !w.touched[touchKey(chip, off/e*e)] {
 		// Untouched since the base: the base contents, cached for good.
 		k := blockKey{chip, off / e, 0, n}
 		if d, ok := w.basePrints[k]; ok {
 			return d, nil
 		}
-		if d, ok := w.b.memo.prints.Load(k); ok {
+		if d, ok := w.bench.memo.prints.Load(k); ok {
 			w.basePrints[k] = d.(uint64)
 			return d.(uint64), nil
 		}
-		buf := w.buf[:n]
+		buf := w.readBuf[:n]
 		if _, err := w.baseChips[chip].ReadAt(buf, off); err != nil {
 			return 0, err
 		}
 		d := fingerprint(buf)
 		w.basePrints[k] = d
-		w.b.memo.prints.Store(k, d)
+		w.bench.memo.prints.Store(k, d)
 		return d, nil
 	}
 	k := blockKey{0, 0, w.chips[chip].BlockVersion(off / e), n}
-	if d, ok := w.prints[k]; ok {
+	if d, ok := w.versionPrints[k]; ok {
 		return d, nil
 	}
-	buf := w.buf[:n]
+	buf := w.readBuf[:n]
 	if _, err := w.chips[chip].ReadAt(buf, off); err != nil {
 		return 0, err
 	}
 	d := fingerprint(buf)
-	if len(w.prints) > 1<<18 {
-		clear(w.prints)
+	if len(w.versionPrints) > 1<<18 {
+		clear(w.versionPrints)
 	}
-	w.prints[k] = d
+	w.versionPrints[k] = d
 	return d, nil
 }
 
@@ -828,56 +828,56 @@ func (w *worker) print(chip int, off, n int64) (uint64, error) {
 func (w *worker) erased(chip int, off int64) bool { return w.facts(chip, off).erased }
 
 type blockKey struct {
-	chip  int
-	block int64
-	ver   uint64
-	n     int64
+	chip    int
+	block   int64
+	version uint64
+	length  int64
 }
 
 // worker owns a pair of chips to branch into.
 type worker struct {
-	b          *bench
-	chips      [2]*sim.Flash
-	hc         *harnessClock
-	live       bool
-	memoLive   bool
-	liveRounds int // live rounds actually run (the rest reused a memoised verdict)
-	prints     map[blockKey]uint64
-	hashes     map[uint64]blockFacts
-	baseChips  [2]*sim.Flash // held at the base state
-	baseHashes map[[2]int64]uint64
-	basePrints map[blockKey]uint64
+	bench         *bench
+	chips         [2]*sim.Flash
+	clock         *harnessClock
+	liveDue       bool
+	memoLive      bool
+	liveRounds    int // live rounds actually run (the rest reused a memoised verdict)
+	versionPrints map[blockKey]uint64
+	versionFacts  map[uint64]blockFacts
+	baseChips     [2]*sim.Flash // held at the base state
+	baseHashes    map[[2]int64]uint64
+	basePrints    map[blockKey]uint64
 	// touched holds the blocks (touchKey of chip and offset) written since the base in
 	// the run being judged; the others hold the base contents.
 	touched    map[int64]bool // by touchKey
 	lastWrites []faults.Op
-	keyBuf     []int64
+	offsetBuf  []int64
 	// stable: no torn operation with unstable reads in the run judged.
-	stable    bool
-	views     map[viewKey]*storeView
-	lives     map[uint64][]Verdict
-	matchMemo map[matchKey]string
-	buf, ff   []byte
-	ffHash    uint64 // maphash of ff
+	stable               bool
+	views                map[viewKey]*storeView
+	liveVerdicts         map[uint64][]Verdict
+	matchMemo            map[matchKey]string
+	readBuf, erasedBlock []byte
+	erasedHash           uint64 // maphash of ff
 }
 
 func newWorker(b *bench) (*worker, error) {
-	chips, clock, err := b.sc.openChips(b.part, b.seed)
+	chips, clock, err := b.scenario.openChips(b.part, b.seed)
 	if err != nil {
 		return nil, err
 	}
-	base, _, err := b.sc.openChips(b.part, b.seed)
+	base, _, err := b.scenario.openChips(b.part, b.seed)
 	if err != nil {
 		return nil, err
 	}
 	base[0].Restore(b.base[0])
 	base[1].Restore(b.base[1])
 	e := chips[0].Geometry().EraseSize
-	w := &worker{baseChips: base, b: b, chips: chips, hc: newHarnessClock(clock), live: true,
-		prints: map[blockKey]uint64{},
-		hashes: map[uint64]blockFacts{}, views: map[viewKey]*storeView{}, lives: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
+	w := &worker{baseChips: base, bench: b, chips: chips, clock: newHarnessClock(clock), liveDue: true,
+		versionPrints: map[blockKey]uint64{},
+		versionFacts:  map[uint64]blockFacts{}, views: map[viewKey]*storeView{}, liveVerdicts: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
 		baseHashes: map[[2]int64]uint64{}, basePrints: map[blockKey]uint64{}, touched: map[int64]bool{},
-		buf: make([]byte, e), ff: bytes.Repeat([]byte{0xff}, int(e))}
-	w.ffHash = maphash.Bytes(hashSeed, w.ff)
+		readBuf: make([]byte, e), erasedBlock: bytes.Repeat([]byte{0xff}, int(e))}
+	w.erasedHash = maphash.Bytes(hashSeed, w.erasedBlock)
 	return w, nil
 }

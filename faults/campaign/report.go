@@ -36,13 +36,13 @@ type Violation struct {
 }
 
 // Shard selects every point whose index i satisfies i % N == K (0 <= K < N).
-type Shard struct{ K, N int }
+type Shard struct{ Index, Count int }
 
 // String returns "K/N".
-func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.K, s.N) }
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
 // Has reports whether point i belongs to the shard.
-func (s Shard) Has(i int) bool { return s.N <= 1 || i%s.N == s.K }
+func (s Shard) Has(i int) bool { return s.Count <= 1 || i%s.Count == s.Index }
 
 // ParseShard reads "K/N" with 0 <= K < N.
 func ParseShard(text string) (Shard, error) {
@@ -189,11 +189,11 @@ func (r *Report) MissingShards() []string {
 	have := map[int]bool{}
 	for _, s := range r.Shards {
 		sh, err := ParseShard(s)
-		if err != nil || (n >= 0 && sh.N != n) {
+		if err != nil || (n >= 0 && sh.Count != n) {
 			return nil
 		}
-		n = sh.N
-		have[sh.K] = true
+		n = sh.Count
+		have[sh.Index] = true
 	}
 	var miss []string
 	for k := 0; k < n; k++ {

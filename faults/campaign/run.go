@@ -69,7 +69,7 @@ func (o *Options) fill() error {
 	if o.Mode == "random" && o.Count <= 0 {
 		o.Count = 100
 	}
-	if o.Shard.N == 0 {
+	if o.Shard.Count == 0 {
 		o.Shard = Shard{0, 1}
 	}
 	if o.Workers <= 0 {
@@ -125,10 +125,10 @@ func loadBench(ctx context.Context, scenario string, seed uint64, mutant string)
 // point is one exhaustive fault point: a cut or torn operation at round
 // operation i, or an anomaly of the primary there.
 type point struct {
-	i    int
-	kind pointKind
-	mode faults.TornMode
-	unst bool
+	opIndex  int
+	kind     pointKind
+	tornMode faults.TornMode
+	unstable bool
 }
 
 type pointKind uint8
@@ -143,7 +143,7 @@ const (
 // programs and erases their torn variants; for the primary's reads also a
 // failed read (an anomaly whose wait-response stays below the threshold).
 func variants(i int, op faults.Op) []point {
-	ps := []point{{i: i, kind: pointCut}}
+	ps := []point{{opIndex: i, kind: pointCut}}
 	switch op.Kind {
 	case faults.Program:
 		ps = append(ps, point{i, pointTorn, faults.TornBits, false}, point{i, pointTorn, faults.TornAllButOne, false},
@@ -153,7 +153,7 @@ func variants(i int, op faults.Op) []point {
 			point{i, pointTorn, faults.TornRandom, true})
 	case faults.Read:
 		if op.Role == faults.Primary {
-			ps = append(ps, point{i: i, kind: pointAnomaly})
+			ps = append(ps, point{opIndex: i, kind: pointAnomaly})
 		}
 	}
 	return ps
@@ -162,11 +162,11 @@ func variants(i int, op faults.Op) []point {
 func (p point) schedule(seed uint64) faults.Schedule {
 	switch p.kind {
 	case pointTorn:
-		return faults.TornAt(int64(p.i), p.mode, p.unst, seed)
+		return faults.TornAt(int64(p.opIndex), p.tornMode, p.unstable, seed)
 	case pointAnomaly:
-		return faults.Schedule{Rules: []faults.Rule{{When: faults.At{Index: int64(p.i)}, Do: faults.Fail{Kind: faults.FailMedia}}}}
+		return faults.Schedule{Rules: []faults.Rule{{When: faults.At{Index: int64(p.opIndex)}, Do: faults.Fail{Kind: faults.FailMedia}}}}
 	}
-	return faults.CutAt(int64(p.i))
+	return faults.CutAt(int64(p.opIndex))
 }
 
 // Run runs a campaign and returns its report. The error is for a campaign
@@ -191,9 +191,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// The jobs of this shard.
 	type job struct {
-		p     point
-		c     Case // random mode
-		index int
+		point    point
+		testCase Case // random mode
+		index    int
 	}
 	var jobs []job
 	if o.Mode == "exhaustive" {
@@ -201,7 +201,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		for i, s := range b.steps {
 			for _, p := range variants(i, s.op) {
 				if o.Shard.Has(n) {
-					jobs = append(jobs, job{p: p, index: n})
+					jobs = append(jobs, job{point: p, index: n})
 				}
 				n++
 			}
@@ -209,7 +209,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	} else {
 		for n := 0; n < o.Count; n++ {
 			if o.Shard.Has(n) {
-				jobs = append(jobs, job{c: randomCase(b, o.Seed, n), index: n})
+				jobs = append(jobs, job{testCase: randomCase(b, o.Seed, n), index: n})
 			}
 		}
 	}
@@ -243,7 +243,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					stop.Store(true)
 				}
 				if len(rep.Violations) < o.KeepViolations {
-					rep.Violations = append(rep.Violations, Violation{Replay: r.c.String(), Invariant: v.Invariant, Detail: v.Saw})
+					rep.Violations = append(rep.Violations, Violation{Replay: r.testCase.String(), Invariant: v.Invariant, Detail: v.Saw})
 				}
 			}
 		}
@@ -266,19 +266,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					return
 				}
 				j := jobs[k]
-				w.live = o.LiveEvery <= 1 || j.index%o.LiveEvery == 0
+				w.liveDue = o.LiveEvery <= 1 || j.index%o.LiveEvery == 0
 				var (
 					res         []result
 					torn, recov int
 					err         error
 				)
 				if o.Mode == "exhaustive" {
-					res, torn, recov, err = w.runPoint(ctx, j.p, o.Depth)
+					res, torn, recov, err = w.runPoint(ctx, j.point, o.Depth)
 				} else {
 					var r result
-					r, err = w.runCase(ctx, j.c)
+					r, err = w.runCase(ctx, j.testCase)
 					res = []result{r}
-					for _, ru := range j.c.Round.Rules {
+					for _, ru := range j.testCase.Round.Rules {
 						if _, ok := ru.Do.(faults.Torn); ok {
 							torn++
 						}
@@ -329,7 +329,7 @@ func isSkip(v Verdict) bool { return len(v.Saw) >= 12 && v.Saw[:12] == "not chec
 
 // result is one judged schedule.
 type result struct {
-	c        Case
+	testCase Case
 	points   int
 	verdicts []Verdict
 }
@@ -339,8 +339,8 @@ type result struct {
 // branches at every operation of that recovery. Anomalies (the engine
 // keeps running) are run from the base instead.
 func (w *worker) runPoint(ctx context.Context, p point, depth int) (res []result, torn, recov int, err error) {
-	b := w.b
-	c := Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: p.schedule(b.seed)}
+	b := w.bench
+	c := Case{Scenario: b.scenario.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: p.schedule(b.seed)}
 	if p.kind == pointAnomaly {
 		// The engine keeps running: from the recorded first half if the
 		// anomaly strikes after it (see runCase), else from the base.
@@ -354,17 +354,17 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (res []result
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	t.c = c
+	t.testCase = c
 	var rsteps []step
 	if depth >= 2 {
 		t.recordRecovery = func(op faults.Op) {
 			op.Data = append([]byte(nil), op.Data...)
-			rsteps = append(rsteps, step{op: op, snap: [2]*sim.Snapshot{w.chips[0].Snapshot(), w.chips[1].Snapshot()}, at: w.hc.Now()})
+			rsteps = append(rsteps, step{op: op, snapshots: [2]*sim.Snapshot{w.chips[0].Snapshot(), w.chips[1].Snapshot()}, time: w.clock.Now()})
 		}
 	}
 	base := *t
 	base.writes = append([]faults.Op(nil), t.writes...)
-	res = append(res, result{c: c, points: 1, verdicts: w.judge(ctx, t)})
+	res = append(res, result{testCase: c, points: 1, verdicts: w.judge(ctx, t)})
 	for j, s := range rsteps {
 		var before []faults.Op
 		for _, rs := range rsteps[:j] {
@@ -382,8 +382,8 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (res []result
 			if err != nil {
 				return nil, 0, 0, err
 			}
-			t2.c = c2
-			res = append(res, result{c: c2, points: 1, verdicts: w.judge(ctx, t2)})
+			t2.testCase = c2
+			res = append(res, result{testCase: c2, points: 1, verdicts: w.judge(ctx, t2)})
 			recov++
 			if q.kind == pointTorn {
 				torn++
@@ -396,25 +396,25 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (res []result
 // branch sets the worker's chips to the recorded round's state just before
 // operation p.i and applies p's fault to it.
 func (w *worker) branch(p point) (*trial, error) {
-	b := w.b
-	s := b.steps[p.i]
-	w.chips[0].Restore(s.snap[0])
-	w.chips[1].Restore(s.snap[1])
-	w.hc.set(s.at)
+	b := w.bench
+	s := b.steps[p.opIndex]
+	w.chips[0].Restore(s.snapshots[0])
+	w.chips[1].Restore(s.snapshots[1])
+	w.clock.set(s.time)
 	t := &trial{preEvents: nil}
-	k := b.writesBefore[p.i]
+	k := b.writesBefore[p.opIndex]
 	t.writes = b.writes[:k:k] // shared: an append copies
 	if p.kind == pointTorn {
-		if err := w.tear(p.schedule(b.seed), s.op, int64(p.i)); err != nil {
+		if err := w.tear(p.schedule(b.seed), s.op, int64(p.opIndex)); err != nil {
 			return nil, err
 		}
 		if s.op.Kind != faults.Read {
 			t.writes = append(t.writes, s.op)
 		}
-		w.hc.set(s.at)
+		w.clock.set(s.time)
 	}
-	w.stable = !p.unst
-	if !p.unst {
+	w.stable = !p.unstable
+	if !p.unstable {
 		t.firstPre = w.view(1, t.writes)
 	}
 	return t, nil
@@ -423,27 +423,27 @@ func (w *worker) branch(p point) (*trial, error) {
 // branchRecovery sets the chips to the recovery's state before operation s
 // and applies q's fault.
 func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point) (*trial, error) {
-	w.chips[0].Restore(s.snap[0])
-	w.chips[1].Restore(s.snap[1])
-	w.hc.set(s.at)
+	w.chips[0].Restore(s.snapshots[0])
+	w.chips[1].Restore(s.snapshots[1])
+	w.clock.set(s.time)
 	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre}
 	t.writes = append(t.writes, base.writes...)
 	t.writes = append(t.writes, before...)
 	if q.kind == pointTorn {
-		if err := w.tear(q.schedule(w.b.seed), s.op, s.op.Index); err != nil {
+		if err := w.tear(q.schedule(w.bench.seed), s.op, s.op.Index); err != nil {
 			return nil, err
 		}
 		if s.op.Kind != faults.Read {
 			t.writes = append(t.writes, s.op)
 		}
-		w.hc.set(s.at)
+		w.clock.set(s.time)
 	}
 	return t, nil
 }
 
 // tear replays operation op through an injector whose schedule tears it.
 func (w *worker) tear(s faults.Schedule, op faults.Op, index int64) error {
-	in := faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.b.part.BlockEraseSize, Clock: w.hc, StartIndex: index})
+	in := faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, StartIndex: index})
 	dev := in.Wrap(w.chips[int(op.Role)-1], op.Role)
 	var err error
 	switch op.Kind {
