@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -57,15 +56,6 @@ func (g *generation) chunkPrints(t info.Type, phase, chunkSize int64) []uint64 {
 	g.chunks[k] = d
 	return d
 }
-
-// fingerprint identifies a chunk's bytes for the oracle's comparisons of
-// what a block holds with what a generation must hold. It is a 64-bit
-// keyed hash (hash/maphash), not the store's SHA-256: the oracle compares
-// contents with contents it read itself, so it needs no collision
-// resistance against an adversary, and an accidental collision has
-// probability 2^-64 per comparison. It runs at memory speed, where
-// SHA-256 without SHA instructions took an eighth of the campaign's CPU.
-func fingerprint(p []byte) uint64 { return maphash.Bytes(hashSeed, p) }
 
 // step is one flash operation of a recorded run, with the chips' state and
 // the time just before it.

@@ -11,23 +11,6 @@ import (
 	"strings"
 )
 
-// Invariant names, as DESIGN.md §7 numbers them.
-const (
-	Atomic        = "atomic"
-	Durable       = "durable"
-	Purged        = "purged"
-	Reinit        = "reinit"
-	Failover      = "failover"
-	PrimaryIntact = "primary-untouched"
-	Live          = "live"
-	BoundedWear   = "bounded-wear"
-)
-
-// Invariants lists the eight invariants in order.
-func Invariants() []string {
-	return []string{Atomic, Durable, Purged, Reinit, Failover, PrimaryIntact, Live, BoundedWear}
-}
-
 // Violation is one broken invariant with the line that replays it.
 type Violation struct {
 	Replay    string `json:"replay"`
