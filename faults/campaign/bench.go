@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -262,4 +261,45 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	return &nb, nil
 }
 
-var errNoRound = errors.New("the round did not run")
+// benches caches scenario setups (the real engine's first sync) and
+// recorded rounds per process.
+var benches struct {
+	sync.Mutex
+	base     map[string]*bench
+	recorded map[string]*bench
+}
+
+// loadBench returns the bench of scenario and seed with mutant's round
+// recorded, setting it up on first use.
+func loadBench(ctx context.Context, scenario string, seed uint64, mutant engine.Mutant) (*bench, error) {
+	sc, err := LookupScenario(scenario)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMutant(mutant); err != nil {
+		return nil, err
+	}
+	benches.Lock()
+	defer benches.Unlock()
+	if benches.base == nil {
+		benches.base, benches.recorded = map[string]*bench{}, map[string]*bench{}
+	}
+	key := fmt.Sprintf("%s/%d", scenario, seed)
+	recorded := key + "/" + mutant.String()
+	if b, ok := benches.recorded[recorded]; ok {
+		return b, nil
+	}
+	base, ok := benches.base[key]
+	if !ok {
+		if base, err = setup(ctx, sc, seed); err != nil {
+			return nil, err
+		}
+		benches.base[key] = base
+	}
+	b, err := base.withMutant(ctx, mutant)
+	if err != nil {
+		return nil, err
+	}
+	benches.recorded[recorded] = b
+	return b, nil
+}

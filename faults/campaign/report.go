@@ -18,7 +18,8 @@ type Violation struct {
 	Detail    string `json:"detail"`
 }
 
-// Shard selects every point whose index i satisfies i % N == K (0 <= K < N).
+// Shard selects every point whose index i satisfies i % Count == Index
+// (0 <= Index < Count); its text is "K/N" (Index/Count).
 type Shard struct{ Index, Count int }
 
 // String returns "K/N".
@@ -62,10 +63,11 @@ type Report struct {
 	FaultPoints    int `json:"fault_points"`
 	TornVariants   int `json:"torn_variants"`
 	RecoveryPoints int `json:"recovery_points"`
-	// LiveRounds is how many live rounds (invariant 7) really ran: a point
-	// whose recovered chips hold the same contents as an earlier point's
-	// (and the same engine configuration and generation) reuses that
-	// verdict.
+	// LiveRounds is how many live rounds (the live invariant) really ran:
+	// a point whose recovered chips hold the same contents as an earlier
+	// point's on the same worker (and the same engine configuration and
+	// generation) reuses that verdict, so with several workers the count
+	// depends on how the points fell to them.
 	LiveRounds int `json:"live_rounds"`
 	// Checks counts, per invariant, the schedules where it was checked.
 	Checks map[string]int `json:"checks"`
