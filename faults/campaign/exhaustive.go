@@ -11,7 +11,7 @@ import (
 )
 
 // point is one exhaustive fault point: a cut or torn operation at round
-// operation i, or an anomaly of the primary there.
+// operation opIndex, or an anomaly of the primary there.
 type point struct {
 	opIndex  int
 	kind     pointKind
@@ -118,7 +118,7 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (jobResult, e
 }
 
 // branch sets the worker's chips to the recorded round's state just before
-// operation p.i and applies p's fault to it.
+// operation p.opIndex and applies p's fault to it.
 func (w *worker) branch(p point) (*trial, error) {
 	b := w.bench
 	s := b.steps[p.opIndex]

@@ -31,9 +31,11 @@ func Replay(ctx context.Context, c Case) ([]Verdict, error) {
 	return r.verdicts, nil
 }
 
-// run executes one phase (the round, or a recovery) on chips wrapped by an
-// injector of s; it returns the writes issued before power was lost (the
-// torn one included), whether it was, and the time just before the cut.
+// phaseRun is one phase (the round, or a recovery) run on the chips
+// wrapped by an injector: the operations it traced, each with the time
+// just before it, and, once finished, the writes issued before power was
+// lost (the torn one included), whether it was, and the time just before
+// the cut.
 type phaseRun struct {
 	injector *faults.Injector
 	ops      []faults.Op
@@ -43,6 +45,8 @@ type phaseRun struct {
 	cutTime  time.Time
 }
 
+// newPhase wraps the worker's chips in an injector of s that traces
+// every operation from index start on.
 func (w *worker) newPhase(s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
 	ph := &phaseRun{}
 	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
