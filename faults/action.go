@@ -58,14 +58,14 @@ type Torn struct {
 	Unstable bool
 }
 
-// Flip flips N distinct seeded random bits (all of them if the range has
+// Flip flips Bits distinct seeded random bits (all of them if the range has
 // fewer) in [Lo, Hi) of the device Role, clipped to the device, just before
 // the operation, which then runs (primary corruption during a round). It
 // needs a device with Poke. Text: "(flip ROLE LO HI N)".
 type Flip struct {
 	Role   Role
 	Lo, Hi int64
-	N      int
+	Bits   int
 }
 
 // Scribble overwrites [Lo, Hi) of the device Role (clipped to the device)
@@ -76,9 +76,9 @@ type Scribble struct {
 	Lo, Hi int64
 }
 
-// Delay advances the virtual clock by D before the operation (a slow
-// response). Text: "(delay D)", D as Go formats a time.Duration.
-type Delay struct{ D time.Duration }
+// Delay advances the virtual clock by Duration before the operation (a
+// slow response). Text: "(delay D)", D as Go formats a time.Duration.
+type Delay struct{ Duration time.Duration }
 
 // FailKind is the error a failed operation reports.
 type FailKind uint8
@@ -122,10 +122,10 @@ func (a Torn) String() string {
 	return "(torn " + a.Mode.String() + ")"
 }
 func (a Flip) String() string {
-	return fmt.Sprintf("(flip %v %#x %#x %d)", a.Role, a.Lo, a.Hi, a.N)
+	return fmt.Sprintf("(flip %v %#x %#x %d)", a.Role, a.Lo, a.Hi, a.Bits)
 }
 func (a Scribble) String() string { return fmt.Sprintf("(scribble %v %#x %#x)", a.Role, a.Lo, a.Hi) }
-func (a Delay) String() string    { return "(delay " + a.D.String() + ")" }
+func (a Delay) String() string    { return "(delay " + a.Duration.String() + ")" }
 func (a Fail) String() string     { return "(fail " + a.Kind.String() + ")" }
 func (GoBad) String() string      { return "bad" }
 func (WearOut) String() string    { return "wearout" }
@@ -154,8 +154,8 @@ func (a Flip) validate() error {
 	if err := validRegion(a.Role, a.Lo, a.Hi); err != nil {
 		return fmt.Errorf("flip: %w", err)
 	}
-	if a.N < 1 || a.N > 1<<20 {
-		return fmt.Errorf("flip: %d bits: want 1 to %d", a.N, 1<<20)
+	if a.Bits < 1 || a.Bits > 1<<20 {
+		return fmt.Errorf("flip: %d bits: want 1 to %d", a.Bits, 1<<20)
 	}
 	return nil
 }
@@ -166,8 +166,8 @@ func (a Scribble) validate() error {
 	return nil
 }
 func (a Delay) validate() error {
-	if a.D < 0 || a.D > 1000*time.Hour {
-		return fmt.Errorf("delay %v: want 0 to 1000h", a.D)
+	if a.Duration < 0 || a.Duration > 1000*time.Hour {
+		return fmt.Errorf("delay %v: want 0 to 1000h", a.Duration)
 	}
 	return nil
 }

@@ -80,19 +80,19 @@ func (f Fired) Do() string { return f.Action.String() }
 // (bad and worn-out blocks, emulated unstable ranges). It is safe for
 // concurrent use; operations are serialised through it.
 type Injector struct {
-	mu       sync.Mutex
-	disarmed bool
-	sched    Schedule
-	opts     Options
-	ops      int64
-	devOps   [3]int64
-	off      bool
-	devs     [3]*Flash
-	fired    []Fired
-	err      error
-	bad      map[blockKey]bool
-	worn     map[blockKey]bool
-	unstable map[Role][]span
+	mu           sync.Mutex
+	disarmed     bool
+	schedule     Schedule
+	options      Options
+	nextIndex    int64
+	nextDevIndex [3]int64
+	poweredOff   bool
+	devices      [3]*Flash
+	fired        []Fired
+	err          error
+	badBlocks    map[blockKey]bool
+	wornBlocks   map[blockKey]bool
+	unstable     map[Role][]span
 }
 
 type blockKey struct {
@@ -100,25 +100,25 @@ type blockKey struct {
 	block int64
 }
 
-type span struct{ off, n int64 }
+type span struct{ start, size int64 }
 
 // NewInjector returns an injector for s. s must be valid (see
 // [Schedule.Validate]); an invalid schedule is reported by Err and injects
 // nothing.
 func NewInjector(s Schedule, o Options) *Injector {
-	in := &Injector{sched: s, opts: o, ops: o.StartIndex, disarmed: o.Disarmed}
+	in := &Injector{schedule: s, options: o, nextIndex: o.StartIndex, disarmed: o.Disarmed}
 	if err := s.Validate(); err != nil {
 		in.err = err
-		in.sched = Schedule{}
+		in.schedule = Schedule{}
 	}
 	return in
 }
 
 // Wrap returns f wrapped as the device role. Each role may be wrapped once.
 func (in *Injector) Wrap(f hal.Flash, role Role) *Flash {
-	w := &Flash{in: in, f: f, role: role, geo: f.Geometry()}
+	w := &Flash{injector: in, wrapped: f, role: role, geometry: f.Geometry()}
 	in.mu.Lock()
-	in.devs[role] = w
+	in.devices[role] = w
 	in.mu.Unlock()
 	return w
 }
@@ -136,21 +136,21 @@ func (in *Injector) Arm() {
 func (in *Injector) Ops() int64 {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.ops
+	return in.nextIndex
 }
 
 // PoweredOff reports whether a cut or torn operation has fired.
 func (in *Injector) PoweredOff() bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.off
+	return in.poweredOff
 }
 
 // PowerOn restores power after a cut (a restart), keeping the operation
 // count, bad and worn blocks and unstable ranges.
 func (in *Injector) PowerOn() {
 	in.mu.Lock()
-	in.off = false
+	in.poweredOff = false
 	in.mu.Unlock()
 }
 
@@ -180,77 +180,77 @@ func (in *Injector) harnessErr(err error) {
 // (its own bad blocks, then the wrapped device's) and hal.Stater (the wrapped
 // device's statistics, if any).
 type Flash struct {
-	in   *Injector
-	f    hal.Flash
-	role Role
-	geo  hal.Geometry
+	injector *Injector
+	wrapped  hal.Flash
+	role     Role
+	geometry hal.Geometry
 }
 
 // Unwrap returns the wrapped flash.
-func (w *Flash) Unwrap() hal.Flash { return w.f }
+func (w *Flash) Unwrap() hal.Flash { return w.wrapped }
 
 // Geometry returns the wrapped device's geometry.
-func (w *Flash) Geometry() hal.Geometry { return w.geo }
+func (w *Flash) Geometry() hal.Geometry { return w.geometry }
 
 // Stats returns the wrapped device's statistics (zero if it keeps none).
 func (w *Flash) Stats() hal.Stats {
-	s, _ := hal.StatsOf(w.f)
+	s, _ := hal.StatsOf(w.wrapped)
 	return s
 }
 
 // IsBad reports a block bad if the schedule made it bad or the device says so.
 func (w *Flash) IsBad(off int64) (bool, error) {
-	w.in.mu.Lock()
-	bad := w.in.bad[blockKey{w.role, off / w.geo.EraseSize}]
-	w.in.mu.Unlock()
+	w.injector.mu.Lock()
+	bad := w.injector.badBlocks[blockKey{w.role, off / w.geometry.EraseSize}]
+	w.injector.mu.Unlock()
 	if bad {
 		return true, nil
 	}
-	return hal.IsBad(w.f, off)
+	return hal.IsBad(w.wrapped, off)
 }
 
 // MarkBad marks the block bad on the device, or in the injector when the
 // device has no bad-block management.
 func (w *Flash) MarkBad(off int64) error {
-	if err := hal.MarkBad(w.f, off); err != nil {
+	if err := hal.MarkBad(w.wrapped, off); err != nil {
 		if !errors.Is(err, hal.ErrUnsupported) {
 			return err
 		}
-		w.in.mu.Lock()
-		w.in.markBad(w.role, off/w.geo.EraseSize)
-		w.in.mu.Unlock()
+		w.injector.mu.Lock()
+		w.injector.markBad(w.role, off/w.geometry.EraseSize)
+		w.injector.mu.Unlock()
 	}
 	return nil
 }
 
 func (in *Injector) markBad(r Role, block int64) {
-	if in.bad == nil {
-		in.bad = map[blockKey]bool{}
+	if in.badBlocks == nil {
+		in.badBlocks = map[blockKey]bool{}
 	}
-	in.bad[blockKey{r, block}] = true
+	in.badBlocks[blockKey{r, block}] = true
 }
 
 func (w *Flash) opError(op Kind, off, n int64, errs ...error) error {
 	name := map[Kind]string{Read: "read", Program: "program", Erase: "erase"}[op]
-	return &hal.OpError{Op: name, Dev: w.geo.Name, Off: off, Len: n,
+	return &hal.OpError{Op: name, Dev: w.geometry.Name, Off: off, Len: n,
 		Err: fmt.Errorf("%w: %w", errors.Join(errs...), hal.ErrInjected)}
 }
 
 // ReadAt reads through the schedule.
 func (w *Flash) ReadAt(p []byte, off int64) (int, error) {
-	if err := hal.CheckRange(w.geo, "read", off, int64(len(p))); err != nil {
+	if err := hal.CheckRange(w.geometry, "read", off, int64(len(p))); err != nil {
 		return 0, err
 	}
-	if err := w.in.before(w, Read, off, int64(len(p)), nil); err != nil {
+	if err := w.injector.before(w, Read, off, int64(len(p)), nil); err != nil {
 		return 0, err
 	}
-	n, err := w.f.ReadAt(p, off)
+	n, err := w.wrapped.ReadAt(p, off)
 	if err == nil {
-		w.in.mu.Lock()
-		spans := w.in.unstable[w.role]
-		w.in.mu.Unlock()
+		w.injector.mu.Lock()
+		spans := w.injector.unstable[w.role]
+		w.injector.mu.Unlock()
 		if len(spans) > 0 {
-			w.in.shake(spans, p, off)
+			w.injector.shake(spans, p, off)
 		}
 	}
 	return n, err
@@ -261,21 +261,21 @@ func (w *Flash) ReadAt(p []byte, off int64) (int, error) {
 // made unstable by a torn operation is read whole first, then its pieces
 // are handed on at once.
 func (w *Flash) ReadAtPieces(p []byte, off int64, piece func(filled int)) (int, error) {
-	if err := hal.CheckRange(w.geo, "read", off, int64(len(p))); err != nil {
+	if err := hal.CheckRange(w.geometry, "read", off, int64(len(p))); err != nil {
 		return 0, err
 	}
-	if err := w.in.before(w, Read, off, int64(len(p)), nil); err != nil {
+	if err := w.injector.before(w, Read, off, int64(len(p)), nil); err != nil {
 		return 0, err
 	}
-	w.in.mu.Lock()
-	spans := w.in.unstable[w.role]
-	w.in.mu.Unlock()
+	w.injector.mu.Lock()
+	spans := w.injector.unstable[w.role]
+	w.injector.mu.Unlock()
 	if len(spans) == 0 {
-		return hal.ReadAtPieces(w.f, p, off, piece)
+		return hal.ReadAtPieces(w.wrapped, p, off, piece)
 	}
-	n, err := w.f.ReadAt(p, off)
+	n, err := w.wrapped.ReadAt(p, off)
 	if err == nil {
-		w.in.shake(spans, p, off)
+		w.injector.shake(spans, p, off)
 		piece(len(p))
 	}
 	return n, err
@@ -284,27 +284,27 @@ func (w *Flash) ReadAtPieces(p []byte, off int64, piece func(filled int)) (int, 
 // WriteAt programs through the schedule (page by page with
 // Options.SplitPages). On error it returns the bytes of the pages done.
 func (w *Flash) WriteAt(p []byte, off int64) (int, error) {
-	if err := hal.CheckProgram(w.geo, off, int64(len(p))); err != nil {
+	if err := hal.CheckProgram(w.geometry, off, int64(len(p))); err != nil {
 		return 0, err
 	}
-	if !w.in.opts.SplitPages || int64(len(p)) <= w.geo.PageSize {
-		if err := w.in.before(w, Program, off, int64(len(p)), p); err != nil {
+	if !w.injector.options.SplitPages || int64(len(p)) <= w.geometry.PageSize {
+		if err := w.injector.before(w, Program, off, int64(len(p)), p); err != nil {
 			return 0, err
 		}
-		w.in.settle(w.role, off, int64(len(p)))
-		return w.f.WriteAt(p, off)
+		w.injector.settle(w.role, off, int64(len(p)))
+		return w.wrapped.WriteAt(p, off)
 	}
-	page := max(w.geo.PageSize, w.geo.WriteSize)
+	page := max(w.geometry.PageSize, w.geometry.WriteSize)
 	done := 0
 	for done < len(p) {
 		pos := off + int64(done)
 		k := min(int64(len(p)-done), page-pos%page)
 		seg := p[done : done+int(k)]
-		if err := w.in.before(w, Program, pos, k, seg); err != nil {
+		if err := w.injector.before(w, Program, pos, k, seg); err != nil {
 			return done, err
 		}
-		w.in.settle(w.role, pos, k)
-		n, err := w.f.WriteAt(seg, pos)
+		w.injector.settle(w.role, pos, k)
+		n, err := w.wrapped.WriteAt(seg, pos)
 		done += n
 		if err != nil {
 			return done, err
@@ -316,22 +316,22 @@ func (w *Flash) WriteAt(p []byte, off int64) (int, error) {
 // Erase erases through the schedule (block by block with
 // Options.SplitPages).
 func (w *Flash) Erase(off, n int64) error {
-	if err := hal.CheckErase(w.geo, off, n); err != nil {
+	if err := hal.CheckErase(w.geometry, off, n); err != nil {
 		return err
 	}
 	for pos := off; pos < off+n; {
 		step := off + n - pos
-		if w.in.opts.SplitPages {
-			step = w.geo.EraseSize
-			if be := w.in.opts.BlockEraseSize; be > step && pos%be == 0 && off+n-pos >= be {
+		if w.injector.options.SplitPages {
+			step = w.geometry.EraseSize
+			if be := w.injector.options.BlockEraseSize; be > step && pos%be == 0 && off+n-pos >= be {
 				step = be
 			}
 		}
-		if err := w.in.before(w, Erase, pos, step, nil); err != nil {
+		if err := w.injector.before(w, Erase, pos, step, nil); err != nil {
 			return err
 		}
-		w.in.settle(w.role, pos, step)
-		if err := w.f.Erase(pos, step); err != nil {
+		w.injector.settle(w.role, pos, step)
+		if err := w.wrapped.Erase(pos, step); err != nil {
 			return err
 		}
 		pos += step
@@ -347,17 +347,17 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error
 	if in.disarmed {
 		return nil
 	}
-	op := Op{Index: in.ops, DevIndex: in.devOps[w.role], Role: w.role, Kind: kind, Off: off, Len: n, Data: data}
-	in.ops++
-	in.devOps[w.role]++
-	if in.opts.Trace != nil {
-		in.opts.Trace(op)
+	op := Op{Index: in.nextIndex, DevIndex: in.nextDevIndex[w.role], Role: w.role, Kind: kind, Off: off, Len: n, Data: data}
+	in.nextIndex++
+	in.nextDevIndex[w.role]++
+	if in.options.Trace != nil {
+		in.options.Trace(op)
 	}
-	if in.off {
+	if in.poweredOff {
 		return w.opError(kind, off, n, hal.ErrPowerLoss)
 	}
 	var outcome Action
-	for _, r := range in.sched.Rules {
+	for _, r := range in.schedule.Rules {
 		if !r.When.Match(op) {
 			continue
 		}
@@ -371,15 +371,15 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error
 		in.side(op, r.Do)
 	}
 	// Standing media faults.
-	first, last := off/w.geo.EraseSize, (off+max(n, 1)-1)/w.geo.EraseSize
-	for b := first; b <= last && in.bad != nil; b++ {
-		if in.bad[blockKey{w.role, b}] {
+	first, last := off/w.geometry.EraseSize, (off+max(n, 1)-1)/w.geometry.EraseSize
+	for b := first; b <= last && in.badBlocks != nil; b++ {
+		if in.badBlocks[blockKey{w.role, b}] {
 			return w.opError(kind, off, n, hal.ErrBadBlock)
 		}
 	}
-	if kind == Erase && in.worn != nil {
+	if kind == Erase && in.wornBlocks != nil {
 		for b := first; b <= last; b++ {
-			if in.worn[blockKey{w.role, b}] {
+			if in.wornBlocks[blockKey{w.role, b}] {
 				return w.opError(kind, off, n, hal.ErrWornOut)
 			}
 		}
@@ -391,10 +391,10 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error
 	in.fired = append(in.fired, Fired{op, outcome})
 	switch a := outcome.(type) {
 	case Cut:
-		in.off = true
+		in.poweredOff = true
 		return w.opError(kind, off, n, hal.ErrPowerLoss)
 	case Torn:
-		in.off = true
+		in.poweredOff = true
 		if kind != Read {
 			in.tear(w, op, a, data)
 		}
@@ -410,11 +410,11 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error
 		}
 		return w.opError(kind, off, n, hal.ErrBadBlock)
 	case WearOut:
-		if in.worn == nil {
-			in.worn = map[blockKey]bool{}
+		if in.wornBlocks == nil {
+			in.wornBlocks = map[blockKey]bool{}
 		}
 		for b := first; b <= last; b++ {
-			in.worn[blockKey{w.role, b}] = true
+			in.wornBlocks[blockKey{w.role, b}] = true
 		}
 		if kind == Erase {
 			return w.opError(kind, off, n, hal.ErrWornOut)
@@ -424,35 +424,35 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) error
 }
 
 func (in *Injector) rng(op Op, salt uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(in.sched.Seed^salt, uint64(op.Index)^0x6a09e667f3bcc908))
+	return rand.New(rand.NewPCG(in.schedule.Seed^salt, uint64(op.Index)^0x6a09e667f3bcc908))
 }
 
 // side runs an action that lets the operation proceed.
 func (in *Injector) side(op Op, a Action) {
 	switch a := a.(type) {
 	case Delay:
-		if in.opts.Clock == nil {
+		if in.options.Clock == nil {
 			in.harnessErr(errors.New("delay: the injector has no clock (set Options.Clock)"))
 			return
 		}
-		in.opts.Clock.Advance(a.D)
+		in.options.Clock.Advance(a.Duration)
 	case Flip:
-		dev := in.devs[a.Role]
+		dev := in.devices[a.Role]
 		lo, hi, ok := in.clip(dev, a.Lo, a.Hi)
 		if !ok {
 			return
 		}
 		r := in.rng(op, 0xf11b)
 		bits := (hi - lo) * 8
-		seen := make(map[int64]bool, a.N)
-		for i := 0; i < a.N && int64(len(seen)) < bits; i++ {
+		seen := make(map[int64]bool, a.Bits)
+		for i := 0; i < a.Bits && int64(len(seen)) < bits; i++ {
 			bit := r.Int64N(bits)
 			for seen[bit] {
 				bit = (bit + 1) % bits
 			}
 			seen[bit] = true
 			var b [1]byte
-			if _, err := dev.f.ReadAt(b[:], lo+bit/8); err != nil {
+			if _, err := dev.wrapped.ReadAt(b[:], lo+bit/8); err != nil {
 				in.harnessErr(fmt.Errorf("flip: %w", err))
 				return
 			}
@@ -462,7 +462,7 @@ func (in *Injector) side(op Op, a Action) {
 			}
 		}
 	case Scribble:
-		dev := in.devs[a.Role]
+		dev := in.devices[a.Role]
 		lo, hi, ok := in.clip(dev, a.Lo, a.Hi)
 		if !ok {
 			return
@@ -483,14 +483,14 @@ func (in *Injector) clip(dev *Flash, lo, hi int64) (int64, int64, bool) {
 		in.harnessErr(errors.New("corruption of a device that is not wrapped"))
 		return 0, 0, false
 	}
-	hi = min(hi, dev.geo.Size)
+	hi = min(hi, dev.geometry.Size)
 	return lo, hi, lo < hi
 }
 
 func (in *Injector) poke(dev *Flash, off int64, p []byte) bool {
-	pk, ok := dev.f.(Poker)
+	pk, ok := dev.wrapped.(Poker)
 	if !ok {
-		in.harnessErr(fmt.Errorf("%s cannot be poked: flips and scribbles need a simulated flash", dev.geo.Name))
+		in.harnessErr(fmt.Errorf("%s cannot be poked: flips and scribbles need a simulated flash", dev.geometry.Name))
 		return false
 	}
 	pk.Poke(off, p)
@@ -502,7 +502,7 @@ func (in *Injector) poke(dev *Flash, off int64, p []byte) bool {
 // with Poke when the device has it.
 func (in *Injector) tear(w *Flash, op Op, a Torn, data []byte) {
 	old := make([]byte, op.Len)
-	if _, err := w.f.ReadAt(old, op.Off); err != nil {
+	if _, err := w.wrapped.ReadAt(old, op.Off); err != nil {
 		in.harnessErr(fmt.Errorf("torn %v: read: %w", op.Kind, err))
 		return
 	}
@@ -550,27 +550,27 @@ func (in *Injector) tear(w *Flash, op Op, a Torn, data []byte) {
 			}
 		}
 	}
-	if pk, ok := w.f.(Poker); ok {
+	if pk, ok := w.wrapped.(Poker); ok {
 		pk.Poke(op.Off, res)
-	} else if w.geo.Kind == hal.NOR {
+	} else if w.geometry.Kind == hal.NOR {
 		// Without Poke, a NOR program of res over old gives res when res only
 		// clears bits; an erase first makes any res reachable.
 		if op.Kind == Erase {
-			if err := w.f.Erase(op.Off, op.Len); err != nil {
+			if err := w.wrapped.Erase(op.Off, op.Len); err != nil {
 				in.harnessErr(fmt.Errorf("torn erase: %w", err))
 				return
 			}
 		}
-		if _, err := w.f.WriteAt(res, op.Off); err != nil {
+		if _, err := w.wrapped.WriteAt(res, op.Off); err != nil {
 			in.harnessErr(fmt.Errorf("torn %v: %w", op.Kind, err))
 			return
 		}
 	} else {
-		in.harnessErr(fmt.Errorf("torn %v on %s: needs a flash with Poke", op.Kind, w.geo.Name))
+		in.harnessErr(fmt.Errorf("torn %v on %s: needs a flash with Poke", op.Kind, w.geometry.Name))
 		return
 	}
 	if a.Unstable {
-		if u, ok := w.f.(Unstabler); ok {
+		if u, ok := w.wrapped.(Unstabler); ok {
 			u.SetUnstable(op.Off, op.Len)
 		} else {
 			if in.unstable == nil {
@@ -585,10 +585,10 @@ func (in *Injector) tear(w *Flash, op Op, a Torn, data []byte) {
 // random values in emulated unstable ranges.
 func (in *Injector) shake(spans []span, p []byte, off int64) {
 	in.mu.Lock()
-	r := rand.New(rand.NewPCG(in.sched.Seed, uint64(in.ops)))
+	r := rand.New(rand.NewPCG(in.schedule.Seed, uint64(in.nextIndex)))
 	in.mu.Unlock()
 	for _, s := range spans {
-		lo, hi := max(s.off, off), min(s.off+s.n, off+int64(len(p)))
+		lo, hi := max(s.start, off), min(s.start+s.size, off+int64(len(p)))
 		for a := lo; a < hi; a++ {
 			p[a-off] |= byte(r.Uint32())
 		}
@@ -605,15 +605,15 @@ func (in *Injector) settle(role Role, off, n int64) {
 	}
 	var keep []span
 	for _, s := range spans {
-		if s.off+s.n <= off || s.off >= off+n {
+		if s.start+s.size <= off || s.start >= off+n {
 			keep = append(keep, s)
 			continue
 		}
-		if s.off < off {
-			keep = append(keep, span{s.off, off - s.off})
+		if s.start < off {
+			keep = append(keep, span{s.start, off - s.start})
 		}
-		if s.off+s.n > off+n {
-			keep = append(keep, span{off + n, s.off + s.n - off - n})
+		if s.start+s.size > off+n {
+			keep = append(keep, span{off + n, s.start + s.size - off - n})
 		}
 	}
 	in.unstable[role] = keep

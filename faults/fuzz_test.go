@@ -103,7 +103,7 @@ func fuzzPred(c fuzz.Continue, depth int) Pred {
 	case 5:
 		return Before{small()}
 	case 6:
-		return Random{P: c.Float64(), Seed: c.Uint64()}
+		return Random{Probability: c.Float64(), Seed: c.Uint64()}
 	case 7:
 		lo := int64(c.Intn(16 << 10))
 		return Addr{Lo: lo, Hi: lo + 1 + int64(c.Intn(8<<10))}
@@ -137,7 +137,7 @@ func fuzzAction(c fuzz.Continue) Action {
 		return Torn{Mode: TornMode(1 + c.Intn(3)), Unstable: c.RandBool()}
 	case 2:
 		lo, hi := region()
-		return Flip{Role: Role(1 + c.Intn(2)), Lo: lo, Hi: hi, N: 1 + c.Intn(16)}
+		return Flip{Role: Role(1 + c.Intn(2)), Lo: lo, Hi: hi, Bits: 1 + c.Intn(16)}
 	case 3:
 		lo, hi := region()
 		return Scribble{Role: Role(1 + c.Intn(2)), Lo: lo, Hi: hi}

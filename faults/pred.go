@@ -19,28 +19,29 @@ type Pred interface {
 // Always matches every operation. Text: "always".
 type Always struct{}
 
-// At matches the operation with global index N. Text: "(at N)".
-type At struct{ N int64 }
+// At matches the operation whose global index is Index. Text: "(at N)".
+type At struct{ Index int64 }
 
-// DevAt matches the operation with per-device index N. Text: "(devat N)".
-type DevAt struct{ N int64 }
+// DevAt matches the operation whose per-device index is Index.
+// Text: "(devat N)".
+type DevAt struct{ Index int64 }
 
-// Every matches every Nth operation: global indexes N-1, 2N-1, ...
-// Text: "(every N)".
-type Every struct{ N int64 }
+// Every matches every Period-th operation: global indexes Period-1,
+// 2*Period-1, ... Text: "(every N)".
+type Every struct{ Period int64 }
 
-// After matches operations with global index >= N. Text: "(after N)".
-type After struct{ N int64 }
+// After matches operations with global index >= Index. Text: "(after N)".
+type After struct{ Index int64 }
 
-// Before matches operations with global index < N. Text: "(before N)".
-type Before struct{ N int64 }
+// Before matches operations with global index < Index. Text: "(before N)".
+type Before struct{ Index int64 }
 
-// Random matches each operation with probability P, decided by a hash of
+// Random matches each operation with probability Probability, decided by a hash of
 // Seed and the operation's global index (stateless, so order-independent).
 // Text: "(random P SEED)".
 type Random struct {
-	P    float64
-	Seed uint64
+	Probability float64
+	Seed        uint64
 }
 
 // Addr matches operations whose range overlaps [Lo, Hi). Text: "(addr LO HI)".
@@ -60,34 +61,34 @@ type And struct{ Preds []Pred }
 // Text: "(or P...)".
 type Or struct{ Preds []Pred }
 
-// Not matches when P does not. Text: "(not P)".
-type Not struct{ P Pred }
+// Not matches when Pred does not. Text: "(not P)".
+type Not struct{ Pred Pred }
 
 // Match implements Pred.
 func (Always) Match(Op) bool { return true }
 
 // Match implements Pred.
-func (p At) Match(op Op) bool { return op.Index == p.N }
+func (p At) Match(op Op) bool { return op.Index == p.Index }
 
 // Match implements Pred.
-func (p DevAt) Match(op Op) bool { return op.DevIndex == p.N }
+func (p DevAt) Match(op Op) bool { return op.DevIndex == p.Index }
 
 // Match implements Pred.
-func (p Every) Match(op Op) bool { return p.N > 0 && op.Index%p.N == p.N-1 }
+func (p Every) Match(op Op) bool { return p.Period > 0 && op.Index%p.Period == p.Period-1 }
 
 // Match implements Pred.
-func (p After) Match(op Op) bool { return op.Index >= p.N }
+func (p After) Match(op Op) bool { return op.Index >= p.Index }
 
 // Match implements Pred.
-func (p Before) Match(op Op) bool { return op.Index < p.N }
+func (p Before) Match(op Op) bool { return op.Index < p.Index }
 
 // Match implements Pred.
 func (p Random) Match(op Op) bool {
-	if p.P >= 1 {
+	if p.Probability >= 1 {
 		return true
 	}
 	h := splitmix(p.Seed ^ splitmix(uint64(op.Index)))
-	return float64(h>>11)/(1<<53) < p.P
+	return float64(h>>11)/(1<<53) < p.Probability
 }
 
 // Match implements Pred.
@@ -126,23 +127,23 @@ func (p Or) Match(op Op) bool {
 }
 
 // Match implements Pred.
-func (p Not) Match(op Op) bool { return !p.P.Match(op) }
+func (p Not) Match(op Op) bool { return !p.Pred.Match(op) }
 
 func (Always) String() string   { return "always" }
-func (p At) String() string     { return fmt.Sprintf("(at %d)", p.N) }
-func (p DevAt) String() string  { return fmt.Sprintf("(devat %d)", p.N) }
-func (p Every) String() string  { return fmt.Sprintf("(every %d)", p.N) }
-func (p After) String() string  { return fmt.Sprintf("(after %d)", p.N) }
-func (p Before) String() string { return fmt.Sprintf("(before %d)", p.N) }
+func (p At) String() string     { return fmt.Sprintf("(at %d)", p.Index) }
+func (p DevAt) String() string  { return fmt.Sprintf("(devat %d)", p.Index) }
+func (p Every) String() string  { return fmt.Sprintf("(every %d)", p.Period) }
+func (p After) String() string  { return fmt.Sprintf("(after %d)", p.Index) }
+func (p Before) String() string { return fmt.Sprintf("(before %d)", p.Index) }
 func (p Random) String() string {
-	return fmt.Sprintf("(random %s %d)", strconv.FormatFloat(p.P, 'g', -1, 64), p.Seed)
+	return fmt.Sprintf("(random %s %d)", strconv.FormatFloat(p.Probability, 'g', -1, 64), p.Seed)
 }
 func (p Addr) String() string   { return fmt.Sprintf("(addr %#x %#x)", p.Lo, p.Hi) }
 func (p OnRole) String() string { return p.Role.String() }
 func (p OnKind) String() string { return p.Kind.String() }
 func (p And) String() string    { return listString("and", p.Preds) }
 func (p Or) String() string     { return listString("or", p.Preds) }
-func (p Not) String() string    { return "(not " + p.P.String() + ")" }
+func (p Not) String() string    { return "(not " + p.Pred.String() + ")" }
 
 func listString(head string, ps []Pred) string {
 	var b strings.Builder
@@ -156,21 +157,21 @@ func listString(head string, ps []Pred) string {
 }
 
 func (Always) validate() error { return nil }
-func (p At) validate() error   { return nonNegative("at", p.N) }
+func (p At) validate() error   { return nonNegative("at", p.Index) }
 func (p DevAt) validate() error {
-	return nonNegative("devat", p.N)
+	return nonNegative("devat", p.Index)
 }
 func (p Every) validate() error {
-	if p.N < 1 {
-		return fmt.Errorf("(every %d): the period must be at least 1", p.N)
+	if p.Period < 1 {
+		return fmt.Errorf("(every %d): the period must be at least 1", p.Period)
 	}
 	return nil
 }
-func (p After) validate() error  { return nonNegative("after", p.N) }
-func (p Before) validate() error { return nonNegative("before", p.N) }
+func (p After) validate() error  { return nonNegative("after", p.Index) }
+func (p Before) validate() error { return nonNegative("before", p.Index) }
 func (p Random) validate() error {
-	if math.IsNaN(p.P) || p.P < 0 || p.P > 1 {
-		return fmt.Errorf("(random %v ...): the probability must be in [0, 1]", p.P)
+	if math.IsNaN(p.Probability) || p.Probability < 0 || p.Probability > 1 {
+		return fmt.Errorf("(random %v ...): the probability must be in [0, 1]", p.Probability)
 	}
 	return nil
 }
@@ -195,10 +196,10 @@ func (p OnKind) validate() error {
 func (p And) validate() error { return validateAll(p.Preds) }
 func (p Or) validate() error  { return validateAll(p.Preds) }
 func (p Not) validate() error {
-	if p.P == nil {
+	if p.Pred == nil {
 		return fmt.Errorf("(not) needs a predicate")
 	}
-	return p.P.validate()
+	return p.Pred.validate()
 }
 
 func validateAll(ps []Pred) error {

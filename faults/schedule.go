@@ -90,8 +90,8 @@ const maxDepth = 64
 // validated (ranges, probabilities).
 func ParseSchedule(text string) (Schedule, error) {
 	var s Schedule
-	p := &parser{toks: tokenize(text)}
-	if len(p.toks) == 1 && p.toks[0] == "none" {
+	p := &parser{tokens: tokenize(text)}
+	if len(p.tokens) == 1 && p.tokens[0] == "none" {
 		return s, nil
 	}
 	seenSeed := false
@@ -136,13 +136,13 @@ func ParseSchedule(text string) (Schedule, error) {
 
 // ParsePred reads one predicate as [Pred.String] prints it.
 func ParsePred(text string) (Pred, error) {
-	p := &parser{toks: tokenize(text)}
+	p := &parser{tokens: tokenize(text)}
 	q, err := p.pred(0)
 	if err != nil {
 		return nil, err
 	}
 	if !p.done() {
-		return nil, p.errorf("unexpected %q after the predicate", p.toks[p.i])
+		return nil, p.errorf("unexpected %q after the predicate", p.tokens[p.pos])
 	}
 	if err := q.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSyntax, err)
@@ -174,22 +174,22 @@ func tokenize(s string) []string {
 }
 
 type parser struct {
-	toks []string
-	i    int
+	tokens []string
+	pos    int
 }
 
-func (p *parser) done() bool { return p.i >= len(p.toks) }
+func (p *parser) done() bool { return p.pos >= len(p.tokens) }
 
 func (p *parser) errorf(format string, a ...any) error {
-	return fmt.Errorf("%w: token %d: %s", ErrSyntax, p.i+1, fmt.Sprintf(format, a...))
+	return fmt.Errorf("%w: token %d: %s", ErrSyntax, p.pos+1, fmt.Sprintf(format, a...))
 }
 
 func (p *parser) next() (string, error) {
 	if p.done() {
 		return "", p.errorf("unexpected end of text")
 	}
-	t := p.toks[p.i]
-	p.i++
+	t := p.tokens[p.pos]
+	p.pos++
 	return t, nil
 }
 
@@ -197,7 +197,7 @@ func (p *parser) peek() string {
 	if p.done() {
 		return ""
 	}
-	return p.toks[p.i]
+	return p.tokens[p.pos]
 }
 
 func (p *parser) expect(tok string) error {
@@ -308,7 +308,7 @@ func (p *parser) pred(depth int) (Pred, error) {
 		if err != nil {
 			return nil, err
 		}
-		q = Random{P: prob, Seed: seed}
+		q = Random{Probability: prob, Seed: seed}
 	case "addr":
 		lo, err := p.int()
 		if err != nil {
@@ -385,7 +385,7 @@ func (p *parser) action() (Action, error) {
 			return nil, p.errorf("unknown torn mode %q (want bits, allbutone or random)", m)
 		}
 		if p.peek() == "unstable" {
-			p.i++
+			p.pos++
 			tn.Unstable = true
 		}
 		a = tn
@@ -413,7 +413,7 @@ func (p *parser) action() (Action, error) {
 		if n < 0 || n > 1<<30 {
 			return nil, p.errorf("flip: bit count %d out of range", n)
 		}
-		a = Flip{Role: r, Lo: lo, Hi: hi, N: int(n)}
+		a = Flip{Role: r, Lo: lo, Hi: hi, Bits: int(n)}
 	case "delay":
 		t, err := p.atom()
 		if err != nil {

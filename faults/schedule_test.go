@@ -47,7 +47,7 @@ func TestScheduleValuesPrintAndParse(t *testing.T) {
 		{Seed: 5, Rules: []Rule{
 			{When: And{[]Pred{OnRole{Primary}, OnKind{Read}}}, Do: Delay{3 * time.Second}},
 			{When: Not{Or{[]Pred{Every{2}, Addr{0, 4096}}}}, Do: Fail{FailMedia}},
-			{When: Random{P: 0.001, Seed: 3}, Do: GoBad{}},
+			{When: Random{Probability: 0.001, Seed: 3}, Do: GoBad{}},
 		}},
 	}
 	for _, s := range cases {
@@ -110,7 +110,7 @@ func TestPredicates(t *testing.T) {
 		{Every{3}, true}, {Every{4}, false}, {Every{1}, true},
 		{After{5}, true}, {After{6}, false},
 		{Before{6}, true}, {Before{5}, false},
-		{Random{P: 1, Seed: 1}, true}, {Random{P: 0, Seed: 1}, false},
+		{Random{Probability: 1, Seed: 1}, true}, {Random{Probability: 0, Seed: 1}, false},
 		{Addr{0x10ff, 0x2000}, true}, {Addr{0x1100, 0x2000}, false}, {Addr{0, 0x1000}, false},
 		{OnRole{Backup}, true}, {OnRole{Primary}, false},
 		{OnKind{Program}, true}, {OnKind{Erase}, false},
@@ -124,7 +124,7 @@ func TestPredicates(t *testing.T) {
 }
 
 func TestRandomPredicateRate(t *testing.T) {
-	p := Random{P: 0.1, Seed: 42}
+	p := Random{Probability: 0.1, Seed: 42}
 	hits := 0
 	for i := int64(0); i < 100000; i++ {
 		if p.Match(Op{Index: i}) {

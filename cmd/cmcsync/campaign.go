@@ -47,7 +47,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	listMutants := fs.Bool("list-mutants", false, "list the deliberately broken engine variants and exit")
 	replay := fs.String("replay", "", "run one replay line and print what every invariant saw")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	liveEvery := fs.Int("live-every", 1, "check invariant 7 (a full round after recovery) at every Nth point")
+	liveEvery := fs.Int("live-every", 1, "check the live invariant (a full round after recovery) at every Nth point")
 	keep := fs.Int("keep", 100, "violations listed in the report (all are counted)")
 	stopAfter := fs.Int("stop-after", 0, "stop once this many violations were found (0: run every point)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the campaign to this file (for go tool pprof)")
@@ -66,20 +66,21 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *replay != "" {
 		return runReplay(ctx, *replay, *asJSON, stdout)
 	}
-	if _, err := engine.ParseMutant(*mutant); err != nil {
+	m, err := campaign.ParseMode(*mode)
+	if err != nil {
+		return usageError("campaign: --mode: %v", err)
+	}
+	mut, err := engine.ParseMutant(*mutant)
+	if err != nil {
 		return usageError("campaign: --mutant: %v", err)
-	}
-	if *mode != "exhaustive" && *mode != "random" {
-		return usageError("campaign: --mode %q: want exhaustive or random", *mode)
-	}
-	if *depth < 1 || *depth > 2 {
-		return usageError("campaign: --depth %d: want 1 or 2", *depth)
-	}
-	if _, err := campaign.LookupScenario(*scenario); err != nil {
-		return usageError("campaign: --scenario: %v", err)
 	}
 	sh, err := shardFrom(*shard, os.Getenv)
 	if err != nil {
+		return usageError("campaign: %v", err)
+	}
+	o := campaign.Options{Mode: m, Scenario: *scenario, Seed: *seed, Mutant: mut, Depth: *depth, Count: *count,
+		Shard: sh, Workers: *workers, LiveEvery: *liveEvery, KeepViolations: *keep, StopAfter: *stopAfter}
+	if err := o.Validate(); err != nil {
 		return usageError("campaign: %v", err)
 	}
 	// A campaign allocates many short-lived buffers (every recovery opens
@@ -88,9 +89,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
-	o := campaign.Options{Mode: *mode, Scenario: *scenario, Seed: *seed, Mutant: *mutant, Depth: *depth, Count: *count,
-		Shard: sh, Workers: *workers, LiveEvery: *liveEvery, KeepViolations: *keep, StopAfter: *stopAfter}
-	progress := newProgress(stderr, fmt.Sprintf("%s %s mutant=%s shard %v", *mode, *scenario, *mutant, sh))
+	progress := newProgress(stderr, fmt.Sprintf("%v %s mutant=%v shard %v", m, *scenario, mut, sh))
 	o.Progress = progress.update
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -101,6 +100,9 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	rep, err := campaign.Run(ctx, o)
 	progress.finish()
+	if errors.Is(err, campaign.ErrOptions) {
+		return usageError("campaign: %v", err)
+	}
 	if err != nil {
 		return fmt.Errorf("campaign: %w", err)
 	}
@@ -150,7 +152,7 @@ func shardFrom(flagValue string, getenv func(string) string) (campaign.Shard, er
 	}
 	idx, total := getenv("JOB_COMPLETION_INDEX"), getenv("JOB_COMPLETIONS")
 	if idx == "" && total == "" {
-		return campaign.Shard{K: 0, N: 1}, nil
+		return campaign.Shard{Index: 0, Count: 1}, nil
 	}
 	if _, err := strconv.Atoi(total); err != nil || idx == "" {
 		return campaign.Shard{}, fmt.Errorf("JOB_COMPLETION_INDEX=%q JOB_COMPLETIONS=%q: both must be set to integers (or pass --shard K/N)", idx, total)
@@ -237,7 +239,7 @@ func runCampaignMerge(args []string, stdout, stderr io.Writer) error {
 
 func printReport(w io.Writer, r *campaign.Report) {
 	what := fmt.Sprintf("depth %d", r.Depth)
-	if r.Mode == "random" {
+	if r.Mode == campaign.Random.String() {
 		what = fmt.Sprintf("count %d", r.Count)
 	}
 	fmt.Fprintf(w, "campaign %s %s seed=%d mutant=%s %s, shards %s\n", r.Mode, r.Scenario, r.Seed, r.Mutant, what, strings.Join(r.Shards, ","))

@@ -55,13 +55,13 @@ func TestShardFromEnvironment(t *testing.T) {
 	env := map[string]string{"JOB_COMPLETION_INDEX": "3", "JOB_COMPLETIONS": "8"}
 	sh, err := shardFrom("", func(k string) string { return env[k] })
 	require.NoError(t, err)
-	require.Equal(t, campaign.Shard{K: 3, N: 8}, sh)
+	require.Equal(t, campaign.Shard{Index: 3, Count: 8}, sh)
 	sh, err = shardFrom("1/2", func(k string) string { return env[k] })
 	require.NoError(t, err)
-	require.Equal(t, campaign.Shard{K: 1, N: 2}, sh, "the flag wins")
+	require.Equal(t, campaign.Shard{Index: 1, Count: 2}, sh, "the flag wins")
 	sh, err = shardFrom("", func(string) string { return "" })
 	require.NoError(t, err)
-	require.Equal(t, campaign.Shard{K: 0, N: 1}, sh)
+	require.Equal(t, campaign.Shard{Index: 0, Count: 1}, sh)
 	_, err = shardFrom("", func(k string) string { return map[string]string{"JOB_COMPLETIONS": "x"}[k] })
 	require.Error(t, err)
 }

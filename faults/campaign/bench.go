@@ -2,9 +2,7 @@ package campaign
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -25,7 +23,7 @@ var epoch = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 // type's payload as the primary held it, and the configuration committed
 // with it.
 type generation struct {
-	num      uint64
+	number   uint64
 	config   engine.Config
 	payloads map[info.Type][]byte
 
@@ -34,8 +32,8 @@ type generation struct {
 }
 
 type chunkKey struct {
-	t     info.Type
-	phase int64
+	infoType info.Type
+	phase    int64
 }
 
 // chunkPrints returns the fingerprints (see fingerprint) of type t's
@@ -58,38 +56,29 @@ func (g *generation) chunkPrints(t info.Type, phase, chunkSize int64) []uint64 {
 	return d
 }
 
-// fingerprint identifies a chunk's bytes for the oracle's comparisons of
-// what a block holds with what a generation must hold. It is a 64-bit
-// keyed hash (hash/maphash), not the store's SHA-256: the oracle compares
-// contents with contents it read itself, so it needs no collision
-// resistance against an adversary, and an accidental collision has
-// probability 2^-64 per comparison. It runs at memory speed, where
-// SHA-256 without SHA instructions took an eighth of the campaign's CPU.
-func fingerprint(p []byte) uint64 { return maphash.Bytes(hashSeed, p) }
-
 // step is one flash operation of a recorded run, with the chips' state and
 // the time just before it.
 type step struct {
-	op   faults.Op
-	snap [2]*sim.Snapshot
-	at   time.Time
+	op        faults.Op
+	snapshots [2]*sim.Snapshot
+	time      time.Time
 }
 
 // bench is a scenario set up once: the chips after the first sync and the
 // CMC activity (the base), the two generations the round may leave, and
 // the recorded round of one engine variant.
 type bench struct {
-	sc     Scenario
-	seed   uint64
-	mutant engine.Mutant
-	part   sim.Part
-	layout engine.Layout
-	base   [2]*sim.Snapshot
-	at     time.Time // clock at the base
-	baseA  hal.Stats // chip A's statistics at the base
-	gen0   *generation
-	gen1   *generation
-	chunk  int64
+	scenario         Scenario
+	seed             uint64
+	mutant           engine.Mutant
+	part             sim.Part
+	layout           engine.Layout
+	base             [2]*sim.Snapshot
+	baseTime         time.Time // clock at the base
+	primaryBaseStats hal.Stats // chip A's statistics at the base
+	prevGen          *generation
+	roundGen         *generation
+	eraseSize        int64
 	// journalOff and journalSize are the backup store's metadata range.
 	journalOff, journalSize int64
 	steps                   []step // the recorded round
@@ -135,7 +124,7 @@ func (sc Scenario) openChips(part sim.Part, seed uint64) ([2]*sim.Flash, *sim.Cl
 
 func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
 	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m,
-		Config: engine.Config{Types: b.sc.Types, Interval: b.sc.Interval, Threshold: b.sc.Threshold}}
+		Config: engine.Config{Types: b.scenario.Types, Interval: b.scenario.Interval, Threshold: b.scenario.Threshold}}
 }
 
 // setup builds the base state with the real engine: format, populate the
@@ -145,7 +134,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{sc: sc, seed: seed, part: part, memo: &baseMemo{}}
+	b := &bench{scenario: sc, seed: seed, part: part, memo: &baseMemo{}}
 	chips, clock, err := sc.openChips(part, seed)
 	if err != nil {
 		return nil, err
@@ -153,7 +142,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if b.layout, err = engine.DefaultLayout(chips[0].Geometry(), sc.RegionSize); err != nil {
 		return nil, err
 	}
-	b.chunk = chips[0].Geometry().EraseSize
+	b.eraseSize = chips[0].Geometry().EraseSize
 	opts := b.options(clock, engine.None)
 	g := cmcsim.New(seed)
 	var region *info.Region
@@ -171,7 +160,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 		return nil, fmt.Errorf("setup: first sync: %w", err)
 	}
 	st := e.Status()
-	if b.gen0, err = readGeneration(region, sc.Types, st.Generation, e.Config()); err != nil {
+	if b.prevGen, err = readGeneration(region, sc.Types, st.Generation, e.Config()); err != nil {
 		return nil, err
 	}
 	next := e.Config()
@@ -182,7 +171,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if err := g.Step(region, sc.Activity); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	if b.gen1, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {
+	if b.roundGen, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {
 		return nil, err
 	}
 	bs, err := store.Open(chips[1], b.layout.StoreOff, b.layout.StoreSize, store.Options{ReadOnly: true})
@@ -191,13 +180,13 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	}
 	b.journalOff, b.journalSize = bs.JournalRange()
 	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
-	b.at = clock.Now()
-	b.baseA = chips[0].Stats()
+	b.baseTime = clock.Now()
+	b.primaryBaseStats = chips[0].Stats()
 	return b, nil
 }
 
 func readGeneration(r *info.Region, types []info.Type, num uint64, cfg engine.Config) (*generation, error) {
-	g := &generation{num: num, config: cfg.Clone(), payloads: map[info.Type][]byte{}, chunks: map[chunkKey][]uint64{}}
+	g := &generation{number: num, config: cfg.Clone(), payloads: map[info.Type][]byte{}, chunks: map[chunkKey][]uint64{}}
 	for _, t := range types {
 		rec, err := r.Read(t)
 		if err != nil {
@@ -215,17 +204,17 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	nb := *b
 	nb.mutant = m
 	nb.steps = nil
-	chips, clock, err := b.sc.openChips(b.part, b.seed)
+	chips, clock, err := b.scenario.openChips(b.part, b.seed)
 	if err != nil {
 		return nil, err
 	}
 	hc := newHarnessClock(clock)
 	chips[0].Restore(b.base[0])
 	chips[1].Restore(b.base[1])
-	hc.set(b.at)
+	hc.set(b.baseTime)
 	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: b.part.BlockEraseSize, Clock: hc, Disarmed: true, Trace: func(op faults.Op) {
 		op.Data = slices.Clone(op.Data)
-		nb.steps = append(nb.steps, step{op: op, snap: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, at: hc.Now()})
+		nb.steps = append(nb.steps, step{op: op, snapshots: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, time: hc.Now()})
 	}})
 	wa, wb := in.Wrap(chips[0], faults.Primary), in.Wrap(chips[1], faults.Backup)
 	before := [2]hal.Stats{chips[0].Stats(), chips[1].Stats()}
@@ -257,8 +246,8 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	if err != nil {
 		return nil, fmt.Errorf("record: the round without faults failed: %w", err)
 	}
-	if rep.Generation != b.gen1.num {
-		return nil, fmt.Errorf("record: the round committed generation %d, want %d", rep.Generation, b.gen1.num)
+	if rep.Generation != b.roundGen.number {
+		return nil, fmt.Errorf("record: the round committed generation %d, want %d", rep.Generation, b.roundGen.number)
 	}
 	nb.roundOK = true
 	nb.writesBefore = make([]int, len(nb.steps)+1)
@@ -272,4 +261,45 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	return &nb, nil
 }
 
-var errNoRound = errors.New("the round did not run")
+// benches caches scenario setups (the real engine's first sync) and
+// recorded rounds per process.
+var benches struct {
+	sync.Mutex
+	base     map[string]*bench
+	recorded map[string]*bench
+}
+
+// loadBench returns the bench of scenario and seed with mutant's round
+// recorded, setting it up on first use.
+func loadBench(ctx context.Context, scenario string, seed uint64, mutant engine.Mutant) (*bench, error) {
+	sc, err := LookupScenario(scenario)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMutant(mutant); err != nil {
+		return nil, err
+	}
+	benches.Lock()
+	defer benches.Unlock()
+	if benches.base == nil {
+		benches.base, benches.recorded = map[string]*bench{}, map[string]*bench{}
+	}
+	key := fmt.Sprintf("%s/%d", scenario, seed)
+	recorded := key + "/" + mutant.String()
+	if b, ok := benches.recorded[recorded]; ok {
+		return b, nil
+	}
+	base, ok := benches.base[key]
+	if !ok {
+		if base, err = setup(ctx, sc, seed); err != nil {
+			return nil, err
+		}
+		benches.base[key] = base
+	}
+	b, err := base.withMutant(ctx, mutant)
+	if err != nil {
+		return nil, err
+	}
+	benches.recorded[recorded] = b
+	return b, nil
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
 // Case is one replayable run: a scenario (which fixes the chips, the data
@@ -18,7 +19,7 @@ import (
 type Case struct {
 	Scenario string
 	Seed     uint64 // the scenario's generator seed
-	Mutant   string // "none" for the real engine
+	Mutant   engine.Mutant
 	Round    faults.Schedule
 	Recovery faults.Schedule
 }
@@ -28,11 +29,7 @@ var ErrBadCase = errors.New("bad replay line")
 
 // String returns the one-line replay form.
 func (c Case) String() string {
-	m := c.Mutant
-	if m == "" {
-		m = "none"
-	}
-	return fmt.Sprintf("%s seed=%d mutant=%s | %v | %v", c.Scenario, c.Seed, m, c.Round, c.Recovery)
+	return fmt.Sprintf("%s seed=%d mutant=%v | %v | %v", c.Scenario, c.Seed, c.Mutant, c.Round, c.Recovery)
 }
 
 // ParseCase reads a replay line as Case.String prints it. The recovery part
@@ -53,9 +50,12 @@ func ParseCase(line string) (Case, error) {
 		return Case{}, fmt.Errorf("%w: seed: %v", ErrBadCase, err)
 	}
 	c.Seed = seed
-	c.Mutant = strings.TrimPrefix(head[2], "mutant=")
-	if c.Mutant == "" {
+	mutant := strings.TrimPrefix(head[2], "mutant=")
+	if mutant == "" {
 		return Case{}, fmt.Errorf("%w: empty mutant name (use mutant=none for the real engine)", ErrBadCase)
+	}
+	if c.Mutant, err = engine.ParseMutant(mutant); err != nil {
+		return Case{}, fmt.Errorf("%w: %w", ErrBadCase, err)
 	}
 	if c.Round, err = faults.ParseSchedule(parts[1]); err != nil {
 		return Case{}, fmt.Errorf("%w: round schedule: %w", ErrBadCase, err)

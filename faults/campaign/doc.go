@@ -1,5 +1,6 @@
 // Package campaign runs fault campaigns against the sync engine and judges
-// every run with an oracle of the eight invariants of DESIGN.md §7.
+// every run with an oracle of the eight invariants of docs/DESIGN.md,
+// Invariants.
 //
 // A [Scenario] (the "standard" one: generator information on an 8 MiB
 // region of MX66L1G45G chips, synced once, then the round that follows a
@@ -22,17 +23,18 @@
 // (engine.Open runs recovery) and checks, through the store's read-only
 // decoder, the engine's public Status and Events, and the flash contents:
 // atomic (the backup's committed information is exactly one generation,
-// every chunk read back and compared
-// with the primary's bytes by a 64-bit fingerprint), durable (nothing committed is lost),
-// purged (nothing of an interrupted round stays pending, every data block it
-// wrote reads erased, and purge-verified was reported), reinit (the
-// configuration after a purge is the one committed with the last good
-// generation), failover (none without a wait beyond the threshold; the
-// active chip survives power loss), primary untouched (no program or erase
-// reached the active primary), live (the next round succeeds and leaves the
-// primary's current information on the backup) and bounded wear (no block
-// erased more than [WearBound] times by the round and its recoveries, nor by
-// the live round).
+// every chunk read back and compared with the primary's bytes by a 64-bit
+// fingerprint), durable (nothing committed is lost), purged (nothing of
+// an interrupted round stays pending, every data block it wrote reads
+// erased, and purge-verified was reported), reinit (the configuration
+// after a purge is the one committed with the last good generation),
+// failover (none without a wait beyond the threshold; the active chip
+// survives power loss), primary untouched (no program or erase reached the
+// active primary), live (the next round succeeds and leaves the primary's
+// current information on the backup) and bounded wear (no block erased
+// more than [WearBound] times by the round and its recoveries, nor by the
+// live round). Each invariant is one check (checks.go, live.go); a
+// [Verdict] says what it saw, or that it was skipped.
 //
 // Every run is a [Case] whose String is a one-line replay; [Replay] runs a
 // case from the base without branching and returns every invariant's

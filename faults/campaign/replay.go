@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/engine"
-	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // Replay runs one case from the scenario's base, without branching: the
@@ -33,33 +31,37 @@ func Replay(ctx context.Context, c Case) ([]Verdict, error) {
 	return r.verdicts, nil
 }
 
-// run executes one phase (the round, or a recovery) on chips wrapped by an
-// injector of s; it returns the writes issued before power was lost (the
-// torn one included), whether it was, and the time just before the cut.
+// phaseRun is one phase (the round, or a recovery) run on the chips
+// wrapped by an injector: the operations it traced, each with the time
+// just before it, and, once finished, the writes issued before power was
+// lost (the torn one included), whether it was, and the time just before
+// the cut.
 type phaseRun struct {
-	in      *faults.Injector
-	ops     []faults.Op
-	times   []time.Time
-	writes  []faults.Op
-	cut     bool
-	cutTime time.Time
+	injector *faults.Injector
+	ops      []faults.Op
+	times    []time.Time
+	writes   []faults.Op
+	cut      bool
+	cutTime  time.Time
 }
 
+// newPhase wraps the worker's chips in an injector of s that traces
+// every operation from index start on.
 func (w *worker) newPhase(s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
 	ph := &phaseRun{}
-	ph.in = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.b.part.BlockEraseSize, Clock: w.hc, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
+	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
-		ph.times = append(ph.times, w.hc.Now())
+		ph.times = append(ph.times, w.clock.Now())
 	}})
-	return ph, ph.in.Wrap(w.chips[0], faults.Primary), ph.in.Wrap(w.chips[1], faults.Backup)
+	return ph, ph.injector.Wrap(w.chips[0], faults.Primary), ph.injector.Wrap(w.chips[1], faults.Backup)
 }
 
 // finish works out what the phase did up to the power cut, if any.
 func (ph *phaseRun) finish() {
 	cutAt := int64(-1)
 	torn := false
-	for _, f := range ph.in.Fired() {
+	for _, f := range ph.injector.Fired() {
 		switch f.Action.(type) {
 		case faults.Cut:
 			cutAt = f.Op.Index
@@ -98,22 +100,22 @@ func hasUnstable(s faults.Schedule) bool {
 
 // replay runs c from the base on the worker's chips.
 func (w *worker) replay(ctx context.Context, c Case) (result, error) {
-	b := w.b
-	if c.Scenario != b.sc.Name || c.Seed != b.seed || c.Mutant != b.mutant.String() {
-		return result{}, fmt.Errorf("case %q is for another bench (%s seed=%d mutant=%s)", c, b.sc.Name, b.seed, b.mutant)
+	b := w.bench
+	if c.Scenario != b.scenario.Name || c.Seed != b.seed || c.Mutant != b.mutant {
+		return result{}, fmt.Errorf("case %q is for another bench (%s seed=%d mutant=%s)", c, b.scenario.Name, b.seed, b.mutant)
 	}
 	if err := c.Round.Validate(); err != nil {
 		return result{}, err
 	}
 	w.chips[0].Restore(b.base[0])
 	w.chips[1].Restore(b.base[1])
-	w.hc.set(b.at)
+	w.clock.set(b.baseTime)
 	ph, wa, wb := w.newPhase(c.Round, true, 0)
-	e, err := engine.Open(ctx, wa, wb, b.options(w.hc, b.mutant))
+	e, err := engine.Open(ctx, wa, wb, b.options(w.clock, b.mutant))
 	if err != nil {
 		return result{}, fmt.Errorf("replay: open before the round: %w", err)
 	}
-	ph.in.Arm()
+	ph.injector.Arm()
 	_, _ = e.Round(ctx)
 	return w.afterRound(ctx, c, e, ph)
 }
@@ -124,8 +126,8 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 // (every predicate is a function of the operation alone). Otherwise it
 // replays c from the base.
 func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
-	b := w.b
-	if b.prepared == nil || c.Scenario != b.sc.Name || c.Seed != b.seed || c.Mutant != b.mutant.String() || c.Round.Validate() != nil {
+	b := w.bench
+	if b.prepared == nil || c.Scenario != b.scenario.Name || c.Seed != b.seed || c.Mutant != b.mutant || c.Round.Validate() != nil {
 		return w.replay(ctx, c) // which reports what is wrong
 	}
 	for _, st := range b.steps[:b.split] {
@@ -145,20 +147,20 @@ func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 // region again. TestAnomalyBranchEqualsReplay and
 // TestRandomBranchEqualsReplay prove it the same as a replay.
 func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
-	b := w.b
+	b := w.bench
 	w.chips[0].Restore(b.base[0])
 	w.chips[1].Restore(b.base[1])
-	w.hc.set(b.at)
+	w.clock.set(b.baseTime)
 	ph, wa, wb := w.newPhase(c.Round, true, int64(b.split))
-	e, err := engine.Open(ctx, wa, wb, b.options(w.hc, b.mutant))
+	e, err := engine.Open(ctx, wa, wb, b.options(w.clock, b.mutant))
 	if err != nil {
 		return result{}, fmt.Errorf("branch: open before the round: %w", err)
 	}
 	s := b.steps[b.split]
-	w.chips[0].Restore(s.snap[0])
-	w.chips[1].Restore(s.snap[1])
-	w.hc.set(s.at)
-	ph.in.Arm()
+	w.chips[0].Restore(s.snapshots[0])
+	w.chips[1].Restore(s.snapshots[1])
+	w.clock.set(s.time)
+	ph.injector.Arm()
 	if _, err := e.Apply(ctx, b.prepared); errors.Is(err, engine.ErrStale) {
 		return result{}, fmt.Errorf("branch: %w", err)
 	}
@@ -168,20 +170,20 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 // afterRound judges c once its round ran on engine e under phase ph: it
 // runs the recovery schedule, if any, and the oracle.
 func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *phaseRun) (result, error) {
-	b := w.b
+	b := w.bench
 	ph.finish()
-	if err := ph.in.Err(); err != nil {
+	if err := ph.injector.Err(); err != nil {
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
-	t := &trial{c: c, preEvents: e.Events(), writes: ph.writes, powerLost: ph.cut}
-	for _, f := range ph.in.Fired() {
-		if d, ok := f.Action.(faults.Delay); ok && d.D > b.sc.Threshold && f.Op.Role == faults.Primary && f.Op.Kind == faults.Read {
+	t := &trial{testCase: c, preEvents: e.Events(), writes: ph.writes, powerLost: ph.cut}
+	for _, f := range ph.injector.Fired() {
+		if d, ok := f.Action.(faults.Delay); ok && d.Duration > b.scenario.Threshold && f.Op.Role == faults.Primary && f.Op.Kind == faults.Read {
 			t.failoverDue = true
 		}
 	}
 	points := 1
 	if ph.cut {
-		w.hc.set(ph.cutTime)
+		w.clock.set(ph.cutTime)
 	}
 	w.stable = !hasUnstable(c.Round) && !hasUnstable(c.Recovery)
 	if !hasUnstable(c.Round) {
@@ -189,70 +191,15 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	}
 	if len(c.Recovery.Rules) > 0 {
 		rph, ra, rb := w.newPhase(c.Recovery, false, 0)
-		_, _ = engine.Open(ctx, ra, rb, b.options(w.hc, b.mutant))
+		_, _ = engine.Open(ctx, ra, rb, b.options(w.clock, b.mutant))
 		rph.finish()
-		if err := rph.in.Err(); err != nil {
+		if err := rph.injector.Err(); err != nil {
 			return result{}, fmt.Errorf("replay: recovery: %w", err)
 		}
 		t.writes = append(t.writes, rph.writes...)
 		if rph.cut {
-			w.hc.set(rph.cutTime)
+			w.clock.set(rph.cutTime)
 		}
 	}
-	return result{c: c, points: points, verdicts: w.judge(ctx, t)}, nil
+	return result{testCase: c, points: points, verdicts: w.judge(ctx, t)}, nil
 }
-
-// randomCase draws the n-th schedule of a random campaign: a power cut or
-// torn operation somewhere in the round, failed reads of the primary (an
-// anomaly whose wait stays below the threshold), slow primary reads below
-// the threshold, failed backup writes; or a probe of the primary that
-// stalls for twice the threshold (a failover is due), sometimes followed by
-// a power cut.
-func randomCase(b *bench, seed uint64, n int) Case {
-	r := rand.New(rand.NewPCG(seed, uint64(n)^0x9e3779b97f4a7c15))
-	ops := int64(len(b.steps))
-	s := faults.Schedule{Seed: seed ^ uint64(n)}
-	var primaryReads, backupWrites, probes []int64
-	for i, st := range b.steps {
-		if st.op.Role == faults.Primary && st.op.Kind == faults.Read && st.op.Off == b.layout.ImageOff {
-			probes = append(probes, int64(i))
-		}
-		switch {
-		case st.op.Role == faults.Primary && st.op.Kind == faults.Read:
-			primaryReads = append(primaryReads, int64(i))
-		case st.op.Role == faults.Backup && st.op.Kind != faults.Read:
-			backupWrites = append(backupWrites, int64(i))
-		}
-	}
-	if r.Float64() < 0.3 && len(primaryReads) > 0 {
-		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: primaryReads[r.IntN(len(primaryReads))]}, Do: faults.Fail{Kind: faults.FailMedia}})
-	}
-	if r.Float64() < 0.2 {
-		s.Rules = append(s.Rules, faults.Rule{
-			When: faults.And{Preds: []faults.Pred{faults.OnRole{Role: faults.Primary}, faults.OnKind{Kind: faults.Read}, faults.Random{P: 0.2, Seed: r.Uint64()}}},
-			Do:   faults.Delay{D: b.sc.Threshold / 4}})
-	}
-	if r.Float64() < 0.2 && len(probes) > 0 {
-		// The primary does not answer a probe for twice the threshold:
-		// a failover is due (and a cut may follow while it is made).
-		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: probes[r.IntN(len(probes))]}, Do: faults.Delay{D: 2 * b.sc.Threshold}})
-		if r.IntN(2) == 0 {
-			s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: r.Int64N(ops + 40)}, Do: faults.Cut{}})
-		}
-		return Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: s}
-	}
-	if r.Float64() < 0.15 && len(backupWrites) > 0 {
-		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: backupWrites[r.IntN(len(backupWrites))]}, Do: faults.Fail{Kind: faults.FailMedia}})
-	}
-	if len(s.Rules) == 0 || r.Float64() < 0.6 {
-		i := r.Int64N(ops)
-		var do faults.Action = faults.Cut{}
-		if r.IntN(2) == 0 {
-			do = faults.Torn{Mode: faults.TornMode(1 + r.IntN(3)), Unstable: r.IntN(3) == 0}
-		}
-		s.Rules = append(s.Rules, faults.Rule{When: faults.At{N: i}, Do: do})
-	}
-	return Case{Scenario: b.sc.Name, Seed: b.seed, Mutant: b.mutant.String(), Round: s}
-}
-
-var _ = info.All

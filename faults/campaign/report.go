@@ -11,23 +11,6 @@ import (
 	"strings"
 )
 
-// Invariant names, as DESIGN.md §7 numbers them.
-const (
-	Atomic        = "atomic"
-	Durable       = "durable"
-	Purged        = "purged"
-	Reinit        = "reinit"
-	Failover      = "failover"
-	PrimaryIntact = "primary-untouched"
-	Live          = "live"
-	BoundedWear   = "bounded-wear"
-)
-
-// Invariants lists the eight invariants in order.
-func Invariants() []string {
-	return []string{Atomic, Durable, Purged, Reinit, Failover, PrimaryIntact, Live, BoundedWear}
-}
-
 // Violation is one broken invariant with the line that replays it.
 type Violation struct {
 	Replay    string `json:"replay"`
@@ -35,14 +18,15 @@ type Violation struct {
 	Detail    string `json:"detail"`
 }
 
-// Shard selects every point whose index i satisfies i % N == K (0 <= K < N).
-type Shard struct{ K, N int }
+// Shard selects every point whose index i satisfies i % Count == Index
+// (0 <= Index < Count); its text is "K/N" (Index/Count).
+type Shard struct{ Index, Count int }
 
 // String returns "K/N".
-func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.K, s.N) }
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
 // Has reports whether point i belongs to the shard.
-func (s Shard) Has(i int) bool { return s.N <= 1 || i%s.N == s.K }
+func (s Shard) Has(i int) bool { return s.Count <= 1 || i%s.Count == s.Index }
 
 // ParseShard reads "K/N" with 0 <= K < N.
 func ParseShard(text string) (Shard, error) {
@@ -79,10 +63,11 @@ type Report struct {
 	FaultPoints    int `json:"fault_points"`
 	TornVariants   int `json:"torn_variants"`
 	RecoveryPoints int `json:"recovery_points"`
-	// LiveRounds is how many live rounds (invariant 7) really ran: a point
-	// whose recovered chips hold the same contents as an earlier point's
-	// (and the same engine configuration and generation) reuses that
-	// verdict.
+	// LiveRounds is how many live rounds (the live invariant) really ran:
+	// a point whose recovered chips hold the same contents as an earlier
+	// point's on the same worker (and the same engine configuration and
+	// generation) reuses that verdict, so with several workers the count
+	// depends on how the points fell to them.
 	LiveRounds int `json:"live_rounds"`
 	// Checks counts, per invariant, the schedules where it was checked.
 	Checks map[string]int `json:"checks"`
@@ -189,11 +174,11 @@ func (r *Report) MissingShards() []string {
 	have := map[int]bool{}
 	for _, s := range r.Shards {
 		sh, err := ParseShard(s)
-		if err != nil || (n >= 0 && sh.N != n) {
+		if err != nil || (n >= 0 && sh.Count != n) {
 			return nil
 		}
-		n = sh.N
-		have[sh.K] = true
+		n = sh.Count
+		have[sh.Index] = true
 	}
 	var miss []string
 	for k := 0; k < n; k++ {

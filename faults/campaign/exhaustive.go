@@ -1,0 +1,185 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+// point is one exhaustive fault point: a cut or torn operation at round
+// operation opIndex, or an anomaly of the primary there.
+type point struct {
+	opIndex  int
+	kind     pointKind
+	tornMode faults.TornMode
+	unstable bool
+}
+
+type pointKind uint8
+
+const (
+	pointCut pointKind = iota
+	pointTorn
+	pointAnomaly // the primary fails one read: an anomaly below the threshold
+)
+
+// variants lists the points at one operation: a clean cut, and for
+// programs and erases their torn variants; for the primary's reads also a
+// failed read (an anomaly whose wait-response stays below the threshold).
+func variants(i int, op faults.Op) []point {
+	ps := []point{{opIndex: i, kind: pointCut}}
+	switch op.Kind {
+	case faults.Program:
+		ps = append(ps, point{i, pointTorn, faults.TornBits, false}, point{i, pointTorn, faults.TornAllButOne, false},
+			point{i, pointTorn, faults.TornBits, true})
+	case faults.Erase:
+		ps = append(ps, point{i, pointTorn, faults.TornBits, false}, point{i, pointTorn, faults.TornAllButOne, false},
+			point{i, pointTorn, faults.TornRandom, true})
+	case faults.Read:
+		if op.Role == faults.Primary {
+			ps = append(ps, point{opIndex: i, kind: pointAnomaly})
+		}
+	}
+	return ps
+}
+
+func (p point) schedule(seed uint64) faults.Schedule {
+	switch p.kind {
+	case pointTorn:
+		return faults.TornAt(int64(p.opIndex), p.tornMode, p.unstable, seed)
+	case pointAnomaly:
+		return faults.Schedule{Rules: []faults.Rule{{When: faults.At{Index: int64(p.opIndex)}, Do: faults.Fail{Kind: faults.FailMedia}}}}
+	}
+	return faults.CutAt(int64(p.opIndex))
+}
+
+// runPoint branches from the recorded round's snapshot at the point's
+// operation, applies the fault and judges the recovery; at depth 2 it also
+// branches at every operation of that recovery. Anomalies (the engine
+// keeps running) are run from the base instead.
+func (w *worker) runPoint(ctx context.Context, p point, depth int) (jobResult, error) {
+	b := w.bench
+	c := Case{Scenario: b.scenario.Name, Seed: b.seed, Mutant: b.mutant, Round: p.schedule(b.seed)}
+	if p.kind == pointAnomaly {
+		// The engine keeps running: from the recorded first half if the
+		// anomaly strikes after it (see runCase), else from the base.
+		r, err := w.runCase(ctx, c)
+		return jobResult{results: []result{r}}, err
+	}
+	var out jobResult
+	if p.kind == pointTorn {
+		out.torn++
+	}
+	t, err := w.branch(p)
+	if err != nil {
+		return jobResult{}, err
+	}
+	t.testCase = c
+	var rsteps []step
+	if depth >= 2 {
+		t.recordRecovery = func(op faults.Op) {
+			op.Data = append([]byte(nil), op.Data...)
+			rsteps = append(rsteps, step{op: op, snapshots: [2]*sim.Snapshot{w.chips[0].Snapshot(), w.chips[1].Snapshot()}, time: w.clock.Now()})
+		}
+	}
+	base := *t
+	base.writes = append([]faults.Op(nil), t.writes...)
+	out.results = append(out.results, result{testCase: c, points: 1, verdicts: w.judge(ctx, t)})
+	for j, s := range rsteps {
+		var before []faults.Op
+		for _, rs := range rsteps[:j] {
+			if rs.op.Kind != faults.Read {
+				before = append(before, rs.op)
+			}
+		}
+		for _, q := range variants(j, s.op) {
+			if q.kind == pointAnomaly {
+				continue
+			}
+			c2 := c
+			c2.Recovery = q.schedule(b.seed)
+			t2, err := w.branchRecovery(&base, before, s, q)
+			if err != nil {
+				return jobResult{}, err
+			}
+			t2.testCase = c2
+			out.results = append(out.results, result{testCase: c2, points: 1, verdicts: w.judge(ctx, t2)})
+			out.recoveryPoints++
+			if q.kind == pointTorn {
+				out.torn++
+			}
+		}
+	}
+	return out, nil
+}
+
+// branch sets the worker's chips to the recorded round's state just before
+// operation p.opIndex and applies p's fault to it.
+func (w *worker) branch(p point) (*trial, error) {
+	b := w.bench
+	s := b.steps[p.opIndex]
+	w.chips[0].Restore(s.snapshots[0])
+	w.chips[1].Restore(s.snapshots[1])
+	w.clock.set(s.time)
+	t := &trial{preEvents: nil}
+	k := b.writesBefore[p.opIndex]
+	t.writes = b.writes[:k:k] // shared: an append copies
+	if p.kind == pointTorn {
+		if err := w.tear(p.schedule(b.seed), s.op, int64(p.opIndex)); err != nil {
+			return nil, err
+		}
+		if s.op.Kind != faults.Read {
+			t.writes = append(t.writes, s.op)
+		}
+		w.clock.set(s.time)
+	}
+	w.stable = !p.unstable
+	if !p.unstable {
+		t.firstPre = w.view(1, t.writes)
+	}
+	return t, nil
+}
+
+// branchRecovery sets the chips to the recovery's state before operation s
+// and applies q's fault.
+func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point) (*trial, error) {
+	w.chips[0].Restore(s.snapshots[0])
+	w.chips[1].Restore(s.snapshots[1])
+	w.clock.set(s.time)
+	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre}
+	t.writes = append(t.writes, base.writes...)
+	t.writes = append(t.writes, before...)
+	if q.kind == pointTorn {
+		if err := w.tear(q.schedule(w.bench.seed), s.op, s.op.Index); err != nil {
+			return nil, err
+		}
+		if s.op.Kind != faults.Read {
+			t.writes = append(t.writes, s.op)
+		}
+		w.clock.set(s.time)
+	}
+	return t, nil
+}
+
+// tear replays operation op through an injector whose schedule tears it.
+func (w *worker) tear(s faults.Schedule, op faults.Op, index int64) error {
+	in := faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, StartIndex: index})
+	dev := in.Wrap(w.chips[int(op.Role)-1], op.Role)
+	var err error
+	switch op.Kind {
+	case faults.Program:
+		_, err = dev.WriteAt(op.Data, op.Off)
+	case faults.Erase:
+		err = dev.Erase(op.Off, op.Len)
+	default:
+		_, err = dev.ReadAt(make([]byte, op.Len), op.Off)
+	}
+	if !errors.Is(err, hal.ErrPowerLoss) && in.Err() == nil {
+		return fmt.Errorf("tear %v: want a power loss, got %v", op, err)
+	}
+	return in.Err()
+}

@@ -1,0 +1,122 @@
+package campaign
+
+import (
+	"context"
+	"encoding/binary"
+	"hash/maphash"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+// trial is the state of one run once its faults have struck, handed to the
+// oracle: the chips hold what the faults left.
+type trial struct {
+	testCase Case
+	// preEvents are the events the engine reported before the power
+	// was lost (a failover reported then must survive).
+	preEvents []engine.Event
+	// writes are the programs and erases the round and any cut recovery
+	// issued before the cut, the torn one included.
+	writes []faults.Op
+	// firstPre is the backup store as the reference decoder read it right
+	// after the fault, before any recovery (nil when a torn area is
+	// unstable, since then any one read of it is as good as another).
+	firstPre *storeView
+	// failoverDue: a delay beyond the threshold struck a read of the
+	// primary; powerLost: a cut or torn operation ended the round.
+	failoverDue, powerLost bool
+	// recordRecovery, if set, sees each operation of the recovery.
+	recordRecovery faults.Trace
+}
+
+// judge runs a clean recovery on the chips, checks the invariants, then
+// the live round, and returns a verdict per invariant (docs/DESIGN.md,
+// Invariants). A check's failure stands even if a later check passes the
+// same invariant.
+func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
+	w.stable = !hasUnstable(t.testCase.Round) && !hasUnstable(t.testCase.Recovery)
+	vs := verdicts{}
+	// Room for the recovery's writes (a purge, a few journal records)
+	// without growing the copy.
+	writes := append(make([]faults.Op, 0, len(t.writes)+256), t.writes...)
+	pre := w.view(1, writes)
+	rec, err := w.recover(ctx, t, &writes)
+	if err != nil {
+		vs.fail(Live, "recovery failed: engine.Open: %v", err)
+		return vs.all()
+	}
+	defer rec.engine.Release()
+	w.setTouched(writes)
+	post := w.view(1, writes)
+	if post.err != nil {
+		vs.fail(Atomic, "the reference decoder cannot read the backup store after recovery: %v", post.err)
+		return vs.all()
+	}
+	b := w.bench
+	w.checkAtomic(vs, post)
+	checkDurable(vs, b.prevGen.number, t.firstPre, post)
+	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], rec.events)
+	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen)
+	checkFailover(vs, t, rec.events, rec.engine.Status().ActiveChip, b.scenario.Threshold)
+	// Chip A was the primary while the round ran.
+	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
+	checkWear(vs, writes, b.eraseSize, "round and recovery")
+	w.checkLive(ctx, vs, rec, writes)
+	return vs.all()
+}
+
+// recovery is the engine the oracle opened on what the chips hold
+// (engine.Open runs recovery); the live round then runs on it.
+type recovery struct {
+	engine *engine.Engine
+	// events are the events the engine reported while it recovered.
+	events []engine.Event
+	// sink receives the programs and erases the engine issues, without
+	// their data: the recovery's go after the trial's writes, then
+	// checkLive points it at the live round's own list.
+	sink *[]faults.Op
+	// opsHash fingerprints the recovery's operations (kind, role and
+	// range). It goes into the live round's memo key: two recoveries that
+	// leave the same contents by different paths may leave different
+	// engine state in memory (which blocks it believes erased).
+	opsHash maphash.Hash
+	tracing bool // while the recovery runs
+	// record, if set, sees each operation of the recovery
+	// (trial.recordRecovery).
+	record faults.Trace
+}
+
+// recover opens the engine on the chips through an injector without
+// faults that traces every operation; writes receives the recovery's
+// programs and erases.
+func (w *worker) recover(ctx context.Context, t *trial, writes *[]faults.Op) (*recovery, error) {
+	rec := &recovery{sink: writes, tracing: true, record: t.recordRecovery}
+	rec.opsHash.SetSeed(hashSeed)
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Trace: rec.trace})
+	e, err := engine.Open(ctx, in.Wrap(w.chips[0], faults.Primary), in.Wrap(w.chips[1], faults.Backup), w.bench.options(w.clock, w.bench.mutant))
+	if err != nil {
+		return nil, err
+	}
+	rec.tracing = false
+	rec.engine, rec.events = e, e.Events()
+	return rec, nil
+}
+
+// trace is the recovery's faults.Trace.
+func (rec *recovery) trace(op faults.Op) {
+	if rec.tracing {
+		if rec.record != nil {
+			rec.record(op)
+		}
+		var b [24]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(op.Kind)<<8|uint64(op.Role))
+		binary.LittleEndian.PutUint64(b[8:], uint64(op.Off))
+		binary.LittleEndian.PutUint64(b[16:], uint64(op.Len))
+		rec.opsHash.Write(b[:])
+	}
+	if op.Kind != faults.Read {
+		op.Data = nil
+		*rec.sink = append(*rec.sink, op)
+	}
+}

@@ -1,0 +1,111 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"slices"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// checkLive: with no more faults, the next round on the recovered engine
+// succeeds and leaves the primary's current information on the backup;
+// the live round, too, neither writes the primary nor wears a block beyond
+// WearBound. writes are all the programs and erases since the base.
+//
+// The verdicts of a live round are memoised (with worker.memoLive) by
+// what it starts from (liveKey and the recovery's operations); a point
+// whose live round is not due (Options.LiveEvery) skips the invariant.
+func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writes []faults.Op) {
+	if !w.liveDue {
+		vs.skip(Live, "not checked for this point (see Options.LiveEvery)")
+		return
+	}
+	var key uint64
+	hit := false
+	var lv []Verdict
+	if w.memoLive {
+		key = w.liveKey(writes, rec.engine) ^ rec.opsHash.Sum64()
+		lv, hit = w.liveVerdicts[key]
+	}
+	if !hit {
+		var liveWrites []faults.Op
+		rec.sink = &liveWrites
+		lv = w.liveRound(ctx, rec.engine, &liveWrites)
+		w.liveRounds++
+		if w.memoLive {
+			w.liveVerdicts[key] = lv
+		}
+	}
+	for _, v := range lv {
+		vs.set(v)
+	}
+}
+
+// liveKey fingerprints what the live round starts from: the contents of
+// every block written so far (the rest is the base, the same for every
+// point) and the recovered engine's configuration and generation.
+func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
+	w.offsetBuf = w.writtenBlocks(w.offsetBuf[:0], writes, nil)
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	w.quiet(func() { w.hashBlocks(&h, w.offsetBuf, true) })
+	st := e.Status()
+	fmt.Fprintf(&h, "gen=%d active=%d cfg=%v", st.Generation, st.ActiveChip, describe(e.Config()))
+	return h.Sum64()
+}
+
+// liveRound runs the round after recovery on e, with writes collecting its
+// programs and erases, and returns the verdicts it decides: live,
+// bounded-wear and primary-untouched for the round.
+func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faults.Op) []Verdict {
+	vs := verdicts{}
+	active := e.Status().ActiveChip
+	backup := 1 - active
+	baseline := w.chips[active].Stats()
+	rep, err := e.Round(ctx)
+	if err != nil {
+		vs.fail(Live, "the round after recovery failed: %v", err)
+		return vs.list()
+	}
+	all := append(slices.Clone(w.lastWrites), *writes...)
+	post := w.view(backup, all)
+	if post.err != nil {
+		vs.fail(Live, "after the live round the reference decoder cannot read the backup (chip %d): %v", backup, post.err)
+		return vs.list()
+	}
+	want := w.bench.roundGen
+	if active != 0 {
+		// After a failover the primary is chip B, whose information was
+		// restored from the backup store.
+		var err error
+		w.quiet(func() { want, err = w.regionGeneration(active) })
+		if err != nil {
+			vs.fail(Live, "after failover, chip %d's information region is unreadable: %v", active, err)
+			return vs.list()
+		}
+	}
+	var msg string
+	w.setTouched(all)
+	w.quiet(func() { msg = w.matches(backup, post, want) })
+	if msg != "" {
+		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, backup, msg)
+		return vs.list()
+	}
+	checkWear(vs, *writes, w.bench.eraseSize, "live round")
+	w.checkPrimary(vs, *writes, active, baseline)
+	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.generation, backup)
+	return vs.list()
+}
+
+// regionGeneration reads the information a chip's region holds now.
+func (w *worker) regionGeneration(chip int) (*generation, error) {
+	r, err := info.OpenRegion(w.chips[chip], w.bench.layout.InfoOff, w.bench.layout.InfoSize)
+	if err != nil {
+		return nil, err
+	}
+	return readGeneration(r, w.bench.scenario.Types, 0, engine.Config{})
+}
