@@ -1,8 +1,9 @@
 # cmcsync — see README.md.
 SHELL := /bin/bash
 GO      ?= go
-# Unit packages: everything but the QEMU scenarios, which vm-test runs.
-UNIT    = $(shell $(GO) list ./... | grep -v '/qemu')
+# Unit packages: everything but the QEMU scenarios (they boot QEMU), which
+# vm-test runs.
+UNIT    = $(shell $(GO) list ./... | grep -v '/qemu/scenario')
 FUZZTIME ?= 10s
 
 .PHONY: all build test check deps lint unit fuzz-smoke vm-test bench fuzz run
@@ -45,7 +46,7 @@ fuzz-smoke:
 
 # The full log goes to vm-test.log; the terminal gets the test and scenario lines.
 vm-test: deps
-	$(GO) test -count=1 -timeout 25m -v ./qemu/... 2>&1 | tee vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|scenario' ; exit $${PIPESTATUS[0]}
+	$(GO) test -count=1 -timeout 25m -v ./qemu/scenario/... 2>&1 | tee vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|scenario' ; exit $${PIPESTATUS[0]}
 
 bench:
 	$(GO) run ./cmd/cmcsync bench --out bench-out

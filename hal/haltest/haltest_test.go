@@ -97,9 +97,14 @@ func TestCheckRefusesTinyDevice(t *testing.T) {
 	require.ErrorContains(t, err, "need at least 4")
 }
 
-// broken wraps a correct device and breaks one rule of the contract.
+// broken wraps a correct device and breaks one rule of the contract: it is
+// a wrong implementation of hal.Flash, not a fault (a faults schedule
+// injects faults into a correct device, and cannot make a device erase the
+// wrong range or program lazily). It embeds the hal.Flash interface, so it
+// has exactly the optional abilities it declares: hal.Stater below, and no
+// bad-block handling.
 type broken struct {
-	*sim.Flash
+	hal.Flash
 	erase   func(b *broken, off, n int64) error
 	writeAt func(b *broken, p []byte, off int64) (int, error)
 	readAt  func(b *broken, p []byte, off int64) (int, error)
@@ -153,7 +158,8 @@ func (b *broken) Stats() hal.Stats {
 	if b.stats != nil {
 		return b.stats(b)
 	}
-	return b.Flash.Stats()
+	st, _ := hal.StatsOf(b.Flash)
+	return st
 }
 
 func TestCheckCatchesBrokenDevices(t *testing.T) {
@@ -188,7 +194,9 @@ func TestCheckCatchesBrokenDevices(t *testing.T) {
 			if err := hal.CheckProgram(b.Geometry(), off, int64(len(p))); err != nil {
 				return 0, err
 			}
-			b.Poke(off, p)
+			// Store the bytes raw (the simulator's harness ability), as
+			// a device that overwrites instead of ANDing would.
+			b.Flash.(interface{ Poke(int64, []byte) }).Poke(off, p)
 			return len(p), nil
 		}}, "nor-and"},
 		{"program keeps the caller's buffer", broken{writeAt: func(b *broken, p []byte, off int64) (int, error) {
