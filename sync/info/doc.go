@@ -19,20 +19,8 @@
 // CRC-32C (Castagnoli, [Checksum]).
 //
 // Block 0 of the region holds the region header ([RegionHeaderSize] = 172
-// bytes; the rest of the block is 0xFF):
-//
-//	off  size  field
-//	0    8     magic "CMCSINFO"
-//	8    2     version, 1
-//	10   2     extent count n, 6
-//	12   4     erase size the layout was planned for
-//	16   8     region size in bytes
-//	24   24*n  extent table, one entry per type in type order 1..6:
-//	             +0  1  type (1 power, 2 fan, 3 node, 4 event-log, 5 fault-log, 6 asset)
-//	             +1  7  reserved, 0
-//	             +8  8  extent offset from the region start
-//	             +16 8  extent capacity in bytes
-//	24+24n 4   CRC-32C of bytes 0 .. 24+24n-1
+// bytes; the rest of the block is 0xFF): the extent of each type. Its bytes
+// are in docs/FORMAT.md, "3. Information region".
 //
 // Extents are erase-block aligned, follow the header block in type order
 // and never overlap, so a service rewriting one type never touches another
@@ -44,19 +32,10 @@
 // 616 KiB at 0x211000, event log 3,168 KiB at 0x2ab000, fault log 2,112 KiB
 // at 0x5c3000, asset 180 KiB at 0x7d3000 (checked by the tests).
 //
-// Each extent starts with one record: a 32-byte header, then the payload
-// (bytes past the payload up to the extent's end are unspecified):
-//
-//	off  size  field
-//	0    4     magic 0x43455249 ("IREC")
-//	4    1     version, 1
-//	5    1     type
-//	6    2     header size, 32
-//	8    8     sequence number: 1 after formatting, +1 per changing write
-//	16   4     payload length (at most capacity - 32)
-//	20   4     CRC-32C of the payload
-//	24   4     reserved, 0
-//	28   4     CRC-32C of header bytes 0..27
+// Each extent starts with one record: a 32-byte header (magic, type,
+// sequence number, payload length and CRCs; docs/FORMAT.md, "3. Information
+// region"), then the payload (bytes past the payload up to the extent's end
+// are unspecified).
 //
 // [FormatRegion] erases the region, writes every type's default record
 // (sequence 1) and writes the region header last. [Region.Write] is what a
@@ -76,7 +55,8 @@
 // appended until the ring is full and then overwriting the oldest. The
 // fixed sections and entries (IPMI SEL records, 64-byte fault entries,
 // 16-byte telemetry samples, IPMI FRU images) are described in each type's
-// [Explanation] and in payload.go. Region.Write accepts any payload bytes;
+// [Explanation] and byte by byte in docs/FORMAT.md, "3.1 Payloads".
+// Region.Write accepts any payload bytes;
 // only writers of payloads need the table format ([PayloadSizes] and
 // [RingSlots] give a type's sizes and the ring a capacity holds;
 // [Region.Rewrite] writes back a record just read without reading it
@@ -84,9 +64,8 @@
 //
 // # Firmware image
 //
-// At chip offset 0: a 64-byte [ImageHeader] (magic "CMCFWIMG", version,
-// body size, body CRC-32C, build time, version string, header CRC-32C)
-// followed by the body. [ReadImageHeader] is the engine's cheap health
+// At chip offset 0: a 64-byte [ImageHeader] (docs/FORMAT.md, "2. Firmware
+// image header") followed by the body. [ReadImageHeader] is the engine's cheap health
 // probe; [VerifyImage] checks the whole body.
 //
 // This package imports only hal and the standard library.

@@ -7,64 +7,10 @@ import (
 	"time"
 )
 
-// Payload framing. Every payload (the bytes a record carries) is a table:
-//
-//	0  uint8  type (the record's Type)
-//	1  uint8  payload format version (1)
-//	2  uint16 fixed section length F
-//	4  uint16 entry size E (0: no ring)
-//	6  uint16 reserved, 0
-//	8  uint32 ring slots (maximum entries)
-//	12 uint32 entries present N (N <= slots)
-//	16 uint32 next: slot the next append writes (N when N < slots)
-//	20 uint32 updated: seconds since the Unix epoch of the last change
-//	24 F bytes of fixed section, then N*E bytes of ring entries
-//
-// All integers are little-endian. The ring grows until it holds slots
-// entries; then each append overwrites the oldest entry, at next. Strings
-// are ASCII, NUL-padded. Temperatures are °C, powers W.
-//
-// Fixed sections and entries per type:
-//
-//	power     fixed (400 B): policy 16 B = redundancy (0 N, 1 N+1, 2 N+N) u8,
-//	          cap enabled u8, PSU slots u8, 0 u8, cap W u16, rated total W u16,
-//	          energy kWh u32, 0 [4]; then 6 PSU records of 64 B = slot u8,
-//	          present u8, state u8 (0 absent, 1 ok, 2 warning, 3 failed,
-//	          4 standby), 0 u8, rated W u16, input W u16, output W u16, input
-//	          voltage in 0.1 V u16, temperature u8, PSU fan % u8, 0 u16,
-//	          model [20], serial [16], firmware [8], 0 [4].
-//	          entry (16 B): time u32, input W u16, output W u16, cap W u16,
-//	          PSU-ok mask u8, PSUs u8, peak W u16, minimum W u16.
-//	fan       fixed (208 B): mode 16 B = mode (0 auto, 1 manual) u8, manual
-//	          duty % u8, minimum duty % u8, target temperature u8, fans u8,
-//	          0 [11]; then 12 fan records of 16 B = fan u8, present u8, state u8
-//	          (0 absent, 1 ok, 2 failed), PWM % u8, RPM u16, target RPM u16,
-//	          maximum RPM u16, zone u8, 0 u8, running hours u32.
-//	          entry (16 B): time u32, fan u8, PWM % u8, RPM u16, inlet u8,
-//	          exhaust u8, zone u8, state u8, target RPM u16, 0 u16.
-//	node      fixed (2048 B): 16 node records of 128 B = slot u8, present u8,
-//	          power state (0 off, 1 on, 2 standby, 3 cycling) u8, health (0
-//	          unknown, 1 ok, 2 warning, 3 critical) u8, power budget W u16,
-//	          0 u16, boot count u32, boot time u32, BIOS version [16], BMC
-//	          version [16], host name [32], IPv4 [4], MAC [6], 0 [2], last
-//	          change time u32, 0 [32].
-//	          entry (16 B): time u32, node u8, kind (0 sample, 1 state change)
-//	          u8, power state u8, health u8, power W u16, CPU temperature u8,
-//	          inlet u8, BIOS POST code u8, previous power state u8, 0 u16.
-//	event-log fixed (16 B): SEL version 0x51 u8, overflow flag u8, next record
-//	          ID u16, last add time u32, last erase time u32, entries ever
-//	          added u32.
-//	          entry (16 B): an IPMI SEL record, record type 0x02: record ID
-//	          u16, type u8, timestamp u32, generator ID u16, EvM revision 0x04
-//	          u8, sensor type u8, sensor number u8, event dir/type u8, event
-//	          data [3].
-//	fault-log fixed (16 B): next entry ID u32, active faults u32, last add
-//	          time u32, 0 u32.
-//	          entry (64 B): time u32, entry ID u32, node u8, severity (1 info,
-//	          2 warning, 3 critical) u8, component u8, state (1 asserted,
-//	          2 cleared) u8, fault code u32, 0 u32, message [44].
-//	asset     fixed (5888 B): 23 IPMI FRU images of 256 B (chassis, nodes
-//	          1-16, PSUs 1-6), zero-padded; no ring (entry size 0, 0 slots).
+// Payload framing: every payload (the bytes a record carries) is a table —
+// a 24-byte header, a fixed section and a ring of fixed-size entries. The
+// bytes of the header, of every type's fixed section and of its entries are
+// in docs/FORMAT.md, "3.1 Payloads"; the constants below are their sizes.
 const (
 	PayloadHeaderSize = 24
 	payloadVersion    = 1
