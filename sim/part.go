@@ -76,10 +76,11 @@ const (
 	kib = int64(1) << 10
 	mib = int64(1) << 20
 
-	// busRate is the simulator's bus: 1-1-4 transfers (the SFDP fast read
-	// 6Bh/6Ch every NOR part here offers) at an SPI clock of 50 MHz, 4 bits
-	// per clock: 25 MB/s. The 50 MHz clock is an assumption for a BMC's
-	// boot-flash controller, not verified against a board.
+	// busRate is the simulator's bus: 1-1-4 transfers (the fast read
+	// 6Bh/6Ch every NOR part here lists in SFDP BFPT DWORD 3) at an SPI
+	// clock of 50 MHz, 4 bits per clock: 25 MB/s. The 50 MHz clock is an
+	// assumption for a BMC's boot-flash controller, not verified against a
+	// board.
 	busRate = 25_000_000
 	// norCommand is 48 clocks at 50 MHz, 960 ns, for every NOR command:
 	// a read's opcode (8 clocks, 1 bit each), 4-byte address (32 clocks,
@@ -116,7 +117,7 @@ func norPart(name string, size int64, typ, max Timing) Part {
 // Every maximum is typical × multiplier, which can be looser than a
 // datasheet's AC table (one multiplier serves all erase types). The
 // vendor datasheets' AC tables were not verified here. The BFPT words are
-// recorded in sfdp_test.go, which decodes them and checks this table
+// recorded in part_test.go, which decodes them and checks this table
 // against them.
 var parts = []Part{
 	// Winbond W25Q256JV, SFDP as dumped from the chip in Azure/Project-
@@ -140,9 +141,9 @@ var parts = []Part{
 		Timing{PageProgram: us(704), SectorErase: ms(64), BlockErase: ms(160)},
 		Timing{PageProgram: us(4224), SectorErase: ms(896), BlockErase: ms(2240)}),
 	// Macronix MX66L1G45G, SFDP as in QEMU hw/block/m25p80_sfdp.c
-	// (sfdp_mx66l1g45g: the chip QEMU's Aspeed machines emulate, so what
-	// the project's QEMU guest kernel reads): DWORD 10 0x00c549d6, DWORD 11
-	// 0xe304df85.
+	// (sfdp_mx66l1g45g, a dump of the chip's table, which QEMU's emulated
+	// MX66L1G45G returns to a guest kernel's SFDP read): DWORD 10
+	// 0x00c549d6, DWORD 11 0xe304df85.
 	//   tPP:   32 × 8 µs = 256 µs typ; × 12 = 3.072 ms max.
 	//   tSE:   30 × 1 ms = 30 ms typ (4 KiB, 20h/21h); × 14 = 420 ms max.
 	//   tBE64: 18 × 16 ms = 288 ms typ (64 KiB, D8h/DCh); × 14 = 4.032 s max.

@@ -238,3 +238,21 @@ func TestEraseModel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, nand.EraseSize, unit)
 }
+
+// FuzzParseEraseModel: a name either parses to a model whose String parses
+// back to it, or fails wrapping ErrUnknownEraseModel.
+func FuzzParseEraseModel(f *testing.F) {
+	for _, s := range []string{"4k", "64k", "64K", "", "128k", "4kk"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseEraseModel(s)
+		if err != nil {
+			require.ErrorIs(t, err, ErrUnknownEraseModel)
+			return
+		}
+		back, err := ParseEraseModel(m.String())
+		require.NoError(t, err)
+		require.Equal(t, m, back)
+	})
+}
