@@ -116,7 +116,7 @@ func engineConfig() engine.Config {
 // days and syncs it, and churns the store into steady state (see age).
 // When the engine's layout does not fit the part (a region too large for
 // image + region + a store twice its size), the region is laid out alone
-// at offset 0 and only the peers and the floor run.
+// at offset 0 and only the peers and the floors run.
 func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 	clock := sim.NewClock(cmcsim.Epoch)
 	e := &env{clock: clock, states: st}

@@ -466,7 +466,8 @@ func (f *Flash) checkNANDOrder(off, n int64) error {
 // the erase size (ErrUnaligned). Every block is checked first: if one is
 // bad (ErrBadBlock) or has already been erased Part.Endurance times
 // (ErrWornOut), nothing is erased and no time is charged. Each erased block's
-// wear goes up by one.
+// wear goes up by one, and each costs one erase command of the erase unit,
+// however the request is aligned (see EraseModel).
 func (f *Flash) Erase(off, n int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
