@@ -67,3 +67,26 @@ func TestTornMultiUnitErase(t *testing.T) {
 		})
 	}
 }
+
+// Grouping a 64 KiB span into one operation (faults.Options.BlockEraseSize)
+// is not what Linux does under the 4k model: the cut can no longer fall
+// between sector erases, and a torn erase disturbs the whole span, the
+// sectors after the one in progress too.
+func TestTornGroupedEraseIsNotLinux(t *testing.T) {
+	part, err := sim.LookupPart("w25q256jv")
+	require.NoError(t, err)
+	chip, err := sim.New(sim.Options{Part: part, Size: 1 << 20, Seed: 3})
+	require.NoError(t, err)
+	const off, span = 64 << 10, 64 << 10
+	chip.Poke(off, make([]byte, span))
+	var ops []faults.Op
+	in := faults.NewInjector(faults.TornAt(0, faults.TornBits, false, 9),
+		faults.Options{SplitPages: true, BlockEraseSize: 64 << 10, Trace: func(op faults.Op) { ops = append(ops, op) }})
+	require.ErrorIs(t, in.Wrap(chip, faults.Backup).Erase(off, span), hal.ErrPowerLoss)
+	require.Len(t, ops, 1)
+	require.Equal(t, int64(span), ops[0].Len, "one operation for 16 sector erases")
+	last := make([]byte, 4<<10)
+	_, err = chip.ReadAt(last, off+span-int64(len(last)))
+	require.NoError(t, err)
+	require.NotEqual(t, make([]byte, len(last)), last, "the last sector is disturbed although Linux would not have reached it")
+}
