@@ -47,10 +47,11 @@ func (rc roundChange) poke(f *sim.Flash, off int64) {
 	}
 }
 
-// buildChangeSet runs w on a scratch chip of part p holding start.
-func buildChangeSet(p sim.Part, start []byte, w Workload, runSeed uint64) (*changeSet, error) {
+// buildChangeSet runs w on a scratch chip of part p under erase model em
+// holding start.
+func buildChangeSet(p sim.Part, em sim.EraseModel, start []byte, w Workload, runSeed uint64) (*changeSet, error) {
 	size := int64(len(start))
-	chip, err := sim.New(sim.Options{Part: p, Size: size, Name: "scratch"})
+	chip, err := sim.New(sim.Options{Part: p, Size: size, EraseModel: em, Name: "scratch"})
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func buildChangeSet(p sim.Part, start []byte, w Workload, runSeed uint64) (*chan
 	return cs, nil
 }
 
-// changeCache builds each (region size, start state, workload) change set
+// changeCache builds each (region size, erase model, start state, workload) change set
 // once, for every scenario of a Run, concurrently safe.
 type changeCache struct {
 	mu      sync.Mutex
@@ -111,7 +112,7 @@ func (c *changeCache) get(p sim.Part, st *regionStates, w Workload) (*changeSet,
 	if w.Filling {
 		start = st.fresh
 	}
-	key := fmt.Sprintf("%d/%t/%s", len(start), w.Filling, w.Name)
+	key := fmt.Sprintf("%d/%v/%t/%s", len(start), st.eraseModel, w.Filling, w.Name)
 	c.mu.Lock()
 	e := c.entries[key]
 	if e == nil {
@@ -119,6 +120,6 @@ func (c *changeCache) get(p sim.Part, st *regionStates, w Workload) (*changeSet,
 		c.entries[key] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.cs, e.err = buildChangeSet(p, start, w, c.seed) })
+	e.once.Do(func() { e.cs, e.err = buildChangeSet(p, st.eraseModel, start, w, c.seed) })
 	return e.cs, e.err
 }

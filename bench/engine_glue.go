@@ -17,24 +17,26 @@ import (
 // overwrite the oldest ones, as on any CMC that has run for a day or more.
 const dayOld = 48 * time.Hour
 
-// regionStates are contents of an information region of one size, built
-// once per Run and shared by every part (the region format does not depend
-// on the part): fresh is just populated (rings 80% full: new log entries
-// land in erased space), day is fresh plus dayOld of activity (rings full
-// and wrapping), alt is another day-old region (other seed) used to churn
-// the engine's store into steady state.
+// regionStates are contents of an information region of one size and
+// erase model, built once per Run and shared by every part (the region
+// format depends on the erase unit, not on the part): fresh is just
+// populated (rings 80% full: new log entries land in erased space), day is
+// fresh plus dayOld of activity (rings full and wrapping), alt is another
+// day-old region (other seed) used to churn the engine's store into steady
+// state.
 type regionStates struct {
+	eraseModel      sim.EraseModel // the erase unit the region is laid out for
 	fresh, day, alt []byte
 }
 
 // buildStates makes the region states of a size-byte region on a scratch
-// chip of part p.
-func buildStates(p sim.Part, size int64, seed uint64) (*regionStates, error) {
-	chip, err := sim.New(sim.Options{Part: p, Size: size, Name: "scratch"})
+// chip of part p under erase model em.
+func buildStates(p sim.Part, em sim.EraseModel, size int64, seed uint64) (*regionStates, error) {
+	chip, err := sim.New(sim.Options{Part: p, Size: size, EraseModel: em, Name: "scratch"})
 	if err != nil {
 		return nil, err
 	}
-	var st regionStates
+	st := regionStates{eraseModel: em}
 	for i, dst := range []*[]byte{&st.day, &st.alt} {
 		if err := info.FormatRegion(chip, 0, size); err != nil {
 			return nil, err
@@ -114,14 +116,14 @@ func engineConfig() engine.Config {
 // days and syncs it, and churns the store into steady state (see age).
 // When the engine's layout does not fit the part (a region too large for
 // image + region + a store twice its size), the region is laid out alone
-// at offset 0 and only the peers and the floor run.
+// at offset 0 and only the peers and the floors run.
 func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 	clock := sim.NewClock(cmcsim.Epoch)
 	e := &env{clock: clock, states: st}
-	chip := engineGeometry(sc.part.Geometry(), sc.size).Size
+	chip := engineGeometry(sc.geometry(), sc.size).Size
 	// The first chip size from there on that the engine's layout fits.
 	for chip < sc.part.Size {
-		g := sc.part.Geometry()
+		g := sc.geometry()
 		g.Size = chip
 		if _, err := engine.DefaultLayout(g, sc.size); err == nil {
 			break
@@ -143,7 +145,7 @@ func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 	if wantEngine {
 		layout, err = engine.DefaultLayout(e.a.Geometry(), sc.size)
 		if err != nil {
-			e.skipReason = fmt.Sprintf("engine not run on %s %s, %s region (chip %s): %v", sc.part.Name, sc.timing, hal.FormatSize(sc.size), hal.FormatSize(chip), err)
+			e.skipReason = fmt.Sprintf("engine not run on %s (chip %s): %v", sc.name(), hal.FormatSize(chip), err)
 		}
 	}
 	if wantEngine && err == nil {
@@ -154,7 +156,7 @@ func (sc *scenario) setup(ctx context.Context, st *regionStates) (*env, error) {
 		e.regionOff = layout.InfoOff
 		e.engine = &engineRunner{opts: opts}
 	} else if sc.size > chip {
-		return nil, fmt.Errorf("%w: %s %s %s: the region is larger than the chip", errSkip, sc.part.Name, sc.timing, hal.FormatSize(sc.size))
+		return nil, fmt.Errorf("%w: %s: the region is larger than the chip", errSkip, sc.name())
 	}
 	// The primary's region as the CMC's services left it (written raw: the
 	// bytes are what info.Region.Write produced on the scratch chip).

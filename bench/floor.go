@@ -9,14 +9,13 @@ import (
 	"github.com/cmcsync/cmcsync/hal"
 )
 
-// Model is what the floor needs to know about a flash part: its geometry
-// and the datasheet times of one timing corner (typical or maximum).
+// Model is what the floors need to know about a flash part under one erase
+// model (sim.EraseModel) and timing corner (typical or maximum): the erase
+// unit Linux's MTD layer erases in and what its commands cost.
 type Model struct {
-	EraseSize       int64         // smallest erase unit (4 KiB sector on SPI NOR)
-	BlockEraseSize  int64         // larger erase unit (64 KiB block); 0 if none
+	EraseSize       int64         // erase unit: the 4 KiB sector (4k model) or 64 KiB block (64k)
 	PageSize        int64         // program page (256 B)
-	SectorErase     time.Duration // time of one EraseSize erase
-	BlockErase      time.Duration // time of one BlockEraseSize erase
+	UnitErase       time.Duration // time of one erase unit, without the command
 	PageProgram     time.Duration // time of one page program
 	CommandOverhead time.Duration // opcode and address on the bus, per operation
 	ReadBytesPerSec int64         // bus read rate
@@ -28,11 +27,9 @@ func (m Model) Validate() error {
 	switch {
 	case !pow2(m.EraseSize) || !pow2(m.PageSize) || m.EraseSize%m.PageSize != 0:
 		return fmt.Errorf("floor model: erase size %d and page size %d must be powers of two, erase a multiple of page", m.EraseSize, m.PageSize)
-	case m.BlockEraseSize != 0 && (!pow2(m.BlockEraseSize) || m.BlockEraseSize%m.EraseSize != 0):
-		return fmt.Errorf("floor model: block erase size %d is not a power-of-two multiple of the erase size %d", m.BlockEraseSize, m.EraseSize)
 	case m.ReadBytesPerSec <= 0:
 		return fmt.Errorf("floor model: read rate %d B/s must be positive", m.ReadBytesPerSec)
-	case m.SectorErase < 0 || m.BlockErase < 0 || m.PageProgram < 0 || m.CommandOverhead < 0:
+	case m.UnitErase < 0 || m.PageProgram < 0 || m.CommandOverhead < 0:
 		return fmt.Errorf("floor model: negative operation time")
 	}
 	return nil
@@ -52,6 +49,16 @@ func (m Model) BusTime(n int64) time.Duration {
 // ProgramTime is the time of one page program command carrying n bytes.
 func (m Model) ProgramTime(n int64) time.Duration {
 	return m.CommandOverhead + m.PageProgram + m.BusTime(n)
+}
+
+// EraseCommand is the time of one erase command: one erase unit.
+func (m Model) EraseCommand() time.Duration { return m.CommandOverhead + m.UnitErase }
+
+// CommitRecord is the device time of one commit record: one full page
+// program and its share (PageSize/EraseSize) of an erase unit. It is the
+// allowance the targets give a store over the physical floor (Judge).
+func (m Model) CommitRecord() time.Duration {
+	return m.ProgramTime(m.PageSize) + m.EraseCommand()*time.Duration(m.PageSize)/time.Duration(m.EraseSize)
 }
 
 // Cost is an amount of flash work and the device time it takes.
@@ -84,31 +91,32 @@ type Info struct {
 	Meta []Range
 }
 
-// Floor is the physical floor of bringing a copy of a region from old to
-// new on a part priced by m: the least flash work the changed bytes need at
-// erase-unit granularity, plus reading the information once.
+// RewriteFloor is the rewrite floor of bringing a copy of a region from old
+// to new on a part priced by m: the least time of a writer that rewrites
+// whole erase units and reads the whole region (or its information, in.Live)
+// to find what changed. It is not physical — a writer with change tracking
+// reads and programs far less (PhysicalFloor) — but it is the floor of every
+// erase-unit-granular copy, like the peers here.
 //
-// Definition. Each erase unit ("sector") of the region on its own:
-//   - unchanged sector: nothing;
-//   - changed sector whose new bytes only clear bits of the old ones
+// Definition. Each erase unit of the region (m.EraseSize: a 4 KiB sector
+// under the 4k erase model, a 64 KiB block under 64k) on its own:
+//   - unchanged unit: nothing;
+//   - changed unit whose new bytes only clear bits of the old ones
 //     (new AND old == new, e.g. an append into erased space): program, in
-//     place, the pages whose bytes changed; no erase — but a sector that was
+//     place, the pages whose bytes changed; no erase — but a unit that was
 //     wholly erased and now receives data consumes erased space prepared
 //     earlier, and is charged one erase unit (below), as every strategy is
 //     charged for erased blocks it consumes;
-//   - changed sector that needs some bit to go from 0 to 1: its new contents
+//   - changed unit that needs some bit to go from 0 to 1: its new contents
 //     must be programmed into erased space — every page of them that is not
 //     all 0xFF — and that space must be erased.
 //
 // The erased space may be anywhere: in place, or (as a copy-on-write store
-// does) elsewhere, packed, and erased ahead of need. So the k sectors that
-// need erased space cost, in steady state, k erase units at the cheaper of
-// a sector erase and one sector's share (1/16) of a 64 KiB block erase:
-// a store that erases whole blocks and hands out their sectors over rounds
-// pays that share; no one pays less. (An in-place copy does no better: its
-// changed sectors are not packed into whole blocks.) Finer mapping than an
-// erase unit — relocating single pages — is not considered: the floor is
-// that of erase-unit-granular copies, like every strategy here.
+// does) elsewhere and erased ahead of need. Either way each unit that needs
+// it costs one erase command of the unit (Model.EraseCommand): under the 4k
+// model Linux erases nothing larger (sim.EraseModel), so no share of a
+// 64 KiB block erase is credited. Finer mapping than an erase unit —
+// relocating single pages — is not considered here.
 //
 // Every erase and page program pays the part's command overhead, and each
 // page program carries over the bus the bytes from its first to its last
@@ -123,17 +131,17 @@ type Info struct {
 //
 // old and new must have the same length, a multiple of m.EraseSize. Ranges
 // must lie inside the region. The inputs are not modified.
-func Floor(old, new []byte, m Model, in Info) (Cost, error) {
+func RewriteFloor(old, new []byte, m Model, in Info) (Cost, error) {
 	if err := m.Validate(); err != nil {
 		return Cost{}, err
 	}
 	n := int64(len(new))
 	if int64(len(old)) != n || n%m.EraseSize != 0 {
-		return Cost{}, fmt.Errorf("floor: region of %d/%d bytes is not whole %d-byte erase units", len(old), len(new), m.EraseSize)
+		return Cost{}, fmt.Errorf("rewrite floor: region of %d/%d bytes is not whole %d-byte erase units", len(old), len(new), m.EraseSize)
 	}
 	for _, r := range append(slices.Clone(in.Live), in.Meta...) {
 		if r.Off < 0 || r.Len < 0 || r.Off+r.Len > n {
-			return Cost{}, fmt.Errorf("floor: range %d+%d outside the %d-byte region", r.Off, r.Len, n)
+			return Cost{}, fmt.Errorf("rewrite floor: range %d+%d outside the %d-byte region", r.Off, r.Len, n)
 		}
 	}
 	total := Cost{BytesRead: n, ReadTime: m.ReadTime(n)}
@@ -162,7 +170,7 @@ func Floor(old, new []byte, m Model, in Info) (Cost, error) {
 			}
 		}
 	}
-	var needErase int64 // sectors whose new contents need erased space
+	var needErase int64 // erase units whose new contents need erased space
 	for s := int64(0); s < n; s += m.EraseSize {
 		o, nw := old[s:s+m.EraseSize], new[s:s+m.EraseSize]
 		if bytes.Equal(o, nw) {
@@ -194,18 +202,10 @@ func Floor(old, new []byte, m Model, in Info) (Cost, error) {
 	return total, nil
 }
 
-// erasesFor returns the erase cost of k sectors' worth of erased space in
-// steady state: k erase units, each at the cheaper of a sector erase and
-// a sixteenth (one sector's share) of a block erase. A store that erases
-// whole blocks and hands their sectors out over several rounds pays the
-// latter per sector in the long run; no erasing pays less.
+// erasesFor returns the erase cost of k erase units' worth of erased
+// space: k erase commands of the model's unit.
 func (m Model) erasesFor(k int64) Cost {
-	per := m.SectorErase + m.CommandOverhead
-	if m.BlockEraseSize > 0 && m.BlockErase > 0 {
-		share := (m.BlockErase + m.CommandOverhead) / time.Duration(m.BlockEraseSize/m.EraseSize)
-		per = min(per, share)
-	}
-	return Cost{Erases: k, EraseTime: time.Duration(k) * per}
+	return Cost{Erases: k, EraseTime: time.Duration(k) * m.EraseCommand()}
 }
 
 func (c Cost) add(o Cost) Cost {

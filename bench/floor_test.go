@@ -8,21 +8,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testModel is a small part: 4 KiB sectors, 16 KiB blocks, 256 B pages.
+// testModel is a small part: 4 KiB erase units, 256 B pages.
 var testModel = Model{
-	EraseSize: 4096, BlockEraseSize: 16384, PageSize: 256,
-	SectorErase: 50 * time.Millisecond, BlockErase: 120 * time.Millisecond,
+	EraseSize: 4096, PageSize: 256, UnitErase: 50 * time.Millisecond,
 	PageProgram: time.Millisecond, CommandOverhead: time.Microsecond,
 	ReadBytesPerSec: 1 << 20,
 }
 
-func TestFloor(t *testing.T) {
+func TestRewriteFloor(t *testing.T) {
 	const n = 32 << 10 // two blocks
 	filled := bytes.Repeat([]byte{0x5A}, n)
 	erased := bytes.Repeat([]byte{0xFF}, n)
 	read := testModel.ReadTime(n)
-	page := testModel.ProgramTime(256)                              // a full page of data
-	share := (testModel.BlockErase + testModel.CommandOverhead) / 4 // one sector's share of a block erase
+	page := testModel.ProgramTime(256) // a full page of data
+	share := testModel.EraseCommand()  // one erase unit: no share of a larger erase
 	with := func(base []byte, edits ...func(b []byte)) []byte {
 		b := bytes.Clone(base)
 		for _, e := range edits {
@@ -63,7 +62,7 @@ func TestFloor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Floor(tt.old, tt.new, testModel, Info{})
+			got, err := RewriteFloor(tt.old, tt.new, testModel, Info{})
 			require.NoError(t, err)
 			require.Equal(t, read, got.ReadTime)
 			require.Equal(t, got.Time, got.ReadTime+got.ProgramTime+got.EraseTime)
@@ -74,19 +73,64 @@ func TestFloor(t *testing.T) {
 }
 
 func TestErasesFor(t *testing.T) {
-	sector := testModel.SectorErase + testModel.CommandOverhead
-	share := (testModel.BlockErase + testModel.CommandOverhead) / 4 // 4 sectors a block
-	require.Less(t, share, sector)
 	for _, k := range []int64{0, 1, 3, 9} {
-		require.Equal(t, Cost{Erases: k, EraseTime: time.Duration(k) * share}, testModel.erasesFor(k), "k=%d", k)
+		require.Equal(t, Cost{Erases: k, EraseTime: time.Duration(k) * (50*time.Millisecond + time.Microsecond)}, testModel.erasesFor(k), "k=%d", k)
 	}
-	// A part whose block erase never pays: sectors only.
-	slow := testModel
-	slow.BlockErase = time.Second
-	require.Equal(t, Cost{Erases: 9, EraseTime: 9 * sector}, slow.erasesFor(9))
-	noBlock := testModel
-	noBlock.BlockEraseSize, noBlock.BlockErase = 0, 0
-	require.Equal(t, Cost{Erases: 2, EraseTime: 2 * sector}, noBlock.erasesFor(2))
+	// The 64k model's unit: one block erase command per unit.
+	block := testModel
+	block.EraseSize, block.UnitErase = 64<<10, 150*time.Millisecond
+	require.Equal(t, Cost{Erases: 2, EraseTime: 2 * (150*time.Millisecond + time.Microsecond)}, block.erasesFor(2))
+}
+
+func TestCommitRecord(t *testing.T) {
+	// A full page program (command, tPP, 256 bytes at 1 MiB/s) and 1/16 of
+	// a 4 KiB erase command.
+	want := time.Microsecond + time.Millisecond + testModel.BusTime(256) + (50*time.Millisecond+time.Microsecond)/16
+	require.Equal(t, want, testModel.CommitRecord())
+}
+
+func TestPhysicalFloor(t *testing.T) {
+	unit := testModel.EraseCommand()
+	for _, tc := range []struct {
+		name    string
+		changed int64
+		want    PhysicalCost
+	}{
+		{"nothing changed", 0, PhysicalCost{}},
+		{"one byte: one page, 1/16 of an erase", 1, PhysicalCost{
+			ReadTime: testModel.ReadTime(1), ProgramTime: time.Microsecond + time.Millisecond + testModel.BusTime(1),
+			EraseTime: unit / 16, BytesRead: 1, PagesProgrammed: 1, Erases: 1.0 / 16}},
+		{"257 bytes: two pages", 257, PhysicalCost{
+			ReadTime: testModel.ReadTime(257), ProgramTime: 2*(time.Microsecond+time.Millisecond) + testModel.BusTime(257),
+			EraseTime: unit / 8, BytesRead: 257, PagesProgrammed: 2, Erases: 2.0 / 16}},
+		{"a whole unit: 16 pages, one erase", 4096, PhysicalCost{
+			ReadTime: testModel.ReadTime(4096), ProgramTime: 16*(time.Microsecond+time.Millisecond) + testModel.BusTime(4096),
+			EraseTime: unit, BytesRead: 4096, PagesProgrammed: 16, Erases: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := PhysicalFloor(tc.changed, testModel)
+			require.NoError(t, err)
+			tc.want.Latency = tc.want.ReadTime + tc.want.ProgramTime
+			tc.want.Device = tc.want.Latency + tc.want.EraseTime
+			require.Equal(t, tc.want, got)
+		})
+	}
+	// The physical floor is below the rewrite floor of the same change.
+	const n = 32 << 10
+	old := bytes.Repeat([]byte{0x5A}, n)
+	cur := bytes.Clone(old)
+	cur[5000], cur[20000] = 0x5B, 0x7B
+	rf, err := RewriteFloor(old, cur, testModel, Info{})
+	require.NoError(t, err)
+	pf, err := PhysicalFloor(ChangedBytes(old, cur), testModel)
+	require.NoError(t, err)
+	require.Less(t, pf.Device, rf.Time)
+	require.Less(t, pf.Latency, rf.ReadTime+rf.ProgramTime)
+
+	_, err = PhysicalFloor(-1, testModel)
+	require.ErrorContains(t, err, "-1 changed bytes")
+	_, err = PhysicalFloor(1, Model{EraseSize: 4096, PageSize: 256})
+	require.ErrorContains(t, err, "read rate")
 }
 
 func TestFloorInfo(t *testing.T) {
@@ -100,7 +144,7 @@ func TestFloorInfo(t *testing.T) {
 		Live: []Range{{0, 100}, {4096, 8192}},
 		Meta: []Range{{4096, 32}},
 	}
-	got, err := Floor(old, new, testModel, in)
+	got, err := RewriteFloor(old, new, testModel, in)
 	require.NoError(t, err)
 	require.Equal(t, Cost{
 		ReadTime:        testModel.ReadTime(100) + testModel.ReadTime(8192),
@@ -110,9 +154,9 @@ func TestFloorInfo(t *testing.T) {
 	}, got)
 	require.Equal(t, byte(0x7B), new[4100], "Floor must not change its input")
 
-	_, err = Floor(old, new, testModel, Info{Live: []Range{{n - 10, 20}}})
+	_, err = RewriteFloor(old, new, testModel, Info{Live: []Range{{n - 10, 20}}})
 	require.Error(t, err)
-	_, err = Floor(old, new, testModel, Info{Meta: []Range{{-1, 2}}})
+	_, err = RewriteFloor(old, new, testModel, Info{Meta: []Range{{-1, 2}}})
 	require.Error(t, err)
 }
 
@@ -127,7 +171,7 @@ func TestFloorRejectsBadInput(t *testing.T) {
 		{"not whole sectors", a[:100], a[:100], testModel},
 		{"bad model", a, a, Model{EraseSize: 4096, PageSize: 256}},
 	} {
-		_, err := Floor(tc.old, tc.new, tc.m, Info{})
+		_, err := RewriteFloor(tc.old, tc.new, tc.m, Info{})
 		require.Error(t, err, tc.name)
 	}
 }

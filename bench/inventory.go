@@ -11,9 +11,10 @@ import (
 // 64 KiB window and hands its sectors out over later rounds) or inherited
 // (a freshly formatted store, the erased tail of a log). A round that
 // consumes erased blocks it did not erase itself is charged for them, and
-// one that leaves erased blocks that were not is credited, each erase unit
-// at the cheapest rate any strategy can erase (Model.erasesFor): erasing
-// ahead of need neither hides nor inflates a round's cost.
+// one that leaves erased blocks that were not is credited, each at one
+// erase command of the erase unit (Model.erasesFor): erasing ahead of need
+// neither hides nor inflates a round's device time (Row.DeviceSeconds),
+// though it shortens the round's latency.
 //
 // Blocks are re-read only when their sim.Flash.BlockVersion changed since
 // the last count; the reads are outside any measured round.

@@ -11,39 +11,54 @@ import (
 	"github.com/cmcsync/cmcsync/sim"
 )
 
-func peerChips(t *testing.T, size int64) (src, dst *sim.Flash) {
+func peerChips(t *testing.T, size int64, em sim.EraseModel) (src, dst *sim.Flash) {
 	t.Helper()
 	p, err := sim.LookupPart("mt25ql256")
 	require.NoError(t, err)
 	clock := sim.NewClock(sim.NewClock(testEpoch).Now())
-	src, err = sim.New(sim.Options{Part: p, Size: size, Clock: clock})
+	src, err = sim.New(sim.Options{Part: p, Size: size, Clock: clock, EraseModel: em})
 	require.NoError(t, err)
-	dst, err = sim.New(sim.Options{Part: p, Size: size, Clock: clock})
+	dst, err = sim.New(sim.Options{Part: p, Size: size, Clock: clock, EraseModel: em})
 	require.NoError(t, err)
 	return src, dst
 }
 
+// TestPeers runs each peer on three changes: a byte whose bits must go
+// from 0 to 1 (offset 5000), a bit cleared (70000), and a page of data
+// appended into erased space (page 3 of the 4 KiB unit at 80 KiB). flashcp
+// -p erases and rewrites every unit that differs; flashrom erases only the
+// first and programs only the changed pages.
 func TestPeers(t *testing.T) {
 	const size = 256 << 10
 	rng := rand.New(rand.NewPCG(3, 3^0xbe))
 	old := make([]byte, size)
 	for i := range old {
-		old[i] = byte(rng.Uint32())
+		old[i] = byte(rng.Uint32() | 1) // no erased page
 	}
+	appendAt := int64(80<<10 + 3*256)
+	copy(old[appendAt:appendAt+256], bytes.Repeat([]byte{0xFF}, 256))
+	old[5000], old[70000] = 0x0F, 0x81
 	cur := bytes.Clone(old)
-	cur[5000] ^= 0xFF  // block 1
-	cur[70000] ^= 0x01 // block 17
+	cur[5000] = 0xF0  // 0→1 bits: an erase
+	cur[70000] = 0x80 // a bit cleared
+	copy(cur[appendAt:appendAt+256], bytes.Repeat([]byte{0x42}, 256))
 	tests := []struct {
 		name                   string
+		em                     sim.EraseModel
 		fn                     func(src, dst hal.Flash, off, size int64) error
 		erases, pages, readLen int64
 	}{
-		{"flashcp", FullCopy, size / 4096, size / 256, 2 * size},
-		{"flashcp-p", BlockDiff, 2, 2 * 16, 2 * size},
+		{"flashcp/4k", sim.Erase4K, FullCopy, size / 4096, size / 256, 2 * size},
+		{"flashcp-p/4k", sim.Erase4K, BlockDiff, 3, 3 * 16, 2 * size},
+		{"flashrom/4k", sim.Erase4K, Flashrom, 1, 16 + 1 + 1, 2 * size},
+		{"flashcp/64k", sim.Erase64K, FullCopy, size / (64 << 10), size / 256, 2 * size},
+		{"flashcp-p/64k", sim.Erase64K, BlockDiff, 2, 2 * 256, 2 * size},
+		// 64 KiB unit 0: erased, all 256 pages back; unit 1: two pages.
+		{"flashrom/64k", sim.Erase64K, Flashrom, 1, 256 + 2, 2 * size},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src, dst := peerChips(t, size)
+			src, dst := peerChips(t, size, tt.em)
 			src.Poke(0, cur)
 			dst.Poke(0, old)
 			s0, d0 := src.Stats(), dst.Stats()
@@ -57,16 +72,19 @@ func TestPeers(t *testing.T) {
 			require.Equal(t, tt.pages, st.PagesProgrammed)
 			require.Equal(t, tt.readLen, st.BytesRead)
 			// and syncing again changes nothing but reads
-			before := dst.Stats()
-			require.NoError(t, BlockDiff(src, dst, 0, size))
-			require.Zero(t, dst.Stats().Sub(before).Erases)
+			for _, again := range []func(src, dst hal.Flash, off, size int64) error{BlockDiff, Flashrom} {
+				before := dst.Stats()
+				require.NoError(t, again(src, dst, 0, size))
+				require.Zero(t, dst.Stats().Sub(before).Erases)
+				require.Zero(t, dst.Stats().Sub(before).PagesProgrammed)
+			}
 		})
 	}
 }
 
 func TestPeersRejectBadRanges(t *testing.T) {
-	src, dst := peerChips(t, 64<<10)
-	for _, fn := range []func(src, dst hal.Flash, off, size int64) error{FullCopy, BlockDiff} {
+	src, dst := peerChips(t, 64<<10, sim.Erase4K)
+	for _, fn := range []func(src, dst hal.Flash, off, size int64) error{FullCopy, BlockDiff, Flashrom} {
 		require.ErrorIs(t, fn(src, dst, 100, 4096), hal.ErrUnaligned)
 		require.ErrorIs(t, fn(src, dst, 0, 0), hal.ErrUnaligned)
 		require.ErrorIs(t, fn(src, dst, 0, 128<<10), hal.ErrOutOfRange)

@@ -21,40 +21,47 @@ import (
 
 // strategyColor gives each strategy one colour in every plot.
 var strategyColor = map[string]color.Color{
-	StrategyEngine:    color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	StrategyFullCopy:  color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	StrategyBlockDiff: color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-	StrategyFloor:     color.RGBA{R: 0x2c, G: 0x2c, B: 0x2c, A: 0xff},
+	StrategyEngine:       color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	StrategyFullCopy:     color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	StrategyBlockDiff:    color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	StrategyFlashrom:     color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	StrategyRewriteFloor: color.RGBA{R: 0x2c, G: 0x2c, B: 0x2c, A: 0xff},
+	physicalFloor:        color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 }
+
+// physicalFloor names the physical floor's line in plots (it is not a
+// strategy: every row carries it).
+const physicalFloor = "physical floor"
 
 // PlotName is the file name (without extension) of the plot of one part,
-// timing corner and region size.
-func PlotName(part, timing string, regionSize int64) string {
-	return fmt.Sprintf("%s-%s-%s", part, timing, strings.ToLower(hal.FormatSize(regionSize)))
+// timing corner, erase model and region size.
+func PlotName(part, timing, eraseModel string, regionSize int64) string {
+	return fmt.Sprintf("%s-%s-%s-%s", part, timing, eraseModel, strings.ToLower(hal.FormatSize(regionSize)))
 }
 
-// WritePlots draws, for every part, timing corner and region size in the
-// report, simulated sync time against change size: one line per strategy
-// (solid: clustered changes, dashed: scattered), the floor included. Each
-// plot is written to dir as PNG and SVG; the paths written are returned.
+// WritePlots draws, for every part, timing corner, erase model and region
+// size in the report, device time per sync against change size: one line
+// per strategy (solid: clustered changes, dashed: scattered), the rewrite
+// floor and the physical floor included. Each plot is written to dir as
+// PNG and SVG; the paths written are returned.
 func (r *Report) WritePlots(dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("plots: %w", err)
 	}
 	type group struct {
-		part, timing string
-		size         int64
+		part, timing, erase string
+		size                int64
 	}
 	var groups []group
 	for _, row := range r.Rows {
-		g := group{row.Part, row.Timing, row.RegionSize}
+		g := group{row.Part, row.Timing, row.EraseModel, row.RegionSize}
 		if !slices.Contains(groups, g) {
 			groups = append(groups, g)
 		}
 	}
 	var written []string
 	for _, g := range groups {
-		p, ok, err := r.plotOne(g.part, g.timing, g.size)
+		p, ok, err := r.plotOne(g.part, g.timing, g.erase, g.size)
 		if err != nil {
 			return written, err
 		}
@@ -62,7 +69,7 @@ func (r *Report) WritePlots(dir string) ([]string, error) {
 			continue
 		}
 		for _, ext := range []string{"png", "svg"} {
-			path := filepath.Join(dir, PlotName(g.part, g.timing, g.size)+"."+ext)
+			path := filepath.Join(dir, PlotName(g.part, g.timing, g.erase, g.size)+"."+ext)
 			if err := p.Save(16*vg.Centimeter, 11*vg.Centimeter, path); err != nil {
 				return written, fmt.Errorf("plots: %w", err)
 			}
@@ -76,11 +83,11 @@ func (r *Report) WritePlots(dir string) ([]string, error) {
 // rows to draw. Colours are strategies; solid lines with circles are
 // clustered changes, dashed lines with boxes scattered ones, triangles CMC
 // activity (cmcsim.Generator.Step) between syncs.
-func (r *Report) plotOne(part, timing string, size int64) (*plot.Plot, bool, error) {
+func (r *Report) plotOne(part, timing, erase string, size int64) (*plot.Plot, bool, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s (%s timings), %s info region: one sync after a change", part, timing, hal.FormatSize(size))
+	p.Title.Text = fmt.Sprintf("%s (%s timings, %s erase), %s info region: one sync after a change", part, timing, erase, hal.FormatSize(size))
 	p.X.Label.Text = "changed bytes (% of region)"
-	p.Y.Label.Text = "simulated sync time (s)"
+	p.Y.Label.Text = "device time per sync (s)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = ticks125{}, ticks125{}
 	p.Legend.Top, p.Legend.Left = false, false
@@ -99,18 +106,23 @@ func (r *Report) plotOne(part, timing string, size int64) (*plot.Plot, bool, err
 		{"CMC activity", func(w string) bool { return strings.HasPrefix(w, "cmc-") }, nil, draw.TriangleGlyph{}, false},
 	}
 	drawn := map[string]bool{}
-	// The engine is drawn last, on top: it often lies on the floor or on
-	// flashcp -p.
-	drawOrder := []string{StrategyFloor, StrategyFullCopy, StrategyBlockDiff, StrategyEngine}
+	// The engine is drawn last, on top: it often lies on a floor or on a
+	// peer. The physical floor is read off the rewrite floor's rows (every
+	// row of a scenario carries it).
+	drawOrder := []string{physicalFloor, StrategyRewriteFloor, StrategyFullCopy, StrategyBlockDiff, StrategyFlashrom, StrategyEngine}
 	for _, st := range styles {
 		for _, s := range drawOrder {
 			var pts plotter.XYs
 			for _, row := range r.Rows {
-				if row.Part != part || row.Timing != timing || row.RegionSize != size || row.Strategy != s ||
-					!st.match(row.Workload) || row.ChangePct <= 0 || row.SimSeconds <= 0 {
+				strategy, y := row.Strategy, row.DeviceSeconds
+				if s == physicalFloor && strategy == StrategyRewriteFloor {
+					strategy, y = physicalFloor, row.PhysicalFloorSeconds
+				}
+				if row.Part != part || row.Timing != timing || row.EraseModel != erase || row.RegionSize != size || strategy != s ||
+					!st.match(row.Workload) || row.ChangePct <= 0 || y <= 0 {
 					continue
 				}
-				pts = append(pts, plotter.XY{X: row.ChangePct, Y: row.SimSeconds})
+				pts = append(pts, plotter.XY{X: row.ChangePct, Y: y})
 			}
 			if len(pts) == 0 {
 				continue
@@ -128,7 +140,7 @@ func (r *Report) plotOne(part, timing string, size int64) (*plot.Plot, bool, err
 				}
 				line.Color, line.Dashes, line.Width = strategyColor[s], st.dashes, vg.Points(1.5)
 				switch s {
-				case StrategyFloor:
+				case StrategyRewriteFloor, physicalFloor:
 					line.Width = vg.Points(3.5)
 				case StrategyEngine:
 					line.Width = vg.Points(1.8)
@@ -143,7 +155,7 @@ func (r *Report) plotOne(part, timing string, size int64) (*plot.Plot, bool, err
 		return nil, false, nil
 	}
 	// Legend: one entry per strategy (its colour), one per pattern (its style).
-	for _, s := range Strategies() {
+	for _, s := range append(Strategies(), physicalFloor) {
 		if drawn[s] {
 			l := &plotter.Line{LineStyle: draw.LineStyle{Color: strategyColor[s], Width: vg.Points(3)}}
 			p.Legend.Add(s, l)

@@ -15,106 +15,6 @@ import (
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
-// Config selects what Run measures. Zero fields take the defaults.
-type Config struct {
-	// Parts are sim part names (NOR only); default: w25q256jv, w25q512jv,
-	// mx66l1g45g, mt25ql256.
-	Parts []string
-	// Timings are "typical" and/or "max"; default both.
-	Timings []string
-	// Sizes are info region sizes in bytes; default 1, 8 and 32 MiB.
-	Sizes []int64
-	// Workloads; default DefaultWorkloads().
-	Workloads []Workload
-	// Strategies to run, by name; the floor is always computed (every row is
-	// compared with it). Default: all.
-	Strategies []string
-	// Seed drives the generator, the mutations and the simulator.
-	Seed uint64
-	// Progress, if set, is called once per finished scenario with a short line.
-	Progress func(line string)
-}
-
-// DefaultParts are the NOR part profiles benchmarked by default.
-func DefaultParts() []string { return []string{"w25q256jv", "w25q512jv", "mx66l1g45g", "mt25ql256"} }
-
-// DefaultSizes are the info region sizes benchmarked by default.
-func DefaultSizes() []int64 { return []int64{1 << 20, 8 << 20, 32 << 20} }
-
-// Quick returns the configuration of a short run: MX66L1G45G and
-// W25Q256JV at typical timings, 1 and 8 MiB regions, QuickWorkloads.
-func Quick(seed uint64) Config {
-	return Config{Parts: []string{"mx66l1g45g", "w25q256jv"}, Timings: []string{"typical"},
-		Sizes: []int64{1 << 20, 8 << 20}, Workloads: QuickWorkloads(), Seed: seed}
-}
-
-// Validate reports whether c names known parts (NOR), timings, strategies
-// and well-formed sizes and workloads.
-func (c Config) Validate() error {
-	_, err := c.withDefaults()
-	return err
-}
-
-// withDefaults fills zero fields and validates.
-func (c Config) withDefaults() (Config, error) {
-	if len(c.Parts) == 0 {
-		c.Parts = DefaultParts()
-	}
-	if len(c.Timings) == 0 {
-		c.Timings = []string{"typical", "max"}
-	}
-	if len(c.Sizes) == 0 {
-		c.Sizes = DefaultSizes()
-	}
-	if len(c.Workloads) == 0 {
-		c.Workloads = DefaultWorkloads()
-	}
-	if len(c.Strategies) == 0 {
-		c.Strategies = []string{StrategyEngine, StrategyFullCopy, StrategyBlockDiff}
-	}
-	for _, p := range c.Parts {
-		part, err := sim.LookupPart(p)
-		if err != nil {
-			return c, err
-		}
-		if part.Kind != hal.NOR {
-			return c, fmt.Errorf("part %s is %v: the benchmark compares NOR strategies (flashcp, in-place diff); pick a NOR part", p, part.Kind)
-		}
-	}
-	for _, t := range c.Timings {
-		if t != "typical" && t != "max" {
-			return c, fmt.Errorf("timing %q: want typical or max", t)
-		}
-	}
-	for _, s := range c.Sizes {
-		if s <= 0 || s%(64<<10) != 0 {
-			return c, fmt.Errorf("region size %d: want a positive multiple of 64 KiB", s)
-		}
-	}
-	for _, w := range c.Workloads {
-		if err := w.Validate(); err != nil {
-			return c, err
-		}
-	}
-	for _, s := range c.Strategies {
-		if !slices.Contains(Strategies(), s) {
-			return c, fmt.Errorf("unknown strategy %q (known: %v)", s, Strategies())
-		}
-	}
-	return c, nil
-}
-
-// ModelOf returns the floor model of part p at typical or maximum timings.
-func ModelOf(p sim.Part, maxTiming bool) Model {
-	t := p.Typical
-	if maxTiming {
-		t = p.Max
-	}
-	return Model{EraseSize: p.EraseSize, BlockEraseSize: p.BlockEraseSize, PageSize: p.PageSize,
-		SectorErase: t.SectorErase, BlockErase: t.BlockErase, PageProgram: t.PageProgram,
-		CommandOverhead: t.CommandOverhead, ReadBytesPerSec: t.ReadBytesPerSec}
-}
-
 // errSkip marks a scenario that cannot run on a part (e.g. the region and
 // the engine's layout do not fit the chip).
 var errSkip = errors.New("skipped")
@@ -128,8 +28,13 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Seed: c.Seed, Started: time.Now().UTC().Format(time.RFC3339)}
-	// Region contents per size, shared by every part (built serially).
-	states := map[int64]*regionStates{}
+	// Region contents per size and erase model, shared by every part
+	// (built serially).
+	type stateKey struct {
+		size int64
+		em   sim.EraseModel
+	}
+	states := map[stateKey]*regionStates{}
 	changes := newChangeCache(c.Seed)
 	type job struct {
 		sc    *scenario
@@ -142,20 +47,27 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	for _, pn := range c.Parts {
 		part, _ := sim.LookupPart(pn)
 		for _, timing := range c.Timings {
-			for _, size := range c.Sizes {
-				st := states[size]
-				if st == nil && size <= part.Size {
-					if st, err = buildStates(part, size, c.Seed); err != nil {
-						return nil, fmt.Errorf("%s region contents (seed %d): %w", hal.FormatSize(size), c.Seed, err)
+			for _, emName := range c.EraseModels {
+				em, _ := sim.ParseEraseModel(emName)
+				for _, size := range c.Sizes {
+					sc, err := newScenario(part, timing, em, size, c)
+					if err != nil {
+						return nil, err
 					}
-					states[size] = st
+					key := stateKey{size, em}
+					st := states[key]
+					if st == nil && size <= part.Size {
+						if st, err = buildStates(part, em, size, c.Seed); err != nil {
+							return nil, fmt.Errorf("%s region contents for the %v erase model (seed %d): %w", hal.FormatSize(size), em, c.Seed, err)
+						}
+						states[key] = st
+					}
+					if st == nil {
+						rep.Skipped = append(rep.Skipped, sc.name()+": the region is larger than the chip")
+						continue
+					}
+					jobs = append(jobs, &job{sc: sc, st: st, order: len(jobs)})
 				}
-				if st == nil {
-					rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s %s %s: the region is larger than the chip", pn, timing, hal.FormatSize(size)))
-					continue
-				}
-				sc := &scenario{part: part, maxTiming: timing == "max", timing: timing, size: size, seed: c.Seed, strategies: c.Strategies}
-				jobs = append(jobs, &job{sc: sc, st: st, order: len(jobs)})
 			}
 		}
 	}
@@ -196,7 +108,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		case errors.Is(j.err, errSkip):
 			rep.Skipped = append(rep.Skipped, j.err.Error())
 		case j.err != nil:
-			return nil, fmt.Errorf("%s %s %s (seed %d): %w", j.sc.part.Name, j.sc.timing, hal.FormatSize(j.sc.size), c.Seed, j.err)
+			return nil, fmt.Errorf("%s (seed %d): %w", j.sc.name(), c.Seed, j.err)
 		default:
 			rep.Rows = append(rep.Rows, j.rows...)
 			rep.Skipped = append(rep.Skipped, j.sc.skipped...)
@@ -212,16 +124,39 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	return rep, nil
 }
 
-// scenario is one part, timing corner and region size; its workloads all
-// start from the same populated and synced state.
+// scenario is one part, timing corner, erase model and region size; its
+// workloads all start from the same populated and synced state.
 type scenario struct {
 	part       sim.Part
 	maxTiming  bool
 	timing     string
+	eraseModel sim.EraseModel
+	model      Model // the floors' model of part, timing and erase model
 	size       int64
 	seed       uint64
 	strategies []string
 	skipped    []string // strategies that could not run here, with the reason
+}
+
+func newScenario(part sim.Part, timing string, em sim.EraseModel, size int64, c Config) (*scenario, error) {
+	sc := &scenario{part: part, maxTiming: timing == "max", timing: timing, eraseModel: em, size: size, seed: c.Seed, strategies: c.Strategies}
+	var err error
+	if sc.model, err = ModelOf(part, sc.maxTiming, em); err != nil {
+		return nil, fmt.Errorf("%s: %w", sc.name(), err)
+	}
+	return sc, nil
+}
+
+// name names the scenario in messages: "mx66l1g45g typical 4k 8MiB".
+func (sc *scenario) name() string {
+	return fmt.Sprintf("%s %s %v %s", sc.part.Name, sc.timing, sc.eraseModel, hal.FormatSize(sc.size))
+}
+
+// geometry is the geometry of a whole chip of the scenario's part under
+// its erase model.
+func (sc *scenario) geometry() hal.Geometry {
+	g, _ := sc.part.GeometryFor(sc.eraseModel) // checked by newScenario
+	return g
 }
 
 // tally accumulates one strategy's work over a workload's rounds.
@@ -232,7 +167,7 @@ type tally struct {
 	wear    []int64 // erases per erase block over all rounds
 	changed int64
 	debt    int64 // erased blocks consumed from the stock (negative: added)
-	floor   Cost  // for the floor only
+	floor   Cost  // for the rewrite floor only
 }
 
 func (t *tally) addWear(delta []int64) {
@@ -313,7 +248,8 @@ type peer struct {
 }
 
 func (sc *scenario) newChip(clock *sim.Clock, size int64, name string) (*sim.Flash, error) {
-	return sim.New(sim.Options{Part: sc.part, Size: size, MaxTiming: sc.maxTiming, Clock: clock, Name: name, Seed: sc.seed})
+	return sim.New(sim.Options{Part: sc.part, Size: size, MaxTiming: sc.maxTiming, EraseModel: sc.eraseModel,
+		Clock: clock, Name: name, Seed: sc.seed})
 }
 
 func (sc *scenario) run(ctx context.Context, st *regionStates, changes *changeCache, workloads []Workload, progress func(string)) ([]Row, error) {
@@ -336,19 +272,26 @@ func (sc *scenario) run(ctx context.Context, st *regionStates, changes *changeCa
 		}
 		rows = append(rows, wrows...)
 		if progress != nil {
-			progress(fmt.Sprintf("%s %s %s %s: done", sc.part.Name, sc.timing, hal.FormatSize(sc.size), w.Name))
+			progress(fmt.Sprintf("%s %s: done", sc.name(), w.Name))
 		}
 	}
 	return rows, nil
 }
 
+// peerCopies are the in-place copy tools, by strategy name.
+var peerCopies = map[string]func(src, dst hal.Flash, off, size int64) error{
+	StrategyFullCopy:  FullCopy,
+	StrategyBlockDiff: BlockDiff,
+	StrategyFlashrom:  Flashrom,
+}
+
 // runWorkload resets env to the synced start state and runs w's rounds:
 // change the primary's region, then sync with every strategy; it returns
-// the floor's row first, then one row per strategy.
+// the rewrite floor's row first, then one row per strategy.
 func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *changeSet) ([]Row, error) {
-	model := ModelOf(sc.part, sc.maxTiming)
+	model := sc.model
 	// The peers copy the same region, at the same offset within a 64 KiB
-	// block so that block erases fall the same way.
+	// block as the engine's, so that erase units fall the same way.
 	peerOff := env.regionOff % max(sc.part.BlockEraseSize, sc.part.EraseSize)
 	if peerOff+sc.size > sc.part.Size {
 		peerOff = 0
@@ -360,13 +303,8 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *c
 	var peers []*peer
 	var err error
 	for _, s := range sc.strategies {
-		var fn func(src, dst hal.Flash, off, size int64) error
-		switch s {
-		case StrategyFullCopy:
-			fn = FullCopy
-		case StrategyBlockDiff:
-			fn = BlockDiff
-		default:
+		fn := peerCopies[s]
+		if fn == nil {
 			continue
 		}
 		p := &peer{name: s, copyFn: fn, clock: sim.NewClock(time.Unix(0, 0).UTC())}
@@ -383,16 +321,22 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *c
 	}
 	useEngine := env.engine != nil && slices.Contains(sc.strategies, StrategyEngine)
 	var engineT, floorT tally
+	var phys PhysicalCost
 	for round, rc := range cs.rounds {
 		cur := bytes.Clone(old)
 		rc.apply(cur)
 		rc.poke(env.a, env.regionOff) // what the CMC's services wrote
-		fc, err := Floor(old, cur, model, rc.info)
+		fc, err := RewriteFloor(old, cur, model, rc.info)
 		if err != nil {
 			return nil, err
 		}
 		floorT.floor = floorT.floor.add(fc)
 		floorT.changed += rc.changed
+		pc, err := PhysicalFloor(rc.changed, model)
+		if err != nil {
+			return nil, err
+		}
+		phys = phys.add(pc)
 		if useEngine {
 			engineT.changed += rc.changed
 			if err := measure(&engineT, env.clock, []*sim.Flash{env.a, env.b}, env.stock, func() error { return env.engine.round(ctx) }); err != nil {
@@ -400,82 +344,56 @@ func (sc *scenario) runWorkload(ctx context.Context, env *env, w Workload, cs *c
 			}
 		}
 		for _, p := range peers {
-			rc.poke(p.src, peerOff)
-			p.t.changed += rc.changed
-			if err := measure(&p.t, p.clock, []*sim.Flash{p.src, p.dst}, p.stock, func() error { return p.copyFn(p.src, p.dst, peerOff, sc.size) }); err != nil {
-				return nil, fmt.Errorf("round %d: %s: %w", round, p.name, err)
-			}
-			for _, pt := range rc.patches { // the changed sectors arrived
-				got, err := readAll(p.dst, peerOff+pt.off, int64(len(pt.data)))
-				if err != nil {
-					return nil, err
-				}
-				if !bytes.Equal(got, pt.data) {
-					return nil, fmt.Errorf("round %d: %s left the destination different from the source at %#x", round, p.name, pt.off)
-				}
+			if err := p.sync(round, rc, peerOff, sc.size); err != nil {
+				return nil, err
 			}
 		}
 		old = cur
 	}
-	// The floor's wear: its erases spread perfectly over as many blocks as
-	// the region has.
-	sectors := sc.size / model.EraseSize
-	floorT.wear = []int64{(floorT.floor.Erases + sectors - 1) / sectors}
-	rows := []Row{sc.row(w, StrategyFloor, floorT, model)}
+	// The rewrite floor's wear: its erases spread perfectly over as many
+	// erase units as the region has.
+	units := sc.size / model.EraseSize
+	floorT.wear = []int64{(floorT.floor.Erases + units - 1) / units}
+	rows := []Row{sc.row(w, StrategyRewriteFloor, floorT)}
 	if useEngine {
-		rows = append(rows, sc.row(w, StrategyEngine, engineT, model))
+		rows = append(rows, sc.row(w, StrategyEngine, engineT))
 	}
 	for _, p := range peers {
-		rows = append(rows, sc.row(w, p.name, p.t, model))
+		rows = append(rows, sc.row(w, p.name, p.t))
 	}
+	n := float64(w.Rounds)
 	for i := range rows {
-		if f := rows[0].SimSeconds; f > 0 {
-			rows[i].VsFloor = rows[i].SimSeconds / f
+		r := &rows[i]
+		r.PhysicalFloorSeconds = phys.Device.Seconds() / n
+		r.PhysicalFloorLatencySeconds = phys.Latency.Seconds() / n
+		if f := rows[0].DeviceSeconds; f > 0 {
+			r.VsRewriteFloor = r.DeviceSeconds / f
+		}
+		if r.PhysicalFloorSeconds > 0 {
+			r.VsPhysicalFloor = r.DeviceSeconds / r.PhysicalFloorSeconds
 		}
 	}
 	return rows, nil
 }
 
-// row turns a tally into a per-round row.
-func (sc *scenario) row(w Workload, strategy string, t tally, m Model) Row {
-	n := float64(w.Rounds)
-	r := Row{Part: sc.part.Name, Timing: sc.timing, RegionSize: sc.size, Workload: w.Name, Strategy: strategy,
-		Rounds: w.Rounds, ChangedBytes: float64(t.changed) / n, PageProgramSeconds: m.PageProgram.Seconds()}
-	r.ChangePct = r.ChangedBytes / float64(sc.size) * 100
-	if strategy == StrategyFloor {
-		c := t.floor
-		r.SimSeconds = c.Time.Seconds() / n
-		r.Erases, r.PagesProgrammed = float64(c.Erases)/n, float64(c.PagesProgrammed)/n
-		r.BytesProgrammed, r.BytesRead = float64(c.BytesProgrammed)/n, float64(c.BytesRead)/n
-		r.ReadSeconds, r.ProgramSeconds, r.EraseSeconds = c.ReadTime.Seconds()/n, c.ProgramTime.Seconds()/n, c.EraseTime.Seconds()/n
-	} else {
-		s := t.stats
-		r.SimSeconds = t.sim.Seconds() / n
-		r.Erases, r.PagesProgrammed = float64(s.Erases)/n, float64(s.PagesProgrammed)/n
-		r.BytesProgrammed, r.BytesRead = float64(s.BytesProgrammed)/n, float64(s.BytesRead)/n
-		r.HostCPUSeconds = t.cpu.Seconds() / n
-		read := time.Duration(s.Reads)*m.CommandOverhead + m.BusTime(s.BytesRead)
-		prog := time.Duration(s.PagesProgrammed)*(m.CommandOverhead+m.PageProgram) + m.BusTime(s.BytesProgrammed)
-		r.ReadSeconds, r.ProgramSeconds = read.Seconds()/n, prog.Seconds()/n
-		r.EraseSeconds = (s.Elapsed - read - prog).Seconds() / n
-		r.WaitSeconds = (t.sim - s.Elapsed).Seconds() / n
-		if t.debt != 0 {
-			// Erased blocks taken from (or left to) the stock, at the
-			// cheapest erase rate.
-			d := m.erasesFor(t.debt)
-			r.StockErases = float64(t.debt) / n
-			r.Erases += r.StockErases
-			r.EraseSeconds += d.EraseTime.Seconds() / n
-			r.SimSeconds += d.EraseTime.Seconds() / n
+// sync has the peer bring its destination to the round's contents, and
+// checks that the changed sectors arrived.
+func (p *peer) sync(round int, rc roundChange, off, size int64) error {
+	rc.poke(p.src, off)
+	p.t.changed += rc.changed
+	if err := measure(&p.t, p.clock, []*sim.Flash{p.src, p.dst}, p.stock, func() error { return p.copyFn(p.src, p.dst, off, size) }); err != nil {
+		return fmt.Errorf("round %d: %s: %w", round, p.name, err)
+	}
+	for _, pt := range rc.patches {
+		got, err := readAll(p.dst, off+pt.off, int64(len(pt.data)))
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got, pt.data) {
+			return fmt.Errorf("round %d: %s left the destination different from the source at %#x", round, p.name, pt.off)
 		}
 	}
-	if t.changed > 0 {
-		r.WriteAmp = r.BytesProgrammed / r.ChangedBytes
-	}
-	for _, v := range t.wear {
-		r.WorstWear = max(r.WorstWear, v)
-	}
-	return r
+	return nil
 }
 
 // regionInfo describes the information in cur, the contents of region's

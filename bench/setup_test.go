@@ -30,7 +30,7 @@ func TestRegionStates(t *testing.T) {
 	p, err := sim.LookupPart("mx66l1g45g")
 	require.NoError(t, err)
 	const size = 1 << 20
-	st, err := buildStates(p, size, 3)
+	st, err := buildStates(p, sim.Erase4K, size, 3)
 	require.NoError(t, err)
 	for _, b := range [][]byte{st.fresh, st.day, st.alt} {
 		require.Len(t, b, size)
@@ -57,7 +57,7 @@ func TestChangeSetReplays(t *testing.T) {
 	p, err := sim.LookupPart("mx66l1g45g")
 	require.NoError(t, err)
 	const size = 1 << 20
-	st, err := buildStates(p, size, 3)
+	st, err := buildStates(p, sim.Erase4K, size, 3)
 	require.NoError(t, err)
 	cache := newChangeCache(3)
 	for _, w := range []Workload{Activity(cmcsim.TypicalInterval, 2), Synthetic(1, true), Synthetic(1, false)} {
@@ -99,9 +99,10 @@ func TestEngineSteadyState(t *testing.T) {
 	p, err := sim.LookupPart("w25q256jv")
 	require.NoError(t, err)
 	const size = 1 << 20
-	st, err := buildStates(p, size, 5)
+	st, err := buildStates(p, sim.Erase4K, size, 5)
 	require.NoError(t, err)
-	sc := &scenario{part: p, timing: "typical", size: size, seed: 5, strategies: Strategies()}
+	sc, err := newScenario(p, "typical", sim.Erase4K, size, Config{Seed: 5, Strategies: Strategies()})
+	require.NoError(t, err)
 	e, err := sc.setup(context.Background(), st)
 	require.NoError(t, err)
 	require.NotNil(t, e.engine, e.skipReason)

@@ -15,14 +15,25 @@
 //   - Range and alignment are checked with hal.CheckRange, CheckProgram and
 //     CheckErase.
 //
-// Timing (Part.Typical, or Part.Max with Options.MaxTiming): a read costs
-// CommandOverhead + bytes/ReadBytesPerSec, plus PageRead per NAND page
-// touched; a program costs CommandOverhead + PageProgram per program page
-// touched plus the bytes' bus transfer; an erase costs CommandOverhead +
-// BlockErase per BlockEraseSize-aligned whole BlockEraseSize span (the
-// 64 KiB opcode a driver picks) and CommandOverhead + SectorErase per other
-// erase block. The cost advances the chip's Clock (which chips may share)
-// and Stats().Elapsed.
+// Timing (Part.Typical, or Part.Max with Options.MaxTiming; part.go says
+// where every value comes from): a read costs CommandOverhead +
+// bytes/ReadBytesPerSec, plus PageRead per NAND page touched; a program
+// costs CommandOverhead + PageProgram per program page touched plus the
+// bytes' bus transfer; an erase costs one command, CommandOverhead +
+// Timing.UnitErase, per erase unit. The erase unit is the geometry's
+// EraseSize, set by Options.EraseModel: the 4 KiB sector (Erase4K, the
+// default, as Linux's spi-nor core erases with CONFIG_MTD_SPI_NOR_USE_4K_SECTORS)
+// or the 64 KiB block (Erase64K, a kernel without it); see EraseModel for
+// the kernel source. An aligned 64 KiB erase under Erase4K is 16 sector
+// erases, never one block erase. The cost advances the chip's Clock (which
+// chips may share) and Stats().Elapsed.
+//
+// A power cut during a multi-unit erase, as Linux issues it, leaves the
+// units before the cut erased, the unit in progress partly erased and the
+// rest untouched. The simulator's Erase is atomic; a fault harness gets
+// that behaviour by issuing each erase unit (Geometry().EraseSize) as an
+// operation of its own and tearing the one in progress (package faults,
+// Options.SplitPages without a BlockEraseSize).
 //
 // Snapshots are copy-on-write by erase block: Snapshot is O(1), the first
 // change of a block afterwards copies it, and Restore is O(1) in memory, so
@@ -40,7 +51,7 @@
 // wear and bad-block marks in a sidecar PATH.wear:
 //
 //	8 bytes  magic "cmcwear1"
-//	8 bytes  number of erase blocks, little-endian uint64
+//	8 bytes  number of erase blocks (of the erase model's unit), little-endian uint64
 //	8 bytes per erase block, little-endian: wear count in bits 0..62, bad in bit 63
 //
 // Both are written through (pwrite) by every WriteAt, Erase, MarkBad, Poke

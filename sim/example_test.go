@@ -28,8 +28,10 @@ func Example() {
 	if err := f.Erase(0, 64<<10); err != nil {
 		panic(err)
 	}
-	// 4096 × (0.7 ms page program + 0.96 µs command) + 1 MiB at 25 MB/s
-	// + one 64 KiB block erase (150 ms + 0.96 µs).
+	// 4096 × (0.704 ms page program + 0.96 µs command) + 1 MiB at 25 MB/s
+	// + 16 sector erases (64 ms + 0.96 µs each): under the default erase
+	// model, as Linux with 4 KiB sectors erases, a 64 KiB erase is 16
+	// commands (sim.Options.EraseModel).
 	st := f.Stats()
 	fmt.Println(f.Geometry())
 	fmt.Printf("pages programmed: %d, erase blocks erased: %d\n", st.PagesProgrammed, st.Erases)
@@ -45,7 +47,7 @@ func Example() {
 	// Output:
 	// flash1 nor 4MiB erase=4KiB write=1 page=256
 	// pages programmed: 4096, erase blocks erased: 16
-	// chip time: 3.06307616s, clock: 12:00:03.063
+	// chip time: 3.95347456s, clock: 12:00:03.953
 	// program flash1 [0x400000+0x1]: out of range: device is 0x400000 bytes
 	// after restore: 0xff, wear 0
 }

@@ -20,11 +20,15 @@ type Options struct {
 	// Part is the chip profile (required; see LookupPart).
 	Part Part
 	// Size is the simulated size: 0 means Part.Size; otherwise a positive
-	// multiple of Part.EraseSize, at most Part.Size (a smaller chip of the
-	// same family, for fast tests).
+	// multiple of the erase unit (Part.EraseUnit(EraseModel)), at most
+	// Part.Size (a smaller chip of the same family, for fast tests).
 	Size int64
 	// MaxTiming charges Part.Max instead of Part.Typical.
 	MaxTiming bool
+	// EraseModel is the erase unit Linux's MTD layer uses (see
+	// EraseModel): the chip's geometry reports it as its EraseSize, and
+	// each unit erased costs one command. The zero value is Erase4K.
+	EraseModel EraseModel
 	// Clock is the virtual clock operations advance; chips that work
 	// together share one. nil: the chip gets its own, starting at the Unix
 	// epoch.
@@ -89,17 +93,18 @@ var (
 // charges no time. Errors are *hal.OpError values wrapping hal sentinels.
 //
 // Each operation advances the virtual Clock and Stats().Elapsed by the
-// part's datasheet time: reads CommandOverhead + bytes/ReadBytesPerSec (+
-// PageRead per NAND page touched); programs, per program page touched,
-// CommandOverhead + PageProgram, plus the bytes' bus transfer; erases, per
-// erase command, CommandOverhead + SectorErase, or BlockErase for each
-// BlockEraseSize-aligned whole BlockEraseSize span (the larger opcode a
-// driver uses).
+// part's timing (Part.Typical or Part.Max): reads CommandOverhead +
+// bytes/ReadBytesPerSec (+ PageRead per NAND page touched); programs, per
+// program page touched, CommandOverhead + PageProgram, plus the bytes' bus
+// transfer; erases, per erase unit of the geometry (Options.EraseModel),
+// one command: CommandOverhead + Timing.UnitErase, as Linux's spi-nor core
+// issues them (see EraseModel).
 type Flash struct {
 	mu        sync.Mutex
 	part      Part
 	geo       hal.Geometry
 	timing    Timing
+	unitErase time.Duration // erase time of one erase unit (geo.EraseSize)
 	clock     *Clock
 	blkShift  uint // log2 EraseSize
 	pageShift uint // log2 PageSize
@@ -142,34 +147,40 @@ func newFlash(o Options) (*Flash, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
+	geo, err := p.GeometryFor(o.EraseModel)
+	if err != nil {
+		return nil, fmt.Errorf("options: %w", err)
+	}
 	size := o.Size
 	if size == 0 {
 		size = p.Size
 	}
-	if size < 0 || size%p.EraseSize != 0 || size > p.Size {
-		return nil, fmt.Errorf("size %d for part %s: want a positive multiple of the erase size %s, at most %s",
-			o.Size, p.Name, hal.FormatSize(p.EraseSize), hal.FormatSize(p.Size))
+	if size < 0 || size%geo.EraseSize != 0 || size > p.Size {
+		return nil, fmt.Errorf("size %d for part %s: want a positive multiple of the erase size %s (erase model %v), at most %s",
+			o.Size, p.Name, hal.FormatSize(geo.EraseSize), o.EraseModel, hal.FormatSize(p.Size))
 	}
-	name := o.Name
-	if name == "" {
-		name = p.Name
+	geo.Size = size
+	if o.Name != "" {
+		geo.Name = o.Name
 	}
 	clock := o.Clock
 	if clock == nil {
 		clock = NewClock(time.Unix(0, 0).UTC())
 	}
+	timing := p.Typical
+	if o.MaxTiming {
+		timing = p.Max
+	}
 	f := &Flash{
 		part:      p,
-		geo:       hal.Geometry{Name: name, Kind: p.Kind, Size: size, EraseSize: p.EraseSize, WriteSize: p.WriteSize, PageSize: p.PageSize},
-		timing:    p.Typical,
+		geo:       geo,
+		timing:    timing,
+		unitErase: timing.UnitErase(o.EraseModel),
 		clock:     clock,
-		blkShift:  uint(bits.TrailingZeros64(uint64(p.EraseSize))),
+		blkShift:  uint(bits.TrailingZeros64(uint64(geo.EraseSize))),
 		pageShift: uint(bits.TrailingZeros64(uint64(p.PageSize))),
-		nblocks:   size / p.EraseSize,
+		nblocks:   size / geo.EraseSize,
 		epoch:     epochs.Add(1),
-	}
-	if o.MaxTiming {
-		f.timing = p.Max
 	}
 	f.rng.Seed(o.Seed, o.Seed^0x9e3779b97f4a7c15)
 	nchunks := (f.nblocks + chunkBlocks - 1) >> chunkShift
@@ -455,7 +466,8 @@ func (f *Flash) checkNANDOrder(off, n int64) error {
 // the erase size (ErrUnaligned). Every block is checked first: if one is
 // bad (ErrBadBlock) or has already been erased Part.Endurance times
 // (ErrWornOut), nothing is erased and no time is charged. Each erased block's
-// wear goes up by one.
+// wear goes up by one, and each costs one erase command of the erase unit,
+// however the request is aligned (see EraseModel).
 func (f *Flash) Erase(off, n int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -492,17 +504,9 @@ func (f *Flash) Erase(off, n int64) error {
 			return f.opErr("erase", off, n, err)
 		}
 	}
-	var d time.Duration
-	bes := f.part.BlockEraseSize
-	for pos := off; pos < off+n; {
-		if bes > 0 && f.timing.BlockErase > 0 && pos%bes == 0 && off+n-pos >= bes {
-			d += f.timing.CommandOverhead + f.timing.BlockErase
-			pos += bes
-		} else {
-			d += f.timing.CommandOverhead + f.timing.SectorErase
-			pos += f.geo.EraseSize
-		}
-	}
+	// One command per erase unit, as spi_nor_erase issues them (see
+	// EraseModel).
+	d := time.Duration(last-first+1) * (f.timing.CommandOverhead + f.unitErase)
 	f.stats.Erases += last - first + 1
 	f.charge(d)
 	return nil

@@ -18,6 +18,8 @@ import (
 type model struct {
 	p        Part
 	t        Timing
+	em       EraseModel
+	es       int64 // erase unit of em
 	size     int64
 	mem      []byte
 	unstable []bool
@@ -27,9 +29,13 @@ type model struct {
 	stats    hal.Stats
 }
 
-func newModel(p Part, size int64) *model {
-	nb := size / p.EraseSize
-	m := &model{p: p, t: p.Typical, size: size, mem: bytes.Repeat([]byte{0xFF}, int(size)),
+func newModel(p Part, em EraseModel, size int64) *model {
+	es, err := p.EraseUnit(em)
+	if err != nil {
+		panic(err)
+	}
+	nb := size / es
+	m := &model{p: p, t: p.Typical, em: em, es: es, size: size, mem: bytes.Repeat([]byte{0xFF}, int(size)),
 		unstable: make([]bool, size), wear: make([]int64, nb), bad: make([]bool, nb), next: make([]int64, nb)}
 	return m
 }
@@ -60,7 +66,7 @@ func (m *model) anyBad(off, n int64) bool {
 	if m.p.Kind != hal.NAND {
 		return false
 	}
-	for b := off / m.p.EraseSize; b*m.p.EraseSize < off+n; b++ {
+	for b := off / m.es; b*m.es < off+n; b++ {
 		if m.bad[b] {
 			return true
 		}
@@ -104,15 +110,15 @@ func (m *model) write(p []byte, off int64) error {
 	}
 	if m.p.Kind == hal.NAND {
 		for pg := off / m.p.PageSize; pg*m.p.PageSize < off+n; pg++ {
-			b := pg * m.p.PageSize / m.p.EraseSize
-			inBlock := pg - b*m.p.EraseSize/m.p.PageSize
+			b := pg * m.p.PageSize / m.es
+			inBlock := pg - b*m.es/m.p.PageSize
 			if inBlock < m.next[b] {
 				return hal.ErrNAND
 			}
 		}
 		for pg := off / m.p.PageSize; pg*m.p.PageSize < off+n; pg++ {
-			b := pg * m.p.PageSize / m.p.EraseSize
-			m.next[b] = pg - b*m.p.EraseSize/m.p.PageSize + 1
+			b := pg * m.p.PageSize / m.es
+			m.next[b] = pg - b*m.es/m.p.PageSize + 1
 		}
 	}
 	for i := range n {
@@ -128,7 +134,7 @@ func (m *model) write(p []byte, off int64) error {
 }
 
 func (m *model) erase(off, n int64) error {
-	es := m.p.EraseSize
+	es := m.es
 	if off < 0 || n < 0 || off+n > m.size {
 		return hal.ErrOutOfRange
 	}
@@ -152,16 +158,8 @@ func (m *model) erase(off, n int64) error {
 		m.mem[i] = 0xFF
 		m.unstable[i] = false
 	}
-	bes := m.p.BlockEraseSize
-	for pos := off; pos < off+n; {
-		if bes > 0 && m.t.BlockErase > 0 && pos%bes == 0 && pos+bes <= off+n {
-			m.stats.Elapsed += m.t.CommandOverhead + m.t.BlockErase
-			pos += bes
-		} else {
-			m.stats.Elapsed += m.t.CommandOverhead + m.t.SectorErase
-			pos += es
-		}
-	}
+	// One command per erase unit, whatever the span.
+	m.stats.Elapsed += time.Duration(n/es) * (m.t.CommandOverhead + m.t.UnitErase(m.em))
 	return nil
 }
 
@@ -172,7 +170,7 @@ func (m *model) markBad(off int64) error {
 	if m.p.Kind != hal.NAND {
 		return hal.ErrUnsupported
 	}
-	m.bad[off/m.p.EraseSize] = true
+	m.bad[off/m.es] = true
 	return nil
 }
 
@@ -180,7 +178,7 @@ func (m *model) isBad(off int64) (bool, error) {
 	if off < 0 || off >= m.size {
 		return false, hal.ErrOutOfRange
 	}
-	return m.bad[off/m.p.EraseSize], nil
+	return m.bad[off/m.es], nil
 }
 
 // sentinels are the error classes compared between simulator and model.
@@ -258,11 +256,11 @@ func (r *opReader) length(size, unit int64) int64 {
 
 // runDifferential runs the operations encoded in data on a simulator and
 // the model, failing on the first difference.
-func runDifferential(t *testing.T, p Part, data []byte) {
+func runDifferential(t *testing.T, p Part, em EraseModel, data []byte) {
 	t.Helper()
-	f, err := New(Options{Part: p, Seed: 7})
+	f, err := New(Options{Part: p, Seed: 7, EraseModel: em})
 	require.NoError(t, err)
-	m := newModel(p, p.Size)
+	m := newModel(p, em, p.Size)
 	type snap struct {
 		s *Snapshot
 		m *model
@@ -270,7 +268,7 @@ func runDifferential(t *testing.T, p Part, data []byte) {
 	var snaps []snap
 	seen := map[[2]uint64]uint64{} // (block, version) -> contents hash
 	r := &opReader{b: data}
-	es, ws := p.EraseSize, p.WriteSize
+	es, ws := m.es, p.WriteSize
 	for step := 0; len(r.b) > 0 && step < 400; step++ {
 		op := r.byte() % 10
 		where := fmt.Sprintf("%s step %d op %d", p.Name, step, op)
@@ -413,21 +411,33 @@ var differentialSeeds = [][]byte{
 	{9, 0, 10, 1, 20, 8, 0, 12, 1, 4, 0x3C, 0, 0, 0, 1, 0, 64, 1, 2, 0, 0, 2, 0, 1, 2, 0, 0xFF, 0, 0, 0, 1, 0, 64, 1},
 	// NAND order: program page 3 then page 1 of the same block.
 	{2, 3, 0, 2, 0, 1, 2, 0, 0, 2, 1, 0, 2, 0, 1, 2, 0, 0},
-	// 64 KiB-style block erase spanning several block-erase units.
+	// an erase spanning several block-erase units: one command per unit.
 	{4, 0, 0, 2, 0, 4, 2, 4, 0, 1, 2, 0, 3, 2, 6, 4, 0, 0, 2, 0, 2, 2, 7, 0},
 }
 
+type differentialChip struct {
+	part Part
+	em   EraseModel
+}
+
+// differentialChips returns the part and erase model pairs every
+// differential run covers: the tiny NOR under both erase models, the tiny
+// NAND. (A function: the parts get their Max timings in init.)
+func differentialChips() []differentialChip {
+	return []differentialChip{{tinyNOR, Erase4K}, {tinyNOR, Erase64K}, {tinyNAND, Erase4K}}
+}
+
 func TestDifferentialSeeds(t *testing.T) {
-	for _, p := range []Part{tinyNOR, tinyNAND} {
+	for _, c := range differentialChips() {
 		for i, seed := range differentialSeeds {
-			t.Run(fmt.Sprintf("%s/%d", p.Name, i), func(t *testing.T) { runDifferential(t, p, seed) })
+			t.Run(fmt.Sprintf("%s-%v/%d", c.part.Name, c.em, i), func(t *testing.T) { runDifferential(t, c.part, c.em, seed) })
 		}
 	}
 }
 
 // FuzzDifferential decodes a random operation sequence (reads, programs,
 // erases, bad blocks, snapshots, restores, pokes, unstable ranges) and runs
-// it on a simulated NOR and NAND chip and on a plain byte-array model with
+// it on a simulated NOR chip (both erase models) and NAND chip and on a plain byte-array model with
 // the same rules; contents, errors, statistics, virtual time, wear and
 // block versions must agree. Replay a failure with
 // go test -run FuzzDifferential/NAME ./sim/.
@@ -436,8 +446,9 @@ func FuzzDifferential(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		runDifferential(t, tinyNOR, data)
-		runDifferential(t, tinyNAND, data)
+		for _, c := range differentialChips() {
+			runDifferential(t, c.part, c.em, data)
+		}
 	})
 }
 
@@ -454,10 +465,11 @@ func TestDifferentialRandom(t *testing.T) {
 		for i := range data {
 			data[i] = byte(rng.Uint32())
 		}
-		for _, p := range []Part{tinyNOR, tinyNAND} {
-			ok := t.Run(fmt.Sprintf("%s/seed=%d", p.Name, seed), func(t *testing.T) { runDifferential(t, p, data) })
+		for _, c := range differentialChips() {
+			name := fmt.Sprintf("%s-%v/seed=%d", c.part.Name, c.em, seed)
+			ok := t.Run(name, func(t *testing.T) { runDifferential(t, c.part, c.em, data) })
 			if !ok {
-				t.Fatalf("replay: go test -run 'TestDifferentialRandom/%s/seed=%d$' ./sim/", p.Name, seed)
+				t.Fatalf("replay: go test -run 'TestDifferentialRandom/%s$' ./sim/", name)
 			}
 		}
 	}

@@ -12,17 +12,19 @@ import (
 // ErrUnknownPart is wrapped by LookupPart's error for a name it does not know.
 var ErrUnknownPart = errors.New("unknown flash part")
 
-// Timing is the datasheet timing of a part: what each operation costs in
-// virtual time.
+// Timing is the timing of a part at one corner (typical or maximum): what
+// each operation costs in virtual time. Part.Typical and Part.Max say where
+// each value comes from.
 type Timing struct {
 	// PageProgram is the time to program one page (256 B on NOR, tPP; the
 	// whole page on NAND, tPROG).
 	PageProgram time.Duration
 	// SectorErase is the time to erase one erase block of Part.EraseSize
-	// (4 KiB on NOR, tSE; the 128 KiB block on NAND, tBERS).
+	// (the 4 KiB sector on NOR, tSE; the 128 KiB block on NAND, tBERS).
 	SectorErase time.Duration
-	// BlockErase is the time to erase Part.BlockEraseSize (64 KiB on NOR,
-	// tBE); 0 if the part has no larger erase.
+	// BlockErase is the time to erase Part.BlockEraseSize (the 64 KiB block
+	// on NOR, tBE), the erase unit of the 64k erase model; 0 if the part
+	// has no larger erase.
 	BlockErase time.Duration
 	// PageRead is the NAND array-to-cache read time (tR) per page; 0 on NOR.
 	PageRead time.Duration
@@ -45,23 +47,26 @@ type Part struct {
 	Kind hal.Kind
 	// Size is the chip size in bytes.
 	Size int64
-	// EraseSize is the smallest erase (4 KiB sector on NOR, block on NAND).
+	// EraseSize is the smallest erase (4 KiB sector on NOR, block on NAND),
+	// the erase unit of the 4k erase model.
 	EraseSize int64
-	// BlockEraseSize is the larger erase a driver uses for aligned spans
-	// (64 KiB on NOR); 0 if none.
+	// BlockEraseSize is the chip's larger uniform erase (the 64 KiB block,
+	// opcode D8h/DCh, on NOR), the erase unit of the 64k erase model; 0 if
+	// none. Under the 4k model Linux never uses it (see EraseModel).
 	BlockEraseSize int64
 	// PageSize is the program page.
 	PageSize int64
 	// WriteSize is the program granularity: 1 on NOR, PageSize on NAND.
 	WriteSize int64
-	// Typical and Max are the datasheet's typical and maximum timings.
+	// Typical and Max are the typical and maximum timings.
 	Typical, Max Timing
 	// Endurance is the number of erase cycles each erase block survives;
 	// the erase after that fails with hal.ErrWornOut.
 	Endurance int
 }
 
-// Geometry returns the hal geometry of a whole chip of this part.
+// Geometry returns the hal geometry of a whole chip of this part under the
+// default erase model (Erase4K); see GeometryFor.
 func (p Part) Geometry() hal.Geometry {
 	return hal.Geometry{Name: p.Name, Kind: p.Kind, Size: p.Size, EraseSize: p.EraseSize,
 		WriteSize: p.WriteSize, PageSize: p.PageSize}
@@ -71,12 +76,18 @@ const (
 	kib = int64(1) << 10
 	mib = int64(1) << 20
 
-	// busRate is 1-1-4 at 50 MHz: 4 bits per clock, 25 MB/s (AST2600
-	// boot-flash controller, DESIGN.md §5).
+	// busRate is the simulator's bus: 1-1-4 transfers (the fast read
+	// 6Bh/6Ch every NOR part here lists in SFDP BFPT DWORD 3) at an SPI
+	// clock of 50 MHz, 4 bits per clock: 25 MB/s. The 50 MHz clock is an
+	// assumption for a BMC's boot-flash controller, not verified against a
+	// board.
 	busRate = 25_000_000
-	// norCommand: opcode (8 clocks) + 4-byte address (32 clocks) + 8 dummy
-	// clocks of a 1-1-4 fast read, or WREN + opcode + address of a program,
-	// at 50 MHz: 48 clocks = 960 ns.
+	// norCommand is 48 clocks at 50 MHz, 960 ns, for every NOR command:
+	// a read's opcode (8 clocks, 1 bit each), 4-byte address (32 clocks,
+	// 1-1-4 sends it on one line) and 8 dummy clocks (SFDP BFPT DWORD 3 of
+	// every NOR part here: 1-1-4 fast read with 8 mode + wait clocks); a
+	// program's or erase's write enable (8) + opcode (8) + address (32).
+	// Status polling between commands is not charged.
 	norCommand = 960 * time.Nanosecond
 	// nandCommand: PAGE READ (0x13, 8+24 clocks) and READ FROM CACHE x4
 	// (0x6B, 8+16+8 clocks): 64 clocks at 50 MHz = 1.28 µs.
@@ -93,37 +104,66 @@ func norPart(name string, size int64, typ, max Timing) Part {
 		PageSize: 256, WriteSize: 1, Typical: typ, Max: max, Endurance: 100_000}
 }
 
-// parts is the profile table. Typical/max values: DESIGN.md §5 (vendor SFDP
-// and driver tables). Where §5 gives one number it is the typical one, and
-// the maximum comes from the vendor datasheet as noted.
+// parts is the profile table.
+//
+// NOR timings come from each chip's own SFDP Basic Flash Parameter Table
+// (JEDEC JESD216B; the table Linux's spi-nor core reads at probe): DWORD 10
+// holds each erase type's typical time as (count+1) × unit (1, 16 or 128
+// ms, or 1 s) and one multiplier 2×(N+1) from typical to maximum for every
+// erase type; DWORD 11 holds the typical page program time as (count+1) ×
+// 8 or 64 µs and its multiplier 2×(N+1). So every typical value below is
+// what the chip reports: a multiple of its unit, which need not equal the
+// datasheet's typical (16 ms units encode 48 or 64 ms, not 45 or 50 ms).
+// Every maximum is typical × multiplier, which can be looser than a
+// datasheet's AC table (one multiplier serves all erase types). The
+// vendor datasheets' AC tables were not verified here. The BFPT words are
+// recorded in part_test.go, which decodes them and checks this table
+// against them.
 var parts = []Part{
-	// Winbond W25Q256JV datasheet: tPP 0.7/3 ms, tSE 50/400 ms, tBE1 150/2000 ms.
+	// Winbond W25Q256JV, SFDP as dumped from the chip in Azure/Project-
+	// Cerberus, core/testing/flash/spi_flash_sfdp_test.c (SFDP_PARAMS_W25Q256JV):
+	// DWORD 10 0x00a60236, DWORD 11 0xd314ea82.
+	//   tPP:   11 × 64 µs = 704 µs typ; × 6 = 4.224 ms max.
+	//   tSE:   4 × 16 ms = 64 ms typ (4 KiB, 20h); × 14 = 896 ms max.
+	//   tBE64: 10 × 16 ms = 160 ms typ (64 KiB, D8h); × 14 = 2.24 s max.
 	norPart("w25q256jv", 32*mib,
-		Timing{PageProgram: ms(0.7), SectorErase: ms(50), BlockErase: ms(150)},
-		Timing{PageProgram: ms(3), SectorErase: ms(400), BlockErase: ms(2000)}),
-	// Winbond W25Q512JV: tPP 0.7/3.5 ms, tSE 64/400 ms, tBE1 160/2000 ms (§5).
+		Timing{PageProgram: us(704), SectorErase: ms(64), BlockErase: ms(160)},
+		Timing{PageProgram: us(4224), SectorErase: ms(896), BlockErase: ms(2240)}),
+	// Winbond W25Q512JV, SFDP as in QEMU hw/block/m25p80_sfdp.c
+	// (sfdp_w25q512jv) and Azure/Project-Cerberus (SFDP_PARAMS_W25Q512JV):
+	// DWORD 10 0x00a60236, DWORD 11 0xe214ea82 — the same times as the
+	// W25Q256JV. The 64 ms typical sector erase is the SFDP encoding
+	// (4 × 16 ms); what the datasheet's AC table gives was not verified.
+	//   tPP:   704 µs typ; × 6 = 4.224 ms max.
+	//   tSE:   64 ms typ; × 14 = 896 ms max.
+	//   tBE64: 160 ms typ (64 KiB, D8h/DCh); × 14 = 2.24 s max.
 	norPart("w25q512jv", 64*mib,
-		Timing{PageProgram: ms(0.7), SectorErase: ms(64), BlockErase: ms(160)},
-		Timing{PageProgram: ms(3.5), SectorErase: ms(400), BlockErase: ms(2000)}),
-	// Macronix MX66L1G45G: typical from §5 (SFDP: tPP 0.256 ms, tSE 30 ms,
-	// tBE 288 ms). §5 gives no maximum: the max values (tPP 0.75 ms, tSE
-	// 400 ms, tBE64K 2000 ms) are datasheet-plausible figures for Macronix
-	// 3 V MXSMIO parts of this family, not checked against this part's AC
-	// table.
+		Timing{PageProgram: us(704), SectorErase: ms(64), BlockErase: ms(160)},
+		Timing{PageProgram: us(4224), SectorErase: ms(896), BlockErase: ms(2240)}),
+	// Macronix MX66L1G45G, SFDP as in QEMU hw/block/m25p80_sfdp.c
+	// (sfdp_mx66l1g45g, a dump of the chip's table, which QEMU's emulated
+	// MX66L1G45G returns to a guest kernel's SFDP read): DWORD 10
+	// 0x00c549d6, DWORD 11 0xe304df85.
+	//   tPP:   32 × 8 µs = 256 µs typ; × 12 = 3.072 ms max.
+	//   tSE:   30 × 1 ms = 30 ms typ (4 KiB, 20h/21h); × 14 = 420 ms max.
+	//   tBE64: 18 × 16 ms = 288 ms typ (64 KiB, D8h/DCh); × 14 = 4.032 s max.
 	norPart("mx66l1g45g", 128*mib,
-		Timing{PageProgram: ms(0.256), SectorErase: ms(30), BlockErase: ms(288)},
-		Timing{PageProgram: ms(0.75), SectorErase: ms(400), BlockErase: ms(2000)}),
-	// Micron MT25QL256ABA: typical from §5 (tPP 0.12 ms, tSSE 48 ms,
-	// tSE 160 ms). §5 gives no maximum: the max values (tPP 1.8 ms, 4 KiB
-	// subsector erase 400 ms, 64 KiB sector erase 1 s) are the Micron MT25Q
-	// datasheet's program/erase maxima as recalled, not re-checked here.
+		Timing{PageProgram: us(256), SectorErase: ms(30), BlockErase: ms(288)},
+		Timing{PageProgram: us(3072), SectorErase: ms(420), BlockErase: ms(4032)}),
+	// Micron MT25QL256ABA, SFDP as dumped from the chip in Azure/Project-
+	// Cerberus (SFDP_PARAMS_MT25Q256ABA): DWORD 10 0x00994a24, DWORD 11
+	// 0xd4038e8b.
+	//   tPP:   15 × 8 µs = 120 µs typ; × 24 = 2.88 ms max.
+	//   tSE:   3 × 16 ms = 48 ms typ (4 KiB subsector, 20h); × 10 = 480 ms max.
+	//   tBE64: 10 × 16 ms = 160 ms typ (64 KiB sector, D8h); × 10 = 1.6 s max.
 	norPart("mt25ql256", 32*mib,
-		Timing{PageProgram: ms(0.12), SectorErase: ms(48), BlockErase: ms(160)},
-		Timing{PageProgram: ms(1.8), SectorErase: ms(400), BlockErase: ms(1000)}),
+		Timing{PageProgram: us(120), SectorErase: ms(48), BlockErase: ms(160)},
+		Timing{PageProgram: us(2880), SectorErase: ms(480), BlockErase: ms(1600)}),
 	// Micron MT29F2G01ABAGD SPI NAND, 2 Gbit, 2 KiB pages, 64 pages (128 KiB)
-	// per block: tPROG 220/600 µs, tBERS 2/10 ms, tR 25 µs typical with the
-	// on-die ECC off and 70 µs max with it on (datasheet-plausible values; the
-	// datasheet lists tR max only). Bus as for NOR: 1-1-4 at 50 MHz.
+	// per block. SPI NAND has no SFDP. Not verified: tPROG 220/600 µs,
+	// tBERS 2/10 ms, tR 25 µs typical (on-die ECC off) and 70 µs max (ECC
+	// on) are plausible values for this class of part, not checked against
+	// its datasheet. Bus as for NOR: 1-1-4 at 50 MHz.
 	{Name: "mt29f2g01", Kind: hal.NAND, Size: 256 * mib, EraseSize: 128 * kib, PageSize: 2048, WriteSize: 2048,
 		Typical:   Timing{PageProgram: us(220), SectorErase: ms(2), PageRead: us(25), ReadBytesPerSec: busRate, CommandOverhead: nandCommand},
 		Max:       Timing{PageProgram: us(600), SectorErase: ms(10), PageRead: us(70), ReadBytesPerSec: busRate, CommandOverhead: nandCommand},

@@ -14,7 +14,7 @@ func bus(n int64) time.Duration { return time.Duration(n * 40) } // 40 ns per by
 const cmdNOR = 960 * time.Nanosecond
 
 // TestProgramOneMiBW25Q256JV: programming 1 MiB into erased W25Q256JV space
-// costs 4096 page programs × 0.7 ms at typical timing, plus the bus.
+// costs 4096 page programs × 0.704 ms at typical timing, plus the bus.
 func TestProgramOneMiBW25Q256JV(t *testing.T) {
 	for _, chunk := range []int{256, 4096, 1 << 20} { // page by page, or in one call
 		f := newChip(t, norName, 4<<20)
@@ -26,80 +26,106 @@ func TestProgramOneMiBW25Q256JV(t *testing.T) {
 		st := f.Stats()
 		require.Equal(t, int64(4096), st.PagesProgrammed)
 		pageTime := st.Elapsed - bus(1<<20) - 4096*cmdNOR
-		require.Equal(t, 4096*700*time.Microsecond, pageTime, "chunk %d", chunk)
-		require.Equal(t, 2867200*time.Microsecond+41943040*time.Nanosecond+3932160*time.Nanosecond, st.Elapsed)
+		require.Equal(t, 4096*704*time.Microsecond, pageTime, "chunk %d", chunk)
+		require.Equal(t, 2883584*time.Microsecond+41943040*time.Nanosecond+3932160*time.Nanosecond, st.Elapsed)
 	}
 }
 
 func TestTiming(t *testing.T) {
+	const (
+		tSE, tBE           = 64 * time.Millisecond, 160 * time.Millisecond   // w25q256jv typical
+		tSEMax, tBEMax     = 896 * time.Millisecond, 2240 * time.Millisecond // w25q256jv max
+		sector, block      = cmdNOR + tSE, cmdNOR + tBE
+		tPP, tPPMax        = 704 * time.Microsecond, 4224 * time.Microsecond
+		mxSector, mxPP     = cmdNOR + 30*time.Millisecond, 256 * time.Microsecond
+		mxBlock            = cmdNOR + 288*time.Millisecond
+		nandCmd, nandProg  = 1280 * time.Nanosecond, 220 * time.Microsecond
+		nandRead, nandBErs = 25 * time.Microsecond, 10 * time.Millisecond
+	)
 	cases := []struct {
 		name string
 		part string
 		max  bool
+		em   EraseModel
 		op   func(t *testing.T, f *Flash)
 		want time.Duration
 	}{
-		{"nor read 4 KiB", norName, false, func(t *testing.T, f *Flash) {
+		{"nor read 4 KiB", norName, false, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.ReadAt(make([]byte, 4096), 123)
 			require.NoError(t, err)
 		}, cmdNOR + bus(4096)},
-		{"nor read 1 byte", norName, false, func(t *testing.T, f *Flash) {
+		{"nor read 1 byte", norName, false, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.ReadAt(make([]byte, 1), 0)
 			require.NoError(t, err)
 		}, cmdNOR + bus(1)},
-		{"nor zero-length read is free", norName, false, func(t *testing.T, f *Flash) {
+		{"nor zero-length read is free", norName, false, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.ReadAt(nil, 0)
 			require.NoError(t, err)
 		}, 0},
-		{"nor program 2 bytes across a page boundary", norName, false, func(t *testing.T, f *Flash) {
+		{"nor program 2 bytes across a page boundary", norName, false, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.WriteAt([]byte{1, 2}, 255)
 			require.NoError(t, err)
-		}, 2*(cmdNOR+700*time.Microsecond) + bus(2)},
-		{"nor program 1 byte at max timing", norName, true, func(t *testing.T, f *Flash) {
+		}, 2*(cmdNOR+tPP) + bus(2)},
+		{"nor program 1 byte at max timing", norName, true, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.WriteAt([]byte{1}, 77)
 			require.NoError(t, err)
-		}, cmdNOR + 3*time.Millisecond + bus(1)},
-		{"nor 4 KiB sector erase", norName, false, func(t *testing.T, f *Flash) {
+		}, cmdNOR + tPPMax + bus(1)},
+		{"nor 4 KiB sector erase", norName, false, Erase4K, func(t *testing.T, f *Flash) {
 			require.NoError(t, f.Erase(4096, 4096))
-		}, cmdNOR + 50*time.Millisecond},
-		{"nor aligned 64 KiB erase uses the block opcode", norName, false, func(t *testing.T, f *Flash) {
+		}, sector},
+		{"4k model: an aligned 64 KiB erase is 16 sector erases", norName, false, Erase4K, func(t *testing.T, f *Flash) {
 			require.NoError(t, f.Erase(64<<10, 64<<10))
-		}, cmdNOR + 150*time.Millisecond},
-		{"nor unaligned 64 KiB span is 16 sector erases", norName, false, func(t *testing.T, f *Flash) {
+		}, 16 * sector},
+		{"4k model: an unaligned 64 KiB span is 16 sector erases", norName, false, Erase4K, func(t *testing.T, f *Flash) {
 			require.NoError(t, f.Erase(4096, 64<<10))
-		}, 16 * (cmdNOR + 50*time.Millisecond)},
-		{"nor 128 KiB at 32 KiB: 8 sectors, 1 block, 8 sectors", norName, false, func(t *testing.T, f *Flash) {
+		}, 16 * sector},
+		{"4k model: 128 KiB at 32 KiB is 32 sector erases", norName, false, Erase4K, func(t *testing.T, f *Flash) {
 			require.NoError(t, f.Erase(32<<10, 128<<10))
-		}, 16*(cmdNOR+50*time.Millisecond) + cmdNOR + 150*time.Millisecond},
-		{"nor 64 KiB block erase at max timing", norName, true, func(t *testing.T, f *Flash) {
+		}, 32 * sector},
+		{"4k model: 128 KiB at max timing", norName, true, Erase4K, func(t *testing.T, f *Flash) {
 			require.NoError(t, f.Erase(0, 128<<10))
-		}, 2 * (cmdNOR + 2000*time.Millisecond)},
-		{"mx66l1g45g program page, erase sector, erase block", "mx66l1g45g", false, func(t *testing.T, f *Flash) {
+		}, 32 * (cmdNOR + tSEMax)},
+		{"64k model: a 64 KiB erase is one block erase", norName, false, Erase64K, func(t *testing.T, f *Flash) {
+			require.NoError(t, f.Erase(64<<10, 64<<10))
+		}, block},
+		{"64k model: 128 KiB at max timing is 2 block erases", norName, true, Erase64K, func(t *testing.T, f *Flash) {
+			require.NoError(t, f.Erase(0, 128<<10))
+		}, 2 * (cmdNOR + tBEMax)},
+		{"64k model: program and read cost as in the 4k model", norName, false, Erase64K, func(t *testing.T, f *Flash) {
+			_, err := f.WriteAt([]byte{1, 2}, 255)
+			require.NoError(t, err)
+			_, err = f.ReadAt(make([]byte, 4096), 123)
+			require.NoError(t, err)
+		}, 2*(cmdNOR+tPP) + bus(2) + cmdNOR + bus(4096)},
+		{"mx66l1g45g program page, erase sector, erase 64 KiB (4k model)", "mx66l1g45g", false, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.WriteAt(fill(256, 0), 0)
 			require.NoError(t, err)
 			require.NoError(t, f.Erase(0, 4096))
 			require.NoError(t, f.Erase(0, 64<<10))
-		}, cmdNOR + 256*time.Microsecond + bus(256) + cmdNOR + 30*time.Millisecond + cmdNOR + 288*time.Millisecond},
-		{"mt25ql256 program page", "mt25ql256", false, func(t *testing.T, f *Flash) {
+		}, cmdNOR + mxPP + bus(256) + mxSector + 16*mxSector},
+		{"mx66l1g45g erase 64 KiB (64k model)", "mx66l1g45g", false, Erase64K, func(t *testing.T, f *Flash) {
+			require.NoError(t, f.Erase(0, 64<<10))
+		}, mxBlock},
+		{"mt25ql256 program page", "mt25ql256", false, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.WriteAt(fill(256, 0), 256)
 			require.NoError(t, err)
 		}, cmdNOR + 120*time.Microsecond + bus(256)},
-		{"nand read 4 KiB at 1 KiB touches 3 pages", nandName, false, func(t *testing.T, f *Flash) {
+		{"nand read 4 KiB at 1 KiB touches 3 pages", nandName, false, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.ReadAt(make([]byte, 4096), 1024)
 			require.NoError(t, err)
-		}, 1280*time.Nanosecond + bus(4096) + 3*25*time.Microsecond},
-		{"nand program 2 pages", nandName, false, func(t *testing.T, f *Flash) {
+		}, nandCmd + bus(4096) + 3*nandRead},
+		{"nand program 2 pages", nandName, false, Erase4K, func(t *testing.T, f *Flash) {
 			_, err := f.WriteAt(fill(2*page, 0), 0)
 			require.NoError(t, err)
-		}, 2*(1280*time.Nanosecond+220*time.Microsecond) + bus(2*page)},
-		{"nand block erase at max timing", nandName, true, func(t *testing.T, f *Flash) {
+		}, 2*(nandCmd+nandProg) + bus(2*page)},
+		{"nand block erase at max timing", nandName, true, Erase4K, func(t *testing.T, f *Flash) {
 			require.NoError(t, f.Erase(0, 2*nblock))
-		}, 2 * (1280*time.Nanosecond + 10*time.Millisecond)},
+		}, 2 * (nandCmd + nandBErs)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-			f, err := New(Options{Part: mustPart(t, tc.part), Size: 1 << 20, MaxTiming: tc.max, Clock: clock})
+			f, err := New(Options{Part: mustPart(t, tc.part), Size: 1 << 20, MaxTiming: tc.max, EraseModel: tc.em, Clock: clock})
 			require.NoError(t, err)
 			tc.op(t, f)
 			require.Equal(t, tc.want, f.Stats().Elapsed)
@@ -118,9 +144,9 @@ func TestSharedClock(t *testing.T) {
 	require.Same(t, clock, a.Clock())
 	require.NoError(t, a.Erase(0, 4096))
 	require.NoError(t, b.Erase(0, 4096))
-	require.Equal(t, cmdNOR+50*time.Millisecond, a.Stats().Elapsed)
+	require.Equal(t, cmdNOR+64*time.Millisecond, a.Stats().Elapsed)
 	require.Equal(t, cmdNOR+30*time.Millisecond, b.Stats().Elapsed)
-	require.Equal(t, time.Unix(1000, 0).Add(2*cmdNOR+80*time.Millisecond), clock.Now())
+	require.Equal(t, time.Unix(1000, 0).Add(2*cmdNOR+94*time.Millisecond), clock.Now())
 
 	own, err := New(Options{Part: mustPart(t, norName), Size: 1 << 20})
 	require.NoError(t, err)

@@ -34,14 +34,15 @@ func TestBenchJSON(t *testing.T) {
 	for _, r := range rep.Rows {
 		require.Equal(t, "w25q256jv", r.Part)
 		require.Contains(t, []string{"cmc-10m", "clustered-1pct"}, r.Workload)
-		require.GreaterOrEqual(t, r.SimSeconds, r.PagesProgrammed*r.PageProgramSeconds)
+		require.GreaterOrEqual(t, r.DeviceSeconds, r.PagesProgrammed*r.PageProgramSeconds)
+		require.Contains(t, []string{"4k", "64k"}, r.EraseModel)
 	}
-	for _, f := range []string{"report.json", "table.txt", "w25q256jv-typical-1mib.png", "w25q256jv-typical-1mib.svg"} {
+	for _, f := range []string{"report.json", "table.txt", "w25q256jv-typical-4k-1mib.png", "w25q256jv-typical-64k-1mib.svg"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err, f)
 		require.Positive(t, st.Size(), f)
 	}
-	require.Contains(t, errOut, "wrote 4 files")
+	require.Contains(t, errOut, "wrote 6 files")
 }
 
 func TestBenchTable(t *testing.T) {
@@ -50,16 +51,34 @@ func TestBenchTable(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.True(t, strings.HasPrefix(strings.TrimSpace(lines[0]), "part"), lines[0])
 	require.Contains(t, out, "flashcp-p")
-	require.Contains(t, out, "floor")
+	require.Contains(t, out, "rewrite-floor")
 	rows := 0
 	for _, l := range lines[1:] {
 		if f := strings.Fields(l); f[0] == "w25q256jv" {
-			require.Contains(t, []string{"flashcp-p", "floor"}, f[4], l)
+			require.Contains(t, []string{"flashcp-p", "rewrite-floor"}, f[5], l)
 			rows++
 		}
 	}
-	require.Equal(t, 4, rows) // two workloads × (flashcp-p, floor)
-	require.Contains(t, out, "target")
+	require.Equal(t, 8, rows) // two workloads × two erase models × (flashcp-p, rewrite-floor)
+	require.Contains(t, out, "target n/a    (a) [4k]")
+}
+
+// --check prints the targets' worst rows and fails when a gated target is
+// missed or, on a matrix too narrow to measure it, not measured.
+func TestBenchCheck(t *testing.T) {
+	out, _, err := runBenchArgs(append(small, "--out", "", "--erase-models", "4k", "--check")...)
+	var ee *exitError
+	require.True(t, errors.As(err, &ee), "%v", err)
+	require.Equal(t, 1, ee.code)
+	require.Contains(t, ee.msg, "gated target(s) missed or not measured")
+	require.Contains(t, ee.msg, "(c) n/a") // no scattered-1pct on 8 MiB in this run
+	require.Regexp(t, `target (met   |MISSED) \(a\) \[4k\] engine latency`, out)
+	require.Contains(t, out, "worst ×bound")
+	require.Contains(t, out, "w25q256jv/typical/4k/1MiB/")
+
+	_, _, err = runBenchArgs(append(small, "--out", "", "--strategies", "flashcp-p", "--check", "--json")...)
+	require.True(t, errors.As(err, &ee), "%v", err)
+	require.Contains(t, ee.msg, "(a) n/a")
 }
 
 func TestBenchBadFlags(t *testing.T) {
@@ -68,6 +87,7 @@ func TestBenchBadFlags(t *testing.T) {
 		{"--parts", "nope"},
 		{"--parts", "mt29f2g01"},
 		{"--timings", "slow"},
+		{"--erase-models", "32k"},
 		{"--workloads", "cmc-2m"},
 		{"--strategies", "rsync"},
 		{"--bogus"},

@@ -3,15 +3,19 @@
 //
 // Two backends:
 //
-//	sim:part=w25q256jv,size=4M[,file=PATH][,timing=max][,name=N]
+//	sim:part=w25q256jv,size=4M[,file=PATH][,timing=max][,name=N][,erase=64k]
 //	mtd:/dev/mtdN
 //
 // A sim spec names a part profile of package sim (part, required), a size
 // (size, optional: the whole part; a positive multiple of the part's erase
 // size, at most its size; a number of bytes with an optional K, M or G
-// binary suffix), an image file to persist to (file), datasheet maximum
-// instead of typical timing (timing=max) and the device name used in
-// messages (name). An mtd spec names a Linux MTD character device.
+// binary suffix), an image file to persist to (file), maximum instead of
+// typical timing (timing=max), the device name used in messages (name) and
+// the erase unit of the Linux MTD layer the chip stands for (erase=4k, the
+// default, as a kernel with CONFIG_MTD_SPI_NOR_USE_4K_SECTORS erases, or
+// erase=64k, a kernel without it: the chip then reports a 64 KiB erase
+// size and sizes must be multiples of 64 KiB; SPI NOR parts only; see
+// sim.EraseModel). An mtd spec names a Linux MTD character device.
 //
 // Parse rejects unknown keys, unknown parts, bad sizes, empty values and
 // repeated keys with an error naming what is allowed; Spec.String gives back

@@ -16,10 +16,10 @@ const (
 )
 
 // Usage is the spec syntax, for flag help and error messages.
-const Usage = "sim:part=NAME[,size=N][,file=PATH][,timing=max][,name=N] or mtd:/dev/mtdN"
+const Usage = "sim:part=NAME[,size=N][,file=PATH][,timing=max][,name=N][,erase=64k] or mtd:/dev/mtdN"
 
 // simKeys are the keys of a sim spec, in the order String writes them.
-var simKeys = []string{"part", "size", "file", "timing", "name"}
+var simKeys = []string{"part", "size", "file", "timing", "name", "erase"}
 
 // Spec is a parsed flash spec.
 type Spec struct {
@@ -28,8 +28,11 @@ type Spec struct {
 	Size      int64  // sim: bytes; 0 means the whole part
 	File      string // sim: image file to persist to; "" keeps the chip in memory
 	Device    string // mtd: character device path, e.g. "/dev/mtd6"
-	MaxTiming bool   // sim: charge the datasheet maximum timings
+	MaxTiming bool   // sim: charge the maximum timings
 	Name      string // sim: device name for messages; "" means the part name
+	// EraseModel (sim) is the erase unit Linux's MTD layer uses:
+	// sim.Erase4K (the default, erase=4k) or sim.Erase64K (erase=64k).
+	EraseModel sim.EraseModel
 }
 
 // Parse parses a flash spec (see the package documentation).
@@ -96,6 +99,12 @@ func parseSim(rest string) (Spec, error) {
 			}
 		case "name":
 			sp.Name = val
+		case "erase":
+			m, err := sim.ParseEraseModel(val)
+			if err != nil {
+				return sp, fmt.Errorf("erase=%s: %w", val, err)
+			}
+			sp.EraseModel = m
 		default:
 			return sp, fmt.Errorf("unknown key %q (allowed: %s)", key, strings.Join(simKeys, ", "))
 		}
@@ -113,9 +122,10 @@ func isSimKey(k string) bool {
 }
 
 // Validate checks a Spec made by hand as Parse checks a parsed one: a known
-// backend; for sim a known part and a size that is a positive multiple of
-// its erase size and at most its size, and values String can write back
-// (no commas); for mtd an absolute device path.
+// backend; for sim a known part, an erase model the part has, a size that
+// is a positive multiple of the erase unit and at most the part's size, and
+// values String can write back (no commas); for mtd an absolute device
+// path and nothing else.
 func (s Spec) Validate() error {
 	switch s.Backend {
 	case Sim:
@@ -132,13 +142,17 @@ func (s Spec) Validate() error {
 		if s.Part != p.Name {
 			return fmt.Errorf("part %q: write it in lower case, %q", s.Part, p.Name)
 		}
+		unit, err := p.EraseUnit(s.EraseModel)
+		if err != nil {
+			return fmt.Errorf("erase=%v: %w", s.EraseModel, err)
+		}
 		switch {
 		case s.Size < 0:
 			return fmt.Errorf("size %d is negative", s.Size)
 		case s.Size > p.Size:
 			return fmt.Errorf("size %s is larger than the %s (%s)", FormatSize(s.Size), p.Name, FormatSize(p.Size))
-		case s.Size%p.EraseSize != 0:
-			return fmt.Errorf("size %s is not a multiple of the %s erase size %s", FormatSize(s.Size), p.Name, FormatSize(p.EraseSize))
+		case s.Size%unit != 0:
+			return fmt.Errorf("size %s is not a multiple of the %s erase size %s (erase=%v)", FormatSize(s.Size), p.Name, FormatSize(unit), s.EraseModel)
 		}
 		for key, v := range map[string]string{"file": s.File, "name": s.Name} {
 			if strings.Contains(v, ",") {
@@ -146,7 +160,7 @@ func (s Spec) Validate() error {
 			}
 		}
 	case MTD:
-		if s.Part != "" || s.Size != 0 || s.File != "" || s.MaxTiming || s.Name != "" {
+		if s.Part != "" || s.Size != 0 || s.File != "" || s.MaxTiming || s.Name != "" || s.EraseModel != sim.Erase4K {
 			return fmt.Errorf("an mtd spec takes only the device path (%s)", Usage)
 		}
 		if !strings.HasPrefix(s.Device, "/") {
@@ -176,6 +190,9 @@ func (s Spec) String() string {
 	if s.Name != "" {
 		items = append(items, "name="+s.Name)
 	}
+	if s.EraseModel != sim.Erase4K {
+		items = append(items, "erase="+s.EraseModel.String())
+	}
 	return s.Backend + ":" + strings.Join(items, ",")
 }
 
@@ -204,7 +221,7 @@ func Open(s Spec, clock *sim.Clock) (hal.Flash, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := sim.Options{Part: p, Size: s.Size, MaxTiming: s.MaxTiming, Clock: clock, Name: s.Name}
+	o := sim.Options{Part: p, Size: s.Size, MaxTiming: s.MaxTiming, EraseModel: s.EraseModel, Clock: clock, Name: s.Name}
 	var f *sim.Flash
 	if s.File != "" {
 		f, err = sim.OpenFile(s.File, o)

@@ -32,6 +32,10 @@ func TestParse(t *testing.T) {
 		{"sim:part=w25q256jv,size=12k,file=C:x=y", flashspec.Spec{Backend: "sim", Part: "w25q256jv", Size: 12 << 10, File: "C:x=y"}, "sim:part=w25q256jv,size=12K,file=C:x=y"},
 		{"sim:part=mt29f2g01,size=4M", flashspec.Spec{Backend: "sim", Part: "mt29f2g01", Size: 4 << 20}, ""},
 		{"mtd:/dev/mtd6", flashspec.Spec{Backend: "mtd", Device: "/dev/mtd6"}, ""},
+		{"sim:part=mx66l1g45g,size=8M,erase=64k", flashspec.Spec{Backend: "sim", Part: "mx66l1g45g", Size: 8 << 20, EraseModel: sim.Erase64K}, ""},
+		{"sim:erase=64K,part=w25q256jv,name=flash1", flashspec.Spec{Backend: "sim", Part: "w25q256jv", Name: "flash1", EraseModel: sim.Erase64K},
+			"sim:part=w25q256jv,name=flash1,erase=64k"},
+		{"sim:part=w25q256jv,erase=4k", flashspec.Spec{Backend: "sim", Part: "w25q256jv"}, "sim:part=w25q256jv"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := flashspec.Parse(tc.in)
@@ -61,7 +65,12 @@ func TestParseErrors(t *testing.T) {
 		{"sim:", []string{"needs part=NAME", known}},
 		{"sim:size=4M", []string{"needs part=NAME", known}},
 		{"sim:part=nope", []string{`unknown flash part "nope"`, known}},
-		{"sim:part=w25q256jv,colour=blue", []string{`unknown key "colour"`, "allowed: part, size, file, timing, name"}},
+		{"sim:part=w25q256jv,colour=blue", []string{`unknown key "colour"`, "allowed: part, size, file, timing, name, erase"}},
+		{"sim:part=w25q256jv,erase=32k", []string{`erase=32k: unknown erase model "32k" (want 4k or 64k)`}},
+		{"sim:part=w25q256jv,erase=", []string{`key "erase" has an empty value`}},
+		{"sim:part=w25q256jv,erase=64k,erase=4k", []string{`key "erase" given twice`}},
+		{"sim:part=mt29f2g01,erase=64k", []string{"the 64k erase model is for SPI NOR parts"}},
+		{"sim:part=w25q256jv,size=4K,erase=64k", []string{"size 4K is not a multiple of the w25q256jv erase size 64K (erase=64k)"}},
 		{"sim:part=w25q256jv,size=", []string{`key "size" has an empty value`}},
 		{"sim:part=", []string{`key "part" has an empty value`}},
 		{"sim:part=w25q256jv,file=", []string{`key "file" has an empty value`}},
@@ -103,6 +112,8 @@ func TestValidateHandMadeSpecs(t *testing.T) {
 		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", Name: "a,b"}, "comma"},
 		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", Device: "/dev/mtd0"}, "no device"},
 		{flashspec.Spec{Backend: "mtd", Device: "/dev/mtd0", Size: 4096}, "only the device path"},
+		{flashspec.Spec{Backend: "mtd", Device: "/dev/mtd0", EraseModel: sim.Erase64K}, "only the device path"},
+		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", EraseModel: 9}, "unknown erase model"},
 		{flashspec.Spec{}, "unknown backend"},
 	} {
 		require.ErrorContains(t, tc.s.Validate(), tc.want, "%+v", tc.s)
@@ -161,6 +172,15 @@ func TestOpenSim(t *testing.T) {
 	require.NoError(t, fb.Erase(0, 4096))
 	require.True(t, clock.Now().After(mid))
 
+	// erase=64k: the chip reports the 64 KiB erase size /dev/mtd would.
+	c, err := flashspec.Parse("sim:part=mx66l1g45g,size=1M,erase=64k")
+	require.NoError(t, err)
+	fc, err := flashspec.Open(c, clock)
+	require.NoError(t, err)
+	defer hal.Close(fc)
+	require.Equal(t, int64(64<<10), fc.Geometry().EraseSize)
+	require.ErrorIs(t, fc.Erase(0, 4096), hal.ErrUnaligned)
+
 	whole, err := flashspec.Open(flashspec.Spec{Backend: "sim", Part: "w25q256jv"}, nil)
 	require.NoError(t, err)
 	defer hal.Close(whole)
@@ -212,6 +232,8 @@ func FuzzParse(f *testing.F) {
 		"sim:part=mx66l1g45g,size=8M,file=/tmp/x.img,timing=max,name=flash1",
 		"sim:part=MT29F2G01,size=128K",
 		"sim:size=4096,part=w25q512jv,timing=typical",
+		"sim:part=w25q256jv,size=128K,erase=64k",
+		"sim:part=mt29f2g01,erase=64K",
 		"mtd:/dev/mtd6",
 		"sim:part=w25q256jv,size=4K,size=8K",
 		"mtd:",
