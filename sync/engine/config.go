@@ -85,7 +85,7 @@ var ErrConfig = errors.New("invalid sync configuration")
 // Validate reports the first problem with c, wrapping ErrConfig.
 func (c Config) Validate() error {
 	if len(c.Types) == 0 {
-		return fmt.Errorf("%w: no information type chosen (choose at least one of %s)", ErrConfig, info.FormatList(info.All()))
+		return fmt.Errorf("%w: select at least one information type", ErrConfig)
 	}
 	seen := map[info.Type]bool{}
 	for _, t := range c.Types {
