@@ -53,7 +53,15 @@ type Engine struct {
 // recovers: an interrupted round on either chip is purged (erased, read
 // back, marked) and the configuration reinitialised from the last
 // committed generation; a failover whose information restore did not finish
-// is finished. The chips may be given in either order.
+// is finished.
+//
+// chipA is the chip configured as the primary (formatted as chip A, id 0)
+// and chipB the one configured as the backup (chip B, id 1), whichever of
+// them the role record says is active now. Open checks that their stores
+// carry those identities and one pair id before it writes anything, and
+// refuses with an error wrapping ErrWrongChip (a chip carrying the other's
+// store: re-imaged from a dump of it, or the chips given the wrong way
+// round) or ErrForeignPair (stores of two different pairs).
 func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, error) {
 	if chipA == nil {
 		return nil, errors.New("open: chip A is nil")
@@ -64,22 +72,23 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	if err := checkPair(chipA, chipB, opts.Layout); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	e := &Engine{clock: opts.Clock, opts: opts, chips: [2]hal.Flash{chipA, chipB}, storeOpts: opts.storeOptions(), wake: make(chan struct{}, 1)}
+	chips := [2]hal.Flash{chipA, chipB}
+	// Identity by configured role, checked before anything is written.
+	// TODO(integrity): once store.Options gains ExpectChip/ExpectPair, open
+	// each store (openStore) with ExpectChip: i and the pair read from the
+	// other chip, and map store.ErrWrongChip/ErrForeignPair to the errors
+	// checkIdentity returns (or alias ErrWrongChip and ErrForeignPair to
+	// them); readIdentity then reads with store.Probe.
+	if err := checkIdentity(chips, [2]chipIdentity{readIdentity(chipA, opts.Layout), readIdentity(chipB, opts.Layout)}); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	e := &Engine{clock: opts.Clock, opts: opts, chips: chips, storeOpts: opts.storeOptions(), wake: make(chan struct{}, 1)}
 	var errs [2]error
 	for i := range 2 {
 		errs[i] = e.openStore(i)
 	}
 	if errs[0] != nil && errs[1] != nil {
 		return nil, fmt.Errorf("open: no usable store: chip A: %v; chip B: %w", errs[0], errs[1])
-	}
-	// Chips given in the other order: swap so index = chip id.
-	if s := e.stores[0]; s != nil && s.Superblock().ChipID == 1 {
-		e.swap()
-	} else if s := e.stores[1]; s != nil && s.Superblock().ChipID == 0 {
-		e.swap()
-	}
-	if a, b := e.stores[0], e.stores[1]; a != nil && b != nil && a.Superblock().PairID != b.Superblock().PairID {
-		e.logf("warning: the chips' stores were formatted as different pairs")
 	}
 	e.role = e.newestRole()
 	if err := e.recover(ctx, true); err != nil {
@@ -91,13 +100,6 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	e.lastSync = e.newestState.Time
 	e.mu.Unlock()
 	return e, nil
-}
-
-// swap exchanges the two chips and their stores (Open was given chip B
-// first), so that index = chip id.
-func (e *Engine) swap() {
-	e.chips[0], e.chips[1] = e.chips[1], e.chips[0]
-	e.stores[0], e.stores[1] = e.stores[1], e.stores[0]
 }
 
 // openStore opens the store of chip i (nil on error) and notes the
