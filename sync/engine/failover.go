@@ -62,7 +62,7 @@ func (e *Engine) restoreActive() error {
 // its store, which later commits copy to the other chip).
 func (e *Engine) failover(rs *roundState, wait time.Duration) error {
 	old := e.role
-	r := store.Role{Epoch: old.Epoch + 1, Active: 1 - old.Active, RestorePending: true}
+	r := store.Role{Epoch: old.Epoch + 1, Active: 1 - old.Active, RestorePending: e.opts.Mutant != FailoverNoRestore} // MUTANT: the restore recorded as done
 	err := rs.backup.SetRole(r)
 	if err != nil && !errors.Is(err, hal.ErrPowerLoss) {
 		// One failed erase or program of the backup's journal must not

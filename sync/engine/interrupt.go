@@ -23,6 +23,7 @@ func (e *Engine) interrupted(ctx context.Context, rs *roundState, r *store.Round
 	if !errors.As(err, &an) {
 		an = &anomaly{err: err, began: e.clock.Now()}
 	}
+	rep.WritesAfterAnomaly = rs.writesSinceAnswer
 	e.interrupt(rs, r, an)
 	wait, healthy, canceled := e.waitResponse(ctx, rs, an.began)
 	rep.WaitResponse = wait
@@ -43,7 +44,7 @@ func (e *Engine) interrupted(ctx context.Context, rs *roundState, r *store.Round
 	}
 	// Nothing written: nothing to purge, so no reinit either (a staged
 	// configuration stays; reinit follows a confirmed purge).
-	if failover && ferr == nil {
+	if failover && ferr == nil && e.opts.Mutant != FailoverNoRestore { // MUTANT: no restore after a failover
 		ferr = e.restoreActive()
 	}
 	now := e.clock.Now()

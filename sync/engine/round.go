@@ -21,6 +21,9 @@ type roundState struct {
 	header        info.ImageHeader
 	lastProbe     time.Time
 	recordOffsets []int64 // chip offsets of the round's record headers
+	// writesSinceAnswer counts the chunk writes since the last probe the
+	// primary answered correctly (RoundReport.WritesAfterAnomaly).
+	writesSinceAnswer int
 }
 
 // newRoundState starts the state of a round that reads primary (each read
