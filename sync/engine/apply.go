@@ -228,6 +228,7 @@ func (e *Engine) committed(rs *roundState, p *Prepared, owned bool, changed int)
 	e.lastSync = st.Time
 	e.nextSync = st.NextSync
 	e.upgradePending = false
+	e.notSynced, e.notSyncedSince = "", time.Time{}
 	e.counters.Commits++
 	if changed == 0 {
 		e.counters.NothingChanged++

@@ -41,6 +41,8 @@ type Engine struct {
 	lastSync       time.Time
 	nextSync       time.Time
 	lastError      string
+	notSynced      string    // Status.NotSynced
+	notSyncedSince time.Time // Status.NotSyncedSince
 	counters       Counters
 	upgradePending bool
 	primaryVersion string

@@ -162,7 +162,7 @@ func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint
 	rs.primary.mark()
 	region, err := info.OpenRegion(rs.primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
 	if err != nil {
-		return collection{}, &anomaly{err: err, began: rs.primary.failedAt()}
+		return collection{}, &anomaly{err: err, began: rs.primary.failedAt(), recheck: recheck{region: true}}
 	}
 	for _, t := range types {
 		off, _ := region.Extent(t)
@@ -187,7 +187,7 @@ func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint
 			// Timed from the failing read (a CRC error: from the last
 			// read of the record), or an earlier one slower than the
 			// threshold.
-			return collection{}, &anomaly{err: err, began: rs.primary.failedAt()}
+			return collection{}, &anomaly{err: err, began: rs.primary.failedAt(), recheck: recheck{region: true, record: t}}
 		}
 		ds, checks := e.chunkDigests(rs.backup, active, t, rec.Payload, checks, phase, chunk)
 		c.payloads[uint8(t)] = rec.Payload

@@ -60,6 +60,7 @@ func (e *Engine) finish(rep *RoundReport, w *roundWork, err error) (RoundReport,
 	}
 	if err != nil {
 		rep.Error = err.Error()
+		e.noteNotSynced(rep, err.Error())
 		if !errors.Is(err, ErrUpgradePending) {
 			e.event(EventError, rep.Generation, err.Error())
 			e.setErr(err)

@@ -17,6 +17,9 @@ type Counters struct {
 	Purges         int64 `json:"purges"`
 	Recoveries     int64 `json:"recoveries"`
 	Errors         int64 `json:"errors"`
+	// PrimaryCorrupt counts anomalies where the primary answered with
+	// corrupt information (EventPrimaryCorrupt).
+	PrimaryCorrupt int64 `json:"primary_corrupt"`
 }
 
 // TypeStatus is one information type of the newest committed generation.
@@ -38,13 +41,19 @@ type Status struct {
 	RoleEpoch  uint64 `json:"role_epoch"` // failovers since format
 	// Generation is the newest committed generation (on the backup chip,
 	// or after a failover on the chip that became active).
-	Generation     uint64       `json:"generation"`
-	LastSync       time.Time    `json:"last_sync"`
-	NextSync       time.Time    `json:"next_sync"`
-	NextGroup      TypeList     `json:"next_group"`
-	Types          []TypeStatus `json:"types"`
-	LastError      string       `json:"last_error,omitempty"`
-	UpgradePending bool         `json:"upgrade_pending"`
+	Generation uint64       `json:"generation"`
+	LastSync   time.Time    `json:"last_sync"`
+	NextSync   time.Time    `json:"next_sync"`
+	NextGroup  TypeList     `json:"next_group"`
+	Types      []TypeStatus `json:"types"`
+	LastError  string       `json:"last_error,omitempty"`
+	// NotSynced says why the last round did not commit (its outcome and
+	// cause: an anomaly, a corrupt primary, an error, an upgrade waiting
+	// for a choice); empty once a round commits. NotSyncedSince is when
+	// the first of the rounds in a row that did not commit started.
+	NotSynced      string    `json:"not_synced,omitempty"`
+	NotSyncedSince time.Time `json:"not_synced_since,omitzero"`
+	UpgradePending bool      `json:"upgrade_pending"`
 	// PrimaryVersion is the image version the last probe read;
 	// CommittedVersion the one recorded with the newest generation.
 	PrimaryVersion   string        `json:"primary_version"`
@@ -71,6 +80,18 @@ func (e *Engine) setErr(err error) {
 	e.counters.Errors++
 }
 
+// noteNotSynced records that the round of rep ended without committing,
+// and why (Status.NotSynced); the streak of such rounds runs from the
+// first one's start.
+func (e *Engine) noteNotSynced(rep *RoundReport, why string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.notSynced = rep.Outcome + ": " + why
+	if e.notSyncedSince.IsZero() {
+		e.notSyncedSince = rep.Started
+	}
+}
+
 // Status returns the engine's state.
 func (e *Engine) Status() Status {
 	e.mu.Lock()
@@ -78,7 +99,7 @@ func (e *Engine) Status() Status {
 	st := Status{
 		ActiveChip: int(e.role.Active), BackupChip: 1 - int(e.role.Active), RoleEpoch: e.role.Epoch,
 		Generation: e.newestState.Generation, LastSync: e.lastSync, NextSync: e.nextSync,
-		LastError: e.lastError, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
+		LastError: e.lastError, NotSynced: e.notSynced, NotSyncedSince: e.notSyncedSince, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
 		CommittedVersion: e.newestState.ImageVersion, UpgradeChoice: UpgradeChoice(e.newestState.UpgradeChoice),
 		Config: e.config.Clone(), Counters: e.counters, LastRound: e.lastReport,
 	}
