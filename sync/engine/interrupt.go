@@ -109,7 +109,7 @@ func (e *Engine) waitResponse(ctx context.Context, rs *roundState, an *anomaly) 
 		if err := e.clock.Sleep(ctx, e.opts.ProbeRetry); err != nil {
 			return wait, false, true
 		}
-		perr := e.answers(rs, an.recheck)
+		perr := e.answers(rs, an)
 		wait = e.clock.Now().Sub(an.began)
 		if perr == nil {
 			return wait, true, false
@@ -118,12 +118,19 @@ func (e *Engine) waitResponse(ctx context.Context, rs *roundState, an *anomaly) 
 	return wait, false, false
 }
 
-// answers is one wait-response probe: the primary answers correctly when
-// its image header reads (and equals the round's, once the round read
-// one), the round's record headers decode, and what the round found
-// corrupt (rc) reads intact now: the region's header, and the record
-// whole, its payload CRC checked.
-func (e *Engine) answers(rs *roundState, rc recheck) error {
+// answers is one wait-response probe after the anomaly an. After a
+// failed or slow request the primary answers correctly when its image
+// header reads in time (one request, as the monitor step's first probe).
+// After a corrupt answer it must also answer what read corrupt correctly:
+// the image header equal to the round's (once the round read one), the
+// round's record headers decoding, and what the round found corrupt
+// (an.recheck) intact: the region's header, and the record whole, its
+// payload CRC checked.
+func (e *Engine) answers(rs *roundState, an *anomaly) error {
+	if !an.corrupt() {
+		_, err := e.probe(rs, nil)
+		return err
+	}
 	var want *info.ImageHeader
 	if rs.header != (info.ImageHeader{}) {
 		want = &rs.header
@@ -131,6 +138,7 @@ func (e *Engine) answers(rs *roundState, rc recheck) error {
 	if _, err := e.probe(rs, want); err != nil {
 		return err
 	}
+	rc := an.recheck
 	if !rc.region {
 		return nil
 	}
