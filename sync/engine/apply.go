@@ -229,6 +229,9 @@ func (e *Engine) committed(rs *roundState, p *Prepared, owned bool, changed int)
 	e.nextSync = st.NextSync
 	e.upgradePending = false
 	e.notSynced, e.notSyncedSince = "", time.Time{}
+	for _, t := range p.report.Types {
+		delete(e.primaryErrors, t)
+	}
 	e.counters.Commits++
 	if changed == 0 {
 		e.counters.NothingChanged++

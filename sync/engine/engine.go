@@ -48,6 +48,7 @@ type Engine struct {
 	primaryVersion string
 	lastReport     *RoundReport
 	damage         []string
+	primaryErrors  map[info.Type]string // TypeStatus.PrimaryError
 }
 
 // Open opens the pair: reads both stores (superblocks and journals only),
@@ -55,7 +56,9 @@ type Engine struct {
 // recovers: an interrupted round on either chip is purged (erased, read
 // back, marked) and the configuration reinitialised from the last
 // committed generation; a failover whose information restore did not finish
-// is finished.
+// is finished; a restore-defaults cut short is completed (see
+// restoreDefaults); an image upgrade waiting for a choice is noted
+// (Status.UpgradePending), as a round would find it.
 //
 // chipA is the chip configured as the primary (formatted as chip A, id 0)
 // and chipB the one configured as the backup (chip B, id 1), whichever of
@@ -101,6 +104,9 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	e.nextSync = e.newestState.NextSync
 	e.lastSync = e.newestState.Time
 	e.mu.Unlock()
+	if err := e.upgradeAtOpen(ctx); err != nil {
+		e.setErr(err)
+	}
 	return e, nil
 }
 

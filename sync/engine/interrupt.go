@@ -79,6 +79,12 @@ func (e *Engine) interrupt(rs *roundState, r *store.Round, an *anomaly) {
 	if an.corrupt() {
 		e.mu.Lock()
 		e.counters.PrimaryCorrupt++
+		if t := an.recheck.record; t != 0 {
+			if e.primaryErrors == nil {
+				e.primaryErrors = map[info.Type]string{}
+			}
+			e.primaryErrors[t] = an.err.Error()
+		}
 		e.mu.Unlock()
 		e.event(EventPrimaryCorrupt, rep.Generation, fmt.Sprintf("%s answered with corrupt information: %v; waiting up to the %v threshold for a correct answer, then failing over",
 			rs.primary.Geometry().Name, an.err, rs.config.Threshold))

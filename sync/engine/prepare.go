@@ -84,6 +84,11 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	if err != nil {
 		return ended(e.finish(&rep, work, err))
 	}
+	if choice == NoChoice && e.restoreMarked() {
+		// Round completes it (completeRestore); a bare Prepare does not.
+		rep.Outcome = OutcomeUpgradePending
+		return ended(e.finish(&rep, work, fmt.Errorf("%w: Round completes it", ErrRestoreIncomplete)))
+	}
 	rs := e.newRoundState(&rep, primary, bk, cfg)
 	prevGen := bk.StateRef().Generation
 	// Probe the primary first.

@@ -70,6 +70,9 @@ func (e *Engine) unlockRound() {
 // round is Round with the locks held; choice is the upgrade choice of
 // an upgrade round, NoChoice for a scheduled one.
 func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
+	if choice == NoChoice && e.restoreMarked() {
+		return e.completeRestore(ctx)
+	}
 	e.countRound()
 	p, rep, err := e.prepare(ctx, choice)
 	if p == nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // Counters count what the engine did since Open.
@@ -31,6 +32,16 @@ type TypeStatus struct {
 	Seq      uint64    `json:"seq"`    // the primary record's sequence number it was taken from
 	Digest   string    `json:"digest"` // store.PayloadDigest, hex
 	Chunks   int       `json:"chunks"`
+	// Synced: the backup's newest generation holds the type and nothing
+	// known says the primary's information differs from it for a reason
+	// other than new CMC activity: no record of the type read corrupt
+	// since it was last committed (PrimaryError), no image upgrade waiting
+	// for a choice, no restore-defaults left incomplete.
+	Synced bool `json:"synced"`
+	// PrimaryError is the corruption the last round found in the
+	// primary's record of the type (cleared when a round commits it, or
+	// by a failover to the other chip).
+	PrimaryError string `json:"primary_error,omitempty"`
 }
 
 // Status is the engine's state for the API and CLI.
@@ -54,6 +65,10 @@ type Status struct {
 	NotSynced      string    `json:"not_synced,omitempty"`
 	NotSyncedSince time.Time `json:"not_synced_since,omitzero"`
 	UpgradePending bool      `json:"upgrade_pending"`
+	// RestoreIncomplete: a restore-defaults was chosen and its completion
+	// is not recorded yet (Open or the next round completes it);
+	// UpgradePending is set too.
+	RestoreIncomplete bool `json:"restore_incomplete,omitempty"`
 	// PrimaryVersion is the image version the last probe read;
 	// CommittedVersion the one recorded with the newest generation.
 	PrimaryVersion   string        `json:"primary_version"`
@@ -110,6 +125,9 @@ func (e *Engine) Status() Status {
 	if e.opts.Mutant != None {
 		st.Mutant = e.opts.Mutant.String()
 	}
+	ns := &e.newestState
+	st.RestoreIncomplete = ns.Generation > 0 && ns.UpgradeChoice == store.ChoiceRestoreDefaults && ns.ImageVersion == ""
+	st.UpgradePending = st.UpgradePending || st.RestoreIncomplete
 	st.NextGroup = group(e.config, e.newestState.GroupNext)
 	st.Damage = slices.Clone(e.damage)
 	for _, t := range info.All() {
@@ -117,6 +135,8 @@ func (e *Engine) Status() Status {
 		if x, ok := e.newestState.Type(uint8(t)); ok {
 			ts.Size, ts.Seq, ts.Digest, ts.Chunks = x.Size, x.Seq, x.Digest.String(), len(x.Chunks)
 		}
+		ts.PrimaryError = e.primaryErrors[t]
+		ts.Synced = ts.Digest != "" && ts.PrimaryError == "" && !st.UpgradePending
 		st.Types = append(st.Types, ts)
 	}
 	return st
