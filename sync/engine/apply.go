@@ -243,4 +243,5 @@ func (e *Engine) committed(rs *roundState, p *Prepared, owned bool, changed int)
 	}
 	e.event(EventCommit, rep.Generation, fmt.Sprintf("%s: %d chunks of %v written to %s; next sync %s",
 		rep.Outcome, changed, rep.ChangedTypes, e.chips[1-p.activeChip].Geometry().Name, st.NextSync.UTC().Format(time.RFC3339)))
+	e.repaired(p.report.Types, st.Generation)
 }

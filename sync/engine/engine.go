@@ -26,6 +26,7 @@ type Engine struct {
 	// Owned by the goroutine holding roundMu.
 	stores        [2]*store.Store
 	rewriteChunks map[info.Type][]int // damaged chunks the next round rewrites
+	scrub         *scrubState         // where ScrubStep stands
 	wake          chan struct{}       // wakes Run (see kick)
 	// cache holds the payloads of the last committed round (by type),
 	// taken from chip cacheChip, for generation cacheGeneration of the backup.
@@ -49,6 +50,8 @@ type Engine struct {
 	lastReport     *RoundReport
 	damage         []string
 	primaryErrors  map[info.Type]string // TypeStatus.PrimaryError
+	scrubDamage    []ChunkDamage        // Status.ScrubDamage
+	lastScrub      time.Time            // Status.LastScrub
 }
 
 // Open opens the pair: reads both stores (superblocks and journals only),

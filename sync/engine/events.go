@@ -29,6 +29,8 @@ const (
 	// header): counted as no answer, it fails over once the threshold
 	// passes unless the primary answers correctly before.
 	EventPrimaryCorrupt EventKind = "primary-corrupt"
+	EventScrub          EventKind = "scrub"  // a scrub pass over the backup's committed chunks completed
+	EventRepair         EventKind = "repair" // a round rewrote chunks a scrub found damaged
 )
 
 // Event is one entry of the engine's structured log.

@@ -106,6 +106,11 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 		return ended(e.finish(&rep, work, ErrUpgradePending))
 	}
 	rep.Types = roundTypes(cfg, next, choice)
+	for _, t := range e.repairTypes(cfg) {
+		if !slices.Contains(rep.Types, t) {
+			rep.Types = append(rep.Types, t) // damage to repair: the type's round is now
+		}
+	}
 	rep.Generation = max(e.storeGen(0), e.storeGen(1)) + 1
 	c, err := e.collect(rs, active, rep.Types, rep.Generation, work)
 	if err != nil {

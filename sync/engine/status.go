@@ -81,6 +81,13 @@ type Status struct {
 	// Damage lists damage the stores reported when opened (a bad
 	// superblock copy, journal records lost); empty normally.
 	Damage []string `json:"damage,omitempty"`
+	// BackupHealth is what the scrub knows of the backup's committed
+	// chunks: HealthUnknown, HealthOK, HealthDamaged or
+	// HealthUnrepairable; LastScrub ends the last complete pass (zero:
+	// none since Open); ScrubDamage lists the damage not yet repaired.
+	BackupHealth string        `json:"backup_health"`
+	LastScrub    time.Time     `json:"last_scrub,omitzero"`
+	ScrubDamage  []ChunkDamage `json:"scrub_damage,omitempty"`
 }
 
 // setErr sets Status.LastError (cleared by nil) and counts errors.
@@ -130,6 +137,7 @@ func (e *Engine) Status() Status {
 	st.UpgradePending = st.UpgradePending || st.RestoreIncomplete
 	st.NextGroup = group(e.config, e.newestState.GroupNext)
 	st.Damage = slices.Clone(e.damage)
+	e.scrubStatus(&st)
 	for _, t := range info.All() {
 		ts := TypeStatus{Type: t, Name: t.String(), Selected: slices.Contains(e.config.Types, t)}
 		if x, ok := e.newestState.Type(uint8(t)); ok {
