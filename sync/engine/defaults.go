@@ -74,7 +74,6 @@ func (e *Engine) markRestore(cfg Config) error {
 	e.mu.Lock()
 	e.config = cfg.Clone()
 	e.mu.Unlock()
-	e.event(EventUpgradeChoice, gen, fmt.Sprintf("restore-defaults for types %s recorded before the defaults are written", info.FormatList(cfg.Types)))
 	return nil
 }
 
@@ -98,8 +97,9 @@ func (e *Engine) writeDefaults(types []info.Type) error {
 
 // restoreDefaults runs the three steps of a restore-defaults with the
 // round locks held; a mark found already (an earlier restore cut short)
-// is reused.
-func (e *Engine) restoreDefaults(ctx context.Context) (RoundReport, error) {
+// is reused. announce logs the user's choice (EventUpgradeChoice) once
+// the mark is durable.
+func (e *Engine) restoreDefaults(ctx context.Context, announce bool) (RoundReport, error) {
 	e.mu.Lock()
 	cfg := e.config.Clone()
 	e.mu.Unlock()
@@ -107,6 +107,10 @@ func (e *Engine) restoreDefaults(ctx context.Context) (RoundReport, error) {
 		return RoundReport{}, fmt.Errorf("upgrade: %w", err)
 	}
 	types := FromStoreConfig(e.newest().StateRef().Config).Types
+	if announce {
+		e.event(EventUpgradeChoice, e.newestGeneration(), fmt.Sprintf("%v for types %s (recorded in generation %d before the defaults are written)",
+			RestoreDefaults, info.FormatList(types), e.newestGeneration()))
+	}
 	if err := e.writeDefaults(types); err != nil {
 		return RoundReport{}, fmt.Errorf("upgrade: %w", err)
 	}
@@ -118,7 +122,7 @@ func (e *Engine) restoreDefaults(ctx context.Context) (RoundReport, error) {
 // and the upgrade round commits them. The round locks must be held.
 func (e *Engine) completeRestore(ctx context.Context) (RoundReport, error) {
 	e.event(EventRecovery, e.newestGeneration(), "restore-defaults found not complete: writing the defaults again and syncing them")
-	return e.restoreDefaults(ctx)
+	return e.restoreDefaults(ctx, false)
 }
 
 // upgradeAtOpen notes at Open what the flash says of an image upgrade: a

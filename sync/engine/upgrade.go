@@ -79,15 +79,15 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 	}
 	e.lockRound()
 	defer e.unlockRound()
-	e.mu.Lock()
-	types := slices.Clone(e.config.Types)
-	e.mu.Unlock()
-	e.event(EventUpgradeChoice, e.newestGeneration(), fmt.Sprintf("%v for types %s", choice, info.FormatList(types)))
 	if choice == RestoreDefaults {
-		return e.restoreDefaults(ctx)
+		return e.restoreDefaults(ctx, true)
 	}
 	if e.restoreMarked() {
 		return RoundReport{}, fmt.Errorf("upgrade: %w: the restore-defaults chosen before completes first (at the next round)", ErrRestoreIncomplete)
 	}
+	e.mu.Lock()
+	types := slices.Clone(e.config.Types)
+	e.mu.Unlock()
+	e.event(EventUpgradeChoice, e.newestGeneration(), fmt.Sprintf("%v for types %s", choice, info.FormatList(types)))
 	return e.round(ctx, choice)
 }
