@@ -37,6 +37,9 @@ func (e *Engine) SetConfig(c Config) error {
 	if err != nil {
 		return err
 	}
+	// TODO(integrity): once store.Store.CommitConfig lands, decide with
+	// the lead whether a configuration change is committed durably at
+	// once (CommitConfig) rather than staged until the next generation.
 	if err := bk.StageConfig(toStoreConfig(c)); err != nil {
 		return err
 	}
