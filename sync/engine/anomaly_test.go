@@ -186,7 +186,9 @@ func TestCorruptPrimaryRecordIsNeverSynced(t *testing.T) {
 		rep, err := e.Round(context.Background())
 		require.NoError(t, err)
 		if m == None {
-			require.Equal(t, OutcomeInterrupted, rep.Outcome)
+			// The record stays corrupt: no correct answer within the
+			// threshold.
+			require.Equal(t, OutcomeFailover, rep.Outcome)
 			require.Contains(t, rep.Anomaly, "crc")
 		} else {
 			require.Equal(t, OutcomeCommitted, rep.Outcome, "the mutant syncs the corrupt record")
@@ -212,4 +214,36 @@ func TestWaitResponseTimedFromTheFailingRequest(t *testing.T) {
 	require.Equal(t, OutcomeInterrupted, rep.Outcome, "anomaly %q, wait %v", rep.Anomaly, rep.WaitResponse)
 	require.Less(t, rep.WaitResponse, cfg.Threshold)
 	require.Equal(t, 0, e.Status().ActiveChip)
+}
+
+// TestFailoverNoRestoreMutantLeavesTheRegion: after a failover the real
+// engine restores the new active chip's information region from the last
+// committed generation; the failover-no-restore mutant leaves it as it was
+// and records the restore as done, so a restart does not finish it either.
+func TestFailoverNoRestoreMutantLeavesTheRegion(t *testing.T) {
+	for _, m := range []Mutant{None, FailoverNoRestore} {
+		t.Run(m.String(), func(t *testing.T) {
+			p := committedPair(t, DefaultConfig())
+			opts := p.opts
+			opts.Mutant = m
+			n := midWrite(t, p.traceRound(t, opts, "none"))
+			e, _ := p.openWithFaults(t, opts, "(on (and primary read (after %d)) (fail timeout))", n)
+			rep, err := e.Round(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, OutcomeFailover, rep.Outcome)
+			_, err = Open(context.Background(), p.chipA, p.chipB, opts) // a restart
+			require.NoError(t, err)
+			s, err := store.Open(p.chipB, opts.Layout.StoreOff, opts.Layout.StoreSize, store.Options{ReadOnly: true})
+			require.NoError(t, err)
+			restored := true
+			for _, ty := range info.All() {
+				want, err := s.ReadPayload(uint8(ty))
+				require.NoError(t, err)
+				rec, err := p.region(t, p.chipB).Read(ty)
+				require.NoError(t, err)
+				restored = restored && bytes.Equal(want, rec.Payload)
+			}
+			require.Equal(t, m == None, restored, "chip B's region holds the synced information")
+		})
+	}
 }

@@ -139,8 +139,10 @@ type roundEnd struct {
 }
 
 // writeChunks is the sync step of the method: it writes the round's
-// changed chunks (writes, from store.Round.Writes), probing the primary between writes
-// whenever Options.ProbeEvery has passed since the last probe. It returns
+// changed chunks (writes, from store.Round.Writes), probing the primary
+// before a write whenever Options.ProbeEvery has passed since the last
+// probe, so no write starts later than ProbeEvery after the primary last
+// answered correctly (RoundReport.WritesAfterAnomaly). It returns
 // nil once every chunk is written, or how the round ended: stopped by ctx,
 // interrupted by an anomaly of the primary, or failed by a write.
 func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round, writes []store.ChunkWrite, p *Prepared, work *roundWork) *roundEnd {
@@ -149,7 +151,7 @@ func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round
 			rep, err := e.stopped(rs, r, err)
 			return &roundEnd{rep, err}
 		}
-		if now := e.clock.Now(); now.Sub(rs.lastProbe) >= e.opts.ProbeEvery {
+		if now := e.clock.Now(); now.Sub(rs.lastProbe) >= e.opts.ProbeEvery && e.opts.Mutant != NoWriteProbe { // MUTANT: no probe while writing
 			if _, err := e.probe(rs, &rs.header); err != nil {
 				rep, err := e.interrupted(ctx, rs, r, err)
 				return &roundEnd{rep, err}
@@ -162,6 +164,7 @@ func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round
 		work.counted.PagesProgrammed += pg
 		rs.report.DataErases += er
 		rs.report.DataPages += pg
+		rs.writesSinceAnswer++
 		work.counted.BytesProgrammed += hi - lo
 		if err != nil {
 			r.Abandon()
@@ -225,6 +228,10 @@ func (e *Engine) committed(rs *roundState, p *Prepared, owned bool, changed int)
 	e.lastSync = st.Time
 	e.nextSync = st.NextSync
 	e.upgradePending = false
+	e.notSynced, e.notSyncedSince = "", time.Time{}
+	for _, t := range p.report.Types {
+		delete(e.primaryErrors, t)
+	}
 	e.counters.Commits++
 	if changed == 0 {
 		e.counters.NothingChanged++
@@ -236,4 +243,5 @@ func (e *Engine) committed(rs *roundState, p *Prepared, owned bool, changed int)
 	}
 	e.event(EventCommit, rep.Generation, fmt.Sprintf("%s: %d chunks of %v written to %s; next sync %s",
 		rep.Outcome, changed, rep.ChangedTypes, e.chips[1-p.activeChip].Geometry().Name, st.NextSync.UTC().Format(time.RFC3339)))
+	e.repaired(p.report.Types, st.Generation)
 }

@@ -37,6 +37,9 @@ func (e *Engine) SetConfig(c Config) error {
 	if err != nil {
 		return err
 	}
+	// TODO(integrity): once store.Store.CommitConfig lands, decide with
+	// the lead whether a configuration change is committed durably at
+	// once (CommitConfig) rather than staged until the next generation.
 	if err := bk.StageConfig(toStoreConfig(c)); err != nil {
 		return err
 	}
@@ -85,7 +88,7 @@ var ErrConfig = errors.New("invalid sync configuration")
 // Validate reports the first problem with c, wrapping ErrConfig.
 func (c Config) Validate() error {
 	if len(c.Types) == 0 {
-		return fmt.Errorf("%w: no information type chosen (choose at least one of %s)", ErrConfig, info.FormatList(info.All()))
+		return fmt.Errorf("%w: select at least one information type", ErrConfig)
 	}
 	seen := map[info.Type]bool{}
 	for _, t := range c.Types {

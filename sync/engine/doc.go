@@ -15,11 +15,15 @@
 // write only the chunks whose digests changed since the last committed
 // generation (intent, data, commit record); probe the primary between
 // writes. On an anomaly (a read error, a bad or changed image header, a
-// response slower than the threshold): interrupt, measure the wait-response
-// time by probing every few ms, fail over if it exceeds the threshold,
-// purge the round's blocks and confirm, reinit the configuration from the
-// last committed generation. Open runs the same purge-then-reinit for a
-// round cut by power loss.
+// record that reads corrupt, a response slower than the threshold):
+// interrupt, measure the wait-response time by probing every few ms (a
+// corrupt answer counts as no answer), fail over if it exceeds the
+// threshold, purge the round's blocks and confirm, reinit the
+// configuration from the last committed generation. Open runs the same
+// purge-then-reinit for a round cut by power loss, checks that each chip
+// carries the identity of its configured role, and completes a
+// restore-defaults cut short. ScrubStep checks the backup's committed
+// chunks a chunk at a time and has damage repaired by the next round.
 //
 // Round is Prepare (probe, collect, check and hash: nothing written) then
 // Apply (everything else). A Prepared round is immutable and applies on
@@ -30,5 +34,5 @@
 // information region while a round runs.
 //
 // Mutants (Options.Mutant) are deliberately broken variants for the fault
-// harness; None is the real engine.
+// harness, which alone sets them; None is the real engine.
 package engine

@@ -26,6 +26,7 @@ type Engine struct {
 	// Owned by the goroutine holding roundMu.
 	stores        [2]*store.Store
 	rewriteChunks map[info.Type][]int // damaged chunks the next round rewrites
+	scrub         *scrubState         // where ScrubStep stands
 	wake          chan struct{}       // wakes Run (see kick)
 	// cache holds the payloads of the last committed round (by type),
 	// taken from chip cacheChip, for generation cacheGeneration of the backup.
@@ -41,11 +42,16 @@ type Engine struct {
 	lastSync       time.Time
 	nextSync       time.Time
 	lastError      string
+	notSynced      string    // Status.NotSynced
+	notSyncedSince time.Time // Status.NotSyncedSince
 	counters       Counters
 	upgradePending bool
 	primaryVersion string
 	lastReport     *RoundReport
 	damage         []string
+	primaryErrors  map[info.Type]string // TypeStatus.PrimaryError
+	scrubDamage    []ChunkDamage        // Status.ScrubDamage
+	lastScrub      time.Time            // Status.LastScrub
 }
 
 // Open opens the pair: reads both stores (superblocks and journals only),
@@ -53,7 +59,17 @@ type Engine struct {
 // recovers: an interrupted round on either chip is purged (erased, read
 // back, marked) and the configuration reinitialised from the last
 // committed generation; a failover whose information restore did not finish
-// is finished. The chips may be given in either order.
+// is finished; a restore-defaults cut short is completed (see
+// restoreDefaults); an image upgrade waiting for a choice is noted
+// (Status.UpgradePending), as a round would find it.
+//
+// chipA is the chip configured as the primary (formatted as chip A, id 0)
+// and chipB the one configured as the backup (chip B, id 1), whichever of
+// them the role record says is active now. Open checks that their stores
+// carry those identities and one pair id before it writes anything, and
+// refuses with an error wrapping ErrWrongChip (a chip carrying the other's
+// store: re-imaged from a dump of it, or the chips given the wrong way
+// round) or ErrForeignPair (stores of two different pairs).
 func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, error) {
 	if chipA == nil {
 		return nil, errors.New("open: chip A is nil")
@@ -64,22 +80,23 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	if err := checkPair(chipA, chipB, opts.Layout); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	e := &Engine{clock: opts.Clock, opts: opts, chips: [2]hal.Flash{chipA, chipB}, storeOpts: opts.storeOptions(), wake: make(chan struct{}, 1)}
+	chips := [2]hal.Flash{chipA, chipB}
+	// Identity by configured role, checked before anything is written.
+	// TODO(integrity): once store.Options gains ExpectChip/ExpectPair, open
+	// each store (openStore) with ExpectChip: i and the pair read from the
+	// other chip, and map store.ErrWrongChip/ErrForeignPair to the errors
+	// checkIdentity returns (or alias ErrWrongChip and ErrForeignPair to
+	// them); readIdentity then reads with store.Probe.
+	if err := checkIdentity(chips, [2]chipIdentity{readIdentity(chipA, opts.Layout), readIdentity(chipB, opts.Layout)}); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	e := &Engine{clock: opts.Clock, opts: opts, chips: chips, storeOpts: opts.storeOptions(), wake: make(chan struct{}, 1)}
 	var errs [2]error
 	for i := range 2 {
 		errs[i] = e.openStore(i)
 	}
 	if errs[0] != nil && errs[1] != nil {
 		return nil, fmt.Errorf("open: no usable store: chip A: %v; chip B: %w", errs[0], errs[1])
-	}
-	// Chips given in the other order: swap so index = chip id.
-	if s := e.stores[0]; s != nil && s.Superblock().ChipID == 1 {
-		e.swap()
-	} else if s := e.stores[1]; s != nil && s.Superblock().ChipID == 0 {
-		e.swap()
-	}
-	if a, b := e.stores[0], e.stores[1]; a != nil && b != nil && a.Superblock().PairID != b.Superblock().PairID {
-		e.logf("warning: the chips' stores were formatted as different pairs")
 	}
 	e.role = e.newestRole()
 	if err := e.recover(ctx, true); err != nil {
@@ -90,14 +107,10 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	e.nextSync = e.newestState.NextSync
 	e.lastSync = e.newestState.Time
 	e.mu.Unlock()
+	if err := e.upgradeAtOpen(ctx); err != nil {
+		e.setErr(err)
+	}
 	return e, nil
-}
-
-// swap exchanges the two chips and their stores (Open was given chip B
-// first), so that index = chip id.
-func (e *Engine) swap() {
-	e.chips[0], e.chips[1] = e.chips[1], e.chips[0]
-	e.stores[0], e.stores[1] = e.stores[1], e.stores[0]
 }
 
 // openStore opens the store of chip i (nil on error) and notes the

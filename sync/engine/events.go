@@ -24,6 +24,13 @@ const (
 	EventError         EventKind = "error"          // a round failed (flash error)
 	EventUpgrade       EventKind = "upgrade"        // the primary's image version differs from the committed one
 	EventDamage        EventKind = "damage"         // stored data failed its digest check
+	// EventPrimaryCorrupt is the alarm of a primary that answered with
+	// corrupt information (a bad header or record CRC, a changed image
+	// header): counted as no answer, it fails over once the threshold
+	// passes unless the primary answers correctly before.
+	EventPrimaryCorrupt EventKind = "primary-corrupt"
+	EventScrub          EventKind = "scrub"  // a scrub pass over the backup's committed chunks completed
+	EventRepair         EventKind = "repair" // a round rewrote chunks a scrub found damaged
 )
 
 // Event is one entry of the engine's structured log.

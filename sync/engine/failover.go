@@ -62,7 +62,7 @@ func (e *Engine) restoreActive() error {
 // its store, which later commits copy to the other chip).
 func (e *Engine) failover(rs *roundState, wait time.Duration) error {
 	old := e.role
-	r := store.Role{Epoch: old.Epoch + 1, Active: 1 - old.Active, RestorePending: true}
+	r := store.Role{Epoch: old.Epoch + 1, Active: 1 - old.Active, RestorePending: e.opts.Mutant != FailoverNoRestore} // MUTANT: the restore recorded as done
 	err := rs.backup.SetRole(r)
 	if err != nil && !errors.Is(err, hal.ErrPowerLoss) {
 		// One failed erase or program of the backup's journal must not
@@ -79,6 +79,7 @@ func (e *Engine) failover(rs *roundState, wait time.Duration) error {
 	e.mu.Lock()
 	e.role = r
 	e.counters.Failovers++
+	e.primaryErrors = nil // about the chip that is no longer the primary
 	e.mu.Unlock()
 	e.event(EventFailover, rs.report.Generation, fmt.Sprintf("wait-response %v exceeds threshold %v: %s is now active", wait, rs.config.Threshold, e.chips[r.Active].Geometry().Name))
 	return nil

@@ -31,6 +31,9 @@ func Format(chipA, chipB hal.Flash, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("format: %w", err)
 	}
+	// TODO(integrity): once the store has its format-intent record and
+	// store.Probe, Format records the intent first and Open tells an
+	// interrupted format (Probe) from a chip of another pair.
 	now := opts.Clock.Now()
 	pair := uint64(now.UnixNano()) | 1
 	l := opts.Layout

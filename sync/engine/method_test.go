@@ -255,6 +255,14 @@ func TestOpenErrors(t *testing.T) {
 	require.True(t, errors.Is(Config{}.Validate(), ErrConfig))
 }
 
+// TestEmptySelectionMessage: the message names what to do in words, not
+// the list it was formatted from.
+func TestEmptySelectionMessage(t *testing.T) {
+	c := DefaultConfig()
+	c.Types = nil
+	require.EqualError(t, c.Validate(), "invalid sync configuration: select at least one information type")
+}
+
 // TestNAND runs rounds, an interrupted round and recovery on a NAND pair
 // (pages programmed whole, once, in order; 128 KiB erase blocks).
 func TestNAND(t *testing.T) {

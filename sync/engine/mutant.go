@@ -11,6 +11,10 @@ import (
 // Mutant selects a deliberately broken variant of the engine, for proving
 // that the fault harness catches broken engines. None is the real engine.
 // Every mutant is a small, marked branch; the real path pays nothing for it.
+//
+// Only the fault harness sets Options.Mutant: the shipped binary offers
+// the mutants to its harness commands (campaign --mutant, vm scenario
+// --mutant), never to the daemon or to sync. A product never runs one.
 type Mutant uint8
 
 // The mutants.
@@ -22,6 +26,8 @@ const (
 	ReinitInFlight             // reinit takes the configuration of the interrupted round, not the last commit
 	ThresholdIgnored           // every anomaly fails over, whatever the wait-response time
 	PrimaryWritten             // the round clears a bit of the primary's firmware image
+	NoWriteProbe               // the primary is not probed while the round writes its chunks
+	FailoverNoRestore          // a failover does not restore the new active chip's information region
 )
 
 // MutantInfo describes a mutant.
@@ -39,6 +45,8 @@ var mutants = []MutantInfo{
 	{ReinitInFlight, "reinit-in-flight", "reinit restores the interrupted round's configuration instead of the last committed one"},
 	{ThresholdIgnored, "threshold-ignored", "every anomaly fails over, whatever the measured wait-response time"},
 	{PrimaryWritten, "primary-written", "each round clears one bit of the primary's firmware image body"},
+	{NoWriteProbe, "no-write-probe", "the primary is not probed between the round's chunk writes (only before and after them), so a primary failing mid-write lets the whole round write on"},
+	{FailoverNoRestore, "failover-no-restore", "a failover makes the backup chip active without restoring its information region from the last committed generation (and records the restore as done)"},
 }
 
 // Mutants lists every mutant, None first.

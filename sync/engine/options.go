@@ -18,7 +18,7 @@ type Options struct {
 	Clock  hal.Clock // required: the time source (a sim.Clock for virtual time)
 	Layout Layout    // same on both chips; zero: DefaultLayout(chip A's geometry, 0)
 	Config Config    // the configuration written by Format (Open reads the stored one)
-	Mutant Mutant    // None: the real engine
+	Mutant Mutant    // None: the real engine; set only by the fault harness (see Mutant)
 	// Logf, if set, receives every event as a line.
 	Logf func(format string, args ...any)
 	// ImageVersion is the firmware version Format writes on both chips

@@ -84,6 +84,11 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	if err != nil {
 		return ended(e.finish(&rep, work, err))
 	}
+	if choice == NoChoice && e.restoreMarked() {
+		// Round completes it (completeRestore); a bare Prepare does not.
+		rep.Outcome = OutcomeUpgradePending
+		return ended(e.finish(&rep, work, fmt.Errorf("%w: Round completes it", ErrRestoreIncomplete)))
+	}
 	rs := e.newRoundState(&rep, primary, bk, cfg)
 	prevGen := bk.StateRef().Generation
 	// Probe the primary first.
@@ -101,6 +106,11 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 		return ended(e.finish(&rep, work, ErrUpgradePending))
 	}
 	rep.Types = roundTypes(cfg, next, choice)
+	for _, t := range e.repairTypes(cfg) {
+		if !slices.Contains(rep.Types, t) {
+			rep.Types = append(rep.Types, t) // damage to repair: the type's round is now
+		}
+	}
 	rep.Generation = max(e.storeGen(0), e.storeGen(1)) + 1
 	c, err := e.collect(rs, active, rep.Types, rep.Generation, work)
 	if err != nil {
@@ -162,7 +172,7 @@ func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint
 	rs.primary.mark()
 	region, err := info.OpenRegion(rs.primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
 	if err != nil {
-		return collection{}, &anomaly{err: err, began: rs.primary.failedAt()}
+		return collection{}, &anomaly{err: err, began: rs.primary.failedAt(), recheck: recheck{region: true}}
 	}
 	for _, t := range types {
 		off, _ := region.Extent(t)
@@ -187,7 +197,7 @@ func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint
 			// Timed from the failing read (a CRC error: from the last
 			// read of the record), or an earlier one slower than the
 			// threshold.
-			return collection{}, &anomaly{err: err, began: rs.primary.failedAt()}
+			return collection{}, &anomaly{err: err, began: rs.primary.failedAt(), recheck: recheck{region: true, record: t}}
 		}
 		ds, checks := e.chunkDigests(rs.backup, active, t, rec.Payload, checks, phase, chunk)
 		c.payloads[uint8(t)] = rec.Payload

@@ -42,5 +42,6 @@ func (e *Engine) probe(rs *roundState, want *info.ImageHeader) (info.ImageHeader
 	if err != nil {
 		return h, &anomaly{err: err, began: rs.primary.failedAt()}
 	}
+	rs.writesSinceAnswer = 0
 	return h, nil
 }

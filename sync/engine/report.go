@@ -36,9 +36,18 @@ type RoundReport struct {
 	Started      time.Time     `json:"started"`
 	Duration     time.Duration `json:"duration"`      // clock time
 	WaitResponse time.Duration `json:"wait_response"` // after an anomaly: how long the backup waited for the primary
-	Anomaly      string        `json:"anomaly,omitempty"`
-	PurgedBlocks int           `json:"purged_blocks,omitempty"`
-	Error        string        `json:"error,omitempty"`
+	// WritesAfterAnomaly is, after an anomaly, how many chunks the round
+	// wrote to the backup after the last probe the primary answered
+	// correctly: an upper bound of the backup writes made after the
+	// anomaly began (the primary failed after that probe, at a moment no
+	// request saw). The bound it keeps: before each chunk write the round
+	// probes the primary if Options.ProbeEvery has passed since the last
+	// probe, so these are at most the writes that start within one
+	// ProbeEvery of a probe (the writes of one probe interval).
+	WritesAfterAnomaly int    `json:"writes_after_anomaly"`
+	Anomaly            string `json:"anomaly,omitempty"`
+	PurgedBlocks       int    `json:"purged_blocks,omitempty"`
+	Error              string `json:"error,omitempty"`
 }
 
 // finish ends a round: duration, flash work, outcome, error and event.
@@ -51,6 +60,7 @@ func (e *Engine) finish(rep *RoundReport, w *roundWork, err error) (RoundReport,
 	}
 	if err != nil {
 		rep.Error = err.Error()
+		e.noteNotSynced(rep, err.Error())
 		if !errors.Is(err, ErrUpgradePending) {
 			e.event(EventError, rep.Generation, err.Error())
 			e.setErr(err)

@@ -21,6 +21,9 @@ type roundState struct {
 	header        info.ImageHeader
 	lastProbe     time.Time
 	recordOffsets []int64 // chip offsets of the round's record headers
+	// writesSinceAnswer counts the chunk writes since the last probe the
+	// primary answered correctly (RoundReport.WritesAfterAnomaly).
+	writesSinceAnswer int
 }
 
 // newRoundState starts the state of a round that reads primary (each read
@@ -67,6 +70,9 @@ func (e *Engine) unlockRound() {
 // round is Round with the locks held; choice is the upgrade choice of
 // an upgrade round, NoChoice for a scheduled one.
 func (e *Engine) round(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
+	if choice == NoChoice && e.restoreMarked() {
+		return e.completeRestore(ctx)
+	}
 	e.countRound()
 	p, rep, err := e.prepare(ctx, choice)
 	if p == nil {

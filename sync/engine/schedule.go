@@ -57,9 +57,7 @@ func (e *Engine) kick() {
 func (e *Engine) Run(ctx context.Context) error {
 	e.drainWake() // wake-ups from before Run started: it reads the schedule now
 	for {
-		e.mu.Lock()
-		next := e.nextSync
-		e.mu.Unlock()
+		next := e.scheduled()
 		if d := next.Sub(e.clock.Now()); d > 0 {
 			if err := e.sleep(ctx, d); err != nil {
 				return err
@@ -91,6 +89,28 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.opts.OnRound(rep, err)
 		}
 	}
+}
+
+// scheduled returns when the next round is due, re-anchoring the schedule
+// if the clock was stepped. A BMC often boots at 1970 and is stepped by
+// NTP later, in either direction; rounds are scheduled one interval after
+// the last one by the same clock, so:
+//
+//   - a step back leaves the next sync more than one interval after now
+//     (years, after a step from 2026 to 1970): the time since the last
+//     round is unknown, so the schedule is re-anchored to now and a round
+//     runs at once, then one interval after it, never years away;
+//   - a step forward leaves the next sync in the past: one round runs at
+//     once (the next is one interval after it, not at the missed times),
+//     never a burst.
+func (e *Engine) scheduled() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.clock.Now()
+	if e.nextSync.Sub(now) > e.config.Interval {
+		e.nextSync = now
+	}
+	return e.nextSync
 }
 
 // sleep waits d on the engine's clock, or less if kick wakes it; the error

@@ -20,8 +20,9 @@ type ScrubReport struct {
 
 // Scrub reads every committed chunk on the backup store and checks its
 // digest. The next round rewrites the damaged chunks (and so commits a
-// new, intact generation). It reads the whole
-// data in use: run it on demand (the CLI's sync does), not every round.
+// new, intact generation). It reads the whole data in use holding the
+// round lock: run it on demand (the CLI's sync does); a daemon scrubs
+// with ScrubStep, a chunk at a time between rounds.
 func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
 	e.roundMu.Lock()
 	defer e.roundMu.Unlock()
@@ -48,7 +49,11 @@ func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
 			e.rewriteChunks = map[info.Type][]int{}
 		}
 		e.rewriteChunks[info.Type(b.Type)] = append(e.rewriteChunks[info.Type(b.Type)], b.Index)
+		e.noteDamage(ChunkDamage{Type: info.Type(b.Type), Index: b.Index, Block: b.Block, Generation: st.Generation, Error: b.Err.Error(), Repair: RepairResync})
 	}
+	e.mu.Lock()
+	e.lastScrub = e.clock.Now()
+	e.mu.Unlock()
 	if len(rep.Bad) > 0 {
 		e.event(EventDamage, st.Generation, fmt.Sprintf("%d damaged chunks on %s; the next round rewrites %v", len(rep.Bad), rep.Device, rep.Rewrite))
 	}

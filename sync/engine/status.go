@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // Counters count what the engine did since Open.
@@ -17,6 +18,9 @@ type Counters struct {
 	Purges         int64 `json:"purges"`
 	Recoveries     int64 `json:"recoveries"`
 	Errors         int64 `json:"errors"`
+	// PrimaryCorrupt counts anomalies where the primary answered with
+	// corrupt information (EventPrimaryCorrupt).
+	PrimaryCorrupt int64 `json:"primary_corrupt"`
 }
 
 // TypeStatus is one information type of the newest committed generation.
@@ -28,6 +32,16 @@ type TypeStatus struct {
 	Seq      uint64    `json:"seq"`    // the primary record's sequence number it was taken from
 	Digest   string    `json:"digest"` // store.PayloadDigest, hex
 	Chunks   int       `json:"chunks"`
+	// Synced: the backup's newest generation holds the type and nothing
+	// known says the primary's information differs from it for a reason
+	// other than new CMC activity: no record of the type read corrupt
+	// since it was last committed (PrimaryError), no image upgrade waiting
+	// for a choice, no restore-defaults left incomplete.
+	Synced bool `json:"synced"`
+	// PrimaryError is the corruption the last round found in the
+	// primary's record of the type (cleared when a round commits it, or
+	// by a failover to the other chip).
+	PrimaryError string `json:"primary_error,omitempty"`
 }
 
 // Status is the engine's state for the API and CLI.
@@ -38,13 +52,23 @@ type Status struct {
 	RoleEpoch  uint64 `json:"role_epoch"` // failovers since format
 	// Generation is the newest committed generation (on the backup chip,
 	// or after a failover on the chip that became active).
-	Generation     uint64       `json:"generation"`
-	LastSync       time.Time    `json:"last_sync"`
-	NextSync       time.Time    `json:"next_sync"`
-	NextGroup      TypeList     `json:"next_group"`
-	Types          []TypeStatus `json:"types"`
-	LastError      string       `json:"last_error,omitempty"`
-	UpgradePending bool         `json:"upgrade_pending"`
+	Generation uint64       `json:"generation"`
+	LastSync   time.Time    `json:"last_sync"`
+	NextSync   time.Time    `json:"next_sync"`
+	NextGroup  TypeList     `json:"next_group"`
+	Types      []TypeStatus `json:"types"`
+	LastError  string       `json:"last_error,omitempty"`
+	// NotSynced says why the last round did not commit (its outcome and
+	// cause: an anomaly, a corrupt primary, an error, an upgrade waiting
+	// for a choice); empty once a round commits. NotSyncedSince is when
+	// the first of the rounds in a row that did not commit started.
+	NotSynced      string    `json:"not_synced,omitempty"`
+	NotSyncedSince time.Time `json:"not_synced_since,omitzero"`
+	UpgradePending bool      `json:"upgrade_pending"`
+	// RestoreIncomplete: a restore-defaults was chosen and its completion
+	// is not recorded yet (Open or the next round completes it);
+	// UpgradePending is set too.
+	RestoreIncomplete bool `json:"restore_incomplete,omitempty"`
 	// PrimaryVersion is the image version the last probe read;
 	// CommittedVersion the one recorded with the newest generation.
 	PrimaryVersion   string        `json:"primary_version"`
@@ -57,6 +81,13 @@ type Status struct {
 	// Damage lists damage the stores reported when opened (a bad
 	// superblock copy, journal records lost); empty normally.
 	Damage []string `json:"damage,omitempty"`
+	// BackupHealth is what the scrub knows of the backup's committed
+	// chunks: HealthUnknown, HealthOK, HealthDamaged or
+	// HealthUnrepairable; LastScrub ends the last complete pass (zero:
+	// none since Open); ScrubDamage lists the damage not yet repaired.
+	BackupHealth string        `json:"backup_health"`
+	LastScrub    time.Time     `json:"last_scrub,omitzero"`
+	ScrubDamage  []ChunkDamage `json:"scrub_damage,omitempty"`
 }
 
 // setErr sets Status.LastError (cleared by nil) and counts errors.
@@ -71,6 +102,18 @@ func (e *Engine) setErr(err error) {
 	e.counters.Errors++
 }
 
+// noteNotSynced records that the round of rep ended without committing,
+// and why (Status.NotSynced); the streak of such rounds runs from the
+// first one's start.
+func (e *Engine) noteNotSynced(rep *RoundReport, why string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.notSynced = rep.Outcome + ": " + why
+	if e.notSyncedSince.IsZero() {
+		e.notSyncedSince = rep.Started
+	}
+}
+
 // Status returns the engine's state.
 func (e *Engine) Status() Status {
 	e.mu.Lock()
@@ -78,7 +121,7 @@ func (e *Engine) Status() Status {
 	st := Status{
 		ActiveChip: int(e.role.Active), BackupChip: 1 - int(e.role.Active), RoleEpoch: e.role.Epoch,
 		Generation: e.newestState.Generation, LastSync: e.lastSync, NextSync: e.nextSync,
-		LastError: e.lastError, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
+		LastError: e.lastError, NotSynced: e.notSynced, NotSyncedSince: e.notSyncedSince, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
 		CommittedVersion: e.newestState.ImageVersion, UpgradeChoice: UpgradeChoice(e.newestState.UpgradeChoice),
 		Config: e.config.Clone(), Counters: e.counters, LastRound: e.lastReport,
 	}
@@ -89,13 +132,19 @@ func (e *Engine) Status() Status {
 	if e.opts.Mutant != None {
 		st.Mutant = e.opts.Mutant.String()
 	}
+	ns := &e.newestState
+	st.RestoreIncomplete = ns.Generation > 0 && ns.UpgradeChoice == store.ChoiceRestoreDefaults && ns.ImageVersion == ""
+	st.UpgradePending = st.UpgradePending || st.RestoreIncomplete
 	st.NextGroup = group(e.config, e.newestState.GroupNext)
 	st.Damage = slices.Clone(e.damage)
+	e.scrubStatus(&st)
 	for _, t := range info.All() {
 		ts := TypeStatus{Type: t, Name: t.String(), Selected: slices.Contains(e.config.Types, t)}
 		if x, ok := e.newestState.Type(uint8(t)); ok {
 			ts.Size, ts.Seq, ts.Digest, ts.Chunks = x.Size, x.Seq, x.Digest.String(), len(x.Chunks)
 		}
+		ts.PrimaryError = e.primaryErrors[t]
+		ts.Synced = ts.Digest != "" && ts.PrimaryError == "" && !st.UpgradePending
 		st.Types = append(st.Types, ts)
 	}
 	return st

@@ -68,29 +68,26 @@ func (e *Engine) Upgrade(choice UpgradeChoice) error {
 // UpgradeRound applies the user's choice after an image upgrade and syncs
 // at once: KeepUpgraded takes the upgraded image's information as the new
 // baseline; RestoreDefaults first writes each chosen type's preset default
-// contents to the primary's information region. The choice and the new
-// image version are committed with the generation.
+// contents to the primary's information region, power-safely (see
+// restoreDefaults: a restore cut short is completed by Open or the next
+// round). The choice and the new image version are committed with the
+// generation. KeepUpgraded while a restore-defaults is not complete
+// returns an error wrapping ErrRestoreIncomplete.
 func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
 	if choice != KeepUpgraded && choice != RestoreDefaults {
 		return RoundReport{}, fmt.Errorf("upgrade: choose keep-upgraded or restore-defaults, not %v", choice)
 	}
 	e.lockRound()
 	defer e.unlockRound()
+	if choice == RestoreDefaults {
+		return e.restoreDefaults(ctx, true)
+	}
+	if e.restoreMarked() {
+		return RoundReport{}, fmt.Errorf("upgrade: %w: the restore-defaults chosen before completes first (at the next round)", ErrRestoreIncomplete)
+	}
 	e.mu.Lock()
-	primary := e.chips[e.role.Active]
 	types := slices.Clone(e.config.Types)
 	e.mu.Unlock()
-	if choice == RestoreDefaults {
-		region, err := info.OpenRegion(primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
-		if err != nil {
-			return RoundReport{}, fmt.Errorf("upgrade: %w", err)
-		}
-		for _, t := range types {
-			if err := region.Write(t, info.Default(t)); err != nil {
-				return RoundReport{}, fmt.Errorf("upgrade: restore %v defaults: %w", t, err)
-			}
-		}
-	}
 	e.event(EventUpgradeChoice, e.newestGeneration(), fmt.Sprintf("%v for types %s", choice, info.FormatList(types)))
 	return e.round(ctx, choice)
 }

@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// Identity errors of Open: the chips given do not carry the identities of
+// their configured roles, so a round would read or write the wrong chip.
+var (
+	// ErrWrongChip: a chip's store carries the other chip's identity (a
+	// chip re-imaged from a dump of the other, or the chips given the
+	// wrong way round).
+	ErrWrongChip = errors.New("chip carries the wrong identity")
+	// ErrForeignPair: the two chips' stores were formatted as different
+	// pairs.
+	ErrForeignPair = errors.New("chips belong to different pairs")
+)
+
+// chipRoles names the chips by the role Open was given them in: chip A is
+// the one given as the primary (formatted as chip id 0), chip B the one
+// given as the backup (chip id 1). The role record names which of the two
+// ids is active; it never changes which chip is which.
+var chipRoles = [2]string{"chip A (given as the primary)", "chip B (given as the backup)"}
+
+// chipIdentity is what a chip's store superblock says the chip is.
+type chipIdentity struct {
+	known  bool // the superblock was read (a chip without a readable store has no identity to check)
+	chipID uint8
+	pairID uint64
+}
+
+// readIdentity reads the identity of chip's store from its superblock,
+// read-only: nothing is written to a chip before its identity is checked.
+//
+// TODO(integrity): once store.Probe lands, read the superblock with it
+// (superblocks only, no journal scan) instead of a read-only store.Open.
+func readIdentity(chip hal.Flash, l Layout) chipIdentity {
+	s, err := store.Open(chip, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	if err != nil {
+		return chipIdentity{}
+	}
+	defer s.Release()
+	sb := s.Superblock()
+	return chipIdentity{known: true, chipID: sb.ChipID, pairID: sb.PairID}
+}
+
+// checkIdentity reports whether chips (chip A, chip B) carry the
+// identities of their roles: chip A's store formatted as chip id 0, chip
+// B's as chip id 1, both of one pair. A chip whose store cannot be read is
+// not checked (Open handles a missing store as before). The error names
+// what was found and what to do; nothing is written.
+func checkIdentity(chips [2]hal.Flash, ids [2]chipIdentity) error {
+	names := [2]string{chips[0].Geometry().Name, chips[1].Geometry().Name}
+	a, b := ids[0], ids[1]
+	swapped := a.known && b.known && a.chipID == 1 && b.chipID == 0
+	switch {
+	case swapped:
+		return fmt.Errorf("%w: %s %s carries chip B's store and %s %s carries chip A's: the chips are given the wrong way round; give %s as the primary and %s as the backup",
+			ErrWrongChip, chipRoles[0], names[0], chipRoles[1], names[1], names[1], names[0])
+	case b.known && b.chipID != 1:
+		return fmt.Errorf("%w: %s %s carries chip A's store (chip id 0 of pair %#x), not chip B's: it holds a copy of the primary's store (a backup re-imaged from a dump of the primary?). "+
+			"Nothing was written: a round would read it as the primary and overwrite the primary's store. Check that the backup given is the backup chip; "+
+			"to use %s as the backup, format its store anew as chip B of this pair, which erases the copy its store holds",
+			ErrWrongChip, chipRoles[1], names[1], b.pairID, names[1])
+	case a.known && a.chipID != 0:
+		return fmt.Errorf("%w: %s %s carries chip B's store (chip id 1 of pair %#x), not chip A's: it holds a copy of the backup's store (a primary re-imaged from a dump of the backup?). "+
+			"Nothing was written: a round would write the backup's store from the wrong chip. Check that the primary given is the primary chip; "+
+			"to use %s as the primary, format its store anew as chip A of this pair, which erases the copy its store holds",
+			ErrWrongChip, chipRoles[0], names[0], a.pairID, names[0])
+	case a.known && b.known && a.pairID != b.pairID:
+		return fmt.Errorf("%w: %s %s belongs to pair %#x and %s %s to pair %#x: the two chips were not formatted together. "+
+			"Nothing was written. Check that the primary and the backup given are the two chips of one CMC; "+
+			"a chip brought from another pair must have its store formatted anew as part of this pair, which erases what its store holds",
+			ErrForeignPair, chipRoles[0], names[0], a.pairID, chipRoles[1], names[1], b.pairID)
+	}
+	return nil
+}
