@@ -39,6 +39,14 @@ lint:
 
 unit: deps
 	$(GO) test -count=1 -timeout 20m $(UNIT)
+	$(MAKE) --no-print-directory cluster-test
+
+# The campaign's Kubernetes Job and CI matrix (deploy/k8s, a module of its
+# own): lint, then decode the manifests strictly, run the shards as local
+# processes and merge them (deploy/k8s/README.md, The tests).
+.PHONY: cluster-test
+cluster-test:
+	cd deploy/k8s && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
 
 # A brief run of the differential fuzz target beyond its seed corpus.
 fuzz-smoke:

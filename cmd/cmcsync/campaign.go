@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +40,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seed := fs.Uint64("seed", 1, "seed of the scenario's information and of random schedules")
 	count := fs.Int("count", 100, "random mode: schedules to run")
 	depth := fs.Int("depth", 1, "exhaustive mode: 2 also cuts at every operation of the recovery after each cut")
-	shard := fs.String("shard", "", "run shard K/N (0 <= K < N) of the points; default from JOB_COMPLETION_INDEX/JOB_COMPLETIONS, else 0/1")
+	shard := fs.String("shard", "", "run shard K/N (0 <= K < N) of the points; default from JOB_COMPLETION_INDEX/CMCSYNC_SHARDS, else 0/1")
 	workers := fs.Int("workers", 0, "points run side by side, each on its own chips (0: one per CPU)")
 	mutant := fs.String("mutant", "none", "engine variant to test (see --list-mutants)")
 	listMutants := fs.Bool("list-mutants", false, "list the deliberately broken engine variants and exit")
@@ -144,20 +143,33 @@ func scenarioNames() string {
 	return strings.Join(names, ", ")
 }
 
-// shardFrom reads --shard, else the indexed-job variables of a Kubernetes
-// Job (JOB_COMPLETION_INDEX of JOB_COMPLETIONS), else 0/1.
+// shardCountVar names the environment variable that gives the number of
+// shards beside JOB_COMPLETION_INDEX. A Kubernetes Indexed Job sets only
+// the index (JOB_COMPLETION_INDEX, from the pod's
+// batch.kubernetes.io/job-completion-index annotation), not the count: the
+// Job's manifest sets this variable to its completions (deploy/k8s), as a
+// CI matrix sets both.
+const shardCountVar = "CMCSYNC_SHARDS"
+
+// shardFrom reads --shard, else JOB_COMPLETION_INDEX of CMCSYNC_SHARDS (an
+// indexed job's or a CI matrix's), else 0/1.
 func shardFrom(flagValue string, getenv func(string) string) (campaign.Shard, error) {
 	if flagValue != "" {
 		return campaign.ParseShard(flagValue)
 	}
-	idx, total := getenv("JOB_COMPLETION_INDEX"), getenv("JOB_COMPLETIONS")
+	idx, total := getenv("JOB_COMPLETION_INDEX"), getenv(shardCountVar)
 	if idx == "" && total == "" {
 		return campaign.Shard{Index: 0, Count: 1}, nil
 	}
-	if _, err := strconv.Atoi(total); err != nil || idx == "" {
-		return campaign.Shard{}, fmt.Errorf("JOB_COMPLETION_INDEX=%q JOB_COMPLETIONS=%q: both must be set to integers (or pass --shard K/N)", idx, total)
+	if idx == "" || total == "" {
+		return campaign.Shard{}, fmt.Errorf("JOB_COMPLETION_INDEX=%q %s=%q: set both (Kubernetes sets only the index: the Job must set %s to its completions), or pass --shard K/N",
+			idx, shardCountVar, total, shardCountVar)
 	}
-	return campaign.ParseShard(idx + "/" + total)
+	sh, err := campaign.ParseShard(idx + "/" + total)
+	if err != nil {
+		return campaign.Shard{}, fmt.Errorf("JOB_COMPLETION_INDEX=%q %s=%q: %w", idx, shardCountVar, total, err)
+	}
+	return sh, nil
 }
 
 func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) error {
@@ -199,6 +211,21 @@ func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) 
 func runCampaignMerge(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("campaign merge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: cmcsync campaign merge [--json] OUTPUT...
+
+Merges the reports of one campaign's shards, every shard once. Each OUTPUT
+is a shard's --json report, or its whole output with the report in it (a
+pod's kubectl logs); errors number the reports in the order given.
+
+Exit status: 0 every shard present and no violation; 1 violations found;
+2 outputs that cannot be merged (no report in one, reports of different
+campaigns or splits, a shard given twice); 3 shards missing (the merge of
+the shards given is printed first).
+
+flags:`)
+		fs.PrintDefaults()
+	}
 	asJSON := fs.Bool("json", false, "print the merged report as JSON")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -207,18 +234,23 @@ func runCampaignMerge(args []string, stdout, stderr io.Writer) error {
 		return usageError("campaign merge: %v", err)
 	}
 	if fs.NArg() == 0 {
-		return usageError("campaign merge: give the shards' JSON reports")
+		return usageError("campaign merge: give the shards' JSON reports (or their logs)")
 	}
 	var reps []campaign.Report
 	for _, p := range fs.Args() {
-		r, err := campaign.ReadReport(p)
+		data, err := os.ReadFile(p)
 		if err != nil {
 			return usageError("campaign merge: %v", err)
+		}
+		r, err := campaign.FindReport(data)
+		if err != nil {
+			return usageError("campaign merge: %s: %v", p, err)
 		}
 		reps = append(reps, r)
 	}
 	m, err := campaign.Merge(reps...)
-	if err != nil {
+	missing := errors.Is(err, campaign.ErrMissingShards)
+	if err != nil && !missing {
 		return usageError("campaign merge: %v", err)
 	}
 	if *asJSON {
@@ -228,11 +260,13 @@ func runCampaignMerge(args []string, stdout, stderr io.Writer) error {
 	} else {
 		printReport(stdout, &m)
 	}
-	if miss := m.MissingShards(); len(miss) > 0 {
-		fmt.Fprintf(stderr, "campaign merge: warning: shards %s are missing\n", strings.Join(miss, ", "))
-	}
-	if !m.OK() {
+	switch {
+	case !m.OK() && missing:
+		return &exitError{code: 1, msg: fmt.Sprintf("campaign merge: %d violation(s) found; and %v", m.ViolationsTotal, err)}
+	case !m.OK():
 		return &exitError{code: 1, msg: fmt.Sprintf("campaign merge: %d violation(s) found", m.ViolationsTotal)}
+	case missing:
+		return &exitError{code: 3, msg: fmt.Sprintf("campaign merge: %v", err)}
 	}
 	return nil
 }

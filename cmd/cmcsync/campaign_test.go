@@ -52,7 +52,7 @@ func TestCampaignBadFlags(t *testing.T) {
 }
 
 func TestShardFromEnvironment(t *testing.T) {
-	env := map[string]string{"JOB_COMPLETION_INDEX": "3", "JOB_COMPLETIONS": "8"}
+	env := map[string]string{"JOB_COMPLETION_INDEX": "3", "CMCSYNC_SHARDS": "8"}
 	sh, err := shardFrom("", func(k string) string { return env[k] })
 	require.NoError(t, err)
 	require.Equal(t, campaign.Shard{Index: 3, Count: 8}, sh)
@@ -62,8 +62,18 @@ func TestShardFromEnvironment(t *testing.T) {
 	sh, err = shardFrom("", func(string) string { return "" })
 	require.NoError(t, err)
 	require.Equal(t, campaign.Shard{Index: 0, Count: 1}, sh)
-	_, err = shardFrom("", func(k string) string { return map[string]string{"JOB_COMPLETIONS": "x"}[k] })
-	require.Error(t, err)
+	for _, bad := range []map[string]string{
+		{"CMCSYNC_SHARDS": "x"},
+		{"JOB_COMPLETION_INDEX": "3"}, // what a Job that forgot CMCSYNC_SHARDS gives
+		{"CMCSYNC_SHARDS": "8"},
+		{"JOB_COMPLETION_INDEX": "8", "CMCSYNC_SHARDS": "8"},
+		{"JOB_COMPLETION_INDEX": "1", "CMCSYNC_SHARDS": "two"},
+		{"JOB_COMPLETION_INDEX": "3", "JOB_COMPLETIONS": "8"}, // Kubernetes sets no JOB_COMPLETIONS: not read
+	} {
+		_, err = shardFrom("", func(k string) string { return bad[k] })
+		require.Error(t, err, "%v", bad)
+		require.ErrorContains(t, err, "CMCSYNC_SHARDS", "%v", bad)
+	}
 }
 
 // TestCampaignCleanShardsAndMerge: the real engine passes; JSON shard
@@ -86,9 +96,10 @@ func TestCampaignCleanShardsAndMerge(t *testing.T) {
 	require.NoError(t, err, errOut)
 	require.Contains(t, out, "shards 0/2,1/2")
 	require.Contains(t, out, "violations: 0")
-	_, errOut, err = runCampaignCmd(t, "merge", paths[0])
-	require.NoError(t, err)
-	require.Contains(t, errOut, "shards 1/2 are missing")
+	out, _, err = runCampaignCmd(t, "merge", paths[0])
+	require.Equal(t, 3, campaignExit(err), "a missing shard fails the merge")
+	require.ErrorContains(t, err, "shards missing: 1/2 of 2")
+	require.Contains(t, out, "shards 0/2", "the merge of the shards given is printed")
 }
 
 // TestCampaignMutantExitsNonZeroAndReplays: a mutant campaign fails with

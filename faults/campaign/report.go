@@ -113,35 +113,52 @@ func ReadReport(path string) (Report, error) {
 	return r, nil
 }
 
-// ErrMerge is wrapped by Merge's errors.
+// ErrMerge is wrapped by every error of Merge; the sentinels below say
+// which merge went wrong.
 var ErrMerge = errors.New("cannot merge reports")
 
+// Why Merge refused, each wrapped together with [ErrMerge].
+var (
+	// ErrOtherCampaign: the reports are of different campaigns (mode,
+	// scenario, seed, mutant, depth, count or recorded round differ) or of
+	// different splits of one (shards K/N of different N).
+	ErrOtherCampaign = errors.New("reports of different campaigns")
+	// ErrDuplicateShard: two reports cover the same shard.
+	ErrDuplicateShard = errors.New("shard given twice")
+	// ErrMissingShards: no report covers some shard of the split.
+	ErrMissingShards = errors.New("shards missing")
+)
+
 // Merge combines the reports of one campaign's shards: counts and
-// violations add up, the wall time is the longest shard's (shards run side
-// by side) and the rate is the total points over that time. The reports
-// must agree on mode, scenario, seed, mutant, depth and count, and must not
-// repeat a shard.
+// violations add up (violations sorted by replay line, as one run sorts
+// them), the wall time is the longest shard's (shards run side by side)
+// and the rate is the total points over that time.
+//
+// The reports must agree on mode, scenario, seed, mutant, depth, count and
+// the recorded round's length ([ErrOtherCampaign]), split the campaign the
+// same number of ways, cover no shard twice ([ErrDuplicateShard]) and
+// together cover every shard of the split ([ErrMissingShards]). A missing
+// shard is the one error that still returns the merge of the reports
+// given, so that a caller can show what the present shards found; its
+// error names the missing shards. Every error wraps [ErrMerge].
 func Merge(reports ...Report) (Report, error) {
 	if len(reports) == 0 {
 		return Report{}, fmt.Errorf("%w: no reports", ErrMerge)
 	}
-	out := Report{Mode: reports[0].Mode, Scenario: reports[0].Scenario, Seed: reports[0].Seed,
-		Mutant: reports[0].Mutant, Depth: reports[0].Depth, Count: reports[0].Count,
-		RoundOps: reports[0].RoundOps, Checks: map[string]int{}, Violations: []Violation{}}
-	seen := map[string]bool{}
+	first := reports[0]
+	out := Report{Mode: first.Mode, Scenario: first.Scenario, Seed: first.Seed,
+		Mutant: first.Mutant, Depth: first.Depth, Count: first.Count,
+		RoundOps: first.RoundOps, Checks: map[string]int{}, Violations: []Violation{}}
+	split := splitOf{}
 	for i, r := range reports {
-		if r.Mode != out.Mode || r.Scenario != out.Scenario || r.Seed != out.Seed || r.Mutant != out.Mutant ||
-			r.Depth != out.Depth || r.Count != out.Count {
-			return Report{}, fmt.Errorf("%w: report %d is of another campaign (%s %s seed=%d mutant=%s depth=%d count=%d, want %s %s seed=%d mutant=%s depth=%d count=%d)",
-				ErrMerge, i+1, r.Mode, r.Scenario, r.Seed, r.Mutant, r.Depth, r.Count,
-				out.Mode, out.Scenario, out.Seed, out.Mutant, out.Depth, out.Count)
+		if err := sameCampaign(first, r); err != nil {
+			return Report{}, fmt.Errorf("%w: %w: report %d %v: merge the shards of one campaign only",
+				ErrMerge, ErrOtherCampaign, i+1, err)
 		}
 		for _, s := range r.Shards {
-			if seen[s] {
-				return Report{}, fmt.Errorf("%w: shard %s appears twice", ErrMerge, s)
+			if err := split.add(s, i+1); err != nil {
+				return Report{}, err
 			}
-			seen[s] = true
-			out.Shards = append(out.Shards, s)
 		}
 		out.Workers += r.Workers
 		out.Schedules += r.Schedules
@@ -157,18 +174,86 @@ func Merge(reports ...Report) (Report, error) {
 		out.WallSeconds = max(out.WallSeconds, r.WallSeconds)
 		out.CPUSeconds += r.CPUSeconds
 	}
+	if split.count == 0 {
+		return Report{}, fmt.Errorf("%w: the reports name no shard", ErrMerge)
+	}
+	sort.SliceStable(out.Violations, func(i, j int) bool { return out.Violations[i].Replay < out.Violations[j].Replay })
 	if out.CPUSeconds > 0 {
 		out.PointsPerCPUSecond = float64(out.FaultPoints) / out.CPUSeconds
 	}
-	sort.Strings(out.Shards)
 	if out.WallSeconds > 0 {
 		out.PointsPerSecond = float64(out.FaultPoints) / out.WallSeconds
+	}
+	out.Shards = split.names()
+	if miss := out.MissingShards(); len(miss) > 0 {
+		return out, fmt.Errorf("%w: %w: %s of %d (no report covers them): run them (--shard K/N) and merge again",
+			ErrMerge, ErrMissingShards, strings.Join(miss, ", "), split.count)
 	}
 	return out, nil
 }
 
-// MissingShards lists the shards of an N-way split that the report lacks,
-// when all its shards are of one N; nil if complete or mixed.
+// sameCampaign says how r differs from first in what makes a campaign
+// (nil if in nothing).
+func sameCampaign(first, r Report) error {
+	if r.Mode != first.Mode || r.Scenario != first.Scenario || r.Seed != first.Seed || r.Mutant != first.Mutant ||
+		r.Depth != first.Depth || r.Count != first.Count {
+		return fmt.Errorf("is %s, report 1 %s", campaignOf(r), campaignOf(first))
+	}
+	if r.RoundOps != first.RoundOps {
+		return fmt.Errorf("recorded a round of %d operations, report 1 one of %d (built from other code?)", r.RoundOps, first.RoundOps)
+	}
+	return nil
+}
+
+// campaignOf names what makes r's campaign.
+func campaignOf(r Report) string {
+	return fmt.Sprintf("%s %s seed=%d mutant=%s depth=%d count=%d", r.Mode, r.Scenario, r.Seed, r.Mutant, r.Depth, r.Count)
+}
+
+// splitOf collects the shards of the reports being merged: one count N
+// for all, each index once.
+type splitOf struct {
+	count     int         // N of the first shard (0 before it)
+	countBy   int         // the report that set count
+	coveredBy map[int]int // shard index -> report (1-based) that covers it
+}
+
+// add records shard text of report number report.
+func (s *splitOf) add(text string, report int) error {
+	sh, err := ParseShard(text)
+	if err != nil {
+		return fmt.Errorf("%w: report %d: %w", ErrMerge, report, err)
+	}
+	if s.count == 0 {
+		s.count, s.countBy, s.coveredBy = sh.Count, report, map[int]int{}
+	}
+	if sh.Count != s.count {
+		return fmt.Errorf("%w: %w: report %d has shard %v of a %d-way split, report %d a %d-way split: merge the shards of one split (one --shard N or CMCSYNC_SHARDS)",
+			ErrMerge, ErrOtherCampaign, report, sh, sh.Count, s.countBy, s.count)
+	}
+	if by, dup := s.coveredBy[sh.Index]; dup {
+		return fmt.Errorf("%w: %w: shard %v is in report %d and in report %d: give each shard's report once",
+			ErrMerge, ErrDuplicateShard, sh, by, report)
+	}
+	s.coveredBy[sh.Index] = report
+	return nil
+}
+
+// names returns the shards seen as "K/N", by index.
+func (s *splitOf) names() []string {
+	var names []string
+	for k := 0; k < s.count; k++ {
+		if _, ok := s.coveredBy[k]; ok {
+			names = append(names, Shard{k, s.count}.String())
+		}
+	}
+	return names
+}
+
+// MissingShards lists, by index, the shards of the report's N-way split
+// that it does not cover (nil when it covers all). A report whose shards
+// mix several N, or that has one that does not parse, is not a split
+// [Merge] makes; MissingShards returns nil for it.
 func (r *Report) MissingShards() []string {
 	n := -1
 	have := map[int]bool{}
