@@ -23,8 +23,8 @@ import (
 //	32 u32 size_dt_strings
 //	36 u32 size_dt_struct (version 17)
 const (
-	fdtMagic      = 0xd00dfeed
-	fdtHeaderSize = 40
+	fdtMagic      uint32 = 0xd00dfeed
+	fdtHeaderSize        = 40
 
 	tokBeginNode = 1
 	tokEndNode   = 2

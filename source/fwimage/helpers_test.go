@@ -76,8 +76,8 @@ func (b *fdtBuilder) blob(external []byte) []byte {
 	offStrings := offStruct + len(b.strct)
 	total := offStrings + len(b.strs)
 	h := make([]byte, fdtHeaderSize)
-	for i, v := range []int{fdtMagic, total, offStruct, offStrings, rsv, 17, 16, 0, len(b.strs), len(b.strct)} {
-		binary.BigEndian.PutUint32(h[4*i:], uint32(v))
+	for i, v := range []uint32{fdtMagic, uint32(total), uint32(offStruct), uint32(offStrings), rsv, 17, 16, 0, uint32(len(b.strs)), uint32(len(b.strct))} {
+		binary.BigEndian.PutUint32(h[4*i:], v)
 	}
 	out := append(append(append(h, make([]byte, 16)...), b.strct...), b.strs...)
 	if external != nil {

@@ -22,9 +22,9 @@ import (
 //	28 u8  OS, u8 architecture, u8 image type, u8 compression
 //	32 [32] name, NUL-padded
 const (
-	UImageMagic      = 0x27051956
-	UImageHeaderSize = 64
-	uimageNameLen    = 32
+	UImageMagic      uint32 = 0x27051956
+	UImageHeaderSize        = 64
+	uimageNameLen           = 32
 )
 
 // UImage is a U-Boot legacy image header.
