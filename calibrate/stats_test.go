@@ -51,7 +51,9 @@ func TestFitReads(t *testing.T) {
 	require.InDelta(t, 960, float64(f.CommandOverhead), 1)
 	require.Zero(t, f.PageRead)
 
-	nand := func(n, pages int64) time.Duration { return 1280 + time.Duration(pages)*25*time.Microsecond + time.Duration(n*40) }
+	nand := func(n, pages int64) time.Duration {
+		return 1280 + time.Duration(pages)*25*time.Microsecond + time.Duration(n*40)
+	}
 	var nandShapes []ReadShape
 	for _, s := range [][2]int64{{16, 1}, {2048, 1}, {4096, 2}, {8192, 4}, {131072, 64}} {
 		nandShapes = append(nandShapes, shape(s[0], s[1], nand(s[0], s[1])))
