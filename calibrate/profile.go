@@ -128,7 +128,7 @@ func (r *Result) Profile(m Meta) (sim.Profile, error) {
 
 	name := m.Name
 	if name == "" {
-		name = "calibrated-" + profileName(g.Name)
+		name = DefaultName(g.Name)
 	}
 	at := m.At.UTC().Format(time.RFC3339)
 	source := fmt.Sprintf("calibrated on %s at %s", m.Device, at)
@@ -174,6 +174,11 @@ func (r *Result) measurements() []sim.Measurement {
 	}
 	return out
 }
+
+// DefaultName is the profile name of a calibration of the device named
+// device when Meta.Name is empty: "calibrated-" and the device's name,
+// lower case, with what a profile name may not hold replaced by '-'.
+func DefaultName(device string) string { return "calibrated-" + profileName(device) }
 
 // profileName lower-cases name and replaces what a profile name may not
 // hold with '-'.

@@ -18,8 +18,8 @@ const (
 // Usage is the spec syntax, for flag help and error messages.
 const Usage = "sim:part=NAME|profile=PATH[,size=N][,file=PATH][,timing=max|spread][,name=N][,erase=64k] or mtd:/dev/mtdN"
 
-// simKeys are the keys of a sim spec, in the order String writes them.
-var simKeys = []string{"part", "profile", "size", "file", "timing", "name", "erase"}
+// simKeys are the keys of a sim spec.
+var simKeys = []string{"part", "size", "file", "timing", "name", "erase", "profile"}
 
 // Spec is a parsed flash spec.
 type Spec struct {

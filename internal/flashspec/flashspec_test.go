@@ -67,7 +67,7 @@ func TestParseErrors(t *testing.T) {
 		{"sim:", []string{"needs part=NAME", known}},
 		{"sim:size=4M", []string{"needs part=NAME", known}},
 		{"sim:part=nope", []string{`unknown flash part "nope"`, known}},
-		{"sim:part=w25q256jv,colour=blue", []string{`unknown key "colour"`, "allowed: part, profile, size, file, timing, name, erase"}},
+		{"sim:part=w25q256jv,colour=blue", []string{`unknown key "colour"`, "allowed: part, size, file, timing, name, erase, profile"}},
 		{"sim:part=w25q256jv,erase=32k", []string{`erase=32k: unknown erase model "32k" (want 4k or 64k)`}},
 		{"sim:part=w25q256jv,erase=", []string{`key "erase" has an empty value`}},
 		{"sim:part=w25q256jv,erase=64k,erase=4k", []string{`key "erase" given twice`}},
