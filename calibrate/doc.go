@@ -31,8 +31,9 @@
 //   - erase: the block (now fully programmed), timed.
 //
 // Then, if the device's erase size is below 64 KiB and the scratch holds
-// an aligned 64 KiB window, 1+Plan.BlockReps 64 KiB erases of the
-// programmed window (the first not counted). Every kind of operation is
+// an aligned 64 KiB window, 1+Plan.BlockReps times: a 64 KiB erase of the
+// programmed window, and an erase of its first two (programmed) erase
+// blocks (the first of each not counted). Every kind of operation is
 // summarised as count, median, p10 and p90 (interpolated between ranks),
 // minimum, maximum and mean (Stats).
 //
@@ -53,7 +54,13 @@
 //   - sector_erase_us: the erase median (max) of one erase block of the
 //     device's erase size (erase_size) less the command overhead;
 //   - block_erase_us and block_erase_size: only when a 64 KiB erase was
-//     one command — its median below 0.8 of the sector erases it covers.
+//     one command. An erase call costs a fixed part (system call, driver,
+//     an emulator's overhead) plus a part per erase command; the one- and
+//     two-block erase medians give both (per command = two − one, fixed =
+//     one − per command), and the 64 KiB erase counts as one command when
+//     its median less the fixed part is below 0.8 of 16 commands (of 4
+//     KiB). Its typical and max are then its median and maximum less the
+//     command overhead.
 //     Linux's spi-nor core with 4 KiB sectors erases 64 KiB as 16 sector
 //     commands (drivers/mtd/spi-nor/core.c, spi_nor_erase), so there the
 //     block erase is not measurable and the profile has none; on a kernel

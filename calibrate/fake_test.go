@@ -14,6 +14,9 @@ type costs struct {
 	program  time.Duration // per call
 	erase    time.Duration // per erase block
 	erase64k time.Duration // an aligned 64 KiB erase in one call; 0: 16 × erase
+	// eraseCall is a fixed cost of every erase call (a system call and
+	// an emulator's overhead).
+	eraseCall time.Duration
 }
 
 // fakeFlash is an in-memory NOR device with 4 KiB erase blocks whose
@@ -68,6 +71,7 @@ func (f *fakeFlash) Erase(off, n int64) error {
 	for i := off; i < off+n; i++ {
 		f.mem[i] = 0xFF
 	}
+	f.clock.Advance(f.costs.eraseCall)
 	if n == 64<<10 && off%n == 0 && f.costs.erase64k != 0 {
 		f.clock.Advance(f.costs.erase64k)
 	} else {

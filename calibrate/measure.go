@@ -36,8 +36,13 @@ type Result struct {
 	// block fully programmed before.
 	Erase Stats
 	// Block is one 64 KiB erase each, over BlockWindow (Size 0: not
-	// measured), the window fully programmed before.
+	// measured), the window fully programmed before; Pair is one erase of
+	// the window's first two erase blocks each (programmed before): with
+	// Erase it separates an erase call's fixed cost from each erase
+	// command's, so that Block can be compared with what sector-by-sector
+	// erasing would take.
 	Block       Stats
+	Pair        Stats
 	BlockWindow Range
 	// Elapsed is the clock's time over the whole run.
 	Elapsed time.Duration
@@ -60,9 +65,10 @@ type runner struct {
 // scratch's erase blocks in turn: programs the block page by page
 // (timing each page), reads it in every shape (timing each read) and
 // erases it (timing the erase); then, when the device's erase size is
-// below 64 KiB and the scratch holds an aligned 64 KiB window, programs
-// the window and times a 64 KiB erase of it, 1+BlockReps times. The first
-// Warmup repetitions (and the first 64 KiB erase) are not counted.
+// below 64 KiB and the scratch holds an aligned 64 KiB window, 1+BlockReps
+// times: programs the window and times a 64 KiB erase of it, programs its
+// first two erase blocks and times their erase. The first Warmup
+// repetitions (and the first of the others) are not counted.
 // Nothing outside the scratch is read or written; the scratch is left
 // erased. progress, if not nil, receives a line now and then.
 func Run(ctx context.Context, f hal.Flash, plan Plan, clock Clock, progress func(string)) (*Result, error) {
@@ -193,32 +199,39 @@ func (r *runner) main(res *Result) error {
 	return nil
 }
 
-// blockErases times 64 KiB erases of an aligned window, if there is one.
+// blockErases times 64 KiB erases of an aligned window, and erases of its
+// first two erase blocks, if there is one.
 func (r *runner) blockErases(res *Result) error {
 	w, ok := r.plan.blockWindowIn(r.g)
 	if !ok || r.plan.BlockReps == 0 {
 		return nil
 	}
-	r.progress(fmt.Sprintf("%d erases of the 64 KiB window %v (1 warm-up)", r.plan.BlockReps+1, w))
-	var samples []time.Duration
+	r.progress(fmt.Sprintf("%d erases of the 64 KiB window %v and of its first %s (1 warm-up)",
+		r.plan.BlockReps+1, w, hal.FormatSize(2*r.g.EraseSize)))
+	var block, pair []time.Duration
 	for i := range r.plan.BlockReps + 1 {
 		if err := r.ctx.Err(); err != nil {
 			return err
 		}
-		for p := w.Off; p < w.End(); p += r.g.EraseSize {
-			if _, err := r.program(r.data, p); err != nil {
+		for _, span := range []struct {
+			size    int64
+			samples *[]time.Duration
+		}{{w.Size, &block}, {2 * r.g.EraseSize, &pair}} {
+			for p := w.Off; p < w.Off+span.size; p += r.g.EraseSize {
+				if _, err := r.program(r.data, p); err != nil {
+					return err
+				}
+			}
+			d, err := r.timed(func() error { return r.erase(w.Off, span.size) })
+			if err != nil {
 				return err
 			}
-		}
-		d, err := r.timed(func() error { return r.erase(w.Off, w.Size) })
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			samples = append(samples, d)
+			if i > 0 {
+				*span.samples = append(*span.samples, d)
+			}
 		}
 	}
-	res.Block, res.BlockWindow = Summarize(samples), w
+	res.Block, res.Pair, res.BlockWindow = Summarize(block), Summarize(pair), w
 	return nil
 }
 

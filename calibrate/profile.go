@@ -28,11 +28,11 @@ type Meta struct {
 
 const (
 	// blockRatioLimit decides whether a 64 KiB erase was one block erase
-	// command: if its median is below this fraction of the erase blocks'
-	// sector erases in a row, the driver used a larger erase. Linux's
-	// spi-nor core with 4 KiB sectors issues 16 sector erases (ratio
-	// about 1); a real 64 KiB block erase takes 0.2–0.6 of 16 sector
-	// erases on the parts in sim's table.
+	// command: if its median, less an erase call's fixed cost, is below
+	// this fraction of as many erase commands as it has erase blocks, the
+	// driver used a larger erase. Linux's spi-nor core with 4 KiB sectors
+	// issues 16 sector erases (ratio about 1); a real 64 KiB block erase
+	// takes 0.2–0.6 of 16 sector erases on the parts in sim's table.
 	blockRatioLimit = 0.8
 	// assumedEndurance is written for the endurance, which a calibration
 	// cannot measure: the usual rating of NOR and SLC NAND.
@@ -103,18 +103,7 @@ func (r *Result) Profile(m Meta) (sim.Profile, error) {
 	var blockSize int64
 	switch {
 	case r.BlockWindow.Size > 0:
-		units := r.BlockWindow.Size / g.EraseSize
-		ratio := float64(r.Block.Median) / float64(time.Duration(units)*r.Erase.Median)
-		if ratio < blockRatioLimit {
-			blockSize = r.BlockWindow.Size
-			typ.BlockErase = d.less("typical block erase", r.Block.Median, overhead)
-			maxT.BlockErase = d.less("max block erase", r.Block.Max, overhead)
-			d.note("block erase: a 64 KiB erase took %.2f× %d erases of %s: the driver erased the block with one command; typical and max from its median and observed maximum less the command overhead",
-				ratio, units, hal.FormatSize(g.EraseSize))
-		} else {
-			d.note("block erase: not measurable: a 64 KiB erase took %.2f× %d erases of %s, so the driver erased it %s by %s (as Linux's spi-nor core does with 4 KiB sectors, drivers/mtd/spi-nor/core.c spi_nor_erase); the profile has no block erase",
-				ratio, units, hal.FormatSize(g.EraseSize), hal.FormatSize(g.EraseSize), hal.FormatSize(g.EraseSize))
-		}
+		blockSize = d.blockErase(&typ, &maxT, overhead)
 	case g.Kind == hal.NOR && g.EraseSize >= blockWindow:
 		d.note("block erase: the device erases %s units (a kernel without CONFIG_MTD_SPI_NOR_USE_4K_SECTORS): sector_erase_us is that unit's erase; the 4 KiB sector erase is not measurable through it",
 			hal.FormatSize(g.EraseSize))
@@ -151,6 +140,37 @@ func (r *Result) Profile(m Meta) (sim.Profile, error) {
 	return pr, nil
 }
 
+// blockErase judges whether the 64 KiB erase was one command and, if it
+// was, sets the block erase times and returns its size (else 0, with a
+// note). An erase call costs a fixed part (system call, driver, emulation)
+// and a part per erase command: the one-block and two-block erases give
+// both, per command = median(two) − median(one), fixed = median(one) −
+// per command, and the 64 KiB erase is one command when (median − fixed)
+// is below blockRatioLimit × blocks × per command.
+func (d *deriver) blockErase(typ, maxT *sim.Timing, overhead time.Duration) int64 {
+	r, g := d.r, d.r.Geometry
+	units := r.BlockWindow.Size / g.EraseSize
+	perCommand := r.Pair.Median - r.Erase.Median
+	fixed := r.Erase.Median - perCommand
+	if perCommand <= 0 {
+		d.note("block erase: not measurable: erasing two blocks (%v) took no longer than one (%v), so the cost of an erase command cannot be told from the call's",
+			r.Pair.Median, r.Erase.Median)
+		return 0
+	}
+	ratio := float64(r.Block.Median-fixed) / float64(time.Duration(units)*perCommand)
+	size := hal.FormatSize(g.EraseSize)
+	if ratio >= blockRatioLimit {
+		d.note("block erase: not measurable: a 64 KiB erase took %.2f× %d erase commands of %s (%v each beyond a fixed %v per call), so the driver erased it %s by %s (as Linux's spi-nor core does with 4 KiB sectors, drivers/mtd/spi-nor/core.c spi_nor_erase); the profile has no block erase",
+			ratio, units, size, us(perCommand), us(fixed), size, size)
+		return 0
+	}
+	typ.BlockErase = d.less("typical block erase", r.Block.Median, overhead)
+	maxT.BlockErase = d.less("max block erase", r.Block.Max, overhead)
+	d.note("block erase: a 64 KiB erase took %.2f× %d erase commands of %s (%v each beyond a fixed %v per call): the driver erased the block with one command; typical and max from its median and observed maximum less the command overhead",
+		ratio, units, size, us(perCommand), us(fixed))
+	return r.BlockWindow.Size
+}
+
 // derivationNotes say how every figure of a calibrated profile is derived.
 func derivationNotes(r *Result) []string {
 	return []string{
@@ -170,7 +190,7 @@ func (r *Result) measurements() []sim.Measurement {
 	}
 	out = append(out, r.Program.measurement("program", r.Geometry.PageSize), r.Erase.measurement("erase", r.Geometry.EraseSize))
 	if r.BlockWindow.Size > 0 {
-		out = append(out, r.Block.measurement("erase-64k", r.BlockWindow.Size))
+		out = append(out, r.Block.measurement("erase-64k", r.BlockWindow.Size), r.Pair.measurement("erase-2", 2*r.Geometry.EraseSize))
 	}
 	return out
 }

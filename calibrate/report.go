@@ -28,6 +28,7 @@ func (r *Result) WriteText(w io.Writer, pr sim.Profile) error {
 	row("erase", r.Geometry.EraseSize, r.Erase)
 	if r.BlockWindow.Size > 0 {
 		row("erase-64k", r.BlockWindow.Size, r.Block)
+		row("erase-2", 2*r.Geometry.EraseSize, r.Pair)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

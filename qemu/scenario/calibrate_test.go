@@ -38,7 +38,12 @@ func TestCalibrateInQEMU(t *testing.T) {
 	t.Log(text.String())
 	require.True(t, rep.Pass, rep.Summary())
 
-	var fig calibrateFigures
+	var fig struct {
+		Profile       json.RawMessage `json:"profile"`
+		Plausibility  string          `json:"plausibility"`
+		BenchWarnings []string        `json:"bench_warnings"`
+		BenchRows     []benchLine     `json:"bench_rows"`
+	}
 	require.NoError(t, json.Unmarshal(rep.Guest, &fig))
 	pr, err := sim.DecodeProfile(strings.NewReader(string(fig.Profile)))
 	require.NoError(t, err)
