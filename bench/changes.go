@@ -112,7 +112,7 @@ func (c *changeCache) get(p sim.Part, st *regionStates, w Workload) (*changeSet,
 	if w.Filling {
 		start = st.fresh
 	}
-	key := fmt.Sprintf("%d/%v/%t/%s", len(start), st.eraseModel, w.Filling, w.Name)
+	key := fmt.Sprintf("%d/%v/%s/%t/%s", len(start), st.eraseModel, st.geometry, w.Filling, w.Name)
 	c.mu.Lock()
 	e := c.entries[key]
 	if e == nil {

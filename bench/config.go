@@ -4,15 +4,21 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 )
 
 // Config selects what Run measures. Zero fields take the defaults.
 type Config struct {
-	// Parts are sim part names (NOR only); default: w25q256jv, w25q512jv,
-	// mx66l1g45g, mt25ql256.
+	// Parts are sim part names (NOR only); default (when Profiles is
+	// empty too): w25q256jv, w25q512jv, mx66l1g45g, mt25ql256.
 	Parts []string
+	// Profiles are parts given by value, e.g. loaded from the part
+	// profile files `cmcsync calibrate` writes (sim.LoadProfile), run
+	// after Parts. Each must pass CheckProfile.
+	Profiles []sim.Part
+	// AllowImplausible runs profiles that CheckProfile finds physically
+	// implausible (an emulator's, say), with a warning in the report.
+	AllowImplausible bool
 	// Timings are "typical" and/or "max"; default both.
 	Timings []string
 	// EraseModels are "4k" and/or "64k" (sim.EraseModel): the erase unit
@@ -64,7 +70,7 @@ func (c Config) Validate() error {
 
 // withDefaults fills zero fields and validates.
 func (c Config) withDefaults() (Config, error) {
-	if len(c.Parts) == 0 {
+	if len(c.Parts) == 0 && len(c.Profiles) == 0 {
 		c.Parts = DefaultParts()
 	}
 	if len(c.Timings) == 0 {
@@ -82,14 +88,8 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.Strategies) == 0 {
 		c.Strategies = []string{StrategyEngine, StrategyFullCopy, StrategyBlockDiff, StrategyFlashrom}
 	}
-	for _, p := range c.Parts {
-		part, err := sim.LookupPart(p)
-		if err != nil {
-			return c, err
-		}
-		if part.Kind != hal.NOR {
-			return c, fmt.Errorf("part %s is %v: the benchmark compares NOR strategies (flashcp, in-place diff); pick a NOR part", p, part.Kind)
-		}
+	if _, _, err := c.resolveParts(); err != nil {
+		return c, err
 	}
 	for _, t := range c.Timings {
 		if t != "typical" && t != "max" {

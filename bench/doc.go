@@ -66,6 +66,17 @@
 // the command line (`--check` fails on a missed target); BenchmarkSync in
 // this package reports the same figures with b.ReportMetric for benchstat.
 //
+// # Part profiles
+//
+// Besides the table's parts (Config.Parts), Config.Profiles benchmarks
+// parts given by value, such as the profiles `cmcsync calibrate` measures
+// on a real chip (`cmcsync bench --part-file PATH`). Each goes through
+// CheckProfile: a profile physically implausible for NOR flash
+// (sim.Part.CheckPlausible — an emulator's instant erase, say) is refused
+// unless Config.AllowImplausible, which runs it and puts a warning in
+// Report.Warnings. An erase model a profile lacks (64k, for a profile
+// calibrated under 4 KiB sectors) is skipped with the reason.
+//
 // Everything is deterministic for a seed: the same Config gives the same
 // rows except host CPU time. Scenarios run in parallel on every CPU.
 package bench

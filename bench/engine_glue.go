@@ -18,14 +18,16 @@ import (
 const dayOld = 48 * time.Hour
 
 // regionStates are contents of an information region of one size and
-// erase model, built once per Run and shared by every part (the region
-// format depends on the erase unit, not on the part): fresh is just
+// erase model, built once per Run and shared by every part of the same
+// erase and page size (the region format depends on the geometry, not on
+// the timings): fresh is just
 // populated (rings 80% full: new log entries land in erased space), day is
 // fresh plus dayOld of activity (rings full and wrapping), alt is another
 // day-old region (other seed) used to churn the engine's store into steady
 // state.
 type regionStates struct {
 	eraseModel      sim.EraseModel // the erase unit the region is laid out for
+	geometry        string         // the erase and page size, for cache keys
 	fresh, day, alt []byte
 }
 
@@ -36,7 +38,8 @@ func buildStates(p sim.Part, em sim.EraseModel, size int64, seed uint64) (*regio
 	if err != nil {
 		return nil, err
 	}
-	st := regionStates{eraseModel: em}
+	g := chip.Geometry()
+	st := regionStates{eraseModel: em, geometry: fmt.Sprintf("erase %d page %d", g.EraseSize, g.PageSize)}
 	for i, dst := range []*[]byte{&st.day, &st.alt} {
 		if err := info.FormatRegion(chip, 0, size); err != nil {
 			return nil, err

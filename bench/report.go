@@ -111,12 +111,15 @@ func (r Row) Key() string {
 
 // Report is the result of Run.
 type Report struct {
-	Seed    uint64    `json:"seed"`
-	Started string    `json:"started"`           // RFC 3339 wall time
-	Skipped []string  `json:"skipped,omitempty"` // scenarios that could not run, with the reason
-	Rows    []Row     `json:"rows"`
-	Summary []Summary `json:"summary"`
-	Targets []Target  `json:"targets"`
+	Seed    uint64   `json:"seed"`
+	Started string   `json:"started"`           // RFC 3339 wall time
+	Skipped []string `json:"skipped,omitempty"` // scenarios that could not run, with the reason
+	// Warnings name the profiles that ran although physically implausible
+	// (Config.AllowImplausible).
+	Warnings []string  `json:"warnings,omitempty"`
+	Rows     []Row     `json:"rows"`
+	Summary  []Summary `json:"summary"`
+	Targets  []Target  `json:"targets"`
 }
 
 // Summary is the engine's standing on one workload and erase model over
@@ -204,9 +207,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// WriteTable writes the rows as an aligned text table, then the skipped
+// WriteTable writes the warnings, the rows as an aligned text table, then the skipped
 // scenarios, the engine's summary by workload and the target lines.
 func (r *Report) WriteTable(w io.Writer) error {
+	for _, s := range r.Warnings {
+		fmt.Fprintln(w, "WARNING:", s)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "part\ttiming\terase\tregion\tworkload\tstrategy\tchange%\tlatency-s\tdevice-s\tphys-s\tphys-lat-s\t×phys\t×rewrite\terases\tpages\tread-MiB\tWA\twear\tcpu-ms\t")
 	for _, row := range r.Rows {

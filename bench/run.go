@@ -27,12 +27,18 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Seed: c.Seed, Started: time.Now().UTC().Format(time.RFC3339)}
-	// Region contents per size and erase model, shared by every part
-	// (built serially).
+	parts, warnings, err := c.resolveParts()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Seed: c.Seed, Started: time.Now().UTC().Format(time.RFC3339), Warnings: warnings}
+	// Region contents per size, erase model and geometry (a profile may
+	// have another erase or page size than the table's parts), shared by
+	// every part of that geometry (built serially).
 	type stateKey struct {
-		size int64
-		em   sim.EraseModel
+		size        int64
+		em          sim.EraseModel
+		unit, pages int64
 	}
 	states := map[stateKey]*regionStates{}
 	changes := newChangeCache(c.Seed)
@@ -44,19 +50,25 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		order int
 	}
 	var jobs []*job
-	for _, pn := range c.Parts {
-		part, _ := sim.LookupPart(pn)
+	for _, part := range parts {
 		for _, timing := range c.Timings {
 			for _, emName := range c.EraseModels {
 				em, _ := sim.ParseEraseModel(emName)
+				if _, err := part.EraseUnit(em); err != nil {
+					rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s %s %v: %v", part.Name, timing, em, err))
+					continue
+				}
 				for _, size := range c.Sizes {
 					sc, err := newScenario(part, timing, em, size, c)
 					if err != nil {
 						return nil, err
 					}
-					key := stateKey{size, em}
+					g := sc.geometry()
+					key := stateKey{size, em, g.EraseSize, g.PageSize}
 					st := states[key]
-					if st == nil && size <= part.Size {
+					if size > part.Size {
+						st = nil // another part of the geometry may have built it
+					} else if st == nil {
 						if st, err = buildStates(part, em, size, c.Seed); err != nil {
 							return nil, fmt.Errorf("%s region contents for the %v erase model (seed %d): %w", hal.FormatSize(size), em, c.Seed, err)
 						}

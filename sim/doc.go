@@ -28,6 +28,21 @@
 // erases, never one block erase. The cost advances the chip's Clock (which
 // chips may share) and Stats().Elapsed.
 //
+// With Options.Spread each array operation (page program, erase unit, NAND
+// page read) draws its own time between Part.Typical and Part.Max, seeded
+// by Options.Seed: most near typical, a tail toward the maximum (spread.go
+// documents the distribution). It is off by default, so every figure above
+// is exact unless asked for.
+//
+// # Part profiles
+//
+// A part profile file (Profile: JSON, ProfileFormat) carries a Part and
+// where its figures come from; `cmcsync calibrate` writes one from a real
+// chip's measurements, LoadProfile reads one. Profile.Part checks that a
+// profile is well-formed; Part.CheckPlausible, whether its figures are
+// physically possible for NOR or NAND flash (an emulator's instant erase is
+// not).
+//
 // A power cut during a multi-unit erase, as Linux issues it, leaves the
 // units before the cut erased, the unit in progress partly erased and the
 // rest untouched. The simulator's Erase is atomic; a fault harness gets

@@ -25,6 +25,11 @@ type Options struct {
 	Size int64
 	// MaxTiming charges Part.Max instead of Part.Typical.
 	MaxTiming bool
+	// Spread draws each array operation's time (page program, erase unit,
+	// NAND page read) between Part.Typical and Part.Max instead of
+	// charging the typical figure (see spread.go for the distribution).
+	// Off by default; not with MaxTiming.
+	Spread bool
 	// EraseModel is the erase unit Linux's MTD layer uses (see
 	// EraseModel): the chip's geometry reports it as its EraseSize, and
 	// each unit erased costs one command. The zero value is Erase4K.
@@ -36,7 +41,8 @@ type Options struct {
 	// Name is the geometry name used in errors, e.g. "flash0"; "" means the
 	// part name.
 	Name string
-	// Seed drives the random values of unstable reads (see SetUnstable).
+	// Seed drives the random values of unstable reads (see SetUnstable)
+	// and, on its own stream, the timing spread.
 	Seed uint64
 }
 
@@ -105,6 +111,7 @@ type Flash struct {
 	geo       hal.Geometry
 	timing    Timing
 	unitErase time.Duration // erase time of one erase unit (geo.EraseSize)
+	spread    *spread       // nil: every operation takes the corner's figure
 	clock     *Clock
 	blkShift  uint // log2 EraseSize
 	pageShift uint // log2 PageSize
@@ -144,7 +151,7 @@ func newFlash(o Options) (*Flash, error) {
 	if p.Name == "" {
 		return nil, fmt.Errorf("options: a part is required (use sim.LookupPart; known parts: %s)", strings.Join(PartNames(), ", "))
 	}
-	if err := p.validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	geo, err := p.GeometryFor(o.EraseModel)
@@ -169,6 +176,9 @@ func newFlash(o Options) (*Flash, error) {
 	}
 	timing := p.Typical
 	if o.MaxTiming {
+		if o.Spread {
+			return nil, fmt.Errorf("options: MaxTiming charges the maximum on every operation and Spread draws between typical and maximum: choose one")
+		}
 		timing = p.Max
 	}
 	f := &Flash{
@@ -183,6 +193,9 @@ func newFlash(o Options) (*Flash, error) {
 		epoch:     epochs.Add(1),
 	}
 	f.rng.Seed(o.Seed, o.Seed^0x9e3779b97f4a7c15)
+	if o.Spread {
+		f.spread = newSpread(p, o.EraseModel, o.Seed)
+	}
 	nchunks := (f.nblocks + chunkBlocks - 1) >> chunkShift
 	f.chunks = make([]*chunk, nchunks)
 	for i := range f.chunks {
@@ -361,7 +374,7 @@ func (f *Flash) ReadAtPieces(p []byte, off int64, piece func(filled int)) (int, 
 	d := f.timing.CommandOverhead + f.busTime(n)
 	if f.timing.PageRead != 0 {
 		pages := (off+n-1)>>f.pageShift - off>>f.pageShift + 1
-		d += time.Duration(pages) * f.timing.PageRead
+		d += f.arrayTime(opPageRead, pages)
 	}
 	f.stats.Reads++
 	f.stats.BytesRead += n
@@ -443,7 +456,7 @@ func (f *Flash) WriteAt(p []byte, off int64) (int, error) {
 	f.stats.Programs++
 	f.stats.PagesProgrammed += pages
 	f.stats.BytesProgrammed += n
-	f.charge(time.Duration(pages)*(f.timing.CommandOverhead+f.timing.PageProgram) + f.busTime(n))
+	f.charge(time.Duration(pages)*f.timing.CommandOverhead + f.arrayTime(opProgram, pages) + f.busTime(n))
 	return int(n), nil
 }
 
@@ -506,7 +519,7 @@ func (f *Flash) Erase(off, n int64) error {
 	}
 	// One command per erase unit, as spi_nor_erase issues them (see
 	// EraseModel).
-	d := time.Duration(last-first+1) * (f.timing.CommandOverhead + f.unitErase)
+	d := time.Duration(last-first+1)*f.timing.CommandOverhead + f.arrayTime(opUnitErase, last-first+1)
 	f.stats.Erases += last - first + 1
 	f.charge(d)
 	return nil

@@ -63,6 +63,36 @@ type Part struct {
 	// Endurance is the number of erase cycles each erase block survives;
 	// the erase after that fails with hal.ErrWornOut.
 	Endurance int
+	// Bus is the interface the timings assume, if known (the zero value:
+	// unknown); CheckPlausible bounds the bus rate by it.
+	Bus Bus
+}
+
+// Bus is a serial flash interface: its data lines and clock.
+type Bus struct {
+	// Lines is the number of data lines of a read's data phase: 1, 2, 4
+	// or 8 (1-1-4 reads: 4). 0: unknown.
+	Lines int
+	// ClockHz is the SPI clock; 0: unknown.
+	ClockHz int64
+	// DTR is double transfer rate (data on both clock edges).
+	DTR bool
+}
+
+// Known reports whether b gives both the lines and the clock.
+func (b Bus) Known() bool { return b.Lines > 0 && b.ClockHz > 0 }
+
+// MaxBytesPerSec is the most data the bus can carry: lines × clock (× 2
+// with DTR) / 8 bits. 0 if the bus is not Known.
+func (b Bus) MaxBytesPerSec() int64 {
+	if !b.Known() {
+		return 0
+	}
+	bits := int64(b.Lines) * b.ClockHz
+	if b.DTR {
+		bits *= 2
+	}
+	return bits / 8
 }
 
 // Geometry returns the hal geometry of a whole chip of this part under the
@@ -81,7 +111,11 @@ const (
 	// clock of 50 MHz, 4 bits per clock: 25 MB/s. The 50 MHz clock is an
 	// assumption for a BMC's boot-flash controller, not verified against a
 	// board.
-	busRate = 25_000_000
+	busRate            = 25_000_000
+	busLines, busClock = 4, 50_000_000
+	// maxBusClock bounds Bus.ClockHz so that MaxBytesPerSec cannot
+	// overflow (CheckPlausible bounds it far lower).
+	maxBusClock = 100_000_000_000
 	// norCommand is 48 clocks at 50 MHz, 960 ns, for every NOR command:
 	// a read's opcode (8 clocks, 1 bit each), 4-byte address (32 clocks,
 	// 1-1-4 sends it on one line) and 8 dummy clocks (SFDP BFPT DWORD 3 of
@@ -101,7 +135,7 @@ func norPart(name string, size int64, typ, max Timing) Part {
 	typ.ReadBytesPerSec, max.ReadBytesPerSec = busRate, busRate
 	typ.CommandOverhead, max.CommandOverhead = norCommand, norCommand
 	return Part{Name: name, Kind: hal.NOR, Size: size, EraseSize: 4 * kib, BlockEraseSize: 64 * kib,
-		PageSize: 256, WriteSize: 1, Typical: typ, Max: max, Endurance: 100_000}
+		PageSize: 256, WriteSize: 1, Typical: typ, Max: max, Endurance: 100_000, Bus: Bus{Lines: busLines, ClockHz: busClock}}
 }
 
 // parts is the profile table.
@@ -167,7 +201,7 @@ var parts = []Part{
 	{Name: "mt29f2g01", Kind: hal.NAND, Size: 256 * mib, EraseSize: 128 * kib, PageSize: 2048, WriteSize: 2048,
 		Typical:   Timing{PageProgram: us(220), SectorErase: ms(2), PageRead: us(25), ReadBytesPerSec: busRate, CommandOverhead: nandCommand},
 		Max:       Timing{PageProgram: us(600), SectorErase: ms(10), PageRead: us(70), ReadBytesPerSec: busRate, CommandOverhead: nandCommand},
-		Endurance: 100_000},
+		Endurance: 100_000, Bus: Bus{Lines: busLines, ClockHz: busClock}},
 }
 
 // Parts returns the known part profiles (a fresh copy each call).
@@ -197,8 +231,12 @@ func LookupPart(name string) (Part, error) {
 	return Part{}, fmt.Errorf("%w %q (known parts: %s)", ErrUnknownPart, name, strings.Join(PartNames(), ", "))
 }
 
-// validate checks a Part for self-consistency (used for hand-made parts).
-func (p Part) validate() error {
+// Validate checks a Part for self-consistency — a valid geometry, a
+// power-of-two block erase, a positive bus rate and endurance, no negative
+// time — so that a simulated chip can run on it (New checks it).
+// Whether its figures are physically possible is CheckPlausible's
+// question.
+func (p Part) Validate() error {
 	if err := p.Geometry().Validate(); err != nil {
 		return fmt.Errorf("part %q: %w", p.Name, err)
 	}
@@ -216,6 +254,19 @@ func (p Part) validate() error {
 	}
 	if p.EraseSize > 1<<30 {
 		return fmt.Errorf("part %q: erase size %d too large", p.Name, p.EraseSize)
+	}
+	for _, t := range []Timing{p.Typical, p.Max} {
+		if t.PageProgram < 0 || t.SectorErase < 0 || t.BlockErase < 0 || t.PageRead < 0 || t.CommandOverhead < 0 {
+			return fmt.Errorf("part %q: a negative time cannot be simulated", p.Name)
+		}
+	}
+	switch p.Bus.Lines {
+	case 0, 1, 2, 4, 8:
+	default:
+		return fmt.Errorf("part %q: bus of %d lines: want 1, 2, 4 or 8 (0: unknown)", p.Name, p.Bus.Lines)
+	}
+	if p.Bus.ClockHz < 0 || p.Bus.ClockHz > maxBusClock {
+		return fmt.Errorf("part %q: bus clock %d Hz: want 0 (unknown) to %d", p.Name, p.Bus.ClockHz, int64(maxBusClock))
 	}
 	return nil
 }

@@ -286,7 +286,7 @@ func TestParts(t *testing.T) {
 	require.Len(t, ps, 5)
 	nand := 0
 	for _, p := range ps {
-		require.NoError(t, p.validate(), p.Name)
+		require.NoError(t, p.Validate(), p.Name)
 		require.Equal(t, sizes[p.Name], p.Size, p.Name)
 		require.Equal(t, 100_000, p.Endurance)
 		require.Equal(t, int64(25_000_000), p.Typical.ReadBytesPerSec)

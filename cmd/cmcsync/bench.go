@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cmcsync/cmcsync/bench"
+	"github.com/cmcsync/cmcsync/sim"
 )
 
 func init() {
@@ -22,7 +23,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync bench [--parts LIST] [--sizes LIST] [--timings LIST] [--erase-models LIST] [--workloads LIST] [--json] [--out DIR] [--quick] [--check]")
+		fmt.Fprintln(stderr, "usage: cmcsync bench [--parts LIST] [--part-file PATH]... [--allow-implausible] [--sizes LIST] [--timings LIST] [--erase-models LIST] [--workloads LIST] [--json] [--out DIR] [--quick] [--check]")
 		fmt.Fprintln(stderr, "\nMeasures one sync after a change of the primary's information region, on simulated")
 		fmt.Fprintln(stderr, "NOR parts in virtual time, under the erase unit of the Linux MTD layer (4k or 64k):")
 		fmt.Fprintln(stderr, "the cmcsync engine, a full copy as mtd-utils flashcp does it, a per-erase-block diff")
@@ -30,6 +31,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "physical floor. The engine's store is measured in steady state (no pre-erased blocks left).")
 		fmt.Fprintln(stderr, "--check judges the targets on the rows (gated on the 4k model, reported for 64k) and")
 		fmt.Fprintln(stderr, "exits with status 1 if one is missed or not measured.")
+		fmt.Fprintln(stderr, "--part-file runs a part profile (as cmcsync calibrate writes it) instead of the table's")
+		fmt.Fprintln(stderr, "parts (beside them with --parts); a profile that is physically implausible for NOR flash")
+		fmt.Fprintln(stderr, "is refused unless --allow-implausible, which runs it with a warning.")
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -45,6 +49,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "seed of every random choice (generator, mutations, simulator)")
 	check := fs.Bool("check", false, "print the targets' worst rows and exit with status 1 if a gated target is missed or not measured")
 	progress := fs.Bool("progress", false, "print a line per finished scenario on stderr")
+	var partFiles pathList
+	fs.Var(&partFiles, "part-file", "a part profile `PATH` (JSON, as cmcsync calibrate writes it) to benchmark; repeatable")
+	allowImplausible := fs.Bool("allow-implausible", false, "run part profiles that are physically implausible for NOR flash (an emulator's), with a warning")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -55,9 +62,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *quick {
 		cfg = bench.Quick(*seed)
 	}
-	if !*quick || set["parts"] {
+	switch {
+	case set["parts"] || (!*quick && len(partFiles) == 0):
 		cfg.Parts = benchList(*parts)
+	case len(partFiles) > 0:
+		cfg.Parts = nil // the profiles alone
 	}
+	for _, path := range partFiles {
+		p, err := loadPartFile(path)
+		if err != nil {
+			return usageError("bench: --part-file: %v", err)
+		}
+		cfg.Profiles = append(cfg.Profiles, p)
+	}
+	cfg.AllowImplausible = *allowImplausible
 	if !*quick || set["timings"] {
 		cfg.Timings = benchList(*timings)
 	}
@@ -70,6 +88,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError("bench: --sizes: %v", err)
 		}
 		cfg.Sizes = s
+	}
+	if len(partFiles) > 0 && !set["erase-models"] {
+		cfg.EraseModels = supportedEraseModels(cfg)
 	}
 	if *workloads != "" {
 		w, err := bench.LookupWorkloads(benchList(*workloads))
@@ -90,6 +111,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(stderr, "bench: WARNING:", w)
 	}
 	if *asJSON {
 		if err := rep.WriteJSON(stdout); err != nil {
@@ -146,6 +170,55 @@ func writeBenchFiles(rep *bench.Report, dir string) ([]string, error) {
 	}
 	plots, err := rep.WritePlots(dir)
 	return append(paths, plots...), err
+}
+
+// pathList is a repeatable flag of paths (which may hold commas).
+type pathList []string
+
+func (l *pathList) String() string { return strings.Join(*l, " ") }
+
+func (l *pathList) Set(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty path")
+	}
+	*l = append(*l, s)
+	return nil
+}
+
+// loadPartFile loads a part profile file as a part: well-formed (its
+// plausibility is the bench's to judge, with --allow-implausible).
+func loadPartFile(path string) (sim.Part, error) {
+	pr, err := sim.LoadProfile(path)
+	if err != nil {
+		return sim.Part{}, err
+	}
+	return pr.Part()
+}
+
+// supportedEraseModels returns the default erase models every part of
+// cfg has: a profile calibrated under a kernel with 4 KiB sectors has no
+// block erase, so its default is 4k alone.
+func supportedEraseModels(cfg bench.Config) []string {
+	var out []string
+	for _, m := range sim.EraseModels() {
+		ok := true
+		for _, p := range cfg.Profiles {
+			if _, err := p.EraseUnit(m); err != nil {
+				ok = false
+			}
+		}
+		for _, name := range cfg.Parts {
+			if p, err := sim.LookupPart(name); err == nil {
+				if _, err := p.EraseUnit(m); err != nil {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			out = append(out, m.String())
+		}
+	}
+	return out
 }
 
 // benchList splits a comma-separated flag value, dropping empty items.

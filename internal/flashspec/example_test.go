@@ -28,5 +28,5 @@ func Example() {
 	// Output:
 	// sim:part=w25q256jv,size=4M,name=flash0
 	// flash0 nor 4MiB erase=4KiB write=1 page=256
-	// flash spec "sim:part=w25q256jv,speed=fast": unknown key "speed" (allowed: part, size, file, timing, name, erase)
+	// flash spec "sim:part=w25q256jv,speed=fast": unknown key "speed" (allowed: part, size, file, timing, name, erase, profile)
 }

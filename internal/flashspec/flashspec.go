@@ -16,20 +16,26 @@ const (
 )
 
 // Usage is the spec syntax, for flag help and error messages.
-const Usage = "sim:part=NAME[,size=N][,file=PATH][,timing=max][,name=N][,erase=64k] or mtd:/dev/mtdN"
+const Usage = "sim:part=NAME|profile=PATH[,size=N][,file=PATH][,timing=max|spread][,name=N][,erase=64k] or mtd:/dev/mtdN"
 
-// simKeys are the keys of a sim spec, in the order String writes them.
-var simKeys = []string{"part", "size", "file", "timing", "name", "erase"}
+// simKeys are the keys of a sim spec.
+var simKeys = []string{"part", "size", "file", "timing", "name", "erase", "profile"}
 
 // Spec is a parsed flash spec.
 type Spec struct {
-	Backend   string // Sim or MTD
-	Part      string // sim: part profile name, lower case
+	Backend string // Sim or MTD
+	Part    string // sim: part profile name, lower case
+	// Profile (sim, instead of Part) is a part profile file (sim.Profile,
+	// as cmcsync calibrate writes it).
+	Profile   string
 	Size      int64  // sim: bytes; 0 means the whole part
 	File      string // sim: image file to persist to; "" keeps the chip in memory
 	Device    string // mtd: character device path, e.g. "/dev/mtd6"
 	MaxTiming bool   // sim: charge the maximum timings
-	Name      string // sim: device name for messages; "" means the part name
+	// Spread (sim, timing=spread) draws each operation's time between the
+	// typical and maximum timings (sim.Options.Spread).
+	Spread bool
+	Name   string // sim: device name for messages; "" means the part name
 	// EraseModel (sim) is the erase unit Linux's MTD layer uses:
 	// sim.Erase4K (the default, erase=4k) or sim.Erase64K (erase=64k).
 	EraseModel sim.EraseModel
@@ -80,6 +86,8 @@ func parseSim(rest string) (Spec, error) {
 		switch key {
 		case "part":
 			sp.Part = strings.ToLower(val)
+		case "profile":
+			sp.Profile = val
 		case "size":
 			n, err := hal.ParseSize(val)
 			if err != nil {
@@ -92,10 +100,11 @@ func parseSim(rest string) (Spec, error) {
 			switch val {
 			case "max":
 				sp.MaxTiming = true
+			case "spread":
+				sp.Spread = true
 			case "typical":
-				sp.MaxTiming = false
 			default:
-				return sp, fmt.Errorf("timing=%s: want timing=typical or timing=max", val)
+				return sp, fmt.Errorf("timing=%s: want timing=typical, timing=max or timing=spread", val)
 			}
 		case "name":
 			sp.Name = val
@@ -122,25 +131,23 @@ func isSimKey(k string) bool {
 }
 
 // Validate checks a Spec made by hand as Parse checks a parsed one: a known
-// backend; for sim a known part, an erase model the part has, a size that
-// is a positive multiple of the erase unit and at most the part's size, and
-// values String can write back (no commas); for mtd an absolute device
-// path and nothing else.
+// backend; for sim a known part or a profile file that loads and is
+// physically plausible (sim.Part.CheckPlausible), not both, an erase model
+// the part has, a size that is a positive multiple of the erase unit and
+// at most the part's size, one timing corner, and values String can write
+// back (no commas); for mtd an absolute device path and nothing else.
 func (s Spec) Validate() error {
 	switch s.Backend {
 	case Sim:
 		if s.Device != "" {
 			return fmt.Errorf("a sim spec has no device (got %q)", s.Device)
 		}
-		if s.Part == "" {
-			return fmt.Errorf("a sim spec needs part=NAME (known parts: %s)", strings.Join(sim.PartNames(), ", "))
-		}
-		p, err := sim.LookupPart(s.Part)
+		p, err := s.SimPart()
 		if err != nil {
 			return err
 		}
-		if s.Part != p.Name {
-			return fmt.Errorf("part %q: write it in lower case, %q", s.Part, p.Name)
+		if s.MaxTiming && s.Spread {
+			return fmt.Errorf("timing=max and timing=spread: choose one")
 		}
 		unit, err := p.EraseUnit(s.EraseModel)
 		if err != nil {
@@ -154,13 +161,13 @@ func (s Spec) Validate() error {
 		case s.Size%unit != 0:
 			return fmt.Errorf("size %s is not a multiple of the %s erase size %s (erase=%v)", FormatSize(s.Size), p.Name, FormatSize(unit), s.EraseModel)
 		}
-		for key, v := range map[string]string{"file": s.File, "name": s.Name} {
+		for key, v := range map[string]string{"file": s.File, "name": s.Name, "profile": s.Profile} {
 			if strings.Contains(v, ",") {
 				return fmt.Errorf("%s %q contains a comma, which separates keys", key, v)
 			}
 		}
 	case MTD:
-		if s.Part != "" || s.Size != 0 || s.File != "" || s.MaxTiming || s.Name != "" || s.EraseModel != sim.Erase4K {
+		if s.Part != "" || s.Profile != "" || s.Size != 0 || s.File != "" || s.MaxTiming || s.Spread || s.Name != "" || s.EraseModel != sim.Erase4K {
 			return fmt.Errorf("an mtd spec takes only the device path (%s)", Usage)
 		}
 		if !strings.HasPrefix(s.Device, "/") {
@@ -172,12 +179,51 @@ func (s Spec) Validate() error {
 	return nil
 }
 
+// SimPart returns the part a sim spec names: from sim's table (part=) or
+// from a profile file (profile=), which must be well-formed and
+// physically plausible.
+func (s Spec) SimPart() (sim.Part, error) {
+	switch {
+	case s.Part != "" && s.Profile != "":
+		return sim.Part{}, fmt.Errorf("part=%s and profile=%s: give one", s.Part, s.Profile)
+	case s.Profile != "":
+		pr, err := sim.LoadProfile(s.Profile)
+		if err != nil {
+			return sim.Part{}, err
+		}
+		p, err := pr.Part()
+		if err != nil {
+			return sim.Part{}, err
+		}
+		if err := p.CheckPlausible(); err != nil {
+			return sim.Part{}, fmt.Errorf("profile %s (%s): %w; the simulator refuses it (cmcsync bench --allow-implausible runs such a profile anyway)", s.Profile, pr.Source, err)
+		}
+		return p, nil
+	case s.Part == "":
+		return sim.Part{}, fmt.Errorf("a sim spec needs part=NAME (known parts: %s) or profile=PATH", strings.Join(sim.PartNames(), ", "))
+	}
+	p, err := sim.LookupPart(s.Part)
+	if err != nil {
+		return sim.Part{}, err
+	}
+	if s.Part != p.Name {
+		return sim.Part{}, fmt.Errorf("part %q: write it in lower case, %q", s.Part, p.Name)
+	}
+	return p, nil
+}
+
 // String formats s as a spec that Parse turns back into s.
 func (s Spec) String() string {
 	if s.Backend == MTD {
 		return MTD + ":" + s.Device
 	}
-	items := []string{"part=" + s.Part}
+	var items []string
+	if s.Part != "" {
+		items = append(items, "part="+s.Part)
+	}
+	if s.Profile != "" {
+		items = append(items, "profile="+s.Profile)
+	}
 	if s.Size != 0 {
 		items = append(items, "size="+FormatSize(s.Size))
 	}
@@ -186,6 +232,9 @@ func (s Spec) String() string {
 	}
 	if s.MaxTiming {
 		items = append(items, "timing=max")
+	}
+	if s.Spread {
+		items = append(items, "timing=spread")
 	}
 	if s.Name != "" {
 		items = append(items, "name="+s.Name)
@@ -217,11 +266,11 @@ func Open(s Spec, clock *sim.Clock) (hal.Flash, error) {
 		}
 		return d, nil
 	}
-	p, err := sim.LookupPart(s.Part)
+	p, err := s.SimPart()
 	if err != nil {
 		return nil, err
 	}
-	o := sim.Options{Part: p, Size: s.Size, MaxTiming: s.MaxTiming, EraseModel: s.EraseModel, Clock: clock, Name: s.Name}
+	o := sim.Options{Part: p, Size: s.Size, MaxTiming: s.MaxTiming, Spread: s.Spread, EraseModel: s.EraseModel, Clock: clock, Name: s.Name}
 	var f *sim.Flash
 	if s.File != "" {
 		f, err = sim.OpenFile(s.File, o)

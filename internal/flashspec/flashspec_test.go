@@ -2,6 +2,7 @@ package flashspec_test
 
 import (
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -36,6 +37,7 @@ func TestParse(t *testing.T) {
 		{"sim:erase=64K,part=w25q256jv,name=flash1", flashspec.Spec{Backend: "sim", Part: "w25q256jv", Name: "flash1", EraseModel: sim.Erase64K},
 			"sim:part=w25q256jv,name=flash1,erase=64k"},
 		{"sim:part=w25q256jv,erase=4k", flashspec.Spec{Backend: "sim", Part: "w25q256jv"}, "sim:part=w25q256jv"},
+		{"sim:part=mt25ql256,size=1M,timing=spread", flashspec.Spec{Backend: "sim", Part: "mt25ql256", Size: 1 << 20, Spread: true}, ""},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := flashspec.Parse(tc.in)
@@ -65,7 +67,7 @@ func TestParseErrors(t *testing.T) {
 		{"sim:", []string{"needs part=NAME", known}},
 		{"sim:size=4M", []string{"needs part=NAME", known}},
 		{"sim:part=nope", []string{`unknown flash part "nope"`, known}},
-		{"sim:part=w25q256jv,colour=blue", []string{`unknown key "colour"`, "allowed: part, size, file, timing, name, erase"}},
+		{"sim:part=w25q256jv,colour=blue", []string{`unknown key "colour"`, "allowed: part, size, file, timing, name, erase, profile"}},
 		{"sim:part=w25q256jv,erase=32k", []string{`erase=32k: unknown erase model "32k" (want 4k or 64k)`}},
 		{"sim:part=w25q256jv,erase=", []string{`key "erase" has an empty value`}},
 		{"sim:part=w25q256jv,erase=64k,erase=4k", []string{`key "erase" given twice`}},
@@ -87,7 +89,7 @@ func TestParseErrors(t *testing.T) {
 		{"sim:part=w25q256jv,size=M", []string{"optional K, M or G suffix"}},
 		{"sim:part=w25q256jv,size=0x1000", []string{"optional K, M or G suffix"}},
 		{"sim:part=w25q256jv,size=99999999999G", []string{"too large"}},
-		{"sim:part=w25q256jv,timing=fast", []string{"want timing=typical or timing=max"}},
+		{"sim:part=w25q256jv,timing=fast", []string{"want timing=typical, timing=max or timing=spread"}},
 		{"mtd:", []string{"want an absolute path such as mtd:/dev/mtd6"}},
 		{"mtd:mtd6", []string{"want an absolute path"}},
 	} {
@@ -114,12 +116,67 @@ func TestValidateHandMadeSpecs(t *testing.T) {
 		{flashspec.Spec{Backend: "mtd", Device: "/dev/mtd0", Size: 4096}, "only the device path"},
 		{flashspec.Spec{Backend: "mtd", Device: "/dev/mtd0", EraseModel: sim.Erase64K}, "only the device path"},
 		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", EraseModel: 9}, "unknown erase model"},
+		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", MaxTiming: true, Spread: true}, "timing=max and timing=spread: choose one"},
+		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", Profile: "p.json"}, "part=w25q256jv and profile=p.json: give one"},
+		{flashspec.Spec{Backend: "mtd", Device: "/dev/mtd0", Spread: true}, "only the device path"},
+		{flashspec.Spec{Backend: "mtd", Device: "/dev/mtd0", Profile: "p.json"}, "only the device path"},
 		{flashspec.Spec{}, "unknown backend"},
 	} {
 		require.ErrorContains(t, tc.s.Validate(), tc.want, "%+v", tc.s)
 		_, err := flashspec.Open(tc.s, nil)
 		require.ErrorContains(t, err, tc.want)
 	}
+}
+
+// writeProfile writes part (modified by modify) as a profile file.
+func writeProfile(t *testing.T, name string, modify func(p *sim.Profile)) string {
+	t.Helper()
+	p, err := sim.LookupPart("w25q256jv")
+	require.NoError(t, err)
+	pr, err := sim.ProfileOf(p, "test")
+	require.NoError(t, err)
+	pr.Name = name
+	if modify != nil {
+		modify(&pr)
+	}
+	path := filepath.Join(t.TempDir(), name+".json")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	require.NoError(t, pr.Encode(f))
+	require.NoError(t, f.Close())
+	return path
+}
+
+// TestProfileSpec: sim:profile=PATH opens a chip of the profile's part;
+// an implausible or malformed profile is refused with the reason.
+func TestProfileSpec(t *testing.T) {
+	path := writeProfile(t, "my-chip", func(p *sim.Profile) { p.Typical.PageProgramUS = 500 })
+	s, err := flashspec.Parse("sim:profile=" + path + ",size=1M,timing=spread")
+	require.NoError(t, err)
+	require.Equal(t, flashspec.Spec{Backend: "sim", Profile: path, Size: 1 << 20, Spread: true}, s)
+	require.Equal(t, "sim:profile="+path+",size=1M,timing=spread", s.String())
+	f, err := flashspec.Open(s, nil)
+	require.NoError(t, err)
+	defer hal.Close(f)
+	part := f.(*sim.Flash).Part()
+	require.Equal(t, "my-chip", part.Name)
+	require.Equal(t, 500*time.Microsecond, part.Typical.PageProgram)
+
+	instant := writeProfile(t, "qemu", func(p *sim.Profile) { p.Typical.SectorEraseUS, p.Max.SectorEraseUS = 30, 60 })
+	_, err = flashspec.Parse("sim:profile=" + instant)
+	require.ErrorIs(t, err, sim.ErrImplausible)
+	require.ErrorContains(t, err, "typical sector erase 30µs is faster than 1ms")
+	require.ErrorContains(t, err, "the simulator refuses it")
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"format":"nope"}`), 0o644))
+	_, err = flashspec.Parse("sim:profile=" + bad)
+	require.ErrorIs(t, err, sim.ErrBadProfile)
+
+	_, err = flashspec.Parse("sim:profile=" + path + ",size=64M")
+	require.ErrorContains(t, err, "size 64M is larger than the my-chip (32M)")
+	_, err = flashspec.Parse("sim:profile=/nonexistent/p.json")
+	require.ErrorIs(t, err, fs.ErrNotExist)
 }
 
 func TestSizes(t *testing.T) {
@@ -234,6 +291,8 @@ func FuzzParse(f *testing.F) {
 		"sim:size=4096,part=w25q512jv,timing=typical",
 		"sim:part=w25q256jv,size=128K,erase=64k",
 		"sim:part=mt29f2g01,erase=64K",
+		"sim:part=w25q256jv,timing=spread",
+		"sim:profile=/nonexistent.json",
 		"mtd:/dev/mtd6",
 		"sim:part=w25q256jv,size=4K,size=8K",
 		"mtd:",

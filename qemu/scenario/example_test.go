@@ -11,6 +11,7 @@ func ExampleNames() {
 		fmt.Printf("%s: %s\n", n, scenario.About(n))
 	}
 	// Output:
+	// calibrate: cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile
 	// nand: x86 guest: the engine on nandsim NAND with bad blocks and bit flips
 	// powercut: SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants
 	// selftest: hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest

@@ -164,10 +164,11 @@ var scenarios = map[string]struct {
 	run     runner
 	about   string
 }{
-	"selftest": {assets.ARM, runSelftest, "hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest"},
-	"sync":     {assets.ARM, runSync, "one engine round from flash0 to flash1 through hal/mtd; host compares digests"},
-	"powercut": {assets.ARM, runPowercut, "SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants"},
-	"nand":     {assets.X86, runNAND, "x86 guest: the engine on nandsim NAND with bad blocks and bit flips"},
+	"selftest":  {assets.ARM, runSelftest, "hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest"},
+	"sync":      {assets.ARM, runSync, "one engine round from flash0 to flash1 through hal/mtd; host compares digests"},
+	"powercut":  {assets.ARM, runPowercut, "SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants"},
+	"nand":      {assets.X86, runNAND, "x86 guest: the engine on nandsim NAND with bad blocks and bit flips"},
+	"calibrate": {assets.ARM, runCalibrate, "cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile"},
 }
 
 // Names returns the scenario names, sorted.

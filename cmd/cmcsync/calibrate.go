@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cmcsync/cmcsync/calibrate"
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+func init() {
+	register(command{name: "calibrate", summary: "measure a flash device's timings on a scratch range (destructive there) and write a part profile", run: runCalibrate})
+}
+
+// runCalibrate measures the device a spec names on the scratch range the
+// user gives, prints the statistics and the derived profile, and writes
+// the profile as JSON (sim.Profile) for sim:profile=PATH and bench
+// --part-file.
+func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("calibrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync calibrate --flash SPEC --scratch OFFSET+SIZE [--out PATH] [--name NAME] [--reps N] [--emulated]")
+		fmt.Fprintln(stderr, "\nTimes reads, page programs, erases of the erase size and (where the driver erases")
+		fmt.Fprintln(stderr, "64 KiB with one command) 64 KiB erases on the scratch range, and writes a part profile:")
+		fmt.Fprintln(stderr, "typical = median, max = observed maximum, bus rate and command overhead fitted to the")
+		fmt.Fprintln(stderr, "reads. The scratch range is ERASED and programmed: its contents are lost. Nothing")
+		fmt.Fprintln(stderr, "outside it is read or written. It must be given, whole erase blocks, inside the device.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	spec := fs.String("flash", "", "device to measure: "+flashspec.Usage)
+	scratchText := fs.String("scratch", "", "the range calibration may erase and program, `OFFSET+SIZE` (e.g. 0x7f00000+1M); required")
+	out := fs.String("out", "", "profile file to write (\"-\": standard output); default NAME.json")
+	name := fs.String("name", "", "the profile's part name (default calibrated-DEVICE)")
+	def := calibrate.DefaultPlan(calibrate.Range{})
+	reps := fs.Int("reps", def.Reps, fmt.Sprintf("timed repetitions of each operation (at least %d)", calibrate.MinReps))
+	warmup := fs.Int("warmup", def.Warmup, "repetitions run first and not counted")
+	blockReps := fs.Int("block-reps", def.BlockReps, "timed 64 KiB erases (0: none)")
+	seed := fs.Uint64("seed", def.Seed, "seed of the data programmed")
+	emulated := fs.Bool("emulated", false, "label the profile as measured on an emulator (QEMU), not a chip")
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	if *spec == "" {
+		return usageError("calibrate: --flash is required (%s)", flashspec.Usage)
+	}
+	if *scratchText == "" {
+		return usageError("calibrate: %v: --scratch OFFSET+SIZE is required; calibration erases that range and nothing else, so it never picks one itself", calibrate.ErrNoScratch)
+	}
+	s, err := flashspec.Parse(*spec)
+	if err != nil {
+		return usageError("calibrate: %v", err)
+	}
+	scratch, err := calibrate.ParseRange(*scratchText)
+	if err != nil {
+		return usageError("calibrate: --scratch: %v", err)
+	}
+	plan := calibrate.Plan{Scratch: scratch, Reps: *reps, Warmup: *warmup, BlockReps: *blockReps, Seed: *seed}
+
+	var clock calibrate.Clock = hal.SystemClock{}
+	clockName := "monotonic"
+	var simClock *sim.Clock
+	if s.Backend == flashspec.Sim {
+		simClock = sim.NewClock(time.Unix(0, 0).UTC())
+		clock, clockName = simClock, "virtual"
+	}
+	f, err := flashspec.Open(s, simClock)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
+	}
+	defer hal.Close(f)
+	g := f.Geometry()
+	if err := plan.Check(g); err != nil {
+		return usageError("calibrate: %s: %v", s, err)
+	}
+	meta := calibrate.Meta{Name: *name, Device: s.String(), At: time.Now(), Clock: clockName, Emulated: *emulated}
+	path := *out
+	if path == "" {
+		path = meta.Name + ".json"
+		if meta.Name == "" {
+			path = calibrate.DefaultName(g.Name) + ".json"
+		}
+	}
+	if err := checkWritable(path); err != nil {
+		return usageError("calibrate: --out: %v", err)
+	}
+	fmt.Fprintf(stdout, "calibrate: will ERASE and program %s bytes %#x to %#x (%s, %d erase blocks of %s): their contents are lost. Nothing outside this range is read or written.\n",
+		s, scratch.Off, scratch.End()-1, hal.FormatSize(scratch.Size), scratch.Size/g.EraseSize, hal.FormatSize(g.EraseSize))
+
+	res, err := calibrate.Run(ctx, f, plan, clock, func(line string) { fmt.Fprintln(stderr, "calibrate:", line) })
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %s: %v", s, err)}
+	}
+	pr, err := res.Profile(meta)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
+	}
+	text := stdout
+	if path == "-" {
+		text = stderr
+	}
+	if err := res.WriteText(text, pr); err != nil {
+		return err
+	}
+	if err := writeProfile(path, pr, stdout); err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
+	}
+	part, err := pr.Part()
+	if err != nil {
+		return err
+	}
+	if err := part.CheckPlausible(); err != nil {
+		fmt.Fprintf(text, "calibrate: IMPLAUSIBLE: %v\ncalibrate: sim:profile= and cmcsync bench refuse it; cmcsync bench --allow-implausible runs it with a warning\n", err)
+	} else {
+		fmt.Fprintf(text, "calibrate: the profile is physically plausible for %s flash\n", strings.ToUpper(part.Kind.String()))
+	}
+	if path != "-" {
+		fmt.Fprintf(text, "calibrate: wrote %s; use it with cmcsync bench --part-file %s, or --flash sim:profile=%s\n", path, path, path)
+	}
+	return nil
+}
+
+// checkWritable refuses an output path whose folder does not exist, before
+// the measurement rather than after it.
+func checkWritable(path string) error {
+	if path == "-" {
+		return nil
+	}
+	st, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a folder", filepath.Dir(path))
+	}
+	return nil
+}
+
+// writeProfile writes pr to path ("-": stdout) through a temporary file
+// renamed into place, so a failed write leaves no half profile.
+func writeProfile(path string, pr sim.Profile, stdout io.Writer) error {
+	var buf bytes.Buffer
+	if err := pr.Encode(&buf); err != nil {
+		return err
+	}
+	if path == "-" {
+		_, err := stdout.Write(buf.Bytes())
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".profile-*.json")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(buf.Bytes())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("write %s: %w", path, err), os.Remove(tmp.Name()))
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/bench"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+func runCalibrateArgs(args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), append([]string{"calibrate"}, args...), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// TestCalibrateThenBench: calibrate a simulated chip with the spread on,
+// load the profile with sim:profile= and run bench --part-file on it.
+func TestCalibrateThenBench(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "chip.json")
+	out, errOut, err := runCalibrateArgs("--flash", "sim:part=w25q256jv,size=4M,timing=spread", "--scratch", "3M+1M", "--out", path, "--name", "my-w25q")
+	require.NoError(t, err, errOut)
+	require.Contains(t, out, "calibrate: will ERASE and program sim:part=w25q256jv,size=4M,timing=spread bytes 0x300000 to 0x3fffff (1MiB, 256 erase blocks of 4KiB): their contents are lost. Nothing outside this range is read or written.")
+	require.Contains(t, out, "profile my-w25q (calibrated on sim:part=w25q256jv,size=4M,timing=spread at ")
+	require.Contains(t, out, "calibrate: the profile is physically plausible for NOR flash")
+	require.Contains(t, out, "calibrate: wrote "+path)
+	require.Contains(t, errOut, "calibrate: repetition 43/43")
+
+	pr, err := sim.LoadProfile(path)
+	require.NoError(t, err)
+	require.Equal(t, "my-w25q", pr.Name)
+	require.Equal(t, "virtual", pr.Calibration.Clock)
+	require.False(t, pr.Emulated)
+
+	s, err := flashspec.Parse("sim:profile=" + path + ",size=1M")
+	require.NoError(t, err)
+	p, err := s.SimPart()
+	require.NoError(t, err)
+	require.InEpsilon(t, 704e3, float64(p.Typical.PageProgram), 0.05)
+
+	out, errOut, err = runBenchArgs("--part-file", path, "--sizes", "1M", "--timings", "typical", "--workloads", "clustered-1pct",
+		"--strategies", "flashcp-p", "--out", "", "--json")
+	require.NoError(t, err, errOut)
+	var rep bench.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.NotEmpty(t, rep.Rows)
+	for _, r := range rep.Rows {
+		require.Equal(t, "my-w25q", r.Part)
+		require.Equal(t, "4k", r.EraseModel, "a profile without block erase runs the 4k model by default")
+	}
+	require.Empty(t, rep.Skipped)
+}
+
+// TestCalibrateEmulatedProfile: an implausible profile (an emulator's
+// instant erase) is refused by bench and sim:profile=, and runs in bench
+// with --allow-implausible and a warning.
+func TestCalibrateEmulatedProfile(t *testing.T) {
+	p, err := sim.LookupPart("w25q256jv")
+	require.NoError(t, err)
+	p.Name, p.BlockEraseSize, p.Typical.BlockErase, p.Max.BlockErase = "qemu-flash1", 0, 0, 0
+	pr, err := sim.ProfileOf(p, "calibrated on mtd:/dev/mtd6 (emulated)")
+	require.NoError(t, err)
+	pr.Emulated, pr.Typical.SectorEraseUS, pr.Max.SectorEraseUS = true, 45, 120
+	path := filepath.Join(t.TempDir(), "qemu.json")
+	var buf bytes.Buffer
+	require.NoError(t, pr.Encode(&buf))
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+
+	args := []string{"--part-file", path, "--sizes", "1M", "--timings", "typical", "--workloads", "clustered-1pct", "--strategies", "flashcp-p", "--out", ""}
+	_, _, err = runBenchArgs(args...)
+	var ee *exitError
+	require.True(t, errors.As(err, &ee), "%v", err)
+	require.Equal(t, 2, ee.code)
+	require.Contains(t, ee.msg, "typical sector erase 45µs is faster than 1ms")
+	require.Contains(t, ee.msg, "--allow-implausible")
+
+	out, errOut, err := runBenchArgs(append(args, "--allow-implausible")...)
+	require.NoError(t, err, errOut)
+	require.Contains(t, errOut, "bench: WARNING: profile qemu-flash1 runs although")
+	require.Contains(t, out, "WARNING: profile qemu-flash1")
+	require.Contains(t, out, "qemu-flash1")
+
+	_, err = flashspec.Parse("sim:profile=" + path)
+	require.ErrorIs(t, err, sim.ErrImplausible)
+}
+
+func TestCalibrateRefusals(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M"}, "no scratch range given: --scratch OFFSET+SIZE is required"},
+		{[]string{"--scratch", "0+1M"}, "--flash is required"},
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0x1100+1M"}, "scratch range is not aligned to the erase size"},
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "3M+2M"}, "scratch range is outside the device: 0x300000+2MiB ends at 0x500000"},
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+8K"}, "scratch range is too small for the repetitions"},
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--reps", "3"}, "too few repetitions: 3"},
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "1M"}, "want OFFSET+SIZE"},
+		{[]string{"--flash", "sim:part=nope", "--scratch", "0+1M"}, `unknown flash part "nope"`},
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--out", filepath.Join(dir, "no", "p.json")}, "--out: stat"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, _, err := runCalibrateArgs(tc.args...)
+			var ee *exitError
+			require.True(t, errors.As(err, &ee), "%v", err)
+			require.Equal(t, 2, ee.code)
+			require.Contains(t, ee.msg, tc.want)
+			require.NotContains(t, out, "will ERASE", "refused before announcing or touching anything")
+		})
+	}
+}
+
+// TestCalibrateToStdout: --out - prints the profile JSON on stdout and the
+// report on stderr.
+func TestCalibrateToStdout(t *testing.T) {
+	out, errOut, err := runCalibrateArgs("--flash", "sim:part=mt25ql256,size=2M", "--scratch", "1M+256K", "--out", "-", "--emulated")
+	require.NoError(t, err, errOut)
+	start := strings.Index(out, "{")
+	require.Positive(t, start, out)
+	pr, err := sim.DecodeProfile(strings.NewReader(out[start:]))
+	require.NoError(t, err)
+	require.True(t, pr.Emulated)
+	require.Equal(t, "calibrated-mt25ql256", pr.Name)
+	require.Contains(t, errOut, "profile calibrated-mt25ql256")
+}
