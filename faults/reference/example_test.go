@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -23,7 +24,7 @@ func Example() {
 	opts := engine.Options{Clock: clock, Layout: layout, Config: engine.DefaultConfig()}
 	_ = engine.Format(a, b, opts)
 	region, _ := info.OpenRegion(a, layout.InfoOff, layout.InfoSize)
-	_ = info.NewGenerator(1).Populate(region)
+	_ = cmcsim.New(1).Populate(region)
 	e, _ := engine.Open(context.Background(), a, b, opts)
 	_, _ = e.Round(context.Background())
 

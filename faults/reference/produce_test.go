@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -27,7 +28,7 @@ type pair struct {
 	layout engine.Layout
 	opts   engine.Options
 	region *info.Region
-	gen    *info.Generator
+	gen    *cmcsim.Generator
 	eng    *engine.Engine
 }
 
@@ -57,7 +58,7 @@ func newPairOn(t testing.TB, seed uint64, partName string, size int64) *pair {
 	require.NoError(t, engine.Format(p.chips[0], p.chips[1], p.opts))
 	p.region, err = info.OpenRegion(p.chips[0], p.layout.InfoOff, p.layout.InfoSize)
 	require.NoError(t, err)
-	p.gen = info.NewGenerator(seed)
+	p.gen = cmcsim.New(seed)
 	require.NoError(t, p.gen.Populate(p.region))
 	p.open()
 	return p
