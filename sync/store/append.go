@@ -27,12 +27,12 @@ func (s *Store) fits(sizes []int64) bool {
 
 // ensureRoom compacts the journal if the records do not fit. It must only
 // be called when no round is pending (a checkpoint holds committed state
-// only).
+// only; a round that changed nothing has no intent).
 func (s *Store) ensureRoom(sizes []int64) error {
 	if s.fits(sizes) {
 		return nil
 	}
-	if s.pending != nil || s.round != nil {
+	if s.pending != nil || (s.round != nil && s.round.intent != nil) {
 		return fmt.Errorf("journal full while a round is pending")
 	}
 	if err := s.compact(); err != nil {
