@@ -44,12 +44,13 @@ func (s *Store) loadJournal() error {
 		if err := s.replay(sc.records, c.epoch, c.area); err != nil {
 			putRecords(sc.records)
 			errs = append(errs, fmt.Errorf("journal area %d (epoch %d): %w", c.area, c.epoch, err))
-			if !errors.Is(err, errIncomplete) || len(sc.findings) > 0 {
-				s.findings = append(s.findings, sc.findings...)
+			// A checkpoint that ends before its checkpoint-end is a
+			// compaction cut by power loss (the older area is in
+			// charge) unless the scan found damage that ended it.
+			s.findings = append(s.findings, sc.findings...)
+			if !errors.Is(err, errIncomplete) {
 				s.find(CheckpointDamaged, c.area, s.areaOff(c.area), c.seq, "the checkpoint of epoch %d is not usable: %v", c.epoch, err)
 			}
-			// Else a compaction cut by power loss before its
-			// checkpoint-end: the older area is in charge.
 			continue
 		}
 		// The scan's findings come before those of the replay.
