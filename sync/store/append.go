@@ -167,26 +167,6 @@ func (s *Store) appendRecord(kind uint8, body []byte) error {
 	return s.writeRecords([][]byte{encodeRecord(kind, s.nextSeq, body, s.slotSize)})
 }
 
-// StageConfig stores c as the configuration in effect until the next
-// commit (which records it with its generation). A purge-then-reinit drops
-// it in favour of the last committed configuration.
-func (s *Store) StageConfig(c Config) error {
-	if s.opts.ReadOnly {
-		return ErrReadOnly
-	}
-	if s.pending != nil {
-		return ErrPending
-	}
-	var e enc
-	e.config(c)
-	if err := s.appendRecord(kindStaged, e.buf); err != nil {
-		return fmt.Errorf("stage config: %w", err)
-	}
-	cc := c.clone()
-	s.staged = &cc
-	return nil
-}
-
 // SetRole stores the active role durably (a failover).
 func (s *Store) SetRole(r Role) error {
 	var e enc
