@@ -107,7 +107,7 @@ func (s *Store) compact() error {
 	other := 1 - s.area
 	epoch := max(s.epoch, s.maxEpochSeen) + 1
 	seq := max(s.nextSeq, s.maxSeqSeen+1)
-	top, _, found, err := s.areaMaxSeq(other, make([]byte, s.eraseSize))
+	top, _, found, err := s.areaMaxSeq(other)
 	if err != nil {
 		return fmt.Errorf("compact journal: %w", err)
 	}

@@ -55,6 +55,9 @@ var findingNames = [...]string{
 	BlockRetired:      "block-retired",
 }
 
+// MarshalText returns the kind's name (JSON reports print it).
+func (k FindingKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // String returns the kind's name, e.g. "records-lost".
 func (k FindingKind) String() string {
 	if int(k) < len(findingNames) && findingNames[k] != "" {
@@ -65,16 +68,16 @@ func (k FindingKind) String() string {
 
 // Finding is one piece of damage: what, and where.
 type Finding struct {
-	Kind FindingKind
+	Kind FindingKind `json:"kind"`
 	// Area is the journal area (0 or 1), or -1 when the finding is not in
 	// a journal area (superblocks, data blocks).
-	Area int
+	Area int `json:"area"`
 	// Off is the chip offset of the record, copy or block concerned.
-	Off int64
+	Off int64 `json:"off"`
 	// Seq is the journal sequence number concerned (the record's, or the
 	// one expected there), 0 if none.
-	Seq    uint64
-	Detail string
+	Seq    uint64 `json:"seq,omitempty"`
+	Detail string `json:"detail"`
 }
 
 // String formats the finding on one line, e.g. "records-lost in journal

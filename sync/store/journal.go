@@ -56,7 +56,7 @@ func (s *Store) loadJournal() error {
 		// The scan's findings come before those of the replay.
 		s.findings = slices.Insert(s.findings, found, sc.findings...)
 		last := sc.records[len(sc.records)-1]
-		if err := s.judgeTornStarts(tornStarts, last.seq, bufs.get()); err != nil {
+		if err := s.judgeTornStarts(tornStarts, last.seq); err != nil {
 			putRecords(sc.records)
 			return err
 		}
@@ -124,9 +124,9 @@ func (s *Store) areaStarts(hdr []byte) (cands []areaStart, tornStarts []int, err
 // record newer than the journal in charge (whose last record has sequence
 // number last), its checkpoint-begin was damaged and the records after it
 // are lost with it: the state is older than what the store had committed.
-func (s *Store) judgeTornStarts(areas []int, last uint64, buf []byte) error {
+func (s *Store) judgeTornStarts(areas []int, last uint64) error {
 	for _, a := range areas {
-		seq, off, found, err := s.areaMaxSeq(a, buf)
+		seq, off, found, err := s.areaMaxSeq(a)
 		if err != nil {
 			return err
 		}

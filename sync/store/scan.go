@@ -26,39 +26,40 @@ func (sc *areaScan) find(k FindingKind, area int, off int64, seq uint64, format 
 	sc.findings = append(sc.findings, Finding{Kind: k, Area: area, Off: off, Seq: seq, Detail: fmt.Sprintf(format, args...)})
 }
 
-// scanArea reads area a from its first block: records in sequence-number
-// order, following the writer's rule that a record which does not fit (or
-// follows a torn write) starts at the next block. Where the chain ends it
-// looks at the rest of the area for records the chain should have reached
-// (see lostAfter). If the area's first record is not valid, the result
-// holds no records.
+// readArea reads journal area a whole, in one read, into a buffer of bufs.
+func (s *Store) readArea(a int, bufs *blockBufs) ([]byte, error) {
+	area := bufs.area(int64(s.layout.JournalBlocks) * s.eraseSize)
+	if _, err := s.flash.ReadAt(area, s.areaOff(a)); err != nil {
+		return nil, fmt.Errorf("read journal area %d: %w", a, err)
+	}
+	return area, nil
+}
+
+// scanArea reads area a and follows its chain from the first block:
+// records in sequence-number order, following the writer's rule that a
+// record which does not fit (or follows a torn write) starts at the next
+// block. Where the chain ends it looks at the rest of the area for records
+// the chain should have reached (see lostAfter). If the area's first
+// record is not valid, the result holds no records. The records point into
+// a buffer of bufs.
 func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
+	area, err := s.readArea(a, bufs)
+	if err != nil {
+		return nil, err
+	}
 	k := int64(s.layout.JournalBlocks)
 	base := s.areaOff(a)
 	res := &areaScan{records: getRecords()}
-	buf := bufs.get()
-	if _, err := s.flash.ReadAt(buf, base); err != nil {
-		return nil, fmt.Errorf("read journal area %d: %w", a, err)
-	}
 	var expect uint64
 	started := false
-	// carried: buf's first record, parsed (and its CRCs checked) when buf
-	// was the next block.
-	var carried record
-	hasCarried := false
-	for bi := int64(0); ; {
+	for bi := int64(0); ; bi++ {
+		buf := area[bi*s.eraseSize : (bi+1)*s.eraseSize]
 		blockOff := base + bi*s.eraseSize
 		res.tailBlock = bi + 1
 		so := int64(0)
 		endSt := parseOK // what ended the chain in this block (parseOK: the block's end)
 		for so+recordHeader <= s.eraseSize {
-			var r record
-			st := parseOK
-			if hasCarried {
-				r, hasCarried = carried, false
-			} else {
-				r, st = parseRecord(buf[so:], s.slotSize, s.opts.TrustRecords)
-			}
+			r, st := parseRecord(buf[so:], s.slotSize, s.opts.TrustRecords)
 			if st != parseOK {
 				endSt = st
 				break
@@ -103,25 +104,16 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 		}
 		// The journal continues at the next block only if its first
 		// record is the expected one.
-		next := bufs.get()
-		if _, err := s.flash.ReadAt(next, base+nb*s.eraseSize); err != nil {
-			return nil, fmt.Errorf("read journal area %d: %w", a, err)
-		}
-		r, st := parseRecord(next, s.slotSize, s.opts.TrustRecords)
+		r, st := parseRecord(area[nb*s.eraseSize:(nb+1)*s.eraseSize], s.slotSize, s.opts.TrustRecords)
 		switch {
 		case st == parseOK && r.seq == expect:
-			carried, hasCarried = r, true
-			buf, bi = next, nb // records keep pointing into buf
 			continue
 		case st == parseOK && r.seq > expect:
 			res.maxSeq = max(res.maxSeq, r.seq)
 			res.find(SequenceGap, a, base+nb*s.eraseSize, r.seq, "the next block starts with a %s record of seq %d, expected %d; it and later records ignored", kindName(r.kind), r.seq, expect)
 			return res, nil
 		}
-		lost, err := s.lostAfter(a, nb, next, expect, res)
-		if err != nil {
-			return nil, err
-		}
+		lost := s.lostAfter(a, area, nb, expect, res)
 		// An invalid record at the end — right after the last valid one,
 		// or first in the next block — with nothing valid after it is a
 		// write cut by power loss.
@@ -141,61 +133,61 @@ func (s *Store) validAfter(b []byte, so int64) (int64, record, bool) {
 	return 0, record{}, false
 }
 
-// lostAfter looks at every slot of the area's blocks from nb on (first
-// holds block nb) for a valid record with a sequence number at least
+// lostAfter looks at every slot of area a's blocks from nb on (area holds
+// the whole area) for a valid record with a sequence number at least
 // expect, and reports whether it found one (recorded in res, with the
 // highest such number in res.maxSeq). Such a record means records of this
 // journal were lost: the writer erases a block before it enters it and
 // gives each compaction's checkpoint a sequence number above every record
 // of the area it writes, so stale records carry lower numbers.
-func (s *Store) lostAfter(a int, nb int64, first []byte, expect uint64, res *areaScan) (bool, error) {
-	k := int64(s.layout.JournalBlocks)
+func (s *Store) lostAfter(a int, area []byte, nb int64, expect uint64, res *areaScan) bool {
 	base := s.areaOff(a)
-	b := first // holds no record of the chain: reused for the later blocks
-	var found bool
-	for blk := nb; blk < k; blk++ {
-		if blk > nb {
-			if _, err := s.flash.ReadAt(b, base+blk*s.eraseSize); err != nil {
-				return false, fmt.Errorf("read journal area %d: %w", a, err)
-			}
+	found := false
+	s.eachValid(area[nb*s.eraseSize:], func(at int64, r record) {
+		if r.seq < expect {
+			return
 		}
+		if !found {
+			res.find(RecordsLost, a, base+nb*s.eraseSize+at, r.seq,
+				"the journal ends before the block at %#x (which does not start with the expected seq %d), yet a valid %s record of seq %d lies after it: records were lost, and the state is the one before them",
+				base+nb*s.eraseSize, expect, kindName(r.kind), r.seq)
+		}
+		found = true
+		res.maxSeq = max(res.maxSeq, r.seq)
+	})
+	return found
+}
+
+// eachValid calls f with every valid record at a slot of blocks (whole
+// erase blocks) and its offset in blocks, skipping erased blocks.
+func (s *Store) eachValid(blocks []byte, f func(at int64, r record)) {
+	for bo := int64(0); bo+s.eraseSize <= int64(len(blocks)); bo += s.eraseSize {
+		b := blocks[bo : bo+s.eraseSize]
 		if hal.IsErased(b) {
 			continue
 		}
 		for p := int64(0); p+recordHeader <= s.eraseSize; p += s.slotSize {
-			r, st := parseRecord(b[p:], s.slotSize, s.opts.TrustRecords)
-			if st != parseOK || r.seq < expect {
-				continue
+			if r, st := parseRecord(b[p:], s.slotSize, s.opts.TrustRecords); st == parseOK {
+				f(bo+p, r)
 			}
-			if !found {
-				res.find(RecordsLost, a, base+blk*s.eraseSize+p, r.seq,
-					"the journal ends before the block at %#x (which does not start with the expected seq %d), yet a valid %s record of seq %d lies after it: records were lost, and the state is the one before them",
-					base+nb*s.eraseSize, expect, kindName(r.kind), r.seq)
-			}
-			found = true
-			res.maxSeq = max(res.maxSeq, r.seq)
 		}
 	}
-	return found, nil
 }
 
 // areaMaxSeq returns the highest sequence number of a valid record in
 // journal area a (any slot of any block) and where it lies; found is false
-// if the area holds no valid record. buf is a block-sized scratch buffer.
-func (s *Store) areaMaxSeq(a int, buf []byte) (seq uint64, off int64, found bool, err error) {
-	base := s.areaOff(a)
-	for blk := int64(0); blk < int64(s.layout.JournalBlocks); blk++ {
-		if _, err := s.flash.ReadAt(buf, base+blk*s.eraseSize); err != nil {
-			return 0, 0, false, fmt.Errorf("read journal area %d: %w", a, err)
-		}
-		if hal.IsErased(buf) {
-			continue
-		}
-		for p := int64(0); p+recordHeader <= s.eraseSize; p += s.slotSize {
-			if r, st := parseRecord(buf[p:], s.slotSize, s.opts.TrustRecords); st == parseOK && (!found || r.seq > seq) {
-				seq, off, found = r.seq, base+blk*s.eraseSize+p, true
-			}
-		}
+// if the area holds no valid record.
+func (s *Store) areaMaxSeq(a int) (seq uint64, off int64, found bool, err error) {
+	bufs := &blockBufs{blockSize: s.eraseSize}
+	defer bufs.release()
+	area, err := s.readArea(a, bufs)
+	if err != nil {
+		return 0, 0, false, err
 	}
+	s.eachValid(area, func(at int64, r record) {
+		if !found || r.seq > seq {
+			seq, off, found = r.seq, s.areaOff(a)+at, true
+		}
+	})
 	return seq, off, found, nil
 }
