@@ -58,6 +58,17 @@ var findingNames = [...]string{
 // MarshalText returns the kind's name (JSON reports print it).
 func (k FindingKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText parses a kind's name.
+func (k *FindingKind) UnmarshalText(b []byte) error {
+	for i, n := range findingNames {
+		if n != "" && n == string(b) {
+			*k = FindingKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown finding kind %q", b)
+}
+
 // String returns the kind's name, e.g. "records-lost".
 func (k FindingKind) String() string {
 	if int(k) < len(findingNames) && findingNames[k] != "" {
