@@ -7,8 +7,6 @@ package store
 
 import (
 	"fmt"
-
-	"github.com/cmcsync/cmcsync/hal"
 )
 
 // areaScan is what scanning one journal area found.
@@ -126,6 +124,9 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 // b, and its offset.
 func (s *Store) validAfter(b []byte, so int64) (int64, record, bool) {
 	for p := so + s.slotSize; p+recordHeader <= s.eraseSize; p += s.slotSize {
+		if le.Uint32(b[p:]) != recordMagic {
+			continue
+		}
 		if r, st := parseRecord(b[p:], s.slotSize, s.opts.TrustRecords); st == parseOK {
 			return p, r, true
 		}
@@ -159,14 +160,15 @@ func (s *Store) lostAfter(a int, area []byte, nb int64, expect uint64, res *area
 }
 
 // eachValid calls f with every valid record at a slot of blocks (whole
-// erase blocks) and its offset in blocks, skipping erased blocks.
+// erase blocks) and its offset in blocks. Only a slot that starts with the
+// record magic can hold one: the others cost one load.
 func (s *Store) eachValid(blocks []byte, f func(at int64, r record)) {
 	for bo := int64(0); bo+s.eraseSize <= int64(len(blocks)); bo += s.eraseSize {
 		b := blocks[bo : bo+s.eraseSize]
-		if hal.IsErased(b) {
-			continue
-		}
 		for p := int64(0); p+recordHeader <= s.eraseSize; p += s.slotSize {
+			if le.Uint32(b[p:]) != recordMagic {
+				continue
+			}
 			if r, st := parseRecord(b[p:], s.slotSize, s.opts.TrustRecords); st == parseOK {
 				f(bo+p, r)
 			}
