@@ -136,7 +136,9 @@ func (s *Store) Damage() []string {
 // were lost or rejected, so the state is the last intact one, which may be
 // older than what the store had committed. The store then compacts before
 // it appends (with sequence numbers above every record seen), trusts no
-// data block to be erased that it has not erased itself since, and
-// VerifyChunks should be run: data blocks of the intact state may have been
-// reused by the lost rounds.
+// data block to be erased that it has not erased itself since, and, as the
+// lost rounds may have reused data blocks of the intact state, the first
+// round that syncs a type reads its committed chunks and writes again
+// those that no longer match (a type no round syncs is not checked:
+// VerifyChunks does).
 func (s *Store) JournalDamaged() bool { return slices.ContainsFunc(s.findings, Finding.journal) }

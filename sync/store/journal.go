@@ -158,6 +158,10 @@ func (s *Store) useArea(c areaStart, sc *areaScan, fellBack bool) {
 	if s.JournalDamaged() {
 		s.mustCompact = true
 		s.distrustErased()
+		s.suspect = map[uint8]bool{}
+		for _, t := range s.committed.Types {
+			s.suspect[t.Type] = true
+		}
 	}
 	n := len(sc.records)
 	s.lastRecord = sc.records[n-1]

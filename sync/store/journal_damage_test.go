@@ -263,3 +263,35 @@ func TestRecordsTheReplayRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundAfterLostRecordsRewritesOverwrittenChunks: the lost rounds may
+// have reused data blocks of the state the store falls back to (a block
+// freed by a lost generation and programmed by a later one). The first
+// round after the damage reads the committed chunks of the types it syncs
+// and writes again those that no longer match, even where the plan's
+// digest equals the committed one.
+func TestRoundAfterLostRecordsRewritesOverwrittenChunks(t *testing.T) {
+	jf := newJournalFixture(t)
+	flipBit(jf.f, jf.intentOf(t, 3).off+30)
+	s := openTest(t, jf.f, Options{})
+	require.True(t, s.JournalDamaged())
+	ts, _ := s.StateRef().Type(2)
+	jf.f.Poke(s.BlockOffset(ts.Chunks[0].Block)+10, []byte("reused by a lost round"))
+	require.Len(t, s.VerifyChunks(2), 1)
+	ps := payloads{1: randomBytes(50, 30000), 2: jf.ps[2][2]} // type 2 as committed
+	r, err := s.Begin(planOf(3, ps))
+	require.NoError(t, err)
+	rewritten := false
+	for _, w := range r.Writes() {
+		rewritten = rewritten || (w.Type == 2 && w.Index == 0)
+	}
+	require.True(t, rewritten, "the overwritten chunk is written again")
+	for i, w := range r.Writes() {
+		lo, hi := ChunkBounds(int64(len(ps[w.Type])), testPhase, 4096, w.Index)
+		_, _, err := r.Write(i, ps[w.Type][lo:hi])
+		require.NoError(t, err)
+	}
+	require.NoError(t, r.Commit(State{Generation: 3, Config: planOf(3, ps).Config}))
+	require.Empty(t, s.VerifyChunks())
+	checkPayloads(t, s, ps)
+}

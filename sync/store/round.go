@@ -56,6 +56,7 @@ type Round struct {
 	types         []TypeState
 	written       int
 	done          bool
+	synced        []uint8 // the plan's types
 }
 
 // Begin starts a round: it compares the plan's chunk digests with the
@@ -77,6 +78,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	r := &Round{store: s}
 	in := &intent{generation: p.Generation, config: p.Config.clone()}
 	for _, tp := range p.Types {
+		r.synced = append(r.synced, tp.Type)
 		n := ChunkCount(tp.Size, int64(tp.Phase), s.eraseSize)
 		if len(tp.Chunks) != n {
 			return nil, fmt.Errorf("type %d: %d chunk digests for a %d-byte payload (want %d)", tp.Type, len(tp.Chunks), tp.Size, n)
@@ -86,9 +88,10 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		}
 		meta := TypeState{Type: tp.Type, Phase: tp.Phase, Size: tp.Size, Seq: tp.Seq, Digest: PayloadDigest(tp.Size, tp.Chunks)}
 		old, had := s.committed.Type(tp.Type)
+		overwritten := s.overwrittenChunks(tp.Type)
 		var changed []int
 		for i, d := range tp.Chunks {
-			if !had || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d || slices.Contains(p.Rewrite[tp.Type], i) {
+			if !had || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d || slices.Contains(p.Rewrite[tp.Type], i) || overwritten[i] {
 				changed = append(changed, i)
 			}
 		}
@@ -211,7 +214,25 @@ func (r *Round) Commit(st State) error {
 	s.round = nil
 	r.done = true
 	s.rebuildLive()
+	for _, t := range r.synced {
+		delete(s.suspect, t) // Begin checked its chunks
+	}
 	return nil
+}
+
+// overwrittenChunks returns the committed chunks of type t that do not
+// match their digests, if t's chunks are suspect (after damage to the
+// journal, the lost rounds may have reused their blocks): Begin writes
+// them again. It reads every committed chunk of t once.
+func (s *Store) overwrittenChunks(t uint8) map[int]bool {
+	if !s.suspect[t] {
+		return nil
+	}
+	bad := map[int]bool{}
+	for _, c := range s.VerifyChunks(t) {
+		bad[c.Index] = true
+	}
+	return bad
 }
 
 // Abandon forgets the round in memory without writing anything: its intent

@@ -123,6 +123,10 @@ type Store struct {
 	// by intents since): one that reads erased is erased.
 	blank    blockSet
 	findings []Finding
+	// suspect: types of the committed generation whose chunks the lost
+	// records of a damaged journal may have overwritten (their blocks
+	// reused by lost rounds): the next round that syncs one checks them.
+	suspect map[uint8]bool
 	// maxSeqSeen and maxEpochSeen: the highest sequence number and epoch
 	// of any valid record Open saw (lost and stale records included): a
 	// compaction's checkpoint goes above them.
