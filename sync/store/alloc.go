@@ -222,7 +222,8 @@ func (s *Store) retire(b uint32, err error) bool {
 }
 
 // takeOutOfUse keeps data block b out of rounds for the life of the Store
-// (it is not marked bad: a later Open may use it again), and reports why.
+// and reports why. It does not mark the block bad (retire does, for a
+// block that failed an erase): a later Open may use it again.
 func (s *Store) takeOutOfUse(b uint32, why string) {
 	if s.retired == nil {
 		s.retired = map[uint32]bool{}

@@ -141,7 +141,7 @@ type Store struct {
 	// read-only.
 	superblockRepair [2]bool
 	round            *Round          // round in progress (between Begin and Commit)
-	retired          map[uint32]bool // data blocks taken out of use (worn out, bad)
+	retired          map[uint32]bool // data blocks taken out of use (worn out, bad, a failed read-back)
 }
 
 func (s *Store) areaOff(a int) int64 { return s.offset + int64(s.layout.Journal[a])*s.eraseSize }
@@ -157,8 +157,12 @@ func (s *Store) dataOff(b uint32) int64 {
 // from a torn write). Open does not purge: call Interrupted and Purge.
 //
 // Damage that leaves a usable state (one bad superblock copy, records lost
-// in the middle of the journal) is reported by Damage; the state is the
-// last intact one.
+// or rejected in the journal) is reported by Findings and Damage; the state
+// is the last intact one, never a silent roll-back (docs/FORMAT.md, Damage
+// and power loss). With Options.Expect, Open refuses a store of another
+// chip (ErrWrongChip) or pair (ErrForeignPair); a store of a format version
+// it does not read is refused (ErrVersion), one whose format was cut is not
+// formatted (ErrFormatInterrupted with ErrNotFormatted).
 func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 	g := f.Geometry()
 	if off < 0 || size <= 0 || off > g.Size || size > g.Size-off || g.EraseSize <= 0 || off%g.EraseSize != 0 {
