@@ -45,7 +45,7 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 	if err := c.result(in); err != nil {
 		return nil, err
 	}
-	if err := s.checkIntentDigests(in, c); err != nil {
+	if err := s.checkIntentDigests(in, c); err != nil && !s.opts.TrustRecords {
 		return nil, err
 	}
 	types := s.committed.Types
@@ -196,7 +196,7 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 		}
 	}
 	for _, nt := range in.types {
-		if t := &types[slot[nt.Type]-1]; payloadDigestOf(t.Size, t.Chunks) != t.Digest {
+		if t := &types[slot[nt.Type]-1]; !s.opts.TrustRecords && payloadDigestOf(t.Size, t.Chunks) != t.Digest {
 			return nil, digestError(nt.Type)
 		}
 	}

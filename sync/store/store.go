@@ -67,7 +67,8 @@ type Options struct {
 	// is off in the real engine.
 
 	// TrustRecords skips every CRC and digest check when decoding (the
-	// no-crc-check mutant).
+	// no-crc-check mutant): record CRCs, payload digests of the chunk
+	// digests, chunk digests when reading.
 	TrustRecords bool
 	// SkipPurgeErase makes Purge write its purged mark without erasing or
 	// verifying (the no-purge mutant).
