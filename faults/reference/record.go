@@ -27,12 +27,14 @@ const (
 	KindCheckpointBegin  Kind = 0x02
 	KindCheckpointChunks Kind = 0x03
 	KindCheckpointEnd    Kind = 0x04
+	KindFormatIntent     Kind = 0x05 // format version 2
 	KindIntent           Kind = 0x10
 	KindIntentChunks     Kind = 0x11
 	KindCommit           Kind = 0x12
 	KindPurged           Kind = 0x13
 	KindConfigStaged     Kind = 0x14
 	KindRole             Kind = 0x15
+	KindConfigCommit     Kind = 0x16 // format version 2
 )
 
 var kindNames = map[Kind]string{
@@ -40,12 +42,14 @@ var kindNames = map[Kind]string{
 	KindCheckpointBegin:  "checkpoint-begin",
 	KindCheckpointChunks: "checkpoint-chunks",
 	KindCheckpointEnd:    "checkpoint-end",
+	KindFormatIntent:     "format-intent",
 	KindIntent:           "intent",
 	KindIntentChunks:     "intent-chunks",
 	KindCommit:           "commit",
 	KindPurged:           "purged",
 	KindConfigStaged:     "config-staged",
 	KindRole:             "role",
+	KindConfigCommit:     "config-commit",
 }
 
 // String returns the kind's name in docs/FORMAT.md, 4.3.

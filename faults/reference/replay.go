@@ -72,9 +72,30 @@ func (r *replayer) apply(fr located) *broken {
 			return malformed(err)
 		}
 		r.b.Committed.Role = role
+	case KindConfigCommit:
+		return r.configCommit(fr.body)
 	default:
 		return precondition("a %s record is not allowed after the checkpoint", fr.kind)
 	}
+	return nil
+}
+
+// configCommit: config (format version 2). No round may be pending; S's
+// configuration becomes it, and the staged one is dropped.
+func (r *replayer) configCommit(body []byte) *broken {
+	if r.b.Superblock.FormatVersion < 2 {
+		return precondition("a config-commit record in a format version %d store", r.b.Superblock.FormatVersion)
+	}
+	f := fields{buf: body}
+	c := f.config()
+	if err := f.end(); err != nil {
+		return malformed(err)
+	}
+	if p := r.b.Pending; p != nil {
+		return precondition("config-commit while the intent of seq %d is pending", p.Seq)
+	}
+	r.b.Committed.Config = c
+	r.b.Staged = nil
 	return nil
 }
 

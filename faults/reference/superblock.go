@@ -27,7 +27,8 @@ var (
 const (
 	superblockBody    = 64
 	superblockRecord  = headerSize + superblockBody + trailerSize
-	formatVersion     = 1
+	minFormatVersion  = 1
+	maxFormatVersion  = 2
 	flashNOR          = 1
 	flashNAND         = 2
 	minEraseSize      = 128 // the smallest power of two a superblock record fits in
@@ -42,6 +43,11 @@ func readAt(r io.ReaderAt, p []byte, off int64) error {
 	return nil
 }
 
+// errFormatIntent: the slot holds a valid format-intent record (its body
+// is decoded), not a superblock: a format cut before it wrote this copy
+// (docs/FORMAT.md, 4.4).
+var errFormatIntent = errors.New("a format intent, not a superblock")
+
 // superblockCopy reads and decodes the superblock record at off: the
 // record's bytes, the decoded body, or why it is not a valid copy.
 func superblockCopy(r io.ReaderAt, off int64) ([]byte, Superblock, error) {
@@ -55,6 +61,12 @@ func superblockCopy(r io.ReaderAt, off int64) ([]byte, Superblock, error) {
 		return buf, Superblock{}, errors.New("erased")
 	case st != slotValid:
 		return buf, Superblock{}, errors.New(why)
+	case fr.kind == KindFormatIntent && fr.seq == 0 && !fr.reserved:
+		sb, err := decodeSuperblock(fr.body)
+		if err != nil {
+			return buf, sb, err
+		}
+		return buf, sb, errFormatIntent
 	case fr.kind != KindSuperblock:
 		return buf, Superblock{}, fmt.Errorf("record kind %s, want superblock", fr.kind)
 	case fr.seq != 0:
@@ -89,8 +101,8 @@ func decodeSuperblock(body []byte) (Superblock, error) {
 	sb.MaxChunks = f.u32()
 	sb.Formatted = f.time()
 	switch {
-	case sb.FormatVersion != formatVersion:
-		f.fail("format version %d, this reader knows %d", sb.FormatVersion, formatVersion)
+	case sb.FormatVersion < minFormatVersion || sb.FormatVersion > maxFormatVersion:
+		f.fail("format version %d, this reader knows %d to %d", sb.FormatVersion, minFormatVersion, maxFormatVersion)
 	case sb.ChipID > 1:
 		f.fail("chip id %d, want 0 or 1", sb.ChipID)
 	case sb.FlashKind != flashNOR && sb.FlashKind != flashNAND:
@@ -149,12 +161,24 @@ func (b *Backup) readSuperblock(r io.ReaderAt, storeOff, storeSize int64) error 
 	switch {
 	case err0 != nil && err1 != nil:
 		return fmt.Errorf("%w: copy 0 at %#x: %v; copy 1: %v", ErrNotFormatted, storeOff, err0, err1)
+	case errors.Is(err0, errFormatIntent) && sameLayout(sb0, sb1):
+		// A format cut after it wrote copy 1, before copy 0: power
+		// loss, not damage.
+		b.Superblock = sb1
 	case err0 != nil:
 		b.find(SuperblockDamaged, -1, storeOff, 0, "copy 0 is not valid (%v); copy 1 at %#x used", err0, off1)
 		b.Superblock = sb1
 	case err1 != nil:
 		b.find(SuperblockDamaged, -1, off1, 0, "copy 1 is not valid (%v); copy 0 used", err1)
 		b.Superblock = sb0
+	case sb0 != sb1 && sameLayout(sb0, sb1):
+		// An upgrade of the format version cut between the copies
+		// (4.4): power loss, not damage. The journal holds no record
+		// of the newer version yet.
+		b.Superblock = sb0
+		if sb1.FormatVersion > sb0.FormatVersion {
+			b.Superblock = sb1
+		}
 	default:
 		if !bytes.Equal(raw0, raw1) {
 			b.find(SuperblockDamaged, -1, off1, 0, "the two valid copies differ; copy 0 used")
@@ -165,6 +189,13 @@ func (b *Backup) readSuperblock(r io.ReaderAt, storeOff, storeSize int64) error 
 }
 
 func isRead(err error) bool { return errors.Is(err, ErrRead) }
+
+// sameLayout reports whether a and b describe the same store, but for
+// their format versions.
+func sameLayout(a, b Superblock) bool {
+	a.FormatVersion = b.FormatVersion
+	return a == b
+}
 
 // checkLayout checks the superblock against the store range and the
 // layout of docs/FORMAT.md, 4.1 and 4.4. Positions that do not match make

@@ -32,12 +32,13 @@ func (s *Store) allocate(in *intent) error {
 	}
 	i := 0
 	// Blocks known to be erased (spares of earlier erase windows, purged
-	// blocks) cost no erase: use them first. Before the cursor has gone
-	// round once, blocks at and after it are erased by construction and
-	// taken in cursor order below.
+	// blocks) and blocks not written since the format (which Write reads
+	// before it programs them) cost no erase: use them first. Before the
+	// cursor has gone round once, blocks at and after it are taken in
+	// cursor order below.
 	for k := uint32(0); k < n && i < chunks; k++ {
 		b := (cur + k) % n
-		if s.erased.has(b) && free(b) && (wraps > 0 || b < cur) {
+		if (s.erased.has(b) || s.blank.has(b)) && free(b) && (wraps > 0 || b < cur) {
 			in.entries[i].Block = b
 			used[b] = true
 			i++
@@ -174,7 +175,17 @@ func (s *Store) windowFree(b, n uint32) bool {
 	return true
 }
 
+// rebuildLive makes the live set that of the committed generation and
+// removes its blocks from the erased and blank sets.
 func (s *Store) rebuildLive() {
+	s.live, s.liveStale = s.committedBlocks(), false
+	s.erased.andNot(s.live)
+	s.blank.andNot(s.live)
+}
+
+// committedBlocks returns the data blocks the committed generation's chunk
+// maps hold.
+func (s *Store) committedBlocks() blockSet {
 	live := newBlockSet(int(s.layout.DataBlocks))
 	// Chunks mostly sit in consecutive blocks: the bits of the current
 	// word gather in a register.
@@ -195,8 +206,7 @@ func (s *Store) rebuildLive() {
 	if w >= 0 {
 		live[w] |= set
 	}
-	s.erased.andNot(live)
-	s.live = live
+	return live
 }
 
 // retire takes data block b out of use if err says the block is worn out
@@ -206,11 +216,18 @@ func (s *Store) retire(b uint32, err error) bool {
 	if !errors.Is(err, hal.ErrWornOut) && !errors.Is(err, hal.ErrBadBlock) {
 		return false
 	}
+	_ = hal.MarkBad(s.flash, s.dataOff(b))
+	s.takeOutOfUse(b, err.Error())
+	return true
+}
+
+// takeOutOfUse keeps data block b out of rounds for the life of the Store
+// and reports why. It does not mark the block bad (retire does, for a
+// block that failed an erase): a later Open may use it again.
+func (s *Store) takeOutOfUse(b uint32, why string) {
 	if s.retired == nil {
 		s.retired = map[uint32]bool{}
 	}
 	s.retired[b] = true
-	_ = hal.MarkBad(s.flash, s.dataOff(b))
-	s.damage = append(s.damage, fmt.Sprintf("data block %d at %#x retired: %v", b, s.dataOff(b), err))
-	return true
+	s.find(BlockRetired, -1, s.dataOff(b), 0, "data block %d retired: %s", b, why)
 }

@@ -27,12 +27,12 @@ func (s *Store) fits(sizes []int64) bool {
 
 // ensureRoom compacts the journal if the records do not fit. It must only
 // be called when no round is pending (a checkpoint holds committed state
-// only).
+// only; a round that changed nothing has no intent).
 func (s *Store) ensureRoom(sizes []int64) error {
 	if s.fits(sizes) {
 		return nil
 	}
-	if s.pending != nil || s.round != nil {
+	if s.pending != nil || (s.round != nil && s.round.intent != nil) {
 		return fmt.Errorf("journal full while a round is pending")
 	}
 	if err := s.compact(); err != nil {
@@ -165,26 +165,6 @@ func (s *Store) appendRecord(kind uint8, body []byte) error {
 		}
 	}
 	return s.writeRecords([][]byte{encodeRecord(kind, s.nextSeq, body, s.slotSize)})
-}
-
-// StageConfig stores c as the configuration in effect until the next
-// commit (which records it with its generation). A purge-then-reinit drops
-// it in favour of the last committed configuration.
-func (s *Store) StageConfig(c Config) error {
-	if s.opts.ReadOnly {
-		return ErrReadOnly
-	}
-	if s.pending != nil {
-		return ErrPending
-	}
-	var e enc
-	e.config(c)
-	if err := s.appendRecord(kindStaged, e.buf); err != nil {
-		return fmt.Errorf("stage config: %w", err)
-	}
-	cc := c.clone()
-	s.staged = &cc
-	return nil
 }
 
 // SetRole stores the active role durably (a failover).

@@ -45,6 +45,9 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 	if err := c.result(in); err != nil {
 		return nil, err
 	}
+	if err := s.checkIntentDigests(in, c); err != nil && !s.opts.TrustRecords {
+		return nil, err
+	}
 	types := s.committed.Types
 	if c.fused {
 		// The new maps are filled: install them.
@@ -162,6 +165,7 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 		slot[nt.Type] = idx + 1
 		have[nt.Type] = h
 	}
+	var named [256][]bool
 	for _, x := range in.entries {
 		if x.Type == SpareType {
 			continue
@@ -174,6 +178,13 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 		if int(x.Index) >= len(t.Chunks) {
 			return nil, fmt.Errorf("%w: intent writes chunk %d of type %d beyond its %d chunks", ErrCorrupt, x.Index, x.Type, len(t.Chunks))
 		}
+		if named[x.Type] == nil {
+			named[x.Type] = make([]bool, len(t.Chunks))
+		}
+		if named[x.Type][x.Index] {
+			return nil, fmt.Errorf("%w: intent writes chunk %d of type %d twice", ErrCorrupt, x.Index, x.Type)
+		}
+		named[x.Type][x.Index] = true
 		t.Chunks[x.Index] = Chunk{Block: x.Block, Check: x.Check, Digest: x.Digest}
 		have[x.Type][x.Index] = true
 	}
@@ -184,8 +195,56 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 			}
 		}
 	}
+	for _, nt := range in.types {
+		if t := &types[slot[nt.Type]-1]; !s.opts.TrustRecords && payloadDigestOf(t.Size, t.Chunks) != t.Digest {
+			return nil, digestError(nt.Type)
+		}
+	}
 	sortTypes(types)
 	return types, nil
+}
+
+// digestError is the error of a type whose payload digest is not that of
+// its size and chunk digests (docs/FORMAT.md, Chunks and digests).
+func digestError(t uint8) error {
+	return fmt.Errorf("%w: type %d: the payload digest is not that of its size and chunk digests", ErrCorrupt, t)
+}
+
+// checkIntentDigests checks, before in is applied to the committed
+// types, that each type's new payload digest is that of its new chunk
+// digests: the committed chunks it keeps and those its raw entries (which
+// c has checked) write.
+func (s *Store) checkIntentDigests(in *intent, c *rawCheck) error {
+	if c.fused {
+		for i, nt := range in.types {
+			if payloadDigestOf(nt.Size, c.maps[i]) != nt.Digest {
+				return digestError(nt.Type)
+			}
+		}
+		return nil
+	}
+	var ds [maxTypes][]Digest
+	for i := range in.types {
+		ds[i] = make([]Digest, in.chunkCounts[i])
+		if c.committedIndex[i] >= 0 {
+			for j, ch := range s.committed.Types[c.committedIndex[i]].Chunks[:c.keptLen[i]] {
+				ds[i][j] = ch.Digest
+			}
+		}
+	}
+	for _, p := range in.raw {
+		for ; len(p) >= intentEntrySize; p = p[intentEntrySize:] {
+			if t := p[ieType]; t != SpareType {
+				ds[(c.position[t]-1)&(maxTypes-1)][le.Uint32(p[ieIndex:])] = Digest(p[ieDigest:intentEntrySize])
+			}
+		}
+	}
+	for i, nt := range in.types {
+		if PayloadDigest(nt.Size, ds[i]) != nt.Digest {
+			return digestError(nt.Type)
+		}
+	}
+	return nil
 }
 
 func sortTypes(ts []TypeState) {

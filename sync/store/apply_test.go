@@ -42,6 +42,7 @@ func TestApplyIntentOwnedEqualsApplyIntent(t *testing.T) {
 			ty := []uint8{SpareType, 1, 2, 3, 4}[rng.IntN(5)]
 			in.entries = append(in.entries, IntentEntry{Type: ty, Index: uint32(rng.IntN(8)), Block: uint32(1000 + rng.IntN(100)), Check: rng.Uint64(), Digest: Digest{byte(rng.Uint32()), 31: byte(rng.Uint32())}})
 		}
+		setDigests(base, in, rng.IntN(8) == 0)
 		cp := func(ts []TypeState) []TypeState {
 			out := make([]TypeState, len(ts))
 			for i := range ts {
@@ -69,6 +70,30 @@ func TestApplyIntentOwnedEqualsApplyIntent(t *testing.T) {
 		}
 		require.NoError(t, gerr, "iteration %d (seed %d)", iter, seed)
 		require.Equal(t, want, got, "iteration %d (seed %d)", iter, seed)
+	}
+}
+
+// setDigests gives each type of in the payload digest of the chunk map its
+// commit onto committed makes (the last entry naming a chunk wins), and
+// spoils one if wrong.
+func setDigests(committed []TypeState, in *intent, wrong bool) {
+	for i := range in.types {
+		t := &in.types[i]
+		chunks := make([]Chunk, in.chunkCounts[i])
+		for _, c := range committed {
+			if c.Type == t.Type {
+				copy(chunks, c.Chunks)
+			}
+		}
+		for _, x := range in.entries {
+			if x.Type == t.Type && int(x.Index) < len(chunks) {
+				chunks[x.Index].Digest = x.Digest
+			}
+		}
+		t.Digest = payloadDigestOf(t.Size, chunks)
+		if wrong {
+			t.Digest[0] ^= 1
+		}
 	}
 }
 

@@ -43,12 +43,22 @@ func ChunkCheck(p []byte) uint64 {
 // payload without hashing it twice; DigestPayload computes it from the
 // bytes.
 func PayloadDigest(size int64, chunks []Digest) Digest {
+	return payloadDigest(size, len(chunks), func(i int) *Digest { return &chunks[i] })
+}
+
+// payloadDigestOf is PayloadDigest of the digests of chunks.
+func payloadDigestOf(size int64, chunks []Chunk) Digest {
+	return payloadDigest(size, len(chunks), func(i int) *Digest { return &chunks[i].Digest })
+}
+
+// payloadDigest is PayloadDigest of the n chunk digests digest(0), ...
+func payloadDigest(size int64, n int, digest func(i int) *Digest) Digest {
 	h := sha256.New()
 	var b [8]byte
 	le.PutUint64(b[:], uint64(size))
 	h.Write(b[:])
-	for i := range chunks {
-		h.Write(chunks[i][:])
+	for i := range n {
+		h.Write(digest(i)[:])
 	}
 	var d Digest
 	h.Sum(d[:0])

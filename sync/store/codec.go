@@ -5,6 +5,8 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash/crc32"
 	"time"
 )
@@ -43,11 +45,39 @@ func (e *enc) str(s string) {
 }
 
 // dec reads little-endian fields; reading past the end sets bad and yields
-// zeros, so decoders never panic on short or garbage input.
+// zeros, so decoders never panic on short or garbage input. A decoder that
+// finds a field out of range calls fail, which sets bad too; err says why.
 type dec struct {
 	buf []byte
 	pos int
 	bad bool
+	err error // why bad is set (nil: only a short read)
+}
+
+// errShort is a body that ends before its fields do.
+var errShort = errors.New("body too short")
+
+// fail marks the body bad for the reason given, unless it is bad already.
+func (d *dec) fail(format string, args ...any) {
+	if !d.bad {
+		d.bad = true
+		d.err = fmt.Errorf(format, args...)
+	}
+}
+
+// end returns why the body is bad: a field out of range, a body shorter
+// than its fields, or bytes after the last field (a body is exactly its
+// fields, docs/FORMAT.md "Record framing"); nil if it is good.
+func (d *dec) end() error {
+	switch {
+	case d.bad && d.err != nil:
+		return d.err
+	case d.bad:
+		return errShort
+	case d.pos != len(d.buf):
+		return fmt.Errorf("%d bytes after the last field", len(d.buf)-d.pos)
+	}
+	return nil
 }
 
 func (d *dec) take(n int) []byte {
@@ -100,6 +130,15 @@ func (d *dec) time() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, v).UTC()
+}
+
+// flag reads a u8 that must be 0 or 1.
+func (d *dec) flag(what string) bool {
+	v := d.u8()
+	if v > 1 {
+		d.fail("%s is %d, want 0 or 1", what, v)
+	}
+	return v == 1
 }
 
 func (d *dec) str() string {

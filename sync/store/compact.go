@@ -91,13 +91,30 @@ func checkpointImage(sb *Superblock, epoch, seq uint64, st *State, staged *Confi
 // compact writes a checkpoint of the committed state into the other
 // journal area (after erasing it) and switches to it. A power loss before
 // the checkpoint's end record leaves the current area in charge.
+//
+// The checkpoint's epoch is above both areas' and its sequence numbers are
+// above every record of the other area (read first: the stale records a
+// reader may meet after the journal's end there must carry lower numbers,
+// else it takes them for lost records) and every record Open saw (the
+// records lost to damage included). An older store is upgraded first.
 func (s *Store) compact() error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
 	}
+	if err := s.upgrade(); err != nil {
+		return err
+	}
 	other := 1 - s.area
-	epoch := s.epoch + 1
-	recs := checkpointRecords(&s.layout, epoch, s.nextSeq, &s.committed, s.staged, s.cursor, s.wraps)
+	epoch := max(s.epoch, s.maxEpochSeen) + 1
+	seq := max(s.nextSeq, s.maxSeqSeen+1)
+	top, _, found, err := s.areaMaxSeq(other)
+	if err != nil {
+		return fmt.Errorf("compact journal: %w", err)
+	}
+	if found {
+		seq = max(seq, top+1)
+	}
+	recs := checkpointRecords(&s.layout, epoch, seq, &s.committed, s.staged, s.cursor, s.wraps)
 	img, blk, off := layoutRecords(recs, s.eraseSize)
 	base := s.areaOff(other)
 	// Erase only the blocks the checkpoint needs; later blocks are erased
@@ -116,8 +133,8 @@ func (s *Store) compact() error {
 	}
 	last := recs[len(recs)-1]
 	s.lastRecord = record{kind: last[4], seq: le.Uint64(last[12:]), body: last[recordHeader : len(last)-4], size: int64(len(last)), off: base + blk*s.eraseSize + off - int64(len(last))}
-	s.area, s.epoch = other, epoch
-	s.nextSeq += uint64(len(recs))
+	s.area, s.epoch, s.maxEpochSeen = other, epoch, epoch
+	s.nextSeq = seq + uint64(len(recs))
 	s.tailBlock, s.tailOffset, s.tailReady = blk, off, true
 	s.windowEnd = 0
 	s.mustCompact = false

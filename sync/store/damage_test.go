@@ -118,3 +118,17 @@ func TestReadOnlyNeverWrites(t *testing.T) {
 	d := f.Stats().Sub(before)
 	require.Zero(t, d.Programs+d.Erases)
 }
+
+// TestFindingKindText: every finding kind's name parses back; an unknown
+// name does not.
+func TestFindingKindText(t *testing.T) {
+	for k := SuperblockDamaged; k <= BlockRetired; k++ {
+		b, err := k.MarshalText()
+		require.NoError(t, err)
+		var got FindingKind
+		require.NoError(t, got.UnmarshalText(b))
+		require.Equal(t, k, got)
+	}
+	var k FindingKind
+	require.Error(t, k.UnmarshalText([]byte("bad-luck")))
+}

@@ -19,18 +19,28 @@
 // blocks only (never a block of the committed generation), from a rotating
 // allocation cursor: blocks already known erased first, then whole 64 KiB
 // windows erased in one operation, even for a single chunk (their unused
-// blocks stay erased for later rounds) — then one commit record. A 64-bit check (two CRCs) per chunk
-// lets a round hash only the chunks that changed. Recovery (Open) reads only
-// the superblocks and the journal; an intent without a commit is an
-// interrupted round, which Purge erases block by block, reads back to
-// confirm, and then marks purged. Records are appended into erased space
-// (programming only); journal compaction writes a checkpoint into the
-// other journal area under a higher epoch, so a power loss at any point
-// leaves one complete area. Every record carries CRC-32C checksums; chunks
-// carry SHA-256 digests. docs/FORMAT.md describes the bytes.
+// blocks stay erased for later rounds) — then one commit record. A block
+// is programmed only if the store knows it erased: erased by the store
+// since its last use, or never written since the format and read back as
+// erased just before. Every chunk is read back and compared before the
+// round may commit. A 64-bit check (two CRCs) per chunk lets a round hash
+// only the chunks that changed. Recovery (Open) reads only the superblocks
+// and the journal; an intent without a commit is an interrupted round,
+// which Purge erases block by block, reads back to confirm, and then marks
+// purged. Records are appended into erased space (programming only);
+// journal compaction writes a checkpoint into the other journal area under
+// a higher epoch and above every sequence number seen, so a power loss at
+// any point leaves one complete area. Every record carries CRC-32C
+// checksums; chunks carry SHA-256 digests. docs/FORMAT.md describes the
+// bytes (format version 2; version 1 stores are read and upgraded).
 //
-// Decoders never panic on garbage; damage that leaves a usable state is
-// reported by Store.Damage.
+// Decoders never panic on garbage. Damage is never rolled back silently:
+// Open reports what it found (Store.Findings, Store.Damage: kind, journal
+// area, chip offset, sequence number) and uses the last intact state; after
+// damage to the journal the writer compacts before it writes and trusts no
+// data block to be erased. Probe tells what a range holds before Open or
+// Format (blank, a format cut by power loss, a store and whose, foreign
+// data); Options.Expect makes Open refuse another chip's store.
 //
 // A Store is not safe for concurrent use. It imports only hal.
 package store

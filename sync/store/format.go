@@ -79,30 +79,40 @@ func PlanLayout(g hal.Geometry, size int64, o FormatOptions) (Superblock, error)
 	}, nil
 }
 
-// Format lays out an empty store in [off, off+size) of f: it erases what is
-// not already erased (superblocks, both journal areas, the data area: read
-// first, erase only blocks that are not blank), writes both superblock
-// copies and a checkpoint of generation 0 (no data, o.Config, o.Role) in
-// journal area 0. It destroys whatever the range held.
+// Format lays out an empty store in [off, off+size) of f, in an order a
+// power loss cannot turn into something else (docs/FORMAT.md, Superblock):
+//
+//  1. the format intent (MarkFormatIntent): store block 0 erased, then a
+//     format-intent record naming the pair, the layout and the time;
+//  2. every other block that is not blank erased (read first);
+//  3. a checkpoint of generation 0 (no data, o.Config, o.Role) in journal
+//     area 0;
+//  4. superblock copy 1;
+//  5. store block 0 erased again and superblock copy 0 written there.
+//
+// Cut before step 4 ends, the range holds a format intent and no valid
+// superblock: Open refuses it (ErrFormatInterrupted) and Probe says
+// FormatInterrupted; formatting again finishes the job. Cut in step 5, it
+// holds a usable store whose copy 0 Open repairs. Format destroys
+// whatever the range held.
 func Format(f hal.Flash, off, size int64, o FormatOptions) error {
-	g := f.Geometry()
-	sb, err := PlanLayout(g, size, o)
+	sb, err := planFormat(f, off, size, o)
 	if err != nil {
 		return err
 	}
-	if off < 0 || off%g.EraseSize != 0 || off+size > g.Size {
-		return fmt.Errorf("store range %#x+%#x does not fit %s or is not erase-aligned", off, size, g.Name)
+	if err := writeFormatIntent(f, off, &sb); err != nil {
+		return err
 	}
-	e := g.EraseSize
+	e := sb.EraseSize
 	buf := make([]byte, e)
-	for b := int64(0); b < size/e; b++ {
+	for b := int64(1); b < size/e; b++ {
 		// A bad NAND block in the data area is left alone: the allocator
 		// never hands it out. Superblocks and journal areas must be good.
 		if bad, err := hal.IsBad(f, off+b*e); err != nil {
 			return fmt.Errorf("format: %w", err)
 		} else if bad {
 			if b < int64(sb.DataFirst) {
-				return fmt.Errorf("format: store block %d at %#x (superblock or journal) is bad; the store needs good blocks there (hint: place the store where the first %d blocks are good)", b, off+b*e, sb.DataFirst)
+				return badMetadataBlock(off, b, &sb)
 			}
 			continue
 		}
@@ -115,13 +125,6 @@ func Format(f hal.Flash, off, size int64, o FormatOptions) error {
 			}
 		}
 	}
-	body := sb.encode()
-	rec := encodeRecord(kindSuperblock, 0, body, sb.SlotSize)
-	for i := int64(0); i < 2; i++ {
-		if _, err := f.WriteAt(rec, off+i*e); err != nil {
-			return fmt.Errorf("format: write superblock %d: %w", i, err)
-		}
-	}
 	st := State{Config: o.Config.clone(), Role: o.Role}
 	img := checkpointImage(&sb, 1, 1, &st, nil, 0, 0)
 	a0 := off + int64(sb.Journal[0])*e
@@ -131,7 +134,74 @@ func Format(f hal.Flash, off, size int64, o FormatOptions) error {
 			return fmt.Errorf("format: write checkpoint: %w", err)
 		}
 	}
+	rec := encodeRecord(kindSuperblock, 0, sb.encode(), sb.SlotSize)
+	if _, err := f.WriteAt(rec, off+e); err != nil {
+		return fmt.Errorf("format: write superblock copy 1: %w", err)
+	}
+	if err := f.Erase(off, e); err != nil {
+		return fmt.Errorf("format: erase the format intent: %w", err)
+	}
+	if _, err := f.WriteAt(rec, off); err != nil {
+		return fmt.Errorf("format: write superblock copy 0: %w", err)
+	}
 	return nil
+}
+
+// MarkFormatIntent writes the first step of Format alone: store block 0
+// erased, then a format-intent record with the layout and identity Format
+// would write (the pair, the chip, the time). It destroys what block 0
+// held. An engine formatting two chips marks both before it formats
+// either, so that a power loss between the two formats leaves no chip
+// that Probe calls foreign.
+func MarkFormatIntent(f hal.Flash, off, size int64, o FormatOptions) error {
+	sb, err := planFormat(f, off, size, o)
+	if err != nil {
+		return err
+	}
+	return writeFormatIntent(f, off, &sb)
+}
+
+// planFormat returns the superblock Format writes for [off, off+size) of
+// f, checking that the range fits the device.
+func planFormat(f hal.Flash, off, size int64, o FormatOptions) (Superblock, error) {
+	g := f.Geometry()
+	sb, err := PlanLayout(g, size, o)
+	if err != nil {
+		return sb, err
+	}
+	if off < 0 || off%g.EraseSize != 0 || off+size > g.Size {
+		return sb, fmt.Errorf("store range %#x+%#x does not fit %s or is not erase-aligned", off, size, g.Name)
+	}
+	return sb, nil
+}
+
+// writeFormatIntent erases store block 0 (unless blank) and writes the
+// format-intent record of sb there.
+func writeFormatIntent(f hal.Flash, off int64, sb *Superblock) error {
+	e := sb.EraseSize
+	if bad, err := hal.IsBad(f, off); err != nil {
+		return fmt.Errorf("format: %w", err)
+	} else if bad {
+		return badMetadataBlock(off, 0, sb)
+	}
+	buf := make([]byte, e)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return fmt.Errorf("format: %w", err)
+	}
+	if !hal.IsErased(buf) {
+		if err := f.Erase(off, e); err != nil {
+			return fmt.Errorf("format: %w", err)
+		}
+	}
+	if _, err := f.WriteAt(encodeRecord(kindFormatIntent, 0, sb.encode(), sb.SlotSize), off); err != nil {
+		return fmt.Errorf("format: write the format intent: %w", err)
+	}
+	return nil
+}
+
+func badMetadataBlock(off, b int64, sb *Superblock) error {
+	return fmt.Errorf("format: store block %d at %#x (superblock or journal) is bad; the store needs good blocks there (hint: place the store where the first %d blocks are good)",
+		b, off+b*sb.EraseSize, sb.DataFirst)
 }
 
 // trimFF returns p without its trailing all-0xFF slots (they need no

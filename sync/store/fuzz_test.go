@@ -2,9 +2,11 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 )
 
@@ -116,3 +118,52 @@ func FuzzOpenDamaged(f *testing.F) {
 
 var _ = binary.LittleEndian
 var _ = sim.NewClock
+
+// FuzzProbe writes fuzz bytes over a blank range or over a formatted
+// store's superblocks: Probe never panics, calls a range blank only if it
+// reads erased, and agrees with Open on whether a store is there.
+func FuzzProbe(f *testing.F) {
+	chip := newChip(f)
+	blank := chip.Snapshot()
+	formatTest(f, chip)
+	formatted := chip.Snapshot()
+	f.Add(false, uint32(0), []byte{0})
+	f.Add(true, uint32(300), []byte("user data"))
+	f.Add(false, uint32(4096+20), []byte{0xFF, 0x00})
+	f.Add(true, uint32(0), encodeRecord(kindFormatIntent, 0, make([]byte, 64), 256))
+	f.Fuzz(func(t *testing.T, onBlank bool, at uint32, junk []byte) {
+		chip.Restore(formatted)
+		if onBlank {
+			chip.Restore(blank)
+		}
+		junk = junk[:min(len(junk), 4096)]
+		off := int64(at) % (2*4096 - int64(len(junk)) + 1)
+		chip.Poke(testStoreOff+off, junk)
+		res, err := Probe(chip, testStoreOff, testStoreSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, oerr := Open(chip, testStoreOff, testStoreSize, Options{ReadOnly: true})
+		switch res.State {
+		case Blank:
+			if onBlank && !hal.IsErased(junk) {
+				t.Fatalf("blank after writing %x", junk)
+			}
+			fallthrough
+		case Foreign:
+			if !errors.Is(oerr, ErrNotFormatted) {
+				t.Fatalf("%v, and Open says %v", res.State, oerr)
+			}
+		case FormatInterrupted:
+			if !errors.Is(oerr, ErrNotFormatted) {
+				t.Fatalf("%v, and Open says %v", res.State, oerr)
+			}
+		case Formatted:
+			if errors.Is(oerr, ErrNotFormatted) {
+				t.Fatalf("%v, and Open says %v", res.State, oerr)
+			}
+		default:
+			t.Fatalf("state %v", res.State)
+		}
+	})
+}

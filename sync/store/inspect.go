@@ -33,7 +33,8 @@ type Report struct {
 	Interrupted   *Interrupted  `json:"interrupted,omitempty"`
 	LastPurged    *Interrupted  `json:"last_purged,omitempty"`
 	Damage        []string      `json:"damage,omitempty"`
-	Verified      bool          `json:"verified"` // chunks were read and checked
+	Findings      []Finding     `json:"findings,omitempty"` // Damage as found at Open, structured
+	Verified      bool          `json:"verified"`           // chunks were read and checked
 	BadChunks     []ChunkReport `json:"bad_chunks,omitempty"`
 }
 
@@ -81,7 +82,7 @@ func (s *Store) Report(verify bool) *Report {
 	r := &Report{Superblock: s.layout, Generation: st.Generation, Time: st.Time, NextSync: st.NextSync,
 		Config: st.Config.clone(), ImageVersion: st.ImageVersion, UpgradeChoice: st.UpgradeChoice,
 		GroupNext: st.GroupNext, Role: st.Role, Interrupted: s.Interrupted(), LastPurged: s.LastPurged(),
-		Damage: s.Damage()}
+		Damage: s.Damage(), Findings: s.Findings()}
 	r.Journal.Area, r.Journal.Epoch, r.Journal.Records = s.area, s.epoch, s.recordCount
 	r.Journal.Tail = s.areaOff(s.area) + s.tailBlock*s.eraseSize + s.tailOffset
 	r.Journal.Torn = s.torn

@@ -80,13 +80,27 @@ type intent struct {
 	// the intent applies to, made as their records are replayed (nil:
 	// made by applyIntentOwned).
 	check *rawCheck
+	// named: the data blocks the replayed entries name (each once).
+	named blockSet
+	// superseded: the blocks of earlier intents this one followed without
+	// a commit or purged mark between: pending too (a purge erases them),
+	// but not the new round's (docs/FORMAT.md, States and transitions).
+	superseded []uint32
 }
 
+// blocks returns the data blocks the intent names (chunks and spares, and
+// those of intents it superseded), sorted, each once.
 func (in *intent) blocks() []uint32 {
-	bs := make([]uint32, 0, len(in.entries))
+	bs := make([]uint32, 0, len(in.entries)+len(in.superseded))
 	for _, x := range in.entries {
 		bs = append(bs, x.Block)
 	}
+	for _, p := range in.raw {
+		for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
+			bs = append(bs, le.Uint32(p[q+ieBlock:]))
+		}
+	}
+	bs = append(bs, in.superseded...)
 	slices.Sort(bs)
 	return slices.Compact(bs)
 }
@@ -109,18 +123,26 @@ func decodeIntentHead(body []byte) (*intent, error) {
 	}
 	for range n {
 		t, nc := d.typeMeta()
+		if d.bad {
+			break
+		}
+		for _, o := range in.types {
+			if o.Type == t.Type {
+				d.fail("type %d has two metadata entries", t.Type)
+			}
+		}
 		in.types = append(in.types, t)
 		in.chunkCounts = append(in.chunkCounts, nc)
 	}
-	if d.bad {
-		return nil, fmt.Errorf("%w: intent head truncated", ErrCorrupt)
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("%w: intent head: %v", ErrCorrupt, err)
 	}
 	return in, nil
 }
 
-// splitIntentChunks checks the framing of an intent chunk record and
-// returns its generation and its entries' bytes (intentEntrySize each, as
-// listed: entries past the listed count are ignored).
+// splitIntentChunks checks the framing of an intent chunk record (u64
+// generation, u16 c, exactly c entries) and returns its generation and its
+// entries' bytes (intentEntrySize each).
 func splitIntentChunks(body []byte) (gen uint64, p []byte, err error) {
 	if len(body) < 10 {
 		return 0, nil, fmt.Errorf("%w: intent chunk record truncated", ErrCorrupt)
@@ -128,10 +150,10 @@ func splitIntentChunks(body []byte) (gen uint64, p []byte, err error) {
 	gen = le.Uint64(body)
 	n := int(le.Uint16(body[8:]))
 	p = body[10:]
-	if n*intentEntrySize > len(p) {
+	if n*intentEntrySize != len(p) {
 		return 0, nil, fmt.Errorf("%w: intent chunk record lists %d entries in %d bytes", ErrCorrupt, n, len(body))
 	}
-	return gen, p[:n*intentEntrySize], nil
+	return gen, p, nil
 }
 
 // Offsets of an encoded intent entry's fields.

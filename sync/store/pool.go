@@ -103,6 +103,7 @@ type blockBufs struct {
 	blockSize int64
 	slabs     []*[]byte
 	rest      []byte
+	areas     []*[]byte // from areaPool
 }
 
 const slabBlocks = 16
@@ -127,10 +128,31 @@ func (b *blockBufs) get() []byte {
 	return x
 }
 
-// release gives every slab back; no buffer from b may be used after it.
+// areaPool recycles the buffers journal areas are read into (whole, in
+// one read): *[]byte of any length; area checks the size.
+var areaPool sync.Pool
+
+// area returns a buffer of n bytes (a journal area), valid until release.
+func (b *blockBufs) area(n int64) []byte {
+	var ap *[]byte
+	if v, ok := areaPool.Get().(*[]byte); ok && int64(cap(*v)) >= n {
+		ap = v
+	} else {
+		x := make([]byte, n)
+		ap = &x
+	}
+	b.areas = append(b.areas, ap)
+	return (*ap)[:n]
+}
+
+// release gives every slab and area buffer back; no buffer from b may be
+// used after it.
 func (b *blockBufs) release() {
 	for _, sp := range b.slabs {
 		slabPool.Put(sp)
 	}
-	b.slabs, b.rest = nil, nil
+	for _, ap := range b.areas {
+		areaPool.Put(ap)
+	}
+	b.slabs, b.rest, b.areas = nil, nil, nil
 }

@@ -73,7 +73,7 @@ func (s *Store) Purge() (PurgeResult, error) {
 			if s.live.has(b) {
 				// Only a damaged intent names a committed block: never
 				// erase committed data.
-				s.damage = append(s.damage, fmt.Sprintf("interrupted round %d names block %d of the committed generation; not purged", in.generation, b))
+				s.find(RecordRejected, s.area, s.areaOff(s.area), in.seq, "interrupted round %d names block %d of the committed generation; not purged", in.generation, b)
 				continue
 			}
 			if err := s.eraseVerified(b, buf, &res); err != nil {

@@ -10,17 +10,19 @@ import (
 
 // rawCheck is applyIntent's check of an intent's entries, made on their
 // encoded form as the replay meets them: every entry names a described
-// type and a chunk within it, and every chunk beyond the committed map
-// gets a block. Its tables are per position in the intent's types.
+// type and a chunk within it, no chunk twice, and every chunk beyond the
+// committed map gets a block. Its tables are per position in the intent's
+// types.
 type rawCheck struct {
 	position       [256]uint8 // 1 + position of each described type; 0: not described
 	described      int        // described types
 	committedIndex [maxTypes]int
 	chunkCount     [maxTypes]int // new chunk count
 	keptLen        [maxTypes]int // chunks kept from the committed map
-	grownBase      [maxTypes]int // first bit of the type's grown chunks
-	// grown: one bit per chunk past the committed map, by type.
-	grown []uint64
+	namedBase      [maxTypes]int // first bit of the type's chunks in named
+	// named: one bit per chunk of the new count, by type: named by an
+	// entry.
+	named []uint64
 	err   error // the first entry in error, in entry order
 	// fused: every type gets a new chunk map (none is updated in place),
 	// made when the intent is met and filled as its entries come (the
@@ -32,7 +34,7 @@ type rawCheck struct {
 }
 
 // newRawCheck prepares the check of in's entries against the committed
-// types, fused if fuse and no map is updated in place (then addBlocks must
+// types, fused if fuse and no map is updated in place (then addFused must
 // see every entry); nil if in lists a type twice or too many (the general
 // path, applyIntent, decides then).
 func newRawCheck(in *intent, committed []TypeState, fuse bool) *rawCheck {
@@ -56,10 +58,10 @@ func newRawCheck(in *intent, committed []TypeState, fuse bool) *rawCheck {
 		if c.committedIndex[i] >= 0 {
 			c.keptLen[i] = min(len(committed[c.committedIndex[i]].Chunks), in.chunkCounts[i])
 		}
-		c.grownBase[i] = bitsN
-		bitsN += max(in.chunkCounts[i]-c.keptLen[i], 0)
+		c.namedBase[i] = bitsN
+		bitsN += in.chunkCounts[i]
 	}
-	c.grown = make([]uint64, (bitsN+63)/64)
+	c.named = make([]uint64, (bitsN+63)/64)
 	if !fuse {
 		return c
 	}
@@ -107,40 +109,6 @@ func (c *rawCheck) add(p []byte) {
 	}
 }
 
-// addBlocks is add, and for every entry in turn first checks that its
-// block is below nb (else it stops, returning the block and false: the
-// caller reports the record as damaged, and the replay ends there) and
-// removes the block from erased.
-func (c *rawCheck) addBlocks(p []byte, erased blockSet, nb uint32) (uint32, bool) {
-	// Blocks first. They are mostly consecutive: the bits to clear in the
-	// current word of erased gather in a register.
-	n := len(p) / intentEntrySize
-	good := n
-	ew, clr := -1, uint64(0)
-	for j := range n {
-		b := le.Uint32(p[j*intentEntrySize+ieBlock:])
-		if b >= nb {
-			good = j
-			break
-		}
-		if w := int(b >> 6); w != ew {
-			if ew >= 0 {
-				erased[ew] &^= clr
-			}
-			ew, clr = w, 0
-		}
-		clr |= 1 << (b & 63)
-	}
-	if ew >= 0 {
-		erased[ew] &^= clr
-	}
-	c.addFused(p[:good*intentEntrySize])
-	if good < n {
-		return le.Uint32(p[good*intentEntrySize+ieBlock:]), false // beyond the data area
-	}
-	return 0, true
-}
-
 // addFused is add, and for a fused check also fills the new chunk maps and
 // notes the spare blocks.
 func (c *rawCheck) addFused(p []byte) {
@@ -148,9 +116,7 @@ func (c *rawCheck) addFused(p []byte) {
 		c.add(p)
 		return
 	}
-	// The bits to set in the current word of grown gather in a register.
-	grown := c.grown
-	gw, set := -1, uint64(0)
+	named := c.named
 	for ; len(p) >= intentEntrySize && c.err == nil; p = p[intentEntrySize:] {
 		e := p[:intentEntrySize]
 		t := e[ieType]
@@ -165,23 +131,16 @@ func (c *rawCheck) addFused(p []byte) {
 			break
 		}
 		i &= maxTypes - 1
-		if k := int(x) - c.keptLen[i]; k >= 0 {
-			k += c.grownBase[i]
-			if w := k >> 6; w != gw {
-				if gw >= 0 {
-					grown[gw] |= set
-				}
-				gw, set = w, 0
-			}
-			set |= 1 << (k & 63)
+		k := c.namedBase[i] + int(x)
+		if named[k>>6]&(1<<(k&63)) != 0 {
+			c.twice(t, x)
+			break
 		}
+		named[k>>6] |= 1 << (k & 63)
 		ch := &c.maps[i][x]
 		ch.Block = le.Uint32(e[ieBlock:])
 		ch.Check = le.Uint64(e[ieCheck:])
 		ch.Digest = Digest(e[ieDigest:])
-	}
-	if gw >= 0 {
-		grown[gw] |= set
 	}
 }
 
@@ -197,10 +156,18 @@ func (c *rawCheck) entry(t uint8, x uint32) {
 		c.fail(t, x)
 		return
 	}
-	if k := int(x) - c.keptLen[i]; k >= 0 {
-		k += c.grownBase[i]
-		c.grown[k>>6] |= 1 << (k & 63)
+	k := c.namedBase[i] + int(x)
+	if c.named[k>>6]&(1<<(k&63)) != 0 {
+		c.twice(t, x)
+		return
 	}
+	c.named[k>>6] |= 1 << (k & 63)
+}
+
+// twice records the error of an entry that names a chunk an earlier entry
+// of the intent named.
+func (c *rawCheck) twice(t uint8, x uint32) {
+	c.err = fmt.Errorf("%w: intent writes chunk %d of type %d twice", ErrCorrupt, x, t)
 }
 
 // fail records the error of an entry that names a type not described or
@@ -220,9 +187,9 @@ func (c *rawCheck) result(in *intent) error {
 		return c.err
 	}
 	for i, nt := range in.types {
-		need := max(c.chunkCount[i]-c.keptLen[i], 0)
-		if j := firstClear(c.grown, c.grownBase[i], c.grownBase[i]+need); j >= 0 {
-			return fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, c.keptLen[i]+j-c.grownBase[i])
+		lo := c.namedBase[i] + c.keptLen[i]
+		if j := firstClear(c.named, lo, c.namedBase[i]+c.chunkCount[i]); j >= 0 {
+			return fmt.Errorf("%w: type %d chunk %d has no block", ErrCorrupt, nt.Type, j-c.namedBase[i])
 		}
 	}
 	return nil

@@ -21,16 +21,18 @@ const (
 
 // Record kinds.
 const (
-	kindSuperblock  uint8 = 0x01
-	kindCkptBegin   uint8 = 0x02
-	kindCkptChunks  uint8 = 0x03
-	kindCkptEnd     uint8 = 0x04
-	kindIntent      uint8 = 0x10
-	kindIntentChunk uint8 = 0x11
-	kindCommit      uint8 = 0x12
-	kindPurged      uint8 = 0x13
-	kindStaged      uint8 = 0x14
-	kindRole        uint8 = 0x15
+	kindSuperblock   uint8 = 0x01
+	kindCkptBegin    uint8 = 0x02
+	kindCkptChunks   uint8 = 0x03
+	kindCkptEnd      uint8 = 0x04
+	kindFormatIntent uint8 = 0x05 // format version 2
+	kindIntent       uint8 = 0x10
+	kindIntentChunk  uint8 = 0x11
+	kindCommit       uint8 = 0x12
+	kindPurged       uint8 = 0x13
+	kindStaged       uint8 = 0x14
+	kindRole         uint8 = 0x15
+	kindConfigCommit uint8 = 0x16 // format version 2
 )
 
 func kindName(k uint8) string {
@@ -43,6 +45,8 @@ func kindName(k uint8) string {
 		return "checkpoint-chunks"
 	case kindCkptEnd:
 		return "checkpoint-end"
+	case kindFormatIntent:
+		return "format-intent"
 	case kindIntent:
 		return "intent"
 	case kindIntentChunk:
@@ -55,6 +59,8 @@ func kindName(k uint8) string {
 		return "config-staged"
 	case kindRole:
 		return "role"
+	case kindConfigCommit:
+		return "config-commit"
 	}
 	return fmt.Sprintf("kind(%#x)", k)
 }
@@ -70,6 +76,9 @@ type record struct {
 	body []byte
 	size int64 // bytes occupied on flash, padded to the slot size
 	off  int64 // chip offset (set by scanners)
+	// reserved: header bytes 5..7 are not zero. The record is valid (its
+	// CRCs hold) but malformed: the replay rejects it.
+	reserved bool
 }
 
 // encodeRecord frames body as a record of the given kind and sequence
@@ -131,5 +140,5 @@ func parseRecord(b []byte, slot int64, trust bool) (record, int) {
 	if size > int64(len(b)) {
 		size = int64(len(b))
 	}
-	return record{kind: b[4], seq: le.Uint64(b[12:]), body: b[recordHeader:end], size: size}, parseOK
+	return record{kind: b[4], seq: le.Uint64(b[12:]), body: b[recordHeader:end], size: size, reserved: b[5]|b[6]|b[7] != 0}, parseOK
 }

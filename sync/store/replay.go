@@ -1,103 +1,39 @@
-// Replay: the state transitions of each journal record kind, from a
-// checkpoint and the records after it (docs/FORMAT.md, States and
-// transitions).
+// Replay: the checkpoint, and the state transitions of each journal record
+// kind after it (docs/FORMAT.md, States and transitions).
 
 package store
 
 import (
+	"errors"
 	"fmt"
 )
 
-// replay rebuilds the state from a checkpoint and the records after it.
-func (s *Store) replay(recs []record, epoch uint64) error {
-	if len(recs) == 0 || recs[0].kind != kindCkptBegin {
-		return fmt.Errorf("%w: no checkpoint", ErrCorrupt)
+// errIncomplete: the journal ends before the checkpoint-end (a compaction
+// cut by power loss, unless the scan found damage).
+var errIncomplete = errors.New("checkpoint incomplete")
+
+// replay rebuilds the state of journal area area from its checkpoint and
+// the records after it. A checkpoint that is incomplete or inconsistent
+// is an error (the state is unchanged); a later record that cannot be
+// applied is damage (recorded): the state is the one before it.
+func (s *Store) replay(recs []record, epoch uint64, area int) error {
+	ck, err := s.readCheckpoint(recs, epoch)
+	if err != nil {
+		return err
 	}
-	// Checkpoint.
-	d := dec{buf: recs[0].body}
-	if d.u64() != epoch {
-		return fmt.Errorf("%w: checkpoint epoch mismatch", ErrCorrupt)
-	}
-	st := d.stateHead()
-	var staged *Config
-	if d.u8() != 0 {
-		c := d.config()
-		staged = &c
-	}
-	cursor, wraps := d.u32(), d.u32()
-	nt := int(d.u8())
-	if nt > maxTypes {
-		return fmt.Errorf("%w: checkpoint lists %d types", ErrCorrupt, nt)
-	}
-	nchunks := make([]int, nt)
-	for i := range nt {
-		t, n := d.typeMeta()
-		if n > int(s.layout.DataBlocks) {
-			return fmt.Errorf("%w: checkpoint type %d has %d chunks", ErrCorrupt, t.Type, n)
-		}
-		st.Types = append(st.Types, t)
-		nchunks[i] = n
-	}
-	var maps [maxTypes][]Chunk
-	getChunkMaps(nchunks, maps[:nt])
-	for i := range st.Types {
-		st.Types[i].Chunks = maps[i][:0]
-	}
-	nrec := int(d.u32())
-	if d.bad {
-		return fmt.Errorf("%w: checkpoint head truncated", ErrCorrupt)
-	}
-	if len(recs) < nrec+2 {
-		return fmt.Errorf("%w: checkpoint incomplete (%d of %d records)", ErrCorrupt, len(recs)-1, nrec+2)
-	}
-	for _, r := range recs[1 : 1+nrec] {
-		if r.kind != kindCkptChunks {
-			return fmt.Errorf("%w: checkpoint record %d is %s", ErrCorrupt, r.seq, kindName(r.kind))
-		}
-		d := dec{buf: r.body}
-		if d.u64() != epoch {
-			return fmt.Errorf("%w: checkpoint chunk record epoch mismatch", ErrCorrupt)
-		}
-		typ, first, n := d.u8(), int(d.u32()), int(d.u16())
-		ti := -1
-		for i := range st.Types {
-			if st.Types[i].Type == typ {
-				ti = i
-			}
-		}
-		if ti < 0 || first != len(st.Types[ti].Chunks) || first+n > nchunks[ti] {
-			return fmt.Errorf("%w: checkpoint chunk record %d out of order", ErrCorrupt, r.seq)
-		}
-		for range n {
-			c := Chunk{Block: d.u32(), Check: d.u64(), Digest: d.digest()}
-			if c.Block >= s.layout.DataBlocks {
-				return fmt.Errorf("%w: checkpoint maps a chunk to block %d of %d", ErrCorrupt, c.Block, s.layout.DataBlocks)
-			}
-			st.Types[ti].Chunks = append(st.Types[ti].Chunks, c)
-		}
-		if d.bad {
-			return fmt.Errorf("%w: checkpoint chunk record %d truncated", ErrCorrupt, r.seq)
-		}
-	}
-	for i := range st.Types {
-		if len(st.Types[i].Chunks) != nchunks[i] {
-			return fmt.Errorf("%w: checkpoint type %d has %d of %d chunks", ErrCorrupt, st.Types[i].Type, len(st.Types[i].Chunks), nchunks[i])
-		}
-	}
-	end := recs[1+nrec]
-	if ed := (dec{buf: end.body}); end.kind != kindCkptEnd || ed.u64() != epoch || int(ed.u32()) != nrec {
-		return fmt.Errorf("%w: checkpoint end record missing", ErrCorrupt)
-	}
-	s.committed, s.staged, s.cursor, s.wraps = st, staged, cursor, wraps
+	s.committed, s.staged, s.cursor, s.wraps = ck.state, ck.staged, ck.cursor, ck.wraps
 	s.pending, s.purged = nil, nil
+	s.live, s.liveStale = ck.live, false
 	s.erased = newBlockSet(int(s.layout.DataBlocks))
-	if wraps == 0 {
-		s.erased.addRange(cursor, s.layout.DataBlocks)
+	s.blank = newBlockSet(int(s.layout.DataBlocks))
+	if s.wraps == 0 {
+		// No data block from the cursor on was written since the format.
+		s.blank.addRange(s.cursor, s.layout.DataBlocks)
 	}
 	// Deltas.
-	for _, r := range recs[2+nrec:] {
+	for _, r := range recs[ck.records:] {
 		if err := s.apply(r); err != nil {
-			s.damage = append(s.damage, fmt.Sprintf("journal record %d (%s): %v; later records ignored", r.seq, kindName(r.kind), err))
+			s.find(RecordRejected, area, r.off, r.seq, "a %s record: %v; it and later records ignored", kindName(r.kind), err)
 			break
 		}
 	}
@@ -121,104 +57,28 @@ func (s *Store) replay(recs []record, epoch uint64) error {
 // journal blocks being replayed) and check them as their records come
 // (intent.check); replay decodes the intents that outlive it.
 func (s *Store) apply(r record) error {
+	if r.reserved {
+		return fmt.Errorf("%w: header reserved bytes are not zero", ErrCorrupt)
+	}
 	switch r.kind {
 	case kindIntent:
-		in, err := decodeIntentHead(r.body)
-		if err != nil {
-			return err
-		}
-		in.seq = r.seq
-		// Nothing changes s.committed.Types between an intent and its commit:
-		// its entries can be checked against them as they come.
-		in.check = newRawCheck(in, s.committed.Types, true)
-		if s.pending != nil {
-			// A second intent without purge or commit: the first one's
-			// blocks still need purging; keep both lists.
-			s.pending.dropCheck()
-			in.entries = s.pending.entries
-			in.raw = append(in.raw, s.pending.raw...)
-			if len(in.entries) > 0 {
-				in.dropCheck()
-			}
-			if in.check != nil {
-				for _, p := range in.raw {
-					in.check.addBlocks(p, s.erased, s.layout.DataBlocks) // checked before: no error
-				}
-			}
-		}
-		s.pending = in
-		s.cursor, s.wraps = in.cursor, in.wraps
+		return s.applyIntentHead(r)
 	case kindIntentChunk:
-		in := s.pending
-		if in == nil {
-			return fmt.Errorf("%w: intent chunks without an intent", ErrCorrupt)
-		}
-		gen, p, err := splitIntentChunks(r.body)
-		if err != nil {
-			return err
-		}
-		if gen != in.generation {
-			return fmt.Errorf("%w: intent chunks for generation %d without its intent", ErrCorrupt, gen)
-		}
-		if in.check != nil {
-			// One pass: blocks, and the check for the commit.
-			if b, ok := in.check.addBlocks(p, s.erased, s.layout.DataBlocks); !ok {
-				return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, b, s.layout.DataBlocks)
-			}
-		} else {
-			erased, nb := s.erased, s.layout.DataBlocks
-			for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
-				b := le.Uint32(p[q+ieBlock:])
-				if b >= nb {
-					return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, b, nb)
-				}
-				erased.remove(b)
-			}
-		}
-		in.raw = append(in.raw, p)
-		in.partsSeen++
+		return s.applyIntentChunks(r)
 	case kindCommit:
-		c, err := decodeCommit(r.body)
-		if err != nil {
-			return err
-		}
-		if c.state.Generation <= s.committed.Generation {
-			return fmt.Errorf("%w: commit of generation %d after %d", ErrCorrupt, c.state.Generation, s.committed.Generation)
-		}
-		next := c.state
-		if c.intentSeq != 0 {
-			in := s.pending
-			if in == nil || in.seq != c.intentSeq || in.generation != next.Generation || in.partsSeen != in.parts || c.parts != in.parts {
-				return fmt.Errorf("%w: commit of generation %d without its complete intent", ErrCorrupt, next.Generation)
-			}
-			types, err := s.applyIntentOwned(in, s.erased)
-			if err != nil {
-				return err
-			}
-			next.Types = types
-		} else {
-			if s.pending != nil {
-				return fmt.Errorf("%w: commit of generation %d while a round is pending", ErrCorrupt, next.Generation)
-			}
-			next.Types = s.committed.Types
-		}
-		s.committed = next
-		s.staged = nil
-		s.pending = nil
+		return s.applyCommit(r)
 	case kindPurged:
 		d := dec{buf: r.body}
 		gen, seq := d.u64(), d.u64()
-		if d.bad || s.pending == nil || s.pending.generation != gen || s.pending.seq != seq {
+		if err := d.end(); err != nil {
+			return fmt.Errorf("%w: purged mark: %v", ErrCorrupt, err)
+		}
+		if s.pending == nil || s.pending.generation != gen || s.pending.seq != seq {
 			return fmt.Errorf("%w: purged mark for generation %d without its intent", ErrCorrupt, gen)
 		}
 		// Live blocks are cleared again after the replay.
-		for i := range s.pending.entries {
-			s.erased.add(s.pending.entries[i].Block)
-		}
-		for _, p := range s.pending.raw {
-			for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
-				s.erased.add(le.Uint32(p[q+ieBlock:]))
-			}
+		for _, b := range s.pending.blocks() {
+			s.erased.add(b)
 		}
 		s.purged, s.pending = s.pending, nil
 		s.purged.dropCheck()
@@ -226,19 +86,197 @@ func (s *Store) apply(r record) error {
 	case kindStaged:
 		d := dec{buf: r.body}
 		c := d.config()
-		if d.bad {
-			return fmt.Errorf("%w: staged config truncated", ErrCorrupt)
+		if err := d.end(); err != nil {
+			return fmt.Errorf("%w: staged config: %v", ErrCorrupt, err)
 		}
 		s.staged = &c
+	case kindConfigCommit:
+		if s.layout.Version < 2 {
+			return fmt.Errorf("%w: a config-commit record in a format version %d store", ErrCorrupt, s.layout.Version)
+		}
+		d := dec{buf: r.body}
+		c := d.config()
+		if err := d.end(); err != nil {
+			return fmt.Errorf("%w: committed config: %v", ErrCorrupt, err)
+		}
+		if s.pending != nil {
+			return fmt.Errorf("%w: config commit while the round of generation %d is pending", ErrCorrupt, s.pending.generation)
+		}
+		s.committed.Config = c
+		s.staged = nil
 	case kindRole:
 		d := dec{buf: r.body}
 		ro := d.role()
-		if d.bad {
-			return fmt.Errorf("%w: role record truncated", ErrCorrupt)
+		if err := d.end(); err != nil {
+			return fmt.Errorf("%w: role: %v", ErrCorrupt, err)
 		}
 		s.committed.Role = ro
 	default:
-		return fmt.Errorf("%w: unexpected %s record", ErrCorrupt, kindName(r.kind))
+		return fmt.Errorf("%w: a %s record is not allowed after the checkpoint", ErrCorrupt, kindName(r.kind))
 	}
 	return nil
+}
+
+// applyIntentHead replays an intent record.
+func (s *Store) applyIntentHead(r record) error {
+	in, err := decodeIntentHead(r.body)
+	if err != nil {
+		return err
+	}
+	if in.cursor >= s.layout.DataBlocks {
+		return fmt.Errorf("%w: intent's cursor %d is beyond the data area's %d blocks", ErrCorrupt, in.cursor, s.layout.DataBlocks)
+	}
+	for i := range in.types {
+		if err := s.layout.checkMeta(&in.types[i], in.chunkCounts[i]); err != nil {
+			return fmt.Errorf("%w: intent: %v", ErrCorrupt, err)
+		}
+	}
+	in.seq = r.seq
+	in.named = newBlockSet(int(s.layout.DataBlocks))
+	// Nothing changes s.committed.Types between an intent and its commit:
+	// its entries can be checked against them as they come.
+	in.check = newRawCheck(in, s.committed.Types, true)
+	if old := s.pending; old != nil {
+		// A second intent without purge or commit: the first one's
+		// blocks are still to purge; its entries are not the new round's.
+		old.dropCheck()
+		in.superseded = old.blocks()
+	}
+	s.pending = in
+	s.cursor, s.wraps = in.cursor, in.wraps
+	return nil
+}
+
+// applyIntentChunks replays an intent-chunks record: its entries' blocks
+// must be in the data area, outside the committed state and named once in
+// the intent; a spare has index, check and digest 0; a chunk entry names
+// a type of the intent and an index below its new count, once.
+func (s *Store) applyIntentChunks(r record) error {
+	in := s.pending
+	if in == nil {
+		return fmt.Errorf("%w: intent chunks without an intent", ErrCorrupt)
+	}
+	gen, p, err := splitIntentChunks(r.body)
+	if err != nil {
+		return err
+	}
+	switch {
+	case gen != in.generation:
+		return fmt.Errorf("%w: intent chunks for generation %d without its intent", ErrCorrupt, gen)
+	case in.partsSeen >= in.parts:
+		return fmt.Errorf("%w: intent chunks record %d, the intent announced %d", ErrCorrupt, in.partsSeen+1, in.parts)
+	}
+	if err := s.claimBlocks(in, p); err != nil {
+		return err
+	}
+	if c := in.check; c != nil {
+		c.addFused(p)
+		if c.err != nil {
+			return c.err
+		}
+	}
+	in.raw = append(in.raw, p)
+	in.partsSeen++
+	return nil
+}
+
+// applyCommit replays a commit record.
+func (s *Store) applyCommit(r record) error {
+	c, err := decodeCommit(r.body)
+	if err != nil {
+		return err
+	}
+	if c.state.Generation <= s.committed.Generation {
+		return fmt.Errorf("%w: commit of generation %d after %d", ErrCorrupt, c.state.Generation, s.committed.Generation)
+	}
+	next := c.state
+	if c.intentSeq != 0 {
+		in := s.pending
+		if in == nil || in.seq != c.intentSeq || in.generation != next.Generation || in.partsSeen != in.parts || c.parts != in.parts {
+			return fmt.Errorf("%w: commit of generation %d without its complete intent", ErrCorrupt, next.Generation)
+		}
+		types, err := s.applyIntentOwned(in, s.erased)
+		if err != nil {
+			return err
+		}
+		next.Types = types
+		s.liveStale = true
+	} else {
+		switch {
+		case s.pending != nil:
+			return fmt.Errorf("%w: commit of generation %d while a round is pending", ErrCorrupt, next.Generation)
+		case c.parts != 0:
+			return fmt.Errorf("%w: commit of generation %d without an intent announces %d chunk records", ErrCorrupt, next.Generation, c.parts)
+		}
+		next.Types = s.committed.Types
+	}
+	s.committed = next
+	s.staged = nil
+	s.pending = nil
+	return nil
+}
+
+// claimBlocks checks the blocks of the intent entries p (bytes from
+// splitIntentChunks) and the fields of its spare entries, then notes the
+// blocks as named by in and no longer erased or blank. On error nothing
+// changes.
+func (s *Store) claimBlocks(in *intent, p []byte) error {
+	nb := s.layout.DataBlocks
+	live := s.liveSet()
+	for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
+		e := p[q : q+intentEntrySize]
+		b := le.Uint32(e[ieBlock:])
+		switch {
+		case b >= nb:
+			return fmt.Errorf("%w: intent names block %d of %d", ErrCorrupt, b, nb)
+		case live.has(b):
+			return fmt.Errorf("%w: intent names data block %d, which the committed generation holds", ErrCorrupt, b)
+		case in.named.has(b):
+			return fmt.Errorf("%w: intent names data block %d twice", ErrCorrupt, b)
+		case e[ieType] == SpareType && !isZero(e[ieIndex:ieBlock], e[ieCheck:]):
+			return fmt.Errorf("%w: spare block %d has a non-zero index, check or digest", ErrCorrupt, b)
+		}
+		in.named.add(b)
+	}
+	// Blocks are mostly consecutive: the bits to clear in the current word
+	// of erased and blank gather in a register.
+	erased, blank := s.erased, s.blank
+	ew, clr := -1, uint64(0)
+	for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
+		b := le.Uint32(p[q+ieBlock:])
+		if w := int(b >> 6); w != ew {
+			if ew >= 0 {
+				erased[ew] &^= clr
+				blank[ew] &^= clr
+			}
+			ew, clr = w, 0
+		}
+		clr |= 1 << (b & 63)
+	}
+	if ew >= 0 {
+		erased[ew] &^= clr
+		blank[ew] &^= clr
+	}
+	return nil
+}
+
+func isZero(ps ...[]byte) bool {
+	for _, p := range ps {
+		for _, c := range p {
+			if c != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// liveSet returns the data blocks of the committed generation, rebuilt if
+// a commit changed them since.
+func (s *Store) liveSet() blockSet {
+	if s.live == nil || s.liveStale {
+		s.live = s.committedBlocks()
+		s.liveStale = false
+	}
+	return s.live
 }

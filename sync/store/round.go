@@ -4,11 +4,8 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
-
-	"github.com/cmcsync/cmcsync/hal"
 )
 
 // TypePlan is one type's new contents for a round: where the payload sits
@@ -42,6 +39,9 @@ type ChunkWrite struct {
 	Index int
 	Block uint32
 	done  bool
+	// check and digest: what the intent recorded for the chunk.
+	check  uint64
+	digest Digest
 }
 
 // Round is a sync round in progress: its intent is durable; chunks are
@@ -52,9 +52,11 @@ type Round struct {
 	writes        []ChunkWrite
 	blocks        map[uint32]bool // the blocks of writes
 	windowsErased map[uint32]bool // erase windows already entered
+	scratch       []byte          // a block-sized buffer for reads
 	types         []TypeState
 	written       int
 	done          bool
+	synced        []uint8 // the plan's types
 }
 
 // Begin starts a round: it compares the plan's chunk digests with the
@@ -76,6 +78,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	r := &Round{store: s}
 	in := &intent{generation: p.Generation, config: p.Config.clone()}
 	for _, tp := range p.Types {
+		r.synced = append(r.synced, tp.Type)
 		n := ChunkCount(tp.Size, int64(tp.Phase), s.eraseSize)
 		if len(tp.Chunks) != n {
 			return nil, fmt.Errorf("type %d: %d chunk digests for a %d-byte payload (want %d)", tp.Type, len(tp.Chunks), tp.Size, n)
@@ -85,9 +88,10 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		}
 		meta := TypeState{Type: tp.Type, Phase: tp.Phase, Size: tp.Size, Seq: tp.Seq, Digest: PayloadDigest(tp.Size, tp.Chunks)}
 		old, had := s.committed.Type(tp.Type)
+		overwritten := s.overwrittenChunks(tp.Type)
 		var changed []int
 		for i, d := range tp.Chunks {
-			if !had || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d || slices.Contains(p.Rewrite[tp.Type], i) {
+			if !had || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d || slices.Contains(p.Rewrite[tp.Type], i) || overwritten[i] {
 				changed = append(changed, i)
 			}
 		}
@@ -132,7 +136,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	for _, x := range in.entries {
 		r.blocks[x.Block] = true
 		if x.Type != SpareType {
-			r.writes = append(r.writes, ChunkWrite{Type: x.Type, Index: int(x.Index), Block: x.Block})
+			r.writes = append(r.writes, ChunkWrite{Type: x.Type, Index: int(x.Index), Block: x.Block, check: x.Check, digest: x.Digest})
 		}
 	}
 	if err := s.writeRecords(recs); err != nil {
@@ -161,119 +165,6 @@ func (r *Round) Generation() uint64 {
 		return 0
 	}
 	return r.intent.generation
-}
-
-// fullWindow returns the first block of b's erase window if every block
-// of that window is written by this round.
-func (r *Round) fullWindow(b uint32) (uint32, bool) {
-	n := r.store.windowBlocks()
-	if n <= 1 || r.blocks == nil {
-		return 0, false
-	}
-	ws := b
-	for ws > 0 && !r.store.windowStart(ws) {
-		ws--
-	}
-	if !r.store.windowStart(ws) || ws+n > r.store.layout.DataBlocks {
-		return 0, false
-	}
-	for k := ws; k < ws+n; k++ {
-		if !r.blocks[k] {
-			return 0, false
-		}
-	}
-	return ws, true
-}
-
-// Write writes chunk i of Writes with data (its bytes from the payload):
-// erases the block unless it is known to be erased, programs the pages that
-// are not all 0xFF, and with Options.Verify reads it back. It returns the
-// number of erases and page programs it issued.
-func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
-	s := r.store
-	if (r.done && !s.opts.EarlyCommit) || i < 0 || i >= len(r.writes) {
-		return 0, 0, fmt.Errorf("chunk write %d out of range or round finished", i)
-	}
-	w := &r.writes[i]
-	if int64(len(data)) > s.eraseSize {
-		return 0, 0, fmt.Errorf("chunk of %d bytes exceeds the chunk size %d", len(data), s.eraseSize)
-	}
-	off := s.dataOff(w.Block)
-	if ws, ok := r.fullWindow(w.Block); ok && !r.windowsErased[ws] {
-		// The first write into an erase window whose blocks all belong to
-		// the round (nothing of it is programmed yet): if any of them is
-		// not known to be erased, erase the whole window in one operation
-		// (a block erase).
-		if r.windowsErased == nil {
-			r.windowsErased = map[uint32]bool{}
-		}
-		r.windowsErased[ws] = true
-		n := s.windowBlocks()
-		dirty := false
-		for k := ws; k < ws+n; k++ {
-			dirty = dirty || !s.erased.has(k)
-		}
-		if dirty {
-			if err := s.flash.Erase(s.dataOff(ws), int64(n)*s.eraseSize); err != nil {
-				return 0, 0, err
-			}
-			for k := ws; k < ws+n; k++ {
-				s.erased.add(k)
-			}
-			erases += int64(n)
-		}
-	}
-	if !s.erased.has(w.Block) {
-		if err := s.flash.Erase(off, s.eraseSize); err != nil {
-			s.retire(w.Block, err)
-			return 0, 0, err
-		}
-		erases++
-	}
-	s.erased.remove(w.Block)
-	g := s.flash.Geometry()
-	page := max(g.PageSize, g.WriteSize, 1)
-	// Program runs of pages that are not all 0xFF.
-	n := int64(len(data))
-	for lo := int64(0); lo < n; {
-		hi := min(lo+page, n)
-		if hal.IsErased(data[lo:hi]) {
-			lo = hi
-			continue
-		}
-		end := hi
-		for end < n && !hal.IsErased(data[end:min(end+page, n)]) {
-			end = min(end+page, n)
-		}
-		buf := data[lo:end]
-		if ws := g.WriteSize; ws > 1 && int64(len(buf))%ws != 0 {
-			padded := make([]byte, (int64(len(buf))+ws-1)/ws*ws)
-			copy(padded, buf)
-			for k := len(buf); k < len(padded); k++ {
-				padded[k] = 0xFF
-			}
-			buf = padded
-		}
-		if _, err := s.flash.WriteAt(buf, off+lo); err != nil {
-			return erases, pages, err
-		}
-		pages += (int64(len(buf)) + page - 1) / page
-		lo = end
-	}
-	if s.opts.Verify {
-		back := make([]byte, len(data))
-		if _, err := s.flash.ReadAt(back, off); err != nil {
-			return erases, pages, err
-		}
-		if !bytes.Equal(back, data) {
-			return erases, pages, fmt.Errorf("%w: chunk %d of type %d in block %d", ErrVerify, w.Index, w.Type, w.Block)
-		}
-	}
-	if !w.done {
-		w.done = true
-		r.written++
-	}
-	return erases, pages, nil
 }
 
 // Commit writes the commit record: from then on the round's generation is
@@ -323,7 +214,25 @@ func (r *Round) Commit(st State) error {
 	s.round = nil
 	r.done = true
 	s.rebuildLive()
+	for _, t := range r.synced {
+		delete(s.suspect, t) // Begin checked its chunks
+	}
 	return nil
+}
+
+// overwrittenChunks returns the committed chunks of type t that do not
+// match their digests, if t's chunks are suspect (after damage to the
+// journal, the lost rounds may have reused their blocks): Begin writes
+// them again. It reads every committed chunk of t once.
+func (s *Store) overwrittenChunks(t uint8) map[int]bool {
+	if !s.suspect[t] {
+		return nil
+	}
+	bad := map[int]bool{}
+	for _, c := range s.VerifyChunks(t) {
+		bad[c.Index] = true
+	}
+	return bad
 }
 
 // Abandon forgets the round in memory without writing anything: its intent
@@ -356,8 +265,8 @@ func decodeCommit(body []byte) (commitRecord, error) {
 	c.intentSeq = d.u64()
 	c.parts = int(d.u16())
 	c.state = d.stateHead()
-	if d.bad {
-		return c, fmt.Errorf("%w: commit record truncated", ErrCorrupt)
+	if err := d.end(); err != nil {
+		return c, fmt.Errorf("%w: commit: %v", ErrCorrupt, err)
 	}
 	return c, nil
 }

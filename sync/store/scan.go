@@ -1,197 +1,195 @@
-// Reading records off the journal: choosing the area with the newest
-// complete checkpoint and scanning its blocks (docs/FORMAT.md, Journal:
-// reading).
+// Reading records off a journal area: the chain of records with
+// consecutive sequence numbers from its checkpoint-begin, how it ended
+// (erased, torn by power loss, or damaged), and what lies after its end
+// (docs/FORMAT.md, Journal: reading).
 
 package store
 
 import (
 	"fmt"
-	"slices"
-
-	"github.com/cmcsync/cmcsync/hal"
 )
 
 // areaScan is what scanning one journal area found.
 type areaScan struct {
-	records    []record
-	tailBlock  int64 // where the next record goes
-	tailOffset int64
-	damaged    []string
-	dirty      bool // damage: compact before appending
-	torn       bool // the journal ends with a torn (invalid) write
-	// tailReady: the tail block reads erased from the tail offset on.
-	tailReady bool
+	records []record
+	// tailBlock is the block after the last one holding records: where a
+	// writer that has just opened the journal appends.
+	tailBlock int64
+	findings  []Finding
+	torn      bool   // the journal ends with a torn (invalid) write
+	maxSeq    uint64 // the highest sequence number of a valid record seen
 }
 
-// scanArea reads area a from its first block: records in sequence-number
-// order, following the writer's rule that a record which does not fit (or
-// follows a torn write) starts at the next block. It reads only the blocks
-// in use and the one after them.
+func (sc *areaScan) find(k FindingKind, area int, off int64, seq uint64, format string, args ...any) {
+	sc.findings = append(sc.findings, Finding{Kind: k, Area: area, Off: off, Seq: seq, Detail: fmt.Sprintf(format, args...)})
+}
+
+// readArea reads journal area a whole, in one read, into a buffer of bufs.
+func (s *Store) readArea(a int, bufs *blockBufs) ([]byte, error) {
+	area := bufs.area(int64(s.layout.JournalBlocks) * s.eraseSize)
+	if _, err := s.flash.ReadAt(area, s.areaOff(a)); err != nil {
+		return nil, fmt.Errorf("read journal area %d: %w", a, err)
+	}
+	return area, nil
+}
+
+// scanArea reads area a and follows its chain from the first block:
+// records in sequence-number order, following the writer's rule that a
+// record which does not fit (or follows a torn write) starts at the next
+// block. Where the chain ends it looks at the rest of the area for records
+// the chain should have reached (see lostAfter). If the area's first
+// record is not valid, the result holds no records. The records point into
+// a buffer of bufs.
 func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
+	area, err := s.readArea(a, bufs)
+	if err != nil {
+		return nil, err
+	}
 	k := int64(s.layout.JournalBlocks)
 	base := s.areaOff(a)
 	res := &areaScan{records: getRecords()}
-	buf := bufs.get()
-	next := bufs.get()
-	if _, err := s.flash.ReadAt(buf, base); err != nil {
-		return nil, fmt.Errorf("read journal area %d: %w", a, err)
-	}
 	var expect uint64
 	started := false
-	bi := int64(0)
-	so := int64(0)
-	// carried: buf's first record, parsed (and its CRCs checked) when buf
-	// was the next block.
-	var carried record
-	hasCarried := false
-	for {
-		for so < s.eraseSize {
-			var r record
-			st := parseOK
-			if hasCarried {
-				r, hasCarried = carried, false
-			} else {
-				r, st = parseRecord(buf[so:], s.slotSize, s.opts.TrustRecords)
-			}
-			if st != parseOK || (started && r.seq != expect) {
+	for bi := int64(0); ; bi++ {
+		buf := area[bi*s.eraseSize : (bi+1)*s.eraseSize]
+		blockOff := base + bi*s.eraseSize
+		res.tailBlock = bi + 1
+		so := int64(0)
+		endSt := parseOK // what ended the chain in this block (parseOK: the block's end)
+		for so+recordHeader <= s.eraseSize {
+			r, st := parseRecord(buf[so:], s.slotSize, s.opts.TrustRecords)
+			if st != parseOK {
+				endSt = st
 				break
 			}
-			r.off = base + bi*s.eraseSize + so
+			res.maxSeq = max(res.maxSeq, r.seq)
+			if started && r.seq != expect {
+				rel := "higher"
+				if r.seq < expect {
+					rel = "lower"
+				}
+				res.find(SequenceGap, a, blockOff+so, r.seq, "a %s record carries seq %d, %s than the expected %d; it and later records ignored", kindName(r.kind), r.seq, rel, expect)
+				return res, nil
+			}
+			r.off = blockOff + so
 			res.records = append(res.records, r)
 			expect = r.seq + 1
 			started = true
 			so += r.size
 		}
 		if !started {
+			res.tailBlock = 0
 			return res, nil
 		}
-		clean := so >= s.eraseSize || hal.IsErased(buf[so:])
-		if !clean {
-			// Torn tail or damage: damage if a later valid record follows.
-			for p := so + s.slotSize; p < s.eraseSize; p += s.slotSize {
-				if r, st := parseRecord(buf[p:], s.slotSize, s.opts.TrustRecords); st == parseOK && r.seq >= expect {
-					res.damaged = append(res.damaged, fmt.Sprintf("journal record %d at %#x is damaged; later records ignored", expect, base+bi*s.eraseSize+so))
-					break
+		if endSt != parseOK {
+			// Records follow each other from offset 0: a valid record
+			// later in the block means the ones between were damaged.
+			if p, r, ok := s.validAfter(buf, so); ok {
+				what := "an invalid record"
+				if endSt == parseErased {
+					what = "an erased slot"
 				}
+				res.maxSeq = max(res.maxSeq, r.seq)
+				res.find(RecordDamaged, a, blockOff+so, expect, "%s where seq %d was expected, followed by a valid %s record of seq %d at %#x in the same block; later records ignored",
+					what, expect, kindName(r.kind), r.seq, blockOff+p)
+				return res, nil
 			}
 		}
-		// The journal continues at the next block only if its first record
-		// is the expected one. Anything else there — erased, stale records
-		// of an older epoch (lower sequence numbers), a torn write — ends
-		// the journal: the writer erases a block before it enters it.
 		nb := bi + 1
-		found, nextErased := false, false
-		if nb < k {
-			if _, err := s.flash.ReadAt(next, base+nb*s.eraseSize); err != nil {
-				return nil, fmt.Errorf("read journal area %d: %w", a, err)
-			}
-			r, st := parseRecord(next, s.slotSize, s.opts.TrustRecords)
-			switch {
-			case st == parseOK && r.seq == expect:
-				found = true
-				carried, hasCarried = r, true
-			case st == parseOK && r.seq > expect:
-				res.damaged = append(res.damaged, fmt.Sprintf("journal records %d..%d missing before %#x; later records ignored", expect, r.seq-1, base+nb*s.eraseSize))
-			case st == parseErased && hal.IsErased(next):
-				nextErased = true
-			}
+		if nb >= k {
+			res.torn = endSt == parseBad
+			return res, nil
 		}
-		if found {
-			bi = nb
-			buf, next = next, bufs.get() // records keep pointing into buf
-			so = 0
+		// The journal continues at the next block only if its first
+		// record is the expected one.
+		r, st := parseRecord(area[nb*s.eraseSize:(nb+1)*s.eraseSize], s.slotSize, s.opts.TrustRecords)
+		switch {
+		case st == parseOK && r.seq == expect:
 			continue
+		case st == parseOK && r.seq > expect:
+			res.maxSeq = max(res.maxSeq, r.seq)
+			res.find(SequenceGap, a, base+nb*s.eraseSize, r.seq, "the next block starts with a %s record of seq %d, expected %d; it and later records ignored", kindName(r.kind), r.seq, expect)
+			return res, nil
 		}
-		if clean && so < s.eraseSize {
-			res.tailBlock, res.tailOffset, res.tailReady = bi, so, true
-		} else {
-			res.tailBlock, res.tailOffset, res.tailReady = bi+1, 0, nextErased
-		}
-		res.torn = !clean
-		if len(res.damaged) > 0 {
-			res.dirty = true
-		}
+		lost := s.lostAfter(a, area, nb, expect, res)
+		// An invalid record at the end — right after the last valid one,
+		// or first in the next block — with nothing valid after it is a
+		// write cut by power loss.
+		res.torn = !lost && (endSt == parseBad || st == parseBad)
 		return res, nil
 	}
 }
 
-// loadJournal picks the journal area with the newest complete checkpoint
-// and replays it.
-func (s *Store) loadJournal() error {
-	type cand struct {
-		a     int
-		epoch uint64
-	}
-	var cands []cand
-	// The blocks read stay in bufs while the records point into them;
-	// they go back to the pool once the state is rebuilt and the kept
-	// records no longer point into them.
-	bufs := &blockBufs{blockSize: s.eraseSize}
-	defer bufs.release()
-	hdr := bufs.get()
-	for a := 0; a < 2; a++ {
-		if _, err := s.flash.ReadAt(hdr[:min(s.eraseSize, 1024)], s.areaOff(a)); err != nil {
-			return fmt.Errorf("read journal area %d: %w", a, err)
-		}
-		r, st := parseRecord(hdr[:min(s.eraseSize, 1024)], s.slotSize, s.opts.TrustRecords)
-		if st != parseOK || r.kind != kindCkptBegin || len(r.body) < 8 {
-			// A checkpoint-begin larger than 1 KiB: read the whole block.
-			if _, err := s.flash.ReadAt(hdr, s.areaOff(a)); err != nil {
-				return fmt.Errorf("read journal area %d: %w", a, err)
-			}
-			r, st = parseRecord(hdr, s.slotSize, s.opts.TrustRecords)
-			if st != parseOK || r.kind != kindCkptBegin || len(r.body) < 8 {
-				continue
-			}
-		}
-		cands = append(cands, cand{a, le.Uint64(r.body)})
-	}
-	if len(cands) == 2 && cands[1].epoch > cands[0].epoch {
-		cands[0], cands[1] = cands[1], cands[0]
-	}
-	var errs []error
-	for i, c := range cands {
-		sc, err := s.scanArea(c.a, bufs)
-		if err != nil {
-			return err
-		}
-		if err := s.replay(sc.records, c.epoch); err != nil {
-			putRecords(sc.records)
-			errs = append(errs, fmt.Errorf("journal area %d (epoch %d): %w", c.a, c.epoch, err))
+// validAfter returns the first valid record at a slot after so in block
+// b, and its offset.
+func (s *Store) validAfter(b []byte, so int64) (int64, record, bool) {
+	for p := so + s.slotSize; p+recordHeader <= s.eraseSize; p += s.slotSize {
+		if le.Uint32(b[p:]) != recordMagic {
 			continue
 		}
-		if i > 0 {
-			s.damage = append(s.damage, fmt.Sprintf("newer journal area %d unusable (%v); using area %d", cands[0].a, errs[0], c.a))
-			sc.dirty = true
+		if r, st := parseRecord(b[p:], s.slotSize, s.opts.TrustRecords); st == parseOK {
+			return p, r, true
 		}
-		s.damage = append(s.damage, sc.damaged...)
-		s.area, s.epoch = c.a, c.epoch
-		s.tailBlock, s.tailOffset, s.tailReady = sc.tailBlock, sc.tailOffset, sc.tailReady
-		if s.tailOffset > 0 {
-			// What follows the last valid record may have been touched
-			// by a torn write whose weak bits read as erased: append in a
-			// fresh block, erased first.
-			s.tailBlock, s.tailOffset = s.tailBlock+1, 0
-		}
-		s.tailReady = false
-		s.recordCount = len(sc.records)
-		s.torn = sc.torn
-		s.mustCompact = sc.dirty || s.tailBlock >= int64(s.layout.JournalBlocks)
-		if n := len(sc.records); n > 0 {
-			s.lastRecord = sc.records[n-1]
-			s.lastRecord.body = slices.Clone(s.lastRecord.body)
-			s.nextSeq = s.lastRecord.seq + 1
-		}
-		// The log keeps where each record is, not its body (the bodies
-		// point into bufs).
-		for i := range sc.records {
-			sc.records[i].body = nil
-		}
-		s.log = sc.records
-		return nil
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: no usable journal area: %v", ErrCorrupt, errs)
+	return 0, record{}, false
+}
+
+// lostAfter looks at every slot of area a's blocks from nb on (area holds
+// the whole area) for a valid record with a sequence number at least
+// expect, and reports whether it found one (recorded in res, with the
+// highest such number in res.maxSeq). Such a record means records of this
+// journal were lost: the writer erases a block before it enters it and
+// gives each compaction's checkpoint a sequence number above every record
+// of the area it writes, so stale records carry lower numbers.
+func (s *Store) lostAfter(a int, area []byte, nb int64, expect uint64, res *areaScan) bool {
+	base := s.areaOff(a)
+	found := false
+	s.eachValid(area[nb*s.eraseSize:], func(at int64, r record) {
+		if r.seq < expect {
+			return
+		}
+		if !found {
+			res.find(RecordsLost, a, base+nb*s.eraseSize+at, r.seq,
+				"the journal ends before the block at %#x (which does not start with the expected seq %d), yet a valid %s record of seq %d lies after it: records were lost, and the state is the one before them",
+				base+nb*s.eraseSize, expect, kindName(r.kind), r.seq)
+		}
+		found = true
+		res.maxSeq = max(res.maxSeq, r.seq)
+	})
+	return found
+}
+
+// eachValid calls f with every valid record at a slot of blocks (whole
+// erase blocks) and its offset in blocks. Only a slot that starts with the
+// record magic can hold one: the others cost one load.
+func (s *Store) eachValid(blocks []byte, f func(at int64, r record)) {
+	for bo := int64(0); bo+s.eraseSize <= int64(len(blocks)); bo += s.eraseSize {
+		b := blocks[bo : bo+s.eraseSize]
+		for p := int64(0); p+recordHeader <= s.eraseSize; p += s.slotSize {
+			if le.Uint32(b[p:]) != recordMagic {
+				continue
+			}
+			if r, st := parseRecord(b[p:], s.slotSize, s.opts.TrustRecords); st == parseOK {
+				f(bo+p, r)
+			}
+		}
 	}
-	return fmt.Errorf("%w: no journal checkpoint in either area (superblock is valid: the store was damaged or its format was interrupted)", ErrCorrupt)
+}
+
+// areaMaxSeq returns the highest sequence number of a valid record in
+// journal area a (any slot of any block) and where it lies; found is false
+// if the area holds no valid record.
+func (s *Store) areaMaxSeq(a int) (seq uint64, off int64, found bool, err error) {
+	bufs := &blockBufs{blockSize: s.eraseSize}
+	defer bufs.release()
+	area, err := s.readArea(a, bufs)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	s.eachValid(area, func(at int64, r record) {
+		if !found || r.seq > seq {
+			seq, off, found = r.seq, s.areaOff(a)+at, true
+		}
+	})
+	return seq, off, found, nil
 }

@@ -43,30 +43,60 @@ func (e *enc) config(c Config) {
 	e.i64(int64(c.Threshold))
 	var fl uint8
 	if c.Verify {
-		fl |= 1
+		fl |= flagVerify
 	}
 	if c.RetryAtOnce {
-		fl |= 2
+		fl |= flagRetryAtOnce
 	}
 	e.u8(fl)
 	e.u16(uint16(min(max(c.GroupSize, 0), 0xFFFF)))
 }
 
+// Information type numbers a store may hold (sync/info: 1 power, 2 fan,
+// 3 node, 4 event-log, 5 fault-log, 6 asset): configurations and type
+// metadata naming another number are malformed (docs/FORMAT.md, "Record
+// framing").
+const (
+	minInfoType = 1
+	maxInfoType = 6
+)
+
+// Config flag bits; the others must be 0.
+const (
+	flagVerify      = 1 << 0
+	flagRetryAtOnce = 1 << 1
+)
+
 func (d *dec) config() Config {
 	var c Config
 	n := int(d.u8())
 	if n > maxTypes {
-		d.bad = true
+		d.fail("config lists %d types", n)
 		return c
 	}
 	if n > 0 {
 		c.Types = slices.Clone(d.take(n))
 	}
+	var seen [maxInfoType + 1]bool
+	for _, t := range c.Types {
+		if t < minInfoType || t > maxInfoType {
+			d.fail("config names type %d, want %d..%d", t, minInfoType, maxInfoType)
+			break
+		}
+		if seen[t] {
+			d.fail("config names type %d twice", t)
+			break
+		}
+		seen[t] = true
+	}
 	c.Interval = time.Duration(d.i64())
 	c.Threshold = time.Duration(d.i64())
 	fl := d.u8()
-	c.Verify = fl&1 != 0
-	c.RetryAtOnce = fl&2 != 0
+	if fl&^(flagVerify|flagRetryAtOnce) != 0 {
+		d.fail("config flags %#x set undefined bits", fl)
+	}
+	c.Verify = fl&flagVerify != 0
+	c.RetryAtOnce = fl&flagRetryAtOnce != 0
 	c.GroupSize = int(d.u16())
 	return c
 }
@@ -94,7 +124,12 @@ func (e *enc) role(r Role) {
 }
 
 func (d *dec) role() Role {
-	return Role{Epoch: d.u64(), Active: d.u8(), RestorePending: d.u8() != 0}
+	r := Role{Epoch: d.u64(), Active: d.u8()}
+	if r.Active > 1 {
+		d.fail("active chip id %d, want 0 or 1", r.Active)
+	}
+	r.RestorePending = d.flag("restore pending")
+	return r
 }
 
 // TypeState is one information type in a generation: its payload's size,
@@ -180,8 +215,12 @@ func (d *dec) typeMeta() (TypeState, int) {
 	t.Seq = d.u64()
 	t.Digest = d.digest()
 	n := d.u32()
-	if t.Size < 0 || n > 1<<26 {
-		d.bad = true
+	switch {
+	case t.Type < minInfoType || t.Type > maxInfoType:
+		d.fail("metadata of type %d, want %d..%d", t.Type, minInfoType, maxInfoType)
+		return t, 0
+	case t.Size < 0 || n > 1<<26:
+		d.fail("type %d: size %d, %d chunks", t.Type, t.Size, n)
 		return t, 0
 	}
 	return t, int(n)
@@ -208,7 +247,13 @@ func (d *dec) stateHead() State {
 	s.Config = d.config()
 	s.ImageVersion = d.str()
 	s.UpgradeChoice = d.u8()
+	if s.UpgradeChoice > ChoiceRestoreDefaults {
+		d.fail("upgrade choice %d, want 0..%d", s.UpgradeChoice, ChoiceRestoreDefaults)
+	}
 	s.GroupNext = d.u16()
+	if s.GroupNext != 0 && int(s.GroupNext) >= len(s.Config.Types) {
+		d.fail("group next %d, the configuration has %d types", s.GroupNext, len(s.Config.Types))
+	}
 	s.Role = d.role()
 	return s
 }

@@ -24,7 +24,28 @@ var (
 	ErrPurgeFailed = errors.New("purge did not verify")
 	// ErrVerify: data read back differs from what was written or committed.
 	ErrVerify = errors.New("read-back verify failed")
+	// ErrVersion: the store's format version is not one this package
+	// reads. The error names both versions.
+	ErrVersion = errors.New("unsupported store format version")
+	// ErrFormatInterrupted (with ErrNotFormatted): a format of the range
+	// was cut before its end (its format intent is there, no superblock).
+	// Format again.
+	ErrFormatInterrupted = errors.New("format interrupted")
+	// ErrWrongChip: the store is the other chip's of the pair
+	// (Options.Expect): for example a backup chip re-imaged from the
+	// primary's dump.
+	ErrWrongChip = errors.New("store belongs to the other chip of the pair")
+	// ErrForeignPair: the store belongs to another chip pair
+	// (Options.Expect).
+	ErrForeignPair = errors.New("store belongs to another chip pair")
 )
+
+// Identity is who a store belongs to, from its superblock.
+type Identity struct {
+	ChipID  uint8  // 0 or 1: which chip of the pair
+	PairID  uint64 // the same on both chips of a pair
+	Version uint32 // the store's format version (ignored in Options.Expect)
+}
 
 // Options adjust how a store is opened. The zero value is the real,
 // read-write store.
@@ -32,14 +53,22 @@ type Options struct {
 	// ReadOnly: never write (no stabilizing, no compaction); rounds, purges
 	// and other writes return ErrReadOnly. For inspect and oracles.
 	ReadOnly bool
-	// Verify: after programming a chunk, read it back and compare.
+	// Verify: besides reading every chunk back after programming it and
+	// comparing it with the bytes written and the check its intent
+	// recorded (always done), compare its SHA-256 digest with the one the
+	// intent recorded.
 	Verify bool
+	// Expect, if not nil, is the identity the store must carry: Open
+	// refuses a store of another pair (ErrForeignPair; Expect.PairID 0
+	// accepts any pair) or of the other chip (ErrWrongChip).
+	Expect *Identity
 
 	// Deliberately broken behaviour for the fault harness's mutants. Each
 	// is off in the real engine.
 
 	// TrustRecords skips every CRC and digest check when decoding (the
-	// no-crc-check mutant).
+	// no-crc-check mutant): record CRCs, payload digests of the chunk
+	// digests, chunk digests when reading.
 	TrustRecords bool
 	// SkipPurgeErase makes Purge write its purged mark without erasing or
 	// verifying (the no-purge mutant).
@@ -80,19 +109,40 @@ type Store struct {
 	pending   *intent // interrupted round not yet purged
 	purged    *intent // last purged round (for reports)
 	cursor    uint32  // allocation cursor: the data block rounds take next
-	wraps     uint32  // times the cursor went round the data area
-	// live and erased are kept for writes only: nil and incomplete in a
-	// read-only store.
-	live          blockSet // data blocks referenced by the committed generation
-	erased        blockSet // data blocks known to be erased
-	damage        []string
-	lastRecord    record          // the last valid journal record (for stabilizing)
-	recordCount   int             // journal records found by Open
-	log           []record        // the records found by Open
-	torn          bool            // the journal ended with a torn write
-	superblockBad [2]bool         // superblock copies found damaged
-	round         *Round          // round in progress (between Begin and Commit)
-	retired       map[uint32]bool // data blocks taken out of use (worn out, bad)
+	// wraps: times the cursor went round the data area, or at least 1
+	// when the store cannot know that the blocks from the cursor on were
+	// not written since the format (after damage to the journal).
+	wraps uint32
+	// live is kept for the replay's checks (liveStale: a commit changed
+	// the committed generation since it was built) and for writes; erased
+	// and blank for writes only (incomplete in a read-only store).
+	live      blockSet // data blocks referenced by the committed generation
+	liveStale bool
+	erased    blockSet // data blocks erased by the store since they were last used
+	// blank: data blocks not written since the format (from the
+	// checkpoint's cursor on while it has not wrapped, less those named
+	// by intents since): one that reads erased is erased.
+	blank    blockSet
+	findings []Finding
+	// suspect: types of the committed generation whose chunks the lost
+	// records of a damaged journal may have overwritten (their blocks
+	// reused by lost rounds): the next round that syncs one checks them.
+	suspect map[uint8]bool
+	// maxSeqSeen and maxEpochSeen: the highest sequence number and epoch
+	// of any valid record Open saw (lost and stale records included): a
+	// compaction's checkpoint goes above them.
+	maxSeqSeen   uint64
+	maxEpochSeen uint64
+	lastRecord   record   // the last valid journal record (for stabilizing)
+	recordCount  int      // journal records found by Open
+	log          []record // the records found by Open
+	torn         bool     // the journal ended with a torn write
+	// superblockRepair: superblock copies Open found damaged, erased, or
+	// holding a format intent or an older version: rewritten unless
+	// read-only.
+	superblockRepair [2]bool
+	round            *Round          // round in progress (between Begin and Commit)
+	retired          map[uint32]bool // data blocks taken out of use (worn out, bad, a failed read-back)
 }
 
 func (s *Store) areaOff(a int) int64 { return s.offset + int64(s.layout.Journal[a])*s.eraseSize }
@@ -108,8 +158,12 @@ func (s *Store) dataOff(b uint32) int64 {
 // from a torn write). Open does not purge: call Interrupted and Purge.
 //
 // Damage that leaves a usable state (one bad superblock copy, records lost
-// in the middle of the journal) is reported by Damage; the state is the
-// last intact one.
+// or rejected in the journal) is reported by Findings and Damage; the state
+// is the last intact one, never a silent roll-back (docs/FORMAT.md, Damage
+// and power loss). With Options.Expect, Open refuses a store of another
+// chip (ErrWrongChip) or pair (ErrForeignPair); a store of a format version
+// it does not read is refused (ErrVersion), one whose format was cut is not
+// formatted (ErrFormatInterrupted with ErrNotFormatted).
 func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 	g := f.Geometry()
 	if off < 0 || size <= 0 || off > g.Size || size > g.Size-off || g.EraseSize <= 0 || off%g.EraseSize != 0 {
@@ -117,6 +171,9 @@ func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 	}
 	s := &Store{flash: f, offset: off, size: size, opts: opts, eraseSize: g.EraseSize}
 	if err := s.readSuperblocks(); err != nil {
+		return nil, err
+	}
+	if err := s.checkIdentity(g.Name); err != nil {
 		return nil, err
 	}
 	if err := s.loadJournal(); err != nil {
@@ -144,8 +201,31 @@ func Open(f hal.Flash, off, size int64, opts Options) (*Store, error) {
 // Superblock returns the store's layout.
 func (s *Store) Superblock() Superblock { return s.layout }
 
-// Damage lists damage found while opening or reading, in plain words.
-func (s *Store) Damage() []string { return slices.Clone(s.damage) }
+// Identity returns who the store belongs to: chip id, pair id and format
+// version, from its superblock.
+func (s *Store) Identity() Identity { return s.layout.identity() }
+
+func (sb *Superblock) identity() Identity {
+	return Identity{ChipID: sb.ChipID, PairID: sb.PairID, Version: sb.Version}
+}
+
+// checkIdentity refuses a store whose identity is not Options.Expect.
+func (s *Store) checkIdentity(device string) error {
+	want := s.opts.Expect
+	if want == nil {
+		return nil
+	}
+	got := s.layout.identity()
+	if want.PairID != 0 && got.PairID != want.PairID {
+		return fmt.Errorf("%w: the store at %#x on %s was formatted for pair %#x, this pair is %#x (a chip of another pair: put the right chip in, or format the pair again, which erases both stores)",
+			ErrForeignPair, s.offset, device, got.PairID, want.PairID)
+	}
+	if got.ChipID != want.ChipID {
+		return fmt.Errorf("%w: the store at %#x on %s is chip %d's, expected chip %d's (a copy of the other chip, such as a backup re-imaged from the primary's dump: restore the chip's own image, or format the pair again, which erases both stores)",
+			ErrWrongChip, s.offset, device, got.ChipID, want.ChipID)
+	}
+	return nil
+}
 
 // State returns the committed generation. The result shares nothing with
 // the store.
@@ -176,7 +256,7 @@ func (s *Store) Release() {
 		putChunks(s.committed.Types[i].Chunks)
 		s.committed.Types[i].Chunks = nil
 	}
-	s.committed.Types, s.erased, s.live = nil, nil, nil
+	s.committed.Types, s.erased, s.blank, s.live = nil, nil, nil, nil
 	putRecords(s.log)
 	s.log = nil
 }

@@ -4,14 +4,23 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
 )
 
-// FormatVersion is the on-flash format version this package writes and reads.
-const FormatVersion = 1
+// FormatVersion is the on-flash format version this package writes. It
+// reads stores of versions minFormatVersion to FormatVersion: version 2
+// added record kinds (format-intent, config-commit) to version 1 and
+// changed no encoding, so a version 1 store is read as it is and upgraded
+// (its superblocks rewritten) before the first version 2 record goes in
+// (docs/FORMAT.md, Format versions).
+const FormatVersion = 2
+
+// minFormatVersion is the oldest format version this package reads.
+const minFormatVersion = 1
 
 // Superblock describes a store's layout. Two identical copies live at the
 // start of store blocks 0 and 1; it is written by Format only.
@@ -60,7 +69,9 @@ func decodeSuperblock(b []byte) (Superblock, error) {
 	s.Version = d.u32()
 	s.ChipID = d.u8()
 	s.Kind = d.u8()
-	d.u16()
+	if r := d.u16(); r != 0 {
+		d.fail("reserved bytes 6..7 are %#x, want 0", r)
+	}
 	s.PairID = d.u64()
 	s.StoreSize = d.i64()
 	s.EraseSize = int64(d.u32())
@@ -72,8 +83,8 @@ func decodeSuperblock(b []byte) (Superblock, error) {
 	s.DataBlocks = d.u32()
 	s.MaxChunks = d.u32()
 	s.Formatted = d.time()
-	if d.bad {
-		return s, fmt.Errorf("%w: superblock body too short", ErrCorrupt)
+	if err := d.end(); err != nil {
+		return s, fmt.Errorf("%w: superblock: %v", ErrCorrupt, err)
 	}
 	return s, s.check()
 }
@@ -82,10 +93,13 @@ func decodeSuperblock(b []byte) (Superblock, error) {
 func (s *Superblock) check() error {
 	pow2 := func(v int64) bool { return v > 0 && v&(v-1) == 0 }
 	switch {
-	case s.Version != FormatVersion:
-		return fmt.Errorf("%w: superblock version %d (this build reads %d)", ErrCorrupt, s.Version, FormatVersion)
+	case s.Version < minFormatVersion || s.Version > FormatVersion:
+		return fmt.Errorf("%w: the store is format version %d, this cmcsync reads versions %d to %d (a newer cmcsync wrote it: run that one, or format the store again, which erases it)",
+			ErrVersion, s.Version, minFormatVersion, FormatVersion)
 	case s.ChipID > 1:
 		return fmt.Errorf("%w: superblock chip id %d", ErrCorrupt, s.ChipID)
+	case s.Kind != uint8(hal.NOR) && s.Kind != uint8(hal.NAND):
+		return fmt.Errorf("%w: superblock flash kind %d", ErrCorrupt, s.Kind)
 	case !pow2(s.EraseSize) || s.EraseSize < minEraseSize || s.EraseSize > 1<<24:
 		return fmt.Errorf("%w: superblock erase size %d", ErrCorrupt, s.EraseSize)
 	case !pow2(s.SlotSize) || s.SlotSize > s.EraseSize:
@@ -108,41 +122,91 @@ func (s *Superblock) check() error {
 // size on NAND if larger.
 func slotSize(g hal.Geometry) int64 { return max(g.PageSize, g.WriteSize, 1) }
 
+// superblockCopy is what one superblock copy's slot holds.
+type superblockCopy struct {
+	sb     Superblock
+	good   bool  // a valid superblock of a version this package reads
+	intent bool  // a valid format-intent record (sb is its body)
+	erased bool  // the slot is erased
+	err    error // why it is not good (nil if erased)
+}
+
+// readSuperblockCopy reads the superblock slot of store block i.
+func readSuperblockCopy(f hal.Flash, off int64, slot int64, trust bool) (superblockCopy, error) {
+	buf := make([]byte, max(slot, 256))
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return superblockCopy{}, err
+	}
+	r, st := parseRecord(buf, slot, trust)
+	var c superblockCopy
+	switch {
+	case st == parseErased:
+		c.erased = true
+		return c, nil
+	case st != parseOK:
+		c.err = fmt.Errorf("%w: not a valid record", ErrCorrupt)
+		return c, nil
+	case r.reserved || r.seq != 0 || (r.kind != kindSuperblock && r.kind != kindFormatIntent):
+		c.err = fmt.Errorf("%w: a %s record of seq %d", ErrCorrupt, kindName(r.kind), r.seq)
+		return c, nil
+	}
+	c.sb, c.err = decodeSuperblock(r.body)
+	c.intent = c.err == nil && r.kind == kindFormatIntent
+	c.good = c.err == nil && r.kind == kindSuperblock
+	return c, nil
+}
+
 func (s *Store) readSuperblocks() error {
 	g := s.flash.Geometry()
 	slot := slotSize(g)
-	buf := make([]byte, max(slot, 256))
-	var good []Superblock
-	for i := int64(0); i < 2; i++ {
-		if (i+1)*s.eraseSize > s.size {
-			break
-		}
-		if _, err := s.flash.ReadAt(buf, s.offset+i*s.eraseSize); err != nil {
+	var copies [2]superblockCopy
+	for i := int64(0); i < 2 && (i+1)*s.eraseSize <= s.size; i++ {
+		c, err := readSuperblockCopy(s.flash, s.offset+i*s.eraseSize, slot, s.opts.TrustRecords)
+		if err != nil {
 			return fmt.Errorf("read superblock %d: %w", i, err)
 		}
-		r, st := parseRecord(buf, slot, s.opts.TrustRecords)
-		if st != parseOK || r.kind != kindSuperblock {
-			if st != parseErased {
-				s.damage = append(s.damage, fmt.Sprintf("superblock copy %d at %#x is damaged", i, s.offset+i*s.eraseSize))
+		copies[i] = c
+	}
+	c0, c1 := &copies[0], &copies[1]
+	switch {
+	case !c0.good && !c1.good:
+		for _, c := range copies {
+			if errors.Is(c.err, ErrVersion) {
+				return c.err
 			}
-			s.superblockBad[i] = true
-			continue
 		}
-		sb, err := decodeSuperblock(r.body)
-		if err != nil {
-			s.damage = append(s.damage, fmt.Sprintf("superblock copy %d: %v", i, err))
-			s.superblockBad[i] = true
-			continue
+		if c0.intent {
+			return fmt.Errorf("%w: %w: a format of this store (chip %d of pair %#x) was cut by power loss before its end (format again: it finishes the format, erasing the range)",
+				ErrNotFormatted, ErrFormatInterrupted, c0.sb.ChipID, c0.sb.PairID)
 		}
-		good = append(good, sb)
-	}
-	if len(good) == 0 {
 		return fmt.Errorf("%w: no valid superblock at %#x on %s (run format)", ErrNotFormatted, s.offset, g.Name)
+	case c0.good && c1.good && c0.sb != c1.sb:
+		if c0.sb.Version == c1.sb.Version || !sameLayout(c0.sb, c1.sb) {
+			s.find(SuperblockDamaged, -1, s.offset+s.eraseSize, 0, "the two superblock copies differ; using copy 0")
+			s.layout = c0.sb
+			break
+		}
+		// An upgrade cut by power loss between the two copies: the journal
+		// holds no record of the newer version yet. Finish it.
+		s.layout = c0.sb
+		if c1.sb.Version > c0.sb.Version {
+			s.layout = c1.sb
+		}
+		s.superblockRepair = [2]bool{s.layout != c0.sb, s.layout != c1.sb}
+	case c0.good:
+		s.layout = c0.sb
+		if !c1.good {
+			s.noteBadCopy(1, c1)
+		}
+	default:
+		s.layout = c1.sb
+		if c0.intent && sameLayout(c0.sb, c1.sb) {
+			// A format cut before it replaced its intent with copy 0.
+			s.superblockRepair[0] = true
+		} else {
+			s.noteBadCopy(0, c0)
+		}
 	}
-	if len(good) == 2 && good[0] != good[1] {
-		s.damage = append(s.damage, "superblock copies differ; using copy 0")
-	}
-	s.layout = good[0]
 	if s.layout.EraseSize != g.EraseSize || s.layout.StoreSize != s.size || s.layout.SlotSize != slot {
 		return fmt.Errorf("%w: superblock describes a %s store with %s erase blocks, the range is %s of %s blocks (wrong layout?)",
 			ErrCorrupt, hal.FormatSize(s.layout.StoreSize), hal.FormatSize(s.layout.EraseSize), hal.FormatSize(s.size), hal.FormatSize(g.EraseSize))
@@ -151,24 +215,72 @@ func (s *Store) readSuperblocks() error {
 	return nil
 }
 
-// repairSuperblock rewrites a damaged superblock copy from the good one
-// (the good copy stays valid throughout, so this is power-safe).
-func (s *Store) repairSuperblock() error {
-	if s.superblockBad[0] == s.superblockBad[1] {
-		return nil
+// noteBadCopy records damage to superblock copy i (not good) and marks it
+// for repair.
+func (s *Store) noteBadCopy(i int, c *superblockCopy) {
+	at := s.offset + int64(i)*s.eraseSize
+	switch {
+	case c.erased:
+		s.find(SuperblockDamaged, -1, at, 0, "superblock copy %d is erased", i)
+	case c.intent:
+		s.find(SuperblockDamaged, -1, at, 0, "superblock copy %d holds a format intent of another layout", i)
+	default:
+		s.find(SuperblockDamaged, -1, at, 0, "superblock copy %d is damaged: %v", i, c.err)
 	}
-	for i := int64(0); i < 2; i++ {
-		if !s.superblockBad[i] {
+	s.superblockRepair[i] = true
+}
+
+// sameLayout reports whether a and b describe the same store (all but the
+// format version equal).
+func sameLayout(a, b Superblock) bool {
+	a.Version = b.Version
+	return a == b
+}
+
+// repairSuperblock rewrites the superblock copies marked for repair from
+// the one read (copy 1 first: the copy read stays valid throughout, so
+// this is power-safe).
+func (s *Store) repairSuperblock() error {
+	for _, i := range []int64{1, 0} {
+		if !s.superblockRepair[i] {
 			continue
 		}
-		at := s.offset + i*s.eraseSize
-		if err := s.flash.Erase(at, s.eraseSize); err != nil {
+		if err := s.writeSuperblockCopy(i, s.layout); err != nil {
 			return fmt.Errorf("repair superblock copy %d: %w", i, err)
 		}
-		if _, err := s.flash.WriteAt(encodeRecord(kindSuperblock, 0, s.layout.encode(), s.slotSize), at); err != nil {
-			return fmt.Errorf("repair superblock copy %d: %w", i, err)
-		}
-		s.superblockBad[i] = false
+		s.superblockRepair[i] = false
 	}
+	return nil
+}
+
+// writeSuperblockCopy erases store block i and writes sb there.
+func (s *Store) writeSuperblockCopy(i int64, sb Superblock) error {
+	at := s.offset + i*s.eraseSize
+	if err := s.flash.Erase(at, s.eraseSize); err != nil {
+		return err
+	}
+	_, err := s.flash.WriteAt(encodeRecord(kindSuperblock, 0, sb.encode(), s.slotSize), at)
+	return err
+}
+
+// upgrade rewrites an older store's superblocks as FormatVersion (copy 1,
+// then copy 0), before a record of the newer version goes into its
+// journal. A power loss between the copies leaves copies that differ only
+// in their version, which Open finishes.
+func (s *Store) upgrade() error {
+	if s.layout.Version >= FormatVersion {
+		return nil
+	}
+	if s.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	sb := s.layout
+	sb.Version = FormatVersion
+	for _, i := range []int64{1, 0} {
+		if err := s.writeSuperblockCopy(i, sb); err != nil {
+			return fmt.Errorf("upgrade the superblock to format version %d: %w", FormatVersion, err)
+		}
+	}
+	s.layout = sb
 	return nil
 }
