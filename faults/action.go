@@ -10,7 +10,7 @@ import (
 //
 // Some actions act beside the operation and let it run ([Flip], [Scribble],
 // [Delay]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
-// [WearOut]). When several rules match one operation, every side action runs
+// [WearOut], [SilentErase], [Weak]). When several rules match one operation, every side action runs
 // (in rule order) and then the first outcome action decides.
 type Action interface {
 	String() string
@@ -114,6 +114,22 @@ type GoBad struct{}
 // Reads and programs still work. Text: "wearout".
 type WearOut struct{}
 
+// SilentErase is an erase that reports success but did not erase: the
+// erase block is left unchanged, or, with Partial, partly erased (a seeded
+// random subset of its 0 bits went to 1), as a chip whose erase-status
+// check a driver skipped or that lied would leave it. An operation other
+// than an erase runs as usual. Text: "(silent-erase unchanged)" or
+// "(silent-erase partial)".
+type SilentErase struct{ Partial bool }
+
+// Weak is a weak program: the program completes and its bytes read right
+// the first time they are read through the injector, then differently on
+// each read (the cells sit between states) until they are programmed or
+// erased again. It needs a device with SetUnstable (else the injector
+// imitates it). An operation other than a program runs as usual. Text:
+// "weak".
+type Weak struct{}
+
 func (Cut) String() string { return "cut" }
 func (a Torn) String() string {
 	if a.Unstable {
@@ -129,6 +145,13 @@ func (a Delay) String() string    { return "(delay " + a.Duration.String() + ")"
 func (a Fail) String() string     { return "(fail " + a.Kind.String() + ")" }
 func (GoBad) String() string      { return "bad" }
 func (WearOut) String() string    { return "wearout" }
+func (a SilentErase) String() string {
+	if a.Partial {
+		return "(silent-erase partial)"
+	}
+	return "(silent-erase unchanged)"
+}
+func (Weak) String() string { return "weak" }
 
 func (Cut) outcome() bool      { return true }
 func (Torn) outcome() bool     { return true }
@@ -138,6 +161,9 @@ func (Delay) outcome() bool    { return false }
 func (Fail) outcome() bool     { return true }
 func (GoBad) outcome() bool    { return true }
 func (WearOut) outcome() bool  { return true }
+
+func (SilentErase) outcome() bool { return true }
+func (Weak) outcome() bool        { return true }
 
 // maxRegion bounds corruption ranges so that a parsed schedule cannot ask
 // for absurd allocations.
@@ -179,6 +205,9 @@ func (a Fail) validate() error {
 }
 func (GoBad) validate() error   { return nil }
 func (WearOut) validate() error { return nil }
+
+func (SilentErase) validate() error { return nil }
+func (Weak) validate() error        { return nil }
 
 func validRegion(r Role, lo, hi int64) error {
 	if r != Primary && r != Backup {

@@ -21,6 +21,8 @@ var roundTripTexts = []string{
 	"(on (and erase (addr 0x0 0x1000)) wearout)",
 	"(seed 1) (on (at 5) (flip primary 0x10000 0x20000 3)) (on (at 9) (scribble backup 0x0 0x1000))",
 	"(on always (delay 0s))",
+	"(on (and backup erase (at 7)) (silent-erase unchanged)) (on (at 9) (silent-erase partial))",
+	"(on (and backup program (after 3)) weak)",
 	"(on (and) cut)",
 	"(on (or) cut)",
 	"(on (random 1e-09 0) cut)",
