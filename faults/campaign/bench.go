@@ -9,11 +9,11 @@ import (
 
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // epoch is the virtual time the chips start at.
@@ -47,9 +47,9 @@ func (g *generation) chunkPrints(t info.Type, phase, chunkSize int64) []uint64 {
 	}
 	p := g.payloads[t]
 	size := int64(len(p))
-	d := make([]uint64, store.ChunkCount(size, phase, chunkSize))
+	d := make([]uint64, reference.ChunkCount(size, phase, chunkSize))
 	for i := range d {
-		lo, hi := store.ChunkBounds(size, phase, chunkSize, i)
+		lo, hi := reference.ChunkBounds(size, phase, chunkSize, int64(i))
 		d[i] = fingerprint(p[lo:hi])
 	}
 	g.chunks[k] = d
@@ -101,11 +101,13 @@ type bench struct {
 
 // baseMemo caches pure functions of the base state's blocks: their
 // fingerprint over a length (prints, keyed by blockKey with version 0) and
-// their hash (hashes, keyed by chip and offset). The base never changes,
-// so the entries stay valid; workers share them.
+// their hash (hashes, keyed by chip and offset), and the store views
+// decoded from metadata that differs from the base in known ways (views).
+// The base never changes, so the entries stay valid; workers share them.
 type baseMemo struct {
 	prints sync.Map // blockKey → uint64
 	hashes sync.Map // [2]int64 → uint64
+	views  viewCache
 }
 
 // openChips returns two erased chips of the scenario sharing one clock.
@@ -174,11 +176,11 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if b.roundGen, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {
 		return nil, err
 	}
-	bs, err := store.Open(chips[1], b.layout.StoreOff, b.layout.StoreSize, store.Options{ReadOnly: true})
+	bs, err := reference.Decode(chips[1], b.layout.StoreOff, b.layout.StoreSize)
 	if err != nil {
 		return nil, fmt.Errorf("setup: read the backup store: %w", err)
 	}
-	b.journalOff, b.journalSize = bs.JournalRange()
+	b.journalOff, b.journalSize = bs.MetadataRange()
 	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
 	b.baseTime = clock.Now()
 	b.primaryBaseStats = chips[0].Stats()

@@ -77,8 +77,8 @@ func (w *worker) checkPurged(vs verdicts, pre, post *storeView, writes, recovery
 }
 
 func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []faults.Op, events []engine.Event) {
-	if post.interrupted != nil {
-		vs.fail(Purged, "after recovery the backup still has interrupted generation %d pending", post.interrupted.Generation)
+	if post.pending != nil {
+		vs.fail(Purged, "after recovery the backup still has interrupted generation %d pending", post.pending.Generation)
 		return
 	}
 	// Blocks the round (or a cut recovery) wrote in the data area that the
@@ -98,11 +98,11 @@ func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []f
 		vs.fail(Purged, "%d data block(s) written by the interrupted round do not read erased after recovery (first at %#x)", len(dirty), dirty[0])
 		return
 	}
-	if pre.err != nil || pre.interrupted == nil {
+	if pre.err != nil || pre.pending == nil {
 		vs.ok(Purged, "no interrupted round pending; %d block(s) written outside the committed generation read erased", checked)
 		return
 	}
-	gen := pre.interrupted.Generation
+	gen := pre.pending.Generation
 	for _, ev := range events {
 		if ev.Kind == engine.EventPurgeVerified && ev.Generation == gen {
 			vs.ok(Purged, "interrupted generation %d purged and verified; %d written block(s) read erased", gen, checked)
@@ -118,21 +118,21 @@ func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []f
 // interrupted round's; with nothing to purge, a staged configuration is
 // kept, else the committed one stands.
 func checkReinit(vs verdicts, pre, post *storeView, got engine.Config, prev, round *generation) {
-	committed := engine.FromStoreConfig(post.state.Config)
+	committed := engineConfig(post.state.Config)
 	switch {
-	case pre.err == nil && pre.interrupted != nil:
+	case pre.err == nil && pre.pending != nil:
 		exp := prev.config
 		if post.generation == round.number {
 			exp = round.config
 		}
 		if !got.Equal(committed) || !got.Equal(exp) {
 			vs.fail(Reinit, "after purging generation %d the configuration is %s; generation %d was committed with %s",
-				pre.interrupted.Generation, describe(got), post.generation, describe(exp))
+				pre.pending.Generation, describe(got), post.generation, describe(exp))
 			return
 		}
-		vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's: %s", pre.interrupted.Generation, post.generation, describe(got))
+		vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's: %s", pre.pending.Generation, post.generation, describe(got))
 	case pre.err == nil && pre.staged != nil:
-		if staged := engine.FromStoreConfig(*pre.staged); !got.Equal(staged) {
+		if staged := engineConfig(*pre.staged); !got.Equal(staged) {
 			vs.fail(Reinit, "nothing to purge; the staged configuration %s was lost: got %s", describe(staged), describe(got))
 			return
 		}

@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // The checks that need no chips, each shown passing a right state and
@@ -37,7 +37,7 @@ func TestCheckDurable(t *testing.T) {
 		{"lost the committed generation", nil, &storeView{generation: 4}, false},
 		{"kept what the backup had before the restart", &storeView{generation: 6}, &storeView{generation: 6}, true},
 		{"lost what the backup had before the restart", &storeView{generation: 6}, &storeView{generation: 5}, false},
-		{"an unreadable first view sets no floor", &storeView{generation: 9, err: store.ErrCorrupt}, &storeView{generation: 5}, true},
+		{"an unreadable first view sets no floor", &storeView{generation: 9, err: reference.ErrNoCheckpoint}, &storeView{generation: 5}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := verdictFor(t, Durable, func(vs verdicts) { checkDurable(vs, 5, tc.firstPre, tc.post) })
@@ -55,14 +55,14 @@ func TestCheckReinit(t *testing.T) {
 	committed := func(gen uint64, c engine.Config) *storeView {
 		v := &storeView{generation: gen}
 		v.state.Generation = gen
-		v.state.Config = store.Config{Interval: c.Interval, Threshold: c.Threshold}
+		v.state.Config = reference.Config{Interval: c.Interval, Threshold: c.Threshold}
 		for _, ty := range c.Types {
 			v.state.Config.Types = append(v.state.Config.Types, uint8(ty))
 		}
 		return v
 	}
-	interrupted := &storeView{interrupted: &store.Interrupted{Generation: 6}}
-	staged := &storeView{staged: &store.Config{Types: []uint8{1}, Interval: time.Minute, Threshold: time.Second}}
+	interrupted := &storeView{pending: &reference.Intent{Generation: 6}}
+	staged := &storeView{staged: &reference.Config{Types: []uint8{1}, Interval: time.Minute, Threshold: time.Second}}
 	for _, tc := range []struct {
 		name      string
 		pre, post *storeView
@@ -73,7 +73,7 @@ func TestCheckReinit(t *testing.T) {
 		{"purged, kept the interrupted round's configuration", interrupted, committed(5, prevCfg), roundCfg, false},
 		{"nothing to purge, committed configuration", &storeView{}, committed(6, roundCfg), roundCfg, true},
 		{"nothing to purge, another configuration", &storeView{}, committed(6, roundCfg), prevCfg, false},
-		{"staged configuration kept", staged, committed(5, prevCfg), engine.FromStoreConfig(*staged.staged), true},
+		{"staged configuration kept", staged, committed(5, prevCfg), engineConfig(*staged.staged), true},
 		{"staged configuration lost", staged, committed(5, prevCfg), prevCfg, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

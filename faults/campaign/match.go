@@ -6,15 +6,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // matchKey names one comparison of a view's committed generation with a
 // generation: the view, the generation and a hash of the referenced blocks
 // written since the base.
 type matchKey struct {
-	view       *storeView
+	view       uint64 // storeView.id
 	generation *generation
 	blocksHash uint64
 }
@@ -36,7 +36,7 @@ func (w *worker) matches(chip int, v *storeView, g *generation) string {
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
 	w.hashBlocks(&h, blocks, false)
-	key := matchKey{v, g, h.Sum64()}
+	key := matchKey{v.id, g, h.Sum64()}
 	if m, ok := w.matchMemo[key]; ok {
 		return m
 	}
@@ -81,8 +81,8 @@ func (w *worker) matchType(chip int, v *storeView, g *generation, t info.Type) s
 		return fmt.Sprintf("%v has %d chunks, want %d", t, len(ts.Chunks), len(exp))
 	}
 	for i, c := range ts.Chunks {
-		lo, hi := store.ChunkBounds(ts.Size, phase, w.bench.eraseSize, i)
-		d, err := w.print(chip, v.store.BlockOffset(c.Block), hi-lo)
+		lo, hi := reference.ChunkBounds(ts.Size, phase, w.bench.eraseSize, int64(i))
+		d, err := w.print(chip, v.blockOffset(c.Block), hi-lo)
 		if err == nil && d == exp[i] {
 			continue
 		}

@@ -36,7 +36,6 @@ type worker struct {
 	offsetBuf  []int64 // reused by writtenBlocks' callers
 	// stable: no torn operation with unstable reads in the run judged.
 	stable       bool
-	views        map[viewKey]*storeView
 	liveVerdicts map[uint64][]Verdict
 	matchMemo    map[matchKey]string
 	readBuf      []byte // one erase block
@@ -59,7 +58,7 @@ func newWorker(b *bench) (*worker, error) {
 	w := &worker{bench: b, chips: chips, clock: newHarnessClock(clock), liveDue: true, baseChips: base,
 		versionPrints: map[blockKey]uint64{}, versionFacts: map[uint64]blockFacts{},
 		baseHashes: map[[2]int64]uint64{}, basePrints: map[blockKey]uint64{}, touched: map[int64]bool{},
-		views: map[viewKey]*storeView{}, liveVerdicts: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
+		liveVerdicts: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
 		readBuf: make([]byte, e), erasedBlock: bytes.Repeat([]byte{0xff}, int(e))}
 	w.erasedHash = maphash.Bytes(hashSeed, w.erasedBlock)
 	return w, nil
