@@ -82,7 +82,10 @@ type bench struct {
 	// journalOff and journalSize are the backup store's metadata range.
 	journalOff, journalSize int64
 	steps                   []step // the recorded round
-	roundOK                 bool
+	// answers are how the recorded round's operations ended, by index
+	// (faults.Answer).
+	answers []faults.Answer
+	roundOK bool
 	// prepared is the recorded round's first half (engine.Prepare), and
 	// split the index of the first operation of its second half: an
 	// anomaly at a later operation branches there, applying prepared on
@@ -110,6 +113,22 @@ type baseMemo struct {
 	views  viewCache
 }
 
+// threshold is the response-time threshold the round under test runs
+// with.
+func (b *bench) threshold() time.Duration { return b.roundGen.config.Threshold }
+
+// generation returns the generation numbered n that the oracle knows (the
+// one before the round, or the round's), or nil.
+func (b *bench) generation(n uint64) *generation {
+	switch n {
+	case b.prevGen.number:
+		return b.prevGen
+	case b.roundGen.number:
+		return b.roundGen
+	}
+	return nil
+}
+
 // openChips returns two erased chips of the scenario sharing one clock.
 func (sc Scenario) openChips(part sim.Part, seed uint64) ([2]*sim.Flash, *sim.Clock, error) {
 	clock := sim.NewClock(epoch)
@@ -124,8 +143,13 @@ func (sc Scenario) openChips(part sim.Part, seed uint64) ([2]*sim.Flash, *sim.Cl
 	return chips, clock, nil
 }
 
+// probeEvery is the engine's probe interval in every campaign
+// (engine.Options.ProbeEvery): the interrupt-bound invariant's bound is
+// derived from it.
+const probeEvery = 20 * time.Millisecond
+
 func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
-	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m,
+	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ProbeEvery: probeEvery,
 		Config: engine.Config{Types: b.scenario.Types, Interval: b.scenario.Interval, Threshold: b.scenario.Threshold}}
 }
 
@@ -205,7 +229,7 @@ func readGeneration(r *info.Region, types []info.Type, num uint64, cfg engine.Co
 func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error) {
 	nb := *b
 	nb.mutant = m
-	nb.steps = nil
+	nb.steps, nb.answers = nil, nil
 	chips, clock, err := b.scenario.openChips(b.part, b.seed)
 	if err != nil {
 		return nil, err
@@ -217,7 +241,7 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: b.part.BlockEraseSize, Clock: hc, Disarmed: true, Trace: func(op faults.Op) {
 		op.Data = slices.Clone(op.Data)
 		nb.steps = append(nb.steps, step{op: op, snapshots: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, time: hc.Now()})
-	}})
+	}, Answered: func(a faults.Answer) { nb.answers = append(nb.answers, a) }})
 	wa, wb := in.Wrap(chips[0], faults.Primary), in.Wrap(chips[1], faults.Backup)
 	before := [2]hal.Stats{chips[0].Stats(), chips[1].Stats()}
 	e, err := engine.Open(ctx, wa, wb, b.options(hc, m))

@@ -2,8 +2,6 @@ package campaign
 
 import (
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
@@ -143,45 +141,6 @@ func checkReinit(vs verdicts, pre, post *storeView, got engine.Config, prev, rou
 			return
 		}
 		vs.ok(Reinit, "nothing to purge; configuration is generation %d's", post.generation)
-	}
-}
-
-// checkFailover: the engine fails over if and only if the primary made the
-// backup wait beyond the threshold (a delay above it struck a read of the
-// primary: t.failoverDue), and the role survives power loss: the active
-// chip after the restart is chip 1 exactly when a failover was reported
-// before it. events are the recovery's.
-func checkFailover(vs verdicts, t *trial, events []engine.Event, active int, threshold time.Duration) {
-	reported := false
-	var failovers []string
-	for _, ev := range t.preEvents {
-		if ev.Kind == engine.EventFailover {
-			reported = true
-			failovers = append(failovers, "in the round: "+ev.Detail)
-		}
-	}
-	for _, ev := range events {
-		if ev.Kind == engine.EventFailover {
-			failovers = append(failovers, "in recovery: "+ev.Detail)
-		}
-	}
-	wantActive := 0
-	if reported {
-		wantActive = 1
-	}
-	switch {
-	case len(failovers) > 0 && !t.failoverDue:
-		vs.fail(Failover, "failed over although the primary never made the backup wait beyond the %v threshold (%s)", threshold, strings.Join(failovers, "; "))
-	case t.failoverDue && !t.powerLost && !reported:
-		vs.fail(Failover, "the primary made the backup wait beyond the %v threshold, but the engine did not fail over", threshold)
-	case active != wantActive:
-		vs.fail(Failover, "active chip %d after the restart, want %d (failover reported before it: %v)", active, wantActive, reported)
-	case reported:
-		vs.ok(Failover, "failover due (a wait beyond the %v threshold) and made; chip 1 still active after the restart", threshold)
-	case t.failoverDue:
-		vs.ok(Failover, "failover due, power lost before it was made; chip 0 active")
-	default:
-		vs.ok(Failover, "no failover due (every wait below the %v threshold) and none made; chip 0 active", threshold)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -84,26 +85,94 @@ func TestCheckReinit(t *testing.T) {
 }
 
 func TestCheckFailover(t *testing.T) {
-	failover := []engine.Event{{Kind: engine.EventFailover, Detail: "primary slow"}}
+	long := &wait{length: 3 * time.Second}
+	made := []string{"in the round: wait-response 3s exceeds threshold 2s"}
 	for _, tc := range []struct {
-		name      string
-		trial     trial
-		recovered []engine.Event
-		active    int
-		ok        bool
+		name  string
+		facts failoverFacts
+		ok    bool
 	}{
-		{"none due, none made", trial{}, nil, 0, true},
-		{"due and made, kept after the restart", trial{failoverDue: true, preEvents: failover}, nil, 1, true},
-		{"due, power lost first", trial{failoverDue: true, powerLost: true}, nil, 0, true},
-		{"made without being due", trial{preEvents: failover}, nil, 1, false},
-		{"made in recovery without being due", trial{}, failover, 0, false},
-		{"due but not made", trial{failoverDue: true}, nil, 0, false},
-		{"made, lost by the restart", trial{failoverDue: true, preEvents: failover}, nil, 0, false},
-		{"not made, active chip moved", trial{}, nil, 1, false},
+		{"none due, none made", failoverFacts{}, true},
+		{"due and made, kept after the restart", failoverFacts{due: true, longest: long, inRound: made, storeActive: 1, engineActive: 1}, true},
+		{"due, power lost first", failoverFacts{due: true, longest: long, powerLost: true}, true},
+		{"due, power lost after the role record", failoverFacts{due: true, longest: long, powerLost: true, storeActive: 1, engineActive: 1}, true},
+		{"made without being due", failoverFacts{inRound: made, storeActive: 1, engineActive: 1}, false},
+		{"made in recovery without being due", failoverFacts{inRecovery: made}, false},
+		{"due but not made", failoverFacts{due: true, longest: long}, false},
+		{"made, lost by the restart", failoverFacts{due: true, longest: long, inRound: made}, false},
+		{"not made, active chip moved", failoverFacts{storeActive: 1, engineActive: 1}, false},
+		{"engine and stores disagree", failoverFacts{storeActive: 0, engineActive: 1}, false},
+		{"no store decodes", failoverFacts{storeActive: -1}, false},
+		{"made, restore skipped", failoverFacts{due: true, longest: long, inRound: made, storeActive: 1, engineActive: 1, restored: "differs in power"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, Failover, func(vs verdicts) { checkFailover(vs, &tc.trial, tc.recovered, tc.active, 2*time.Second) })
+			v := verdictFor(t, Failover, func(vs verdicts) { judgeFailover(vs, tc.facts, 2*time.Second) })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
+		})
+	}
+}
+
+// answersOf builds the primary's answers to requests issued back to back
+// from t0: each is a duration and how it ended.
+func answersOf(reqs ...request) []faults.Answer {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var out []faults.Answer
+	for i, r := range reqs {
+		a := faults.Answer{Op: faults.Op{Index: int64(i), Role: faults.Primary, Kind: faults.Read, Off: 0, Len: 64}, Start: t0, End: t0.Add(r.took), Err: r.err}
+		if r.corrupt {
+			a.Corrupted, a.CorruptedAt = true, int64(i)
+		}
+		if r.role != 0 {
+			a.Op.Role = r.role
+		}
+		out = append(out, a)
+		t0 = a.End.Add(r.gap)
+	}
+	return out
+}
+
+type request struct {
+	took    time.Duration
+	err     error
+	corrupt bool
+	gap     time.Duration // before the next request
+	role    faults.Role
+}
+
+// TestFailoverDue: the wait runs from the first request not answered
+// correctly in time to the end of the first correct answer; a failover is
+// due iff it exceeds the threshold, exactly at the threshold not, one
+// clock tick above it yes.
+func TestFailoverDue(t *testing.T) {
+	const th = 2 * time.Second
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		answers []faults.Answer
+		due     bool
+		wait    time.Duration // of the longest wait (0: none)
+	}{
+		{"every answer in time", answersOf(request{took: ms}, request{took: th}), false, 0},
+		{"a slow answer exactly at the threshold", answersOf(request{took: th}), false, 0},
+		{"a slow answer one tick below it", answersOf(request{took: th - 1}), false, 0},
+		{"a slow answer one tick above it", answersOf(request{took: th + 1}), true, th + 1},
+		{"a failure, then an answer 5 ms later", answersOf(request{took: ms, err: hal.ErrMedia, gap: 5 * ms}, request{took: ms}), false, 7 * ms},
+		{"failures up to exactly the threshold", answersOf(request{took: ms, err: hal.ErrTimeout, gap: th - 2*ms}, request{took: ms}), false, th},
+		{"failures up to one tick past it", answersOf(request{took: ms, err: hal.ErrTimeout, gap: th - 2*ms + 1}, request{took: ms}), true, th + 1},
+		{"never answered again", answersOf(request{took: ms, err: hal.ErrTimeout, gap: th}, request{took: ms, err: hal.ErrTimeout}), true, th + 2*ms},
+		{"corrupt answers count as none", answersOf(request{took: ms, corrupt: true, gap: th}, request{took: ms, corrupt: true}, request{took: ms}), true, th + 3*ms},
+		{"a power loss is no answer", answersOf(request{took: ms, err: hal.ErrTimeout, gap: ms}, request{err: hal.ErrPowerLoss, gap: 10 * th}, request{err: hal.ErrPowerLoss}), false, ms},
+		{"the backup's answers do not count", answersOf(request{took: 3 * th, role: faults.Backup}), false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			due, longest := failoverDue(tc.answers, th)
+			require.Equal(t, tc.due, due)
+			if tc.wait == 0 {
+				require.Nil(t, longest)
+				return
+			}
+			require.NotNil(t, longest)
+			require.Equal(t, tc.wait, longest.length, longest.String())
 		})
 	}
 }

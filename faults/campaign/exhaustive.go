@@ -125,7 +125,7 @@ func (w *worker) branch(p point) (*trial, error) {
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
-	t := &trial{preEvents: nil}
+	t := &trial{preEvents: nil, answers: b.answers[:p.opIndex:p.opIndex]}
 	k := b.writesBefore[p.opIndex]
 	t.writes = b.writes[:k:k] // shared: an append copies
 	if p.kind == pointTorn {
@@ -137,6 +137,7 @@ func (w *worker) branch(p point) (*trial, error) {
 		}
 		w.clock.set(s.time)
 	}
+	t.roundWrites = t.writes
 	w.stable = !p.unstable
 	if !p.unstable {
 		t.firstPre = w.view(1, t.writes)
@@ -150,7 +151,7 @@ func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
-	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre}
+	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre, answers: base.answers, roundWrites: base.roundWrites}
 	t.writes = append(t.writes, base.writes...)
 	t.writes = append(t.writes, before...)
 	if q.kind == pointTorn {

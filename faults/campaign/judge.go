@@ -17,15 +17,19 @@ type trial struct {
 	// was lost (a failover reported then must survive).
 	preEvents []engine.Event
 	// writes are the programs and erases the round and any cut recovery
-	// issued before the cut, the torn one included.
-	writes []faults.Op
+	// issued before the cut, the torn one included; roundWrites are the
+	// round's alone (indexes count the round's operations from 0, as
+	// answers do).
+	writes, roundWrites []faults.Op
+	// answers are how the round's operations ended, in order (from the
+	// injector's trace: faults.Answer).
+	answers []faults.Answer
 	// firstPre is the backup store as the reference decoder read it right
 	// after the fault, before any recovery (nil when a torn area is
 	// unstable, since then any one read of it is as good as another).
 	firstPre *storeView
-	// failoverDue: a delay beyond the threshold struck a read of the
-	// primary; powerLost: a cut or torn operation ended the round.
-	failoverDue, powerLost bool
+	// powerLost: a cut or torn operation ended the round.
+	powerLost bool
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 }
@@ -58,11 +62,18 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	checkDurable(vs, b.prevGen.number, t.firstPre, post)
 	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], rec.events)
 	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen)
-	checkFailover(vs, t, rec.events, rec.engine.Status().ActiveChip, b.scenario.Threshold)
+	// The last committed generation: after a failover the active chip's
+	// information must equal it, and so must the backup after the live
+	// round.
+	last := b.generation(post.generation)
+	if last == nil {
+		last = b.prevGen
+	}
+	judgeFailover(vs, w.failoverFacts(t, rec, writes, last), b.threshold())
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
 	checkWear(vs, writes, b.eraseSize, "round and recovery")
-	w.checkLive(ctx, vs, rec, writes)
+	w.checkLive(ctx, vs, rec, writes, last)
 	return vs.all()
 }
 

@@ -40,6 +40,10 @@ type phaseRun struct {
 	injector *faults.Injector
 	ops      []faults.Op
 	times    []time.Time
+	// answers are how the phase's operations ended; in a branched round
+	// they follow those of the recorded first half, in prefix.
+	answers []faults.Answer
+	prefix  []faults.Answer
 	writes   []faults.Op
 	cut      bool
 	cutTime  time.Time
@@ -53,7 +57,7 @@ func (w *worker) newPhase(s faults.Schedule, disarmed bool, start int64) (*phase
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
 		ph.times = append(ph.times, w.clock.Now())
-	}})
+	}, Answered: func(a faults.Answer) { ph.answers = append(ph.answers, a) }})
 	return ph, ph.injector.Wrap(w.chips[0], faults.Primary), ph.injector.Wrap(w.chips[1], faults.Backup)
 }
 
@@ -160,6 +164,7 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
+	ph.prefix = b.answers[:b.split:b.split]
 	ph.injector.Arm()
 	if _, err := e.Apply(ctx, b.prepared); errors.Is(err, engine.ErrStale) {
 		return result{}, fmt.Errorf("branch: %w", err)
@@ -175,12 +180,8 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	if err := ph.injector.Err(); err != nil {
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
-	t := &trial{testCase: c, preEvents: e.Events(), writes: ph.writes, powerLost: ph.cut}
-	for _, f := range ph.injector.Fired() {
-		if d, ok := f.Action.(faults.Delay); ok && d.Duration > b.scenario.Threshold && f.Op.Role == faults.Primary && f.Op.Kind == faults.Read {
-			t.failoverDue = true
-		}
-	}
+	t := &trial{testCase: c, preEvents: e.Events(), writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
+		answers: append(ph.prefix, ph.answers...)}
 	points := 1
 	if ph.cut {
 		w.clock.set(ph.cutTime)
