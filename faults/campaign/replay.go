@@ -44,9 +44,9 @@ type phaseRun struct {
 	// they follow those of the recorded first half, in prefix.
 	answers []faults.Answer
 	prefix  []faults.Answer
-	writes   []faults.Op
-	cut      bool
-	cutTime  time.Time
+	writes  []faults.Op
+	cut     bool
+	cutTime time.Time
 }
 
 // newPhase wraps the worker's chips in an injector of s that traces
