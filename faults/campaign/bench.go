@@ -79,6 +79,9 @@ type bench struct {
 	prevGen          *generation
 	roundGen         *generation
 	eraseSize        int64
+	// interruptBound is the interrupt-bound invariant's bound for the
+	// scenario's part (see interruptBound).
+	interruptBound int
 	// journalOff and journalSize are the backup store's metadata range.
 	journalOff, journalSize int64
 	steps                   []step // the recorded round
@@ -169,6 +172,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 		return nil, err
 	}
 	b.eraseSize = chips[0].Geometry().EraseSize
+	b.interruptBound = interruptBound(part, probeEvery, b.eraseSize)
 	opts := b.options(clock, engine.None)
 	g := cmcsim.New(seed)
 	var region *info.Region

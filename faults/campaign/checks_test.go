@@ -9,6 +9,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
@@ -226,4 +227,90 @@ func TestVerdictsFirstFailureStands(t *testing.T) {
 	require.Equal(t, "not checked: not due", byName[Live].Saw)
 	require.True(t, byName[Durable].Skipped, "not reached")
 	require.Len(t, vs.list(), 3)
+}
+
+// TestInterruptBoundDerived: the bound for the campaigns' part, chunk size
+// and probe interval is the number docs and the oracle's doc state.
+func TestInterruptBoundDerived(t *testing.T) {
+	part, err := sim.LookupPart("mx66l1g45g")
+	require.NoError(t, err)
+	require.Equal(t, 96, interruptBound(part, probeEvery, 4096))
+}
+
+func TestCheckInterruptBound(t *testing.T) {
+	const (
+		dataOff  = 0x100000
+		dataSize = 0x100000
+		bound    = 10
+	)
+	prog := func(i int64, off int64) faults.Op {
+		return faults.Op{Index: i, Role: faults.Backup, Kind: faults.Program, Off: off, Len: 256}
+	}
+	// The round: a read of the primary, writes from #1 on, a probe at #20
+	// and one at #40.
+	var writes []faults.Op
+	for i := int64(1); i < 60; i++ {
+		if i != 20 && i != 40 {
+			writes = append(writes, prog(i, dataOff+i*256))
+		}
+	}
+	probe := func(i int64) request { return request{took: time.Millisecond} }
+	answers := func(bad map[int64]request) []faults.Answer {
+		var reqs []request
+		for i := int64(0); i < 60; i++ {
+			r, ok := bad[i]
+			if !ok {
+				r = probe(i)
+			}
+			reqs = append(reqs, r)
+		}
+		out := answersOf(reqs...)
+		for i := range out {
+			if i != 0 && i != 20 && i != 40 {
+				out[i].Op = writesAt(writes, int64(i))
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		bad    map[int64]request
+		writes []faults.Op
+		ok     bool
+	}{
+		{"no anomaly", nil, writes, true},
+		{"the probe at #20 fails; the round stops", map[int64]request{20: {err: hal.ErrMedia}}, writes[:19], true},
+		{"the probe at #20 fails; the round writes on", map[int64]request{20: {err: hal.ErrMedia}}, writes, false},
+		{"a corruption made at #15 is read at #20; the round stops", map[int64]request{20: {corrupt: true}}, writes[:19], true},
+		{"only the anomaly before the writes", map[int64]request{0: {err: hal.ErrMedia}}, writes, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := answers(tc.bad)
+			if r, ok := tc.bad[20]; ok && r.corrupt {
+				a[20].CorruptedAt = 15
+			}
+			v := verdictFor(t, InterruptBound, func(vs verdicts) {
+				checkInterruptBound(vs, a, tc.writes, dataOff, dataSize, 2*time.Second, bound)
+			})
+			require.Equal(t, tc.ok, v.OK, v.Saw)
+		})
+	}
+	// A corruption made long before the probe that reads it: the writes
+	// between count.
+	a := answers(map[int64]request{40: {corrupt: true}})
+	a[40].CorruptedAt = 21
+	v := verdictFor(t, InterruptBound, func(vs verdicts) {
+		checkInterruptBound(vs, a, writes[:38], dataOff, dataSize, 2*time.Second, bound)
+	})
+	require.False(t, v.OK, "18 writes between the corruption and the probe: %s", v.Saw)
+}
+
+// writesAt returns the write at index i.
+func writesAt(writes []faults.Op, i int64) faults.Op {
+	for _, op := range writes {
+		if op.Index == i {
+			return op
+		}
+	}
+	return faults.Op{}
 }

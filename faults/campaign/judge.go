@@ -73,6 +73,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
 	checkWear(vs, writes, b.eraseSize, "round and recovery")
+	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
 	w.checkLive(ctx, vs, rec, writes, last)
 	return vs.all()
 }
