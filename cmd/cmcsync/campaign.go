@@ -46,6 +46,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	mutant := fs.String("mutant", "none", "engine variant to test (see --list-mutants)")
 	listMutants := fs.Bool("list-mutants", false, "list the deliberately broken engine variants and exit")
 	replay := fs.String("replay", "", "run one replay line and print what every invariant saw")
+	selfTest := fs.Bool("self-test", false, "run the oracle's self-test: make the state after a run wrong in each invariant's way and show that invariant fires")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	liveEvery := fs.Int("live-every", 1, "check the live invariant (a full round after recovery) at every Nth point")
 	keep := fs.Int("keep", 100, "violations listed in the report (all are counted)")
@@ -65,6 +66,9 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *replay != "" {
 		return runReplay(ctx, *replay, *asJSON, stdout)
+	}
+	if *selfTest {
+		return runSelfTest(ctx, *scenario, *seed, *asJSON, stdout)
 	}
 	m, err := campaign.ParseMode(*mode)
 	if err != nil {
@@ -176,9 +180,7 @@ func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) 
 		}
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
+		if err := writeJSON(stdout, struct {
 			Replay   string             `json:"replay"`
 			Verdicts []campaign.Verdict `json:"verdicts"`
 		}{c.String(), vs}); err != nil {
@@ -194,6 +196,49 @@ func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) 
 		return &exitError{code: 1, msg: fmt.Sprintf("campaign: replay: %d invariant(s) violated", failed)}
 	}
 	return nil
+}
+
+func runSelfTest(ctx context.Context, scenario string, seed uint64, asJSON bool, stdout io.Writer) error {
+	if _, err := campaign.LookupScenario(scenario); err != nil {
+		return usageError("campaign: --scenario: %v", err)
+	}
+	res, err := campaign.SelfTest(ctx, scenario, seed)
+	if err != nil {
+		return fmt.Errorf("campaign: self-test: %w", err)
+	}
+	bad := 0
+	for _, r := range res {
+		if !r.OK {
+			bad++
+		}
+	}
+	if asJSON {
+		if err := writeJSON(stdout, res); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range res {
+			verdict := "caught"
+			if !r.OK {
+				verdict = "NOT CAUGHT"
+			}
+			fmt.Fprintf(stdout, "%-10s %-17s %s\n  after: %s\n  fired: %s\n  saw: %s\n", verdict, r.Invariant, r.Wrong, r.Replay, strings.Join(r.Fired, ", "), r.Saw)
+			if len(r.Unfaulted) > 0 {
+				fmt.Fprintf(stdout, "  the run itself broke: %s\n", strings.Join(r.Unfaulted, ", "))
+			}
+		}
+	}
+	if bad > 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("campaign: self-test: %d wrong state(s) not caught as they should be", bad)}
+	}
+	return nil
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func runCampaignMerge(args []string, stdout, stderr io.Writer) error {

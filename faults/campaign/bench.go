@@ -82,8 +82,10 @@ type bench struct {
 	// interruptBound is the interrupt-bound invariant's bound for the
 	// scenario's part (see interruptBound).
 	interruptBound int
-	// journalOff and journalSize are the backup store's metadata range.
+	// journalOff and journalSize are the backup store's metadata range,
+	// dataOff and dataSize its data area.
 	journalOff, journalSize int64
+	dataOff, dataSize       int64
 	steps                   []step // the recorded round
 	// answers are how the recorded round's operations ended, by index
 	// (faults.Answer).
@@ -209,6 +211,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 		return nil, fmt.Errorf("setup: read the backup store: %w", err)
 	}
 	b.journalOff, b.journalSize = bs.MetadataRange()
+	b.dataOff, b.dataSize = bs.DataRange()
 	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
 	b.baseTime = clock.Now()
 	b.primaryBaseStats = chips[0].Stats()

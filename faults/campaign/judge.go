@@ -32,6 +32,9 @@ type trial struct {
 	powerLost bool
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
+	// tamper, if set, makes the state wrong before the checks (the
+	// oracle's self-test).
+	tamper *tamper
 }
 
 // judge runs a clean recovery on the chips, checks the invariants, then
@@ -51,6 +54,12 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		return vs.all()
 	}
 	defer rec.engine.Release()
+	if t.tamper != nil && t.tamper.afterRecovery != nil {
+		if err := t.tamper.afterRecovery(w, t, rec, &writes); err != nil {
+			vs.fail(Live, "self-test: could not make the state wrong: %v", err)
+			return vs.all()
+		}
+	}
 	w.setTouched(writes)
 	post := w.view(1, writes)
 	if post.err != nil {
@@ -74,6 +83,12 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
 	checkWear(vs, writes, b.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
+	if t.tamper != nil && t.tamper.beforeLive != nil {
+		if err := t.tamper.beforeLive(w); err != nil {
+			vs.fail(Live, "self-test: could not make the state wrong: %v", err)
+			return vs.all()
+		}
+	}
 	w.checkLive(ctx, vs, rec, writes, last)
 	return vs.all()
 }

@@ -74,6 +74,10 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 		vs.fail(Live, "the round after recovery failed: %v", err)
 		return vs.list()
 	}
+	if rep.Outcome != engine.OutcomeCommitted && rep.Outcome != engine.OutcomeNothingChanged {
+		vs.fail(Live, "the round after recovery did not commit: %s (%s)", rep.Outcome, rep.Anomaly)
+		return vs.list()
+	}
 	all := append(slices.Clone(w.lastWrites), *writes...)
 	post := w.view(backup, all)
 	if post.err != nil {

@@ -181,7 +181,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
 	t := &trial{testCase: c, preEvents: e.Events(), writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
-		answers: append(ph.prefix, ph.answers...)}
+		answers: append(ph.prefix, ph.answers...), tamper: w.tamper}
 	points := 1
 	if ph.cut {
 		w.clock.set(ph.cutTime)

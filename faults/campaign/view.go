@@ -35,12 +35,14 @@ type storeView struct {
 var viewIDs atomic.Uint64
 
 // decodeHook, if set, sees every store the oracle decodes afresh: the chip
-// it read, the store's range, what the reference decoder made of it, and
-// whether the chip's cells are stable (no torn area reads differently from
-// read to read). Tests set it, before any campaign runs, to cross-check
-// the reference decoder with the store's own reader (package crosscheck).
-// It runs inside the oracle's quiet reads and may read chip.
-var decodeHook func(chip hal.Flash, storeOff, storeSize int64, b *reference.Backup, err error, stable bool)
+// it read, the store's range, what the reference decoder made of it, and,
+// if a second reader could rightly read something else, why ("" if not):
+// a torn area whose cells read differently from read to read, or a state
+// the self-test made wrong on purpose. Tests set it, before any campaign
+// runs, to cross-check the reference decoder with the store's own reader
+// (package crosscheck). It runs inside the oracle's quiet reads and may
+// read chip.
+var decodeHook func(chip hal.Flash, storeOff, storeSize int64, b *reference.Backup, err error, skip string)
 
 // viewKey names a decoded view: the chip and a hash of its store's
 // metadata blocks that differ from the base.
@@ -106,7 +108,14 @@ func (w *worker) decode(chip int) *storeView {
 	l := w.bench.layout
 	b, err := reference.Decode(w.chips[chip], l.StoreOff, l.StoreSize)
 	if decodeHook != nil {
-		decodeHook(w.chips[chip], l.StoreOff, l.StoreSize, b, err, w.stable)
+		skip := ""
+		switch {
+		case !w.stable:
+			skip = "unstable cells"
+		case w.tamper != nil:
+			skip = "a self-test state"
+		}
+		decodeHook(w.chips[chip], l.StoreOff, l.StoreSize, b, err, skip)
 	}
 	return viewOf(b, err)
 }

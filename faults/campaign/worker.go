@@ -38,9 +38,12 @@ type worker struct {
 	stable       bool
 	liveVerdicts map[uint64][]Verdict
 	matchMemo    map[matchKey]string
-	readBuf      []byte // one erase block
-	erasedBlock  []byte // an erase block of 0xFF
-	erasedHash   uint64 // maphash of erasedBlock
+	// tamper, if set, makes the state of every run judged wrong (the
+	// oracle's self-test).
+	tamper      *tamper
+	readBuf     []byte // one erase block
+	erasedBlock []byte // an erase block of 0xFF
+	erasedHash  uint64 // maphash of erasedBlock
 }
 
 func newWorker(b *bench) (*worker, error) {
