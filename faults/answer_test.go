@@ -129,3 +129,22 @@ func TestWeakProgram(t *testing.T) {
 	}
 	require.True(t, differ, "expired: the first read already differs")
 }
+
+// TestStackedInjectors: an injector wrapped over another one's device
+// pokes and tears the simulated chip below both (each phase of a run may
+// have its own injector).
+func TestStackedInjectors(t *testing.T) {
+	s, err := ParseSchedule("(seed 1) (on (at 0) (scribble backup 0x0 0x10)) (on (at 1) (torn bits))")
+	require.NoError(t, err)
+	m := newMem("flash1", 64<<10)
+	below := NewInjector(Schedule{}, Options{Disarmed: true})
+	above := NewInjector(s, Options{})
+	w := above.Wrap(below.Wrap(m, Backup), Backup)
+	_, err = w.ReadAt(make([]byte, 4), 0x1000) // #0: scribble
+	require.NoError(t, err)
+	require.NotEqual(t, bytes.Repeat([]byte{0xff}, 16), m.data[:16])
+	_, err = w.WriteAt(make([]byte, 256), 0x2000) // #1: torn
+	require.ErrorIs(t, err, hal.ErrPowerLoss)
+	require.NoError(t, above.Err())
+	require.NotEqual(t, bytes.Repeat([]byte{0xff}, 256), m.data[0x2000:0x2100], "some bits programmed")
+}

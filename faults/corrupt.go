@@ -105,7 +105,7 @@ func (in *Injector) clip(dev *Flash, lo, hi int64) (int64, int64, bool) {
 }
 
 func (in *Injector) poke(dev *Flash, off int64, p []byte) bool {
-	pk, ok := dev.wrapped.(Poker)
+	pk, ok := ability[Poker](dev.wrapped)
 	if !ok {
 		in.harnessErr(fmt.Errorf("%s cannot be poked: flips and scribbles need a simulated flash", dev.geometry.Name))
 		return false

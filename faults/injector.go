@@ -23,6 +23,24 @@ type Unstabler interface {
 	SetUnstable(off, n int64)
 }
 
+// ability returns the first device down f's chain of wrappers (each
+// unwrapped with Unwrap, as a *Flash is) that has the ability T (Poker,
+// Unstabler): injectors may be stacked, one per phase, over one simulated
+// chip.
+func ability[T any](f hal.Flash) (T, bool) {
+	for {
+		if a, ok := f.(T); ok {
+			return a, true
+		}
+		u, ok := f.(interface{ Unwrap() hal.Flash })
+		if !ok {
+			var zero T
+			return zero, false
+		}
+		f = u.Unwrap()
+	}
+}
+
 // Advancer is a virtual clock that a harness can move forward (sim.Clock).
 type Advancer interface {
 	Advance(d time.Duration)

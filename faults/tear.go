@@ -90,7 +90,7 @@ func (in *Injector) silentErase(w *Flash, op Op, a SilentErase) {
 // it, else, on NOR, by programming it (after an erase for an erase
 // operation). It reports false (and a harness error) if it cannot.
 func (in *Injector) store(w *Flash, op Op, res []byte) bool {
-	if pk, ok := w.wrapped.(Poker); ok {
+	if pk, ok := ability[Poker](w.wrapped); ok {
 		pk.Poke(op.Off, res)
 		return true
 	}

@@ -6,7 +6,7 @@ import "math/rand/v2"
 // until they are next programmed or erased: with the device's own
 // SetUnstable, else emulated by the injector (see shake).
 func (in *Injector) makeUnstable(w *Flash, off, n int64) {
-	if u, ok := w.wrapped.(Unstabler); ok {
+	if u, ok := ability[Unstabler](w.wrapped); ok {
 		u.SetUnstable(off, n)
 		return
 	}

@@ -17,6 +17,7 @@ func TestCaseRoundTrip(t *testing.T) {
 		"standard seed=1 mutant=none | (on (at 27) cut) | none",
 		"standard seed=9 mutant=no-purge | (seed 1) (on (at 27) (torn allbutone)) | (on (at 3) (torn bits unstable))",
 		"small seed=1 mutant=none | none | none",
+		"small seed=1 mutant=none | before (seed 3) (on (at 0) (flip backup 0x1000 0x1100 2)) | (on (at 5) cut) | none",
 	} {
 		c, err := ParseCase(line)
 		require.NoError(t, err)
@@ -26,7 +27,8 @@ func TestCaseRoundTrip(t *testing.T) {
 	require.NoError(t, err, "the recovery part is optional")
 	require.Equal(t, faults.Schedule{}, c.Recovery)
 	for _, bad := range []string{"", "standard | cut", "standard seed=x mutant=none | none", "standard seed=1 mutant= | none",
-		"standard seed=1 mutant=none | (on (at -1) cut)", "a b c | none | none | none"} {
+		"standard seed=1 mutant=none | (on (at -1) cut)", "a b c | none | none | none",
+		"small seed=1 mutant=none | before (on (at 0) cut) | none | none", "small seed=1 mutant=none | before (on | none"} {
 		_, err := ParseCase(bad)
 		require.ErrorIs(t, err, ErrBadCase, bad)
 	}
@@ -35,6 +37,7 @@ func TestCaseRoundTrip(t *testing.T) {
 func FuzzParseCase(f *testing.F) {
 	f.Add("standard seed=1 mutant=none | (on (at 27) cut) | none")
 	f.Add("small seed=3 mutant=no-purge | (seed 1) (on (at 2) (torn bits)) | (on (at 1) cut)")
+	f.Add("small seed=1 mutant=none | before (on (at 0) (scribble backup 0x0 0x10)) | none | none")
 	f.Fuzz(func(t *testing.T, line string) {
 		c, err := ParseCase(line)
 		if err != nil {

@@ -2,8 +2,11 @@ package campaign
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -22,32 +25,134 @@ const WearBound = 2
 // checkAtomic: the backup's committed information (post) is exactly one
 // generation, the one before the round or the round's, every chunk read
 // back and compared.
-func (w *worker) checkAtomic(vs verdicts, post *storeView) {
+//
+// When damage before the round destroyed commits (the reference decoder
+// reads an older generation from the damaged base, t.damagedBase), the
+// round commits the next number with the round's information, or the
+// state that survived the damage stays as it was.
+//
+// A chunk in a data block the harness damaged behind the engine's back
+// after the engine last wrote it (a flip or scribble of committed data, a
+// weak program that read right once: t.damage) is damage, not a mix: it
+// passes if the engine reported damage (reported: the stores' damage at
+// open, a scrub's damage events) — the live round must then repair it —
+// and fails as undetected damage otherwise. A chunk that holds the other
+// generation's bytes is a mix and always fails.
+func (w *worker) checkAtomic(vs verdicts, t *trial, post *storeView, reported []string) {
 	b := w.bench
-	var want *generation
-	switch post.generation {
-	case b.prevGen.number:
-		want = b.prevGen
-	case b.roundGen.number:
-		want = b.roundGen
-	default:
+	want := b.generation(post.generation)
+	if base := t.damagedBase; base != nil && base.err == nil && base.generation < b.prevGen.number {
+		want = nil
+		switch post.generation {
+		case base.generation + 1:
+			want = b.roundGen
+		case base.generation:
+			if msg := w.sameState(post, base); msg != "" {
+				vs.fail(Atomic, "generation %d survived the damage before the round, but %s", post.generation, msg)
+				return
+			}
+			vs.ok(Atomic, "backup holds generation %d as it survived the damage before the round", post.generation)
+			return
+		}
+	}
+	if want == nil {
 		vs.fail(Atomic, "committed generation %d is neither %d (before the round) nor %d (the round)", post.generation, b.prevGen.number, b.roundGen.number)
 		return
 	}
-	var msg string
-	w.quiet(func() { msg = w.matches(1, post, want) })
-	if msg != "" {
-		vs.fail(Atomic, "generation %d: %s", post.generation, msg)
-		return
+	var ms []mismatch
+	w.quiet(func() { ms = w.matches(1, post, want) })
+	var bad, damaged []mismatch
+	for _, m := range ms {
+		if !m.mix && m.block >= 0 && damagedSinceWritten(t, 1, m.block, b.eraseSize) {
+			damaged = append(damaged, m)
+			continue
+		}
+		bad = append(bad, m)
 	}
-	vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and compared)", post.generation, len(b.scenario.Types))
+	switch {
+	case len(bad) > 0:
+		vs.fail(Atomic, "generation %d: %s", post.generation, listMismatches(bad))
+	case len(damaged) > 0 && len(reported) == 0:
+		vs.fail(Atomic, "generation %d: %s, damaged by the faults after it was committed, and the engine reported no damage", post.generation, listMismatches(damaged))
+	case len(damaged) > 0:
+		vs.ok(Atomic, "backup holds generation %d but for %d chunk(s) damaged by the faults, which the engine reported (%s)", post.generation, len(damaged), reported[0])
+	default:
+		vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and compared)", post.generation, len(b.scenario.Types))
+	}
+}
+
+// damagedSinceWritten reports whether the harness damaged the erase block
+// at off of chip after the round last wrote it (or, if the round did not
+// write it, at all): a flip or scribble there that no later program or
+// erase of the round came after, or a weak program.
+func damagedSinceWritten(t *trial, chip int, off, eraseSize int64) bool {
+	for _, d := range t.damage {
+		if d.chip != chip || d.off >= off+eraseSize || d.off+d.n <= off {
+			continue
+		}
+		if d.weak {
+			return true
+		}
+		rewritten := false
+		for _, op := range t.roundWrites {
+			if chipOf(op) == chip && op.Index > d.at && op.Off < off+eraseSize && op.Off+op.Len > off {
+				rewritten = true
+			}
+		}
+		if !rewritten {
+			return true
+		}
+	}
+	return false
+}
+
+// sameState says how post's committed state differs from base's, or
+// whether a chunk of it does not match its digest ("" if neither).
+func (w *worker) sameState(post, base *storeView) string {
+	if !reflect.DeepEqual(post.state.Types, base.state.Types) {
+		return "its chunk maps changed"
+	}
+	var bad []reference.ChunkFault
+	var err error
+	w.quiet(func() { bad, err = post.backup.VerifyChunks(w.chips[1]) })
+	switch {
+	case err != nil:
+		return fmt.Sprintf("its chunks cannot be read: %v", err)
+	case len(bad) > 0:
+		return fmt.Sprintf("%d chunk(s) do not match their digests (first: %v)", len(bad), bad[0].Err)
+	}
+	return ""
+}
+
+// damageReported lists the damage the engine reported: the stores' damage
+// at open (Status.Damage) and damage events (a scrub's).
+func damageReported(e *engine.Engine, events ...[]engine.Event) []string {
+	out := slices.Clone(e.Status().Damage)
+	for _, evs := range events {
+		for _, ev := range evs {
+			if ev.Kind == engine.EventDamage {
+				out = append(out, ev.Detail)
+			}
+		}
+	}
+	return out
 }
 
 // checkDurable: no committed generation is lost. The generation committed
 // after recovery (post) is at least the one committed before the round
 // and the one the backup held right after the fault (firstPre, if read).
-func checkDurable(vs verdicts, committedBefore uint64, firstPre, post *storeView) {
+// Damage before the round may destroy commits: the floor is then what
+// the reference decoder still read on the damaged base (damagedBase).
+func checkDurable(vs verdicts, committedBefore uint64, damagedBase, firstPre, post *storeView) {
 	floor, why := committedBefore, "committed before the round"
+	if damagedBase != nil {
+		switch {
+		case damagedBase.err != nil:
+			floor, why = 0, "no generation survived the damage before the round"
+		case damagedBase.generation < floor:
+			floor, why = damagedBase.generation, "what survived the damage before the round"
+		}
+	}
 	if firstPre != nil && firstPre.err == nil && firstPre.generation > floor {
 		floor, why = firstPre.generation, "committed on the backup before the restart"
 	}

@@ -30,19 +30,22 @@ func verdictFor(t *testing.T, inv string, check func(vs verdicts)) Verdict {
 
 func TestCheckDurable(t *testing.T) {
 	for _, tc := range []struct {
-		name           string
-		firstPre, post *storeView
-		ok             bool
+		name                        string
+		damagedBase, firstPre, post *storeView
+		ok                          bool
 	}{
-		{"kept", nil, &storeView{generation: 5}, true},
-		{"advanced", nil, &storeView{generation: 6}, true},
-		{"lost the committed generation", nil, &storeView{generation: 4}, false},
-		{"kept what the backup had before the restart", &storeView{generation: 6}, &storeView{generation: 6}, true},
-		{"lost what the backup had before the restart", &storeView{generation: 6}, &storeView{generation: 5}, false},
-		{"an unreadable first view sets no floor", &storeView{generation: 9, err: reference.ErrNoCheckpoint}, &storeView{generation: 5}, true},
+		{"kept", nil, nil, &storeView{generation: 5}, true},
+		{"advanced", nil, nil, &storeView{generation: 6}, true},
+		{"lost the committed generation", nil, nil, &storeView{generation: 4}, false},
+		{"kept what the backup had before the restart", nil, &storeView{generation: 6}, &storeView{generation: 6}, true},
+		{"lost what the backup had before the restart", nil, &storeView{generation: 6}, &storeView{generation: 5}, false},
+		{"an unreadable first view sets no floor", nil, &storeView{generation: 9, err: reference.ErrNoCheckpoint}, &storeView{generation: 5}, true},
+		{"damage before the round destroyed the last commit", &storeView{generation: 4}, nil, &storeView{generation: 4}, true},
+		{"lost what survived the damage", &storeView{generation: 4}, nil, &storeView{generation: 3}, false},
+		{"damage that destroyed nothing sets the floor as before", &storeView{generation: 5}, nil, &storeView{generation: 4}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, Durable, func(vs verdicts) { checkDurable(vs, 5, tc.firstPre, tc.post) })
+			v := verdictFor(t, Durable, func(vs verdicts) { checkDurable(vs, 5, tc.damagedBase, tc.firstPre, tc.post) })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}

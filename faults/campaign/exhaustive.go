@@ -125,6 +125,7 @@ func (w *worker) branch(p point) (*trial, error) {
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
+	w.harness = w.harness[:0]
 	t := &trial{preEvents: nil, answers: b.answers[:p.opIndex:p.opIndex]}
 	k := b.writesBefore[p.opIndex]
 	t.writes = b.writes[:k:k] // shared: an append copies
@@ -151,6 +152,7 @@ func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
+	w.harness = w.harness[:0]
 	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre, answers: base.answers, roundWrites: base.roundWrites}
 	t.writes = append(t.writes, base.writes...)
 	t.writes = append(t.writes, before...)

@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/maphash"
 
 	"github.com/cmcsync/cmcsync/faults"
@@ -30,6 +31,14 @@ type trial struct {
 	firstPre *storeView
 	// powerLost: a cut or torn operation ended the round.
 	powerLost bool
+	// damage is what the harness damaged behind the engine's back
+	// (before the round, in it, in a cut recovery); damagedBase is the
+	// backup store as the reference decoder read it after the damage done
+	// before the round (nil if none was).
+	damage      []damage
+	damagedBase *storeView
+	// roundErr is what the round returned.
+	roundErr error
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 	// tamper, if set, makes the state wrong before the checks (the
@@ -62,13 +71,17 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	}
 	w.setTouched(writes)
 	post := w.view(1, writes)
+	if post.err != nil && t.damagedBase != nil && t.damagedBase.err != nil {
+		w.judgeRefusal(vs, t, rec, writes)
+		return vs.all()
+	}
 	if post.err != nil {
 		vs.fail(Atomic, "the reference decoder cannot read the backup store after recovery: %v", post.err)
 		return vs.all()
 	}
 	b := w.bench
-	w.checkAtomic(vs, post)
-	checkDurable(vs, b.prevGen.number, t.firstPre, post)
+	w.checkAtomic(vs, t, post, damageReported(rec.engine, t.preEvents, rec.events))
+	checkDurable(vs, b.prevGen.number, t.damagedBase, t.firstPre, post)
 	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], rec.events)
 	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen)
 	// The last committed generation: after a failover the active chip's
@@ -146,4 +159,45 @@ func (rec *recovery) trace(op faults.Op) {
 		op.Data = nil
 		*rec.sink = append(*rec.sink, op)
 	}
+}
+
+// judgeRefusal judges a run whose damage before the round left a backup
+// store that does not decode (t.damagedBase.err) and that still does not
+// after recovery: the engine may refuse such a store — with a clear error,
+// writing nothing to it in the round, the recovery or the round after —
+// and lose nothing that way (the primary holds the information). Anything
+// else breaks atomic (a store written but unreadable) or live.
+func (w *worker) judgeRefusal(vs verdicts, t *trial, rec *recovery, writes []faults.Op) {
+	why := fmt.Sprintf("the damage before the round left no readable store (%v)", t.damagedBase.err)
+	for _, op := range writes {
+		if chipOf(op) == 1 && op.Off >= w.bench.layout.StoreOff && op.Off < w.bench.layout.StoreOff+w.bench.layout.StoreSize {
+			vs.fail(Atomic, "%s; the engine wrote to it (%v) and it still does not decode", why, op)
+			return
+		}
+	}
+	if t.roundErr == nil {
+		vs.fail(Live, "%s; the round reported no error", why)
+		return
+	}
+	var liveWrites []faults.Op
+	rec.sink = &liveWrites
+	_, err := rec.engine.Round(context.Background())
+	for _, op := range liveWrites {
+		if chipOf(op) == 1 {
+			vs.fail(Live, "%s; the round after recovery wrote to it: %v", why, op)
+			return
+		}
+	}
+	if err == nil {
+		vs.fail(Live, "%s; the round after recovery reported no error, and the store still does not decode", why)
+		return
+	}
+	refused := fmt.Sprintf("%s; refused with an error, nothing written to it: %v", why, t.roundErr)
+	for _, inv := range []string{Atomic, Durable, Purged, Reinit, Live} {
+		vs.ok(inv, "%s", refused)
+	}
+	judgeFailover(vs, w.failoverFacts(t, rec, writes, w.bench.prevGen), w.bench.threshold())
+	w.checkPrimary(vs, writes, 0, w.bench.primaryBaseStats)
+	checkWear(vs, writes, w.bench.eraseSize, "round and recovery")
+	checkInterruptBound(vs, t.answers, t.roundWrites, 0, 0, w.bench.threshold(), w.bench.interruptBound)
 }

@@ -49,7 +49,7 @@ func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writ
 // every block written so far (the rest is the base, the same for every
 // point) and the recovered engine's configuration and generation.
 func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
-	w.offsetBuf = w.writtenBlocks(w.offsetBuf[:0], writes, nil)
+	w.offsetBuf = w.changedBlocks(w.offsetBuf[:0], writes, nil)
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
 	w.quiet(func() { w.hashBlocks(&h, w.offsetBuf, true) })
@@ -88,11 +88,11 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	if active != 0 {
 		want = last
 	}
-	var msg string
+	var ms []mismatch
 	w.setTouched(all)
-	w.quiet(func() { msg = w.matches(backup, post, want) })
-	if msg != "" {
-		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, backup, msg)
+	w.quiet(func() { ms = w.matches(backup, post, want) })
+	if len(ms) > 0 {
+		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, backup, listMismatches(ms))
 		return vs.list()
 	}
 	checkWear(vs, *writes, w.bench.eraseSize, "live round")

@@ -44,6 +44,13 @@ type phaseRun struct {
 	// they follow those of the recorded first half, in prefix.
 	answers []faults.Answer
 	prefix  []faults.Answer
+	// before is the damage done before the round (Case.Before), and
+	// damagedBase the backup store as the reference decoder read it
+	// after that damage (nil without one).
+	before      []damage
+	damagedBase *storeView
+	// err is what the round returned.
+	err     error
 	writes  []faults.Op
 	cut     bool
 	cutTime time.Time
@@ -93,13 +100,31 @@ func (ph *phaseRun) finish() {
 	}
 }
 
+// hasUnstable reports whether s may leave cells that read differently
+// from read to read: torn operations with unstable reads, weak programs.
 func hasUnstable(s faults.Schedule) bool {
 	for _, r := range s.Rules {
-		if t, ok := r.Do.(faults.Torn); ok && t.Unstable {
+		switch a := r.Do.(type) {
+		case faults.Torn:
+			if a.Unstable {
+				return true
+			}
+		case faults.Weak:
 			return true
 		}
 	}
 	return false
+}
+
+// phaseDamage ends phase ph for its weak programs (those not read yet
+// read differently from now on, see faults.Injector.ExpireWeak) and
+// returns the damage the harness did in it, noting its blocks
+// (worker.harness).
+func (w *worker) phaseDamage(ph *phaseRun) []damage {
+	ph.injector.ExpireWeak()
+	ds := damageOf(ph.injector, false)
+	w.noteDamage(ds)
+	return ds
 }
 
 // replay runs c from the base on the worker's chips.
@@ -114,13 +139,23 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	w.chips[0].Restore(b.base[0])
 	w.chips[1].Restore(b.base[1])
 	w.clock.set(b.baseTime)
+	w.harness = w.harness[:0]
+	before, err := w.applyBefore(c.Before)
+	if err != nil {
+		return result{}, err
+	}
 	ph, wa, wb := w.newPhase(c.Round, true, 0)
+	if len(before) > 0 {
+		w.noteDamage(before)
+		w.stable = true
+		ph.before, ph.damagedBase = before, w.view(1, nil)
+	}
 	e, err := engine.Open(ctx, wa, wb, b.options(w.clock, b.mutant))
 	if err != nil {
 		return result{}, fmt.Errorf("replay: open before the round: %w", err)
 	}
 	ph.injector.Arm()
-	_, _ = e.Round(ctx)
+	_, ph.err = e.Round(ctx)
 	return w.afterRound(ctx, c, e, ph)
 }
 
@@ -133,6 +168,9 @@ func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 	b := w.bench
 	if b.prepared == nil || c.Scenario != b.scenario.Name || c.Seed != b.seed || c.Mutant != b.mutant || c.Round.Validate() != nil {
 		return w.replay(ctx, c) // which reports what is wrong
+	}
+	if len(c.Before.Rules) > 0 {
+		return w.replay(ctx, c) // the engine opens on damaged chips
 	}
 	for _, st := range b.steps[:b.split] {
 		for _, r := range c.Round.Rules {
@@ -155,6 +193,7 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.chips[0].Restore(b.base[0])
 	w.chips[1].Restore(b.base[1])
 	w.clock.set(b.baseTime)
+	w.harness = w.harness[:0]
 	ph, wa, wb := w.newPhase(c.Round, true, int64(b.split))
 	e, err := engine.Open(ctx, wa, wb, b.options(w.clock, b.mutant))
 	if err != nil {
@@ -166,8 +205,8 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.clock.set(s.time)
 	ph.prefix = b.answers[:b.split:b.split]
 	ph.injector.Arm()
-	if _, err := e.Apply(ctx, b.prepared); errors.Is(err, engine.ErrStale) {
-		return result{}, fmt.Errorf("branch: %w", err)
+	if _, ph.err = e.Apply(ctx, b.prepared); errors.Is(ph.err, engine.ErrStale) {
+		return result{}, fmt.Errorf("branch: %w", ph.err)
 	}
 	return w.afterRound(ctx, c, e, ph)
 }
@@ -181,7 +220,8 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
 	t := &trial{testCase: c, preEvents: e.Events(), writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
-		answers: append(ph.prefix, ph.answers...), tamper: w.tamper}
+		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, roundErr: ph.err}
+	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	points := 1
 	if ph.cut {
 		w.clock.set(ph.cutTime)
@@ -198,6 +238,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 			return result{}, fmt.Errorf("replay: recovery: %w", err)
 		}
 		t.writes = append(t.writes, rph.writes...)
+		t.damage = append(t.damage, w.phaseDamage(rph)...)
 		if rph.cut {
 			w.clock.set(rph.cutTime)
 		}

@@ -138,7 +138,7 @@ func (w *worker) journalKey(chip int, writes []faults.Op) (viewKey, bool) {
 	if size == 0 {
 		return viewKey{}, false
 	}
-	blocks := w.writtenBlocks(nil, writes, func(c int, off int64) bool { return c == chip && off >= lo && off < lo+size })
+	blocks := w.changedBlocks(nil, writes, func(c int, off int64) bool { return c == chip && off >= lo && off < lo+size })
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
 	w.hashBlocks(&h, blocks, true)
