@@ -86,7 +86,12 @@ type bench struct {
 	// dataOff and dataSize its data area.
 	journalOff, journalSize int64
 	dataOff, dataSize       int64
-	steps                   []step // the recorded round
+	// baseBackup is the base's backup store as the reference decoder
+	// reads it; records are the chip offsets of the primary's records of
+	// the scenario's types (their 32-byte headers, then the payloads).
+	baseBackup *reference.Backup
+	records    map[info.Type]int64
+	steps      []step // the recorded round
 	// answers are how the recorded round's operations ended, by index
 	// (faults.Answer).
 	answers []faults.Answer
@@ -212,6 +217,11 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	}
 	b.journalOff, b.journalSize = bs.MetadataRange()
 	b.dataOff, b.dataSize = bs.DataRange()
+	b.baseBackup = bs
+	b.records = map[info.Type]int64{}
+	for _, t := range sc.Types {
+		b.records[t], _ = region.Extent(t)
+	}
 	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
 	b.baseTime = clock.Now()
 	b.primaryBaseStats = chips[0].Stats()

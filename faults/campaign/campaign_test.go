@@ -158,11 +158,9 @@ func TestBranchingEqualsReplay(t *testing.T) {
 		require.NoError(t, err)
 		w, err := newWorker(b)
 		require.NoError(t, err)
-		n := 0
-		for i, s := range b.steps {
-			for _, p := range variants(i, s.op) {
-				n++
-				if n%7 != 0 || p.kind == pointAnomaly {
+		for n, p := range b.points() {
+			{
+				if (n+1)%7 != 0 || !p.branched() {
 					continue
 				}
 				out, err := w.runPoint(ctx, p, 1)
@@ -196,8 +194,9 @@ func TestAnomalyBranchEqualsReplay(t *testing.T) {
 		require.NoError(t, err)
 		w.memoLive = true
 		branched, replayed := 0, 0
-		for i, s := range b.steps {
-			for _, p := range variants(i, s.op) {
+		for _, p := range b.points() {
+			{
+				i := p.opIndex
 				if p.kind != pointAnomaly {
 					continue
 				}
@@ -229,10 +228,7 @@ func TestDepthTwoBranchingEqualsReplay(t *testing.T) {
 	require.NoError(t, err)
 	checked := 0
 	for _, i := range []int{len(b.steps) / 3, len(b.steps) / 2, 2 * len(b.steps) / 3} {
-		for _, p := range variants(i, b.steps[i].op) {
-			if p.kind == pointAnomaly {
-				continue
-			}
+		for _, p := range cutVariants(i, b.steps[i].op) {
 			out, err := w.runPoint(ctx, p, 2)
 			require.NoError(t, err)
 			for k, r := range out.results[1:] {

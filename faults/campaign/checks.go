@@ -124,6 +124,18 @@ func (w *worker) sameState(post, base *storeView) string {
 	return ""
 }
 
+// reportedCommit returns the generation a commit event in events reports
+// (0 if none).
+func reportedCommit(events []engine.Event) uint64 {
+	var g uint64
+	for _, ev := range events {
+		if ev.Kind == engine.EventCommit {
+			g = max(g, ev.Generation)
+		}
+	}
+	return g
+}
+
 // damageReported lists the damage the engine reported: the stores' damage
 // at open (Status.Damage) and damage events (a scrub's).
 func damageReported(e *engine.Engine, events ...[]engine.Event) []string {
@@ -139,11 +151,12 @@ func damageReported(e *engine.Engine, events ...[]engine.Event) []string {
 }
 
 // checkDurable: no committed generation is lost. The generation committed
-// after recovery (post) is at least the one committed before the round
-// and the one the backup held right after the fault (firstPre, if read).
-// Damage before the round may destroy commits: the floor is then what
-// the reference decoder still read on the damaged base (damagedBase).
-func checkDurable(vs verdicts, committedBefore uint64, damagedBase, firstPre, post *storeView) {
+// after recovery (post) is at least the one committed before the round,
+// the one the round reported committed (reported, 0 if none) and the one
+// the backup held right after the fault (firstPre, if read). Damage before
+// the round may destroy commits: the floor is then what the reference
+// decoder still read on the damaged base (damagedBase).
+func checkDurable(vs verdicts, committedBefore, reported uint64, damagedBase, firstPre, post *storeView) {
 	floor, why := committedBefore, "committed before the round"
 	if damagedBase != nil {
 		switch {
@@ -152,6 +165,9 @@ func checkDurable(vs verdicts, committedBefore uint64, damagedBase, firstPre, po
 		case damagedBase.generation < floor:
 			floor, why = damagedBase.generation, "what survived the damage before the round"
 		}
+	}
+	if reported > floor {
+		floor, why = reported, "reported committed by the round"
 	}
 	if firstPre != nil && firstPre.err == nil && firstPre.generation > floor {
 		floor, why = firstPre.generation, "committed on the backup before the restart"

@@ -33,19 +33,22 @@ func TestCheckDurable(t *testing.T) {
 		name                        string
 		damagedBase, firstPre, post *storeView
 		ok                          bool
+		reported                    uint64
 	}{
-		{"kept", nil, nil, &storeView{generation: 5}, true},
-		{"advanced", nil, nil, &storeView{generation: 6}, true},
-		{"lost the committed generation", nil, nil, &storeView{generation: 4}, false},
-		{"kept what the backup had before the restart", nil, &storeView{generation: 6}, &storeView{generation: 6}, true},
-		{"lost what the backup had before the restart", nil, &storeView{generation: 6}, &storeView{generation: 5}, false},
-		{"an unreadable first view sets no floor", nil, &storeView{generation: 9, err: reference.ErrNoCheckpoint}, &storeView{generation: 5}, true},
-		{"damage before the round destroyed the last commit", &storeView{generation: 4}, nil, &storeView{generation: 4}, true},
-		{"lost what survived the damage", &storeView{generation: 4}, nil, &storeView{generation: 3}, false},
-		{"damage that destroyed nothing sets the floor as before", &storeView{generation: 5}, nil, &storeView{generation: 4}, false},
+		{"kept", nil, nil, &storeView{generation: 5}, true, 0},
+		{"advanced", nil, nil, &storeView{generation: 6}, true, 0},
+		{"lost the committed generation", nil, nil, &storeView{generation: 4}, false, 0},
+		{"kept what the backup had before the restart", nil, &storeView{generation: 6}, &storeView{generation: 6}, true, 0},
+		{"lost what the backup had before the restart", nil, &storeView{generation: 6}, &storeView{generation: 5}, false, 0},
+		{"an unreadable first view sets no floor", nil, &storeView{generation: 9, err: reference.ErrNoCheckpoint}, &storeView{generation: 5}, true, 0},
+		{"damage before the round destroyed the last commit", &storeView{generation: 4}, nil, &storeView{generation: 4}, true, 0},
+		{"lost what survived the damage", &storeView{generation: 4}, nil, &storeView{generation: 3}, false, 0},
+		{"damage that destroyed nothing sets the floor as before", &storeView{generation: 5}, nil, &storeView{generation: 4}, false, 0},
+		{"a reported commit kept", nil, nil, &storeView{generation: 6}, true, 6},
+		{"a reported commit lost", nil, nil, &storeView{generation: 5}, false, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, Durable, func(vs verdicts) { checkDurable(vs, 5, tc.damagedBase, tc.firstPre, tc.post) })
+			v := verdictFor(t, Durable, func(vs verdicts) { checkDurable(vs, 5, tc.reported, tc.damagedBase, tc.firstPre, tc.post) })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}

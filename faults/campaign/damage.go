@@ -77,3 +77,25 @@ func (w *worker) applyBefore(s faults.Schedule) ([]damage, error) {
 	}
 	return damageOf(in, true), nil
 }
+
+// healPrimary puts back the primary's blocks the harness damaged (flips
+// and scribbles of chip A: worker.harness) as the base held them, before
+// the live round: "once faults stop" the CMC's services have rewritten
+// their records and the image is whole again. The engine never writes
+// chip A as the primary, so its base contents are what it must hold
+// (primary-untouched checks that apart, on the operations).
+func (w *worker) healPrimary() {
+	e := w.bench.eraseSize
+	for _, k := range w.harness {
+		chip, off := splitTouchKey(k)
+		if chip != 0 {
+			continue
+		}
+		w.quiet(func() {
+			buf := make([]byte, e)
+			if _, err := w.baseChips[0].ReadAt(buf, off); err == nil {
+				w.chips[0].Poke(off, buf)
+			}
+		})
+	}
+}

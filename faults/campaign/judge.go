@@ -23,7 +23,7 @@ type trial struct {
 	// answers do).
 	writes, roundWrites []faults.Op
 	// answers are how the round's operations ended, in order (from the
-	// injector's trace: faults.Answer).
+	// injector's trace: faults.Answer): those of the primary at least.
 	answers []faults.Answer
 	// firstPre is the backup store as the reference decoder read it right
 	// after the fault, before any recovery (nil when a torn area is
@@ -81,7 +81,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	}
 	b := w.bench
 	w.checkAtomic(vs, t, post, damageReported(rec.engine, t.preEvents, rec.events))
-	checkDurable(vs, b.prevGen.number, t.damagedBase, t.firstPre, post)
+	checkDurable(vs, b.prevGen.number, reportedCommit(t.preEvents), t.damagedBase, t.firstPre, post)
 	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], rec.events)
 	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen)
 	// The last committed generation: after a failover the active chip's
@@ -96,6 +96,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
 	checkWear(vs, writes, b.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
+	w.healPrimary()
 	if t.tamper != nil && t.tamper.beforeLive != nil {
 		if err := t.tamper.beforeLive(w); err != nil {
 			vs.fail(Live, "self-test: could not make the state wrong: %v", err)

@@ -40,8 +40,9 @@ type phaseRun struct {
 	injector *faults.Injector
 	ops      []faults.Op
 	times    []time.Time
-	// answers are how the phase's operations ended; in a branched round
-	// they follow those of the recorded first half, in prefix.
+	// answers are how the phase's operations on the primary ended; in a
+	// branched round they follow those of the recorded first half, in
+	// prefix.
 	answers []faults.Answer
 	prefix  []faults.Answer
 	// before is the damage done before the round (Case.Before), and
@@ -57,14 +58,20 @@ type phaseRun struct {
 }
 
 // newPhase wraps the worker's chips in an injector of s that traces
-// every operation from index start on.
+// every operation from index start on, and keeps the primary's answers
+// (the oracle judges no other: a failover restore after the round answers
+// tens of thousands of programs of the backup).
 func (w *worker) newPhase(s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
-	ph := &phaseRun{}
+	ph := &phaseRun{ops: make([]faults.Op, 0, len(w.bench.steps)), times: make([]time.Time, 0, len(w.bench.steps))}
 	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
 		ph.times = append(ph.times, w.clock.Now())
-	}, Answered: func(a faults.Answer) { ph.answers = append(ph.answers, a) }})
+	}, Answered: func(a faults.Answer) {
+		if a.Op.Role == faults.Primary {
+			ph.answers = append(ph.answers, a)
+		}
+	}})
 	return ph, ph.injector.Wrap(w.chips[0], faults.Primary), ph.injector.Wrap(w.chips[1], faults.Backup)
 }
 

@@ -86,13 +86,9 @@ type job struct {
 func planJobs(b *bench, o Options) []job {
 	var jobs []job
 	if o.Mode == Exhaustive {
-		n := 0
-		for i, s := range b.steps {
-			for _, p := range variants(i, s.op) {
-				if o.Shard.Has(n) {
-					jobs = append(jobs, job{point: p, index: n})
-				}
-				n++
+		for n, p := range b.points() {
+			if o.Shard.Has(n) {
+				jobs = append(jobs, job{point: p, index: n})
 			}
 		}
 		return jobs
@@ -109,13 +105,15 @@ func planJobs(b *bench, o Options) []job {
 func (w *worker) runJob(ctx context.Context, j job, o Options) (jobResult, error) {
 	w.liveDue = o.LiveEvery <= 1 || j.index%o.LiveEvery == 0
 	if o.Mode == Exhaustive {
-		return w.runPoint(ctx, j.point, o.Depth)
+		out, err := w.runPoint(ctx, j.point, o.Depth)
+		out.kind = j.point.kind.String()
+		return out, err
 	}
 	r, err := w.runCase(ctx, j.testCase)
 	if err != nil {
 		return jobResult{}, err
 	}
-	out := jobResult{results: []result{r}}
+	out := jobResult{results: []result{r}, kind: "random"}
 	for _, rule := range j.testCase.Round.Rules {
 		if _, ok := rule.Do.(faults.Torn); ok {
 			out.torn++
