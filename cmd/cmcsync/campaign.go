@@ -169,33 +169,87 @@ func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) 
 	if err != nil {
 		return usageError("campaign: --replay: %v", err)
 	}
-	vs, err := campaign.Replay(ctx, c)
+	st, err := campaign.ReplayStory(ctx, c)
 	if err != nil {
 		return fmt.Errorf("campaign: replay: %w", err)
 	}
 	failed := 0
-	for _, v := range vs {
+	for _, v := range st.Verdicts {
 		if !v.OK {
 			failed++
 		}
 	}
 	if asJSON {
-		if err := writeJSON(stdout, struct {
-			Replay   string             `json:"replay"`
-			Verdicts []campaign.Verdict `json:"verdicts"`
-		}{c.String(), vs}); err != nil {
+		if err := writeJSON(stdout, st); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "replay: %s\n", c)
-		for _, v := range vs {
-			fmt.Fprintln(stdout, v)
-		}
+		printStory(stdout, st)
 	}
 	if failed > 0 {
 		return &exitError{code: 1, msg: fmt.Sprintf("campaign: replay: %d invariant(s) violated", failed)}
 	}
 	return nil
+}
+
+// printStory prints a replay's story: the round, the rules and where they
+// acted, the events, the waits, and the verdicts.
+func printStory(w io.Writer, st *campaign.Story) {
+	fmt.Fprintf(w, "replay: %s\n", st.Replay)
+	r := st.Round
+	fmt.Fprintf(w, "round: %s, generation %d, %d flash operations", r.Outcome, r.Generation, st.RoundOps)
+	if r.Outcome == "" {
+		fmt.Fprintf(w, "round: ended by a power cut, generation %d attempted, %d flash operations", r.Generation, st.RoundOps)
+	}
+	fmt.Fprintf(w, ", %d chunks written, wait-response %v (engine)\n", r.ChangedChunks, r.WaitResponse)
+	if r.Anomaly != "" {
+		fmt.Fprintf(w, "  anomaly: %s\n", r.Anomaly)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", r.Error)
+	}
+	if st.Wait != "" {
+		due := "no failover due"
+		if st.FailoverDue {
+			due = "failover due"
+		}
+		fmt.Fprintf(w, "  the oracle's longest wait of the primary: %s: %s\n", st.Wait, due)
+	} else {
+		fmt.Fprintln(w, "  the oracle: the primary answered every request correctly in time")
+	}
+	fmt.Fprintln(w, "rules:")
+	for _, rs := range st.Rules {
+		switch {
+		case rs.NeverMatched():
+			fmt.Fprintf(w, "  %-9s %s: NEVER MATCHED an operation\n", rs.Phase, rs.Rule)
+		case rs.FiredN == 0:
+			fmt.Fprintf(w, "  %-9s %s: matched %d operation(s), acted at none (an earlier rule's outcome came first)\n", rs.Phase, rs.Rule, rs.Matched)
+		default:
+			fmt.Fprintf(w, "  %-9s %s: acted at %d operation(s): %s\n", rs.Phase, rs.Rule, rs.FiredN, strings.Join(rs.Fired, "; "))
+		}
+	}
+	if len(st.Rules) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, d := range st.Damage {
+		fmt.Fprintf(w, "damage: %s\n", d)
+	}
+	printEvents(w, "events in the round:", st.RoundEvents)
+	printEvents(w, "events in the recovery:", st.RecoveryEvents)
+	fmt.Fprintln(w, "verdicts:")
+	for _, v := range st.Verdicts {
+		fmt.Fprintln(w, "  "+v.String())
+	}
+}
+
+func printEvents(w io.Writer, title string, evs []engine.Event) {
+	fmt.Fprintln(w, title)
+	if len(evs) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, ev := range evs {
+		fmt.Fprintf(w, "  %-14s gen=%d %s\n", ev.Kind, ev.Generation, ev.Detail)
+	}
 }
 
 func runSelfTest(ctx context.Context, scenario string, seed uint64, asJSON bool, stdout io.Writer) error {

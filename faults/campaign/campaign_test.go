@@ -65,12 +65,12 @@ func TestShards(t *testing.T) {
 // TestShardsMergeToTheWhole: two shards merged count what one run counts.
 func TestShardsMergeToTheWhole(t *testing.T) {
 	ctx := context.Background()
-	whole, err := Run(ctx, Options{Scenario: "small", Workers: 2})
+	whole, err := Run(ctx, Options{Scenario: "small", Workers: 2, KeepViolations: 1 << 20})
 	require.NoError(t, err)
-	require.True(t, whole.OK(), "%v", whole.Violations)
+	requireOnlyKnown(t, whole)
 	var parts []Report
 	for k := 0; k < 2; k++ {
-		r, err := Run(ctx, Options{Scenario: "small", Workers: 1, Shard: Shard{k, 2}})
+		r, err := Run(ctx, Options{Scenario: "small", Workers: 1, Shard: Shard{k, 2}, KeepViolations: 1 << 20})
 		require.NoError(t, err)
 		parts = append(parts, *r)
 	}
@@ -79,6 +79,7 @@ func TestShardsMergeToTheWhole(t *testing.T) {
 	require.Equal(t, whole.FaultPoints, m.FaultPoints)
 	require.Equal(t, whole.TornVariants, m.TornVariants)
 	require.Equal(t, whole.Checks, m.Checks)
+	require.ElementsMatch(t, whole.Violations, m.Violations)
 	require.Equal(t, []string{"0/2", "1/2"}, m.Shards)
 	require.Empty(t, m.MissingShards())
 	_, err = Merge(parts[0], parts[0])
@@ -98,9 +99,9 @@ func TestStandardRoundExhaustive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("exhaustive campaign over the standard round (about 1,500 points)")
 	}
-	rep, err := Run(context.Background(), Options{Workers: 2})
+	rep, err := Run(context.Background(), Options{Workers: 2, KeepViolations: 1 << 20})
 	require.NoError(t, err)
-	require.True(t, rep.OK(), "violations: %v", rep.Violations)
+	requireOnlyKnown(t, rep)
 	require.GreaterOrEqual(t, rep.FaultPoints, 1000)
 	require.Greater(t, rep.TornVariants, 0)
 	for _, inv := range Invariants() {
@@ -159,16 +160,14 @@ func TestBranchingEqualsReplay(t *testing.T) {
 		w, err := newWorker(b)
 		require.NoError(t, err)
 		for n, p := range b.points() {
-			{
-				if (n+1)%7 != 0 || !p.branched() {
-					continue
-				}
-				out, err := w.runPoint(ctx, p, 1)
-				require.NoError(t, err)
-				vs, err := Replay(ctx, out.results[0].testCase)
-				require.NoError(t, err)
-				require.Equal(t, out.results[0].verdicts, vs, "case %s", out.results[0].testCase)
+			if (n+1)%7 != 0 || !p.branched() {
+				continue
 			}
+			out, err := w.runPoint(ctx, p, 1)
+			require.NoError(t, err)
+			vs, err := Replay(ctx, out.results[0].testCase)
+			require.NoError(t, err)
+			require.Equal(t, out.results[0].verdicts, vs, "case %s", out.results[0].testCase)
 		}
 	}
 }
@@ -195,21 +194,18 @@ func TestAnomalyBranchEqualsReplay(t *testing.T) {
 		w.memoLive = true
 		branched, replayed := 0, 0
 		for _, p := range b.points() {
-			{
-				i := p.opIndex
-				if p.kind != pointAnomaly {
-					continue
-				}
-				out, err := w.runPoint(ctx, p, 1)
-				require.NoError(t, err)
-				vs, err := Replay(ctx, out.results[0].testCase)
-				require.NoError(t, err)
-				require.Equal(t, vs, out.results[0].verdicts, "mutant %s case %s", mutant, out.results[0].testCase)
-				if i >= b.split {
-					branched++
-				} else {
-					replayed++
-				}
+			if p.kind != pointAnomaly {
+				continue
+			}
+			out, err := w.runPoint(ctx, p, 1)
+			require.NoError(t, err)
+			vs, err := Replay(ctx, out.results[0].testCase)
+			require.NoError(t, err)
+			require.Equal(t, vs, out.results[0].verdicts, "mutant %s case %s", mutant, out.results[0].testCase)
+			if p.opIndex >= b.split {
+				branched++
+			} else {
+				replayed++
 			}
 		}
 		require.Greater(t, branched, 10, "mutant %s", mutant)
@@ -257,9 +253,9 @@ func TestDepthTwoOnSmallScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("depth-2 campaign")
 	}
-	rep, err := Run(context.Background(), Options{Scenario: "small", Depth: 2, Workers: 2, Shard: Shard{3, 16}})
+	rep, err := Run(context.Background(), Options{Scenario: "small", Depth: 2, Workers: 2, Shard: Shard{3, 16}, KeepViolations: 1 << 20})
 	require.NoError(t, err)
-	require.True(t, rep.OK(), "violations: %v", rep.Violations)
+	requireOnlyKnown(t, rep)
 	require.Greater(t, rep.RecoveryPoints, 0)
 	require.Equal(t, rep.FaultPoints, rep.Schedules)
 	t.Logf("%d schedules (%d in recovery); %.0f points/s wall, %.0f per CPU second",
@@ -267,16 +263,16 @@ func TestDepthTwoOnSmallScenario(t *testing.T) {
 }
 
 func TestRandomCampaign(t *testing.T) {
-	rep, err := Run(context.Background(), Options{Mode: Random, Scenario: "small", Count: 30, Seed: 7, Workers: 2})
+	rep, err := Run(context.Background(), Options{Mode: Random, Scenario: "small", Count: 30, Seed: 7, Workers: 2, KeepViolations: 1 << 20})
 	require.NoError(t, err)
-	require.True(t, rep.OK(), "violations: %v", rep.Violations)
+	requireOnlyKnown(t, rep)
 	require.Equal(t, 30, rep.Schedules)
 	if !testing.Short() {
 		// Random schedules replay the whole round each (no branching):
 		// a few hundred on the standard round.
-		rep, err := Run(context.Background(), Options{Mode: Random, Count: 300, Seed: 11, Workers: 2})
+		rep, err := Run(context.Background(), Options{Mode: Random, Count: 300, Seed: 11, Workers: 2, KeepViolations: 1 << 20})
 		require.NoError(t, err)
-		require.True(t, rep.OK(), "violations: %v", rep.Violations)
+		requireOnlyKnown(t, rep)
 	}
 	// The same seed draws the same schedules.
 	b, err := loadBench(context.Background(), "small", 7, engine.None)

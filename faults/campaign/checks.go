@@ -286,8 +286,18 @@ func (w *worker) checkPrimary(vs verdicts, writes []faults.Op, active int, basel
 
 // checkWear: no erase block is erased more than WearBound times by writes
 // (the erases of one phase: the round and its recoveries, or the live
-// round).
-func checkWear(vs verdicts, writes []faults.Op, eraseSize int64, phase string) {
+// round), plus once for each erase of it the faults made fail, loudly or
+// silently (faulted: the engine may try again, as the purge's
+// erase-and-verify does).
+func checkWear(vs verdicts, writes, faulted []faults.Op, eraseSize int64, phase string) {
+	allowed := map[int64]int{}
+	for _, op := range faulted {
+		if op.Kind == faults.Erase {
+			for off := range blocksOf(op, eraseSize) {
+				allowed[touchKey(chipOf(op), off)]++
+			}
+		}
+	}
 	count := make(map[int64]int, len(writes)) // by touchKey
 	for _, op := range writes {
 		if op.Kind != faults.Erase {
@@ -295,13 +305,29 @@ func checkWear(vs verdicts, writes []faults.Op, eraseSize int64, phase string) {
 		}
 		for off := range blocksOf(op, eraseSize) {
 			k := touchKey(chipOf(op), off)
-			if count[k]++; count[k] > WearBound {
-				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d)", op.Role, off, count[k], phase, WearBound)
+			if bound := WearBound + allowed[k]; count[k]+1 > bound {
+				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d, %d of them failed by the faults)", op.Role, off, count[k]+1, phase, bound, allowed[k])
 				return
+			}
+			count[k]++
+		}
+	}
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase the faults failed)", len(count), phase, WearBound)
+}
+
+// faultedErases lists the erases whose failure (loud or silent) the
+// injector's schedule decided.
+func faultedErases(in *faults.Injector) []faults.Op {
+	var out []faults.Op
+	for _, f := range in.Fired() {
+		switch f.Action.(type) {
+		case faults.SilentErase, faults.Fail:
+			if f.Op.Kind == faults.Erase {
+				out = append(out, f.Op)
 			}
 		}
 	}
-	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times", len(count), phase, WearBound)
+	return out
 }
 
 // describe formats the parts of a configuration a scenario sets.

@@ -190,20 +190,25 @@ func TestCheckWear(t *testing.T) {
 		return faults.Op{Role: role, Kind: faults.Erase, Off: off, Len: n}
 	}
 	for _, tc := range []struct {
-		name   string
-		writes []faults.Op
-		ok     bool
+		name    string
+		writes  []faults.Op
+		ok      bool
+		faulted []faults.Op
 	}{
-		{"no erase", []faults.Op{{Role: faults.Backup, Kind: faults.Program, Off: 0, Len: 256}}, true},
-		{"twice", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, true},
+		{"no erase", []faults.Op{{Role: faults.Backup, Kind: faults.Program, Off: 0, Len: 256}}, true, nil},
+		{"twice", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, true, nil},
 		{"twice on each chip", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
-			erase(faults.Primary, 0, eraseSize), erase(faults.Primary, 0, eraseSize)}, true},
-		{"three times", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, false},
+			erase(faults.Primary, 0, eraseSize), erase(faults.Primary, 0, eraseSize)}, true, nil},
+		{"three times", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, false, nil},
 		{"three times, once in a block erase", []faults.Op{erase(faults.Backup, 0, 16*eraseSize), erase(faults.Backup, 4*eraseSize, eraseSize),
-			erase(faults.Backup, 4*eraseSize, eraseSize)}, false},
+			erase(faults.Backup, 4*eraseSize, eraseSize)}, false, nil},
+		{"three times, one of which failed silently", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)},
+			true, []faults.Op{erase(faults.Backup, 0, eraseSize)}},
+		{"four times, one of which failed", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize)}, false, []faults.Op{erase(faults.Backup, 0, eraseSize)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, eraseSize, "round") })
+			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, tc.faulted, eraseSize, "round") })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}

@@ -75,6 +75,9 @@ func (w *worker) applyBefore(s faults.Schedule) ([]damage, error) {
 	if err := in.Err(); err != nil {
 		return nil, fmt.Errorf("before the round: %w", err)
 	}
+	if w.story != nil {
+		w.story.tellPhase("before", s, []faults.Op{{Role: faults.Primary, Kind: faults.Read, Len: 1}}, in.Fired())
+	}
 	return damageOf(in, true), nil
 }
 
@@ -91,11 +94,9 @@ func (w *worker) healPrimary() {
 		if chip != 0 {
 			continue
 		}
-		w.quiet(func() {
-			buf := make([]byte, e)
-			if _, err := w.baseChips[0].ReadAt(buf, off); err == nil {
-				w.chips[0].Poke(off, buf)
-			}
-		})
+		buf := make([]byte, e)
+		if _, err := w.baseChips[0].ReadAt(buf, off); err == nil {
+			w.chips[0].Poke(off, buf)
+		}
 	}
 }

@@ -69,6 +69,7 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (jobResult, e
 	if p.kind == pointTorn {
 		out.torn++
 	}
+	w.noteCase(c)
 	t, err := w.branch(p)
 	if err != nil {
 		return jobResult{}, err
@@ -94,6 +95,7 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (jobResult, e
 		for _, q := range cutVariants(j, s.op) {
 			c2 := c
 			c2.Recovery = q.schedule(b.seed)
+			w.noteCase(c2)
 			t2, err := w.branchRecovery(&base, before, s, q)
 			if err != nil {
 				return jobResult{}, err

@@ -9,6 +9,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // failoverFacts is what the failover invariant judges (docs/DESIGN.md,
@@ -81,7 +82,7 @@ func btoi(b bool) int {
 // active chip by the stores' roles (both decoded with the reference
 // decoder) and by the engine, and, if chip 1 is active, how its
 // information region differs from want, the last committed generation.
-func (w *worker) failoverFacts(t *trial, rec *recovery, writes []faults.Op, want *generation) failoverFacts {
+func (w *worker) failoverFacts(t *trial, rec *recovery, writes []faults.Op, want *generation, excused func(info.Type) bool) failoverFacts {
 	f := failoverFacts{powerLost: t.powerLost, storeActive: -1, engineActive: rec.engine.Status().ActiveChip}
 	f.due, f.longest = failoverDue(t.answers, w.bench.threshold())
 	for _, ev := range t.preEvents {
@@ -102,21 +103,24 @@ func (w *worker) failoverFacts(t *trial, rec *recovery, writes []faults.Op, want
 		f.storeActive = int(role.Active)
 	}
 	if f.storeActive == 1 {
-		w.quiet(func() { f.restored = w.regionDiffers(1, want) })
+		w.quiet(func() { f.restored = w.regionDiffers(1, want, excused) })
 	}
 	return f
 }
 
 // regionDiffers says how chip's information region differs from g's
-// payloads ("" if it holds them).
-func (w *worker) regionDiffers(chip int, g *generation) string {
+// payloads ("" if it holds them), leaving out the types g does not hold
+// (nothing to restore) and those excused says the restore could not have
+// had right.
+func (w *worker) regionDiffers(chip int, g *generation, excused func(info.Type) bool) string {
 	got, err := w.regionGeneration(chip)
 	if err != nil {
 		return fmt.Sprintf("unreadable: %v", err)
 	}
 	var bad []string
 	for _, t := range w.bench.scenario.Types {
-		if !bytes.Equal(got.payloads[t], g.payloads[t]) {
+		want, held := g.payloads[t]
+		if held && !bytes.Equal(got.payloads[t], want) && !excused(t) {
 			bad = append(bad, fmt.Sprintf("%v (%d bytes, generation %d's has %d)", t, len(got.payloads[t]), g.number, len(g.payloads[t])))
 		}
 	}
@@ -124,4 +128,49 @@ func (w *worker) regionDiffers(chip int, g *generation) string {
 		return "differs in " + strings.Join(bad, ", ")
 	}
 	return ""
+}
+
+// damagedTypes returns whether a type's committed chunks on chip 1 (post)
+// lie in blocks the faults damaged after they were written, provided the
+// engine reported damage or an error (reported): after a failover such a
+// type cannot be restored as it was committed, and an engine that says so
+// is not at fault.
+func (w *worker) damagedTypes(t *trial, post *storeView, reported []string) func(info.Type) bool {
+	return func(ty info.Type) bool {
+		ts, ok := post.state.Type(uint8(ty))
+		if !ok || len(reported) == 0 {
+			return false
+		}
+		for _, c := range ts.Chunks {
+			if damagedSinceWritten(t, 1, post.blockOffset(c.Block), w.bench.eraseSize) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// lastCommitted returns the generation the backup committed last, as the
+// oracle knows it: the one before the round or the round's, by number;
+// when damage before the round destroyed commits (the reference decoder
+// read an older generation from the damaged base), what the backup store
+// holds now, its payloads read back and checked against their digests by
+// the reference decoder (a payload that does not read back is left out).
+func (w *worker) lastCommitted(t *trial, post *storeView) *generation {
+	b := w.bench
+	if base := t.damagedBase; base == nil || base.err != nil || base.generation >= b.prevGen.number {
+		if g := b.generation(post.generation); g != nil {
+			return g
+		}
+		return b.prevGen
+	}
+	g := &generation{number: post.generation, config: engineConfig(post.state.Config), payloads: map[info.Type][]byte{}, chunks: map[chunkKey][]uint64{}}
+	w.quiet(func() {
+		for _, ty := range b.scenario.Types {
+			if p, err := post.backup.Payload(w.chips[1], uint8(ty)); err == nil {
+				g.payloads[ty] = p
+			}
+		}
+	})
+	return g
 }

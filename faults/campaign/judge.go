@@ -8,6 +8,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // trial is the state of one run once its faults have struck, handed to the
@@ -39,6 +40,9 @@ type trial struct {
 	damagedBase *storeView
 	// roundErr is what the round returned.
 	roundErr error
+	// faultedErases are the erases (of the round and a faulted recovery)
+	// whose failure the schedules decided.
+	faultedErases []faults.Op
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 	// tamper, if set, makes the state wrong before the checks (the
@@ -63,6 +67,17 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		return vs.all()
 	}
 	defer rec.engine.Release()
+	if st := w.story; st != nil {
+		st.RecoveryEvents = rec.events
+		due, longest := failoverDue(t.answers, w.bench.threshold())
+		st.FailoverDue = due
+		if longest != nil {
+			st.Wait = longest.String()
+		}
+		for _, d := range t.damage {
+			st.Damage = append(st.Damage, d.String())
+		}
+	}
 	if t.tamper != nil && t.tamper.afterRecovery != nil {
 		if err := t.tamper.afterRecovery(w, t, rec, &writes); err != nil {
 			vs.fail(Live, "self-test: could not make the state wrong: %v", err)
@@ -80,21 +95,23 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		return vs.all()
 	}
 	b := w.bench
-	w.checkAtomic(vs, t, post, damageReported(rec.engine, t.preEvents, rec.events))
+	reported := damageReported(rec.engine, t.preEvents, rec.events)
+	w.checkAtomic(vs, t, post, reported)
 	checkDurable(vs, b.prevGen.number, reportedCommit(t.preEvents), t.damagedBase, t.firstPre, post)
 	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], rec.events)
 	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen)
 	// The last committed generation: after a failover the active chip's
 	// information must equal it, and so must the backup after the live
 	// round.
-	last := b.generation(post.generation)
-	if last == nil {
-		last = b.prevGen
+	last := w.lastCommitted(t, post)
+	excuse := reported
+	if t.roundErr != nil {
+		excuse = append(excuse, "the round reported an error: "+t.roundErr.Error())
 	}
-	judgeFailover(vs, w.failoverFacts(t, rec, writes, last), b.threshold())
+	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.damagedTypes(t, post, excuse)), b.threshold())
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
-	checkWear(vs, writes, b.eraseSize, "round and recovery")
+	checkWear(vs, writes, t.faultedErases, b.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
 	w.healPrimary()
 	if t.tamper != nil && t.tamper.beforeLive != nil {
@@ -197,8 +214,8 @@ func (w *worker) judgeRefusal(vs verdicts, t *trial, rec *recovery, writes []fau
 	for _, inv := range []string{Atomic, Durable, Purged, Reinit, Live} {
 		vs.ok(inv, "%s", refused)
 	}
-	judgeFailover(vs, w.failoverFacts(t, rec, writes, w.bench.prevGen), w.bench.threshold())
+	judgeFailover(vs, w.failoverFacts(t, rec, writes, w.bench.prevGen, func(info.Type) bool { return false }), w.bench.threshold())
 	w.checkPrimary(vs, writes, 0, w.bench.primaryBaseStats)
-	checkWear(vs, writes, w.bench.eraseSize, "round and recovery")
+	checkWear(vs, writes, t.faultedErases, w.bench.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, 0, 0, w.bench.threshold(), w.bench.interruptBound)
 }

@@ -86,7 +86,10 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	}
 	want := w.bench.roundGen
 	if active != 0 {
-		want = last
+		if want, err = w.afterFailover(active, last); err != nil {
+			vs.fail(Live, "after the failover chip %d's information region is unreadable: %v", active, err)
+			return vs.list()
+		}
 	}
 	var ms []mismatch
 	w.setTouched(all)
@@ -95,7 +98,7 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, backup, listMismatches(ms))
 		return vs.list()
 	}
-	checkWear(vs, *writes, w.bench.eraseSize, "live round")
+	checkWear(vs, *writes, nil, w.bench.eraseSize, "live round")
 	w.checkPrimary(vs, *writes, active, baseline)
 	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.generation, backup)
 	return vs.list()
@@ -108,4 +111,26 @@ func (w *worker) regionGeneration(chip int) (*generation, error) {
 		return nil, err
 	}
 	return readGeneration(r, w.bench.scenario.Types, 0, engine.Config{})
+}
+
+// afterFailover is what the backup must hold after the live round that
+// follows a failover: the last committed generation (which the failover
+// restored into the active chip's region), and, for the types it does not
+// hold (damage before the round destroyed their commits), what the active
+// chip's region holds.
+func (w *worker) afterFailover(active int, last *generation) (*generation, error) {
+	if len(last.payloads) == len(w.bench.scenario.Types) {
+		return last, nil
+	}
+	var region *generation
+	var err error
+	w.quiet(func() { region, err = w.regionGeneration(active) })
+	if err != nil {
+		return nil, err
+	}
+	for t, p := range last.payloads {
+		region.payloads[t] = p
+	}
+	region.number = last.number
+	return region, nil
 }

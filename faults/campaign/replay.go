@@ -50,10 +50,12 @@ type phaseRun struct {
 	// after that damage (nil without one).
 	before      []damage
 	damagedBase *storeView
-	// err is what the round returned.
+	// report and err are what the round returned.
+	report  engine.RoundReport
 	err     error
 	writes  []faults.Op
 	cut     bool
+	cutAt   int64 // the index of the cut or torn operation
 	cutTime time.Time
 }
 
@@ -90,7 +92,7 @@ func (ph *phaseRun) finish() {
 			break
 		}
 	}
-	ph.cut = cutAt >= 0
+	ph.cut, ph.cutAt = cutAt >= 0, cutAt
 	for k, op := range ph.ops {
 		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
 			if op.Index == cutAt {
@@ -137,6 +139,7 @@ func (w *worker) phaseDamage(ph *phaseRun) []damage {
 // replay runs c from the base on the worker's chips.
 func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	b := w.bench
+	w.noteCase(c)
 	if c.Scenario != b.scenario.Name || c.Seed != b.seed || c.Mutant != b.mutant {
 		return result{}, fmt.Errorf("case %q is for another bench (%s seed=%d mutant=%s)", c, b.scenario.Name, b.seed, b.mutant)
 	}
@@ -162,7 +165,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 		return result{}, fmt.Errorf("replay: open before the round: %w", err)
 	}
 	ph.injector.Arm()
-	_, ph.err = e.Round(ctx)
+	ph.report, ph.err = e.Round(ctx)
 	return w.afterRound(ctx, c, e, ph)
 }
 
@@ -197,6 +200,7 @@ func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 // TestRandomBranchEqualsReplay prove it the same as a replay.
 func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	b := w.bench
+	w.noteCase(c)
 	w.chips[0].Restore(b.base[0])
 	w.chips[1].Restore(b.base[1])
 	w.clock.set(b.baseTime)
@@ -212,7 +216,7 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.clock.set(s.time)
 	ph.prefix = b.answers[:b.split:b.split]
 	ph.injector.Arm()
-	if _, ph.err = e.Apply(ctx, b.prepared); errors.Is(ph.err, engine.ErrStale) {
+	if ph.report, ph.err = e.Apply(ctx, b.prepared); errors.Is(ph.err, engine.ErrStale) {
 		return result{}, fmt.Errorf("branch: %w", ph.err)
 	}
 	return w.afterRound(ctx, c, e, ph)
@@ -229,6 +233,16 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	t := &trial{testCase: c, preEvents: e.Events(), writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
 		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, roundErr: ph.err}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
+	t.faultedErases = faultedErases(ph.injector)
+	if st := w.story; st != nil {
+		st.Round, st.RoundEvents = ph.report, t.preEvents
+		for _, op := range ph.ops {
+			if !ph.cut || op.Index <= ph.cutAt {
+				st.RoundOps++
+			}
+		}
+		st.tellPhase("round", c.Round, ph.ops, ph.injector.Fired())
+	}
 	points := 1
 	if ph.cut {
 		w.clock.set(ph.cutTime)
@@ -246,6 +260,10 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		}
 		t.writes = append(t.writes, rph.writes...)
 		t.damage = append(t.damage, w.phaseDamage(rph)...)
+		if w.story != nil {
+			w.story.tellPhase("recovery", c.Recovery, rph.ops, rph.injector.Fired())
+		}
+		t.faultedErases = append(t.faultedErases, faultedErases(rph.injector)...)
 		if rph.cut {
 			w.clock.set(rph.cutTime)
 		}

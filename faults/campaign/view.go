@@ -34,15 +34,18 @@ type storeView struct {
 // viewIDs numbers views.
 var viewIDs atomic.Uint64
 
-// decodeHook, if set, sees every store the oracle decodes afresh: the chip
-// it read, the store's range, what the reference decoder made of it, and,
-// if a second reader could rightly read something else, why ("" if not):
+// decodeHook, if set, sees every store the oracle reads (decoded afresh or
+// taken from the views cache, so that what it sees of a case does not
+// depend on which cases ran before on the same worker): the
+// replay line of the case being judged, the chip it read, the store's
+// range, what the reference decoder made of it, and, if a second reader
+// could rightly read something else, why ("" if not):
 // a torn area whose cells read differently from read to read, or a state
 // the self-test made wrong on purpose. Tests set it, before any campaign
 // runs, to cross-check the reference decoder with the store's own reader
 // (package crosscheck). It runs inside the oracle's quiet reads and may
 // read chip.
-var decodeHook func(chip hal.Flash, storeOff, storeSize int64, b *reference.Backup, err error, skip string)
+var decodeHook func(line string, chip hal.Flash, storeOff, storeSize int64, b *reference.Backup, err error, skip string)
 
 // viewKey names a decoded view: the chip and a hash of its store's
 // metadata blocks that differ from the base.
@@ -91,6 +94,7 @@ func (w *worker) view(chip int, writes []faults.Op) *storeView {
 		if ok {
 			if c, hit := w.bench.memo.views.get(key); hit {
 				v = c
+				w.seen(chip, v.backup, v.err)
 				return
 			}
 		}
@@ -107,17 +111,25 @@ func (w *worker) view(chip int, writes []faults.Op) *storeView {
 func (w *worker) decode(chip int) *storeView {
 	l := w.bench.layout
 	b, err := reference.Decode(w.chips[chip], l.StoreOff, l.StoreSize)
-	if decodeHook != nil {
-		skip := ""
-		switch {
-		case !w.stable:
-			skip = "unstable cells"
-		case w.tamper != nil:
-			skip = "a self-test state"
-		}
-		decodeHook(w.chips[chip], l.StoreOff, l.StoreSize, b, err, skip)
-	}
+	w.seen(chip, b, err)
 	return viewOf(b, err)
+}
+
+// seen hands a store the oracle read (decoded afresh, or from the views
+// cache) to decodeHook, if set.
+func (w *worker) seen(chip int, b *reference.Backup, err error) {
+	if decodeHook == nil {
+		return
+	}
+	skip := ""
+	switch {
+	case !w.stable:
+		skip = "unstable cells"
+	case w.tamper != nil:
+		skip = "a self-test state"
+	}
+	l := w.bench.layout
+	decodeHook(w.caseLine, w.chips[chip], l.StoreOff, l.StoreSize, b, err, skip)
 }
 
 // viewOf makes a view of a decoded store.
@@ -176,4 +188,11 @@ func engineConfig(c reference.Config) engine.Config {
 		ec.Types = append(ec.Types, info.Type(t))
 	}
 	return ec
+}
+
+// noteCase notes the case the worker runs now, for decodeHook.
+func (w *worker) noteCase(c Case) {
+	if decodeHook != nil {
+		w.caseLine = c.String()
+	}
 }

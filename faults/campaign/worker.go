@@ -42,6 +42,10 @@ type worker struct {
 	stable       bool
 	liveVerdicts map[uint64][]Verdict
 	matchMemo    map[matchKey][]mismatch
+	// story, if set, is told what the run being judged did (ReplayStory).
+	story *Story
+	// caseLine is the replay line of the case being run, for decodeHook.
+	caseLine string
 	// tamper, if set, makes the state of every run judged wrong (the
 	// oracle's self-test).
 	tamper      *tamper
