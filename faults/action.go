@@ -9,7 +9,7 @@ import (
 // values; String returns the text [ParseSchedule] reads back.
 //
 // Some actions act beside the operation and let it run ([Flip], [Scribble],
-// [Delay]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
+// [Copy], [Delay]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
 // [WearOut], [SilentErase], [Weak]). When several rules match one operation, every side action runs
 // (in rule order) and then the first outcome action decides.
 type Action interface {
@@ -76,6 +76,12 @@ type Scribble struct {
 	Lo, Hi int64
 }
 
+// Copy overwrites the whole device To with the contents of device From
+// (both clipped to the smaller), just before the operation, which then
+// runs: a chip re-imaged from a dump of the other one. It needs a device
+// with Poke. Text: "(copy FROM TO)".
+type Copy struct{ From, To Role }
+
 // Delay advances the virtual clock by Duration before the operation (a
 // slow response). Text: "(delay D)", D as Go formats a time.Duration.
 type Delay struct{ Duration time.Duration }
@@ -141,6 +147,7 @@ func (a Flip) String() string {
 	return fmt.Sprintf("(flip %v %#x %#x %d)", a.Role, a.Lo, a.Hi, a.Bits)
 }
 func (a Scribble) String() string { return fmt.Sprintf("(scribble %v %#x %#x)", a.Role, a.Lo, a.Hi) }
+func (a Copy) String() string     { return fmt.Sprintf("(copy %v %v)", a.From, a.To) }
 func (a Delay) String() string    { return "(delay " + a.Duration.String() + ")" }
 func (a Fail) String() string     { return "(fail " + a.Kind.String() + ")" }
 func (GoBad) String() string      { return "bad" }
@@ -157,6 +164,7 @@ func (Cut) outcome() bool      { return true }
 func (Torn) outcome() bool     { return true }
 func (Flip) outcome() bool     { return false }
 func (Scribble) outcome() bool { return false }
+func (Copy) outcome() bool     { return false }
 func (Delay) outcome() bool    { return false }
 func (Fail) outcome() bool     { return true }
 func (GoBad) outcome() bool    { return true }
@@ -188,6 +196,17 @@ func (a Flip) validate() error {
 func (a Scribble) validate() error {
 	if err := validRegion(a.Role, a.Lo, a.Hi); err != nil {
 		return fmt.Errorf("scribble: %w", err)
+	}
+	return nil
+}
+func (a Copy) validate() error {
+	for _, r := range []Role{a.From, a.To} {
+		if r != Primary && r != Backup {
+			return fmt.Errorf("copy: unknown role %v", r)
+		}
+	}
+	if a.From == a.To {
+		return fmt.Errorf("copy: from and to are both %v", a.From)
 	}
 	return nil
 }

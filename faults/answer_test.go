@@ -148,3 +148,20 @@ func TestStackedInjectors(t *testing.T) {
 	require.NoError(t, above.Err())
 	require.NotEqual(t, bytes.Repeat([]byte{0xff}, 256), m.data[0x2000:0x2100], "some bits programmed")
 }
+
+// TestCopy: a device re-imaged from the other one's dump; the bytes that
+// changed read as corrupted.
+func TestCopy(t *testing.T) {
+	var answers []Answer
+	in, p, b, pm, bm := pair(t, "(on (at 0) (copy primary backup))", Options{Answered: func(a Answer) { answers = append(answers, a) }})
+	pm.data[0x10], pm.data[0x2000] = 0x12, 0x34
+	_, err := p.ReadAt(make([]byte, 4), 0) // #0: the copy
+	require.NoError(t, err)
+	require.Equal(t, pm.data, bm.data)
+	_, err = b.ReadAt(make([]byte, 32), 0) // #1
+	require.NoError(t, err)
+	require.True(t, answers[1].Corrupted)
+	require.Equal(t, []Span{{Off: 0x10, Len: 1}, {Off: 0x2000, Len: 1}}, in.Corrupted(Backup))
+	_, err = ParseSchedule("(on (at 0) (copy backup backup))")
+	require.ErrorIs(t, err, ErrSyntax)
+}

@@ -59,6 +59,8 @@ func (in *Injector) side(op Op, a Action) {
 			}
 			in.taint(a.Role, lo+bit/8, 1, op.Index)
 		}
+	case Copy:
+		in.copyDevice(op, a)
 	case Scribble:
 		dev := in.devices[a.Role]
 		lo, hi, ok := in.clip(dev, a.Lo, a.Hi)
@@ -78,18 +80,7 @@ func (in *Injector) side(op Op, a Action) {
 		if !in.poke(dev, lo, buf) {
 			return
 		}
-		for i := 0; i < len(buf); {
-			if buf[i] == old[i] {
-				i++
-				continue
-			}
-			j := i
-			for j < len(buf) && buf[j] != old[j] {
-				j++
-			}
-			in.taint(a.Role, lo+int64(i), int64(j-i), op.Index)
-			i = j
-		}
+		in.taintChanges(a.Role, lo, old, buf, op.Index)
 	}
 }
 
@@ -176,4 +167,45 @@ func (in *Injector) untaint(role Role, off, n int64) {
 		}
 	}
 	in.corrupted[role] = keep
+}
+
+// copyDevice does a Copy before op: the bytes of To that change are
+// recorded as corrupted, as a scribble's.
+func (in *Injector) copyDevice(op Op, a Copy) {
+	from, to := in.devices[a.From], in.devices[a.To]
+	if from == nil || to == nil {
+		in.harnessErr(errors.New("copy between devices that are not both wrapped"))
+		return
+	}
+	n := min(from.geometry.Size, to.geometry.Size)
+	src, old := make([]byte, n), make([]byte, n)
+	if _, err := from.wrapped.ReadAt(src, 0); err != nil {
+		in.harnessErr(fmt.Errorf("copy: %w", err))
+		return
+	}
+	if _, err := to.wrapped.ReadAt(old, 0); err != nil {
+		in.harnessErr(fmt.Errorf("copy: %w", err))
+		return
+	}
+	if !in.poke(to, 0, src) {
+		return
+	}
+	in.taintChanges(a.To, 0, old, src, op.Index)
+}
+
+// taintChanges records as corrupted the bytes at off of role where now
+// differs from old.
+func (in *Injector) taintChanges(role Role, off int64, old, now []byte, at int64) {
+	for i := 0; i < len(now); {
+		if now[i] == old[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(now) && now[j] != old[j] {
+			j++
+		}
+		in.taint(role, off+int64(i), int64(j-i), at)
+		i = j
+	}
 }

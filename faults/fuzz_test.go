@@ -131,7 +131,7 @@ func fuzzAction(c fuzz.Continue) Action {
 		lo := int64(c.Intn(16 << 10))
 		return lo, lo + 1 + int64(c.Intn(4<<10))
 	}
-	switch c.Intn(10) {
+	switch c.Intn(11) {
 	case 0:
 		return Cut{}
 	case 1:
@@ -152,6 +152,9 @@ func fuzzAction(c fuzz.Continue) Action {
 		return SilentErase{Partial: c.RandBool()}
 	case 8:
 		return Weak{}
+	case 9:
+		from := Role(1 + c.Intn(2))
+		return Copy{From: from, To: 3 - from}
 	default:
 		return WearOut{}
 	}

@@ -84,7 +84,8 @@ const maxDepth = 64
 // (addr LO HI) | (and PRED...) | (or PRED...) | (not PRED).
 // ACTION is cut | bad | wearout | weak | (torn bits|allbutone|random
 // [unstable]) | (silent-erase unchanged|partial) | (flip ROLE LO HI N) |
-// (scribble ROLE LO HI) | (delay DURATION) | (fail media|timeout). Numbers are decimal or 0x-hex.
+// (scribble ROLE LO HI) | (copy ROLE ROLE) | (delay DURATION) |
+// (fail media|timeout). Numbers are decimal or 0x-hex.
 //
 // Errors wrap [ErrSyntax] and say what was expected; the schedule is also
 // validated (ranges, probabilities).
@@ -416,6 +417,16 @@ func (p *parser) action() (Action, error) {
 			return nil, p.errorf("flip: bit count %d out of range", n)
 		}
 		a = Flip{Role: r, Lo: lo, Hi: hi, Bits: int(n)}
+	case "copy":
+		from, err := p.role()
+		if err != nil {
+			return nil, err
+		}
+		to, err := p.role()
+		if err != nil {
+			return nil, err
+		}
+		a = Copy{From: from, To: to}
 	case "silent-erase":
 		m, err := p.atom()
 		if err != nil {

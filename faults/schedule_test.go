@@ -23,6 +23,7 @@ var roundTripTexts = []string{
 	"(on always (delay 0s))",
 	"(on (and backup erase (at 7)) (silent-erase unchanged)) (on (at 9) (silent-erase partial))",
 	"(on (and backup program (after 3)) weak)",
+	"(on (at 0) (copy primary backup))",
 	"(on (and) cut)",
 	"(on (or) cut)",
 	"(on (random 1e-09 0) cut)",

@@ -158,6 +158,15 @@ func (sc Scenario) openChips(part sim.Part, seed uint64) ([2]*sim.Flash, *sim.Cl
 // derived from it.
 const probeEvery = 20 * time.Millisecond
 
+// open opens the engine on the pair (chip A, chip B), given to it in
+// that order, or in the other with a swapped scenario.
+func (b *bench) open(ctx context.Context, chipA, chipB hal.Flash, clock hal.Clock, m engine.Mutant) (*engine.Engine, error) {
+	if b.scenario.Swapped {
+		chipA, chipB = chipB, chipA
+	}
+	return engine.Open(ctx, chipA, chipB, b.options(clock, m))
+}
+
 func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
 	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ProbeEvery: probeEvery,
 		Config: engine.Config{Types: b.scenario.Types, Interval: b.scenario.Interval, Threshold: b.scenario.Threshold}}
@@ -211,21 +220,32 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if b.roundGen, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {
 		return nil, err
 	}
+	if err := b.setBase(chips, clock.Now(), region); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// setBase makes the chips as they are (at virtual time at, the primary's
+// information region) the bench's base: the backup store as the reference
+// decoder reads it, where its parts lie, where the primary's records lie,
+// and the chips' snapshots and statistics.
+func (b *bench) setBase(chips [2]*sim.Flash, at time.Time, region *info.Region) error {
 	bs, err := reference.Decode(chips[1], b.layout.StoreOff, b.layout.StoreSize)
 	if err != nil {
-		return nil, fmt.Errorf("setup: read the backup store: %w", err)
+		return fmt.Errorf("setup: read the backup store: %w", err)
 	}
 	b.journalOff, b.journalSize = bs.MetadataRange()
 	b.dataOff, b.dataSize = bs.DataRange()
 	b.baseBackup = bs
 	b.records = map[info.Type]int64{}
-	for _, t := range sc.Types {
+	for _, t := range b.scenario.Types {
 		b.records[t], _ = region.Extent(t)
 	}
 	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
-	b.baseTime = clock.Now()
+	b.baseTime = at
 	b.primaryBaseStats = chips[0].Stats()
-	return b, nil
+	return nil
 }
 
 func readGeneration(r *info.Region, types []info.Type, num uint64, cfg engine.Config) (*generation, error) {
@@ -261,7 +281,7 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	}, Answered: func(a faults.Answer) { nb.answers = append(nb.answers, a) }})
 	wa, wb := in.Wrap(chips[0], faults.Primary), in.Wrap(chips[1], faults.Backup)
 	before := [2]hal.Stats{chips[0].Stats(), chips[1].Stats()}
-	e, err := engine.Open(ctx, wa, wb, b.options(hc, m))
+	e, err := b.open(ctx, wa, wb, hc, m)
 	if err != nil {
 		return nil, fmt.Errorf("record: open: %w", err)
 	}
@@ -334,7 +354,12 @@ func loadBench(ctx context.Context, scenario string, seed uint64, mutant engine.
 	}
 	base, ok := benches.base[key]
 	if !ok {
-		if base, err = setup(ctx, sc, seed); err != nil {
+		if sc.Round > 0 {
+			base, err = setupLongRun(ctx, sc, seed)
+		} else {
+			base, err = setup(ctx, sc, seed)
+		}
+		if err != nil {
 			return nil, err
 		}
 		benches.base[key] = base

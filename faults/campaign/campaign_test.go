@@ -336,3 +336,38 @@ func TestRegressions(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, n, 4)
 }
+
+// TestLongRun is the long run's campaign: round after round on a small
+// store until the journal has compacted into the other area three times
+// and the allocation cursor has wrapped (dirty blocks reused), then every
+// operation of the compacting rounds and of two rounds that reuse dirty
+// blocks cut and torn (and failed silently, made weak where those apply),
+// one of them again with the chips swapped, and the backup re-imaged from
+// the primary before it.
+func TestLongRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a long history and its campaign")
+	}
+	ctx := context.Background()
+	sc, err := LookupScenario("longrun")
+	require.NoError(t, err)
+	h, err := history(ctx, sc, 1)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(h.compactions), 3, "the journal wraps three times")
+	require.GreaterOrEqual(t, len(h.cursorWraps), 3, "the allocation cursor wraps")
+	sampled := h.sampled()
+	for _, k := range h.compactions[:3] {
+		require.Contains(t, sampled, k, "compacting rounds are sampled")
+	}
+	require.Contains(t, sampled, h.cursorWraps[1], "a round that reuses dirty blocks is sampled")
+	rep, err := Run(ctx, Options{Scenario: "longrun", Workers: 2, KeepViolations: 1 << 20})
+	require.NoError(t, err)
+	requireOnlyKnown(t, rep)
+	require.Equal(t, 1, rep.Kinds[pointReimage.String()])
+	require.Greater(t, rep.Kinds[pointTorn.String()], 1000)
+	bs, err := campaignBenches(ctx, Options{Scenario: "longrun", Seed: 1})
+	require.NoError(t, err)
+	require.True(t, bs[1].scenario.Swapped, "the first sampled round runs again with the chips swapped")
+	t.Logf("%d rounds (compactions at %v, cursor wraps at %v); sampled %v: %d points over %d round operations, %.0f points/s",
+		len(h.rounds), h.compactions, h.cursorWraps, sampled, rep.FaultPoints, rep.RoundOps, rep.PointsPerSecond)
+}

@@ -23,9 +23,9 @@ type Case struct {
 	Seed     uint64 // the scenario's generator seed
 	Mutant   engine.Mutant
 	// Before is damage to the chips while the CMC is off, before the
-	// engine opens for the round: flips and scribbles of rules that
-	// match operation 0, a read of one byte of the primary that the
-	// harness issues for them. Empty in most cases (then the line has no
+	// engine opens for the round: flips, scribbles and copies (a chip
+	// re-imaged from the other's dump) of rules that match operation 0, a
+	// read of one byte of the primary that the harness issues for them. Empty in most cases (then the line has no
 	// "before" part).
 	Before   faults.Schedule
 	Round    faults.Schedule
@@ -94,14 +94,15 @@ func ParseCase(line string) (Case, error) {
 	return c, nil
 }
 
-// validBefore reports a before schedule with an action other than a flip
-// or a scribble (the only damage a chip takes while the CMC is off).
+// validBefore reports a before schedule with an action other than a flip,
+// a scribble or a copy (the damage a chip takes while the CMC is off, and
+// a chip re-imaged from the other's dump).
 func validBefore(s faults.Schedule) error {
 	for i, r := range s.Rules {
 		switch r.Do.(type) {
-		case faults.Flip, faults.Scribble:
+		case faults.Flip, faults.Scribble, faults.Copy:
 		default:
-			return fmt.Errorf("rule %d: %v: before the engine opens only flips and scribbles apply", i+1, r.Do)
+			return fmt.Errorf("rule %d: %v: before the engine opens only flips, scribbles and copies apply", i+1, r.Do)
 		}
 	}
 	return nil

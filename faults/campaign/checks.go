@@ -214,7 +214,7 @@ func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []f
 	}
 	checked := len(w.offsetBuf)
 	if len(dirty) > 0 {
-		vs.fail(Purged, "%d data block(s) written by the interrupted round do not read erased after recovery (first at %#x)", len(dirty), dirty[0])
+		vs.fail(Purged, "%d data block(s) the round or its recovery wrote or erased, outside the committed generation, do not read erased after recovery (first at %#x)", len(dirty), dirty[0])
 		return
 	}
 	if pre.err != nil || pre.pending == nil {

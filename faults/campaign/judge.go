@@ -8,7 +8,6 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/sync/engine"
-	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // trial is the state of one run once its faults have struck, handed to the
@@ -62,6 +61,10 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	writes := append(make([]faults.Op, 0, len(t.writes)+256), t.writes...)
 	pre := w.view(1, writes)
 	rec, err := w.recover(ctx, t, &writes)
+	if why := w.refusable(t); why != "" && t.roundErr != nil && !w.storesWritten(writes) {
+		w.judgeRefusal(vs, t, rec, writes, why)
+		return vs.all()
+	}
 	if err != nil {
 		vs.fail(Live, "recovery failed: engine.Open: %v", err)
 		return vs.all()
@@ -74,7 +77,11 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		if longest != nil {
 			st.Wait = longest.String()
 		}
-		for _, d := range t.damage {
+		for i, d := range t.damage {
+			if i == 8 {
+				st.Damage = append(st.Damage, fmt.Sprintf("and %d more ranges", len(t.damage)-8))
+				break
+			}
 			st.Damage = append(st.Damage, d.String())
 		}
 	}
@@ -86,10 +93,6 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	}
 	w.setTouched(writes)
 	post := w.view(1, writes)
-	if post.err != nil && t.damagedBase != nil && t.damagedBase.err != nil {
-		w.judgeRefusal(vs, t, rec, writes)
-		return vs.all()
-	}
 	if post.err != nil {
 		vs.fail(Atomic, "the reference decoder cannot read the backup store after recovery: %v", post.err)
 		return vs.all()
@@ -152,7 +155,7 @@ func (w *worker) recover(ctx context.Context, t *trial, writes *[]faults.Op) (*r
 	rec := &recovery{sink: writes, tracing: true, record: t.recordRecovery}
 	rec.opsHash.SetSeed(hashSeed)
 	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Trace: rec.trace})
-	e, err := engine.Open(ctx, in.Wrap(w.chips[0], faults.Primary), in.Wrap(w.chips[1], faults.Backup), w.bench.options(w.clock, w.bench.mutant))
+	e, err := w.bench.open(ctx, in.Wrap(w.chips[0], faults.Primary), in.Wrap(w.chips[1], faults.Backup), w.clock, w.bench.mutant)
 	if err != nil {
 		return nil, err
 	}
@@ -177,45 +180,4 @@ func (rec *recovery) trace(op faults.Op) {
 		op.Data = nil
 		*rec.sink = append(*rec.sink, op)
 	}
-}
-
-// judgeRefusal judges a run whose damage before the round left a backup
-// store that does not decode (t.damagedBase.err) and that still does not
-// after recovery: the engine may refuse such a store — with a clear error,
-// writing nothing to it in the round, the recovery or the round after —
-// and lose nothing that way (the primary holds the information). Anything
-// else breaks atomic (a store written but unreadable) or live.
-func (w *worker) judgeRefusal(vs verdicts, t *trial, rec *recovery, writes []faults.Op) {
-	why := fmt.Sprintf("the damage before the round left no readable store (%v)", t.damagedBase.err)
-	for _, op := range writes {
-		if chipOf(op) == 1 && op.Off >= w.bench.layout.StoreOff && op.Off < w.bench.layout.StoreOff+w.bench.layout.StoreSize {
-			vs.fail(Atomic, "%s; the engine wrote to it (%v) and it still does not decode", why, op)
-			return
-		}
-	}
-	if t.roundErr == nil {
-		vs.fail(Live, "%s; the round reported no error", why)
-		return
-	}
-	var liveWrites []faults.Op
-	rec.sink = &liveWrites
-	_, err := rec.engine.Round(context.Background())
-	for _, op := range liveWrites {
-		if chipOf(op) == 1 {
-			vs.fail(Live, "%s; the round after recovery wrote to it: %v", why, op)
-			return
-		}
-	}
-	if err == nil {
-		vs.fail(Live, "%s; the round after recovery reported no error, and the store still does not decode", why)
-		return
-	}
-	refused := fmt.Sprintf("%s; refused with an error, nothing written to it: %v", why, t.roundErr)
-	for _, inv := range []string{Atomic, Durable, Purged, Reinit, Live} {
-		vs.ok(inv, "%s", refused)
-	}
-	judgeFailover(vs, w.failoverFacts(t, rec, writes, w.bench.prevGen, func(info.Type) bool { return false }), w.bench.threshold())
-	w.checkPrimary(vs, writes, 0, w.bench.primaryBaseStats)
-	checkWear(vs, writes, t.faultedErases, w.bench.eraseSize, "round and recovery")
-	checkInterruptBound(vs, t.answers, t.roundWrites, 0, 0, w.bench.threshold(), w.bench.interruptBound)
 }

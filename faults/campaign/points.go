@@ -33,11 +33,15 @@ const (
 	// opens (Case.Before): a journal record, a superblock copy, a whole
 	// block, a committed chunk, a free block past the allocation cursor.
 	pointBackupDamage
+	// pointReimage: the backup re-imaged from a dump of the primary before
+	// the engine opens (the engine must refuse it, or handle it).
+	pointReimage
 )
 
 var pointKindNames = []string{
 	pointCut: "cut", pointTorn: "torn", pointAnomaly: "anomaly", pointSilentErase: "silent-erase", pointWeak: "weak",
 	pointPrimaryCorrupt: "primary-corrupt", pointSlowProbe: "slow-probe", pointPrimaryDies: "primary-dies", pointBackupDamage: "backup-damage",
+	pointReimage: "reimage",
 }
 
 // String returns the kind's name, as reports count points by kind.

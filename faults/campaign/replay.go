@@ -16,19 +16,11 @@ import (
 // (if it cuts power, a second, clean recovery follows), then the oracle.
 // It returns every invariant's verdict.
 func Replay(ctx context.Context, c Case) ([]Verdict, error) {
-	b, err := loadBench(ctx, c.Scenario, c.Seed, c.Mutant)
+	st, err := ReplayStory(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	w, err := newWorker(b)
-	if err != nil {
-		return nil, err
-	}
-	r, err := w.replay(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	return r.verdicts, nil
+	return st.Verdicts, nil
 }
 
 // phaseRun is one phase (the round, or a recovery) run on the chips
@@ -160,9 +152,11 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 		w.stable = true
 		ph.before, ph.damagedBase = before, w.view(1, nil)
 	}
-	e, err := engine.Open(ctx, wa, wb, b.options(w.clock, b.mutant))
+	e, err := b.open(ctx, wa, wb, w.clock, b.mutant)
 	if err != nil {
-		return result{}, fmt.Errorf("replay: open before the round: %w", err)
+		// The engine refuses the pair: that is the round's outcome.
+		ph.err = fmt.Errorf("open: %w", err)
+		return w.afterRound(ctx, c, nil, ph)
 	}
 	ph.injector.Arm()
 	ph.report, ph.err = e.Round(ctx)
@@ -206,7 +200,7 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.clock.set(b.baseTime)
 	w.harness = w.harness[:0]
 	ph, wa, wb := w.newPhase(c.Round, true, int64(b.split))
-	e, err := engine.Open(ctx, wa, wb, b.options(w.clock, b.mutant))
+	e, err := b.open(ctx, wa, wb, w.clock, b.mutant)
 	if err != nil {
 		return result{}, fmt.Errorf("branch: open before the round: %w", err)
 	}
@@ -222,15 +216,20 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	return w.afterRound(ctx, c, e, ph)
 }
 
-// afterRound judges c once its round ran on engine e under phase ph: it
-// runs the recovery schedule, if any, and the oracle.
+// afterRound judges c once its round ran on engine e under phase ph (e is
+// nil if the engine refused to open): it runs the recovery schedule, if
+// any, and the oracle.
 func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *phaseRun) (result, error) {
 	b := w.bench
 	ph.finish()
 	if err := ph.injector.Err(); err != nil {
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
-	t := &trial{testCase: c, preEvents: e.Events(), writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
+	var events []engine.Event
+	if e != nil {
+		events = e.Events()
+	}
+	t := &trial{testCase: c, preEvents: events, writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
 		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, roundErr: ph.err}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedErases = faultedErases(ph.injector)
@@ -253,7 +252,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	}
 	if len(c.Recovery.Rules) > 0 {
 		rph, ra, rb := w.newPhase(c.Recovery, false, 0)
-		_, _ = engine.Open(ctx, ra, rb, b.options(w.clock, b.mutant))
+		_, _ = b.open(ctx, ra, rb, w.clock, b.mutant)
 		rph.finish()
 		if err := rph.injector.Err(); err != nil {
 			return result{}, fmt.Errorf("replay: recovery: %w", err)
