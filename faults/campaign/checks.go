@@ -288,8 +288,10 @@ func (w *worker) checkPrimary(vs verdicts, writes []faults.Op, active int, basel
 // (the erases of one phase: the round and its recoveries, or the live
 // round), plus once for each erase of it the faults made fail, loudly or
 // silently (faulted: the engine may try again, as the purge's
-// erase-and-verify does).
-func checkWear(vs verdicts, writes, faulted []faults.Op, eraseSize int64, phase string) {
+// erase-and-verify does), and once for each power cut in the phase (cuts:
+// a purge cut before its mark is done again, erases first, at the next
+// start).
+func checkWear(vs verdicts, writes, faulted []faults.Op, cuts int, eraseSize int64, phase string) {
 	allowed := map[int64]int{}
 	for _, op := range faulted {
 		if op.Kind == faults.Erase {
@@ -305,14 +307,15 @@ func checkWear(vs verdicts, writes, faulted []faults.Op, eraseSize int64, phase 
 		}
 		for off := range blocksOf(op, eraseSize) {
 			k := touchKey(chipOf(op), off)
-			if bound := WearBound + allowed[k]; count[k]+1 > bound {
-				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d, %d of them failed by the faults)", op.Role, off, count[k]+1, phase, bound, allowed[k])
+			if bound := WearBound + allowed[k] + cuts; count[k]+1 > bound {
+				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d: %d, one more per erase of it the faults failed (%d) and per power cut (%d))",
+					op.Role, off, count[k]+1, phase, bound, WearBound, allowed[k], cuts)
 				return
 			}
 			count[k]++
 		}
 	}
-	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase the faults failed)", len(count), phase, WearBound)
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase the faults failed and per power cut: %d)", len(count), phase, WearBound, cuts)
 }
 
 // faultedErases lists the erases whose failure (loud or silent) the

@@ -194,21 +194,26 @@ func TestCheckWear(t *testing.T) {
 		writes  []faults.Op
 		ok      bool
 		faulted []faults.Op
+		cuts    int
 	}{
-		{"no erase", []faults.Op{{Role: faults.Backup, Kind: faults.Program, Off: 0, Len: 256}}, true, nil},
-		{"twice", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, true, nil},
+		{"no erase", []faults.Op{{Role: faults.Backup, Kind: faults.Program, Off: 0, Len: 256}}, true, nil, 0},
+		{"twice", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, true, nil, 0},
 		{"twice on each chip", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
-			erase(faults.Primary, 0, eraseSize), erase(faults.Primary, 0, eraseSize)}, true, nil},
-		{"three times", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, false, nil},
+			erase(faults.Primary, 0, eraseSize), erase(faults.Primary, 0, eraseSize)}, true, nil, 0},
+		{"three times", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, false, nil, 0},
 		{"three times, once in a block erase", []faults.Op{erase(faults.Backup, 0, 16*eraseSize), erase(faults.Backup, 4*eraseSize, eraseSize),
-			erase(faults.Backup, 4*eraseSize, eraseSize)}, false, nil},
+			erase(faults.Backup, 4*eraseSize, eraseSize)}, false, nil, 0},
 		{"three times, one of which failed silently", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)},
-			true, []faults.Op{erase(faults.Backup, 0, eraseSize)}},
+			true, []faults.Op{erase(faults.Backup, 0, eraseSize)}, 0},
 		{"four times, one of which failed", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
-			erase(faults.Backup, 0, eraseSize)}, false, []faults.Op{erase(faults.Backup, 0, eraseSize)}},
+			erase(faults.Backup, 0, eraseSize)}, false, []faults.Op{erase(faults.Backup, 0, eraseSize)}, 0},
+		{"three times across a power cut in a purge", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)},
+			true, nil, 1},
+		{"four times across one power cut", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize)}, false, nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, tc.faulted, eraseSize, "round") })
+			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, tc.faulted, tc.cuts, eraseSize, "round") })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}

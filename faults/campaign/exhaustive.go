@@ -120,7 +120,7 @@ func (w *worker) branch(p point) (*trial, error) {
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
 	w.harness = w.harness[:0]
-	t := &trial{preEvents: nil, answers: b.answers[:p.opIndex:p.opIndex]}
+	t := &trial{preEvents: nil, answers: b.answers[:p.opIndex:p.opIndex], cuts: 1}
 	k := b.writesBefore[p.opIndex]
 	t.writes = b.writes[:k:k] // shared: an append copies
 	if p.kind == pointTorn {
@@ -147,7 +147,7 @@ func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
 	w.harness = w.harness[:0]
-	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre, answers: base.answers, roundWrites: base.roundWrites}
+	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre, answers: base.answers, roundWrites: base.roundWrites, cuts: base.cuts + 1}
 	t.writes = append(t.writes, base.writes...)
 	t.writes = append(t.writes, before...)
 	if q.kind == pointTorn {

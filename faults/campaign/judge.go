@@ -40,8 +40,10 @@ type trial struct {
 	// roundErr is what the round returned.
 	roundErr error
 	// faultedErases are the erases (of the round and a faulted recovery)
-	// whose failure the schedules decided.
+	// whose failure the schedules decided; cuts counts the power cuts (in
+	// the round and in a faulted recovery).
 	faultedErases []faults.Op
+	cuts          int
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 	// tamper, if set, makes the state wrong before the checks (the
@@ -114,7 +116,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.damagedTypes(t, post, excuse)), b.threshold())
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
-	checkWear(vs, writes, t.faultedErases, b.eraseSize, "round and recovery")
+	checkWear(vs, writes, t.faultedErases, t.cuts, b.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
 	w.healPrimary()
 	if t.tamper != nil && t.tamper.beforeLive != nil {

@@ -149,7 +149,7 @@ var knownReasons = []struct {
 	{Live, "weak", "(engine) the round after recovery does not rewrite a chunk that decayed after it was committed"},
 	{Durable, "weak", "(store) a weakly programmed journal record decays after the commit: every record after it, the commit included, is lost at the next open"},
 	{Purged, "weak", "(store) a weakly programmed intent decays: at the next open the interrupted round is invisible, so its blocks are never purged"},
-	{Failover, "weak", "(store) a weakly programmed journal record decays after the failover's role record: the role is lost at the next open"},
+	{Failover, "weak", "(store, engine) a weak program around a failover: a journal record before the role record decays (the role is lost at the next open), or a page of the restored information region decays (the restore is never read back)"},
 	{Failover, "silent-erase", "(engine) the failover's restore programs the information region after erases that silently failed and never reads it back"},
 	{Live, "silent-erase", "(engine) the information region restored over erases that silently failed holds garbage the next round cannot read"},
 	{Atomic, "silent-erase", "(store) a chunk programmed over an erase that silently failed is committed without being read back"},

@@ -98,7 +98,7 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, backup, listMismatches(ms))
 		return vs.list()
 	}
-	checkWear(vs, *writes, nil, w.bench.eraseSize, "live round")
+	checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
 	w.checkPrimary(vs, *writes, active, baseline)
 	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.generation, backup)
 	return vs.list()

@@ -233,6 +233,9 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, roundErr: ph.err}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedErases = faultedErases(ph.injector)
+	if ph.cut {
+		t.cuts++
+	}
 	if st := w.story; st != nil {
 		st.Round, st.RoundEvents = ph.report, t.preEvents
 		for _, op := range ph.ops {
@@ -264,6 +267,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		}
 		t.faultedErases = append(t.faultedErases, faultedErases(rph.injector)...)
 		if rph.cut {
+			t.cuts++
 			w.clock.set(rph.cutTime)
 		}
 	}
