@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -344,6 +345,14 @@ func printReport(w io.Writer, r *campaign.Report) {
 	fmt.Fprintf(w, "campaign %s %s seed=%d mutant=%s %s, shards %s\n", r.Mode, r.Scenario, r.Seed, r.Mutant, what, strings.Join(r.Shards, ","))
 	fmt.Fprintf(w, "  round operations: %d\n  schedules: %d\n  fault points: %d (torn variants %d, recovery cuts %d)\n",
 		r.RoundOps, r.Schedules, r.FaultPoints, r.TornVariants, r.RecoveryPoints)
+	if len(r.Kinds) > 0 {
+		var kinds []string
+		for k, n := range r.Kinds {
+			kinds = append(kinds, fmt.Sprintf("%s=%d", k, n))
+		}
+		sort.Strings(kinds)
+		fmt.Fprintf(w, "  points by kind: %s\n", strings.Join(kinds, " "))
+	}
 	fmt.Fprintf(w, "  invariants checked:")
 	for _, inv := range campaign.Invariants() {
 		fmt.Fprintf(w, " %s=%d", inv, r.Checks[inv])
