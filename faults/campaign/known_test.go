@@ -141,6 +141,7 @@ func TestKnownViolationsStillFail(t *testing.T) {
 var knownReasons = []struct {
 	invariant, pattern, reason string
 }{
+	{"", "copy primary backup", "(engine) a backup re-imaged from a dump of the primary (its store says it is chip 0's) is taken for chip 0: the engine swaps the chips, writes the running primary and loses the backup's generations; it must refuse the pair (an identity check) or rebuild the backup"},
 	{crossCheckInvariant, "before", "(store) sync/store reports no damage where a journal record before valid ones was destroyed (docs/FORMAT.md, 4.6 step 3: records lost are damage)"},
 	{crossCheckInvariant, "", "(store) sync/store and the reference decoder read a damaged store differently"},
 	{Atomic, "before", "(store) damage before the round is not detected: a destroyed journal record hides the committed blocks and the allocator takes blocks from the cursor on as erased, programming over old data; a flipped committed chunk is neither verified at open nor reported"},
@@ -151,12 +152,10 @@ var knownReasons = []struct {
 	{Purged, "weak", "(store) a weakly programmed intent decays: at the next open the interrupted round is invisible, so its blocks are never purged"},
 	{Failover, "weak", "(store, engine) a weak program around a failover: a journal record before the role record decays (the role is lost at the next open), or a page of the restored information region decays (the restore is never read back)"},
 	{Failover, "silent-erase", "(engine) the failover's restore programs the information region after erases that silently failed and never reads it back"},
-	{Live, "silent-erase", "(engine) the information region restored over erases that silently failed holds garbage the next round cannot read"},
+	{Live, "silent-erase", "(engine) after an erase that silently failed the round after recovery cannot do its work: a chunk committed over the erase stays in place (nothing verifies it), or the information region a failover restored over it holds garbage the round cannot read"},
 	{Atomic, "silent-erase", "(store) a chunk programmed over an erase that silently failed is committed without being read back"},
 	{Durable, "silent-erase", "(store) a journal block whose erase silently failed is written without being read back: its records are garbage at the next open and the round's commit is lost"},
 	{Purged, "silent-erase", "(store) blocks taken as erased after an erase that silently failed are never read back: a journal block's intent reads as garbage (the round's blocks are never purged), or a window erase's spare blocks stay dirty while the store records them as erased"},
-	{Live, "longrun", "(engine) the round after recovery leaves a chunk committed over an erase that silently failed (or a decayed one) in place"},
-	{"", "copy primary backup", "(engine) a backup re-imaged from a dump of the primary (its store says it is chip 0's) is taken for chip 0: the engine swaps the chips, writes the running primary and loses the backup's generations; it must refuse the pair (an identity check) or rebuild the backup"},
 	{BoundedWear, "", "(engine) blocks erased more often than the stated bound"},
 	{InterruptBound, "", "(engine) the round writes a long run of backup records without probing the primary (the intent of a round that rewrites most chunks, or a compaction, is written whole before the first probe between chunk writes): a primary corrupted just before it is seen only after more backup writes than the probe interval allows"},
 	{"", "", "unclassified: see the replay"},
