@@ -9,8 +9,8 @@ import (
 // values; String returns the text [ParseSchedule] reads back.
 //
 // Some actions act beside the operation and let it run ([Flip], [Scribble],
-// [Delay]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
-// [WearOut]). When several rules match one operation, every side action runs
+// [Copy], [Delay]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
+// [WearOut], [SilentErase], [Weak]). When several rules match one operation, every side action runs
 // (in rule order) and then the first outcome action decides.
 type Action interface {
 	String() string
@@ -76,6 +76,12 @@ type Scribble struct {
 	Lo, Hi int64
 }
 
+// Copy overwrites the whole device To with the contents of device From
+// (both clipped to the smaller), just before the operation, which then
+// runs: a chip re-imaged from a dump of the other one. It needs a device
+// with Poke. Text: "(copy FROM TO)".
+type Copy struct{ From, To Role }
+
 // Delay advances the virtual clock by Duration before the operation (a
 // slow response). Text: "(delay D)", D as Go formats a time.Duration.
 type Delay struct{ Duration time.Duration }
@@ -114,6 +120,22 @@ type GoBad struct{}
 // Reads and programs still work. Text: "wearout".
 type WearOut struct{}
 
+// SilentErase is an erase that reports success but did not erase: the
+// erase block is left unchanged, or, with Partial, partly erased (a seeded
+// random subset of its 0 bits went to 1), as a chip whose erase-status
+// check a driver skipped or that lied would leave it. An operation other
+// than an erase runs as usual. Text: "(silent-erase unchanged)" or
+// "(silent-erase partial)".
+type SilentErase struct{ Partial bool }
+
+// Weak is a weak program: the program completes and its bytes read right
+// the first time they are read through the injector, then differently on
+// each read (the cells sit between states) until they are programmed or
+// erased again. It needs a device with SetUnstable (else the injector
+// imitates it). An operation other than a program runs as usual. Text:
+// "weak".
+type Weak struct{}
+
 func (Cut) String() string { return "cut" }
 func (a Torn) String() string {
 	if a.Unstable {
@@ -125,19 +147,31 @@ func (a Flip) String() string {
 	return fmt.Sprintf("(flip %v %#x %#x %d)", a.Role, a.Lo, a.Hi, a.Bits)
 }
 func (a Scribble) String() string { return fmt.Sprintf("(scribble %v %#x %#x)", a.Role, a.Lo, a.Hi) }
+func (a Copy) String() string     { return fmt.Sprintf("(copy %v %v)", a.From, a.To) }
 func (a Delay) String() string    { return "(delay " + a.Duration.String() + ")" }
 func (a Fail) String() string     { return "(fail " + a.Kind.String() + ")" }
 func (GoBad) String() string      { return "bad" }
 func (WearOut) String() string    { return "wearout" }
+func (a SilentErase) String() string {
+	if a.Partial {
+		return "(silent-erase partial)"
+	}
+	return "(silent-erase unchanged)"
+}
+func (Weak) String() string { return "weak" }
 
 func (Cut) outcome() bool      { return true }
 func (Torn) outcome() bool     { return true }
 func (Flip) outcome() bool     { return false }
 func (Scribble) outcome() bool { return false }
+func (Copy) outcome() bool     { return false }
 func (Delay) outcome() bool    { return false }
 func (Fail) outcome() bool     { return true }
 func (GoBad) outcome() bool    { return true }
 func (WearOut) outcome() bool  { return true }
+
+func (SilentErase) outcome() bool { return true }
+func (Weak) outcome() bool        { return true }
 
 // maxRegion bounds corruption ranges so that a parsed schedule cannot ask
 // for absurd allocations.
@@ -165,6 +199,17 @@ func (a Scribble) validate() error {
 	}
 	return nil
 }
+func (a Copy) validate() error {
+	for _, r := range []Role{a.From, a.To} {
+		if r != Primary && r != Backup {
+			return fmt.Errorf("copy: unknown role %v", r)
+		}
+	}
+	if a.From == a.To {
+		return fmt.Errorf("copy: from and to are both %v", a.From)
+	}
+	return nil
+}
 func (a Delay) validate() error {
 	if a.Duration < 0 || a.Duration > 1000*time.Hour {
 		return fmt.Errorf("delay %v: want 0 to 1000h", a.Duration)
@@ -179,6 +224,9 @@ func (a Fail) validate() error {
 }
 func (GoBad) validate() error   { return nil }
 func (WearOut) validate() error { return nil }
+
+func (SilentErase) validate() error { return nil }
+func (Weak) validate() error        { return nil }
 
 func validRegion(r Role, lo, hi int64) error {
 	if r != Primary && r != Backup {

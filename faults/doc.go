@@ -5,7 +5,9 @@
 // probability p, in an address range, on the primary or the backup, by
 // operation kind, combined with and/or/not) with an [Action] (what happens:
 // a power cut, a torn program or erase, bit flips or scribbles in a region,
-// added virtual latency, a media error, a block going bad or wearing out).
+// added virtual latency, a media error, a block going bad or wearing out, an
+// erase that silently fails, a weak program that reads right once, a chip
+// re-imaged from a dump of the other).
 //
 // A schedule prints as one line and parses back to an equal value, in the
 // style of Pebble's vfs/errorfs, so any failure replays from that line:
@@ -17,7 +19,11 @@
 // from 0) and share one power rail: once a cut or a torn operation fires,
 // every later operation on every wrapped device fails with hal.ErrPowerLoss.
 // A [Trace] hook sees each operation before it runs, which a campaign uses to
-// take snapshots at every operation of a recorded run.
+// take snapshots at every operation of a recorded run; an Answered hook
+// sees how each one ended ([Answer]: its virtual start and end time, its
+// error, and whether a read returned bytes a flip or scribble changed), the
+// plain facts from which an oracle judges how long a device left its
+// caller waiting for a correct answer.
 //
 // The package knows flash operations, never a sync engine's on-flash format:
 // regions for corruption are given as plain address ranges.

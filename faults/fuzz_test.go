@@ -47,7 +47,7 @@ func FuzzBuildSchedule(f *testing.F) {
 		require.Equal(t, s, back)
 
 		clk := &fakeClock{}
-		in := NewInjector(s, Options{Clock: clk})
+		in := NewInjector(s, Options{Clock: clk, Answered: func(Answer) {}})
 		p, b := in.Wrap(newMem("flash0", 16<<10), Primary), in.Wrap(newMem("flash1", 16<<10), Backup)
 		buf := make([]byte, 256)
 		for i := int64(0); i < 24; i++ {
@@ -61,6 +61,7 @@ func FuzzBuildSchedule(f *testing.F) {
 				_, _ = b.WriteAt(buf, off+256)
 			}
 		}
+		in.ExpireWeak()
 		require.NoError(t, in.Err(), s.String())
 	})
 }
@@ -130,7 +131,7 @@ func fuzzAction(c fuzz.Continue) Action {
 		lo := int64(c.Intn(16 << 10))
 		return lo, lo + 1 + int64(c.Intn(4<<10))
 	}
-	switch c.Intn(8) {
+	switch c.Intn(11) {
 	case 0:
 		return Cut{}
 	case 1:
@@ -147,6 +148,13 @@ func fuzzAction(c fuzz.Continue) Action {
 		return Fail{FailKind(1 + c.Intn(2))}
 	case 6:
 		return GoBad{}
+	case 7:
+		return SilentErase{Partial: c.RandBool()}
+	case 8:
+		return Weak{}
+	case 9:
+		from := Role(1 + c.Intn(2))
+		return Copy{From: from, To: 3 - from}
 	default:
 		return WearOut{}
 	}

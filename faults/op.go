@@ -74,3 +74,10 @@ type Op struct {
 func (o Op) String() string {
 	return fmt.Sprintf("#%d %v %v [%#x+%#x]", o.Index, o.Role, o.Kind, o.Off, o.Len)
 }
+
+// withoutData returns the operation without its program data (which
+// belongs to the caller of WriteAt).
+func (o Op) withoutData() Op {
+	o.Data = nil
+	return o
+}

@@ -82,8 +82,9 @@ const maxDepth = 64
 // PRED is always | primary | backup | read | program | erase | (at N) |
 // (devat N) | (every N) | (after N) | (before N) | (random P SEED) |
 // (addr LO HI) | (and PRED...) | (or PRED...) | (not PRED).
-// ACTION is cut | bad | wearout | (torn bits|allbutone|random [unstable]) |
-// (flip ROLE LO HI N) | (scribble ROLE LO HI) | (delay DURATION) |
+// ACTION is cut | bad | wearout | weak | (torn bits|allbutone|random
+// [unstable]) | (silent-erase unchanged|partial) | (flip ROLE LO HI N) |
+// (scribble ROLE LO HI) | (copy ROLE ROLE) | (delay DURATION) |
 // (fail media|timeout). Numbers are decimal or 0x-hex.
 //
 // Errors wrap [ErrSyntax] and say what was expected; the schedule is also
@@ -360,6 +361,8 @@ func (p *parser) action() (Action, error) {
 		return GoBad{}, nil
 	case "wearout":
 		return WearOut{}, nil
+	case "weak":
+		return Weak{}, nil
 	case "(":
 	default:
 		return nil, p.errorf("unknown action %q", t)
@@ -414,6 +417,29 @@ func (p *parser) action() (Action, error) {
 			return nil, p.errorf("flip: bit count %d out of range", n)
 		}
 		a = Flip{Role: r, Lo: lo, Hi: hi, Bits: int(n)}
+	case "copy":
+		from, err := p.role()
+		if err != nil {
+			return nil, err
+		}
+		to, err := p.role()
+		if err != nil {
+			return nil, err
+		}
+		a = Copy{From: from, To: to}
+	case "silent-erase":
+		m, err := p.atom()
+		if err != nil {
+			return nil, err
+		}
+		switch m {
+		case "unchanged":
+			a = SilentErase{}
+		case "partial":
+			a = SilentErase{Partial: true}
+		default:
+			return nil, p.errorf("unknown silent erase %q (want unchanged or partial)", m)
+		}
 	case "delay":
 		t, err := p.atom()
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	mutant := fs.String("mutant", "none", "engine variant to test (see --list-mutants)")
 	listMutants := fs.Bool("list-mutants", false, "list the deliberately broken engine variants and exit")
 	replay := fs.String("replay", "", "run one replay line and print what every invariant saw")
+	selfTest := fs.Bool("self-test", false, "run the oracle's self-test: make the state after a run wrong in each invariant's way and show that invariant fires")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	liveEvery := fs.Int("live-every", 1, "check the live invariant (a full round after recovery) at every Nth point")
 	keep := fs.Int("keep", 100, "violations listed in the report (all are counted)")
@@ -64,6 +66,9 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *replay != "" {
 		return runReplay(ctx, *replay, *asJSON, stdout)
+	}
+	if *selfTest {
+		return runSelfTest(ctx, *scenario, *seed, *asJSON, stdout)
 	}
 	m, err := campaign.ParseMode(*mode)
 	if err != nil {
@@ -177,35 +182,130 @@ func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) 
 	if err != nil {
 		return usageError("campaign: --replay: %v", err)
 	}
-	vs, err := campaign.Replay(ctx, c)
+	st, err := campaign.ReplayStory(ctx, c)
 	if err != nil {
 		return fmt.Errorf("campaign: replay: %w", err)
 	}
 	failed := 0
-	for _, v := range vs {
+	for _, v := range st.Verdicts {
 		if !v.OK {
 			failed++
 		}
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
-			Replay   string             `json:"replay"`
-			Verdicts []campaign.Verdict `json:"verdicts"`
-		}{c.String(), vs}); err != nil {
+		if err := writeJSON(stdout, st); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "replay: %s\n", c)
-		for _, v := range vs {
-			fmt.Fprintln(stdout, v)
-		}
+		printStory(stdout, st)
 	}
 	if failed > 0 {
 		return &exitError{code: 1, msg: fmt.Sprintf("campaign: replay: %d invariant(s) violated", failed)}
 	}
 	return nil
+}
+
+// printStory prints a replay's story: the round, the rules and where they
+// acted, the events, the waits, and the verdicts.
+func printStory(w io.Writer, st *campaign.Story) {
+	fmt.Fprintf(w, "replay: %s\n", st.Replay)
+	r := st.Round
+	fmt.Fprintf(w, "round: %s, generation %d, %d flash operations", r.Outcome, r.Generation, st.RoundOps)
+	if r.Outcome == "" {
+		fmt.Fprintf(w, "round: ended by a power cut, generation %d attempted, %d flash operations", r.Generation, st.RoundOps)
+	}
+	fmt.Fprintf(w, ", %d chunks written, wait-response %v (engine)\n", r.ChangedChunks, r.WaitResponse)
+	if r.Anomaly != "" {
+		fmt.Fprintf(w, "  anomaly: %s\n", r.Anomaly)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", r.Error)
+	}
+	if st.Wait != "" {
+		due := "no failover due"
+		if st.FailoverDue {
+			due = "failover due"
+		}
+		fmt.Fprintf(w, "  the oracle's longest wait of the primary: %s: %s\n", st.Wait, due)
+	} else {
+		fmt.Fprintln(w, "  the oracle: the primary answered every request correctly in time")
+	}
+	fmt.Fprintln(w, "rules:")
+	for _, rs := range st.Rules {
+		switch {
+		case rs.NeverMatched():
+			fmt.Fprintf(w, "  %-9s %s: NEVER MATCHED an operation\n", rs.Phase, rs.Rule)
+		case rs.FiredN == 0:
+			fmt.Fprintf(w, "  %-9s %s: matched %d operation(s), acted at none (an earlier rule's outcome came first)\n", rs.Phase, rs.Rule, rs.Matched)
+		default:
+			fmt.Fprintf(w, "  %-9s %s: acted at %d operation(s): %s\n", rs.Phase, rs.Rule, rs.FiredN, strings.Join(rs.Fired, "; "))
+		}
+	}
+	if len(st.Rules) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, d := range st.Damage {
+		fmt.Fprintf(w, "damage: %s\n", d)
+	}
+	printEvents(w, "events in the round:", st.RoundEvents)
+	printEvents(w, "events in the recovery:", st.RecoveryEvents)
+	fmt.Fprintln(w, "verdicts:")
+	for _, v := range st.Verdicts {
+		fmt.Fprintln(w, "  "+v.String())
+	}
+}
+
+func printEvents(w io.Writer, title string, evs []engine.Event) {
+	fmt.Fprintln(w, title)
+	if len(evs) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, ev := range evs {
+		fmt.Fprintf(w, "  %-14s gen=%d %s\n", ev.Kind, ev.Generation, ev.Detail)
+	}
+}
+
+func runSelfTest(ctx context.Context, scenario string, seed uint64, asJSON bool, stdout io.Writer) error {
+	if _, err := campaign.LookupScenario(scenario); err != nil {
+		return usageError("campaign: --scenario: %v", err)
+	}
+	res, err := campaign.SelfTest(ctx, scenario, seed)
+	if err != nil {
+		return fmt.Errorf("campaign: self-test: %w", err)
+	}
+	bad := 0
+	for _, r := range res {
+		if !r.OK {
+			bad++
+		}
+	}
+	if asJSON {
+		if err := writeJSON(stdout, res); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range res {
+			verdict := "caught"
+			if !r.OK {
+				verdict = "NOT CAUGHT"
+			}
+			fmt.Fprintf(stdout, "%-10s %-17s %s\n  after: %s\n  fired: %s\n  saw: %s\n", verdict, r.Invariant, r.Wrong, r.Replay, strings.Join(r.Fired, ", "), r.Saw)
+			if len(r.Unfaulted) > 0 {
+				fmt.Fprintf(stdout, "  the run itself broke: %s\n", strings.Join(r.Unfaulted, ", "))
+			}
+		}
+	}
+	if bad > 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("campaign: self-test: %d wrong state(s) not caught as they should be", bad)}
+	}
+	return nil
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func runCampaignMerge(args []string, stdout, stderr io.Writer) error {
@@ -279,6 +379,14 @@ func printReport(w io.Writer, r *campaign.Report) {
 	fmt.Fprintf(w, "campaign %s %s seed=%d mutant=%s %s, shards %s\n", r.Mode, r.Scenario, r.Seed, r.Mutant, what, strings.Join(r.Shards, ","))
 	fmt.Fprintf(w, "  round operations: %d\n  schedules: %d\n  fault points: %d (torn variants %d, recovery cuts %d)\n",
 		r.RoundOps, r.Schedules, r.FaultPoints, r.TornVariants, r.RecoveryPoints)
+	if len(r.Kinds) > 0 {
+		var kinds []string
+		for k, n := range r.Kinds {
+			kinds = append(kinds, fmt.Sprintf("%s=%d", k, n))
+		}
+		sort.Strings(kinds)
+		fmt.Fprintf(w, "  points by kind: %s\n", strings.Join(kinds, " "))
+	}
 	fmt.Fprintf(w, "  invariants checked:")
 	for _, inv := range campaign.Invariants() {
 		fmt.Fprintf(w, " %s=%d", inv, r.Checks[inv])

@@ -9,11 +9,11 @@ import (
 
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // epoch is the virtual time the chips start at.
@@ -47,9 +47,9 @@ func (g *generation) chunkPrints(t info.Type, phase, chunkSize int64) []uint64 {
 	}
 	p := g.payloads[t]
 	size := int64(len(p))
-	d := make([]uint64, store.ChunkCount(size, phase, chunkSize))
+	d := make([]uint64, reference.ChunkCount(size, phase, chunkSize))
 	for i := range d {
-		lo, hi := store.ChunkBounds(size, phase, chunkSize, i)
+		lo, hi := reference.ChunkBounds(size, phase, chunkSize, int64(i))
 		d[i] = fingerprint(p[lo:hi])
 	}
 	g.chunks[k] = d
@@ -79,10 +79,23 @@ type bench struct {
 	prevGen          *generation
 	roundGen         *generation
 	eraseSize        int64
-	// journalOff and journalSize are the backup store's metadata range.
+	// interruptBound is the interrupt-bound invariant's bound for the
+	// scenario's part (see interruptBound).
+	interruptBound int
+	// journalOff and journalSize are the backup store's metadata range,
+	// dataOff and dataSize its data area.
 	journalOff, journalSize int64
-	steps                   []step // the recorded round
-	roundOK                 bool
+	dataOff, dataSize       int64
+	// baseBackup is the base's backup store as the reference decoder
+	// reads it; records are the chip offsets of the primary's records of
+	// the scenario's types (their 32-byte headers, then the payloads).
+	baseBackup *reference.Backup
+	records    map[info.Type]int64
+	steps      []step // the recorded round
+	// answers are how the recorded round's operations ended, by index
+	// (faults.Answer).
+	answers []faults.Answer
+	roundOK bool
 	// prepared is the recorded round's first half (engine.Prepare), and
 	// split the index of the first operation of its second half: an
 	// anomaly at a later operation branches there, applying prepared on
@@ -101,11 +114,29 @@ type bench struct {
 
 // baseMemo caches pure functions of the base state's blocks: their
 // fingerprint over a length (prints, keyed by blockKey with version 0) and
-// their hash (hashes, keyed by chip and offset). The base never changes,
-// so the entries stay valid; workers share them.
+// their hash (hashes, keyed by chip and offset), and the store views
+// decoded from metadata that differs from the base in known ways (views).
+// The base never changes, so the entries stay valid; workers share them.
 type baseMemo struct {
 	prints sync.Map // blockKey → uint64
 	hashes sync.Map // [2]int64 → uint64
+	views  viewCache
+}
+
+// threshold is the response-time threshold the round under test runs
+// with.
+func (b *bench) threshold() time.Duration { return b.roundGen.config.Threshold }
+
+// generation returns the generation numbered n that the oracle knows (the
+// one before the round, or the round's), or nil.
+func (b *bench) generation(n uint64) *generation {
+	switch n {
+	case b.prevGen.number:
+		return b.prevGen
+	case b.roundGen.number:
+		return b.roundGen
+	}
+	return nil
 }
 
 // openChips returns two erased chips of the scenario sharing one clock.
@@ -122,8 +153,22 @@ func (sc Scenario) openChips(part sim.Part, seed uint64) ([2]*sim.Flash, *sim.Cl
 	return chips, clock, nil
 }
 
+// probeEvery is the engine's probe interval in every campaign
+// (engine.Options.ProbeEvery): the interrupt-bound invariant's bound is
+// derived from it.
+const probeEvery = 20 * time.Millisecond
+
+// open opens the engine on the pair (chip A, chip B), given to it in
+// that order, or in the other with a swapped scenario.
+func (b *bench) open(ctx context.Context, chipA, chipB hal.Flash, clock hal.Clock, m engine.Mutant) (*engine.Engine, error) {
+	if b.scenario.Swapped {
+		chipA, chipB = chipB, chipA
+	}
+	return engine.Open(ctx, chipA, chipB, b.options(clock, m))
+}
+
 func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
-	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m,
+	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ProbeEvery: probeEvery,
 		Config: engine.Config{Types: b.scenario.Types, Interval: b.scenario.Interval, Threshold: b.scenario.Threshold}}
 }
 
@@ -143,6 +188,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 		return nil, err
 	}
 	b.eraseSize = chips[0].Geometry().EraseSize
+	b.interruptBound = interruptBound(part, probeEvery, b.eraseSize)
 	opts := b.options(clock, engine.None)
 	g := cmcsim.New(seed)
 	var region *info.Region
@@ -174,15 +220,32 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if b.roundGen, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {
 		return nil, err
 	}
-	bs, err := store.Open(chips[1], b.layout.StoreOff, b.layout.StoreSize, store.Options{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("setup: read the backup store: %w", err)
+	if err := b.setBase(chips, clock.Now(), region); err != nil {
+		return nil, err
 	}
-	b.journalOff, b.journalSize = bs.JournalRange()
-	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
-	b.baseTime = clock.Now()
-	b.primaryBaseStats = chips[0].Stats()
 	return b, nil
+}
+
+// setBase makes the chips as they are (at virtual time at, the primary's
+// information region) the bench's base: the backup store as the reference
+// decoder reads it, where its parts lie, where the primary's records lie,
+// and the chips' snapshots and statistics.
+func (b *bench) setBase(chips [2]*sim.Flash, at time.Time, region *info.Region) error {
+	bs, err := reference.Decode(chips[1], b.layout.StoreOff, b.layout.StoreSize)
+	if err != nil {
+		return fmt.Errorf("setup: read the backup store: %w", err)
+	}
+	b.journalOff, b.journalSize = bs.MetadataRange()
+	b.dataOff, b.dataSize = bs.DataRange()
+	b.baseBackup = bs
+	b.records = map[info.Type]int64{}
+	for _, t := range b.scenario.Types {
+		b.records[t], _ = region.Extent(t)
+	}
+	b.base = [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}
+	b.baseTime = at
+	b.primaryBaseStats = chips[0].Stats()
+	return nil
 }
 
 func readGeneration(r *info.Region, types []info.Type, num uint64, cfg engine.Config) (*generation, error) {
@@ -203,7 +266,7 @@ func readGeneration(r *info.Region, types []info.Type, num uint64, cfg engine.Co
 func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error) {
 	nb := *b
 	nb.mutant = m
-	nb.steps = nil
+	nb.steps, nb.answers = nil, nil
 	chips, clock, err := b.scenario.openChips(b.part, b.seed)
 	if err != nil {
 		return nil, err
@@ -215,10 +278,10 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: b.part.BlockEraseSize, Clock: hc, Disarmed: true, Trace: func(op faults.Op) {
 		op.Data = slices.Clone(op.Data)
 		nb.steps = append(nb.steps, step{op: op, snapshots: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, time: hc.Now()})
-	}})
+	}, Answered: func(a faults.Answer) { nb.answers = append(nb.answers, a) }})
 	wa, wb := in.Wrap(chips[0], faults.Primary), in.Wrap(chips[1], faults.Backup)
 	before := [2]hal.Stats{chips[0].Stats(), chips[1].Stats()}
-	e, err := engine.Open(ctx, wa, wb, b.options(hc, m))
+	e, err := b.open(ctx, wa, wb, hc, m)
 	if err != nil {
 		return nil, fmt.Errorf("record: open: %w", err)
 	}
@@ -291,7 +354,12 @@ func loadBench(ctx context.Context, scenario string, seed uint64, mutant engine.
 	}
 	base, ok := benches.base[key]
 	if !ok {
-		if base, err = setup(ctx, sc, seed); err != nil {
+		if sc.Round > 0 {
+			base, err = setupLongRun(ctx, sc, seed)
+		} else {
+			base, err = setup(ctx, sc, seed)
+		}
+		if err != nil {
 			return nil, err
 		}
 		benches.base[key] = base

@@ -76,6 +76,18 @@ func (w *worker) writtenBlocks(dst []int64, writes []faults.Op, keep func(chip i
 	return slices.Compact(dst)
 }
 
+// changedBlocks is writtenBlocks with the blocks the harness changed
+// without an operation (flips and scribbles: worker.harness) added: every
+// block that may differ from the base.
+func (w *worker) changedBlocks(dst []int64, writes []faults.Op, keep func(chip int, off int64) bool) []int64 {
+	for _, k := range w.harness {
+		if chip, off := splitTouchKey(k); keep == nil || keep(chip, off) {
+			dst = append(dst, k)
+		}
+	}
+	return w.writtenBlocks(dst, writes, keep)
+}
+
 // hashBlocks adds each block of keys (touchKeys), with its contents'
 // hash, to h; with changedOnly it leaves out blocks that hold their base
 // contents (the same for every point).
@@ -93,14 +105,17 @@ func (w *worker) hashBlocks(h *maphash.Hash, keys []int64, changedOnly bool) {
 	}
 }
 
-// setTouched records the blocks written since the base (see
-// worker.touched).
+// setTouched records the blocks written (or changed by the harness) since
+// the base (see worker.touched).
 func (w *worker) setTouched(writes []faults.Op) {
 	clear(w.touched)
 	for _, op := range writes {
 		for off := range blocksOf(op, w.bench.eraseSize) {
 			w.touched[touchKey(chipOf(op), off)] = true
 		}
+	}
+	for _, k := range w.harness {
+		w.touched[k] = true
 	}
 	w.lastWrites = writes
 }

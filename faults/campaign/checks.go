@@ -2,10 +2,11 @@ package campaign
 
 import (
 	"fmt"
-	"strings"
-	"time"
+	"reflect"
+	"slices"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -24,32 +25,150 @@ const WearBound = 2
 // checkAtomic: the backup's committed information (post) is exactly one
 // generation, the one before the round or the round's, every chunk read
 // back and compared.
-func (w *worker) checkAtomic(vs verdicts, post *storeView) {
+//
+// When damage before the round destroyed commits (the reference decoder
+// reads an older generation from the damaged base, t.damagedBase), the
+// round commits the next number with the round's information, or the
+// state that survived the damage stays as it was.
+//
+// A chunk in a data block the harness damaged behind the engine's back
+// after the engine last wrote it (a flip or scribble of committed data, a
+// weak program that read right once: t.damage) is damage, not a mix: it
+// passes if the engine reported damage (reported: the stores' damage at
+// open, a scrub's damage events) — the live round must then repair it —
+// and fails as undetected damage otherwise. A chunk that holds the other
+// generation's bytes is a mix and always fails.
+func (w *worker) checkAtomic(vs verdicts, t *trial, post *storeView, reported []string) {
 	b := w.bench
-	var want *generation
-	switch post.generation {
-	case b.prevGen.number:
-		want = b.prevGen
-	case b.roundGen.number:
-		want = b.roundGen
-	default:
+	want := b.generation(post.generation)
+	if base := t.damagedBase; base != nil && base.err == nil && base.generation < b.prevGen.number {
+		want = nil
+		switch post.generation {
+		case base.generation + 1:
+			want = b.roundGen
+		case base.generation:
+			if msg := w.sameState(post, base); msg != "" {
+				vs.fail(Atomic, "generation %d survived the damage before the round, but %s", post.generation, msg)
+				return
+			}
+			vs.ok(Atomic, "backup holds generation %d as it survived the damage before the round", post.generation)
+			return
+		}
+	}
+	if want == nil {
 		vs.fail(Atomic, "committed generation %d is neither %d (before the round) nor %d (the round)", post.generation, b.prevGen.number, b.roundGen.number)
 		return
 	}
-	var msg string
-	w.quiet(func() { msg = w.matches(1, post, want) })
-	if msg != "" {
-		vs.fail(Atomic, "generation %d: %s", post.generation, msg)
-		return
+	var ms []mismatch
+	w.quiet(func() { ms = w.matches(1, post, want) })
+	var bad, damaged []mismatch
+	for _, m := range ms {
+		if !m.mix && m.block >= 0 && damagedSinceWritten(t, 1, m.block, b.eraseSize) {
+			damaged = append(damaged, m)
+			continue
+		}
+		bad = append(bad, m)
 	}
-	vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and compared)", post.generation, len(b.scenario.Types))
+	switch {
+	case len(bad) > 0:
+		vs.fail(Atomic, "generation %d: %s", post.generation, listMismatches(bad))
+	case len(damaged) > 0 && len(reported) == 0:
+		vs.fail(Atomic, "generation %d: %s, damaged by the faults after it was committed, and the engine reported no damage", post.generation, listMismatches(damaged))
+	case len(damaged) > 0:
+		vs.ok(Atomic, "backup holds generation %d but for %d chunk(s) damaged by the faults, which the engine reported (%s)", post.generation, len(damaged), reported[0])
+	default:
+		vs.ok(Atomic, "backup holds exactly generation %d (%d types, every chunk read and compared)", post.generation, len(b.scenario.Types))
+	}
+}
+
+// damagedSinceWritten reports whether the harness damaged the erase block
+// at off of chip after the round last wrote it (or, if the round did not
+// write it, at all): a flip or scribble there that no later program or
+// erase of the round came after, or a weak program.
+func damagedSinceWritten(t *trial, chip int, off, eraseSize int64) bool {
+	for _, d := range t.damage {
+		if d.chip != chip || d.off >= off+eraseSize || d.off+d.n <= off {
+			continue
+		}
+		if d.weak {
+			return true
+		}
+		rewritten := false
+		for _, op := range t.roundWrites {
+			if chipOf(op) == chip && op.Index > d.at && op.Off < off+eraseSize && op.Off+op.Len > off {
+				rewritten = true
+			}
+		}
+		if !rewritten {
+			return true
+		}
+	}
+	return false
+}
+
+// sameState says how post's committed state differs from base's, or
+// whether a chunk of it does not match its digest ("" if neither).
+func (w *worker) sameState(post, base *storeView) string {
+	if !reflect.DeepEqual(post.state.Types, base.state.Types) {
+		return "its chunk maps changed"
+	}
+	var bad []reference.ChunkFault
+	var err error
+	w.quiet(func() { bad, err = post.backup.VerifyChunks(w.chips[1]) })
+	switch {
+	case err != nil:
+		return fmt.Sprintf("its chunks cannot be read: %v", err)
+	case len(bad) > 0:
+		return fmt.Sprintf("%d chunk(s) do not match their digests (first: %v)", len(bad), bad[0].Err)
+	}
+	return ""
+}
+
+// reportedCommit returns the generation a commit event in events reports
+// (0 if none).
+func reportedCommit(events []engine.Event) uint64 {
+	var g uint64
+	for _, ev := range events {
+		if ev.Kind == engine.EventCommit {
+			g = max(g, ev.Generation)
+		}
+	}
+	return g
+}
+
+// damageReported lists the damage the engine reported: the stores' damage
+// at open (Status.Damage) and damage events (a scrub's).
+func damageReported(e *engine.Engine, events ...[]engine.Event) []string {
+	out := slices.Clone(e.Status().Damage)
+	for _, evs := range events {
+		for _, ev := range evs {
+			if ev.Kind == engine.EventDamage {
+				out = append(out, ev.Detail)
+			}
+		}
+	}
+	return out
 }
 
 // checkDurable: no committed generation is lost. The generation committed
-// after recovery (post) is at least the one committed before the round
-// and the one the backup held right after the fault (firstPre, if read).
-func checkDurable(vs verdicts, committedBefore uint64, firstPre, post *storeView) {
+// after recovery (post) is at least the one committed before the round,
+// the one the round reported committed (reported, 0 if none) and the one
+// the backup held right after the fault (firstPre, if read). Damage before
+// the round may destroy commits: the floor is then what the reference
+// decoder still read on the damaged base (damagedBase).
+func checkDurable(vs verdicts, committedBefore, reported uint64, damagedBase, firstPre, post *storeView) {
 	floor, why := committedBefore, "committed before the round"
+	if damagedBase != nil {
+		switch {
+		case damagedBase.err != nil:
+			floor, why = 0, "no generation survived the damage before the round"
+		case damagedBase.generation < floor:
+			floor, why = damagedBase.generation, "what survived the damage before the round"
+		}
+	}
+	if reported > floor {
+		floor, why = reported, "reported committed by the round"
+	}
 	if firstPre != nil && firstPre.err == nil && firstPre.generation > floor {
 		floor, why = firstPre.generation, "committed on the backup before the restart"
 	}
@@ -77,8 +196,8 @@ func (w *worker) checkPurged(vs verdicts, pre, post *storeView, writes, recovery
 }
 
 func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []faults.Op, events []engine.Event) {
-	if post.interrupted != nil {
-		vs.fail(Purged, "after recovery the backup still has interrupted generation %d pending", post.interrupted.Generation)
+	if post.pending != nil {
+		vs.fail(Purged, "after recovery the backup still has interrupted generation %d pending", post.pending.Generation)
 		return
 	}
 	// Blocks the round (or a cut recovery) wrote in the data area that the
@@ -95,14 +214,14 @@ func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []f
 	}
 	checked := len(w.offsetBuf)
 	if len(dirty) > 0 {
-		vs.fail(Purged, "%d data block(s) written by the interrupted round do not read erased after recovery (first at %#x)", len(dirty), dirty[0])
+		vs.fail(Purged, "%d data block(s) the round or its recovery wrote or erased, outside the committed generation, do not read erased after recovery (first at %#x)", len(dirty), dirty[0])
 		return
 	}
-	if pre.err != nil || pre.interrupted == nil {
+	if pre.err != nil || pre.pending == nil {
 		vs.ok(Purged, "no interrupted round pending; %d block(s) written outside the committed generation read erased", checked)
 		return
 	}
-	gen := pre.interrupted.Generation
+	gen := pre.pending.Generation
 	for _, ev := range events {
 		if ev.Kind == engine.EventPurgeVerified && ev.Generation == gen {
 			vs.ok(Purged, "interrupted generation %d purged and verified; %d written block(s) read erased", gen, checked)
@@ -118,21 +237,21 @@ func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []f
 // interrupted round's; with nothing to purge, a staged configuration is
 // kept, else the committed one stands.
 func checkReinit(vs verdicts, pre, post *storeView, got engine.Config, prev, round *generation) {
-	committed := engine.FromStoreConfig(post.state.Config)
+	committed := engineConfig(post.state.Config)
 	switch {
-	case pre.err == nil && pre.interrupted != nil:
+	case pre.err == nil && pre.pending != nil:
 		exp := prev.config
 		if post.generation == round.number {
 			exp = round.config
 		}
 		if !got.Equal(committed) || !got.Equal(exp) {
 			vs.fail(Reinit, "after purging generation %d the configuration is %s; generation %d was committed with %s",
-				pre.interrupted.Generation, describe(got), post.generation, describe(exp))
+				pre.pending.Generation, describe(got), post.generation, describe(exp))
 			return
 		}
-		vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's: %s", pre.interrupted.Generation, post.generation, describe(got))
+		vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's: %s", pre.pending.Generation, post.generation, describe(got))
 	case pre.err == nil && pre.staged != nil:
-		if staged := engine.FromStoreConfig(*pre.staged); !got.Equal(staged) {
+		if staged := engineConfig(*pre.staged); !got.Equal(staged) {
 			vs.fail(Reinit, "nothing to purge; the staged configuration %s was lost: got %s", describe(staged), describe(got))
 			return
 		}
@@ -143,45 +262,6 @@ func checkReinit(vs verdicts, pre, post *storeView, got engine.Config, prev, rou
 			return
 		}
 		vs.ok(Reinit, "nothing to purge; configuration is generation %d's", post.generation)
-	}
-}
-
-// checkFailover: the engine fails over if and only if the primary made the
-// backup wait beyond the threshold (a delay above it struck a read of the
-// primary: t.failoverDue), and the role survives power loss: the active
-// chip after the restart is chip 1 exactly when a failover was reported
-// before it. events are the recovery's.
-func checkFailover(vs verdicts, t *trial, events []engine.Event, active int, threshold time.Duration) {
-	reported := false
-	var failovers []string
-	for _, ev := range t.preEvents {
-		if ev.Kind == engine.EventFailover {
-			reported = true
-			failovers = append(failovers, "in the round: "+ev.Detail)
-		}
-	}
-	for _, ev := range events {
-		if ev.Kind == engine.EventFailover {
-			failovers = append(failovers, "in recovery: "+ev.Detail)
-		}
-	}
-	wantActive := 0
-	if reported {
-		wantActive = 1
-	}
-	switch {
-	case len(failovers) > 0 && !t.failoverDue:
-		vs.fail(Failover, "failed over although the primary never made the backup wait beyond the %v threshold (%s)", threshold, strings.Join(failovers, "; "))
-	case t.failoverDue && !t.powerLost && !reported:
-		vs.fail(Failover, "the primary made the backup wait beyond the %v threshold, but the engine did not fail over", threshold)
-	case active != wantActive:
-		vs.fail(Failover, "active chip %d after the restart, want %d (failover reported before it: %v)", active, wantActive, reported)
-	case reported:
-		vs.ok(Failover, "failover due (a wait beyond the %v threshold) and made; chip 1 still active after the restart", threshold)
-	case t.failoverDue:
-		vs.ok(Failover, "failover due, power lost before it was made; chip 0 active")
-	default:
-		vs.ok(Failover, "no failover due (every wait below the %v threshold) and none made; chip 0 active", threshold)
 	}
 }
 
@@ -206,8 +286,20 @@ func (w *worker) checkPrimary(vs verdicts, writes []faults.Op, active int, basel
 
 // checkWear: no erase block is erased more than WearBound times by writes
 // (the erases of one phase: the round and its recoveries, or the live
-// round).
-func checkWear(vs verdicts, writes []faults.Op, eraseSize int64, phase string) {
+// round), plus once for each erase of it the faults made fail, loudly or
+// silently (faulted: the engine may try again, as the purge's
+// erase-and-verify does), and once for each power cut in the phase (cuts:
+// a purge cut before its mark is done again, erases first, at the next
+// start).
+func checkWear(vs verdicts, writes, faulted []faults.Op, cuts int, eraseSize int64, phase string) {
+	allowed := map[int64]int{}
+	for _, op := range faulted {
+		if op.Kind == faults.Erase {
+			for off := range blocksOf(op, eraseSize) {
+				allowed[touchKey(chipOf(op), off)]++
+			}
+		}
+	}
 	count := make(map[int64]int, len(writes)) // by touchKey
 	for _, op := range writes {
 		if op.Kind != faults.Erase {
@@ -215,13 +307,30 @@ func checkWear(vs verdicts, writes []faults.Op, eraseSize int64, phase string) {
 		}
 		for off := range blocksOf(op, eraseSize) {
 			k := touchKey(chipOf(op), off)
-			if count[k]++; count[k] > WearBound {
-				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d)", op.Role, off, count[k], phase, WearBound)
+			if bound := WearBound + allowed[k] + cuts; count[k]+1 > bound {
+				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d: %d, one more per erase of it the faults failed (%d) and per power cut (%d))",
+					op.Role, off, count[k]+1, phase, bound, WearBound, allowed[k], cuts)
 				return
+			}
+			count[k]++
+		}
+	}
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase the faults failed and per power cut: %d)", len(count), phase, WearBound, cuts)
+}
+
+// faultedErases lists the erases whose failure (loud or silent) the
+// injector's schedule decided.
+func faultedErases(in *faults.Injector) []faults.Op {
+	var out []faults.Op
+	for _, f := range in.Fired() {
+		switch f.Action.(type) {
+		case faults.SilentErase, faults.Fail:
+			if f.Op.Kind == faults.Erase {
+				out = append(out, f.Op)
 			}
 		}
 	}
-	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times", len(count), phase, WearBound)
+	return out
 }
 
 // describe formats the parts of a configuration a scenario sets.

@@ -7,9 +7,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // The checks that need no chips, each shown passing a right state and
@@ -28,19 +30,25 @@ func verdictFor(t *testing.T, inv string, check func(vs verdicts)) Verdict {
 
 func TestCheckDurable(t *testing.T) {
 	for _, tc := range []struct {
-		name           string
-		firstPre, post *storeView
-		ok             bool
+		name                        string
+		damagedBase, firstPre, post *storeView
+		ok                          bool
+		reported                    uint64
 	}{
-		{"kept", nil, &storeView{generation: 5}, true},
-		{"advanced", nil, &storeView{generation: 6}, true},
-		{"lost the committed generation", nil, &storeView{generation: 4}, false},
-		{"kept what the backup had before the restart", &storeView{generation: 6}, &storeView{generation: 6}, true},
-		{"lost what the backup had before the restart", &storeView{generation: 6}, &storeView{generation: 5}, false},
-		{"an unreadable first view sets no floor", &storeView{generation: 9, err: store.ErrCorrupt}, &storeView{generation: 5}, true},
+		{"kept", nil, nil, &storeView{generation: 5}, true, 0},
+		{"advanced", nil, nil, &storeView{generation: 6}, true, 0},
+		{"lost the committed generation", nil, nil, &storeView{generation: 4}, false, 0},
+		{"kept what the backup had before the restart", nil, &storeView{generation: 6}, &storeView{generation: 6}, true, 0},
+		{"lost what the backup had before the restart", nil, &storeView{generation: 6}, &storeView{generation: 5}, false, 0},
+		{"an unreadable first view sets no floor", nil, &storeView{generation: 9, err: reference.ErrNoCheckpoint}, &storeView{generation: 5}, true, 0},
+		{"damage before the round destroyed the last commit", &storeView{generation: 4}, nil, &storeView{generation: 4}, true, 0},
+		{"lost what survived the damage", &storeView{generation: 4}, nil, &storeView{generation: 3}, false, 0},
+		{"damage that destroyed nothing sets the floor as before", &storeView{generation: 5}, nil, &storeView{generation: 4}, false, 0},
+		{"a reported commit kept", nil, nil, &storeView{generation: 6}, true, 6},
+		{"a reported commit lost", nil, nil, &storeView{generation: 5}, false, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, Durable, func(vs verdicts) { checkDurable(vs, 5, tc.firstPre, tc.post) })
+			v := verdictFor(t, Durable, func(vs verdicts) { checkDurable(vs, 5, tc.reported, tc.damagedBase, tc.firstPre, tc.post) })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}
@@ -55,14 +63,14 @@ func TestCheckReinit(t *testing.T) {
 	committed := func(gen uint64, c engine.Config) *storeView {
 		v := &storeView{generation: gen}
 		v.state.Generation = gen
-		v.state.Config = store.Config{Interval: c.Interval, Threshold: c.Threshold}
+		v.state.Config = reference.Config{Interval: c.Interval, Threshold: c.Threshold}
 		for _, ty := range c.Types {
 			v.state.Config.Types = append(v.state.Config.Types, uint8(ty))
 		}
 		return v
 	}
-	interrupted := &storeView{interrupted: &store.Interrupted{Generation: 6}}
-	staged := &storeView{staged: &store.Config{Types: []uint8{1}, Interval: time.Minute, Threshold: time.Second}}
+	interrupted := &storeView{pending: &reference.Intent{Generation: 6}}
+	staged := &storeView{staged: &reference.Config{Types: []uint8{1}, Interval: time.Minute, Threshold: time.Second}}
 	for _, tc := range []struct {
 		name      string
 		pre, post *storeView
@@ -73,7 +81,7 @@ func TestCheckReinit(t *testing.T) {
 		{"purged, kept the interrupted round's configuration", interrupted, committed(5, prevCfg), roundCfg, false},
 		{"nothing to purge, committed configuration", &storeView{}, committed(6, roundCfg), roundCfg, true},
 		{"nothing to purge, another configuration", &storeView{}, committed(6, roundCfg), prevCfg, false},
-		{"staged configuration kept", staged, committed(5, prevCfg), engine.FromStoreConfig(*staged.staged), true},
+		{"staged configuration kept", staged, committed(5, prevCfg), engineConfig(*staged.staged), true},
 		{"staged configuration lost", staged, committed(5, prevCfg), prevCfg, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,26 +92,94 @@ func TestCheckReinit(t *testing.T) {
 }
 
 func TestCheckFailover(t *testing.T) {
-	failover := []engine.Event{{Kind: engine.EventFailover, Detail: "primary slow"}}
+	long := &wait{length: 3 * time.Second}
+	made := []string{"in the round: wait-response 3s exceeds threshold 2s"}
 	for _, tc := range []struct {
-		name      string
-		trial     trial
-		recovered []engine.Event
-		active    int
-		ok        bool
+		name  string
+		facts failoverFacts
+		ok    bool
 	}{
-		{"none due, none made", trial{}, nil, 0, true},
-		{"due and made, kept after the restart", trial{failoverDue: true, preEvents: failover}, nil, 1, true},
-		{"due, power lost first", trial{failoverDue: true, powerLost: true}, nil, 0, true},
-		{"made without being due", trial{preEvents: failover}, nil, 1, false},
-		{"made in recovery without being due", trial{}, failover, 0, false},
-		{"due but not made", trial{failoverDue: true}, nil, 0, false},
-		{"made, lost by the restart", trial{failoverDue: true, preEvents: failover}, nil, 0, false},
-		{"not made, active chip moved", trial{}, nil, 1, false},
+		{"none due, none made", failoverFacts{}, true},
+		{"due and made, kept after the restart", failoverFacts{due: true, longest: long, inRound: made, storeActive: 1, engineActive: 1}, true},
+		{"due, power lost first", failoverFacts{due: true, longest: long, powerLost: true}, true},
+		{"due, power lost after the role record", failoverFacts{due: true, longest: long, powerLost: true, storeActive: 1, engineActive: 1}, true},
+		{"made without being due", failoverFacts{inRound: made, storeActive: 1, engineActive: 1}, false},
+		{"made in recovery without being due", failoverFacts{inRecovery: made}, false},
+		{"due but not made", failoverFacts{due: true, longest: long}, false},
+		{"made, lost by the restart", failoverFacts{due: true, longest: long, inRound: made}, false},
+		{"not made, active chip moved", failoverFacts{storeActive: 1, engineActive: 1}, false},
+		{"engine and stores disagree", failoverFacts{storeActive: 0, engineActive: 1}, false},
+		{"no store decodes", failoverFacts{storeActive: -1}, false},
+		{"made, restore skipped", failoverFacts{due: true, longest: long, inRound: made, storeActive: 1, engineActive: 1, restored: "differs in power"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, Failover, func(vs verdicts) { checkFailover(vs, &tc.trial, tc.recovered, tc.active, 2*time.Second) })
+			v := verdictFor(t, Failover, func(vs verdicts) { judgeFailover(vs, tc.facts, 2*time.Second) })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
+		})
+	}
+}
+
+// answersOf builds the primary's answers to requests issued back to back
+// from t0: each is a duration and how it ended.
+func answersOf(reqs ...request) []faults.Answer {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var out []faults.Answer
+	for i, r := range reqs {
+		a := faults.Answer{Op: faults.Op{Index: int64(i), Role: faults.Primary, Kind: faults.Read, Off: 0, Len: 64}, Start: t0, End: t0.Add(r.took), Err: r.err}
+		if r.corrupt {
+			a.Corrupted, a.CorruptedAt = true, int64(i)
+		}
+		if r.role != 0 {
+			a.Op.Role = r.role
+		}
+		out = append(out, a)
+		t0 = a.End.Add(r.gap)
+	}
+	return out
+}
+
+type request struct {
+	took    time.Duration
+	err     error
+	corrupt bool
+	gap     time.Duration // before the next request
+	role    faults.Role
+}
+
+// TestFailoverDue: the wait runs from the first request not answered
+// correctly in time to the end of the first correct answer; a failover is
+// due iff it exceeds the threshold, exactly at the threshold not, one
+// clock tick above it yes.
+func TestFailoverDue(t *testing.T) {
+	const th = 2 * time.Second
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name    string
+		answers []faults.Answer
+		due     bool
+		wait    time.Duration // of the longest wait (0: none)
+	}{
+		{"every answer in time", answersOf(request{took: ms}, request{took: th}), false, 0},
+		{"a slow answer exactly at the threshold", answersOf(request{took: th}), false, 0},
+		{"a slow answer one tick below it", answersOf(request{took: th - 1}), false, 0},
+		{"a slow answer one tick above it", answersOf(request{took: th + 1}), true, th + 1},
+		{"a failure, then an answer 5 ms later", answersOf(request{took: ms, err: hal.ErrMedia, gap: 5 * ms}, request{took: ms}), false, 7 * ms},
+		{"failures up to exactly the threshold", answersOf(request{took: ms, err: hal.ErrTimeout, gap: th - 2*ms}, request{took: ms}), false, th},
+		{"failures up to one tick past it", answersOf(request{took: ms, err: hal.ErrTimeout, gap: th - 2*ms + 1}, request{took: ms}), true, th + 1},
+		{"never answered again", answersOf(request{took: ms, err: hal.ErrTimeout, gap: th}, request{took: ms, err: hal.ErrTimeout}), true, th + 2*ms},
+		{"corrupt answers count as none", answersOf(request{took: ms, corrupt: true, gap: th}, request{took: ms, corrupt: true}, request{took: ms}), true, th + 3*ms},
+		{"a power loss is no answer", answersOf(request{took: ms, err: hal.ErrTimeout, gap: ms}, request{err: hal.ErrPowerLoss, gap: 10 * th}, request{err: hal.ErrPowerLoss}), false, ms},
+		{"the backup's answers do not count", answersOf(request{took: 3 * th, role: faults.Backup}), false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			due, longest := failoverDue(tc.answers, th)
+			require.Equal(t, tc.due, due)
+			if tc.wait == 0 {
+				require.Nil(t, longest)
+				return
+			}
+			require.NotNil(t, longest)
+			require.Equal(t, tc.wait, longest.length, longest.String())
 		})
 	}
 }
@@ -114,20 +190,30 @@ func TestCheckWear(t *testing.T) {
 		return faults.Op{Role: role, Kind: faults.Erase, Off: off, Len: n}
 	}
 	for _, tc := range []struct {
-		name   string
-		writes []faults.Op
-		ok     bool
+		name    string
+		writes  []faults.Op
+		ok      bool
+		faulted []faults.Op
+		cuts    int
 	}{
-		{"no erase", []faults.Op{{Role: faults.Backup, Kind: faults.Program, Off: 0, Len: 256}}, true},
-		{"twice", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, true},
+		{"no erase", []faults.Op{{Role: faults.Backup, Kind: faults.Program, Off: 0, Len: 256}}, true, nil, 0},
+		{"twice", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, true, nil, 0},
 		{"twice on each chip", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
-			erase(faults.Primary, 0, eraseSize), erase(faults.Primary, 0, eraseSize)}, true},
-		{"three times", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, false},
+			erase(faults.Primary, 0, eraseSize), erase(faults.Primary, 0, eraseSize)}, true, nil, 0},
+		{"three times", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, false, nil, 0},
 		{"three times, once in a block erase", []faults.Op{erase(faults.Backup, 0, 16*eraseSize), erase(faults.Backup, 4*eraseSize, eraseSize),
-			erase(faults.Backup, 4*eraseSize, eraseSize)}, false},
+			erase(faults.Backup, 4*eraseSize, eraseSize)}, false, nil, 0},
+		{"three times, one of which failed silently", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)},
+			true, []faults.Op{erase(faults.Backup, 0, eraseSize)}, 0},
+		{"four times, one of which failed", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize)}, false, []faults.Op{erase(faults.Backup, 0, eraseSize)}, 0},
+		{"three times across a power cut in a purge", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)},
+			true, nil, 1},
+		{"four times across one power cut", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize)}, false, nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, eraseSize, "round") })
+			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, tc.faulted, tc.cuts, eraseSize, "round") })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}
@@ -157,4 +243,90 @@ func TestVerdictsFirstFailureStands(t *testing.T) {
 	require.Equal(t, "not checked: not due", byName[Live].Saw)
 	require.True(t, byName[Durable].Skipped, "not reached")
 	require.Len(t, vs.list(), 3)
+}
+
+// TestInterruptBoundDerived: the bound for the campaigns' part, chunk size
+// and probe interval is the number docs and the oracle's doc state.
+func TestInterruptBoundDerived(t *testing.T) {
+	part, err := sim.LookupPart("mx66l1g45g")
+	require.NoError(t, err)
+	require.Equal(t, 96, interruptBound(part, probeEvery, 4096))
+}
+
+func TestCheckInterruptBound(t *testing.T) {
+	const (
+		dataOff  = 0x100000
+		dataSize = 0x100000
+		bound    = 10
+	)
+	prog := func(i int64, off int64) faults.Op {
+		return faults.Op{Index: i, Role: faults.Backup, Kind: faults.Program, Off: off, Len: 256}
+	}
+	// The round: a read of the primary, writes from #1 on, a probe at #20
+	// and one at #40.
+	var writes []faults.Op
+	for i := int64(1); i < 60; i++ {
+		if i != 20 && i != 40 {
+			writes = append(writes, prog(i, dataOff+i*256))
+		}
+	}
+	probe := func(i int64) request { return request{took: time.Millisecond} }
+	answers := func(bad map[int64]request) []faults.Answer {
+		var reqs []request
+		for i := int64(0); i < 60; i++ {
+			r, ok := bad[i]
+			if !ok {
+				r = probe(i)
+			}
+			reqs = append(reqs, r)
+		}
+		out := answersOf(reqs...)
+		for i := range out {
+			if i != 0 && i != 20 && i != 40 {
+				out[i].Op = writesAt(writes, int64(i))
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		bad    map[int64]request
+		writes []faults.Op
+		ok     bool
+	}{
+		{"no anomaly", nil, writes, true},
+		{"the probe at #20 fails; the round stops", map[int64]request{20: {err: hal.ErrMedia}}, writes[:19], true},
+		{"the probe at #20 fails; the round writes on", map[int64]request{20: {err: hal.ErrMedia}}, writes, false},
+		{"a corruption made at #15 is read at #20; the round stops", map[int64]request{20: {corrupt: true}}, writes[:19], true},
+		{"only the anomaly before the writes", map[int64]request{0: {err: hal.ErrMedia}}, writes, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := answers(tc.bad)
+			if r, ok := tc.bad[20]; ok && r.corrupt {
+				a[20].CorruptedAt = 15
+			}
+			v := verdictFor(t, InterruptBound, func(vs verdicts) {
+				checkInterruptBound(vs, a, tc.writes, dataOff, dataSize, 2*time.Second, bound)
+			})
+			require.Equal(t, tc.ok, v.OK, v.Saw)
+		})
+	}
+	// A corruption made long before the probe that reads it: the writes
+	// between count.
+	a := answers(map[int64]request{40: {corrupt: true}})
+	a[40].CorruptedAt = 21
+	v := verdictFor(t, InterruptBound, func(vs verdicts) {
+		checkInterruptBound(vs, a, writes[:38], dataOff, dataSize, 2*time.Second, bound)
+	})
+	require.False(t, v.OK, "18 writes between the corruption and the probe: %s", v.Saw)
+}
+
+// writesAt returns the write at index i.
+func writesAt(writes []faults.Op, i int64) faults.Op {
+	for _, op := range writes {
+		if op.Index == i {
+			return op
+		}
+	}
+	return faults.Op{}
 }

@@ -1,52 +1,105 @@
 // Package campaign runs fault campaigns against the sync engine and judges
-// every run with an oracle of the eight invariants of docs/DESIGN.md,
+// every run with an oracle of the nine invariants of docs/DESIGN.md,
 // Invariants.
 //
-// A [Scenario] (the "standard" one: generator information on an 8 MiB
-// region of MX66L1G45G chips, synced once, then the round that follows a
-// typical interval's changes) is set up once with the real engine. The
+// A [Scenario] ("standard": generator information on an 8 MiB region of
+// MX66L1G45G chips, synced once, then the round that follows a typical
+// interval's changes; "small", the same smaller; "longrun", a long
+// history on a small store) is set up once with the real engine. The
 // round under test is then recorded once per engine variant (mutant), with
 // a copy-on-write snapshot of both simulated chips before every flash
 // operation (programs split into page-program commands, as an SPI NOR
-// driver issues them).
+// driver issues them) and the injector's answer to each (faults.Answer).
 //
 // Exhaustive mode branches from those snapshots instead of replaying
 // prefixes: for every operation a clean power cut, and for programs and
 // erases three torn variants (some bits, all bits but one, torn with
-// unstable reads); for the primary's reads a failed read (an anomaly whose
-// wait-response stays below the threshold). Depth 2 also records the
-// recovery after each cut and cuts at every operation of it. Random mode
-// draws seeded mixed schedules and runs each from the base. Workers, one per
-// core, each own a pair of chips to branch into.
+// unstable reads). The faults after which the engine keeps running are run
+// as cases, from the recorded first half of the round when they strike
+// after it: a failed read at every read of the primary; silent erase
+// failures (unchanged, partly erased) at every backup erase; weak programs
+// (read right once) at every journal program and every eighth chunk
+// program; the primary corrupted at every read of the collect step (the
+// bytes about to be read) and, during the writes, a record header and a
+// payload already read at every eighth backup write and the image header
+// at every 32nd; every probe of the primary answered after exactly the
+// threshold, a tick less and a tick more; the primary dying at every
+// probe; and backup damage before the engine opens ([Case.Before]: a bit
+// of every journal record's header and of every fourth one's body, of
+// each superblock copy, whole blocks scribbled, an unchanged committed
+// chunk of each type, the free blocks past the allocation cursor). Depth 2
+// also records the recovery after each cut and cuts at every operation of
+// it. Random mode draws seeded schedules mixing all of these, and faults
+// in the recovery. The long run ("longrun") runs the engine, restarted
+// before each round, until the journal has compacted into the other area
+// three times and the allocation cursor has wrapped; the campaign cuts,
+// tears, fails silently and weakens every operation of the compacting
+// rounds and of two rounds that reuse dirty blocks ("longrun@K" is round
+// K), runs one of them with the chips swapped ("longrun@K/swapped") and
+// with the backup re-imaged from a dump of the primary. Workers, one per
+// core, each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold
-// (engine.Open runs recovery) and checks, through the store's read-only
-// decoder, the engine's public Status and Events, and the flash contents:
-// atomic (the backup's committed information is exactly one generation,
-// every chunk read back and compared with the primary's bytes by a 64-bit
-// fingerprint), durable (nothing committed is lost), purged (nothing of
-// an interrupted round stays pending, every data block it wrote reads
-// erased, and purge-verified was reported), reinit (the configuration
-// after a purge is the one committed with the last good generation),
-// failover (none without a wait beyond the threshold; the active chip
-// survives power loss), primary untouched (no program or erase reached the
-// active primary), live (the next round succeeds and leaves the primary's
-// current information on the backup) and bounded wear (no block erased
-// more than [WearBound] times by the round and its recoveries, nor by the
-// live round). Each invariant is one check (checks.go, live.go); a
-// [Verdict] says what it saw, or that it was skipped.
+// (engine.Open runs recovery) and judges from the flash contents, decoded
+// by faults/reference (never by sync/store: a replay bug of the store
+// cannot hide from it), the engine's public Status and Events, and the
+// injector's trace:
+//
+//   - atomic: the backup's committed information is exactly one
+//     generation, every chunk read back and compared with the primary's
+//     bytes by a 64-bit fingerprint; a chunk holding the other
+//     generation's bytes is a mix; a chunk the faults damaged after it was
+//     committed (a flip, a weak program) passes only if the engine
+//     reported damage;
+//   - durable: nothing committed before the round, reported committed by
+//     it, or held on the backup after the fault is lost (but what damage
+//     before the round destroyed);
+//   - purged: nothing of an interrupted round stays pending, every data
+//     block it wrote reads erased, purge-verified was reported;
+//   - reinit: after a purge the configuration is the one committed with
+//     the last good generation;
+//   - failover: made if and only if the primary left the backup waiting
+//     beyond the threshold — a wait runs from the first request to the
+//     primary not answered correctly in time (failed, slower than the
+//     threshold, or returning bytes a flip or scribble changed) to the end
+//     of the first correct answer, on the virtual clock, from the
+//     injector's answers alone; which chip is active (the newest role in
+//     both stores) survives the restart; after a failover the active
+//     chip's region holds the last committed generation;
+//   - primary-untouched: no program or erase reached the primary;
+//   - live: once faults stop (the primary's damaged bytes healed), the next
+//     round commits and the backup then holds the primary's information —
+//     after a failover, the last committed generation, not whatever the new
+//     active chip holds;
+//   - bounded-wear: no block erased more than [WearBound] times by the
+//     round and its recoveries (once more per erase the faults failed),
+//     nor by the live round;
+//   - interrupt-bound: once the primary is anomalous during the round's
+//     writes, the round issues at most 96 further backup programs and
+//     erases (the bound the engine's 20 ms probe interval allows on the
+//     campaigns' part, derived in interruptBound).
+//
+// A backup store the damage left undecodable, or naming another chip or
+// pair (re-imaged), may be refused: an error and nothing written is
+// correct. Each invariant is one check (checks.go, failover.go,
+// interrupt.go, live.go, refusal.go); a [Verdict] says what it saw, or
+// that it was skipped. [SelfTest] makes the state after a run wrong in
+// each invariant's way and shows that invariant fires.
 //
 // Every run is a [Case] whose String is a one-line replay; [Replay] runs a
 // case from the base without branching and returns every invariant's
-// [Verdict], and a test proves that branching and replaying agree. Reports
+// [Verdict], [ReplayStory] also what happened (the round's outcome and
+// events, the waits, which rules acted at which operations, and those that
+// never matched); tests prove that branching and replaying agree. Reports
 // ([Report]) are JSON, shardable ([Shard]) and merge with [Merge].
 //
 // Caches keep the oracle cheap without changing what it sees: block
 // fingerprints are cached by the simulator's block version (never reused for
 // different contents), those of the base state once per bench for all
-// workers, decoded store views by the contents of the store's
-// metadata blocks, and the live round's verdict by the contents of every
-// block written since the base, the recovery's own operations and the
+// workers, decoded store views by the contents of the store's metadata
+// (shared by a bench's workers: the reference decoder reads whole journal
+// areas), and the live round's verdict by the contents of every block
+// written or damaged since the base, the recovery's own operations and the
 // engine's configuration and generation ([Report.LiveRounds] says how many
 // live rounds really ran); the oracle's own reads are undone (snapshot and
 // restore) so that they cannot change what the engine later reads from

@@ -11,62 +11,57 @@ import (
 )
 
 // point is one exhaustive fault point: a cut or torn operation at round
-// operation opIndex, or an anomaly of the primary there.
+// operation opIndex, which is run by branching from the recorded round's
+// snapshot there, or a fault run as a case (round and before: every other
+// kind, see points.go).
 type point struct {
 	opIndex  int
 	kind     pointKind
 	tornMode faults.TornMode
 	unstable bool
+	// round and before are the schedules of a point run as a case.
+	round, before faults.Schedule
 }
 
-type pointKind uint8
-
-const (
-	pointCut pointKind = iota
-	pointTorn
-	pointAnomaly // the primary fails one read: an anomaly below the threshold
-)
-
-// variants lists the points at one operation: a clean cut, and for
-// programs and erases their torn variants; for the primary's reads also a
-// failed read (an anomaly whose wait-response stays below the threshold).
-func variants(i int, op faults.Op) []point {
+// cutVariants lists the power-loss points at one operation: a clean cut,
+// and for programs and erases their torn variants.
+func cutVariants(i int, op faults.Op) []point {
 	ps := []point{{opIndex: i, kind: pointCut}}
 	switch op.Kind {
 	case faults.Program:
-		ps = append(ps, point{i, pointTorn, faults.TornBits, false}, point{i, pointTorn, faults.TornAllButOne, false},
-			point{i, pointTorn, faults.TornBits, true})
+		ps = append(ps, point{opIndex: i, kind: pointTorn, tornMode: faults.TornBits}, point{opIndex: i, kind: pointTorn, tornMode: faults.TornAllButOne},
+			point{opIndex: i, kind: pointTorn, tornMode: faults.TornBits, unstable: true})
 	case faults.Erase:
-		ps = append(ps, point{i, pointTorn, faults.TornBits, false}, point{i, pointTorn, faults.TornAllButOne, false},
-			point{i, pointTorn, faults.TornRandom, true})
-	case faults.Read:
-		if op.Role == faults.Primary {
-			ps = append(ps, point{opIndex: i, kind: pointAnomaly})
-		}
+		ps = append(ps, point{opIndex: i, kind: pointTorn, tornMode: faults.TornBits}, point{opIndex: i, kind: pointTorn, tornMode: faults.TornAllButOne},
+			point{opIndex: i, kind: pointTorn, tornMode: faults.TornRandom, unstable: true})
 	}
 	return ps
 }
 
+// schedule is the round schedule of p.
 func (p point) schedule(seed uint64) faults.Schedule {
 	switch p.kind {
+	case pointCut:
+		return faults.CutAt(int64(p.opIndex))
 	case pointTorn:
 		return faults.TornAt(int64(p.opIndex), p.tornMode, p.unstable, seed)
-	case pointAnomaly:
-		return faults.Schedule{Rules: []faults.Rule{{When: faults.At{Index: int64(p.opIndex)}, Do: faults.Fail{Kind: faults.FailMedia}}}}
 	}
-	return faults.CutAt(int64(p.opIndex))
+	return p.round
 }
+
+// branched reports whether p is run by branching from the recorded
+// round's snapshots (a power loss there) rather than as a case.
+func (p point) branched() bool { return p.kind == pointCut || p.kind == pointTorn }
 
 // runPoint branches from the recorded round's snapshot at the point's
 // operation, applies the fault and judges the recovery; at depth 2 it also
-// branches at every operation of that recovery. Anomalies (the engine
-// keeps running) are run from the base instead.
+// branches at every operation of that recovery. Points of the other kinds
+// (the engine keeps running) are run as cases (runCase: from the recorded
+// first half when they strike after it, else from the base).
 func (w *worker) runPoint(ctx context.Context, p point, depth int) (jobResult, error) {
 	b := w.bench
-	c := Case{Scenario: b.scenario.Name, Seed: b.seed, Mutant: b.mutant, Round: p.schedule(b.seed)}
-	if p.kind == pointAnomaly {
-		// The engine keeps running: from the recorded first half if the
-		// anomaly strikes after it (see runCase), else from the base.
+	c := Case{Scenario: b.scenario.Name, Seed: b.seed, Mutant: b.mutant, Before: p.before, Round: p.schedule(b.seed)}
+	if !p.branched() {
 		r, err := w.runCase(ctx, c)
 		return jobResult{results: []result{r}}, err
 	}
@@ -74,6 +69,7 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (jobResult, e
 	if p.kind == pointTorn {
 		out.torn++
 	}
+	w.noteCase(c)
 	t, err := w.branch(p)
 	if err != nil {
 		return jobResult{}, err
@@ -96,12 +92,10 @@ func (w *worker) runPoint(ctx context.Context, p point, depth int) (jobResult, e
 				before = append(before, rs.op)
 			}
 		}
-		for _, q := range variants(j, s.op) {
-			if q.kind == pointAnomaly {
-				continue
-			}
+		for _, q := range cutVariants(j, s.op) {
 			c2 := c
 			c2.Recovery = q.schedule(b.seed)
+			w.noteCase(c2)
 			t2, err := w.branchRecovery(&base, before, s, q)
 			if err != nil {
 				return jobResult{}, err
@@ -125,7 +119,8 @@ func (w *worker) branch(p point) (*trial, error) {
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
-	t := &trial{preEvents: nil}
+	w.harness = w.harness[:0]
+	t := &trial{preEvents: nil, answers: b.answers[:p.opIndex:p.opIndex], cuts: 1}
 	k := b.writesBefore[p.opIndex]
 	t.writes = b.writes[:k:k] // shared: an append copies
 	if p.kind == pointTorn {
@@ -137,6 +132,7 @@ func (w *worker) branch(p point) (*trial, error) {
 		}
 		w.clock.set(s.time)
 	}
+	t.roundWrites = t.writes
 	w.stable = !p.unstable
 	if !p.unstable {
 		t.firstPre = w.view(1, t.writes)
@@ -150,7 +146,8 @@ func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
-	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre}
+	w.harness = w.harness[:0]
+	t := &trial{preEvents: base.preEvents, firstPre: base.firstPre, answers: base.answers, roundWrites: base.roundWrites, cuts: base.cuts + 1}
 	t.writes = append(t.writes, base.writes...)
 	t.writes = append(t.writes, before...)
 	if q.kind == pointTorn {

@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/maphash"
 
 	"github.com/cmcsync/cmcsync/faults"
@@ -17,17 +18,37 @@ type trial struct {
 	// was lost (a failover reported then must survive).
 	preEvents []engine.Event
 	// writes are the programs and erases the round and any cut recovery
-	// issued before the cut, the torn one included.
-	writes []faults.Op
+	// issued before the cut, the torn one included; roundWrites are the
+	// round's alone (indexes count the round's operations from 0, as
+	// answers do).
+	writes, roundWrites []faults.Op
+	// answers are how the round's operations ended, in order (from the
+	// injector's trace: faults.Answer): those of the primary at least.
+	answers []faults.Answer
 	// firstPre is the backup store as the reference decoder read it right
 	// after the fault, before any recovery (nil when a torn area is
 	// unstable, since then any one read of it is as good as another).
 	firstPre *storeView
-	// failoverDue: a delay beyond the threshold struck a read of the
-	// primary; powerLost: a cut or torn operation ended the round.
-	failoverDue, powerLost bool
+	// powerLost: a cut or torn operation ended the round.
+	powerLost bool
+	// damage is what the harness damaged behind the engine's back
+	// (before the round, in it, in a cut recovery); damagedBase is the
+	// backup store as the reference decoder read it after the damage done
+	// before the round (nil if none was).
+	damage      []damage
+	damagedBase *storeView
+	// roundErr is what the round returned.
+	roundErr error
+	// faultedErases are the erases (of the round and a faulted recovery)
+	// whose failure the schedules decided; cuts counts the power cuts (in
+	// the round and in a faulted recovery).
+	faultedErases []faults.Op
+	cuts          int
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
+	// tamper, if set, makes the state wrong before the checks (the
+	// oracle's self-test).
+	tamper *tamper
 }
 
 // judge runs a clean recovery on the chips, checks the invariants, then
@@ -42,11 +63,36 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	writes := append(make([]faults.Op, 0, len(t.writes)+256), t.writes...)
 	pre := w.view(1, writes)
 	rec, err := w.recover(ctx, t, &writes)
+	if why := w.refusable(t); why != "" && t.roundErr != nil && !w.storesWritten(writes) {
+		w.judgeRefusal(vs, t, rec, writes, why)
+		return vs.all()
+	}
 	if err != nil {
 		vs.fail(Live, "recovery failed: engine.Open: %v", err)
 		return vs.all()
 	}
 	defer rec.engine.Release()
+	if st := w.story; st != nil {
+		st.RecoveryEvents = rec.events
+		due, longest := failoverDue(t.answers, w.bench.threshold())
+		st.FailoverDue = due
+		if longest != nil {
+			st.Wait = longest.String()
+		}
+		for i, d := range t.damage {
+			if i == 8 {
+				st.Damage = append(st.Damage, fmt.Sprintf("and %d more ranges", len(t.damage)-8))
+				break
+			}
+			st.Damage = append(st.Damage, d.String())
+		}
+	}
+	if t.tamper != nil && t.tamper.afterRecovery != nil {
+		if err := t.tamper.afterRecovery(w, t, rec, &writes); err != nil {
+			vs.fail(Live, "self-test: could not make the state wrong: %v", err)
+			return vs.all()
+		}
+	}
 	w.setTouched(writes)
 	post := w.view(1, writes)
 	if post.err != nil {
@@ -54,15 +100,32 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		return vs.all()
 	}
 	b := w.bench
-	w.checkAtomic(vs, post)
-	checkDurable(vs, b.prevGen.number, t.firstPre, post)
+	reported := damageReported(rec.engine, t.preEvents, rec.events)
+	w.checkAtomic(vs, t, post, reported)
+	checkDurable(vs, b.prevGen.number, reportedCommit(t.preEvents), t.damagedBase, t.firstPre, post)
 	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], rec.events)
 	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen)
-	checkFailover(vs, t, rec.events, rec.engine.Status().ActiveChip, b.scenario.Threshold)
+	// The last committed generation: after a failover the active chip's
+	// information must equal it, and so must the backup after the live
+	// round.
+	last := w.lastCommitted(t, post)
+	excuse := reported
+	if t.roundErr != nil {
+		excuse = append(excuse, "the round reported an error: "+t.roundErr.Error())
+	}
+	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.damagedTypes(t, post, excuse)), b.threshold())
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
-	checkWear(vs, writes, b.eraseSize, "round and recovery")
-	w.checkLive(ctx, vs, rec, writes)
+	checkWear(vs, writes, t.faultedErases, t.cuts, b.eraseSize, "round and recovery")
+	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
+	w.healPrimary()
+	if t.tamper != nil && t.tamper.beforeLive != nil {
+		if err := t.tamper.beforeLive(w); err != nil {
+			vs.fail(Live, "self-test: could not make the state wrong: %v", err)
+			return vs.all()
+		}
+	}
+	w.checkLive(ctx, vs, rec, writes, last)
 	return vs.all()
 }
 
@@ -94,7 +157,7 @@ func (w *worker) recover(ctx context.Context, t *trial, writes *[]faults.Op) (*r
 	rec := &recovery{sink: writes, tracing: true, record: t.recordRecovery}
 	rec.opsHash.SetSeed(hashSeed)
 	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Trace: rec.trace})
-	e, err := engine.Open(ctx, in.Wrap(w.chips[0], faults.Primary), in.Wrap(w.chips[1], faults.Backup), w.bench.options(w.clock, w.bench.mutant))
+	e, err := w.bench.open(ctx, in.Wrap(w.chips[0], faults.Primary), in.Wrap(w.chips[1], faults.Backup), w.clock, w.bench.mutant)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 // The verdicts of a live round are memoised (with worker.memoLive) by
 // what it starts from (liveKey and the recovery's operations); a point
 // whose live round is not due (Options.LiveEvery) skips the invariant.
-func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writes []faults.Op) {
+func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writes []faults.Op, last *generation) {
 	if !w.liveDue {
 		vs.skip(Live, "not checked for this point (see Options.LiveEvery)")
 		return
@@ -34,7 +34,7 @@ func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writ
 	if !hit {
 		var liveWrites []faults.Op
 		rec.sink = &liveWrites
-		lv = w.liveRound(ctx, rec.engine, &liveWrites)
+		lv = w.liveRound(ctx, rec.engine, &liveWrites, last)
 		w.liveRounds++
 		if w.memoLive {
 			w.liveVerdicts[key] = lv
@@ -49,7 +49,7 @@ func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writ
 // every block written so far (the rest is the base, the same for every
 // point) and the recovered engine's configuration and generation.
 func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
-	w.offsetBuf = w.writtenBlocks(w.offsetBuf[:0], writes, nil)
+	w.offsetBuf = w.changedBlocks(w.offsetBuf[:0], writes, nil)
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
 	w.quiet(func() { w.hashBlocks(&h, w.offsetBuf, true) })
@@ -60,8 +60,11 @@ func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
 
 // liveRound runs the round after recovery on e, with writes collecting its
 // programs and erases, and returns the verdicts it decides: live,
-// bounded-wear and primary-untouched for the round.
-func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faults.Op) []Verdict {
+// bounded-wear and primary-untouched for the round. The backup must then
+// hold the primary's information: chip A's current information, or, after
+// a failover (chip B active), last, the last committed generation, which
+// the failover restored into chip B's region.
+func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faults.Op, last *generation) []Verdict {
 	vs := verdicts{}
 	active := e.Status().ActiveChip
 	backup := 1 - active
@@ -69,6 +72,10 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	rep, err := e.Round(ctx)
 	if err != nil {
 		vs.fail(Live, "the round after recovery failed: %v", err)
+		return vs.list()
+	}
+	if rep.Outcome != engine.OutcomeCommitted && rep.Outcome != engine.OutcomeNothingChanged {
+		vs.fail(Live, "the round after recovery did not commit: %s (%s)", rep.Outcome, rep.Anomaly)
 		return vs.list()
 	}
 	all := append(slices.Clone(w.lastWrites), *writes...)
@@ -79,23 +86,19 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	}
 	want := w.bench.roundGen
 	if active != 0 {
-		// After a failover the primary is chip B, whose information was
-		// restored from the backup store.
-		var err error
-		w.quiet(func() { want, err = w.regionGeneration(active) })
-		if err != nil {
-			vs.fail(Live, "after failover, chip %d's information region is unreadable: %v", active, err)
+		if want, err = w.afterFailover(active, last); err != nil {
+			vs.fail(Live, "after the failover chip %d's information region is unreadable: %v", active, err)
 			return vs.list()
 		}
 	}
-	var msg string
+	var ms []mismatch
 	w.setTouched(all)
-	w.quiet(func() { msg = w.matches(backup, post, want) })
-	if msg != "" {
-		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, backup, msg)
+	w.quiet(func() { ms = w.matches(backup, post, want) })
+	if len(ms) > 0 {
+		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, backup, listMismatches(ms))
 		return vs.list()
 	}
-	checkWear(vs, *writes, w.bench.eraseSize, "live round")
+	checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
 	w.checkPrimary(vs, *writes, active, baseline)
 	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.generation, backup)
 	return vs.list()
@@ -108,4 +111,26 @@ func (w *worker) regionGeneration(chip int) (*generation, error) {
 		return nil, err
 	}
 	return readGeneration(r, w.bench.scenario.Types, 0, engine.Config{})
+}
+
+// afterFailover is what the backup must hold after the live round that
+// follows a failover: the last committed generation (which the failover
+// restored into the active chip's region), and, for the types it does not
+// hold (damage before the round destroyed their commits), what the active
+// chip's region holds.
+func (w *worker) afterFailover(active int, last *generation) (*generation, error) {
+	if len(last.payloads) == len(w.bench.scenario.Types) {
+		return last, nil
+	}
+	var region *generation
+	var err error
+	w.quiet(func() { region, err = w.regionGeneration(active) })
+	if err != nil {
+		return nil, err
+	}
+	for t, p := range last.payloads {
+		region.payloads[t] = p
+	}
+	region.number = last.number
+	return region, nil
 }

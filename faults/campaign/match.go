@@ -6,22 +6,45 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // matchKey names one comparison of a view's committed generation with a
 // generation: the view, the generation and a hash of the referenced blocks
 // written since the base.
 type matchKey struct {
-	view       *storeView
+	view       uint64 // storeView.id
 	generation *generation
 	blocksHash uint64
 }
 
+// mismatch is one way a committed generation differs from a generation.
+type mismatch struct {
+	what string
+	// block is the chip offset of the data block whose chunk does not
+	// hold the generation's bytes (-1 if the difference is not a chunk's
+	// bytes); mix: it holds the other generation's bytes.
+	block int64
+	mix   bool
+}
+
+// listMismatches lists mismatches (at most three, then how many more).
+func listMismatches(ms []mismatch) string {
+	var s []string
+	for i, m := range ms {
+		if i == 3 {
+			s = append(s, fmt.Sprintf("and %d more", len(ms)-3))
+			break
+		}
+		s = append(s, m.what)
+	}
+	return strings.Join(s, "; ")
+}
+
 // matches reports how the committed generation in v, the store on chip,
-// differs from g ("" if it holds exactly g's payloads).
-func (w *worker) matches(chip int, v *storeView, g *generation) string {
+// differs from g (nil if it holds exactly g's payloads).
+func (w *worker) matches(chip int, v *storeView, g *generation) []mismatch {
 	// The answer depends on the view, the generation and the contents of
 	// the blocks it references; referenced blocks not written since the
 	// base hold the base contents, so the key needs only the written ones.
@@ -36,11 +59,14 @@ func (w *worker) matches(chip int, v *storeView, g *generation) string {
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
 	w.hashBlocks(&h, blocks, false)
-	key := matchKey{v, g, h.Sum64()}
+	key := matchKey{v.id, g, h.Sum64()}
 	if m, ok := w.matchMemo[key]; ok {
 		return m
 	}
-	m := w.match(chip, v, g)
+	var m []mismatch
+	for _, t := range w.bench.scenario.Types {
+		m = append(m, w.matchType(chip, v, g, t)...)
+	}
 	if len(w.matchMemo) > 1<<16 {
 		clear(w.matchMemo)
 	}
@@ -48,55 +74,39 @@ func (w *worker) matches(chip int, v *storeView, g *generation) string {
 	return m
 }
 
-// match compares every type of v with g, reading every chunk (at most
-// three differences are listed).
-func (w *worker) match(chip int, v *storeView, g *generation) string {
-	var bad []string
-	for _, t := range w.bench.scenario.Types {
-		if why := w.matchType(chip, v, g, t); why != "" {
-			bad = append(bad, why)
-		}
-	}
-	if len(bad) > 3 {
-		bad = append(bad[:3], fmt.Sprintf("and %d more", len(bad)-3))
-	}
-	return strings.Join(bad, "; ")
-}
-
-// matchType reports how type t in v differs from g's ("" if it does not):
-// its size, its chunk count, or its first chunk that does not hold g's
-// bytes.
-func (w *worker) matchType(chip int, v *storeView, g *generation, t info.Type) string {
+// matchType reports how type t in v differs from g's: its size, its chunk
+// count, or every chunk that does not hold g's bytes.
+func (w *worker) matchType(chip int, v *storeView, g *generation, t info.Type) []mismatch {
 	ts, ok := v.state.Type(uint8(t))
 	if !ok {
-		return fmt.Sprintf("%v missing", t)
+		return []mismatch{{what: fmt.Sprintf("%v missing", t), block: -1}}
 	}
 	want := g.payloads[t]
 	if ts.Size != int64(len(want)) {
-		return fmt.Sprintf("%v has %d bytes, want %d", t, ts.Size, len(want))
+		return []mismatch{{what: fmt.Sprintf("%v has %d bytes, want %d", t, ts.Size, len(want)), block: -1}}
 	}
 	phase := int64(ts.Phase)
 	exp := g.chunkPrints(t, phase, w.bench.eraseSize)
 	if len(exp) != len(ts.Chunks) {
-		return fmt.Sprintf("%v has %d chunks, want %d", t, len(ts.Chunks), len(exp))
+		return []mismatch{{what: fmt.Sprintf("%v has %d chunks, want %d", t, len(ts.Chunks), len(exp)), block: -1}}
 	}
+	other := w.bench.prevGen
+	if g == w.bench.prevGen {
+		other = w.bench.roundGen
+	}
+	var out []mismatch
 	for i, c := range ts.Chunks {
-		lo, hi := store.ChunkBounds(ts.Size, phase, w.bench.eraseSize, i)
-		d, err := w.print(chip, v.store.BlockOffset(c.Block), hi-lo)
+		lo, hi := reference.ChunkBounds(ts.Size, phase, w.bench.eraseSize, int64(i))
+		off := v.blockOffset(c.Block)
+		d, err := w.print(chip, off, hi-lo)
 		if err == nil && d == exp[i] {
 			continue
 		}
-		if g != w.bench.prevGen && g != w.bench.roundGen {
-			return fmt.Sprintf("%v chunk %d (block %d) does not match", t, i, c.Block)
+		m := mismatch{what: fmt.Sprintf("%v chunk %d (block %d) matches neither generation", t, i, c.Block), block: off}
+		if oe := other.chunkPrints(t, phase, w.bench.eraseSize); err == nil && i < len(oe) && oe[i] == d && other != g {
+			m.what, m.mix = fmt.Sprintf("%v chunk %d (block %d) holds generation %d's bytes: a mix", t, i, c.Block, other.number), true
 		}
-		other := w.bench.prevGen
-		if g == w.bench.prevGen {
-			other = w.bench.roundGen
-		}
-		if oe := other.chunkPrints(t, phase, w.bench.eraseSize); err == nil && i < len(oe) && oe[i] == d {
-			return fmt.Sprintf("%v chunk %d (block %d) holds generation %d's bytes: a mix", t, i, c.Block, other.number)
-		}
-		return fmt.Sprintf("%v chunk %d (block %d) matches neither generation", t, i, c.Block)
+		out = append(out, m)
 	}
-	return ""
+	return out
 }

@@ -14,9 +14,10 @@ type Mode uint8
 
 // The modes.
 const (
-	// Exhaustive branches at every flash operation of the recorded round:
-	// a clean power cut, torn variants of programs and erases, and a
-	// failed read of the primary (see [Options.Depth]).
+	// Exhaustive branches at every flash operation of the recorded round
+	// (a clean power cut, torn variants of programs and erases) and runs
+	// the other fault kinds at the operations they apply to (see the
+	// package doc and [Options.Depth]).
 	Exhaustive Mode = iota
 	// Random draws seeded mixed schedules and runs each from the base
 	// (see [Options.Count]).

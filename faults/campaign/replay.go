@@ -16,19 +16,11 @@ import (
 // (if it cuts power, a second, clean recovery follows), then the oracle.
 // It returns every invariant's verdict.
 func Replay(ctx context.Context, c Case) ([]Verdict, error) {
-	b, err := loadBench(ctx, c.Scenario, c.Seed, c.Mutant)
+	st, err := ReplayStory(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	w, err := newWorker(b)
-	if err != nil {
-		return nil, err
-	}
-	r, err := w.replay(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	return r.verdicts, nil
+	return st.Verdicts, nil
 }
 
 // phaseRun is one phase (the round, or a recovery) run on the chips
@@ -40,19 +32,39 @@ type phaseRun struct {
 	injector *faults.Injector
 	ops      []faults.Op
 	times    []time.Time
-	writes   []faults.Op
-	cut      bool
-	cutTime  time.Time
+	// answers are how the phase's operations on the primary ended; in a
+	// branched round they follow those of the recorded first half, in
+	// prefix.
+	answers []faults.Answer
+	prefix  []faults.Answer
+	// before is the damage done before the round (Case.Before), and
+	// damagedBase the backup store as the reference decoder read it
+	// after that damage (nil without one).
+	before      []damage
+	damagedBase *storeView
+	// report and err are what the round returned.
+	report  engine.RoundReport
+	err     error
+	writes  []faults.Op
+	cut     bool
+	cutAt   int64 // the index of the cut or torn operation
+	cutTime time.Time
 }
 
 // newPhase wraps the worker's chips in an injector of s that traces
-// every operation from index start on.
+// every operation from index start on, and keeps the primary's answers
+// (the oracle judges no other: a failover restore after the round answers
+// tens of thousands of programs of the backup).
 func (w *worker) newPhase(s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
-	ph := &phaseRun{}
+	ph := &phaseRun{ops: make([]faults.Op, 0, len(w.bench.steps)), times: make([]time.Time, 0, len(w.bench.steps))}
 	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
 		ph.times = append(ph.times, w.clock.Now())
+	}, Answered: func(a faults.Answer) {
+		if a.Op.Role == faults.Primary {
+			ph.answers = append(ph.answers, a)
+		}
 	}})
 	return ph, ph.injector.Wrap(w.chips[0], faults.Primary), ph.injector.Wrap(w.chips[1], faults.Backup)
 }
@@ -72,7 +84,7 @@ func (ph *phaseRun) finish() {
 			break
 		}
 	}
-	ph.cut = cutAt >= 0
+	ph.cut, ph.cutAt = cutAt >= 0, cutAt
 	for k, op := range ph.ops {
 		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
 			if op.Index == cutAt {
@@ -89,18 +101,37 @@ func (ph *phaseRun) finish() {
 	}
 }
 
+// hasUnstable reports whether s may leave cells that read differently
+// from read to read: torn operations with unstable reads, weak programs.
 func hasUnstable(s faults.Schedule) bool {
 	for _, r := range s.Rules {
-		if t, ok := r.Do.(faults.Torn); ok && t.Unstable {
+		switch a := r.Do.(type) {
+		case faults.Torn:
+			if a.Unstable {
+				return true
+			}
+		case faults.Weak:
 			return true
 		}
 	}
 	return false
 }
 
+// phaseDamage ends phase ph for its weak programs (those not read yet
+// read differently from now on, see faults.Injector.ExpireWeak) and
+// returns the damage the harness did in it, noting its blocks
+// (worker.harness).
+func (w *worker) phaseDamage(ph *phaseRun) []damage {
+	ph.injector.ExpireWeak()
+	ds := damageOf(ph.injector, false)
+	w.noteDamage(ds)
+	return ds
+}
+
 // replay runs c from the base on the worker's chips.
 func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	b := w.bench
+	w.noteCase(c)
 	if c.Scenario != b.scenario.Name || c.Seed != b.seed || c.Mutant != b.mutant {
 		return result{}, fmt.Errorf("case %q is for another bench (%s seed=%d mutant=%s)", c, b.scenario.Name, b.seed, b.mutant)
 	}
@@ -110,13 +141,25 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	w.chips[0].Restore(b.base[0])
 	w.chips[1].Restore(b.base[1])
 	w.clock.set(b.baseTime)
-	ph, wa, wb := w.newPhase(c.Round, true, 0)
-	e, err := engine.Open(ctx, wa, wb, b.options(w.clock, b.mutant))
+	w.harness = w.harness[:0]
+	before, err := w.applyBefore(c.Before)
 	if err != nil {
-		return result{}, fmt.Errorf("replay: open before the round: %w", err)
+		return result{}, err
+	}
+	ph, wa, wb := w.newPhase(c.Round, true, 0)
+	if len(before) > 0 {
+		w.noteDamage(before)
+		w.stable = true
+		ph.before, ph.damagedBase = before, w.view(1, nil)
+	}
+	e, err := b.open(ctx, wa, wb, w.clock, b.mutant)
+	if err != nil {
+		// The engine refuses the pair: that is the round's outcome.
+		ph.err = fmt.Errorf("open: %w", err)
+		return w.afterRound(ctx, c, nil, ph)
 	}
 	ph.injector.Arm()
-	_, _ = e.Round(ctx)
+	ph.report, ph.err = e.Round(ctx)
 	return w.afterRound(ctx, c, e, ph)
 }
 
@@ -129,6 +172,9 @@ func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 	b := w.bench
 	if b.prepared == nil || c.Scenario != b.scenario.Name || c.Seed != b.seed || c.Mutant != b.mutant || c.Round.Validate() != nil {
 		return w.replay(ctx, c) // which reports what is wrong
+	}
+	if len(c.Before.Rules) > 0 {
+		return w.replay(ctx, c) // the engine opens on damaged chips
 	}
 	for _, st := range b.steps[:b.split] {
 		for _, r := range c.Round.Rules {
@@ -148,11 +194,13 @@ func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 // TestRandomBranchEqualsReplay prove it the same as a replay.
 func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	b := w.bench
+	w.noteCase(c)
 	w.chips[0].Restore(b.base[0])
 	w.chips[1].Restore(b.base[1])
 	w.clock.set(b.baseTime)
+	w.harness = w.harness[:0]
 	ph, wa, wb := w.newPhase(c.Round, true, int64(b.split))
-	e, err := engine.Open(ctx, wa, wb, b.options(w.clock, b.mutant))
+	e, err := b.open(ctx, wa, wb, w.clock, b.mutant)
 	if err != nil {
 		return result{}, fmt.Errorf("branch: open before the round: %w", err)
 	}
@@ -160,26 +208,42 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
 	w.clock.set(s.time)
+	ph.prefix = b.answers[:b.split:b.split]
 	ph.injector.Arm()
-	if _, err := e.Apply(ctx, b.prepared); errors.Is(err, engine.ErrStale) {
-		return result{}, fmt.Errorf("branch: %w", err)
+	if ph.report, ph.err = e.Apply(ctx, b.prepared); errors.Is(ph.err, engine.ErrStale) {
+		return result{}, fmt.Errorf("branch: %w", ph.err)
 	}
 	return w.afterRound(ctx, c, e, ph)
 }
 
-// afterRound judges c once its round ran on engine e under phase ph: it
-// runs the recovery schedule, if any, and the oracle.
+// afterRound judges c once its round ran on engine e under phase ph (e is
+// nil if the engine refused to open): it runs the recovery schedule, if
+// any, and the oracle.
 func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *phaseRun) (result, error) {
 	b := w.bench
 	ph.finish()
 	if err := ph.injector.Err(); err != nil {
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
-	t := &trial{testCase: c, preEvents: e.Events(), writes: ph.writes, powerLost: ph.cut}
-	for _, f := range ph.injector.Fired() {
-		if d, ok := f.Action.(faults.Delay); ok && d.Duration > b.scenario.Threshold && f.Op.Role == faults.Primary && f.Op.Kind == faults.Read {
-			t.failoverDue = true
+	var events []engine.Event
+	if e != nil {
+		events = e.Events()
+	}
+	t := &trial{testCase: c, preEvents: events, writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
+		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, roundErr: ph.err}
+	t.damage = append(ph.before, w.phaseDamage(ph)...)
+	t.faultedErases = faultedErases(ph.injector)
+	if ph.cut {
+		t.cuts++
+	}
+	if st := w.story; st != nil {
+		st.Round, st.RoundEvents = ph.report, t.preEvents
+		for _, op := range ph.ops {
+			if !ph.cut || op.Index <= ph.cutAt {
+				st.RoundOps++
+			}
 		}
+		st.tellPhase("round", c.Round, ph.ops, ph.injector.Fired())
 	}
 	points := 1
 	if ph.cut {
@@ -191,13 +255,19 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	}
 	if len(c.Recovery.Rules) > 0 {
 		rph, ra, rb := w.newPhase(c.Recovery, false, 0)
-		_, _ = engine.Open(ctx, ra, rb, b.options(w.clock, b.mutant))
+		_, _ = b.open(ctx, ra, rb, w.clock, b.mutant)
 		rph.finish()
 		if err := rph.injector.Err(); err != nil {
 			return result{}, fmt.Errorf("replay: recovery: %w", err)
 		}
 		t.writes = append(t.writes, rph.writes...)
+		t.damage = append(t.damage, w.phaseDamage(rph)...)
+		if w.story != nil {
+			w.story.tellPhase("recovery", c.Recovery, rph.ops, rph.injector.Fired())
+		}
+		t.faultedErases = append(t.faultedErases, faultedErases(rph.injector)...)
 		if rph.cut {
+			t.cuts++
 			w.clock.set(rph.cutTime)
 		}
 	}

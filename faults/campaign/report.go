@@ -63,6 +63,12 @@ type Report struct {
 	FaultPoints    int `json:"fault_points"`
 	TornVariants   int `json:"torn_variants"`
 	RecoveryPoints int `json:"recovery_points"`
+	// Kinds counts the fault points by kind (exhaustive mode: cut, torn,
+	// anomaly, silent-erase, weak, primary-corrupt, slow-probe,
+	// primary-dies, backup-damage; "recovery-" before the kind of the
+	// round's point for the cuts in its recovery at depth 2; random mode:
+	// random).
+	Kinds map[string]int `json:"kinds,omitempty"`
 	// LiveRounds is how many live rounds (the live invariant) really ran:
 	// a point whose recovered chips hold the same contents as an earlier
 	// point's on the same worker (and the same engine configuration and

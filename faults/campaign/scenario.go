@@ -3,6 +3,7 @@ package campaign
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,13 @@ type Scenario struct {
 	// flight and the last committed generation carry different
 	// configurations and reinit can be told right from wrong).
 	Interval, NextInterval, Threshold time.Duration
+	// LongRun: the scenario is a long history of rounds (see longrun.go);
+	// Round, if set, is the round of it under test ("longrun@K"), and
+	// Swapped: the engine is given the chips in the other order (chip B
+	// first) at every open ("longrun@K/swapped").
+	LongRun bool
+	Round   int
+	Swapped bool
 }
 
 var scenarios = map[string]Scenario{
@@ -37,6 +45,15 @@ var scenarios = map[string]Scenario{
 			"synced once, then the round after a typical interval's changes (about 1%), all six types",
 		Part: "mx66l1g45g", ChipSize: 32 << 20, RegionSize: 8 << 20, Types: info.All(),
 		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: cmcsim.TypicalInterval, Threshold: 2 * time.Second,
+	},
+	"longrun": {
+		Name: "longrun",
+		Description: "a long history on a small store (a 256 KiB region on 2 MiB MX66L1G45G chips), the engine restarted before every round: " +
+			"rounds until the journal has wrapped (compacted into the other area) three times and the allocation cursor has wrapped, so dirty blocks are reused; " +
+			"the campaign cuts and tears every operation of the compacting rounds and of rounds that reuse dirty blocks (longrun@K is round K), " +
+			"runs one of them with the chips swapped (longrun@K/swapped) and with the backup re-imaged from the primary",
+		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
+		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second, LongRun: true,
 	},
 	"small": {
 		Name:        "small",
@@ -56,10 +73,22 @@ func Scenarios() []Scenario {
 	return out
 }
 
-// LookupScenario returns the scenario called name.
+// LookupScenario returns the scenario called name; "longrun@K" is round K
+// of the long run, "longrun@K/swapped" the same with the chips swapped.
 func LookupScenario(name string) (Scenario, error) {
 	if s, ok := scenarios[name]; ok {
 		return s, nil
+	}
+	if base, at, ok := strings.Cut(name, "@"); ok {
+		if s, known := scenarios[base]; known && s.LongRun {
+			k, swapped := strings.CutSuffix(at, "/swapped")
+			n, err := strconv.Atoi(k)
+			if err != nil || n < 1 {
+				return Scenario{}, fmt.Errorf("scenario %q: want %s@K with K a round number from 1", name, base)
+			}
+			s.Name, s.Round, s.Swapped = name, n, swapped
+			return s, nil
+		}
 	}
 	var names []string
 	for _, s := range Scenarios() {

@@ -21,6 +21,7 @@ type jobResult struct {
 	results        []result
 	torn           int
 	recoveryPoints int
+	kind           string // the kind of fault point (pointKind's name, or "random")
 }
 
 // tally adds the jobs' results up into a report. It is safe for concurrent
@@ -64,6 +65,13 @@ func (t *tally) add(j jobResult) int {
 				rep.Violations = append(rep.Violations, Violation{Replay: r.testCase.String(), Invariant: v.Invariant, Detail: v.Saw})
 			}
 		}
+	}
+	if rep.Kinds == nil {
+		rep.Kinds = map[string]int{}
+	}
+	rep.Kinds[j.kind] += len(j.results) - j.recoveryPoints
+	if j.recoveryPoints > 0 {
+		rep.Kinds["recovery-"+j.kind] += j.recoveryPoints
 	}
 	rep.TornVariants += j.torn
 	rep.RecoveryPoints += j.recoveryPoints

@@ -4,19 +4,20 @@ import "fmt"
 
 // Invariant names, in the order of docs/DESIGN.md, Invariants.
 const (
-	Atomic        = "atomic"
-	Durable       = "durable"
-	Purged        = "purged"
-	Reinit        = "reinit"
-	Failover      = "failover"
-	PrimaryIntact = "primary-untouched"
-	Live          = "live"
-	BoundedWear   = "bounded-wear"
+	Atomic         = "atomic"
+	Durable        = "durable"
+	Purged         = "purged"
+	Reinit         = "reinit"
+	Failover       = "failover"
+	PrimaryIntact  = "primary-untouched"
+	Live           = "live"
+	BoundedWear    = "bounded-wear"
+	InterruptBound = "interrupt-bound"
 )
 
-// Invariants lists the eight invariants in order.
+// Invariants lists the nine invariants in order.
 func Invariants() []string {
-	return []string{Atomic, Durable, Purged, Reinit, Failover, PrimaryIntact, Live, BoundedWear}
+	return []string{Atomic, Durable, Purged, Reinit, Failover, PrimaryIntact, Live, BoundedWear, InterruptBound}
 }
 
 // Verdict is what the oracle saw for one invariant of one run. A skipped

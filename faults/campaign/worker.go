@@ -33,15 +33,25 @@ type worker struct {
 	// lastWrites are the writes it was set from.
 	touched    map[int64]bool
 	lastWrites []faults.Op
-	offsetBuf  []int64 // reused by writtenBlocks' callers
+	// harness holds the blocks (touchKeys) that the harness changed in
+	// the run being judged without an operation of the engine: flips and
+	// scribbles (see damage).
+	harness   []int64
+	offsetBuf []int64 // reused by writtenBlocks' callers
 	// stable: no torn operation with unstable reads in the run judged.
 	stable       bool
-	views        map[viewKey]*storeView
 	liveVerdicts map[uint64][]Verdict
-	matchMemo    map[matchKey]string
-	readBuf      []byte // one erase block
-	erasedBlock  []byte // an erase block of 0xFF
-	erasedHash   uint64 // maphash of erasedBlock
+	matchMemo    map[matchKey][]mismatch
+	// story, if set, is told what the run being judged did (ReplayStory).
+	story *Story
+	// caseLine is the replay line of the case being run, for decodeHook.
+	caseLine string
+	// tamper, if set, makes the state of every run judged wrong (the
+	// oracle's self-test).
+	tamper      *tamper
+	readBuf     []byte // one erase block
+	erasedBlock []byte // an erase block of 0xFF
+	erasedHash  uint64 // maphash of erasedBlock
 }
 
 func newWorker(b *bench) (*worker, error) {
@@ -59,7 +69,7 @@ func newWorker(b *bench) (*worker, error) {
 	w := &worker{bench: b, chips: chips, clock: newHarnessClock(clock), liveDue: true, baseChips: base,
 		versionPrints: map[blockKey]uint64{}, versionFacts: map[uint64]blockFacts{},
 		baseHashes: map[[2]int64]uint64{}, basePrints: map[blockKey]uint64{}, touched: map[int64]bool{},
-		views: map[viewKey]*storeView{}, liveVerdicts: map[uint64][]Verdict{}, matchMemo: map[matchKey]string{},
+		liveVerdicts: map[uint64][]Verdict{}, matchMemo: map[matchKey][]mismatch{},
 		readBuf: make([]byte, e), erasedBlock: bytes.Repeat([]byte{0xff}, int(e))}
 	w.erasedHash = maphash.Bytes(hashSeed, w.erasedBlock)
 	return w, nil

@@ -11,18 +11,18 @@ import (
 
 // Chunk geometry and digests (docs/FORMAT.md, 4.5).
 
-// chunkCount is how many chunks a payload of size bytes has when it starts
+// ChunkCount is how many chunks a payload of size bytes has when it starts
 // phase bytes into an erase block of e bytes: chunk 0 holds [0, e−phase),
 // chunk i [i·e−phase, (i+1)·e−phase), the last one fewer; none if size is 0.
-func chunkCount(size, phase, e int64) int64 {
+func ChunkCount(size, phase, e int64) int64 {
 	if size <= 0 {
 		return 0
 	}
 	return (size + phase + e - 1) / e
 }
 
-// chunkBounds returns chunk i's byte range [lo, hi) of the payload.
-func chunkBounds(size, phase, e, i int64) (lo, hi int64) {
+// ChunkBounds returns chunk i's byte range [lo, hi) of the payload.
+func ChunkBounds(size, phase, e, i int64) (lo, hi int64) {
 	lo = max(0, i*e-phase)
 	hi = min(size, (i+1)*e-phase)
 	return lo, hi
@@ -62,10 +62,10 @@ func DigestPayload(payload []byte, phase, e int64) (TypeState, error) {
 		return TypeState{}, fmt.Errorf("%w: phase %d, erase size %d", ErrPhase, phase, e)
 	}
 	size := int64(len(payload))
-	n := chunkCount(size, phase, e)
+	n := ChunkCount(size, phase, e)
 	t := TypeState{TypeMeta: TypeMeta{Phase: uint32(phase), Size: size, ChunkCount: uint32(n)}, Chunks: make([]Chunk, n)}
 	for i := range t.Chunks {
-		lo, hi := chunkBounds(size, phase, e, int64(i))
+		lo, hi := ChunkBounds(size, phase, e, int64(i))
 		p := payload[lo:hi]
 		t.Chunks[i] = Chunk{Check: chunkCheck(p), Digest: sha256.Sum256(p)}
 	}
@@ -87,7 +87,7 @@ func (sb *Superblock) checkMeta(m TypeMeta) error {
 	case m.ChunkCount > sb.DataBlocks:
 		return fmt.Errorf("type %d: %d chunks, the data area has %d blocks", m.Type, m.ChunkCount, sb.DataBlocks)
 	}
-	if want := chunkCount(m.Size, int64(m.Phase), sb.EraseSize); int64(m.ChunkCount) != want {
+	if want := ChunkCount(m.Size, int64(m.Phase), sb.EraseSize); int64(m.ChunkCount) != want {
 		return fmt.Errorf("type %d: %d chunks, a payload of %d bytes at phase %d has %d", m.Type, m.ChunkCount, m.Size, m.Phase, want)
 	}
 	return nil
@@ -112,18 +112,18 @@ var (
 	ErrPayload = errors.New("payload does not match its digest")
 )
 
-// blockOffset returns the chip offset of data block d: the store offset
+// BlockOffset returns the chip offset of data block d: the store offset
 // plus (first data block + d) erase blocks (2+2K+d, docs/FORMAT.md 4.1).
-func (b *Backup) blockOffset(d uint32) int64 {
+func (b *Backup) BlockOffset(d uint32) int64 {
 	return b.StoreOff + (int64(b.Superblock.DataFirst)+int64(d))*b.Superblock.EraseSize
 }
 
 // readChunk reads chunk i of t and checks its digest and check.
 func (b *Backup) readChunk(r io.ReaderAt, t *TypeState, i int) ([]byte, error) {
 	c := t.Chunks[i]
-	lo, hi := chunkBounds(t.Size, int64(t.Phase), b.Superblock.EraseSize, int64(i))
+	lo, hi := ChunkBounds(t.Size, int64(t.Phase), b.Superblock.EraseSize, int64(i))
 	p := make([]byte, hi-lo)
-	if err := readAt(r, p, b.blockOffset(c.Block)); err != nil {
+	if err := readAt(r, p, b.BlockOffset(c.Block)); err != nil {
 		return nil, err
 	}
 	if sha256.Sum256(p) != c.Digest {

@@ -56,14 +56,3 @@ func (w *enc) head(h Head) *enc {
 func (w *enc) meta(m TypeMeta) *enc {
 	return w.u8(m.Type).u32(m.Phase).u64(uint64(m.Size)).u64(m.Seq).digest(m.Digest).u32(m.ChunkCount)
 }
-
-// frameBytes returns a whole record: header, body, record CRC.
-func frameBytes(kind Kind, seq uint64, body []byte) []byte {
-	h := binary.LittleEndian.AppendUint32(nil, recordMagic)
-	h = append(h, byte(kind), 0, 0, 0)
-	h = binary.LittleEndian.AppendUint32(h, uint32(len(body)))
-	h = binary.LittleEndian.AppendUint64(h, seq)
-	h = binary.LittleEndian.AppendUint32(h, crc32c(h))
-	r := append(h, body...)
-	return binary.LittleEndian.AppendUint32(r, crc32c(r))
-}

@@ -1,0 +1,92 @@
+package campaign
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+// interruptBound is the bound of the interrupt-bound invariant
+// (docs/DESIGN.md, Invariants: "once the primary is anomalous during the
+// write phase, the round stops within a stated bound of further backup
+// writes"): the backup programs and erases a round may issue once the
+// primary is anomalous, as the engine's probe interval allows.
+//
+// The engine probes the primary before a chunk write whenever probeEvery
+// has passed since the last probe (engine.Options.ProbeEvery). Once the
+// primary is anomalous, the next probe sees it, so the round issues at most
+// the writes that fit in one probe interval — each takes at least one page
+// program's time, and an erase takes longer than the interval — then those
+// of the chunk it started within the interval (an erase and a program per
+// page of a chunk), and the operation under way when the anomaly began:
+//
+//	⌈probeEvery / shortest program⌉ + (chunk pages + 1) + 1
+//
+// The shortest program is one byte: the part's command overhead, page
+// program time and one byte on the bus (typical timings, which the
+// campaign's chips charge). For the campaigns' MX66L1G45G (0.96 µs +
+// 256 µs + 40 ns), 4 KiB chunks of 16 pages and a 20 ms interval:
+// 78 + 17 + 1 = 96.
+func interruptBound(part sim.Part, probeEvery time.Duration, chunkSize int64) int {
+	tm := part.Typical
+	shortest := tm.CommandOverhead + tm.PageProgram + time.Duration(int64(time.Second)/tm.ReadBytesPerSec)
+	programs := int((probeEvery + shortest - 1) / shortest)
+	pages := int((chunkSize + part.PageSize - 1) / part.PageSize)
+	return programs + pages + 1 + 1
+}
+
+// checkInterruptBound: once the primary is anomalous during the round's
+// writes, the round stops within bound further backup writes.
+//
+// The write phase starts at the round's first backup program or erase.
+// The primary is anomalous from the first request after that it did not
+// answer correctly in time (answers: failed, slower than threshold, or
+// returning bytes a flip or scribble changed); for a corrupt answer, from
+// the operation before which the corruption was made, if that came later
+// than the start of the writes, since the primary was already anomalous
+// when the engine next asked. Counted: the backup programs and erases
+// (writes, the round's) from then until that request, and the programs
+// into the backup store's data area [dataOff, dataOff+dataSize) after it
+// (chunk data: the purge, the failover and the restore never program
+// there).
+func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.Op, dataOff, dataSize int64, threshold time.Duration, bound int) {
+	start := int64(-1)
+	for _, op := range writes {
+		if op.Role == faults.Backup && op.Kind != faults.Read {
+			start = op.Index
+			break
+		}
+	}
+	if start < 0 {
+		vs.ok(InterruptBound, "the round wrote nothing to the backup")
+		return
+	}
+	r, ok := firstAnomaly(answers, start, threshold)
+	if !ok {
+		vs.ok(InterruptBound, "the primary answered every request during the round's writes (from #%d) in time", start)
+		return
+	}
+	onset := r.Op.Index
+	if r.Corrupted {
+		onset = max(r.CorruptedAt, start)
+	}
+	before, after := 0, 0
+	for _, op := range writes {
+		switch {
+		case op.Role != faults.Backup || op.Kind == faults.Read:
+		case op.Index >= onset && op.Index < r.Op.Index:
+			before++
+		case op.Index > r.Op.Index && op.Kind == faults.Program && op.Off < dataOff+dataSize && op.Off+op.Len > dataOff:
+			after++
+		}
+	}
+	what := fmt.Sprintf("the primary was anomalous from #%d (request #%d %s)", onset, r.Op.Index, whyWrong(r))
+	if before+after > bound {
+		vs.fail(InterruptBound, "%s; the round then issued %d backup writes before that request and %d chunk-data programs after it: %d, bound %d",
+			what, before, after, before+after, bound)
+		return
+	}
+	vs.ok(InterruptBound, "%s; the round issued %d backup write(s) after it (bound %d)", what, before+after, bound)
+}

@@ -1,0 +1,212 @@
+package campaign
+
+import (
+	"time"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// pointKind is what an exhaustive point does.
+type pointKind uint8
+
+const (
+	pointCut     pointKind = iota // a power cut before an operation
+	pointTorn                     // an operation torn by a power cut
+	pointAnomaly                  // the primary fails one read: an anomaly far below the threshold
+	// pointSilentErase: a backup erase reports success and leaves the
+	// block unchanged or partly erased.
+	pointSilentErase
+	// pointWeak: a backup program reads right once, then differently.
+	pointWeak
+	// pointPrimaryCorrupt: a flip or scribble of the primary during the
+	// round: of the bytes a read of the collect step is about to read,
+	// or, during the writes, of the image header, a record header (both
+	// of which the probes read) or a payload already read.
+	pointPrimaryCorrupt
+	// pointSlowProbe: a probe of the primary answered after exactly the
+	// threshold, one clock tick less, or one more.
+	pointSlowProbe
+	// pointPrimaryDies: from a probe on the primary answers nothing.
+	pointPrimaryDies
+	// pointBackupDamage: committed backup data damaged before the engine
+	// opens (Case.Before): a journal record, a superblock copy, a whole
+	// block, a committed chunk, a free block past the allocation cursor.
+	pointBackupDamage
+	// pointReimage: the backup re-imaged from a dump of the primary before
+	// the engine opens (the engine must refuse it, or handle it).
+	pointReimage
+)
+
+var pointKindNames = []string{
+	pointCut: "cut", pointTorn: "torn", pointAnomaly: "anomaly", pointSilentErase: "silent-erase", pointWeak: "weak",
+	pointPrimaryCorrupt: "primary-corrupt", pointSlowProbe: "slow-probe", pointPrimaryDies: "primary-dies", pointBackupDamage: "backup-damage",
+	pointReimage: "reimage",
+}
+
+// String returns the kind's name, as reports count points by kind.
+func (k pointKind) String() string { return pointKindNames[k] }
+
+// Sampling of the points run as cases (each is a whole round): every
+// journal program and every eighth chunk-data program is made weak; a
+// record header and a payload of the primary are flipped at every eighth
+// backup write, its image header scribbled at every 32nd (each of those
+// fails over, and a failover restores the whole region and the live round
+// after it syncs it all again).
+const (
+	weakDataEvery     = 8
+	primaryWriteEvery = 8
+	imageWriteEvery   = 32
+	// journalBodyEvery: a bit of the body of every fourth journal record
+	// of the base is flipped before the round (of every header: one).
+	journalBodyEvery = 4
+)
+
+// points lists a bench's exhaustive points: per operation of the recorded
+// round (power loss at every one; the kinds run as cases where they
+// apply, sampled as the constants above say), then the backup damage done
+// before the round.
+func (b *bench) points() []point {
+	var ps []point
+	writes := 0
+	for i, st := range b.steps {
+		op := st.op
+		ps = append(ps, cutVariants(i, op)...)
+		ps = append(ps, b.opPoints(i, op, &writes)...)
+	}
+	return append(ps, b.damagePoints()...)
+}
+
+// rule is a one-rule schedule (seeded with the bench's seed).
+func (b *bench) rule(when faults.Pred, do faults.Action) faults.Schedule {
+	return faults.Schedule{Seed: b.seed, Rules: []faults.Rule{{When: when, Do: do}}}
+}
+
+// opPoints lists the points run as cases at round operation i; writes
+// counts the backup writes so far.
+func (b *bench) opPoints(i int, op faults.Op, writes *int) []point {
+	at := faults.At{Index: int64(i)}
+	one := func(kind pointKind, do faults.Action) point {
+		return point{opIndex: i, kind: kind, round: b.rule(at, do)}
+	}
+	var ps []point
+	switch {
+	case op.Role == faults.Primary && op.Kind == faults.Read:
+		ps = append(ps, one(pointAnomaly, faults.Fail{Kind: faults.FailMedia}))
+		if i < b.split {
+			ps = append(ps, one(pointPrimaryCorrupt, faults.Flip{Role: faults.Primary, Lo: op.Off, Hi: op.Off + op.Len, Bits: 1}))
+		}
+		if op.Off == b.layout.ImageOff {
+			ps = append(ps, b.probePoints(i)...)
+		}
+	case op.Role == faults.Backup && op.Kind == faults.Erase:
+		ps = append(ps, one(pointSilentErase, faults.SilentErase{}), one(pointSilentErase, faults.SilentErase{Partial: true}))
+	case op.Role == faults.Backup && op.Kind == faults.Program:
+		if !b.inDataArea(op.Off) || *writes%weakDataEvery == 0 {
+			ps = append(ps, one(pointWeak, faults.Weak{}))
+		}
+	}
+	if op.Role == faults.Backup && op.Kind != faults.Read {
+		if i >= b.split && *writes%primaryWriteEvery == 0 {
+			ps = append(ps, b.primaryCorruptPoints(i, *writes)...)
+		}
+		*writes++
+	}
+	return ps
+}
+
+// probePoints lists the points at a probe of the primary (operation i):
+// answered after the threshold, a tick less and a tick more; and the
+// primary dying there.
+func (b *bench) probePoints(i int) []point {
+	took := b.answers[i].Duration()
+	var ps []point
+	for _, tick := range []int64{-1, 0, 1} {
+		d := b.threshold() - took + time.Duration(tick)
+		ps = append(ps, point{opIndex: i, kind: pointSlowProbe, round: b.rule(faults.At{Index: int64(i)}, faults.Delay{Duration: d})})
+	}
+	dies := faults.And{Preds: []faults.Pred{faults.OnRole{Role: faults.Primary}, faults.OnKind{Kind: faults.Read}, faults.After{Index: int64(i)}}}
+	return append(ps, point{opIndex: i, kind: pointPrimaryDies, round: b.rule(dies, faults.Fail{Kind: faults.FailTimeout})})
+}
+
+// primaryCorruptPoints lists the primary's corruption at backup write i
+// (the n-th): a bit of a record header flipped, a bit of a payload (read
+// already) flipped, and at every imageWriteEvery-th its image header
+// scribbled.
+func (b *bench) primaryCorruptPoints(i, n int) []point {
+	at := faults.At{Index: int64(i)}
+	t := b.scenario.Types[n/primaryWriteEvery%len(b.scenario.Types)]
+	rec := b.records[t]
+	size := int64(len(b.roundGen.payloads[t]))
+	l := b.layout
+	ps := []point{
+		{opIndex: i, kind: pointPrimaryCorrupt, round: b.rule(at, faults.Flip{Role: faults.Primary, Lo: rec, Hi: rec + info.RecordHeaderSize, Bits: 1})},
+		{opIndex: i, kind: pointPrimaryCorrupt, round: b.rule(at, faults.Flip{Role: faults.Primary, Lo: rec + info.RecordHeaderSize, Hi: rec + info.RecordHeaderSize + max(size, 1), Bits: 1})},
+	}
+	if n%imageWriteEvery == 0 {
+		ps = append(ps, point{opIndex: i, kind: pointPrimaryCorrupt, round: b.rule(at, faults.Scribble{Role: faults.Primary, Lo: l.ImageOff, Hi: l.ImageOff + info.ImageHeaderSize})})
+	}
+	return ps
+}
+
+// damagePoints lists the backup damage done before the round: a bit of
+// each journal record's header and of every journal-body-every-th one's
+// body (and the last's), a bit of each superblock
+// copy, whole blocks scribbled (superblock 0, the journal's first and
+// last blocks), a bit of a chunk of each type that the round leaves
+// unchanged, and the first free blocks past the allocation cursor
+// scribbled.
+func (b *bench) damagePoints() []point {
+	bb := b.baseBackup
+	e := b.eraseSize
+	var ps []point
+	before := func(do faults.Action) {
+		ps = append(ps, point{opIndex: -1, kind: pointBackupDamage, before: b.rule(faults.At{Index: 0}, do)})
+	}
+	flip := func(lo, hi int64) { before(faults.Flip{Role: faults.Backup, Lo: lo, Hi: hi, Bits: 1}) }
+	scribble := func(off int64) { before(faults.Scribble{Role: faults.Backup, Lo: off, Hi: off + e}) }
+	for i, r := range bb.Journal {
+		flip(r.Off, r.Off+24)
+		if i%journalBodyEvery == 0 || i == len(bb.Journal)-1 {
+			flip(r.Off+24, r.Off+r.Size)
+		}
+	}
+	for copyOff := range 2 {
+		off := bb.StoreOff + int64(copyOff)*e
+		flip(off, off+96)
+	}
+	scribble(bb.StoreOff)
+	if n := len(bb.Journal); n > 0 {
+		scribble(bb.Journal[0].Off / e * e)
+		scribble(bb.Journal[n-1].Off / e * e)
+	}
+	for _, t := range b.scenario.Types {
+		if off, ok := b.unchangedChunk(t); ok {
+			flip(off, off+64)
+		}
+	}
+	for k := range uint32(2) {
+		if d := bb.Cursor + k; d < bb.Superblock.DataBlocks {
+			scribble(bb.BlockOffset(d))
+		}
+	}
+	return ps
+}
+
+// unchangedChunk returns the chip offset of the data block of a chunk of
+// type t that the round leaves as it is (the same bytes in both
+// generations).
+func (b *bench) unchangedChunk(t info.Type) (int64, bool) {
+	ts, ok := b.baseBackup.Committed.Type(uint8(t))
+	if !ok {
+		return 0, false
+	}
+	phase := int64(ts.Phase)
+	prev, next := b.prevGen.chunkPrints(t, phase, b.eraseSize), b.roundGen.chunkPrints(t, phase, b.eraseSize)
+	for i := len(ts.Chunks) - 1; i >= 0; i-- {
+		if i < len(next) && prev[i] == next[i] {
+			return b.baseBackup.BlockOffset(ts.Chunks[i].Block), true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,25 @@
+package campaign
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestOracleSelfTest: for every invariant, a state made wrong in its way
+// after a run that keeps every invariant makes that invariant fire, and
+// only invariants such a state sensibly breaks too.
+func TestOracleSelfTest(t *testing.T) {
+	res, err := SelfTest(context.Background(), "small", 1)
+	require.NoError(t, err)
+	covered := map[string]bool{}
+	for _, r := range res {
+		t.Logf("%-17s %-70s fired %v: %s", r.Invariant, r.Wrong, r.Fired, r.Saw)
+		require.True(t, r.OK, "%+v", r)
+		covered[r.Invariant] = true
+	}
+	for _, inv := range Invariants() {
+		require.True(t, covered[inv], "no wrong state for %s", inv)
+	}
+}

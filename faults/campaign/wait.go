@@ -1,0 +1,117 @@
+package campaign
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// The wait-response time as the oracle measures it (docs/DESIGN.md,
+// Invariants, "Failover"): from the injector's answers alone, whatever the
+// fault — a delay, a failed or timed-out read, or a read that returned
+// bytes a flip or scribble changed (a corrupt answer counts as no answer).
+
+// wait is one stretch of time during which the primary left the backup
+// waiting for a correct answer.
+type wait struct {
+	// from is the first request not answered correctly in time (failed,
+	// corrupted, or slower than the threshold); to the first answer
+	// after it that was correct (its end closes the wait), or the last
+	// request the primary got if none was (answered false).
+	from, to faults.Answer
+	answered bool
+	length   time.Duration
+}
+
+// String says what the wait was, e.g. "from #12 (failed: ...) at +1.2s to
+// the correct answer of #80: 2.005s".
+func (w wait) String() string {
+	end := fmt.Sprintf("the correct answer of #%d", w.to.Op.Index)
+	if !w.answered {
+		end = fmt.Sprintf("#%d, the last request, never answered correctly", w.to.Op.Index)
+	}
+	return fmt.Sprintf("from #%d (%s) to %s: %v", w.from.Op.Index, whyWrong(w.from), end, w.length)
+}
+
+// whyWrong says how a request was not answered correctly in time.
+func whyWrong(a faults.Answer) string {
+	switch {
+	case a.Err != nil:
+		return "failed: " + a.Err.Error()
+	case a.Corrupted:
+		return fmt.Sprintf("returned bytes corrupted at #%d", a.CorruptedAt)
+	}
+	return fmt.Sprintf("answered after %v", a.Duration())
+}
+
+// inTime reports whether a request to the primary was answered correctly
+// within the threshold.
+func inTime(a faults.Answer, threshold time.Duration) bool {
+	return a.Answered() && a.Duration() <= threshold
+}
+
+// powerLoss reports whether the answer is a power loss (the device did not
+// fail: the rail did).
+func powerLoss(a faults.Answer) bool { return errors.Is(a.Err, hal.ErrPowerLoss) }
+
+// primaryWaits returns every wait of the primary (chip A, the primary while
+// the round runs) in answers: each starts at a request not answered
+// correctly in time and ends at the end of the first correct answer at or
+// after it (a slow correct answer ends its own wait); one that no correct
+// answer ends lasts to the end of the last request to the primary. Power
+// losses are not answers: the trace ends there.
+func primaryWaits(answers []faults.Answer, threshold time.Duration) []wait {
+	var (
+		waits []wait
+		open  *wait
+		last  faults.Answer
+	)
+	for _, a := range answers {
+		if a.Op.Role != faults.Primary || powerLoss(a) {
+			continue
+		}
+		last = a
+		if open == nil {
+			if inTime(a, threshold) {
+				continue
+			}
+			open = &wait{from: a}
+		}
+		if a.Answered() {
+			open.to, open.answered, open.length = a, true, a.End.Sub(open.from.Start)
+			waits = append(waits, *open)
+			open = nil
+		}
+	}
+	if open != nil {
+		open.to, open.length = last, last.End.Sub(open.from.Start)
+		waits = append(waits, *open)
+	}
+	return waits
+}
+
+// failoverDue reports whether a failover is due: some wait exceeds the
+// threshold. It returns the longest wait (nil if there was none).
+func failoverDue(answers []faults.Answer, threshold time.Duration) (bool, *wait) {
+	var longest *wait
+	for _, w := range primaryWaits(answers, threshold) {
+		if longest == nil || w.length > longest.length {
+			longest = &w
+		}
+	}
+	return longest != nil && longest.length > threshold, longest
+}
+
+// firstAnomaly returns the first request to the primary after operation
+// after that was not answered correctly in time, if any.
+func firstAnomaly(answers []faults.Answer, after int64, threshold time.Duration) (faults.Answer, bool) {
+	for _, a := range answers {
+		if a.Op.Role == faults.Primary && a.Op.Index > after && !powerLoss(a) && !inTime(a, threshold) {
+			return a, true
+		}
+	}
+	return faults.Answer{}, false
+}
