@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/cmcsync/cmcsync/hal"
 )
@@ -36,9 +38,11 @@ type imageFile struct {
 // ErrImageMismatch and touches nothing; its contents are loaded, and its
 // wear from path+".wear" if that exists (it must then match the chip's
 // block count). If path does not exist it is created erased (all 0xFF),
-// with a fresh wear file. See the package documentation for the formats.
-// The chip must be closed to release the files. An image is locked
-// against a second OpenFile (from any process) while open.
+// with a fresh wear file, each atomically (see createFiles): a kill or a
+// full disk during the creation leaves no image, never a short one. See
+// the package documentation for the formats. The chip must be closed to
+// release the files. An image is locked against a second OpenFile (from
+// any process) while open.
 func OpenFile(path string, o Options) (*Flash, error) {
 	f, err := newFlash(o)
 	if err != nil {
@@ -52,37 +56,32 @@ func OpenFile(path string, o Options) (*Flash, error) {
 	}
 
 	st, err := os.Stat(path)
-	exists := err == nil
 	switch {
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist):
+		if err := createFiles(path, size, f.nblocks); err != nil {
+			return nil, fmt.Errorf("image %s: %w", path, err)
+		}
+	case err != nil:
 		return nil, fmt.Errorf("image: %w", err)
-	case exists && !st.Mode().IsRegular():
+	case !st.Mode().IsRegular():
 		return nil, mismatch("image "+path, "not a regular file")
-	case exists && st.Size() != size:
+	case st.Size() != size:
 		return nil, mismatch("image "+path, "it holds %d bytes, but a %s %s chip is %d bytes (use the matching size, or another file)",
 			st.Size(), hal.FormatSize(size), f.part.Name, size)
 	}
-	var wearData []byte
-	if exists {
-		wearData, err = os.ReadFile(wearPath)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			wearData = nil
-		case err != nil:
-			return nil, fmt.Errorf("wear file: %w", err)
-		case int64(len(wearData)) != wearSize || string(wearData[:8]) != wearMagic ||
-			binary.LittleEndian.Uint64(wearData[8:]) != uint64(f.nblocks):
-			return nil, mismatch("wear file "+wearPath, "it is not a wear file for %d erase blocks (remove it to start from zero wear)", f.nblocks)
-		}
+	wearData, err := os.ReadFile(wearPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		wearData = nil
+	case err != nil:
+		return nil, fmt.Errorf("wear file: %w", err)
+	case int64(len(wearData)) != wearSize || string(wearData[:8]) != wearMagic ||
+		binary.LittleEndian.Uint64(wearData[8:]) != uint64(f.nblocks):
+		return nil, mismatch("wear file "+wearPath, "it is not a wear file for %d erase blocks (remove it to start from zero wear)", f.nblocks)
 	}
 
 	imf := &imageFile{path: path}
-	if exists {
-		imf.img, err = os.OpenFile(path, os.O_RDWR, 0)
-	} else {
-		imf.img, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	}
-	if err != nil {
+	if imf.img, err = os.OpenFile(path, os.O_RDWR, 0); err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}
 	if err := lockFile(imf.img); err != nil {
@@ -94,50 +93,153 @@ func OpenFile(path string, o Options) (*Flash, error) {
 		if imf.wear != nil {
 			imf.wear.Close()
 		}
-		if !exists {
-			os.Remove(path)
-		}
 		return nil, fmt.Errorf("image %s: %w", path, err)
 	}
-	if exists {
-		if err := f.load(imf.img); err != nil {
-			return fail(err)
-		}
-	} else {
-		for off := int64(0); off < size; off += int64(len(ffPage)) {
-			if _, err := imf.img.WriteAt(ffPage[:min(int64(len(ffPage)), size-off)], off); err != nil {
-				return fail(err)
-			}
-		}
-	}
-	if wearData != nil {
-		for b := int64(0); b < f.nblocks; b++ {
-			v := binary.LittleEndian.Uint64(wearData[wearHeader+8*b:])
-			if v != 0 {
-				bl := f.blk(b)
-				bl.wear = int64(v &^ badBit)
-				bl.bad = v&badBit != 0
-			}
-		}
-		imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0)
-	} else {
-		fresh := make([]byte, wearSize)
-		copy(fresh, wearMagic)
-		binary.LittleEndian.PutUint64(fresh[8:], uint64(f.nblocks))
-		if err = os.WriteFile(wearPath, fresh, 0o644); err == nil {
-			imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0)
-		}
-	}
-	if err != nil {
+	if err := f.load(imf.img); err != nil {
 		return fail(err)
 	}
-	if !exists {
-		if err := imf.sync(); err != nil {
+	if wearData == nil {
+		// An image without a wear file (made by dd, say): zero wear.
+		if err := writeAtomically(wearPath, freshWear(f.nblocks)); err != nil {
 			return fail(err)
 		}
+	}
+	for b := int64(0); wearData != nil && b < f.nblocks; b++ {
+		v := binary.LittleEndian.Uint64(wearData[wearHeader+8*b:])
+		if v != 0 {
+			bl := f.blk(b)
+			bl.wear = int64(v &^ badBit)
+			bl.bad = v&badBit != 0
+		}
+	}
+	if imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0); err != nil {
+		return fail(err)
 	}
 	f.file = imf
 	return f, nil
+}
+
+// freshWear returns the contents of a wear file for nblocks unworn erase
+// blocks.
+func freshWear(nblocks int64) []byte {
+	fresh := make([]byte, wearHeader+8*nblocks)
+	copy(fresh, wearMagic)
+	binary.LittleEndian.PutUint64(fresh[8:], uint64(nblocks))
+	return fresh
+}
+
+// tempSuffix ends the names of the files createFiles and writeAtomically
+// write before renaming them into place: PATH.*.tmp.
+const tempSuffix = ".tmp"
+
+// createFiles creates an erased image of size bytes at path and its fresh
+// wear file, each atomically: written in full to a temporary file in the
+// same folder, fsynced, renamed into place, and the folder fsynced. The
+// wear file comes first, so an image never exists without one. Leftover
+// temporary files of an earlier creation that was killed are removed
+// first. On an error (a full disk) the temporary file is removed and
+// nothing is left at path.
+func createFiles(path string, size, nblocks int64) error {
+	removeTemps(path)
+	removeTemps(path + ".wear")
+	if err := writeAtomically(path+".wear", freshWear(nblocks)); err != nil {
+		return err
+	}
+	return placeAtomically(path, func(tmp *os.File) error {
+		buf := make([]byte, min(size, 1<<20))
+		for i := range buf {
+			buf[i] = 0xFF
+		}
+		for off := int64(0); off < size; off += int64(len(buf)) {
+			if _, err := tmp.WriteAt(buf[:min(int64(len(buf)), size-off)], off); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeAtomically replaces path with data: a temporary file, fsync,
+// rename, folder fsync.
+func writeAtomically(path string, data []byte) error {
+	return placeAtomically(path, func(tmp *os.File) error {
+		_, err := tmp.Write(data)
+		return err
+	})
+}
+
+// placeAtomically has fill write a temporary file next to path, fsyncs it,
+// renames it to path and fsyncs the folder. On an error the temporary file
+// is removed and path is untouched.
+func placeAtomically(path string, fill func(*os.File) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, base+".*"+tempSuffix)
+	if err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	if err := fill(tmp); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
+	}
+	return syncDir(dir)
+}
+
+// removeTemps removes the temporary files placeAtomically left for path
+// when its process was killed.
+func removeTemps(path string) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, globEscape(base)+".*"+tempSuffix))
+	for _, n := range names {
+		os.Remove(n)
+	}
+}
+
+// globEscape escapes the characters filepath.Match treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// syncDir fsyncs a folder, so that a rename in it survives a power cut.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync folder %s: %w", dir, err)
+	}
+	return nil
 }
 
 // load reads the image into memory; all-0xFF blocks stay unallocated.
