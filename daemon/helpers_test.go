@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -77,3 +78,9 @@ func (l *lineLog) count(substr string) int {
 	}
 	return n
 }
+
+// atomicIndex is an operation index shared with a trace hook.
+type atomicIndex struct{ v atomic.Int64 }
+
+func (a *atomicIndex) load() int64   { return a.v.Load() }
+func (a *atomicIndex) store(i int64) { a.v.Store(i) }

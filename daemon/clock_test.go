@@ -1,0 +1,112 @@
+package daemon
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+// fakeWall is a wall clock a test moves by hand.
+type fakeWall struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (w *fakeWall) read() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+func (w *fakeWall) advance(d time.Duration) {
+	w.mu.Lock()
+	w.now = w.now.Add(d)
+	w.mu.Unlock()
+}
+
+// TestFlashClock: flash time charged to the virtual clock moves the
+// engine's clock at once; between bursts the clock follows the wall clock
+// and falls back onto it; with pace it is the wall clock.
+func TestFlashClock(t *testing.T) {
+	type step struct {
+		wall, charge time.Duration // the wall clock advances, the chips charge
+		want         time.Duration // Now - start
+	}
+	tests := []struct {
+		name  string
+		pace  bool
+		steps []step
+	}{
+		{"idle follows the wall clock", false, []step{{time.Second, 0, time.Second}, {time.Minute, 0, time.Minute + time.Second}}},
+		{"a burst of flash work moves it at once", false, []step{{0, 3 * time.Second, 3 * time.Second}, {0, 2 * time.Second, 5 * time.Second}}},
+		{"flash work and wall time overlap", false, []step{{time.Second, 3 * time.Second, 3 * time.Second}, {2 * time.Second, 0, 3 * time.Second}, {time.Second, 0, 4 * time.Second}}},
+		{"it falls back onto the wall clock", false, []step{{0, 10 * time.Second, 10 * time.Second}, {4 * time.Second, 0, 10 * time.Second}, {20 * time.Second, 0, 24 * time.Second}}},
+		{"paced: the wall clock alone", true, []step{{time.Second, 3 * time.Second, time.Second}, {time.Second, 0, 2 * time.Second}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+			wall := &fakeWall{now: start}
+			virtual := sim.NewClock(start)
+			c := &flashClock{virtual: virtual, pace: tt.pace, wall: wall.read, origin: start}
+			prev := c.Now()
+			for i, s := range tt.steps {
+				wall.advance(s.wall)
+				virtual.Advance(s.charge)
+				now := c.Now()
+				require.Equal(t, s.want, now.Sub(start), "step %d", i)
+				require.False(t, now.Before(prev), "step %d: the clock never goes back", i)
+				prev = now
+			}
+		})
+	}
+}
+
+// TestFlashClockIsMonotonic: the real clock's times carry the monotonic
+// reading, so the engine's durations (differences of two of them) are
+// not moved by wall-clock steps; a fault's delay moves it at once, and
+// with pace takes real time.
+func TestFlashClockIsMonotonic(t *testing.T) {
+	virtual := sim.NewClock(time.Now())
+	c := newFlashClock(virtual, false)
+	a := c.Now()
+	require.True(t, strings.Contains(a.String(), "m=+"), "a monotonic reading: %s", a)
+	c.Advance(3 * time.Second)
+	b := c.Now()
+	require.GreaterOrEqual(t, b.Sub(a), 3*time.Second, "a delay is time on the clock")
+	require.True(t, strings.Contains(b.String(), "m=+"), "%s", b)
+
+	paced := newFlashClock(sim.NewClock(time.Now()), true)
+	began := time.Now()
+	paced.Advance(20 * time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(began), 20*time.Millisecond, "paced: a delay takes real time")
+}
+
+// TestScrubAgeSurvivesClockSteps: the age of a scrub of this run is
+// measured on the monotonic clock, whatever the wall clock does; a scrub
+// kept from an earlier run is aged by the wall clock, never negatively.
+func TestScrubAgeSurvivesClockSteps(t *testing.T) {
+	scrubbedAt := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		mono time.Duration // of the scrub; 0: from an earlier run
+		now  time.Time
+		want time.Duration
+	}{
+		{"this run, wall clock stepped back an hour", 10 * time.Second, scrubbedAt.Add(-time.Hour), 50 * time.Second},
+		{"this run, wall clock stepped forward a day", 10 * time.Second, scrubbedAt.Add(24 * time.Hour), 50 * time.Second},
+		{"earlier run", 0, scrubbedAt.Add(time.Hour), time.Hour},
+		{"earlier run, wall clock now before it", 0, scrubbedAt.Add(-time.Hour), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := scrubResult{Time: scrubbedAt, mono: tt.mono}
+			require.Equal(t, tt.want, scrubAge(s, 60*time.Second, tt.now))
+		})
+	}
+}
