@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -73,12 +74,36 @@ func (d *Daemon) Upgrade(ctx context.Context, choice engine.UpgradeChoice) (engi
 }
 
 // account adds a round to the bytes written and to the history, with the
-// totals after it.
+// totals after it; an interrupted round also gets its wait-response event.
 func (d *Daemon) account(rep engine.RoundReport, err error) {
 	d.mu.Lock()
 	d.bytesWritten += rep.BytesWritten
 	d.mu.Unlock()
+	if ev, ok := waitResponseEvent(rep, d.engine.Config().Threshold, d.clock.Now()); ok {
+		d.logbook.event(ev)
+	}
 	d.logbook.round(webRound(rep, err), d.totals())
+}
+
+// waitResponseEvent is the event that says how an interrupted round's
+// wait-response compared with the threshold, and what followed: the
+// events the engine logs name the anomaly, the failover and the purge,
+// and this one puts the measurement beside them on the page.
+func waitResponseEvent(rep engine.RoundReport, threshold time.Duration, now time.Time) (web.Event, bool) {
+	var verdict string
+	switch rep.Outcome {
+	case engine.OutcomeInterrupted:
+		verdict = "the primary answered within the threshold: no failover; the round was purged and the configuration reinitialised from the last commit"
+	case engine.OutcomeFailover:
+		verdict = "the primary did not answer within the threshold: failed over to the backup image; the round was purged"
+	default:
+		return web.Event{}, false
+	}
+	detail := fmt.Sprintf("wait-response %v against the %v threshold: %s", rep.WaitResponse.Round(time.Millisecond), threshold, verdict)
+	if rep.Anomaly != "" {
+		detail += " (anomaly: " + rep.Anomaly + ")"
+	}
+	return web.Event{Time: now, Kind: "wait-response", Generation: rep.Generation, Detail: detail}, true
 }
 
 // totals returns the running totals: those kept before this start plus

@@ -82,3 +82,27 @@ func TestShutdownStopsARound(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, engine.OutcomeInterrupted, rep.Outcome)
 }
+
+func TestWaitResponseEvent(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		outcome string
+		wait    time.Duration
+		want    string // in the detail; "" no event
+	}{
+		{engine.OutcomeInterrupted, 212 * time.Millisecond, "wait-response 212ms against the 2s threshold: the primary answered within the threshold: no failover"},
+		{engine.OutcomeFailover, 3 * time.Second, "wait-response 3s against the 2s threshold: the primary did not answer within the threshold: failed over"},
+		{engine.OutcomeCommitted, 0, ""},
+		{engine.OutcomeNothingChanged, 0, ""},
+	}
+	for _, tt := range tests {
+		ev, ok := waitResponseEvent(engine.RoundReport{Outcome: tt.outcome, WaitResponse: tt.wait, Generation: 4, Anomaly: "slow"}, 2*time.Second, now)
+		require.Equal(t, tt.want != "", ok, tt.outcome)
+		if ok {
+			require.Contains(t, ev.Detail, tt.want)
+			require.Contains(t, ev.Detail, "(anomaly: slow)")
+			require.Equal(t, "wait-response", ev.Kind)
+			require.Equal(t, uint64(4), ev.Generation)
+		}
+	}
+}

@@ -150,7 +150,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	printServeStart(stdout, dir, srv.Scheme()+"://"+ln.Addr().String()+"/", parsed, d, token, created)
 	err = serveUntilDone(ctx, ln, srv, d, logf)
 	if err == nil {
-		fmt.Fprintln(stdout, "cmcsync serve: stopped")
+		if _, ops, ok := d.Faults(); ok {
+			fmt.Fprintf(stdout, "cmcsync serve: stopped after %d flash operations\n", ops)
+		} else {
+			fmt.Fprintln(stdout, "cmcsync serve: stopped")
+		}
 	}
 	return err
 }
