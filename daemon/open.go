@@ -203,10 +203,11 @@ func (d *Daemon) measureRegion() regionSizes {
 	return out
 }
 
-// diskFullHint adds what to do to an error caused by a full disk.
+// diskFullHint adds what to do to an error caused by a full disk (or a
+// file size limit, which a process meets the same way).
 func diskFullHint(err error) error {
-	if errors.Is(err, syscall.ENOSPC) {
-		return fmt.Errorf("%w (the disk holding the state folder is full: free space and start again; the format completes then)", err)
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG) {
+		return fmt.Errorf("%w (no room for the chips' image files in the state folder: free disk space and start again; the format completes then)", err)
 	}
 	return err
 }
