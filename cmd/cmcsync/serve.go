@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -147,7 +148,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	d.SetRecorder(srv)
 
-	printServeStart(stdout, dir, srv.Scheme()+"://"+ln.Addr().String()+"/", parsed, d, token, created)
+	printServeStart(stdout, dir, srv.Scheme()+"://"+browserAddr(ln.Addr())+"/", parsed, d, token, created)
 	err = serveUntilDone(ctx, ln, srv, d, logf)
 	if err == nil {
 		if _, ops, ok := d.Faults(); ok {
@@ -157,6 +158,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	return err
+}
+
+// browserAddr is the host:port a browser reaches the listener at: the
+// listener's address, or for one on every address (0.0.0.0, [::]) this
+// host's name with the port.
+func browserAddr(addr net.Addr) string {
+	a, ok := addr.(*net.TCPAddr)
+	if !ok || !a.IP.IsUnspecified() {
+		return addr.String()
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(a.Port))
 }
 
 // killSelf ends the process at once, as a power cut would (SIGKILL): a

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/internal/testcert"
 	"github.com/cmcsync/cmcsync/web"
 )
 
@@ -53,7 +55,7 @@ type serveRun struct {
 	done           chan error
 }
 
-var openLine = regexp.MustCompile(`(?m)^open (http://[0-9.:]+)/`)
+var openLine = regexp.MustCompile(`(?m)^open (https?://[^/\s]+)/`)
 
 func startServe(t *testing.T, args ...string) *serveRun {
 	t.Helper()
@@ -131,6 +133,10 @@ func TestServeFlags(t *testing.T) {
 		{"unknown flag", []string{"--colour"}, "flag provided but not defined"},
 		{"negative step", []string{"--cmc-step", "-1s"}, "--cmc-step"},
 		{"extra args", []string{"now"}, "unexpected arguments"},
+		{"certificate without key", []string{"--tls-cert", "cert.pem"}, "--tls-key"},
+		{"bad fault schedule", []string{"--faults", "(on (at 3)"}, "--faults"},
+		{"faults on real chips", []string{"--faults", "(on (at 3) cut)", "--primary", "mtd:/dev/mtd0", "--backup", "mtd:/dev/mtd1"}, "two simulated chips"},
+		{"negative scrub period", []string{"--scrub-every", "-1h"}, "--scrub-every"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -521,4 +527,68 @@ func TestServeKilledAtEveryStage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeNeedsTLSOffLoopback: an address other hosts can reach without
+// a certificate is refused before anything is created.
+func TestServeNeedsTLSOffLoopback(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--state", dir, "--listen", "0.0.0.0:0"}, &out, &errOut)
+	require.ErrorIs(t, err, web.ErrNeedTLS)
+	require.ErrorContains(t, err, "--tls-cert")
+	entries, _ := os.ReadDir(dir)
+	require.Empty(t, entries, "no chip touched")
+}
+
+// TestServeTLS: with a certificate, serve speaks HTTPS, prints an https
+// URL, and off loopback reads need the token too.
+func TestServeTLS(t *testing.T) {
+	certFile, keyFile, pool, err := testcert.Write(t.TempDir())
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "state")
+	r := startServe(t, "--state", dir, "--cmc-step", "0", "--listen", "0.0.0.0:0", "--tls-cert", certFile, "--tls-key", keyFile)
+	require.True(t, strings.HasPrefix(r.url, "https://"), r.url)
+	base := "https://127.0.0.1:" + r.url[strings.LastIndex(r.url, ":")+1:]
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(token string) int {
+		req, err := http.NewRequest("GET", base+"/api/status", nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusUnauthorized, get(""), "off loopback, reads need the token")
+	require.Equal(t, http.StatusOK, get(tokenOf(t, dir)))
+	resp, err := http.Get("http://127.0.0.1:" + r.url[strings.LastIndex(r.url, ":")+1:] + "/api/status")
+	if err == nil {
+		resp.Body.Close()
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "plain HTTP is not served")
+	}
+}
+
+// TestServeFreshStartIsPrompt: on simulated chips the datasheet time of a
+// first start's format and first round advances the engine's clock instead
+// of being waited out (unless --pace), so a fresh serve answers
+// /api/status within 5 s and commits its first round within 10 s. (With
+// the datasheet time waited out, the format of two 8 MiB chips alone takes
+// longer.)
+func TestServeFreshStartIsPrompt(t *testing.T) {
+	began := time.Now()
+	dir := filepath.Join(t.TempDir(), "state")
+	r := startServe(t, "--state", dir, "--cmc-step", "0")
+	var st web.Status
+	require.Equal(t, 200, r.call(t, "GET", "/api/status", "", "", &st))
+	answered := time.Since(began)
+	require.Eventually(t, func() bool {
+		return r.call(t, "GET", "/api/status", "", "", &st) == 200 && st.Generation >= 1
+	}, 10*time.Second, 10*time.Millisecond, "the first round commits")
+	committed := time.Since(began)
+	t.Logf("status answered after %v, first round committed after %v", answered.Round(time.Millisecond), committed.Round(time.Millisecond))
+	require.Less(t, answered, 5*time.Second)
+	require.Less(t, committed, 10*time.Second)
 }
