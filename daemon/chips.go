@@ -23,6 +23,7 @@ var ErrFaultsNeedSim = errors.New("faults can be injected into simulated chips o
 func (d *Daemon) openChips(specs [2]flashspec.Spec) error {
 	virtual := sim.NewClock(time.Now())
 	d.clock = newFlashClock(virtual, d.opts.Pace)
+	d.primaryMu.clock = d.clock
 	for i, s := range specs {
 		f, err := flashspec.Open(s, virtual)
 		if err != nil {

@@ -30,10 +30,12 @@ func (w *fakeWall) advance(d time.Duration) {
 }
 
 // TestFlashClock: flash time charged to the virtual clock moves the
-// engine's clock at once; between bursts the clock follows the wall clock
-// and falls back onto it; with pace it is the wall clock.
+// engine's clock at once; while the information is held (a round) real
+// time adds to it; between rounds the clock follows the wall clock and
+// falls back onto it; with pace it is the wall clock.
 func TestFlashClock(t *testing.T) {
 	type step struct {
+		hold         int           // +1 hold, -1 release, before the step
 		wall, charge time.Duration // the wall clock advances, the chips charge
 		want         time.Duration // Now - start
 	}
@@ -42,11 +44,18 @@ func TestFlashClock(t *testing.T) {
 		pace  bool
 		steps []step
 	}{
-		{"idle follows the wall clock", false, []step{{time.Second, 0, time.Second}, {time.Minute, 0, time.Minute + time.Second}}},
-		{"a burst of flash work moves it at once", false, []step{{0, 3 * time.Second, 3 * time.Second}, {0, 2 * time.Second, 5 * time.Second}}},
-		{"flash work and wall time overlap", false, []step{{time.Second, 3 * time.Second, 3 * time.Second}, {2 * time.Second, 0, 3 * time.Second}, {time.Second, 0, 4 * time.Second}}},
-		{"it falls back onto the wall clock", false, []step{{0, 10 * time.Second, 10 * time.Second}, {4 * time.Second, 0, 10 * time.Second}, {20 * time.Second, 0, 24 * time.Second}}},
-		{"paced: the wall clock alone", true, []step{{time.Second, 3 * time.Second, time.Second}, {time.Second, 0, 2 * time.Second}}},
+		{"idle follows the wall clock", false, []step{{0, time.Second, 0, time.Second}, {0, time.Minute, 0, time.Minute + time.Second}}},
+		{"a burst of flash work moves it at once", false, []step{{0, 0, 3 * time.Second, 3 * time.Second}, {0, 0, 2 * time.Second, 5 * time.Second}}},
+		{"idle: flash work and wall time overlap", false, []step{{0, time.Second, 3 * time.Second, 3 * time.Second}, {0, 2 * time.Second, 0, 3 * time.Second}, {0, time.Second, 0, 4 * time.Second}}},
+		{"idle: it falls back onto the wall clock", false, []step{{0, 0, 10 * time.Second, 10 * time.Second}, {0, 4 * time.Second, 0, 10 * time.Second}, {0, 20 * time.Second, 0, 24 * time.Second}}},
+		{"held: real time adds to flash time", false, []step{
+			{+1, 0, 6 * time.Second, 6 * time.Second},               // a round's writes
+			{0, 250 * time.Millisecond, 0, 6250 * time.Millisecond}, // its wait-response
+			{0, 0, 12 * time.Second, 18250 * time.Millisecond},      // its purge
+			{-1, 5 * time.Second, 0, 18250 * time.Millisecond},      // between rounds: the wall clock catches up
+			{0, 14 * time.Second, 0, 19250 * time.Millisecond},
+		}},
+		{"paced: the wall clock alone", true, []step{{+1, time.Second, 3 * time.Second, time.Second}, {-1, time.Second, 0, 2 * time.Second}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +65,12 @@ func TestFlashClock(t *testing.T) {
 			c := &flashClock{virtual: virtual, pace: tt.pace, wall: wall.read, origin: start}
 			prev := c.Now()
 			for i, s := range tt.steps {
+				switch s.hold {
+				case +1:
+					c.hold()
+				case -1:
+					c.release()
+				}
 				wall.advance(s.wall)
 				virtual.Advance(s.charge)
 				now := c.Now()

@@ -106,8 +106,9 @@ type Daemon struct {
 	// primaryMu serializes what writes or reads the primary's
 	// information region: rounds and upgrade choices (the engine takes it:
 	// engine.Options.PrimaryLock), the simulated CMC and simulated
-	// upgrades.
-	primaryMu sync.Mutex
+	// upgrades. While it is held the engine's clock counts real time in
+	// full (see flashClock).
+	primaryMu clockedLock
 	// configMu serializes configuration changes (SetConfig).
 	configMu sync.Mutex
 

@@ -43,9 +43,11 @@ func (t totals) plus(c engine.Counters, bytesWritten int64) totals {
 	}
 }
 
-// webCounters maps the totals to the page's counters.
+// webCounters maps the totals to the page's counters. Failures are the
+// engine's Errors: it counts every interrupted round there as well as in
+// Interrupts (with its Status.LastError), and every failed one.
 func (t totals) webCounters() web.Counters {
-	return web.Counters{Rounds: uint64(t.Rounds), Failures: uint64(t.Interrupts + t.Errors),
+	return web.Counters{Rounds: uint64(t.Rounds), Failures: uint64(t.Errors),
 		Failovers: uint64(t.Failovers), Purges: uint64(t.Purges), BytesWritten: t.BytesWritten}
 }
 

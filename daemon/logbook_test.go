@@ -143,3 +143,20 @@ func countOf(s []string, v string) int {
 	}
 	return n
 }
+
+// TestWebCounters: an interrupted round is one failure (the engine counts
+// it among both its interrupts and its errors).
+func TestWebCounters(t *testing.T) {
+	tests := []struct {
+		name string
+		in   totals
+		want web.Counters
+	}{
+		{"one interrupted round", totals{Rounds: 1, Interrupts: 1, Errors: 1, Purges: 1}, web.Counters{Rounds: 1, Failures: 1, Purges: 1}},
+		{"a failover", totals{Rounds: 2, Commits: 1, Interrupts: 1, Errors: 1, Failovers: 1, Purges: 1, BytesWritten: 9}, web.Counters{Rounds: 2, Failures: 1, Failovers: 1, Purges: 1, BytesWritten: 9}},
+		{"a flash error", totals{Rounds: 3, Commits: 2, Errors: 1}, web.Counters{Rounds: 3, Failures: 1}},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, tt.in.webCounters(), tt.name)
+	}
+}
