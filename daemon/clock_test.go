@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,24 +9,6 @@ import (
 
 	"github.com/cmcsync/cmcsync/sim"
 )
-
-// fakeWall is a wall clock a test moves by hand.
-type fakeWall struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (w *fakeWall) read() time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.now
-}
-
-func (w *fakeWall) advance(d time.Duration) {
-	w.mu.Lock()
-	w.now = w.now.Add(d)
-	w.mu.Unlock()
-}
 
 // TestFlashClock: flash time charged to the virtual clock moves the
 // engine's clock at once; while the information is held (a round) real
@@ -60,9 +41,9 @@ func TestFlashClock(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-			wall := &fakeWall{now: start}
+			wall := newHandClock(start)
 			virtual := sim.NewClock(start)
-			c := &flashClock{virtual: virtual, pace: tt.pace, wall: wall.read, origin: start}
+			c := &flashClock{virtual: virtual, pace: tt.pace, wall: wall.wall, origin: start}
 			prev := c.Now()
 			for i, s := range tt.steps {
 				switch s.hold {

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +16,6 @@ import (
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/web"
 )
-
-// fakeMonotonic is a monotonic clock a test moves by hand.
-type fakeMonotonic struct {
-	mu  sync.Mutex
-	now time.Duration
-}
-
-func (m *fakeMonotonic) read() time.Duration {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.now
-}
-
-func (m *fakeMonotonic) advance(d time.Duration) {
-	m.mu.Lock()
-	m.now += d
-	m.mu.Unlock()
-}
 
 // backupWork returns what the backup chip has done so far.
 func backupWork(t *testing.T, d *Daemon) hal.Stats {
@@ -73,9 +54,9 @@ func TestIdenticalConfigWritesNothing(t *testing.T) {
 // time.
 func TestWearBudget(t *testing.T) {
 	d := openSim(t, 1)
-	mono := &fakeMonotonic{}
+	mono := newHandClock(time.Time{})
 	budget := Budget{Burst: 5, Every: time.Minute}
-	d.budget = newTokenBucket(budget, mono.read)
+	d.budget = newTokenBucket(budget, mono.mono)
 	b := d.Backend()
 	configs := [2]web.Config{b.Config(), b.Config()}
 	configs[1].Verify = !configs[0].Verify
@@ -119,7 +100,7 @@ func TestWearBudget(t *testing.T) {
 // Requests with Retry-After; an identical PUT is 200 and costs nothing.
 func TestWearBudgetOverHTTP(t *testing.T) {
 	d := openSim(t, 1)
-	d.budget = newTokenBucket(Budget{Burst: 2, Every: time.Hour}, (&fakeMonotonic{}).read)
+	d.budget = newTokenBucket(Budget{Burst: 2, Every: time.Hour}, newHandClock(time.Time{}).mono)
 	const token = "0123456789abcdef0123456789abcdef"
 	srv, err := web.New(d.Backend(), web.Options{Token: token})
 	require.NoError(t, err)
@@ -151,8 +132,8 @@ func TestWearBudgetOverHTTP(t *testing.T) {
 }
 
 func TestTokenBucket(t *testing.T) {
-	mono := &fakeMonotonic{}
-	tb := newTokenBucket(Budget{Burst: 2, Every: 10 * time.Second}, mono.read)
+	mono := newHandClock(time.Time{})
+	tb := newTokenBucket(Budget{Burst: 2, Every: 10 * time.Second}, mono.mono)
 	steps := []struct {
 		advance time.Duration
 		ok      bool
@@ -178,12 +159,12 @@ func TestTokenBucket(t *testing.T) {
 		require.ErrorAs(t, err, &be, "step %d", i)
 		require.InDelta(t, s.retry.Seconds(), be.RetryAfter.Seconds(), 0.001, "step %d", i)
 	}
-	require.Equal(t, DefaultBudget, newTokenBucket(Budget{}, mono.read).budget, "zero means the default")
+	require.Equal(t, DefaultBudget, newTokenBucket(Budget{}, mono.mono).budget, "zero means the default")
 }
 
 func TestSetConfigRefusesInvalidForFree(t *testing.T) {
 	d := openSim(t, 1)
-	d.budget = newTokenBucket(Budget{Burst: 1, Every: time.Hour}, (&fakeMonotonic{}).read)
+	d.budget = newTokenBucket(Budget{Burst: 1, Every: time.Hour}, newHandClock(time.Time{}).mono)
 	bad := d.engine.Config()
 	bad.Threshold = 0
 	require.ErrorIs(t, d.SetConfig(bad), engine.ErrConfig)

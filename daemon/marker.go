@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cmcsync/cmcsync/internal/atomicfile"
 )
 
 // MarkerFile is the format-in-progress marker in the state folder: it
@@ -36,32 +38,14 @@ func (m formatMarker) present() (bool, error) {
 	return false, fmt.Errorf("format marker: %w", err)
 }
 
-// set writes the marker durably (written, fsynced, renamed into place,
-// the folder fsynced) before anything is formatted.
+// set writes the marker durably (internal/atomicfile: written, fsynced,
+// renamed into place, the folder fsynced) before anything is formatted.
 func (m formatMarker) set() error {
 	if m.dir == "" {
 		return nil
 	}
-	tmp := m.path() + ".new"
 	body := fmt.Sprintf("format begun %s by process %d\n", time.Now().UTC().Format(time.RFC3339), os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err == nil {
-		_, err = f.WriteString(body)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err == nil {
-		err = os.Rename(tmp, m.path())
-	}
-	if err == nil {
-		err = syncDir(m.dir)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(m.path(), []byte(body), 0o600); err != nil {
 		return fmt.Errorf("format marker: %w", err)
 	}
 	return nil
@@ -72,22 +56,8 @@ func (m formatMarker) clear() error {
 	if m.dir == "" {
 		return nil
 	}
-	if err := os.Remove(m.path()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("format marker: %w", err)
-	}
-	if err := syncDir(m.dir); err != nil {
+	if err := atomicfile.Remove(m.path()); err != nil {
 		return fmt.Errorf("format marker: %w", err)
 	}
 	return nil
-}
-
-// syncDir fsyncs a folder, so that a rename or removal in it survives a
-// power cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

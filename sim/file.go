@@ -7,10 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/atomicfile"
 )
 
 // Image file formats: see the package documentation ("Image files").
@@ -100,7 +99,7 @@ func OpenFile(path string, o Options) (*Flash, error) {
 	}
 	if wearData == nil {
 		// An image without a wear file (made by dd, say): zero wear.
-		if err := writeAtomically(wearPath, freshWear(f.nblocks)); err != nil {
+		if err := atomicfile.WriteFile(wearPath, freshWear(f.nblocks), 0o644); err != nil {
 			return fail(err)
 		}
 	}
@@ -128,24 +127,20 @@ func freshWear(nblocks int64) []byte {
 	return fresh
 }
 
-// tempSuffix ends the names of the files createFiles and writeAtomically
-// write before renaming them into place: PATH.*.tmp.
-const tempSuffix = ".tmp"
-
 // createFiles creates an erased image of size bytes at path and its fresh
-// wear file, each atomically: written in full to a temporary file in the
-// same folder, fsynced, renamed into place, and the folder fsynced. The
-// wear file comes first, so an image never exists without one. Leftover
-// temporary files of an earlier creation that was killed are removed
-// first. On an error (a full disk) the temporary file is removed and
-// nothing is left at path.
+// wear file, each atomically (internal/atomicfile): written in full to a
+// temporary file in the same folder, fsynced, renamed into place, and the
+// folder fsynced. The wear file comes first, so an image never exists
+// without one. Leftover temporary files of an earlier creation that was
+// killed are removed first. On an error (a full disk) the temporary file
+// is removed and nothing is left at path.
 func createFiles(path string, size, nblocks int64) error {
-	removeTemps(path)
-	removeTemps(path + ".wear")
-	if err := writeAtomically(path+".wear", freshWear(nblocks)); err != nil {
+	atomicfile.RemoveTemps(path)
+	atomicfile.RemoveTemps(path + ".wear")
+	if err := atomicfile.WriteFile(path+".wear", freshWear(nblocks), 0o644); err != nil {
 		return err
 	}
-	return placeAtomically(path, func(tmp *os.File) error {
+	return atomicfile.Place(path, 0o644, func(tmp *os.File) error {
 		buf := make([]byte, min(size, 1<<20))
 		for i := range buf {
 			buf[i] = 0xFF
@@ -157,89 +152,6 @@ func createFiles(path string, size, nblocks int64) error {
 		}
 		return nil
 	})
-}
-
-// writeAtomically replaces path with data: a temporary file, fsync,
-// rename, folder fsync.
-func writeAtomically(path string, data []byte) error {
-	return placeAtomically(path, func(tmp *os.File) error {
-		_, err := tmp.Write(data)
-		return err
-	})
-}
-
-// placeAtomically has fill write a temporary file next to path, fsyncs it,
-// renames it to path and fsyncs the folder. On an error the temporary file
-// is removed and path is untouched.
-func placeAtomically(path string, fill func(*os.File) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, base+".*"+tempSuffix)
-	if err != nil {
-		return fmt.Errorf("create: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("create: %w", err)
-	}
-	if err := fill(tmp); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Base(path), err)
-	}
-	return syncDir(dir)
-}
-
-// removeTemps removes the temporary files placeAtomically left for path
-// when its process was killed.
-func removeTemps(path string) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	names, _ := filepath.Glob(filepath.Join(dir, globEscape(base)+".*"+tempSuffix))
-	for _, n := range names {
-		os.Remove(n)
-	}
-}
-
-// globEscape escapes the characters filepath.Match treats specially.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// syncDir fsyncs a folder, so that a rename in it survives a power cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync folder %s: %w", dir, err)
-	}
-	return nil
 }
 
 // load reads the image into memory; all-0xFF blocks stay unallocated.

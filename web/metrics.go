@@ -79,11 +79,7 @@ var (
 // statusCollector turns Backend.Status into metrics at scrape time.
 type statusCollector struct{ b Backend }
 
-func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range statusDescriptions {
-		ch <- d
-	}
-}
+func (c statusCollector) Describe(ch chan<- *prometheus.Desc) { describeAll(ch, statusDescriptions) }
 
 func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.b.Status()
@@ -107,8 +103,11 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 // scrape time.
 type flashCollector struct{ r FlashReporter }
 
-func (c flashCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range flashDescriptions {
+func (c flashCollector) Describe(ch chan<- *prometheus.Desc) { describeAll(ch, flashDescriptions) }
+
+// describeAll sends each of descs.
+func describeAll(ch chan<- *prometheus.Desc, descs []*prometheus.Desc) {
+	for _, d := range descs {
 		ch <- d
 	}
 }

@@ -45,6 +45,9 @@ func TestServePageShowsTheMethod(t *testing.T) {
 	open := func(t *testing.T, faults string) {
 		dir := filepath.Join(t.TempDir(), "state")
 		r := startServe(t, "--state", dir, "--cmc-step", "0", "--faults", faults)
+		// Leave the page before the daemon stops (cleanups run last
+		// first), so that its polls find no daemon gone.
+		t.Cleanup(func() { b.Do(t, "leave the page", chromedp.Navigate("about:blank")) })
 		b.Do(t, "open the page", chromedp.Navigate(r.url+"/#token="+tokenOf(t, dir)))
 		b.WaitFor(t, "the page loaded", `document.body.getAttribute("data-loaded") === "true"`, within)
 	}

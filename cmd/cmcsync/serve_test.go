@@ -64,11 +64,19 @@ func startServe(t *testing.T, args ...string) *serveRun {
 	go func() {
 		r.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), r.stdout, r.stderr)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	r.waitForURL(t, cancel)
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// waitForURL waits until serve prints the page's URL, and fails the test
+// (after kill) if it ends or prints none within 30 s.
+func (r *serveRun) waitForURL(t *testing.T, kill func()) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		if m := openLine.FindStringSubmatch(r.stdout.String()); m != nil {
 			r.url = m[1]
-			break
+			return
 		}
 		select {
 		case err := <-r.done:
@@ -76,12 +84,10 @@ func startServe(t *testing.T, args ...string) *serveRun {
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			cancel()
+			kill()
 			t.Fatalf("serve printed no URL\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		}
 	}
-	t.Cleanup(func() { r.stop(t) })
-	return r
 }
 
 // stop cancels the daemon's context (what SIGINT does) and waits for a
@@ -454,21 +460,7 @@ func startServeProcess(t *testing.T, args ...string) *serveRun {
 	require.NoError(t, cmd.Start())
 	go func() { r.done <- cmd.Wait() }()
 	r.cancel = func() { cmd.Process.Signal(syscall.SIGTERM) }
-	for deadline := time.Now().Add(30 * time.Second); r.url == ""; {
-		if m := openLine.FindStringSubmatch(r.stdout.String()); m != nil {
-			r.url = m[1]
-			break
-		}
-		select {
-		case err := <-r.done:
-			t.Fatalf("serve ended before serving: %v\nstdout:\n%s\nstderr:\n%s", err, r.stdout, r.stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("serve printed no URL\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-		}
-	}
+	r.waitForURL(t, func() { cmd.Process.Kill() })
 	t.Cleanup(func() { r.stop(t) })
 	return r
 }

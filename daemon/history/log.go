@@ -3,10 +3,13 @@ package history
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/cmcsync/cmcsync/internal/atomicfile"
 )
 
 // Segment file names in the log's folder.
@@ -135,28 +138,22 @@ func (l *Log) openCurrent(good int64) error {
 }
 
 // begin starts a new, empty current segment (replacing any file there):
-// written, fsynced and renamed into place.
+// written, fsynced and renamed into place (internal/atomicfile), then
+// opened for appending.
 func (l *Log) begin() error {
 	path := filepath.Join(l.dir, CurrentFile)
-	tmp := path + ".new"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("history: %w", err)
-	}
-	_, err = f.Write([]byte(Magic))
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(l.dir)
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, []byte(Magic), 0o600); err != nil {
 		return fmt.Errorf("history: begin %s: %w", CurrentFile, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekEnd)
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		return fmt.Errorf("history: %w", err)
 	}
 	l.file, l.size = f, int64(len(Magic))
 	return nil
@@ -203,7 +200,7 @@ func (l *Log) rotate() error {
 	if err := os.Rename(filepath.Join(l.dir, CurrentFile), filepath.Join(l.dir, PreviousFile)); err != nil {
 		return fmt.Errorf("history: rotate: %w", err)
 	}
-	return l.begin()
+	return l.begin() // its folder fsync makes the rename durable too
 }
 
 // Sync makes every record appended so far survive a power cut (fsync).
@@ -243,14 +240,4 @@ func truncateSync(f *os.File, size int64) error {
 		return err
 	}
 	return f.Sync()
-}
-
-// syncDir fsyncs a folder, so that a rename in it survives a power cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -138,4 +139,12 @@ func (s *Session) ConsoleErrors() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.errors...)
+}
+
+// ForgetErrors drops the recorded console errors that contain substr: the
+// ones a test caused on purpose.
+func (s *Session) ForgetErrors(substr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.errors = slices.DeleteFunc(s.errors, func(e string) bool { return strings.Contains(e, substr) })
 }
