@@ -164,3 +164,15 @@ func TestBackendOnRealChips(t *testing.T) {
 	_, ok := (&Daemon{}).Backend().(web.UpgradeSimulator)
 	require.False(t, ok, "real chips cannot be upgraded from the page")
 }
+
+// TestTypesCarryRegionSizes: the page quotes the running information
+// region's sizes (web.TypeInfo.CapacityBytes, RegionBytes).
+func TestTypesCarryRegionSizes(t *testing.T) {
+	types := openSim(t, 1).Backend().Types()
+	require.Len(t, types, len(info.All()))
+	for _, ti := range types {
+		require.Positive(t, ti.CapacityBytes, ti.Name)
+		require.Positive(t, ti.RegionBytes, ti.Name)
+		require.Less(t, ti.CapacityBytes, ti.RegionBytes, ti.Name)
+	}
+}

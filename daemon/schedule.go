@@ -81,6 +81,7 @@ func (d *Daemon) account(rep engine.RoundReport, err error) {
 	d.mu.Unlock()
 	if ev, ok := waitResponseEvent(rep, d.engine.Config().Threshold, d.clock.Now()); ok {
 		d.logbook.event(ev)
+		d.logf("round of generation %d %s: %s", rep.Generation, rep.Outcome, ev.Detail)
 	}
 	d.logbook.round(webRound(rep, err), d.totals())
 }

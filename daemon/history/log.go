@@ -19,8 +19,10 @@ const (
 )
 
 // DefaultMaxBytes is the segment size Options.MaxBytes 0 means: the log
-// keeps between 256 KiB and 512 KiB of records.
-const DefaultMaxBytes = 256 << 10
+// keeps between 1 MiB and 2 MiB of records (for the daemon, whose rounds
+// take about 700 bytes each with their events: half a day to a day of
+// rounds every 30 s).
+const DefaultMaxBytes = 1 << 20
 
 // ErrTooLarge is returned by Append for a payload longer than MaxRecord or
 // than a segment holds.
