@@ -36,13 +36,7 @@ func (b backend) Status() web.Status {
 		LastSync:     st.LastSync,
 		NextSync:     st.NextSync,
 		LastError:    st.LastError,
-		Counters: web.Counters{
-			Rounds:       uint64(st.Counters.Rounds),
-			Failures:     uint64(st.Counters.Interrupts + st.Counters.Errors),
-			Failovers:    uint64(st.Counters.Failovers),
-			Purges:       uint64(st.Counters.Purges),
-			BytesWritten: b.d.BytesWritten(),
-		},
+		Counters:     b.d.logbook.baseTotals().plus(st.Counters, b.d.BytesWritten()).webCounters(),
 	}
 	for _, t := range st.NextGroup {
 		out.NextGroup = append(out.NextGroup, t.String())
@@ -79,22 +73,20 @@ func webTypeStatus(ts engine.TypeStatus) web.TypeStatus {
 	return w
 }
 
-// Events maps the engine's event log.
-func (b backend) Events() []web.Event {
-	evs := b.d.engine.Events()
-	out := make([]web.Event, len(evs))
-	for i, ev := range evs {
-		out[i] = web.Event{Time: ev.Time, Kind: string(ev.Kind), Generation: ev.Generation, Detail: ev.Detail}
-	}
-	return out
-}
+// Events returns the history's events, oldest first: the engine's
+// (including its recovery at Open) and the daemon's own, from this start
+// and the ones before it.
+func (b backend) Events() []web.Event { return b.d.logbook.allEvents() }
 
-// Types lists every information type with its explanation.
+// Types lists every information type with its explanation and its room in
+// the running information region (left out when the region could not be
+// read at start).
 func (b backend) Types() []web.TypeInfo {
 	var out []web.TypeInfo
 	for _, t := range info.All() {
 		x := t.Explanation()
-		out = append(out, web.TypeInfo{Name: t.String(), Title: x.Title, Holds: x.Holds, WhyBackup: x.WhyBackup, TypicalSize: x.TypicalSize, ChangeRate: x.ChangeRate})
+		out = append(out, web.TypeInfo{Name: t.String(), Title: x.Title, Holds: x.Holds, WhyBackup: x.WhyBackup, TypicalSize: x.TypicalSize, ChangeRate: x.ChangeRate,
+			CapacityBytes: b.d.region.capacity[t], RegionBytes: b.d.region.bytes})
 	}
 	return out
 }
@@ -109,8 +101,9 @@ func (b backend) Config() web.Config {
 	return out
 }
 
-// SetConfig stores c in the engine: an unknown type is a FieldError, a
-// configuration the engine refuses wraps web.ErrInvalid.
+// SetConfig stores c (Daemon.SetConfig: nothing is written when nothing
+// changes): an unknown type is a FieldError, a configuration the engine
+// refuses wraps web.ErrInvalid, a spent wear budget web.ErrTooManyWrites.
 func (b backend) SetConfig(c web.Config) error {
 	ec := engine.Config{Interval: time.Duration(c.Interval), Threshold: time.Duration(c.Threshold), Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce, Types: []info.Type{}}
 	for _, name := range c.Types {
@@ -120,7 +113,7 @@ func (b backend) SetConfig(c web.Config) error {
 		}
 		ec.Types = append(ec.Types, t)
 	}
-	if err := b.d.engine.SetConfig(ec); err != nil {
+	if err := b.d.SetConfig(ec); err != nil {
 		if errors.Is(err, engine.ErrConfig) {
 			return fmt.Errorf("%w: %v", web.ErrInvalid, err)
 		}
@@ -129,9 +122,14 @@ func (b backend) SetConfig(c web.Config) error {
 	return nil
 }
 
-// SyncNow runs a round; while an upgrade waits for its choice the error
+// SyncNow runs a round, the daemon's (a client that goes away does not
+// interrupt it), if the wear budget allows (else the error wraps
+// web.ErrTooManyWrites); while an upgrade waits for its choice the error
 // wraps web.ErrConflict. The web.Server records the round itself.
 func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
+	if err := b.d.budget.take(); err != nil {
+		return web.Round{}, err
+	}
 	rep, err := b.d.SyncNow(ctx)
 	if errors.Is(err, engine.ErrUpgradePending) {
 		return webRound(rep, nil), fmt.Errorf("%w: %v", web.ErrConflict, err)
@@ -148,8 +146,11 @@ func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 	if !b.d.Status().UpgradePending {
 		return web.ErrNoUpgrade
 	}
+	if err := b.d.budget.take(); err != nil {
+		return err
+	}
 	rep, err := b.d.Upgrade(ctx, c)
-	b.d.record(rep, err)
+	b.d.record(webRound(rep, err))
 	return err
 }
 
@@ -161,11 +162,14 @@ type simBackend struct{ backend }
 // notices it, and records it; that the upgrade then waits for a choice is
 // no error.
 func (b simBackend) SimulateUpgrade(ctx context.Context) error {
+	if err := b.d.budget.take(); err != nil {
+		return err
+	}
 	if err := b.d.SimulateUpgrade(); err != nil {
 		return err
 	}
 	rep, err := b.d.SyncNow(ctx)
-	b.d.record(rep, err)
+	b.d.record(webRound(rep, err))
 	if err != nil && !errors.Is(err, engine.ErrUpgradePending) {
 		return err
 	}

@@ -55,7 +55,7 @@ func TestBackendConfig(t *testing.T) {
 	}{
 		{"unknown type", web.Config{Types: []string{"power", "fans"}, Interval: web.Duration(time.Hour), Threshold: web.Duration(time.Second)}, "types", ""},
 		{"no threshold", web.Config{Types: []string{"power"}, Interval: web.Duration(time.Hour)}, "", "threshold 0s out of range"},
-		{"no type", web.Config{Interval: web.Duration(time.Hour), Threshold: web.Duration(time.Second)}, "", "no information type chosen"},
+		{"no type", web.Config{Interval: web.Duration(time.Hour), Threshold: web.Duration(time.Second)}, "", "select at least one information type"},
 		{"valid", valid, "", ""},
 	}
 	for _, tt := range tests {
@@ -86,7 +86,7 @@ func TestBackendStatus(t *testing.T) {
 	b := d.Backend()
 	st := b.Status()
 	require.Equal(t, "primary", st.Active)
-	require.Empty(t, st.ImageVersion, "not probed before the first round")
+	require.Equal(t, "1.0.0", st.ImageVersion, "the engine reads the primary's image version at Open")
 	require.Equal(t, []web.Chip{
 		{Role: "primary", Name: "flash0", Geometry: "nor 8MiB erase=4KiB write=1 page=256"},
 		{Role: "backup", Name: "flash1", Geometry: "nor 8MiB erase=4KiB write=1 page=256"},
@@ -163,4 +163,16 @@ func TestBackendUpgrade(t *testing.T) {
 func TestBackendOnRealChips(t *testing.T) {
 	_, ok := (&Daemon{}).Backend().(web.UpgradeSimulator)
 	require.False(t, ok, "real chips cannot be upgraded from the page")
+}
+
+// TestTypesCarryRegionSizes: the page quotes the running information
+// region's sizes (web.TypeInfo.CapacityBytes, RegionBytes).
+func TestTypesCarryRegionSizes(t *testing.T) {
+	types := openSim(t, 1).Backend().Types()
+	require.Len(t, types, len(info.All()))
+	for _, ti := range types {
+		require.Positive(t, ti.CapacityBytes, ti.Name)
+		require.Positive(t, ti.RegionBytes, ti.Name)
+		require.Less(t, ti.CapacityBytes, ti.RegionBytes, ti.Name)
+	}
 }

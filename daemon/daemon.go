@@ -1,13 +1,16 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/web"
 )
@@ -16,6 +19,10 @@ import (
 type Options struct {
 	// Primary and Backup name the two chips (internal/flashspec syntax).
 	Primary, Backup flashspec.Spec
+	// StateDir is the state folder (it must exist): the history log and,
+	// on simulated chips, the format-in-progress marker live there. ""
+	// keeps the history in memory only and formats without a marker.
+	StateDir string
 	// Format formats both chips before opening, destroying what they
 	// hold. Without it only new chips are formatted: see Open.
 	Format bool
@@ -25,9 +32,36 @@ type Options struct {
 	// CMCStep is how often the simulated CMC changes the primary's
 	// information while Run runs; 0 never. Only on simulated chips.
 	CMCStep time.Duration
+	// Pace makes simulated chips take their datasheet time in real time
+	// (and a fault's delay wait it out); without it that time advances
+	// the engine's clock at once (see flashClock).
+	Pace bool
+	// Faults, if set, is injected into the two chips (the primary as
+	// faults.Primary, the backup as faults.Backup), counting operations
+	// from the first one Open makes. Both chips must be simulated
+	// (ErrFaultsNeedSim).
+	Faults *faults.Schedule
+	// OnPowerCut is called once, from the goroutine of the operation,
+	// when Faults cuts the power (a cut or a torn operation). cmcsync
+	// serve ends its process there (SIGKILL), so the image files hold
+	// what the chips held. nil: the chips stay powered off and every
+	// later operation fails with hal.ErrPowerLoss.
+	OnPowerCut func()
+	// ScrubEvery is how often Run reads the whole backup store back and
+	// checks it (engine.Scrub); 0 never. The first scrub runs one
+	// ScrubEvery after Open.
+	ScrubEvery time.Duration
+	// Budget bounds the flash writes the API can cause (zero:
+	// DefaultBudget).
+	Budget Budget
 	// Logf receives the daemon's own lines and EngineLogf the engine's
 	// event lines; nil discards them.
 	Logf, EngineLogf func(format string, a ...any)
+
+	// traceOps, if set, sees every chip operation before it runs (the
+	// chips are then wrapped by a fault injector even without Faults);
+	// for tests.
+	traceOps faults.Trace
 }
 
 // DefaultConfig is the sync configuration written when the daemon formats
@@ -51,16 +85,32 @@ type RoundRecorder interface {
 // concurrent use.
 type Daemon struct {
 	engine    *engine.Engine
-	chips     [2]hal.Flash
-	simulated bool // both chips are simulated: the CMC and upgrades can be simulated
-	formatted bool // formatted by Open
+	raw       [2]hal.Flash     // the chips as opened (Close closes them)
+	chips     [2]hal.Flash     // as the engine sees them (wrapped for pacing and faults)
+	simChips  [2]*sim.Flash    // the simulated chips below, nil for real ones
+	clock     *flashClock      // the engine's clock
+	injector  *faults.Injector // nil without Options.Faults
+	simulated bool             // both chips are simulated: the CMC and upgrades can be simulated
+	formatted bool             // formatted by Open
 	opts      Options
+	logbook   *logbook
+	budget    *tokenBucket
+	region    regionSizes // of the information region, read once at Open
+
+	// life is the daemon's own context: rounds run under it, not under
+	// the context of the request that asked for them, so only a shutdown
+	// (stop) interrupts them (see schedule.go).
+	life context.Context
+	stop context.CancelFunc
 
 	// primaryMu serializes what writes or reads the primary's
 	// information region: rounds and upgrade choices (the engine takes it:
 	// engine.Options.PrimaryLock), the simulated CMC and simulated
-	// upgrades.
-	primaryMu sync.Mutex
+	// upgrades. While it is held the engine's clock counts real time in
+	// full (see flashClock).
+	primaryMu clockedLock
+	// configMu serializes configuration changes (SetConfig).
+	configMu sync.Mutex
 
 	mu           sync.Mutex
 	bytesWritten int64 // by every round since Open
@@ -86,27 +136,44 @@ func (d *Daemon) BytesWritten() int64 {
 }
 
 // SetRecorder sets where the rounds the daemon runs on its own are
-// reported (nil: nowhere). Set it before Run.
+// reported (nil: nowhere), and hands it the rounds the history kept from
+// before this start, oldest first. Set it before Run.
 func (d *Daemon) SetRecorder(r RoundRecorder) {
 	d.mu.Lock()
 	d.recorder = r
 	d.mu.Unlock()
+	if r != nil {
+		for _, round := range d.logbook.pastRounds() {
+			r.RecordRound(round)
+		}
+	}
 }
 
 // record reports a round to the recorder, if any.
-func (d *Daemon) record(rep engine.RoundReport, err error) {
+func (d *Daemon) record(round web.Round) {
 	d.mu.Lock()
 	r := d.recorder
 	d.mu.Unlock()
 	if r != nil {
-		r.RecordRound(webRound(rep, err))
+		r.RecordRound(round)
 	}
 }
 
-// Close closes both chips. The daemon must not be used afterwards.
+// Close stops what runs under the daemon's context, notes the stop in the
+// history and closes the history and both chips. The daemon must not be
+// used afterwards.
 func (d *Daemon) Close() error {
 	var errs []error
-	for _, f := range d.chips {
+	if d.stop != nil {
+		d.stop()
+	}
+	if d.logbook != nil {
+		d.logbook.note("stop", "daemon stopped")
+		if err := d.logbook.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range d.raw {
 		if f != nil {
 			if err := hal.Close(f); err != nil {
 				errs = append(errs, fmt.Errorf("close %s: %w", f.Geometry().Name, err))

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -76,4 +78,37 @@ func (l *lineLog) count(substr string) int {
 		}
 	}
 	return n
+}
+
+// atomicIndex is an operation index shared with a trace hook.
+type atomicIndex struct{ v atomic.Int64 }
+
+func (a *atomicIndex) load() int64   { return a.v.Load() }
+func (a *atomicIndex) store(i int64) { a.v.Store(i) }
+
+// handClock is a clock a test moves by hand: its wall reading, and the
+// monotonic time since it began.
+type handClock struct {
+	mu           sync.Mutex
+	began, since time.Time
+}
+
+func newHandClock(start time.Time) *handClock { return &handClock{began: start, since: start} }
+
+func (c *handClock) wall() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.since
+}
+
+func (c *handClock) mono() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.since.Sub(c.began)
+}
+
+func (c *handClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.since = c.since.Add(d)
+	c.mu.Unlock()
 }

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
+	"syscall"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
-	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
-	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // ErrOneChipNew is wrapped by Open's error when one simulated chip's image
@@ -20,39 +19,79 @@ import (
 // is right.
 var ErrOneChipNew = errors.New("one chip's image file exists and the other's does not")
 
-// Open opens the chips and the engine on them. It formats both chips
-// (DefaultConfig, and on simulated chips the simulated CMC's seeded
-// content in the primary's information region) when Options.Format is set
-// or both chips are new: simulated chips kept in memory, or whose image
-// files do not exist yet. It refuses a pair with one new chip
-// (ErrOneChipNew) unless Options.Format is set, and chips it did not
-// format that hold no engine state (the hint says how to format them).
+// ErrCutFormatHoldsData is wrapped by Open's error when the state folder
+// says a format was cut (MarkerFile) but a chip holds committed data: Open
+// formats nothing then.
+var ErrCutFormatHoldsData = errors.New("a format was cut, but a chip holds committed data")
+
+// Open opens the chips and the engine on them, and the history in the
+// state folder. It formats both chips (DefaultConfig, and on simulated
+// chips the simulated CMC's seeded content in the primary's information
+// region) when Options.Format is set or both chips are new: simulated
+// chips kept in memory, or whose image files do not exist yet.
+//
+// Formatting simulated chips is power-safe: the format-in-progress marker
+// (MarkerFile) is written durably to the state folder before any image
+// file is created, and removed once the engine has opened the formatted
+// pair; image files are created at their full size atomically (sim). A
+// plain start that finds the marker formats again by itself, unless a
+// chip holds committed data (a generation after the format's 0), which it
+// never touches (ErrCutFormatHoldsData).
+//
+// It refuses a pair with one new chip (ErrOneChipNew) unless Options.Format
+// is set or the marker says a format was cut, and chips it did not format
+// that hold no engine state (the hint says how to format them).
 func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
-	d := &Daemon{opts: o}
+	d := &Daemon{opts: o, budget: newTokenBucket(o.Budget, monotonic)}
+	d.life, d.stop = context.WithCancel(context.Background())
 	specs := [2]flashspec.Spec{o.Primary, o.Backup}
 	simulated, fresh := survey(specs)
 	d.simulated = simulated
-	if fresh == 1 && !o.Format {
+	if (o.Faults != nil || o.traceOps != nil) && !simulated {
+		return nil, fmt.Errorf("%w: both --primary and --backup must be sim: specs", ErrFaultsNeedSim)
+	}
+	var marker formatMarker
+	if simulated {
+		marker.dir = o.StateDir
+	}
+	cut, err := marker.present()
+	if err != nil {
+		return nil, err
+	}
+	if fresh == 1 && !o.Format && !cut {
 		return nil, fmt.Errorf("%w: delete the state folder to start over, or pass --format to format both chips (destroying what the existing one holds)", ErrOneChipNew)
+	}
+	if d.logbook, err = openLogbook(o.StateDir, o.Logf); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
+			d.logbook.note("error", "start failed: "+err.Error())
 			d.Close()
 		}
 	}()
-	clock := sim.NewClock(time.Now()) // flash timing of simulated chips (virtual)
-	for i, s := range specs {
-		f, err := flashspec.Open(s, clock)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", s, err)
-		}
-		d.chips[i] = f
-	}
-	opts := engine.Options{Clock: hal.SystemClock{}, Config: DefaultConfig(), Logf: o.EngineLogf,
-		PrimaryLock: &d.primaryMu, OnRound: d.scheduled}
-	if o.Format || fresh == 2 {
-		if err := d.format(&opts); err != nil {
+	d.logbook.note("start", fmt.Sprintf("daemon started (process %d)", os.Getpid()))
+	format := o.Format || fresh == 2 || cut
+	if format {
+		if err := marker.set(); err != nil {
 			return nil, err
+		}
+	}
+	if err := d.openChips(specs); err != nil {
+		return nil, diskFullHint(err)
+	}
+	opts := engine.Options{Clock: d.clock, Config: DefaultConfig(), Logf: d.engineLine,
+		PrimaryLock: &d.primaryMu, OnRound: d.scheduled}
+	if cut && !o.Format {
+		if err := d.checkCutFormat(); err != nil {
+			return nil, err
+		}
+		d.logf("the last format was cut (%s in the state folder): formatting again", MarkerFile)
+		d.logbook.note("format", "the last format was cut: formatting again")
+	}
+	if format {
+		if err := d.format(&opts); err != nil {
+			return nil, diskFullHint(err)
 		}
 	}
 	d.engine, err = engine.Open(ctx, d.chips[0], d.chips[1], opts)
@@ -62,6 +101,16 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		}
 		return nil, err
 	}
+	if format {
+		if err := marker.clear(); err != nil {
+			return nil, err
+		}
+	}
+	d.region = d.measureRegion()
+	d.logbook.mu.Lock()
+	d.logbook.current = d.totals
+	d.logbook.mu.Unlock()
+	d.logbook.setTotals(d.totals()) // with what Open's recovery counted
 	return d, nil
 }
 
@@ -84,9 +133,30 @@ func survey(specs [2]flashspec.Spec) (simulated bool, fresh int) {
 	return simulated, fresh
 }
 
+// checkCutFormat is the check before a cut format is redone: no chip may
+// hold a committed generation (a format commits none). It only reads.
+//
+// Seam: the store's format-intent record and store.Probe will tell a cut
+// format from a finished one on the chip itself; until they land, the
+// store's generation decides.
+func (d *Daemon) checkCutFormat() error {
+	l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
+	if err != nil {
+		return err
+	}
+	for _, f := range d.chips {
+		rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, false)
+		if err == nil && rep.Generation > 0 {
+			return fmt.Errorf("%w: %s holds generation %d; formatting nothing (if its data is not needed, pass --format to format both chips, destroying it; else remove %s and start again)",
+				ErrCutFormatHoldsData, f.Geometry().Name, rep.Generation, MarkerFile)
+		}
+	}
+	return nil
+}
+
 // format formats both chips with the default layout (recorded in opts)
 // and, on simulated chips, fills the primary's information region with the
-// simulated CMC's seeded content.
+// simulated CMC's seeded content. The history's totals start again.
 func (d *Daemon) format(opts *engine.Options) error {
 	layout, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
 	if err != nil {
@@ -101,5 +171,43 @@ func (d *Daemon) format(opts *engine.Options) error {
 		return err
 	}
 	d.formatted = true
+	d.logbook.resetTotals()
+	d.logbook.note("format", "formatted both chips")
 	return nil
+}
+
+// regionSizes are the running information region's sizes the page
+// quotes: each type's largest payload and the whole region (zero:
+// unknown).
+type regionSizes struct {
+	capacity map[info.Type]int64
+	bytes    int64
+}
+
+// measureRegion reads the active chip's information region header once
+// (under primaryMu, as the CMC writes there); a region that cannot be read
+// leaves the sizes unknown.
+func (d *Daemon) measureRegion() regionSizes {
+	l := d.engine.Layout()
+	d.primaryMu.Lock()
+	defer d.primaryMu.Unlock()
+	region, err := info.OpenRegion(d.engine.Primary(), l.InfoOff, l.InfoSize)
+	if err != nil {
+		d.logf("information region: %v (the page shows typical sizes)", err)
+		return regionSizes{}
+	}
+	out := regionSizes{capacity: map[info.Type]int64{}, bytes: region.Size()}
+	for _, t := range info.All() {
+		out.capacity[t] = int64(region.Capacity(t))
+	}
+	return out
+}
+
+// diskFullHint adds what to do to an error caused by a full disk (or a
+// file size limit, which a process meets the same way).
+func diskFullHint(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG) {
+		return fmt.Errorf("%w (no room for the chips' image files in the state folder: free disk space and start again; the format completes then)", err)
+	}
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/atomicfile"
 )
 
 // Image file formats: see the package documentation ("Image files").
@@ -36,9 +37,11 @@ type imageFile struct {
 // ErrImageMismatch and touches nothing; its contents are loaded, and its
 // wear from path+".wear" if that exists (it must then match the chip's
 // block count). If path does not exist it is created erased (all 0xFF),
-// with a fresh wear file. See the package documentation for the formats.
-// The chip must be closed to release the files. An image is locked
-// against a second OpenFile (from any process) while open.
+// with a fresh wear file, each atomically (see createFiles): a kill or a
+// full disk during the creation leaves no image, never a short one. See
+// the package documentation for the formats. The chip must be closed to
+// release the files. An image is locked against a second OpenFile (from
+// any process) while open.
 func OpenFile(path string, o Options) (*Flash, error) {
 	f, err := newFlash(o)
 	if err != nil {
@@ -52,37 +55,32 @@ func OpenFile(path string, o Options) (*Flash, error) {
 	}
 
 	st, err := os.Stat(path)
-	exists := err == nil
 	switch {
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist):
+		if err := createFiles(path, size, f.nblocks); err != nil {
+			return nil, fmt.Errorf("image %s: %w", path, err)
+		}
+	case err != nil:
 		return nil, fmt.Errorf("image: %w", err)
-	case exists && !st.Mode().IsRegular():
+	case !st.Mode().IsRegular():
 		return nil, mismatch("image "+path, "not a regular file")
-	case exists && st.Size() != size:
+	case st.Size() != size:
 		return nil, mismatch("image "+path, "it holds %d bytes, but a %s %s chip is %d bytes (use the matching size, or another file)",
 			st.Size(), hal.FormatSize(size), f.part.Name, size)
 	}
-	var wearData []byte
-	if exists {
-		wearData, err = os.ReadFile(wearPath)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			wearData = nil
-		case err != nil:
-			return nil, fmt.Errorf("wear file: %w", err)
-		case int64(len(wearData)) != wearSize || string(wearData[:8]) != wearMagic ||
-			binary.LittleEndian.Uint64(wearData[8:]) != uint64(f.nblocks):
-			return nil, mismatch("wear file "+wearPath, "it is not a wear file for %d erase blocks of %s (open it with the erase model it was made with, or remove it to start from zero wear)", f.nblocks, hal.FormatSize(f.geo.EraseSize))
-		}
+	wearData, err := os.ReadFile(wearPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		wearData = nil
+	case err != nil:
+		return nil, fmt.Errorf("wear file: %w", err)
+	case int64(len(wearData)) != wearSize || string(wearData[:8]) != wearMagic ||
+		binary.LittleEndian.Uint64(wearData[8:]) != uint64(f.nblocks):
+		return nil, mismatch("wear file "+wearPath, "it is not a wear file for %d erase blocks of %s (open it with the erase model it was made with, or remove it to start from zero wear)", f.nblocks, hal.FormatSize(f.geo.EraseSize))
 	}
 
 	imf := &imageFile{path: path}
-	if exists {
-		imf.img, err = os.OpenFile(path, os.O_RDWR, 0)
-	} else {
-		imf.img, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	}
-	if err != nil {
+	if imf.img, err = os.OpenFile(path, os.O_RDWR, 0); err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}
 	if err := lockFile(imf.img); err != nil {
@@ -94,50 +92,66 @@ func OpenFile(path string, o Options) (*Flash, error) {
 		if imf.wear != nil {
 			imf.wear.Close()
 		}
-		if !exists {
-			os.Remove(path)
-		}
 		return nil, fmt.Errorf("image %s: %w", path, err)
 	}
-	if exists {
-		if err := f.load(imf.img); err != nil {
-			return fail(err)
-		}
-	} else {
-		for off := int64(0); off < size; off += int64(len(ffPage)) {
-			if _, err := imf.img.WriteAt(ffPage[:min(int64(len(ffPage)), size-off)], off); err != nil {
-				return fail(err)
-			}
-		}
-	}
-	if wearData != nil {
-		for b := int64(0); b < f.nblocks; b++ {
-			v := binary.LittleEndian.Uint64(wearData[wearHeader+8*b:])
-			if v != 0 {
-				bl := f.blk(b)
-				bl.wear = int64(v &^ badBit)
-				bl.bad = v&badBit != 0
-			}
-		}
-		imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0)
-	} else {
-		fresh := make([]byte, wearSize)
-		copy(fresh, wearMagic)
-		binary.LittleEndian.PutUint64(fresh[8:], uint64(f.nblocks))
-		if err = os.WriteFile(wearPath, fresh, 0o644); err == nil {
-			imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0)
-		}
-	}
-	if err != nil {
+	if err := f.load(imf.img); err != nil {
 		return fail(err)
 	}
-	if !exists {
-		if err := imf.sync(); err != nil {
+	if wearData == nil {
+		// An image without a wear file (made by dd, say): zero wear.
+		if err := atomicfile.WriteFile(wearPath, freshWear(f.nblocks), 0o644); err != nil {
 			return fail(err)
 		}
+	}
+	for b := int64(0); wearData != nil && b < f.nblocks; b++ {
+		v := binary.LittleEndian.Uint64(wearData[wearHeader+8*b:])
+		if v != 0 {
+			bl := f.blk(b)
+			bl.wear = int64(v &^ badBit)
+			bl.bad = v&badBit != 0
+		}
+	}
+	if imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0); err != nil {
+		return fail(err)
 	}
 	f.file = imf
 	return f, nil
+}
+
+// freshWear returns the contents of a wear file for nblocks unworn erase
+// blocks.
+func freshWear(nblocks int64) []byte {
+	fresh := make([]byte, wearHeader+8*nblocks)
+	copy(fresh, wearMagic)
+	binary.LittleEndian.PutUint64(fresh[8:], uint64(nblocks))
+	return fresh
+}
+
+// createFiles creates an erased image of size bytes at path and its fresh
+// wear file, each atomically (internal/atomicfile): written in full to a
+// temporary file in the same folder, fsynced, renamed into place, and the
+// folder fsynced. The wear file comes first, so an image never exists
+// without one. Leftover temporary files of an earlier creation that was
+// killed are removed first. On an error (a full disk) the temporary file
+// is removed and nothing is left at path.
+func createFiles(path string, size, nblocks int64) error {
+	atomicfile.RemoveTemps(path)
+	atomicfile.RemoveTemps(path + ".wear")
+	if err := atomicfile.WriteFile(path+".wear", freshWear(nblocks), 0o644); err != nil {
+		return err
+	}
+	return atomicfile.Place(path, 0o644, func(tmp *os.File) error {
+		buf := make([]byte, min(size, 1<<20))
+		for i := range buf {
+			buf[i] = 0xFF
+		}
+		for off := int64(0); off < size; off += int64(len(buf)) {
+			if _, err := tmp.WriteAt(buf[:min(int64(len(buf)), size-off)], off); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // load reads the image into memory; all-0xFF blocks stay unallocated.

@@ -68,6 +68,11 @@ var (
 	// ErrConflict means the engine's state does not allow the request now,
 	// e.g. a sync while an upgrade waits for the user's choice (409).
 	ErrConflict = errors.New("not possible in the engine's current state")
+	// ErrTooManyWrites means the backend refused a change to spare the
+	// flash: its budget of writes the API may cause is spent (429 Too
+	// Many Requests). An error that also has a RetryAfterSeconds() int
+	// method sets the Retry-After header.
+	ErrTooManyWrites = errors.New("too many flash writes")
 )
 
 // FieldError is a validation error about one field of a request. It wraps

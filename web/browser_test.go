@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,28 +18,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/internal/browsertest"
 	"github.com/cmcsync/cmcsync/web"
 )
-
-// findChromium returns the browser the browser test drives. $CHROMIUM
-// overrides the search. Without one the test fails (it skips only under
-// -short), so CI never passes without having run it.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if testing.Short() {
-		t.Skip("no Chromium found; the browser test skips only under -short")
-	}
-	t.Fatalf("no Chromium found (looked for chromium, chromium-browser, google-chrome, headless-shell; set $CHROMIUM): install Debian's chromium package (apt-get install -y chromium), as .ci/run does")
-	return ""
-}
 
 // artefactDir is where the browser test saves its screenshots:
 // web/testdata/out (gitignored), or $CMCSYNC_ARTEFACTS.
@@ -54,108 +33,41 @@ func artefactDir(t *testing.T) string {
 	return dir
 }
 
-// browserSession drives one headless Chromium tab and records every
-// console error, exception and browser-log error the page produces.
-type browserSession struct {
-	ctx    context.Context
-	mu     sync.Mutex
-	errors []string
-}
+// browserSession drives one headless Chromium tab (internal/browsertest)
+// and records every console error, exception and browser-log error the
+// page produces.
+type browserSession struct{ *browsertest.Session }
 
 func newBrowser(t *testing.T) *browserSession {
-	path := findChromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests run as root here
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1360, 900),
-	)
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), 90*time.Second)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	b := &browserSession{ctx: bctx}
-	// Start the browser, then subscribe to the console before any page loads.
-	require.NoError(t, chromedp.Do(bctx, chromedp.Navigate("about:blank")), "start %s", path)
-	messages := chromedp.Console(bctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleWarning {
-				b.mu.Lock()
-				b.errors = append(b.errors, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line))
-				b.mu.Unlock()
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancelTimeout()
-		<-done
-	})
-	return b
+	return &browserSession{browsertest.New(t, 90*time.Second)}
 }
 
 func (b *browserSession) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	require.NoError(t, chromedp.Do(b.ctx, steps...), what)
+	b.Do(t, what, steps...)
 }
 
 // eval evaluates a JavaScript expression and decodes its value.
 func eval[T any](t *testing.T, b *browserSession, expr string) T {
 	t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
-	require.NoError(t, err, expr)
-	return v
+	return browsertest.Eval[T](t, b.Session, expr)
 }
 
 // waitFor waits until the JavaScript expression is truthy.
 func (b *browserSession) waitFor(t *testing.T, what, expr string) {
 	t.Helper()
-	var err error
-	for range 5 {
-		_, err = chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
-		// Right after a navigation the old execution context can vanish
-		// under the poll; poll again in the new one.
-		if err == nil || !strings.Contains(err.Error(), "Cannot find context") {
-			break
-		}
-	}
-	if err != nil {
-		html, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
-		t.Fatalf("waiting until %s (%s): %v\npage text:\n%s", what, expr, err, html)
-	}
+	b.WaitFor(t, what, expr, 15*time.Second)
 }
 
-func (b *browserSession) consoleErrors() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.errors...)
-}
+func (b *browserSession) consoleErrors() []string { return b.ConsoleErrors() }
 
 // forgetErrors drops the recorded console errors that contain substr: the
 // ones a test caused on purpose (a stopped daemon's failed requests).
-func (b *browserSession) forgetErrors(substr string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.errors = slices.DeleteFunc(b.errors, func(e string) bool { return strings.Contains(e, substr) })
-}
+func (b *browserSession) forgetErrors(substr string) { b.ForgetErrors(substr) }
 
 func (b *browserSession) screenshot(t *testing.T, name string) {
 	t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	require.NoError(t, err)
+	png := b.Screenshot(t)
 	path := filepath.Join(artefactDir(t), name)
 	require.NoError(t, os.WriteFile(path, png, 0o644))
 	abs, _ := filepath.Abs(path)

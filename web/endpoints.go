@@ -152,7 +152,9 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request) {
 			round.Time = time.Now()
 		}
 		round.Error = err.Error()
-		s.RecordRound(round)
+		if !errors.Is(err, ErrTooManyWrites) { // refused: no round ran
+			s.RecordRound(round)
+		}
 		s.backendError(w, r, "sync", err)
 		return
 	}
@@ -205,9 +207,16 @@ func (s *Server) getAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 // backendError answers a Backend's error: 400 for ErrInvalid, 409 for
-// ErrNoUpgrade and ErrConflict, else 500.
+// ErrNoUpgrade and ErrConflict, 429 for ErrTooManyWrites (with
+// Retry-After when the error says it), else 500.
 func (s *Server) backendError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var retry interface{ RetryAfterSeconds() int }
 	switch {
+	case errors.Is(err, ErrTooManyWrites):
+		if errors.As(err, &retry) {
+			w.Header().Set("Retry-After", strconv.Itoa(max(retry.RetryAfterSeconds(), 1)))
+		}
+		s.fail(w, r, http.StatusTooManyRequests, &ErrorBody{Error: err.Error()})
 	case errors.Is(err, ErrInvalid):
 		s.badRequest(w, r, err)
 	case errors.Is(err, ErrNoUpgrade), errors.Is(err, ErrConflict):

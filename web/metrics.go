@@ -2,14 +2,52 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// FlashReporter is an optional Backend ability: the health of the flash
+// chips and of the backup store, for /metrics. The daemon implements it;
+// /metrics leaves the flash metrics out for a Backend that does not.
+// FlashHealth is called at every scrape, so it must be cheap.
+type FlashReporter interface {
+	FlashHealth() FlashHealth
+}
+
+// FlashHealth is what a FlashReporter reports.
+type FlashHealth struct {
+	// Chips has one entry per chip whose work is counted.
+	Chips []ChipHealth
+	// BackupHealthy is false when the backup store's checks found
+	// damage (when it was opened, or at the last scrub).
+	BackupHealthy bool
+	// Scrubbed is true once a complete scrub of the backup store has
+	// ended; ScrubAge is the time since (measured on the monotonic clock
+	// within a run).
+	Scrubbed bool
+	ScrubAge time.Duration
+}
+
+// ChipHealth is one chip's work and wear.
+type ChipHealth struct {
+	// Name is the chip's name ("flash0"), the metrics' chip label.
+	Name string
+	// Erases, BytesWritten and BytesRead count the erase blocks erased
+	// and the bytes programmed and read since the daemon started.
+	Erases, BytesWritten, BytesRead int64
+	// WorstBlockErases is the erase count of the chip's most-erased block
+	// over its life, and Endurance the erase cycles a block is rated for;
+	// either is 0 when unknown (real flash), and then left out.
+	WorstBlockErases, Endurance int64
+}
+
 // metrics is the /metrics registry: running totals read from the Backend's
-// Status at scrape time (the engine is their single source of truth) and a
-// round-duration histogram fed by Server.RecordRound.
+// Status at scrape time (the engine is their single source of truth), the
+// flash health of a FlashReporter, a round-duration histogram fed by
+// Server.RecordRound, and the standard Go runtime and process collectors.
 type metrics struct {
 	reg      *prometheus.Registry
 	duration prometheus.Histogram
@@ -25,16 +63,23 @@ var (
 	descUpgrade      = prometheus.NewDesc("cmcsync_upgrade_pending", "1 while an image upgrade waits for the user's choice.", nil, nil)
 	descActiveBackup = prometheus.NewDesc("cmcsync_active_is_backup", "1 when the CMC runs from the backup image (after a failover).", nil, nil)
 	descLastSync     = prometheus.NewDesc("cmcsync_last_sync_timestamp_seconds", "Unix time of the last sync round (0: never).", nil, nil)
+
+	chipLabel          = []string{"chip"}
+	descFlashErases    = prometheus.NewDesc("cmcsync_flash_erases_total", "Erase blocks erased on the chip since the daemon started.", chipLabel, nil)
+	descFlashWritten   = prometheus.NewDesc("cmcsync_flash_bytes_written_total", "Bytes programmed to the chip since the daemon started.", chipLabel, nil)
+	descFlashRead      = prometheus.NewDesc("cmcsync_flash_bytes_read_total", "Bytes read from the chip since the daemon started.", chipLabel, nil)
+	descWorstBlock     = prometheus.NewDesc("cmcsync_flash_worst_block_erases", "Erase count of the chip's most-erased block over its life.", chipLabel, nil)
+	descEndurance      = prometheus.NewDesc("cmcsync_flash_endurance_erases", "Erase cycles each block of the chip is rated for.", chipLabel, nil)
+	descBackupHealthy  = prometheus.NewDesc("cmcsync_backup_healthy", "1 when the backup store's checks (at open, at the last scrub) found no damage, else 0.", nil, nil)
+	descScrubAge       = prometheus.NewDesc("cmcsync_backup_scrub_age_seconds", "Seconds since the last complete scrub of the backup store ended (absent: none yet).", nil, nil)
+	statusDescriptions = []*prometheus.Desc{descRounds, descFailures, descFailovers, descPurges, descBytesWritten, descGeneration, descUpgrade, descActiveBackup, descLastSync}
+	flashDescriptions  = []*prometheus.Desc{descFlashErases, descFlashWritten, descFlashRead, descWorstBlock, descEndurance, descBackupHealthy, descScrubAge}
 )
 
 // statusCollector turns Backend.Status into metrics at scrape time.
 type statusCollector struct{ b Backend }
 
-func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRounds, descFailures, descFailovers, descPurges, descBytesWritten, descGeneration, descUpgrade, descActiveBackup, descLastSync} {
-		ch <- d
-	}
-}
+func (c statusCollector) Describe(ch chan<- *prometheus.Desc) { describeAll(ch, statusDescriptions) }
 
 func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.b.Status()
@@ -54,6 +99,36 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLastSync, prometheus.GaugeValue, last)
 }
 
+// flashCollector turns a FlashReporter's FlashHealth into metrics at
+// scrape time.
+type flashCollector struct{ r FlashReporter }
+
+func (c flashCollector) Describe(ch chan<- *prometheus.Desc) { describeAll(ch, flashDescriptions) }
+
+// describeAll sends each of descs.
+func describeAll(ch chan<- *prometheus.Desc, descs []*prometheus.Desc) {
+	for _, d := range descs {
+		ch <- d
+	}
+}
+
+func (c flashCollector) Collect(ch chan<- prometheus.Metric) {
+	h := c.r.FlashHealth()
+	for _, chip := range h.Chips {
+		ch <- prometheus.MustNewConstMetric(descFlashErases, prometheus.CounterValue, float64(chip.Erases), chip.Name)
+		ch <- prometheus.MustNewConstMetric(descFlashWritten, prometheus.CounterValue, float64(chip.BytesWritten), chip.Name)
+		ch <- prometheus.MustNewConstMetric(descFlashRead, prometheus.CounterValue, float64(chip.BytesRead), chip.Name)
+		if chip.Endurance > 0 {
+			ch <- prometheus.MustNewConstMetric(descWorstBlock, prometheus.GaugeValue, float64(chip.WorstBlockErases), chip.Name)
+			ch <- prometheus.MustNewConstMetric(descEndurance, prometheus.GaugeValue, float64(chip.Endurance), chip.Name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descBackupHealthy, prometheus.GaugeValue, boolFloat(h.BackupHealthy))
+	if h.Scrubbed {
+		ch <- prometheus.MustNewConstMetric(descScrubAge, prometheus.GaugeValue, max(h.ScrubAge, 0).Seconds())
+	}
+}
+
 func boolFloat(b bool) float64 {
 	if b {
 		return 1
@@ -66,13 +141,17 @@ func newMetrics(b Backend) *metrics {
 		reg: prometheus.NewRegistry(),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "cmcsync_round_duration_seconds",
-			Help: "Wall time of sync rounds.",
+			Help: "Duration of sync rounds on the engine's clock (on simulated chips, their datasheet time).",
 			// 1 ms .. ~65 s: a round on a quiet region takes milliseconds,
 			// a full resync of a large region on slow NOR takes seconds.
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 		}),
 	}
-	m.reg.MustRegister(statusCollector{b}, m.duration)
+	m.reg.MustRegister(statusCollector{b}, m.duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if r, ok := b.(FlashReporter); ok {
+		m.reg.MustRegister(flashCollector{r})
+	}
 	return m
 }
 

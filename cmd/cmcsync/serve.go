@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/cmcsync/cmcsync/daemon"
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/web"
 )
@@ -30,6 +32,9 @@ const (
 	defaultPart    = "mx66l1g45g"
 	defaultSize    = "8M"
 	defaultCMCStep = 2 * time.Second
+	// defaultScrubEvery: a whole-store read once a day finds damage long
+	// before a failover needs the backup, for a read of the store's size.
+	defaultScrubEvery = 24 * time.Hour
 )
 
 // runServe runs `cmcsync serve`: the engine on its schedule over two flash
@@ -39,13 +44,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	primary := fs.String("primary", "", "primary flash: "+flashspec.Usage+" (default: a simulated chip in the state folder)")
 	backup := fs.String("backup", "", "backup flash, same forms as --primary (give both or neither)")
-	stateDir := fs.String("state", "", "state folder: simulated chip images and the API token (default $XDG_STATE_HOME/cmcsync or ~/.local/state/cmcsync)")
-	listen := fs.String("listen", defaultListen, "address to serve the page and API on")
+	stateDir := fs.String("state", "", "state folder: simulated chip images, the history and the API token (default $XDG_STATE_HOME/cmcsync or ~/.local/state/cmcsync)")
+	listen := fs.String("listen", defaultListen, "address to serve the page and API on (off loopback it needs --tls-cert and --tls-key)")
+	tlsCert := fs.String("tls-cert", "", "PEM `FILE` of the server's TLS certificate (chain): serve HTTPS")
+	tlsKey := fs.String("tls-key", "", "PEM `FILE` of the TLS certificate's private key")
 	format := fs.Bool("format", false, "format both chips before starting (destroys what they hold)")
 	cmcStep := fs.Duration("cmc-step", defaultCMCStep, "simulated CMC: how often it changes the primary's information (0: off; only on sim chips)")
 	seed := fs.Uint64("seed", 1, "seed of the simulated CMC's activity and images")
+	pace := fs.Bool("pace", false, "simulated chips take their datasheet time in real time (default: it advances the engine's clock at once)")
+	faultText := fs.String("faults", "", "inject a fault `SCHEDULE` into the simulated chips, e.g. '(on (and primary read (after 5000)) (delay 3s))'; a cut ends the process (see docs/API.md, Fault injection and the clock)")
+	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "read the whole backup store back and check it this often (0: never)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync serve [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--format]")
+		fmt.Fprintln(stderr, "usage: cmcsync serve [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format] [--faults SCHEDULE]")
 		fmt.Fprintln(stderr, "\nRuns the sync engine on its schedule and serves the information sync selection")
 		fmt.Fprintln(stderr, "page, the JSON API (/api/, see docs/API.md) and /metrics. Without --primary and")
 		fmt.Fprintln(stderr, "--backup it runs on two simulated chips kept as image files in the state folder,")
@@ -63,6 +73,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *cmcStep < 0 {
 		return usageError("serve: --cmc-step must not be negative")
 	}
+	if *scrubEvery < 0 {
+		return usageError("serve: --scrub-every must not be negative")
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	var schedule *faults.Schedule
+	if *faultText != "" {
+		s, err := faults.ParseSchedule(*faultText)
+		if err != nil {
+			return usageError("serve: --faults: %v", err)
+		}
+		schedule = &s
+	}
 	dir := *stateDir
 	if dir == "" {
 		var err error
@@ -70,13 +94,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("serve: state folder: %w", err)
-	}
 
 	parsed, err := serveSpecs(dir, *primary, *backup)
 	if err != nil {
 		return err
+	}
+	if schedule != nil && (parsed[0].Backend != flashspec.Sim || parsed[1].Backend != flashspec.Sim) {
+		return usageError("serve: --faults needs two simulated chips (sim: specs, or neither --primary nor --backup)")
 	}
 
 	// Listen first: a busy address is the most likely mistake, and it
@@ -89,10 +113,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: listen: %w (choose another address with --listen)", err)
 	}
 	defer ln.Close()
+	wo, err := web.Options{TLSCert: *tlsCert, TLSKey: *tlsKey}.ForListener(ln.Addr())
+	if err != nil {
+		return fmt.Errorf("serve: %w (pass --tls-cert FILE --tls-key FILE)", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("serve: state folder: %w", err)
+	}
+	if err := web.CheckStateDir(dir); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 
 	logf := lineLogger(stderr, true)
-	d, err := daemon.Open(ctx, daemon.Options{Primary: parsed[0], Backup: parsed[1], Format: *format,
-		Seed: *seed, CMCStep: *cmcStep, Logf: logf, EngineLogf: lineLogger(stderr, false)})
+	d, err := daemon.Open(ctx, daemon.Options{Primary: parsed[0], Backup: parsed[1], StateDir: dir, Format: *format,
+		Seed: *seed, CMCStep: *cmcStep, Pace: *pace, Faults: schedule, OnPowerCut: killSelf, ScrubEvery: *scrubEvery,
+		Logf: logf, EngineLogf: lineLogger(stderr, false)})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -106,22 +141,48 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	wo := web.Options{Token: token, Logf: logf}
-	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
-		wo.AllowedHosts = web.LoopbackHosts // no DNS rebinding onto the local API
-	}
+	wo.Token, wo.Logf = token, logf
 	srv, err := web.New(d.Backend(), wo)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	d.SetRecorder(srv)
 
-	printServeStart(stdout, dir, ln.Addr().String(), parsed, d, token, created)
+	printServeStart(stdout, dir, srv.Scheme()+"://"+browserAddr(ln.Addr())+"/", parsed, d, token, created)
 	err = serveUntilDone(ctx, ln, srv, d, logf)
 	if err == nil {
-		fmt.Fprintln(stdout, "cmcsync serve: stopped")
+		if _, ops, ok := d.Faults(); ok {
+			fmt.Fprintf(stdout, "cmcsync serve: stopped after %d flash operations\n", ops)
+		} else {
+			fmt.Fprintln(stdout, "cmcsync serve: stopped")
+		}
 	}
 	return err
+}
+
+// browserAddr is the host:port a browser reaches the listener at: the
+// listener's address, or for one on every address (0.0.0.0, [::]) this
+// host's name with the port.
+func browserAddr(addr net.Addr) string {
+	a, ok := addr.(*net.TCPAddr)
+	if !ok || !a.IP.IsUnspecified() {
+		return addr.String()
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// killSelf ends the process at once, as a power cut would (SIGKILL): a
+// fault schedule's cut lands here, and the image files keep what the chips
+// held (the simulator writes through).
+func killSelf() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Kill()
+	}
+	select {} // until the signal lands
 }
 
 // serveSpecs returns the chips' specs: the ones given, or two simulated
@@ -146,12 +207,14 @@ func serveSpecs(dir, primary, backup string) ([2]flashspec.Spec, error) {
 
 // printServeStart prints what serve opened and where to point a browser;
 // the token itself only when it was just created.
-func printServeStart(w io.Writer, dir, addr string, specs [2]flashspec.Spec, d *daemon.Daemon, token string, created bool) {
-	url := "http://" + addr + "/"
+func printServeStart(w io.Writer, dir, url string, specs [2]flashspec.Spec, d *daemon.Daemon, token string, created bool) {
 	fmt.Fprintf(w, "cmcsync serve: state folder %s\n", dir)
 	fmt.Fprintf(w, "  primary: %s\n  backup:  %s\n", specs[0], specs[1])
 	if d.Formatted() {
-		fmt.Fprintln(w, "  formatted both chips (first start)")
+		fmt.Fprintln(w, "  formatted both chips")
+	}
+	if s, ops, ok := d.Faults(); ok {
+		fmt.Fprintf(w, "  fault schedule: %s (%d flash operations so far)\n", s, ops)
 	}
 	st := d.Status()
 	fmt.Fprintf(w, "  active image: %s (chip %d), generation %d\n", st.Active, st.ActiveChip, st.Generation)
@@ -167,22 +230,17 @@ func printServeStart(w io.Writer, dir, addr string, specs [2]flashspec.Spec, d *
 // serveUntilDone serves srv on ln and runs the daemon until ctx is done
 // (nil) or either fails (its error); then it shuts the server down and
 // waits for both.
-func serveUntilDone(ctx context.Context, ln net.Listener, srv http.Handler, d *daemon.Daemon, logf func(string, ...any)) error {
+func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
+	hs := srv.HTTPServer()
+	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(hs, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve: http: %w", err)
 		}
 	}()

@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +25,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/internal/testcert"
 	"github.com/cmcsync/cmcsync/web"
 )
 
@@ -49,7 +55,7 @@ type serveRun struct {
 	done           chan error
 }
 
-var openLine = regexp.MustCompile(`(?m)^open (http://[0-9.:]+)/`)
+var openLine = regexp.MustCompile(`(?m)^open (https?://[^/\s]+)/`)
 
 func startServe(t *testing.T, args ...string) *serveRun {
 	t.Helper()
@@ -58,11 +64,19 @@ func startServe(t *testing.T, args ...string) *serveRun {
 	go func() {
 		r.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), r.stdout, r.stderr)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	r.waitForURL(t, cancel)
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// waitForURL waits until serve prints the page's URL, and fails the test
+// (after kill) if it ends or prints none within 30 s.
+func (r *serveRun) waitForURL(t *testing.T, kill func()) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		if m := openLine.FindStringSubmatch(r.stdout.String()); m != nil {
 			r.url = m[1]
-			break
+			return
 		}
 		select {
 		case err := <-r.done:
@@ -70,12 +84,10 @@ func startServe(t *testing.T, args ...string) *serveRun {
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			cancel()
+			kill()
 			t.Fatalf("serve printed no URL\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		}
 	}
-	t.Cleanup(func() { r.stop(t) })
-	return r
 }
 
 // stop cancels the daemon's context (what SIGINT does) and waits for a
@@ -127,6 +139,10 @@ func TestServeFlags(t *testing.T) {
 		{"unknown flag", []string{"--colour"}, "flag provided but not defined"},
 		{"negative step", []string{"--cmc-step", "-1s"}, "--cmc-step"},
 		{"extra args", []string{"now"}, "unexpected arguments"},
+		{"certificate without key", []string{"--tls-cert", "cert.pem"}, "--tls-key"},
+		{"bad fault schedule", []string{"--faults", "(on (at 3)"}, "--faults"},
+		{"faults on real chips", []string{"--faults", "(on (at 3) cut)", "--primary", "mtd:/dev/mtd0", "--backup", "mtd:/dev/mtd1"}, "two simulated chips"},
+		{"negative scrub period", []string{"--scrub-every", "-1h"}, "--scrub-every"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,8 +280,11 @@ func TestServeHelperProcess(t *testing.T) {
 		return
 	}
 	args := strings.Split(os.Getenv("CMCSYNC_SERVE_HELPER"), "\x1f")
-	err := run(context.Background(), append([]string{"serve"}, args...), os.Stdout, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, append([]string{"serve"}, args...), os.Stdout, os.Stderr)
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "cmcsync:", err)
 		os.Exit(1)
 	}
 	os.Exit(0)
@@ -279,8 +298,7 @@ func TestServeHelperProcess(t *testing.T) {
 func TestServeKilled(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	var stdout syncBuffer
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
-	cmd.Env = append(os.Environ(), "CMCSYNC_SERVE_HELPER="+strings.Join([]string{"--state", dir, "--listen", "127.0.0.1:0", "--cmc-step", "1ms"}, "\x1f"))
+	cmd := helperCommand("--state", dir, "--listen", "127.0.0.1:0", "--cmc-step", "1ms")
 	cmd.Stdout = &stdout
 	cmd.Stderr = io.Discard
 	require.NoError(t, cmd.Start())
@@ -334,14 +352,235 @@ func TestServeKilled(t *testing.T) {
 	before := st.Generation
 	require.GreaterOrEqual(t, before, uint64(3))
 	var evs []web.Event
-	require.Equal(t, 200, r2.call(t, "GET", "/api/events", "", "", &evs))
+	require.Equal(t, 200, r2.call(t, "GET", "/api/events?limit=10000", "", "", &evs))
+	slices.Reverse(evs) // oldest first
+	starts, commitsBefore := 0, 0
 	for _, ev := range evs {
-		if ev.Kind == "recovery" || ev.Kind == "purge" || ev.Kind == "purge-verified" || ev.Kind == "reinit" {
+		switch ev.Kind {
+		case "start":
+			starts++
+		case "commit":
+			if starts == 1 {
+				commitsBefore++
+			}
+		case "recovery", "purge", "purge-verified", "reinit":
 			t.Logf("after the kill: %s gen=%d %s", ev.Kind, ev.Generation, ev.Detail)
 		}
 	}
+	require.Equal(t, 2, starts, "both starts are in the history")
+	require.GreaterOrEqual(t, commitsBefore, 3, "the commits from before the kill are in the history")
 	var round web.Round
 	require.Equal(t, 200, r2.call(t, "POST", "/api/sync", strings.TrimSpace(string(tok)), "{}", &round))
 	require.Equal(t, before+1, round.Generation, "outcome %s %s", round.Outcome, round.Error)
 	require.Contains(t, []string{"committed", "nothing-changed"}, round.Outcome)
+}
+
+// opsLine is what serve prints of a fault schedule: the operations its
+// start made.
+var opsLine = regexp.MustCompile(`\((\d+) flash operations so far\)`)
+
+// stoppedLine is what serve prints when it stops with a fault schedule.
+var stoppedLine = regexp.MustCompile(`stopped after (\d+) flash operations`)
+
+// matchInt returns the first group of re in s as a number.
+func matchInt(t *testing.T, re *regexp.Regexp, s string) int64 {
+	t.Helper()
+	m := re.FindStringSubmatch(s)
+	require.NotNil(t, m, "no %q in:\n%s", re, s)
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	require.NoError(t, err)
+	return n
+}
+
+// tokenOf reads the API token of a state folder.
+func tokenOf(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, web.TokenFile))
+	require.NoError(t, err)
+	return strings.TrimSpace(string(b))
+}
+
+// firstStartOps runs a first start with an empty fault schedule (which
+// only counts) until its first round commits, and returns the operations
+// of the start and of that round.
+func firstStartOps(t *testing.T, args ...string) (start, round int64) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "state")
+	r := startServe(t, append([]string{"--state", dir, "--cmc-step", "0", "--faults", "none"}, args...)...)
+	start = matchInt(t, opsLine, r.stdout.String())
+	var st web.Status
+	require.Eventually(t, func() bool {
+		return r.call(t, "GET", "/api/status", "", "", &st) == 200 && st.Generation >= 1
+	}, 30*time.Second, 20*time.Millisecond, "the first round commits")
+	r.stop(t)
+	return start, matchInt(t, stoppedLine, r.stdout.String()) - start
+}
+
+// spread returns n distinct operation indexes in [lo, hi): the first four
+// and the last three one by one (a chip's first writes; a format's or a
+// round's last), the rest evenly spaced between.
+func spread(lo, hi int64, n int) []int64 {
+	seen := map[int64]bool{}
+	var out []int64
+	add := func(i int64) {
+		if i >= lo && i < hi && !seen[i] {
+			seen[i] = true
+			out = append(out, i)
+		}
+	}
+	for i := range int64(4) {
+		add(lo + i)
+		add(hi - 1 - i%3)
+	}
+	for k := int64(1); len(out) < n && k < int64(n); k++ {
+		add(lo + (hi-lo)*k/int64(n))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// helperCommand returns the command that runs serve with args in a
+// process of its own (TestServeHelperProcess).
+func helperCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
+	cmd.Env = append(os.Environ(), "CMCSYNC_SERVE_HELPER="+strings.Join(args, "\x1f"))
+	return cmd
+}
+
+// startServeProcess runs serve with args in a process of its own, as
+// startServe does in the test's process; stop sends it SIGTERM. (Daemons
+// in processes of their own hold their image files' locks alone: a
+// daemon in the test's process would share its descriptors with every
+// process the test forks, for an instant.)
+func startServeProcess(t *testing.T, args ...string) *serveRun {
+	t.Helper()
+	cmd := helperCommand(append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	r := &serveRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
+	require.NoError(t, cmd.Start())
+	go func() { r.done <- cmd.Wait() }()
+	r.cancel = func() { cmd.Process.Signal(syscall.SIGTERM) }
+	r.waitForURL(t, func() { cmd.Process.Kill() })
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// killedAt runs serve in a process of its own on a new state folder with
+// the fault schedule (on (at n) cut), which ends the process (SIGKILL) at
+// the n-th flash operation, and returns the folder.
+func killedAt(t *testing.T, n int64) string {
+	dir := filepath.Join(t.TempDir(), "state")
+	cmd := helperCommand("--state", dir, "--listen", "127.0.0.1:0", "--cmc-step", "0", "--faults", fmt.Sprintf("(on (at %d) cut)", n))
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "the process was not killed:\n%s", out.String())
+		require.Equal(t, syscall.SIGKILL, exit.Sys().(syscall.WaitStatus).Signal(), "%s", out.String())
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("operation %d never came:\n%s", n, out.String())
+	}
+	return dir
+}
+
+// TestServeKilledAtEveryStage kills the real serve process (SIGKILL, from
+// a fault schedule's cut) at 80 flash operations: 40 of its first start
+// (the format, the engine's first Open) and 40 of its first round, and checks that the next plain start comes up, commits a
+// round, and that cmcsync inspect verifies both chips.
+func TestServeKilledAtEveryStage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 100 daemons; skipped under -short")
+	}
+	began := time.Now()
+	start, round := firstStartOps(t)
+	t.Logf("a first start makes %d flash operations, its first round %d", start, round)
+	points := append(spread(0, start, 40), spread(start, start+round, 40)...)
+	t.Cleanup(func() { t.Logf("%d kill points %v in %v", len(points), points, time.Since(began).Round(time.Second)) })
+	for _, n := range points {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			t.Parallel()
+			dir := killedAt(t, n)
+			r := startServeProcess(t, "--state", dir, "--cmc-step", "0")
+			var round web.Round
+			require.Equal(t, 200, r.call(t, "POST", "/api/sync", tokenOf(t, dir), "{}", &round), "stderr:\n%s", r.stderr)
+			require.Contains(t, []string{"committed", "nothing-changed"}, round.Outcome, "%+v\nstderr:\n%s", round, r.stderr)
+			require.GreaterOrEqual(t, round.Generation, uint64(1))
+			r.stop(t)
+			for _, chip := range []string{"chip0.img", "chip1.img"} {
+				var out, errOut bytes.Buffer
+				spec := "sim:part=" + defaultPart + ",size=" + defaultSize + ",file=" + filepath.Join(dir, chip)
+				require.NoError(t, run(context.Background(), []string{"inspect", "--flash", spec}, &out, &errOut), "inspect %s:\n%s%s", chip, out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+// TestServeNeedsTLSOffLoopback: an address other hosts can reach without
+// a certificate is refused before anything is created.
+func TestServeNeedsTLSOffLoopback(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--state", dir, "--listen", "0.0.0.0:0"}, &out, &errOut)
+	require.ErrorIs(t, err, web.ErrNeedTLS)
+	require.ErrorContains(t, err, "--tls-cert")
+	entries, _ := os.ReadDir(dir)
+	require.Empty(t, entries, "no chip touched")
+}
+
+// TestServeTLS: with a certificate, serve speaks HTTPS, prints an https
+// URL, and off loopback reads need the token too.
+func TestServeTLS(t *testing.T) {
+	certFile, keyFile, pool, err := testcert.Write(t.TempDir())
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "state")
+	r := startServe(t, "--state", dir, "--cmc-step", "0", "--listen", "0.0.0.0:0", "--tls-cert", certFile, "--tls-key", keyFile)
+	require.True(t, strings.HasPrefix(r.url, "https://"), r.url)
+	base := "https://127.0.0.1:" + r.url[strings.LastIndex(r.url, ":")+1:]
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	get := func(token string) int {
+		req, err := http.NewRequest("GET", base+"/api/status", nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusUnauthorized, get(""), "off loopback, reads need the token")
+	require.Equal(t, http.StatusOK, get(tokenOf(t, dir)))
+	resp, err := http.Get("http://127.0.0.1:" + r.url[strings.LastIndex(r.url, ":")+1:] + "/api/status")
+	if err == nil {
+		resp.Body.Close()
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "plain HTTP is not served")
+	}
+}
+
+// TestServeFreshStartIsPrompt: on simulated chips the datasheet time of a
+// first start's format and first round advances the engine's clock instead
+// of being waited out (unless --pace), so a fresh serve answers
+// /api/status within 5 s and commits its first round within 10 s. (With
+// the datasheet time waited out, the format of two 8 MiB chips alone takes
+// longer.)
+func TestServeFreshStartIsPrompt(t *testing.T) {
+	began := time.Now()
+	dir := filepath.Join(t.TempDir(), "state")
+	r := startServe(t, "--state", dir, "--cmc-step", "0")
+	var st web.Status
+	require.Equal(t, 200, r.call(t, "GET", "/api/status", "", "", &st))
+	answered := time.Since(began)
+	require.Eventually(t, func() bool {
+		return r.call(t, "GET", "/api/status", "", "", &st) == 200 && st.Generation >= 1
+	}, 10*time.Second, 10*time.Millisecond, "the first round commits")
+	committed := time.Since(began)
+	t.Logf("status answered after %v, first round committed after %v", answered.Round(time.Millisecond), committed.Round(time.Millisecond))
+	require.Less(t, answered, 5*time.Second)
+	require.Less(t, committed, 10*time.Second)
 }

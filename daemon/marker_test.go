@@ -1,0 +1,106 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// TestCutFormatIsRedone cuts the power at chip operations of a first
+// start's format (and of the engine's Open after it): the start fails, the
+// marker stays, and the next plain start formats again by itself and
+// syncs. (Without the marker such a start refused the chips, or opened a
+// pair whose rounds all failed.)
+func TestCutFormatIsRedone(t *testing.T) {
+	tests := []struct {
+		name       string
+		cutAt      int64
+		dropBackup bool // the backup's image file is lost too
+	}{
+		{"first operation", 0, false},
+		{"in the primary's image", 100, false},
+		{"in the backup", 9000, false},
+		{"while filling the region", 14000, false},
+		{"backup image missing", 9000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o := fileOptions(t, dir)
+			cut := faults.CutAt(tt.cutAt)
+			o.Faults = &cut
+			_, err := Open(context.Background(), o)
+			require.ErrorIs(t, err, hal.ErrPowerLoss)
+			require.FileExists(t, filepath.Join(dir, MarkerFile))
+			if tt.dropBackup {
+				require.NoError(t, os.Remove(filepath.Join(dir, "chip1.img")))
+			}
+
+			d, err := Open(context.Background(), fileOptions(t, dir))
+			require.NoError(t, err)
+			defer d.Close()
+			require.True(t, d.Formatted())
+			require.NoFileExists(t, filepath.Join(dir, MarkerFile))
+			rep, err := d.SyncNow(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, uint64(1), rep.Generation, rep.Error)
+		})
+	}
+}
+
+// TestCutFormatNeverTouchesCommittedData: a marker next to chips that hold
+// a committed generation (a --format cut before it reached the backup, or
+// a stray marker) makes Open refuse, and leaves the images as they were.
+func TestCutFormatNeverTouchesCommittedData(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(context.Background(), fileOptions(t, dir))
+	require.NoError(t, err)
+	_, err = d.SyncNow(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	require.NoError(t, formatMarker{dir}.set())
+	before := imageDigests(t, dir)
+
+	_, err = Open(context.Background(), fileOptions(t, dir))
+	require.ErrorIs(t, err, ErrCutFormatHoldsData)
+	require.ErrorContains(t, err, "generation 1")
+	require.ErrorContains(t, err, "--format")
+	require.Equal(t, before, imageDigests(t, dir), "nothing written")
+	require.FileExists(t, filepath.Join(dir, MarkerFile))
+
+	require.NoError(t, os.Remove(filepath.Join(dir, MarkerFile)))
+	d, err = Open(context.Background(), fileOptions(t, dir))
+	require.NoError(t, err, "without the marker it is a plain restart")
+	require.Equal(t, uint64(1), d.Status().Generation)
+	require.NoError(t, d.Close())
+}
+
+// TestMarkerOnlyWhileFormatting: a first start leaves no marker, and a
+// restart writes none.
+func TestMarkerOnlyWhileFormatting(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 {
+		d, err := Open(context.Background(), fileOptions(t, dir))
+		require.NoError(t, err)
+		require.NoFileExists(t, filepath.Join(dir, MarkerFile))
+		require.NoError(t, d.Close())
+	}
+}
+
+func imageDigests(t *testing.T, dir string) map[string][32]byte {
+	t.Helper()
+	out := map[string][32]byte{}
+	for _, name := range []string{"chip0.img", "chip1.img"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		out[name] = sha256.Sum256(b)
+	}
+	return out
+}
