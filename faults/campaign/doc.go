@@ -35,8 +35,9 @@
 // three times and the allocation cursor has wrapped; the campaign cuts,
 // tears, fails silently and weakens every operation of the compacting
 // rounds and of two rounds that reuse dirty blocks ("longrun@K" is round
-// K), runs one of them with the chips swapped ("longrun@K/swapped") and
-// with the backup re-imaged from a dump of the primary. Workers, one per
+// K), and runs one of them with the backup re-imaged from a dump of the
+// primary ("longrun@K/swapped", the chips given the other way round, is
+// refused by the engine's identity check and is no campaign bench). Workers, one per
 // core, each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold
