@@ -211,7 +211,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	}
 	next := e.Config()
 	next.Interval = sc.NextInterval
-	if err := e.SetConfig(next); err != nil {
+	if err := e.StageConfig(next); err != nil {
 		return nil, fmt.Errorf("setup: change the configuration: %w", err)
 	}
 	if err := g.Step(region, sc.Activity); err != nil {

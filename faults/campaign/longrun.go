@@ -127,7 +127,7 @@ func runHistory(ctx context.Context, sc Scenario, seed uint64) (*longRun, error)
 		if k%2 == 1 {
 			c.Interval = sc.NextInterval
 		}
-		if err := e.SetConfig(c); err != nil {
+		if err := e.StageConfig(c); err != nil {
 			return nil, fmt.Errorf("long run: round %d: %w", k, err)
 		}
 		h.rounds = append(h.rounds, historyRound{snapshots: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, time: clock.Now()})
