@@ -122,7 +122,7 @@ func (ws workerSet) startChunk() {
 }
 
 // jobChunk is how many consecutive jobs a worker takes at a time.
-const jobChunk = 16
+const jobChunk = 256
 
 // job is one unit of a campaign's work: an exhaustive point or a random
 // case on a bench, with its index among all the campaign's (for shards
