@@ -55,18 +55,43 @@ type phaseRun struct {
 // every operation from index start on, and keeps the primary's answers
 // (the oracle judges no other: a failover restore after the round answers
 // tens of thousands of programs of the backup).
-func (w *worker) newPhase(s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
-	ph := &phaseRun{ops: make([]faults.Op, 0, len(w.bench.steps)), times: make([]time.Time, 0, len(w.bench.steps))}
+//
+// The phase's trace goes to the worker's buffers of that kind of phase
+// (roundPhase or recoveryPhase), reused from case to case: a failover
+// restore traces tens of thousands of page programs, and growing fresh
+// slices for them cost more than the rest of the tracing. Nothing keeps
+// a phase's ops or times beyond the case.
+func (w *worker) newPhase(kind int, s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
+	buf := &w.phaseBufs[kind]
+	ph := &phaseRun{ops: buf.ops[:0], times: buf.times[:0]}
+	defer func() { buf.owner = ph }()
 	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
 		ph.times = append(ph.times, w.clock.Now())
+		if buf.owner == ph {
+			buf.ops, buf.times = ph.ops, ph.times // keep what grew
+		}
 	}, Answered: func(a faults.Answer) {
 		if a.Op.Role == faults.Primary {
 			ph.answers = append(ph.answers, a)
 		}
 	}})
 	return ph, ph.injector.Wrap(w.chips[0], faults.Primary), ph.injector.Wrap(w.chips[1], faults.Backup)
+}
+
+// The kinds of phase, each with its trace buffers (worker.phaseBufs).
+const (
+	roundPhase = iota
+	recoveryPhase
+)
+
+// phaseBufs are a worker's reused trace buffers of one kind of phase;
+// owner is the phase using them now.
+type phaseBufs struct {
+	ops   []faults.Op
+	times []time.Time
+	owner *phaseRun
 }
 
 // finish works out what the phase did up to the power cut, if any.
@@ -146,7 +171,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	ph, wa, wb := w.newPhase(c.Round, true, 0)
+	ph, wa, wb := w.newPhase(roundPhase, c.Round, true, 0)
 	if len(before) > 0 {
 		w.noteDamage(before)
 		w.stable = true
@@ -199,7 +224,7 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.chips[1].Restore(b.base[1])
 	w.clock.set(b.baseTime)
 	w.harness = w.harness[:0]
-	ph, wa, wb := w.newPhase(c.Round, true, int64(b.split))
+	ph, wa, wb := w.newPhase(roundPhase, c.Round, true, int64(b.split))
 	e, err := b.open(ctx, wa, wb, w.clock, b.mutant)
 	if err != nil {
 		return result{}, fmt.Errorf("branch: open before the round: %w", err)
@@ -254,7 +279,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		t.firstPre = w.view(1, t.writes)
 	}
 	if len(c.Recovery.Rules) > 0 {
-		rph, ra, rb := w.newPhase(c.Recovery, false, 0)
+		rph, ra, rb := w.newPhase(recoveryPhase, c.Recovery, false, 0)
 		_, _ = b.open(ctx, ra, rb, w.clock, b.mutant)
 		rph.finish()
 		if err := rph.injector.Err(); err != nil {

@@ -49,9 +49,10 @@ type worker struct {
 	// tamper, if set, makes the state of every run judged wrong (the
 	// oracle's self-test).
 	tamper      *tamper
-	readBuf     []byte // one erase block
-	erasedBlock []byte // an erase block of 0xFF
-	erasedHash  uint64 // maphash of erasedBlock
+	phaseBufs   [2]phaseBufs // by phase kind (see newPhase)
+	readBuf     []byte       // one erase block
+	erasedBlock []byte       // an erase block of 0xFF
+	erasedHash  uint64       // maphash of erasedBlock
 }
 
 func newWorker(b *bench) (*worker, error) {
