@@ -195,6 +195,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 // replays c from the base.
 func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 	b := w.bench
+	w.lastRun = ranReplay
 	if b.prepared == nil || c.Scenario != b.scenario.Name || c.Seed != b.seed || c.Mutant != b.mutant || c.Round.Validate() != nil {
 		return w.replay(ctx, c) // which reports what is wrong
 	}
@@ -208,8 +209,15 @@ func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 			}
 		}
 	}
+	w.lastRun = ranBranch
 	return w.applyBranch(ctx, c)
 }
+
+// How runCase ran the last case (worker.lastRun).
+const (
+	ranReplay = iota // from the base
+	ranBranch        // from the recorded round's first half (applyBranch)
+)
 
 // applyBranch runs c, whose round schedule strikes only operations of the
 // round's second half (from b.split on), by branching: an engine opened on

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -76,4 +78,59 @@ func BenchmarkExhaustivePoint(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "points/s")
+}
+
+// TestRandomBranchEqualsReplayAtScale: over a thousand random cases, with
+// the real engine and with a shipped mutant (so that failing verdicts are
+// compared too), a campaign's run of each case (branched from the
+// recorded round where it can be, with warm caches and the live memo)
+// gives exactly the verdicts of replaying the case from the base on a
+// fresh worker.
+func TestRandomBranchEqualsReplayAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 random cases run twice")
+	}
+	// Most of these cases are not in the cross-check's list of known
+	// disagreements; this test compares verdicts only.
+	hook := decodeHook
+	decodeHook = nil
+	t.Cleanup(func() { decodeHook = hook })
+	ctx := context.Background()
+	total, branched, failing := 0, 0, 0
+	for _, tc := range []struct {
+		mutant engine.Mutant
+		seed   uint64
+		count  int
+	}{{engine.None, 21, 600}, {engine.NoPurge, 22, 400}} {
+		b, err := loadBench(ctx, "small", tc.seed, tc.mutant)
+		require.NoError(t, err)
+		w, err := newWorker(b)
+		require.NoError(t, err)
+		w.memoLive = true
+		for n := 0; n < tc.count; n++ {
+			if n%jobChunk == 0 {
+				clear(w.liveVerdicts)
+			}
+			c := randomCase(b, tc.seed, n)
+			r, err := w.runCase(ctx, c)
+			require.NoError(t, err)
+			vs, err := Replay(ctx, c)
+			require.NoError(t, err)
+			require.Equal(t, vs, r.verdicts, "case %s", c)
+			total++
+			if w.lastRun != ranReplay {
+				branched++
+			}
+			for _, v := range vs {
+				if !v.OK && !v.Skipped {
+					failing++
+					break
+				}
+			}
+		}
+	}
+	t.Logf("%d cases, %d branched, %d with a violation", total, branched, failing)
+	require.GreaterOrEqual(t, total, 1000)
+	require.Greater(t, branched, total/2)
+	require.Greater(t, failing, 20)
 }

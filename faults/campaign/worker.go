@@ -50,6 +50,7 @@ type worker struct {
 	// oracle's self-test).
 	tamper      *tamper
 	phaseBufs   [2]phaseBufs // by phase kind (see newPhase)
+	lastRun     int          // how runCase ran the last case (ranReplay, ranBranch)
 	readBuf     []byte       // one erase block
 	erasedBlock []byte       // an erase block of 0xFF
 	erasedHash  uint64       // maphash of erasedBlock
