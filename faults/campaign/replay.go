@@ -24,14 +24,14 @@ func Replay(ctx context.Context, c Case) ([]Verdict, error) {
 }
 
 // phaseRun is one phase (the round, or a recovery) run on the chips
-// wrapped by an injector: the operations it traced, each with the time
-// just before it, and, once finished, the writes issued before power was
-// lost (the torn one included), whether it was, and the time just before
-// the cut.
+// wrapped by an injector: the operations it traced, the time just before
+// each that a cut or torn rule matches, and, once finished, the writes
+// issued before power was lost (the torn one included), whether it was,
+// and the time just before the cut.
 type phaseRun struct {
 	injector *faults.Injector
 	ops      []faults.Op
-	times    []time.Time
+	times    []timedOp
 	// answers are how the phase's operations on the primary ended; in a
 	// branched round they follow those of the recorded first half, in
 	// prefix.
@@ -63,14 +63,30 @@ type phaseRun struct {
 // a phase's ops or times beyond the case.
 func (w *worker) newPhase(kind int, s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
 	buf := &w.phaseBufs[kind]
-	ph := &phaseRun{ops: buf.ops[:0], times: buf.times[:0]}
+	ph := &phaseRun{ops: buf.ops[:0]}
 	defer func() { buf.owner = ph }()
+	// Only a cut or torn operation's time is needed (finish), and such an
+	// operation matches the predicate of a cut or torn rule (predicates
+	// are functions of the operation alone): the trace reads the clock for
+	// those only.
+	var cutRules []faults.Pred
+	for _, r := range s.Rules {
+		switch r.Do.(type) {
+		case faults.Cut, faults.Torn:
+			cutRules = append(cutRules, r.When)
+		}
+	}
 	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
-		ph.times = append(ph.times, w.clock.Now())
 		if buf.owner == ph {
-			buf.ops, buf.times = ph.ops, ph.times // keep what grew
+			buf.ops = ph.ops // keep what grew
+		}
+		for _, p := range cutRules {
+			if p.Match(op) {
+				ph.times = append(ph.times, timedOp{op.Index, w.clock.Now()})
+				break
+			}
 		}
 	}, Answered: func(a faults.Answer) {
 		if a.Op.Role == faults.Primary {
@@ -90,8 +106,13 @@ const (
 // owner is the phase using them now.
 type phaseBufs struct {
 	ops   []faults.Op
-	times []time.Time
 	owner *phaseRun
+}
+
+// timedOp is the time just before the operation numbered index.
+type timedOp struct {
+	index int64
+	time  time.Time
 }
 
 // finish works out what the phase did up to the power cut, if any.
@@ -110,15 +131,17 @@ func (ph *phaseRun) finish() {
 		}
 	}
 	ph.cut, ph.cutAt = cutAt >= 0, cutAt
-	for k, op := range ph.ops {
-		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
-			if op.Index == cutAt {
-				ph.cutTime = ph.times[k]
+	if ph.cut {
+		for _, t := range ph.times {
+			if t.index == cutAt {
+				ph.cutTime = t.time
+				break
 			}
-			continue
 		}
-		if ph.cut && op.Index == cutAt {
-			ph.cutTime = ph.times[k]
+	}
+	for _, op := range ph.ops {
+		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
+			continue
 		}
 		if op.Kind != faults.Read {
 			ph.writes = append(ph.writes, op)
