@@ -123,7 +123,9 @@ func TestRealChipLayoutUpgradeDetection(t *testing.T) {
 	}{
 		{"uImage", testImage(t, "uimage-uboot.bin"), testImage(t, "uimage-kernel.bin"), bootSource, true, "uImage "},
 		{"uImage header only", testImage(t, "uimage-uboot.bin"), testImage(t, "uimage-kernel.bin"),
-			func(*realChipPair) ImageIdentity { return fwimage.Source{Size: realBoot, HeaderOnly: true, Kind: fwimage.FormatUImage} }, true, "uImage "},
+			func(*realChipPair) ImageIdentity {
+				return fwimage.Source{Size: realBoot, HeaderOnly: true, Kind: fwimage.FormatUImage}
+			}, true, "uImage "},
 		{"FIT", testImage(t, "fit-embedded.itb"), testImage(t, "fit-openbmc.itb"), bootSource, true, "FIT "},
 		{"range digest", []byte("bootloader v1"), []byte("bootloader v2"),
 			func(*realChipPair) ImageIdentity { return RangeDigest{Off: 0, Size: realBoot} }, true, "sha256:"},
