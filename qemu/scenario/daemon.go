@@ -304,7 +304,7 @@ func (r *daemonRun) startDaemon(ctx context.Context, m *vm.Machine, format bool)
 	if format {
 		serve += " --format"
 	}
-	_, err = e.run(ctx, m, serve+" > /tmp/serve.log 2>&1 &")
+	_, err = e.run(ctx, m, "("+serve+" > /tmp/serve.log 2>&1 &)")
 	return err
 }
 
