@@ -14,8 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/qemu/vm"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/source/fwimage"
+	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
 // cmcPart is one partition of the daemon scenario's chips.
@@ -175,4 +181,44 @@ func outsideDigests(path string) (map[string]string, error) {
 		out[p.name] = hex.EncodeToString(h.Sum(nil))
 	}
 	return out, nil
+}
+
+// cmcLayout is the engine's layout of the CMC partitions on a chip of
+// geometry g.
+func cmcLayout(g hal.Geometry) (engine.Layout, error) {
+	in, st := cmcPartNamed("cmc-info"), cmcPartNamed("cmc-store")
+	return engine.NewLayout(g, in.off, in.size, st.off, st.size)
+}
+
+// formatCMCImages formats the information region and the store of both
+// chip images with the CMC layout (the primary's region filled with the
+// simulated CMC's seeded content), the kernel partition's uImage as the
+// image identity: what a factory would provision.
+func formatCMCImages(ctx context.Context, primary, backup string, seed uint64) error {
+	pf, err := openImage(primary, "flash0")
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	bf, err := openImage(backup, "flash1")
+	if err != nil {
+		return err
+	}
+	defer bf.Close()
+	l, err := cmcLayout(pf.Geometry())
+	if err != nil {
+		return err
+	}
+	k := cmcPartNamed("kernel")
+	opts := engine.Options{Clock: sim.NewClock(time.Now()), Layout: l, Config: engine.DefaultConfig(),
+		Image: fwimage.Source{Off: k.off, Size: k.size, Kind: fwimage.FormatUImage}}
+	if _, err := engine.FormatAndFill(pf, bf, opts, cmcsim.New(seed).Populate); err != nil {
+		return fmt.Errorf("format the CMC images: %w", err)
+	}
+	for _, f := range []*sim.Flash{pf, bf} {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }

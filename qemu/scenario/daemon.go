@@ -130,9 +130,11 @@ func freePort() (int, error) {
 
 // runDaemonPowercut: the guest runs `cmcsync serve` on its two SPI NOR
 // chips laid out as a CMC's (partitions by name in the device tree), with
-// TLS and a token, reached from the host through a forwarded port. Each
-// cycle boots the guest, starts the daemon (formatting the chips' region
-// and store at the first boot only), checks over the API that it
+// TLS and a token, reached from the host through a forwarded port. The
+// host provisions the chips first, as a factory would: the other
+// partitions' contents, then the region and store formatted with the
+// engine's real-chip layout (nothing outside them written). Each cycle
+// boots the guest, starts the daemon, checks over the API that it
 // recovered at least the generation the host decoded after the previous
 // cut, asks for a sync and kills QEMU a seeded moment later; the host
 // then decodes the backup's store with the independent reference decoder
@@ -170,6 +172,9 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 			return err
 		}
 	}
+	if err := formatCMCImages(ctx, e.primary, e.backup, e.o.Seed); err != nil {
+		return err
+	}
 	e.logf("images with a CMC layout written; API on https://127.0.0.1:%d (guest %d)", r.port, daemonGuestPort)
 	defer func() {
 		b, _ := json.Marshal(r.rep)
@@ -189,7 +194,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		}
 		cy.Boot = e.rep.Boots[len(e.rep.Boots)-1].ToShell
 		readyAt := time.Now()
-		if err := r.startDaemon(ctx, m, c == 1); err != nil {
+		if err := r.startDaemon(ctx, m); err != nil {
 			m.Kill()
 			return err
 		}
@@ -275,7 +280,7 @@ var reMTD = regexp.MustCompile(`(?m)^(mtd\d+): [0-9a-f]+ [0-9a-f]+ "(flash[01])"
 // startDaemon brings the guest's network up, writes the certificate, key
 // and token, and starts cmcsync serve in the background as an init
 // system would, on the whole-chip devices found by name in /proc/mtd.
-func (r *daemonRun) startDaemon(ctx context.Context, m *vm.Machine, format bool) error {
+func (r *daemonRun) startDaemon(ctx context.Context, m *vm.Machine) error {
 	e := r.e
 	out, err := e.run(ctx, m, "cat /proc/mtd")
 	if err != nil {
@@ -301,9 +306,6 @@ func (r *daemonRun) startDaemon(ctx context.Context, m *vm.Machine, format bool)
 	serve := fmt.Sprintf("cmcsync serve --primary mtd:%s --backup mtd:%s --info cmc-info --store cmc-store --image-id uimage:kernel "+
 		"--listen 10.0.2.15:%d --tls-cert /tmp/cert.pem --tls-key /tmp/key.pem --state /tmp/state --simulate-cmc --cmc-step 1s --scrub-every 0",
 		dev["flash0"], dev["flash1"], daemonGuestPort)
-	if format {
-		serve += " --format"
-	}
 	_, err = e.run(ctx, m, "("+serve+" > /tmp/serve.log 2>&1 &)")
 	return err
 }
