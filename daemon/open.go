@@ -82,6 +82,9 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	}
 	opts := engine.Options{Clock: d.clock, Config: DefaultConfig(), Logf: d.engineLine,
 		PrimaryLock: &d.primaryMu, OnRound: d.scheduled}
+	if err := d.placeChips(specs, &opts); err != nil {
+		return nil, err
+	}
 	if cut && !o.Format {
 		if err := d.checkCutFormat(); err != nil {
 			return nil, err
@@ -140,10 +143,7 @@ func survey(specs [2]flashspec.Spec) (simulated bool, fresh int) {
 // format from a finished one on the chip itself; until they land, the
 // store's generation decides.
 func (d *Daemon) checkCutFormat() error {
-	l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
-	if err != nil {
-		return err
-	}
+	l := d.layout
 	for _, f := range d.chips {
 		rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, false)
 		if err == nil && rep.Generation > 0 {
@@ -154,15 +154,9 @@ func (d *Daemon) checkCutFormat() error {
 	return nil
 }
 
-// format formats both chips with the default layout (recorded in opts)
-// and, on simulated chips, fills the primary's information region with the
+// format formats both chips with the layout in opts (placeChips) and, on simulated chips, fills the primary's information region with the
 // simulated CMC's seeded content. The history's totals start again.
 func (d *Daemon) format(opts *engine.Options) error {
-	layout, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
-	if err != nil {
-		return err
-	}
-	opts.Layout = layout
 	var fill func(*info.Region) error
 	if d.simulated {
 		fill = cmcsim.New(d.opts.Seed).Populate
