@@ -95,12 +95,12 @@
 // ([Report]) are JSON, shardable ([Shard]) and merge with [Merge].
 //
 // A report depends on the campaign's options alone, not on the number of
-// workers or on timing: jobs are handed out in index order, 256
-// consecutive ones to a worker at a time, results are counted in index
-// order (the violations listed are the first ones, a StopAfter campaign
-// stops after the same job), and the live-round memo starts empty with
-// each chunk of 256 jobs. Random cases are drawn when their job runs, so
-// a campaign's memory does not grow with its count.
+// workers or on timing: jobs are handed out in index order, a chunk of
+// consecutive ones (a quarter of them, 16 to 256) to a worker at a time;
+// results are counted in index order (the violations listed are the first
+// ones, a StopAfter campaign stops after the same job); and the live-round
+// memo starts empty with each chunk. Random cases are drawn when their job
+// runs, so a campaign's memory does not grow with its count.
 //
 // Caches keep the oracle cheap without changing what it sees, and are
 // bounded (each starts afresh when full), so the heap stays flat however

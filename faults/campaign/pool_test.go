@@ -92,3 +92,10 @@ func TestPoolChunks(t *testing.T) {
 		require.Equal(t, tc.jobs, ran)
 	}
 }
+
+// TestChunkFor: a quarter of the jobs, at least 16, at most jobChunk.
+func TestChunkFor(t *testing.T) {
+	for _, tc := range []struct{ jobs, want int }{{0, 16}, {30, 16}, {100, 25}, {1000, 250}, {1923, 256}, {1000000, 256}} {
+		require.Equal(t, tc.want, chunkFor(tc.jobs), "jobs %d", tc.jobs)
+	}
+}

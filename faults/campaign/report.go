@@ -71,10 +71,11 @@ type Report struct {
 	Kinds map[string]int `json:"kinds,omitempty"`
 	// LiveRounds is how many live rounds (the live invariant) really ran:
 	// a point whose recovered chips hold the same contents as an earlier
-	// point's of the same chunk of 16 consecutive points (and the same
-	// engine configuration and generation) reuses that verdict. Chunks are
-	// fixed by the points' order, so the count does not depend on the
-	// number of workers.
+	// point's (and the same engine configuration and generation) in the
+	// same chunk of consecutive points (a quarter of the shard's, at
+	// least 16 and at most 256) reuses that verdict. Chunks are fixed by
+	// the points' order, so the count does not depend on the number of
+	// workers.
 	LiveRounds int `json:"live_rounds"`
 	// Checks counts, per invariant, the schedules where it was checked.
 	Checks map[string]int `json:"checks"`

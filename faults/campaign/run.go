@@ -35,8 +35,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	cpu0, wall0 := cpuTime(), time.Now()
 	tally := newTally(rep, o.KeepViolations, o.StopAfter)
-	err = runPool(ctx, len(workers), pl.jobs(), jobChunk, func(wi, k int) error {
-		if k%jobChunk == 0 {
+	chunk := chunkFor(pl.jobs())
+	err = runPool(ctx, len(workers), pl.jobs(), chunk, func(wi, k int) error {
+		if k%chunk == 0 {
 			workers[wi].startChunk()
 		}
 		j := pl.job(k)
@@ -121,8 +122,15 @@ func (ws workerSet) startChunk() {
 	}
 }
 
-// jobChunk is how many consecutive jobs a worker takes at a time.
+// jobChunk is how many consecutive jobs a worker takes at a time, at
+// most (see chunkFor).
 const jobChunk = 256
+
+// chunkFor returns the chunk size of a campaign of jobs jobs: a quarter of
+// them, at least 16 and at most jobChunk, so that a small campaign still
+// spreads over the workers. It depends on the jobs alone, never on the
+// number of workers.
+func chunkFor(jobs int) int { return min(max(jobs/4, 16), jobChunk) }
 
 // job is one unit of a campaign's work: an exhaustive point or a random
 // case on a bench, with its index among all the campaign's (for shards
