@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -29,6 +30,12 @@ var ErrCutFormatHoldsData = errors.New("a format was cut, but a chip holds commi
 // chips the simulated CMC's seeded content in the primary's information
 // region) when Options.Format is set or both chips are new: simulated
 // chips kept in memory, or whose image files do not exist yet.
+//
+// A plain start on chips (real or simulated) whose store ranges hold a
+// cmcsync format intent (store.Probe: a format cut before its end) and no
+// data a format would destroy formats again by itself too; chips holding
+// a committed generation or foreign data are never formatted without
+// Options.Format.
 //
 // Formatting simulated chips is power-safe: the format-in-progress marker
 // (MarkerFile) is written durably to the state folder before any image
@@ -95,6 +102,20 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		}
 	}
 	d.engine, err = engine.Open(ctx, d.chips[0], d.chips[1], opts)
+	if err != nil && !d.formatted && d.formatWasCut() {
+		// The chips' own format intent says a format was cut and
+		// nothing would be lost: finish it, as with the marker.
+		d.logf("the chips hold a format cut before its end (%v): formatting again", err)
+		d.logbook.note("format", "the chips hold a cut format: formatting again")
+		if err := marker.set(); err != nil {
+			return nil, err
+		}
+		format = true
+		if err := d.format(&opts); err != nil {
+			return nil, diskFullHint(err)
+		}
+		d.engine, err = engine.Open(ctx, d.chips[0], d.chips[1], opts)
+	}
 	if err != nil {
 		if !d.formatted {
 			return nil, fmt.Errorf("%w (blank or foreign chips? pass --format to format them, destroying their contents)", err)
@@ -133,25 +154,73 @@ func survey(specs [2]flashspec.Spec) (simulated bool, fresh int) {
 	return simulated, fresh
 }
 
-// checkCutFormat is the check before a cut format is redone: no chip may
-// hold a committed generation (a format commits none). It only reads.
-//
-// Seam: the store's format-intent record and store.Probe will tell a cut
-// format from a finished one on the chip itself; until they land, the
-// store's generation decides.
+// checkCutFormat is the check before a cut format is redone: it reads
+// (never writes) each chip's store range (store.Probe) and allows the
+// format only if no chip holds data a format would destroy: each range is
+// blank, holds a cut format's intent (what it held before is gone
+// already), or a store of generation 0 (a format commits no data).
+// A store holding a committed generation, or a range holding data that is
+// not a cmcsync store's, is refused (ErrCutFormatHoldsData): only the
+// user's --format formats it.
 func (d *Daemon) checkCutFormat() error {
 	l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
 	if err != nil {
 		return err
 	}
 	for _, f := range d.chips {
-		rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, false)
-		if err == nil && rep.Generation > 0 {
-			return fmt.Errorf("%w: %s holds generation %d; formatting nothing (if its data is not needed, pass --format to format both chips, destroying it; else remove %s and start again)",
-				ErrCutFormatHoldsData, f.Geometry().Name, rep.Generation, MarkerFile)
+		if err := formatLosesNothing(f, l); err != nil {
+			return fmt.Errorf("%w: %w; formatting nothing (if its data is not needed, pass --format to format both chips, destroying it; else remove %s from the state folder and start again)",
+				ErrCutFormatHoldsData, err, MarkerFile)
 		}
 	}
 	return nil
+}
+
+// formatLosesNothing returns nil if formatting f's store range at layout
+// l destroys no data: Probe says it is blank, a cut format, or a store
+// whose newest generation is 0; else an error that says what it holds.
+func formatLosesNothing(f hal.Flash, l engine.Layout) error {
+	name := f.Geometry().Name
+	p, err := store.Probe(f, l.StoreOff, l.StoreSize)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	switch p.State {
+	case store.Blank, store.FormatInterrupted:
+		return nil
+	case store.Formatted:
+		rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, false)
+		if err != nil {
+			return fmt.Errorf("%s holds a store that does not read back (%v)", name, err)
+		}
+		if rep.Generation > 0 {
+			return fmt.Errorf("%s holds generation %d", name, rep.Generation)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s holds data: %s", name, p.Detail)
+}
+
+// formatWasCut reports whether the chips themselves say a cmcsync format
+// was cut before its end (with no state-folder marker to say so: real
+// chips, or a lost state folder): a chip's store range holds a format
+// intent (store.Probe: FormatInterrupted) and no chip holds data a format
+// would destroy (formatLosesNothing). It only reads.
+func (d *Daemon) formatWasCut() bool {
+	l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
+	if err != nil {
+		return false
+	}
+	intent := false
+	for _, f := range d.chips {
+		if p, err := store.Probe(f, l.StoreOff, l.StoreSize); err == nil && p.State == store.FormatInterrupted {
+			intent = true
+		}
+		if formatLosesNothing(f, l) != nil {
+			return false
+		}
+	}
+	return intent
 }
 
 // format formats both chips with the default layout (recorded in opts)

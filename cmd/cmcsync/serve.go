@@ -53,7 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "seed of the simulated CMC's activity and images")
 	pace := fs.Bool("pace", false, "simulated chips take their datasheet time in real time (default: it advances the engine's clock at once)")
 	faultText := fs.String("faults", "", "inject a fault `SCHEDULE` into the simulated chips, e.g. '(on (and primary read (after 5000)) (delay 3s))'; a cut ends the process (see docs/API.md, Fault injection and the clock)")
-	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "read the whole backup store back and check it this often (0: never)")
+	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cmcsync serve [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format] [--faults SCHEDULE]")
 		fmt.Fprintln(stderr, "\nRuns the sync engine on its schedule and serves the information sync selection")

@@ -13,7 +13,9 @@ import (
 // firmware image (version Options.ImageVersion), an information region
 // with default contents, and an empty store (generation 0 holding
 // Options.Config; chip A active). It destroys what the chips held in the
-// layout's ranges.
+// layout's ranges. It marks both stores' format intents
+// (store.MarkFormatIntent) before it writes anything else, so that a format
+// cut by a power loss is told from data by store.Probe and redone.
 func Format(chipA, chipB hal.Flash, opts Options) error {
 	if chipA == nil {
 		return errors.New("format: chip A is nil")
@@ -31,13 +33,20 @@ func Format(chipA, chipB hal.Flash, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("format: %w", err)
 	}
-	// TODO(integrity): once the store has its format-intent record and
-	// store.Probe, Format records the intent first and Open tells an
-	// interrupted format (Probe) from a chip of another pair.
 	now := opts.Clock.Now()
 	pair := uint64(now.UnixNano()) | 1
 	l := opts.Layout
 	e := chipA.Geometry().EraseSize
+	// Both chips' format intents first: a power loss anywhere in the
+	// format then leaves each store range a cut format's (store.Probe:
+	// FormatInterrupted) or a store of generation 0, never a range that
+	// still looks like what it held before on one chip only.
+	for i, chip := range []hal.Flash{chipA, chipB} {
+		fo := store.FormatOptions{ChipID: uint8(i), PairID: pair, Time: now, MaxChunks: l.maxChunks(e), Config: toStoreConfig(cfg)}
+		if err := store.MarkFormatIntent(chip, l.StoreOff, l.StoreSize, fo); err != nil {
+			return fmt.Errorf("format %s: %w", chip.Geometry().Name, err)
+		}
+	}
 	for i, chip := range []hal.Flash{chipA, chipB} {
 		h := info.ImageHeader{Version: opts.ImageVersion, Size: l.ImageSize - info.ImageHeaderSize, Built: now}
 		if err := info.WriteImage(chip, h, pair); err != nil {
