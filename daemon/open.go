@@ -155,10 +155,10 @@ func survey(specs [2]flashspec.Spec) (simulated bool, fresh int) {
 }
 
 // checkCutFormat is the check before a cut format is redone: it reads
-// (never writes) each chip's store range (store.Probe) and allows the
-// format only if no chip holds data a format would destroy: each range is
-// blank, holds a cut format's intent (what it held before is gone
-// already), or a store of generation 0 (a format commits no data).
+// (never writes) each chip's store range and allows the format only if no
+// chip holds data a format would destroy (engine.FormatLosesNothing: each
+// range is blank, holds a cut format's intent, or a store of generation
+// 0).
 // A store holding a committed generation, or a range holding data that is
 // not a cmcsync store's, is refused (ErrCutFormatHoldsData): only the
 // user's --format formats it.
@@ -168,59 +168,12 @@ func (d *Daemon) checkCutFormat() error {
 		return err
 	}
 	for _, f := range d.chips {
-		if err := formatLosesNothing(f, l); err != nil {
+		if err := engine.FormatLosesNothing(f, l); err != nil {
 			return fmt.Errorf("%w: %w; formatting nothing (if its data is not needed, pass --format to format both chips, destroying it; else remove %s from the state folder and start again)",
 				ErrCutFormatHoldsData, err, MarkerFile)
 		}
 	}
 	return nil
-}
-
-// formatLosesNothing returns nil if formatting f's store range at layout
-// l destroys no data: Probe says it is blank, a cut format, or a store
-// whose newest generation is 0; else an error that says what it holds.
-func formatLosesNothing(f hal.Flash, l engine.Layout) error {
-	name := f.Geometry().Name
-	p, err := store.Probe(f, l.StoreOff, l.StoreSize)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	switch p.State {
-	case store.Blank, store.FormatInterrupted:
-		return nil
-	case store.Formatted:
-		rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, false)
-		if err != nil {
-			return fmt.Errorf("%s holds a store that does not read back (%v)", name, err)
-		}
-		if rep.Generation > 0 {
-			return fmt.Errorf("%s holds generation %d", name, rep.Generation)
-		}
-		return nil
-	}
-	return fmt.Errorf("%s holds data: %s", name, p.Detail)
-}
-
-// formatWasCut reports whether the chips themselves say a cmcsync format
-// was cut before its end (with no state-folder marker to say so: real
-// chips, or a lost state folder): a chip's store range holds a format
-// intent (store.Probe: FormatInterrupted) and no chip holds data a format
-// would destroy (formatLosesNothing). It only reads.
-func (d *Daemon) formatWasCut() bool {
-	l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
-	if err != nil {
-		return false
-	}
-	intent := false
-	for _, f := range d.chips {
-		if p, err := store.Probe(f, l.StoreOff, l.StoreSize); err == nil && p.State == store.FormatInterrupted {
-			intent = true
-		}
-		if formatLosesNothing(f, l) != nil {
-			return false
-		}
-	}
-	return intent
 }
 
 // format formats both chips with the default layout (recorded in opts)
@@ -279,4 +232,12 @@ func diskFullHint(err error) error {
 		return fmt.Errorf("%w (no room for the chips' image files in the state folder: free disk space and start again; the format completes then)", err)
 	}
 	return err
+}
+
+// formatWasCut reports whether the chips themselves say a format was cut
+// (engine.FormatWasCut, at the default layout), with no state-folder
+// marker to say so: real chips, or a lost state folder.
+func (d *Daemon) formatWasCut() bool {
+	l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
+	return err == nil && engine.FormatWasCut(d.chips[0], d.chips[1], l)
 }

@@ -42,6 +42,9 @@ func Format(chipA, chipB hal.Flash, opts Options) error {
 	// FormatInterrupted) or a store of generation 0, never a range that
 	// still looks like what it held before on one chip only.
 	for i, chip := range []hal.Flash{chipA, chipB} {
+		if opts.Mutant == FormatLateIntent {
+			break
+		}
 		fo := store.FormatOptions{ChipID: uint8(i), PairID: pair, Time: now, MaxChunks: l.maxChunks(e), Config: toStoreConfig(cfg)}
 		if err := store.MarkFormatIntent(chip, l.StoreOff, l.StoreSize, fo); err != nil {
 			return fmt.Errorf("format %s: %w", chip.Geometry().Name, err)
