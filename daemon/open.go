@@ -8,11 +8,9 @@ import (
 	"syscall"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
-	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // ErrOneChipNew is wrapped by Open's error when one simulated chip's image
