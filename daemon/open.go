@@ -99,11 +99,12 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 			return nil, diskFullHint(err)
 		}
 	}
-	d.engine, err = engine.Open(ctx, d.chips[0], d.chips[1], opts)
-	if err != nil && !d.formatted && d.formatWasCut() {
+	if !format && d.formatWasCut() {
 		// The chips' own format intent says a format was cut and
-		// nothing would be lost: finish it, as with the marker.
-		d.logf("the chips hold a format cut before its end (%v): formatting again", err)
+		// nothing would be lost: finish it, as with the marker. (The
+		// engine may open such a pair, with a store on one chip only,
+		// but no round could commit on it.)
+		d.logf("the chips hold a format cut before its end: formatting again")
 		d.logbook.note("format", "the chips hold a cut format: formatting again")
 		if err := marker.set(); err != nil {
 			return nil, err
@@ -112,8 +113,8 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		if err := d.format(&opts); err != nil {
 			return nil, diskFullHint(err)
 		}
-		d.engine, err = engine.Open(ctx, d.chips[0], d.chips[1], opts)
 	}
+	d.engine, err = engine.Open(ctx, d.chips[0], d.chips[1], opts)
 	if err != nil {
 		if !d.formatted {
 			return nil, fmt.Errorf("%w (blank or foreign chips? pass --format to format them, destroying their contents)", err)
