@@ -320,13 +320,15 @@ func (r *lifeRun) upgradeImage(n uint64) error {
 	return nil
 }
 
-// damage flips a byte in the middle chunk of each of the first
-// scrubDamaged committed types, outside the engine (bit rot), and returns
-// the chunks.
+// damage flips a byte in the middle chunk of each of the scrubDamaged
+// committed types with the most chunks, outside the engine (bit rot), and
+// returns the chunks in type order.
 func (r *lifeRun) damage(bk *reference.Backup) []chunkRef {
 	var out []chunkRef
 	e := bk.Superblock.EraseSize
-	for _, t := range bk.Committed.Types {
+	types := slices.Clone(bk.Committed.Types)
+	slices.SortStableFunc(types, func(a, b reference.TypeState) int { return len(b.Chunks) - len(a.Chunks) })
+	for _, t := range types {
 		if len(out) == scrubDamaged || len(t.Chunks) == 0 {
 			continue
 		}
@@ -340,6 +342,7 @@ func (r *lifeRun) damage(bk *reference.Backup) []chunkRef {
 		r.chips[1].Poke(off, []byte{b[0] ^ 0x20})
 		out = append(out, chunkRef{Type: t.Type, Index: i})
 	}
+	slices.SortFunc(out, func(a, b chunkRef) int { return int(a.Type) - int(b.Type) })
 	return out
 }
 
