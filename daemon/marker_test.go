@@ -200,3 +200,26 @@ func TestCutFormatRefusesForeignData(t *testing.T) {
 		})
 	}
 }
+
+// TestCutFormatOnOneChipIsRedone: chip A holds a store of generation 0
+// and chip B only a format intent (a format cut in chip B): the engine
+// could open the pair, but no round could commit on it; a plain start
+// without the marker formats both again.
+func TestCutFormatOnOneChipIsRedone(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(context.Background(), fileOptions(t, dir))
+	require.NoError(t, err)
+	l := d.engine.Layout()
+	b := d.raw[1].(*sim.Flash)
+	require.NoError(t, b.Erase(l.StoreOff, l.StoreSize))
+	require.NoError(t, store.MarkFormatIntent(b, l.StoreOff, l.StoreSize, store.FormatOptions{ChipID: 1, PairID: 3, MaxChunks: 64}))
+	require.NoError(t, d.Close())
+
+	d, err = Open(context.Background(), fileOptions(t, dir))
+	require.NoError(t, err)
+	defer d.Close()
+	require.True(t, d.Formatted(), "the cut format is finished")
+	rep, err := d.SyncNow(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), rep.Generation, rep.Error)
+}
