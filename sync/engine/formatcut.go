@@ -43,18 +43,24 @@ func FormatLosesNothing(f hal.Flash, l Layout) error {
 
 // FormatWasCut reports whether the chips themselves say a format was cut
 // before its end, so that a start may format them again without being
-// told: a chip's store range holds a format intent (store.Probe:
-// FormatInterrupted) and no chip holds data a format would destroy
-// (FormatLosesNothing). It only reads.
+// told: no chip holds data a format would destroy (FormatLosesNothing),
+// and the pair is neither blank on both chips (nothing says a format was
+// begun) nor a finished store on both. So a format intent on either chip,
+// or a store of generation 0 beside a chip without one (a format cut
+// while it laid out the second store), is a cut format. It only reads.
 func FormatWasCut(chipA, chipB hal.Flash, l Layout) bool {
-	intent := false
+	blank, stores := 0, 0
 	for _, f := range []hal.Flash{chipA, chipB} {
-		if p, err := store.Probe(f, l.StoreOff, l.StoreSize); err == nil && p.State == store.FormatInterrupted {
-			intent = true
-		}
-		if FormatLosesNothing(f, l) != nil {
+		p, err := store.Probe(f, l.StoreOff, l.StoreSize)
+		if err != nil || FormatLosesNothing(f, l) != nil {
 			return false
 		}
+		switch p.State {
+		case store.Blank:
+			blank++
+		case store.Formatted:
+			stores++
+		}
 	}
-	return intent
+	return blank < 2 && stores < 2
 }
