@@ -210,9 +210,10 @@ func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) 
 func printStory(w io.Writer, st *campaign.Story) {
 	fmt.Fprintf(w, "replay: %s\n", st.Replay)
 	r := st.Round
-	fmt.Fprintf(w, "round: %s, generation %d, %d flash operations", r.Outcome, r.Generation, st.RoundOps)
 	if r.Outcome == "" {
 		fmt.Fprintf(w, "round: ended by a power cut, generation %d attempted, %d flash operations", r.Generation, st.RoundOps)
+	} else {
+		fmt.Fprintf(w, "round: %s, generation %d, %d flash operations", r.Outcome, r.Generation, st.RoundOps)
 	}
 	fmt.Fprintf(w, ", %d chunks written, wait-response %v (engine)\n", r.ChangedChunks, r.WaitResponse)
 	if r.Anomaly != "" {

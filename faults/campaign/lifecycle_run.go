@@ -11,6 +11,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
 // lifeList returns the verdicts set, in the lifecycle's invariant order.
@@ -206,6 +207,7 @@ func replayLifecycle(ctx context.Context, c Case, sc Scenario) (*Story, error) {
 		}
 	}
 	st.RoundOps = len(ops)
+	st.Round = engine.RoundReport{Outcome: "power cut in step " + stepNames[r.step]}
 	st.Rules = []RuleStory{{Phase: "round", Rule: c.Round.String(), Matched: 1, Fired: []string{fmt.Sprintf("%v in step %s", fired[0], stepNames[r.step])}, FiredN: 1}}
 	r.clock.set(r.clock.Now())
 	j := &lifeJudge{sc: sc, seed: c.Seed, mutant: c.Mutant, layout: r.layout, chips: r.chips, clock: r.clock, facts: f, cut: cut.Index, wrote: wrote}
