@@ -74,7 +74,7 @@ run:
 # The lifecycle campaign in full: every operation of the daemon's life
 # (format, first round, configuration change, upgrades, scrub and repair,
 # restart) cut and torn, then each lifecycle mutant caught. make unit runs
-# a seeded twelfth of the cuts (TestLifecycle).
+# a seeded quarter of the cuts (TestLifecycle).
 .PHONY: campaign-lifecycle
 campaign-lifecycle:
 	$(GO) run ./cmd/cmcsync campaign --scenario lifecycle
