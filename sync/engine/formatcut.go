@@ -50,9 +50,10 @@ func FormatLosesNothing(f hal.Flash, l Layout) error {
 // while it laid out the second store), is a cut format. It only reads.
 func FormatWasCut(chipA, chipB hal.Flash, l Layout) bool {
 	blank, stores := 0, 0
-	for _, f := range []hal.Flash{chipA, chipB} {
+	chips := []hal.Flash{chipA, chipB}
+	for _, f := range chips {
 		p, err := store.Probe(f, l.StoreOff, l.StoreSize)
-		if err != nil || FormatLosesNothing(f, l) != nil {
+		if err != nil {
 			return false
 		}
 		switch p.State {
@@ -62,5 +63,13 @@ func FormatWasCut(chipA, chipB hal.Flash, l Layout) bool {
 			stores++
 		}
 	}
-	return blank < 2 && stores < 2
+	if blank == 2 || stores == 2 {
+		return false // the common start: no need to read the journals
+	}
+	for _, f := range chips {
+		if FormatLosesNothing(f, l) != nil {
+			return false
+		}
+	}
+	return true
 }
