@@ -389,7 +389,11 @@ func printReport(w io.Writer, r *campaign.Report) {
 		fmt.Fprintf(w, "  points by kind: %s\n", strings.Join(kinds, " "))
 	}
 	fmt.Fprintf(w, "  invariants checked:")
-	for _, inv := range campaign.Invariants() {
+	invariants := campaign.Invariants()
+	if r.Scenario == campaign.LifecycleScenario {
+		invariants = campaign.LifecycleInvariants()
+	}
+	for _, inv := range invariants {
 		fmt.Fprintf(w, " %s=%d", inv, r.Checks[inv])
 	}
 	fmt.Fprintf(w, "\n  rate: %.0f points/s over %.1f s wall (%.0f points per CPU second)\n", r.PointsPerSecond, r.WallSeconds, r.PointsPerCPUSecond)
