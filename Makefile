@@ -105,3 +105,15 @@ fuzz:
 
 run:
 	$(GO) run ./cmd/cmcsync serve
+
+# The lifecycle campaign in full: every operation of the daemon's life
+# (format, first round, configuration change, upgrades, scrub and repair,
+# restart) cut and torn, then each lifecycle mutant caught. make unit runs
+# a seeded quarter of the cuts (TestLifecycle).
+.PHONY: campaign-lifecycle
+campaign-lifecycle:
+	$(GO) run ./cmd/cmcsync campaign --scenario lifecycle
+	@for m in config-not-durable upgrade-forgotten restore-forgotten scrub-repair-extra format-late-intent; do \
+	  if $(GO) run ./cmd/cmcsync campaign --scenario lifecycle --mutant $$m --stop-after 1 >/dev/null 2>&1; then \
+	    echo "mutant $$m not caught"; exit 1; else echo "mutant $$m caught"; fi; \
+	done

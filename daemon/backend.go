@@ -29,14 +29,18 @@ type backend struct{ d *Daemon }
 func (b backend) Status() web.Status {
 	st := b.d.Status()
 	out := web.Status{
-		Active:       st.Active,
-		ActiveChip:   st.ActiveChip,
-		ImageVersion: st.PrimaryVersion,
-		Generation:   st.Generation,
-		LastSync:     st.LastSync,
-		NextSync:     st.NextSync,
-		LastError:    st.LastError,
-		Counters:     b.d.logbook.baseTotals().plus(st.Counters, b.d.BytesWritten()).webCounters(),
+		Active:        st.Active,
+		ActiveChip:    st.ActiveChip,
+		ImageVersion:  st.PrimaryVersion,
+		Generation:    st.Generation,
+		LastSync:      st.LastSync,
+		NextSync:      st.NextSync,
+		LastError:     st.LastError,
+		NotSynced:     st.NotSynced,
+		BackupHealth:  st.BackupHealth,
+		LastScrub:     st.LastScrub,
+		DamagedChunks: unrepaired(st),
+		Counters:      b.d.logbook.baseTotals().plus(st.Counters, b.d.BytesWritten()).webCounters(),
 	}
 	for _, t := range st.NextGroup {
 		out.NextGroup = append(out.NextGroup, t.String())
@@ -53,20 +57,45 @@ func (b backend) Status() web.Status {
 		out.Upgrade = &web.UpgradeInfo{FromVersion: st.CommittedVersion, ToVersion: st.PrimaryVersion}
 	}
 	for _, ts := range st.Types {
-		out.Types = append(out.Types, webTypeStatus(ts))
+		out.Types = append(out.Types, webTypeStatus(st, ts))
 	}
 	return out
 }
 
-// webTypeStatus maps one type of the newest generation: not-selected,
-// pending (selected, not synced yet) or synced.
-func webTypeStatus(ts engine.TypeStatus) web.TypeStatus {
+// webTypeStatus maps one type of the newest generation from the
+// engine's own verdicts (TypeStatus.Synced and PrimaryError,
+// Status.UpgradePending and RestoreIncomplete, the scrub's damage), never
+// from the digest alone: not-selected, pending (selected, no committed
+// copy yet), error (the primary's record read corrupt, or damage with
+// nothing intact to repair it from), damaged (a backup chunk the next
+// round rewrites), not-synced (an upgrade waiting for its choice, a
+// restore-defaults not completed) or synced.
+func webTypeStatus(st engine.Status, ts engine.TypeStatus) web.TypeStatus {
 	w := web.TypeStatus{Name: ts.Name, Selected: ts.Selected, Size: ts.Size, Seq: ts.Seq, Digest: ts.Digest}
+	var damage *engine.ChunkDamage
+	for i, d := range st.ScrubDamage {
+		if d.Type == ts.Type {
+			damage = &st.ScrubDamage[i]
+			if d.Repair == engine.RepairImpossible {
+				break
+			}
+		}
+	}
 	switch {
 	case !ts.Selected:
 		w.State = "not-selected"
 	case ts.Digest == "":
 		w.State = "pending"
+	case ts.PrimaryError != "":
+		w.State, w.Reason = "error", "the primary's record reads corrupt: "+ts.PrimaryError
+	case damage != nil && damage.Repair == engine.RepairImpossible:
+		w.State, w.Reason = "error", fmt.Sprintf("backup chunk %d is damaged and the primary's copy is damaged too: nothing intact to repair it from", damage.Index)
+	case damage != nil:
+		w.State, w.Reason = "damaged", fmt.Sprintf("backup chunk %d failed its digest check (%s); the next round repairs it", damage.Index, damage.Repair)
+	case st.RestoreIncomplete:
+		w.State, w.Reason = "not-synced", "a restore of the preset defaults was cut before its end; the next start or round completes it"
+	case st.UpgradePending || !ts.Synced:
+		w.State, w.Reason = "not-synced", "an image upgrade waits for your choice; syncing is paused"
 	default:
 		w.State = "synced"
 	}

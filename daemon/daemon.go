@@ -47,9 +47,9 @@ type Options struct {
 	// what the chips held. nil: the chips stay powered off and every
 	// later operation fails with hal.ErrPowerLoss.
 	OnPowerCut func()
-	// ScrubEvery is how often Run reads the whole backup store back and
-	// checks it (engine.Scrub); 0 never. The first scrub runs one
-	// ScrubEvery after Open.
+	// ScrubEvery is how often Run scrubs the backup: a pass of the
+	// engine's incremental scrub over every committed chunk (Scrub); 0
+	// never. The first pass runs when Run starts.
 	ScrubEvery time.Duration
 	// Budget bounds the flash writes the API can cause (zero:
 	// DefaultBudget).

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/web"
 )
 
@@ -27,7 +28,9 @@ func (d *Daemon) FlashHealth() web.FlashHealth {
 		h.Chips = append(h.Chips, c)
 	}
 	scrub := d.logbook.lastScrub()
-	h.BackupHealthy = d.backupHealthy(scrub)
+	st := d.engine.Status()
+	h.BackupHealthy = backupHealthy(st, scrub)
+	h.DamagedChunks = unrepaired(st)
 	if !scrub.Time.IsZero() {
 		h.Scrubbed = true
 		h.ScrubAge = scrubAge(scrub, monotonic(), time.Now())
@@ -36,13 +39,22 @@ func (d *Daemon) FlashHealth() web.FlashHealth {
 }
 
 // backupHealthy reports whether the backup store's checks found no
-// damage: the damage its Open reported (engine Status.Damage) and the
-// last scrub's bad chunks.
-//
-// Seam: until the engine's scrub API lands this is all the daemon knows;
-// the engine's own verdict on the backup's health replaces it then.
-func (d *Daemon) backupHealthy(scrub scrubResult) bool {
-	return len(d.engine.Status().Damage) == 0 && scrub.Bad == 0
+// damage: none when the store was opened (Status.Damage) and, by the
+// engine's scrub (Status.BackupHealth), no committed chunk damaged and
+// left unrepaired. Until the engine's first pass since Open ends (health
+// unknown) the last pass the history kept decides, so a restart does not
+// turn damage found before it into health.
+func backupHealthy(st engine.Status, scrub scrubResult) bool {
+	if len(st.Damage) > 0 {
+		return false
+	}
+	switch st.BackupHealth {
+	case engine.HealthOK:
+		return true
+	case engine.HealthUnknown, "":
+		return scrub.Bad == 0
+	}
+	return false // damaged, unrepairable
 }
 
 // scrubAge is the time since a scrub ended: on the monotonic clock for a

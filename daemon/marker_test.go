@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // TestCutFormatIsRedone cuts the power at chip operations of a first
@@ -103,4 +106,120 @@ func imageDigests(t *testing.T, dir string) map[string][32]byte {
 		out[name] = sha256.Sum256(b)
 	}
 	return out
+}
+
+// TestCutFormatRedoneFromTheChips: a format cut after both format intents
+// are on flash is redone by a plain start even when the state folder's
+// marker is gone (a lost state folder; real chips have none): the chips'
+// own format intents (store.Probe) say so. Cut after both stores were
+// formatted (while the information region is filled), the start opens
+// them as they are; cut before any intent was written, the chips are
+// blank and, without the marker, nothing says a format was begun: the
+// start refuses them and names --format.
+func TestCutFormatRedoneFromTheChips(t *testing.T) {
+	for _, tc := range []struct {
+		cutAt   int64
+		redone  bool
+		refused bool
+	}{{1, false, true}, {40, true, false}, {200, true, false}, {9000, false, false}, {14000, false, false}} {
+		cutAt := tc.cutAt
+		t.Run(fmt.Sprint(cutAt), func(t *testing.T) {
+			dir := t.TempDir()
+			o := fileOptions(t, dir)
+			cut := faults.CutAt(cutAt)
+			o.Faults = &cut
+			_, err := Open(context.Background(), o)
+			require.ErrorIs(t, err, hal.ErrPowerLoss)
+			require.NoError(t, os.Remove(filepath.Join(dir, MarkerFile)))
+
+			d, err := Open(context.Background(), fileOptions(t, dir))
+			if tc.refused {
+				require.ErrorContains(t, err, "--format")
+				return
+			}
+			require.NoError(t, err)
+			defer d.Close()
+			require.Equal(t, tc.redone, d.Formatted())
+			require.NoFileExists(t, filepath.Join(dir, MarkerFile))
+			rep, err := d.SyncNow(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, uint64(1), rep.Generation, rep.Error)
+		})
+	}
+}
+
+// TestCutFormatRefusesForeignData: next to the marker, a chip whose store
+// range holds data that is no cmcsync store's (store.Probe: foreign) is
+// refused and left as it was, and so is a chip holding a committed
+// generation; a range that only holds a cut format's intent is not.
+func TestCutFormatRefusesForeignData(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(context.Background(), fileOptions(t, dir))
+	require.NoError(t, err)
+	l := d.engine.Layout()
+	require.NoError(t, d.Close())
+
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, f *sim.Flash)
+		refused string
+	}{
+		{"foreign data", func(t *testing.T, f *sim.Flash) {
+			require.NoError(t, f.Erase(l.StoreOff, l.StoreSize))
+			f.Poke(l.StoreOff+5*f.Geometry().EraseSize+7, []byte("user data"))
+		}, "holds data"},
+		{"committed generation", nil, "generation 1"},
+		{"a cut format's intent", func(t *testing.T, f *sim.Flash) {
+			require.NoError(t, f.Erase(l.StoreOff, l.StoreSize))
+			require.NoError(t, store.MarkFormatIntent(f, l.StoreOff, l.StoreSize, store.FormatOptions{ChipID: 1, PairID: 3, MaxChunks: 64}))
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, err := Open(context.Background(), fileOptions(t, dir))
+			require.NoError(t, err)
+			_, err = d.SyncNow(context.Background())
+			require.NoError(t, err)
+			if tc.prepare != nil {
+				tc.prepare(t, d.raw[1].(*sim.Flash))
+			}
+			require.NoError(t, d.Close())
+			require.NoError(t, formatMarker{dir}.set())
+			before := imageDigests(t, dir)
+
+			d, err = Open(context.Background(), fileOptions(t, dir))
+			if tc.refused == "" {
+				require.NoError(t, err)
+				require.True(t, d.Formatted())
+				require.NoError(t, d.Close())
+				return
+			}
+			require.ErrorIs(t, err, ErrCutFormatHoldsData)
+			require.ErrorContains(t, err, tc.refused)
+			require.Equal(t, before, imageDigests(t, dir), "nothing written")
+		})
+	}
+}
+
+// TestCutFormatOnOneChipIsRedone: chip A holds a store of generation 0
+// and chip B only a format intent (a format cut in chip B): the engine
+// could open the pair, but no round could commit on it; a plain start
+// without the marker formats both again.
+func TestCutFormatOnOneChipIsRedone(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(context.Background(), fileOptions(t, dir))
+	require.NoError(t, err)
+	l := d.engine.Layout()
+	b := d.raw[1].(*sim.Flash)
+	require.NoError(t, b.Erase(l.StoreOff, l.StoreSize))
+	require.NoError(t, store.MarkFormatIntent(b, l.StoreOff, l.StoreSize, store.FormatOptions{ChipID: 1, PairID: 3, MaxChunks: 64}))
+	require.NoError(t, d.Close())
+
+	d, err = Open(context.Background(), fileOptions(t, dir))
+	require.NoError(t, err)
+	defer d.Close()
+	require.True(t, d.Formatted(), "the cut format is finished")
+	rep, err := d.SyncNow(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), rep.Generation, rep.Error)
 }

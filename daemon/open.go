@@ -11,7 +11,6 @@ import (
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // ErrOneChipNew is wrapped by Open's error when one simulated chip's image
@@ -29,6 +28,12 @@ var ErrCutFormatHoldsData = errors.New("a format was cut, but a chip holds commi
 // chips the simulated CMC's seeded content in the primary's information
 // region) when Options.Format is set or both chips are new: simulated
 // chips kept in memory, or whose image files do not exist yet.
+//
+// A plain start on chips (real or simulated) whose store ranges hold a
+// cmcsync format intent (store.Probe: a format cut before its end) and no
+// data a format would destroy formats again by itself too; chips holding
+// a committed generation or foreign data are never formatted without
+// Options.Format.
 //
 // Formatting simulated chips is power-safe: the format-in-progress marker
 // (MarkerFile) is written durably to the state folder before any image
@@ -97,6 +102,21 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 			return nil, diskFullHint(err)
 		}
 	}
+	if !format && d.formatWasCut() {
+		// The chips' own format intent says a format was cut and
+		// nothing would be lost: finish it, as with the marker. (The
+		// engine may open such a pair, with a store on one chip only,
+		// but no round could commit on it.)
+		d.logf("the chips hold a format cut before its end: formatting again")
+		d.logbook.note("format", "the chips hold a cut format: formatting again")
+		if err := marker.set(); err != nil {
+			return nil, err
+		}
+		format = true
+		if err := d.format(&opts); err != nil {
+			return nil, diskFullHint(err)
+		}
+	}
 	d.engine, err = engine.Open(ctx, d.chips[0], d.chips[1], opts)
 	if err != nil {
 		if !d.formatted {
@@ -136,19 +156,20 @@ func survey(specs [2]flashspec.Spec) (simulated bool, fresh int) {
 	return simulated, fresh
 }
 
-// checkCutFormat is the check before a cut format is redone: no chip may
-// hold a committed generation (a format commits none). It only reads.
-//
-// Seam: the store's format-intent record and store.Probe will tell a cut
-// format from a finished one on the chip itself; until they land, the
-// store's generation decides.
+// checkCutFormat is the check before a cut format is redone: it reads
+// (never writes) each chip's store range and allows the format only if no
+// chip holds data a format would destroy (engine.FormatLosesNothing: each
+// range is blank, holds a cut format's intent, or a store of generation
+// 0).
+// A store holding a committed generation, or a range holding data that is
+// not a cmcsync store's, is refused (ErrCutFormatHoldsData): only the
+// user's --format formats it.
 func (d *Daemon) checkCutFormat() error {
 	l := d.layout
 	for _, f := range d.chips {
-		rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, false)
-		if err == nil && rep.Generation > 0 {
-			return fmt.Errorf("%w: %s holds generation %d; formatting nothing (if its data is not needed, pass --format to format both chips, destroying it; else remove %s and start again)",
-				ErrCutFormatHoldsData, f.Geometry().Name, rep.Generation, MarkerFile)
+		if err := engine.FormatLosesNothing(f, l); err != nil {
+			return fmt.Errorf("%w: %w; formatting nothing (if its data is not needed, pass --format to format both chips, destroying it; else remove %s from the state folder and start again)",
+				ErrCutFormatHoldsData, err, MarkerFile)
 		}
 	}
 	return nil
@@ -204,4 +225,12 @@ func diskFullHint(err error) error {
 		return fmt.Errorf("%w (no room for the chips' image files in the state folder: free disk space and start again; the format completes then)", err)
 	}
 	return err
+}
+
+// formatWasCut reports whether the chips themselves say a format was cut
+// (engine.FormatWasCut, at the default layout), with no state-folder
+// marker to say so: real chips, or a lost state folder.
+func (d *Daemon) formatWasCut() bool {
+	l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
+	return err == nil && engine.FormatWasCut(d.chips[0], d.chips[1], l)
 }

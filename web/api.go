@@ -227,6 +227,17 @@ type Status struct {
 	Types []TypeStatus `json:"types"`
 	// LastError is the last round's error, if it failed.
 	LastError string `json:"lastError,omitempty"`
+	// NotSynced says why the last round did not commit, if it did not.
+	NotSynced string `json:"notSynced,omitempty"`
+	// BackupHealth is what the scrub of the backup's committed chunks
+	// knows: "unknown" (no complete pass since the start), "ok",
+	// "damaged" (the next round of the type repairs it) or
+	// "unrepairable" (the primary's copy is damaged too); "" if the
+	// backend does not scrub. LastScrub ends the last complete pass;
+	// DamagedChunks counts the damage not repaired yet.
+	BackupHealth  string    `json:"backupHealth,omitempty"`
+	LastScrub     time.Time `json:"lastScrub,omitzero"`
+	DamagedChunks int       `json:"damagedChunks,omitempty"`
 	// Upgrade is set while an image upgrade waits for the user's choice.
 	Upgrade *UpgradeInfo `json:"upgrade,omitempty"`
 	// Counters since the daemon started or, if the engine stores them,
@@ -248,9 +259,17 @@ type Chip struct {
 type TypeStatus struct {
 	Name     string `json:"name"`
 	Selected bool   `json:"selected"`
-	// State is "synced" (the backup holds a committed copy), "pending"
-	// (chosen, no committed copy yet), "not-selected", or "error".
-	State string `json:"state"`
+	// State is "synced" (the backup holds a committed copy of what the
+	// primary holds), "pending" (chosen, no committed copy yet),
+	// "not-selected", "not-synced" (a committed copy exists but the
+	// primary's information may differ from it for a reason other than
+	// new activity: an upgrade waiting for its choice, a restore-defaults
+	// not completed), "damaged" (the scrub found a chunk of the backup's
+	// copy damaged; the next round repairs it) or "error" (the primary's
+	// record read corrupt, or damage nothing intact can repair). Reason
+	// says why, for every state but synced, pending and not-selected.
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
 	// Size is the payload size in bytes held on the backup (0 if none).
 	Size int64 `json:"size"`
 	// Generation is the generation that last wrote this type, if the

@@ -318,7 +318,7 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(t, "the commit is the newest event", `document.querySelector("#events tr") && document.querySelector("#events tr").getAttribute("data-kind") === "commit"`)
 		b.waitFor(t, "the chart has a bar", `document.querySelectorAll("#chart svg rect.bar").length === 1`)
 		require.Equal(t, "Synced", eval[string](t, b, `document.querySelector('#st-types tr[data-type="power"] .badge').textContent`))
-		require.Equal(t, "Not synced", eval[string](t, b, `document.querySelector('#st-types tr[data-type="fan"] .badge').textContent`))
+		require.Equal(t, "Not selected", eval[string](t, b, `document.querySelector('#st-types tr[data-type="fan"] .badge').textContent`))
 		b.do(t, "sync again", chromedp.Click(chromedp.ID("sync-now")))
 		b.waitFor(t, "generation 2", `document.getElementById("st-generation").textContent === "2"`)
 		require.Contains(t, eval[string](t, b, `document.getElementById("st-next").textContent`), "group: event-log, asset", "the next polled group (group size 2)")

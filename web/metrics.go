@@ -29,6 +29,9 @@ type FlashHealth struct {
 	// within a run).
 	Scrubbed bool
 	ScrubAge time.Duration
+	// DamagedChunks counts the committed chunks of the backup the scrub
+	// found damaged and no round has repaired yet.
+	DamagedChunks int
 }
 
 // ChipHealth is one chip's work and wear.
@@ -72,8 +75,9 @@ var (
 	descEndurance      = prometheus.NewDesc("cmcsync_flash_endurance_erases", "Erase cycles each block of the chip is rated for.", chipLabel, nil)
 	descBackupHealthy  = prometheus.NewDesc("cmcsync_backup_healthy", "1 when the backup store's checks (at open, at the last scrub) found no damage, else 0.", nil, nil)
 	descScrubAge       = prometheus.NewDesc("cmcsync_backup_scrub_age_seconds", "Seconds since the last complete scrub of the backup store ended (absent: none yet).", nil, nil)
+	descDamagedChunks  = prometheus.NewDesc("cmcsync_backup_damaged_chunks", "Committed chunks of the backup the scrub found damaged and no round has repaired yet.", nil, nil)
 	statusDescriptions = []*prometheus.Desc{descRounds, descFailures, descFailovers, descPurges, descBytesWritten, descGeneration, descUpgrade, descActiveBackup, descLastSync}
-	flashDescriptions  = []*prometheus.Desc{descFlashErases, descFlashWritten, descFlashRead, descWorstBlock, descEndurance, descBackupHealthy, descScrubAge}
+	flashDescriptions  = []*prometheus.Desc{descFlashErases, descFlashWritten, descFlashRead, descWorstBlock, descEndurance, descBackupHealthy, descScrubAge, descDamagedChunks}
 )
 
 // statusCollector turns Backend.Status into metrics at scrape time.
@@ -124,6 +128,7 @@ func (c flashCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(descBackupHealthy, prometheus.GaugeValue, boolFloat(h.BackupHealthy))
+	ch <- prometheus.MustNewConstMetric(descDamagedChunks, prometheus.GaugeValue, float64(h.DamagedChunks))
 	if h.Scrubbed {
 		ch <- prometheus.MustNewConstMetric(descScrubAge, prometheus.GaugeValue, max(h.ScrubAge, 0).Seconds())
 	}

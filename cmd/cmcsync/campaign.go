@@ -210,9 +210,10 @@ func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) 
 func printStory(w io.Writer, st *campaign.Story) {
 	fmt.Fprintf(w, "replay: %s\n", st.Replay)
 	r := st.Round
-	fmt.Fprintf(w, "round: %s, generation %d, %d flash operations", r.Outcome, r.Generation, st.RoundOps)
 	if r.Outcome == "" {
 		fmt.Fprintf(w, "round: ended by a power cut, generation %d attempted, %d flash operations", r.Generation, st.RoundOps)
+	} else {
+		fmt.Fprintf(w, "round: %s, generation %d, %d flash operations", r.Outcome, r.Generation, st.RoundOps)
 	}
 	fmt.Fprintf(w, ", %d chunks written, wait-response %v (engine)\n", r.ChangedChunks, r.WaitResponse)
 	if r.Anomaly != "" {
@@ -388,7 +389,11 @@ func printReport(w io.Writer, r *campaign.Report) {
 		fmt.Fprintf(w, "  points by kind: %s\n", strings.Join(kinds, " "))
 	}
 	fmt.Fprintf(w, "  invariants checked:")
-	for _, inv := range campaign.Invariants() {
+	invariants := campaign.Invariants()
+	if r.Scenario == campaign.LifecycleScenario {
+		invariants = campaign.LifecycleInvariants()
+	}
+	for _, inv := range invariants {
 		fmt.Fprintf(w, " %s=%d", inv, r.Checks[inv])
 	}
 	fmt.Fprintf(w, "\n  rate: %.0f points/s over %.1f s wall (%.0f points per CPU second)\n", r.PointsPerSecond, r.WallSeconds, r.PointsPerCPUSecond)

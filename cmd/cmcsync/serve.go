@@ -58,7 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	storePlace := fs.String("store", "", "real chips: the store's `PLACE`, as --info")
 	imageID := fs.String("image-id", "", "where the image identity for upgrade detection comes from: "+partlayout.IdentityUsage)
 	cmcReal := fs.Bool("simulate-cmc", false, "run the simulated CMC (--cmc-step) on real chips too: test rigs only, it writes the primary's information region")
-	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "read the whole backup store back and check it this often (0: never)")
+	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cmcsync serve [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format] [--faults SCHEDULE]")
 		fmt.Fprintln(stderr, "\nRuns the sync engine on its schedule and serves the information sync selection")

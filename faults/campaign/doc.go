@@ -37,7 +37,11 @@
 // rounds and of two rounds that reuse dirty blocks ("longrun@K" is round
 // K), and runs one of them with the backup re-imaged from a dump of the
 // primary ("longrun@K/swapped", the chips given the other way round, is
-// refused by the engine's identity check and is no campaign bench). Workers, one per
+// refused by the engine's identity check and is no campaign bench). The
+// lifecycle ("lifecycle", lifecycle.go) records the daemon's life around
+// the rounds — format, first round, configuration change, upgrades,
+// scrub and repair, restart — and cuts every operation of it, judged by
+// invariants of its own (LifecycleInvariants). Workers, one per
 // core, each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold

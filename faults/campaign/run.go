@@ -15,6 +15,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sc, _ := LookupScenario(o.Scenario); sc.Lifecycle {
+		return runLifecycle(ctx, o, sc)
+	}
 	start := time.Now()
 	bs, err := campaignBenches(ctx, o)
 	if err != nil {

@@ -36,6 +36,9 @@ type Scenario struct {
 	LongRun bool
 	Round   int
 	Swapped bool
+	// Lifecycle: the scenario is the daemon's life around the rounds
+	// (see lifecycle.go).
+	Lifecycle bool
 }
 
 var scenarios = map[string]Scenario{
@@ -54,6 +57,13 @@ var scenarios = map[string]Scenario{
 			"runs one of them with the chips swapped (longrun@K/swapped) and with the backup re-imaged from the primary",
 		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
 		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second, LongRun: true,
+	},
+	LifecycleScenario: {
+		Name: LifecycleScenario,
+		Description: "the daemon's life on the long run's small store (a 256 KiB region on 2 MiB MX66L1G45G chips): format, first round, configuration change, " +
+			"upgrade pending and kept, upgrade with restore-defaults, backup damage scrubbed and repaired, restart; every operation of every step cut and torn",
+		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
+		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: 7 * time.Minute, Threshold: 2 * time.Second, Lifecycle: true,
 	},
 	"small": {
 		Name:        "small",

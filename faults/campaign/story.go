@@ -53,6 +53,9 @@ func (r RuleStory) NeverMatched() bool { return r.Matched == 0 }
 
 // ReplayStory runs one case as Replay does and tells its story.
 func ReplayStory(ctx context.Context, c Case) (*Story, error) {
+	if sc, err := LookupScenario(c.Scenario); err == nil && sc.Lifecycle {
+		return replayLifecycle(ctx, c, sc)
+	}
 	b, err := loadBench(ctx, c.Scenario, c.Seed, c.Mutant)
 	if err != nil {
 		return nil, err

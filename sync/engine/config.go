@@ -30,7 +30,7 @@ func (e *Engine) Config() Config {
 // configuration a user was told is saved is never reverted. It fails
 // (ErrPending from the store) while an interrupted round awaits its purge.
 func (e *Engine) SetConfig(c Config) error {
-	return e.setConfig(c, true)
+	return e.setConfig(c, e.opts.Mutant != ConfigNotDurable)
 }
 
 // StageConfig validates c and stages it on the backup chip for the next

@@ -130,6 +130,9 @@ func (e *Engine) completeRestore(ctx context.Context) (RoundReport, error) {
 // version other than the committed one is an upgrade waiting for a
 // choice, as the next round would find it (Status.UpgradePending).
 func (e *Engine) upgradeAtOpen(ctx context.Context) error {
+	if e.opts.Mutant == RestoreForgotten && e.restoreMarked() {
+		return nil
+	}
 	if e.restoreMarked() {
 		e.lockRound()
 		defer e.unlockRound()
@@ -149,6 +152,9 @@ func (e *Engine) upgradeAtOpen(ctx context.Context) error {
 	e.mu.Lock()
 	e.primaryVersion = hdr.Version
 	e.mu.Unlock()
+	if e.opts.Mutant == UpgradeForgotten {
+		return nil
+	}
 	e.upgradeDetected(hdr, NoChoice)
 	return nil
 }

@@ -14,7 +14,10 @@ import (
 // 0 holding Options.Config; chip A active), and, with the HeaderIdentity
 // image source only, a generated firmware image (version
 // Options.ImageVersion) in the layout's image area. It writes nothing
-// outside those ranges and destroys what the chips held in them.
+// outside those ranges and destroys what the chips held in them. It marks
+// both stores' format intents (store.MarkFormatIntent) before it writes
+// anything else, so that a format cut by a power loss is told from data by
+// store.Probe and redone.
 func Format(chipA, chipB hal.Flash, opts Options) error {
 	if chipA == nil {
 		return errors.New("format: chip A is nil")
@@ -32,13 +35,23 @@ func Format(chipA, chipB hal.Flash, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("format: %w", err)
 	}
-	// TODO(integrity): once the store has its format-intent record and
-	// store.Probe, Format records the intent first and Open tells an
-	// interrupted format (Probe) from a chip of another pair.
 	now := opts.Clock.Now()
 	pair := uint64(now.UnixNano()) | 1
 	l := opts.Layout
 	e := chipA.Geometry().EraseSize
+	// Both chips' format intents first: a power loss anywhere in the
+	// format then leaves each store range a cut format's (store.Probe:
+	// FormatInterrupted) or a store of generation 0, never a range that
+	// still looks like what it held before on one chip only.
+	for i, chip := range []hal.Flash{chipA, chipB} {
+		if opts.Mutant == FormatLateIntent {
+			break
+		}
+		fo := store.FormatOptions{ChipID: uint8(i), PairID: pair, Time: now, MaxChunks: l.maxChunks(e), Config: toStoreConfig(cfg)}
+		if err := store.MarkFormatIntent(chip, l.StoreOff, l.StoreSize, fo); err != nil {
+			return fmt.Errorf("format %s: %w", chip.Geometry().Name, err)
+		}
+	}
 	for i, chip := range []hal.Flash{chipA, chipB} {
 		if _, ok := opts.Image.(HeaderIdentity); ok {
 			// Only chips formatted whole carry cmcsync's generated image.

@@ -28,6 +28,14 @@ const (
 	PrimaryWritten             // the round clears a bit of the primary's firmware image
 	NoWriteProbe               // the primary is not probed while the round writes its chunks
 	FailoverNoRestore          // a failover does not restore the new active chip's information region
+
+	// Mutants of the daemon's life around the rounds, which only the
+	// lifecycle campaign exercises (MutantInfo.Lifecycle).
+	ConfigNotDurable // SetConfig only stages the configuration for the next round
+	UpgradeForgotten // Open does not notice an image upgrade waiting for its choice
+	RestoreForgotten // Open neither completes nor reports a restore-defaults cut short
+	ScrubRepairExtra // a scrub's repair also rewrites the chunk after the damaged one
+	FormatLateIntent // Format writes no format intents before it formats each chip in turn
 )
 
 // MutantInfo describes a mutant.
@@ -35,18 +43,28 @@ type MutantInfo struct {
 	Mutant      Mutant
 	Name        string
 	Description string
+	// Lifecycle: the mutant breaks what happens around the rounds
+	// (configuration commits, upgrade choices across restarts, the scrub,
+	// the format), which the lifecycle campaign judges; a campaign of one
+	// round does not reach its code.
+	Lifecycle bool
 }
 
 var mutants = []MutantInfo{
-	{None, "none", "the real engine"},
-	{NoPurge, "no-purge", "purge skips erasing and verifying the interrupted round's blocks (still writes the purged mark)"},
-	{CommitBeforeDurable, "commit-before-durable", "the commit record is written before the round's chunks"},
-	{NoCRCCheck, "no-crc-check", "recovery and reads trust journal records and chunks without checking CRCs or digests"},
-	{ReinitInFlight, "reinit-in-flight", "reinit restores the interrupted round's configuration instead of the last committed one"},
-	{ThresholdIgnored, "threshold-ignored", "every anomaly fails over, whatever the measured wait-response time"},
-	{PrimaryWritten, "primary-written", "each round clears one bit of the primary's firmware image body"},
-	{NoWriteProbe, "no-write-probe", "the primary is not probed between the round's chunk writes (only before and after them), so a primary failing mid-write lets the whole round write on"},
-	{FailoverNoRestore, "failover-no-restore", "a failover makes the backup chip active without restoring its information region from the last committed generation (and records the restore as done)"},
+	{None, "none", "the real engine", false},
+	{NoPurge, "no-purge", "purge skips erasing and verifying the interrupted round's blocks (still writes the purged mark)", false},
+	{CommitBeforeDurable, "commit-before-durable", "the commit record is written before the round's chunks", false},
+	{NoCRCCheck, "no-crc-check", "recovery and reads trust journal records and chunks without checking CRCs or digests", false},
+	{ReinitInFlight, "reinit-in-flight", "reinit restores the interrupted round's configuration instead of the last committed one", false},
+	{ThresholdIgnored, "threshold-ignored", "every anomaly fails over, whatever the measured wait-response time", false},
+	{PrimaryWritten, "primary-written", "each round clears one bit of the primary's firmware image body", false},
+	{NoWriteProbe, "no-write-probe", "the primary is not probed between the round's chunk writes (only before and after them), so a primary failing mid-write lets the whole round write on", false},
+	{FailoverNoRestore, "failover-no-restore", "a failover makes the backup chip active without restoring its information region from the last committed generation (and records the restore as done)", false},
+	{ConfigNotDurable, "config-not-durable", "SetConfig stages the configuration for the next round instead of committing it, so an interrupted round's reinit reverts an acknowledged configuration", true},
+	{UpgradeForgotten, "upgrade-forgotten", "Open does not compare the primary's image version with the committed one: an upgrade waiting for its choice is forgotten until the next round", true},
+	{RestoreForgotten, "restore-forgotten", "Open neither completes a restore-defaults cut short nor reports it: the types read synced while the primary's information may be torn", true},
+	{ScrubRepairExtra, "scrub-repair-extra", "a chunk the scrub found damaged is rewritten together with the next chunk of its type, which was not damaged", true},
+	{FormatLateIntent, "format-late-intent", "Format formats the chips one after the other without marking both format intents first, so a cut between them leaves chips that do not say a format was under way", true},
 }
 
 // Mutants lists every mutant, None first.

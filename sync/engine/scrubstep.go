@@ -177,6 +177,9 @@ func (e *Engine) checkPrimary(bk *store.Store, sc *scrubState) *ChunkDamage {
 		e.noteDamage(*d)
 		if repair != RepairImpossible {
 			e.scheduleRepair(d.Type, d.Index)
+			if e.opts.Mutant == ScrubRepairExtra && len(ts.Chunks) > 1 {
+				e.scheduleRepair(d.Type, (d.Index+1)%len(ts.Chunks))
+			}
 		}
 		return d
 	}

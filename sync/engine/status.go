@@ -133,7 +133,7 @@ func (e *Engine) Status() Status {
 		st.Mutant = e.opts.Mutant.String()
 	}
 	ns := &e.newestState
-	st.RestoreIncomplete = ns.Generation > 0 && ns.UpgradeChoice == store.ChoiceRestoreDefaults && ns.ImageVersion == ""
+	st.RestoreIncomplete = ns.Generation > 0 && ns.UpgradeChoice == store.ChoiceRestoreDefaults && ns.ImageVersion == "" && e.opts.Mutant != RestoreForgotten
 	st.UpgradePending = st.UpgradePending || st.RestoreIncomplete
 	st.NextGroup = group(e.config, e.newestState.GroupNext)
 	st.Damage = slices.Clone(e.damage)

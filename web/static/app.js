@@ -314,10 +314,10 @@
   }
 
   function stateLabel(s) {
-    return { "synced": "Synced", "pending": "Pending", "not-selected": "Not synced", "error": "Error" }[s] || s;
+    return { "synced": "Synced", "pending": "Pending", "not-selected": "Not selected", "not-synced": "Not synced", "damaged": "Damaged", "error": "Error" }[s] || s;
   }
   function stateClass(s) {
-    return { "synced": "badge-ok", "pending": "badge-warn", "not-selected": "badge-muted", "error": "badge-bad" }[s] || "badge-muted";
+    return { "synced": "badge-ok", "pending": "badge-warn", "not-selected": "badge-muted", "not-synced": "badge-warn", "damaged": "badge-warn", "error": "badge-bad" }[s] || "badge-muted";
   }
 
   // ---- the configuration form --------------------------------------------
@@ -460,6 +460,13 @@
       }
     }
 
+    var hl = $("st-health"), h = st.backupHealth || "unknown";
+    hl.textContent = "";
+    hl.appendChild(el("span", { className: "badge " + ({ "ok": "badge-ok", "damaged": "badge-warn", "unrepairable": "badge-bad" }[h] || "badge-muted"),
+      text: ({ "ok": "OK", "damaged": "Damaged", "unrepairable": "Unrepairable", "unknown": "Not scrubbed yet" }[h] || h) }));
+    hl.appendChild(el("span", { className: "sub", text: (st.damagedChunks ? st.damagedChunks + " damaged chunk(s) · " : "") +
+      (st.lastScrub ? "scrubbed " + new Date(st.lastScrub).toLocaleString() : "no complete scrub since the start") }));
+
     var errBox = $("st-error");
     errBox.hidden = !st.lastError;
     errBox.textContent = st.lastError ? "Last error: " + st.lastError : "";
@@ -469,7 +476,7 @@
     st.types.forEach(function (t) {
       tb.appendChild(el("tr", { "data-type": t.name }, [
         el("td", { text: typeTitle(t.name) }),
-        el("td", {}, [el("span", { className: "badge " + stateClass(t.state), text: stateLabel(t.state) })]),
+        el("td", {}, [el("span", { className: "badge " + stateClass(t.state), text: stateLabel(t.state), title: t.reason || "" })]),
         el("td", { className: "num", text: t.size ? fmtBytes(t.size) : "–" }),
         el("td", { className: "digest", text: t.digest ? t.digest.slice(0, 8) : "–", title: t.digest || "" })
       ]));
