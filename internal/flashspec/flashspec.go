@@ -27,15 +27,15 @@ type Spec struct {
 	Part    string // sim: part profile name, lower case
 	// Profile (sim, instead of Part) is a part profile file (sim.Profile,
 	// as cmcsync calibrate writes it).
-	Profile   string
-	Size      int64  // sim: bytes; 0 means the whole part
-	File      string // sim: image file to persist to; "" keeps the chip in memory
-	Device    string // mtd: character device path, e.g. "/dev/mtd6"
+	Profile string
+	Size    int64  // sim: bytes; 0 means the whole part
+	File    string // sim: image file to persist to; "" keeps the chip in memory
+	Device  string // mtd: character device path, e.g. "/dev/mtd6"
 	// Partition (mtd, instead of Device) is an MTD partition's name as
 	// /proc/mtd lists it, e.g. "flash1" (mtd:name=flash1); Resolve finds
 	// its device.
 	Partition string
-	MaxTiming bool   // sim: charge the maximum timings
+	MaxTiming bool // sim: charge the maximum timings
 	// Spread (sim, timing=spread) draws each operation's time between the
 	// typical and maximum timings (sim.Options.Spread).
 	Spread bool
