@@ -143,3 +143,59 @@ func TestSurvey(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		formatted int64
+		dirty     bool // a byte written at 0 on the backup
+		force     [2]bool
+		want      []string // error substrings; nil: allowed
+	}{
+		{name: "blank pair"},
+		{name: "formatted pair", formatted: 2 << 20, want: []string{
+			"primary (p) holds a cmcsync store (generation 0) and an information region of 2MiB",
+			"backup (b) holds", "--format erases", "--format --force=primary,backup"}},
+		{name: "formatted pair, backup forced", formatted: 2 << 20, force: [2]bool{false, true}, want: []string{"--force=primary"}},
+		{name: "formatted pair, both forced", formatted: 2 << 20, force: [2]bool{true, true}},
+		{name: "foreign byte on the backup", dirty: true, want: []string{"backup (b) holds data that is not cmcsync's", "--force=backup"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := pair(t, tc.formatted)
+			if tc.dirty {
+				_, err := b.WriteAt([]byte{0}, 0)
+				require.NoError(t, err)
+			}
+			l, err := chipstate.Plan(a.Geometry(), chipstate.Places{})
+			require.NoError(t, err)
+			err = chipstate.CheckFormat([]chipstate.Chip{{Name: "primary", Spec: "p", Flash: a, Force: tc.force[0]}, {Name: "backup", Spec: "b", Flash: b, Force: tc.force[1]}}, l, "--format")
+			if tc.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, chipstate.ErrRefused)
+			for _, w := range tc.want {
+				require.ErrorContains(t, err, w)
+			}
+			if !tc.force[0] && tc.formatted == 0 {
+				require.NotContains(t, err.Error(), "primary (")
+			}
+		})
+	}
+}
+
+func TestParseForce(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []bool
+		bad  bool
+	}{{"", []bool{false, false}, false}, {"primary", []bool{true, false}, false}, {"backup,primary", []bool{true, true}, false}, {"chip1", nil, true}, {"all", nil, true}} {
+		got, err := chipstate.ParseForce(tc.in, "primary", "backup")
+		if tc.bad {
+			require.Error(t, err, tc.in)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got, tc.in)
+	}
+}

@@ -62,18 +62,33 @@ func Resolve(f hal.Flash, p Places) (engine.Layout, Found, error) {
 			return engine.Layout{}, found, fmt.Errorf("%w: the region at %#x records %s, the size given is %s (leave the size out to use the recorded one)", ErrSizeMismatch, infoOff, hal.FormatSize(h.Size), hal.FormatSize(p.InfoSize))
 		}
 	}
-	size := p.InfoSize
-	if size == 0 {
-		size = found.RegionSize
+	if p.InfoSize == 0 {
+		p.InfoSize = found.RegionSize
 	}
+	l, err := Plan(g, p)
+	return l, found, err
+}
+
+// Plan lays out a chip of geometry g from places p alone, reading nothing
+// (for a format): zero places take the defaults of Places.
+func Plan(g hal.Geometry, p Places) (engine.Layout, error) {
 	if p.InfoOff == 0 && p.StoreOff == 0 && p.StoreSize == 0 {
-		l, err := engine.DefaultLayout(g, size)
-		return l, found, err
+		return engine.DefaultLayout(g, p.InfoSize)
+	}
+	if err := g.Validate(); err != nil {
+		return engine.Layout{}, err
+	}
+	infoOff, size := p.InfoOff, p.InfoSize
+	if infoOff == 0 {
+		infoOff = defaultInfoOff(g)
 	}
 	if size == 0 {
 		e := g.EraseSize
 		size = min(g.Size/4, 8<<20) / e * e
 	}
+	// Seam: the engine keeps a firmware image area before the region
+	// (engine.Layout.Check wants it at offset 0); once image identity
+	// comes from a configured source it is no longer cmcsync's to place.
 	l := engine.Layout{ImageOff: 0, ImageSize: infoOff, InfoOff: infoOff, InfoSize: size, StoreOff: p.StoreOff, StoreSize: p.StoreSize}
 	if l.StoreOff == 0 {
 		l.StoreOff = infoOff + size
@@ -82,9 +97,9 @@ func Resolve(f hal.Flash, p Places) (engine.Layout, Found, error) {
 		l.StoreSize = g.Size - l.StoreOff
 	}
 	if err := l.Check(g); err != nil {
-		return engine.Layout{}, found, err
+		return engine.Layout{}, err
 	}
-	return l, found, nil
+	return l, nil
 }
 
 // ResolvePair resolves both chips' layouts and returns the one they share:

@@ -62,17 +62,31 @@ const scanBlock = 256 << 10
 // area, the information region and the store: what a format writes).
 func Survey(f hal.Flash, l engine.Layout) (Contents, error) {
 	c := Contents{Data: -1}
-	s, err := store.Open(f, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
-	switch {
-	case err == nil:
-		c.Store, c.Generation = true, s.StateRef().Generation
-		s.Release()
-	case errors.Is(err, store.ErrNotFormatted):
-	default:
-		c.StoreError = err.Error()
-	}
+	places := [][2]int64{{l.StoreOff, l.StoreSize}}
 	if h, err := ReadRegionHeader(f, l.InfoOff); err == nil {
 		c.RegionSize = h.Size
+		if h.Size != l.InfoSize && l.StoreOff == l.InfoOff+l.InfoSize {
+			// Formatted with another region size: its store follows
+			// the region the header records.
+			off := l.InfoOff + h.Size
+			if end := l.StoreOff + l.StoreSize; off < end {
+				places = append([][2]int64{{off, end - off}}, places...)
+			}
+		}
+	}
+	for _, pl := range places {
+		s, err := store.Open(f, pl[0], pl[1], store.Options{ReadOnly: true})
+		switch {
+		case err == nil:
+			c.Store, c.Generation, c.StoreError = true, s.StateRef().Generation, ""
+			s.Release()
+		case errors.Is(err, store.ErrNotFormatted):
+			continue
+		case c.StoreError == "":
+			c.StoreError = err.Error()
+			continue
+		}
+		break
 	}
 	if c.Store || c.StoreError != "" || c.RegionSize != 0 {
 		return c, nil
