@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -82,8 +83,19 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	}
 	opts := engine.Options{Clock: d.clock, Config: DefaultConfig(), Logf: d.engineLine,
 		PrimaryLock: &d.primaryMu, OnRound: d.scheduled}
+	if opts.Layout, err = d.layout(format); err != nil {
+		return nil, err
+	}
+	if o.Format {
+		if err := chipstate.CheckFormat([]chipstate.Chip{
+			{Name: "primary", Spec: o.Primary.String(), Flash: d.raw[0], Force: o.Force[0]},
+			{Name: "backup", Spec: o.Backup.String(), Flash: d.raw[1], Force: o.Force[1]},
+		}, opts.Layout, "--format"); err != nil {
+			return nil, err
+		}
+	}
 	if cut && !o.Format {
-		if err := d.checkCutFormat(); err != nil {
+		if err := d.checkCutFormat(opts.Layout); err != nil {
 			return nil, err
 		}
 		d.logf("the last format was cut (%s in the state folder): formatting again", MarkerFile)
@@ -139,11 +151,7 @@ func survey(specs [2]flashspec.Spec) (simulated bool, fresh int) {
 // Seam: the store's format-intent record and store.Probe will tell a cut
 // format from a finished one on the chip itself; until they land, the
 // store's generation decides.
-func (d *Daemon) checkCutFormat() error {
-	l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
-	if err != nil {
-		return err
-	}
+func (d *Daemon) checkCutFormat(l engine.Layout) error {
 	for _, f := range d.chips {
 		rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, false)
 		if err == nil && rep.Generation > 0 {
@@ -154,15 +162,20 @@ func (d *Daemon) checkCutFormat() error {
 	return nil
 }
 
-// format formats both chips with the default layout (recorded in opts)
-// and, on simulated chips, fills the primary's information region with the
+// layout is the chips' layout: for a format, planned from
+// Options.Places; else resolved from the chips' region headers (read on
+// the raw chips, so a fault schedule counts none of these reads).
+func (d *Daemon) layout(format bool) (engine.Layout, error) {
+	if format {
+		return chipstate.Plan(d.raw[0].Geometry(), d.opts.Places)
+	}
+	return chipstate.ResolvePair(d.raw[0], d.raw[1], d.opts.Places)
+}
+
+// format formats both chips with the layout recorded in opts and, on
+// simulated chips, fills the primary's information region with the
 // simulated CMC's seeded content. The history's totals start again.
 func (d *Daemon) format(opts *engine.Options) error {
-	layout, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
-	if err != nil {
-		return err
-	}
-	opts.Layout = layout
 	var fill func(*info.Region) error
 	if d.simulated {
 		fill = cmcsim.New(d.opts.Seed).Populate
