@@ -19,6 +19,10 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/cmcsync/cmcsync/config"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/devlock"
 )
 
 func main() {
@@ -27,16 +31,42 @@ func main() {
 	stop()
 	if err != nil {
 		var ee *exitError
-		if errors.As(err, &ee) {
-			if ee.msg != "" {
-				fmt.Fprintln(os.Stderr, "cmcsync:", ee.msg)
-			}
-			os.Exit(ee.code)
+		if !errors.As(err, &ee) || ee.msg != "" {
+			fmt.Fprintln(os.Stderr, "cmcsync:", err)
 		}
-		fmt.Fprintln(os.Stderr, "cmcsync:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
+
+// Exit statuses (docs/CLI.md): every command follows them.
+const (
+	exitOK      = 0 // done; for checks: nothing wrong found
+	exitFailure = 1 // failed, or a check found a violation or damage
+	exitUsage   = 2 // bad command line, configuration file or input
+	exitRefused = 3 // refused to destroy data, or a device is busy
+)
+
+// exitCode maps an error to its exit status: an exitError's own code;
+// refusals and busy devices 3; bad configuration files, sizes that
+// contradict the chip and bad input files 2; anything else 1.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, chipstate.ErrRefused), errors.Is(err, devlock.ErrBusy):
+		return exitRefused
+	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// errBadInput marks an input file (information to put) that does not
+// decode: exit status 2.
+var errBadInput = errors.New("bad input")
 
 // command is one subcommand. Each lives in its own file and registers itself
 // from an init function.
@@ -72,7 +102,7 @@ func (e *exitError) Error() string {
 
 // usageError reports a command-line mistake; it exits with status 2.
 func usageError(format string, a ...any) error {
-	return &exitError{code: 2, msg: fmt.Sprintf(format, a...)}
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, a...)}
 }
 
 // parseFlags parses a command's flags and refuses positional arguments.

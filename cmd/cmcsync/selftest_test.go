@@ -23,7 +23,7 @@ func runSelftestArgs(args ...string) (stdout, stderr string, err error) {
 	return out.String(), errOut.String(), err
 }
 
-func exitCode(t *testing.T, err error) (int, string) {
+func exitOf(t *testing.T, err error) (int, string) {
 	t.Helper()
 	var ee *exitError
 	require.ErrorAs(t, err, &ee)
@@ -78,7 +78,7 @@ func TestSelftestBadInvocations(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, _, err := runSelftestArgs(tc.args...)
-			code, msg := exitCode(t, err)
+			code, msg := exitOf(t, err)
 			require.Equal(t, tc.code, code, msg)
 			for _, w := range tc.want {
 				require.Contains(t, msg, w)
@@ -89,7 +89,7 @@ func TestSelftestBadInvocations(t *testing.T) {
 
 func TestSelftestMissingMTD(t *testing.T) {
 	_, _, err := runSelftestArgs("--flash", "mtd:/nonexistent/mtd9")
-	code, msg := exitCode(t, err)
+	code, msg := exitOf(t, err)
 	require.Equal(t, 1, code)
 	require.Contains(t, msg, "/nonexistent/mtd9")
 	if runtime.GOOS == "linux" {
@@ -117,7 +117,7 @@ func TestSelftestReportsFailures(t *testing.T) {
 	}
 	spec := "sim:part=w25q256jv,size=1M"
 	out, _, err := runSelftestArgs("--flash", spec)
-	code, msg := exitCode(t, err)
+	code, msg := exitOf(t, err)
 	require.Equal(t, 1, code)
 	require.Contains(t, msg, "erase-neighbours")
 	require.Contains(t, out, "FAIL  erase-neighbours")

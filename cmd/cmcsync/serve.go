@@ -18,6 +18,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/daemon"
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/web"
 )
@@ -48,14 +49,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", defaultListen, "address to serve the page and API on (off loopback it needs --tls-cert and --tls-key)")
 	tlsCert := fs.String("tls-cert", "", "PEM `FILE` of the server's TLS certificate (chain): serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "PEM `FILE` of the TLS certificate's private key")
-	format := fs.Bool("format", false, "format both chips before starting (destroys what they hold)")
+	format := fs.Bool("format", false, "format both chips before starting: ERASES them; chips holding any data also need --force")
+	force := fs.String("force", "", "with --format: the chips (primary, backup, comma-separated) whose data it may erase")
+	cf := addChipFlags(fs)
 	cmcStep := fs.Duration("cmc-step", defaultCMCStep, "simulated CMC: how often it changes the primary's information (0: off; only on sim chips)")
 	seed := fs.Uint64("seed", 1, "seed of the simulated CMC's activity and images")
 	pace := fs.Bool("pace", false, "simulated chips take their datasheet time in real time (default: it advances the engine's clock at once)")
 	faultText := fs.String("faults", "", "inject a fault `SCHEDULE` into the simulated chips, e.g. '(on (and primary read (after 5000)) (delay 3s))'; a cut ends the process (see docs/API.md, Fault injection and the clock)")
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "read the whole backup store back and check it this often (0: never)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync serve [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format] [--faults SCHEDULE]")
+		fmt.Fprintln(stderr, "usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]")
 		fmt.Fprintln(stderr, "\nRuns the sync engine on its schedule and serves the information sync selection")
 		fmt.Fprintln(stderr, "page, the JSON API (/api/, see docs/API.md) and /metrics. Without --primary and")
 		fmt.Fprintln(stderr, "--backup it runs on two simulated chips kept as image files in the state folder,")
@@ -65,6 +68,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.PrintDefaults()
 	}
 	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	if err := cf.load(fs); err != nil {
 		return err
 	}
 	if (*primary == "") != (*backup == "") {
@@ -78,6 +84,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	places, err := cf.places("serve")
+	if err != nil {
+		return err
+	}
+	forced, err := chipstate.ParseForce(*force, "primary", "backup")
+	if err != nil {
+		return usageError("serve: %v", err)
+	}
+	if *force != "" && !*format {
+		return usageError("serve: --force goes with --format (it names the chips --format may erase)")
 	}
 	var schedule *faults.Schedule
 	if *faultText != "" {
@@ -124,12 +141,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 
+	locks, err := lockChips(parsed[0], parsed[1])
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer locks.Unlock()
+
 	logf := lineLogger(stderr, true)
 	d, err := daemon.Open(ctx, daemon.Options{Primary: parsed[0], Backup: parsed[1], StateDir: dir, Format: *format,
+		Force: [2]bool{forced[0], forced[1]}, Places: places,
 		Seed: *seed, CMCStep: *cmcStep, Pace: *pace, Faults: schedule, OnPowerCut: killSelf, ScrubEvery: *scrubEvery,
 		Logf: logf, EngineLogf: lineLogger(stderr, false)})
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return fmt.Errorf("serve: %w", busyChip(err, parsed))
 	}
 	defer func() {
 		if err := d.Close(); err != nil {
@@ -196,9 +220,9 @@ func serveSpecs(dir, primary, backup string) ([2]flashspec.Spec, error) {
 	}
 	var parsed [2]flashspec.Spec
 	for i, s := range specs {
-		p, err := flashspec.Parse(s)
+		p, err := resolveSpec("serve", [2]string{"primary", "backup"}[i], s)
 		if err != nil {
-			return parsed, usageError("serve: --%s: %v", [2]string{"primary", "backup"}[i], err)
+			return parsed, err
 		}
 		parsed[i] = p
 	}

@@ -12,6 +12,8 @@ package devlock
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,7 +70,11 @@ func Lock(paths ...string) (*Locks, error) {
 	l := &Locks{}
 	var done []string
 	for _, p := range paths {
-		if p == "" || slices.Contains(done, p) {
+		if p == "" {
+			continue
+		}
+		p = target(p)
+		if slices.Contains(done, p) {
 			continue
 		}
 		done = append(done, p)
@@ -82,6 +88,15 @@ func Lock(paths ...string) (*Locks, error) {
 		}
 	}
 	return l, nil
+}
+
+// target is the path locked for p: p, or its folder while p does not
+// exist.
+func target(p string) string {
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		return filepath.Dir(p)
+	}
+	return p
 }
 
 // Holder is one lock /proc/locks lists.

@@ -32,6 +32,7 @@ func TestLockBusy(t *testing.T) {
 		{name: "missing image locks its folder", first: []string{missing}, second: []string{filepath.Join(dir, "sub", "chip2.img")}, busy: filepath.Join(dir, "sub")},
 		{name: "memory chips", first: []string{"", ""}, second: []string{""}},
 		{name: "a path twice in one call", first: []string{img, img}, second: []string{img}, busy: img},
+		{name: "two missing images in one folder", first: []string{missing, filepath.Join(dir, "sub", "chip2.img")}, second: []string{missing}, busy: filepath.Join(dir, "sub")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l1, err := devlock.Lock(tc.first...)

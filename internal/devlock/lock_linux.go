@@ -10,12 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockPath locks p, or its folder when p does not exist.
-func lockPath(p string) (closer, error) {
-	target := p
-	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-		target = filepath.Dir(p)
-	}
+// lockPath locks target.
+func lockPath(target string) (closer, error) {
 	f, err := os.Open(target)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", target, err)
@@ -23,13 +19,20 @@ func lockPath(p string) (closer, error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			be := &BusyError{Path: target}
-			be.PID, be.Command = holderOf(target)
-			return nil, be
+			return nil, Busy(target)
 		}
 		return nil, fmt.Errorf("lock %s: %w", target, err)
 	}
 	return f, nil
+}
+
+// Busy returns the BusyError of a path another process has locked (with
+// flock(2), as cmcsync and its simulated chips' image files do), naming
+// the holder if /proc/locks lists it.
+func Busy(path string) *BusyError {
+	be := &BusyError{Path: path}
+	be.PID, be.Command = holderOf(path)
+	return be
 }
 
 // holderOf finds the process holding a flock on path in /proc/locks.

@@ -61,11 +61,20 @@ type Superblock struct {
 
 // Journal is the journal area in use.
 type Journal struct {
-	Area    int    `json:"area"`
-	Epoch   uint64 `json:"epoch"`
-	Records int    `json:"records"`
-	Tail    int64  `json:"tail"`
-	Torn    bool   `json:"torn"`
+	Area    int      `json:"area"`
+	Epoch   uint64   `json:"epoch"`
+	Records int      `json:"records"`
+	Tail    int64    `json:"tail"`
+	Torn    bool     `json:"torn"`
+	Log     []Record `json:"log"`
+}
+
+// Record locates one journal record.
+type Record struct {
+	Kind   string `json:"kind"`
+	Seq    uint64 `json:"seq"`
+	Offset int64  `json:"offset"`
+	Size   int64  `json:"size"`
 }
 
 // Role says which chip's image is active.
@@ -159,6 +168,9 @@ func FromInspection(in engine.Inspection) Inspection {
 		if s.Staged != nil {
 			c := FromStoreConfig(*s.Staged)
 			st.Staged = &c
+		}
+		for _, r := range s.Journal.Log {
+			st.Journal.Log = append(st.Journal.Log, Record{Kind: r.Kind, Seq: r.Seq, Offset: r.Off, Size: r.Size})
 		}
 		for _, t := range s.Types {
 			st.Types = append(st.Types, StoreType{Name: info.Type(t.Type).String(), Size: t.Size, Seq: t.Seq, Phase: t.Phase, Digest: t.Digest, Chunks: t.Chunks})
