@@ -21,7 +21,7 @@ import (
 // configuration file and the places of the information region and the
 // store (the chips themselves are --primary and --backup).
 type chipFlags struct {
-	config                                  *string
+	config                                 *string
 	infoOff, infoSize, storeOff, storeSize *string
 }
 
