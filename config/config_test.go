@@ -176,3 +176,15 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDeployExample: the shipped example configuration decodes.
+func TestDeployExample(t *testing.T) {
+	f, err := config.Load("../deploy/cmcsync.json")
+	require.NoError(t, err)
+	s, ok := f.Lookup("primary")
+	require.True(t, ok)
+	require.Equal(t, "mtd:name=cmcsync0", s.Value)
+	s, ok = f.Lookup("store-size")
+	require.True(t, ok)
+	require.Equal(t, "24117248", s.Value)
+}
