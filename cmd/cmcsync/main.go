@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"syscall"
 
@@ -123,6 +124,14 @@ func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
 
 // run is the whole program, callable from tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) >= 2 && args[0] == "help" {
+		// help CMD [SUB]: the command's own usage, on stdout.
+		c, ok := commands[args[1]]
+		if !ok {
+			return usageError("help: unknown command %q (want one of %s)", args[1], commandNames())
+		}
+		return c.run(ctx, append(slices.Clone(args[2:]), "-h"), stdout, stdout)
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printHelp(stdout)
 		if len(args) == 0 {
@@ -152,5 +161,7 @@ func printHelp(w io.Writer) {
 	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun \"cmcsync <command> -h\" for a command's flags.")
+	fmt.Fprintln(w, "\nRun \"cmcsync help <command>\" for a command's flags. Exit status: 0 done,")
+	fmt.Fprintln(w, "1 failure or damage found, 2 bad command line or input, 3 refused or busy")
+	fmt.Fprintln(w, "(docs/CLI.md).")
 }
