@@ -20,6 +20,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/internal/sdnotify"
 	"github.com/cmcsync/cmcsync/web"
 )
 
@@ -173,7 +174,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d.SetRecorder(srv)
 
 	printServeStart(stdout, dir, srv.Scheme()+"://"+browserAddr(ln.Addr())+"/", parsed, d, token, created)
-	err = serveUntilDone(ctx, ln, srv, d, logf)
+	watchdog, err := sdnotify.WatchdogInterval()
+	if err != nil {
+		logf("%v (no watchdog pings)", err)
+	}
+	if _, err := sdnotify.Notify(sdnotify.Ready + "\n" + sdnotify.Status(fmt.Sprintf("serving on %s, generation %d", ln.Addr(), d.Status().Generation))); err != nil {
+		logf("%v", err)
+	}
+	err = serveUntilDone(ctx, ln, srv, d, logf, watchdog)
 	if err == nil {
 		if _, ops, ok := d.Faults(); ok {
 			fmt.Fprintf(stdout, "cmcsync serve: stopped after %d flash operations\n", ops)
@@ -254,9 +262,28 @@ func printServeStart(w io.Writer, dir, url string, specs [2]flashspec.Spec, d *d
 // serveUntilDone serves srv on ln and runs the daemon until ctx is done
 // (nil) or either fails (its error); then it shuts the server down and
 // waits for both.
-func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any)) error {
+//
+// Under systemd (sdnotify) it sends WATCHDOG=1 every half watchdog
+// interval while both run (0: no watchdog), and STOPPING=1 when it stops.
+func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any), watchdog time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if watchdog > 0 {
+		go func() {
+			t := time.NewTicker(watchdog / 2)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
+						logf("%v", err)
+					}
+				}
+			}
+		}()
+	}
 	hs := srv.HTTPServer()
 	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 2)
@@ -281,7 +308,10 @@ func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *da
 		logf("stopping")
 	case runErr = <-errc:
 	}
-	cancel()
+	cancel() // ends the watchdog pings first: a hung shutdown is the watchdog's to catch
+	if _, err := sdnotify.Notify(sdnotify.Stopping); err != nil {
+		logf("%v", err)
+	}
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
