@@ -194,9 +194,9 @@ func validateTypes(types, known []string) error {
 // quotes those whenever the backend knows them (the size held right now is
 // TypeStatus.Size).
 type TypeInfo struct {
-	Name        string `json:"name"`        // stable name, e.g. "event-log"
-	Title       string `json:"title"`       // e.g. "Node event log (SEL)"
-	Holds       string `json:"holds"`       // what the information holds
+	Name        string `json:"name"`         // stable name, e.g. "event-log"
+	Title       string `json:"title"`        // e.g. "Node event log (SEL)"
+	Holds       string `json:"holds"`        // what the information holds
 	WhyBackup   string `json:"why_backup"`   // why the backup image needs it
 	TypicalSize string `json:"typical_size"` // e.g. "16-64 KiB"; shown only when CapacityBytes is 0
 	ChangeRate  string `json:"change_rate"`  // how often it changes
@@ -277,10 +277,10 @@ type UpgradeInfo struct {
 
 // Counters are running totals.
 type Counters struct {
-	Rounds       uint64 `json:"rounds"`       // rounds run (any outcome)
-	Failures     uint64 `json:"failures"`     // rounds interrupted or failed
-	Failovers    uint64 `json:"failovers"`    // switches to the backup image
-	Purges       uint64 `json:"purges"`       // interrupted rounds purged from the backup
+	Rounds       uint64 `json:"rounds"`        // rounds run (any outcome)
+	Failures     uint64 `json:"failures"`      // rounds interrupted or failed
+	Failovers    uint64 `json:"failovers"`     // switches to the backup image
+	Purges       uint64 `json:"purges"`        // interrupted rounds purged from the backup
 	BytesWritten int64  `json:"bytes_written"` // bytes programmed to the backup
 }
 
