@@ -144,7 +144,11 @@ func lockChips(specs ...flashspec.Spec) (*devlock.Locks, error) {
 	for _, s := range specs {
 		switch {
 		case s.Backend == flashspec.MTD:
-			paths = append(paths, s.Device)
+			// A device that is not there fails to open with its own
+			// message (listing /proc/mtd); there is nothing to lock.
+			if _, err := os.Stat(s.Device); err == nil {
+				paths = append(paths, s.Device)
+			}
 		case s.File != "":
 			if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
 				paths = append(paths, s.File)

@@ -141,6 +141,8 @@ func TestDeviceBusy(t *testing.T) {
 	for _, args := range [][]string{
 		{"sync", "--primary", a, "--backup", b},
 		{"serve", "--listen", "127.0.0.1:0", "--state", dir},
+		{"selftest", "--flash", a},
+		{"config", "get", "--primary", a, "--backup", b},
 	} {
 		_, _, err := runCommand(t, args...)
 		require.Equal(t, 3, statusOf(err), "%v", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/hal/haltest"
+	"github.com/cmcsync/cmcsync/internal/devlock"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 )
 
@@ -36,9 +38,9 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *spec == "" {
 		return usageError("selftest: --flash is required (%s)", flashspec.Usage)
 	}
-	s, err := flashspec.Parse(*spec)
+	s, err := resolveSpec("selftest", "flash", *spec)
 	if err != nil {
-		return usageError("selftest: %v", err)
+		return err
 	}
 	var names []string
 	if *only != "" {
@@ -53,8 +55,17 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 
+	// The device is erased in places: no other cmcsync may be driving it.
+	locks, err := lockChips(s)
+	if err != nil {
+		return fmt.Errorf("selftest: %w", err)
+	}
+	defer locks.Unlock()
 	f, err := openSelftestFlash(s, nil)
 	if err != nil {
+		if err := busyChip(err, [2]flashspec.Spec{s}); errors.Is(err, devlock.ErrBusy) {
+			return fmt.Errorf("selftest: %w", err)
+		}
 		return &exitError{code: 1, msg: fmt.Sprintf("selftest: %v", err)}
 	}
 	defer hal.Close(f)
