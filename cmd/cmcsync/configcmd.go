@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 func init() {
@@ -41,14 +43,42 @@ func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	e, err := pf.open(ctx, fs)
 	if err != nil {
-		return err
+		c, ok, why := daemonClient(err, *pf.chips.config)
+		if !ok {
+			return errors.Join(err, why)
+		}
+		fmt.Fprintf(stderr, "config get: the chips are held by a running daemon: asking its API at %s\n", c.URL)
+		wc, err := c.Config(ctx)
+		if err != nil {
+			return fmt.Errorf("config get: %w", err)
+		}
+		return outputConfig(stdout, fromWebConfig(wc), *pf.json)
 	}
 	defer func() { err = errors.Join(err, e.Close()) }()
-	if *pf.json {
-		return writeJSON(stdout, jsonout.FromConfig(e.Config()))
+	return outputConfig(stdout, e.Config(), *pf.json)
+}
+
+func outputConfig(w io.Writer, c engine.Config, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, jsonout.FromConfig(c))
 	}
-	printConfig(stdout, e.Config())
+	printConfig(w, c)
 	return nil
+}
+
+// fromWebConfig and toWebConfig convert the API's form of a configuration.
+func fromWebConfig(wc web.Config) engine.Config {
+	c := engine.Config{Interval: time.Duration(wc.Interval), Threshold: time.Duration(wc.Threshold), Verify: wc.Verify, GroupSize: wc.GroupSize, RetryAtOnce: wc.RetryAtOnce}
+	for _, n := range wc.Types {
+		if t, err := info.ParseType(n); err == nil {
+			c.Types = append(c.Types, t)
+		}
+	}
+	return c
+}
+
+func toWebConfig(c engine.Config) web.Config {
+	return web.Config{Types: jsonout.Types(c.Types), Interval: web.Duration(c.Interval), Threshold: web.Duration(c.Threshold), Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce}
 }
 
 func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
@@ -89,44 +119,59 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return usageError("config set: --types: %v", err)
 		}
 	}
+	apply := func(c engine.Config) engine.Config {
+		if set["types"] {
+			c.Types = ts
+			if !set["group-size"] {
+				c.GroupSize = min(c.GroupSize, len(ts))
+			}
+		}
+		if set["interval"] {
+			c.Interval = *interval
+		}
+		if set["threshold"] {
+			c.Threshold = *threshold
+		}
+		if set["verify"] {
+			c.Verify = *verify
+		}
+		if set["group-size"] {
+			c.GroupSize = *group
+		}
+		if set["retry-at-once"] {
+			c.RetryAtOnce = *retry
+		}
+		return c
+	}
 	e, err := pf.open(ctx, fs)
 	if err != nil {
-		return err
+		cl, ok, why := daemonClient(err, *pf.chips.config)
+		if !ok {
+			return errors.Join(err, why)
+		}
+		fmt.Fprintf(stderr, "config set: the chips are held by a running daemon: changing it through its API at %s\n", cl.URL)
+		wc, err := cl.Config(ctx)
+		if err != nil {
+			return fmt.Errorf("config set: %w", err)
+		}
+		stored, err := cl.SetConfig(ctx, toWebConfig(apply(fromWebConfig(wc))))
+		if err != nil {
+			if errors.Is(err, web.ErrInvalid) {
+				return usageError("config set: %v", err)
+			}
+			return fmt.Errorf("config set: %w", err)
+		}
+		return outputConfig(stdout, fromWebConfig(stored), *pf.json)
 	}
 	defer func() { err = errors.Join(err, e.Close()) }()
-	c := e.Config()
-	if set["types"] {
-		c.Types = ts
-		if !set["group-size"] {
-			c.GroupSize = min(c.GroupSize, len(ts))
-		}
-	}
-	if set["interval"] {
-		c.Interval = *interval
-	}
-	if set["threshold"] {
-		c.Threshold = *threshold
-	}
-	if set["verify"] {
-		c.Verify = *verify
-	}
-	if set["group-size"] {
-		c.GroupSize = *group
-	}
-	if set["retry-at-once"] {
-		c.RetryAtOnce = *retry
-	}
+	c := apply(e.Config())
 	if err := c.Validate(); err != nil {
 		return usageError("config set: %v", err)
 	}
 	if err := e.SetConfig(c); err != nil {
 		return fmt.Errorf("config set: %w", err)
 	}
-	if *pf.json {
-		return writeJSON(stdout, jsonout.FromConfig(e.Config()))
-	}
-	printConfig(stdout, e.Config())
-	return nil
+	return outputConfig(stdout, e.Config(), *pf.json)
 }
 
 func joinFlags(names []string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -171,4 +172,42 @@ func readFiles(t *testing.T, dir string) map[string]string {
 		out[e.Name()] = fmt.Sprintf("%d bytes, sha256 %x", len(b), sha256.Sum256(b))
 	}
 	return out
+}
+
+// TestBusyGoesThroughTheAPI: while serve holds the chips, config and
+// upgrade with the same configuration file go through its API; without
+// the file they fail busy (exit 3).
+func TestBusyGoesThroughTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	r := startServe(t, "--state", state, "--cmc-step", "0")
+	cfg := filepath.Join(dir, "cmcsync.json")
+	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip0.img")
+	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip1.img")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`{"chips": {"primary": {"device": %q}, "backup": {"device": %q}}, "state_dir": %q, "listen": %q}`,
+		a, b, state, strings.TrimPrefix(r.url, "http://"))), 0o600))
+
+	_, _, err := runCommand(t, "config", "set", "--primary", a, "--backup", b, "--interval", "45s")
+	require.Equal(t, 3, statusOf(err), "%v", err)
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"config", "set", "--interval", "45s", "--verify=false"}, 0, "interval 45s"},
+		{[]string{"config", "get"}, 0, "interval 45s\nthreshold 2s\nverify false"},
+		{[]string{"config", "set", "--interval", "100h"}, 2, ""},
+		{[]string{"upgrade", "keep"}, 1, ""},
+	} {
+		out, errOut, err := runCommand(t, append(tc.args, "--config", cfg)...)
+		require.Equal(t, tc.code, statusOf(err), "%v: %v\n%s", tc.args, err, errOut)
+		require.Contains(t, out, tc.want)
+		require.Contains(t, errOut, "running daemon", "%v went through the API", tc.args)
+	}
+	var c struct {
+		IntervalSeconds float64 `json:"interval_seconds"`
+	}
+	require.Equal(t, 200, r.call(t, "GET", "/api/config", "", "", &c))
+	require.Equal(t, 45.0, c.IntervalSeconds)
 }

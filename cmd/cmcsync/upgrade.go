@@ -9,6 +9,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 func init() {
@@ -53,7 +54,26 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 	}
 	e, err := pf.open(ctx, fs)
 	if err != nil {
-		return err
+		c, ok, why := daemonClient(err, *pf.chips.config)
+		if !ok {
+			return errors.Join(err, why)
+		}
+		fmt.Fprintf(stderr, "upgrade %s: the chips are held by a running daemon: choosing through its API at %s\n", name, c.URL)
+		st, err := c.Upgrade(ctx, web.UpgradeChoice(choice.String()))
+		switch {
+		case errors.Is(err, web.ErrNoUpgrade):
+			return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: %v", name, err)}
+		case err != nil:
+			return fmt.Errorf("upgrade %s: %w", name, err)
+		}
+		if *pf.json {
+			return writeJSON(stdout, struct {
+				Choice     string `json:"choice"`
+				Generation uint64 `json:"generation"`
+			}{choice.String(), st.Generation})
+		}
+		fmt.Fprintf(stdout, "upgrade: %s through the daemon; generation %d\n", choice, st.Generation)
+		return nil
 	}
 	defer func() { err = errors.Join(err, e.Close()) }()
 	if st := e.Status(); !st.UpgradePending {
