@@ -136,3 +136,22 @@ func ResolveName(path, name string) (string, error) {
 	}
 	return p.Device(), nil
 }
+
+// NameOf returns the partition name /proc/mtd (the file at path) lists for
+// the character device dev ("/dev/mtdN"); "" if it lists none.
+func NameOf(path, dev string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	parts, err := ParseProcMTD(b)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range parts {
+		if p.Device() == dev {
+			return p.Name, nil
+		}
+	}
+	return "", nil
+}

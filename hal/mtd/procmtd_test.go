@@ -110,3 +110,13 @@ func FuzzParseProcMTD(f *testing.F) {
 		}
 	})
 }
+
+func TestNameOf(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mtd")
+	require.NoError(t, os.WriteFile(path, []byte(fujiProcMTD), 0o600))
+	for dev, want := range map[string]string{"/dev/mtd1": "env", "/dev/mtd6": "flash1", "/dev/mtd9": "", "/dev/mtd": ""} {
+		got, err := NameOf(path, dev)
+		require.NoError(t, err)
+		require.Equal(t, want, got, dev)
+	}
+}

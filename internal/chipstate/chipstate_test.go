@@ -199,3 +199,32 @@ func TestParseForce(t *testing.T) {
 		require.Equal(t, tc.want, got, tc.in)
 	}
 }
+
+func TestCheckScratch(t *testing.T) {
+	for _, tc := range []struct {
+		dev, name  string
+		configured []string
+		force      bool
+		want       string // "" allowed
+	}{
+		{dev: "/dev/mtd6", name: "flash1"},
+		{dev: "/dev/mtd1", name: "env", want: `/dev/mtd1 ("env") looks like a partition a board boots from`},
+		{dev: "/dev/mtd0", name: "u-boot", want: "boots from"},
+		{dev: "/dev/mtd2", name: "kernel", want: "boots from"},
+		{dev: "/dev/mtd0", name: "u-boot", force: true},
+		{dev: "/dev/mtd6", name: "flash1", configured: []string{"/dev/mtd4", "/dev/mtd6"}},
+		{dev: "/dev/mtd5", name: "flash0", configured: []string{"/dev/mtd4", "/dev/mtd6"}, want: "not one of the chips the configuration file names"},
+		{dev: "/dev/mtd5", name: "flash0", configured: []string{"/dev/mtd4"}, force: true},
+		{dev: "/dev/mtd7", name: "cmcsync0"},
+		{dev: "/dev/mtd8", name: "environment"}, // not a boot name
+	} {
+		err := chipstate.CheckScratch("selftest", tc.dev, tc.name, tc.configured, tc.force)
+		if tc.want == "" {
+			require.NoError(t, err, "%+v", tc)
+			continue
+		}
+		require.ErrorIs(t, err, chipstate.ErrRefused)
+		require.ErrorContains(t, err, tc.want)
+		require.ErrorContains(t, err, "--force")
+	}
+}

@@ -3,6 +3,7 @@ package chipstate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -68,4 +69,32 @@ func ParseForce(s string, names ...string) ([]bool, error) {
 		out[i] = true
 	}
 	return out, nil
+}
+
+// bootNames are partition names that hold what a board boots from.
+var bootNames = []string{"u-boot", "uboot", "u-boot-env", "uboot-env", "env", "spl", "bootloader", "boot", "kernel", "rootfs", "dtb", "fit", "image", "bmc"}
+
+// CheckScratch refuses (ErrRefused) a destructive test (action, e.g.
+// "selftest") on an MTD device unless force is set, when the device is
+// not one of configured (the chips a configuration file names as
+// cmcsync's; nil when no file was given) or when its partition name
+// (partName, as /proc/mtd lists it) is one a board boots from.
+func CheckScratch(action, device, partName string, configured []string, force bool) error {
+	if force {
+		return nil
+	}
+	label := device
+	if partName != "" {
+		label = fmt.Sprintf("%s (%q)", device, partName)
+	}
+	lower := strings.ToLower(partName)
+	for _, b := range bootNames {
+		if lower == b || strings.HasPrefix(lower, b+"-") || strings.HasPrefix(lower, b+"_") || strings.HasPrefix(lower, b+"0") || strings.HasPrefix(lower, b+"1") {
+			return fmt.Errorf("%w: %s refused: %s looks like a partition a board boots from, and %s erases blocks of it; if it really is scratch, run again with --force", ErrRefused, action, label, action)
+		}
+	}
+	if configured != nil && !slices.Contains(configured, device) {
+		return fmt.Errorf("%w: %s refused: %s is not one of the chips the configuration file names as cmcsync's (%s), and %s erases blocks of it; if it really is scratch, run again with --force", ErrRefused, action, label, strings.Join(configured, ", "), action)
+	}
+	return nil
 }
