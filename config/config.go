@@ -195,6 +195,13 @@ var schema = map[string]entry{
 	"pace":        {flag: "pace", kind: kBool},
 	"faults":      {flag: "faults", kind: kString},
 	"select":      {flag: "select", kind: kTypes},
+	// The places of the information region and the store as partition
+	// names of each chip or OFF+SIZE (package partlayout), and the image
+	// identity source.
+	"info_place":   {flag: "info", kind: kString},
+	"store_place":  {flag: "store", kind: kString},
+	"image_id":     {flag: "image-id", kind: kString},
+	"simulate_cmc": {flag: "simulate-cmc", kind: kBool},
 }
 
 // kind is a value's syntax.

@@ -135,6 +135,9 @@ func (t *tappedFlash) Erase(off, n int64) error {
 	return t.run(func() error { return t.Flash.Erase(off, n) })
 }
 
+// Unwrap returns the chip (hal.Wrapper).
+func (t *tappedFlash) Unwrap() hal.Flash { return t.Flash }
+
 // Stats returns the chip's statistics (zero if it keeps none).
 func (t *tappedFlash) Stats() hal.Stats {
 	s, _ := hal.StatsOf(t.Flash)

@@ -24,12 +24,10 @@ func (d *Daemon) SetConfig(c engine.Config) error {
 	return d.commitConfig(c)
 }
 
-// commitConfig stores c on the backup chip; it takes effect at once.
-//
-// Seam: this is the one place a configuration is committed. Today it
-// stages c power-safely in the backup's journal (engine.SetConfig) and the
-// next generation commits it; the store's Store.CommitConfig will commit
-// it durably before the API answers 200, and the lead wires it here.
+// commitConfig commits c durably on the backup chip (engine.SetConfig:
+// one config-commit record) before the API answers: it takes effect at
+// once, and an interrupted round's reinit returns to it, never to the
+// configuration before it.
 func (d *Daemon) commitConfig(c engine.Config) error {
 	return d.engine.SetConfig(c)
 }

@@ -64,6 +64,19 @@ type Options struct {
 	// Budget bounds the flash writes the API can cause (zero:
 	// DefaultBudget).
 	Budget Budget
+	// Info and Store place the information region and the store on real
+	// chips: a partition of the chip by name (the chip given as an MTD
+	// device covering it whole; see package partlayout) or OFF+SIZE; both
+	// or neither. Neither: engine.DefaultLayout, cmcsync's generated image
+	// at offset 0 (chips it formats whole, the simulator). Image is the
+	// image identity spec (partlayout.IdentityUsage); "": header with the
+	// default layout, none with places. With places nothing is ever
+	// written outside the region and the store.
+	Info, Store, Image string
+	// CMCOnRealChips runs the simulated CMC (CMCStep) on real chips too:
+	// for test rigs (the emulated BMC), it writes the primary's
+	// information region as a CMC's services would.
+	CMCOnRealChips bool
 	// Logf receives the daemon's own lines and EngineLogf the engine's
 	// event lines; nil discards them.
 	Logf, EngineLogf func(format string, a ...any)
@@ -98,6 +111,7 @@ type Daemon struct {
 	raw       [2]hal.Flash     // the chips as opened (Close closes them)
 	chips     [2]hal.Flash     // as the engine sees them (wrapped for pacing and faults)
 	simChips  [2]*sim.Flash    // the simulated chips below, nil for real ones
+	layout    engine.Layout    // where the engine lives on both chips (placeChips)
 	clock     *flashClock      // the engine's clock
 	injector  *faults.Injector // nil without Options.Faults
 	simulated bool             // both chips are simulated: the CMC and upgrades can be simulated

@@ -83,7 +83,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	}
 	opts := engine.Options{Clock: d.clock, Config: DefaultConfig(), Logf: d.engineLine,
 		PrimaryLock: &d.primaryMu, OnRound: d.scheduled}
-	if opts.Layout, err = d.layout(format); err != nil {
+	if err := d.placeChips(specs, &opts, format); err != nil {
 		return nil, err
 	}
 	if o.Format {
@@ -95,7 +95,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		}
 	}
 	if cut && !o.Format {
-		if err := d.checkCutFormat(opts.Layout); err != nil {
+		if err := d.checkCutFormat(); err != nil {
 			return nil, err
 		}
 		d.logf("the last format was cut (%s in the state folder): formatting again", MarkerFile)
@@ -151,7 +151,8 @@ func survey(specs [2]flashspec.Spec) (simulated bool, fresh int) {
 // Seam: the store's format-intent record and store.Probe will tell a cut
 // format from a finished one on the chip itself; until they land, the
 // store's generation decides.
-func (d *Daemon) checkCutFormat(l engine.Layout) error {
+func (d *Daemon) checkCutFormat() error {
+	l := d.layout
 	for _, f := range d.chips {
 		rep, err := store.Inspect(f, l.StoreOff, l.StoreSize, false)
 		if err == nil && rep.Generation > 0 {
@@ -162,17 +163,7 @@ func (d *Daemon) checkCutFormat(l engine.Layout) error {
 	return nil
 }
 
-// layout is the chips' layout: for a format, planned from
-// Options.Places; else resolved from the chips' region headers (read on
-// the raw chips, so a fault schedule counts none of these reads).
-func (d *Daemon) layout(format bool) (engine.Layout, error) {
-	if format {
-		return chipstate.Plan(d.raw[0].Geometry(), d.opts.Places)
-	}
-	return chipstate.ResolvePair(d.raw[0], d.raw[1], d.opts.Places)
-}
-
-// format formats both chips with the layout recorded in opts and, on
+// format formats both chips with the layout in opts (placeChips) and, on
 // simulated chips, fills the primary's information region with the
 // simulated CMC's seeded content. The history's totals start again.
 func (d *Daemon) format(opts *engine.Options) error {

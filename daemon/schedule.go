@@ -32,7 +32,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopRounds := context.AfterFunc(ctx, d.stop) // the shutdown stops the API's rounds too
 	defer stopRounds()
 	var wg sync.WaitGroup
-	if d.simulated && d.opts.CMCStep > 0 {
+	if (d.simulated || d.opts.CMCOnRealChips) && d.opts.CMCStep > 0 {
 		wg.Go(func() { d.simulateCMC(ctx, d.opts.CMCStep) })
 	}
 	if d.opts.ScrubEvery > 0 {

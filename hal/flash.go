@@ -235,8 +235,22 @@ type Stater interface {
 	Stats() Stats
 }
 
-// StatsOf returns f's statistics and true, or false if f keeps none.
+// Wrapper is implemented by a device that wraps another (a fault
+// injector, a tracer) and forwards what it asks of it. Unwrap returns the
+// wrapped device.
+type Wrapper interface {
+	Unwrap() Flash
+}
+
+// StatsOf returns f's statistics and true, or false if f keeps none. A
+// [Wrapper] keeps statistics only if the device it wraps does (its Stats
+// forwards them), whatever methods it has.
 func StatsOf(f Flash) (Stats, bool) {
+	if w, ok := f.(Wrapper); ok {
+		if _, keeps := StatsOf(w.Unwrap()); !keeps {
+			return Stats{}, false
+		}
+	}
 	if s, ok := f.(Stater); ok {
 		return s.Stats(), true
 	}

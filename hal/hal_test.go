@@ -358,3 +358,37 @@ func TestIsErased(t *testing.T) {
 		})
 	}
 }
+
+// wrapperFlash forwards Stats to what it wraps, as a fault injector or a
+// tracer does.
+type wrapperFlash struct{ hal.Flash }
+
+func (w wrapperFlash) Unwrap() hal.Flash { return w.Flash }
+func (w wrapperFlash) Stats() hal.Stats {
+	s, _ := hal.StatsOf(w.Flash)
+	return s
+}
+
+// TestStatsOfWrapper: a wrapper keeps statistics only if the device it
+// wraps does, though it has a Stats method either way.
+func TestStatsOfWrapper(t *testing.T) {
+	plain := memFlash{g: norGeometry()}
+	abled := &abledFlash{memFlash: memFlash{g: norGeometry()}, bad: map[int64]bool{}}
+	for _, tc := range []struct {
+		name  string
+		f     hal.Flash
+		keeps bool
+		want  hal.Stats
+	}{
+		{"a wrapped plain device", wrapperFlash{plain}, false, hal.Stats{}},
+		{"a wrapped device that counts", wrapperFlash{abled}, true, hal.Stats{Erases: 42}},
+		{"two wrappers over a plain device", wrapperFlash{wrapperFlash{plain}}, false, hal.Stats{}},
+		{"two wrappers over one that counts", wrapperFlash{wrapperFlash{abled}}, true, hal.Stats{Erases: 42}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ok := hal.StatsOf(tc.f)
+			require.Equal(t, tc.keeps, ok)
+			require.Equal(t, tc.want, s)
+		})
+	}
+}

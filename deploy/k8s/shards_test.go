@@ -63,28 +63,35 @@ func TestShardsMergeToOneRun(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		extra []string // after the Job's arguments
-		exit  int      // of merge.sh, and of the shards that found violations
+		// exit of merge.sh and of the shards that found violations; -1:
+		// whatever the unsharded run gives (the real engine: 0 once the
+		// cases in faults/campaign/testdata/known-violations.txt are
+		// fixed, 1 while some of them turn up among the schedules).
+		exit int
 	}{
-		{"real engine", nil, 0},
+		{"real engine", nil, -1},
 		{"mutant", []string{"--mutant", "no-crc-check"}, exitViolations},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(withCount(t, c.Args, testCount), tc.extra...)
-			cluster := runJob(t, job, bin, args)
-
-			out, stderr, code := mergeSh(t, cluster, bin)
-			require.Equal(t, tc.exit, code, "merge.sh: %s", stderr)
-			var merged report
-			require.NoError(t, json.Unmarshal(out, &merged), "%s", out)
-
 			whole := exec.Command(bin, args...) // shard 0/1
 			whole.Env = []string{}
 			wout, err := whole.Output()
-			require.Equal(t, tc.exit, exitCode(err), "unsharded run: %v", err)
+			wantExit := exitCode(err)
+			if tc.exit >= 0 {
+				require.Equal(t, tc.exit, wantExit, "unsharded run: %v", err)
+			}
+			require.Contains(t, []int{0, exitViolations}, wantExit, "unsharded run: %v", err)
 			var one report
 			require.NoError(t, json.Unmarshal(wout, &one))
+			require.Equal(t, wantExit != 0, one.ViolationsTotal > 0)
+
+			cluster := runJob(t, job, bin, args)
+			out, stderr, code := mergeSh(t, cluster, bin)
+			require.Equal(t, wantExit, code, "merge.sh: %s", stderr)
+			var merged report
+			require.NoError(t, json.Unmarshal(out, &merged), "%s", out)
 			require.Equal(t, one, merged)
-			require.Equal(t, tc.exit != 0, merged.ViolationsTotal > 0)
 			require.Greater(t, merged.FaultPoints, 0)
 
 			// A shard's node is lost with its pod: one that found no
@@ -93,8 +100,8 @@ func TestShardsMergeToOneRun(t *testing.T) {
 			require.NoError(t, os.RemoveAll(filepath.Join(cluster, "pods", fmt.Sprint(lost))))
 			_, stderr, code = mergeSh(t, cluster, bin)
 			lostExit := 3 // shards missing
-			if tc.exit != 0 {
-				lostExit = tc.exit // violations found say more; the message names the lost shard too
+			if wantExit != 0 {
+				lostExit = wantExit // violations found say more; the message names the lost shard too
 			}
 			require.Equal(t, lostExit, code, "a lost shard fails the merge: %s", stderr)
 			require.Contains(t, stderr, fmt.Sprintf("shard %d/8 has no pod", lost))

@@ -2,7 +2,9 @@ package campaign
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -29,6 +31,36 @@ type generation struct {
 
 	mu     sync.Mutex
 	chunks map[chunkKey][]uint64 // memoised per type and phase
+	print  uint64                // contentPrint, once computed (0: not yet)
+}
+
+// contentPrint fingerprints what matching a store against g depends on:
+// its number and every type's payload. Memo keys use it rather than g's
+// address, so that they neither keep a generation read for one run alive
+// nor miss for an equal one read again.
+func (g *generation) contentPrint() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.print != 0 {
+		return g.print
+	}
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], g.number)
+	h.Write(n[:])
+	types := make([]info.Type, 0, len(g.payloads))
+	for t := range g.payloads {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	for _, t := range types {
+		binary.LittleEndian.PutUint64(n[:], uint64(t)<<56|uint64(len(g.payloads[t])))
+		h.Write(n[:])
+		h.Write(g.payloads[t])
+	}
+	g.print = h.Sum64() | 1
+	return g.print
 }
 
 type chunkKey struct {
@@ -211,7 +243,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	}
 	next := e.Config()
 	next.Interval = sc.NextInterval
-	if err := e.SetConfig(next); err != nil {
+	if err := e.StageConfig(next); err != nil {
 		return nil, fmt.Errorf("setup: change the configuration: %w", err)
 	}
 	if err := g.Step(region, sc.Activity); err != nil {

@@ -128,6 +128,11 @@ func (w *worker) blockHash(chip int, off int64) uint64 { return w.facts(chip, of
 // version.
 func (w *worker) erased(chip int, off int64) bool { return w.facts(chip, off).erased }
 
+// maxVersionCache bounds a worker's versionFacts and versionPrints (by
+// block version, never reused, so entries of blocks rewritten since only
+// take room); beyond it a cache starts afresh.
+const maxVersionCache = 1 << 15
+
 // facts reads the block at off on chip once per version (the simulator
 // numbers versions process-wide and never reuses one, so the version alone
 // identifies the contents).
@@ -156,7 +161,7 @@ func (w *worker) facts(chip int, off int64) blockFacts {
 	} else {
 		f.hash = maphash.Bytes(hashSeed, buf)
 	}
-	if len(w.versionFacts) > 1<<18 {
+	if len(w.versionFacts) >= maxVersionCache {
 		clear(w.versionFacts)
 	}
 	w.versionFacts[ver] = f
@@ -197,7 +202,7 @@ func (w *worker) print(chip int, off, n int64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(w.versionPrints) > 1<<18 {
+	if len(w.versionPrints) >= maxVersionCache {
 		clear(w.versionPrints)
 	}
 	w.versionPrints[k] = d

@@ -125,7 +125,7 @@ func answersOf(reqs ...request) []faults.Answer {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var out []faults.Answer
 	for i, r := range reqs {
-		a := faults.Answer{Op: faults.Op{Index: int64(i), Role: faults.Primary, Kind: faults.Read, Off: 0, Len: 64}, Start: t0, End: t0.Add(r.took), Err: r.err}
+		a := faults.Answer{Op: faults.Op{Index: int64(i), Role: faults.Primary, Kind: faults.Read, Off: r.off, Len: 64}, Start: t0, End: t0.Add(r.took), Err: r.err}
 		if r.corrupt {
 			a.Corrupted, a.CorruptedAt = true, int64(i)
 		}
@@ -144,10 +144,12 @@ type request struct {
 	corrupt bool
 	gap     time.Duration // before the next request
 	role    faults.Role
+	off     int64 // of the 64-byte read
 }
 
 // TestFailoverDue: the wait runs from the first request not answered
-// correctly in time to the end of the first correct answer; a failover is
+// correctly in time to the end of the first correct answer to the same
+// request (overlapping bytes); a failover is
 // due iff it exceeds the threshold, exactly at the threshold not, one
 // clock tick above it yes.
 func TestFailoverDue(t *testing.T) {
@@ -168,6 +170,8 @@ func TestFailoverDue(t *testing.T) {
 		{"failures up to one tick past it", answersOf(request{took: ms, err: hal.ErrTimeout, gap: th - 2*ms + 1}, request{took: ms}), true, th + 1},
 		{"never answered again", answersOf(request{took: ms, err: hal.ErrTimeout, gap: th}, request{took: ms, err: hal.ErrTimeout}), true, th + 2*ms},
 		{"corrupt answers count as none", answersOf(request{took: ms, corrupt: true, gap: th}, request{took: ms, corrupt: true}, request{took: ms}), true, th + 3*ms},
+		{"a correct answer about other bytes does not end the wait", answersOf(request{took: ms, corrupt: true, gap: ms}, request{took: ms, off: 4096, gap: th}, request{took: ms, corrupt: true}), true, th + 4*ms},
+		{"a correct answer about overlapping bytes ends it", answersOf(request{took: ms, corrupt: true, gap: ms}, request{took: ms, off: 32}), false, 3 * ms},
 		{"a power loss is no answer", answersOf(request{took: ms, err: hal.ErrTimeout, gap: ms}, request{err: hal.ErrPowerLoss, gap: 10 * th}, request{err: hal.ErrPowerLoss}), false, ms},
 		{"the backup's answers do not count", answersOf(request{took: 3 * th, role: faults.Backup}), false, 0},
 	} {

@@ -35,8 +35,9 @@
 // three times and the allocation cursor has wrapped; the campaign cuts,
 // tears, fails silently and weakens every operation of the compacting
 // rounds and of two rounds that reuse dirty blocks ("longrun@K" is round
-// K), runs one of them with the chips swapped ("longrun@K/swapped") and
-// with the backup re-imaged from a dump of the primary. Workers, one per
+// K), and runs one of them with the backup re-imaged from a dump of the
+// primary ("longrun@K/swapped", the chips given the other way round, is
+// refused by the engine's identity check and is no campaign bench). Workers, one per
 // core, each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold
@@ -93,15 +94,27 @@
 // never matched); tests prove that branching and replaying agree. Reports
 // ([Report]) are JSON, shardable ([Shard]) and merge with [Merge].
 //
-// Caches keep the oracle cheap without changing what it sees: block
+// A report depends on the campaign's options alone, not on the number of
+// workers or on timing: jobs are handed out in index order, 256
+// consecutive ones to a worker at a time, results are counted in index
+// order (the violations listed are the first ones, a StopAfter campaign
+// stops after the same job), and the live-round memo starts empty with
+// each chunk of 256 jobs. Random cases are drawn when their job runs, so
+// a campaign's memory does not grow with its count.
+//
+// Caches keep the oracle cheap without changing what it sees, and are
+// bounded (each starts afresh when full), so the heap stays flat however
+// many schedules run (TestHeapFlat): block
 // fingerprints are cached by the simulator's block version (never reused for
 // different contents), those of the base state once per bench for all
 // workers, decoded store views by the contents of the store's metadata
 // (shared by a bench's workers: the reference decoder reads whole journal
 // areas), and the live round's verdict by the contents of every block
 // written or damaged since the base, the recovery's own operations and the
-// engine's configuration and generation ([Report.LiveRounds] says how many
-// live rounds really ran); the oracle's own reads are undone (snapshot and
+// engine's configuration and generation, within a chunk of jobs
+// ([Report.LiveRounds] says how many live rounds really ran); comparisons
+// of a store with a generation by the view, the generation's contents and
+// the blocks written; the oracle's own reads are undone (snapshot and
 // restore) so that they cannot change what the engine later reads from
 // unstable cells. Each engine the oracle opens is released afterwards
 // (engine.Engine.Release), so the next one reuses its buffers.

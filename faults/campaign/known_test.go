@@ -141,7 +141,6 @@ func TestKnownViolationsStillFail(t *testing.T) {
 var knownReasons = []struct {
 	invariant, pattern, reason string
 }{
-	{"", "copy primary backup", "(engine) a backup re-imaged from a dump of the primary (its store says it is chip 0's) is taken for chip 0: the engine swaps the chips, writes the running primary and loses the backup's generations; it must refuse the pair (an identity check) or rebuild the backup"},
 	{crossCheckInvariant, "before", "(store) sync/store reports no damage where a journal record before valid ones was destroyed (docs/FORMAT.md, 4.6 step 3: records lost are damage)"},
 	{crossCheckInvariant, "", "(store) sync/store and the reference decoder read a damaged store differently"},
 	{Atomic, "before", "(store) damage before the round is not detected: a destroyed journal record hides the committed blocks and the allocator takes blocks from the cursor on as erased, programming over old data; a flipped committed chunk is neither verified at open nor reported"},

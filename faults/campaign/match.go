@@ -11,13 +11,20 @@ import (
 )
 
 // matchKey names one comparison of a view's committed generation with a
-// generation: the view, the generation and a hash of the referenced blocks
-// written since the base.
+// generation: the view, the generation (by contents, and which of the
+// bench's it is: matchType takes the other one as the source of a mix)
+// and a hash of the referenced blocks written since the base. It holds no
+// pointer, so that the memo keeps nothing else alive.
 type matchKey struct {
 	view       uint64 // storeView.id
-	generation *generation
+	generation uint64 // generation.contentPrint
+	role       uint8  // 1: the bench's prevGen, 2: its roundGen, 0: another
 	blocksHash uint64
 }
+
+// maxMatchMemo bounds a worker's matchMemo; beyond it the memo starts
+// afresh.
+const maxMatchMemo = 1 << 12
 
 // mismatch is one way a committed generation differs from a generation.
 type mismatch struct {
@@ -59,7 +66,14 @@ func (w *worker) matches(chip int, v *storeView, g *generation) []mismatch {
 	var h maphash.Hash
 	h.SetSeed(hashSeed)
 	w.hashBlocks(&h, blocks, false)
-	key := matchKey{v.id, g, h.Sum64()}
+	var role uint8
+	switch g {
+	case w.bench.prevGen:
+		role = 1
+	case w.bench.roundGen:
+		role = 2
+	}
+	key := matchKey{v.id, g.contentPrint(), role, h.Sum64()}
 	if m, ok := w.matchMemo[key]; ok {
 		return m
 	}
@@ -67,7 +81,7 @@ func (w *worker) matches(chip int, v *storeView, g *generation) []mismatch {
 	for _, t := range w.bench.scenario.Types {
 		m = append(m, w.matchType(chip, v, g, t)...)
 	}
-	if len(w.matchMemo) > 1<<16 {
+	if len(w.matchMemo) >= maxMatchMemo {
 		clear(w.matchMemo)
 	}
 	w.matchMemo[key] = m

@@ -19,8 +19,9 @@ const (
 	// the other fault kinds at the operations they apply to (see the
 	// package doc and [Options.Depth]).
 	Exhaustive Mode = iota
-	// Random draws seeded mixed schedules and runs each from the base
-	// (see [Options.Count]).
+	// Random draws seeded mixed schedules and runs each from the base,
+	// or from the recorded round's first half when no fault strikes
+	// before it (see [Options.Count]).
 	Random
 )
 
@@ -64,7 +65,8 @@ type Options struct {
 	Count int // random mode: schedules to run (default 100)
 	Shard Shard
 	// Workers run points side by side, each on its own pair of chips
-	// (default GOMAXPROCS).
+	// (default GOMAXPROCS). The report does not depend on it (but for
+	// its Workers field and the timing fields).
 	Workers int
 	// LiveEvery checks the live invariant (a full round after recovery)
 	// at every Nth point only (0 or 1: at every point).

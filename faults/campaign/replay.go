@@ -24,14 +24,14 @@ func Replay(ctx context.Context, c Case) ([]Verdict, error) {
 }
 
 // phaseRun is one phase (the round, or a recovery) run on the chips
-// wrapped by an injector: the operations it traced, each with the time
-// just before it, and, once finished, the writes issued before power was
-// lost (the torn one included), whether it was, and the time just before
-// the cut.
+// wrapped by an injector: the operations it traced, the time just before
+// each that a cut or torn rule matches, and, once finished, the writes
+// issued before power was lost (the torn one included), whether it was,
+// and the time just before the cut.
 type phaseRun struct {
 	injector *faults.Injector
 	ops      []faults.Op
-	times    []time.Time
+	times    []timedOp
 	// answers are how the phase's operations on the primary ended; in a
 	// branched round they follow those of the recorded first half, in
 	// prefix.
@@ -55,18 +55,64 @@ type phaseRun struct {
 // every operation from index start on, and keeps the primary's answers
 // (the oracle judges no other: a failover restore after the round answers
 // tens of thousands of programs of the backup).
-func (w *worker) newPhase(s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
-	ph := &phaseRun{ops: make([]faults.Op, 0, len(w.bench.steps)), times: make([]time.Time, 0, len(w.bench.steps))}
+//
+// The phase's trace goes to the worker's buffers of that kind of phase
+// (roundPhase or recoveryPhase), reused from case to case: a failover
+// restore traces tens of thousands of page programs, and growing fresh
+// slices for them cost more than the rest of the tracing. Nothing keeps
+// a phase's ops or times beyond the case.
+func (w *worker) newPhase(kind int, s faults.Schedule, disarmed bool, start int64) (*phaseRun, hal.Flash, hal.Flash) {
+	buf := &w.phaseBufs[kind]
+	ph := &phaseRun{ops: buf.ops[:0]}
+	defer func() { buf.owner = ph }()
+	// Only a cut or torn operation's time is needed (finish), and such an
+	// operation matches the predicate of a cut or torn rule (predicates
+	// are functions of the operation alone): the trace reads the clock for
+	// those only.
+	var cutRules []faults.Pred
+	for _, r := range s.Rules {
+		switch r.Do.(type) {
+		case faults.Cut, faults.Torn:
+			cutRules = append(cutRules, r.When)
+		}
+	}
 	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
-		ph.times = append(ph.times, w.clock.Now())
+		if buf.owner == ph {
+			buf.ops = ph.ops // keep what grew
+		}
+		for _, p := range cutRules {
+			if p.Match(op) {
+				ph.times = append(ph.times, timedOp{op.Index, w.clock.Now()})
+				break
+			}
+		}
 	}, Answered: func(a faults.Answer) {
 		if a.Op.Role == faults.Primary {
 			ph.answers = append(ph.answers, a)
 		}
 	}})
 	return ph, ph.injector.Wrap(w.chips[0], faults.Primary), ph.injector.Wrap(w.chips[1], faults.Backup)
+}
+
+// The kinds of phase, each with its trace buffers (worker.phaseBufs).
+const (
+	roundPhase = iota
+	recoveryPhase
+)
+
+// phaseBufs are a worker's reused trace buffers of one kind of phase;
+// owner is the phase using them now.
+type phaseBufs struct {
+	ops   []faults.Op
+	owner *phaseRun
+}
+
+// timedOp is the time just before the operation numbered index.
+type timedOp struct {
+	index int64
+	time  time.Time
 }
 
 // finish works out what the phase did up to the power cut, if any.
@@ -85,15 +131,17 @@ func (ph *phaseRun) finish() {
 		}
 	}
 	ph.cut, ph.cutAt = cutAt >= 0, cutAt
-	for k, op := range ph.ops {
-		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
-			if op.Index == cutAt {
-				ph.cutTime = ph.times[k]
+	if ph.cut {
+		for _, t := range ph.times {
+			if t.index == cutAt {
+				ph.cutTime = t.time
+				break
 			}
-			continue
 		}
-		if ph.cut && op.Index == cutAt {
-			ph.cutTime = ph.times[k]
+	}
+	for _, op := range ph.ops {
+		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
+			continue
 		}
 		if op.Kind != faults.Read {
 			ph.writes = append(ph.writes, op)
@@ -146,7 +194,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	ph, wa, wb := w.newPhase(c.Round, true, 0)
+	ph, wa, wb := w.newPhase(roundPhase, c.Round, true, 0)
 	if len(before) > 0 {
 		w.noteDamage(before)
 		w.stable = true
@@ -170,6 +218,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 // replays c from the base.
 func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 	b := w.bench
+	w.lastRun = ranReplay
 	if b.prepared == nil || c.Scenario != b.scenario.Name || c.Seed != b.seed || c.Mutant != b.mutant || c.Round.Validate() != nil {
 		return w.replay(ctx, c) // which reports what is wrong
 	}
@@ -183,8 +232,15 @@ func (w *worker) runCase(ctx context.Context, c Case) (result, error) {
 			}
 		}
 	}
+	w.lastRun = ranBranch
 	return w.applyBranch(ctx, c)
 }
+
+// How runCase ran the last case (worker.lastRun).
+const (
+	ranReplay = iota // from the base
+	ranBranch        // from the recorded round's first half (applyBranch)
+)
 
 // applyBranch runs c, whose round schedule strikes only operations of the
 // round's second half (from b.split on), by branching: an engine opened on
@@ -199,7 +255,7 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.chips[1].Restore(b.base[1])
 	w.clock.set(b.baseTime)
 	w.harness = w.harness[:0]
-	ph, wa, wb := w.newPhase(c.Round, true, int64(b.split))
+	ph, wa, wb := w.newPhase(roundPhase, c.Round, true, int64(b.split))
 	e, err := b.open(ctx, wa, wb, w.clock, b.mutant)
 	if err != nil {
 		return result{}, fmt.Errorf("branch: open before the round: %w", err)
@@ -254,7 +310,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		t.firstPre = w.view(1, t.writes)
 	}
 	if len(c.Recovery.Rules) > 0 {
-		rph, ra, rb := w.newPhase(c.Recovery, false, 0)
+		rph, ra, rb := w.newPhase(recoveryPhase, c.Recovery, false, 0)
 		_, _ = b.open(ctx, ra, rb, w.clock, b.mutant)
 		rph.finish()
 		if err := rph.injector.Err(); err != nil {

@@ -71,9 +71,10 @@ type Report struct {
 	Kinds map[string]int `json:"kinds,omitempty"`
 	// LiveRounds is how many live rounds (the live invariant) really ran:
 	// a point whose recovered chips hold the same contents as an earlier
-	// point's on the same worker (and the same engine configuration and
-	// generation) reuses that verdict, so with several workers the count
-	// depends on how the points fell to them.
+	// point's of the same chunk of 16 consecutive points (and the same
+	// engine configuration and generation) reuses that verdict. Chunks are
+	// fixed by the points' order, so the count does not depend on the
+	// number of workers.
 	LiveRounds int `json:"live_rounds"`
 	// Checks counts, per invariant, the schedules where it was checked.
 	Checks map[string]int `json:"checks"`

@@ -30,31 +30,30 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	} else {
 		rep.Count = o.Count
 	}
-	jobs := planJobs(bs, o)
+	pl := newPlan(bs, o)
 	workers := make([]workerSet, o.Workers)
 
 	cpu0, wall0 := cpuTime(), time.Now()
 	tally := newTally(rep, o.KeepViolations, o.StopAfter)
-	err = runPool(ctx, len(workers), len(jobs), func(wi, k int) error {
-		w, err := workers[wi].get(jobs[k].bench)
+	err = runPool(ctx, len(workers), pl.jobs(), jobChunk, func(wi, k int) error {
+		if k%jobChunk == 0 {
+			workers[wi].startChunk()
+		}
+		j := pl.job(k)
+		w, err := workers[wi].get(j.bench)
 		if err != nil {
 			return err
 		}
-		out, err := w.runJob(ctx, jobs[k], o)
+		out, err := w.runJob(ctx, j, o)
 		if err != nil {
 			return err
 		}
-		done := tally.add(out)
+		done := tally.add(k, out)
 		if o.Progress != nil {
-			o.Progress(done, len(jobs))
+			o.Progress(done, pl.jobs())
 		}
 		return nil
 	}, tally.stop)
-	for _, ws := range workers {
-		for _, w := range ws {
-			rep.LiveRounds += w.liveRounds
-		}
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +111,19 @@ func (ws *workerSet) get(b *bench) (*worker, error) {
 	return w, nil
 }
 
+// startChunk forgets the live verdicts memoised by the set's workers: a
+// chunk of jobs (see runPool) starts with none, so which live rounds
+// really run (Report.LiveRounds) depends on the jobs alone, not on the
+// number of workers, and the memo stays bounded by a chunk's jobs.
+func (ws workerSet) startChunk() {
+	for _, w := range ws {
+		clear(w.liveVerdicts)
+	}
+}
+
+// jobChunk is how many consecutive jobs a worker takes at a time.
+const jobChunk = 256
+
 // job is one unit of a campaign's work: an exhaustive point or a random
 // case on a bench, with its index among all the campaign's (for shards
 // and Options.LiveEvery).
@@ -122,49 +134,77 @@ type job struct {
 	index    int
 }
 
-// planJobs lists the jobs of o's shard on the benches, in index order: the
+// plan names the jobs of o's shard on the benches, in index order: the
 // points of each bench in turn (exhaustive), or the random cases, drawn on
-// the benches in turn.
-func planJobs(bs []*bench, o Options) []job {
-	var jobs []job
-	if o.Mode == Exhaustive {
-		n := 0
-		for i, b := range bs {
-			ps := b.points()
-			if b.scenario.LongRun {
-				ps = b.longRunPoints(i == 0)
-			}
-			for _, p := range ps {
-				if o.Shard.Has(n) {
-					jobs = append(jobs, job{bench: b, point: p, index: n})
-				}
-				n++
-			}
-		}
-		return jobs
+// the benches in turn. A random case is drawn when its job runs, so that
+// the plan of a million schedules costs no memory.
+type plan struct {
+	benches []*bench
+	o       Options
+	points  []job // exhaustive mode
+}
+
+func newPlan(bs []*bench, o Options) *plan {
+	pl := &plan{benches: bs, o: o}
+	if o.Mode != Exhaustive {
+		return pl
 	}
-	for n := 0; n < o.Count; n++ {
-		if o.Shard.Has(n) {
-			b := bs[n%len(bs)]
-			jobs = append(jobs, job{bench: b, testCase: randomCase(b, o.Seed, n), index: n})
+	n := 0
+	for i, b := range bs {
+		ps := b.points()
+		if b.scenario.LongRun {
+			ps = b.longRunPoints(i == 0)
+		}
+		for _, p := range ps {
+			if o.Shard.Has(n) {
+				pl.points = append(pl.points, job{bench: b, point: p, index: n})
+			}
+			n++
 		}
 	}
-	return jobs
+	return pl
+}
+
+// jobs returns how many jobs the shard has.
+func (pl *plan) jobs() int {
+	if pl.o.Mode == Exhaustive {
+		return len(pl.points)
+	}
+	s := pl.o.Shard
+	if s.Count <= 1 {
+		return pl.o.Count
+	}
+	return max(0, (pl.o.Count-s.Index+s.Count-1)/s.Count)
+}
+
+// job returns the shard's k-th job (0 <= k < jobs()).
+func (pl *plan) job(k int) job {
+	if pl.o.Mode == Exhaustive {
+		return pl.points[k]
+	}
+	n := k
+	if s := pl.o.Shard; s.Count > 1 {
+		n = s.Index + k*s.Count
+	}
+	b := pl.benches[n%len(pl.benches)]
+	return job{bench: b, testCase: randomCase(b, pl.o.Seed, n), index: n}
 }
 
 // runJob runs and judges one job on the worker's chips.
 func (w *worker) runJob(ctx context.Context, j job, o Options) (jobResult, error) {
 	w.liveDue = o.LiveEvery <= 1 || j.index%o.LiveEvery == 0
+	live0 := w.liveRounds
 	if o.Mode == Exhaustive {
 		out, err := w.runPoint(ctx, j.point, o.Depth)
 		out.kind = j.point.kind.String()
+		out.liveRounds = w.liveRounds - live0
 		return out, err
 	}
 	r, err := w.runCase(ctx, j.testCase)
 	if err != nil {
 		return jobResult{}, err
 	}
-	out := jobResult{results: []result{r}, kind: "random"}
+	out := jobResult{results: []result{r}, kind: "random", liveRounds: w.liveRounds - live0}
 	for _, rule := range j.testCase.Round.Rules {
 		if _, ok := rule.Do.(faults.Torn); ok {
 			out.torn++

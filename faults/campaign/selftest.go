@@ -219,7 +219,7 @@ func tampers() []tamper {
 			}},
 		{invariant: Reinit, wrong: "the interrupted round's configuration staged again after the purge", run: cutMidWrites,
 			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
-				return rec.engine.SetConfig(w.bench.roundGen.config)
+				return rec.engine.StageConfig(w.bench.roundGen.config)
 			}},
 		{invariant: Failover, wrong: "a role record making chip 1 active without a due wait", allowed: []string{Live}, run: probeFails,
 			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {

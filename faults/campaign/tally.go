@@ -15,36 +15,67 @@ type result struct {
 
 // jobResult is what one job of a campaign (an exhaustive point with, at
 // depth 2, the cuts in its recovery, or a random case) judged: its
-// schedules, and how many of its fault points were torn operations and
-// how many were in a recovery.
+// schedules, how many of its fault points were torn operations and how
+// many were in a recovery, and how many live rounds it really ran (the
+// rest reused a memoised verdict, see Report.LiveRounds).
 type jobResult struct {
 	results        []result
 	torn           int
 	recoveryPoints int
+	liveRounds     int
 	kind           string // the kind of fault point (pointKind's name, or "random")
 }
 
-// tally adds the jobs' results up into a report. It is safe for concurrent
+// tally adds the jobs' results up into a report, in job order whatever
+// order they finish in, so that a report does not depend on how many
+// workers ran it or how the jobs fell to them. It is safe for concurrent
 // use.
+//
+// Results that finish ahead of an earlier job wait in pending; the pool
+// hands jobs out in order, a chunk per worker at a time, so pending holds
+// at most about workers × chunk results.
 type tally struct {
 	mu        sync.Mutex
 	report    *Report
 	keep      int // violations listed (all are counted)
 	stopAfter int // violations after which the campaign stops (0: never)
-	jobs      int // jobs added
+	next      int // the job to add next
+	pending   map[int]jobResult
 	stopped   atomic.Bool
 }
 
 func newTally(report *Report, keepViolations, stopAfter int) *tally {
-	return &tally{report: report, keep: keepViolations, stopAfter: stopAfter}
+	return &tally{report: report, keep: keepViolations, stopAfter: stopAfter, pending: map[int]jobResult{}}
 }
 
-// add counts one job's schedules, fault points and verdicts: a check per
-// verdict not skipped, and a violation per failed one. It returns how
-// many jobs were added so far.
-func (t *tally) add(j jobResult) int {
+// add hands in job k's result (k counted from 0 among the campaign's
+// jobs, each once) and counts every result now in order: a check per
+// verdict not skipped, a violation per failed one. Once StopAfter
+// violations were counted, the results of later jobs are dropped, so
+// that where a campaign stops does not depend on timing either. It
+// returns how many jobs were counted so far.
+func (t *tally) add(k int, j jobResult) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.pending[k] = j
+	for {
+		j, ok := t.pending[t.next]
+		if !ok {
+			break
+		}
+		delete(t.pending, t.next)
+		if t.stopped.Load() {
+			clear(t.pending)
+			break
+		}
+		t.count(j)
+		t.next++
+	}
+	return t.next
+}
+
+// count adds one job's result to the report.
+func (t *tally) count(j jobResult) {
 	rep := t.report
 	for _, r := range j.results {
 		rep.Schedules++
@@ -75,8 +106,7 @@ func (t *tally) add(j jobResult) int {
 	}
 	rep.TornVariants += j.torn
 	rep.RecoveryPoints += j.recoveryPoints
-	t.jobs++
-	return t.jobs
+	rep.LiveRounds += j.liveRounds
 }
 
 // stop reports whether the campaign found the violations it was to stop

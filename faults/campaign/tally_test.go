@@ -64,7 +64,7 @@ func TestTally(t *testing.T) {
 			tl := newTally(rep, tc.keep, tc.stop)
 			for i, j := range tc.jobs {
 				require.False(t, tl.stop(), "before job %d", i)
-				require.Equal(t, i+1, tl.add(j))
+				require.Equal(t, i+1, tl.add(i, j))
 			}
 			tl.finish()
 			require.Equal(t, tc.checks, rep.Checks)
@@ -86,5 +86,34 @@ func TestTally(t *testing.T) {
 			require.Equal(t, schedules, rep.Schedules)
 			require.Equal(t, schedules, rep.FaultPoints)
 		})
+	}
+}
+
+// TestTallyCountsInJobOrder: results handed in out of order are counted
+// in job order, so the violations listed (the first ones) and where the
+// campaign stops do not depend on which job finished first.
+func TestTallyCountsInJobOrder(t *testing.T) {
+	fail := Verdict{Invariant: Purged, Saw: "dirty"}
+	jobs := []jobResult{}
+	for i := range 6 {
+		jobs = append(jobs, jobResult{results: []result{judged(int64(10+i), fail)}, liveRounds: 1})
+	}
+	for _, order := range [][]int{{0, 1, 2, 3, 4, 5}, {5, 3, 4, 1, 2, 0}, {2, 0, 1, 5, 4, 3}} {
+		rep := &Report{Checks: map[string]int{}}
+		tl := newTally(rep, 2, 4)
+		for _, k := range order {
+			tl.add(k, jobs[k])
+		}
+		tl.finish()
+		require.Equal(t, 4, rep.ViolationsTotal, "order %v", order)
+		require.Equal(t, 4, rep.Schedules, "order %v: jobs after the stop are dropped", order)
+		require.Equal(t, 4, rep.LiveRounds, "order %v", order)
+		require.Len(t, rep.Violations, 2)
+		for i, v := range rep.Violations {
+			c, err := ParseCase(v.Replay)
+			require.NoError(t, err)
+			require.Equal(t, faults.CutAt(int64(10+i)).String(), c.Round.String(), "order %v: the first jobs' violations", order)
+		}
+		require.True(t, tl.stop())
 	}
 }

@@ -64,7 +64,7 @@ type viewCache struct {
 
 // maxViews bounds a viewCache (a view holds a chunk map of the whole
 // region); beyond it the cache starts afresh.
-const maxViews = 2048
+const maxViews = 256
 
 func (c *viewCache) get(k viewKey) (*storeView, bool) {
 	c.mu.Lock()

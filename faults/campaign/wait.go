@@ -59,10 +59,14 @@ func powerLoss(a faults.Answer) bool { return errors.Is(a.Err, hal.ErrPowerLoss)
 
 // primaryWaits returns every wait of the primary (chip A, the primary while
 // the round runs) in answers: each starts at a request not answered
-// correctly in time and ends at the end of the first correct answer at or
-// after it (a slow correct answer ends its own wait); one that no correct
-// answer ends lasts to the end of the last request to the primary. Power
-// losses are not answers: the trace ends there.
+// correctly in time and ends at the end of the first correct answer to the
+// same request at or after it — an operation of the same kind on bytes
+// that overlap it (a slow correct answer ends its own wait) — so a correct
+// answer about other bytes does not end a wait for these (a flipped record
+// the backup reads again and again stays unanswered however well the
+// primary answers about its other records); one that no correct answer
+// ends lasts to the end of the last request to the primary. Power losses
+// are not answers: the trace ends there.
 func primaryWaits(answers []faults.Answer, threshold time.Duration) []wait {
 	var (
 		waits []wait
@@ -80,7 +84,7 @@ func primaryWaits(answers []faults.Answer, threshold time.Duration) []wait {
 			}
 			open = &wait{from: a}
 		}
-		if a.Answered() {
+		if a.Answered() && sameRequest(open.from.Op, a.Op) {
 			open.to, open.answered, open.length = a, true, a.End.Sub(open.from.Start)
 			waits = append(waits, *open)
 			open = nil
@@ -91,6 +95,12 @@ func primaryWaits(answers []faults.Answer, threshold time.Duration) []wait {
 		waits = append(waits, *open)
 	}
 	return waits
+}
+
+// sameRequest reports whether b asks the primary what a asked: the same
+// kind of operation on bytes that overlap a's.
+func sameRequest(a, b faults.Op) bool {
+	return a.Kind == b.Kind && a.Off < b.Off+b.Len && b.Off < a.Off+a.Len
 }
 
 // failoverDue reports whether a failover is due: some wait exceeds the

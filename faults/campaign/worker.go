@@ -49,9 +49,11 @@ type worker struct {
 	// tamper, if set, makes the state of every run judged wrong (the
 	// oracle's self-test).
 	tamper      *tamper
-	readBuf     []byte // one erase block
-	erasedBlock []byte // an erase block of 0xFF
-	erasedHash  uint64 // maphash of erasedBlock
+	phaseBufs   [2]phaseBufs // by phase kind (see newPhase)
+	lastRun     int          // how runCase ran the last case (ranReplay, ranBranch)
+	readBuf     []byte       // one erase block
+	erasedBlock []byte       // an erase block of 0xFF
+	erasedHash  uint64       // maphash of erasedBlock
 }
 
 func newWorker(b *bench) (*worker, error) {

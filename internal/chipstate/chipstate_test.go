@@ -51,7 +51,7 @@ func TestResolve(t *testing.T) {
 		{name: "4M region, same size given", formatted: 1 << 20, places: chipstate.Places{InfoSize: 1 << 20}, wantInfo: 1 << 20, wantStore: def.InfoOff + 1<<20},
 		{name: "4M region, other size given", formatted: 1 << 20, places: chipstate.Places{InfoSize: 2 << 20}, wantErr: chipstate.ErrSizeMismatch},
 		{name: "explicit places", places: chipstate.Places{InfoOff: 2 << 20, InfoSize: 1 << 20, StoreOff: 4 << 20, StoreSize: 8 << 20}, wantInfo: 1 << 20, wantStore: 4 << 20},
-		{name: "explicit places overlapping", places: chipstate.Places{InfoOff: 2 << 20, InfoSize: 4 << 20, StoreOff: 4 << 20}, errText: "without overlap"},
+		{name: "explicit places overlapping", places: chipstate.Places{InfoOff: 2 << 20, InfoSize: 4 << 20, StoreOff: 4 << 20}, errText: "overlaps store"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := pair(t, tc.formatted)

@@ -86,10 +86,10 @@ func Plan(g hal.Geometry, p Places) (engine.Layout, error) {
 		e := g.EraseSize
 		size = min(g.Size/4, 8<<20) / e * e
 	}
-	// Seam: the engine keeps a firmware image area before the region
-	// (engine.Layout.Check wants it at offset 0); once image identity
-	// comes from a configured source it is no longer cmcsync's to place.
-	l := engine.Layout{ImageOff: 0, ImageSize: infoOff, InfoOff: infoOff, InfoSize: size, StoreOff: p.StoreOff, StoreSize: p.StoreSize}
+	// No image area: with places given, nothing is written outside the
+	// information region and the store (the engine then takes no image
+	// identity from a header of its own).
+	l := engine.Layout{InfoOff: infoOff, InfoSize: size, StoreOff: p.StoreOff, StoreSize: p.StoreSize}
 	if l.StoreOff == 0 {
 		l.StoreOff = infoOff + size
 	}

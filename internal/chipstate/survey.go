@@ -59,7 +59,9 @@ func (c Contents) String() string {
 const scanBlock = 256 << 10
 
 // Survey reads what f holds in the places of layout l (the firmware image
-// area, the information region and the store: what a format writes).
+// area if it has one, the information region and the store: what a format
+// writes); bytes outside them (a bootloader before the region) are not
+// looked at, as a format does not touch them.
 func Survey(f hal.Flash, l engine.Layout) (Contents, error) {
 	c := Contents{Data: -1}
 	places := [][2]int64{{l.StoreOff, l.StoreSize}}
@@ -91,14 +93,17 @@ func Survey(f hal.Flash, l engine.Layout) (Contents, error) {
 	if c.Store || c.StoreError != "" || c.RegionSize != 0 {
 		return c, nil
 	}
-	end := min(l.StoreOff+l.StoreSize, f.Geometry().Size)
 	buf := make([]byte, scanBlock)
-	for off := l.ImageOff; off < end; off += scanBlock {
-		b := buf[:min(scanBlock, end-off)]
-		if _, err := f.ReadAt(b, off); err != nil {
-			return c, fmt.Errorf("survey: %w", err)
-		}
-		if !hal.IsErased(b) {
+	for _, r := range [][2]int64{{l.ImageOff, l.ImageSize}, {l.InfoOff, l.InfoSize}, {l.StoreOff, l.StoreSize}} {
+		end := min(r[0]+r[1], f.Geometry().Size)
+		for off := r[0]; off < end; off += scanBlock {
+			b := buf[:min(scanBlock, end-off)]
+			if _, err := f.ReadAt(b, off); err != nil {
+				return c, fmt.Errorf("survey: %w", err)
+			}
+			if hal.IsErased(b) {
+				continue
+			}
 			for i, x := range b {
 				if x != 0xFF {
 					c.Data = off + int64(i)

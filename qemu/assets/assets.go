@@ -30,13 +30,14 @@ type Variant struct {
 }
 
 // ARM is the emulated AST2600 BMC (qemu-system-arm -M fuji-bmc) with the
-// ASPEED SPI flash controller driver.
+// ASPEED SPI flash controller driver and the ASPEED MAC (ftgmac100, with
+// its MDIO bus) for QEMU user networking.
 var ARM = Variant{
 	Name:       "arm",
 	Arch:       "armhf",
 	KernelMeta: "linux-image-armmp",
 	DTB:        "aspeed-bmc-facebook-fuji.dtb",
-	Modules:    []string{"ofpart", "spi-nor", "spi-aspeed-smc"},
+	Modules:    []string{"ofpart", "spi-nor", "spi-aspeed-smc", "mdio-aspeed", "ftgmac100"},
 }
 
 // X86 is the faster x86-64 variant with MTD simulators: mtdram, block2mtd
@@ -155,6 +156,11 @@ func Fetch(ctx context.Context, v Variant, o Options) (*Manifest, error) {
 	if !o.Refresh {
 		if m, err := Load(dir); err == nil {
 			fmt.Fprintf(progress, "assets: using cached %s kernel %s (%s)\n", v.Name, m.KernelRelease, dir)
+			if m.lacksModules(v.Modules) {
+				// The variant names modules the cached manifest does not
+				// list: resolve them from the unpacked kernel, no download.
+				return m, m.resolveModules(v, progress)
+			}
 			return m, nil
 		}
 	}
@@ -416,4 +422,49 @@ func execRunner(ctx context.Context, dir, name string, args ...string) ([]byte, 
 		return out, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, msg)
 	}
 	return out, nil
+}
+
+// lacksModules reports whether a module of names is not in the manifest.
+func (m *Manifest) lacksModules(names []string) bool {
+	have := map[string]bool{}
+	for _, mod := range m.Modules {
+		have[mod.Name] = true
+	}
+	for _, n := range names {
+		if !have[ModuleName(n)] {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveModules resolves v's modules from the unpacked kernel in the
+// cache and rewrites the manifest (atomically: concurrent runs read either
+// manifest whole).
+func (m *Manifest) resolveModules(v Variant, progress io.Writer) error {
+	mods, err := ResolveModules(filepath.Join(m.Dir, "root", "lib", "modules", m.KernelRelease), v.Modules)
+	if err != nil {
+		return err
+	}
+	m.Modules = m.Modules[:0]
+	names := make([]string, 0, len(mods))
+	for _, mod := range mods {
+		rel, err := filepath.Rel(m.Dir, mod.Path)
+		if err != nil {
+			return err
+		}
+		mod.Path = rel
+		m.Modules = append(m.Modules, mod)
+		names = append(names, mod.Name)
+	}
+	fmt.Fprintf(progress, "assets: modules in load order: %s\n", strings.Join(names, " "))
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(m.Dir, ManifestFile+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(m.Dir, ManifestFile))
 }

@@ -232,6 +232,22 @@ func TestFetch(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, n, len(fake.calls))
 	require.Equal(t, m.KernelRelease, m2.KernelRelease)
+
+	// A variant naming a module the cached manifest lacks: resolved from
+	// the unpacked kernel, no apt call, and the manifest rewritten.
+	writeModule(t, filepath.Join(dir, "test", "root/lib/modules/6.1.0-9-test/kernel/drivers/net/ftgmac100.ko"), "name=ftgmac100", "depends=mtd")
+	v.Modules = []string{"mtd", "ftgmac100"}
+	m3, err := Fetch(context.Background(), v, Options{Dir: dir, Run: fake.run})
+	require.NoError(t, err)
+	require.Equal(t, n, len(fake.calls))
+	require.Len(t, m3.Modules, 2)
+	require.Equal(t, "ftgmac100", m3.Modules[1].Name)
+	m4, err := Load(filepath.Join(dir, "test"))
+	require.NoError(t, err)
+	require.Equal(t, m3.Modules, m4.Modules)
+	v.Modules = []string{"nosuch"}
+	_, err = Fetch(context.Background(), v, Options{Dir: dir, Run: fake.run})
+	require.ErrorContains(t, err, "kernel module nosuch not found")
 }
 
 func TestFetchErrorsSayWhatToDo(t *testing.T) {

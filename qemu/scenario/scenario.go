@@ -164,11 +164,12 @@ var scenarios = map[string]struct {
 	run     runner
 	about   string
 }{
-	"selftest":  {assets.ARM, runSelftest, "hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest"},
-	"sync":      {assets.ARM, runSync, "one engine round from flash0 to flash1 through hal/mtd; host compares digests"},
-	"powercut":  {assets.ARM, runPowercut, "SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants"},
-	"nand":      {assets.X86, runNAND, "x86 guest: the engine on nandsim NAND with bad blocks and bit flips"},
-	"calibrate": {assets.ARM, runCalibrate, "cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile"},
+	"selftest":        {assets.ARM, runSelftest, "hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest"},
+	"sync":            {assets.ARM, runSync, "one engine round from flash0 to flash1 through hal/mtd; host compares digests"},
+	"powercut":        {assets.ARM, runPowercut, "SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants"},
+	"nand":            {assets.X86, runNAND, "x86 guest: the engine on nandsim NAND with bad blocks and bit flips"},
+	"daemon-powercut": {assets.ARM, runDaemonPowercut, "cmcsync serve in the guest on a CMC flash layout (TLS, token, forwarded port); SIGKILL QEMU at seeded moments during API syncs; the host checks recovery and the stores with the reference decoder"},
+	"calibrate":       {assets.ARM, runCalibrate, "cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile"},
 }
 
 // Names returns the scenario names, sorted.
@@ -265,7 +266,7 @@ func violationf(format string, a ...any) error { return &violation{fmt.Sprintf(f
 
 func replayLine(name string, o Options) string {
 	s := "cmcsync vm scenario " + name
-	if name == "powercut" {
+	if name == "powercut" || name == "daemon-powercut" {
 		s += fmt.Sprintf(" --cycles %d", o.Cycles)
 	}
 	s += fmt.Sprintf(" --seed %d", o.Seed)

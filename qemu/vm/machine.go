@@ -42,6 +42,13 @@ type Config struct {
 	Memory string
 	// Log receives a copy of the console output (nil: none).
 	Log io.Writer
+	// DTB, if set, replaces the manifest's device tree (arm only): a
+	// scenario's flash partitions, say.
+	DTB string
+	// HostForward lists QEMU user-networking port forwards, each
+	// "tcp:127.0.0.1:HOSTPORT-:GUESTPORT" (bind the host side to
+	// 127.0.0.1); with any, the guest gets one user-mode NIC (10.0.2.15).
+	HostForward []string
 	// Interactive connects the guest's console to this process's terminal
 	// (stdin/stdout) instead of a Console; Ctrl-A X quits QEMU.
 	Interactive bool
@@ -70,7 +77,9 @@ func (c Config) Command() (string, []string, error) {
 		prog = "qemu-system-arm"
 		args = []string{"-M", "fuji-bmc", "-kernel", m.Path(m.Kernel), "-initrd", c.Initrd,
 			"-append", strings.TrimSpace("console=ttyS0,9600n8 vmalloc=768M " + c.Append)}
-		if m.DTB != "" {
+		if c.DTB != "" {
+			args = append(args, "-dtb", c.DTB)
+		} else if m.DTB != "" {
 			args = append(args, "-dtb", m.Path(m.DTB))
 		}
 		for _, f := range c.Flash {
@@ -100,6 +109,13 @@ func (c Config) Command() (string, []string, error) {
 		}
 	default:
 		return "", nil, fmt.Errorf("unknown variant %q", m.Variant)
+	}
+	if len(c.HostForward) > 0 {
+		nic := "user"
+		for _, f := range c.HostForward {
+			nic += ",hostfwd=" + f
+		}
+		args = append(args, "-nic", nic)
 	}
 	args = append(args, serial...)
 	args = append(args, "-no-reboot")

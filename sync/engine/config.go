@@ -23,11 +23,29 @@ func (e *Engine) Config() Config {
 	return e.config.Clone()
 }
 
-// SetConfig validates c and stores it power-safely on the backup chip; it
-// takes effect at once and is committed with the next generation. (If the
-// next round is interrupted, reinit returns to the last committed
-// configuration, as the method says.)
+// SetConfig validates c and commits it durably on the backup chip before
+// it returns (one config-commit record; nothing when c is the committed
+// configuration): it takes effect at once, and a later interrupted round's
+// purge-then-reinit returns to c, the last committed configuration — a
+// configuration a user was told is saved is never reverted. It fails
+// (ErrPending from the store) while an interrupted round awaits its purge.
 func (e *Engine) SetConfig(c Config) error {
+	return e.setConfig(c, true)
+}
+
+// StageConfig validates c and stages it on the backup chip for the next
+// generation only: it takes effect at once and is committed with the next
+// round, but a purge-then-reinit before then drops it for the last
+// committed configuration (the method's reinit). It exists for callers
+// that want a configuration tried for one round — and for the fault
+// campaign, which stages a configuration before every round it judges so
+// that reinit has one to drop.
+func (e *Engine) StageConfig(c Config) error {
+	return e.setConfig(c, false)
+}
+
+// setConfig commits (durable) or stages c.
+func (e *Engine) setConfig(c Config, durable bool) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -37,10 +55,11 @@ func (e *Engine) SetConfig(c Config) error {
 	if err != nil {
 		return err
 	}
-	// TODO(integrity): once store.Store.CommitConfig lands, decide with
-	// the lead whether a configuration change is committed durably at
-	// once (CommitConfig) rather than staged until the next generation.
-	if err := bk.StageConfig(toStoreConfig(c)); err != nil {
+	if durable {
+		if _, err := bk.CommitConfig(toStoreConfig(c)); err != nil {
+			return err
+		}
+	} else if err := bk.StageConfig(toStoreConfig(c)); err != nil {
 		return err
 	}
 	e.mu.Lock()

@@ -136,7 +136,13 @@ func (e *Engine) upgradeAtOpen(ctx context.Context) error {
 		_, err := e.completeRestore(ctx)
 		return err
 	}
-	hdr, err := info.ReadImageHeader(e.chips[e.role.Active])
+	active := int(e.role.Active)
+	hdr, err := info.ReadImageHeader(e.chips[active])
+	if !e.headerProbe() {
+		if hdr, err = e.imageID(active, e.chips[active], info.ImageHeader{}); err != nil {
+			return err // the first round finds it again
+		}
+	}
 	if err != nil {
 		return nil // the first round's probe finds it
 	}

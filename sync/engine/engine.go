@@ -163,10 +163,13 @@ func (e *Engine) newest() *store.Store {
 
 // configAtOpen: a configuration staged on the backup store; else one
 // staged on the store with the newest generation (staged on the chip that
-// has since become active by a failover); else the one committed with the
-// newest generation.
+// has since become active by a failover); else the backup store's
+// committed one when it holds the newest generation (SetConfig commits
+// there, between generations); else the one committed with the newest
+// generation.
 func (e *Engine) configAtOpen() Config {
-	if bk := e.stores[1-e.role.Active]; bk != nil {
+	bk := e.stores[1-e.role.Active]
+	if bk != nil {
 		if c, ok := bk.Staged(); ok {
 			return FromStoreConfig(c)
 		}
@@ -174,6 +177,9 @@ func (e *Engine) configAtOpen() Config {
 	if n := e.newest(); n != nil {
 		if c, ok := n.Staged(); ok {
 			return FromStoreConfig(c)
+		}
+		if bk != nil && bk.StateRef().Generation >= n.StateRef().Generation {
+			return FromStoreConfig(bk.StateRef().Config)
 		}
 		return FromStoreConfig(n.StateRef().Config)
 	}

@@ -9,11 +9,12 @@ import (
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-// Format makes two blank (or to-be-wiped) chips usable: on each, the
-// firmware image (version Options.ImageVersion), an information region
-// with default contents, and an empty store (generation 0 holding
-// Options.Config; chip A active). It destroys what the chips held in the
-// layout's ranges.
+// Format makes two blank (or to-be-wiped) chips usable: on each, an
+// information region with default contents and an empty store (generation
+// 0 holding Options.Config; chip A active), and, with the HeaderIdentity
+// image source only, a generated firmware image (version
+// Options.ImageVersion) in the layout's image area. It writes nothing
+// outside those ranges and destroys what the chips held in them.
 func Format(chipA, chipB hal.Flash, opts Options) error {
 	if chipA == nil {
 		return errors.New("format: chip A is nil")
@@ -39,9 +40,12 @@ func Format(chipA, chipB hal.Flash, opts Options) error {
 	l := opts.Layout
 	e := chipA.Geometry().EraseSize
 	for i, chip := range []hal.Flash{chipA, chipB} {
-		h := info.ImageHeader{Version: opts.ImageVersion, Size: l.ImageSize - info.ImageHeaderSize, Built: now}
-		if err := info.WriteImage(chip, h, pair); err != nil {
-			return fmt.Errorf("format %s: %w", chip.Geometry().Name, err)
+		if _, ok := opts.Image.(HeaderIdentity); ok {
+			// Only chips formatted whole carry cmcsync's generated image.
+			h := info.ImageHeader{Version: opts.ImageVersion, Size: l.ImageSize - info.ImageHeaderSize, Built: now}
+			if err := info.WriteImage(chip, h, pair); err != nil {
+				return fmt.Errorf("format %s: %w", chip.Geometry().Name, err)
+			}
 		}
 		if err := info.FormatRegion(chip, l.InfoOff, l.InfoSize); err != nil {
 			return fmt.Errorf("format %s: %w", chip.Geometry().Name, err)

@@ -38,10 +38,12 @@ type Inspection struct {
 func Inspect(f hal.Flash, l Layout, verify bool) Inspection {
 	g := f.Geometry()
 	in := Inspection{Device: g.Name, Geometry: g.String(), Layout: l}
-	if h, err := info.ReadImageHeader(f); err != nil {
-		in.ImageError = err.Error()
-	} else {
-		in.Image = &h
+	if l.ImageSize > 0 { // a real chip's layout has no cmcsync image header
+		if h, err := info.ReadImageHeader(f); err != nil {
+			in.ImageError = err.Error()
+		} else {
+			in.Image = &h
+		}
 	}
 	if r, err := info.OpenRegion(f, l.InfoOff, l.InfoSize); err != nil {
 		in.InfoError = err.Error()

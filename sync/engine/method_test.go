@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -61,12 +62,74 @@ func TestSetConfigRejectsAndStores(t *testing.T) {
 	good.Types = TypeList{info.Fan, info.Power}
 	good.Interval = time.Hour
 	require.NoError(t, e.SetConfig(good))
-	require.True(t, p.open(t).Config().Equal(good), "a staged config survives a restart")
-	_, err := e.Round(context.Background())
-	require.NoError(t, err)
+	require.True(t, p.open(t).Config().Equal(good), "a saved config survives a restart")
 	s, err := store.Open(p.chipB, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
 	require.NoError(t, err)
-	require.True(t, FromStoreConfig(s.StateRef().Config).Equal(good), "committed with the generation")
+	require.True(t, FromStoreConfig(s.StateRef().Config).Equal(good), "committed at once, before any round")
+	before = p.chipB.Stats()
+	require.NoError(t, e.SetConfig(good))
+	d = p.chipB.Stats().Sub(before)
+	require.Zero(t, d.Programs+d.Erases, "the committed config again writes nothing")
+	_, err = e.Round(context.Background())
+	require.NoError(t, err)
+	s, err = store.Open(p.chipB, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.True(t, FromStoreConfig(s.StateRef().Config).Equal(good), "and with the generation")
+}
+
+// TestSavedConfigSurvivesReinit: a configuration SetConfig saved is the
+// one a purge-then-reinit returns to; one StageConfig staged is dropped
+// for the last committed one (the method's reinit).
+func TestSavedConfigSurvivesReinit(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		durable bool
+	}{{"saved", true}, {"staged", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+			e := p.open(t)
+			_, err := e.Round(context.Background())
+			require.NoError(t, err)
+			next := DefaultConfig()
+			next.Types = TypeList{info.Fan, info.EventLog}
+			next.Interval = 17 * time.Minute
+			if tc.durable {
+				require.NoError(t, e.SetConfig(next))
+			} else {
+				require.NoError(t, e.StageConfig(next))
+			}
+			require.NoError(t, p.cmc.Step(p.region(t, p.chipA), 30*time.Minute))
+			// Record the next round's operations, then run it again from
+			// the same state cut just before its second-to-last backup
+			// program (its chunks are written, its commit not), and
+			// restart: recovery purges and reinits.
+			snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
+			var programs []int64
+			rec := faults.NewInjector(faults.Schedule{}, faults.Options{Trace: func(op faults.Op) {
+				if op.Role == faults.Backup && op.Kind == faults.Program {
+					programs = append(programs, op.Index)
+				}
+			}})
+			er, err := Open(context.Background(), rec.Wrap(p.chipA, faults.Primary), rec.Wrap(p.chipB, faults.Backup), p.opts)
+			require.NoError(t, err)
+			_, err = er.Round(context.Background())
+			require.NoError(t, err)
+			require.Greater(t, len(programs), 4)
+			p.chipA.Restore(snapA)
+			p.chipB.Restore(snapB)
+			in := faults.NewInjector(faults.CutAt(programs[len(programs)-2]), faults.Options{})
+			e2, err := Open(context.Background(), in.Wrap(p.chipA, faults.Primary), in.Wrap(p.chipB, faults.Backup), p.opts)
+			require.NoError(t, err)
+			_, err = e2.Round(context.Background())
+			require.ErrorIs(t, err, hal.ErrPowerLoss, "the round was cut")
+			after := p.open(t)
+			if tc.durable {
+				require.True(t, after.Config().Equal(next), "reinit keeps the saved configuration: %s", describeConfig(after.Config()))
+			} else {
+				require.True(t, after.Config().Equal(DefaultConfig()), "reinit drops the staged configuration: %s", describeConfig(after.Config()))
+			}
+		})
+	}
 }
 
 func TestScheduleAndGroups(t *testing.T) {

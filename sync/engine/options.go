@@ -2,10 +2,12 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
@@ -21,6 +23,12 @@ type Options struct {
 	Mutant Mutant    // None: the real engine; set only by the fault harness (see Mutant)
 	// Logf, if set, receives every event as a line.
 	Logf func(format string, args ...any)
+	// Image is where the identity of the image each chip runs comes from
+	// (upgrade detection, see ImageIdentity). nil: HeaderIdentity when the
+	// layout has an image area (Layout.ImageSize > 0), else
+	// NoImageIdentity. Only with HeaderIdentity does the health probe read
+	// an image header; otherwise it reads the information region's header.
+	Image ImageIdentity
 	// ImageVersion is the firmware version Format writes on both chips
 	// (default DefaultImageVersion).
 	ImageVersion string
@@ -56,6 +64,16 @@ func (o *Options) fill(g hal.Geometry) error {
 			return err
 		}
 		o.Layout = l
+	}
+	if o.Image == nil {
+		if o.Layout.ImageSize > 0 {
+			o.Image = HeaderIdentity{}
+		} else {
+			o.Image = NoImageIdentity{}
+		}
+	}
+	if _, ok := o.Image.(HeaderIdentity); ok && o.Layout.ImageSize < info.ImageHeaderSize {
+		return fmt.Errorf("engine options: the CMCFWIMG image identity needs an image area at offset 0 in the layout (this layout has none): choose another image identity source")
 	}
 	if o.ImageVersion == "" {
 		o.ImageVersion = DefaultImageVersion

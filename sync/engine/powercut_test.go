@@ -180,7 +180,7 @@ func newCutScenarioAged(t testing.TB, aged bool) *cutScenario {
 	s.gen2 = payloadsOf(t, p, p.chipA)
 	cfg2 := cfg
 	cfg2.Interval = 7 * time.Minute
-	require.NoError(t, e.SetConfig(cfg2))
+	require.NoError(t, e.StageConfig(cfg2))
 	s.base = e.Status().Generation
 	s.snapA, s.snapB = p.chipA.Snapshot(), p.chipB.Snapshot()
 	l := p.opts.Layout

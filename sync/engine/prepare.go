@@ -96,6 +96,9 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	if err != nil {
 		return ended(e.interrupted(ctx, rs, nil, err))
 	}
+	if hdr, err = e.imageID(active, rs.primary, hdr); err != nil {
+		return ended(e.finish(&rep, work, err))
+	}
 	rs.header = hdr
 	e.mu.Lock()
 	e.primaryVersion = hdr.Version

@@ -1,0 +1,136 @@
+package campaign
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+// benchCases is how many distinct random cases the benchmarks cycle
+// through (a fixed mix, so that runs compare).
+const benchCases = 256
+
+// BenchmarkRandomCase runs random cases of the standard scenario on one
+// worker, as a campaign does (runCase: branched where it can) and from
+// the base every time (replay), so that one run gives their ratio.
+func BenchmarkRandomCase(b *testing.B) {
+	ctx := context.Background()
+	bn, err := loadBench(ctx, "standard", 1, engine.None)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases := make([]Case, benchCases)
+	for n := range cases {
+		cases[n] = randomCase(bn, 1, n)
+	}
+	for _, mode := range []struct {
+		name string
+		run  func(w *worker, c Case) (result, error)
+	}{
+		{"campaign", func(w *worker, c Case) (result, error) { return w.runCase(ctx, c) }},
+		{"replay", func(w *worker, c Case) (result, error) { return w.replay(ctx, c) }},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			w, err := newWorker(bn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			w.memoLive = true
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i%jobChunk == 0 {
+					clear(w.liveVerdicts)
+				}
+				if _, err := mode.run(w, cases[i%len(cases)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "schedules/s")
+		})
+	}
+}
+
+// BenchmarkExhaustivePoint runs the standard scenario's exhaustive points
+// (depth 1) on one worker, as a campaign does.
+func BenchmarkExhaustivePoint(b *testing.B) {
+	ctx := context.Background()
+	bn, err := loadBench(ctx, "standard", 1, engine.None)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps := bn.points()
+	w, err := newWorker(bn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.memoLive = true
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%jobChunk == 0 {
+			clear(w.liveVerdicts)
+		}
+		// Spread over the round: every 7th point, cycling.
+		if _, err := w.runPoint(ctx, ps[(i*7)%len(ps)], 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "points/s")
+}
+
+// TestRandomBranchEqualsReplayAtScale: over a thousand random cases, with
+// the real engine and with a shipped mutant (so that failing verdicts are
+// compared too), a campaign's run of each case (branched from the
+// recorded round where it can be, with warm caches and the live memo)
+// gives exactly the verdicts of replaying the case from the base on a
+// fresh worker.
+func TestRandomBranchEqualsReplayAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 random cases run twice")
+	}
+	// Most of these cases are not in the cross-check's list of known
+	// disagreements; this test compares verdicts only.
+	hook := decodeHook
+	decodeHook = nil
+	t.Cleanup(func() { decodeHook = hook })
+	ctx := context.Background()
+	total, branched, failing := 0, 0, 0
+	for _, tc := range []struct {
+		mutant engine.Mutant
+		seed   uint64
+		count  int
+	}{{engine.None, 21, 600}, {engine.NoPurge, 22, 400}} {
+		b, err := loadBench(ctx, "small", tc.seed, tc.mutant)
+		require.NoError(t, err)
+		w, err := newWorker(b)
+		require.NoError(t, err)
+		w.memoLive = true
+		for n := 0; n < tc.count; n++ {
+			if n%jobChunk == 0 {
+				clear(w.liveVerdicts)
+			}
+			c := randomCase(b, tc.seed, n)
+			r, err := w.runCase(ctx, c)
+			require.NoError(t, err)
+			vs, err := Replay(ctx, c)
+			require.NoError(t, err)
+			require.Equal(t, vs, r.verdicts, "case %s", c)
+			total++
+			if w.lastRun != ranReplay {
+				branched++
+			}
+			for _, v := range vs {
+				if !v.OK && !v.Skipped {
+					failing++
+					break
+				}
+			}
+		}
+	}
+	t.Logf("%d cases, %d branched, %d with a violation", total, branched, failing)
+	require.GreaterOrEqual(t, total, 1000)
+	require.Greater(t, branched, total/2)
+	require.Greater(t, failing, 20)
+}

@@ -1,0 +1,81 @@
+package partlayout
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/source/fwimage"
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+// fakeSysfs writes a /sys/class/mtd as the QEMU fuji guest shows it with
+// the CMC layout of docs: two chips (device links spi0.0, spi0.1) with
+// the same partition names, each with a whole-chip partition.
+func fakeSysfs(t *testing.T) string {
+	dir := t.TempDir()
+	type dev struct {
+		name      string
+		off, size int64
+	}
+	chip := []dev{{"u-boot", 0, 0xf0000}, {"u-boot-env", 0xf0000, 0x10000}, {"kernel", 0x100000, 0x900000}, {"rofs", 0xa00000, 0x5000000},
+		{"rwfs", 0x5a00000, 0x1000000}, {"cmc-info", 0x6a00000, 0x400000}, {"cmc-store", 0x6e00000, 0x1200000}}
+	n := 0
+	for c, link := range []string{"spi0.0", "spi0.1"} {
+		for _, d := range append(chip, dev{fmt.Sprintf("flash%d", c), 0, 0x8000000}) {
+			p := filepath.Join(dir, fmt.Sprintf("mtd%d", n))
+			require.NoError(t, os.MkdirAll(p, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(p, "name"), []byte(d.name+"\n"), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(p, "offset"), []byte(fmt.Sprintf("%d\n", d.off)), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(p, "size"), []byte(fmt.Sprintf("%d\n", d.size)), 0o644))
+			require.NoError(t, os.Symlink("../../../"+link, filepath.Join(p, "device")))
+			require.NoError(t, os.MkdirAll(p+"ro", 0o755))
+			n++
+		}
+	}
+	return dir
+}
+
+func TestChipPartitionsAndLayout(t *testing.T) {
+	sys := fakeSysfs(t)
+	parts, err := ChipPartitions(sys, "/dev/mtd15") // flash1
+	require.NoError(t, err)
+	require.Len(t, parts, 8)
+	for _, p := range parts {
+		n := 0
+		fmt.Sscanf(p.Dev, "mtd%d", &n)
+		require.GreaterOrEqual(t, n, 8, "%v is on the other chip", p)
+	}
+	g := hal.Geometry{Name: "flash1", Kind: hal.NOR, Size: 128 << 20, EraseSize: 4096, WriteSize: 1, PageSize: 256}
+	l, err := Layout(g, parts, "cmc-info", "cmc-store")
+	require.NoError(t, err)
+	require.Equal(t, engine.Layout{InfoOff: 0x6a00000, InfoSize: 4 << 20, StoreOff: 0x6e00000, StoreSize: 0x1200000}, l)
+	l2, err := Layout(g, parts, "0x6a00000+4MiB", "0x6e00000+18M")
+	require.NoError(t, err)
+	require.Equal(t, l, l2)
+
+	_, err = Layout(g, parts, "cmc-inf", "cmc-store")
+	require.ErrorIs(t, err, ErrPlace)
+	require.ErrorContains(t, err, `no partition "cmc-inf" on this chip (its partitions: u-boot, flash1, u-boot-env`)
+	_, err = Layout(g, parts, "rwfs", "cmc-store") // 16 MiB region: the store is too small
+	require.ErrorIs(t, err, engine.ErrLayout)
+	_, err = Layout(g, parts, "cmc-info", "flash1") // the whole chip overlaps the region
+	require.ErrorIs(t, err, engine.ErrLayout)
+
+	id, err := Identity("uimage:kernel", parts)
+	require.NoError(t, err)
+	require.Equal(t, fwimage.Source{Off: 0x100000, Size: 0x900000, Kind: fwimage.FormatUImage}, id)
+	id, err = Identity("sha256:0+64K", parts)
+	require.NoError(t, err)
+	require.Equal(t, engine.RangeDigest{Off: 0, Size: 64 << 10}, id)
+	for _, bad := range []string{"uimage", "zip:kernel", "fit:nope"} {
+		_, err = Identity(bad, parts)
+		require.ErrorIs(t, err, ErrPlace, bad)
+	}
+	_, err = ChipPartitions(sys, "/dev/mtd99")
+	require.ErrorIs(t, err, ErrPlace)
+}
