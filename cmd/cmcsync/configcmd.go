@@ -94,8 +94,8 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cmcsync config set --primary SPEC --backup SPEC [--config FILE] [--types T,...] [--interval D] [--threshold D] [--verify=BOOL] [--group-size N] [--retry-at-once=BOOL] [--json]")
 		fmt.Fprintln(stderr, "\nChanges the settings given and keeps the others; the result is validated and")
-		fmt.Fprintln(stderr, "stored on the backup at once (committed with the next generation). A daemon")
-		fmt.Fprintln(stderr, "running on the chips holds them: change it through its page or API instead.")
+		fmt.Fprintln(stderr, "committed on the backup at once. While a daemon holds the chips, give its")
+		fmt.Fprintln(stderr, "--config FILE and the change goes through its API.")
 		fs.PrintDefaults()
 	}
 	if done, err := parseFlags(fs, args); done {
