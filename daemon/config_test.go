@@ -107,7 +107,7 @@ func TestWearBudgetOverHTTP(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	put := func(verify bool) *http.Response {
-		body := fmt.Sprintf(`{"types":["power","fan","node","event-log","fault-log","asset"],"interval":"30s","threshold":"2s","verify":%v,"groupSize":0,"retryAtOnce":false}`, verify)
+		body := fmt.Sprintf(`{"types":["power","fan","node","event-log","fault-log","asset"],"interval_seconds":30,"threshold_seconds":2,"verify":%v,"group_size":0,"retry_at_once":false}`, verify)
 		req, err := http.NewRequest("PUT", hs.URL+"/api/config", strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")

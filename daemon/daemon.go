@@ -9,6 +9,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -24,8 +25,17 @@ type Options struct {
 	// keeps the history in memory only and formats without a marker.
 	StateDir string
 	// Format formats both chips before opening, destroying what they
-	// hold. Without it only new chips are formatted: see Open.
+	// hold. Without it only new chips are formatted: see Open. A chip
+	// that holds anything (a store, a region header of any size, any byte
+	// that is not erased) is formatted only if Force names it; else Open
+	// refuses (an error wrapping chipstate.ErrRefused).
 	Format bool
+	// Force names the chips (primary, backup) Format may erase data on.
+	Force [2]bool
+	// Places put the information region and the store on the chips (zero:
+	// the defaults; the region's size is read from its header, see
+	// chipstate.Resolve).
+	Places chipstate.Places
 	// Seed seeds the simulated CMC's content and activity and the images
 	// of simulated upgrades.
 	Seed uint64

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/internal/partlayout"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -16,9 +17,12 @@ var ErrPlaces = errors.New("bad chip places")
 // placeChips sets the engine's layout and image identity source in opts
 // (and d.layout) from Options.Info, Store and Image: the default layout
 // without places, else the places resolved on each chip (partitions by
-// name on MTD chips), which must give both chips one layout. It only
-// reads.
-func (d *Daemon) placeChips(specs [2]flashspec.Spec, opts *engine.Options) error {
+// name on MTD chips), which must give both chips one layout. Without
+// places the layout comes from Options.Places: for a format planned from
+// them alone, else resolved from the chips' region headers (the size a
+// region records is used; chipstate.ResolvePair), read on the raw chips so
+// a fault schedule counts none of these reads. It only reads.
+func (d *Daemon) placeChips(specs [2]flashspec.Spec, opts *engine.Options, format bool) error {
 	o := d.opts
 	var parts [2][]partlayout.Partition
 	for i, s := range specs {
@@ -31,8 +35,16 @@ func (d *Daemon) placeChips(specs [2]flashspec.Spec, opts *engine.Options) error
 		}
 	}
 	switch {
+	case o.Places != (chipstate.Places{}) && (o.Info != "" || o.Store != ""):
+		return fmt.Errorf("%w: give the places as --info and --store, or as offsets and sizes (--info-offset, ...), not both", ErrPlaces)
 	case o.Info == "" && o.Store == "":
-		l, err := engine.DefaultLayout(d.chips[0].Geometry(), 0)
+		var l engine.Layout
+		var err error
+		if format {
+			l, err = chipstate.Plan(d.raw[0].Geometry(), o.Places)
+		} else {
+			l, err = chipstate.ResolvePair(d.raw[0], d.raw[1], o.Places)
+		}
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -87,8 +88,16 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	}
 	opts := engine.Options{Clock: d.clock, Config: DefaultConfig(), Logf: d.engineLine,
 		PrimaryLock: &d.primaryMu, OnRound: d.scheduled}
-	if err := d.placeChips(specs, &opts); err != nil {
+	if err := d.placeChips(specs, &opts, format); err != nil {
 		return nil, err
+	}
+	if o.Format {
+		if err := chipstate.CheckFormat([]chipstate.Chip{
+			{Name: "primary", Spec: o.Primary.String(), Flash: d.raw[0], Force: o.Force[0]},
+			{Name: "backup", Spec: o.Backup.String(), Flash: d.raw[1], Force: o.Force[1]},
+		}, opts.Layout, "--format"); err != nil {
+			return nil, err
+		}
 	}
 	if cut && !o.Format {
 		if err := d.checkCutFormat(); err != nil {
@@ -175,7 +184,8 @@ func (d *Daemon) checkCutFormat() error {
 	return nil
 }
 
-// format formats both chips with the layout in opts (placeChips) and, on simulated chips, fills the primary's information region with the
+// format formats both chips with the layout in opts (placeChips) and, on
+// simulated chips, fills the primary's information region with the
 // simulated CMC's seeded content. The history's totals start again.
 func (d *Daemon) format(opts *engine.Options) error {
 	var fill func(*info.Region) error

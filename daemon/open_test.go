@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 )
 
@@ -27,18 +28,23 @@ func TestOpenChipPolicy(t *testing.T) {
 		name          string
 		chips         [2]chipState
 		format        bool
+		force         [2]bool
 		wantErr       error
 		wantErrText   string
 		wantFormatted bool
 		wantGen       uint64
 	}{
-		{"first start", [2]chipState{missing, missing}, false, nil, "", true, 0},
-		{"restart", [2]chipState{synced, synced}, false, nil, "", false, 1},
-		{"restart with --format", [2]chipState{synced, synced}, true, nil, "", true, 0},
-		{"backup image lost", [2]chipState{synced, missing}, false, ErrOneChipNew, "destroying what the existing one holds", false, 0},
-		{"primary image lost", [2]chipState{missing, synced}, false, ErrOneChipNew, "--format", false, 0},
-		{"backup image lost and --format", [2]chipState{synced, missing}, true, nil, "", true, 0},
-		{"blank chips", [2]chipState{blank, blank}, false, nil, "blank or foreign chips? pass --format", false, 0},
+		{"first start", [2]chipState{missing, missing}, false, [2]bool{}, nil, "", true, 0},
+		{"restart", [2]chipState{synced, synced}, false, [2]bool{}, nil, "", false, 1},
+		{"restart with --format", [2]chipState{synced, synced}, true, [2]bool{}, chipstate.ErrRefused, "holds a cmcsync store (generation 1)", false, 0},
+		{"restart with --format and the backup forced", [2]chipState{synced, synced}, true, [2]bool{false, true}, chipstate.ErrRefused, "--format --force=primary", false, 0},
+		{"restart with --format and both forced", [2]chipState{synced, synced}, true, [2]bool{true, true}, nil, "", true, 0},
+		{"backup image lost", [2]chipState{synced, missing}, false, [2]bool{}, ErrOneChipNew, "destroying what the existing one holds", false, 0},
+		{"primary image lost", [2]chipState{missing, synced}, false, [2]bool{}, ErrOneChipNew, "--format", false, 0},
+		{"backup image lost and --format", [2]chipState{synced, missing}, true, [2]bool{}, chipstate.ErrRefused, "--force=primary", false, 0},
+		{"backup image lost and --format --force=primary", [2]chipState{synced, missing}, true, [2]bool{true, false}, nil, "", true, 0},
+		{"blank chips", [2]chipState{blank, blank}, false, [2]bool{}, nil, "blank or foreign chips? pass --format", false, 0},
+		{"blank chips and --format", [2]chipState{blank, blank}, true, [2]bool{}, nil, "", true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +54,7 @@ func TestOpenChipPolicy(t *testing.T) {
 				specs[i] = simSpec(t, name, filepath.Join(dir, name+".img"))
 			}
 			prepareChips(t, specs, tt.chips)
-			d, err := Open(context.Background(), Options{Primary: specs[0], Backup: specs[1], Format: tt.format})
+			d, err := Open(context.Background(), Options{Primary: specs[0], Backup: specs[1], Format: tt.format, Force: tt.force})
 			if tt.wantErrText != "" {
 				require.ErrorContains(t, err, tt.wantErrText)
 				if tt.wantErr != nil {
@@ -61,6 +67,44 @@ func TestOpenChipPolicy(t *testing.T) {
 			require.True(t, d.Simulated())
 			require.Equal(t, tt.wantFormatted, d.Formatted())
 			require.Equal(t, tt.wantGen, d.Status().Generation)
+		})
+	}
+}
+
+// TestOpenRecordedRegionSize: chips formatted with a region of another
+// size open without that size given (the region header records it), and a
+// size given that differs is refused; nothing is formatted either way.
+func TestOpenRecordedRegionSize(t *testing.T) {
+	dir := t.TempDir()
+	var specs [2]flashspec.Spec
+	for i, name := range []string{"flash0", "flash1"} {
+		specs[i] = simSpec(t, name, filepath.Join(dir, name+".img"))
+	}
+	d, err := Open(context.Background(), Options{Primary: specs[0], Backup: specs[1], Places: chipstate.Places{InfoSize: 1 << 20}})
+	require.NoError(t, err)
+	_, err = d.SyncNow(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	for _, tc := range []struct {
+		name   string
+		places chipstate.Places
+		err    error
+	}{
+		{name: "size left out"},
+		{name: "same size", places: chipstate.Places{InfoSize: 1 << 20}},
+		{name: "other size", places: chipstate.Places{InfoSize: 2 << 20}, err: chipstate.ErrSizeMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := Open(context.Background(), Options{Primary: specs[0], Backup: specs[1], Places: tc.places})
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			defer d.Close()
+			require.False(t, d.Formatted())
+			require.Equal(t, uint64(1), d.Status().Generation)
+			require.Equal(t, int64(1<<20), d.engine.Layout().InfoSize)
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -78,7 +79,7 @@ var (
 // FieldError is a validation error about one field of a request. It wraps
 // [ErrInvalid].
 type FieldError struct {
-	Field string // JSON name of the field, e.g. "interval"
+	Field string // JSON name of the field, e.g. "interval_seconds"
 	Msg   string // what is wrong and what is allowed
 }
 
@@ -87,26 +88,29 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 // Unwrap returns [ErrInvalid].
 func (e *FieldError) Unwrap() error { return ErrInvalid }
 
-// Duration is a time.Duration that encodes in JSON as Go duration text
-// ("30s", "1m30s", "250ms").
+// Duration is a time.Duration that encodes in JSON as a number of seconds
+// (docs/JSON.md: durations are float seconds in keys ending "_seconds").
 type Duration time.Duration
 
-// MarshalJSON encodes d as a duration string.
+// MarshalJSON encodes d as float seconds.
 func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
+	return json.Marshal(time.Duration(d).Seconds())
 }
 
-// UnmarshalJSON decodes a duration string such as "30s" or "500ms".
+// maxDurationSeconds bounds a decoded duration (about 292 years fit a
+// time.Duration; a day is the most the API accepts anyway).
+const maxDurationSeconds = 1e9
+
+// UnmarshalJSON decodes a number of seconds such as 30 or 0.5.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
+	var s float64
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"30s\" or \"500ms\"")
+		return fmt.Errorf("want a number of seconds such as 30 or 0.5")
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration (write e.g. \"30s\" or \"500ms\")", s)
+	if s < 0 || s > maxDurationSeconds {
+		return fmt.Errorf("%v seconds is out of range", s)
 	}
-	*d = Duration(v)
+	*d = Duration(math.Round(s * float64(time.Second)))
 	return nil
 }
 
@@ -116,19 +120,19 @@ type Config struct {
 	// "fan", ...), in any order, without duplicates.
 	Types []string `json:"types"`
 	// Interval is the time between scheduled rounds.
-	Interval Duration `json:"interval"`
+	Interval Duration `json:"interval_seconds"`
 	// Threshold is the response-time threshold: when the primary has not
 	// answered the backup for longer than this during an anomaly, the
 	// backup image is started (failover).
-	Threshold Duration `json:"threshold"`
+	Threshold Duration `json:"threshold_seconds"`
 	// Verify reads back everything written to the backup.
 	Verify bool `json:"verify"`
 	// GroupSize is how many chosen types each round syncs, round-robin;
 	// 0 syncs all chosen types every round.
-	GroupSize int `json:"groupSize"`
+	GroupSize int `json:"group_size"`
 	// RetryAtOnce retries a purged round immediately when the primary
 	// recovered within the threshold, instead of at the next scheduled time.
-	RetryAtOnce bool `json:"retryAtOnce"`
+	RetryAtOnce bool `json:"retry_at_once"`
 }
 
 // Limits of the configuration values the API accepts. The page checks the
@@ -147,13 +151,13 @@ func (c Config) Validate(known []string) error {
 		return err
 	}
 	if d := time.Duration(c.Interval); d < MinInterval || d > MaxInterval {
-		return &FieldError{"interval", fmt.Sprintf("sync interval %v is out of range: choose between %v and %v", d, MinInterval, MaxInterval)}
+		return &FieldError{"interval_seconds", fmt.Sprintf("sync interval %v is out of range: choose between %v and %v", d, MinInterval, MaxInterval)}
 	}
 	if d := time.Duration(c.Threshold); d < MinThreshold || d > MaxThreshold {
-		return &FieldError{"threshold", fmt.Sprintf("response-time threshold %v is out of range: choose between %v and %v", d, MinThreshold, MaxThreshold)}
+		return &FieldError{"threshold_seconds", fmt.Sprintf("response-time threshold %v is out of range: choose between %v and %v", d, MinThreshold, MaxThreshold)}
 	}
 	if c.GroupSize < 0 || c.GroupSize > len(known) {
-		return &FieldError{"groupSize", fmt.Sprintf("group size %d is out of range: choose 0 (all chosen types every round) up to %d", c.GroupSize, len(known))}
+		return &FieldError{"group_size", fmt.Sprintf("group size %d is out of range: choose 0 (all chosen types every round) up to %d", c.GroupSize, len(known))}
 	}
 	return nil
 }
@@ -190,18 +194,18 @@ func validateTypes(types, known []string) error {
 // quotes those whenever the backend knows them (the size held right now is
 // TypeStatus.Size).
 type TypeInfo struct {
-	Name        string `json:"name"`        // stable name, e.g. "event-log"
-	Title       string `json:"title"`       // e.g. "Node event log (SEL)"
-	Holds       string `json:"holds"`       // what the information holds
-	WhyBackup   string `json:"whyBackup"`   // why the backup image needs it
-	TypicalSize string `json:"typicalSize"` // e.g. "16-64 KiB"; shown only when CapacityBytes is 0
-	ChangeRate  string `json:"changeRate"`  // how often it changes
+	Name        string `json:"name"`         // stable name, e.g. "event-log"
+	Title       string `json:"title"`        // e.g. "Node event log (SEL)"
+	Holds       string `json:"holds"`        // what the information holds
+	WhyBackup   string `json:"why_backup"`   // why the backup image needs it
+	TypicalSize string `json:"typical_size"` // e.g. "16-64 KiB"; shown only when CapacityBytes is 0
+	ChangeRate  string `json:"change_rate"`  // how often it changes
 	// CapacityBytes is the largest payload this type's extent holds in the
 	// running information region (0: unknown).
-	CapacityBytes int64 `json:"capacityBytes,omitempty"`
+	CapacityBytes int64 `json:"capacity_bytes,omitempty"`
 	// RegionBytes is the size of the running information region that
 	// holds every type (0: unknown).
-	RegionBytes int64 `json:"regionBytes,omitempty"`
+	RegionBytes int64 `json:"region_bytes,omitempty"`
 }
 
 // Status is the engine's state as the page shows it.
@@ -209,35 +213,35 @@ type Status struct {
 	// Active is the image the CMC runs from: "primary" or "backup".
 	Active string `json:"active"`
 	// ActiveChip is the chip select of the active image (0 or 1).
-	ActiveChip int `json:"activeChip"`
+	ActiveChip int `json:"active_chip"`
 	// Chips describes the two flash devices, if known.
 	Chips []Chip `json:"chips,omitempty"`
 	// ImageVersion is the firmware version in the active image, if known.
-	ImageVersion string `json:"imageVersion,omitempty"`
+	ImageVersion string `json:"image_version,omitempty"`
 	// Generation is the last committed generation on the backup.
 	Generation uint64 `json:"generation"`
 	// LastSync and NextSync are the last round's time and the next
 	// scheduled one (zero: never / not scheduled).
-	LastSync time.Time `json:"lastSync,omitzero"`
-	NextSync time.Time `json:"nextSync,omitzero"`
+	LastSync time.Time `json:"last_sync,omitzero"`
+	NextSync time.Time `json:"next_sync,omitzero"`
 	// NextGroup is the group of types the next round syncs (polled
 	// round-robin when the group size is set), if the backend knows it.
-	NextGroup []string `json:"nextGroup,omitempty"`
+	NextGroup []string `json:"next_group,omitempty"`
 	// Types has one entry per known information type.
 	Types []TypeStatus `json:"types"`
 	// LastError is the last round's error, if it failed.
-	LastError string `json:"lastError,omitempty"`
+	LastError string `json:"last_error,omitempty"`
 	// NotSynced says why the last round did not commit, if it did not.
-	NotSynced string `json:"notSynced,omitempty"`
+	NotSynced string `json:"not_synced,omitempty"`
 	// BackupHealth is what the scrub of the backup's committed chunks
 	// knows: "unknown" (no complete pass since the start), "ok",
 	// "damaged" (the next round of the type repairs it) or
 	// "unrepairable" (the primary's copy is damaged too); "" if the
 	// backend does not scrub. LastScrub ends the last complete pass;
 	// DamagedChunks counts the damage not repaired yet.
-	BackupHealth  string    `json:"backupHealth,omitempty"`
-	LastScrub     time.Time `json:"lastScrub,omitzero"`
-	DamagedChunks int       `json:"damagedChunks,omitempty"`
+	BackupHealth  string    `json:"backup_health,omitempty"`
+	LastScrub     time.Time `json:"last_scrub,omitzero"`
+	DamagedChunks int       `json:"damaged_chunks,omitempty"`
 	// Upgrade is set while an image upgrade waits for the user's choice.
 	Upgrade *UpgradeInfo `json:"upgrade,omitempty"`
 	// Counters since the daemon started or, if the engine stores them,
@@ -245,7 +249,7 @@ type Status struct {
 	Counters Counters `json:"counters"`
 	// CanSimulateUpgrade is true when POST /api/simulate/upgrade works
 	// (simulated chips). The Server sets it.
-	CanSimulateUpgrade bool `json:"canSimulateUpgrade"`
+	CanSimulateUpgrade bool `json:"can_simulate_upgrade"`
 }
 
 // Chip is one flash device.
@@ -285,18 +289,18 @@ type TypeStatus struct {
 
 // UpgradeInfo describes a pending image upgrade.
 type UpgradeInfo struct {
-	FromVersion string    `json:"fromVersion,omitempty"`
-	ToVersion   string    `json:"toVersion,omitempty"`
+	FromVersion string    `json:"from_version,omitempty"`
+	ToVersion   string    `json:"to_version,omitempty"`
 	Detected    time.Time `json:"detected,omitzero"`
 }
 
 // Counters are running totals.
 type Counters struct {
-	Rounds       uint64 `json:"rounds"`       // rounds run (any outcome)
-	Failures     uint64 `json:"failures"`     // rounds interrupted or failed
-	Failovers    uint64 `json:"failovers"`    // switches to the backup image
-	Purges       uint64 `json:"purges"`       // interrupted rounds purged from the backup
-	BytesWritten int64  `json:"bytesWritten"` // bytes programmed to the backup
+	Rounds       uint64 `json:"rounds"`        // rounds run (any outcome)
+	Failures     uint64 `json:"failures"`      // rounds interrupted or failed
+	Failovers    uint64 `json:"failovers"`     // switches to the backup image
+	Purges       uint64 `json:"purges"`        // interrupted rounds purged from the backup
+	BytesWritten int64  `json:"bytes_written"` // bytes programmed to the backup
 }
 
 // Round is one sync round's report.
@@ -305,10 +309,10 @@ type Round struct {
 	Generation      uint64    `json:"generation"`
 	Outcome         string    `json:"outcome"` // "committed", "interrupted", "failover", "nothing-changed", ...
 	Types           []string  `json:"types"`
-	BytesRead       int64     `json:"bytesRead"`
-	BytesWritten    int64     `json:"bytesWritten"`
+	BytesRead       int64     `json:"bytes_read"`
+	BytesWritten    int64     `json:"bytes_written"`
 	Erases          int64     `json:"erases"`
-	PagesProgrammed int64     `json:"pagesProgrammed"`
+	PagesProgrammed int64     `json:"pages_programmed"`
 	// DurationSeconds and WaitResponseSec are measured durations: float
 	// seconds in members named *_seconds (docs/API.md, Conventions).
 	DurationSeconds float64 `json:"duration_seconds"`

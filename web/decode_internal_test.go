@@ -12,7 +12,7 @@ import (
 // decodes to the same value, and every member name it accepted is spelled
 // exactly as the struct's JSON names.
 func FuzzDecodeObject(f *testing.F) {
-	f.Add(`{"types":["power"],"interval":"30s","threshold":"1s","verify":true,"groupSize":1,"retryAtOnce":false}`)
+	f.Add(`{"types":["power"],"interval_seconds":30,"threshold_seconds":1,"verify":true,"group_size":1,"retry_at_once":false}`)
 	f.Add(`{"types":["power"],"types":["fan"]}`)
 	f.Add(`{"Interval":"1s"}`)
 	f.Add(`{"types":[{"a":1,"a":2}]}`)

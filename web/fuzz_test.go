@@ -14,13 +14,13 @@ import (
 // one. Whatever the bytes, the answer is JSON, the status is a success or
 // a 400/409, and a refused request changes nothing.
 func FuzzRequestBodies(f *testing.F) {
-	f.Add(`{"types":["power","fan"],"interval":"30s","threshold":"500ms","verify":true,"groupSize":1,"retryAtOnce":false}`)
+	f.Add(`{"types":["power","fan"],"interval_seconds":30,"threshold_seconds":0.5,"verify":true,"group_size":1,"retry_at_once":false}`)
 	f.Add(`{"types":["asset"]}`)
 	f.Add(`{"choice":"keep-upgraded"}`)
 	f.Add(`{"choice":"restore-defaults"}`)
-	f.Add(`{"types":["fan","fan"],"interval":"1h","threshold":"10ms"}`)
-	f.Add(`{"interval":"-1s"}`)
-	f.Add(`{"types":[],"interval":"1e9s","threshold":"9223372036854775807ns"}`)
+	f.Add(`{"types":["fan","fan"],"interval_seconds":3600,"threshold_seconds":0.01}`)
+	f.Add(`{"interval_seconds":-1}`)
+	f.Add(`{"types":[],"interval":"1e9s","threshold_seconds":9223372036.854776382}`)
 	f.Add(`{}`)
 	f.Add(`[`)
 	f.Add("\x00\xff")

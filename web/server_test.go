@@ -84,9 +84,9 @@ func TestReads(t *testing.T) {
 		{"/app.css", "text/css", ".explanation"},
 		{"/favicon.svg", "image/svg+xml", "<svg"},
 		{"/api/status", "application/json", `"active": "primary"`},
-		{"/api/types", "application/json", `"whyBackup"`},
+		{"/api/types", "application/json", `"why_backup"`},
 		{"/api/selection", "application/json", `"event-log"`},
-		{"/api/config", "application/json", `"interval": "30s"`},
+		{"/api/config", "application/json", `"interval_seconds": 30`},
 		{"/api/events", "application/json", `[]`},
 		{"/api/rounds", "application/json", `[]`},
 		{"/metrics", "text/plain", "cmcsync_rounds_total 0"},
@@ -115,7 +115,7 @@ func TestUnknownEndpoint(t *testing.T) {
 // site, or not in JSON, and changes nothing.
 func TestChangesRefused(t *testing.T) {
 	changes := []struct{ method, path, body string }{
-		{"PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"100ms","verify":false,"groupSize":0,"retryAtOnce":false}`},
+		{"PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.1,"verify":false,"group_size":0,"retry_at_once":false}`},
 		{"PUT", "/api/selection", `{"types":["power"]}`},
 		{"POST", "/api/sync", `{}`},
 		{"POST", "/api/upgrade", `{"choice":"keep-upgraded"}`},
@@ -169,7 +169,7 @@ func TestSameOriginAllowed(t *testing.T) {
 }
 
 func TestBadBodies(t *testing.T) {
-	big := `{"types":["power"],"interval":"10s","threshold":"100ms","verify":false,"groupSize":0,"retryAtOnce":false,"pad":"` + strings.Repeat("x", web.DefaultMaxBodyBytes) + `"}`
+	big := `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.1,"verify":false,"group_size":0,"retry_at_once":false,"pad":"` + strings.Repeat("x", web.DefaultMaxBodyBytes) + `"}`
 	tests := []struct {
 		name, method, path, body, field, want string
 	}{
@@ -177,30 +177,32 @@ func TestBadBodies(t *testing.T) {
 		{"truncated", "PUT", "/api/config", `{"types":["power"]`, "", "malformed"},
 		{"not an object", "PUT", "/api/config", `[1,2]`, "", "want a JSON object"},
 		{"syntax", "PUT", "/api/config", `{types:1}`, "", "malformed JSON"},
-		{"unknown field", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s","bogus":1}`, "bogus", "unknown field (known: groupSize, interval, retryAtOnce, threshold, types, verify)"},
-		{"trailing data", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s"} {}`, "", "extra data"},
+		{"unknown field", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"bogus":1}`, "bogus", "unknown field (known: group_size, interval_seconds, retry_at_once, threshold_seconds, types, verify)"},
+		{"trailing data", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1} {}`, "", "extra data"},
 		{"oversized", "PUT", "/api/config", big, "", "larger than"},
-		{"types missing", "PUT", "/api/config", `{"interval":"10s","threshold":"1s"}`, "types", "missing"},
-		{"types wrong kind", "PUT", "/api/config", `{"types":"power","interval":"10s","threshold":"1s"}`, "types", "want a JSON"},
-		{"unknown type", "PUT", "/api/config", `{"types":["power","coffee"],"interval":"10s","threshold":"1s"}`, "types", `unknown information type "coffee"`},
-		{"duplicate type", "PUT", "/api/config", `{"types":["fan","fan"],"interval":"10s","threshold":"1s"}`, "types", "twice"},
-		{"interval not duration", "PUT", "/api/config", `{"types":["power"],"interval":"soon","threshold":"1s"}`, "interval", "not a duration"},
-		{"interval number", "PUT", "/api/config", `{"types":["power"],"interval":10,"threshold":"1s"}`, "interval", "duration string"},
-		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval":"0s","threshold":"1s"}`, "interval", "between 1s and 24h0m0s"},
-		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval":"25h","threshold":"1s"}`, "interval", "out of range"},
-		{"threshold negative", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"-5ms"}`, "threshold", "out of range"},
-		{"threshold tiny", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1ms"}`, "threshold", "between 10ms"},
-		{"group negative", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s","groupSize":-1}`, "groupSize", "out of range"},
-		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s","groupSize":7}`, "groupSize", "up to 6"},
-		{"verify not bool", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold":"1s","verify":"yes"}`, "verify", "want a JSON bool"},
+		{"types missing", "PUT", "/api/config", `{"interval_seconds":10,"threshold_seconds":1}`, "types", "missing"},
+		{"types wrong kind", "PUT", "/api/config", `{"types":"power","interval_seconds":10,"threshold_seconds":1}`, "types", "want a JSON"},
+		{"unknown type", "PUT", "/api/config", `{"types":["power","coffee"],"interval_seconds":10,"threshold_seconds":1}`, "types", `unknown information type "coffee"`},
+		{"duplicate type", "PUT", "/api/config", `{"types":["fan","fan"],"interval_seconds":10,"threshold_seconds":1}`, "types", "twice"},
+		{"interval not a number", "PUT", "/api/config", `{"types":["power"],"interval_seconds":"soon","threshold_seconds":1}`, "interval_seconds", "want a number of seconds"},
+		{"interval as a duration string", "PUT", "/api/config", `{"types":["power"],"interval_seconds":"10s","threshold_seconds":1}`, "interval_seconds", "want a number of seconds"},
+		{"interval huge", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e300,"threshold_seconds":1}`, "interval_seconds", "out of range"},
+		{"old name", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold_seconds":1}`, "interval", "unknown field"},
+		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1}`, "interval_seconds", "between 1s and 24h0m0s"},
+		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval_seconds":90000,"threshold_seconds":1}`, "interval_seconds", "out of range"},
+		{"threshold negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":-0.005}`, "threshold_seconds", "out of range"},
+		{"threshold tiny", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.001}`, "threshold_seconds", "between 10ms"},
+		{"group negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":-1}`, "group_size", "out of range"},
+		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":7}`, "group_size", "up to 6"},
+		{"verify not bool", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":"yes"}`, "verify", "want a JSON bool"},
 		{"selection unknown", "PUT", "/api/selection", `{"types":["x"]}`, "types", "unknown information type"},
 		{"selection null", "PUT", "/api/selection", `{"types":null}`, "types", "missing"},
 		// Strict decoding (docs/API.md, Security): encoding/json alone would
 		// take each of these, the last duplicate or a case variant winning.
-		{"duplicate member", "PUT", "/api/config", `{"types":["power"],"interval":"10s","interval":"1s","threshold":"1s"}`, "interval", "listed twice"},
+		{"duplicate member", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"interval_seconds":1,"threshold_seconds":1}`, "interval_seconds", "listed twice"},
 		{"duplicate selection", "PUT", "/api/selection", `{"types":["power"],"types":["fan"]}`, "types", "listed twice"},
-		{"case variant", "PUT", "/api/config", `{"types":["power"],"Interval":"10s","threshold":"1s"}`, "Interval", `names are case-sensitive, write "interval"`},
-		{"case variant after exact", "PUT", "/api/config", `{"types":["power"],"interval":"10s","INTERVAL":"20s","threshold":"1s"}`, "INTERVAL", `write "interval"`},
+		{"case variant", "PUT", "/api/config", `{"types":["power"],"Interval_Seconds":10,"threshold_seconds":1}`, "Interval_Seconds", `names are case-sensitive, write "interval_seconds"`},
+		{"case variant after exact", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"INTERVAL_SECONDS":20,"threshold_seconds":1}`, "INTERVAL_SECONDS", `write "interval_seconds"`},
 		{"case variant selection", "PUT", "/api/selection", `{"Types":["power"]}`, "Types", `write "types"`},
 		{"case variant choice", "POST", "/api/upgrade", `{"Choice":"keep-upgraded"}`, "Choice", `write "choice"`},
 		{"escaped duplicate", "PUT", "/api/selection", `{"types":["power"],"\u0074ypes":["fan"]}`, "types", "listed twice"},
@@ -210,7 +212,7 @@ func TestBadBodies(t *testing.T) {
 		{"string not an object", "PUT", "/api/selection", `"power"`, "", "want a JSON object, not a string"},
 		// An empty selection is refused (docs/API.md, Config): a sync of
 		// nothing is not a configuration.
-		{"config types empty", "PUT", "/api/config", `{"types":[],"interval":"10s","threshold":"1s"}`, "types", "select at least one information type"},
+		{"config types empty", "PUT", "/api/config", `{"types":[],"interval_seconds":10,"threshold_seconds":1}`, "types", "select at least one information type"},
 		{"selection empty", "PUT", "/api/selection", `{"types":[]}`, "types", "select at least one information type"},
 		{"selection oversized", "PUT", "/api/selection", `{"types":[` + strings.Repeat(`"power",`, 10000) + `"fan"]}`, "", "larger than"},
 		{"upgrade unknown choice", "POST", "/api/upgrade", `{"choice":"both"}`, "choice", "unknown choice"},
@@ -238,7 +240,7 @@ func TestBackendRefusal(t *testing.T) {
 	s, fb := newServer(t)
 	fb.refuse = "threshold must be shorter than the interval"
 	before := configJSON(t, s)
-	code, body, _ := do(s, "PUT", "/api/config", `{"types":["fan"],"interval":"2s","threshold":"5s"}`, authJSON)
+	code, body, _ := do(s, "PUT", "/api/config", `{"types":["fan"],"interval_seconds":2,"threshold_seconds":5}`, authJSON)
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, body, "threshold must be shorter")
 	require.Equal(t, before, configJSON(t, s))
@@ -246,7 +248,7 @@ func TestBackendRefusal(t *testing.T) {
 
 func TestConfigRoundTrip(t *testing.T) {
 	s, fb := newServer(t)
-	code, body, _ := do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval":"1m30s","threshold":"750ms","verify":false,"groupSize":1,"retryAtOnce":true}`, authJSON)
+	code, body, _ := do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval_seconds":90,"threshold_seconds":0.75,"verify":false,"group_size":1,"retry_at_once":true}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)
 	var got web.Config
 	require.NoError(t, json.Unmarshal([]byte(configJSON(t, s)), &got))
@@ -264,7 +266,7 @@ func TestConfigRoundTrip(t *testing.T) {
 	require.JSONEq(t, `{"types":["fan"]}`, body)
 
 	// A group size larger than the new selection falls back to "all".
-	code, body, _ = do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval":"1m","threshold":"1s","groupSize":2}`, authJSON)
+	code, body, _ = do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval_seconds":60,"threshold_seconds":1,"group_size":2}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)
 	code, body, _ = do(s, "PUT", "/api/selection", `{"types":["fan"]}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)
@@ -500,7 +502,7 @@ func TestConfigValidate(t *testing.T) {
 	require.ErrorIs(t, err, web.ErrInvalid)
 	var fe *web.FieldError
 	require.ErrorAs(t, err, &fe)
-	require.Equal(t, "groupSize", fe.Field)
+	require.Equal(t, "group_size", fe.Field)
 }
 
 // TestAllowedHosts: with AllowedHosts set, a request naming another host

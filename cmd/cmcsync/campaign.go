@@ -367,7 +367,7 @@ flags:`)
 	case !m.OK():
 		return &exitError{code: 1, msg: fmt.Sprintf("campaign merge: %d violation(s) found", m.ViolationsTotal)}
 	case missing:
-		return &exitError{code: 3, msg: fmt.Sprintf("campaign merge: %v", err)}
+		return &exitError{code: exitRefused, msg: fmt.Sprintf("campaign merge: %v", err)}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
@@ -26,32 +27,33 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	spec := fs.String("flash", "", "the flash to decode: "+flashspec.Usage)
-	infoSize := fs.String("info-size", "", "information region size the chips were formatted with (default: a quarter of the chip, at most 8MiB)")
+	cf := addChipFlags(fs)
 	verify := fs.Bool("verify", true, "read every committed chunk and check its digest")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync inspect --flash SPEC [--json]")
+		fmt.Fprintln(stderr, "usage: cmcsync inspect --flash SPEC [--config FILE] [--info-size N] [--json]")
 		fmt.Fprintln(stderr, "\nDecodes a chip without writing: the firmware image header, the information")
 		fmt.Fprintln(stderr, "region (with the digests a sync would record) and the backup store (committed")
 		fmt.Fprintln(stderr, "generation, per-type sizes and digests, configuration, role, interrupted round,")
-		fmt.Fprintln(stderr, "damage). Exits 1 if anything is damaged.")
+		fmt.Fprintln(stderr, "damage). The region's size is read from its header. Exits 1 if anything is damaged.")
 		fs.PrintDefaults()
 	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
+	if err := cf.load(fs); err != nil {
+		return err
+	}
 	if *spec == "" {
 		return usageError("inspect: --flash is required (%s)", flashspec.Usage)
 	}
-	s, err := flashspec.Parse(*spec)
+	s, err := resolveSpec("inspect", "flash", *spec)
 	if err != nil {
-		return usageError("inspect: %v", err)
+		return err
 	}
-	var isize int64
-	if *infoSize != "" {
-		if isize, err = hal.ParseSize(*infoSize); err != nil {
-			return usageError("inspect: --info-size: %v", err)
-		}
+	places, err := cf.places("inspect")
+	if err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -61,15 +63,13 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return &exitError{code: 1, msg: fmt.Sprintf("inspect: %v", err)}
 	}
 	defer func() { err = errors.Join(err, hal.Close(f)) }()
-	l, err := engine.DefaultLayout(f.Geometry(), isize)
+	l, _, err := chipstate.Resolve(f, places)
 	if err != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("inspect: %v", err)}
+		return fmt.Errorf("inspect: %w", err)
 	}
 	in := engine.Inspect(f, l, *verify)
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(in); err != nil {
+		if err := writeJSON(stdout, jsonout.FromInspection(in)); err != nil {
 			return err
 		}
 	} else {

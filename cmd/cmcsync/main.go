@@ -17,8 +17,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"syscall"
+
+	"github.com/cmcsync/cmcsync/config"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/devlock"
 )
 
 func main() {
@@ -27,16 +32,42 @@ func main() {
 	stop()
 	if err != nil {
 		var ee *exitError
-		if errors.As(err, &ee) {
-			if ee.msg != "" {
-				fmt.Fprintln(os.Stderr, "cmcsync:", ee.msg)
-			}
-			os.Exit(ee.code)
+		if !errors.As(err, &ee) || ee.msg != "" {
+			fmt.Fprintln(os.Stderr, "cmcsync:", err)
 		}
-		fmt.Fprintln(os.Stderr, "cmcsync:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
+
+// Exit statuses (docs/CLI.md): every command follows them.
+const (
+	exitOK      = 0 // done; for checks: nothing wrong found
+	exitFailure = 1 // failed, or a check found a violation or damage
+	exitUsage   = 2 // bad command line, configuration file or input
+	exitRefused = 3 // refused to destroy data, a device is busy, or (campaign merge) shards missing
+)
+
+// exitCode maps an error to its exit status: an exitError's own code;
+// refusals and busy devices 3; bad configuration files, sizes that
+// contradict the chip and bad input files 2; anything else 1.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, chipstate.ErrRefused), errors.Is(err, devlock.ErrBusy):
+		return exitRefused
+	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// errBadInput marks an input file (information to put) that does not
+// decode: exit status 2.
+var errBadInput = errors.New("bad input")
 
 // command is one subcommand. Each lives in its own file and registers itself
 // from an init function.
@@ -72,7 +103,7 @@ func (e *exitError) Error() string {
 
 // usageError reports a command-line mistake; it exits with status 2.
 func usageError(format string, a ...any) error {
-	return &exitError{code: 2, msg: fmt.Sprintf(format, a...)}
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, a...)}
 }
 
 // parseFlags parses a command's flags and refuses positional arguments.
@@ -93,6 +124,14 @@ func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
 
 // run is the whole program, callable from tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) >= 2 && args[0] == "help" {
+		// help CMD [SUB]: the command's own usage, on stdout.
+		c, ok := commands[args[1]]
+		if !ok {
+			return usageError("help: unknown command %q (want one of %s)", args[1], commandNames())
+		}
+		return c.run(ctx, append(slices.Clone(args[2:]), "-h"), stdout, stdout)
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printHelp(stdout)
 		if len(args) == 0 {
@@ -122,5 +161,7 @@ func printHelp(w io.Writer) {
 	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun \"cmcsync <command> -h\" for a command's flags.")
+	fmt.Fprintln(w, "\nRun \"cmcsync help <command>\" for a command's flags. Exit status: 0 done,")
+	fmt.Fprintln(w, "1 failure or damage found, 2 bad command line or input, 3 refused or busy")
+	fmt.Fprintln(w, "(docs/CLI.md).")
 }

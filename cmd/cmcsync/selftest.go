@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
+	"github.com/cmcsync/cmcsync/config"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/hal/haltest"
+	"github.com/cmcsync/cmcsync/hal/mtd"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/devlock"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 )
 
@@ -24,10 +30,15 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	spec := fs.String("flash", "", "flash to test: "+flashspec.Usage+" (its contents are destroyed)")
 	only := fs.String("check", "", "comma-separated checks to run (default all): "+strings.Join(checkNames(), ", "))
+	cfgPath := fs.String("config", "", "configuration `FILE`: an MTD device must be one of its chips (else --force)")
+	force := fs.Bool("force", false, "run on an MTD device that the configuration does not name, or whose partition name says a board boots from it")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync selftest --flash SPEC [--check NAME,...]")
+		fmt.Fprintln(stderr, "usage: cmcsync selftest --flash SPEC [--check NAME,...] [--config FILE] [--force]")
 		fmt.Fprintln(stderr, "\nRuns the HAL conformance checks on the device. It erases and programs a few")
-		fmt.Fprintln(stderr, "blocks at the start, middle and end: their contents are lost.")
+		fmt.Fprintln(stderr, "blocks at the start, middle and end: their contents are lost. On an MTD device")
+		fmt.Fprintln(stderr, "it refuses (exit 3) a partition whose name says a board boots from it (u-boot,")
+		fmt.Fprintln(stderr, "env, kernel, rootfs, ...) and, given --config, one the file does not name as a")
+		fmt.Fprintln(stderr, "chip, unless --force.")
 		fs.PrintDefaults()
 	}
 	if done, err := parseFlags(fs, args); done {
@@ -36,9 +47,9 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *spec == "" {
 		return usageError("selftest: --flash is required (%s)", flashspec.Usage)
 	}
-	s, err := flashspec.Parse(*spec)
+	s, err := resolveSpec("selftest", "flash", *spec)
 	if err != nil {
-		return usageError("selftest: %v", err)
+		return err
 	}
 	var names []string
 	if *only != "" {
@@ -53,8 +64,22 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 
+	if s.Backend == flashspec.MTD {
+		if err := checkScratch(s.Device, *cfgPath, *force); err != nil {
+			return err
+		}
+	}
+	// The device is erased in places: no other cmcsync may be driving it.
+	locks, err := lockChips(s)
+	if err != nil {
+		return fmt.Errorf("selftest: %w", err)
+	}
+	defer locks.Unlock()
 	f, err := openSelftestFlash(s, nil)
 	if err != nil {
+		if err := busyChip(err, [2]flashspec.Spec{s}); errors.Is(err, devlock.ErrBusy) {
+			return fmt.Errorf("selftest: %w", err)
+		}
 		return &exitError{code: 1, msg: fmt.Sprintf("selftest: %v", err)}
 	}
 	defer hal.Close(f)
@@ -118,4 +143,37 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkScratch refuses a selftest on an MTD device the configuration file
+// (if given) does not name as a chip, or whose partition name says a board
+// boots from it, unless forced (chipstate.CheckScratch).
+func checkScratch(dev, cfgPath string, force bool) error {
+	name, err := mtd.NameOf(mtd.ProcMTD, dev)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("selftest: %w", err)
+	}
+	var configured []string
+	if cfgPath != "" {
+		f, err := config.Load(cfgPath)
+		if err != nil {
+			return fmt.Errorf("selftest: %w", err)
+		}
+		configured = []string{}
+		for _, flagName := range []string{"primary", "backup"} {
+			if st, ok := f.Lookup(flagName); ok {
+				sp, err := resolveSpec("selftest", flagName, st.Value)
+				if err != nil {
+					return err
+				}
+				if sp.Backend == flashspec.MTD {
+					configured = append(configured, sp.Device)
+				}
+			}
+		}
+	}
+	if err := chipstate.CheckScratch("selftest", dev, name, configured, force); err != nil {
+		return fmt.Errorf("selftest: %w", err)
+	}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -23,7 +25,7 @@ func runSelftestArgs(args ...string) (stdout, stderr string, err error) {
 	return out.String(), errOut.String(), err
 }
 
-func exitCode(t *testing.T, err error) (int, string) {
+func exitOf(t *testing.T, err error) (int, string) {
 	t.Helper()
 	var ee *exitError
 	require.ErrorAs(t, err, &ee)
@@ -78,7 +80,7 @@ func TestSelftestBadInvocations(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, _, err := runSelftestArgs(tc.args...)
-			code, msg := exitCode(t, err)
+			code, msg := exitOf(t, err)
 			require.Equal(t, tc.code, code, msg)
 			for _, w := range tc.want {
 				require.Contains(t, msg, w)
@@ -89,7 +91,7 @@ func TestSelftestBadInvocations(t *testing.T) {
 
 func TestSelftestMissingMTD(t *testing.T) {
 	_, _, err := runSelftestArgs("--flash", "mtd:/nonexistent/mtd9")
-	code, msg := exitCode(t, err)
+	code, msg := exitOf(t, err)
 	require.Equal(t, 1, code)
 	require.Contains(t, msg, "/nonexistent/mtd9")
 	if runtime.GOOS == "linux" {
@@ -117,7 +119,7 @@ func TestSelftestReportsFailures(t *testing.T) {
 	}
 	spec := "sim:part=w25q256jv,size=1M"
 	out, _, err := runSelftestArgs("--flash", spec)
-	code, msg := exitCode(t, err)
+	code, msg := exitOf(t, err)
 	require.Equal(t, 1, code)
 	require.Contains(t, msg, "erase-neighbours")
 	require.Contains(t, out, "FAIL  erase-neighbours")
@@ -125,4 +127,24 @@ func TestSelftestReportsFailures(t *testing.T) {
 	require.Contains(t, out, "replay: cmcsync selftest --flash "+spec+" --check ")
 	require.NotContains(t, out, "checks passed")
 	require.True(t, errors.As(err, new(*exitError)))
+}
+
+// TestSelftestRefusesUnnamedDevice: with a configuration file, selftest on
+// an MTD device the file does not name is refused (exit 3) unless forced.
+func TestSelftestRefusesUnnamedDevice(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.json")
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"chips": {"primary": {"device": "mtd:/nonexistent/mtd4"}, "backup": {"device": "mtd:/nonexistent/mtd6"}}}`), 0o600))
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--flash", "mtd:/nonexistent/mtd5", "--config", cfg}, 3, "is not one of the chips the configuration file names as cmcsync's (/nonexistent/mtd4, /nonexistent/mtd6)"},
+		{[]string{"--flash", "mtd:/nonexistent/mtd5", "--config", cfg, "--force"}, 1, "/nonexistent/mtd5"}, // past the check: the device is missing
+		{[]string{"--flash", "mtd:/nonexistent/mtd6", "--config", cfg}, 1, "/nonexistent/mtd6"},
+	} {
+		_, _, err := runSelftestArgs(tc.args...)
+		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
+		require.ErrorContains(t, err, tc.want)
+	}
 }

@@ -18,8 +18,10 @@ import (
 
 	"github.com/cmcsync/cmcsync/daemon"
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/internal/partlayout"
+	"github.com/cmcsync/cmcsync/internal/sdnotify"
 	"github.com/cmcsync/cmcsync/web"
 )
 
@@ -49,7 +51,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	listen := fs.String("listen", defaultListen, "address to serve the page and API on (off loopback it needs --tls-cert and --tls-key)")
 	tlsCert := fs.String("tls-cert", "", "PEM `FILE` of the server's TLS certificate (chain): serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "PEM `FILE` of the TLS certificate's private key")
-	format := fs.Bool("format", false, "format both chips before starting (destroys what they hold)")
+	format := fs.Bool("format", false, "format both chips before starting: ERASES them; chips holding any data also need --force")
+	force := fs.String("force", "", "with --format: the chips (primary, backup, comma-separated) whose data it may erase")
+	cf := addChipFlags(fs)
 	cmcStep := fs.Duration("cmc-step", defaultCMCStep, "simulated CMC: how often it changes the primary's information (0: off; only on sim chips)")
 	seed := fs.Uint64("seed", 1, "seed of the simulated CMC's activity and images")
 	pace := fs.Bool("pace", false, "simulated chips take their datasheet time in real time (default: it advances the engine's clock at once)")
@@ -60,7 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cmcReal := fs.Bool("simulate-cmc", false, "run the simulated CMC (--cmc-step) on real chips too: test rigs only, it writes the primary's information region")
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync serve [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format] [--faults SCHEDULE]")
+		fmt.Fprintln(stderr, "usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]")
 		fmt.Fprintln(stderr, "\nRuns the sync engine on its schedule and serves the information sync selection")
 		fmt.Fprintln(stderr, "page, the JSON API (/api/, see docs/API.md) and /metrics. Without --primary and")
 		fmt.Fprintln(stderr, "--backup it runs on two simulated chips kept as image files in the state folder,")
@@ -70,6 +74,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.PrintDefaults()
 	}
 	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	if err := cf.load(fs); err != nil {
 		return err
 	}
 	if (*primary == "") != (*backup == "") {
@@ -83,6 +90,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	places, err := cf.places("serve")
+	if err != nil {
+		return err
+	}
+	forced, err := chipstate.ParseForce(*force, "primary", "backup")
+	if err != nil {
+		return usageError("serve: %v", err)
+	}
+	if *force != "" && !*format {
+		return usageError("serve: --force goes with --format (it names the chips --format may erase)")
 	}
 	var schedule *faults.Schedule
 	if *faultText != "" {
@@ -129,13 +147,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	}
 
+	locks, err := lockChips(parsed[0], parsed[1])
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer locks.Unlock()
+
 	logf := lineLogger(stderr, true)
 	d, err := daemon.Open(ctx, daemon.Options{Primary: parsed[0], Backup: parsed[1], StateDir: dir, Format: *format,
+		Force: [2]bool{forced[0], forced[1]}, Places: places,
 		Seed: *seed, CMCStep: *cmcStep, Pace: *pace, Faults: schedule, OnPowerCut: killSelf, ScrubEvery: *scrubEvery,
 		Info: *infoPlace, Store: *storePlace, Image: *imageID, CMCOnRealChips: *cmcReal,
 		Logf: logf, EngineLogf: lineLogger(stderr, false)})
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return fmt.Errorf("serve: %w", busyChip(err, parsed))
 	}
 	defer func() {
 		if err := d.Close(); err != nil {
@@ -155,7 +180,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d.SetRecorder(srv)
 
 	printServeStart(stdout, dir, srv.Scheme()+"://"+browserAddr(ln.Addr())+"/", parsed, d, token, created)
-	err = serveUntilDone(ctx, ln, srv, d, logf)
+	watchdog, err := sdnotify.WatchdogInterval()
+	if err != nil {
+		logf("%v (no watchdog pings)", err)
+	}
+	if _, err := sdnotify.Notify(sdnotify.Ready + "\n" + sdnotify.Status(fmt.Sprintf("serving on %s, generation %d", ln.Addr(), d.Status().Generation))); err != nil {
+		logf("%v", err)
+	}
+	err = serveUntilDone(ctx, ln, srv, d, logf, watchdog)
 	if err == nil {
 		if _, ops, ok := d.Faults(); ok {
 			fmt.Fprintf(stdout, "cmcsync serve: stopped after %d flash operations\n", ops)
@@ -202,9 +234,9 @@ func serveSpecs(dir, primary, backup string) ([2]flashspec.Spec, error) {
 	}
 	var parsed [2]flashspec.Spec
 	for i, s := range specs {
-		p, err := flashspec.Parse(s)
+		p, err := resolveSpec("serve", [2]string{"primary", "backup"}[i], s)
 		if err != nil {
-			return parsed, usageError("serve: --%s: %v", [2]string{"primary", "backup"}[i], err)
+			return parsed, err
 		}
 		parsed[i] = p
 	}
@@ -236,9 +268,28 @@ func printServeStart(w io.Writer, dir, url string, specs [2]flashspec.Spec, d *d
 // serveUntilDone serves srv on ln and runs the daemon until ctx is done
 // (nil) or either fails (its error); then it shuts the server down and
 // waits for both.
-func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any)) error {
+//
+// Under systemd (sdnotify) it sends WATCHDOG=1 every half watchdog
+// interval while both run (0: no watchdog), and STOPPING=1 when it stops.
+func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any), watchdog time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if watchdog > 0 {
+		go func() {
+			t := time.NewTicker(watchdog / 2)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
+						logf("%v", err)
+					}
+				}
+			}
+		}()
+	}
 	hs := srv.HTTPServer()
 	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 2)
@@ -263,7 +314,10 @@ func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *da
 		logf("stopping")
 	case runErr = <-errc:
 	}
-	cancel()
+	cancel() // ends the watchdog pings first: a hung shutdown is the watchdog's to catch
+	if _, err := sdnotify.Notify(sdnotify.Stopping); err != nil {
+		logf("%v", err)
+	}
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
 	if err := hs.Shutdown(shutdownCtx); err != nil {

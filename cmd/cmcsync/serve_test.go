@@ -195,9 +195,9 @@ func TestServe(t *testing.T) {
 	require.Len(t, types, 6)
 
 	// Changes need the token.
-	cfg := `{"types":["power","event-log"],"interval":"1h","threshold":"400ms","verify":true,"groupSize":0,"retryAtOnce":false}`
+	cfg := `{"types":["power","event-log"],"interval_seconds":3600,"threshold_seconds":0.4,"verify":true,"group_size":0,"retry_at_once":false}`
 	require.Equal(t, 401, r.call(t, "PUT", "/api/config", "", cfg, nil))
-	require.Equal(t, 400, r.call(t, "PUT", "/api/config", tok, `{"types":["power"],"interval":"1h","threshold":"0s"}`, nil))
+	require.Equal(t, 400, r.call(t, "PUT", "/api/config", tok, `{"types":["power"],"interval_seconds":3600,"threshold_seconds":0}`, nil))
 	var got web.Config
 	require.Equal(t, 200, r.call(t, "PUT", "/api/config", tok, cfg, &got))
 	require.Equal(t, []string{"power", "event-log"}, got.Types)
@@ -322,7 +322,7 @@ func TestServeKilled(t *testing.T) {
 	tok, err := os.ReadFile(filepath.Join(dir, web.TokenFile))
 	require.NoError(t, err)
 	r := &serveRun{url: url}
-	require.Equal(t, 200, r.call(t, "PUT", "/api/config", strings.TrimSpace(string(tok)), `{"types":["power","fan","node","event-log","fault-log","asset"],"interval":"1s","threshold":"1s","verify":true,"groupSize":0,"retryAtOnce":false}`, nil))
+	require.Equal(t, 200, r.call(t, "PUT", "/api/config", strings.TrimSpace(string(tok)), `{"types":["power","fan","node","event-log","fault-log","asset"],"interval_seconds":1,"threshold_seconds":1,"verify":true,"group_size":0,"retry_at_once":false}`, nil))
 	var st web.Status
 	for deadline := time.Now().Add(30 * time.Second); st.Generation < 3; {
 		require.Equal(t, 200, r.call(t, "GET", "/api/status", "", "", &st))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,12 +10,11 @@ import (
 	"time"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
-	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
-	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 func init() {
@@ -25,72 +23,51 @@ func init() {
 
 // syncResult is sync's --json output.
 type syncResult struct {
-	Formatted bool               `json:"formatted"`
-	Populated bool               `json:"populated"`
-	Scrub     engine.ScrubReport `json:"scrub"`
-	Round     engine.RoundReport `json:"round"`
-	Status    engine.Status      `json:"status"`
-	Events    []engine.Event     `json:"events"`
+	Formatted bool            `json:"formatted"`
+	Populated bool            `json:"populated"`
+	Layout    jsonout.Layout  `json:"layout"`
+	Selected  *selectChange   `json:"select_stored,omitempty"`
+	Scrub     jsonout.Scrub   `json:"scrub"`
+	Round     jsonout.Round   `json:"round"`
+	Status    jsonout.Status  `json:"status"`
+	Events    []jsonout.Event `json:"events"`
 }
 
-// openPair opens two flash specs; sim chips share one virtual clock, which
-// is then the engine's clock.
-func openPair(a, b string) (fa, fb hal.Flash, clock hal.Clock, err error) {
-	sa, err := flashspec.Parse(a)
-	if err != nil {
-		return nil, nil, nil, usageError("sync: --primary: %v", err)
-	}
-	sb, err := flashspec.Parse(b)
-	if err != nil {
-		return nil, nil, nil, usageError("sync: --backup: %v", err)
-	}
-	var sc *sim.Clock
-	clock = hal.SystemClock{}
-	if sa.Backend == flashspec.Sim || sb.Backend == flashspec.Sim {
-		sc = sim.NewClock(time.Now().UTC().Truncate(time.Second))
-		if sa.Backend == flashspec.Sim && sb.Backend == flashspec.Sim {
-			clock = sc
-		}
-	}
-	if sa.Name == "" && sa.Backend == flashspec.Sim {
-		sa.Name = "primary"
-	}
-	if sb.Name == "" && sb.Backend == flashspec.Sim {
-		sb.Name = "backup"
-	}
-	if fa, err = flashspec.Open(sa, sc); err != nil {
-		return nil, nil, nil, fmt.Errorf("sync: primary: %w", err)
-	}
-	if fb, err = flashspec.Open(sb, sc); err != nil {
-		hal.Close(fa)
-		return nil, nil, nil, fmt.Errorf("sync: backup: %w", err)
-	}
-	return fa, fb, clock, nil
+// selectChange is the stored configuration's change --select made.
+type selectChange struct {
+	Was []string `json:"was"`
+	Now []string `json:"now"`
 }
 
 // runSync runs one round: cmcsync sync --primary SPEC --backup SPEC
-// [--select TYPES] [--populate] [--json].
+// [--select TYPES] [--populate [--force CHIPS]] [--json].
 func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	primary := fs.String("primary", "", "the primary (active) flash: "+flashspec.Usage)
 	backup := fs.String("backup", "", "the backup flash: "+flashspec.Usage)
-	sel := fs.String("select", "", "information types to sync, comma-separated, or all (default: the stored configuration)")
-	populate := fs.Bool("populate", false, "format blank chips and fill the primary's information from the generator")
+	sel := fs.String("select", "", "information types to sync, comma-separated, or all; STORED: later rounds (serve, sync) keep it (default: the stored configuration)")
+	populate := fs.Bool("populate", false, "format both chips and fill the primary's information from the generator, if neither holds a store (ERASES them; chips holding any data also need --force)")
+	force := fs.String("force", "", "with --populate: the chips (primary, backup, comma-separated) whose data it may erase")
 	seed := fs.Uint64("seed", 1, "generator seed for --populate")
-	infoSize := fs.String("info-size", "", "information region size, e.g. 8M (default: a quarter of the chip, at most 8MiB)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cf := addChipFlags(fs)
+	asJSON := fs.Bool("json", false, "print the result as JSON (docs/JSON.md)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync sync --primary SPEC --backup SPEC [--select power,fan,...] [--populate] [--json]")
+		fmt.Fprintln(stderr, "usage: cmcsync sync --primary SPEC --backup SPEC [--config FILE] [--select power,fan,...] [--populate [--force CHIPS]] [--json]")
 		fmt.Fprintln(stderr, "\nRuns one sync round: recovery if the last run was cut, a scrub of the backup,")
-		fmt.Fprintln(stderr, "then the round. A sim spec without file= is a new blank chip each run.")
+		fmt.Fprintln(stderr, "then the round. A sim spec without file= is a new blank chip each run. The")
+		fmt.Fprintln(stderr, "information region's size is read from its header. --select changes the stored")
+		fmt.Fprintln(stderr, "configuration (it says so); cmcsync config set changes the rest.")
 		fs.PrintDefaults()
 	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
+	if err := cf.load(fs); err != nil {
+		return err
+	}
 	if *primary == "" || *backup == "" {
-		return usageError("sync: --primary and --backup are required (%s)", flashspec.Usage)
+		return usageError("sync: --primary and --backup are required, on the command line or in --config (%s)", flashspec.Usage)
 	}
 	var types []info.Type
 	if *sel != "" {
@@ -98,39 +75,54 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			return usageError("sync: --select: %v", err)
 		}
 	}
-	var isize int64
-	if *infoSize != "" {
-		if isize, err = hal.ParseSize(*infoSize); err != nil {
-			return usageError("sync: --info-size: %v", err)
-		}
-	}
-	fa, fb, clock, err := openPair(*primary, *backup)
+	places, err := cf.places("sync")
 	if err != nil {
 		return err
 	}
-	defer func() {
-		err = errors.Join(err, hal.Close(fa), hal.Close(fb))
-	}()
-	layout, err := engine.DefaultLayout(fa.Geometry(), isize)
+	forced, err := chipstate.ParseForce(*force, "primary", "backup")
+	if err != nil {
+		return usageError("sync: %v", err)
+	}
+	if *force != "" && !*populate {
+		return usageError("sync: --force goes with --populate (it names the chips --populate may erase)")
+	}
+	p, err := openPair("sync", *primary, *backup)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, p.Close()) }()
+	fa, fb := p.chips[0], p.chips[1]
+	layout, err := chipstate.ResolvePair(fa, fb, places)
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
+	}
+	var got [2]chipstate.Contents
+	for i, f := range p.chips {
+		if got[i], err = chipstate.Survey(f, layout); err != nil {
+			return fmt.Errorf("sync: %s: %w", []string{"primary", "backup"}[i], err)
+		}
 	}
 	cfg := engine.DefaultConfig()
 	if types != nil {
 		cfg.Types = types
 	}
-	opts := engine.Options{Clock: clock, Layout: layout, Config: cfg}
-	var res syncResult
-	if blank(fa, layout) && blank(fb, layout) {
+	opts := engine.Options{Clock: p.clock, Layout: layout, Config: cfg}
+	res := syncResult{Layout: jsonout.FromLayout(layout)}
+	if !got[0].Store && !got[1].Store {
 		if !*populate {
-			return &exitError{code: 1, msg: "sync: both chips are blank: run with --populate to format them and fill the primary"}
+			return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: neither chip holds a cmcsync store (primary: %s; backup: %s). "+
+				"To start a new pair, --populate formats both chips and fills the primary from the generator: it ERASES what they hold", got[0], got[1])}
+		}
+		chips := []chipstate.Chip{{Name: "primary", Spec: p.specs[0].String(), Flash: fa, Force: forced[0]}, {Name: "backup", Spec: p.specs[1].String(), Flash: fb, Force: forced[1]}}
+		if err := chipstate.CheckFormat(chips, layout, "--populate"); err != nil {
+			return fmt.Errorf("sync: %w", err)
 		}
 		if _, err := engine.FormatAndFill(fa, fb, opts, cmcsim.New(*seed).Populate); err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
 		res.Formatted, res.Populated = true, true
 	} else if *populate {
-		fmt.Fprintln(stderr, "sync: chips already formatted; --populate ignored")
+		fmt.Fprintln(stderr, "sync: the chips hold a store; --populate ignored (nothing formatted)")
 	}
 	e, err := engine.Open(ctx, fa, fb, opts)
 	if err != nil {
@@ -139,6 +131,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if types != nil {
 		c := e.Config()
 		if !slices.Equal(c.Types, types) {
+			res.Selected = &selectChange{Was: jsonout.Types(c.Types), Now: jsonout.Types(types)}
 			c.Types = types
 			c.GroupSize = min(c.GroupSize, len(types))
 			if err := e.SetConfig(c); err != nil {
@@ -146,38 +139,39 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			}
 		}
 	}
-	if res.Scrub, err = e.Scrub(ctx); err != nil {
+	scrub, err := e.Scrub(ctx)
+	if err != nil {
 		return fmt.Errorf("sync: scrub: %w", err)
 	}
+	res.Scrub = jsonout.FromScrub(scrub)
 	rep, roundErr := e.Round(ctx)
-	res.Round, res.Status, res.Events = rep, e.Status(), e.Events()
+	res.Round, res.Status, res.Events = jsonout.FromRound(rep), jsonout.FromStatus(e.Status()), jsonout.FromEvents(e.Events())
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := writeJSON(stdout, res); err != nil {
 			return err
 		}
 	} else {
 		printSync(stdout, &res)
 	}
 	if roundErr != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("sync: round %s: %v", rep.Outcome, roundErr)}
+		hint := ""
+		if errors.Is(roundErr, engine.ErrUpgradePending) {
+			hint = " (choose with: cmcsync upgrade keep or cmcsync upgrade restore, same chips)"
+		}
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round %s: %v%s", rep.Outcome, roundErr, hint)}
 	}
 	return nil
-}
-
-// blank reports whether f's store range holds no store superblock.
-func blank(f hal.Flash, l engine.Layout) bool {
-	_, err := store.Open(f, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
-	return errors.Is(err, store.ErrNotFormatted)
 }
 
 func printSync(w io.Writer, res *syncResult) {
 	if res.Formatted {
 		fmt.Fprintln(w, "formatted both chips; populated the primary's information region")
 	}
+	if s := res.Selected; s != nil {
+		fmt.Fprintf(w, "stored configuration changed by --select: types %s (were %s); later rounds keep it\n", joinNames(s.Now), joinNames(s.Was))
+	}
 	for _, ev := range res.Events {
-		fmt.Fprintf(w, "event: %s\n", ev)
+		fmt.Fprintf(w, "event: %s %-14s gen=%d %s\n", ev.Time.UTC().Format(time.RFC3339Nano), ev.Kind, ev.Generation, ev.Detail)
 	}
 	s := res.Scrub
 	for _, d := range s.Damage {
@@ -190,13 +184,26 @@ func printSync(w io.Writer, res *syncResult) {
 		fmt.Fprintf(w, "scrub: %d of %d chunks of generation %d damaged (%v); rewriting them\n", len(s.Bad), s.Chunks, s.Generation, s.Rewrite)
 	}
 	r := res.Round
-	fmt.Fprintf(w, "round: %s, generation %d, types %s\n", r.Outcome, r.Generation, info.FormatList(r.Types))
+	fmt.Fprintf(w, "round: %s, generation %d, types %s\n", r.Outcome, r.Generation, joinNames(r.Types))
 	fmt.Fprintf(w, "  changed: %d chunks of %v\n", r.ChangedChunks, r.ChangedTypes)
 	fmt.Fprintf(w, "  flash: read %d bytes, programmed %d bytes in %d pages (%d of chunk data), %d erases (%d of data blocks)\n", r.BytesRead, r.BytesWritten, r.PagesProgrammed, r.DataPages, r.Erases, r.DataErases)
-	fmt.Fprintf(w, "  time: %v (clock), wait-response %v\n", r.Duration, r.WaitResponse)
+	fmt.Fprintf(w, "  time: %v (clock), wait-response %v\n", seconds(r.DurationSeconds), seconds(r.WaitResponseSeconds))
 	if r.Anomaly != "" {
 		fmt.Fprintf(w, "  anomaly: %s\n", r.Anomaly)
 	}
 	st := res.Status
 	fmt.Fprintf(w, "status: active %s (chip %d), generation %d, next sync %s\n", st.Active, st.ActiveChip, st.Generation, st.NextSync.UTC().Format(time.RFC3339))
 }
+
+// joinNames formats type names as info.FormatList does.
+func joinNames(names []string) string {
+	ts := make([]info.Type, 0, len(names))
+	for _, n := range names {
+		if t, err := info.ParseType(n); err == nil {
+			ts = append(ts, t)
+		}
+	}
+	return info.FormatList(ts)
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

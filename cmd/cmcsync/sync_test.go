@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/store"
@@ -24,16 +24,7 @@ func runCommand(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errOut.String(), err
 }
 
-func statusOf(err error) int {
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	if err != nil {
-		return 1
-	}
-	return 0
-}
+func statusOf(err error) int { return exitCode(err) }
 
 func TestSyncFlags(t *testing.T) {
 	for _, tc := range []struct {
@@ -64,14 +55,16 @@ func syncJSON(t *testing.T, args ...string) syncResult {
 	out, errOut, err := runCommand(t, append([]string{"sync", "--json"}, args...)...)
 	require.NoError(t, err, errOut)
 	var res syncResult
+	require.NoError(t, jsonout.Check([]byte(out)), out)
 	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
 	return res
 }
 
-func inspectJSON(t *testing.T, spec string) (engine.Inspection, error) {
+func inspectJSON(t *testing.T, spec string) (jsonout.Inspection, error) {
 	t.Helper()
 	out, _, err := runCommand(t, "inspect", "--json", "--flash", spec)
-	var in engine.Inspection
+	require.NoError(t, jsonout.Check([]byte(out)), out)
+	var in jsonout.Inspection
 	require.NoError(t, json.Unmarshal([]byte(out), &in), out)
 	return in, err
 }
@@ -101,7 +94,7 @@ func TestSyncOnImageFiles(t *testing.T) {
 	require.Equal(t, uint64(2), bin.Store.Generation)
 	require.Len(t, bin.Store.Types, 6)
 	for i, ty := range bin.Store.Types {
-		require.Equal(t, pin.Info[i].Digest, ty.Digest, "type %d", ty.Type)
+		require.Equal(t, pin.Info[i].Digest, ty.Digest, "type %s", ty.Name)
 		require.Equal(t, pin.Info[i].Size, ty.Size)
 	}
 	out, _, err := runCommand(t, "inspect", "--flash", b)
@@ -126,11 +119,11 @@ func TestSyncAfterDamage(t *testing.T) {
 			var off int64
 			switch what {
 			case "superblock":
-				off = l.StoreOff + 10
+				off = l.Store.Offset + 10
 			case "journal":
 				for _, r := range bin.Store.Journal.Log { // the first commit record
 					if r.Kind == "commit" {
-						off = r.Off
+						off = r.Offset
 						break
 					}
 				}
@@ -142,7 +135,7 @@ func TestSyncAfterDamage(t *testing.T) {
 			f, err := sim.OpenFile(bfile, sim.Options{Part: part, Size: spec.Size})
 			require.NoError(t, err)
 			if what == "data" { // the first chunk of the first type
-				s, err := store.Open(f, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+				s, err := store.Open(f, l.Store.Offset, l.Store.Size, store.Options{ReadOnly: true})
 				require.NoError(t, err)
 				off = s.BlockOffset(s.StateRef().Types[0].Chunks[0].Block) + 200
 			}

@@ -6,6 +6,7 @@
 //	sim:part=w25q256jv,size=4M[,file=PATH][,timing=max|spread][,name=N][,erase=64k]
 //	sim:profile=PATH[,size=N][,...]
 //	mtd:/dev/mtdN
+//	mtd:name=PARTITION
 //
 // A sim spec names a part profile of package sim (part, required unless
 // profile is given), or a part profile file (profile=PATH, a sim.Profile
@@ -21,7 +22,9 @@
 // CONFIG_MTD_SPI_NOR_USE_4K_SECTORS erases, or erase=64k, a kernel without
 // it: the chip then reports a 64 KiB erase size and sizes must be
 // multiples of 64 KiB; SPI NOR parts only; see sim.EraseModel). An mtd
-// spec names a Linux MTD character device.
+// spec names a Linux MTD character device, or a partition by its name as
+// /proc/mtd lists it (mtd:name=flash1; Spec.Resolve finds its device, and
+// Open resolves it first).
 //
 // Parse rejects unknown keys, unknown parts, bad sizes, empty values and
 // repeated keys with an error naming what is allowed; Spec.String gives back

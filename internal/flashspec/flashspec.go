@@ -16,7 +16,7 @@ const (
 )
 
 // Usage is the spec syntax, for flag help and error messages.
-const Usage = "sim:part=NAME|profile=PATH[,size=N][,file=PATH][,timing=max|spread][,name=N][,erase=64k] or mtd:/dev/mtdN"
+const Usage = "sim:part=NAME|profile=PATH[,size=N][,file=PATH][,timing=max|spread][,name=N][,erase=64k], mtd:/dev/mtdN or mtd:name=PARTITION"
 
 // simKeys are the keys of a sim spec.
 var simKeys = []string{"part", "size", "file", "timing", "name", "erase", "profile"}
@@ -27,11 +27,15 @@ type Spec struct {
 	Part    string // sim: part profile name, lower case
 	// Profile (sim, instead of Part) is a part profile file (sim.Profile,
 	// as cmcsync calibrate writes it).
-	Profile   string
-	Size      int64  // sim: bytes; 0 means the whole part
-	File      string // sim: image file to persist to; "" keeps the chip in memory
-	Device    string // mtd: character device path, e.g. "/dev/mtd6"
-	MaxTiming bool   // sim: charge the maximum timings
+	Profile string
+	Size    int64  // sim: bytes; 0 means the whole part
+	File    string // sim: image file to persist to; "" keeps the chip in memory
+	Device  string // mtd: character device path, e.g. "/dev/mtd6"
+	// Partition (mtd, instead of Device) is an MTD partition's name as
+	// /proc/mtd lists it, e.g. "flash1" (mtd:name=flash1); Resolve finds
+	// its device.
+	Partition string
+	MaxTiming bool // sim: charge the maximum timings
 	// Spread (sim, timing=spread) draws each operation's time between the
 	// typical and maximum timings (sim.Options.Spread).
 	Spread bool
@@ -56,6 +60,9 @@ func Parse(s string) (Spec, error) {
 		}
 	case MTD:
 		sp = Spec{Backend: MTD, Device: rest}
+		if name, ok := strings.CutPrefix(rest, "name="); ok {
+			sp = Spec{Backend: MTD, Partition: name}
+		}
 	default:
 		return Spec{}, fmt.Errorf("flash spec %q: unknown backend %q (want sim or mtd: %s)", s, backend, Usage)
 	}
@@ -170,8 +177,17 @@ func (s Spec) Validate() error {
 		if s.Part != "" || s.Profile != "" || s.Size != 0 || s.File != "" || s.MaxTiming || s.Spread || s.Name != "" || s.EraseModel != sim.Erase4K {
 			return fmt.Errorf("an mtd spec takes only the device path (%s)", Usage)
 		}
-		if !strings.HasPrefix(s.Device, "/") {
-			return fmt.Errorf("mtd device %q: want an absolute path such as mtd:/dev/mtd6", s.Device)
+		switch {
+		case s.Partition != "" && s.Device != "":
+			return fmt.Errorf("mtd device %q and partition name %q: give one", s.Device, s.Partition)
+		case s.Partition != "":
+			if strings.ContainsAny(s.Partition, "\"\n") {
+				return fmt.Errorf("mtd partition name %q: /proc/mtd cannot list a name with a quote or a newline", s.Partition)
+			}
+		case s.Device == "" && s.Partition == "":
+			return fmt.Errorf("mtd spec without a device: want mtd:/dev/mtdN or mtd:name=PARTITION")
+		case !strings.HasPrefix(s.Device, "/"):
+			return fmt.Errorf("mtd device %q: want an absolute path such as mtd:/dev/mtd6, or mtd:name=PARTITION", s.Device)
 		}
 	default:
 		return fmt.Errorf("unknown backend %q (want sim or mtd: %s)", s.Backend, Usage)
@@ -215,6 +231,9 @@ func (s Spec) SimPart() (sim.Part, error) {
 // String formats s as a spec that Parse turns back into s.
 func (s Spec) String() string {
 	if s.Backend == MTD {
+		if s.Partition != "" {
+			return MTD + ":name=" + s.Partition
+		}
 		return MTD + ":" + s.Device
 	}
 	var items []string
@@ -260,6 +279,10 @@ func Open(s Spec, clock *sim.Clock) (hal.Flash, error) {
 		return nil, fmt.Errorf("flash spec %q: %w", s, err)
 	}
 	if s.Backend == MTD {
+		s, err := s.Resolve(mtd.ProcMTD)
+		if err != nil {
+			return nil, err
+		}
 		d, err := mtd.Open(s.Device)
 		if err != nil {
 			return nil, err
@@ -281,4 +304,28 @@ func Open(s Spec, clock *sim.Clock) (hal.Flash, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// Resolve returns s with the device of its MTD partition name looked up in
+// the /proc/mtd file at procMTD (mtd.ProcMTD on a live system); other specs
+// come back unchanged.
+func (s Spec) Resolve(procMTD string) (Spec, error) {
+	if s.Backend != MTD || s.Partition == "" {
+		return s, nil
+	}
+	dev, err := mtd.ResolveName(procMTD, s.Partition)
+	if err != nil {
+		return s, fmt.Errorf("flash spec %q: %w", s, err)
+	}
+	s.Device, s.Partition = dev, ""
+	return s, nil
+}
+
+// Path is the file that holds the chip's contents: the MTD device (after
+// Resolve), the sim image file, or "" for a chip kept in memory.
+func (s Spec) Path() string {
+	if s.Backend == MTD {
+		return s.Device
+	}
+	return s.File
 }

@@ -33,6 +33,7 @@ func TestParse(t *testing.T) {
 		{"sim:part=w25q256jv,size=12k,file=C:x=y", flashspec.Spec{Backend: "sim", Part: "w25q256jv", Size: 12 << 10, File: "C:x=y"}, "sim:part=w25q256jv,size=12K,file=C:x=y"},
 		{"sim:part=mt29f2g01,size=4M", flashspec.Spec{Backend: "sim", Part: "mt29f2g01", Size: 4 << 20}, ""},
 		{"mtd:/dev/mtd6", flashspec.Spec{Backend: "mtd", Device: "/dev/mtd6"}, ""},
+		{"mtd:name=cmc-info", flashspec.Spec{Backend: "mtd", Partition: "cmc-info"}, ""},
 		{"sim:part=mx66l1g45g,size=8M,erase=64k", flashspec.Spec{Backend: "sim", Part: "mx66l1g45g", Size: 8 << 20, EraseModel: sim.Erase64K}, ""},
 		{"sim:erase=64K,part=w25q256jv,name=flash1", flashspec.Spec{Backend: "sim", Part: "w25q256jv", Name: "flash1", EraseModel: sim.Erase64K},
 			"sim:part=w25q256jv,name=flash1,erase=64k"},
@@ -90,7 +91,9 @@ func TestParseErrors(t *testing.T) {
 		{"sim:part=w25q256jv,size=0x1000", []string{"optional K, M or G suffix"}},
 		{"sim:part=w25q256jv,size=99999999999G", []string{"too large"}},
 		{"sim:part=w25q256jv,timing=fast", []string{"want timing=typical, timing=max or timing=spread"}},
-		{"mtd:", []string{"want an absolute path such as mtd:/dev/mtd6"}},
+		{"mtd:", []string{"without a device", "mtd:name=PARTITION"}},
+		{"mtd:name=", []string{"without a device"}},
+		{"mtd:name=a\"b", []string{"quote"}},
 		{"mtd:mtd6", []string{"want an absolute path"}},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
@@ -294,6 +297,7 @@ func FuzzParse(f *testing.F) {
 		"sim:part=w25q256jv,timing=spread",
 		"sim:profile=/nonexistent.json",
 		"mtd:/dev/mtd6",
+		"mtd:name=flash1",
 		"sim:part=w25q256jv,size=4K,size=8K",
 		"mtd:",
 		"sim:",
@@ -324,4 +328,25 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("String not stable: %q, then %q", str, again.String())
 		}
 	})
+}
+
+func TestResolvePartitionName(t *testing.T) {
+	proc := filepath.Join(t.TempDir(), "mtd")
+	require.NoError(t, os.WriteFile(proc, []byte("dev:    size   erasesize  name\nmtd0: 000e0000 00001000 \"u-boot\"\nmtd5: 08000000 00001000 \"flash0\"\n"), 0o600))
+	for _, tc := range []struct{ in, want, err string }{
+		{in: "mtd:name=flash0", want: "mtd:/dev/mtd5"},
+		{in: "mtd:/dev/mtd7", want: "mtd:/dev/mtd7"},
+		{in: "sim:part=w25q256jv", want: "sim:part=w25q256jv"},
+		{in: "mtd:name=flash1", err: `no MTD partition of that name: "flash1"`},
+	} {
+		sp, err := flashspec.Parse(tc.in)
+		require.NoError(t, err)
+		got, err := sp.Resolve(proc)
+		if tc.err != "" {
+			require.ErrorContains(t, err, tc.err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, got.String(), tc.in)
+	}
 }

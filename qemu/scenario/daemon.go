@@ -313,7 +313,7 @@ func (r *daemonRun) startDaemon(ctx context.Context, m *vm.Machine) error {
 // apiStatus is the part of GET /api/status the scenario reads.
 type apiStatus struct {
 	Generation uint64 `json:"generation"`
-	LastError  string `json:"lastError"`
+	LastError  string `json:"last_error"`
 	Active     string `json:"active"`
 }
 

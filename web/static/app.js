@@ -12,7 +12,7 @@
 
   var state = {
     token: "",
-    types: [],          // [{name,title,holds,whyBackup,typicalSize,changeRate,capacityBytes,regionBytes}]
+    types: [],          // [{name,title,holds,why_backup,typical_size,change_rate,capacity_bytes,region_bytes}]
     config: null,       // last config from the server
     status: null,
     rounds: [],
@@ -74,14 +74,6 @@
     else if (a < 5400) { txt = Math.round(a / 60) + " min"; }
     else { txt = Math.round(a / 3600) + " h"; }
     return diff < 0 ? txt + " ago" : "in " + txt;
-  }
-
-  // Go duration text ("1m30s", "250ms", "1h0m0s") to seconds.
-  function parseDuration(s) {
-    var re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g, m, total = 0, scale = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-    if (s === "0s") { return 0; }
-    while ((m = re.exec(s)) !== null) { total += parseFloat(m[1]) * scale[m[2]]; }
-    return total;
   }
 
   function typeTitle(name) {
@@ -146,7 +138,7 @@
   // statusPrint is what an action's failure notice is about: when it
   // changes, the failure is history.
   function statusPrint(st) {
-    return [st.generation, st.active, !!st.upgrade, st.lastError || ""].join("|");
+    return [st.generation, st.active, !!st.upgrade, st.last_error || ""].join("|");
   }
 
   function expireNotices(st) {
@@ -281,24 +273,24 @@
     area.appendChild(el("h3", { text: t.title }));
     area.appendChild(el("dl", {}, [
       el("div", {}, [el("dt", { text: "What it holds" }), el("dd", { text: t.holds })]),
-      el("div", {}, [el("dt", { text: "Why the backup needs it" }), el("dd", { text: t.whyBackup })]),
+      el("div", {}, [el("dt", { text: "Why the backup needs it" }), el("dd", { text: t.why_backup })]),
       el("div", { className: "facts" }, [
         sizeFact(t),
-        el("div", {}, [el("dt", { text: "How often it changes" }), el("dd", { text: t.changeRate })])
+        el("div", {}, [el("dt", { text: "How often it changes" }), el("dd", { text: t.change_rate })])
       ]),
       explainState(name)
     ]));
   }
 
   // The size quoted is the running region's, from the API; the descriptive
-  // typicalSize text (written for a reference region) only when the daemon
+  // typical_size text (written for a reference region) only when the daemon
   // does not say.
   function sizeFact(t) {
-    if (t.capacityBytes) {
-      var where = t.regionBytes ? " in this CMC's " + fmtBytes(t.regionBytes) + " information region" : " in this CMC's information region";
-      return el("div", { "data-size": "running" }, [el("dt", { text: "Size here" }), el("dd", { text: "Room for up to " + fmtBytes(t.capacityBytes) + where + "." })]);
+    if (t.capacity_bytes) {
+      var where = t.region_bytes ? " in this CMC's " + fmtBytes(t.region_bytes) + " information region" : " in this CMC's information region";
+      return el("div", { "data-size": "running" }, [el("dt", { text: "Size here" }), el("dd", { text: "Room for up to " + fmtBytes(t.capacity_bytes) + where + "." })]);
     }
-    return el("div", { "data-size": "typical" }, [el("dt", { text: "Typical size" }), el("dd", { text: t.typicalSize })]);
+    return el("div", { "data-size": "typical" }, [el("dt", { text: "Typical size" }), el("dd", { text: t.typical_size })]);
   }
 
   function explainState(name) {
@@ -307,7 +299,7 @@
     state.status.types.forEach(function (x) { if (x.name === name) { ts = x; } });
     if (!ts) { return null; }
     var cap = null;
-    state.types.forEach(function (x) { if (x.name === name) { cap = x.capacityBytes; } });
+    state.types.forEach(function (x) { if (x.name === name) { cap = x.capacity_bytes; } });
     var held = ts.size ? ", " + fmtBytes(ts.size) + " on the backup" + (cap ? " (" + Math.round(100 * ts.size / cap) + "% of its room)" : "") : "";
     var txt = stateLabel(ts.state) + held + (ts.generation ? " (generation " + ts.generation + ")" : "");
     return el("div", {}, [el("dt", { text: "On the backup now" }), el("dd", { text: txt })]);
@@ -334,11 +326,11 @@
     Array.prototype.forEach.call(document.querySelectorAll("input[name=type]"), function (b) {
       b.checked = c.types.indexOf(b.value) >= 0;
     });
-    $("interval").value = String(Math.round(parseDuration(c.interval)));
-    $("threshold").value = String(Math.round(parseDuration(c.threshold) * 1000));
-    $("groupSize").value = String(c.groupSize);
+    $("interval").value = String(Math.round(c.interval_seconds));
+    $("threshold").value = String(Math.round(c.threshold_seconds * 1000));
+    $("groupSize").value = String(c.group_size);
     $("verify").checked = !!c.verify;
-    $("retryAtOnce").checked = !!c.retryAtOnce;
+    $("retryAtOnce").checked = !!c.retry_at_once;
     state.dirty = false;
     $("dirty-state").textContent = "";
     clearErrors();
@@ -352,7 +344,11 @@
     });
   }
 
+  // The API's field names (docs/API.md) to the form's element ids.
+  var FIELD_IDS = { interval_seconds: "interval", threshold_seconds: "threshold", group_size: "groupSize" };
+
   function fieldError(field, msg) {
+    field = FIELD_IDS[field] || field;
     var box = $(field + "-error");
     if (!box) { return false; }
     box.textContent = msg;
@@ -365,7 +361,7 @@
 
   // Client-side validation: the same limits the API enforces.
   function readForm() {
-    var errs = [], c = { types: [], verify: $("verify").checked, retryAtOnce: $("retryAtOnce").checked };
+    var errs = [], c = { types: [], verify: $("verify").checked, retry_at_once: $("retryAtOnce").checked };
     Array.prototype.forEach.call(document.querySelectorAll("input[name=type]"), function (b) {
       if (b.checked) { c.types.push(b.value); }
     });
@@ -389,9 +385,9 @@
     } else if (+gs > c.types.length && +gs !== 0) {
       errs.push(["groupSize", "The group size cannot exceed the " + c.types.length + " chosen type" + (c.types.length === 1 ? "" : "s") + " (0 = all of them each round)."]);
     }
-    c.interval = iv.trim() + "s";
-    c.threshold = th.trim() + "ms";
-    c.groupSize = wholeNumber(gs) ? parseInt(gs, 10) : 0;
+    c.interval_seconds = parseInt(iv, 10);
+    c.threshold_seconds = parseInt(th, 10) / 1000;
+    c.group_size = wholeNumber(gs) ? parseInt(gs, 10) : 0;
     return { config: c, errors: errs };
   }
 
@@ -445,31 +441,31 @@
     var act = $("st-active");
     act.textContent = "";
     act.appendChild(el("span", { className: "badge " + (backup ? "badge-warn" : "badge-ok"), text: backup ? "Backup" : "Primary" }));
-    act.appendChild(el("span", { className: "sub", text: "chip " + st.activeChip + (st.imageVersion ? " · version " + st.imageVersion : "") }));
+    act.appendChild(el("span", { className: "sub", text: "chip " + st.active_chip + (st.image_version ? " · version " + st.image_version : "") }));
 
     $("st-generation").textContent = String(st.generation);
-    setTimeCell($("st-last"), st.lastSync, "never");
+    setTimeCell($("st-last"), st.last_sync, "never");
     if (st.upgrade) {
       var nx = $("st-next");
       nx.textContent = "paused";
       nx.appendChild(el("span", { className: "sub", text: "until the upgrade choice" }));
     } else {
-      setTimeCell($("st-next"), st.nextSync, "not scheduled", true);
-      if (st.nextGroup && st.nextGroup.length && st.nextGroup.length < st.types.filter(function (t) { return t.selected; }).length) {
-        $("st-next").appendChild(el("span", { className: "sub", text: "group: " + st.nextGroup.join(", ") }));
+      setTimeCell($("st-next"), st.next_sync, "not scheduled", true);
+      if (st.next_group && st.next_group.length && st.next_group.length < st.types.filter(function (t) { return t.selected; }).length) {
+        $("st-next").appendChild(el("span", { className: "sub", text: "group: " + st.next_group.join(", ") }));
       }
     }
 
-    var hl = $("st-health"), h = st.backupHealth || "unknown";
+    var hl = $("st-health"), h = st.backup_health || "unknown";
     hl.textContent = "";
     hl.appendChild(el("span", { className: "badge " + ({ "ok": "badge-ok", "damaged": "badge-warn", "unrepairable": "badge-bad" }[h] || "badge-muted"),
       text: ({ "ok": "OK", "damaged": "Damaged", "unrepairable": "Unrepairable", "unknown": "Not scrubbed yet" }[h] || h) }));
-    hl.appendChild(el("span", { className: "sub", text: (st.damagedChunks ? st.damagedChunks + " damaged chunk(s) · " : "") +
-      (st.lastScrub ? "scrubbed " + new Date(st.lastScrub).toLocaleString() : "no complete scrub since the start") }));
+    hl.appendChild(el("span", { className: "sub", text: (st.damaged_chunks ? st.damaged_chunks + " damaged chunk(s) · " : "") +
+      (st.last_scrub ? "scrubbed " + new Date(st.last_scrub).toLocaleString() : "no complete scrub since the start") }));
 
     var errBox = $("st-error");
-    errBox.hidden = !st.lastError;
-    errBox.textContent = st.lastError ? "Last error: " + st.lastError : "";
+    errBox.hidden = !st.last_error;
+    errBox.textContent = st.last_error ? "Last error: " + st.last_error : "";
 
     var tb = $("st-types");
     tb.textContent = "";
@@ -486,16 +482,16 @@
 
     var c = st.counters, dl = $("st-counters");
     dl.textContent = "";
-    [["Rounds", c.rounds], ["Failures", c.failures], ["Failovers", c.failovers], ["Purges", c.purges], ["Written", fmtBytes(c.bytesWritten)]].forEach(function (p) {
+    [["Rounds", c.rounds], ["Failures", c.failures], ["Failovers", c.failovers], ["Purges", c.purges], ["Written", fmtBytes(c.bytes_written)]].forEach(function (p) {
       dl.appendChild(el("div", {}, [el("dt", { text: p[0] }), el("dd", { text: String(p[1]) })]));
     });
     $("st-chips").textContent = (st.chips || []).map(function (ch) { return ch.role + ": " + ch.name + " (" + ch.geometry + ")"; }).join(" · ");
 
-    $("simulate-upgrade").hidden = !st.canSimulateUpgrade || !!st.upgrade;
+    $("simulate-upgrade").hidden = !st.can_simulate_upgrade || !!st.upgrade;
     var up = $("upgrade-panel");
     up.hidden = !st.upgrade;
     if (st.upgrade) {
-      var from = st.upgrade.fromVersion, to = st.upgrade.toVersion;
+      var from = st.upgrade.from_version, to = st.upgrade.to_version;
       $("upgrade-text").textContent = "The primary image was upgraded" + (from || to ? " (" + (from || "?") + " → " + (to || "?") + ")" : "") +
         ". Scheduled syncing waits for your choice: what should happen to the synced information?";
     }
@@ -607,7 +603,7 @@
       return;
     }
     var durMs = rounds.map(function (r) { return r.duration_seconds * 1000; });
-    var bytes = rounds.map(function (r) { return r.bytesWritten; });
+    var bytes = rounds.map(function (r) { return r.bytes_written; });
     var dMax = niceMax(Math.max.apply(null, durMs)), bMax = niceMax(Math.max.apply(null, bytes));
     for (var i = 0; i <= 4; i++) {
       var y = T + ph - ph * i / 4;
@@ -629,7 +625,7 @@
     root.appendChild(svg("text", { x: L, y: H - 6, "text-anchor": "start" }, "oldest"));
     root.appendChild(svg("text", { x: L + pw, y: H - 6, "text-anchor": "end" }, "newest"));
     var last = rounds[n - 1];
-    desc.textContent = n + " rounds; the last took " + fmtMs(durMs[n - 1]) + " and wrote " + fmtBytes(last.bytesWritten) + ".";
+    desc.textContent = n + " rounds; the last took " + fmtMs(durMs[n - 1]) + " and wrote " + fmtBytes(last.bytes_written) + ".";
     box.textContent = "";
     box.appendChild(root);
     var sorted = durMs.slice().sort(function (a, b) { return a - b; });
@@ -659,7 +655,7 @@
       updateActions();
       if (r.ok) {
         var d = r.data;
-        setNotice("action", "Round " + d.outcome + ": generation " + d.generation + ", " + fmtBytes(d.bytesWritten) + " written in " + fmtSeconds(d.duration_seconds) + ".", "ok");
+        setNotice("action", "Round " + d.outcome + ": generation " + d.generation + ", " + fmtBytes(d.bytes_written) + " written in " + fmtSeconds(d.duration_seconds) + ".", "ok");
       } else if (!handleAuthFailure(r)) {
         setNotice("action", actionError("Sync failed", r), "bad");
       }

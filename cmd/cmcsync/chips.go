@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/cmcsync/cmcsync/config"
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/hal/mtd"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/devlock"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sim"
+)
+
+// chipFlags are the flags of the commands that open a pair of chips: the
+// configuration file and the places of the information region and the
+// store (the chips themselves are --primary and --backup).
+type chipFlags struct {
+	config                                 *string
+	infoOff, infoSize, storeOff, storeSize *string
+}
+
+func addChipFlags(fs *flag.FlagSet) *chipFlags {
+	return &chipFlags{
+		config:    fs.String("config", "", "configuration `FILE` (docs/CONFIG.md); flags given override it"),
+		infoOff:   fs.String("info-offset", "", "offset of the information region on each chip, e.g. 1M or 0x100000 (default: after the firmware image area)"),
+		infoSize:  fs.String("info-size", "", "information region size, e.g. 8M (default: the size its header records, else a quarter of the chip, at most 8MiB)"),
+		storeOff:  fs.String("store-offset", "", "offset of the backup store on each chip (default: right after the information region)"),
+		storeSize: fs.String("store-size", "", "size of the backup store (default: to the end of the chip)"),
+	}
+}
+
+// load applies the configuration file, if one is given, to the flags the
+// command line left unset.
+func (c *chipFlags) load(fs *flag.FlagSet) error {
+	if *c.config == "" {
+		return nil
+	}
+	f, err := config.Load(*c.config)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Name(), err)
+	}
+	return f.Apply(fs)
+}
+
+// places parses the layout flags.
+func (c *chipFlags) places(cmd string) (chipstate.Places, error) {
+	var p chipstate.Places
+	for _, f := range []struct {
+		name string
+		val  *string
+		dst  *int64
+	}{{"info-offset", c.infoOff, &p.InfoOff}, {"info-size", c.infoSize, &p.InfoSize}, {"store-offset", c.storeOff, &p.StoreOff}, {"store-size", c.storeSize, &p.StoreSize}} {
+		if *f.val == "" {
+			continue
+		}
+		v, err := config.ParseSize(*f.val)
+		if err != nil {
+			return p, usageError("%s: --%s: %v", cmd, f.name, err)
+		}
+		*f.dst = v
+	}
+	return p, nil
+}
+
+// resolveSpec parses a flash spec and resolves an MTD partition name to
+// its device (through /proc/mtd).
+func resolveSpec(cmd, flagName, s string) (flashspec.Spec, error) {
+	sp, err := flashspec.Parse(s)
+	if err != nil {
+		return sp, usageError("%s: --%s: %v", cmd, flagName, err)
+	}
+	if sp, err = sp.Resolve(mtd.ProcMTD); err != nil {
+		return sp, fmt.Errorf("%s: --%s: %w", cmd, flagName, err)
+	}
+	return sp, nil
+}
+
+// pair is two open chips, locked against other cmcsync processes.
+type pair struct {
+	specs [2]flashspec.Spec
+	chips [2]hal.Flash
+	clock hal.Clock
+	locks *devlock.Locks
+}
+
+// Close closes both chips and releases the locks.
+func (p *pair) Close() error {
+	return errors.Join(hal.Close(p.chips[0]), hal.Close(p.chips[1]), p.locks.Unlock())
+}
+
+// openPair locks and opens two flash specs; sim chips share one virtual
+// clock, which is then the engine's clock.
+func openPair(cmd, a, b string) (*pair, error) {
+	p := &pair{clock: hal.SystemClock{}}
+	var err error
+	if p.specs[0], err = resolveSpec(cmd, "primary", a); err != nil {
+		return nil, err
+	}
+	if p.specs[1], err = resolveSpec(cmd, "backup", b); err != nil {
+		return nil, err
+	}
+	if p.locks, err = lockChips(p.specs[0], p.specs[1]); err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	sa, sb := &p.specs[0], &p.specs[1]
+	var sc *sim.Clock
+	if sa.Backend == flashspec.Sim || sb.Backend == flashspec.Sim {
+		sc = sim.NewClock(time.Now().UTC().Truncate(time.Second))
+		if sa.Backend == flashspec.Sim && sb.Backend == flashspec.Sim {
+			p.clock = sc
+		}
+	}
+	if sa.Name == "" && sa.Backend == flashspec.Sim {
+		sa.Name = "primary"
+	}
+	if sb.Name == "" && sb.Backend == flashspec.Sim {
+		sb.Name = "backup"
+	}
+	if p.chips[0], err = flashspec.Open(*sa, sc); err != nil {
+		p.locks.Unlock()
+		return nil, fmt.Errorf("%s: primary: %w", cmd, busyChip(err, p.specs))
+	}
+	if p.chips[1], err = flashspec.Open(*sb, sc); err != nil {
+		hal.Close(p.chips[0])
+		p.locks.Unlock()
+		return nil, fmt.Errorf("%s: backup: %w", cmd, busyChip(err, p.specs))
+	}
+	return p, nil
+}
+
+// lockChips locks the chips' devices against other cmcsync processes: an
+// MTD device, and the folder of a simulated chip's image file that does
+// not exist yet (so two processes cannot both create it). An existing
+// image file is locked by the simulator itself when it is opened (see
+// busyChip).
+func lockChips(specs ...flashspec.Spec) (*devlock.Locks, error) {
+	var paths []string
+	for _, s := range specs {
+		switch {
+		case s.Backend == flashspec.MTD:
+			// A device that is not there fails to open with its own
+			// message (listing /proc/mtd); there is nothing to lock.
+			if _, err := os.Stat(s.Device); err == nil {
+				paths = append(paths, s.Device)
+			}
+		case s.File != "":
+			if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
+				paths = append(paths, s.File)
+			}
+		}
+	}
+	return devlock.Lock(paths...)
+}
+
+// busyChip turns the simulator's "image in use" error (its flock failed)
+// into a devlock.BusyError naming the process that holds the image.
+func busyChip(err error, specs [2]flashspec.Spec) error {
+	if !errors.Is(err, syscall.EWOULDBLOCK) {
+		return err
+	}
+	for _, s := range specs {
+		if s.File == "" {
+			continue
+		}
+		if be := devlock.Busy(s.File); be.PID != 0 && be.PID != os.Getpid() {
+			return be
+		}
+	}
+	return fmt.Errorf("%w: %w", devlock.ErrBusy, err)
+}

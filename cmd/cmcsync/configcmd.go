@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cmcsync/cmcsync/internal/jsonout"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/web"
+)
+
+func init() {
+	register(command{name: "config", summary: "show or change the stored sync configuration: get, set", run: runConfig})
+}
+
+func runConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return subcommand(ctx, "config", map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"get": runConfigGet, "set": runConfigSet,
+	}, args, stdout, stderr)
+}
+
+func printConfig(w io.Writer, c engine.Config) {
+	fmt.Fprintf(w, "types %s\ninterval %v\nthreshold %v\nverify %v\ngroup-size %d\nretry-at-once %v\n",
+		info.FormatList(c.Types), c.Interval, c.Threshold, c.Verify, c.GroupSize, c.RetryAtOnce)
+}
+
+func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("config get", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pf := addPairFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync config get --primary SPEC --backup SPEC [--config FILE] [--json]")
+		fmt.Fprintln(stderr, "\nPrints the sync configuration stored on the backup (the one rounds use).")
+		fs.PrintDefaults()
+	}
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	e, err := pf.open(ctx, fs)
+	if err != nil {
+		c, ok, why := daemonClient(err, *pf.chips.config)
+		if !ok {
+			return errors.Join(err, why)
+		}
+		fmt.Fprintf(stderr, "config get: the chips are held by a running daemon: asking its API at %s\n", c.URL)
+		wc, err := c.Config(ctx)
+		if err != nil {
+			return fmt.Errorf("config get: %w", err)
+		}
+		return outputConfig(stdout, fromWebConfig(wc), *pf.json)
+	}
+	defer func() { err = errors.Join(err, e.Close()) }()
+	return outputConfig(stdout, e.Config(), *pf.json)
+}
+
+func outputConfig(w io.Writer, c engine.Config, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, jsonout.FromConfig(c))
+	}
+	printConfig(w, c)
+	return nil
+}
+
+// fromWebConfig and toWebConfig convert the API's form of a configuration.
+func fromWebConfig(wc web.Config) engine.Config {
+	c := engine.Config{Interval: time.Duration(wc.Interval), Threshold: time.Duration(wc.Threshold), Verify: wc.Verify, GroupSize: wc.GroupSize, RetryAtOnce: wc.RetryAtOnce}
+	for _, n := range wc.Types {
+		if t, err := info.ParseType(n); err == nil {
+			c.Types = append(c.Types, t)
+		}
+	}
+	return c
+}
+
+func toWebConfig(c engine.Config) web.Config {
+	return web.Config{Types: jsonout.Types(c.Types), Interval: web.Duration(c.Interval), Threshold: web.Duration(c.Threshold), Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce}
+}
+
+func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("config set", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pf := addPairFlags(fs)
+	types := fs.String("types", "", "information types to sync, comma-separated, or all")
+	interval := fs.Duration("interval", 0, "time between rounds, e.g. 5m")
+	threshold := fs.Duration("threshold", 0, "response-time threshold for failover, e.g. 2s")
+	verify := fs.Bool("verify", false, "read back what each round writes")
+	group := fs.Int("group-size", 0, "types per round, round-robin (0: every selected type each round)")
+	retry := fs.Bool("retry-at-once", false, "after a purged round whose primary recovered in time, retry at once")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync config set --primary SPEC --backup SPEC [--config FILE] [--types T,...] [--interval D] [--threshold D] [--verify=BOOL] [--group-size N] [--retry-at-once=BOOL] [--json]")
+		fmt.Fprintln(stderr, "\nChanges the settings given and keeps the others; the result is validated and")
+		fmt.Fprintln(stderr, "committed on the backup at once. While a daemon holds the chips, give its")
+		fmt.Fprintln(stderr, "--config FILE and the change goes through its API.")
+		fs.PrintDefaults()
+	}
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	settings := []string{"types", "interval", "threshold", "verify", "group-size", "retry-at-once"}
+	n := 0
+	for _, s := range settings {
+		if set[s] {
+			n++
+		}
+	}
+	if n == 0 {
+		return usageError("config set: give at least one of --%s", joinFlags(settings))
+	}
+	var ts []info.Type
+	if set["types"] {
+		if ts, err = info.ParseList(*types); err != nil {
+			return usageError("config set: --types: %v", err)
+		}
+	}
+	apply := func(c engine.Config) engine.Config {
+		if set["types"] {
+			c.Types = ts
+			if !set["group-size"] {
+				c.GroupSize = min(c.GroupSize, len(ts))
+			}
+		}
+		if set["interval"] {
+			c.Interval = *interval
+		}
+		if set["threshold"] {
+			c.Threshold = *threshold
+		}
+		if set["verify"] {
+			c.Verify = *verify
+		}
+		if set["group-size"] {
+			c.GroupSize = *group
+		}
+		if set["retry-at-once"] {
+			c.RetryAtOnce = *retry
+		}
+		return c
+	}
+	e, err := pf.open(ctx, fs)
+	if err != nil {
+		cl, ok, why := daemonClient(err, *pf.chips.config)
+		if !ok {
+			return errors.Join(err, why)
+		}
+		fmt.Fprintf(stderr, "config set: the chips are held by a running daemon: changing it through its API at %s\n", cl.URL)
+		wc, err := cl.Config(ctx)
+		if err != nil {
+			return fmt.Errorf("config set: %w", err)
+		}
+		stored, err := cl.SetConfig(ctx, toWebConfig(apply(fromWebConfig(wc))))
+		if err != nil {
+			if errors.Is(err, web.ErrInvalid) {
+				return usageError("config set: %v", err)
+			}
+			return fmt.Errorf("config set: %w", err)
+		}
+		return outputConfig(stdout, fromWebConfig(stored), *pf.json)
+	}
+	defer func() { err = errors.Join(err, e.Close()) }()
+	c := apply(e.Config())
+	if err := c.Validate(); err != nil {
+		return usageError("config set: %v", err)
+	}
+	if err := e.SetConfig(c); err != nil {
+		return fmt.Errorf("config set: %w", err)
+	}
+	return outputConfig(stdout, e.Config(), *pf.json)
+}
+
+func joinFlags(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", --"
+		}
+		out += n
+	}
+	return out
+}

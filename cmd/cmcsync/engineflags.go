@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+// pairFlags are the flags of the commands that open the engine on a
+// formatted pair (info, upgrade, config): the chips, the configuration
+// file and the layout.
+type pairFlags struct {
+	primary, backup *string
+	chips           *chipFlags
+	json            *bool
+}
+
+func addPairFlags(fs *flag.FlagSet) *pairFlags {
+	return &pairFlags{
+		primary: fs.String("primary", "", "the primary flash: "+flashspec.Usage),
+		backup:  fs.String("backup", "", "the backup flash, same forms"),
+		chips:   addChipFlags(fs),
+		json:    fs.Bool("json", false, "print the result as JSON (docs/JSON.md)"),
+	}
+}
+
+// openedEngine is the engine on a locked pair; Close closes all.
+type openedEngine struct {
+	*engine.Engine
+	pair *pair
+}
+
+func (o *openedEngine) Close() error {
+	o.Engine.Release()
+	return o.pair.Close()
+}
+
+// open applies the configuration file, then locks and opens the chips and
+// the engine on them (recovery included, as sync does). It never formats:
+// chips without a store are an error naming what they hold.
+func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, error) {
+	cmd := fs.Name()
+	if err := p.chips.load(fs); err != nil {
+		return nil, err
+	}
+	if *p.primary == "" || *p.backup == "" {
+		return nil, usageError("%s: --primary and --backup are required, on the command line or in --config (%s)", cmd, flashspec.Usage)
+	}
+	places, err := p.chips.places(cmd)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := openPair(cmd, *p.primary, *p.backup)
+	if err != nil {
+		return nil, err
+	}
+	layout, err := chipstate.ResolvePair(pr.chips[0], pr.chips[1], places)
+	if err != nil {
+		pr.Close()
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Config: engine.DefaultConfig()})
+	if err != nil {
+		pr.Close()
+		return nil, fmt.Errorf("%s: %w (is the pair formatted? cmcsync sync --populate makes a new pair)", cmd, err)
+	}
+	return &openedEngine{Engine: e, pair: pr}, nil
+}
+
+// subcommand runs the subcommand args[0] of command name.
+func subcommand(ctx context.Context, name string, subs map[string]func(context.Context, []string, io.Writer, io.Writer) error, args []string, stdout, stderr io.Writer) error {
+	names := make([]string, 0, len(subs))
+	for n := range subs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		if len(args) == 0 {
+			return usageError("%s: want a subcommand: %s (cmcsync %s SUBCOMMAND -h for its flags)", name, strings.Join(names, ", "), name)
+		}
+		fmt.Fprintf(stderr, "usage: cmcsync %s {%s} ... (cmcsync %s SUBCOMMAND -h for its flags)\n", name, strings.Join(names, "|"), name)
+		return nil
+	}
+	run, ok := subs[args[0]]
+	if !ok {
+		return usageError("%s: unknown subcommand %q (want %s)", name, args[0], strings.Join(names, ", "))
+	}
+	return run(ctx, args[1:], stdout, stderr)
+}
+
+// parseWithArgs parses flags placed before, between or after positional
+// arguments and returns the positional ones; done as parseFlags.
+func parseWithArgs(fs *flag.FlagSet, args []string) (pos []string, done bool, err error) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, true, nil
+			}
+			return nil, true, usageError("%s: %v", fs.Name(), err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, false, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), false, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cmcsync/cmcsync/source/collect"
+	"github.com/cmcsync/cmcsync/source/ipmi/sel"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+func init() {
+	register(command{name: "info", summary: "write or read the active chip's information region: put, get, collect", run: runInfo})
+}
+
+func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return subcommand(ctx, "info", map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"put": runInfoPut, "get": runInfoGet, "collect": runInfoCollect,
+	}, args, stdout, stderr)
+}
+
+// infoRegion opens the engine on the pair and the active chip's
+// information region.
+func infoRegion(ctx context.Context, fs *flag.FlagSet, pf *pairFlags) (*openedEngine, *info.Region, error) {
+	e, err := pf.open(ctx, fs)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := e.Layout()
+	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
+	if err != nil {
+		e.Close()
+		return nil, nil, fmt.Errorf("%s: the active chip's information region: %w", fs.Name(), err)
+	}
+	return e, r, nil
+}
+
+func selLayout(s string) (sel.Layout, error) {
+	switch s {
+	case "ipmitool":
+		return sel.LayoutIpmitool, nil
+	case "ipmi":
+		return sel.LayoutIPMI, nil
+	}
+	return 0, fmt.Errorf("--sel-layout %q: want ipmitool or ipmi", s)
+}
+
+// infoPutResult is info put's and info collect's --json output.
+type infoPutResult struct {
+	Type    string `json:"type"`
+	File    string `json:"file"`
+	Slot    int    `json:"slot,omitempty"`
+	Changed bool   `json:"changed"`
+	Seq     uint64 `json:"seq"`
+	Size    int    `json:"size"`
+}
+
+func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("info put", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pf := addPairFlags(fs)
+	slot := fs.Int("slot", 0, "asset: the FRU slot (0 the chassis, 1-16 the nodes, 17-22 the PSUs)")
+	layout := fs.String("sel-layout", "ipmitool", "event-log raw files: ipmitool (as ipmitool sel writeraw saves them) or ipmi")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync info put TYPE FILE|- --primary SPEC --backup SPEC [--config FILE] [--slot N] [--json]")
+		fmt.Fprintln(stderr, "\nWrites TYPE's record of the active chip's information region from FILE (- reads")
+		fmt.Fprintln(stderr, "stdin), as a CMC service does: event-log takes a SEL file (raw records or")
+		fmt.Fprintln(stderr, "ipmitool's text), asset an IPMI FRU image for one slot, every type a payload as")
+		fmt.Fprintln(stderr, "cmcsync info get prints it. Input that does not decode exits 2 and writes nothing;")
+		fmt.Fprintln(stderr, "a payload equal to the stored one is not written.")
+		fs.PrintDefaults()
+	}
+	pos, done, err := parseWithArgs(fs, args)
+	if done {
+		return err
+	}
+	if len(pos) != 2 {
+		return usageError("info put: want TYPE and FILE (or - for stdin), got %q", pos)
+	}
+	t, err := info.ParseType(pos[0])
+	if err != nil {
+		return usageError("info put: %v", err)
+	}
+	sl, err := selLayout(*layout)
+	if err != nil {
+		return usageError("info put: %v", err)
+	}
+	var input []byte
+	if pos[1] == "-" {
+		input, err = io.ReadAll(os.Stdin)
+	} else {
+		input, err = os.ReadFile(pos[1])
+	}
+	if err != nil {
+		return fmt.Errorf("info put: %w", err)
+	}
+	e, r, err := infoRegion(ctx, fs, pf)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, e.Close()) }()
+	changed, err := collect.PutInput(r, t, input, collect.Options{Slot: *slot, SELLayout: sl})
+	if err != nil {
+		return fmt.Errorf("info put: %s: %w", pos[1], inputErr(err))
+	}
+	rec, err := r.Read(t)
+	if err != nil {
+		return fmt.Errorf("info put: read back: %w", err)
+	}
+	res := infoPutResult{Type: t.String(), File: pos[1], Slot: *slot, Changed: changed, Seq: rec.Seq, Size: len(rec.Payload)}
+	if *pf.json {
+		return writeJSON(stdout, res)
+	}
+	printPut(stdout, res)
+	return nil
+}
+
+func printPut(w io.Writer, r infoPutResult) {
+	what := "unchanged (nothing written)"
+	if r.Changed {
+		what = "written"
+	}
+	fmt.Fprintf(w, "%s: %s from %s: record seq %d, %d bytes\n", r.Type, what, r.File, r.Seq, r.Size)
+}
+
+// inputErr marks decoding errors as bad input (exit 2).
+func inputErr(err error) error {
+	if errors.Is(err, collect.ErrInput) {
+		return fmt.Errorf("%w: %w", errBadInput, err)
+	}
+	return err
+}
+
+// infoGetResult is info get's --json output: the record, without its
+// payload (which info get writes as bytes).
+type infoGetResult struct {
+	Type    string `json:"type"`
+	Seq     uint64 `json:"seq"`
+	Size    int    `json:"size"`
+	CRC     uint32 `json:"crc"`
+	Slots   int    `json:"slots"`
+	Entries int    `json:"entries"`
+	Updated string `json:"updated"`
+}
+
+func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("info get", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pf := addPairFlags(fs)
+	out := fs.String("out", "", "write the payload to `FILE` (default: standard output)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync info get TYPE --primary SPEC --backup SPEC [--config FILE] [--out FILE | --json]")
+		fmt.Fprintln(stderr, "\nWrites TYPE's payload from the active chip's information region (the bytes info")
+		fmt.Fprintln(stderr, "put takes back), or with --json describes the record.")
+		fs.PrintDefaults()
+	}
+	pos, done, err := parseWithArgs(fs, args)
+	if done {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("info get: want one TYPE, got %q", pos)
+	}
+	t, err := info.ParseType(pos[0])
+	if err != nil {
+		return usageError("info get: %v", err)
+	}
+	e, r, err := infoRegion(ctx, fs, pf)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, e.Close()) }()
+	rec, err := r.Read(t)
+	if err != nil {
+		return fmt.Errorf("info get: %w", err)
+	}
+	if *pf.json {
+		res := infoGetResult{Type: t.String(), Seq: rec.Seq, Size: len(rec.Payload), CRC: rec.CRC}
+		if d, err := info.DescribePayload(t, rec.Payload); err == nil {
+			res.Slots, res.Entries, res.Updated = d.Slots, d.Entries, d.Updated.Format("2006-01-02T15:04:05Z07:00")
+		}
+		return writeJSON(stdout, res)
+	}
+	if *out != "" {
+		return os.WriteFile(*out, rec.Payload, 0o644)
+	}
+	_, err = stdout.Write(rec.Payload)
+	return err
+}
+
+func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := flag.NewFlagSet("info collect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pf := addPairFlags(fs)
+	dir := fs.String("dir", "", "the `FOLDER` of information files (required)")
+	layout := fs.String("sel-layout", "ipmitool", "event-log raw files: ipmitool or ipmi")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cmcsync info collect --dir FOLDER --primary SPEC --backup SPEC [--config FILE] [--json]")
+		fmt.Fprintln(stderr, "\nWrites each type that has a file in FOLDER and changed: a file named after the")
+		fmt.Fprintln(stderr, "type (power, fan, node, event-log, fault-log, asset; any extension, e.g.")
+		fmt.Fprintln(stderr, "event-log.sel), and asset/N.bin FRU images by slot. Every file is checked")
+		fmt.Fprintln(stderr, "first: one that does not decode exits 2 and nothing is written.")
+		fs.PrintDefaults()
+	}
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	if *dir == "" {
+		return usageError("info collect: --dir is required")
+	}
+	sl, err := selLayout(*layout)
+	if err != nil {
+		return usageError("info collect: %v", err)
+	}
+	e, r, err := infoRegion(ctx, fs, pf)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, e.Close()) }()
+	results, err := collect.Collect(r, *dir, collect.Options{SELLayout: sl})
+	if err != nil {
+		return fmt.Errorf("info collect: %w", inputErr(err))
+	}
+	var out []infoPutResult
+	for _, x := range results {
+		rec, err := r.Read(x.Type)
+		if err != nil {
+			return fmt.Errorf("info collect: read back: %w", err)
+		}
+		out = append(out, infoPutResult{Type: x.Type.String(), File: x.File, Slot: x.Slot, Changed: x.Changed, Seq: rec.Seq, Size: len(rec.Payload)})
+	}
+	if *pf.json {
+		return writeJSON(stdout, out)
+	}
+	for _, x := range out {
+		printPut(stdout, x)
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/cmcsync/cmcsync/internal/jsonout"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/web"
+)
+
+func init() {
+	register(command{name: "upgrade", summary: "make the pending image-upgrade choice: keep or restore", run: runUpgrade})
+}
+
+// upgradeResult is upgrade's --json output.
+type upgradeResult struct {
+	Choice string         `json:"choice"`
+	Round  jsonout.Round  `json:"round"`
+	Status jsonout.Status `json:"status"`
+}
+
+func runUpgrade(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	run := func(choice engine.UpgradeChoice) func(context.Context, []string, io.Writer, io.Writer) error {
+		return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runUpgradeChoice(ctx, choice, args, stdout, stderr)
+		}
+	}
+	return subcommand(ctx, "upgrade", map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"keep": run(engine.KeepUpgraded), "restore": run(engine.RestoreDefaults),
+	}, args, stdout, stderr)
+}
+
+func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []string, stdout, stderr io.Writer) (err error) {
+	name := map[engine.UpgradeChoice]string{engine.KeepUpgraded: "keep", engine.RestoreDefaults: "restore"}[choice]
+	fs := flag.NewFlagSet("upgrade "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	pf := addPairFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: cmcsync upgrade %s --primary SPEC --backup SPEC [--config FILE] [--json]\n", name)
+		fmt.Fprintln(stderr, "\nAfter the primary's firmware image was upgraded, rounds wait for a choice:")
+		fmt.Fprintln(stderr, "  keep     sync the upgraded image's information as the new baseline")
+		fmt.Fprintln(stderr, "  restore  write each selected type's preset defaults to the primary's")
+		fmt.Fprintln(stderr, "           information region (replacing what it holds), then sync them")
+		fmt.Fprintln(stderr, "The choice is committed with the round it runs. Without a pending upgrade it")
+		fmt.Fprintln(stderr, "changes nothing and exits 1.")
+		fs.PrintDefaults()
+	}
+	if done, err := parseFlags(fs, args); done {
+		return err
+	}
+	e, err := pf.open(ctx, fs)
+	if err != nil {
+		c, ok, why := daemonClient(err, *pf.chips.config)
+		if !ok {
+			return errors.Join(err, why)
+		}
+		fmt.Fprintf(stderr, "upgrade %s: the chips are held by a running daemon: choosing through its API at %s\n", name, c.URL)
+		st, err := c.Upgrade(ctx, web.UpgradeChoice(choice.String()))
+		switch {
+		case errors.Is(err, web.ErrNoUpgrade):
+			return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: %v", name, err)}
+		case err != nil:
+			return fmt.Errorf("upgrade %s: %w", name, err)
+		}
+		if *pf.json {
+			return writeJSON(stdout, struct {
+				Choice     string `json:"choice"`
+				Generation uint64 `json:"generation"`
+			}{choice.String(), st.Generation})
+		}
+		fmt.Fprintf(stdout, "upgrade: %s through the daemon; generation %d\n", choice, st.Generation)
+		return nil
+	}
+	defer func() { err = errors.Join(err, e.Close()) }()
+	if st := e.Status(); !st.UpgradePending {
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: no image upgrade is pending (the primary runs %q, the version committed): nothing to choose", name, st.CommittedVersion)}
+	}
+	rep, roundErr := e.UpgradeRound(ctx, choice)
+	res := upgradeResult{Choice: choice.String(), Round: jsonout.FromRound(rep), Status: jsonout.FromStatus(e.Status())}
+	if *pf.json {
+		if err := writeJSON(stdout, res); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "upgrade: %s; round %s, generation %d\n", choice, rep.Outcome, rep.Generation)
+	}
+	if roundErr != nil {
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: round %s: %v", name, rep.Outcome, roundErr)}
+	}
+	return nil
+}

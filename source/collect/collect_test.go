@@ -1,0 +1,152 @@
+package collect_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/source/collect"
+	"github.com/cmcsync/cmcsync/source/ipmi/fru"
+	"github.com/cmcsync/cmcsync/source/ipmi/sel"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+func region(t *testing.T) *info.Region {
+	p, err := sim.LookupPart("w25q256jv")
+	require.NoError(t, err)
+	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20})
+	require.NoError(t, err)
+	require.NoError(t, info.FormatRegion(f, 0, 1<<20))
+	r, err := info.OpenRegion(f, 0, 1<<20)
+	require.NoError(t, err)
+	return r
+}
+
+func selRaw(n int) []byte {
+	var b []byte
+	for i := range n {
+		r := sel.NewSystemEvent(uint16(i+1), 1700000000+uint32(i), sel.SystemEvent{GeneratorID: 0x20, EvMRev: 4, SensorType: 1, SensorNumber: 3, EventDirType: 1, EventData: [3]byte{0x57, 0xff, 0xff}})
+		b = append(b, r[:]...)
+	}
+	return b
+}
+
+// powerPayload is the default power payload stamped with an update time:
+// a valid payload that differs from the one a new region holds.
+func powerPayload() []byte {
+	p := info.Default(info.Power)
+	p[20] = 1
+	return p
+}
+
+func fruImage(t *testing.T) []byte {
+	b, err := os.ReadFile("../ipmi/fru/testdata/basic-board.bin")
+	require.NoError(t, err)
+	return b
+}
+
+func TestPutInput(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		typ   info.Type
+		input func(t *testing.T) []byte
+		slot  int
+		err   string
+		check func(t *testing.T, p []byte)
+	}{
+		{name: "SEL raw records", typ: info.EventLog, input: func(*testing.T) []byte { return selRaw(3) }, check: func(t *testing.T, p []byte) {
+			tb, err := info.DecodeTable(info.EventLog, p)
+			require.NoError(t, err)
+			require.Equal(t, uint32(3), tb.Count)
+			require.Equal(t, selRaw(3), tb.Ring)
+		}},
+		{name: "SEL with a reserved record type", typ: info.EventLog, input: func(*testing.T) []byte { b := selRaw(2); b[16+2] = 0x05; return b }, err: "event-log: "},
+		{name: "SEL of 15 bytes", typ: info.EventLog, input: func(*testing.T) []byte { return selRaw(1)[:15] }, err: "not a SEL file"},
+		{name: "FRU into slot 17", typ: info.Asset, slot: 17, input: fruImage, check: func(t *testing.T, p []byte) {
+			tb, err := info.DecodeTable(info.Asset, p)
+			require.NoError(t, err)
+			img, err := fru.FitSlot(fruImage(t), info.FRUSize)
+			require.NoError(t, err)
+			require.Equal(t, img, tb.Fixed[17*info.FRUSize:18*info.FRUSize])
+		}},
+		{name: "FRU with a bad checksum", typ: info.Asset, input: func(t *testing.T) []byte { b := fruImage(t); b[7] ^= 1; return b }, err: "not an IPMI FRU image"},
+		{name: "FRU slot out of range", typ: info.Asset, slot: 23, input: fruImage, err: "asset slot 23"},
+		{name: "a power payload table", typ: info.Power, input: func(*testing.T) []byte { return powerPayload() }, check: func(t *testing.T, p []byte) {
+			require.Equal(t, powerPayload(), p)
+		}},
+		{name: "a fan payload given as power", typ: info.Power, input: func(*testing.T) []byte { return info.Default(info.Fan) }, err: "takes a payload in the region's table format"},
+		{name: "JSON for power", typ: info.Power, input: func(*testing.T) []byte { return []byte(`{"psu": []}`) }, err: "takes a payload"},
+		{name: "a truncated node payload", typ: info.Node, input: func(*testing.T) []byte { return info.Default(info.Node)[:100] }, err: "node payload"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := region(t)
+			before, _ := r.Read(tc.typ)
+			changed, err := collect.PutInput(r, tc.typ, tc.input(t), collect.Options{Slot: tc.slot})
+			if tc.err != "" {
+				require.ErrorIs(t, err, collect.ErrInput)
+				require.ErrorContains(t, err, tc.err)
+				after, _ := r.Read(tc.typ)
+				require.Equal(t, before, after, "nothing written")
+				return
+			}
+			require.NoError(t, err)
+			require.True(t, changed)
+			rec, err := r.Read(tc.typ)
+			require.NoError(t, err)
+			tc.check(t, rec.Payload)
+			changed, err = collect.PutInput(r, tc.typ, tc.input(t), collect.Options{Slot: tc.slot})
+			require.NoError(t, err)
+			require.False(t, changed, "the same input again writes nothing")
+			again, err := r.Read(tc.typ)
+			require.NoError(t, err)
+			require.Equal(t, rec.Seq, again.Seq)
+		})
+	}
+}
+
+func TestCollect(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "event-log.sel"), selRaw(5), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "power"), powerPayload(), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "README"), []byte("not information"), 0o600))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "asset"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "asset", "0.bin"), fruImage(t), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "asset", "5.fru"), fruImage(t), 0o600))
+	r := region(t)
+	res, err := collect.Collect(r, dir, collect.Options{})
+	require.NoError(t, err)
+	require.Len(t, res, 4)
+	changed := 0
+	for _, x := range res {
+		if x.Changed {
+			changed++
+		}
+	}
+	require.Equal(t, 3, changed, "asset written once, with both slots")
+	rec, err := r.Read(info.Asset)
+	require.NoError(t, err)
+	img, err := fru.FitSlot(fruImage(t), info.FRUSize)
+	require.NoError(t, err)
+	require.Equal(t, img, rec.Payload[info.PayloadHeaderSize+5*info.FRUSize:][:info.FRUSize])
+
+	res, err = collect.Collect(r, dir, collect.Options{})
+	require.NoError(t, err)
+	for _, x := range res {
+		require.False(t, x.Changed, "%v unchanged", x.Type)
+	}
+
+	// One bad file: nothing is written.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "node.bin"), []byte("garbage"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "event-log.sel"), selRaw(6), 0o600))
+	before, err := r.Read(info.EventLog)
+	require.NoError(t, err)
+	_, err = collect.Collect(r, dir, collect.Options{})
+	require.ErrorIs(t, err, collect.ErrInput)
+	require.ErrorContains(t, err, "node.bin")
+	after, err := r.Read(info.EventLog)
+	require.NoError(t, err)
+	require.Equal(t, before.Seq, after.Seq)
+}

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Client calls a running daemon's JSON API (docs/API.md): what cmcsync's
+// commands use while cmcsync serve holds the chips.
+type Client struct {
+	URL   string       // e.g. "http://127.0.0.1:8080"
+	Token string       // the API token (the state folder's TokenFile)
+	HTTP  *http.Client // nil: a client with a 2-minute timeout (a change may wait for a round)
+}
+
+// ErrAPI is wrapped by the errors of answers other than 2xx; the error
+// also wraps ErrInvalid (400), ErrNoUpgrade or ErrConflict (409) and
+// ErrTooManyWrites (429).
+var ErrAPI = errors.New("daemon API")
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 2 * time.Minute}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrAPI, method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrAPI, method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb ErrorBody
+		msg := string(b)
+		if json.Unmarshal(b, &eb) == nil && eb.Error != "" {
+			msg = eb.Error
+		}
+		var kind error
+		switch resp.StatusCode {
+		case http.StatusBadRequest:
+			kind = ErrInvalid
+		case http.StatusConflict:
+			kind = ErrConflict
+			if eb.Error != "" && bytes.Contains(b, []byte(ErrNoUpgrade.Error())) {
+				kind = ErrNoUpgrade
+			}
+		case http.StatusTooManyRequests:
+			kind = ErrTooManyWrites
+		default:
+			return fmt.Errorf("%w: %s %s: %s: %s", ErrAPI, method, path, resp.Status, msg)
+		}
+		return fmt.Errorf("%w: %s %s: %s: %w: %s", ErrAPI, method, path, resp.Status, kind, msg)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%w: %s %s: answer: %w", ErrAPI, method, path, err)
+		}
+	}
+	return nil
+}
+
+// Config returns the daemon's sync configuration.
+func (c *Client) Config(ctx context.Context) (Config, error) {
+	var cfg Config
+	return cfg, c.do(ctx, http.MethodGet, "/api/config", nil, &cfg)
+}
+
+// SetConfig stores cfg through the daemon and returns what it stored.
+func (c *Client) SetConfig(ctx context.Context, cfg Config) (Config, error) {
+	if err := c.do(ctx, http.MethodPut, "/api/config", cfg, nil); err != nil {
+		return Config{}, err
+	}
+	return c.Config(ctx)
+}
+
+// Upgrade makes the upgrade choice through the daemon and returns its
+// status after the round the choice ran.
+func (c *Client) Upgrade(ctx context.Context, choice UpgradeChoice) (Status, error) {
+	var st Status
+	return st, c.do(ctx, http.MethodPost, "/api/upgrade", UpgradeRequest{Choice: choice}, &st)
+}

@@ -1,0 +1,44 @@
+package web_test
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/web"
+)
+
+func TestClient(t *testing.T) {
+	s, _ := newServer(t)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	c := &web.Client{URL: ts.URL, Token: testToken}
+	ctx := t.Context()
+
+	cfg, err := c.Config(ctx)
+	require.NoError(t, err)
+	cfg.Interval = web.Duration(45 * time.Second)
+	got, err := c.SetConfig(ctx, cfg)
+	require.NoError(t, err)
+	require.Equal(t, web.Duration(45*time.Second), got.Interval)
+
+	for _, tc := range []struct {
+		name string
+		call func() error
+		want error
+	}{
+		{"out of range", func() error { cfg.Interval = 0; _, err := c.SetConfig(ctx, cfg); return err }, web.ErrInvalid},
+		{"no upgrade pending", func() error { _, err := c.Upgrade(ctx, web.KeepUpgraded); return err }, web.ErrNoUpgrade},
+		{"bad token", func() error {
+			_, err := (&web.Client{URL: ts.URL, Token: "wrong"}).SetConfig(ctx, got)
+			return err
+		}, web.ErrAPI},
+		{"nobody listening", func() error { _, err := (&web.Client{URL: "http://127.0.0.1:1"}).Config(ctx); return err }, web.ErrAPI},
+	} {
+		err := tc.call()
+		require.ErrorIs(t, err, tc.want, tc.name)
+		require.ErrorIs(t, err, web.ErrAPI, tc.name)
+	}
+}
