@@ -59,7 +59,12 @@ func (s *Store) writeRecords(recs [][]byte) error {
 	}
 	i := 0
 	reprograms := 0
-	for i < len(recs) {
+	for programs := 0; i < len(recs); programs++ {
+		if programs > 0 {
+			if err := s.between(); err != nil {
+				return err
+			}
+		}
 		if s.tailOffset+int64(len(recs[i])) > s.eraseSize {
 			s.tailBlock, s.tailOffset, s.tailReady = s.tailBlock+1, 0, false
 		}

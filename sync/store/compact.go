@@ -168,6 +168,11 @@ func (s *Store) writeCheckpoint(base, blk int64, img []byte) (bool, error) {
 			continue
 		}
 		at := base + i*s.eraseSize
+		if i > 0 {
+			if err := s.between(); err != nil {
+				return false, err
+			}
+		}
 		if _, err := s.flash.WriteAt(b, at); err != nil {
 			return false, err
 		}
