@@ -163,7 +163,7 @@ var knownReasons = []struct {
 
 // staleView is the reason of the cases where the oracle judges a stale
 // decode: a fresh reference.Decode of the chip agrees with sync/store.
-const staleView = "(harness) the oracle judges a stale view: after damage before the round, the engine's Open in the round phase purges and compacts (area 1, epoch 2, nothing pending), but the judge's writes are empty, so view()'s cache key (the changed metadata blocks) equals the damaged base's and the cache returns the base's decode (area 0, a pending round, records lost); a fresh reference.Decode of the chip agrees with sync/store"
+const staleView = "(harness) the oracle judges a stale view: after damage before the round, the engine's Open in the round phase purges and compacts (area 1, epoch 2, nothing pending), but the round phase's injector is disarmed while the engine opens (newPhase(c.Round, true, 0)), so those writes are not traced, the judge's writes are empty, view()'s cache key (the changed metadata blocks) equals the damaged base's and the cache returns the base's decode (area 0, a pending round, records lost); a fresh reference.Decode of the chip agrees with sync/store"
 
 // reasonFor returns the reason knownReasons gives v.
 func reasonFor(invariant, replay string) string {

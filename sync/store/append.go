@@ -45,7 +45,11 @@ func (s *Store) ensureRoom(sizes []int64) error {
 }
 
 // writeRecords appends encoded records (already numbered from s.nextSeq) at
-// the tail, one program per erase block they occupy.
+// the tail, one program per erase block they occupy. Each program is read
+// back twice (see readsStable); records that do not read back as written
+// are written again at the start of the next block (after zeroing them on
+// NOR), at most maxReprograms times, else ErrVerify. Between programs it
+// calls the SetBetweenWrites function.
 func (s *Store) writeRecords(recs [][]byte) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
