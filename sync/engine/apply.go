@@ -91,8 +91,18 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 
 	// Write: intent, data, commit.
 	bk.SetVerify(p.config.Verify)
+	// A long run of intent records (a round that rewrites most chunks) or
+	// a compaction's checkpoint is several programs: probe between them
+	// as between chunks, so an anomaly of the primary stops the round
+	// within the same bound of backup writes.
+	bk.SetBetweenWrites(func() error { return e.probeIfDue(rs) })
 	r, err := bk.Begin(p.plan)
+	bk.SetBetweenWrites(nil)
 	if err != nil {
+		var an *anomaly
+		if errors.As(err, &an) {
+			return e.interrupted(ctx, rs, r, an)
+		}
 		if r != nil {
 			r.Abandon()
 		}
@@ -151,11 +161,9 @@ func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round
 			rep, err := e.stopped(rs, r, err)
 			return &roundEnd{rep, err}
 		}
-		if now := e.clock.Now(); now.Sub(rs.lastProbe) >= e.opts.ProbeEvery && e.opts.Mutant != NoWriteProbe { // MUTANT: no probe while writing
-			if _, err := e.probe(rs, &rs.header); err != nil {
-				rep, err := e.interrupted(ctx, rs, r, err)
-				return &roundEnd{rep, err}
-			}
+		if err := e.probeIfDue(rs); err != nil {
+			rep, err := e.interrupted(ctx, rs, r, err)
+			return &roundEnd{rep, err}
 		}
 		b := p.payloads[w.Type]
 		lo, hi := store.ChunkBounds(int64(len(b)), p.phases[w.Type], p.chunkSize, w.Index)
@@ -178,6 +186,19 @@ func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round
 			}
 			rep, err := e.finish(rs.report, work, err)
 			return &roundEnd{rep, err}
+		}
+	}
+	return nil
+}
+
+// probeIfDue probes the primary if Options.ProbeEvery has passed since
+// the last probe (before a backup write: no write starts later than
+// ProbeEvery after the primary last answered correctly). It returns the
+// probe's anomaly, if any.
+func (e *Engine) probeIfDue(rs *roundState) error {
+	if now := e.clock.Now(); now.Sub(rs.lastProbe) >= e.opts.ProbeEvery && e.opts.Mutant != NoWriteProbe { // MUTANT: no probe while writing
+		if _, err := e.probe(rs, &rs.header); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -102,6 +102,9 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	if err := e.recover(ctx, true); err != nil {
 		e.setErr(err)
 	}
+	if err := e.verifyAtOpen(ctx); err != nil {
+		e.setErr(err)
+	}
 	e.mu.Lock()
 	e.config = e.configAtOpen()
 	e.nextSync = e.newestState.NextSync

@@ -79,12 +79,15 @@ type Status struct {
 	LastRound        *RoundReport  `json:"last_round,omitempty"`
 	Mutant           string        `json:"mutant,omitempty"`
 	// Damage lists damage the stores reported when opened (a bad
-	// superblock copy, journal records lost); empty normally.
+	// superblock copy, journal records lost) and the committed chunks of
+	// the backup that failed their digests when Open verified them; empty
+	// normally.
 	Damage []string `json:"damage,omitempty"`
 	// BackupHealth is what the scrub knows of the backup's committed
 	// chunks: HealthUnknown, HealthOK, HealthDamaged or
-	// HealthUnrepairable; LastScrub ends the last complete pass (zero:
-	// none since Open); ScrubDamage lists the damage not yet repaired.
+	// HealthUnrepairable; LastScrub ends the last complete pass (Open
+	// makes one: it verifies every committed chunk of the backup; zero if
+	// it could not); ScrubDamage lists the damage not yet repaired.
 	BackupHealth string        `json:"backup_health"`
 	LastScrub    time.Time     `json:"last_scrub,omitzero"`
 	ScrubDamage  []ChunkDamage `json:"scrub_damage,omitempty"`

@@ -45,7 +45,11 @@ func (s *Store) ensureRoom(sizes []int64) error {
 }
 
 // writeRecords appends encoded records (already numbered from s.nextSeq) at
-// the tail, one program per erase block they occupy.
+// the tail, one program per erase block they occupy. Each program is read
+// back twice (see readsStable); records that do not read back as written
+// are written again at the start of the next block (after zeroing them on
+// NOR), at most maxReprograms times, else ErrVerify. Between programs it
+// calls the SetBetweenWrites function.
 func (s *Store) writeRecords(recs [][]byte) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
@@ -58,9 +62,18 @@ func (s *Store) writeRecords(recs [][]byte) error {
 		return fmt.Errorf("journal full")
 	}
 	i := 0
-	for i < len(recs) {
+	reprograms := 0
+	for programs := 0; i < len(recs); programs++ {
+		if programs > 0 {
+			if err := s.between(); err != nil {
+				return err
+			}
+		}
 		if s.tailOffset+int64(len(recs[i])) > s.eraseSize {
 			s.tailBlock, s.tailOffset, s.tailReady = s.tailBlock+1, 0, false
+		}
+		if s.tailBlock >= int64(s.layout.JournalBlocks) {
+			return fmt.Errorf("journal full")
 		}
 		if !s.tailReady {
 			if err := s.enterBlock(s.tailBlock); err != nil {
@@ -77,19 +90,39 @@ func (s *Store) writeRecords(recs [][]byte) error {
 			j++
 		}
 		at := s.areaOff(s.area) + s.tailBlock*s.eraseSize + s.tailOffset
-		if _, err := s.flash.WriteAt(buf, at); err != nil {
-			// Whatever landed is torn. After records in this block, the
-			// journal continues in the next block (a reader looks there
-			// after a torn tail). A failed program at the start of a block
-			// may have left it blank, which a reader takes for the end of
-			// the journal: the block is erased again and written from its
-			// start instead.
+		_, err := s.flash.WriteAt(buf, at)
+		stable := false
+		if err == nil {
+			stable, err = s.readsStable(buf, at, make([]byte, len(buf)))
+		}
+		if err != nil || !stable {
+			// Whatever landed is torn, or weak (it did not read back the
+			// same twice: a reader may see it valid once and invalid the
+			// next time). After records in this block, the journal
+			// continues in the next block (a reader looks there after an
+			// invalid record that ends a block). A failed program at the
+			// start of a block may have left it blank, which a reader
+			// takes for the end of the journal: the block is erased again
+			// and written from its start instead.
 			s.windowEnd = 0
+			if err == nil && s.tailOffset > 0 && s.flash.Geometry().Kind == hal.NOR {
+				// Program the weak records to zeros, so that they read
+				// invalid, not valid once and invalid the next time (best
+				// effort: the next block's records supersede them anyway).
+				_, _ = s.flash.WriteAt(make([]byte, len(buf)), at)
+			}
 			if s.tailOffset > 0 {
 				s.tailBlock, s.tailOffset = s.tailBlock+1, 0
 			}
 			s.tailReady = false
-			return err
+			if err != nil {
+				return err
+			}
+			if reprograms == maxReprograms {
+				return fmt.Errorf("%w: journal records at %#x do not read back as written after %d programs", ErrVerify, at, reprograms+1)
+			}
+			reprograms++
+			continue // the same records again, at the next block's start
 		}
 		last := recs[j-1]
 		lastOff := at + int64(len(buf)-len(last))
@@ -135,7 +168,7 @@ func (s *Store) enterBlock(blk int64) error {
 			n = w
 		}
 	}
-	if err := s.flash.Erase(off, n*s.eraseSize); err != nil {
+	if err := s.eraseChecked(off, n*s.eraseSize); err != nil {
 		return err
 	}
 	if n > 1 {

@@ -6,7 +6,6 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -18,9 +17,12 @@ import (
 // block), or not written since the format and read back as erased just
 // now; any other block is erased first (with its whole erase window if
 // every block of the window is the round's). Pages that are all 0xFF are
-// not programmed. The chunk is then read back and compared with data and
-// with the check (and, with Options.Verify, the digest) its intent
-// recorded. On a mismatch Write fails with ErrVerify — the round cannot
+// not programmed. The chunk is then read back twice (a weakly programmed
+// page reads right once) and compared with data and with the check (and,
+// with Options.Verify, the digest) its intent recorded; if it does not
+// read back right, the block is erased (and read back as erased) and the
+// chunk programmed again, at most maxReprograms times. If it still does
+// not, Write fails with ErrVerify — the round cannot
 // commit; purge it, and the next round writes the chunk again — and the
 // block is taken out of use for the life of the Store. It returns the
 // number of erases and page programs it issued.
@@ -44,13 +46,27 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 		return erases, 0, err
 	}
 	off := s.dataOff(w.Block)
-	pages, err = s.programChunk(off, data)
-	if err != nil {
-		return erases, pages, err
-	}
-	ok, err := r.readsBack(w, data)
-	if err != nil {
-		return erases, pages, err
+	var ok bool
+	for try := 0; ; try++ {
+		n, err := s.programChunk(off, data)
+		pages += n
+		if err != nil {
+			return erases, pages, err
+		}
+		if ok, err = r.readsBack(w, data); err != nil {
+			return erases, pages, err
+		}
+		if ok || try == maxReprograms {
+			break
+		}
+		// A weak program (or a block that was not erased): erase the
+		// block again — it is the round's, named by its intent — and
+		// program the chunk anew.
+		if err := s.eraseChecked(off, s.eraseSize); err != nil {
+			s.retire(w.Block, err)
+			return erases, pages, err
+		}
+		erases++
 	}
 	if !ok {
 		s.takeOutOfUse(w.Block, "a chunk programmed there did not read back as written")
@@ -85,7 +101,7 @@ func (r *Round) prepareBlock(b uint32) (erases int64, err error) {
 			}
 		}
 		if !known {
-			if err := s.flash.Erase(s.dataOff(ws), int64(n)*s.eraseSize); err != nil {
+			if err := s.eraseChecked(s.dataOff(ws), int64(n)*s.eraseSize); err != nil {
 				return erases, err
 			}
 			for k := ws; k < ws+n; k++ {
@@ -99,7 +115,7 @@ func (r *Round) prepareBlock(b uint32) (erases int64, err error) {
 		return erases, err
 	}
 	if !known {
-		if err := s.flash.Erase(s.dataOff(b), s.eraseSize); err != nil {
+		if err := s.eraseChecked(s.dataOff(b), s.eraseSize); err != nil {
 			s.retire(b, err)
 			return erases, err
 		}
@@ -138,12 +154,10 @@ func (r *Round) knownErased(b uint32) (bool, error) {
 func (r *Round) readsBack(w *ChunkWrite, data []byte) (bool, error) {
 	s := r.store
 	back := r.scratch[:len(data)]
-	if _, err := s.flash.ReadAt(back, s.dataOff(w.Block)); err != nil {
+	if ok, err := s.readsStable(data, s.dataOff(w.Block), back); err != nil || !ok {
 		return false, err
 	}
 	switch {
-	case !bytes.Equal(back, data):
-		return false, nil
 	case w.check != 0 && ChunkCheck(back) != w.check:
 		return false, nil
 	case s.opts.Verify && ChunkDigest(back) != w.digest:

@@ -119,16 +119,20 @@ func (s *Store) compact() error {
 	base := s.areaOff(other)
 	// Erase only the blocks the checkpoint needs; later blocks are erased
 	// one by one as the journal enters them.
-	if err := s.flash.Erase(base, (blk+1)*s.eraseSize); err != nil {
-		return fmt.Errorf("compact journal: %w", err)
-	}
-	for i := int64(0); i*s.eraseSize < int64(len(img)); i++ {
-		b := trimFF(img[i*s.eraseSize:min((i+1)*s.eraseSize, int64(len(img)))], s.slotSize)
-		if len(b) == 0 {
-			continue
-		}
-		if _, err := s.flash.WriteAt(b, base+i*s.eraseSize); err != nil {
+	// Each block is read back twice (a weakly programmed checkpoint would
+	// read right once); if one does not, the checkpoint is erased and
+	// written again (nothing of it is in charge before its end record
+	// reads back).
+	for try := 0; ; try++ {
+		stable, err := s.writeCheckpoint(base, blk, img)
+		if err != nil {
 			return fmt.Errorf("compact journal: %w", err)
+		}
+		if stable {
+			break
+		}
+		if try == maxReprograms {
+			return fmt.Errorf("compact journal: %w: the checkpoint at %#x does not read back as written after %d programs", ErrVerify, base, try+1)
 		}
 	}
 	last := recs[len(recs)-1]
@@ -148,4 +152,36 @@ func (s *Store) Compact() error {
 		return ErrPending
 	}
 	return s.compact()
+}
+
+// writeCheckpoint erases the first blk+1 blocks at base, programs the
+// checkpoint image img there and reports whether every block of it reads
+// back as written, twice.
+func (s *Store) writeCheckpoint(base, blk int64, img []byte) (bool, error) {
+	if err := s.eraseChecked(base, (blk+1)*s.eraseSize); err != nil {
+		return false, err
+	}
+	var buf []byte
+	for i := int64(0); i*s.eraseSize < int64(len(img)); i++ {
+		b := trimFF(img[i*s.eraseSize:min((i+1)*s.eraseSize, int64(len(img)))], s.slotSize)
+		if len(b) == 0 {
+			continue
+		}
+		at := base + i*s.eraseSize
+		if i > 0 {
+			if err := s.between(); err != nil {
+				return false, err
+			}
+		}
+		if _, err := s.flash.WriteAt(b, at); err != nil {
+			return false, err
+		}
+		if buf == nil {
+			buf = make([]byte, s.eraseSize)
+		}
+		if ok, err := s.readsStable(b, at, buf); err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
 }

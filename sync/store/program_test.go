@@ -67,10 +67,14 @@ func firstChunkWrite(t *testing.T, f hal.Flash, ps payloads) chunkWrite {
 }
 
 // TestReadBackOfEveryChunk: bits of a chunk flip while it is programmed
-// (once, or at every program of the block). The round reads every chunk
-// back before its commit: the write fails with ErrVerify and nothing is
-// committed; the block is taken out of use, the round is purged, and the
-// next round commits a generation that verifies without that block.
+// (once, or at every program of the block), or a page of it is weakly
+// programmed (reads right once). The round reads every chunk back twice
+// before its commit. A fault of one program is repaired: the block is
+// erased and the chunk programmed again, and the round commits a
+// generation that verifies. A fault at every program fails the write with
+// ErrVerify and nothing is committed; the block is taken out of use, the
+// round is purged, and the next round commits a generation that verifies
+// without that block.
 func TestReadBackOfEveryChunk(t *testing.T) {
 	f := newChip(t)
 	formatTest(t, f)
@@ -84,9 +88,12 @@ func TestReadBackOfEveryChunk(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		schedule string
+		repaired bool
 	}{
-		{name: "once", schedule: fmt.Sprintf("(seed 1) (on (at %d) (flip backup %#x %#x 64))", cw.lastProg, cw.lo, cw.hi)},
+		{name: "once", schedule: fmt.Sprintf("(seed 1) (on (at %d) (flip backup %#x %#x 64))", cw.lastProg, cw.lo, cw.hi), repaired: true},
+		{name: "weak once", schedule: fmt.Sprintf("(seed 1) (on (at %d) weak)", cw.lastProg), repaired: true},
 		{name: "every program", schedule: fmt.Sprintf("(seed 1) (on (and program (addr %#x %#x)) (flip backup %#x %#x 64))", cw.lo, cw.hi, cw.lo, cw.hi)},
+		{name: "weak every program", schedule: fmt.Sprintf("(seed 1) (on (and program (addr %#x %#x)) weak)", cw.lo, cw.hi)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f.Restore(base)
@@ -101,6 +108,17 @@ func TestReadBackOfEveryChunk(t *testing.T) {
 				if _, _, werr = r.Write(i, ps[w.Type][lo:hi]); werr != nil {
 					break
 				}
+			}
+			if tt.repaired {
+				require.NotEmpty(t, in.Fired())
+				require.NoError(t, werr)
+				require.NoError(t, r.Commit(State{Generation: 2}))
+				in.ExpireWeak()
+				s2 := openTest(t, in.Wrap(f, faults.Backup), Options{ReadOnly: true})
+				require.Equal(t, uint64(2), s2.State().Generation)
+				require.Empty(t, s2.VerifyChunks(), "the chunk programmed again reads right")
+				checkPayloads(t, s2, ps)
+				return
 			}
 			require.NotEmpty(t, in.Fired())
 			require.ErrorIs(t, werr, ErrVerify)

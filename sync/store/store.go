@@ -81,13 +81,14 @@ type Options struct {
 // Store is an open backup store on one chip. Methods are not safe for
 // concurrent use.
 type Store struct {
-	flash     hal.Flash
-	offset    int64 // chip offset of store block 0
-	size      int64 // bytes
-	opts      Options
-	layout    Superblock // the superblock read at Open
-	eraseSize int64      // the chip's erase block, also the chunk size
-	slotSize  int64      // journal records start at multiples of it
+	betweenWrites func() error // see SetBetweenWrites
+	flash         hal.Flash
+	offset        int64 // chip offset of store block 0
+	size          int64 // bytes
+	opts          Options
+	layout        Superblock // the superblock read at Open
+	eraseSize     int64      // the chip's erase block, also the chunk size
+	slotSize      int64      // journal records start at multiples of it
 
 	area       int
 	epoch      uint64
@@ -280,6 +281,27 @@ func (s *Store) DataRange() (off, size int64) {
 
 // BlockOffset returns the chip offset of data block b.
 func (s *Store) BlockOffset(b uint32) int64 { return s.dataOff(b) }
+
+// SetBetweenWrites sets a function the store calls before each journal
+// program that follows another program of the same call (the second and
+// later blocks of a long run of records: a round's intent, a compaction's
+// checkpoint), nil for none. If it returns an error, the write stops there
+// and returns it (wrapped): a writer that watches something else while it
+// writes (the engine probes the primary) can stop a long run of records
+// as it stops between chunks. A round whose intent stopped this way is
+// pending: purge it.
+func (s *Store) SetBetweenWrites(f func() error) { s.betweenWrites = f }
+
+// between calls the function SetBetweenWrites set, if any.
+func (s *Store) between() error {
+	if s.betweenWrites == nil {
+		return nil
+	}
+	if err := s.betweenWrites(); err != nil {
+		return fmt.Errorf("journal write stopped: %w", err)
+	}
+	return nil
+}
 
 // SetVerify turns read-back verification of written chunks on or off.
 func (s *Store) SetVerify(v bool) { s.opts.Verify = v }

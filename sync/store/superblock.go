@@ -256,11 +256,22 @@ func (s *Store) repairSuperblock() error {
 // writeSuperblockCopy erases store block i and writes sb there.
 func (s *Store) writeSuperblockCopy(i int64, sb Superblock) error {
 	at := s.offset + i*s.eraseSize
-	if err := s.flash.Erase(at, s.eraseSize); err != nil {
-		return err
+	rec := encodeRecord(kindSuperblock, 0, sb.encode(), s.slotSize)
+	for try := 0; ; try++ {
+		if err := s.eraseChecked(at, s.eraseSize); err != nil {
+			return err
+		}
+		if _, err := s.flash.WriteAt(rec, at); err != nil {
+			return err
+		}
+		ok, err := s.readsStable(rec, at, make([]byte, len(rec)))
+		if err != nil || ok {
+			return err
+		}
+		if try == maxReprograms {
+			return fmt.Errorf("%w: superblock copy %d does not read back as written after %d programs", ErrVerify, i, try+1)
+		}
 	}
-	_, err := s.flash.WriteAt(encodeRecord(kindSuperblock, 0, sb.encode(), s.slotSize), at)
-	return err
 }
 
 // upgrade rewrites an older store's superblocks as FormatVersion (copy 1,

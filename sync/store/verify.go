@@ -1,0 +1,70 @@
+// Verifying what the store programs and erases: every program is read
+// back twice, every erase read back once (docs/FORMAT.md, Verifying
+// programs and erases; docs/DESIGN.md).
+
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// verifyReads is how many times a program is read back. A weakly
+// programmed page (cells left between states by a marginal program) can
+// read right once and differently afterwards: one read-back proves
+// nothing about it, two reads that both equal the bytes meant expose it
+// (the second differs), as UBI's torture test re-reads what it wrote.
+const verifyReads = 2
+
+// maxReprograms bounds how often one write is done again after its
+// verification failed (a fresh slot, the next journal block, the same
+// data block erased again) before the write fails for good.
+const maxReprograms = 2
+
+// readsStable reports whether the len(want) bytes at off read as want on
+// each of verifyReads reads. buf must hold len(want) bytes.
+func (s *Store) readsStable(want []byte, off int64, buf []byte) (bool, error) {
+	buf = buf[:len(want)]
+	for range verifyReads {
+		if _, err := s.flash.ReadAt(buf, off); err != nil {
+			return false, err
+		}
+		if !bytes.Equal(buf, want) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// eraseChecked erases n bytes at off (whole erase blocks) and reads them
+// back: an erase that reported success without erasing (unchanged, or
+// partly erased) is caught here and the erase is tried again, at most
+// maxReprograms more times. It fails with ErrVerify if the range still
+// does not read erased. An erase that does not complete reads back with
+// bits still 0, which one read sees: unlike a weak program, nothing the
+// erase left reads 0xFF once and 0 later that a second read would catch
+// better than the next program's own double read-back.
+func (s *Store) eraseChecked(off, n int64) error {
+	buf := make([]byte, min(n, 64<<10))
+	for try := 0; ; try++ {
+		if err := s.flash.Erase(off, n); err != nil {
+			return err
+		}
+		erased := true
+		for lo := int64(0); lo < n && erased; lo += int64(len(buf)) {
+			p := buf[:min(int64(len(buf)), n-lo)]
+			if _, err := s.flash.ReadAt(p, off+lo); err != nil {
+				return err
+			}
+			erased = hal.IsErased(p)
+		}
+		if erased {
+			return nil
+		}
+		if try == maxReprograms {
+			return fmt.Errorf("%w: %d bytes at %#x do not read erased after %d erases that reported success", ErrVerify, n, off, try+1)
+		}
+	}
+}
