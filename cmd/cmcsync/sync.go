@@ -139,9 +139,12 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			}
 		}
 	}
-	scrub, err := e.Scrub(ctx)
-	if err != nil {
-		return fmt.Errorf("sync: scrub: %w", err)
+	// Open read every committed chunk of the backup back already.
+	scrub, ok := e.OpenScrub()
+	if !ok {
+		if scrub, err = e.Scrub(ctx); err != nil {
+			return fmt.Errorf("sync: scrub: %w", err)
+		}
 	}
 	res.Scrub = jsonout.FromScrub(scrub)
 	rep, roundErr := e.Round(ctx)

@@ -37,6 +37,7 @@ type Engine struct {
 	mu             sync.Mutex // guards the fields below
 	role           store.Role
 	config         Config
+	openScrub      *ScrubReport // Open's check of the backup (verifyAtOpen)
 	events         []Event
 	newestState    store.State // newest committed generation (a copy)
 	lastSync       time.Time

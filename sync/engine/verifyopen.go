@@ -25,6 +25,9 @@ func (e *Engine) verifyAtOpen(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("verify the backup's committed chunks: %w", err)
 	}
+	e.mu.Lock()
+	e.openScrub = &rep
+	e.mu.Unlock()
 	for _, b := range rep.Bad {
 		d := fmt.Sprintf("%s store: committed chunk %d of type %d (data block %d) of generation %d fails its digest: %s; the next round rewrites it",
 			rep.Device, b.Index, b.Type, b.Block, rep.Generation, b.Error)
@@ -34,4 +37,16 @@ func (e *Engine) verifyAtOpen(ctx context.Context) error {
 		e.mu.Unlock()
 	}
 	return nil
+}
+
+// OpenScrub returns the report of the check Open made of every committed
+// chunk of the backup, and false if Open made none (no backup store). A
+// one-shot caller uses it instead of reading the backup again.
+func (e *Engine) OpenScrub() (ScrubReport, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.openScrub == nil {
+		return ScrubReport{}, false
+	}
+	return *e.openScrub, true
 }
