@@ -1,0 +1,100 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults/campaign"
+	"github.com/cmcsync/cmcsync/qemu/guest"
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+// hostWorld runs the guest's replay code (guest.RunReplay) on the host,
+// on the image files opened as simulated chips: the world the QEMU guest
+// is, but for the kernel's MTD driver. The power goes at the cut line
+// (RunReplay is stopped; the files hold what was written before).
+type hostWorld struct{ primary, backup string }
+
+// cutWatch is the guest's output: it keeps the lines and ends the phase
+// at the cut line.
+type cutWatch struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (c *cutWatch) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.Contains(string(p), `"event":"cut"`) {
+		c.cancel()
+	}
+	return c.buf.Write(p)
+}
+
+func (h hostWorld) run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Line, error) {
+	pf, err := openImage(h.primary, "flash0")
+	if err != nil {
+		return nil, err
+	}
+	bf, err := openImage(h.backup, "flash1")
+	if err != nil {
+		pf.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := &cutWatch{cancel: cancel}
+	rerr := guest.RunReplay(ctx, cmd, pf, bf, guest.NewWriter(out))
+	if err := pf.Close(); err != nil {
+		return nil, err
+	}
+	if err := bf.Close(); err != nil {
+		return nil, err
+	}
+	if rerr != nil && ctx.Err() == nil {
+		return nil, rerr
+	}
+	return guest.Parse(out.buf.String())
+}
+
+// The guest's replay code, on simulated chips, does what the campaign
+// does: the same operations with the same data at the same virtual times,
+// the same chips after the cut and after the recovery, the same verdicts.
+// With the no-purge mutant both worlds fail the same invariant.
+func TestExactCutOnHostEqualsSimulator(t *testing.T) {
+	ctx := context.Background()
+	ps, err := campaign.WorldPoints(ctx, "standard", 1, engine.None)
+	require.NoError(t, err)
+	pick := campaign.SamplePoints(ps, 3)
+	var cases []campaign.Case
+	for _, p := range pick {
+		cases = append(cases, p.Case)
+	}
+	np := pick[len(pick)/2].Case
+	np.Mutant = engine.NoPurge
+	cases = append(cases, np)
+	dir := t.TempDir()
+	w := hostWorld{filepath.Join(dir, "primary.img"), filepath.Join(dir, "backup.img")}
+	for _, c := range cases {
+		t.Run(c.String(), func(t *testing.T) {
+			x, err := exactCut(ctx, w, w.primary, w.backup, c)
+			require.NoError(t, err)
+			t.Log(x.Line())
+			require.True(t, x.TraceSame, "%v", x.Differences)
+			require.Empty(t, x.Differences)
+			require.Equal(t, x.SimFailed(), x.Failed())
+			if c.Mutant == engine.None {
+				require.Empty(t, x.Failed())
+			} else {
+				require.NotEmpty(t, x.Failed(), "the no-purge mutant passes a cut at %d", x.KilledAt)
+			}
+		})
+	}
+}
