@@ -485,7 +485,14 @@ func SamplePoints(ps []WorldPoint, n int) []WorldPoint {
 		}
 		byKind[p.Kind] = append(byKind[p.Kind], i)
 	}
-	// How many of each kind: round-robin until n are taken.
+	// How many of each kind: round-robin, the commit first, until n are
+	// taken.
+	for i, k := range kinds {
+		if k == "commit" {
+			kinds = append(append([]string{k}, kinds[:i]...), kinds[i+1:]...)
+			break
+		}
+	}
 	take := map[string]int{}
 	for left := n; left > 0; {
 		moved := false

@@ -73,11 +73,13 @@ func TestExactCutOnHostEqualsSimulator(t *testing.T) {
 	ps, err := campaign.WorldPoints(ctx, "standard", 1, engine.None)
 	require.NoError(t, err)
 	pick := campaign.SamplePoints(ps, 3)
+	require.Equal(t, "commit", pick[len(pick)-1].Kind)
 	var cases []campaign.Case
 	for _, p := range pick {
 		cases = append(cases, p.Case)
 	}
-	np := pick[len(pick)/2].Case
+	// The commit: a cut there leaves the round's intent to purge.
+	np := pick[len(pick)-1].Case
 	np.Mutant = engine.NoPurge
 	cases = append(cases, np)
 	dir := t.TempDir()
