@@ -42,11 +42,11 @@ type ReplayCommand struct {
 	Region int64
 	// Types, Interval and Threshold are the engine configuration the
 	// campaign opens with; ProbeEvery its probe interval.
-	Types                 []info.Type
-	Interval, Threshold   time.Duration
-	ProbeEvery            time.Duration
-	Mutant                engine.Mutant
-	Phase                 string
+	Types               []info.Type
+	Interval, Threshold time.Duration
+	ProbeEvery          time.Duration
+	Mutant              engine.Mutant
+	Phase               string
 	// Clock is the virtual time the phase starts at (Unix nanoseconds):
 	// the campaign's base time for the round, the time just before the
 	// cut operation for the recovery.
