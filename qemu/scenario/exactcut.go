@@ -137,6 +137,14 @@ func exactCut(ctx context.Context, w world, primary, backup string, c campaign.C
 	if cut == nil || cut.Op == nil {
 		return nil, fmt.Errorf("the guest's round ended without the cut of %s", c.Round)
 	}
+	// Operations after the cut never reached the chips (the injector
+	// refused them): the comparison stops at the cut.
+	for k, t := range trace {
+		if t.Index > cut.Op.Index {
+			trace = trace[:k]
+			break
+		}
+	}
 	x.KilledAt, x.KilledOp, x.RoundOps = cut.Op.Index, cut.Op.String(), len(trace)
 	run.CutAt = cut.Op.Index
 	x.TraceSame = true
