@@ -320,7 +320,8 @@ func (e *env) bootWith(ctx context.Context, adjust func(*vm.Config)) (*vm.Machin
 	if err != nil {
 		return nil, err
 	}
-	cfg := vm.Config{Manifest: e.img.Manifest, Initrd: e.img.Initrd, KVM: e.o.KVM, Log: log}
+	cfg := vm.Config{Manifest: e.img.Manifest, Initrd: e.img.Initrd, KVM: e.o.KVM, Log: log,
+		QMP: filepath.Join(e.dir, fmt.Sprintf("qmp-%02d.sock", e.boots))}
 	if e.img.Manifest.Variant == "arm" {
 		cfg.Flash = []string{e.primary, e.backup}
 	}

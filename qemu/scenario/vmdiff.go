@@ -34,10 +34,19 @@ func (w qemuWorld) run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Li
 		}
 		if got.Event == guest.EventCut {
 			// The guest stopped before the operation: the power goes now.
+			// QEMU first stops the CPUs, which flushes the page programs
+			// the guest saw complete (m25p80 writes them back to the
+			// image asynchronously: a bare SIGKILL under load lost one,
+			// see docs/DESIGN.md), then SIGKILL.
+			t0 := time.Now()
+			if err := m.Freeze(ctx, 30*time.Second); err != nil {
+				m.Kill()
+				return nil, fmt.Errorf("stop the guest before the kill: %w", err)
+			}
 			if err := m.Kill(); err != nil {
 				return nil, err
 			}
-			e.logf("killed QEMU (SIGKILL) before round operation %s", got.Op)
+			e.logf("stopped the guest (QMP stop, %v) and killed QEMU (SIGKILL) before round operation %s", time.Since(t0).Round(time.Millisecond), got.Op)
 			return guest.Parse(m.Console.Output())
 		}
 	}
