@@ -182,7 +182,7 @@ var scenarios = map[string]struct {
 	"sync":      {assets.ARM, runSync, "one engine round from flash0 to flash1 through hal/mtd; host compares digests"},
 	"powercut":  {assets.ARM, runPowercut, "SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants"},
 	"nand":      {assets.X86, runNAND, "x86 guest: the engine on nandsim NAND with bad blocks and bit flips"},
-	"diff":      {assets.ARM, runDiff, "cut points of the exhaustive campaign, each in QEMU (SIGKILL at the exact operation) and in the simulator: same operations, chips, backup and verdicts"},
+	"diff":      {assets.ARM, runDiff, "cut points of the exhaustive campaign, each in QEMU (stopped and SIGKILLed at the exact operation) and in the simulator: same operations, chips, backup and verdicts"},
 	"calibrate": {assets.ARM, runCalibrate, "cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile"},
 }
 
