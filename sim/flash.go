@@ -371,14 +371,9 @@ func (f *Flash) ReadAtPieces(p []byte, off int64, piece func(filled int)) (int, 
 			piece(int(done))
 		}
 	}
-	d := f.timing.CommandOverhead + f.busTime(n)
-	if f.timing.PageRead != 0 {
-		pages := (off+n-1)>>f.pageShift - off>>f.pageShift + 1
-		d += f.arrayTime(opPageRead, pages)
-	}
 	f.stats.Reads++
 	f.stats.BytesRead += n
-	f.charge(d)
+	f.charge(f.readCost(off, n))
 	return int(n), nil
 }
 
@@ -452,11 +447,10 @@ func (f *Flash) WriteAt(p []byte, off int64) (int, error) {
 			return 0, f.opErr("program", off, n, err)
 		}
 	}
-	pages := (off+n-1)>>f.pageShift - off>>f.pageShift + 1
 	f.stats.Programs++
-	f.stats.PagesProgrammed += pages
+	f.stats.PagesProgrammed += (off+n-1)>>f.pageShift - off>>f.pageShift + 1
 	f.stats.BytesProgrammed += n
-	f.charge(time.Duration(pages)*f.timing.CommandOverhead + f.arrayTime(opProgram, pages) + f.busTime(n))
+	f.charge(f.programCost(off, n))
 	return int(n), nil
 }
 
@@ -519,9 +513,8 @@ func (f *Flash) Erase(off, n int64) error {
 	}
 	// One command per erase unit, as spi_nor_erase issues them (see
 	// EraseModel).
-	d := time.Duration(last-first+1)*f.timing.CommandOverhead + f.arrayTime(opUnitErase, last-first+1)
 	f.stats.Erases += last - first + 1
-	f.charge(d)
+	f.charge(f.eraseCost(first, last))
 	return nil
 }
 

@@ -49,6 +49,12 @@ type trial struct {
 	// tamper, if set, makes the state wrong before the checks (the
 	// oracle's self-test).
 	tamper *tamper
+	// external, if set, is the recovery another world ran on these chips
+	// (see world.go): the oracle takes its result instead of recovering.
+	external *externalRecovery
+	// observe, if set, sees the chips once the recovery ran, before the
+	// checks.
+	observe func(w *worker)
 }
 
 // judge runs a clean recovery on the chips, checks the invariants, then
@@ -86,6 +92,9 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 			}
 			st.Damage = append(st.Damage, d.String())
 		}
+	}
+	if t.observe != nil {
+		t.observe(w)
 	}
 	if t.tamper != nil && t.tamper.afterRecovery != nil {
 		if err := t.tamper.afterRecovery(w, t, rec, &writes); err != nil {
@@ -156,6 +165,11 @@ type recovery struct {
 func (w *worker) recover(ctx context.Context, t *trial, writes *[]faults.Op) (*recovery, error) {
 	rec := &recovery{sink: writes, tracing: true, record: t.recordRecovery}
 	rec.opsHash.SetSeed(hashSeed)
+	if t.external != nil {
+		if err := w.applyExternal(t.external, writes); err != nil {
+			return nil, err
+		}
+	}
 	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Trace: rec.trace})
 	e, err := w.bench.open(ctx, in.Wrap(w.chips[0], faults.Primary), in.Wrap(w.chips[1], faults.Backup), w.clock, w.bench.mutant)
 	if err != nil {
@@ -163,6 +177,10 @@ func (w *worker) recover(ctx context.Context, t *trial, writes *[]faults.Op) (*r
 	}
 	rec.tracing = false
 	rec.engine, rec.events = e, e.Events()
+	if t.external != nil {
+		t.external.hostWrites = len(*writes) - t.external.writesAfter
+		rec.events = append(append([]engine.Event(nil), t.external.events...), rec.events...)
+	}
 	return rec, nil
 }
 

@@ -27,6 +27,11 @@ const (
 	EventRound       Event = "round"
 	EventDone        Event = "done"
 	EventError       Event = "error"
+	// EventOp is an operation a replay's fault injector counted (Op), and
+	// EventCut the one its schedule cut: the guest stopped before issuing
+	// it and waits for the host to kill the machine.
+	EventOp  Event = "op"
+	EventCut Event = "cut"
 )
 
 // Line is one line of the guest service's output.
@@ -48,6 +53,11 @@ type Line struct {
 	Types []engine.TypeStatus `json:"types,omitempty"`
 	// Detail says what a mark-bad or repair line did.
 	Detail string `json:"detail,omitempty"`
+	// Op is the operation of an op or cut line (replay).
+	Op *OpTrace `json:"op,omitempty"`
+	// Clock is the replay's virtual time at the line (Unix nanoseconds;
+	// 0 when the run has no virtual clock).
+	Clock int64 `json:"clock,omitempty"`
 }
 
 // Millis converts d to the milliseconds of Line.ElapsedMS (microsecond

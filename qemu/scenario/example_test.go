@@ -12,6 +12,7 @@ func ExampleNames() {
 	}
 	// Output:
 	// calibrate: cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile
+	// diff: cut points of the exhaustive campaign, each in QEMU (stopped and SIGKILLed at the exact operation) and in the simulator: same operations, chips, backup and verdicts
 	// nand: x86 guest: the engine on nandsim NAND with bad blocks and bit flips
 	// powercut: SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants
 	// selftest: hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest

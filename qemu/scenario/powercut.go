@@ -172,6 +172,9 @@ const killFraction = 1.1
 // (primary untouched). After the last cut a final boot runs a full round
 // (live) and the backup must equal the primary.
 func runPowercut(ctx context.Context, e *env) error {
+	if e.o.Schedule != "" {
+		return runExactCut(ctx, e)
+	}
 	cfg := engine.DefaultConfig()
 	e.logf("preparing images in %s (format, populate with seed %d, initial sync on the host)", e.dir, e.o.Seed)
 	l, err := prepareImages(ctx, e, cfg, true)

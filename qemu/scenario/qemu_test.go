@@ -37,7 +37,7 @@ func TestScenariosInQEMU(t *testing.T) {
 			t.Fatalf("%s is not installed; the QEMU scenarios need it (apt-get install -y %s)", prog, pkg)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 24*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	log := testLog{t}
 	images := map[string]*vm.Image{}
@@ -62,6 +62,14 @@ func TestScenariosInQEMU(t *testing.T) {
 		// Seed 1 cuts cycles 2 and 3 early in the round's write phase,
 		// leaving interrupted rounds whose blocks a purge must erase.
 		{"powercut with the no-purge mutant", "powercut", Options{Seed: 1, Cycles: 3, Mutant: engine.NoPurge}, false, "purged-blocks-erased"},
+		// The differential's sample: three cut points of the exhaustive
+		// standard campaign (the commit, an erase, a chunk's first
+		// program), each killed in QEMU at the exact operation and judged
+		// in both worlds (make vm-diff runs them all).
+		{"diff on 3 campaign points", "diff", Options{Seed: 1, Points: diffSample}, true, ""},
+		// A cut at the commit leaves the round's intent to purge: the
+		// no-purge mutant fails in QEMU as in the simulator.
+		{"exact cut with the no-purge mutant", "powercut", Options{Seed: 1, Schedule: "standard seed=1 mutant=no-purge | (on (at 487) cut) | none"}, false, "purged op 487"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +81,10 @@ func TestScenariosInQEMU(t *testing.T) {
 			rep.WriteText(&text)
 			t.Log(text.String())
 			require.Equal(t, tt.pass, rep.Pass, rep.Summary())
+			for _, x := range rep.ExactCuts {
+				require.Empty(t, x.Differences, "QEMU and the simulator differ: %s", x.Line())
+				require.Equal(t, x.SimFailed(), x.Failed(), x.Line())
+			}
 			if !tt.pass {
 				require.Contains(t, strings.Join(rep.Violations, "\n"), tt.violates)
 				require.Contains(t, rep.Summary(), "replay: cmcsync vm scenario "+tt.scenario)

@@ -43,6 +43,14 @@ type Options struct {
 	// Mutant is a deliberately broken engine variant for the guest to run
 	// (engine.None: the real engine).
 	Mutant engine.Mutant
+	// Schedule (powercut) is a campaign replay line to run with a power
+	// cut at the exact operation it names, instead of seeded delays.
+	Schedule string
+	// Points (diff) is how many cut points of the exhaustive standard
+	// campaign the differential runs (0: all); Extra are replay lines it
+	// runs after them.
+	Points int
+	Extra  []string
 	// Progress receives one line per step (nil: discarded).
 	Progress io.Writer
 	// Images are prebuilt images (from vm.Build) by variant name ("arm",
@@ -95,6 +103,9 @@ type Report struct {
 	Checks []Check `json:"checks"`
 	// Cycles are the power cuts (powercut only).
 	Cycles []Cycle `json:"cycles,omitempty"`
+	// ExactCuts are the replayed campaign cases (powercut --schedule,
+	// diff).
+	ExactCuts []ExactCut `json:"exact_cuts,omitempty"`
 	// Violations lists every failed check or broken invariant.
 	Violations []string `json:"violations,omitempty"`
 	// Replay is the command line that reruns this scenario.
@@ -144,6 +155,9 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, c := range r.Cycles {
 		fmt.Fprintf(w, "%s\n", c.Line())
 	}
+	for _, x := range r.ExactCuts {
+		fmt.Fprintf(w, "%s\n", x.Line())
+	}
 	for _, c := range r.Checks {
 		mark := "ok  "
 		if !c.OK {
@@ -166,9 +180,10 @@ var scenarios = map[string]struct {
 }{
 	"selftest":        {assets.ARM, runSelftest, "hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest"},
 	"sync":            {assets.ARM, runSync, "one engine round from flash0 to flash1 through hal/mtd; host compares digests"},
-	"powercut":        {assets.ARM, runPowercut, "SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants"},
+	"powercut":        {assets.ARM, runPowercut, "SIGKILL QEMU at seeded moments during rounds, or stop and kill it at the exact operation of a campaign replay line (--schedule); reboot; host checks the invariants"},
 	"nand":            {assets.X86, runNAND, "x86 guest: the engine on nandsim NAND with bad blocks and bit flips"},
 	"daemon-powercut": {assets.ARM, runDaemonPowercut, "cmcsync serve in the guest on a CMC flash layout (TLS, token, forwarded port); SIGKILL QEMU at seeded moments during API syncs; the host checks recovery and the stores with the reference decoder"},
+	"diff":            {assets.ARM, runDiff, "cut points of the exhaustive campaign, each in QEMU (stopped and SIGKILLed at the exact operation) and in the simulator: same operations, chips, backup and verdicts"},
 	"calibrate":       {assets.ARM, runCalibrate, "cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile"},
 }
 
@@ -266,8 +281,17 @@ func violationf(format string, a ...any) error { return &violation{fmt.Sprintf(f
 
 func replayLine(name string, o Options) string {
 	s := "cmcsync vm scenario " + name
+	if name == "powercut" && o.Schedule != "" {
+		return s + " --schedule " + guestQuote(o.Schedule)
+	}
 	if name == "powercut" || name == "daemon-powercut" {
 		s += fmt.Sprintf(" --cycles %d", o.Cycles)
+	}
+	if name == "diff" {
+		s += fmt.Sprintf(" --points %d", o.Points)
+		for _, l := range o.Extra {
+			s += " --extra " + guestQuote(l)
+		}
 	}
 	s += fmt.Sprintf(" --seed %d", o.Seed)
 	if name == "nand" && o.FactoryBad {
@@ -297,7 +321,8 @@ func (e *env) bootWith(ctx context.Context, adjust func(*vm.Config)) (*vm.Machin
 	if err != nil {
 		return nil, err
 	}
-	cfg := vm.Config{Manifest: e.img.Manifest, Initrd: e.img.Initrd, KVM: e.o.KVM, Log: log}
+	cfg := vm.Config{Manifest: e.img.Manifest, Initrd: e.img.Initrd, KVM: e.o.KVM, Log: log,
+		QMP: filepath.Join(e.dir, fmt.Sprintf("qmp-%02d.sock", e.boots))}
 	if e.img.Manifest.Variant == "arm" {
 		cfg.Flash = []string{e.primary, e.backup}
 	}

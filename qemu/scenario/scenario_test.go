@@ -88,7 +88,7 @@ func TestReport(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	require.Equal(t, []string{"calibrate", "nand", "powercut", "selftest", "sync"}, Names())
+	require.Equal(t, []string{"calibrate", "diff", "nand", "powercut", "selftest", "sync"}, Names())
 	require.True(t, Known("powercut"))
 	require.False(t, Known("dance"))
 	_, err := Run(context.Background(), "dance", Options{})

@@ -40,6 +40,9 @@ type Config struct {
 	Append string
 	// Memory is the guest RAM for the x86 variant (default "512M").
 	Memory string
+	// QMP, if set, is the path of a QMP unix socket QEMU listens on
+	// (Machine.Freeze uses it).
+	QMP string
 	// Log receives a copy of the console output (nil: none).
 	Log io.Writer
 	// DTB, if set, replaces the manifest's device tree (arm only): a
@@ -118,6 +121,9 @@ func (c Config) Command() (string, []string, error) {
 		args = append(args, "-nic", nic)
 	}
 	args = append(args, serial...)
+	if c.QMP != "" {
+		args = append(args, "-qmp", "unix:"+c.QMP+",server=on,wait=off")
+	}
 	args = append(args, "-no-reboot")
 	return prog, args, nil
 }
@@ -130,6 +136,7 @@ type Machine struct {
 	Started time.Time
 
 	cmd     *exec.Cmd
+	qmp     string
 	done    chan struct{}
 	waitErr error
 }
@@ -162,7 +169,7 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
-	m := &Machine{cmd: cmd, done: make(chan struct{})}
+	m := &Machine{cmd: cmd, done: make(chan struct{}), qmp: c.QMP}
 	var stdin io.WriteCloser
 	var stdout io.ReadCloser
 	if c.Interactive {
