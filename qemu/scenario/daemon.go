@@ -40,8 +40,8 @@ type DaemonCycle struct {
 	Recovered  uint64 `json:"recovered_generation"`
 	BeforeBoot uint64 `json:"committed_before_boot"`
 	// KillDelay is how long after the sync request QEMU was killed;
-	// InRound whether the request had not been answered then (the cut
-	// fell inside the round).
+	// InRound whether the request was unanswered then and its round's
+	// generation is not on flash after the cut.
 	KillDelay Seconds `json:"kill_delay_seconds"`
 	InRound   bool    `json:"cut_in_round"`
 	// AfterCut is the committed generation the reference decoder reads
@@ -59,8 +59,11 @@ type DaemonReport struct {
 	// Basis is the duration of the calibration sync through the API.
 	Basis Seconds `json:"basis_sync_seconds"`
 	// CutsInRound counts the cuts that fell while a sync request was
-	// unanswered.
-	CutsInRound int `json:"cuts_in_round"`
+	// unanswered and before its generation was committed;
+	// CutsInWritePhase those that left an interrupted round on flash (the
+	// reference decoder finds its intent without a commit).
+	CutsInRound      int `json:"cuts_in_round"`
+	CutsInWritePhase int `json:"cuts_in_write_phase"`
 }
 
 const daemonGuestPort = 8443
@@ -239,17 +242,22 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		// The cut: a sync request, then SIGKILL a seeded moment later,
 		// spread over 1.2 × the calibration sync.
 		delay := time.Duration(rng.Float64() * 1.2 * float64(r.rep.Basis))
+		var pre apiStatus
+		if err := r.do(ctx, "GET", "/api/status", nil, &pre); err != nil {
+			m.Kill()
+			return fmt.Errorf("status before the cut: %w", err)
+		}
 		answered := make(chan struct{})
 		go func() {
 			_, _ = r.sync(ctx)
 			close(answered)
 		}()
 		time.Sleep(delay)
+		unanswered := false
 		select {
 		case <-answered:
 		default:
-			cy.InRound = true
-			r.rep.CutsInRound++
+			unanswered = true
 		}
 		if err := m.Kill(); err != nil {
 			return err
@@ -257,6 +265,17 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		cy.KillDelay = Seconds(delay)
 		gen, pending, errs := r.checkImages(committed)
 		cy.AfterCut, cy.Pending = gen, pending
+		// Inside the round: its request unanswered and its generation
+		// not committed on flash. An interrupted round on flash (an
+		// intent without its commit) says the cut fell in the write
+		// phase.
+		cy.InRound = unanswered && gen <= pre.Generation
+		if cy.InRound {
+			r.rep.CutsInRound++
+		}
+		if pending {
+			r.rep.CutsInWritePhase++
+		}
 		for _, v := range errs {
 			cy.Violations = append(cy.Violations, v)
 		}
