@@ -54,7 +54,7 @@ fuzz-smoke:
 
 # The full log goes to vm-test.log; the terminal gets the test and scenario lines.
 vm-test: deps
-	$(GO) test -count=1 -timeout 25m -v ./qemu/scenario/... 2>&1 | tee vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|scenario' ; exit $${PIPESTATUS[0]}
+	$(GO) test -count=1 -timeout 35m -v ./qemu/scenario/... 2>&1 | tee vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|scenario' ; exit $${PIPESTATUS[0]}
 
 # cmcsync serve in the emulated BMC on a CMC partition layout, 20 seeded
 # power cuts during API syncs (docs/LAYOUT.md); the report goes to

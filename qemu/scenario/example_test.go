@@ -12,6 +12,7 @@ func ExampleNames() {
 	}
 	// Output:
 	// calibrate: cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile
+	// daemon-powercut: cmcsync serve in the guest on a CMC flash layout (TLS, token, forwarded port); SIGKILL QEMU at seeded moments during API syncs; the host checks recovery and the stores with the reference decoder
 	// nand: x86 guest: the engine on nandsim NAND with bad blocks and bit flips
 	// powercut: SIGKILL QEMU at seeded moments during rounds; reboot; host checks the invariants
 	// selftest: hal/haltest conformance suite on /dev/mtd6 (flash1) in the guest
