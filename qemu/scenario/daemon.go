@@ -162,7 +162,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 	if r.port, err = freePort(); err != nil {
 		return err
 	}
-	r.client = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: r.tls.pool}}}
+	r.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: r.tls.pool}}}
 	r.dtb = filepath.Join(e.dir, "fuji-cmc.dtb")
 	if err := cmcDTB(ctx, e.img.Manifest.Path(e.img.Manifest.DTB), r.dtb); err != nil {
 		return err
@@ -349,6 +349,12 @@ type apiRound struct {
 }
 
 func (r *daemonRun) do(ctx context.Context, method, path string, body io.Reader, v any) error {
+	timeout := 20 * time.Second // a status
+	if method == "POST" {
+		timeout = commandTimeout // a round: the first copies the whole region under TCG
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("https://127.0.0.1:%d%s", r.port, path), body)
 	if err != nil {
 		return err
