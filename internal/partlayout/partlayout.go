@@ -69,7 +69,9 @@ func ChipPartitions(sysfs, dev string) ([]Partition, error) {
 		}
 		out = append(out, Partition{Name: strings.TrimSpace(string(name)), Dev: n, Off: off - chipOff, Size: size})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Off < out[j].Off || out[i].Off == out[j].Off && out[i].Size < out[j].Size })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Off < out[j].Off || out[i].Off == out[j].Off && out[i].Size < out[j].Size
+	})
 	return out, nil
 }
 
