@@ -54,7 +54,7 @@ fuzz-smoke:
 
 # The full log goes to vm-test.log; the terminal gets the test and scenario lines.
 vm-test: deps
-	$(GO) test -count=1 -timeout 45m -v ./qemu/scenario/... 2>&1 | tee vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|scenario' ; exit $${PIPESTATUS[0]}
+	$(GO) test -count=1 -timeout 60m -v ./qemu/scenario/... 2>&1 | tee vm-test.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|scenario' ; exit $${PIPESTATUS[0]}
 
 # The differential, not part of `make test`: every cut point of the
 # exhaustive standard campaign (campaign.WorldPoints) killed in QEMU at the

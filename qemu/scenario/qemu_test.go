@@ -37,7 +37,7 @@ func TestScenariosInQEMU(t *testing.T) {
 			t.Fatalf("%s is not installed; the QEMU scenarios need it (apt-get install -y %s)", prog, pkg)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
 	log := testLog{t}
 	images := map[string]*vm.Image{}

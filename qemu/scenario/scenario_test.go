@@ -85,10 +85,11 @@ func TestReport(t *testing.T) {
 	r.WriteText(&buf)
 	require.Contains(t, buf.String(), "FAIL b: broken 2")
 	require.Equal(t, "cmcsync vm scenario powercut --cycles 20 --seed 1", replayLine("powercut", Options{Cycles: 20, Seed: 1}))
+	require.Equal(t, "cmcsync vm scenario daemon-powercut --cycles 2 --seed 1", replayLine("daemon-powercut", Options{Cycles: 2, Seed: 1}))
 }
 
 func TestNames(t *testing.T) {
-	require.Equal(t, []string{"calibrate", "diff", "nand", "powercut", "selftest", "sync"}, Names())
+	require.Equal(t, []string{"calibrate", "daemon-powercut", "diff", "nand", "powercut", "selftest", "sync"}, Names())
 	require.True(t, Known("powercut"))
 	require.False(t, Known("dance"))
 	_, err := Run(context.Background(), "dance", Options{})
