@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 all: build
 
 build:
-	$(GO) build -o bin/cmcsync ./cmd/cmcsync
+	$(GO) build -buildvcs=true -o bin/cmcsync ./cmd/cmcsync
 
 # The README's test command, enough on a fresh Debian machine with Go, gcc,
 # git and make: the host packages (deps), lint, the unit tests (including the

@@ -58,7 +58,7 @@ func (d *Daemon) injectFaults() {
 		s = *d.opts.Faults
 	}
 	d.injector = faults.NewInjector(s, faults.Options{Clock: d.clock, Trace: d.opts.traceOps,
-		SplitPages: true, BlockEraseSize: d.simChips[0].Part().BlockEraseSize})
+		SplitPages: true})
 	var once sync.Once
 	cut := func(err error) {
 		if err != nil && d.opts.OnPowerCut != nil && d.injector.PoweredOff() {

@@ -81,8 +81,11 @@ type Options struct {
 	SplitPages bool
 	// BlockEraseSize, with SplitPages, issues each aligned whole span of
 	// this many bytes as one erase operation (the 64 KiB block-erase
-	// command a driver uses for such spans) and the rest block by block;
-	// 0 erases block by block.
+	// command a driver could use for such spans) and the rest block by
+	// block; 0 erases block by block. Linux's spi-nor core erases a
+	// uniform-erase chip one erase-size unit at a time (see sim.EraseModel),
+	// so the project's harnesses leave it 0: every unit erase is an
+	// operation a power cut can fall before.
 	BlockEraseSize int64
 	// Disarmed starts the injector disarmed: operations pass through
 	// uncounted, untraced and unfaulted until Arm is called (for example

@@ -307,7 +307,7 @@ func (b *bench) withMutant(ctx context.Context, m engine.Mutant) (*bench, error)
 	chips[0].Restore(b.base[0])
 	chips[1].Restore(b.base[1])
 	hc.set(b.baseTime)
-	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: b.part.BlockEraseSize, Clock: hc, Disarmed: true, Trace: func(op faults.Op) {
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, Clock: hc, Disarmed: true, Trace: func(op faults.Op) {
 		op.Data = slices.Clone(op.Data)
 		nb.steps = append(nb.steps, step{op: op, snapshots: [2]*sim.Snapshot{chips[0].Snapshot(), chips[1].Snapshot()}, time: hc.Now()})
 	}, Answered: func(a faults.Answer) { nb.answers = append(nb.answers, a) }})

@@ -164,7 +164,7 @@ func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point
 
 // tear replays operation op through an injector whose schedule tears it.
 func (w *worker) tear(s faults.Schedule, op faults.Op, index int64) error {
-	in := faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, StartIndex: index})
+	in := faults.NewInjector(s, faults.Options{SplitPages: true, Clock: w.clock, StartIndex: index})
 	dev := in.Wrap(w.chips[int(op.Role)-1], op.Role)
 	var err error
 	switch op.Kind {

@@ -170,7 +170,7 @@ func (w *worker) recover(ctx context.Context, t *trial, writes *[]faults.Op) (*r
 			return nil, err
 		}
 	}
-	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Trace: rec.trace})
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, Clock: w.clock, Trace: rec.trace})
 	e, err := w.bench.open(ctx, in.Wrap(w.chips[0], faults.Primary), in.Wrap(w.chips[1], faults.Backup), w.clock, w.bench.mutant)
 	if err != nil {
 		return nil, err

@@ -162,7 +162,7 @@ func newLifeRun(sc Scenario, seed uint64, m engine.Mutant, s faults.Schedule, tr
 	if r.layout, err = engine.DefaultLayout(chips[0].Geometry(), sc.RegionSize); err != nil {
 		return nil, err
 	}
-	r.in = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: part.BlockEraseSize, Clock: r.clock, Trace: trace})
+	r.in = faults.NewInjector(s, faults.Options{SplitPages: true, Clock: r.clock, Trace: trace})
 	r.wrapped = [2]hal.Flash{r.in.Wrap(chips[0], faults.Primary), r.in.Wrap(chips[1], faults.Backup)}
 	return r, nil
 }

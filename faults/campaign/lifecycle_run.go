@@ -87,7 +87,7 @@ func (l *lifecycle) runPoint(ctx context.Context, w *lifeWorker, lp lifePoint) (
 // tearOp replays operation op on the chips through an injector whose
 // schedule s tears it.
 func tearOp(chips [2]*sim.Flash, clock *harnessClock, part sim.Part, s faults.Schedule, op faults.Op) error {
-	in := faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: part.BlockEraseSize, Clock: clock, StartIndex: op.Index})
+	in := faults.NewInjector(s, faults.Options{SplitPages: true, Clock: clock, StartIndex: op.Index})
 	dev := in.Wrap(chips[int(op.Role)-1], op.Role)
 	var err error
 	switch op.Kind {

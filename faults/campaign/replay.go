@@ -76,7 +76,7 @@ func (w *worker) newPhase(kind int, s faults.Schedule, disarmed bool, start int6
 			cutRules = append(cutRules, r.When)
 		}
 	}
-	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, BlockEraseSize: w.bench.part.BlockEraseSize, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
+	ph.injector = faults.NewInjector(s, faults.Options{SplitPages: true, Clock: w.clock, Disarmed: disarmed, StartIndex: start, Trace: func(op faults.Op) {
 		op.Data = nil
 		ph.ops = append(ph.ops, op)
 		if buf.owner == ph {

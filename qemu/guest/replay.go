@@ -198,7 +198,7 @@ func RunReplay(ctx context.Context, c ReplayCommand, pf, bf hal.Flash, out *Writ
 	}
 	var mu sync.Mutex
 	var ops []OpTrace
-	in := faults.NewInjector(sched, faults.Options{SplitPages: true, BlockEraseSize: part.BlockEraseSize, Clock: clock,
+	in := faults.NewInjector(sched, faults.Options{SplitPages: true, Clock: clock,
 		Disarmed: c.Phase == PhaseRound, Trace: func(op faults.Op) {
 			t := TraceOf(op, clock.Now())
 			mu.Lock()
