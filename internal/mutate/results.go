@@ -38,6 +38,10 @@ type Result struct {
 	// stage printed.
 	Failed  string  `json:"failed,omitempty"`
 	Seconds float64 `json:"seconds"`
+	// CPUSeconds is the user+system time of the stages (compiles and
+	// tests): on an idle machine with C cores a mutant takes about
+	// CPUSeconds/C of wall time or more.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 }
 
 // key identifies a result for resuming.

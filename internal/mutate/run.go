@@ -81,6 +81,7 @@ func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 	res.Outcome = Lived
 	for _, st := range []Stage{r.Campaign, r.Unit} {
 		sr := r.stage(ctx, st, overlay)
+		res.CPUSeconds += sr.cpu.Seconds()
 		if err := ctx.Err(); err != nil {
 			return Result{}, err // interrupted: record nothing
 		}
@@ -121,6 +122,7 @@ func (r *Runner) writeOverlay(m Mutant, src []byte) (string, error) {
 type stageResult struct {
 	pass, buildFailed, timedOut bool
 	failed, tail                string
+	cpu                         time.Duration // user+system, the go command and what it waited for
 }
 
 func (r *Runner) stage(ctx context.Context, st Stage, overlay string) stageResult {
@@ -140,6 +142,9 @@ func (r *Runner) stage(ctx context.Context, st Stage, overlay string) stageResul
 	err := cmd.Run()
 	text := out.String()
 	res := stageResult{pass: err == nil, failed: firstFailure(text), tail: tail(text, 40)}
+	if ps := cmd.ProcessState; ps != nil {
+		res.cpu = ps.UserTime() + ps.SystemTime()
+	}
 	switch {
 	case err == nil:
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):

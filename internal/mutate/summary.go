@@ -37,6 +37,7 @@ func ParseEquivalent(r io.Reader) (map[string]string, error) {
 type Summary struct {
 	Generated, Duplicates, Sampled, Tested     int
 	NotViable, Campaign, Unit, TimedOut, Lived int
+	Seconds, CPUSeconds                        float64
 	// Equivalent are the survivors listed as equivalent; Survivors the
 	// others (test gaps).
 	Equivalent, Survivors []Result
@@ -46,6 +47,8 @@ type Summary struct {
 func Summarize(generated, duplicates, sampled int, results []Result, eq map[string]string) Summary {
 	s := Summary{Generated: generated, Duplicates: duplicates, Sampled: sampled, Tested: len(results)}
 	for _, r := range results {
+		s.Seconds += r.Seconds
+		s.CPUSeconds += r.CPUSeconds
 		if r.TimedOut {
 			s.TimedOut++
 		}
@@ -86,6 +89,10 @@ func (s Summary) Write(w io.Writer, eq map[string]string) {
 	fmt.Fprintf(w, "lived: %d (equivalent: %d, %.1f%% of the viable tested; test gaps: %d)\n", s.Lived, len(s.Equivalent), pct(len(s.Equivalent), viable), len(s.Survivors))
 	fmt.Fprintf(w, "score: %.1f%% of non-equivalent mutants killed (%d/%d); by the campaign alone: %.1f%% (%d/%d)\n",
 		pct(killed, nonEq), killed, nonEq, pct(s.Campaign, nonEq), s.Campaign, nonEq)
+	if s.Tested > 0 {
+		fmt.Fprintf(w, "time: %.0f s wall, %.0f s CPU (user+system) for %d mutants: %.1f s wall, %.1f s CPU per mutant\n",
+			s.Seconds, s.CPUSeconds, s.Tested, s.Seconds/float64(s.Tested), s.CPUSeconds/float64(s.Tested))
+	}
 	for _, r := range s.Equivalent {
 		fmt.Fprintf(w, "  equivalent %s %s→%s  %s\n      %s\n", r.ID(), r.From, r.To, r.Code, eq[r.ID()])
 	}

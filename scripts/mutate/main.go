@@ -151,7 +151,7 @@ func run(enums []string, n int, seed uint64, resultsPath, eqPath, campaignRun st
 			return err
 		}
 		done = append(done, res)
-		fmt.Fprintf(os.Stderr, "[%d/%d] %-16s %5.0fs %s %s→%s  %s\n", i+1, len(sample), res.Outcome, res.Seconds, m.ID(), res.From, res.To, res.Failed)
+		fmt.Fprintf(os.Stderr, "[%d/%d] %-16s %5.0fs %5.0fs CPU %s %s→%s  %s\n", i+1, len(sample), res.Outcome, res.Seconds, res.CPUSeconds, m.ID(), res.From, res.To, res.Failed)
 	}
 	fmt.Printf("sample seed %d, size %d, results %s\n", seed, n, resultsPath)
 	mutate.Summarize(generated, dups, len(sample), done, eq).Write(os.Stdout, eq)
