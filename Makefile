@@ -80,6 +80,7 @@ GREMLINS       ?= $(shell $(GO) env GOPATH)/bin/gremlins
 MUTANTS        ?= 300
 MUTATE_SEED    ?= 1
 MUTATE_BUDGET  ?= 0
+MUTATE_TIMEOUT ?= 5m
 MUTATE_FLAGS   ?=
 MUTATE_CAMPAIGN_RUN ?= ^(TestShardsMergeToTheWhole|TestStandardRoundExhaustive|TestBranchingEqualsReplay|TestDepthTwoOnSmallScenario|TestRegressions|TestOracleSelfTest)$$
 .PHONY: mutate
@@ -89,5 +90,5 @@ mutate:
 	$(GREMLINS) unleash --dry-run --silent -o mutate-out/store.json ./sync/store
 	$(GREMLINS) unleash --dry-run --silent -o mutate-out/engine.json ./sync/engine
 	$(GO) run ./scripts/mutate -enum mutate-out/store.json=sync/store -enum mutate-out/engine.json=sync/engine \
-		-n $(MUTANTS) -seed $(MUTATE_SEED) -budget $(MUTATE_BUDGET) -campaign-run '$(MUTATE_CAMPAIGN_RUN)' \
+		-n $(MUTANTS) -seed $(MUTATE_SEED) -budget $(MUTATE_BUDGET) -timeout $(MUTATE_TIMEOUT) -campaign-run '$(MUTATE_CAMPAIGN_RUN)' \
 		-results mutate-out/results.jsonl -equivalent scripts/mutate/equivalent.txt $(MUTATE_FLAGS)
