@@ -131,3 +131,25 @@ campaign-lifecycle:
 	  if $(GO) run ./cmd/cmcsync campaign --scenario lifecycle --mutant $$m --stop-after 1 >/dev/null 2>&1; then \
 	    echo "mutant $$m not caught"; exit 1; else echo "mutant $$m caught"; fi; \
 	done
+
+# Mutation score (docs/MUTATION.md): Gremlins enumerates the mutants of
+# sync/store and sync/engine (default operators), scripts/mutate tests a
+# seeded sample of them, campaign tests first, then the unit tests. Results
+# are kept per mutant in mutate-out/results.jsonl: rerunning continues. Not
+# part of `make test`.
+GREMLINS       ?= $(shell $(GO) env GOPATH)/bin/gremlins
+MUTANTS        ?= 300
+MUTATE_SEED    ?= 1
+MUTATE_BUDGET  ?= 0
+MUTATE_TIMEOUT ?= 5m
+MUTATE_FLAGS   ?=
+MUTATE_CAMPAIGN_RUN ?= ^(TestShardsMergeToTheWhole|TestStandardRoundExhaustive|TestBranchingEqualsReplay|TestDepthTwoOnSmallScenario|TestRegressions|TestOracleSelfTest)$$
+.PHONY: mutate
+mutate:
+	@test -x $(GREMLINS) || $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+	@mkdir -p mutate-out
+	$(GREMLINS) unleash --dry-run --silent -o mutate-out/store.json ./sync/store
+	$(GREMLINS) unleash --dry-run --silent -o mutate-out/engine.json ./sync/engine
+	$(GO) run ./scripts/mutate -enum mutate-out/store.json=sync/store -enum mutate-out/engine.json=sync/engine \
+		-n $(MUTANTS) -seed $(MUTATE_SEED) -budget $(MUTATE_BUDGET) -timeout $(MUTATE_TIMEOUT) -campaign-run '$(MUTATE_CAMPAIGN_RUN)' \
+		-results mutate-out/results.jsonl -equivalent scripts/mutate/equivalent.txt $(MUTATE_FLAGS)
