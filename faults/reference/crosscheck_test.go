@@ -45,6 +45,10 @@ func TestAgreesWithStore(t *testing.T) {
 	b := check("config committed", 1)
 	require.Nil(t, b.Staged)
 	require.Equal(t, time.Minute, b.Committed.Config.Interval)
+	p.saveInterval(3 * time.Minute)
+	b = check("config saved by its own commit", 1)
+	require.Nil(t, b.Staged)
+	require.Equal(t, 3*time.Minute, b.Committed.Config.Interval)
 
 	// Round-robin groups: GroupNext moves through the chosen types.
 	c := p.eng.Config()

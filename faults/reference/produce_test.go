@@ -146,5 +146,14 @@ func (p *pair) setInterval(d time.Duration) {
 	p.t.Helper()
 	c := p.eng.Config()
 	c.Interval = d
+	require.NoError(p.t, p.eng.StageConfig(c))
+}
+
+// saveInterval commits a configuration with another interval at once
+// (its own config-commit record, no data round).
+func (p *pair) saveInterval(d time.Duration) {
+	p.t.Helper()
+	c := p.eng.Config()
+	c.Interval = d
 	require.NoError(p.t, p.eng.SetConfig(c))
 }
