@@ -46,6 +46,9 @@ type worker struct {
 	story *Story
 	// caseLine is the replay line of the case being run, for decodeHook.
 	caseLine string
+	// untracedWrites: the case may write what the oracle's writes miss
+	// (noteCase); its views bypass the views cache.
+	untracedWrites bool
 	// tamper, if set, makes the state of every run judged wrong (the
 	// oracle's self-test).
 	tamper      *tamper
