@@ -160,7 +160,7 @@ func TestFailingOrHungActionIsReported(t *testing.T) {
 		done := make(chan failhook.Result, 4)
 		d := openFaulted(t, "(on (and primary read (after 16000)) (delay 3s))", a, done)
 		release := sync.OnceFunc(func() { close(a.block) })
-		t.Cleanup(release) // before Close, which waits for the action
+		t.Cleanup(release)          // before Close, which waits for the action
 		outcomes := rounds(t, d, 3) // while the action hangs
 		require.Equal(t, engine.OutcomeFailover, outcomes[0])
 		require.Equal(t, engine.OutcomeCommitted, outcomes[2], "rounds go on: %v", outcomes)
