@@ -202,6 +202,9 @@ var schema = map[string]entry{
 	"store_place":  {flag: "store", kind: kString},
 	"image_id":     {flag: "image-id", kind: kString},
 	"simulate_cmc": {flag: "simulate-cmc", kind: kBool},
+	// The failover action (cmcsync serve) and its timeout.
+	"on_failover":         {flag: "on-failover", kind: kString},
+	"on_failover_timeout": {flag: "on-failover-timeout", kind: kDuration},
 }
 
 // kind is a value's syntax.

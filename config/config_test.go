@@ -22,7 +22,9 @@ const good = `{
   "scrub_every": "24h",
   "seed": 7,
   "pace": false,
-  "select": "power,sel"
+  "select": "power,sel",
+  "on_failover": "builtin:ast2600-alt-boot",
+  "on_failover_timeout": "10s"
 }`
 
 func TestDecode(t *testing.T) {
@@ -48,6 +50,8 @@ func TestDecode(t *testing.T) {
 		"seed":                       "seed=7",
 		"pace":                       "pace=false",
 		"select":                     "select=power,sel",
+		"on_failover":                "on-failover=builtin:ast2600-alt-boot",
+		"on_failover_timeout":        "on-failover-timeout=10s",
 	}, got)
 	s, ok := f.Lookup("backup")
 	require.True(t, ok)

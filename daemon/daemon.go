@@ -10,6 +10,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/failhook"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -81,6 +82,14 @@ type Options struct {
 	// event lines; nil discards them.
 	Logf, EngineLogf func(format string, a ...any)
 
+	// OnFailover, if set, runs once after each failover of the engine,
+	// off the round's goroutine (see failedOver); nil: a failover changes
+	// nothing but the role record.
+	OnFailover failhook.Action
+
+	// onFailoverDone, if set, sees each result of OnFailover after it is
+	// in the history; for tests.
+	onFailoverDone func(failhook.Result)
 	// traceOps, if set, sees every chip operation before it runs (the
 	// chips are then wrapped by a fault injector even without Faults);
 	// for tests.
@@ -140,6 +149,9 @@ type Daemon struct {
 	bytesWritten int64 // by every round since Open
 	upgrades     int   // simulated upgrades so far
 	recorder     RoundRecorder
+
+	hooks  sync.WaitGroup // failover actions running (failedOver)
+	hookMu sync.Mutex     // runs them one at a time
 }
 
 // Simulated reports whether both chips are simulated, so the CMC and image
@@ -191,6 +203,7 @@ func (d *Daemon) Close() error {
 	if d.stop != nil {
 		d.stop()
 	}
+	d.hooks.Wait() // a failover action's result belongs in the history
 	if d.logbook != nil {
 		d.logbook.note("stop", "daemon stopped")
 		if err := d.logbook.close(); err != nil {

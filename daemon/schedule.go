@@ -136,6 +136,9 @@ func (d *Daemon) scheduled(rep engine.RoundReport, err error) {
 func (d *Daemon) engineLine(format string, a ...any) {
 	if ev, ok := soleEvent(a); ok {
 		d.logbook.event(webEvent(ev))
+		if ev.Kind == engine.EventFailover {
+			d.failedOver(ev)
+		}
 	} else {
 		d.logbook.event(web.Event{Time: d.clock.Now(), Kind: "log", Detail: fmt.Sprintf(format, a...)})
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/cmcsync/cmcsync/daemon"
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/failhook"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/internal/partlayout"
 	"github.com/cmcsync/cmcsync/internal/sdnotify"
@@ -63,6 +64,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	imageID := fs.String("image-id", "", "where the image identity for upgrade detection comes from: "+partlayout.IdentityUsage)
 	cmcReal := fs.Bool("simulate-cmc", false, "run the simulated CMC (--cmc-step) on real chips too: test rigs only, it writes the primary's information region")
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
+	onFailover := fs.String("on-failover", "", "after each failover run `ACTION` once: a command line (split on spaces, no shell; the event is in its CMCSYNC_* environment) or builtin:ast2600-alt-boot (arm the AST2600 alternate-boot watchdog); see docs/DEPLOY.md")
+	onFailoverTimeout := fs.Duration("on-failover-timeout", failhook.DefaultTimeout, "kill a --on-failover command still running after this long")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]")
 		fmt.Fprintln(stderr, "\nRuns the sync engine on its schedule and serves the information sync selection")
@@ -101,6 +104,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *force != "" && !*format {
 		return usageError("serve: --force goes with --format (it names the chips --format may erase)")
+	}
+	var action failhook.Action
+	if *onFailover != "" {
+		if *onFailoverTimeout <= 0 {
+			return usageError("serve: --on-failover-timeout must be positive")
+		}
+		a, err := failhook.Parse(*onFailover, *onFailoverTimeout)
+		if err != nil {
+			return usageError("serve: --on-failover: %v", err)
+		}
+		action = a
 	}
 	var schedule *faults.Schedule
 	if *faultText != "" {
@@ -158,7 +172,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Force: [2]bool{forced[0], forced[1]}, Places: places,
 		Seed: *seed, CMCStep: *cmcStep, Pace: *pace, Faults: schedule, OnPowerCut: killSelf, ScrubEvery: *scrubEvery,
 		Info: *infoPlace, Store: *storePlace, Image: *imageID, CMCOnRealChips: *cmcReal,
-		Logf: logf, EngineLogf: lineLogger(stderr, false)})
+		OnFailover: action, Logf: logf, EngineLogf: lineLogger(stderr, false)})
 	if err != nil {
 		return fmt.Errorf("serve: %w", busyChip(err, parsed))
 	}

@@ -143,6 +143,8 @@ func TestServeFlags(t *testing.T) {
 		{"bad fault schedule", []string{"--faults", "(on (at 3)"}, "--faults"},
 		{"faults on real chips", []string{"--faults", "(on (at 3) cut)", "--primary", "mtd:/dev/mtd0", "--backup", "mtd:/dev/mtd1"}, "two simulated chips"},
 		{"negative scrub period", []string{"--scrub-every", "-1h"}, "--scrub-every"},
+		{"unknown built-in failover action", []string{"--on-failover", "builtin:reboot"}, "--on-failover: unknown built-in failover action \"reboot\" (known: ast2600-alt-boot)"},
+		{"zero failover timeout", []string{"--on-failover", "/bin/true", "--on-failover-timeout", "0s"}, "--on-failover-timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
