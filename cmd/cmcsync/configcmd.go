@@ -30,14 +30,10 @@ func printConfig(w io.Writer, c engine.Config) {
 }
 
 func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("config get", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("config get", stderr,
+		"usage: cmcsync config get --primary SPEC --backup SPEC [--config FILE] [--json]",
+		"\nPrints the sync configuration stored on the backup (the one rounds use).")
 	pf := addPairFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync config get --primary SPEC --backup SPEC [--config FILE] [--json]")
-		fmt.Fprintln(stderr, "\nPrints the sync configuration stored on the backup (the one rounds use).")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -82,8 +78,11 @@ func toWebConfig(c engine.Config) web.Config {
 }
 
 func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("config set", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("config set", stderr,
+		"usage: cmcsync config set --primary SPEC --backup SPEC [--config FILE] [--types T,...] [--interval D] [--threshold D] [--verify=BOOL] [--group-size N] [--retry-at-once=BOOL] [--json]",
+		"\nChanges the settings given and keeps the others; the result is validated and",
+		"committed on the backup at once. While a daemon holds the chips, give its",
+		"--config FILE and the change goes through its API.")
 	pf := addPairFlags(fs)
 	types := fs.String("types", "", "information types to sync, comma-separated, or all")
 	interval := fs.Duration("interval", 0, "time between rounds, e.g. 5m")
@@ -91,13 +90,6 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	verify := fs.Bool("verify", false, "read back what each round writes")
 	group := fs.Int("group-size", 0, "types per round, round-robin (0: every selected type each round)")
 	retry := fs.Bool("retry-at-once", false, "after a purged round whose primary recovered in time, retry at once")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync config set --primary SPEC --backup SPEC [--config FILE] [--types T,...] [--interval D] [--threshold D] [--verify=BOOL] [--group-size N] [--retry-at-once=BOOL] [--json]")
-		fmt.Fprintln(stderr, "\nChanges the settings given and keeps the others; the result is validated and")
-		fmt.Fprintln(stderr, "committed on the backup at once. While a daemon holds the chips, give its")
-		fmt.Fprintln(stderr, "--config FILE and the change goes through its API.")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}

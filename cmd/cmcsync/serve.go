@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -43,8 +42,14 @@ const (
 // runServe runs `cmcsync serve`: the engine on its schedule over two flash
 // devices, the selection page, the JSON API and /metrics.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", stderr,
+		"usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]",
+		"\nRuns the sync engine on its schedule and serves the information sync selection",
+		"page, the JSON API (/api/, see docs/API.md) and /metrics. Without --primary and",
+		"--backup it runs on two simulated chips kept as image files in the state folder,",
+		"formatted on first start, with a simulated CMC that keeps changing the primary's",
+		"information. Stop it with Ctrl-C; a kill at any moment is recovered at the next start.",
+		"")
 	primary := fs.String("primary", "", "primary flash: "+flashspec.Usage+" (default: a simulated chip in the state folder)")
 	backup := fs.String("backup", "", "backup flash, same forms as --primary (give both or neither)")
 	stateDir := fs.String("state", "", "state folder: simulated chip images, the history and the API token (default $XDG_STATE_HOME/cmcsync or ~/.local/state/cmcsync)")
@@ -63,16 +68,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	imageID := fs.String("image-id", "", "where the image identity for upgrade detection comes from: "+partlayout.IdentityUsage)
 	cmcReal := fs.Bool("simulate-cmc", false, "run the simulated CMC (--cmc-step) on real chips too: test rigs only, it writes the primary's information region")
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]")
-		fmt.Fprintln(stderr, "\nRuns the sync engine on its schedule and serves the information sync selection")
-		fmt.Fprintln(stderr, "page, the JSON API (/api/, see docs/API.md) and /metrics. Without --primary and")
-		fmt.Fprintln(stderr, "--backup it runs on two simulated chips kept as image files in the state folder,")
-		fmt.Fprintln(stderr, "formatted on first start, with a simulated CMC that keeps changing the primary's")
-		fmt.Fprintln(stderr, "information. Stop it with Ctrl-C; a kill at any moment is recovered at the next start.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
