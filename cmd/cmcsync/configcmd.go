@@ -37,13 +37,11 @@ func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	e, err := pf.open(ctx, fs)
+	e, c, err := pf.openOrDaemon(ctx, fs, stderr, "config get", "asking its API")
 	if err != nil {
-		c, ok, why := daemonClient(err, *pf.chips.config)
-		if !ok {
-			return errors.Join(err, why)
-		}
-		fmt.Fprintf(stderr, "config get: the chips are held by a running daemon: asking its API at %s\n", c.URL)
+		return err
+	}
+	if c != nil {
 		wc, err := c.Config(ctx)
 		if err != nil {
 			return fmt.Errorf("config get: %w", err)
@@ -135,13 +133,11 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return c
 	}
-	e, err := pf.open(ctx, fs)
+	e, cl, err := pf.openOrDaemon(ctx, fs, stderr, "config set", "changing it through its API")
 	if err != nil {
-		cl, ok, why := daemonClient(err, *pf.chips.config)
-		if !ok {
-			return errors.Join(err, why)
-		}
-		fmt.Fprintf(stderr, "config set: the chips are held by a running daemon: changing it through its API at %s\n", cl.URL)
+		return err
+	}
+	if cl != nil {
 		wc, err := cl.Config(ctx)
 		if err != nil {
 			return fmt.Errorf("config set: %w", err)

@@ -47,13 +47,11 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	e, err := pf.open(ctx, fs)
+	e, c, err := pf.openOrDaemon(ctx, fs, stderr, "upgrade "+name, "choosing through its API")
 	if err != nil {
-		c, ok, why := daemonClient(err, *pf.chips.config)
-		if !ok {
-			return errors.Join(err, why)
-		}
-		fmt.Fprintf(stderr, "upgrade %s: the chips are held by a running daemon: choosing through its API at %s\n", name, c.URL)
+		return err
+	}
+	if c != nil {
 		st, err := c.Upgrade(ctx, web.UpgradeChoice(choice.String()))
 		switch {
 		case errors.Is(err, web.ErrNoUpgrade):
