@@ -223,40 +223,47 @@ func (p *parser) atom() (string, error) {
 	return t, nil
 }
 
-func (p *parser) int() (int64, error) {
+// word reads a word and converts it with conv. A word conv refuses is a
+// syntax error saying "want WANT, got WORD", or, with want "", conv's own
+// error.
+func word[T any](p *parser, conv func(string) (T, error), want string) (T, error) {
+	var zero T
 	t, err := p.atom()
 	if err != nil {
-		return 0, err
+		return zero, err
 	}
-	n, err := strconv.ParseInt(t, 0, 64)
-	if err != nil {
-		return 0, p.errorf("want an integer, got %q", t)
+	v, err := conv(t)
+	switch {
+	case err == nil:
+		return v, nil
+	case want == "":
+		return zero, p.errorf("%v", err)
+	default:
+		return zero, p.errorf("want %s, got %q", want, t)
 	}
-	return n, nil
+}
+
+func (p *parser) int() (int64, error) {
+	return word(p, func(t string) (int64, error) { return strconv.ParseInt(t, 0, 64) }, "an integer")
 }
 
 func (p *parser) uint() (uint64, error) {
-	t, err := p.atom()
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseUint(t, 0, 64)
-	if err != nil {
-		return 0, p.errorf("want an unsigned integer, got %q", t)
-	}
-	return n, nil
+	return word(p, func(t string) (uint64, error) { return strconv.ParseUint(t, 0, 64) }, "an unsigned integer")
 }
 
 func (p *parser) role() (Role, error) {
-	t, err := p.atom()
-	if err != nil {
-		return 0, err
+	return word(p, ParseRole, "")
+}
+
+// span reads two integers, the low and high ends of a range.
+func (p *parser) span() (lo, hi int64, err error) {
+	if lo, err = p.int(); err != nil {
+		return 0, 0, err
 	}
-	r, err := ParseRole(t)
-	if err != nil {
-		return 0, p.errorf("%v", err)
+	if hi, err = p.int(); err != nil {
+		return 0, 0, err
 	}
-	return r, nil
+	return lo, hi, nil
 }
 
 func (p *parser) pred(depth int) (Pred, error) {
@@ -297,13 +304,9 @@ func (p *parser) pred(depth int) (Pred, error) {
 		}
 		q = map[string]Pred{"at": At{n}, "devat": DevAt{n}, "every": Every{n}, "after": After{n}, "before": Before{n}}[head]
 	case "random":
-		t, err := p.atom()
+		prob, err := word(p, func(t string) (float64, error) { return strconv.ParseFloat(t, 64) }, "a probability")
 		if err != nil {
 			return nil, err
-		}
-		prob, err := strconv.ParseFloat(t, 64)
-		if err != nil {
-			return nil, p.errorf("want a probability, got %q", t)
 		}
 		seed, err := p.uint()
 		if err != nil {
@@ -311,11 +314,7 @@ func (p *parser) pred(depth int) (Pred, error) {
 		}
 		q = Random{Probability: prob, Seed: seed}
 	case "addr":
-		lo, err := p.int()
-		if err != nil {
-			return nil, err
-		}
-		hi, err := p.int()
+		lo, hi, err := p.span()
 		if err != nil {
 			return nil, err
 		}
@@ -397,11 +396,7 @@ func (p *parser) action() (Action, error) {
 		if err != nil {
 			return nil, err
 		}
-		lo, err := p.int()
-		if err != nil {
-			return nil, err
-		}
-		hi, err := p.int()
+		lo, hi, err := p.span()
 		if err != nil {
 			return nil, err
 		}
@@ -441,13 +436,9 @@ func (p *parser) action() (Action, error) {
 			return nil, p.errorf("unknown silent erase %q (want unchanged or partial)", m)
 		}
 	case "delay":
-		t, err := p.atom()
+		d, err := word(p, time.ParseDuration, "a duration such as 150ms")
 		if err != nil {
 			return nil, err
-		}
-		d, err := time.ParseDuration(t)
-		if err != nil {
-			return nil, p.errorf("want a duration such as 150ms, got %q", t)
 		}
 		a = Delay{d}
 	case "fail":

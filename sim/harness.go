@@ -20,19 +20,12 @@ func (f *Flash) Poke(off int64, p []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.mustRange("Poke", off, n)
-	es := f.geo.EraseSize
-	for done := int64(0); done < n; {
-		pos := off + done
-		in := pos & (es - 1)
-		k := min(es-in, n-done)
-		bl := f.mut(pos >> f.blkShift)
+	f.eachMutBlock(off, n, func(bl *block, in, k, done int64) {
 		copy(f.mutData(bl)[in:in+k], p[done:done+k])
 		if f.geo.Kind == hal.NAND {
 			bl.next = max(bl.next, (in+k-1)>>f.pageShift+1)
 		}
-		f.touched(bl)
-		done += k
-	}
+	})
 	if f.file != nil && !f.closed {
 		if err := f.file.writeRange(f, off, n); err != nil {
 			f.file.fail(err)
@@ -50,13 +43,23 @@ func (f *Flash) SetUnstable(off, n int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.mustRange("SetUnstable", off, n)
+	f.eachMutBlock(off, n, func(bl *block, in, k, _ int64) {
+		bl.unstable = append(removeSpan(bl.unstable, in, in+k), span{in, in + k})
+	})
+}
+
+// eachMutBlock calls fn, under f.mu, for each erase block the range
+// [off, off+n) touches, in order, with the block made writable, the
+// range's part of it as [in, in+k) and done the bytes of the range before
+// it; each block is marked touched after fn.
+func (f *Flash) eachMutBlock(off, n int64, fn func(bl *block, in, k, done int64)) {
 	es := f.geo.EraseSize
 	for done := int64(0); done < n; {
 		pos := off + done
 		in := pos & (es - 1)
 		k := min(es-in, n-done)
 		bl := f.mut(pos >> f.blkShift)
-		bl.unstable = append(removeSpan(bl.unstable, in, in+k), span{in, in + k})
+		fn(bl, in, k, done)
 		f.touched(bl)
 		done += k
 	}

@@ -27,6 +27,28 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 	return body, true
 }
 
+// readRequest reads r's body (readBody) and decodes it with decode; when
+// either fails it has answered 400 and ok is false.
+func readRequest[T any](s *Server, w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) (v T, ok bool) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return v, false
+	}
+	v, err := decode(body)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return v, false
+	}
+	return v, true
+}
+
+// readEmpty reads a body that must be empty (decodeEmpty); when it is not,
+// it has answered 400 and returns false.
+func (s *Server) readEmpty(w http.ResponseWriter, r *http.Request) bool {
+	_, ok := readRequest(s, w, r, func(body []byte) (struct{}, error) { return struct{}{}, decodeEmpty(body) })
+	return ok
+}
+
 func (s *Server) knownTypes() []string {
 	ts := s.backend.Types()
 	names := make([]string, len(ts))
@@ -71,13 +93,8 @@ func (s *Server) writeSelection(w http.ResponseWriter) {
 }
 
 func (s *Server) putSelection(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
+	sel, ok := readRequest(s, w, r, func(body []byte) (Selection, error) { return decodeSelection(body, s.knownTypes()) })
 	if !ok {
-		return
-	}
-	sel, err := decodeSelection(body, s.knownTypes())
-	if err != nil {
-		s.badRequest(w, r, err)
 		return
 	}
 	c := s.backend.Config()
@@ -92,13 +109,8 @@ func (s *Server) putSelection(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
+	c, ok := readRequest(s, w, r, func(body []byte) (Config, error) { return decodeConfig(body, s.knownTypes()) })
 	if !ok {
-		return
-	}
-	c, err := decodeConfig(body, s.knownTypes())
-	if err != nil {
-		s.badRequest(w, r, err)
 		return
 	}
 	if !s.setConfig(w, r, c) {
@@ -138,12 +150,7 @@ func (s *Server) getRounds(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postSync(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
-	if !ok {
-		return
-	}
-	if err := decodeEmpty(body); err != nil {
-		s.badRequest(w, r, err)
+	if !s.readEmpty(w, r) {
 		return
 	}
 	round, err := s.backend.SyncNow(r.Context())
@@ -163,13 +170,8 @@ func (s *Server) postSync(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postUpgrade(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
+	u, ok := readRequest(s, w, r, decodeUpgrade)
 	if !ok {
-		return
-	}
-	u, err := decodeUpgrade(body)
-	if err != nil {
-		s.badRequest(w, r, err)
 		return
 	}
 	if err := s.backend.Upgrade(r.Context(), u.Choice); err != nil {
@@ -180,12 +182,7 @@ func (s *Server) postUpgrade(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postSimulateUpgrade(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.readBody(w, r)
-	if !ok {
-		return
-	}
-	if err := decodeEmpty(body); err != nil {
-		s.badRequest(w, r, err)
+	if !s.readEmpty(w, r) {
 		return
 	}
 	sim, ok := s.backend.(UpgradeSimulator)

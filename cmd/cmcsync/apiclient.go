@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +19,23 @@ import (
 	"github.com/cmcsync/cmcsync/internal/devlock"
 	"github.com/cmcsync/cmcsync/web"
 )
+
+// openOrDaemon opens the pair as p.open does; when a running daemon holds
+// the chips (daemonClient), it returns the daemon's API client instead
+// (e nil), having told stderr that the command what goes on by doing
+// (e.g. "asking its API").
+func (p *pairFlags) openOrDaemon(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, what, doing string) (*openedEngine, *web.Client, error) {
+	e, err := p.open(ctx, fs)
+	if err == nil {
+		return e, nil, nil
+	}
+	c, ok, why := daemonClient(err, *p.chips.config)
+	if !ok {
+		return nil, nil, errors.Join(err, why)
+	}
+	fmt.Fprintf(stderr, "%s: the chips are held by a running daemon: %s at %s\n", what, doing, c.URL)
+	return nil, c, nil
+}
 
 // daemonClient returns a client of the daemon that holds the chips, for a
 // command whose open failed with err: when err says the device is busy

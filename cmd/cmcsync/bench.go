@@ -20,23 +20,19 @@ func init() {
 // runBench measures sync strategies on simulated flash parts and prints a
 // table (or JSON), writing report.json, table.txt and plots to --out.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync bench [--parts LIST] [--part-file PATH]... [--allow-implausible] [--sizes LIST] [--timings LIST] [--erase-models LIST] [--workloads LIST] [--json] [--out DIR] [--quick] [--check]")
-		fmt.Fprintln(stderr, "\nMeasures one sync after a change of the primary's information region, on simulated")
-		fmt.Fprintln(stderr, "NOR parts in virtual time, under the erase unit of the Linux MTD layer (4k or 64k):")
-		fmt.Fprintln(stderr, "the cmcsync engine, a full copy as mtd-utils flashcp does it, a per-erase-block diff")
-		fmt.Fprintln(stderr, "in place as flashcp -p does it, flashrom's finer diff, the rewrite floor and the")
-		fmt.Fprintln(stderr, "physical floor. The engine's store is measured in steady state (no pre-erased blocks left).")
-		fmt.Fprintln(stderr, "--check judges the targets on the rows (gated on the 4k model, reported for 64k) and")
-		fmt.Fprintln(stderr, "exits with status 1 if one is missed or not measured.")
-		fmt.Fprintln(stderr, "--part-file runs a part profile (as cmcsync calibrate writes it) instead of the table's")
-		fmt.Fprintln(stderr, "parts (beside them with --parts); a profile that is physically implausible for NOR flash")
-		fmt.Fprintln(stderr, "is refused unless --allow-implausible, which runs it with a warning.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("bench", stderr,
+		"usage: cmcsync bench [--parts LIST] [--part-file PATH]... [--allow-implausible] [--sizes LIST] [--timings LIST] [--erase-models LIST] [--workloads LIST] [--json] [--out DIR] [--quick] [--check]",
+		"\nMeasures one sync after a change of the primary's information region, on simulated",
+		"NOR parts in virtual time, under the erase unit of the Linux MTD layer (4k or 64k):",
+		"the cmcsync engine, a full copy as mtd-utils flashcp does it, a per-erase-block diff",
+		"in place as flashcp -p does it, flashrom's finer diff, the rewrite floor and the",
+		"physical floor. The engine's store is measured in steady state (no pre-erased blocks left).",
+		"--check judges the targets on the rows (gated on the 4k model, reported for 64k) and",
+		"exits with status 1 if one is missed or not measured.",
+		"--part-file runs a part profile (as cmcsync calibrate writes it) instead of the table's",
+		"parts (beside them with --parts); a profile that is physically implausible for NOR flash",
+		"is refused unless --allow-implausible, which runs it with a warning.",
+		"\nflags:")
 	parts := fs.String("parts", strings.Join(bench.DefaultParts(), ","), "comma-separated sim part names")
 	sizes := fs.String("sizes", "1M,8M,32M", "comma-separated info region sizes")
 	timings := fs.String("timings", "typical,max", "timing corners: typical, max or both")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,18 +26,14 @@ func init() {
 // the profile as JSON (sim.Profile) for sim:profile=PATH and bench
 // --part-file.
 func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("calibrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync calibrate --flash SPEC --scratch OFFSET+SIZE [--out PATH] [--name NAME] [--reps N] [--emulated]")
-		fmt.Fprintln(stderr, "\nTimes reads, page programs, erases of the erase size and (where the driver erases")
-		fmt.Fprintln(stderr, "64 KiB with one command) 64 KiB erases on the scratch range, and writes a part profile:")
-		fmt.Fprintln(stderr, "typical = median, max = observed maximum, bus rate and command overhead fitted to the")
-		fmt.Fprintln(stderr, "reads. The scratch range is ERASED and programmed: its contents are lost. Nothing")
-		fmt.Fprintln(stderr, "outside it is read or written. It must be given, whole erase blocks, inside the device.")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("calibrate", stderr,
+		"usage: cmcsync calibrate --flash SPEC --scratch OFFSET+SIZE [--out PATH] [--name NAME] [--reps N] [--emulated]",
+		"\nTimes reads, page programs, erases of the erase size and (where the driver erases",
+		"64 KiB with one command) 64 KiB erases on the scratch range, and writes a part profile:",
+		"typical = median, max = observed maximum, bus rate and command overhead fitted to the",
+		"reads. The scratch range is ERASED and programmed: its contents are lost. Nothing",
+		"outside it is read or written. It must be given, whole erase blocks, inside the device.",
+		"\nflags:")
 	spec := fs.String("flash", "", "device to measure: "+flashspec.Usage)
 	scratchText := fs.String("scratch", "", "the range calibration may erase and program, `OFFSET+SIZE` (e.g. 0x7f00000+1M); required")
 	out := fs.String("out", "", "profile file to write (\"-\": standard output); default NAME.json")

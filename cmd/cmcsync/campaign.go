@@ -30,12 +30,8 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) > 0 && args[0] == "merge" {
 		return runCampaignMerge(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("campaign", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync campaign [flags]\n       cmcsync campaign merge [--json] REPORT.json...\n\nflags:")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("campaign", stderr,
+		"usage: cmcsync campaign [flags]\n       cmcsync campaign merge [--json] REPORT.json...\n\nflags:")
 	mode := fs.String("mode", "exhaustive", "exhaustive (a power cut and its torn variants at every flash operation of the round) or random")
 	scenario := fs.String("scenario", "standard", "scenario: "+scenarioNames())
 	seed := fs.Uint64("seed", 1, "seed of the scenario's information and of random schedules")
@@ -310,10 +306,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func runCampaignMerge(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("campaign merge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: cmcsync campaign merge [--json] OUTPUT...
+	fs := newFlagSet("campaign merge", stderr, `usage: cmcsync campaign merge [--json] OUTPUT...
 
 Merges the reports of one campaign's shards, every shard once. Each OUTPUT
 is a shard's --json report, or its whole output with the report in it (a
@@ -325,8 +318,6 @@ campaigns or splits, a shard given twice); 3 shards missing (the merge of
 the shards given is printed first).
 
 flags:`)
-		fs.PrintDefaults()
-	}
 	asJSON := fs.Bool("json", false, "print the merged report as JSON")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -30,24 +30,18 @@ func printConfig(w io.Writer, c engine.Config) {
 }
 
 func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("config get", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("config get", stderr,
+		"usage: cmcsync config get --primary SPEC --backup SPEC [--config FILE] [--json]",
+		"\nPrints the sync configuration stored on the backup (the one rounds use).")
 	pf := addPairFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync config get --primary SPEC --backup SPEC [--config FILE] [--json]")
-		fmt.Fprintln(stderr, "\nPrints the sync configuration stored on the backup (the one rounds use).")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	e, err := pf.open(ctx, fs)
+	e, c, err := pf.openOrDaemon(ctx, fs, stderr, "config get", "asking its API")
 	if err != nil {
-		c, ok, why := daemonClient(err, *pf.chips.config)
-		if !ok {
-			return errors.Join(err, why)
-		}
-		fmt.Fprintf(stderr, "config get: the chips are held by a running daemon: asking its API at %s\n", c.URL)
+		return err
+	}
+	if c != nil {
 		wc, err := c.Config(ctx)
 		if err != nil {
 			return fmt.Errorf("config get: %w", err)
@@ -82,8 +76,11 @@ func toWebConfig(c engine.Config) web.Config {
 }
 
 func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("config set", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("config set", stderr,
+		"usage: cmcsync config set --primary SPEC --backup SPEC [--config FILE] [--types T,...] [--interval D] [--threshold D] [--verify=BOOL] [--group-size N] [--retry-at-once=BOOL] [--json]",
+		"\nChanges the settings given and keeps the others; the result is validated and",
+		"committed on the backup at once. While a daemon holds the chips, give its",
+		"--config FILE and the change goes through its API.")
 	pf := addPairFlags(fs)
 	types := fs.String("types", "", "information types to sync, comma-separated, or all")
 	interval := fs.Duration("interval", 0, "time between rounds, e.g. 5m")
@@ -91,13 +88,6 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	verify := fs.Bool("verify", false, "read back what each round writes")
 	group := fs.Int("group-size", 0, "types per round, round-robin (0: every selected type each round)")
 	retry := fs.Bool("retry-at-once", false, "after a purged round whose primary recovered in time, retry at once")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync config set --primary SPEC --backup SPEC [--config FILE] [--types T,...] [--interval D] [--threshold D] [--verify=BOOL] [--group-size N] [--retry-at-once=BOOL] [--json]")
-		fmt.Fprintln(stderr, "\nChanges the settings given and keeps the others; the result is validated and")
-		fmt.Fprintln(stderr, "committed on the backup at once. While a daemon holds the chips, give its")
-		fmt.Fprintln(stderr, "--config FILE and the change goes through its API.")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -143,13 +133,11 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return c
 	}
-	e, err := pf.open(ctx, fs)
+	e, cl, err := pf.openOrDaemon(ctx, fs, stderr, "config set", "changing it through its API")
 	if err != nil {
-		cl, ok, why := daemonClient(err, *pf.chips.config)
-		if !ok {
-			return errors.Join(err, why)
-		}
-		fmt.Fprintf(stderr, "config set: the chips are held by a running daemon: changing it through its API at %s\n", cl.URL)
+		return err
+	}
+	if cl != nil {
 		wc, err := cl.Config(ctx)
 		if err != nil {
 			return fmt.Errorf("config set: %w", err)

@@ -60,20 +60,16 @@ type infoPutResult struct {
 }
 
 func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("info put", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("info put", stderr,
+		"usage: cmcsync info put TYPE FILE|- --primary SPEC --backup SPEC [--config FILE] [--slot N] [--json]",
+		"\nWrites TYPE's record of the active chip's information region from FILE (- reads",
+		"stdin), as a CMC service does: event-log takes a SEL file (raw records or",
+		"ipmitool's text), asset an IPMI FRU image for one slot, every type a payload as",
+		"cmcsync info get prints it. Input that does not decode exits 2 and writes nothing;",
+		"a payload equal to the stored one is not written.")
 	pf := addPairFlags(fs)
 	slot := fs.Int("slot", 0, "asset: the FRU slot (0 the chassis, 1-16 the nodes, 17-22 the PSUs)")
 	layout := fs.String("sel-layout", "ipmitool", "event-log raw files: ipmitool (as ipmitool sel writeraw saves them) or ipmi")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync info put TYPE FILE|- --primary SPEC --backup SPEC [--config FILE] [--slot N] [--json]")
-		fmt.Fprintln(stderr, "\nWrites TYPE's record of the active chip's information region from FILE (- reads")
-		fmt.Fprintln(stderr, "stdin), as a CMC service does: event-log takes a SEL file (raw records or")
-		fmt.Fprintln(stderr, "ipmitool's text), asset an IPMI FRU image for one slot, every type a payload as")
-		fmt.Fprintln(stderr, "cmcsync info get prints it. Input that does not decode exits 2 and writes nothing;")
-		fmt.Fprintln(stderr, "a payload equal to the stored one is not written.")
-		fs.PrintDefaults()
-	}
 	pos, done, err := parseWithArgs(fs, args)
 	if done {
 		return err
@@ -148,16 +144,12 @@ type infoGetResult struct {
 }
 
 func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("info get", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("info get", stderr,
+		"usage: cmcsync info get TYPE --primary SPEC --backup SPEC [--config FILE] [--out FILE | --json]",
+		"\nWrites TYPE's payload from the active chip's information region (the bytes info",
+		"put takes back), or with --json describes the record.")
 	pf := addPairFlags(fs)
 	out := fs.String("out", "", "write the payload to `FILE` (default: standard output)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync info get TYPE --primary SPEC --backup SPEC [--config FILE] [--out FILE | --json]")
-		fmt.Fprintln(stderr, "\nWrites TYPE's payload from the active chip's information region (the bytes info")
-		fmt.Fprintln(stderr, "put takes back), or with --json describes the record.")
-		fs.PrintDefaults()
-	}
 	pos, done, err := parseWithArgs(fs, args)
 	if done {
 		return err
@@ -193,19 +185,15 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 }
 
 func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("info collect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("info collect", stderr,
+		"usage: cmcsync info collect --dir FOLDER --primary SPEC --backup SPEC [--config FILE] [--json]",
+		"\nWrites each type that has a file in FOLDER and changed: a file named after the",
+		"type (power, fan, node, event-log, fault-log, asset; any extension, e.g.",
+		"event-log.sel), and asset/N.bin FRU images by slot. Every file is checked",
+		"first: one that does not decode exits 2 and nothing is written.")
 	pf := addPairFlags(fs)
 	dir := fs.String("dir", "", "the `FOLDER` of information files (required)")
 	layout := fs.String("sel-layout", "ipmitool", "event-log raw files: ipmitool or ipmi")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync info collect --dir FOLDER --primary SPEC --backup SPEC [--config FILE] [--json]")
-		fmt.Fprintln(stderr, "\nWrites each type that has a file in FOLDER and changed: a file named after the")
-		fmt.Fprintln(stderr, "type (power, fan, node, event-log, fault-log, asset; any extension, e.g.")
-		fmt.Fprintln(stderr, "event-log.sel), and asset/N.bin FRU images by slot. Every file is checked")
-		fmt.Fprintln(stderr, "first: one that does not decode exits 2 and nothing is written.")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}

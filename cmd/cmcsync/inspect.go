@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -24,20 +23,16 @@ func init() {
 // runInspect decodes one chip: cmcsync inspect --flash SPEC [--json]. It
 // exits 1 when something is damaged or undecodable.
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("inspect", stderr,
+		"usage: cmcsync inspect --flash SPEC [--config FILE] [--info-size N] [--json]",
+		"\nDecodes a chip without writing: the firmware image header, the information",
+		"region (with the digests a sync would record) and the backup store (committed",
+		"generation, per-type sizes and digests, configuration, role, interrupted round,",
+		"damage). The region's size is read from its header. Exits 1 if anything is damaged.")
 	spec := fs.String("flash", "", "the flash to decode: "+flashspec.Usage)
 	cf := addChipFlags(fs)
 	verify := fs.Bool("verify", true, "read every committed chunk and check its digest")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync inspect --flash SPEC [--config FILE] [--info-size N] [--json]")
-		fmt.Fprintln(stderr, "\nDecodes a chip without writing: the firmware image header, the information")
-		fmt.Fprintln(stderr, "region (with the digests a sync would record) and the backup store (committed")
-		fmt.Fprintln(stderr, "generation, per-type sizes and digests, configuration, role, interrupted round,")
-		fmt.Fprintln(stderr, "damage). The region's size is read from its header. Exits 1 if anything is damaged.")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}

@@ -106,6 +106,20 @@ func usageError(format string, a ...any) error {
 	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, a...)}
 }
 
+// newFlagSet returns a flag set for the command name that reports to
+// stderr and whose -h prints the usage lines, one a line, then the flags.
+func newFlagSet(name string, stderr io.Writer, usage ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		for _, line := range usage {
+			fmt.Fprintln(stderr, line)
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // parseFlags parses a command's flags and refuses positional arguments.
 // done is true when the command should return err at once: nil after -h
 // printed the usage, a usage error otherwise. Errors name fs.Name().

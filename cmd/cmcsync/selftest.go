@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,21 +25,17 @@ func init() {
 // line per check; the last line is "selftest: N checks passed" or says
 // which checks failed (exit status 1).
 func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("selftest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("selftest", stderr,
+		"usage: cmcsync selftest --flash SPEC [--check NAME,...] [--config FILE] [--force]",
+		"\nRuns the HAL conformance checks on the device. It erases and programs a few",
+		"blocks at the start, middle and end: their contents are lost. On an MTD device",
+		"it refuses (exit 3) a partition whose name says a board boots from it (u-boot,",
+		"env, kernel, rootfs, ...) and, given --config, one the file does not name as a",
+		"chip, unless --force.")
 	spec := fs.String("flash", "", "flash to test: "+flashspec.Usage+" (its contents are destroyed)")
 	only := fs.String("check", "", "comma-separated checks to run (default all): "+strings.Join(checkNames(), ", "))
 	cfgPath := fs.String("config", "", "configuration `FILE`: an MTD device must be one of its chips (else --force)")
 	force := fs.Bool("force", false, "run on an MTD device that the configuration does not name, or whose partition name says a board boots from it")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync selftest --flash SPEC [--check NAME,...] [--config FILE] [--force]")
-		fmt.Fprintln(stderr, "\nRuns the HAL conformance checks on the device. It erases and programs a few")
-		fmt.Fprintln(stderr, "blocks at the start, middle and end: their contents are lost. On an MTD device")
-		fmt.Fprintln(stderr, "it refuses (exit 3) a partition whose name says a board boots from it (u-boot,")
-		fmt.Fprintln(stderr, "env, kernel, rootfs, ...) and, given --config, one the file does not name as a")
-		fmt.Fprintln(stderr, "chip, unless --force.")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -44,8 +43,14 @@ const (
 // runServe runs `cmcsync serve`: the engine on its schedule over two flash
 // devices, the selection page, the JSON API and /metrics.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", stderr,
+		"usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]",
+		"\nRuns the sync engine on its schedule and serves the information sync selection",
+		"page, the JSON API (/api/, see docs/API.md) and /metrics. Without --primary and",
+		"--backup it runs on two simulated chips kept as image files in the state folder,",
+		"formatted on first start, with a simulated CMC that keeps changing the primary's",
+		"information. Stop it with Ctrl-C; a kill at any moment is recovered at the next start.",
+		"")
 	primary := fs.String("primary", "", "primary flash: "+flashspec.Usage+" (default: a simulated chip in the state folder)")
 	backup := fs.String("backup", "", "backup flash, same forms as --primary (give both or neither)")
 	stateDir := fs.String("state", "", "state folder: simulated chip images, the history and the API token (default $XDG_STATE_HOME/cmcsync or ~/.local/state/cmcsync)")
@@ -66,16 +71,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	onFailover := fs.String("on-failover", "", "after each failover run `ACTION` once: a command line (split on spaces, no shell; the event is in its CMCSYNC_* environment) or builtin:ast2600-alt-boot (arm the AST2600 alternate-boot watchdog); see docs/DEPLOY.md")
 	onFailoverTimeout := fs.Duration("on-failover-timeout", failhook.DefaultTimeout, "kill a --on-failover command still running after this long")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]")
-		fmt.Fprintln(stderr, "\nRuns the sync engine on its schedule and serves the information sync selection")
-		fmt.Fprintln(stderr, "page, the JSON API (/api/, see docs/API.md) and /metrics. Without --primary and")
-		fmt.Fprintln(stderr, "--backup it runs on two simulated chips kept as image files in the state folder,")
-		fmt.Fprintln(stderr, "formatted on first start, with a simulated CMC that keeps changing the primary's")
-		fmt.Fprintln(stderr, "information. Stop it with Ctrl-C; a kill at any moment is recovered at the next start.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -42,8 +41,12 @@ type selectChange struct {
 // runSync runs one round: cmcsync sync --primary SPEC --backup SPEC
 // [--select TYPES] [--populate [--force CHIPS]] [--json].
 func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sync", stderr,
+		"usage: cmcsync sync --primary SPEC --backup SPEC [--config FILE] [--select power,fan,...] [--populate [--force CHIPS]] [--json]",
+		"\nRuns one sync round: recovery if the last run was cut, a scrub of the backup,",
+		"then the round. A sim spec without file= is a new blank chip each run. The",
+		"information region's size is read from its header. --select changes the stored",
+		"configuration (it says so); cmcsync config set changes the rest.")
 	primary := fs.String("primary", "", "the primary (active) flash: "+flashspec.Usage)
 	backup := fs.String("backup", "", "the backup flash: "+flashspec.Usage)
 	sel := fs.String("select", "", "information types to sync, comma-separated, or all; STORED: later rounds (serve, sync) keep it (default: the stored configuration)")
@@ -52,14 +55,6 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	seed := fs.Uint64("seed", 1, "generator seed for --populate")
 	cf := addChipFlags(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON (docs/JSON.md)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync sync --primary SPEC --backup SPEC [--config FILE] [--select power,fan,...] [--populate [--force CHIPS]] [--json]")
-		fmt.Fprintln(stderr, "\nRuns one sync round: recovery if the last run was cut, a scrub of the backup,")
-		fmt.Fprintln(stderr, "then the round. A sim spec without file= is a new blank chip each run. The")
-		fmt.Fprintln(stderr, "information region's size is read from its header. --select changes the stored")
-		fmt.Fprintln(stderr, "configuration (it says so); cmcsync config set changes the rest.")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}

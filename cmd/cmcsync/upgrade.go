@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -36,29 +35,23 @@ func runUpgrade(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []string, stdout, stderr io.Writer) (err error) {
 	name := map[engine.UpgradeChoice]string{engine.KeepUpgraded: "keep", engine.RestoreDefaults: "restore"}[choice]
-	fs := flag.NewFlagSet("upgrade "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("upgrade "+name, stderr,
+		fmt.Sprintf("usage: cmcsync upgrade %s --primary SPEC --backup SPEC [--config FILE] [--json]", name),
+		"\nAfter the primary's firmware image was upgraded, rounds wait for a choice:",
+		"  keep     sync the upgraded image's information as the new baseline",
+		"  restore  write each selected type's preset defaults to the primary's",
+		"           information region (replacing what it holds), then sync them",
+		"The choice is committed with the round it runs. Without a pending upgrade it",
+		"changes nothing and exits 1.")
 	pf := addPairFlags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: cmcsync upgrade %s --primary SPEC --backup SPEC [--config FILE] [--json]\n", name)
-		fmt.Fprintln(stderr, "\nAfter the primary's firmware image was upgraded, rounds wait for a choice:")
-		fmt.Fprintln(stderr, "  keep     sync the upgraded image's information as the new baseline")
-		fmt.Fprintln(stderr, "  restore  write each selected type's preset defaults to the primary's")
-		fmt.Fprintln(stderr, "           information region (replacing what it holds), then sync them")
-		fmt.Fprintln(stderr, "The choice is committed with the round it runs. Without a pending upgrade it")
-		fmt.Fprintln(stderr, "changes nothing and exits 1.")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	e, err := pf.open(ctx, fs)
+	e, c, err := pf.openOrDaemon(ctx, fs, stderr, "upgrade "+name, "choosing through its API")
 	if err != nil {
-		c, ok, why := daemonClient(err, *pf.chips.config)
-		if !ok {
-			return errors.Join(err, why)
-		}
-		fmt.Fprintf(stderr, "upgrade %s: the chips are held by a running daemon: choosing through its API at %s\n", name, c.URL)
+		return err
+	}
+	if c != nil {
 		st, err := c.Upgrade(ctx, web.UpgradeChoice(choice.String()))
 		switch {
 		case errors.Is(err, web.ErrNoUpgrade):

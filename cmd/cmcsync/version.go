@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -69,13 +68,9 @@ func (v versionInfo) String() string {
 }
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("version", stderr,
+		"usage: cmcsync version [--json]")
 	asJSON := fs.Bool("json", false, "print the version as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cmcsync version [--json]")
-		fs.PrintDefaults()
-	}
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}

@@ -199,6 +199,17 @@ func (b *bench) open(ctx context.Context, chipA, chipB hal.Flash, clock hal.Cloc
 	return engine.Open(ctx, chipA, chipB, b.options(clock, m))
 }
 
+// formatPopulated formats both chips, filling the information region with
+// g's first contents, and returns the region.
+func formatPopulated(chips [2]*sim.Flash, opts engine.Options, g *cmcsim.Generator) (*info.Region, error) {
+	var region *info.Region
+	_, err := engine.FormatAndFill(chips[0], chips[1], opts, func(r *info.Region) error {
+		region = r
+		return g.Populate(r)
+	})
+	return region, err
+}
+
 func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
 	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ProbeEvery: probeEvery,
 		Config: engine.Config{Types: b.scenario.Types, Interval: b.scenario.Interval, Threshold: b.scenario.Threshold}}
@@ -223,11 +234,8 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	b.interruptBound = interruptBound(part, probeEvery, b.eraseSize)
 	opts := b.options(clock, engine.None)
 	g := cmcsim.New(seed)
-	var region *info.Region
-	if _, err := engine.FormatAndFill(chips[0], chips[1], opts, func(r *info.Region) error {
-		region = r
-		return g.Populate(r)
-	}); err != nil {
+	region, err := formatPopulated(chips, opts, g)
+	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	e, err := engine.Open(ctx, chips[0], chips[1], opts)

@@ -2,11 +2,8 @@ package campaign
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/cmcsync/cmcsync/faults"
-	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 )
 
@@ -164,19 +161,5 @@ func (w *worker) branchRecovery(base *trial, before []faults.Op, s step, q point
 
 // tear replays operation op through an injector whose schedule tears it.
 func (w *worker) tear(s faults.Schedule, op faults.Op, index int64) error {
-	in := faults.NewInjector(s, faults.Options{SplitPages: true, Clock: w.clock, StartIndex: index})
-	dev := in.Wrap(w.chips[int(op.Role)-1], op.Role)
-	var err error
-	switch op.Kind {
-	case faults.Program:
-		_, err = dev.WriteAt(op.Data, op.Off)
-	case faults.Erase:
-		err = dev.Erase(op.Off, op.Len)
-	default:
-		_, err = dev.ReadAt(make([]byte, op.Len), op.Off)
-	}
-	if !errors.Is(err, hal.ErrPowerLoss) && in.Err() == nil {
-		return fmt.Errorf("tear %v: want a power loss, got %v", op, err)
-	}
-	return in.Err()
+	return tearOp(w.chips, w.clock, s, op, index)
 }

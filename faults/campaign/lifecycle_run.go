@@ -69,7 +69,7 @@ func (l *lifecycle) runPoint(ctx context.Context, w *lifeWorker, lp lifePoint) (
 	w.clock.set(lop.time)
 	s := lp.p.schedule(l.seed)
 	if lp.p.kind == pointTorn {
-		if err := tearOp(w.chips, w.clock, l.part, s, lop.op); err != nil {
+		if err := tearOp(w.chips, w.clock, s, lop.op, lop.op.Index); err != nil {
 			return result{}, err
 		}
 		w.clock.set(lop.time)
@@ -85,9 +85,9 @@ func (l *lifecycle) runPoint(ctx context.Context, w *lifeWorker, lp lifePoint) (
 }
 
 // tearOp replays operation op on the chips through an injector whose
-// schedule s tears it.
-func tearOp(chips [2]*sim.Flash, clock *harnessClock, part sim.Part, s faults.Schedule, op faults.Op) error {
-	in := faults.NewInjector(s, faults.Options{SplitPages: true, Clock: clock, StartIndex: op.Index})
+// schedule s tears it, the injector counting operations from index.
+func tearOp(chips [2]*sim.Flash, clock *harnessClock, s faults.Schedule, op faults.Op, index int64) error {
+	in := faults.NewInjector(s, faults.Options{SplitPages: true, Clock: clock, StartIndex: index})
 	dev := in.Wrap(chips[int(op.Role)-1], op.Role)
 	var err error
 	switch op.Kind {
@@ -165,15 +165,7 @@ func runLifecycle(ctx context.Context, o Options, sc Scenario) (*Report, error) 
 		return nil, err
 	}
 	tally.finish()
-	rep.SetupSeconds = wall0.Sub(start).Seconds()
-	rep.WallSeconds = time.Since(wall0).Seconds()
-	if rep.WallSeconds > 0 {
-		rep.PointsPerSecond = float64(rep.FaultPoints) / rep.WallSeconds
-	}
-	if c := (cpuTime() - cpu0).Seconds(); c > 0 {
-		rep.CPUSeconds = c
-		rep.PointsPerCPUSecond = float64(rep.FaultPoints) / c
-	}
+	rep.setTimes(start, wall0, cpu0)
 	return rep, nil
 }
 

@@ -106,11 +106,8 @@ func runHistory(ctx context.Context, sc Scenario, seed uint64) (*longRun, error)
 	b := &bench{scenario: sc, layout: h.layout}
 	opts := b.options(clock, engine.None)
 	g := cmcsim.New(seed)
-	var region *info.Region
-	if _, err := engine.FormatAndFill(chips[0], chips[1], opts, func(r *info.Region) error {
-		region = r
-		return g.Populate(r)
-	}); err != nil {
+	region, err := formatPopulated(chips, opts, g)
+	if err != nil {
 		return nil, fmt.Errorf("long run: %w", err)
 	}
 	area, epoch, wraps := 0, uint64(1), uint32(0)

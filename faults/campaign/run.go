@@ -67,6 +67,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	tally.finish()
 	// The rate is over the points only (not the one-time setup and
 	// recording, reported in SetupSeconds).
+	rep.setTimes(start, wall0, cpu0)
+	return rep, nil
+}
+
+// setTimes sets rep's timings of a run that began at start, began its
+// points at wall0 with cpu0 of CPU time spent, and ends now: the rates
+// are over the points only.
+func (rep *Report) setTimes(start, wall0 time.Time, cpu0 time.Duration) {
 	rep.SetupSeconds = wall0.Sub(start).Seconds()
 	rep.WallSeconds = time.Since(wall0).Seconds()
 	if rep.WallSeconds > 0 {
@@ -76,7 +84,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.CPUSeconds = c
 		rep.PointsPerCPUSecond = float64(rep.FaultPoints) / c
 	}
-	return rep, nil
 }
 
 // campaignBenches returns the benches a campaign runs on: its scenario's,

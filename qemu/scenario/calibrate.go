@@ -20,9 +20,7 @@ import (
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/qemu/guest"
-	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sim"
-	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // calibrateScratch is the range of flash1 the calibrate scenario lets the
@@ -147,21 +145,8 @@ func calibrateCommand() string {
 // prepareCalibrateImages makes both images: a guard firmware image on
 // flash0, seeded data on flash1 around the scratch range.
 func prepareCalibrateImages(e *env) error {
-	for _, path := range []string{e.primary, e.backup} {
-		if err := vm.CreateFlashImage(path); err != nil {
-			return err
-		}
-	}
-	pf, err := openImage(e.primary, "flash0")
-	if err != nil {
+	if err := createGuardedImages(e, "calibrate-guard"); err != nil {
 		return err
-	}
-	err = info.WriteImage(pf, info.ImageHeader{Version: "calibrate-guard", Size: 1 << 20}, e.o.Seed)
-	if cerr := pf.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write guard image on flash0: %w", err)
 	}
 	bf, err := openImage(e.backup, "flash1")
 	if err != nil {

@@ -53,6 +53,29 @@ func (c chipSpec) open(path, name string) (*sim.Flash, error) {
 // openImage opens a fuji-bmc chip image.
 func openImage(path, name string) (*sim.Flash, error) { return norChip.open(path, name) }
 
+// createGuardedImages creates both chip images, erased, and writes a
+// firmware image labelled version on flash0: the guard a destructive
+// scenario on flash1 must leave unchanged.
+func createGuardedImages(e *env, version string) error {
+	for _, path := range []string{e.primary, e.backup} {
+		if err := vm.CreateFlashImage(path); err != nil {
+			return err
+		}
+	}
+	pf, err := openImage(e.primary, "flash0")
+	if err != nil {
+		return err
+	}
+	err = info.WriteImage(pf, info.ImageHeader{Version: version, Size: 1 << 20}, e.o.Seed)
+	if cerr := pf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write guard image on flash0: %w", err)
+	}
+	return nil
+}
+
 var reChecks = regexp.MustCompile(`(\d+) checks? passed`)
 
 // runSelftest runs the hal/haltest suite on flash1 in the guest. The host
@@ -60,22 +83,8 @@ var reChecks = regexp.MustCompile(`(\d+) checks? passed`)
 // suite (destructive on flash1) left flash0 bit-for-bit unchanged, and that
 // the guest's report names a positive number of passed checks.
 func runSelftest(ctx context.Context, e *env) error {
-	if err := vm.CreateFlashImage(e.backup); err != nil {
+	if err := createGuardedImages(e, "selftest-guard"); err != nil {
 		return err
-	}
-	if err := vm.CreateFlashImage(e.primary); err != nil {
-		return err
-	}
-	pf, err := openImage(e.primary, "flash0")
-	if err != nil {
-		return err
-	}
-	err = info.WriteImage(pf, info.ImageHeader{Version: "selftest-guard", Size: 1 << 20}, e.o.Seed)
-	if cerr := pf.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write guard image on flash0: %w", err)
 	}
 	before, err := assets.FileSHA256(e.primary)
 	if err != nil {
@@ -101,7 +110,7 @@ func runSelftest(ctx context.Context, e *env) error {
 		return err
 	}
 	e.rep.check("flash0-untouched", before == after, "sha256 of primary.img before %s…, after %s…", before[:12], after[:12])
-	pf, err = openImage(e.primary, "flash0")
+	pf, err := openImage(e.primary, "flash0")
 	if err != nil {
 		return err
 	}
