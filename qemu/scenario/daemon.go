@@ -68,10 +68,21 @@ type DaemonReport struct {
 
 const daemonGuestPort = 8443
 
+// DaemonAPI is how the host reaches the guest's daemon (Options.OnDaemon):
+// its HTTPS address through the forwarded port, the API token, and the
+// scenario's certificate, which Client trusts (it sends no token itself).
+type DaemonAPI struct {
+	URL    string
+	Token  string
+	Cert   *x509.Certificate
+	Client *http.Client
+}
+
 // daemonTLS is the scenario's certificate, made for the guest's address
 // and the host's forwarded one, and the client that trusts it.
 type daemonTLS struct {
 	certPEM, keyPEM []byte
+	cert            *x509.Certificate
 	pool            *x509.CertPool
 }
 
@@ -106,7 +117,7 @@ func newDaemonTLS() (*daemonTLS, error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return &daemonTLS{certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), pool: pool}, nil
+		keyPEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), cert: cert, pool: pool}, nil
 }
 
 // daemonRun is the state of one daemon-powercut run.
@@ -229,12 +240,28 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 			}
 		}
 		if last {
+			if e.o.OnDaemon != nil {
+				api := DaemonAPI{URL: fmt.Sprintf("https://127.0.0.1:%d", r.port), Token: r.token, Cert: r.tls.cert, Client: r.client}
+				t0 := time.Now()
+				err := e.o.OnDaemon(ctx, api)
+				detail := "passed"
+				if err != nil {
+					detail = err.Error()
+				}
+				e.rep.check("host test against the daemon", err == nil, "%s (%v)", detail, Seconds(time.Since(t0)))
+				e.logf("host test against the daemon: %v in %v", err, Seconds(time.Since(t0)))
+			}
 			if _, err := r.sync(ctx); err != nil {
 				e.rep.check("final sync", false, "%v", err)
 			} else {
 				e.rep.check("final sync", true, "a sync after the last recovery committed or found nothing changed")
 			}
-			m.Kill()
+			if err := m.Kill(); err != nil {
+				return err
+			}
+			gen, _, errs := r.checkImages(committed)
+			cy.AfterCut, cy.Violations = gen, append(cy.Violations, errs...)
+			e.rep.check("after the last boot", len(errs) == 0, "committed generation %d (was %d); outside partitions identical%s", gen, committed, joinOr(errs, ""))
 			cy.Wall = Seconds(time.Since(start))
 			r.rep.Cycles = append(r.rep.Cycles, cy)
 			break
