@@ -58,7 +58,7 @@ func TestScenariosInQEMU(t *testing.T) {
 		{"sync", "sync", Options{Seed: 1}, true, ""},
 		{"powercut", "powercut", Options{Seed: 1, Cycles: 3}, true, ""},
 		{"nand", "nand", Options{Seed: 1}, true, ""},
-		{"daemon-powercut", "daemon-powercut", Options{Seed: 1, Cycles: 2}, true, ""},
+		{"daemon-powercut", "daemon-powercut", Options{Seed: 1, Cycles: 3}, true, ""},
 		{"sync with the primary-written mutant", "sync", Options{Seed: 1, Mutant: engine.PrimaryWritten}, false, "primary-untouched"},
 		// Seed 1 cuts cycles 2 and 3 early in the round's write phase,
 		// leaving interrupted rounds whose blocks a purge must erase.
