@@ -103,17 +103,22 @@ func (r *daemonRun) collectInGuest(ctx context.Context, m *vm.Machine, pair stri
 		return fmt.Errorf("info collect in the guest: %w", err)
 	}
 	var res []collectResult
-	js := out[strings.IndexByte(out, '['):]
-	if err := json.Unmarshal([]byte(js[:strings.LastIndexByte(js, ']')+1]), &res); err != nil {
+	i, j := strings.IndexByte(out, '['), strings.LastIndexByte(out, ']')
+	if i < 0 || j < i {
+		return fmt.Errorf("info collect in the guest: no JSON list in its output:\n%s", out)
+	}
+	if err := json.Unmarshal([]byte(out[i:j+1]), &res); err != nil {
 		return fmt.Errorf("info collect in the guest: its --json output: %w:\n%s", err, out)
 	}
 	got := map[string]bool{}
+	var lines []string
 	for _, x := range res {
 		got[x.Type] = x.Changed
+		lines = append(lines, fmt.Sprintf("%s changed=%v seq %d, %d bytes", x.Type, x.Changed, x.Seq, x.Size))
 	}
 	e.rep.check("info collect in the guest", len(res) == 2 && got["event-log"] && got["asset"],
-		"event-log (%d SEL records, %d bytes) and asset slot 0 (%d-byte FRU image) written on the primary's region through %s in %v: %s",
-		len(r.inputs.records), len(r.inputs.selFile), len(r.inputs.fruFile), "cmc-info", Seconds(time.Since(t0)), strings.TrimSpace(js))
+		"event-log (%d SEL records, %d bytes) and asset slot 0 (%d-byte FRU image) written on the primary's region in %v: %s",
+		len(r.inputs.records), len(r.inputs.selFile), len(r.inputs.fruFile), Seconds(time.Since(t0)), strings.Join(lines, "; "))
 	return nil
 }
 
