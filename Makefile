@@ -72,7 +72,8 @@ vm-diff: deps
 
 # cmcsync serve in the emulated BMC on a CMC partition layout, 20 seeded
 # power cuts during API syncs (docs/LAYOUT.md); the report goes to
-# vm-daemon.json. make test's vm-test runs a 2-cycle sample.
+# vm-daemon.json. make test's vm-test runs a 3-cycle sample with the browser
+# test against the guest's daemon on its last boot.
 vm-daemon: deps
 	$(GO) run ./cmd/cmcsync vm scenario daemon-powercut --cycles 20 --seed 1 --json > vm-daemon.json
 

@@ -196,7 +196,7 @@ var schema = map[string]entry{
 	"faults":      {flag: "faults", kind: kString},
 	"select":      {flag: "select", kind: kTypes},
 	// The places of the information region and the store as partition
-	// names of each chip or OFF+SIZE (package partlayout), and the image
+	// names of each chip or OFF+SIZE (chipstate.Places), and the image
 	// identity source.
 	"info_place":   {flag: "info", kind: kString},
 	"store_place":  {flag: "store", kind: kString},

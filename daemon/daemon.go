@@ -33,9 +33,14 @@ type Options struct {
 	Format bool
 	// Force names the chips (primary, backup) Format may erase data on.
 	Force [2]bool
-	// Places put the information region and the store on the chips (zero:
-	// the defaults; the region's size is read from its header, see
-	// chipstate.Resolve).
+	// Places put the information region and the store on the chips and
+	// name the image identity source (chipstate.Places, resolved by
+	// chipstate.PairLayout as every command resolves them). Zero: the
+	// defaults, engine.DefaultLayout with cmcsync's generated image at
+	// offset 0 (chips it formats whole, the simulator), the region's size
+	// read from its header. With Info and Store (partitions of real chips
+	// by name, or OFF+SIZE) nothing is ever written outside the region
+	// and the store.
 	Places chipstate.Places
 	// Seed seeds the simulated CMC's content and activity and the images
 	// of simulated upgrades.
@@ -65,15 +70,6 @@ type Options struct {
 	// Budget bounds the flash writes the API can cause (zero:
 	// DefaultBudget).
 	Budget Budget
-	// Info and Store place the information region and the store on real
-	// chips: a partition of the chip by name (the chip given as an MTD
-	// device covering it whole; see package partlayout) or OFF+SIZE; both
-	// or neither. Neither: engine.DefaultLayout, cmcsync's generated image
-	// at offset 0 (chips it formats whole, the simulator). Image is the
-	// image identity spec (partlayout.IdentityUsage); "": header with the
-	// default layout, none with places. With places nothing is ever
-	// written outside the region and the store.
-	Info, Store, Image string
 	// CMCOnRealChips runs the simulated CMC (CMCStep) on real chips too:
 	// for test rigs (the emulated BMC), it writes the primary's
 	// information region as a CMC's services would.

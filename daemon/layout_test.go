@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
@@ -28,7 +29,7 @@ func TestPlacesOnRealLayout(t *testing.T) {
 		require.NoError(t, os.WriteFile(file, img, 0o644))
 		specs[i] = simSpec(t, name, file)
 	}
-	o := Options{Primary: specs[0], Backup: specs[1], Format: true, Info: "4M+1M", Store: "5M+3M", Image: "sha256:0+1M"}
+	o := Options{Primary: specs[0], Backup: specs[1], Format: true, Places: chipstate.Places{Info: "4M+1M", Store: "5M+3M", Image: "sha256:0+1M"}}
 	d, err := Open(context.Background(), o)
 	require.NoError(t, err)
 	require.Equal(t, engine.Layout{InfoOff: 4 << 20, InfoSize: 1 << 20, StoreOff: 5 << 20, StoreSize: 3 << 20}, d.engine.Layout())
@@ -43,13 +44,22 @@ func TestPlacesOnRealLayout(t *testing.T) {
 		require.True(t, bytes.Equal(boot, img[:4<<20]), "%s: bytes before the region changed", name)
 	}
 
-	for _, bad := range []Options{
+	for _, bad := range []chipstate.Places{
 		{Info: "4M+1M"},
 		{Info: "4M+1M", Store: "4M+4M"},
 		{Info: "4M+1M", Store: "5M+3M", Image: "zip:0+1M"},
+		{Info: "4M+1M", Store: "5M+3M", InfoSize: 1 << 20},
 	} {
-		bad.Primary, bad.Backup = specs[0], specs[1]
-		_, err := Open(context.Background(), bad)
+		_, err := Open(context.Background(), Options{Primary: specs[0], Backup: specs[1], Places: bad})
 		require.ErrorIs(t, err, ErrPlaces, "%+v", bad)
 	}
+
+	// Named places are checked against the region header too: the
+	// region the format made records 1 MiB.
+	_, err = Open(context.Background(), Options{Primary: specs[0], Backup: specs[1], Places: chipstate.Places{Info: "4M+512K", Store: "5M+3M"}})
+	require.ErrorIs(t, err, chipstate.ErrSizeMismatch)
+	d, err = Open(context.Background(), Options{Primary: specs[0], Backup: specs[1], Places: chipstate.Places{Info: "4M+1M", Store: "5M+3M", Image: "sha256:0+1M"}})
+	require.NoError(t, err)
+	require.Equal(t, engine.Layout{InfoOff: 4 << 20, InfoSize: 1 << 20, StoreOff: 5 << 20, StoreSize: 3 << 20}, d.engine.Layout())
+	require.NoError(t, d.Close())
 }

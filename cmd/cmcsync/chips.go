@@ -23,6 +23,7 @@ import (
 type chipFlags struct {
 	config                                 *string
 	infoOff, infoSize, storeOff, storeSize *string
+	info, store, imageID                   *string
 }
 
 func addChipFlags(fs *flag.FlagSet) *chipFlags {
@@ -32,6 +33,9 @@ func addChipFlags(fs *flag.FlagSet) *chipFlags {
 		infoSize:  fs.String("info-size", "", "information region size, e.g. 8M (default: the size its header records, else a quarter of the chip, at most 8MiB)"),
 		storeOff:  fs.String("store-offset", "", "offset of the backup store on each chip (default: right after the information region)"),
 		storeSize: fs.String("store-size", "", "size of the backup store (default: to the end of the chip)"),
+		info:      fs.String("info", "", "real chips: the information region's `PLACE`, a partition name of the chip (the chip given as an MTD device covering it whole) or OFF+SIZE; with --store, instead of the offsets (default: cmcsync's own layout, its image at offset 0)"),
+		store:     fs.String("store", "", "real chips: the store's `PLACE`, as --info"),
+		imageID:   fs.String("image-id", "", "where the image identity for upgrade detection comes from: "+chipstate.IdentityUsage),
 	}
 }
 
@@ -48,9 +52,11 @@ func (c *chipFlags) load(fs *flag.FlagSet) error {
 	return f.Apply(fs)
 }
 
-// places parses the layout flags.
+// places parses the layout flags (docs/LAYOUT.md, Places): offsets and
+// sizes, or --info and --store, and the image identity; chipstate.PairLayout
+// resolves them on the chips.
 func (c *chipFlags) places(cmd string) (chipstate.Places, error) {
-	var p chipstate.Places
+	p := chipstate.Places{Info: *c.info, Store: *c.store, Image: *c.imageID}
 	for _, f := range []struct {
 		name string
 		val  *string
@@ -64,6 +70,9 @@ func (c *chipFlags) places(cmd string) (chipstate.Places, error) {
 			return p, usageError("%s: --%s: %v", cmd, f.name, err)
 		}
 		*f.dst = v
+	}
+	if err := p.Check(); err != nil {
+		return p, usageError("%s: %v", cmd, err)
 	}
 	return p, nil
 }

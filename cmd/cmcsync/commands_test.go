@@ -247,3 +247,47 @@ func TestSyncSelectSaysItStores(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, out, "stored configuration changed", "the same selection changes nothing")
 }
+
+// TestPlacesOnEveryCommand: the commands on a pair take the places as
+// serve does (--info, --store, --image-id; docs/LAYOUT.md, Places) and
+// resolve them the same way: a pair populated with named places is read
+// and written by info, synced by sync and inspected with them, refused
+// (never reformatted) without them, and the two forms together are a
+// usage error.
+func TestPlacesOnEveryCommand(t *testing.T) {
+	dir := t.TempDir()
+	chips := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "a.img"),
+		"--backup", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")}
+	places := []string{"--info", "2M+1M", "--store", "3M+5M", "--image-id", "sha256:0+64K"}
+	with := func(args ...string) []string { return append(append(args, chips...), places...) }
+	res := syncJSON(t, append(with(), "--populate")...)
+	require.Equal(t, int64(2<<20), res.Layout.Info.Offset)
+	require.Equal(t, int64(3<<20), res.Layout.Store.Offset)
+	require.Zero(t, res.Layout.Image.Size, "named places: no image area")
+
+	sf := selFile(t, dir, 3)
+	out, _, err := runCommand(t, with("info", "put", "event-log", sf)...)
+	require.NoError(t, err)
+	require.Contains(t, out, "event-log: written from")
+	res = syncJSON(t, with()...)
+	require.Equal(t, []string{"event-log"}, res.Round.ChangedTypes)
+	out, _, err = runCommand(t, with("info", "get", "event-log", "--json")...)
+	require.NoError(t, err)
+	require.Contains(t, out, `"entries": 3`)
+
+	// Without the places the default layout finds no store there: refused,
+	// and the pair is still intact with them.
+	_, _, err = runCommand(t, append([]string{"info", "get", "event-log"}, chips...)...)
+	require.Error(t, err)
+	_, _, err = runCommand(t, with("info", "get", "event-log")...)
+	require.NoError(t, err)
+
+	for _, bad := range [][]string{
+		{"--info", "2M+1M", "--info-size", "1M"},
+		{"--info", "2M+1M"},
+	} {
+		_, _, err := runCommand(t, append(append([]string{"info", "get", "power"}, chips...), bad...)...)
+		require.Equal(t, exitUsage, statusOf(err), "%v: %v", bad, err)
+		require.ErrorContains(t, err, "give ")
+	}
+}

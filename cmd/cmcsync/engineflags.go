@@ -62,12 +62,12 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	if err != nil {
 		return nil, err
 	}
-	layout, err := chipstate.ResolvePair(pr.chips[0], pr.chips[1], places)
+	layout, id, err := chipstate.PairLayout(pr.chips, pr.specs, places, false)
 	if err != nil {
 		pr.Close()
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
-	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Config: engine.DefaultConfig()})
+	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Image: id, Config: engine.DefaultConfig()})
 	if err != nil {
 		pr.Close()
 		return nil, fmt.Errorf("%s: %w (is the pair formatted? cmcsync sync --populate makes a new pair)", cmd, err)

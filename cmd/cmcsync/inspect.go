@@ -58,7 +58,8 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return &exitError{code: 1, msg: fmt.Sprintf("inspect: %v", err)}
 	}
 	defer func() { err = errors.Join(err, hal.Close(f)) }()
-	l, _, err := chipstate.Resolve(f, places)
+	// One chip: resolved as a pair of it with itself.
+	l, _, err := chipstate.PairLayout([2]hal.Flash{f, f}, [2]flashspec.Spec{s, s}, places, false)
 	if err != nil {
 		return fmt.Errorf("inspect: %w", err)
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/failhook"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
-	"github.com/cmcsync/cmcsync/internal/partlayout"
 	"github.com/cmcsync/cmcsync/internal/sdnotify"
 	"github.com/cmcsync/cmcsync/web"
 )
@@ -64,9 +63,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "seed of the simulated CMC's activity and images")
 	pace := fs.Bool("pace", false, "simulated chips take their datasheet time in real time (default: it advances the engine's clock at once)")
 	faultText := fs.String("faults", "", "inject a fault `SCHEDULE` into the simulated chips, e.g. '(on (and primary read (after 5000)) (delay 3s))'; a cut ends the process (see docs/API.md, Fault injection and the clock)")
-	infoPlace := fs.String("info", "", "real chips: the information region's `PLACE`, a partition name of the chip (the chip given as an MTD device covering it whole) or OFF+SIZE; with --store (default: cmcsync's own layout, its image at offset 0)")
-	storePlace := fs.String("store", "", "real chips: the store's `PLACE`, as --info")
-	imageID := fs.String("image-id", "", "where the image identity for upgrade detection comes from: "+partlayout.IdentityUsage)
 	cmcReal := fs.Bool("simulate-cmc", false, "run the simulated CMC (--cmc-step) on real chips too: test rigs only, it writes the primary's information region")
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	onFailover := fs.String("on-failover", "", "after each failover run `ACTION` once: a command line (split on spaces, no shell; the event is in its CMCSYNC_* environment) or builtin:ast2600-alt-boot (arm the AST2600 alternate-boot watchdog); see docs/DEPLOY.md")
@@ -166,8 +162,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d, err := daemon.Open(ctx, daemon.Options{Primary: parsed[0], Backup: parsed[1], StateDir: dir, Format: *format,
 		Force: [2]bool{forced[0], forced[1]}, Places: places,
 		Seed: *seed, CMCStep: *cmcStep, Pace: *pace, Faults: schedule, OnPowerCut: killSelf, ScrubEvery: *scrubEvery,
-		Info: *infoPlace, Store: *storePlace, Image: *imageID, CMCOnRealChips: *cmcReal,
-		OnFailover: action, Logf: logf, EngineLogf: lineLogger(stderr, false)})
+		CMCOnRealChips: *cmcReal,
+		OnFailover:     action, Logf: logf, EngineLogf: lineLogger(stderr, false)})
 	if err != nil {
 		return fmt.Errorf("serve: %w", busyChip(err, parsed))
 	}

@@ -87,7 +87,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	}
 	defer func() { err = errors.Join(err, p.Close()) }()
 	fa, fb := p.chips[0], p.chips[1]
-	layout, err := chipstate.ResolvePair(fa, fb, places)
+	layout, id, err := chipstate.PairLayout(p.chips, p.specs, places, false)
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
@@ -101,7 +101,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if types != nil {
 		cfg.Types = types
 	}
-	opts := engine.Options{Clock: p.clock, Layout: layout, Config: cfg}
+	opts := engine.Options{Clock: p.clock, Layout: layout, Image: id, Config: cfg}
 	res := syncResult{Layout: jsonout.FromLayout(layout)}
 	if !got[0].Store && !got[1].Store {
 		if !*populate {

@@ -5,6 +5,9 @@ package browsertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,10 +48,32 @@ type Session struct {
 	errors []string
 }
 
+// Option adjusts the browser New starts.
+type Option func(*[]chromedp.ExecAllocatorOption)
+
+// TrustSPKI makes the browser accept TLS certificates whose public key has
+// one of the SHA-256 SubjectPublicKeyInfo digests (base64, as SPKIHash
+// computes them), as if a trusted authority had signed them: a test's
+// self-made certificate is trusted, any other invalid one still refused.
+// (Chromium honours --ignore-certificate-errors-spki-list only with a
+// profile directory of its own, which New always gives.)
+func TrustSPKI(hashes ...string) Option {
+	return func(o *[]chromedp.ExecAllocatorOption) {
+		*o = append(*o, chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(hashes, ",")))
+	}
+}
+
+// SPKIHash is the base64 SHA-256 digest of a certificate's
+// SubjectPublicKeyInfo, the form TrustSPKI takes.
+func SPKIHash(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
 // New starts Chromium (headless, a fresh profile, a 1360×900 window, for
 // at most timeout) and records every console error, exception and warning
 // the page produces. The browser stops when the test ends.
-func New(t testing.TB, timeout time.Duration) *Session {
+func New(t testing.TB, timeout time.Duration, options ...Option) *Session {
 	t.Helper()
 	path := Find(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -64,6 +89,9 @@ func New(t testing.TB, timeout time.Duration) *Session {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1360, 900),
 	)
+	for _, o := range options {
+		o(&opts)
+	}
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
@@ -97,6 +125,12 @@ func New(t testing.TB, timeout time.Duration) *Session {
 func (s *Session) Do(t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	require.NoError(t, chromedp.Do(s.ctx, steps...), what)
+}
+
+// Try runs browser actions and returns their error: for a step a test
+// expects to fail.
+func (s *Session) Try(steps ...chromedp.Action[chromedp.Void]) error {
+	return chromedp.Do(s.ctx, steps...)
 }
 
 // Eval evaluates a JavaScript expression and decodes its value.

@@ -1,6 +1,7 @@
 package chipstate_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -52,16 +54,27 @@ func TestResolve(t *testing.T) {
 		{name: "4M region, other size given", formatted: 1 << 20, places: chipstate.Places{InfoSize: 2 << 20}, wantErr: chipstate.ErrSizeMismatch},
 		{name: "explicit places", places: chipstate.Places{InfoOff: 2 << 20, InfoSize: 1 << 20, StoreOff: 4 << 20, StoreSize: 8 << 20}, wantInfo: 1 << 20, wantStore: 4 << 20},
 		{name: "explicit places overlapping", places: chipstate.Places{InfoOff: 2 << 20, InfoSize: 4 << 20, StoreOff: 4 << 20}, errText: "overlaps store"},
+		{name: "named places", places: chipstate.Places{Info: "2M+1M", Store: "4M+8M"}, wantInfo: 1 << 20, wantStore: 4 << 20},
+		{name: "named places at offset 0", places: chipstate.Places{Info: "0+1M", Store: "1M+8M"}, wantInfo: 1 << 20, wantStore: 1 << 20},
+		{name: "named places, the size its header records", formatted: 1 << 20, places: chipstate.Places{Info: fmt.Sprintf("%#x+1M", def.InfoOff), Store: fmt.Sprintf("%#x+0", def.InfoOff+1<<20)}, wantInfo: 1 << 20, wantStore: def.InfoOff + 1<<20},
+		{name: "named places, another size than its header records", formatted: 1 << 20, places: chipstate.Places{Info: fmt.Sprintf("%#x+512K", def.InfoOff), Store: "4M+8M"}, wantErr: chipstate.ErrSizeMismatch},
+		{name: "named places overlapping", places: chipstate.Places{Info: "2M+4M", Store: "4M+8M"}, wantErr: chipstate.ErrPlace, errText: "overlaps store"},
+		{name: "both forms", places: chipstate.Places{Info: "2M+1M", Store: "4M+8M", InfoSize: 1 << 20}, wantErr: chipstate.ErrPlace, errText: "give the places as --info and --store, or as offsets and sizes (--info-offset, ...), not both"},
+		{name: "info without store", places: chipstate.Places{Info: "2M+1M"}, wantErr: chipstate.ErrPlace, errText: "give both the information region's and the store's place, or neither"},
+		{name: "a partition on a chip without partitions", places: chipstate.Places{Info: "cmc-info", Store: "cmc-store"}, wantErr: chipstate.ErrPlace, errText: `information region: bad place: no partition "cmc-info" on this chip`},
+		{name: "a bad identity", places: chipstate.Places{Image: "zip:0+1M"}, wantErr: chipstate.ErrPlace, errText: `image identity kind "zip"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := pair(t, tc.formatted)
-			l, err := chipstate.ResolvePair(a, b, tc.places)
-			switch {
-			case tc.wantErr != nil:
+			specs := [2]flashspec.Spec{mustSpec(t, "sim:part=w25q256jv,name=a"), mustSpec(t, "sim:part=w25q256jv,name=b")}
+			l, _, err := chipstate.PairLayout([2]hal.Flash{a, b}, specs, tc.places, false)
+			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr)
-				return
-			case tc.errText != "":
+			}
+			if tc.errText != "" {
 				require.ErrorContains(t, err, tc.errText)
+			}
+			if tc.wantErr != nil || tc.errText != "" {
 				return
 			}
 			require.NoError(t, err)
@@ -69,6 +82,25 @@ func TestResolve(t *testing.T) {
 			require.Equal(t, tc.wantStore, l.StoreOff)
 		})
 	}
+}
+
+func mustSpec(t *testing.T, s string) flashspec.Spec {
+	sp, err := flashspec.Parse(s)
+	require.NoError(t, err)
+	return sp
+}
+
+// TestPairLayoutIdentity: the image identity spec resolves on the places
+// of each chip, and the default is the engine's (nil).
+func TestPairLayoutIdentity(t *testing.T) {
+	a, b := pair(t, 0)
+	specs := [2]flashspec.Spec{mustSpec(t, "sim:part=w25q256jv,name=a"), mustSpec(t, "sim:part=w25q256jv,name=b")}
+	_, id, err := chipstate.PairLayout([2]hal.Flash{a, b}, specs, chipstate.Places{Info: "2M+1M", Store: "4M+8M", Image: "sha256:0+64K"}, true)
+	require.NoError(t, err)
+	require.Equal(t, engine.RangeDigest{Off: 0, Size: 64 << 10}, id)
+	_, id, err = chipstate.PairLayout([2]hal.Flash{a, b}, specs, chipstate.Places{}, true)
+	require.NoError(t, err)
+	require.Nil(t, id)
 }
 
 func TestResolvePairDisagree(t *testing.T) {

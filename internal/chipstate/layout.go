@@ -10,14 +10,58 @@ import (
 )
 
 // Places are where the user (flags or configuration file) puts the
-// information region and the store on a chip; zero fields take the
-// defaults: the region right after the firmware image area
-// (engine.DefaultLayout), of the size its header records (else a quarter
-// of the chip, at most 8 MiB), the store from the region's end to the end
-// of the chip.
+// information region and the store on a chip, in one of two forms:
+//
+//   - offsets and sizes (--info-offset, --info-size, --store-offset,
+//     --store-size); zero fields take the defaults: the region right after
+//     the firmware image area (engine.DefaultLayout), of the size its
+//     header records (else a quarter of the chip, at most 8 MiB), the store
+//     from the region's end to the end of the chip;
+//   - Info and Store (--info, --store), each a PLACE (PlaceRange): a
+//     partition of the chip by name, or OFF+SIZE; both or neither.
+//
+// Image is the image identity spec (Identity; --image-id). PairLayout
+// turns Places into the engine's layout and identity source: every
+// command resolves them the same way.
 type Places struct {
 	InfoOff, InfoSize   int64
 	StoreOff, StoreSize int64
+	Info, Store         string
+	Image               string
+}
+
+// offsets reports whether any offset or size is given.
+func (p Places) offsets() bool {
+	return p.InfoOff != 0 || p.InfoSize != 0 || p.StoreOff != 0 || p.StoreSize != 0
+}
+
+// Check refuses places given in both forms, or one named without the
+// other (errors wrap ErrPlace).
+func (p Places) Check() error {
+	switch {
+	case p.offsets() && (p.Info != "" || p.Store != ""):
+		return placeErrorf("give the places as --info and --store, or as offsets and sizes (--info-offset, ...), not both")
+	case (p.Info == "") != (p.Store == ""):
+		return placeErrorf("give both the information region's and the store's place, or neither (the default layout)")
+	}
+	return nil
+}
+
+// onChip returns p with Info and Store resolved to offsets and sizes on
+// a chip with partitions parts (the names stay, marking the offsets as
+// given even where one is 0).
+func (p Places) onChip(parts []Partition) (Places, error) {
+	if p.Info == "" {
+		return p, nil
+	}
+	var err error
+	if p.InfoOff, p.InfoSize, err = PlaceRange(parts, p.Info); err != nil {
+		return p, fmt.Errorf("information region: %w", err)
+	}
+	if p.StoreOff, p.StoreSize, err = PlaceRange(parts, p.Store); err != nil {
+		return p, fmt.Errorf("store: %w", err)
+	}
+	return p, nil
 }
 
 // ErrSizeMismatch is wrapped by Resolve's error when a size given differs
@@ -49,7 +93,7 @@ func Resolve(f hal.Flash, p Places) (engine.Layout, Found, error) {
 		return engine.Layout{}, Found{}, err
 	}
 	infoOff := p.InfoOff
-	if infoOff == 0 {
+	if infoOff == 0 && p.Info == "" {
 		infoOff = defaultInfoOff(g)
 	}
 	var found Found
@@ -72,11 +116,15 @@ func Resolve(f hal.Flash, p Places) (engine.Layout, Found, error) {
 // Plan lays out a chip of geometry g from places p alone, reading nothing
 // (for a format): zero places take the defaults of Places.
 func Plan(g hal.Geometry, p Places) (engine.Layout, error) {
-	if p.InfoOff == 0 && p.StoreOff == 0 && p.StoreSize == 0 {
+	if p.InfoOff == 0 && p.StoreOff == 0 && p.StoreSize == 0 && p.Info == "" {
 		return engine.DefaultLayout(g, p.InfoSize)
 	}
 	if err := g.Validate(); err != nil {
 		return engine.Layout{}, err
+	}
+	if p.Info != "" {
+		// Named places: exactly the ranges they name.
+		return engine.NewLayout(g, p.InfoOff, p.InfoSize, p.StoreOff, p.StoreSize)
 	}
 	infoOff, size := p.InfoOff, p.InfoSize
 	if infoOff == 0 {

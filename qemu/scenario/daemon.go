@@ -68,10 +68,21 @@ type DaemonReport struct {
 
 const daemonGuestPort = 8443
 
+// DaemonAPI is how the host reaches the guest's daemon (Options.OnDaemon):
+// its HTTPS address through the forwarded port, the API token, and the
+// scenario's certificate, which Client trusts (it sends no token itself).
+type DaemonAPI struct {
+	URL    string
+	Token  string
+	Cert   *x509.Certificate
+	Client *http.Client
+}
+
 // daemonTLS is the scenario's certificate, made for the guest's address
 // and the host's forwarded one, and the client that trusts it.
 type daemonTLS struct {
 	certPEM, keyPEM []byte
+	cert            *x509.Certificate
 	pool            *x509.CertPool
 }
 
@@ -106,7 +117,7 @@ func newDaemonTLS() (*daemonTLS, error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return &daemonTLS{certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), pool: pool}, nil
+		keyPEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), cert: cert, pool: pool}, nil
 }
 
 // daemonRun is the state of one daemon-powercut run.
@@ -118,6 +129,7 @@ type daemonRun struct {
 	dtb     string
 	client  *http.Client
 	outside [2]map[string]string
+	inputs  *collected
 	rep     DaemonReport
 }
 
@@ -159,6 +171,9 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		tok[i] = byte(rng.Uint32())
 	}
 	r.token = base64.RawURLEncoding.EncodeToString(tok)
+	if r.inputs, err = newCollected(e.o.Seed); err != nil {
+		return err
+	}
 	if r.port, err = freePort(); err != nil {
 		return err
 	}
@@ -197,7 +212,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		}
 		cy.Boot = e.rep.Boots[len(e.rep.Boots)-1].ToShell
 		readyAt := time.Now()
-		if err := r.startDaemon(ctx, m); err != nil {
+		if err := r.startDaemon(ctx, m, last); err != nil {
 			m.Kill()
 			return err
 		}
@@ -229,12 +244,32 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 			}
 		}
 		if last {
+			if e.o.OnDaemon != nil {
+				api := DaemonAPI{URL: fmt.Sprintf("https://127.0.0.1:%d", r.port), Token: r.token, Cert: r.tls.cert, Client: r.client}
+				t0 := time.Now()
+				err := e.o.OnDaemon(ctx, api)
+				detail := "passed"
+				if err != nil {
+					detail = err.Error()
+				}
+				e.rep.check("host test against the daemon", err == nil, "%s (%v)", detail, Seconds(time.Since(t0)))
+				e.logf("host test against the daemon: %v in %v", err, Seconds(time.Since(t0)))
+			}
 			if _, err := r.sync(ctx); err != nil {
 				e.rep.check("final sync", false, "%v", err)
 			} else {
 				e.rep.check("final sync", true, "a sync after the last recovery committed or found nothing changed")
 			}
-			m.Kill()
+			if err := m.Kill(); err != nil {
+				return err
+			}
+			gen, _, errs := r.checkImages(committed)
+			cy.AfterCut, cy.Violations = gen, append(cy.Violations, errs...)
+			e.rep.check("after the last boot", len(errs) == 0, "committed generation %d (was %d); outside partitions identical%s", gen, committed, joinOr(errs, ""))
+			bad := r.checkCollected()
+			cy.Violations = append(cy.Violations, bad...)
+			e.rep.check("collected information on the backup", len(bad) == 0, "the backup's committed copy holds the FRU image in asset slot 0 and the %d SEL records info collect wrote in the guest%s",
+				len(r.inputs.records), joinOr(bad, ""))
 			cy.Wall = Seconds(time.Since(start))
 			r.rep.Cycles = append(r.rep.Cycles, cy)
 			break
@@ -312,7 +347,9 @@ var reMTD = regexp.MustCompile(`(?m)^(mtd\d+): [0-9a-f]+ [0-9a-f]+ "(flash[01])"
 // startDaemon brings the guest's network up, writes the certificate, key
 // and token, and starts cmcsync serve in the background as an init
 // system would, on the whole-chip devices found by name in /proc/mtd.
-func (r *daemonRun) startDaemon(ctx context.Context, m *vm.Machine) error {
+// With collect (the last boot) it first runs `cmcsync info collect` on
+// the same chips and places (collectInGuest).
+func (r *daemonRun) startDaemon(ctx context.Context, m *vm.Machine, collect bool) error {
 	e := r.e
 	out, err := e.run(ctx, m, "cat /proc/mtd")
 	if err != nil {
@@ -335,9 +372,14 @@ func (r *daemonRun) startDaemon(ctx context.Context, m *vm.Machine) error {
 			return err
 		}
 	}
-	serve := fmt.Sprintf("cmcsync serve --primary mtd:%s --backup mtd:%s --info cmc-info --store cmc-store --image-id uimage:kernel "+
-		"--listen 10.0.2.15:%d --tls-cert /tmp/cert.pem --tls-key /tmp/key.pem --state /tmp/state --simulate-cmc --cmc-step 1s --scrub-every 0",
-		dev["flash0"], dev["flash1"], daemonGuestPort)
+	pair := fmt.Sprintf("--primary mtd:%s --backup mtd:%s --info cmc-info --store cmc-store --image-id uimage:kernel", dev["flash0"], dev["flash1"])
+	if collect {
+		if err := r.collectInGuest(ctx, m, pair); err != nil {
+			return err
+		}
+	}
+	serve := fmt.Sprintf("cmcsync serve %s --listen 10.0.2.15:%d --tls-cert /tmp/cert.pem --tls-key /tmp/key.pem --state /tmp/state --simulate-cmc --cmc-step 1s --scrub-every 0",
+		pair, daemonGuestPort)
 	_, err = e.run(ctx, m, "("+serve+" > /tmp/serve.log 2>&1 &)")
 	return err
 }

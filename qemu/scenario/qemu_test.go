@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -57,7 +58,7 @@ func TestScenariosInQEMU(t *testing.T) {
 		{"sync", "sync", Options{Seed: 1}, true, ""},
 		{"powercut", "powercut", Options{Seed: 1, Cycles: 3}, true, ""},
 		{"nand", "nand", Options{Seed: 1}, true, ""},
-		{"daemon-powercut", "daemon-powercut", Options{Seed: 1, Cycles: 2}, true, ""},
+		{"daemon-powercut", "daemon-powercut", Options{Seed: 1, Cycles: 3}, true, ""},
 		{"sync with the primary-written mutant", "sync", Options{Seed: 1, Mutant: engine.PrimaryWritten}, false, "primary-untouched"},
 		// Seed 1 cuts cycles 2 and 3 early in the round's write phase,
 		// leaving interrupted rounds whose blocks a purge must erase.
@@ -75,6 +76,16 @@ func TestScenariosInQEMU(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.opts
 			o.Images, o.Progress = images, testLog{t}
+			if tt.scenario == "daemon-powercut" {
+				// The browser test against the guest's daemon, on the
+				// scenario's last boot.
+				o.OnDaemon = func(ctx context.Context, d DaemonAPI) error {
+					if !t.Run("browser", func(t *testing.T) { testGuestPage(t, d) }) {
+						return errors.New("the browser test against the guest's daemon failed (see its log above)")
+					}
+					return nil
+				}
+			}
 			rep, err := Run(ctx, tt.scenario, o)
 			require.NoError(t, err)
 			var text strings.Builder

@@ -51,6 +51,10 @@ type Options struct {
 	// runs after them.
 	Points int
 	Extra  []string
+	// OnDaemon (daemon-powercut) runs on the host against the guest's
+	// daemon on the last boot, after its recovery is checked and before
+	// the final sync: the browser test, for one. An error is a violation.
+	OnDaemon func(ctx context.Context, d DaemonAPI) error
 	// Progress receives one line per step (nil: discarded).
 	Progress io.Writer
 	// Images are prebuilt images (from vm.Build) by variant name ("arm",

@@ -1,13 +1,10 @@
-// Package partlayout turns the places a configuration names for a real
-// CMC chip (MTD partitions by name, as /proc/mtd lists them, or byte
-// ranges) into the sync engine's layout and image identity source.
-//
-// A chip is opened as one MTD device covering it whole (for instance a
-// "flash0" partition spanning the chip, or the master device); the other
-// partitions of the same chip are found in sysfs (/sys/class/mtd/mtdN:
-// name, offset, size, and the device link naming the chip), and their
-// offsets taken relative to the chip device's own.
-package partlayout
+package chipstate
+
+// Places by name: a chip is opened as one MTD device covering it whole
+// (for instance a "flash0" partition spanning the chip, or the master
+// device); the other partitions of the same chip are found in sysfs
+// (/sys/class/mtd/mtdN: name, offset, size, and the device link naming
+// the chip), and their offsets taken relative to the chip device's own.
 
 import (
 	"errors"
@@ -18,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/config"
 	"github.com/cmcsync/cmcsync/source/fwimage"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
@@ -97,19 +94,21 @@ func readInt(p string) (int64, error) {
 	return strconv.ParseInt(strings.TrimSpace(string(b)), 0, 64)
 }
 
-// parseNum parses 0, a hex (0x) or decimal number, or a size with a K, M
-// or G suffix (hal.ParseSize).
+// parseNum parses an offset or size as the offset flags and the
+// configuration file do (config.ParseSize: a hex (0x) or decimal number,
+// or a size with a K, M or G suffix), and 0.
 func parseNum(s string) (int64, error) {
-	if n, err := strconv.ParseInt(strings.TrimSpace(s), 0, 64); err == nil && n >= 0 {
-		return n, nil
+	if strings.TrimSpace(s) == "0" {
+		return 0, nil
 	}
-	return hal.ParseSize(s)
+	return config.ParseSize(s)
 }
 
-// Resolve returns the range a place names: a partition's name in parts,
-// or "OFF+SIZE" (numbers in hex, decimal or with a K, M or G suffix, e.g.
-// 0x6a00000+4MiB).
-func Resolve(parts []Partition, place string) (off, size int64, err error) {
+// PlaceRange returns the range a place names: a partition's name in
+// parts, or "OFF+SIZE" (numbers in hex, decimal or with a K, M or G
+// suffix, e.g. 0x6a00000+4MiB). It is the one parser of places: --info,
+// --store and the image identity's PLACE all go through it.
+func PlaceRange(parts []Partition, place string) (off, size int64, err error) {
 	if o, s, ok := strings.Cut(place, "+"); ok {
 		if off, err = parseNum(o); err == nil {
 			size, err = parseNum(s)
@@ -127,21 +126,6 @@ func Resolve(parts []Partition, place string) (off, size int64, err error) {
 		names = append(names, p.Name)
 	}
 	return 0, 0, fmt.Errorf("%w: no partition %q on this chip (its partitions: %s)", ErrPlace, place, strings.Join(names, ", "))
-}
-
-// Layout returns the engine layout of a chip of geometry g with the
-// information region at place info and the store at place store (see
-// Resolve), no image area: nothing outside them is ever written.
-func Layout(g hal.Geometry, parts []Partition, info, store string) (engine.Layout, error) {
-	io, is, err := Resolve(parts, info)
-	if err != nil {
-		return engine.Layout{}, fmt.Errorf("information region: %w", err)
-	}
-	so, ss, err := Resolve(parts, store)
-	if err != nil {
-		return engine.Layout{}, fmt.Errorf("store: %w", err)
-	}
-	return engine.NewLayout(g, io, is, so, ss)
 }
 
 // IdentityUsage describes the image identity specs Identity accepts.
@@ -162,7 +146,7 @@ func Identity(spec string, parts []Partition) (engine.ImageIdentity, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: image identity %q: want %s", ErrPlace, spec, IdentityUsage)
 	}
-	off, size, err := Resolve(parts, place)
+	off, size, err := PlaceRange(parts, place)
 	if err != nil {
 		return nil, fmt.Errorf("image identity: %w", err)
 	}

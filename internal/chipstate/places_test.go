@@ -1,4 +1,4 @@
-package partlayout
+package chipstate
 
 import (
 	"fmt"
@@ -40,6 +40,16 @@ func fakeSysfs(t *testing.T) string {
 	return dir
 }
 
+// layoutOn is the layout of one chip with partitions parts for the
+// places info and store, as PairLayout plans it.
+func layoutOn(g hal.Geometry, parts []Partition, info, store string) (engine.Layout, error) {
+	q, err := Places{Info: info, Store: store}.onChip(parts)
+	if err != nil {
+		return engine.Layout{}, err
+	}
+	return Plan(g, q)
+}
+
 func TestChipPartitionsAndLayout(t *testing.T) {
 	sys := fakeSysfs(t)
 	parts, err := ChipPartitions(sys, "/dev/mtd15") // flash1
@@ -51,19 +61,19 @@ func TestChipPartitionsAndLayout(t *testing.T) {
 		require.GreaterOrEqual(t, n, 8, "%v is on the other chip", p)
 	}
 	g := hal.Geometry{Name: "flash1", Kind: hal.NOR, Size: 128 << 20, EraseSize: 4096, WriteSize: 1, PageSize: 256}
-	l, err := Layout(g, parts, "cmc-info", "cmc-store")
+	l, err := layoutOn(g, parts, "cmc-info", "cmc-store")
 	require.NoError(t, err)
 	require.Equal(t, engine.Layout{InfoOff: 0x6a00000, InfoSize: 4 << 20, StoreOff: 0x6e00000, StoreSize: 0x1200000}, l)
-	l2, err := Layout(g, parts, "0x6a00000+4MiB", "0x6e00000+18M")
+	l2, err := layoutOn(g, parts, "0x6a00000+4MiB", "0x6e00000+18M")
 	require.NoError(t, err)
 	require.Equal(t, l, l2)
 
-	_, err = Layout(g, parts, "cmc-inf", "cmc-store")
+	_, err = layoutOn(g, parts, "cmc-inf", "cmc-store")
 	require.ErrorIs(t, err, ErrPlace)
 	require.ErrorContains(t, err, `no partition "cmc-inf" on this chip (its partitions: u-boot, flash1, u-boot-env`)
-	_, err = Layout(g, parts, "rwfs", "cmc-store") // 16 MiB region: the store is too small
+	_, err = layoutOn(g, parts, "rwfs", "cmc-store") // 16 MiB region: the store is too small
 	require.ErrorIs(t, err, engine.ErrLayout)
-	_, err = Layout(g, parts, "cmc-info", "flash1") // the whole chip overlaps the region
+	_, err = layoutOn(g, parts, "cmc-info", "flash1") // the whole chip overlaps the region
 	require.ErrorIs(t, err, engine.ErrLayout)
 
 	id, err := Identity("uimage:kernel", parts)

@@ -1,4 +1,4 @@
-package partlayout
+package chipstate
 
 import (
 	"testing"
@@ -12,7 +12,7 @@ func FuzzPlaces(f *testing.F) {
 	}
 	parts := []Partition{{Name: "kernel", Dev: "mtd2", Off: 0x100000, Size: 0x900000}, {Name: "cmc-info", Dev: "mtd5", Off: 0x6a00000, Size: 0x400000}}
 	f.Fuzz(func(t *testing.T, s string) {
-		off, size, err := Resolve(parts, s)
+		off, size, err := PlaceRange(parts, s)
 		if err == nil && (off < 0 || size < 0) {
 			t.Fatalf("%q: negative range %d+%d", s, off, size)
 		}
