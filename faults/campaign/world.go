@@ -377,12 +377,14 @@ func chipImage(ch *sim.Flash) ([]byte, error) {
 	return img, nil
 }
 
-// load makes chip i hold img: each differing block is poked (no time
-// charged, no programming rules).
+// load makes chip i hold img: each differing block is loaded as erased
+// and programmed (sim.Flash.LoadBlock: no time charged, no programming
+// rules; on NAND its pages after the last programmed one stay
+// programmable, as on the world's chip).
 func (w *worker) load(i int, img []byte) {
 	e := w.bench.eraseSize
 	for _, blk := range w.differingBlocks(i, img) {
-		w.chips[i].Poke(blk*e, img[blk*e:(blk+1)*e])
+		w.chips[i].LoadBlock(blk*e, img[blk*e:(blk+1)*e])
 	}
 }
 

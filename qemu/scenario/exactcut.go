@@ -38,6 +38,10 @@ type ExactCut struct {
 	World       []campaign.Verdict     `json:"qemu_verdicts"`
 	SimBackup   campaign.BackupSummary `json:"sim_backup"`
 	WorldBackup campaign.BackupSummary `json:"qemu_backup"`
+	// KernelECC (NAND) says, per phase, what the guest loaded, the bit
+	// flips it injected that the kernel corrected, and the kernel's
+	// corrected-bit counters over the phase.
+	KernelECC []string `json:"kernel_ecc,omitempty"`
 	// Differences lists every way the simulator and QEMU differ.
 	Differences []string `json:"differences,omitempty"`
 	// RoundWall is the wall time from starting the round's boot to the
