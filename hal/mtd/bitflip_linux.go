@@ -5,20 +5,29 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cmcsync/cmcsync/hal"
 )
 
-// mtdFileModeRaw is MTD_FILE_MODE_RAW and reqFileMode MTDFILEMODE,
-// _IO('M', 19) (include/uapi/mtd/mtd-abi.h).
+// reqWrite is MEMWRITE, _IOWR('M', 24, struct mtd_write_req), and
+// mtdOpsRaw MTD_OPS_RAW (include/uapi/mtd/mtd-abi.h).
 const (
-	mtdFileModeRaw = 3
-	reqFileMode    = 0x4d13
+	reqWrite  = 0xc0304d18
+	mtdOpsRaw = 2
 )
+
+// mtdWriteReq is struct mtd_write_req.
+type mtdWriteReq struct {
+	Start, Len, OOBLen, UsrData, UsrOOB uint64
+	Mode                                uint8
+	_                                   [7]uint8
+}
 
 // Bitflip is a bit InjectBitflip cleared in a NAND page.
 type Bitflip struct {
@@ -35,7 +44,7 @@ type Bitflip struct {
 // InjectBitflip flips one bit of the programmed NAND page holding off on
 // the MTD character device at path, behind the ECC's back, for test
 // harnesses: the first bit that is 1 in the page's data from off on is
-// cleared by a raw program (MTD_FILE_MODE_RAW, no ECC computed: the page's
+// cleared by a raw program (MEMWRITE with MTD_OPS_RAW, no ECC computed: the page's
 // stored ECC bytes stay those of the old data, and a page program can only
 // clear bits). The next ECC read of the page corrects it: it returns the
 // old data and the kernel counts a corrected bit (sysfs corrected_bits,
@@ -72,9 +81,16 @@ func InjectBitflip(path string, off int64) (Bitflip, error) {
 	if f.CorrectedBefore, err = readCounter(counter); err != nil {
 		return f, err
 	}
+	// The page and its out-of-band bytes all 0xFF (which a program
+	// leaves as they are) but the one bit: the ECC bytes stay the old
+	// data's.
 	raw := make([]byte, g.PageSize)
+	oob := make([]byte, max(d.Info().OOBSize, 1))
 	for i := range raw {
 		raw[i] = 0xFF
+	}
+	for i := range oob {
+		oob[i] = 0xFF
 	}
 	raw[f.Off-page] &^= 1 << f.Bit
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
@@ -82,11 +98,13 @@ func InjectBitflip(path string, off int64) (Bitflip, error) {
 		return f, fmt.Errorf("inject a bit flip: open %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	if err := unix.IoctlSetInt(fd, reqFileMode, mtdFileModeRaw); err != nil {
-		return f, fmt.Errorf("inject a bit flip: raw mode on %s: %w", path, err)
-	}
-	if n, err := unix.Pwrite(fd, raw, page); err != nil || n != len(raw) {
-		return f, fmt.Errorf("inject a bit flip: raw program of page %#x on %s: %d bytes, %v", page, path, n, err)
+	req := mtdWriteReq{Start: uint64(page), Len: uint64(len(raw)), OOBLen: uint64(d.Info().OOBSize),
+		UsrData: uint64(uintptr(unsafe.Pointer(&raw[0]))), UsrOOB: uint64(uintptr(unsafe.Pointer(&oob[0]))), Mode: mtdOpsRaw}
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), reqWrite, uintptr(unsafe.Pointer(&req)))
+	runtime.KeepAlive(raw)
+	runtime.KeepAlive(oob)
+	if errno != 0 {
+		return f, fmt.Errorf("inject a bit flip: raw program (MEMWRITE) of page %#x on %s: %w", page, path, errno)
 	}
 	got := make([]byte, g.PageSize)
 	if _, err := d.ReadAt(got, page); err != nil {
