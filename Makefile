@@ -61,7 +61,11 @@ vm-test: deps
 # exact operation and judged in both worlds, then one exact-cut replay line
 # per shipped mutant that a cut can show (no-crc-check and
 # threshold-ignored need flips and delays, which QEMU cannot apply).
+# Then the same on NAND: VMDIFF_NAND_POINTS cut points of the nand
+# campaign scenario (a factory bad block) on the x86 guest's nandsim, with
+# a bit flip the kernel's ECC corrects and counts (vm-diff-nand.log).
 VMDIFF_POINTS ?= 0
+VMDIFF_NAND_POINTS ?= 10
 vm-diff: deps
 	$(GO) run ./cmd/cmcsync vm scenario diff --points $(VMDIFF_POINTS) \
 		--extra 'standard seed=1 mutant=no-purge | (on (at 487) cut) | none' \
@@ -69,6 +73,8 @@ vm-diff: deps
 		--extra 'standard seed=1 mutant=reinit-in-flight | (on (at 100) cut) | none' \
 		--extra 'standard seed=1 mutant=primary-written | (on (at 0) cut) | none' \
 		2>&1 | tee vm-diff.log | grep -E 'point|FAIL|passed|DIFFERENCE' ; exit $${PIPESTATUS[0]}
+	$(GO) run ./cmd/cmcsync vm scenario nand-diff --points $(VMDIFF_NAND_POINTS) \
+		2>&1 | tee vm-diff-nand.log | grep -E 'point|kernel ECC|FAIL|passed|DIFFERENCE' ; exit $${PIPESTATUS[0]}
 
 # cmcsync serve in the emulated BMC on a CMC partition layout, 20 seeded
 # power cuts during API syncs (docs/LAYOUT.md); the report goes to

@@ -33,6 +33,43 @@ func (f *Flash) Poke(off int64, p []byte) {
 	}
 }
 
+// LoadBlock makes the erase block at off hold p (one erase block's
+// bytes) as a chip that was erased and then programmed would: no
+// programming rules, no bad-block check, no time, statistics or wear
+// charged, unstable bytes made stable. On NAND the pages up to the last
+// one that is not all 0xFF count as programmed and the ones after it as
+// erased (programmable): how a harness puts a chip image taken from
+// another world onto a simulated chip. off must be the start of an erase
+// block inside the chip and p one erase block long, else LoadBlock panics
+// (a harness bug). An image file is written through.
+func (f *Flash) LoadBlock(off int64, p []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	es := f.geo.EraseSize
+	if off&(es-1) != 0 || int64(len(p)) != es {
+		panic(fmt.Sprintf("sim: LoadBlock of %d bytes at %#x on %s: want one %d-byte erase block", len(p), off, f.geo.Name, es))
+	}
+	f.mustRange("LoadBlock", off, es)
+	f.eachMutBlock(off, es, func(bl *block, _, _, _ int64) {
+		copy(f.mutData(bl), p)
+		bl.unstable = nil
+		if f.geo.Kind == hal.NAND {
+			bl.next = 0
+			for pg := int64(len(p)) - 1; pg >= 0; pg-- {
+				if p[pg] != 0xFF {
+					bl.next = pg>>f.pageShift + 1
+					break
+				}
+			}
+		}
+	})
+	if f.file != nil && !f.closed {
+		if err := f.file.writeRange(f, off, es); err != nil {
+			f.file.fail(err)
+		}
+	}
+}
+
 // SetUnstable makes the n bytes at off unstable: until the next erase or
 // program of a byte, each read of it returns the stored value with the bits
 // that are 0 replaced by random bits (a torn program or erase whose cells

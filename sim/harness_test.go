@@ -164,3 +164,29 @@ func TestKnownErased(t *testing.T) {
 	require.NoError(t, n.MarkBad(nblock))
 	require.False(t, n.KnownErased(1), "a bad block does not read")
 }
+
+// LoadBlock puts a block's bytes on the chip as erased-then-programmed: on
+// NAND the pages after the last programmed one stay programmable, the
+// ones up to it do not; nothing is charged.
+func TestLoadBlock(t *testing.T) {
+	n := newChip(t, nandName, 1<<20)
+	_, err := n.WriteAt(fill(page, 0x00), 0) // every page of block 0 ...
+	require.NoError(t, err)
+	n.Poke(nblock-page, fill(page, 0x00)) // ... counts as programmed
+	stats, now := n.Stats(), n.Clock().Now()
+	img := fill(int(nblock), 0xFF)
+	copy(img[page:], fill(10, 0x5A)) // page 1 programmed, pages 2.. erased
+	n.LoadBlock(0, img)
+	require.Equal(t, stats, n.Stats())
+	require.Equal(t, now, n.Clock().Now())
+	got := make([]byte, nblock)
+	_, err = n.ReadAt(got, 0)
+	require.NoError(t, err)
+	require.Equal(t, img, got)
+	_, err = n.WriteAt(fill(page, 0x11), page)
+	require.ErrorIs(t, err, hal.ErrNAND, "page 1 holds data")
+	_, err = n.WriteAt(fill(page, 0x11), 2*page)
+	require.NoError(t, err, "page 2 reads erased and is programmable")
+	require.Panics(t, func() { n.LoadBlock(page, img) })
+	require.Panics(t, func() { n.LoadBlock(0, img[:page]) })
+}

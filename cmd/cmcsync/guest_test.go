@@ -55,6 +55,11 @@ func TestGuestUsageErrors(t *testing.T) {
 		{"bad block list", []string{"--mark-bad", "primary"}, "primary:BLOCK"},
 		{"extra args", []string{"x"}, "unexpected arguments"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
+		{"nand without an action", []string{"nand"}, "want load or save"},
+		{"nand with a bad chip", []string{"nand", "load", "--chip", "nope", "--image", "x"}, "--chip"},
+		{"nand without an image", []string{"nand", "save", "--chip", "mtd:/dev/mtd0"}, "--image is required"},
+		{"nand flip on save", []string{"nand", "save", "--chip", "mtd:/dev/mtd0", "--image", "x", "--flip", "0"}, "--flip goes with load"},
+		{"nand bad flip offset", []string{"nand", "load", "--chip", "mtd:/dev/mtd0", "--image", "x", "--flip", "zz"}, "flip"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

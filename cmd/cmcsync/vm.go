@@ -167,8 +167,8 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	mutant := fs.String("mutant", "", "run a deliberately broken engine variant (the scenario must then fail)")
 	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
 	factoryBad := fs.Bool("factory-bad", false, "nand: bad blocks from the start (nandsim badblocks=) instead of marked bad after the format")
-	schedule := fs.String("schedule", "", "powercut: a replay line exactly as `cmcsync campaign` prints it: run that round in the guest and cut the power (SIGKILL) at the operation it names")
-	points := fs.Int("points", 30, "diff: cut points of the exhaustive standard campaign to run in QEMU and the simulator (0: all)")
+	schedule := fs.String("schedule", "", "powercut, nand-diff: a replay line exactly as `cmcsync campaign` prints it: run that round in the guest and cut the power (SIGKILL) at the operation it names")
+	points := fs.Int("points", 30, "diff, nand-diff: cut points of the exhaustive standard (nand) campaign to run in QEMU and the simulator (0: all)")
 	var extra []string
 	fs.Func("extra", "diff: a replay line to run after the points (repeatable)", func(s string) error { extra = append(extra, s); return nil })
 	work := fs.String("work", "", "folder for the flash images and console logs (default: a temporary folder, kept on failure)")
@@ -185,8 +185,8 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return usageError("vm scenario: --mutant: %v", err)
 	}
-	if *schedule != "" && (name != "powercut" || *mutant != "") {
-		return usageError("vm scenario: --schedule is for powercut, and the replay line names the engine variant (drop --mutant)")
+	if *schedule != "" && ((name != "powercut" && name != "nand-diff") || *mutant != "") {
+		return usageError("vm scenario: --schedule is for powercut and nand-diff, and the replay line names the engine variant (drop --mutant)")
 	}
 	if *points < 0 {
 		return usageError("vm scenario: --points must be 0 (all) or more")
@@ -195,7 +195,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 		CacheDir: c.cache, Src: c.src, Refresh: c.refresh, WorkDir: *work,
 		KVM: *kvm, Cycles: *cycles, Seed: *seed, Mutant: m, Progress: stderr, FactoryBad: *factoryBad,
 	}
-	if name != "nand" && c.variant != "arm" {
+	if name != "nand" && name != "nand-diff" && c.variant != "arm" {
 		return usageError("vm scenario %s runs on the arm variant only", name)
 	}
 	rep, err := scenario.Run(ctx, name, o)

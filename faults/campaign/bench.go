@@ -181,6 +181,11 @@ func (sc Scenario) openChips(part sim.Part, seed uint64) ([2]*sim.Flash, *sim.Cl
 			return chips, nil, err
 		}
 		chips[i] = c
+		for _, blk := range sc.FactoryBad[i] {
+			if err := c.MarkBad(blk * c.Geometry().EraseSize); err != nil {
+				return chips, nil, fmt.Errorf("scenario %s: factory bad block %d of chip %d: %w", sc.Name, blk, i, err)
+			}
+		}
 	}
 	return chips, clock, nil
 }

@@ -39,6 +39,10 @@ type Scenario struct {
 	// Lifecycle: the scenario is the daemon's life around the rounds
 	// (see lifecycle.go).
 	Lifecycle bool
+	// FactoryBad lists, per chip (primary, backup), the erase blocks that
+	// are bad from the start (a NAND part's factory bad blocks): the
+	// format and every round must step over them.
+	FactoryBad [2][]int64
 }
 
 var scenarios = map[string]Scenario{
@@ -64,6 +68,14 @@ var scenarios = map[string]Scenario{
 			"upgrade pending and kept, upgrade with restore-defaults, backup damage scrubbed and repaired, restart; every operation of every step cut and torn",
 		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
 		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: 7 * time.Minute, Threshold: 2 * time.Second, Lifecycle: true,
+	},
+	"nand": {
+		Name: "nand",
+		Description: "generator information on a 2 MiB region of an MT29F2G01 SPI NAND (32 MiB simulated chips: 128 KiB blocks, 2 KiB pages), " +
+			"a factory bad block in the backup's data area (block 90, where the first round's chunks lie), synced once, then the round after a typical interval's changes, all six types",
+		Part: "mt29f2g01", ChipSize: 32 << 20, RegionSize: 2 << 20, Types: info.All(),
+		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: cmcsim.TypicalInterval, Threshold: 2 * time.Second,
+		FactoryBad: [2][]int64{nil, {NANDFactoryBad}},
 	},
 	"small": {
 		Name:        "small",
@@ -106,3 +118,8 @@ func LookupScenario(name string) (Scenario, error) {
 	}
 	return Scenario{}, fmt.Errorf("unknown scenario %q (want one of %s)", name, strings.Join(names, ", "))
 }
+
+// NANDFactoryBad is the backup's factory bad block in the nand scenario
+// (an erase block number): among the blocks the store's first round puts
+// chunks in, so the format and the rounds must step over it.
+const NANDFactoryBad = 208

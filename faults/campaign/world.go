@@ -11,6 +11,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/faults/reference"
+	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
@@ -45,6 +46,9 @@ type WorldPlan struct {
 	Times []time.Time
 	// CutAt is the index of the operation the schedule cuts.
 	CutAt int64
+	// FactoryBad are the chips' factory bad blocks (Scenario.FactoryBad):
+	// the world's chips must have the same; Base holds them as erased.
+	FactoryBad [2][]int64
 }
 
 // PlanWorld returns the plan of case c. Only a round schedule of power
@@ -58,15 +62,15 @@ func PlanWorld(ctx context.Context, c Case) (*WorldPlan, error) {
 	sc := b.scenario
 	p := &WorldPlan{Case: c, Part: b.part.Name, RegionSize: sc.RegionSize,
 		Types: sc.Types, Interval: sc.Interval, Threshold: sc.Threshold, ProbeEvery: probeEvery,
-		BaseTime: b.baseTime, CutAt: int64(cut)}
+		BaseTime: b.baseTime, CutAt: int64(cut), FactoryBad: sc.FactoryBad}
 	chips, _, err := sc.openChips(b.part, b.seed)
 	if err != nil {
 		return nil, err
 	}
 	for i, ch := range chips {
 		ch.Restore(b.base[i])
-		buf := make([]byte, ch.Geometry().Size)
-		if _, err := ch.ReadAt(buf, 0); err != nil {
+		buf, err := chipImage(ch)
+		if err != nil {
 			return nil, err
 		}
 		p.Base[i] = buf
@@ -334,7 +338,7 @@ func (w *worker) differingBlocks(i int, img []byte) []int64 {
 	var out []int64
 	w.quiet(func() {
 		for off := int64(0); off+e <= int64(len(img)); off += e {
-			if _, err := w.chips[i].ReadAt(buf, off); err != nil || !bytes.Equal(buf, img[off:off+e]) {
+			if err := readBlock(w.chips[i], buf, off); err != nil || !bytes.Equal(buf, img[off:off+e]) {
 				out = append(out, off/e)
 			}
 		}
@@ -342,12 +346,45 @@ func (w *worker) differingBlocks(i int, img []byte) []int64 {
 	return out
 }
 
-// load makes chip i hold img: each differing block is poked (no time
-// charged, no programming rules).
+// readBlock reads the erase block at off of ch into buf (one erase
+// block): a bad block (a NAND part's) reads as erased, as a world's image
+// of the chip holds it (its bytes cannot be read or written there).
+func readBlock(ch *sim.Flash, buf []byte, off int64) error {
+	bad, err := ch.IsBad(off)
+	if err != nil {
+		return err
+	}
+	if bad {
+		for k := range buf {
+			buf[k] = 0xFF
+		}
+		return nil
+	}
+	_, err = ch.ReadAt(buf, off)
+	return err
+}
+
+// chipImage returns the bytes of the whole chip ch, its bad blocks as
+// erased (readBlock).
+func chipImage(ch *sim.Flash) ([]byte, error) {
+	g := ch.Geometry()
+	img := make([]byte, g.Size)
+	for off := int64(0); off < g.Size; off += g.EraseSize {
+		if err := readBlock(ch, img[off:off+g.EraseSize], off); err != nil {
+			return nil, err
+		}
+	}
+	return img, nil
+}
+
+// load makes chip i hold img: each differing block is loaded as erased
+// and programmed (sim.Flash.LoadBlock: no time charged, no programming
+// rules; on NAND its pages after the last programmed one stay
+// programmable, as on the world's chip).
 func (w *worker) load(i int, img []byte) {
 	e := w.bench.eraseSize
 	for _, blk := range w.differingBlocks(i, img) {
-		w.chips[i].Poke(blk*e, img[blk*e:(blk+1)*e])
+		w.chips[i].LoadBlock(blk*e, img[blk*e:(blk+1)*e])
 	}
 }
 
@@ -358,14 +395,13 @@ func (w *worker) summary() BackupSummary {
 	w.quiet(func() {
 		for i, ch := range w.chips {
 			h := sha256.New()
-			buf := make([]byte, 1<<20)
+			buf := make([]byte, ch.Geometry().EraseSize)
 			for off := int64(0); off < ch.Geometry().Size; off += int64(len(buf)) {
-				n := min(int64(len(buf)), ch.Geometry().Size-off)
-				if _, err := ch.ReadAt(buf[:n], off); err != nil {
+				if err := readBlock(ch, buf, off); err != nil {
 					s.Err = err.Error()
 					return
 				}
-				h.Write(buf[:n])
+				h.Write(buf)
 			}
 			s.Chips[i] = hex.EncodeToString(h.Sum(nil))
 		}

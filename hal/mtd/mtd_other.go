@@ -51,3 +51,15 @@ func (d *Device) Stats() hal.Stats { return hal.Stats{} }
 
 // Close fails with hal.ErrUnsupported.
 func (d *Device) Close() error { return unsupported("close", d.path) }
+
+// Bitflip is a bit InjectBitflip cleared in a NAND page.
+type Bitflip struct {
+	Off                             int64
+	Bit                             uint
+	CorrectedBefore, CorrectedAfter int64
+}
+
+// InjectBitflip fails with hal.ErrUnsupported: MTD is Linux-only.
+func InjectBitflip(path string, off int64) (Bitflip, error) {
+	return Bitflip{}, unsupported("bitflip", path)
+}

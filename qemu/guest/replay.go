@@ -55,6 +55,11 @@ type ReplayCommand struct {
 	// only cuts, failures and delays, which need no access to the cells,
 	// can be applied to a real chip.
 	Schedule string
+	// ExitAtCut ends the round at the cut (after the cut line) instead of
+	// waiting for the power to go: for a chip that dies with the machine
+	// (nandsim), which the host has the guest save before it kills it.
+	// Nothing reaches the chips after the cut either way.
+	ExitAtCut bool
 }
 
 // Flags defines the command's flags on fs, bound to c's fields.
@@ -76,6 +81,7 @@ func (c *ReplayCommand) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Phase, "phase", c.Phase, "round (under --schedule, stopped at its power cut) or recover")
 	fs.Int64Var(&c.Clock, "clock", c.Clock, "virtual time at the start, Unix nanoseconds")
 	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "the round's fault schedule")
+	fs.BoolVar(&c.ExitAtCut, "exit-at-cut", c.ExitAtCut, "end at the power cut instead of waiting for the machine to be killed (a chip the host saves first)")
 }
 
 // Args returns the arguments after "cmcsync guest replay".
@@ -89,6 +95,9 @@ func (c ReplayCommand) Args() []string {
 	}
 	if c.Schedule != "" {
 		args = append(args, "--schedule", c.Schedule)
+	}
+	if c.ExitAtCut {
+		args = append(args, "--exit-at-cut")
 	}
 	return args
 }
@@ -163,7 +172,8 @@ func (t OpTrace) String() string {
 // runs under c.Schedule. When the schedule cuts the power, the operation
 // is not issued (nor any later one), a cut line names its index and
 // virtual time, and RunReplay blocks until ctx ends: the host kills the
-// machine. Recover: the engine opens (recovering), counted from 0 with no
+// machine (with c.ExitAtCut it returns nil instead). Recover: the engine
+// opens (recovering), counted from 0 with no
 // faults, and an open line reports the generation and events.
 func RunReplay(ctx context.Context, c ReplayCommand, pf, bf hal.Flash, out *Writer) error {
 	sched, err := faults.ParseSchedule(c.Schedule)
@@ -244,6 +254,9 @@ func RunReplay(ctx context.Context, c ReplayCommand, pf, bf hal.Flash, out *Writ
 			}
 		}
 		out.Emit(Line{Event: EventCut, Round: 1, Op: &cut, Clock: cut.Clock, ElapsedMS: Millis(time.Since(t0))})
+		if c.ExitAtCut {
+			return nil
+		}
 		<-ctx.Done()
 		return ctx.Err()
 	}

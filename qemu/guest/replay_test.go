@@ -27,6 +27,9 @@ func TestReplayCommandRoundTrip(t *testing.T) {
 		{"recover with a mutant", ReplayCommand{Primary: "mtd:/dev/mtd0", Backup: "mtd:/dev/mtd1", Part: "mt29f2g01", Size: 128 << 20, Region: 1 << 20,
 			Types: []info.Type{info.Power, info.Fan}, Interval: time.Minute, Threshold: time.Second, ProbeEvery: 20 * time.Millisecond,
 			Mutant: engine.NoPurge, Phase: PhaseRecover, Clock: 1}},
+		{"round that ends at the cut", ReplayCommand{Primary: "mtd:/dev/mtd0", Backup: "mtd:/dev/mtd1", Part: "mt29f2g01", Size: 32 << 20, Region: 2 << 20,
+			Types: info.All(), Interval: 5 * time.Minute, Threshold: 2 * time.Second, ProbeEvery: 20 * time.Millisecond,
+			Phase: PhaseRound, Clock: 7, Schedule: "(on (at 27) cut)", ExitAtCut: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/faults/campaign"
 	"github.com/cmcsync/cmcsync/qemu/guest"
-	"github.com/cmcsync/cmcsync/qemu/vm"
 )
 
 // ExactCut is one campaign case (a replay line) run in a world (the QEMU
@@ -39,6 +38,10 @@ type ExactCut struct {
 	World       []campaign.Verdict     `json:"qemu_verdicts"`
 	SimBackup   campaign.BackupSummary `json:"sim_backup"`
 	WorldBackup campaign.BackupSummary `json:"qemu_backup"`
+	// KernelECC (NAND) says, per phase, what the guest loaded, the bit
+	// flips it injected that the kernel corrected, and the kernel's
+	// corrected-bit counters over the phase.
+	KernelECC []string `json:"kernel_ecc,omitempty"`
 	// Differences lists every way the simulator and QEMU differ.
 	Differences []string `json:"differences,omitempty"`
 	// RoundWall is the wall time from starting the round's boot to the
@@ -95,11 +98,14 @@ func verdictWord(failed []string) string {
 // as soon as the cut line arrives.
 type world interface {
 	run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Line, error)
+	// imageSize is the size of its chips' image files (the scenario's
+	// chips are their first bytes).
+	imageSize() int64
 }
 
 // exactCut runs case c in w on the image files primary and backup
-// (vm.FlashImageSize each; the scenario's chips are their first bytes)
-// and judges it.
+// (w.imageSize() each; the scenario's chips are their first bytes) and
+// judges it.
 func exactCut(ctx context.Context, w world, primary, backup string, c campaign.Case) (*ExactCut, error) {
 	start := time.Now()
 	plan, err := campaign.PlanWorld(ctx, c)
@@ -108,7 +114,7 @@ func exactCut(ctx context.Context, w world, primary, backup string, c campaign.C
 	}
 	x := &ExactCut{Replay: c.String(), VMReplay: "cmcsync vm scenario powercut --schedule " + guestQuote(c.String()), KilledAt: -1}
 	for i, p := range []string{primary, backup} {
-		if err := writeImage(p, plan.Base[i]); err != nil {
+		if err := writeImage(p, plan.Base[i], w.imageSize()); err != nil {
 			return nil, err
 		}
 	}
@@ -173,7 +179,7 @@ func exactCut(ctx context.Context, w world, primary, backup string, c campaign.C
 		}
 	}
 	for i, p := range []string{primary, backup} {
-		if run.AfterCut[i], err = readImage(p, plan.ChipSize); err != nil {
+		if run.AfterCut[i], err = readImage(p, plan.ChipSize, w.imageSize()); err != nil {
 			return nil, err
 		}
 	}
@@ -210,7 +216,7 @@ func exactCut(ctx context.Context, w world, primary, backup string, c campaign.C
 		return nil, fmt.Errorf("the guest's recovery did not finish")
 	}
 	for i, p := range []string{primary, backup} {
-		if run.Recovered[i], err = readImage(p, plan.ChipSize); err != nil {
+		if run.Recovered[i], err = readImage(p, plan.ChipSize, w.imageSize()); err != nil {
 			return nil, err
 		}
 	}
@@ -247,25 +253,29 @@ func opOf(t guest.OpTrace) (faults.Op, error) {
 	return op, nil
 }
 
-// writeImage makes path a vm.FlashImageSize image holding content at its
-// start and 0xFF after it (no wear file: the chip's history starts here).
-func writeImage(path string, content []byte) error {
+// writeImage makes path a size-byte image holding content at its start
+// and 0xFF after it (no wear file: the chip's history starts here).
+func writeImage(path string, content []byte, size int64) error {
 	for _, f := range []string{path, path + ".wear"} {
 		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
 			return err
 		}
 	}
-	img := bytes.Repeat([]byte{0xFF}, vm.FlashImageSize)
+	img := bytes.Repeat([]byte{0xFF}, int(size))
 	copy(img, content)
 	return os.WriteFile(path, img, 0o644)
 }
 
 // readImage reads the first size bytes of the image at path and checks
-// that the rest is erased (nothing past the scenario's chip was written).
-func readImage(path string, size int64) ([]byte, error) {
+// that the rest, to imageSize, is erased (nothing past the scenario's chip
+// was written).
+func readImage(path string, size, imageSize int64) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(b)) != imageSize {
+		return nil, fmt.Errorf("image %s: %d bytes, want %d", path, len(b), imageSize)
 	}
 	if int64(len(b)) < size {
 		return nil, fmt.Errorf("image %s: %d bytes, want at least %d", path, len(b), size)

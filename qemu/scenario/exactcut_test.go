@@ -14,6 +14,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults/campaign"
 	"github.com/cmcsync/cmcsync/qemu/guest"
+	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -46,6 +47,8 @@ func (c *cutWatch) Write(p []byte) (int, error) {
 	}
 	return c.buf.Write(p)
 }
+
+func (hostWorld) imageSize() int64 { return vm.FlashImageSize }
 
 func (h hostWorld) run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Line, error) {
 	if cmd.Phase == guest.PhaseRound {

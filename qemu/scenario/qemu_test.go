@@ -68,6 +68,10 @@ func TestScenariosInQEMU(t *testing.T) {
 		// program), each killed in QEMU at the exact operation and judged
 		// in both worlds (make vm-diff runs them all).
 		{"diff on 3 campaign points", "diff", Options{Seed: 1, Points: diffSample}, true, ""},
+		// The same on NAND: two cut points of the nand campaign (a
+		// factory bad block on the backup) on the x86 guest's nandsim,
+		// with a bit flip the kernel's ECC corrects and counts.
+		{"nand-diff on 2 campaign points", "nand-diff", Options{Seed: 1, Points: nandDiffSample}, true, ""},
 		// A cut at the commit leaves the round's intent to purge: the
 		// no-purge mutant fails in QEMU as in the simulator.
 		{"exact cut with the no-purge mutant", "powercut", Options{Seed: 1, Schedule: "standard seed=1 mutant=no-purge | (on (at 487) cut) | none"}, false, "purged op 487"},

@@ -188,6 +188,7 @@ var scenarios = map[string]struct {
 	"nand":            {assets.X86, runNAND, "x86 guest: the engine on nandsim NAND with bad blocks and bit flips"},
 	"daemon-powercut": {assets.ARM, runDaemonPowercut, "cmcsync serve in the guest on a CMC flash layout (TLS, token, forwarded port); SIGKILL QEMU at seeded moments during API syncs; the host checks recovery and the stores with the reference decoder"},
 	"diff":            {assets.ARM, runDiff, "cut points of the exhaustive campaign, each in QEMU (stopped and SIGKILLed at the exact operation) and in the simulator: same operations, chips, backup and verdicts"},
+	"nand-diff":       {assets.X86, runNANDDiff, "x86 guest on nandsim: cut points of the exhaustive nand campaign (a factory bad block; a bit flip the kernel's ECC corrects and counts), each stopped at the exact operation, the chips saved and QEMU killed, and run in the simulator: same operations, chips, backup and verdicts"},
 	"calibrate":       {assets.ARM, runCalibrate, "cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile"},
 }
 
@@ -291,7 +292,10 @@ func replayLine(name string, o Options) string {
 	if name == "powercut" || name == "daemon-powercut" {
 		s += fmt.Sprintf(" --cycles %d", o.Cycles)
 	}
-	if name == "diff" {
+	if name == "nand-diff" && o.Schedule != "" {
+		return s + " --schedule " + guestQuote(o.Schedule)
+	}
+	if name == "diff" || name == "nand-diff" {
 		s += fmt.Sprintf(" --points %d", o.Points)
 		for _, l := range o.Extra {
 			s += " --extra " + guestQuote(l)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults/campaign"
 	"github.com/cmcsync/cmcsync/qemu/guest"
+	"github.com/cmcsync/cmcsync/qemu/vm"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -15,6 +16,8 @@ import (
 // files, one boot per phase: the round's boot ends with SIGKILL the moment
 // the guest reports the cut, the recovery's with a clean reboot.
 type qemuWorld struct{ e *env }
+
+func (qemuWorld) imageSize() int64 { return vm.FlashImageSize }
 
 func (w qemuWorld) run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Line, error) {
 	e := w.e

@@ -1,0 +1,122 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults/campaign"
+	"github.com/cmcsync/cmcsync/qemu/guest"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/engine"
+)
+
+// hostNAND is the NAND world on the host: each phase loads the image files
+// onto fresh simulated NAND chips of the nandsim partitions' size with the
+// scenario's factory bad blocks (guest.LoadImage), runs the guest's replay
+// code on them, and saves them back (guest.SaveImage): what the x86 guest
+// does with nandsim, but for the kernel.
+type hostNAND struct {
+	primary, backup string
+	bad             [2][]int64
+}
+
+func (hostNAND) imageSize() int64 { return nandPartSize }
+
+func (h hostNAND) run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Line, error) {
+	p, err := sim.LookupPart(nandPart)
+	if err != nil {
+		return nil, err
+	}
+	var chips [2]*sim.Flash
+	for i, path := range []string{h.primary, h.backup} {
+		f, err := sim.New(sim.Options{Part: p, Size: nandPartSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range h.bad[i] {
+			if err := f.MarkBad(b * nandBlock); err != nil {
+				return nil, err
+			}
+		}
+		img, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		_, err = guest.LoadImage(f, img, nandPartSize)
+		img.Close()
+		if err != nil {
+			return nil, err
+		}
+		chips[i] = f
+	}
+	cmd.ExitAtCut = true
+	var out bytes.Buffer
+	if err := guest.RunReplay(ctx, cmd, chips[0], chips[1], guest.NewWriter(&out)); err != nil {
+		return nil, err
+	}
+	for i, path := range []string{h.primary, h.backup} {
+		img, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		_, err = guest.SaveImage(chips[i], img, nandPartSize)
+		if cerr := img.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return guest.Parse(out.String())
+}
+
+// The NAND differential's points run on the host's NAND world (the guest's
+// replay code, its image load and save, the factory bad block) equal the
+// simulator's: operations, chips, backup and verdicts.
+func TestNANDExactCutOnHostEqualsSimulator(t *testing.T) {
+	ctx := context.Background()
+	ps, err := campaign.WorldPoints(ctx, nandScenario, 1, engine.None)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ps), nandDiffPoints)
+	pick := campaign.SamplePoints(ps, nandDiffSample)
+	dir := t.TempDir()
+	plan, err := campaign.PlanWorld(ctx, pick[0].Case)
+	require.NoError(t, err)
+	require.NotEmpty(t, plan.FactoryBad[1], "the nand scenario has a factory bad block on the backup")
+	w := hostNAND{primary: filepath.Join(dir, "primary.img"), backup: filepath.Join(dir, "backup.img"), bad: plan.FactoryBad}
+	cases := []campaign.Case{}
+	for _, p := range pick {
+		cases = append(cases, p.Case)
+	}
+	for _, c := range cases {
+		t.Run(c.String(), func(t *testing.T) {
+			x, err := exactCut(ctx, w, w.primary, w.backup, c)
+			require.NoError(t, err)
+			t.Log(x.Line())
+			require.True(t, x.TraceSame, "%v", x.Differences)
+			require.Empty(t, x.Differences)
+			require.Equal(t, x.SimFailed(), x.Failed())
+			require.Empty(t, x.Failed())
+		})
+	}
+}
+
+// The NAND comparison fails on a world whose chip lacks the factory bad
+// block: the engine there writes where the simulator's could not.
+func TestNANDExactCutSeesAMissingBadBlock(t *testing.T) {
+	ctx := context.Background()
+	c, err := campaign.ParseCase("nand seed=1 mutant=none | (on (at 594) cut) | none")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	w := hostNAND{primary: filepath.Join(dir, "primary.img"), backup: filepath.Join(dir, "backup.img")}
+	x, err := exactCut(ctx, w, w.primary, w.backup, c)
+	require.NoError(t, err)
+	t.Log(x.Line())
+	require.False(t, x.TraceSame)
+	require.NotEmpty(t, x.Differences)
+}
