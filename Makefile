@@ -6,7 +6,7 @@ GO      ?= go
 UNIT    = $(shell $(GO) list ./... | grep -v '/qemu/scenario')
 FUZZTIME ?= 10s
 
-.PHONY: all build test check deps lint unit fuzz-smoke vm-test vm-diff vm-daemon bench fuzz run
+.PHONY: all build test check deps lint unit fuzz-smoke vm-test vm-diff vm-daemon bench bench-wear fuzz run
 
 all: build
 
@@ -86,6 +86,10 @@ vm-daemon: deps
 bench:
 	$(GO) run ./cmd/cmcsync bench --out bench-out
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./bench/ ./sim/ ./sync/...
+
+# The wear target (e) alone: 10,000 cmc-10m rounds (about 2 min of CPU).
+bench-wear:
+	$(GO) run ./cmd/cmcsync bench --wear --check
 
 # One million seeded random schedules of the standard scenario (issue 12):
 # MILLION_SHARDS processes (default: one per core), each one shard with one

@@ -120,6 +120,14 @@ type Report struct {
 	Rows     []Row     `json:"rows"`
 	Summary  []Summary `json:"summary"`
 	Targets  []Target  `json:"targets"`
+	// Wear is the wear run judged as target (e), if one ran (AddWear).
+	Wear *WearReport `json:"wear,omitempty"`
+}
+
+// AddWear records a wear run and its target (e).
+func (r *Report) AddWear(w WearReport) {
+	r.Wear = &w
+	r.Targets = append(r.Targets, w.Target())
 }
 
 // Summary is the engine's standing on one workload and erase model over

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -36,11 +37,67 @@ type Target struct {
 	// at most 1 on every row.
 	Worst float64 `json:"worst"`
 	Where string  `json:"where"` // the worst row's scenario (Row.Key)
-	// Value and Bound are the worst row's engine seconds and what the
-	// target allows there.
-	Value  float64 `json:"value_seconds"`
-	Bound  float64 `json:"bound_seconds"`
+	// Value and Bound are the worst row's measured value and what the
+	// target allows there, in Unit: engine seconds for (a) to (d), a
+	// ratio (most-erased block / mean) for (e). JSON writes them as
+	// value_seconds and bound_seconds, or value_ratio and bound_ratio.
+	Value  float64 `json:"-"`
+	Bound  float64 `json:"-"`
+	Unit   string  `json:"unit"`   // UnitSeconds or UnitRatio
 	Detail string  `json:"detail"` // human summary
+}
+
+// Units of Target.Value and Target.Bound.
+const (
+	UnitSeconds = "seconds"
+	UnitRatio   = "ratio"
+)
+
+// targetJSON is Target as JSON: the value and bound under a key that
+// names their unit (the project's JSON convention: durations as
+// *_seconds).
+type targetJSON struct {
+	targetFields
+	ValueSeconds *float64 `json:"value_seconds,omitempty"`
+	BoundSeconds *float64 `json:"bound_seconds,omitempty"`
+	ValueRatio   *float64 `json:"value_ratio,omitempty"`
+	BoundRatio   *float64 `json:"bound_ratio,omitempty"`
+	Status       string   `json:"status"`
+}
+
+// targetFields has Target's fields without its methods (so that
+// targetJSON does not inherit MarshalJSON).
+type targetFields Target
+
+// MarshalJSON writes t with its value and bound keyed by unit and its
+// Status.
+func (t Target) MarshalJSON() ([]byte, error) {
+	j := targetJSON{targetFields: targetFields(t), Status: t.Status()}
+	v, b := t.Value, t.Bound
+	if t.Unit == UnitRatio {
+		j.ValueRatio, j.BoundRatio = &v, &b
+	} else {
+		j.ValueSeconds, j.BoundSeconds = &v, &b
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *Target) UnmarshalJSON(data []byte) error {
+	var j targetJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	*t = Target(j.targetFields)
+	for _, p := range []struct {
+		dst *float64
+		src *float64
+	}{{&t.Value, j.ValueSeconds}, {&t.Bound, j.BoundSeconds}, {&t.Value, j.ValueRatio}, {&t.Bound, j.BoundRatio}} {
+		if p.src != nil {
+			*p.dst = *p.src
+		}
+	}
+	return nil
 }
 
 // targetRule is a target's definition: which engine rows it judges and,
@@ -101,7 +158,7 @@ func Judge(rows []Row) []Target {
 	var out []Target
 	for _, em := range sim.EraseModels() {
 		for _, rule := range targetRules {
-			t := Target{ID: rule.id, Name: rule.name, EraseModel: em.String(), Gated: em == sim.Erase4K}
+			t := Target{ID: rule.id, Name: rule.name, EraseModel: em.String(), Gated: em == sim.Erase4K, Unit: UnitSeconds}
 			for _, e := range rows {
 				if e.Strategy != StrategyEngine || e.EraseModel != t.EraseModel {
 					continue
@@ -169,17 +226,24 @@ func (r *Report) Failed() []Target {
 	return out
 }
 
-// WriteTargets writes the targets as a table of their worst rows.
+// WriteTargets writes the targets as a table of their worst rows: the
+// target, its erase model, whether it is gated, its status, the worst row,
+// the value measured there, the bound, their unit, value/bound and the
+// number of rows judged.
 func (r *Report) WriteTargets(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\terase\tgated\tstatus\trows\tworst ×bound\tengine-s\tbound-s\tworst row\t")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "target\terase\tgated\tstatus\tworst row\tmeasured\tbound\tunit\t×bound\trows")
 	for _, t := range r.Targets {
 		gated := "no"
 		if t.Gated {
 			gated = "yes"
 		}
-		fmt.Fprintf(tw, "(%s)\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", t.ID, t.EraseModel, gated, t.Status(), t.Rows,
-			sig(t.Worst), sig(t.Value), sig(t.Bound), t.Where)
+		where := t.Where
+		if where == "" {
+			where = "-"
+		}
+		fmt.Fprintf(tw, "(%s)\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", t.ID, t.EraseModel, gated, t.Status(), where,
+			sig(t.Value), sig(t.Bound), t.Unit, sig(t.Worst), t.Rows)
 	}
 	return tw.Flush()
 }

@@ -122,6 +122,7 @@ func TestWriteTargets(t *testing.T) {
 	require.NoError(t, rep.WriteTargets(&b))
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	require.Len(t, lines, 1+8)
+	require.Regexp(t, `^target\s+erase\s+gated\s+status\s+worst row\s+measured\s+bound\s+unit\s+×bound\s+rows$`, lines[0])
 	require.Contains(t, lines[1], "(a)")
 	require.Contains(t, lines[1], "met")
 	require.Contains(t, lines[1], "w25q256jv/typical/4k/8MiB/scattered-1pct")

@@ -167,7 +167,14 @@ var parts = []Part{
 	// (sfdp_w25q512jv) and Azure/Project-Cerberus (SFDP_PARAMS_W25Q512JV):
 	// DWORD 10 0x00a60236, DWORD 11 0xe214ea82 — the same times as the
 	// W25Q256JV. The 64 ms typical sector erase is the SFDP encoding
-	// (4 × 16 ms); what the datasheet's AC table gives was not verified.
+	// (4 × 16 ms): the table's 16 ms unit can say 48 or 64 ms but not a
+	// value in between such as a datasheet's typical, so the chip reports
+	// (and Linux reads) the next multiple up. The datasheet's AC table
+	// itself was not available here; the maxima a public driver for this
+	// chip quotes from it (datasheet revision G: tPP 3 ms, tSE 400 ms,
+	// 64 KiB erase 2 s) are tighter than the SFDP-derived ones below, so
+	// the max corner here is the looser, SFDP one (one multiplier for
+	// every erase type), as for the other parts.
 	//   tPP:   704 µs typ; × 6 = 4.224 ms max.
 	//   tSE:   64 ms typ; × 14 = 896 ms max.
 	//   tBE64: 160 ms typ (64 KiB, D8h/DCh); × 14 = 2.24 s max.

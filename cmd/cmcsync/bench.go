@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -21,14 +22,17 @@ func init() {
 // table (or JSON), writing report.json, table.txt and plots to --out.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr,
-		"usage: cmcsync bench [--parts LIST] [--part-file PATH]... [--allow-implausible] [--sizes LIST] [--timings LIST] [--erase-models LIST] [--workloads LIST] [--json] [--out DIR] [--quick] [--check]",
+		"usage: cmcsync bench [--parts LIST] [--part-file PATH]... [--allow-implausible] [--sizes LIST] [--timings LIST] [--erase-models LIST] [--workloads LIST] [--json] [--out DIR] [--quick] [--check] [--wear] [--wear-rounds N]",
 		"\nMeasures one sync after a change of the primary's information region, on simulated",
 		"NOR parts in virtual time, under the erase unit of the Linux MTD layer (4k or 64k):",
 		"the cmcsync engine, a full copy as mtd-utils flashcp does it, a per-erase-block diff",
 		"in place as flashcp -p does it, flashrom's finer diff, the rewrite floor and the",
 		"physical floor. The engine's store is measured in steady state (no pre-erased blocks left).",
 		"--check judges the targets on the rows (gated on the 4k model, reported for 64k) and",
-		"exits with status 1 if one is missed or not measured.",
+		"exits with status 1 if one is missed or not measured; it also runs the wear target (e):",
+		"--wear-rounds rounds of cmc-10m (default 10000) on an 8 MiB region of the MX66L1G45G,",
+		"after which the backup store's most-erased block must have at most 2× the mean erases.",
+		"--wear runs that measurement alone (with --check: judged, exit 1 if missed).",
 		"--part-file runs a part profile (as cmcsync calibrate writes it) instead of the table's",
 		"parts (beside them with --parts); a profile that is physically implausible for NOR flash",
 		"is refused unless --allow-implausible, which runs it with a warning.",
@@ -45,6 +49,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "seed of every random choice (generator, mutations, simulator)")
 	check := fs.Bool("check", false, "print the targets' worst rows and exit with status 1 if a gated target is missed or not measured")
 	progress := fs.Bool("progress", false, "print a line per finished scenario on stderr")
+	wearOnly := fs.Bool("wear", false, "run only the wear measurement (target (e)): --wear-rounds rounds of cmc-10m, 8 MiB, mx66l1g45g, 4k")
+	wearRounds := fs.Int("wear-rounds", bench.WearRounds, "rounds of the wear measurement that --check and --wear run")
 	var partFiles pathList
 	fs.Var(&partFiles, "part-file", "a part profile `PATH` (JSON, as cmcsync calibrate writes it) to benchmark; repeatable")
 	allowImplausible := fs.Bool("allow-implausible", false, "run part profiles that are physically implausible for NOR flash (an emulator's), with a warning")
@@ -101,12 +107,25 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *progress {
 		cfg.Progress = func(line string) { fmt.Fprintln(stderr, "bench:", line) }
 	}
+	if *wearRounds < 1 {
+		return usageError("bench: --wear-rounds %d: want at least 1", *wearRounds)
+	}
+	if *wearOnly {
+		return runWear(ctx, *wearRounds, *seed, *asJSON, *check, *progress, stdout, stderr)
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError("bench: %v", err)
 	}
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
+	}
+	if *check {
+		w, err := bench.Wear(ctx, wearConfig(*wearRounds, *seed, *progress, stderr))
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		rep.AddWear(w)
 	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintln(stderr, "bench: WARNING:", w)
@@ -132,13 +151,64 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return err
 			}
 		}
-		if failed := rep.Failed(); len(failed) > 0 {
-			ids := make([]string, len(failed))
-			for i, t := range failed {
-				ids[i] = "(" + t.ID + ") " + t.Status()
-			}
-			return &exitError{code: 1, msg: fmt.Sprintf("bench: %d gated target(s) missed or not measured: %s", len(failed), strings.Join(ids, ", "))}
+		return checkFailed(rep)
+	}
+	return nil
+}
+
+// checkFailed returns the exit error of bench --check when a gated target
+// of rep is missed or not measured, else nil.
+func checkFailed(rep *bench.Report) error {
+	failed := rep.Failed()
+	if len(failed) == 0 {
+		return nil
+	}
+	ids := make([]string, len(failed))
+	for i, t := range failed {
+		ids[i] = "(" + t.ID + ") " + t.Status()
+	}
+	return &exitError{code: 1, msg: fmt.Sprintf("bench: %d gated target(s) missed or not measured: %s", len(failed), strings.Join(ids, ", "))}
+}
+
+// wearConfig is the wear measurement of target (e).
+func wearConfig(rounds int, seed uint64, progress bool, stderr io.Writer) bench.WearConfig {
+	c := bench.WearConfig{Rounds: rounds, Seed: seed}
+	if progress {
+		c.Progress = func(done int) { fmt.Fprintf(stderr, "bench: wear: %d of %d rounds\n", done, rounds) }
+	}
+	return c
+}
+
+// runWear is bench --wear: the wear measurement alone, as a line (and,
+// with check, the target's table) or as JSON (the report's wear and
+// targets).
+func runWear(ctx context.Context, rounds int, seed uint64, asJSON, check, progress bool, stdout, stderr io.Writer) error {
+	w, err := bench.Wear(ctx, wearConfig(rounds, seed, progress, stderr))
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	rep := &bench.Report{Seed: seed}
+	rep.AddWear(w)
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Wear    *bench.WearReport `json:"wear"`
+			Targets []bench.Target    `json:"targets"`
+		}{rep.Wear, rep.Targets}); err != nil {
+			return err
 		}
+	} else {
+		fmt.Fprintln(stdout, w.Line())
+		if check {
+			fmt.Fprintln(stdout)
+			if err := rep.WriteTargets(stdout); err != nil {
+				return err
+			}
+		}
+	}
+	if check {
+		return checkFailed(rep)
 	}
 	return nil
 }

@@ -66,19 +66,49 @@ func TestBenchTable(t *testing.T) {
 // --check prints the targets' worst rows and fails when a gated target is
 // missed or, on a matrix too narrow to measure it, not measured.
 func TestBenchCheck(t *testing.T) {
-	out, _, err := runBenchArgs(append(small, "--out", "", "--erase-models", "4k", "--check")...)
+	out, _, err := runBenchArgs(append(small, "--out", "", "--erase-models", "4k", "--check", "--wear-rounds", "5")...)
 	var ee *exitError
 	require.True(t, errors.As(err, &ee), "%v", err)
 	require.Equal(t, 1, ee.code)
 	require.Contains(t, ee.msg, "gated target(s) missed or not measured")
 	require.Contains(t, ee.msg, "(c) n/a") // no scattered-1pct on 8 MiB in this run
 	require.Regexp(t, `target (met   |MISSED) \(a\) \[4k\] engine latency`, out)
-	require.Contains(t, out, "worst ×bound")
+	require.Regexp(t, `target\s+erase\s+gated\s+status\s+worst row\s+measured\s+bound\s+unit\s+×bound\s+rows`, out)
 	require.Contains(t, out, "w25q256jv/typical/4k/1MiB/")
+	// The wear target (e): five rounds cannot spread the store's erases.
+	require.Regexp(t, `\(e\)\s+4k\s+yes\s+MISSED\s+mx66l1g45g/typical/4k/8MiB/cmc-10m\s+\S+\s+2\s+ratio`, out)
+	require.Contains(t, ee.msg, "(e) MISSED")
 
-	_, _, err = runBenchArgs(append(small, "--out", "", "--strategies", "flashcp-p", "--check", "--json")...)
+	out, _, err = runBenchArgs(append(small, "--out", "", "--strategies", "flashcp-p", "--check", "--json", "--wear-rounds", "5")...)
 	require.True(t, errors.As(err, &ee), "%v", err)
 	require.Contains(t, ee.msg, "(a) n/a")
+	var rep struct {
+		Wear    map[string]any   `json:"wear"`
+		Targets []map[string]any `json:"targets"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.EqualValues(t, 5, rep.Wear["rounds"])
+	last := rep.Targets[len(rep.Targets)-1]
+	require.Equal(t, "e", last["id"])
+	require.Contains(t, last, "value_ratio")
+	require.Contains(t, rep.Targets[0], "value_seconds")
+}
+
+// --wear runs the wear measurement alone; with --check it gates it.
+func TestBenchWear(t *testing.T) {
+	out, _, err := runBenchArgs("--wear", "--wear-rounds", "3")
+	require.NoError(t, err)
+	require.Regexp(t, `^wear (met|MISSED): 3 rounds of cmc-10m on mx66l1g45g 4k 8MiB: max \d+ erases`, out)
+
+	out, _, err = runBenchArgs("--wear", "--wear-rounds", "3", "--check", "--json")
+	var ee *exitError
+	require.True(t, errors.As(err, &ee), "%v", err)
+	require.Contains(t, ee.msg, "(e) MISSED")
+	require.Contains(t, out, `"bound_max_over_mean": 2`)
+
+	_, _, err = runBenchArgs("--wear", "--wear-rounds", "0")
+	require.True(t, errors.As(err, &ee), "%v", err)
+	require.Equal(t, 2, ee.code)
 }
 
 func TestBenchBadFlags(t *testing.T) {
