@@ -161,7 +161,7 @@ type collection struct {
 	plan      store.Plan
 	payloads  map[uint8][]byte         // types read whole
 	sparse    map[uint8]*sparsePayload // types read through their change table
-	phases    map[uint8]int64 // by type: the chunk offset of the payload's first byte
+	phases    map[uint8]int64          // by type: the chunk offset of the payload's first byte
 	chunkSize int64
 }
 
