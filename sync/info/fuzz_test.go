@@ -16,6 +16,12 @@ func FuzzDecodeRegionHeader(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(h.Encode())
+		// The same layout as a version 1 region (no change tables).
+		h.Version = RegionVersionPlain
+		for i := range h.Extents {
+			h.Extents[i].Table = 0
+		}
+		f.Add(h.Encode())
 	}
 	f.Add(bytes.Repeat([]byte{0xFF}, RegionHeaderSize))
 	f.Add([]byte(RegionMagic))
