@@ -257,7 +257,9 @@ func TestQuickRunInvariants(t *testing.T) {
 	for _, r := range rep.Rows {
 		f, ok := find(rep.Rows, r.Key(), StrategyRewriteFloor)
 		require.True(t, ok)
-		require.LessOrEqual(t, f.DeviceSeconds, r.DeviceSeconds, "%s %s", r.Key(), r.Strategy)
+		if r.Strategy != StrategyEngine { // the engine reads changed chunks only, not the whole region
+			require.LessOrEqual(t, f.DeviceSeconds, r.DeviceSeconds, "%s %s", r.Key(), r.Strategy)
+		}
 		require.LessOrEqual(t, r.PhysicalFloorSeconds, r.DeviceSeconds, "%s %s", r.Key(), r.Strategy)
 		require.GreaterOrEqual(t, r.DeviceSeconds, r.PagesProgrammed*r.PageProgramSeconds, "%s %s", r.Key(), r.Strategy)
 	}
