@@ -17,8 +17,9 @@ import (
 // written. Apply runs the second half.
 //
 // A Prepared is immutable: Apply only reads it, so it may be applied any
-// number of times, by several engines at once. It holds the payloads it
-// read (the region's size in memory) until it is dropped.
+// number of times, by several engines at once. It holds what it read
+// until it is dropped: the changed chunks of the types read through the
+// information region's change tables, the whole payloads of the others.
 type Prepared struct {
 	choice          UpgradeChoice
 	activeChip      int
