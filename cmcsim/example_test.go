@@ -39,7 +39,7 @@ func Example() {
 	// power     seq 3,  6611 of  8163 entries
 	// fan       seq 3,  6621 of  8175 entries
 	// node      seq 3,  3809 of  4732 entries
-	// event-log seq 3, 20680 of 25595 entries
-	// fault-log seq 3,  3350 of  4158 entries
+	// event-log seq 3, 19646 of 24315 entries
+	// fault-log seq 3,  3299 of  4094 entries
 	// asset     seq 2,     0 of     0 entries
 }

@@ -197,7 +197,7 @@ func TestGeneratorOnNAND(t *testing.T) {
 // TestStepFlashCost pins what one typical interval costs the primary chip
 // on the standard 8 MiB region: the Step reads each record once, and
 // appends go into erased space, so only each changed record's first block
-// (its header) is erased.
+// (its header) is erased, and its change table's block.
 func TestStepFlashCost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("8 MiB region")
@@ -209,7 +209,7 @@ func TestStepFlashCost(t *testing.T) {
 	require.NoError(t, g.Step(r, TypicalInterval))
 	d := stats(t, f).Sub(before)
 	t.Logf("one %v step on 8 MiB: %+v", TypicalInterval, d)
-	require.LessOrEqual(t, d.Erases, int64(6), "at most one erase per type (its header block)")
+	require.LessOrEqual(t, d.Erases, int64(12), "at most two erases per type (its header block and its change table)")
 	require.Less(t, d.BytesRead, int64(8<<20)+int64(1<<20), "about one read of the region")
 	require.Less(t, d.BytesProgrammed, int64(8<<20)/50)
 }

@@ -86,7 +86,7 @@ func TestServePageShowsTheMethod(t *testing.T) {
 		b.WaitFor(t, "one failure, one purge", `(function (t) { return t.includes("Failures1") && t.includes("Purges1") && t.includes("Failovers0") })(document.getElementById("st-counters").textContent)`, within)
 
 		b.Do(t, "sync now", chromedp.Click(chromedp.ID("sync-now")))
-		b.WaitFor(t, "the round synced again", eventShown("commit", "committed: 405 chunks", "written to flash1"), within)
+		b.WaitFor(t, "the round synced again", eventShown("commit", "committed: 400 chunks", "written to flash1"), within)
 		saveScreenshot(t, b, "purge-reinit.png")
 	})
 	require.Empty(t, b.ConsoleErrors(), "the page logged errors")

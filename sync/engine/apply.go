@@ -79,10 +79,8 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 	rs.header, rs.lastProbe, rs.recordOffsets = p.header, p.lastProbe, p.recordOffsets
 	kept := false // the payloads went into the engine's cache
 	defer func() {
-		if owned && !kept {
-			for _, b := range p.payloads {
-				putPayload(b)
-			}
+		if owned {
+			p.release(kept)
 		}
 	}()
 	if _, err := e.probe(rs, &rs.header); err != nil {
@@ -165,15 +163,19 @@ func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round
 			rep, err := e.interrupted(ctx, rs, r, err)
 			return &roundEnd{rep, err}
 		}
-		b := p.payloads[w.Type]
-		lo, hi := store.ChunkBounds(int64(len(b)), p.phases[w.Type], p.chunkSize, w.Index)
-		er, pg, err := r.Write(i, b[lo:hi])
+		b, err := p.chunkBytes(w.Type, w.Index)
+		if err != nil {
+			r.Abandon()
+			rep, err := e.finish(rs.report, work, err)
+			return &roundEnd{rep, err}
+		}
+		er, pg, err := r.Write(i, b)
 		work.counted.Erases += er
 		work.counted.PagesProgrammed += pg
 		rs.report.DataErases += er
 		rs.report.DataPages += pg
 		rs.writesSinceAnswer++
-		work.counted.BytesProgrammed += hi - lo
+		work.counted.BytesProgrammed += int64(len(b))
 		if err != nil {
 			r.Abandon()
 			err = fmt.Errorf("write chunk %d of %v: %w", w.Index, info.Type(w.Type), err)

@@ -63,6 +63,16 @@ func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte
 // types stay valid if the cache was valid for prev, the generation the
 // round started from.
 func (e *Engine) remember(active int, prev, gen uint64, payloads map[uint8][]byte) {
+	if e.noCache {
+		// The change tables say what changed: no copy is kept.
+		for _, p := range payloads {
+			putPayload(p)
+		}
+		for t := range e.cache {
+			e.dropCached(t)
+		}
+		return
+	}
 	if e.cache == nil || e.cacheChip != active || e.cacheGeneration != prev {
 		for _, p := range e.cache {
 			putPayload(p)
@@ -76,4 +86,13 @@ func (e *Engine) remember(active int, prev, gen uint64, payloads map[uint8][]byt
 		e.cache[info.Type(t)] = p
 	}
 	e.cacheChip, e.cacheGeneration = active, gen
+}
+
+// dropCached forgets the cached payload of t (a round read t through its
+// change table: the copy no longer describes the committed generation).
+func (e *Engine) dropCached(t info.Type) {
+	if p, ok := e.cache[t]; ok {
+		putPayload(p)
+		delete(e.cache, t)
+	}
 }

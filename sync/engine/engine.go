@@ -26,6 +26,7 @@ type Engine struct {
 	// Owned by the goroutine holding roundMu.
 	stores        [2]*store.Store
 	rewriteChunks map[info.Type][]int // damaged chunks the next round rewrites
+	rehashChunks  map[info.Type][]int // primary chunks the change table missed: the next round re-reads them
 	scrub         *scrubState         // where ScrubStep stands
 	wake          chan struct{}       // wakes Run (see kick)
 	// cache holds the payloads of the last committed round (by type),
@@ -33,6 +34,7 @@ type Engine struct {
 	cache           map[info.Type][]byte
 	cacheChip       int
 	cacheGeneration uint64
+	noCache         bool // the region keeps change tables: remember keeps nothing
 
 	mu             sync.Mutex // guards the fields below
 	role           store.Role

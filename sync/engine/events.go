@@ -31,6 +31,11 @@ const (
 	EventPrimaryCorrupt EventKind = "primary-corrupt"
 	EventScrub          EventKind = "scrub"  // a scrub pass over the backup's committed chunks completed
 	EventRepair         EventKind = "repair" // a round rewrote chunks a scrub found damaged
+	// EventChangeTable is a change-table fault: the scrub found a chunk of
+	// the primary that differs from its committed digest although the
+	// information region's change table says it did not change; the next
+	// round re-reads it.
+	EventChangeTable EventKind = "change-table"
 )
 
 // Event is one entry of the engine's structured log.

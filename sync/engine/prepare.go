@@ -17,8 +17,9 @@ import (
 // written. Apply runs the second half.
 //
 // A Prepared is immutable: Apply only reads it, so it may be applied any
-// number of times, by several engines at once. It holds the payloads it
-// read (the region's size in memory) until it is dropped.
+// number of times, by several engines at once. It holds what it read
+// until it is dropped: the changed chunks of the types read through the
+// information region's change tables, the whole payloads of the others.
 type Prepared struct {
 	choice          UpgradeChoice
 	activeChip      int
@@ -109,7 +110,7 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 		return ended(e.finish(&rep, work, ErrUpgradePending))
 	}
 	rep.Types = roundTypes(cfg, next, choice)
-	for _, t := range e.repairTypes(cfg) {
+	for _, t := range append(e.repairTypes(cfg), e.rehashTypes(cfg)...) {
 		if !slices.Contains(rep.Types, t) {
 			rep.Types = append(rep.Types, t) // damage to repair: the type's round is now
 		}
@@ -159,8 +160,9 @@ func roundTypes(cfg Config, next uint16, choice UpgradeChoice) []info.Type {
 // from them.
 type collection struct {
 	plan      store.Plan
-	payloads  map[uint8][]byte
-	phases    map[uint8]int64 // by type: the chunk offset of the payload's first byte
+	payloads  map[uint8][]byte         // types read whole
+	sparse    map[uint8]*sparsePayload // types read through their change table
+	phases    map[uint8]int64          // by type: the chunk offset of the payload's first byte
 	chunkSize int64
 }
 
@@ -181,10 +183,14 @@ func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint
 		off, _ := region.Extent(t)
 		rs.recordOffsets = append(rs.recordOffsets, off)
 	}
+	// A region with change tables needs no copy of the last payloads to
+	// find what changed: keep none (memory proportional to the change).
+	_, _, e.noCache = region.ChangeTable(info.Power)
 	chunk := rs.backup.ChunkSize()
 	c := collection{
 		plan:      store.Plan{Generation: gen, Config: toStoreConfig(rs.config)},
 		payloads:  make(map[uint8][]byte, len(types)),
+		sparse:    make(map[uint8]*sparsePayload, len(types)),
 		phases:    make(map[uint8]int64, len(types)),
 		chunkSize: chunk,
 	}
@@ -192,11 +198,29 @@ func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint
 		off, _ := region.Extent(t)
 		phase := (off + info.RecordHeaderSize) % chunk
 		rs.primary.mark()
+		tr, used, err := e.readChanged(rs, region, t, phase, chunk)
+		if err != nil {
+			c.release(false)
+			return collection{}, &anomaly{err: err, began: rs.primary.failedAt(), recheck: recheck{region: true, record: t}}
+		}
+		if used {
+			e.dropCached(t)
+			c.sparse[uint8(t)] = tr.sparse
+			c.phases[uint8(t)] = phase
+			c.plan.Types = append(c.plan.Types, tr.plan)
+			work.counted.BytesRead += tr.read
+			continue
+		}
+		rs.report.ReadWhole = append(rs.report.ReadWhole, t)
+		if _, _, ok := region.ChangeTable(t); ok && rs.backup.StateRef().Generation > 0 {
+			e.mu.Lock()
+			e.counters.TableFallbacks++
+			e.mu.Unlock()
+		}
+		rs.primary.mark()
 		rec, checks, err := e.readRecord(region, rs.primary, t, phase, chunk)
 		if err != nil {
-			for _, p := range c.payloads {
-				putPayload(p)
-			}
+			c.release(false)
 			// Timed from the failing read (a CRC error: from the last
 			// read of the record), or an earlier one slower than the
 			// threshold.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // syncedPair is a pair after a first sync and an interval of CMC activity:
@@ -119,8 +120,8 @@ func TestPrepareEndsTheRound(t *testing.T) {
 	ctx := context.Background()
 	p := syncedPair(t)
 	// Scribble the first record's header on the primary.
-	l := p.opts.Layout
-	require.NoError(t, p.chipA.Erase(l.InfoOff+4096, 4096))
+	off, _ := p.region(t, p.chipA).Extent(info.Power)
+	require.NoError(t, p.chipA.Erase(off, 4096))
 	e := p.open(t)
 	prep, rep, err := e.Prepare(ctx)
 	require.Nil(t, prep)

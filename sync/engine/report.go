@@ -22,6 +22,10 @@ type RoundReport struct {
 	Types         TypeList `json:"types"`          // the group this round synced
 	ChangedTypes  TypeList `json:"changed_types"`  // types whose data changed
 	ChangedChunks int      `json:"changed_chunks"` // chunks written
+	// ReadWhole lists the types the round read whole; the others it read
+	// through the information region's change table: the record header,
+	// the table and the chunks the table says changed.
+	ReadWhole TypeList `json:"read_whole,omitempty"`
 	// Flash work on both chips (from hal.Stats when the devices keep them,
 	// else counted by the engine).
 	BytesRead       int64 `json:"bytes_read"`

@@ -55,6 +55,10 @@ type ScrubProgress struct {
 	PassDone bool `json:"pass_done"`
 	// Damage is the damage this step found or classified, if any.
 	Damage *ChunkDamage `json:"damage,omitempty"`
+	// TableFault is the change-table fault this step found, if any: the
+	// primary's copy of the chunk it checked changed behind the change
+	// table's back.
+	TableFault *TableFault `json:"table_fault,omitempty"`
 }
 
 // scrubState is where an incremental scrub stands; owned under roundMu.
@@ -65,6 +69,7 @@ type scrubState struct {
 	checked    int
 	found      int // damaged chunks found in this pass
 	check      *primaryCheck
+	region     *info.Region // the primary's information region (checkTableEntry)
 }
 
 // primaryCheck is the check of the primary's copy of a damaged chunk:
@@ -82,11 +87,14 @@ type primaryCheck struct {
 
 // ScrubStep runs one small step of the backup scrub, for a daemon to call
 // between rounds at whatever pace it likes: it verifies one committed
-// chunk of the backup against its digest (one chunk read), or, after
-// damage was found, reads one chunk of the primary's copy to decide how
-// to repair it (plus the region and record headers at the first such
-// step). It holds the round lock for that one read only, so a scrub
-// delays a round by at most one chunk read.
+// chunk of the backup against its digest (one chunk read) and, when the
+// primary's information region keeps change tables, compares the
+// primary's copy of that chunk with the committed digest if the table says
+// it did not change (see checkTableEntry: the record header, the entry and
+// the chunk); or, after damage was found, reads one chunk of the primary's
+// copy to decide how to repair it (plus the region and record headers at
+// the first such step). It holds the round lock for those reads only, so
+// a scrub delays a round by at most one step's reads.
 //
 // Damage whose primary copy still matches the committed digest is
 // repaired by the next round of its type rewriting that chunk (a new
@@ -154,7 +162,15 @@ func (e *Engine) ScrubStep(ctx context.Context) (ScrubProgress, error) {
 		e.noteDamage(*d)
 		e.event(EventDamage, st.Generation, fmt.Sprintf("%s: %v chunk %d (block %d) fails its digest: %v; checking the primary's copy", bk.Flash().Geometry().Name, d.Type, i, d.Block, err))
 		prog.Damage = d
+		return prog, nil
 	}
+	// The backup's copy is intact: is the primary's what the change
+	// table says it is?
+	if l := e.opts.PrimaryLock; l != nil {
+		l.Lock()
+		defer l.Unlock()
+	}
+	prog.TableFault = e.checkTableEntry(bk, sc, st.Generation, ts, i)
 	return prog, nil
 }
 
@@ -296,6 +312,9 @@ func (e *Engine) backupHealth() string {
 // repaired notes that a round committed generation gen with the types
 // given: their scrub damage is repaired (event repair).
 func (e *Engine) repaired(types []info.Type, gen uint64) {
+	for _, t := range types {
+		delete(e.rehashChunks, t)
+	}
 	e.mu.Lock()
 	var fixed []string
 	e.scrubDamage = slices.DeleteFunc(e.scrubDamage, func(d ChunkDamage) bool {

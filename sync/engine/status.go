@@ -21,6 +21,14 @@ type Counters struct {
 	// PrimaryCorrupt counts anomalies where the primary answered with
 	// corrupt information (EventPrimaryCorrupt).
 	PrimaryCorrupt int64 `json:"primary_corrupt"`
+	// TableFallbacks counts the types rounds read whole although the
+	// region keeps change tables (the table disagreed with the record,
+	// or nothing was committed to compare with yet; RoundReport.ReadWhole).
+	TableFallbacks int64 `json:"table_fallbacks"`
+	// ChangeTableFaults counts the primary chunks the scrub found changed
+	// since their commit although the change table said they were not
+	// (EventChangeTable); the next round re-read each.
+	ChangeTableFaults int64 `json:"change_table_faults"`
 }
 
 // TypeStatus is one information type of the newest committed generation.

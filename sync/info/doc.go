@@ -19,18 +19,28 @@
 // CRC-32C (Castagnoli, [Checksum]).
 //
 // Block 0 of the region holds the region header ([RegionHeaderSize] = 172
-// bytes; the rest of the block is 0xFF): the extent of each type. Its bytes
+// bytes; the rest of the block is 0xFF): the extent of each type and, in
+// version 2 ([RegionVersion]), where its change table lives. Its bytes
 // are in docs/FORMAT.md, "3. Information region".
 //
-// Extents are erase-block aligned, follow the header block in type order
-// and never overlap, so a service rewriting one type never touches another
-// type's blocks. [PlanRegion] gives each type the blocks its fixed contents
-// plus 64 ring entries need and shares the remaining blocks by weight: event
-// log 36, fault log 24, power 12, fan 12, node 7, asset 2 (the remainder to
-// the event log). On an 8 MiB region with 4 KiB blocks that is: header
-// 4 KiB at 0, power 1,056 KiB at 0x1000, fan 1,056 KiB at 0x109000, node
-// 616 KiB at 0x211000, event log 3,168 KiB at 0x2ab000, fault log 2,112 KiB
-// at 0x5c3000, asset 180 KiB at 0x7d3000 (checked by the tests).
+// Version 2 puts one change table per type after the header block (each
+// on erase blocks of its own), then the extents, erase-block aligned, in
+// type order and never overlapping, so a service rewriting one type never
+// touches another type's blocks. [PlanRegion] gives each type the blocks
+// its fixed contents plus 64 ring entries need and shares the remaining
+// blocks by weight: event log 36, fault log 24, power 12, fan 12, node 7,
+// asset 2 (the remainder to the event log). On an 8 MiB region with 4 KiB
+// blocks that is: header 4 KiB at 0, tables 0x1000–0x8fff, power
+// 1,052 KiB at 0x9000, fan 1,052 KiB at 0x110000, node 612 KiB at
+// 0x217000, event log 3,156 KiB at 0x2b0000, fault log 2,104 KiB at
+// 0x5c5000, asset 180 KiB at 0x7d3000 (checked by the tests).
+//
+// A change table (change.go) holds, per erase block of the extent, the
+// CRC-32 and CRC-32C of the payload bytes in it. Every writer of this
+// package keeps it (the record first, then the table), so a reader can
+// find the changed blocks without reading the payload; readers must check
+// it against the record's payload CRC. Version 1 regions (no tables) open,
+// read and take writes as before and are never upgraded.
 //
 // Each extent starts with one record: a 32-byte header (magic, type,
 // sequence number, payload length and CRCs; docs/FORMAT.md, "3. Information

@@ -45,11 +45,11 @@ func Example() {
 	fmt.Println(info.EventLog.Explanation().Title)
 	// Output:
 	// image ok: true
-	// power     at 0x201000,  128 KiB extent, seq 1, 0 of 0 entries
-	// fan       at 0x221000,  128 KiB extent, seq 1, 0 of 0 entries
-	// node      at 0x241000,   76 KiB extent, seq 1, 0 of 0 entries
-	// event-log at 0x254000,  400 KiB extent, seq 2, 1 of 25595 entries
-	// fault-log at 0x2b8000,  260 KiB extent, seq 1, 0 of 0 entries
+	// power     at 0x207000,  128 KiB extent, seq 1, 0 of 0 entries
+	// fan       at 0x227000,  128 KiB extent, seq 1, 0 of 0 entries
+	// node      at 0x247000,   76 KiB extent, seq 1, 0 of 0 entries
+	// event-log at 0x25a000,  380 KiB extent, seq 2, 1 of 24315 entries
+	// fault-log at 0x2b9000,  256 KiB extent, seq 1, 0 of 0 entries
 	// asset     at 0x2f9000,   28 KiB extent, seq 1, 0 of 0 entries
 	// Node event log (SEL)
 }

@@ -10,10 +10,16 @@ import (
 // the same bytes (so no two encodings mean the same thing).
 
 func FuzzDecodeRegionHeader(f *testing.F) {
-	for _, size := range []int64{36 << 10, 8 << 20} {
+	for _, size := range []int64{60 << 10, 8 << 20} {
 		h, err := PlanRegion(size, 4<<10)
 		if err != nil {
 			f.Fatal(err)
+		}
+		f.Add(h.Encode())
+		// The same layout as a version 1 region (no change tables).
+		h.Version = RegionVersionPlain
+		for i := range h.Extents {
+			h.Extents[i].Table = 0
 		}
 		f.Add(h.Encode())
 	}

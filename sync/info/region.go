@@ -12,19 +12,31 @@ import (
 // erase block; the rest of that block is erased (0xFF):
 //
 //	0   [8]byte magic RegionMagic ("CMCSINFO")
-//	8   uint16  version (1)
+//	8   uint16  version (2; 1 for a region without change tables)
 //	10  uint16  extent count n (6)
 //	12  uint32  erase size the layout was planned for
 //	16  uint64  region size
 //	24  n × 24-byte extent entries:
-//	        0 uint8 type, 1..7 reserved 0,
+//	        0 uint8 type, 1..3 reserved 0,
+//	        4 uint32 first erase block of the type's change table (version 2;
+//	          0 in version 1), counted from the region start,
 //	        8 uint64 offset from the region start, 16 uint64 capacity
 //	24+24n uint32 CRC-32C of bytes 0 .. 24+24n-1
+//
+// The change tables (version 2, change.go) sit between the header block
+// and the first extent, one per type in layout order, each starting on an
+// erase block of its own.
 const (
-	RegionMagic   = "CMCSINFO"
-	RegionVersion = 1
-	extentEntry   = 24
-	regionFixed   = 24
+	RegionMagic = "CMCSINFO"
+	// RegionVersion is the version FormatRegion writes: regions with
+	// change tables.
+	RegionVersion = 2
+	// RegionVersionPlain is the earlier version without change tables:
+	// still opened, read and written (without tables), never upgraded
+	// behind its owner's back.
+	RegionVersionPlain = 1
+	extentEntry        = 24
+	regionFixed        = 24
 )
 
 // RegionHeaderSize is the encoded size of a region header with all six
@@ -38,6 +50,9 @@ type ExtentInfo struct {
 	Type     Type
 	Off      int64
 	Capacity int64
+	// Table is the region offset of the type's change table (an erase
+	// block boundary); 0 in a version 1 region, which has none.
+	Table int64
 }
 
 // RegionHeader is a decoded (or planned) region header.
@@ -53,13 +68,14 @@ type RegionHeader struct {
 var extentWeight = [...]int64{Power: 12, Fan: 12, Node: 7, EventLog: 36, FaultLog: 24, Asset: 2}
 
 // PlanRegion lays out a region of size bytes on a device with the given
-// erase size: one header block, then one erase-block-aligned extent per type
-// in layout order. Each type gets the blocks its fixed contents and 64 ring
-// entries need; the remaining blocks are shared by weight (event log 36,
-// fault log 24, power 12, fan 12, node 7, asset 2), the remainder going to
-// the event log. size must be a positive multiple of eraseSize (a power of
-// two) and large enough (36 KiB with 4 KiB blocks, 448 KiB with 64 KiB
-// blocks).
+// erase size: one header block, one change table per type (each on erase
+// blocks of its own, ChangeEntrySize bytes per erase block of the type's
+// extent), then one erase-block-aligned extent per type in layout order.
+// Each type gets the blocks its fixed contents and 64 ring entries need;
+// the remaining blocks are shared by weight (event log 36, fault log 24,
+// power 12, fan 12, node 7, asset 2), the remainder going to the event
+// log. size must be a positive multiple of eraseSize (a power of two) and
+// large enough (60 KiB with 4 KiB blocks, 832 KiB with 64 KiB blocks).
 func PlanRegion(size, eraseSize int64) (RegionHeader, error) {
 	if eraseSize <= 0 || eraseSize&(eraseSize-1) != 0 || eraseSize > 1<<30 {
 		return RegionHeader{}, fmt.Errorf("erase size %d is not a power of two up to 1 GiB", eraseSize)
@@ -69,7 +85,7 @@ func PlanRegion(size, eraseSize int64) (RegionHeader, error) {
 	}
 	blocks := size / eraseSize
 	var minBlocks [NumTypes + 1]int64
-	need := int64(1)
+	need := int64(1 + NumTypes) // header and one table block per type at least
 	for _, t := range All() {
 		minBlocks[t] = (int64(RecordHeaderSize+minPayload(t)) + eraseSize - 1) / eraseSize
 		need += minBlocks[t]
@@ -80,12 +96,42 @@ func PlanRegion(size, eraseSize int64) (RegionHeader, error) {
 	if size/eraseSize > 1<<31 || size > 1<<40 {
 		return RegionHeader{}, fmt.Errorf("region of %d bytes is too large (at most 1 TiB)", size)
 	}
-	rest := blocks - need
+	// The header area (header block and tables) and the extents depend on
+	// each other: grow the header area until its tables cover the extents
+	// planned after it. Extents only shrink as it grows, so this ends.
+	head := int64(1 + NumTypes)
+	for {
+		h, err := planExtents(blocks, head, eraseSize, &minBlocks)
+		if err != nil {
+			return RegionHeader{}, err
+		}
+		tb := int64(1)
+		for i := range h.Extents {
+			h.Extents[i].Table = tb * eraseSize
+			tb += tableBlocks(h.Extents[i].Capacity, eraseSize)
+		}
+		if tb <= head {
+			return h, nil
+		}
+		head = tb
+	}
+}
+
+// planExtents shares the blocks after the first head blocks among the
+// types (see PlanRegion).
+func planExtents(blocks, head, eraseSize int64, minBlocks *[NumTypes + 1]int64) (RegionHeader, error) {
+	rest := blocks - head
+	for _, t := range All() {
+		rest -= minBlocks[t]
+	}
+	if rest < 0 {
+		return RegionHeader{}, fmt.Errorf("region of %d erase blocks is too small for its change tables and extents", blocks)
+	}
 	var wsum int64
 	for _, t := range All() {
 		wsum += extentWeight[t]
 	}
-	h := RegionHeader{Version: RegionVersion, EraseSize: eraseSize, Size: size}
+	h := RegionHeader{Version: RegionVersion, EraseSize: eraseSize, Size: blocks * eraseSize}
 	give := make([]int64, NumTypes+1)
 	var given int64
 	for _, t := range All() {
@@ -93,7 +139,7 @@ func PlanRegion(size, eraseSize int64) (RegionHeader, error) {
 		given += give[t]
 	}
 	give[EventLog] += rest - given
-	off := eraseSize
+	off := head * eraseSize
 	for _, t := range All() {
 		c := (minBlocks[t] + give[t]) * eraseSize
 		// A payload length is a uint32: cap the extent, leave the rest unused.
@@ -119,6 +165,9 @@ func (h RegionHeader) Encode() []byte {
 	for i, e := range h.Extents {
 		x := b[regionFixed+i*extentEntry:]
 		x[0] = byte(e.Type)
+		if h.Version >= RegionVersion && h.EraseSize > 0 {
+			le.PutUint32(x[4:], uint32(e.Table/h.EraseSize))
+		}
 		le.PutUint64(x[8:], uint64(e.Off))
 		le.PutUint64(x[16:], uint64(e.Capacity))
 	}
@@ -155,8 +204,8 @@ func DecodeRegionHeader(b []byte) (RegionHeader, error) {
 		return RegionHeader{}, fmt.Errorf("%w: region header crc %#08x, computed %#08x", ErrCorrupt, got, want)
 	}
 	h := RegionHeader{Version: le.Uint16(b[8:]), EraseSize: int64(le.Uint32(b[12:])), Size: int64(le.Uint64(b[16:]))}
-	if h.Version != RegionVersion {
-		return RegionHeader{}, fmt.Errorf("%w: region version %d, want %d", ErrCorrupt, h.Version, RegionVersion)
+	if h.Version != RegionVersion && h.Version != RegionVersionPlain {
+		return RegionHeader{}, fmt.Errorf("%w: region version %d, want %d or %d", ErrCorrupt, h.Version, RegionVersionPlain, RegionVersion)
 	}
 	if es := h.EraseSize; es <= 0 || es&(es-1) != 0 {
 		return RegionHeader{}, fmt.Errorf("%w: region erase size %d is not a power of two", ErrCorrupt, es)
@@ -165,15 +214,23 @@ func DecodeRegionHeader(b []byte) (RegionHeader, error) {
 		return RegionHeader{}, fmt.Errorf("%w: region size %d is not a positive multiple of the erase size %d", ErrCorrupt, h.Size, h.EraseSize)
 	}
 	next := h.EraseSize
+	nextTable := h.EraseSize
 	for i := 0; i < n; i++ {
 		x := b[regionFixed+i*extentEntry:]
 		e := ExtentInfo{Type: Type(x[0]), Off: int64(le.Uint64(x[8:])), Capacity: int64(le.Uint64(x[16:]))}
 		want := All()[i]
+		reserved := x[1:8]
+		if h.Version >= RegionVersion {
+			reserved = x[1:4]
+			e.Table = int64(le.Uint32(x[4:])) * h.EraseSize
+		}
 		switch {
 		case e.Type != want:
 			return RegionHeader{}, fmt.Errorf("%w: extent %d is type %v, want %v", ErrCorrupt, i, e.Type, want)
-		case !allZero(x[1:8]):
+		case !allZero(reserved):
 			return RegionHeader{}, fmt.Errorf("%w: %v extent reserved bytes are not zero", ErrCorrupt, e.Type)
+		case h.Version >= RegionVersion && e.Table != nextTable:
+			return RegionHeader{}, fmt.Errorf("%w: %v change table at %#x, want %#x (after the previous table)", ErrCorrupt, e.Type, e.Table, nextTable)
 		case e.Off < next || e.Off%h.EraseSize != 0:
 			return RegionHeader{}, fmt.Errorf("%w: %v extent at %#x overlaps the previous one or is not aligned to %#x", ErrCorrupt, e.Type, e.Off, h.EraseSize)
 		case e.Capacity <= 0 || e.Capacity%h.EraseSize != 0 || e.Capacity > 1<<31:
@@ -183,8 +240,14 @@ func DecodeRegionHeader(b []byte) (RegionHeader, error) {
 		case e.Capacity < int64(RecordHeaderSize+minPayload(e.Type)):
 			return RegionHeader{}, fmt.Errorf("%w: %v extent capacity %d is below its minimum %d", ErrCorrupt, e.Type, e.Capacity, RecordHeaderSize+minPayload(e.Type))
 		}
+		if h.Version >= RegionVersion {
+			nextTable = e.Table + tableBlocks(e.Capacity, h.EraseSize)*h.EraseSize
+		}
 		next = e.Off + e.Capacity
 		h.Extents = append(h.Extents, e)
+	}
+	if h.Version >= RegionVersion && h.Extents[0].Off < nextTable {
+		return RegionHeader{}, fmt.Errorf("%w: change tables end at %#x, past the first extent at %#x", ErrCorrupt, nextTable, h.Extents[0].Off)
 	}
 	return h, nil
 }
@@ -228,8 +291,9 @@ func checkPlace(f hal.Flash, off, size int64) (hal.Geometry, error) {
 }
 
 // FormatRegion lays out an empty information region of size bytes at off on
-// f (both multiples of the erase size): it erases the region's blocks that
-// are not already erased, writes every type's Default record (sequence 1)
+// f (both multiples of the erase size), version RegionVersion (with change
+// tables): it erases the region's blocks that are not already erased,
+// writes every type's Default record (sequence 1) and its change table,
 // and writes the region header last, so that a region whose format was cut
 // short does not open. Bad arguments return an error before f is touched.
 func FormatRegion(f hal.Flash, off, size int64) error {
@@ -260,6 +324,9 @@ func FormatRegion(f hal.Flash, off, size int64) error {
 		p := Default(t)
 		rec := append(encodeRecordHeader(RecordHeader{Type: t, Seq: 1, PayloadLen: uint32(len(p)), PayloadCRC: Checksum(p)}), p...)
 		if _, err := r.program(off+r.ext[t].Off, rec, nil); err != nil {
+			return fmt.Errorf("format information region: write %v defaults: %w", t, err)
+		}
+		if _, err := r.writeTable(t, p); err != nil {
 			return fmt.Errorf("format information region: write %v defaults: %w", t, err)
 		}
 	}
@@ -444,7 +511,9 @@ func (r *Region) write(t Type, payload, known []byte) (WriteStats, error) {
 				return WriteStats{}, fmt.Errorf("write %v: %w", t, err)
 			}
 			if bytes.Equal(cur, payload) {
-				return WriteStats{}, nil
+				// Unchanged; a table left stale (a writer cut short
+				// before it, or one that keeps none) is brought up to date.
+				return r.writeTable(t, payload)
 			}
 		}
 	}
@@ -452,6 +521,15 @@ func (r *Region) write(t Type, payload, known []byte) (WriteStats, error) {
 	rec = append(rec, encodeRecordHeader(RecordHeader{Type: t, Seq: seq, PayloadLen: uint32(len(payload)), PayloadCRC: crc})...)
 	rec = append(rec, payload...)
 	st, err := r.program(off, rec, known)
+	if err != nil {
+		return st, fmt.Errorf("write %v: %w", t, err)
+	}
+	// The record first, then its change table: a table is never ahead of
+	// the record it describes.
+	tst, err := r.writeTable(t, payload)
+	st.Erases += tst.Erases
+	st.BytesProgrammed += tst.BytesProgrammed
+	st.BlocksTouched += tst.BlocksTouched
 	if err != nil {
 		return st, fmt.Errorf("write %v: %w", t, err)
 	}

@@ -1,0 +1,281 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
+)
+
+// backupDiffers returns the types whose backup copy differs from what the
+// primary's region holds (the wrong state the tests below must detect).
+func backupDiffers(t *testing.T, p *pair, primary, backup hal.Flash) []info.Type {
+	t.Helper()
+	s, err := store.Open(backup, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
+	require.NoError(t, err)
+	r := p.region(t, primary)
+	var out []info.Type
+	for _, ty := range info.All() {
+		rec, err := r.Read(ty)
+		require.NoError(t, err)
+		got, err := s.ReadPayload(uint8(ty))
+		require.NoError(t, err)
+		if !bytes.Equal(rec.Payload, got) {
+			out = append(out, ty)
+		}
+	}
+	return out
+}
+
+// forgeSameChecks changes b (in place) at byte at and at some of the 16
+// bytes from at+64 so that both CRCs of info.BlockCheck stay the same: a
+// change the change table and the record's CRC cannot see. Both CRCs are
+// affine in the data, so the flips solve a linear system over GF(2).
+func forgeSameChecks(t *testing.T, b []byte, at int) {
+	t.Helper()
+	zero := info.BlockCheck(make([]byte, len(b)))
+	lin := func(d []byte) uint64 { return info.BlockCheck(d) ^ zero }
+	d := make([]byte, len(b))
+	d[at] = 0x5A
+	target := lin(d)
+	// Basis of the flips of bits in bytes at+64 .. at+79 (128 bits).
+	type vec struct {
+		v    uint64
+		bits []int
+	}
+	var basis []vec
+	for bit := 0; bit < 128; bit++ {
+		x := make([]byte, len(b))
+		x[at+64+bit/8] = 1 << (bit % 8)
+		cur := vec{lin(x), []int{bit}}
+		for _, bv := range basis {
+			if cur.v^bv.v < cur.v {
+				cur.v ^= bv.v
+				cur.bits = xorSet(cur.bits, bv.bits)
+			}
+		}
+		if cur.v != 0 {
+			basis = append(basis, cur)
+			slices.SortFunc(basis, func(a, b vec) int {
+				switch {
+				case a.v > b.v:
+					return -1
+				case a.v < b.v:
+					return 1
+				}
+				return 0
+			})
+		}
+	}
+	var flips []int
+	for _, bv := range basis {
+		if target^bv.v < target {
+			target ^= bv.v
+			flips = xorSet(flips, bv.bits)
+		}
+	}
+	require.Zero(t, target, "the flips span the checks")
+	before := info.BlockCheck(b)
+	b[at] ^= 0x5A
+	for _, bit := range flips {
+		b[at+64+bit/8] ^= 1 << (bit % 8)
+	}
+	require.Equal(t, before, info.BlockCheck(b), "the forged chunk keeps its checks")
+}
+
+func xorSet(a, b []int) []int {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if i := slices.Index(out, x); i >= 0 {
+			out = slices.Delete(out, i, i+1)
+		} else {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// The change table is not trusted blindly: a chunk of the primary
+// changed behind the table's back (and behind the record's CRC) is not
+// seen by a round, which reads the chunks the table names; the scrub,
+// which compares the primary's chunks with their committed digests,
+// finds it, reports a change-table fault, and the next round syncs it.
+func TestScrubCatchesAChangeTheTableMissed(t *testing.T) {
+	ctx := context.Background()
+	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+	e := p.open(t)
+	_, err := e.Round(ctx)
+	require.NoError(t, err)
+	require.Empty(t, backupDiffers(t, p, p.chipA, p.chipB))
+
+	// Forge event-log chunk 3 (a whole erase block of the extent).
+	r := p.region(t, p.chipA)
+	off, _ := r.Extent(info.EventLog)
+	eb := p.chipA.Geometry().EraseSize
+	blk := make([]byte, eb)
+	_, err = p.chipA.ReadAt(blk, off+3*eb)
+	require.NoError(t, err)
+	forgeSameChecks(t, blk, 100)
+	p.chipA.Poke(off+3*eb, blk)
+	_, err = r.Read(info.EventLog)
+	require.NoError(t, err, "the record still reads intact")
+
+	// A round alone does not see it: the check below fails on this state.
+	rep, err := e.Round(ctx)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeNothingChanged, rep.Outcome)
+	require.Empty(t, rep.ReadWhole)
+	require.Equal(t, []info.Type{info.EventLog}, backupDiffers(t, p, p.chipA, p.chipB), "the round missed the change")
+
+	// The scrub finds it.
+	var faults []TableFault
+	for {
+		prog, err := e.ScrubStep(ctx)
+		require.NoError(t, err)
+		if prog.TableFault != nil {
+			faults = append(faults, *prog.TableFault)
+		}
+		if prog.PassDone {
+			break
+		}
+	}
+	require.Len(t, faults, 1)
+	require.Equal(t, info.EventLog, faults[0].Type)
+	require.Equal(t, 3, faults[0].Index)
+	require.Equal(t, int64(1), e.Status().Counters.ChangeTableFaults)
+	require.True(t, slices.ContainsFunc(e.Events(), func(ev Event) bool { return ev.Kind == EventChangeTable }))
+
+	// The next round re-reads the chunk and syncs it.
+	rep, err = e.Round(ctx)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeCommitted, rep.Outcome)
+	require.Equal(t, 1, rep.ChangedChunks)
+	require.Empty(t, backupDiffers(t, p, p.chipA, p.chipB))
+
+	// A second pass finds nothing more.
+	for {
+		prog, err := e.ScrubStep(ctx)
+		require.NoError(t, err)
+		require.Nil(t, prog.TableFault)
+		if prog.PassDone {
+			break
+		}
+	}
+}
+
+// A writer that keeps no table (or stopped between its record and its
+// table) leaves entries that still match the committed chunks: the round
+// sees the record's CRC disagree with the combined checks and reads the
+// record whole. The NoCRCCheck mutant, which skips that comparison,
+// commits a payload the primary never held: the check fails on it.
+func TestStaleTableFallsBackToAWholeRead(t *testing.T) {
+	for _, mutant := range []Mutant{None, NoCRCCheck} {
+		t.Run(mutant.String(), func(t *testing.T) {
+			ctx := context.Background()
+			p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+			e := p.open(t)
+			_, err := e.Round(ctx)
+			require.NoError(t, err)
+			r := p.region(t, p.chipA)
+			toff, entries, ok := r.ChangeTable(info.FaultLog)
+			require.True(t, ok)
+			old := make([]byte, entries*info.ChangeEntrySize)
+			_, err = p.chipA.ReadAt(old, toff)
+			require.NoError(t, err)
+			require.NoError(t, p.cmc.Step(r, cmcsim.TypicalInterval))
+			rec, err := r.Read(info.FaultLog)
+			require.NoError(t, err)
+			rec.Payload[len(rec.Payload)/2] ^= 0xFF // a change in a middle chunk
+			require.NoError(t, r.Write(info.FaultLog, rec.Payload))
+			p.chipA.Poke(toff, old) // the table as before the writes
+
+			p.opts.Mutant = mutant
+			e = p.open(t)
+			rep, err := e.Round(ctx)
+			require.NoError(t, err)
+			require.Equal(t, OutcomeCommitted, rep.Outcome)
+			if mutant == None {
+				require.Equal(t, []info.Type{info.FaultLog}, []info.Type(rep.ReadWhole))
+				require.Empty(t, backupDiffers(t, p, p.chipA, p.chipB))
+				require.Equal(t, int64(1), e.Status().Counters.TableFallbacks)
+				return
+			}
+			require.Contains(t, backupDiffers(t, p, p.chipA, p.chipB), info.FaultLog, "the mutant commits a mix of two payloads")
+		})
+	}
+}
+
+// A region of the earlier version (no change tables) is read whole, as
+// before, and never upgraded.
+func TestPlainRegionIsReadWhole(t *testing.T) {
+	ctx := context.Background()
+	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+	r := p.region(t, p.chipA)
+	h := r.Header()
+	h.Version = info.RegionVersionPlain
+	for i := range h.Extents {
+		h.Extents[i].Table = 0
+	}
+	eb := p.chipA.Geometry().EraseSize
+	hb := make([]byte, eb)
+	for i := range hb {
+		hb[i] = 0xFF
+	}
+	copy(hb, h.Encode())
+	p.chipA.Poke(p.opts.Layout.InfoOff, hb)
+	e := p.open(t)
+	for range 2 {
+		rep, err := e.Round(ctx)
+		require.NoError(t, err)
+		require.Len(t, rep.ReadWhole, info.NumTypes)
+		require.Empty(t, backupDiffers(t, p, p.chipA, p.chipB))
+		require.NoError(t, p.cmc.Step(p.region(t, p.chipA), cmcsim.TypicalInterval))
+	}
+	require.Equal(t, uint16(info.RegionVersionPlain), p.region(t, p.chipA).Header().Version)
+	require.Zero(t, e.Status().Counters.TableFallbacks)
+}
+
+// The engine's own heap during a round on a 32 MiB region, the simulated
+// chips' storage excluded: what the round allocates (an upper bound: it
+// includes the simulator's storage for blocks first written in the round,
+// which sim allocates on first write) and how much the heap kept grows
+// across it. Target: at most 32 MiB each.
+func TestRoundHeapOn32MiBRegion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 128 MiB simulated chips; skipped under -short")
+	}
+	ctx := context.Background()
+	p := newPair(t, 128<<20, 32<<20, DefaultConfig())
+	e := p.open(t)
+	first, err := e.Round(ctx)
+	require.NoError(t, err)
+	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), cmcsim.TypicalInterval))
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC() // and the buffer pool's victim cache
+	runtime.ReadMemStats(&ms)
+	before, allocBefore := ms.HeapAlloc, ms.TotalAlloc
+	rep, err := e.Round(ctx)
+	require.NoError(t, err)
+	runtime.ReadMemStats(&ms)
+	during := ms.TotalAlloc - allocBefore
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	kept := int64(ms.HeapAlloc) - int64(before)
+	t.Logf("32 MiB region: first round read %d bytes; next round %s, %d chunks written, %d bytes read: %.2f MiB allocated during the round, heap kept after it %+.2f MiB",
+		first.BytesRead, rep.Outcome, rep.ChangedChunks, rep.BytesRead, float64(during)/(1<<20), float64(kept)/(1<<20))
+	require.Equal(t, OutcomeCommitted, rep.Outcome)
+	require.Empty(t, rep.ReadWhole)
+	require.LessOrEqual(t, during, uint64(32<<20), "allocated during the round")
+	require.LessOrEqual(t, kept, int64(32<<20), "kept by the engine after the round")
+	runtime.KeepAlive(e)
+}
