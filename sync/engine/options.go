@@ -98,6 +98,8 @@ func (o *Options) storeOptions() store.Options {
 		so.SkipPurgeErase = true
 	case CommitBeforeDurable:
 		so.EarlyCommit = true
+	case DeltaBeforeDurable:
+		so.LateDeltas = true
 	}
 	return so
 }

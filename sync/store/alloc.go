@@ -206,6 +206,13 @@ func (s *Store) committedBlocks() blockSet {
 	if w >= 0 {
 		live[w] |= set
 	}
+	for i := range s.committed.Types {
+		for _, c := range s.committed.Types[i].Chunks {
+			if c.Delta.Len != 0 {
+				live.add(c.Delta.Block)
+			}
+		}
+	}
 	return live
 }
 

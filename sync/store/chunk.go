@@ -108,4 +108,7 @@ type Chunk struct {
 	Block  uint32
 	Check  uint64
 	Digest Digest
+	// Delta: the chunk's delta record, applied over the bytes of Block
+	// (format version 3); Len 0: none, Block holds the chunk whole.
+	Delta DeltaRef
 }

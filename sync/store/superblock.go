@@ -17,7 +17,7 @@ import (
 // changed no encoding, so a version 1 store is read as it is and upgraded
 // (its superblocks rewritten) before the first version 2 record goes in
 // (docs/FORMAT.md, Format versions).
-const FormatVersion = 2
+const FormatVersion = 3
 
 // minFormatVersion is the oldest format version this package reads.
 const minFormatVersion = 1

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// deltaPlanOf is planOf with the payloads' bytes: changed chunks may go
+// as deltas.
+func deltaPlanOf(gen uint64, ps payloads) Plan {
+	p := planOf(gen, ps)
+	for i := range p.Types {
+		p.Types[i].Payload = ps[p.Types[i].Type]
+	}
+	return p
+}
+
+// deltaRound syncs ps as generation gen with deltas allowed and returns
+// the round's writes (chunks whole, delta blocks) and its changed chunks.
+func deltaRound(t testing.TB, s *Store, gen uint64, ps payloads) (full, deltaBlocks, changed int) {
+	t.Helper()
+	r, err := s.Begin(deltaPlanOf(gen, ps))
+	require.NoError(t, err)
+	for i, w := range r.Writes() {
+		var data []byte
+		if w.Type == DeltaBlockType {
+			deltaBlocks++
+		} else {
+			b := ps[w.Type]
+			lo, hi := ChunkBounds(int64(len(b)), testPhase, 4096, w.Index)
+			data = b[lo:hi]
+			full++
+		}
+		_, _, err := r.Write(i, data)
+		require.NoError(t, err)
+	}
+	_, changed = r.Changed()
+	require.NoError(t, r.Commit(State{Generation: gen, Time: time.Unix(int64(gen), 0).UTC(), Config: planOf(gen, ps).Config}))
+	return full, deltaBlocks, changed
+}
+
+// scatter changes n bytes of b at random places (seeded).
+func scatter(b []byte, n int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	for range n {
+		b[rng.IntN(len(b))] ^= byte(1 + rng.IntN(255))
+	}
+}
+
+// TestDeltasCommitReopenCompact: a round that changes a few bytes of many
+// chunks writes delta blocks, not whole chunks; the committed payloads read
+// back exactly, after a reopen (journal replay) and after a compaction
+// (checkpoint-deltas), and the chunks' digests verify.
+func TestDeltasCommitReopenCompact(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 100_000), 2: randomBytes(2, 30_000)}
+	full, dblocks, _ := deltaRound(t, s, 1, ps)
+	require.Equal(t, 0, dblocks, "the first round has no base")
+	require.Positive(t, full)
+
+	scatter(ps[1], 200, 3)
+	full, dblocks, changed := deltaRound(t, s, 2, ps)
+	require.Zero(t, full, "scattered bytes go as deltas")
+	require.Positive(t, dblocks)
+	require.Less(t, dblocks, changed, "delta records pack several chunks per block")
+	require.Equal(t, uint32(3), s.Identity().Version, "the first delta round upgrades the store")
+	checkPayloads(t, s, ps)
+	require.Empty(t, s.VerifyChunks())
+
+	// Again: cumulative deltas over the same bases.
+	scatter(ps[1], 100, 4)
+	scatter(ps[2], 20, 5)
+	_, dblocks, _ = deltaRound(t, s, 3, ps)
+	require.Positive(t, dblocks)
+	checkPayloads(t, s, ps)
+
+	s2 := openTest(t, f, Options{ReadOnly: true})
+	require.Empty(t, s2.Damage())
+	require.Equal(t, s.State(), s2.State())
+	checkPayloads(t, s2, ps)
+
+	require.NoError(t, s.Compact())
+	s3 := openTest(t, f, Options{})
+	require.Empty(t, s3.Damage())
+	require.Equal(t, s.State(), s3.State(), "the checkpoint carries the deltas")
+	checkPayloads(t, s3, ps)
+	require.Empty(t, s3.VerifyChunks())
+}
+
+// TestDeltaFoldsLargeChanges: a chunk whose change is too large for a
+// delta is written whole, which drops its delta; the state then holds no
+// delta block for it.
+func TestDeltaFoldsLargeChanges(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 20_000)}
+	deltaRound(t, s, 1, ps)
+	ps[1][100] ^= 1
+	_, dblocks, _ := deltaRound(t, s, 2, ps)
+	require.Equal(t, 1, dblocks)
+	ts, _ := s.StateRef().Type(1)
+	require.NotZero(t, ts.Chunks[0].Delta.Len)
+	copy(ps[1][0:4000], randomBytes(9, 4000)) // most of chunk 0 and 1
+	full, _, _ := deltaRound(t, s, 3, ps)
+	require.Positive(t, full)
+	ts, _ = s.StateRef().Type(1)
+	require.Zero(t, ts.Chunks[0].Delta.Len, "a large change folds the chunk")
+	checkPayloads(t, s, ps)
+	s2 := openTest(t, f, Options{ReadOnly: true})
+	require.Equal(t, s.State(), s2.State())
+}
+
+// TestDeltaBudgetFolds: the committed delta blocks stay within the budget:
+// rounds that each change a different chunk would pin a delta block each;
+// past the budget, old delta blocks are folded.
+func TestDeltaBudgetFolds(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 240*4096)}
+	deltaRound(t, s, 1, ps)
+	budget := s.deltaBudget()
+	require.Positive(t, budget)
+	for g := uint64(2); g < uint64(budget)+12; g++ {
+		ps[1][int(g)*4096+5] ^= 0x55 // a different chunk each round
+		deltaRound(t, s, g, ps)
+		blocks := map[uint32]bool{}
+		for _, ts := range s.StateRef().Types {
+			for _, c := range ts.Chunks {
+				if c.Delta.Len != 0 {
+					blocks[c.Delta.Block] = true
+				}
+			}
+		}
+		require.LessOrEqual(t, len(blocks), budget, "generation %d", g)
+	}
+	checkPayloads(t, s, ps)
+}
+
+// TestDeltaDamageIsFound: a delta record whose bytes are wrong fails its
+// chunk's verification (the CRC and the digest), never read as good.
+func TestDeltaDamageIsFound(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 20_000)}
+	deltaRound(t, s, 1, ps)
+	ps[1][5000] ^= 1
+	deltaRound(t, s, 2, ps)
+	ts, _ := s.StateRef().Type(1)
+	d := ts.Chunks[1].Delta
+	require.NotZero(t, d.Len)
+	off := s.BlockOffset(d.Block) + int64(d.Off) + deltaHead + deltaRunHead // the run's byte
+	b := []byte{0}
+	_, err := f.ReadAt(b, off)
+	require.NoError(t, err)
+	b[0] &= b[0] - 1 // clear a bit: programmable over the old value
+	_, err = f.WriteAt(b, off)
+	require.NoError(t, err)
+	bad := s.VerifyChunks()
+	require.Len(t, bad, 1)
+	require.Equal(t, 1, bad[0].Index)
+	require.ErrorIs(t, bad[0].Err, ErrVerify)
+}
+
+// TestDeltaRecordRoundTrip: encodeDelta and applyDelta invert each other
+// and applyDelta refuses a record for another chunk or with a bad CRC.
+func TestDeltaRecordRoundTrip(t *testing.T) {
+	base := randomBytes(1, 4096)
+	data := append([]byte(nil), base...)
+	scatter(data, 50, 2)
+	data[4095] ^= 1
+	data[0] ^= 1
+	rec := encodeDelta(3, 7, 9, base, data)
+	got := append([]byte(nil), base...)
+	require.NoError(t, applyDelta(rec, 3, 7, got))
+	require.Equal(t, data, got)
+	require.ErrorIs(t, applyDelta(rec, 3, 8, got), ErrCorrupt)
+	rec[len(rec)-1] ^= 1
+	require.ErrorIs(t, applyDelta(rec, 3, 7, got), ErrCorrupt)
+	same := encodeDelta(3, 7, 9, base, base)
+	require.Len(t, same, deltaOverhead, "no runs")
+}
+
+// TestNoDeltasOption: Options.NoDeltas writes changed chunks whole.
+func TestNoDeltasOption(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{NoDeltas: true})
+	ps := payloads{1: randomBytes(1, 20_000)}
+	deltaRound(t, s, 1, ps)
+	ps[1][5000] ^= 1
+	full, dblocks, _ := deltaRound(t, s, 2, ps)
+	require.Equal(t, 1, full)
+	require.Zero(t, dblocks)
+	require.Equal(t, uint32(FormatVersion), s.Identity().Version)
+}
