@@ -145,6 +145,9 @@ func (w *worker) damagedTypes(t *trial, post *storeView, reported []string) func
 			if damagedSinceWritten(t, 1, post.blockOffset(c.Block), w.bench.eraseSize) {
 				return true
 			}
+			if c.Delta.Len != 0 && damagedSinceWritten(t, 1, post.blockOffset(c.Delta.Block), w.bench.eraseSize) {
+				return true
+			}
 		}
 		return false
 	}

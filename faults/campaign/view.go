@@ -170,6 +170,9 @@ func (v *storeView) refs() map[int64]bool {
 		for _, ts := range v.state.Types {
 			for _, c := range ts.Chunks {
 				v.refSet[v.blockOffset(c.Block)] = true
+				if c.Delta.Len != 0 {
+					v.refSet[v.blockOffset(c.Delta.Block)] = true
+				}
 			}
 		}
 	}

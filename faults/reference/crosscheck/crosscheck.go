@@ -138,7 +138,8 @@ func typesAgree(d *differences, want []store.TypeState, got []reference.TypeStat
 			[]any{g.Type, g.Phase, g.Size, g.Seq, [32]byte(g.Digest)})
 		chunks := make([]reference.Chunk, len(w.Chunks))
 		for k, c := range w.Chunks {
-			chunks[k] = reference.Chunk{Block: c.Block, Check: c.Check, Digest: reference.Digest(c.Digest)}
+			chunks[k] = reference.Chunk{Block: c.Block, Check: c.Check, Digest: reference.Digest(c.Digest),
+				Delta: reference.DeltaRef{Block: c.Delta.Block, Off: c.Delta.Off, Len: c.Delta.Len}}
 		}
 		if !slices.Equal(chunks, g.Chunks) {
 			d.add("type %d chunk map differs (store %d chunks, reference %d)", w.Type, len(chunks), len(g.Chunks))
