@@ -145,8 +145,10 @@ func (w *worker) damagedTypes(t *trial, post *storeView, reported []string) func
 			if damagedSinceWritten(t, 1, post.blockOffset(c.Block), w.bench.eraseSize) {
 				return true
 			}
-			if c.Delta.Len != 0 && damagedSinceWritten(t, 1, post.blockOffset(c.Delta.Block), w.bench.eraseSize) {
-				return true
+			for _, d := range c.Deltas {
+				if damagedSinceWritten(t, 1, post.blockOffset(d.Block), w.bench.eraseSize) {
+					return true
+				}
 			}
 		}
 		return false

@@ -335,7 +335,8 @@ func (r *lifeRun) damage(bk *reference.Backup) []chunkRef {
 		i := len(t.Chunks) / 2
 		lo, hi := reference.ChunkBounds(t.Size, int64(t.Phase), e, int64(i))
 		off := bk.BlockOffset(t.Chunks[i].Block) + (hi-lo)/2
-		if d := t.Chunks[i].Delta; d.Len != 0 {
+		if ds := t.Chunks[i].Deltas; len(ds) != 0 {
+			d := ds[len(ds)-1]
 			// A byte of the base may be one its delta replaces: damage
 			// the delta record instead.
 			off = bk.BlockOffset(d.Block) + int64(d.Off) + int64(d.Len)/2

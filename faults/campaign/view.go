@@ -170,8 +170,8 @@ func (v *storeView) refs() map[int64]bool {
 		for _, ts := range v.state.Types {
 			for _, c := range ts.Chunks {
 				v.refSet[v.blockOffset(c.Block)] = true
-				if c.Delta.Len != 0 {
-					v.refSet[v.blockOffset(c.Delta.Block)] = true
+				for _, d := range c.Deltas {
+					v.refSet[v.blockOffset(d.Block)] = true
 				}
 			}
 		}

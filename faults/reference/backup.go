@@ -120,9 +120,9 @@ type Chunk struct {
 	Block  uint32
 	Check  uint64
 	Digest Digest
-	// Delta (format version 3), if Len is not 0: the delta record applied
-	// over Block's bytes gives the chunk (docs/FORMAT.md, 4.14).
-	Delta DeltaRef
+	// Deltas (format version 3): the delta records applied, in order,
+	// over Block's bytes give the chunk (docs/FORMAT.md, 4.14).
+	Deltas []DeltaRef
 }
 
 // DeltaRef locates a delta record: data block, offset in it, length.
@@ -241,8 +241,8 @@ func (b *Backup) CommittedBlocks() []uint32 {
 	for _, t := range b.Committed.Types {
 		for _, c := range t.Chunks {
 			bs = append(bs, c.Block)
-			if c.Delta.Len != 0 {
-				bs = append(bs, c.Delta.Block)
+			for _, d := range c.Deltas {
+				bs = append(bs, d.Block)
 			}
 		}
 	}

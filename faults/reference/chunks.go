@@ -126,7 +126,7 @@ func (b *Backup) readChunk(r io.ReaderAt, t *TypeState, i int) ([]byte, error) {
 	if err := readAt(r, p, b.BlockOffset(c.Block)); err != nil {
 		return nil, err
 	}
-	if d := c.Delta; d.Len != 0 {
+	for _, d := range c.Deltas {
 		rec := make([]byte, d.Len)
 		if err := readAt(r, rec, b.BlockOffset(d.Block)+int64(d.Off)); err != nil {
 			return nil, err

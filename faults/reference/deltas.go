@@ -16,6 +16,7 @@ const (
 	deltaHeadSize = 20         // magic, type, reserved, runs, index, generation
 	deltaMinLen   = deltaHeadSize + 4
 	deltaMaxErase = 1 << 16 // run offsets are u16
+	deltaMaxChain = 8       // delta records per chunk
 )
 
 // ErrDelta: a delta record is not what its chunk's entry says (magic,
@@ -25,8 +26,8 @@ var ErrDelta = errors.New("bad delta record")
 // ApplyDelta checks the delta record rec of chunk index of type typ and
 // applies it to p, the chunk's bytes read from its base block: u32 magic
 // "CMD3", u8 type, u8 0, u16 n, u32 chunk index, u64 generation, n × (u16
-// offset, u16 length ≥ 1, length bytes), u32 CRC-32C of everything
-// before; each run inside p, nothing after the last run.
+// offset, u8 length − 1, length bytes), u32 CRC-32C of everything before;
+// each run inside p, nothing after the last run.
 func ApplyDelta(rec []byte, typ uint8, index uint32, p []byte) error {
 	le := binary.LittleEndian
 	if len(rec) < deltaMinLen {
@@ -47,12 +48,12 @@ func ApplyDelta(rec []byte, typ uint8, index uint32, p []byte) error {
 	q := body[deltaHeadSize:]
 	out := slices.Clone(p)
 	for k := 0; k < n; k++ {
-		if len(q) < 4 {
+		if len(q) < 3 {
 			return fmt.Errorf("%w: run %d of %d truncated", ErrDelta, k, n)
 		}
-		off, l := int(le.Uint16(q)), int(le.Uint16(q[2:]))
-		q = q[4:]
-		if l == 0 || l > len(q) || off+l > len(out) {
+		off, l := int(le.Uint16(q)), int(q[2])+1
+		q = q[3:]
+		if l > len(q) || off+l > len(out) {
 			return fmt.Errorf("%w: run %d: %d bytes at %d, a %d-byte chunk and %d bytes left", ErrDelta, k, l, off, len(out), len(q))
 		}
 		copy(out[off:], q[:l])
@@ -136,6 +137,9 @@ func (r *replayer) intentDeltas(body []byte) *broken {
 		if !ok || old.Phase != p.Types[i].Phase || int(e.Index) >= len(old.Chunks) {
 			return precondition("a delta of type %d chunk %d, which has no committed base at phase %d", e.Type, e.Index, p.Types[i].Phase)
 		}
+		if n := len(old.Chunks[e.Index].Deltas); n >= deltaMaxChain {
+			return precondition("a delta of type %d chunk %d, which has %d already (at most %d)", e.Type, e.Index, n, deltaMaxChain)
+		}
 		k := [2]uint32{uint32(e.Type), e.Index}
 		if r.intentChunks[k] {
 			return precondition("type %d chunk %d is named twice", e.Type, e.Index)
@@ -151,8 +155,8 @@ func (r *replayer) intentDeltas(body []byte) *broken {
 // deltasRecord applies one checkpoint-deltas body (format version 3,
 // after every checkpoint-chunks record): u64 epoch, u16 c, c × (u8 type,
 // u32 chunk index, u32 delta block, u32 offset, u32 length). Each entry
-// names a chunk of the checkpoint that has no delta yet and a delta block
-// that holds no chunk.
+// names a chunk of the checkpoint (appending to its chain of delta
+// records, in order, at most 8) and a delta block that holds no chunk.
 func (cf *chunkFill) deltasRecord(body []byte, epoch uint64) error {
 	f := fields{buf: body}
 	e, c := f.u64(), f.u16()
@@ -172,15 +176,16 @@ func (cf *chunkFill) deltasRecord(body []byte, epoch uint64) error {
 		switch {
 		case ti < 0 || int64(idx) >= int64(len(cf.types[ti].Chunks)):
 			return fmt.Errorf("a delta of type %d chunk %d, which the checkpoint does not map", typ, idx)
-		case cf.types[ti].Chunks[idx].Delta.Len != 0:
-			return fmt.Errorf("type %d chunk %d has two deltas", typ, idx)
+		case len(cf.types[ti].Chunks[idx].Deltas) >= deltaMaxChain:
+			return fmt.Errorf("type %d chunk %d has more than %d deltas", typ, idx, deltaMaxChain)
 		case cf.used[d.Block]:
 			return fmt.Errorf("type %d chunk %d: delta block %d holds a chunk", typ, idx, d.Block)
 		}
 		if err := cf.sb.checkDeltaPlace(d); err != nil {
 			return fmt.Errorf("type %d chunk %d: %w", typ, idx, err)
 		}
-		cf.types[ti].Chunks[idx].Delta = d
+		ch := &cf.types[ti].Chunks[idx]
+		ch.Deltas = append(ch.Deltas, d)
 	}
 	return f.end()
 }

@@ -283,8 +283,9 @@ func committedTypes(old []TypeState, in *Intent) ([]TypeState, *broken) {
 			for _, e := range d.Entries {
 				if e.Type == m.Type {
 					// Over the committed base (intentDeltas checked it).
-					base := chunks[e.Index].Block
-					chunks[e.Index] = Chunk{Block: base, Check: e.Check, Digest: e.Digest, Delta: DeltaRef{Block: d.Block, Off: e.Off, Len: e.Len}}
+					old := chunks[e.Index]
+					chain := append(slices.Clip(old.Deltas), DeltaRef{Block: d.Block, Off: e.Off, Len: e.Len})
+					chunks[e.Index] = Chunk{Block: old.Block, Check: e.Check, Digest: e.Digest, Deltas: chain}
 				}
 			}
 		}

@@ -208,8 +208,8 @@ func (s *Store) committedBlocks() blockSet {
 	}
 	for i := range s.committed.Types {
 		for _, c := range s.committed.Types[i].Chunks {
-			if c.Delta.Len != 0 {
-				live.add(c.Delta.Block)
+			for _, d := range c.Deltas {
+				live.add(d.Block)
 			}
 		}
 	}

@@ -117,7 +117,7 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 			ch.Block = le.Uint32(e[ieBlock:])
 			ch.Check = le.Uint64(e[ieCheck:])
 			ch.Digest = Digest(e[ieDigest:])
-			ch.Delta = DeltaRef{}
+			ch.Deltas = nil
 		}
 	}
 	sortTypes(types)

@@ -8,6 +8,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 )
 
 // Record kinds of format version 3.
@@ -33,19 +34,23 @@ type DeltaRef struct {
 
 // Delta record framing in a delta block (docs/FORMAT.md, Deltas): u32
 // magic, u8 type, u8 reserved 0, u16 runs n, u32 chunk index, u64
-// generation, n × (u16 offset, u16 length, bytes), u32 CRC-32C of all
+// generation, n × (u16 offset, u8 length − 1, bytes), u32 CRC-32C of all
 // before.
 const (
 	deltaMagic    uint32 = 0x33444D43 // "CMD3" little-endian
 	deltaHead            = 20
 	deltaOverhead        = deltaHead + 4
-	deltaRunHead         = 4
+	deltaRunHead         = 3
+	deltaMaxRun          = 256
 	// deltaMergeGap: two runs closer than this are one run (a run header
 	// costs as much as the unchanged bytes between them).
 	deltaMergeGap = deltaRunHead
 	// deltaMaxChunk: run offsets are u16, so deltas serve chunks of at
 	// most 64 KiB (every SPI NOR part; not NAND's large blocks).
 	deltaMaxChunk = 1 << 16
+	// maxDeltaChain is the most delta records a chunk may have: a reader
+	// applies them in order over the base.
+	maxDeltaChain = 8
 )
 
 // deltaEntrySize is the encoded size of one entry of an intent-deltas
@@ -100,9 +105,9 @@ func encodeDelta(t uint8, index uint32, gen uint64, base, data []byte) []byte {
 			continue
 		}
 		// A run from i: extend over differences and over gaps shorter than
-		// a run header, up to the longest run a u16 length holds.
+		// a run header, up to the longest run (deltaMaxRun bytes).
 		end := i + 1
-		for j := end; j < n && j-i < 0xFFFF; j++ {
+		for j := end; j < n && j-i < deltaMaxRun; j++ {
 			if base[j] != data[j] {
 				end = j + 1
 			} else if j-end >= deltaMergeGap {
@@ -110,7 +115,7 @@ func encodeDelta(t uint8, index uint32, gen uint64, base, data []byte) []byte {
 			}
 		}
 		e.u16(uint16(i))
-		e.u16(uint16(end - i))
+		e.u8(uint8(end - i - 1))
 		e.raw(data[i:end])
 		runs++
 		i = end
@@ -139,9 +144,9 @@ func applyDelta(rec []byte, t uint8, index uint32, p []byte) error {
 		if len(q) < deltaRunHead {
 			return fmt.Errorf("%w: delta record: runs truncated", ErrCorrupt)
 		}
-		off, n := int(le.Uint16(q)), int(le.Uint16(q[2:]))
+		off, n := int(le.Uint16(q)), int(q[2])+1
 		q = q[deltaRunHead:]
-		if n == 0 || n > len(q) || off+n > len(p) {
+		if n > len(q) || off+n > len(p) {
 			return fmt.Errorf("%w: delta record: run of %d bytes at %d outside a %d-byte chunk", ErrCorrupt, n, off, len(p))
 		}
 		copy(p[off:], q[:n])
@@ -277,7 +282,11 @@ func applyDeltaEntries(in *intent, types []TypeState, slot *[256]int, kept *[256
 			}
 			named[x.Type][x.Index] = true
 			c := &t.Chunks[x.Index]
-			*c = Chunk{Block: c.Block, Check: x.Check, Digest: x.Digest, Delta: DeltaRef{Block: db.block, Off: x.Off, Len: x.Len}}
+			if len(c.Deltas) >= maxDeltaChain {
+				return fmt.Errorf("%w: intent writes delta %d of chunk %d of type %d, at most %d are allowed", ErrCorrupt, len(c.Deltas)+1, x.Index, x.Type, maxDeltaChain)
+			}
+			ref := DeltaRef{Block: db.block, Off: x.Off, Len: x.Len}
+			*c = Chunk{Block: c.Block, Check: x.Check, Digest: x.Digest, Deltas: append(slices.Clip(c.Deltas), ref)}
 		}
 	}
 	return nil
@@ -300,21 +309,20 @@ func checkpointDeltaBodies(e int64, epoch uint64, st *State) [][]byte {
 	for ti := range st.Types {
 		t := &st.Types[ti]
 		for i, c := range t.Chunks {
-			if c.Delta.Len == 0 {
-				continue
-			}
-			if n == 0 {
-				b.u64(epoch)
-				b.u16(0)
-			}
-			b.u8(t.Type)
-			b.u32(uint32(i))
-			b.u32(c.Delta.Block)
-			b.u32(c.Delta.Off)
-			b.u32(c.Delta.Len)
-			n++
-			if n == perRec {
-				flush()
+			for _, d := range c.Deltas {
+				if n == 0 {
+					b.u64(epoch)
+					b.u16(0)
+				}
+				b.u8(t.Type)
+				b.u32(uint32(i))
+				b.u32(d.Block)
+				b.u32(d.Off)
+				b.u32(d.Len)
+				n++
+				if n == perRec {
+					flush()
+				}
 			}
 		}
 	}
@@ -346,14 +354,14 @@ func (s *Store) checkpointDeltas(r record, epoch uint64, st *State, bases, delta
 		switch {
 		case !ok || int64(idx) >= int64(len(t.Chunks)):
 			return fmt.Errorf("%w: checkpoint delta of type %d chunk %d, which it does not hold", ErrCorrupt, typ, idx)
-		case t.Chunks[idx].Delta.Len != 0:
-			return fmt.Errorf("%w: checkpoint gives type %d chunk %d two deltas", ErrCorrupt, typ, idx)
+		case len(t.Chunks[idx].Deltas) >= maxDeltaChain:
+			return fmt.Errorf("%w: checkpoint gives type %d chunk %d more than %d deltas", ErrCorrupt, typ, idx, maxDeltaChain)
 		case ref.Block >= s.layout.DataBlocks || bases.has(ref.Block):
 			return fmt.Errorf("%w: checkpoint delta in data block %d, a chunk's block or beyond the data area", ErrCorrupt, ref.Block)
 		case ref.Len < deltaOverhead || int64(ref.Off)+int64(ref.Len) > s.layout.EraseSize:
 			return fmt.Errorf("%w: checkpoint delta of type %d chunk %d at %d+%d outside its block", ErrCorrupt, typ, idx, ref.Off, ref.Len)
 		}
-		t.Chunks[idx].Delta = ref
+		t.Chunks[idx].Deltas = append(t.Chunks[idx].Deltas, ref)
 		deltaBlocks.add(ref.Block)
 	}
 	return d.end()

@@ -105,12 +105,41 @@ func TestDeltaFoldsLargeChanges(t *testing.T) {
 	_, dblocks, _ := deltaRound(t, s, 2, ps)
 	require.Equal(t, 1, dblocks)
 	ts, _ := s.StateRef().Type(1)
-	require.NotZero(t, ts.Chunks[0].Delta.Len)
+	require.Len(t, ts.Chunks[0].Deltas, 1)
 	copy(ps[1][0:4000], randomBytes(9, 4000)) // most of chunk 0 and 1
 	full, _, _ := deltaRound(t, s, 3, ps)
 	require.Positive(t, full)
 	ts, _ = s.StateRef().Type(1)
-	require.Zero(t, ts.Chunks[0].Delta.Len, "a large change folds the chunk")
+	require.Empty(t, ts.Chunks[0].Deltas, "a large change folds the chunk")
+	checkPayloads(t, s, ps)
+	s2 := openTest(t, f, Options{ReadOnly: true})
+	require.Equal(t, s.State(), s2.State())
+}
+
+// TestDeltaChainsFold: each round that changes a chunk again appends a
+// delta record to its chain (only what changed since); a chain that is
+// full (maxDeltaChain) or too large folds the chunk into a full copy.
+func TestDeltaChainsFold(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 20_000)}
+	deltaRound(t, s, 1, ps)
+	for g := uint64(2); g < 2+maxDeltaChain; g++ {
+		ps[1][5000+int(g)] ^= 1
+		full, dblocks, _ := deltaRound(t, s, g, ps)
+		require.Zero(t, full, "generation %d", g)
+		require.Equal(t, 1, dblocks)
+		ts, _ := s.StateRef().Type(1)
+		require.Len(t, ts.Chunks[1].Deltas, int(g-1))
+		checkPayloads(t, s, ps)
+	}
+	ps[1][5000] ^= 1
+	full, dblocks, _ := deltaRound(t, s, 2+maxDeltaChain, ps)
+	require.Equal(t, 1, full, "a full chain folds")
+	require.Zero(t, dblocks)
+	ts, _ := s.StateRef().Type(1)
+	require.Empty(t, ts.Chunks[1].Deltas)
 	checkPayloads(t, s, ps)
 	s2 := openTest(t, f, Options{ReadOnly: true})
 	require.Equal(t, s.State(), s2.State())
@@ -133,8 +162,8 @@ func TestDeltaBudgetFolds(t *testing.T) {
 		blocks := map[uint32]bool{}
 		for _, ts := range s.StateRef().Types {
 			for _, c := range ts.Chunks {
-				if c.Delta.Len != 0 {
-					blocks[c.Delta.Block] = true
+				for _, d := range c.Deltas {
+					blocks[d.Block] = true
 				}
 			}
 		}
@@ -154,8 +183,8 @@ func TestDeltaDamageIsFound(t *testing.T) {
 	ps[1][5000] ^= 1
 	deltaRound(t, s, 2, ps)
 	ts, _ := s.StateRef().Type(1)
-	d := ts.Chunks[1].Delta
-	require.NotZero(t, d.Len)
+	require.Len(t, ts.Chunks[1].Deltas, 1)
+	d := ts.Chunks[1].Deltas[0]
 	off := s.BlockOffset(d.Block) + int64(d.Off) + deltaHead + deltaRunHead // the run's byte
 	b := []byte{0}
 	_, err := f.ReadAt(b, off)

@@ -42,10 +42,11 @@ type deltaPlanner struct {
 	deltas []plannedDelta
 }
 
-// deltaFoldDivisor: a chunk whose delta record would exceed 1/4 of a
-// chunk is written whole (folded), which also bounds what its next deltas
-// cost: a record is the difference from its base, so it grows with every
-// round that changes the chunk until the chunk is folded.
+// deltaFoldDivisor: a chunk whose delta records would exceed 1/4 of a
+// chunk in all is written whole (folded), as is one whose chain of delta
+// records is full (maxDeltaChain): each record holds only what changed
+// since the chunk's last commit, so a chain grows with every round that
+// changes the chunk until the chunk is folded.
 const deltaFoldDivisor = 4
 
 func (s *Store) newDeltaPlanner() *deltaPlanner {
@@ -54,23 +55,29 @@ func (s *Store) newDeltaPlanner() *deltaPlanner {
 	return dp
 }
 
-// deltaBudget is the most data blocks the committed deltas may occupy: an
-// eighth of the largest generation's chunks (and 16), and at most half of
-// what the data area holds beyond twice that generation (the committed
-// chunks and their delta blocks, plus a round's new chunks and delta
-// blocks, must fit).
+// deltaBudget is the most data blocks the committed deltas may occupy:
+// the largest generation's chunk count, and at most half of what the data
+// area holds beyond twice that generation (the committed chunks and their
+// delta blocks, plus a round's new chunks and delta blocks, must fit).
 func (s *Store) deltaBudget() int {
 	spare := int(s.layout.DataBlocks) - 2*int(s.layout.MaxChunks) - 2*int(s.windowBlocks()) - len(s.retired)
-	return min(spare/2, int(s.layout.MaxChunks)/8+16)
+	return min(spare/2, int(s.layout.MaxChunks))
 }
 
-// try plans chunk i of tp, which differs from its committed base chunk,
-// as a delta record, and reports whether it did: it reads the base block,
-// encodes the differences and keeps them if the record is small enough
-// and rebuilds the chunk.
-func (dp *deltaPlanner) try(tp *TypePlan, i int, base Chunk, gen uint64) (bool, error) {
+// try plans chunk i of tp, which differs from its committed chunk c, as a
+// delta record, and reports whether it did: it reads the committed chunk
+// (its base block and delta records), encodes the differences and keeps
+// them if the chunk's chain stays short and small enough.
+func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, error) {
 	s := dp.s
-	if !dp.ok || tp.Payload == nil || int64(len(tp.Payload)) != tp.Size {
+	if !dp.ok || tp.Payload == nil || int64(len(tp.Payload)) != tp.Size || len(c.Deltas) >= maxDeltaChain {
+		return false, nil
+	}
+	chain := 0
+	for _, d := range c.Deltas {
+		chain += int(d.Len)
+	}
+	if chain >= dp.limit {
 		return false, nil
 	}
 	lo, hi := ChunkBounds(tp.Size, int64(tp.Phase), s.eraseSize, i)
@@ -79,11 +86,16 @@ func (dp *deltaPlanner) try(tp *TypePlan, i int, base Chunk, gen uint64) (bool, 
 		dp.buf = make([]byte, s.eraseSize)
 	}
 	b := dp.buf[:len(data)]
-	if _, err := s.flash.ReadAt(b, s.dataOff(base.Block)); err != nil {
+	if _, err := s.flash.ReadAt(b, s.dataOff(c.Block)); err != nil {
 		return false, err
 	}
+	for _, d := range c.Deltas {
+		if err := s.readDelta(b, tp.Type, i, d); err != nil {
+			return false, nil // damaged: write the chunk whole
+		}
+	}
 	rec := encodeDelta(tp.Type, uint32(i), gen, b, data)
-	if len(rec) > dp.limit {
+	if chain+len(rec) > dp.limit {
 		return false, nil
 	}
 	if applyDelta(rec, tp.Type, uint32(i), b) != nil || !bytes.Equal(b, data) {
@@ -104,44 +116,50 @@ func (dp *deltaPlanner) has(t uint8) bool {
 
 // bound keeps the delta blocks the committed state will hold after the
 // round within the budget. The blocks still referenced after it are those
-// of the committed deltas of chunks the round does not write, plus the
-// round's own; while they are too many, the old delta block with the
-// fewest such chunks is released by folding them — writing them whole,
-// from the plan's bytes (only chunks of types the round syncs, with their
-// payload, can be folded). If that is not enough, the round writes no
-// delta at all (its changed chunks go whole).
+// of the committed chains of chunks the round does not write whole, plus
+// the round's own; while they are too many, the committed delta block
+// with the fewest such chunks is released by folding them — writing them
+// whole, from the plan's bytes (only chunks of types the round syncs, with
+// their payload, can be folded; a folded chunk the round meant to extend
+// with a delta is written whole instead). If nothing can be folded, the
+// round's own deltas are cut until they fit (the rest go whole).
 func (dp *deltaPlanner) bound(planned []plannedType) {
 	s := dp.s
+	type key = [2]int
 	byType := map[uint8]*plannedType{}
-	written := map[[2]int]bool{}
+	whole := map[key]bool{}
 	for k := range planned {
 		pt := &planned[k]
 		byType[pt.plan.Type] = pt
 		for _, i := range pt.full {
-			written[[2]int{int(pt.plan.Type), i}] = true
+			whole[key{int(pt.plan.Type), i}] = true
 		}
 	}
-	for _, d := range dp.deltas {
-		written[[2]int{int(d.t), d.i}] = true
-	}
-	refs := map[uint32][][2]int{}
+	refs := map[uint32]map[key]bool{} // delta block -> chunks whose chains use it
+	chains := map[key][]uint32{}      // chunk -> its delta blocks
 	for _, ts := range s.committed.Types {
 		for i, c := range ts.Chunks {
-			if c.Delta.Len == 0 || written[[2]int{int(ts.Type), i}] {
+			k := key{int(ts.Type), i}
+			if len(c.Deltas) == 0 || whole[k] {
 				continue
 			}
 			if pt, ok := byType[ts.Type]; ok && (i >= pt.n || pt.meta.Phase != ts.Phase) {
 				continue // the round drops or rewrites it
 			}
-			refs[c.Delta.Block] = append(refs[c.Delta.Block], [2]int{int(ts.Type), i})
+			for _, d := range c.Deltas {
+				if refs[d.Block] == nil {
+					refs[d.Block] = map[key]bool{}
+				}
+				refs[d.Block][k] = true
+				chains[k] = append(chains[k], d.Block)
+			}
 		}
 	}
 	if len(refs) == 0 && len(dp.deltas) == 0 {
 		return
 	}
-	newBlocks := len(dp.pack(s.eraseSize))
-	foldable := func(cs [][2]int) bool {
-		for _, c := range cs {
+	foldable := func(cs map[key]bool) bool {
+		for c := range cs {
 			pt, ok := byType[uint8(c[0])]
 			if !ok || pt.plan.Payload == nil || int64(len(pt.plan.Payload)) != pt.plan.Size {
 				return false
@@ -149,7 +167,20 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 		}
 		return true
 	}
-	for len(refs)+newBlocks > max(dp.budget, 0) {
+	fold := func(c key) {
+		pt := byType[uint8(c[0])]
+		pt.full = append(pt.full, c[1])
+		dp.deltas = slices.DeleteFunc(dp.deltas, func(d plannedDelta) bool { return d.t == uint8(c[0]) && d.i == c[1] })
+		for _, b := range chains[c] {
+			delete(refs[b], c)
+			if len(refs[b]) == 0 {
+				delete(refs, b)
+			}
+		}
+		delete(chains, c)
+	}
+	budget := max(dp.budget, 0)
+	for len(refs)+dp.blocks(s.eraseSize) > budget {
 		blocks := make([]uint32, 0, len(refs))
 		for b := range refs {
 			blocks = append(blocks, b)
@@ -162,24 +193,36 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			}
 		}
 		if !found {
-			// Nothing to fold: no new deltas either.
-			for _, d := range dp.deltas {
-				pt := byType[d.t]
-				pt.full = append(pt.full, d.i)
+			// Nothing to fold: fewer new deltas.
+			for len(dp.deltas) > 0 && len(refs)+dp.blocks(s.eraseSize) > budget {
+				d := dp.deltas[len(dp.deltas)-1]
+				byType[d.t].full = append(byType[d.t].full, d.i)
+				dp.deltas = dp.deltas[:len(dp.deltas)-1]
 			}
-			dp.deltas = nil
-			newBlocks = 0
-			if len(refs) <= max(dp.budget, 0) {
-				return
-			}
-			return // the committed deltas stay until their types are synced
+			return
 		}
-		for _, c := range refs[pick] {
-			pt := byType[uint8(c[0])]
-			pt.full = append(pt.full, c[1])
+		cs := make([]key, 0, len(refs[pick]))
+		for c := range refs[pick] {
+			cs = append(cs, c)
 		}
-		delete(refs, pick)
+		slices.SortFunc(cs, func(a, b key) int { return (a[0]-b[0])<<32 + a[1] - b[1] })
+		for _, c := range cs {
+			fold(c)
+		}
 	}
+}
+
+// blocks returns how many delta blocks pack makes.
+func (dp *deltaPlanner) blocks(e int64) int {
+	n, used, entries, per := 0, int64(0), 0, deltasPerRecord(e)
+	for _, d := range dp.deltas {
+		if n == 0 || used+int64(len(d.rec)) > e || entries == per {
+			n, used, entries = n+1, 0, 0
+		}
+		used += int64(len(d.rec))
+		entries++
+	}
+	return n
 }
 
 // pack lays the planned delta records out in delta blocks of e bytes, in

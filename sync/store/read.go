@@ -24,12 +24,12 @@ func (s *Store) readChunkInto(p []byte, t uint8, i int, c Chunk) ([]byte, error)
 	if _, err := s.flash.ReadAt(p, s.dataOff(c.Block)); err != nil {
 		return nil, err
 	}
-	if c.Delta.Len != 0 {
-		if err := s.readDelta(p, t, i, c.Delta); err != nil {
+	for _, d := range c.Deltas {
+		if err := s.readDelta(p, t, i, d); err != nil {
 			if s.opts.TrustRecords {
 				return p, nil
 			}
-			return p, fmt.Errorf("%w: type %d chunk %d: its delta in data block %d at %#x: %w", ErrVerify, t, i, c.Delta.Block, s.dataOff(c.Delta.Block)+int64(c.Delta.Off), err)
+			return p, fmt.Errorf("%w: type %d chunk %d: its delta in data block %d at %#x: %w", ErrVerify, t, i, d.Block, s.dataOff(d.Block)+int64(d.Off), err)
 		}
 	}
 	if !s.opts.TrustRecords && ChunkDigest(p) != c.Digest {
