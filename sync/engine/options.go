@@ -50,6 +50,10 @@ type Options struct {
 	// directly) with its report and error, from Run's goroutine, with no
 	// engine lock held.
 	OnRound func(RoundReport, error)
+	// IdleErase: after each round Run starts, erase free blocks of the
+	// backup's store ahead of need until the next round is due
+	// (IdleEraseStep), so rounds wait for fewer erases.
+	IdleErase bool
 }
 
 // fill sets the defaults of the fields left zero (the layout from chip
