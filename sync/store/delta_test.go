@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/sim"
 )
 
 // deltaPlanOf is planOf with the payloads' bytes: changed chunks may go
@@ -229,4 +231,51 @@ func TestNoDeltasOption(t *testing.T) {
 	require.Equal(t, 1, full)
 	require.Zero(t, dblocks)
 	require.Equal(t, uint32(FormatVersion), s.Identity().Version)
+}
+
+// asVersion2 rewrites both superblock copies of the test store as format
+// version 2 (a store a version 2 writer left).
+func asVersion2(t *testing.T, f *sim.Flash) {
+	for i := int64(0); i < 2; i++ {
+		rewriteRecord(t, f, testStoreOff+i*4096, func(_, b []byte) { le.PutUint32(b, 2) })
+	}
+}
+
+// TestVersion2StoreUpgradedByTheFirstDelta: a version 2 store opens and
+// reads as it is, a round without deltas leaves it version 2, and the
+// first round that commits a delta upgrades it (both superblock copies)
+// before its intent; a version 2 store holding an intent-deltas record is
+// damage, never read as deltas.
+func TestVersion2StoreUpgradedByTheFirstDelta(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 20_000)}
+	deltaRound(t, s, 1, ps)
+	asVersion2(t, f)
+	s = openTest(t, f, Options{})
+	require.Equal(t, uint32(2), s.Identity().Version)
+	require.Empty(t, s.Damage())
+	checkPayloads(t, s, ps)
+	ps[1] = randomBytes(2, 20_000) // every chunk whole: no delta
+	_, dblocks, _ := deltaRound(t, s, 2, ps)
+	require.Zero(t, dblocks)
+	require.Equal(t, uint32(2), openTest(t, f, Options{ReadOnly: true}).Identity().Version, "no silent upgrade")
+	ps[1][3000] ^= 1
+	_, dblocks, _ = deltaRound(t, s, 3, ps)
+	require.Equal(t, 1, dblocks)
+	for i := int64(0); i < 2; i++ {
+		c, err := readSuperblockCopy(f, testStoreOff+i*4096, 256, false)
+		require.NoError(t, err)
+		require.Equal(t, uint32(3), c.sb.Version, "copy %d", i)
+	}
+	s2 := openTest(t, f, Options{ReadOnly: true})
+	require.Empty(t, s2.Damage())
+	checkPayloads(t, s2, ps)
+
+	// Version 2 again: the intent-deltas record is malformed there.
+	asVersion2(t, f)
+	s3 := openTest(t, f, Options{ReadOnly: true})
+	require.NotEmpty(t, s3.Damage())
+	require.Equal(t, uint64(2), s3.State().Generation, "the state before the rejected record")
 }
