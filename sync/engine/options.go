@@ -54,6 +54,10 @@ type Options struct {
 	// backup's store ahead of need until the next round is due
 	// (IdleEraseStep), so rounds wait for fewer erases.
 	IdleErase bool
+	// NoDeltas: rounds write every changed chunk whole, never as delta
+	// records (store.Options.NoDeltas): for comparisons, and for test
+	// fixtures whose journals must hold whole-chunk rounds.
+	NoDeltas bool
 }
 
 // fill sets the defaults of the fields left zero (the layout from chip
@@ -94,7 +98,7 @@ func (o *Options) fill(g hal.Geometry) error {
 // storeOptions returns the store options of the mutant in use (none for
 // the real engine).
 func (o *Options) storeOptions() store.Options {
-	so := store.Options{}
+	so := store.Options{NoDeltas: o.NoDeltas}
 	switch o.Mutant {
 	case NoCRCCheck:
 		so.TrustRecords = true
