@@ -104,6 +104,13 @@ func (r *engineRunner) round(ctx context.Context) error {
 	return nil
 }
 
+// idle runs the engine's idle-time work between two rounds, as its daemon
+// does (engine.Options.IdleErase): erasing free blocks ahead of need.
+func (r *engineRunner) idle(ctx context.Context) error {
+	_, err := r.eng.IdleErase(ctx)
+	return err
+}
+
 // engineConfig is the configuration the bench syncs with: the engine's
 // defaults (no read-back verify), every type in every round (no groups),
 // so that every round carries the whole change like the peers do.

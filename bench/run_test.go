@@ -72,11 +72,12 @@ func TestRunChargesPagePrograms(t *testing.T) {
 	}
 }
 
-// The floors are below every strategy that ran: the rewrite floor (which
-// reads the whole region) in device time and bytes read below every
-// strategy that reads the whole region too — not the engine, which reads
-// only what the information region's change tables say changed — and the
-// physical floor below it and below every strategy's device time and
+// The floors are below every strategy that ran: the rewrite floor (whole
+// erase units rewritten, the whole region read) in device time and bytes
+// read below every peer — not below the engine, which reads only what the
+// information region's change tables say changed and whose delta records
+// write less than whole units — the physical floor below it and below
+// every strategy's device time and
 // latency.
 func TestRunFloorsAreBelowEveryStrategy(t *testing.T) {
 	rows := runSmall(t).Rows

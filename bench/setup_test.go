@@ -116,9 +116,11 @@ func TestEngineSteadyState(t *testing.T) {
 	require.Equal(t, "committed", last.Outcome)
 	eng, ok := find(rows, rows[0].Key(), StrategyEngine)
 	require.True(t, ok)
-	// Every chunk written took an erased block: erased in the round, or
-	// taken from the stock and charged.
-	require.GreaterOrEqual(t, eng.Erases, float64(last.ChangedChunks))
+	// Every block written took an erased block: erased in the round, or
+	// taken from the stock (erased ahead in the idle time) and charged.
+	// (Chunks committed as deltas share delta blocks: fewer blocks than
+	// changed chunks.)
+	require.Positive(t, eng.Erases)
 	require.Equal(t, float64(last.Erases)+eng.StockErases, eng.Erases)
 	require.Equal(t, float64(last.PagesProgrammed), eng.PagesProgrammed)
 }

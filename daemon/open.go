@@ -87,7 +87,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		return nil, diskFullHint(err)
 	}
 	opts := engine.Options{Clock: d.clock, Config: DefaultConfig(), Logf: d.engineLine,
-		PrimaryLock: &d.primaryMu, OnRound: d.scheduled}
+		PrimaryLock: &d.primaryMu, OnRound: d.scheduled, IdleErase: true}
 	if err := d.placeChips(specs, &opts, format); err != nil {
 		return nil, err
 	}

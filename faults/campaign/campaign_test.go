@@ -365,7 +365,7 @@ func TestLongRun(t *testing.T) {
 	require.NoError(t, err)
 	requireOnlyKnown(t, rep)
 	require.Equal(t, 1, rep.Kinds[pointReimage.String()])
-	require.Greater(t, rep.Kinds[pointTorn.String()], 1000)
+	require.Greater(t, rep.Kinds[pointTorn.String()], 500) // rounds that commit deltas program fewer pages than whole chunks
 	bs, err := campaignBenches(ctx, Options{Scenario: "longrun", Seed: 1})
 	require.NoError(t, err)
 	require.Len(t, bs, len(sampled))

@@ -145,6 +145,11 @@ func (w *worker) damagedTypes(t *trial, post *storeView, reported []string) func
 			if damagedSinceWritten(t, 1, post.blockOffset(c.Block), w.bench.eraseSize) {
 				return true
 			}
+			for _, d := range c.Deltas {
+				if damagedSinceWritten(t, 1, post.blockOffset(d.Block), w.bench.eraseSize) {
+					return true
+				}
+			}
 		}
 		return false
 	}

@@ -335,6 +335,12 @@ func (r *lifeRun) damage(bk *reference.Backup) []chunkRef {
 		i := len(t.Chunks) / 2
 		lo, hi := reference.ChunkBounds(t.Size, int64(t.Phase), e, int64(i))
 		off := bk.BlockOffset(t.Chunks[i].Block) + (hi-lo)/2
+		if ds := t.Chunks[i].Deltas; len(ds) != 0 {
+			d := ds[len(ds)-1]
+			// A byte of the base may be one its delta replaces: damage
+			// the delta record instead.
+			off = bk.BlockOffset(d.Block) + int64(d.Off) + int64(d.Len)/2
+		}
 		b := make([]byte, 1)
 		if _, err := r.chips[1].ReadAt(b, off); err != nil {
 			continue

@@ -283,7 +283,7 @@ func (j *lifeJudge) checkScrub(vs verdicts, end *reference.Backup) {
 			return
 		}
 		for i, c := range t.Chunks {
-			if now.Chunks[i] != c {
+			if n := now.Chunks[i]; n.Block != c.Block || n.Check != c.Check || n.Digest != c.Digest || !slices.Equal(n.Deltas, c.Deltas) {
 				changed = append(changed, chunkRef{Type: t.Type, Index: i})
 			}
 		}

@@ -88,6 +88,27 @@ func (w *worker) matches(chip int, v *storeView, g *generation) []mismatch {
 	return m
 }
 
+// deltaPrint returns the fingerprint of chunk i of type t (c, n bytes),
+// committed as a delta: its base block's bytes with the delta record
+// records applied in order (reference.ApplyDelta). A record that does not apply is an
+// error: the chunk holds neither generation.
+func (w *worker) deltaPrint(chip int, v *storeView, t uint8, i int, c reference.Chunk, n int64) (uint64, error) {
+	p := make([]byte, n)
+	if _, err := w.chips[chip].ReadAt(p, v.blockOffset(c.Block)); err != nil {
+		return 0, err
+	}
+	for _, d := range c.Deltas {
+		rec := make([]byte, d.Len)
+		if _, err := w.chips[chip].ReadAt(rec, v.blockOffset(d.Block)+int64(d.Off)); err != nil {
+			return 0, err
+		}
+		if err := reference.ApplyDelta(rec, t, uint32(i), p); err != nil {
+			return 0, err
+		}
+	}
+	return fingerprint(p), nil
+}
+
 // matchType reports how type t in v differs from g's: its size, its chunk
 // count, or every chunk that does not hold g's bytes.
 func (w *worker) matchType(chip int, v *storeView, g *generation, t info.Type) []mismatch {
@@ -112,7 +133,13 @@ func (w *worker) matchType(chip int, v *storeView, g *generation, t info.Type) [
 	for i, c := range ts.Chunks {
 		lo, hi := reference.ChunkBounds(ts.Size, phase, w.bench.eraseSize, int64(i))
 		off := v.blockOffset(c.Block)
-		d, err := w.print(chip, off, hi-lo)
+		var d uint64
+		var err error
+		if len(c.Deltas) != 0 {
+			d, err = w.deltaPrint(chip, v, ts.Type, i, c, hi-lo)
+		} else {
+			d, err = w.print(chip, off, hi-lo)
+		}
 		if err == nil && d == exp[i] {
 			continue
 		}

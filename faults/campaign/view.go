@@ -170,6 +170,9 @@ func (v *storeView) refs() map[int64]bool {
 		for _, ts := range v.state.Types {
 			for _, c := range ts.Chunks {
 				v.refSet[v.blockOffset(c.Block)] = true
+				for _, d := range c.Deltas {
+					v.refSet[v.blockOffset(d.Block)] = true
+				}
 			}
 		}
 	}

@@ -120,6 +120,31 @@ type Chunk struct {
 	Block  uint32
 	Check  uint64
 	Digest Digest
+	// Deltas (format version 3): the delta records applied, in order,
+	// over Block's bytes give the chunk (docs/FORMAT.md, 4.14).
+	Deltas []DeltaRef
+}
+
+// DeltaRef locates a delta record: data block, offset in it, length.
+type DeltaRef struct {
+	Block, Off, Len uint32
+}
+
+// DeltaBlock is one intent-deltas record: the delta block it fills and
+// the chunks whose delta records it holds.
+type DeltaBlock struct {
+	Block   uint32
+	Entries []DeltaEntry
+}
+
+// DeltaEntry is one chunk of an intent-deltas record: its delta record's
+// place in the delta block, and the chunk's new check and digest.
+type DeltaEntry struct {
+	Type     uint8
+	Index    uint32
+	Off, Len uint32
+	Check    uint64
+	Digest   Digest
 }
 
 // TypeState is a type of the committed state: its metadata and chunk map
@@ -170,6 +195,7 @@ type Intent struct {
 	Config       Config
 	Types        []TypeMeta // the new metadata of each type the round changes
 	Entries      []IntentEntry
+	Deltas       []DeltaBlock // intent-deltas records (format version 3)
 }
 
 // Complete reports whether all the intent's chunk records are in the
@@ -182,6 +208,9 @@ func (in *Intent) Blocks() []uint32 {
 	bs := make([]uint32, 0, len(in.Entries))
 	for _, e := range in.Entries {
 		bs = append(bs, e.Block)
+	}
+	for _, d := range in.Deltas {
+		bs = append(bs, d.Block)
 	}
 	return sortedSet(bs)
 }
@@ -212,6 +241,9 @@ func (b *Backup) CommittedBlocks() []uint32 {
 	for _, t := range b.Committed.Types {
 		for _, c := range t.Chunks {
 			bs = append(bs, c.Block)
+			for _, d := range c.Deltas {
+				bs = append(bs, d.Block)
+			}
 		}
 	}
 	return sortedSet(bs)

@@ -64,11 +64,26 @@ func readCheckpoint(frames []located, sb *Superblock) (checkpoint, error) {
 		}
 		fill.types = append(fill.types, TypeState{TypeMeta: m, Chunks: make([]Chunk, 0, m.ChunkCount)})
 	}
+	deltas := false
 	for i := 1; i <= int(r); i++ {
 		if i >= len(frames) {
 			return cp, fmt.Errorf("%w: %d of %d checkpoint-chunks records", errIncomplete, i-1, r)
 		}
 		fr := frames[i]
+		if fr.kind == KindCheckpointDeltas && !fr.reserved {
+			// Format version 3: after every checkpoint-chunks record.
+			if sb.FormatVersion < deltaVersion {
+				return cp, fmt.Errorf("record %d of the checkpoint (seq %d) is a checkpoint-deltas in a format version %d store", i, fr.seq, sb.FormatVersion)
+			}
+			deltas = true
+			if err := fill.deltasRecord(fr.body, cp.epoch); err != nil {
+				return cp, fmt.Errorf("checkpoint-deltas seq %d: %w", fr.seq, err)
+			}
+			continue
+		}
+		if deltas {
+			return cp, fmt.Errorf("record %d of the checkpoint (seq %d) is a %s after a checkpoint-deltas", i, fr.seq, fr.kind)
+		}
 		if fr.kind != KindCheckpointChunks || fr.reserved {
 			return cp, fmt.Errorf("record %d of the checkpoint (seq %d) is a %s, want checkpoint-chunks", i, fr.seq, fr.kind)
 		}

@@ -35,6 +35,8 @@ const (
 	KindConfigStaged     Kind = 0x14
 	KindRole             Kind = 0x15
 	KindConfigCommit     Kind = 0x16 // format version 2
+	KindCheckpointDeltas Kind = 0x06 // format version 3
+	KindIntentDeltas     Kind = 0x17 // format version 3
 )
 
 var kindNames = map[Kind]string{
@@ -50,6 +52,8 @@ var kindNames = map[Kind]string{
 	KindConfigStaged:     "config-staged",
 	KindRole:             "role",
 	KindConfigCommit:     "config-commit",
+	KindCheckpointDeltas: "checkpoint-deltas",
+	KindIntentDeltas:     "intent-deltas",
 }
 
 // String returns the kind's name in docs/FORMAT.md, 4.3.

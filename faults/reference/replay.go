@@ -74,6 +74,8 @@ func (r *replayer) apply(fr located) *broken {
 		r.b.Committed.Role = role
 	case KindConfigCommit:
 		return r.configCommit(fr.body)
+	case KindIntentDeltas:
+		return r.intentDeltas(fr.body)
 	default:
 		return precondition("a %s record is not allowed after the checkpoint", fr.kind)
 	}
@@ -275,6 +277,16 @@ func committedTypes(old []TypeState, in *Intent) ([]TypeState, *broken) {
 			if e.Type == m.Type {
 				chunks[e.Index] = Chunk{Block: e.Block, Check: e.Check, Digest: e.Digest}
 				have[e.Index] = true
+			}
+		}
+		for _, d := range in.Deltas {
+			for _, e := range d.Entries {
+				if e.Type == m.Type {
+					// Over the committed base (intentDeltas checked it).
+					old := chunks[e.Index]
+					chain := append(slices.Clip(old.Deltas), DeltaRef{Block: d.Block, Off: e.Off, Len: e.Len})
+					chunks[e.Index] = Chunk{Block: old.Block, Check: e.Check, Digest: e.Digest, Deltas: chain}
+				}
 			}
 		}
 		if k := slices.Index(have, false); k >= 0 {

@@ -94,7 +94,7 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 	// as between chunks, so an anomaly of the primary stops the round
 	// within the same bound of backup writes.
 	bk.SetBetweenWrites(func() error { return e.probeIfDue(rs) })
-	r, err := bk.Begin(p.plan)
+	r, err := bk.Begin(e.deltaPlan(p))
 	bk.SetBetweenWrites(nil)
 	if err != nil {
 		var an *anomaly
@@ -107,11 +107,11 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 		return e.finish(&rep, work, fmt.Errorf("begin round: %w", err))
 	}
 	writes := r.Writes()
-	rep.ChangedChunks = len(writes)
-	for _, w := range writes {
-		if !slices.Contains(rep.ChangedTypes, info.Type(w.Type)) {
-			rep.ChangedTypes = append(rep.ChangedTypes, info.Type(w.Type))
-		}
+	e.noteRoundBlocks(r)
+	changedTypes, changedChunks := r.Changed()
+	rep.ChangedChunks = changedChunks
+	for _, t := range changedTypes {
+		rep.ChangedTypes = append(rep.ChangedTypes, info.Type(t))
 	}
 	if e.opts.Mutant == PrimaryWritten { // MUTANT: write to the primary
 		e.scribblePrimary(primary)
@@ -121,10 +121,24 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 			return e.finish(&rep, work, err)
 		}
 	}
-	if end := e.writeChunks(ctx, rs, r, writes, p, work); end != nil {
+	full := len(writes)                      // the full chunks come first, the delta blocks last
+	if e.opts.Mutant == DeltaBeforeDurable { // MUTANT: commit before the delta blocks
+		for full > 0 && writes[full-1].Type == store.DeltaBlockType {
+			full--
+		}
+	}
+	if end := e.writeChunks(ctx, rs, r, writes[:full], 0, p, work); end != nil {
 		return end.report, end.err
 	}
-	if e.opts.Mutant != CommitBeforeDurable {
+	if full < len(writes) {
+		if err := r.Commit(e.commitState(p)); err != nil {
+			return e.finish(&rep, work, err)
+		}
+		if end := e.writeChunks(ctx, rs, r, writes[full:], full, p, work); end != nil {
+			return end.report, end.err
+		}
+	}
+	if e.opts.Mutant != CommitBeforeDurable && full == len(writes) {
 		if len(writes) > 0 {
 			if _, err := e.probe(rs, &rs.header); err != nil {
 				return e.interrupted(ctx, rs, r, err)
@@ -136,7 +150,7 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 		}
 	}
 	kept = true
-	e.committed(rs, p, owned, len(writes))
+	e.committed(rs, p, owned, changedChunks)
 	return e.finish(&rep, work, nil)
 }
 
@@ -153,8 +167,9 @@ type roundEnd struct {
 // answered correctly (RoundReport.WritesAfterAnomaly). It returns
 // nil once every chunk is written, or how the round ended: stopped by ctx,
 // interrupted by an anomaly of the primary, or failed by a write.
-func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round, writes []store.ChunkWrite, p *Prepared, work *roundWork) *roundEnd {
-	for i, w := range writes {
+func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round, writes []store.ChunkWrite, first int, p *Prepared, work *roundWork) *roundEnd {
+	for k, w := range writes {
+		i := first + k
 		if err := ctx.Err(); err != nil {
 			rep, err := e.stopped(rs, r, err)
 			return &roundEnd{rep, err}
@@ -163,22 +178,28 @@ func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round
 			rep, err := e.interrupted(ctx, rs, r, err)
 			return &roundEnd{rep, err}
 		}
-		b, err := p.chunkBytes(w.Type, w.Index)
-		if err != nil {
-			r.Abandon()
-			rep, err := e.finish(rs.report, work, err)
-			return &roundEnd{rep, err}
+		// A delta block's bytes are the store's (Write takes nil).
+		var data []byte
+		n := w.Bytes
+		if w.Type != store.DeltaBlockType {
+			b, err := p.chunkBytes(w.Type, w.Index)
+			if err != nil {
+				r.Abandon()
+				rep, err := e.finish(rs.report, work, err)
+				return &roundEnd{rep, err}
+			}
+			data, n = b, int64(len(b))
 		}
-		er, pg, err := r.Write(i, b)
+		er, pg, err := r.Write(i, data)
 		work.counted.Erases += er
 		work.counted.PagesProgrammed += pg
 		rs.report.DataErases += er
 		rs.report.DataPages += pg
 		rs.writesSinceAnswer++
-		work.counted.BytesProgrammed += int64(len(b))
+		work.counted.BytesProgrammed += n
 		if err != nil {
 			r.Abandon()
-			err = fmt.Errorf("write chunk %d of %v: %w", w.Index, info.Type(w.Type), err)
+			err = fmt.Errorf("write %s: %w", writeName(w), err)
 			if !errors.Is(err, hal.ErrPowerLoss) {
 				// The backup failed (media error, verify mismatch): purge
 				// now rather than at the next round.
@@ -191,6 +212,27 @@ func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round
 		}
 	}
 	return nil
+}
+
+// writeName names a write of a round in errors: a chunk of a type, or a
+// delta block.
+func writeName(w store.ChunkWrite) string {
+	if w.Type == store.DeltaBlockType {
+		return fmt.Sprintf("delta block %d (data block %d)", w.Index, w.Block)
+	}
+	return fmt.Sprintf("chunk %d of %v", w.Index, info.Type(w.Type))
+}
+
+// deltaPlan returns p's plan with each type's payload, so the store can
+// commit chunks that changed in a few bytes as delta records. p is not
+// modified (a Prepared is immutable).
+func (e *Engine) deltaPlan(p *Prepared) store.Plan {
+	plan := p.plan
+	plan.Types = slices.Clone(p.plan.Types)
+	for i := range plan.Types {
+		plan.Types[i].Payload = p.payloads[plan.Types[i].Type]
+	}
+	return plan
 }
 
 // probeIfDue probes the primary if Options.ProbeEvery has passed since

@@ -36,6 +36,8 @@ const (
 	RestoreForgotten // Open neither completes nor reports a restore-defaults cut short
 	ScrubRepairExtra // a scrub's repair also rewrites the chunk after the damaged one
 	FormatLateIntent // Format writes no format intents before it formats each chip in turn
+
+	DeltaBeforeDurable // the commit record is written before the round's delta blocks
 )
 
 // MutantInfo describes a mutant.
@@ -65,6 +67,7 @@ var mutants = []MutantInfo{
 	{RestoreForgotten, "restore-forgotten", "Open neither completes a restore-defaults cut short nor reports it: the types read synced while the primary's information may be torn", true},
 	{ScrubRepairExtra, "scrub-repair-extra", "a chunk the scrub found damaged is rewritten together with the next chunk of its type, which was not damaged", true},
 	{FormatLateIntent, "format-late-intent", "Format formats the chips one after the other without marking both format intents first, so a cut between them leaves chips that do not say a format was under way", true},
+	{DeltaBeforeDurable, "delta-before-durable", "the commit record is written after the round's full chunks but before its delta blocks, so the committed deltas are not durable yet", false},
 }
 
 // Mutants lists every mutant, None first.

@@ -50,6 +50,14 @@ type Options struct {
 	// directly) with its report and error, from Run's goroutine, with no
 	// engine lock held.
 	OnRound func(RoundReport, error)
+	// IdleErase: after each round Run starts, erase free blocks of the
+	// backup's store ahead of need until the next round is due
+	// (IdleEraseStep), so rounds wait for fewer erases.
+	IdleErase bool
+	// NoDeltas: rounds write every changed chunk whole, never as delta
+	// records (store.Options.NoDeltas): for comparisons, and for test
+	// fixtures whose journals must hold whole-chunk rounds.
+	NoDeltas bool
 }
 
 // fill sets the defaults of the fields left zero (the layout from chip
@@ -90,7 +98,7 @@ func (o *Options) fill(g hal.Geometry) error {
 // storeOptions returns the store options of the mutant in use (none for
 // the real engine).
 func (o *Options) storeOptions() store.Options {
-	so := store.Options{}
+	so := store.Options{NoDeltas: o.NoDeltas}
 	switch o.Mutant {
 	case NoCRCCheck:
 		so.TrustRecords = true
@@ -98,6 +106,8 @@ func (o *Options) storeOptions() store.Options {
 		so.SkipPurgeErase = true
 	case CommitBeforeDurable:
 		so.EarlyCommit = true
+	case DeltaBeforeDurable:
+		so.LateDeltas = true
 	}
 	return so
 }

@@ -88,6 +88,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		if e.opts.OnRound != nil {
 			e.opts.OnRound(rep, err)
 		}
+		if e.opts.IdleErase {
+			e.idleEraseUntilDue(ctx)
+		}
 	}
 }
 

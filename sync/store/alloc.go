@@ -206,6 +206,13 @@ func (s *Store) committedBlocks() blockSet {
 	if w >= 0 {
 		live[w] |= set
 	}
+	for i := range s.committed.Types {
+		for _, c := range s.committed.Types[i].Chunks {
+			for _, d := range c.Deltas {
+				live.add(d.Block)
+			}
+		}
+	}
 	return live
 }
 

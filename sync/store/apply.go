@@ -24,7 +24,7 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 			}
 		}
 	}
-	if c == nil || len(in.entries) > 0 {
+	if c == nil || len(in.entries) > 0 || len(in.deltas) > 0 {
 		types, err := s.applyIntentDecoded(in)
 		if err == nil && spares != nil {
 			for _, p := range in.raw {
@@ -117,6 +117,7 @@ func (s *Store) applyIntentOwned(in *intent, spares blockSet) ([]TypeState, erro
 			ch.Block = le.Uint32(e[ieBlock:])
 			ch.Check = le.Uint64(e[ieCheck:])
 			ch.Digest = Digest(e[ieDigest:])
+			ch.Deltas = nil
 		}
 	}
 	sortTypes(types)
@@ -139,6 +140,8 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 	// slot[t] is the index in types of the new state of type t, + 1.
 	var slot [256]int
 	var have [256][]bool
+	var kept [256]int    // chunks kept from the committed map (delta bases)
+	var phase [256]int64 // the committed phase, -1: none
 	for i, nt := range in.types {
 		n := in.chunkCounts[i]
 		var old []Chunk
@@ -152,6 +155,10 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 		chunks := make([]Chunk, n)
 		h := make([]bool, n)
 		k := copy(chunks, old)
+		kept[nt.Type], phase[nt.Type] = k, -1
+		if idx >= 0 {
+			phase[nt.Type] = int64(types[idx].Phase)
+		}
 		for j := range k {
 			h[j] = true
 		}
@@ -187,6 +194,9 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 		named[x.Type][x.Index] = true
 		t.Chunks[x.Index] = Chunk{Block: x.Block, Check: x.Check, Digest: x.Digest}
 		have[x.Type][x.Index] = true
+	}
+	if err := applyDeltaEntries(in, types, &slot, &kept, &phase, &named); err != nil {
+		return nil, err
 	}
 	for _, nt := range in.types {
 		for j, ok := range have[nt.Type] {

@@ -53,3 +53,10 @@ func (s blockSet) members() []uint32 {
 	}
 	return out
 }
+
+// or adds the members of o to s (of the same size).
+func (s blockSet) or(o blockSet) {
+	for i := range s {
+		s[i] |= o[i]
+	}
+}

@@ -76,8 +76,19 @@ func (s *Store) readCheckpoint(recs []record, epoch uint64) (checkpointState, er
 	}
 	ck.live = newBlockSet(int(s.layout.DataBlocks))
 	current := 0 // the type being filled
+	var deltaBlocks blockSet
 	for _, r := range recs[1 : 1+nrec] {
-		if r.kind != kindCkptChunks || r.reserved {
+		if r.kind == kindCkptDeltas && !r.reserved {
+			// After every chunk record (format version 3).
+			if deltaBlocks == nil {
+				deltaBlocks = newBlockSet(int(s.layout.DataBlocks))
+			}
+			if err := s.checkpointDeltas(r, epoch, &st, ck.live, deltaBlocks); err != nil {
+				return ck, err
+			}
+			continue
+		}
+		if r.kind != kindCkptChunks || r.reserved || deltaBlocks != nil {
 			return ck, fmt.Errorf("%w: checkpoint record %d is a malformed %s", ErrCorrupt, r.seq, kindName(r.kind))
 		}
 		var err error
@@ -93,6 +104,9 @@ func (s *Store) readCheckpoint(recs []record, epoch uint64) (checkpointState, er
 		if !s.opts.TrustRecords && payloadDigestOf(t.Size, t.Chunks) != t.Digest {
 			return ck, fmt.Errorf("%w: checkpoint type %d: the payload digest is not that of its size and chunk digests", ErrCorrupt, t.Type)
 		}
+	}
+	if deltaBlocks != nil {
+		ck.live.or(deltaBlocks)
 	}
 	end := recs[1+nrec]
 	ed := dec{buf: end.body}

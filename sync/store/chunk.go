@@ -108,4 +108,8 @@ type Chunk struct {
 	Block  uint32
 	Check  uint64
 	Digest Digest
+	// Deltas: the chunk's delta records (format version 3), applied in
+	// order over the bytes of Block; none: Block holds the chunk whole.
+	// Never modified in place (a new chain is a new slice).
+	Deltas []DeltaRef
 }

@@ -28,10 +28,13 @@ import (
 // number of erases and page programs it issued.
 func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 	s := r.store
-	if (r.done && !s.opts.EarlyCommit) || i < 0 || i >= len(r.writes) {
+	if (r.done && !s.opts.EarlyCommit && !s.opts.LateDeltas) || i < 0 || i >= len(r.writes) {
 		return 0, 0, fmt.Errorf("chunk write %d out of range or round finished", i)
 	}
 	w := &r.writes[i]
+	if w.Type == DeltaBlockType {
+		data = r.intent.deltas[w.Index].data
+	}
 	if int64(len(data)) > s.eraseSize {
 		return 0, 0, fmt.Errorf("chunk of %d bytes exceeds the chunk size %d", len(data), s.eraseSize)
 	}

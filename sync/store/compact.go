@@ -53,6 +53,10 @@ func checkpointRecords(sb *Superblock, epoch, seq uint64, st *State, staged *Con
 			chunkRecs = append(chunkRecs, b.buf)
 		}
 	}
+	// Format version 3: the chunks' deltas, after every chunk record
+	// (none in a store without deltas).
+	nChunkRecs := len(chunkRecs)
+	chunkRecs = append(chunkRecs, checkpointDeltaBodies(e, epoch, st)...)
 	var h enc
 	h.u64(epoch)
 	h.stateHead(st)
@@ -71,8 +75,12 @@ func checkpointRecords(sb *Superblock, epoch, seq uint64, st *State, staged *Con
 	h.u32(uint32(len(chunkRecs)))
 	recs := [][]byte{encodeRecord(kindCkptBegin, seq, h.buf, sb.SlotSize)}
 	seq++
-	for _, b := range chunkRecs {
-		recs = append(recs, encodeRecord(kindCkptChunks, seq, b, sb.SlotSize))
+	for i, b := range chunkRecs {
+		kind := kindCkptChunks
+		if i >= nChunkRecs {
+			kind = kindCkptDeltas
+		}
+		recs = append(recs, encodeRecord(kind, seq, b, sb.SlotSize))
 		seq++
 	}
 	var end enc

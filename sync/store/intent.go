@@ -32,6 +32,10 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 		}
 		parts = append(parts, b.buf)
 	}
+	nChunkParts := len(parts)
+	for k := range in.deltas {
+		parts = append(parts, intentDeltasBody(in.generation, &in.deltas[k]))
+	}
 	var h enc
 	h.u64(in.generation)
 	h.u16(uint16(len(parts)))
@@ -44,7 +48,11 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 	}
 	recs := [][]byte{encodeRecord(kindIntent, seq, h.buf, sb.SlotSize)}
 	for i, b := range parts {
-		recs = append(recs, encodeRecord(kindIntentChunk, seq+1+uint64(i), b, sb.SlotSize))
+		kind := kindIntentChunk
+		if i >= nChunkParts {
+			kind = kindIntentDeltas
+		}
+		recs = append(recs, encodeRecord(kind, seq+1+uint64(i), b, sb.SlotSize))
 	}
 	return recs
 }
@@ -86,6 +94,9 @@ type intent struct {
 	// a commit or purged mark between: pending too (a purge erases them),
 	// but not the new round's (docs/FORMAT.md, States and transitions).
 	superseded []uint32
+	// deltas: the delta blocks of the intent-deltas records (format
+	// version 3), decoded, each with its entries.
+	deltas []deltaBlock
 }
 
 // blocks returns the data blocks the intent names (chunks and spares, and
@@ -99,6 +110,9 @@ func (in *intent) blocks() []uint32 {
 		for q := 0; q+intentEntrySize <= len(p); q += intentEntrySize {
 			bs = append(bs, le.Uint32(p[q+ieBlock:]))
 		}
+	}
+	for _, db := range in.deltas {
+		bs = append(bs, db.block)
 	}
 	bs = append(bs, in.superseded...)
 	slices.Sort(bs)

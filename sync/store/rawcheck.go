@@ -141,6 +141,7 @@ func (c *rawCheck) addFused(p []byte) {
 		ch.Block = le.Uint32(e[ieBlock:])
 		ch.Check = le.Uint64(e[ieCheck:])
 		ch.Digest = Digest(e[ieDigest:])
+		ch.Deltas = nil
 	}
 }
 

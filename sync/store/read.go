@@ -24,10 +24,28 @@ func (s *Store) readChunkInto(p []byte, t uint8, i int, c Chunk) ([]byte, error)
 	if _, err := s.flash.ReadAt(p, s.dataOff(c.Block)); err != nil {
 		return nil, err
 	}
+	for _, d := range c.Deltas {
+		if err := s.readDelta(p, t, i, d); err != nil {
+			if s.opts.TrustRecords {
+				return p, nil
+			}
+			return p, fmt.Errorf("%w: type %d chunk %d: its delta in data block %d at %#x: %w", ErrVerify, t, i, d.Block, s.dataOff(d.Block)+int64(d.Off), err)
+		}
+	}
 	if !s.opts.TrustRecords && ChunkDigest(p) != c.Digest {
 		return p, fmt.Errorf("%w: type %d chunk %d (block %d at %#x) does not match its digest", ErrVerify, t, i, c.Block, s.dataOff(c.Block))
 	}
 	return p, nil
+}
+
+// readDelta reads delta record d of chunk i of type t and applies it to p,
+// the bytes of the chunk's base block.
+func (s *Store) readDelta(p []byte, t uint8, i int, d DeltaRef) error {
+	rec := make([]byte, d.Len)
+	if _, err := s.flash.ReadAt(rec, s.dataOff(d.Block)+int64(d.Off)); err != nil {
+		return err
+	}
+	return applyDelta(rec, t, uint32(i), p)
 }
 
 // ReadPayload reads type t's committed payload, checking every chunk.

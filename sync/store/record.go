@@ -61,6 +61,10 @@ func kindName(k uint8) string {
 		return "role"
 	case kindConfigCommit:
 		return "config-commit"
+	case kindCkptDeltas:
+		return "checkpoint-deltas"
+	case kindIntentDeltas:
+		return "intent-deltas"
 	}
 	return fmt.Sprintf("kind(%#x)", k)
 }

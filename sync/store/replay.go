@@ -65,6 +65,8 @@ func (s *Store) apply(r record) error {
 		return s.applyIntentHead(r)
 	case kindIntentChunk:
 		return s.applyIntentChunks(r)
+	case kindIntentDeltas:
+		return s.applyIntentDeltas(r)
 	case kindCommit:
 		return s.applyCommit(r)
 	case kindPurged:

@@ -20,6 +20,11 @@ type TypePlan struct {
 	// Checks are the chunks' ChunkCheck values (nil: computed by nobody,
 	// stored as 0).
 	Checks []uint64
+	// Payload, if not nil, is the payload's bytes (Size of them): a
+	// changed chunk that differs from its committed base in a few bytes
+	// is then committed as a delta record (format version 3) instead of a
+	// full copy. Nil: every changed chunk is written whole.
+	Payload []byte
 }
 
 // Plan is what a round syncs: the types whose contents it takes (others
@@ -35,9 +40,13 @@ type Plan struct {
 
 // ChunkWrite is a chunk a round must write.
 type ChunkWrite struct {
+	// Type is the chunk's type, or DeltaBlockType for one of the round's
+	// delta blocks (Index is then the delta block's number in the round,
+	// and Write takes nil data: the store holds its Bytes bytes).
 	Type  uint8
 	Index int
 	Block uint32
+	Bytes int64 // a delta block's bytes
 	done  bool
 	// check and digest: what the intent recorded for the chunk.
 	check  uint64
@@ -77,7 +86,10 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	}
 	r := &Round{store: s}
 	in := &intent{generation: p.Generation, config: p.Config.clone()}
-	for _, tp := range p.Types {
+	dp := s.newDeltaPlanner()
+	var planned []plannedType
+	for ti := range p.Types {
+		tp := &p.Types[ti]
 		r.synced = append(r.synced, tp.Type)
 		n := ChunkCount(tp.Size, int64(tp.Phase), s.eraseSize)
 		if len(tp.Chunks) != n {
@@ -89,18 +101,41 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		meta := TypeState{Type: tp.Type, Phase: tp.Phase, Size: tp.Size, Seq: tp.Seq, Digest: PayloadDigest(tp.Size, tp.Chunks)}
 		old, had := s.committed.Type(tp.Type)
 		overwritten := s.overwrittenChunks(tp.Type)
-		var changed []int
+		pt := plannedType{plan: tp, meta: meta, n: n}
+		pt.same = had && old.Size == tp.Size && old.Phase == tp.Phase && old.Digest == meta.Digest
 		for i, d := range tp.Chunks {
 			if !had || old.Phase != tp.Phase || i >= len(old.Chunks) || old.Chunks[i].Digest != d || slices.Contains(p.Rewrite[tp.Type], i) || overwritten[i] {
-				changed = append(changed, i)
+				base := had && old.Phase == tp.Phase && i < len(old.Chunks) && !slices.Contains(p.Rewrite[tp.Type], i) && !overwritten[i]
+				if base {
+					ok, err := dp.try(tp, i, old.Chunks[i], p.Generation)
+					if err != nil {
+						return nil, err
+					}
+					if ok {
+						continue
+					}
+				}
+				pt.full = append(pt.full, i)
 			}
 		}
-		if had && len(changed) == 0 && old.Size == tp.Size && old.Phase == tp.Phase && old.Digest == meta.Digest {
+		planned = append(planned, pt)
+	}
+	dp.bound(planned)
+	if len(dp.deltas) > 0 && s.layout.Version < deltaVersion {
+		if err := s.upgrade(); err != nil {
+			return nil, err
+		}
+	}
+	for ti := range planned {
+		pt := &planned[ti]
+		tp := pt.plan
+		if pt.same && len(pt.full) == 0 && !dp.has(tp.Type) {
 			continue
 		}
-		in.types = append(in.types, meta)
-		in.chunkCounts = append(in.chunkCounts, n)
-		for _, i := range changed {
+		in.types = append(in.types, pt.meta)
+		in.chunkCounts = append(in.chunkCounts, pt.n)
+		slices.Sort(pt.full)
+		for _, i := range pt.full {
 			x := IntentEntry{Type: tp.Type, Index: uint32(i), Digest: tp.Chunks[i]}
 			if i < len(tp.Checks) {
 				x.Check = tp.Checks[i]
@@ -108,12 +143,30 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 			in.entries = append(in.entries, x)
 		}
 	}
+	in.deltas = dp.pack(s.eraseSize)
 	if len(in.types) == 0 {
 		s.round = r
 		return r, nil
 	}
+	// The delta blocks get blocks as chunks do, then leave the entries
+	// (their intent-deltas records name them).
+	for range in.deltas {
+		in.entries = append(in.entries, IntentEntry{Type: DeltaBlockType})
+	}
 	if err := s.allocate(in); err != nil {
 		return nil, err
+	}
+	if len(in.deltas) > 0 {
+		k, kept := 0, in.entries[:0]
+		for _, x := range in.entries {
+			if x.Type == DeltaBlockType {
+				in.deltas[k].block = x.Block
+				k++
+				continue
+			}
+			kept = append(kept, x)
+		}
+		in.entries = kept
 	}
 	recs := intentRecords(&s.layout, s.nextSeq, in)
 	sizes := make([]int64, 0, len(recs)+2)
@@ -139,10 +192,24 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 			r.writes = append(r.writes, ChunkWrite{Type: x.Type, Index: int(x.Index), Block: x.Block, check: x.Check, digest: x.Digest})
 		}
 	}
+	for k, db := range in.deltas {
+		r.blocks[db.block] = true
+		r.writes = append(r.writes, ChunkWrite{Type: DeltaBlockType, Index: k, Block: db.block, Bytes: int64(len(db.data)), digest: ChunkDigest(db.data)})
+	}
 	if err := s.writeRecords(recs); err != nil {
 		return r, fmt.Errorf("write intent: %w", err)
 	}
 	return r, nil
+}
+
+// onlyDeltasLeft reports whether every write left is a delta block.
+func (r *Round) onlyDeltasLeft() bool {
+	for _, w := range r.writes {
+		if !w.done && w.Type != DeltaBlockType {
+			return false
+		}
+	}
+	return true
 }
 
 // Writes returns the chunks the round must write, in order.
@@ -176,7 +243,7 @@ func (r *Round) Commit(st State) error {
 	if r.done {
 		return fmt.Errorf("round already finished")
 	}
-	if r.written != len(r.writes) && !s.opts.EarlyCommit {
+	if r.written != len(r.writes) && !s.opts.EarlyCommit && !(s.opts.LateDeltas && r.onlyDeltasLeft()) {
 		return fmt.Errorf("commit with %d of %d chunks written", r.written, len(r.writes))
 	}
 	next := st
@@ -269,4 +336,30 @@ func decodeCommit(body []byte) (commitRecord, error) {
 		return c, fmt.Errorf("%w: commit: %v", ErrCorrupt, err)
 	}
 	return c, nil
+}
+
+// Changed returns the types the round writes chunks of (in write order,
+// each once) and how many chunks it writes, whole or as deltas; folds
+// of committed deltas count as chunks written.
+func (r *Round) Changed() (types []uint8, chunks int) {
+	add := func(t uint8) {
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	for _, w := range r.writes {
+		if w.Type != DeltaBlockType {
+			add(w.Type)
+			chunks++
+		}
+	}
+	if r.intent != nil {
+		for _, db := range r.intent.deltas {
+			for _, x := range db.entries {
+				add(x.Type)
+				chunks++
+			}
+		}
+	}
+	return types, chunks
 }

@@ -62,6 +62,9 @@ type Options struct {
 	// refuses a store of another pair (ErrForeignPair; Expect.PairID 0
 	// accepts any pair) or of the other chip (ErrWrongChip).
 	Expect *Identity
+	// NoDeltas: write every changed chunk whole, never as a delta record
+	// (for comparisons; the real engine uses deltas).
+	NoDeltas bool
 
 	// Deliberately broken behaviour for the fault harness's mutants. Each
 	// is off in the real engine.
@@ -76,6 +79,10 @@ type Options struct {
 	// EarlyCommit lets Round.Commit run before the chunks are written (the
 	// commit-before-durable mutant).
 	EarlyCommit bool
+	// LateDeltas lets Round.Commit run while the round's delta blocks are
+	// still to be written, and Write write them after it (the
+	// delta-before-durable mutant).
+	LateDeltas bool
 }
 
 // Store is an open backup store on one chip. Methods are not safe for

@@ -13,11 +13,12 @@ import (
 
 // FormatVersion is the on-flash format version this package writes. It
 // reads stores of versions minFormatVersion to FormatVersion: version 2
-// added record kinds (format-intent, config-commit) to version 1 and
-// changed no encoding, so a version 1 store is read as it is and upgraded
-// (its superblocks rewritten) before the first version 2 record goes in
-// (docs/FORMAT.md, Format versions).
-const FormatVersion = 2
+// added record kinds (format-intent, config-commit) to version 1, version
+// 3 the deltas (checkpoint-deltas, intent-deltas, delta blocks), and
+// neither changed an encoding, so an older store is read as it is and
+// upgraded (its superblocks rewritten) before the first record of a newer
+// version goes in (docs/FORMAT.md, Format versions).
+const FormatVersion = 3
 
 // minFormatVersion is the oldest format version this package reads.
 const minFormatVersion = 1

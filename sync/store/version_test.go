@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -103,8 +104,8 @@ func TestRefusesNewerVersion(t *testing.T) {
 	}
 	_, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
 	require.ErrorIs(t, err, ErrVersion)
-	require.Contains(t, err.Error(), "format version 3")
-	require.Contains(t, err.Error(), "versions 1 to 2")
+	require.Contains(t, err.Error(), fmt.Sprintf("format version %d", FormatVersion+1))
+	require.Contains(t, err.Error(), fmt.Sprintf("versions 1 to %d", FormatVersion))
 	res, err := Probe(f, testStoreOff, testStoreSize)
 	require.NoError(t, err)
 	require.Equal(t, Formatted, res.State)

@@ -139,8 +139,13 @@ func typesAgree(d *differences, want []store.TypeState, got []reference.TypeStat
 		chunks := make([]reference.Chunk, len(w.Chunks))
 		for k, c := range w.Chunks {
 			chunks[k] = reference.Chunk{Block: c.Block, Check: c.Check, Digest: reference.Digest(c.Digest)}
+			for _, d := range c.Deltas {
+				chunks[k].Deltas = append(chunks[k].Deltas, reference.DeltaRef{Block: d.Block, Off: d.Off, Len: d.Len})
+			}
 		}
-		if !slices.Equal(chunks, g.Chunks) {
+		if !slices.EqualFunc(chunks, g.Chunks, func(a, b reference.Chunk) bool {
+			return a.Block == b.Block && a.Check == b.Check && a.Digest == b.Digest && slices.Equal(a.Deltas, b.Deltas)
+		}) {
 			d.add("type %d chunk map differs (store %d chunks, reference %d)", w.Type, len(chunks), len(g.Chunks))
 		}
 	}

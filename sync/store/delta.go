@@ -1,0 +1,368 @@
+// Sub-chunk deltas (format version 3): a chunk that changed in a few bytes
+// is committed as a delta record — the byte runs where it differs from its
+// base (the full copy the committed state holds) — packed with the other
+// delta records of the round into delta blocks, instead of a full copy
+// (docs/FORMAT.md, Deltas).
+
+package store
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Record kinds of format version 3.
+const (
+	kindCkptDeltas   uint8 = 0x06 // checkpoint-deltas
+	kindIntentDeltas uint8 = 0x17 // intent-deltas
+)
+
+// deltaVersion is the first format version with deltas.
+const deltaVersion = 3
+
+// DeltaBlockType marks a ChunkWrite that programs one of the round's delta
+// blocks rather than a chunk: the store supplies its bytes (Write takes nil
+// data) and ChunkWrite.Bytes says how many.
+const DeltaBlockType uint8 = 0xFF
+
+// DeltaRef locates a chunk's delta record: data block, byte offset in it
+// and length. Len 0: the chunk has no delta (its base block holds it
+// whole).
+type DeltaRef struct {
+	Block, Off, Len uint32
+}
+
+// Delta record framing in a delta block (docs/FORMAT.md, Deltas): u32
+// magic, u8 type, u8 reserved 0, u16 runs n, u32 chunk index, u64
+// generation, n × (u16 offset, u8 length − 1, bytes), u32 CRC-32C of all
+// before.
+const (
+	deltaMagic    uint32 = 0x33444D43 // "CMD3" little-endian
+	deltaHead            = 20
+	deltaOverhead        = deltaHead + 4
+	deltaRunHead         = 3
+	deltaMaxRun          = 256
+	// deltaMergeGap: two runs closer than this are one run (a run header
+	// costs as much as the unchanged bytes between them).
+	deltaMergeGap = deltaRunHead
+	// deltaMaxChunk: run offsets are u16, so deltas serve chunks of at
+	// most 64 KiB (every SPI NOR part; not NAND's large blocks).
+	deltaMaxChunk = 1 << 16
+	// maxDeltaChain is the most delta records a chunk may have: a reader
+	// applies them in order over the base.
+	maxDeltaChain = 8
+)
+
+// deltaEntrySize is the encoded size of one entry of an intent-deltas
+// record: u8 type, u32 chunk index, u32 offset, u32 length, u64 check,
+// 32 bytes digest.
+const deltaEntrySize = 1 + 4 + 4 + 4 + 8 + DigestSize
+
+// ckptDeltaEntrySize is the encoded size of one entry of a
+// checkpoint-deltas record: u8 type, u32 chunk index, u32 data block, u32
+// offset, u32 length.
+const ckptDeltaEntrySize = 1 + 4 + 4 + 4 + 4
+
+// deltaEntry is one chunk an intent-deltas record commits as a delta.
+type deltaEntry struct {
+	Type   uint8
+	Index  uint32
+	Off    uint32
+	Len    uint32
+	Check  uint64
+	Digest Digest
+}
+
+// deltaBlock is one delta block of an intent: the block and the delta
+// records it holds (data: their bytes, for the writer).
+type deltaBlock struct {
+	block   uint32
+	entries []deltaEntry
+	data    []byte
+}
+
+// deltasPerRecord returns how many entries an intent-deltas record holds
+// in an erase block of e bytes (one record per delta block).
+func deltasPerRecord(e int64) int {
+	return int((e - recordOverhead - 14) / deltaEntrySize)
+}
+
+// encodeDelta returns the delta record that turns base into data (equal
+// lengths) for chunk index of type t, committed by generation gen.
+func encodeDelta(t uint8, index uint32, gen uint64, base, data []byte) []byte {
+	var e enc
+	e.u32(deltaMagic)
+	e.u8(t)
+	e.u8(0)
+	e.u16(0) // runs, below
+	e.u32(index)
+	e.u64(gen)
+	runs := 0
+	n := len(data)
+	for i := 0; i < n; {
+		if base[i] == data[i] {
+			i++
+			continue
+		}
+		// A run from i: extend over differences and over gaps shorter than
+		// a run header, up to the longest run (deltaMaxRun bytes).
+		end := i + 1
+		for j := end; j < n && j-i < deltaMaxRun; j++ {
+			if base[j] != data[j] {
+				end = j + 1
+			} else if j-end >= deltaMergeGap {
+				break
+			}
+		}
+		e.u16(uint16(i))
+		e.u8(uint8(end - i - 1))
+		e.raw(data[i:end])
+		runs++
+		i = end
+	}
+	le.PutUint16(e.buf[6:], uint16(runs))
+	e.u32(crc(e.buf))
+	return e.buf
+}
+
+// applyDelta checks delta record rec (of chunk index of type t) and
+// applies it to p, the chunk's bytes read from its base block.
+func applyDelta(rec []byte, t uint8, index uint32, p []byte) error {
+	if len(rec) < deltaOverhead || le.Uint32(rec) != deltaMagic {
+		return fmt.Errorf("%w: delta record: bad magic or length %d", ErrCorrupt, len(rec))
+	}
+	body := rec[:len(rec)-4]
+	if crc(body) != le.Uint32(rec[len(rec)-4:]) {
+		return fmt.Errorf("%w: delta record: CRC mismatch", ErrCorrupt)
+	}
+	if rec[4] != t || rec[5] != 0 || le.Uint32(rec[8:]) != index {
+		return fmt.Errorf("%w: delta record of type %d chunk %d, want type %d chunk %d", ErrCorrupt, rec[4], le.Uint32(rec[8:]), t, index)
+	}
+	runs := int(le.Uint16(rec[6:]))
+	q := body[deltaHead:]
+	for range runs {
+		if len(q) < deltaRunHead {
+			return fmt.Errorf("%w: delta record: runs truncated", ErrCorrupt)
+		}
+		off, n := int(le.Uint16(q)), int(q[2])+1
+		q = q[deltaRunHead:]
+		if n > len(q) || off+n > len(p) {
+			return fmt.Errorf("%w: delta record: run of %d bytes at %d outside a %d-byte chunk", ErrCorrupt, n, off, len(p))
+		}
+		copy(p[off:], q[:n])
+		q = q[n:]
+	}
+	if len(q) != 0 {
+		return fmt.Errorf("%w: delta record: %d bytes after its runs", ErrCorrupt, len(q))
+	}
+	return nil
+}
+
+// intentDeltasBody encodes an intent-deltas record: u64 generation, u32
+// delta block, u16 c, c entries.
+func intentDeltasBody(gen uint64, db *deltaBlock) []byte {
+	var b enc
+	b.u64(gen)
+	b.u32(db.block)
+	b.u16(uint16(len(db.entries)))
+	for _, x := range db.entries {
+		b.u8(x.Type)
+		b.u32(x.Index)
+		b.u32(x.Off)
+		b.u32(x.Len)
+		b.u64(x.Check)
+		b.raw(x.Digest[:])
+	}
+	return b.buf
+}
+
+func decodeIntentDeltas(body []byte) (uint64, deltaBlock, error) {
+	d := dec{buf: body}
+	gen := d.u64()
+	db := deltaBlock{block: d.u32()}
+	n := int(d.u16())
+	if n*deltaEntrySize != len(body)-14 {
+		return 0, db, fmt.Errorf("%w: intent-deltas record lists %d entries in %d bytes", ErrCorrupt, n, len(body))
+	}
+	db.entries = make([]deltaEntry, n)
+	for i := range n {
+		x := &db.entries[i]
+		x.Type, x.Index, x.Off, x.Len, x.Check = d.u8(), d.u32(), d.u32(), d.u32(), d.u64()
+		x.Digest = d.digest()
+	}
+	if err := d.end(); err != nil {
+		return 0, db, fmt.Errorf("%w: intent-deltas: %v", ErrCorrupt, err)
+	}
+	return gen, db, nil
+}
+
+// applyIntentDeltas replays an intent-deltas record (format version 3): a
+// pending intent of the same generation expecting more records; the delta
+// block in the data area, outside the committed state and not named
+// before by the intent; each entry a type of the intent whose committed
+// chunk map has the chunk at the same phase (its base), named once, its
+// record inside the block. The block is no longer erased or blank.
+func (s *Store) applyIntentDeltas(r record) error {
+	if s.layout.Version < deltaVersion {
+		return fmt.Errorf("%w: an intent-deltas record in a format version %d store", ErrCorrupt, s.layout.Version)
+	}
+	in := s.pending
+	if in == nil {
+		return fmt.Errorf("%w: intent deltas without an intent", ErrCorrupt)
+	}
+	gen, db, err := decodeIntentDeltas(r.body)
+	if err != nil {
+		return err
+	}
+	switch {
+	case gen != in.generation:
+		return fmt.Errorf("%w: intent deltas for generation %d without its intent", ErrCorrupt, gen)
+	case in.partsSeen >= in.parts:
+		return fmt.Errorf("%w: intent deltas record %d, the intent announced %d", ErrCorrupt, in.partsSeen+1, in.parts)
+	}
+	if err := s.checkDeltaBlock(in, &db); err != nil {
+		return err
+	}
+	in.named.add(db.block)
+	s.erased.remove(db.block)
+	s.blank.remove(db.block)
+	in.deltas = append(in.deltas, db)
+	in.partsSeen++
+	return nil
+}
+
+// checkDeltaBlock checks an intent-deltas record's block and entries
+// against the layout and the committed state (see applyIntentDeltas); the
+// chunks named twice are checked when the intent is applied.
+func (s *Store) checkDeltaBlock(in *intent, db *deltaBlock) error {
+	e := s.layout.EraseSize
+	switch {
+	case db.block >= s.layout.DataBlocks:
+		return fmt.Errorf("%w: intent names delta block %d of %d", ErrCorrupt, db.block, s.layout.DataBlocks)
+	case s.liveSet().has(db.block):
+		return fmt.Errorf("%w: intent names delta block %d, which the committed generation holds", ErrCorrupt, db.block)
+	case in.named.has(db.block):
+		return fmt.Errorf("%w: intent names data block %d twice", ErrCorrupt, db.block)
+	case e > deltaMaxChunk:
+		return fmt.Errorf("%w: an intent-deltas record in a store of %d-byte chunks", ErrCorrupt, e)
+	}
+	for _, x := range db.entries {
+		if x.Len < deltaOverhead || int64(x.Off)+int64(x.Len) > e {
+			return fmt.Errorf("%w: delta of type %d chunk %d at %d+%d outside its block", ErrCorrupt, x.Type, x.Index, x.Off, x.Len)
+		}
+	}
+	return nil
+}
+
+// applyDeltaEntries applies the delta entries of in to types (the
+// committed types with in's new metadata and full entries applied; slot[t]
+// is 1 + the index of type t in types, kept[t] how many chunks of its map
+// are the committed ones, named[t] the chunks the full entries named).
+// A delta entry needs a committed base: a chunk the full entries did not
+// name, kept from the committed map, of a type whose phase did not change.
+func applyDeltaEntries(in *intent, types []TypeState, slot *[256]int, kept *[256]int, phase *[256]int64, named *[256][]bool) error {
+	for _, db := range in.deltas {
+		for _, x := range db.entries {
+			k := slot[x.Type]
+			if k == 0 {
+				return fmt.Errorf("%w: intent writes a delta of type %d it does not describe", ErrCorrupt, x.Type)
+			}
+			t := &types[k-1]
+			switch {
+			case int(x.Index) >= len(t.Chunks):
+				return fmt.Errorf("%w: intent writes a delta of chunk %d of type %d beyond its %d chunks", ErrCorrupt, x.Index, x.Type, len(t.Chunks))
+			case int(x.Index) >= kept[x.Type] || phase[x.Type] != int64(t.Phase):
+				return fmt.Errorf("%w: intent writes a delta of chunk %d of type %d, which has no committed base", ErrCorrupt, x.Index, x.Type)
+			}
+			if named[x.Type] == nil {
+				named[x.Type] = make([]bool, len(t.Chunks))
+			}
+			if named[x.Type][x.Index] {
+				return fmt.Errorf("%w: intent writes chunk %d of type %d twice", ErrCorrupt, x.Index, x.Type)
+			}
+			named[x.Type][x.Index] = true
+			c := &t.Chunks[x.Index]
+			if len(c.Deltas) >= maxDeltaChain {
+				return fmt.Errorf("%w: intent writes delta %d of chunk %d of type %d, at most %d are allowed", ErrCorrupt, len(c.Deltas)+1, x.Index, x.Type, maxDeltaChain)
+			}
+			ref := DeltaRef{Block: db.block, Off: x.Off, Len: x.Len}
+			*c = Chunk{Block: c.Block, Check: x.Check, Digest: x.Digest, Deltas: append(slices.Clip(c.Deltas), ref)}
+		}
+	}
+	return nil
+}
+
+// checkpointDeltaRecords encodes the deltas of st's chunks as
+// checkpoint-deltas bodies: u64 epoch, u16 c, c entries.
+func checkpointDeltaBodies(e int64, epoch uint64, st *State) [][]byte {
+	perRec := int((e - recordOverhead - 10) / ckptDeltaEntrySize)
+	var out [][]byte
+	var b enc
+	n := 0
+	flush := func() {
+		if n > 0 {
+			le.PutUint16(b.buf[8:], uint16(n))
+			out = append(out, b.buf)
+		}
+		b, n = enc{}, 0
+	}
+	for ti := range st.Types {
+		t := &st.Types[ti]
+		for i, c := range t.Chunks {
+			for _, d := range c.Deltas {
+				if n == 0 {
+					b.u64(epoch)
+					b.u16(0)
+				}
+				b.u8(t.Type)
+				b.u32(uint32(i))
+				b.u32(d.Block)
+				b.u32(d.Off)
+				b.u32(d.Len)
+				n++
+				if n == perRec {
+					flush()
+				}
+			}
+		}
+	}
+	flush()
+	return out
+}
+
+// checkpointDeltas applies one checkpoint-deltas record to st (every
+// chunk record came before it): each entry names a chunk of the
+// checkpoint without a delta yet, a delta block that holds no chunk
+// (bases: the blocks in bases), and a record inside it. It adds the delta
+// blocks to deltaBlocks.
+func (s *Store) checkpointDeltas(r record, epoch uint64, st *State, bases, deltaBlocks blockSet) error {
+	if s.layout.Version < deltaVersion || s.layout.EraseSize > deltaMaxChunk {
+		return fmt.Errorf("%w: a checkpoint-deltas record in a format version %d store of %d-byte chunks", ErrCorrupt, s.layout.Version, s.layout.EraseSize)
+	}
+	d := dec{buf: r.body}
+	if d.u64() != epoch {
+		return fmt.Errorf("%w: checkpoint deltas record epoch mismatch", ErrCorrupt)
+	}
+	n := int(d.u16())
+	if n*ckptDeltaEntrySize != len(r.body)-10 {
+		return fmt.Errorf("%w: checkpoint deltas record %d lists %d entries in %d bytes", ErrCorrupt, r.seq, n, len(r.body))
+	}
+	for range n {
+		typ, idx := d.u8(), d.u32()
+		ref := DeltaRef{Block: d.u32(), Off: d.u32(), Len: d.u32()}
+		t, ok := st.Type(typ)
+		switch {
+		case !ok || int64(idx) >= int64(len(t.Chunks)):
+			return fmt.Errorf("%w: checkpoint delta of type %d chunk %d, which it does not hold", ErrCorrupt, typ, idx)
+		case len(t.Chunks[idx].Deltas) >= maxDeltaChain:
+			return fmt.Errorf("%w: checkpoint gives type %d chunk %d more than %d deltas", ErrCorrupt, typ, idx, maxDeltaChain)
+		case ref.Block >= s.layout.DataBlocks || bases.has(ref.Block):
+			return fmt.Errorf("%w: checkpoint delta in data block %d, a chunk's block or beyond the data area", ErrCorrupt, ref.Block)
+		case ref.Len < deltaOverhead || int64(ref.Off)+int64(ref.Len) > s.layout.EraseSize:
+			return fmt.Errorf("%w: checkpoint delta of type %d chunk %d at %d+%d outside its block", ErrCorrupt, typ, idx, ref.Off, ref.Len)
+		}
+		t.Chunks[idx].Deltas = append(t.Chunks[idx].Deltas, ref)
+		deltaBlocks.add(ref.Block)
+	}
+	return d.end()
+}

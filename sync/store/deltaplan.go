@@ -1,0 +1,243 @@
+// Planning a round's deltas: which changed chunks go as delta records,
+// which are written whole, which committed deltas are folded back into
+// full copies so the delta blocks stay few, and how the records pack into
+// delta blocks (docs/FORMAT.md, Deltas).
+
+package store
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
+
+// plannedType is one type of a round's plan as Begin decides it: its new
+// metadata and chunk count, whether that metadata equals the committed
+// one, and the chunks written whole (full).
+type plannedType struct {
+	plan *TypePlan
+	meta TypeState
+	n    int
+	same bool
+	full []int
+}
+
+// plannedDelta is a chunk the round commits as a delta record.
+type plannedDelta struct {
+	t      uint8
+	i      int
+	rec    []byte
+	check  uint64
+	digest Digest
+}
+
+// deltaPlanner decides a round's deltas.
+type deltaPlanner struct {
+	s      *Store
+	ok     bool // deltas can be used in this store
+	budget int  // the most delta blocks the committed state may hold
+	limit  int  // the largest delta record: a larger change is written whole
+	buf    []byte
+	deltas []plannedDelta
+}
+
+// deltaFoldDivisor: a chunk whose delta records would exceed 1/4 of a
+// chunk in all is written whole (folded), as is one whose chain of delta
+// records is full (maxDeltaChain): each record holds only what changed
+// since the chunk's last commit, so a chain grows with every round that
+// changes the chunk until the chunk is folded.
+const deltaFoldDivisor = 4
+
+func (s *Store) newDeltaPlanner() *deltaPlanner {
+	dp := &deltaPlanner{s: s, budget: s.deltaBudget(), limit: int(s.eraseSize / deltaFoldDivisor)}
+	dp.ok = s.flash.Geometry().Kind == hal.NOR && s.eraseSize <= deltaMaxChunk && dp.budget > 0 && !s.opts.NoDeltas
+	return dp
+}
+
+// deltaBudget is the most data blocks the committed deltas may occupy:
+// the largest generation's chunk count, and at most half of what the data
+// area holds beyond twice that generation (the committed chunks and their
+// delta blocks, plus a round's new chunks and delta blocks, must fit).
+func (s *Store) deltaBudget() int {
+	spare := int(s.layout.DataBlocks) - 2*int(s.layout.MaxChunks) - 2*int(s.windowBlocks()) - len(s.retired)
+	return min(spare/2, int(s.layout.MaxChunks))
+}
+
+// try plans chunk i of tp, which differs from its committed chunk c, as a
+// delta record, and reports whether it did: it reads the committed chunk
+// (its base block and delta records), encodes the differences and keeps
+// them if the chunk's chain stays short and small enough.
+func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, error) {
+	s := dp.s
+	if !dp.ok || tp.Payload == nil || int64(len(tp.Payload)) != tp.Size || len(c.Deltas) >= maxDeltaChain {
+		return false, nil
+	}
+	chain := 0
+	for _, d := range c.Deltas {
+		chain += int(d.Len)
+	}
+	if chain >= dp.limit {
+		return false, nil
+	}
+	lo, hi := ChunkBounds(tp.Size, int64(tp.Phase), s.eraseSize, i)
+	data := tp.Payload[lo:hi]
+	if dp.buf == nil {
+		dp.buf = make([]byte, s.eraseSize)
+	}
+	b := dp.buf[:len(data)]
+	if _, err := s.flash.ReadAt(b, s.dataOff(c.Block)); err != nil {
+		return false, err
+	}
+	for _, d := range c.Deltas {
+		if err := s.readDelta(b, tp.Type, i, d); err != nil {
+			return false, nil // damaged: write the chunk whole
+		}
+	}
+	rec := encodeDelta(tp.Type, uint32(i), gen, b, data)
+	if chain+len(rec) > dp.limit {
+		return false, nil
+	}
+	if applyDelta(rec, tp.Type, uint32(i), b) != nil || !bytes.Equal(b, data) {
+		return false, nil // never: the record rebuilds what it encodes
+	}
+	d := plannedDelta{t: tp.Type, i: i, rec: rec, digest: tp.Chunks[i]}
+	if i < len(tp.Checks) {
+		d.check = tp.Checks[i]
+	}
+	dp.deltas = append(dp.deltas, d)
+	return true, nil
+}
+
+// has reports whether a delta of type t is planned.
+func (dp *deltaPlanner) has(t uint8) bool {
+	return slices.ContainsFunc(dp.deltas, func(d plannedDelta) bool { return d.t == t })
+}
+
+// bound keeps the delta blocks the committed state will hold after the
+// round within the budget. The blocks still referenced after it are those
+// of the committed chains of chunks the round does not write whole, plus
+// the round's own; while they are too many, the committed delta block
+// with the fewest such chunks is released by folding them — writing them
+// whole, from the plan's bytes (only chunks of types the round syncs, with
+// their payload, can be folded; a folded chunk the round meant to extend
+// with a delta is written whole instead). If nothing can be folded, the
+// round's own deltas are cut until they fit (the rest go whole).
+func (dp *deltaPlanner) bound(planned []plannedType) {
+	s := dp.s
+	type key = [2]int
+	byType := map[uint8]*plannedType{}
+	whole := map[key]bool{}
+	for k := range planned {
+		pt := &planned[k]
+		byType[pt.plan.Type] = pt
+		for _, i := range pt.full {
+			whole[key{int(pt.plan.Type), i}] = true
+		}
+	}
+	refs := map[uint32]map[key]bool{} // delta block -> chunks whose chains use it
+	chains := map[key][]uint32{}      // chunk -> its delta blocks
+	for _, ts := range s.committed.Types {
+		for i, c := range ts.Chunks {
+			k := key{int(ts.Type), i}
+			if len(c.Deltas) == 0 || whole[k] {
+				continue
+			}
+			if pt, ok := byType[ts.Type]; ok && (i >= pt.n || pt.meta.Phase != ts.Phase) {
+				continue // the round drops or rewrites it
+			}
+			for _, d := range c.Deltas {
+				if refs[d.Block] == nil {
+					refs[d.Block] = map[key]bool{}
+				}
+				refs[d.Block][k] = true
+				chains[k] = append(chains[k], d.Block)
+			}
+		}
+	}
+	if len(refs) == 0 && len(dp.deltas) == 0 {
+		return
+	}
+	foldable := func(cs map[key]bool) bool {
+		for c := range cs {
+			pt, ok := byType[uint8(c[0])]
+			if !ok || pt.plan.Payload == nil || int64(len(pt.plan.Payload)) != pt.plan.Size {
+				return false
+			}
+		}
+		return true
+	}
+	fold := func(c key) {
+		pt := byType[uint8(c[0])]
+		pt.full = append(pt.full, c[1])
+		dp.deltas = slices.DeleteFunc(dp.deltas, func(d plannedDelta) bool { return d.t == uint8(c[0]) && d.i == c[1] })
+		for _, b := range chains[c] {
+			delete(refs[b], c)
+			if len(refs[b]) == 0 {
+				delete(refs, b)
+			}
+		}
+		delete(chains, c)
+	}
+	budget := max(dp.budget, 0)
+	for len(refs)+dp.blocks(s.eraseSize) > budget {
+		blocks := make([]uint32, 0, len(refs))
+		for b := range refs {
+			blocks = append(blocks, b)
+		}
+		slices.Sort(blocks)
+		pick, found := uint32(0), false
+		for _, b := range blocks {
+			if foldable(refs[b]) && (!found || len(refs[b]) < len(refs[pick])) {
+				pick, found = b, true
+			}
+		}
+		if !found {
+			// Nothing to fold: fewer new deltas.
+			for len(dp.deltas) > 0 && len(refs)+dp.blocks(s.eraseSize) > budget {
+				d := dp.deltas[len(dp.deltas)-1]
+				byType[d.t].full = append(byType[d.t].full, d.i)
+				dp.deltas = dp.deltas[:len(dp.deltas)-1]
+			}
+			return
+		}
+		cs := make([]key, 0, len(refs[pick]))
+		for c := range refs[pick] {
+			cs = append(cs, c)
+		}
+		slices.SortFunc(cs, func(a, b key) int { return (a[0]-b[0])<<32 + a[1] - b[1] })
+		for _, c := range cs {
+			fold(c)
+		}
+	}
+}
+
+// blocks returns how many delta blocks pack makes.
+func (dp *deltaPlanner) blocks(e int64) int {
+	n, used, entries, per := 0, int64(0), 0, deltasPerRecord(e)
+	for _, d := range dp.deltas {
+		if n == 0 || used+int64(len(d.rec)) > e || entries == per {
+			n, used, entries = n+1, 0, 0
+		}
+		used += int64(len(d.rec))
+		entries++
+	}
+	return n
+}
+
+// pack lays the planned delta records out in delta blocks of e bytes, in
+// plan order, each block holding at most what one intent-deltas record
+// lists. The blocks' numbers are set by the allocation.
+func (dp *deltaPlanner) pack(e int64) []deltaBlock {
+	var out []deltaBlock
+	per := deltasPerRecord(e)
+	for _, d := range dp.deltas {
+		if len(out) == 0 || int64(len(out[len(out)-1].data)+len(d.rec)) > e || len(out[len(out)-1].entries) == per {
+			out = append(out, deltaBlock{})
+		}
+		db := &out[len(out)-1]
+		db.entries = append(db.entries, deltaEntry{Type: d.t, Index: uint32(d.i), Off: uint32(len(db.data)), Len: uint32(len(d.rec)), Check: d.check, Digest: d.digest})
+		db.data = append(db.data, d.rec...)
+	}
+	return out
+}
