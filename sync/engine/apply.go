@@ -230,7 +230,12 @@ func (e *Engine) deltaPlan(p *Prepared) store.Plan {
 	plan := p.plan
 	plan.Types = slices.Clone(p.plan.Types)
 	for i := range plan.Types {
-		plan.Types[i].Payload = p.payloads[plan.Types[i].Type]
+		t := plan.Types[i].Type
+		if b, ok := p.payloads[t]; ok {
+			plan.Types[i].Payload = b
+		} else {
+			plan.Types[i].Chunk = func(i int) ([]byte, error) { return p.chunkBytes(t, i) }
+		}
 	}
 	return plan
 }

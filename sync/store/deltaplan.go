@@ -70,7 +70,21 @@ func (s *Store) deltaBudget() int {
 // them if the chunk's chain stays short and small enough.
 func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, error) {
 	s := dp.s
-	if !dp.ok || tp.Payload == nil || int64(len(tp.Payload)) != tp.Size || len(c.Deltas) >= maxDeltaChain {
+	if !dp.ok || len(c.Deltas) >= maxDeltaChain {
+		return false, nil
+	}
+	lo, hi := ChunkBounds(tp.Size, int64(tp.Phase), s.eraseSize, i)
+	var data []byte
+	switch {
+	case tp.Payload != nil && int64(len(tp.Payload)) == tp.Size:
+		data = tp.Payload[lo:hi]
+	case tp.Payload == nil && tp.Chunk != nil:
+		b, err := tp.Chunk(i)
+		if err != nil || int64(len(b)) != hi-lo {
+			return false, nil
+		}
+		data = b
+	default:
 		return false, nil
 	}
 	chain := 0
@@ -80,8 +94,6 @@ func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, err
 	if chain >= dp.limit {
 		return false, nil
 	}
-	lo, hi := ChunkBounds(tp.Size, int64(tp.Phase), s.eraseSize, i)
-	data := tp.Payload[lo:hi]
 	if dp.buf == nil {
 		dp.buf = make([]byte, s.eraseSize)
 	}

@@ -25,6 +25,13 @@ type TypePlan struct {
 	// is then committed as a delta record (format version 3) instead of a
 	// full copy. Nil: every changed chunk is written whole.
 	Payload []byte
+	// Chunk, if not nil and Payload is nil, returns the bytes of changed
+	// chunk i (ChunkBounds of the payload) for a round that read only its
+	// changed chunks: those may then go as delta records too. A chunk it
+	// cannot give (an error) is written whole. Chunks the round did not
+	// read are never asked for, so such a type's committed delta chains
+	// are not folded by this round.
+	Chunk func(i int) ([]byte, error)
 }
 
 // Plan is what a round syncs: the types whose contents it takes (others
