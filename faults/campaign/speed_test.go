@@ -131,6 +131,10 @@ func TestRandomBranchEqualsReplayAtScale(t *testing.T) {
 	}
 	t.Logf("%d cases, %d branched, %d with a violation", total, branched, failing)
 	require.GreaterOrEqual(t, total, 1000)
-	require.Greater(t, branched, total/2)
+	// Most cases branch from a snapshot (those whose first fault falls
+	// after the recorded round's first operation); since change tables
+	// and deltas changed the round's operations, a little under half of
+	// this sample does (491 of 1000), so the floor is 40%.
+	require.Greater(t, branched, total*2/5)
 	require.Greater(t, failing, 20)
 }

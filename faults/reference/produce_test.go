@@ -52,7 +52,9 @@ func newPairOn(t testing.TB, seed uint64, partName string, size int64) *pair {
 		p.chips[i], err = sim.New(sim.Options{Part: part, Size: size, Clock: p.clock, Name: fmt.Sprintf("flash%d", i), Seed: seed + uint64(i)})
 		require.NoError(t, err)
 	}
-	p.layout, err = engine.DefaultLayout(p.chips[0].Geometry(), regionSize)
+	// The region holds a change-table block per type beside the payloads:
+	// on 128 KiB erase blocks 1 MiB is too small, 16 blocks are enough.
+	p.layout, err = engine.DefaultLayout(p.chips[0].Geometry(), max(regionSize, 16*p.chips[0].Geometry().EraseSize))
 	require.NoError(t, err)
 	// Whole-chunk rounds: the fixtures name records by their place in the
 	// journal (deltas are cross-checked by the campaign's hook).
@@ -111,16 +113,30 @@ func (p *pair) faultedRound(d time.Duration, schedule string) {
 // the injector counts them: page programs and block erases one by one),
 // leaving the chips as they were.
 func (p *pair) roundOps() int64 {
+	n, _ := p.roundOpsAndLastWrite()
+	return n
+}
+
+// roundOpsAndLastWrite is roundOps and the index of the round's last
+// program or erase (-1: none): a schedule that fires only at a write after
+// it fires nothing.
+func (p *pair) roundOpsAndLastWrite() (int64, int64) {
 	p.t.Helper()
 	snaps := p.snapshot()
-	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: 64 << 10, Clock: p.clock, Disarmed: true})
+	lastWrite := int64(-1)
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{SplitPages: true, BlockEraseSize: 64 << 10, Clock: p.clock, Disarmed: true,
+		Trace: func(op faults.Op) {
+			if op.Kind != faults.Read {
+				lastWrite = op.Index
+			}
+		}})
 	e, err := engine.Open(p.ctx, in.Wrap(p.chips[0], faults.Primary), in.Wrap(p.chips[1], faults.Backup), p.opts)
 	require.NoError(p.t, err)
 	in.Arm()
 	_, err = e.Round(p.ctx)
 	require.NoError(p.t, err)
 	p.restore(snaps)
-	return in.Ops()
+	return in.Ops(), lastWrite
 }
 
 func (p *pair) snapshot() [2]*sim.Snapshot {
