@@ -146,8 +146,10 @@ func TestExactCutOnHostEqualsSimulator(t *testing.T) {
 // choices), a write lost at the kill changes the chips after the cut.
 func TestExactCutSeesAWorldThatDiffers(t *testing.T) {
 	ctx := context.Background()
-	c, err := campaign.ParseCase("standard seed=1 mutant=none | (on (at 487) cut) | none")
+	// The round's last cut point (its commit): every write is behind it.
+	ps, err := campaign.WorldPoints(ctx, "standard", 1, engine.None)
 	require.NoError(t, err)
+	c := ps[len(ps)-1].Case
 	dir := t.TempDir()
 	p, b := filepath.Join(dir, "primary.img"), filepath.Join(dir, "backup.img")
 	tests := []struct {
