@@ -74,7 +74,7 @@ func TestScenariosInQEMU(t *testing.T) {
 		{"nand-diff on 2 campaign points", "nand-diff", Options{Seed: 1, Points: nandDiffSample}, true, ""},
 		// A cut at the commit leaves the round's intent to purge: the
 		// no-purge mutant fails in QEMU as in the simulator.
-		{"exact cut with the no-purge mutant", "powercut", Options{Seed: 1, Schedule: "standard seed=1 mutant=no-purge | (on (at 487) cut) | none"}, false, "purged op 487"},
+		{"exact cut with the no-purge mutant", "powercut", Options{Seed: 1, Schedule: "standard seed=1 mutant=no-purge | (on (at 440) cut) | none"}, false, "purged op 440"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,7 +89,7 @@ func TestReport(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	require.Equal(t, []string{"calibrate", "daemon-powercut", "diff", "nand", "powercut", "selftest", "sync"}, Names())
+	require.Equal(t, []string{"calibrate", "daemon-powercut", "diff", "nand", "nand-diff", "powercut", "selftest", "sync"}, Names())
 	require.True(t, Known("powercut"))
 	require.False(t, Known("dance"))
 	_, err := Run(context.Background(), "dance", Options{})
