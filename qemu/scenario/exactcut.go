@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,6 +13,10 @@ import (
 	"github.com/cmcsync/cmcsync/faults/campaign"
 	"github.com/cmcsync/cmcsync/qemu/guest"
 )
+
+// ErrCutNotReached: the world's round ended before the operation the
+// schedule cuts — it already differs from the simulator's, which reached it.
+var ErrCutNotReached = errors.New("the guest's round ended without the cut")
 
 // ExactCut is one campaign case (a replay line) run in a world (the QEMU
 // guest) and in the simulator, and judged by the campaign's oracle in
@@ -141,7 +146,7 @@ func exactCut(ctx context.Context, w world, primary, backup string, c campaign.C
 		}
 	}
 	if cut == nil || cut.Op == nil {
-		return nil, fmt.Errorf("the guest's round ended without the cut of %s", c.Round)
+		return nil, fmt.Errorf("%w of %s", ErrCutNotReached, c.Round)
 	}
 	// Operations after the cut never reached the chips (the injector
 	// refused them): the comparison stops at the cut.

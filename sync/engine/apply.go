@@ -234,7 +234,7 @@ func (e *Engine) deltaPlan(p *Prepared) store.Plan {
 		if b, ok := p.payloads[t]; ok {
 			plan.Types[i].Payload = b
 		} else {
-			plan.Types[i].Chunk = func(i int) ([]byte, error) { return p.chunkBytes(t, i) }
+			plan.Types[i].Chunk = func(k int) ([]byte, error) { return p.chunkBytes(t, k) }
 		}
 	}
 	return plan
