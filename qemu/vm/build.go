@@ -2,8 +2,6 @@ package vm
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -142,17 +140,11 @@ func CreateFlashImage(path string) error {
 // its sha256 + suffix, and returns that path. An identical file already
 // there is kept (and tmp removed).
 func placeByContent(tmp, dir, prefix, suffix string) (string, error) {
-	f, err := os.Open(tmp)
+	sum, err := assets.FileSHA256(tmp)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	f.Close()
-	if err != nil {
-		return "", err
-	}
-	dst := filepath.Join(dir, prefix+hex.EncodeToString(h.Sum(nil))[:12]+suffix)
+	dst := filepath.Join(dir, prefix+sum[:12]+suffix)
 	if _, err := os.Stat(dst); err == nil {
 		return dst, os.Remove(tmp)
 	}
