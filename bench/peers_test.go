@@ -9,18 +9,13 @@ import (
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 )
 
 func peerChips(t *testing.T, size int64, em sim.EraseModel) (src, dst *sim.Flash) {
 	t.Helper()
-	p, err := sim.LookupPart("mt25ql256")
-	require.NoError(t, err)
-	clock := sim.NewClock(sim.NewClock(testEpoch).Now())
-	src, err = sim.New(sim.Options{Part: p, Size: size, Clock: clock, EraseModel: em})
-	require.NoError(t, err)
-	dst, err = sim.New(sim.Options{Part: p, Size: size, Clock: clock, EraseModel: em})
-	require.NoError(t, err)
-	return src, dst
+	o := sim.Options{Size: size, Clock: sim.NewClock(sim.NewClock(testEpoch).Now()), EraseModel: em}
+	return simtest.Chip(t, "mt25ql256", o), simtest.Chip(t, "mt25ql256", o)
 }
 
 // TestPeers runs each peer on three changes: a byte whose bits must go

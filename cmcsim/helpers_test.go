@@ -5,6 +5,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/stretchr/testify/require"
 )
@@ -12,11 +13,7 @@ import (
 // newChip returns a simulated chip of the given part and size.
 func newChip(t testing.TB, part string, size int64) *sim.Flash {
 	t.Helper()
-	p, err := sim.LookupPart(part)
-	require.NoError(t, err)
-	f, err := sim.New(sim.Options{Part: p, Size: size, Name: "primary"})
-	require.NoError(t, err)
-	return f
+	return simtest.Chip(t, part, sim.Options{Size: size, Name: "primary"})
 }
 
 // newRegion formats and opens a region of size bytes at offset 0 of a fresh

@@ -12,14 +12,12 @@ import (
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/hal/haltest"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 )
 
 func newSim(t testing.TB, part string, size int64) *sim.Flash {
 	t.Helper()
-	p, err := sim.LookupPart(part)
-	require.NoError(t, err)
-	f, err := sim.New(sim.Options{Part: p, Size: size, Name: "dut"})
-	require.NoError(t, err)
+	f := simtest.Chip(t, part, sim.Options{Size: size, Name: "dut"})
 	t.Cleanup(func() { _ = f.Close() })
 	return f
 }

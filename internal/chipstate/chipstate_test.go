@@ -11,16 +11,13 @@ import (
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 func chip(t *testing.T, clk *sim.Clock) *sim.Flash {
-	p, err := sim.LookupPart("w25q256jv")
-	require.NoError(t, err)
-	f, err := sim.New(sim.Options{Part: p, Size: 16 << 20, Clock: clk})
-	require.NoError(t, err)
-	return f
+	return simtest.Chip(t, "w25q256jv", sim.Options{Size: 16 << 20, Clock: clk})
 }
 
 // pair returns two chips formatted by the engine with an information

@@ -10,14 +10,12 @@ import (
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 )
 
 func nandChip(t *testing.T, size int64, bad ...int64) *sim.Flash {
 	t.Helper()
-	p, err := sim.LookupPart("mt29f2g01")
-	require.NoError(t, err)
-	f, err := sim.New(sim.Options{Part: p, Size: size})
-	require.NoError(t, err)
+	f := simtest.Chip(t, "mt29f2g01", sim.Options{Size: size})
 	for _, b := range bad {
 		require.NoError(t, f.MarkBad(b*f.Geometry().EraseSize))
 	}

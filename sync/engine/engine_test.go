@@ -10,6 +10,7 @@ import (
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
@@ -25,16 +26,19 @@ type pair struct {
 
 func newPair(t testing.TB, chipSize, infoSize int64, cfg Config) *pair {
 	t.Helper()
-	part, err := sim.LookupPart("mx66l1g45g")
-	require.NoError(t, err)
-	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	a, err := sim.New(sim.Options{Part: part, Size: chipSize, Clock: clock, Name: "flash0", Seed: 1})
-	require.NoError(t, err)
-	b, err := sim.New(sim.Options{Part: part, Size: chipSize, Clock: clock, Name: "flash1", Seed: 2})
-	require.NoError(t, err)
+	clock := simtest.NewClock()
+	a, b := simtest.Pair(t, "mx66l1g45g", sim.Options{Size: chipSize, Clock: clock, Seed: 1})
+	return newPairOf(t, a, b, clock, infoSize, cfg, 7)
+}
+
+// newPairOf formats chips a and b on clock with the default layout for an
+// information region of infoSize bytes and fills the primary by a
+// generator seeded seed.
+func newPairOf(t testing.TB, a, b *sim.Flash, clock *sim.Clock, infoSize int64, cfg Config, seed uint64) *pair {
+	t.Helper()
 	l, err := DefaultLayout(a.Geometry(), infoSize)
 	require.NoError(t, err)
-	p := &pair{clock: clock, chipA: a, chipB: b, opts: Options{Clock: clock, Layout: l, Config: cfg}, cmc: cmcsim.New(7)}
+	p := &pair{clock: clock, chipA: a, chipB: b, opts: Options{Clock: clock, Layout: l, Config: cfg}, cmc: cmcsim.New(seed)}
 	_, err = FormatAndFill(a, b, p.opts, p.cmc.Populate)
 	require.NoError(t, err)
 	return p

@@ -3,25 +3,20 @@ package engine
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 func TestFormatAndFill(t *testing.T) {
-	part, err := sim.LookupPart("mx66l1g45g")
-	require.NoError(t, err)
-	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	part := simtest.Part(t, "mx66l1g45g")
+	clock := simtest.NewClock()
 	chips := func() (*sim.Flash, *sim.Flash) {
-		a, err := sim.New(sim.Options{Part: part, Size: 8 << 20, Clock: clock, Name: "flash0"})
-		require.NoError(t, err)
-		b, err := sim.New(sim.Options{Part: part, Size: 8 << 20, Clock: clock, Name: "flash1"})
-		require.NoError(t, err)
-		return a, b
+		return simtest.Pair(t, "mx66l1g45g", sim.Options{Size: 8 << 20, Clock: clock})
 	}
 	g := part.Geometry()
 	g.Size = 8 << 20

@@ -3,12 +3,11 @@ package engine
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
@@ -41,18 +40,11 @@ func TestLayout128MiBHolds32MiBRegion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("syncs a 32 MiB region")
 	}
-	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	a, err := sim.New(sim.Options{Part: part, Size: 128 << 20, Clock: clock, Name: "flash0", Seed: 1})
-	require.NoError(t, err)
-	b, err := sim.New(sim.Options{Part: part, Size: 128 << 20, Clock: clock, Name: "flash1", Seed: 2})
-	require.NoError(t, err)
-	l, err := DefaultLayout(a.Geometry(), 32<<20)
-	require.NoError(t, err)
+	clock := simtest.NewClock()
+	a, b := simtest.Pair(t, "mx66l1g45g", sim.Options{Size: 128 << 20, Clock: clock, Seed: 1})
 	cfg := DefaultConfig()
 	cfg.Types, cfg.GroupSize = info.All(), 0
-	p := &pair{clock: clock, chipA: a, chipB: b, opts: Options{Clock: clock, Layout: l, Config: cfg}, cmc: cmcsim.New(7)}
-	_, err = FormatAndFill(a, b, p.opts, p.cmc.Populate)
-	require.NoError(t, err)
+	p := newPairOf(t, a, b, clock, 32<<20, cfg, 7)
 	e := p.open(t)
 	ctx := context.Background()
 	_, err = e.Round(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
@@ -300,12 +301,7 @@ func TestOpenErrors(t *testing.T) {
 	_, err = Open(context.Background(), p.chipA, nil, p.opts)
 	require.Error(t, err)
 	// Two blank chips: no store.
-	part, err := sim.LookupPart("mx66l1g45g")
-	require.NoError(t, err)
-	a, err := sim.New(sim.Options{Part: part, Size: 8 << 20})
-	require.NoError(t, err)
-	b, err := sim.New(sim.Options{Part: part, Size: 8 << 20})
-	require.NoError(t, err)
+	a, b := simtest.Pair(t, "mx66l1g45g", sim.Options{Size: 8 << 20})
 	_, err = Open(context.Background(), a, b, p.opts)
 	require.ErrorIs(t, err, store.ErrNotFormatted)
 	_, err = ParseMutant("nope")
@@ -329,20 +325,12 @@ func TestEmptySelectionMessage(t *testing.T) {
 // TestNAND runs rounds, an interrupted round and recovery on a NAND pair
 // (pages programmed whole, once, in order; 128 KiB erase blocks).
 func TestNAND(t *testing.T) {
-	part, err := sim.LookupPart("mt29f2g01")
-	require.NoError(t, err)
-	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	a, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand0"})
-	require.NoError(t, err)
-	b, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand1"})
-	require.NoError(t, err)
-	l, err := DefaultLayout(a.Geometry(), 2<<20)
-	require.NoError(t, err)
-	p := &pair{clock: clock, chipA: a, chipB: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, cmc: cmcsim.New(3)}
-	_, err = FormatAndFill(a, b, p.opts, p.cmc.Populate)
-	require.NoError(t, err)
+	clock := simtest.NewClock()
+	a, b := simtest.Pair(t, "mt29f2g01", sim.Options{Size: 32 << 20, Clock: clock, Name: "nand"})
+	p := newPairOf(t, a, b, clock, 2<<20, DefaultConfig(), 3)
 	e := p.open(t)
 	ctx := context.Background()
+	var err error
 	for range 3 {
 		_, err := e.Round(ctx)
 		require.NoError(t, err)
@@ -432,13 +420,8 @@ func TestVerifyCatchesBadProgram(t *testing.T) {
 // the kernel does when a block fails): rounds skip them and stay synced.
 // A bad block where the store keeps its superblocks is a clear error.
 func TestNANDBadBlocks(t *testing.T) {
-	part, err := sim.LookupPart("mt29f2g01")
-	require.NoError(t, err)
-	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	a, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand0"})
-	require.NoError(t, err)
-	b, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand1"})
-	require.NoError(t, err)
+	clock := simtest.NewClock()
+	a, b := simtest.Pair(t, "mt29f2g01", sim.Options{Size: 32 << 20, Clock: clock, Name: "nand"})
 	l, err := DefaultLayout(a.Geometry(), 2<<20)
 	require.NoError(t, err)
 	e := b.Geometry().EraseSize
@@ -446,9 +429,7 @@ func TestNANDBadBlocks(t *testing.T) {
 	for k := range int64(3) {               // factory bad blocks
 		require.NoError(t, b.MarkBad(data+k*2*e))
 	}
-	p := &pair{clock: clock, chipA: a, chipB: b, opts: Options{Clock: clock, Layout: l, Config: DefaultConfig()}, cmc: cmcsim.New(5)}
-	_, err = FormatAndFill(a, b, p.opts, p.cmc.Populate)
-	require.NoError(t, err)
+	p := newPairOf(t, a, b, clock, 2<<20, DefaultConfig(), 5)
 	en := p.open(t)
 	ctx := context.Background()
 	for round := range 4 {
@@ -474,8 +455,7 @@ func TestNANDBadBlocks(t *testing.T) {
 	}
 
 	// A bad block among the superblocks cannot be formatted around.
-	c, err := sim.New(sim.Options{Part: part, Size: 32 << 20, Clock: clock, Name: "nand2"})
-	require.NoError(t, err)
+	c := simtest.Chip(t, "mt29f2g01", sim.Options{Size: 32 << 20, Clock: clock, Name: "nand2"})
 	require.NoError(t, c.MarkBad(l.StoreOff))
 	err = Format(a, c, p.opts)
 	require.ErrorContains(t, err, "is bad")

@@ -15,6 +15,7 @@ import (
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/source/fwimage"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
@@ -45,14 +46,11 @@ func testImage(t testing.TB, name string) []byte {
 
 func newRealChipPair(t *testing.T, image []byte, ident func(*realChipPair) ImageIdentity) *realChipPair {
 	t.Helper()
-	part, err := sim.LookupPart("mx66l1g45g")
-	require.NoError(t, err)
-	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := simtest.NewClock()
 	p := &realChipPair{pair: &pair{clock: clock, cmc: cmcsim.New(7)}}
 	rng := rand.New(rand.NewPCG(14, 1))
-	for i, name := range []string{"flash0", "flash1"} {
-		f, err := sim.New(sim.Options{Part: part, Size: 8 << 20, Clock: clock, Name: name, Seed: uint64(i + 1)})
-		require.NoError(t, err)
+	a, b := simtest.Pair(t, "mx66l1g45g", sim.Options{Size: 8 << 20, Clock: clock, Seed: 1})
+	for i, f := range []*sim.Flash{a, b} {
 		junk := make([]byte, 8<<20)
 		for j := range junk {
 			junk[j] = byte(rng.UintN(255)) // never 0xff: nothing reads as erased
@@ -60,12 +58,8 @@ func newRealChipPair(t *testing.T, image []byte, ident func(*realChipPair) Image
 		copy(junk, image)
 		f.Poke(0, junk)
 		p.outside[i] = junk
-		if i == 0 {
-			p.chipA = f
-		} else {
-			p.chipB = f
-		}
 	}
+	p.chipA, p.chipB = a, b
 	l, err := NewLayout(p.chipA.Geometry(), realInfoOff, realInfoSize, realStoreOff, 0)
 	require.NoError(t, err)
 	require.Zero(t, l.ImageSize)

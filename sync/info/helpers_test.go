@@ -5,27 +5,20 @@ import (
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/stretchr/testify/require"
 )
 
 // newNOR returns a simulated NOR chip (W25Q512JV, 4 KiB erase) of size bytes.
 func newNOR(t testing.TB, size int64) *sim.Flash {
 	t.Helper()
-	p, err := sim.LookupPart("w25q512jv")
-	require.NoError(t, err)
-	f, err := sim.New(sim.Options{Part: p, Size: size, Name: "primary"})
-	require.NoError(t, err)
-	return f
+	return simtest.Chip(t, "w25q512jv", sim.Options{Size: size, Name: "primary"})
 }
 
 // newNAND returns a simulated NAND chip (128 KiB erase, 2 KiB pages).
 func newNAND(t testing.TB, size int64) *sim.Flash {
 	t.Helper()
-	p, err := sim.LookupPart("mt29f2g01")
-	require.NoError(t, err)
-	f, err := sim.New(sim.Options{Part: p, Size: size, Name: "nand"})
-	require.NoError(t, err)
-	return f
+	return simtest.Chip(t, "mt29f2g01", sim.Options{Size: size, Name: "nand"})
 }
 
 func stats(t testing.TB, f hal.Flash) hal.Stats {

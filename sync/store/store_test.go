@@ -13,6 +13,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 )
 
 const (
@@ -23,11 +24,7 @@ const (
 
 func newChip(t testing.TB) *sim.Flash {
 	t.Helper()
-	p, err := sim.LookupPart("mx66l1g45g")
-	require.NoError(t, err)
-	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20, Name: "backup"})
-	require.NoError(t, err)
-	return f
+	return simtest.Chip(t, "mx66l1g45g", sim.Options{Size: 4 << 20, Name: "backup"})
 }
 
 func formatTest(t testing.TB, f hal.Flash) {
