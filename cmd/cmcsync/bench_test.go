@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -15,18 +13,12 @@ import (
 	"github.com/cmcsync/cmcsync/bench"
 )
 
-func runBenchArgs(args ...string) (stdout, stderr string, err error) {
-	var out, errOut bytes.Buffer
-	err = run(context.Background(), append([]string{"bench"}, args...), &out, &errOut)
-	return out.String(), errOut.String(), err
-}
-
 // small is a bench run of a few seconds.
 var small = []string{"--parts", "w25q256jv", "--sizes", "1M", "--timings", "typical", "--workloads", "cmc-10m,clustered-1pct"}
 
 func TestBenchJSON(t *testing.T) {
 	dir := t.TempDir()
-	out, errOut, err := runBenchArgs(append(small, "--json", "--out", dir)...)
+	out, errOut, err := runCmd("bench", append(small, "--json", "--out", dir)...)
 	require.NoError(t, err, errOut)
 	var rep bench.Report
 	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
@@ -46,7 +38,7 @@ func TestBenchJSON(t *testing.T) {
 }
 
 func TestBenchTable(t *testing.T) {
-	out, _, err := runBenchArgs(append(small, "--out", "", "--strategies", "flashcp-p")...)
+	out, _, err := runCmd("bench", append(small, "--out", "", "--strategies", "flashcp-p")...)
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.True(t, strings.HasPrefix(strings.TrimSpace(lines[0]), "part"), lines[0])
@@ -66,7 +58,7 @@ func TestBenchTable(t *testing.T) {
 // --check prints the targets' worst rows and fails when a gated target is
 // missed or, on a matrix too narrow to measure it, not measured.
 func TestBenchCheck(t *testing.T) {
-	out, _, err := runBenchArgs(append(small, "--out", "", "--erase-models", "4k", "--check", "--wear-rounds", "5")...)
+	out, _, err := runCmd("bench", append(small, "--out", "", "--erase-models", "4k", "--check", "--wear-rounds", "5")...)
 	var ee *exitError
 	require.True(t, errors.As(err, &ee), "%v", err)
 	require.Equal(t, 1, ee.code)
@@ -79,7 +71,7 @@ func TestBenchCheck(t *testing.T) {
 	require.Regexp(t, `\(e\)\s+4k\s+yes\s+MISSED\s+mx66l1g45g/typical/4k/8MiB/cmc-10m\s+\S+\s+2\s+ratio`, out)
 	require.Contains(t, ee.msg, "(e) MISSED")
 
-	out, _, err = runBenchArgs(append(small, "--out", "", "--strategies", "flashcp-p", "--check", "--json", "--wear-rounds", "5")...)
+	out, _, err = runCmd("bench", append(small, "--out", "", "--strategies", "flashcp-p", "--check", "--json", "--wear-rounds", "5")...)
 	require.True(t, errors.As(err, &ee), "%v", err)
 	require.Contains(t, ee.msg, "(a) n/a")
 	var rep struct {
@@ -96,17 +88,17 @@ func TestBenchCheck(t *testing.T) {
 
 // --wear runs the wear measurement alone; with --check it gates it.
 func TestBenchWear(t *testing.T) {
-	out, _, err := runBenchArgs("--wear", "--wear-rounds", "3")
+	out, _, err := runCmd("bench", "--wear", "--wear-rounds", "3")
 	require.NoError(t, err)
 	require.Regexp(t, `^wear (met|MISSED): 3 rounds of cmc-10m on mx66l1g45g 4k 8MiB: max \d+ erases`, out)
 
-	out, _, err = runBenchArgs("--wear", "--wear-rounds", "3", "--check", "--json")
+	out, _, err = runCmd("bench", "--wear", "--wear-rounds", "3", "--check", "--json")
 	var ee *exitError
 	require.True(t, errors.As(err, &ee), "%v", err)
 	require.Contains(t, ee.msg, "(e) MISSED")
 	require.Contains(t, out, `"bound_max_over_mean": 2`)
 
-	_, _, err = runBenchArgs("--wear", "--wear-rounds", "0")
+	_, _, err = runCmd("bench", "--wear", "--wear-rounds", "0")
 	require.True(t, errors.As(err, &ee), "%v", err)
 	require.Equal(t, 2, ee.code)
 }
@@ -123,12 +115,12 @@ func TestBenchBadFlags(t *testing.T) {
 		{"--bogus"},
 		{"extra"},
 	} {
-		_, errOut, err := runBenchArgs(args...)
+		_, errOut, err := runCmd("bench", args...)
 		var ee *exitError
 		require.True(t, errors.As(err, &ee), "%v: %v", args, err)
 		require.Equal(t, 2, ee.code, "%v: %s %s", args, ee.msg, errOut)
 	}
-	_, errOut, err := runBenchArgs("-h")
+	_, errOut, err := runCmd("bench", "-h")
 	require.NoError(t, err)
 	require.Contains(t, errOut, "--quick")
 }

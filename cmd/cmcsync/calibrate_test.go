@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -17,18 +16,12 @@ import (
 	"github.com/cmcsync/cmcsync/sim"
 )
 
-func runCalibrateArgs(args ...string) (stdout, stderr string, err error) {
-	var out, errOut bytes.Buffer
-	err = run(context.Background(), append([]string{"calibrate"}, args...), &out, &errOut)
-	return out.String(), errOut.String(), err
-}
-
 // TestCalibrateThenBench: calibrate a simulated chip with the spread on,
 // load the profile with sim:profile= and run bench --part-file on it.
 func TestCalibrateThenBench(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "chip.json")
-	out, errOut, err := runCalibrateArgs("--flash", "sim:part=w25q256jv,size=4M,timing=spread", "--scratch", "3M+1M", "--out", path, "--name", "my-w25q")
+	out, errOut, err := runCmd("calibrate", "--flash", "sim:part=w25q256jv,size=4M,timing=spread", "--scratch", "3M+1M", "--out", path, "--name", "my-w25q")
 	require.NoError(t, err, errOut)
 	require.Contains(t, out, "calibrate: will ERASE and program sim:part=w25q256jv,size=4M,timing=spread bytes 0x300000 to 0x3fffff (1MiB, 256 erase blocks of 4KiB): their contents are lost. Nothing outside this range is read or written.")
 	require.Contains(t, out, "profile my-w25q (calibrated on sim:part=w25q256jv,size=4M,timing=spread at ")
@@ -48,7 +41,7 @@ func TestCalibrateThenBench(t *testing.T) {
 	require.NoError(t, err)
 	require.InEpsilon(t, 704e3, float64(p.Typical.PageProgram), 0.05)
 
-	out, errOut, err = runBenchArgs("--part-file", path, "--sizes", "1M", "--timings", "typical", "--workloads", "clustered-1pct",
+	out, errOut, err = runCmd("bench", "--part-file", path, "--sizes", "1M", "--timings", "typical", "--workloads", "clustered-1pct",
 		"--strategies", "flashcp-p", "--out", "", "--json")
 	require.NoError(t, err, errOut)
 	var rep bench.Report
@@ -77,14 +70,14 @@ func TestCalibrateEmulatedProfile(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 
 	args := []string{"--part-file", path, "--sizes", "1M", "--timings", "typical", "--workloads", "clustered-1pct", "--strategies", "flashcp-p", "--out", ""}
-	_, _, err = runBenchArgs(args...)
+	_, _, err = runCmd("bench", args...)
 	var ee *exitError
 	require.True(t, errors.As(err, &ee), "%v", err)
 	require.Equal(t, 2, ee.code)
 	require.Contains(t, ee.msg, "typical sector erase 45µs is faster than 1ms")
 	require.Contains(t, ee.msg, "--allow-implausible")
 
-	out, errOut, err := runBenchArgs(append(args, "--allow-implausible")...)
+	out, errOut, err := runCmd("bench", append(args, "--allow-implausible")...)
 	require.NoError(t, err, errOut)
 	require.Contains(t, errOut, "bench: WARNING: profile qemu-flash1 runs although")
 	require.Contains(t, out, "WARNING: profile qemu-flash1")
@@ -111,7 +104,7 @@ func TestCalibrateRefusals(t *testing.T) {
 		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--out", filepath.Join(dir, "no", "p.json")}, "--out: stat"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			out, _, err := runCalibrateArgs(tc.args...)
+			out, _, err := runCmd("calibrate", tc.args...)
 			var ee *exitError
 			require.True(t, errors.As(err, &ee), "%v", err)
 			require.Equal(t, 2, ee.code)
@@ -124,7 +117,7 @@ func TestCalibrateRefusals(t *testing.T) {
 // TestCalibrateToStdout: --out - prints the profile JSON on stdout and the
 // report on stderr.
 func TestCalibrateToStdout(t *testing.T) {
-	out, errOut, err := runCalibrateArgs("--flash", "sim:part=mt25ql256,size=2M", "--scratch", "1M+256K", "--out", "-", "--emulated")
+	out, errOut, err := runCmd("calibrate", "--flash", "sim:part=mt25ql256,size=2M", "--scratch", "1M+256K", "--out", "-", "--emulated")
 	require.NoError(t, err, errOut)
 	start := strings.Index(out, "{")
 	require.Positive(t, start, out)

@@ -69,7 +69,7 @@ func TestCampaignMergeExitStatus(t *testing.T) {
 			for _, s := range tc.shards {
 				args = append(args, writeShardOutput(t, dir, s.k, s.n, s.asLog, s.change))
 			}
-			out, _, err := runCampaignCmd(t, args...)
+			out, _, err := runCmd("campaign", args...)
 			require.Equal(t, tc.exit, campaignExit(err), "err %v\nout %s", err, out)
 			if tc.exit != 0 {
 				require.ErrorContains(t, err, tc.says)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,13 +14,6 @@ import (
 	"github.com/cmcsync/cmcsync/faults/campaign"
 )
 
-func runCampaignCmd(t *testing.T, args ...string) (string, string, error) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	err := run(context.Background(), append([]string{"campaign"}, args...), &out, &errOut)
-	return out.String(), errOut.String(), err
-}
-
 func campaignExit(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
@@ -35,7 +26,7 @@ func campaignExit(err error) int {
 }
 
 func TestCampaignListMutants(t *testing.T) {
-	out, _, err := runCampaignCmd(t, "--list-mutants")
+	out, _, err := runCmd("campaign", "--list-mutants")
 	require.NoError(t, err)
 	for _, name := range []string{"no-purge", "commit-before-durable", "no-crc-check", "reinit-in-flight", "threshold-ignored", "primary-written"} {
 		require.Contains(t, out, name)
@@ -47,7 +38,7 @@ func TestCampaignBadFlags(t *testing.T) {
 		{"--mode", "sideways"}, {"--depth", "3"}, {"--mutant", "nope"}, {"--scenario", "huge"},
 		{"--shard", "2/2"}, {"--replay", "not a line"}, {"extra"}, {"merge"},
 	} {
-		_, _, err := runCampaignCmd(t, args...)
+		_, _, err := runCmd("campaign", args...)
 		require.Equal(t, 2, campaignExit(err), "%v: %v", args, err)
 	}
 }
@@ -86,7 +77,7 @@ func TestCampaignShardsAndMerge(t *testing.T) {
 	var paths []string
 	total := 0
 	for _, sh := range []string{"0/2", "1/2"} {
-		out, _, err := runCampaignCmd(t, "--scenario", "small", "--json", "--keep", "10000", "--shard", sh)
+		out, _, err := runCmd("campaign", "--scenario", "small", "--json", "--keep", "10000", "--shard", sh)
 		var r campaign.Report
 		require.NoError(t, json.Unmarshal([]byte(out), &r))
 		require.Equal(t, map[bool]int{false: 0, true: 1}[r.ViolationsTotal > 0], campaignExit(err))
@@ -96,11 +87,11 @@ func TestCampaignShardsAndMerge(t *testing.T) {
 		require.NoError(t, os.WriteFile(p, []byte(out), 0o644))
 		paths = append(paths, p)
 	}
-	out, _, err := runCampaignCmd(t, append([]string{"merge"}, paths...)...)
+	out, _, err := runCmd("campaign", append([]string{"merge"}, paths...)...)
 	require.Equal(t, map[bool]int{false: 0, true: 1}[total > 0], campaignExit(err))
 	require.Contains(t, out, "shards 0/2,1/2")
 	require.Contains(t, out, fmt.Sprintf("violations: %d\n", total))
-	out, _, err = runCampaignCmd(t, "merge", paths[0])
+	out, _, err = runCmd("campaign", "merge", paths[0])
 	require.Equal(t, map[bool]int{false: 3, true: 1}[total > 0], campaignExit(err), "a missing shard fails the merge")
 	require.ErrorContains(t, err, "1/2")
 	require.Contains(t, out, "shards 0/2", "the merge of the shards given is printed")
@@ -110,7 +101,7 @@ func TestCampaignShardsAndMerge(t *testing.T) {
 // the waits, where each rule acted, a rule that never matched, and the
 // events; --self-test catches every wrong state.
 func TestCampaignReplayTellsTheStory(t *testing.T) {
-	out, _, err := runCampaignCmd(t, "--replay", "small seed=1 mutant=none | (on (and primary read (after 30)) (fail timeout)) (on (at 99999) cut) | none")
+	out, _, err := runCmd("campaign", "--replay", "small seed=1 mutant=none | (on (and primary read (after 30)) (fail timeout)) (on (at 99999) cut) | none")
 	require.NoError(t, err, out)
 	for _, want := range []string{
 		"round: failover, generation 2",
@@ -125,14 +116,14 @@ func TestCampaignReplayTellsTheStory(t *testing.T) {
 	} {
 		require.Contains(t, out, want)
 	}
-	out, _, err = runCampaignCmd(t, "--replay", "small seed=1 mutant=none | (on (at 5) cut) | none", "--json")
+	out, _, err = runCmd("campaign", "--replay", "small seed=1 mutant=none | (on (at 5) cut) | none", "--json")
 	require.NoError(t, err)
 	var st campaign.Story
 	require.NoError(t, json.Unmarshal([]byte(out), &st))
 	require.Len(t, st.Verdicts, len(campaign.Invariants()))
 	require.Equal(t, 1, st.Rules[0].FiredN)
 
-	out, _, err = runCampaignCmd(t, "--self-test", "--scenario", "small")
+	out, _, err = runCmd("campaign", "--self-test", "--scenario", "small")
 	require.NoError(t, err, out)
 	require.NotContains(t, out, "NOT CAUGHT")
 	for _, inv := range campaign.Invariants() {
@@ -143,11 +134,11 @@ func TestCampaignReplayTellsTheStory(t *testing.T) {
 // TestCampaignMutantExitsNonZeroAndReplays: a mutant campaign fails with
 // a replay line that --replay reproduces.
 func TestCampaignMutantExitsNonZeroAndReplays(t *testing.T) {
-	out, _, err := runCampaignCmd(t, "--scenario", "small", "--mutant", "no-purge", "--stop-after", "1")
+	out, _, err := runCmd("campaign", "--scenario", "small", "--mutant", "no-purge", "--stop-after", "1")
 	require.Equal(t, 1, campaignExit(err), "out: %s", out)
 	m := regexp.MustCompile(`VIOLATION (\S+): .*\n  replay: cmcsync campaign --replay '([^']+)'`).FindStringSubmatch(out)
 	require.NotNil(t, m, out)
-	rout, _, err := runCampaignCmd(t, "--replay", m[2])
+	rout, _, err := runCmd("campaign", "--replay", m[2])
 	require.Equal(t, 1, campaignExit(err), rout)
 	require.Regexp(t, `FAIL `+regexp.QuoteMeta(m[1]), rout)
 	require.Contains(t, rout, "replay: "+m[2])

@@ -35,7 +35,7 @@ func TestVersion(t *testing.T) {
 	}
 	require.Equal(t, "unknown", buildInfo(func() (*debug.BuildInfo, bool) { return nil, false }).Version)
 
-	out, _, err := runCommand(t, "version", "--json")
+	out, _, err := runCLI("version", "--json")
 	require.NoError(t, err)
 	require.NoError(t, jsonout.Check([]byte(out)))
 	var v versionInfo
@@ -55,7 +55,7 @@ func TestHelpCommand(t *testing.T) {
 		{[]string{"help", "upgrade"}, 0, "usage: cmcsync upgrade {keep|restore}"},
 		{[]string{"help", "nope"}, 2, ""},
 	} {
-		out, _, err := runCommand(t, tc.args...)
+		out, _, err := runCLI(tc.args...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
 		require.Contains(t, out, tc.want, "%v", tc.args)
 	}
@@ -87,7 +87,7 @@ func TestInfoCommands(t *testing.T) {
 	bad := filepath.Join(dir, "bad.raw")
 	require.NoError(t, os.WriteFile(bad, []byte("0123456789abcde"), 0o600)) // 15 bytes
 	getSeq := func() uint64 {
-		out, _, err := runCommand(t, append([]string{"info", "get", "event-log", "--json"}, chips...)...)
+		out, _, err := runCLI(append([]string{"info", "get", "event-log", "--json"}, chips...)...)
 		require.NoError(t, err)
 		require.NoError(t, jsonout.Check([]byte(out)))
 		var g infoGetResult
@@ -111,7 +111,7 @@ func TestInfoCommands(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := getSeq()
-			out, _, err := runCommand(t, append(tc.args, chips...)...)
+			out, _, err := runCLI(append(tc.args, chips...)...)
 			require.Equal(t, tc.code, statusOf(err), "%v", err)
 			require.Contains(t, out, tc.want)
 			require.Equal(t, before+tc.seqDiff, getSeq())
@@ -120,7 +120,7 @@ func TestInfoCommands(t *testing.T) {
 	require.Equal(t, seq0+1, getSeq())
 
 	// get writes the payload put took; a sync carries it to the backup.
-	out, _, err := runCommand(t, append([]string{"info", "get", "event-log"}, chips...)...)
+	out, _, err := runCLI(append([]string{"info", "get", "event-log"}, chips...)...)
 	require.NoError(t, err)
 	tb, err := info.DecodeTable(info.EventLog, []byte(out))
 	require.NoError(t, err)
@@ -134,7 +134,7 @@ func TestInfoCommands(t *testing.T) {
 	raw, err := os.ReadFile(selFile(t, dir, 6))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(cd, "event-log.sel"), raw, 0o600))
-	out, _, err = runCommand(t, append([]string{"info", "collect", "--dir", cd, "--json"}, chips...)...)
+	out, _, err = runCLI(append([]string{"info", "collect", "--dir", cd, "--json"}, chips...)...)
 	require.NoError(t, err)
 	require.NoError(t, jsonout.Check([]byte(out)))
 	require.Contains(t, out, `"changed": true`)
@@ -142,7 +142,7 @@ func TestInfoCommands(t *testing.T) {
 
 func TestUpgradeCommand(t *testing.T) {
 	dir, chips := pairFiles(t)
-	_, _, err := runCommand(t, append([]string{"upgrade", "keep"}, chips...)...)
+	_, _, err := runCLI(append([]string{"upgrade", "keep"}, chips...)...)
 	require.Equal(t, 1, statusOf(err))
 	require.ErrorContains(t, err, "no image upgrade is pending")
 
@@ -157,7 +157,7 @@ func TestUpgradeCommand(t *testing.T) {
 	require.NoError(t, info.WriteImage(f, h, 9))
 	require.NoError(t, f.Close())
 
-	_, _, err = runCommand(t, append([]string{"sync"}, chips...)...)
+	_, _, err = runCLI(append([]string{"sync"}, chips...)...)
 	require.Equal(t, 1, statusOf(err))
 	require.ErrorContains(t, err, "cmcsync upgrade keep or cmcsync upgrade restore")
 	for _, tc := range []struct {
@@ -169,7 +169,7 @@ func TestUpgradeCommand(t *testing.T) {
 		{[]string{"upgrade", "keep", "--json"}, 0},
 		{[]string{"upgrade", "keep"}, 1}, // chosen: nothing pending any more
 	} {
-		out, _, err := runCommand(t, append(tc.args, chips...)...)
+		out, _, err := runCLI(append(tc.args, chips...)...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
 		if tc.code == 0 {
 			require.NoError(t, jsonout.Check([]byte(out)))
@@ -186,7 +186,7 @@ func TestUpgradeCommand(t *testing.T) {
 func TestConfigCommand(t *testing.T) {
 	_, chips := pairFiles(t)
 	get := func() jsonout.Config {
-		out, _, err := runCommand(t, append([]string{"config", "get", "--json"}, chips...)...)
+		out, _, err := runCLI(append([]string{"config", "get", "--json"}, chips...)...)
 		require.NoError(t, err)
 		require.NoError(t, jsonout.Check([]byte(out)))
 		var c jsonout.Config
@@ -218,7 +218,7 @@ func TestConfigCommand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := get()
-			_, _, err := runCommand(t, append(append([]string{"config", "set"}, tc.args...), chips...)...)
+			_, _, err := runCLI(append(append([]string{"config", "set"}, tc.args...), chips...)...)
 			require.Equal(t, tc.code, statusOf(err), "%v", err)
 			if tc.check == nil {
 				require.Equal(t, before, get(), "unchanged")
@@ -237,13 +237,13 @@ func TestConfigCommand(t *testing.T) {
 // and says so; later rounds keep it.
 func TestSyncSelectSaysItStores(t *testing.T) {
 	_, chips := pairFiles(t)
-	out, _, err := runCommand(t, append([]string{"sync", "--select", "power"}, chips...)...)
+	out, _, err := runCLI(append([]string{"sync", "--select", "power"}, chips...)...)
 	require.NoError(t, err)
 	require.Contains(t, out, "stored configuration changed by --select: types power (were all); later rounds keep it")
 	res := syncJSON(t, chips...)
 	require.Equal(t, []string{"power"}, res.Round.Types)
 	require.Nil(t, res.Selected)
-	out, _, err = runCommand(t, append([]string{"sync", "--select", "power"}, chips...)...)
+	out, _, err = runCLI(append([]string{"sync", "--select", "power"}, chips...)...)
 	require.NoError(t, err)
 	require.NotContains(t, out, "stored configuration changed", "the same selection changes nothing")
 }
@@ -266,27 +266,27 @@ func TestPlacesOnEveryCommand(t *testing.T) {
 	require.Zero(t, res.Layout.Image.Size, "named places: no image area")
 
 	sf := selFile(t, dir, 3)
-	out, _, err := runCommand(t, with("info", "put", "event-log", sf)...)
+	out, _, err := runCLI(with("info", "put", "event-log", sf)...)
 	require.NoError(t, err)
 	require.Contains(t, out, "event-log: written from")
 	res = syncJSON(t, with()...)
 	require.Equal(t, []string{"event-log"}, res.Round.ChangedTypes)
-	out, _, err = runCommand(t, with("info", "get", "event-log", "--json")...)
+	out, _, err = runCLI(with("info", "get", "event-log", "--json")...)
 	require.NoError(t, err)
 	require.Contains(t, out, `"entries": 3`)
 
 	// Without the places the default layout finds no store there: refused,
 	// and the pair is still intact with them.
-	_, _, err = runCommand(t, append([]string{"info", "get", "event-log"}, chips...)...)
+	_, _, err = runCLI(append([]string{"info", "get", "event-log"}, chips...)...)
 	require.Error(t, err)
-	_, _, err = runCommand(t, with("info", "get", "event-log")...)
+	_, _, err = runCLI(with("info", "get", "event-log")...)
 	require.NoError(t, err)
 
 	for _, bad := range [][]string{
 		{"--info", "2M+1M", "--info-size", "1M"},
 		{"--info", "2M+1M"},
 	} {
-		_, _, err := runCommand(t, append(append([]string{"info", "get", "power"}, chips...), bad...)...)
+		_, _, err := runCLI(append(append([]string{"info", "get", "power"}, chips...), bad...)...)
 		require.Equal(t, exitUsage, statusOf(err), "%v: %v", bad, err)
 		require.ErrorContains(t, err, "give ")
 	}

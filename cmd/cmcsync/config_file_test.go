@@ -53,13 +53,13 @@ func TestConfigFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := write("bad.json", tc.text)
 			for _, cmd := range []string{"sync", "serve"} {
-				_, _, err := runCommand(t, cmd, "--config", bad)
+				_, _, err := runCLI(cmd, "--config", bad)
 				require.Equal(t, 2, statusOf(err), "%s: %v", cmd, err)
 				require.ErrorContains(t, err, tc.want)
 			}
 		})
 	}
-	_, _, err := runCommand(t, "sync", "--config", filepath.Join(dir, "missing.json"))
+	_, _, err := runCLI("sync", "--config", filepath.Join(dir, "missing.json"))
 	require.Equal(t, 1, statusOf(err))
 	require.ErrorContains(t, err, "missing.json: no such file")
 }
@@ -87,7 +87,7 @@ func TestEveryFlagHasAKey(t *testing.T) {
 		keyed[f] = true
 	}
 	for _, cmd := range []string{"serve", "sync"} {
-		_, errOut, err := runCommand(t, cmd, "-h")
+		_, errOut, err := runCLI(cmd, "-h")
 		require.NoError(t, err)
 		flags := flagLine.FindAllStringSubmatch(errOut, -1)
 		require.NotEmpty(t, flags)

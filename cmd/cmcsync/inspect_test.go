@@ -18,10 +18,10 @@ func TestInspectFlags(t *testing.T) {
 		// A blank chip: nothing decodes.
 		{[]string{"inspect", "--flash", "sim:part=mx66l1g45g,size=8M"}, 1},
 	} {
-		_, _, err := runCommand(t, tc.args...)
+		_, _, err := runCLI(tc.args...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
 	}
-	out, _, _ := runCommand(t, "inspect", "--flash", "sim:part=mx66l1g45g,size=8M")
+	out, _, _ := runCLI("inspect", "--flash", "sim:part=mx66l1g45g,size=8M")
 	require.Contains(t, out, "image: DAMAGED")
 	require.Contains(t, out, "store: UNREADABLE")
 }

@@ -38,7 +38,7 @@ func TestSyncRecordedInfoSize(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := readFiles(t, dir)
-			out, errOut, err := runCommand(t, append([]string{"sync", "--primary", a, "--backup", b}, tc.args...)...)
+			out, errOut, err := runCLI(append([]string{"sync", "--primary", a, "--backup", b}, tc.args...)...)
 			require.Equal(t, tc.code, statusOf(err), "%v\n%s%s", err, out, errOut)
 			if err != nil {
 				require.ErrorContains(t, err, tc.want)
@@ -49,7 +49,7 @@ func TestSyncRecordedInfoSize(t *testing.T) {
 			require.NotContains(t, out, "formatted", "step %d", i)
 		})
 	}
-	out, _, err := runCommand(t, "inspect", "--flash", b)
+	out, _, err := runCLI("inspect", "--flash", b)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "info 0x100000+4MiB")
 }
@@ -87,7 +87,7 @@ func TestPopulateRefusesData(t *testing.T) {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, n), img, 0o600))
 			}
 			before := readFiles(t, dir)
-			out, errOut, err := runCommand(t, append([]string{"sync", "--primary", spec("a.img"), "--backup", spec("b.img")}, tc.args...)...)
+			out, errOut, err := runCLI(append([]string{"sync", "--primary", spec("a.img"), "--backup", spec("b.img")}, tc.args...)...)
 			require.Equal(t, tc.code, statusOf(err), "%v\n%s%s", err, out, errOut)
 			for _, w := range tc.wants {
 				require.ErrorContains(t, err, w)
@@ -117,7 +117,7 @@ func TestServeFormatRefusesData(t *testing.T) {
 		{[]string{"--format", "--force", "primary"}, 3, "--format --force=backup"},
 		{[]string{"--force", "primary"}, 2, "--force goes with --format"},
 	} {
-		_, _, err := runCommand(t, append([]string{"serve", "--listen", "127.0.0.1:0", "--state", dir, "--cmc-step", "0"}, tc.args...)...)
+		_, _, err := runCLI(append([]string{"serve", "--listen", "127.0.0.1:0", "--state", dir, "--cmc-step", "0"}, tc.args...)...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
 		require.ErrorContains(t, err, tc.want)
 	}
@@ -145,14 +145,14 @@ func TestDeviceBusy(t *testing.T) {
 		{"selftest", "--flash", a},
 		{"config", "get", "--primary", a, "--backup", b},
 	} {
-		_, _, err := runCommand(t, args...)
+		_, _, err := runCLI(args...)
 		require.Equal(t, 3, statusOf(err), "%v", err)
 		require.ErrorContains(t, err, "device busy: "+filepath.Join(dir, "chip0.img")+" is held by ")
 		require.ErrorContains(t, err, "(pid ")
 		require.ErrorContains(t, err, "TestServeHelperProcess")
 	}
 	r.stop(t)
-	_, _, err := runCommand(t, "sync", "--primary", a, "--backup", b)
+	_, _, err := runCLI("sync", "--primary", a, "--backup", b)
 	require.NoError(t, err, "free once serve stopped")
 }
 
@@ -187,7 +187,7 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`{"chips": {"primary": {"device": %q}, "backup": {"device": %q}}, "state_dir": %q, "listen": %q}`,
 		a, b, state, strings.TrimPrefix(r.url, "http://"))), 0o600))
 
-	_, _, err := runCommand(t, "config", "set", "--primary", a, "--backup", b, "--interval", "45s")
+	_, _, err := runCLI("config", "set", "--primary", a, "--backup", b, "--interval", "45s")
 	require.Equal(t, 3, statusOf(err), "%v", err)
 
 	for _, tc := range []struct {
@@ -200,7 +200,7 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 		{[]string{"config", "set", "--interval", "100h"}, 2, ""},
 		{[]string{"upgrade", "keep"}, 1, ""},
 	} {
-		out, errOut, err := runCommand(t, append(tc.args, "--config", cfg)...)
+		out, errOut, err := runCLI(append(tc.args, "--config", cfg)...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v\n%s", tc.args, err, errOut)
 		require.Contains(t, out, tc.want)
 		require.Contains(t, errOut, "running daemon", "%v went through the API", tc.args)

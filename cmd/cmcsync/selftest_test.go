@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -19,12 +17,6 @@ import (
 	"github.com/cmcsync/cmcsync/sim"
 )
 
-func runSelftestArgs(args ...string) (stdout, stderr string, err error) {
-	var out, errOut bytes.Buffer
-	err = run(context.Background(), append([]string{"selftest"}, args...), &out, &errOut)
-	return out.String(), errOut.String(), err
-}
-
 func exitOf(t *testing.T, err error) (int, string) {
 	t.Helper()
 	var ee *exitError
@@ -39,7 +31,7 @@ func TestSelftestPasses(t *testing.T) {
 		"sim:part=mx66l1g45g,timing=max,name=flash1",
 	} {
 		t.Run(spec, func(t *testing.T) {
-			out, _, err := runSelftestArgs("--flash", spec)
+			out, _, err := runCmd("selftest", "--flash", spec)
 			require.NoError(t, err, out)
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			last := lines[len(lines)-1]
@@ -58,7 +50,7 @@ func TestSelftestPasses(t *testing.T) {
 }
 
 func TestSelftestSubset(t *testing.T) {
-	out, _, err := runSelftestArgs("--flash", "sim:part=w25q256jv,size=1M", "--check", "geometry,erase-neighbours")
+	out, _, err := runCmd("selftest", "--flash", "sim:part=w25q256jv,size=1M", "--check", "geometry,erase-neighbours")
 	require.NoError(t, err)
 	require.True(t, strings.HasSuffix(out, "selftest: 2 checks passed\n"), out)
 	require.NotContains(t, out, "nor-and")
@@ -79,7 +71,7 @@ func TestSelftestBadInvocations(t *testing.T) {
 		{[]string{"--flash", "sim:part=w25q256jv,size=8K"}, 1, []string{"at least 4"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			_, _, err := runSelftestArgs(tc.args...)
+			_, _, err := runCmd("selftest", tc.args...)
 			code, msg := exitOf(t, err)
 			require.Equal(t, tc.code, code, msg)
 			for _, w := range tc.want {
@@ -90,7 +82,7 @@ func TestSelftestBadInvocations(t *testing.T) {
 }
 
 func TestSelftestMissingMTD(t *testing.T) {
-	_, _, err := runSelftestArgs("--flash", "mtd:/nonexistent/mtd9")
+	_, _, err := runCmd("selftest", "--flash", "mtd:/nonexistent/mtd9")
 	code, msg := exitOf(t, err)
 	require.Equal(t, 1, code)
 	require.Contains(t, msg, "/nonexistent/mtd9")
@@ -118,7 +110,7 @@ func TestSelftestReportsFailures(t *testing.T) {
 		return faults.NewInjector(sched, faults.Options{}).Wrap(f, faults.Primary), nil
 	}
 	spec := "sim:part=w25q256jv,size=1M"
-	out, _, err := runSelftestArgs("--flash", spec)
+	out, _, err := runCmd("selftest", "--flash", spec)
 	code, msg := exitOf(t, err)
 	require.Equal(t, 1, code)
 	require.Contains(t, msg, "erase-neighbours")
@@ -143,7 +135,7 @@ func TestSelftestRefusesUnnamedDevice(t *testing.T) {
 		{[]string{"--flash", "mtd:/nonexistent/mtd5", "--config", cfg, "--force"}, 1, "/nonexistent/mtd5"}, // past the check: the device is missing
 		{[]string{"--flash", "mtd:/nonexistent/mtd6", "--config", cfg}, 1, "/nonexistent/mtd6"},
 	} {
-		_, _, err := runSelftestArgs(tc.args...)
+		_, _, err := runCmd("selftest", tc.args...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
 		require.ErrorContains(t, err, tc.want)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -16,13 +14,6 @@ import (
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
-
-func runCommand(t *testing.T, args ...string) (string, string, error) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	err := run(context.Background(), args, &out, &errOut)
-	return out.String(), errOut.String(), err
-}
 
 func statusOf(err error) int { return exitCode(err) }
 
@@ -39,20 +30,20 @@ func TestSyncFlags(t *testing.T) {
 		// Blank chips without --populate.
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M"}, 1},
 	} {
-		_, _, err := runCommand(t, tc.args...)
+		_, _, err := runCLI(tc.args...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
 	}
 }
 
 func TestSyncPopulateInMemory(t *testing.T) {
-	out, _, err := runCommand(t, "sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M", "--populate", "--select", "power,fan")
+	out, _, err := runCLI("sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M", "--populate", "--select", "power,fan")
 	require.NoError(t, err)
 	require.Contains(t, out, "round: committed, generation 1, types power,fan")
 }
 
 func syncJSON(t *testing.T, args ...string) syncResult {
 	t.Helper()
-	out, errOut, err := runCommand(t, append([]string{"sync", "--json"}, args...)...)
+	out, errOut, err := runCLI(append([]string{"sync", "--json"}, args...)...)
 	require.NoError(t, err, errOut)
 	var res syncResult
 	require.NoError(t, jsonout.Check([]byte(out)), out)
@@ -62,7 +53,7 @@ func syncJSON(t *testing.T, args ...string) syncResult {
 
 func inspectJSON(t *testing.T, spec string) (jsonout.Inspection, error) {
 	t.Helper()
-	out, _, err := runCommand(t, "inspect", "--json", "--flash", spec)
+	out, _, err := runCLI("inspect", "--json", "--flash", spec)
 	require.NoError(t, jsonout.Check([]byte(out)), out)
 	var in jsonout.Inspection
 	require.NoError(t, json.Unmarshal([]byte(out), &in), out)
@@ -97,7 +88,7 @@ func TestSyncOnImageFiles(t *testing.T) {
 		require.Equal(t, pin.Info[i].Digest, ty.Digest, "type %s", ty.Name)
 		require.Equal(t, pin.Info[i].Size, ty.Size)
 	}
-	out, _, err := runCommand(t, "inspect", "--flash", b)
+	out, _, err := runCLI("inspect", "--flash", b)
 	require.NoError(t, err)
 	require.Contains(t, out, "verified: every committed chunk matches its digest")
 }
@@ -144,7 +135,7 @@ func TestSyncAfterDamage(t *testing.T) {
 
 			_, err = inspectJSON(t, b)
 			require.Equal(t, 1, statusOf(err), "inspect reports the damage")
-			out, _, err := runCommand(t, "sync", "--primary", a, "--backup", b)
+			out, _, err := runCLI("sync", "--primary", a, "--backup", b)
 			require.NoError(t, err, out)
 			t.Logf("sync after %s damage:\n%s", what, out)
 			switch what {

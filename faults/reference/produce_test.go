@@ -2,7 +2,6 @@ package reference_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
@@ -45,15 +45,11 @@ func newPair(t testing.TB, seed uint64) *pair {
 // newPairOn is newPair on two chips of the named part and size.
 func newPairOn(t testing.TB, seed uint64, partName string, size int64) *pair {
 	t.Helper()
-	part, err := sim.LookupPart(partName)
-	require.NoError(t, err)
-	p := &pair{t: t, ctx: context.Background(), clock: sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
-	for i := range p.chips {
-		p.chips[i], err = sim.New(sim.Options{Part: part, Size: size, Clock: p.clock, Name: fmt.Sprintf("flash%d", i), Seed: seed + uint64(i)})
-		require.NoError(t, err)
-	}
+	p := &pair{t: t, ctx: context.Background(), clock: simtest.NewClock()}
+	p.chips[0], p.chips[1] = simtest.Pair(t, partName, sim.Options{Size: size, Clock: p.clock, Seed: seed})
 	// The region holds a change-table block per type beside the payloads:
 	// on 128 KiB erase blocks 1 MiB is too small, 16 blocks are enough.
+	var err error
 	p.layout, err = engine.DefaultLayout(p.chips[0].Geometry(), max(regionSize, 16*p.chips[0].Geometry().EraseSize))
 	require.NoError(t, err)
 	// Whole-chunk rounds: the fixtures name records by their place in the

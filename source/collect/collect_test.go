@@ -7,7 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/internal/infotest"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/source/collect"
 	"github.com/cmcsync/cmcsync/source/ipmi/fru"
 	"github.com/cmcsync/cmcsync/source/ipmi/sel"
@@ -15,14 +17,7 @@ import (
 )
 
 func region(t *testing.T) *info.Region {
-	p, err := sim.LookupPart("w25q256jv")
-	require.NoError(t, err)
-	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20})
-	require.NoError(t, err)
-	require.NoError(t, info.FormatRegion(f, 0, 1<<20))
-	r, err := info.OpenRegion(f, 0, 1<<20)
-	require.NoError(t, err)
-	return r
+	return infotest.Region(t, simtest.Chip(t, "w25q256jv", sim.Options{Size: 4 << 20}), 0, 1<<20)
 }
 
 func selRaw(n int) []byte {

@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/internal/infotest"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/source/ipmi/fru"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/stretchr/testify/require"
@@ -27,14 +28,8 @@ func assetSlots(t *testing.T, payload []byte) [][]byte {
 // Payloads") of the defaults and of the simulated CMC is a valid FRU image,
 // and this package's encoder writes it byte for byte.
 func TestAssetSlotsAreFRUImages(t *testing.T) {
-	part, err := sim.LookupPart("w25q256jv")
-	require.NoError(t, err)
-	chip, err := sim.New(sim.Options{Part: part, Size: 1 << 20, Name: "primary"})
-	require.NoError(t, err)
-	require.NoError(t, info.FormatRegion(chip, 0, 1<<20))
-	region, err := info.OpenRegion(chip, 0, 1<<20)
-	require.NoError(t, err)
-	require.NoError(t, cmcsim.New(3).Populate(region))
+	chip := simtest.Chip(t, "w25q256jv", sim.Options{Size: 1 << 20, Name: "primary"})
+	region, _ := infotest.Populated(t, chip, 0, 1<<20, 3)
 	rec, err := region.Read(info.Asset)
 	require.NoError(t, err)
 

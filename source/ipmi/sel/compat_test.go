@@ -3,8 +3,9 @@ package sel_test
 import (
 	"testing"
 
-	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/internal/infotest"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/source/ipmi/sel"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/stretchr/testify/require"
@@ -14,14 +15,8 @@ import (
 // filled by the simulated CMC.
 func populatedTable(t *testing.T) *info.Table {
 	t.Helper()
-	part, err := sim.LookupPart("w25q256jv")
-	require.NoError(t, err)
-	chip, err := sim.New(sim.Options{Part: part, Size: 1 << 20, Name: "primary"})
-	require.NoError(t, err)
-	require.NoError(t, info.FormatRegion(chip, 0, 1<<20))
-	region, err := info.OpenRegion(chip, 0, 1<<20)
-	require.NoError(t, err)
-	require.NoError(t, cmcsim.New(7).Populate(region))
+	chip := simtest.Chip(t, "w25q256jv", sim.Options{Size: 1 << 20, Name: "primary"})
+	region, _ := infotest.Populated(t, chip, 0, 1<<20, 7)
 	r, err := region.Read(info.EventLog)
 	require.NoError(t, err)
 	tb, err := info.DecodeTable(info.EventLog, r.Payload)
