@@ -106,27 +106,14 @@ func TestWeakProgram(t *testing.T) {
 	_, err = b.ReadAt(got, 0)
 	require.NoError(t, err)
 	require.Equal(t, data, got, "the first read is right")
-	differ := false
-	for i := 0; i < 10 && !differ; i++ {
-		_, err = b.ReadAt(got, 0)
-		require.NoError(t, err)
-		differ = !bytes.Equal(data, got)
-	}
+	differ, _ := readsDiffer(t, b, 256, data, 10)
 	require.True(t, differ, "later reads differ")
-	require.NoError(t, b.Erase(0, 4096))
-	_, err = b.ReadAt(got, 0)
-	require.NoError(t, err)
-	require.Equal(t, bytes.Repeat([]byte{0xff}, 256), got, "an erase settles the cells")
+	requireEraseSettles(t, b, 256)
 
 	_, err = b.WriteAt(data, 0)
 	require.NoError(t, err)
 	in.ExpireWeak()
-	differ = false
-	for i := 0; i < 10 && !differ; i++ {
-		_, err = b.ReadAt(got, 0)
-		require.NoError(t, err)
-		differ = !bytes.Equal(data, got)
-	}
+	differ, _ = readsDiffer(t, b, 256, data, 10)
 	require.True(t, differ, "expired: the first read already differs")
 }
 

@@ -26,14 +26,32 @@ func BenchmarkRead4K(b *testing.B) {
 		b.Fatal(err)
 	}
 	buf := make([]byte, 4096)
-	b.SetBytes(4096)
+	benchWalk(b, 4096, 1<<20, func(off int64) error {
+		_, err := f.ReadAt(buf, off)
+		return err
+	})
+}
+
+// benchWalk runs op once per iteration at offsets step bytes apart,
+// walking round a window of window bytes from 0 (a power of two); the
+// throughput is in step bytes per op.
+func benchWalk(b *testing.B, step, window int64, op func(off int64) error) {
+	b.SetBytes(step)
 	b.ReportAllocs()
 	off := int64(0)
 	for b.Loop() {
-		if _, err := f.ReadAt(buf, off); err != nil {
+		if err := op(off); err != nil {
 			b.Fatal(err)
 		}
-		off = (off + 4096) & (1<<20 - 1)
+		off = (off + step) & (window - 1)
+	}
+}
+
+// programAt returns an op for benchWalk that programs p.
+func programAt(f *Flash, p []byte) func(int64) error {
+	return func(off int64) error {
+		_, err := f.WriteAt(p, off)
+		return err
 	}
 }
 
@@ -57,52 +75,28 @@ func BenchmarkRead1M(b *testing.B) {
 // 1 MiB window (NOR allows reprogramming: the result is the AND).
 func BenchmarkProgramPage(b *testing.B) {
 	f := benchChip(b, "mx66l1g45g")
-	p := fill(256, 0xA5)
-	b.SetBytes(256)
-	b.ReportAllocs()
-	off := int64(0)
-	for b.Loop() {
-		if _, err := f.WriteAt(p, off); err != nil {
-			b.Fatal(err)
-		}
-		off = (off + 256) & (1<<20 - 1)
-	}
+	benchWalk(b, 256, 1<<20, programAt(f, fill(256, 0xA5)))
 }
 
 // BenchmarkProgram64K programs 64 KiB per call.
 func BenchmarkProgram64K(b *testing.B) {
 	f := benchChip(b, "mx66l1g45g")
-	p := fill(64<<10, 0xA5)
-	b.SetBytes(64 << 10)
-	b.ReportAllocs()
-	off := int64(0)
-	for b.Loop() {
-		if _, err := f.WriteAt(p, off); err != nil {
-			b.Fatal(err)
-		}
-		off = (off + 64<<10) & (16<<20 - 1)
-	}
+	benchWalk(b, 64<<10, 16<<20, programAt(f, fill(64<<10, 0xA5)))
 }
 
 // BenchmarkProgramNANDPage programs 2 KiB NAND pages in order, erasing each
 // block when full.
 func BenchmarkProgramNANDPage(b *testing.B) {
 	f := benchChip(b, nandName)
-	p := fill(page, 0xA5)
-	b.SetBytes(page)
-	b.ReportAllocs()
-	off := int64(0)
-	for b.Loop() {
+	program := programAt(f, fill(page, 0xA5))
+	benchWalk(b, page, 64<<20, func(off int64) error {
 		if off%nblock == 0 {
 			if err := f.Erase(off, nblock); err != nil {
-				b.Fatal(err)
+				return err
 			}
 		}
-		if _, err := f.WriteAt(p, off); err != nil {
-			b.Fatal(err)
-		}
-		off = (off + page) & (64<<20 - 1)
-	}
+		return program(off)
+	})
 }
 
 // BenchmarkErase64K erases programmed 64 KiB NOR blocks (throughput in

@@ -22,29 +22,65 @@ func BenchmarkStandardRound(b *testing.B) {
 	_, err := e.Round(ctx)
 	require.NoError(b, err)
 	region := p.region(b, p.chipA)
-	var simTime time.Duration
-	var erases, pages, read, chunks int64
+	benchRounds(b, e, func() error { return p.cmc.Step(region, cmcsim.TypicalInterval) }).report(b, true)
+}
+
+// roundTotals sums the reports of a benchmark's rounds.
+type roundTotals struct {
+	simTime                     time.Duration
+	erases, pages, read, chunks int64
+}
+
+// benchRounds runs b.N rounds of e, each after step (not timed), and sums
+// their reports.
+func benchRounds(b *testing.B, e *Engine, step func() error) roundTotals {
+	ctx := context.Background()
+	var s roundTotals
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		require.NoError(b, p.cmc.Step(region, cmcsim.TypicalInterval))
+		require.NoError(b, step())
 		b.StartTimer()
 		rep, err := e.Round(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		simTime += rep.Duration
-		erases += rep.Erases
-		pages += rep.PagesProgrammed
-		read += rep.BytesRead
-		chunks += int64(rep.ChangedChunks)
+		s.simTime += rep.Duration
+		s.erases += rep.Erases
+		s.pages += rep.PagesProgrammed
+		s.read += rep.BytesRead
+		s.chunks += int64(rep.ChangedChunks)
 	}
+	return s
+}
+
+// report reports the totals per round (bytes read only if read).
+func (s roundTotals) report(b *testing.B, read bool) {
 	n := float64(b.N)
-	b.ReportMetric(simTime.Seconds()/n, "sim-s/round")
-	b.ReportMetric(float64(erases)/n, "erases/round")
-	b.ReportMetric(float64(pages)/n, "pages/round")
-	b.ReportMetric(float64(read)/n, "bytes-read/round")
-	b.ReportMetric(float64(chunks)/n, "chunks/round")
+	b.ReportMetric(s.simTime.Seconds()/n, "sim-s/round")
+	b.ReportMetric(float64(s.erases)/n, "erases/round")
+	b.ReportMetric(float64(s.pages)/n, "pages/round")
+	if read {
+		b.ReportMetric(float64(s.read)/n, "bytes-read/round")
+	}
+	b.ReportMetric(float64(s.chunks)/n, "chunks/round")
+}
+
+// benchOpens opens the pair b.N times, each after reset (not timed), and
+// returns the flash operations the opens made.
+func benchOpens(b *testing.B, p *pair, reset func()) hal.Stats {
+	ctx := context.Background()
+	var st hal.Stats
+	b.ResetTimer()
+	for range b.N {
+		reset()
+		before := p.chipA.Stats().Add(p.chipB.Stats())
+		if _, err := Open(ctx, p.chipA, p.chipB, p.opts); err != nil {
+			b.Fatal(err)
+		}
+		st = st.Add(p.chipA.Stats().Add(p.chipB.Stats()).Sub(before))
+	}
+	return st
 }
 
 // BenchmarkOpenRecovery measures Open (recovery) after a power cut in the
@@ -75,17 +111,10 @@ func BenchmarkOpenRecovery(b *testing.B) {
 	pw.ops = 0
 	_, _ = e.Round(ctx)
 	cutA, cutB := p.chipA.Snapshot(), p.chipB.Snapshot()
-	var st hal.Stats
-	b.ResetTimer()
-	for range b.N {
+	st := benchOpens(b, p, func() {
 		p.chipA.Restore(cutA)
 		p.chipB.Restore(cutB)
-		before := p.chipA.Stats().Add(p.chipB.Stats())
-		if _, err := Open(ctx, p.chipA, p.chipB, p.opts); err != nil {
-			b.Fatal(err)
-		}
-		st = st.Add(p.chipA.Stats().Add(p.chipB.Stats()).Sub(before))
-	}
+	})
 	n := float64(b.N)
 	b.ReportMetric(float64(st.Reads)/n, "reads/open")
 	b.ReportMetric(float64(st.BytesRead)/n, "bytes-read/open")
@@ -102,15 +131,7 @@ func BenchmarkOpenClean(b *testing.B) {
 	ctx := context.Background()
 	_, err := e.Round(ctx)
 	require.NoError(b, err)
-	var st hal.Stats
-	b.ResetTimer()
-	for range b.N {
-		before := p.chipA.Stats().Add(p.chipB.Stats())
-		if _, err := Open(ctx, p.chipA, p.chipB, p.opts); err != nil {
-			b.Fatal(err)
-		}
-		st = st.Add(p.chipA.Stats().Add(p.chipB.Stats()).Sub(before))
-	}
+	st := benchOpens(b, p, func() {})
 	n := float64(b.N)
 	b.ReportMetric(float64(st.Reads)/n, "reads/open")
 	b.ReportMetric(float64(st.BytesRead)/n, "bytes-read/open")
@@ -136,25 +157,5 @@ func BenchmarkStandardRoundSteady(b *testing.B) {
 			break
 		}
 	}
-	var simTime time.Duration
-	var erases, pages, chunks int64
-	b.ResetTimer()
-	for range b.N {
-		b.StopTimer()
-		require.NoError(b, gens[1].Step(region, cmcsim.TypicalInterval))
-		b.StartTimer()
-		rep, err := e.Round(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		simTime += rep.Duration
-		erases += rep.Erases
-		pages += rep.PagesProgrammed
-		chunks += int64(rep.ChangedChunks)
-	}
-	n := float64(b.N)
-	b.ReportMetric(simTime.Seconds()/n, "sim-s/round")
-	b.ReportMetric(float64(erases)/n, "erases/round")
-	b.ReportMetric(float64(pages)/n, "pages/round")
-	b.ReportMetric(float64(chunks)/n, "chunks/round")
+	benchRounds(b, e, func() error { return gens[1].Step(region, cmcsim.TypicalInterval) }).report(b, false)
 }
