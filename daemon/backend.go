@@ -183,6 +183,22 @@ func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 	return err
 }
 
+// Failback re-seeds chip A and makes it active again, if the wear budget
+// allows; a refusal wraps web.ErrConflict (409).
+func (b backend) Failback(ctx context.Context) (web.Failback, error) {
+	if err := b.d.budget.take(); err != nil {
+		return web.Failback{}, err
+	}
+	rep, err := b.d.Failback(ctx)
+	if errors.Is(err, engine.ErrFailbackRefused) {
+		return web.Failback{}, fmt.Errorf("%w: %v", web.ErrConflict, err)
+	}
+	if err != nil {
+		return web.Failback{}, err
+	}
+	return web.Failback{Generation: rep.Generation, Types: rep.Types, RoleEpoch: rep.RoleEpoch, ActiveChip: rep.ActiveChip}, nil
+}
+
 // simBackend is the backend of a daemon on simulated chips: it can also
 // simulate an image upgrade.
 type simBackend struct{ backend }

@@ -176,3 +176,12 @@ func TestTypesCarryRegionSizes(t *testing.T) {
 		require.Less(t, ti.CapacityBytes, ti.RegionBytes, ti.Name)
 	}
 }
+
+// TestBackendFailbackRefused: a failback with chip A active is refused as
+// a conflict (the API's 409), writing nothing.
+func TestBackendFailbackRefused(t *testing.T) {
+	b := openSim(t, 1).Backend()
+	_, err := b.Failback(t.Context())
+	require.ErrorIs(t, err, web.ErrConflict)
+	require.ErrorContains(t, err, "already the active chip")
+}

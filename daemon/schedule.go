@@ -155,3 +155,14 @@ func soleEvent(a []any) (engine.Event, bool) {
 	ev, ok := a[0].(engine.Event)
 	return ev, ok
 }
+
+// Failback re-seeds chip A from the newest committed generation and makes
+// it active again (engine.Failback), under the round lock, as the
+// daemon's (ctx ending does not interrupt it).
+func (d *Daemon) Failback(ctx context.Context) (engine.FailbackReport, error) {
+	rep, err := d.engine.Failback(d.life)
+	if err == nil {
+		d.logf("failback: chip A re-seeded from generation %d and active again (role epoch %d)", rep.Generation, rep.RoleEpoch)
+	}
+	return rep, err
+}

@@ -45,6 +45,12 @@ type Backend interface {
 	// choice. The Server records no round for it: a Backend that runs one
 	// reports it with [Server.RecordRound].
 	Upgrade(ctx context.Context, choice UpgradeChoice) error
+	// Failback re-seeds chip A from the newest committed generation and
+	// makes it the active chip again (after a failover and a repair or
+	// replacement of chip A). A refusal (chip A already active, nothing
+	// committed, a restore pending, chip A not answering) wraps
+	// [ErrConflict] and changed nothing.
+	Failback(ctx context.Context) (Failback, error)
 }
 
 // UpgradeSimulator is an optional Backend ability: simulated chips can be
@@ -352,6 +358,15 @@ type Selection struct {
 // UpgradeRequest is the body of POST /api/upgrade.
 type UpgradeRequest struct {
 	Choice UpgradeChoice `json:"choice"`
+}
+
+// Failback is the answer of POST /api/failback: what was written into
+// chip A and the new role.
+type Failback struct {
+	Generation uint64   `json:"generation"`  // the committed generation written into chip A's information region
+	Types      []string `json:"types"`       // the types written
+	RoleEpoch  uint64   `json:"role_epoch"`  // the epoch of the new role record
+	ActiveChip int      `json:"active_chip"` // 0: chip A is active again
 }
 
 // ErrorBody is every error response's JSON body.

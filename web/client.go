@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -26,19 +27,25 @@ var ErrAPI = errors.New("daemon API")
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
-	if in != nil {
+	change := method != http.MethodGet && method != http.MethodHead
+	switch {
+	case in != nil:
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
 		body = bytes.NewReader(b)
+	case change:
+		// The server takes changes only as JSON (415 otherwise), as the
+		// page sends them: an action without arguments sends {}.
+		body = strings.NewReader("{}")
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, body)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	if change {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Token != "" {
@@ -106,4 +113,11 @@ func (c *Client) SetConfig(ctx context.Context, cfg Config) (Config, error) {
 func (c *Client) Upgrade(ctx context.Context, choice UpgradeChoice) (Status, error) {
 	var st Status
 	return st, c.do(ctx, http.MethodPost, "/api/upgrade", UpgradeRequest{Choice: choice}, &st)
+}
+
+// Failback re-seeds chip A through the daemon and makes it active again;
+// a refusal wraps ErrConflict.
+func (c *Client) Failback(ctx context.Context) (Failback, error) {
+	var fb Failback
+	return fb, c.do(ctx, http.MethodPost, "/api/failback", nil, &fb)
 }

@@ -42,3 +42,21 @@ func TestClient(t *testing.T) {
 		require.ErrorIs(t, err, web.ErrAPI, tc.name)
 	}
 }
+
+// TestClientFailback: the client's body-less POST carries a JSON content
+// type (without it the server answers 415); a refusal is ErrConflict.
+func TestClientFailback(t *testing.T) {
+	s, fb := newServer(t)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	c := &web.Client{URL: ts.URL, Token: testToken}
+	_, err := c.Failback(t.Context())
+	require.ErrorIs(t, err, web.ErrConflict, "chip A is already active")
+	fb.mu.Lock()
+	fb.active = 1
+	fb.mu.Unlock()
+	got, err := c.Failback(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 0, got.ActiveChip)
+	require.NotEmpty(t, got.Types)
+}

@@ -181,6 +181,19 @@ func (s *Server) postUpgrade(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.status())
 }
 
+func (s *Server) postFailback(w http.ResponseWriter, r *http.Request) {
+	if !s.readEmpty(w, r) {
+		return
+	}
+	fb, err := s.backend.Failback(r.Context())
+	if err != nil {
+		s.backendError(w, r, "failback", err)
+		return
+	}
+	fb.Types = nonNil(fb.Types)
+	writeJSON(w, http.StatusOK, fb)
+}
+
 func (s *Server) postSimulateUpgrade(w http.ResponseWriter, r *http.Request) {
 	if !s.readEmpty(w, r) {
 		return

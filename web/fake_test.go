@@ -34,6 +34,8 @@ type fakeBackend struct {
 	// syncErr, if set, makes SyncNow fail with this error (a device
 	// failure: 500), changing nothing.
 	syncErr string
+	// active is the active chip (0: chip A); Failback refuses at 0.
+	active int
 }
 
 // fakeRegion is the fake's running information region: 2 MiB, not the
@@ -196,4 +198,14 @@ func (f *fakeBackend) upgradeChoices() []web.UpgradeChoice {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.choices)
+}
+
+func (f *fakeBackend) Failback(ctx context.Context) (web.Failback, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.active == 0 {
+		return web.Failback{}, fmt.Errorf("%w: failback refused: chip A is already the active chip", web.ErrConflict)
+	}
+	f.active = 0
+	return web.Failback{Generation: f.gen, Types: slices.Clone(f.cfg.Types), RoleEpoch: 2, ActiveChip: 0}, nil
 }

@@ -121,6 +121,7 @@ func New(b Backend, o Options) (*Server, error) {
 		{"GET", "/api/rounds", s.read(s.getRounds)},
 		{"POST", "/api/sync", s.change(s.postSync)},
 		{"POST", "/api/upgrade", s.change(s.postUpgrade)},
+		{"POST", "/api/failback", s.change(s.postFailback)},
 		{"POST", "/api/simulate/upgrade", s.change(s.postSimulateUpgrade)},
 		{"GET", "/api/auth", s.change(s.getAuth)},
 	}

@@ -531,3 +531,20 @@ func TestAllowedHosts(t *testing.T) {
 		})
 	}
 }
+
+func TestPostFailback(t *testing.T) {
+	s, fb := newServer(t)
+	auth := map[string]string{"Authorization": "Bearer " + testToken, "Content-Type": "application/json"}
+	code, body, _ := do(s, "POST", "/api/failback", "", auth)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body, "already the active chip")
+	code, _, _ = do(s, "POST", "/api/failback", `{"x": 1}`, auth)
+	require.Equal(t, http.StatusBadRequest, code, "the body takes no members")
+	code, _, _ = do(s, "POST", "/api/failback", "", map[string]string{"Authorization": "Bearer " + testToken})
+	require.Equal(t, http.StatusUnsupportedMediaType, code, "a change without a JSON content type")
+	fb.active = 1
+	code, body, _ = do(s, "POST", "/api/failback", "{}", auth)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"active_chip": 0`)
+	require.Contains(t, body, `"role_epoch": 2`)
+}

@@ -199,6 +199,7 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 		{[]string{"config", "get"}, 0, "interval 45s\nthreshold 2s\nverify false"},
 		{[]string{"config", "set", "--interval", "100h"}, 2, ""},
 		{[]string{"upgrade", "keep"}, 1, ""},
+		{[]string{"failback"}, 3, ""}, // refused by the daemon (409): chip A is active
 	} {
 		out, errOut, err := runCLI(append(tc.args, "--config", cfg)...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v\n%s", tc.args, err, errOut)

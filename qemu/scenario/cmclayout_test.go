@@ -52,6 +52,19 @@ func TestCMCImages(t *testing.T) {
 		require.NoError(t, err, name)
 		require.Equal(t, fwimage.FormatUImage, id.Format)
 	}
+	// The two chips carry different kernel images (same name and time,
+	// other data): a failover changes the active image's identity, which
+	// the engine must not take for an upgrade (engine
+	// TestFailoverToAnotherImageIsNoUpgrade).
+	k := cmcPartNamed("kernel")
+	other, err := os.ReadFile(paths[1])
+	require.NoError(t, err)
+	idA, err := fwimage.Identify(bytes.NewReader(img[k.off:k.off+k.size]), k.size)
+	require.NoError(t, err)
+	idB, err := fwimage.Identify(bytes.NewReader(other[k.off:k.off+k.size]), k.size)
+	require.NoError(t, err)
+	require.Equal(t, idA.Name, idB.Name)
+	require.False(t, idA.Same(idB), "kernel identities %v and %v", idA, idB)
 	gen, pending, bad := decodeStore(paths[1], cmcPartNamed("cmc-store"))
 	require.Empty(t, bad)
 	require.False(t, pending)

@@ -39,6 +39,10 @@ type DaemonCycle struct {
 	// BeforeBoot the committed generation decoded on the host before it.
 	Recovered  uint64 `json:"recovered_generation"`
 	BeforeBoot uint64 `json:"committed_before_boot"`
+	// Active is the status's active image after the boot: "backup" once
+	// a failover happened (the chips carry different kernel images, so
+	// a failover changes the active image's identity).
+	Active string `json:"active,omitempty"`
 	// KillDelay is how long after the sync request QEMU was killed;
 	// InRound whether the request was unanswered then and its round's
 	// generation is not on flash after the cut.
@@ -223,6 +227,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		}
 		cy.Ready = Seconds(time.Since(readyAt))
 		cy.Recovered = st.Generation
+		cy.Active = st.Active
 		e.rep.check(fmt.Sprintf("cycle %d: recovered", c), st.Generation >= committed && st.LastError == "",
 			"daemon at generation %d after the boot (committed on flash before it: %d)%s", st.Generation, committed, errSuffix(st.LastError))
 		if st.Generation < committed {
@@ -329,8 +334,8 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		}
 		cy.Wall = Seconds(time.Since(start))
 		r.rep.Cycles = append(r.rep.Cycles, cy)
-		e.logf("cycle %d: boot %v, daemon ready %v, recovered %d; cut %v after the sync request (in round: %v); committed %d on flash; cycle %v",
-			c, cy.Boot, cy.Ready, cy.Recovered, cy.KillDelay, cy.InRound, cy.AfterCut, cy.Wall)
+		e.logf("cycle %d: boot %v, daemon ready %v, recovered %d (active %s); cut %v after the sync request (in round: %v); committed %d on flash; cycle %v",
+			c, cy.Boot, cy.Ready, cy.Recovered, cy.Active, cy.KillDelay, cy.InRound, cy.AfterCut, cy.Wall)
 	}
 	return nil
 }

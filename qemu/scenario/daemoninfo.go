@@ -128,15 +128,28 @@ func (r *daemonRun) collectInGuest(ctx context.Context, m *vm.Machine, pair stri
 // and every SEL record in the event log (the simulated CMC only adds
 // entries after them; its asset changes are about one a month).
 func (r *daemonRun) checkCollected() []string {
-	f, err := os.Open(r.e.backup)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	defer f.Close()
+	// The backup's store is the one holding the newest committed
+	// generation: chip B's, or chip A's after a failover (rounds then
+	// read chip B and write chip A's store).
 	st := cmcPartNamed("cmc-store")
-	b, err := reference.Decode(f, st.off, st.size)
-	if err != nil {
-		return []string{fmt.Sprintf("reference decoder: %v", err)}
+	var f *os.File
+	var b *reference.Backup
+	for _, path := range []string{r.e.backup, r.e.primary} {
+		g, err := os.Open(path)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		defer g.Close()
+		d, err := reference.Decode(g, st.off, st.size)
+		if err != nil {
+			continue
+		}
+		if b == nil || d.Committed.Generation > b.Committed.Generation {
+			f, b = g, d
+		}
+	}
+	if b == nil {
+		return []string{"reference decoder: neither chip's store decodes"}
 	}
 	var bad []string
 	table := func(t info.Type) *info.Table {

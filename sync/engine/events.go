@@ -21,6 +21,7 @@ const (
 	EventCommit        EventKind = "commit"         // a generation was committed
 	EventRecovery      EventKind = "recovery"       // Open found and handled state left by a power loss
 	EventRestore       EventKind = "restore"        // the new active chip's information region was restored after failover
+	EventFailback      EventKind = "failback"       // chip A was re-seeded from the committed generation and is active again
 	EventError         EventKind = "error"          // a round failed (flash error)
 	EventUpgrade       EventKind = "upgrade"        // the primary's image version differs from the committed one
 	EventDamage        EventKind = "damage"         // stored data failed its digest check

@@ -23,35 +23,9 @@ func (e *Engine) restoreActive() error {
 	if src == nil {
 		return errors.New("restore: no store")
 	}
-	chip := e.chips[act]
-	l := e.opts.Layout
-	region, err := info.OpenRegion(chip, l.InfoOff, l.InfoSize)
+	restored, err := e.restoreRegion(act, src)
 	if err != nil {
-		if err := info.FormatRegion(chip, l.InfoOff, l.InfoSize); err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
-		if region, err = info.OpenRegion(chip, l.InfoOff, l.InfoSize); err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
-	}
-	var restored []string
-	for _, ts := range src.StateRef().Types {
-		p, err := src.ReadPayload(ts.Type)
-		if err != nil {
-			// A committed chunk is damaged: the other chip's record
-			// (the old primary's, which the faults may have left whole)
-			// serves if it is exactly the committed payload.
-			alt, ok := e.committedFromOther(act, ts, src.ChunkSize())
-			if !ok {
-				return fmt.Errorf("restore %v: %w", info.Type(ts.Type), err)
-			}
-			e.event(EventRepair, src.StateRef().Generation, fmt.Sprintf("restore %v: the store's copy is damaged (%v); restored from %s's record, which matches the committed digest", info.Type(ts.Type), err, e.chips[1-act].Geometry().Name))
-			p = alt
-		}
-		if err := restoreType(region, info.Type(ts.Type), p); err != nil {
-			return fmt.Errorf("restore %v: %w", info.Type(ts.Type), err)
-		}
-		restored = append(restored, info.Type(ts.Type).String())
+		return err
 	}
 	r := e.role
 	r.RestorePending = false
@@ -63,8 +37,48 @@ func (e *Engine) restoreActive() error {
 	e.mu.Lock()
 	e.role = r
 	e.mu.Unlock()
-	e.event(EventRestore, src.StateRef().Generation, fmt.Sprintf("information region of %s restored from generation %d: %v", chip.Geometry().Name, src.StateRef().Generation, restored))
+	e.event(EventRestore, src.StateRef().Generation, fmt.Sprintf("information region of %s restored from generation %d: %v", e.chips[act].Geometry().Name, src.StateRef().Generation, restored))
 	return nil
+}
+
+// restoreRegion writes every type of src's committed generation into the
+// information region of chip id chip (formatting the region first when it
+// does not open), each record read back (restoreType). A damaged chunk of
+// src is taken from the other chip's record when that is exactly the
+// committed payload. It returns the names of the types written. Shared by
+// the failover's restore and Failback.
+func (e *Engine) restoreRegion(chip int, src *store.Store) ([]string, error) {
+	f := e.chips[chip]
+	l := e.opts.Layout
+	region, err := info.OpenRegion(f, l.InfoOff, l.InfoSize)
+	if err != nil {
+		if err := info.FormatRegion(f, l.InfoOff, l.InfoSize); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+		if region, err = info.OpenRegion(f, l.InfoOff, l.InfoSize); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+	}
+	var restored []string
+	for _, ts := range src.StateRef().Types {
+		p, err := src.ReadPayload(ts.Type)
+		if err != nil {
+			// A committed chunk is damaged: the other chip's record
+			// (the old primary's, which the faults may have left whole)
+			// serves if it is exactly the committed payload.
+			alt, ok := e.committedFromOther(chip, ts, src.ChunkSize())
+			if !ok {
+				return nil, fmt.Errorf("restore %v: %w", info.Type(ts.Type), err)
+			}
+			e.event(EventRepair, src.StateRef().Generation, fmt.Sprintf("restore %v: the store's copy is damaged (%v); restored from %s's record, which matches the committed digest", info.Type(ts.Type), err, e.chips[1-chip].Geometry().Name))
+			p = alt
+		}
+		if err := restoreType(region, info.Type(ts.Type), p); err != nil {
+			return nil, fmt.Errorf("restore %v: %w", info.Type(ts.Type), err)
+		}
+		restored = append(restored, info.Type(ts.Type).String())
+	}
+	return restored, nil
 }
 
 // committedFromOther returns the payload of ts's type from the

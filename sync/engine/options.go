@@ -58,6 +58,11 @@ type Options struct {
 	// records (store.Options.NoDeltas): for comparisons, and for test
 	// fixtures whose journals must hold whole-chunk rounds.
 	NoDeltas bool
+
+	// failbackRoleFirst (tests only) writes Failback's role record before
+	// chip A's information region: the wrong order, which the failback
+	// power-cut test must catch.
+	failbackRoleFirst bool
 }
 
 // fill sets the defaults of the fields left zero (the layout from chip

@@ -131,10 +131,24 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 // choice is being applied (the upgrade choice of the method): the round
 // then waits for Upgrade. The first time, it notes the pending upgrade in
 // the event log.
+//
+// Only an image of the same chip counts: a generation in chip i's store
+// was taken from the other chip (rounds write the backup's store), so
+// when the newest one is in the active chip's store, a failover or a
+// failback has changed the roles since, and it records the identity of
+// the other chip's image. The two chips of a board may carry different
+// images (the backup an older one); the active chip's image did not
+// change, and the first generation taken from it records it. Comparing
+// across chips made every round after a failover to a different image
+// wait for an upgrade choice.
 func (e *Engine) upgradeDetected(hdr info.ImageHeader, choice UpgradeChoice) bool {
-	newest := e.newest().StateRef()
+	n := e.newest()
+	newest := n.StateRef()
 	if newest.ImageVersion == "" || hdr.Version == newest.ImageVersion || choice != NoChoice {
 		return false
+	}
+	if n == e.stores[e.role.Active] {
+		return false // taken from the other chip's image
 	}
 	e.mu.Lock()
 	was := e.upgradePending
