@@ -209,7 +209,8 @@ type WorldVerdict struct {
 }
 
 // JudgeWorld judges case c twice with the oracle: as the simulator runs
-// it (a cut at the planned operation, the simulator's recovery), and as
+// it (a cut at the planned operation, the simulator's recovery, then the
+// engine opened afresh for the live round: a second boot), and as
 // the world ran it (the chips it left after the cut, its recovery's
 // result, writes and events; the oracle opens its engine on the recovered
 // chips for the live round). The world's round must have cut the same
@@ -236,7 +237,7 @@ func JudgeWorld(ctx context.Context, c Case, run WorldRun) (*WorldVerdict, error
 	if err != nil {
 		return nil, err
 	}
-	t.testCase = c
+	t.testCase, t.secondBoot = c, true
 	t.observe = func(w *worker) { out.SimBackup = w.summary() }
 	out.Sim = ws.judge(ctx, t)
 

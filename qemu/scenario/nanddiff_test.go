@@ -77,8 +77,10 @@ func (h hostNAND) run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Lin
 }
 
 // The NAND differential's points run on the host's NAND world (the guest's
-// replay code, its image load and save, the factory bad block) equal the
-// simulator's: operations, chips, backup and verdicts.
+// replay code, its image load and save, the factory bad blocks) equal the
+// simulator's: operations, chips, backup and verdicts; one of them has
+// the round step over a factory bad block, and the no-purge mutant cut at
+// the commit fails the same invariants in both.
 func TestNANDExactCutOnHostEqualsSimulator(t *testing.T) {
 	ctx := context.Background()
 	ps, err := campaign.WorldPoints(ctx, nandScenario, 1, engine.None)
@@ -95,6 +97,17 @@ func TestNANDExactCutOnHostEqualsSimulator(t *testing.T) {
 	for _, p := range pick {
 		cases = append(cases, p.Case)
 	}
+	// The no-purge mutant cut at the commit: both worlds fail purged and
+	// live. The live round after the guest's recovery runs on an engine
+	// the oracle opens afresh; before the simulator's side did the same
+	// (campaign.JudgeWorld's second boot) its live round ran on the
+	// engine that recovered and committed, while the world's programmed
+	// the unpurged block 202 (a NAND programming rule broken): a
+	// difference of the judge, not of the chips.
+	np := pick[len(pick)-1].Case
+	require.Equal(t, "commit", pick[len(pick)-1].Kind)
+	np.Mutant = engine.NoPurge
+	cases = append(cases, np)
 	for _, c := range cases {
 		t.Run(c.String(), func(t *testing.T) {
 			x, err := exactCut(ctx, w, w.primary, w.backup, c)
@@ -103,6 +116,10 @@ func TestNANDExactCutOnHostEqualsSimulator(t *testing.T) {
 			require.True(t, x.TraceSame, "%v", x.Differences)
 			require.Empty(t, x.Differences)
 			require.Equal(t, x.SimFailed(), x.Failed())
+			if c.Mutant == engine.NoPurge {
+				require.Equal(t, []string{"purged", "live"}, x.Failed())
+				return
+			}
 			require.Empty(t, x.Failed())
 			p, err := campaign.PlanWorld(ctx, c)
 			require.NoError(t, err)
