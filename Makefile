@@ -59,11 +59,13 @@ vm-test: deps
 # The differential, not part of `make test`: every cut point of the
 # exhaustive standard campaign (campaign.WorldPoints) killed in QEMU at the
 # exact operation and judged in both worlds, then one exact-cut replay line
-# per shipped mutant that a cut can show (no-crc-check and
-# threshold-ignored need flips and delays, which QEMU cannot apply).
+# per shipped mutant that a cut can show (no-crc-check, threshold-ignored,
+# no-write-probe and failover-no-restore need flips, failing probes or
+# delays, which QEMU cannot apply: docs/DESIGN.md).
 # Then the same on NAND: VMDIFF_NAND_POINTS cut points of the nand
-# campaign scenario (a factory bad block) on the x86 guest's nandsim, with
-# a bit flip the kernel's ECC corrects and counts (vm-diff-nand.log).
+# campaign scenario (factory bad blocks, one the round steps over) on the
+# x86 guest's nandsim, with a bit flip the kernel's ECC corrects and
+# counts, and the no-purge mutant cut at the commit (vm-diff-nand.log).
 VMDIFF_POINTS ?= 0
 VMDIFF_NAND_POINTS ?= 10
 vm-diff: deps
@@ -72,9 +74,11 @@ vm-diff: deps
 		--extra 'standard seed=1 mutant=commit-before-durable | (on (at 100) cut) | none' \
 		--extra 'standard seed=1 mutant=reinit-in-flight | (on (at 100) cut) | none' \
 		--extra 'standard seed=1 mutant=primary-written | (on (at 0) cut) | none' \
+		--extra 'standard seed=1 mutant=delta-before-durable | (on (at 426) cut) | none' \
 		2>&1 | tee vm-diff.log | grep -E 'point|FAIL|passed|DIFFERENCE' ; exit $${PIPESTATUS[0]}
 	$(GO) run ./cmd/cmcsync vm scenario nand-diff --points $(VMDIFF_NAND_POINTS) \
-		2>&1 | tee vm-diff-nand.log | grep -E 'point|kernel ECC|FAIL|passed|DIFFERENCE' ; exit $${PIPESTATUS[0]}
+		--extra 'nand seed=1 mutant=no-purge | (on (at 380) cut) | none' \
+		2>&1 | tee vm-diff-nand.log | grep -E 'point|kernel ECC|bad-block|FAIL|passed|DIFFERENCE' ; exit $${PIPESTATUS[0]}
 
 # cmcsync serve in the emulated BMC on a CMC partition layout, 20 seeded
 # power cuts during API syncs (docs/LAYOUT.md); the report goes to

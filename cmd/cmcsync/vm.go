@@ -170,7 +170,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	schedule := fs.String("schedule", "", "powercut, nand-diff: a replay line exactly as `cmcsync campaign` prints it: run that round in the guest and cut the power (SIGKILL) at the operation it names")
 	points := fs.Int("points", 30, "diff, nand-diff: cut points of the exhaustive standard (nand) campaign to run in QEMU and the simulator (0: all)")
 	var extra []string
-	fs.Func("extra", "diff: a replay line to run after the points (repeatable)", func(s string) error { extra = append(extra, s); return nil })
+	fs.Func("extra", "diff, nand-diff: a replay line to run after the points (repeatable; a shipped mutant's, for instance)", func(s string) error { extra = append(extra, s); return nil })
 	work := fs.String("work", "", "folder for the flash images and console logs (default: a temporary folder, kept on failure)")
 	if done, err := parseFlags(fs, args[1:]); done {
 		return err
@@ -187,6 +187,9 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if *schedule != "" && ((name != "powercut" && name != "nand-diff") || *mutant != "") {
 		return usageError("vm scenario: --schedule is for powercut and nand-diff, and the replay line names the engine variant (drop --mutant)")
+	}
+	if *schedule != "" && len(extra) > 0 {
+		return usageError("vm scenario: --extra goes with --points, not --schedule (give each replay line as an --extra)")
 	}
 	if *points < 0 {
 		return usageError("vm scenario: --points must be 0 (all) or more")

@@ -52,6 +52,12 @@ type trial struct {
 	// external, if set, is the recovery another world ran on these chips
 	// (see world.go): the oracle takes its result instead of recovering.
 	external *externalRecovery
+	// secondBoot: once the recovery ran, the oracle opens the engine
+	// afresh on the recovered chips (a second boot) and runs the live
+	// round on that engine, as it must after another world's recovery;
+	// JudgeWorld sets it on the simulator's side so that both worlds'
+	// live rounds start from an engine that read the chips.
+	secondBoot bool
 	// observe, if set, sees the chips once the recovery ran, before the
 	// checks.
 	observe func(w *worker)
@@ -175,8 +181,16 @@ func (w *worker) recover(ctx context.Context, t *trial, writes *[]faults.Op) (*r
 	if err != nil {
 		return nil, err
 	}
+	rec.events = e.Events()
+	if t.secondBoot {
+		e.Release()
+		if e, err = w.bench.open(ctx, in.Wrap(w.chips[0], faults.Primary), in.Wrap(w.chips[1], faults.Backup), w.clock, w.bench.mutant); err != nil {
+			return nil, fmt.Errorf("second boot: %w", err)
+		}
+		rec.events = append(rec.events, e.Events()...)
+	}
 	rec.tracing = false
-	rec.engine, rec.events = e, e.Events()
+	rec.engine = e
 	if t.external != nil {
 		t.external.hostWrites = len(*writes) - t.external.writesAfter
 		rec.events = append(append([]engine.Event(nil), t.external.events...), rec.events...)

@@ -72,10 +72,11 @@ var scenarios = map[string]Scenario{
 	"nand": {
 		Name: "nand",
 		Description: "generator information on a 2 MiB region of an MT29F2G01 SPI NAND (32 MiB simulated chips: 128 KiB blocks, 2 KiB pages), " +
-			"a factory bad block in the backup's data area (block 90, where the first round's chunks lie), synced once, then the round after a typical interval's changes, all six types",
+			"two factory bad blocks in the backup's data area (block 196, among the first round's chunks, and block 204, among the chunks the round under test allocates), " +
+			"synced once, then the round after a typical interval's changes, all six types",
 		Part: "mt29f2g01", ChipSize: 32 << 20, RegionSize: 2 << 20, Types: info.All(),
 		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: cmcsim.TypicalInterval, Threshold: 2 * time.Second,
-		FactoryBad: [2][]int64{nil, {NANDFactoryBad}},
+		FactoryBad: [2][]int64{nil, {NANDFactoryBad, NANDRoundBad}},
 	},
 	"small": {
 		Name:        "small",
@@ -119,7 +120,14 @@ func LookupScenario(name string) (Scenario, error) {
 	return Scenario{}, fmt.Errorf("unknown scenario %q (want one of %s)", name, strings.Join(names, ", "))
 }
 
-// NANDFactoryBad is the backup's factory bad block in the nand scenario
-// (an erase block number): among the blocks the store's first round puts
-// chunks in, so the format and the rounds must step over it.
-const NANDFactoryBad = 208
+// NANDFactoryBad and NANDRoundBad are the backup's factory bad blocks in
+// the nand scenario (erase block numbers). NANDFactoryBad lies among the
+// blocks the store's first round puts chunks in (the format and the first
+// round step over it); NANDRoundBad among those the round under test
+// allocates (NAND rounds write whole chunks: delta records are NOR-only),
+// so that round's allocation steps over it too — the cut points past it
+// are the ones WorldPlan.Crossed reports.
+const (
+	NANDFactoryBad = 196
+	NANDRoundBad   = 204
+)

@@ -49,6 +49,12 @@ type WorldPlan struct {
 	// FactoryBad are the chips' factory bad blocks (Scenario.FactoryBad):
 	// the world's chips must have the same; Base holds them as erased.
 	FactoryBad [2][]int64
+	// Crossed lists the backup's factory bad blocks the round's
+	// allocation stepped over before the cut: each lies between two data
+	// blocks the round wrote one after the other (a program or erase of
+	// the later one issued before the cut). Empty: the cut came before
+	// the round reached a bad block, or the chips have none.
+	Crossed []int64
 }
 
 // PlanWorld returns the plan of case c. Only a round schedule of power
@@ -80,7 +86,34 @@ func PlanWorld(ctx context.Context, c Case) (*WorldPlan, error) {
 		p.Ops = append(p.Ops, st.op)
 		p.Times = append(p.Times, st.time)
 	}
+	p.Crossed = crossedBad(p.Ops[:cut], sc.FactoryBad[1], b.eraseSize, b.dataOff, b.dataSize)
 	return p, nil
+}
+
+// crossedBad returns the blocks of bad (the backup's bad blocks) that ops
+// step over in the data area [dataOff, dataOff+dataSize): each lies
+// strictly between two data blocks written one after the other.
+func crossedBad(ops []faults.Op, bad []int64, eraseSize, dataOff, dataSize int64) []int64 {
+	var out []int64
+	seen := map[int64]bool{}
+	prev := int64(-1)
+	for _, op := range ops {
+		if op.Role != faults.Backup || op.Kind == faults.Read || op.Off < dataOff || op.Off >= dataOff+dataSize {
+			continue
+		}
+		blk := op.Off / eraseSize
+		if prev >= 0 && blk != prev {
+			lo, hi := min(prev, blk), max(prev, blk)
+			for _, b := range bad {
+				if b > lo && b < hi && !seen[b] {
+					seen[b] = true
+					out = append(out, b)
+				}
+			}
+		}
+		prev = blk
+	}
+	return out
 }
 
 // worldBench loads c's bench and finds the round operation c's schedule
@@ -176,7 +209,8 @@ type WorldVerdict struct {
 }
 
 // JudgeWorld judges case c twice with the oracle: as the simulator runs
-// it (a cut at the planned operation, the simulator's recovery), and as
+// it (a cut at the planned operation, the simulator's recovery, then the
+// engine opened afresh for the live round: a second boot), and as
 // the world ran it (the chips it left after the cut, its recovery's
 // result, writes and events; the oracle opens its engine on the recovered
 // chips for the live round). The world's round must have cut the same
@@ -203,7 +237,7 @@ func JudgeWorld(ctx context.Context, c Case, run WorldRun) (*WorldVerdict, error
 	if err != nil {
 		return nil, err
 	}
-	t.testCase = c
+	t.testCase, t.secondBoot = c, true
 	t.observe = func(w *worker) { out.SimBackup = w.summary() }
 	out.Sim = ws.judge(ctx, t)
 

@@ -47,6 +47,9 @@ type ExactCut struct {
 	// flips it injected that the kernel corrected, and the kernel's
 	// corrected-bit counters over the phase.
 	KernelECC []string `json:"kernel_ecc,omitempty"`
+	// Crossed (NAND) are the factory bad blocks the round stepped over
+	// before the cut (campaign.WorldPlan.Crossed).
+	Crossed []int64 `json:"crossed_bad_blocks,omitempty"`
 	// Differences lists every way the simulator and QEMU differ.
 	Differences []string `json:"differences,omitempty"`
 	// RoundWall is the wall time from starting the round's boot to the

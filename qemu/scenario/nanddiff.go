@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,10 @@ type qemuNAND struct {
 	// (the engine's reads of the flipped pages).
 	ecc       *[]string
 	corrected *[][2]int64
+	// badSeen collects, per phase, how many bad blocks the guest found
+	// on each chip when it loaded the image (the kernel's bad-block
+	// table, nandsim badblocks=).
+	badSeen *[][2]int
 }
 
 func (qemuNAND) imageSize() int64 { return nandPartSize }
@@ -75,13 +80,18 @@ func (w qemuNAND) run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Lin
 	devs := [2]string{"/dev/mtd0", "/dev/mtd1"}
 	disks := [2]string{"/dev/vda", "/dev/vdb"}
 	var loaded []string
+	var seen [2]int
 	for i := range devs {
 		out, err := e.run(ctx, m, fmt.Sprintf("cmcsync guest nand load --chip mtd:%s --image %s --size %d --flip %#x", devs[i], disks[i], cmd.Size, w.flip[i]))
 		if err != nil {
 			return nil, err
 		}
 		loaded = append(loaded, strings.TrimSpace(out))
+		if seen[i], err = loadedBad(out); err != nil {
+			return nil, err
+		}
 	}
+	*w.badSeen = append(*w.badSeen, seen)
 	before, err := w.counters(ctx, m)
 	if err != nil {
 		return nil, err
@@ -114,6 +124,19 @@ func (w qemuNAND) run(ctx context.Context, cmd guest.ReplayCommand) ([]guest.Lin
 	return guest.Parse(out)
 }
 
+// loadedRE matches the guest's account of an image load: "load CHIP: N
+// blocks (B bad), P pages programmed".
+var loadedRE = regexp.MustCompile(`: \d+ blocks \((\d+) bad\)`)
+
+// loadedBad returns how many bad blocks the guest's image load reported.
+func loadedBad(out string) (int, error) {
+	m := loadedRE.FindStringSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("guest nand load: no block account in %q", strings.TrimSpace(out))
+	}
+	return strconv.Atoi(m[1])
+}
+
 // counters reads the kernel's corrected-bit counters of both partitions.
 func (w qemuNAND) counters(ctx context.Context, m *vm.Machine) ([2]int64, error) {
 	var c [2]int64
@@ -131,6 +154,41 @@ func (w qemuNAND) counters(ctx context.Context, m *vm.Machine) ([2]int64, error)
 		}
 	}
 	return c, nil
+}
+
+// checkFactoryBad records the factory-bad-block check of one point: the
+// guest found on each chip, at every phase's load, as many bad blocks as
+// the scenario has (the kernel's bad-block table holds them), and the
+// backup has at least one; the detail says whether the round stepped over
+// one before the cut (campaign.WorldPlan.Crossed).
+func checkFactoryBad(rep *Report, name string, plan *campaign.WorldPlan, seen [][2]int) {
+	ok := len(plan.FactoryBad[1]) > 0 && len(seen) > 0
+	for _, s := range seen {
+		for i := range s {
+			ok = ok && s[i] == len(plan.FactoryBad[i])
+		}
+	}
+	cross := "the round did not reach one before the cut"
+	if len(plan.Crossed) > 0 {
+		cross = fmt.Sprintf("the round stepped over %v before the cut", plan.Crossed)
+	}
+	rep.check("factory-bad-block "+name, ok, "factory bad blocks %v (primary, backup); the guest's loads found %v per phase; %s",
+		plan.FactoryBad, seen, cross)
+}
+
+// checkCrossed records the run's factory-bad-block-crossed check: some
+// point's round stepped over a factory bad block before its cut. A run
+// whose points all cut before the round reached one shows nothing of the
+// allocation stepping over it.
+func checkCrossed(rep *Report, points []ExactCut) {
+	var crossed []string
+	for i, x := range points {
+		if len(x.Crossed) > 0 {
+			crossed = append(crossed, fmt.Sprintf("point %d (op %d): %v", i+1, x.KilledAt, x.Crossed))
+		}
+	}
+	rep.check("factory-bad-block-crossed", len(crossed) > 0, "points whose round stepped over a factory bad block before the cut: %s",
+		joinOr(crossed, "none"))
 }
 
 // nandFlipOffsets returns where the NAND differential flips a bit on each
@@ -180,6 +238,13 @@ func runNANDDiff(ctx context.Context, e *env) error {
 			count[p.Kind]++
 		}
 		e.logf("%d of the nand round's %d differential points: %v", len(pick), len(ps), count)
+		for _, l := range e.o.Extra {
+			c, err := campaign.ParseCase(l)
+			if err != nil {
+				return err
+			}
+			cases, kinds = append(cases, c), append(kinds, "replay")
+		}
 	}
 	var total time.Duration
 	for i, c := range cases {
@@ -193,12 +258,13 @@ func runNANDDiff(ctx context.Context, e *env) error {
 		}
 		var ecc []string
 		var corrected [][2]int64
-		w := qemuNAND{e: e, bad: plan.FactoryBad, flip: flip, ecc: &ecc, corrected: &corrected}
+		var badSeen [][2]int
+		w := qemuNAND{e: e, bad: plan.FactoryBad, flip: flip, ecc: &ecc, corrected: &corrected, badSeen: &badSeen}
 		x, err := exactCut(ctx, w, e.primary, e.backup, c)
 		if err != nil {
 			return fmt.Errorf("point %d (%s): %w", i+1, c, err)
 		}
-		x.Kind, x.KernelECC = kinds[i], ecc
+		x.Kind, x.KernelECC, x.Crossed = kinds[i], ecc, plan.Crossed
 		x.VMReplay = "cmcsync vm scenario nand-diff --schedule " + guestQuote(c.String())
 		total += time.Duration(x.Wall)
 		e.rep.ExactCuts = append(e.rep.ExactCuts, *x)
@@ -224,7 +290,10 @@ func runNANDDiff(ctx context.Context, e *env) error {
 			hit = hit && c[1] > 0
 		}
 		e.rep.check("bit-flip-reported "+name, hit, "bits the kernel corrected on the backup during the round and the recovery: %v; %s", corrected, strings.Join(ecc, " | "))
-		e.rep.check("factory-bad-block "+name, len(plan.FactoryBad[1]) > 0, "backup factory bad blocks %v", plan.FactoryBad[1])
+		checkFactoryBad(e.rep, name, plan, badSeen)
+	}
+	if e.o.Schedule == "" {
+		checkCrossed(e.rep, e.rep.ExactCuts)
 	}
 	if len(cases) > 0 {
 		e.logf("%d points in %v (mean %v per point)", len(cases), total.Round(time.Second), (total / time.Duration(len(cases))).Round(time.Millisecond))

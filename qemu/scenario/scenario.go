@@ -46,9 +46,9 @@ type Options struct {
 	// Schedule (powercut) is a campaign replay line to run with a power
 	// cut at the exact operation it names, instead of seeded delays.
 	Schedule string
-	// Points (diff) is how many cut points of the exhaustive standard
-	// campaign the differential runs (0: all); Extra are replay lines it
-	// runs after them.
+	// Points (diff, nand-diff) is how many cut points of the exhaustive
+	// standard (nand) campaign the differential runs (0: all); Extra are
+	// replay lines it runs after them (a shipped mutant's, for instance).
 	Points int
 	Extra  []string
 	// OnDaemon (daemon-powercut) runs on the host against the guest's
