@@ -53,6 +53,10 @@ func (b backend) Status() web.Status {
 		g := f.Geometry()
 		out.Chips = append(out.Chips, web.Chip{Role: role, Name: g.Name, Geometry: strings.TrimPrefix(g.String(), g.Name+" ")})
 	}
+	out.RestorePending = st.RestorePending
+	for _, t := range st.RestoreFailed {
+		out.RestoreFailed = append(out.RestoreFailed, t.String())
+	}
 	if st.UpgradePending {
 		out.Upgrade = &web.UpgradeInfo{FromVersion: st.CommittedVersion, ToVersion: st.PrimaryVersion}
 	}

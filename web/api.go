@@ -250,6 +250,11 @@ type Status struct {
 	DamagedChunks int       `json:"damaged_chunks,omitempty"`
 	// Upgrade is set while an image upgrade waits for the user's choice.
 	Upgrade *UpgradeInfo `json:"upgrade,omitempty"`
+	// RestorePending: a failover's restore of the active chip's
+	// information has not completed, so no round commits; RestoreFailed
+	// names the types its last try could not restore (the alarm).
+	RestorePending bool     `json:"restore_pending,omitempty"`
+	RestoreFailed  []string `json:"restore_failed,omitempty"`
 	// Counters since the daemon started or, if the engine stores them,
 	// since the store was formatted.
 	Counters Counters `json:"counters"`

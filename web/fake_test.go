@@ -28,6 +28,9 @@ type fakeBackend struct {
 	choices  []web.UpgradeChoice
 	counters web.Counters
 	lastSync time.Time
+	// restoreFailed, if set, is a failover's restore that failed for these
+	// types (Status.RestorePending).
+	restoreFailed []string
 	// refuse, if set, makes SetConfig refuse every config with this error
 	// (wrapped in web.ErrInvalid), like an engine with stricter rules.
 	refuse string
@@ -77,7 +80,7 @@ func (f *fakeBackend) Status() web.Status {
 	defer f.mu.Unlock()
 	st := web.Status{
 		Active: "primary", ActiveChip: 0, ImageVersion: f.version, Generation: f.gen,
-		LastSync: f.lastSync, Counters: f.counters,
+		LastSync: f.lastSync, Counters: f.counters, RestorePending: len(f.restoreFailed) > 0, RestoreFailed: f.restoreFailed,
 		Chips: []web.Chip{{Role: "primary", Name: "flash0", Geometry: "mx66l1g45g NOR 8 MiB"}, {Role: "backup", Name: "flash1", Geometry: "mx66l1g45g NOR 8 MiB"}},
 	}
 	if !f.lastSync.IsZero() {

@@ -138,3 +138,17 @@ func TestMetricsLint(t *testing.T) {
 	require.NoError(t, cmd.Run(), "promtool check metrics:\n%s", out.String())
 	require.Empty(t, strings.TrimSpace(out.String()), "promtool found problems")
 }
+
+// TestRestorePendingMetric: the restore-failed alarm is a gauge, 1 while
+// a failover's restore is pending, and the status names the types.
+func TestRestorePendingMetric(t *testing.T) {
+	f := newFake()
+	f.restoreFailed = []string{"node"}
+	m, _ := scrape(t, f)
+	require.Equal(t, "GAUGE", m["cmcsync_restore_pending"].kind)
+	require.Equal(t, 1.0, m["cmcsync_restore_pending"].values[""])
+	require.Equal(t, []string{"node"}, f.Status().RestoreFailed)
+	f.restoreFailed = nil
+	m, _ = scrape(t, f)
+	require.Equal(t, 0.0, m["cmcsync_restore_pending"].values[""])
+}

@@ -317,6 +317,7 @@ func TestSyncNowAndMetrics(t *testing.T) {
 		"cmcsync_failovers_total 0",
 		"cmcsync_purges_total 0",
 		"cmcsync_round_failures_total 0",
+		"cmcsync_restore_pending 0",
 	} {
 		require.Contains(t, body, want)
 	}

@@ -17,7 +17,7 @@ import (
 // and chip A is active again.
 func TestFailbackCommand(t *testing.T) {
 	dir, chips := pairFiles(t)
-	_, _, err := runCommand(t, append([]string{"failback"}, chips...)...)
+	_, _, err := runCLI(append([]string{"failback"}, chips...)...)
 	require.Equal(t, exitRefused, statusOf(err), "%v", err)
 	require.ErrorContains(t, err, "chip A is already the active chip")
 
@@ -39,7 +39,7 @@ func TestFailbackCommand(t *testing.T) {
 	require.NoError(t, a.Close())
 	require.Equal(t, 1, syncJSON(t, chips...).Status.ActiveChip)
 
-	out, _, err := runCommand(t, append([]string{"failback", "--json"}, chips...)...)
+	out, _, err := runCLI(append([]string{"failback", "--json"}, chips...)...)
 	require.NoError(t, err)
 	require.NoError(t, jsonout.Check([]byte(out)))
 	var r failbackResult
@@ -50,6 +50,6 @@ func TestFailbackCommand(t *testing.T) {
 	require.Equal(t, 0, res.Status.ActiveChip)
 	require.Contains(t, []string{"committed", "nothing-changed"}, res.Round.Outcome, "rounds run from chip A again")
 
-	_, _, err = runCommand(t, append([]string{"failback"}, chips...)...)
+	_, _, err = runCLI(append([]string{"failback"}, chips...)...)
 	require.Equal(t, exitRefused, statusOf(err))
 }

@@ -128,7 +128,8 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	if t.roundErr != nil {
 		excuse = append(excuse, "the round reported an error: "+t.roundErr.Error())
 	}
-	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.damagedTypes(t, post, excuse)), b.threshold())
+	damaged := w.damagedTypes(t, post, excuse)
+	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.restoreExcused(rec.engine.Status(), last, post, damaged)), b.threshold())
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
 	checkWear(vs, writes, t.faultedErases, t.cuts, b.eraseSize, "round and recovery")
@@ -140,7 +141,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 			return vs.all()
 		}
 	}
-	w.checkLive(ctx, vs, rec, writes, last)
+	w.checkLive(ctx, vs, rec, writes, last, liveRestore{post: post, damaged: damaged})
 	return vs.all()
 }
 

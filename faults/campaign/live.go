@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -19,7 +20,7 @@ import (
 // The verdicts of a live round are memoised (with worker.memoLive) by
 // what it starts from (liveKey and the recovery's operations); a point
 // whose live round is not due (Options.LiveEvery) skips the invariant.
-func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writes []faults.Op, last *generation) {
+func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writes []faults.Op, last *generation, rf liveRestore) {
 	if !w.liveDue {
 		vs.skip(Live, "not checked for this point (see Options.LiveEvery)")
 		return
@@ -34,7 +35,7 @@ func (w *worker) checkLive(ctx context.Context, vs verdicts, rec *recovery, writ
 	if !hit {
 		var liveWrites []faults.Op
 		rec.sink = &liveWrites
-		lv = w.liveRound(ctx, rec.engine, &liveWrites, last)
+		lv = w.liveRound(ctx, rec.engine, &liveWrites, last, rf)
 		w.liveRounds++
 		if w.memoLive {
 			w.liveVerdicts[key] = lv
@@ -64,13 +65,25 @@ func (w *worker) liveKey(writes []faults.Op, e *engine.Engine) uint64 {
 // hold the primary's information: chip A's current information, or, after
 // a failover (chip B active), last, the last committed generation, which
 // the failover restored into chip B's region.
-func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faults.Op, last *generation) []Verdict {
+//
+// A round that starts with a failover's restore pending retries it and
+// may write the active chip's information region (only there); if the
+// retry fails, the round must refuse to commit, as judgeRestoreRefusal
+// judges.
+func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faults.Op, last *generation, rf liveRestore) []Verdict {
 	vs := verdicts{}
-	active := e.Status().ActiveChip
+	st := e.Status()
+	active, pending := st.ActiveChip, st.RestorePending
 	backup := 1 - active
 	baseline := w.chips[active].Stats()
 	rep, err := e.Round(ctx)
 	if err != nil {
+		if pending && errors.Is(err, engine.ErrRestorePending) {
+			w.judgeRestoreRefusal(vs, err, active, *writes, last, rf)
+			checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
+			w.checkPrimaryRestore(vs, *writes, active, baseline, pending)
+			return vs.list()
+		}
 		vs.fail(Live, "the round after recovery failed: %v", err)
 		return vs.list()
 	}
@@ -99,7 +112,7 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 		return vs.list()
 	}
 	checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
-	w.checkPrimary(vs, *writes, active, baseline)
+	w.checkPrimaryRestore(vs, *writes, active, baseline, pending)
 	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.generation, backup)
 	return vs.list()
 }

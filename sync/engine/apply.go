@@ -50,6 +50,12 @@ func (e *Engine) Apply(ctx context.Context, p *Prepared) (RoundReport, error) {
 		return RoundReport{}, fmt.Errorf("%w: prepared to commit generation %d over %d; the backup now holds %d", ErrStale, p.report.Generation, p.baseGeneration, bk.StateRef().Generation)
 	}
 	e.countRound()
+	if err := e.retryRestore(); err != nil {
+		rep := p.report
+		rep.Types = slices.Clone(p.report.Types)
+		rep.Outcome = OutcomeRestorePending
+		return e.finish(&rep, e.newWork(e.chips[active], e.chips[1-active]), err)
+	}
 	return e.apply(ctx, p, false)
 }
 

@@ -54,6 +54,7 @@ type Engine struct {
 	lastReport     *RoundReport
 	damage         []string
 	primaryErrors  map[info.Type]string // TypeStatus.PrimaryError
+	restoreFailed  TypeList             // Status.RestoreFailed
 	scrubDamage    []ChunkDamage        // Status.ScrubDamage
 	lastScrub      time.Time            // Status.LastScrub
 }

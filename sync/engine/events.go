@@ -37,6 +37,11 @@ const (
 	// information region's change table says it did not change; the next
 	// round re-reads it.
 	EventChangeTable EventKind = "change-table"
+	// EventRestoreFailed is the alarm of a failover's restore that could
+	// not write every type of the last committed generation into the new
+	// active chip's region (RestoreError names each); no round commits
+	// until a retry completes it.
+	EventRestoreFailed EventKind = "restore-failed"
 )
 
 // Event is one entry of the engine's structured log.

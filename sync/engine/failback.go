@@ -20,9 +20,6 @@ var (
 	// ErrNoGeneration: no store holds a committed generation to re-seed
 	// chip A's information region from.
 	ErrNoGeneration = fmt.Errorf("%w: no committed generation to re-seed chip A from", ErrFailbackRefused)
-	// ErrRestorePending: the failover's restore of chip B's information
-	// region has not completed; it completes at the next round or Open.
-	ErrRestorePending = fmt.Errorf("%w: the failover's restore of the active chip is still pending", ErrFailbackRefused)
 	// ErrChipUnhealthy: chip A does not answer reads in time, or carries
 	// no image the identity source can read.
 	ErrChipUnhealthy = fmt.Errorf("%w: chip A is not healthy", ErrFailbackRefused)
@@ -62,7 +59,7 @@ func (e *Engine) Failback(ctx context.Context) (FailbackReport, error) {
 	case old.Active == 0:
 		return FailbackReport{}, ErrAlreadyActive
 	case old.RestorePending:
-		return FailbackReport{}, ErrRestorePending
+		return FailbackReport{}, fmt.Errorf("%w: %w", ErrFailbackRefused, ErrRestorePending)
 	case src == nil || src.StateRef().Generation == 0:
 		return FailbackReport{}, ErrNoGeneration
 	}
@@ -83,7 +80,16 @@ func (e *Engine) Failback(ctx context.Context) (FailbackReport, error) {
 			return FailbackReport{}, fmt.Errorf("failback: %w", err)
 		}
 	}
-	restored, err := e.restoreRegion(0, src)
+	restored, failed, err := e.restoreRegion(0, src)
+	if err == nil && len(failed) > 0 {
+		// Not a RestoreError: that one means a failover's restore is
+		// pending; here the roles are unchanged and chip B stays active.
+		errs := make([]error, len(failed))
+		for i, f := range failed {
+			errs[i] = fmt.Errorf("%v: %w", f.Type, f.Err)
+		}
+		err = fmt.Errorf("chip A's region not written for %d type(s), roles unchanged: %w", len(failed), errors.Join(errs...))
+	}
 	if err != nil {
 		e.event(EventError, gen, "failback: "+err.Error())
 		return FailbackReport{}, fmt.Errorf("failback: %w", err)

@@ -90,6 +90,12 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 		rep.Outcome = OutcomeUpgradePending
 		return ended(e.finish(&rep, work, fmt.Errorf("%w: Round completes it", ErrRestoreIncomplete)))
 	}
+	if err := e.retryRestore(); err != nil {
+		// The active chip's region is not the last committed generation:
+		// syncing it would commit a half-restored region over it.
+		rep.Outcome = OutcomeRestorePending
+		return ended(e.finish(&rep, work, err))
+	}
 	rs := e.newRoundState(&rep, primary, bk, cfg)
 	prevGen := bk.StateRef().Generation
 	// Probe the primary first.

@@ -13,6 +13,9 @@ const (
 	OutcomeFailover       = "failover"        // anomaly, primary did not answer within the threshold: failed over, purged
 	OutcomeUpgradePending = "upgrade-pending" // the primary's image was upgraded: waiting for Upgrade
 	OutcomeError          = "error"           // a flash error ended the round (see Error)
+	// OutcomeRestorePending: a failover's restore is pending and its retry
+	// failed (see ErrRestorePending); the round wrote nothing to the backup.
+	OutcomeRestorePending = "restore-pending"
 )
 
 // RoundReport says what one round did.

@@ -29,6 +29,9 @@ type Counters struct {
 	// since their commit although the change table said they were not
 	// (EventChangeTable); the next round re-read each.
 	ChangeTableFaults int64 `json:"change_table_faults"`
+	// RestoreFailures counts the failover restores that failed for some
+	// type (EventRestoreFailed).
+	RestoreFailures int64 `json:"restore_failures"`
 }
 
 // TypeStatus is one information type of the newest committed generation.
@@ -44,7 +47,8 @@ type TypeStatus struct {
 	// known says the primary's information differs from it for a reason
 	// other than new CMC activity: no record of the type read corrupt
 	// since it was last committed (PrimaryError), no image upgrade waiting
-	// for a choice, no restore-defaults left incomplete.
+	// for a choice, no restore-defaults left incomplete, no failover's
+	// restore of the type failed (Status.RestoreFailed).
 	Synced bool `json:"synced"`
 	// PrimaryError is the corruption the last round found in the
 	// primary's record of the type (cleared when a round commits it, or
@@ -77,6 +81,12 @@ type Status struct {
 	// is not recorded yet (Open or the next round completes it);
 	// UpgradePending is set too.
 	RestoreIncomplete bool `json:"restore_incomplete,omitempty"`
+	// RestorePending: a failover's restore of the active chip's
+	// information region has not completed; no round commits until it
+	// does. RestoreFailed lists the types its last try could not restore
+	// (the restore-failed alarm).
+	RestorePending bool     `json:"restore_pending,omitempty"`
+	RestoreFailed  TypeList `json:"restore_failed,omitempty"`
 	// PrimaryVersion is the image version the last probe read;
 	// CommittedVersion the one recorded with the newest generation.
 	PrimaryVersion   string        `json:"primary_version"`
@@ -135,6 +145,7 @@ func (e *Engine) Status() Status {
 		LastError: e.lastError, NotSynced: e.notSynced, NotSyncedSince: e.notSyncedSince, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
 		CommittedVersion: e.newestState.ImageVersion, UpgradeChoice: UpgradeChoice(e.newestState.UpgradeChoice),
 		Config: e.config.Clone(), Counters: e.counters, LastRound: e.lastReport,
+		RestorePending: e.role.RestorePending, RestoreFailed: slices.Clone(e.restoreFailed),
 	}
 	st.Active = "primary"
 	if e.role.Active != 0 {
@@ -155,7 +166,7 @@ func (e *Engine) Status() Status {
 			ts.Size, ts.Seq, ts.Digest, ts.Chunks = x.Size, x.Seq, x.Digest.String(), len(x.Chunks)
 		}
 		ts.PrimaryError = e.primaryErrors[t]
-		ts.Synced = ts.Digest != "" && ts.PrimaryError == "" && !st.UpgradePending
+		ts.Synced = ts.Digest != "" && ts.PrimaryError == "" && !st.UpgradePending && !slices.Contains(e.restoreFailed, t)
 		st.Types = append(st.Types, ts)
 	}
 	return st

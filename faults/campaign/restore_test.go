@@ -1,0 +1,79 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+)
+
+// restoreFailsLine: a committed chunk of node damaged on the backup before
+// the round, then the primary stops answering for good. The failover's
+// restore cannot restore node (the store's copy fails its digest, the old
+// primary's node record has moved on since generation 1), so the live
+// round must refuse to commit (testdata/regressions.txt holds it too).
+const restoreFailsLine = "standard seed=1 mutant=none | before (seed 1) (on (at 0) (flip backup 0xd1f000 0xd1f040 1)) | (seed 2502) (on (and primary read (after 28) (before 1099511627776)) (fail timeout)) (on (at 201) weak) (on (at 365) (delay 4s)) | none"
+
+// TestRestoreChecksFireOnWrongStates: after the replay of restoreFailsLine
+// (every invariant kept, the live round refused for node), the failover's
+// excuse and the live round's refusal check accept exactly the reported
+// restore failure of a type without a good copy, and fire when the
+// failure was not reported, when it names a type a good copy of which
+// exists, when the refusal wrote the backup, when it does not name the
+// types, and when the active chip's region misses another type.
+func TestRestoreChecksFireOnWrongStates(t *testing.T) {
+	ctx := context.Background()
+	c, err := ParseCase(restoreFailsLine)
+	require.NoError(t, err)
+	b, err := loadBench(ctx, c.Scenario, c.Seed, engine.None)
+	require.NoError(t, err)
+	w, err := newWorker(b)
+	require.NoError(t, err)
+	r, err := w.replay(ctx, c)
+	require.NoError(t, err)
+	for _, v := range r.verdicts {
+		require.True(t, v.OK, "%s", v)
+	}
+	require.Contains(t, verdictIn(r.verdicts, Live).Saw, "refused to commit")
+
+	last, post := b.prevGen, w.decode(1)
+	require.NoError(t, post.err)
+	damaged := func(ty info.Type) bool { return ty == info.Node }
+	rf := liveRestore{post: post, damaged: damaged}
+
+	// The failover check's excuse.
+	reported := engine.Status{RestorePending: true, RestoreFailed: engine.TypeList{info.Node}}
+	require.True(t, w.restoreExcused(reported, last, post, damaged)(info.Node))
+	require.False(t, w.restoreExcused(engine.Status{}, last, post, damaged)(info.Node), "a silent restore failure is excused")
+	require.False(t, w.restoreExcused(engine.Status{RestorePending: true}, last, post, damaged)(info.Node), "a failure not naming node is excused")
+	require.False(t, w.restoreExcused(engine.Status{RestorePending: true, RestoreFailed: engine.TypeList{info.EventLog}}, last, post, damaged)(info.EventLog),
+		"a failure of a type the backup store holds intact is excused")
+
+	nodeFailed := &engine.RestoreError{Chip: "flash1", Failed: []engine.TypeFailure{{Type: info.Node, Err: errors.New("no good copy")}}}
+	otherLast := &generation{number: last.number, config: last.config, payloads: maps.Clone(last.payloads), chunks: last.chunks}
+	otherLast.payloads[info.Fan] = append([]byte{0xff}, last.payloads[info.Fan]...)
+	for _, tc := range []struct {
+		name   string
+		err    error
+		writes []faults.Op
+		last   *generation
+		ok     bool
+	}{
+		{"node reported, no good copy", nodeFailed, nil, last, true},
+		{"a type with a good copy", &engine.RestoreError{Chip: "flash1", Failed: []engine.TypeFailure{{Type: info.EventLog, Err: errors.New("x")}}}, nil, last, false},
+		{"types not named", engine.ErrRestorePending, nil, last, false},
+		{"the backup written", nodeFailed, []faults.Op{{Role: faults.Primary, Kind: faults.Erase, Off: 0x200000, Len: 0x1000}}, last, false},
+		{"another type not restored", nodeFailed, nil, otherLast, false},
+	} {
+		vs := verdicts{}
+		w.judgeRestoreRefusal(vs, tc.err, 1, tc.writes, tc.last, rf)
+		v := vs[Live]
+		require.Equal(t, tc.ok, v.OK, "%s: %s", tc.name, v)
+	}
+}
