@@ -165,15 +165,7 @@ func TestCheckProgram(t *testing.T) {
 		{"nand negative", nand, -2048, 2048, hal.ErrOutOfRange},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := hal.CheckProgram(tc.g, tc.off, tc.n)
-			if tc.want == nil {
-				require.NoError(t, err)
-				return
-			}
-			require.ErrorIs(t, err, tc.want)
-			var oe *hal.OpError
-			require.ErrorAs(t, err, &oe)
-			require.Equal(t, "program", oe.Op)
+			requireOpError(t, hal.CheckProgram(tc.g, tc.off, tc.n), tc.want, "program")
 		})
 	}
 }
@@ -195,18 +187,26 @@ func TestCheckErase(t *testing.T) {
 		{"negative length", 0, -4096, hal.ErrOutOfRange},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := hal.CheckErase(g, tc.off, tc.n)
-			if tc.want == nil {
-				require.NoError(t, err)
-				return
+			if oe := requireOpError(t, hal.CheckErase(g, tc.off, tc.n), tc.want, "erase"); oe != nil {
+				require.Equal(t, tc.off, oe.Off)
 			}
-			require.ErrorIs(t, err, tc.want)
-			var oe *hal.OpError
-			require.ErrorAs(t, err, &oe)
-			require.Equal(t, "erase", oe.Op)
-			require.Equal(t, tc.off, oe.Off)
 		})
 	}
+}
+
+// requireOpError requires err to be nil if want is, else to wrap want in
+// an OpError of operation op, which it returns.
+func requireOpError(t *testing.T, err, want error, op string) *hal.OpError {
+	t.Helper()
+	if want == nil {
+		require.NoError(t, err)
+		return nil
+	}
+	require.ErrorIs(t, err, want)
+	var oe *hal.OpError
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, op, oe.Op)
+	return oe
 }
 
 func TestOpError(t *testing.T) {

@@ -122,16 +122,7 @@ func TestPartTimingsMatchSFDP(t *testing.T) {
 // erase no faster than a 4 KiB one and no slower than sixteen of them,
 // maxima within 10 s, a bus of 1 to 100 MB/s and a command of up to 10 µs.
 func implausible(p Part) error {
-	for _, c := range []struct {
-		what     string
-		typ, max time.Duration
-	}{
-		{"page program", p.Typical.PageProgram, p.Max.PageProgram},
-		{"sector erase", p.Typical.SectorErase, p.Max.SectorErase},
-		{"block erase", p.Typical.BlockErase, p.Max.BlockErase},
-		{"page read", p.Typical.PageRead, p.Max.PageRead},
-		{"command", p.Typical.CommandOverhead, p.Max.CommandOverhead},
-	} {
+	for _, c := range p.cornerPairs() {
 		if c.max < c.typ {
 			return fmt.Errorf("%s: max %s %v below typical %v", p.Name, c.what, c.max, c.typ)
 		}

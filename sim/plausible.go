@@ -123,16 +123,7 @@ func (p Part) CheckPlausible() error {
 		}
 		p.checkBus(corner.name, t, add)
 	}
-	for _, c := range []struct {
-		what     string
-		typ, max time.Duration
-	}{
-		{"page program", p.Typical.PageProgram, p.Max.PageProgram},
-		{"sector erase", p.Typical.SectorErase, p.Max.SectorErase},
-		{"block erase", p.Typical.BlockErase, p.Max.BlockErase},
-		{"page read", p.Typical.PageRead, p.Max.PageRead},
-		{"command overhead", p.Typical.CommandOverhead, p.Max.CommandOverhead},
-	} {
+	for _, c := range p.cornerPairs() {
 		if c.max < c.typ {
 			add("max %s %v is below its typical %v", c.what, c.max, c.typ)
 		}
@@ -144,6 +135,23 @@ func (p Part) CheckPlausible() error {
 		return nil
 	}
 	return fmt.Errorf("part %q: %w for %v flash: %s", p.Name, ErrImplausible, strings.ToUpper(p.Kind.String()), strings.Join(bad, "; "))
+}
+
+// cornerPair is one timing at the typical and the maximum corner.
+type cornerPair struct {
+	what     string
+	typ, max time.Duration
+}
+
+// cornerPairs lists the timings a part gives at both corners.
+func (p Part) cornerPairs() []cornerPair {
+	return []cornerPair{
+		{"page program", p.Typical.PageProgram, p.Max.PageProgram},
+		{"sector erase", p.Typical.SectorErase, p.Max.SectorErase},
+		{"block erase", p.Typical.BlockErase, p.Max.BlockErase},
+		{"page read", p.Typical.PageRead, p.Max.PageRead},
+		{"command overhead", p.Typical.CommandOverhead, p.Max.CommandOverhead},
+	}
 }
 
 // checkBus checks one corner's bus rate and command overhead.

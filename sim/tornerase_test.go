@@ -9,6 +9,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 )
 
 // A power cut during a multi-unit erase behaves as under Linux, which
@@ -17,8 +18,6 @@ import (
 // SplitPages), the units before the cut are erased, the unit in progress is
 // torn and the rest are untouched, and only the units erased are charged.
 func TestTornMultiUnitErase(t *testing.T) {
-	part, err := sim.LookupPart("w25q256jv")
-	require.NoError(t, err)
 	const off, span = 64 << 10, 64 << 10
 	for _, tc := range []struct {
 		model     sim.EraseModel
@@ -31,8 +30,7 @@ func TestTornMultiUnitErase(t *testing.T) {
 		{sim.Erase64K, 64 << 10, 1, 0, 0},
 	} {
 		t.Run(tc.model.String(), func(t *testing.T) {
-			chip, err := sim.New(sim.Options{Part: part, Size: 1 << 20, EraseModel: tc.model, Seed: 3})
-			require.NoError(t, err)
+			chip := simtest.Chip(t, "w25q256jv", sim.Options{Size: 1 << 20, EraseModel: tc.model, Seed: 3})
 			require.Equal(t, tc.unit, chip.Geometry().EraseSize)
 			chip.Poke(off, make([]byte, span)) // all zero: every bit must be set by the erase
 			var erases []faults.Op
@@ -49,7 +47,7 @@ func TestTornMultiUnitErase(t *testing.T) {
 			}
 
 			got := make([]byte, span)
-			_, err = chip.ReadAt(got, off)
+			_, err := chip.ReadAt(got, off)
 			require.NoError(t, err)
 			tornLo := tc.tornAt * tc.unit
 			require.True(t, hal.IsErased(got[:tornLo]), "units before the cut are erased")
@@ -73,10 +71,7 @@ func TestTornMultiUnitErase(t *testing.T) {
 // between sector erases, and a torn erase disturbs the whole span, the
 // sectors after the one in progress too.
 func TestTornGroupedEraseIsNotLinux(t *testing.T) {
-	part, err := sim.LookupPart("w25q256jv")
-	require.NoError(t, err)
-	chip, err := sim.New(sim.Options{Part: part, Size: 1 << 20, Seed: 3})
-	require.NoError(t, err)
+	chip := simtest.Chip(t, "w25q256jv", sim.Options{Size: 1 << 20, Seed: 3})
 	const off, span = 64 << 10, 64 << 10
 	chip.Poke(off, make([]byte, span))
 	var ops []faults.Op
@@ -86,7 +81,7 @@ func TestTornGroupedEraseIsNotLinux(t *testing.T) {
 	require.Len(t, ops, 1)
 	require.Equal(t, int64(span), ops[0].Len, "one operation for 16 sector erases")
 	last := make([]byte, 4<<10)
-	_, err = chip.ReadAt(last, off+span-int64(len(last)))
+	_, err := chip.ReadAt(last, off+span-int64(len(last)))
 	require.NoError(t, err)
 	require.NotEqual(t, make([]byte, len(last)), last, "the last sector is disturbed although Linux would not have reached it")
 }

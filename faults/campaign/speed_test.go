@@ -34,20 +34,10 @@ func BenchmarkRandomCase(b *testing.B) {
 		{"replay", func(w *worker, c Case) (result, error) { return w.replay(ctx, c) }},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
-			w, err := newWorker(bn)
-			if err != nil {
-				b.Fatal(err)
-			}
-			w.memoLive = true
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if i%jobChunk == 0 {
-					clear(w.liveVerdicts)
-				}
-				if _, err := mode.run(w, cases[i%len(cases)]); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchWorker(b, bn, func(w *worker, i int) error {
+				_, err := mode.run(w, cases[i%len(cases)])
+				return err
+			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "schedules/s")
 		})
 	}
@@ -62,21 +52,11 @@ func BenchmarkExhaustivePoint(b *testing.B) {
 		b.Fatal(err)
 	}
 	ps := bn.points()
-	w, err := newWorker(bn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w.memoLive = true
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if i%jobChunk == 0 {
-			clear(w.liveVerdicts)
-		}
+	benchWorker(b, bn, func(w *worker, i int) error {
 		// Spread over the round: every 7th point, cycling.
-		if _, err := w.runPoint(ctx, ps[(i*7)%len(ps)], 1); err != nil {
-			b.Fatal(err)
-		}
-	}
+		_, err := w.runPoint(ctx, ps[(i*7)%len(ps)], 1)
+		return err
+	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "points/s")
 }
 
@@ -137,4 +117,24 @@ func TestRandomBranchEqualsReplayAtScale(t *testing.T) {
 	// this sample does (491 of 1000), so the floor is 40%.
 	require.Greater(t, branched, total*2/5)
 	require.Greater(t, failing, 20)
+}
+
+// benchWorker runs op b.N times on one worker (i from 0), its live
+// verdicts memoized and cleared every jobChunk runs, as a campaign's
+// worker does.
+func benchWorker(b *testing.B, bn *bench, op func(w *worker, i int) error) {
+	w, err := newWorker(bn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.memoLive = true
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%jobChunk == 0 {
+			clear(w.liveVerdicts)
+		}
+		if err := op(w, i); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -20,11 +20,9 @@ func Example() {
 	clock := sim.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	a, _ := sim.New(sim.Options{Part: part, Size: 8 << 20, Clock: clock, Name: "flash0"})
 	b, _ := sim.New(sim.Options{Part: part, Size: 8 << 20, Clock: clock, Name: "flash1"})
-	layout, _ := engine.DefaultLayout(a.Geometry(), 1<<20)
-	opts := engine.Options{Clock: clock, Layout: layout, Config: engine.DefaultConfig()}
-	_ = engine.Format(a, b, opts)
-	region, _ := info.OpenRegion(a, layout.InfoOff, layout.InfoSize)
-	_ = cmcsim.New(1).Populate(region)
+	opts := engine.Options{Clock: clock, Config: engine.DefaultConfig()}
+	opts.Layout, _ = engine.DefaultLayout(a.Geometry(), 1<<20)
+	layout, _ := engine.FormatAndFill(a, b, opts, cmcsim.New(1).Populate)
 	e, _ := engine.Open(context.Background(), a, b, opts)
 	_, _ = e.Round(context.Background())
 

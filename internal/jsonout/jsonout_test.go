@@ -9,6 +9,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -43,12 +44,8 @@ func TestCheck(t *testing.T) {
 // types would not (the check fails on them).
 func TestOutputsFollowConvention(t *testing.T) {
 	clk := sim.NewClock(time.Unix(1e9, 0))
-	p, err := sim.LookupPart("w25q256jv")
-	require.NoError(t, err)
-	a, err := sim.New(sim.Options{Part: p, Size: 8 << 20, Clock: clk})
-	require.NoError(t, err)
-	b, err := sim.New(sim.Options{Part: p, Size: 8 << 20, Clock: clk})
-	require.NoError(t, err)
+	a := simtest.Chip(t, "w25q256jv", sim.Options{Size: 8 << 20, Clock: clk})
+	b := simtest.Chip(t, "w25q256jv", sim.Options{Size: 8 << 20, Clock: clk})
 	opts := engine.Options{Clock: clk, Config: engine.DefaultConfig()}
 	require.NoError(t, engine.Format(a, b, opts))
 	e, err := engine.Open(t.Context(), a, b, opts)

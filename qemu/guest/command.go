@@ -102,10 +102,14 @@ func (c Command) Args() []string {
 
 // String returns the shell command line that runs c in the guest:
 // "cmcsync guest" and Args, each quoted for the shell where it needs it.
-func (c Command) String() string {
+func (c Command) String() string { return commandLine("cmcsync guest", c.Args()) }
+
+// commandLine returns prefix followed by args, each quoted for the shell
+// where it needs it.
+func commandLine(prefix string, args []string) string {
 	var b strings.Builder
-	b.WriteString("cmcsync guest")
-	for _, a := range c.Args() {
+	b.WriteString(prefix)
+	for _, a := range args {
 		b.WriteByte(' ')
 		b.WriteString(shellQuote(a))
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -103,15 +102,7 @@ func (c ReplayCommand) Args() []string {
 }
 
 // String is the shell command line.
-func (c ReplayCommand) String() string {
-	var b strings.Builder
-	b.WriteString("cmcsync guest replay")
-	for _, a := range c.Args() {
-		b.WriteByte(' ')
-		b.WriteString(shellQuote(a))
-	}
-	return b.String()
-}
+func (c ReplayCommand) String() string { return commandLine("cmcsync guest replay", c.Args()) }
 
 // CheckReal reports a schedule action a real chip cannot undergo: only a
 // cut (the power lost before an operation), a failure and a delay (answers

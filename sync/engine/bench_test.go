@@ -16,13 +16,19 @@ import (
 // per iteration after a typical interval's changes (about 1% of the data).
 // sim-s/round is simulated (datasheet) time; cpu time is ns/op.
 func BenchmarkStandardRound(b *testing.B) {
-	p := newPair(b, 32<<20, 8<<20, DefaultConfig())
-	e := p.open(b)
-	ctx := context.Background()
-	_, err := e.Round(ctx)
-	require.NoError(b, err)
+	p, e := standardSynced(b)
 	region := p.region(b, p.chipA)
 	benchRounds(b, e, func() error { return p.cmc.Step(region, cmcsim.TypicalInterval) }).report(b, true)
+}
+
+// standardSynced is the standard pair (an 8 MiB information region on
+// 32 MiB chips) after a first round, and its engine.
+func standardSynced(b *testing.B) (*pair, *Engine) {
+	p := newPair(b, 32<<20, 8<<20, DefaultConfig())
+	e := p.open(b)
+	_, err := e.Round(context.Background())
+	require.NoError(b, err)
+	return p, e
 }
 
 // roundTotals sums the reports of a benchmark's rounds.
@@ -88,16 +94,13 @@ func benchOpens(b *testing.B, p *pair, reset func()) hal.Stats {
 // round's blocks, the purged mark. It reports the flash operations and
 // simulated time recovery costs.
 func BenchmarkOpenRecovery(b *testing.B) {
-	p := newPair(b, 32<<20, 8<<20, DefaultConfig())
-	e := p.open(b)
+	p, _ := standardSynced(b)
 	ctx := context.Background()
-	_, err := e.Round(ctx)
-	require.NoError(b, err)
 	require.NoError(b, p.cmc.Step(p.region(b, p.chipA), cmcsim.TypicalInterval))
 	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
 	// Count the round's operations, then cut in the middle.
 	pw := &power{}
-	e, err = Open(ctx, &cutFlash{p.chipA, pw}, &cutFlash{p.chipB, pw}, p.opts)
+	e, err := Open(ctx, &cutFlash{p.chipA, pw}, &cutFlash{p.chipB, pw}, p.opts)
 	require.NoError(b, err)
 	pw.ops = 0
 	_, err = e.Round(ctx)
@@ -126,11 +129,7 @@ func BenchmarkOpenRecovery(b *testing.B) {
 
 // BenchmarkOpenClean measures Open when there is nothing to recover.
 func BenchmarkOpenClean(b *testing.B) {
-	p := newPair(b, 32<<20, 8<<20, DefaultConfig())
-	e := p.open(b)
-	ctx := context.Background()
-	_, err := e.Round(ctx)
-	require.NoError(b, err)
+	p, _ := standardSynced(b)
 	st := benchOpens(b, p, func() {})
 	n := float64(b.N)
 	b.ReportMetric(float64(st.Reads)/n, "reads/open")

@@ -285,36 +285,40 @@ func allErased(b []byte) bool {
 	return true
 }
 
-func TestPowerCutAtEveryOperation(t *testing.T) {
-	s := newCutScenario(t)
-	opts := s.pair.opts
-	total := s.cutRound(t, opts, 0, false, 0)
-	require.Greater(t, total, 5)
+// firstUnsafeCut counts the round's operations, then cuts the round at
+// each of them, clean and torn, and returns the count and the first
+// violation the check finds ("" if none).
+func (s *cutScenario) firstUnsafeCut(t testing.TB, opts Options) (total int, caught string) {
+	t.Helper()
+	total = s.cutRound(t, opts, 0, false, 0)
 	for n := 1; n <= total; n++ {
 		for _, torn := range []bool{false, true} {
 			s.cutRound(t, opts, n, torn, uint64(n))
 			if v := s.check(t, opts); v != "" {
-				t.Fatalf("cut at op %d of %d (torn=%v): %s", n, total, torn, v)
+				return total, fmt.Sprintf("cut at op %d of %d (torn=%v): %s", n, total, torn, v)
 			}
 		}
 	}
+	return total, ""
+}
+
+// requireSafeAtEveryCut requires a round of more than five operations
+// that leaves a safe state wherever it is cut.
+func requireSafeAtEveryCut(t *testing.T, s *cutScenario) {
+	t.Helper()
+	total, caught := s.firstUnsafeCut(t, s.pair.opts)
+	require.Greater(t, total, 5)
+	require.Empty(t, caught)
+	t.Logf("%d operations in the round", total)
+}
+
+func TestPowerCutAtEveryOperation(t *testing.T) {
+	requireSafeAtEveryCut(t, newCutScenario(t))
 }
 
 // TestPowerCutAtEveryOperationSteadyState is the same on an aged store.
 func TestPowerCutAtEveryOperationSteadyState(t *testing.T) {
-	s := newCutScenarioAged(t, true)
-	opts := s.pair.opts
-	total := s.cutRound(t, opts, 0, false, 0)
-	require.Greater(t, total, 5)
-	t.Logf("%d operations in the round", total)
-	for n := 1; n <= total; n++ {
-		for _, torn := range []bool{false, true} {
-			s.cutRound(t, opts, n, torn, uint64(n))
-			if v := s.check(t, opts); v != "" {
-				t.Fatalf("cut at op %d of %d (torn=%v): %s", n, total, torn, v)
-			}
-		}
-	}
+	requireSafeAtEveryCut(t, newCutScenarioAged(t, true))
 }
 
 // TestPowerCutDuringRecovery cuts the round, then cuts the recovery at
@@ -358,17 +362,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			s := newCutScenario(t)
 			opts := s.pair.opts
 			opts.Mutant = m
-			total := s.cutRound(t, opts, 0, false, 0)
-			caught := ""
-			for n := 1; n <= total && caught == ""; n++ {
-				for _, torn := range []bool{false, true} {
-					s.cutRound(t, opts, n, torn, uint64(n))
-					if v := s.check(t, opts); v != "" {
-						caught = fmt.Sprintf("cut at op %d torn=%v: %s", n, torn, v)
-						break
-					}
-				}
-			}
+			_, caught := s.firstUnsafeCut(t, opts)
 			require.NotEmpty(t, caught, "mutant %v survived every power cut", m)
 			t.Logf("%v caught: %s", m, caught)
 		})
@@ -386,13 +380,8 @@ func hasStaged(s *store.Store) bool { _, ok := s.Staged(); return ok }
 // B is active, its region holds the last committed generation, and that
 // survives another restart.
 func TestPowerCutDuringFailover(t *testing.T) {
-	cfg := DefaultConfig()
-	p := newPair(t, 8<<20, 1<<20, cfg)
-	e := p.open(t)
+	p := syncedPairAfter(t, DefaultConfig(), time.Hour)
 	ctx := context.Background()
-	_, err := e.Round(ctx)
-	require.NoError(t, err)
-	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), time.Hour))
 	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
 	l := p.opts.Layout
 	committed := func() map[info.Type][]byte {

@@ -36,9 +36,7 @@ func tableMatches(t *testing.T, r *Region, ty Type) int {
 func TestChangeTableFollowsEveryWrite(t *testing.T) {
 	const size = 1 << 20
 	f := newNOR(t, size)
-	require.NoError(t, FormatRegion(f, 0, size))
-	r, err := OpenRegion(f, 0, size)
-	require.NoError(t, err)
+	r := formatted(t, f, 0, size)
 	for _, ty := range All() {
 		require.Equal(t, -1, tableMatches(t, r, ty), "%v after format", ty)
 	}
@@ -89,9 +87,8 @@ func TestBlockCheckLayout(t *testing.T) {
 func TestPlainRegionStaysPlain(t *testing.T) {
 	const size = 1 << 20
 	f := newNOR(t, size)
-	require.NoError(t, FormatRegion(f, 0, size))
-	r, err := OpenRegion(f, 0, size)
-	require.NoError(t, err)
+	r := formatted(t, f, 0, size)
+	var err error
 	h := r.Header()
 	h.Version = RegionVersionPlain
 	for i := range h.Extents {

@@ -27,3 +27,12 @@ func stats(t testing.TB, f hal.Flash) hal.Stats {
 	require.True(t, ok)
 	return s
 }
+
+// formatted formats the region [off, off+size) of f and opens it.
+func formatted(t testing.TB, f hal.Flash, off, size int64) *Region {
+	t.Helper()
+	require.NoError(t, FormatRegion(f, off, size))
+	r, err := OpenRegion(f, off, size)
+	require.NoError(t, err)
+	return r
+}

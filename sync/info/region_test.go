@@ -83,9 +83,8 @@ func TestFormatOpenRoundTrip(t *testing.T) {
 			f := newNOR(t, size+64<<10)
 			// leftovers from an earlier life must not leak into the region
 			f.Poke(64<<10+size-100, []byte("old junk"))
-			require.NoError(t, FormatRegion(f, 64<<10, size))
-			r, err := OpenRegion(f, 64<<10, size)
-			require.NoError(t, err)
+			r := formatted(t, f, 64<<10, size)
+			var err error
 			require.Equal(t, int64(64<<10), r.Offset())
 			require.Equal(t, size, r.Size())
 			require.Same(t, f, r.Flash().(interface{}))
@@ -237,9 +236,8 @@ func TestDecodeRegionHeaderFields(t *testing.T) {
 
 func TestRecordRoundTrip(t *testing.T) {
 	f := newNOR(t, 1<<20)
-	require.NoError(t, FormatRegion(f, 0, 1<<20))
-	r, err := OpenRegion(f, 0, 1<<20)
-	require.NoError(t, err)
+	r := formatted(t, f, 0, 1<<20)
+	var err error
 	rng := rand.New(rand.NewPCG(7, 7))
 	for _, ty := range All() {
 		seq := uint64(1)
@@ -276,9 +274,7 @@ func TestRecordRoundTrip(t *testing.T) {
 
 func TestWriteTooLarge(t *testing.T) {
 	f := newNOR(t, 256<<10)
-	require.NoError(t, FormatRegion(f, 0, 256<<10))
-	r, err := OpenRegion(f, 0, 256<<10)
-	require.NoError(t, err)
+	r := formatted(t, f, 0, 256<<10)
 	for _, ty := range All() {
 		before := stats(t, f)
 		err := r.Write(ty, make([]byte, r.Capacity(ty)+1))
@@ -294,9 +290,8 @@ func TestWriteTooLarge(t *testing.T) {
 
 func TestReadDetectsCorruption(t *testing.T) {
 	f := newNOR(t, 256<<10)
-	require.NoError(t, FormatRegion(f, 0, 256<<10))
-	r, err := OpenRegion(f, 0, 256<<10)
-	require.NoError(t, err)
+	r := formatted(t, f, 0, 256<<10)
+	var err error
 	payload := bytes.Repeat([]byte("sel entry 16 B.."), 100)
 	require.NoError(t, r.Write(EventLog, payload))
 	off, _ := r.Extent(EventLog)
@@ -392,9 +387,7 @@ func blockVersions(f interface{ BlockVersion(int64) uint64 }, blocks int64) []ui
 func TestWriteTouchesOnlyChangedBlocks(t *testing.T) {
 	const size = 1 << 20
 	f := newNOR(t, size)
-	require.NoError(t, FormatRegion(f, 0, size))
-	r, err := OpenRegion(f, 0, size)
-	require.NoError(t, err)
+	r := formatted(t, f, 0, size)
 	eb := f.Geometry().EraseSize
 	blocks := f.Geometry().Blocks()
 	off, capacity := r.Extent(EventLog)
@@ -463,9 +456,7 @@ func TestWriteTouchesOnlyChangedBlocks(t *testing.T) {
 func TestRegionOnNAND(t *testing.T) {
 	f := newNAND(t, 4<<20)
 	eb := f.Geometry().EraseSize
-	require.NoError(t, FormatRegion(f, eb, 2<<20))
-	r, err := OpenRegion(f, eb, 2<<20)
-	require.NoError(t, err)
+	r := formatted(t, f, eb, 2<<20)
 	for _, ty := range All() {
 		rec, err := r.Read(ty)
 		require.NoError(t, err)
@@ -555,9 +546,7 @@ func TestDiffSpanAndProgramsOver(t *testing.T) {
 func TestRewrite(t *testing.T) {
 	const size = 1 << 20
 	f := newNOR(t, size)
-	require.NoError(t, FormatRegion(f, 0, size))
-	r, err := OpenRegion(f, 0, size)
-	require.NoError(t, err)
+	r := formatted(t, f, 0, size)
 	eb := int(f.Geometry().EraseSize)
 	p := make([]byte, 10*eb)
 	for i := range p {

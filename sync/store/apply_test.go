@@ -114,9 +114,7 @@ func encodeEntries(entries []IntentEntry) []byte {
 // maps reused from the pools, with stale contents) hold exactly what a
 // store opened fresh holds, over several rounds and a pending round.
 func TestReleaseThenReopen(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 50000), 2: randomBytes(2, 9000)}
 	runRound(t, s, 1, ps)
 	want := openTest(t, f, Options{ReadOnly: true}).State()

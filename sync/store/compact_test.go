@@ -14,9 +14,7 @@ import (
 // "(seed 3) (on (at 3) (torn bits))"): the store always reopens at the
 // same generation with the same staged configuration, and keeps working.
 func TestPowerCutDuringCompaction(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 100000), 2: randomBytes(2, 7000)}
 	for gen := uint64(1); gen <= 5; gen++ {
 		ps[1][int(gen)*9000] ^= 1

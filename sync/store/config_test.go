@@ -14,9 +14,7 @@ import (
 // its own). Committing the committed configuration again writes nothing;
 // a pending round refuses it.
 func TestCommitConfig(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 30000)}
 	runRound(t, s, 1, ps)
 	require.NoError(t, s.StageConfig(Config{Types: []uint8{4}, Interval: time.Hour}))

@@ -41,9 +41,7 @@ func TestDamagedSuperblockCopy(t *testing.T) {
 }
 
 func TestDamagedCommitRecordFallsBack(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps1 := payloads{1: randomBytes(1, 10000)}
 	runRound(t, s, 1, ps1)
 	ps2 := payloads{1: randomBytes(2, 10000)}
@@ -73,9 +71,7 @@ func TestDamagedCommitRecordFallsBack(t *testing.T) {
 }
 
 func TestDamagedDataBlockIsReported(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 20000)}
 	runRound(t, s, 1, ps)
 	ts, _ := s.StateRef().Type(1)
@@ -102,9 +98,7 @@ func TestDamagedDataBlockIsReported(t *testing.T) {
 }
 
 func TestReadOnlyNeverWrites(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	runRound(t, s, 1, payloads{1: randomBytes(1, 10000)})
 	_, err := s.Begin(planOf(2, payloads{1: randomBytes(2, 10000)}))
 	require.NoError(t, err)

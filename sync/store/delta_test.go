@@ -57,9 +57,7 @@ func scatter(b []byte, n int, seed uint64) {
 // back exactly, after a reopen (journal replay) and after a compaction
 // (checkpoint-deltas), and the chunks' digests verify.
 func TestDeltasCommitReopenCompact(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 100_000), 2: randomBytes(2, 30_000)}
 	full, dblocks, _ := deltaRound(t, s, 1, ps)
 	require.Equal(t, 0, dblocks, "the first round has no base")
@@ -98,9 +96,7 @@ func TestDeltasCommitReopenCompact(t *testing.T) {
 // delta is written whole, which drops its delta; the state then holds no
 // delta block for it.
 func TestDeltaFoldsLargeChanges(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 20_000)}
 	deltaRound(t, s, 1, ps)
 	ps[1][100] ^= 1
@@ -113,18 +109,14 @@ func TestDeltaFoldsLargeChanges(t *testing.T) {
 	require.Positive(t, full)
 	ts, _ = s.StateRef().Type(1)
 	require.Empty(t, ts.Chunks[0].Deltas, "a large change folds the chunk")
-	checkPayloads(t, s, ps)
-	s2 := openTest(t, f, Options{ReadOnly: true})
-	require.Equal(t, s.State(), s2.State())
+	requireReopens(t, f, s, ps)
 }
 
 // TestDeltaChainsFold: each round that changes a chunk again appends a
 // delta record to its chain (only what changed since); a chain that is
 // full (maxDeltaChain) or too large folds the chunk into a full copy.
 func TestDeltaChainsFold(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 20_000)}
 	deltaRound(t, s, 1, ps)
 	for g := uint64(2); g < 2+maxDeltaChain; g++ {
@@ -142,18 +134,14 @@ func TestDeltaChainsFold(t *testing.T) {
 	require.Zero(t, dblocks)
 	ts, _ := s.StateRef().Type(1)
 	require.Empty(t, ts.Chunks[1].Deltas)
-	checkPayloads(t, s, ps)
-	s2 := openTest(t, f, Options{ReadOnly: true})
-	require.Equal(t, s.State(), s2.State())
+	requireReopens(t, f, s, ps)
 }
 
 // TestDeltaBudgetFolds: the committed delta blocks stay within the budget:
 // rounds that each change a different chunk would pin a delta block each;
 // past the budget, old delta blocks are folded.
 func TestDeltaBudgetFolds(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	_, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 240*4096)}
 	deltaRound(t, s, 1, ps)
 	budget := s.deltaBudget()
@@ -177,9 +165,7 @@ func TestDeltaBudgetFolds(t *testing.T) {
 // TestDeltaDamageIsFound: a delta record whose bytes are wrong fails its
 // chunk's verification (the CRC and the digest), never read as good.
 func TestDeltaDamageIsFound(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 20_000)}
 	deltaRound(t, s, 1, ps)
 	ps[1][5000] ^= 1
@@ -247,9 +233,7 @@ func asVersion2(t *testing.T, f *sim.Flash) {
 // before its intent; a version 2 store holding an intent-deltas record is
 // damage, never read as deltas.
 func TestVersion2StoreUpgradedByTheFirstDelta(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 20_000)}
 	deltaRound(t, s, 1, ps)
 	asVersion2(t, f)

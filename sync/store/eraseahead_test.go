@@ -13,9 +13,7 @@ import (
 // data area (no blank block left: free blocks are dirty) and the payloads
 // it holds.
 func wrappedStore(t *testing.T) (*Store, *sim.Flash, payloads) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 200*4096)}
 	for gen := uint64(1); s.wraps == 0; gen++ {
 		ps[1] = randomBytes(gen, 200*4096) // every chunk changes

@@ -33,9 +33,7 @@ func TestProbeStateNames(t *testing.T) {
 // ErrPurgeFailed and writes no purged mark: it neither loops forever nor
 // declares a block erased that is not. The committed generation is intact.
 func TestPurgeGivesUpOnAStuckBlock(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps1 := payloads{1: randomBytes(1, 30000), 2: randomBytes(2, 5000)}
 	runRound(t, s, 1, ps1)
 

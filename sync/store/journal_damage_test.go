@@ -164,9 +164,7 @@ func (s *Store) log0Seq() uint64 {
 // checkpoint-begin torn by power loss, with nothing valid after it (a
 // compaction cut while it wrote its first record), is not damage.
 func TestDamagedCheckpointBeginIsDamage(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 20000)}
 	runRound(t, s, 1, ps)
 	require.NoError(t, s.Compact())

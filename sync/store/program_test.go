@@ -16,9 +16,7 @@ import (
 // them. The round reads them before programming, finds them not erased and
 // erases them: every chunk it commits verifies.
 func TestFlippedBitsInFreeBlocksAreNotCommitted(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	runRound(t, s, 1, payloads{1: randomBytes(1, 9000)})
 	require.Zero(t, s.wraps)
 	for b := s.cursor; b < s.cursor+48 && b < s.layout.DataBlocks; b++ {
@@ -76,9 +74,7 @@ func firstChunkWrite(t *testing.T, f hal.Flash, ps payloads) chunkWrite {
 // round is purged, and the next round commits a generation that verifies
 // without that block.
 func TestReadBackOfEveryChunk(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps1 := payloads{1: randomBytes(1, 30000)}
 	runRound(t, s, 1, ps1)
 	base := f.Snapshot()

@@ -35,6 +35,22 @@ func formatTest(t testing.TB, f hal.Flash) {
 	}))
 }
 
+// newStore formats a fresh chip (formatTest) and opens its store.
+func newStore(t testing.TB) (*sim.Flash, *Store) {
+	t.Helper()
+	f := newChip(t)
+	formatTest(t, f)
+	return f, openTest(t, f, Options{})
+}
+
+// requireReopens checks s's payloads, then that the store reopened
+// read-only from f holds the same state.
+func requireReopens(t testing.TB, f hal.Flash, s *Store, ps payloads) {
+	t.Helper()
+	checkPayloads(t, s, ps)
+	require.Equal(t, s.State(), openTest(t, f, Options{ReadOnly: true}).State())
+}
+
 func openTest(t testing.TB, f hal.Flash, o Options) *Store {
 	t.Helper()
 	s, err := Open(f, testStoreOff, testStoreSize, o)
@@ -101,9 +117,7 @@ func checkPayloads(t testing.TB, s *Store, ps payloads) {
 }
 
 func TestRoundsAndReopen(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	require.Equal(t, uint64(0), s.State().Generation)
 	ps := payloads{1: randomBytes(1, 50000), 2: randomBytes(2, 9000)}
 	runRound(t, s, 1, ps)
@@ -142,9 +156,7 @@ func TestRoundsAndReopen(t *testing.T) {
 }
 
 func TestInterruptedRoundIsPurged(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 30000)}
 	runRound(t, s, 1, ps)
 	ps2 := payloads{1: randomBytes(7, 30000)}
@@ -183,9 +195,7 @@ func TestInterruptedRoundIsPurged(t *testing.T) {
 }
 
 func TestCompactionKeepsState(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 60000), 2: randomBytes(2, 5000)}
 	gen := uint64(1)
 	runRound(t, s, gen, ps)
@@ -217,9 +227,7 @@ func TestOpenBlank(t *testing.T) {
 // windows, whose spare blocks later rounds use without an erase), and the
 // erases spread evenly over the data area.
 func TestSteadyStateWearLevelling(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	data := int(s.layout.DataBlocks)
 	var steadyErases, steadyChunks int64
 	rounds := 0
@@ -250,9 +258,7 @@ func TestSteadyStateWearLevelling(t *testing.T) {
 // some blocks are known to be erased and others hold old data; the window
 // is erased before anything of it is programmed, so no chunk is lost.
 func TestWindowWithMixedBlocks(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps := payloads{1: randomBytes(1, 100000)}
 	runRound(t, s, 1, ps)
 	// Find the first free, aligned window after the live data, dirty it,
@@ -361,9 +367,7 @@ func TestJournalErasesWindows(t *testing.T) {
 // the first journal program at a block start; a second run from the same
 // contents fails it with "(on (and program (at N)) (fail media))".
 func TestFailedProgramAtBlockStartStaysReachable(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	lo, n := s.JournalRange()
 	snap := f.Snapshot()
 	// stage opens the store under in (armed once open) and stages

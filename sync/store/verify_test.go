@@ -54,9 +54,7 @@ func reopened(t *testing.T, in *faults.Injector, f *sim.Flash, gen uint64, ps pa
 // erase): the round commits, and its generation reads back whole at the
 // next open. With one read-back, the commit or a chunk decays.
 func TestWeakProgramsAreWrittenAgain(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	runRound(t, s, 1, payloads{1: randomBytes(1, 30000), 2: randomBytes(2, 5000)})
 	base := f.Snapshot()
 	ps := payloads{1: randomBytes(3, 30000), 2: randomBytes(4, 5000)}
@@ -95,9 +93,7 @@ func TestWeakProgramsAreWrittenAgain(t *testing.T) {
 // only blocks that were erased already; either way every committed chunk
 // verifies.
 func TestSilentEraseFailuresAreCaught(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps1 := payloads{1: randomBytes(1, 30000), 2: randomBytes(2, 5000)}
 	// Rounds until the store reuses blocks that hold old data.
 	g := uint64(1)
@@ -158,9 +154,7 @@ func TestSilentEraseFailuresAreCaught(t *testing.T) {
 // there and Begin returns it. The round is then pending, and its purge
 // leaves the committed generation.
 func TestBetweenWritesStopsALongIntent(t *testing.T) {
-	f := newChip(t)
-	formatTest(t, f)
-	s := openTest(t, f, Options{})
+	f, s := newStore(t)
 	ps1 := payloads{1: randomBytes(1, 200*4096)}
 	runRound(t, s, 1, ps1)
 	stop := errors.New("primary anomalous")

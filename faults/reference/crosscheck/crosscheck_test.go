@@ -13,7 +13,6 @@ import (
 	"github.com/cmcsync/cmcsync/faults/reference/crosscheck"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
-	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // syncedPair formats two simulated chips, fills the primary from the
@@ -36,14 +35,7 @@ func syncedPair() (*sim.Flash, engine.Layout, error) {
 		return nil, l, err
 	}
 	opts := engine.Options{Clock: clock, Layout: l, Config: engine.DefaultConfig()}
-	if err := engine.Format(chips[0], chips[1], opts); err != nil {
-		return nil, l, err
-	}
-	region, err := info.OpenRegion(chips[0], l.InfoOff, l.InfoSize)
-	if err != nil {
-		return nil, l, err
-	}
-	if err := cmcsim.New(1).Populate(region); err != nil {
+	if _, err := engine.FormatAndFill(chips[0], chips[1], opts, cmcsim.New(1).Populate); err != nil {
 		return nil, l, err
 	}
 	e, err := engine.Open(context.Background(), chips[0], chips[1], opts)
