@@ -207,3 +207,17 @@ func TestFailbackRoleFirstIsCaught(t *testing.T) {
 	require.NotEmpty(t, bad, "the role-first failback survived every power cut")
 	t.Logf("caught at %d cuts, e.g. %v", len(bad), bad[slices.Min(slices.Collect(maps.Keys(bad)))])
 }
+
+// TestUpdateActiveRegion: the region given is the active chip's, before
+// and after a failback.
+func TestUpdateActiveRegion(t *testing.T) {
+	p, _ := failedOverPair(t)
+	e := p.open(t)
+	var got hal.Flash
+	require.NoError(t, e.UpdateActiveRegion(func(r *info.Region) error { got = r.Flash(); return nil }))
+	require.Equal(t, p.chipB.Geometry().Name, got.Geometry().Name)
+	_, err := e.Failback(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, e.UpdateActiveRegion(func(r *info.Region) error { got = r.Flash(); return nil }))
+	require.Equal(t, p.chipA.Geometry().Name, got.Geometry().Name)
+}
