@@ -52,6 +52,8 @@ func TestClientFailback(t *testing.T) {
 	c := &web.Client{URL: ts.URL, Token: testToken}
 	_, err := c.Failback(t.Context())
 	require.ErrorIs(t, err, web.ErrConflict, "chip A is already active")
+	_, err = fb.SyncNow(t.Context())
+	require.NoError(t, err)
 	fb.mu.Lock()
 	fb.active = 1
 	fb.mu.Unlock()

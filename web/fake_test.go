@@ -206,6 +206,9 @@ func (f *fakeBackend) Failback(ctx context.Context) (web.Failback, error) {
 	if f.active == 0 {
 		return web.Failback{}, fmt.Errorf("%w: failback refused: chip A is already the active chip", web.ErrConflict)
 	}
+	if f.gen == 0 {
+		return web.Failback{}, fmt.Errorf("%w: failback refused: no committed generation to re-seed chip A from", web.ErrConflict)
+	}
 	f.active = 0
 	return web.Failback{Generation: f.gen, Types: slices.Clone(f.cfg.Types), RoleEpoch: 2, ActiveChip: 0}, nil
 }

@@ -545,6 +545,10 @@ func TestPostFailback(t *testing.T) {
 	require.Equal(t, http.StatusUnsupportedMediaType, code, "a change without a JSON content type")
 	fb.active = 1
 	code, body, _ = do(s, "POST", "/api/failback", "{}", auth)
+	require.Equal(t, http.StatusConflict, code, "nothing committed yet: %s", body)
+	code, _, _ = do(s, "POST", "/api/sync", "", auth)
+	require.Equal(t, http.StatusOK, code)
+	code, body, _ = do(s, "POST", "/api/failback", "{}", auth)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, `"active_chip": 0`)
 	require.Contains(t, body, `"role_epoch": 2`)
