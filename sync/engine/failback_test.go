@@ -22,20 +22,26 @@ import (
 func failedOverPair(t testing.TB) (*pair, map[info.Type][]byte) {
 	t.Helper()
 	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
-	ctx := context.Background()
-	_, err := p.open(t).Round(ctx)
+	_, err := p.open(t).Round(context.Background())
 	require.NoError(t, err)
-	_, deadA, _ := p.injector(t, false, nil, "(on (and primary read) (fail timeout))")
-	e, err := Open(ctx, deadA, p.chipB, p.opts)
-	require.NoError(t, err)
-	rep, err := e.Round(ctx)
-	require.NoError(t, err)
-	require.Equal(t, OutcomeFailover, rep.Outcome)
-	require.Equal(t, 1, e.Status().ActiveChip)
+	failOver(t, p)
 	l := p.opts.Layout
 	require.NoError(t, p.chipA.Erase(l.InfoOff, l.InfoSize))
 	require.NoError(t, p.chipA.Erase(l.StoreOff, l.StoreSize))
 	return p, committedPayloads(t, p, p.chipB)
+}
+
+// failOver runs a round in which chip A stops answering for ever: the
+// round fails over to chip B.
+func failOver(t testing.TB, p *pair) {
+	t.Helper()
+	_, deadA, _ := p.injector(t, false, nil, "(on (and primary read) (fail timeout))")
+	e, err := Open(context.Background(), deadA, p.chipB, p.opts)
+	require.NoError(t, err)
+	rep, err := e.Round(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, OutcomeFailover, rep.Outcome)
+	require.Equal(t, 1, e.Status().ActiveChip)
 }
 
 // committedPayloads reads every type's payload of the newest generation of
