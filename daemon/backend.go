@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmcsync/cmcsync/source/collect"
+	"github.com/cmcsync/cmcsync/source/ipmi/sel"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/web"
@@ -201,6 +203,35 @@ func (b backend) Failback(ctx context.Context) (web.Failback, error) {
 		return web.Failback{}, err
 	}
 	return web.Failback{Generation: rep.Generation, Types: rep.Types, RoleEpoch: rep.RoleEpoch, ActiveChip: rep.ActiveChip}, nil
+}
+
+// PutInfo writes a type's record of the active chip's information region
+// (Daemon.PutInfo). An unknown type, slot or layout, or input that does
+// not decode, wraps web.ErrInvalid (400). Puts do not spend the wear
+// budget: they are the CMC services' own writes to the primary, which a
+// service linking package source/collect makes as often.
+func (b backend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult, error) {
+	t, err := info.ParseType(p.Type)
+	if err != nil {
+		return web.InfoPutResult{}, &web.FieldError{Field: "type", Msg: err.Error()}
+	}
+	o := collect.Options{Slot: p.Slot}
+	switch p.SELLayout {
+	case "", "ipmitool":
+		o.SELLayout = sel.LayoutIpmitool
+	case "ipmi":
+		o.SELLayout = sel.LayoutIPMI
+	default:
+		return web.InfoPutResult{}, &web.FieldError{Field: "sel_layout", Msg: fmt.Sprintf("unknown layout %q: want ipmitool or ipmi", p.SELLayout)}
+	}
+	res, err := b.d.PutInfo(t, p.Data, o)
+	if errors.Is(err, collect.ErrInput) {
+		return web.InfoPutResult{}, fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	}
+	if err != nil {
+		return web.InfoPutResult{}, err
+	}
+	return web.InfoPutResult{Type: t.String(), Slot: p.Slot, Changed: res.Changed, Seq: res.Seq, Size: res.Size}, nil
 }
 
 // simBackend is the backend of a daemon on simulated chips: it can also

@@ -51,6 +51,11 @@ type Backend interface {
 	// committed, a restore pending, chip A not answering) wraps
 	// [ErrConflict] and changed nothing.
 	Failback(ctx context.Context) (Failback, error)
+	// PutInfo writes a type's record of the active chip's information
+	// region from p.Data, as a CMC service would, never during a round.
+	// An unknown type or data that does not decode wraps [ErrInvalid]
+	// (400) and writes nothing.
+	PutInfo(ctx context.Context, p InfoPut) (InfoPutResult, error)
 }
 
 // UpgradeSimulator is an optional Backend ability: simulated chips can be
@@ -372,6 +377,41 @@ type Failback struct {
 	Types      []string `json:"types"`       // the types written
 	RoleEpoch  uint64   `json:"role_epoch"`  // the epoch of the new role record
 	ActiveChip int      `json:"active_chip"` // 0: chip A is active again
+}
+
+// MaxInfoBytes is the largest information input PUT /api/info/{type}
+// takes (decoded): the largest information region's size.
+const MaxInfoBytes = 4 << 20
+
+// InfoPutRequest is the body of PUT /api/info/{type}.
+type InfoPutRequest struct {
+	// DataBase64 is the input in standard base64: a SEL file for
+	// event-log, an IPMI FRU image for asset, else the payload as
+	// cmcsync info get prints it. Required; at most MaxInfoBytes decoded.
+	DataBase64 string `json:"data_base64"`
+	// Slot is the asset slot a FRU image goes to (0 the chassis, 1-16 the
+	// nodes, 17-22 the PSUs); only for asset.
+	Slot *int `json:"slot,omitempty"`
+	// SELLayout is a raw SEL file's layout: "ipmitool" (the default, as
+	// `ipmitool sel writeraw` saves it) or "ipmi"; only for event-log.
+	SELLayout string `json:"sel_layout,omitempty"`
+}
+
+// InfoPut is a decoded PUT /api/info/{type}, as a Backend gets it.
+type InfoPut struct {
+	Type      string // as the path names it
+	Data      []byte
+	Slot      int
+	SELLayout string // "ipmitool" or "ipmi"
+}
+
+// InfoPutResult is the answer of PUT /api/info/{type}.
+type InfoPutResult struct {
+	Type    string `json:"type"`
+	Slot    int    `json:"slot,omitempty"`
+	Changed bool   `json:"changed"` // false: the payload was the stored one, nothing written
+	Seq     uint64 `json:"seq"`     // the record's sequence number after the put
+	Size    int    `json:"size"`    // its payload's size in bytes
 }
 
 // ErrorBody is every error response's JSON body.

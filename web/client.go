@@ -3,11 +3,13 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -120,4 +122,17 @@ func (c *Client) Upgrade(ctx context.Context, choice UpgradeChoice) (Status, err
 func (c *Client) Failback(ctx context.Context) (Failback, error) {
 	var fb Failback
 	return fb, c.do(ctx, http.MethodPost, "/api/failback", nil, &fb)
+}
+
+// PutInfo writes a type's record of the active chip's information region
+// through the daemon from data (a SEL file, a FRU image for slot, or a
+// payload as info get prints it); input the daemon refuses wraps
+// ErrInvalid.
+func (c *Client) PutInfo(ctx context.Context, typ string, data []byte, slot int, selLayout string) (InfoPutResult, error) {
+	var res InfoPutResult
+	req := InfoPutRequest{DataBase64: base64.StdEncoding.EncodeToString(data), SELLayout: selLayout}
+	if slot != 0 {
+		req.Slot = &slot
+	}
+	return res, c.do(ctx, http.MethodPut, "/api/info/"+url.PathEscape(typ), req, &res)
 }

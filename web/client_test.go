@@ -52,6 +52,8 @@ func TestClientFailback(t *testing.T) {
 	c := &web.Client{URL: ts.URL, Token: testToken}
 	_, err := c.Failback(t.Context())
 	require.ErrorIs(t, err, web.ErrConflict, "chip A is already active")
+	_, err = fb.SyncNow(t.Context())
+	require.NoError(t, err)
 	fb.mu.Lock()
 	fb.active = 1
 	fb.mu.Unlock()
@@ -59,4 +61,18 @@ func TestClientFailback(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 0, got.ActiveChip)
 	require.NotEmpty(t, got.Types)
+}
+
+func TestClientPutInfo(t *testing.T) {
+	s, _ := newServer(t)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	c := &web.Client{URL: ts.URL, Token: testToken}
+	res, err := c.PutInfo(t.Context(), "asset", []byte("fru image"), 2, "")
+	require.NoError(t, err)
+	require.Equal(t, web.InfoPutResult{Type: "asset", Slot: 2, Changed: true, Seq: 1, Size: 9}, res)
+	_, err = c.PutInfo(t.Context(), "power", []byte("bad"), 0, "")
+	require.ErrorIs(t, err, web.ErrInvalid)
+	_, err = c.PutInfo(t.Context(), "no/such", []byte("x"), 0, "")
+	require.ErrorIs(t, err, web.ErrAPI)
 }

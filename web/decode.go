@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -239,4 +240,40 @@ func decodeUpgrade(body []byte) (UpgradeRequest, error) {
 func decodeEmpty(body []byte) error {
 	var empty struct{}
 	return decodeObject(body, &empty, true)
+}
+
+// decodeInfoPut decodes a PUT /api/info/{type} body for type typ.
+func decodeInfoPut(body []byte, typ string) (InfoPut, error) {
+	var req InfoPutRequest
+	if err := decodeObject(body, &req, false); err != nil {
+		return InfoPut{}, err
+	}
+	if req.DataBase64 == "" {
+		return InfoPut{}, &FieldError{"data_base64", "missing: the input in standard base64 (a SEL file, a FRU image, or a payload as info get prints it)"}
+	}
+	if base64.StdEncoding.DecodedLen(len(req.DataBase64)) > MaxInfoBytes+2 {
+		return InfoPut{}, &FieldError{"data_base64", fmt.Sprintf("the input is larger than %d bytes", MaxInfoBytes)}
+	}
+	data, err := base64.StdEncoding.DecodeString(req.DataBase64)
+	if err != nil {
+		return InfoPut{}, &FieldError{"data_base64", "not standard base64 (RFC 4648, with padding): " + err.Error()}
+	}
+	if len(data) > MaxInfoBytes {
+		return InfoPut{}, &FieldError{"data_base64", fmt.Sprintf("the input is %d bytes, larger than %d", len(data), MaxInfoBytes)}
+	}
+	p := InfoPut{Type: typ, Data: data, SELLayout: req.SELLayout}
+	switch p.SELLayout {
+	case "":
+		p.SELLayout = "ipmitool"
+	case "ipmitool", "ipmi":
+	default:
+		return InfoPut{}, &FieldError{"sel_layout", fmt.Sprintf("unknown layout %q: want \"ipmitool\" or \"ipmi\"", capText(req.SELLayout, maxNameEcho))}
+	}
+	if req.Slot != nil {
+		if *req.Slot < 0 || *req.Slot > 255 {
+			return InfoPut{}, &FieldError{"slot", fmt.Sprintf("slot %d out of range (0 the chassis, 1-16 the nodes, 17-22 the PSUs)", *req.Slot)}
+		}
+		p.Slot = *req.Slot
+	}
+	return p, nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,17 +9,23 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // readBody reads a request body of at most Options.MaxBodyBytes; a larger
 // one gets 400 (and http.MaxBytesReader closes the connection after it).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	return s.readBodyMax(w, r, s.opts.MaxBodyBytes)
+}
+
+// readBodyMax is readBody with a limit of max bytes.
+func (s *Server) readBodyMax(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", s.opts.MaxBodyBytes)})
+		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", max)})
 		return nil, false
 	case err != nil:
 		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "read body: " + err.Error()})
@@ -192,6 +199,33 @@ func (s *Server) postFailback(w http.ResponseWriter, r *http.Request) {
 	}
 	fb.Types = nonNil(fb.Types)
 	writeJSON(w, http.StatusOK, fb)
+}
+
+// maxInfoBody bounds a PUT /api/info/{type} body: MaxInfoBytes in
+// base64 and the rest of the object.
+var maxInfoBody = int64(base64.StdEncoding.EncodedLen(MaxInfoBytes)) + 4096
+
+func (s *Server) putInfo(w http.ResponseWriter, r *http.Request) {
+	typ := r.PathValue("type")
+	if !slices.Contains(s.knownTypes(), typ) {
+		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: fmt.Sprintf("unknown information type %q in the path (known: %s)", capText(typ, maxNameEcho), strings.Join(s.knownTypes(), ", ")), Field: "type"})
+		return
+	}
+	body, ok := s.readBodyMax(w, r, max(s.opts.MaxBodyBytes, maxInfoBody))
+	if !ok {
+		return
+	}
+	p, err := decodeInfoPut(body, typ)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
+	res, err := s.backend.PutInfo(r.Context(), p)
+	if err != nil {
+		s.backendError(w, r, "put information", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (s *Server) postSimulateUpgrade(w http.ResponseWriter, r *http.Request) {

@@ -209,6 +209,20 @@ func (f *fakeBackend) Failback(ctx context.Context) (web.Failback, error) {
 	if f.active == 0 {
 		return web.Failback{}, fmt.Errorf("%w: failback refused: chip A is already the active chip", web.ErrConflict)
 	}
+	if f.gen == 0 {
+		return web.Failback{}, fmt.Errorf("%w: failback refused: no committed generation to re-seed chip A from", web.ErrConflict)
+	}
 	f.active = 0
 	return web.Failback{Generation: f.gen, Types: slices.Clone(f.cfg.Types), RoleEpoch: 2, ActiveChip: 0}, nil
+}
+
+func (f *fakeBackend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if string(p.Data) == "bad" {
+		return web.InfoPutResult{}, fmt.Errorf("%w: bad information input: does not decode", web.ErrInvalid)
+	}
+	changed := f.sizes[p.Type] != int64(len(p.Data))
+	f.sizes[p.Type] = int64(len(p.Data))
+	return web.InfoPutResult{Type: p.Type, Slot: p.Slot, Changed: changed, Seq: 1, Size: len(p.Data)}, nil
 }

@@ -122,6 +122,7 @@ func New(b Backend, o Options) (*Server, error) {
 		{"POST", "/api/sync", s.change(s.postSync)},
 		{"POST", "/api/upgrade", s.change(s.postUpgrade)},
 		{"POST", "/api/failback", s.change(s.postFailback)},
+		{"PUT", "/api/info/{type}", s.change(s.putInfo)},
 		{"POST", "/api/simulate/upgrade", s.change(s.postSimulateUpgrade)},
 		{"GET", "/api/auth", s.change(s.getAuth)},
 	}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -545,7 +546,46 @@ func TestPostFailback(t *testing.T) {
 	require.Equal(t, http.StatusUnsupportedMediaType, code, "a change without a JSON content type")
 	fb.active = 1
 	code, body, _ = do(s, "POST", "/api/failback", "{}", auth)
+	require.Equal(t, http.StatusConflict, code, "nothing committed yet: %s", body)
+	code, _, _ = do(s, "POST", "/api/sync", "", auth)
+	require.Equal(t, http.StatusOK, code)
+	code, body, _ = do(s, "POST", "/api/failback", "{}", auth)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, `"active_chip": 0`)
 	require.Contains(t, body, `"role_epoch": 2`)
+}
+
+func TestPutInfo(t *testing.T) {
+	s, _ := newServer(t)
+	auth := map[string]string{"Authorization": "Bearer " + testToken, "Content-Type": "application/json"}
+	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+	for _, tc := range []struct {
+		name, path, body string
+		code             int
+		want             string
+	}{
+		{"written", "/api/info/event-log", `{"data_base64": "` + b64([]byte("0123456789abcdef")) + `"}`, 200, `"changed": true`},
+		{"asset slot", "/api/info/asset", `{"data_base64": "` + b64([]byte("fru")) + `", "slot": 3}`, 200, `"slot": 3`},
+		{"unknown type", "/api/info/psu", `{"data_base64": "AA=="}`, 400, `unknown information type \"psu\"`},
+		{"no data", "/api/info/power", `{}`, 400, `"field": "data_base64"`},
+		{"not base64", "/api/info/power", `{"data_base64": "%%%"}`, 400, "not standard base64"},
+		{"bad layout", "/api/info/event-log", `{"data_base64": "AA==", "sel_layout": "raw"}`, 400, `"field": "sel_layout"`},
+		{"bad slot", "/api/info/asset", `{"data_base64": "AA==", "slot": -1}`, 400, `"field": "slot"`},
+		{"unknown member", "/api/info/power", `{"data_base64": "AA==", "data": "x"}`, 400, "unknown"},
+		{"input the backend refuses", "/api/info/power", `{"data_base64": "` + b64([]byte("bad")) + `"}`, 400, "does not decode"},
+		{"too large", "/api/info/power", `{"data_base64": "` + b64(make([]byte, web.MaxInfoBytes+1)) + `"}`, 400, "larger than 4194304"},
+		{"body too large", "/api/info/power", `{"data_base64": "` + strings.Repeat("A", 6<<20) + `"}`, 400, "request body is larger than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body, _ := do(s, "PUT", tc.path, tc.body, auth)
+			require.Equal(t, tc.code, code, body)
+			require.Contains(t, body, tc.want)
+		})
+	}
+	code, _, _ := do(s, "PUT", "/api/info/power", `{"data_base64": "AA=="}`, map[string]string{"Authorization": "Bearer " + testToken})
+	require.Equal(t, http.StatusUnsupportedMediaType, code)
+	code, _, _ = do(s, "PUT", "/api/info/power", `{"data_base64": "AA=="}`, map[string]string{"Content-Type": "application/json"})
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, _, _ = do(s, "PUT", "/api/info/power", `{"data_base64": "`+b64(make([]byte, web.MaxInfoBytes))+`"}`, auth)
+	require.Equal(t, http.StatusOK, code, "4 MiB is allowed")
 }

@@ -42,6 +42,7 @@ func TestFailbackCommand(t *testing.T) {
 	out, _, err := runCLI(append([]string{"failback", "--json"}, chips...)...)
 	require.NoError(t, err)
 	require.NoError(t, jsonout.Check([]byte(out)))
+	requireSchema(t, "failback", out)
 	var r failbackResult
 	require.NoError(t, json.Unmarshal([]byte(out), &r))
 	require.Equal(t, 0, r.ActiveChip)

@@ -11,6 +11,7 @@ import (
 	"github.com/cmcsync/cmcsync/source/collect"
 	"github.com/cmcsync/cmcsync/source/ipmi/sel"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 func init() {
@@ -66,7 +67,9 @@ func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		"stdin), as a CMC service does: event-log takes a SEL file (raw records or",
 		"ipmitool's text), asset an IPMI FRU image for one slot, every type a payload as",
 		"cmcsync info get prints it. Input that does not decode exits 2 and writes nothing;",
-		"a payload equal to the stored one is not written.")
+		"a payload equal to the stored one is not written. While cmcsync serve holds",
+		"the chips, it goes through the daemon's API (with --config naming its",
+		"configuration), which writes between rounds.")
 	pf := addPairFlags(fs)
 	slot := fs.Int("slot", 0, "asset: the FRU slot (0 the chassis, 1-16 the nodes, 17-22 the PSUs)")
 	layout := fs.String("sel-layout", "ipmitool", "event-log raw files: ipmitool (as ipmitool sel writeraw saves them) or ipmi")
@@ -94,11 +97,31 @@ func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return fmt.Errorf("info put: %w", err)
 	}
-	e, r, err := infoRegion(ctx, fs, pf)
+	e, c, err := pf.openOrDaemon(ctx, fs, stderr, "info put", "putting through its API")
 	if err != nil {
 		return err
 	}
+	if c != nil {
+		res, err := c.PutInfo(ctx, t.String(), input, *slot, *layout)
+		if errors.Is(err, web.ErrInvalid) {
+			return fmt.Errorf("info put: %s: %w: %w", pos[1], errBadInput, err)
+		}
+		if err != nil {
+			return fmt.Errorf("info put: %w", err)
+		}
+		out := infoPutResult{Type: res.Type, File: pos[1], Slot: res.Slot, Changed: res.Changed, Seq: res.Seq, Size: res.Size}
+		if *pf.json {
+			return writeJSON(stdout, out)
+		}
+		printPut(stdout, out)
+		return nil
+	}
 	defer func() { err = errors.Join(err, e.Close()) }()
+	l := e.Layout()
+	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
+	if err != nil {
+		return fmt.Errorf("info put: the active chip's information region: %w", err)
+	}
 	changed, err := collect.PutInput(r, t, input, collect.Options{Slot: *slot, SELLayout: sl})
 	if err != nil {
 		return fmt.Errorf("info put: %s: %w", pos[1], inputErr(err))

@@ -189,6 +189,8 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 
 	_, _, err := runCLI("config", "set", "--primary", a, "--backup", b, "--interval", "45s")
 	require.Equal(t, 3, statusOf(err), "%v", err)
+	badFile := filepath.Join(dir, "bad.raw")
+	require.NoError(t, os.WriteFile(badFile, []byte("0123456789abcde"), 0o600)) // 15 bytes: no SEL record
 
 	for _, tc := range []struct {
 		args []string
@@ -200,6 +202,9 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 		{[]string{"config", "set", "--interval", "100h"}, 2, ""},
 		{[]string{"upgrade", "keep"}, 1, ""},
 		{[]string{"failback"}, 3, ""}, // refused by the daemon (409): chip A is active
+		{[]string{"info", "put", "event-log", selFile(t, dir, 3)}, 0, "event-log: written from"},
+		{[]string{"info", "put", "event-log", selFile(t, dir, 3)}, 0, "unchanged (nothing written)"},
+		{[]string{"info", "put", "event-log", badFile}, 2, ""},
 	} {
 		out, errOut, err := runCLI(append(tc.args, "--config", cfg)...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v\n%s", tc.args, err, errOut)

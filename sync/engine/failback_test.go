@@ -22,20 +22,26 @@ import (
 func failedOverPair(t testing.TB) (*pair, map[info.Type][]byte) {
 	t.Helper()
 	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
-	ctx := context.Background()
-	_, err := p.open(t).Round(ctx)
+	_, err := p.open(t).Round(context.Background())
 	require.NoError(t, err)
-	_, deadA, _ := p.injector(t, false, nil, "(on (and primary read) (fail timeout))")
-	e, err := Open(ctx, deadA, p.chipB, p.opts)
-	require.NoError(t, err)
-	rep, err := e.Round(ctx)
-	require.NoError(t, err)
-	require.Equal(t, OutcomeFailover, rep.Outcome)
-	require.Equal(t, 1, e.Status().ActiveChip)
+	failOver(t, p)
 	l := p.opts.Layout
 	require.NoError(t, p.chipA.Erase(l.InfoOff, l.InfoSize))
 	require.NoError(t, p.chipA.Erase(l.StoreOff, l.StoreSize))
 	return p, committedPayloads(t, p, p.chipB)
+}
+
+// failOver runs a round in which chip A stops answering for ever: the
+// round fails over to chip B.
+func failOver(t testing.TB, p *pair) {
+	t.Helper()
+	_, deadA, _ := p.injector(t, false, nil, "(on (and primary read) (fail timeout))")
+	e, err := Open(context.Background(), deadA, p.chipB, p.opts)
+	require.NoError(t, err)
+	rep, err := e.Round(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, OutcomeFailover, rep.Outcome)
+	require.Equal(t, 1, e.Status().ActiveChip)
 }
 
 // committedPayloads reads every type's payload of the newest generation of
@@ -206,4 +212,18 @@ func TestFailbackRoleFirstIsCaught(t *testing.T) {
 	bad := failbackCutCheck(t, true)
 	require.NotEmpty(t, bad, "the role-first failback survived every power cut")
 	t.Logf("caught at %d cuts, e.g. %v", len(bad), bad[slices.Min(slices.Collect(maps.Keys(bad)))])
+}
+
+// TestUpdateActiveRegion: the region given is the active chip's, before
+// and after a failback.
+func TestUpdateActiveRegion(t *testing.T) {
+	p, _ := failedOverPair(t)
+	e := p.open(t)
+	var got hal.Flash
+	require.NoError(t, e.UpdateActiveRegion(func(r *info.Region) error { got = r.Flash(); return nil }))
+	require.Equal(t, p.chipB.Geometry().Name, got.Geometry().Name)
+	_, err := e.Failback(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, e.UpdateActiveRegion(func(r *info.Region) error { got = r.Flash(); return nil }))
+	require.Equal(t, p.chipA.Geometry().Name, got.Geometry().Name)
 }

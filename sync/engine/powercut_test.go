@@ -383,18 +383,7 @@ func TestPowerCutDuringFailover(t *testing.T) {
 	p := syncedPairAfter(t, DefaultConfig(), time.Hour)
 	ctx := context.Background()
 	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
-	l := p.opts.Layout
-	committed := func() map[info.Type][]byte {
-		s, err := store.Open(p.chipB, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
-		require.NoError(t, err)
-		m := map[info.Type][]byte{}
-		for _, ty := range info.All() {
-			b, err := s.ReadPayload(uint8(ty))
-			require.NoError(t, err)
-			m[ty] = b
-		}
-		return m
-	}
+	committed := func() map[info.Type][]byte { return committedPayloads(t, p, p.chipB) }
 	want := committed()
 	// The primary stops answering in the middle of the round's writes, for
 	// ever.

@@ -33,18 +33,13 @@ func TestFailoverToAnotherImageIsNoUpgrade(t *testing.T) {
 	_, err := p.open(t).Round(ctx)
 	require.NoError(t, err)
 
-	_, deadA, _ := p.injector(t, false, nil, "(on (and primary read) (fail timeout))")
-	e, err := Open(ctx, deadA, p.chipB, p.opts)
-	require.NoError(t, err)
-	rep, err := e.Round(ctx)
-	require.NoError(t, err)
-	require.Equal(t, OutcomeFailover, rep.Outcome)
+	failOver(t, p)
 
-	e = p.open(t) // chip A answers again; chip B stays active
+	e := p.open(t) // chip A answers again; chip B stays active
 	require.Equal(t, 1, e.Status().ActiveChip)
 	require.False(t, e.Status().UpgradePending, "at Open")
 	require.NoError(t, p.cmc.Step(p.region(t, p.chipB), 3600e9))
-	rep, err = e.Round(ctx)
+	rep, err := e.Round(ctx)
 	require.NoError(t, err, "the first round on chip B's image")
 	require.Equal(t, OutcomeCommitted, rep.Outcome)
 	require.Equal(t, "0.9.0", e.Status().CommittedVersion)
