@@ -224,7 +224,11 @@ func formatPopulated(chips [2]*sim.Flash, opts engine.Options, g *cmcsim.Generat
 }
 
 func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
-	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ProbeEvery: probeEvery, Digests: b.memo.digests,
+	var digests *store.DigestMemo
+	if b.memo != nil { // nil while a long run's history is built
+		digests = b.memo.digests
+	}
+	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ProbeEvery: probeEvery, Digests: digests,
 		Config: engine.Config{Types: b.scenario.Types, Interval: b.scenario.Interval, Threshold: b.scenario.Threshold}}
 }
 
