@@ -16,6 +16,7 @@ import (
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // epoch is the virtual time the chips start at.
@@ -153,7 +154,14 @@ type baseMemo struct {
 	prints sync.Map // blockKey → uint64
 	hashes sync.Map // [2]int64 → uint64
 	views  viewCache
+	// digests memoises chunk digests by the chunks' exact bytes for every
+	// engine opened on the bench (engine.Options.Digests): each point's
+	// recovery checks the backup's committed chunks at Open, nearly all
+	// the base's. A changed bit misses (see store.DigestMemo).
+	digests *store.DigestMemo
 }
+
+func newBaseMemo() *baseMemo { return &baseMemo{digests: store.NewDigestMemo(0)} }
 
 // threshold is the response-time threshold the round under test runs
 // with.
@@ -216,7 +224,11 @@ func formatPopulated(chips [2]*sim.Flash, opts engine.Options, g *cmcsim.Generat
 }
 
 func (b *bench) options(clock hal.Clock, m engine.Mutant) engine.Options {
-	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ProbeEvery: probeEvery,
+	var digests *store.DigestMemo
+	if b.memo != nil { // nil while a long run's history is built
+		digests = b.memo.digests
+	}
+	return engine.Options{Clock: clock, Layout: b.layout, Mutant: m, ProbeEvery: probeEvery, Digests: digests,
 		Config: engine.Config{Types: b.scenario.Types, Interval: b.scenario.Interval, Threshold: b.scenario.Threshold}}
 }
 
@@ -227,7 +239,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{scenario: sc, seed: seed, part: part, memo: &baseMemo{}}
+	b := &bench{scenario: sc, seed: seed, part: part, memo: newBaseMemo()}
 	chips, clock, err := sc.openChips(part, seed)
 	if err != nil {
 		return nil, err

@@ -165,7 +165,7 @@ func setupLongRun(ctx context.Context, sc Scenario, seed uint64) (*bench, error)
 	if k < 2 || k > len(h.rounds) {
 		return nil, fmt.Errorf("scenario %s: the long run of seed %d has rounds 1 to %d; round %d has no round before it", sc.Name, seed, len(h.rounds), k)
 	}
-	b := &bench{scenario: sc, seed: seed, part: h.part, layout: h.layout, memo: &baseMemo{}}
+	b := &bench{scenario: sc, seed: seed, part: h.part, layout: h.layout, memo: newBaseMemo()}
 	chips, _, err := sc.openChips(h.part, seed)
 	if err != nil {
 		return nil, err

@@ -143,7 +143,7 @@ func (e *Engine) readChanged(rs *roundState, region *info.Region, t info.Type, p
 			b := run[clo-lo : chi-lo]
 			sp.chunks[i] = b
 			checks[i] = store.ChunkCheck(b)
-			ds[i] = store.ChunkDigest(b)
+			ds[i] = e.opts.Digests.Digest(b)
 		}
 		at += hi - lo
 		k = j + 1

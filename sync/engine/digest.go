@@ -46,14 +46,14 @@ func (e *Engine) chunkDigests(bk *store.Store, active int, t info.Type, p []byte
 					ds[i] = c.Digest
 					continue
 				}
-				ds[i] = store.ChunkDigest(p[lo:hi])
+				ds[i] = e.opts.Digests.Digest(p[lo:hi])
 				continue
 			}
 		}
 		if !given {
 			checks[i] = store.ChunkCheck(p[lo:hi])
 		}
-		ds[i] = store.ChunkDigest(p[lo:hi])
+		ds[i] = e.opts.Digests.Digest(p[lo:hi])
 	}
 	return ds, checks
 }

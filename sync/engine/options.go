@@ -63,6 +63,12 @@ type Options struct {
 	// chip A's information region: the wrong order, which the failback
 	// power-cut test must catch.
 	failbackRoleFirst bool
+
+	// Digests, if set, memoises chunk digests by the chunks' exact bytes
+	// (store.DigestMemo, store.Options.Digests), shared by the engines a
+	// fault harness opens on nearly the same contents; set only by the
+	// harness, like Mutant. Every check stays as it is.
+	Digests *store.DigestMemo
 }
 
 // fill sets the defaults of the fields left zero (the layout from chip
@@ -103,7 +109,7 @@ func (o *Options) fill(g hal.Geometry) error {
 // storeOptions returns the store options of the mutant in use (none for
 // the real engine).
 func (o *Options) storeOptions() store.Options {
-	so := store.Options{NoDeltas: o.NoDeltas}
+	so := store.Options{NoDeltas: o.NoDeltas, Digests: o.Digests}
 	switch o.Mutant {
 	case NoCRCCheck:
 		so.TrustRecords = true

@@ -163,7 +163,7 @@ func (r *Round) readsBack(w *ChunkWrite, data []byte) (bool, error) {
 	switch {
 	case w.check != 0 && ChunkCheck(back) != w.check:
 		return false, nil
-	case s.opts.Verify && ChunkDigest(back) != w.digest:
+	case s.opts.Verify && s.opts.Digests.Digest(back) != w.digest:
 		return false, nil
 	}
 	return true, nil

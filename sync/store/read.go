@@ -32,7 +32,7 @@ func (s *Store) readChunkInto(p []byte, t uint8, i int, c Chunk) ([]byte, error)
 			return p, fmt.Errorf("%w: type %d chunk %d: its delta in data block %d at %#x: %w", ErrVerify, t, i, d.Block, s.dataOff(d.Block)+int64(d.Off), err)
 		}
 	}
-	if !s.opts.TrustRecords && ChunkDigest(p) != c.Digest {
+	if !s.opts.TrustRecords && s.opts.Digests.Digest(p) != c.Digest {
 		return p, fmt.Errorf("%w: type %d chunk %d (block %d at %#x) does not match its digest", ErrVerify, t, i, c.Block, s.dataOff(c.Block))
 	}
 	return p, nil

@@ -65,6 +65,10 @@ type Options struct {
 	// NoDeltas: write every changed chunk whole, never as a delta record
 	// (for comparisons; the real engine uses deltas).
 	NoDeltas bool
+	// Digests, if set, memoises chunk digests by the chunks' exact bytes
+	// (see DigestMemo): for a fault harness that opens stores on nearly
+	// the same contents again and again. Every check stays as it is.
+	Digests *DigestMemo
 
 	// Deliberately broken behaviour for the fault harness's mutants. Each
 	// is off in the real engine.
