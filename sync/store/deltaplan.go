@@ -42,12 +42,12 @@ type deltaPlanner struct {
 	deltas []plannedDelta
 }
 
-// deltaFoldDivisor: a chunk whose delta records would exceed 1/4 of a
+// deltaFoldDivisor: a chunk whose delta records would exceed 1/2 of a
 // chunk in all is written whole (folded), as is one whose chain of delta
 // records is full (maxDeltaChain): each record holds only what changed
 // since the chunk's last commit, so a chain grows with every round that
 // changes the chunk until the chunk is folded.
-const deltaFoldDivisor = 4
+const deltaFoldDivisor = 2
 
 func (s *Store) newDeltaPlanner() *deltaPlanner {
 	dp := &deltaPlanner{s: s, budget: s.deltaBudget(), limit: int(s.eraseSize / deltaFoldDivisor)}
@@ -179,10 +179,7 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 		}
 		return true
 	}
-	fold := func(c key) {
-		pt := byType[uint8(c[0])]
-		pt.full = append(pt.full, c[1])
-		dp.deltas = slices.DeleteFunc(dp.deltas, func(d plannedDelta) bool { return d.t == uint8(c[0]) && d.i == c[1] })
+	unref := func(c key) {
 		for _, b := range chains[c] {
 			delete(refs[b], c)
 			if len(refs[b]) == 0 {
@@ -190,6 +187,12 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			}
 		}
 		delete(chains, c)
+	}
+	fold := func(c key) {
+		pt := byType[uint8(c[0])]
+		pt.full = append(pt.full, c[1])
+		dp.deltas = slices.DeleteFunc(dp.deltas, func(d plannedDelta) bool { return d.t == uint8(c[0]) && d.i == c[1] })
+		unref(c)
 	}
 	budget := max(dp.budget, 0)
 	for len(refs)+dp.blocks(s.eraseSize) > budget {
@@ -205,11 +208,14 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			}
 		}
 		if !found {
-			// Nothing to fold: fewer new deltas.
+			// Nothing to fold: fewer new deltas. A chunk whose delta is
+			// dropped is written whole, so its committed chain is no
+			// longer referenced either.
 			for len(dp.deltas) > 0 && len(refs)+dp.blocks(s.eraseSize) > budget {
 				d := dp.deltas[len(dp.deltas)-1]
 				byType[d.t].full = append(byType[d.t].full, d.i)
 				dp.deltas = dp.deltas[:len(dp.deltas)-1]
+				unref(key{int(d.t), d.i})
 			}
 			return
 		}
