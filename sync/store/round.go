@@ -73,6 +73,10 @@ type Round struct {
 	written       int
 	done          bool
 	synced        []uint8 // the plan's types
+	// jArea, jStart: the journal area and block the round's first record
+	// went to (JournalBlocksUsed).
+	jArea  int
+	jStart int64
 }
 
 // Begin starts a round: it compares the plan's chunk digests with the
@@ -91,7 +95,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	if p.Generation <= s.committed.Generation {
 		return nil, fmt.Errorf("round generation %d is not after the committed %d", p.Generation, s.committed.Generation)
 	}
-	r := &Round{store: s}
+	r := &Round{store: s, jArea: s.area, jStart: s.tailBlock}
 	in := &intent{generation: p.Generation, config: p.Config.clone()}
 	dp := s.newDeltaPlanner()
 	var planned []plannedType
@@ -203,6 +207,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		r.blocks[db.block] = true
 		r.writes = append(r.writes, ChunkWrite{Type: DeltaBlockType, Index: k, Block: db.block, Bytes: int64(len(db.data)), digest: ChunkDigest(db.data)})
 	}
+	r.jArea, r.jStart = s.area, s.tailBlock
 	if err := s.writeRecords(recs); err != nil {
 		return r, fmt.Errorf("write intent: %w", err)
 	}
@@ -281,6 +286,10 @@ func (r *Round) Commit(st State) error {
 		next.Types = types
 	} else {
 		next.Types = s.committed.Types
+	}
+	s.roundJournal = int(s.tailBlock + 1)
+	if s.area == r.jArea {
+		s.roundJournal = int(s.tailBlock - r.jStart + 1)
 	}
 	s.committed = next
 	s.staged = nil

@@ -111,6 +111,9 @@ type Store struct {
 	// and not written since (see enterBlock); windowEnd 0: none.
 	windowArea int
 	windowEnd  int64
+	// roundJournal: journal blocks the last committed round wrote to
+	// (JournalBlocksUsed).
+	roundJournal int
 
 	committed State   // committed generation
 	staged    *Config // config set after the last commit
