@@ -77,6 +77,10 @@ type Round struct {
 	// went to (JournalBlocksUsed).
 	jArea  int
 	jStart int64
+	// commits: the contents of the chunks the round commits, for the
+	// store's cache once it commits (noteCommitted).
+	commits     map[[2]uint32][]byte
+	commitBytes int64
 }
 
 // Begin starts a round: it compares the plan's chunk digests with the
@@ -155,6 +159,9 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		}
 	}
 	in.deltas = dp.pack(s.eraseSize)
+	for _, d := range dp.deltas {
+		r.noteCommitted(d.t, d.i, d.data, false)
+	}
 	if len(in.types) == 0 {
 		s.round = r
 		return r, nil
@@ -291,6 +298,7 @@ func (r *Round) Commit(st State) error {
 	if s.area == r.jArea {
 		s.roundJournal = int(s.tailBlock - r.jStart + 1)
 	}
+	r.cacheCommitted()
 	s.committed = next
 	s.staged = nil
 	s.pending = nil

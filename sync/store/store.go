@@ -114,6 +114,8 @@ type Store struct {
 	// roundJournal: journal blocks the last committed round wrote to
 	// (JournalBlocksUsed).
 	roundJournal int
+	// cache: committed chunk contents this Store wrote (baseCache).
+	cache baseCache
 
 	committed State   // committed generation
 	staged    *Config // config set after the last commit
