@@ -26,6 +26,16 @@ func deltaRound(t testing.TB, s *Store, gen uint64, ps payloads) (full, deltaBlo
 	t.Helper()
 	r, err := s.Begin(deltaPlanOf(gen, ps))
 	require.NoError(t, err)
+	_, changed = r.Changed()
+	full, deltaBlocks = writeAndCommit(t, r, gen, ps)
+	return full, deltaBlocks, changed
+}
+
+// writeAndCommit writes r's chunks from ps (the delta blocks from the
+// store) and commits generation gen; it returns the chunks written whole
+// and the delta blocks.
+func writeAndCommit(t testing.TB, r *Round, gen uint64, ps payloads) (full, deltaBlocks int) {
+	t.Helper()
 	for i, w := range r.Writes() {
 		var data []byte
 		if w.Type == DeltaBlockType {
@@ -39,9 +49,8 @@ func deltaRound(t testing.TB, s *Store, gen uint64, ps payloads) (full, deltaBlo
 		_, _, err := r.Write(i, data)
 		require.NoError(t, err)
 	}
-	_, changed = r.Changed()
 	require.NoError(t, r.Commit(State{Generation: gen, Time: time.Unix(int64(gen), 0).UTC(), Config: planOf(gen, ps).Config}))
-	return full, deltaBlocks, changed
+	return full, deltaBlocks
 }
 
 // scatter changes n bytes of b at random places (seeded).
@@ -295,21 +304,7 @@ func accessorRound(t testing.TB, s *Store, gen uint64, ps payloads) (full, delta
 	}
 	r, err := s.Begin(p)
 	require.NoError(t, err)
-	for i, w := range r.Writes() {
-		var data []byte
-		if w.Type == DeltaBlockType {
-			deltaBlocks++
-		} else {
-			b := ps[w.Type]
-			lo, hi := ChunkBounds(int64(len(b)), testPhase, 4096, w.Index)
-			data = b[lo:hi]
-			full++
-		}
-		_, _, err := r.Write(i, data)
-		require.NoError(t, err)
-	}
-	require.NoError(t, r.Commit(State{Generation: gen, Time: time.Unix(int64(gen), 0).UTC(), Config: p.Config}))
-	return full, deltaBlocks
+	return writeAndCommit(t, r, gen, ps)
 }
 
 // TestDeltaBudgetDropReleasesTheOldChain: with the delta budget full and
