@@ -91,11 +91,25 @@ type Scrub struct {
 	Bad        []Chunk  `json:"bad,omitempty"`
 	Rewrite    []string `json:"rewrite,omitempty"`
 	Damage     []string `json:"damage,omitempty"`
+	// TableFaults: primary chunks the change table missed (see
+	// engine.ScrubPrimary); the round that follows syncs them.
+	TableFaults []TableFault `json:"table_faults,omitempty"`
+}
+
+// TableFault is one chunk of the primary that differs from its committed
+// digest although its change-table entry says unchanged.
+type TableFault struct {
+	Type       string `json:"type"`
+	Index      int    `json:"index"`
+	Generation uint64 `json:"generation"`
 }
 
 // FromScrub converts a scrub report.
 func FromScrub(s engine.ScrubReport) Scrub {
 	out := Scrub{Device: s.Device, Generation: s.Generation, Chunks: s.Chunks, Bad: chunks(s.Bad), Damage: s.Damage}
+	for _, f := range s.TableFaults {
+		out.TableFaults = append(out.TableFaults, TableFault{Type: f.Type.String(), Index: f.Index, Generation: f.Generation})
+	}
 	if len(s.Rewrite) > 0 {
 		out.Rewrite = Types(s.Rewrite)
 	}

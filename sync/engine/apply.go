@@ -113,7 +113,6 @@ func (e *Engine) apply(ctx context.Context, p *Prepared, owned bool) (RoundRepor
 		return e.finish(&rep, work, fmt.Errorf("begin round: %w", err))
 	}
 	writes := r.Writes()
-	e.noteRoundBlocks(r)
 	changedTypes, changedChunks := r.Changed()
 	rep.ChangedChunks = changedChunks
 	for _, t := range changedTypes {

@@ -279,3 +279,47 @@ func TestRoundHeapOn32MiBRegion(t *testing.T) {
 	require.LessOrEqual(t, kept, int64(32<<20), "kept by the engine after the round")
 	runtime.KeepAlive(e)
 }
+
+// TestScrubReportsAChangeTheTableMissed: ScrubPrimary (what the CLI's sync
+// runs after Open) compares the primary's unchanged chunks with their
+// committed digests in one pass: a chunk changed behind the change table's
+// back is reported (its result, the counter and an event) and the next
+// round syncs it. Without the scrub the round misses it (checked first).
+func TestScrubReportsAChangeTheTableMissed(t *testing.T) {
+	ctx := context.Background()
+	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
+	e := p.open(t)
+	_, err := e.Round(ctx)
+	require.NoError(t, err)
+	faults, err := e.ScrubPrimary(ctx)
+	require.NoError(t, err)
+	require.Empty(t, faults, "an honest table has no faults")
+
+	r := p.region(t, p.chipA)
+	off, _ := r.Extent(info.FaultLog)
+	eb := p.chipA.Geometry().EraseSize
+	blk := make([]byte, eb)
+	_, err = p.chipA.ReadAt(blk, off+2*eb)
+	require.NoError(t, err)
+	forgeSameChecks(t, blk, 300)
+	p.chipA.Poke(off+2*eb, blk)
+
+	rep, err := e.Round(ctx)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeNothingChanged, rep.Outcome)
+	require.Equal(t, []info.Type{info.FaultLog}, backupDiffers(t, p, p.chipA, p.chipB), "without the scrub the round misses the change")
+
+	faults, err = e.ScrubPrimary(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []TableFault{{Type: info.FaultLog, Index: 2, Generation: rep.Generation}}, faults)
+	require.Equal(t, int64(1), e.Status().Counters.ChangeTableFaults)
+	require.True(t, slices.ContainsFunc(e.Events(), func(ev Event) bool { return ev.Kind == EventChangeTable }))
+
+	rep, err = e.Round(ctx)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeCommitted, rep.Outcome)
+	require.Empty(t, backupDiffers(t, p, p.chipA, p.chipB))
+	faults, err = e.ScrubPrimary(ctx)
+	require.NoError(t, err)
+	require.Empty(t, faults)
+}

@@ -28,7 +28,6 @@ type Engine struct {
 	rewriteChunks map[info.Type][]int // damaged chunks the next round rewrites
 	rehashChunks  map[info.Type][]int // primary chunks the change table missed: the next round re-reads them
 	scrub         *scrubState         // where ScrubStep stands
-	idleWant      int                 // data blocks the last round took (IdleEraseStep keeps as many erased)
 	wake          chan struct{}       // wakes Run (see kick)
 	// cache holds the payloads of the last committed round (by type),
 	// taken from chip cacheChip, for generation cacheGeneration of the backup.

@@ -2,37 +2,36 @@ package engine
 
 import (
 	"context"
-
-	"github.com/cmcsync/cmcsync/sync/store"
+	"math"
 )
 
 // IdleEraseProgress is what one IdleEraseStep did.
 type IdleEraseProgress struct {
-	Erased int  // data blocks of the backup's store this step erased
-	Ready  int  // free data blocks known to be erased after it
-	Done   bool // nothing left to do until the next round
+	Erased  int  // data blocks of the backup's store this step erased
+	Journal int  // journal blocks this step erased (or 1 for a compaction)
+	Ready   int  // free data blocks known to be erased after it
+	Done    bool // nothing left to do until the next round
 }
 
-// minIdleReady is the fewest erased blocks the idle erase keeps ready: one
-// 64 KiB erase window of 4 KiB blocks.
-const minIdleReady = 16
-
-// IdleEraseStep erases, between rounds, free data blocks of the backup's
-// store that the next rounds will program (store.EraseAhead: the next
-// wholly free erase window from the allocation cursor on), so that a
-// round programs them without waiting for their erase: erases move off
-// the rounds' critical path into the idle time. One step is one erase
-// operation (a window or a block) and its read-back; it holds the round
-// lock for that step only, so a round due meanwhile waits for at most one
-// erase. Steps keep as many blocks ready as the last round took (at least
-// one window); Done says there is nothing left to erase.
+// IdleEraseStep erases, between rounds, what the next round would
+// otherwise erase on its critical path: first journal blocks past the
+// journal's tail, as many as the last round wrote records into and one
+// more (store.EraseJournalAhead, which compacts a journal too full for
+// them), then every free data block of the backup's store not known
+// erased (store.EraseAhead, an erase window at a time from the allocation
+// cursor on), so that a round programs into erased blocks: its erases
+// move into the idle time. A block once erased stays known erased until a
+// round takes it, so this adds no erase to a block's wear. One step is one
+// erase operation (a window or a block) and its read-back; it holds the
+// round lock for that step only, so a round due meanwhile waits for at
+// most one erase. Done says there is nothing left to erase.
 //
 // A step never touches committed data (nor an interrupted round's blocks:
-// backupStore purges one first) and is safe to cut by power loss at any
-// point: what it erased is known erased to this engine only, and a
-// restarted engine erases those blocks again before use. The order of
-// operations is fixed (the cursor's order), so runs under a virtual clock
-// replay exactly.
+// backupStore purges one first), nor a journal record, and is safe to cut
+// by power loss at any point: what it erased is known erased to this
+// engine only, and a restarted engine erases those blocks again before
+// use. The order of operations is fixed (the tail's and the cursor's
+// order), so runs under a virtual clock replay exactly.
 func (e *Engine) IdleEraseStep(ctx context.Context) (IdleEraseProgress, error) {
 	e.roundMu.Lock()
 	defer e.roundMu.Unlock()
@@ -43,17 +42,21 @@ func (e *Engine) IdleEraseStep(ctx context.Context) (IdleEraseProgress, error) {
 	if err != nil {
 		return IdleEraseProgress{}, err
 	}
-	step, err := bk.EraseAhead(max(e.idleWant, minIdleReady))
+	js, err := bk.EraseJournalAhead(bk.JournalBlocksUsed() + 1)
+	if err != nil || !js.Done {
+		return IdleEraseProgress{Journal: js.Erased}, err
+	}
+	step, err := bk.EraseAhead(math.MaxInt)
 	return IdleEraseProgress{Erased: step.Erased, Ready: step.Ready, Done: step.Done}, err
 }
 
 // IdleErase runs IdleEraseStep until it is done or ctx ends, and returns
-// the data blocks it erased.
+// the blocks (data and journal) it erased.
 func (e *Engine) IdleErase(ctx context.Context) (int, error) {
 	n := 0
 	for {
 		p, err := e.IdleEraseStep(ctx)
-		n += p.Erased
+		n += p.Erased + p.Journal
 		if err != nil || p.Done {
 			return n, err
 		}
@@ -84,10 +87,4 @@ func (e *Engine) idleEraseUntilDue(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// noteRoundBlocks records how many data blocks a round took (its intent's
-// blocks): the idle erase keeps that many ready for the next one.
-func (e *Engine) noteRoundBlocks(r *store.Round) {
-	e.idleWant = len(r.Blocks())
 }

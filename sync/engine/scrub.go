@@ -16,6 +16,9 @@ type ScrubReport struct {
 	Bad        []store.ChunkReport `json:"bad,omitempty"`
 	Rewrite    TypeList            `json:"rewrite,omitempty"` // types whose damaged chunks the next round rewrites
 	Damage     []string            `json:"damage,omitempty"`  // damage the store's Open found
+	// TableFaults: primary chunks that differ from their committed digest
+	// although the change table says unchanged (ScrubPrimary fills it).
+	TableFaults []TableFault `json:"table_faults,omitempty"`
 }
 
 // Scrub reads every committed chunk on the backup store and checks its

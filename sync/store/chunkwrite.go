@@ -79,6 +79,9 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 		w.done = true
 		r.written++
 	}
+	if w.Type != DeltaBlockType {
+		r.noteCommitted(w.Type, w.Index, data, true)
+	}
 	return erases, pages, nil
 }
 

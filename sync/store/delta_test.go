@@ -26,6 +26,16 @@ func deltaRound(t testing.TB, s *Store, gen uint64, ps payloads) (full, deltaBlo
 	t.Helper()
 	r, err := s.Begin(deltaPlanOf(gen, ps))
 	require.NoError(t, err)
+	_, changed = r.Changed()
+	full, deltaBlocks = writeAndCommit(t, r, gen, ps)
+	return full, deltaBlocks, changed
+}
+
+// writeAndCommit writes r's chunks from ps (the delta blocks from the
+// store) and commits generation gen; it returns the chunks written whole
+// and the delta blocks.
+func writeAndCommit(t testing.TB, r *Round, gen uint64, ps payloads) (full, deltaBlocks int) {
+	t.Helper()
 	for i, w := range r.Writes() {
 		var data []byte
 		if w.Type == DeltaBlockType {
@@ -39,9 +49,8 @@ func deltaRound(t testing.TB, s *Store, gen uint64, ps payloads) (full, deltaBlo
 		_, _, err := r.Write(i, data)
 		require.NoError(t, err)
 	}
-	_, changed = r.Changed()
 	require.NoError(t, r.Commit(State{Generation: gen, Time: time.Unix(int64(gen), 0).UTC(), Config: planOf(gen, ps).Config}))
-	return full, deltaBlocks, changed
+	return full, deltaBlocks
 }
 
 // scatter changes n bytes of b at random places (seeded).
@@ -262,4 +271,57 @@ func TestVersion2StoreUpgradedByTheFirstDelta(t *testing.T) {
 	s3 := openTest(t, f, Options{ReadOnly: true})
 	require.NotEmpty(t, s3.Damage())
 	require.Equal(t, uint64(2), s3.State().Generation, "the state before the rejected record")
+}
+
+// accessorRound is deltaRound with the payloads given through chunk
+// accessors (a round that read only its changed chunks): its types'
+// committed chains cannot be folded by the round.
+func accessorRound(t testing.TB, s *Store, gen uint64, ps payloads) (full, deltaBlocks int) {
+	t.Helper()
+	p := planOf(gen, ps)
+	for i := range p.Types {
+		b := ps[p.Types[i].Type]
+		p.Types[i].Chunk = func(c int) ([]byte, error) {
+			lo, hi := ChunkBounds(int64(len(b)), testPhase, 4096, c)
+			return b[lo:hi], nil
+		}
+	}
+	r, err := s.Begin(p)
+	require.NoError(t, err)
+	return writeAndCommit(t, r, gen, ps)
+}
+
+// TestDeltaBudgetDropReleasesTheOldChain: with the delta budget full and
+// nothing foldable (the round read its chunks through accessors), the
+// round drops its last deltas until they fit; a chunk whose delta is
+// dropped is written whole, so its old chain no longer counts and the
+// round's other delta stays a delta. (Counting the dropped chunk's old
+// chain drops every delta of the round: two chunks written whole.)
+func TestDeltaBudgetDropReleasesTheOldChain(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	s := openTest(t, f, Options{})
+	budget := s.deltaBudget()
+	require.Positive(t, budget)
+	ps := payloads{1: randomBytes(1, (budget+4)*4096)}
+	accessorRound(t, s, 1, ps)
+	g := uint64(2)
+	for i := range budget { // one delta block per round, a chunk each
+		ps[1][(i+1)*4096+5] ^= 0x55
+		full, dblocks := accessorRound(t, s, g, ps)
+		require.Zero(t, full, "generation %d", g)
+		require.Equal(t, 1, dblocks, "generation %d", g)
+		g++
+	}
+	// Chunk 0 is new to deltas; the last chunk changed above holds a
+	// chain (one delta block, alone in it). Both changed: one new delta
+	// block over a full budget.
+	ps[1][0*4096+7] ^= 0x11
+	ps[1][budget*4096+9] ^= 0x22
+	full, dblocks := accessorRound(t, s, g, ps)
+	require.Equal(t, 1, full, "the last delta is dropped and written whole")
+	require.Equal(t, 1, dblocks, "its old chain released, the other delta fits")
+	checkPayloads(t, s, ps)
+	s2 := openTest(t, f, Options{ReadOnly: true})
+	require.Equal(t, s.State(), s2.State())
 }

@@ -30,6 +30,7 @@ type plannedDelta struct {
 	rec    []byte
 	check  uint64
 	digest Digest
+	data   []byte // the chunk's new contents (the plan's)
 }
 
 // deltaPlanner decides a round's deltas.
@@ -40,19 +41,26 @@ type deltaPlanner struct {
 	limit  int  // the largest delta record: a larger change is written whole
 	buf    []byte
 	deltas []plannedDelta
+	cached int64 // bytes of the planned deltas' copies for the cache
 }
 
-// deltaFoldDivisor: a chunk whose delta records would exceed 1/4 of a
+// deltaFoldDivisor: a chunk whose delta records would exceed 1/2 of a
 // chunk in all is written whole (folded), as is one whose chain of delta
 // records is full (maxDeltaChain): each record holds only what changed
 // since the chunk's last commit, so a chain grows with every round that
 // changes the chunk until the chunk is folded.
-const deltaFoldDivisor = 4
+const deltaFoldDivisor = 2
 
 func (s *Store) newDeltaPlanner() *deltaPlanner {
 	dp := &deltaPlanner{s: s, budget: s.deltaBudget(), limit: int(s.eraseSize / deltaFoldDivisor)}
-	dp.ok = s.flash.Geometry().Kind == hal.NOR && s.eraseSize <= deltaMaxChunk && dp.budget > 0 && !s.opts.NoDeltas
+	dp.ok = s.deltasUsable() && dp.budget > 0
 	return dp
+}
+
+// deltasUsable reports whether this store's rounds may write deltas (NOR
+// with chunks of at most 64 KiB, not disabled).
+func (s *Store) deltasUsable() bool {
+	return s.flash.Geometry().Kind == hal.NOR && s.eraseSize <= deltaMaxChunk && !s.opts.NoDeltas
 }
 
 // deltaBudget is the most data blocks the committed deltas may occupy:
@@ -98,12 +106,16 @@ func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, err
 		dp.buf = make([]byte, s.eraseSize)
 	}
 	b := dp.buf[:len(data)]
-	if _, err := s.flash.ReadAt(b, s.dataOff(c.Block)); err != nil {
-		return false, err
-	}
-	for _, d := range c.Deltas {
-		if err := s.readDelta(b, tp.Type, i, d); err != nil {
-			return false, nil // damaged: write the chunk whole
+	if cached, ok := s.cache.lookup(tp.Type, i, len(data), c.Digest); ok {
+		copy(b, cached) // the committed contents, known without a read
+	} else {
+		if _, err := s.flash.ReadAt(b, s.dataOff(c.Block)); err != nil {
+			return false, err
+		}
+		for _, d := range c.Deltas {
+			if err := s.readDelta(b, tp.Type, i, d); err != nil {
+				return false, nil // damaged: write the chunk whole
+			}
 		}
 	}
 	rec := encodeDelta(tp.Type, uint32(i), gen, b, data)
@@ -114,6 +126,11 @@ func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, err
 		return false, nil // never: the record rebuilds what it encodes
 	}
 	d := plannedDelta{t: tp.Type, i: i, rec: rec, digest: tp.Chunks[i]}
+	if s.cache.room(tp.Type, i, int64(len(data)), dp.cached) {
+		// A copy for the cache: an accessor may reuse its buffer.
+		d.data = bytes.Clone(data)
+		dp.cached += int64(len(data))
+	}
 	if i < len(tp.Checks) {
 		d.check = tp.Checks[i]
 	}
@@ -179,10 +196,7 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 		}
 		return true
 	}
-	fold := func(c key) {
-		pt := byType[uint8(c[0])]
-		pt.full = append(pt.full, c[1])
-		dp.deltas = slices.DeleteFunc(dp.deltas, func(d plannedDelta) bool { return d.t == uint8(c[0]) && d.i == c[1] })
+	unref := func(c key) {
 		for _, b := range chains[c] {
 			delete(refs[b], c)
 			if len(refs[b]) == 0 {
@@ -190,6 +204,12 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			}
 		}
 		delete(chains, c)
+	}
+	fold := func(c key) {
+		pt := byType[uint8(c[0])]
+		pt.full = append(pt.full, c[1])
+		dp.deltas = slices.DeleteFunc(dp.deltas, func(d plannedDelta) bool { return d.t == uint8(c[0]) && d.i == c[1] })
+		unref(c)
 	}
 	budget := max(dp.budget, 0)
 	for len(refs)+dp.blocks(s.eraseSize) > budget {
@@ -205,11 +225,14 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			}
 		}
 		if !found {
-			// Nothing to fold: fewer new deltas.
+			// Nothing to fold: fewer new deltas. A chunk whose delta is
+			// dropped is written whole, so its committed chain is no
+			// longer referenced either.
 			for len(dp.deltas) > 0 && len(refs)+dp.blocks(s.eraseSize) > budget {
 				d := dp.deltas[len(dp.deltas)-1]
 				byType[d.t].full = append(byType[d.t].full, d.i)
 				dp.deltas = dp.deltas[:len(dp.deltas)-1]
+				unref(key{int(d.t), d.i})
 			}
 			return
 		}

@@ -73,6 +73,14 @@ type Round struct {
 	written       int
 	done          bool
 	synced        []uint8 // the plan's types
+	// jArea, jStart: the journal area and block the round's first record
+	// went to (JournalBlocksUsed).
+	jArea  int
+	jStart int64
+	// commits: the contents of the chunks the round commits, for the
+	// store's cache once it commits (noteCommitted).
+	commits     map[[2]uint32][]byte
+	commitBytes int64
 }
 
 // Begin starts a round: it compares the plan's chunk digests with the
@@ -91,7 +99,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	if p.Generation <= s.committed.Generation {
 		return nil, fmt.Errorf("round generation %d is not after the committed %d", p.Generation, s.committed.Generation)
 	}
-	r := &Round{store: s}
+	r := &Round{store: s, jArea: s.area, jStart: s.tailBlock}
 	in := &intent{generation: p.Generation, config: p.Config.clone()}
 	dp := s.newDeltaPlanner()
 	var planned []plannedType
@@ -151,6 +159,9 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		}
 	}
 	in.deltas = dp.pack(s.eraseSize)
+	for _, d := range dp.deltas {
+		r.noteCommitted(d.t, d.i, d.data, false)
+	}
 	if len(in.types) == 0 {
 		s.round = r
 		return r, nil
@@ -203,6 +214,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		r.blocks[db.block] = true
 		r.writes = append(r.writes, ChunkWrite{Type: DeltaBlockType, Index: k, Block: db.block, Bytes: int64(len(db.data)), digest: ChunkDigest(db.data)})
 	}
+	r.jArea, r.jStart = s.area, s.tailBlock
 	if err := s.writeRecords(recs); err != nil {
 		return r, fmt.Errorf("write intent: %w", err)
 	}
@@ -282,6 +294,11 @@ func (r *Round) Commit(st State) error {
 	} else {
 		next.Types = s.committed.Types
 	}
+	s.roundJournal = int(s.tailBlock + 1)
+	if s.area == r.jArea {
+		s.roundJournal = int(s.tailBlock - r.jStart + 1)
+	}
+	r.cacheCommitted()
 	s.committed = next
 	s.staged = nil
 	s.pending = nil

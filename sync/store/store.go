@@ -115,6 +115,11 @@ type Store struct {
 	// and not written since (see enterBlock); windowEnd 0: none.
 	windowArea int
 	windowEnd  int64
+	// roundJournal: journal blocks the last committed round wrote to
+	// (JournalBlocksUsed).
+	roundJournal int
+	// cache: committed chunk contents this Store wrote (baseCache).
+	cache baseCache
 
 	committed State   // committed generation
 	staged    *Config // config set after the last commit

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults"
+)
+
+// idleErase runs what the engine's idle erase runs: journal blocks ahead
+// of the tail (the last round's count and one more), then every free data
+// block; journalToo false leaves the journal out.
+func idleErase(t *testing.T, s *Store, journalToo bool) {
+	t.Helper()
+	for journalToo {
+		st, err := s.EraseJournalAhead(s.JournalBlocksUsed() + 1)
+		require.NoError(t, err)
+		if st.Done {
+			require.GreaterOrEqual(t, st.Ready, s.JournalBlocksUsed()+1)
+			break
+		}
+	}
+	for {
+		st, err := s.EraseAhead(math.MaxInt)
+		require.NoError(t, err)
+		if st.Done {
+			break
+		}
+	}
+}
+
+// TestIdleEraseLeavesTheRoundNoErase: after the idle erase (journal blocks
+// ahead, then every free data block) a round erases nothing: neither its
+// chunks' blocks nor the journal blocks its records enter. Erasing the
+// data blocks alone leaves the round its journal erases.
+func TestIdleEraseLeavesTheRoundNoErase(t *testing.T) {
+	for _, journalToo := range []bool{false, true} {
+		s, f, ps := wrappedStore(t)
+		require.Positive(t, s.JournalBlocksUsed())
+		for round := range 6 {
+			idleErase(t, s, journalToo)
+			for i := range 40 {
+				ps[1][(round*40+i)%200*4096+100] ^= 0xFF
+			}
+			before := f.Stats()
+			runRound(t, s, s.State().Generation+1, ps)
+			erases := f.Stats().Sub(before).Erases
+			if journalToo {
+				require.Zero(t, erases, "round %d", round)
+			} else if round == 0 {
+				require.Positive(t, erases, "the round erases the journal block its records enter")
+			}
+			checkPayloads(t, s, ps)
+		}
+		s2 := openTest(t, f, Options{ReadOnly: true})
+		require.Equal(t, s.State().Generation, s2.State().Generation)
+		checkPayloads(t, s2, ps)
+	}
+}
+
+// TestEraseJournalAheadCompactsAFullJournal: near the end of the area the
+// idle step compacts (the next round would), so the round after it finds
+// room and its blocks erased.
+func TestEraseJournalAheadCompactsAFullJournal(t *testing.T) {
+	s, f, ps := wrappedStore(t)
+	epoch := s.epoch
+	for gen := s.State().Generation + 1; s.epoch == epoch; gen++ {
+		idleErase(t, s, true)
+		ps[1][int(gen%200)*4096+9] ^= 0x3C
+		before := f.Stats()
+		runRound(t, s, gen, ps)
+		require.Zero(t, f.Stats().Sub(before).Erases, "generation %d", gen)
+		require.Less(t, gen, uint64(5000))
+	}
+	checkPayloads(t, openTest(t, f, Options{ReadOnly: true}), ps)
+}
+
+// TestEraseJournalAheadPowerCut: a power cut or a torn erase at any
+// operation of the journal's erase ahead leaves the committed generation
+// whole, and the reopened store's next round commits correct chunks.
+func TestEraseJournalAheadPowerCut(t *testing.T) {
+	s0, chip, ps := wrappedStore(t)
+	snap := chip.Snapshot()
+	run := func(sched faults.Schedule) (*faults.Injector, error) {
+		in := faults.NewInjector(sched, faults.Options{Disarmed: true, SplitPages: true, BlockEraseSize: eraseWindow})
+		s := openTest(t, in.Wrap(chip, faults.Backup), Options{})
+		in.Arm()
+		var err error
+		for i := 0; i < 6 && err == nil; i++ {
+			_, err = s.EraseJournalAhead(8)
+		}
+		require.NoError(t, in.Err(), "the harness itself")
+		return in, err
+	}
+	count, err := run(faults.Schedule{})
+	require.NoError(t, err)
+	total := count.Ops()
+	require.Greater(t, total, int64(1))
+	gen := s0.State().Generation
+	for n := range total {
+		for _, sched := range []faults.Schedule{
+			faults.CutAt(n),
+			faults.TornAt(n, faults.TornBits, false, uint64(n)),
+		} {
+			chip.Restore(snap)
+			in, err := run(sched)
+			require.Error(t, err, "%v", sched)
+			require.True(t, in.PoweredOff(), "%v", sched)
+			s := openTest(t, chip, Options{})
+			require.Empty(t, s.Damage(), "%v", sched)
+			require.Equal(t, gen, s.State().Generation, "%v", sched)
+			checkPayloads(t, s, ps)
+			q := payloads{1: append([]byte(nil), ps[1]...)}
+			for i := range 60 {
+				q[1][i*4096+7] ^= 0x5A
+			}
+			runRound(t, s, gen+1, q)
+			s = openTest(t, chip, Options{})
+			require.Equal(t, gen+1, s.State().Generation, "%v", sched)
+			checkPayloads(t, s, q)
+			require.Empty(t, s.VerifyChunks(), "%v", sched)
+		}
+	}
+}
