@@ -188,7 +188,7 @@ var scenarios = map[string]struct {
 	"nand":            {assets.X86, runNAND, "x86 guest: the engine on nandsim NAND with bad blocks and bit flips"},
 	"daemon-powercut": {assets.ARM, runDaemonPowercut, "cmcsync serve in the guest on a CMC flash layout (TLS, token, forwarded port); SIGKILL QEMU at seeded moments during API syncs; the host checks recovery and the stores with the reference decoder"},
 	"diff":            {assets.ARM, runDiff, "cut points of the exhaustive campaign, each in QEMU (stopped and SIGKILLed at the exact operation) and in the simulator: same operations, chips, backup and verdicts"},
-	"nand-diff":       {assets.X86, runNANDDiff, "x86 guest on nandsim: cut points of the exhaustive nand campaign (a factory bad block; a bit flip the kernel's ECC corrects and counts), each stopped at the exact operation, the chips saved and QEMU killed, and run in the simulator: same operations, chips, backup and verdicts"},
+	"nand-diff":       {assets.X86, runNANDDiff, "x86 guest on nandsim: cut points of the exhaustive nand campaign (factory bad blocks, one the round steps over; a bit flip the kernel's ECC corrects and counts), each stopped at the exact operation, the chips saved and QEMU killed, and run in the simulator: same operations, chips, backup and verdicts"},
 	"calibrate":       {assets.ARM, runCalibrate, "cmcsync calibrate on a scratch range of /dev/mtd6 (flash1); the host benchmarks the (emulated) profile"},
 }
 
