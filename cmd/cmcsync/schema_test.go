@@ -31,7 +31,7 @@ func TestOutputsMatchTheirSchemas(t *testing.T) {
 		{"config", append([]string{"config", "set", "--interval", "45s", "--json"}, chips...)},
 		{"info-put", append([]string{"info", "put", "event-log", selFile(t, dir, 2), "--json"}, chips...)},
 	} {
-		out, _, err := runCommand(t, tc.args...)
+		out, _, err := runCLI(tc.args...)
 		require.NoError(t, err, "%v", tc.args)
 		requireSchema(t, tc.schema, out)
 	}
