@@ -87,16 +87,28 @@ func TestEraseAheadRefusesPendingRound(t *testing.T) {
 // store's next round writes correct chunks (it does not trust the torn
 // blocks as erased).
 func TestEraseAheadPowerCut(t *testing.T) {
+	requireIdleStepPowerSafe(t, func(s *Store) error {
+		var err error
+		for i := 0; i < 4 && err == nil; i++ {
+			_, err = s.EraseAhead(64)
+		}
+		return err
+	})
+}
+
+// requireIdleStepPowerSafe runs step (an idle-time erase) on a wrapped
+// store, then again with a power cut and with a torn erase at each of its
+// operations: every time the reopened store holds the committed generation
+// whole, undamaged, and its next round commits correct chunks.
+func requireIdleStepPowerSafe(t *testing.T, step func(*Store) error) {
+	t.Helper()
 	s0, chip, ps := wrappedStore(t)
 	snap := chip.Snapshot()
 	run := func(sched faults.Schedule) (*faults.Injector, error) {
 		in := faults.NewInjector(sched, faults.Options{Disarmed: true, SplitPages: true, BlockEraseSize: eraseWindow})
 		s := openTest(t, in.Wrap(chip, faults.Backup), Options{})
 		in.Arm()
-		var err error
-		for i := 0; i < 4 && err == nil; i++ {
-			_, err = s.EraseAhead(64)
-		}
+		err := step(s)
 		require.NoError(t, in.Err(), "the harness itself")
 		return in, err
 	}
@@ -115,6 +127,7 @@ func TestEraseAheadPowerCut(t *testing.T) {
 			require.Error(t, err, "%v", sched)
 			require.True(t, in.PoweredOff(), "%v", sched)
 			s := openTest(t, chip, Options{})
+			require.Empty(t, s.Damage(), "%v", sched)
 			require.Equal(t, gen, s.State().Generation, "%v", sched)
 			checkPayloads(t, s, ps)
 			q := payloads{1: append([]byte(nil), ps[1]...)}
@@ -123,6 +136,7 @@ func TestEraseAheadPowerCut(t *testing.T) {
 			}
 			runRound(t, s, gen+1, q)
 			s = openTest(t, chip, Options{})
+			require.Equal(t, gen+1, s.State().Generation, "%v", sched)
 			checkPayloads(t, s, q)
 			require.Empty(t, s.VerifyChunks(), "%v", sched)
 		}

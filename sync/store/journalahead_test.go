@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/cmcsync/cmcsync/faults"
 )
 
 // idleErase runs what the engine's idle erase runs: journal blocks ahead
@@ -81,46 +79,11 @@ func TestEraseJournalAheadCompactsAFullJournal(t *testing.T) {
 // operation of the journal's erase ahead leaves the committed generation
 // whole, and the reopened store's next round commits correct chunks.
 func TestEraseJournalAheadPowerCut(t *testing.T) {
-	s0, chip, ps := wrappedStore(t)
-	snap := chip.Snapshot()
-	run := func(sched faults.Schedule) (*faults.Injector, error) {
-		in := faults.NewInjector(sched, faults.Options{Disarmed: true, SplitPages: true, BlockEraseSize: eraseWindow})
-		s := openTest(t, in.Wrap(chip, faults.Backup), Options{})
-		in.Arm()
+	requireIdleStepPowerSafe(t, func(s *Store) error {
 		var err error
 		for i := 0; i < 6 && err == nil; i++ {
 			_, err = s.EraseJournalAhead(8)
 		}
-		require.NoError(t, in.Err(), "the harness itself")
-		return in, err
-	}
-	count, err := run(faults.Schedule{})
-	require.NoError(t, err)
-	total := count.Ops()
-	require.Greater(t, total, int64(1))
-	gen := s0.State().Generation
-	for n := range total {
-		for _, sched := range []faults.Schedule{
-			faults.CutAt(n),
-			faults.TornAt(n, faults.TornBits, false, uint64(n)),
-		} {
-			chip.Restore(snap)
-			in, err := run(sched)
-			require.Error(t, err, "%v", sched)
-			require.True(t, in.PoweredOff(), "%v", sched)
-			s := openTest(t, chip, Options{})
-			require.Empty(t, s.Damage(), "%v", sched)
-			require.Equal(t, gen, s.State().Generation, "%v", sched)
-			checkPayloads(t, s, ps)
-			q := payloads{1: append([]byte(nil), ps[1]...)}
-			for i := range 60 {
-				q[1][i*4096+7] ^= 0x5A
-			}
-			runRound(t, s, gen+1, q)
-			s = openTest(t, chip, Options{})
-			require.Equal(t, gen+1, s.State().Generation, "%v", sched)
-			checkPayloads(t, s, q)
-			require.Empty(t, s.VerifyChunks(), "%v", sched)
-		}
-	}
+		return err
+	})
 }
