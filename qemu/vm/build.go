@@ -146,13 +146,18 @@ func placeByContent(tmp, dir, prefix, suffix string) (string, error) {
 	}
 	dst := filepath.Join(dir, prefix+sum[:12]+suffix)
 	if _, err := os.Stat(dst); err == nil {
+		// Reused: renew its time, or a concurrent build would remove it
+		// as stale while this run boots it.
+		now := time.Now()
+		_ = os.Chtimes(dst, now, now)
 		return dst, os.Remove(tmp)
 	}
 	return dst, os.Rename(tmp, dst)
 }
 
-// staleAge is how old a previous build's file must be before Build removes
-// it (a concurrent run may still be booting it).
+// staleAge is how long a previous build's file must have gone unused (no
+// build reusing it, no boot: both renew its time) before Build removes it,
+// since a concurrent run may still be booting it.
 const staleAge = 2 * time.Hour
 
 // removeStale removes files in dir named prefix* other than keep, older than

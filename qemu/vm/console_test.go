@@ -195,4 +195,13 @@ func TestPlaceByContent(t *testing.T) {
 	removeStale(dir, "img-", a)
 	require.FileExists(t, a)
 	require.NoFileExists(t, c)
+
+	// A build that reuses an old file renews it, so another build's
+	// clean-up leaves it to the run that boots it.
+	require.NoError(t, os.Chtimes(a, old, old))
+	d, err := placeByContent(write("t4", "same"), dir, "img-", ".gz")
+	require.NoError(t, err)
+	require.Equal(t, a, d)
+	removeStale(dir, "img-", c)
+	require.FileExists(t, a)
 }

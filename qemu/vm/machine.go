@@ -150,6 +150,11 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A booting initramfs is in use: renew its time so that a concurrent
+	// build sharing the cache does not take it for a stale one (vm.Build
+	// removes builds untouched for staleAge).
+	now := time.Now()
+	_ = os.Chtimes(c.Initrd, now, now)
 	path, err := exec.LookPath(prog)
 	if err != nil {
 		pkg := "qemu-system-arm"
