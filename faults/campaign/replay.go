@@ -288,7 +288,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	t := &trial{testCase: c, preEvents: events, writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
 		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, roundErr: ph.err}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
-	t.faultedErases = faultedErases(ph.injector)
+	t.faultedWrites = faultedWrites(ph.injector)
 	if ph.cut {
 		t.cuts++
 	}
@@ -321,7 +321,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		if w.story != nil {
 			w.story.tellPhase("recovery", c.Recovery, rph.ops, rph.injector.Fired())
 		}
-		t.faultedErases = append(t.faultedErases, faultedErases(rph.injector)...)
+		t.faultedWrites = append(t.faultedWrites, faultedWrites(rph.injector)...)
 		if rph.cut {
 			t.cuts++
 			w.clock.set(rph.cutTime)
