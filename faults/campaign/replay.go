@@ -139,11 +139,24 @@ func (ph *phaseRun) finish() {
 			}
 		}
 	}
+	// Counted first, then copied into a slice of that size: a failover's
+	// restore traces tens of thousands of programs, and growing the slice
+	// for them cost more than the copy.
+	kept := func(op faults.Op) bool {
+		return op.Kind != faults.Read && (!ph.cut || op.Index < cutAt || (op.Index == cutAt && torn))
+	}
+	n := 0
 	for _, op := range ph.ops {
-		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
-			continue
+		if kept(op) {
+			n++
 		}
-		if op.Kind != faults.Read {
+	}
+	if n == 0 {
+		return
+	}
+	ph.writes = make([]faults.Op, 0, n)
+	for _, op := range ph.ops {
+		if kept(op) {
 			ph.writes = append(ph.writes, op)
 		}
 	}
