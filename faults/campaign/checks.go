@@ -288,16 +288,19 @@ func (w *worker) checkPrimary(vs verdicts, writes []faults.Op, active int, basel
 // (the erases of one phase: the round and its recoveries, or the live
 // round), plus once for each erase of it the faults made fail, loudly or
 // silently (faulted: the engine may try again, as the purge's
-// erase-and-verify does), and once for each power cut in the phase (cuts:
-// a purge cut before its mark is done again, erases first, at the next
-// start).
+// erase-and-verify does), once for each program into it the faults made
+// fail or weak (faulted: flash cannot program a page twice, so the block
+// is erased before it is written again — a journal block whose first
+// program did not read back, a chunk re-programmed after a weak read-back,
+// a journal block the recovery writes after the round's program failed
+// there), and once for each power cut in the phase (cuts: a purge cut
+// before its mark is done again, erases first, at the next start). Each
+// faulted operation allows one erase of its own blocks only.
 func checkWear(vs verdicts, writes, faulted []faults.Op, cuts int, eraseSize int64, phase string) {
 	allowed := map[int64]int{}
 	for _, op := range faulted {
-		if op.Kind == faults.Erase {
-			for off := range blocksOf(op, eraseSize) {
-				allowed[touchKey(chipOf(op), off)]++
-			}
+		for off := range blocksOf(op, eraseSize) {
+			allowed[touchKey(chipOf(op), off)]++
 		}
 	}
 	count := make(map[int64]int, len(writes)) // by touchKey
@@ -308,24 +311,33 @@ func checkWear(vs verdicts, writes, faulted []faults.Op, cuts int, eraseSize int
 		for off := range blocksOf(op, eraseSize) {
 			k := touchKey(chipOf(op), off)
 			if bound := WearBound + allowed[k] + cuts; count[k]+1 > bound {
-				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d: %d, one more per erase of it the faults failed (%d) and per power cut (%d))",
+				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d: %d, one more per erase or program of it the faults failed or left weak (%d) and per power cut (%d))",
 					op.Role, off, count[k]+1, phase, bound, WearBound, allowed[k], cuts)
 				return
 			}
 			count[k]++
 		}
 	}
-	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase the faults failed and per power cut: %d)", len(count), phase, WearBound, cuts)
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase or program the faults failed or left weak and per power cut: %d)", len(count), phase, WearBound, cuts)
 }
 
-// faultedErases lists the erases whose failure (loud or silent) the
-// injector's schedule decided.
-func faultedErases(in *faults.Injector) []faults.Op {
+// faultedWrites lists the erases whose failure (loud or silent) and the
+// programs whose failure or weakness the injector's schedule decided: each
+// may make the engine erase the block once more (see checkWear).
+func faultedWrites(in *faults.Injector) []faults.Op {
 	var out []faults.Op
 	for _, f := range in.Fired() {
 		switch f.Action.(type) {
-		case faults.SilentErase, faults.Fail:
+		case faults.SilentErase:
 			if f.Op.Kind == faults.Erase {
+				out = append(out, f.Op)
+			}
+		case faults.Fail:
+			if f.Op.Kind == faults.Erase || f.Op.Kind == faults.Program {
+				out = append(out, f.Op)
+			}
+		case faults.Weak:
+			if f.Op.Kind == faults.Program {
 				out = append(out, f.Op)
 			}
 		}

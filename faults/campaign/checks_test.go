@@ -193,6 +193,9 @@ func TestCheckWear(t *testing.T) {
 	erase := func(role faults.Role, off, n int64) faults.Op {
 		return faults.Op{Role: role, Kind: faults.Erase, Off: off, Len: n}
 	}
+	prog := func(role faults.Role, off int64) faults.Op {
+		return faults.Op{Role: role, Kind: faults.Program, Off: off, Len: 256}
+	}
 	for _, tc := range []struct {
 		name    string
 		writes  []faults.Op
@@ -213,6 +216,26 @@ func TestCheckWear(t *testing.T) {
 			erase(faults.Backup, 0, eraseSize)}, false, []faults.Op{erase(faults.Backup, 0, eraseSize)}, 0},
 		{"three times across a power cut in a purge", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)},
 			true, nil, 1},
+		// A program the faults failed or left weak: the block is erased
+		// once more before it is written again (the journal's block
+		// re-entered after a weak first program, the recovery's record
+		// after a failed one), and only that block.
+		{"three times, a program into it weak", []faults.Op{erase(faults.Backup, 0, eraseSize), prog(faults.Backup, 0x900), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize)}, true, []faults.Op{prog(faults.Backup, 0x900)}, 0},
+		{"three times, a program into it failed", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize)}, true, []faults.Op{prog(faults.Backup, 0x700)}, 0},
+		{"three times, the weak program in another block", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize)}, false, []faults.Op{prog(faults.Backup, eraseSize+0x900)}, 0},
+		{"three times, the weak program on the other chip", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize)}, false, []faults.Op{prog(faults.Primary, 0x900)}, 0},
+		{"four times, one program into it weak", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, false, []faults.Op{prog(faults.Backup, 0x900)}, 0},
+		{"four times, a weak then a failed program into it", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, true,
+			[]faults.Op{prog(faults.Backup, 0x900), prog(faults.Backup, 0x700)}, 0},
+		{"five times, a weak then a failed program into it", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
+			erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize)}, false,
+			[]faults.Op{prog(faults.Backup, 0x900), prog(faults.Backup, 0x700)}, 0},
 		{"four times across one power cut", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
 			erase(faults.Backup, 0, eraseSize)}, false, nil, 1},
 	} {

@@ -77,7 +77,9 @@
 //     after a failover, the last committed generation, not whatever the new
 //     active chip holds;
 //   - bounded-wear: no block erased more than [WearBound] times by the
-//     round and its recoveries (once more per erase the faults failed),
+//     round and its recoveries (once more per erase of it the faults
+//     failed, per program into it the faults failed or left weak — flash
+//     is erased before a page is programmed again — and per power cut),
 //     nor by the live round;
 //   - interrupt-bound: once the primary is anomalous during the round's
 //     writes, the round issues at most 96 further backup programs and

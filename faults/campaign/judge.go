@@ -39,10 +39,11 @@ type trial struct {
 	damagedBase *storeView
 	// roundErr is what the round returned.
 	roundErr error
-	// faultedErases are the erases (of the round and a faulted recovery)
-	// whose failure the schedules decided; cuts counts the power cuts (in
-	// the round and in a faulted recovery).
-	faultedErases []faults.Op
+	// faultedWrites are the erases and programs (of the round and a
+	// faulted recovery) whose failure or weakness the schedules decided
+	// (faultedWrites); cuts counts the power cuts (in the round and in a
+	// faulted recovery).
+	faultedWrites []faults.Op
 	cuts          int
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
@@ -132,7 +133,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.restoreExcused(rec.engine.Status(), last, post, damaged)), b.threshold())
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
-	checkWear(vs, writes, t.faultedErases, t.cuts, b.eraseSize, "round and recovery")
+	checkWear(vs, writes, t.faultedWrites, t.cuts, b.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
 	w.healPrimary()
 	if t.tamper != nil && t.tamper.beforeLive != nil {

@@ -139,11 +139,24 @@ func (ph *phaseRun) finish() {
 			}
 		}
 	}
+	// Counted first, then copied into a slice of that size: a failover's
+	// restore traces tens of thousands of programs, and growing the slice
+	// for them cost more than the copy.
+	kept := func(op faults.Op) bool {
+		return op.Kind != faults.Read && (!ph.cut || op.Index < cutAt || (op.Index == cutAt && torn))
+	}
+	n := 0
 	for _, op := range ph.ops {
-		if ph.cut && (op.Index > cutAt || (op.Index == cutAt && !torn)) {
-			continue
+		if kept(op) {
+			n++
 		}
-		if op.Kind != faults.Read {
+	}
+	if n == 0 {
+		return
+	}
+	ph.writes = make([]faults.Op, 0, n)
+	for _, op := range ph.ops {
+		if kept(op) {
 			ph.writes = append(ph.writes, op)
 		}
 	}
@@ -288,7 +301,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	t := &trial{testCase: c, preEvents: events, writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
 		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, roundErr: ph.err}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
-	t.faultedErases = faultedErases(ph.injector)
+	t.faultedWrites = faultedWrites(ph.injector)
 	if ph.cut {
 		t.cuts++
 	}
@@ -321,7 +334,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		if w.story != nil {
 			w.story.tellPhase("recovery", c.Recovery, rph.ops, rph.injector.Fired())
 		}
-		t.faultedErases = append(t.faultedErases, faultedErases(rph.injector)...)
+		t.faultedWrites = append(t.faultedWrites, faultedWrites(rph.injector)...)
 		if rph.cut {
 			t.cuts++
 			w.clock.set(rph.cutTime)

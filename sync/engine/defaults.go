@@ -87,11 +87,12 @@ func (e *Engine) writeDefaults(types []info.Type) error {
 	if err != nil {
 		return err
 	}
+	var scratch []byte
 	for _, t := range types {
 		// Read back twice and written again if it does not read back, as a
 		// failover's restore does: a write cut short leaves bits that may
 		// read right once (Write then finds the record unchanged).
-		if err := restoreType(region, t, info.Default(t)); err != nil {
+		if scratch, err = restoreType(region, t, info.Default(t), scratch); err != nil {
 			return fmt.Errorf("restore %v defaults: %w", t, err)
 		}
 	}

@@ -125,6 +125,7 @@ func (e *Engine) restoreRegion(chip int, src *store.Store) (restored []string, f
 		}
 	}
 	gen := src.StateRef().Generation
+	var scratch []byte // the read-backs' buffer, shared by the types
 	for _, ts := range src.StateRef().Types {
 		t := info.Type(ts.Type)
 		p, err := src.ReadPayload(ts.Type)
@@ -140,7 +141,7 @@ func (e *Engine) restoreRegion(chip int, src *store.Store) (restored []string, f
 			e.event(EventRepair, gen, fmt.Sprintf("restore %v: the store's copy is damaged (%v); restored from %s's record, which matches the committed digest", t, err, e.chips[1-chip].Geometry().Name))
 			p = alt
 		}
-		if err := restoreType(region, t, p); err != nil {
+		if scratch, err = restoreType(region, t, p, scratch); err != nil {
 			failed = append(failed, TypeFailure{Type: t, Err: err})
 			continue
 		}
@@ -203,15 +204,19 @@ const restoreTries = 3
 // that does not read back as p both times is written again (Write erases
 // and programs the blocks that differ), at most restoreTries times in all;
 // then the restore fails with an error wrapping store.ErrVerify, and the
-// restore stays pending.
-func restoreType(region *info.Region, t info.Type, p []byte) error {
+// restore stays pending. The read-backs go into scratch (grown if it is
+// too small), which restoreType returns for the next type.
+func restoreType(region *info.Region, t info.Type, p, scratch []byte) ([]byte, error) {
 	for try := 1; ; try++ {
 		if err := region.Write(t, p); err != nil {
-			return err
+			return scratch, err
 		}
 		var why error
 		for range 2 {
-			rec, err := region.Read(t)
+			rec, err := region.ReadInto(t, scratch)
+			if cap(rec.Payload) > cap(scratch) {
+				scratch = rec.Payload[:0]
+			}
 			if err != nil {
 				why = err
 				break
@@ -222,10 +227,10 @@ func restoreType(region *info.Region, t info.Type, p []byte) error {
 			}
 		}
 		if why == nil {
-			return nil
+			return scratch, nil
 		}
 		if try == restoreTries {
-			return fmt.Errorf("%w: the record does not read back as written after %d writes (an erase or program of the chip is failing): %v", store.ErrVerify, try, why)
+			return scratch, fmt.Errorf("%w: the record does not read back as written after %d writes (an erase or program of the chip is failing): %v", store.ErrVerify, try, why)
 		}
 	}
 }

@@ -413,6 +413,13 @@ func (r *Region) checkType(t Type) error {
 // names the type, the offset and the field; flash errors are returned
 // wrapped as they are.
 func (r *Region) Read(t Type) (Record, error) {
+	return r.ReadInto(t, nil)
+}
+
+// ReadInto is Read with the payload read into buf's storage when it has
+// the capacity (else, or if buf is nil, into a new slice): the returned Record's Payload
+// aliases buf then. The flash operations are Read's.
+func (r *Region) ReadInto(t Type, buf []byte) (Record, error) {
 	if err := r.checkType(t); err != nil {
 		return Record{}, err
 	}
@@ -431,7 +438,12 @@ func (r *Region) Read(t Type) (Record, error) {
 	if int64(h.PayloadLen) > capacity-RecordHeaderSize {
 		return Record{}, fmt.Errorf("%v record at %#x: %w: payload length %d exceeds the extent's %d", t, off, ErrCorrupt, h.PayloadLen, capacity-RecordHeaderSize)
 	}
-	p := make([]byte, h.PayloadLen)
+	var p []byte
+	if buf != nil && cap(buf) >= int(h.PayloadLen) {
+		p = buf[:h.PayloadLen]
+	} else {
+		p = make([]byte, h.PayloadLen)
+	}
 	if _, err := r.f.ReadAt(p, off+RecordHeaderSize); err != nil {
 		return Record{}, fmt.Errorf("read %v record: %w", t, err)
 	}

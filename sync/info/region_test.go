@@ -579,3 +579,32 @@ func TestRewrite(t *testing.T) {
 	require.ErrorIs(t, err, ErrCorrupt)
 	require.ErrorContains(t, r.Rewrite(Record{Type: 9}, nil), "unknown information type 9")
 }
+
+// TestReadInto: ReadInto returns Read's record, in buf's storage when it
+// is large enough, in a new slice otherwise, with the same flash reads.
+func TestReadInto(t *testing.T) {
+	f := newNOR(t, 1<<20)
+	r := formatted(t, f, 0, 1<<20)
+	p := bytes.Repeat([]byte{0x5a, 0x01}, 3000)
+	require.NoError(t, r.Write(Power, p))
+	before := stats(t, f)
+	want, err := r.Read(Power)
+	require.NoError(t, err)
+	read := stats(t, f).Sub(before)
+	for _, tc := range []struct {
+		name    string
+		buf     []byte
+		aliased bool
+	}{
+		{"nil", nil, false},
+		{"too small", make([]byte, 10), false},
+		{"large enough", make([]byte, 1, 8192), true},
+	} {
+		before := stats(t, f)
+		rec, err := r.ReadInto(Power, tc.buf)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, want, rec, tc.name)
+		require.Equal(t, read, stats(t, f).Sub(before), tc.name)
+		require.Equal(t, tc.aliased, tc.buf != nil && &rec.Payload[0] == &tc.buf[:1][0], tc.name)
+	}
+}

@@ -54,19 +54,20 @@ func (s *Store) ReadPayload(t uint8) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("type %d not in generation %d", t, s.committed.Generation)
 	}
-	out := make([]byte, 0, ts.Size)
+	// Each chunk is read in place (a chunk that cannot be read adds
+	// nothing: the next one is read where it would have gone).
+	out := make([]byte, ts.Size)
+	n := int64(0)
 	var firstErr error
-	for i := range ts.Chunks {
-		p, err := s.ReadChunk(t, i)
+	for i, c := range ts.Chunks {
+		lo, hi := ChunkBounds(ts.Size, int64(ts.Phase), s.eraseSize, i)
+		p, err := s.readChunkInto(out[n:n+hi-lo], t, i, c)
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
-		if p == nil {
-			p = make([]byte, 0)
-		}
-		out = append(out, p...)
+		n += int64(len(p))
 	}
-	return out, firstErr
+	return out[:n], firstErr
 }
 
 // ChunkError is a committed chunk that fails its digest.
