@@ -158,7 +158,7 @@ MUTATE_SEED    ?= 1
 MUTATE_BUDGET  ?= 0
 MUTATE_TIMEOUT ?= 5m
 MUTATE_FLAGS   ?=
-MUTATE_CAMPAIGN_RUN ?= ^(TestShardsMergeToTheWhole|TestStandardRoundExhaustive|TestBranchingEqualsReplay|TestDepthTwoOnSmallScenario|TestRegressions|TestOracleSelfTest)$$
+MUTATE_CAMPAIGN_RUN ?= ^(TestShardsMergeToTheWhole|TestStandardRoundExhaustive|TestBranchingEqualsReplay|TestDepthTwoOnSmallScenario|TestRegressions|TestOracleSelfTest|TestNANDCampaignShard|TestLongRunCampaignShard|TestLifecycleCampaignShard)$$
 .PHONY: mutate
 mutate:
 	@test -x $(GREMLINS) || $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0

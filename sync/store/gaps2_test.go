@@ -1,0 +1,109 @@
+package store
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sim/simtest"
+)
+
+// TestFormatMultiBlockCheckpoint: on a chip whose page (the journal's
+// record slot) is its whole 1 KiB erase block, the initial checkpoint's
+// head and end records take one block each; Format writes the second at
+// the journal's second block, and Open reads the store back with the
+// configuration given, no damage, and a first round commits.
+func TestFormatMultiBlockCheckpoint(t *testing.T) {
+	p := simtest.Part(t, "mx66l1g45g")
+	p.Name, p.EraseSize, p.PageSize, p.BlockEraseSize = "onekib", 1024, 1024, 0
+	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20, Name: "backup"})
+	require.NoError(t, err)
+	cfg := Config{Types: []uint8{1, 2, 3, 4, 5, 6}, Interval: time.Minute, Threshold: time.Second}
+	const off, size = 1 << 20, 3 << 20
+	fo := FormatOptions{ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 100, Config: cfg}
+	require.NoError(t, Format(f, off, size, fo))
+
+	sb, err := PlanLayout(f.Geometry(), size, fo)
+	require.NoError(t, err)
+	img := checkpointImage(&sb, 1, 1, &State{Config: cfg}, nil, 0, 0)
+	require.Greater(t, int64(len(img)), sb.EraseSize, "the initial checkpoint spans more than one erase block")
+
+	s, err := Open(f, off, size, Options{})
+	require.NoError(t, err)
+	require.Empty(t, s.Findings())
+	require.Empty(t, s.Damage())
+	require.True(t, cfg.Equal(s.State().Config), "the format's configuration is read back")
+	ps := payloads{1: randomBytes(1, 900), 6: randomBytes(2, 700)}
+	runRound(t, s, 1, ps)
+	checkPayloads(t, s, ps)
+	back, err := Open(f, off, size, Options{ReadOnly: true})
+	require.NoError(t, err)
+	checkPayloads(t, back, ps)
+	require.Equal(t, uint64(1), back.State().Generation)
+}
+
+// TestSequenceGapOffset: a journal block whose last record is lost
+// (erased) ends the chain there; the next block starts with a valid
+// record of a higher sequence number, and Open reports a SequenceGap at
+// that next block's offset with the record's sequence number.
+func TestSequenceGapOffset(t *testing.T) {
+	f, s := newStore(t)
+	e := f.Geometry().EraseSize
+	var log []RecordInfo
+	for gen := uint64(1); ; gen++ {
+		require.Less(t, gen, uint64(200), "the journal never crossed a block")
+		runRound(t, s, gen, payloads{1: randomBytes(gen, 3000), 2: randomBytes(gen+1000, 500)})
+		rep, err := Inspect(f, testStoreOff, testStoreSize, false)
+		require.NoError(t, err)
+		log = rep.Journal.Log
+		if k := crossing(log, e); k > 0 && k < len(log)-1 {
+			break
+		}
+	}
+	k := crossing(log, e)
+	last, next := log[k-1], log[k]
+	require.Equal(t, last.Seq+1, next.Seq)
+
+	// Rewrite last's block without last.
+	blk := last.Off - last.Off%e
+	buf := make([]byte, e)
+	_, err := f.ReadAt(buf, blk)
+	require.NoError(t, err)
+	for i := last.Off - blk; i < last.Off-blk+last.Size; i++ {
+		buf[i] = 0xFF
+	}
+	require.NoError(t, f.Erase(blk, e))
+	_, err = f.WriteAt(buf, blk)
+	require.NoError(t, err)
+
+	r, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
+	require.NoError(t, err)
+	var gaps []Finding
+	for _, fd := range r.Findings() {
+		if fd.Kind == SequenceGap {
+			gaps = append(gaps, fd)
+		}
+	}
+	require.Len(t, gaps, 1, "findings: %v", r.Findings())
+	require.Equal(t, next.Off, gaps[0].Off, "the gap is reported at the next block's first record")
+	require.Equal(t, next.Seq, gaps[0].Seq)
+	require.GreaterOrEqual(t, gaps[0].Area, 0)
+}
+
+// crossing returns the index of the first record of log past the
+// checkpoint that starts a new erase block (of size e) after a record in
+// an earlier one, or -1.
+func crossing(log []RecordInfo, e int64) int {
+	for i := 1; i < len(log); i++ {
+		if strings.HasPrefix(log[i-1].Kind, "checkpoint") || strings.HasPrefix(log[i].Kind, "checkpoint") {
+			continue
+		}
+		if log[i].Off/e != log[i-1].Off/e && log[i].Off%e == 0 {
+			return i
+		}
+	}
+	return -1
+}
