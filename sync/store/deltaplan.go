@@ -39,20 +39,28 @@ type deltaPlanner struct {
 	ok     bool // deltas can be used in this store
 	budget int  // the most delta blocks the committed state may hold
 	limit  int  // the largest delta record: a larger change is written whole
-	buf    []byte
-	deltas []plannedDelta
-	cached int64 // bytes of the planned deltas' copies for the cache
+	// chainLimit is the most delta records a chunk's chain may hold.
+	chainLimit int
+	buf        []byte
+	deltas     []plannedDelta
+	cached     int64 // bytes of the planned deltas' copies for the cache
 }
 
-// deltaFoldDivisor: a chunk whose delta records would exceed 1/2 of a
-// chunk in all is written whole (folded), as is one whose chain of delta
-// records is full (maxDeltaChain): each record holds only what changed
-// since the chunk's last commit, so a chain grows with every round that
-// changes the chunk until the chunk is folded.
-const deltaFoldDivisor = 2
+// deltaFoldDivisor: a chunk whose delta records would exceed a chunk's
+// size (E/deltaFoldDivisor) in all, or whose new record alone would exceed
+// half of that, is written whole (folded), as is one
+// whose chain of delta records is full (deltaChainLimit): each record
+// holds only what changed since the chunk's last commit, so a chain grows
+// with every round that changes the chunk until the chunk is folded. A
+// fold costs a whole chunk's program and erase; a chain of E bytes costs
+// at most one more chunk's worth of reads when the chunk is read.
+const deltaFoldDivisor = 1
 
 func (s *Store) newDeltaPlanner() *deltaPlanner {
 	dp := &deltaPlanner{s: s, budget: s.deltaBudget(), limit: int(s.eraseSize / deltaFoldDivisor)}
+	// A round with deltas upgrades an older store to FormatVersion first
+	// (Begin), so its chains may grow to that version's limit.
+	dp.chainLimit = deltaChainLimit(FormatVersion)
 	dp.ok = s.deltasUsable() && dp.budget > 0
 	return dp
 }
@@ -78,7 +86,7 @@ func (s *Store) deltaBudget() int {
 // them if the chunk's chain stays short and small enough.
 func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, error) {
 	s := dp.s
-	if !dp.ok || len(c.Deltas) >= maxDeltaChain {
+	if !dp.ok || len(c.Deltas) >= dp.chainLimit {
 		return false, nil
 	}
 	lo, hi := ChunkBounds(tp.Size, int64(tp.Phase), s.eraseSize, i)
@@ -119,7 +127,7 @@ func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, err
 		}
 	}
 	rec := encodeDelta(tp.Type, uint32(i), gen, b, data)
-	if chain+len(rec) > dp.limit {
+	if chain+len(rec) > dp.limit || len(rec) > dp.limit/2 {
 		return false, nil
 	}
 	if applyDelta(rec, tp.Type, uint32(i), b) != nil || !bytes.Equal(b, data) {
