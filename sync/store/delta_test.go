@@ -386,3 +386,35 @@ func asVersion(t *testing.T, f *sim.Flash, v uint32) {
 		rewriteRecord(t, f, testStoreOff+i*4096, func(_, b []byte) { le.PutUint32(b, v) })
 	}
 }
+
+// TestDeltaRecordCapKeepsACheckpointInItsArea: the committed delta records
+// stay within deltaRecordCap, so a checkpoint of them and a round as large
+// as the store was sized for fit in one journal area; with a cap of a few
+// records, rounds that keep changing every chunk fold chains early.
+func TestDeltaRecordCapKeepsACheckpointInItsArea(t *testing.T) {
+	f, s := newStore(t)
+	limit := s.deltaRecordCap()
+	require.Positive(t, limit)
+	e := s.eraseSize
+	perBlock := (e - recordOverhead - 10) / ckptDeltaEntrySize
+	ckpt := int64(testMaxChunks)/((e-44)/44) + 1 + 8 + int64(limit)/perBlock + 1
+	round := int64(testMaxChunks)*(intentEntrySize+deltaEntrySize)/(e-recordOverhead-16) + 4
+	require.LessOrEqual(t, ckpt+round, int64(s.layout.JournalBlocks))
+
+	ps := payloads{1: randomBytes(1, 100_000)}
+	deltaRound(t, s, 1, ps)
+	s.recordCap = 40 // fewer than two rounds' records
+	for g := uint64(2); g < 12; g++ {
+		scatter(ps[1], 30, g)
+		deltaRound(t, s, g, ps)
+		n := 0
+		for _, ts := range s.StateRef().Types {
+			for _, c := range ts.Chunks {
+				n += len(c.Deltas)
+			}
+		}
+		require.LessOrEqual(t, n, 40, "generation %d", g)
+		require.Positive(t, n, "generation %d", g)
+	}
+	requireReopens(t, f, s, ps)
+}

@@ -204,7 +204,7 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 		}
 		return true
 	}
-	unref := func(c key) {
+	unrefChain := func(c key) {
 		for _, b := range chains[c] {
 			delete(refs[b], c)
 			if len(refs[b]) == 0 {
@@ -213,14 +213,28 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 		}
 		delete(chains, c)
 	}
+	budget := max(dp.budget, 0)
+	// records counts the delta records the committed state will hold
+	// after the round: the chains still referenced and the new records.
+	records := len(dp.deltas)
+	for _, c := range chains {
+		records += len(c)
+	}
+	recCap := s.deltaRecordCap()
+	over := func() bool { return len(refs)+dp.blocks(s.eraseSize) > budget || records > recCap }
+	unref := func(c key) {
+		records -= len(chains[c])
+		unrefChain(c)
+	}
 	fold := func(c key) {
 		pt := byType[uint8(c[0])]
 		pt.full = append(pt.full, c[1])
+		n := len(dp.deltas)
 		dp.deltas = slices.DeleteFunc(dp.deltas, func(d plannedDelta) bool { return d.t == uint8(c[0]) && d.i == c[1] })
+		records -= n - len(dp.deltas)
 		unref(c)
 	}
-	budget := max(dp.budget, 0)
-	for len(refs)+dp.blocks(s.eraseSize) > budget {
+	for over() {
 		blocks := make([]uint32, 0, len(refs))
 		for b := range refs {
 			blocks = append(blocks, b)
@@ -236,10 +250,11 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			// Nothing to fold: fewer new deltas. A chunk whose delta is
 			// dropped is written whole, so its committed chain is no
 			// longer referenced either.
-			for len(dp.deltas) > 0 && len(refs)+dp.blocks(s.eraseSize) > budget {
+			for len(dp.deltas) > 0 && over() {
 				d := dp.deltas[len(dp.deltas)-1]
 				byType[d.t].full = append(byType[d.t].full, d.i)
 				dp.deltas = dp.deltas[:len(dp.deltas)-1]
+				records--
 				unref(key{int(d.t), d.i})
 			}
 			return
@@ -253,6 +268,32 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			fold(c)
 		}
 	}
+}
+
+// deltaRecordCap is the most delta records the committed state may hold,
+// so that a checkpoint of it (one 17-byte checkpoint-deltas entry per
+// record, beside its chunk records) and the records of a round as large
+// as the store was sized for still fit in one journal area: the area's
+// K blocks less the checkpoint's chunk records (maxChunks/⌊(E−44)/44⌋ + 1
+// blocks, one more per type and two for its begin and end records), less
+// the round's intent-chunks and intent-deltas records (maxChunks entries
+// of 49 and of 53 bytes, one more block each and one per delta block of
+// the budget's worth of a round: at most maxChunks/⌊E/24⌋ + 1), less 8
+// blocks for the commit and the records between rounds. Chains of up to
+// 32 records (format version 4) could otherwise make a checkpoint that
+// does not fit.
+func (s *Store) deltaRecordCap() int {
+	if s.recordCap > 0 {
+		return s.recordCap
+	}
+	e, m := s.eraseSize, int64(s.layout.MaxChunks)
+	ckptChunks := m/((e-44)/44) + 1 + 6 + 2
+	round := m/((e-44)/49) + 1 + m*deltaEntrySize/(e-recordOverhead-14) + 1 + m/(e/deltaOverhead) + 1
+	free := int64(s.layout.JournalBlocks) - ckptChunks - round - 8
+	if free <= 0 {
+		return 0
+	}
+	return int(free * ((e - recordOverhead - 10) / ckptDeltaEntrySize))
 }
 
 // blocks returns how many delta blocks pack makes.
