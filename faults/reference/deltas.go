@@ -16,8 +16,21 @@ const (
 	deltaHeadSize = 20         // magic, type, reserved, runs, index, generation
 	deltaMinLen   = deltaHeadSize + 4
 	deltaMaxErase = 1 << 16 // run offsets are u16
-	deltaMaxChain = 8       // delta records per chunk
+	// Delta records per chunk: 8 in a format version 3 store, 32 from
+	// version 4 on (the only change version 4 made).
+	deltaMaxChainV3 = 8
+	deltaMaxChainV4 = 32
+	chainVersion    = 4
 )
+
+// maxChain returns how many delta records a chunk of a store of format
+// version v may have.
+func maxChain(v uint32) int {
+	if v >= chainVersion {
+		return deltaMaxChainV4
+	}
+	return deltaMaxChainV3
+}
 
 // ErrDelta: a delta record is not what its chunk's entry says (magic,
 // CRC, type, index, runs).
@@ -137,8 +150,8 @@ func (r *replayer) intentDeltas(body []byte) *broken {
 		if !ok || old.Phase != p.Types[i].Phase || int(e.Index) >= len(old.Chunks) {
 			return precondition("a delta of type %d chunk %d, which has no committed base at phase %d", e.Type, e.Index, p.Types[i].Phase)
 		}
-		if n := len(old.Chunks[e.Index].Deltas); n >= deltaMaxChain {
-			return precondition("a delta of type %d chunk %d, which has %d already (at most %d)", e.Type, e.Index, n, deltaMaxChain)
+		if n := len(old.Chunks[e.Index].Deltas); n >= maxChain(sb.FormatVersion) {
+			return precondition("a delta of type %d chunk %d, which has %d already (at most %d)", e.Type, e.Index, n, maxChain(sb.FormatVersion))
 		}
 		k := [2]uint32{uint32(e.Type), e.Index}
 		if r.intentChunks[k] {
@@ -156,7 +169,8 @@ func (r *replayer) intentDeltas(body []byte) *broken {
 // after every checkpoint-chunks record): u64 epoch, u16 c, c × (u8 type,
 // u32 chunk index, u32 delta block, u32 offset, u32 length). Each entry
 // names a chunk of the checkpoint (appending to its chain of delta
-// records, in order, at most 8) and a delta block that holds no chunk.
+// records, in order, at most maxChain) and a delta block that holds no
+// chunk.
 func (cf *chunkFill) deltasRecord(body []byte, epoch uint64) error {
 	f := fields{buf: body}
 	e, c := f.u64(), f.u16()
@@ -176,8 +190,8 @@ func (cf *chunkFill) deltasRecord(body []byte, epoch uint64) error {
 		switch {
 		case ti < 0 || int64(idx) >= int64(len(cf.types[ti].Chunks)):
 			return fmt.Errorf("a delta of type %d chunk %d, which the checkpoint does not map", typ, idx)
-		case len(cf.types[ti].Chunks[idx].Deltas) >= deltaMaxChain:
-			return fmt.Errorf("type %d chunk %d has more than %d deltas", typ, idx, deltaMaxChain)
+		case len(cf.types[ti].Chunks[idx].Deltas) >= maxChain(cf.sb.FormatVersion):
+			return fmt.Errorf("type %d chunk %d has more than %d deltas", typ, idx, maxChain(cf.sb.FormatVersion))
 		case cf.used[d.Block]:
 			return fmt.Errorf("type %d chunk %d: delta block %d holds a chunk", typ, idx, d.Block)
 		}

@@ -31,7 +31,7 @@ func TestDeltasDecodedIndependently(t *testing.T) {
 		b, err := reference.Decode(p.chips[1], p.layout.StoreOff, p.layout.StoreSize)
 		require.NoError(t, err, what)
 		require.False(t, b.Damaged(), "%s: %v", what, b.Findings)
-		require.Equal(t, uint32(3), b.Superblock.FormatVersion)
+		require.Equal(t, uint32(4), b.Superblock.FormatVersion)
 		deltas := 0
 		for _, ts := range b.Committed.Types {
 			for _, c := range ts.Chunks {

@@ -195,7 +195,7 @@ func (s *Store) applyIntent(in *intent) ([]TypeState, error) {
 		t.Chunks[x.Index] = Chunk{Block: x.Block, Check: x.Check, Digest: x.Digest}
 		have[x.Type][x.Index] = true
 	}
-	if err := applyDeltaEntries(in, types, &slot, &kept, &phase, &named); err != nil {
+	if err := applyDeltaEntries(in, types, &slot, &kept, &phase, &named, deltaChainLimit(s.layout.Version)); err != nil {
 		return nil, err
 	}
 	for _, nt := range in.types {

@@ -48,10 +48,25 @@ const (
 	// deltaMaxChunk: run offsets are u16, so deltas serve chunks of at
 	// most 64 KiB (every SPI NOR part; not NAND's large blocks).
 	deltaMaxChunk = 1 << 16
-	// maxDeltaChain is the most delta records a chunk may have: a reader
-	// applies them in order over the base.
-	maxDeltaChain = 8
+	// maxDeltaChainV3 and maxDeltaChain are the most delta records a
+	// chunk may have in a format version 3 store and from version 4 on
+	// (deltaChainLimit): a reader applies them in order over the base.
+	maxDeltaChainV3 = 8
+	maxDeltaChain   = 32
 )
+
+// chainVersion is the first format version whose chains hold up to
+// maxDeltaChain records.
+const chainVersion = 4
+
+// deltaChainLimit returns the most delta records a chunk may have in a
+// store of format version v (docs/FORMAT.md, Deltas).
+func deltaChainLimit(v uint32) int {
+	if v < chainVersion {
+		return maxDeltaChainV3
+	}
+	return maxDeltaChain
+}
 
 // deltaEntrySize is the encoded size of one entry of an intent-deltas
 // record: u8 type, u32 chunk index, u32 offset, u32 length, u64 check,
@@ -260,7 +275,7 @@ func (s *Store) checkDeltaBlock(in *intent, db *deltaBlock) error {
 // are the committed ones, named[t] the chunks the full entries named).
 // A delta entry needs a committed base: a chunk the full entries did not
 // name, kept from the committed map, of a type whose phase did not change.
-func applyDeltaEntries(in *intent, types []TypeState, slot *[256]int, kept *[256]int, phase *[256]int64, named *[256][]bool) error {
+func applyDeltaEntries(in *intent, types []TypeState, slot *[256]int, kept *[256]int, phase *[256]int64, named *[256][]bool, chainLimit int) error {
 	for _, db := range in.deltas {
 		for _, x := range db.entries {
 			k := slot[x.Type]
@@ -282,8 +297,8 @@ func applyDeltaEntries(in *intent, types []TypeState, slot *[256]int, kept *[256
 			}
 			named[x.Type][x.Index] = true
 			c := &t.Chunks[x.Index]
-			if len(c.Deltas) >= maxDeltaChain {
-				return fmt.Errorf("%w: intent writes delta %d of chunk %d of type %d, at most %d are allowed", ErrCorrupt, len(c.Deltas)+1, x.Index, x.Type, maxDeltaChain)
+			if len(c.Deltas) >= chainLimit {
+				return fmt.Errorf("%w: intent writes delta %d of chunk %d of type %d, at most %d are allowed", ErrCorrupt, len(c.Deltas)+1, x.Index, x.Type, chainLimit)
 			}
 			ref := DeltaRef{Block: db.block, Off: x.Off, Len: x.Len}
 			*c = Chunk{Block: c.Block, Check: x.Check, Digest: x.Digest, Deltas: append(slices.Clip(c.Deltas), ref)}
@@ -354,8 +369,8 @@ func (s *Store) checkpointDeltas(r record, epoch uint64, st *State, bases, delta
 		switch {
 		case !ok || int64(idx) >= int64(len(t.Chunks)):
 			return fmt.Errorf("%w: checkpoint delta of type %d chunk %d, which it does not hold", ErrCorrupt, typ, idx)
-		case len(t.Chunks[idx].Deltas) >= maxDeltaChain:
-			return fmt.Errorf("%w: checkpoint gives type %d chunk %d more than %d deltas", ErrCorrupt, typ, idx, maxDeltaChain)
+		case len(t.Chunks[idx].Deltas) >= deltaChainLimit(s.layout.Version):
+			return fmt.Errorf("%w: checkpoint gives type %d chunk %d more than %d deltas", ErrCorrupt, typ, idx, deltaChainLimit(s.layout.Version))
 		case ref.Block >= s.layout.DataBlocks || bases.has(ref.Block):
 			return fmt.Errorf("%w: checkpoint delta in data block %d, a chunk's block or beyond the data area", ErrCorrupt, ref.Block)
 		case ref.Len < deltaOverhead || int64(ref.Off)+int64(ref.Len) > s.layout.EraseSize:

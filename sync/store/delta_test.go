@@ -77,7 +77,7 @@ func TestDeltasCommitReopenCompact(t *testing.T) {
 	require.Zero(t, full, "scattered bytes go as deltas")
 	require.Positive(t, dblocks)
 	require.Less(t, dblocks, changed, "delta records pack several chunks per block")
-	require.Equal(t, uint32(3), s.Identity().Version, "the first delta round upgrades the store")
+	require.Equal(t, uint32(FormatVersion), s.Identity().Version, "the first delta round upgrades the store")
 	checkPayloads(t, s, ps)
 	require.Empty(t, s.VerifyChunks())
 
@@ -125,7 +125,15 @@ func TestDeltaFoldsLargeChanges(t *testing.T) {
 // delta record to its chain (only what changed since); a chain that is
 // full (maxDeltaChain) or too large folds the chunk into a full copy.
 func TestDeltaChainsFold(t *testing.T) {
-	f, s := newStore(t)
+	// Fewer chunks than the test store's, so that the delta budget holds
+	// a full chain's blocks (one per round).
+	f := newChip(t)
+	require.NoError(t, Format(f, testStoreOff, testStoreSize, FormatOptions{
+		ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 50,
+		Config: Config{Types: []uint8{1, 2}, Interval: time.Minute, Threshold: time.Second},
+	}))
+	s := openTest(t, f, Options{})
+	require.Greater(t, s.deltaBudget(), maxDeltaChain)
 	ps := payloads{1: randomBytes(1, 20_000)}
 	deltaRound(t, s, 1, ps)
 	for g := uint64(2); g < 2+maxDeltaChain; g++ {
@@ -260,7 +268,7 @@ func TestVersion2StoreUpgradedByTheFirstDelta(t *testing.T) {
 	for i := int64(0); i < 2; i++ {
 		c, err := readSuperblockCopy(f, testStoreOff+i*4096, 256, false)
 		require.NoError(t, err)
-		require.Equal(t, uint32(3), c.sb.Version, "copy %d", i)
+		require.Equal(t, uint32(FormatVersion), c.sb.Version, "copy %d", i)
 	}
 	s2 := openTest(t, f, Options{ReadOnly: true})
 	require.Empty(t, s2.Damage())
@@ -324,4 +332,89 @@ func TestDeltaBudgetDropReleasesTheOldChain(t *testing.T) {
 	checkPayloads(t, s, ps)
 	s2 := openTest(t, f, Options{ReadOnly: true})
 	require.Equal(t, s.State(), s2.State())
+}
+
+// TestVersion3ChainUpgradedToVersion4: a version 3 store's chains hold at
+// most 8 delta records; the next delta round upgrades it to version 4
+// (both superblock copies, before its intent) and the chain grows past 8;
+// read as version 3 again, the 9th record is damage (the state before it).
+func TestVersion3ChainUpgradedToVersion4(t *testing.T) {
+	f := newChip(t)
+	require.NoError(t, Format(f, testStoreOff, testStoreSize, FormatOptions{
+		ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 50,
+		Config: Config{Types: []uint8{1, 2}, Interval: time.Minute, Threshold: time.Second},
+	}))
+	s := openTest(t, f, Options{})
+	ps := payloads{1: randomBytes(1, 20_000)}
+	deltaRound(t, s, 1, ps)
+	for g := uint64(2); g < 2+maxDeltaChainV3; g++ {
+		ps[1][5000+int(g)] ^= 1
+		deltaRound(t, s, g, ps)
+	}
+	ts, _ := s.StateRef().Type(1)
+	require.Len(t, ts.Chunks[1].Deltas, maxDeltaChainV3)
+	asVersion(t, f, 3)
+	s = openTest(t, f, Options{})
+	require.Equal(t, uint32(3), s.Identity().Version)
+	require.Empty(t, s.Damage())
+	checkPayloads(t, s, ps)
+
+	g := uint64(2 + maxDeltaChainV3)
+	ps[1][5000] ^= 1
+	full, dblocks, _ := deltaRound(t, s, g, ps)
+	require.Zero(t, full, "version 4 extends the chain")
+	require.Equal(t, 1, dblocks)
+	for i := int64(0); i < 2; i++ {
+		c, err := readSuperblockCopy(f, testStoreOff+i*4096, 256, false)
+		require.NoError(t, err)
+		require.Equal(t, uint32(4), c.sb.Version, "copy %d", i)
+	}
+	ts, _ = s.StateRef().Type(1)
+	require.Len(t, ts.Chunks[1].Deltas, maxDeltaChainV3+1)
+	requireReopens(t, f, s, ps)
+
+	asVersion(t, f, 3)
+	s3 := openTest(t, f, Options{ReadOnly: true})
+	require.NotEmpty(t, s3.Damage())
+	require.Equal(t, g-1, s3.State().Generation, "the state before the 9th record")
+}
+
+// asVersion rewrites both superblock copies of the test store as format
+// version v.
+func asVersion(t *testing.T, f *sim.Flash, v uint32) {
+	for i := int64(0); i < 2; i++ {
+		rewriteRecord(t, f, testStoreOff+i*4096, func(_, b []byte) { le.PutUint32(b, v) })
+	}
+}
+
+// TestDeltaRecordCapKeepsACheckpointInItsArea: the committed delta records
+// stay within deltaRecordCap, so a checkpoint of them and a round as large
+// as the store was sized for fit in one journal area; with a cap of a few
+// records, rounds that keep changing every chunk fold chains early.
+func TestDeltaRecordCapKeepsACheckpointInItsArea(t *testing.T) {
+	f, s := newStore(t)
+	limit := s.deltaRecordCap()
+	require.Positive(t, limit)
+	e := s.eraseSize
+	perBlock := (e - recordOverhead - 10) / ckptDeltaEntrySize
+	ckpt := int64(testMaxChunks)/((e-44)/44) + 1 + 8 + int64(limit)/perBlock + 1
+	round := int64(testMaxChunks)*(intentEntrySize+deltaEntrySize)/(e-recordOverhead-16) + 4
+	require.LessOrEqual(t, ckpt+round, int64(s.layout.JournalBlocks))
+
+	ps := payloads{1: randomBytes(1, 100_000)}
+	deltaRound(t, s, 1, ps)
+	s.recordCap = 40 // fewer than two rounds' records
+	for g := uint64(2); g < 12; g++ {
+		scatter(ps[1], 30, g)
+		deltaRound(t, s, g, ps)
+		n := 0
+		for _, ts := range s.StateRef().Types {
+			for _, c := range ts.Chunks {
+				n += len(c.Deltas)
+			}
+		}
+		require.LessOrEqual(t, n, 40, "generation %d", g)
+		require.Positive(t, n, "generation %d", g)
+	}
+	requireReopens(t, f, s, ps)
 }

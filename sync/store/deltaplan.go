@@ -39,20 +39,28 @@ type deltaPlanner struct {
 	ok     bool // deltas can be used in this store
 	budget int  // the most delta blocks the committed state may hold
 	limit  int  // the largest delta record: a larger change is written whole
-	buf    []byte
-	deltas []plannedDelta
-	cached int64 // bytes of the planned deltas' copies for the cache
+	// chainLimit is the most delta records a chunk's chain may hold.
+	chainLimit int
+	buf        []byte
+	deltas     []plannedDelta
+	cached     int64 // bytes of the planned deltas' copies for the cache
 }
 
-// deltaFoldDivisor: a chunk whose delta records would exceed 1/2 of a
-// chunk in all is written whole (folded), as is one whose chain of delta
-// records is full (maxDeltaChain): each record holds only what changed
-// since the chunk's last commit, so a chain grows with every round that
-// changes the chunk until the chunk is folded.
-const deltaFoldDivisor = 2
+// deltaFoldDivisor: a chunk whose delta records would exceed a chunk's
+// size (E/deltaFoldDivisor) in all, or whose new record alone would exceed
+// half of that, is written whole (folded), as is one
+// whose chain of delta records is full (deltaChainLimit): each record
+// holds only what changed since the chunk's last commit, so a chain grows
+// with every round that changes the chunk until the chunk is folded. A
+// fold costs a whole chunk's program and erase; a chain of E bytes costs
+// at most one more chunk's worth of reads when the chunk is read.
+const deltaFoldDivisor = 1
 
 func (s *Store) newDeltaPlanner() *deltaPlanner {
 	dp := &deltaPlanner{s: s, budget: s.deltaBudget(), limit: int(s.eraseSize / deltaFoldDivisor)}
+	// A round with deltas upgrades an older store to FormatVersion first
+	// (Begin), so its chains may grow to that version's limit.
+	dp.chainLimit = deltaChainLimit(FormatVersion)
 	dp.ok = s.deltasUsable() && dp.budget > 0
 	return dp
 }
@@ -78,7 +86,7 @@ func (s *Store) deltaBudget() int {
 // them if the chunk's chain stays short and small enough.
 func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, error) {
 	s := dp.s
-	if !dp.ok || len(c.Deltas) >= maxDeltaChain {
+	if !dp.ok || len(c.Deltas) >= dp.chainLimit {
 		return false, nil
 	}
 	lo, hi := ChunkBounds(tp.Size, int64(tp.Phase), s.eraseSize, i)
@@ -119,7 +127,7 @@ func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, err
 		}
 	}
 	rec := encodeDelta(tp.Type, uint32(i), gen, b, data)
-	if chain+len(rec) > dp.limit {
+	if chain+len(rec) > dp.limit || len(rec) > dp.limit/2 {
 		return false, nil
 	}
 	if applyDelta(rec, tp.Type, uint32(i), b) != nil || !bytes.Equal(b, data) {
@@ -196,7 +204,7 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 		}
 		return true
 	}
-	unref := func(c key) {
+	unrefChain := func(c key) {
 		for _, b := range chains[c] {
 			delete(refs[b], c)
 			if len(refs[b]) == 0 {
@@ -205,14 +213,28 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 		}
 		delete(chains, c)
 	}
+	budget := max(dp.budget, 0)
+	// records counts the delta records the committed state will hold
+	// after the round: the chains still referenced and the new records.
+	records := len(dp.deltas)
+	for _, c := range chains {
+		records += len(c)
+	}
+	recCap := s.deltaRecordCap()
+	over := func() bool { return len(refs)+dp.blocks(s.eraseSize) > budget || records > recCap }
+	unref := func(c key) {
+		records -= len(chains[c])
+		unrefChain(c)
+	}
 	fold := func(c key) {
 		pt := byType[uint8(c[0])]
 		pt.full = append(pt.full, c[1])
+		n := len(dp.deltas)
 		dp.deltas = slices.DeleteFunc(dp.deltas, func(d plannedDelta) bool { return d.t == uint8(c[0]) && d.i == c[1] })
+		records -= n - len(dp.deltas)
 		unref(c)
 	}
-	budget := max(dp.budget, 0)
-	for len(refs)+dp.blocks(s.eraseSize) > budget {
+	for over() {
 		blocks := make([]uint32, 0, len(refs))
 		for b := range refs {
 			blocks = append(blocks, b)
@@ -228,10 +250,11 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			// Nothing to fold: fewer new deltas. A chunk whose delta is
 			// dropped is written whole, so its committed chain is no
 			// longer referenced either.
-			for len(dp.deltas) > 0 && len(refs)+dp.blocks(s.eraseSize) > budget {
+			for len(dp.deltas) > 0 && over() {
 				d := dp.deltas[len(dp.deltas)-1]
 				byType[d.t].full = append(byType[d.t].full, d.i)
 				dp.deltas = dp.deltas[:len(dp.deltas)-1]
+				records--
 				unref(key{int(d.t), d.i})
 			}
 			return
@@ -245,6 +268,32 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 			fold(c)
 		}
 	}
+}
+
+// deltaRecordCap is the most delta records the committed state may hold,
+// so that a checkpoint of it (one 17-byte checkpoint-deltas entry per
+// record, beside its chunk records) and the records of a round as large
+// as the store was sized for still fit in one journal area: the area's
+// K blocks less the checkpoint's chunk records (maxChunks/⌊(E−44)/44⌋ + 1
+// blocks, one more per type and two for its begin and end records), less
+// the round's intent-chunks and intent-deltas records (maxChunks entries
+// of 49 and of 53 bytes, one more block each and one per delta block of
+// the budget's worth of a round: at most maxChunks/⌊E/24⌋ + 1), less 8
+// blocks for the commit and the records between rounds. Chains of up to
+// 32 records (format version 4) could otherwise make a checkpoint that
+// does not fit.
+func (s *Store) deltaRecordCap() int {
+	if s.recordCap > 0 {
+		return s.recordCap
+	}
+	e, m := s.eraseSize, int64(s.layout.MaxChunks)
+	ckptChunks := m/((e-44)/44) + 1 + 6 + 2
+	round := m/((e-44)/49) + 1 + m*deltaEntrySize/(e-recordOverhead-14) + 1 + m/(e/deltaOverhead) + 1
+	free := int64(s.layout.JournalBlocks) - ckptChunks - round - 8
+	if free <= 0 {
+		return 0
+	}
+	return int(free * ((e - recordOverhead - 10) / ckptDeltaEntrySize))
 }
 
 // blocks returns how many delta blocks pack makes.

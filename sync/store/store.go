@@ -93,13 +93,15 @@ type Options struct {
 // concurrent use.
 type Store struct {
 	betweenWrites func() error // see SetBetweenWrites
-	flash         hal.Flash
-	offset        int64 // chip offset of store block 0
-	size          int64 // bytes
-	opts          Options
-	layout        Superblock // the superblock read at Open
-	eraseSize     int64      // the chip's erase block, also the chunk size
-	slotSize      int64      // journal records start at multiples of it
+	// recordCap, when above 0, replaces deltaRecordCap (tests only).
+	recordCap int
+	flash     hal.Flash
+	offset    int64 // chip offset of store block 0
+	size      int64 // bytes
+	opts      Options
+	layout    Superblock // the superblock read at Open
+	eraseSize int64      // the chip's erase block, also the chunk size
+	slotSize  int64      // journal records start at multiples of it
 
 	area       int
 	epoch      uint64

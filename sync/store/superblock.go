@@ -14,11 +14,12 @@ import (
 // FormatVersion is the on-flash format version this package writes. It
 // reads stores of versions minFormatVersion to FormatVersion: version 2
 // added record kinds (format-intent, config-commit) to version 1, version
-// 3 the deltas (checkpoint-deltas, intent-deltas, delta blocks), and
-// neither changed an encoding, so an older store is read as it is and
+// 3 the deltas (checkpoint-deltas, intent-deltas, delta blocks), version
+// 4 chains of up to 32 delta records per chunk (8 in version 3), and none
+// changed an encoding, so an older store is read as it is and
 // upgraded (its superblocks rewritten) before the first record of a newer
 // version goes in (docs/FORMAT.md, Format versions).
-const FormatVersion = 3
+const FormatVersion = 4
 
 // minFormatVersion is the oldest format version this package reads.
 const minFormatVersion = 1
