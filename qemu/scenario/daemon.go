@@ -70,9 +70,9 @@ type DaemonReport struct {
 	// Basis is the duration of the calibration sync through the API.
 	Basis Seconds `json:"basis_sync_seconds"`
 	// WriteBasis is the calibration sync's write phase: from its first
-	// write to the written chip's image file, as the host saw it, to the
-	// answer. Aimed cuts fall a seeded fraction of it after the first
-	// write; CutsAimed counts them.
+	// write to its last change of the written chip's image file, as the
+	// host saw them (timedSync). Aimed cuts fall a seeded fraction of it
+	// after the first write; CutsAimed counts them.
 	WriteBasis Seconds `json:"basis_write_phase_seconds"`
 	CutsAimed  int     `json:"cuts_aimed_at_write_phase"`
 	// CutsInRound counts the cuts that fell while a sync request was
@@ -216,6 +216,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		e.rep.Guest = b
 	}()
 	var committed uint64
+	wrote := false // the calibration sync's first write was seen
 	for c := 1; c <= e.o.Cycles+1; c++ {
 		last := c == e.o.Cycles+1 // the boot that checks the last cut's recovery
 		cy := DaemonCycle{Cycle: c, BeforeBoot: committed}
@@ -253,15 +254,12 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 			// The host watches the written chip's image file meanwhile:
 			// the second sync's write phase spreads the aimed cuts.
 			for i := range 2 {
-				round, took, first, err := r.timedSync(ctx, st.ActiveChip)
+				round, took, first, phase, err := r.timedSync(ctx, st.ActiveChip)
 				if err != nil {
 					m.Kill()
 					return fmt.Errorf("calibration sync: %w", err)
 				}
-				r.rep.Basis, r.rep.WriteBasis = Seconds(took), 0
-				if first > 0 {
-					r.rep.WriteBasis = Seconds(took - first)
-				}
+				r.rep.Basis, r.rep.WriteBasis, wrote = Seconds(took), Seconds(phase), first > 0
 				e.logf("calibration sync %d: generation %d %s in %v; first write to the written chip %v after the request (write phase %v)",
 					i+1, round.Generation, round.Outcome, r.rep.Basis, Seconds(first), r.rep.WriteBasis)
 			}
@@ -310,7 +308,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		// fraction of the calibration's write phase after the host sees
 		// the round's first write to the written chip (daemonaim.go);
 		// the others are spread over 1.2 × the calibration sync.
-		aim := rng.Float64() < aimShare && r.rep.WriteBasis > 0
+		aim := rng.Float64() < aimShare && wrote
 		frac := rng.Float64()
 		var pre apiStatus
 		if err := r.do(ctx, "GET", "/api/status", nil, &pre); err != nil {
@@ -318,7 +316,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 			return fmt.Errorf("status before the cut: %w", err)
 		}
 		written := r.writtenChip(pre.ActiveChip)
-		base := mtime(written)
+		base := awaitQuiet(ctx, written)
 		answered := make(chan struct{})
 		t0 := time.Now()
 		go func() {
@@ -330,7 +328,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 			r.rep.CutsAimed++
 			if awaitWrite(ctx, written, base, answered, commandTimeout) {
 				cy.FirstWrite = Seconds(time.Since(t0))
-				cy.WriteDelay = Seconds(time.Duration(frac * float64(r.rep.WriteBasis)))
+				cy.WriteDelay = Seconds(aimDelay(frac, time.Duration(r.rep.WriteBasis)))
 				time.Sleep(time.Duration(cy.WriteDelay))
 			}
 		} else {
