@@ -48,6 +48,13 @@ type DaemonCycle struct {
 	// generation is not on flash after the cut.
 	KillDelay Seconds `json:"kill_delay_seconds"`
 	InRound   bool    `json:"cut_in_round"`
+	// Aimed says the cut was aimed at the round's write phase: QEMU was
+	// killed WriteDelay after the host saw the round's first write to
+	// the written chip's image file, FirstWrite after the request (0: no
+	// write seen before the round ended; the cut then fell at once).
+	Aimed      bool    `json:"aimed_at_write_phase"`
+	FirstWrite Seconds `json:"first_write_seconds,omitempty"`
+	WriteDelay Seconds `json:"delay_after_first_write_seconds,omitempty"`
 	// AfterCut is the committed generation the reference decoder reads
 	// from the backup chip's image after the cut; Pending whether it holds
 	// an interrupted round.
@@ -62,6 +69,12 @@ type DaemonReport struct {
 	Cycles []DaemonCycle `json:"cycles"`
 	// Basis is the duration of the calibration sync through the API.
 	Basis Seconds `json:"basis_sync_seconds"`
+	// WriteBasis is the calibration sync's write phase: from its first
+	// write to its last change of the written chip's image file, as the
+	// host saw them (timedSync). Aimed cuts fall a seeded fraction of it
+	// after the first write; CutsAimed counts them.
+	WriteBasis Seconds `json:"basis_write_phase_seconds"`
+	CutsAimed  int     `json:"cuts_aimed_at_write_phase"`
 	// CutsInRound counts the cuts that fell while a sync request was
 	// unanswered and before its generation was committed;
 	// CutsInWritePhase those that left an interrupted round on flash (the
@@ -203,6 +216,7 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		e.rep.Guest = b
 	}()
 	var committed uint64
+	wrote := false // the calibration sync's first write was seen
 	for c := 1; c <= e.o.Cycles+1; c++ {
 		last := c == e.o.Cycles+1 // the boot that checks the last cut's recovery
 		cy := DaemonCycle{Cycle: c, BeforeBoot: committed}
@@ -237,15 +251,17 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 			// Two syncs: the first copies everything the format left
 			// (slow); the second, like the cycles' ones, only the last
 			// second's changes. Its duration spreads the cuts.
+			// The host watches the written chip's image file meanwhile:
+			// the second sync's write phase spreads the aimed cuts.
 			for i := range 2 {
-				t0 := time.Now()
-				round, err := r.sync(ctx)
+				round, took, first, phase, err := r.timedSync(ctx, st.ActiveChip)
 				if err != nil {
 					m.Kill()
 					return fmt.Errorf("calibration sync: %w", err)
 				}
-				r.rep.Basis = Seconds(time.Since(t0))
-				e.logf("calibration sync %d: generation %d %s in %v", i+1, round.Generation, round.Outcome, r.rep.Basis)
+				r.rep.Basis, r.rep.WriteBasis, wrote = Seconds(took), Seconds(phase), first > 0
+				e.logf("calibration sync %d: generation %d %s in %v; first write to the written chip %v after the request (write phase %v)",
+					i+1, round.Generation, round.Outcome, r.rep.Basis, Seconds(first), r.rep.WriteBasis)
 			}
 		}
 		if last {
@@ -287,20 +303,38 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 				e.rep.check(fmt.Sprintf("cycle %d: sync after recovery", c), false, "%v", err)
 			}
 		}
-		// The cut: a sync request, then SIGKILL a seeded moment later,
-		// spread over 1.2 × the calibration sync.
-		delay := time.Duration(rng.Float64() * 1.2 * float64(r.rep.Basis))
+		// The cut: a sync request, then SIGKILL a seeded moment later.
+		// A seeded share of the cuts is aimed at the write phase: a
+		// fraction of the calibration's write phase after the host sees
+		// the round's first write to the written chip (daemonaim.go);
+		// the others are spread over 1.2 × the calibration sync.
+		aim := rng.Float64() < aimShare && wrote
+		frac := rng.Float64()
 		var pre apiStatus
 		if err := r.do(ctx, "GET", "/api/status", nil, &pre); err != nil {
 			m.Kill()
 			return fmt.Errorf("status before the cut: %w", err)
 		}
+		written := r.writtenChip(pre.ActiveChip)
+		base := awaitQuiet(ctx, written)
 		answered := make(chan struct{})
+		t0 := time.Now()
 		go func() {
 			_, _ = r.sync(ctx)
 			close(answered)
 		}()
-		time.Sleep(delay)
+		if aim {
+			cy.Aimed = true
+			r.rep.CutsAimed++
+			if awaitWrite(ctx, written, base, answered, commandTimeout) {
+				cy.FirstWrite = Seconds(time.Since(t0))
+				cy.WriteDelay = Seconds(aimDelay(frac, time.Duration(r.rep.WriteBasis)))
+				time.Sleep(time.Duration(cy.WriteDelay))
+			}
+		} else {
+			time.Sleep(time.Duration(frac * 1.2 * float64(r.rep.Basis)))
+		}
+		delay := time.Since(t0)
 		unanswered := false
 		select {
 		case <-answered:
@@ -334,8 +368,9 @@ func runDaemonPowercut(ctx context.Context, e *env) error {
 		}
 		cy.Wall = Seconds(time.Since(start))
 		r.rep.Cycles = append(r.rep.Cycles, cy)
-		e.logf("cycle %d: boot %v, daemon ready %v, recovered %d (active %s); cut %v after the sync request (in round: %v); committed %d on flash; cycle %v",
-			c, cy.Boot, cy.Ready, cy.Recovered, cy.Active, cy.KillDelay, cy.InRound, cy.AfterCut, cy.Wall)
+		e.logf("cycle %d: boot %v, daemon ready %v, recovered %d (active %s); cut %v after the sync request (aimed at the write phase: %v, first write seen %v, then %v; in round: %v); committed %d on flash%s; cycle %v",
+			c, cy.Boot, cy.Ready, cy.Recovered, cy.Active, cy.KillDelay, cy.Aimed, cy.FirstWrite, cy.WriteDelay, cy.InRound, cy.AfterCut,
+			map[bool]string{true: ", interrupted round"}[pending], cy.Wall)
 	}
 	return nil
 }
@@ -394,6 +429,7 @@ type apiStatus struct {
 	Generation uint64 `json:"generation"`
 	LastError  string `json:"last_error"`
 	Active     string `json:"active"`
+	ActiveChip int    `json:"active_chip"`
 }
 
 // apiRound is the part of POST /api/sync's answer the scenario reads.
