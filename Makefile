@@ -48,9 +48,17 @@ unit: deps
 cluster-test:
 	cd deploy/k8s && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
 
-# A brief run of the differential fuzz target beyond its seed corpus.
+# A brief run beyond their seed corpora of the simulator's differential
+# fuzz target and of the decoders of what a CMC's services hand in (IPMI
+# SEL and FRU, U-Boot legacy and FIT images). `make fuzz` runs every
+# target longer.
+FUZZSMOKE = FuzzDifferential:./sim FuzzSEL:./source/ipmi/sel FuzzFRU:./source/ipmi/fru \
+	FuzzUImage:./source/fwimage FuzzFIT:./source/fwimage
 fuzz-smoke:
-	$(GO) test -run '^$$' -fuzz '^FuzzDifferential$$' -fuzztime $(FUZZTIME) ./sim
+	@set -e; for t in $(FUZZSMOKE); do \
+		echo "$(GO) test -run '^$$' -fuzz '^$${t%%:*}$$' -fuzztime $(FUZZTIME) $${t#*:}"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+	done
 
 # The full log goes to vm-test.log; the terminal gets the test and scenario lines.
 vm-test: deps
