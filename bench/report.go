@@ -17,8 +17,8 @@ import (
 const (
 	StrategyEngine       = "engine"        // the cmcsync engine: one Round after the change
 	StrategyFullCopy     = "flashcp"       // mtd-utils flashcp: erase all, program all, verify
-	StrategyBlockDiff    = "flashcp-p"     // mtd-utils flashcp -p: per-erase-block diff in place
-	StrategyFlashrom     = "flashrom"      // flashrom: erase only for 0→1 bits, program differing pages
+	StrategyBlockDiff    = "flashcp-p"     // mtd-utils flashcp -p: per-erase-block diff in place, verify each
+	StrategyFlashrom     = "flashrom"      // flashrom: erase only for 0→1 bits, program differing pages, verify
 	StrategyRewriteFloor = "rewrite-floor" // the rewrite floor (see RewriteFloor)
 )
 
