@@ -134,6 +134,12 @@ func differingBlocks(what string, src, dst hal.Flash, off, size int64, each func
 // flashrom's 1-bit rule (write_gran_1bit), the least flashrom's algorithm
 // can do on NOR.
 //
+// Reads besides the diff's: flashrom reads every block it erased back
+// and checks that it is erased (check_erased_range after each erase
+// function, "ERASE FAILED!": erasure_layout.c erase_write in
+// flashrom/flashrom, flashrom.c's erase-and-write helper before it), and
+// Flashrom does the same.
+//
 // Verify: flashrom -w verifies by default ("After writing has finished
 // and if verification is enabled, the whole flash is read out and
 // compared with the input image", flashrom(8), -w; -n/--noverify skips it
@@ -155,8 +161,13 @@ func Flashrom(src, dst hal.Flash, off, size int64) error {
 			if err := dst.Erase(p, int64(len(db))); err != nil {
 				return fmt.Errorf("erase: %w", err)
 			}
-			for i := range db {
-				db[i] = 0xFF
+			// flashrom reads every block it erased back
+			// (check_erased_range: "ERASE FAILED!").
+			if _, err := dst.ReadAt(db, p); err != nil {
+				return fmt.Errorf("erase check read: %w", err)
+			}
+			if !hal.IsErased(db) {
+				return fmt.Errorf("erase check: block at %#x is not erased", p)
 			}
 		}
 		eb := int64(len(sb))
