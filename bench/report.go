@@ -53,7 +53,8 @@ type Row struct {
 	// DeviceSeconds is the device time a round costs, per round:
 	// LatencySeconds plus the round's share of work done outside it — the
 	// erased blocks it consumed from the stock without erasing them (minus
-	// those it left erased), at one erase command each. No strategy here
+	// those it left erased), at one erase command and one read of the
+	// erase unit (the check that it is erased) each. No strategy here
 	// works in idle time, so it equals LatencySeconds when a round leaves
 	// the stock as it found it. For the rewrite floor it adds its erases.
 	DeviceSeconds float64 `json:"device_seconds"`
