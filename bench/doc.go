@@ -11,9 +11,10 @@
 //     erase unit;
 //   - flashcp-p: a per-erase-block diff in place as flashcp -p does it —
 //     read each block of source and destination, erase and reprogram every
-//     block that differs ([BlockDiff]);
+//     block that differs and read it back to verify ([BlockDiff]);
 //   - flashrom: flashrom's finer diff — erase a block only where a bit must
-//     go from 0 to 1, program only the pages that differ ([Flashrom], which
+//     go from 0 to 1, program only the pages that differ, then read the
+//     range back to verify as flashrom does by default ([Flashrom], which
 //     says how it differs from flashcp -p and from stock flashrom);
 //   - rewrite-floor: the least time of a writer that rewrites whole erase
 //     units and reads the whole region ([RewriteFloor]);

@@ -208,6 +208,12 @@ func (m Model) erasesFor(k int64) Cost {
 	return Cost{Erases: k, EraseTime: time.Duration(k) * m.EraseCommand()}
 }
 
+// erasedChecks is the cost of reading k erase units back, one read
+// command each, to check they are erased.
+func (m Model) erasedChecks(k int64) Cost {
+	return Cost{BytesRead: k * m.EraseSize, ReadTime: time.Duration(k) * m.ReadTime(m.EraseSize)}
+}
+
 func (c Cost) add(o Cost) Cost {
 	return Cost{
 		Time:            c.Time + o.Time,

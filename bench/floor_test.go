@@ -82,6 +82,13 @@ func TestErasesFor(t *testing.T) {
 	require.Equal(t, Cost{Erases: 2, EraseTime: 2 * (150*time.Millisecond + time.Microsecond)}, block.erasesFor(2))
 }
 
+func TestErasedChecks(t *testing.T) {
+	for _, k := range []int64{0, 1, 3} {
+		require.Equal(t, Cost{BytesRead: k * testModel.EraseSize, ReadTime: time.Duration(k) * testModel.ReadTime(testModel.EraseSize)},
+			testModel.erasedChecks(k), "k=%d", k)
+	}
+}
+
 func TestCommitRecord(t *testing.T) {
 	// A full page program (command, tPP, 256 bytes at 1 MiB/s) and 1/16 of
 	// a 4 KiB erase command.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -51,18 +52,27 @@ func FullCopy(src, dst hal.Flash, off, size int64) error {
 // BlockDiff updates size bytes at off on dst to equal src the way
 // mtd-utils flashcp -p does: for each erase block, read the source block
 // and the destination block; if they differ in any byte, erase the
-// destination block and program the whole source block. Unchanged blocks
-// are neither erased nor programmed. Like flashcp -p it does not read back
-// afterwards. (Flashrom is the finer diff.)
+// destination block, program the whole source block, and read the block
+// back and compare it with the source (flashcp's "compare buffers for
+// write success": misc-utils/flashcp.c, the DIFF_BLOCKS loop, mtd-utils
+// since -p was added). Unchanged blocks are neither erased, programmed
+// nor read back. (Flashrom is the finer diff.)
 //
-// off and size must be multiples of dst's erase size.
+// off and size must be multiples of dst's erase size. A verify mismatch is
+// an error.
 func BlockDiff(src, dst hal.Flash, off, size int64) error {
-	return differingBlocks("block diff", src, dst, off, size, func(p int64, sb, _ []byte) error {
+	return differingBlocks("block diff", src, dst, off, size, nil, func(p int64, sb, db []byte) error {
 		if err := dst.Erase(p, int64(len(sb))); err != nil {
 			return fmt.Errorf("erase: %w", err)
 		}
 		if _, err := dst.WriteAt(sb, p); err != nil {
 			return fmt.Errorf("program: %w", err)
+		}
+		if _, err := dst.ReadAt(db, p); err != nil {
+			return fmt.Errorf("verify read: %w", err)
+		}
+		if !bytes.Equal(db, sb) {
+			return fmt.Errorf("verify: destination differs in %#x-%#x", p, p+int64(len(sb)))
 		}
 		return nil
 	})
@@ -71,8 +81,9 @@ func BlockDiff(src, dst hal.Flash, off, size int64) error {
 // differingBlocks reads size bytes at off of src and dst erase block by
 // erase block (dst's), and calls update with each block's offset and the
 // source and destination contents (which update may change) where they
-// differ. Errors are prefixed with what.
-func differingBlocks(what string, src, dst hal.Flash, off, size int64, update func(p int64, sb, db []byte) error) error {
+// differ. each, if not nil, sees every source block first. Errors are
+// prefixed with what.
+func differingBlocks(what string, src, dst hal.Flash, off, size int64, each func(sb []byte), update func(p int64, sb, db []byte) error) error {
 	if err := checkPair(src, dst, off, size); err != nil {
 		return err
 	}
@@ -82,6 +93,9 @@ func differingBlocks(what string, src, dst hal.Flash, off, size int64, update fu
 	for p := off; p < off+size; p += eb {
 		if _, err := src.ReadAt(sb, p); err != nil {
 			return fmt.Errorf("%s: read source: %w", what, err)
+		}
+		if each != nil {
+			each(sb)
 		}
 		if _, err := dst.ReadAt(db, p); err != nil {
 			return fmt.Errorf("%s: read destination: %w", what, err)
@@ -110,26 +124,50 @@ func differingBlocks(what string, src, dst hal.Flash, off, size int64, update fu
 // only the differing pages — so a change that only clears bits (an append
 // into erased space, a flag cleared) costs no erase, and a block with one
 // changed page costs one page program. Both read source and destination
-// block by block, skip identical blocks and do not read back.
+// block by block and skip identical blocks; BlockDiff reads back each
+// block it rewrote, Flashrom the whole range once it wrote anything.
 //
 // The difference from stock flashrom: its SPI NOR chip entries (and the
 // linux_mtd opaque chip) keep the default write granularity of 256 bytes
 // (flashchips.c), under which need_erase also erases a block when a changed
 // 256-byte chunk that is not all 0xFF only clears bits; Flashrom applies
 // flashrom's 1-bit rule (write_gran_1bit), the least flashrom's algorithm
-// can do on NOR. And flashrom verifies by reading everything back unless
-// run with --noverify; Flashrom does not.
+// can do on NOR.
+//
+// Reads besides the diff's: flashrom reads every block it erased back
+// and checks that it is erased (check_erased_range after each erase
+// function, "ERASE FAILED!": erasure_layout.c erase_write in
+// flashrom/flashrom, flashrom.c's erase-and-write helper before it), and
+// Flashrom does the same.
+//
+// Verify: flashrom -w verifies by default ("After writing has finished
+// and if verification is enabled, the whole flash is read out and
+// compared with the input image", flashrom(8), -w; -n/--noverify skips it
+// and is "not recommended"), and -N/--noverify-all narrows the read to
+// the included regions. Flashrom models that least verify: once it has
+// written anything, it reads the range [off, off+size) back and compares
+// it with the source; a sync that wrote nothing (flashrom: "chip content
+// is identical") reads nothing back.
 //
 // off and size must be multiples of dst's erase size.
 func Flashrom(src, dst hal.Flash, off, size int64) error {
 	ps := dst.Geometry().PageSize
-	return differingBlocks("flashrom", src, dst, off, size, func(p int64, sb, db []byte) error {
+	wrote := false
+	var sums [][sha256.Size]byte
+	each := func(sb []byte) { sums = append(sums, sha256.Sum256(sb)) }
+	err := differingBlocks("flashrom", src, dst, off, size, each, func(p int64, sb, db []byte) error {
+		wrote = true
 		if !hal.ProgramsOver(db, sb) {
 			if err := dst.Erase(p, int64(len(db))); err != nil {
 				return fmt.Errorf("erase: %w", err)
 			}
-			for i := range db {
-				db[i] = 0xFF
+			// flashrom reads every block it erased back
+			// (check_erased_range: "ERASE FAILED!").
+			if _, err := dst.ReadAt(db, p); err != nil {
+				return fmt.Errorf("erase check read: %w", err)
+			}
+			if !hal.IsErased(db) {
+				return fmt.Errorf("erase check: block at %#x is not erased", p)
 			}
 		}
 		eb := int64(len(sb))
@@ -150,6 +188,28 @@ func Flashrom(src, dst hal.Flash, off, size int64) error {
 		}
 		return nil
 	})
+	if err != nil || !wrote {
+		return err
+	}
+	return verifyRange("flashrom", dst, off, size, sums)
+}
+
+// verifyRange reads size bytes at off of dst back, erase block by erase
+// block, and compares each block with the SHA-256 sums the diff took of
+// the source (the image a peer holds in memory; the source chip is not
+// read again). Errors are prefixed with what.
+func verifyRange(what string, dst hal.Flash, off, size int64, sums [][sha256.Size]byte) error {
+	eb := dst.Geometry().EraseSize
+	back := make([]byte, eb)
+	for i, p := 0, off; p < off+size; i, p = i+1, p+eb {
+		if _, err := dst.ReadAt(back, p); err != nil {
+			return fmt.Errorf("%s: verify read: %w", what, err)
+		}
+		if sha256.Sum256(back) != sums[i] {
+			return fmt.Errorf("%s: verify: destination differs in %#x-%#x", what, p, p+eb)
+		}
+	}
+	return nil
 }
 
 func checkPair(src, dst hal.Flash, off, size int64) error {

@@ -17,8 +17,8 @@ import (
 const (
 	StrategyEngine       = "engine"        // the cmcsync engine: one Round after the change
 	StrategyFullCopy     = "flashcp"       // mtd-utils flashcp: erase all, program all, verify
-	StrategyBlockDiff    = "flashcp-p"     // mtd-utils flashcp -p: per-erase-block diff in place
-	StrategyFlashrom     = "flashrom"      // flashrom: erase only for 0→1 bits, program differing pages
+	StrategyBlockDiff    = "flashcp-p"     // mtd-utils flashcp -p: per-erase-block diff in place, verify each
+	StrategyFlashrom     = "flashrom"      // flashrom: erase only for 0→1 bits, program differing pages, verify
 	StrategyRewriteFloor = "rewrite-floor" // the rewrite floor (see RewriteFloor)
 )
 
@@ -53,7 +53,8 @@ type Row struct {
 	// DeviceSeconds is the device time a round costs, per round:
 	// LatencySeconds plus the round's share of work done outside it — the
 	// erased blocks it consumed from the stock without erasing them (minus
-	// those it left erased), at one erase command each. No strategy here
+	// those it left erased), at one erase command and one read of the
+	// erase unit (the check that it is erased) each. No strategy here
 	// works in idle time, so it equals LatencySeconds when a round leaves
 	// the stock as it found it. For the rewrite floor it adds its erases.
 	DeviceSeconds float64 `json:"device_seconds"`

@@ -32,12 +32,18 @@ func (sc *scenario) row(w Workload, strategy string, t tally) Row {
 		r.WaitSeconds = (t.sim - s.Elapsed).Seconds() / n
 		if t.debt != 0 {
 			// Erased blocks taken from (or left to) the stock, one erase
-			// command each: work done outside the round.
+			// command each and the read that checks it erased (the engine
+			// reads every erase back, docs/FORMAT.md "Verifying programs
+			// and erases"; flashrom's erase check is charged the same):
+			// work done outside the round.
 			d := m.erasesFor(t.debt)
+			chk := m.erasedChecks(t.debt)
 			r.StockErases = float64(t.debt) / n
 			r.Erases += r.StockErases
 			r.EraseSeconds += d.EraseTime.Seconds() / n
-			r.DeviceSeconds += d.EraseTime.Seconds() / n
+			r.ReadSeconds += chk.ReadTime.Seconds() / n
+			r.BytesRead += float64(chk.BytesRead) / n
+			r.DeviceSeconds += (d.EraseTime + chk.ReadTime).Seconds() / n
 		}
 	}
 	if t.changed > 0 {

@@ -123,4 +123,7 @@ func TestEngineSteadyState(t *testing.T) {
 	require.Positive(t, eng.Erases)
 	require.Equal(t, float64(last.Erases)+eng.StockErases, eng.Erases)
 	require.Equal(t, float64(last.PagesProgrammed), eng.PagesProgrammed)
+	// Each block taken from the stock was read back once when it was
+	// erased (the store checks every erase): charged as bytes read.
+	require.Equal(t, float64(last.BytesRead)+eng.StockErases*float64(4096), eng.BytesRead)
 }
