@@ -107,3 +107,49 @@ func crossing(log []RecordInfo, e int64) int {
 	}
 	return -1
 }
+
+// TestApplyDeltaRunPastTheChunk: a delta record whose CRC is right but
+// whose run ends past the chunk it applies to (a run of 2 bytes at the
+// chunk's last byte) is refused as corrupt, not applied in part.
+func TestApplyDeltaRunPastTheChunk(t *testing.T) {
+	base := make([]byte, 64)
+	data := make([]byte, 64)
+	data[30], data[31] = 1, 2
+	rec := encodeDelta(1, 0, 7, base, data)
+	require.NoError(t, applyDelta(rec, 1, 0, make([]byte, 64)), "the chunk it was made for")
+	p := make([]byte, 31)
+	err := applyDelta(rec, 1, 0, p)
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.Equal(t, make([]byte, 31), p, "nothing applied")
+}
+
+// TestCheckpointDeltaPastTheBlock: a checkpoint-deltas entry whose delta
+// record would end past its erase block is refused as corrupt; one that
+// ends exactly at the block's end is taken.
+func TestCheckpointDeltaPastTheBlock(t *testing.T) {
+	_, s := newStore(t)
+	require.GreaterOrEqual(t, s.layout.Version, uint32(deltaVersion))
+	e := uint32(s.layout.EraseSize)
+	for _, tc := range []struct {
+		off, n uint32
+		ok     bool
+	}{
+		{e - 64, 64, true},
+		{e - 40, 64, false},
+		{e - 1, deltaOverhead, false},
+	} {
+		ref := DeltaRef{Block: 5, Off: tc.off, Len: tc.n}
+		st := State{Types: []TypeState{{Type: 1, Chunks: []Chunk{{Block: 0, Deltas: []DeltaRef{ref}}}}}}
+		bodies := checkpointDeltaBodies(s.layout.EraseSize, 3, &st)
+		require.Len(t, bodies, 1)
+		into := State{Types: []TypeState{{Type: 1, Chunks: []Chunk{{Block: 0}}}}}
+		n := int(s.layout.DataBlocks)
+		err := s.checkpointDeltas(record{body: bodies[0]}, 3, &into, newBlockSet(n), newBlockSet(n))
+		if tc.ok {
+			require.NoError(t, err, "%+v", ref)
+			require.Equal(t, []DeltaRef{ref}, into.Types[0].Chunks[0].Deltas)
+		} else {
+			require.ErrorIs(t, err, ErrCorrupt, "%+v", ref)
+		}
+	}
+}
