@@ -153,3 +153,29 @@ func TestCheckpointDeltaPastTheBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestSuperblockFindingNotInAJournal: a damaged superblock copy is
+// reported at its own offset as damage outside the journal areas (Area
+// -1), as an erased copy is.
+func TestSuperblockFindingNotInAJournal(t *testing.T) {
+	for _, erase := range []bool{false, true} {
+		f, _ := newStore(t)
+		e := f.Geometry().EraseSize
+		if erase {
+			require.NoError(t, f.Erase(testStoreOff, e))
+		} else {
+			_, err := f.WriteAt(make([]byte, 16), testStoreOff+8) // clears bits: the copy's CRC fails
+			require.NoError(t, err)
+		}
+		s := openTest(t, f, Options{ReadOnly: true})
+		var got []Finding
+		for _, fd := range s.Findings() {
+			if fd.Kind == SuperblockDamaged {
+				got = append(got, fd)
+			}
+		}
+		require.Len(t, got, 1, "erased %v: %v", erase, s.Findings())
+		require.Equal(t, int64(testStoreOff), got[0].Off)
+		require.Equal(t, -1, got[0].Area, "erased %v", erase)
+	}
+}
