@@ -179,3 +179,48 @@ func TestSuperblockFindingNotInAJournal(t *testing.T) {
 		require.Equal(t, -1, got[0].Area, "erased %v", erase)
 	}
 }
+
+// TestRecordsLostOffset: a journal block whose first record is lost
+// (erased) while a later record of it is valid: Open reports RecordsLost
+// at that later record's offset, with its sequence number.
+func TestRecordsLostOffset(t *testing.T) {
+	f, s := newStore(t)
+	e := f.Geometry().EraseSize
+	var log []RecordInfo
+	for gen := uint64(1); ; gen++ {
+		require.Less(t, gen, uint64(200), "the journal never crossed a block")
+		runRound(t, s, gen, payloads{1: randomBytes(gen, 3000), 2: randomBytes(gen+1000, 500)})
+		rep, err := Inspect(f, testStoreOff, testStoreSize, false)
+		require.NoError(t, err)
+		log = rep.Journal.Log
+		if k := crossing(log, e); k > 0 && k < len(log)-1 && log[k+1].Off/e == log[k].Off/e {
+			break
+		}
+	}
+	k := crossing(log, e)
+	first, later := log[k], log[k+1]
+	require.NotZero(t, later.Off%e, "the later record is not at the block's start")
+
+	blk := first.Off
+	buf := make([]byte, e)
+	_, err := f.ReadAt(buf, blk)
+	require.NoError(t, err)
+	for i := int64(0); i < first.Size; i++ {
+		buf[i] = 0xFF
+	}
+	require.NoError(t, f.Erase(blk, e))
+	_, err = f.WriteAt(buf, blk)
+	require.NoError(t, err)
+
+	r, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
+	require.NoError(t, err)
+	var lost []Finding
+	for _, fd := range r.Findings() {
+		if fd.Kind == RecordsLost {
+			lost = append(lost, fd)
+		}
+	}
+	require.Len(t, lost, 1, "findings: %v", r.Findings())
+	require.Equal(t, later.Off, lost[0].Off, "reported at the later valid record")
+	require.Equal(t, later.Seq, lost[0].Seq)
+}
