@@ -107,3 +107,120 @@ func crossing(log []RecordInfo, e int64) int {
 	}
 	return -1
 }
+
+// TestApplyDeltaRunPastTheChunk: a delta record whose CRC is right but
+// whose run ends past the chunk it applies to (a run of 2 bytes at the
+// chunk's last byte) is refused as corrupt, not applied in part.
+func TestApplyDeltaRunPastTheChunk(t *testing.T) {
+	base := make([]byte, 64)
+	data := make([]byte, 64)
+	data[30], data[31] = 1, 2
+	rec := encodeDelta(1, 0, 7, base, data)
+	require.NoError(t, applyDelta(rec, 1, 0, make([]byte, 64)), "the chunk it was made for")
+	p := make([]byte, 31)
+	err := applyDelta(rec, 1, 0, p)
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.Equal(t, make([]byte, 31), p, "nothing applied")
+}
+
+// TestCheckpointDeltaPastTheBlock: a checkpoint-deltas entry whose delta
+// record would end past its erase block is refused as corrupt; one that
+// ends exactly at the block's end is taken.
+func TestCheckpointDeltaPastTheBlock(t *testing.T) {
+	_, s := newStore(t)
+	require.GreaterOrEqual(t, s.layout.Version, uint32(deltaVersion))
+	e := uint32(s.layout.EraseSize)
+	for _, tc := range []struct {
+		off, n uint32
+		ok     bool
+	}{
+		{e - 64, 64, true},
+		{e - 40, 64, false},
+		{e - 1, deltaOverhead, false},
+	} {
+		ref := DeltaRef{Block: 5, Off: tc.off, Len: tc.n}
+		st := State{Types: []TypeState{{Type: 1, Chunks: []Chunk{{Block: 0, Deltas: []DeltaRef{ref}}}}}}
+		bodies := checkpointDeltaBodies(s.layout.EraseSize, 3, &st)
+		require.Len(t, bodies, 1)
+		into := State{Types: []TypeState{{Type: 1, Chunks: []Chunk{{Block: 0}}}}}
+		n := int(s.layout.DataBlocks)
+		err := s.checkpointDeltas(record{body: bodies[0]}, 3, &into, newBlockSet(n), newBlockSet(n))
+		if tc.ok {
+			require.NoError(t, err, "%+v", ref)
+			require.Equal(t, []DeltaRef{ref}, into.Types[0].Chunks[0].Deltas)
+		} else {
+			require.ErrorIs(t, err, ErrCorrupt, "%+v", ref)
+		}
+	}
+}
+
+// TestSuperblockFindingNotInAJournal: a damaged superblock copy is
+// reported at its own offset as damage outside the journal areas (Area
+// -1), as an erased copy is.
+func TestSuperblockFindingNotInAJournal(t *testing.T) {
+	for _, erase := range []bool{false, true} {
+		f, _ := newStore(t)
+		e := f.Geometry().EraseSize
+		if erase {
+			require.NoError(t, f.Erase(testStoreOff, e))
+		} else {
+			_, err := f.WriteAt(make([]byte, 16), testStoreOff+8) // clears bits: the copy's CRC fails
+			require.NoError(t, err)
+		}
+		s := openTest(t, f, Options{ReadOnly: true})
+		var got []Finding
+		for _, fd := range s.Findings() {
+			if fd.Kind == SuperblockDamaged {
+				got = append(got, fd)
+			}
+		}
+		require.Len(t, got, 1, "erased %v: %v", erase, s.Findings())
+		require.Equal(t, int64(testStoreOff), got[0].Off)
+		require.Equal(t, -1, got[0].Area, "erased %v", erase)
+	}
+}
+
+// TestRecordsLostOffset: a journal block whose first record is lost
+// (erased) while a later record of it is valid: Open reports RecordsLost
+// at that later record's offset, with its sequence number.
+func TestRecordsLostOffset(t *testing.T) {
+	f, s := newStore(t)
+	e := f.Geometry().EraseSize
+	var log []RecordInfo
+	for gen := uint64(1); ; gen++ {
+		require.Less(t, gen, uint64(200), "the journal never crossed a block")
+		runRound(t, s, gen, payloads{1: randomBytes(gen, 3000), 2: randomBytes(gen+1000, 500)})
+		rep, err := Inspect(f, testStoreOff, testStoreSize, false)
+		require.NoError(t, err)
+		log = rep.Journal.Log
+		if k := crossing(log, e); k > 0 && k < len(log)-1 && log[k+1].Off/e == log[k].Off/e {
+			break
+		}
+	}
+	k := crossing(log, e)
+	first, later := log[k], log[k+1]
+	require.NotZero(t, later.Off%e, "the later record is not at the block's start")
+
+	blk := first.Off
+	buf := make([]byte, e)
+	_, err := f.ReadAt(buf, blk)
+	require.NoError(t, err)
+	for i := int64(0); i < first.Size; i++ {
+		buf[i] = 0xFF
+	}
+	require.NoError(t, f.Erase(blk, e))
+	_, err = f.WriteAt(buf, blk)
+	require.NoError(t, err)
+
+	r, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
+	require.NoError(t, err)
+	var lost []Finding
+	for _, fd := range r.Findings() {
+		if fd.Kind == RecordsLost {
+			lost = append(lost, fd)
+		}
+	}
+	require.Len(t, lost, 1, "findings: %v", r.Findings())
+	require.Equal(t, later.Off, lost[0].Off, "reported at the later valid record")
+	require.Equal(t, later.Seq, lost[0].Seq)
+}
