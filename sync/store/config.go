@@ -16,6 +16,9 @@ func (s *Store) StageConfig(c Config) error {
 	if s.pending != nil {
 		return ErrPending
 	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("stage config: %w", err)
+	}
 	var e enc
 	e.config(c)
 	if err := s.appendRecord(kindStaged, e.buf); err != nil {
@@ -40,6 +43,9 @@ func (s *Store) CommitConfig(c Config) (bool, error) {
 	}
 	if s.pending != nil || s.round != nil {
 		return false, ErrPending
+	}
+	if err := c.Validate(); err != nil {
+		return false, fmt.Errorf("commit config: %w", err)
 	}
 	if s.staged == nil && c.Equal(s.committed.Config) {
 		return false, nil

@@ -164,6 +164,9 @@ func MarkFormatIntent(f hal.Flash, off, size int64, o FormatOptions) error {
 // planFormat returns the superblock Format writes for [off, off+size) of
 // f, checking that the range fits the device.
 func planFormat(f hal.Flash, off, size int64, o FormatOptions) (Superblock, error) {
+	if err := o.Config.Validate(); err != nil {
+		return Superblock{}, fmt.Errorf("format: %w", err)
+	}
 	g := f.Geometry()
 	sb, err := PlanLayout(g, size, o)
 	if err != nil {

@@ -4,6 +4,7 @@
 package store
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -23,6 +24,37 @@ type Config struct {
 func (c Config) Equal(o Config) bool {
 	return slices.Equal(c.Types, o.Types) && c.Interval == o.Interval && c.Threshold == o.Threshold &&
 		c.Verify == o.Verify && c.GroupSize == o.GroupSize && c.RetryAtOnce == o.RetryAtOnce
+}
+
+// Validate reports, wrapping ErrInvalidConfig, what in c the store cannot
+// keep as given: a type number outside 1..6 or named twice, more than
+// maxTypes types, a negative duration, or a group size outside 0..65535.
+// Format, StageConfig and CommitConfig refuse such a configuration
+// before they write anything, so a store never holds one its own Open
+// would refuse.
+func (c Config) Validate() error {
+	if len(c.Types) > maxTypes {
+		return fmt.Errorf("%w: %d types, at most %d", ErrInvalidConfig, len(c.Types), maxTypes)
+	}
+	var seen [maxInfoType + 1]bool
+	for _, t := range c.Types {
+		if t < minInfoType || t > maxInfoType {
+			return fmt.Errorf("%w: type %d, want %d..%d", ErrInvalidConfig, t, minInfoType, maxInfoType)
+		}
+		if seen[t] {
+			return fmt.Errorf("%w: type %d named twice", ErrInvalidConfig, t)
+		}
+		seen[t] = true
+	}
+	switch {
+	case c.Interval < 0:
+		return fmt.Errorf("%w: negative interval %v", ErrInvalidConfig, c.Interval)
+	case c.Threshold < 0:
+		return fmt.Errorf("%w: negative threshold %v", ErrInvalidConfig, c.Threshold)
+	case c.GroupSize < 0 || c.GroupSize > 0xFFFF:
+		return fmt.Errorf("%w: group size %d, want 0..65535", ErrInvalidConfig, c.GroupSize)
+	}
+	return nil
 }
 
 func (c Config) clone() Config {

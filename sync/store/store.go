@@ -38,6 +38,9 @@ var (
 	// ErrForeignPair: the store belongs to another chip pair
 	// (Options.Expect).
 	ErrForeignPair = errors.New("store belongs to another chip pair")
+	// ErrInvalidConfig: a configuration the store cannot keep as given
+	// (Config.Validate); nothing was written.
+	ErrInvalidConfig = errors.New("invalid store configuration")
 )
 
 // Identity is who a store belongs to, from its superblock.
