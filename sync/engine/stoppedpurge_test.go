@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults"
+)
+
+// TestStoppedRoundReportsTheFailedPurge: a round whose context is
+// cancelled in the middle of its chunk writes stops and purges its
+// blocks; when that purge fails (every erase of the backup from there on
+// fails, by the schedule), the round's error and its report carry the
+// purge's error as well as the cancellation.
+func TestStoppedRoundReportsTheFailedPurge(t *testing.T) {
+	p := committedPair(t, DefaultConfig())
+	n := midWrite(t, p.traceRound(t, p.opts, "none"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The trace cancels the round's context at operation n (a probe of the
+	// primary between the round's chunk writes), so the round stops
+	// before its next chunk.
+	in, chipA, chipB := p.injector(t, true, func(op faults.Op) {
+		if op.Index == n {
+			cancel()
+		}
+	}, "(on (and backup erase (after %d)) (fail media))", n)
+	e, err := Open(context.Background(), chipA, chipB, p.opts)
+	require.NoError(t, err)
+	in.Arm()
+	rep, err := e.Round(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, OutcomeInterrupted, rep.Outcome, "%+v", rep)
+	require.Greater(t, rep.PurgedBlocks, 0, "the round was stopped while writing")
+	require.Contains(t, err.Error(), "purge generation", "the round's error drops the purge's")
+	require.Contains(t, rep.Error, "purge generation", "the report drops the purge's error")
+	require.Contains(t, eventKinds(e), EventError)
+	require.NotContains(t, eventKinds(e), EventPurgeVerified)
+}
