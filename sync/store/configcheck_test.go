@@ -69,3 +69,25 @@ func TestConfigValidateRefusesWhatOpenWouldRefuse(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigAtItsLimitsIsKept: the largest group size the record holds
+// (65535) and the six types are accepted, kept and read back as given,
+// by a store formatted at offset 0 of its chip.
+func TestConfigAtItsLimitsIsKept(t *testing.T) {
+	c := Config{Types: []uint8{1, 2, 3, 4, 5, 6}, Interval: time.Hour, Threshold: 0, GroupSize: 0xFFFF, Verify: true}
+	require.NoError(t, c.Validate())
+	f := newChip(t)
+	require.NoError(t, Format(f, 0, testStoreSize, FormatOptions{
+		ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: testMaxChunks, Config: c,
+	}))
+	s, err := Open(f, 0, testStoreSize, Options{})
+	require.NoError(t, err)
+	require.True(t, c.Equal(s.State().Config), "%+v", s.State().Config)
+	c.GroupSize = 1
+	require.NoError(t, s.StageConfig(c))
+	_, err = s.CommitConfig(c)
+	require.NoError(t, err)
+	s2, err := Open(f, 0, testStoreSize, Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.True(t, c.Equal(s2.State().Config))
+}
