@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sim/simtest"
 )
@@ -68,26 +69,9 @@ func TestSequenceGapOffset(t *testing.T) {
 	require.Equal(t, last.Seq+1, next.Seq)
 
 	// Rewrite last's block without last.
-	blk := last.Off - last.Off%e
-	buf := make([]byte, e)
-	_, err := f.ReadAt(buf, blk)
-	require.NoError(t, err)
-	for i := last.Off - blk; i < last.Off-blk+last.Size; i++ {
-		buf[i] = 0xFF
-	}
-	require.NoError(t, f.Erase(blk, e))
-	_, err = f.WriteAt(buf, blk)
-	require.NoError(t, err)
-
-	r, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
-	require.NoError(t, err)
-	var gaps []Finding
-	for _, fd := range r.Findings() {
-		if fd.Kind == SequenceGap {
-			gaps = append(gaps, fd)
-		}
-	}
-	require.Len(t, gaps, 1, "findings: %v", r.Findings())
+	blankInBlock(t, f, e, last.Off, last.Size)
+	gaps := findingsOf(t, f, SequenceGap)
+	require.Len(t, gaps, 1)
 	require.Equal(t, next.Off, gaps[0].Off, "the gap is reported at the next block's first record")
 	require.Equal(t, next.Seq, gaps[0].Seq)
 	require.GreaterOrEqual(t, gaps[0].Area, 0)
@@ -201,26 +185,41 @@ func TestRecordsLostOffset(t *testing.T) {
 	first, later := log[k], log[k+1]
 	require.NotZero(t, later.Off%e, "the later record is not at the block's start")
 
-	blk := first.Off
+	blankInBlock(t, f, e, first.Off, first.Size)
+	lost := findingsOf(t, f, RecordsLost)
+	require.Len(t, lost, 1)
+	require.Equal(t, later.Off, lost[0].Off, "reported at the later valid record")
+	require.Equal(t, later.Seq, lost[0].Seq)
+}
+
+// blankInBlock rewrites the erase block (of e bytes) holding [off, off+n)
+// with those bytes erased and the rest as it was.
+func blankInBlock(t *testing.T, f hal.Flash, e, off, n int64) {
+	t.Helper()
+	blk := off - off%e
 	buf := make([]byte, e)
 	_, err := f.ReadAt(buf, blk)
 	require.NoError(t, err)
-	for i := int64(0); i < first.Size; i++ {
+	for i := off - blk; i < off-blk+n; i++ {
 		buf[i] = 0xFF
 	}
 	require.NoError(t, f.Erase(blk, e))
 	_, err = f.WriteAt(buf, blk)
 	require.NoError(t, err)
+}
 
+// findingsOf opens the store on f read-only and returns its findings of
+// kind k.
+func findingsOf(t *testing.T, f hal.Flash, k FindingKind) []Finding {
+	t.Helper()
 	r, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
 	require.NoError(t, err)
-	var lost []Finding
+	var out []Finding
 	for _, fd := range r.Findings() {
-		if fd.Kind == RecordsLost {
-			lost = append(lost, fd)
+		if fd.Kind == k {
+			out = append(out, fd)
 		}
 	}
-	require.Len(t, lost, 1, "findings: %v", r.Findings())
-	require.Equal(t, later.Off, lost[0].Off, "reported at the later valid record")
-	require.Equal(t, later.Seq, lost[0].Seq)
+	require.NotEmpty(t, out, "findings: %v", r.Findings())
+	return out
 }
