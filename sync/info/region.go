@@ -518,21 +518,19 @@ func (r *Region) write(t Type, payload, known []byte) (WriteStats, error) {
 	if old, err := DecodeRecordHeader(hb); err == nil && old.Type == t {
 		seq = old.Seq + 1
 		if old.PayloadLen == uint32(len(payload)) && old.PayloadCRC == crc {
-			cur := make([]byte, len(payload))
-			if _, err := r.f.ReadAt(cur, off+RecordHeaderSize); err != nil {
+			same, err := r.holds(off+RecordHeaderSize, payload)
+			if err != nil {
 				return WriteStats{}, fmt.Errorf("write %v: %w", t, err)
 			}
-			if bytes.Equal(cur, payload) {
+			if same {
 				// Unchanged; a table left stale (a writer cut short
 				// before it, or one that keeps none) is brought up to date.
 				return r.writeTable(t, payload)
 			}
 		}
 	}
-	rec := make([]byte, 0, RecordHeaderSize+len(payload))
-	rec = append(rec, encodeRecordHeader(RecordHeader{Type: t, Seq: seq, PayloadLen: uint32(len(payload)), PayloadCRC: crc})...)
-	rec = append(rec, payload...)
-	st, err := r.program(off, rec, known)
+	head := encodeRecordHeader(RecordHeader{Type: t, Seq: seq, PayloadLen: uint32(len(payload)), PayloadCRC: crc})
+	st, err := r.programParts(off, head, payload, known)
 	if err != nil {
 		return st, fmt.Errorf("write %v: %w", t, err)
 	}
@@ -548,22 +546,65 @@ func (r *Region) write(t Type, payload, known []byte) (WriteStats, error) {
 	return st, nil
 }
 
+// holds reports whether the chip holds exactly want at off, reading it an
+// erase block at a time (the operations are reads only).
+func (r *Region) holds(off int64, want []byte) (bool, error) {
+	eb := r.geo.EraseSize
+	cur := make([]byte, min(eb, int64(len(want))))
+	for lo := int64(0); lo < int64(len(want)); lo += eb {
+		hi := min(lo+eb, int64(len(want)))
+		c := cur[:hi-lo]
+		if _, err := r.f.ReadAt(c, off+lo); err != nil {
+			return false, err
+		}
+		if !bytes.Equal(c, want[lo:hi]) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // program makes the chip hold data at off (erase-block aligned), touching
 // only the erase blocks whose bytes differ: program-only when the change
 // only clears bits on NOR, else erase and program. known, if not nil, is
 // what the chip holds at [off, off+len(known)): blocks inside it that equal
 // data are skipped without a read.
 func (r *Region) program(off int64, data, known []byte) (WriteStats, error) {
+	return r.programParts(off, data, nil, known)
+}
+
+// programParts is program of the bytes of head followed by those of body,
+// without joining them into one buffer (a record's payload runs to
+// megabytes): an erase block that lies wholly in body is programmed
+// from body's own storage, the one where head ends is assembled in a
+// buffer of one erase block. The operations on the chip are program's.
+func (r *Region) programParts(off int64, head, body, known []byte) (WriteStats, error) {
 	var st WriteStats
 	eb := r.geo.EraseSize
 	ws := r.geo.WriteSize
 	if ws <= 0 {
 		ws = 1
 	}
+	hl := int64(len(head))
+	total := hl + int64(len(body))
 	cur := make([]byte, eb)
-	for lo := int64(0); lo < int64(len(data)); lo += eb {
-		hi := min(lo+eb, int64(len(data)))
-		want := data[lo:hi]
+	var join []byte // the erase block where head ends and body begins
+	for lo := int64(0); lo < total; lo += eb {
+		hi := min(lo+eb, total)
+		var want []byte
+		switch {
+		case lo >= hl:
+			want = body[lo-hl : hi-hl]
+		case hi <= hl:
+			want = head[lo:hi]
+		default:
+			if join == nil {
+				join = make([]byte, eb)
+			}
+			want = join[:hi-lo]
+			n := copy(want, head[lo:])
+			copy(want[n:], body[:hi-hl])
+		}
 		if hi <= int64(len(known)) && bytes.Equal(known[lo:hi], want) {
 			continue
 		}
