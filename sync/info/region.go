@@ -420,6 +420,32 @@ func (r *Region) Read(t Type) (Record, error) {
 // the capacity (else, or if buf is nil, into a new slice): the returned Record's Payload
 // aliases buf then. The flash operations are Read's.
 func (r *Region) ReadInto(t Type, buf []byte) (Record, error) {
+	return r.readInto(t, buf, nil, 0)
+}
+
+// ReadEqual reads t's record with ReadInto's flash operations (the
+// header, then the payload into buf's storage when it has the capacity)
+// and returns nil if Read would return a valid record whose payload is
+// exactly want. crc must be Checksum(want): a payload equal to want has
+// that CRC, so the payload read is compared with want byte for byte and
+// its CRC is not computed again (the header's must be crc). Otherwise the
+// error says why (ErrCorrupt for malformed contents, as Read's). It
+// returns the payload buffer (buf, or a larger one it allocated) for
+// reuse.
+func (r *Region) ReadEqual(t Type, want []byte, crc uint32, buf []byte) ([]byte, error) {
+	if want == nil {
+		want = []byte{}
+	}
+	rec, err := r.readInto(t, buf, want, crc)
+	if cap(rec.Payload) > cap(buf) {
+		buf = rec.Payload[:0]
+	}
+	return buf, err
+}
+
+// readInto is ReadInto, or with want not nil ReadEqual's check of the
+// record against want (whose CRC is wantCRC).
+func (r *Region) readInto(t Type, buf, want []byte, wantCRC uint32) (Record, error) {
 	if err := r.checkType(t); err != nil {
 		return Record{}, err
 	}
@@ -446,6 +472,16 @@ func (r *Region) ReadInto(t Type, buf []byte) (Record, error) {
 	}
 	if _, err := r.f.ReadAt(p, off+RecordHeaderSize); err != nil {
 		return Record{}, fmt.Errorf("read %v record: %w", t, err)
+	}
+	if want != nil {
+		rec := Record{Type: t, Seq: h.Seq, Payload: p, CRC: h.PayloadCRC}
+		switch {
+		case !bytes.Equal(p, want):
+			return rec, fmt.Errorf("%v record at %#x: its %d-byte payload differs from the %d bytes expected", t, off, len(p), len(want))
+		case h.PayloadCRC != wantCRC:
+			return rec, fmt.Errorf("%v record at %#x: %w: payload crc %#08x, header says %#08x", t, off, ErrCorrupt, wantCRC, h.PayloadCRC)
+		}
+		return rec, nil
 	}
 	if c := Checksum(p); c != h.PayloadCRC {
 		return Record{}, fmt.Errorf("%v record at %#x: %w: payload crc %#08x, header says %#08x", t, off, ErrCorrupt, c, h.PayloadCRC)
