@@ -53,8 +53,14 @@ type Options struct {
 const (
 	chunkShift  = 6
 	chunkBlocks = 1 << chunkShift
-	// maxSpare bounds the recycled chunks and block buffers a chip keeps.
-	maxSpare = 64
+	// maxSpare bounds the recycled chunks a chip keeps, and its recycled
+	// block buffers together with maxSpareBytes: a chip keeps up to
+	// maxSpareBytes of them (at least maxSpare buffers), so that a run
+	// that rewrites megabytes between two restores (a failover restoring
+	// a whole information region) reuses its buffers instead of
+	// allocating them again each time.
+	maxSpare      = 64
+	maxSpareBytes = 8 << 20
 )
 
 // span is a byte range [lo, hi) inside one erase block.

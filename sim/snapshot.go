@@ -49,10 +49,11 @@ func (f *Flash) recycle() {
 	if !f.topShared && f.spareTop == nil {
 		f.spareTop = f.chunks
 	}
+	keep := max(maxSpare, int(maxSpareBytes/max(f.geo.EraseSize, 1)))
 	for _, ci := range f.ownedChunks {
 		c := f.chunks[ci]
 		for i := range c.blocks {
-			if bl := &c.blocks[i]; bl.data != nil && bl.owner == f.epoch && len(f.spareData) < maxSpare {
+			if bl := &c.blocks[i]; bl.data != nil && bl.owner == f.epoch && len(f.spareData) < keep {
 				f.spareData = append(f.spareData, bl.data)
 			}
 		}

@@ -32,6 +32,7 @@ type generation struct {
 
 	mu     sync.Mutex
 	chunks map[chunkKey][]uint64 // memoised per type and phase
+	crcs   map[info.Type]uint32  // memoised info.Checksum of each payload
 	print  uint64                // contentPrint, once computed (0: not yet)
 }
 
@@ -62,6 +63,21 @@ func (g *generation) contentPrint() uint64 {
 	}
 	g.print = h.Sum64() | 1
 	return g.print
+}
+
+// crc returns info.Checksum of t's payload.
+func (g *generation) crc(t info.Type) uint32 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, ok := g.crcs[t]
+	if !ok {
+		c = info.Checksum(g.payloads[t])
+		if g.crcs == nil {
+			g.crcs = map[info.Type]uint32{}
+		}
+		g.crcs[t] = c
+	}
+	return c
 }
 
 type chunkKey struct {

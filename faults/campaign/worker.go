@@ -55,6 +55,7 @@ type worker struct {
 	phaseBufs   [2]phaseBufs // by phase kind (see newPhase)
 	lastRun     int          // how runCase ran the last case (ranReplay, ranBranch)
 	readBuf     []byte       // one erase block
+	regionBuf   []byte       // a payload's worth, reused by regionHolds
 	erasedBlock []byte       // an erase block of 0xFF
 	erasedHash  uint64       // maphash of erasedBlock
 }

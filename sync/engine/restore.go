@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -207,22 +206,16 @@ const restoreTries = 3
 // restore stays pending. The read-backs go into scratch (grown if it is
 // too small), which restoreType returns for the next type.
 func restoreType(region *info.Region, t info.Type, p, scratch []byte) ([]byte, error) {
+	crc := info.Checksum(p)
 	for try := 1; ; try++ {
 		if err := region.Write(t, p); err != nil {
 			return scratch, err
 		}
 		var why error
 		for range 2 {
-			rec, err := region.ReadInto(t, scratch)
-			if cap(rec.Payload) > cap(scratch) {
-				scratch = rec.Payload[:0]
-			}
-			if err != nil {
-				why = err
-				break
-			}
-			if !bytes.Equal(rec.Payload, p) {
-				why = errors.New("payload differs")
+			// A valid record whose payload is exactly p (compared byte for
+			// byte, its CRC taken from p's).
+			if scratch, why = region.ReadEqual(t, p, crc, scratch); why != nil {
 				break
 			}
 		}

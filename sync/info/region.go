@@ -420,6 +420,32 @@ func (r *Region) Read(t Type) (Record, error) {
 // the capacity (else, or if buf is nil, into a new slice): the returned Record's Payload
 // aliases buf then. The flash operations are Read's.
 func (r *Region) ReadInto(t Type, buf []byte) (Record, error) {
+	return r.readInto(t, buf, nil, 0)
+}
+
+// ReadEqual reads t's record with ReadInto's flash operations (the
+// header, then the payload into buf's storage when it has the capacity)
+// and returns nil if Read would return a valid record whose payload is
+// exactly want. crc must be Checksum(want): a payload equal to want has
+// that CRC, so the payload read is compared with want byte for byte and
+// its CRC is not computed again (the header's must be crc). Otherwise the
+// error says why (ErrCorrupt for malformed contents, as Read's). It
+// returns the payload buffer (buf, or a larger one it allocated) for
+// reuse.
+func (r *Region) ReadEqual(t Type, want []byte, crc uint32, buf []byte) ([]byte, error) {
+	if want == nil {
+		want = []byte{}
+	}
+	rec, err := r.readInto(t, buf, want, crc)
+	if cap(rec.Payload) > cap(buf) {
+		buf = rec.Payload[:0]
+	}
+	return buf, err
+}
+
+// readInto is ReadInto, or with want not nil ReadEqual's check of the
+// record against want (whose CRC is wantCRC).
+func (r *Region) readInto(t Type, buf, want []byte, wantCRC uint32) (Record, error) {
 	if err := r.checkType(t); err != nil {
 		return Record{}, err
 	}
@@ -446,6 +472,16 @@ func (r *Region) ReadInto(t Type, buf []byte) (Record, error) {
 	}
 	if _, err := r.f.ReadAt(p, off+RecordHeaderSize); err != nil {
 		return Record{}, fmt.Errorf("read %v record: %w", t, err)
+	}
+	if want != nil {
+		rec := Record{Type: t, Seq: h.Seq, Payload: p, CRC: h.PayloadCRC}
+		switch {
+		case !bytes.Equal(p, want):
+			return rec, fmt.Errorf("%v record at %#x: its %d-byte payload differs from the %d bytes expected", t, off, len(p), len(want))
+		case h.PayloadCRC != wantCRC:
+			return rec, fmt.Errorf("%v record at %#x: %w: payload crc %#08x, header says %#08x", t, off, ErrCorrupt, wantCRC, h.PayloadCRC)
+		}
+		return rec, nil
 	}
 	if c := Checksum(p); c != h.PayloadCRC {
 		return Record{}, fmt.Errorf("%v record at %#x: %w: payload crc %#08x, header says %#08x", t, off, ErrCorrupt, c, h.PayloadCRC)
@@ -518,21 +554,19 @@ func (r *Region) write(t Type, payload, known []byte) (WriteStats, error) {
 	if old, err := DecodeRecordHeader(hb); err == nil && old.Type == t {
 		seq = old.Seq + 1
 		if old.PayloadLen == uint32(len(payload)) && old.PayloadCRC == crc {
-			cur := make([]byte, len(payload))
-			if _, err := r.f.ReadAt(cur, off+RecordHeaderSize); err != nil {
+			same, err := r.holds(off+RecordHeaderSize, payload)
+			if err != nil {
 				return WriteStats{}, fmt.Errorf("write %v: %w", t, err)
 			}
-			if bytes.Equal(cur, payload) {
+			if same {
 				// Unchanged; a table left stale (a writer cut short
 				// before it, or one that keeps none) is brought up to date.
 				return r.writeTable(t, payload)
 			}
 		}
 	}
-	rec := make([]byte, 0, RecordHeaderSize+len(payload))
-	rec = append(rec, encodeRecordHeader(RecordHeader{Type: t, Seq: seq, PayloadLen: uint32(len(payload)), PayloadCRC: crc})...)
-	rec = append(rec, payload...)
-	st, err := r.program(off, rec, known)
+	head := encodeRecordHeader(RecordHeader{Type: t, Seq: seq, PayloadLen: uint32(len(payload)), PayloadCRC: crc})
+	st, err := r.programParts(off, head, payload, known)
 	if err != nil {
 		return st, fmt.Errorf("write %v: %w", t, err)
 	}
@@ -548,22 +582,65 @@ func (r *Region) write(t Type, payload, known []byte) (WriteStats, error) {
 	return st, nil
 }
 
+// holds reports whether the chip holds exactly want at off, reading it an
+// erase block at a time (the operations are reads only).
+func (r *Region) holds(off int64, want []byte) (bool, error) {
+	eb := r.geo.EraseSize
+	cur := make([]byte, min(eb, int64(len(want))))
+	for lo := int64(0); lo < int64(len(want)); lo += eb {
+		hi := min(lo+eb, int64(len(want)))
+		c := cur[:hi-lo]
+		if _, err := r.f.ReadAt(c, off+lo); err != nil {
+			return false, err
+		}
+		if !bytes.Equal(c, want[lo:hi]) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // program makes the chip hold data at off (erase-block aligned), touching
 // only the erase blocks whose bytes differ: program-only when the change
 // only clears bits on NOR, else erase and program. known, if not nil, is
 // what the chip holds at [off, off+len(known)): blocks inside it that equal
 // data are skipped without a read.
 func (r *Region) program(off int64, data, known []byte) (WriteStats, error) {
+	return r.programParts(off, data, nil, known)
+}
+
+// programParts is program of the bytes of head followed by those of body,
+// without joining them into one buffer (a record's payload runs to
+// megabytes): an erase block that lies wholly in body is programmed
+// from body's own storage, the one where head ends is assembled in a
+// buffer of one erase block. The operations on the chip are program's.
+func (r *Region) programParts(off int64, head, body, known []byte) (WriteStats, error) {
 	var st WriteStats
 	eb := r.geo.EraseSize
 	ws := r.geo.WriteSize
 	if ws <= 0 {
 		ws = 1
 	}
+	hl := int64(len(head))
+	total := hl + int64(len(body))
 	cur := make([]byte, eb)
-	for lo := int64(0); lo < int64(len(data)); lo += eb {
-		hi := min(lo+eb, int64(len(data)))
-		want := data[lo:hi]
+	var join []byte // the erase block where head ends and body begins
+	for lo := int64(0); lo < total; lo += eb {
+		hi := min(lo+eb, total)
+		var want []byte
+		switch {
+		case lo >= hl:
+			want = body[lo-hl : hi-hl]
+		case hi <= hl:
+			want = head[lo:hi]
+		default:
+			if join == nil {
+				join = make([]byte, eb)
+			}
+			want = join[:hi-lo]
+			n := copy(want, head[lo:])
+			copy(want[n:], body[:hi-hl])
+		}
 		if hi <= int64(len(known)) && bytes.Equal(known[lo:hi], want) {
 			continue
 		}

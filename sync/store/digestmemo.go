@@ -13,7 +13,7 @@ import "sync"
 // reached it starts empty again. Safe for concurrent use; nil is a memo
 // that remembers nothing.
 type DigestMemo struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex // readers look up; a miss takes it to add
 	m     map[string]Digest
 	held  int64
 	limit int64
@@ -37,9 +37,9 @@ func (dm *DigestMemo) Digest(p []byte) Digest {
 	if dm == nil {
 		return ChunkDigest(p)
 	}
-	dm.mu.Lock()
+	dm.mu.RLock()
 	d, ok := dm.m[string(p)]
-	dm.mu.Unlock()
+	dm.mu.RUnlock()
 	if ok {
 		return d
 	}
