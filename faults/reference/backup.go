@@ -44,6 +44,12 @@ type Backup struct {
 	Pending *Intent
 	// LastPurged is the last intent the journal marks purged, or nil.
 	LastPurged *Intent
+	// CommittedIntent is the intent the newest commit committed, or nil
+	// if that commit had none (a round that changed nothing) or the
+	// journal holds no commit since its checkpoint: the blocks a round
+	// named, spares included, are what it may erase and program
+	// (docs/FORMAT.md, 4.7).
+	CommittedIntent *Intent
 	// Cursor and Wraps are the allocation cursor (a data block) and how
 	// often it wrapped: from the checkpoint, then from each intent.
 	Cursor, Wraps uint32

@@ -229,6 +229,7 @@ func (r *replayer) commit(body []byte) *broken {
 		}
 		b.Committed.Head = h
 		b.Staged = nil
+		b.CommittedIntent = nil
 		return nil
 	}
 	in := b.Pending
@@ -249,6 +250,7 @@ func (r *replayer) commit(body []byte) *broken {
 	b.Committed.Head = h
 	b.Committed.Types = types
 	b.Staged = nil
+	b.CommittedIntent = in
 	b.Pending = nil
 	b.supersededPending = nil
 	r.resetCommitted()
