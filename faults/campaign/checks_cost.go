@@ -24,6 +24,10 @@ type costWrites struct {
 	phase  string
 	chip   int
 	writes []faults.Op
+	// blankTrusted: no damage was done in the run, so the blocks the
+	// journal says are blank read erased (a writer erases a blank block
+	// that does not).
+	blankTrusted bool
 }
 
 // judgeCost judges the data-area and journal writes of a clean phase
@@ -35,6 +39,10 @@ type costWrites struct {
 //     blocks its intent names; 4.14: a chunk block or delta block is
 //     written once, whole), and no more of it than the chunk's length or
 //     the delta records' end, rounded up to a slot, is programmed;
+//   - no data erase covers only blocks the journal before the phase
+//     knows erased (4.7, "Known erased": spares of committed intents and
+//     purged blocks, and, in a run without damage, blocks not written
+//     since the format): a writer programs those without erasing;
 //   - every block a data erase covers is one of them or a spare the
 //     phase's intent names (4.3: the intent names every block the round
 //     will erase or program; an erase window takes spares along); when a
@@ -124,12 +132,46 @@ func judgeCost(before, after *storeView, cw costWrites, chips []readerAt) string
 			if !serves && named == nil {
 				return fmt.Sprintf("the %s erased data blocks no new chunk or delta record uses: %v", cw.phase, op)
 			}
+			if why := knownErasedOnly(before.backup, op, cw.blankTrusted); why != "" {
+				return fmt.Sprintf("the %s erased %s: %v", cw.phase, why, op)
+			}
 		}
 	}
 	if why := judgeJournalCost(before, after, cw, changed == 0 && len(fresh) == 0); why != "" {
 		return why
 	}
 	return ""
+}
+
+// knownErasedOnly says why the erase op is waste if every data block it
+// covers is known erased in b (docs/FORMAT.md 4.7: a writer programs an
+// erased block as it is and a blank one after reading it erased; an erase
+// window is erased whole when any of its blocks is not known erased), ""
+// if not. Blank blocks count only if trusted; a journal with damage says
+// nothing.
+func knownErasedOnly(b *reference.Backup, op faults.Op, blankTrusted bool) string {
+	if b.Damaged() {
+		return ""
+	}
+	e := b.Superblock.EraseSize
+	first := b.BlockOffset(0)
+	n, kinds := 0, ""
+	for off := range blocksOf(op, e) {
+		erased, blank := b.KnownErased(uint32((off - first) / e))
+		switch {
+		case erased:
+			kinds = "a spare or purged block"
+		case blank && blankTrusted:
+			kinds = "a block not written since the format"
+		default:
+			return ""
+		}
+		n++
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d data block(s) the journal knows erased (%s among them), which a round programs without erasing", n, kinds)
 }
 
 // readerAt is what chunkRewriteJustified reads a chunk's old copy from.
@@ -179,6 +221,9 @@ func chunkRewriteJustified(prev *reference.TypeState, ts reference.TypeState, i 
 // idle: the phase changed no chunk.
 func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string {
 	b := after.backup
+	if before.backup.Damaged() || b.Damaged() {
+		return "" // how a writer steps over a damaged journal is not bounded here
+	}
 	e := b.Superblock.EraseSize
 	jOff, jSize := b.MetadataRange()
 	compacted := after.backup.Area != before.backup.Area
@@ -228,7 +273,9 @@ func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string
 // recovery covers a block that both the base and the recovered state
 // reference (the base as it survived any damage before the round). A
 // round that ran without any fault and committed is judged as
-// judgeCost says. A clean recovery (no fault in it) erases in the data
+// judgeCost says. A clean recovery (no fault in it, no damage done in the
+// run: a damaged free slot or block costs the writer a record or an
+// erase no state shows) erases in the data
 // area only blocks of the interrupted round it purges, and programs the
 // journal only inside records it added.
 func (w *worker) checkRecoveryCost(vs verdicts, t *trial, pre, post *storeView, writes, recoveryWrites []faults.Op) {
@@ -261,13 +308,13 @@ func (w *worker) checkRecoveryCost(vs verdicts, t *trial, pre, post *storeView, 
 	}
 	judged := "no erase hit a block committed before and after"
 	if w.cleanRoundCommitted(t, post) {
-		if why := judgeCost(base, post, costWrites{phase: "round", chip: 1, writes: t.roundWrites}, nil); why != "" {
+		if why := judgeCost(base, post, costWrites{phase: "round", chip: 1, writes: t.roundWrites, blankTrusted: true}, nil); why != "" {
 			vs.fail(BoundedCost, "%s", why)
 			return
 		}
 		judged += "; the fault-free round wrote only what its change needs"
 	}
-	if len(t.testCase.Recovery.Rules) == 0 && t.external == nil && w.stable && pre.err == nil && len(recoveryWrites) > 0 {
+	if len(t.testCase.Recovery.Rules) == 0 && len(t.damage) == 0 && t.external == nil && w.stable && pre.err == nil && len(recoveryWrites) > 0 {
 		if why := judgeRecoveryCost(pre, post, recoveryWrites); why != "" {
 			vs.fail(BoundedCost, "%s", why)
 			return

@@ -61,6 +61,8 @@ type Backup struct {
 	// supersededPending holds the blocks of intents that a later intent
 	// replaced before a commit or purge: they stay pending too.
 	supersededPending []uint32
+	// known holds the known-erased sets (erased.go).
+	known knownErased
 }
 
 // Superblock is the superblock's body (docs/FORMAT.md, 4.4).
