@@ -271,8 +271,9 @@ func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string
 // the recovery after it (writes: all their programs and erases; the
 // recovery's are recoveryWrites). Always: no erase of the round or the
 // recovery covers a block that both the base and the recovered state
-// reference (the base as it survived any damage before the round). A
-// round that ran without any fault and committed is judged as
+// reference (the base as it survived any damage before the round); with
+// no damage in the run, every data block the round programmed or erased
+// is one an intent of its generation names. A round that ran without any fault and committed is judged as
 // judgeCost says. A clean recovery (no fault in it, no damage done in the
 // run: a damaged free slot or block costs the writer a record or an
 // erase no state shows) erases in the data
@@ -307,6 +308,13 @@ func (w *worker) checkRecoveryCost(vs verdicts, t *trial, pre, post *storeView, 
 		}
 	}
 	judged := "no erase hit a block committed before and after"
+	if len(t.damage) == 0 && t.external == nil && w.stable && pre.err == nil && !pre.backup.Damaged() {
+		if why := w.roundWritesNamed(pre, t.roundWrites); why != "" {
+			vs.fail(BoundedCost, "%s", why)
+			return
+		}
+		judged += "; the round wrote data blocks its intent named only"
+	}
 	if w.cleanRoundCommitted(t, post) {
 		if why := judgeCost(base, post, costWrites{phase: "round", chip: 1, writes: t.roundWrites, blankTrusted: true}, nil); why != "" {
 			vs.fail(BoundedCost, "%s", why)
@@ -322,6 +330,41 @@ func (w *worker) checkRecoveryCost(vs verdicts, t *trial, pre, post *storeView, 
 		judged += fmt.Sprintf("; the recovery's %d write(s) only purged and journalled", len(recoveryWrites))
 	}
 	vs.ok(BoundedCost, "%s", judged)
+}
+
+// roundWritesNamed says which data-area program or erase of the round
+// (writes) went to a block no intent of the round names ("" if none):
+// docs/FORMAT.md 4.7, a round writes its intent before any data, naming
+// every data block it will erase or program. pre is the backup right
+// after the fault: the round's intent is pending there, or purged by the
+// round itself, or committed.
+func (w *worker) roundWritesNamed(pre *storeView, writes []faults.Op) string {
+	b, gen := pre.backup, w.bench.roundGen.number
+	named := map[int64]bool{}
+	add := func(bs []uint32) {
+		for _, d := range bs {
+			named[b.BlockOffset(d)] = true
+		}
+	}
+	add(b.BlocksOfPending())
+	if in := b.LastPurged; in != nil && in.Generation == gen {
+		add(in.Blocks())
+	}
+	if in := b.CommittedIntent; in != nil && in.Generation == gen {
+		add(in.Blocks())
+	}
+	e := w.bench.eraseSize
+	for _, op := range writes {
+		if chipOf(op) != 1 || op.Off < pre.dataOff || op.Off >= pre.dataOff+pre.dataSize {
+			continue
+		}
+		for off := range blocksOf(op, e) {
+			if !named[off] {
+				return fmt.Sprintf("the round wrote data block %#x, which no intent of its generation %d names: %v", off, gen, op)
+			}
+		}
+	}
+	return ""
 }
 
 // judgeRecoveryCost: the recovery's data erases cover only blocks of the

@@ -250,7 +250,7 @@ func tampers() []tamper {
 				}
 				return nil
 			}},
-		{invariant: InterruptBound, wrong: "chunk data programmed after the anomaly", run: probeFails,
+		{invariant: InterruptBound, wrong: "chunk data programmed after the anomaly", allowed: []string{BoundedCost}, run: probeFails,
 			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
 				r, ok := firstAnomaly(t.answers, -1, w.bench.threshold())
 				if !ok {
