@@ -57,7 +57,7 @@ type costWrites struct {
 //   - every journal program lies inside a record the new journal holds
 //     and the old one did not (seq past the old journal's last, or any
 //     record of the other area after a compaction), none programmed
-//     beyond its slots, and every journal erase covers a block that
+//     beyond its slots, and every journal erase covers at least one block that
 //     receives one of those records (or lies in the area compacted into);
 //   - a phase that changes no chunk writes no data and, unless it
 //     compacts, at most one journal record (its commit).
@@ -255,12 +255,17 @@ func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string
 				return fmt.Sprintf("the %s programmed %d bytes into a %d-byte journal record (seq %d): %v", cw.phase, programmed[k], fresh[k].Size, fresh[k].Seq, op)
 			}
 		case faults.Erase:
+			// An erase window may take blocks past the tail along (the
+			// journal grows into them), but not an erase that serves none
+			// of the phase's records.
+			serves := false
 			for off := range blocksOf(op, e) {
 				inArea := off >= b.StoreOff+int64(b.Superblock.JournalFirst[b.Area])*e && off < b.StoreOff+int64(b.Superblock.JournalFirst[b.Area]+b.Superblock.JournalBlocks)*e
 				used := slices.ContainsFunc(fresh, func(r reference.Record) bool { return r.Off/e*e == off })
-				if !used && !(compacted && inArea) {
-					return fmt.Sprintf("the %s erased journal block %#x, which receives none of its records: %v", cw.phase, off, op)
-				}
+				serves = serves || used || compacted && inArea
+			}
+			if !serves {
+				return fmt.Sprintf("the %s erased journal blocks that receive none of its records: %v", cw.phase, op)
 			}
 		}
 	}
