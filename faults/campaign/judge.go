@@ -135,6 +135,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
 	checkWear(vs, writes, t.faultedWrites, t.cuts, b.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
+	w.checkRecoveryCost(vs, t, pre, post, writes, writes[len(t.writes):])
 	w.healPrimary()
 	if t.tamper != nil && t.tamper.beforeLive != nil {
 		if err := t.tamper.beforeLive(w); err != nil {
@@ -142,7 +143,9 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 			return vs.all()
 		}
 	}
+	cost := vs[BoundedCost]
 	w.checkLive(ctx, vs, rec, writes, last, liveRestore{post: post, damaged: damaged})
+	joinCost(vs, cost)
 	return vs.all()
 }
 

@@ -180,7 +180,7 @@ func (b *bench) inDataArea(off int64) bool {
 }
 
 func tampers() []tamper {
-	return []tamper{
+	return append([]tamper{
 		{invariant: Atomic, wrong: "a bit of a committed chunk flipped", allowed: []string{Live}, run: cleanRound,
 			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
 				off, err := w.committedWrittenBlock(*writes)
@@ -240,7 +240,7 @@ func tampers() []tamper {
 				w.chips[0].Poke(w.bench.layout.ImageOff, make([]byte, info.ImageHeaderSize))
 				return nil
 			}},
-		{invariant: BoundedWear, wrong: "a free data block erased three more times", run: cleanRound,
+		{invariant: BoundedWear, wrong: "a free data block erased three more times", allowed: []string{BoundedCost}, run: cleanRound,
 			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
 				off := w.bench.dataOff + w.bench.dataSize - w.bench.eraseSize
 				for range 3 {
@@ -250,7 +250,7 @@ func tampers() []tamper {
 				}
 				return nil
 			}},
-		{invariant: InterruptBound, wrong: "chunk data programmed after the anomaly", run: probeFails,
+		{invariant: InterruptBound, wrong: "chunk data programmed after the anomaly", allowed: []string{BoundedCost}, run: probeFails,
 			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
 				r, ok := firstAnomaly(t.answers, -1, w.bench.threshold())
 				if !ok {
@@ -264,7 +264,7 @@ func tampers() []tamper {
 				t.roundWrites = extra
 				return nil
 			}},
-	}
+	}, costTampers()...)
 }
 
 // committedWrittenBlock returns a data block of chip 1 that the committed

@@ -13,11 +13,12 @@ const (
 	Live           = "live"
 	BoundedWear    = "bounded-wear"
 	InterruptBound = "interrupt-bound"
+	BoundedCost    = "bounded-cost"
 )
 
-// Invariants lists the nine invariants in order.
+// Invariants lists the ten invariants in order.
 func Invariants() []string {
-	return []string{Atomic, Durable, Purged, Reinit, Failover, PrimaryIntact, Live, BoundedWear, InterruptBound}
+	return []string{Atomic, Durable, Purged, Reinit, Failover, PrimaryIntact, Live, BoundedWear, InterruptBound, BoundedCost}
 }
 
 // Verdict is what the oracle saw for one invariant of one run. A skipped

@@ -44,6 +44,12 @@ type Backup struct {
 	Pending *Intent
 	// LastPurged is the last intent the journal marks purged, or nil.
 	LastPurged *Intent
+	// CommittedIntent is the intent the newest commit committed, or nil
+	// if that commit had none (a round that changed nothing) or the
+	// journal holds no commit since its checkpoint: the blocks a round
+	// named, spares included, are what it may erase and program
+	// (docs/FORMAT.md, 4.7).
+	CommittedIntent *Intent
 	// Cursor and Wraps are the allocation cursor (a data block) and how
 	// often it wrapped: from the checkpoint, then from each intent.
 	Cursor, Wraps uint32
@@ -55,6 +61,8 @@ type Backup struct {
 	// supersededPending holds the blocks of intents that a later intent
 	// replaced before a commit or purge: they stay pending too.
 	supersededPending []uint32
+	// known holds the known-erased sets (erased.go).
+	known knownErased
 }
 
 // Superblock is the superblock's body (docs/FORMAT.md, 4.4).

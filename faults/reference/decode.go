@@ -166,6 +166,7 @@ func (b *Backup) replay(area int, cp checkpoint, scan areaScan) {
 	b.Committed = cp.state
 	b.Staged = cp.staged
 	b.Cursor, b.Wraps = cp.cursor, cp.wraps
+	b.resetKnownErased(cp.cursor, cp.wraps)
 	b.Torn = scan.torn
 	rp := newReplayer(b)
 	n := cp.records

@@ -160,6 +160,7 @@ func (r *replayer) intentDeltas(body []byte) *broken {
 		r.intentChunks[k] = true
 	}
 	r.intentBlocks[d.Block] = true
+	r.b.nameBlock(d.Block)
 	p.Deltas = append(p.Deltas, d)
 	p.RecordsSeen++
 	return nil

@@ -189,6 +189,7 @@ func (r *replayer) checkEntry(p *Intent, e IntentEntry) *broken {
 		return precondition("the intent names data block %d twice", e.Block)
 	}
 	r.intentBlocks[e.Block] = true
+	r.b.nameBlock(e.Block)
 	if e.Type == SpareType {
 		return nil
 	}
@@ -229,6 +230,7 @@ func (r *replayer) commit(body []byte) *broken {
 		}
 		b.Committed.Head = h
 		b.Staged = nil
+		b.CommittedIntent = nil
 		return nil
 	}
 	in := b.Pending
@@ -249,6 +251,12 @@ func (r *replayer) commit(body []byte) *broken {
 	b.Committed.Head = h
 	b.Committed.Types = types
 	b.Staged = nil
+	b.CommittedIntent = in
+	for _, e := range in.Entries {
+		if e.Type == SpareType {
+			b.markErased(e.Block)
+		}
+	}
 	b.Pending = nil
 	b.supersededPending = nil
 	r.resetCommitted()
@@ -319,6 +327,9 @@ func (r *replayer) purged(body []byte) *broken {
 		return precondition("purged mark of generation %d (intent seq %d), no intent is pending", gen, seq)
 	case in.Generation != gen || in.Seq != seq:
 		return precondition("purged mark of generation %d (intent seq %d), the pending intent is generation %d (seq %d)", gen, seq, in.Generation, in.Seq)
+	}
+	for _, d := range r.b.BlocksOfPending() {
+		r.b.markErased(d)
 	}
 	r.b.LastPurged = in
 	r.b.Pending = nil

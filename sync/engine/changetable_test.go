@@ -218,19 +218,7 @@ func TestStaleTableFallsBackToAWholeRead(t *testing.T) {
 func TestPlainRegionIsReadWhole(t *testing.T) {
 	ctx := context.Background()
 	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
-	r := p.region(t, p.chipA)
-	h := r.Header()
-	h.Version = info.RegionVersionPlain
-	for i := range h.Extents {
-		h.Extents[i].Table = 0
-	}
-	eb := p.chipA.Geometry().EraseSize
-	hb := make([]byte, eb)
-	for i := range hb {
-		hb[i] = 0xFF
-	}
-	copy(hb, h.Encode())
-	p.chipA.Poke(p.opts.Layout.InfoOff, hb)
+	makePlain(t, p)
 	e := p.open(t)
 	for range 2 {
 		rep, err := e.Round(ctx)
@@ -241,6 +229,23 @@ func TestPlainRegionIsReadWhole(t *testing.T) {
 	}
 	require.Equal(t, uint16(info.RegionVersionPlain), p.region(t, p.chipA).Header().Version)
 	require.Zero(t, e.Status().Counters.TableFallbacks)
+}
+
+// makePlain rewrites the header of p's primary region as the earlier
+// region version's: no change tables.
+func makePlain(t *testing.T, p *pair) {
+	t.Helper()
+	h := p.region(t, p.chipA).Header()
+	h.Version = info.RegionVersionPlain
+	for i := range h.Extents {
+		h.Extents[i].Table = 0
+	}
+	hb := make([]byte, p.chipA.Geometry().EraseSize)
+	for i := range hb {
+		hb[i] = 0xFF
+	}
+	copy(hb, h.Encode())
+	p.chipA.Poke(p.opts.Layout.InfoOff, hb)
 }
 
 // The engine's own heap during a round on a 32 MiB region, the simulated

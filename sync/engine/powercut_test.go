@@ -357,7 +357,7 @@ func TestPowerCutDuringRecovery(t *testing.T) {
 // TestMutantsAreCaught runs the power-cut campaign on each mutant that a
 // power cut exposes and requires a violation.
 func TestMutantsAreCaught(t *testing.T) {
-	for _, m := range []Mutant{NoPurge, CommitBeforeDurable, ReinitInFlight} {
+	for _, m := range []Mutant{NoPurge, CommitBeforeDurable, ReinitInFlight, DeltaBeforeDurable} {
 		t.Run(m.String(), func(t *testing.T) {
 			s := newCutScenario(t)
 			opts := s.pair.opts

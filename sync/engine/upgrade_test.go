@@ -9,6 +9,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
@@ -45,22 +46,8 @@ func TestUpgradePendingSurvivesRestart(t *testing.T) {
 // never reports a type synced while the restore is incomplete: once the
 // mark is durable, Open writes the defaults again and commits them.
 func TestRestoreDefaultsCutIsCompletedAtOpen(t *testing.T) {
-	ctx := context.Background()
-	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
-	_, err := p.open(t).Round(ctx)
-	require.NoError(t, err)
-	upgradePrimary(t, p, "2.0.0")
-	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), time.Hour))
+	p, snapA, snapB, ops := tracedRestoreDefaults(t)
 	l := p.opts.Layout
-
-	// The restore without faults, traced.
-	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
-	var ops []faults.Op
-	in, chipA, chipB := p.injector(t, true, func(op faults.Op) { op.Data = nil; ops = append(ops, op) }, "none")
-	e, err := Open(ctx, chipA, chipB, p.opts)
-	require.NoError(t, err)
-	in.Arm()
-	require.NoError(t, e.Upgrade(RestoreDefaults))
 	var defaults []int64 // programs of the defaults into the primary's region
 	mark := int64(-1)    // the backup's last program before them: the mark's commit
 	after := int64(-1)   // the first operation after them
@@ -126,4 +113,26 @@ func TestRestoreDefaultsCutIsCompletedAtOpen(t *testing.T) {
 			require.False(t, st.RestoreIncomplete)
 		})
 	}
+}
+
+// tracedRestoreDefaults sets up a pair synced once whose primary was then
+// upgraded to 2.0.0 and changed by an hour of CMC activity, and runs the
+// restore-defaults without faults, traced: it returns the pair (holding
+// what the restore left), the chips' snapshots from before the restore
+// and the restore's operations (without their data).
+func tracedRestoreDefaults(t *testing.T) (p *pair, snapA, snapB *sim.Snapshot, ops []faults.Op) {
+	t.Helper()
+	ctx := context.Background()
+	p = newPair(t, 8<<20, 1<<20, DefaultConfig())
+	_, err := p.open(t).Round(ctx)
+	require.NoError(t, err)
+	upgradePrimary(t, p, "2.0.0")
+	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), time.Hour))
+	snapA, snapB = p.chipA.Snapshot(), p.chipB.Snapshot()
+	in, chipA, chipB := p.injector(t, true, func(op faults.Op) { op.Data = nil; ops = append(ops, op) }, "none")
+	e, err := Open(ctx, chipA, chipB, p.opts)
+	require.NoError(t, err)
+	in.Arm()
+	require.NoError(t, e.Upgrade(RestoreDefaults))
+	return p, snapA, snapB, ops
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,22 +17,11 @@ import (
 // Open on healthy chips completes it and clears the error.
 func TestOpenWithFailingUpgrade(t *testing.T) {
 	ctx := context.Background()
-	p := newPair(t, 8<<20, 1<<20, DefaultConfig())
-	_, err := p.open(t).Round(ctx)
-	require.NoError(t, err)
-	upgradePrimary(t, p, "2.0.0")
-	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), time.Hour))
+	p, snapA, snapB, ops := tracedRestoreDefaults(t)
 	l := p.opts.Layout
 
 	// The first program of the defaults into the primary's region: the
 	// mark is durable by then.
-	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
-	var ops []faults.Op
-	in, chipA, chipB := p.injector(t, true, func(op faults.Op) { op.Data = nil; ops = append(ops, op) }, "none")
-	e, err := Open(ctx, chipA, chipB, p.opts)
-	require.NoError(t, err)
-	in.Arm()
-	require.NoError(t, e.Upgrade(RestoreDefaults))
 	first := int64(-1)
 	for _, op := range ops {
 		if op.Role == faults.Primary && op.Kind == faults.Program && op.Off >= l.InfoOff && op.Off < l.InfoOff+l.InfoSize {
@@ -44,12 +32,12 @@ func TestOpenWithFailingUpgrade(t *testing.T) {
 	require.GreaterOrEqual(t, first, int64(0))
 	p.chipA.Restore(snapA)
 	p.chipB.Restore(snapB)
-	e, _ = p.openWithFaults(t, p.opts, "(on (at %d) cut)", first)
+	e, _ := p.openWithFaults(t, p.opts, "(on (at %d) cut)", first)
 	require.ErrorIs(t, e.Upgrade(RestoreDefaults), hal.ErrPowerLoss)
 
 	// Open with every program of the primary failing: the completion fails.
 	_, failA, okB := p.injector(t, false, nil, "(on (and primary program) (fail media))")
-	e, err = Open(ctx, failA, okB, p.opts)
+	e, err := Open(ctx, failA, okB, p.opts)
 	require.NoError(t, err, "a failed upgrade at Open leaves the engine usable")
 	st := e.Status()
 	require.NotEmpty(t, st.LastError, "the failed completion is reported")

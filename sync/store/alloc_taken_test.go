@@ -50,3 +50,24 @@ func TestWindowHoldingATakenSpareIsSkipped(t *testing.T) {
 	checkPayloads(t, s, ps)
 	require.Empty(t, s.VerifyChunks())
 }
+
+// TestFreeWindowJustBeforeTheCursorIsFound: the search for a free erase
+// window goes once round the data area from the cursor, so the window that
+// starts one block before the cursor is the last it looks at; when every
+// other window holds a taken block, that is the one it returns.
+func TestFreeWindowJustBeforeTheCursorIsFound(t *testing.T) {
+	_, s := newStore(t)
+	runRound(t, s, 1, payloads{1: randomBytes(1, 10000)})
+	group := s.windowBlocks()
+	w, ok := s.nextFreeWindow(s.cursor, group, int(group), nil)
+	require.True(t, ok)
+	taken := map[uint32]bool{}
+	for b := range s.layout.DataBlocks {
+		if b < w || b >= w+group {
+			taken[b] = true
+		}
+	}
+	got, ok := s.nextFreeWindow(w+1, group, int(group), taken)
+	require.True(t, ok, "the only free window starts one block before the cursor (%d)", w)
+	require.Equal(t, w, got)
+}

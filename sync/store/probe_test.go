@@ -32,11 +32,13 @@ func TestProbe(t *testing.T) {
 	blank := f.Snapshot()
 
 	f.Poke(testStoreOff+100*4096+17, []byte("user data"))
-	require.Equal(t, Foreign, probe().State)
+	res := probe()
+	require.Equal(t, Foreign, res.State)
+	require.Contains(t, res.Detail, fmt.Sprintf("store block 100 at %#x ", testStoreOff+100*4096), "the foreign block and its chip offset")
 
 	f.Restore(blank)
 	require.NoError(t, Format(f, testStoreOff, testStoreSize, probeFormat))
-	res := probe()
+	res = probe()
 	require.Equal(t, Formatted, res.State)
 	require.Equal(t, Identity{ChipID: 1, PairID: 42, Version: FormatVersion}, res.Identity)
 

@@ -36,15 +36,8 @@ func (c Config) Validate() error {
 	if len(c.Types) > maxTypes {
 		return fmt.Errorf("%w: %d types, at most %d", ErrInvalidConfig, len(c.Types), maxTypes)
 	}
-	var seen [maxInfoType + 1]bool
-	for _, t := range c.Types {
-		if t < minInfoType || t > maxInfoType {
-			return fmt.Errorf("%w: type %d, want %d..%d", ErrInvalidConfig, t, minInfoType, maxInfoType)
-		}
-		if seen[t] {
-			return fmt.Errorf("%w: type %d named twice", ErrInvalidConfig, t)
-		}
-		seen[t] = true
+	if err := checkTypes(c.Types); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	switch {
 	case c.Interval < 0:
@@ -53,6 +46,23 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative threshold %v", ErrInvalidConfig, c.Threshold)
 	case c.GroupSize < 0 || c.GroupSize > 0xFFFF:
 		return fmt.Errorf("%w: group size %d, want 0..65535", ErrInvalidConfig, c.GroupSize)
+	}
+	return nil
+}
+
+// checkTypes: every type of a configuration is an information type
+// (1..6) and none is named twice. Config.Validate and the decoder of a
+// config field (docs/FORMAT.md, 4.2) share it.
+func checkTypes(types []uint8) error {
+	var seen [maxInfoType + 1]bool
+	for _, t := range types {
+		if t < minInfoType || t > maxInfoType {
+			return fmt.Errorf("type %d, want %d..%d", t, minInfoType, maxInfoType)
+		}
+		if seen[t] {
+			return fmt.Errorf("type %d named twice", t)
+		}
+		seen[t] = true
 	}
 	return nil
 }
@@ -109,17 +119,8 @@ func (d *dec) config() Config {
 	if n > 0 {
 		c.Types = slices.Clone(d.take(n))
 	}
-	var seen [maxInfoType + 1]bool
-	for _, t := range c.Types {
-		if t < minInfoType || t > maxInfoType {
-			d.fail("config names type %d, want %d..%d", t, minInfoType, maxInfoType)
-			break
-		}
-		if seen[t] {
-			d.fail("config names type %d twice", t)
-			break
-		}
-		seen[t] = true
+	if err := checkTypes(c.Types); err != nil {
+		d.fail("config: %v", err)
 	}
 	c.Interval = time.Duration(d.i64())
 	c.Threshold = time.Duration(d.i64())
