@@ -75,7 +75,9 @@ func (r *replayer) apply(fr located) *broken {
 	case KindConfigCommit:
 		return r.configCommit(fr.body)
 	case KindIntentDeltas:
-		return r.intentDeltas(fr.body)
+		return r.intentDeltas(fr.body, false)
+	case KindIntentDeltas5:
+		return r.intentDeltas(fr.body, true)
 	default:
 		return precondition("a %s record is not allowed after the checkpoint", fr.kind)
 	}

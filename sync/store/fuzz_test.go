@@ -46,8 +46,13 @@ func FuzzDecodeBodies(f *testing.F) {
 		f.Add(r[recordHeader:])
 	}
 	f.Add(encodeCommit(9, 1, &st))
+	db := deltaBlock{block: 7, entries: []deltaEntry{{Type: 1, Index: 2, Off: 0, Len: 30}, {Type: 1, Index: 3, Off: 30, Len: 12}}}
+	f.Add(intentDeltasBody(4, &db, false))
+	f.Add(intentDeltasBody(4, &db, true))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = decodeSuperblock(b)
+		_, _, _ = decodeIntentDeltas(b, false)
+		_, _, _ = decodeIntentDeltas(b, true)
 		_, _ = decodeIntentHead(b)
 		_, _, _ = decodeIntentChunks(b, nil)
 		_, _ = decodeCommit(b)

@@ -34,7 +34,7 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 	}
 	nChunkParts := len(parts)
 	for k := range in.deltas {
-		parts = append(parts, intentDeltasBody(in.generation, &in.deltas[k]))
+		parts = append(parts, intentDeltasBody(in.generation, &in.deltas[k], sb.Version >= compactVersion))
 	}
 	var h enc
 	h.u64(in.generation)
@@ -51,6 +51,9 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 		kind := kindIntentChunk
 		if i >= nChunkParts {
 			kind = kindIntentDeltas
+			if sb.Version >= compactVersion {
+				kind = kindIntentDeltas5
+			}
 		}
 		recs = append(recs, encodeRecord(kind, seq+1+uint64(i), b, sb.SlotSize))
 	}

@@ -65,7 +65,7 @@ func (s *Store) apply(r record) error {
 		return s.applyIntentHead(r)
 	case kindIntentChunk:
 		return s.applyIntentChunks(r)
-	case kindIntentDeltas:
+	case kindIntentDeltas, kindIntentDeltas5:
 		return s.applyIntentDeltas(r)
 	case kindCommit:
 		return s.applyCommit(r)
