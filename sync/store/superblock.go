@@ -15,8 +15,10 @@ import (
 // reads stores of versions minFormatVersion to FormatVersion: version 2
 // added record kinds (format-intent, config-commit) to version 1, version
 // 3 the deltas (checkpoint-deltas, intent-deltas, delta blocks), version
-// 4 chains of up to 32 delta records per chunk (8 in version 3), and none
-// changed an encoding, so an older store is read as it is and
+// 4 chains of up to 32 delta records per chunk (8 in version 3), version
+// 5 compact delta records and the intent-deltas-5 records that name them
+// (beside the older framing and kind, which a version 5 store keeps), and
+// none changed an encoding, so an older store is read as it is and
 // upgraded (its superblocks rewritten) before the first record of a newer
 // version goes in (docs/FORMAT.md, Format versions).
 const FormatVersion = 5
