@@ -93,12 +93,20 @@ func TestDeltasCommitReopenCompact(t *testing.T) {
 	require.Equal(t, s.State(), s2.State())
 	checkPayloads(t, s2, ps)
 
+	requireCompactsWithDeltas(t, f, s, ps)
+}
+
+// requireCompactsWithDeltas compacts s and checks that the store reopened
+// from f holds the same state (the checkpoint carries the deltas), reads
+// ps back and verifies every chunk.
+func requireCompactsWithDeltas(t *testing.T, f *sim.Flash, s *Store, ps payloads) {
+	t.Helper()
 	require.NoError(t, s.Compact())
-	s3 := openTest(t, f, Options{})
-	require.Empty(t, s3.Damage())
-	require.Equal(t, s.State(), s3.State(), "the checkpoint carries the deltas")
-	checkPayloads(t, s3, ps)
-	require.Empty(t, s3.VerifyChunks())
+	s2 := openTest(t, f, Options{})
+	require.Empty(t, s2.Damage())
+	require.Equal(t, s.State(), s2.State(), "the checkpoint carries the deltas")
+	checkPayloads(t, s2, ps)
+	require.Empty(t, s2.VerifyChunks())
 }
 
 // TestDeltaFoldsLargeChanges: a chunk whose change is too large for a
