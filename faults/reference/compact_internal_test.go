@@ -53,3 +53,48 @@ func TestCompactIntentDeltas(t *testing.T) {
 		})
 	}
 }
+
+// TestIntentRunsRecord: an intent-runs record (format version 5) gives
+// the pending intent entry k of a run as chunk first+k in block
+// first block+k; it is refused in a version 4 store, and a run of
+// spares, of no entries or past 2^32 − 1 is malformed.
+func TestIntentRunsRecord(t *testing.T) {
+	body := func(typ uint8, first, block uint32, n uint16) []byte {
+		w := (&enc{}).u64(7).u16(1).u8(typ).u32(first).u32(block).u16(n)
+		for k := range n {
+			w.u64(uint64(k)).digest(Digest{byte(k)})
+		}
+		return w.buf
+	}
+	tests := []struct {
+		name    string
+		version uint32
+		body    []byte
+		kind    FindingKind
+	}{
+		{"a run", 5, body(1, 1, 4, 2), 0},
+		{"a version 4 store", 4, body(1, 1, 4, 2), PreconditionBroken},
+		{"spares", 5, body(SpareType, 0, 4, 2), BodyMalformed},
+		{"no entries", 5, body(1, 1, 4, 0), BodyMalformed},
+		{"past 2^32 blocks", 5, body(1, 1, 1<<32-1, 2), BodyMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			types := []TypeMeta{{Type: 1, ChunkCount: 3}}
+			b := &Backup{Superblock: Superblock{FormatVersion: tc.version, EraseSize: 4096, DataBlocks: 10},
+				Pending: &Intent{Generation: 7, ChunkRecords: 1, Types: types}}
+			r := &replayer{b: b, committed: map[uint32]bool{}, intentBlocks: map[uint32]bool{}, intentChunks: map[[2]uint32]bool{}}
+			br := r.intentRunsRecord(tc.body)
+			if tc.kind != 0 {
+				require.NotNil(t, br)
+				require.Equal(t, tc.kind, br.kind, "%v", br.err)
+				return
+			}
+			require.Nil(t, br)
+			require.Equal(t, []IntentEntry{
+				{Type: 1, Index: 1, Block: 4, Check: 0, Digest: Digest{0}},
+				{Type: 1, Index: 2, Block: 5, Check: 1, Digest: Digest{1}},
+			}, b.Pending.Entries)
+		})
+	}
+}

@@ -38,6 +38,7 @@ const (
 	KindCheckpointDeltas Kind = 0x06 // format version 3
 	KindIntentDeltas     Kind = 0x17 // format version 3
 	KindIntentDeltas5    Kind = 0x18 // format version 5: compact entries
+	KindIntentRuns       Kind = 0x19 // format version 5
 )
 
 var kindNames = map[Kind]string{
@@ -56,6 +57,7 @@ var kindNames = map[Kind]string{
 	KindCheckpointDeltas: "checkpoint-deltas",
 	KindIntentDeltas:     "intent-deltas",
 	KindIntentDeltas5:    "intent-deltas-5",
+	KindIntentRuns:       "intent-runs",
 }
 
 // String returns the kind's name in docs/FORMAT.md, 4.3.

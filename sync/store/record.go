@@ -67,6 +67,8 @@ func kindName(k uint8) string {
 		return "intent-deltas"
 	case kindIntentDeltas5:
 		return "intent-deltas-5"
+	case kindIntentRuns:
+		return "intent-runs"
 	}
 	return fmt.Sprintf("kind(%#x)", k)
 }
