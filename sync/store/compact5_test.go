@@ -197,3 +197,26 @@ func TestExpandRunsRefusesBadRuns(t *testing.T) {
 		require.ErrorIs(t, err, ErrCorrupt, name)
 	}
 }
+
+// TestIntentRunsBodiesSplitRuns: runs longer than a record holds are
+// split across bodies of at most room bytes, which expand back to the
+// same entries in order.
+func TestIntentRunsBodiesSplitRuns(t *testing.T) {
+	var run []IntentEntry
+	for i := range uint32(250) {
+		run = append(run, IntentEntry{Type: 2, Index: 7 + i, Block: 100 + i, Check: uint64(i)})
+	}
+	other := []IntentEntry{{Type: 3, Index: 0, Block: 9}, {Type: 3, Index: 1, Block: 10}}
+	room := int64(4096 - recordOverhead)
+	bodies := intentRunsBodies(6, [][]IntentEntry{run, other}, room)
+	require.Len(t, bodies, 3)
+	var got []IntentEntry
+	for _, b := range bodies {
+		require.LessOrEqual(t, int64(len(b)), room)
+		gen, p, err := expandRuns(b)
+		require.NoError(t, err)
+		require.Equal(t, uint64(6), gen)
+		got = appendIntentEntries(got, p)
+	}
+	require.Equal(t, append(append([]IntentEntry(nil), run...), other...), got)
+}

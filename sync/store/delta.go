@@ -402,38 +402,59 @@ func applyDeltaEntries(in *intent, types []TypeState, slot *[256]int, kept *[256
 // checkpoint-deltas bodies: u64 epoch, u16 c, c entries.
 func checkpointDeltaBodies(e int64, epoch uint64, st *State) [][]byte {
 	perRec := int((e - recordOverhead - 10) / ckptDeltaEntrySize)
-	var out [][]byte
-	var b enc
-	n := 0
-	flush := func() {
-		if n > 0 {
-			le.PutUint16(b.buf[8:], uint16(n))
-			out = append(out, b.buf)
-		}
-		b, n = enc{}, 0
-	}
+	var bb countedBodies
 	for ti := range st.Types {
 		t := &st.Types[ti]
 		for i, c := range t.Chunks {
 			for _, d := range c.Deltas {
-				if n == 0 {
-					b.u64(epoch)
-					b.u16(0)
-				}
+				b := bb.entry(epoch)
 				b.u8(t.Type)
 				b.u32(uint32(i))
 				b.u32(d.Block)
 				b.u32(d.Off)
 				b.u32(d.Len)
-				n++
-				if n == perRec {
-					flush()
+				if bb.n == perRec {
+					bb.flush()
 				}
 			}
 		}
 	}
-	flush()
-	return out
+	return bb.done()
+}
+
+// countedBodies builds record bodies that start with a u64 (an epoch or a
+// generation) and a u16 count of the entries that follow.
+type countedBodies struct {
+	out [][]byte
+	b   enc
+	n   int // entries in b
+}
+
+// entry starts an entry of the current body (a new body with head x if
+// there is none) and returns the encoder to write it to.
+func (c *countedBodies) entry(x uint64) *enc {
+	if c.n == 0 {
+		c.b = enc{}
+		c.b.u64(x)
+		c.b.u16(0)
+	}
+	c.n++
+	return &c.b
+}
+
+// flush ends the current body, if it has entries.
+func (c *countedBodies) flush() {
+	if c.n > 0 {
+		le.PutUint16(c.b.buf[8:], uint16(c.n))
+		c.out = append(c.out, c.b.buf)
+	}
+	c.b, c.n = enc{}, 0
+}
+
+// done ends the current body and returns them all.
+func (c *countedBodies) done() [][]byte {
+	c.flush()
+	return c.out
 }
 
 // checkpointDeltas applies one checkpoint-deltas record to st (every

@@ -42,30 +42,23 @@ func splitRuns(entries []IntentEntry) (singles []IntentEntry, runs [][]IntentEnt
 }
 
 // intentRunsBodies encodes runs as intent-runs bodies of generation gen,
-// each at most room bytes; a run that does not fit is split.
+// each at most room bytes (room holds the body's head, a run's head and
+// one entry at least); a run that does not fit is split.
 func intentRunsBodies(gen uint64, runs [][]IntentEntry, room int64) [][]byte {
-	var out [][]byte
-	var b enc
-	n := 0
-	flush := func() {
-		if n > 0 {
-			le.PutUint16(b.buf[8:], uint16(n))
-			out = append(out, b.buf)
-		}
-		b, n = enc{}, 0
-	}
+	var bb countedBodies
 	for _, run := range runs {
 		for len(run) > 0 {
-			if n == 0 {
-				b.u64(gen)
-				b.u16(0)
+			used := int64(len(bb.b.buf))
+			if bb.n == 0 {
+				used = 10
 			}
-			fit := (room - int64(len(b.buf)) - runHead) / runEntrySize
-			if fit < 1 {
-				flush()
+			fit := (room - used - runHead) / runEntrySize
+			if fit < 1 && bb.n > 0 {
+				bb.flush()
 				continue
 			}
-			k := min(int(fit), len(run))
+			k := min(max(int(fit), 1), len(run))
+			b := bb.entry(gen)
 			b.u8(run[0].Type)
 			b.u32(run[0].Index)
 			b.u32(run[0].Block)
@@ -74,12 +67,10 @@ func intentRunsBodies(gen uint64, runs [][]IntentEntry, room int64) [][]byte {
 				b.u64(x.Check)
 				b.raw(x.Digest[:])
 			}
-			n++
 			run = run[k:]
 		}
 	}
-	flush()
-	return out
+	return bb.done()
 }
 
 // expandRuns checks the framing of an intent-runs body and returns its
