@@ -15,7 +15,13 @@ const (
 	deltaMagic    = 0x33444D43 // "CMD3"
 	deltaHeadSize = 20         // magic, type, reserved, runs, index, generation
 	deltaMinLen   = deltaHeadSize + 4
-	deltaMaxErase = 1 << 16 // run offsets are u16
+	// Format version 5: the compact framing (tag 0xD5, type, u32 index,
+	// runs to the end, CRC) and compact intent-deltas entries.
+	compactVersion  = 5
+	compactTag      = 0xD5
+	compactHeadSize = 6
+	compactMinLen   = compactHeadSize + 4
+	deltaMaxErase   = 1 << 16 // run offsets are u16
 	// Delta records per chunk: 8 in a format version 3 store, 32 from
 	// version 4 on (the only change version 4 made).
 	deltaMaxChainV3 = 8
@@ -36,13 +42,35 @@ func maxChain(v uint32) int {
 // CRC, type, index, runs).
 var ErrDelta = errors.New("bad delta record")
 
+// minRecord returns the shortest delta record a store of format version v
+// may name.
+func minRecord(v uint32) uint32 {
+	if v >= compactVersion {
+		return compactMinLen
+	}
+	return deltaMinLen
+}
+
 // ApplyDelta checks the delta record rec of chunk index of type typ and
-// applies it to p, the chunk's bytes read from its base block: u32 magic
+// applies it to p, the chunk's bytes read from its base block. A record
+// whose first byte is 0xD5 is compact (format version 5): u8 0xD5, u8
+// type, u32 chunk index, runs up to 4 bytes before its end, u32 CRC-32C
+// of everything before. Any other is a version 3 record: u32 magic
 // "CMD3", u8 type, u8 0, u16 n, u32 chunk index, u64 generation, n × (u16
-// offset, u8 length − 1, length bytes), u32 CRC-32C of everything before;
-// each run inside p, nothing after the last run.
+// offset, u8 length − 1, length bytes), u32 CRC-32C of everything before.
+// Either way each run lies inside p and nothing follows the last run.
 func ApplyDelta(rec []byte, typ uint8, index uint32, p []byte) error {
 	le := binary.LittleEndian
+	if len(rec) >= compactMinLen && rec[0] == compactTag {
+		body, sum := rec[:len(rec)-4], le.Uint32(rec[len(rec)-4:])
+		switch {
+		case crc32c(body) != sum:
+			return fmt.Errorf("%w: bad crc", ErrDelta)
+		case body[1] != typ || le.Uint32(body[2:]) != index:
+			return fmt.Errorf("%w: it is type %d chunk %d's, want type %d chunk %d", ErrDelta, body[1], le.Uint32(body[2:]), typ, index)
+		}
+		return runs(body[compactHeadSize:], -1, p)
+	}
 	if len(rec) < deltaMinLen {
 		return fmt.Errorf("%w: %d bytes", ErrDelta, len(rec))
 	}
@@ -57,10 +85,15 @@ func ApplyDelta(rec []byte, typ uint8, index uint32, p []byte) error {
 	case body[5] != 0:
 		return fmt.Errorf("%w: reserved byte %#x", ErrDelta, body[5])
 	}
-	n := int(le.Uint16(body[6:]))
-	q := body[deltaHeadSize:]
+	return runs(body[deltaHeadSize:], int(le.Uint16(body[6:])), p)
+}
+
+// runs applies n runs from q to p (n < 0: runs until q is used up), all
+// or none of them.
+func runs(q []byte, n int, p []byte) error {
+	le := binary.LittleEndian
 	out := slices.Clone(p)
-	for k := 0; k < n; k++ {
+	for k := 0; n < 0 && len(q) > 0 || k < n; k++ {
 		if len(q) < 3 {
 			return fmt.Errorf("%w: run %d of %d truncated", ErrDelta, k, n)
 		}
@@ -90,29 +123,44 @@ func (sb *Superblock) checkDeltaPlace(d DeltaRef) error {
 		return fmt.Errorf("a delta in a store of %d-byte chunks", sb.EraseSize)
 	case d.Block >= sb.DataBlocks:
 		return fmt.Errorf("delta block %d, the data area has %d", d.Block, sb.DataBlocks)
-	case d.Len < deltaMinLen || int64(d.Off)+int64(d.Len) > sb.EraseSize:
+	case d.Len < minRecord(sb.FormatVersion) || int64(d.Off)+int64(d.Len) > sb.EraseSize:
 		return fmt.Errorf("delta record at %d+%d in a %d-byte block", d.Off, d.Len, sb.EraseSize)
 	}
 	return nil
 }
 
 // intentDeltas: u64 generation, u32 delta block, u16 c, c × (u8 type, u32
-// chunk index, u32 offset, u32 length, u64 check, 32 bytes digest). P must
+// chunk index, u32 offset, u32 length, u64 check, 32 bytes digest); in a
+// compact record (kind 0x18, format version 5) an entry is u8 type, u32
+// chunk index, u16 length, u64 check, 32 bytes digest, and its record
+// starts where the one before ends (the first at offset 0). P must
 // exist with the same generation and expect more chunk records; the block
 // is outside the committed state and not named before by P; each entry
 // names a type of P and a chunk P did not name before, which has a base:
 // the committed state holds the type at the same phase and the chunk.
-func (r *replayer) intentDeltas(body []byte) *broken {
+func (r *replayer) intentDeltas(body []byte, compact bool) *broken {
 	sb := &r.b.Superblock
-	if sb.FormatVersion < deltaVersion {
-		return precondition("an intent-deltas record in a format version %d store", sb.FormatVersion)
+	kind := KindIntentDeltas
+	if compact {
+		kind = KindIntentDeltas5
+	}
+	if sb.FormatVersion < deltaVersion || compact && sb.FormatVersion < compactVersion {
+		return precondition("an %v record in a format version %d store", kind, sb.FormatVersion)
 	}
 	f := fields{buf: body}
 	gen := f.u64()
 	d := DeltaBlock{Block: f.u32()}
 	c := f.u16()
+	at := uint32(0)
 	for range c {
-		e := DeltaEntry{Type: f.u8(), Index: f.u32(), Off: f.u32(), Len: f.u32(), Check: f.u64(), Digest: f.digest()}
+		e := DeltaEntry{Type: f.u8(), Index: f.u32()}
+		if compact {
+			e.Off, e.Len = at, uint32(f.u16())
+			at += e.Len
+		} else {
+			e.Off, e.Len = f.u32(), f.u32()
+		}
+		e.Check, e.Digest = f.u64(), f.digest()
 		if f.err != nil {
 			break
 		}

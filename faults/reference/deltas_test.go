@@ -12,7 +12,7 @@ import (
 )
 
 // TestDeltasDecodedIndependently: rounds of CMC activity commit chunks as
-// delta records (format version 3); the reference decoder rebuilds every
+// delta records (compact ones, format version 5); the reference decoder rebuilds every
 // payload from bases and chains — the primary's bytes — also after a
 // compaction (checkpoint-deltas), and a damaged delta record fails its
 // chunk.
@@ -31,7 +31,7 @@ func TestDeltasDecodedIndependently(t *testing.T) {
 		b, err := reference.Decode(p.chips[1], p.layout.StoreOff, p.layout.StoreSize)
 		require.NoError(t, err, what)
 		require.False(t, b.Damaged(), "%s: %v", what, b.Findings)
-		require.Equal(t, uint32(4), b.Superblock.FormatVersion)
+		require.Equal(t, uint32(5), b.Superblock.FormatVersion)
 		deltas := 0
 		for _, ts := range b.Committed.Types {
 			for _, c := range ts.Chunks {

@@ -37,6 +37,8 @@ const (
 	KindConfigCommit     Kind = 0x16 // format version 2
 	KindCheckpointDeltas Kind = 0x06 // format version 3
 	KindIntentDeltas     Kind = 0x17 // format version 3
+	KindIntentDeltas5    Kind = 0x18 // format version 5: compact entries
+	KindIntentRuns       Kind = 0x19 // format version 5
 )
 
 var kindNames = map[Kind]string{
@@ -54,6 +56,8 @@ var kindNames = map[Kind]string{
 	KindConfigCommit:     "config-commit",
 	KindCheckpointDeltas: "checkpoint-deltas",
 	KindIntentDeltas:     "intent-deltas",
+	KindIntentDeltas5:    "intent-deltas-5",
+	KindIntentRuns:       "intent-runs",
 }
 
 // String returns the kind's name in docs/FORMAT.md, 4.3.

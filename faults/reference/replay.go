@@ -75,7 +75,11 @@ func (r *replayer) apply(fr located) *broken {
 	case KindConfigCommit:
 		return r.configCommit(fr.body)
 	case KindIntentDeltas:
-		return r.intentDeltas(fr.body)
+		return r.intentDeltas(fr.body, false)
+	case KindIntentDeltas5:
+		return r.intentDeltas(fr.body, true)
+	case KindIntentRuns:
+		return r.intentRunsRecord(fr.body)
 	default:
 		return precondition("a %s record is not allowed after the checkpoint", fr.kind)
 	}
@@ -159,14 +163,57 @@ func (r *replayer) intentChunksRecord(body []byte) *broken {
 	if err := f.end(); err != nil {
 		return malformed(err)
 	}
+	return r.addEntries(KindIntentChunks, gen, entries)
+}
+
+// intentRunsRecord (format version 5): u64 generation, u16 r, r × (u8
+// type, u32 first chunk index, u32 first data block, u16 n, n × (u64
+// check, 32 bytes digest)): entry k of a run is chunk first+k of the type
+// in block first block+k, checked as an intent-chunks entry. A run has at
+// least one entry, a type other than 0 (spares go in intent-chunks
+// records only), and neither its indices nor its blocks pass 2^32 − 1.
+func (r *replayer) intentRunsRecord(body []byte) *broken {
+	if v := r.b.Superblock.FormatVersion; v < compactVersion {
+		return precondition("an intent-runs record in a format version %d store", v)
+	}
+	f := fields{buf: body}
+	gen, runs := f.u64(), f.u16()
+	var entries []IntentEntry
+	for range runs {
+		typ, first, block, n := f.u8(), f.u32(), f.u32(), f.u16()
+		if f.err != nil {
+			break
+		}
+		if typ == SpareType || n == 0 || uint64(first)+uint64(n) > 1<<32 || uint64(block)+uint64(n) > 1<<32 {
+			f.fail("a run of %d entries of type %d from chunk %d, block %d", n, typ, first, block)
+			break
+		}
+		for k := range uint32(n) {
+			e := IntentEntry{Type: typ, Index: first + k, Block: block + k, Check: f.u64(), Digest: f.digest()}
+			if f.err != nil {
+				break
+			}
+			entries = append(entries, e)
+		}
+	}
+	if err := f.end(); err != nil {
+		return malformed(err)
+	}
+	return r.addEntries(KindIntentRuns, gen, entries)
+}
+
+// addEntries adds the entries of an intent-chunks or intent-runs record
+// of generation gen to the pending intent P, which must exist with that
+// generation and expect more chunk records; each entry as checkEntry says.
+func (r *replayer) addEntries(kind Kind, gen uint64, entries []IntentEntry) *broken {
 	p := r.b.Pending
 	switch {
 	case p == nil:
-		return precondition("intent-chunks of generation %d without a pending intent", gen)
+		return precondition("%v of generation %d without a pending intent", kind, gen)
 	case gen != p.Generation:
-		return precondition("intent-chunks of generation %d, the pending intent's is %d", gen, p.Generation)
+		return precondition("%v of generation %d, the pending intent's is %d", kind, gen, p.Generation)
 	case p.RecordsSeen >= int(p.ChunkRecords):
-		return precondition("intent-chunks record %d, the intent announced %d", p.RecordsSeen+1, p.ChunkRecords)
+		return precondition("%v record %d, the intent announced %d", kind, p.RecordsSeen+1, p.ChunkRecords)
 	}
 	for _, e := range entries {
 		if err := r.checkEntry(p, e); err != nil {

@@ -28,7 +28,7 @@ const (
 	superblockBody    = 64
 	superblockRecord  = headerSize + superblockBody + trailerSize
 	minFormatVersion  = 1
-	maxFormatVersion  = 4
+	maxFormatVersion  = 5
 	flashNOR          = 1
 	flashNAND         = 2
 	minEraseSize      = 128 // the smallest power of two a superblock record fits in

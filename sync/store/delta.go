@@ -11,10 +11,11 @@ import (
 	"slices"
 )
 
-// Record kinds of format version 3.
+// Record kinds of format versions 3 and 5.
 const (
-	kindCkptDeltas   uint8 = 0x06 // checkpoint-deltas
-	kindIntentDeltas uint8 = 0x17 // intent-deltas
+	kindCkptDeltas    uint8 = 0x06 // checkpoint-deltas
+	kindIntentDeltas  uint8 = 0x17 // intent-deltas
+	kindIntentDeltas5 uint8 = 0x18 // intent-deltas, compact (format version 5)
 )
 
 // deltaVersion is the first format version with deltas.
@@ -59,6 +60,28 @@ const (
 // maxDeltaChain records.
 const chainVersion = 4
 
+// Compact delta records (format version 5, docs/FORMAT.md, Deltas): u8
+// tag 0xD5, u8 type, u32 chunk index, runs as in version 3 up to the
+// record's end, u32 CRC-32C of all before. The journal entry that names
+// the record gives its length (so no run count), and the new chunk's
+// check and digest (so no generation: a record that is not the one the
+// round wrote fails the CRC or the chunk's digest).
+const (
+	compactVersion = 5
+	deltaTag5      = 0xD5
+	deltaHead5     = 6
+	deltaOverhead5 = deltaHead5 + 4
+)
+
+// deltaMinLen returns the shortest delta record a store of format version
+// v may name: version 5 records are shorter than version 3 ones.
+func deltaMinLen(v uint32) uint32 {
+	if v >= compactVersion {
+		return deltaOverhead5
+	}
+	return deltaOverhead
+}
+
 // deltaChainLimit returns the most delta records a chunk may have in a
 // store of format version v (docs/FORMAT.md, Deltas).
 func deltaChainLimit(v uint32) int {
@@ -70,8 +93,14 @@ func deltaChainLimit(v uint32) int {
 
 // deltaEntrySize is the encoded size of one entry of an intent-deltas
 // record: u8 type, u32 chunk index, u32 offset, u32 length, u64 check,
-// 32 bytes digest.
-const deltaEntrySize = 1 + 4 + 4 + 4 + 8 + DigestSize
+// 32 bytes digest. deltaEntrySize5 is that of a compact intent-deltas
+// record (format version 5): u8 type, u32 chunk index, u16 length, u64
+// check, 32 bytes digest; the records lie one after the other from offset
+// 0 of the block, in entry order.
+const (
+	deltaEntrySize  = 1 + 4 + 4 + 4 + 8 + DigestSize
+	deltaEntrySize5 = 1 + 4 + 2 + 8 + DigestSize
+)
 
 // ckptDeltaEntrySize is the encoded size of one entry of a
 // checkpoint-deltas record: u8 type, u32 chunk index, u32 data block, u32
@@ -96,22 +125,39 @@ type deltaBlock struct {
 	data    []byte
 }
 
-// deltasPerRecord returns how many entries an intent-deltas record holds
-// in an erase block of e bytes (one record per delta block).
-func deltasPerRecord(e int64) int {
-	return int((e - recordOverhead - 14) / deltaEntrySize)
+// deltaEntryBytes returns the size of an intent-deltas entry that a
+// writer of format version v writes.
+func deltaEntryBytes(v uint32) int64 {
+	if v >= compactVersion {
+		return deltaEntrySize5
+	}
+	return deltaEntrySize
+}
+
+// deltasPerRecord returns how many entries an intent-deltas record of a
+// writer of format version v holds in an erase block of e bytes (one
+// record per delta block).
+func deltasPerRecord(e int64, v uint32) int {
+	return int((e - recordOverhead - 14) / deltaEntryBytes(v))
 }
 
 // encodeDelta returns the delta record that turns base into data (equal
-// lengths) for chunk index of type t, committed by generation gen.
-func encodeDelta(t uint8, index uint32, gen uint64, base, data []byte) []byte {
+// lengths) for chunk index of type t, committed by generation gen, in the
+// framing of format version v (compact from version 5 on).
+func encodeDelta(v uint32, t uint8, index uint32, gen uint64, base, data []byte) []byte {
 	var e enc
-	e.u32(deltaMagic)
-	e.u8(t)
-	e.u8(0)
-	e.u16(0) // runs, below
-	e.u32(index)
-	e.u64(gen)
+	if v >= compactVersion {
+		e.u8(deltaTag5)
+		e.u8(t)
+		e.u32(index)
+	} else {
+		e.u32(deltaMagic)
+		e.u8(t)
+		e.u8(0)
+		e.u16(0) // runs, below
+		e.u32(index)
+		e.u64(gen)
+	}
 	runs := 0
 	n := len(data)
 	for i := 0; i < n; {
@@ -135,14 +181,21 @@ func encodeDelta(t uint8, index uint32, gen uint64, base, data []byte) []byte {
 		runs++
 		i = end
 	}
-	le.PutUint16(e.buf[6:], uint16(runs))
+	if v < compactVersion {
+		le.PutUint16(e.buf[6:], uint16(runs))
+	}
 	e.u32(crc(e.buf))
 	return e.buf
 }
 
 // applyDelta checks delta record rec (of chunk index of type t) and
-// applies it to p, the chunk's bytes read from its base block.
+// applies it to p, the chunk's bytes read from its base block. Its first
+// byte tells its framing: a compact record (tag 0xD5, format version 5)
+// or a version 3 one (magic "CMD3"); a store of version 5 holds both.
 func applyDelta(rec []byte, t uint8, index uint32, p []byte) error {
+	if len(rec) >= deltaOverhead5 && rec[0] == deltaTag5 {
+		return applyDelta5(rec, t, index, p)
+	}
 	if len(rec) < deltaOverhead || le.Uint32(rec) != deltaMagic {
 		return fmt.Errorf("%w: delta record: bad magic or length %d", ErrCorrupt, len(rec))
 	}
@@ -153,9 +206,27 @@ func applyDelta(rec []byte, t uint8, index uint32, p []byte) error {
 	if rec[4] != t || rec[5] != 0 || le.Uint32(rec[8:]) != index {
 		return fmt.Errorf("%w: delta record of type %d chunk %d, want type %d chunk %d", ErrCorrupt, rec[4], le.Uint32(rec[8:]), t, index)
 	}
-	runs := int(le.Uint16(rec[6:]))
-	q := body[deltaHead:]
-	for range runs {
+	return applyRuns(body[deltaHead:], int(le.Uint16(rec[6:])), p)
+}
+
+// applyDelta5 checks and applies a compact delta record (format version
+// 5): its runs go to the end of the record, before the CRC.
+func applyDelta5(rec []byte, t uint8, index uint32, p []byte) error {
+	body := rec[:len(rec)-4]
+	if crc(body) != le.Uint32(rec[len(rec)-4:]) {
+		return fmt.Errorf("%w: delta record: CRC mismatch", ErrCorrupt)
+	}
+	if rec[1] != t || le.Uint32(rec[2:]) != index {
+		return fmt.Errorf("%w: delta record of type %d chunk %d, want type %d chunk %d", ErrCorrupt, rec[1], le.Uint32(rec[2:]), t, index)
+	}
+	return applyRuns(body[deltaHead5:], -1, p)
+}
+
+// applyRuns applies the runs in q to p: runs of them (−1: as many as q
+// holds, to its end), each u16 offset, u8 length − 1, that many bytes,
+// inside p; nothing may follow the last one.
+func applyRuns(q []byte, runs int, p []byte) error {
+	for k := 0; runs < 0 && len(q) > 0 || k < runs; k++ {
 		if len(q) < deltaRunHead {
 			return fmt.Errorf("%w: delta record: runs truncated", ErrCorrupt)
 		}
@@ -174,8 +245,10 @@ func applyDelta(rec []byte, t uint8, index uint32, p []byte) error {
 }
 
 // intentDeltasBody encodes an intent-deltas record: u64 generation, u32
-// delta block, u16 c, c entries.
-func intentDeltasBody(gen uint64, db *deltaBlock) []byte {
+// delta block, u16 c, c entries; compact entries (kind 0x18, format
+// version 5) when compact, whose records must lie one after the other from
+// offset 0 (pack lays them out so).
+func intentDeltasBody(gen uint64, db *deltaBlock, compact bool) []byte {
 	var b enc
 	b.u64(gen)
 	b.u32(db.block)
@@ -183,26 +256,43 @@ func intentDeltasBody(gen uint64, db *deltaBlock) []byte {
 	for _, x := range db.entries {
 		b.u8(x.Type)
 		b.u32(x.Index)
-		b.u32(x.Off)
-		b.u32(x.Len)
+		if compact {
+			b.u16(uint16(x.Len))
+		} else {
+			b.u32(x.Off)
+			b.u32(x.Len)
+		}
 		b.u64(x.Check)
 		b.raw(x.Digest[:])
 	}
 	return b.buf
 }
 
-func decodeIntentDeltas(body []byte) (uint64, deltaBlock, error) {
+// decodeIntentDeltas decodes an intent-deltas record (compact: kind 0x18,
+// each entry's offset the end of the one before, from 0).
+func decodeIntentDeltas(body []byte, compact bool) (uint64, deltaBlock, error) {
 	d := dec{buf: body}
 	gen := d.u64()
 	db := deltaBlock{block: d.u32()}
-	n := int(d.u16())
-	if n*deltaEntrySize != len(body)-14 {
+	n, size := int(d.u16()), deltaEntrySize
+	if compact {
+		size = deltaEntrySize5
+	}
+	if n*size != len(body)-14 {
 		return 0, db, fmt.Errorf("%w: intent-deltas record lists %d entries in %d bytes", ErrCorrupt, n, len(body))
 	}
 	db.entries = make([]deltaEntry, n)
+	next := uint32(0)
 	for i := range n {
 		x := &db.entries[i]
-		x.Type, x.Index, x.Off, x.Len, x.Check = d.u8(), d.u32(), d.u32(), d.u32(), d.u64()
+		x.Type, x.Index = d.u8(), d.u32()
+		if compact {
+			x.Off, x.Len = next, uint32(d.u16())
+			next += x.Len
+		} else {
+			x.Off, x.Len = d.u32(), d.u32()
+		}
+		x.Check = d.u64()
 		x.Digest = d.digest()
 	}
 	if err := d.end(); err != nil {
@@ -218,14 +308,15 @@ func decodeIntentDeltas(body []byte) (uint64, deltaBlock, error) {
 // chunk map has the chunk at the same phase (its base), named once, its
 // record inside the block. The block is no longer erased or blank.
 func (s *Store) applyIntentDeltas(r record) error {
-	if s.layout.Version < deltaVersion {
-		return fmt.Errorf("%w: an intent-deltas record in a format version %d store", ErrCorrupt, s.layout.Version)
+	compact := r.kind == kindIntentDeltas5
+	if s.layout.Version < deltaVersion || compact && s.layout.Version < compactVersion {
+		return fmt.Errorf("%w: an %s record in a format version %d store", ErrCorrupt, kindName(r.kind), s.layout.Version)
 	}
 	in := s.pending
 	if in == nil {
 		return fmt.Errorf("%w: intent deltas without an intent", ErrCorrupt)
 	}
-	gen, db, err := decodeIntentDeltas(r.body)
+	gen, db, err := decodeIntentDeltas(r.body, compact)
 	if err != nil {
 		return err
 	}
@@ -262,7 +353,7 @@ func (s *Store) checkDeltaBlock(in *intent, db *deltaBlock) error {
 		return fmt.Errorf("%w: an intent-deltas record in a store of %d-byte chunks", ErrCorrupt, e)
 	}
 	for _, x := range db.entries {
-		if x.Len < deltaOverhead || int64(x.Off)+int64(x.Len) > e {
+		if x.Len < deltaMinLen(s.layout.Version) || int64(x.Off)+int64(x.Len) > e {
 			return fmt.Errorf("%w: delta of type %d chunk %d at %d+%d outside its block", ErrCorrupt, x.Type, x.Index, x.Off, x.Len)
 		}
 	}
@@ -311,38 +402,59 @@ func applyDeltaEntries(in *intent, types []TypeState, slot *[256]int, kept *[256
 // checkpoint-deltas bodies: u64 epoch, u16 c, c entries.
 func checkpointDeltaBodies(e int64, epoch uint64, st *State) [][]byte {
 	perRec := int((e - recordOverhead - 10) / ckptDeltaEntrySize)
-	var out [][]byte
-	var b enc
-	n := 0
-	flush := func() {
-		if n > 0 {
-			le.PutUint16(b.buf[8:], uint16(n))
-			out = append(out, b.buf)
-		}
-		b, n = enc{}, 0
-	}
+	var bb countedBodies
 	for ti := range st.Types {
 		t := &st.Types[ti]
 		for i, c := range t.Chunks {
 			for _, d := range c.Deltas {
-				if n == 0 {
-					b.u64(epoch)
-					b.u16(0)
-				}
+				b := bb.entry(epoch)
 				b.u8(t.Type)
 				b.u32(uint32(i))
 				b.u32(d.Block)
 				b.u32(d.Off)
 				b.u32(d.Len)
-				n++
-				if n == perRec {
-					flush()
+				if bb.n == perRec {
+					bb.flush()
 				}
 			}
 		}
 	}
-	flush()
-	return out
+	return bb.done()
+}
+
+// countedBodies builds record bodies that start with a u64 (an epoch or a
+// generation) and a u16 count of the entries that follow.
+type countedBodies struct {
+	out [][]byte
+	b   enc
+	n   int // entries in b
+}
+
+// entry starts an entry of the current body (a new body with head x if
+// there is none) and returns the encoder to write it to.
+func (c *countedBodies) entry(x uint64) *enc {
+	if c.n == 0 {
+		c.b = enc{}
+		c.b.u64(x)
+		c.b.u16(0)
+	}
+	c.n++
+	return &c.b
+}
+
+// flush ends the current body, if it has entries.
+func (c *countedBodies) flush() {
+	if c.n > 0 {
+		le.PutUint16(c.b.buf[8:], uint16(c.n))
+		c.out = append(c.out, c.b.buf)
+	}
+	c.b, c.n = enc{}, 0
+}
+
+// done ends the current body and returns them all.
+func (c *countedBodies) done() [][]byte {
+	c.flush()
+	return c.out
 }
 
 // checkpointDeltas applies one checkpoint-deltas record to st (every
@@ -373,7 +485,7 @@ func (s *Store) checkpointDeltas(r record, epoch uint64, st *State, bases, delta
 			return fmt.Errorf("%w: checkpoint gives type %d chunk %d more than %d deltas", ErrCorrupt, typ, idx, deltaChainLimit(s.layout.Version))
 		case ref.Block >= s.layout.DataBlocks || bases.has(ref.Block):
 			return fmt.Errorf("%w: checkpoint delta in data block %d, a chunk's block or beyond the data area", ErrCorrupt, ref.Block)
-		case ref.Len < deltaOverhead || int64(ref.Off)+int64(ref.Len) > s.layout.EraseSize:
+		case ref.Len < deltaMinLen(s.layout.Version) || int64(ref.Off)+int64(ref.Len) > s.layout.EraseSize:
 			return fmt.Errorf("%w: checkpoint delta of type %d chunk %d at %d+%d outside its block", ErrCorrupt, typ, idx, ref.Off, ref.Len)
 		}
 		t.Chunks[idx].Deltas = append(t.Chunks[idx].Deltas, ref)

@@ -93,12 +93,20 @@ func TestDeltasCommitReopenCompact(t *testing.T) {
 	require.Equal(t, s.State(), s2.State())
 	checkPayloads(t, s2, ps)
 
+	requireCompactsWithDeltas(t, f, s, ps)
+}
+
+// requireCompactsWithDeltas compacts s and checks that the store reopened
+// from f holds the same state (the checkpoint carries the deltas), reads
+// ps back and verifies every chunk.
+func requireCompactsWithDeltas(t *testing.T, f *sim.Flash, s *Store, ps payloads) {
+	t.Helper()
 	require.NoError(t, s.Compact())
-	s3 := openTest(t, f, Options{})
-	require.Empty(t, s3.Damage())
-	require.Equal(t, s.State(), s3.State(), "the checkpoint carries the deltas")
-	checkPayloads(t, s3, ps)
-	require.Empty(t, s3.VerifyChunks())
+	s2 := openTest(t, f, Options{})
+	require.Empty(t, s2.Damage())
+	require.Equal(t, s.State(), s2.State(), "the checkpoint carries the deltas")
+	checkPayloads(t, s2, ps)
+	require.Empty(t, s2.VerifyChunks())
 }
 
 // TestDeltaFoldsLargeChanges: a chunk whose change is too large for a
@@ -190,7 +198,7 @@ func TestDeltaDamageIsFound(t *testing.T) {
 	ts, _ := s.StateRef().Type(1)
 	require.Len(t, ts.Chunks[1].Deltas, 1)
 	d := ts.Chunks[1].Deltas[0]
-	off := s.BlockOffset(d.Block) + int64(d.Off) + deltaHead + deltaRunHead // the run's byte
+	off := s.BlockOffset(d.Block) + int64(d.Off) + deltaHead5 + deltaRunHead // the run's byte
 	b := []byte{0}
 	_, err := f.ReadAt(b, off)
 	require.NoError(t, err)
@@ -211,15 +219,20 @@ func TestDeltaRecordRoundTrip(t *testing.T) {
 	scatter(data, 50, 2)
 	data[4095] ^= 1
 	data[0] ^= 1
-	rec := encodeDelta(3, 7, 9, base, data)
+	rec := encodeDelta(FormatVersion, 3, 7, 9, base, data)
 	got := append([]byte(nil), base...)
 	require.NoError(t, applyDelta(rec, 3, 7, got))
 	require.Equal(t, data, got)
 	require.ErrorIs(t, applyDelta(rec, 3, 8, got), ErrCorrupt)
 	rec[len(rec)-1] ^= 1
 	require.ErrorIs(t, applyDelta(rec, 3, 7, got), ErrCorrupt)
-	same := encodeDelta(3, 7, 9, base, base)
-	require.Len(t, same, deltaOverhead, "no runs")
+	same := encodeDelta(FormatVersion, 3, 7, 9, base, base)
+	require.Len(t, same, deltaOverhead5, "no runs")
+	old := encodeDelta(chainVersion, 3, 7, 9, base, data)
+	got = append([]byte(nil), base...)
+	require.NoError(t, applyDelta(old, 3, 7, got), "a version 3 record")
+	require.Equal(t, data, got)
+	require.Len(t, old, len(rec)+deltaOverhead-deltaOverhead5, "the compact record saves 14 header bytes")
 }
 
 // TestNoDeltasOption: Options.NoDeltas writes changed chunks whole.
@@ -334,17 +347,19 @@ func TestDeltaBudgetDropReleasesTheOldChain(t *testing.T) {
 	require.Equal(t, s.State(), s2.State())
 }
 
-// TestVersion3ChainUpgradedToVersion4: a version 3 store's chains hold at
-// most 8 delta records; the next delta round upgrades it to version 4
-// (both superblock copies, before its intent) and the chain grows past 8;
+// TestVersion3ChainUpgraded: a version 3 store's chains hold at most 8
+// delta records; the next delta round upgrades it to FormatVersion (both
+// superblock copies, before its intent) and the chain grows past 8;
 // read as version 3 again, the 9th record is damage (the state before it).
-func TestVersion3ChainUpgradedToVersion4(t *testing.T) {
+func TestVersion3ChainUpgraded(t *testing.T) {
 	f := newChip(t)
 	require.NoError(t, Format(f, testStoreOff, testStoreSize, FormatOptions{
 		ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 50,
 		Config: Config{Types: []uint8{1, 2}, Interval: time.Minute, Threshold: time.Second},
 	}))
+	asVersion(t, f, chainVersion)
 	s := openTest(t, f, Options{})
+	s.version = chainVersion // a version 4 writer: version 3 records
 	ps := payloads{1: randomBytes(1, 20_000)}
 	deltaRound(t, s, 1, ps)
 	for g := uint64(2); g < 2+maxDeltaChainV3; g++ {
@@ -362,12 +377,12 @@ func TestVersion3ChainUpgradedToVersion4(t *testing.T) {
 	g := uint64(2 + maxDeltaChainV3)
 	ps[1][5000] ^= 1
 	full, dblocks, _ := deltaRound(t, s, g, ps)
-	require.Zero(t, full, "version 4 extends the chain")
+	require.Zero(t, full, "version 4 and later extend the chain")
 	require.Equal(t, 1, dblocks)
 	for i := int64(0); i < 2; i++ {
 		c, err := readSuperblockCopy(f, testStoreOff+i*4096, 256, false)
 		require.NoError(t, err)
-		require.Equal(t, uint32(4), c.sb.Version, "copy %d", i)
+		require.Equal(t, uint32(FormatVersion), c.sb.Version, "copy %d", i)
 	}
 	ts, _ = s.StateRef().Type(1)
 	require.Len(t, ts.Chunks[1].Deltas, maxDeltaChainV3+1)
@@ -398,7 +413,7 @@ func TestDeltaRecordCapKeepsACheckpointInItsArea(t *testing.T) {
 	e := s.eraseSize
 	perBlock := (e - recordOverhead - 10) / ckptDeltaEntrySize
 	ckpt := int64(testMaxChunks)/((e-44)/44) + 1 + 8 + int64(limit)/perBlock + 1
-	round := int64(testMaxChunks)*(intentEntrySize+deltaEntrySize)/(e-recordOverhead-16) + 4
+	round := int64(testMaxChunks)*(intentEntrySize+deltaEntrySize5)/(e-recordOverhead-16) + 4
 	require.LessOrEqual(t, ckpt+round, int64(s.layout.JournalBlocks))
 
 	ps := payloads{1: randomBytes(1, 100_000)}

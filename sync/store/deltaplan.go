@@ -60,7 +60,7 @@ func (s *Store) newDeltaPlanner() *deltaPlanner {
 	dp := &deltaPlanner{s: s, budget: s.deltaBudget(), limit: int(s.eraseSize / deltaFoldDivisor)}
 	// A round with deltas upgrades an older store to FormatVersion first
 	// (Begin), so its chains may grow to that version's limit.
-	dp.chainLimit = deltaChainLimit(FormatVersion)
+	dp.chainLimit = deltaChainLimit(s.writeVersion())
 	dp.ok = s.deltasUsable() && dp.budget > 0
 	return dp
 }
@@ -126,7 +126,7 @@ func (dp *deltaPlanner) try(tp *TypePlan, i int, c Chunk, gen uint64) (bool, err
 			}
 		}
 	}
-	rec := encodeDelta(tp.Type, uint32(i), gen, b, data)
+	rec := encodeDelta(s.writeVersion(), tp.Type, uint32(i), gen, b, data)
 	if chain+len(rec) > dp.limit || len(rec) > dp.limit/2 {
 		return false, nil
 	}
@@ -277,7 +277,7 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 // K blocks less the checkpoint's chunk records (maxChunks/⌊(E−44)/44⌋ + 1
 // blocks, one more per type and two for its begin and end records), less
 // the round's intent-chunks and intent-deltas records (maxChunks entries
-// of 49 and of 53 bytes, one more block each and one per delta block of
+// of 49 and of 53 bytes (47 from format version 5), one more block each and one per delta block of
 // the budget's worth of a round: at most maxChunks/⌊E/24⌋ + 1), less 8
 // blocks for the commit and the records between rounds. Chains of up to
 // 32 records (format version 4) could otherwise make a checkpoint that
@@ -288,7 +288,7 @@ func (s *Store) deltaRecordCap() int {
 	}
 	e, m := s.eraseSize, int64(s.layout.MaxChunks)
 	ckptChunks := m/((e-44)/44) + 1 + 6 + 2
-	round := m/((e-44)/49) + 1 + m*deltaEntrySize/(e-recordOverhead-14) + 1 + m/(e/deltaOverhead) + 1
+	round := m/((e-44)/49) + 1 + m*deltaEntryBytes(s.writeVersion())/(e-recordOverhead-14) + 1 + m/(e/deltaOverhead) + 1
 	free := int64(s.layout.JournalBlocks) - ckptChunks - round - 8
 	if free <= 0 {
 		return 0
@@ -298,7 +298,7 @@ func (s *Store) deltaRecordCap() int {
 
 // blocks returns how many delta blocks pack makes.
 func (dp *deltaPlanner) blocks(e int64) int {
-	n, used, entries, per := 0, int64(0), 0, deltasPerRecord(e)
+	n, used, entries, per := 0, int64(0), 0, deltasPerRecord(e, dp.s.writeVersion())
 	for _, d := range dp.deltas {
 		if n == 0 || used+int64(len(d.rec)) > e || entries == per {
 			n, used, entries = n+1, 0, 0
@@ -314,7 +314,7 @@ func (dp *deltaPlanner) blocks(e int64) int {
 // lists. The blocks' numbers are set by the allocation.
 func (dp *deltaPlanner) pack(e int64) []deltaBlock {
 	var out []deltaBlock
-	per := deltasPerRecord(e)
+	per := deltasPerRecord(e, dp.s.writeVersion())
 	for _, d := range dp.deltas {
 		if len(out) == 0 || int64(len(out[len(out)-1].data)+len(d.rec)) > e || len(out[len(out)-1].entries) == per {
 			out = append(out, deltaBlock{})

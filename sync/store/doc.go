@@ -32,7 +32,7 @@
 // a higher epoch and above every sequence number seen, so a power loss at
 // any point leaves one complete area. Every record carries CRC-32C
 // checksums; chunks carry SHA-256 digests. docs/FORMAT.md describes the
-// bytes (format version 4; version 1 to 3 stores are read and upgraded).
+// bytes (format version 5; version 1 to 4 stores are read and upgraded).
 //
 // A chunk that changed in a few bytes is committed as a delta record (the
 // byte runs where it differs from its base block) packed with the round's

@@ -46,8 +46,22 @@ func FuzzDecodeBodies(f *testing.F) {
 		f.Add(r[recordHeader:])
 	}
 	f.Add(encodeCommit(9, 1, &st))
+	db := deltaBlock{block: 7, entries: []deltaEntry{{Type: 1, Index: 2, Off: 0, Len: 30}, {Type: 1, Index: 3, Off: 30, Len: 12}}}
+	f.Add(intentDeltasBody(4, &db, false))
+	f.Add(intentDeltasBody(4, &db, true))
+	run := []IntentEntry{{Type: 1, Index: 2, Block: 5, Check: 9}, {Type: 1, Index: 3, Block: 6}}
+	for _, b := range intentRunsBodies(4, [][]IntentEntry{run}, 4096) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if gen, p, err := expandRuns(b); err == nil {
+			if len(p)%intentEntrySize != 0 {
+				t.Fatalf("generation %d: %d bytes of entries", gen, len(p))
+			}
+		}
 		_, _ = decodeSuperblock(b)
+		_, _, _ = decodeIntentDeltas(b, false)
+		_, _, _ = decodeIntentDeltas(b, true)
 		_, _ = decodeIntentHead(b)
 		_, _, _ = decodeIntentChunks(b, nil)
 		_, _ = decodeCommit(b)

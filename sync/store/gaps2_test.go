@@ -99,7 +99,7 @@ func TestApplyDeltaRunPastTheChunk(t *testing.T) {
 	base := make([]byte, 64)
 	data := make([]byte, 64)
 	data[30], data[31] = 1, 2
-	rec := encodeDelta(1, 0, 7, base, data)
+	rec := encodeDelta(FormatVersion, 1, 0, 7, base, data)
 	require.NoError(t, applyDelta(rec, 1, 0, make([]byte, 64)), "the chunk it was made for")
 	p := make([]byte, 31)
 	err := applyDelta(rec, 1, 0, p)

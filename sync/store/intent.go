@@ -16,25 +16,39 @@ const intentEntrySize = 1 + 4 + 4 + 8 + DigestSize
 // config, new type metadata) and the chunk entries, split into records that
 // fit an erase block.
 func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
+	entries, runs := in.entries, [][]IntentEntry(nil)
+	if sb.Version >= compactVersion {
+		if singles, r := splitRuns(in.entries); useRuns(sb, in.entries, singles, r) {
+			entries, runs = singles, r
+		}
+	}
 	perRec := int((sb.EraseSize - recordOverhead - 16) / intentEntrySize)
 	var parts [][]byte
-	for first := 0; first < len(in.entries); first += perRec {
-		n := min(perRec, len(in.entries)-first)
+	var kinds []uint8
+	for first := 0; first < len(entries); first += perRec {
+		n := min(perRec, len(entries)-first)
 		var b enc
 		b.u64(in.generation)
 		b.u16(uint16(n))
-		for _, x := range in.entries[first : first+n] {
+		for _, x := range entries[first : first+n] {
 			b.u8(x.Type)
 			b.u32(x.Index)
 			b.u32(x.Block)
 			b.u64(x.Check)
 			b.raw(x.Digest[:])
 		}
-		parts = append(parts, b.buf)
+		parts, kinds = append(parts, b.buf), append(kinds, kindIntentChunk)
 	}
-	nChunkParts := len(parts)
+	for _, b := range intentRunsBodies(in.generation, runs, sb.EraseSize-recordOverhead) {
+		parts, kinds = append(parts, b), append(kinds, kindIntentRuns)
+	}
 	for k := range in.deltas {
-		parts = append(parts, intentDeltasBody(in.generation, &in.deltas[k]))
+		kind := kindIntentDeltas
+		if sb.Version >= compactVersion {
+			kind = kindIntentDeltas5
+		}
+		parts = append(parts, intentDeltasBody(in.generation, &in.deltas[k], sb.Version >= compactVersion))
+		kinds = append(kinds, kind)
 	}
 	var h enc
 	h.u64(in.generation)
@@ -48,11 +62,7 @@ func intentRecords(sb *Superblock, seq uint64, in *intent) [][]byte {
 	}
 	recs := [][]byte{encodeRecord(kindIntent, seq, h.buf, sb.SlotSize)}
 	for i, b := range parts {
-		kind := kindIntentChunk
-		if i >= nChunkParts {
-			kind = kindIntentDeltas
-		}
-		recs = append(recs, encodeRecord(kind, seq+1+uint64(i), b, sb.SlotSize))
+		recs = append(recs, encodeRecord(kinds[i], seq+1+uint64(i), b, sb.SlotSize))
 	}
 	return recs
 }

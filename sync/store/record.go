@@ -65,6 +65,10 @@ func kindName(k uint8) string {
 		return "checkpoint-deltas"
 	case kindIntentDeltas:
 		return "intent-deltas"
+	case kindIntentDeltas5:
+		return "intent-deltas-5"
+	case kindIntentRuns:
+		return "intent-runs"
 	}
 	return fmt.Sprintf("kind(%#x)", k)
 }

@@ -63,9 +63,9 @@ func (s *Store) apply(r record) error {
 	switch r.kind {
 	case kindIntent:
 		return s.applyIntentHead(r)
-	case kindIntentChunk:
+	case kindIntentChunk, kindIntentRuns:
 		return s.applyIntentChunks(r)
-	case kindIntentDeltas:
+	case kindIntentDeltas, kindIntentDeltas5:
 		return s.applyIntentDeltas(r)
 	case kindCommit:
 		return s.applyCommit(r)
@@ -149,7 +149,8 @@ func (s *Store) applyIntentHead(r record) error {
 	return nil
 }
 
-// applyIntentChunks replays an intent-chunks record: its entries' blocks
+// applyIntentChunks replays an intent-chunks record (or an intent-runs
+// record, format version 5, whose runs expand to the same entries): its entries' blocks
 // must be in the data area, outside the committed state and named once in
 // the intent; a spare has index, check and digest 0; a chunk entry names
 // a type of the intent and an index below its new count, once.
@@ -158,7 +159,17 @@ func (s *Store) applyIntentChunks(r record) error {
 	if in == nil {
 		return fmt.Errorf("%w: intent chunks without an intent", ErrCorrupt)
 	}
-	gen, p, err := splitIntentChunks(r.body)
+	var gen uint64
+	var p []byte
+	var err error
+	if r.kind == kindIntentRuns {
+		if s.layout.Version < compactVersion {
+			return fmt.Errorf("%w: an intent-runs record in a format version %d store", ErrCorrupt, s.layout.Version)
+		}
+		gen, p, err = expandRuns(r.body)
+	} else {
+		gen, p, err = splitIntentChunks(r.body)
+	}
 	if err != nil {
 		return err
 	}

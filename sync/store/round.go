@@ -136,7 +136,7 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		planned = append(planned, pt)
 	}
 	dp.bound(planned)
-	if len(dp.deltas) > 0 && s.layout.Version < FormatVersion {
+	if len(dp.deltas) > 0 && s.layout.Version < s.writeVersion() {
 		if err := s.upgrade(); err != nil {
 			return nil, err
 		}

@@ -98,6 +98,9 @@ type Store struct {
 	betweenWrites func() error // see SetBetweenWrites
 	// recordCap, when above 0, replaces deltaRecordCap (tests only).
 	recordCap int
+	// version, when above 0, replaces FormatVersion as the version this
+	// writer upgrades to and writes (tests only: a version 4 writer).
+	version   uint32
 	flash     hal.Flash
 	offset    int64 // chip offset of store block 0
 	size      int64 // bytes

@@ -15,11 +15,13 @@ import (
 // reads stores of versions minFormatVersion to FormatVersion: version 2
 // added record kinds (format-intent, config-commit) to version 1, version
 // 3 the deltas (checkpoint-deltas, intent-deltas, delta blocks), version
-// 4 chains of up to 32 delta records per chunk (8 in version 3), and none
-// changed an encoding, so an older store is read as it is and
+// 4 chains of up to 32 delta records per chunk (8 in version 3), version
+// 5 compact delta records and the intent-deltas-5 records that name them
+// (beside the older framing and kind, which a version 5 store keeps), and
+// none changed an encoding, so an older store is read as it is and
 // upgraded (its superblocks rewritten) before the first record of a newer
 // version goes in (docs/FORMAT.md, Format versions).
-const FormatVersion = 4
+const FormatVersion = 5
 
 // minFormatVersion is the oldest format version this package reads.
 const minFormatVersion = 1
@@ -276,22 +278,32 @@ func (s *Store) writeSuperblockCopy(i int64, sb Superblock) error {
 	}
 }
 
+// writeVersion is the format version this writer writes: FormatVersion
+// (an older one in tests that make an older store).
+func (s *Store) writeVersion() uint32 {
+	if s.version > 0 {
+		return s.version
+	}
+	return FormatVersion
+}
+
 // upgrade rewrites an older store's superblocks as FormatVersion (copy 1,
 // then copy 0), before a record of the newer version goes into its
 // journal. A power loss between the copies leaves copies that differ only
 // in their version, which Open finishes.
 func (s *Store) upgrade() error {
-	if s.layout.Version >= FormatVersion {
+	v := s.writeVersion()
+	if s.layout.Version >= v {
 		return nil
 	}
 	if s.opts.ReadOnly {
 		return ErrReadOnly
 	}
 	sb := s.layout
-	sb.Version = FormatVersion
+	sb.Version = v
 	for _, i := range []int64{1, 0} {
 		if err := s.writeSuperblockCopy(i, sb); err != nil {
-			return fmt.Errorf("upgrade the superblock to format version %d: %w", FormatVersion, err)
+			return fmt.Errorf("upgrade the superblock to format version %d: %w", v, err)
 		}
 	}
 	s.layout = sb
