@@ -24,10 +24,12 @@ type costWrites struct {
 	phase  string
 	chip   int
 	writes []faults.Op
-	// blankTrusted: no damage was done in the run, so the blocks the
-	// journal says are blank read erased (a writer erases a blank block
-	// that does not).
-	blankTrusted bool
+	// erasedTrusted: no damage was done in the run, so the writer's
+	// known-erased sets are the journal's (after damage a writer may
+	// empty them and erase those blocks again); blankTrusted: and the
+	// blocks the journal says are blank read erased (a writer erases a
+	// blank block that does not).
+	erasedTrusted, blankTrusted bool
 }
 
 // judgeCost judges the data-area and journal writes of a clean phase
@@ -132,7 +134,7 @@ func judgeCost(before, after *storeView, cw costWrites, chips []readerAt) string
 			if !serves && named == nil {
 				return fmt.Sprintf("the %s erased data blocks no new chunk or delta record uses: %v", cw.phase, op)
 			}
-			if why := knownErasedOnly(before.backup, op, cw.blankTrusted); why != "" {
+			if why := knownErasedOnly(before.backup, op, cw.erasedTrusted, cw.blankTrusted); why != "" {
 				return fmt.Sprintf("the %s erased %s: %v", cw.phase, why, op)
 			}
 		}
@@ -147,10 +149,10 @@ func judgeCost(before, after *storeView, cw costWrites, chips []readerAt) string
 // covers is known erased in b (docs/FORMAT.md 4.7: a writer programs an
 // erased block as it is and a blank one after reading it erased; an erase
 // window is erased whole when any of its blocks is not known erased), ""
-// if not. Blank blocks count only if trusted; a journal with damage says
-// nothing.
-func knownErasedOnly(b *reference.Backup, op faults.Op, blankTrusted bool) string {
-	if b.Damaged() {
+// if not. Only in a run without damage (erasedTrusted); blank blocks only
+// if trusted too; a journal with damage says nothing.
+func knownErasedOnly(b *reference.Backup, op faults.Op, erasedTrusted, blankTrusted bool) string {
+	if b.Damaged() || !erasedTrusted {
 		return ""
 	}
 	e := b.Superblock.EraseSize
@@ -321,7 +323,7 @@ func (w *worker) checkRecoveryCost(vs verdicts, t *trial, pre, post *storeView, 
 		judged += "; the round wrote data blocks its intent named only"
 	}
 	if w.cleanRoundCommitted(t, post) {
-		if why := judgeCost(base, post, costWrites{phase: "round", chip: 1, writes: t.roundWrites, blankTrusted: true}, nil); why != "" {
+		if why := judgeCost(base, post, costWrites{phase: "round", chip: 1, writes: t.roundWrites, erasedTrusted: true, blankTrusted: true}, nil); why != "" {
 			vs.fail(BoundedCost, "%s", why)
 			return
 		}
@@ -427,15 +429,17 @@ func (w *worker) baseView() *storeView {
 
 // checkLiveCost judges the live round's writes (on chip 1, with chip 0
 // active and no restore pending) as judgeCost says: before is the state
-// after recovery, after the state after the live round.
-func (w *worker) checkLiveCost(vs verdicts, before, after *storeView, writes []faults.Op, outcome string) {
+// after recovery, after the state after the live round; runDamaged: the
+// harness damaged the chips in the run (the known-erased rule is then not
+// applied).
+func (w *worker) checkLiveCost(vs verdicts, before, after *storeView, writes []faults.Op, outcome string, runDamaged bool) {
 	if before == nil || before.err != nil {
 		vs.ok(BoundedCost, "live round: the state before it is not readable, its cost not judged")
 		return
 	}
 	var why string
 	w.quiet(func() {
-		why = judgeCost(before, after, costWrites{phase: "live round", chip: 1, writes: writes}, []readerAt{w.chips[1]})
+		why = judgeCost(before, after, costWrites{phase: "live round", chip: 1, writes: writes, erasedTrusted: !runDamaged}, []readerAt{w.chips[1]})
 	})
 	if why == "" && outcome == engine.OutcomeNothingChanged {
 		for _, op := range writes {

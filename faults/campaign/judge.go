@@ -144,7 +144,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		}
 	}
 	cost := vs[BoundedCost]
-	w.checkLive(ctx, vs, rec, writes, last, liveRestore{post: post, damaged: damaged})
+	w.checkLive(ctx, vs, rec, writes, last, liveRestore{post: post, damaged: damaged, runDamaged: len(t.damage) > 0 || len(t.testCase.Before.Rules) > 0})
 	joinCost(vs, cost)
 	return vs.all()
 }

@@ -114,7 +114,7 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
 	w.checkPrimaryRestore(vs, *writes, active, baseline, pending)
 	if active == 0 && !pending {
-		w.checkLiveCost(vs, rf.post, post, *writes, rep.Outcome)
+		w.checkLiveCost(vs, rf.post, post, *writes, rep.Outcome, rf.runDamaged)
 	}
 	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.generation, backup)
 	return vs.list()

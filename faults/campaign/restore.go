@@ -64,6 +64,9 @@ func (w *worker) restoreExcused(st engine.Status, g *generation, post *storeView
 type liveRestore struct {
 	post    *storeView
 	damaged func(info.Type) bool
+	// runDamaged: the harness damaged the chips in the run (see
+	// checkLiveCost).
+	runDamaged bool
 }
 
 // judgeRestoreRefusal judges a live round that refused to commit because

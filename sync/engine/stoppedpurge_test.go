@@ -13,7 +13,8 @@ import (
 // cancelled in the middle of its chunk writes stops and purges its
 // blocks; when that purge fails (every erase of the backup from there on
 // fails, by the schedule), the round's error and its report carry the
-// purge's error as well as the cancellation.
+// purge's error as well as the cancellation; once the erases work again,
+// the next round purges what is left and commits.
 func TestStoppedRoundReportsTheFailedPurge(t *testing.T) {
 	p := committedPair(t, DefaultConfig())
 	n := midWrite(t, p.traceRound(t, p.opts, "none"))
@@ -38,4 +39,12 @@ func TestStoppedRoundReportsTheFailedPurge(t *testing.T) {
 	require.Contains(t, rep.Error, "purge generation", "the report drops the purge's error")
 	require.Contains(t, eventKinds(e), EventError)
 	require.NotContains(t, eventKinds(e), EventPurgeVerified)
+
+	// Once the erases work again, the same engine's next round purges the
+	// interrupted round it still holds, then commits.
+	in.Disarm()
+	rep, err = e.Round(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, OutcomeCommitted, rep.Outcome, "%+v", rep)
+	require.Contains(t, eventKinds(e), EventPurgeVerified)
 }

@@ -71,3 +71,18 @@ func TestFreeWindowJustBeforeTheCursorIsFound(t *testing.T) {
 	require.True(t, ok, "the only free window starts one block before the cursor (%d)", w)
 	require.Equal(t, w, got)
 }
+
+// TestWindowFreeLooksAtItsOwnBlocksOnly: a window is free when its own
+// blocks are, whatever the block just past it holds.
+func TestWindowFreeLooksAtItsOwnBlocksOnly(t *testing.T) {
+	_, s := newStore(t)
+	runRound(t, s, 1, payloads{1: randomBytes(1, 10000)})
+	group := s.windowBlocks()
+	w, ok := s.nextFreeWindow(s.cursor, group, int(group), nil)
+	require.True(t, ok)
+	require.True(t, s.windowFree(w, group))
+	s.retired = map[uint32]bool{w + group: true}
+	require.True(t, s.windowFree(w, group), "the block after the window is not the window's")
+	s.retired = map[uint32]bool{w + group - 1: true}
+	require.False(t, s.windowFree(w, group), "the window's last block is retired")
+}
