@@ -1,11 +1,12 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,11 +34,16 @@ type File struct {
 	Settings []Setting // in file order
 }
 
-// Load reads and decodes the file at path.
+// Load reads and decodes the file at path. A file that cannot be read is
+// an error wrapping ErrConfig too: the command line named it.
 func Load(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("configuration file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named below, once
+		}
+		return nil, fmt.Errorf("%w: %s: %w (give the path of a configuration file, docs/CONFIG.md)", ErrConfig, path, err)
 	}
 	return Decode(path, b)
 }
@@ -46,9 +52,12 @@ func Load(path string) (*File, error) {
 // for messages.
 func Decode(name string, data []byte) (*File, error) {
 	f := &File{Name: name}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, f.errorf(1, "", "the file is empty: write one JSON object (docs/CONFIG.md)")
+	}
 	root, err := parseTree(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s:%w", ErrConfig, filepath.Base(name), err)
+		return nil, fmt.Errorf("%w: %s:%w", ErrConfig, name, err)
 	}
 	if root.kind != '{' {
 		return nil, f.errorf(root.line, "", "the file must hold one JSON object, not %s", root.kindName())

@@ -2,6 +2,9 @@ package config_test
 
 import (
 	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -84,17 +87,41 @@ func TestDecodeErrors(t *testing.T) {
 		{"trailing data", "{}\n{}", []string{"c.json:2: trailing data"}},
 		{"syntax", "{\n\"seed\": 1,,\n}", []string{"c.json:2: JSON syntax"}},
 		{"truncated", `{"seed": 1`, []string{"ends inside"}},
+		{"empty file", "", []string{"c.json:1: the file is empty: write one JSON object"}},
+		{"only spaces", " \n\t\n", []string{"c.json:1: the file is empty"}},
 		{"layouts differ", "{\"chips\": {\"primary\": {\"info\": {\"size\": \"8M\"}},\n \"backup\": {\"info\": {\"size\": \"4M\"}}}}",
 			[]string{"c.json:2: chips.backup.info.size: 4194304 differs from chips.primary.info.size (8388608, line 1): both chips of a pair use one layout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := config.Decode("c.json", []byte(tc.text))
+			require.NotContains(t, fmt.Sprint(err), "%!", "a formatting verb left unfilled")
 			require.ErrorIs(t, err, config.ErrConfig)
 			for _, w := range tc.want {
 				require.ErrorContains(t, err, w)
 			}
 		})
 	}
+}
+
+// TestLoadErrors: a configuration file that is missing or not readable, and
+// a syntax error, are errors about the configuration file (exit status 2),
+// naming the file by the path given.
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.json")
+	_, err := config.Load(missing)
+	require.ErrorIs(t, err, config.ErrConfig)
+	require.ErrorContains(t, err, missing+": no such file or directory")
+	require.NotContains(t, err.Error(), "open "+missing, "the path is named once")
+
+	_, err = config.Load(dir)
+	require.ErrorIs(t, err, config.ErrConfig, "a folder given as the file")
+
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte("{\n\"seed\": 1,,\n}"), 0o600))
+	_, err = config.Load(bad)
+	require.ErrorIs(t, err, config.ErrConfig)
+	require.ErrorContains(t, err, bad+":2: JSON syntax", "a syntax error names the file as given, like every other error")
 }
 
 func TestApplyFlagsOverride(t *testing.T) {
