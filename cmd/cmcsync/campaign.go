@@ -60,7 +60,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return nil
 	}
-	if *replay != "" {
+	if flagGiven(fs, "replay") {
 		return runReplay(ctx, *replay, *asJSON, stdout)
 	}
 	if *selfTest {
@@ -174,8 +174,14 @@ func shardFrom(flagValue string, getenv func(string) string) (campaign.Shard, er
 }
 
 func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) error {
+	if strings.TrimSpace(line) == "" {
+		return usageError("campaign: --replay: the replay line is empty (give the line a campaign printed after \"replay:\", in single quotes)")
+	}
 	c, err := campaign.ParseCase(line)
 	if err != nil {
+		return usageError("campaign: --replay: %v", err)
+	}
+	if _, err := campaign.LookupScenario(c.Scenario); err != nil {
 		return usageError("campaign: --replay: %v", err)
 	}
 	st, err := campaign.ReplayStory(ctx, c)
