@@ -26,6 +26,7 @@ import (
 	"github.com/cmcsync/cmcsync/internal/devlock"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 func main() {
@@ -53,7 +54,8 @@ const (
 // refusals and busy devices 3; bad configuration files, sizes that
 // contradict the chip (a region size its header contradicts, a simulated
 // chip's image file of another size than the spec's chip, a layout the chip
-// cannot hold) and bad input files 2; anything else 1.
+// cannot hold), serve off loopback without TLS files and bad input files 2;
+// anything else 1.
 func exitCode(err error) int {
 	var ee *exitError
 	switch {
@@ -64,7 +66,7 @@ func exitCode(err error) int {
 	case errors.Is(err, chipstate.ErrRefused), errors.Is(err, devlock.ErrBusy):
 		return exitRefused
 	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput),
-		errors.Is(err, sim.ErrImageMismatch), errors.Is(err, engine.ErrLayout):
+		errors.Is(err, sim.ErrImageMismatch), errors.Is(err, engine.ErrLayout), errors.Is(err, web.ErrNeedTLS):
 		return exitUsage
 	}
 	return exitFailure
