@@ -296,8 +296,10 @@ func (k kind) decode(n *node) (string, error) {
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	if h, ok := strings.CutPrefix(strings.ToLower(t), "0x"); ok {
+		// Only digits: strconv takes a sign ("0x+10", "0x-0"), which no
+		// mtdparts or /proc/mtd size has.
 		v, err := strconv.ParseInt(h, 16, 64)
-		if err != nil || v < 0 {
+		if err != nil || v < 0 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
 			return 0, fmt.Errorf("size %q: not a hexadecimal number of bytes", s)
 		}
 		return v, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/config"
+	"github.com/cmcsync/cmcsync/hal"
 )
 
 const good = `{
@@ -168,7 +169,8 @@ func TestParseSize(t *testing.T) {
 		in   string
 		want int64
 		bad  bool
-	}{{"0x100000", 1 << 20, false}, {"0X10", 16, false}, {"8M", 8 << 20, false}, {"4096", 4096, false}, {"0x", 0, true}, {"-0x1", 0, true}, {"8Q", 0, true}} {
+	}{{"0x100000", 1 << 20, false}, {"0X10", 16, false}, {"8M", 8 << 20, false}, {"4096", 4096, false}, {"0x", 0, true}, {"-0x1", 0, true}, {"8Q", 0, true},
+		{"0x+10", 0, true}, {"0x-0", 0, true}, {"0x1_0", 0, true}, {"0xffffffffffffffff", 0, true}} {
 		v, err := config.ParseSize(tc.in)
 		if tc.bad {
 			require.Error(t, err, tc.in)
@@ -204,6 +206,35 @@ func FuzzDecode(f *testing.F) {
 			if s.Flag == "" || s.Line < 1 {
 				t.Fatalf("setting %+v", s)
 			}
+		}
+	})
+}
+
+// FuzzParseSize: no panic on any text; a size that parses is not negative,
+// a hexadecimal one ("0x...") has only hexadecimal digits after its 0x (no
+// sign), and any other is what hal.ParseSize makes of it.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"8M", "0x900000", "0X10", "1048576", " 4K ", "0x", "0x-0", "0x+10", "-1", "8Q", "0xffffffffffffffff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := config.ParseSize(s)
+		if err != nil {
+			return
+		}
+		if v < 0 {
+			t.Fatalf("%q parses to %d", s, v)
+		}
+		ts := strings.TrimSpace(s)
+		if h, ok := strings.CutPrefix(strings.ToLower(ts), "0x"); ok {
+			if h == "" || strings.Trim(h, "0123456789abcdef") != "" {
+				t.Fatalf("%q parses to %d: not a hexadecimal number", s, v)
+			}
+			return
+		}
+		hv, herr := hal.ParseSize(ts)
+		if herr != nil || hv != v {
+			t.Fatalf("%q: %d, hal.ParseSize %d, %v", s, v, hv, herr)
 		}
 	})
 }
