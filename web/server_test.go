@@ -220,6 +220,8 @@ func TestBadBodies(t *testing.T) {
 		{"selection empty", "PUT", "/api/selection", `{"types":[]}`, "types", "select at least one information type"},
 		{"selection oversized", "PUT", "/api/selection", `{"types":[` + strings.Repeat(`"power",`, 10000) + `"fan"]}`, "", "larger than"},
 		{"upgrade unknown choice", "POST", "/api/upgrade", `{"choice":"both"}`, "choice", "unknown choice"},
+		{"upgrade choice a number", "POST", "/api/upgrade", `{"choice":1}`, "choice", "want a string, not number"}, // was "want a JSON web.UpgradeChoice"
+		{"info slot a string", "PUT", "/api/info/asset", `{"data_base64":"AAAA","slot":"3"}`, "slot", "want a whole number, not string"},
 		{"upgrade empty", "POST", "/api/upgrade", ``, "", "empty"},
 		{"sync with fields", "POST", "/api/sync", `{"now":true}`, "now", "unknown field: send an empty object {} or no body"},
 		{"sync garbage", "POST", "/api/sync", `nope`, "", "malformed"},
