@@ -54,6 +54,11 @@ func TestHelpCommand(t *testing.T) {
 		{[]string{"help", "info", "put"}, 0, "usage: cmcsync info put TYPE FILE"},
 		{[]string{"help", "upgrade"}, 0, "usage: cmcsync upgrade {keep|restore}"},
 		{[]string{"help", "nope"}, 2, ""},
+		// Every subcommand's help, vm scenario's too (it asked for a
+		// scenario name and exited 2).
+		{[]string{"help", "vm", "scenario"}, 0, "-cycles"},
+		{[]string{"help", "config", "set"}, 0, "-threshold"},
+		{[]string{"help", "campaign", "merge"}, 0, "usage: cmcsync campaign merge"},
 	} {
 		out, _, err := runCLI(tc.args...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
