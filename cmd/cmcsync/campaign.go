@@ -70,6 +70,24 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usageError("campaign: --mode: %v", err)
 	}
+	// campaign.Options reads zero as "the default": a negative or zero
+	// value given on the command line is refused here rather than run as
+	// the default (--count -5 ran 100 schedules).
+	for _, c := range []struct {
+		name     string
+		val, min int
+		what     string
+	}{
+		{"count", *count, 1, "schedules to run"},
+		{"workers", *workers, 0, "0 for one per CPU"},
+		{"live-every", *liveEvery, 1, "1 checks every point"},
+		{"keep", *keep, 0, "violations listed"},
+		{"stop-after", *stopAfter, 0, "0 runs every point"},
+	} {
+		if c.val < c.min {
+			return usageError("campaign: --%s %d: want %d or more (%s)", c.name, c.val, c.min, c.what)
+		}
+	}
 	mut, err := engine.ParseMutant(*mutant)
 	if err != nil {
 		return usageError("campaign: --mutant: %v", err)

@@ -42,6 +42,9 @@ func TestCampaignBadFlags(t *testing.T) {
 		// a failure, nor a whole campaign run instead.
 		{"--replay", "nosuch seed=1 mutant=none | (seed 1) | none"},
 		{"--replay", ""}, {"--replay", "  "},
+		// Negative and zero counts: refused, not run as the default.
+		{"--mode", "random", "--count", "-5"}, {"--mode", "random", "--count", "0"},
+		{"--workers", "-1"}, {"--live-every", "0"}, {"--keep", "-1"}, {"--stop-after", "-1"},
 	} {
 		_, _, err := runCmd("campaign", args...)
 		require.Equal(t, 2, campaignExit(err), "%v: %v", args, err)
