@@ -20,7 +20,8 @@ build:
 test: deps lint unit fuzz-smoke vm-test
 
 # The quick loop while editing: lint and the tests that run in seconds
-# (-short skips the browser test and the QEMU scenarios).
+# (-short skips the QEMU scenarios, and the browser test only where no
+# Chromium is installed: internal/browsertest).
 check: lint
 	$(GO) test -short ./...
 

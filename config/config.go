@@ -1,11 +1,12 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,11 +34,16 @@ type File struct {
 	Settings []Setting // in file order
 }
 
-// Load reads and decodes the file at path.
+// Load reads and decodes the file at path. A file that cannot be read is
+// an error wrapping ErrConfig too: the command line named it.
 func Load(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("configuration file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named below, once
+		}
+		return nil, fmt.Errorf("%w: %s: %w (give the path of a configuration file, docs/CONFIG.md)", ErrConfig, path, err)
 	}
 	return Decode(path, b)
 }
@@ -46,9 +52,12 @@ func Load(path string) (*File, error) {
 // for messages.
 func Decode(name string, data []byte) (*File, error) {
 	f := &File{Name: name}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, f.errorf(1, "", "the file is empty: write one JSON object (docs/CONFIG.md)")
+	}
 	root, err := parseTree(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s:%w", ErrConfig, filepath.Base(name), err)
+		return nil, fmt.Errorf("%w: %s:%w", ErrConfig, name, err)
 	}
 	if root.kind != '{' {
 		return nil, f.errorf(root.line, "", "the file must hold one JSON object, not %s", root.kindName())
@@ -287,8 +296,10 @@ func (k kind) decode(n *node) (string, error) {
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	if h, ok := strings.CutPrefix(strings.ToLower(t), "0x"); ok {
+		// Only digits: strconv takes a sign ("0x+10", "0x-0"), which no
+		// mtdparts or /proc/mtd size has.
 		v, err := strconv.ParseInt(h, 16, 64)
-		if err != nil || v < 0 {
+		if err != nil || v < 0 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
 			return 0, fmt.Errorf("size %q: not a hexadecimal number of bytes", s)
 		}
 		return v, nil

@@ -2,6 +2,9 @@ package config_test
 
 import (
 	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/config"
+	"github.com/cmcsync/cmcsync/hal"
 )
 
 const good = `{
@@ -84,17 +88,41 @@ func TestDecodeErrors(t *testing.T) {
 		{"trailing data", "{}\n{}", []string{"c.json:2: trailing data"}},
 		{"syntax", "{\n\"seed\": 1,,\n}", []string{"c.json:2: JSON syntax"}},
 		{"truncated", `{"seed": 1`, []string{"ends inside"}},
+		{"empty file", "", []string{"c.json:1: the file is empty: write one JSON object"}},
+		{"only spaces", " \n\t\n", []string{"c.json:1: the file is empty"}},
 		{"layouts differ", "{\"chips\": {\"primary\": {\"info\": {\"size\": \"8M\"}},\n \"backup\": {\"info\": {\"size\": \"4M\"}}}}",
 			[]string{"c.json:2: chips.backup.info.size: 4194304 differs from chips.primary.info.size (8388608, line 1): both chips of a pair use one layout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := config.Decode("c.json", []byte(tc.text))
+			require.NotContains(t, fmt.Sprint(err), "%!", "a formatting verb left unfilled")
 			require.ErrorIs(t, err, config.ErrConfig)
 			for _, w := range tc.want {
 				require.ErrorContains(t, err, w)
 			}
 		})
 	}
+}
+
+// TestLoadErrors: a configuration file that is missing or not readable, and
+// a syntax error, are errors about the configuration file (exit status 2),
+// naming the file by the path given.
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.json")
+	_, err := config.Load(missing)
+	require.ErrorIs(t, err, config.ErrConfig)
+	require.ErrorContains(t, err, missing+": no such file or directory")
+	require.NotContains(t, err.Error(), "open "+missing, "the path is named once")
+
+	_, err = config.Load(dir)
+	require.ErrorIs(t, err, config.ErrConfig, "a folder given as the file")
+
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte("{\n\"seed\": 1,,\n}"), 0o600))
+	_, err = config.Load(bad)
+	require.ErrorIs(t, err, config.ErrConfig)
+	require.ErrorContains(t, err, bad+":2: JSON syntax", "a syntax error names the file as given, like every other error")
 }
 
 func TestApplyFlagsOverride(t *testing.T) {
@@ -141,7 +169,8 @@ func TestParseSize(t *testing.T) {
 		in   string
 		want int64
 		bad  bool
-	}{{"0x100000", 1 << 20, false}, {"0X10", 16, false}, {"8M", 8 << 20, false}, {"4096", 4096, false}, {"0x", 0, true}, {"-0x1", 0, true}, {"8Q", 0, true}} {
+	}{{"0x100000", 1 << 20, false}, {"0X10", 16, false}, {"8M", 8 << 20, false}, {"4096", 4096, false}, {"0x", 0, true}, {"-0x1", 0, true}, {"8Q", 0, true},
+		{"0x+10", 0, true}, {"0x-0", 0, true}, {"0x1_0", 0, true}, {"0xffffffffffffffff", 0, true}} {
 		v, err := config.ParseSize(tc.in)
 		if tc.bad {
 			require.Error(t, err, tc.in)
@@ -177,6 +206,35 @@ func FuzzDecode(f *testing.F) {
 			if s.Flag == "" || s.Line < 1 {
 				t.Fatalf("setting %+v", s)
 			}
+		}
+	})
+}
+
+// FuzzParseSize: no panic on any text; a size that parses is not negative,
+// a hexadecimal one ("0x...") has only hexadecimal digits after its 0x (no
+// sign), and any other is what hal.ParseSize makes of it.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"8M", "0x900000", "0X10", "1048576", " 4K ", "0x", "0x-0", "0x+10", "-1", "8Q", "0xffffffffffffffff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := config.ParseSize(s)
+		if err != nil {
+			return
+		}
+		if v < 0 {
+			t.Fatalf("%q parses to %d", s, v)
+		}
+		ts := strings.TrimSpace(s)
+		if h, ok := strings.CutPrefix(strings.ToLower(ts), "0x"); ok {
+			if h == "" || strings.Trim(h, "0123456789abcdef") != "" {
+				t.Fatalf("%q parses to %d: not a hexadecimal number", s, v)
+			}
+			return
+		}
+		hv, herr := hal.ParseSize(ts)
+		if herr != nil || hv != v {
+			t.Fatalf("%q: %d, hal.ParseSize %d, %v", s, v, hv, herr)
 		}
 	})
 }

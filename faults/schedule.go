@@ -179,6 +179,13 @@ type parser struct {
 	pos    int
 }
 
+// predWords and actionWords list what a schedule may say where an
+// unknown word was found (the package documentation has the grammar).
+const (
+	predWords   = "(want always, primary, backup, read, program, erase or (at|devat|every|after|before|random|addr|and|or|not ...))"
+	actionWords = "(want cut, bad, wearout, weak or (torn|flip|scribble|copy|silent-erase|delay|fail ...))"
+)
+
 func (p *parser) done() bool { return p.pos >= len(p.tokens) }
 
 func (p *parser) errorf(format string, a ...any) error {
@@ -187,7 +194,7 @@ func (p *parser) errorf(format string, a ...any) error {
 
 func (p *parser) next() (string, error) {
 	if p.done() {
-		return "", p.errorf("unexpected end of text")
+		return "", p.errorf("unexpected end of text (a parenthesis left open?)")
 	}
 	t := p.tokens[p.pos]
 	p.pos++
@@ -289,7 +296,7 @@ func (p *parser) pred(depth int) (Pred, error) {
 		return OnKind{Erase}, nil
 	case "(":
 	default:
-		return nil, p.errorf("unknown predicate %q", t)
+		return nil, p.errorf("unknown predicate %q %s", t, predWords)
 	}
 	head, err := p.atom()
 	if err != nil {
@@ -340,7 +347,7 @@ func (p *parser) pred(depth int) (Pred, error) {
 		}
 		q = Not{c}
 	default:
-		return nil, p.errorf("unknown predicate (%s ...)", head)
+		return nil, p.errorf("unknown predicate (%s ...) %s", head, predWords)
 	}
 	if err := p.expect(")"); err != nil {
 		return nil, err
@@ -364,7 +371,7 @@ func (p *parser) action() (Action, error) {
 		return Weak{}, nil
 	case "(":
 	default:
-		return nil, p.errorf("unknown action %q", t)
+		return nil, p.errorf("unknown action %q %s", t, actionWords)
 	}
 	head, err := p.atom()
 	if err != nil {
@@ -455,7 +462,7 @@ func (p *parser) action() (Action, error) {
 			return nil, p.errorf("unknown failure %q (want media or timeout)", k)
 		}
 	default:
-		return nil, p.errorf("unknown action (%s ...)", head)
+		return nil, p.errorf("unknown action (%s ...) %s", head, actionWords)
 	}
 	if err := p.expect(")"); err != nil {
 		return nil, err

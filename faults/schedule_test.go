@@ -62,7 +62,10 @@ func TestScheduleValuesPrintAndParse(t *testing.T) {
 
 func TestParseScheduleErrors(t *testing.T) {
 	cases := map[string]string{
-		"(on (at 1))":                        "unknown action",
+		"(on (at 1))":                        "unknown action \")\" (want cut, bad, wearout, weak or (torn|flip|scribble|copy|silent-erase|delay|fail ...))",
+		"(on (and primary reed) cut)":        "unknown predicate \"reed\" (want always, primary, backup, read, program, erase or (at|devat|every|after|before|random|addr|and|or|not ...))",
+		"(on (at 1) (frob))":                 "unknown action (frob ...) (want",
+		"(on":                                "unexpected end of text (a parenthesis left open?)",
 		"(on (at -1) cut)":                   "index must be >= 0",
 		"(on (every 0) cut)":                 "at least 1",
 		"(on (random 2 1) cut)":              "probability",
@@ -78,7 +81,7 @@ func TestParseScheduleErrors(t *testing.T) {
 		"(on (at 1) cut))":                   "want \"(\"",
 		"(on (at 1) cut) (seed 3)":           "must come once, first",
 		"(bogus)":                            "unknown form",
-		"(on (frob 1) cut)":                  "unknown predicate",
+		"(on (frob 1) cut)":                  "unknown predicate (frob ...) (want",
 		"cut":                                "want \"(\"",
 		"(on (at 99999999999999999999) cut)": "want an integer",
 	}

@@ -76,7 +76,7 @@ func OpenFile(path string, o Options) (*Flash, error) {
 		return nil, fmt.Errorf("wear file: %w", err)
 	case int64(len(wearData)) != wearSize || string(wearData[:8]) != wearMagic ||
 		binary.LittleEndian.Uint64(wearData[8:]) != uint64(f.nblocks):
-		return nil, mismatch("wear file "+wearPath, "it is not a wear file for %d erase blocks of %s (open it with the erase model it was made with, or remove it to start from zero wear)", f.nblocks, hal.FormatSize(f.geo.EraseSize))
+		return nil, mismatch("wear file "+wearPath, "it is not a wear file for %d erase blocks of %s (open it with the part, size and erase model it was made with, or remove it to start from zero wear)", f.nblocks, hal.FormatSize(f.geo.EraseSize))
 	}
 
 	imf := &imageFile{path: path}

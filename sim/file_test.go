@@ -119,6 +119,13 @@ func TestOpenFileMismatch(t *testing.T) {
 	require.ErrorContains(t, err, "remove it")
 	require.NoError(t, os.WriteFile(path+".wear", wear, 0o644))
 
+	// The image opened with another erase block size (another part's,
+	// or the 64 KiB erase model): the wear file does not fit, and the
+	// hint names the part too, not only the erase model.
+	_, err = OpenFile(path, Options{Part: mustPart(t, norName), Size: 64 << 10, EraseModel: Erase64K})
+	require.ErrorIs(t, err, ErrImageMismatch)
+	require.ErrorContains(t, err, "open it with the part, size and erase model it was made with")
+
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, img, got, "a refused open touched the image")

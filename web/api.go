@@ -116,10 +116,17 @@ const maxDurationSeconds = 1e9
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s float64
 	if err := json.Unmarshal(b, &s); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && strings.HasPrefix(te.Value, "number") {
+			return fmt.Errorf("%s seconds is too large (at most %v)", b, float64(maxDurationSeconds))
+		}
 		return fmt.Errorf("want a number of seconds such as 30 or 0.5")
 	}
-	if s < 0 || s > maxDurationSeconds {
-		return fmt.Errorf("%v seconds is out of range", s)
+	if s < 0 {
+		return fmt.Errorf("%v seconds is negative: give 0 or more seconds", s)
+	}
+	if s > maxDurationSeconds {
+		return fmt.Errorf("%v seconds is too large (at most %v)", s, float64(maxDurationSeconds))
 	}
 	*d = Duration(math.Round(s * float64(time.Second)))
 	return nil

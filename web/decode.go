@@ -120,6 +120,7 @@ func unknownMember(name string, fields map[string]reflect.Value) error {
 // names a member twice.
 func checkNoDuplicateNames(raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()             // a number beyond a float64 (1e400) is the value's decoder's to refuse, with its member's words
 	var stack []map[string]bool // one set of names per open object; nil for an array
 	expectName := func() bool { return len(stack) > 0 && stack[len(stack)-1] != nil }
 	for {
@@ -168,9 +169,42 @@ func malformed(err error) error {
 func describeValueError(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("want a JSON %s, not %s", te.Type, te.Value)
+		return fmt.Sprintf("want %s, not %s", describeType(te.Type), te.Value)
 	}
 	return err.Error()
+}
+
+// describeType names the JSON value a Go type decodes from, in the words of
+// docs/API.md rather than Go's ("a list of strings", not "[]string").
+func describeType(t reflect.Type) string {
+	if t == nil {
+		return "another JSON value"
+	}
+	switch k := t.Kind(); {
+	case k == reflect.String:
+		return "a string"
+	case k == reflect.Bool:
+		return "true or false"
+	case isIntKind(k):
+		return "a whole number"
+	case isNumberKind(k):
+		return "a number"
+	case k == reflect.Slice || k == reflect.Array:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(describeType(t.Elem()), "a "), "an ") + "s"
+	case k == reflect.Struct || k == reflect.Map:
+		return "an object"
+	case k == reflect.Pointer:
+		return describeType(t.Elem())
+	}
+	return "another JSON value"
+}
+
+func isIntKind(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Uint64
+}
+
+func isNumberKind(k reflect.Kind) bool {
+	return isIntKind(k) || k == reflect.Float32 || k == reflect.Float64
 }
 
 // describeToken names the kind of a JSON value's first token.

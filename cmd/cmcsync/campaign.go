@@ -60,7 +60,7 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return nil
 	}
-	if *replay != "" {
+	if flagGiven(fs, "replay") {
 		return runReplay(ctx, *replay, *asJSON, stdout)
 	}
 	if *selfTest {
@@ -69,6 +69,24 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	m, err := campaign.ParseMode(*mode)
 	if err != nil {
 		return usageError("campaign: --mode: %v", err)
+	}
+	// campaign.Options reads zero as "the default": a negative or zero
+	// value given on the command line is refused here rather than run as
+	// the default (--count -5 ran 100 schedules).
+	for _, c := range []struct {
+		name     string
+		val, min int
+		what     string
+	}{
+		{"count", *count, 1, "schedules to run"},
+		{"workers", *workers, 0, "0 for one per CPU"},
+		{"live-every", *liveEvery, 1, "1 checks every point"},
+		{"keep", *keep, 0, "violations listed"},
+		{"stop-after", *stopAfter, 0, "0 runs every point"},
+	} {
+		if c.val < c.min {
+			return usageError("campaign: --%s %d: want %d or more (%s)", c.name, c.val, c.min, c.what)
+		}
 	}
 	mut, err := engine.ParseMutant(*mutant)
 	if err != nil {
@@ -174,8 +192,14 @@ func shardFrom(flagValue string, getenv func(string) string) (campaign.Shard, er
 }
 
 func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) error {
+	if strings.TrimSpace(line) == "" {
+		return usageError("campaign: --replay: the replay line is empty (give the line a campaign printed after \"replay:\", in single quotes)")
+	}
 	c, err := campaign.ParseCase(line)
 	if err != nil {
+		return usageError("campaign: --replay: %v", err)
+	}
+	if _, err := campaign.LookupScenario(c.Scenario); err != nil {
 		return usageError("campaign: --replay: %v", err)
 	}
 	st, err := campaign.ReplayStory(ctx, c)

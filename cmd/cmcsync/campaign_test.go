@@ -37,6 +37,14 @@ func TestCampaignBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--mode", "sideways"}, {"--depth", "3"}, {"--mutant", "nope"}, {"--scenario", "huge"},
 		{"--shard", "2/2"}, {"--replay", "not a line"}, {"extra"}, {"merge"},
+		// A replay line that parses but names no scenario, and an empty
+		// one (a shell variable that expanded to nothing): bad input, not
+		// a failure, nor a whole campaign run instead.
+		{"--replay", "nosuch seed=1 mutant=none | (seed 1) | none"},
+		{"--replay", ""}, {"--replay", "  "},
+		// Negative and zero counts: refused, not run as the default.
+		{"--mode", "random", "--count", "-5"}, {"--mode", "random", "--count", "0"},
+		{"--workers", "-1"}, {"--live-every", "0"}, {"--keep", "-1"}, {"--stop-after", "-1"},
 	} {
 		_, _, err := runCmd("campaign", args...)
 		require.Equal(t, 2, campaignExit(err), "%v: %v", args, err)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -114,6 +115,9 @@ func openPair(cmd, a, b string) (*pair, error) {
 	if p.specs[1], err = resolveSpec(cmd, "backup", b); err != nil {
 		return nil, err
 	}
+	if err := distinctChips(cmd, p.specs); err != nil {
+		return nil, err
+	}
 	if p.locks, err = lockChips(p.specs[0], p.specs[1]); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
@@ -141,6 +145,26 @@ func openPair(cmd, a, b string) (*pair, error) {
 		return nil, fmt.Errorf("%s: backup: %w", cmd, busyChip(err, p.specs))
 	}
 	return p, nil
+}
+
+// distinctChips refuses (exit 2) a pair whose two specs name one device or
+// one image file: a backup on the primary's own chip is no backup (it
+// failed as "device busy", exit 3, as if another process held it).
+func distinctChips(cmd string, specs [2]flashspec.Spec) error {
+	a, b := specs[0].Path(), specs[1].Path()
+	if a == "" || b == "" {
+		return nil
+	}
+	same := filepath.Clean(a) == filepath.Clean(b)
+	if sa, err := os.Stat(a); err == nil {
+		if sb, err := os.Stat(b); err == nil {
+			same = same || os.SameFile(sa, sb)
+		}
+	}
+	if same {
+		return usageError("%s: --primary and --backup name the same chip (%s): a pair is two chips, give the backup its own device or image file", cmd, a)
+	}
+	return nil
 }
 
 // lockChips locks the chips' devices against other cmcsync processes: an

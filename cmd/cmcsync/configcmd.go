@@ -156,6 +156,9 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.Validate(); err != nil {
 		return usageError("config set: %v", err)
 	}
+	if err := apiLimits(c); err != nil {
+		return usageError("config set: %v", err)
+	}
 	if err := e.SetConfig(c); err != nil {
 		return fmt.Errorf("config set: %w", err)
 	}
@@ -171,4 +174,21 @@ func joinFlags(names []string) string {
 		out += n
 	}
 	return out
+}
+
+// apiLimits checks c against the limits of the API and the page
+// (docs/API.md, Config), which are narrower than the engine's: a
+// configuration the command line stores must be one the page can show and
+// send back unchanged. The error names the flag.
+func apiLimits(c engine.Config) error {
+	err := toWebConfig(c).Validate(jsonout.Types(info.All()))
+	var fe *web.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	flags := map[string]string{"types": "--types", "interval_seconds": "--interval", "threshold_seconds": "--threshold", "group_size": "--group-size"}
+	if f, ok := flags[fe.Field]; ok {
+		return fmt.Errorf("%s: %s", f, fe.Msg)
+	}
+	return err
 }

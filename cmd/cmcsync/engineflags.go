@@ -90,6 +90,9 @@ func subcommand(ctx context.Context, name string, subs map[string]func(context.C
 		return nil
 	}
 	run, ok := subs[args[0]]
+	if !ok && strings.HasPrefix(args[0], "-") {
+		return usageError("%s: give the subcommand first: cmcsync %s SUBCOMMAND [flags], SUBCOMMAND one of %s", name, name, strings.Join(names, ", "))
+	}
 	if !ok {
 		return usageError("%s: unknown subcommand %q (want %s)", name, args[0], strings.Join(names, ", "))
 	}

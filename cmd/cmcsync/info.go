@@ -95,7 +95,9 @@ func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		input, err = os.ReadFile(pos[1])
 	}
 	if err != nil {
-		return fmt.Errorf("info put: %w", err)
+		// The file the command line names is not there or not readable:
+		// bad input, and nothing is opened.
+		return fmt.Errorf("info put: %w: %w (give the FILE to put, or - for standard input)", errBadInput, err)
 	}
 	e, c, err := pf.openOrDaemon(ctx, fs, stderr, "info put", "putting through its API")
 	if err != nil {
@@ -222,6 +224,12 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if *dir == "" {
 		return usageError("info collect: --dir is required")
+	}
+	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
+		if err == nil {
+			err = errors.New("not a folder")
+		}
+		return usageError("info collect: --dir %s: %v (give the folder of information files, docs/CLI.md, Information)", *dir, err)
 	}
 	sl, err := selLayout(*layout)
 	if err != nil {

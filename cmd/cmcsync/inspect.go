@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -53,9 +54,17 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// inspect only reads: it never creates the image file that
+	// flashspec.Open would create erased (a mistyped path would otherwise
+	// leave a blank chip-sized file behind and be reported as damage).
+	if s.Backend == flashspec.Sim && s.File != "" {
+		if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
+			return usageError("inspect: --flash: image file %s does not exist: inspect only reads (give an existing image file, or leave file= out to decode a blank chip in memory)", s.File)
+		}
+	}
 	f, err := flashspec.Open(s, nil)
 	if err != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("inspect: %v", err)}
+		return fmt.Errorf("inspect: %w", err)
 	}
 	defer func() { err = errors.Join(err, hal.Close(f)) }()
 	// One chip: resolved as a pair of it with itself.

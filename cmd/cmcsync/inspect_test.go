@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -24,4 +28,61 @@ func TestInspectFlags(t *testing.T) {
 	out, _, _ := runCLI("inspect", "--flash", "sim:part=mx66l1g45g,size=8M")
 	require.Contains(t, out, "image: DAMAGED")
 	require.Contains(t, out, "store: UNREADABLE")
+}
+
+// TestInspectBadImages: inspect only reads. A damaged image is reported
+// (exit 1); an image file that does not fit the spec, a spec whose chip
+// the layout does not fit, and an image file that does not exist are bad
+// input (exit 2) with a hint; no case creates or changes a file.
+func TestInspectBadImages(t *testing.T) {
+	dir := t.TempDir()
+	p, b := filepath.Join(dir, "p.img"), filepath.Join(dir, "b.img")
+	_, _, err := runCmd("sync", "--primary", "sim:part=mx66l1g45g,size=8M,file="+p, "--backup", "sim:part=mx66l1g45g,size=8M,file="+b, "--populate")
+	require.NoError(t, err)
+	good, err := os.ReadFile(b)
+	require.NoError(t, err)
+	// The layout of an 8 MiB chip: image 0+512K, info 0x80000+2M, store
+	// 0x280000 to the end (inspect prints it), the store's two superblock
+	// copies in its first two 4 KiB blocks; flip a bit in the superblocks
+	// and in the information region's header.
+	flip := func(offs ...int) []byte {
+		c := bytes.Clone(good)
+		for _, off := range offs {
+			c[off] ^= 0x10
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name     string
+		contents []byte // nil: no file
+		spec     string // after file=
+		code     int
+		want     string // in standard error or output
+	}{
+		{name: "intact", contents: good, spec: ",size=8M", code: 0, want: "verified: every committed chunk matches its digest"},
+		{name: "bit flip in one superblock copy", contents: flip(0x280008), spec: ",size=8M", code: 1, want: "superblock copy 0 is damaged"},
+		{name: "bit flips in both superblock copies", contents: flip(0x280008, 0x281008), spec: ",size=8M", code: 1, want: "store: UNREADABLE"},
+		{name: "bit flip in the region header", contents: flip(0x80008), spec: ",size=8M", code: 1, want: "info: DAMAGED"},
+		{name: "truncated", contents: good[:5<<20], spec: ",size=8M", code: 2, want: "holds 5242880 bytes, but a 8MiB mx66l1g45g chip is 8388608 bytes"},
+		{name: "size left out", contents: good, spec: "", code: 2, want: "a 128MiB mx66l1g45g chip"},
+		{name: "missing file", spec: ",size=8M", code: 2, want: "does not exist: inspect only reads"},
+		{name: "chip too small for the layout", contents: good[:3<<20], spec: ",size=3M", code: 2, want: "bad layout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := filepath.Join(t.TempDir(), "x.img")
+			if tc.contents != nil {
+				require.NoError(t, os.WriteFile(img, tc.contents, 0o644))
+			}
+			out, _, err := runCmd("inspect", "--flash", "sim:part=mx66l1g45g,file="+img+tc.spec)
+			require.Equal(t, tc.code, statusOf(err), "%v", err)
+			require.Contains(t, out+fmt.Sprint(err), tc.want)
+			got, rerr := os.ReadFile(img)
+			if tc.contents == nil {
+				require.ErrorIs(t, rerr, os.ErrNotExist, "inspect created the image")
+				return
+			}
+			require.NoError(t, rerr)
+			require.True(t, bytes.Equal(tc.contents, got), "inspect changed the image")
+		})
+	}
 }

@@ -24,6 +24,9 @@ import (
 	"github.com/cmcsync/cmcsync/config"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/devlock"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 func main() {
@@ -49,7 +52,10 @@ const (
 
 // exitCode maps an error to its exit status: an exitError's own code;
 // refusals and busy devices 3; bad configuration files, sizes that
-// contradict the chip and bad input files 2; anything else 1.
+// contradict the chip (a region size its header contradicts, a simulated
+// chip's image file of another size than the spec's chip, a layout the chip
+// cannot hold), serve off loopback without TLS files and bad input files 2;
+// anything else 1.
 func exitCode(err error) int {
 	var ee *exitError
 	switch {
@@ -59,7 +65,8 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, chipstate.ErrRefused), errors.Is(err, devlock.ErrBusy):
 		return exitRefused
-	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput):
+	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput),
+		errors.Is(err, sim.ErrImageMismatch), errors.Is(err, engine.ErrLayout), errors.Is(err, web.ErrNeedTLS):
 		return exitUsage
 	}
 	return exitFailure
@@ -178,4 +185,12 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "\nRun \"cmcsync help <command>\" for a command's flags. Exit status: 0 done,")
 	fmt.Fprintln(w, "1 failure or damage found, 2 bad command line or input, 3 refused or busy")
 	fmt.Fprintln(w, "(docs/CLI.md).")
+}
+
+// flagGiven reports whether the flag name was given on the command line
+// (even with an empty value), after fs was parsed.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

@@ -217,3 +217,30 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 	require.Equal(t, 200, r.call(t, "GET", "/api/config", "", "", &c))
 	require.Equal(t, 45.0, c.IntervalSeconds)
 }
+
+// TestPairOfOneChip: --primary and --backup naming one image file (also
+// through another spelling of its path) are refused as a bad command line
+// (exit 2) before anything is created or written; it was "device busy"
+// (exit 3), as if another process held the chip.
+func TestPairOfOneChip(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "one.img")
+	spec := func(path string) string { return "sim:part=mx66l1g45g,size=8M,file=" + path }
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"sync, same path, file missing", []string{"sync", "--primary", spec(img), "--backup", spec(img), "--populate"}},
+		{"sync, same file, other spelling", []string{"sync", "--primary", spec(img), "--backup", spec(filepath.Join(dir, ".", "one.img"))}},
+		{"config get", []string{"config", "get", "--primary", spec(img), "--backup", spec(img)}},
+		{"serve", []string{"serve", "--state", dir, "--listen", "127.0.0.1:0", "--primary", spec(img), "--backup", spec(img)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCLI(tc.args...)
+			require.Equal(t, 2, statusOf(err), "%v", err)
+			require.ErrorContains(t, err, "name the same chip")
+			_, serr := os.Stat(img)
+			require.ErrorIs(t, serr, os.ErrNotExist, "nothing created")
+		})
+	}
+}

@@ -127,6 +127,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := distinctChips("serve", parsed); err != nil {
+		return err
+	}
 	if schedule != nil && (parsed[0].Backend != flashspec.Sim || parsed[1].Backend != flashspec.Sim) {
 		return usageError("serve: --faults needs two simulated chips (sim: specs, or neither --primary nor --backup)")
 	}

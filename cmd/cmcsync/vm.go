@@ -153,12 +153,17 @@ func runVMBoot(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		args = append([]string{"NAME"}, args...) // the flags of every scenario (cmcsync help vm scenario)
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return usageError("vm scenario: name a scenario first (one of %s)", strings.Join(scenario.Names(), ", "))
 	}
 	name := args[0]
-	fs := flag.NewFlagSet("vm scenario "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("vm scenario "+name, stderr,
+		"usage: cmcsync vm scenario NAME [flags]",
+		"\nBoots the emulated CMC in QEMU, runs scenario NAME and checks the flash",
+		"images from the host. NAME is one of: "+strings.Join(scenario.Names(), ", ")+".")
 	var c vmCommon
 	c.add(fs)
 	jsonOut := fs.Bool("json", false, "print the report as JSON")

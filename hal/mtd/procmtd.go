@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -123,6 +124,9 @@ func FindPartition(parts []Partition, name string) (Partition, error) {
 // and returns the character device of the partition named name.
 func ResolveName(path, name string) (string, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("mtd partition %q: %w (this system lists no MTD devices: on a machine without flash chips use sim: specs, e.g. sim:part=mx66l1g45g,file=PATH)", name, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("mtd partition %q: %w", name, err)
 	}

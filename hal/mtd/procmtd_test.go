@@ -87,6 +87,7 @@ func TestResolveName(t *testing.T) {
 	require.ErrorContains(t, err, `"u-boot"`) // lists what there is
 	_, err = ResolveName(filepath.Join(t.TempDir(), "missing"), "flash0")
 	require.ErrorIs(t, err, os.ErrNotExist)
+	require.ErrorContains(t, err, "this system lists no MTD devices", "a machine without MTD (a workstation) is told so")
 }
 
 func FuzzParseProcMTD(f *testing.F) {

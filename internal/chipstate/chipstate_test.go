@@ -105,6 +105,7 @@ func TestResolvePairDisagree(t *testing.T) {
 	_, b := pair(t, 2<<20)
 	_, err := chipstate.ResolvePair(a, b, chipstate.Places{})
 	require.ErrorIs(t, err, chipstate.ErrSizeMismatch)
+	require.ErrorContains(t, err, "not one pair", "the error says what the user can check")
 	// Only the backup's header intact: its size is used for both.
 	blank, _ := pair(t, 0)
 	l, err := chipstate.ResolvePair(blank, b, chipstate.Places{})

@@ -164,7 +164,7 @@ func ResolvePair(a, b hal.Flash, p Places) (engine.Layout, error) {
 	}
 	switch {
 	case fa.RegionSize != 0 && fb.RegionSize != 0 && fa.RegionSize != fb.RegionSize:
-		return engine.Layout{}, fmt.Errorf("%w: %s records %s, %s records %s", ErrSizeMismatch, a.Geometry().Name, hal.FormatSize(fa.RegionSize), b.Geometry().Name, hal.FormatSize(fb.RegionSize))
+		return engine.Layout{}, fmt.Errorf("%w: %s records %s, %s records %s (the two chips are not one pair: check --primary and --backup, or the configuration file's chips)", ErrSizeMismatch, a.Geometry().Name, hal.FormatSize(fa.RegionSize), b.Geometry().Name, hal.FormatSize(fb.RegionSize))
 	case fb.RegionSize != 0 && fa.RegionSize == 0:
 		// Only the backup's region is intact: use its size on both.
 		p.InfoSize = fb.RegionSize

@@ -16,7 +16,7 @@ const (
 )
 
 // Usage is the spec syntax, for flag help and error messages.
-const Usage = "sim:part=NAME|profile=PATH[,size=N][,file=PATH][,timing=max|spread][,name=N][,erase=64k], mtd:/dev/mtdN or mtd:name=PARTITION"
+const Usage = "sim:part=NAME|profile=PATH[,size=N][,file=PATH][,timing=max|spread][,name=N][,erase=4k|64k], mtd:/dev/mtdN or mtd:name=PARTITION"
 
 // simKeys are the keys of a sim spec.
 var simKeys = []string{"part", "size", "file", "timing", "name", "erase", "profile"}
