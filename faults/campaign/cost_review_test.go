@@ -135,3 +135,45 @@ func TestCostJudgeOnTheUpgradeRound(t *testing.T) {
 	}
 	require.Empty(t, judgeCost(before, after, costWrites{phase: "round", chip: 1, writes: rest, blankTrusted: true}, nil))
 }
+
+// TestCostJudgeMissesARedundantRecord: a round that changes a chunk and
+// also appends a record nothing needs — here a role record restating the
+// committed role after its commit — passes judgeCost: a journal program is
+// bounded only by lying inside a record the new journal holds, and only a
+// round that changed nothing is held to one record. (A round writing
+// intent-chunks records where intent-runs would take fewer slots is not
+// seen either.) This test pins that limit of the invariant; when the judge
+// bounds a changing round's records (its intent, the records its p
+// announces, its commit), it must be turned into a failure.
+func TestCostJudgeMissesARedundantRecord(t *testing.T) {
+	f := simtest.Chip(t, "mx66l1g45g", sim.Options{Size: 4 << 20, Name: "backup"})
+	require.NoError(t, store.Format(f, reviewStoreOff, reviewStoreSize, store.FormatOptions{
+		ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 250,
+		Config: store.Config{Types: []uint8{1}, Interval: time.Minute, Threshold: time.Second},
+	}))
+	rng := rand.New(rand.NewPCG(8, 8))
+	p := make([]byte, 40_000)
+	for i := range p {
+		p[i] = byte(rng.Uint32())
+	}
+	reviewRound(t, f, 1, p)
+	before := reviewView(t, f)
+	p[5000] ^= 1
+	ops := reviewRound(t, f, 2, p)
+	after := reviewView(t, f)
+	require.Empty(t, judgeCost(before, after, costWrites{phase: "round", chip: 1, writes: ops, blankTrusted: true}, nil))
+
+	// The redundant record, at the slot after the commit.
+	j := after.backup.Journal
+	last := j[len(j)-1]
+	require.Equal(t, reference.KindCommit, last.Kind)
+	rec := reference.RoleRecord(last.Seq+1, after.backup.Committed.Role)
+	off := last.Off + last.Size
+	require.Equal(t, last.Off/4096, (off+int64(len(rec))-1)/4096, "it fits in the commit's block")
+	f.Poke(off, rec)
+	wasteful := reviewView(t, f)
+	require.Len(t, wasteful.backup.Journal, len(j)+1)
+	ops = append(ops, faults.Op{Role: faults.Backup, Kind: faults.Program, Off: off, Len: int64(len(rec))})
+	require.Empty(t, judgeCost(before, wasteful, costWrites{phase: "round", chip: 1, writes: ops, blankTrusted: true}, nil),
+		"the judge does not see a redundant record in a round that changed a chunk")
+}
