@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sim"
 )
 
 // clonePayloads returns a deep copy of ps.
@@ -19,6 +20,43 @@ func clonePayloads(ps payloads) payloads {
 		out[t] = append([]byte(nil), b...)
 	}
 	return out
+}
+
+// roundUnderSchedule opens the store on f through an injector of sched
+// (trace, if set, sees every operation), requires its format version to be
+// v, arms sched so that operation 0 is the round's first and syncs ps as
+// generation gen (deltas allowed); it returns the injector. Unless the
+// power went off, the round must succeed.
+func roundUnderSchedule(t *testing.T, f *sim.Flash, sched faults.Schedule, trace faults.Trace, gen uint64, ps payloads, v uint32) *faults.Injector {
+	t.Helper()
+	in := faults.NewInjector(sched, faults.Options{Disarmed: true, SplitPages: true, BlockEraseSize: eraseWindow, Trace: trace})
+	cs := openTest(t, in.Wrap(f, faults.Backup), Options{})
+	require.Equal(t, v, cs.Identity().Version)
+	in.Arm()
+	r, err := cs.Begin(deltaPlanOf(gen, ps))
+	var writes []ChunkWrite
+	if err == nil {
+		writes = r.Writes()
+	}
+	for i, w := range writes {
+		if err != nil {
+			break
+		}
+		var data []byte
+		if w.Type != DeltaBlockType {
+			lo, hi := ChunkBounds(int64(len(ps[w.Type])), testPhase, 4096, w.Index)
+			data = ps[w.Type][lo:hi]
+		}
+		_, _, err = r.Write(i, data)
+	}
+	if err == nil {
+		err = r.Commit(State{Generation: gen, Time: time.Unix(int64(gen), 0).UTC(), Config: planOf(gen, ps).Config})
+	}
+	require.NoError(t, in.Err(), "the harness itself")
+	if !in.PoweredOff() {
+		require.NoError(t, err)
+	}
+	return in
 }
 
 // TestPowerCutDuringUpgradeToVersion5 cuts the first delta round of a
@@ -53,38 +91,8 @@ func TestPowerCutDuringUpgradeToVersion5(t *testing.T) {
 	next := clonePayloads(ps)
 	scatter(next[1], 20, 9)
 
-	// roundUnder opens the store (a version 5 writer), arms sched so that
-	// operation 0 is the round's first, and runs the delta round of
-	// generation 4; it returns the injector.
 	roundUnder := func(sched faults.Schedule) *faults.Injector {
-		in := faults.NewInjector(sched, faults.Options{Disarmed: true, SplitPages: true, BlockEraseSize: eraseWindow})
-		cs := openTest(t, in.Wrap(f, faults.Backup), Options{})
-		require.Equal(t, uint32(chainVersion), cs.Identity().Version)
-		in.Arm()
-		r, err := cs.Begin(deltaPlanOf(4, next))
-		var writes []ChunkWrite
-		if err == nil {
-			writes = r.Writes()
-		}
-		for i, w := range writes {
-			if err != nil {
-				break
-			}
-			var data []byte
-			if w.Type != DeltaBlockType {
-				lo, hi := ChunkBounds(int64(len(next[w.Type])), testPhase, 4096, w.Index)
-				data = next[w.Type][lo:hi]
-			}
-			_, _, err = r.Write(i, data)
-		}
-		if err == nil {
-			err = r.Commit(State{Generation: 4, Time: time.Unix(4, 0).UTC(), Config: planOf(4, next).Config})
-		}
-		require.NoError(t, in.Err(), "the harness itself")
-		if !in.PoweredOff() {
-			require.NoError(t, err)
-		}
-		return in
+		return roundUnderSchedule(t, f, sched, nil, 4, next, chainVersion)
 	}
 	count := roundUnder(faults.Schedule{})
 	total := count.Ops()
