@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -24,13 +23,7 @@ func TestStaleCompactRecordFailsItsChunk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the engine")
 	}
-	p := newPair(t, 5)
-	p.opts.NoDeltas = false
-	p.open()
-	p.round(0)
-	for range 3 {
-		p.round(10 * time.Minute)
-	}
+	p := deltaPair(t)
 	chip := p.chips[1]
 	b, err := reference.Decode(chip, p.layout.StoreOff, p.layout.StoreSize)
 	require.NoError(t, err)

@@ -74,18 +74,7 @@ func TestPowerCutDuringUpgradeToVersion5(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a round per flash operation")
 	}
-	f := newChip(t)
-	formatTest(t, f)
-	asVersion(t, f, chainVersion)
-	s := openTest(t, f, Options{})
-	s.version = chainVersion // a version 4 writer
-	ps := payloads{1: randomBytes(1, 40_000)}
-	deltaRound(t, s, 1, ps)
-	for g := uint64(2); g < 4; g++ {
-		scatter(ps[1], 20, g)
-		_, dblocks, _ := deltaRound(t, s, g, ps)
-		require.Positive(t, dblocks)
-	}
+	f, s, ps := version4WithDeltas(t)
 	snap := f.Snapshot()
 	old := clonePayloads(ps)
 	next := clonePayloads(ps)
