@@ -78,7 +78,11 @@ func TestVersion5RecordsReplay(t *testing.T) {
 		{"a compact delta record shorter than 10 bytes", 5, []testRecord{in2, deltas5Rec(6, 10, [3]uint32{1, 0, 9})}, 1},
 		{"a compact delta record of 10 bytes", 5, []testRecord{in2, deltas5Rec(6, 10, [3]uint32{1, 0, 10})}, -1},
 		{"compact deltas in a block the intent's run named", 5, []testRecord{in2, runsRec(6, testRun{1, 1, 2, 1, 1}), deltas5Rec(6, 2, [3]uint32{1, 0, 30})}, 2},
-		{"compact deltas of the chunk the intent's run named", 5, []testRecord{in2, runsRec(6, testRun{1, 0, 2, 1, 1}), deltas5Rec(6, 10, [3]uint32{1, 0, 30})}, 2},
+		{"compact deltas of the chunk the intent's run named", 5, []testRecord{in2, runsRec(6, testRun{1, 0, 2, 1, 1}), deltas5Rec(6, 10, [3]uint32{1, 0, 30}), commitRec(10, 2, 6)}, 2},
+		{"a run naming the chunk of an earlier compact delta", 5, []testRecord{in2, deltas5Rec(6, 10, [3]uint32{1, 0, 30}), runsRec(6, testRun{1, 0, 2, 1, 1})}, 2},
+		{"compact deltas naming one chunk twice", 5, []testRecord{in2, deltas5Rec(6, 10, [3]uint32{1, 0, 30}, [3]uint32{1, 0, 30})}, 1},
+		{"compact deltas of a type the intent does not change", 5, []testRecord{in2, deltas5Rec(6, 10, [3]uint32{2, 0, 30})}, 1},
+		{"compact deltas beyond the new count", 5, []testRecord{in2, deltas5Rec(6, 10, [3]uint32{1, 2, 30})}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -138,10 +138,14 @@ func TestVersion5RecordsReplay(t *testing.T) {
 		{"a compact delta record shorter than 10 bytes", 5, []record{in2, deltas5(10, [3]uint32{1, 0, 9})}, 1},
 		{"a compact delta record of 10 bytes", 5, []record{in2, deltas5(10, [3]uint32{1, 0, 10})}, -1},
 		{"compact deltas in a block the intent's run named", 5, []record{in2, runs(run{1, 1, 2, 1, 1}), deltas5(2, [3]uint32{1, 0, 30})}, 2},
-		// The store checks a chunk named by both a full entry and a delta
-		// entry when it applies the intent (at the commit); the reference
-		// at the delta record. Both refuse the round.
-		{"compact deltas of the chunk the intent's run named", 5, []record{in2, runs(run{1, 0, 2, 1, 1}), deltas5(10, [3]uint32{1, 0, 30}), commit(2)}, 3},
+		// The store checked the delta entries' chunks at the commit only
+		// (the state before it then held the delta record); FORMAT 4.14
+		// and the reference refuse the delta record.
+		{"compact deltas of the chunk the intent's run named", 5, []record{in2, runs(run{1, 0, 2, 1, 1}), deltas5(10, [3]uint32{1, 0, 30}), commit(2)}, 2},
+		{"a run naming the chunk of an earlier compact delta", 5, []record{in2, deltas5(10, [3]uint32{1, 0, 30}), runs(run{1, 0, 2, 1, 1})}, 2},
+		{"compact deltas naming one chunk twice", 5, []record{in2, deltas5(10, [3]uint32{1, 0, 30}, [3]uint32{1, 0, 30})}, 1},
+		{"compact deltas of a type the intent does not change", 5, []record{in2, deltas5(10, [3]uint32{2, 0, 30})}, 1},
+		{"compact deltas beyond the new count", 5, []record{in2, deltas5(10, [3]uint32{1, 2, 30})}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
