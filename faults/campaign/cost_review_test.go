@@ -142,9 +142,10 @@ func TestCostJudgeOnTheUpgradeRound(t *testing.T) {
 // bounded only by lying inside a record the new journal holds, and only a
 // round that changed nothing is held to one record. (A round writing
 // intent-chunks records where intent-runs would take fewer slots is not
-// seen either.) This test pins that limit of the invariant; when the judge
-// bounds a changing round's records (its intent, the records its p
-// announces, its commit), it must be turned into a failure.
+// seen either.) docs/DESIGN.md states the limit ("Not bounded: ... how
+// many journal records a round with changes uses"); this test pins it:
+// when the judge bounds a changing round's records (its intent, the
+// records its p announces, its commit), it must be turned into a failure.
 func TestCostJudgeMissesARedundantRecord(t *testing.T) {
 	f := simtest.Chip(t, "mx66l1g45g", sim.Options{Size: 4 << 20, Name: "backup"})
 	require.NoError(t, store.Format(f, reviewStoreOff, reviewStoreSize, store.FormatOptions{
