@@ -173,6 +173,16 @@ func (r *replayer) intentDeltas(body []byte, compact bool) *broken {
 	if err := f.end(); err != nil {
 		return malformed(err)
 	}
+	// The block's place is checked whatever its entries: a record with
+	// none still names the block (FORMAT 4.14: "the delta block in the
+	// data area"), and deltas exist only in stores of chunks of at most
+	// 64 KiB.
+	switch {
+	case d.Block >= sb.DataBlocks:
+		return malformed(fmt.Errorf("delta block %d, the data area has %d", d.Block, sb.DataBlocks))
+	case sb.EraseSize > deltaMaxErase:
+		return malformed(fmt.Errorf("a delta block in a store of %d-byte chunks", sb.EraseSize))
+	}
 	p := r.b.Pending
 	switch {
 	case p == nil:

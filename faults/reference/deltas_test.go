@@ -11,6 +11,21 @@ import (
 	"github.com/cmcsync/cmcsync/sync/info"
 )
 
+// deltaPair returns a pair (seed 5, deltas allowed) after four rounds of
+// CMC activity, the last three 10 minutes apart: chip 1's store holds
+// delta records.
+func deltaPair(t *testing.T) *pair {
+	t.Helper()
+	p := newPair(t, 5)
+	p.opts.NoDeltas = false
+	p.open()
+	p.round(0)
+	for range 3 {
+		p.round(10 * time.Minute)
+	}
+	return p
+}
+
 // TestDeltasDecodedIndependently: rounds of CMC activity commit chunks as
 // delta records (compact ones, format version 5); the reference decoder rebuilds every
 // payload from bases and chains — the primary's bytes — also after a
@@ -20,13 +35,7 @@ func TestDeltasDecodedIndependently(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the engine")
 	}
-	p := newPair(t, 5)
-	p.opts.NoDeltas = false
-	p.open()
-	p.round(0)
-	for range 3 {
-		p.round(10 * time.Minute)
-	}
+	p := deltaPair(t)
 	check := func(what string) *reference.Backup {
 		b, err := reference.Decode(p.chips[1], p.layout.StoreOff, p.layout.StoreSize)
 		require.NoError(t, err, what)

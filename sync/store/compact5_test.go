@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/sim"
 )
 
 // journalKinds returns how many valid records of each kind the journal
@@ -19,14 +21,12 @@ func journalKinds(t *testing.T, s *Store) map[string]int {
 	return n
 }
 
-// TestVersion4DeltasUpgradedToVersion5: a version 4 store whose chains
-// hold version 3 delta records (named by intent-deltas records) is read as
-// it is; the next delta round upgrades it to version 5 and appends a
-// compact record to the same chains (named by an intent-deltas-5 record),
-// so a chain mixes both framings; the state replays, compacts
-// (checkpoint-deltas naming both) and reads back, and read as version 4
-// again the compact intent-deltas record is damage (the state before it).
-func TestVersion4DeltasUpgradedToVersion5(t *testing.T) {
+// version4WithDeltas returns a chip whose store is of format version 4,
+// written by a version 4 writer (returned): generation 1 of type 1 (40,000
+// bytes) written whole, generations 2 and 3 each with delta blocks of
+// version 3 records; and the payloads of generation 3.
+func version4WithDeltas(t *testing.T) (*sim.Flash, *Store, payloads) {
+	t.Helper()
 	f := newChip(t)
 	formatTest(t, f)
 	asVersion(t, f, chainVersion)
@@ -39,6 +39,18 @@ func TestVersion4DeltasUpgradedToVersion5(t *testing.T) {
 		_, dblocks, _ := deltaRound(t, s, g, ps)
 		require.Positive(t, dblocks)
 	}
+	return f, s, ps
+}
+
+// TestVersion4DeltasUpgradedToVersion5: a version 4 store whose chains
+// hold version 3 delta records (named by intent-deltas records) is read as
+// it is; the next delta round upgrades it to version 5 and appends a
+// compact record to the same chains (named by an intent-deltas-5 record),
+// so a chain mixes both framings; the state replays, compacts
+// (checkpoint-deltas naming both) and reads back, and read as version 4
+// again the compact intent-deltas record is damage (the state before it).
+func TestVersion4DeltasUpgradedToVersion5(t *testing.T) {
+	f, s, ps := version4WithDeltas(t)
 	kinds := journalKinds(t, s)
 	require.Positive(t, kinds["intent-deltas"])
 	require.Zero(t, kinds["intent-deltas-5"])

@@ -305,8 +305,9 @@ func decodeIntentDeltas(body []byte, compact bool) (uint64, deltaBlock, error) {
 // pending intent of the same generation expecting more records; the delta
 // block in the data area, outside the committed state and not named
 // before by the intent; each entry a type of the intent whose committed
-// chunk map has the chunk at the same phase (its base), named once, its
-// record inside the block. The block is no longer erased or blank.
+// chunk map has the chunk at the same phase (its base, with room in its
+// chain), named once, its record inside the block. The block is no longer
+// erased or blank.
 func (s *Store) applyIntentDeltas(r record) error {
 	compact := r.kind == kindIntentDeltas5
 	if s.layout.Version < deltaVersion || compact && s.layout.Version < compactVersion {
@@ -329,6 +330,16 @@ func (s *Store) applyIntentDeltas(r record) error {
 	if err := s.checkDeltaBlock(in, &db); err != nil {
 		return err
 	}
+	if c := in.check; c != nil {
+		// The entries' preconditions, at this record as the reference
+		// decoder and docs/FORMAT.md have them (without a check, an intent
+		// listing a type twice, they are found at the commit).
+		for _, x := range db.entries {
+			if err := c.delta(in, s.committed.Types, x.Type, x.Index, deltaChainLimit(s.layout.Version)); err != nil {
+				return err
+			}
+		}
+	}
 	in.named.add(db.block)
 	s.erased.remove(db.block)
 	s.blank.remove(db.block)
@@ -337,9 +348,10 @@ func (s *Store) applyIntentDeltas(r record) error {
 	return nil
 }
 
-// checkDeltaBlock checks an intent-deltas record's block and entries
-// against the layout and the committed state (see applyIntentDeltas); the
-// chunks named twice are checked when the intent is applied.
+// checkDeltaBlock checks an intent-deltas record's block and its entries'
+// places against the layout and the committed state (see
+// applyIntentDeltas, which checks the entries' chunks with the intent's
+// check, and the commit again).
 func (s *Store) checkDeltaBlock(in *intent, db *deltaBlock) error {
 	e := s.layout.EraseSize
 	switch {

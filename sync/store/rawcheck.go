@@ -165,6 +165,35 @@ func (c *rawCheck) entry(t uint8, x uint32) {
 	c.named[k>>6] |= 1 << (k & 63)
 }
 
+// delta checks a delta entry (chunk x of type t) of an intent-deltas
+// record as the record comes (docs/FORMAT.md, Deltas: the record's
+// preconditions): a type of the intent, an index below its new count, a
+// committed base (the type committed at the same phase, with that chunk,
+// whose chain has fewer than chainLimit records), a chunk no earlier entry
+// of the intent named (in any record kind); it notes the chunk named, so
+// that a later entry naming it is refused at its record. The commit checks
+// all of it again (applyDeltaEntries).
+func (c *rawCheck) delta(in *intent, committed []TypeState, t uint8, x uint32, chainLimit int) error {
+	i := int(c.position[t]) - 1
+	switch {
+	case i < 0:
+		return fmt.Errorf("%w: intent writes a delta of type %d it does not describe", ErrCorrupt, t)
+	case int64(x) >= int64(c.chunkCount[i]):
+		return fmt.Errorf("%w: intent writes a delta of chunk %d of type %d beyond its %d chunks", ErrCorrupt, x, t, c.chunkCount[i])
+	case int64(x) >= int64(c.keptLen[i]) || committed[c.committedIndex[i]].Phase != in.types[i].Phase:
+		return fmt.Errorf("%w: intent writes a delta of chunk %d of type %d, which has no committed base", ErrCorrupt, x, t)
+	}
+	k := c.namedBase[i] + int(x)
+	if c.named[k>>6]&(1<<(k&63)) != 0 {
+		return fmt.Errorf("%w: intent writes chunk %d of type %d twice", ErrCorrupt, x, t)
+	}
+	if n := len(committed[c.committedIndex[i]].Chunks[x].Deltas); n >= chainLimit {
+		return fmt.Errorf("%w: intent writes delta %d of chunk %d of type %d, at most %d are allowed", ErrCorrupt, n+1, x, t, chainLimit)
+	}
+	c.named[k>>6] |= 1 << (k & 63)
+	return nil
+}
+
 // twice records the error of an entry that names a chunk an earlier entry
 // of the intent named.
 func (c *rawCheck) twice(t uint8, x uint32) {
