@@ -38,6 +38,16 @@ func TestDamagedSuperblockCopy(t *testing.T) {
 	f.Poke(testStoreOff+4096, junk(6, 300))
 	_, err := Open(f, testStoreOff, testStoreSize, Options{})
 	require.ErrorIs(t, err, ErrNotFormatted)
+	// The journal and chunks after the copies are intact: the error must
+	// not send the user to format, which would erase them, without
+	// saying so.
+	require.Contains(t, err.Error(), "may still hold committed information")
+	require.Contains(t, err.Error(), "formatting erases all of it")
+	require.NotContains(t, err.Error(), "(run format)")
+	// A blank range is another matter: format is the way on.
+	_, err = Open(newChip(t), testStoreOff, testStoreSize, Options{})
+	require.ErrorIs(t, err, ErrNotFormatted)
+	require.Contains(t, err.Error(), "both copies are erased (a blank range: run format)")
 }
 
 func TestDamagedCommitRecordFallsBack(t *testing.T) {

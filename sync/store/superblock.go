@@ -183,7 +183,20 @@ func (s *Store) readSuperblocks() error {
 			return fmt.Errorf("%w: %w: a format of this store (chip %d of pair %#x) was cut by power loss before its end (format again: it finishes the format, erasing the range)",
 				ErrNotFormatted, ErrFormatInterrupted, c0.sb.ChipID, c0.sb.PairID)
 		}
-		return fmt.Errorf("%w: no valid superblock at %#x on %s (run format)", ErrNotFormatted, s.offset, g.Name)
+		if c0.erased && c1.erased {
+			return fmt.Errorf("%w: no superblock at %#x on %s: both copies are erased (a blank range: run format)", ErrNotFormatted, s.offset, g.Name)
+		}
+		// Something was written there: a damaged store, or another
+		// program's data. Either way formatting would erase what the
+		// blocks after the superblocks hold, so the hint says so.
+		why := func(c superblockCopy) string {
+			if c.erased {
+				return "erased"
+			}
+			return c.err.Error()
+		}
+		return fmt.Errorf("%w: no valid superblock at %#x on %s (copy 0: %s; copy 1: %s): the range holds data, and the journal and chunks after the superblocks may still hold committed information; `cmcsync inspect` shows what is there; formatting erases all of it",
+			ErrNotFormatted, s.offset, g.Name, why(*c0), why(*c1))
 	case c0.good && c1.good && c0.sb != c1.sb:
 		if c0.sb.Version == c1.sb.Version || !sameLayout(c0.sb, c1.sb) {
 			s.find(SuperblockDamaged, -1, s.offset+s.eraseSize, 0, "the two superblock copies differ; using copy 0")
