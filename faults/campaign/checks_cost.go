@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/faults/reference"
@@ -242,9 +243,13 @@ func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string
 	if idle && !compacted && len(fresh) > 1 {
 		return fmt.Sprintf("the %s changed no chunk but wrote %d journal records (at most its commit)", cw.phase, len(fresh))
 	}
+	if why := judgeSuperblockCost(before, after, cw); why != "" {
+		return why
+	}
+	sbEnd := b.StoreOff + 2*e // the superblock copies, judged above
 	programmed := make([]int64, len(fresh))
 	for _, op := range cw.writes {
-		if chipOf(op) != cw.chip || op.Off < jOff || op.Off >= jOff+jSize {
+		if chipOf(op) != cw.chip || op.Off < jOff || op.Off >= jOff+jSize || op.Off+op.Len <= sbEnd {
 			continue
 		}
 		switch op.Kind {
@@ -466,4 +471,50 @@ func joinCost(vs verdicts, before Verdict) {
 	}
 	after.Saw = before.Saw + "; " + after.Saw
 	vs[BoundedCost] = after
+}
+
+// judgeSuperblockCost judges cw's writes to the two superblock copies
+// (store blocks 0 and 1, docs/FORMAT.md 4.1): they are written only when
+// the superblock changes (a format version upgrade, 4.11), and then each
+// copy takes at most one erase and one slot of programs. A write there
+// with the superblock unchanged, or more than that, is waste.
+func judgeSuperblockCost(before, after *storeView, cw costWrites) string {
+	b := after.backup
+	e, slot := b.Superblock.EraseSize, b.Superblock.SlotSize
+	lo, hi := b.StoreOff, b.StoreOff+2*e
+	old, cur := before.backup.Superblock, b.Superblock
+	changed := old.Formatted.Equal(cur.Formatted)
+	old.Formatted, cur.Formatted = time.Time{}, time.Time{}
+	changed = !changed || old != cur
+	var erases [2]int
+	var programmed [2]int64
+	for _, op := range cw.writes {
+		if chipOf(op) != cw.chip || op.Off+op.Len <= lo || op.Off >= hi {
+			continue
+		}
+		if !changed {
+			return fmt.Sprintf("the %s wrote a superblock copy although the superblock did not change: %v", cw.phase, op)
+		}
+		switch op.Kind {
+		case faults.Erase:
+			for off := range blocksOf(op, e) {
+				if off >= lo && off < hi {
+					erases[(off-lo)/e]++
+				}
+			}
+		case faults.Program:
+			c := (op.Off - lo) / e
+			if op.Off+op.Len > lo+(c+1)*e {
+				return fmt.Sprintf("the %s programmed across a superblock copy's block: %v", cw.phase, op)
+			}
+			programmed[c] += op.Len
+		}
+	}
+	for c := range 2 {
+		if erases[c] > 1 || programmed[c] > slot {
+			return fmt.Sprintf("the %s rewrote superblock copy %d with %d erases and %d programmed bytes (an upgrade needs at most 1 and a %d-byte slot)",
+				cw.phase, c, erases[c], programmed[c], slot)
+		}
+	}
+	return ""
 }
