@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -80,6 +81,11 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	}
 	if *force != "" && !*populate {
 		return usageError("sync: --force goes with --populate (it names the chips --populate may erase)")
+	}
+	if !*populate {
+		if err := refuseNewImageFiles(*primary, *backup); err != nil {
+			return err
+		}
 	}
 	p, err := openPair("sync", *primary, *backup)
 	if err != nil {
@@ -214,3 +220,33 @@ func joinNames(names []string) string {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// refuseNewImageFiles refuses a sync without --populate whose two chips
+// are simulated image files that do not exist yet: opening them would
+// create two blank chip-sized files (and their wear files) only for the
+// round to say that neither holds a store. One missing file of a pair is
+// left to the engine: a blank chip in place of a replaced one.
+func refuseNewImageFiles(primary, backup string) error {
+	var specs [2]flashspec.Spec
+	var missing []string
+	for i, c := range [][2]string{{"primary", primary}, {"backup", backup}} {
+		s, err := resolveSpec("sync", c[0], c[1])
+		if err != nil {
+			return err
+		}
+		specs[i] = s
+	}
+	if err := distinctChips("sync", specs); err != nil {
+		return err
+	}
+	for _, s := range specs {
+		if s.Backend != flashspec.Sim || s.File == "" {
+			return nil
+		}
+		if _, err := os.Stat(s.File); !errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		missing = append(missing, s.File)
+	}
+	return usageError("sync: the image files %s and %s do not exist (nothing created): give the files of an existing pair, or add --populate to create and format a new pair", missing[0], missing[1])
+}
