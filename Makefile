@@ -89,7 +89,7 @@ VMDIFF_POINTS ?= 0
 VMDIFF_NAND_POINTS ?= 10
 vm-diff: deps
 	$(GO) run ./cmd/cmcsync vm scenario diff --points $(VMDIFF_POINTS) \
-		--extra 'standard seed=1 mutant=no-purge | (on (at 440) cut) | none' \
+		--extra 'standard seed=1 mutant=no-purge | (on (at 439) cut) | none' \
 		--extra 'standard seed=1 mutant=commit-before-durable | (on (at 100) cut) | none' \
 		--extra 'standard seed=1 mutant=reinit-in-flight | (on (at 100) cut) | none' \
 		--extra 'standard seed=1 mutant=primary-written | (on (at 0) cut) | none' \
