@@ -86,8 +86,8 @@
 //     erases (the bound the engine's 20 ms probe interval allows on the
 //     campaigns' part, derived in interruptBound); after the request that
 //     showed the anomaly (for a primary already anomalous when the writes
-//     began, the earlier request it has not answered correctly since) only
-//     chunk-data programs count, not the failover's and restore's writes.
+//     began, the first request of that wait) only chunk-data programs
+//     count, not the failover's and restore's writes.
 //
 // A backup store the damage left undecodable, or naming another chip or
 // pair (re-imaged), may be refused: an error and nothing written is

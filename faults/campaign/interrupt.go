@@ -52,14 +52,15 @@ func interruptBound(part sim.Part, probeEvery time.Duration, chunkSize int64) in
 // (chunk data: the purge, the failover and the restore never program
 // there).
 //
-// If that request asks again what the primary had not answered correctly
-// since a request before the writes began (a wait that started before
-// them and no correct answer ended), the engine saw the anomaly at that
-// earlier request, before it wrote anything: the backup writes that
-// follow are the failover's role record and the restore of the
-// information region (the restore may read the primary's record again),
-// not the round's, so only the chunk-data programs after the earlier
-// request count.
+// If the primary was already anomalous before the writes began — a wait
+// (primaryWaits) that started before them and either exceeded the
+// threshold (a failover was due: the writes that follow are the
+// failover's role record and the restore of the information region, which
+// may read the old primary's records again) or is still unanswered at
+// that request, which asks it again — the engine saw the anomaly at the
+// wait's first request, before it wrote anything: the backup writes that
+// follow are not the round's, so only the chunk-data programs after that
+// earlier request count.
 func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.Op, dataOff, dataSize int64, threshold time.Duration, bound int) {
 	start := int64(-1)
 	for _, op := range writes {
@@ -83,7 +84,7 @@ func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.O
 	}
 	what := fmt.Sprintf("the primary was anomalous from #%d (request #%d %s)", onset, r.Op.Index, whyWrong(r))
 	if seen, ok := seenBefore(answers, r, start, threshold); ok {
-		what = fmt.Sprintf("the primary was anomalous from #%d, before the writes began at #%d (request #%d %s, not answered correctly since; #%d asked again)",
+		what = fmt.Sprintf("the primary was anomalous from #%d, before the writes began at #%d (request #%d %s; the first not answered correctly in time after them: #%d)",
 			anomalyOnset(seen), start, seen.Op.Index, whyWrong(seen), r.Op.Index)
 		r, onset = seen, seen.Op.Index
 	}
@@ -105,13 +106,17 @@ func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.O
 	vs.ok(InterruptBound, "%s; the round issued %d backup write(s) after it (bound %d)", what, before+after, bound)
 }
 
-// seenBefore returns the request before the writes began (#start) that r
-// asks again: the first request of a wait of the primary (primaryWaits)
-// that began before start, that no correct answer ended before r, and
-// whose bytes r reads again.
+// seenBefore returns the first request of a wait of the primary
+// (primaryWaits) that began before the writes (#start) and made the
+// primary anomalous for the rest of the round: the wait exceeded the
+// threshold (a failover was due), or no correct answer ended it before r,
+// which reads its bytes again.
 func seenBefore(answers []faults.Answer, r faults.Answer, start int64, threshold time.Duration) (faults.Answer, bool) {
 	for _, w := range primaryWaits(answers, threshold) {
-		if w.from.Op.Index < start && w.from.Op.Index < r.Op.Index && r.Op.Index <= w.to.Op.Index && sameRequest(w.from.Op, r.Op) {
+		if w.from.Op.Index >= start || w.from.Op.Index >= r.Op.Index {
+			break
+		}
+		if w.length > threshold || (r.Op.Index <= w.to.Op.Index && sameRequest(w.from.Op, r.Op)) {
 			return w.from, true
 		}
 	}
