@@ -357,3 +357,79 @@ func writesAt(writes []faults.Op, i int64) faults.Op {
 	}
 	return faults.Op{}
 }
+
+// TestCheckInterruptBoundSeenBeforeTheWrites: a primary the engine saw
+// answer wrongly before the round wrote anything, and that never answered
+// that request correctly since or made it wait beyond the threshold, was
+// anomalous from that request: the failover's role record and the restore
+// into the information region that follow are not the round's writes (the
+// small scenario's replays in testdata/regressions.txt), but chunk data
+// programmed after it is.
+func TestCheckInterruptBoundSeenBeforeTheWrites(t *testing.T) {
+	const (
+		dataOff  = 0x100000
+		dataSize = 0x100000
+		infoOff  = 0x10000
+		record   = 0x8000 // the flipped record, re-read until the failover
+		bound    = 10
+	)
+	for _, tc := range []struct {
+		name string
+		// off is where the writes after the wait go: the journal's role
+		// record first, then the information region or the data area.
+		off int64
+		// answered: the primary answers the record correctly before the
+		// writes (the wait ends there); slow: #0 answers after 4s instead
+		// (beyond the threshold: a failover is due) and #1..#9 correctly.
+		answered, slow bool
+		ok             bool
+	}{
+		{"the failover and the restore write the information region", infoOff, false, false, true},
+		{"the round programs chunk data while the primary is known anomalous", dataOff, false, false, false},
+		{"the wait ended before the writes; then a new corruption, read late", infoOff, true, false, false},
+		{"a failover due before the writes; the restore reads a record flipped since", infoOff, false, true, true},
+		{"a failover due before the writes; the round programs chunk data", dataOff, false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// #0..#9: the record read corrupt (corrupted at #0) every 5 ms;
+			// #10: the role record; #11..#40: the writes; #41: the record
+			// read again (the restore's fallback), corrupt; #42..#60 more
+			// writes.
+			var reqs []request
+			for range 10 {
+				reqs = append(reqs, request{took: time.Microsecond, corrupt: true, gap: 5 * time.Millisecond, off: record})
+			}
+			if tc.slow {
+				reqs[0].took = 4 * time.Second
+				for i := range reqs {
+					reqs[i].corrupt = false
+				}
+			}
+			a := answersOf(reqs...)
+			if tc.answered {
+				a[9].Corrupted = false
+			}
+			for i := range a {
+				a[i].CorruptedAt = 0
+			}
+			var writes []faults.Op
+			writes = append(writes, faults.Op{Index: 10, Role: faults.Backup, Kind: faults.Program, Off: 0x180000, Len: 64})
+			for i := int64(11); i <= 60; i++ {
+				if i == 41 {
+					continue
+				}
+				writes = append(writes, faults.Op{Index: i, Role: faults.Backup, Kind: faults.Program, Off: tc.off + i*256, Len: 256})
+			}
+			late := a[0]
+			late.Op.Index, late.Op.DevIndex, late.Corrupted, late.CorruptedAt = 41, 10, true, 0
+			if tc.answered || tc.slow {
+				late.CorruptedAt = 20 // flipped during the writes
+			}
+			a = append(a, late)
+			v := verdictFor(t, InterruptBound, func(vs verdicts) {
+				checkInterruptBound(vs, a, writes, dataOff, dataSize, 2*time.Second, bound)
+			})
+			require.Equal(t, tc.ok, v.OK, v.Saw)
+		})
+	}
+}

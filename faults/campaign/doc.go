@@ -84,7 +84,10 @@
 //   - interrupt-bound: once the primary is anomalous during the round's
 //     writes, the round issues at most 96 further backup programs and
 //     erases (the bound the engine's 20 ms probe interval allows on the
-//     campaigns' part, derived in interruptBound).
+//     campaigns' part, derived in interruptBound); after the request that
+//     showed the anomaly (for a primary already anomalous when the writes
+//     began, the first request of that wait) only chunk-data programs
+//     count, not the failover's and restore's writes.
 //
 // A backup store the damage left undecodable, or naming another chip or
 // pair (re-imaged), may be refused: an error and nothing written is

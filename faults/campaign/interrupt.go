@@ -51,6 +51,16 @@ func interruptBound(part sim.Part, probeEvery time.Duration, chunkSize int64) in
 // into the backup store's data area [dataOff, dataOff+dataSize) after it
 // (chunk data: the purge, the failover and the restore never program
 // there).
+//
+// If the primary was already anomalous before the writes began — a wait
+// (primaryWaits) that started before them and either exceeded the
+// threshold (a failover was due: the writes that follow are the
+// failover's role record and the restore of the information region, which
+// may read the old primary's records again) or is still unanswered at
+// that request, which asks it again — the engine saw the anomaly at the
+// wait's first request, before it wrote anything: the backup writes that
+// follow are not the round's, so only the chunk-data programs after that
+// earlier request count.
 func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.Op, dataOff, dataSize int64, threshold time.Duration, bound int) {
 	start := int64(-1)
 	for _, op := range writes {
@@ -72,6 +82,12 @@ func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.O
 	if r.Corrupted {
 		onset = max(r.CorruptedAt, start)
 	}
+	what := fmt.Sprintf("the primary was anomalous from #%d (request #%d %s)", onset, r.Op.Index, whyWrong(r))
+	if seen, ok := seenBefore(answers, r, start, threshold); ok {
+		what = fmt.Sprintf("the primary was anomalous from #%d, before the writes began at #%d (request #%d %s; the first not answered correctly in time after them: #%d)",
+			anomalyOnset(seen), start, seen.Op.Index, whyWrong(seen), r.Op.Index)
+		r, onset = seen, seen.Op.Index
+	}
 	before, after := 0, 0
 	for _, op := range writes {
 		switch {
@@ -82,11 +98,37 @@ func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.O
 			after++
 		}
 	}
-	what := fmt.Sprintf("the primary was anomalous from #%d (request #%d %s)", onset, r.Op.Index, whyWrong(r))
 	if before+after > bound {
 		vs.fail(InterruptBound, "%s; the round then issued %d backup writes before that request and %d chunk-data programs after it: %d, bound %d",
 			what, before, after, before+after, bound)
 		return
 	}
 	vs.ok(InterruptBound, "%s; the round issued %d backup write(s) after it (bound %d)", what, before+after, bound)
+}
+
+// seenBefore returns the first request of a wait of the primary
+// (primaryWaits) that began before the writes (#start) and made the
+// primary anomalous for the rest of the round: the wait exceeded the
+// threshold (a failover was due), or no correct answer ended it before r,
+// which reads its bytes again.
+func seenBefore(answers []faults.Answer, r faults.Answer, start int64, threshold time.Duration) (faults.Answer, bool) {
+	for _, w := range primaryWaits(answers, threshold) {
+		if w.from.Op.Index >= start || w.from.Op.Index >= r.Op.Index {
+			break
+		}
+		if w.length > threshold || (r.Op.Index <= w.to.Op.Index && sameRequest(w.from.Op, r.Op)) {
+			return w.from, true
+		}
+	}
+	return faults.Answer{}, false
+}
+
+// anomalyOnset is the operation the primary was anomalous from for a
+// request a it did not answer correctly in time: the corruption's, for a
+// corrupt answer.
+func anomalyOnset(a faults.Answer) int64 {
+	if a.Corrupted {
+		return a.CorruptedAt
+	}
+	return a.Op.Index
 }
