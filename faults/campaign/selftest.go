@@ -202,7 +202,7 @@ func tampers() []tamper {
 				}
 				return errors.New("no commit record")
 			}},
-		{invariant: Purged, wrong: "a block of the interrupted round left unerased", allowed: []string{Live}, run: cutMidWrites,
+		{invariant: Purged, wrong: "a block of the interrupted round left unerased", allowed: []string{Live, BoundedCost}, run: cutMidWrites,
 			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
 				b, err := w.decodeQuiet(1)
 				if err != nil {
