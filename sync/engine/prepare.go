@@ -191,8 +191,10 @@ type collection struct {
 // checked, see readRecord), hashes their chunks against the backup's
 // committed generation (see chunkDigests) and plans generation gen with
 // them and with the chunks a scrub found damaged. It notes the records'
-// offsets in rs for later probes. An error is an anomaly of the primary,
-// timed as timedPrimary.failedAt says; no payload buffer is held then.
+// offsets in rs for later probes. An error is an anomaly of the primary
+// (a read that failed, read wrong, or answered slower than the threshold,
+// even correctly), timed as timedPrimary.failedAt says; no payload buffer
+// is held then.
 func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint64, work *roundWork) (collection, error) {
 	rs.primary.mark()
 	// Each group of reads below is an anomaly if a read failed, read
