@@ -191,11 +191,19 @@ type collection struct {
 // checked, see readRecord), hashes their chunks against the backup's
 // committed generation (see chunkDigests) and plans generation gen with
 // them and with the chunks a scrub found damaged. It notes the records'
-// offsets in rs for later probes. An error is an anomaly of the primary,
-// timed as timedPrimary.failedAt says; no payload buffer is held then.
+// offsets in rs for later probes. An error is an anomaly of the primary
+// (a read that failed, read wrong, or answered slower than the threshold,
+// even correctly), timed as timedPrimary.failedAt says; no payload buffer
+// is held then.
 func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint64, work *roundWork) (collection, error) {
 	rs.primary.mark()
+	// Each group of reads below is an anomaly if a read failed, read
+	// wrong or answered slower than the threshold (timedPrimary.slow): a
+	// slow correct answer must not be forgotten by the next mark.
 	region, err := info.OpenRegion(rs.primary, e.opts.Layout.InfoOff, e.opts.Layout.InfoSize)
+	if err == nil {
+		err = rs.primary.slow()
+	}
 	if err != nil {
 		return collection{}, &anomaly{err: err, began: rs.primary.failedAt(), recheck: recheck{region: true}}
 	}
@@ -219,6 +227,11 @@ func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint
 		phase := (off + info.RecordHeaderSize) % chunk
 		rs.primary.mark()
 		tr, used, err := e.readChanged(rs, region, t, phase, chunk)
+		if err == nil {
+			if err = rs.primary.slow(); err != nil && used {
+				putPayload(tr.sparse.buf)
+			}
+		}
 		if err != nil {
 			c.release(false)
 			return collection{}, &anomaly{err: err, began: rs.primary.failedAt(), recheck: recheck{region: true, record: t}}
@@ -239,6 +252,11 @@ func (e *Engine) collect(rs *roundState, active int, types []info.Type, gen uint
 		}
 		rs.primary.mark()
 		rec, checks, err := e.readRecord(region, rs.primary, t, phase, chunk)
+		if err == nil {
+			if err = rs.primary.slow(); err != nil {
+				putPayload(rec.Payload)
+			}
+		}
 		if err != nil {
 			c.release(false)
 			// Timed from the failing read (a CRC error: from the last

@@ -45,8 +45,8 @@ func (e *Engine) probe(rs *roundState, want *info.ImageHeader) (info.ImageHeader
 	rs.lastProbe = e.clock.Now()
 	// The response time is that of each read: each read is one request
 	// the primary must answer.
-	if err == nil && !rs.primary.firstSlowStart.IsZero() {
-		err = fmt.Errorf("%w: %v", errSlow, rs.primary.slowestRead)
+	if err == nil {
+		err = rs.primary.slow()
 	}
 	if err != nil {
 		return h, &anomaly{err: err, began: rs.primary.failedAt()}

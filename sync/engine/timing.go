@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -47,6 +48,16 @@ func (t *timedPrimary) ReadAtPieces(p []byte, off int64, piece func(int)) (int, 
 
 // mark starts a new group of requests (a probe, a record read).
 func (t *timedPrimary) mark() { t.firstSlowStart, t.slowestRead = time.Time{}, 0 }
+
+// slow returns an error wrapping errSlow if a read since mark took longer
+// than the threshold, even one that answered right: a slow answer is an
+// anomaly whatever step asked it; else nil.
+func (t *timedPrimary) slow() error {
+	if t.firstSlowStart.IsZero() {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", errSlow, t.slowestRead)
+}
 
 // failedAt returns when the anomaly of a group that ended with the last
 // read began: the first read slower than the threshold, if any, else the
