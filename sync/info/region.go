@@ -498,7 +498,13 @@ func (r *Region) readInto(t Type, buf, want []byte, wantCRC uint32) (Record, err
 // programs the rest. Blocks of other types' extents, and blocks of this
 // extent past the new record's end, are never touched; bytes past the record
 // end are unspecified. Writing a payload equal to the stored one (valid
-// record) changes nothing, not even the sequence number.
+// record) changes nothing, not even the sequence number. Writing the
+// payload the stored header already describes (same type, length and
+// payload CRC) over a payload the chip does not hold exactly (damaged, or
+// weakly programmed and read differently) is a repair, not a change: the
+// sequence number is kept, so only the blocks whose bytes differ are
+// written, not the header's block too (a restore's retry after a weak
+// program then erases no block the fault did not touch).
 //
 // A payload longer than Capacity(t) returns an error wrapping ErrTooLarge
 // and changes nothing. payload is not retained. A flash failure part-way
@@ -554,6 +560,7 @@ func (r *Region) write(t Type, payload, known []byte) (WriteStats, error) {
 	if old, err := DecodeRecordHeader(hb); err == nil && old.Type == t {
 		seq = old.Seq + 1
 		if old.PayloadLen == uint32(len(payload)) && old.PayloadCRC == crc {
+			seq = old.Seq // the same record: a repair keeps its number
 			same, err := r.holds(off+RecordHeaderSize, payload)
 			if err != nil {
 				return WriteStats{}, fmt.Errorf("write %v: %w", t, err)
