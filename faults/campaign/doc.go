@@ -71,7 +71,10 @@
 //     injector's answers alone; which chip is active (the newest role in
 //     both stores) survives the restart; after a failover the active
 //     chip's region holds the last committed generation;
-//   - primary-untouched: no program or erase reached the primary;
+//   - primary-untouched: no program or erase reached the primary (but,
+//     in a live round that retried a failover's pending restore, those
+//     into its information region and the role record completing the
+//     restore in its store's journal);
 //   - live: once faults stop (the primary's damaged bytes healed), the next
 //     round commits and the backup then holds the primary's information —
 //     after a failover, the last committed generation, not whatever the new

@@ -76,12 +76,16 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	active, pending := st.ActiveChip, st.RestorePending
 	backup := 1 - active
 	baseline := w.chips[active].Stats()
+	var pre *storeView // the active chip's store, for the role record completing a pending restore
+	if pending {
+		pre = w.view(active, w.lastWrites)
+	}
 	rep, err := e.Round(ctx)
 	if err != nil {
 		if pending && errors.Is(err, engine.ErrRestorePending) {
 			w.judgeRestoreRefusal(vs, err, active, *writes, last, rf)
 			checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
-			w.checkPrimaryRestore(vs, *writes, active, baseline, pending)
+			w.checkPrimaryRestore(vs, *writes, active, baseline, pending, pre)
 			return vs.list()
 		}
 		vs.fail(Live, "the round after recovery failed: %v", err)
@@ -112,7 +116,7 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 		return vs.list()
 	}
 	checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
-	w.checkPrimaryRestore(vs, *writes, active, baseline, pending)
+	w.checkPrimaryRestore(vs, *writes, active, baseline, pending, pre)
 	if active == 0 && !pending {
 		w.checkLiveCost(vs, rf.post, post, *writes, rep.Outcome, rf.runDamaged)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -107,24 +108,94 @@ func (w *worker) judgeRestoreRefusal(vs verdicts, err error, active int, writes 
 
 // checkPrimaryRestore is checkPrimary for the live round; if a failover's
 // restore was pending when it started (pending), the round may have
-// written the active chip's information region (the restore's retry), and
-// only there: the other writes must spare the active chip.
-func (w *worker) checkPrimaryRestore(vs verdicts, writes []faults.Op, active int, baseline hal.Stats, pending bool) {
+// written the active chip's information region (the restore's retry) and,
+// once the retry completed, the role record that says so (docs/FORMAT.md,
+// 4.8: "appends a role record with restore pending = 0" to the active
+// chip's store), and only there: the other writes must spare the active
+// chip. pre is what the reference decoder read of the active chip's store
+// before the round (nil if no restore was pending).
+func (w *worker) checkPrimaryRestore(vs verdicts, writes []faults.Op, active int, baseline hal.Stats, pending bool, pre *storeView) {
 	if !pending {
 		w.checkPrimary(vs, writes, active, baseline)
 		return
 	}
 	lo, hi := w.bench.layout.InfoOff, w.bench.layout.InfoOff+w.bench.layout.InfoSize
 	restored := 0
+	var store []faults.Op
 	for _, op := range writes {
 		if chipOf(op) != active {
 			continue
 		}
 		if op.Off < lo || op.Off+op.Len > hi {
-			vs.fail(PrimaryIntact, "the primary (chip %d) was written outside its information region while a restore was pending: %v", active, op)
-			return
+			store = append(store, op)
+			continue
 		}
 		restored++
 	}
-	vs.ok(PrimaryIntact, "no program or erase reached the primary (chip %d) but %d write(s) of the pending restore to its information region", active, restored)
+	if len(store) > 0 {
+		post := w.view(active, append(slices.Clone(w.lastWrites), writes...))
+		if why := judgeRoleRecord(pre, post, store, active); why != "" {
+			vs.fail(PrimaryIntact, "the primary (chip %d) was written outside its information region while a restore was pending: %s", active, why)
+			return
+		}
+	}
+	vs.ok(PrimaryIntact, "no program or erase reached the primary (chip %d) but %d write(s) of the pending restore to its information region and %d of the role record completing it", active, restored, len(store))
+}
+
+// judgeRoleRecord judges ops, the writes of a live round to the active
+// chip (active) outside its information region while a failover's restore
+// was pending, from the active chip's store as the reference decoder read
+// it before (pre) and after (post) the round: they are the role record
+// that completes the restore (docs/FORMAT.md, 4.8) only if the store's
+// role now names active with no restore pending, every write lies in its
+// journal (not its superblocks, not its data area), and — when neither
+// journal is damaged (how a writer steps over damage is not bounded) —
+// every record the journal gained is a role record, every program lies
+// inside one of them and every erase covers the block one begins in. It
+// returns why not ("" if they are).
+func judgeRoleRecord(pre, post *storeView, ops []faults.Op, active int) string {
+	if post == nil || post.err != nil || pre == nil || pre.err != nil {
+		return fmt.Sprintf("%v, and the reference decoder cannot read chip %d's store before and after the round to find a role record", ops[0], active)
+	}
+	b := post.backup
+	if r := b.Committed.Role; r.RestorePending || int(r.Active) != active {
+		return fmt.Sprintf("%v, yet chip %d's store's role (epoch %d, active %d, restore pending %v) does not record the restore completed", ops[0], active, r.Epoch, r.Active, r.RestorePending)
+	}
+	e := b.Superblock.EraseSize
+	jOff, jSize := b.MetadataRange()
+	for _, op := range ops {
+		if op.Off < b.StoreOff+2*e || op.Off+op.Len > jOff+jSize {
+			return fmt.Sprintf("%v, outside the journal of chip %d's store, where only the role record completing the restore may go", op, active)
+		}
+	}
+	if pre.backup.Damaged() || b.Damaged() {
+		return ""
+	}
+	var lastSeq uint64
+	for _, r := range pre.backup.Journal {
+		lastSeq = max(lastSeq, r.Seq)
+	}
+	var fresh []reference.Record
+	for _, r := range b.Journal {
+		if r.Seq <= lastSeq {
+			continue
+		}
+		if r.Kind != reference.KindRole {
+			return fmt.Sprintf("chip %d's store gained a %v record (seq %d) in the round, not only the role record completing the restore", active, r.Kind, r.Seq)
+		}
+		fresh = append(fresh, r)
+	}
+	for _, op := range ops {
+		var ok bool
+		switch op.Kind {
+		case faults.Program:
+			ok = slices.ContainsFunc(fresh, func(r reference.Record) bool { return op.Off >= r.Off && op.Off+op.Len <= r.Off+r.Size })
+		case faults.Erase:
+			ok = slices.ContainsFunc(fresh, func(r reference.Record) bool { return r.Off >= op.Off/e*e && r.Off < op.Off+op.Len })
+		}
+		if !ok {
+			return fmt.Sprintf("%v, which serves no role record chip %d's journal gained in the round", op, active)
+		}
+	}
+	return ""
 }

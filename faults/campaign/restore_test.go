@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
@@ -75,5 +76,75 @@ func TestRestoreChecksFireOnWrongStates(t *testing.T) {
 		w.judgeRestoreRefusal(vs, tc.err, 1, tc.writes, tc.last, rf)
 		v := vs[Live]
 		require.Equal(t, tc.ok, v.OK, "%s: %s", tc.name, v)
+	}
+}
+
+// roleRecordLine: a committed asset chunk damaged on the backup before the
+// round, the primary's asset record flipped at #45 and the primary
+// silent past the threshold: the failover's restore fails for asset, the
+// live round's retry restores it from chip 0's record and appends the
+// role record (restore pending = 0) to chip 1's store, erasing a journal
+// block for it (testdata/regressions.txt holds it too).
+const roleRecordLine = "small seed=2 mutant=none | before (seed 2) (on (at 0) (flip backup 0x306000 0x306040 1)) | (seed 535) (on (and primary read (after 8) (before 444)) (fail timeout)) (on (at 45) (flip primary 0x179020 0x17a738 2)) | none"
+
+// TestRoleRecordJudged: after the replay of roleRecordLine (every
+// invariant kept: the live round's role record in chip 1's journal is the
+// restore's), judgeRoleRecord accepts exactly the erase and program of
+// that record and fires on a write to chip 1's data area or superblock,
+// an erase of another journal block, a program the journal gained no role
+// record for, a journal that gained another kind of record, and a role
+// that still says the restore is pending.
+func TestRoleRecordJudged(t *testing.T) {
+	ctx := context.Background()
+	c, err := ParseCase(roleRecordLine)
+	require.NoError(t, err)
+	b, err := loadBench(ctx, c.Scenario, c.Seed, engine.None)
+	require.NoError(t, err)
+	w, err := newWorker(b)
+	require.NoError(t, err)
+	r, err := w.replay(ctx, c)
+	require.NoError(t, err)
+	for _, v := range r.verdicts {
+		require.True(t, v.OK, "%s", v)
+	}
+	require.Contains(t, verdictIn(r.verdicts, PrimaryIntact).Saw, "of the role record completing it")
+
+	post := w.decode(1)
+	require.NoError(t, post.err)
+	jr := post.backup.Journal
+	k := len(jr) - 1
+	require.Equal(t, reference.KindRole, jr[k].Kind)
+	require.False(t, post.backup.Committed.Role.RestorePending)
+	e := post.backup.Superblock.EraseSize
+	role := jr[k]
+	pre := &storeView{backup: &reference.Backup{Journal: jr[:k]}}
+	erase := faults.Op{Role: 2, Kind: faults.Erase, Off: role.Off / e * e, Len: e}
+	program := faults.Op{Role: 2, Kind: faults.Program, Off: role.Off, Len: role.Size}
+	require.Empty(t, judgeRoleRecord(pre, post, []faults.Op{erase, program}, 1))
+
+	dataOff, _ := post.backup.DataRange()
+	pending := *post.backup
+	pending.Committed.Role.RestorePending = true
+	j := k - 1 // the newest record of another kind
+	for jr[j].Kind == reference.KindRole {
+		j--
+	}
+	other := &storeView{backup: &reference.Backup{Journal: jr[:j]}}
+	for _, tt := range []struct {
+		name      string
+		pre, post *storeView
+		ops       []faults.Op
+	}{
+		{"data area", pre, post, []faults.Op{erase, program, {Role: 2, Kind: faults.Program, Off: dataOff, Len: 0x100}}},
+		{"superblock", pre, post, []faults.Op{{Role: 2, Kind: faults.Erase, Off: post.backup.StoreOff, Len: e}}},
+		{"another journal block", pre, post, []faults.Op{{Role: 2, Kind: faults.Erase, Off: role.Off/e*e + e, Len: e}, program}},
+		{"no new record", post, post, []faults.Op{program}},
+		{"another kind of record", other, post, []faults.Op{erase, program}},
+		{"restore still pending", pre, &storeView{backup: &pending}, []faults.Op{erase, program}},
+		{"undecodable store", pre, &storeView{err: errors.New("bad")}, []faults.Op{program}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NotEmpty(t, judgeRoleRecord(tt.pre, tt.post, tt.ops, 1))
+		})
 	}
 }
