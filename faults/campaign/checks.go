@@ -47,8 +47,13 @@ func (w *worker) checkAtomic(vs verdicts, t *trial, post *storeView, reported []
 		case base.generation + 1:
 			want = b.roundGen
 		case base.generation:
-			if msg := w.sameState(post, base); msg != "" {
+			carried, msg := w.sameState(t, post, base, reported)
+			if msg != "" {
 				vs.fail(Atomic, "generation %d survived the damage before the round, but %s", post.generation, msg)
+				return
+			}
+			if carried > 0 {
+				vs.ok(Atomic, "backup holds generation %d as it survived the damage before the round, with the %d chunk(s) that damage broke, which the engine reported (%s)", post.generation, carried, reported[0])
 				return
 			}
 			vs.ok(Atomic, "backup holds generation %d as it survived the damage before the round", post.generation)
@@ -107,21 +112,72 @@ func damagedSinceWritten(t *trial, chip int, off, eraseSize int64) bool {
 }
 
 // sameState says how post's committed state differs from base's, or
-// whether a chunk of it does not match its digest ("" if neither).
-func (w *worker) sameState(post, base *storeView) string {
+// whether a chunk of it does not match its digest ("" if neither). A chunk
+// that already failed its digest on the damaged base (read from
+// t.damagedSnap) is the damage before the round carried over, not a
+// change: it passes if the engine reported damage (reported), and carried
+// counts those chunks; the live round must then repair them. A chunk that
+// fails now but read right on the damaged base was broken by the round or
+// the recovery, and fails.
+func (w *worker) sameState(t *trial, post, base *storeView, reported []string) (carried int, msg string) {
 	if !reflect.DeepEqual(post.state.Types, base.state.Types) {
-		return "its chunk maps changed"
+		return 0, "its chunk maps changed"
 	}
 	var bad []reference.ChunkFault
 	var err error
 	w.quiet(func() { bad, err = post.backup.VerifyChunks(w.chips[1]) })
 	switch {
 	case err != nil:
-		return fmt.Sprintf("its chunks cannot be read: %v", err)
-	case len(bad) > 0:
-		return fmt.Sprintf("%d chunk(s) do not match their digests (first: %v)", len(bad), bad[0].Err)
+		return 0, fmt.Sprintf("its chunks cannot be read: %v", err)
+	case len(bad) == 0:
+		return 0, ""
 	}
-	return ""
+	before, err := w.faultsOnDamagedBase(t, base)
+	if err != nil {
+		return 0, fmt.Sprintf("%d chunk(s) do not match their digests (first: %v), and the damaged base's chunks cannot be read: %v", len(bad), bad[0].Err, err)
+	}
+	var fresh []reference.ChunkFault
+	for _, f := range bad {
+		if !before[chunkID{f.Type, f.Index}] {
+			fresh = append(fresh, f)
+		}
+	}
+	switch {
+	case len(fresh) > 0:
+		return 0, fmt.Sprintf("%d chunk(s) do not match their digests although they did on the damaged base (first: %v)", len(fresh), fresh[0].Err)
+	case len(reported) == 0:
+		return 0, fmt.Sprintf("%d chunk(s) broken by the damage before the round do not match their digests, and the engine reported no damage (first: %v)", len(bad), bad[0].Err)
+	}
+	return len(bad), ""
+}
+
+// chunkID names a committed chunk: its type and index.
+type chunkID struct {
+	typ   uint8
+	index int
+}
+
+// faultsOnDamagedBase returns the committed chunks of base that did not
+// match their digests on the backup chip as the damage before the round
+// left it (t.damagedSnap). The chip is put back as it is now afterwards.
+func (w *worker) faultsOnDamagedBase(t *trial, base *storeView) (map[chunkID]bool, error) {
+	if t.damagedSnap == nil {
+		return nil, nil
+	}
+	chip := w.chips[1]
+	var bad []reference.ChunkFault
+	var err error
+	w.quiet(func() {
+		now := chip.Snapshot()
+		chip.Restore(t.damagedSnap)
+		bad, err = base.backup.VerifyChunks(chip)
+		chip.Restore(now)
+	})
+	out := make(map[chunkID]bool, len(bad))
+	for _, f := range bad {
+		out[chunkID{f.Type, f.Index}] = true
+	}
+	return out, err
 }
 
 // reportedCommit returns the generation a commit event in events reports

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -34,9 +35,11 @@ type trial struct {
 	// damage is what the harness damaged behind the engine's back
 	// (before the round, in it, in a cut recovery); damagedBase is the
 	// backup store as the reference decoder read it after the damage done
-	// before the round (nil if none was).
+	// before the round (nil if none was), and damagedSnap the backup chip
+	// as it was then.
 	damage      []damage
 	damagedBase *storeView
+	damagedSnap *sim.Snapshot
 	// roundErr is what the round returned.
 	roundErr error
 	// faultedWrites are the erases and programs (of the round and a

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -42,6 +43,7 @@ type phaseRun struct {
 	// after that damage (nil without one).
 	before      []damage
 	damagedBase *storeView
+	damagedSnap *sim.Snapshot
 	// report and err are what the round returned.
 	report  engine.RoundReport
 	err     error
@@ -211,7 +213,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 	if len(before) > 0 {
 		w.noteDamage(before)
 		w.stable = true
-		ph.before, ph.damagedBase = before, w.view(1, nil)
+		ph.before, ph.damagedBase, ph.damagedSnap = before, w.view(1, nil), w.chips[1].Snapshot()
 	}
 	e, err := b.open(ctx, wa, wb, w.clock, b.mutant)
 	if err != nil {
@@ -299,7 +301,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		events = e.Events()
 	}
 	t := &trial{testCase: c, preEvents: events, writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
-		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, roundErr: ph.err}
+		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedWrites = faultedWrites(ph.injector)
 	if ph.cut {

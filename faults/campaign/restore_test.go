@@ -1,7 +1,6 @@
 package campaign
 
 import (
-	"context"
 	"errors"
 	"maps"
 	"testing"
@@ -29,19 +28,8 @@ const restoreFailsLine = "standard seed=1 mutant=none | before (seed 1) (on (at 
 // exists, when the refusal wrote the backup, when it does not name the
 // types, and when the active chip's region misses another type.
 func TestRestoreChecksFireOnWrongStates(t *testing.T) {
-	ctx := context.Background()
-	c, err := ParseCase(restoreFailsLine)
-	require.NoError(t, err)
-	b, err := loadBench(ctx, c.Scenario, c.Seed, engine.None)
-	require.NoError(t, err)
-	w, err := newWorker(b)
-	require.NoError(t, err)
-	r, err := w.replay(ctx, c)
-	require.NoError(t, err)
-	for _, v := range r.verdicts {
-		require.True(t, v.OK, "%s", v)
-	}
-	require.Contains(t, verdictIn(r.verdicts, Live).Saw, "refused to commit")
+	b, w, vs := replayAllOK(t, restoreFailsLine)
+	require.Contains(t, verdictIn(vs, Live).Saw, "refused to commit")
 
 	last, post := b.prevGen, w.decode(1)
 	require.NoError(t, post.err)
@@ -95,19 +83,8 @@ const roleRecordLine = "small seed=2 mutant=none | before (seed 2) (on (at 0) (f
 // record for, a journal that gained another kind of record, and a role
 // that still says the restore is pending.
 func TestRoleRecordJudged(t *testing.T) {
-	ctx := context.Background()
-	c, err := ParseCase(roleRecordLine)
-	require.NoError(t, err)
-	b, err := loadBench(ctx, c.Scenario, c.Seed, engine.None)
-	require.NoError(t, err)
-	w, err := newWorker(b)
-	require.NoError(t, err)
-	r, err := w.replay(ctx, c)
-	require.NoError(t, err)
-	for _, v := range r.verdicts {
-		require.True(t, v.OK, "%s", v)
-	}
-	require.Contains(t, verdictIn(r.verdicts, PrimaryIntact).Saw, "of the role record completing it")
+	_, w, vs := replayAllOK(t, roleRecordLine)
+	require.Contains(t, verdictIn(vs, PrimaryIntact).Saw, "of the role record completing it")
 
 	post := w.decode(1)
 	require.NoError(t, post.err)

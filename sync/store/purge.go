@@ -3,6 +3,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -105,13 +106,18 @@ func (s *Store) Purge() (PurgeResult, error) {
 }
 
 // eraseVerified erases data block b and reads it back to confirm it is
-// erased, erasing at most three times. It always erases first: a block
+// erased, erasing at most three times (an erase that fails with a media
+// error or no response is tried again too; a worn-out or bad block is
+// retired at once, and any other failure fails the purge). It always erases first: a block
 // left by a torn erase or program may read as erased once and not the next
 // time (weakly programmed cells), so a read alone proves nothing.
 func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 	off := s.dataOff(b)
 	for try := 0; ; try++ {
 		if err := s.flash.Erase(off, s.eraseSize); err != nil {
+			if try < 2 && (errors.Is(err, hal.ErrMedia) || errors.Is(err, hal.ErrTimeout)) {
+				continue // a failed erase is tried again, as one that reads back unerased is
+			}
 			if s.retire(b, err) {
 				return nil // unreachable and never used again
 			}

@@ -40,31 +40,54 @@ func (s *Store) readsStable(want []byte, off int64, buf []byte) (bool, error) {
 
 // eraseChecked erases n bytes at off (whole erase blocks) and reads them
 // back: an erase that reported success without erasing (unchanged, or
-// partly erased) is caught here and the erase is tried again, at most
-// maxReprograms more times. It fails with ErrVerify if the range still
-// does not read erased. An erase that does not complete reads back with
-// bits still 0, which one read sees: unlike a weak program, nothing the
-// erase left reads 0xFF once and 0 later that a second read would catch
-// better than the next program's own double read-back.
+// partly erased) is caught here and tried again, at most maxReprograms
+// more times, on the erase blocks that do not read erased only (a block
+// that did erase is not worn again). It fails with ErrVerify if a block
+// still does not read erased. An erase that does not complete reads back
+// with bits still 0, which one read sees: unlike a weak program, nothing
+// the erase left reads 0xFF once and 0 later that a second read would
+// catch better than the next program's own double read-back.
 func (s *Store) eraseChecked(off, n int64) error {
+	if err := s.flash.Erase(off, n); err != nil {
+		return err
+	}
+	// Read back in pieces of up to 64 KiB; only a piece that does not
+	// read erased is looked at block by block.
 	buf := make([]byte, min(n, 64<<10))
-	for try := 0; ; try++ {
-		if err := s.flash.Erase(off, n); err != nil {
+	for lo := int64(0); lo < n; lo += int64(len(buf)) {
+		p := buf[:min(int64(len(buf)), n-lo)]
+		if _, err := s.flash.ReadAt(p, off+lo); err != nil {
 			return err
 		}
-		erased := true
-		for lo := int64(0); lo < n && erased; lo += int64(len(buf)) {
-			p := buf[:min(int64(len(buf)), n-lo)]
-			if _, err := s.flash.ReadAt(p, off+lo); err != nil {
+		if hal.IsErased(p) {
+			continue
+		}
+		for b := int64(0); b < int64(len(p)); b += s.eraseSize {
+			if err := s.eraseBlockAgain(off+lo+b, min(s.eraseSize, int64(len(p))-b), p[b:]); err != nil {
 				return err
 			}
-			erased = hal.IsErased(p)
 		}
-		if erased {
+	}
+	return nil
+}
+
+// eraseBlockAgain takes one erase block at off (size bytes) that an erase
+// reported done: if it does not read erased (buf holds what it read, at
+// least size bytes), it is erased again, at most maxReprograms times.
+func (s *Store) eraseBlockAgain(off, size int64, buf []byte) error {
+	p := buf[:size]
+	for try := 0; ; try++ {
+		if hal.IsErased(p) {
 			return nil
 		}
 		if try == maxReprograms {
-			return fmt.Errorf("%w: %d bytes at %#x do not read erased after %d erases that reported success", ErrVerify, n, off, try+1)
+			return fmt.Errorf("%w: %d bytes at %#x do not read erased after %d erases that reported success", ErrVerify, size, off, try+1)
+		}
+		if err := s.flash.Erase(off, size); err != nil {
+			return err
+		}
+		if _, err := s.flash.ReadAt(p, off); err != nil {
+			return err
 		}
 	}
 }

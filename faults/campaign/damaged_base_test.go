@@ -1,0 +1,55 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/faults"
+)
+
+// carriedDamageLine: a bit flipped before the round in a page that nine
+// committed chunks of the long-run store depend on, then a torn read and a
+// power cut at the round's start: the recovery keeps the damaged
+// generation, reports the nine chunks, and the live round rewrites them
+// (testdata/regressions.txt holds it too). Found by --mode random
+// --scenario longrun --seed 2.
+const carriedDamageLine = "longrun@67 seed=2 mutant=none | before (seed 2) (on (at 0) (flip backup 0x98300 0x98318 1)) | (seed 322) (on (at 56) (torn bits unstable)) (on (at 215) (fail media)) | none"
+
+// TestAtomicCarriesDamageFromBeforeTheRound: the atomic check accepts the
+// chunks the damage before the round already broke (the engine reported
+// them), and fires on a committed chunk that read right on the damaged
+// base and fails after the recovery.
+func TestAtomicCarriesDamageFromBeforeTheRound(t *testing.T) {
+	b, _, vs := replayAllOK(t, carriedDamageLine)
+	require.Contains(t, verdictIn(vs, Atomic).Saw, "with the 9 chunk(s) that damage broke")
+
+	c, err := ParseCase(carriedDamageLine)
+	require.NoError(t, err)
+	tp := &tamper{invariant: Atomic, wrong: "a chunk the damage did not break flipped after the recovery",
+		afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
+			post := w.decode(1)
+			if post.err != nil {
+				return post.err
+			}
+			broken, err := w.faultsOnDamagedBase(t, t.damagedBase)
+			if err != nil {
+				return err
+			}
+			for _, ts := range post.state.Types {
+				for i, ch := range ts.Chunks {
+					if !broken[chunkID{uint8(ts.Type), i}] {
+						return w.flipByte(1, post.blockOffset(ch.Block))
+					}
+				}
+			}
+			return errors.New("every chunk was broken before the round")
+		}}
+	vs, err = runTampered(context.Background(), b, c, tp)
+	require.NoError(t, err)
+	v := verdictIn(vs, Atomic)
+	require.False(t, v.OK, "%s", v)
+	require.Contains(t, v.Saw, "although they did on the damaged base")
+}
