@@ -47,7 +47,7 @@ func TestDamagedSuperblockCopy(t *testing.T) {
 	// A blank range is another matter: format is the way on.
 	_, err = Open(newChip(t), testStoreOff, testStoreSize, Options{})
 	require.ErrorIs(t, err, ErrNotFormatted)
-	require.Contains(t, err.Error(), "both copies are erased (a blank range: run format)")
+	require.Contains(t, err.Error(), "both copies are erased (a blank range, never formatted: `cmcsync serve --format` formats the pair)")
 }
 
 func TestDamagedCommitRecordFallsBack(t *testing.T) {

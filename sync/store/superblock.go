@@ -184,7 +184,7 @@ func (s *Store) readSuperblocks() error {
 				ErrNotFormatted, ErrFormatInterrupted, c0.sb.ChipID, c0.sb.PairID)
 		}
 		if c0.erased && c1.erased {
-			return fmt.Errorf("%w: no superblock at %#x on %s: both copies are erased (a blank range: run format)", ErrNotFormatted, s.offset, g.Name)
+			return fmt.Errorf("%w: no superblock at %#x on %s: both copies are erased (a blank range, never formatted: `cmcsync serve --format` formats the pair)", ErrNotFormatted, s.offset, g.Name)
 		}
 		// Something was written there: a damaged store, or another
 		// program's data. Either way formatting would erase what the
