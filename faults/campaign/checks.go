@@ -289,23 +289,24 @@ func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []f
 
 // checkReinit: the configuration after recovery (got) is the one
 // committed with the generation it kept (post): after a purge of an
-// interrupted round (pre), that generation's (prev's or round's), not the
-// interrupted round's; with nothing to purge, a staged configuration is
-// kept, else the committed one stands.
-func checkReinit(vs verdicts, pre, post *storeView, got engine.Config, prev, round *generation) {
+// interrupted round (pre), that generation's (see committedConfig), not
+// the interrupted round's; with nothing to purge, a staged configuration
+// is kept, else the committed one stands.
+func checkReinit(vs verdicts, pre, post *storeView, got engine.Config, prev, round *generation, damagedBase *storeView) {
 	committed := engineConfig(post.state.Config)
 	switch {
 	case pre.err == nil && pre.pending != nil:
-		exp := prev.config
-		if post.generation == round.number {
-			exp = round.config
-		}
-		if !got.Equal(committed) || !got.Equal(exp) {
-			vs.fail(Reinit, "after purging generation %d the configuration is %s; generation %d was committed with %s",
-				pre.pending.Generation, describe(got), post.generation, describe(exp))
+		exp, why, known := committedConfig(post.generation, prev, round, damagedBase)
+		if !known {
+			vs.fail(Reinit, "after purging generation %d the backup holds generation %d, %s", pre.pending.Generation, post.generation, why)
 			return
 		}
-		vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's: %s", pre.pending.Generation, post.generation, describe(got))
+		if !got.Equal(committed) || !got.Equal(exp) {
+			vs.fail(Reinit, "after purging generation %d the configuration is %s; generation %d was committed with %s (%s)",
+				pre.pending.Generation, describe(got), post.generation, describe(exp), why)
+			return
+		}
+		vs.ok(Reinit, "purged generation %d; configuration reinitialised to generation %d's (%s): %s", pre.pending.Generation, post.generation, why, describe(got))
 	case pre.err == nil && pre.staged != nil:
 		if staged := engineConfig(*pre.staged); !got.Equal(staged) {
 			vs.fail(Reinit, "nothing to purge; the staged configuration %s was lost: got %s", describe(staged), describe(got))
@@ -319,6 +320,49 @@ func checkReinit(vs verdicts, pre, post *storeView, got engine.Config, prev, rou
 		}
 		vs.ok(Reinit, "nothing to purge; configuration is generation %d's", post.generation)
 	}
+}
+
+// committedConfig returns the configuration the oracle expects committed
+// with generation gen after the round and its recovery, why, and whether
+// gen is a generation they may leave at all.
+//
+// Without damage before the round, gen is the generation before the round
+// (prev) or the round's (round), committed with its configuration. When
+// damage before the round destroyed commits (the reference decoder reads
+// an older generation from the damaged base, damagedBase, as checkAtomic
+// and checkDurable take it), neither stands: gen is then the damaged
+// base's committed generation, with the configuration committed with it
+// there, or the one the round committed next, with the configuration the
+// round ran with (see nextConfig). prev's configuration is then that of a
+// generation the damage destroyed, which reinit must not bring back.
+func committedConfig(gen uint64, prev, round *generation, damagedBase *storeView) (engine.Config, string, bool) {
+	if base := damagedBase; base != nil && base.err == nil && base.generation < prev.number {
+		switch gen {
+		case base.generation:
+			return engineConfig(base.state.Config), "as it survived the damage before the round", true
+		case base.generation + 1:
+			return nextConfig(base), "the round's, committed after the damage before the round", true
+		}
+		return engine.Config{}, fmt.Sprintf("neither generation %d (as it survived the damage before the round) nor %d (the round's after it)", base.generation, base.generation+1), false
+	}
+	switch gen {
+	case round.number:
+		return round.config, "the round's", true
+	case prev.number:
+		return prev.config, "the last before the round", true
+	}
+	return engine.Config{}, fmt.Sprintf("neither generation %d (before the round) nor %d (the round's)", prev.number, round.number), false
+}
+
+// nextConfig is the configuration a round run on base commits: the one
+// staged after base's last commit, unless an interrupted round is pending
+// there, whose purge drops it (docs/DESIGN.md, reinit), leaving the
+// committed one.
+func nextConfig(base *storeView) engine.Config {
+	if base.pending == nil && base.staged != nil {
+		return engineConfig(*base.staged)
+	}
+	return engineConfig(base.state.Config)
 }
 
 // checkPrimary: no program or erase in writes reached the chip that was

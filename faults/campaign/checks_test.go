@@ -71,21 +71,46 @@ func TestCheckReinit(t *testing.T) {
 	}
 	interrupted := &storeView{pending: &reference.Intent{Generation: 6}}
 	staged := &storeView{staged: &reference.Config{Types: []uint8{1}, Interval: time.Minute, Threshold: time.Second}}
+	// Damage before the round rolled the store back to generation 3
+	// (committed with baseCfg), with generation 4 left pending: its
+	// purge drops the configuration staged after 3 (stagedCfg).
+	baseCfg := prevCfg.Clone()
+	baseCfg.Interval = 6 * time.Minute
+	stagedCfg := prevCfg.Clone()
+	stagedCfg.Interval = 7 * time.Minute
+	withStaged := func(v *storeView, c engine.Config) *storeView {
+		rc := committed(0, c).state.Config
+		v.staged = &rc
+		return v
+	}
+	rolledBack := withStaged(committed(3, baseCfg), stagedCfg)
+	rolledBack.pending = &reference.Intent{Generation: 4}
+	rolledBackClean := withStaged(committed(3, baseCfg), stagedCfg)
 	for _, tc := range []struct {
-		name      string
-		pre, post *storeView
-		got       engine.Config
-		ok        bool
+		name            string
+		pre, post, base *storeView
+		got             engine.Config
+		ok              bool
 	}{
-		{"purged, reinitialised to the last commit", interrupted, committed(5, prevCfg), prevCfg, true},
-		{"purged, kept the interrupted round's configuration", interrupted, committed(5, prevCfg), roundCfg, false},
-		{"nothing to purge, committed configuration", &storeView{}, committed(6, roundCfg), roundCfg, true},
-		{"nothing to purge, another configuration", &storeView{}, committed(6, roundCfg), prevCfg, false},
-		{"staged configuration kept", staged, committed(5, prevCfg), engineConfig(*staged.staged), true},
-		{"staged configuration lost", staged, committed(5, prevCfg), prevCfg, false},
+		{"purged, reinitialised to the last commit", interrupted, committed(5, prevCfg), nil, prevCfg, true},
+		{"purged, kept the interrupted round's configuration", interrupted, committed(5, prevCfg), nil, roundCfg, false},
+		{"purged, a generation neither before the round nor the round's", interrupted, committed(4, prevCfg), nil, prevCfg, false},
+		{"nothing to purge, committed configuration", &storeView{}, committed(6, roundCfg), nil, roundCfg, true},
+		{"nothing to purge, another configuration", &storeView{}, committed(6, roundCfg), nil, prevCfg, false},
+		{"staged configuration kept", staged, committed(5, prevCfg), nil, engineConfig(*staged.staged), true},
+		{"staged configuration lost", staged, committed(5, prevCfg), nil, prevCfg, false},
+		{"damage destroyed nothing: the last commit as before", interrupted, committed(5, prevCfg), committed(5, prevCfg), prevCfg, true},
+		{"rolled back, reinitialised to what survived the damage", interrupted, committed(3, baseCfg), rolledBack, baseCfg, true},
+		{"rolled back, the destroyed generation's configuration", interrupted, committed(3, baseCfg), rolledBack, prevCfg, false},
+		{"rolled back, the destroyed generation's configuration committed", interrupted, committed(3, prevCfg), rolledBack, prevCfg, false},
+		{"rolled back, the purged round's staged configuration", interrupted, committed(3, baseCfg), rolledBack, stagedCfg, false},
+		{"rolled back, the round after it committed with the committed configuration", interrupted, committed(4, baseCfg), rolledBack, baseCfg, true},
+		{"rolled back, the round after it committed with the dropped staged configuration", interrupted, committed(4, stagedCfg), rolledBack, stagedCfg, false},
+		{"rolled back without a pending round, the round after it committed the staged configuration", interrupted, committed(4, stagedCfg), rolledBackClean, stagedCfg, true},
+		{"rolled back, the generation before the round is not what survived", interrupted, committed(5, prevCfg), rolledBack, prevCfg, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, Reinit, func(vs verdicts) { checkReinit(vs, tc.pre, tc.post, tc.got, prev, round) })
+			v := verdictFor(t, Reinit, func(vs verdicts) { checkReinit(vs, tc.pre, tc.post, tc.got, prev, round, tc.base) })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}
