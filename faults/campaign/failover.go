@@ -92,7 +92,9 @@ func btoi(b bool) int {
 func (w *worker) failoverFacts(t *trial, rec *recovery, writes []faults.Op, want *generation, excused func(info.Type) bool) failoverFacts {
 	f := failoverFacts{powerLost: t.powerLost, storeActive: -1, engineActive: rec.engine.Status().ActiveChip}
 	f.due, f.longest = failoverDue(t.answers, w.bench.threshold())
-	f.refused = f.due && failoverRefused(t.answers, t.backupFaults, w.bench.threshold(), t.roundErr)
+	if f.due {
+		f.refused = failoverRefused(t.answers, inMetadata(t.backupFaults, w.bench.journalOff, w.bench.journalSize), w.bench.threshold(), t.roundErr)
+	}
 	for _, ev := range t.preEvents {
 		if ev.Kind == engine.EventFailover {
 			f.inRound = append(f.inRound, "in the round: "+ev.Detail)

@@ -52,7 +52,8 @@ func thresholdPassedAt(answers []faults.Answer, threshold time.Duration) (int64,
 }
 
 // failoverRefused reports whether the backup refused a due failover: the
-// faults defeated at least failoverTries of the backup's operations after
+// faults defeated at least failoverTries of the backup's operations
+// (backup: those on its store's metadata, where the role record goes) after
 // the wait passed the threshold (each try of the role record can be
 // defeated by one), and the round reported an error. The role record may
 // then have landed or not (a failed read-back does not say), as when power
@@ -69,4 +70,18 @@ func failoverRefused(answers []faults.Answer, backup []faults.Op, threshold time
 		}
 	}
 	return n >= failoverTries
+}
+
+// inMetadata keeps of ops those in the backup store's metadata range
+// [lo, lo+size) (superblocks and journal areas, as the reference decoder
+// reads them): the role record is a journal record, so a chunk write or a
+// purge erase in the data area the faults defeated did not defeat it.
+func inMetadata(ops []faults.Op, lo, size int64) []faults.Op {
+	var out []faults.Op
+	for _, op := range ops {
+		if op.Off < lo+size && op.Off+op.Len > lo {
+			out = append(out, op)
+		}
+	}
+	return out
 }

@@ -51,3 +51,20 @@ func TestFailoverRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestInMetadata: faults outside the store's metadata (in the data area)
+// do not defeat a role record.
+func TestInMetadata(t *testing.T) {
+	ops := []faults.Op{
+		{Index: 1, Off: 0x8000, Len: 0x100},  // before the metadata
+		{Index: 2, Off: 0x10000, Len: 0x100}, // its first page
+		{Index: 3, Off: 0x1ff00, Len: 0x100}, // its last page
+		{Index: 4, Off: 0x20000, Len: 0x100}, // the data area after it
+		{Index: 5, Off: 0xf000, Len: 0x2000}, // an erase across its start
+	}
+	var got []int64
+	for _, op := range inMetadata(ops, 0x10000, 0x10000) {
+		got = append(got, op.Index)
+	}
+	require.Equal(t, []int64{2, 3, 5}, got)
+}
