@@ -136,6 +136,11 @@ func TestCheckFailover(t *testing.T) {
 		{"engine and stores disagree", failoverFacts{storeActive: 0, engineActive: 1}, false},
 		{"no store decodes", failoverFacts{storeActive: -1}, false},
 		{"made, restore skipped", failoverFacts{due: true, longest: long, inRound: made, storeActive: 1, engineActive: 1, restored: "differs in power"}, false},
+		{"due, the backup refused the role record, none landed", failoverFacts{due: true, longest: long, refused: true}, true},
+		{"due, the backup refused, the record landed unreported", failoverFacts{due: true, longest: long, refused: true, storeActive: 1, engineActive: 1}, true},
+		{"due, the backup refused, landed, restore skipped", failoverFacts{due: true, longest: long, refused: true, storeActive: 1, engineActive: 1, restored: "differs in power"}, false},
+		{"due, the backup refused, engine and stores disagree", failoverFacts{due: true, longest: long, refused: true, storeActive: 1, engineActive: 0}, false},
+		{"refused but not due: moved anyway", failoverFacts{refused: true, storeActive: 1, engineActive: 1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := verdictFor(t, Failover, func(vs verdicts) { judgeFailover(vs, tc.facts, 2*time.Second) })

@@ -68,9 +68,13 @@
 //     primary not answered correctly in time (failed, slower than the
 //     threshold, or returning bytes a flip or scribble changed) to the end
 //     of the first correct answer, on the virtual clock, from the
-//     injector's answers alone; which chip is active (the newest role in
-//     both stores) survives the restart; after a failover the active
-//     chip's region holds the last committed generation;
+//     injector's answers alone (unless power was lost while it was made,
+//     or the faults defeated each of the engine's two tries of the role
+//     record after the wait passed the threshold and the round reported
+//     the error: then either chip may be active); which chip is active
+//     (the newest role in both stores) survives the restart; after a
+//     failover the active chip's region holds the last committed
+//     generation;
 //   - primary-untouched: no program or erase reached the primary (but,
 //     in a live round that retried a failover's pending restore, those
 //     into its information region and the role record completing the

@@ -21,6 +21,10 @@ type failoverFacts struct {
 	longest *wait
 	// powerLost: a cut or torn operation ended the round.
 	powerLost bool
+	// refused: the backup refused the due failover (failoverRefused): the
+	// faults defeated each try of the role record and the round reported
+	// an error.
+	refused bool
 	// inRound and inRecovery are the failovers the engine reported in the
 	// round and in the recovery after it.
 	inRound, inRecovery []string
@@ -38,7 +42,8 @@ type failoverFacts struct {
 // the backup wait beyond the threshold; which chip is active survives the
 // power loss (the stores' roles say chip 1 exactly when a failover was
 // reported before the restart; either, if one was due and power was lost
-// while it was made); the engine agrees with the stores; and after a
+// while it was made, or the faults defeated each of the engine's tries of
+// the role record and the round reported it); the engine agrees with the stores; and after a
 // failover the active chip's information equals the last committed
 // generation.
 func judgeFailover(vs verdicts, f failoverFacts, threshold time.Duration) {
@@ -51,20 +56,22 @@ func judgeFailover(vs verdicts, f failoverFacts, threshold time.Duration) {
 	switch {
 	case len(all) > 0 && !f.due:
 		vs.fail(Failover, "failed over although the primary never made the backup wait beyond the %v threshold (%s; %s)", threshold, waited, strings.Join(all, "; "))
-	case f.due && !f.powerLost && !made:
+	case f.due && !f.powerLost && !f.refused && !made:
 		vs.fail(Failover, "the primary made the backup wait beyond the %v threshold (%s), but the engine did not fail over", threshold, waited)
 	case f.storeActive < 0:
 		vs.fail(Failover, "neither store decodes after the restart: no role says which chip is active")
 	case f.storeActive != f.engineActive:
 		vs.fail(Failover, "the engine says chip %d is active, the stores' newest role says chip %d", f.engineActive, f.storeActive)
-	case made && f.storeActive != 1, !made && !(f.due && f.powerLost) && f.storeActive != 0:
+	case made && f.storeActive != 1, !made && !(f.due && (f.powerLost || f.refused)) && f.storeActive != 0:
 		vs.fail(Failover, "active chip %d after the restart, want %d (failover reported before it: %v)", f.storeActive, btoi(made), made)
 	case f.storeActive == 1 && f.restored != "":
 		vs.fail(Failover, "after the failover chip 1's information region does not hold the last committed generation: %s", f.restored)
 	case made:
 		vs.ok(Failover, "failover due (%s, threshold %v) and made; chip 1 active after the restart, its information restored", waited, threshold)
-	case f.due:
+	case f.due && f.powerLost:
 		vs.ok(Failover, "failover due (%s), power lost before it was reported; chip %d active", waited, f.storeActive)
+	case f.due:
+		vs.ok(Failover, "failover due (%s), the backup refused its role record (the faults defeated each of the %d tries after the wait passed the threshold; the round reported the error); chip %d active", waited, failoverTries, f.storeActive)
 	default:
 		vs.ok(Failover, "no failover due (%s, threshold %v) and none made; chip 0 active", waited, threshold)
 	}
@@ -85,6 +92,9 @@ func btoi(b bool) int {
 func (w *worker) failoverFacts(t *trial, rec *recovery, writes []faults.Op, want *generation, excused func(info.Type) bool) failoverFacts {
 	f := failoverFacts{powerLost: t.powerLost, storeActive: -1, engineActive: rec.engine.Status().ActiveChip}
 	f.due, f.longest = failoverDue(t.answers, w.bench.threshold())
+	if f.due {
+		f.refused = failoverRefused(t.answers, inMetadata(t.backupFaults, w.bench.journalOff, w.bench.journalSize), w.bench.threshold(), t.roundErr)
+	}
 	for _, ev := range t.preEvents {
 		if ev.Kind == engine.EventFailover {
 			f.inRound = append(f.inRound, "in the round: "+ev.Detail)

@@ -48,6 +48,9 @@ type trial struct {
 	// faulted recovery).
 	faultedWrites []faults.Op
 	cuts          int
+	// backupFaults are the round's backup operations whose outcome the
+	// schedule decided against the engine (backupFaults).
+	backupFaults []faults.Op
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 	// tamper, if set, makes the state wrong before the checks (the
