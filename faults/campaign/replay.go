@@ -304,6 +304,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedWrites = faultedWrites(ph.injector)
+	t.roundFaulted = t.faultedWrites[:len(t.faultedWrites):len(t.faultedWrites)]
 	if ph.cut {
 		t.cuts++
 	}
