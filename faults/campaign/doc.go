@@ -94,7 +94,9 @@
 //     campaigns' part, derived in interruptBound); after the request that
 //     showed the anomaly (for a primary already anomalous when the writes
 //     began, the first request of that wait) only chunk-data programs
-//     count, not the failover's and restore's writes.
+//     count, not the failover's and restore's writes; nor does the
+//     re-program (erase and programs) of a chunk a program the faults left
+//     weak or an erase they made fail silently spoiled, one per such write.
 //
 // A backup store the damage left undecodable, or naming another chip or
 // pair (re-imaged), may be refused: an error and nothing written is

@@ -1,7 +1,9 @@
 package campaign
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cmcsync/cmcsync/faults"
@@ -29,6 +31,14 @@ import (
 // campaign's chips charge). For the campaigns' MX66L1G45G (0.96 µs +
 // 256 µs + 40 ns), 4 KiB chunks of 16 pages and a 20 ms interval:
 // 78 + 17 + 1 = 96.
+//
+// A chunk that does not read back is erased and programmed again within
+// the same chunk write, before the engine probes again (store.Round.Write:
+// the chunk started within the interval is finished). Chunks do not read
+// back on a sound backup only because of a fault of the backup: a program
+// left weak, an erase that failed silently. checkInterruptBound does not
+// count such a re-program (the erase and the chunk's programs after it),
+// one per faulted write, on top of this bound (reprograms).
 func interruptBound(part sim.Part, probeEvery time.Duration, chunkSize int64) int {
 	tm := part.Typical
 	shortest := tm.CommandOverhead + tm.PageProgram + time.Duration(int64(time.Second)/tm.ReadBytesPerSec)
@@ -50,7 +60,8 @@ func interruptBound(part sim.Part, probeEvery time.Duration, chunkSize int64) in
 // (writes, the round's) from then until that request, and the programs
 // into the backup store's data area [dataOff, dataOff+dataSize) after it
 // (chunk data: the purge, the failover and the restore never program
-// there).
+// there). Not counted: the re-programs of chunks the faults (faulted: the
+// round's writes the schedule failed or left weak) spoiled (reprograms).
 //
 // If the primary was already anomalous before the writes began — a wait
 // (primaryWaits) that started before them and either exceeded the
@@ -61,7 +72,7 @@ func interruptBound(part sim.Part, probeEvery time.Duration, chunkSize int64) in
 // wait's first request, before it wrote anything: the backup writes that
 // follow are not the round's, so only the chunk-data programs after that
 // earlier request count.
-func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.Op, dataOff, dataSize int64, threshold time.Duration, bound int) {
+func checkInterruptBound(vs verdicts, answers []faults.Answer, writes, faulted []faults.Op, dataOff, dataSize, eraseSize int64, threshold time.Duration, bound int) {
 	start := int64(-1)
 	for _, op := range writes {
 		if op.Role == faults.Backup && op.Kind != faults.Read {
@@ -88,15 +99,21 @@ func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.O
 			anomalyOnset(seen), start, seen.Op.Index, whyWrong(seen), r.Op.Index)
 		r, onset = seen, seen.Op.Index
 	}
-	before, after := 0, 0
+	again := reprograms(writes, faulted, eraseSize)
+	before, after, excused := 0, 0, 0
 	for _, op := range writes {
 		switch {
 		case op.Role != faults.Backup || op.Kind == faults.Read:
+		case again[op.Index] && op.Index >= onset:
+			excused++
 		case op.Index >= onset && op.Index < r.Op.Index:
 			before++
 		case op.Index > r.Op.Index && op.Kind == faults.Program && op.Off < dataOff+dataSize && op.Off+op.Len > dataOff:
 			after++
 		}
+	}
+	if excused > 0 {
+		what += fmt.Sprintf("; %d write(s) re-programming chunks the faults left weak or unerased not counted", excused)
 	}
 	if before+after > bound {
 		vs.fail(InterruptBound, "%s; the round then issued %d backup writes before that request and %d chunk-data programs after it: %d, bound %d",
@@ -104,6 +121,73 @@ func checkInterruptBound(vs verdicts, answers []faults.Answer, writes []faults.O
 		return
 	}
 	vs.ok(InterruptBound, "%s; the round issued %d backup write(s) after it (bound %d)", what, before+after, bound)
+}
+
+// reprograms returns the indexes of the backup writes that program a
+// chunk again because a fault spoiled it (store.Round.Write): for each
+// faulted write (a program of the backup the faults made fail or left
+// weak, an erase of it they made fail silently), if the next backup erase
+// or program into another block comes after an erase of the faulted
+// write's own block, that erase and the programs into the block that
+// follow it until the next write elsewhere or erase of it (at least one:
+// an erase followed by none, as a purge's, re-programs nothing). A faulted
+// write excuses one re-program; one the faults did not explain (no
+// faulted write in the block since its last erase) counts, and so does a
+// block erased again only after the round wrote elsewhere (a journal
+// block reused later, not a chunk write's retry).
+func reprograms(writes, faulted []faults.Op, eraseSize int64) map[int64]bool {
+	if len(faulted) == 0 || eraseSize <= 0 {
+		return nil
+	}
+	var out map[int64]bool
+	for _, f := range faulted {
+		if f.Role != faults.Backup {
+			continue
+		}
+		blk := f.Off / eraseSize * eraseSize
+		in := func(op faults.Op) bool { return op.Off >= blk && op.Off+op.Len <= blk+eraseSize }
+		// The writes after f, until the retry's erase of its block.
+		i, _ := slices.BinarySearchFunc(writes, f.Index+1, func(op faults.Op, n int64) int { return cmp.Compare(op.Index, n) })
+		for ; i < len(writes); i++ {
+			op := writes[i]
+			if op.Role != faults.Backup || op.Kind == faults.Read {
+				continue
+			}
+			if !in(op) {
+				i = len(writes)
+				break
+			}
+			if op.Kind == faults.Erase {
+				break
+			}
+		}
+		if i >= len(writes) || out[writes[i].Index] {
+			continue
+		}
+		erase := writes[i].Index
+		var again []int64
+		for i++; i < len(writes); i++ {
+			op := writes[i]
+			if op.Role != faults.Backup || op.Kind == faults.Read {
+				continue
+			}
+			if !in(op) || op.Kind != faults.Program {
+				break
+			}
+			again = append(again, op.Index)
+		}
+		if len(again) == 0 {
+			continue // an erase alone (a purge's) programs nothing again
+		}
+		if out == nil {
+			out = map[int64]bool{}
+		}
+		out[erase] = true
+		for _, k := range again {
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // seenBefore returns the first request of a wait of the primary

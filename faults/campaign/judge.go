@@ -51,6 +51,9 @@ type trial struct {
 	// backupFaults are the round's backup operations whose outcome the
 	// schedule decided against the engine (backupFaults).
 	backupFaults []faults.Op
+	// roundFaulted are those of faultedWrites the round issued (indexes
+	// as in roundWrites).
+	roundFaulted []faults.Op
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 	// tamper, if set, makes the state wrong before the checks (the
@@ -140,7 +143,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
 	checkWear(vs, writes, t.faultedWrites, t.cuts, b.eraseSize, "round and recovery")
-	checkInterruptBound(vs, t.answers, t.roundWrites, post.dataOff, post.dataSize, b.threshold(), b.interruptBound)
+	checkInterruptBound(vs, t.answers, t.roundWrites, t.roundFaulted, post.dataOff, post.dataSize, b.eraseSize, b.threshold(), b.interruptBound)
 	w.checkRecoveryCost(vs, t, pre, post, writes, writes[len(t.writes):])
 	w.healPrimary()
 	if t.tamper != nil && t.tamper.beforeLive != nil {

@@ -84,5 +84,5 @@ func (w *worker) judgeRefusal(vs verdicts, t *trial, rec *recovery, writes []fau
 	}
 	w.checkPrimary(vs, writes, 0, w.bench.primaryBaseStats)
 	checkWear(vs, writes, t.faultedWrites, t.cuts, w.bench.eraseSize, "round and recovery")
-	checkInterruptBound(vs, t.answers, t.roundWrites, 0, 0, w.bench.threshold(), w.bench.interruptBound)
+	checkInterruptBound(vs, t.answers, t.roundWrites, t.roundFaulted, 0, 0, w.bench.eraseSize, w.bench.threshold(), w.bench.interruptBound)
 }

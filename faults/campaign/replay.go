@@ -305,6 +305,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedWrites = faultedWrites(ph.injector)
 	t.backupFaults = backupFaults(ph.injector)
+	t.roundFaulted = t.faultedWrites[:len(t.faultedWrites):len(t.faultedWrites)]
 	if ph.cut {
 		t.cuts++
 	}
