@@ -168,9 +168,11 @@ type roundEnd struct {
 // writeChunks is the sync step of the method: it writes the round's
 // changed chunks (writes, from store.Round.Writes), probing the primary
 // before a write whenever Options.ProbeEvery has passed since the last
-// probe, so no write starts later than ProbeEvery after the primary last
-// answered correctly (RoundReport.WritesAfterAnomaly). It returns
-// nil once every chunk is written, or how the round ended: stopped by ctx,
+// probe, so no chunk write starts later than ProbeEvery after the primary
+// last answered correctly (RoundReport.WritesAfterAnomaly). A chunk write
+// runs to its end once started, its own erase included and, when a page
+// reads back weak, the re-programs of its block (store.Round.Write): no
+// probe separates those. It returns nil once every chunk is written, or how the round ended: stopped by ctx,
 // interrupted by an anomaly of the primary, or failed by a write.
 func (e *Engine) writeChunks(ctx context.Context, rs *roundState, r *store.Round, writes []store.ChunkWrite, first int, p *Prepared, work *roundWork) *roundEnd {
 	for k, w := range writes {
@@ -246,7 +248,7 @@ func (e *Engine) deltaPlan(p *Prepared) store.Plan {
 }
 
 // probeIfDue probes the primary if Options.ProbeEvery has passed since
-// the last probe (before a backup write: no write starts later than
+// the last probe (before a chunk write: no chunk write starts later than
 // ProbeEvery after the primary last answered correctly). It returns the
 // probe's anomaly, if any.
 func (e *Engine) probeIfDue(rs *roundState) error {
