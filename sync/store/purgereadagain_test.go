@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -82,4 +83,51 @@ func TestPurgeReadsAnErasedBlockTwice(t *testing.T) {
 	require.Nil(t, s3.Interrupted())
 	require.Equal(t, uint64(1), s3.State().Generation)
 	checkPayloads(t, s3, ps1)
+}
+
+// failSecondRead is a flash on which the second read of the block at off
+// fails once with a media error.
+type failSecondRead struct {
+	hal.Flash
+	off   int64
+	reads int
+}
+
+func (f *failSecondRead) ReadAt(p []byte, off int64) (int, error) {
+	if off == f.off && int64(len(p)) == 4096 {
+		f.reads++
+		if f.reads == 2 {
+			return 0, fmt.Errorf("read %#x: %w", off, hal.ErrMedia)
+		}
+	}
+	return f.Flash.ReadAt(p, off)
+}
+
+// TestPurgeReadsAgainAfterAFailedRead: the purge's second read-back of a
+// block that fails with a media error is read again, not the purge failed
+// (which would make the next recovery erase every block once more).
+func TestPurgeReadsAgainAfterAFailedRead(t *testing.T) {
+	f, s := newStore(t)
+	ps1 := payloads{1: randomBytes(1, 30000), 2: randomBytes(2, 5000)}
+	runRound(t, s, 1, ps1)
+
+	ps2 := payloads{1: randomBytes(3, 30000), 2: randomBytes(4, 5000)}
+	r, err := s.Begin(planOf(2, ps2))
+	require.NoError(t, err)
+	ws := r.Writes()
+	require.NotEmpty(t, ws)
+	for i, w := range ws {
+		lo, hi := ChunkBounds(int64(len(ps2[w.Type])), testPhase, 4096, w.Index)
+		_, _, err := r.Write(i, ps2[w.Type][lo:hi])
+		require.NoError(t, err)
+	}
+	r.Abandon()
+
+	fr := &failSecondRead{Flash: f, off: s.BlockOffset(ws[0].Block)}
+	s2 := openTest(t, fr, Options{})
+	require.NotNil(t, s2.Interrupted())
+	_, err = s2.Purge()
+	require.NoError(t, err)
+	require.Equal(t, 3, fr.reads, "the erase's read-back, the failed second read, and the second read again")
+	require.Nil(t, s2.Interrupted())
 }

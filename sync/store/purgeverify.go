@@ -3,6 +3,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -13,13 +14,24 @@ import (
 // program left between states that an erase did not clear (it reported
 // success and did not run, or ran in part) can read erased once and 0
 // the next time. A block that does not read erased again is erased and
-// verified once more (eraseVerified); buf holds one erase block.
+// verified once more (eraseVerified); a read that fails with a media
+// error or no response is tried again, at most three reads in all. buf
+// holds one erase block.
 func (s *Store) purgeReadAgain(b uint32, buf []byte) error {
 	if s.retired[b] {
 		return nil // retired by eraseVerified: never used again
 	}
 	off := s.dataOff(b)
-	if _, err := s.flash.ReadAt(buf, off); err != nil {
+	for try := 0; ; try++ {
+		_, err := s.flash.ReadAt(buf, off)
+		if err == nil {
+			break
+		}
+		// A read that fails with a media error or no response says
+		// nothing about the block: read it again (a read costs no wear).
+		if try < 2 && (errors.Is(err, hal.ErrMedia) || errors.Is(err, hal.ErrTimeout)) {
+			continue
+		}
 		return fmt.Errorf("purge: verify block %d again: %w", b, err)
 	}
 	if hal.IsErased(buf) {
