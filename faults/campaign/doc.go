@@ -60,7 +60,9 @@
 //     it, or held on the backup after the fault is lost (but what damage
 //     before the round destroyed);
 //   - purged: nothing of an interrupted round stays pending, every data
-//     block it wrote reads erased, purge-verified was reported;
+//     block it wrote reads erased (one it only erased may keep the older
+//     data a torn erase left, and nothing else), purge-verified was
+//     reported;
 //   - reinit: after a purge the configuration is the one committed with
 //     the last good generation;
 //   - failover: made if and only if the primary left the backup waiting

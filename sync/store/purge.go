@@ -80,6 +80,9 @@ func (s *Store) Purge() (PurgeResult, error) {
 			if err := s.eraseVerified(b, buf, &res); err != nil {
 				return res, err
 			}
+			if err := s.purgeReadAgain(b, buf); err != nil {
+				return res, err
+			}
 		}
 	}
 	var e enc
