@@ -3,7 +3,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -151,11 +150,4 @@ func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 		}
 		erase = true
 	}
-}
-
-// transientErr reports whether err is a flash failure that says nothing
-// lasting about the block (a media error or no response): worth one more
-// try of the same operation.
-func transientErr(err error) bool {
-	return errors.Is(err, hal.ErrMedia) || errors.Is(err, hal.ErrTimeout)
 }
