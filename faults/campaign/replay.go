@@ -304,6 +304,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedWrites = faultedWrites(ph.injector)
+	t.exhausted = exhaustedErases(t.faultedWrites, b.eraseSize)
 	if ph.cut {
 		t.cuts++
 	}
@@ -336,7 +337,9 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		if w.story != nil {
 			w.story.tellPhase("recovery", c.Recovery, rph.ops, rph.injector.Fired())
 		}
-		t.faultedWrites = append(t.faultedWrites, faultedWrites(rph.injector)...)
+		rf := faultedWrites(rph.injector)
+		t.faultedWrites = append(t.faultedWrites, rf...)
+		t.exhausted += exhaustedErases(rf, b.eraseSize)
 		if rph.cut {
 			t.cuts++
 			w.clock.set(rph.cutTime)
