@@ -415,10 +415,14 @@ func (w *worker) checkPrimary(vs verdicts, writes []faults.Op, active int, basel
 // is erased before it is written again — a journal block whose first
 // program did not read back, a chunk re-programmed after a weak read-back,
 // a journal block the recovery writes after the round's program failed
-// there), and once for each power cut in the phase (cuts: a purge cut
-// before its mark is done again, erases first, at the next start). Each
-// faulted operation allows one erase of its own blocks only.
-func checkWear(vs verdicts, writes, faulted []faults.Op, cuts int, eraseSize int64, phase string) {
+// there), once for each power cut in the phase (cuts: a purge cut
+// before its mark is done again, erases first, at the next start), and
+// once for each phase in which the faults failed every one of the
+// method's EraseTries erases of some block (exhausted, see
+// exhaustedErases: the purge cannot finish in that phase and is done
+// again, erases first, at the next start, as after a cut). Each faulted
+// operation allows one erase of its own blocks only.
+func checkWear(vs verdicts, writes, faulted []faults.Op, cuts, exhausted int, eraseSize int64, phase string) {
 	allowed := map[int64]int{}
 	for _, op := range faulted {
 		for off := range blocksOf(op, eraseSize) {
@@ -432,15 +436,43 @@ func checkWear(vs verdicts, writes, faulted []faults.Op, cuts int, eraseSize int
 		}
 		for off := range blocksOf(op, eraseSize) {
 			k := touchKey(chipOf(op), off)
-			if bound := WearBound + allowed[k] + cuts; count[k]+1 > bound {
-				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d: %d, one more per erase or program of it the faults failed or left weak (%d) and per power cut (%d))",
-					op.Role, off, count[k]+1, phase, bound, WearBound, allowed[k], cuts)
+			if bound := WearBound + allowed[k] + cuts + exhausted; count[k]+1 > bound {
+				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d: %d, one more per erase or program of it the faults failed or left weak (%d), per power cut (%d) and per phase whose faults failed every erase try of a block (%d))",
+					op.Role, off, count[k]+1, phase, bound, WearBound, allowed[k], cuts, exhausted)
 				return
 			}
 			count[k]++
 		}
 	}
-	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase or program the faults failed or left weak and per power cut: %d)", len(count), phase, WearBound, cuts)
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase or program the faults failed or left weak, per power cut: %d, and per phase whose faults failed every erase try of a block: %d)", len(count), phase, WearBound, cuts, exhausted)
+}
+
+// EraseTries is how many erases of one block the method makes before the
+// write or purge fails for good (docs/FORMAT.md, Verifying programs and
+// erases: at most three erases, then the write fails).
+const EraseTries = 3
+
+// exhaustedErases returns 1 if, among the faulted writes of one phase
+// (faultedWrites of that phase's injector), the faults made at least
+// EraseTries erases of one block fail, loudly or silently, else 0. No
+// engine can then erase that block in the phase: a purge that names it
+// fails without its mark, and the next start purges the round again,
+// erasing each of its blocks once more. Fewer failed erases of a block do
+// not count: the method's tries are there to get past them.
+func exhaustedErases(faulted []faults.Op, eraseSize int64) int {
+	failed := map[int64]int{}
+	for _, op := range faulted {
+		if op.Kind != faults.Erase {
+			continue
+		}
+		for off := range blocksOf(op, eraseSize) {
+			k := touchKey(chipOf(op), off)
+			if failed[k]++; failed[k] >= EraseTries {
+				return 1
+			}
+		}
+	}
+	return 0
 }
 
 // faultedWrites lists the erases whose failure (loud or silent) and the

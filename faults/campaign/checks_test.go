@@ -271,7 +271,7 @@ func TestCheckWear(t *testing.T) {
 			erase(faults.Backup, 0, eraseSize)}, false, nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, tc.faulted, tc.cuts, eraseSize, "round") })
+			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, tc.faulted, tc.cuts, 0, eraseSize, "round") })
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}

@@ -88,8 +88,9 @@
 //   - bounded-wear: no block erased more than [WearBound] times by the
 //     round and its recoveries (once more per erase of it the faults
 //     failed, per program into it the faults failed or left weak — flash
-//     is erased before a page is programmed again — and per power cut),
-//     nor by the live round;
+//     is erased before a page is programmed again — per power cut, and per
+//     phase whose faults failed every erase try of a block: see
+//     [EraseTries]), nor by the live round;
 //   - interrupt-bound: once the primary is anomalous during the round's
 //     writes, the round issues at most 96 further backup programs and
 //     erases (the bound the engine's 20 ms probe interval allows on the

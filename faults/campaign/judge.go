@@ -45,7 +45,9 @@ type trial struct {
 	// faultedWrites are the erases and programs (of the round and a
 	// faulted recovery) whose failure or weakness the schedules decided
 	// (faultedWrites); cuts counts the power cuts (in the round and in a
-	// faulted recovery).
+	// faulted recovery); exhausted counts the phases (the round, a
+	// faulted recovery) whose faults failed every erase try of a block
+	// (exhaustedErases).
 	faultedWrites []faults.Op
 	cuts          int
 	// backupFaults are the round's backup operations whose outcome the
@@ -54,6 +56,7 @@ type trial struct {
 	// roundFaulted are those of faultedWrites the round issued (indexes
 	// as in roundWrites).
 	roundFaulted []faults.Op
+	exhausted    int
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 	// tamper, if set, makes the state wrong before the checks (the
@@ -142,8 +145,8 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.restoreExcused(rec.engine.Status(), last, post, damaged)), b.threshold())
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)
-	checkWear(vs, writes, t.faultedWrites, t.cuts, b.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, t.roundFaulted, post.dataOff, post.dataSize, b.eraseSize, b.threshold(), b.interruptBound)
+	checkWear(vs, writes, t.faultedWrites, t.cuts, t.exhausted, b.eraseSize, "round and recovery")
 	w.checkRecoveryCost(vs, t, pre, post, writes, writes[len(t.writes):])
 	w.healPrimary()
 	if t.tamper != nil && t.tamper.beforeLive != nil {

@@ -84,7 +84,7 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	if err != nil {
 		if pending && errors.Is(err, engine.ErrRestorePending) {
 			w.judgeRestoreRefusal(vs, err, active, *writes, last, rf)
-			checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
+			checkWear(vs, *writes, nil, 0, 0, w.bench.eraseSize, "live round")
 			w.checkPrimaryRestore(vs, *writes, active, baseline, pending, pre)
 			return vs.list()
 		}
@@ -115,7 +115,7 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 		vs.fail(Live, "after the live round (%s) generation %d on chip %d does not hold the primary's information: %s", rep.Outcome, post.generation, backup, listMismatches(ms))
 		return vs.list()
 	}
-	checkWear(vs, *writes, nil, 0, w.bench.eraseSize, "live round")
+	checkWear(vs, *writes, nil, 0, 0, w.bench.eraseSize, "live round")
 	w.checkPrimaryRestore(vs, *writes, active, baseline, pending, pre)
 	if active == 0 && !pending {
 		w.checkLiveCost(vs, rf.post, post, *writes, rep.Outcome, rf.runDamaged)

@@ -83,6 +83,6 @@ func (w *worker) judgeRefusal(vs verdicts, t *trial, rec *recovery, writes []fau
 		vs.ok(Failover, "%s; failover due %v, made %v", why, due, failedOver)
 	}
 	w.checkPrimary(vs, writes, 0, w.bench.primaryBaseStats)
-	checkWear(vs, writes, t.faultedWrites, t.cuts, w.bench.eraseSize, "round and recovery")
+	checkWear(vs, writes, t.faultedWrites, t.cuts, t.exhausted, w.bench.eraseSize, "round and recovery")
 	checkInterruptBound(vs, t.answers, t.roundWrites, t.roundFaulted, 0, 0, w.bench.eraseSize, w.bench.threshold(), w.bench.interruptBound)
 }

@@ -306,6 +306,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	t.faultedWrites = faultedWrites(ph.injector)
 	t.backupFaults = backupFaults(ph.injector)
 	t.roundFaulted = t.faultedWrites[:len(t.faultedWrites):len(t.faultedWrites)]
+	t.exhausted = exhaustedErases(t.faultedWrites, b.eraseSize)
 	if ph.cut {
 		t.cuts++
 	}
@@ -338,7 +339,9 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		if w.story != nil {
 			w.story.tellPhase("recovery", c.Recovery, rph.ops, rph.injector.Fired())
 		}
-		t.faultedWrites = append(t.faultedWrites, faultedWrites(rph.injector)...)
+		rf := faultedWrites(rph.injector)
+		t.faultedWrites = append(t.faultedWrites, rf...)
+		t.exhausted += exhaustedErases(rf, b.eraseSize)
 		if rph.cut {
 			t.cuts++
 			w.clock.set(rph.cutTime)

@@ -48,8 +48,10 @@ func (s *Store) ensureRoom(sizes []int64) error {
 // the tail, one program per erase block they occupy. Each program is read
 // back twice (see readsStable); records that do not read back as written
 // are written again at the start of the next block (after zeroing them on
-// NOR), at most maxReprograms times, else ErrVerify. Between programs it
-// calls the SetBetweenWrites function.
+// NOR), at most maxReprograms times, else ErrVerify; so are records whose
+// program failed with a media error or no response (else that error). A
+// read-back that fails so is read again first (see readBack). Between
+// programs it calls the SetBetweenWrites function.
 func (s *Store) writeRecords(recs [][]byte) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
@@ -93,7 +95,7 @@ func (s *Store) writeRecords(recs [][]byte) error {
 		_, err := s.flash.WriteAt(buf, at)
 		stable := false
 		if err == nil {
-			stable, err = s.readsStable(buf, at, make([]byte, len(buf)))
+			stable, err = s.readBack(buf, at)
 		}
 		if err != nil || !stable {
 			// Whatever landed is torn, or weak (it did not read back the
@@ -103,9 +105,12 @@ func (s *Store) writeRecords(recs [][]byte) error {
 			// invalid record that ends a block). A failed program at the
 			// start of a block may have left it blank, which a reader
 			// takes for the end of the journal: the block is erased again
-			// and written from its start instead.
+			// and written from its start instead. A program or read-back
+			// that failed with a media error or no response is written
+			// again so too (within maxReprograms); any other error fails
+			// the write.
 			s.windowEnd = 0
-			if err == nil && s.tailOffset > 0 && s.flash.Geometry().Kind == hal.NOR {
+			if (err == nil || transientErr(err)) && s.tailOffset > 0 && s.flash.Geometry().Kind == hal.NOR {
 				// Program the weak records to zeros, so that they read
 				// invalid, not valid once and invalid the next time (best
 				// effort: the next block's records supersede them anyway).
@@ -115,7 +120,7 @@ func (s *Store) writeRecords(recs [][]byte) error {
 				s.tailBlock, s.tailOffset = s.tailBlock+1, 0
 			}
 			s.tailReady = false
-			if err != nil {
+			if err != nil && (!transientErr(err) || reprograms == maxReprograms) {
 				return err
 			}
 			if reprograms == maxReprograms {
@@ -132,6 +137,21 @@ func (s *Store) writeRecords(recs [][]byte) error {
 		i = j
 	}
 	return nil
+}
+
+// readBack reads the records buf just programmed at at back (readsStable).
+// A read that fails with a media error or no response says nothing about
+// what was programmed: it is read again, at most maxReprograms more times,
+// rather than the records written again (which would leave a valid copy
+// behind on NAND, where they cannot be zeroed).
+func (s *Store) readBack(buf []byte, at int64) (bool, error) {
+	rb := make([]byte, len(buf))
+	for try := 0; ; try++ {
+		stable, err := s.readsStable(buf, at, rb)
+		if err == nil || try == maxReprograms || !transientErr(err) {
+			return stable, err
+		}
+	}
 }
 
 // enterBlock makes journal block blk of the current area ready for

@@ -130,9 +130,13 @@ func (s *Store) compact() error {
 	// Each block is read back twice (a weakly programmed checkpoint would
 	// read right once); if one does not, the checkpoint is erased and
 	// written again (nothing of it is in charge before its end record
-	// reads back).
+	// reads back). The blocks after the one that did not read back were
+	// erased, read back erased and not programmed since: they are not
+	// erased again (an erase costs wear).
+	erase := blk + 1
 	for try := 0; ; try++ {
-		stable, err := s.writeCheckpoint(base, blk, img)
+		stable, dirty, err := s.writeCheckpoint(base, erase, img)
+		erase = dirty
 		if err != nil {
 			return fmt.Errorf("compact journal: %w", err)
 		}
@@ -162,12 +166,16 @@ func (s *Store) Compact() error {
 	return s.compact()
 }
 
-// writeCheckpoint erases the first blk+1 blocks at base, programs the
-// checkpoint image img there and reports whether every block of it reads
-// back as written, twice.
-func (s *Store) writeCheckpoint(base, blk int64, img []byte) (bool, error) {
-	if err := s.eraseChecked(base, (blk+1)*s.eraseSize); err != nil {
-		return false, err
+// writeCheckpoint erases the first erase blocks at base (the blocks of
+// the checkpoint after them must read erased), programs the checkpoint
+// image img there and reports whether every block of it reads back as
+// written, twice. dirty is how many blocks from base it may have left
+// unerased: up to the last block it programmed.
+func (s *Store) writeCheckpoint(base, erase int64, img []byte) (stable bool, dirty int64, err error) {
+	if erase > 0 {
+		if err := s.eraseChecked(base, erase*s.eraseSize); err != nil {
+			return false, erase, err
+		}
 	}
 	var buf []byte
 	for i := int64(0); i*s.eraseSize < int64(len(img)); i++ {
@@ -178,18 +186,19 @@ func (s *Store) writeCheckpoint(base, blk int64, img []byte) (bool, error) {
 		at := base + i*s.eraseSize
 		if i > 0 {
 			if err := s.between(); err != nil {
-				return false, err
+				return false, dirty, err
 			}
 		}
+		dirty = i + 1
 		if _, err := s.flash.WriteAt(b, at); err != nil {
-			return false, err
+			return false, dirty, err
 		}
 		if buf == nil {
 			buf = make([]byte, s.eraseSize)
 		}
 		if ok, err := s.readsStable(b, at, buf); err != nil || !ok {
-			return false, err
+			return false, dirty, err
 		}
 	}
-	return true, nil
+	return true, dirty, nil
 }

@@ -3,7 +3,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -109,35 +108,49 @@ func (s *Store) Purge() (PurgeResult, error) {
 }
 
 // eraseVerified erases data block b and reads it back to confirm it is
-// erased, erasing at most three times (an erase that fails with a media
-// error or no response is tried again too; a worn-out or bad block is
-// retired at once, and any other failure fails the purge). It always erases first: a block
-// left by a torn erase or program may read as erased once and not the next
-// time (weakly programmed cells), so a read alone proves nothing.
+// erased, within three tries (an erase that fails with a media error or
+// no response is tried again too; a worn-out or bad block is retired at
+// once, and any other failure fails the purge). It always erases first: a
+// block left by a torn erase or program may read as erased once and not
+// the next time (weakly programmed cells), so a read alone proves nothing.
+// A read-back that fails with a media error or no response says nothing
+// about the block: the next try reads it again without erasing it again
+// (an erase costs wear; a read does not), and only a block that reads
+// back unerased is erased again.
 func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 	off := s.dataOff(b)
+	erase, erased := true, false
 	for try := 0; ; try++ {
-		if err := s.flash.Erase(off, s.eraseSize); err != nil {
-			if try < 2 && (errors.Is(err, hal.ErrMedia) || errors.Is(err, hal.ErrTimeout)) {
-				continue // a failed erase is tried again, as one that reads back unerased is
+		last := try == 2
+		if erase {
+			if err := s.flash.Erase(off, s.eraseSize); err != nil {
+				if !last && transientErr(err) {
+					continue // a failed erase is tried again, as one that reads back unerased is
+				}
+				if s.retire(b, err) {
+					return nil // unreachable and never used again
+				}
+				return fmt.Errorf("purge: erase block %d: %w", b, err)
 			}
-			if s.retire(b, err) {
-				return nil // unreachable and never used again
+			if !erased {
+				erased = true
+				res.Erased++
 			}
-			return fmt.Errorf("purge: erase block %d: %w", b, err)
-		}
-		if try == 0 {
-			res.Erased++
 		}
 		if _, err := s.flash.ReadAt(buf, off); err != nil {
+			if !last && transientErr(err) {
+				erase = false // read it again: the erase may well have done its work
+				continue
+			}
 			return fmt.Errorf("purge: verify block %d: %w", b, err)
 		}
 		if hal.IsErased(buf) {
 			s.erased.add(b)
 			return nil
 		}
-		if try == 2 {
+		if last {
 			return fmt.Errorf("%w: block %d at %#x", ErrPurgeFailed, b, off)
 		}
+		erase = true
 	}
 }

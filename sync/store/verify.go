@@ -6,6 +6,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -90,4 +91,11 @@ func (s *Store) eraseBlockAgain(off, size int64, buf []byte) error {
 			return err
 		}
 	}
+}
+
+// transientErr reports whether err is a flash failure that says nothing
+// lasting about the block (a media error or no response): worth one more
+// try of the same operation.
+func transientErr(err error) bool {
+	return errors.Is(err, hal.ErrMedia) || errors.Is(err, hal.ErrTimeout)
 }
