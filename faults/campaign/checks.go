@@ -280,7 +280,7 @@ func (w *worker) checkPurgedBlocks(vs verdicts, pre, post *storeView, writes []f
 		if programmed == nil {
 			programmed = w.programmedBlocks(writes)
 		}
-		if !programmed[off] && w.olderDataOnly(off, before) {
+		if !programmed[off] && !journalSaysErased(post, off) && w.olderDataOnly(off, before) {
 			older++
 			continue
 		}

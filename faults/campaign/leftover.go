@@ -62,3 +62,20 @@ func (w *worker) olderDataOnly(off int64, before *sim.Snapshot) bool {
 	}
 	return true
 }
+
+// journalSaysErased reports whether the backup's journal, as the reference
+// decoder read it after recovery (post), lists the data block at off as
+// known erased: a writer programs such a block without reading or erasing
+// it first (docs/FORMAT.md 4.7), so it must read erased, whatever it held
+// before the round.
+func journalSaysErased(post *storeView, off int64) bool {
+	if post.backup == nil {
+		return false
+	}
+	e := int64(post.backup.Superblock.EraseSize)
+	if e <= 0 || off < post.dataOff {
+		return false
+	}
+	erased, _ := post.backup.KnownErased(uint32((off - post.dataOff) / e))
+	return erased
+}

@@ -3,7 +3,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -29,7 +28,7 @@ func (s *Store) purgeReadAgain(b uint32, buf []byte) error {
 		}
 		// A read that fails with a media error or no response says
 		// nothing about the block: read it again (a read costs no wear).
-		if try < 2 && (errors.Is(err, hal.ErrMedia) || errors.Is(err, hal.ErrTimeout)) {
+		if try < 2 && transientErr(err) {
 			continue
 		}
 		return fmt.Errorf("purge: verify block %d again: %w", b, err)
