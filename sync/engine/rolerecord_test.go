@@ -8,62 +8,60 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-// TestFailedRoleRecordIsOutrankedByTheNextCommit: a failover is due (the
-// round's first primary read answers after twice the threshold), but both
-// attempts at the role record fail their read-back although the records
-// are on the backup's flash. The engine reports the error and goes on with
-// the primary (chip A). A start right then finds a valid role record naming
-// chip B and completes the failover, as after a power loss during it. Once
-// the engine's next round has committed, a start keeps chip A active: a
-// role record the engine gave up on does not switch the chips at some
-// later start. (Here both records sit where the journal's next write
-// erases them again; a record left earlier in a block is outranked by the
-// next commit, which carries the engine's role and comes later in the same
-// journal: docs/FORMAT.md 4.8.)
-func TestFailedRoleRecordIsOutrankedByTheNextCommit(t *testing.T) {
+// TestRefusedFailoverKeepsThePrimary: a failover is due (the round's first
+// primary read answers after twice the threshold), and from the role
+// record's first program on the backup's reads fail for a window of
+// operations, of every length from 1 to 150. Where that refuses the
+// failover (the round fails), the engine goes on with the primary (chip
+// A); a start right then follows the role on the backup's flash (a valid
+// role record naming chip B would complete the failover there, as after a
+// power loss during it; the store zeroes or erases again a record whose
+// read-back failed, so none stays here); and once the engine's next round
+// has committed, a start keeps chip A active: a role record the engine
+// gave up on never switches the chips at some later start.
+func TestRefusedFailoverKeepsThePrimary(t *testing.T) {
 	cfg := DefaultConfig()
 	p := committedPair(t, cfg)
 	slow := fmtSchedule("(on (at %d) (delay %v))", nextOp(t, p.traceRound(t, p.opts, "none"), -1, faults.Primary, faults.Read), 2*cfg.Threshold)
-	// The role record's program, then its read-back; the retry's likewise.
-	ops := p.traceRound(t, p.opts, "%s", slow)
-	readBack1 := nextOp(t, ops, nextOp(t, ops, -1, faults.Backup, faults.Program), faults.Backup, faults.Read)
-	once := slow + fmtSchedule(" (on (at %d) (fail media))", readBack1)
-	ops = p.traceRound(t, p.opts, "%s", once)
-	readBack2 := nextOp(t, ops, nextOp(t, ops, readBack1, faults.Backup, faults.Program), faults.Backup, faults.Read)
+	roleProgram := nextOp(t, p.traceRound(t, p.opts, "%s", slow), -1, faults.Backup, faults.Program)
 	ctx := context.Background()
-	e, in := p.openWithFaults(t, p.opts, "%s (on (at %d) (fail media))", once, readBack2)
-	before := e.Status().RoleEpoch
-	_, err := e.Round(ctx)
-	require.Error(t, err, "no role record read back: the failover is refused")
-	require.Equal(t, 0, e.Status().ActiveChip)
+	base := [2]*sim.Snapshot{p.chipA.Snapshot(), p.chipB.Snapshot()}
+	refused := 0
+	for window := int64(1); window <= 150; window++ {
+		p.chipA.Restore(base[0])
+		p.chipB.Restore(base[1])
+		line := fmtSchedule("%s (on (and backup read (after %d) (before %d)) (fail media))", slow, roleProgram, roleProgram+window)
+		e, in := p.openWithFaults(t, p.opts, "%s", line)
+		if _, err := e.Round(ctx); err == nil {
+			continue // failed over, or tried again and made it
+		}
+		refused++
+		require.Equal(t, 0, e.Status().ActiveChip, "%s: the engine goes on with the primary", line)
+		s, err := store.Open(p.chipB, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
+		require.NoError(t, err)
+		onFlash := int(s.StateRef().Role.Active)
+		now := [2]*sim.Snapshot{p.chipA.Snapshot(), p.chipB.Snapshot()}
+		started, err := Open(ctx, p.chipA, p.chipB, p.opts)
+		require.NoError(t, err)
+		require.Equal(t, onFlash, started.Status().ActiveChip, "%s: a start follows the role on flash", line)
+		p.chipA.Restore(now[0])
+		p.chipB.Restore(now[1])
 
-	// The premise: a valid role record naming chip B is on its flash.
-	s, err := store.Open(p.chipB, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{ReadOnly: true})
-	require.NoError(t, err)
-	require.Equal(t, store.Role{Epoch: before + 1, Active: 1, RestorePending: true}, s.StateRef().Role, "the role record landed")
-
-	// A start now completes the failover.
-	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
-	now, err := Open(ctx, p.chipA, p.chipB, p.opts)
-	require.NoError(t, err)
-	require.Equal(t, 1, now.Status().ActiveChip, "a start before the next commit finds the role record")
-	p.chipA.Restore(snapA)
-	p.chipB.Restore(snapB)
-
-	// The engine's next round, with the backup answering again, commits.
-	in.Disarm()
-	require.NoError(t, p.cmc.Step(p.region(t, p.chipA), cfg.Interval))
-	rep, err := e.Round(ctx)
-	require.NoError(t, err)
-	require.Equal(t, OutcomeCommitted, rep.Outcome)
-	require.Equal(t, 0, e.Status().ActiveChip)
-
-	later, err := Open(ctx, p.chipA, p.chipB, p.opts)
-	require.NoError(t, err)
-	require.Equal(t, 0, later.Status().ActiveChip, "the commit outranks the role record the engine gave up on")
+		in.Disarm()
+		require.NoError(t, p.cmc.Step(p.region(t, p.chipA), cfg.Interval))
+		rep, err := e.Round(ctx)
+		require.NoError(t, err, line)
+		require.Equal(t, OutcomeCommitted, rep.Outcome, line)
+		later, err := Open(ctx, p.chipA, p.chipB, p.opts)
+		require.NoError(t, err)
+		require.Equal(t, 0, later.Status().ActiveChip, "%s: after the next commit a start keeps the primary", line)
+	}
+	require.Positive(t, refused, "no window refused the failover")
+	t.Logf("%d of 150 windows refused the failover", refused)
 }
 
 // nextOp returns the index of the first operation of ops after index from
