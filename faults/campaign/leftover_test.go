@@ -91,3 +91,29 @@ func TestPurgedLeavesOlderDataOfTornErase(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalSaysErasedMatchesTheDecoder: after a round cut in its chunk
+// writes, purged at the restart, and the live round after it,
+// journalSaysErased names exactly the data blocks the reference decoder
+// counts known erased, by their chip offsets, and no offset before the
+// data area.
+func TestJournalSaysErasedMatchesTheDecoder(t *testing.T) {
+	_, w, _ := replayAllOK(t, "standard seed=1 mutant=none | (on (at 300) cut) | none")
+	var post *storeView
+	w.quiet(func() { post = w.decode(1) })
+	require.NoError(t, post.err)
+	b := post.backup
+	require.NotNil(t, b.LastPurged, "the cut round was purged")
+	n := 0
+	for d := range b.Superblock.DataBlocks {
+		erased, _ := b.KnownErased(d)
+		off := b.BlockOffset(d)
+		require.Equal(t, erased, journalSaysErased(post, off), "block %d at %#x", d, off)
+		require.Equal(t, erased, journalSaysErased(post, off+int64(b.Superblock.EraseSize)-1), "last byte of block %d", d)
+		if erased {
+			n++
+		}
+	}
+	require.Positive(t, n)
+	require.False(t, journalSaysErased(post, post.dataOff-1), "an offset before the data area")
+}
