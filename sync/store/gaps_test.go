@@ -33,25 +33,9 @@ func TestProbeStateNames(t *testing.T) {
 // ErrPurgeFailed and writes no purged mark: it neither loops forever nor
 // declares a block erased that is not. The committed generation is intact.
 func TestPurgeGivesUpOnAStuckBlock(t *testing.T) {
-	f, s := newStore(t)
-	ps1 := payloads{1: randomBytes(1, 30000), 2: randomBytes(2, 5000)}
-	runRound(t, s, 1, ps1)
-
-	ps2 := payloads{1: randomBytes(3, 30000), 2: randomBytes(4, 5000)}
-	r, err := s.Begin(planOf(2, ps2))
-	require.NoError(t, err)
-	ws := r.Writes()
-	require.NotEmpty(t, ws)
-	for i, w := range ws {
-		lo, hi := ChunkBounds(int64(len(ps2[w.Type])), testPhase, 4096, w.Index)
-		_, _, err := r.Write(i, ps2[w.Type][lo:hi])
-		require.NoError(t, err)
-	}
-	r.Abandon()
-	require.NotNil(t, s.Interrupted())
+	f, _, ps1, off := abandonedRound(t)
 
 	// Every erase of the first block the round wrote fails silently.
-	off := s.BlockOffset(ws[0].Block)
 	in := faults.NewInjector(mustSchedule(t, fmt.Sprintf("(on (and erase (addr %#x %#x)) (silent-erase unchanged))", off, off+4096)), faults.Options{})
 	var erases int
 	in2 := faults.NewInjector(faults.Schedule{}, faults.Options{Trace: func(op faults.Op) {
@@ -61,7 +45,7 @@ func TestPurgeGivesUpOnAStuckBlock(t *testing.T) {
 	}})
 	s2 := openTest(t, in2.Wrap(in.Wrap(f, faults.Backup), faults.Backup), Options{})
 	require.NotNil(t, s2.Interrupted())
-	_, err = s2.Purge()
+	_, err := s2.Purge()
 	require.ErrorIs(t, err, ErrPurgeFailed)
 	require.Equal(t, 3, erases, "three erases of the stuck block, then give up")
 	require.NotNil(t, s2.Interrupted(), "no purged mark over a block that is not erased")

@@ -6,7 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/sim"
 )
 
 // marginalErase is a flash whose first erase of the block at off leaves
@@ -50,6 +52,68 @@ func (m *marginalErase) ReadAt(p []byte, off int64) (int, error) {
 // back a second time, found unerased and erased again: after the purge
 // the block reads erased.
 func TestPurgeReadsAnErasedBlockTwice(t *testing.T) {
+	f, _, ps1, off := abandonedRound(t)
+	m := &marginalErase{Flash: f, off: off}
+	s2 := openTest(t, m, Options{})
+	require.NotNil(t, s2.Interrupted())
+	_, err := s2.Purge()
+	require.NoError(t, err)
+	require.Equal(t, 2, m.erases, "the block that did not read erased the second time is erased again")
+	buf := make([]byte, 4096)
+	_, err = f.ReadAt(buf, off)
+	require.NoError(t, err)
+	require.True(t, hal.IsErased(buf), "the purged block reads erased")
+
+	s3 := openTest(t, f, Options{ReadOnly: true})
+	require.Nil(t, s3.Interrupted())
+	require.Equal(t, uint64(1), s3.State().Generation)
+	checkPayloads(t, s3, ps1)
+}
+
+// TestPurgeReadsAgainAfterAFailedRead: the purge's second read-back of a
+// block that fails with a media error is read again, not the purge failed
+// (which would make the next recovery erase every block once more).
+func TestPurgeReadsAgainAfterAFailedRead(t *testing.T) {
+	f, _, _, off := abandonedRound(t)
+	blockReads := fmt.Sprintf("(and read (addr %#x %#x))", off, off+4096)
+	// The purge's reads of the block, without faults: the erase's
+	// read-back, then the second read.
+	var reads []int64
+	trace := faults.NewInjector(faults.Schedule{}, faults.Options{Trace: func(op faults.Op) {
+		if op.Kind == faults.Read && op.Off == off && op.Len == 4096 {
+			reads = append(reads, op.Index)
+		}
+	}})
+	snap := f.Snapshot()
+	s1 := openTest(t, trace.Wrap(f, faults.Backup), Options{})
+	_, err := s1.Purge()
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(reads), 2, "the purge reads the block back twice")
+	f.Restore(snap)
+
+	// The second read fails with a media error.
+	sc := mustSchedule(t, fmt.Sprintf("(on (and %s (at %d)) (fail media))", blockReads, reads[1]))
+	var after []int64
+	in := faults.NewInjector(sc, faults.Options{Trace: func(op faults.Op) {
+		if op.Kind == faults.Read && op.Off == off && op.Len == 4096 {
+			after = append(after, op.Index)
+		}
+	}})
+	s2 := openTest(t, in.Wrap(f, faults.Backup), Options{})
+	require.NotNil(t, s2.Interrupted())
+	_, err = s2.Purge()
+	require.NoError(t, err)
+	require.Len(t, in.Fired(), 1, "the schedule %v fired", sc)
+	require.Len(t, after, 3, "the erase's read-back, the failed second read, and the second read again")
+	require.Nil(t, s2.Interrupted())
+}
+
+// abandonedRound commits generation 1 on a fresh store, then writes every
+// chunk of generation 2 and abandons that round, so that it is durable and
+// interrupted. It returns the flash, the store, generation 1's payloads
+// and the offset of the first data block the abandoned round wrote.
+func abandonedRound(t *testing.T) (*sim.Flash, *Store, payloads, int64) {
+	t.Helper()
 	f, s := newStore(t)
 	ps1 := payloads{1: randomBytes(1, 30000), 2: randomBytes(2, 5000)}
 	runRound(t, s, 1, ps1)
@@ -66,68 +130,5 @@ func TestPurgeReadsAnErasedBlockTwice(t *testing.T) {
 	}
 	r.Abandon()
 	require.NotNil(t, s.Interrupted())
-
-	off := s.BlockOffset(ws[0].Block)
-	m := &marginalErase{Flash: f, off: off}
-	s2 := openTest(t, m, Options{})
-	require.NotNil(t, s2.Interrupted())
-	_, err = s2.Purge()
-	require.NoError(t, err)
-	require.Equal(t, 2, m.erases, "the block that did not read erased the second time is erased again")
-	buf := make([]byte, 4096)
-	_, err = f.ReadAt(buf, off)
-	require.NoError(t, err)
-	require.True(t, hal.IsErased(buf), "the purged block reads erased")
-
-	s3 := openTest(t, f, Options{ReadOnly: true})
-	require.Nil(t, s3.Interrupted())
-	require.Equal(t, uint64(1), s3.State().Generation)
-	checkPayloads(t, s3, ps1)
-}
-
-// failSecondRead is a flash on which the second read of the block at off
-// fails once with a media error.
-type failSecondRead struct {
-	hal.Flash
-	off   int64
-	reads int
-}
-
-func (f *failSecondRead) ReadAt(p []byte, off int64) (int, error) {
-	if off == f.off && int64(len(p)) == 4096 {
-		f.reads++
-		if f.reads == 2 {
-			return 0, fmt.Errorf("read %#x: %w", off, hal.ErrMedia)
-		}
-	}
-	return f.Flash.ReadAt(p, off)
-}
-
-// TestPurgeReadsAgainAfterAFailedRead: the purge's second read-back of a
-// block that fails with a media error is read again, not the purge failed
-// (which would make the next recovery erase every block once more).
-func TestPurgeReadsAgainAfterAFailedRead(t *testing.T) {
-	f, s := newStore(t)
-	ps1 := payloads{1: randomBytes(1, 30000), 2: randomBytes(2, 5000)}
-	runRound(t, s, 1, ps1)
-
-	ps2 := payloads{1: randomBytes(3, 30000), 2: randomBytes(4, 5000)}
-	r, err := s.Begin(planOf(2, ps2))
-	require.NoError(t, err)
-	ws := r.Writes()
-	require.NotEmpty(t, ws)
-	for i, w := range ws {
-		lo, hi := ChunkBounds(int64(len(ps2[w.Type])), testPhase, 4096, w.Index)
-		_, _, err := r.Write(i, ps2[w.Type][lo:hi])
-		require.NoError(t, err)
-	}
-	r.Abandon()
-
-	fr := &failSecondRead{Flash: f, off: s.BlockOffset(ws[0].Block)}
-	s2 := openTest(t, fr, Options{})
-	require.NotNil(t, s2.Interrupted())
-	_, err = s2.Purge()
-	require.NoError(t, err)
-	require.Equal(t, 3, fr.reads, "the erase's read-back, the failed second read, and the second read again")
-	require.Nil(t, s2.Interrupted())
+	return f, s, ps1, s.BlockOffset(ws[0].Block)
 }
