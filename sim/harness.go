@@ -107,3 +107,35 @@ func (f *Flash) mustRange(what string, off, n int64) {
 		panic(fmt.Sprintf("sim: %s [%#x+%#x] outside %s (%#x bytes)", what, off, n, f.geo.Name, f.geo.Size))
 	}
 }
+
+// ReadSettled fills p with the bytes at off as a read returns them when
+// every unstable cell reads erased (1): the stored bytes, with each byte
+// of an unstable range read as 0xFF. What is not 0xFF in p is a 0 bit
+// every read returns. No time is charged and no statistics are counted
+// (a harness's look at the cells, as Poke is its write). The range must
+// lie inside the chip, else ReadSettled panics (a harness bug).
+func (f *Flash) ReadSettled(p []byte, off int64) {
+	n := int64(len(p))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mustRange("ReadSettled", off, n)
+	es := f.geo.EraseSize
+	for done := int64(0); done < n; {
+		pos := off + done
+		in := pos & (es - 1)
+		k := min(es-in, n-done)
+		dst := p[done : done+k]
+		bl := f.blk(pos >> f.blkShift)
+		if bl.data == nil {
+			fillFF(dst)
+		} else {
+			copy(dst, bl.data[in:in+k])
+			for _, s := range bl.unstable {
+				for i := max(s.lo, in); i < min(s.hi, in+k); i++ {
+					dst[i-in] = 0xff
+				}
+			}
+		}
+		done += k
+	}
+}

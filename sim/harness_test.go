@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -189,4 +190,35 @@ func TestLoadBlock(t *testing.T) {
 	require.NoError(t, err, "page 2 reads erased and is programmable")
 	require.Panics(t, func() { n.LoadBlock(page, img) })
 	require.Panics(t, func() { n.LoadBlock(0, img[:page]) })
+}
+
+// TestReadSettled: ReadSettled returns the stored bytes with the unstable
+// ones as 0xFF, across a block boundary and over blocks never written,
+// without counting a read.
+func TestReadSettled(t *testing.T) {
+	f, err := New(Options{Part: mustPart(t, norName), Size: 1 << 20, Seed: 1})
+	require.NoError(t, err)
+	stored := make([]byte, 64)
+	for i := range stored {
+		stored[i] = byte(i * 37)
+	}
+	_, err = f.WriteAt(stored, 4064) // crosses into block 1
+	require.NoError(t, err)
+	f.SetUnstable(4070, 40)
+	reads := f.Stats().Reads
+
+	got := make([]byte, 64)
+	f.ReadSettled(got, 4064)
+	for i := range got {
+		want := stored[i]
+		if off := 4064 + i; off >= 4070 && off < 4110 {
+			want = 0xff
+		}
+		require.Equal(t, want, got[i], "byte %d", 4064+i)
+	}
+	blank := make([]byte, 16)
+	f.ReadSettled(blank, 1<<19)
+	require.Equal(t, bytes.Repeat([]byte{0xff}, 16), blank)
+	require.Equal(t, reads, f.Stats().Reads, "a harness look is not a read")
+	require.Panics(t, func() { f.ReadSettled(make([]byte, 2), 1<<20-1) })
 }

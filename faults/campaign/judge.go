@@ -131,7 +131,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	reported := damageReported(rec.engine, t.preEvents, rec.events)
 	w.checkAtomic(vs, t, post, reported)
 	checkDurable(vs, b.prevGen.number, reportedCommit(t.preEvents), t.damagedBase, t.firstPre, post)
-	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], rec.events, t.damagedSnap)
+	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], t.faultedWrites, rec.events, t.damagedSnap)
 	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen, t.damagedBase)
 	// The last committed generation: after a failover the active chip's
 	// information must equal it, and so must the backup after the live
