@@ -55,23 +55,9 @@ func unstableReads(t *testing.T, f *Flash, off int64, n, times int) [][]byte {
 }
 
 func TestSetUnstable(t *testing.T) {
-	newF := func(seed uint64) *Flash {
-		f, err := New(Options{Part: mustPart(t, norName), Size: 1 << 20, Seed: seed})
-		require.NoError(t, err)
-		stored := make([]byte, 64)
-		for i := range stored {
-			stored[i] = byte(i * 37)
-		}
-		_, err = f.WriteAt(stored, 4064) // crosses into block 1
-		require.NoError(t, err)
-		f.SetUnstable(4070, 40)
-		return f
-	}
+	newF := func(seed uint64) *Flash { return unstableChip(t, seed) }
 	f := newF(1)
-	stored := make([]byte, 64)
-	for i := range stored {
-		stored[i] = byte(i * 37)
-	}
+	stored := unstableStored()
 	reads := unstableReads(t, f, 4064, 64, 20)
 	differ := false
 	for _, r := range reads {
@@ -196,15 +182,8 @@ func TestLoadBlock(t *testing.T) {
 // ones as 0xFF, across a block boundary and over blocks never written,
 // without counting a read.
 func TestReadSettled(t *testing.T) {
-	f, err := New(Options{Part: mustPart(t, norName), Size: 1 << 20, Seed: 1})
-	require.NoError(t, err)
-	stored := make([]byte, 64)
-	for i := range stored {
-		stored[i] = byte(i * 37)
-	}
-	_, err = f.WriteAt(stored, 4064) // crosses into block 1
-	require.NoError(t, err)
-	f.SetUnstable(4070, 40)
+	f := unstableChip(t, 1)
+	stored := unstableStored()
 	reads := f.Stats().Reads
 
 	got := make([]byte, 64)
@@ -221,4 +200,26 @@ func TestReadSettled(t *testing.T) {
 	require.Equal(t, bytes.Repeat([]byte{0xff}, 16), blank)
 	require.Equal(t, reads, f.Stats().Reads, "a harness look is not a read")
 	require.Panics(t, func() { f.ReadSettled(make([]byte, 2), 1<<20-1) })
+}
+
+// unstableStored is what unstableChip programs at 4064.
+func unstableStored() []byte {
+	stored := make([]byte, 64)
+	for i := range stored {
+		stored[i] = byte(i * 37)
+	}
+	return stored
+}
+
+// unstableChip is a 1 MiB NOR chip (unstable reads drawn from seed) with
+// unstableStored programmed at 4064, across the end of block 0, and the
+// 40 bytes at 4070 made unstable.
+func unstableChip(t *testing.T, seed uint64) *Flash {
+	t.Helper()
+	f, err := New(Options{Part: mustPart(t, norName), Size: 1 << 20, Seed: seed})
+	require.NoError(t, err)
+	_, err = f.WriteAt(unstableStored(), 4064) // crosses into block 1
+	require.NoError(t, err)
+	f.SetUnstable(4070, 40)
+	return f
 }

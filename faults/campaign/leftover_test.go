@@ -78,17 +78,7 @@ func TestPurgedLeavesOlderDataOfTornErase(t *testing.T) {
 		},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tp := &tamper{invariant: Purged, wrong: tc.name,
-				afterRecovery: func(w *worker, tr *trial, _ *recovery, writes *[]faults.Op) error {
-					return tc.tamper(w, tr, writes)
-				}}
-			vs, err := runTampered(context.Background(), b, c, tp)
-			require.NoError(t, err)
-			v := verdictIn(vs, Purged)
-			require.False(t, v.OK, "%s", v)
-			require.Contains(t, v.Saw, "do not read erased after recovery (first at 0xb78000)")
-		})
+		requirePurgedFires(t, b, c, tc.name, "do not read erased after recovery (first at 0xb78000)", tc.tamper)
 	}
 }
 
@@ -164,16 +154,26 @@ func TestPurgedExcusesOnlyUnsettledCells(t *testing.T) {
 		},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tp := &tamper{invariant: Purged, wrong: tc.name,
-				afterRecovery: func(w *worker, tr *trial, _ *recovery, _ *[]faults.Op) error {
-					return tc.tamper(w, tr)
-				}}
-			vs, err := runTampered(context.Background(), b, c, tp)
-			require.NoError(t, err)
-			v := verdictIn(vs, Purged)
-			require.False(t, v.OK, "%s", v)
-			require.Contains(t, v.Saw, "do not read erased after recovery (first at 0xafd000)")
+		requirePurgedFires(t, b, c, tc.name, "do not read erased after recovery (first at 0xafd000)", func(w *worker, tr *trial, _ *[]faults.Op) error {
+			return tc.tamper(w, tr)
 		})
 	}
+}
+
+// requirePurgedFires replays case c of bench b with the state made wrong
+// by makeWrong after the recovery (named wrong) and requires the purged
+// check to fail, saying saw.
+func requirePurgedFires(t *testing.T, b *bench, c Case, wrong, saw string, makeWrong func(w *worker, tr *trial, writes *[]faults.Op) error) {
+	t.Helper()
+	t.Run(wrong, func(t *testing.T) {
+		tp := &tamper{invariant: Purged, wrong: wrong,
+			afterRecovery: func(w *worker, tr *trial, _ *recovery, writes *[]faults.Op) error {
+				return makeWrong(w, tr, writes)
+			}}
+		vs, err := runTampered(context.Background(), b, c, tp)
+		require.NoError(t, err)
+		v := verdictIn(vs, Purged)
+		require.False(t, v.OK, "%s", v)
+		require.Contains(t, v.Saw, saw)
+	})
 }

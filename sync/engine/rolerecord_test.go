@@ -26,7 +26,7 @@ import (
 func TestRefusedFailoverKeepsThePrimary(t *testing.T) {
 	cfg := DefaultConfig()
 	p := committedPair(t, cfg)
-	slow := fmtSchedule("(on (at %d) (delay %v))", nextOp(t, p.traceRound(t, p.opts, "none"), -1, faults.Primary, faults.Read), 2*cfg.Threshold)
+	slow := fmt.Sprintf("(on (at %d) (delay %v))", nextOp(t, p.traceRound(t, p.opts, "none"), -1, faults.Primary, faults.Read), 2*cfg.Threshold)
 	roleProgram := nextOp(t, p.traceRound(t, p.opts, "%s", slow), -1, faults.Backup, faults.Program)
 	ctx := context.Background()
 	base := [2]*sim.Snapshot{p.chipA.Snapshot(), p.chipB.Snapshot()}
@@ -34,7 +34,7 @@ func TestRefusedFailoverKeepsThePrimary(t *testing.T) {
 	for window := int64(1); window <= 150; window++ {
 		p.chipA.Restore(base[0])
 		p.chipB.Restore(base[1])
-		line := fmtSchedule("%s (on (and backup read (after %d) (before %d)) (fail media))", slow, roleProgram, roleProgram+window)
+		line := fmt.Sprintf("%s (on (and backup read (after %d) (before %d)) (fail media))", slow, roleProgram, roleProgram+window)
 		e, in := p.openWithFaults(t, p.opts, "%s", line)
 		if _, err := e.Round(ctx); err == nil {
 			continue // failed over, or tried again and made it
@@ -76,5 +76,3 @@ func nextOp(t testing.TB, ops []faults.Op, from int64, role faults.Role, kind fa
 	require.Failf(t, "no such operation", "no %v %v after #%d", role, kind, from)
 	return -1
 }
-
-func fmtSchedule(format string, args ...any) string { return fmt.Sprintf(format, args...) }
