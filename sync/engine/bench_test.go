@@ -97,21 +97,10 @@ func BenchmarkOpenRecovery(b *testing.B) {
 	p, _ := standardSynced(b)
 	ctx := context.Background()
 	require.NoError(b, p.cmc.Step(p.region(b, p.chipA), cmcsim.TypicalInterval))
-	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
-	// Count the round's operations, then cut in the middle.
-	pw := &power{}
-	e, err := Open(ctx, &cutFlash{p.chipA, pw}, &cutFlash{p.chipB, pw}, p.opts)
-	require.NoError(b, err)
-	pw.ops = 0
-	_, err = e.Round(ctx)
-	require.NoError(b, err)
-	total := pw.ops
-	p.chipA.Restore(snapA)
-	p.chipB.Restore(snapB)
-	pw = &power{cutAt: total / 2}
-	e, err = Open(ctx, &cutFlash{p.chipA, pw}, &cutFlash{p.chipB, pw}, p.opts)
-	require.NoError(b, err)
-	pw.ops = 0
+	// Find the round's programs and erases, then cut in the middle.
+	writes := writesOf(p.traceRound(b, p.opts, "none"))
+	total := len(writes)
+	e, _ := p.openWithFaults(b, p.opts, "(on (at %d) cut)", writes[total/2-1].Index)
 	_, _ = e.Round(ctx)
 	cutA, cutB := p.chipA.Snapshot(), p.chipB.Snapshot()
 	st := benchOpens(b, p, func() {

@@ -73,6 +73,27 @@ func (p *pair) traceRound(t testing.TB, opts Options, format string, args ...any
 	return ops
 }
 
+// traceOpen returns the flash operations of Open with opts on p's chips
+// behind an injector armed from the start, so indexed as an injector
+// armed from the start indexes Open's operations (the recovery of an
+// interrupted round); then it puts the chips back as they were.
+func (p *pair) traceOpen(t testing.TB, opts Options) []faults.Op {
+	t.Helper()
+	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
+	defer func() {
+		p.chipA.Restore(snapA)
+		p.chipB.Restore(snapB)
+	}()
+	var ops []faults.Op
+	_, chipA, chipB := p.injector(t, false, func(op faults.Op) {
+		op.Data = nil
+		ops = append(ops, op)
+	}, "none")
+	_, err := Open(context.Background(), chipA, chipB, opts)
+	require.NoError(t, err)
+	return ops
+}
+
 // primaryReadsAfter returns the indexes of the primary's reads that come
 // after the backup's programs-th program in ops.
 func primaryReadsAfter(t testing.TB, ops []faults.Op, programs int) []int64 {

@@ -353,20 +353,12 @@ func TestNAND(t *testing.T) {
 	}
 	// A power cut in the middle of a round, then recovery.
 	snapA, snapB := a.Snapshot(), b.Snapshot()
-	pw := &power{}
-	e, err = Open(ctx, &cutFlash{a, pw}, &cutFlash{b, pw}, p.opts)
-	require.NoError(t, err)
-	pw.ops = 0
-	_, err = e.Round(ctx)
-	require.NoError(t, err)
-	total := pw.ops
+	writes := writesOf(p.traceRound(t, p.opts, "none"))
+	total := len(writes)
 	for _, n := range []int{1, total / 2, total} {
 		a.Restore(snapA)
 		b.Restore(snapB)
-		pw := &power{cutAt: n}
-		e, err = Open(ctx, &cutFlash{a, pw}, &cutFlash{b, pw}, p.opts)
-		require.NoError(t, err)
-		pw.ops = 0
+		e, _ = p.openWithFaults(t, p.opts, "(on (at %d) cut)", writes[n-1].Index)
 		_, _ = e.Round(ctx)
 		e = p.open(t)
 		_, err = e.Round(ctx)

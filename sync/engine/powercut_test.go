@@ -3,9 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -19,92 +17,67 @@ import (
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-// power is a power supply shared by the chips of a pair: it counts program
-// and erase operations and cuts power at operation cutAt (1-based; 0 =
-// never), optionally tearing that operation.
-type power struct {
-	ops       int
-	cutAt     int
-	torn      bool
-	allButOne bool
-	dead      bool
-	rng       *rand.Rand
+// A power cut in these tests is a faults schedule (see inject_test.go):
+// "(on (at N) cut)", or a torn variant, N the index of a program or erase
+// of the round or recovery under test in the trace of the same operations
+// run without faults. The injector wraps both chips of the pair and they
+// share its power rail, as they share one supply: once the cut fires,
+// every later operation on either chip fails with hal.ErrPowerLoss.
+
+// cutMode says what a power cut leaves of the program or erase it falls
+// on.
+type cutMode int
+
+const (
+	// cutClean: the operation does not happen.
+	cutClean cutMode = iota
+	// cutTorn: a program cleared a seeded random subset of its bits and
+	// they read differently on each read; an erase set a random subset.
+	cutTorn
+	// cutAllButOne: a program cleared all its bits but one and they read
+	// differently on each read; an erase set all its bits but one.
+	cutAllButOne
+)
+
+// String names the mode in a failure message.
+func (m cutMode) String() string {
+	return [...]string{"clean", "torn", "all-but-one"}[m]
 }
 
-// pokeFlash is a simulated chip (or a wrapper of one) with the harness
-// abilities a torn operation needs.
-type pokeFlash interface {
-	hal.Flash
-	Poke(off int64, p []byte)
-	SetUnstable(off, n int64)
-}
-
-// cutFlash is a sim chip behind a power supply.
-type cutFlash struct {
-	pokeFlash
-	power *power
-}
-
-func (c *cutFlash) lost(op string, off, n int64) error {
-	return &hal.OpError{Op: op, Dev: c.Geometry().Name, Off: off, Len: n, Err: fmt.Errorf("%w: %w", hal.ErrInjected, hal.ErrPowerLoss)}
-}
-
-func (c *cutFlash) ReadAt(b []byte, off int64) (int, error) {
-	if c.power.dead {
-		return 0, c.lost("read", off, int64(len(b)))
+// cutAction returns the schedule action of a power cut in mode at op (a
+// program or an erase). The cells of a torn program are left unstable (a
+// program pulse cut short leaves them between states); a torn erase is
+// left as it stopped.
+func cutAction(op faults.Op, mode cutMode) string {
+	unstable := ""
+	if op.Kind == faults.Program {
+		unstable = " unstable"
 	}
-	return c.pokeFlash.ReadAt(b, off)
+	switch mode {
+	case cutTorn:
+		return "(torn bits" + unstable + ")"
+	case cutAllButOne:
+		return "(torn allbutone" + unstable + ")"
+	}
+	return "cut"
 }
 
-func (c *cutFlash) WriteAt(b []byte, off int64) (int, error) {
-	if c.power.dead {
-		return 0, c.lost("program", off, int64(len(b)))
-	}
-	c.power.ops++
-	if c.power.ops == c.power.cutAt {
-		c.power.dead = true
-		if c.power.torn && len(b) > 0 {
-			// Only some of the bits that should clear do (all but one
-			// with allButOne).
-			q := bytes.Clone(b)
-			if c.power.allButOne {
-				for i := range q {
-					if q[i] != 0xFF {
-						q[i] |= ^q[i] & -^q[i]
-						break
-					}
-				}
-			} else {
-				for i := range q {
-					q[i] |= byte(c.power.rng.Uint32()) &^ b[i]
-				}
-			}
-			_, _ = c.pokeFlash.WriteAt(q, off)
-			c.pokeFlash.SetUnstable(off, int64(len(b)))
+// cutSchedule returns the schedule text of a power cut in mode at op,
+// seeded seed (for a torn operation's bits).
+func cutSchedule(op faults.Op, mode cutMode, seed uint64) string {
+	return fmt.Sprintf("(seed %d) (on (at %d) %s)", seed, op.Index, cutAction(op, mode))
+}
+
+// writesOf returns the programs and erases among ops, the operations a
+// power cut can tear.
+func writesOf(ops []faults.Op) []faults.Op {
+	var w []faults.Op
+	for _, op := range ops {
+		if op.Kind != faults.Read {
+			w = append(w, op)
 		}
-		return 0, c.lost("program", off, int64(len(b)))
 	}
-	return c.pokeFlash.WriteAt(b, off)
-}
-
-func (c *cutFlash) Erase(off, n int64) error {
-	if c.power.dead {
-		return c.lost("erase", off, n)
-	}
-	c.power.ops++
-	if c.power.ops == c.power.cutAt {
-		c.power.dead = true
-		if c.power.torn {
-			_ = c.pokeFlash.Erase(off, n)
-			junk := make([]byte, min(n, 1024))
-			for i := range junk {
-				junk[i] = byte(c.power.rng.Uint32())
-			}
-			c.pokeFlash.Poke(off+n/2, junk[:min(int64(len(junk)), n/2)])
-		}
-		return c.lost("erase", off, n)
-	}
-	return c.pokeFlash.Erase(off, n)
+	return w
 }
 
 // cutScenario is a pair after one committed generation, with the CMC's
@@ -188,17 +161,27 @@ func newCutScenarioAged(t testing.TB, aged bool) *cutScenario {
 	return s
 }
 
-// cutRound restores the scenario, runs a round with power cut at op n
-// (torn or not) and returns how many ops the round made.
-func (s *cutScenario) cutRound(t testing.TB, opts Options, n int, torn bool, seed uint64) int {
+// restore puts the pair back as the scenario left it.
+func (s *cutScenario) restore() {
 	s.pair.chipA.Restore(s.snapA)
 	s.pair.chipB.Restore(s.snapB)
-	pw := &power{cutAt: n, torn: torn, rng: rand.New(rand.NewPCG(seed, 99))}
-	e, err := Open(context.Background(), &cutFlash{s.pair.chipA, pw}, &cutFlash{s.pair.chipB, pw}, opts)
-	require.NoError(t, err)
-	pw.ops = 0
+}
+
+// roundWrites returns the programs and erases of a round with opts from
+// the scenario's state, run without faults (the chips are put back).
+func (s *cutScenario) roundWrites(t testing.TB, opts Options) []faults.Op {
+	s.restore()
+	return writesOf(s.pair.traceRound(t, opts, "none"))
+}
+
+// cutRound restores the scenario and runs a round with power cut in mode
+// at op (one of roundWrites), seeded seed; it returns the schedule.
+func (s *cutScenario) cutRound(t testing.TB, opts Options, op faults.Op, mode cutMode, seed uint64) string {
+	s.restore()
+	sched := cutSchedule(op, mode, seed)
+	e, _ := s.pair.openWithFaults(t, opts, "%s", sched)
 	_, _ = e.Round(context.Background())
-	return pw.ops
+	return sched
 }
 
 // check opens the pair after a cut (recovery) and checks the invariants; it
@@ -285,21 +268,21 @@ func allErased(b []byte) bool {
 	return true
 }
 
-// firstUnsafeCut counts the round's operations, then cuts the round at
-// each of them, clean and torn, and returns the count and the first
-// violation the check finds ("" if none).
+// firstUnsafeCut finds the round's programs and erases, then cuts the
+// round at each of them, clean and torn, and returns their count and the
+// first violation the check finds ("" if none).
 func (s *cutScenario) firstUnsafeCut(t testing.TB, opts Options) (total int, caught string) {
 	t.Helper()
-	total = s.cutRound(t, opts, 0, false, 0)
-	for n := 1; n <= total; n++ {
-		for _, torn := range []bool{false, true} {
-			s.cutRound(t, opts, n, torn, uint64(n))
+	writes := s.roundWrites(t, opts)
+	for n, op := range writes {
+		for _, mode := range []cutMode{cutClean, cutTorn} {
+			sched := s.cutRound(t, opts, op, mode, uint64(n+1))
 			if v := s.check(t, opts); v != "" {
-				return total, fmt.Sprintf("cut at op %d of %d (torn=%v): %s", n, total, torn, v)
+				return len(writes), fmt.Sprintf("cut at write %d of %d (%v, %s): %s", n+1, len(writes), mode, sched, v)
 			}
 		}
 	}
-	return total, ""
+	return len(writes), ""
 }
 
 // requireSafeAtEveryCut requires a round of more than five operations
@@ -321,12 +304,14 @@ func TestPowerCutAtEveryOperationSteadyState(t *testing.T) {
 	requireSafeAtEveryCut(t, newCutScenarioAged(t, true))
 }
 
-// TestPowerCutDuringRecovery cuts the round, then cuts the recovery at
-// each of its operations, then recovers again.
+// TestPowerCutDuringRecovery cuts the round (torn), then cuts the
+// recovery at each of its programs and erases (torn, all-but-one every
+// other one), then recovers again.
 func TestPowerCutDuringRecovery(t *testing.T) {
 	s := newCutScenario(t)
 	opts := s.pair.opts
-	total := s.cutRound(t, opts, 0, false, 0)
+	writes := s.roundWrites(t, opts)
+	total := len(writes)
 	cuts := []int{2, total / 2, total - 1}
 	if !testing.Short() {
 		cuts = nil
@@ -334,24 +319,29 @@ func TestPowerCutDuringRecovery(t *testing.T) {
 			cuts = append(cuts, n)
 		}
 	}
+	recoveryCuts := 0
 	for _, n := range cuts {
-		// Count the recovery's operations.
-		s.cutRound(t, opts, n, true, uint64(n))
+		s.cutRound(t, opts, writes[n-1], cutTorn, uint64(n))
 		snapA, snapB := s.pair.chipA.Snapshot(), s.pair.chipB.Snapshot()
-		pw := &power{}
-		_, err := Open(context.Background(), &cutFlash{s.pair.chipA, pw}, &cutFlash{s.pair.chipB, pw}, opts)
-		require.NoError(t, err)
-		rec := pw.ops
-		for m := 1; m <= rec; m++ {
+		rec := writesOf(s.pair.traceOpen(t, opts))
+		recoveryCuts += len(rec)
+		for m, op := range rec {
 			s.pair.chipA.Restore(snapA)
 			s.pair.chipB.Restore(snapB)
-			pw := &power{cutAt: m, torn: true, allButOne: m%2 == 0, rng: rand.New(rand.NewPCG(uint64(m), 7))}
-			_, _ = Open(context.Background(), &cutFlash{s.pair.chipA, pw}, &cutFlash{s.pair.chipB, pw}, opts)
+			mode := cutTorn
+			if (m+1)%2 == 0 {
+				mode = cutAllButOne
+			}
+			sched := cutSchedule(op, mode, uint64(m+1))
+			_, chipA, chipB := s.pair.injector(t, false, nil, "%s", sched)
+			_, _ = Open(context.Background(), chipA, chipB, opts)
 			if v := s.check(t, opts); v != "" {
-				t.Fatalf("round cut at op %d, recovery cut at op %d of %d: %s", n, m, rec, v)
+				t.Fatalf("round cut at write %d (torn), recovery cut at write %d of %d (%v, %s): %s", n, m+1, len(rec), mode, sched, v)
 			}
 		}
 	}
+	require.Positive(t, recoveryCuts, "no recovery wrote anything")
+	t.Logf("%d round cuts, %d recovery cuts", len(cuts), recoveryCuts)
 }
 
 // TestMutantsAreCaught runs the power-cut campaign on each mutant that a
@@ -368,8 +358,6 @@ func TestMutantsAreCaught(t *testing.T) {
 		})
 	}
 }
-
-var _ = errors.Is
 
 func hasStaged(s *store.Store) bool { _, ok := s.Staged(); return ok }
 
@@ -388,12 +376,7 @@ func TestPowerCutDuringFailover(t *testing.T) {
 	// The primary stops answering in the middle of the round's writes, for
 	// ever.
 	dies := fmt.Sprintf("(on (and primary read (after %d)) (fail timeout))", midWrite(t, p.traceRound(t, p.opts, "none")))
-	var writes []int64 // the programs and erases of the round and its failover
-	for _, op := range p.traceRound(t, p.opts, "%s", dies) {
-		if op.Kind != faults.Read {
-			writes = append(writes, op.Index)
-		}
-	}
+	writes := writesOf(p.traceRound(t, p.opts, "%s", dies)) // of the round and its failover
 	total := len(writes)
 	require.Greater(t, total, 5)
 	t.Logf("%d programs and erases in the round and its failover", total)
@@ -405,7 +388,7 @@ func TestPowerCutDuringFailover(t *testing.T) {
 		if n%2 == 1 {
 			cut = "(torn bits unstable)"
 		}
-		e, _ := p.openWithFaults(t, p.opts, "(seed %d) %s (on (at %d) %s)", n, dies, writes[n-1], cut)
+		e, _ := p.openWithFaults(t, p.opts, "(seed %d) %s (on (at %d) %s)", n, dies, writes[n-1].Index, cut)
 		_, _ = e.Round(ctx)
 	}
 	dead := func() hal.Flash { // the primary, never answering a read
