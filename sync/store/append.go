@@ -146,12 +146,12 @@ func (s *Store) writeRecords(recs [][]byte) error {
 // behind on NAND, where they cannot be zeroed).
 func (s *Store) readBack(buf []byte, at int64) (bool, error) {
 	rb := make([]byte, len(buf))
-	for try := 0; ; try++ {
-		stable, err := s.readsStable(buf, at, rb)
-		if err == nil || try == maxReprograms || !transientErr(err) {
-			return stable, err
-		}
-	}
+	var stable bool
+	err := readRetrying(func() (err error) {
+		stable, err = s.readsStable(buf, at, rb)
+		return err
+	})
+	return stable, err
 }
 
 // enterBlock makes journal block blk of the current area ready for

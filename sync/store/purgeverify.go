@@ -14,23 +14,17 @@ import (
 // success and did not run, or ran in part) can read erased once and 0
 // the next time. A block that does not read erased again is erased and
 // verified once more (eraseVerified); a read that fails with a media
-// error or no response is tried again, at most three reads in all. buf
-// holds one erase block.
+// error or no response is tried again (readRetrying: at most three reads
+// in all). buf holds one erase block.
 func (s *Store) purgeReadAgain(b uint32, buf []byte) error {
 	if s.retired[b] {
 		return nil // retired by eraseVerified: never used again
 	}
 	off := s.dataOff(b)
-	for try := 0; ; try++ {
+	if err := readRetrying(func() error {
 		_, err := s.flash.ReadAt(buf, off)
-		if err == nil {
-			break
-		}
-		// A read that fails with a media error or no response says
-		// nothing about the block: read it again (a read costs no wear).
-		if try < 2 && transientErr(err) {
-			continue
-		}
+		return err
+	}); err != nil {
 		return fmt.Errorf("purge: verify block %d again: %w", b, err)
 	}
 	if hal.IsErased(buf) {

@@ -93,6 +93,20 @@ func (s *Store) eraseBlockAgain(off, size int64, buf []byte) error {
 	}
 }
 
+// readRetrying calls read (one read of the flash, or a read-back of
+// several) until it returns nil or an error other than a media error or
+// no response (transientErr), at most maxReprograms more times after the
+// first, and returns its last error: a read that failed so says nothing
+// about the cells, and a read costs no wear.
+func readRetrying(read func() error) error {
+	for try := 0; ; try++ {
+		err := read()
+		if err == nil || try == maxReprograms || !transientErr(err) {
+			return err
+		}
+	}
+}
+
 // transientErr reports whether err is a flash failure that says nothing
 // lasting about the block (a media error or no response): worth one more
 // try of the same operation.
