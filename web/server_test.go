@@ -371,12 +371,44 @@ func TestAuthCheck(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, code)
 }
 
-func TestMethodNotAllowed(t *testing.T) {
-	s, _ := newServer(t)
-	code, _, _ := do(s, "DELETE", "/api/config", "", authJSON)
-	require.Equal(t, http.StatusMethodNotAllowed, code)
-	code, _, _ = do(s, "GET", "/api/sync", "", nil)
-	require.Equal(t, http.StatusMethodNotAllowed, code)
+// TestRoutingErrors: a request no route takes gets the API's JSON error
+// (docs/API.md): 405 with Allow when the path is served with other
+// methods, also a path pattern (/api/info/{type}), /metrics and the page;
+// else 404.
+func TestRoutingErrors(t *testing.T) {
+	tests := []struct {
+		method, path string
+		code         int
+		allow, want  string
+	}{
+		{"DELETE", "/api/config", 405, "GET, HEAD, PUT", `method "DELETE" not allowed`},
+		{"GET", "/api/sync", 405, "POST", "use POST"},
+		{"GET", "/api/info/power", 405, "PUT", "use PUT"},
+		{"DELETE", "/api/info/no-such-type", 405, "PUT", "use PUT"},
+		{"POST", "/metrics", 405, "GET, HEAD", "use GET or HEAD"},
+		{"POST", "/", 405, "GET, HEAD", "use GET or HEAD"},
+		{"PUT", "/app.js", 405, "GET, HEAD", "use GET or HEAD"},
+		{"POST", "/api/auth", 405, "GET, HEAD", "use GET or HEAD"},
+		{"GET", "/api/nope", 404, "", "no such API endpoint"},
+		{"GET", "/api/info/", 404, "", "no such API endpoint"},
+		{"GET", "/api/status/", 404, "", "no such API endpoint"},
+		{"GET", "/nope", 404, "", "no such page or endpoint"},
+		{"GET", "/index.html", 404, "", "no such page or endpoint"},
+		{"GET", "/static/app.js", 404, "", "no such page or endpoint"},
+		{"POST", "/nope", 404, "", "no such page or endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			s, _ := newServer(t)
+			code, body, hdr := do(s, tt.method, tt.path, "", authJSON)
+			require.Equal(t, tt.code, code, body)
+			require.Equal(t, tt.allow, hdr.Get("Allow"))
+			require.Contains(t, hdr.Get("Content-Type"), "application/json")
+			var e web.ErrorBody
+			require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+			require.Contains(t, e.Error, tt.want)
+		})
+	}
 }
 
 func TestLoadOrCreateToken(t *testing.T) {
