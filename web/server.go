@@ -244,7 +244,7 @@ func (s *Server) change(h http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, http.StatusForbidden, &ErrorBody{Error: "cross-site request refused: changes must come from this page or a non-browser client"})
 			return
 		}
-		if r.Method != http.MethodGet {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead { // GET /api/auth answers HEAD too; neither has a body
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
 				s.fail(w, r, http.StatusUnsupportedMediaType, &ErrorBody{Error: "send the request body as JSON with Content-Type: application/json"})

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -363,12 +364,30 @@ func TestUpgradeChoices(t *testing.T) {
 	require.Equal(t, []web.UpgradeChoice{web.KeepUpgraded, web.RestoreDefaults}, fb.upgradeChoices())
 }
 
+// TestAuthCheck: GET /api/auth (and HEAD, which net/http routes to it)
+// answers 204 to the right token and 401 otherwise; neither carries a
+// body, so neither needs a Content-Type.
 func TestAuthCheck(t *testing.T) {
-	s, _ := newServer(t)
-	code, _, _ := do(s, "GET", "/api/auth", "", map[string]string{"Authorization": "Bearer " + testToken})
-	require.Equal(t, http.StatusNoContent, code)
-	code, _, _ = do(s, "GET", "/api/auth", "", nil)
-	require.Equal(t, http.StatusUnauthorized, code)
+	token := map[string]string{"Authorization": "Bearer " + testToken}
+	tests := []struct {
+		method string
+		hdr    map[string]string
+		code   int
+	}{
+		{"GET", token, http.StatusNoContent},
+		{"HEAD", token, http.StatusNoContent},
+		{"GET", authJSON, http.StatusNoContent},
+		{"GET", nil, http.StatusUnauthorized},
+		{"HEAD", nil, http.StatusUnauthorized},
+		{"GET", withHeaders(token, "Authorization", "Bearer wrong-token-0123456789"), http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d", tt.method, tt.code), func(t *testing.T) {
+			s, _ := newServer(t)
+			code, body, _ := do(s, tt.method, "/api/auth", "", tt.hdr)
+			require.Equal(t, tt.code, code, body)
+		})
+	}
 }
 
 // TestRoutingErrors: a request no route takes gets the API's JSON error
