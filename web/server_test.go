@@ -198,7 +198,8 @@ func TestBadBodies(t *testing.T) {
 		{"threshold tiny", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.001}`, "threshold_seconds", "between 10ms"},
 		{"group negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":-1}`, "group_size", "out of range"},
 		{"group a fraction", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":1.5}`, "group_size", "want a whole number, not number 1.5"},
-		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":7}`, "group_size", "up to 6"},
+		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":7}`, "group_size", "up to 1 (the chosen types)"},
+		{"group beyond the chosen types", "PUT", "/api/config", `{"types":["power","fan"],"interval_seconds":10,"threshold_seconds":1,"group_size":3}`, "group_size", "group size 3 is out of range: choose 0 (all chosen types every round) up to 2"},
 		{"verify not bool", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":"yes"}`, "verify", "want true or false, not string"},
 		{"selection unknown", "PUT", "/api/selection", `{"types":["x"]}`, "types", "unknown information type"},
 		{"selection null", "PUT", "/api/selection", `{"types":null}`, "types", "missing"},
@@ -550,17 +551,35 @@ func TestCheckStateDir(t *testing.T) {
 	})
 }
 
+// TestConfigValidate: the group size may be 0 up to the chosen types
+// (the engine refuses more), not up to the known ones.
 func TestConfigValidate(t *testing.T) {
-	known := []string{"power", "fan"}
-	ok := web.Config{Types: []string{"fan"}, Interval: web.Duration(time.Second), Threshold: web.Duration(10 * time.Millisecond), GroupSize: 2}
-	require.NoError(t, ok.Validate(known))
-	bad := ok
-	bad.GroupSize = 3
-	err := bad.Validate(known)
-	require.ErrorIs(t, err, web.ErrInvalid)
-	var fe *web.FieldError
-	require.ErrorAs(t, err, &fe)
-	require.Equal(t, "group_size", fe.Field)
+	known := []string{"power", "fan", "node"}
+	for _, tt := range []struct {
+		types []string
+		group int
+		ok    bool
+	}{
+		{[]string{"fan"}, 0, true},
+		{[]string{"fan"}, 1, true},
+		{[]string{"fan"}, 2, false},
+		{[]string{"fan", "power"}, 2, true},
+		{[]string{"fan", "power"}, 3, false},
+		{[]string{"fan"}, -1, false},
+	} {
+		t.Run(fmt.Sprintf("%v/%d", tt.types, tt.group), func(t *testing.T) {
+			c := web.Config{Types: tt.types, Interval: web.Duration(time.Second), Threshold: web.Duration(10 * time.Millisecond), GroupSize: tt.group}
+			err := c.Validate(known)
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, web.ErrInvalid)
+			var fe *web.FieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, "group_size", fe.Field)
+		})
+	}
 }
 
 // TestAllowedHosts: with AllowedHosts set, a request naming another host
