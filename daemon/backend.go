@@ -207,13 +207,17 @@ func (b backend) Failback(ctx context.Context) (web.Failback, error) {
 
 // PutInfo writes a type's record of the active chip's information region
 // (Daemon.PutInfo). An unknown type, slot or layout, or input that does
-// not decode, wraps web.ErrInvalid (400). Puts do not spend the wear
+// not decode, wraps web.ErrInvalid (400); an unknown type, an asset slot
+// out of range or an unknown layout is a *web.FieldError naming it. Puts do not spend the wear
 // budget: they are the CMC services' own writes to the primary, which a
 // service linking package source/collect makes as often.
 func (b backend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult, error) {
 	t, err := info.ParseType(p.Type)
 	if err != nil {
 		return web.InfoPutResult{}, &web.FieldError{Field: "type", Msg: err.Error()}
+	}
+	if t == info.Asset && (p.Slot < 0 || p.Slot >= info.NumFRUs) {
+		return web.InfoPutResult{}, &web.FieldError{Field: "slot", Msg: fmt.Sprintf("asset slot %d out of range: want 0 (the chassis), 1-%d (the nodes) or %d-%d (the PSUs)", p.Slot, info.NumNodes, info.NumNodes+1, info.NumFRUs-1)}
 	}
 	o := collect.Options{Slot: p.Slot}
 	switch p.SELLayout {
