@@ -160,13 +160,17 @@ func (b backend) SetConfig(c web.Config) error {
 // SyncNow runs a round, the daemon's (a client that goes away does not
 // interrupt it), if the wear budget allows (else the error wraps
 // web.ErrTooManyWrites); while an upgrade waits for its choice the error
-// wraps web.ErrConflict. The web.Server records the round itself.
+// wraps web.ErrConflict and, as the round wrote nothing, the budget's
+// token is given back. The web.Server records the round itself.
 func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
 	if err := b.d.budget.take(); err != nil {
 		return web.Round{}, err
 	}
 	rep, err := b.d.SyncNow(ctx)
 	if errors.Is(err, engine.ErrUpgradePending) {
+		if rep.Erases == 0 && rep.PagesProgrammed == 0 {
+			b.d.budget.refund() // refused before any write
+		}
 		return webRound(rep, nil), fmt.Errorf("%w: %v", web.ErrConflict, err)
 	}
 	return webRound(rep, nil), err
@@ -190,13 +194,15 @@ func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 }
 
 // Failback re-seeds chip A and makes it active again, if the wear budget
-// allows; a refusal wraps web.ErrConflict (409).
+// allows; a refusal wraps web.ErrConflict (409) and gives the budget's
+// token back (it wrote nothing).
 func (b backend) Failback(ctx context.Context) (web.Failback, error) {
 	if err := b.d.budget.take(); err != nil {
 		return web.Failback{}, err
 	}
 	rep, err := b.d.Failback(ctx)
 	if errors.Is(err, engine.ErrFailbackRefused) {
+		b.d.budget.refund() // a refusal changed nothing (engine.Failback)
 		return web.Failback{}, fmt.Errorf("%w: %v", web.ErrConflict, err)
 	}
 	if err != nil {
