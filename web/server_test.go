@@ -185,24 +185,36 @@ func TestBadBodies(t *testing.T) {
 		{"types missing", "PUT", "/api/config", `{"interval_seconds":10,"threshold_seconds":1}`, "types", "missing"},
 		{"types wrong kind", "PUT", "/api/config", `{"types":"power","interval_seconds":10,"threshold_seconds":1}`, "types", "want a list of strings, not string"},
 		{"types of numbers", "PUT", "/api/config", `{"types":[1],"interval_seconds":10,"threshold_seconds":1}`, "types", "want a string, not number"},
-		{"unknown type", "PUT", "/api/config", `{"types":["power","coffee"],"interval_seconds":10,"threshold_seconds":1}`, "types", `unknown information type "coffee"`},
-		{"duplicate type", "PUT", "/api/config", `{"types":["fan","fan"],"interval_seconds":10,"threshold_seconds":1}`, "types", "twice"},
+		{"unknown type", "PUT", "/api/config", `{"types":["power","coffee"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "types", `unknown information type "coffee"`},
+		{"duplicate type", "PUT", "/api/config", `{"types":["fan","fan"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "types", "twice"},
 		{"interval not a number", "PUT", "/api/config", `{"types":["power"],"interval_seconds":"soon","threshold_seconds":1}`, "interval_seconds", "want a number of seconds"},
 		{"interval as a duration string", "PUT", "/api/config", `{"types":["power"],"interval_seconds":"10s","threshold_seconds":1}`, "interval_seconds", "want a number of seconds"},
 		{"interval huge", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e300,"threshold_seconds":1}`, "interval_seconds", "1e+300 seconds is too large (at most 1e+09)"},
 		{"old name", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold_seconds":1}`, "interval", "unknown field"},
-		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1}`, "interval_seconds", "between 1s and 24h0m0s"},
-		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval_seconds":90000,"threshold_seconds":1}`, "interval_seconds", "out of range"},
+		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "between 1s and 24h0m0s"},
+		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval_seconds":90000,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "out of range"},
 		{"threshold negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":-0.005}`, "threshold_seconds", "-0.005 seconds is negative: give 0 or more"},
 		{"interval beyond float64", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e400,"threshold_seconds":1}`, "interval_seconds", "1e400 seconds is too large"},
-		{"threshold tiny", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.001}`, "threshold_seconds", "between 10ms"},
-		{"group negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":-1}`, "group_size", "out of range"},
+		{"threshold tiny", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.001,"verify":false,"group_size":0,"retry_at_once":false}`, "threshold_seconds", "between 10ms"},
+		{"group negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":-1,"retry_at_once":false}`, "group_size", "out of range"},
 		{"group a fraction", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":1.5}`, "group_size", "want a whole number, not number 1.5"},
-		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":7}`, "group_size", "up to 1 (the chosen types)"},
-		{"group beyond the chosen types", "PUT", "/api/config", `{"types":["power","fan"],"interval_seconds":10,"threshold_seconds":1,"group_size":3}`, "group_size", "group size 3 is out of range: choose 0 (all chosen types every round) up to 2"},
+		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":7,"retry_at_once":false}`, "group_size", "up to 1 (the chosen types)"},
+		{"group beyond the chosen types", "PUT", "/api/config", `{"types":["power","fan"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":3,"retry_at_once":false}`, "group_size", "group size 3 is out of range: choose 0 (all chosen types every round) up to 2"},
 		{"verify not bool", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":"yes"}`, "verify", "want true or false, not string"},
+		// PUT /api/config replaces the whole configuration: a member left out
+		// or null would silently become its zero value (verify off).
+		{"verify missing", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":0,"retry_at_once":false}`, "verify", "missing: PUT /api/config replaces the whole configuration"},
+		{"group missing", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":true,"retry_at_once":false}`, "group_size", "missing"},
+		{"retry missing", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":true,"group_size":0}`, "retry_at_once", "missing"},
+		{"interval missing", "PUT", "/api/config", `{"types":["power"],"threshold_seconds":1,"verify":true,"group_size":0,"retry_at_once":false}`, "interval_seconds", "missing"},
+		{"threshold missing", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10}`, "threshold_seconds", "missing"},
+		{"verify null", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":null,"group_size":0,"retry_at_once":false}`, "verify", "want true or false, not null"},
+		{"interval null", "PUT", "/api/config", `{"types":["power"],"interval_seconds":null,"threshold_seconds":1,"verify":true,"group_size":0,"retry_at_once":false}`, "interval_seconds", "not null"},
+		{"types null", "PUT", "/api/config", `{"types":null,"interval_seconds":10,"threshold_seconds":1,"verify":true,"group_size":0,"retry_at_once":false}`, "types", "want a list of strings, not null"},
+		{"info slot null", "PUT", "/api/info/asset", `{"data_base64":"AAAA","slot":null}`, "slot", "want a whole number, not null"},
 		{"selection unknown", "PUT", "/api/selection", `{"types":["x"]}`, "types", "unknown information type"},
-		{"selection null", "PUT", "/api/selection", `{"types":null}`, "types", "missing"},
+		{"selection null", "PUT", "/api/selection", `{"types":null}`, "types", "want a list of strings, not null"},
+		{"selection missing", "PUT", "/api/selection", `{}`, "types", "missing"},
 		// Strict decoding (docs/API.md, Security): encoding/json alone would
 		// take each of these, the last duplicate or a case variant winning.
 		{"duplicate member", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"interval_seconds":1,"threshold_seconds":1}`, "interval_seconds", "listed twice"},
@@ -218,7 +230,7 @@ func TestBadBodies(t *testing.T) {
 		{"string not an object", "PUT", "/api/selection", `"power"`, "", "want a JSON object, not a string"},
 		// An empty selection is refused (docs/API.md, Config): a sync of
 		// nothing is not a configuration.
-		{"config types empty", "PUT", "/api/config", `{"types":[],"interval_seconds":10,"threshold_seconds":1}`, "types", "select at least one information type"},
+		{"config types empty", "PUT", "/api/config", `{"types":[],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "types", "select at least one information type"},
 		{"selection empty", "PUT", "/api/selection", `{"types":[]}`, "types", "select at least one information type"},
 		{"selection oversized", "PUT", "/api/selection", `{"types":[` + strings.Repeat(`"power",`, 10000) + `"fan"]}`, "", "larger than"},
 		{"upgrade unknown choice", "POST", "/api/upgrade", `{"choice":"both"}`, "choice", "unknown choice"},
@@ -248,7 +260,7 @@ func TestBackendRefusal(t *testing.T) {
 	s, fb := newServer(t)
 	fb.refuse = "threshold must be shorter than the interval"
 	before := configJSON(t, s)
-	code, body, _ := do(s, "PUT", "/api/config", `{"types":["fan"],"interval_seconds":2,"threshold_seconds":5}`, authJSON)
+	code, body, _ := do(s, "PUT", "/api/config", `{"types":["fan"],"interval_seconds":2,"threshold_seconds":5,"verify":false,"group_size":0,"retry_at_once":false}`, authJSON)
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, body, "threshold must be shorter")
 	require.Equal(t, before, configJSON(t, s))
@@ -274,7 +286,7 @@ func TestConfigRoundTrip(t *testing.T) {
 	require.JSONEq(t, `{"types":["fan"]}`, body)
 
 	// A group size larger than the new selection falls back to "all".
-	code, body, _ = do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval_seconds":60,"threshold_seconds":1,"group_size":2}`, authJSON)
+	code, body, _ = do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval_seconds":60,"threshold_seconds":1,"verify":true,"group_size":2,"retry_at_once":false}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)
 	code, body, _ = do(s, "PUT", "/api/selection", `{"types":["fan"]}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)

@@ -199,7 +199,7 @@ func TestServe(t *testing.T) {
 	// Changes need the token.
 	cfg := `{"types":["power","event-log"],"interval_seconds":3600,"threshold_seconds":0.4,"verify":true,"group_size":0,"retry_at_once":false}`
 	require.Equal(t, 401, r.call(t, "PUT", "/api/config", "", cfg, nil))
-	require.Equal(t, 400, r.call(t, "PUT", "/api/config", tok, `{"types":["power"],"interval_seconds":3600,"threshold_seconds":0}`, nil))
+	require.Equal(t, 400, r.call(t, "PUT", "/api/config", tok, `{"types":["power"],"interval_seconds":3600,"threshold_seconds":0,"verify":true,"group_size":0,"retry_at_once":false}`, nil))
 	var got web.Config
 	require.Equal(t, 200, r.call(t, "PUT", "/api/config", tok, cfg, &got))
 	require.Equal(t, []string{"power", "event-log"}, got.Types)
