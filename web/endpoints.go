@@ -104,12 +104,15 @@ func (s *Server) putSelection(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.configMu.Lock()
 	c := s.backend.Config()
 	c.Types = sel.Types
 	if c.GroupSize > len(c.Types) {
 		c.GroupSize = 0 // a group larger than the selection means "all"
 	}
-	if !s.setConfig(w, r, c) {
+	ok = s.setConfig(w, r, c)
+	s.configMu.Unlock()
+	if !ok {
 		return
 	}
 	s.writeSelection(w)
@@ -120,7 +123,10 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !s.setConfig(w, r, c) {
+	s.configMu.Lock()
+	ok = s.setConfig(w, r, c)
+	s.configMu.Unlock()
+	if !ok {
 		return
 	}
 	s.writeConfig(w)

@@ -70,6 +70,12 @@ type Server struct {
 	log     *requestLog
 	tls     *tls.Config // nil: plain HTTP
 
+	// configMu serializes the configuration changes (PUT /api/config and
+	// /api/selection): a selection's read of the configuration and its
+	// write are one step, so it never writes back members another change
+	// replaced in between.
+	configMu sync.Mutex
+
 	mu     sync.Mutex
 	rounds []Round // recent, oldest first, at most opts.RoundHistory
 }

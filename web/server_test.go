@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -291,6 +292,42 @@ func TestConfigRoundTrip(t *testing.T) {
 	code, body, _ = do(s, "PUT", "/api/selection", `{"types":["fan"]}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, 0, fb.Config().GroupSize)
+}
+
+// TestSelectionDoesNotRevertConfig: PUT /api/selection changes only the
+// types of the configuration it reads. A PUT /api/config answered while
+// the selection's change was between its read and its write is not
+// reverted by it: both end as if one ran after the other (before, the
+// selection wrote back the interval it had read, losing the config's).
+func TestSelectionDoesNotRevertConfig(t *testing.T) {
+	s, fb := newServer(t)
+	reading, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	fb.configRead = func() {
+		once.Do(func() { // the selection's read of the configuration
+			close(reading)
+			<-release
+		})
+	}
+	selDone := make(chan int)
+	go func() {
+		code, _, _ := do(s, "PUT", "/api/selection", `{"types":["fan"]}`, authJSON)
+		selDone <- code
+	}()
+	<-reading
+	cfgDone := make(chan int)
+	go func() {
+		code, _, _ := do(s, "PUT", "/api/config", `{"types":["power","fan"],"interval_seconds":600,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":true}`, authJSON)
+		cfgDone <- code
+	}()
+	time.Sleep(100 * time.Millisecond) // the config's PUT runs now, unless it waits
+	close(release)
+	require.Equal(t, http.StatusOK, <-selDone)
+	require.Equal(t, http.StatusOK, <-cfgDone)
+	got := fb.Config()
+	require.Equal(t, web.Duration(10*time.Minute), got.Interval, "the config's PUT was answered 200 and stays: %+v", got)
+	require.False(t, got.Verify)
+	require.True(t, got.RetryAtOnce)
 }
 
 func TestSyncNowAndMetrics(t *testing.T) {
