@@ -52,6 +52,9 @@ type Options struct {
 	// server reachable from other hosts needs them (see
 	// [Options.ForListener]).
 	TLSCert, TLSKey string
+	// MaxConns bounds the connections [Server.Serve] serves at once (0:
+	// DefaultMaxConns); more wait until one closes.
+	MaxConns int
 	// RequireTokenForReads makes every API read and /metrics need the
 	// token too (401 without it). The page and its files stay open so a
 	// browser can load it and ask for the token. [Options.ForListener]
@@ -94,6 +97,9 @@ func New(b Backend, o Options) (*Server, error) {
 	}
 	if o.RoundHistory <= 0 {
 		o.RoundHistory = DefaultRoundHistory
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
 	}
 	tlsConfig, err := loadTLS(o)
 	if err != nil {
