@@ -213,7 +213,7 @@ func TestBodyLimit(t *testing.T) {
 	s, err := web.New(newFake(), web.Options{Token: testToken, MaxBodyBytes: 64})
 	require.NoError(t, err)
 	code, body, _ := do(s, "PUT", "/api/selection", `{"types":["power"]}`+strings.Repeat(" ", 64), authJSON)
-	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code)
 	require.Contains(t, body, "larger than 64 bytes")
 }
 
