@@ -160,24 +160,34 @@ func (b backend) SetConfig(c web.Config) error {
 // SyncNow runs a round, the daemon's (a client that goes away does not
 // interrupt it), if the wear budget allows (else the error wraps
 // web.ErrTooManyWrites); while an upgrade waits for its choice the error
-// wraps web.ErrConflict. The web.Server records the round itself.
+// wraps web.ErrConflict and, as the round wrote nothing, the budget's
+// token is given back. The web.Server records the round itself.
 func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
 	if err := b.d.budget.take(); err != nil {
 		return web.Round{}, err
 	}
 	rep, err := b.d.SyncNow(ctx)
 	if errors.Is(err, engine.ErrUpgradePending) {
+		if rep.Erases == 0 && rep.PagesProgrammed == 0 {
+			b.d.budget.refund() // refused before any write
+		}
 		return webRound(rep, nil), fmt.Errorf("%w: %v", web.ErrConflict, err)
 	}
 	return webRound(rep, nil), err
 }
 
-// Upgrade applies the user's choice and records its round.
+// Upgrade applies the user's choice and records its round. The check
+// that an upgrade is pending and the choice's round are one step (the
+// engine's UpgradeRound runs whatever it is given): of two choices sent
+// at once the second finds no upgrade pending (web.ErrNoUpgrade, 409) and
+// runs nothing, rather than a restore-defaults after a keep-upgraded.
 func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 	c, err := engine.ParseUpgradeChoice(string(choice))
 	if err != nil || c == engine.NoChoice {
 		return fmt.Errorf("%w: unknown choice %q", web.ErrInvalid, choice)
 	}
+	b.d.choiceMu.Lock()
+	defer b.d.choiceMu.Unlock()
 	if !b.d.Status().UpgradePending {
 		return web.ErrNoUpgrade
 	}
@@ -190,13 +200,15 @@ func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 }
 
 // Failback re-seeds chip A and makes it active again, if the wear budget
-// allows; a refusal wraps web.ErrConflict (409).
+// allows; a refusal wraps web.ErrConflict (409) and gives the budget's
+// token back (it wrote nothing).
 func (b backend) Failback(ctx context.Context) (web.Failback, error) {
 	if err := b.d.budget.take(); err != nil {
 		return web.Failback{}, err
 	}
 	rep, err := b.d.Failback(ctx)
 	if errors.Is(err, engine.ErrFailbackRefused) {
+		b.d.budget.refund() // a refusal changed nothing (engine.Failback)
 		return web.Failback{}, fmt.Errorf("%w: %v", web.ErrConflict, err)
 	}
 	if err != nil {
@@ -207,13 +219,17 @@ func (b backend) Failback(ctx context.Context) (web.Failback, error) {
 
 // PutInfo writes a type's record of the active chip's information region
 // (Daemon.PutInfo). An unknown type, slot or layout, or input that does
-// not decode, wraps web.ErrInvalid (400). Puts do not spend the wear
+// not decode, wraps web.ErrInvalid (400); an unknown type, an asset slot
+// out of range or an unknown layout is a *web.FieldError naming it. Puts do not spend the wear
 // budget: they are the CMC services' own writes to the primary, which a
 // service linking package source/collect makes as often.
 func (b backend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult, error) {
 	t, err := info.ParseType(p.Type)
 	if err != nil {
 		return web.InfoPutResult{}, &web.FieldError{Field: "type", Msg: err.Error()}
+	}
+	if t == info.Asset && (p.Slot < 0 || p.Slot >= info.NumFRUs) {
+		return web.InfoPutResult{}, &web.FieldError{Field: "slot", Msg: fmt.Sprintf("asset slot %d out of range: want 0 (the chassis), 1-%d (the nodes) or %d-%d (the PSUs)", p.Slot, info.NumNodes, info.NumNodes+1, info.NumFRUs-1)}
 	}
 	o := collect.Options{Slot: p.Slot}
 	switch p.SELLayout {

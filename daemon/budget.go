@@ -14,8 +14,11 @@ import (
 // costs one token: a configuration change committed to the backup chip,
 // and each round an API request runs (sync now, an upgrade choice, a
 // simulated upgrade), whose commit record is one journal write however
-// little changed. A request that changes nothing costs nothing. Beyond the
-// budget the API answers 429 Too Many Requests with Retry-After.
+// little changed. A request that changes nothing costs nothing: an
+// identical configuration, and a request the engine refuses without a
+// write (a sync while an upgrade waits for its choice, a refused
+// failback: 409) gets its token back. Beyond the budget the API answers
+// 429 Too Many Requests with Retry-After.
 type Budget struct {
 	Burst int
 	Every time.Duration
@@ -88,4 +91,13 @@ func (t *tokenBucket) take() error {
 	}
 	wait := time.Duration((1 - t.tokens) * float64(t.budget.Every))
 	return &BudgetError{RetryAfter: max(wait, time.Second), Budget: t.budget}
+}
+
+// refund returns the token a request took when the request wrote nothing
+// (the engine refused it): refusals must not spend the budget that the
+// next real change needs. The bucket never holds more than its burst.
+func (t *tokenBucket) refund() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tokens = min(float64(t.budget.Burst), t.tokens+1)
 }

@@ -172,3 +172,28 @@ func TestSetConfigRefusesInvalidForFree(t *testing.T) {
 	good.Verify = !good.Verify
 	require.NoError(t, d.SetConfig(good), "the refusal spent no token")
 }
+
+// TestWearBudgetRefusalsAreFree: requests the engine refuses without a
+// write (a sync while an upgrade waits for its choice, a failback while
+// chip A is active: 409) give their token back, so any number of them
+// leaves the budget for the next real change.
+func TestWearBudgetRefusalsAreFree(t *testing.T) {
+	d := openSim(t, 1)
+	ctx := context.Background()
+	_, err := d.SyncNow(ctx)
+	require.NoError(t, err)
+	d.budget = newTokenBucket(Budget{Burst: 1, Every: time.Hour}, newHandClock(time.Time{}).mono)
+	b := d.Backend()
+	for range 5 {
+		_, err := b.Failback(ctx)
+		require.ErrorIs(t, err, web.ErrConflict, "chip A is active")
+	}
+	require.NoError(t, d.SimulateUpgrade()) // the image update itself, outside the API
+	for range 5 {
+		_, err := b.SyncNow(ctx)
+		require.ErrorIs(t, err, web.ErrConflict, "an upgrade waits for its choice")
+	}
+	require.NoError(t, b.Upgrade(ctx, web.KeepUpgraded), "the refusals spent no token")
+	_, err = b.SyncNow(ctx)
+	require.ErrorIs(t, err, web.ErrTooManyWrites, "the choice spent the only one")
+}

@@ -140,6 +140,10 @@ type Daemon struct {
 	primaryMu clockedLock
 	// configMu serializes configuration changes (SetConfig).
 	configMu sync.Mutex
+	// choiceMu makes an API upgrade choice's check that an upgrade is
+	// pending and the choice's round one step (backend.Upgrade), so that
+	// of two choices sent at once only the first runs.
+	choiceMu sync.Mutex
 
 	mu           sync.Mutex
 	bytesWritten int64 // by every round since Open

@@ -101,3 +101,38 @@ func TestPutInfoDuringRounds(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rec.Seq, again.Seq)
 }
+
+// TestPutInfoRefusesBadMembers: an asset slot out of range, an unknown
+// type or layout is a 400 naming its member (a *web.FieldError), and
+// writes nothing.
+func TestPutInfoRefusesBadMembers(t *testing.T) {
+	d := openSim(t, 3)
+	b := d.Backend()
+	l := d.engine.Layout()
+	r, err := info.OpenRegion(d.chips[0], l.InfoOff, l.InfoSize)
+	require.NoError(t, err)
+	before, err := r.Read(info.Asset)
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name  string
+		put   web.InfoPut
+		field string
+	}{
+		{"slot past the PSUs", web.InfoPut{Type: "asset", Data: []byte("fru"), Slot: info.NumFRUs}, "slot"},
+		{"slot 99", web.InfoPut{Type: "asset", Data: []byte("fru"), Slot: 99}, "slot"},
+		{"slot negative", web.InfoPut{Type: "asset", Data: []byte("fru"), Slot: -1}, "slot"},
+		{"unknown type", web.InfoPut{Type: "psu", Data: []byte("x")}, "type"},
+		{"unknown layout", web.InfoPut{Type: "event-log", Data: selInput(1), SELLayout: "raw"}, "sel_layout"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := b.PutInfo(context.Background(), tt.put)
+			require.ErrorIs(t, err, web.ErrInvalid)
+			var fe *web.FieldError
+			require.ErrorAs(t, err, &fe, "%v", err)
+			require.Equal(t, tt.field, fe.Field)
+			after, err := r.Read(info.Asset)
+			require.NoError(t, err)
+			require.Equal(t, before.Seq, after.Seq, "nothing written")
+		})
+	}
+}

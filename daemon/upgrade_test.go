@@ -5,10 +5,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 func TestNextVersion(t *testing.T) {
@@ -81,4 +84,54 @@ func TestSimulateUpgrade(t *testing.T) {
 func TestSimulateUpgradeOnRealChips(t *testing.T) {
 	d := &Daemon{} // real chips: nothing is touched
 	require.ErrorIs(t, d.SimulateUpgrade(), ErrNotSimulated)
+}
+
+// TestUpgradeChoiceOnce: two upgrade choices sent at once (two tabs, a
+// double click) while a round holds the engine: the first applies, the
+// other finds no upgrade pending (409) and runs nothing. The check of the
+// pending upgrade and the choice's round are one step; before, both
+// passed the check while the round ran, and the second choice ran too:
+// a restore-defaults with no upgrade pending reset the chosen types.
+func TestUpgradeChoiceOnce(t *testing.T) {
+	d := openSim(t, 1)
+	ctx := context.Background()
+	_, err := d.SyncNow(ctx)
+	require.NoError(t, err)
+	require.NoError(t, d.SimulateUpgrade())
+	_, err = d.SyncNow(ctx)
+	require.ErrorIs(t, err, engine.ErrUpgradePending)
+	b := d.Backend()
+
+	held, release := make(chan struct{}), make(chan struct{})
+	go d.engine.UpdateActiveRegion(func(*info.Region) error { // a put holding the round lock
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	errs := make(chan error, 2)
+	for _, c := range []web.UpgradeChoice{web.KeepUpgraded, web.RestoreDefaults} {
+		go func() { errs <- b.Upgrade(ctx, c) }()
+	}
+	time.Sleep(200 * time.Millisecond) // both choices reach the engine's lock
+	close(release)
+	var applied, refused int
+	for range 2 {
+		err := <-errs
+		if err == nil {
+			applied++
+			continue
+		}
+		require.ErrorIs(t, err, web.ErrNoUpgrade)
+		refused++
+	}
+	require.Equal(t, 1, applied)
+	require.Equal(t, 1, refused)
+	var choices int
+	for _, ev := range d.logbook.allEvents() {
+		if ev.Kind == "upgrade-choice" {
+			choices++
+		}
+	}
+	require.Equal(t, 1, choices, "one choice ran")
 }

@@ -162,7 +162,8 @@ const (
 	MaxThreshold = 10 * time.Minute
 )
 
-// Validate checks c against the limits above and the known type names.
+// Validate checks c against the limits above and the known type names;
+// the group size may not exceed the chosen types (as the engine demands).
 // It returns a [*FieldError] naming the first bad field.
 func (c Config) Validate(known []string) error {
 	if err := validateTypes(c.Types, known); err != nil {
@@ -174,8 +175,8 @@ func (c Config) Validate(known []string) error {
 	if d := time.Duration(c.Threshold); d < MinThreshold || d > MaxThreshold {
 		return &FieldError{"threshold_seconds", fmt.Sprintf("response-time threshold %v is out of range: choose between %v and %v", d, MinThreshold, MaxThreshold)}
 	}
-	if c.GroupSize < 0 || c.GroupSize > len(known) {
-		return &FieldError{"group_size", fmt.Sprintf("group size %d is out of range: choose 0 (all chosen types every round) up to %d", c.GroupSize, len(known))}
+	if c.GroupSize < 0 || c.GroupSize > len(c.Types) {
+		return &FieldError{"group_size", fmt.Sprintf("group size %d is out of range: choose 0 (all chosen types every round) up to %d (the chosen types)", c.GroupSize, len(c.Types))}
 	}
 	return nil
 }

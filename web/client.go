@@ -23,7 +23,7 @@ type Client struct {
 }
 
 // ErrAPI is wrapped by the errors of answers other than 2xx; the error
-// also wraps ErrInvalid (400), ErrNoUpgrade or ErrConflict (409) and
+// also wraps ErrInvalid (400, 413), ErrNoUpgrade or ErrConflict (409) and
 // ErrTooManyWrites (429).
 var ErrAPI = errors.New("daemon API")
 
@@ -74,7 +74,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		var kind error
 		switch resp.StatusCode {
-		case http.StatusBadRequest:
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 			kind = ErrInvalid
 		case http.StatusConflict:
 			kind = ErrConflict

@@ -75,4 +75,7 @@ func TestClientPutInfo(t *testing.T) {
 	require.ErrorIs(t, err, web.ErrInvalid)
 	_, err = c.PutInfo(t.Context(), "no/such", []byte("x"), 0, "")
 	require.ErrorIs(t, err, web.ErrAPI)
+	_, err = c.PutInfo(t.Context(), "event-log", make([]byte, 5<<20), 0, "")
+	require.ErrorIs(t, err, web.ErrInvalid, "a body over the limit (413) is bad input too")
+	require.ErrorContains(t, err, "413")
 }

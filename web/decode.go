@@ -25,12 +25,29 @@ import (
 // struct v points to. An empty body is allowed only with allowEmpty (and
 // leaves v as it is). Errors about one member are [*FieldError]s naming it.
 func decodeObject(body []byte, v any, allowEmpty bool) error {
+	_, err := decodeMembers(body, v, allowEmpty)
+	return err
+}
+
+// decodeMembers is decodeObject that also returns the member names the
+// body gave.
+func decodeMembers(body []byte, v any, allowEmpty bool) (map[string]bool, error) {
+	seen := map[string]bool{}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {
-			return nil
+			return seen, nil
 		}
-		return errors.New("request body is empty: send a JSON object")
+		return nil, errors.New("request body is empty: send a JSON object")
 	}
+	if err := decodeInto(body, v, seen); err != nil {
+		return nil, err
+	}
+	return seen, nil
+}
+
+// decodeInto decodes the non-empty body into v, adding each member name
+// to seen.
+func decodeInto(body []byte, v any, seen map[string]bool) error {
 	fields := jsonFields(v)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
@@ -40,7 +57,6 @@ func decodeObject(body []byte, v any, allowEmpty bool) error {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return fmt.Errorf("want a JSON object, not %s", describeToken(tok))
 	}
-	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -58,6 +74,9 @@ func decodeObject(body []byte, v any, allowEmpty bool) error {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return malformed(err)
+		}
+		if string(raw) == "null" { // encoding/json would leave the member as it was: unsaid, not null
+			return &FieldError{name, fmt.Sprintf("want %s, not null (leave a member out only where docs/API.md says it is optional)", describeType(field.Type()))}
 		}
 		if err := checkNoDuplicateNames(raw); err != nil {
 			return &FieldError{name, err.Error()}
@@ -227,20 +246,32 @@ func describeToken(tok json.Token) string {
 }
 
 // decodeConfig decodes a PUT /api/config body and validates it against the
-// known type names.
+// known type names. The PUT replaces the whole configuration, so every
+// member is required: a member left out would otherwise silently become
+// its zero value (a client that omits verify would turn verification off).
 func decodeConfig(body []byte, known []string) (Config, error) {
 	var c Config
-	if err := decodeObject(body, &c, false); err != nil {
+	seen, err := decodeMembers(body, &c, false)
+	if err != nil {
 		return Config{}, err
 	}
-	if c.Types == nil {
+	if !seen["types"] {
 		return Config{}, &FieldError{"types", "missing: list the chosen information types (at least one)"}
+	}
+	for _, name := range configMembers {
+		if !seen[name] {
+			return Config{}, &FieldError{name, "missing: PUT /api/config replaces the whole configuration, so send every member (" + strings.Join(configMembers, ", ") + "; GET /api/config has the current ones)"}
+		}
 	}
 	if err := c.Validate(known); err != nil {
 		return Config{}, err
 	}
 	return c, nil
 }
+
+// configMembers are Config's JSON member names, in order: all required in
+// a PUT /api/config.
+var configMembers = []string{"types", "interval_seconds", "threshold_seconds", "verify", "group_size", "retry_at_once"}
 
 // decodeSelection decodes a PUT /api/selection body.
 func decodeSelection(body []byte, known []string) (Selection, error) {

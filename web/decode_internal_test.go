@@ -62,3 +62,13 @@ func TestCheckNoDuplicateNames(t *testing.T) {
 	require.Error(t, err)
 	require.Less(t, len(err.Error()), 200, "a repeated name is cut in the error")
 }
+
+// TestConfigMembers: the members a PUT /api/config requires are exactly
+// Config's JSON names, so a member added to Config is required too.
+func TestConfigMembers(t *testing.T) {
+	var names []string
+	for name := range jsonFields(&Config{}) {
+		names = append(names, name)
+	}
+	require.ElementsMatch(t, names, configMembers)
+}

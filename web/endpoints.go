@@ -14,7 +14,8 @@ import (
 )
 
 // readBody reads a request body of at most Options.MaxBodyBytes; a larger
-// one gets 400 (and http.MaxBytesReader closes the connection after it).
+// one gets 413 Content Too Large (and http.MaxBytesReader closes the
+// connection after it).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return s.readBodyMax(w, r, s.opts.MaxBodyBytes)
 }
@@ -25,7 +26,7 @@ func (s *Server) readBodyMax(w http.ResponseWriter, r *http.Request, max int64) 
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", max)})
+		s.fail(w, r, http.StatusRequestEntityTooLarge, &ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", max)})
 		return nil, false
 	case err != nil:
 		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "read body: " + err.Error()})
@@ -35,7 +36,7 @@ func (s *Server) readBodyMax(w http.ResponseWriter, r *http.Request, max int64) 
 }
 
 // readRequest reads r's body (readBody) and decodes it with decode; when
-// either fails it has answered 400 and ok is false.
+// either fails it has answered (413 or 400) and ok is false.
 func readRequest[T any](s *Server, w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) (v T, ok bool) {
 	body, ok := s.readBody(w, r)
 	if !ok {
@@ -104,12 +105,15 @@ func (s *Server) putSelection(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.configMu.Lock()
 	c := s.backend.Config()
 	c.Types = sel.Types
 	if c.GroupSize > len(c.Types) {
 		c.GroupSize = 0 // a group larger than the selection means "all"
 	}
-	if !s.setConfig(w, r, c) {
+	ok = s.setConfig(w, r, c)
+	s.configMu.Unlock()
+	if !ok {
 		return
 	}
 	s.writeSelection(w)
@@ -120,7 +124,10 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !s.setConfig(w, r, c) {
+	s.configMu.Lock()
+	ok = s.setConfig(w, r, c)
+	s.configMu.Unlock()
+	if !ok {
 		return
 	}
 	s.writeConfig(w)

@@ -39,6 +39,9 @@ type fakeBackend struct {
 	syncErr string
 	// active is the active chip (0: chip A); Failback refuses at 0.
 	active int
+	// configRead, if set, is called by every Config after it read the
+	// configuration, before it returns it (a test holds a reader there).
+	configRead func()
 }
 
 // fakeRegion is the fake's running information region: 2 MiB, not the
@@ -123,9 +126,12 @@ func (f *fakeBackend) Types() []web.TypeInfo { return slices.Clone(fakeTypes) }
 
 func (f *fakeBackend) Config() web.Config {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := f.cfg
 	c.Types = slices.Clone(c.Types)
+	f.mu.Unlock()
+	if f.configRead != nil {
+		f.configRead()
+	}
 	return c
 }
 

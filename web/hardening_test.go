@@ -163,12 +163,57 @@ func TestHTTPServerBoundsRequests(t *testing.T) {
 	require.Empty(t, lc.all(), "oversized requests are refused before the handler logs them")
 }
 
+// TestServeBoundsConnections: Serve serves at most Options.MaxConns
+// connections at once: with the bound held by clients that send nothing,
+// another client waits (unanswered) until one of them closes, then is
+// served. Without a bound, thousands of idle connections (some 15 KB of
+// the server's memory each) could exhaust a CMC.
+func TestServeBoundsConnections(t *testing.T) {
+	s, err := web.New(newFake(), web.Options{Token: testToken, MaxConns: 2})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := s.HTTPServer()
+	go s.Serve(hs, ln)
+	t.Cleanup(func() { hs.Close() })
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		held = append(held, c)
+	}
+	answered := make(chan int, 1)
+	go func() {
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+		resp, err := client.Get("http://" + ln.Addr().String() + "/api/status")
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	select {
+	case code := <-answered:
+		t.Fatalf("a third connection was served (%d) while two held the bound of 2", code)
+	case <-time.After(500 * time.Millisecond):
+	}
+	held[0].Close()
+	select {
+	case code := <-answered:
+		require.Equal(t, http.StatusOK, code)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting client was not served after a connection closed")
+	}
+}
+
 // An oversized body is cut at MaxBodyBytes and refused.
 func TestBodyLimit(t *testing.T) {
 	s, err := web.New(newFake(), web.Options{Token: testToken, MaxBodyBytes: 64})
 	require.NoError(t, err)
 	code, body, _ := do(s, "PUT", "/api/selection", `{"types":["power"]}`+strings.Repeat(" ", 64), authJSON)
-	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code)
 	require.Contains(t, body, "larger than 64 bytes")
 }
 

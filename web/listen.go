@@ -112,9 +112,11 @@ func (s *Server) HTTPServer() *http.Server {
 }
 
 // Serve runs hs (from [Server.HTTPServer]) on ln: HTTPS when s serves TLS,
-// else HTTP. Like http.Server.Serve it returns http.ErrServerClosed after
-// a Shutdown.
+// else HTTP, at most Options.MaxConns connections at once (more wait in
+// the listen backlog until one closes). Like http.Server.Serve it returns
+// http.ErrServerClosed after a Shutdown.
 func (s *Server) Serve(hs *http.Server, ln net.Listener) error {
+	ln = newLimitListener(ln, s.opts.MaxConns)
 	if s.TLS() {
 		return hs.ServeTLS(ln, "", "")
 	}

@@ -52,6 +52,9 @@ type Options struct {
 	// server reachable from other hosts needs them (see
 	// [Options.ForListener]).
 	TLSCert, TLSKey string
+	// MaxConns bounds the connections [Server.Serve] serves at once (0:
+	// DefaultMaxConns); more wait until one closes.
+	MaxConns int
 	// RequireTokenForReads makes every API read and /metrics need the
 	// token too (401 without it). The page and its files stay open so a
 	// browser can load it and ask for the token. [Options.ForListener]
@@ -69,6 +72,12 @@ type Server struct {
 	metrics *metrics
 	log     *requestLog
 	tls     *tls.Config // nil: plain HTTP
+
+	// configMu serializes the configuration changes (PUT /api/config and
+	// /api/selection): a selection's read of the configuration and its
+	// write are one step, so it never writes back members another change
+	// replaced in between.
+	configMu sync.Mutex
 
 	mu     sync.Mutex
 	rounds []Round // recent, oldest first, at most opts.RoundHistory
@@ -89,6 +98,9 @@ func New(b Backend, o Options) (*Server, error) {
 	if o.RoundHistory <= 0 {
 		o.RoundHistory = DefaultRoundHistory
 	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
 	tlsConfig, err := loadTLS(o)
 	if err != nil {
 		return nil, err
@@ -101,9 +113,9 @@ func New(b Backend, o Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	files := http.FileServerFS(static)
-	s.mux.Handle("GET /{$}", files)
-	for _, name := range []string{"app.js", "app.css", "favicon.svg"} {
-		s.mux.Handle("GET /"+name, files)
+	page := []string{"/{$}", "/app.js", "/app.css", "/favicon.svg"}
+	for _, path := range page {
+		s.mux.Handle("GET "+path, files)
 	}
 	s.mux.Handle("GET /metrics", s.read(s.metrics.handler().ServeHTTP))
 
@@ -126,21 +138,48 @@ func New(b Backend, o Options) (*Server, error) {
 		{"POST", "/api/simulate/upgrade", s.change(s.postSimulateUpgrade)},
 		{"GET", "/api/auth", s.change(s.getAuth)},
 	}
-	allowed := map[string][]string{}
+	allowed := map[string][]string{"/metrics": {"GET"}}
+	for _, path := range page {
+		allowed[path] = []string{"GET"}
+	}
 	for _, e := range api {
 		s.mux.HandleFunc(e.method+" "+e.path, e.h)
 		allowed[e.path] = append(allowed[e.path], e.method)
 	}
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		if methods, ok := allowed[r.URL.Path]; ok {
+	s.mux.Handle("/", s.routingErrors(allowed))
+	return s, nil
+}
+
+// routingErrors answers every request no route takes, in the API's JSON
+// error convention (docs/API.md): 405 with Allow when the path is served
+// but not with this method (a path pattern such as /api/info/{type}
+// counts: GET /api/info/power is a wrong method, not an unknown
+// endpoint), else 404. allowed maps each route's path pattern to its
+// methods; a GET route also answers HEAD.
+func (s *Server) routingErrors(allowed map[string][]string) http.Handler {
+	shapes := http.NewServeMux() // the same path patterns, without methods
+	for path, methods := range allowed {
+		if slices.Contains(methods, http.MethodGet) {
+			methods = append(slices.Clone(methods), http.MethodHead)
+		}
+		slices.Sort(methods)
+		shapes.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
 			s.fail(w, r, http.StatusMethodNotAllowed, &ErrorBody{Error: fmt.Sprintf("method %s not allowed on this endpoint (use %s)", quoted(r.Method, 16), strings.Join(methods, " or "))})
+		})
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, pattern := shapes.Handler(r); pattern != "" {
+			h.ServeHTTP(w, r)
 			return
 		}
 		// The path is not repeated: the log line has it already (once).
-		s.fail(w, r, http.StatusNotFound, &ErrorBody{Error: "no such API endpoint (docs/API.md lists them)"})
+		msg := "no such API endpoint (docs/API.md lists them)"
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			msg = "no such page or endpoint: the page is at /, the API under /api/ (docs/API.md lists them)"
+		}
+		s.fail(w, r, http.StatusNotFound, &ErrorBody{Error: msg})
 	})
-	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -217,7 +256,7 @@ func (s *Server) change(h http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, http.StatusForbidden, &ErrorBody{Error: "cross-site request refused: changes must come from this page or a non-browser client"})
 			return
 		}
-		if r.Method != http.MethodGet {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead { // GET /api/auth answers HEAD too; neither has a body
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if err != nil || mt != "application/json" {
 				s.fail(w, r, http.StatusUnsupportedMediaType, &ErrorBody{Error: "send the request body as JSON with Content-Type: application/json"})

@@ -3,12 +3,14 @@ package web_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -169,8 +171,34 @@ func TestSameOriginAllowed(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 }
 
-func TestBadBodies(t *testing.T) {
+// TestBodyTooLarge: a body beyond the limit (64 KiB; for
+// PUT /api/info/{type} the base64 of 4 MiB and a little more) is 413
+// Content Too Large, in the JSON error convention, and changes nothing.
+func TestBodyTooLarge(t *testing.T) {
 	big := `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.1,"verify":false,"group_size":0,"retry_at_once":false,"pad":"` + strings.Repeat("x", web.DefaultMaxBodyBytes) + `"}`
+	tests := []struct{ name, method, path, body string }{
+		{"config", "PUT", "/api/config", big},
+		{"selection", "PUT", "/api/selection", `{"types":[` + strings.Repeat(`"power",`, 10000) + `"fan"]}`},
+		{"sync", "POST", "/api/sync", `{}` + strings.Repeat(" ", web.DefaultMaxBodyBytes)},
+		{"upgrade", "POST", "/api/upgrade", `{"choice":"keep-upgraded"}` + strings.Repeat(" ", web.DefaultMaxBodyBytes)},
+		{"info", "PUT", "/api/info/power", `{"data_base64": "` + strings.Repeat("A", 6<<20) + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, fb := newServer(t)
+			before := configJSON(t, s)
+			code, body, _ := do(s, tt.method, tt.path, tt.body, authJSON)
+			require.Equal(t, http.StatusRequestEntityTooLarge, code, body)
+			var e web.ErrorBody
+			require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+			require.Contains(t, e.Error, "request body is larger than")
+			require.Equal(t, before, configJSON(t, s))
+			require.Zero(t, fb.Status().Generation)
+		})
+	}
+}
+
+func TestBadBodies(t *testing.T) {
 	tests := []struct {
 		name, method, path, body, field, want string
 	}{
@@ -180,27 +208,39 @@ func TestBadBodies(t *testing.T) {
 		{"syntax", "PUT", "/api/config", `{types:1}`, "", "malformed JSON"},
 		{"unknown field", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"bogus":1}`, "bogus", "unknown field (known: group_size, interval_seconds, retry_at_once, threshold_seconds, types, verify)"},
 		{"trailing data", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1} {}`, "", "extra data"},
-		{"oversized", "PUT", "/api/config", big, "", "larger than"},
 		{"types missing", "PUT", "/api/config", `{"interval_seconds":10,"threshold_seconds":1}`, "types", "missing"},
 		{"types wrong kind", "PUT", "/api/config", `{"types":"power","interval_seconds":10,"threshold_seconds":1}`, "types", "want a list of strings, not string"},
 		{"types of numbers", "PUT", "/api/config", `{"types":[1],"interval_seconds":10,"threshold_seconds":1}`, "types", "want a string, not number"},
-		{"unknown type", "PUT", "/api/config", `{"types":["power","coffee"],"interval_seconds":10,"threshold_seconds":1}`, "types", `unknown information type "coffee"`},
-		{"duplicate type", "PUT", "/api/config", `{"types":["fan","fan"],"interval_seconds":10,"threshold_seconds":1}`, "types", "twice"},
+		{"unknown type", "PUT", "/api/config", `{"types":["power","coffee"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "types", `unknown information type "coffee"`},
+		{"duplicate type", "PUT", "/api/config", `{"types":["fan","fan"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "types", "twice"},
 		{"interval not a number", "PUT", "/api/config", `{"types":["power"],"interval_seconds":"soon","threshold_seconds":1}`, "interval_seconds", "want a number of seconds"},
 		{"interval as a duration string", "PUT", "/api/config", `{"types":["power"],"interval_seconds":"10s","threshold_seconds":1}`, "interval_seconds", "want a number of seconds"},
 		{"interval huge", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e300,"threshold_seconds":1}`, "interval_seconds", "1e+300 seconds is too large (at most 1e+09)"},
 		{"old name", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold_seconds":1}`, "interval", "unknown field"},
-		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1}`, "interval_seconds", "between 1s and 24h0m0s"},
-		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval_seconds":90000,"threshold_seconds":1}`, "interval_seconds", "out of range"},
+		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "between 1s and 24h0m0s"},
+		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval_seconds":90000,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "out of range"},
 		{"threshold negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":-0.005}`, "threshold_seconds", "-0.005 seconds is negative: give 0 or more"},
 		{"interval beyond float64", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e400,"threshold_seconds":1}`, "interval_seconds", "1e400 seconds is too large"},
-		{"threshold tiny", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.001}`, "threshold_seconds", "between 10ms"},
-		{"group negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":-1}`, "group_size", "out of range"},
+		{"threshold tiny", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":0.001,"verify":false,"group_size":0,"retry_at_once":false}`, "threshold_seconds", "between 10ms"},
+		{"group negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":-1,"retry_at_once":false}`, "group_size", "out of range"},
 		{"group a fraction", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":1.5}`, "group_size", "want a whole number, not number 1.5"},
-		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":7}`, "group_size", "up to 6"},
+		{"group too big", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":7,"retry_at_once":false}`, "group_size", "up to 1 (the chosen types)"},
+		{"group beyond the chosen types", "PUT", "/api/config", `{"types":["power","fan"],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":3,"retry_at_once":false}`, "group_size", "group size 3 is out of range: choose 0 (all chosen types every round) up to 2"},
 		{"verify not bool", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":"yes"}`, "verify", "want true or false, not string"},
+		// PUT /api/config replaces the whole configuration: a member left out
+		// or null would silently become its zero value (verify off).
+		{"verify missing", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"group_size":0,"retry_at_once":false}`, "verify", "missing: PUT /api/config replaces the whole configuration"},
+		{"group missing", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":true,"retry_at_once":false}`, "group_size", "missing"},
+		{"retry missing", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":true,"group_size":0}`, "retry_at_once", "missing"},
+		{"interval missing", "PUT", "/api/config", `{"types":["power"],"threshold_seconds":1,"verify":true,"group_size":0,"retry_at_once":false}`, "interval_seconds", "missing"},
+		{"threshold missing", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10}`, "threshold_seconds", "missing"},
+		{"verify null", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":1,"verify":null,"group_size":0,"retry_at_once":false}`, "verify", "want true or false, not null"},
+		{"interval null", "PUT", "/api/config", `{"types":["power"],"interval_seconds":null,"threshold_seconds":1,"verify":true,"group_size":0,"retry_at_once":false}`, "interval_seconds", "not null"},
+		{"types null", "PUT", "/api/config", `{"types":null,"interval_seconds":10,"threshold_seconds":1,"verify":true,"group_size":0,"retry_at_once":false}`, "types", "want a list of strings, not null"},
+		{"info slot null", "PUT", "/api/info/asset", `{"data_base64":"AAAA","slot":null}`, "slot", "want a whole number, not null"},
 		{"selection unknown", "PUT", "/api/selection", `{"types":["x"]}`, "types", "unknown information type"},
-		{"selection null", "PUT", "/api/selection", `{"types":null}`, "types", "missing"},
+		{"selection null", "PUT", "/api/selection", `{"types":null}`, "types", "want a list of strings, not null"},
+		{"selection missing", "PUT", "/api/selection", `{}`, "types", "missing"},
 		// Strict decoding (docs/API.md, Security): encoding/json alone would
 		// take each of these, the last duplicate or a case variant winning.
 		{"duplicate member", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"interval_seconds":1,"threshold_seconds":1}`, "interval_seconds", "listed twice"},
@@ -216,9 +256,8 @@ func TestBadBodies(t *testing.T) {
 		{"string not an object", "PUT", "/api/selection", `"power"`, "", "want a JSON object, not a string"},
 		// An empty selection is refused (docs/API.md, Config): a sync of
 		// nothing is not a configuration.
-		{"config types empty", "PUT", "/api/config", `{"types":[],"interval_seconds":10,"threshold_seconds":1}`, "types", "select at least one information type"},
+		{"config types empty", "PUT", "/api/config", `{"types":[],"interval_seconds":10,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "types", "select at least one information type"},
 		{"selection empty", "PUT", "/api/selection", `{"types":[]}`, "types", "select at least one information type"},
-		{"selection oversized", "PUT", "/api/selection", `{"types":[` + strings.Repeat(`"power",`, 10000) + `"fan"]}`, "", "larger than"},
 		{"upgrade unknown choice", "POST", "/api/upgrade", `{"choice":"both"}`, "choice", "unknown choice"},
 		{"upgrade choice a number", "POST", "/api/upgrade", `{"choice":1}`, "choice", "want a string, not number"}, // was "want a JSON web.UpgradeChoice"
 		{"info slot a string", "PUT", "/api/info/asset", `{"data_base64":"AAAA","slot":"3"}`, "slot", "want a whole number, not string"},
@@ -246,7 +285,7 @@ func TestBackendRefusal(t *testing.T) {
 	s, fb := newServer(t)
 	fb.refuse = "threshold must be shorter than the interval"
 	before := configJSON(t, s)
-	code, body, _ := do(s, "PUT", "/api/config", `{"types":["fan"],"interval_seconds":2,"threshold_seconds":5}`, authJSON)
+	code, body, _ := do(s, "PUT", "/api/config", `{"types":["fan"],"interval_seconds":2,"threshold_seconds":5,"verify":false,"group_size":0,"retry_at_once":false}`, authJSON)
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, body, "threshold must be shorter")
 	require.Equal(t, before, configJSON(t, s))
@@ -272,11 +311,47 @@ func TestConfigRoundTrip(t *testing.T) {
 	require.JSONEq(t, `{"types":["fan"]}`, body)
 
 	// A group size larger than the new selection falls back to "all".
-	code, body, _ = do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval_seconds":60,"threshold_seconds":1,"group_size":2}`, authJSON)
+	code, body, _ = do(s, "PUT", "/api/config", `{"types":["asset","power"],"interval_seconds":60,"threshold_seconds":1,"verify":true,"group_size":2,"retry_at_once":false}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)
 	code, body, _ = do(s, "PUT", "/api/selection", `{"types":["fan"]}`, authJSON)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, 0, fb.Config().GroupSize)
+}
+
+// TestSelectionDoesNotRevertConfig: PUT /api/selection changes only the
+// types of the configuration it reads. A PUT /api/config answered while
+// the selection's change was between its read and its write is not
+// reverted by it: both end as if one ran after the other (before, the
+// selection wrote back the interval it had read, losing the config's).
+func TestSelectionDoesNotRevertConfig(t *testing.T) {
+	s, fb := newServer(t)
+	reading, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	fb.configRead = func() {
+		once.Do(func() { // the selection's read of the configuration
+			close(reading)
+			<-release
+		})
+	}
+	selDone := make(chan int)
+	go func() {
+		code, _, _ := do(s, "PUT", "/api/selection", `{"types":["fan"]}`, authJSON)
+		selDone <- code
+	}()
+	<-reading
+	cfgDone := make(chan int)
+	go func() {
+		code, _, _ := do(s, "PUT", "/api/config", `{"types":["power","fan"],"interval_seconds":600,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":true}`, authJSON)
+		cfgDone <- code
+	}()
+	time.Sleep(100 * time.Millisecond) // the config's PUT runs now, unless it waits
+	close(release)
+	require.Equal(t, http.StatusOK, <-selDone)
+	require.Equal(t, http.StatusOK, <-cfgDone)
+	got := fb.Config()
+	require.Equal(t, web.Duration(10*time.Minute), got.Interval, "the config's PUT was answered 200 and stays: %+v", got)
+	require.False(t, got.Verify)
+	require.True(t, got.RetryAtOnce)
 }
 
 func TestSyncNowAndMetrics(t *testing.T) {
@@ -363,20 +438,70 @@ func TestUpgradeChoices(t *testing.T) {
 	require.Equal(t, []web.UpgradeChoice{web.KeepUpgraded, web.RestoreDefaults}, fb.upgradeChoices())
 }
 
+// TestAuthCheck: GET /api/auth (and HEAD, which net/http routes to it)
+// answers 204 to the right token and 401 otherwise; neither carries a
+// body, so neither needs a Content-Type.
 func TestAuthCheck(t *testing.T) {
-	s, _ := newServer(t)
-	code, _, _ := do(s, "GET", "/api/auth", "", map[string]string{"Authorization": "Bearer " + testToken})
-	require.Equal(t, http.StatusNoContent, code)
-	code, _, _ = do(s, "GET", "/api/auth", "", nil)
-	require.Equal(t, http.StatusUnauthorized, code)
+	token := map[string]string{"Authorization": "Bearer " + testToken}
+	tests := []struct {
+		method string
+		hdr    map[string]string
+		code   int
+	}{
+		{"GET", token, http.StatusNoContent},
+		{"HEAD", token, http.StatusNoContent},
+		{"GET", authJSON, http.StatusNoContent},
+		{"GET", nil, http.StatusUnauthorized},
+		{"HEAD", nil, http.StatusUnauthorized},
+		{"GET", withHeaders(token, "Authorization", "Bearer wrong-token-0123456789"), http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d", tt.method, tt.code), func(t *testing.T) {
+			s, _ := newServer(t)
+			code, body, _ := do(s, tt.method, "/api/auth", "", tt.hdr)
+			require.Equal(t, tt.code, code, body)
+		})
+	}
 }
 
-func TestMethodNotAllowed(t *testing.T) {
-	s, _ := newServer(t)
-	code, _, _ := do(s, "DELETE", "/api/config", "", authJSON)
-	require.Equal(t, http.StatusMethodNotAllowed, code)
-	code, _, _ = do(s, "GET", "/api/sync", "", nil)
-	require.Equal(t, http.StatusMethodNotAllowed, code)
+// TestRoutingErrors: a request no route takes gets the API's JSON error
+// (docs/API.md): 405 with Allow when the path is served with other
+// methods, also a path pattern (/api/info/{type}), /metrics and the page;
+// else 404.
+func TestRoutingErrors(t *testing.T) {
+	tests := []struct {
+		method, path string
+		code         int
+		allow, want  string
+	}{
+		{"DELETE", "/api/config", 405, "GET, HEAD, PUT", `method "DELETE" not allowed`},
+		{"GET", "/api/sync", 405, "POST", "use POST"},
+		{"GET", "/api/info/power", 405, "PUT", "use PUT"},
+		{"DELETE", "/api/info/no-such-type", 405, "PUT", "use PUT"},
+		{"POST", "/metrics", 405, "GET, HEAD", "use GET or HEAD"},
+		{"POST", "/", 405, "GET, HEAD", "use GET or HEAD"},
+		{"PUT", "/app.js", 405, "GET, HEAD", "use GET or HEAD"},
+		{"POST", "/api/auth", 405, "GET, HEAD", "use GET or HEAD"},
+		{"GET", "/api/nope", 404, "", "no such API endpoint"},
+		{"GET", "/api/info/", 404, "", "no such API endpoint"},
+		{"GET", "/api/status/", 404, "", "no such API endpoint"},
+		{"GET", "/nope", 404, "", "no such page or endpoint"},
+		{"GET", "/index.html", 404, "", "no such page or endpoint"},
+		{"GET", "/static/app.js", 404, "", "no such page or endpoint"},
+		{"POST", "/nope", 404, "", "no such page or endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			s, _ := newServer(t)
+			code, body, hdr := do(s, tt.method, tt.path, "", authJSON)
+			require.Equal(t, tt.code, code, body)
+			require.Equal(t, tt.allow, hdr.Get("Allow"))
+			require.Contains(t, hdr.Get("Content-Type"), "application/json")
+			var e web.ErrorBody
+			require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+			require.Contains(t, e.Error, tt.want)
+		})
+	}
 }
 
 func TestLoadOrCreateToken(t *testing.T) {
@@ -499,17 +624,35 @@ func TestCheckStateDir(t *testing.T) {
 	})
 }
 
+// TestConfigValidate: the group size may be 0 up to the chosen types
+// (the engine refuses more), not up to the known ones.
 func TestConfigValidate(t *testing.T) {
-	known := []string{"power", "fan"}
-	ok := web.Config{Types: []string{"fan"}, Interval: web.Duration(time.Second), Threshold: web.Duration(10 * time.Millisecond), GroupSize: 2}
-	require.NoError(t, ok.Validate(known))
-	bad := ok
-	bad.GroupSize = 3
-	err := bad.Validate(known)
-	require.ErrorIs(t, err, web.ErrInvalid)
-	var fe *web.FieldError
-	require.ErrorAs(t, err, &fe)
-	require.Equal(t, "group_size", fe.Field)
+	known := []string{"power", "fan", "node"}
+	for _, tt := range []struct {
+		types []string
+		group int
+		ok    bool
+	}{
+		{[]string{"fan"}, 0, true},
+		{[]string{"fan"}, 1, true},
+		{[]string{"fan"}, 2, false},
+		{[]string{"fan", "power"}, 2, true},
+		{[]string{"fan", "power"}, 3, false},
+		{[]string{"fan"}, -1, false},
+	} {
+		t.Run(fmt.Sprintf("%v/%d", tt.types, tt.group), func(t *testing.T) {
+			c := web.Config{Types: tt.types, Interval: web.Duration(time.Second), Threshold: web.Duration(10 * time.Millisecond), GroupSize: tt.group}
+			err := c.Validate(known)
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, web.ErrInvalid)
+			var fe *web.FieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, "group_size", fe.Field)
+		})
+	}
 }
 
 // TestAllowedHosts: with AllowedHosts set, a request naming another host
@@ -579,7 +722,7 @@ func TestPutInfo(t *testing.T) {
 		{"unknown member", "/api/info/power", `{"data_base64": "AA==", "data": "x"}`, 400, "unknown"},
 		{"input the backend refuses", "/api/info/power", `{"data_base64": "` + b64([]byte("bad")) + `"}`, 400, "does not decode"},
 		{"too large", "/api/info/power", `{"data_base64": "` + b64(make([]byte, web.MaxInfoBytes+1)) + `"}`, 400, "larger than 4194304"},
-		{"body too large", "/api/info/power", `{"data_base64": "` + strings.Repeat("A", 6<<20) + `"}`, 400, "request body is larger than"},
+		{"body too large", "/api/info/power", `{"data_base64": "` + strings.Repeat("A", 6<<20) + `"}`, 413, "request body is larger than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body, _ := do(s, "PUT", tc.path, tc.body, auth)

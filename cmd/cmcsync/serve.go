@@ -252,7 +252,8 @@ func serveSpecs(dir, primary, backup string) ([2]flashspec.Spec, error) {
 }
 
 // printServeStart prints what serve opened and where to point a browser;
-// the token itself only when it was just created.
+// the token itself only when it was just created and w is a terminal
+// (printToken).
 func printServeStart(w io.Writer, dir, url string, specs [2]flashspec.Spec, d *daemon.Daemon, token string, created bool) {
 	fmt.Fprintf(w, "cmcsync serve: state folder %s\n", dir)
 	fmt.Fprintf(w, "  primary: %s\n  backup:  %s\n", specs[0], specs[1])
@@ -264,13 +265,7 @@ func printServeStart(w io.Writer, dir, url string, specs [2]flashspec.Spec, d *d
 	}
 	st := d.Status()
 	fmt.Fprintf(w, "  active image: %s (chip %d), generation %d\n", st.Active, st.ActiveChip, st.Generation)
-	if created {
-		fmt.Fprintf(w, "  API token (shown once; kept in %s): %s\n", filepath.Join(dir, web.TokenFile), token)
-		fmt.Fprintf(w, "open %s#token=%s\n", url, token)
-	} else {
-		fmt.Fprintf(w, "  API token: in %s (paste it into the page once)\n", filepath.Join(dir, web.TokenFile))
-		fmt.Fprintf(w, "open %s\n", url)
-	}
+	printToken(w, dir, url, token, created, isTerminal(w))
 }
 
 // serveUntilDone serves srv on ln and runs the daemon until ctx is done

@@ -181,7 +181,8 @@ func TestServe(t *testing.T) {
 	token, err := os.ReadFile(filepath.Join(dir, web.TokenFile))
 	require.NoError(t, err)
 	tok := strings.TrimSpace(string(token))
-	require.Contains(t, out, "#token="+tok, "the first start prints the token once")
+	require.NotContains(t, out, tok, "the token is printed only to a terminal (printToken), not to a log")
+	require.Contains(t, out, "API token: created in "+filepath.Join(dir, web.TokenFile))
 	fi, err := os.Stat(filepath.Join(dir, web.TokenFile))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
@@ -199,7 +200,7 @@ func TestServe(t *testing.T) {
 	// Changes need the token.
 	cfg := `{"types":["power","event-log"],"interval_seconds":3600,"threshold_seconds":0.4,"verify":true,"group_size":0,"retry_at_once":false}`
 	require.Equal(t, 401, r.call(t, "PUT", "/api/config", "", cfg, nil))
-	require.Equal(t, 400, r.call(t, "PUT", "/api/config", tok, `{"types":["power"],"interval_seconds":3600,"threshold_seconds":0}`, nil))
+	require.Equal(t, 400, r.call(t, "PUT", "/api/config", tok, `{"types":["power"],"interval_seconds":3600,"threshold_seconds":0,"verify":true,"group_size":0,"retry_at_once":false}`, nil))
 	var got web.Config
 	require.Equal(t, 200, r.call(t, "PUT", "/api/config", tok, cfg, &got))
 	require.Equal(t, []string{"power", "event-log"}, got.Types)
