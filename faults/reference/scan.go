@@ -37,7 +37,10 @@ func (s *scanner) chip(blk, pos int) int64 { return s.areaOff + int64(blk*s.eras
 // follow each other from offset 0 at slot boundaries. When the chain meets
 // an erased slot, an invalid record or the end of the block, the journal
 // continues at the next block if that block's first record is valid and
-// carries the expected sequence number; anything else there ends it.
+// carries the expected sequence number, or after the copies at its start
+// of records the chain took (records written again after their read-back
+// failed, whose first copy read valid: 4.6 step 3); anything else there
+// ends it.
 //
 // Damage (the state is the one before it, and the scan stops): a valid
 // record with another sequence number than expected, a valid record after
@@ -48,8 +51,10 @@ func (s *scanner) chip(blk, pos int) int64 { return s.areaOff + int64(blk*s.eras
 // torn write: ignored, and reported as a TornTail finding.
 func scanArea(area []byte, areaOff int64, index, erase, slot int) areaScan {
 	s := &scanner{area: area, areaOff: areaOff, index: index, erase: erase, slot: slot, blockCount: len(area) / erase}
+	from := 0 // where block blk's chain starts: after the copies at its start
 	for blk := 0; blk < s.blockCount; blk++ {
-		endPos, endState, endWhy, ok := s.chain(blk)
+		endPos, endState, endWhy, ok := s.chain(blk, from)
+		from = 0
 		if !ok {
 			return s.res
 		}
@@ -66,6 +71,17 @@ func scanArea(area []byte, areaOff int64, index, erase, slot int) areaScan {
 				s.res.findings.add(TornSkipped, s.index, s.chip(blk, endPos), s.expected,
 					"invalid record (%s) ends the block; the journal continues at the next block", endWhy)
 			}
+			continue
+		}
+		if st == slotValid && s.started && fr.seq < s.expected && s.isCopy(fr) {
+			// Records written again after their read-back failed: the
+			// copy left behind read valid and the chain took it; the
+			// copies at this block's start are skipped.
+			if endState == slotInvalid {
+				s.res.findings.add(TornSkipped, s.index, s.chip(blk, endPos), s.expected,
+					"invalid record (%s) ends the block; the journal continues at the next block, after copies of records it holds", endWhy)
+			}
+			from = s.skipCopies(blk + 1)
 			continue
 		}
 		if st == slotValid && s.started && fr.seq > s.expected {
@@ -85,12 +101,42 @@ func scanArea(area []byte, areaOff int64, index, erase, slot int) areaScan {
 	return s.res
 }
 
-// chain takes the valid records of block blk from offset 0. It returns
-// where the chain stopped (-1 at the end of the block) and what is there,
-// or ok false if it met a record out of sequence (damage, recorded).
-func (s *scanner) chain(blk int) (endPos int, endState slotState, endWhy string, ok bool) {
+// isCopy reports whether fr is a copy of a record the chain took (4.6
+// step 3): the same sequence number, kind and body, so the same bytes.
+func (s *scanner) isCopy(fr frame) bool {
+	for _, f := range s.res.frames {
+		if f.seq == fr.seq {
+			return f.kind == fr.kind && f.reserved == fr.reserved && f.length == fr.length && string(f.body) == string(fr.body)
+		}
+	}
+	return false
+}
+
+// skipCopies returns the offset in block blk after the valid records at
+// its start that are copies of records the chain took, with consecutive
+// numbers below the expected one (the records a writer wrote again).
+func (s *scanner) skipCopies(blk int) int {
 	b := s.block(blk)
-	for pos := 0; pos+headerSize <= s.erase; {
+	pos := 0
+	var next uint64
+	for pos+headerSize <= s.erase {
+		st, fr, _ := parseSlot(b, pos)
+		if st != slotValid || fr.seq >= s.expected || (pos > 0 && fr.seq != next) || !s.isCopy(fr) {
+			break
+		}
+		next = fr.seq + 1
+		pos += roundUp(fr.length, s.slot)
+	}
+	return pos
+}
+
+// chain takes the valid records of block blk from offset from (0, or
+// after the copies at the block's start). It returns where the chain
+// stopped (-1 at the end of the block) and what is there, or ok false if
+// it met a record out of sequence (damage, recorded).
+func (s *scanner) chain(blk, from int) (endPos int, endState slotState, endWhy string, ok bool) {
+	b := s.block(blk)
+	for pos := from; pos+headerSize <= s.erase; {
 		st, fr, why := parseSlot(b, pos)
 		if st != slotValid {
 			return pos, st, why, true

@@ -116,6 +116,9 @@ func (s *Store) writeRecords(recs [][]byte) error {
 				// effort: the next block's records supersede them anyway).
 				_, _ = s.flash.WriteAt(make([]byte, len(buf)), at)
 			}
+			// On NAND (or where the zeroing fails) the records left
+			// behind may read valid: a reader takes them and skips their
+			// copies at the next block's start (scanArea, copiesAt).
 			if s.tailOffset > 0 {
 				s.tailBlock, s.tailOffset = s.tailBlock+1, 0
 			}

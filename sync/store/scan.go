@@ -6,6 +6,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 )
 
@@ -36,7 +37,9 @@ func (s *Store) readArea(a int, bufs *blockBufs) ([]byte, error) {
 // scanArea reads area a and follows its chain from the first block:
 // records in sequence-number order, following the writer's rule that a
 // record which does not fit (or follows a torn write) starts at the next
-// block. Where the chain ends it looks at the rest of the area for records
+// block, and skipping the copies a block may start with of records the
+// chain took (written again after their read-back failed, the first copy
+// left valid: see copiesAt). Where the chain ends it looks at the rest of the area for records
 // the chain should have reached (see lostAfter). If the area's first
 // record is not valid, the result holds no records. The records point into
 // a buffer of bufs.
@@ -50,11 +53,13 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 	res := &areaScan{records: getRecords()}
 	var expect uint64
 	started := false
+	start := int64(0) // where the chain goes on in block bi: after the copies at its start
 	for bi := int64(0); ; bi++ {
 		buf := area[bi*s.eraseSize : (bi+1)*s.eraseSize]
 		blockOff := base + bi*s.eraseSize
 		res.tailBlock = bi + 1
-		so := int64(0)
+		so := start
+		start = 0
 		endSt := parseOK // what ended the chain in this block (parseOK: the block's end)
 		for so+recordHeader <= s.eraseSize {
 			r, st := parseRecord(buf[so:], s.slotSize, s.opts.TrustRecords)
@@ -106,6 +111,12 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 		switch {
 		case st == parseOK && r.seq == expect:
 			continue
+		case st == parseOK && r.seq < expect && res.isCopy(r):
+			// Records the writer wrote again after their read-back
+			// failed: the copy left in the previous block reads valid
+			// (on NAND it cannot be zeroed) and the chain took it.
+			start = s.copiesAt(area[nb*s.eraseSize:(nb+1)*s.eraseSize], expect, res)
+			continue
 		case st == parseOK && r.seq > expect:
 			res.maxSeq = max(res.maxSeq, r.seq)
 			res.find(SequenceGap, a, base+nb*s.eraseSize, r.seq, "the next block starts with a %s record of seq %d, expected %d; it and later records ignored", kindName(r.kind), r.seq, expect)
@@ -118,6 +129,40 @@ func (s *Store) scanArea(a int, bufs *blockBufs) (*areaScan, error) {
 		res.torn = !lost && (endSt == parseBad || st == parseBad)
 		return res, nil
 	}
+}
+
+// isCopy reports whether r is a copy of a record the chain took: the same
+// sequence number, kind and body (both copies valid: the same bytes).
+func (sc *areaScan) isCopy(r record) bool {
+	if len(sc.records) == 0 || r.seq < sc.records[0].seq {
+		return false
+	}
+	i := r.seq - sc.records[0].seq
+	if i >= uint64(len(sc.records)) {
+		return false
+	}
+	c := sc.records[i]
+	return c.seq == r.seq && c.kind == r.kind && c.reserved == r.reserved && bytes.Equal(c.body, r.body)
+}
+
+// copiesAt returns the offset in block b (one erase block) after the
+// records at its start that are copies of records of the chain, with
+// consecutive sequence numbers below expect: where the chain goes on
+// (docs/FORMAT.md, 4.6 step 3: records written again at the start of the
+// next block after their read-back failed leave copies that may read
+// valid). b starts with at least one copy.
+func (s *Store) copiesAt(b []byte, expect uint64, res *areaScan) int64 {
+	so := int64(0)
+	var next uint64
+	for so+recordHeader <= s.eraseSize {
+		r, st := parseRecord(b[so:], s.slotSize, s.opts.TrustRecords)
+		if st != parseOK || r.seq >= expect || (so > 0 && r.seq != next) || !res.isCopy(r) {
+			break
+		}
+		next = r.seq + 1
+		so += r.size
+	}
+	return so
 }
 
 // validAfter returns the first valid record at a slot after so in block
