@@ -182,3 +182,59 @@ func TestNANDJournalCopyLeftValid(t *testing.T) {
 	ns.check(t, s, 6, ps(6))
 	require.Greater(t, s.nextSeq, seqBeforeCompact)
 }
+
+// TestNORJournalCopyLeftValidWhenZeroingFails: on NOR the writer programs
+// records it writes again to zeros, but best effort only: when that
+// program fails (a media error, the faults schedule) the copy left behind
+// reads valid as on NAND, and readers skip its copy at the next block's
+// start all the same.
+func TestNORJournalCopyLeftValidWhenZeroingFails(t *testing.T) {
+	f := newChip(t)
+	formatTest(t, f)
+	ps := func(gen uint64) payloads {
+		return payloads{1: randomBytes(gen, 20000), 2: randomBytes(100+gen, 3000)}
+	}
+	runRound(t, openTest(t, f, Options{}), 1, ps(1))
+	snap := f.Snapshot()
+
+	// session runs round 2 unfaulted, round 3 under the schedule sched
+	// (armed with round 3), and round 4; it returns the store, the
+	// injector and where round 3's records start.
+	session := func(sched string, trace faults.Trace) (*Store, *faults.Injector, int64) {
+		in := faults.NewInjector(mustSchedule(t, sched), faults.Options{Disarmed: true, Trace: trace})
+		s := openTest(t, in.Wrap(f, faults.Backup), Options{})
+		runRound(t, s, 2, ps(2))
+		require.Positive(t, s.tailOffset, "round 3's intent does not start a block")
+		at := s.areaOff(s.area) + s.tailBlock*s.eraseSize + s.tailOffset
+		in.Arm()
+		runRound(t, s, 3, ps(3))
+		in.Disarm()
+		runRound(t, s, 4, ps(4))
+		return s, in, at
+	}
+	// A dry run finds the index of round 3's first journal program.
+	var ops []faults.Op
+	_, _, at := session("none", func(op faults.Op) { ops = append(ops, op) })
+	i := slices.IndexFunc(ops, func(op faults.Op) bool { return op.Kind == faults.Program && op.Off == at })
+	require.GreaterOrEqual(t, i, 0)
+	first := ops[i].Index
+	f.Restore(snap)
+
+	// Its 1+maxReprograms read-backs fail, then the program of zeros over it.
+	sched := fmt.Sprintf("(seed 1) (on (and backup read (addr %#x %#x)) (fail media)) (on (at %d) (fail media))", at, at+1, first+2+maxReprograms)
+	s, in, at2 := session(sched, nil)
+	require.Equal(t, at, at2)
+	require.Len(t, in.Fired(), 2+maxReprograms, "%v", in.Fired())
+	require.Equal(t, faults.Program, in.Fired()[len(in.Fired())-1].Op.Kind, "the zeroing failed")
+	lastSeq := s.nextSeq
+
+	s = openTest(t, f, Options{})
+	require.Empty(t, s.Damage(), "findings %v", s.Findings())
+	require.Equal(t, uint64(4), s.State().Generation)
+	require.Equal(t, lastSeq, s.nextSeq)
+	checkPayloads(t, s, ps(4))
+	b, err := reference.Decode(f, testStoreOff, testStoreSize)
+	require.NoError(t, err)
+	require.False(t, slices.ContainsFunc(b.Findings, reference.Finding.Damage), "reference: %v", b.Findings)
+	require.Equal(t, uint64(4), b.Committed.Generation)
+}
