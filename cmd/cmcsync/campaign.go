@@ -343,11 +343,11 @@ the shards given is printed first).
 
 flags:`)
 	asJSON := fs.Bool("json", false, "print the merged report as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseQuiet(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return usageError("campaign merge: %v", err)
+		return err
 	}
 	if fs.NArg() == 0 {
 		return usageError("campaign merge: give the shards' JSON reports (or their logs)")

@@ -103,11 +103,11 @@ func subcommand(ctx context.Context, name string, subs map[string]func(context.C
 // arguments and returns the positional ones; done as parseFlags.
 func parseWithArgs(fs *flag.FlagSet, args []string) (pos []string, done bool, err error) {
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseQuiet(fs, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, true, nil
 			}
-			return nil, true, usageError("%s: %v", fs.Name(), err)
+			return nil, true, err
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -120,22 +121,42 @@ func newFlagSet(name string, stderr io.Writer, usage ...string) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		for _, line := range usage {
-			fmt.Fprintln(stderr, line)
+			fmt.Fprintln(fs.Output(), line)
 		}
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// parseQuiet parses args into fs. -h prints the usage to fs's output and
+// returns flag.ErrHelp; any other mistake (an unknown flag, a value that
+// does not parse) prints nothing and returns a usage error of one line,
+// naming fs.Name() and where the flags are listed, for main to print once.
+func parseQuiet(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = out.Write(buf.Bytes())
+		return err
+	}
+	return usageError("%s: %v (cmcsync help %s lists the flags)", fs.Name(), err, fs.Name())
+}
+
 // parseFlags parses a command's flags and refuses positional arguments.
 // done is true when the command should return err at once: nil after -h
 // printed the usage, a usage error otherwise. Errors name fs.Name().
 func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseQuiet(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return true, nil
 		}
-		return true, usageError("%s: %v", fs.Name(), err)
+		return true, err
 	}
 	if fs.NArg() > 0 {
 		return true, usageError("%s: unexpected arguments %q", fs.Name(), fs.Args())
