@@ -123,7 +123,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		}
 		res.Formatted, res.Populated = true, true
 	} else if *populate {
-		fmt.Fprintln(stderr, "sync: the chips hold a store; --populate ignored (nothing formatted)")
+		// Name what each chip holds: one of them may be blank (a replaced
+		// chip), and "the chips hold a store" would then be wrong.
+		fmt.Fprintf(stderr, "sync: --populate ignored, nothing formatted: a store is there (primary: %s; backup: %s)\n", got[0], got[1])
 	}
 	e, err := engine.Open(ctx, fa, fb, opts)
 	if err != nil {
