@@ -85,6 +85,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("serve: give both --tls-cert and --tls-key, or neither")
 	}
+	// An address that is not HOST:PORT is a bad command line (exit 2), not
+	// a failure to listen.
+	if _, _, err := net.SplitHostPort(*listen); err != nil {
+		return usageError("serve: --listen %q: %v (want HOST:PORT, e.g. 127.0.0.1:8080)", *listen, err)
+	}
 	places, err := cf.places("serve")
 	if err != nil {
 		return err

@@ -144,6 +144,8 @@ func TestServeFlags(t *testing.T) {
 		{"faults on real chips", []string{"--faults", "(on (at 3) cut)", "--primary", "mtd:/dev/mtd0", "--backup", "mtd:/dev/mtd1"}, "two simulated chips"},
 		{"negative scrub period", []string{"--scrub-every", "-1h"}, "--scrub-every"},
 		{"unknown built-in failover action", []string{"--on-failover", "builtin:reboot"}, "--on-failover: unknown built-in failover action \"reboot\" (known: ast2600-alt-boot)"},
+		{"listen without a port", []string{"--listen", "nonsense"}, `--listen "nonsense": address nonsense: missing port in address`},
+		{"listen with two colons", []string{"--listen", "127.0.0.1:80:80"}, "--listen"},
 		{"zero failover timeout", []string{"--on-failover", "/bin/true", "--on-failover-timeout", "0s"}, "--on-failover-timeout"},
 	}
 	for _, tt := range tests {
