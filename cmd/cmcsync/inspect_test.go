@@ -86,3 +86,29 @@ func TestInspectBadImages(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectConfigWithoutFlash: --config gives inspect the layout, not
+// the chip; without --flash the error (exit 2) says so and names the
+// file's chips as --flash values.
+func TestInspectConfigWithoutFlash(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"two chips", `{"chips": {"primary": {"device": "mtd:name=cmcsync0"}, "backup": {"device": "mtd:name=cmcsync1"}}}`,
+			[]string{"--config gives the layout, not the chip to decode", "(its chips: --flash mtd:name=cmcsync0 or --flash mtd:name=cmcsync1)"}},
+		{"no chips", `{"listen": "127.0.0.1:8080"}`, []string{"--config gives the layout, not the chip to decode"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name+".json")
+			require.NoError(t, os.WriteFile(p, []byte(tc.file), 0o600))
+			_, _, err := runCLI("inspect", "--config", p)
+			code, msg := exitOf(t, err)
+			require.Equal(t, 2, code, msg)
+			for _, w := range tc.want {
+				require.Contains(t, msg, w)
+			}
+		})
+	}
+}
