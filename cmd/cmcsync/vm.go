@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmcsync/cmcsync/faults/campaign"
 	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/qemu/scenario"
 	"github.com/cmcsync/cmcsync/qemu/vm"
@@ -172,7 +173,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	mutant := fs.String("mutant", "", "run a deliberately broken engine variant (the scenario must then fail)")
 	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
 	factoryBad := fs.Bool("factory-bad", false, "nand: bad blocks from the start (nandsim badblocks=) instead of marked bad after the format")
-	schedule := fs.String("schedule", "", "powercut, nand-diff: a replay line exactly as `cmcsync campaign` prints it: run that round in the guest and cut the power (SIGKILL) at the operation it names")
+	schedule := fs.String("schedule", "", "powercut, nand-diff: a replay `LINE` exactly as cmcsync campaign prints it: run that round in the guest and cut the power (SIGKILL) at the operation it names")
 	points := fs.Int("points", 30, "diff, nand-diff: cut points of the exhaustive standard (nand) campaign to run in QEMU and the simulator (0: all)")
 	var extra []string
 	fs.Func("extra", "diff, nand-diff: a replay line to run after the points (repeatable; a shipped mutant's, for instance)", func(s string) error { extra = append(extra, s); return nil })
@@ -198,6 +199,19 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if *points < 0 {
 		return usageError("vm scenario: --points must be 0 (all) or more")
+	}
+	// Replay lines are checked before any asset is fetched or built: a
+	// typo is a bad command line (exit 2), not a failed scenario.
+	lines := map[string][]string{"--schedule": {*schedule}, "--extra": extra}
+	for _, f := range []string{"--schedule", "--extra"} {
+		for _, l := range lines[f] {
+			if l == "" {
+				continue
+			}
+			if _, err := campaign.ParseCase(l); err != nil {
+				return usageError("vm scenario: %s: %v", f, err)
+			}
+		}
 	}
 	o := scenario.Options{Schedule: *schedule, Points: *points, Extra: extra,
 		CacheDir: c.cache, Src: c.src, Refresh: c.refresh, WorkDir: *work,

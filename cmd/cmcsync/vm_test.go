@@ -27,6 +27,9 @@ func TestVMUsage(t *testing.T) {
 		{"bad variant", []string{"vm", "build", "--variant", "mips"}, 2, "want arm or x86"},
 		{"build extra args", []string{"vm", "build", "now"}, 2, "unexpected arguments"},
 		{"boot bad flag", []string{"vm", "boot", "--fast"}, 2, "flag provided but not defined"},
+		// Replay lines are parsed before any asset is fetched or built.
+		{"bad schedule", []string{"vm", "scenario", "powercut", "--cache", os.DevNull, "--schedule", "garbage"}, 2, "vm scenario: --schedule: bad replay line"},
+		{"bad extra", []string{"vm", "scenario", "diff", "--cache", os.DevNull, "--extra", "standard seed=1 | (on (at 3) cut)"}, 2, "vm scenario: --extra: bad replay line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
