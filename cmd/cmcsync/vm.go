@@ -77,8 +77,10 @@ func (c *vmCommon) build(ctx context.Context, progress io.Writer) (*vm.Image, er
 }
 
 func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("vm build", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("vm build", stderr,
+		"usage: cmcsync vm build [--variant arm|x86] [--cache DIR] [--src DIR] [--refresh] [--json]",
+		"\nFetches the Debian kernel, device tree, MTD modules and busybox (cached), cross-compiles",
+		"cmcsync and builds the initramfs the vm scenarios boot.\n")
 	var c vmCommon
 	c.add(fs)
 	jsonOut := fs.Bool("json", false, "print the manifest of what was used as JSON")
@@ -112,8 +114,11 @@ func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func runVMBoot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("vm boot", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("vm boot", stderr,
+		"usage: cmcsync vm boot [--variant arm|x86] [--dir DIR] [--cache DIR] [--kvm]",
+		"\nBoots the emulated CMC with an interactive serial console (Ctrl-A X quits QEMU;",
+		"in the guest, reboot -f ends it). On arm the guest has cmcsync and the chips as /dev/mtd5",
+		"and /dev/mtd6; selftest only on /dev/mtd6, the scratch second chip.\n")
 	var c vmCommon
 	c.add(fs)
 	dir := fs.String("dir", "", "folder for primary.img and backup.img (created erased if missing; default: the cache's state folder)")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,5 +64,26 @@ func TestVMSubcommandHelp(t *testing.T) {
 		entries, err := os.ReadDir(cache)
 		require.NoError(t, err)
 		require.Empty(t, entries, "%v wrote to the cache", args)
+	}
+}
+
+// TestVMAndGuestHelpSayWhatTheyDo: cmcsync help of vm build, vm boot and
+// guest starts with a usage line and a description, as every other
+// command's does (was the flag package's bare "Usage of ...").
+func TestVMAndGuestHelpSayWhatTheyDo(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "vm", "build"}, "usage: cmcsync vm build "},
+		{[]string{"help", "vm", "boot"}, "usage: cmcsync vm boot "},
+		{[]string{"help", "guest"}, "usage: cmcsync guest [flags]"},
+	} {
+		t.Run(tc.args[len(tc.args)-1], func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			require.NoError(t, run(context.Background(), tc.args, &out, &errOut))
+			require.True(t, strings.HasPrefix(out.String(), tc.want), out.String())
+			require.NotContains(t, out.String(), "Usage of")
+		})
 	}
 }
