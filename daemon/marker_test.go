@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
@@ -222,4 +224,59 @@ func TestCutFormatOnOneChipIsRedone(t *testing.T) {
 	rep, err := d.SyncNow(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), rep.Generation, rep.Error)
+}
+
+// TestRefusedFormatLeavesNoMarker: a --format refused because the chips
+// hold data (no --force) leaves no marker, so the next plain start does
+// not format them by itself: it opens the committed pair as it was, and a
+// pair whose primary holds only an information region (blank stores) is
+// not formatted either (that start used to format both chips, erasing
+// the region the refusal had just protected).
+func TestRefusedFormatLeavesNoMarker(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		blankStores bool
+	}{
+		{"committed pair", false},
+		{"primary region only", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, err := Open(context.Background(), fileOptions(t, dir))
+			require.NoError(t, err)
+			_, err = d.SyncNow(context.Background())
+			require.NoError(t, err)
+			l := d.layout
+			require.NoError(t, d.Close())
+			if tc.blankStores {
+				for _, name := range []string{"chip0.img", "chip1.img"} {
+					f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR, 0)
+					require.NoError(t, err)
+					_, err = f.WriteAt(bytes.Repeat([]byte{0xff}, int(l.StoreSize)), l.StoreOff)
+					require.NoError(t, err)
+					require.NoError(t, f.Close())
+				}
+			}
+			before := imageDigests(t, dir)
+
+			o := fileOptions(t, dir)
+			o.Format = true
+			_, err = Open(context.Background(), o)
+			require.ErrorIs(t, err, chipstate.ErrRefused)
+			require.NoFileExists(t, filepath.Join(dir, MarkerFile))
+			require.Equal(t, before, imageDigests(t, dir), "nothing written")
+
+			d, err = Open(context.Background(), fileOptions(t, dir))
+			if tc.blankStores {
+				require.Error(t, err, "blank stores: the start refuses, it does not format")
+				require.NotErrorIs(t, err, ErrCutFormatHoldsData)
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, uint64(1), d.Status().Generation)
+				require.False(t, d.Formatted())
+				require.NoError(t, d.Close())
+			}
+			require.Equal(t, before, imageDigests(t, dir), "the plain start formatted nothing")
+		})
+	}
 }

@@ -78,9 +78,23 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	}()
 	d.logbook.note("start", fmt.Sprintf("daemon started (process %d)", os.Getpid()))
 	format := o.Format || fresh == 2 || cut
+	// formatBegun: the format has started to write the chips. Until then a
+	// marker this start set is removed again when the start fails (a
+	// --format refused because the chips hold data, a layout the chips
+	// cannot hold): it must not make the next plain start format the
+	// chips the user was just told are kept. A marker that was there
+	// before (a cut format) stays.
+	formatBegun := false
 	if format {
 		if err := marker.set(); err != nil {
 			return nil, err
+		}
+		if !cut {
+			defer func() {
+				if err != nil && !formatBegun {
+					err = errors.Join(err, marker.clear())
+				}
+			}()
 		}
 	}
 	if err := d.openChips(specs); err != nil {
@@ -107,6 +121,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		d.logbook.note("format", "the last format was cut: formatting again")
 	}
 	if format {
+		formatBegun = true
 		if err := d.format(&opts); err != nil {
 			return nil, diskFullHint(err)
 		}
