@@ -49,3 +49,27 @@ func TestFlagHelpStillPrintsUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestStrayArgumentsNamedAlone: flags after a stray argument are still
+// parsed, so the error names only the stray arguments (it listed the
+// flags after them too, as if --primary were unexpected).
+func TestStrayArgumentsNamedAlone(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"upgrade", "keep", "extra", "--primary", "sim:part=mx66l1g45g,size=8M"}, `upgrade keep: unexpected arguments ["extra"]`},
+		{[]string{"version", "extra", "--json"}, `version: unexpected arguments ["extra"]`},
+		{[]string{"inspect", "a", "--flash", "sim:part=mx66l1g45g,size=8M", "b"}, `inspect: unexpected arguments ["a" "b"]`},
+		{[]string{"version", "--", "--json"}, `version: unexpected arguments ["--json"]`},
+		{[]string{"nope"}, `unknown command "nope" (want one of bench, calibrate, campaign,`},
+		{[]string{"help", "nope"}, `help: unknown command "nope" (want one of bench, calibrate, campaign,`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, _, err := runCLI(tc.args...)
+			code, msg := exitOf(t, err)
+			require.Equal(t, 2, code, msg)
+			require.Contains(t, msg, tc.want)
+		})
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/cmcsync/cmcsync/config"
@@ -151,15 +152,15 @@ func parseQuiet(fs *flag.FlagSet, args []string) error {
 // parseFlags parses a command's flags and refuses positional arguments.
 // done is true when the command should return err at once: nil after -h
 // printed the usage, a usage error otherwise. Errors name fs.Name().
+// Flags after a stray argument are still parsed (as parseWithArgs does),
+// so that the error names only the arguments that are not flags.
 func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
-	if err := parseQuiet(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
-		}
+	pos, done, err := parseWithArgs(fs, args)
+	if done {
 		return true, err
 	}
-	if fs.NArg() > 0 {
-		return true, usageError("%s: unexpected arguments %q", fs.Name(), fs.Args())
+	if len(pos) > 0 {
+		return true, usageError("%s: unexpected arguments %q", fs.Name(), pos)
 	}
 	return false, nil
 }
@@ -170,7 +171,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// help CMD [SUB]: the command's own usage, on stdout.
 		c, ok := commands[args[1]]
 		if !ok {
-			return usageError("help: unknown command %q (want one of %s)", args[1], commandNames())
+			return usageError("help: unknown command %q (want one of %s)", args[1], strings.Join(commandNames(), ", "))
 		}
 		return c.run(ctx, append(slices.Clone(args[2:]), "-h"), stdout, stdout)
 	}
@@ -183,7 +184,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		return usageError("unknown command %q (want one of %s)", args[0], commandNames())
+		return usageError("unknown command %q (want one of %s)", args[0], strings.Join(commandNames(), ", "))
 	}
 	return c.run(ctx, args[1:], stdout, stderr)
 }
