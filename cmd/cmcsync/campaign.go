@@ -31,7 +31,13 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runCampaignMerge(args[1:], stdout, stderr)
 	}
 	fs := newFlagSet("campaign", stderr,
-		"usage: cmcsync campaign [flags]\n       cmcsync campaign merge [--json] REPORT.json...\n\nflags:")
+		"usage: cmcsync campaign [flags]\n       cmcsync campaign merge [--json] REPORT.json...",
+		"\nRuns a scenario's sync round under injected faults (exhaustive: a power cut, its torn",
+		"variants and the primary's failures at every flash operation; random: --count seeded",
+		"schedules), recovers after each, and judges the backup with an oracle that decodes it",
+		"on its own (docs/DESIGN.md, Invariants). Every violation prints the --replay line that",
+		"runs it again. Exit status 1 if a violation was found. merge joins the --json reports",
+		"of a campaign's --shard runs (cmcsync help campaign merge).\n\nflags:")
 	mode := fs.String("mode", "exhaustive", "exhaustive (a power cut and its torn variants at every flash operation of the round) or random")
 	scenario := fs.String("scenario", "standard", "scenario: "+scenarioNames())
 	seed := fs.Uint64("seed", 1, "seed of the scenario's information and of random schedules")
