@@ -101,7 +101,40 @@ type pair struct {
 
 // Close closes both chips and releases the locks.
 func (p *pair) Close() error {
-	return errors.Join(hal.Close(p.chips[0]), hal.Close(p.chips[1]), p.locks.Unlock())
+	return p.closeDiscarding(nil)
+}
+
+// closeDiscarding closes both chips, removes the files named (image files
+// this command created, see newSimFiles), and only then releases the
+// locks, so that no other process sees them half gone.
+func (p *pair) closeDiscarding(files []string) error {
+	err := errors.Join(hal.Close(p.chips[0]), hal.Close(p.chips[1]))
+	for _, f := range files {
+		if rerr := os.Remove(f); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return errors.Join(err, p.locks.Unlock())
+}
+
+// newSimFiles lists the files that opening the simulated chips of specs
+// would create: an image file that does not exist yet, and its wear file
+// if that does not exist either. Specs that do not parse list nothing
+// (openPair reports them).
+func newSimFiles(specs ...string) []string {
+	var out []string
+	for _, text := range specs {
+		s, err := flashspec.Parse(text)
+		if err != nil || s.Backend != flashspec.Sim || s.File == "" {
+			continue
+		}
+		for _, f := range []string{s.File, s.File + ".wear"} {
+			if _, err := os.Stat(f); errors.Is(err, os.ErrNotExist) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
 
 // openPair locks and opens two flash specs; sim chips share one virtual
