@@ -237,17 +237,25 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // create two blank chip-sized files (and their wear files) only for the
 // round to say that neither holds a store. One missing file of a pair is
 // left to the engine: a blank chip in place of a replaced one.
+//
+// The commands that open a formatted pair (info, config, upgrade,
+// failback) refuse it the same way (cmd names the command, hint what
+// makes a pair).
 func refuseNewImageFiles(primary, backup string) error {
+	return refuseNewPair("sync", primary, backup, "or add --populate to create and format a new pair")
+}
+
+func refuseNewPair(cmd, primary, backup, hint string) error {
 	var specs [2]flashspec.Spec
 	var missing []string
 	for i, c := range [][2]string{{"primary", primary}, {"backup", backup}} {
-		s, err := resolveSpec("sync", c[0], c[1])
+		s, err := resolveSpec(cmd, c[0], c[1])
 		if err != nil {
 			return err
 		}
 		specs[i] = s
 	}
-	if err := distinctChips("sync", specs); err != nil {
+	if err := distinctChips(cmd, specs); err != nil {
 		return err
 	}
 	for _, s := range specs {
@@ -259,5 +267,5 @@ func refuseNewImageFiles(primary, backup string) error {
 		}
 		missing = append(missing, s.File)
 	}
-	return usageError("sync: the image files %s and %s do not exist (nothing created): give the files of an existing pair, or add --populate to create and format a new pair", missing[0], missing[1])
+	return usageError("%s: the image files %s and %s do not exist (nothing created): give the files of an existing pair, %s", cmd, missing[0], missing[1], hint)
 }

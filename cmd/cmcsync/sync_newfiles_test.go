@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -72,6 +73,25 @@ func TestSyncRefusedOrBadInputLeavesNoNewFiles(t *testing.T) {
 			} else {
 				require.Empty(t, names)
 			}
+		})
+	}
+}
+
+// TestPairCommandsRefuseANewPair: the commands that open a formatted pair
+// refuse two image files that do not exist (exit 2) and create nothing
+// (they created two blank chips, then failed on them with exit 1).
+func TestPairCommandsRefuseANewPair(t *testing.T) {
+	for _, cmd := range [][]string{{"config", "get"}, {"config", "set", "--interval", "1m"}, {"info", "get", "power"}, {"upgrade", "keep"}, {"failback"}} {
+		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			specs := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "p.img"), "--backup", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")}
+			_, _, err := runCLI(append(cmd, specs...)...)
+			require.Equal(t, 2, statusOf(err), "%v", err)
+			require.ErrorContains(t, err, "do not exist (nothing created)")
+			require.ErrorContains(t, err, "cmcsync sync --populate")
+			entries, rerr := os.ReadDir(dir)
+			require.NoError(t, rerr)
+			require.Empty(t, entries)
 		})
 	}
 }
