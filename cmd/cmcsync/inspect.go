@@ -94,10 +94,14 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 	fmt.Fprintf(w, "device: %s\n", in.Geometry)
 	l := in.Layout
 	fmt.Fprintf(w, "layout: image %#x+%s, info %#x+%s, store %#x+%s\n", l.ImageOff, hal.FormatSize(l.ImageSize), l.InfoOff, hal.FormatSize(l.InfoSize), l.StoreOff, hal.FormatSize(l.StoreSize))
-	if in.Image != nil {
+	switch {
+	case in.Image != nil:
 		fmt.Fprintf(w, "image: version %s, %d bytes, crc %#08x, built %s\n", in.Image.Version, in.Image.Size, in.Image.CRC, in.Image.Built.Format("2006-01-02 15:04:05"))
-	} else {
+	case in.ImageError != "":
 		fmt.Fprintf(w, "image: DAMAGED: %s\n", in.ImageError)
+	default:
+		// Places given (docs/LAYOUT.md): no cmcsync image area to decode.
+		fmt.Fprintln(w, "image: none in this layout (no cmcsync image area; --image-id names the image identity, default none)")
 	}
 	if in.InfoError != "" {
 		fmt.Fprintf(w, "info: DAMAGED: %s\n", in.InfoError)

@@ -112,3 +112,27 @@ func TestInspectConfigWithoutFlash(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectLayoutWithoutImageArea: with places given the layout has no
+// cmcsync image area; inspect says so instead of "image: DAMAGED: " with
+// no reason, and still decodes the region and the store.
+func TestInspectLayoutWithoutImageArea(t *testing.T) {
+	_, chips := pairFiles(t)
+	b := chips[3]
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"places", []string{"--info-offset", "0x80000", "--info-size", "2M", "--store-offset", "0x280000"}, "image: none in this layout"},
+		{"default layout", nil, "image: version 1.0.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := runCLI(append([]string{"inspect", "--flash", b}, tc.args...)...)
+			require.NoError(t, err, out)
+			require.Contains(t, out, tc.want)
+			require.NotContains(t, out, "DAMAGED")
+			require.Contains(t, out, "verified: every committed chunk matches its digest")
+		})
+	}
+}
