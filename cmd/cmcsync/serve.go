@@ -144,7 +144,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("serve: %s is already in use (is another cmcsync serve running? choose another address with --listen, e.g. --listen 127.0.0.1:8081)", *listen)
+			// Busy, as a chip another process holds: exit 3.
+			return &exitError{code: exitRefused, msg: fmt.Sprintf("serve: %s is already in use (is another cmcsync serve running? choose another address with --listen, e.g. --listen 127.0.0.1:8081)", *listen)}
 		}
 		return fmt.Errorf("serve: listen: %w (choose another address with --listen)", err)
 	}

@@ -169,6 +169,7 @@ func TestServeBusyAddress(t *testing.T) {
 	err = run(context.Background(), []string{"serve", "--state", dir, "--listen", ln.Addr().String()}, &out, &errOut)
 	require.ErrorContains(t, err, "already in use")
 	require.ErrorContains(t, err, "--listen")
+	require.Equal(t, 3, exitCode(err), "busy, as a chip another process holds")
 	entries, _ := os.ReadDir(dir)
 	require.Empty(t, entries, "nothing is created before the address is known to be free")
 }
