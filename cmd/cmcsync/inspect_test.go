@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -133,6 +134,29 @@ func TestInspectLayoutWithoutImageArea(t *testing.T) {
 			require.Contains(t, out, tc.want)
 			require.NotContains(t, out, "DAMAGED")
 			require.Contains(t, out, "verified: every committed chunk matches its digest")
+		})
+	}
+}
+
+// TestBadPlacesAreBadInput: a place or image identity that does not parse,
+// or names a partition the chip does not have, is bad input (exit 2), on
+// inspect and on the commands that open a pair (it was exit 1).
+func TestBadPlacesAreBadInput(t *testing.T) {
+	_, chips := pairFiles(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"inspect", "--flash", chips[3], "--image-id", "bogus"}, `image identity "bogus": want header`},
+		{[]string{"inspect", "--flash", chips[3], "--image-id", "uimage:kernel"}, `no partition "kernel": this chip has no partitions`},
+		{[]string{"inspect", "--flash", chips[3], "--info", "cmc-info", "--store", "cmc-store"}, `no partition "cmc-info"`},
+		{append([]string{"config", "get", "--image-id", "fit:zz+1M"}, chips...), `"zz+1M": want NAME or OFF+SIZE`},
+		{append([]string{"sync", "--image-id", "bogus"}, chips...), `image identity "bogus"`},
+	} {
+		t.Run(strings.Join(tc.args[:2], " ")+" "+tc.want, func(t *testing.T) {
+			_, _, err := runCLI(tc.args...)
+			require.Equal(t, 2, statusOf(err), "%v", err)
+			require.ErrorContains(t, err, tc.want)
 		})
 	}
 }

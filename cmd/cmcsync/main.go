@@ -56,7 +56,9 @@ const (
 // refusals and busy devices 3; bad configuration files, sizes that
 // contradict the chip (a region size its header contradicts, a simulated
 // chip's image file of another size than the spec's chip, a layout the chip
-// cannot hold), serve off loopback without TLS files and bad input files 2;
+// cannot hold, a place or image identity that does not parse or names no
+// partition of the chip), serve off loopback without TLS files and bad
+// input files 2;
 // anything else 1.
 func exitCode(err error) int {
 	var ee *exitError
@@ -67,7 +69,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, chipstate.ErrRefused), errors.Is(err, devlock.ErrBusy):
 		return exitRefused
-	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput),
+	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput), errors.Is(err, chipstate.ErrPlace),
 		errors.Is(err, sim.ErrImageMismatch), errors.Is(err, engine.ErrLayout), errors.Is(err, web.ErrNeedTLS):
 		return exitUsage
 	}
