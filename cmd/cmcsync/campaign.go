@@ -94,6 +94,14 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return usageError("campaign: --%s %d: want %d or more (%s)", c.name, c.val, c.min, c.what)
 		}
 	}
+	// A flag of the other mode would be silently ignored: the user would
+	// believe it ran.
+	if m == campaign.Exhaustive && flagGiven(fs, "count") {
+		return usageError("campaign: --count is for --mode random (the exhaustive mode runs every point of the round)")
+	}
+	if m == campaign.Random && flagGiven(fs, "depth") {
+		return usageError("campaign: --depth is for --mode exhaustive (random schedules cut the recovery too, at random)")
+	}
 	mut, err := engine.ParseMutant(*mutant)
 	if err != nil {
 		return usageError("campaign: --mutant: %v", err)
