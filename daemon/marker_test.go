@@ -14,6 +14,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
@@ -226,19 +227,24 @@ func TestCutFormatOnOneChipIsRedone(t *testing.T) {
 	require.Equal(t, uint64(1), rep.Generation, rep.Error)
 }
 
-// TestRefusedFormatLeavesNoMarker: a --format refused because the chips
-// hold data (no --force) leaves no marker, so the next plain start does
-// not format them by itself: it opens the committed pair as it was, and a
-// pair whose primary holds only an information region (blank stores) is
-// not formatted either (that start used to format both chips, erasing
-// the region the refusal had just protected).
+// TestRefusedFormatLeavesNoMarker: a --format start that fails before it
+// writes (refused because the chips hold data and --force does not name
+// them, or a chip's image file of another size than its spec) leaves no
+// marker, so the next plain start does not format the chips by itself: it
+// opens the committed pair as it was, and a pair whose primary holds only
+// an information region (blank stores) is not formatted either (that
+// start used to format both chips, erasing the region the refusal had
+// just protected).
 func TestRefusedFormatLeavesNoMarker(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		blankStores bool
+		wrongSize   bool
+		wantErr     error
 	}{
-		{"committed pair", false},
-		{"primary region only", true},
+		{"committed pair", false, false, chipstate.ErrRefused},
+		{"primary region only", true, false, chipstate.ErrRefused},
+		{"image of another size", false, true, sim.ErrImageMismatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -261,8 +267,13 @@ func TestRefusedFormatLeavesNoMarker(t *testing.T) {
 
 			o := fileOptions(t, dir)
 			o.Format = true
+			if tc.wrongSize {
+				sp, err := flashspec.Parse("sim:part=mx66l1g45g,size=16M,name=flash0,file=" + filepath.Join(dir, "chip0.img"))
+				require.NoError(t, err)
+				o.Primary = sp
+			}
 			_, err = Open(context.Background(), o)
-			require.ErrorIs(t, err, chipstate.ErrRefused)
+			require.ErrorIs(t, err, tc.wantErr)
 			require.NoFileExists(t, filepath.Join(dir, MarkerFile))
 			require.Equal(t, before, imageDigests(t, dir), "nothing written")
 
