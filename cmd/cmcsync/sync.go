@@ -66,7 +66,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		return usageError("sync: --primary and --backup are required, on the command line or in --config (%s)", flashspec.Usage)
 	}
 	var types []info.Type
-	if *sel != "" {
+	if flagGiven(fs, "select") { // --select "" is an empty list, not "not given"
 		if types, err = info.ParseList(*sel); err != nil {
 			return usageError("sync: --select: %v", err)
 		}

@@ -26,6 +26,8 @@ func TestSyncFlags(t *testing.T) {
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M"}, 2},
 		{[]string{"sync", "--primary", "bogus", "--backup", "sim:part=mx66l1g45g"}, 2},
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M", "--select", "power,nope"}, 2},
+		// An empty --select is an empty list (as config set --types ""), not "not given".
+		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M", "--populate", "--select", ""}, 2},
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M", "extra"}, 2},
 		// Blank chips without --populate.
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M"}, 1},
