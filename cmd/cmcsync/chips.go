@@ -31,7 +31,7 @@ func addChipFlags(fs *flag.FlagSet) *chipFlags {
 	return &chipFlags{
 		config:    fs.String("config", "", "configuration `FILE` (docs/CONFIG.md); flags given override it"),
 		infoOff:   fs.String("info-offset", "", "offset of the information region on each chip, e.g. 1M or 0x100000 (default: after the firmware image area)"),
-		infoSize:  fs.String("info-size", "", "information region size, e.g. 8M (default: the size its header records, else a quarter of the chip, at most 8MiB)"),
+		infoSize:  fs.String("info-size", "", "information region size, e.g. 8M (default: the size its header records, else a quarter of the chip, at most 8MiB and at most what the store in the rest can hold)"),
 		storeOff:  fs.String("store-offset", "", "offset of the backup store on each chip (default: right after the information region)"),
 		storeSize: fs.String("store-size", "", "size of the backup store (default: to the end of the chip)"),
 		info:      fs.String("info", "", "real chips: the information region's `PLACE`, a partition name of the chip (the chip given as an MTD device covering it whole) or OFF+SIZE; with --store, instead of the offsets (default: cmcsync's own layout, its image at offset 0)"),

@@ -33,7 +33,9 @@ var ErrLayout = errors.New("bad layout")
 
 // DefaultLayout lays out a chip of geometry g: the image at 0 (1/16 of the
 // chip, at most 1 MiB), then the information region of infoSize bytes (0:
-// a quarter of the chip, at most 8 MiB), then the store in the rest.
+// a quarter of the chip, at most 8 MiB, or less when the store in the rest
+// could not hold a region that large: the largest that it can hold), then
+// the store in the rest. A size given that does not fit is an error.
 func DefaultLayout(g hal.Geometry, infoSize int64) (Layout, error) {
 	if err := g.Validate(); err != nil {
 		return Layout{}, err
@@ -41,15 +43,41 @@ func DefaultLayout(g hal.Geometry, infoSize int64) (Layout, error) {
 	e := g.EraseSize
 	img := min(g.Size/16, 1<<20) / e * e
 	img = max(img, e)
-	if infoSize == 0 {
-		infoSize = min(g.Size/4, 8<<20) / e * e
+	at := func(size int64) Layout {
+		l := Layout{ImageOff: 0, ImageSize: img, InfoOff: img, InfoSize: size, StoreOff: img + size}
+		l.StoreSize = g.Size - l.StoreOff
+		return l
 	}
-	l := Layout{ImageOff: 0, ImageSize: img, InfoOff: img, InfoSize: infoSize, StoreOff: img + infoSize}
-	l.StoreSize = g.Size - l.StoreOff
-	if err := l.Check(g); err != nil {
-		return Layout{}, err
+	if infoSize != 0 {
+		l := at(infoSize)
+		if err := l.Check(g); err != nil {
+			return Layout{}, err
+		}
+		return l, nil
 	}
-	return l, nil
+	quarter := max(min(g.Size/4, 8<<20)/e, 1)
+	l := at(quarter * e)
+	err := l.Check(g)
+	if err == nil {
+		return l, nil
+	}
+	// The largest region of whole blocks below the quarter whose store
+	// fits: a smaller region leaves a larger store that needs fewer
+	// blocks, so the blocks that fit are a prefix and a binary search
+	// finds its end.
+	lo, hi := int64(0), quarter // lo fits (or is 0: none does), hi does not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if at(mid*e).Check(g) == nil {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	if lo == 0 {
+		return Layout{}, err // the quarter's error: what would fit
+	}
+	return at(lo * e), nil
 }
 
 // NewLayout returns the layout of a real chip of geometry g: the
