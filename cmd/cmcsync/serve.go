@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -85,6 +87,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("serve: give both --tls-cert and --tls-key, or neither")
 	}
+	// Certificate files that do not load are bad input, found before the
+	// state folder or a chip is touched.
+	if *tlsCert != "" {
+		if _, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+			return usageError("serve: --tls-cert %s --tls-key %s: %v (both PEM files; the key must match the certificate)", *tlsCert, *tlsKey, err)
+		}
+	}
 	// An address that is not HOST:PORT is a bad command line (exit 2), not
 	// a failure to listen.
 	if _, _, err := net.SplitHostPort(*listen); err != nil {
@@ -109,6 +118,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a, err := failhook.Parse(*onFailover, *onFailoverTimeout)
 		if err != nil {
 			return usageError("serve: --on-failover: %v", err)
+		}
+		// A hook that cannot run is found now, not at the first failover.
+		if c, ok := a.(*failhook.Command); ok {
+			if _, err := exec.LookPath(c.Argv[0]); err != nil {
+				return usageError("serve: --on-failover: %v (give the path of an executable command, or builtin:NAME)", err)
+			}
 		}
 		action = a
 	}

@@ -146,16 +146,22 @@ func TestServeFlags(t *testing.T) {
 		{"unknown built-in failover action", []string{"--on-failover", "builtin:reboot"}, "--on-failover: unknown built-in failover action \"reboot\" (known: ast2600-alt-boot)"},
 		{"listen without a port", []string{"--listen", "nonsense"}, `--listen "nonsense": address nonsense: missing port in address`},
 		{"listen with two colons", []string{"--listen", "127.0.0.1:80:80"}, "--listen"},
+		{"failover hook that does not exist", []string{"--on-failover", "/nonexistent/cmcsync-hook arg"}, "--on-failover: exec: \"/nonexistent/cmcsync-hook\""},
+		{"certificate files that do not exist", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, "--tls-cert /nonexistent/cert.pem --tls-key /nonexistent/key.pem: open /nonexistent/cert.pem"},
 		{"zero failover timeout", []string{"--on-failover", "/bin/true", "--on-failover-timeout", "0s"}, "--on-failover-timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(context.Background(), append([]string{"serve", "--state", t.TempDir()}, tt.args...), &out, &errOut)
+			state := t.TempDir()
+			err := run(context.Background(), append([]string{"serve", "--state", state}, tt.args...), &out, &errOut)
 			var ee *exitError
 			require.ErrorAs(t, err, &ee)
 			require.Equal(t, 2, ee.code)
 			require.Contains(t, ee.msg, tt.want)
+			entries, err := os.ReadDir(state)
+			require.NoError(t, err)
+			require.Empty(t, entries, "bad flags touch nothing")
 		})
 	}
 }
