@@ -61,23 +61,17 @@ func DefaultLayout(g hal.Geometry, infoSize int64) (Layout, error) {
 	if err == nil {
 		return l, nil
 	}
-	// The largest region of whole blocks below the quarter whose store
-	// fits: a smaller region leaves a larger store that needs fewer
-	// blocks, so the blocks that fit are a prefix and a binary search
-	// finds its end.
-	lo, hi := int64(0), quarter // lo fits (or is 0: none does), hi does not
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		if at(mid*e).Check(g) == nil {
-			lo = mid
-		} else {
-			hi = mid
+	// The largest region of whole blocks below the quarter that fits: a
+	// region has a minimum size of its own, so the sizes that fit are a
+	// window, not a prefix; scanning down from the quarter finds its top.
+	// (Only chips the quarter does not fit get here: a few MiB, a few
+	// hundred blocks.)
+	for blocks := quarter - 1; blocks > 0; blocks-- {
+		if l := at(blocks * e); l.Check(g) == nil {
+			return l, nil
 		}
 	}
-	if lo == 0 {
-		return Layout{}, err // the quarter's error: what would fit
-	}
-	return at(lo * e), nil
+	return Layout{}, err // the quarter's error: what would fit
 }
 
 // NewLayout returns the layout of a real chip of geometry g: the
