@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
@@ -222,4 +225,69 @@ func TestCutFormatOnOneChipIsRedone(t *testing.T) {
 	rep, err := d.SyncNow(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), rep.Generation, rep.Error)
+}
+
+// TestRefusedFormatLeavesNoMarker: a --format start that fails before it
+// writes (refused because the chips hold data and --force does not name
+// them, or a chip's image file of another size than its spec) leaves no
+// marker, so the next plain start does not format the chips by itself: it
+// opens the committed pair as it was, and a pair whose primary holds only
+// an information region (blank stores) is not formatted either (that
+// start used to format both chips, erasing the region the refusal had
+// just protected).
+func TestRefusedFormatLeavesNoMarker(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		blankStores bool
+		wrongSize   bool
+		wantErr     error
+	}{
+		{"committed pair", false, false, chipstate.ErrRefused},
+		{"primary region only", true, false, chipstate.ErrRefused},
+		{"image of another size", false, true, sim.ErrImageMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			d, err := Open(context.Background(), fileOptions(t, dir))
+			require.NoError(t, err)
+			_, err = d.SyncNow(context.Background())
+			require.NoError(t, err)
+			l := d.layout
+			require.NoError(t, d.Close())
+			if tc.blankStores {
+				for _, name := range []string{"chip0.img", "chip1.img"} {
+					f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR, 0)
+					require.NoError(t, err)
+					_, err = f.WriteAt(bytes.Repeat([]byte{0xff}, int(l.StoreSize)), l.StoreOff)
+					require.NoError(t, err)
+					require.NoError(t, f.Close())
+				}
+			}
+			before := imageDigests(t, dir)
+
+			o := fileOptions(t, dir)
+			o.Format = true
+			if tc.wrongSize {
+				sp, err := flashspec.Parse("sim:part=mx66l1g45g,size=16M,name=flash0,file=" + filepath.Join(dir, "chip0.img"))
+				require.NoError(t, err)
+				o.Primary = sp
+			}
+			_, err = Open(context.Background(), o)
+			require.ErrorIs(t, err, tc.wantErr)
+			require.NoFileExists(t, filepath.Join(dir, MarkerFile))
+			require.Equal(t, before, imageDigests(t, dir), "nothing written")
+
+			d, err = Open(context.Background(), fileOptions(t, dir))
+			if tc.blankStores {
+				require.Error(t, err, "blank stores: the start refuses, it does not format")
+				require.NotErrorIs(t, err, ErrCutFormatHoldsData)
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, uint64(1), d.Status().Generation)
+				require.False(t, d.Formatted())
+				require.NoError(t, d.Close())
+			}
+			require.Equal(t, before, imageDigests(t, dir), "the plain start formatted nothing")
+		})
+	}
 }

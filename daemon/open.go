@@ -78,9 +78,25 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	}()
 	d.logbook.note("start", fmt.Sprintf("daemon started (process %d)", os.Getpid()))
 	format := o.Format || fresh == 2 || cut
+	// dropMarker: a marker this start set is removed again when the start
+	// fails before its format writes, unless both chips are new (nothing
+	// on them to keep; a full disk while creating their image files is
+	// completed by the next plain start): a --format refused because a
+	// chip holds data, an image file of the wrong size, a layout the chips
+	// cannot hold must not make the next plain start format chips the
+	// user was just told are kept. A marker that was there before (a cut
+	// format) stays.
+	dropMarker := fresh < 2
 	if format {
 		if err := marker.set(); err != nil {
 			return nil, err
+		}
+		if !cut {
+			defer func() {
+				if err != nil && dropMarker {
+					err = errors.Join(err, marker.clear())
+				}
+			}()
 		}
 	}
 	if err := d.openChips(specs); err != nil {
@@ -96,6 +112,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 			{Name: "primary", Spec: o.Primary.String(), Flash: d.raw[0], Force: o.Force[0]},
 			{Name: "backup", Spec: o.Backup.String(), Flash: d.raw[1], Force: o.Force[1]},
 		}, opts.Layout, "--format"); err != nil {
+			dropMarker = true
 			return nil, err
 		}
 	}
@@ -107,6 +124,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		d.logbook.note("format", "the last format was cut: formatting again")
 	}
 	if format {
+		dropMarker = false
 		if err := d.format(&opts); err != nil {
 			return nil, diskFullHint(err)
 		}

@@ -86,6 +86,14 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		default:
 			return fmt.Errorf("%w: %s %s: %s: %s", ErrAPI, method, path, resp.Status, msg)
 		}
+		// The server's message starts with the kind's own words (it
+		// wraps the same sentinel): say them once.
+		if rest := strings.TrimPrefix(msg, kind.Error()); rest != msg {
+			msg = strings.TrimPrefix(rest, ": ")
+		}
+		if msg == "" {
+			return fmt.Errorf("%w: %s %s: %s: %w", ErrAPI, method, path, resp.Status, kind)
+		}
 		return fmt.Errorf("%w: %s %s: %s: %w: %s", ErrAPI, method, path, resp.Status, kind, msg)
 	}
 	if out != nil {

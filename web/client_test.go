@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +79,34 @@ func TestClientPutInfo(t *testing.T) {
 	_, err = c.PutInfo(t.Context(), "event-log", make([]byte, 5<<20), 0, "")
 	require.ErrorIs(t, err, web.ErrInvalid, "a body over the limit (413) is bad input too")
 	require.ErrorContains(t, err, "413")
+}
+
+// TestClientErrorSaysKindOnce: an API error names its kind (ErrConflict,
+// ErrNoUpgrade, ErrInvalid) once, although the server's message starts
+// with the same words, and keeps the server's reason.
+func TestClientErrorSaysKindOnce(t *testing.T) {
+	s, _ := newServer(t)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	c := &web.Client{URL: ts.URL, Token: testToken}
+	ctx := t.Context()
+	cfg, err := c.Config(ctx)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name   string
+		call   func() error
+		kind   error
+		reason string
+	}{
+		{"failback refused", func() error { _, err := c.Failback(ctx); return err }, web.ErrConflict, "chip A is already the active chip"},
+		{"no upgrade pending", func() error { _, err := c.Upgrade(ctx, web.KeepUpgraded); return err }, web.ErrNoUpgrade, ""},
+		{"out of range", func() error { cfg.Interval = 0; _, err := c.SetConfig(ctx, cfg); return err }, web.ErrInvalid, "interval_seconds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			require.ErrorIs(t, err, tc.kind)
+			require.Equal(t, 1, strings.Count(err.Error(), tc.kind.Error()), err.Error())
+			require.Contains(t, err.Error(), tc.reason)
+		})
+	}
 }

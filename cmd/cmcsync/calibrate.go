@@ -90,7 +90,13 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := checkWritable(path); err != nil {
 		return usageError("calibrate: --out: %v", err)
 	}
-	fmt.Fprintf(stdout, "calibrate: will ERASE and program %s bytes %#x to %#x (%s, %d erase blocks of %s): their contents are lost. Nothing outside this range is read or written.\n",
+	// With --out - standard output carries the profile alone: every other
+	// line goes to standard error.
+	text := stdout
+	if path == "-" {
+		text = stderr
+	}
+	fmt.Fprintf(text, "calibrate: will ERASE and program %s bytes %#x to %#x (%s, %d erase blocks of %s): their contents are lost. Nothing outside this range is read or written.\n",
 		s, scratch.Off, scratch.End()-1, hal.FormatSize(scratch.Size), scratch.Size/g.EraseSize, hal.FormatSize(g.EraseSize))
 
 	res, err := calibrate.Run(ctx, f, plan, clock, func(line string) { fmt.Fprintln(stderr, "calibrate:", line) })
@@ -100,10 +106,6 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	pr, err := res.Profile(meta)
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
-	}
-	text := stdout
-	if path == "-" {
-		text = stderr
 	}
 	if err := res.WriteText(text, pr); err != nil {
 		return err

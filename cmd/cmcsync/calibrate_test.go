@@ -114,15 +114,16 @@ func TestCalibrateRefusals(t *testing.T) {
 	}
 }
 
-// TestCalibrateToStdout: --out - prints the profile JSON on stdout and the
-// report on stderr.
+// TestCalibrateToStdout: --out - prints the profile JSON alone on stdout
+// (it can be piped into a file or a tool) and every other line, the
+// warning before it erases included, on stderr.
 func TestCalibrateToStdout(t *testing.T) {
 	out, errOut, err := runCmd("calibrate", "--flash", "sim:part=mt25ql256,size=2M", "--scratch", "1M+256K", "--out", "-", "--emulated")
 	require.NoError(t, err, errOut)
-	start := strings.Index(out, "{")
-	require.Positive(t, start, out)
-	pr, err := sim.DecodeProfile(strings.NewReader(out[start:]))
+	require.True(t, strings.HasPrefix(out, "{"), out)
+	pr, err := sim.DecodeProfile(strings.NewReader(out))
 	require.NoError(t, err)
+	require.Contains(t, errOut, "calibrate: will ERASE and program")
 	require.True(t, pr.Emulated)
 	require.Equal(t, "calibrated-mt25ql256", pr.Name)
 	require.Contains(t, errOut, "profile calibrated-mt25ql256")

@@ -31,7 +31,13 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runCampaignMerge(args[1:], stdout, stderr)
 	}
 	fs := newFlagSet("campaign", stderr,
-		"usage: cmcsync campaign [flags]\n       cmcsync campaign merge [--json] REPORT.json...\n\nflags:")
+		"usage: cmcsync campaign [flags]\n       cmcsync campaign merge [--json] REPORT.json...",
+		"\nRuns a scenario's sync round under injected faults (exhaustive: a power cut, its torn",
+		"variants and the primary's failures at every flash operation; random: --count seeded",
+		"schedules), recovers after each, and judges the backup with an oracle that decodes it",
+		"on its own (docs/DESIGN.md, Invariants). Every violation prints the --replay line that",
+		"runs it again. Exit status 1 if a violation was found. merge joins the --json reports",
+		"of a campaign's --shard runs (cmcsync help campaign merge).\n\nflags:")
 	mode := fs.String("mode", "exhaustive", "exhaustive (a power cut and its torn variants at every flash operation of the round) or random")
 	scenario := fs.String("scenario", "standard", "scenario: "+scenarioNames())
 	seed := fs.Uint64("seed", 1, "seed of the scenario's information and of random schedules")
@@ -87,6 +93,14 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if c.val < c.min {
 			return usageError("campaign: --%s %d: want %d or more (%s)", c.name, c.val, c.min, c.what)
 		}
+	}
+	// A flag of the other mode would be silently ignored: the user would
+	// believe it ran.
+	if m == campaign.Exhaustive && flagGiven(fs, "count") {
+		return usageError("campaign: --count is for --mode random (the exhaustive mode runs every point of the round)")
+	}
+	if m == campaign.Random && flagGiven(fs, "depth") {
+		return usageError("campaign: --depth is for --mode exhaustive (random schedules cut the recovery too, at random)")
 	}
 	mut, err := engine.ParseMutant(*mutant)
 	if err != nil {
@@ -343,11 +357,11 @@ the shards given is printed first).
 
 flags:`)
 	asJSON := fs.Bool("json", false, "print the merged report as JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseQuiet(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return usageError("campaign merge: %v", err)
+		return err
 	}
 	if fs.NArg() == 0 {
 		return usageError("campaign merge: give the shards' JSON reports (or their logs)")

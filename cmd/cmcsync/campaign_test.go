@@ -45,6 +45,8 @@ func TestCampaignBadFlags(t *testing.T) {
 		// Negative and zero counts: refused, not run as the default.
 		{"--mode", "random", "--count", "-5"}, {"--mode", "random", "--count", "0"},
 		{"--workers", "-1"}, {"--live-every", "0"}, {"--keep", "-1"}, {"--stop-after", "-1"},
+		// A flag of the other mode: refused, not silently ignored.
+		{"--count", "5"}, {"--mode", "exhaustive", "--count", "5"}, {"--mode", "random", "--depth", "2"},
 	} {
 		_, _, err := runCmd("campaign", args...)
 		require.Equal(t, 2, campaignExit(err), "%v: %v", args, err)

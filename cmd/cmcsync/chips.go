@@ -31,7 +31,7 @@ func addChipFlags(fs *flag.FlagSet) *chipFlags {
 	return &chipFlags{
 		config:    fs.String("config", "", "configuration `FILE` (docs/CONFIG.md); flags given override it"),
 		infoOff:   fs.String("info-offset", "", "offset of the information region on each chip, e.g. 1M or 0x100000 (default: after the firmware image area)"),
-		infoSize:  fs.String("info-size", "", "information region size, e.g. 8M (default: the size its header records, else a quarter of the chip, at most 8MiB)"),
+		infoSize:  fs.String("info-size", "", "information region size, e.g. 8M (default: the size its header records, else a quarter of the chip, at most 8MiB and at most what the store in the rest can hold)"),
 		storeOff:  fs.String("store-offset", "", "offset of the backup store on each chip (default: right after the information region)"),
 		storeSize: fs.String("store-size", "", "size of the backup store (default: to the end of the chip)"),
 		info:      fs.String("info", "", "real chips: the information region's `PLACE`, a partition name of the chip (the chip given as an MTD device covering it whole) or OFF+SIZE; with --store, instead of the offsets (default: cmcsync's own layout, its image at offset 0)"),
@@ -101,7 +101,40 @@ type pair struct {
 
 // Close closes both chips and releases the locks.
 func (p *pair) Close() error {
-	return errors.Join(hal.Close(p.chips[0]), hal.Close(p.chips[1]), p.locks.Unlock())
+	return p.closeDiscarding(nil)
+}
+
+// closeDiscarding closes both chips, removes the files named (image files
+// this command created, see newSimFiles), and only then releases the
+// locks, so that no other process sees them half gone.
+func (p *pair) closeDiscarding(files []string) error {
+	err := errors.Join(hal.Close(p.chips[0]), hal.Close(p.chips[1]))
+	for _, f := range files {
+		if rerr := os.Remove(f); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return errors.Join(err, p.locks.Unlock())
+}
+
+// newSimFiles lists the files that opening the simulated chips of specs
+// would create: an image file that does not exist yet, and its wear file
+// if that does not exist either. Specs that do not parse list nothing
+// (openPair reports them).
+func newSimFiles(specs ...string) []string {
+	var out []string
+	for _, text := range specs {
+		s, err := flashspec.Parse(text)
+		if err != nil || s.Backend != flashspec.Sim || s.File == "" {
+			continue
+		}
+		for _, f := range []string{s.File, s.File + ".wear"} {
+			if _, err := os.Stat(f); errors.Is(err, os.ErrNotExist) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
 
 // openPair locks and opens two flash specs; sim chips share one virtual

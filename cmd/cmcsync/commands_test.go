@@ -59,6 +59,8 @@ func TestHelpCommand(t *testing.T) {
 		{[]string{"help", "vm", "scenario"}, 0, "-cycles"},
 		{[]string{"help", "config", "set"}, 0, "-threshold"},
 		{[]string{"help", "campaign", "merge"}, 0, "usage: cmcsync campaign merge"},
+		// campaign's help says what it does, not only its flags.
+		{[]string{"help", "campaign"}, 0, "Runs a scenario's sync round under injected faults"},
 	} {
 		out, _, err := runCLI(tc.args...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)

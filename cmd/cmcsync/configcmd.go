@@ -153,10 +153,13 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer func() { err = errors.Join(err, e.Close()) }()
 	c := apply(e.Config())
-	if err := c.Validate(); err != nil {
+	// The API's limits first: they are the narrower, documented ones
+	// (docs/CLI.md) and their errors name the flag; the engine's check
+	// stays for what they do not cover.
+	if err := apiLimits(c); err != nil {
 		return usageError("config set: %v", err)
 	}
-	if err := apiLimits(c); err != nil {
+	if err := c.Validate(); err != nil {
 		return usageError("config set: %v", err)
 	}
 	if err := e.SetConfig(c); err != nil {

@@ -58,19 +58,23 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseNewPair(cmd, *p.primary, *p.backup, "or make a new pair with cmcsync sync --populate"); err != nil {
+		return nil, err
+	}
+	// A chip that fails to open leaves no image file this command created
+	// (one new file of a pair: a blank chip in place of a replaced one).
+	created := newSimFiles(*p.primary, *p.backup)
 	pr, err := openPair(cmd, *p.primary, *p.backup)
 	if err != nil {
 		return nil, err
 	}
 	layout, id, err := chipstate.PairLayout(pr.chips, pr.specs, places, false)
 	if err != nil {
-		pr.Close()
-		return nil, fmt.Errorf("%s: %w", cmd, err)
+		return nil, errors.Join(fmt.Errorf("%s: %w", cmd, err), pr.closeDiscarding(created))
 	}
 	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Image: id, Config: engine.DefaultConfig()})
 	if err != nil {
-		pr.Close()
-		return nil, fmt.Errorf("%s: %w (is the pair formatted? cmcsync sync --populate makes a new pair)", cmd, err)
+		return nil, errors.Join(fmt.Errorf("%s: %w (is the pair formatted? cmcsync sync --populate makes a new pair)", cmd, err), pr.closeDiscarding(created))
 	}
 	return &openedEngine{Engine: e, pair: pr}, nil
 }
@@ -103,11 +107,11 @@ func subcommand(ctx context.Context, name string, subs map[string]func(context.C
 // arguments and returns the positional ones; done as parseFlags.
 func parseWithArgs(fs *flag.FlagSet, args []string) (pos []string, done bool, err error) {
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseQuiet(fs, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, true, nil
 			}
-			return nil, true, usageError("%s: %v", fs.Name(), err)
+			return nil, true, err
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

@@ -28,8 +28,14 @@ func runGuest(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "nand" {
 		return runGuestNAND(args[1:], stdout, stderr)
 	}
-	fs := flag.NewFlagSet("guest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("guest", stderr,
+		"usage: cmcsync guest [flags]",
+		"       cmcsync guest replay [flags]",
+		"       cmcsync guest nand load|save --chip SPEC --image FILE [flags]",
+		"\nRuns sync rounds as the CMC's sync service inside the QEMU guest (cmcsync vm",
+		"scenario starts it there), one line per step on standard output for the host;",
+		"replay runs one phase of a campaign replay line, nand loads or saves a NAND chip.",
+		"Not for a real CMC: cmcsync serve is the service.\n")
 	c := guest.DefaultCommand()
 	c.Flags(fs)
 	if done, err := parseFlags(fs, args); done {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cmcsync/cmcsync/config"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
@@ -41,6 +42,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return err
 	}
 	if *spec == "" {
+		if *cf.config != "" {
+			return usageError("inspect: --flash is required: --config gives the layout, not the chip to decode%s", configChips(*cf.config))
+		}
 		return usageError("inspect: --flash is required (%s)", flashspec.Usage)
 	}
 	s, err := resolveSpec("inspect", "flash", *spec)
@@ -90,10 +94,14 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 	fmt.Fprintf(w, "device: %s\n", in.Geometry)
 	l := in.Layout
 	fmt.Fprintf(w, "layout: image %#x+%s, info %#x+%s, store %#x+%s\n", l.ImageOff, hal.FormatSize(l.ImageSize), l.InfoOff, hal.FormatSize(l.InfoSize), l.StoreOff, hal.FormatSize(l.StoreSize))
-	if in.Image != nil {
+	switch {
+	case in.Image != nil:
 		fmt.Fprintf(w, "image: version %s, %d bytes, crc %#08x, built %s\n", in.Image.Version, in.Image.Size, in.Image.CRC, in.Image.Built.Format("2006-01-02 15:04:05"))
-	} else {
+	case in.ImageError != "":
 		fmt.Fprintf(w, "image: DAMAGED: %s\n", in.ImageError)
+	default:
+		// Places given (docs/LAYOUT.md): no cmcsync image area to decode.
+		fmt.Fprintln(w, "image: none in this layout (no cmcsync image area; --image-id names the image identity, default none)")
 	}
 	if in.InfoError != "" {
 		fmt.Fprintf(w, "info: DAMAGED: %s\n", in.InfoError)
@@ -140,4 +148,25 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 		fmt.Fprintln(w, "verified: every committed chunk matches its digest")
 	}
 	_ = store.FormatVersion
+}
+
+// configChips names the chips of the configuration file at path (already
+// loaded once, so it decodes) as the --flash values that decode them, e.g.
+// " (its chips: --flash mtd:name=cmcsync0 or --flash mtd:name=cmcsync1)";
+// "" if it names none.
+func configChips(path string) string {
+	f, err := config.Load(path)
+	if err != nil {
+		return ""
+	}
+	var chips []string
+	for _, name := range []string{"primary", "backup"} {
+		if s, ok := f.Lookup(name); ok {
+			chips = append(chips, "--flash "+s.Value)
+		}
+	}
+	if len(chips) == 0 {
+		return ""
+	}
+	return " (its chips: " + strings.Join(chips, " or ") + ")"
 }

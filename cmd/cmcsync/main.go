@@ -10,6 +10,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"os/signal"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/cmcsync/cmcsync/config"
@@ -54,7 +56,9 @@ const (
 // refusals and busy devices 3; bad configuration files, sizes that
 // contradict the chip (a region size its header contradicts, a simulated
 // chip's image file of another size than the spec's chip, a layout the chip
-// cannot hold), serve off loopback without TLS files and bad input files 2;
+// cannot hold, a place or image identity that does not parse or names no
+// partition of the chip), serve off loopback without TLS files and bad
+// input files 2;
 // anything else 1.
 func exitCode(err error) int {
 	var ee *exitError
@@ -65,7 +69,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, chipstate.ErrRefused), errors.Is(err, devlock.ErrBusy):
 		return exitRefused
-	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput),
+	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput), errors.Is(err, chipstate.ErrPlace),
 		errors.Is(err, sim.ErrImageMismatch), errors.Is(err, engine.ErrLayout), errors.Is(err, web.ErrNeedTLS):
 		return exitUsage
 	}
@@ -120,25 +124,45 @@ func newFlagSet(name string, stderr io.Writer, usage ...string) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		for _, line := range usage {
-			fmt.Fprintln(stderr, line)
+			fmt.Fprintln(fs.Output(), line)
 		}
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// parseQuiet parses args into fs. -h prints the usage to fs's output and
+// returns flag.ErrHelp; any other mistake (an unknown flag, a value that
+// does not parse) prints nothing and returns a usage error of one line,
+// naming fs.Name() and where the flags are listed, for main to print once.
+func parseQuiet(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = out.Write(buf.Bytes())
+		return err
+	}
+	return usageError("%s: %v (cmcsync help %s lists the flags)", fs.Name(), err, fs.Name())
+}
+
 // parseFlags parses a command's flags and refuses positional arguments.
 // done is true when the command should return err at once: nil after -h
 // printed the usage, a usage error otherwise. Errors name fs.Name().
+// Flags after a stray argument are still parsed (as parseWithArgs does),
+// so that the error names only the arguments that are not flags.
 func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return true, nil
-		}
-		return true, usageError("%s: %v", fs.Name(), err)
+	pos, done, err := parseWithArgs(fs, args)
+	if done {
+		return true, err
 	}
-	if fs.NArg() > 0 {
-		return true, usageError("%s: unexpected arguments %q", fs.Name(), fs.Args())
+	if len(pos) > 0 {
+		return true, usageError("%s: unexpected arguments %q", fs.Name(), pos)
 	}
 	return false, nil
 }
@@ -149,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// help CMD [SUB]: the command's own usage, on stdout.
 		c, ok := commands[args[1]]
 		if !ok {
-			return usageError("help: unknown command %q (want one of %s)", args[1], commandNames())
+			return usageError("help: unknown command %q (want one of %s)", args[1], strings.Join(commandNames(), ", "))
 		}
 		return c.run(ctx, append(slices.Clone(args[2:]), "-h"), stdout, stdout)
 	}
@@ -162,7 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		return usageError("unknown command %q (want one of %s)", args[0], commandNames())
+		return usageError("unknown command %q (want one of %s)", args[0], strings.Join(commandNames(), ", "))
 	}
 	return c.run(ctx, args[1:], stdout, stderr)
 }

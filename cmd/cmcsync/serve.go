@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -85,6 +87,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("serve: give both --tls-cert and --tls-key, or neither")
 	}
+	// Certificate files that do not load are bad input, found before the
+	// state folder or a chip is touched.
+	if *tlsCert != "" {
+		if _, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+			return usageError("serve: --tls-cert %s --tls-key %s: %v (both PEM files; the key must match the certificate)", *tlsCert, *tlsKey, err)
+		}
+	}
+	// An address that is not HOST:PORT is a bad command line (exit 2), not
+	// a failure to listen.
+	if _, _, err := net.SplitHostPort(*listen); err != nil {
+		return usageError("serve: --listen %q: %v (want HOST:PORT, e.g. 127.0.0.1:8080)", *listen, err)
+	}
 	places, err := cf.places("serve")
 	if err != nil {
 		return err
@@ -104,6 +118,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a, err := failhook.Parse(*onFailover, *onFailoverTimeout)
 		if err != nil {
 			return usageError("serve: --on-failover: %v", err)
+		}
+		// A hook that cannot run is found now, not at the first failover.
+		if c, ok := a.(*failhook.Command); ok {
+			if _, err := exec.LookPath(c.Argv[0]); err != nil {
+				return usageError("serve: --on-failover: %v (give the path of an executable command, or builtin:NAME)", err)
+			}
 		}
 		action = a
 	}
@@ -139,7 +159,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("serve: %s is already in use (is another cmcsync serve running? choose another address with --listen, e.g. --listen 127.0.0.1:8081)", *listen)
+			// Busy, as a chip another process holds: exit 3.
+			return &exitError{code: exitRefused, msg: fmt.Sprintf("serve: %s is already in use (is another cmcsync serve running? choose another address with --listen, e.g. --listen 127.0.0.1:8081)", *listen)}
 		}
 		return fmt.Errorf("serve: listen: %w (choose another address with --listen)", err)
 	}

@@ -144,16 +144,24 @@ func TestServeFlags(t *testing.T) {
 		{"faults on real chips", []string{"--faults", "(on (at 3) cut)", "--primary", "mtd:/dev/mtd0", "--backup", "mtd:/dev/mtd1"}, "two simulated chips"},
 		{"negative scrub period", []string{"--scrub-every", "-1h"}, "--scrub-every"},
 		{"unknown built-in failover action", []string{"--on-failover", "builtin:reboot"}, "--on-failover: unknown built-in failover action \"reboot\" (known: ast2600-alt-boot)"},
+		{"listen without a port", []string{"--listen", "nonsense"}, `--listen "nonsense": address nonsense: missing port in address`},
+		{"listen with two colons", []string{"--listen", "127.0.0.1:80:80"}, "--listen"},
+		{"failover hook that does not exist", []string{"--on-failover", "/nonexistent/cmcsync-hook arg"}, "--on-failover: exec: \"/nonexistent/cmcsync-hook\""},
+		{"certificate files that do not exist", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, "--tls-cert /nonexistent/cert.pem --tls-key /nonexistent/key.pem: open /nonexistent/cert.pem"},
 		{"zero failover timeout", []string{"--on-failover", "/bin/true", "--on-failover-timeout", "0s"}, "--on-failover-timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			err := run(context.Background(), append([]string{"serve", "--state", t.TempDir()}, tt.args...), &out, &errOut)
+			state := t.TempDir()
+			err := run(context.Background(), append([]string{"serve", "--state", state}, tt.args...), &out, &errOut)
 			var ee *exitError
 			require.ErrorAs(t, err, &ee)
 			require.Equal(t, 2, ee.code)
 			require.Contains(t, ee.msg, tt.want)
+			entries, err := os.ReadDir(state)
+			require.NoError(t, err)
+			require.Empty(t, entries, "bad flags touch nothing")
 		})
 	}
 }
@@ -167,6 +175,7 @@ func TestServeBusyAddress(t *testing.T) {
 	err = run(context.Background(), []string{"serve", "--state", dir, "--listen", ln.Addr().String()}, &out, &errOut)
 	require.ErrorContains(t, err, "already in use")
 	require.ErrorContains(t, err, "--listen")
+	require.Equal(t, 3, exitCode(err), "busy, as a chip another process holds")
 	entries, _ := os.ReadDir(dir)
 	require.Empty(t, entries, "nothing is created before the address is known to be free")
 }

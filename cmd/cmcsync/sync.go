@@ -66,7 +66,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		return usageError("sync: --primary and --backup are required, on the command line or in --config (%s)", flashspec.Usage)
 	}
 	var types []info.Type
-	if *sel != "" {
+	if flagGiven(fs, "select") { // --select "" is an empty list, not "not given"
 		if types, err = info.ParseList(*sel); err != nil {
 			return usageError("sync: --select: %v", err)
 		}
@@ -87,11 +87,20 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			return err
 		}
 	}
+	created := newSimFiles(*primary, *backup)
 	p, err := openPair("sync", *primary, *backup)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, p.Close()) }()
+	defer func() {
+		// Bad input (2) or a refusal (3) changes nothing: image files
+		// that opening the chips created, still erased, are removed.
+		var discard []string
+		if c := exitCode(err); c == exitUsage || c == exitRefused {
+			discard = created
+		}
+		err = errors.Join(err, p.closeDiscarding(discard))
+	}()
 	fa, fb := p.chips[0], p.chips[1]
 	layout, id, err := chipstate.PairLayout(p.chips, p.specs, places, false)
 	if err != nil {
@@ -123,7 +132,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		}
 		res.Formatted, res.Populated = true, true
 	} else if *populate {
-		fmt.Fprintln(stderr, "sync: the chips hold a store; --populate ignored (nothing formatted)")
+		// Name what each chip holds: one of them may be blank (a replaced
+		// chip), and "the chips hold a store" would then be wrong.
+		fmt.Fprintf(stderr, "sync: --populate ignored, nothing formatted: a store is there (primary: %s; backup: %s)\n", got[0], got[1])
 	}
 	e, err := engine.Open(ctx, fa, fb, opts)
 	if err != nil {
@@ -226,17 +237,25 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // create two blank chip-sized files (and their wear files) only for the
 // round to say that neither holds a store. One missing file of a pair is
 // left to the engine: a blank chip in place of a replaced one.
+//
+// The commands that open a formatted pair (info, config, upgrade,
+// failback) refuse it the same way (cmd names the command, hint what
+// makes a pair).
 func refuseNewImageFiles(primary, backup string) error {
+	return refuseNewPair("sync", primary, backup, "or add --populate to create and format a new pair")
+}
+
+func refuseNewPair(cmd, primary, backup, hint string) error {
 	var specs [2]flashspec.Spec
 	var missing []string
 	for i, c := range [][2]string{{"primary", primary}, {"backup", backup}} {
-		s, err := resolveSpec("sync", c[0], c[1])
+		s, err := resolveSpec(cmd, c[0], c[1])
 		if err != nil {
 			return err
 		}
 		specs[i] = s
 	}
-	if err := distinctChips("sync", specs); err != nil {
+	if err := distinctChips(cmd, specs); err != nil {
 		return err
 	}
 	for _, s := range specs {
@@ -248,5 +267,5 @@ func refuseNewImageFiles(primary, backup string) error {
 		}
 		missing = append(missing, s.File)
 	}
-	return usageError("sync: the image files %s and %s do not exist (nothing created): give the files of an existing pair, or add --populate to create and format a new pair", missing[0], missing[1])
+	return usageError("%s: the image files %s and %s do not exist (nothing created): give the files of an existing pair, %s", cmd, missing[0], missing[1], hint)
 }

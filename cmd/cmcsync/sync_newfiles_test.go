@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,4 +32,66 @@ func TestSyncDoesNotCreateANewPair(t *testing.T) {
 	require.NotContains(t, err.Error(), "do not exist")
 	_, serr := os.Stat(b)
 	require.NoError(t, serr, "the replaced backup is a blank image file")
+}
+
+// TestSyncRefusedOrBadInputLeavesNoNewFiles: a sync that exits 2 (a
+// layout the chips cannot hold) or 3 (--populate refused: the primary
+// holds data) removes the image and wear files opening its chips created;
+// files that were there stay as they were.
+func TestSyncRefusedOrBadInputLeavesNoNewFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		primaryData bool
+		args        []string
+		code        int
+	}{
+		{"bad layout with both new", false, []string{"--populate", "--info-size", "64M"}, 2},
+		{"populate refused with the backup new", true, []string{"--populate"}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p, b := filepath.Join(dir, "p.img"), filepath.Join(dir, "b.img")
+			var want []byte
+			if tc.primaryData {
+				want = bytes.Repeat([]byte{0x5a}, 8<<20)
+				require.NoError(t, os.WriteFile(p, want, 0o644))
+			}
+			specs := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + p, "--backup", "sim:part=mx66l1g45g,size=8M,file=" + b}
+			_, _, err := runCmd("sync", append(tc.args, specs...)...)
+			require.Equal(t, tc.code, statusOf(err), "%v", err)
+			entries, rerr := os.ReadDir(dir)
+			require.NoError(t, rerr)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if tc.primaryData {
+				require.Equal(t, []string{"p.img"}, names, "only the file that was there")
+				got, rerr := os.ReadFile(p)
+				require.NoError(t, rerr)
+				require.Equal(t, want, got)
+			} else {
+				require.Empty(t, names)
+			}
+		})
+	}
+}
+
+// TestPairCommandsRefuseANewPair: the commands that open a formatted pair
+// refuse two image files that do not exist (exit 2) and create nothing
+// (they created two blank chips, then failed on them with exit 1).
+func TestPairCommandsRefuseANewPair(t *testing.T) {
+	for _, cmd := range [][]string{{"config", "get"}, {"config", "set", "--interval", "1m"}, {"info", "get", "power"}, {"upgrade", "keep"}, {"failback"}} {
+		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			specs := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "p.img"), "--backup", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")}
+			_, _, err := runCLI(append(cmd, specs...)...)
+			require.Equal(t, 2, statusOf(err), "%v", err)
+			require.ErrorContains(t, err, "do not exist (nothing created)")
+			require.ErrorContains(t, err, "cmcsync sync --populate")
+			entries, rerr := os.ReadDir(dir)
+			require.NoError(t, rerr)
+			require.Empty(t, entries)
+		})
+	}
 }

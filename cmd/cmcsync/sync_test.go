@@ -26,6 +26,8 @@ func TestSyncFlags(t *testing.T) {
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M"}, 2},
 		{[]string{"sync", "--primary", "bogus", "--backup", "sim:part=mx66l1g45g"}, 2},
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M", "--select", "power,nope"}, 2},
+		// An empty --select is an empty list (as config set --types ""), not "not given".
+		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M", "--populate", "--select", ""}, 2},
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M", "extra"}, 2},
 		// Blank chips without --populate.
 		{[]string{"sync", "--primary", "sim:part=mx66l1g45g,size=8M", "--backup", "sim:part=mx66l1g45g,size=8M"}, 1},
@@ -156,6 +158,35 @@ func TestSyncAfterDamage(t *testing.T) {
 				require.Equal(t, pin.Info[i].Digest, ty.Digest)
 			}
 			_ = strings.Contains
+		})
+	}
+}
+
+// TestSyncPopulateIgnoredSaysWhatEachChipHolds: --populate on a pair where
+// a store is there formats nothing and says what each chip holds, also
+// when only one of them holds a store (a blank, replaced backup).
+func TestSyncPopulateIgnoredSaysWhatEachChipHolds(t *testing.T) {
+	dir := t.TempDir()
+	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "a.img")
+	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")
+	blank := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "blank.img")
+	syncJSON(t, "--primary", a, "--backup", b, "--populate", "--select", "power")
+	_, _, err := runCLI("inspect", "--flash", blank) // does not create it
+	require.Equal(t, 2, statusOf(err))
+	for _, tc := range []struct {
+		name, backup string
+		want         []string
+	}{
+		{"both hold a store", b, []string{"primary: a cmcsync store (generation 0", "backup: a cmcsync store (generation 1"}},
+		{"only the primary", blank, []string{"primary: a cmcsync store (generation 0", "backup: nothing (erased)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, _ := runCLI("sync", "--primary", a, "--backup", tc.backup, "--populate")
+			require.Contains(t, errOut, "--populate ignored, nothing formatted")
+			for _, w := range tc.want {
+				require.Contains(t, errOut, w)
+			}
+			require.NotContains(t, errOut, "the chips hold a store")
 		})
 	}
 }

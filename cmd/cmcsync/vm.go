@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmcsync/cmcsync/faults/campaign"
 	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/qemu/scenario"
 	"github.com/cmcsync/cmcsync/qemu/vm"
@@ -76,8 +77,10 @@ func (c *vmCommon) build(ctx context.Context, progress io.Writer) (*vm.Image, er
 }
 
 func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("vm build", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("vm build", stderr,
+		"usage: cmcsync vm build [--variant arm|x86] [--cache DIR] [--src DIR] [--refresh] [--json]",
+		"\nFetches the Debian kernel, device tree, MTD modules and busybox (cached), cross-compiles",
+		"cmcsync and builds the initramfs the vm scenarios boot.\n")
 	var c vmCommon
 	c.add(fs)
 	jsonOut := fs.Bool("json", false, "print the manifest of what was used as JSON")
@@ -111,8 +114,11 @@ func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func runVMBoot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("vm boot", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("vm boot", stderr,
+		"usage: cmcsync vm boot [--variant arm|x86] [--dir DIR] [--cache DIR] [--kvm]",
+		"\nBoots the emulated CMC with an interactive serial console (Ctrl-A X quits QEMU;",
+		"in the guest, reboot -f ends it). On arm the guest has cmcsync and the chips as /dev/mtd5",
+		"and /dev/mtd6; selftest only on /dev/mtd6, the scratch second chip.\n")
 	var c vmCommon
 	c.add(fs)
 	dir := fs.String("dir", "", "folder for primary.img and backup.img (created erased if missing; default: the cache's state folder)")
@@ -172,7 +178,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	mutant := fs.String("mutant", "", "run a deliberately broken engine variant (the scenario must then fail)")
 	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
 	factoryBad := fs.Bool("factory-bad", false, "nand: bad blocks from the start (nandsim badblocks=) instead of marked bad after the format")
-	schedule := fs.String("schedule", "", "powercut, nand-diff: a replay line exactly as `cmcsync campaign` prints it: run that round in the guest and cut the power (SIGKILL) at the operation it names")
+	schedule := fs.String("schedule", "", "powercut, nand-diff: a replay `LINE` exactly as cmcsync campaign prints it: run that round in the guest and cut the power (SIGKILL) at the operation it names")
 	points := fs.Int("points", 30, "diff, nand-diff: cut points of the exhaustive standard (nand) campaign to run in QEMU and the simulator (0: all)")
 	var extra []string
 	fs.Func("extra", "diff, nand-diff: a replay line to run after the points (repeatable; a shipped mutant's, for instance)", func(s string) error { extra = append(extra, s); return nil })
@@ -198,6 +204,19 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if *points < 0 {
 		return usageError("vm scenario: --points must be 0 (all) or more")
+	}
+	// Replay lines are checked before any asset is fetched or built: a
+	// typo is a bad command line (exit 2), not a failed scenario.
+	lines := map[string][]string{"--schedule": {*schedule}, "--extra": extra}
+	for _, f := range []string{"--schedule", "--extra"} {
+		for _, l := range lines[f] {
+			if l == "" {
+				continue
+			}
+			if _, err := campaign.ParseCase(l); err != nil {
+				return usageError("vm scenario: %s: %v", f, err)
+			}
+		}
 	}
 	o := scenario.Options{Schedule: *schedule, Points: *points, Extra: extra,
 		CacheDir: c.cache, Src: c.src, Refresh: c.refresh, WorkDir: *work,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,6 +28,9 @@ func TestVMUsage(t *testing.T) {
 		{"bad variant", []string{"vm", "build", "--variant", "mips"}, 2, "want arm or x86"},
 		{"build extra args", []string{"vm", "build", "now"}, 2, "unexpected arguments"},
 		{"boot bad flag", []string{"vm", "boot", "--fast"}, 2, "flag provided but not defined"},
+		// Replay lines are parsed before any asset is fetched or built.
+		{"bad schedule", []string{"vm", "scenario", "powercut", "--cache", os.DevNull, "--schedule", "garbage"}, 2, "vm scenario: --schedule: bad replay line"},
+		{"bad extra", []string{"vm", "scenario", "diff", "--cache", os.DevNull, "--extra", "standard seed=1 | (on (at 3) cut)"}, 2, "vm scenario: --extra: bad replay line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,5 +64,26 @@ func TestVMSubcommandHelp(t *testing.T) {
 		entries, err := os.ReadDir(cache)
 		require.NoError(t, err)
 		require.Empty(t, entries, "%v wrote to the cache", args)
+	}
+}
+
+// TestVMAndGuestHelpSayWhatTheyDo: cmcsync help of vm build, vm boot and
+// guest starts with a usage line and a description, as every other
+// command's does (was the flag package's bare "Usage of ...").
+func TestVMAndGuestHelpSayWhatTheyDo(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "vm", "build"}, "usage: cmcsync vm build "},
+		{[]string{"help", "vm", "boot"}, "usage: cmcsync vm boot "},
+		{[]string{"help", "guest"}, "usage: cmcsync guest [flags]"},
+	} {
+		t.Run(tc.args[len(tc.args)-1], func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			require.NoError(t, run(context.Background(), tc.args, &out, &errOut))
+			require.True(t, strings.HasPrefix(out.String(), tc.want), out.String())
+			require.NotContains(t, out.String(), "Usage of")
+		})
 	}
 }

@@ -58,7 +58,7 @@ func TestResolve(t *testing.T) {
 		{name: "named places overlapping", places: chipstate.Places{Info: "2M+4M", Store: "4M+8M"}, wantErr: chipstate.ErrPlace, errText: "overlaps store"},
 		{name: "both forms", places: chipstate.Places{Info: "2M+1M", Store: "4M+8M", InfoSize: 1 << 20}, wantErr: chipstate.ErrPlace, errText: "give the places as --info and --store, or as offsets and sizes (--info-offset, ...), not both"},
 		{name: "info without store", places: chipstate.Places{Info: "2M+1M"}, wantErr: chipstate.ErrPlace, errText: "give both the information region's and the store's place, or neither"},
-		{name: "a partition on a chip without partitions", places: chipstate.Places{Info: "cmc-info", Store: "cmc-store"}, wantErr: chipstate.ErrPlace, errText: `information region: bad place: no partition "cmc-info" on this chip`},
+		{name: "a partition on a chip without partitions", places: chipstate.Places{Info: "cmc-info", Store: "cmc-store"}, wantErr: chipstate.ErrPlace, errText: `information region: bad place: no partition "cmc-info": this chip has no partitions (give the place as OFF+SIZE`},
 		{name: "a bad identity", places: chipstate.Places{Image: "zip:0+1M"}, wantErr: chipstate.ErrPlace, errText: `image identity kind "zip"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -125,6 +125,10 @@ func PlaceRange(parts []Partition, place string) (off, size int64, err error) {
 		}
 		names = append(names, p.Name)
 	}
+	if len(names) == 0 {
+		// A simulated chip, or an MTD device that is one partition.
+		return 0, 0, fmt.Errorf("%w: no partition %q: this chip has no partitions (give the place as OFF+SIZE, e.g. 0x100000+8M)", ErrPlace, place)
+	}
 	return 0, 0, fmt.Errorf("%w: no partition %q on this chip (its partitions: %s)", ErrPlace, place, strings.Join(names, ", "))
 }
 

@@ -33,7 +33,9 @@ var ErrLayout = errors.New("bad layout")
 
 // DefaultLayout lays out a chip of geometry g: the image at 0 (1/16 of the
 // chip, at most 1 MiB), then the information region of infoSize bytes (0:
-// a quarter of the chip, at most 8 MiB), then the store in the rest.
+// a quarter of the chip, at most 8 MiB, or less when the store in the rest
+// could not hold a region that large: the largest that it can hold), then
+// the store in the rest. A size given that does not fit is an error.
 func DefaultLayout(g hal.Geometry, infoSize int64) (Layout, error) {
 	if err := g.Validate(); err != nil {
 		return Layout{}, err
@@ -41,15 +43,35 @@ func DefaultLayout(g hal.Geometry, infoSize int64) (Layout, error) {
 	e := g.EraseSize
 	img := min(g.Size/16, 1<<20) / e * e
 	img = max(img, e)
-	if infoSize == 0 {
-		infoSize = min(g.Size/4, 8<<20) / e * e
+	at := func(size int64) Layout {
+		l := Layout{ImageOff: 0, ImageSize: img, InfoOff: img, InfoSize: size, StoreOff: img + size}
+		l.StoreSize = g.Size - l.StoreOff
+		return l
 	}
-	l := Layout{ImageOff: 0, ImageSize: img, InfoOff: img, InfoSize: infoSize, StoreOff: img + infoSize}
-	l.StoreSize = g.Size - l.StoreOff
-	if err := l.Check(g); err != nil {
-		return Layout{}, err
+	if infoSize != 0 {
+		l := at(infoSize)
+		if err := l.Check(g); err != nil {
+			return Layout{}, err
+		}
+		return l, nil
 	}
-	return l, nil
+	quarter := max(min(g.Size/4, 8<<20)/e, 1)
+	l := at(quarter * e)
+	err := l.Check(g)
+	if err == nil {
+		return l, nil
+	}
+	// The largest region of whole blocks below the quarter that fits: a
+	// region has a minimum size of its own, so the sizes that fit are a
+	// window, not a prefix; scanning down from the quarter finds its top.
+	// (Only chips the quarter does not fit get here: a few MiB, a few
+	// hundred blocks.)
+	for blocks := quarter - 1; blocks > 0; blocks-- {
+		if l := at(blocks * e); l.Check(g) == nil {
+			return l, nil
+		}
+	}
+	return Layout{}, err // the quarter's error: what would fit
 }
 
 // NewLayout returns the layout of a real chip of geometry g: the

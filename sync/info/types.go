@@ -69,7 +69,7 @@ func ParseType(s string) (Type, error) {
 	case "fru":
 		return Asset, nil
 	}
-	return 0, fmt.Errorf("unknown information type %q (want one of %s, or all)", s, strings.Join(names(), ", "))
+	return 0, fmt.Errorf("unknown information type %q (want one of %s)", s, strings.Join(names(), ", "))
 }
 
 // ParseList parses a comma-separated list of type names ("power,fan") or
@@ -86,7 +86,8 @@ func ParseList(s string) ([]Type, error) {
 		}
 		t, err := ParseType(part)
 		if err != nil {
-			return nil, err
+			// A list, unlike one type, may also be "all".
+			return nil, fmt.Errorf("unknown information type %q (want one of %s, or all)", part, strings.Join(names(), ", "))
 		}
 		seen[t] = true
 	}

@@ -35,9 +35,26 @@ func TestTypeNames(t *testing.T) {
 	require.Equal(t, "type(7)", Type(7).String())
 	require.False(t, Type(0).Valid())
 	require.False(t, Type(7).Valid())
-	_, err := ParseType("psu")
-	require.ErrorContains(t, err, `unknown information type "psu"`)
-	require.ErrorContains(t, err, "power, fan, node, event-log, fault-log, asset")
+	// One type is never "all": the error does not offer it; a list's does.
+	for _, tc := range []struct {
+		parse   func(string) error
+		in      string
+		wantAll bool
+	}{
+		{func(s string) error { _, err := ParseType(s); return err }, "psu", false},
+		{func(s string) error { _, err := ParseType(s); return err }, "all", false},
+		{func(s string) error { _, err := ParseList(s); return err }, "psu", true},
+		{func(s string) error { _, err := ParseList(s); return err }, "power,psu", true},
+	} {
+		err := tc.parse(tc.in)
+		require.ErrorContains(t, err, `unknown information type "`, tc.in)
+		require.ErrorContains(t, err, "power, fan, node, event-log, fault-log, asset", tc.in)
+		if tc.wantAll {
+			require.ErrorContains(t, err, ", or all)", tc.in)
+		} else {
+			require.NotContains(t, err.Error(), "all)", tc.in)
+		}
+	}
 }
 
 func TestParseList(t *testing.T) {

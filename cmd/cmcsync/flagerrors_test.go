@@ -1,0 +1,75 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestFlagMistakesAreOneLine: an unknown flag or a flag value that does not
+// parse writes nothing itself (no usage dump) and returns one usage error
+// (exit 2) that names the command and where its flags are listed; -h still
+// prints the usage.
+func TestFlagMistakesAreOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sync", "--bogus"}, "sync: flag provided but not defined: -bogus (cmcsync help sync lists the flags)"},
+		{[]string{"inspect", "--verify=maybe"}, `inspect: invalid boolean value "maybe" for -verify`},
+		{[]string{"campaign", "--count", "abc"}, `campaign: invalid value "abc" for flag -count`},
+		{[]string{"campaign", "merge", "--x", "r.json"}, "campaign merge: flag provided but not defined: -x"},
+		{[]string{"config", "set", "--interval", "xx"}, `config set: invalid value "xx" for flag -interval`},
+		{[]string{"info", "put", "power", "f", "--bogus"}, "info put: flag provided but not defined: -bogus (cmcsync help info put lists the flags)"},
+		{[]string{"guest", "--nope"}, "guest: flag provided but not defined: -nope"},
+		{[]string{"vm", "boot", "--fast"}, "vm boot: flag provided but not defined: -fast"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdout, stderr, err := runCLI(tc.args...)
+			code, msg := exitOf(t, err)
+			require.Equal(t, 2, code, msg)
+			require.Contains(t, msg, tc.want)
+			require.NotContains(t, msg, "\n")
+			require.Empty(t, stdout)
+			require.Empty(t, stderr, "the flag package's own message and usage are not printed")
+		})
+	}
+}
+
+// TestFlagHelpStillPrintsUsage: -h on a command prints its usage (on
+// standard error, as flag does) and is not an error.
+func TestFlagHelpStillPrintsUsage(t *testing.T) {
+	for _, args := range [][]string{{"sync", "-h"}, {"campaign", "merge", "-h"}, {"guest", "-h"}, {"info", "put", "-h"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, stderr, err := runCLI(args...)
+			require.NoError(t, err)
+			require.Contains(t, stderr, "-")
+			require.Greater(t, strings.Count(stderr, "\n"), 2, stderr)
+		})
+	}
+}
+
+// TestStrayArgumentsNamedAlone: flags after a stray argument are still
+// parsed, so the error names only the stray arguments (it listed the
+// flags after them too, as if --primary were unexpected).
+func TestStrayArgumentsNamedAlone(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"upgrade", "keep", "extra", "--primary", "sim:part=mx66l1g45g,size=8M"}, `upgrade keep: unexpected arguments ["extra"]`},
+		{[]string{"version", "extra", "--json"}, `version: unexpected arguments ["extra"]`},
+		{[]string{"inspect", "a", "--flash", "sim:part=mx66l1g45g,size=8M", "b"}, `inspect: unexpected arguments ["a" "b"]`},
+		{[]string{"version", "--", "--json"}, `version: unexpected arguments ["--json"]`},
+		{[]string{"nope"}, `unknown command "nope" (want one of bench, calibrate, campaign,`},
+		{[]string{"help", "nope"}, `help: unknown command "nope" (want one of bench, calibrate, campaign,`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, _, err := runCLI(tc.args...)
+			code, msg := exitOf(t, err)
+			require.Equal(t, 2, code, msg)
+			require.Contains(t, msg, tc.want)
+		})
+	}
+}
