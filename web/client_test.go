@@ -12,10 +12,7 @@ import (
 )
 
 func TestClient(t *testing.T) {
-	s, _ := newServer(t)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	c := &web.Client{URL: ts.URL, Token: testToken}
+	c, ts, _ := newClient(t)
 	ctx := t.Context()
 
 	cfg, err := c.Config(ctx)
@@ -47,10 +44,7 @@ func TestClient(t *testing.T) {
 // TestClientFailback: the client's body-less POST carries a JSON content
 // type (without it the server answers 415); a refusal is ErrConflict.
 func TestClientFailback(t *testing.T) {
-	s, fb := newServer(t)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	c := &web.Client{URL: ts.URL, Token: testToken}
+	c, _, fb := newClient(t)
 	_, err := c.Failback(t.Context())
 	require.ErrorIs(t, err, web.ErrConflict, "chip A is already active")
 	_, err = fb.SyncNow(t.Context())
@@ -65,10 +59,7 @@ func TestClientFailback(t *testing.T) {
 }
 
 func TestClientPutInfo(t *testing.T) {
-	s, _ := newServer(t)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	c := &web.Client{URL: ts.URL, Token: testToken}
+	c, _, _ := newClient(t)
 	res, err := c.PutInfo(t.Context(), "asset", []byte("fru image"), 2, "")
 	require.NoError(t, err)
 	require.Equal(t, web.InfoPutResult{Type: "asset", Slot: 2, Changed: true, Seq: 1, Size: 9}, res)
@@ -85,10 +76,7 @@ func TestClientPutInfo(t *testing.T) {
 // ErrNoUpgrade, ErrInvalid) once, although the server's message starts
 // with the same words, and keeps the server's reason.
 func TestClientErrorSaysKindOnce(t *testing.T) {
-	s, _ := newServer(t)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	c := &web.Client{URL: ts.URL, Token: testToken}
+	c, _, _ := newClient(t)
 	ctx := t.Context()
 	cfg, err := c.Config(ctx)
 	require.NoError(t, err)
@@ -109,4 +97,13 @@ func TestClientErrorSaysKindOnce(t *testing.T) {
 			require.Contains(t, err.Error(), tc.reason)
 		})
 	}
+}
+
+// newClient serves a new test server and returns a client of it with the
+// test token, the server and its fake backend.
+func newClient(t *testing.T) (*web.Client, *httptest.Server, *fakeBackend) {
+	s, fb := newServer(t)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return &web.Client{URL: ts.URL, Token: testToken}, ts, fb
 }

@@ -55,22 +55,13 @@ func (p *pair) openWithFaults(t testing.TB, opts Options, format string, args ..
 // indexes them; then it puts the chips back as they were.
 func (p *pair) traceRound(t testing.TB, opts Options, format string, args ...any) []faults.Op {
 	t.Helper()
-	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
-	defer func() {
-		p.chipA.Restore(snapA)
-		p.chipB.Restore(snapB)
-	}()
-	var ops []faults.Op
-	in, chipA, chipB := p.injector(t, true, func(op faults.Op) {
-		op.Data = nil
-		ops = append(ops, op)
+	return p.trace(t, true, func(in *faults.Injector, chipA, chipB hal.Flash) {
+		e, err := Open(context.Background(), chipA, chipB, opts)
+		require.NoError(t, err)
+		in.Arm()
+		_, err = e.Round(context.Background())
+		require.NoError(t, err)
 	}, format, args...)
-	e, err := Open(context.Background(), chipA, chipB, opts)
-	require.NoError(t, err)
-	in.Arm()
-	_, err = e.Round(context.Background())
-	require.NoError(t, err)
-	return ops
 }
 
 // traceOpen returns the flash operations of Open with opts on p's chips
@@ -79,18 +70,28 @@ func (p *pair) traceRound(t testing.TB, opts Options, format string, args ...any
 // interrupted round); then it puts the chips back as they were.
 func (p *pair) traceOpen(t testing.TB, opts Options) []faults.Op {
 	t.Helper()
+	return p.trace(t, false, func(_ *faults.Injector, chipA, chipB hal.Flash) {
+		_, err := Open(context.Background(), chipA, chipB, opts)
+		require.NoError(t, err)
+	}, "none")
+}
+
+// trace runs run on p's chips behind an injector of the schedule (armed
+// from the start unless disarmed) and returns the operations it traced,
+// without their data; then it puts the chips back as they were.
+func (p *pair) trace(t testing.TB, disarmed bool, run func(in *faults.Injector, chipA, chipB hal.Flash), format string, args ...any) []faults.Op {
+	t.Helper()
 	snapA, snapB := p.chipA.Snapshot(), p.chipB.Snapshot()
 	defer func() {
 		p.chipA.Restore(snapA)
 		p.chipB.Restore(snapB)
 	}()
 	var ops []faults.Op
-	_, chipA, chipB := p.injector(t, false, func(op faults.Op) {
+	in, chipA, chipB := p.injector(t, disarmed, func(op faults.Op) {
 		op.Data = nil
 		ops = append(ops, op)
-	}, "none")
-	_, err := Open(context.Background(), chipA, chipB, opts)
-	require.NoError(t, err)
+	}, format, args...)
+	run(in, chipA, chipB)
 	return ops
 }
 
