@@ -14,7 +14,7 @@ import (
 // holds data that is neither blank nor a store of this pair (and force
 // does not name it), the chip without a store is the active one, or no
 // chip holds a valid store to reseed from.
-var ErrReseedRefused = errors.New("reseed refused")
+var ErrReseedRefused = errors.New("refused")
 
 // ReseedReport is what Reseed did.
 type ReseedReport struct {
