@@ -65,7 +65,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if fresh == 1 && !o.Format && !cut {
-		return nil, fmt.Errorf("%w: delete the state folder to start over, or pass --format to format both chips (destroying what the existing one holds)", ErrOneChipNew)
+		return nil, fmt.Errorf("%w: a replaced standby chip? `cmcsync reseed` (same chips, service stopped) formats that chip's store only and syncs it from the active one; otherwise delete the state folder to start over, or pass --format to format BOTH chips (ERASING what the existing one holds)", ErrOneChipNew)
 	}
 	if d.logbook, err = openLogbook(o.StateDir, o.Logf); err != nil {
 		return nil, err

@@ -103,6 +103,11 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 		return nil, fmt.Errorf("open: no usable store: chip A: %v; chip B: %w", errs[0], errs[1])
 	}
 	e.role = e.newestRole()
+	if sb := 1 - int(e.role.Active); errors.Is(errs[sb], store.ErrNotFormatted) {
+		// A blank standby (a replaced chip): say so at once, naming the
+		// way on, rather than only at the first round's scrub.
+		e.setErr(fmt.Errorf("open: the standby %s %s has no store, so no round can commit (%w); `cmcsync reseed` formats its store only and syncs it from the active chip", chipRoles[sb], chips[sb].Geometry().Name, errs[sb]))
+	}
 	if err := e.recover(ctx, true); err != nil {
 		e.setErr(err)
 	}

@@ -45,9 +45,10 @@ func FormatLosesNothing(f hal.Flash, l Layout) error {
 // before its end, so that a start may format them again without being
 // told: no chip holds data a format would destroy (FormatLosesNothing),
 // and the pair is neither blank on both chips (nothing says a format was
-// begun) nor a finished store on both. So a format intent on either chip,
-// or a store of generation 0 beside a chip without one (a format cut
-// while it laid out the second store), is a cut format. It only reads.
+// begun) nor a finished store on both. So a format intent on either chip
+// (beside a store of generation 0, another intent or a blank range) is a
+// cut format; a store beside a blank range is not (Format writes both
+// intents first, so that is a replaced chip: reseed). It only reads.
 func FormatWasCut(chipA, chipB hal.Flash, l Layout) bool {
 	blank, stores := 0, 0
 	chips := []hal.Flash{chipA, chipB}
@@ -65,6 +66,14 @@ func FormatWasCut(chipA, chipB hal.Flash, l Layout) bool {
 	}
 	if blank == 2 || stores == 2 {
 		return false // the common start: no need to read the journals
+	}
+	if blank == 1 && stores == 1 {
+		// Format marks both format intents before it formats either
+		// store, so no cut leaves a finished store beside a blank range:
+		// that is a replaced chip (cmcsync reseed formats its store
+		// only). Formatting both again would erase the other chip's
+		// information region, the CMC's data.
+		return false
 	}
 	for _, f := range chips {
 		if FormatLosesNothing(f, l) != nil {

@@ -37,7 +37,11 @@ func TestFormatWasCut(t *testing.T) {
 		{"both blank", false, blank, blank, false},
 		{"intent beside blank", false, intent, blank, true},
 		{"formatted beside intent", false, keep, intent, true},
-		{"formatted beside blank", false, keep, blank, true},
+		// A replaced (blank) chip beside a store of generation 0 (the
+		// active chip's store, whose rounds commit on the backup): never
+		// a cut format, whose intents come first on both chips.
+		{"formatted beside blank", false, keep, blank, false},
+		{"blank beside formatted", false, blank, keep, false},
 		{"intent beside committed data", true, intent, keep, false},
 		{"foreign data beside intent", false, foreign, intent, false},
 	} {

@@ -44,10 +44,12 @@ func TestDamagedSuperblockCopy(t *testing.T) {
 	require.Contains(t, err.Error(), "may still hold committed information")
 	require.Contains(t, err.Error(), "formatting erases all of it")
 	require.NotContains(t, err.Error(), "(run format)")
-	// A blank range is another matter: format is the way on.
+	// A blank range is another matter: nothing is lost, but the hint names
+	// reseed (one chip) and says that serve --format erases both stores.
 	_, err = Open(newChip(t), testStoreOff, testStoreSize, Options{})
 	require.ErrorIs(t, err, ErrNotFormatted)
-	require.Contains(t, err.Error(), "both copies are erased (a blank range, never formatted: `cmcsync serve --format` formats the pair)")
+	require.Contains(t, err.Error(), "both copies are erased (a blank range, never formatted: a replaced chip? `cmcsync reseed` formats the store of the standby chip only and syncs it from the active one; `cmcsync serve --format` formats BOTH chips and ERASES both stores)")
+	require.NotContains(t, err.Error(), "`cmcsync serve --format` formats the pair")
 }
 
 func TestDamagedCommitRecordFallsBack(t *testing.T) {

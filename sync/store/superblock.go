@@ -184,7 +184,7 @@ func (s *Store) readSuperblocks() error {
 				ErrNotFormatted, ErrFormatInterrupted, c0.sb.ChipID, c0.sb.PairID)
 		}
 		if c0.erased && c1.erased {
-			return fmt.Errorf("%w: no superblock at %#x on %s: both copies are erased (a blank range, never formatted: `cmcsync serve --format` formats the pair)", ErrNotFormatted, s.offset, g.Name)
+			return fmt.Errorf("%w: no superblock at %#x on %s: both copies are erased (a blank range, never formatted: a replaced chip? `cmcsync reseed` formats the store of the standby chip only and syncs it from the active one; `cmcsync serve --format` formats BOTH chips and ERASES both stores)", ErrNotFormatted, s.offset, g.Name)
 		}
 		// Something was written there: a damaged store, or another
 		// program's data. Either way formatting would erase what the
