@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -179,7 +180,12 @@ func planFormat(f hal.Flash, off, size int64, o FormatOptions) (Superblock, erro
 }
 
 // writeFormatIntent erases store block 0 (unless blank) and writes the
-// format-intent record of sb there.
+// format-intent record of sb there. A block 0 that already holds exactly
+// that record and nothing else (MarkFormatIntent's, before Format) is
+// left as it is: erasing it again would leave, until the record is
+// written back, a blank range beside the other chip's finished store,
+// which is what a replaced chip looks like, not a cut format
+// (engine.FormatWasCut).
 func writeFormatIntent(f hal.Flash, off int64, sb *Superblock) error {
 	e := sb.EraseSize
 	if bad, err := hal.IsBad(f, off); err != nil {
@@ -191,12 +197,16 @@ func writeFormatIntent(f hal.Flash, off int64, sb *Superblock) error {
 	if _, err := f.ReadAt(buf, off); err != nil {
 		return fmt.Errorf("format: %w", err)
 	}
+	rec := encodeRecord(kindFormatIntent, 0, sb.encode(), sb.SlotSize)
+	if bytes.Equal(buf[:len(rec)], rec) && hal.IsErased(buf[len(rec):]) {
+		return nil
+	}
 	if !hal.IsErased(buf) {
 		if err := f.Erase(off, e); err != nil {
 			return fmt.Errorf("format: %w", err)
 		}
 	}
-	if _, err := f.WriteAt(encodeRecord(kindFormatIntent, 0, sb.encode(), sb.SlotSize), off); err != nil {
+	if _, err := f.WriteAt(rec, off); err != nil {
 		return fmt.Errorf("format: write the format intent: %w", err)
 	}
 	return nil
