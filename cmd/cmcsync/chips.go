@@ -117,6 +117,31 @@ func (p *pair) closeDiscarding(files []string) error {
 	return errors.Join(err, p.locks.Unlock())
 }
 
+// openPairTidy opens the pair as openPair does and returns it with its
+// close: for an error of exit status 2 or 3 (bad input or a refusal, which
+// change nothing) the close also removes the image files opening the
+// chips created (newSimFiles), still erased. Use it as
+//
+//	p, closePair, err := openPairTidy(cmd, primary, backup)
+//	...
+//	defer func() { err = closePair(err) }()
+//
+// so that it sees the command's error.
+func openPairTidy(cmd, primary, backup string) (*pair, func(error) error, error) {
+	created := newSimFiles(primary, backup)
+	p, err := openPair(cmd, primary, backup)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, func(err error) error {
+		var discard []string
+		if c := exitCode(err); c == exitUsage || c == exitRefused {
+			discard = created
+		}
+		return errors.Join(err, p.closeDiscarding(discard))
+	}, nil
+}
+
 // newSimFiles lists the files that opening the simulated chips of specs
 // would create: an image file that does not exist yet, and its wear file
 // if that does not exist either. Specs that do not parse list nothing

@@ -62,20 +62,13 @@ func runReseed(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err := refuseNewPair("reseed", *pf.primary, *pf.backup, "or make a new pair with cmcsync sync --populate"); err != nil {
 		return err
 	}
-	created := newSimFiles(*pf.primary, *pf.backup)
-	p, err := openPair("reseed", *pf.primary, *pf.backup)
+	// Bad input (2) or a refusal (3) changes nothing: image files that
+	// opening the chips created, still erased, are removed.
+	p, closePair, err := openPairTidy("reseed", *pf.primary, *pf.backup)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Bad input (2) or a refusal (3) changes nothing: image files
-		// that opening the chips created, still erased, are removed.
-		var discard []string
-		if c := exitCode(err); c == exitUsage || c == exitRefused {
-			discard = created
-		}
-		err = errors.Join(err, p.closeDiscarding(discard))
-	}()
+	defer func() { err = closePair(err) }()
 	layout, id, err := chipstate.PairLayout(p.chips, p.specs, places, false)
 	if err != nil {
 		return fmt.Errorf("reseed: %w", err)

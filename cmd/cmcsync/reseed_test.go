@@ -68,6 +68,16 @@ func TestReseedWalkThrough(t *testing.T) {
 // image file created.
 func TestReseedRefusals(t *testing.T) {
 	spec := func(p string) string { return "sim:part=mx66l1g45g,size=8M,file=" + p }
+	// foreignStandby: chip B (b.img) replaced by a chip whose store range
+	// holds someone's data.
+	foreignStandby := func(t *testing.T, dir string, l jsonout.Layout) (string, string) {
+		p := filepath.Join(dir, "b.img")
+		blankFile(t, p)
+		img := readFile(t, p)
+		copy(img[l.Store.Offset+5*4096:], "someone's data")
+		require.NoError(t, os.WriteFile(p, img, 0o600))
+		return filepath.Join(dir, "a.img"), p
+	}
 	for _, tc := range []struct {
 		name  string
 		setup func(t *testing.T, dir string, l jsonout.Layout) (primary, backup string)
@@ -75,22 +85,8 @@ func TestReseedRefusals(t *testing.T) {
 		code  int
 		want  string
 	}{
-		{"foreign data on the standby", func(t *testing.T, dir string, l jsonout.Layout) (string, string) {
-			p := filepath.Join(dir, "b.img")
-			blankFile(t, p)
-			img := readFile(t, p)
-			copy(img[l.Store.Offset+5*4096:], "someone's data")
-			require.NoError(t, os.WriteFile(p, img, 0o600))
-			return filepath.Join(dir, "a.img"), p
-		}, nil, exitRefused, "ERASE"},
-		{"force names the active chip", func(t *testing.T, dir string, l jsonout.Layout) (string, string) {
-			p := filepath.Join(dir, "b.img")
-			blankFile(t, p)
-			img := readFile(t, p)
-			copy(img[l.Store.Offset+5*4096:], "someone's data")
-			require.NoError(t, os.WriteFile(p, img, 0o600))
-			return filepath.Join(dir, "a.img"), p
-		}, []string{"--force", "primary"}, exitRefused, "ERASE"},
+		{"foreign data on the standby", foreignStandby, nil, exitRefused, "ERASE"},
+		{"force names the active chip", foreignStandby, []string{"--force", "primary"}, exitRefused, "ERASE"},
 		{"the missing chip is the active one", func(t *testing.T, dir string, l jsonout.Layout) (string, string) {
 			return filepath.Join(dir, "new-a.img"), filepath.Join(dir, "b.img")
 		}, nil, exitRefused, "failback"},

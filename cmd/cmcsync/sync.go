@@ -87,20 +87,13 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			return err
 		}
 	}
-	created := newSimFiles(*primary, *backup)
-	p, err := openPair("sync", *primary, *backup)
+	// Bad input (2) or a refusal (3) changes nothing: image files that
+	// opening the chips created, still erased, are removed.
+	p, closePair, err := openPairTidy("sync", *primary, *backup)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Bad input (2) or a refusal (3) changes nothing: image files
-		// that opening the chips created, still erased, are removed.
-		var discard []string
-		if c := exitCode(err); c == exitUsage || c == exitRefused {
-			discard = created
-		}
-		err = errors.Join(err, p.closeDiscarding(discard))
-	}()
+	defer func() { err = closePair(err) }()
 	fa, fb := p.chips[0], p.chips[1]
 	layout, id, err := chipstate.PairLayout(p.chips, p.specs, places, false)
 	if err != nil {
