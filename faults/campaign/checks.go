@@ -33,7 +33,8 @@ const WearBound = 2
 // state that survived the damage stays as it was.
 //
 // A chunk in a data block the harness damaged behind the engine's back
-// after the engine last wrote it (a flip or scribble of committed data, a
+// after the engine last wrote it (its own block, or one holding a delta
+// record applied to it) (a flip or scribble of committed data, a
 // weak program that read right once: t.damage) is damage, not a mix: it
 // passes if the engine reported damage (reported: the stores' damage at
 // open, a scrub's damage events) — the live round must then repair it —
@@ -69,7 +70,7 @@ func (w *worker) checkAtomic(vs verdicts, t *trial, post *storeView, reported []
 	w.quiet(func() { ms = w.matches(1, post, want) })
 	var bad, damaged []mismatch
 	for _, m := range ms {
-		if !m.mix && m.block >= 0 && damagedSinceWritten(t, 1, m.block, b.eraseSize) {
+		if !m.mix && m.block >= 0 && slices.ContainsFunc(m.blocks(), func(off int64) bool { return damagedSinceWritten(t, 1, off, b.eraseSize) }) {
 			damaged = append(damaged, m)
 			continue
 		}

@@ -53,3 +53,47 @@ func TestAtomicCarriesDamageFromBeforeTheRound(t *testing.T) {
 	require.False(t, v.OK, "%s", v)
 	require.Contains(t, v.Saw, "although they did on the damaged base")
 }
+
+// deltaDamageLine: a scribble before the round over a data block that
+// holds a delta record of node chunk 3 (its own block is another), then a
+// failover whose restore fails on that chunk, reported as damage.
+const deltaDamageLine = "longrun@165 seed=11 mutant=none | before (seed 11) (on (at 0) (scribble backup 0x16f000 0x170000)) | (seed 149) (on (at 0) (delay 4s)) (on (at 72) (delay 500ms)) | none"
+
+// TestAtomicCountsDamageInADeltaBlock: a chunk whose delta record the
+// harness damaged is damage the engine reported, not a chunk matching
+// neither generation; a chunk with deltas in undamaged blocks that is
+// flipped after the recovery still fails.
+func TestAtomicCountsDamageInADeltaBlock(t *testing.T) {
+	b, _, vs := replayAllOK(t, deltaDamageLine)
+	require.Contains(t, verdictIn(vs, Atomic).Saw, "damaged by the faults, which the engine reported")
+
+	c, err := ParseCase(deltaDamageLine)
+	require.NoError(t, err)
+	tp := &tamper{invariant: Atomic, wrong: "a chunk with delta records in undamaged blocks flipped after the recovery",
+		afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
+			post := w.decode(1)
+			if post.err != nil {
+				return post.err
+			}
+			for _, ts := range post.state.Types {
+				for _, ch := range ts.Chunks {
+					if len(ch.Deltas) == 0 || damagedSinceWritten(t, 1, post.blockOffset(ch.Block), w.bench.eraseSize) {
+						continue
+					}
+					clean := true
+					for _, d := range ch.Deltas {
+						clean = clean && !damagedSinceWritten(t, 1, post.blockOffset(d.Block), w.bench.eraseSize)
+					}
+					if clean {
+						return w.flipByte(1, post.blockOffset(ch.Block))
+					}
+				}
+			}
+			return errors.New("no chunk with delta records in undamaged blocks")
+		}}
+	vs, err = runTampered(context.Background(), b, c, tp)
+	require.NoError(t, err)
+	v := verdictIn(vs, Atomic)
+	require.False(t, v.OK, "%s", v)
+	require.Contains(t, v.Saw, "matches neither generation")
+}

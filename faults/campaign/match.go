@@ -31,9 +31,18 @@ type mismatch struct {
 	what string
 	// block is the chip offset of the data block whose chunk does not
 	// hold the generation's bytes (-1 if the difference is not a chunk's
-	// bytes); mix: it holds the other generation's bytes.
-	block int64
-	mix   bool
+	// bytes); deltas, those of the data blocks holding the delta records
+	// applied to it (the chunk's bytes come from all of them); mix: it
+	// holds the other generation's bytes.
+	block  int64
+	deltas []int64
+	mix    bool
+}
+
+// blocks returns the chip offsets of every data block m's chunk's bytes
+// come from: its block and its delta records' blocks.
+func (m mismatch) blocks() []int64 {
+	return append([]int64{m.block}, m.deltas...)
 }
 
 // listMismatches lists mismatches (at most three, then how many more).
@@ -144,6 +153,9 @@ func (w *worker) matchType(chip int, v *storeView, g *generation, t info.Type) [
 			continue
 		}
 		m := mismatch{what: fmt.Sprintf("%v chunk %d (block %d) matches neither generation", t, i, c.Block), block: off}
+		for _, dr := range c.Deltas {
+			m.deltas = append(m.deltas, v.blockOffset(dr.Block))
+		}
 		if oe := other.chunkPrints(t, phase, w.bench.eraseSize); err == nil && i < len(oe) && oe[i] == d && other != g {
 			m.what, m.mix = fmt.Sprintf("%v chunk %d (block %d) holds generation %d's bytes: a mix", t, i, c.Block, other.number), true
 		}
