@@ -3,11 +3,13 @@ package campaign
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/faults/reference"
 )
 
 // carriedDamageLine: a bit flipped before the round in a page that nine
@@ -26,32 +28,11 @@ func TestAtomicCarriesDamageFromBeforeTheRound(t *testing.T) {
 	b, _, vs := replayAllOK(t, carriedDamageLine)
 	require.Contains(t, verdictIn(vs, Atomic).Saw, "with the 9 chunk(s) that damage broke")
 
-	c, err := ParseCase(carriedDamageLine)
-	require.NoError(t, err)
-	tp := &tamper{invariant: Atomic, wrong: "a chunk the damage did not break flipped after the recovery",
-		afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
-			post := w.decode(1)
-			if post.err != nil {
-				return post.err
-			}
+	requireAtomicFiresOnFlip(t, b, carriedDamageLine, "a chunk the damage did not break flipped after the recovery",
+		func(w *worker, t *trial, post *storeView) (func(typ uint8, i int, ch reference.Chunk) bool, error) {
 			broken, err := w.faultsOnDamagedBase(t, t.damagedBase)
-			if err != nil {
-				return err
-			}
-			for _, ts := range post.state.Types {
-				for i, ch := range ts.Chunks {
-					if !broken[chunkID{uint8(ts.Type), i}] {
-						return w.flipByte(1, post.blockOffset(ch.Block))
-					}
-				}
-			}
-			return errors.New("every chunk was broken before the round")
-		}}
-	vs, err = runTampered(context.Background(), b, c, tp)
-	require.NoError(t, err)
-	v := verdictIn(vs, Atomic)
-	require.False(t, v.OK, "%s", v)
-	require.Contains(t, v.Saw, "although they did on the damaged base")
+			return func(typ uint8, i int, _ reference.Chunk) bool { return !broken[chunkID{typ, i}] }, err
+		}, "although they did on the damaged base")
 }
 
 // deltaDamageLine: a scribble before the round over a data block that
@@ -67,33 +48,47 @@ func TestAtomicCountsDamageInADeltaBlock(t *testing.T) {
 	b, _, vs := replayAllOK(t, deltaDamageLine)
 	require.Contains(t, verdictIn(vs, Atomic).Saw, "damaged by the faults, which the engine reported")
 
-	c, err := ParseCase(deltaDamageLine)
+	requireAtomicFiresOnFlip(t, b, deltaDamageLine, "a chunk with delta records in undamaged blocks flipped after the recovery",
+		func(w *worker, t *trial, post *storeView) (func(typ uint8, i int, ch reference.Chunk) bool, error) {
+			damaged := func(blk uint32) bool { return damagedSinceWritten(t, 1, post.blockOffset(blk), w.bench.eraseSize) }
+			return func(_ uint8, _ int, ch reference.Chunk) bool {
+				return len(ch.Deltas) > 0 && !damaged(ch.Block) &&
+					!slices.ContainsFunc(ch.Deltas, func(d reference.DeltaRef) bool { return damaged(d.Block) })
+			}, nil
+		}, "matches neither generation")
+}
+
+// requireAtomicFiresOnFlip replays line with one byte flipped, after the
+// recovery, in the block of the first committed chunk the predicate that
+// choose returns accepts (wrong names that state), and requires atomic to
+// fail saying want.
+func requireAtomicFiresOnFlip(t *testing.T, b *bench, line, wrong string,
+	choose func(w *worker, t *trial, post *storeView) (func(typ uint8, i int, ch reference.Chunk) bool, error), want string) {
+	t.Helper()
+	c, err := ParseCase(line)
 	require.NoError(t, err)
-	tp := &tamper{invariant: Atomic, wrong: "a chunk with delta records in undamaged blocks flipped after the recovery",
+	tp := &tamper{invariant: Atomic, wrong: wrong,
 		afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
 			post := w.decode(1)
 			if post.err != nil {
 				return post.err
 			}
+			pick, err := choose(w, t, post)
+			if err != nil {
+				return err
+			}
 			for _, ts := range post.state.Types {
-				for _, ch := range ts.Chunks {
-					if len(ch.Deltas) == 0 || damagedSinceWritten(t, 1, post.blockOffset(ch.Block), w.bench.eraseSize) {
-						continue
-					}
-					clean := true
-					for _, d := range ch.Deltas {
-						clean = clean && !damagedSinceWritten(t, 1, post.blockOffset(d.Block), w.bench.eraseSize)
-					}
-					if clean {
+				for i, ch := range ts.Chunks {
+					if pick(uint8(ts.Type), i, ch) {
 						return w.flipByte(1, post.blockOffset(ch.Block))
 					}
 				}
 			}
-			return errors.New("no chunk with delta records in undamaged blocks")
+			return errors.New("no committed chunk to flip: " + wrong)
 		}}
-	vs, err = runTampered(context.Background(), b, c, tp)
+	vs, err := runTampered(context.Background(), b, c, tp)
 	require.NoError(t, err)
 	v := verdictIn(vs, Atomic)
 	require.False(t, v.OK, "%s", v)
-	require.Contains(t, v.Saw, "matches neither generation")
+	require.Contains(t, v.Saw, want)
 }
