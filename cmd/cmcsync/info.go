@@ -165,7 +165,7 @@ type infoGetResult struct {
 	CRC     uint32 `json:"crc"`
 	Slots   int    `json:"slots"`
 	Entries int    `json:"entries"`
-	Updated string `json:"updated"`
+	Updated string `json:"updated,omitempty"`
 }
 
 func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {

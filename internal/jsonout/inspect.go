@@ -107,8 +107,8 @@ type Store struct {
 	Superblock    Superblock   `json:"superblock"`
 	Journal       Journal      `json:"journal"`
 	Generation    uint64       `json:"generation"`
-	Time          time.Time    `json:"time"`
-	NextSync      time.Time    `json:"next_sync"`
+	Time          time.Time    `json:"time,omitzero"`      // left out before the first commit
+	NextSync      time.Time    `json:"next_sync,omitzero"` // left out before the first commit
 	Config        Config       `json:"config"`
 	Staged        *Config      `json:"staged_config,omitempty"`
 	ImageVersion  string       `json:"image_version"`
@@ -164,6 +164,7 @@ func FromInspection(in engine.Inspection) Inspection {
 			Role:        Role{Epoch: s.Role.Epoch, ActiveChip: s.Role.Active, RestorePending: s.Role.RestorePending},
 			Interrupted: roundBlocks(s.Interrupted), LastPurged: roundBlocks(s.LastPurged),
 			Damage: s.Damage, Verified: s.Verified, BadChunks: chunks(s.BadChunks),
+			Types: []StoreType{}, // [] before the first commit, not null
 		}
 		if s.Staged != nil {
 			c := FromStoreConfig(*s.Staged)

@@ -11,6 +11,7 @@ import (
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sim/simtest"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 func TestCheck(t *testing.T) {
@@ -71,4 +72,22 @@ func TestOutputsFollowConvention(t *testing.T) {
 			require.Error(t, jsonout.Check(their), "the engine's own JSON breaks the convention (else this output needs no conversion)")
 		})
 	}
+}
+
+// TestRoundAndTimes: a round reports the types it read whole (docs/JSON.md)
+// and leaves them out when none; a time that never happened is left out
+// (a status before the first round), not the zero time.
+func TestRoundAndTimes(t *testing.T) {
+	b, err := json.Marshal(jsonout.FromRound(engine.RoundReport{Outcome: engine.OutcomeCommitted, ReadWhole: engine.TypeList{info.Power}}))
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"read_whole":["power"]`)
+	b, err = json.Marshal(jsonout.FromRound(engine.RoundReport{Outcome: engine.OutcomeCommitted}))
+	require.NoError(t, err)
+	require.NotContains(t, string(b), `read_whole`)
+
+	b, err = json.Marshal(jsonout.FromStatus(engine.Status{}))
+	require.NoError(t, err)
+	require.NotContains(t, string(b), `"last_sync"`)
+	require.NotContains(t, string(b), `"next_sync"`)
+	require.NotContains(t, string(b), `0001-01-01`)
 }

@@ -38,11 +38,14 @@ func FromStoreConfig(c store.Config) Config { return FromConfig(engine.FromStore
 
 // Round is what one sync round did.
 type Round struct {
-	Generation          uint64    `json:"generation"`
-	Outcome             string    `json:"outcome"`
-	Types               []string  `json:"types"`
-	ChangedTypes        []string  `json:"changed_types"`
-	ChangedChunks       int       `json:"changed_chunks"`
+	Generation    uint64   `json:"generation"`
+	Outcome       string   `json:"outcome"`
+	Types         []string `json:"types"`
+	ChangedTypes  []string `json:"changed_types"`
+	ChangedChunks int      `json:"changed_chunks"`
+	// ReadWhole: the types read whole rather than through the information
+	// region's change tables (docs/DESIGN.md, Change tracking).
+	ReadWhole           []string  `json:"read_whole,omitempty"`
 	BytesRead           int64     `json:"bytes_read"`
 	BytesWritten        int64     `json:"bytes_written"`
 	Erases              int64     `json:"erases"`
@@ -61,10 +64,18 @@ type Round struct {
 // FromRound converts a round report.
 func FromRound(r engine.RoundReport) Round {
 	return Round{Generation: r.Generation, Outcome: r.Outcome, Types: Types(r.Types), ChangedTypes: Types(r.ChangedTypes),
-		ChangedChunks: r.ChangedChunks, BytesRead: r.BytesRead, BytesWritten: r.BytesWritten, Erases: r.Erases,
+		ReadWhole: readWhole(r.ReadWhole), ChangedChunks: r.ChangedChunks, BytesRead: r.BytesRead, BytesWritten: r.BytesWritten, Erases: r.Erases,
 		PagesProgrammed: r.PagesProgrammed, DataErases: r.DataErases, DataPages: r.DataPages, Started: r.Started,
 		DurationSeconds: Seconds(r.Duration), WaitResponseSeconds: Seconds(r.WaitResponse), WritesAfterAnomaly: r.WritesAfterAnomaly,
 		Anomaly: r.Anomaly, PurgedBlocks: r.PurgedBlocks, Error: r.Error}
+}
+
+// readWhole is nil (left out) when no type was read whole.
+func readWhole(ts []info.Type) []string {
+	if len(ts) == 0 {
+		return nil
+	}
+	return Types(ts)
 }
 
 // Chunk is one damaged chunk.
@@ -152,8 +163,8 @@ type Status struct {
 	BackupChip        int             `json:"backup_chip"`
 	RoleEpoch         uint64          `json:"role_epoch"`
 	Generation        uint64          `json:"generation"`
-	LastSync          time.Time       `json:"last_sync"`
-	NextSync          time.Time       `json:"next_sync"`
+	LastSync          time.Time       `json:"last_sync,omitzero"` // left out before the first round
+	NextSync          time.Time       `json:"next_sync,omitzero"`
 	NextGroup         []string        `json:"next_group"`
 	Types             []TypeStatus    `json:"types"`
 	LastError         string          `json:"last_error,omitempty"`
