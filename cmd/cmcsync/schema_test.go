@@ -1,27 +1,120 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/internal/jsonschema"
+	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
+
+// compileSchema compiles docs/schema/NAME.json.
+func compileSchema(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	s, err := jsonschema.CompileFile(filepath.Join("..", "..", "docs", "schema", name+".json"))
+	require.NoError(t, err)
+	return s
+}
 
 // requireSchema checks a --json output against its documented schema,
 // docs/schema/NAME.json.
 func requireSchema(t *testing.T, name, out string) {
 	t.Helper()
-	s, err := jsonschema.CompileFile(filepath.Join("..", "..", "docs", "schema", name+".json"))
-	require.NoError(t, err)
-	require.NoError(t, s.Validate([]byte(out)), "%s output:\n%s", name, out)
+	require.NoError(t, compileSchema(t, name).Validate([]byte(out)), "%s output:\n%s", name, out)
 }
 
-// TestOutputsMatchTheirSchemas: the --json outputs documented in
-// docs/schema, from real runs.
+// wrongOutput is a real output made wrong: at the member path (keys and
+// array indices joined by "/"), rename the member to rename, or, when
+// rename is "", replace its value by value.
+func wrongOutput(t *testing.T, out, path, rename string, value any) []byte {
+	t.Helper()
+	var doc any
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	parts := strings.Split(path, "/")
+	at := doc
+	for _, p := range parts[:len(parts)-1] {
+		switch x := at.(type) {
+		case map[string]any:
+			at = x[p]
+		case []any:
+			i, err := strconv.Atoi(p)
+			require.NoError(t, err, path)
+			at = x[i]
+		}
+	}
+	last := parts[len(parts)-1]
+	switch x := at.(type) {
+	case map[string]any:
+		v, ok := x[last]
+		require.True(t, ok, "%s: no such member in %s", path, out)
+		if rename != "" {
+			delete(x, last)
+			x[rename] = v
+		} else {
+			x[last] = value
+		}
+	case []any:
+		i, err := strconv.Atoi(last)
+		require.NoError(t, err, path)
+		x[i] = value
+	default:
+		t.Fatalf("%s: not in %s", path, out)
+	}
+	b, err := json.Marshal(doc)
+	require.NoError(t, err)
+	return b
+}
+
+// requireRefused checks that the schema NAME refuses a real output made
+// wrong at path (see wrongOutput).
+func requireRefused(t *testing.T, name, out, path, rename string, value any) {
+	t.Helper()
+	bad := wrongOutput(t, out, path, rename, value)
+	require.ErrorIs(t, compileSchema(t, name).Validate(bad), jsonschema.ErrInvalid, "%s: %s made wrong: %s", name, path, bad)
+}
+
+// TestOutputsMatchTheirSchemas: every --json output of the commands on a
+// pair, from real runs, against docs/schema; and each schema refuses its
+// output made wrong (a member renamed as a Go field or an old name, or a
+// value of another type).
 func TestOutputsMatchTheirSchemas(t *testing.T) {
-	dir, chips := pairFiles(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.img"), filepath.Join(dir, "b.img")
+	chips := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + a, "--backup", "sim:part=mx66l1g45g,size=8M,file=" + b}
+	cli := func(args ...string) string {
+		t.Helper()
+		out, errOut, err := runCLI(args...)
+		require.NoError(t, err, "%v: %s", args, errOut)
+		return out
+	}
+	onPair := func(args ...string) string {
+		t.Helper()
+		return cli(append(args, chips...)...)
+	}
+
+	// sync --populate: the first round reads every type whole (nothing
+	// committed to compare the change tables with), and says so.
+	out := onPair("sync", "--populate", "--json")
+	requireSchema(t, "sync", out)
+	require.Contains(t, out, `"read_whole"`)
+	requireRefused(t, "sync", out, "round/duration_seconds", "duration", nil)
+	requireRefused(t, "sync", out, "status/counters/rounds", "", "1")
+	requireRefused(t, "sync", out, "events/0/time", "Time", nil)
+
+	// sync --select: select_stored.
+	out = onPair("sync", "--select", "power,fan", "--json")
+	requireSchema(t, "sync", out)
+	require.Contains(t, out, `"select_stored"`)
+	requireRefused(t, "sync", out, "select_stored/was", "", "power")
+
 	for _, tc := range []struct {
 		schema string
 		args   []string
@@ -30,13 +123,59 @@ func TestOutputsMatchTheirSchemas(t *testing.T) {
 		{"config", append([]string{"config", "get", "--json"}, chips...)},
 		{"config", append([]string{"config", "set", "--interval", "45s", "--json"}, chips...)},
 		{"info-put", append([]string{"info", "put", "event-log", selFile(t, dir, 2), "--json"}, chips...)},
+		{"info-get", append([]string{"info", "get", "event-log", "--json"}, chips...)},
+		{"info-get", append([]string{"info", "get", "asset", "--json"}, chips...)},
+		{"inspect", []string{"inspect", "--json", "--flash", chips[1]}},
+		{"inspect", []string{"inspect", "--json", "--flash", chips[3]}},
 	} {
-		out, _, err := runCLI(tc.args...)
-		require.NoError(t, err, "%v", tc.args)
-		requireSchema(t, tc.schema, out)
+		requireSchema(t, tc.schema, cli(tc.args...))
 	}
 	// A schema catches a wrong output: a Go field name.
-	s, err := jsonschema.CompileFile(filepath.Join("..", "..", "docs", "schema", "version.json"))
+	require.ErrorIs(t, compileSchema(t, "version").Validate([]byte(`{"Module": "x", "version": "v", "modified": false, "go_version": "go", "os": "linux", "arch": "arm"}`)), jsonschema.ErrInvalid)
+
+	out = onPair("info", "get", "event-log", "--json")
+	requireRefused(t, "info-get", out, "updated", "Updated", nil)
+	requireRefused(t, "info-get", out, "crc", "", "5c0ffee")
+
+	out = cli("inspect", "--json", "--flash", chips[3])
+	requireRefused(t, "inspect", out, "store/superblock/pair_id", "PairID", nil)
+	requireRefused(t, "inspect", out, "store/journal/log/0/seq", "", -1)
+	requireRefused(t, "inspect", out, "store/config/interval_seconds", "interval", nil)
+
+	// info collect: an array of info put's objects.
+	cd := filepath.Join(dir, "collect")
+	require.NoError(t, os.MkdirAll(cd, 0o700))
+	sel, err := os.ReadFile(selFile(t, dir, 3))
 	require.NoError(t, err)
-	require.ErrorIs(t, s.Validate([]byte(`{"Module": "x", "version": "v", "modified": false, "go_version": "go", "os": "linux", "arch": "arm"}`)), jsonschema.ErrInvalid)
+	require.NoError(t, os.WriteFile(filepath.Join(cd, "event-log.sel"), sel, 0o600))
+	out = onPair("info", "collect", "--dir", cd, "--json")
+	var puts []json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(out), &puts), out)
+	require.Len(t, puts, 1)
+	for _, p := range puts {
+		requireSchema(t, "info-put", string(p))
+	}
+	requireRefused(t, "info-put", string(puts[0]), "changed", "", "yes")
+
+	// upgrade keep, after the primary's image was upgraded.
+	p, err := sim.LookupPart("mx66l1g45g")
+	require.NoError(t, err)
+	f, err := sim.OpenFile(a, sim.Options{Part: p, Size: 8 << 20})
+	require.NoError(t, err)
+	h, err := info.ReadImageHeader(f)
+	require.NoError(t, err)
+	h.Version, h.Built = "2.0.0", time.Unix(1.8e9, 0)
+	require.NoError(t, info.WriteImage(f, h, 9))
+	require.NoError(t, f.Close())
+	out = onPair("upgrade", "keep", "--json")
+	requireSchema(t, "upgrade", out)
+	requireRefused(t, "upgrade", out, "choice", "", "keep")
+	requireRefused(t, "upgrade", out, "status/last_sync", "LastSync", nil)
+
+	// reseed of a backup replaced by a blank chip.
+	blankFile(t, b)
+	out = onPair("reseed", "--json")
+	requireSchema(t, "reseed", out)
+	requireRefused(t, "reseed", out, "pair_id", "", 12345)
+	requireRefused(t, "reseed", out, "round/wait_response_seconds", "wait_response", nil)
 }
