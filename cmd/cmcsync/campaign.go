@@ -227,7 +227,7 @@ func runReplay(ctx context.Context, line string, asJSON bool, stdout io.Writer) 
 		}
 	}
 	if asJSON {
-		if err := writeJSON(stdout, st); err != nil {
+		if err := writeJSON(stdout, fromStory(st)); err != nil {
 			return err
 		}
 	} else {

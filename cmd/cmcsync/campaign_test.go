@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults/campaign"
+	"github.com/cmcsync/cmcsync/internal/jsonout"
 )
 
 func campaignExit(err error) int {
@@ -128,7 +129,11 @@ func TestCampaignReplayTellsTheStory(t *testing.T) {
 	}
 	out, _, err = runCmd("campaign", "--replay", "small seed=1 mutant=none | (on (at 5) cut) | none", "--json")
 	require.NoError(t, err)
-	var st campaign.Story
+	// The story follows the JSON convention (it printed the round's
+	// durations in nanoseconds, "duration" and "wait_response").
+	require.NoError(t, jsonout.Check([]byte(out)), out)
+	requireSchema(t, "campaign-replay", out)
+	var st storyResult
 	require.NoError(t, json.Unmarshal([]byte(out), &st))
 	require.Len(t, st.Verdicts, len(campaign.Invariants()))
 	require.Equal(t, 1, st.Rules[0].FiredN)
