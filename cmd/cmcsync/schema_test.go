@@ -179,3 +179,50 @@ func TestOutputsMatchTheirSchemas(t *testing.T) {
 	requireRefused(t, "reseed", out, "pair_id", "", 12345)
 	requireRefused(t, "reseed", out, "round/wait_response_seconds", "wait_response", nil)
 }
+
+// TestReportsMatchTheirSchemas: the verification commands' --json
+// reports (tiny runs) against docs/schema, and each schema refusing its
+// report made wrong.
+func TestReportsMatchTheirSchemas(t *testing.T) {
+	dir := t.TempDir()
+	// Two shards of a tiny random campaign, and their merge.
+	var shards []string
+	for _, sh := range []string{"0/2", "1/2"} {
+		out, _, err := runCmd("campaign", "--scenario", "small", "--mode", "random", "--count", "4", "--workers", "1", "--shard", sh, "--json")
+		require.NoError(t, err, out)
+		requireSchema(t, "campaign-report", out)
+		p := filepath.Join(dir, strings.ReplaceAll(sh, "/", "-")+".json")
+		require.NoError(t, os.WriteFile(p, []byte(out), 0o600))
+		shards = append(shards, p)
+	}
+	out, _, err := runCmd("campaign", append([]string{"merge", "--json"}, shards...)...)
+	require.NoError(t, err, out)
+	requireSchema(t, "campaign-report", out)
+	requireRefused(t, "campaign-report", out, "violations_total", "ViolationsTotal", nil)
+	requireRefused(t, "campaign-report", out, "wall_seconds", "", "0.4s")
+
+	// A replay whose primary stops answering: a failover, the oracle's
+	// slowest answer.
+	out, _, err = runCmd("campaign", "--json", "--replay", "small seed=1 mutant=none | (on (and primary read (after 30)) (fail timeout)) (on (at 99999) cut) | none")
+	require.NoError(t, err, out)
+	requireSchema(t, "campaign-replay", out)
+	require.Contains(t, out, `"slowest_answer"`)
+	requireRefused(t, "campaign-replay", out, "round/duration_seconds", "duration", nil)
+	requireRefused(t, "campaign-replay", out, "round/wait_response_seconds", "", "2s")
+
+	out, _, err = runCmd("campaign", "--self-test", "--scenario", "small", "--json")
+	require.NoError(t, err, out)
+	requireSchema(t, "campaign-selftest", out)
+	requireRefused(t, "campaign-selftest", out, "0/ok", "", "yes")
+
+	out, _, err = runCmd("bench", append(small, "--strategies", "engine", "--out", "", "--json")...)
+	require.NoError(t, err, out)
+	requireSchema(t, "bench-report", out)
+	requireRefused(t, "bench-report", out, "rows/0/latency_seconds", "latency", nil)
+	requireRefused(t, "bench-report", out, "targets/0/status", "", "ok")
+
+	out, _, err = runCmd("bench", "--wear", "--wear-rounds", "2", "--json")
+	require.NoError(t, err, out)
+	requireSchema(t, "bench-wear", out)
+	requireRefused(t, "bench-wear", out, "wear/simulated_seconds", "simulated", nil)
+}
