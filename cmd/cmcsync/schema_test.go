@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/cmcsync/cmcsync/internal/jsonschema"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 // compileSchema compiles docs/schema/NAME.json.
@@ -225,4 +227,39 @@ func TestReportsMatchTheirSchemas(t *testing.T) {
 	require.NoError(t, err, out)
 	requireSchema(t, "bench-wear", out)
 	requireRefused(t, "bench-wear", out, "wear/simulated_seconds", "simulated", nil)
+}
+
+// TestDaemonCommandsMatchTheirSchemas: the commands that go through a
+// running daemon's API (config, info put, upgrade) print their documented
+// --json outputs.
+func TestDaemonCommandsMatchTheirSchemas(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	r := startServe(t, "--state", state, "--cmc-step", "0")
+	cfg := filepath.Join(dir, "cmcsync.json")
+	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip0.img")
+	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip1.img")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`{"chips": {"primary": {"device": %q}, "backup": {"device": %q}}, "state_dir": %q, "listen": %q}`,
+		a, b, state, strings.TrimPrefix(r.url, "http://"))), 0o600))
+	token, err := os.ReadFile(filepath.Join(state, web.TokenFile))
+	require.NoError(t, err)
+	require.Equal(t, 200, r.call(t, "POST", "/api/simulate/upgrade", strings.TrimSpace(string(token)), "{}", nil))
+	for _, tc := range []struct {
+		schema string
+		args   []string
+	}{
+		{"config", []string{"config", "get", "--json"}},
+		{"config", []string{"config", "set", "--interval", "45s", "--json"}},
+		{"info-put", []string{"info", "put", "event-log", selFile(t, dir, 3), "--json"}},
+		{"upgrade-daemon", []string{"upgrade", "keep", "--json"}},
+	} {
+		out, errOut, err := runCLI(append(tc.args, "--config", cfg)...)
+		require.NoError(t, err, "%v: %s", tc.args, errOut)
+		require.Contains(t, errOut, "running daemon", "%v went through the API", tc.args)
+		requireSchema(t, tc.schema, out)
+		if tc.schema == "upgrade-daemon" {
+			requireRefused(t, tc.schema, out, "generation", "", "2")
+			requireRefused(t, tc.schema, out, "choice", "Choice", nil)
+		}
+	}
 }
