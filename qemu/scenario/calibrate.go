@@ -49,7 +49,7 @@ type calibrateFigures struct {
 	// or the refusal.
 	Plausibility string `json:"plausibility"`
 	// GuestWall is the wall time of the guest's calibrate command.
-	GuestWall Seconds `json:"guest_calibrate_wall_s"`
+	GuestWall Seconds `json:"guest_calibrate_wall_seconds"`
 	// Bench is the host's bench on the profile (--allow-implausible):
 	// its warnings and engine rows.
 	BenchWarnings []string    `json:"bench_warnings,omitempty"`
@@ -60,7 +60,7 @@ type calibrateFigures struct {
 type benchLine struct {
 	Workload      string  `json:"workload"`
 	Strategy      string  `json:"strategy"`
-	DeviceSeconds float64 `json:"device_s"`
+	DeviceSeconds float64 `json:"device_seconds"`
 	VsPhysical    float64 `json:"vs_physical_floor"`
 }
 

@@ -54,9 +54,9 @@ type ExactCut struct {
 	Differences []string `json:"differences,omitempty"`
 	// RoundWall is the wall time from starting the round's boot to the
 	// kill, RecoveryWall the recovery boot's, Wall the whole point.
-	RoundWall    Seconds `json:"round_boot_to_kill_s"`
-	RecoveryWall Seconds `json:"recovery_boot_s"`
-	Wall         Seconds `json:"point_s"`
+	RoundWall    Seconds `json:"round_boot_to_kill_seconds"`
+	RecoveryWall Seconds `json:"recovery_boot_seconds"`
+	Wall         Seconds `json:"point_seconds"`
 }
 
 // Failed lists the invariants the oracle failed in the world.

@@ -44,7 +44,7 @@ type nandFigures struct {
 	BadBlocks     []int64       `json:"bad_blocks"` // absolute eraseblock numbers of the NAND chip
 	BadKind       string        `json:"bad_kind"`   // "factory" (nandsim badblocks=) or "grown" (marked after format)
 	Bitflips      int           `json:"bitflips"`
-	FormatWall    Seconds       `json:"guest_format_s"`
+	FormatWall    Seconds       `json:"guest_format_seconds"`
 	Rounds        []syncFigures `json:"rounds"`
 	KernelCounts  string        `json:"kernel_mtd_counters"` // corrected bits, ECC failures, bad blocks per partition
 	MTD           string        `json:"proc_mtd"`

@@ -26,13 +26,13 @@ type Cycle struct {
 	// time) QEMU was killed; Basis the previous round's write phase (first
 	// backup write to the end of the round), the delay's scale.
 	KillRound int     `json:"kill_round"`
-	KillDelay Seconds `json:"kill_delay_s"`
-	Basis     Seconds `json:"basis_round_s"`
+	KillDelay Seconds `json:"kill_delay_seconds"`
+	Basis     Seconds `json:"basis_round_seconds"`
 	// KillAt is KillDelay as a fraction of Basis.
 	KillAt float64 `json:"kill_at"`
 	// Boot is the wall time to the guest's shell; Wall the whole cycle.
-	Boot Seconds `json:"boot_s"`
-	Wall Seconds `json:"cycle_s"`
+	Boot Seconds `json:"boot_seconds"`
+	Wall Seconds `json:"cycle_seconds"`
 	// LastCommitted is the newest generation the guest reported committed
 	// before the cut; InFlight the generation of the round that was running
 	// (0 if the cut fell between rounds).

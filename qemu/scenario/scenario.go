@@ -65,9 +65,9 @@ type Options struct {
 // Boot records one boot of the guest.
 type Boot struct {
 	// ToShell is the wall time from starting QEMU to the shell prompt.
-	ToShell Seconds `json:"to_shell_s"`
+	ToShell Seconds `json:"to_shell_seconds"`
 	// GuestUptime is the guest kernel's uptime at the shell prompt.
-	GuestUptime Seconds `json:"guest_uptime_s"`
+	GuestUptime Seconds `json:"guest_uptime_seconds"`
 }
 
 // Check is one host-side check of the flash images.
@@ -116,7 +116,7 @@ type Report struct {
 	Replay string `json:"replay"`
 	// WorkDir holds the images and console logs (kept when failing).
 	WorkDir string  `json:"work_dir,omitempty"`
-	Elapsed Seconds `json:"elapsed_s"`
+	Elapsed Seconds `json:"elapsed_seconds"`
 }
 
 func (r *Report) check(name string, ok bool, format string, a ...any) bool {
@@ -252,7 +252,8 @@ func Run(ctx context.Context, name string, o Options) (*Report, error) {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	rep := &Report{Scenario: name, Variant: s.variant.Name, Kernel: img.Manifest.KernelRelease, Seed: o.Seed, WorkDir: dir}
+	rep := &Report{Scenario: name, Variant: s.variant.Name, Kernel: img.Manifest.KernelRelease, Seed: o.Seed, WorkDir: dir,
+		Boots: []Boot{}, Checks: []Check{}} // [] in JSON, not null, when it ends before a boot
 	if o.Mutant != engine.None {
 		rep.Mutant = o.Mutant.String()
 	}

@@ -32,9 +32,9 @@ type syncFigures struct {
 	Erases          int64   `json:"erases"`
 	PagesProgrammed int64   `json:"pages_programmed"`
 	ChangedChunks   int     `json:"changed_chunks"`
-	EngineDuration  Seconds `json:"engine_duration_s"`
-	GuestWall       Seconds `json:"guest_wall_s"`
-	OpenWall        Seconds `json:"guest_open_wall_s"`
+	EngineDuration  Seconds `json:"engine_duration_seconds"`
+	GuestWall       Seconds `json:"guest_wall_seconds"`
+	OpenWall        Seconds `json:"guest_open_wall_seconds"`
 	Throughput      string  `json:"write_throughput"`
 	Error           string  `json:"error,omitempty"`
 }
