@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/internal/jsonschema"
+	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/web"
@@ -262,4 +263,19 @@ func TestDaemonCommandsMatchTheirSchemas(t *testing.T) {
 			requireRefused(t, tc.schema, out, "choice", "Choice", nil)
 		}
 	}
+}
+
+// TestVMBuildOutputMatchesItsSchema: vm build --json's object, encoded as
+// the command writes it (a build fetches and cross-compiles: too slow for
+// a unit test), against docs/schema/vm-build.json.
+func TestVMBuildOutputMatchesItsSchema(t *testing.T) {
+	m := &assets.Manifest{Variant: "arm", KernelRelease: "6.1.0-arm64", Kernel: "vmlinuz", DTB: "virt.dtb", Busybox: "busybox",
+		Packages: []assets.Package{{Name: "linux-image", Arch: "arm64", Version: "6.1", File: "l.deb", SHA256: "ab"}},
+		Modules:  []assets.Module{{Name: "mtdram", Path: "m/mtdram.ko", Depends: []string{"mtd"}}},
+		Fetched:  time.Unix(1.8e9, 0).UTC(), Dir: "/cache/arm"}
+	b, err := json.Marshal(vmBuildResult{m, "/cache/arm/initrd.gz", m.Dir})
+	require.NoError(t, err)
+	requireSchema(t, "vm-build", string(b))
+	requireRefused(t, "vm-build", string(b), "manifest/kernel_release", "KernelRelease", nil)
+	requireRefused(t, "vm-build", string(b), "manifest/packages/0/sha256", "", 12)
 }

@@ -76,6 +76,13 @@ func (c *vmCommon) build(ctx context.Context, progress io.Writer) (*vm.Image, er
 	return vm.Build(ctx, vm.BuildOptions{Variant: v, CacheDir: c.cache, Refresh: c.refresh, Src: c.src, Progress: progress})
 }
 
+// vmBuildResult is vm build's --json output (docs/schema/vm-build.json).
+type vmBuildResult struct {
+	Manifest *assets.Manifest `json:"manifest"`
+	Initrd   string           `json:"initrd"`
+	Dir      string           `json:"dir"`
+}
+
 func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("vm build", stderr,
 		"usage: cmcsync vm build [--variant arm|x86] [--cache DIR] [--src DIR] [--refresh] [--json]",
@@ -94,11 +101,7 @@ func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Manifest *assets.Manifest `json:"manifest"`
-			Initrd   string           `json:"initrd"`
-			Dir      string           `json:"dir"`
-		}{img.Manifest, img.Initrd, img.Manifest.Dir})
+		return enc.Encode(vmBuildResult{img.Manifest, img.Initrd, img.Manifest.Dir})
 	}
 	m := img.Manifest
 	fmt.Fprintf(stdout, "variant %s, kernel %s\n", m.Variant, m.KernelRelease)
