@@ -142,6 +142,7 @@ func TestOutputsMatchTheirSchemas(t *testing.T) {
 
 	out = cli("inspect", "--json", "--flash", chips[3])
 	requireRefused(t, "inspect", out, "store/superblock/pair_id", "PairID", nil)
+	requireRefused(t, "inspect", out, "store/superblock/pair_id", "", 1796606520342436801) // jq reads 1796606520342436900
 	requireRefused(t, "inspect", out, "store/journal/log/0/seq", "", -1)
 	requireRefused(t, "inspect", out, "store/config/interval_seconds", "interval", nil)
 
@@ -181,6 +182,25 @@ func TestOutputsMatchTheirSchemas(t *testing.T) {
 	requireSchema(t, "reseed", out)
 	requireRefused(t, "reseed", out, "pair_id", "", 12345)
 	requireRefused(t, "reseed", out, "round/wait_response_seconds", "wait_response", nil)
+	// The pair id reads the same in reseed and inspect: a hex string.
+	var rs struct {
+		PairID string `json:"pair_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rs))
+	var in struct {
+		Store struct {
+			Superblock struct {
+				PairID any `json:"pair_id"`
+			} `json:"superblock"`
+		} `json:"store"`
+	}
+	// (The replaced chip has no image or information region yet: inspect
+	// prints them as damage and exits 1.)
+	insp, _, err := runCLI("inspect", "--json", "--flash", chips[3])
+	require.Equal(t, exitFailure, statusOf(err), "%v", err)
+	requireSchema(t, "inspect", insp)
+	require.NoError(t, json.Unmarshal([]byte(insp), &in))
+	require.Equal(t, rs.PairID, in.Store.Superblock.PairID)
 }
 
 // TestReportsMatchTheirSchemas: the verification commands' --json

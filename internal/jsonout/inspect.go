@@ -1,6 +1,7 @@
 package jsonout
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -47,7 +48,7 @@ type InfoType struct {
 type Superblock struct {
 	Version       uint32    `json:"version"`
 	ChipID        uint8     `json:"chip_id"`
-	PairID        uint64    `json:"pair_id"`
+	PairID        string    `json:"pair_id"` // hex, as reseed --json: 64 bits do not survive a JSON number in jq or JavaScript
 	StoreSize     int64     `json:"store_size"`
 	EraseSize     int64     `json:"erase_size"`
 	SlotSize      int64     `json:"slot_size"`
@@ -155,7 +156,7 @@ func FromInspection(in engine.Inspection) Inspection {
 	if s := in.Store; s != nil {
 		sb := s.Superblock
 		st := &Store{
-			Superblock: Superblock{Version: sb.Version, ChipID: sb.ChipID, PairID: sb.PairID, StoreSize: sb.StoreSize, EraseSize: sb.EraseSize,
+			Superblock: Superblock{Version: sb.Version, ChipID: sb.ChipID, PairID: fmt.Sprintf("%#x", sb.PairID), StoreSize: sb.StoreSize, EraseSize: sb.EraseSize,
 				SlotSize: sb.SlotSize, JournalBlocks: sb.JournalBlocks, Journal: sb.Journal, DataFirst: sb.DataFirst, DataBlocks: sb.DataBlocks,
 				MaxChunks: sb.MaxChunks, Formatted: sb.Formatted},
 			Journal:    Journal{Area: s.Journal.Area, Epoch: s.Journal.Epoch, Records: s.Journal.Records, Tail: s.Journal.Tail, Torn: s.Journal.Torn},
