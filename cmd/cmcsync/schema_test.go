@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -298,4 +299,23 @@ func TestVMBuildOutputMatchesItsSchema(t *testing.T) {
 	requireSchema(t, "vm-build", string(b))
 	requireRefused(t, "vm-build", string(b), "manifest/kernel_release", "KernelRelease", nil)
 	requireRefused(t, "vm-build", string(b), "manifest/packages/0/sha256", "", 12)
+}
+
+// TestEverySchemaIsDocumented: each file of docs/schema compiles (only
+// the keywords internal/jsonschema checks) and is in docs/JSON.md's
+// Schemas table, and each schema the table names exists.
+func TestEverySchemaIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "JSON.md"))
+	require.NoError(t, err)
+	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "schema", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		compileSchema(t, name)
+		require.Contains(t, string(doc), "| `"+name+".json` |", "docs/JSON.md does not list %s", f)
+	}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z0-9-]+)\\.json` \\|").FindAllStringSubmatch(string(doc), -1) {
+		require.FileExists(t, filepath.Join("..", "..", "docs", "schema", m[1]+".json"))
+	}
 }
