@@ -244,7 +244,7 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("info collect: %w", inputErr(err))
 	}
-	var out []infoPutResult
+	out := []infoPutResult{} // --json: [] when nothing was collected, not null
 	for _, x := range results {
 		rec, err := r.Read(x.Type)
 		if err != nil {

@@ -147,9 +147,11 @@ func TestOutputsMatchTheirSchemas(t *testing.T) {
 	requireRefused(t, "inspect", out, "store/journal/log/0/seq", "", -1)
 	requireRefused(t, "inspect", out, "store/config/interval_seconds", "interval", nil)
 
-	// info collect: an array of info put's objects.
+	// info collect: an array of info put's objects; [] from a folder
+	// with nothing to collect (it printed null).
 	cd := filepath.Join(dir, "collect")
 	require.NoError(t, os.MkdirAll(cd, 0o700))
+	require.JSONEq(t, `[]`, onPair("info", "collect", "--dir", cd, "--json"))
 	sel, err := os.ReadFile(selFile(t, dir, 3))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(cd, "event-log.sel"), sel, 0o600))
