@@ -30,7 +30,10 @@ type Stage struct {
 type Runner struct {
 	Go      string // the go command
 	Root    string // absolute module root
-	Scratch string // directory for the mutated files and overlay files
+	Scratch string // directory under which each mutant gets its own directory for its mutated file and overlay file
+	// Env is added to the environment of the go commands (e.g. GOMAXPROCS
+	// when several mutants run at once).
+	Env []string
 	// Campaign runs first; Unit only when Campaign passes.
 	Campaign, Unit Stage
 	// Timeout bounds each stage's wall time; past it the mutant counts as
@@ -60,8 +63,9 @@ func (r *Runner) SourceHash(m Mutant) (string, []byte, error) {
 	return hex.EncodeToString(sum[:]), src, nil
 }
 
-// Run applies m in the scratch directory and runs the stages with the
-// mutated file overlaid on the original.
+// Run applies m in a scratch directory of its own and runs the stages with
+// the mutated file overlaid on the original. Several Runs may go on at once.
+// When ctx is done before the stages finished, Run returns ctx's error.
 func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 	start := time.Now()
 	sha, src, err := r.SourceHash(m)
@@ -73,11 +77,18 @@ func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Mutant: m, SrcSHA256: sha, From: ed.From.String(), To: ed.To.String(), Code: lineOf(ed.Src, m.Line)}
-	overlay, err := r.writeOverlay(m, ed.Src)
+	if err := os.MkdirAll(r.Scratch, 0o755); err != nil {
+		return Result{}, err
+	}
+	dir, err := os.MkdirTemp(r.Scratch, "mutant-")
 	if err != nil {
 		return Result{}, err
 	}
-	defer os.Remove(overlay)
+	defer os.RemoveAll(dir)
+	overlay, err := writeOverlay(dir, filepath.Join(r.Root, filepath.FromSlash(m.File)), ed.Src)
+	if err != nil {
+		return Result{}, err
+	}
 	res.Outcome = Lived
 	for _, st := range []Stage{r.Campaign, r.Unit} {
 		sr := r.stage(ctx, st, overlay)
@@ -101,28 +112,28 @@ func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 	return res, nil
 }
 
-// writeOverlay writes the mutated file and the -overlay JSON naming it.
-func (r *Runner) writeOverlay(m Mutant, src []byte) (string, error) {
-	if err := os.MkdirAll(r.Scratch, 0o755); err != nil {
-		return "", err
-	}
-	mutated := filepath.Join(r.Scratch, "mutant.go")
+// writeOverlay writes, in dir, the mutated file standing in for orig and
+// the -overlay JSON naming it, and returns the JSON's path.
+func writeOverlay(dir, orig string, src []byte) (string, error) {
+	mutated := filepath.Join(dir, "mutant.go")
 	if err := os.WriteFile(mutated, src, 0o644); err != nil {
 		return "", err
 	}
-	orig := filepath.Join(r.Root, filepath.FromSlash(m.File))
 	b, err := json.Marshal(map[string]map[string]string{"Replace": {orig: mutated}})
 	if err != nil {
 		return "", err
 	}
-	overlay := filepath.Join(r.Scratch, "overlay.json")
+	overlay := filepath.Join(dir, "overlay.json")
 	return overlay, os.WriteFile(overlay, b, 0o644)
 }
 
 type stageResult struct {
 	pass, buildFailed, timedOut bool
 	failed, tail                string
-	cpu                         time.Duration // user+system, the go command and what it waited for
+	// cpu is user+system of the go command and of the descendants it
+	// waited for (its compiles, links and test binaries): the kernel's
+	// rusage of this one child, so it stays per mutant when several run.
+	cpu time.Duration
 }
 
 func (r *Runner) stage(ctx context.Context, st Stage, overlay string) stageResult {
@@ -135,6 +146,9 @@ func (r *Runner) stage(ctx context.Context, st Stage, overlay string) stageResul
 	args = append(args, st.Args...)
 	cmd := exec.CommandContext(ctx, r.Go, args...)
 	cmd.Dir = r.Root
+	if len(r.Env) > 0 {
+		cmd.Env = append(os.Environ(), r.Env...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	setProcessGroup(cmd)

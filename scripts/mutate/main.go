@@ -4,6 +4,7 @@
 //
 // Results go to a JSON-lines file, one line per mutant; a rerun with the
 // same file, seed and sample size tests only the mutants not yet in it.
+// -jobs N tests N mutants at once (started in draw order).
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -38,15 +40,19 @@ func main() {
 	budget := flag.Duration("budget", 0, "stop starting new mutants after this long (0: no bound); rerun to continue")
 	summaryOnly := flag.Bool("summary", false, "print the summary of the results file and test nothing")
 	skipBaseline := flag.Bool("skip-baseline", false, "do not check first that the stages pass unmutated")
+	jobs := flag.Int("jobs", runtime.NumCPU(), "mutants tested at once, each with GOMAXPROCS=max(1, CPUs/jobs) unless GOMAXPROCS is set")
 	flag.Parse()
-	if err := run(enums, *n, *seed, *results, *equivalent, *campaignRun, *campaignShort, *timeout, *budget, *summaryOnly, *skipBaseline); err != nil {
+	if err := run(enums, *n, *seed, *results, *equivalent, *campaignRun, *campaignShort, *timeout, *budget, *summaryOnly, *skipBaseline, *jobs); err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(1)
 	}
 }
 
 func run(enums []string, n int, seed uint64, resultsPath, eqPath, campaignRun string, campaignShort bool,
-	timeout, budget time.Duration, summaryOnly, skipBaseline bool) error {
+	timeout, budget time.Duration, summaryOnly, skipBaseline bool, jobs int) error {
+	if jobs < 1 {
+		return fmt.Errorf("-jobs %d: want at least 1", jobs)
+	}
 	if len(enums) == 0 {
 		return errors.New("no -enum FILE=PKGDIR given (run gremlins unleash --dry-run -o FILE ./PKGDIR first; see docs/MUTATION.md)")
 	}
@@ -116,45 +122,50 @@ func run(enums []string, n int, seed uint64, resultsPath, eqPath, campaignRun st
 			"./sync/...", "./faults", "./faults/reference/..."}},
 	}
 
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set && jobs > 1 {
+		r.Env = []string{fmt.Sprintf("GOMAXPROCS=%d", max(1, runtime.NumCPU()/jobs))}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	var done []mutate.Result
-	baselined := skipBaseline || summaryOnly
-	for i, m := range sample {
-		sha, _, err := r.SourceHash(m)
-		if err != nil {
-			return err
-		}
-		if res, ok := rs.Lookup(m, sha); ok {
-			done = append(done, res)
-			continue
-		}
-		if summaryOnly || (budget > 0 && time.Since(start) > budget) || ctx.Err() != nil {
-			break // the summary covers the prefix tested so far
-		}
-		if !baselined {
-			fmt.Fprintln(os.Stderr, "mutate: baseline (both stages, unmutated)...")
-			if err := r.Baseline(ctx); err != nil {
+	sch := mutate.Schedule{
+		Sample: sample, Jobs: jobs, Budget: budget, OnlyRecorded: summaryOnly,
+		Lookup: func(m mutate.Mutant) (mutate.Result, bool, error) {
+			sha, _, err := r.SourceHash(m)
+			if err != nil {
+				return mutate.Result{}, false, err
+			}
+			res, ok := rs.Lookup(m, sha)
+			return res, ok, nil
+		},
+		Test: r.Run,
+		Record: func(i int, res mutate.Result) error {
+			if err := rs.Add(res); err != nil {
 				return err
 			}
-			baselined = true
+			fmt.Fprintf(os.Stderr, "[%d/%d] %-16s %5.0fs %5.0fs CPU %s %s→%s  %s\n", i+1, len(sample), res.Outcome, res.Seconds, res.CPUSeconds, res.ID(), res.From, res.To, res.Failed)
+			return nil
+		},
+	}
+	if !skipBaseline {
+		sch.Before = func(ctx context.Context) error {
+			fmt.Fprintln(os.Stderr, "mutate: baseline (both stages, unmutated)...")
+			return r.Baseline(ctx)
 		}
-		res, err := r.Run(ctx, m)
-		if errors.Is(err, context.Canceled) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if err := rs.Add(res); err != nil {
-			return err
-		}
-		done = append(done, res)
-		fmt.Fprintf(os.Stderr, "[%d/%d] %-16s %5.0fs %5.0fs CPU %s %s→%s  %s\n", i+1, len(sample), res.Outcome, res.Seconds, res.CPUSeconds, m.ID(), res.From, res.To, res.Failed)
+	}
+	out, err := sch.Execute(ctx)
+	if err != nil {
+		return err
+	}
+	if out.Tested > 0 {
+		fmt.Fprintf(os.Stderr, "mutate: %d mutants tested in %.0f s elapsed, %d at a time\n", out.Tested, time.Since(start).Seconds(), jobs)
+	}
+	if out.Beyond > 0 {
+		fmt.Fprintf(os.Stderr, "mutate: %d results recorded past the first untested mutant are kept for the next run, not counted below\n", out.Beyond)
 	}
 	fmt.Printf("sample seed %d, size %d, results %s\n", seed, n, resultsPath)
-	mutate.Summarize(generated, dups, len(sample), done, eq).Write(os.Stdout, eq)
+	mutate.Summarize(generated, dups, len(sample), out.Done, eq).Write(os.Stdout, eq)
 	return nil
 }
 
