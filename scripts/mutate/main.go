@@ -27,31 +27,51 @@ type enumFlag []string
 func (e *enumFlag) String() string     { return strings.Join(*e, ",") }
 func (e *enumFlag) Set(v string) error { *e = append(*e, v); return nil }
 
+// config is the command line.
+type config struct {
+	enums                     []string
+	n                         int
+	seed                      uint64
+	resultsPath, eqPath       string
+	campaignRun, unitRun      string
+	campaignShort             bool
+	timeout, budget           time.Duration
+	summaryOnly, skipBaseline bool
+	jobs                      int
+}
+
 func main() {
 	var enums enumFlag
+	var c config
 	flag.Var(&enums, "enum", "gremlins dry-run output `FILE=PKGDIR` (repeatable), e.g. mutate-out/store.json=sync/store")
-	n := flag.Int("n", 300, "sample size")
-	seed := flag.Uint64("seed", 1, "sample seed")
-	results := flag.String("results", "mutate-out/results.jsonl", "results file (kept across runs: a rerun continues)")
-	equivalent := flag.String("equivalent", "scripts/mutate/equivalent.txt", "list of mutants judged equivalent, with reasons")
-	campaignRun := flag.String("campaign-run", "", "go test -run pattern for the campaign stage")
-	campaignShort := flag.Bool("campaign-short", false, "run the campaign stage with -short")
-	timeout := flag.Duration("timeout", 10*time.Minute, "wall-time bound of one stage for one mutant (past it: killed, timed out)")
-	budget := flag.Duration("budget", 0, "stop starting new mutants after this long (0: no bound); rerun to continue")
-	summaryOnly := flag.Bool("summary", false, "print the summary of the results file and test nothing")
-	skipBaseline := flag.Bool("skip-baseline", false, "do not check first that the stages pass unmutated")
-	jobs := flag.Int("jobs", runtime.NumCPU(), "mutants tested at once, each with GOMAXPROCS=max(1, CPUs/jobs) unless GOMAXPROCS is set")
+	flag.IntVar(&c.n, "n", 300, "sample size")
+	flag.Uint64Var(&c.seed, "seed", 1, "sample seed")
+	flag.StringVar(&c.resultsPath, "results", "mutate-out/results.jsonl", "results file (kept across runs: a rerun continues)")
+	flag.StringVar(&c.eqPath, "equivalent", "scripts/mutate/equivalent.txt", "list of mutants judged equivalent, with reasons")
+	flag.StringVar(&c.campaignRun, "campaign-run", "", "go test -run pattern for the campaign stage")
+	flag.StringVar(&c.unitRun, "unit-run", "", "go test -run pattern for the unit stage (default: every test; a pattern is for smoke runs of the tool)")
+	flag.BoolVar(&c.campaignShort, "campaign-short", false, "run the campaign stage with -short")
+	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "wall-time bound of one stage for one mutant (past it: killed, timed out)")
+	flag.DurationVar(&c.budget, "budget", 0, "stop starting new mutants after this long (0: no bound); rerun to continue")
+	flag.BoolVar(&c.summaryOnly, "summary", false, "print the summary of the results file and test nothing")
+	flag.BoolVar(&c.skipBaseline, "skip-baseline", false, "do not check first that the stages pass unmutated")
+	flag.IntVar(&c.jobs, "jobs", 0, "mutants tested at once (0: the number of CPUs), each with GOMAXPROCS=max(1, CPUs/jobs) unless GOMAXPROCS is set")
 	flag.Parse()
-	if err := run(enums, *n, *seed, *results, *equivalent, *campaignRun, *campaignShort, *timeout, *budget, *summaryOnly, *skipBaseline, *jobs); err != nil {
+	c.enums = enums
+	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(enums []string, n int, seed uint64, resultsPath, eqPath, campaignRun string, campaignShort bool,
-	timeout, budget time.Duration, summaryOnly, skipBaseline bool, jobs int) error {
-	if jobs < 1 {
-		return fmt.Errorf("-jobs %d: want at least 1", jobs)
+func run(c config) error {
+	enums, n, seed, resultsPath, eqPath := c.enums, c.n, c.seed, c.resultsPath, c.eqPath
+	timeout, budget, summaryOnly, skipBaseline, jobs := c.timeout, c.budget, c.summaryOnly, c.skipBaseline, c.jobs
+	if jobs < 0 {
+		return fmt.Errorf("-jobs %d: want 0 (the number of CPUs) or more", jobs)
+	}
+	if jobs == 0 {
+		jobs = runtime.NumCPU()
 	}
 	if len(enums) == 0 {
 		return errors.New("no -enum FILE=PKGDIR given (run gremlins unleash --dry-run -o FILE ./PKGDIR first; see docs/MUTATION.md)")
@@ -108,18 +128,25 @@ func run(enums []string, n int, seed uint64, resultsPath, eqPath, campaignRun st
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	campaignArgs := []string{"-count=1", "-timeout", (timeout - 30*time.Second).String()}
-	if campaignShort {
+	// No -count=1: the go test cache answers only for a test binary and
+	// inputs it has seen pass, so a rerun's baseline on an unchanged tree,
+	// and a mutant the compiler folded into the unmutated binary, cost
+	// nothing; every other mutant is a new binary and runs.
+	campaignArgs := []string{"-timeout", (timeout - 30*time.Second).String()}
+	if c.campaignShort {
 		campaignArgs = append(campaignArgs, "-short")
 	}
-	if campaignRun != "" {
-		campaignArgs = append(campaignArgs, "-run", campaignRun)
+	if c.campaignRun != "" {
+		campaignArgs = append(campaignArgs, "-run", c.campaignRun)
+	}
+	unitArgs := []string{"-timeout", (timeout - 30*time.Second).String()}
+	if c.unitRun != "" {
+		unitArgs = append(unitArgs, "-run", c.unitRun)
 	}
 	r := &mutate.Runner{
 		Go: "go", Root: root, Scratch: scratch, Timeout: timeout,
 		Campaign: mutate.Stage{Name: "campaign", Args: append(campaignArgs, "./faults/campaign")},
-		Unit: mutate.Stage{Name: "unit", Args: []string{"-timeout", (timeout - 30*time.Second).String(),
-			"./sync/...", "./faults", "./faults/reference/..."}},
+		Unit:     mutate.Stage{Name: "unit", Args: append(unitArgs, "./sync/...", "./faults", "./faults/reference/...")},
 	}
 
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set && jobs > 1 {
