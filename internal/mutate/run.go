@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,6 +26,34 @@ var ErrBaseline = errors.New("the tests fail without a mutant")
 type Stage struct {
 	Name string
 	Args []string
+	// OwnFirst lists the stage's packages as "./dir" (Args must then name
+	// exactly these after its flags). For a mutant in one of them, that
+	// package's tests run first, alone, and the others only when it
+	// passes: go test's -failfast stops one package, not the others, so
+	// a mutant its own package's tests kill no longer waits for the rest.
+	// The outcome is the same (the stage fails if any package fails).
+	OwnFirst []string
+}
+
+// split returns the stage as run for a mutant of file (slash path from the
+// module root): one invocation, or its own package's then the others'.
+func (st Stage) split(file string) [][]string {
+	own := "./" + path.Dir(file)
+	if file == "" || !slices.Contains(st.OwnFirst, own) {
+		return [][]string{st.Args}
+	}
+	flags := st.Args[:len(st.Args)-len(st.OwnFirst)]
+	var rest []string
+	for _, p := range st.OwnFirst {
+		if p != own {
+			rest = append(rest, p)
+		}
+	}
+	runs := [][]string{append(slices.Clone(flags), own)}
+	if len(rest) > 0 {
+		runs = append(runs, append(slices.Clone(flags), rest...))
+	}
+	return runs
 }
 
 // Runner tests mutants of the module at Root.
@@ -45,7 +75,7 @@ type Runner struct {
 // ErrBaseline unless both pass.
 func (r *Runner) Baseline(ctx context.Context) error {
 	for _, st := range []Stage{r.Campaign, r.Unit} {
-		res := r.stage(ctx, st, "")
+		res := r.stage(ctx, st, "", "")
 		if !res.pass {
 			return fmt.Errorf("%w: stage %s: %s\n%s", ErrBaseline, st.Name, res.failed, res.tail)
 		}
@@ -91,7 +121,7 @@ func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 	}
 	res.Outcome = Lived
 	for _, st := range []Stage{r.Campaign, r.Unit} {
-		sr := r.stage(ctx, st, overlay)
+		sr := r.stage(ctx, st, overlay, m.File)
 		res.CPUSeconds += sr.cpu.Seconds()
 		if err := ctx.Err(); err != nil {
 			return Result{}, err // interrupted: record nothing
@@ -136,14 +166,28 @@ type stageResult struct {
 	cpu time.Duration
 }
 
-func (r *Runner) stage(ctx context.Context, st Stage, overlay string) stageResult {
+// stage runs st with the overlay (none: "") for a mutant of file (none:
+// ""); the stage's Timeout covers all its invocations.
+func (r *Runner) stage(ctx context.Context, st Stage, overlay, file string) stageResult {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
+	var res stageResult
+	for _, stArgs := range st.split(file) {
+		res = r.goTest(ctx, st.Name, stArgs, overlay, res.cpu)
+		if !res.pass {
+			break
+		}
+	}
+	return res
+}
+
+// goTest runs one go test; cpu is what the stage used before it.
+func (r *Runner) goTest(ctx context.Context, name string, stArgs []string, overlay string, cpu time.Duration) stageResult {
 	args := []string{"test", "-vet=off", "-failfast"}
 	if overlay != "" {
 		args = append(args, "-overlay="+overlay)
 	}
-	args = append(args, st.Args...)
+	args = append(args, stArgs...)
 	cmd := exec.CommandContext(ctx, r.Go, args...)
 	cmd.Dir = r.Root
 	if len(r.Env) > 0 {
@@ -155,14 +199,14 @@ func (r *Runner) stage(ctx context.Context, st Stage, overlay string) stageResul
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	text := out.String()
-	res := stageResult{pass: err == nil, failed: firstFailure(text), tail: tail(text, 40)}
+	res := stageResult{pass: err == nil, failed: firstFailure(text), tail: tail(text, 40), cpu: cpu}
 	if ps := cmd.ProcessState; ps != nil {
-		res.cpu = ps.UserTime() + ps.SystemTime()
+		res.cpu += ps.UserTime() + ps.SystemTime()
 	}
 	switch {
 	case err == nil:
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		res.timedOut, res.failed = true, fmt.Sprintf("stage %s ran past %s", st.Name, r.Timeout)
+		res.timedOut, res.failed = true, fmt.Sprintf("stage %s ran past %s", name, r.Timeout)
 	case strings.Contains(text, "panic: test timed out"):
 		res.timedOut = true
 	case strings.Contains(text, "[build failed]") || strings.Contains(text, "[setup failed]"):

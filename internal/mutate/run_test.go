@@ -140,3 +140,61 @@ func TestRunnerMutantsAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, left, "scratch directories removed")
 }
+
+// fakeGoPkgs logs each go test's packages; the tests of ./sub fail for a
+// mutated file holding 'a <= b'.
+const fakeGoPkgs = `#!/bin/sh
+ov=
+pkgs=
+for a in "$@"; do
+	case "$a" in
+	-overlay=*) ov="${a#-overlay=}" ;;
+	./*) pkgs="$pkgs $a" ;;
+	esac
+done
+[ -n "$ov" ] || exit 0
+mutated=$(sed 's/.*:"\([^"]*\)"}}$/\1/' "$ov")
+echo "$(basename $(dirname "$mutated"))$pkgs" >> "$FAKE_LOG"
+case "$pkgs" in
+*./sub*) if grep -q 'a <= b' "$mutated"; then echo "--- FAIL: TestSub (0.00s)"; exit 1; fi ;;
+esac
+exit 0
+`
+
+func TestRunnerOwnPackageFirst(t *testing.T) {
+	root, scratch, bin := t.TempDir(), t.TempDir(), t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "sub"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "sub", "p.go"), []byte(fakeSrc), 0o644))
+	goCmd := filepath.Join(bin, "go")
+	require.NoError(t, os.WriteFile(goCmd, []byte(fakeGoPkgs), 0o755))
+	log := filepath.Join(t.TempDir(), "log")
+	t.Setenv("FAKE_LOG", log)
+	pkgs := []string{"./other", "./sub", "./third"}
+	r := &Runner{
+		Go: goCmd, Root: root, Scratch: scratch, Timeout: time.Minute,
+		Campaign: Stage{Name: "campaign", Args: []string{"./camp"}},
+		Unit:     Stage{Name: "unit", Args: append([]string{"-timeout", "1m"}, pkgs...), OwnFirst: pkgs},
+	}
+	col := strings.Index(strings.Split(fakeSrc, "\n")[2], ">") + 1
+	for _, tc := range []struct {
+		typ     string
+		outcome Outcome
+		runs    []string
+	}{
+		{"CONDITIONALS_NEGATION", KilledByUnit, []string{"./camp", "./sub"}},             // <=: ./sub kills it, the rest never runs
+		{"CONDITIONALS_BOUNDARY", Lived, []string{"./camp", "./sub", "./other ./third"}}, // >=: its package, then the others together
+	} {
+		_ = os.Remove(log) // a fresh log for each mutant
+		res, err := r.Run(context.Background(), Mutant{File: "sub/p.go", Line: 3, Col: col, Type: tc.typ})
+		require.NoError(t, err)
+		require.Equal(t, tc.outcome, res.Outcome, tc.typ)
+		b, err := os.ReadFile(log)
+		require.NoError(t, err)
+		var runs []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			_, p, _ := strings.Cut(l, " ")
+			runs = append(runs, p)
+		}
+		require.Equal(t, tc.runs, runs, tc.typ)
+	}
+}

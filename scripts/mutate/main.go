@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -143,10 +144,14 @@ func run(c config) error {
 	if c.unitRun != "" {
 		unitArgs = append(unitArgs, "-run", c.unitRun)
 	}
+	unitPkgs, err := listPackages(root, "./sync/...", "./faults", "./faults/reference/...")
+	if err != nil {
+		return err
+	}
 	r := &mutate.Runner{
 		Go: "go", Root: root, Scratch: scratch, Timeout: timeout,
 		Campaign: mutate.Stage{Name: "campaign", Args: append(campaignArgs, "./faults/campaign")},
-		Unit:     mutate.Stage{Name: "unit", Args: append(unitArgs, "./sync/...", "./faults", "./faults/reference/...")},
+		Unit:     mutate.Stage{Name: "unit", Args: append(unitArgs, unitPkgs...), OwnFirst: unitPkgs},
 	}
 
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set && jobs > 1 {
@@ -194,6 +199,26 @@ func run(c config) error {
 	fmt.Printf("sample seed %d, size %d, results %s\n", seed, n, resultsPath)
 	mutate.Summarize(generated, dups, len(sample), out.Done, eq).Write(os.Stdout, eq)
 	return nil
+}
+
+// listPackages expands go package patterns to "./dir" paths from root.
+func listPackages(root string, patterns ...string) ([]string, error) {
+	cmd := exec.Command("go", append([]string{"list", "-f", "{{.Dir}}"}, patterns...)...)
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list %s: %w", strings.Join(patterns, " "), err)
+	}
+	var pkgs []string
+	for _, dir := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		rel, err := filepath.Rel(root, dir)
+		if err != nil {
+			return nil, err
+		}
+		pkgs = append(pkgs, "./"+filepath.ToSlash(rel))
+	}
+	return pkgs, nil
 }
 
 // checkApplies fails before any test runs when the enumeration does not
