@@ -21,7 +21,8 @@ import (
 //     after ctx is done; mutants in progress when ctx is cancelled are
 //     discarded (Test returns an error once ctx is done; nothing is
 //     recorded for them), while under Budget the ones in progress finish
-//     and are recorded; a result Test returns without error is recorded;
+//     and are recorded; a result Test returns without error is recorded,
+//     unless the run is stopping on an error (then nothing more is);
 //   - Before runs once, before the first mutant starts, and only when at
 //     least one mutant needs a test.
 type Schedule struct {
@@ -105,7 +106,7 @@ func (s Schedule) Execute(ctx context.Context) (ScheduleResult, error) {
 				case f.err != nil && ctx.Err() != nil:
 					// cut short by the interruption: discarded
 				case f.err != nil:
-					stop.fail(f.err)
+					stop.fail(f.err) // (the worker has already)
 				default:
 					if err := s.Record(f.i, f.res); err != nil {
 						stop.fail(err)
