@@ -230,7 +230,7 @@ func checkApplies(ms []mutate.Mutant) error {
 			return err
 		}
 		if _, err := mutate.Apply(src, m); err != nil {
-			return fmt.Errorf("%w (the gremlins enumeration is older than the source: rerun make mutate)", err)
+			return fmt.Errorf("%w (the gremlins enumeration is older than the source: delete mutate-out/*.json and rerun make mutate)", err)
 		}
 	}
 	return nil
