@@ -172,20 +172,33 @@ campaign-lifecycle:
 # sync/store and sync/engine (default operators), scripts/mutate tests a
 # seeded sample of them, campaign tests first, then the unit tests. Results
 # are kept per mutant in mutate-out/results.jsonl: rerunning continues. Not
-# part of `make test`.
+# part of `make test`. MUTATE_JOBS mutants are tested at once (0: one per
+# CPU; they start in draw order, each with GOMAXPROCS=CPUs/jobs);
+# MUTATE_BUDGET stops starting mutants after that long (the ones started
+# finish); Ctrl-C drops the ones in progress.
 GREMLINS       ?= $(shell $(GO) env GOPATH)/bin/gremlins
 MUTANTS        ?= 300
 MUTATE_SEED    ?= 1
 MUTATE_BUDGET  ?= 0
 MUTATE_TIMEOUT ?= 5m
+MUTATE_JOBS    ?= 0
 MUTATE_FLAGS   ?=
 MUTATE_CAMPAIGN_RUN ?= ^(TestShardsMergeToTheWhole|TestStandardRoundExhaustive|TestBranchingEqualsReplay|TestDepthTwoOnSmallScenario|TestRegressions|TestOracleSelfTest|TestNANDCampaignShard|TestLongRunCampaignShard|TestLifecycleCampaignShard)$$
-.PHONY: mutate
-mutate:
+# The enumeration (about a minute: Gremlins runs the package's tests for
+# coverage first) is redone only when a file of the package changed (the
+# engine's also when the store's did: its tests run on it).
+MUTATE_STORE_SRC  := $(wildcard sync/store/*.go)
+MUTATE_ENGINE_SRC := $(wildcard sync/engine/*.go)
+mutate-out/store.json: $(MUTATE_STORE_SRC)
 	@test -x $(GREMLINS) || $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 	@mkdir -p mutate-out
-	$(GREMLINS) unleash --dry-run --silent -o mutate-out/store.json ./sync/store
-	$(GREMLINS) unleash --dry-run --silent -o mutate-out/engine.json ./sync/engine
+	$(GREMLINS) unleash --dry-run --silent -o $@.tmp ./sync/store && mv $@.tmp $@
+mutate-out/engine.json: $(MUTATE_ENGINE_SRC) $(MUTATE_STORE_SRC)
+	@test -x $(GREMLINS) || $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+	@mkdir -p mutate-out
+	$(GREMLINS) unleash --dry-run --silent -o $@.tmp ./sync/engine && mv $@.tmp $@
+.PHONY: mutate
+mutate: mutate-out/store.json mutate-out/engine.json
 	$(GO) run ./scripts/mutate -enum mutate-out/store.json=sync/store -enum mutate-out/engine.json=sync/engine \
-		-n $(MUTANTS) -seed $(MUTATE_SEED) -budget $(MUTATE_BUDGET) -timeout $(MUTATE_TIMEOUT) -campaign-run '$(MUTATE_CAMPAIGN_RUN)' \
+		-n $(MUTANTS) -seed $(MUTATE_SEED) -jobs $(MUTATE_JOBS) -budget $(MUTATE_BUDGET) -timeout $(MUTATE_TIMEOUT) -campaign-run '$(MUTATE_CAMPAIGN_RUN)' \
 		-results mutate-out/results.jsonl -equivalent scripts/mutate/equivalent.txt $(MUTATE_FLAGS)

@@ -8,6 +8,7 @@
 // (ParseGremlins), draws a sample from a seed (Sample), rewrites the one
 // token in a copy of the file (Apply), and runs `go test -overlay` with the
 // copy standing in for the original (Runner): the working tree is never
-// written. Each outcome is appended to a JSON-lines file (Results), so a
-// rerun with the same file continues where the last one stopped.
+// written. Schedule tests several mutants at once, started in draw order.
+// Each outcome is appended to a JSON-lines file (Results), so a rerun with
+// the same file continues where the last one stopped.
 package mutate

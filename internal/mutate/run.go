@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,13 +26,44 @@ var ErrBaseline = errors.New("the tests fail without a mutant")
 type Stage struct {
 	Name string
 	Args []string
+	// OwnFirst lists the stage's packages as "./dir" (Args must then name
+	// exactly these after its flags). For a mutant in one of them, that
+	// package's tests run first, alone, and the others only when it
+	// passes: go test's -failfast stops one package, not the others, so
+	// a mutant its own package's tests kill no longer waits for the rest.
+	// The outcome is the same (the stage fails if any package fails).
+	OwnFirst []string
+}
+
+// split returns the stage as run for a mutant of file (slash path from the
+// module root): one invocation, or its own package's then the others'.
+func (st Stage) split(file string) [][]string {
+	own := "./" + path.Dir(file)
+	if file == "" || !slices.Contains(st.OwnFirst, own) {
+		return [][]string{st.Args}
+	}
+	flags := st.Args[:len(st.Args)-len(st.OwnFirst)]
+	var rest []string
+	for _, p := range st.OwnFirst {
+		if p != own {
+			rest = append(rest, p)
+		}
+	}
+	runs := [][]string{append(slices.Clone(flags), own)}
+	if len(rest) > 0 {
+		runs = append(runs, append(slices.Clone(flags), rest...))
+	}
+	return runs
 }
 
 // Runner tests mutants of the module at Root.
 type Runner struct {
 	Go      string // the go command
 	Root    string // absolute module root
-	Scratch string // directory for the mutated files and overlay files
+	Scratch string // directory under which each mutant gets its own directory for its mutated file and overlay file
+	// Env is added to the environment of the go commands (e.g. GOMAXPROCS
+	// when several mutants run at once).
+	Env []string
 	// Campaign runs first; Unit only when Campaign passes.
 	Campaign, Unit Stage
 	// Timeout bounds each stage's wall time; past it the mutant counts as
@@ -42,7 +75,7 @@ type Runner struct {
 // ErrBaseline unless both pass.
 func (r *Runner) Baseline(ctx context.Context) error {
 	for _, st := range []Stage{r.Campaign, r.Unit} {
-		res := r.stage(ctx, st, "")
+		res := r.stage(ctx, st, "", "")
 		if !res.pass {
 			return fmt.Errorf("%w: stage %s: %s\n%s", ErrBaseline, st.Name, res.failed, res.tail)
 		}
@@ -60,8 +93,9 @@ func (r *Runner) SourceHash(m Mutant) (string, []byte, error) {
 	return hex.EncodeToString(sum[:]), src, nil
 }
 
-// Run applies m in the scratch directory and runs the stages with the
-// mutated file overlaid on the original.
+// Run applies m in a scratch directory of its own and runs the stages with
+// the mutated file overlaid on the original. Several Runs may go on at once.
+// When ctx is done before the stages finished, Run returns ctx's error.
 func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 	start := time.Now()
 	sha, src, err := r.SourceHash(m)
@@ -73,14 +107,21 @@ func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Mutant: m, SrcSHA256: sha, From: ed.From.String(), To: ed.To.String(), Code: lineOf(ed.Src, m.Line)}
-	overlay, err := r.writeOverlay(m, ed.Src)
+	if err := os.MkdirAll(r.Scratch, 0o755); err != nil {
+		return Result{}, err
+	}
+	dir, err := os.MkdirTemp(r.Scratch, "mutant-")
 	if err != nil {
 		return Result{}, err
 	}
-	defer os.Remove(overlay)
+	defer os.RemoveAll(dir)
+	overlay, err := writeOverlay(dir, filepath.Join(r.Root, filepath.FromSlash(m.File)), ed.Src)
+	if err != nil {
+		return Result{}, err
+	}
 	res.Outcome = Lived
 	for _, st := range []Stage{r.Campaign, r.Unit} {
-		sr := r.stage(ctx, st, overlay)
+		sr := r.stage(ctx, st, overlay, m.File)
 		res.CPUSeconds += sr.cpu.Seconds()
 		if err := ctx.Err(); err != nil {
 			return Result{}, err // interrupted: record nothing
@@ -101,54 +142,71 @@ func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 	return res, nil
 }
 
-// writeOverlay writes the mutated file and the -overlay JSON naming it.
-func (r *Runner) writeOverlay(m Mutant, src []byte) (string, error) {
-	if err := os.MkdirAll(r.Scratch, 0o755); err != nil {
-		return "", err
-	}
-	mutated := filepath.Join(r.Scratch, "mutant.go")
+// writeOverlay writes, in dir, the mutated file standing in for orig and
+// the -overlay JSON naming it, and returns the JSON's path.
+func writeOverlay(dir, orig string, src []byte) (string, error) {
+	mutated := filepath.Join(dir, "mutant.go")
 	if err := os.WriteFile(mutated, src, 0o644); err != nil {
 		return "", err
 	}
-	orig := filepath.Join(r.Root, filepath.FromSlash(m.File))
 	b, err := json.Marshal(map[string]map[string]string{"Replace": {orig: mutated}})
 	if err != nil {
 		return "", err
 	}
-	overlay := filepath.Join(r.Scratch, "overlay.json")
+	overlay := filepath.Join(dir, "overlay.json")
 	return overlay, os.WriteFile(overlay, b, 0o644)
 }
 
 type stageResult struct {
 	pass, buildFailed, timedOut bool
 	failed, tail                string
-	cpu                         time.Duration // user+system, the go command and what it waited for
+	// cpu is user+system of the go command and of the descendants it
+	// waited for (its compiles, links and test binaries): the kernel's
+	// rusage of this one child, so it stays per mutant when several run.
+	cpu time.Duration
 }
 
-func (r *Runner) stage(ctx context.Context, st Stage, overlay string) stageResult {
+// stage runs st with the overlay (none: "") for a mutant of file (none:
+// ""); the stage's Timeout covers all its invocations.
+func (r *Runner) stage(ctx context.Context, st Stage, overlay, file string) stageResult {
 	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
+	var res stageResult
+	for _, stArgs := range st.split(file) {
+		res = r.goTest(ctx, st.Name, stArgs, overlay, res.cpu)
+		if !res.pass {
+			break
+		}
+	}
+	return res
+}
+
+// goTest runs one go test; cpu is what the stage used before it.
+func (r *Runner) goTest(ctx context.Context, name string, stArgs []string, overlay string, cpu time.Duration) stageResult {
 	args := []string{"test", "-vet=off", "-failfast"}
 	if overlay != "" {
 		args = append(args, "-overlay="+overlay)
 	}
-	args = append(args, st.Args...)
+	args = append(args, stArgs...)
 	cmd := exec.CommandContext(ctx, r.Go, args...)
 	cmd.Dir = r.Root
+	if len(r.Env) > 0 {
+		cmd.Env = append(os.Environ(), r.Env...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	setProcessGroup(cmd)
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	text := out.String()
-	res := stageResult{pass: err == nil, failed: firstFailure(text), tail: tail(text, 40)}
+	res := stageResult{pass: err == nil, failed: firstFailure(text), tail: tail(text, 40), cpu: cpu}
 	if ps := cmd.ProcessState; ps != nil {
-		res.cpu = ps.UserTime() + ps.SystemTime()
+		res.cpu += ps.UserTime() + ps.SystemTime()
 	}
 	switch {
 	case err == nil:
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		res.timedOut, res.failed = true, fmt.Sprintf("stage %s ran past %s", st.Name, r.Timeout)
+		res.timedOut, res.failed = true, fmt.Sprintf("stage %s ran past %s", name, r.Timeout)
 	case strings.Contains(text, "panic: test timed out"):
 		res.timedOut = true
 	case strings.Contains(text, "[build failed]") || strings.Contains(text, "[setup failed]"):

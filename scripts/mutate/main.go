@@ -4,6 +4,7 @@
 //
 // Results go to a JSON-lines file, one line per mutant; a rerun with the
 // same file, seed and sample size tests only the mutants not yet in it.
+// -jobs N tests N mutants at once (started in draw order).
 package main
 
 import (
@@ -12,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -25,28 +28,52 @@ type enumFlag []string
 func (e *enumFlag) String() string     { return strings.Join(*e, ",") }
 func (e *enumFlag) Set(v string) error { *e = append(*e, v); return nil }
 
+// config is the command line.
+type config struct {
+	enums                     []string
+	n                         int
+	seed                      uint64
+	resultsPath, eqPath       string
+	campaignRun, unitRun      string
+	campaignShort             bool
+	timeout, budget           time.Duration
+	summaryOnly, skipBaseline bool
+	jobs                      int
+}
+
 func main() {
 	var enums enumFlag
+	var c config
 	flag.Var(&enums, "enum", "gremlins dry-run output `FILE=PKGDIR` (repeatable), e.g. mutate-out/store.json=sync/store")
-	n := flag.Int("n", 300, "sample size")
-	seed := flag.Uint64("seed", 1, "sample seed")
-	results := flag.String("results", "mutate-out/results.jsonl", "results file (kept across runs: a rerun continues)")
-	equivalent := flag.String("equivalent", "scripts/mutate/equivalent.txt", "list of mutants judged equivalent, with reasons")
-	campaignRun := flag.String("campaign-run", "", "go test -run pattern for the campaign stage")
-	campaignShort := flag.Bool("campaign-short", false, "run the campaign stage with -short")
-	timeout := flag.Duration("timeout", 10*time.Minute, "wall-time bound of one stage for one mutant (past it: killed, timed out)")
-	budget := flag.Duration("budget", 0, "stop starting new mutants after this long (0: no bound); rerun to continue")
-	summaryOnly := flag.Bool("summary", false, "print the summary of the results file and test nothing")
-	skipBaseline := flag.Bool("skip-baseline", false, "do not check first that the stages pass unmutated")
+	flag.IntVar(&c.n, "n", 300, "sample size")
+	flag.Uint64Var(&c.seed, "seed", 1, "sample seed")
+	flag.StringVar(&c.resultsPath, "results", "mutate-out/results.jsonl", "results file (kept across runs: a rerun continues)")
+	flag.StringVar(&c.eqPath, "equivalent", "scripts/mutate/equivalent.txt", "list of mutants judged equivalent, with reasons")
+	flag.StringVar(&c.campaignRun, "campaign-run", "", "go test -run pattern for the campaign stage")
+	flag.StringVar(&c.unitRun, "unit-run", "", "go test -run pattern for the unit stage (default: every test; a pattern is for smoke runs of the tool)")
+	flag.BoolVar(&c.campaignShort, "campaign-short", false, "run the campaign stage with -short")
+	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "wall-time bound of one stage for one mutant (past it: killed, timed out)")
+	flag.DurationVar(&c.budget, "budget", 0, "stop starting new mutants after this long (0: no bound); rerun to continue")
+	flag.BoolVar(&c.summaryOnly, "summary", false, "print the summary of the results file and test nothing")
+	flag.BoolVar(&c.skipBaseline, "skip-baseline", false, "do not check first that the stages pass unmutated")
+	flag.IntVar(&c.jobs, "jobs", 0, "mutants tested at once (0: the number of CPUs), each with GOMAXPROCS=max(1, CPUs/jobs) unless GOMAXPROCS is set")
 	flag.Parse()
-	if err := run(enums, *n, *seed, *results, *equivalent, *campaignRun, *campaignShort, *timeout, *budget, *summaryOnly, *skipBaseline); err != nil {
+	c.enums = enums
+	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(enums []string, n int, seed uint64, resultsPath, eqPath, campaignRun string, campaignShort bool,
-	timeout, budget time.Duration, summaryOnly, skipBaseline bool) error {
+func run(c config) error {
+	enums, n, seed, resultsPath, eqPath := c.enums, c.n, c.seed, c.resultsPath, c.eqPath
+	timeout, budget, summaryOnly, skipBaseline, jobs := c.timeout, c.budget, c.summaryOnly, c.skipBaseline, c.jobs
+	if jobs < 0 {
+		return fmt.Errorf("-jobs %d: want 0 (the number of CPUs) or more", jobs)
+	}
+	if jobs == 0 {
+		jobs = runtime.NumCPU()
+	}
 	if len(enums) == 0 {
 		return errors.New("no -enum FILE=PKGDIR given (run gremlins unleash --dry-run -o FILE ./PKGDIR first; see docs/MUTATION.md)")
 	}
@@ -102,60 +129,96 @@ func run(enums []string, n int, seed uint64, resultsPath, eqPath, campaignRun st
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	campaignArgs := []string{"-count=1", "-timeout", (timeout - 30*time.Second).String()}
-	if campaignShort {
+	// No -count=1: the go test cache answers only for a test binary and
+	// inputs it has seen pass, so a rerun's baseline on an unchanged tree,
+	// and a mutant the compiler folded into the unmutated binary, cost
+	// nothing; every other mutant is a new binary and runs.
+	campaignArgs := []string{"-timeout", (timeout - 30*time.Second).String()}
+	if c.campaignShort {
 		campaignArgs = append(campaignArgs, "-short")
 	}
-	if campaignRun != "" {
-		campaignArgs = append(campaignArgs, "-run", campaignRun)
+	if c.campaignRun != "" {
+		campaignArgs = append(campaignArgs, "-run", c.campaignRun)
+	}
+	unitArgs := []string{"-timeout", (timeout - 30*time.Second).String()}
+	if c.unitRun != "" {
+		unitArgs = append(unitArgs, "-run", c.unitRun)
+	}
+	unitPkgs, err := listPackages(root, "./sync/...", "./faults", "./faults/reference/...")
+	if err != nil {
+		return err
 	}
 	r := &mutate.Runner{
 		Go: "go", Root: root, Scratch: scratch, Timeout: timeout,
 		Campaign: mutate.Stage{Name: "campaign", Args: append(campaignArgs, "./faults/campaign")},
-		Unit: mutate.Stage{Name: "unit", Args: []string{"-timeout", (timeout - 30*time.Second).String(),
-			"./sync/...", "./faults", "./faults/reference/..."}},
+		Unit:     mutate.Stage{Name: "unit", Args: append(unitArgs, unitPkgs...), OwnFirst: unitPkgs},
+	}
+
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set && jobs > 1 {
+		r.Env = []string{fmt.Sprintf("GOMAXPROCS=%d", max(1, runtime.NumCPU()/jobs))}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	var done []mutate.Result
-	baselined := skipBaseline || summaryOnly
-	for i, m := range sample {
-		sha, _, err := r.SourceHash(m)
-		if err != nil {
-			return err
-		}
-		if res, ok := rs.Lookup(m, sha); ok {
-			done = append(done, res)
-			continue
-		}
-		if summaryOnly || (budget > 0 && time.Since(start) > budget) || ctx.Err() != nil {
-			break // the summary covers the prefix tested so far
-		}
-		if !baselined {
-			fmt.Fprintln(os.Stderr, "mutate: baseline (both stages, unmutated)...")
-			if err := r.Baseline(ctx); err != nil {
+	sch := mutate.Schedule{
+		Sample: sample, Jobs: jobs, Budget: budget, OnlyRecorded: summaryOnly,
+		Lookup: func(m mutate.Mutant) (mutate.Result, bool, error) {
+			sha, _, err := r.SourceHash(m)
+			if err != nil {
+				return mutate.Result{}, false, err
+			}
+			res, ok := rs.Lookup(m, sha)
+			return res, ok, nil
+		},
+		Test: r.Run,
+		Record: func(i int, res mutate.Result) error {
+			if err := rs.Add(res); err != nil {
 				return err
 			}
-			baselined = true
+			fmt.Fprintf(os.Stderr, "[%d/%d] %-16s %5.0fs %5.0fs CPU %s %s→%s  %s\n", i+1, len(sample), res.Outcome, res.Seconds, res.CPUSeconds, res.ID(), res.From, res.To, res.Failed)
+			return nil
+		},
+	}
+	if !skipBaseline {
+		sch.Before = func(ctx context.Context) error {
+			fmt.Fprintln(os.Stderr, "mutate: baseline (both stages, unmutated)...")
+			return r.Baseline(ctx)
 		}
-		res, err := r.Run(ctx, m)
-		if errors.Is(err, context.Canceled) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if err := rs.Add(res); err != nil {
-			return err
-		}
-		done = append(done, res)
-		fmt.Fprintf(os.Stderr, "[%d/%d] %-16s %5.0fs %5.0fs CPU %s %s→%s  %s\n", i+1, len(sample), res.Outcome, res.Seconds, res.CPUSeconds, m.ID(), res.From, res.To, res.Failed)
+	}
+	out, err := sch.Execute(ctx)
+	if err != nil {
+		return err
+	}
+	if out.Tested > 0 {
+		fmt.Fprintf(os.Stderr, "mutate: %d mutants tested in %.0f s elapsed, %d at a time\n", out.Tested, time.Since(start).Seconds(), jobs)
+	}
+	if out.Beyond > 0 {
+		fmt.Fprintf(os.Stderr, "mutate: %d results recorded past the first untested mutant are kept for the next run, not counted below\n", out.Beyond)
 	}
 	fmt.Printf("sample seed %d, size %d, results %s\n", seed, n, resultsPath)
-	mutate.Summarize(generated, dups, len(sample), done, eq).Write(os.Stdout, eq)
+	mutate.Summarize(generated, dups, len(sample), out.Done, eq).Write(os.Stdout, eq)
 	return nil
+}
+
+// listPackages expands go package patterns to "./dir" paths from root.
+func listPackages(root string, patterns ...string) ([]string, error) {
+	cmd := exec.Command("go", append([]string{"list", "-f", "{{.Dir}}"}, patterns...)...)
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list %s: %w", strings.Join(patterns, " "), err)
+	}
+	var pkgs []string
+	for _, dir := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		rel, err := filepath.Rel(root, dir)
+		if err != nil {
+			return nil, err
+		}
+		pkgs = append(pkgs, "./"+filepath.ToSlash(rel))
+	}
+	return pkgs, nil
 }
 
 // checkApplies fails before any test runs when the enumeration does not
@@ -167,7 +230,7 @@ func checkApplies(ms []mutate.Mutant) error {
 			return err
 		}
 		if _, err := mutate.Apply(src, m); err != nil {
-			return fmt.Errorf("%w (the gremlins enumeration is older than the source: rerun make mutate)", err)
+			return fmt.Errorf("%w (the gremlins enumeration is older than the source: delete mutate-out/*.json and rerun make mutate)", err)
 		}
 	}
 	return nil
