@@ -10,6 +10,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/devlock"
 	"github.com/cmcsync/cmcsync/internal/failhook"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
@@ -152,6 +153,8 @@ type Daemon struct {
 
 	hooks  sync.WaitGroup // failover actions running (failedOver)
 	hookMu sync.Mutex     // runs them one at a time
+
+	stateLock *devlock.Locks // the state folder's (LockFile), released last by Close
 }
 
 // Simulated reports whether both chips are simulated, so the CMC and image
@@ -216,6 +219,9 @@ func (d *Daemon) Close() error {
 				errs = append(errs, fmt.Errorf("close %s: %w", f.Geometry().Name, err))
 			}
 		}
+	}
+	if err := d.stateLock.Unlock(); err != nil {
+		errs = append(errs, fmt.Errorf("state folder lock: %w", err))
 	}
 	return errors.Join(errs...)
 }

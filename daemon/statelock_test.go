@@ -1,0 +1,72 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/daemon/history"
+	"github.com/cmcsync/cmcsync/internal/devlock"
+)
+
+// TestSecondDaemonOnAStateFolderTouchesNothing: a second daemon opened on
+// a state folder a running daemon uses (the same chips, or other chips) is
+// refused as busy, naming the folder, before it writes anything there: the
+// running daemon's history log keeps exactly its own records (two writers
+// at their own offsets overwrite each other's records, and an Open that
+// finds the other's record half written cuts it off as torn).
+func TestSecondDaemonOnAStateFolderTouchesNothing(t *testing.T) {
+	tests := []struct {
+		name      string
+		sameChips bool
+	}{
+		{"the same chips", true},
+		{"other chips", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, other := t.TempDir(), t.TempDir()
+			first, err := Open(context.Background(), Options{StateDir: dir,
+				Primary: simSpec(t, "flash0", filepath.Join(dir, "chip0.img")), Backup: simSpec(t, "flash1", filepath.Join(dir, "chip1.img"))})
+			require.NoError(t, err)
+			t.Cleanup(func() { first.Close() })
+			logPath := filepath.Join(dir, history.CurrentFile)
+			before, err := os.ReadFile(logPath)
+			require.NoError(t, err)
+
+			chips := dir
+			if !tt.sameChips {
+				chips = other
+			}
+			second, err := Open(context.Background(), Options{StateDir: dir,
+				Primary: simSpec(t, "flash0", filepath.Join(chips, "chip0.img")), Backup: simSpec(t, "flash1", filepath.Join(chips, "chip1.img"))})
+			if err == nil {
+				second.Close()
+			}
+			after, rerr := os.ReadFile(logPath)
+			require.NoError(t, rerr)
+			require.Equal(t, string(before), string(after), "the refused daemon wrote into the running daemon's history")
+			require.ErrorIs(t, err, devlock.ErrBusy)
+			require.ErrorIs(t, err, ErrStateInUse)
+			require.ErrorContains(t, err, dir)
+			_, err = os.Stat(filepath.Join(dir, MarkerFile))
+			require.ErrorIs(t, err, os.ErrNotExist)
+		})
+	}
+}
+
+// TestStateFolderLockReleasedByClose: a daemon closed leaves its state
+// folder to the next start.
+func TestStateFolderLockReleasedByClose(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{StateDir: dir, Primary: simSpec(t, "flash0", filepath.Join(dir, "chip0.img")), Backup: simSpec(t, "flash1", filepath.Join(dir, "chip1.img"))}
+	d, err := Open(context.Background(), opts)
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	d, err = Open(context.Background(), opts)
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+}
