@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -53,6 +52,7 @@ type serveRun struct {
 	stdout, stderr *syncBuffer
 	cancel         context.CancelFunc
 	done           chan error
+	proc           *os.Process // startServeProcess's helper process
 }
 
 var openLine = regexp.MustCompile(`(?m)^open (https?://[^/\s]+)/`)
@@ -292,7 +292,7 @@ func TestServeHelperProcess(t *testing.T) {
 		return
 	}
 	args := strings.Split(os.Getenv("CMCSYNC_SERVE_HELPER"), "\x1f")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext() // as main
 	defer stop()
 	err := run(ctx, append([]string{"serve"}, args...), os.Stdout, os.Stderr)
 	if err != nil {
@@ -475,6 +475,7 @@ func startServeProcess(t *testing.T, args ...string) *serveRun {
 	r := &serveRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
 	require.NoError(t, cmd.Start())
+	r.proc = cmd.Process
 	go func() { r.done <- cmd.Wait() }()
 	r.cancel = func() { cmd.Process.Signal(syscall.SIGTERM) }
 	r.waitForURL(t, func() { cmd.Process.Kill() })
