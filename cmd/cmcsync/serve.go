@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -119,11 +118,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return usageError("serve: --on-failover: %v", err)
 		}
-		// A hook that cannot run is found now, not at the first failover.
-		if c, ok := a.(*failhook.Command); ok {
-			if _, err := exec.LookPath(c.Argv[0]); err != nil {
-				return usageError("serve: --on-failover: %v (give the path of an executable command, or builtin:NAME)", err)
-			}
+		// An action that cannot run (a command that is not there, a
+		// built-in without its registers) is found now, not at the
+		// first failover.
+		if err := failhook.Check(a); err != nil {
+			return usageError("serve: --on-failover: %v", err)
 		}
 		action = a
 	}

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -107,4 +109,27 @@ func eventKinds(evs []web.Event) string {
 		kinds = append(kinds, ev.Kind)
 	}
 	return strings.Join(kinds, " ")
+}
+
+// TestServeRefusesAnAltBootItCannotRun: builtin:ast2600-alt-boot maps the
+// FMC's registers through /dev/mem; where it cannot (no /dev/mem here, or
+// a sandbox or user without it), serve refuses at its start (exit 2)
+// rather than at the first failover, when the action is needed.
+func TestServeRefusesAnAltBootItCannotRun(t *testing.T) {
+	if _, err := os.Stat("/dev/mem"); err == nil {
+		t.Skip("/dev/mem exists here: whether it maps the FMC depends on the machine")
+	}
+	state := t.TempDir()
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a serve that starts stops then
+	defer cancel()
+	err := run(ctx, []string{"serve", "--state", state, "--listen", "127.0.0.1:0", "--on-failover", "builtin:ast2600-alt-boot"}, &out, &errOut)
+	var ee *exitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, exitUsage, ee.code)
+	require.ErrorContains(t, err, "--on-failover: builtin:ast2600-alt-boot cannot reach its registers")
+	require.ErrorContains(t, err, "/dev/mem")
+	entries, err := os.ReadDir(state)
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing created before the refusal")
 }
