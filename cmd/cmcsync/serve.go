@@ -95,8 +95,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// An address that is not HOST:PORT is a bad command line (exit 2), not
 	// a failure to listen.
-	if _, _, err := net.SplitHostPort(*listen); err != nil {
+	if _, port, err := net.SplitHostPort(*listen); err != nil {
 		return usageError("serve: --listen %q: %v (want HOST:PORT, e.g. 127.0.0.1:8080)", *listen, err)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		return usageError("serve: --listen %q: %v (want HOST:PORT, a port from 0 to 65535, e.g. 127.0.0.1:8080)", *listen, err)
 	}
 	places, err := cf.places("serve")
 	if err != nil {

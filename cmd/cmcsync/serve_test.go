@@ -146,6 +146,7 @@ func TestServeFlags(t *testing.T) {
 		{"unknown built-in failover action", []string{"--on-failover", "builtin:reboot"}, "--on-failover: unknown built-in failover action \"reboot\" (known: ast2600-alt-boot)"},
 		{"listen without a port", []string{"--listen", "nonsense"}, `--listen "nonsense": address nonsense: missing port in address`},
 		{"listen with two colons", []string{"--listen", "127.0.0.1:80:80"}, "--listen"},
+		{"listen on a port out of range", []string{"--listen", "127.0.0.1:99999"}, `--listen "127.0.0.1:99999"`},
 		{"failover hook that does not exist", []string{"--on-failover", "/nonexistent/cmcsync-hook arg"}, "--on-failover: exec: \"/nonexistent/cmcsync-hook\""},
 		{"certificate files that do not exist", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, "--tls-cert /nonexistent/cert.pem --tls-key /nonexistent/key.pem: open /nonexistent/cert.pem"},
 		{"zero failover timeout", []string{"--on-failover", "/bin/true", "--on-failover-timeout", "0s"}, "--on-failover-timeout"},
