@@ -103,7 +103,9 @@ type logbook struct {
 
 // openLogbook opens the history in dir ("" keeps it in memory only),
 // loading the events, rounds, totals and last scrub kept there. Damage the
-// history log reports (a torn last record) becomes an event.
+// history log reports (a torn last record) becomes an event. A log that
+// cannot be opened at all leaves the history in memory only, with a
+// "history" event saying so: the sync runs without it.
 func openLogbook(dir string, logf func(string, ...any)) (*logbook, error) {
 	b := &logbook{logf: logf}
 	if dir == "" {
@@ -111,7 +113,13 @@ func openLogbook(dir string, logf func(string, ...any)) (*logbook, error) {
 	}
 	log, loaded, err := history.Open(dir, history.Options{})
 	if err != nil {
-		return nil, err
+		// Not worth refusing the sync for (a state folder gone
+		// read-only, as UBIFS does after an error): kept in memory.
+		if logf != nil {
+			logf("history: %v (the history is kept in memory only until a restart can open it)", err)
+		}
+		b.note("history", fmt.Sprintf("history log: %v; kept in memory only until a restart", err))
+		return b, nil
 	}
 	b.log = log
 	for _, rec := range loaded.Records {

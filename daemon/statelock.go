@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/cmcsync/cmcsync/internal/devlock"
 )
@@ -26,10 +27,16 @@ func lockStateDir(dir string) (*devlock.Locks, error) {
 	}
 	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		// A read-only folder (the history is then kept in memory):
+		// the folder itself is locked.
+		path = dir
+	case err != nil:
 		return nil, fmt.Errorf("state folder lock: %w", err)
+	default:
+		f.Close()
 	}
-	f.Close()
 	l, err := devlock.Lock(path)
 	if errors.Is(err, devlock.ErrBusy) {
 		return nil, fmt.Errorf("%w: %s: %w (one daemon per state folder)", ErrStateInUse, dir, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,4 +70,37 @@ func TestStateFolderLockReleasedByClose(t *testing.T) {
 	d, err = Open(context.Background(), opts)
 	require.NoError(t, err)
 	require.NoError(t, d.Close())
+}
+
+// TestHistoryThatCannotOpenDoesNotStopTheSync: a history log that cannot
+// be opened at the start (the state folder's filesystem gone read-only, as
+// UBIFS does after an error; here a folder where the log should be) is not
+// worth refusing the sync for: the daemon opens with its history in memory
+// only, says so in its log and as a "history" event, and syncs. (It used
+// to refuse to start, and under the unit restart every 5 s, syncing
+// nothing.)
+func TestHistoryThatCannotOpenDoesNotStopTheSync(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{StateDir: dir, Primary: simSpec(t, "flash0", filepath.Join(dir, "chip0.img")), Backup: simSpec(t, "flash1", filepath.Join(dir, "chip1.img"))}
+	d, err := Open(context.Background(), opts)
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	logPath := filepath.Join(dir, history.CurrentFile)
+	require.NoError(t, os.Remove(logPath))
+	require.NoError(t, os.Mkdir(logPath, 0o700))
+
+	var logs lineLog
+	opts.Logf = logs.logf
+	d, err = Open(context.Background(), opts)
+	require.NoError(t, err)
+	defer d.Close()
+	require.Equal(t, 1, logs.count("history: "), "%v", logs.lines)
+	found := false
+	for _, ev := range d.logbook.allEvents() {
+		found = found || (ev.Kind == "history" && strings.Contains(ev.Detail, "kept in memory only"))
+	}
+	require.True(t, found, "a history event says the history is in memory only")
+	rep, err := d.SyncNow(context.Background())
+	require.NoError(t, err)
+	require.NotEmpty(t, rep.Outcome)
 }
