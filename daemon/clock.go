@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -112,10 +113,15 @@ func (c *flashClock) release() {
 }
 
 // clockedLock is the primary lock (Daemon.primaryMu): a mutex that tells
-// the engine's clock while it is held (flashClock.hold).
+// the engine's clock while it is held (flashClock.hold), and keeps when it
+// was taken (heldFor).
 type clockedLock struct {
 	mu    sync.Mutex
 	clock *flashClock // nil until the chips are open
+	// mono is the monotonic time source (nil: monotonic); taken is its
+	// reading when the lock was taken, plus 1 (0: free).
+	mono  func() time.Duration
+	taken atomic.Int64
 }
 
 // Lock takes the lock and holds the clock.
@@ -124,14 +130,33 @@ func (l *clockedLock) Lock() {
 	if l.clock != nil {
 		l.clock.hold()
 	}
+	l.taken.Store(int64(l.now()) + 1)
 }
 
 // Unlock releases the clock and the lock.
 func (l *clockedLock) Unlock() {
+	l.taken.Store(0)
 	if l.clock != nil {
 		l.clock.release()
 	}
 	l.mu.Unlock()
+}
+
+// heldFor is how long the lock has been held by its holder now (0: free).
+// Safe to call without the lock.
+func (l *clockedLock) heldFor() time.Duration {
+	t := l.taken.Load()
+	if t == 0 {
+		return 0
+	}
+	return max(l.now()-time.Duration(t-1), 0)
+}
+
+func (l *clockedLock) now() time.Duration {
+	if l.mono != nil {
+		return l.mono()
+	}
+	return monotonic()
 }
 
 // Sleep waits d in real time, or until ctx is done.

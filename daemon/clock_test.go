@@ -106,3 +106,23 @@ func TestScrubAgeSurvivesClockSteps(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldFor: HeldFor is how long the primary lock has been held by its
+// holder, on the monotonic clock; 0 while it is free.
+func TestHeldFor(t *testing.T) {
+	c := newHandClock(time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC))
+	d := &Daemon{}
+	d.primaryMu.mono = c.mono
+	require.Zero(t, d.HeldFor())
+	c.advance(time.Hour)
+	d.primaryMu.Lock()
+	require.Zero(t, d.HeldFor())
+	c.advance(90 * time.Second)
+	require.Equal(t, 90*time.Second, d.HeldFor())
+	d.primaryMu.Unlock()
+	require.Zero(t, d.HeldFor())
+	d.primaryMu.Lock()
+	c.advance(time.Second)
+	require.Equal(t, time.Second, d.HeldFor(), "measured from this hold")
+	d.primaryMu.Unlock()
+}

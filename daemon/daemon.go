@@ -167,6 +167,14 @@ func (d *Daemon) Formatted() bool { return d.formatted }
 // Status returns the engine's status.
 func (d *Daemon) Status() engine.Status { return d.engine.Status() }
 
+// HeldFor is how long the chips have been held by what holds them now: a
+// round (also one asked for through the API, an upgrade choice, a
+// failback), a step of the simulated CMC, a scrub step; 0 when nothing
+// holds them. A round stays well under a few minutes on any chip; one
+// held far longer hangs (a flash operation that never returns), which
+// cmcsync serve's watchdog turns into a restart.
+func (d *Daemon) HeldFor() time.Duration { return d.primaryMu.heldFor() }
+
 // BytesWritten returns the bytes every round since Open wrote.
 func (d *Daemon) BytesWritten() int64 {
 	d.mu.Lock()

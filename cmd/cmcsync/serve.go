@@ -68,6 +68,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	onFailover := fs.String("on-failover", "", "after each failover run `ACTION` once: a command line (split on spaces, no shell; the event is in its CMCSYNC_* environment) or builtin:ast2600-alt-boot (arm the AST2600 alternate-boot watchdog); see docs/DEPLOY.md")
 	onFailoverTimeout := fs.Duration("on-failover-timeout", failhook.DefaultTimeout, "kill a --on-failover command still running after this long")
+	stuck := fs.Duration("stuck-after", defaultStuckAfter, "take one round or write holding the chips longer than this for hung: log it and stop the systemd watchdog pings, so systemd restarts serve (0: never)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -82,6 +83,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *scrubEvery < 0 {
 		return usageError("serve: --scrub-every must not be negative")
+	}
+	if *stuck < 0 {
+		return usageError("serve: --stuck-after must not be negative")
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("serve: give both --tls-cert and --tls-key, or neither")
@@ -217,7 +221,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := sdnotify.Notify(sdnotify.Ready + "\n" + sdnotify.Status(fmt.Sprintf("serving on %s, generation %d", ln.Addr(), d.Status().Generation))); err != nil {
 		logf("%v", err)
 	}
-	err = serveUntilDone(ctx, ln, srv, d, logf, watchdog)
+	err = serveUntilDone(ctx, ln, srv, d, logf, watchdog, *stuck)
 	if err == nil {
 		if _, ops, ok := d.Faults(); ok {
 			fmt.Fprintf(stdout, "cmcsync serve: stopped after %d flash operations\n", ops)
@@ -295,26 +299,34 @@ func printServeStart(w io.Writer, dir, url string, specs [2]flashspec.Spec, d *d
 // waits for both.
 //
 // Under systemd (sdnotify) it sends WATCHDOG=1 every half watchdog
-// interval while both run (0: no watchdog), and STOPPING=1 when it stops.
-func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any), watchdog time.Duration) error {
+// interval while both run (0: no watchdog) and the chips are not held
+// longer than stuckAfter by one holder (0: no limit; see stuckWatch), and
+// STOPPING=1 when it stops.
+func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any), watchdog, stuckAfter time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if watchdog > 0 {
-		go func() {
-			t := time.NewTicker(watchdog / 2)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
-						logf("%v", err)
-					}
+	every := watchdog / 2
+	if watchdog <= 0 {
+		every = stuckCheckEvery
+	}
+	go func() {
+		w := stuckWatch{limit: stuckAfter, logf: logf}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if !w.ok(d.HeldFor()) || watchdog <= 0 {
+					continue
+				}
+				if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
+					logf("%v", err)
 				}
 			}
-		}()
-	}
+		}
+	}()
 	hs := srv.HTTPServer()
 	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 2)
@@ -350,6 +362,45 @@ func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *da
 	}
 	wg.Wait()
 	return runErr
+}
+
+// defaultStuckAfter is --stuck-after's default: how long one holder may
+// hold the chips (a round, an API write, a step of the simulated CMC)
+// before serve takes it for hung, a flash operation that never returns. A
+// round takes seconds, a few minutes for a whole store on slow chips. Past
+// it serve logs an ERROR line and stops its watchdog pings, so systemd
+// (WatchdogSec) kills and restarts it, and the engine's recovery at the
+// next start purges the round. Without a watchdog it only logs, looking
+// every stuckCheckEvery.
+const (
+	defaultStuckAfter = 15 * time.Minute
+	stuckCheckEvery   = 30 * time.Second
+)
+
+// stuckWatch tells, one watchdog tick at a time, whether the daemon is
+// alive: the chips not held longer than limit. It logs once when they
+// become stuck and once when they are free again.
+type stuckWatch struct {
+	limit time.Duration
+	logf  func(string, ...any)
+	stuck bool
+}
+
+// ok reports whether to ping the watchdog, the chips held for held now.
+// A zero limit never takes them for stuck.
+func (w *stuckWatch) ok(held time.Duration) bool {
+	if w.limit > 0 && held > w.limit {
+		if !w.stuck {
+			w.stuck = true
+			w.logf("ERROR: the chips have been held for %v by one round or write (the limit is %v, --stuck-after): a flash operation that does not return? no more watchdog pings, so systemd restarts cmcsync; the next start recovers the round", held.Round(100*time.Millisecond), w.limit)
+		}
+		return false
+	}
+	if w.stuck {
+		w.stuck = false
+		w.logf("the chips are free again: watchdog pings resume")
+	}
+	return true
 }
 
 // defaultStateDir is $XDG_STATE_HOME/cmcsync, else ~/.local/state/cmcsync,
