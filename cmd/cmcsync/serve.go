@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -158,6 +159,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if schedule != nil && (parsed[0].Backend != flashspec.Sim || parsed[1].Backend != flashspec.Sim) {
 		return usageError("serve: --faults needs two simulated chips (sim: specs, or neither --primary nor --backup)")
 	}
+
+	// A log reader that goes away (a journald restart, a `| tee` that
+	// ended) must not end the daemon: Go ends a program whose write to a
+	// broken pipe on fd 1 or 2 fails with SIGPIPE unless it asks for the
+	// signal. Asked for (and never read), the write fails with EPIPE and
+	// the line is lost; a child (a failover hook) still gets SIGPIPE's
+	// default action.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 
 	// Listen first: a busy address is the most likely mistake, and it
 	// should fail before any chip is touched.

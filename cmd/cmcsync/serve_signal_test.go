@@ -133,3 +133,34 @@ func TestServeRefusesAnAltBootItCannotRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries, "nothing created before the refusal")
 }
+
+// TestServeOutlivesItsLogReader: the reader of serve's standard error
+// going away (a journald restart, a `| tee` or `| logger` that ended)
+// must not end serve: its log lines are lost, it serves and syncs on, and
+// stops cleanly. (Go ends a program whose write to a broken pipe on fd 1
+// or 2 fails with SIGPIPE, unless it asks for the signal.)
+func TestServeOutlivesItsLogReader(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	cmd := helperCommand("--listen", "127.0.0.1:0", "--state", dir, "--cmc-step", "0", "--scrub-every", "0")
+	rd, wr, err := os.Pipe()
+	require.NoError(t, err)
+	r := &serveRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = r.stdout, wr
+	require.NoError(t, rd.Close()) // no reader, before serve writes a line
+	require.NoError(t, cmd.Start())
+	wr.Close()
+	r.proc = cmd.Process
+	go func() { r.done <- cmd.Wait() }()
+	r.cancel = func() { cmd.Process.Signal(syscall.SIGTERM) }
+	r.waitForURL(t, func() { cmd.Process.Kill() })
+	t.Cleanup(func() { r.stop(t) })
+
+	tok, err := os.ReadFile(filepath.Join(dir, web.TokenFile))
+	require.NoError(t, err)
+	var st web.Status
+	for range 3 { // rounds log lines to the broken pipe
+		require.Equal(t, 200, r.call(t, "POST", "/api/sync", strings.TrimSpace(string(tok)), "{}", nil))
+	}
+	require.Equal(t, 200, r.call(t, "GET", "/api/status", "", "", &st))
+	require.Positive(t, st.Generation)
+}
