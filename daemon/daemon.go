@@ -216,7 +216,7 @@ func (d *Daemon) Close() error {
 	}
 	d.hooks.Wait() // a failover action's result belongs in the history
 	if d.logbook != nil {
-		d.logbook.note("stop", "daemon stopped")
+		d.logbook.stopNote()
 		if err := d.logbook.close(); err != nil {
 			errs = append(errs, err)
 		}

@@ -82,11 +82,11 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	}
 	defer func() {
 		if err != nil {
-			d.logbook.note("error", "start failed: "+err.Error())
+			d.logbook.failedStart(err)
 			d.Close()
 		}
 	}()
-	d.logbook.note("start", fmt.Sprintf("daemon started (process %d)", os.Getpid()))
+	d.logbook.startNote(fmt.Sprintf("daemon started (process %d)", os.Getpid()))
 	format := o.Format || fresh == 2 || cut
 	// dropMarker: a marker this start set is removed again when the start
 	// fails before its format writes, unless both chips are new (nothing

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/daemon/history"
 	"github.com/cmcsync/cmcsync/internal/devlock"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
 )
 
 // TestSecondDaemonOnAStateFolderTouchesNothing: a second daemon opened on
@@ -103,4 +104,47 @@ func TestHistoryThatCannotOpenDoesNotStopTheSync(t *testing.T) {
 	rep, err := d.SyncNow(context.Background())
 	require.NoError(t, err)
 	require.NotEmpty(t, rep.Outcome)
+}
+
+// TestRepeatedFailedStartWritesOnce: a start that fails as the last one
+// did (a chip missing at boot, which the unit restarts every 5 s, for as
+// long as it lasts) writes nothing more to the history: a day of restarts
+// wrote about 50,000 fsynced records, and the 2 MiB history dropped
+// everything from before them. A start that fails differently, or
+// succeeds, is written as before.
+func TestRepeatedFailedStartWritesOnce(t *testing.T) {
+	dir := t.TempDir()
+	chip0 := filepath.Join(dir, "chip0.img")
+	opts := Options{StateDir: dir, Primary: simSpec(t, "flash0", chip0), Backup: simSpec(t, "flash1", filepath.Join(dir, "chip1.img"))}
+	d, err := Open(context.Background(), opts)
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	missing, err := flashspec.Parse("mtd:/dev/cmcsync-test-no-such-mtd") // a partition not there (yet) at boot
+	require.NoError(t, err)
+	failing := opts
+	failing.Primary = missing
+	logPath := filepath.Join(dir, history.CurrentFile)
+	size := func() int64 {
+		fi, err := os.Stat(logPath)
+		require.NoError(t, err)
+		return fi.Size()
+	}
+
+	before := size()
+	_, err = Open(context.Background(), failing)
+	require.ErrorContains(t, err, "cmcsync-test-no-such-mtd")
+	first := size()
+	require.Greater(t, first, before, "the first failure is written")
+	for range 3 {
+		_, err = Open(context.Background(), failing)
+		require.ErrorContains(t, err, "cmcsync-test-no-such-mtd")
+		require.Equal(t, first, size(), "the same failure again wrote to the history")
+	}
+
+	d, err = Open(context.Background(), opts)
+	require.NoError(t, err)
+	kinds := eventKinds(d.logbook.allEvents())
+	require.NoError(t, d.Close())
+	require.Greater(t, size(), first, "a start that succeeds is written")
+	require.Equal(t, 1, strings.Count(strings.Join(kinds, " "), "error"), "the failure is kept once: %v", kinds)
 }
