@@ -114,14 +114,16 @@ func (c *flashClock) release() {
 
 // clockedLock is the primary lock (Daemon.primaryMu): a mutex that tells
 // the engine's clock while it is held (flashClock.hold), and keeps when it
-// was taken (heldFor).
+// was taken and when a flash operation last returned (stalledFor).
 type clockedLock struct {
 	mu    sync.Mutex
 	clock *flashClock // nil until the chips are open
 	// mono is the monotonic time source (nil: monotonic); taken is its
-	// reading when the lock was taken, plus 1 (0: free).
-	mono  func() time.Duration
-	taken atomic.Int64
+	// reading when the lock was taken, plus 1 (0: free); returned its
+	// reading when a flash operation last returned, plus 1 (0: never).
+	mono     func() time.Duration
+	taken    atomic.Int64
+	returned atomic.Int64
 }
 
 // Lock takes the lock and holds the clock.
@@ -142,14 +144,22 @@ func (l *clockedLock) Unlock() {
 	l.mu.Unlock()
 }
 
-// heldFor is how long the lock has been held by its holder now (0: free).
-// Safe to call without the lock.
-func (l *clockedLock) heldFor() time.Duration {
+// opReturned notes that a flash operation on either chip returned (with
+// or without an error). Safe to call without the lock, from any goroutine.
+func (l *clockedLock) opReturned() { l.returned.Store(int64(l.now()) + 1) }
+
+// stalledFor is how long the lock's holder has gone without a flash
+// operation returning: since the later of the lock being taken and the
+// last operation returning (0: free). A long round whose operations keep
+// returning is not stalled, however long it takes. Safe to call without
+// the lock.
+func (l *clockedLock) stalledFor() time.Duration {
 	t := l.taken.Load()
 	if t == 0 {
 		return 0
 	}
-	return max(l.now()-time.Duration(t-1), 0)
+	since := max(t, l.returned.Load())
+	return max(l.now()-time.Duration(since-1), 0)
 }
 
 func (l *clockedLock) now() time.Duration {

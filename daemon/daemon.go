@@ -167,13 +167,15 @@ func (d *Daemon) Formatted() bool { return d.formatted }
 // Status returns the engine's status.
 func (d *Daemon) Status() engine.Status { return d.engine.Status() }
 
-// HeldFor is how long the chips have been held by what holds them now: a
-// round (also one asked for through the API, an upgrade choice, a
-// failback), a step of the simulated CMC, a scrub step; 0 when nothing
-// holds them. A round stays well under a few minutes on any chip; one
-// held far longer hangs (a flash operation that never returns), which
-// cmcsync serve's watchdog turns into a restart.
-func (d *Daemon) HeldFor() time.Duration { return d.primaryMu.heldFor() }
+// StalledFor is how long what holds the chips now — a round (also one
+// asked for through the API, an upgrade choice, a failback), a step of the
+// simulated CMC, a scrub step — has gone without a flash operation on
+// either chip returning; 0 when nothing holds them. A round on slow chips
+// may hold them for many minutes (a failover restore of a whole region),
+// but each of its operations returns within seconds; a holder stalled far
+// longer hangs on a flash operation that never returns, which cmcsync
+// serve's watchdog turns into a restart.
+func (d *Daemon) StalledFor() time.Duration { return d.primaryMu.stalledFor() }
 
 // BytesWritten returns the bytes every round since Open wrote.
 func (d *Daemon) BytesWritten() int64 {

@@ -69,7 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	onFailover := fs.String("on-failover", "", "after each failover run `ACTION` once: a command line (split on spaces, no shell; the event is in its CMCSYNC_* environment) or builtin:ast2600-alt-boot (arm the AST2600 alternate-boot watchdog); see docs/DEPLOY.md")
 	onFailoverTimeout := fs.Duration("on-failover-timeout", failhook.DefaultTimeout, "kill a --on-failover command still running after this long")
-	stuck := fs.Duration("stuck-after", defaultStuckAfter, "take one round or write holding the chips longer than this for hung: log it and stop the systemd watchdog pings, so systemd restarts serve (0: never)")
+	stuck := fs.Duration("stuck-after", defaultStuckAfter, "take a round or write holding the chips with no flash operation returning for this long for hung: log it and stop the systemd watchdog pings, so systemd restarts serve (0: never)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -310,8 +310,9 @@ func printServeStart(w io.Writer, dir, url string, specs [2]flashspec.Spec, d *d
 // waits for both.
 //
 // Under systemd (sdnotify) it sends WATCHDOG=1 every half watchdog
-// interval while both run (0: no watchdog) and the chips are not held
-// longer than stuckAfter by one holder (0: no limit; see stuckWatch), and
+// interval while both run (0: no watchdog) and no holder of the chips has
+// gone longer than stuckAfter without a flash operation returning (0: no
+// limit; see stuckWatch), and
 // STOPPING=1 when it stops.
 func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any), watchdog, stuckAfter time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -329,7 +330,7 @@ func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *da
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if !w.ok(d.HeldFor()) || watchdog <= 0 {
+				if !w.ok(d.StalledFor()) || watchdog <= 0 {
 					continue
 				}
 				if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
@@ -375,10 +376,13 @@ func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *da
 	return runErr
 }
 
-// defaultStuckAfter is --stuck-after's default: how long one holder may
-// hold the chips (a round, an API write, a step of the simulated CMC)
-// before serve takes it for hung, a flash operation that never returns. A
-// round takes seconds, a few minutes for a whole store on slow chips. Past
+// defaultStuckAfter is --stuck-after's default: how long a holder of the
+// chips (a round, an API write, a step of the simulated CMC) may go
+// without a flash operation returning before serve takes it for hung on
+// an operation that never returns. A round may take many minutes on slow
+// chips (a failover restore of a whole region), but each operation returns
+// within seconds (the slowest, a block erase, within a few), so a long
+// round is never taken for hung. Past
 // it serve logs an ERROR line and stops its watchdog pings, so systemd
 // (WatchdogSec) kills and restarts it, and the engine's recovery at the
 // next start purges the round. Without a watchdog it only logs, looking
@@ -389,21 +393,23 @@ const (
 )
 
 // stuckWatch tells, one watchdog tick at a time, whether the daemon is
-// alive: the chips not held longer than limit. It logs once when they
-// become stuck and once when they are free again.
+// alive: no holder of the chips stalled (no flash operation returning)
+// longer than limit. It logs once when they become stuck and once when
+// they are free again.
 type stuckWatch struct {
 	limit time.Duration
 	logf  func(string, ...any)
 	stuck bool
 }
 
-// ok reports whether to ping the watchdog, the chips held for held now.
+// ok reports whether to ping the watchdog, the holder of the chips stalled
+// for held now (Daemon.StalledFor).
 // A zero limit never takes them for stuck.
 func (w *stuckWatch) ok(held time.Duration) bool {
 	if w.limit > 0 && held > w.limit {
 		if !w.stuck {
 			w.stuck = true
-			w.logf("ERROR: the chips have been held for %v by one round or write (the limit is %v, --stuck-after): a flash operation that does not return? no more watchdog pings, so systemd restarts cmcsync; the next start recovers the round", held.Round(100*time.Millisecond), w.limit)
+			w.logf("ERROR: no flash operation has returned for %v while a round or write holds the chips (the limit is %v, --stuck-after): a flash operation that does not return? no more watchdog pings, so systemd restarts cmcsync; the next start recovers the round", held.Round(100*time.Millisecond), w.limit)
 		}
 		return false
 	}
