@@ -69,7 +69,7 @@ func TestStuckWatch(t *testing.T) {
 		require.Equal(t, s.ping, w.ok(s.held), "step %d: held %v", i, s.held)
 		require.Len(t, lines, s.lines, "step %d: %q", i, lines)
 	}
-	require.Contains(t, lines[0], "ERROR: the chips have been held for 1m1s")
+	require.Contains(t, lines[0], "ERROR: no flash operation has returned for 1m1s")
 	require.Contains(t, lines[1], "watchdog pings resume")
 
 	off := stuckWatch{logf: func(string, ...any) { t.Fatal("no limit logs nothing") }}
