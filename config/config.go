@@ -200,6 +200,7 @@ var schema = map[string]entry{
 	"tls_key":     {flag: "tls-key", kind: kString},
 	"cmc_step":    {flag: "cmc-step", kind: kDuration},
 	"scrub_every": {flag: "scrub-every", kind: kDuration},
+	"stuck_after": {flag: "stuck-after", kind: kDuration},
 	"seed":        {flag: "seed", kind: kUint},
 	"pace":        {flag: "pace", kind: kBool},
 	"faults":      {flag: "faults", kind: kString},

@@ -18,8 +18,9 @@ var ErrFaultsNeedSim = errors.New("faults can be injected into simulated chips o
 
 // openChips opens both chips on one virtual clock (the simulated chips'
 // datasheet time) and wraps them as the engine sees them: paced (with
-// Options.Pace), through the fault injector (with Options.Faults), and
-// watched for the injector's power cut.
+// Options.Pace), through the fault injector (with Options.Faults),
+// watched for the injector's power cut, and watched for each operation
+// returning (Daemon.StalledFor).
 func (d *Daemon) openChips(specs [2]flashspec.Spec) error {
 	virtual := sim.NewClock(time.Now())
 	d.clock = newFlashClock(virtual, d.opts.Pace)
@@ -44,6 +45,9 @@ func (d *Daemon) openChips(specs [2]flashspec.Spec) error {
 				d.chips[i] = pacedFlash(f)
 			}
 		}
+	}
+	for i, f := range d.chips { // seen by StalledFor: an operation returned
+		d.chips[i] = &tappedFlash{Flash: f, after: func(error) { d.primaryMu.opReturned() }}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -112,10 +113,17 @@ func (c *flashClock) release() {
 }
 
 // clockedLock is the primary lock (Daemon.primaryMu): a mutex that tells
-// the engine's clock while it is held (flashClock.hold).
+// the engine's clock while it is held (flashClock.hold), and keeps when it
+// was taken and when a flash operation last returned (stalledFor).
 type clockedLock struct {
 	mu    sync.Mutex
 	clock *flashClock // nil until the chips are open
+	// mono is the monotonic time source (nil: monotonic); taken is its
+	// reading when the lock was taken, plus 1 (0: free); returned its
+	// reading when a flash operation last returned, plus 1 (0: never).
+	mono     func() time.Duration
+	taken    atomic.Int64
+	returned atomic.Int64
 }
 
 // Lock takes the lock and holds the clock.
@@ -124,14 +132,41 @@ func (l *clockedLock) Lock() {
 	if l.clock != nil {
 		l.clock.hold()
 	}
+	l.taken.Store(int64(l.now()) + 1)
 }
 
 // Unlock releases the clock and the lock.
 func (l *clockedLock) Unlock() {
+	l.taken.Store(0)
 	if l.clock != nil {
 		l.clock.release()
 	}
 	l.mu.Unlock()
+}
+
+// opReturned notes that a flash operation on either chip returned (with
+// or without an error). Safe to call without the lock, from any goroutine.
+func (l *clockedLock) opReturned() { l.returned.Store(int64(l.now()) + 1) }
+
+// stalledFor is how long the lock's holder has gone without a flash
+// operation returning: since the later of the lock being taken and the
+// last operation returning (0: free). A long round whose operations keep
+// returning is not stalled, however long it takes. Safe to call without
+// the lock.
+func (l *clockedLock) stalledFor() time.Duration {
+	t := l.taken.Load()
+	if t == 0 {
+		return 0
+	}
+	since := max(t, l.returned.Load())
+	return max(l.now()-time.Duration(since-1), 0)
+}
+
+func (l *clockedLock) now() time.Duration {
+	if l.mono != nil {
+		return l.mono()
+	}
+	return monotonic()
 }
 
 // Sleep waits d in real time, or until ctx is done.

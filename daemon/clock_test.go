@@ -106,3 +106,49 @@ func TestScrubAgeSurvivesClockSteps(t *testing.T) {
 		})
 	}
 }
+
+// TestStalledFor: StalledFor is how long the primary lock's holder has
+// gone without a flash operation returning, on the monotonic clock; 0
+// while the lock is free. A holder whose operations keep returning is not
+// stalled however long it holds the lock; an operation that returned
+// before the hold does not count.
+func TestStalledFor(t *testing.T) {
+	c := newHandClock(time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC))
+	d := &Daemon{}
+	d.primaryMu.mono = c.mono
+	require.Zero(t, d.StalledFor())
+	d.primaryMu.opReturned() // before any hold
+	c.advance(time.Hour)
+	d.primaryMu.Lock()
+	require.Zero(t, d.StalledFor())
+	c.advance(90 * time.Second)
+	require.Equal(t, 90*time.Second, d.StalledFor(), "measured from the hold, not the older operation")
+	for range 20 { // a long round: an operation returns every 10 s
+		d.primaryMu.opReturned()
+		c.advance(10 * time.Second)
+	}
+	require.Equal(t, 10*time.Second, d.StalledFor(), "held 290 s, an operation returned 10 s ago")
+	c.advance(time.Hour)
+	require.Equal(t, time.Hour+10*time.Second, d.StalledFor())
+	d.primaryMu.Unlock()
+	require.Zero(t, d.StalledFor())
+	d.primaryMu.Lock()
+	c.advance(time.Second)
+	require.Equal(t, time.Second, d.StalledFor(), "measured from this hold")
+	d.primaryMu.Unlock()
+}
+
+// TestChipOperationsAreSeen: every chip the engine is given tells the
+// primary lock when an operation returns, so StalledFor sees a round's
+// progress on real and simulated chips alike.
+func TestChipOperationsAreSeen(t *testing.T) {
+	d := openSim(t, 1)
+	require.NotZero(t, d.primaryMu.returned.Load(), "opening the engine read the chips")
+	for _, f := range d.chips {
+		before := d.primaryMu.returned.Load()
+		time.Sleep(time.Millisecond)
+		_, err := f.ReadAt(make([]byte, 16), 0)
+		require.NoError(t, err)
+		require.Greater(t, d.primaryMu.returned.Load(), before)
+	}
+}

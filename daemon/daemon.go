@@ -10,6 +10,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
+	"github.com/cmcsync/cmcsync/internal/devlock"
 	"github.com/cmcsync/cmcsync/internal/failhook"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sim"
@@ -152,6 +153,8 @@ type Daemon struct {
 
 	hooks  sync.WaitGroup // failover actions running (failedOver)
 	hookMu sync.Mutex     // runs them one at a time
+
+	stateLock *devlock.Locks // the state folder's (LockFile), released last by Close
 }
 
 // Simulated reports whether both chips are simulated, so the CMC and image
@@ -163,6 +166,16 @@ func (d *Daemon) Formatted() bool { return d.formatted }
 
 // Status returns the engine's status.
 func (d *Daemon) Status() engine.Status { return d.engine.Status() }
+
+// StalledFor is how long what holds the chips now — a round (also one
+// asked for through the API, an upgrade choice, a failback), a step of the
+// simulated CMC, a scrub step — has gone without a flash operation on
+// either chip returning; 0 when nothing holds them. A round on slow chips
+// may hold them for many minutes (a failover restore of a whole region),
+// but each of its operations returns within seconds; a holder stalled far
+// longer hangs on a flash operation that never returns, which cmcsync
+// serve's watchdog turns into a restart.
+func (d *Daemon) StalledFor() time.Duration { return d.primaryMu.stalledFor() }
 
 // BytesWritten returns the bytes every round since Open wrote.
 func (d *Daemon) BytesWritten() int64 {
@@ -205,7 +218,7 @@ func (d *Daemon) Close() error {
 	}
 	d.hooks.Wait() // a failover action's result belongs in the history
 	if d.logbook != nil {
-		d.logbook.note("stop", "daemon stopped")
+		d.logbook.stopNote()
 		if err := d.logbook.close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -216,6 +229,9 @@ func (d *Daemon) Close() error {
 				errs = append(errs, fmt.Errorf("close %s: %w", f.Geometry().Name, err))
 			}
 		}
+	}
+	if err := d.stateLock.Unlock(); err != nil {
+		errs = append(errs, fmt.Errorf("state folder lock: %w", err))
 	}
 	return errors.Join(errs...)
 }

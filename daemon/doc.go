@@ -59,8 +59,15 @@
 // measure monotonic time, so wall-clock steps neither hasten nor delay
 // them.
 //
-// One file per concern: open.go (chip policy), marker.go (the format
-// marker), chips.go (opening and wrapping the chips: pacing, faults),
+// # One daemon per state folder
+//
+// Open locks the state folder (LockFile) before it reads or writes
+// anything there and Close releases it: a second daemon on the folder is
+// refused (ErrStateInUse, devlock.ErrBusy). A history that cannot be
+// opened (a read-only folder) is kept in memory; the sync runs.
+//
+// One file per concern: open.go (chip policy), statelock.go (the state
+// folder's lock), marker.go (the format marker), chips.go (opening and wrapping the chips: pacing, faults),
 // clock.go (the engine's clock), schedule.go (scheduled and on-demand
 // rounds), config.go (configuration changes), budget.go (the wear budget),
 // logbook.go (the history), health.go (flash health for /metrics),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,11 +100,24 @@ type logbook struct {
 	base    totals      // totals at the last record before this start
 	scrub   scrubResult // the newest complete scrub
 	failing bool        // a write failed and was logged; logged again only after a success
+
+	// A start that fails as the last one did is not written again (a
+	// chip missing at boot, restarted every 5 s for as long as it
+	// lasts, would fill the history with it and drop all before):
+	// repeatFailure is the last start's failure (its "error" detail) if
+	// the history ends with it, pendingStart this start's note until
+	// something else is written (then it is written first), quiet set
+	// once this start failed the same way (its stop is not written).
+	repeatFailure string
+	pendingStart  *web.Event
+	quiet         bool
 }
 
 // openLogbook opens the history in dir ("" keeps it in memory only),
 // loading the events, rounds, totals and last scrub kept there. Damage the
-// history log reports (a torn last record) becomes an event.
+// history log reports (a torn last record) becomes an event. A log that
+// cannot be opened at all leaves the history in memory only, with a
+// "history" event saying so: the sync runs without it.
 func openLogbook(dir string, logf func(string, ...any)) (*logbook, error) {
 	b := &logbook{logf: logf}
 	if dir == "" {
@@ -111,7 +125,13 @@ func openLogbook(dir string, logf func(string, ...any)) (*logbook, error) {
 	}
 	log, loaded, err := history.Open(dir, history.Options{})
 	if err != nil {
-		return nil, err
+		// Not worth refusing the sync for (a state folder gone
+		// read-only, as UBIFS does after an error): kept in memory.
+		if logf != nil {
+			logf("history: %v (the history is kept in memory only until a restart can open it)", err)
+		}
+		b.note("history", fmt.Sprintf("history log: %v; kept in memory only until a restart", err))
+		return b, nil
 	}
 	b.log = log
 	for _, rec := range loaded.Records {
@@ -121,10 +141,69 @@ func openLogbook(dir string, logf func(string, ...any)) (*logbook, error) {
 		}
 		b.load(e)
 	}
+	b.repeatFailure = lastStartFailure(b.events)
 	for _, d := range loaded.Damage {
 		b.note("history", "history log: "+d)
 	}
 	return b, nil
+}
+
+// startFailedPrefix begins the detail of the "error" note of a failed
+// start.
+const startFailedPrefix = "start failed: "
+
+// lastStartFailure is the detail of the failure of the last start if the
+// events end with it: "start", "error" (start failed), "stop"; else "".
+func lastStartFailure(evs []web.Event) string {
+	n := len(evs)
+	if n < 3 || evs[n-3].Kind != "start" || evs[n-2].Kind != "error" || evs[n-1].Kind != "stop" ||
+		!strings.HasPrefix(evs[n-2].Detail, startFailedPrefix) {
+		return ""
+	}
+	return evs[n-2].Detail
+}
+
+// startNote notes a start (see note); after a failed start its log record
+// waits for the next record (pendingStart).
+func (b *logbook) startNote(detail string) {
+	ev := web.Event{Time: time.Now(), Kind: "start", Detail: detail}
+	b.mu.Lock()
+	b.keepEvent(ev)
+	pending := b.repeatFailure != "" && b.log != nil
+	if pending {
+		b.pendingStart = &ev
+	}
+	b.mu.Unlock()
+	if !pending {
+		b.append(entry{Event: &ev}, true)
+	}
+}
+
+// failedStart notes that this start failed with err, unless it failed as
+// the last start did and nothing else was written since it began: then
+// nothing of it is written (nor its stop).
+func (b *logbook) failedStart(err error) {
+	detail := startFailedPrefix + err.Error()
+	b.mu.Lock()
+	repeat := b.pendingStart != nil && detail == b.repeatFailure
+	if repeat {
+		b.pendingStart, b.quiet = nil, true
+	}
+	b.mu.Unlock()
+	if !repeat {
+		b.note("error", detail)
+	}
+}
+
+// stopNote notes the daemon's stop, unless its start failed as the last
+// one did (failedStart).
+func (b *logbook) stopNote() {
+	b.mu.Lock()
+	quiet := b.quiet
+	b.mu.Unlock()
+	if !quiet {
+		b.note("stop", "daemon stopped")
+	}
 }
 
 // load takes one entry of the history log into memory.
@@ -198,6 +277,13 @@ func (b *logbook) scrubbed(s scrubResult) {
 func (b *logbook) append(e entry, durable bool) {
 	if b.log == nil {
 		return
+	}
+	b.mu.Lock()
+	start := b.pendingStart
+	b.pendingStart = nil
+	b.mu.Unlock()
+	if start != nil {
+		b.append(entry{Event: start}, false)
 	}
 	rec, err := json.Marshal(e)
 	rotated := false

@@ -50,6 +50,16 @@ var ErrCutFormatHoldsData = errors.New("a format was cut, but a chip holds commi
 func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	d := &Daemon{opts: o, budget: newTokenBucket(o.Budget, monotonic)}
 	d.life, d.stop = context.WithCancel(context.Background())
+	// The state folder is this daemon's before anything in it is read or
+	// written (the format marker, the history): one daemon per folder.
+	if d.stateLock, err = lockStateDir(o.StateDir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && d.logbook == nil {
+			d.stateLock.Unlock()
+		}
+	}()
 	specs := [2]flashspec.Spec{o.Primary, o.Backup}
 	simulated, fresh := survey(specs)
 	d.simulated = simulated
@@ -72,11 +82,11 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	}
 	defer func() {
 		if err != nil {
-			d.logbook.note("error", "start failed: "+err.Error())
+			d.logbook.failedStart(err)
 			d.Close()
 		}
 	}()
-	d.logbook.note("start", fmt.Sprintf("daemon started (process %d)", os.Getpid()))
+	d.logbook.startNote(fmt.Sprintf("daemon started (process %d)", os.Getpid()))
 	format := o.Format || fresh == 2 || cut
 	// dropMarker: a marker this start set is removed again when the start
 	// fails before its format writes, unless both chips are new (nothing

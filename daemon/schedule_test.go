@@ -37,7 +37,7 @@ func TestRunStopsOnClosedChips(t *testing.T) {
 	d := openSim(t, 1)
 	var log roundLog
 	d.SetRecorder(&log)
-	require.NoError(t, hal.Close(d.chips[1]))
+	require.NoError(t, hal.Close(d.raw[1])) // the chip below the daemon's wrappers
 	err := d.Run(context.Background())
 	require.ErrorIs(t, err, hal.ErrClosed)
 	rounds := log.all()

@@ -524,6 +524,35 @@ func TestLoadOrCreateToken(t *testing.T) {
 	require.NotEqual(t, tok, other)
 }
 
+// TestLoadOrCreateTokenReplacesAnEmptyFile: a token file of 0 bytes,
+// private, is what a first start cut between the file's creation and its
+// data reaching the disk leaves (the token used to be written in place):
+// it holds no token any client could have, so a new one replaces it
+// (created, printed once) rather than the daemon refusing every restart.
+// A token is written atomically (a temporary file fsynced and renamed),
+// and none is left behind.
+func TestLoadOrCreateTokenReplacesAnEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, web.TokenFile)
+	writeToken("", 0o600)(t, p)
+	tok, created, err := web.LoadOrCreateToken(dir)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Len(t, tok, web.TokenLen)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.Equal(t, tok+"\n", string(b))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "only the token file: %v", entries)
+
+	// An empty file others could write is refused as before.
+	dir = t.TempDir()
+	writeToken("", 0o644)(t, filepath.Join(dir, web.TokenFile))
+	_, _, err = web.LoadOrCreateToken(dir)
+	require.ErrorIs(t, err, web.ErrUnsafeTokenFile)
+}
+
 func TestLoadOrCreateTokenRefusesBadFiles(t *testing.T) {
 	valid := strings.Repeat("A", web.TokenLen)
 	tests := []struct {
@@ -534,7 +563,7 @@ func TestLoadOrCreateTokenRefusesBadFiles(t *testing.T) {
 		{"world readable", writeToken(valid, 0o644), "chmod 600"},
 		{"group readable", writeToken(valid, 0o640), "chmod 600"},
 		{"group executable", writeToken(valid, 0o610), "chmod 600"},
-		{"empty", writeToken("", 0o600), "no valid token"},
+		{"blank line", writeToken("\n", 0o600), "no valid token"},
 		{"too short", writeToken("abc\n", 0o600), "no valid token"},
 		{"one short of the generated length", writeToken(valid[1:], 0o600), "at least 43"},
 		{"spaces", writeToken(valid[:20]+" "+valid[20:], 0o600), "no valid token"},

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cmcsync/cmcsync/internal/atomicfile"
 )
 
 // TokenFile is the name of the API token file in the state folder.
@@ -74,7 +76,9 @@ func checkPrivate(kind error, path string, fi fs.FileInfo, forbidden fs.FileMode
 // It refuses, with a hint, a state folder that fails CheckStateDir and a
 // token file that is not a regular file (a symbolic link is not followed),
 // belongs to another user, has any group or other permission bit, or holds
-// a token shorter than TokenLen or with spaces or control characters.
+// a token shorter than TokenLen or with spaces or control characters. A
+// private token file of 0 bytes (a creation cut by a power cut, by an older
+// version that wrote it in place) is replaced by a new token (created).
 func LoadOrCreateToken(dir string) (token string, created bool, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", false, fmt.Errorf("token: %w", err)
@@ -87,9 +91,13 @@ func LoadOrCreateToken(dir string) (token string, created bool, err error) {
 	switch {
 	case err == nil:
 		return token, false, nil
+	case errors.Is(err, errEmptyToken):
+		// A creation cut before its data reached the disk (by a
+		// version that wrote the file in place): no client has it.
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", false, err
 	}
+	atomicfile.RemoveTemps(path) // of a creation killed before its rename
 	token, err = createTokenFile(path)
 	if err != nil {
 		return "", false, err
@@ -119,6 +127,9 @@ func readTokenFile(path string) (string, error) {
 	if err := checkPrivate(ErrUnsafeTokenFile, path, fi, 0o077, os.Geteuid(), "chmod 600 "+path); err != nil {
 		return "", err
 	}
+	if fi.Size() == 0 {
+		return "", errEmptyToken
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxTokenFileBytes+1))
 	if err != nil {
 		return "", fmt.Errorf("read token: %w", err)
@@ -130,27 +141,22 @@ func readTokenFile(path string) (string, error) {
 	return token, nil
 }
 
-// createTokenFile writes a new random token to path, which must not exist
-// (O_EXCL: a symbolic link planted there fails too).
+// errEmptyToken is readTokenFile's error for a private, regular token
+// file of 0 bytes, which LoadOrCreateToken replaces.
+var errEmptyToken = errors.New("token: the token file is empty")
+
+// createTokenFile writes a new random token to path atomically
+// (internal/atomicfile: a temporary file in the folder, fsynced, renamed
+// to path, the folder fsynced), so a kill or a power cut leaves no token
+// file or a whole one. A symbolic link at path is replaced, never
+// followed.
 func createTokenFile(path string) (string, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", fmt.Errorf("token: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("create token: %w", err)
-	}
-	_, err = f.WriteString(token + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
+	if err := atomicfile.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write token: %w", err)
 	}
 	return token, nil

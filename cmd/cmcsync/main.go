@@ -31,8 +31,32 @@ import (
 	"github.com/cmcsync/cmcsync/web"
 )
 
+// stopSignals end a command cleanly (docs/CLI.md, Signals): SIGINT
+// (Ctrl-C), SIGTERM (systemctl stop, kill) and SIGHUP (the terminal or
+// session it runs in went away; no command reloads anything), unless the
+// process was started with SIGHUP ignored (nohup): it stays ignored.
+func stopSignals() []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
+}
+
+// stopContext is the context a command runs under: it ends at the first
+// of stopSignals, which asks the command to stop cleanly. That signal
+// also gives the stop signals their default action back, so a second one
+// ends the process at once, as a kill would (every command's writes are
+// power-cut safe; a stop that waits, for a hung chip or a failover action
+// say, is cut short).
+func stopContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals()...)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
+}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {

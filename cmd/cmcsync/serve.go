@@ -9,7 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -69,6 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	onFailover := fs.String("on-failover", "", "after each failover run `ACTION` once: a command line (split on spaces, no shell; the event is in its CMCSYNC_* environment) or builtin:ast2600-alt-boot (arm the AST2600 alternate-boot watchdog); see docs/DEPLOY.md")
 	onFailoverTimeout := fs.Duration("on-failover-timeout", failhook.DefaultTimeout, "kill a --on-failover command still running after this long")
+	stuck := fs.Duration("stuck-after", defaultStuckAfter, "take a round or write holding the chips with no flash operation returning for this long for hung: log it and stop the systemd watchdog pings, so systemd restarts serve (0: never)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -84,6 +85,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *scrubEvery < 0 {
 		return usageError("serve: --scrub-every must not be negative")
 	}
+	if *stuck < 0 {
+		return usageError("serve: --stuck-after must not be negative")
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError("serve: give both --tls-cert and --tls-key, or neither")
 	}
@@ -96,8 +100,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// An address that is not HOST:PORT is a bad command line (exit 2), not
 	// a failure to listen.
-	if _, _, err := net.SplitHostPort(*listen); err != nil {
+	if _, port, err := net.SplitHostPort(*listen); err != nil {
 		return usageError("serve: --listen %q: %v (want HOST:PORT, e.g. 127.0.0.1:8080)", *listen, err)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		return usageError("serve: --listen %q: %v (want HOST:PORT, a port from 0 to 65535, e.g. 127.0.0.1:8080)", *listen, err)
 	}
 	places, err := cf.places("serve")
 	if err != nil {
@@ -119,11 +125,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return usageError("serve: --on-failover: %v", err)
 		}
-		// A hook that cannot run is found now, not at the first failover.
-		if c, ok := a.(*failhook.Command); ok {
-			if _, err := exec.LookPath(c.Argv[0]); err != nil {
-				return usageError("serve: --on-failover: %v (give the path of an executable command, or builtin:NAME)", err)
-			}
+		// An action that cannot run (a command that is not there, a
+		// built-in without its registers) is found now, not at the
+		// first failover.
+		if err := failhook.Check(a); err != nil {
+			return usageError("serve: --on-failover: %v", err)
 		}
 		action = a
 	}
@@ -153,6 +159,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if schedule != nil && (parsed[0].Backend != flashspec.Sim || parsed[1].Backend != flashspec.Sim) {
 		return usageError("serve: --faults needs two simulated chips (sim: specs, or neither --primary nor --backup)")
 	}
+
+	// A log reader that goes away (a journald restart, a `| tee` that
+	// ended) must not end the daemon: Go ends a program whose write to a
+	// broken pipe on fd 1 or 2 fails with SIGPIPE unless it asks for the
+	// signal. Asked for (and never read), the write fails with EPIPE and
+	// the line is lost; a child (a failover hook) still gets SIGPIPE's
+	// default action.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 
 	// Listen first: a busy address is the most likely mistake, and it
 	// should fail before any chip is touched.
@@ -216,7 +232,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := sdnotify.Notify(sdnotify.Ready + "\n" + sdnotify.Status(fmt.Sprintf("serving on %s, generation %d", ln.Addr(), d.Status().Generation))); err != nil {
 		logf("%v", err)
 	}
-	err = serveUntilDone(ctx, ln, srv, d, logf, watchdog)
+	err = serveUntilDone(ctx, ln, srv, d, logf, watchdog, *stuck)
 	if err == nil {
 		if _, ops, ok := d.Faults(); ok {
 			fmt.Fprintf(stdout, "cmcsync serve: stopped after %d flash operations\n", ops)
@@ -294,26 +310,35 @@ func printServeStart(w io.Writer, dir, url string, specs [2]flashspec.Spec, d *d
 // waits for both.
 //
 // Under systemd (sdnotify) it sends WATCHDOG=1 every half watchdog
-// interval while both run (0: no watchdog), and STOPPING=1 when it stops.
-func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any), watchdog time.Duration) error {
+// interval while both run (0: no watchdog) and no holder of the chips has
+// gone longer than stuckAfter without a flash operation returning (0: no
+// limit; see stuckWatch), and
+// STOPPING=1 when it stops.
+func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *daemon.Daemon, logf func(string, ...any), watchdog, stuckAfter time.Duration) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if watchdog > 0 {
-		go func() {
-			t := time.NewTicker(watchdog / 2)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
-						logf("%v", err)
-					}
+	every := watchdog / 2
+	if watchdog <= 0 {
+		every = stuckCheckEvery
+	}
+	go func() {
+		w := stuckWatch{limit: stuckAfter, logf: logf}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if !w.ok(d.StalledFor()) || watchdog <= 0 {
+					continue
+				}
+				if _, err := sdnotify.Notify(sdnotify.Watchdog); err != nil {
+					logf("%v", err)
 				}
 			}
-		}()
-	}
+		}
+	}()
 	hs := srv.HTTPServer()
 	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 2)
@@ -349,6 +374,50 @@ func serveUntilDone(ctx context.Context, ln net.Listener, srv *web.Server, d *da
 	}
 	wg.Wait()
 	return runErr
+}
+
+// defaultStuckAfter is --stuck-after's default: how long a holder of the
+// chips (a round, an API write, a step of the simulated CMC) may go
+// without a flash operation returning before serve takes it for hung on
+// an operation that never returns. A round may take many minutes on slow
+// chips (a failover restore of a whole region), but each operation returns
+// within seconds (the slowest, a block erase, within a few), so a long
+// round is never taken for hung. Past
+// it serve logs an ERROR line and stops its watchdog pings, so systemd
+// (WatchdogSec) kills and restarts it, and the engine's recovery at the
+// next start purges the round. Without a watchdog it only logs, looking
+// every stuckCheckEvery.
+const (
+	defaultStuckAfter = 15 * time.Minute
+	stuckCheckEvery   = 30 * time.Second
+)
+
+// stuckWatch tells, one watchdog tick at a time, whether the daemon is
+// alive: no holder of the chips stalled (no flash operation returning)
+// longer than limit. It logs once when they become stuck and once when
+// they are free again.
+type stuckWatch struct {
+	limit time.Duration
+	logf  func(string, ...any)
+	stuck bool
+}
+
+// ok reports whether to ping the watchdog, the holder of the chips stalled
+// for held now (Daemon.StalledFor).
+// A zero limit never takes them for stuck.
+func (w *stuckWatch) ok(held time.Duration) bool {
+	if w.limit > 0 && held > w.limit {
+		if !w.stuck {
+			w.stuck = true
+			w.logf("ERROR: no flash operation has returned for %v while a round or write holds the chips (the limit is %v, --stuck-after): a flash operation that does not return? no more watchdog pings, so systemd restarts cmcsync; the next start recovers the round", held.Round(100*time.Millisecond), w.limit)
+		}
+		return false
+	}
+	if w.stuck {
+		w.stuck = false
+		w.logf("the chips are free again: watchdog pings resume")
+	}
+	return true
 }
 
 // defaultStateDir is $XDG_STATE_HOME/cmcsync, else ~/.local/state/cmcsync,

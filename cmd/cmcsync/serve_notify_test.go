@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -41,4 +42,36 @@ func TestServeNotify(t *testing.T) {
 		require.Equal(t, "STOPPING=1", m)
 		break
 	}
+}
+
+// TestStuckWatch: the watchdog pings while nothing holds the chips longer
+// than the limit; one round or write holding them longer (a flash
+// operation that never returns: the page and status still answer, so
+// nothing else shows it) stops the pings, so systemd restarts serve, with
+// one ERROR line; they resume, with one line, if the chips come free.
+func TestStuckWatch(t *testing.T) {
+	var lines []string
+	w := stuckWatch{limit: time.Minute, logf: func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }}
+	steps := []struct {
+		held  time.Duration
+		ping  bool
+		lines int
+	}{
+		{0, true, 0},
+		{30 * time.Second, true, 0},
+		{time.Minute, true, 0},
+		{time.Minute + time.Second, false, 1},
+		{time.Hour, false, 1},
+		{0, true, 2},
+		{2 * time.Minute, false, 3},
+	}
+	for i, s := range steps {
+		require.Equal(t, s.ping, w.ok(s.held), "step %d: held %v", i, s.held)
+		require.Len(t, lines, s.lines, "step %d: %q", i, lines)
+	}
+	require.Contains(t, lines[0], "ERROR: no flash operation has returned for 1m1s")
+	require.Contains(t, lines[1], "watchdog pings resume")
+
+	off := stuckWatch{logf: func(string, ...any) { t.Fatal("no limit logs nothing") }}
+	require.True(t, off.ok(24*time.Hour), "0: never stuck")
 }

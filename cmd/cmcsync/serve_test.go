@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -53,6 +52,7 @@ type serveRun struct {
 	stdout, stderr *syncBuffer
 	cancel         context.CancelFunc
 	done           chan error
+	proc           *os.Process // startServeProcess's helper process
 }
 
 var openLine = regexp.MustCompile(`(?m)^open (https?://[^/\s]+)/`)
@@ -146,6 +146,7 @@ func TestServeFlags(t *testing.T) {
 		{"unknown built-in failover action", []string{"--on-failover", "builtin:reboot"}, "--on-failover: unknown built-in failover action \"reboot\" (known: ast2600-alt-boot)"},
 		{"listen without a port", []string{"--listen", "nonsense"}, `--listen "nonsense": address nonsense: missing port in address`},
 		{"listen with two colons", []string{"--listen", "127.0.0.1:80:80"}, "--listen"},
+		{"listen on a port out of range", []string{"--listen", "127.0.0.1:99999"}, `--listen "127.0.0.1:99999"`},
 		{"failover hook that does not exist", []string{"--on-failover", "/nonexistent/cmcsync-hook arg"}, "--on-failover: exec: \"/nonexistent/cmcsync-hook\""},
 		{"certificate files that do not exist", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, "--tls-cert /nonexistent/cert.pem --tls-key /nonexistent/key.pem: open /nonexistent/cert.pem"},
 		{"zero failover timeout", []string{"--on-failover", "/bin/true", "--on-failover-timeout", "0s"}, "--on-failover-timeout"},
@@ -292,7 +293,7 @@ func TestServeHelperProcess(t *testing.T) {
 		return
 	}
 	args := strings.Split(os.Getenv("CMCSYNC_SERVE_HELPER"), "\x1f")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext() // as main
 	defer stop()
 	err := run(ctx, append([]string{"serve"}, args...), os.Stdout, os.Stderr)
 	if err != nil {
@@ -475,6 +476,7 @@ func startServeProcess(t *testing.T, args ...string) *serveRun {
 	r := &serveRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
 	require.NoError(t, cmd.Start())
+	r.proc = cmd.Process
 	go func() { r.done <- cmd.Wait() }()
 	r.cancel = func() { cmd.Process.Signal(syscall.SIGTERM) }
 	r.waitForURL(t, func() { cmd.Process.Kill() })

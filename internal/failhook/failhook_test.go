@@ -112,3 +112,23 @@ func TestAltBootAction(t *testing.T) {
 	require.False(t, r.OK())
 	require.ErrorContains(t, r.Err, "permission denied")
 }
+
+// TestCheck: Check finds at start what would keep an action from running
+// at a failover: the built-in's registers it cannot map (a service
+// sandbox without /dev/mem, a user without CAP_SYS_RAWIO), opened and
+// closed again without a write; a command that is not there.
+func TestCheck(t *testing.T) {
+	f := &altboot.Fake{}
+	ok := &AltBoot{Open: func() (altboot.Regs, error) { return f, nil }, Timeout: 10 * time.Second}
+	require.NoError(t, Check(ok))
+	require.True(t, f.Closed)
+	require.Empty(t, f.Writes, "a check arms nothing")
+
+	denied := &AltBoot{Open: func() (altboot.Regs, error) { return nil, errors.New("open /dev/mem: operation not permitted") }}
+	err := Check(denied)
+	require.ErrorContains(t, err, "operation not permitted")
+	require.ErrorContains(t, err, "CAP_SYS_RAWIO")
+
+	require.NoError(t, Check(&Command{Argv: []string{"/bin/true"}}))
+	require.ErrorContains(t, Check(&Command{Argv: []string{"/nonexistent/hook"}}), `exec: "/nonexistent/hook"`)
+}
