@@ -170,6 +170,8 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "truncated backup: serve", images: map[string][]byte{"b.img": b[:dmgSize-4096]},
 			args: on("serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0"), code: 2, want: []string{"holds 8384512 bytes"},
 			writes: []string{"st", "st/history.log"}},
+		{name: "truncated image: selftest", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, args: []string{"selftest", "--flash", "{b}"}, code: 2,
+			want: []string{"selftest: image", "holds 8384512 bytes"}},
 		{name: "one byte longer primary: info get", images: map[string][]byte{"a.img": append(slices.Clone(a), 0xFF)}, args: on("info", "get", "power"), code: 2,
 			want: []string{"primary: image", "holds 8388609 bytes"}},
 		{name: "zero-length primary: info put", images: map[string][]byte{"a.img": {}}, args: on("info", "put", "event-log", "{dir}/sel.raw"), code: 2,
