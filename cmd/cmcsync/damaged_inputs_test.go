@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cmcsync/cmcsync/hal"
+	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/stretchr/testify/require"
 )
 
@@ -216,7 +218,18 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "a folder: inspect", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "d.img"), 0o755)) },
 			args: []string{"inspect", "--flash", dmgChipSpec + "{dir}/d.img"}, code: 2, want: []string{"not a regular file"}},
 
-		// inspect only reads.
+		// inspect only reads: no wear file beside an image that has none,
+		// through a symlink neither.
+		{name: "inspect of an image without a wear file", images: map[string][]byte{"b.img.wear": nil}, args: []string{"inspect", "--flash", "{b}"}, code: 0},
+		{name: "inspect through a symlink", setup: func(dir string) { require.NoError(t, os.Symlink("b.img", filepath.Join(dir, "l.img"))) },
+			args: []string{"inspect", "--flash", dmgChipSpec + "{dir}/l.img"}, code: 0},
+		{name: "inspect of an image another process holds", setup: func(dir string) {
+			s, err := flashspec.Parse(dmgChipSpec + filepath.Join(dir, "b.img"))
+			require.NoError(t, err)
+			f, err := flashspec.Open(s, nil) // locks the image, as a running serve does
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, hal.Close(f)) })
+		}, args: []string{"inspect", "--flash", "{b}"}, code: 0},
 		{name: "inspect of a damaged superblock copy writes no repair", images: map[string][]byte{"b.img": flipBits(b, dmgSuper0)},
 			args: []string{"inspect", "--flash", "{b}"}, code: 1, want: []string{"damage found"}},
 
