@@ -49,6 +49,9 @@ func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return outputConfig(stdout, fromWebConfig(wc), *pf.json)
 	}
 	defer func() { err = errors.Join(err, e.Close()) }()
+	if err := e.requireBackupStore("config get"); err != nil {
+		return err
+	}
 	return outputConfig(stdout, e.Config(), *pf.json)
 }
 

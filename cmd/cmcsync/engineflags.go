@@ -124,3 +124,19 @@ func parseWithArgs(fs *flag.FlagSet, args []string) (pos []string, done bool, er
 		args = rest[1:]
 	}
 }
+
+// requireBackupStore fails (exit 1) when Open found no readable store on
+// the backup chip (both superblock copies damaged, a blank or foreign
+// range): what config get prints and what upgrade decides come from that
+// store, and without it the engine falls back to the other chip's store
+// or the defaults, which must not be shown as what the backup holds.
+func (o *openedEngine) requireBackupStore(cmd string) error {
+	if _, ok := o.OpenScrub(); ok {
+		return nil
+	}
+	why := o.Status().LastError
+	if why == "" {
+		why = "no store opens on " + o.Backup().Geometry().Name + "; `cmcsync inspect` shows what it holds"
+	}
+	return &exitError{code: exitFailure, msg: fmt.Sprintf("%s: the backup's store cannot be read, so there is no stored configuration or committed generation to go by (nothing was written): %s", cmd, why)}
+}

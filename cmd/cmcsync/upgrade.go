@@ -69,6 +69,9 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 		return nil
 	}
 	defer func() { err = errors.Join(err, e.Close()) }()
+	if err := e.requireBackupStore("upgrade " + name); err != nil {
+		return err
+	}
 	if st := e.Status(); !st.UpgradePending {
 		return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: no image upgrade is pending (the primary runs %q, the version committed): nothing to choose", name, st.CommittedVersion)}
 	}
