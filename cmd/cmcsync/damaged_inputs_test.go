@@ -241,6 +241,17 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "inspect of a damaged superblock copy writes no repair", images: map[string][]byte{"b.img": flipBits(b, dmgSuper0)},
 			args: []string{"inspect", "--flash", "{b}"}, code: 1, want: []string{"damage found"}},
 
+		// info get --out naming a chip: the chip is not overwritten.
+		{name: "info get --out the primary's image", args: on("info", "get", "power", "--out", "{dir}/a.img"), code: 2,
+			want: []string{"--out", "is the primary's file", "would destroy the chip"}},
+		{name: "info get --out the backup's wear file", args: on("info", "get", "power", "--out", "{dir}/b.img.wear"), code: 2,
+			want: []string{"is the backup's file"}},
+		{name: "info get --out a symlink to the backup's image", setup: func(dir string) { require.NoError(t, os.Symlink("b.img", filepath.Join(dir, "l.img"))) },
+			args: on("info", "get", "power", "--out", "{dir}/l.img"), code: 2, want: []string{"is the backup's file"}},
+		{name: "info get --out and --json", args: on("info", "get", "power", "--out", "{dir}/x.bin", "--json"), code: 2, want: []string{"not both"}},
+		{name: "info get --out into a missing folder", args: on("info", "get", "power", "--out", "{dir}/no/x.bin"), code: 1, want: []string{"info get: --out: open"}},
+		{name: "info get --out writes only the file named", args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0, writes: []string{"x.bin"}},
+
 		// Configuration files.
 		{name: "configuration file is a folder", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "c.json"), 0o755)) },
 			args: []string{"config", "get", "--config", "{dir}/c.json"}, code: 2, want: []string{"bad configuration file", "c.json: is a directory"}},

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
+	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/source/collect"
 	"github.com/cmcsync/cmcsync/source/ipmi/sel"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -186,6 +188,17 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return usageError("info get: %v", err)
 	}
+	if *out != "" {
+		if *pf.json {
+			return usageError("info get: give --out FILE (the payload) or --json (a description of the record), not both")
+		}
+		if err := pf.chips.load(fs); err != nil {
+			return err
+		}
+		if err := refuseOutOnChip("info get", *out, *pf.primary, *pf.backup); err != nil {
+			return err
+		}
+	}
 	e, r, err := infoRegion(ctx, fs, pf)
 	if err != nil {
 		return err
@@ -203,7 +216,10 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return writeJSON(stdout, res)
 	}
 	if *out != "" {
-		return os.WriteFile(*out, rec.Payload, 0o644)
+		if err := os.WriteFile(*out, rec.Payload, 0o644); err != nil {
+			return fmt.Errorf("info get: --out: %w", err)
+		}
+		return nil
 	}
 	_, err = stdout.Write(rec.Payload)
 	return err
@@ -257,6 +273,29 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	for _, x := range out {
 		printPut(stdout, x)
+	}
+	return nil
+}
+
+// refuseOutOnChip refuses (exit 2) an output file that is one of the
+// pair's chips: a simulated chip's image or wear file, or the MTD device,
+// by path or, when it exists, as the same file (a symlink, another
+// spelling). Writing a payload there would destroy the chip.
+func refuseOutOnChip(cmd, out string, specs ...string) error {
+	outAbs, _ := filepath.Abs(out)
+	outSt, outErr := os.Stat(out)
+	for i, spec := range specs {
+		s, err := flashspec.Parse(spec)
+		if err != nil || s.Path() == "" {
+			continue // the open reports a bad spec; a chip in memory has no file
+		}
+		for _, p := range []string{s.Path(), s.Path() + ".wear"} {
+			abs, _ := filepath.Abs(p)
+			st, err := os.Stat(p)
+			if abs == outAbs || (err == nil && outErr == nil && os.SameFile(st, outSt)) {
+				return usageError("%s: --out %s is the %s's file %s: writing there would destroy the chip; give another file", cmd, out, [2]string{"primary", "backup"}[i], p)
+			}
+		}
 	}
 	return nil
 }
