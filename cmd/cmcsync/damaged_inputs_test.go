@@ -252,6 +252,12 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "info get --out into a missing folder", args: on("info", "get", "power", "--out", "{dir}/no/x.bin"), code: 1, want: []string{"info get: --out: open"}},
 		{name: "info get --out writes only the file named", args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0, writes: []string{"x.bin"}},
 
+		// info collect: an input it cannot read is bad input, nothing written.
+		{name: "info collect with a dangling symlink", setup: func(dir string) {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "in"), 0o755))
+			require.NoError(t, os.Symlink("/nonexistent", filepath.Join(dir, "in", "fan.bin")))
+		}, args: on("info", "collect", "--dir", "{dir}/in"), code: 2, want: []string{"info collect: bad input", "in/fan.bin: no such file"}},
+
 		// Configuration files.
 		{name: "configuration file is a folder", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "c.json"), 0o755)) },
 			args: []string{"config", "get", "--config", "{dir}/c.json"}, code: 2, want: []string{"bad configuration file", "c.json: is a directory"}},
