@@ -161,6 +161,7 @@ func TestDamagedInputs(t *testing.T) {
 		args   []string          // {a}, {b}: the chips' specs; {dir}: the folder
 		code   int               // docs/CLI.md, Exit status
 		want   []string          // in the error
+		not    []string          // not in the error (a wrong hint)
 		writes []string          // files the command may change
 	}{
 		// Wrong sizes: bad input, exit 2, for every command.
@@ -195,6 +196,8 @@ func TestDamagedInputs(t *testing.T) {
 			want: []string{"both copies are erased", "cmcsync reseed"}},
 		{name: "all 0xFF backup: config get", images: map[string][]byte{"b.img": filled(0xFF)}, args: on("config", "get"), code: 1,
 			want: []string{"config get: the backup's store cannot be read", "nothing was written"}},
+		{name: "both chips blank: config get", images: map[string][]byte{"a.img": filled(0xFF), "b.img": filled(0xFF)}, args: on("config", "get"), code: 1,
+			want: []string{"no usable store", "sync --populate makes a new pair", "refuses chips that hold data"}},
 		{name: "all 0xFF primary: reseed", images: map[string][]byte{"a.img": filled(0xFF)}, args: on("reseed"), code: 3,
 			want: []string{"reseed never formats the active chip"}},
 		{name: "garbage backup: config set", images: map[string][]byte{"b.img": garbage}, args: on("config", "set", "--interval", "1m"), code: 1,
@@ -208,13 +211,14 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "superblock copies of another pair: sync", images: map[string][]byte{"b.img": withSuperOf(b, good.other["b.img"])}, args: on("sync"), code: 1,
 			want: []string{"chips belong to different pairs", "Nothing was written"}},
 		{name: "backup of another pair: info put", images: map[string][]byte{"b.img": good.other["b.img"], "b.img.wear": good.other["b.img.wear"]},
-			args: on("info", "put", "event-log", "{dir}/sel.raw"), code: 1, want: []string{"chips belong to different pairs"}},
+			args: on("info", "put", "event-log", "{dir}/sel.raw"), code: 1, want: []string{"chips belong to different pairs"}, not: []string{"--populate"}},
 		{name: "backup of another pair: reseed", images: map[string][]byte{"b.img": good.other["b.img"], "b.img.wear": good.other["b.img.wear"]},
 			args: on("reseed"), code: 3, want: []string{"which is the standby?", "ERASES"}},
 
 		// Swapped and duplicated chips.
 		{name: "swapped: sync", images: map[string][]byte{"a.img": b, "b.img": a}, args: on("sync"), code: 1, want: []string{"the chips are given the wrong way round"}},
-		{name: "swapped: config set", images: map[string][]byte{"a.img": b, "b.img": a}, args: on("config", "set", "--interval", "1m"), code: 1, want: []string{"wrong way round"}},
+		{name: "swapped: config set", images: map[string][]byte{"a.img": b, "b.img": a}, args: on("config", "set", "--interval", "1m"), code: 1,
+			want: []string{"wrong way round"}, not: []string{"--populate"}},
 		{name: "swapped: reseed", images: map[string][]byte{"a.img": b, "b.img": a}, args: on("reseed"), code: 3, want: []string{"neither chip holds a valid store of its position"}},
 		{name: "swapped: failback", images: map[string][]byte{"a.img": b, "b.img": a}, args: on("failback"), code: 1, want: []string{"wrong way round"}},
 		{name: "primary copied onto backup: sync", images: map[string][]byte{"b.img": a}, args: on("sync"), code: 1, want: []string{"a copy of the primary's store"}},
@@ -310,6 +314,9 @@ func TestDamagedInputs(t *testing.T) {
 			require.Equal(t, tc.code, statusOf(err), "%v", err)
 			for _, w := range tc.want {
 				require.ErrorContains(t, err, w)
+			}
+			for _, w := range tc.not {
+				require.NotContains(t, err.Error(), w)
 			}
 			if err != nil {
 				msg := err.Error()

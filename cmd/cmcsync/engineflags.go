@@ -12,6 +12,7 @@ import (
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // pairFlags are the flags of the commands that open the engine on a
@@ -74,9 +75,20 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	}
 	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Image: id, Config: engine.DefaultConfig()})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("%s: %w (is the pair formatted? cmcsync sync --populate makes a new pair)", cmd, err), pr.closeDiscarding(created))
+		return nil, errors.Join(fmt.Errorf("%s: %w%s", cmd, err, newPairHint(err)), pr.closeDiscarding(created))
 	}
 	return &openedEngine{Engine: e, pair: pr}, nil
+}
+
+// newPairHint is the hint for an open that found no store on either
+// chip: a new pair is made by sync --populate. Chips given the wrong way
+// round, or of two pairs, hold stores: their error says what to do, and
+// making a new pair of them would erase both stores.
+func newPairHint(err error) string {
+	if !errors.Is(err, store.ErrNotFormatted) || errors.Is(err, engine.ErrWrongChip) || errors.Is(err, engine.ErrForeignPair) {
+		return ""
+	}
+	return " (neither chip holds a store: cmcsync sync --populate makes a new pair; it formats both chips, and refuses chips that hold data unless --force names them)"
 }
 
 // subcommand runs the subcommand args[0] of command name.
