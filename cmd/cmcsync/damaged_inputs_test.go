@@ -163,6 +163,8 @@ func TestDamagedInputs(t *testing.T) {
 		want   []string          // in the error
 		not    []string          // not in the error (a wrong hint)
 		writes []string          // files the command may change
+		// restores: files that must hold the intact pair's bytes after
+		restores []string
 	}{
 		// Wrong sizes: bad input, exit 2, for every command.
 		{name: "truncated backup: sync", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, args: on("sync"), code: 2,
@@ -208,6 +210,13 @@ func TestDamagedInputs(t *testing.T) {
 			want: []string{"the backup's store cannot be read", "copy 0: corrupt store", "copy 1: corrupt store"}},
 		{name: "both backup superblock copies flipped: upgrade keep", images: map[string][]byte{"b.img": flipBits(b, dmgSuper0, dmgSuper1)}, args: on("upgrade", "keep"), code: 1,
 			want: []string{"the backup's store cannot be read"}},
+		// One damaged superblock copy: the open's recovery rewrites it from
+		// the intact one (docs/CLI.md, Safety), before the answer, even a
+		// refusal; the bytes are the intact store's again (restores).
+		{name: "one backup superblock copy flipped: config get repairs it", images: map[string][]byte{"b.img": flipBits(b, dmgSuper1)}, args: on("config", "get"), code: 0,
+			writes: []string{"b.img", "b.img.wear"}, restores: []string{"b.img"}},
+		{name: "one backup superblock copy flipped: failback refused, repaired", images: map[string][]byte{"b.img": flipBits(b, dmgSuper0)}, args: on("failback"), code: 3,
+			want: []string{"chip A is already the active chip"}, writes: []string{"b.img", "b.img.wear"}, restores: []string{"b.img"}},
 		{name: "superblock copies of another pair: sync", images: map[string][]byte{"b.img": withSuperOf(b, good.other["b.img"])}, args: on("sync"), code: 1,
 			want: []string{"chips belong to different pairs", "Nothing was written"}},
 		{name: "backup of another pair: info put", images: map[string][]byte{"b.img": good.other["b.img"], "b.img.wear": good.other["b.img.wear"]},
@@ -323,6 +332,11 @@ func TestDamagedInputs(t *testing.T) {
 				require.Equal(t, strings.ToLower(msg[:1]), msg[:1], "an error starts in lower case: %s", msg)
 			}
 			require.Empty(t, unexpectedChanges(before, snapshotDir(t, dir), tc.writes), "files changed or created")
+			for _, n := range tc.restores {
+				got, err := os.ReadFile(filepath.Join(dir, n))
+				require.NoError(t, err)
+				require.True(t, slices.Equal(good.files[n], got), "%s does not hold the intact bytes", n)
+			}
 		})
 	}
 }
