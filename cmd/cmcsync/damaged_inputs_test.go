@@ -265,6 +265,11 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "info get --out into a missing folder", args: on("info", "get", "power", "--out", "{dir}/no/x.bin"), code: 1, want: []string{"info get: --out: open"}},
 		{name: "info get --out writes only the file named", args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0, writes: []string{"x.bin"}},
 
+		{name: "calibrate --out the chip's image", args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+64K", "--out", "{dir}/b.img"}, code: 2,
+			want: []string{"calibrate: --out", "is the flash's file", "would destroy the chip"}},
+		{name: "truncated image: calibrate", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+64K", "--out", "{dir}/p.json"}, code: 2,
+			want: []string{"calibrate: image", "holds 8384512 bytes"}},
+
 		// info collect: an input it cannot read is bad input, nothing written.
 		{name: "info collect with a dangling symlink", setup: func(dir string) {
 			require.NoError(t, os.Mkdir(filepath.Join(dir, "in"), 0o755))

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
-	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/source/collect"
 	"github.com/cmcsync/cmcsync/source/ipmi/sel"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -195,7 +193,7 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		if err := pf.chips.load(fs); err != nil {
 			return err
 		}
-		if err := refuseOutOnChip("info get", *out, *pf.primary, *pf.backup); err != nil {
+		if err := refuseOutOnChip("info get", *out, chipFile{"primary", *pf.primary}, chipFile{"backup", *pf.backup}); err != nil {
 			return err
 		}
 	}
@@ -273,29 +271,6 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	for _, x := range out {
 		printPut(stdout, x)
-	}
-	return nil
-}
-
-// refuseOutOnChip refuses (exit 2) an output file that is one of the
-// pair's chips: a simulated chip's image or wear file, or the MTD device,
-// by path or, when it exists, as the same file (a symlink, another
-// spelling). Writing a payload there would destroy the chip.
-func refuseOutOnChip(cmd, out string, specs ...string) error {
-	outAbs, _ := filepath.Abs(out)
-	outSt, outErr := os.Stat(out)
-	for i, spec := range specs {
-		s, err := flashspec.Parse(spec)
-		if err != nil || s.Path() == "" {
-			continue // the open reports a bad spec; a chip in memory has no file
-		}
-		for _, p := range []string{s.Path(), s.Path() + ".wear"} {
-			abs, _ := filepath.Abs(p)
-			st, err := os.Stat(p)
-			if abs == outAbs || (err == nil && outErr == nil && os.SameFile(st, outSt)) {
-				return usageError("%s: --out %s is the %s's file %s: writing there would destroy the chip; give another file", cmd, out, [2]string{"primary", "backup"}[i], p)
-			}
-		}
 	}
 	return nil
 }
