@@ -292,6 +292,12 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "configuration file with an unaligned offset", setup: cfg("{" + chipsJSON(`, "info": {"offset": "0x1234"}`) + "}"),
 			args: []string{"failback", "--config", "{dir}/c.json"}, code: 2, want: []string{"offset and size must be non-negative multiples of the erase size"}},
 
+		// Another image identity setting than the pair was synced with
+		// reads as an upgrade: the hint says what each choice does, and
+		// that neither is needed if nothing was upgraded.
+		{name: "another --image-id: sync", args: on("sync", "--image-id", "sha256:0x0+64K"), code: 1,
+			want: []string{"round upgrade-pending", `the committed one "1.0.0"`, "upgrade restore REPLACES the primary's information", "choose neither"}},
+
 		// Malformed specs: exit 2 before a file is opened or created.
 		{name: "spec with a key twice", args: []string{"sync", "--primary", "{a},file={dir}/b.img", "--backup", "{b}"}, code: 2, want: []string{`key "file" given twice`}},
 		{name: "spec with an unknown part", args: []string{"config", "get", "--primary", "sim:part=nope,file={dir}/n.img", "--backup", "{b}"}, code: 2,

@@ -170,11 +170,21 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if roundErr != nil {
 		hint := ""
 		if errors.Is(roundErr, engine.ErrUpgradePending) {
-			hint = " (choose with: cmcsync upgrade keep or cmcsync upgrade restore, same chips)"
+			hint = upgradeHint(e.Status())
 		}
 		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round %s: %v%s", rep.Outcome, roundErr, hint)}
 	}
 	return nil
+}
+
+// upgradeHint says what the two choices do, restore's loss included, and
+// that an identity changed by the command line (--image-id, the places)
+// rather than by an upgrade needs neither.
+func upgradeHint(st engine.Status) string {
+	return fmt.Sprintf(" (the primary's image identity is %q, the committed one %q. After a firmware upgrade, choose with the same chips: "+
+		"cmcsync upgrade keep syncs the primary's information as the new baseline; cmcsync upgrade restore REPLACES the primary's information with preset defaults. "+
+		"If no firmware was upgraded, the image identity setting (--image-id, the places) differs from the one this pair was synced with: give that one and choose neither)",
+		st.PrimaryVersion, st.CommittedVersion)
 }
 
 func printSync(w io.Writer, res *syncResult) {
