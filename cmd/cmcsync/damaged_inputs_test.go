@@ -175,6 +175,8 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "truncated backup: serve", images: map[string][]byte{"b.img": b[:dmgSize-4096]},
 			args: on("serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0"), code: 2, want: []string{"holds 8384512 bytes"},
 			writes: []string{"st", "st/history.log"}},
+		{name: "serve with a file as its state folder", setup: func(dir string) { require.NoError(t, os.WriteFile(filepath.Join(dir, "st"), []byte("x"), 0o644)) },
+			args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st"}, code: 2, want: []string{"state folder", "st is a file, not a folder"}},
 		{name: "truncated image: selftest", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, args: []string{"selftest", "--flash", "{b}"}, code: 2,
 			want: []string{"selftest: image", "holds 8384512 bytes"}},
 		{name: "one byte longer primary: info get", images: map[string][]byte{"a.img": append(slices.Clone(a), 0xFF)}, args: on("info", "get", "power"), code: 2,
