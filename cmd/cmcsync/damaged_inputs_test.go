@@ -218,7 +218,7 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "one backup superblock copy flipped: config get repairs it", images: map[string][]byte{"b.img": flipBits(b, dmgSuper1)}, args: on("config", "get"), code: 0,
 			writes: []string{"b.img", "b.img.wear"}, restores: []string{"b.img"}},
 		{name: "one backup superblock copy flipped: failback refused, repaired", images: map[string][]byte{"b.img": flipBits(b, dmgSuper0)}, args: on("failback"), code: 3,
-			want: []string{"chip A is already the active chip"}, writes: []string{"b.img", "b.img.wear"}, restores: []string{"b.img"}},
+			want: []string{"failback: refused: chip A is already the active chip"}, writes: []string{"b.img", "b.img.wear"}, restores: []string{"b.img"}},
 		{name: "superblock copies of another pair: sync", images: map[string][]byte{"b.img": withSuperOf(b, good.other["b.img"])}, args: on("sync"), code: 1,
 			want: []string{"chips belong to different pairs", "Nothing was written"}},
 		{name: "backup of another pair: info put", images: map[string][]byte{"b.img": good.other["b.img"], "b.img.wear": good.other["b.img.wear"]},

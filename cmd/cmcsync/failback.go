@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/web"
@@ -57,7 +58,8 @@ func runFailback(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		rep, err := e.Failback(ctx)
 		switch {
 		case errors.Is(err, engine.ErrFailbackRefused):
-			return &exitError{code: exitRefused, msg: fmt.Sprintf("failback: %v", err)}
+			// "failback: refused: …", as reseed says it, not "failback: failback refused: …".
+			return &exitError{code: exitRefused, msg: "failback: " + strings.TrimPrefix(err.Error(), "failback ")}
 		case err != nil:
 			return fmt.Errorf("failback: %w (chip B stays active; run failback again)", err)
 		}
