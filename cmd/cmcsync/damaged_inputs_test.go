@@ -226,6 +226,24 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "backup of another pair: reseed", images: map[string][]byte{"b.img": good.other["b.img"], "b.img.wear": good.other["b.img.wear"]},
 			args: on("reseed"), code: 3, want: []string{"which is the standby?", "ERASES"}},
 
+		// A mistyped path: one image file of the pair missing. Created
+		// blank, a missing primary read as a failed chip and sync failed
+		// over to the backup (exit 0); no command creates it now.
+		{name: "mistyped primary path: sync", args: []string{"sync", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+			want: []string{"the primary's image file", "typo.img does not exist (nothing created)", "would fail over"}},
+		{name: "mistyped primary path: config set", args: []string{"config", "set", "--interval", "1m", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+			want: []string{"the primary's image file", "does not exist (nothing created)", "cmcsync reseed"}},
+		{name: "mistyped primary path: info put", args: []string{"info", "put", "event-log", "{dir}/sel.raw", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+			want: []string{"the primary's image file"}},
+		{name: "mistyped backup path: info get", args: []string{"info", "get", "power", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+			want: []string{"the backup's image file", "typo.img does not exist (nothing created)"}},
+		{name: "mistyped backup path: failback", args: []string{"failback", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+			want: []string{"the backup's image file"}},
+		// An image without its wear file: a read-only command leaves none.
+		{name: "info get of images without wear files", images: map[string][]byte{"a.img.wear": nil, "b.img.wear": nil}, args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0,
+			writes: []string{"x.bin"}},
+		{name: "config get of images without wear files", images: map[string][]byte{"a.img.wear": nil, "b.img.wear": nil}, args: on("config", "get"), code: 0},
+
 		// Swapped and duplicated chips.
 		{name: "swapped: sync", images: map[string][]byte{"a.img": b, "b.img": a}, args: on("sync"), code: 1, want: []string{"the chips are given the wrong way round"}},
 		{name: "swapped: config set", images: map[string][]byte{"a.img": b, "b.img": a}, args: on("config", "set", "--interval", "1m"), code: 1,

@@ -37,11 +37,30 @@ func addPairFlags(fs *flag.FlagSet) *pairFlags {
 type openedEngine struct {
 	*engine.Engine
 	pair *pair
+	// created lists the image files opening the chips created (a missing
+	// file is created erased, see newSimFiles).
+	created []string
 }
 
 func (o *openedEngine) Close() error {
 	o.Engine.Release()
 	return o.pair.Close()
+}
+
+// CloseAfter closes all after the command's outcome err and returns err
+// joined with the close's error. The image files the open created are
+// removed again when the command failed or was refused (any err: a file
+// created for a mistyped path must not stay behind, nor a refusal leave
+// one) and after a read-only command (info get, config get) whatever
+// its outcome; they are still erased then, or hold only what the failed
+// command began, which their absence equals.
+func (o *openedEngine) CloseAfter(err error, readOnly bool) error {
+	o.Engine.Release()
+	var discard []string
+	if err != nil || readOnly {
+		discard = o.created
+	}
+	return errors.Join(err, o.pair.closeDiscarding(discard))
 }
 
 // open applies the configuration file, then locks and opens the chips and
@@ -62,6 +81,15 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	if err := refuseNewPair(cmd, *p.primary, *p.backup, "or make a new pair with cmcsync sync --populate"); err != nil {
 		return nil, err
 	}
+	// One missing file of a formatted pair is a mistyped path (a replaced
+	// chip is brought in by reseed): created blank, a missing primary
+	// would read as a failed chip, a missing chip B after a failover would
+	// leave chip A's older role record to say which chip is active.
+	for _, c := range []chipFile{{"primary", *p.primary}, {"backup", *p.backup}} {
+		if err := refuseMissingImage(cmd, c.role, c.spec, "give the existing image file of the pair's "+c.role+" (a replaced chip: cmcsync reseed creates and formats it)"); err != nil {
+			return nil, err
+		}
+	}
 	// A chip that fails to open leaves no image file this command created
 	// (one new file of a pair: a blank chip in place of a replaced one).
 	created := newSimFiles(*p.primary, *p.backup)
@@ -77,7 +105,7 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w%s", cmd, err, newPairHint(err)), pr.closeDiscarding(created))
 	}
-	return &openedEngine{Engine: e, pair: pr}, nil
+	return &openedEngine{Engine: e, pair: pr, created: created}, nil
 }
 
 // newPairHint is the hint for an open that found no store on either

@@ -54,7 +54,7 @@ func runFailback(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		}
 		res = failbackResult(fb)
 	} else {
-		defer func() { err = errors.Join(err, e.Close()) }()
+		defer func() { err = e.CloseAfter(err, false) }()
 		rep, err := e.Failback(ctx)
 		switch {
 		case errors.Is(err, engine.ErrFailbackRefused):

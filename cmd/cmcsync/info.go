@@ -34,7 +34,7 @@ func infoRegion(ctx context.Context, fs *flag.FlagSet, pf *pairFlags) (*openedEn
 	l := e.Layout()
 	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
 	if err != nil {
-		e.Close()
+		e.CloseAfter(err, true) // nothing read or written: no file it created stays
 		return nil, nil, fmt.Errorf("%s: the active chip's information region: %w", fs.Name(), err)
 	}
 	return e, r, nil
@@ -118,7 +118,7 @@ func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		printPut(stdout, out)
 		return nil
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, false) }()
 	l := e.Layout()
 	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
 	if err != nil {
@@ -201,7 +201,7 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, true) }()
 	rec, err := r.Read(t)
 	if err != nil {
 		return fmt.Errorf("info get: %w", err)
@@ -253,7 +253,7 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, false) }()
 	results, err := collect.Collect(r, *dir, collect.Options{SELLayout: sl})
 	if err != nil {
 		return fmt.Errorf("info collect: %w", inputErr(err))

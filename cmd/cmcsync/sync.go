@@ -244,8 +244,32 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // The commands that open a formatted pair (info, config, upgrade,
 // failback) refuse it the same way (cmd names the command, hint what
 // makes a pair).
+//
+// A missing primary image file of an existing backup is refused too: the
+// open would create it blank, a blank primary reads as a failed chip, and
+// the round would fail over to the backup (a mistyped primary path made
+// the backup the active chip). A missing backup file stays the replaced
+// backup it may be (the round then says the store is blank).
 func refuseNewImageFiles(primary, backup string) error {
-	return refuseNewPair("sync", primary, backup, "or add --populate to create and format a new pair")
+	if err := refuseNewPair("sync", primary, backup, "or add --populate to create and format a new pair"); err != nil {
+		return err
+	}
+	return refuseMissingImage("sync", "primary", primary,
+		"a blank primary reads as a failed chip and the round would fail over to the backup; give the primary's existing image file (chip A replaced after a failover: cmcsync reseed creates and formats it)")
+}
+
+// refuseMissingImage refuses (exit 2) the chip of role when its spec names
+// a simulated chip's image file that does not exist; why says what
+// creating it blank would do and what to give instead.
+func refuseMissingImage(cmd, role, spec, why string) error {
+	s, err := flashspec.Parse(spec)
+	if err != nil || s.Backend != flashspec.Sim || s.File == "" {
+		return nil // a bad spec is reported by the open
+	}
+	if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
+		return usageError("%s: the %s's image file %s does not exist (nothing created): %s", cmd, role, s.File, why)
+	}
+	return nil
 }
 
 func refuseNewPair(cmd, primary, backup, hint string) error {
