@@ -318,6 +318,8 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "another --image-id: sync", args: on("sync", "--image-id", "sha256:0x0+64K"), code: 1,
 			want: []string{"round upgrade-pending", `the committed one "1.0.0"`, "upgrade restore REPLACES the primary's information", "choose neither"}},
 
+		{name: "--image-id of an unknown kind", args: on("config", "get", "--image-id", "bogus:kernel"), code: 2, want: []string{`image identity kind "bogus"`}},
+
 		// Malformed specs: exit 2 before a file is opened or created.
 		{name: "spec with a key twice", args: []string{"sync", "--primary", "{a},file={dir}/b.img", "--backup", "{b}"}, code: 2, want: []string{`key "file" given twice`}},
 		{name: "spec with an unknown part", args: []string{"config", "get", "--primary", "sim:part=nope,file={dir}/n.img", "--backup", "{b}"}, code: 2,
