@@ -43,6 +43,20 @@ type imageFile struct {
 // release the files. An image is locked against a second OpenFile (from
 // any process) while open.
 func OpenFile(path string, o Options) (*Flash, error) {
+	return openFile(path, o, false)
+}
+
+// OpenFileReadOnly returns a simulated chip loaded from the image file
+// path (and its wear and bad-block marks from path+".wear" if that
+// exists), checked as OpenFile checks them, for a caller that only reads
+// (cmcsync inspect). It never creates, writes or locks a file: a missing
+// image is an error wrapping fs.ErrNotExist, a missing wear file is zero
+// wear, and writes and erases change only the chip in memory.
+func OpenFileReadOnly(path string, o Options) (*Flash, error) {
+	return openFile(path, o, true)
+}
+
+func openFile(path string, o Options, readOnly bool) (*Flash, error) {
 	f, err := newFlash(o)
 	if err != nil {
 		return nil, err
@@ -56,7 +70,7 @@ func OpenFile(path string, o Options) (*Flash, error) {
 
 	st, err := os.Stat(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) && !readOnly:
 		if err := createFiles(path, size, f.nblocks); err != nil {
 			return nil, fmt.Errorf("image %s: %w", path, err)
 		}
@@ -77,6 +91,19 @@ func OpenFile(path string, o Options) (*Flash, error) {
 	case int64(len(wearData)) != wearSize || string(wearData[:8]) != wearMagic ||
 		binary.LittleEndian.Uint64(wearData[8:]) != uint64(f.nblocks):
 		return nil, mismatch("wear file "+wearPath, "it is not a wear file for %d erase blocks of %s (open it with the part, size and erase model it was made with, or remove it to start from zero wear)", f.nblocks, hal.FormatSize(f.geo.EraseSize))
+	}
+
+	if readOnly {
+		img, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("image: %w", err)
+		}
+		defer img.Close()
+		if err := f.load(img); err != nil {
+			return nil, fmt.Errorf("image %s: %w", path, err)
+		}
+		f.loadWear(wearData)
+		return f, nil
 	}
 
 	imf := &imageFile{path: path}
@@ -103,6 +130,17 @@ func OpenFile(path string, o Options) (*Flash, error) {
 			return fail(err)
 		}
 	}
+	f.loadWear(wearData)
+	if imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0); err != nil {
+		return fail(err)
+	}
+	f.file = imf
+	return f, nil
+}
+
+// loadWear sets each block's wear and bad-block mark from a wear file's
+// contents (checked by the caller); nil is zero wear.
+func (f *Flash) loadWear(wearData []byte) {
 	for b := int64(0); wearData != nil && b < f.nblocks; b++ {
 		v := binary.LittleEndian.Uint64(wearData[wearHeader+8*b:])
 		if v != 0 {
@@ -111,11 +149,6 @@ func OpenFile(path string, o Options) (*Flash, error) {
 			bl.bad = v&badBit != 0
 		}
 	}
-	if imf.wear, err = os.OpenFile(wearPath, os.O_RDWR, 0); err != nil {
-		return fail(err)
-	}
-	f.file = imf
-	return f, nil
 }
 
 // freshWear returns the contents of a wear file for nblocks unworn erase

@@ -71,6 +71,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		clock, clockName = simClock, "virtual"
 	}
 	f, err := flashspec.Open(s, simClock)
+	if errors.Is(err, sim.ErrImageMismatch) {
+		return fmt.Errorf("calibrate: %w", err) // bad input: exit 2
+	}
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
 	}
@@ -85,6 +88,11 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		path = meta.Name + ".json"
 		if meta.Name == "" {
 			path = calibrate.DefaultName(g.Name) + ".json"
+		}
+	}
+	if path != "-" {
+		if err := refuseOutOnChip("calibrate", path, chipFile{"flash", *spec}); err != nil {
+			return err
 		}
 	}
 	if err := checkWritable(path); err != nil {

@@ -182,7 +182,10 @@ func openPair(cmd, a, b string) (*pair, error) {
 	sa, sb := &p.specs[0], &p.specs[1]
 	var sc *sim.Clock
 	if sa.Backend == flashspec.Sim || sb.Backend == flashspec.Sim {
-		sc = sim.NewClock(time.Now().UTC().Truncate(time.Second))
+		// Not truncated: a format takes its pair id from this clock, and two
+		// pairs made within one second must not share one (a backup of the
+		// other pair would then pass for this pair's).
+		sc = sim.NewClock(time.Now().UTC())
 		if sa.Backend == flashspec.Sim && sb.Backend == flashspec.Sim {
 			p.clock = sc
 		}

@@ -169,7 +169,8 @@ func TestUpgradeCommand(t *testing.T) {
 
 	_, _, err = runCLI(append([]string{"sync"}, chips...)...)
 	require.Equal(t, 1, statusOf(err))
-	require.ErrorContains(t, err, "cmcsync upgrade keep or cmcsync upgrade restore")
+	require.ErrorContains(t, err, "cmcsync upgrade keep syncs")
+	require.ErrorContains(t, err, "cmcsync upgrade restore REPLACES")
 	for _, tc := range []struct {
 		args []string
 		code int

@@ -48,7 +48,10 @@ func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return outputConfig(stdout, fromWebConfig(wc), *pf.json)
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, true) }()
+	if err := e.requireBackupStore("config get"); err != nil {
+		return err
+	}
 	return outputConfig(stdout, e.Config(), *pf.json)
 }
 
@@ -151,7 +154,7 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return outputConfig(stdout, fromWebConfig(stored), *pf.json)
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, false) }()
 	c := apply(e.Config())
 	// The API's limits first: they are the narrower, documented ones
 	// (docs/CLI.md) and their errors name the flag; the engine's check

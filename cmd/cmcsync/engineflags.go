@@ -12,6 +12,7 @@ import (
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // pairFlags are the flags of the commands that open the engine on a
@@ -36,11 +37,30 @@ func addPairFlags(fs *flag.FlagSet) *pairFlags {
 type openedEngine struct {
 	*engine.Engine
 	pair *pair
+	// created lists the image files opening the chips created (a missing
+	// file is created erased, see newSimFiles).
+	created []string
 }
 
 func (o *openedEngine) Close() error {
 	o.Engine.Release()
 	return o.pair.Close()
+}
+
+// CloseAfter closes all after the command's outcome err and returns err
+// joined with the close's error. The image files the open created are
+// removed again when the command failed or was refused (any err: a file
+// created for a mistyped path must not stay behind, nor a refusal leave
+// one) and after a read-only command (info get, config get) whatever
+// its outcome; they are still erased then, or hold only what the failed
+// command began, which their absence equals.
+func (o *openedEngine) CloseAfter(err error, readOnly bool) error {
+	o.Engine.Release()
+	var discard []string
+	if err != nil || readOnly {
+		discard = o.created
+	}
+	return errors.Join(err, o.pair.closeDiscarding(discard))
 }
 
 // open applies the configuration file, then locks and opens the chips and
@@ -61,6 +81,15 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	if err := refuseNewPair(cmd, *p.primary, *p.backup, "or make a new pair with cmcsync sync --populate"); err != nil {
 		return nil, err
 	}
+	// One missing file of a formatted pair is a mistyped path (a replaced
+	// chip is brought in by reseed): created blank, a missing primary
+	// would read as a failed chip, a missing chip B after a failover would
+	// leave chip A's older role record to say which chip is active.
+	for _, c := range []chipFile{{"primary", *p.primary}, {"backup", *p.backup}} {
+		if err := refuseMissingImage(cmd, c.role, c.spec, "give the existing image file of the pair's "+c.role+" (a replaced chip: cmcsync reseed creates and formats it)"); err != nil {
+			return nil, err
+		}
+	}
 	// A chip that fails to open leaves no image file this command created
 	// (one new file of a pair: a blank chip in place of a replaced one).
 	created := newSimFiles(*p.primary, *p.backup)
@@ -74,9 +103,20 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	}
 	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Image: id, Config: engine.DefaultConfig()})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("%s: %w (is the pair formatted? cmcsync sync --populate makes a new pair)", cmd, err), pr.closeDiscarding(created))
+		return nil, errors.Join(fmt.Errorf("%s: %w%s", cmd, err, newPairHint(err)), pr.closeDiscarding(created))
 	}
-	return &openedEngine{Engine: e, pair: pr}, nil
+	return &openedEngine{Engine: e, pair: pr, created: created}, nil
+}
+
+// newPairHint is the hint for an open that found no store on either
+// chip: a new pair is made by sync --populate. Chips given the wrong way
+// round, or of two pairs, hold stores: their error says what to do, and
+// making a new pair of them would erase both stores.
+func newPairHint(err error) string {
+	if !errors.Is(err, store.ErrNotFormatted) || errors.Is(err, engine.ErrWrongChip) || errors.Is(err, engine.ErrForeignPair) {
+		return ""
+	}
+	return " (neither chip holds a store: cmcsync sync --populate makes a new pair; it formats both chips, and refuses chips that hold data unless --force names them)"
 }
 
 // subcommand runs the subcommand args[0] of command name.
@@ -123,4 +163,20 @@ func parseWithArgs(fs *flag.FlagSet, args []string) (pos []string, done bool, er
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// requireBackupStore fails (exit 1) when Open found no readable store on
+// the backup chip (both superblock copies damaged, a blank or foreign
+// range): what config get prints and what upgrade decides come from that
+// store, and without it the engine falls back to the other chip's store
+// or the defaults, which must not be shown as what the backup holds.
+func (o *openedEngine) requireBackupStore(cmd string) error {
+	if _, ok := o.OpenScrub(); ok {
+		return nil
+	}
+	why := o.Status().LastError
+	if why == "" {
+		why = "no store opens on " + o.Backup().Geometry().Name + "; `cmcsync inspect` shows what it holds"
+	}
+	return &exitError{code: exitFailure, msg: fmt.Sprintf("%s: the backup's store cannot be read, so there is no stored configuration or committed generation to go by (nothing was written): %s", cmd, why)}
 }

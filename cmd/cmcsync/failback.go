@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/web"
@@ -53,11 +54,12 @@ func runFailback(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		}
 		res = failbackResult(fb)
 	} else {
-		defer func() { err = errors.Join(err, e.Close()) }()
+		defer func() { err = e.CloseAfter(err, false) }()
 		rep, err := e.Failback(ctx)
 		switch {
 		case errors.Is(err, engine.ErrFailbackRefused):
-			return &exitError{code: exitRefused, msg: fmt.Sprintf("failback: %v", err)}
+			// "failback: refused: …", as reseed says it, not "failback: failback refused: …".
+			return &exitError{code: exitRefused, msg: "failback: " + strings.TrimPrefix(err.Error(), "failback ")}
 		case err != nil:
 			return fmt.Errorf("failback: %w (chip B stays active; run failback again)", err)
 		}

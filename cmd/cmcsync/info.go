@@ -34,7 +34,7 @@ func infoRegion(ctx context.Context, fs *flag.FlagSet, pf *pairFlags) (*openedEn
 	l := e.Layout()
 	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
 	if err != nil {
-		e.Close()
+		e.CloseAfter(err, true) // nothing read or written: no file it created stays
 		return nil, nil, fmt.Errorf("%s: the active chip's information region: %w", fs.Name(), err)
 	}
 	return e, r, nil
@@ -118,7 +118,7 @@ func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		printPut(stdout, out)
 		return nil
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, false) }()
 	l := e.Layout()
 	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
 	if err != nil {
@@ -186,11 +186,22 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return usageError("info get: %v", err)
 	}
+	if *out != "" {
+		if *pf.json {
+			return usageError("info get: give --out FILE (the payload) or --json (a description of the record), not both")
+		}
+		if err := pf.chips.load(fs); err != nil {
+			return err
+		}
+		if err := refuseOutOnChip("info get", *out, chipFile{"primary", *pf.primary}, chipFile{"backup", *pf.backup}); err != nil {
+			return err
+		}
+	}
 	e, r, err := infoRegion(ctx, fs, pf)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, true) }()
 	rec, err := r.Read(t)
 	if err != nil {
 		return fmt.Errorf("info get: %w", err)
@@ -203,7 +214,10 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return writeJSON(stdout, res)
 	}
 	if *out != "" {
-		return os.WriteFile(*out, rec.Payload, 0o644)
+		if err := os.WriteFile(*out, rec.Payload, 0o644); err != nil {
+			return fmt.Errorf("info get: --out: %w", err)
+		}
+		return nil
 	}
 	_, err = stdout.Write(rec.Payload)
 	return err
@@ -239,7 +253,7 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, false) }()
 	results, err := collect.Collect(r, *dir, collect.Options{SELLayout: sl})
 	if err != nil {
 		return fmt.Errorf("info collect: %w", inputErr(err))

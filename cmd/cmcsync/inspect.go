@@ -66,7 +66,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 			return usageError("inspect: --flash: image file %s does not exist: inspect only reads (give an existing image file, or leave file= out to decode a blank chip in memory)", s.File)
 		}
 	}
-	f, err := flashspec.Open(s, nil)
+	// Loaded read-only: no wear file is created beside the image, nothing
+	// is locked or written.
+	f, err := flashspec.OpenReadOnly(s, nil)
 	if err != nil {
 		return fmt.Errorf("inspect: %w", err)
 	}

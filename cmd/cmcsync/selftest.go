@@ -15,6 +15,7 @@ import (
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/devlock"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/sim"
 )
 
 func init() {
@@ -73,6 +74,11 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	f, err := openSelftestFlash(s, nil)
 	if err != nil {
 		if err := busyChip(err, [2]flashspec.Spec{s}); errors.Is(err, devlock.ErrBusy) {
+			return fmt.Errorf("selftest: %w", err)
+		}
+		if errors.Is(err, sim.ErrImageMismatch) {
+			// An image file of another size than the spec's chip is bad
+			// input (exit 2), as for every other command.
 			return fmt.Errorf("selftest: %w", err)
 		}
 		return &exitError{code: 1, msg: fmt.Sprintf("selftest: %v", err)}

@@ -186,6 +186,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w (pass --tls-cert FILE --tls-key FILE)", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+			// A file where the folder belongs: bad input (exit 2).
+			return usageError("serve: state folder %s is a file, not a folder (give --state a folder, or state_dir in --config)", dir)
+		}
 		return fmt.Errorf("serve: state folder: %w", err)
 	}
 	if err := web.CheckStateDir(dir); err != nil {

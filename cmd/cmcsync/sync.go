@@ -170,11 +170,21 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if roundErr != nil {
 		hint := ""
 		if errors.Is(roundErr, engine.ErrUpgradePending) {
-			hint = " (choose with: cmcsync upgrade keep or cmcsync upgrade restore, same chips)"
+			hint = upgradeHint(e.Status())
 		}
 		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round %s: %v%s", rep.Outcome, roundErr, hint)}
 	}
 	return nil
+}
+
+// upgradeHint says what the two choices do, restore's loss included, and
+// that an identity changed by the command line (--image-id, the places)
+// rather than by an upgrade needs neither.
+func upgradeHint(st engine.Status) string {
+	return fmt.Sprintf(" (the primary's image identity is %q, the committed one %q. After a firmware upgrade, choose with the same chips: "+
+		"cmcsync upgrade keep syncs the primary's information as the new baseline; cmcsync upgrade restore REPLACES the primary's information with preset defaults. "+
+		"If no firmware was upgraded, the image identity setting (--image-id, the places) differs from the one this pair was synced with: give that one and choose neither)",
+		st.PrimaryVersion, st.CommittedVersion)
 }
 
 func printSync(w io.Writer, res *syncResult) {
@@ -234,8 +244,32 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // The commands that open a formatted pair (info, config, upgrade,
 // failback) refuse it the same way (cmd names the command, hint what
 // makes a pair).
+//
+// A missing primary image file of an existing backup is refused too: the
+// open would create it blank, a blank primary reads as a failed chip, and
+// the round would fail over to the backup (a mistyped primary path made
+// the backup the active chip). A missing backup file stays the replaced
+// backup it may be (the round then says the store is blank).
 func refuseNewImageFiles(primary, backup string) error {
-	return refuseNewPair("sync", primary, backup, "or add --populate to create and format a new pair")
+	if err := refuseNewPair("sync", primary, backup, "or add --populate to create and format a new pair"); err != nil {
+		return err
+	}
+	return refuseMissingImage("sync", "primary", primary,
+		"a blank primary reads as a failed chip and the round would fail over to the backup; give the primary's existing image file (chip A replaced after a failover: cmcsync reseed creates and formats it)")
+}
+
+// refuseMissingImage refuses (exit 2) the chip of role when its spec names
+// a simulated chip's image file that does not exist; why says what
+// creating it blank would do and what to give instead.
+func refuseMissingImage(cmd, role, spec, why string) error {
+	s, err := flashspec.Parse(spec)
+	if err != nil || s.Backend != flashspec.Sim || s.File == "" {
+		return nil // a bad spec is reported by the open
+	}
+	if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
+		return usageError("%s: the %s's image file %s does not exist (nothing created): %s", cmd, role, s.File, why)
+	}
+	return nil
 }
 
 func refuseNewPair(cmd, primary, backup, hint string) error {

@@ -68,7 +68,10 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 		fmt.Fprintf(stdout, "upgrade: %s through the daemon; generation %d\n", choice, st.Generation)
 		return nil
 	}
-	defer func() { err = errors.Join(err, e.Close()) }()
+	defer func() { err = e.CloseAfter(err, false) }()
+	if err := e.requireBackupStore("upgrade " + name); err != nil {
+		return err
+	}
 	if st := e.Status(); !st.UpgradePending {
 		return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: no image upgrade is pending (the primary runs %q, the version committed): nothing to choose", name, st.CommittedVersion)}
 	}

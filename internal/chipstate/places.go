@@ -150,6 +150,13 @@ func Identity(spec string, parts []Partition) (engine.ImageIdentity, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: image identity %q: want %s", ErrPlace, spec, IdentityUsage)
 	}
+	switch kind {
+	case "uimage", "fit", "image", "sha256":
+	default:
+		// Said before the place: "bogus:kernel" is a kind to fix, whatever
+		// the chip's partitions.
+		return nil, fmt.Errorf("%w: image identity kind %q: want %s", ErrPlace, kind, IdentityUsage)
+	}
 	off, size, err := PlaceRange(parts, place)
 	if err != nil {
 		return nil, fmt.Errorf("image identity: %w", err)

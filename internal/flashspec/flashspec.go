@@ -275,6 +275,18 @@ func FormatSize(n int64) string {
 // erased if missing, else loaded (its size must match). mtd specs open the
 // device read-write (Linux only). The caller closes the flash (hal.Close).
 func Open(s Spec, clock *sim.Clock) (hal.Flash, error) {
+	return open(s, clock, false)
+}
+
+// OpenReadOnly opens the flash s names for a caller that only reads
+// (inspect): a sim image file is loaded into memory and never created,
+// written or locked (sim.OpenFileReadOnly; a missing file is an error
+// wrapping fs.ErrNotExist). mtd specs open as Open opens them.
+func OpenReadOnly(s Spec, clock *sim.Clock) (hal.Flash, error) {
+	return open(s, clock, true)
+}
+
+func open(s Spec, clock *sim.Clock, readOnly bool) (hal.Flash, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("flash spec %q: %w", s, err)
 	}
@@ -295,9 +307,12 @@ func Open(s Spec, clock *sim.Clock) (hal.Flash, error) {
 	}
 	o := sim.Options{Part: p, Size: s.Size, MaxTiming: s.MaxTiming, Spread: s.Spread, EraseModel: s.EraseModel, Clock: clock, Name: s.Name}
 	var f *sim.Flash
-	if s.File != "" {
+	switch {
+	case s.File != "" && readOnly:
+		f, err = sim.OpenFileReadOnly(s.File, o)
+	case s.File != "":
 		f, err = sim.OpenFile(s.File, o)
-	} else {
+	default:
 		f, err = sim.New(o)
 	}
 	if err != nil {

@@ -139,12 +139,12 @@ type Result struct {
 // (power, fan, node, event-log, fault-log, asset; with any extension, e.g.
 // event-log.sel), and for asset also a folder asset/ of FRU images named
 // by slot (0.bin, 17.fru). Every file is converted first; one that does
-// not decode is an error and nothing is written. Types without a file are
-// left as they are.
+// not decode or cannot be read is an error wrapping ErrInput and nothing
+// is written. Types without a file are left as they are.
 func Collect(r *info.Region, dir string, o Options) ([]Result, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	type job struct {
 		res     Result
@@ -176,7 +176,7 @@ func Collect(r *info.Region, dir string, o Options) ([]Result, error) {
 			for _, sf := range slots {
 				b, err := os.ReadFile(sf.path)
 				if err != nil {
-					return nil, err
+					return nil, fmt.Errorf("%w: %w", ErrInput, err)
 				}
 				so := o
 				so.Slot = sf.slot
@@ -195,7 +195,7 @@ func Collect(r *info.Region, dir string, o Options) ([]Result, error) {
 		seen[t] = path
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrInput, err)
 		}
 		p, err := Payload(t, b, current[t], r.Capacity(t), o)
 		if err != nil {
@@ -231,7 +231,7 @@ type slotFile struct {
 func slotFiles(dir string) ([]slotFile, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	var out []slotFile
 	for _, e := range entries {
