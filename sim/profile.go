@@ -301,6 +301,9 @@ func DecodeProfile(r io.Reader) (Profile, error) {
 		return Profile{}, fmt.Errorf("%w: no format member: want %q", ErrBadProfile, ProfileFormat)
 	case *head.Format == ProfileFormat:
 		if err := decodeStrict(data, &pr, "_seconds"); err != nil {
+			if strings.Contains(err.Error(), `_us"`) {
+				return Profile{}, fmt.Errorf("%w (format %s has durations in seconds, *_seconds; *_us members, in microseconds, are format %s's)", err, ProfileFormat, ProfileFormatV1)
+			}
 			return Profile{}, err
 		}
 	case *head.Format == ProfileFormatV1:

@@ -66,7 +66,8 @@ func TestDecodeProfileErrors(t *testing.T) {
 		{"format a number", strings.Replace(good, `"cmcsync-part-profile/2"`, "2", 1), "cannot unmarshal number"},
 		// A /2 file tagged /1 and a /1 file tagged /2 are refused, never misread.
 		{"v2 members tagged v1", strings.Replace(good, ProfileFormat, ProfileFormatV1, 1), `unknown field "command_overhead_seconds" (format cmcsync-part-profile/1)`},
-		{"v1 members tagged v2", strings.Replace(v1, ProfileFormatV1, ProfileFormat, 1), `unknown field "command_overhead_us"`},
+		{"v1 members tagged v2", strings.Replace(v1, ProfileFormatV1, ProfileFormat, 1),
+			`unknown field "command_overhead_us" (format cmcsync-part-profile/2 has durations in seconds, *_seconds; *_us members, in microseconds, are format cmcsync-part-profile/1's)`},
 		{"a v1 member in v2", strings.Replace(good, `"page_program_seconds"`, `"page_program_us"`, 1), `unknown field "page_program_us"`},
 		{"missing member", strings.Replace(good, `"endurance": 100000,`, "", 1), "missing member endurance"},
 		{"missing time", strings.Replace(good, `"command_overhead_seconds": 9.6e-7,`, "", 1), "missing member command_overhead_seconds"},
@@ -125,6 +126,7 @@ func TestProfileV1ReadsAsV2(t *testing.T) {
 	for _, tc := range []struct{ v1, v2 string }{
 		{"profile-v1.json", "profile-v2.json"},
 		{"profile-nand-v1.json", "profile-nand-v2.json"},
+		{"profile-builtin-v1.json", "profile-builtin-v2.json"}, // bus, block erase
 	} {
 		t.Run(tc.v1, func(t *testing.T) {
 			require.Contains(t, readTestdata(t, tc.v1), `"format": "cmcsync-part-profile/1"`)
@@ -134,8 +136,10 @@ func TestProfileV1ReadsAsV2(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, ProfileFormat, old.Format)
 			require.Equal(t, cur, old)
-			require.NotNil(t, old.Calibration)
-			require.NotEmpty(t, old.Calibration.Measurements)
+			if old.Bus == nil { // calibrated: raw statistics, no bus
+				require.NotNil(t, old.Calibration)
+				require.NotEmpty(t, old.Calibration.Measurements)
+			}
 			p, err := old.Part()
 			require.NoError(t, err)
 			q, err := cur.Part()
@@ -162,6 +166,12 @@ func TestProfileV1ReadsAsV2(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 705370*time.Nanosecond, p.Typical.PageProgram)
 	require.Equal(t, 960*time.Nanosecond, p.Typical.CommandOverhead)
+	// The /1 file of a built-in part (ProfileOf before /2) is that part.
+	pr, err = LoadProfile(filepath.Join("testdata", "profile-builtin-v1.json"))
+	require.NoError(t, err)
+	p, err = pr.Part()
+	require.NoError(t, err)
+	require.Equal(t, mustPart(t, norName), p)
 }
 
 // TestProfileSecondsKeepPrecision: durations to the nanosecond, up to the
