@@ -42,18 +42,18 @@
 //   - typical is the median; max is the largest sample observed — a lower
 //     bound of the chip's true worst case, which a datasheet's maximum
 //     also covers across temperature, voltage and wear;
-//   - bus_bytes_per_sec and command_overhead_us (both corners): a
+//   - bus_bytes_per_sec and command_overhead_seconds (both corners): a
 //     least-squares fit of the read medians to overhead + bytes/rate, each
 //     read's equation weighed by its own median (relative error); on NAND
-//     with a third unknown, pages × page_read_us (tR). When the reads do
+//     with a third unknown, pages × page_read_seconds (tR). When the reads do
 //     not grow with their size the rate is the largest read's bytes over
 //     its time (a note says so);
-//   - page_program_us: the program median (max) less the command overhead
+//   - page_program_seconds: the program median (max) less the command overhead
 //     and the page's transfer at the fitted rate — the simulator charges
 //     those apart;
-//   - sector_erase_us: the erase median (max) of one erase block of the
+//   - sector_erase_seconds: the erase median (max) of one erase block of the
 //     device's erase size (erase_size) less the command overhead;
-//   - block_erase_us and block_erase_size: only when a 64 KiB erase was
+//   - block_erase_seconds and block_erase_size: only when a 64 KiB erase was
 //     one command. An erase call costs a fixed part (system call, driver,
 //     an emulator's overhead) plus a part per erase command; the one- and
 //     two-block erase medians give both (per command = two − one, fixed =
@@ -65,9 +65,9 @@
 //     commands (drivers/mtd/spi-nor/core.c, spi_nor_erase), so there the
 //     block erase is not measurable and the profile has none; on a kernel
 //     without CONFIG_MTD_SPI_NOR_USE_4K_SECTORS the device's erase size
-//     is 64 KiB and sector_erase_us is that block's erase, the 4 KiB
+//     is 64 KiB and sector_erase_seconds is that block's erase, the 4 KiB
 //     sector erase being the one not measurable;
-//   - page_read_us (NAND): the fit's tR, its max from the one-page read's
+//   - page_read_seconds (NAND): the fit's tR, its max from the one-page read's
 //     maximum;
 //   - size, erase_size, page_size, write_size, kind: the device's
 //     geometry; endurance: not measured, 100,000 (noted); bus lines and

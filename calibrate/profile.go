@@ -105,7 +105,7 @@ func (r *Result) Profile(m Meta) (sim.Profile, error) {
 	case r.BlockWindow.Size > 0:
 		blockSize = d.blockErase(&typ, &maxT, overhead)
 	case g.Kind == hal.NOR && g.EraseSize >= blockWindow:
-		d.note("block erase: the device erases %s units (a kernel without CONFIG_MTD_SPI_NOR_USE_4K_SECTORS): sector_erase_us is that unit's erase; the 4 KiB sector erase is not measurable through it",
+		d.note("block erase: the device erases %s units (a kernel without CONFIG_MTD_SPI_NOR_USE_4K_SECTORS): sector_erase_seconds is that unit's erase; the 4 KiB sector erase is not measurable through it",
 			hal.FormatSize(g.EraseSize))
 	case g.Kind == hal.NOR:
 		d.note("block erase: not measured: the scratch holds no 64 KiB-aligned 64 KiB window (or --block-reps is 0)")
@@ -176,9 +176,9 @@ func derivationNotes(r *Result) []string {
 	return []string{
 		fmt.Sprintf("typical = the median of the timed operations; max = the observed maximum of %d (program: %d) samples, a lower bound of the chip's worst case (a datasheet maximum also covers temperature, voltage and wear)",
 			r.Erase.Count, r.Program.Count),
-		"bus_bytes_per_sec, command_overhead_us (and page_read_us on NAND): least-squares fit of the read medians to overhead + bytes/rate (+ pages × page read), over reads of 16 bytes to 64 KiB",
-		"page_program_us: the median (max) of one page's program less the command overhead and the page's transfer at the fitted rate",
-		"sector_erase_us: the median (max) of one erase block's erase (erase_size bytes) less the command overhead",
+		"bus_bytes_per_sec, command_overhead_seconds (and page_read_seconds on NAND): least-squares fit of the read medians to overhead + bytes/rate (+ pages × page read), over reads of 16 bytes to 64 KiB",
+		"page_program_seconds: the median (max) of one page's program less the command overhead and the page's transfer at the fitted rate",
+		"sector_erase_seconds: the median (max) of one erase block's erase (erase_size bytes) less the command overhead",
 	}
 }
 

@@ -44,7 +44,7 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 
 // measurement is s as a profile's raw statistics.
 func (s Stats) measurement(op string, bytes int64) sim.Measurement {
-	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
-	return sim.Measurement{Op: op, Bytes: bytes, Count: s.Count, MinUS: us(s.Min), P10US: us(s.P10),
-		MedianUS: us(s.Median), P90US: us(s.P90), MaxUS: us(s.Max), MeanUS: us(s.Mean)}
+	sec := func(d time.Duration) float64 { return float64(d) / 1e9 }
+	return sim.Measurement{Op: op, Bytes: bytes, Count: s.Count, MinSeconds: sec(s.Min), P10Seconds: sec(s.P10),
+		MedianSeconds: sec(s.Median), P90Seconds: sec(s.P90), MaxSeconds: sec(s.Max), MeanSeconds: sec(s.Mean)}
 }

@@ -38,7 +38,11 @@
 //
 // A part profile file (Profile: JSON, ProfileFormat) carries a Part and
 // where its figures come from; `cmcsync calibrate` writes one from a real
-// chip's measurements, LoadProfile reads one. Profile.Part checks that a
+// chip's measurements, LoadProfile reads one. Its durations are float
+// seconds in members ending _seconds (ProfileFormat,
+// cmcsync-part-profile/2; docs/schema/part-profile.json); files of the
+// first format (ProfileFormatV1, microseconds in _us members) are still
+// read and converted. Profile.Part checks that a
 // profile is well-formed; Part.CheckPlausible, whether its figures are
 // physically possible for NOR or NAND flash (an emulator's instant erase is
 // not).

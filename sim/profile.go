@@ -14,8 +14,15 @@ import (
 	"github.com/cmcsync/cmcsync/hal"
 )
 
-// ProfileFormat is the format tag every part profile file carries.
-const ProfileFormat = "cmcsync-part-profile/1"
+// ProfileFormat is the format tag of the part profile files `cmcsync
+// calibrate` writes: every duration a float number of seconds in a member
+// ending _seconds (docs/JSON.md).
+const ProfileFormat = "cmcsync-part-profile/2"
+
+// ProfileFormatV1 is the format tag of the first part profile files, whose
+// durations are microseconds in members ending _us. DecodeProfile still
+// reads them (profile_v1.go) and returns them as ProfileFormat profiles.
+const ProfileFormatV1 = "cmcsync-part-profile/1"
 
 const (
 	// maxProfileBytes bounds a profile file (a calibration's is a few KiB).
@@ -31,7 +38,8 @@ var ErrBadProfile = errors.New("bad part profile")
 // Profile is a part profile as a JSON file holds it: a Part and where its
 // figures come from. `cmcsync calibrate` writes one from a chip's
 // measurements; `sim:profile=PATH` and `cmcsync bench --part-file PATH`
-// load it. Times are in microseconds.
+// load it. Times are float seconds (a float64 keeps sub-nanosecond
+// precision at these magnitudes).
 //
 // A well-formed profile (Part) may still be physically implausible
 // (Part.CheckPlausible): loading it is one question, trusting its figures
@@ -50,10 +58,10 @@ type Profile struct {
 	PageSize       int64  `json:"page_size"`
 	WriteSize      int64  `json:"write_size"`
 	Endurance      int    `json:"endurance"`
-	// BusBytesPerSec and CommandOverheadUS are the bus rate and command
-	// overhead of both corners.
-	BusBytesPerSec    int64   `json:"bus_bytes_per_sec"`
-	CommandOverheadUS float64 `json:"command_overhead_us"`
+	// BusBytesPerSec and CommandOverheadSeconds are the bus rate and
+	// command overhead of both corners.
+	BusBytesPerSec         int64   `json:"bus_bytes_per_sec"`
+	CommandOverheadSeconds float64 `json:"command_overhead_seconds"`
 	// Bus is the interface the figures assume, if known.
 	Bus *ProfileBus `json:"bus,omitempty"`
 	// Typical and Max are the array times at the two corners.
@@ -80,12 +88,12 @@ type ProfileBus struct {
 	DTR     bool  `json:"dtr,omitempty"`
 }
 
-// ProfileTiming is one corner's array times, in microseconds.
+// ProfileTiming is one corner's array times, in seconds.
 type ProfileTiming struct {
-	PageProgramUS float64 `json:"page_program_us"`
-	SectorEraseUS float64 `json:"sector_erase_us"`
-	BlockEraseUS  float64 `json:"block_erase_us,omitempty"`
-	PageReadUS    float64 `json:"page_read_us,omitempty"`
+	PageProgramSeconds float64 `json:"page_program_seconds"`
+	SectorEraseSeconds float64 `json:"sector_erase_seconds"`
+	BlockEraseSeconds  float64 `json:"block_erase_seconds,omitempty"`
+	PageReadSeconds    float64 `json:"page_read_seconds,omitempty"`
 }
 
 // Calibration is how a profile's figures were measured.
@@ -109,30 +117,30 @@ type Calibration struct {
 }
 
 // Measurement is the statistics of one kind of timed operation, in
-// microseconds, over Count samples (warm-up excluded).
+// seconds, over Count samples (warm-up excluded).
 type Measurement struct {
 	// Op is what was timed, e.g. "read", "program", "erase", "erase-64k".
 	Op string `json:"op"`
 	// Bytes is the size of each operation.
-	Bytes    int64   `json:"bytes"`
-	Count    int     `json:"count"`
-	MinUS    float64 `json:"min_us"`
-	P10US    float64 `json:"p10_us"`
-	MedianUS float64 `json:"median_us"`
-	P90US    float64 `json:"p90_us"`
-	MaxUS    float64 `json:"max_us"`
-	MeanUS   float64 `json:"mean_us"`
+	Bytes         int64   `json:"bytes"`
+	Count         int     `json:"count"`
+	MinSeconds    float64 `json:"min_seconds"`
+	P10Seconds    float64 `json:"p10_seconds"`
+	MedianSeconds float64 `json:"median_seconds"`
+	P90Seconds    float64 `json:"p90_seconds"`
+	MaxSeconds    float64 `json:"max_seconds"`
+	MeanSeconds   float64 `json:"mean_seconds"`
 }
 
-// maxProfileUS bounds every time in a profile (about 11.6 days) so that it
-// converts to a time.Duration without overflow.
-const maxProfileUS = 1e12
+// maxProfileSeconds bounds every time in a profile (about 11.6 days) so
+// that it converts to a time.Duration without overflow.
+const maxProfileSeconds = 1e6
 
-// us2d converts microseconds to a duration, rounded to the nanosecond.
-func us2d(v float64) time.Duration { return time.Duration(math.Round(v * 1e3)) }
+// s2d converts seconds to a duration, rounded to the nanosecond.
+func s2d(v float64) time.Duration { return time.Duration(math.Round(v * 1e9)) }
 
-// d2us converts a duration to microseconds.
-func d2us(d time.Duration) float64 { return float64(d) / 1e3 }
+// d2s converts a duration to seconds.
+func d2s(d time.Duration) float64 { return float64(d) / 1e9 }
 
 // ProfileOf returns p as a profile with the given source. Both of p's
 // corners must have the same bus rate and command overhead (every
@@ -143,7 +151,7 @@ func ProfileOf(p Part, source string) (Profile, error) {
 	}
 	pr := Profile{Format: ProfileFormat, Name: p.Name, Kind: p.Kind.String(), Size: p.Size, EraseSize: p.EraseSize,
 		BlockEraseSize: p.BlockEraseSize, PageSize: p.PageSize, WriteSize: p.WriteSize, Endurance: p.Endurance,
-		BusBytesPerSec: p.Typical.ReadBytesPerSec, CommandOverheadUS: d2us(p.Typical.CommandOverhead),
+		BusBytesPerSec: p.Typical.ReadBytesPerSec, CommandOverheadSeconds: d2s(p.Typical.CommandOverhead),
 		Typical: timingOf(p.Typical), Max: timingOf(p.Max), Source: source}
 	if p.Bus != (Bus{}) {
 		pr.Bus = &ProfileBus{Lines: p.Bus.Lines, ClockHz: p.Bus.ClockHz, DTR: p.Bus.DTR}
@@ -155,13 +163,14 @@ func ProfileOf(p Part, source string) (Profile, error) {
 }
 
 func timingOf(t Timing) ProfileTiming {
-	return ProfileTiming{PageProgramUS: d2us(t.PageProgram), SectorEraseUS: d2us(t.SectorErase),
-		BlockEraseUS: d2us(t.BlockErase), PageReadUS: d2us(t.PageRead)}
+	return ProfileTiming{PageProgramSeconds: d2s(t.PageProgram), SectorEraseSeconds: d2s(t.SectorErase),
+		BlockEraseSeconds: d2s(t.BlockErase), PageReadSeconds: d2s(t.PageRead)}
 }
 
 // Part returns the profile's part, or an error wrapping ErrBadProfile
 // when the profile is not well-formed: the format tag, a name, a known
-// kind, a source, finite non-negative times of at most 10^12 µs, and a
+// kind, a source, finite non-negative times of at most 10^6 s, ordered
+// calibration statistics, and a
 // Part that passes Part.Validate. It does not judge plausibility (see
 // Part.CheckPlausible).
 func (pr Profile) Part() (Part, error) {
@@ -183,21 +192,24 @@ func (pr Profile) Part() (Part, error) {
 	}
 	for _, v := range []struct {
 		name string
-		us   float64
+		s    float64
 	}{
-		{"command_overhead_us", pr.CommandOverheadUS},
-		{"typical.page_program_us", pr.Typical.PageProgramUS}, {"typical.sector_erase_us", pr.Typical.SectorEraseUS},
-		{"typical.block_erase_us", pr.Typical.BlockEraseUS}, {"typical.page_read_us", pr.Typical.PageReadUS},
-		{"max.page_program_us", pr.Max.PageProgramUS}, {"max.sector_erase_us", pr.Max.SectorEraseUS},
-		{"max.block_erase_us", pr.Max.BlockEraseUS}, {"max.page_read_us", pr.Max.PageReadUS},
+		{"command_overhead_seconds", pr.CommandOverheadSeconds},
+		{"typical.page_program_seconds", pr.Typical.PageProgramSeconds}, {"typical.sector_erase_seconds", pr.Typical.SectorEraseSeconds},
+		{"typical.block_erase_seconds", pr.Typical.BlockEraseSeconds}, {"typical.page_read_seconds", pr.Typical.PageReadSeconds},
+		{"max.page_program_seconds", pr.Max.PageProgramSeconds}, {"max.sector_erase_seconds", pr.Max.SectorEraseSeconds},
+		{"max.block_erase_seconds", pr.Max.BlockEraseSeconds}, {"max.page_read_seconds", pr.Max.PageReadSeconds},
 	} {
-		if math.IsNaN(v.us) || v.us < 0 || v.us > maxProfileUS {
-			return bad("%s %v: want a number of microseconds from 0 to %g", v.name, v.us, maxProfileUS)
+		if err := checkTime(v.name, v.s, "seconds", maxProfileSeconds); err != nil {
+			return bad("%v", err)
 		}
 	}
 	if pr.Calibration != nil {
-		if err := pr.Calibration.check(); err != nil {
-			return bad("calibration: %v", err)
+		for _, m := range pr.Calibration.Measurements {
+			if err := checkStats(m.Op, m.Bytes, m.Count, "seconds", maxProfileSeconds,
+				[]float64{m.MinSeconds, m.P10Seconds, m.MedianSeconds, m.P90Seconds, m.MaxSeconds}, m.MeanSeconds); err != nil {
+				return bad("calibration: %v", err)
+			}
 		}
 	}
 	p := Part{Name: pr.Name, Kind: kind, Size: pr.Size, EraseSize: pr.EraseSize, BlockEraseSize: pr.BlockEraseSize,
@@ -219,8 +231,8 @@ func (pr Profile) Part() (Part, error) {
 }
 
 func (t ProfileTiming) timing(pr Profile) Timing {
-	return Timing{PageProgram: us2d(t.PageProgramUS), SectorErase: us2d(t.SectorEraseUS), BlockErase: us2d(t.BlockEraseUS),
-		PageRead: us2d(t.PageReadUS), ReadBytesPerSec: pr.BusBytesPerSec, CommandOverhead: us2d(pr.CommandOverheadUS)}
+	return Timing{PageProgram: s2d(t.PageProgramSeconds), SectorErase: s2d(t.SectorEraseSeconds), BlockErase: s2d(t.BlockEraseSeconds),
+		PageRead: s2d(t.PageReadSeconds), ReadBytesPerSec: pr.BusBytesPerSec, CommandOverhead: s2d(pr.CommandOverheadSeconds)}
 }
 
 // checkProfileName allows lower-case names that print and parse safely
@@ -235,29 +247,40 @@ func checkProfileName(name string) error {
 	return nil
 }
 
-// check reports whether every measurement is ordered (min ≤ p10 ≤ median
-// ≤ p90 ≤ max, the mean between min and max) and counted.
-func (c *Calibration) check() error {
-	for _, m := range c.Measurements {
-		if m.Op == "" || m.Count <= 0 || m.Bytes < 0 {
-			return fmt.Errorf("measurement %q: want an op, a positive count and non-negative bytes", m.Op)
-		}
-		v := []float64{m.MinUS, m.P10US, m.MedianUS, m.P90US, m.MaxUS}
-		for i, x := range v {
-			if math.IsNaN(x) || math.IsInf(x, 0) || (i > 0 && x < v[i-1]) {
-				return fmt.Errorf("measurement %q of %d bytes: min, p10, median, p90, max %v are not in order", m.Op, m.Bytes, v)
-			}
-		}
-		if math.IsNaN(m.MeanUS) || m.MeanUS < m.MinUS || m.MeanUS > m.MaxUS {
-			return fmt.Errorf("measurement %q of %d bytes: mean %v outside min %v and max %v", m.Op, m.Bytes, m.MeanUS, m.MinUS, m.MaxUS)
-		}
+// checkTime reports whether v, the member name in unit, is a number from
+// 0 to most (JSON has no NaN, but a Profile built in Go may).
+func checkTime(name string, v float64, unit string, most float64) error {
+	if math.IsNaN(v) || v < 0 || v > most {
+		return fmt.Errorf("%s %v: want a number of %s from 0 to %g", name, v, unit, most)
 	}
 	return nil
 }
 
-// DecodeProfile reads one JSON profile from r (at most 1 MiB; unknown
-// fields and trailing data are errors) and checks that it is well-formed
-// (Profile.Part). Errors wrap ErrBadProfile.
+// checkStats reports whether one measurement is counted and ordered: an
+// op, a positive count, non-negative bytes, stats (min, p10, median, p90,
+// max, in unit) from 0 to most and in order, the mean between min and max.
+func checkStats(op string, bytes int64, count int, unit string, most float64, v []float64, mean float64) error {
+	if op == "" || count <= 0 || bytes < 0 {
+		return fmt.Errorf("measurement %q: want an op, a positive count and non-negative bytes", op)
+	}
+	for i, x := range v {
+		if math.IsNaN(x) || x < 0 || x > most || (i > 0 && x < v[i-1]) {
+			return fmt.Errorf("measurement %q of %d bytes: min, p10, median, p90, max %v (%s) are not in order from 0 to %g", op, bytes, v, unit, most)
+		}
+	}
+	if math.IsNaN(mean) || mean < v[0] || mean > v[len(v)-1] {
+		return fmt.Errorf("measurement %q of %d bytes: mean %v outside min %v and max %v (%s)", op, bytes, mean, v[0], v[len(v)-1], unit)
+	}
+	return nil
+}
+
+// DecodeProfile reads one JSON profile from r (at most 1 MiB) and checks
+// that it is well-formed (Profile.Part). Its "format" member picks the
+// decoding: ProfileFormat, or ProfileFormatV1 (microseconds, converted to
+// seconds: the profile returned is a ProfileFormat one); any other format
+// is an error, and so are unknown members (a /1 member in a /2 file or
+// the reverse among them), a missing required member, and trailing data.
+// Errors wrap ErrBadProfile.
 func DecodeProfile(r io.Reader) (Profile, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxProfileBytes+1))
 	if err != nil {
@@ -266,19 +289,56 @@ func DecodeProfile(r io.Reader) (Profile, error) {
 	if len(data) > maxProfileBytes {
 		return Profile{}, fmt.Errorf("%w: larger than %d bytes", ErrBadProfile, maxProfileBytes)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var pr Profile
-	if err := dec.Decode(&pr); err != nil {
+	var head struct {
+		Format *string `json:"format"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
 		return Profile{}, fmt.Errorf("%w: %w", ErrBadProfile, err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Profile{}, fmt.Errorf("%w: data after the profile", ErrBadProfile)
+	var pr Profile
+	switch {
+	case head.Format == nil:
+		return Profile{}, fmt.Errorf("%w: no format member: want %q", ErrBadProfile, ProfileFormat)
+	case *head.Format == ProfileFormat:
+		if err := decodeStrict(data, &pr, "_seconds"); err != nil {
+			if strings.Contains(err.Error(), `_us"`) {
+				return Profile{}, fmt.Errorf("%w (format %s has durations in seconds, *_seconds; *_us members, in microseconds, are format %s's)", err, ProfileFormat, ProfileFormatV1)
+			}
+			return Profile{}, err
+		}
+	case *head.Format == ProfileFormatV1:
+		var v1 profileV1
+		if err := decodeStrict(data, &v1, "_us"); err != nil {
+			return Profile{}, fmt.Errorf("%w (format %s)", err, ProfileFormatV1)
+		}
+		if pr, err = v1.profile(); err != nil {
+			return Profile{}, err
+		}
+	default:
+		return Profile{}, fmt.Errorf("%w: format %q: want %q (or %q, read and converted)", ErrBadProfile, *head.Format, ProfileFormat, ProfileFormatV1)
 	}
 	if _, err := pr.Part(); err != nil {
 		return Profile{}, err
 	}
 	return pr, nil
+}
+
+// decodeStrict decodes data, one JSON object, into v: unknown members and
+// trailing data are errors, and so is a required member missing (its
+// durations' names end with suffix). Errors wrap ErrBadProfile.
+func decodeStrict(data []byte, v any, suffix string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadProfile, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: data after the profile", ErrBadProfile)
+	}
+	if err := checkRequired(data, suffix); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadProfile, err)
+	}
+	return nil
 }
 
 // Encode writes the profile as indented JSON.

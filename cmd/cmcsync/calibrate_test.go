@@ -63,7 +63,7 @@ func TestCalibrateEmulatedProfile(t *testing.T) {
 	p.Name, p.BlockEraseSize, p.Typical.BlockErase, p.Max.BlockErase = "qemu-flash1", 0, 0, 0
 	pr, err := sim.ProfileOf(p, "calibrated on mtd:/dev/mtd6 (emulated)")
 	require.NoError(t, err)
-	pr.Emulated, pr.Typical.SectorEraseUS, pr.Max.SectorEraseUS = true, 45, 120
+	pr.Emulated, pr.Typical.SectorEraseSeconds, pr.Max.SectorEraseSeconds = true, 45e-6, 120e-6
 	path := filepath.Join(t.TempDir(), "qemu.json")
 	var buf bytes.Buffer
 	require.NoError(t, pr.Encode(&buf))

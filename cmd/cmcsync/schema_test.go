@@ -321,3 +321,30 @@ func TestEverySchemaIsDocumented(t *testing.T) {
 		require.FileExists(t, filepath.Join("..", "..", "docs", "schema", m[1]+".json"))
 	}
 }
+
+// TestPartProfileMatchesItsSchema: the profiles calibrate writes (NOR and
+// NAND, simulated chips) match docs/schema/part-profile.json, which
+// refuses one made wrong and a cmcsync-part-profile/1 file (microseconds
+// in _us members, which sim.LoadProfile still reads).
+func TestPartProfileMatchesItsSchema(t *testing.T) {
+	for _, flash := range []string{"sim:part=mt25ql256,size=2M,timing=spread", "sim:part=mt29f2g01,size=16M,timing=spread"} {
+		scratch := "1M+256K"
+		if strings.Contains(flash, "mt29f2g01") {
+			scratch = "8M+8M"
+		}
+		out, errOut, err := runCmd("calibrate", "--flash", flash, "--scratch", scratch, "--out", "-")
+		require.NoError(t, err, errOut)
+		requireSchema(t, "part-profile", out)
+		require.Contains(t, out, `"format": "cmcsync-part-profile/2"`)
+		require.Contains(t, out, `"median_seconds"`)
+		requireRefused(t, "part-profile", out, "typical/page_program_seconds", "page_program_us", nil)
+		requireRefused(t, "part-profile", out, "command_overhead_seconds", "", "1µs")
+		requireRefused(t, "part-profile", out, "calibration/measurements/0/median_seconds", "", -1)
+		requireRefused(t, "part-profile", out, "format", "", "cmcsync-part-profile/1")
+	}
+	v1, err := os.ReadFile(filepath.Join("..", "..", "sim", "testdata", "profile-v1.json"))
+	require.NoError(t, err)
+	require.Error(t, compileSchema(t, "part-profile").Validate(v1), "a /1 file is not a /2 one")
+	_, err = sim.DecodeProfile(strings.NewReader(string(v1)))
+	require.NoError(t, err, "sim.LoadProfile reads it")
+}

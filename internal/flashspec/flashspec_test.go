@@ -153,7 +153,7 @@ func writeProfile(t *testing.T, name string, modify func(p *sim.Profile)) string
 // TestProfileSpec: sim:profile=PATH opens a chip of the profile's part;
 // an implausible or malformed profile is refused with the reason.
 func TestProfileSpec(t *testing.T) {
-	path := writeProfile(t, "my-chip", func(p *sim.Profile) { p.Typical.PageProgramUS = 500 })
+	path := writeProfile(t, "my-chip", func(p *sim.Profile) { p.Typical.PageProgramSeconds = 500e-6 })
 	s, err := flashspec.Parse("sim:profile=" + path + ",size=1M,timing=spread")
 	require.NoError(t, err)
 	require.Equal(t, flashspec.Spec{Backend: "sim", Profile: path, Size: 1 << 20, Spread: true}, s)
@@ -165,7 +165,7 @@ func TestProfileSpec(t *testing.T) {
 	require.Equal(t, "my-chip", part.Name)
 	require.Equal(t, 500*time.Microsecond, part.Typical.PageProgram)
 
-	instant := writeProfile(t, "qemu", func(p *sim.Profile) { p.Typical.SectorEraseUS, p.Max.SectorEraseUS = 30, 60 })
+	instant := writeProfile(t, "qemu", func(p *sim.Profile) { p.Typical.SectorEraseSeconds, p.Max.SectorEraseSeconds = 30e-6, 60e-6 })
 	_, err = flashspec.Parse("sim:profile=" + instant)
 	require.ErrorIs(t, err, sim.ErrImplausible)
 	require.ErrorContains(t, err, "typical sector erase 30µs is faster than 1ms")

@@ -9,11 +9,13 @@
 // back with [Parse] (every guest line of the console output) or
 // [ParseLine] (one console line, to wait for a given event): it matches
 // decoded values (the event, the round), never the JSON text, so neither
-// side depends on the order of the fields.
+// side depends on the order of the fields. A line's step time is
+// elapsed_seconds (float seconds, docs/JSON.md); a line of a guest built
+// before it, with elapsed_ms, is read and converted.
 //
 // A line's Event says what it reports:
 //
-//	format        both chips formatted, the primary filled (ElapsedMS)
+//	format        both chips formatted, the primary filled (ElapsedSeconds)
 //	mark-bad      blocks marked bad after the format (Detail)
 //	open          the engine opened: recovery done (Generation, Status, Events)
 //	repair        torn records on the primary reset to defaults (Detail)

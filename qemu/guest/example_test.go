@@ -16,7 +16,7 @@ func Example() {
 	fmt.Println(c)
 
 	console := "cmc# " + c.String() + "\n" +
-		`GUEST {"event":"open","elapsed_ms":812.5,"generation":4}` + "\n" +
+		`GUEST {"event":"open","elapsed_seconds":0.8125,"generation":4}` + "\n" +
 		"[   41.100000] random: crng init done\n" +
 		`GUEST {"generation":4,"round":1,"event":"round-start"}` + "\n"
 	lines, err := guest.Parse(console)

@@ -15,14 +15,30 @@ var ErrLine = errors.New("undecodable guest line")
 // when s is not a guest line: it does not start with Prefix followed by a
 // JSON object ({...}), as kernel messages, the shell's echo or a line cut
 // short are not. A guest line that does not decode as a Line is an error
-// wrapping ErrLine.
+// wrapping ErrLine. The elapsed_ms of a guest built before
+// elapsed_seconds is converted to ElapsedSeconds; a line with both is an
+// error.
 func ParseLine(s string) (l Line, ok bool, err error) {
 	body, found := strings.CutPrefix(s, Prefix)
 	if !found || !strings.HasPrefix(body, "{") || !strings.HasSuffix(body, "}") {
 		return Line{}, false, nil
 	}
-	if err := json.Unmarshal([]byte(body), &l); err != nil {
+	var w struct {
+		Line
+		ElapsedMS *float64 `json:"elapsed_ms"`
+		Seconds   *float64 `json:"elapsed_seconds"`
+	}
+	if err := json.Unmarshal([]byte(body), &w); err != nil {
 		return Line{}, true, fmt.Errorf("%w %.200q: %w", ErrLine, body, err)
+	}
+	l = w.Line
+	switch {
+	case w.ElapsedMS != nil && w.Seconds != nil:
+		return Line{}, true, fmt.Errorf("%w %.200q: both elapsed_ms and elapsed_seconds", ErrLine, body)
+	case w.ElapsedMS != nil:
+		l.ElapsedSeconds = *w.ElapsedMS / 1e3
+	case w.Seconds != nil:
+		l.ElapsedSeconds = *w.Seconds
 	}
 	return l, true, nil
 }

@@ -3,6 +3,7 @@ package guest
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,7 +19,10 @@ func TestParseLine(t *testing.T) {
 		event   Event
 		round   int
 	}{
-		{"open", `GUEST {"event":"open","elapsed_ms":12.5,"generation":3}`, true, false, EventOpen, 0},
+		{"open", `GUEST {"event":"open","elapsed_seconds":0.0125,"generation":3}`, true, false, EventOpen, 0},
+		{"open of an older guest", `GUEST {"event":"open","elapsed_ms":12.5,"generation":3}`, true, false, EventOpen, 0},
+		{"both elapsed members", `GUEST {"event":"open","elapsed_ms":12.5,"elapsed_seconds":0.0125}`, true, true, "", 0},
+		{"elapsed not a number", `GUEST {"event":"open","elapsed_seconds":"12ms"}`, true, true, "", 0},
 		// Field order does not matter: values are matched, not text.
 		{"fields in another order", `GUEST {"generation":4,"round":2,"event":"round-start"}`, true, false, EventRoundStart, 2},
 		{"kernel message", `[   12.345] mtd: partition "flash1"`, false, false, "", 0},
@@ -45,7 +49,7 @@ func TestParseLine(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	out := "cmc# echo\nGUEST {\"event\":\"open\",\"elapsed_ms\":12.5,\"generation\":3}\nkernel noise\n" +
+	out := "cmc# echo\nGUEST {\"event\":\"open\",\"elapsed_seconds\":0.0125,\"generation\":3}\nkernel noise\n" +
 		"GUEST {\"event\":\"round\",\"round\":1,\"generation\":4,\"report\":{\"outcome\":\"committed\",\"bytes_written\":4096},\"types\":[{\"type\":2,\"digest\":\"ab\"}]}\n" +
 		"GUEST {\"event\":\"done\"" // no newline yet: not a line
 	lines, err := Parse(out)
@@ -53,6 +57,7 @@ func TestParse(t *testing.T) {
 	require.Len(t, lines, 2)
 	require.Equal(t, EventOpen, lines[0].Event)
 	require.Equal(t, uint64(3), lines[0].Generation)
+	require.Equal(t, 12500*time.Microsecond, lines[0].Elapsed())
 	require.Equal(t, "committed", lines[1].Report.Outcome)
 	require.Equal(t, int64(4096), lines[1].Report.BytesWritten)
 	require.Equal(t, info.Fan, lines[1].Types[0].Type)
@@ -95,4 +100,26 @@ func FuzzParse(f *testing.F) {
 		}
 		require.Equal(t, first.String(), second.String())
 	})
+}
+
+// TestParseLineElapsed: a line's step time is elapsed_seconds; the
+// elapsed_ms of a guest built before it reads as the same time, never as
+// no time.
+func TestParseLineElapsed(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		want     time.Duration
+	}{
+		{"seconds", `GUEST {"event":"done","elapsed_seconds":0.8125}`, 812500 * time.Microsecond},
+		{"milliseconds of an older guest", `GUEST {"event":"done","elapsed_ms":812.5}`, 812500 * time.Microsecond},
+		{"microsecond", `GUEST {"event":"done","elapsed_seconds":0.000001}`, time.Microsecond},
+		{"none", `GUEST {"event":"round-start","round":1}`, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l, ok, err := ParseLine(tt.in)
+			require.True(t, ok)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, l.Elapsed())
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -40,14 +41,15 @@ type Line struct {
 	// Round numbers the rounds of one run from 1 (0 on lines about no
 	// round).
 	Round int `json:"round,omitempty"`
-	// ElapsedMS is the wall time of the step in the guest, in
-	// milliseconds (see Elapsed).
-	ElapsedMS  float64             `json:"elapsed_ms"`
-	Generation uint64              `json:"generation"`
-	Report     *engine.RoundReport `json:"report,omitempty"`
-	Status     *engine.Status      `json:"status,omitempty"`
-	Events     []engine.Event      `json:"events,omitempty"`
-	Error      string              `json:"error,omitempty"`
+	// ElapsedSeconds is the wall time of the step in the guest, in
+	// seconds to the microsecond (see Elapsed). Guests built before it
+	// printed elapsed_ms (milliseconds); ParseLine converts those.
+	ElapsedSeconds float64             `json:"elapsed_seconds"`
+	Generation     uint64              `json:"generation"`
+	Report         *engine.RoundReport `json:"report,omitempty"`
+	Status         *engine.Status      `json:"status,omitempty"`
+	Events         []engine.Event      `json:"events,omitempty"`
+	Error          string              `json:"error,omitempty"`
 	// Types are the committed generation's types (with digests) after a
 	// round.
 	Types []engine.TypeStatus `json:"types,omitempty"`
@@ -60,12 +62,12 @@ type Line struct {
 	Clock int64 `json:"clock,omitempty"`
 }
 
-// Millis converts d to the milliseconds of Line.ElapsedMS (microsecond
+// SecondsOf converts d to the seconds of Line.ElapsedSeconds (microsecond
 // precision).
-func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func SecondsOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1e6 }
 
-// Elapsed returns ElapsedMS as a duration.
-func (l Line) Elapsed() time.Duration { return time.Duration(l.ElapsedMS * float64(time.Millisecond)) }
+// Elapsed returns ElapsedSeconds as a duration, to the nanosecond.
+func (l Line) Elapsed() time.Duration { return time.Duration(math.Round(l.ElapsedSeconds * 1e9)) }
 
 // Is reports whether l is event ev of round (0: a line about no round).
 func (l Line) Is(ev Event, round int) bool { return l.Event == ev && l.Round == round }

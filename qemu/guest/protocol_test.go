@@ -18,8 +18,8 @@ func TestWriterEmit(t *testing.T) {
 		line Line
 		want Line // as the host parses it back
 	}{
-		{"open", Line{Event: EventOpen, ElapsedMS: 12.5, Generation: 3},
-			Line{Event: EventOpen, ElapsedMS: 12.5, Generation: 3}},
+		{"open", Line{Event: EventOpen, ElapsedSeconds: 0.0125, Generation: 3},
+			Line{Event: EventOpen, ElapsedSeconds: 0.0125, Generation: 3}},
 		{"round", Line{Event: EventRound, Round: 2, Generation: 4, Report: &engine.RoundReport{Outcome: engine.OutcomeCommitted, BytesWritten: 4096}},
 			Line{Event: EventRound, Round: 2, Generation: 4, Report: &engine.RoundReport{Outcome: engine.OutcomeCommitted, BytesWritten: 4096,
 				Types: engine.TypeList{}, ChangedTypes: engine.TypeList{}}}}, // lists encode as []
@@ -49,8 +49,11 @@ func TestWriterEmit(t *testing.T) {
 }
 
 func TestLineHelpers(t *testing.T) {
-	require.Equal(t, 1.234, Millis(1234567*time.Nanosecond))
-	require.Equal(t, 1234*time.Microsecond, Line{ElapsedMS: 1.234}.Elapsed())
+	require.Equal(t, 0.001234, SecondsOf(1234567*time.Nanosecond))
+	require.Equal(t, 1234*time.Microsecond, Line{ElapsedSeconds: 0.001234}.Elapsed())
+	for _, d := range []time.Duration{0, time.Microsecond, 812500 * time.Microsecond, 3*time.Hour + 7*time.Microsecond} {
+		require.Equal(t, d, Line{ElapsedSeconds: SecondsOf(d)}.Elapsed(), "%v", d)
+	}
 	l := Line{Event: EventRoundStart, Round: 2}
 	require.True(t, l.Is(EventRoundStart, 2))
 	require.False(t, l.Is(EventRoundStart, 3))
@@ -61,7 +64,7 @@ func TestLineHelpers(t *testing.T) {
 // TestWireNames pins the JSON names of the protocol: the guest binary in a
 // cached image and the host may come from different builds.
 func TestWireNames(t *testing.T) {
-	b, err := json.Marshal(Line{Event: EventRound, Round: 1, ElapsedMS: 2, Generation: 3, Report: &engine.RoundReport{},
+	b, err := json.Marshal(Line{Event: EventRound, Round: 1, ElapsedSeconds: 2, Generation: 3, Report: &engine.RoundReport{},
 		Status: &engine.Status{}, Events: []engine.Event{{}}, Error: "e", Types: []engine.TypeStatus{{}}, Detail: "d"})
 	require.NoError(t, err)
 	var fields map[string]json.RawMessage
@@ -70,5 +73,5 @@ func TestWireNames(t *testing.T) {
 	for k := range fields {
 		names = append(names, k)
 	}
-	require.ElementsMatch(t, []string{"event", "round", "elapsed_ms", "generation", "report", "status", "events", "error", "types", "detail"}, names)
+	require.ElementsMatch(t, []string{"event", "round", "elapsed_seconds", "generation", "report", "status", "events", "error", "types", "detail"}, names)
 }

@@ -216,7 +216,7 @@ func RunReplay(ctx context.Context, c ReplayCommand, pf, bf hal.Flash, out *Writ
 		return fmt.Errorf("open engine: %w", err)
 	}
 	st := eng.Status()
-	out.Emit(Line{Event: EventOpen, ElapsedMS: Millis(time.Since(start)), Generation: st.Generation, Status: &st, Events: eng.Events(), Clock: clock.Now().UnixNano()})
+	out.Emit(Line{Event: EventOpen, ElapsedSeconds: SecondsOf(time.Since(start)), Generation: st.Generation, Status: &st, Events: eng.Events(), Clock: clock.Now().UnixNano()})
 	if c.Phase == PhaseRecover {
 		out.Emit(Line{Event: EventDone, Generation: st.Generation, Clock: clock.Now().UnixNano()})
 		return in.Err()
@@ -244,7 +244,7 @@ func RunReplay(ctx context.Context, c ReplayCommand, pf, bf hal.Flash, out *Writ
 				break
 			}
 		}
-		out.Emit(Line{Event: EventCut, Round: 1, Op: &cut, Clock: cut.Clock, ElapsedMS: Millis(time.Since(t0))})
+		out.Emit(Line{Event: EventCut, Round: 1, Op: &cut, Clock: cut.Clock, ElapsedSeconds: SecondsOf(time.Since(t0))})
 		if c.ExitAtCut {
 			return nil
 		}
@@ -252,7 +252,7 @@ func RunReplay(ctx context.Context, c ReplayCommand, pf, bf hal.Flash, out *Writ
 		return ctx.Err()
 	}
 	st = eng.Status()
-	line := Line{Event: EventRound, Round: 1, ElapsedMS: Millis(time.Since(t0)), Report: &rep, Generation: st.Generation, Types: st.Types, Events: eng.Events(), Clock: clock.Now().UnixNano()}
+	line := Line{Event: EventRound, Round: 1, ElapsedSeconds: SecondsOf(time.Since(t0)), Report: &rep, Generation: st.Generation, Types: st.Types, Events: eng.Events(), Clock: clock.Now().UnixNano()}
 	if rerr != nil {
 		line.Error = rerr.Error()
 	}

@@ -44,7 +44,7 @@ func Run(ctx context.Context, c Command, pf, bf hal.Flash, out *Writer, hold io.
 		if _, err := engine.FormatAndFill(pf, bf, engine.Options{Clock: hal.SystemClock{}, Config: engine.DefaultConfig()}, cmcsim.New(c.Seed).Populate); err != nil {
 			return fail(0, err)
 		}
-		out.Emit(Line{Event: EventFormat, ElapsedMS: Millis(time.Since(t0))})
+		out.Emit(Line{Event: EventFormat, ElapsedSeconds: SecondsOf(time.Since(t0))})
 	}
 	if len(c.MarkBad) > 0 {
 		if err := markBlocksBad(pf, bf, c.MarkBad); err != nil {
@@ -62,7 +62,7 @@ func Run(ctx context.Context, c Command, pf, bf hal.Flash, out *Writer, hold io.
 		return fail(0, fmt.Errorf("open engine: %w", err))
 	}
 	st := eng.Status()
-	out.Emit(Line{Event: EventOpen, ElapsedMS: Millis(time.Since(start)), Generation: st.Generation, Status: &st, Events: eng.Events()})
+	out.Emit(Line{Event: EventOpen, ElapsedSeconds: SecondsOf(time.Since(start)), Generation: st.Generation, Status: &st, Events: eng.Events()})
 
 	if c.Hold {
 		if _, err := bufio.NewReader(hold).ReadString('\n'); err != nil {
@@ -100,7 +100,7 @@ func Run(ctx context.Context, c Command, pf, bf hal.Flash, out *Writer, hold io.
 		t0 := time.Now()
 		rep, err := eng.Round(ctx)
 		st := eng.Status()
-		line := Line{Event: EventRound, Round: i, ElapsedMS: Millis(time.Since(t0)), Report: &rep, Generation: st.Generation, Types: st.Types}
+		line := Line{Event: EventRound, Round: i, ElapsedSeconds: SecondsOf(time.Since(t0)), Report: &rep, Generation: st.Generation, Types: st.Types}
 		if err != nil {
 			line.Error = err.Error()
 		}
@@ -112,7 +112,7 @@ func Run(ctx context.Context, c Command, pf, bf hal.Flash, out *Writer, hold io.
 		}
 	}
 	st = eng.Status()
-	out.Emit(Line{Event: EventDone, ElapsedMS: Millis(time.Since(start)), Generation: st.Generation, Status: &st})
+	out.Emit(Line{Event: EventDone, ElapsedSeconds: SecondsOf(time.Since(start)), Generation: st.Generation, Status: &st})
 	if st.LastError != "" {
 		return fmt.Errorf("%w: %s", ErrRoundFailed, st.LastError)
 	}

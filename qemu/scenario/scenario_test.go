@@ -159,7 +159,7 @@ func TestNANDDataStart(t *testing.T) {
 // whatever else the console prints.
 func TestExpectGuest(t *testing.T) {
 	console := "cmc# cmcsync guest --hold\n" +
-		"GUEST {\"generation\":4,\"event\":\"open\",\"elapsed_ms\":3}\n" +
+		"GUEST {\"generation\":4,\"event\":\"open\",\"elapsed_seconds\":0.003}\n" +
 		"GUEST {\"round\":1,\"event\":\"round-start\"}\n" +
 		"[   40.1] kernel: something\n" +
 		"GUEST {\"event\":\"round\",\"round\":1,\"report\":{\"outcome\":\"nothing-changed\"}}\n" +

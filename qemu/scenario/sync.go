@@ -83,8 +83,8 @@ func runSync(ctx context.Context, e *env) error {
 			open := fig.OpenWall
 			fig = roundFigures(gl)
 			fig.OpenWall = open
-			if gl.ElapsedMS > 0 {
-				fig.Throughput = fmt.Sprintf("%.2f MB/s", float64(gl.Report.BytesWritten)/(gl.ElapsedMS*1000))
+			if gl.ElapsedSeconds > 0 {
+				fig.Throughput = fmt.Sprintf("%.2f MB/s", float64(gl.Report.BytesWritten)/(gl.ElapsedSeconds*1e6))
 			}
 		}
 	}
