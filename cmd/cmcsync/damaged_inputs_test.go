@@ -174,7 +174,7 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "truncated backup: failback", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, args: on("failback"), code: 2, want: []string{"holds 8384512 bytes"}},
 		{name: "truncated backup: serve", images: map[string][]byte{"b.img": b[:dmgSize-4096]},
 			args: on("serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0"), code: 2, want: []string{"holds 8384512 bytes"},
-			writes: []string{"st", "st/history.log"}},
+			writes: []string{"st", "st/history.log", "st/serve.lock"}}, // the state folder serve was given: locked before the chips open
 		{name: "serve with a file as its state folder", setup: func(dir string) { require.NoError(t, os.WriteFile(filepath.Join(dir, "st"), []byte("x"), 0o644)) },
 			args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st"}, code: 2, want: []string{"state folder", "st is a file, not a folder"}},
 		{name: "truncated image: selftest", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, args: []string{"selftest", "--flash", "{b}"}, code: 2,
@@ -402,7 +402,7 @@ func TestDamagedInputsCheckSeesWrites(t *testing.T) {
 func TestPopulatedPairsAreDistinct(t *testing.T) {
 	dir := t.TempDir()
 	spec := func(n string) string { return "sim:part=mx66l1g45g,size=4M,file=" + filepath.Join(dir, n) }
-	ids := map[uint64]int{}
+	ids := map[string]int{}
 	for i := range 4 {
 		a, b := spec(fmt.Sprintf("a%d.img", i)), spec(fmt.Sprintf("b%d.img", i))
 		_, _, err := runCLI("sync", "--populate", "--primary", a, "--backup", b)
@@ -412,7 +412,7 @@ func TestPopulatedPairsAreDistinct(t *testing.T) {
 		require.NotNil(t, in.Store)
 		id := in.Store.Superblock.PairID
 		prev, seen := ids[id]
-		require.False(t, seen, "pairs %d and %d share pair id %#x", prev, i, id)
+		require.False(t, seen, "pairs %d and %d share pair id %s", prev, i, id)
 		ids[id] = i
 	}
 	// The primary of pair 0 with the backup of pair 1: refused, unchanged.

@@ -139,15 +139,20 @@ func TestDeviceBusy(t *testing.T) {
 	r := startServeProcess(t, "--state", dir, "--cmc-step", "0")
 	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "chip0.img")
 	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "chip1.img")
-	for _, args := range [][]string{
-		{"sync", "--primary", a, "--backup", b},
-		{"serve", "--listen", "127.0.0.1:0", "--state", dir},
-		{"selftest", "--flash", a},
-		{"config", "get", "--primary", a, "--backup", b},
+	for _, tc := range []struct {
+		args []string
+		held string // what the error names as held
+	}{
+		{[]string{"sync", "--primary", a, "--backup", b}, "chip0.img"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--state", dir}, "serve.lock"}, // the state folder is locked first
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--state", filepath.Join(t.TempDir(), "other"), "--primary", a, "--backup", b}, "chip0.img"},
+		{[]string{"selftest", "--flash", a}, "chip0.img"},
+		{[]string{"config", "get", "--primary", a, "--backup", b}, "chip0.img"},
 	} {
+		args := tc.args
 		_, _, err := runCLI(args...)
 		require.Equal(t, 3, statusOf(err), "%v", err)
-		require.ErrorContains(t, err, "device busy: "+filepath.Join(dir, "chip0.img")+" is held by ")
+		require.ErrorContains(t, err, "device busy: "+filepath.Join(dir, tc.held)+" is held by ")
 		require.ErrorContains(t, err, "(pid ")
 		require.ErrorContains(t, err, "TestServeHelperProcess")
 	}
