@@ -174,6 +174,26 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		}
 		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round %s: %v%s", rep.Outcome, roundErr, hint)}
 	}
+	return roundNotSynced(rep, e.Status())
+}
+
+// roundNotSynced is the exit status of a round that ended without an
+// error but synced nothing because the primary misbehaved: interrupted
+// (the round was purged; the next sync retries) or failed over (the
+// backup chip is now active). The engine did its job, but the sync a
+// script asked for did not happen, and a failover needs a person, so the
+// command fails (exit 1) after printing the round as usual.
+func roundNotSynced(rep engine.RoundReport, st engine.Status) error {
+	why := rep.Anomaly
+	if why == "" {
+		why = "the primary did not answer correctly"
+	}
+	switch rep.Outcome {
+	case engine.OutcomeInterrupted:
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round interrupted, nothing synced: %s (the round was purged; the next sync tries again)", why)}
+	case engine.OutcomeFailover:
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round failed over: %s; the %s (chip %d) is now active, running the last committed generation %d (once chip A is repaired, cmcsync failback makes it active again)", why, st.Active, st.ActiveChip, st.Generation)}
+	}
 	return nil
 }
 
