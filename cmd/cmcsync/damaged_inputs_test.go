@@ -235,6 +235,8 @@ func TestDamagedInputs(t *testing.T) {
 			want: []string{"the primary's image file", "does not exist (nothing created)", "cmcsync reseed"}},
 		{name: "mistyped primary path: info put", args: []string{"info", "put", "event-log", "{dir}/sel.raw", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
 			want: []string{"the primary's image file"}},
+		{name: "mistyped backup path: sync", args: []string{"sync", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+			want: []string{"the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed", "--populate"}},
 		{name: "mistyped backup path: info get", args: []string{"info", "get", "power", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
 			want: []string{"the backup's image file", "typo.img does not exist (nothing created)"}},
 		{name: "mistyped backup path: failback", args: []string{"failback", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,

@@ -268,14 +268,20 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // A missing primary image file of an existing backup is refused too: the
 // open would create it blank, a blank primary reads as a failed chip, and
 // the round would fail over to the backup (a mistyped primary path made
-// the backup the active chip). A missing backup file stays the replaced
-// backup it may be (the round then says the store is blank).
+// the backup the active chip). So is a missing backup image file: created
+// blank, the round only failed (exit 1, its store not formatted) and left
+// the blank file behind; a replaced backup is brought in by reseed, which
+// creates and formats it, and a new pair by --populate.
 func refuseNewImageFiles(primary, backup string) error {
 	if err := refuseNewPair("sync", primary, backup, "or add --populate to create and format a new pair"); err != nil {
 		return err
 	}
-	return refuseMissingImage("sync", "primary", primary,
-		"a blank primary reads as a failed chip and the round would fail over to the backup; give the primary's existing image file (chip A replaced after a failover: cmcsync reseed creates and formats it)")
+	if err := refuseMissingImage("sync", "primary", primary,
+		"a blank primary reads as a failed chip and the round would fail over to the backup; give the primary's existing image file (chip A replaced after a failover: cmcsync reseed creates and formats it)"); err != nil {
+		return err
+	}
+	return refuseMissingImage("sync", "backup", backup,
+		"a blank backup holds no store to sync to; give the backup's existing image file (a replaced backup chip: cmcsync reseed creates and formats its store and syncs it; a new pair: cmcsync sync --populate, which formats, i.e. ERASES, both chips)")
 }
 
 // refuseMissingImage refuses (exit 2) the chip of role when its spec names

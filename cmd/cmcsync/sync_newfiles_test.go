@@ -13,7 +13,7 @@ import (
 // TestSyncDoesNotCreateANewPair: a sync without --populate on two image
 // files that do not exist is bad input (exit 2) and creates nothing; with
 // --populate it makes the pair, and then a sync whose backup file is gone
-// goes on to the engine (a blank chip in place of a replaced one).
+// is refused too (exit 2, naming reseed) and creates no blank backup.
 func TestSyncDoesNotCreateANewPair(t *testing.T) {
 	dir := t.TempDir()
 	p, b := filepath.Join(dir, "p.img"), filepath.Join(dir, "b.img")
@@ -28,10 +28,15 @@ func TestSyncDoesNotCreateANewPair(t *testing.T) {
 	_, _, err = runCmd("sync", append([]string{"--populate"}, specs...)...)
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(b))
+	require.NoError(t, os.Remove(b+".wear"))
 	_, _, err = runCmd("sync", specs...)
-	require.NotContains(t, err.Error(), "do not exist")
+	require.Equal(t, 2, statusOf(err), "%v", err)
+	require.ErrorContains(t, err, "the backup's image file "+b+" does not exist (nothing created)")
+	require.ErrorContains(t, err, "cmcsync reseed")
 	_, serr := os.Stat(b)
-	require.NoError(t, serr, "the replaced backup is a blank image file")
+	require.ErrorIs(t, serr, os.ErrNotExist, "a refused sync leaves no blank backup file")
+	_, serr = os.Stat(b + ".wear")
+	require.ErrorIs(t, serr, os.ErrNotExist)
 }
 
 // TestSyncRefusedOrBadInputLeavesNoNewFiles: a sync that exits 2 (a
