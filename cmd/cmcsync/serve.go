@@ -209,6 +209,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		CMCOnRealChips: *cmcReal,
 		OnFailover:     action, Logf: logf, EngineLogf: lineLogger(stderr, false)})
 	if err != nil {
+		if errors.Is(err, daemon.ErrOneChipNew) {
+			return oneChipMissing(parsed, err)
+		}
 		return fmt.Errorf("serve: %w", busyChip(err, parsed))
 	}
 	defer func() {
@@ -270,6 +273,23 @@ func killSelf() {
 		p.Kill()
 	}
 	select {} // until the signal lands
+}
+
+// oneChipMissing is serve's refusal of a pair of simulated chips, given
+// with --primary and --backup or kept in the state folder, one of whose
+// image files does not exist (daemon.ErrOneChipNew, err): bad input, exit
+// 2, as sync's refusal of a missing image file, naming the file. Nothing
+// was created (the daemon refuses before it creates a chip).
+func oneChipMissing(specs [2]flashspec.Spec, err error) error {
+	for i, s := range specs {
+		if s.File == "" {
+			continue
+		}
+		if _, serr := os.Stat(s.File); errors.Is(serr, os.ErrNotExist) {
+			return usageError("serve: the %s's image file %s does not exist (nothing created): %v", [2]string{"primary", "backup"}[i], s.File, err)
+		}
+	}
+	return usageError("serve: %v", err)
 }
 
 // serveSpecs returns the chips' specs: the ones given, or two simulated

@@ -282,6 +282,8 @@ func TestServeExplicitSpecs(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"serve", "--state", dir, "--listen", "127.0.0.1:0", "--primary", a, "--backup", b}, &out, &errOut)
 	require.ErrorContains(t, err, "--format")
+	require.ErrorContains(t, err, "the backup's image file "+filepath.Join(dir, "b.img")+" does not exist (nothing created)")
+	require.Equal(t, 2, statusOf(err), "bad input, as sync's missing image file")
 	require.False(t, errors.Is(err, context.Canceled))
 }
 
