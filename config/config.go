@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -203,7 +204,7 @@ var schema = map[string]entry{
 	"stuck_after": {flag: "stuck-after", kind: kDuration},
 	"seed":        {flag: "seed", kind: kUint},
 	"pace":        {flag: "pace", kind: kBool},
-	"faults":      {flag: "faults", kind: kString},
+	"faults":      {flag: "faults", kind: kFaults},
 	"select":      {flag: "select", kind: kTypes},
 	// The places of the information region and the store as partition
 	// names of each chip or OFF+SIZE (chipstate.Places), and the image
@@ -228,6 +229,7 @@ const (
 	kBool
 	kTypes
 	kSpec
+	kFaults
 )
 
 // decode checks a value and returns it in its flag's syntax.
@@ -285,6 +287,12 @@ func (k kind) decode(n *node) (string, error) {
 		}
 	case kSpec:
 		if _, err := flashspec.Parse(s); err != nil {
+			return "", err
+		}
+	case kFaults:
+		// Parsed here, so that a schedule that does not parse is named by
+		// the file, line and key, not as the --faults flag it sets.
+		if _, err := faults.ParseSchedule(s); err != nil {
 			return "", err
 		}
 	}

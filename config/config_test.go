@@ -79,6 +79,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad hex size", `{"chips": {"primary": {"info": {"offset": "0xZZ"}}}}`, []string{"chips.primary.info.offset: size \"0xZZ\": not a hexadecimal"}},
 		{"bad spec", `{"chips": {"backup": {"device": "mtd:dev/mtd6"}}}`, []string{"chips.backup.device: flash spec", "absolute path"}},
 		{"bad types", `{"select": "power,psu"}`, []string{"select: unknown information type \"psu\""}},
+		{"bad fault schedule", "{\n\"faults\": \"(on primary (cut)\"}", []string{"c.json:2: faults: ", "schedule"}},
 		{"seed negative", `{"seed": -1}`, []string{"seed: -1 is not a whole number"}},
 		{"seed fraction", `{"seed": 1.5}`, []string{"seed: 1.5 is not a whole number"}},
 		{"bool as string", `{"pace": "yes"}`, []string{"pace: want true or false, not a string"}},
