@@ -116,6 +116,16 @@ func flipBits(b []byte, offs ...int) []byte {
 	return c
 }
 
+// erasedRegionHeader is the chip image b with the first block of its
+// information region (its header) erased.
+func erasedRegionHeader(b []byte) []byte {
+	c := slices.Clone(b)
+	for i := 0x80000; i < 0x81000; i++ {
+		c[i] = 0xFF
+	}
+	return c
+}
+
 func filled(v byte) []byte {
 	b := make([]byte, dmgSize)
 	for i := range b {
@@ -225,6 +235,18 @@ func TestDamagedInputs(t *testing.T) {
 			args: on("info", "put", "event-log", "{dir}/sel.raw"), code: 1, want: []string{"chips belong to different pairs"}, not: []string{"--populate"}},
 		{name: "backup of another pair: reseed", images: map[string][]byte{"b.img": good.other["b.img"], "b.img.wear": good.other["b.img.wear"]},
 			args: on("reseed"), code: 3, want: []string{"which is the standby?", "ERASES"}},
+
+		// The primary's information region header erased (the stores
+		// intact): the hint names the commands that format the region.
+		{name: "erased region header: info get", images: map[string][]byte{"a.img": erasedRegionHeader(a)}, args: on("info", "get", "power"), code: 1,
+			want: []string{"no region header (erased)", "cmcsync sync", "cmcsync failback formats chip A's information region", "cmcsync sync --populate", "ERASES both chips"},
+			not:  []string{"format the region first"}},
+		{name: "erased region header: info put", images: map[string][]byte{"a.img": erasedRegionHeader(a)}, args: on("info", "put", "event-log", "{dir}/sel.raw"), code: 1,
+			want: []string{"no region header (erased)", "cmcsync failback formats chip A's information region"}, not: []string{"format the region first"},
+			writes: []string{"a.img.wear", "b.img.wear"}},
+		{name: "erased region header: sync fails over", images: map[string][]byte{"a.img": erasedRegionHeader(a)}, args: on("sync"), code: 1,
+			want: []string{"round failed over", "no region header (erased)", "cmcsync failback formats chip A's information region"}, not: []string{"format the region first"},
+			writes: []string{"a.img", "a.img.wear", "b.img", "b.img.wear"}},
 
 		// A mistyped path: one image file of the pair missing. Created
 		// blank, a missing primary read as a failed chip and sync failed

@@ -35,7 +35,7 @@ func infoRegion(ctx context.Context, fs *flag.FlagSet, pf *pairFlags) (*openedEn
 	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
 	if err != nil {
 		e.CloseAfter(err, true) // nothing read or written: no file it created stays
-		return nil, nil, fmt.Errorf("%s: the active chip's information region: %w", fs.Name(), err)
+		return nil, nil, withRegionHint(fmt.Errorf("%s: the active chip's information region: %w", fs.Name(), err), regionHintPair)
 	}
 	return e, r, nil
 }
@@ -122,7 +122,7 @@ func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	l := e.Layout()
 	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
 	if err != nil {
-		return fmt.Errorf("info put: the active chip's information region: %w", err)
+		return withRegionHint(fmt.Errorf("info put: the active chip's information region: %w", err), regionHintPair)
 	}
 	changed, err := collect.PutInput(r, t, input, collect.Options{Slot: *slot, SELLayout: sl})
 	if err != nil {
