@@ -64,6 +64,10 @@ type Device struct {
 	geo  hal.Geometry
 	info Info
 
+	// readOnly: opened with O_RDONLY (OpenReadOnlyWith); writes, erases
+	// and bad-block marks fail with ErrReadOnly.
+	readOnly bool
+
 	mu      sync.Mutex
 	closed  bool
 	stats   hal.Stats
@@ -79,20 +83,44 @@ type Device struct {
 // device the HAL cannot use with an error wrapping hal.ErrUnsupported.
 // Every error is an *hal.OpError with Op "open".
 func OpenWith(path string, sys Sys) (*Device, error) {
+	return openWith(path, sys, false)
+}
+
+// OpenReadOnlyWith opens the MTD character device at path through sys for
+// reading only: open(2) with O_RDONLY, so that the kernel itself refuses
+// any write through the descriptor. MEMGETINFO, MEMGETREGIONCOUNT and
+// MEMGETBADBLOCK, all it asks, are served on a read-only descriptor
+// (mtdchar_ioctl requires FMODE_WRITE only of the requests that change the
+// chip). It checks what [OpenWith] checks, except that it also takes the
+// read-only node /dev/mtdNro and a device without MTD_WRITEABLE: reading
+// them is what they are for. WriteAt, Erase and MarkBad fail with an
+// *hal.OpError wrapping ErrReadOnly (and hal.ErrUnsupported) and make no
+// system call.
+func OpenReadOnlyWith(path string, sys Sys) (*Device, error) {
+	return openWith(path, sys, true)
+}
+
+func openWith(path string, sys Sys, readOnly bool) (*Device, error) {
 	fail := func(err error) (*Device, error) {
 		return nil, &hal.OpError{Op: "open", Dev: path, Err: err}
 	}
-	fd, err := sys.Open(path, unix.O_RDWR|unix.O_CLOEXEC)
+	mode := unix.O_RDWR
+	if readOnly {
+		mode = unix.O_RDONLY
+	}
+	fd, err := sys.Open(path, mode|unix.O_CLOEXEC)
 	if err != nil {
 		switch {
 		case errors.Is(err, unix.ENOENT):
 			return fail(fmt.Errorf("%w (list the MTD devices with cat /proc/mtd)", err))
+		case readOnly && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)):
+			return fail(fmt.Errorf("%w (reading the device needs its read permission, or root)", err))
 		case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM), errors.Is(err, unix.EROFS):
 			return fail(fmt.Errorf("%w (the partition may be read-only, or this needs root)", err))
 		}
 		return fail(err)
 	}
-	d, err := newDevice(path, fd, sys)
+	d, err := newDevice(path, fd, sys, readOnly)
 	if err != nil {
 		_ = sys.Close(fd)
 		return fail(err)
@@ -100,7 +128,7 @@ func OpenWith(path string, sys Sys) (*Device, error) {
 	return d, nil
 }
 
-func newDevice(path string, fd int, sys Sys) (*Device, error) {
+func newDevice(path string, fd int, sys Sys, readOnly bool) (*Device, error) {
 	mode, rdev, err := sys.Stat(fd)
 	if err != nil {
 		return nil, fmt.Errorf("fstat: %w", err)
@@ -109,7 +137,7 @@ func newDevice(path string, fd int, sys Sys) (*Device, error) {
 		return nil, fmt.Errorf("%w: not an MTD character device (want /dev/mtdN, major %d; /dev/mtdblockN is the block device)", hal.ErrUnsupported, mtdMajor)
 	}
 	minor := unix.Minor(rdev)
-	if minor%2 == 1 {
+	if minor%2 == 1 && !readOnly {
 		return nil, fmt.Errorf("%w: /dev/mtd%dro is the read-only node; use /dev/mtd%d", hal.ErrUnsupported, minor/2, minor/2)
 	}
 	index := int(minor / 2)
@@ -148,7 +176,7 @@ func newDevice(path string, fd int, sys Sys) (*Device, error) {
 		return nil, fmt.Errorf("%w: MTD type %d (%s) is not flash the HAL can drive (want nor, nand, mlc-nand or ram)", hal.ErrUnsupported, mi.Type, typeName(mi.Type))
 	}
 	info.TypeName = typeName(mi.Type)
-	if mi.Flags&unix.MTD_WRITEABLE == 0 {
+	if mi.Flags&unix.MTD_WRITEABLE == 0 && !readOnly {
 		return nil, fmt.Errorf("%w: the device is read-only (no MTD_WRITEABLE flag)", hal.ErrUnsupported)
 	}
 	if mi.Flags&unix.MTD_NO_ERASE != 0 {
@@ -157,7 +185,7 @@ func newDevice(path string, fd int, sys Sys) (*Device, error) {
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: unusable geometry: %w", hal.ErrUnsupported, err)
 	}
-	return &Device{sys: sys, fd: fd, geo: g, info: info}, nil
+	return &Device{sys: sys, fd: fd, geo: g, info: info, readOnly: readOnly}, nil
 }
 
 // readSysfs fills the name and 64-bit size from /sys/class/mtd/mtdN and
@@ -338,6 +366,9 @@ func (d *Device) WriteAt(p []byte, off int64) (int, error) {
 	if d.closed {
 		return 0, d.opError("program", off, n, hal.ErrClosed)
 	}
+	if d.readOnly {
+		return 0, d.opError("program", off, n, ErrReadOnly)
+	}
 	if err := hal.CheckProgram(d.geo, off, n); err != nil {
 		return 0, err
 	}
@@ -375,6 +406,9 @@ func (d *Device) Erase(off, n int64) error {
 	defer d.mu.Unlock()
 	if d.closed {
 		return d.opError("erase", off, n, hal.ErrClosed)
+	}
+	if d.readOnly {
+		return d.opError("erase", off, n, ErrReadOnly)
 	}
 	if err := hal.CheckErase(d.geo, off, n); err != nil {
 		return err
@@ -420,6 +454,9 @@ func (d *Device) MarkBad(off int64) error {
 	defer d.mu.Unlock()
 	if d.closed {
 		return d.opError("markbad", off, 0, hal.ErrClosed)
+	}
+	if d.readOnly {
+		return d.opError("markbad", off, 0, ErrReadOnly)
 	}
 	if err := hal.CheckRange(d.geo, "markbad", off, 1); err != nil {
 		return err

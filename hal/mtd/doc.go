@@ -22,10 +22,16 @@
 // chain, so both errors.Is(err, hal.ErrMedia) and errors.Is(err, unix.EIO)
 // hold.
 //
+// [OpenReadOnly] opens the device with O_RDONLY for a caller that only
+// reads (cmcsync inspect): reads, the geometry and IsBad work as through
+// Open; WriteAt, Erase and MarkBad fail with [ErrReadOnly] without a system
+// call (the kernel would refuse them on the descriptor too). It also takes
+// the read-only node /dev/mtdNro and a partition without MTD_WRITEABLE.
+//
 // The system calls go through the [Sys] interface; [OpenWith] takes one, so
 // tests run the backend against a fake kernel (package hal/mtd/mtdfake) that
 // decodes the same request numbers and structures the real kernel does.
 //
-// On systems other than Linux, Open and OpenWith return an error wrapping
+// On systems other than Linux, the Open functions return an error wrapping
 // errors.ErrUnsupported.
 package mtd

@@ -13,6 +13,14 @@ func Open(path string) (*Device, error) {
 	return OpenWith(path, linuxSys{})
 }
 
+// OpenReadOnly opens the MTD character device at path for reading only
+// (O_RDONLY): the kernel refuses every write through it, and the Device
+// refuses WriteAt, Erase and MarkBad itself (ErrReadOnly). See
+// [OpenReadOnlyWith].
+func OpenReadOnly(path string) (*Device, error) {
+	return OpenReadOnlyWith(path, linuxSys{})
+}
+
 // linuxSys is the real system-call layer.
 type linuxSys struct{}
 

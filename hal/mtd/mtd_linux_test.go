@@ -467,3 +467,78 @@ func TestConcurrentUse(t *testing.T) {
 	require.Equal(t, int64(8*64), s.Reads)
 	require.Equal(t, int64(8), s.Erases)
 }
+
+// TestOpenReadOnly: OpenReadOnlyWith opens with O_RDONLY, reads what
+// OpenWith reads (data, geometry, bad blocks: MEMGETINFO and
+// MEMGETBADBLOCK answer on a read-only descriptor), and refuses writes,
+// erases and bad-block marks with ErrReadOnly before any system call.
+func TestOpenReadOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		chip mtdfake.Chip
+	}{
+		{"nor", mtdfake.NOR("flash1", 1<<20, 4<<10)},
+		{"nand", mtdfake.NAND("nand0", 2<<20, 128<<10, 2048)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := mtdfake.New()
+			path := k.Add(tc.chip)
+			k.Poke(0, 0x1000, []byte("cmcsync"))
+			k.SetBad(0, 3)
+			rw, err := mtd.OpenWith(path, k)
+			require.NoError(t, err)
+			want := rw.Geometry()
+			require.NoError(t, rw.Close())
+			k.ResetCalls()
+
+			d, err := mtd.OpenReadOnlyWith(path, k)
+			require.NoError(t, err)
+			defer d.Close()
+			require.Equal(t, "open "+path+" read-only", k.Calls()[0])
+			require.Equal(t, want, d.Geometry())
+			buf := make([]byte, 7)
+			_, err = d.ReadAt(buf, 0x1000)
+			require.NoError(t, err)
+			require.Equal(t, "cmcsync", string(buf))
+			bad, err := d.IsBad(3 * tc.chip.EraseSize)
+			require.NoError(t, err)
+			require.Equal(t, tc.chip.Type == unix.MTD_NANDFLASH, bad)
+
+			k.ResetCalls()
+			ws := want.WriteSize
+			_, werr := d.WriteAt(make([]byte, ws), 0)
+			eerr := d.Erase(0, want.EraseSize)
+			merr := d.MarkBad(0)
+			for op, err := range map[string]error{"program": werr, "erase": eerr, "markbad": merr} {
+				require.ErrorIs(t, err, mtd.ErrReadOnly, op)
+				require.ErrorIs(t, err, hal.ErrUnsupported, op)
+				var oe *hal.OpError
+				require.ErrorAs(t, err, &oe, op)
+				require.Equal(t, op, oe.Op)
+				require.ErrorContains(t, err, "opened read-only", op)
+			}
+			require.Empty(t, k.Calls(), "a refused write makes no system call")
+			require.Equal(t, []byte("cmcsync"), k.Contents(0, 0x1000, 7))
+			bad, err = d.IsBad(0)
+			require.NoError(t, err)
+			require.False(t, bad, "MarkBad changed nothing")
+		})
+	}
+}
+
+// TestOpenReadOnlyTakesANonWriteableDevice: a partition without
+// MTD_WRITEABLE, which OpenWith refuses, opens read-only and reads.
+func TestOpenReadOnlyTakesANonWriteableDevice(t *testing.T) {
+	k := mtdfake.New()
+	c := mtdfake.NOR("ro", 1<<20, 4<<10)
+	c.Flags &^= unix.MTD_WRITEABLE
+	path := k.Add(c)
+	_, err := mtd.OpenWith(path, k)
+	require.Error(t, err)
+	d, err := mtd.OpenReadOnlyWith(path, k)
+	require.NoError(t, err)
+	defer d.Close()
+	_, err = d.ReadAt(make([]byte, 16), 0)
+	require.NoError(t, err)
+	require.Equal(t, 1, k.OpenFDs())
+}

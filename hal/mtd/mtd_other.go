@@ -25,6 +25,14 @@ func Open(path string) (*Device, error) { return nil, unsupported("open", path) 
 // OpenWith fails with an error wrapping errors.ErrUnsupported: MTD is Linux-only.
 func OpenWith(path string, sys Sys) (*Device, error) { return nil, unsupported("open", path) }
 
+// OpenReadOnly fails with an error wrapping errors.ErrUnsupported: MTD is Linux-only.
+func OpenReadOnly(path string) (*Device, error) { return nil, unsupported("open", path) }
+
+// OpenReadOnlyWith fails with an error wrapping errors.ErrUnsupported: MTD is Linux-only.
+func OpenReadOnlyWith(path string, sys Sys) (*Device, error) {
+	return nil, unsupported("open", path)
+}
+
 // ReadAt fails with hal.ErrUnsupported.
 func (d *Device) ReadAt(p []byte, off int64) (int, error) { return 0, unsupported("read", d.path) }
 

@@ -281,7 +281,9 @@ func Open(s Spec, clock *sim.Clock) (hal.Flash, error) {
 // OpenReadOnly opens the flash s names for a caller that only reads
 // (inspect): a sim image file is loaded into memory and never created,
 // written or locked (sim.OpenFileReadOnly; a missing file is an error
-// wrapping fs.ErrNotExist). mtd specs open as Open opens them.
+// wrapping fs.ErrNotExist). mtd specs open read-only (mtd.OpenReadOnly,
+// O_RDONLY): a write, erase or bad-block mark through the flash fails
+// with an error wrapping mtd.ErrReadOnly, and the kernel would refuse one.
 func OpenReadOnly(s Spec, clock *sim.Clock) (hal.Flash, error) {
 	return open(s, clock, true)
 }
@@ -295,7 +297,11 @@ func open(s Spec, clock *sim.Clock, readOnly bool) (hal.Flash, error) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := mtd.Open(s.Device)
+		openMTD := mtd.Open
+		if readOnly {
+			openMTD = mtd.OpenReadOnly
+		}
+		d, err := openMTD(s.Device)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,8 @@
 // A NAND chip takes whole, page-aligned writes (-EINVAL otherwise), also
 // programs by AND, like the real kernel does not refuse a second program of
 // a page, fails to erase a bad block with -EIO, and keeps a bad-block table.
+// A descriptor opened O_RDONLY refuses pwrite (EBADF) and the requests
+// that change the chip (EPERM), as the kernel does.
 // Faults are injected one call at a time with [Kernel.FailNext].
 //
 // The package is Linux-only, as the request numbers are.

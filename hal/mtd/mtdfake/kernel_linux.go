@@ -96,7 +96,8 @@ func (d *device) copyOut(p []byte, off int64) {
 type Kernel struct {
 	mu    sync.Mutex
 	devs  []*device
-	fds   map[int]int // fd -> device index
+	fds   map[int]int  // fd -> device index
+	ro    map[int]bool // fds opened O_RDONLY
 	next  int
 	fail  map[Call][]unix.Errno
 	calls []string
@@ -104,7 +105,7 @@ type Kernel struct {
 
 // New returns a kernel without devices.
 func New() *Kernel {
-	return &Kernel{fds: map[int]int{}, next: 3, fail: map[Call][]unix.Errno{}}
+	return &Kernel{fds: map[int]int{}, ro: map[int]bool{}, next: 3, fail: map[Call][]unix.Errno{}}
 }
 
 // Add creates a device, erased (all 0xFF), and returns its path "/dev/mtdN".
@@ -196,11 +197,19 @@ func (k *Kernel) dev(fd int) (*device, int, error) {
 }
 
 // Open opens "/dev/mtdN". Opening for writing a device without
-// MTD_WRITEABLE fails with EACCES, as mtdchar_open does.
+// MTD_WRITEABLE fails with EACCES, as mtdchar_open does. A descriptor
+// opened O_RDONLY (logged "open PATH read-only") refuses pwrite with EBADF,
+// as the VFS does, and MEMERASE64 and MEMSETBADBLOCK with EPERM, as
+// mtdchar_ioctl does without FMODE_WRITE.
 func (k *Kernel) Open(path string, flags int) (int, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.logf("open %s", path)
+	readOnly := flags&unix.O_ACCMODE == unix.O_RDONLY
+	if readOnly {
+		k.logf("open %s read-only", path)
+	} else {
+		k.logf("open %s", path)
+	}
 	if e, ok := k.injected(CallOpen); ok {
 		return -1, e
 	}
@@ -214,6 +223,9 @@ func (k *Kernel) Open(path string, flags int) (int, error) {
 	fd := k.next
 	k.next++
 	k.fds[fd] = i
+	if readOnly {
+		k.ro[fd] = true
+	}
 	return fd, nil
 }
 
@@ -241,6 +253,7 @@ func (k *Kernel) Close(fd int) error {
 		return unix.EBADF
 	}
 	delete(k.fds, fd)
+	delete(k.ro, fd)
 	return nil
 }
 
@@ -298,6 +311,9 @@ func (k *Kernel) Ioctl(fd int, req uint, arg []byte) (int, error) {
 		if e, ok := k.injected(CallMEMERASE64); ok {
 			return -1, e
 		}
+		if k.ro[fd] {
+			return -1, unix.EPERM
+		}
 		if c.Flags&unix.MTD_WRITEABLE == 0 {
 			return -1, unix.EROFS
 		}
@@ -336,6 +352,9 @@ func (k *Kernel) Ioctl(fd int, req uint, arg []byte) (int, error) {
 		k.logf("MEMSETBADBLOCK fd=%d off=%#x", fd, off)
 		if e, ok := k.injected(CallMEMSETBADBLOCK); ok {
 			return -1, e
+		}
+		if k.ro[fd] {
+			return -1, unix.EPERM
 		}
 		if c.Flags&unix.MTD_WRITEABLE == 0 {
 			return -1, unix.EROFS
@@ -390,6 +409,9 @@ func (k *Kernel) Pwrite(fd int, p []byte, off int64) (int, error) {
 	}
 	if e, ok := k.injected(CallPwrite); ok {
 		return -1, e
+	}
+	if k.ro[fd] {
+		return -1, unix.EBADF
 	}
 	c := d.chip
 	if c.Flags&unix.MTD_WRITEABLE == 0 {

@@ -84,3 +84,28 @@ func TestFailNextAndCalls(t *testing.T) {
 	require.NoError(t, err, "failures are one-shot")
 	require.Equal(t, []string{"open /dev/mtd0", "pwrite fd=3 off=0x0 len=0x1", "pwrite fd=3 off=0x0 len=0x1"}, k.Calls())
 }
+
+// TestReadOnlyDescriptor: a descriptor opened O_RDONLY refuses pwrite
+// (EBADF) and the ioctls that change the chip (EPERM), and serves the
+// ones that read.
+func TestReadOnlyDescriptor(t *testing.T) {
+	k := mtdfake.New()
+	path := k.Add(mtdfake.NAND("nand0", 1<<20, 16<<10, 512))
+	fd, err := k.Open(path, unix.O_RDONLY)
+	require.NoError(t, err)
+	_, err = k.Pwrite(fd, make([]byte, 512), 0)
+	require.ErrorIs(t, err, unix.EBADF)
+	_, err = k.Ioctl(fd, unix.MEMERASE64, make([]byte, 16))
+	require.ErrorIs(t, err, unix.EPERM)
+	_, err = k.Ioctl(fd, unix.MEMSETBADBLOCK, make([]byte, 8))
+	require.ErrorIs(t, err, unix.EPERM)
+	_, err = k.Ioctl(fd, unix.MEMGETINFO, make([]byte, 32))
+	require.NoError(t, err)
+	_, err = k.Ioctl(fd, unix.MEMGETBADBLOCK, make([]byte, 8))
+	require.NoError(t, err)
+	require.NoError(t, k.Close(fd))
+	fd, err = k.Open(path, unix.O_RDWR)
+	require.NoError(t, err)
+	_, err = k.Pwrite(fd, make([]byte, 512), 0)
+	require.NoError(t, err, "the read-only mark went with the closed descriptor")
+}
