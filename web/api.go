@@ -344,11 +344,14 @@ type Round struct {
 	Error           string  `json:"error,omitempty"`
 }
 
-// Event is one entry of the engine's event log.
+// Event is one entry of the engine's event log. Its JSON has the members
+// of the commands' --json events (internal/jsonout.Event), generation
+// always present: 0 for an event of no round (a start, a log line) or of
+// generation 0.
 type Event struct {
 	Time       time.Time `json:"time"`
 	Kind       string    `json:"kind"` // anomaly, interrupt, failover, purge, purge-verified, reinit, upgrade-choice, commit, recovery
-	Generation uint64    `json:"generation,omitempty"`
+	Generation uint64    `json:"generation"`
 	Detail     string    `json:"detail"`
 }
 

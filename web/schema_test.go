@@ -63,3 +63,31 @@ func TestAnswersMatchTheirSchemas(t *testing.T) {
 		requireAnswerSchema(t, tc.schema, tc.each, body)
 	}
 }
+
+// TestEventGenerationAlwaysPresent: every event of GET /api/events has
+// "generation", 0 included (an event of no round, as the simulated
+// upgrade's), as cmcsync sync --json prints it; docs/schema/event.json
+// requires it.
+func TestEventGenerationAlwaysPresent(t *testing.T) {
+	s, _ := newServer(t)
+	auth := map[string]string{"Authorization": "Bearer " + testToken, "Content-Type": "application/json"}
+	code, body, _ := do(s, "POST", "/api/simulate/upgrade", "", auth)
+	require.Equal(t, 200, code, body)
+	code, body, _ = do(s, "GET", "/api/events", "", auth)
+	require.Equal(t, 200, code, body)
+	var evs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &evs))
+	var zero bool
+	for _, ev := range evs {
+		g, ok := ev["generation"]
+		require.True(t, ok, "an event without generation: %v", ev)
+		zero = zero || g == float64(0)
+	}
+	require.True(t, zero, "no event of generation 0 to check: %s", body)
+	requireAnswerSchema(t, "event", true, body)
+
+	sc, err := jsonschema.CompileFile(filepath.Join("..", "docs", "schema", "event.json"))
+	require.NoError(t, err)
+	require.ErrorIs(t, sc.Validate([]byte(`{"time": "2026-01-01T00:00:00Z", "kind": "start", "detail": "x"}`)), jsonschema.ErrInvalid,
+		"the schema requires generation")
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/internal/jsonschema"
 	"github.com/cmcsync/cmcsync/qemu/assets"
 	"github.com/cmcsync/cmcsync/sim"
@@ -347,4 +349,37 @@ func TestPartProfileMatchesItsSchema(t *testing.T) {
 	require.Error(t, compileSchema(t, "part-profile").Validate(v1), "a /1 file is not a /2 one")
 	_, err = sim.DecodeProfile(strings.NewReader(string(v1)))
 	require.NoError(t, err, "sim.LoadProfile reads it")
+}
+
+// TestEventJSONSameInCLIAndAPI: an event has the same members in the
+// commands' --json (jsonout.Event) and the API (web.Event), generation
+// included when it is 0, and sync --json's events pass the API's
+// docs/schema/event.json.
+func TestEventJSONSameInCLIAndAPI(t *testing.T) {
+	members := func(v any) []string {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(b, &m))
+		var ks []string
+		for k := range m {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	require.Equal(t, []string{"detail", "generation", "kind", "time"}, members(jsonout.Event{}))
+	require.Equal(t, members(jsonout.Event{}), members(web.Event{}), "the API event's members")
+
+	dir := t.TempDir()
+	out, errOut, err := runCLI("sync", "--populate", "--json", "--primary", "sim:part=mx66l1g45g,size=8M,file="+filepath.Join(dir, "a.img"),
+		"--backup", "sim:part=mx66l1g45g,size=8M,file="+filepath.Join(dir, "b.img"))
+	require.NoError(t, err, errOut)
+	var res struct{ Events []json.RawMessage }
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.NotEmpty(t, res.Events)
+	sc := compileSchema(t, "event")
+	for _, ev := range res.Events {
+		require.NoError(t, sc.Validate(ev), "%s", ev)
+	}
 }
