@@ -259,6 +259,10 @@ func TestDamagedInputs(t *testing.T) {
 			want: []string{"the primary's image file"}},
 		{name: "mistyped backup path: sync", args: []string{"sync", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
 			want: []string{"the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed", "--populate"}},
+		{name: "mistyped backup path: sync --populate", args: []string{"sync", "--populate", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+			want: []string{"--populate formats nothing", "the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
+		{name: "mistyped primary path: sync --populate", args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+			want: []string{"--populate formats nothing", "the primary's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
 		{name: "mistyped backup path: serve", args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
 			want:   []string{"serve: the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"},
 			writes: []string{"st", "st/serve.lock"}}, // the state folder serve was given: locked before the chips open

@@ -87,6 +87,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			return err
 		}
 	}
+	// With --populate, a missing image file is created; one beside a store
+	// is refused below (missingImage).
+	missing := missingImage(*primary, *backup)
 	// Bad input (2) or a refusal (3) changes nothing: image files that
 	// opening the chips created, still erased, are removed.
 	p, closePair, err := openPairTidy("sync", *primary, *backup)
@@ -125,6 +128,13 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		}
 		res.Formatted, res.Populated = true, true
 	} else if *populate {
+		if missing != "" {
+			// A file created beside a store is not a new pair but a
+			// mistyped path or a replaced chip: a round on it failed over
+			// (a new primary) or failed (a new backup) and left the file.
+			return usageError("sync: --populate formats nothing where a store is (primary: %s; backup: %s), and the %s: give the existing image file, or bring a replaced chip in with cmcsync reseed, which creates and formats it",
+				got[0], got[1], missing)
+		}
 		// Name what each chip holds: one of them may be blank (a replaced
 		// chip), and "the chips hold a store" would then be wrong.
 		fmt.Fprintf(stderr, "sync: --populate ignored, nothing formatted: a store is there (primary: %s; backup: %s)\n", got[0], got[1])
@@ -296,6 +306,26 @@ func refuseMissingImage(cmd, role, spec, why string) error {
 		return usageError("%s: the %s's image file %s does not exist (nothing created): %s", cmd, role, s.File, why)
 	}
 	return nil
+}
+
+// missingImage names the chip (role and file) of specs primary and backup
+// whose simulated image file does not exist, "" if none does or both do
+// not (a new pair).
+func missingImage(primary, backup string) string {
+	var out []string
+	for _, c := range [][2]string{{"primary", primary}, {"backup", backup}} {
+		s, err := flashspec.Parse(c[1])
+		if err != nil || s.Backend != flashspec.Sim || s.File == "" {
+			continue
+		}
+		if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
+			out = append(out, fmt.Sprintf("%s's image file %s does not exist (nothing created)", c[0], s.File))
+		}
+	}
+	if len(out) != 1 {
+		return ""
+	}
+	return out[0]
 }
 
 func refuseNewPair(cmd, primary, backup, hint string) error {

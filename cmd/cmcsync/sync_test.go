@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -173,6 +174,9 @@ func TestSyncPopulateIgnoredSaysWhatEachChipHolds(t *testing.T) {
 	syncJSON(t, "--primary", a, "--backup", b, "--populate", "--select", "power")
 	_, _, err := runCLI("inspect", "--flash", blank) // does not create it
 	require.Equal(t, 2, statusOf(err))
+	// The replaced backup is a blank image file (a missing one is refused,
+	// exit 2: TestDamagedInputs, "mistyped backup path: sync --populate").
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "blank.img"), filled(0xFF), 0o644))
 	for _, tc := range []struct {
 		name, backup string
 		want         []string
