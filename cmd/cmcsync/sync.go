@@ -291,7 +291,7 @@ func refuseNewImageFiles(primary, backup string) error {
 		return err
 	}
 	return refuseMissingImage("sync", "backup", backup,
-		"a blank backup holds no store to sync to; give the backup's existing image file (a replaced backup chip: cmcsync reseed creates and formats its store and syncs it; a new pair: cmcsync sync --populate, which formats, i.e. ERASES, both chips)")
+		"a blank backup holds no store to sync to; give the backup's existing image file (a replaced backup chip: cmcsync reseed creates and formats its store and syncs it from the primary; --populate makes only a new pair, of two chips without a store, and formats, i.e. ERASES, both)")
 }
 
 // refuseMissingImage refuses (exit 2) the chip of role when its spec names
