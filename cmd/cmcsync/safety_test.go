@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -183,14 +182,8 @@ func readFiles(t *testing.T, dir string) map[string]string {
 // upgrade with the same configuration file go through its API; without
 // the file they fail busy (exit 3).
 func TestBusyGoesThroughTheAPI(t *testing.T) {
-	dir := t.TempDir()
-	state := filepath.Join(dir, "state")
-	r := startServe(t, "--state", state, "--cmc-step", "0")
-	cfg := filepath.Join(dir, "cmcsync.json")
-	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip0.img")
-	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip1.img")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`{"chips": {"primary": {"device": %q}, "backup": {"device": %q}}, "state_dir": %q, "listen": %q}`,
-		a, b, state, strings.TrimPrefix(r.url, "http://"))), 0o600))
+	r, cfg, a, b, _ := startServeWithConfigFile(t)
+	dir := filepath.Dir(cfg)
 
 	_, _, err := runCLI("config", "set", "--primary", a, "--backup", b, "--interval", "45s")
 	require.Equal(t, 3, statusOf(err), "%v", err)

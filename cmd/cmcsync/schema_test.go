@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -259,14 +258,8 @@ func TestReportsMatchTheirSchemas(t *testing.T) {
 // running daemon's API (config, info put, upgrade) print their documented
 // --json outputs.
 func TestDaemonCommandsMatchTheirSchemas(t *testing.T) {
-	dir := t.TempDir()
-	state := filepath.Join(dir, "state")
-	r := startServe(t, "--state", state, "--cmc-step", "0")
-	cfg := filepath.Join(dir, "cmcsync.json")
-	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip0.img")
-	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip1.img")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`{"chips": {"primary": {"device": %q}, "backup": {"device": %q}}, "state_dir": %q, "listen": %q}`,
-		a, b, state, strings.TrimPrefix(r.url, "http://"))), 0o600))
+	r, cfg, _, _, state := startServeWithConfigFile(t)
+	dir := filepath.Dir(cfg)
 	token, err := os.ReadFile(filepath.Join(state, web.TokenFile))
 	require.NoError(t, err)
 	require.Equal(t, 200, r.call(t, "POST", "/api/simulate/upgrade", strings.TrimSpace(string(token)), "{}", nil))

@@ -57,6 +57,23 @@ type serveRun struct {
 
 var openLine = regexp.MustCompile(`(?m)^open (https?://[^/\s]+)/`)
 
+// startServeWithConfigFile starts serve on its own chips in a state
+// folder and writes a configuration file naming them, the folder and the
+// daemon's address, as an operator's commands would be given it: the
+// daemon, the file, the two chip specs and the state folder.
+func startServeWithConfigFile(t *testing.T) (r *serveRun, cfg, a, b, state string) {
+	t.Helper()
+	dir := t.TempDir()
+	state = filepath.Join(dir, "state")
+	r = startServe(t, "--state", state, "--cmc-step", "0")
+	cfg = filepath.Join(dir, "cmcsync.json")
+	a = "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip0.img")
+	b = "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip1.img")
+	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`{"chips": {"primary": {"device": %q}, "backup": {"device": %q}}, "state_dir": %q, "listen": %q}`,
+		a, b, state, strings.TrimPrefix(r.url, "http://"))), 0o600))
+	return r, cfg, a, b, state
+}
+
 func startServe(t *testing.T, args ...string) *serveRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
