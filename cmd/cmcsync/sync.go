@@ -47,7 +47,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		"\nRuns one sync round: recovery if the last run was cut, a scrub of the backup,",
 		"then the round. A sim spec without file= is a new blank chip each run. The",
 		"information region's size is read from its header. --select changes the stored",
-		"configuration (it says so); cmcsync config set changes the rest.")
+		"configuration (it says so); cmcsync config set changes the rest. Exits 1 when",
+		"the round failed or synced nothing because the primary answered wrongly or",
+		"late (interrupted, or failed over to the backup), after printing the round.")
 	primary := fs.String("primary", "", "the primary (active) flash: "+flashspec.Usage)
 	backup := fs.String("backup", "", "the backup flash: "+flashspec.Usage)
 	sel := fs.String("select", "", "information types to sync, comma-separated, or all; STORED: later rounds (serve, sync) keep it (default: the stored configuration)")
