@@ -30,6 +30,9 @@ var ErrStale = errors.New("prepared round is stale")
 // PrimaryLock is not held between the halves) has it synced by the next
 // round.
 func (e *Engine) Apply(ctx context.Context, p *Prepared) (RoundReport, error) {
+	if err := e.readOnly("apply"); err != nil {
+		return RoundReport{}, err
+	}
 	e.lockRound()
 	defer e.unlockRound()
 	if p == nil {

@@ -46,6 +46,9 @@ func (e *Engine) StageConfig(c Config) error {
 
 // setConfig commits (durable) or stages c.
 func (e *Engine) setConfig(c Config, durable bool) error {
+	if err := e.readOnly("config"); err != nil {
+		return err
+	}
 	if err := c.Validate(); err != nil {
 		return err
 	}

@@ -55,6 +55,7 @@ type Engine struct {
 	primaryErrors  map[info.Type]string // TypeStatus.PrimaryError
 	restoreFailed  TypeList             // Status.RestoreFailed
 	scrubDamage    []ChunkDamage        // Status.ScrubDamage
+	pending        []ReadOnlyPending    // Pending: repairs a read-only Open left undone
 	lastScrub      time.Time            // Status.LastScrub
 }
 
@@ -108,7 +109,9 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 		// way on, rather than only at the first round's scrub.
 		e.setErr(fmt.Errorf("open: the standby %s %s has no store, so no round can commit (%w); `cmcsync reseed` formats its store only and syncs it from the active chip", chipRoles[sb], chips[sb].Geometry().Name, errs[sb]))
 	}
-	if err := e.recover(ctx, true); err != nil {
+	if opts.ReadOnly {
+		e.recoverReadOnly()
+	} else if err := e.recover(ctx, true); err != nil {
 		e.setErr(err)
 	}
 	if err := e.verifyAtOpen(ctx); err != nil {
@@ -119,7 +122,11 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	e.nextSync = e.newestState.NextSync
 	e.lastSync = e.newestState.Time
 	e.mu.Unlock()
-	if err := e.upgradeAtOpen(ctx); err != nil {
+	if opts.ReadOnly {
+		if err := e.upgradeAtOpenReadOnly(ctx); err != nil {
+			e.setErr(err)
+		}
+	} else if err := e.upgradeAtOpen(ctx); err != nil {
 		e.setErr(err)
 	}
 	return e, nil
@@ -182,12 +189,12 @@ func (e *Engine) newest() *store.Store {
 func (e *Engine) configAtOpen() Config {
 	bk := e.stores[1-e.role.Active]
 	if bk != nil {
-		if c, ok := bk.Staged(); ok {
+		if c, ok := e.stagedAtOpen(bk); ok {
 			return FromStoreConfig(c)
 		}
 	}
 	if n := e.newest(); n != nil {
-		if c, ok := n.Staged(); ok {
+		if c, ok := e.stagedAtOpen(n); ok {
 			return FromStoreConfig(c)
 		}
 		if bk != nil && bk.StateRef().Generation >= n.StateRef().Generation {
@@ -250,7 +257,10 @@ func (e *Engine) backupStore() (*store.Store, error) {
 		}
 	}
 	s := e.stores[i]
-	if in := s.Interrupted(); in != nil {
+	// Read-only: the interrupted round stays (Pending); readers use the
+	// committed generation, which the purge leaves as it is, and every
+	// write is refused before it gets here (readOnly).
+	if in := s.Interrupted(); in != nil && !e.opts.ReadOnly {
 		if err := e.purgeAndReinit(s, in); err != nil {
 			return nil, err
 		}

@@ -48,6 +48,9 @@ type FailbackReport struct {
 // chip A is active with its region fully written. Failback takes the round
 // lock: it never interleaves with a round.
 func (e *Engine) Failback(ctx context.Context) (FailbackReport, error) {
+	if err := e.readOnly("failback"); err != nil {
+		return FailbackReport{}, err
+	}
 	e.lockRound()
 	defer e.unlockRound()
 	if err := ctx.Err(); err != nil {

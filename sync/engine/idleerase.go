@@ -33,6 +33,9 @@ type IdleEraseProgress struct {
 // use. The order of operations is fixed (the tail's and the cursor's
 // order), so runs under a virtual clock replay exactly.
 func (e *Engine) IdleEraseStep(ctx context.Context) (IdleEraseProgress, error) {
+	if err := e.readOnly("idle erase"); err != nil {
+		return IdleEraseProgress{}, err
+	}
 	e.roundMu.Lock()
 	defer e.roundMu.Unlock()
 	if err := ctx.Err(); err != nil {

@@ -58,6 +58,14 @@ type Options struct {
 	// records (store.Options.NoDeltas): for comparisons, and for test
 	// fixtures whose journals must hold whole-chunk rounds.
 	NoDeltas bool
+	// ReadOnly: Open programs and erases nothing on either chip, for a
+	// command that only reads (config get, info get). The stores are
+	// opened read-only (no superblock repair, no journal record
+	// stabilized), and the repairs Open would make (purging an interrupted
+	// round, finishing a failover's restore or a restore-defaults) are
+	// noted (Pending) instead; the answers come from the committed
+	// generation. Every method that writes fails with ErrReadOnly.
+	ReadOnly bool
 
 	// failbackRoleFirst (tests only) writes Failback's role record before
 	// chip A's information region: the wrong order, which the failback
@@ -109,7 +117,7 @@ func (o *Options) fill(g hal.Geometry) error {
 // storeOptions returns the store options of the mutant in use (none for
 // the real engine).
 func (o *Options) storeOptions() store.Options {
-	so := store.Options{NoDeltas: o.NoDeltas, Digests: o.Digests}
+	so := store.Options{NoDeltas: o.NoDeltas, Digests: o.Digests, ReadOnly: o.ReadOnly}
 	switch o.Mutant {
 	case NoCRCCheck:
 		so.TrustRecords = true

@@ -56,6 +56,9 @@ func (p *Prepared) Types() TypeList { return slices.Clone(p.report.Types) }
 // same flash contents can each apply one prepared round under a different
 // fault, without each reading the whole information region again.
 func (e *Engine) Prepare(ctx context.Context) (*Prepared, RoundReport, error) {
+	if err := e.readOnly("prepare"); err != nil {
+		return nil, RoundReport{}, err
+	}
 	e.lockRound()
 	defer e.unlockRound()
 	p, rep, err := e.prepare(ctx, NoChoice)

@@ -14,6 +14,9 @@ import (
 // when it is opened (a region that does not open is an error, and fn is
 // not called).
 func (e *Engine) UpdateActiveRegion(fn func(*info.Region) error) error {
+	if err := e.readOnly("update the active information region"); err != nil {
+		return err
+	}
 	e.lockRound()
 	defer e.unlockRound()
 	chip := e.chips[e.role.Active]

@@ -44,6 +44,9 @@ func (e *Engine) newRoundState(rep *RoundReport, primary hal.Flash, backup *stor
 // rounds; it is ErrUpgradePending, a context error or a flash error
 // otherwise.
 func (e *Engine) Round(ctx context.Context) (RoundReport, error) {
+	if err := e.readOnly("round"); err != nil {
+		return RoundReport{}, err
+	}
 	e.lockRound()
 	defer e.unlockRound()
 	return e.round(ctx, NoChoice)

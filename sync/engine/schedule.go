@@ -55,6 +55,9 @@ func (e *Engine) kick() {
 // an upgrade choice) is retried after the interval. Run returns ctx's
 // error, or a power-loss error from a chip (the device must be restarted).
 func (e *Engine) Run(ctx context.Context) error {
+	if err := e.readOnly("run"); err != nil {
+		return err
+	}
 	e.drainWake() // wake-ups from before Run started: it reads the schedule now
 	for {
 		next := e.scheduled()

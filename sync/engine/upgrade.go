@@ -74,6 +74,9 @@ func (e *Engine) Upgrade(choice UpgradeChoice) error {
 // generation. KeepUpgraded while a restore-defaults is not complete
 // returns an error wrapping ErrRestoreIncomplete.
 func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
+	if err := e.readOnly("upgrade"); err != nil {
+		return RoundReport{}, err
+	}
 	if choice != KeepUpgraded && choice != RestoreDefaults {
 		return RoundReport{}, fmt.Errorf("upgrade: choose keep-upgraded or restore-defaults, not %v", choice)
 	}
