@@ -25,7 +25,17 @@ import (
 // (e nil), having told stderr that the command what goes on by doing
 // (e.g. "asking its API").
 func (p *pairFlags) openOrDaemon(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, what, doing string) (*openedEngine, *web.Client, error) {
-	e, err := p.open(ctx, fs)
+	return p.openOrDaemonMode(ctx, fs, stderr, what, doing, false)
+}
+
+// openOrDaemonReadOnly is openOrDaemon for a command that only reads: the
+// pair is opened with openReadOnly.
+func (p *pairFlags) openOrDaemonReadOnly(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, what, doing string) (*openedEngine, *web.Client, error) {
+	return p.openOrDaemonMode(ctx, fs, stderr, what, doing, true)
+}
+
+func (p *pairFlags) openOrDaemonMode(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, what, doing string, readOnly bool) (*openedEngine, *web.Client, error) {
+	e, err := p.openMode(ctx, fs, readOnly)
 	if err == nil {
 		return e, nil, nil
 	}

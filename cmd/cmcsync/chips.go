@@ -165,6 +165,21 @@ func newSimFiles(specs ...string) []string {
 // openPair locks and opens two flash specs; sim chips share one virtual
 // clock, which is then the engine's clock.
 func openPair(cmd, a, b string) (*pair, error) {
+	return openPairMode(cmd, a, b, false)
+}
+
+// openPairReadOnly locks and opens two flash specs as openPair does, for
+// a command that only reads (config get, info get): each chip is opened
+// read-only (flashspec.OpenReadOnly: an MTD device O_RDONLY, a sim image
+// loaded and never created or written) behind a readOnlyChip, so that a
+// write asked of it fails. The locks are those a writer takes (the
+// devices, and the image files, which the simulator locks when it opens
+// them for writing), so a chip a daemon holds is busy as before.
+func openPairReadOnly(cmd, a, b string) (*pair, error) {
+	return openPairMode(cmd, a, b, true)
+}
+
+func openPairMode(cmd, a, b string, readOnly bool) (*pair, error) {
 	p := &pair{clock: hal.SystemClock{}}
 	var err error
 	if p.specs[0], err = resolveSpec(cmd, "primary", a); err != nil {
@@ -176,7 +191,11 @@ func openPair(cmd, a, b string) (*pair, error) {
 	if err := distinctChips(cmd, p.specs); err != nil {
 		return nil, err
 	}
-	if p.locks, err = lockChips(p.specs[0], p.specs[1]); err != nil {
+	lock := lockChips
+	if readOnly {
+		lock = lockChipsReadOnly
+	}
+	if p.locks, err = lock(p.specs[0], p.specs[1]); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	sa, sb := &p.specs[0], &p.specs[1]
@@ -196,11 +215,15 @@ func openPair(cmd, a, b string) (*pair, error) {
 	if sb.Name == "" && sb.Backend == flashspec.Sim {
 		sb.Name = "backup"
 	}
-	if p.chips[0], err = flashspec.Open(*sa, sc); err != nil {
+	open := flashspec.Open
+	if readOnly {
+		open = openReadOnlyChip
+	}
+	if p.chips[0], err = open(*sa, sc); err != nil {
 		p.locks.Unlock()
 		return nil, fmt.Errorf("%s: primary: %w", cmd, busyChip(err, p.specs))
 	}
-	if p.chips[1], err = flashspec.Open(*sb, sc); err != nil {
+	if p.chips[1], err = open(*sb, sc); err != nil {
 		hal.Close(p.chips[0])
 		p.locks.Unlock()
 		return nil, fmt.Errorf("%s: backup: %w", cmd, busyChip(err, p.specs))
@@ -250,6 +273,35 @@ func lockChips(specs ...flashspec.Spec) (*devlock.Locks, error) {
 		}
 	}
 	return devlock.Lock(paths...)
+}
+
+// lockChipsReadOnly locks the chips as lockChips does, and the image
+// files of simulated chips too: a read-only open does not go through the
+// simulator's lock of the file (sim.OpenFileReadOnly takes none), and a
+// file a daemon or another command holds is busy all the same.
+func lockChipsReadOnly(specs ...flashspec.Spec) (*devlock.Locks, error) {
+	var paths []string
+	for _, s := range specs {
+		switch {
+		case s.Backend == flashspec.MTD:
+			if _, err := os.Stat(s.Device); err == nil {
+				paths = append(paths, s.Device)
+			}
+		case s.File != "":
+			paths = append(paths, s.File)
+		}
+	}
+	return devlock.Lock(paths...)
+}
+
+// openReadOnlyChip opens the flash s names read-only behind a
+// readOnlyChip.
+func openReadOnlyChip(s flashspec.Spec, clock *sim.Clock) (hal.Flash, error) {
+	f, err := flashspec.OpenReadOnly(s, clock)
+	if err != nil {
+		return nil, err
+	}
+	return readOnlyChip{f}, nil
 }
 
 // busyChip turns the simulator's "image in use" error (its flock failed)

@@ -32,12 +32,15 @@ func printConfig(w io.Writer, c engine.Config) {
 func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("config get", stderr,
 		"usage: cmcsync config get --primary SPEC --backup SPEC [--config FILE] [--json]",
-		"\nPrints the sync configuration stored on the backup (the one rounds use).")
+		"\nPrints the sync configuration stored on the backup (the one rounds use). It",
+		"only reads: nothing is written to either chip, not even the repairs a",
+		"writing command's open makes (an interrupted round is noted on standard",
+		"error and left for cmcsync sync).")
 	pf := addPairFlags(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	e, c, err := pf.openOrDaemon(ctx, fs, stderr, "config get", "asking its API")
+	e, c, err := pf.openOrDaemonReadOnly(ctx, fs, stderr, "config get", "asking its API")
 	if err != nil {
 		return err
 	}
@@ -50,6 +53,11 @@ func runConfigGet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer func() { err = e.CloseAfter(err, true) }()
 	if err := e.requireBackupStore("config get"); err != nil {
+		return err
+	}
+	// The configuration is the committed one whatever is pending (a
+	// purge leaves it, a restore writes only information).
+	if err := e.readOnlyPending("config get", stderr, false); err != nil {
 		return err
 	}
 	return outputConfig(stdout, e.Config(), *pf.json)

@@ -67,6 +67,20 @@ func (o *openedEngine) CloseAfter(err error, readOnly bool) error {
 // the engine on them (recovery included, as sync does). It never formats:
 // chips without a store are an error naming what they hold.
 func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, error) {
+	return p.openMode(ctx, fs, false)
+}
+
+// openReadOnly opens the pair as open does, for a command that only
+// reads (config get, info get): the chips read-only (openPairReadOnly)
+// and the engine with engine.Options.ReadOnly, which programs and erases
+// nothing: no recovery is made, an interrupted round is left for the next
+// writing command, and what needs one is in the engine's Pending. It
+// never creates a file.
+func (p *pairFlags) openReadOnly(ctx context.Context, fs *flag.FlagSet) (*openedEngine, error) {
+	return p.openMode(ctx, fs, true)
+}
+
+func (p *pairFlags) openMode(ctx context.Context, fs *flag.FlagSet, readOnly bool) (*openedEngine, error) {
 	cmd := fs.Name()
 	if err := p.chips.load(fs); err != nil {
 		return nil, err
@@ -93,7 +107,11 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	// A chip that fails to open leaves no image file this command created
 	// (one new file of a pair: a blank chip in place of a replaced one).
 	created := newSimFiles(*p.primary, *p.backup)
-	pr, err := openPair(cmd, *p.primary, *p.backup)
+	openChips := openPair
+	if readOnly {
+		created, openChips = nil, openPairReadOnly
+	}
+	pr, err := openChips(cmd, *p.primary, *p.backup)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +119,7 @@ func (p *pairFlags) open(ctx context.Context, fs *flag.FlagSet) (*openedEngine, 
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w", cmd, err), pr.closeDiscarding(created))
 	}
-	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Image: id, Config: engine.DefaultConfig()})
+	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Image: id, Config: engine.DefaultConfig(), ReadOnly: readOnly})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w%s", cmd, err, newPairHint(err)), pr.closeDiscarding(created))
 	}
@@ -179,4 +197,22 @@ func (o *openedEngine) requireBackupStore(cmd string) error {
 		why = "no store opens on " + o.Backup().Geometry().Name + "; `cmcsync inspect` shows what it holds"
 	}
 	return &exitError{code: exitFailure, msg: fmt.Sprintf("%s: the backup's store cannot be read, so there is no stored configuration or committed generation to go by (nothing was written): %s", cmd, why)}
+}
+
+// readOnlyPending reports the repairs a read-only open (openReadOnly) left
+// undone: each is noted on stderr, the answer coming from the committed
+// generation; with region (the answer is read from the active chip's
+// information region), one that writes that region (a failover's
+// restore, a restore-defaults, not finished) is a refusal, exit 1.
+func (o *openedEngine) readOnlyPending(cmd string, stderr io.Writer, region bool) error {
+	pend := o.Pending()
+	for _, p := range pend {
+		if region && p.Info {
+			return &exitError{code: exitFailure, msg: fmt.Sprintf("%s: %s, so the active chip's information region holds neither the old nor the new contents; nothing was written (%s only reads and repairs nothing): run cmcsync sync, whose open finishes it, then ask again", cmd, p.What, cmd)}
+		}
+	}
+	for _, p := range pend {
+		fmt.Fprintf(stderr, "%s: note: %s; answered from the committed generation, nothing was written (%s only reads: cmcsync sync repairs it)\n", cmd, p.What, cmd)
+	}
+	return nil
 }

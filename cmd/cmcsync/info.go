@@ -25,11 +25,18 @@ func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // infoRegion opens the engine on the pair and the active chip's
-// information region.
-func infoRegion(ctx context.Context, fs *flag.FlagSet, pf *pairFlags) (*openedEngine, *info.Region, error) {
-	e, err := pf.open(ctx, fs)
+// information region; with readOnly (info get) the pair is opened
+// read-only (pairFlags.openReadOnly), and a pending repair that writes
+// the active chip's information region is a refusal (readOnlyPending).
+func infoRegion(ctx context.Context, fs *flag.FlagSet, pf *pairFlags, readOnly bool, stderr io.Writer) (*openedEngine, *info.Region, error) {
+	e, err := pf.openMode(ctx, fs, readOnly)
 	if err != nil {
 		return nil, nil, err
+	}
+	if readOnly {
+		if err := e.readOnlyPending(fs.Name(), stderr, true); err != nil {
+			return nil, nil, e.CloseAfter(err, true)
+		}
 	}
 	l := e.Layout()
 	r, err := info.OpenRegion(e.Primary(), l.InfoOff, l.InfoSize)
@@ -172,7 +179,10 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	fs := newFlagSet("info get", stderr,
 		"usage: cmcsync info get TYPE --primary SPEC --backup SPEC [--config FILE] [--out FILE | --json]",
 		"\nWrites TYPE's payload from the active chip's information region (the bytes info",
-		"put takes back), or with --json describes the record.")
+		"put takes back), or with --json describes the record. It only reads: nothing",
+		"is written to either chip, not even the repairs a writing command's open",
+		"makes; a failover's restore or a restore-defaults not finished on the active",
+		"chip is refused (exit 1: run cmcsync sync, which finishes it).")
 	pf := addPairFlags(fs)
 	out := fs.String("out", "", "write the payload to `FILE` (default: standard output)")
 	pos, done, err := parseWithArgs(fs, args)
@@ -197,7 +207,7 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 			return err
 		}
 	}
-	e, r, err := infoRegion(ctx, fs, pf)
+	e, r, err := infoRegion(ctx, fs, pf, true, stderr)
 	if err != nil {
 		return err
 	}
@@ -249,7 +259,7 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return usageError("info collect: %v", err)
 	}
-	e, r, err := infoRegion(ctx, fs, pf)
+	e, r, err := infoRegion(ctx, fs, pf, false, stderr)
 	if err != nil {
 		return err
 	}
