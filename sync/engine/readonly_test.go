@@ -2,12 +2,15 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
+	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
@@ -130,4 +133,84 @@ func TestReadOnlyOpenHealthy(t *testing.T) {
 	defer e.Release()
 	require.Equal(t, e.Config(), ro.Config())
 	require.Equal(t, e.Status().Generation, ro.Status().Generation)
+}
+
+// TestReadOnlyOpenRestoreDefaultsCut: a restore-defaults cut in the middle
+// of writing the defaults to the primary (its mark durable): a read-only
+// open writes nothing and reports the restore as a pending repair of the
+// information region (Info); the read-write open still completes it.
+func TestReadOnlyOpenRestoreDefaultsCut(t *testing.T) {
+	p, snapA, snapB, ops := tracedRestoreDefaults(t)
+	l := p.opts.Layout
+	var defaults []int64
+	for _, op := range ops {
+		if op.Role == faults.Primary && op.Kind == faults.Program && op.Off >= l.InfoOff && op.Off < l.InfoOff+l.InfoSize {
+			defaults = append(defaults, op.Index)
+		}
+	}
+	require.NotEmpty(t, defaults)
+	p.chipA.Restore(snapA)
+	p.chipB.Restore(snapB)
+	e, _ := p.openWithFaults(t, p.opts, "(on (at %d) cut)", defaults[len(defaults)/2])
+	require.ErrorIs(t, e.Upgrade(RestoreDefaults), hal.ErrPowerLoss)
+
+	ro := requireReadOnlyOpen(t, p)
+	pend := ro.Pending()
+	require.Len(t, pend, 1)
+	require.True(t, pend[0].Info, "the restore writes the information region")
+	require.Contains(t, pend[0].What, "restore-defaults")
+	require.True(t, ro.Status().RestoreIncomplete)
+
+	rw := p.open(t)
+	defer rw.Release()
+	require.Empty(t, rw.Pending())
+	require.False(t, rw.Status().RestoreIncomplete, "completed by the read-write open")
+	for _, ty := range info.All() {
+		rec, err := p.region(t, p.chipA).Read(ty)
+		require.NoError(t, err)
+		require.Equal(t, info.Default(ty), rec.Payload, "%v", ty)
+	}
+}
+
+// TestReadOnlyOpenRestorePending: a failover whose restore of the
+// information region onto the new active chip could not finish (a type
+// without a good copy, as in TestRestoreFailureRefusesRoundsUntilItCompletes):
+// a read-only open writes nothing and reports the restore as a pending
+// repair of the information region (Info).
+func TestReadOnlyOpenRestorePending(t *testing.T) {
+	ctx := context.Background()
+	p := committedPair(t, DefaultConfig())
+	l := p.opts.Layout
+	s, err := store.Open(p.chipB, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	require.NoError(t, err)
+	var victim info.Type
+	for _, ty := range info.All() {
+		want, err := s.ReadPayload(uint8(ty))
+		require.NoError(t, err)
+		rec, err := p.region(t, p.chipA).Read(ty)
+		require.NoError(t, err)
+		if victim == 0 && string(rec.Payload) != string(want) {
+			victim = ty
+		}
+	}
+	require.NotZero(t, victim)
+	ts, ok := s.StateRef().Type(uint8(victim))
+	require.True(t, ok)
+	off := s.BlockOffset(ts.Chunks[0].Block) + 10
+	b := readRange(t, p.chipB, off, 1)
+	p.chipB.Poke(off, []byte{^b[0]})
+	n := midWrite(t, p.traceRound(t, p.opts, "none"))
+	e, _ := p.openWithFaults(t, p.opts, "(on (and primary read (after %d)) (fail timeout))", n)
+	_, err = e.Round(ctx)
+	require.ErrorIs(t, err, ErrRestorePending)
+
+	ro := requireReadOnlyOpen(t, p)
+	require.True(t, ro.Status().RestorePending)
+	var found bool
+	for _, pd := range ro.Pending() {
+		if pd.Info && strings.Contains(pd.What, "failover's restore") {
+			found = true
+		}
+	}
+	require.True(t, found, "pending: %v", ro.Pending())
 }
