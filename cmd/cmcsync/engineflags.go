@@ -208,7 +208,7 @@ func (o *openedEngine) readOnlyPending(cmd string, stderr io.Writer, region bool
 	pend := o.Pending()
 	for _, p := range pend {
 		if region && p.Info {
-			return &exitError{code: exitFailure, msg: fmt.Sprintf("%s: %s, so the active chip's information region holds neither the old nor the new contents; nothing was written (%s only reads and repairs nothing): run cmcsync sync, whose open finishes it, then ask again", cmd, p.What, cmd)}
+			return &exitError{code: exitFailure, msg: fmt.Sprintf("%s: %s, so the active chip's information region may hold part old, part new contents; nothing was written (%s only reads and repairs nothing): run cmcsync sync, whose open finishes it, then ask again", cmd, p.What, cmd)}
 		}
 	}
 	for _, p := range pend {

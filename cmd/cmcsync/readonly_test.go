@@ -51,34 +51,34 @@ func simPair(t *testing.T, dir string) (a, b *sim.Flash, clock *sim.Clock, opts 
 	return chips[0].(*sim.Flash), chips[1].(*sim.Flash), clock, engine.Options{Clock: clock, Layout: l, Image: id, Config: engine.DefaultConfig()}
 }
 
-// interruptedPairFiles returns the files of the pair good after a change
-// of the primary's information, a configuration staged, and a round cut by a power loss in the
-// middle of its writes (a faults schedule "(on (at N) cut)"): the
-// backup's store holds an interrupted round, which a read-write open
-// purges. It is made by the engine, as the power cut tests do, through
-// the image files.
-func interruptedPairFiles(t *testing.T, good map[string][]byte) map[string][]byte {
+// cutPairFiles returns the files of the pair good after prepare (on the
+// chips, before the engine opens) and after run on the engine behind a
+// faults injector whose schedule cuts the power at the operation pick
+// chooses from run's operations traced without faults ("(on (at N)
+// cut)"), as the engine's power cut tests do, through the image files.
+func cutPairFiles(t *testing.T, good map[string][]byte, prepare func(a *sim.Flash, opts engine.Options),
+	run func(e *engine.Engine), pick func(ops []faults.Op, l engine.Layout) faults.Op) map[string][]byte {
 	t.Helper()
 	dir := t.TempDir()
 	writeFiles(t, dir, good)
 	a, b, _, opts := simPair(t, dir)
-	r, err := info.OpenRegion(a, opts.Layout.InfoOff, opts.Layout.InfoSize)
-	require.NoError(t, err)
-	_, err = cmcsim.New(3).Mutate(r, 0.1, true)
-	require.NoError(t, err)
+	prepare(a, opts)
 	require.NoError(t, a.Close())
 	require.NoError(t, b.Close())
-	changed := map[string][]byte{}
-	for n := range good {
-		c, err := os.ReadFile(filepath.Join(dir, n))
-		require.NoError(t, err)
-		changed[n] = c
+	load := func() map[string][]byte {
+		m := map[string][]byte{}
+		for n := range good {
+			c, err := os.ReadFile(filepath.Join(dir, n))
+			require.NoError(t, err)
+			m[n] = c
+		}
+		return m
 	}
-
-	// round runs one round behind an injector of sched on a fresh copy of
-	// changed, and returns the operations it made.
-	round := func(sched string) []faults.Op {
-		writeFiles(t, dir, changed)
+	prepared := load()
+	// try runs run behind an injector of sched on a fresh copy of
+	// prepared, and returns the operations it made.
+	try := func(sched string) []faults.Op {
+		writeFiles(t, dir, prepared)
 		a, b, clock, opts := simPair(t, dir)
 		defer func() {
 			require.NoError(t, a.Close())
@@ -93,40 +93,77 @@ func interruptedPairFiles(t *testing.T, good map[string][]byte) map[string][]byt
 		}})
 		e, err := engine.Open(context.Background(), in.Wrap(a, faults.Primary), in.Wrap(b, faults.Backup), opts)
 		require.NoError(t, err)
+		in.Arm()
+		run(e)
+		e.Release()
+		return ops
+	}
+	sched := fmt.Sprintf("(on (at %d) cut)", pick(try("none"), opts.Layout).Index)
+	t.Logf("fault schedule: %s", sched)
+	try(sched)
+	return load()
+}
+
+// interruptedPairFiles returns the files of the pair good after a change
+// of the primary's information, a configuration staged, and a round cut
+// by a power loss in the middle of its writes: the backup's store holds
+// an interrupted round, which a read-write open purges.
+func interruptedPairFiles(t *testing.T, good map[string][]byte) map[string][]byte {
+	t.Helper()
+	out := cutPairFiles(t, good, func(a *sim.Flash, opts engine.Options) {
+		r, err := info.OpenRegion(a, opts.Layout.InfoOff, opts.Layout.InfoSize)
+		require.NoError(t, err)
+		_, err = cmcsim.New(3).Mutate(r, 0.1, true)
+		require.NoError(t, err)
+	}, func(e *engine.Engine) {
 		// A configuration staged for the round: the purge drops it, so the
 		// committed one (interval 5m) is the answer.
 		c := e.Config()
 		c.Interval = 7 * time.Minute
 		require.NoError(t, e.StageConfig(c))
-		in.Arm()
 		_, _ = e.Round(context.Background())
-		e.Release()
-		return ops
-	}
-	var programs []faults.Op
-	for _, op := range round("none") {
-		if op.Kind == faults.Program && op.Role == faults.Backup {
-			programs = append(programs, op)
+	}, func(ops []faults.Op, _ engine.Layout) faults.Op {
+		var programs []faults.Op
+		for _, op := range ops {
+			if op.Kind == faults.Program && op.Role == faults.Backup {
+				programs = append(programs, op)
+			}
 		}
-	}
-	require.Greater(t, len(programs), 4, "the round writes chunks")
-	sched := fmt.Sprintf("(on (at %d) cut)", programs[len(programs)/2].Index)
-	t.Logf("fault schedule: %s", sched)
-	round(sched)
-
-	out := map[string][]byte{}
-	for n := range good {
-		c, err := os.ReadFile(filepath.Join(dir, n))
-		require.NoError(t, err)
-		out[n] = c
-	}
+		require.Greater(t, len(programs), 4, "the round writes chunks")
+		return programs[len(programs)/2]
+	})
 	// The backup's store holds the interrupted round.
+	dir := t.TempDir()
+	writeFiles(t, dir, out)
 	f, err := sim.OpenFileReadOnly(filepath.Join(dir, "b.img"), sim.Options{Part: mustPart(t), Size: dmgSize})
 	require.NoError(t, err)
-	st, err := store.Open(f, opts.Layout.StoreOff, opts.Layout.StoreSize, store.Options{ReadOnly: true})
+	st, err := store.Open(f, 0x280000, dmgSize-0x280000, store.Options{ReadOnly: true})
 	require.NoError(t, err)
 	require.NotNil(t, st.Interrupted(), "the cut left an interrupted round")
 	return out
+}
+
+// restoreCutPairFiles returns the files of the pair good after an image
+// upgrade of the primary and a restore-defaults cut by a power loss in
+// the middle of writing the defaults to the primary's information region
+// (its mark committed): a read-write open writes the defaults again.
+func restoreCutPairFiles(t *testing.T, good map[string][]byte) map[string][]byte {
+	t.Helper()
+	return cutPairFiles(t, good, func(a *sim.Flash, opts engine.Options) {
+		l := opts.Layout
+		require.NoError(t, info.WriteImage(a, info.ImageHeader{Version: "2.0.0", Size: l.ImageSize - info.ImageHeaderSize, Built: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, 3))
+	}, func(e *engine.Engine) {
+		_ = e.Upgrade(engine.RestoreDefaults)
+	}, func(ops []faults.Op, l engine.Layout) faults.Op {
+		var defaults []faults.Op
+		for _, op := range ops {
+			if op.Role == faults.Primary && op.Kind == faults.Program && op.Off >= l.InfoOff && op.Off < l.InfoOff+l.InfoSize {
+				defaults = append(defaults, op)
+			}
+		}
+		require.NotEmpty(t, defaults, "the restore writes the defaults")
+		return defaults[len(defaults)/2]
+	})
 }
 
 func mustPart(t *testing.T) sim.Part {
@@ -221,4 +258,36 @@ func TestReadOnlyCommandsBusy(t *testing.T) {
 			require.Contains(t, err.Error(), "device busy")
 		})
 	}
+}
+
+// TestReadOnlyInfoGetRefusesAnUnfinishedRestore: a restore-defaults cut
+// in the middle of writing the primary's information region leaves it
+// half restored; info get, which only reads, refuses (exit 1) saying what
+// is pending and that cmcsync sync finishes it, and writes nothing;
+// config get answers (the configuration is the committed one). After
+// cmcsync sync, info get answers the defaults.
+func TestReadOnlyInfoGetRefusesAnUnfinishedRestore(t *testing.T) {
+	good := makeDamagedPair(t)
+	files := restoreCutPairFiles(t, good.files)
+	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	chips := []string{"--primary", dmgChipSpec + filepath.Join(dir, "a.img"), "--backup", dmgChipSpec + filepath.Join(dir, "b.img")}
+	before := snapshotDir(t, dir)
+	_, _, err := runCLI(append([]string{"info", "get", "power"}, chips...)...)
+	require.Error(t, err)
+	require.Equal(t, exitFailure, exitCode(err), "%v", err)
+	for _, want := range []string{"info get: a restore-defaults", "is not complete", "nothing was written", "run cmcsync sync"} {
+		require.Contains(t, err.Error(), want)
+	}
+	out, errOut, err := runCLI(append([]string{"config", "get"}, chips...)...)
+	require.NoError(t, err)
+	require.Contains(t, out, "interval 5m0s")
+	require.Contains(t, errOut, "restore-defaults")
+	require.Empty(t, unexpectedChanges(before, snapshotDir(t, dir), nil), "files changed by a read-only command")
+
+	_, _, err = runCLI(append([]string{"sync"}, chips...)...)
+	require.NoError(t, err)
+	out, _, err = runCLI(append([]string{"info", "get", "power"}, chips...)...)
+	require.NoError(t, err)
+	require.Equal(t, string(info.Default(info.Power)), out)
 }
