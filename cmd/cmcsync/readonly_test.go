@@ -291,3 +291,22 @@ func TestReadOnlyInfoGetRefusesAnUnfinishedRestore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, string(info.Default(info.Power)), out)
 }
+
+// TestReadOnlyChipRefusesWrites: a chip a read-only command opened fails
+// every program, erase and bad-block mark loudly (a simulated chip loaded
+// read-only would otherwise take them into memory unnoticed) and reads
+// as the chip does.
+func TestReadOnlyChipRefusesWrites(t *testing.T) {
+	f, err := sim.New(sim.Options{Part: mustPart(t), Size: dmgSize})
+	require.NoError(t, err)
+	c := readOnlyChip{f}
+	_, err = c.WriteAt([]byte{0}, 0)
+	require.ErrorIs(t, err, errReadOnlyChip)
+	require.ErrorIs(t, c.Erase(0, f.Geometry().EraseSize), errReadOnlyChip)
+	require.ErrorIs(t, hal.MarkBad(c, 0), errReadOnlyChip)
+	require.Zero(t, f.Stats().Programs+f.Stats().Erases, "nothing reached the chip")
+	b := make([]byte, 16)
+	_, err = c.ReadAt(b, 0)
+	require.NoError(t, err)
+	require.True(t, hal.IsErased(b))
+}
