@@ -196,7 +196,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 // script asked for did not happen, and a failover needs a person, so the
 // command fails (exit 1) after printing the round as usual.
 func roundNotSynced(rep engine.RoundReport, st engine.Status) error {
-	why := regionHint(rep.Anomaly, anomalyHint(rep.Outcome))
+	why := reportRegionHint(rep.Anomaly, anomalyHint(rep.Outcome))
 	if why == "" {
 		why = "the primary did not answer correctly"
 	}
@@ -248,7 +248,7 @@ func printSync(w io.Writer, res *syncResult) {
 	fmt.Fprintf(w, "  flash: read %d bytes, programmed %d bytes in %d pages (%d of chunk data), %d erases (%d of data blocks)\n", r.BytesRead, r.BytesWritten, r.PagesProgrammed, r.DataPages, r.Erases, r.DataErases)
 	fmt.Fprintf(w, "  time: %v (clock), wait-response %v\n", seconds(r.DurationSeconds), seconds(r.WaitResponseSeconds))
 	if r.Anomaly != "" {
-		fmt.Fprintf(w, "  anomaly: %s\n", regionHint(r.Anomaly, anomalyHint(r.Outcome)))
+		fmt.Fprintf(w, "  anomaly: %s\n", reportRegionHint(r.Anomaly, anomalyHint(r.Outcome)))
 	}
 	st := res.Status
 	fmt.Fprintf(w, "status: active %s (chip %d), generation %d, next sync %s\n", st.Active, st.ActiveChip, st.Generation, st.NextSync.UTC().Format(time.RFC3339))
