@@ -142,26 +142,6 @@ func openPairTidy(cmd, primary, backup string) (*pair, func(error) error, error)
 	}, nil
 }
 
-// newSimFiles lists the files that opening the simulated chips of specs
-// would create: an image file that does not exist yet, and its wear file
-// if that does not exist either. Specs that do not parse list nothing
-// (openPair reports them).
-func newSimFiles(specs ...string) []string {
-	var out []string
-	for _, text := range specs {
-		s, err := flashspec.Parse(text)
-		if err != nil || s.Backend != flashspec.Sim || s.File == "" {
-			continue
-		}
-		for _, f := range []string{s.File, s.File + ".wear"} {
-			if _, err := os.Stat(f); errors.Is(err, os.ErrNotExist) {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
 // openPair locks and opens two flash specs; sim chips share one virtual
 // clock, which is then the engine's clock.
 func openPair(cmd, a, b string) (*pair, error) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -300,12 +299,8 @@ func refuseNewImageFiles(primary, backup string) error {
 // a simulated chip's image file that does not exist; why says what
 // creating it blank would do and what to give instead.
 func refuseMissingImage(cmd, role, spec, why string) error {
-	s, err := flashspec.Parse(spec)
-	if err != nil || s.Backend != flashspec.Sim || s.File == "" {
-		return nil // a bad spec is reported by the open
-	}
-	if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
-		return usageError("%s: the %s's image file %s does not exist (nothing created): %s", cmd, role, s.File, why)
+	if c := simImages(spec)[0]; c.missing {
+		return usageError("%s: the %s's image file %s does not exist (nothing created): %s", cmd, role, c.file, why)
 	}
 	return nil
 }
@@ -315,13 +310,9 @@ func refuseMissingImage(cmd, role, spec, why string) error {
 // not (a new pair).
 func missingImage(primary, backup string) string {
 	var out []string
-	for _, c := range [][2]string{{"primary", primary}, {"backup", backup}} {
-		s, err := flashspec.Parse(c[1])
-		if err != nil || s.Backend != flashspec.Sim || s.File == "" {
-			continue
-		}
-		if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
-			out = append(out, fmt.Sprintf("%s's image file %s does not exist (nothing created)", c[0], s.File))
+	for i, c := range simImages(primary, backup) {
+		if c.missing {
+			out = append(out, fmt.Sprintf("%s's image file %s does not exist (nothing created)", [2]string{"primary", "backup"}[i], c.file))
 		}
 	}
 	if len(out) != 1 {
@@ -330,9 +321,12 @@ func missingImage(primary, backup string) string {
 	return out[0]
 }
 
+// refuseNewPair refuses (exit 2) a pair of specs that are both simulated
+// chips whose image files do not exist: opening them would create a new
+// blank pair; hint says how to make one. Specs that do not parse or name
+// one chip twice are refused as bad input too.
 func refuseNewPair(cmd, primary, backup, hint string) error {
 	var specs [2]flashspec.Spec
-	var missing []string
 	for i, c := range [][2]string{{"primary", primary}, {"backup", backup}} {
 		s, err := resolveSpec(cmd, c[0], c[1])
 		if err != nil {
@@ -343,14 +337,9 @@ func refuseNewPair(cmd, primary, backup, hint string) error {
 	if err := distinctChips(cmd, specs); err != nil {
 		return err
 	}
-	for _, s := range specs {
-		if s.Backend != flashspec.Sim || s.File == "" {
-			return nil
-		}
-		if _, err := os.Stat(s.File); !errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		missing = append(missing, s.File)
+	c := simImages(primary, backup)
+	if !c[0].missing || !c[1].missing {
+		return nil
 	}
-	return usageError("%s: the image files %s and %s do not exist (nothing created): give the files of an existing pair, %s", cmd, missing[0], missing[1], hint)
+	return usageError("%s: the image files %s and %s do not exist (nothing created): give the files of an existing pair, %s", cmd, c[0].file, c[1].file, hint)
 }
