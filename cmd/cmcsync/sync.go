@@ -91,8 +91,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	// With --populate, a missing image file is created; one beside a store
 	// is refused below (missingImage).
 	missing := missingImage(*primary, *backup)
-	// Bad input (2) or a refusal (3) changes nothing: image files that
-	// opening the chips created, still erased, are removed.
+	// A failed sync leaves no file that opening the chips created: bad
+	// input (2) or a refusal (3) changed nothing, and a new pair whose
+	// --populate or round failed (1) is removed again (openPairTidy).
 	p, closePair, err := openPairTidy("sync", *primary, *backup)
 	if err != nil {
 		return err
