@@ -186,13 +186,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return fmt.Errorf("serve: %w (pass --tls-cert FILE --tls-key FILE)", err)
 	}
 	// A state folder this serve makes is removed again when it fails to
-	// start (after the daemon closed and the locks were released): a
-	// mistyped --state or a bad chip leaves no folder behind. A folder that
-	// was there is left as it is.
+	// start on bad input or a refusal (exit status 2 or 3, which change
+	// nothing; after the daemon closed and the locks were released): a
+	// bad chip or a mistyped path leaves no folder behind. A start that
+	// failed otherwise (exit 1: a disk that filled while it formatted)
+	// keeps the daemon's state for the next start to complete, and a
+	// folder that was there is left as it is.
 	made, err := mkdirAllNew(dir, 0o700)
 	started := false
 	defer func() {
-		if err != nil && !started && len(made) > 0 {
+		if c := exitCode(err); (c == exitUsage || c == exitRefused) && !started && len(made) > 0 {
 			err = errors.Join(err, os.RemoveAll(made[0]))
 		}
 	}()
