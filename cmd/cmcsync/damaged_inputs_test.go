@@ -302,6 +302,8 @@ func TestDamagedInputs(t *testing.T) {
 			want: []string{"calibrate: --out"}},
 		{name: "calibrate of an image without a wear file with the scratch range past its end", images: map[string][]byte{"b.img.wear": nil},
 			args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+1M", "--out", "{dir}/p.json"}, code: 2, want: []string{"scratch range is outside the device"}},
+		{name: "selftest of a new image file too small to test", args: []string{"selftest", "--flash", "sim:part=mx66l1g45g,size=8K,file={dir}/n.img"}, code: 1,
+			want: []string{"the conformance checks need at least 4"}},
 		{name: "campaign that fails keeps the --cpuprofile file that was there", setup: func(dir string) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "cpu.prof"), []byte("an older profile"), 0o644))
 		}, args: []string{"campaign", "--mode", "random", "--scenario", "lifecycle", "--count", "1", "--cpuprofile", "{dir}/cpu.prof"}, code: 2,
