@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -204,7 +205,11 @@ func openPair(cmd, a, b string) (*pair, error) {
 	if p.locks, err = lockChips(p.specs[0], p.specs[1]); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
-	p.created = newSimFiles(a, b)
+	var made [2][]string // per chip, the files its open creates
+	for i, c := range simImages(a, b) {
+		made[i] = c.created()
+		p.created = append(p.created, made[i]...)
+	}
 	sa, sb := &p.specs[0], &p.specs[1]
 	var sc *sim.Clock
 	if sa.Backend == flashspec.Sim || sb.Backend == flashspec.Sim {
@@ -223,12 +228,21 @@ func openPair(cmd, a, b string) (*pair, error) {
 		sb.Name = "backup"
 	}
 	// A chip that fails to open leaves none of the files opening the
-	// other created (nor any its own open created).
+	// other created, nor any its own open created; but a busy chip's files
+	// are left alone: the process that holds it may have made them since.
+	failed := func(i int, err error) error {
+		err = fmt.Errorf("%s: %s: %w", cmd, [2]string{"primary", "backup"}[i], busyChip(err, p.specs))
+		discard := slices.Concat(made[:i]...)
+		if !errors.Is(err, devlock.ErrBusy) {
+			discard = append(discard, made[i]...)
+		}
+		return errors.Join(err, p.closeDiscarding(discard))
+	}
 	if p.chips[0], err = flashspec.Open(*sa, sc); err != nil {
-		return nil, errors.Join(fmt.Errorf("%s: primary: %w", cmd, busyChip(err, p.specs)), p.closeDiscarding(p.created))
+		return nil, failed(0, err)
 	}
 	if p.chips[1], err = flashspec.Open(*sb, sc); err != nil {
-		return nil, errors.Join(fmt.Errorf("%s: backup: %w", cmd, busyChip(err, p.specs)), p.closeDiscarding(p.created))
+		return nil, failed(1, err)
 	}
 	return p, nil
 }

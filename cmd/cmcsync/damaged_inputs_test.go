@@ -291,6 +291,13 @@ func TestDamagedInputs(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "st", "keep"), []byte("x"), 0o644))
 		}, args: on("serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0"), code: 2, want: []string{"holds 8384512 bytes"},
 			writes: []string{"st/history.log", "st/serve.lock"}}, // the daemon's log and lock, in its own folder
+		{name: "new primary beside a busy backup: sync --populate", setup: func(dir string) {
+			s, err := flashspec.Parse(dmgChipSpec + filepath.Join(dir, "b.img"))
+			require.NoError(t, err)
+			f, err := flashspec.Open(s, nil) // locks the image, as a running serve does
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, hal.Close(f)) })
+		}, args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/n.img", "--backup", "{b}"}, code: 3, want: []string{"device busy"}},
 		// reseed keeps the standby it formatted before its round failed:
 		// its error says sync brings that store into service.
 		{name: "new backup whose round fails: reseed keeps its formatted store", images: map[string][]byte{"b.img": nil, "b.img.wear": nil},
