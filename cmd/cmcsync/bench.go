@@ -213,29 +213,68 @@ func runWear(ctx context.Context, rounds int, seed uint64, asJSON, check, progre
 	return nil
 }
 
-// writeBenchFiles writes report.json, table.txt and the plots into dir.
-func writeBenchFiles(rep *bench.Report, dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// writeBenchFiles writes report.json, table.txt and the plots into dir,
+// all or nothing: they are written into a temporary folder in dir first,
+// a name in dir that is not a regular file is refused before any is moved
+// into place, and on an error the folders it made (dir and its missing
+// parents) are removed again. A file that was in dir is replaced only by
+// a complete one.
+func writeBenchFiles(rep *bench.Report, dir string) (paths []string, err error) {
+	made, err := mkdirAllNew(dir, 0o755)
+	if err != nil {
 		return nil, err
 	}
-	var paths []string
-	for name, write := range map[string]func(io.Writer) error{"report.json": rep.WriteJSON, "table.txt": rep.WriteTable} {
-		p := filepath.Join(dir, name)
-		f, err := os.Create(p)
+	defer func() {
 		if err != nil {
-			return paths, err
+			for i := len(made) - 1; i >= 0; i-- {
+				os.Remove(made[i]) // only when empty: nothing of others is lost
+			}
+		}
+	}()
+	tmp, err := os.MkdirTemp(dir, ".bench-out-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	var names []string
+	for _, name := range []string{"report.json", "table.txt"} {
+		write := rep.WriteJSON
+		if name == "table.txt" {
+			write = rep.WriteTable
+		}
+		f, err := os.Create(filepath.Join(tmp, name))
+		if err != nil {
+			return nil, err
 		}
 		err = write(f)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return paths, fmt.Errorf("write %s: %w", p, err)
+			return nil, fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
+		}
+		names = append(names, name)
+	}
+	plots, err := rep.WritePlots(tmp)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plots {
+		names = append(names, filepath.Base(p))
+	}
+	for _, n := range names {
+		if st, err := os.Lstat(filepath.Join(dir, n)); err == nil && !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("write %s: it is there and not a regular file (nothing written)", filepath.Join(dir, n))
+		}
+	}
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		if err := os.Rename(filepath.Join(tmp, n), p); err != nil {
+			return paths, err
 		}
 		paths = append(paths, p)
 	}
-	plots, err := rep.WritePlots(dir)
-	return append(paths, plots...), err
+	return paths, nil
 }
 
 // pathList is a repeatable flag of paths (which may hold commas).

@@ -25,7 +25,7 @@ func init() {
 // user gives, prints the statistics and the derived profile, and writes
 // the profile as JSON (sim.Profile) for sim:profile=PATH and bench
 // --part-file.
-func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("calibrate", stderr,
 		"usage: cmcsync calibrate --flash SPEC --scratch OFFSET+SIZE [--out PATH] [--name NAME] [--reps N] [--emulated]",
 		"\nTimes reads, page programs, erases of the erase size and (where the driver erases",
@@ -70,14 +70,29 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		simClock = sim.NewClock(time.Unix(0, 0).UTC())
 		clock, clockName = simClock, "virtual"
 	}
+	// A simulated chip's image file that does not exist is created by the
+	// open (and a wear file beside one that has none): a failed
+	// calibration removes them again, and never a file that was there.
+	created := newSimFiles(*spec)
 	f, err := flashspec.Open(s, simClock)
+	if err != nil {
+		err = errors.Join(err, removeFiles(created))
+	}
 	if errors.Is(err, sim.ErrImageMismatch) {
 		return fmt.Errorf("calibrate: %w", err) // bad input: exit 2
 	}
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
 	}
-	defer hal.Close(f)
+	defer func() {
+		cerr := hal.Close(f)
+		if err != nil {
+			cerr = errors.Join(cerr, removeFiles(created))
+		}
+		if cerr != nil {
+			err = errors.Join(err, fmt.Errorf("calibrate: %w", cerr))
+		}
+	}()
 	g := f.Geometry()
 	if err := plan.Check(g); err != nil {
 		return usageError("calibrate: %s: %v", s, err)
@@ -115,15 +130,17 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
 	}
+	// Every step that can fail comes before the profile is written: a
+	// failed calibration writes no --out file.
+	part, err := pr.Part()
+	if err != nil {
+		return err
+	}
 	if err := res.WriteText(text, pr); err != nil {
 		return err
 	}
 	if err := writeProfile(path, pr, stdout); err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
-	}
-	part, err := pr.Part()
-	if err != nil {
-		return err
 	}
 	if err := part.CheckPlausible(); err != nil {
 		fmt.Fprintf(text, "calibrate: IMPLAUSIBLE: %v\ncalibrate: sim:profile= and cmcsync bench refuse it; cmcsync bench --allow-implausible runs it with a warning\n", err)

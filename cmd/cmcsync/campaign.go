@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
@@ -26,7 +27,7 @@ func init() {
 	register(command{name: "campaign", summary: "run fault campaigns against the sync engine (exhaustive, random, replay, merge)", run: runCampaign})
 }
 
-func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) > 0 && args[0] == "merge" {
 		return runCampaignMerge(args[1:], stdout, stderr)
 	}
@@ -123,15 +124,21 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	progress := newProgress(stderr, fmt.Sprintf("%v %s mutant=%v shard %v", m, *scenario, mut, sh))
 	o.Progress = progress.update
+	ran := false // campaign.Run gave a report: the profile is kept
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return fmt.Errorf("campaign: --cpuprofile: %w", err)
 		}
-		defer stop()
+		defer func() {
+			if perr := stop(ran); perr != nil && err == nil {
+				err = fmt.Errorf("campaign: --cpuprofile: %w", perr)
+			}
+		}()
 	}
 	rep, err := campaign.Run(ctx, o)
 	progress.finish()
+	ran = err == nil
 	if errors.Is(err, campaign.ErrOptions) {
 		return usageError("campaign: %v", err)
 	}
@@ -151,20 +158,30 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// startCPUProfile starts writing a CPU profile to path; the returned
-// function stops it and closes the file.
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
+// startCPUProfile starts writing a CPU profile for path, into a
+// temporary file beside it; the returned function stops it and, with
+// keep, renames it to path, else removes it: a campaign that fails leaves
+// no profile, and a file that was at path stays as it was.
+func startCPUProfile(path string) (func(keep bool) error, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return nil, err
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return nil, err
 	}
-	return func() {
+	return func(keep bool) error {
 		pprof.StopCPUProfile()
-		f.Close()
+		err := f.Close()
+		if keep && err == nil {
+			err = os.Rename(f.Name(), path)
+		}
+		if !keep || err != nil {
+			err = errors.Join(err, os.Remove(f.Name()))
+		}
+		return err
 	}, nil
 }
 

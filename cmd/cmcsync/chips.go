@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -97,6 +99,14 @@ type pair struct {
 	chips [2]hal.Flash
 	clock hal.Clock
 	locks *devlock.Locks
+	// created lists the files opening the chips created (newSimFiles):
+	// simulated chips' image files that did not exist, and wear files.
+	// Listed after the locks are taken, so no other cmcsync process
+	// created them meanwhile.
+	created []string
+	// keepCreated, set by a command, keeps the files it created although
+	// it fails: their chip holds what its error says is there.
+	keepCreated bool
 }
 
 // Close closes both chips and releases the locks.
@@ -108,19 +118,29 @@ func (p *pair) Close() error {
 // this command created, see newSimFiles), and only then releases the
 // locks, so that no other process sees them half gone.
 func (p *pair) closeDiscarding(files []string) error {
-	err := errors.Join(hal.Close(p.chips[0]), hal.Close(p.chips[1]))
+	err := errors.Join(hal.Close(p.chips[0]), hal.Close(p.chips[1]), removeFiles(files))
+	return errors.Join(err, p.locks.Unlock())
+}
+
+// removeFiles removes files (ones a command created; one already gone is
+// no error).
+func removeFiles(files []string) error {
+	var err error
 	for _, f := range files {
 		if rerr := os.Remove(f); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}
 	}
-	return errors.Join(err, p.locks.Unlock())
+	return err
 }
 
 // openPairTidy opens the pair as openPair does and returns it with its
-// close: for an error of exit status 2 or 3 (bad input or a refusal, which
-// change nothing) the close also removes the image files opening the
-// chips created (newSimFiles), still erased. Use it as
+// close: when the command fails (any error) the close also removes the
+// files opening the chips created (pair.created; p.keepCreated keeps
+// them), so that a failed command leaves no image or wear file behind and
+// never removes one that was there. A removal after a failure of exit
+// status 1 (the command may have printed that it formatted them) is said
+// in the error. Use it as
 //
 //	p, closePair, err := openPairTidy(cmd, primary, backup)
 //	...
@@ -128,39 +148,45 @@ func (p *pair) closeDiscarding(files []string) error {
 //
 // so that it sees the command's error.
 func openPairTidy(cmd, primary, backup string) (*pair, func(error) error, error) {
-	created := newSimFiles(primary, backup)
 	p, err := openPair(cmd, primary, backup)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, func(err error) error {
 		var discard []string
-		if c := exitCode(err); c == exitUsage || c == exitRefused {
-			discard = created
+		if err != nil && !p.keepCreated {
+			discard = p.created
 		}
-		return errors.Join(err, p.closeDiscarding(discard))
+		if cerr := p.closeDiscarding(discard); cerr != nil {
+			return errors.Join(err, cerr)
+		}
+		if images := imageFiles(discard); len(images) > 0 && exitCode(err) == exitFailure {
+			return &notedError{err: err, msg: fmt.Sprintf("%v (%s removed the image files it created: %s)", err, cmd, strings.Join(images, ", "))}
+		}
+		return err
 	}, nil
 }
 
-// newSimFiles lists the files that opening the simulated chips of specs
-// would create: an image file that does not exist yet, and its wear file
-// if that does not exist either. Specs that do not parse list nothing
-// (openPair reports them).
-func newSimFiles(specs ...string) []string {
+// imageFiles is files without the wear files.
+func imageFiles(files []string) []string {
 	var out []string
-	for _, text := range specs {
-		s, err := flashspec.Parse(text)
-		if err != nil || s.Backend != flashspec.Sim || s.File == "" {
-			continue
-		}
-		for _, f := range []string{s.File, s.File + ".wear"} {
-			if _, err := os.Stat(f); errors.Is(err, os.ErrNotExist) {
-				out = append(out, f)
-			}
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".wear") {
+			out = append(out, f)
 		}
 	}
 	return out
 }
+
+// notedError is err with a note added to its message; it still wraps err
+// (its exit status is err's).
+type notedError struct {
+	err error
+	msg string
+}
+
+func (e *notedError) Error() string { return e.msg }
+func (e *notedError) Unwrap() error { return e.err }
 
 // openPair locks and opens two flash specs; sim chips share one virtual
 // clock, which is then the engine's clock.
@@ -198,6 +224,14 @@ func openPairMode(cmd, a, b string, readOnly bool) (*pair, error) {
 	if p.locks, err = lock(p.specs[0], p.specs[1]); err != nil {
 		return nil, fmt.Errorf("%s: %w", cmd, err)
 	}
+	var made [2][]string // per chip, the files its open creates
+	for i, c := range simImages(a, b) {
+		if readOnly {
+			break // a read-only open creates no file
+		}
+		made[i] = c.created()
+		p.created = append(p.created, made[i]...)
+	}
 	sa, sb := &p.specs[0], &p.specs[1]
 	var sc *sim.Clock
 	if sa.Backend == flashspec.Sim || sb.Backend == flashspec.Sim {
@@ -219,14 +253,22 @@ func openPairMode(cmd, a, b string, readOnly bool) (*pair, error) {
 	if readOnly {
 		open = openReadOnlyChip
 	}
+	// A chip that fails to open leaves none of the files opening the
+	// other created, nor any its own open created; but a busy chip's files
+	// are left alone: the process that holds it may have made them since.
+	failed := func(i int, err error) error {
+		err = fmt.Errorf("%s: %s: %w", cmd, [2]string{"primary", "backup"}[i], busyChip(err, p.specs))
+		discard := slices.Concat(made[:i]...)
+		if !errors.Is(err, devlock.ErrBusy) {
+			discard = append(discard, made[i]...)
+		}
+		return errors.Join(err, p.closeDiscarding(discard))
+	}
 	if p.chips[0], err = open(*sa, sc); err != nil {
-		p.locks.Unlock()
-		return nil, fmt.Errorf("%s: primary: %w", cmd, busyChip(err, p.specs))
+		return nil, failed(0, err)
 	}
 	if p.chips[1], err = open(*sb, sc); err != nil {
-		hal.Close(p.chips[0])
-		p.locks.Unlock()
-		return nil, fmt.Errorf("%s: backup: %w", cmd, busyChip(err, p.specs))
+		return nil, failed(1, err)
 	}
 	return p, nil
 }

@@ -184,7 +184,9 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "truncated backup: failback", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, args: on("failback"), code: 2, want: []string{"holds 8384512 bytes"}},
 		{name: "truncated backup: serve", images: map[string][]byte{"b.img": b[:dmgSize-4096]},
 			args: on("serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0"), code: 2, want: []string{"holds 8384512 bytes"},
-			writes: []string{"st", "st/history.log", "st/serve.lock"}}, // the state folder serve was given: locked before the chips open
+			// The state folder serve made (and locked before the chips
+			// open) is removed again: it failed to start.
+		},
 		{name: "serve with a file as its state folder", setup: func(dir string) { require.NoError(t, os.WriteFile(filepath.Join(dir, "st"), []byte("x"), 0o644)) },
 			args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st"}, code: 2, want: []string{"state folder", "st is a file, not a folder"}},
 		{name: "truncated image: selftest", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, args: []string{"selftest", "--flash", "{b}"}, code: 2,
@@ -264,11 +266,9 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "mistyped primary path: sync --populate", args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
 			want: []string{"--populate formats nothing", "the primary's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
 		{name: "mistyped backup path: serve", args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
-			want:   []string{"serve: the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"},
-			writes: []string{"st", "st/serve.lock"}}, // the state folder serve was given: locked before the chips open
+			want: []string{"serve: the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
 		{name: "mistyped primary path: serve", args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
-			want:   []string{"serve: the primary's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"},
-			writes: []string{"st", "st/serve.lock"}},
+			want: []string{"serve: the primary's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
 		{name: "mistyped backup path: info get", args: []string{"info", "get", "power", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
 			want: []string{"the backup's image file", "typo.img does not exist (nothing created)"}},
 		{name: "mistyped backup path: failback", args: []string{"failback", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
@@ -277,6 +277,50 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "info get of images without wear files", images: map[string][]byte{"a.img.wear": nil, "b.img.wear": nil}, args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0,
 			writes: []string{"x.bin"}},
 		{name: "config get of images without wear files", images: map[string][]byte{"a.img.wear": nil, "b.img.wear": nil}, args: on("config", "get"), code: 0},
+
+		// A command that creates files and then fails removes them again,
+		// and never removes or changes a file that was there.
+		{name: "new pair whose round fails: sync --populate removes it", args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/n1.img", "--backup", dmgChipSpec + "{dir}/n2.img", "--image-id", "sha256:0x0+64M"}, code: 1,
+			want: []string{"round error", "image identity unreadable", "sync removed the image files it created", "n1.img", "n2.img"}},
+		{name: "new primary beside a truncated backup: sync --populate", images: map[string][]byte{"b.img": b[:dmgSize-4096]},
+			args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/n.img", "--backup", "{b}"}, code: 2, want: []string{"holds 8384512 bytes"}},
+		{name: "images without wear files and a round that fails: sync", images: map[string][]byte{"a.img.wear": nil, "b.img.wear": nil}, args: on("sync", "--image-id", "sha256:0x0+64M"), code: 1,
+			want: []string{"image identity unreadable"}, not: []string{"removed the image files"}},
+		{name: "serve that fails to start in a state folder that was there", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, setup: func(dir string) {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "st"), 0o700))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "st", "keep"), []byte("x"), 0o644))
+		}, args: on("serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0"), code: 2, want: []string{"holds 8384512 bytes"},
+			writes: []string{"st/history.log", "st/serve.lock"}}, // the daemon's log and lock, in its own folder
+		{name: "new primary beside a busy backup: sync --populate", setup: func(dir string) {
+			s, err := flashspec.Parse(dmgChipSpec + filepath.Join(dir, "b.img"))
+			require.NoError(t, err)
+			f, err := flashspec.Open(s, nil) // locks the image, as a running serve does
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, hal.Close(f)) })
+		}, args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/n.img", "--backup", "{b}"}, code: 3, want: []string{"device busy"}},
+		// reseed keeps the standby it formatted before its round failed:
+		// its error says sync brings that store into service.
+		{name: "new backup whose round fails: reseed keeps its formatted store", images: map[string][]byte{"b.img": nil, "b.img.wear": nil},
+			args: on("reseed", "--image-id", "sha256:0x0+64M"), code: 1, want: []string{"the standby's store is formatted", "cmcsync sync"},
+			writes: []string{"b.img", "b.img.wear", "a.img.wear"}},
+		{name: "calibrate of a new image file with the scratch range past its end", args: []string{"calibrate", "--flash", dmgChipSpec + "{dir}/n.img", "--scratch", "0x7f0000+1M", "--out", "{dir}/p.json"}, code: 2,
+			want: []string{"scratch range is outside the device"}},
+		{name: "calibrate of a new image file with --out in a missing folder", args: []string{"calibrate", "--flash", dmgChipSpec + "{dir}/n.img", "--scratch", "0x7f0000+64K", "--out", "{dir}/no/p.json"}, code: 2,
+			want: []string{"calibrate: --out"}},
+		{name: "calibrate of an image without a wear file with the scratch range past its end", images: map[string][]byte{"b.img.wear": nil},
+			args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+1M", "--out", "{dir}/p.json"}, code: 2, want: []string{"scratch range is outside the device"}},
+		{name: "selftest of a new image file too small to test", args: []string{"selftest", "--flash", "sim:part=mx66l1g45g,size=8K,file={dir}/n.img"}, code: 1,
+			want: []string{"the conformance checks need at least 4"}},
+		{name: "campaign that fails keeps the --cpuprofile file that was there", setup: func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "cpu.prof"), []byte("an older profile"), 0o644))
+		}, args: []string{"campaign", "--mode", "random", "--scenario", "lifecycle", "--count", "1", "--cpuprofile", "{dir}/cpu.prof"}, code: 2,
+			want: []string{"runs in exhaustive mode only"}},
+		{name: "campaign that fails writes no --cpuprofile file", args: []string{"campaign", "--mode", "random", "--scenario", "lifecycle", "--count", "1", "--cpuprofile", "{dir}/cpu.prof"}, code: 2,
+			want: []string{"runs in exhaustive mode only"}},
+		{name: "bench --out that fails changes nothing there", setup: func(dir string) {
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, "out", "w25q256jv-typical-4k-1mib.svg"), 0o755)) // a plot's name taken by a folder
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "out", "report.json"), []byte("an older report"), 0o644))
+		}, args: append(append([]string{"bench"}, small...), "--erase-models", "4k", "--out", "{dir}/out"), code: 1, want: []string{"w25q256jv-typical-4k-1mib.svg"}},
 
 		// Swapped and duplicated chips.
 		{name: "swapped: sync", images: map[string][]byte{"a.img": b, "b.img": a}, args: on("sync"), code: 1, want: []string{"the chips are given the wrong way round"}},

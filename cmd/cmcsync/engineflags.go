@@ -104,17 +104,17 @@ func (p *pairFlags) openMode(ctx context.Context, fs *flag.FlagSet, readOnly boo
 			return nil, err
 		}
 	}
-	// A chip that fails to open leaves no image file this command created
-	// (one new file of a pair: a blank chip in place of a replaced one).
-	created := newSimFiles(*p.primary, *p.backup)
+	// A chip that fails to open leaves no file this command created
+	// (openPair removes them; a read-only open creates none).
 	openChips := openPair
 	if readOnly {
-		created, openChips = nil, openPairReadOnly
+		openChips = openPairReadOnly
 	}
 	pr, err := openChips(cmd, *p.primary, *p.backup)
 	if err != nil {
 		return nil, err
 	}
+	created := pr.created
 	layout, id, err := chipstate.PairLayout(pr.chips, pr.specs, places, false)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w", cmd, err), pr.closeDiscarding(created))

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 )
@@ -34,4 +36,29 @@ func refuseOutOnChip(cmd, out string, chips ...chipFile) error {
 		}
 	}
 	return nil
+}
+
+// mkdirAllNew makes dir and its missing parents, as os.MkdirAll(dir,
+// perm), and
+// returns the folders it made, outermost first; on an error none of them
+// is left.
+func mkdirAllNew(dir string, perm os.FileMode) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	slices.Reverse(missing)
+	if err := os.MkdirAll(dir, perm); err != nil {
+		for i := len(missing) - 1; i >= 0; i-- {
+			os.Remove(missing[i])
+		}
+		return nil, err
+	}
+	return missing, nil
 }

@@ -1,19 +1,18 @@
 package main
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
-// sync/info's error for an information region whose header block is
-// erased ends in a hint that names no command; the commands replace it
-// with one that does (regionHint). The wording is sync/info's
-// (DecodeRegionHeader; sync/info/region_test.go pins it).
-const (
-	erasedHeaderText  = "no region header (erased)"
-	formatRegionFirst = "; format the region first"
-)
+// An information region whose header block is erased is reported by
+// sync/info with info.ErrRegionErased, whose text ends in a hint that
+// names no command ("format the region first"); the commands put one in
+// its place that does: erasedHinted's text, then the hint.
+const erasedHinted = "no region header (erased): "
 
 // The hints: what formats an information region. A pair with stores keeps
 // its information in them: failback formats chip A's region and writes
@@ -27,18 +26,9 @@ const (
 	regionHintFailedOver = "cmcsync failback formats chip A's information region and writes the pair's last committed information back"
 )
 
-// regionHint returns msg with sync/info's "format the region first" after
-// an erased region header replaced by hint, which names the command that
-// formats it; any other msg is returned as it is.
-func regionHint(msg, hint string) string {
-	if !strings.Contains(msg, erasedHeaderText+formatRegionFirst) {
-		return msg
-	}
-	return strings.Replace(msg, erasedHeaderText+formatRegionFirst, erasedHeaderText+": "+hint, 1)
-}
-
-// hintedError is an error whose message regionHint rewrote; it still
-// wraps the original (errors.Is sees info.ErrCorrupt).
+// hintedError is an error for an erased region header whose message names
+// the command that formats the region; it still wraps the original
+// (errors.Is sees info.ErrRegionErased and info.ErrCorrupt).
 type hintedError struct {
 	err error
 	msg string
@@ -47,16 +37,39 @@ type hintedError struct {
 func (e *hintedError) Error() string { return e.msg }
 func (e *hintedError) Unwrap() error { return e.err }
 
-// withRegionHint is err with regionHint's hint, or err itself.
+// withRegionHint is err with hint in place of sync/info's "format the
+// region first" when err is an erased region header's
+// (errors.Is(err, info.ErrRegionErased)); any other err is returned as it
+// is.
 func withRegionHint(err error, hint string) error {
-	if err == nil {
-		return nil
-	}
-	msg := regionHint(err.Error(), hint)
-	if msg == err.Error() {
+	if !errors.Is(err, info.ErrRegionErased) {
 		return err
 	}
-	return &hintedError{err: err, msg: msg}
+	return &hintedError{err: err, msg: hintErased(err.Error(), hint)}
+}
+
+// hintErased is msg, the text of an error wrapping info.ErrRegionErased,
+// with that error's text replaced by erasedHinted and hint (or, were it
+// not found, with the hint after it).
+func hintErased(msg, hint string) string {
+	text := info.ErrRegionErased.Error()
+	if !strings.Contains(msg, text) {
+		return msg + "; " + hint
+	}
+	return strings.Replace(msg, text, erasedHinted+hint, 1)
+}
+
+// reportRegionHint is the text of a report's error (a round's anomaly,
+// inspect's info_error) with hint as withRegionHint puts it. The engine's
+// reports carry an error as its text only (RoundReport.Anomaly,
+// Inspection.InfoError), so here the erased header is known by
+// info.ErrRegionErased's text, which sync/info's error contains; any
+// other text is returned as it is.
+func reportRegionHint(msg, hint string) string {
+	if !strings.Contains(msg, info.ErrRegionErased.Error()) {
+		return msg
+	}
+	return hintErased(msg, hint)
 }
 
 // anomalyHint is the hint for a round's anomaly: after a failover chip B

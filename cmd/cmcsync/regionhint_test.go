@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/cmcsync/cmcsync/sync/info"
 
 	"github.com/stretchr/testify/require"
 )
@@ -40,9 +46,34 @@ func TestErasedRegionHeaderHintNamesCommands(t *testing.T) {
 	// give it: not rewritten.
 }
 
+// TestRegionHint: the hint is chosen for an erased region header by its
+// error's identity (info.ErrRegionErased), not for other damage to the
+// header, which keeps its own error; the result still wraps sync/info's
+// sentinels.
 func TestRegionHint(t *testing.T) {
-	const erased = "information region at 0x80000 on primary: corrupt information: no region header (erased); format the region first"
-	require.Equal(t, "information region at 0x80000 on primary: corrupt information: no region header (erased): HINT", regionHint(erased, "HINT"))
-	require.Equal(t, "region magic \"x\", want \"y\"", regionHint("region magic \"x\", want \"y\"", "HINT"), "other messages unchanged")
-	require.Empty(t, regionHint("", "HINT"))
+	erased := bytes.Repeat([]byte{0xFF}, info.RegionHeaderSize)
+	_, errErased := info.DecodeRegionHeader(erased)
+	require.ErrorIs(t, errErased, info.ErrRegionErased)
+	magic := slices.Clone(erased)
+	copy(magic, "NOTMAGIC")
+	_, errMagic := info.DecodeRegionHeader(magic)
+	require.ErrorIs(t, errMagic, info.ErrCorrupt)
+
+	wrap := func(err error) error { return fmt.Errorf("information region at 0x80000 on primary: %w", err) }
+	got := withRegionHint(wrap(errErased), "HINT")
+	require.EqualError(t, got, "information region at 0x80000 on primary: corrupt information: no region header (erased): HINT")
+	require.ErrorIs(t, got, info.ErrRegionErased)
+	require.ErrorIs(t, got, info.ErrCorrupt)
+
+	for _, err := range []error{wrap(errMagic), errors.New("no region header (erased); format the region first"), nil} {
+		// Other damage, and a mere look-alike text, are not the erased
+		// header: no hint, the error itself.
+		require.Equal(t, err, withRegionHint(err, "HINT"), "%v", err)
+	}
+
+	// Reports carry the error's text only.
+	require.Equal(t, "information region at 0x80000 on primary: corrupt information: no region header (erased): HINT",
+		reportRegionHint(wrap(errErased).Error(), "HINT"))
+	require.Equal(t, wrap(errMagic).Error(), reportRegionHint(wrap(errMagic).Error(), "HINT"), "other messages unchanged")
+	require.Empty(t, reportRegionHint("", "HINT"))
 }

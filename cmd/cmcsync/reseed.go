@@ -62,8 +62,9 @@ func runReseed(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err := refuseNewPair("reseed", *pf.primary, *pf.backup, "or make a new pair with cmcsync sync --populate"); err != nil {
 		return err
 	}
-	// Bad input (2) or a refusal (3) changes nothing: image files that
-	// opening the chips created, still erased, are removed.
+	// A failed reseed leaves no file that opening the chips created
+	// (openPairTidy), unless it formatted the standby's store: the
+	// engine's error then says that store is there for sync to use.
 	p, closePair, err := openPairTidy("reseed", *pf.primary, *pf.backup)
 	if err != nil {
 		return err
@@ -75,6 +76,11 @@ func runReseed(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	}
 	opts := engine.Options{Clock: p.clock, Layout: layout, Image: id, Config: engine.DefaultConfig()}
 	rep, err := engine.Reseed(ctx, p.chips[0], p.chips[1], opts, [2]bool{forced[0], forced[1]})
+	// The report names the pair once the standby's format began: after it
+	// the engine's error says to run reseed again (a format cut short,
+	// which reseed resumes) or that sync brings the formatted store into
+	// service, and the file it is on stays for that.
+	p.keepCreated = err != nil && rep.PairID != 0
 	switch {
 	case errors.Is(err, engine.ErrReseedRefused):
 		return &exitError{code: exitRefused, msg: fmt.Sprintf("reseed: %v", err)}

@@ -25,7 +25,7 @@ func init() {
 // runSelftest runs haltest.Check on the flash a spec names and prints one
 // line per check; the last line is "selftest: N checks passed" or says
 // which checks failed (exit status 1).
-func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("selftest", stderr,
 		"usage: cmcsync selftest --flash SPEC [--check NAME,...] [--config FILE] [--force]",
 		"\nRuns the HAL conformance checks on the device. It erases and programs a few",
@@ -71,8 +71,14 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("selftest: %w", err)
 	}
 	defer locks.Unlock()
+	// A simulated chip's image file that does not exist is created by the
+	// open (and a wear file beside one that has none): a selftest that
+	// fails removes them again (before the lock is released), and never a
+	// file that was there.
+	created := newSimFiles(*spec)
 	f, err := openSelftestFlash(s, nil)
 	if err != nil {
+		err = errors.Join(err, removeFiles(created))
 		if err := busyChip(err, [2]flashspec.Spec{s}); errors.Is(err, devlock.ErrBusy) {
 			return fmt.Errorf("selftest: %w", err)
 		}
@@ -83,7 +89,17 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return &exitError{code: 1, msg: fmt.Sprintf("selftest: %v", err)}
 	}
-	defer hal.Close(f)
+	closed := false
+	defer func() {
+		if !closed {
+			hal.Close(f)
+		}
+		if err != nil {
+			if rerr := removeFiles(created); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("selftest: %w", rerr))
+			}
+		}
+	}()
 	fmt.Fprintf(stdout, "selftest: %s: %v\n", s, f.Geometry())
 
 	rep, checkErr := haltest.CheckNamed(f, names...)
@@ -118,6 +134,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "replay: cmcsync selftest --flash %s --check %s\n", s, strings.Join(fn, ","))
 		return &exitError{code: 1, msg: fmt.Sprintf("selftest failed on %s: %s", s, strings.Join(fn, ", "))}
 	}
+	closed = true
 	if err := hal.Close(f); err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("selftest: close: %v", err)}
 	}

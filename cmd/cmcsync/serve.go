@@ -43,7 +43,7 @@ const (
 
 // runServe runs `cmcsync serve`: the engine on its schedule over two flash
 // devices, the selection page, the JSON API and /metrics.
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("serve", stderr,
 		"usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]",
 		"\nRuns the sync engine on its schedule and serves the information sync selection",
@@ -185,7 +185,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("serve: %w (pass --tls-cert FILE --tls-key FILE)", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// A state folder this serve makes is removed again when it fails to
+	// start on bad input or a refusal (exit status 2 or 3, which change
+	// nothing; after the daemon closed and the locks were released): a
+	// bad chip or a mistyped path leaves no folder behind. A start that
+	// failed otherwise (exit 1: a disk that filled while it formatted)
+	// keeps the daemon's state for the next start to complete, and a
+	// folder that was there is left as it is.
+	made, err := mkdirAllNew(dir, 0o700)
+	started := false
+	defer func() {
+		if c := exitCode(err); (c == exitUsage || c == exitRefused) && !started && len(made) > 0 {
+			err = errors.Join(err, os.RemoveAll(made[0]))
+		}
+	}()
+	if err != nil {
 		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
 			// A file where the folder belongs: bad input (exit 2).
 			return usageError("serve: state folder %s is a file, not a folder (give --state a folder, or state_dir in --config)", dir)
@@ -231,6 +245,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	d.SetRecorder(srv)
 
+	started = true
 	printServeStart(stdout, dir, srv.Scheme()+"://"+browserAddr(ln.Addr())+"/", parsed, d, token, created)
 	watchdog, err := sdnotify.WatchdogInterval()
 	if err != nil {

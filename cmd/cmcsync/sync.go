@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -92,8 +91,9 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	// With --populate, a missing image file is created; one beside a store
 	// is refused below (missingImage).
 	missing := missingImage(*primary, *backup)
-	// Bad input (2) or a refusal (3) changes nothing: image files that
-	// opening the chips created, still erased, are removed.
+	// A failed sync leaves no file that opening the chips created: bad
+	// input (2) or a refusal (3) changed nothing, and a new pair whose
+	// --populate or round failed (1) is removed again (openPairTidy).
 	p, closePair, err := openPairTidy("sync", *primary, *backup)
 	if err != nil {
 		return err
@@ -196,7 +196,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 // script asked for did not happen, and a failover needs a person, so the
 // command fails (exit 1) after printing the round as usual.
 func roundNotSynced(rep engine.RoundReport, st engine.Status) error {
-	why := regionHint(rep.Anomaly, anomalyHint(rep.Outcome))
+	why := reportRegionHint(rep.Anomaly, anomalyHint(rep.Outcome))
 	if why == "" {
 		why = "the primary did not answer correctly"
 	}
@@ -248,7 +248,7 @@ func printSync(w io.Writer, res *syncResult) {
 	fmt.Fprintf(w, "  flash: read %d bytes, programmed %d bytes in %d pages (%d of chunk data), %d erases (%d of data blocks)\n", r.BytesRead, r.BytesWritten, r.PagesProgrammed, r.DataPages, r.Erases, r.DataErases)
 	fmt.Fprintf(w, "  time: %v (clock), wait-response %v\n", seconds(r.DurationSeconds), seconds(r.WaitResponseSeconds))
 	if r.Anomaly != "" {
-		fmt.Fprintf(w, "  anomaly: %s\n", regionHint(r.Anomaly, anomalyHint(r.Outcome)))
+		fmt.Fprintf(w, "  anomaly: %s\n", reportRegionHint(r.Anomaly, anomalyHint(r.Outcome)))
 	}
 	st := res.Status
 	fmt.Fprintf(w, "status: active %s (chip %d), generation %d, next sync %s\n", st.Active, st.ActiveChip, st.Generation, st.NextSync.UTC().Format(time.RFC3339))
@@ -300,12 +300,8 @@ func refuseNewImageFiles(primary, backup string) error {
 // a simulated chip's image file that does not exist; why says what
 // creating it blank would do and what to give instead.
 func refuseMissingImage(cmd, role, spec, why string) error {
-	s, err := flashspec.Parse(spec)
-	if err != nil || s.Backend != flashspec.Sim || s.File == "" {
-		return nil // a bad spec is reported by the open
-	}
-	if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
-		return usageError("%s: the %s's image file %s does not exist (nothing created): %s", cmd, role, s.File, why)
+	if c := simImages(spec)[0]; c.missing {
+		return usageError("%s: the %s's image file %s does not exist (nothing created): %s", cmd, role, c.file, why)
 	}
 	return nil
 }
@@ -315,13 +311,9 @@ func refuseMissingImage(cmd, role, spec, why string) error {
 // not (a new pair).
 func missingImage(primary, backup string) string {
 	var out []string
-	for _, c := range [][2]string{{"primary", primary}, {"backup", backup}} {
-		s, err := flashspec.Parse(c[1])
-		if err != nil || s.Backend != flashspec.Sim || s.File == "" {
-			continue
-		}
-		if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
-			out = append(out, fmt.Sprintf("%s's image file %s does not exist (nothing created)", c[0], s.File))
+	for i, c := range simImages(primary, backup) {
+		if c.missing {
+			out = append(out, fmt.Sprintf("%s's image file %s does not exist (nothing created)", [2]string{"primary", "backup"}[i], c.file))
 		}
 	}
 	if len(out) != 1 {
@@ -330,9 +322,12 @@ func missingImage(primary, backup string) string {
 	return out[0]
 }
 
+// refuseNewPair refuses (exit 2) a pair of specs that are both simulated
+// chips whose image files do not exist: opening them would create a new
+// blank pair; hint says how to make one. Specs that do not parse or name
+// one chip twice are refused as bad input too.
 func refuseNewPair(cmd, primary, backup, hint string) error {
 	var specs [2]flashspec.Spec
-	var missing []string
 	for i, c := range [][2]string{{"primary", primary}, {"backup", backup}} {
 		s, err := resolveSpec(cmd, c[0], c[1])
 		if err != nil {
@@ -343,14 +338,9 @@ func refuseNewPair(cmd, primary, backup, hint string) error {
 	if err := distinctChips(cmd, specs); err != nil {
 		return err
 	}
-	for _, s := range specs {
-		if s.Backend != flashspec.Sim || s.File == "" {
-			return nil
-		}
-		if _, err := os.Stat(s.File); !errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		missing = append(missing, s.File)
+	c := simImages(primary, backup)
+	if !c[0].missing || !c[1].missing {
+		return nil
 	}
-	return usageError("%s: the image files %s and %s do not exist (nothing created): give the files of an existing pair, %s", cmd, missing[0], missing[1], hint)
+	return usageError("%s: the image files %s and %s do not exist (nothing created): give the files of an existing pair, %s", cmd, c[0].file, c[1].file, hint)
 }

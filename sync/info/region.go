@@ -3,6 +3,7 @@ package info
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/cmcsync/cmcsync/hal"
@@ -176,18 +177,28 @@ func (h RegionHeader) Encode() []byte {
 	return b
 }
 
+// ErrRegionErased is wrapped, together with ErrCorrupt, by the error of
+// DecodeRegionHeader (and so of OpenRegion) for a region whose header is
+// erased: a region never formatted, or erased since. That error's text is
+// "corrupt information: " followed by ErrRegionErased's own text, "no
+// region header (erased); format the region first". A caller that knows
+// which command formats the region tests for it with errors.Is and says
+// so; a caller that has only the text of such an error (a report) finds
+// ErrRegionErased's text in it.
+var ErrRegionErased = errors.New("no region header (erased); format the region first")
+
 // DecodeRegionHeader parses and validates a region header from the start of
 // b: magic, version, checksum, and an extent table with each of the six
 // types exactly once, in layout order, erase-block aligned, inside the
 // region, after the header block and not overlapping. Every error wraps
-// ErrCorrupt.
+// ErrCorrupt; an erased header's also wraps ErrRegionErased.
 func DecodeRegionHeader(b []byte) (RegionHeader, error) {
 	le := binary.LittleEndian
 	if len(b) < regionFixed {
 		return RegionHeader{}, fmt.Errorf("%w: region header is %d bytes, want %d", ErrCorrupt, len(b), RegionHeaderSize)
 	}
 	if hal.IsErased(b[:regionFixed]) {
-		return RegionHeader{}, fmt.Errorf("%w: no region header (erased); format the region first", ErrCorrupt)
+		return RegionHeader{}, fmt.Errorf("%w: %w", ErrCorrupt, ErrRegionErased)
 	}
 	if string(b[:8]) != RegionMagic {
 		return RegionHeader{}, fmt.Errorf("%w: region magic %q, want %q", ErrCorrupt, b[:8], RegionMagic)
