@@ -8,9 +8,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 )
@@ -33,6 +35,10 @@ func TestChipImageGone(t *testing.T) {
 			_, err = d.SyncNow(context.Background())
 			require.NoError(t, err)
 			require.Empty(t, d.Backend().Status().ChipsGone)
+
+			// The simulated CMC changes the primary: the next round has
+			// something to write.
+			require.NoError(t, d.stepCMC(cmcsim.New(7), time.Hour))
 
 			aside := files[1] + ".aside"
 			require.NoError(t, os.Link(files[1], aside)) // keeps the inode, to move it back
@@ -59,6 +65,12 @@ func TestChipImageGone(t *testing.T) {
 			require.ErrorContains(t, err, files[1])
 			err = d.chips[0].Erase(0, d.chips[0].Geometry().EraseSize)
 			require.ErrorIs(t, err, ErrChipGone, "the guard refuses an erase of the other chip too")
+			// A round past the API's check (a scheduled one) with
+			// something to write fails at its first write.
+			rep, err := d.SyncNow(context.Background())
+			require.ErrorIs(t, err, ErrChipGone, "%+v", rep)
+			require.ErrorContains(t, err, files[1])
+			require.Zero(t, rep.BytesWritten)
 			// Reads go on.
 			buf := make([]byte, 4096)
 			_, err = d.chips[1].ReadAt(buf, 0)
@@ -69,8 +81,9 @@ func TestChipImageGone(t *testing.T) {
 			require.NoError(t, os.Rename(aside, files[1]))
 			require.Empty(t, d.Backend().Status().ChipsGone)
 			require.True(t, hasEvent(d, ChipBackEvent, files[1]))
-			_, err = d.Backend().SyncNow(context.Background())
+			round, err := d.Backend().SyncNow(context.Background())
 			require.NoError(t, err)
+			require.Equal(t, "committed", round.Outcome, "the refused round's changes commit once the file is back")
 		})
 	}
 }
