@@ -55,6 +55,7 @@ func (b backend) Status() web.Status {
 		g := f.Geometry()
 		out.Chips = append(out.Chips, web.Chip{Role: role, Name: g.Name, Geometry: strings.TrimPrefix(g.String(), g.Name+" ")})
 	}
+	out.ChipsGone = b.d.checkChips()
 	out.RestorePending = st.RestorePending
 	for _, t := range st.RestoreFailed {
 		out.RestoreFailed = append(out.RestoreFailed, t.String())
@@ -140,6 +141,9 @@ func (b backend) Config() web.Config {
 // changes): an unknown type is a FieldError, a configuration the engine
 // refuses wraps web.ErrInvalid, a spent wear budget web.ErrTooManyWrites.
 func (b backend) SetConfig(c web.Config) error {
+	if err := b.refuseIfChipGone(); err != nil {
+		return err
+	}
 	ec := engine.Config{Interval: time.Duration(c.Interval), Threshold: time.Duration(c.Threshold), Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce, Types: []info.Type{}}
 	for _, name := range c.Types {
 		t, err := info.ParseType(name)
@@ -163,6 +167,9 @@ func (b backend) SetConfig(c web.Config) error {
 // wraps web.ErrConflict and, as the round wrote nothing, the budget's
 // token is given back. The web.Server records the round itself.
 func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
+	if err := b.refuseIfChipGone(); err != nil {
+		return web.Round{}, err
+	}
 	if err := b.d.budget.take(); err != nil {
 		return web.Round{}, err
 	}
@@ -191,6 +198,9 @@ func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 	if !b.d.Status().UpgradePending {
 		return web.ErrNoUpgrade
 	}
+	if err := b.refuseIfChipGone(); err != nil {
+		return err
+	}
 	if err := b.d.budget.take(); err != nil {
 		return err
 	}
@@ -203,6 +213,9 @@ func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 // allows; a refusal wraps web.ErrConflict (409) and gives the budget's
 // token back (it wrote nothing).
 func (b backend) Failback(ctx context.Context) (web.Failback, error) {
+	if err := b.refuseIfChipGone(); err != nil {
+		return web.Failback{}, err
+	}
 	if err := b.d.budget.take(); err != nil {
 		return web.Failback{}, err
 	}
@@ -240,6 +253,9 @@ func (b backend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult,
 	default:
 		return web.InfoPutResult{}, &web.FieldError{Field: "sel_layout", Msg: fmt.Sprintf("unknown layout %q: want ipmitool or ipmi", p.SELLayout)}
 	}
+	if err := b.refuseIfChipGone(); err != nil {
+		return web.InfoPutResult{}, err
+	}
 	res, err := b.d.PutInfo(t, p.Data, o)
 	if errors.Is(err, collect.ErrInput) {
 		return web.InfoPutResult{}, fmt.Errorf("%w: %v", web.ErrInvalid, err)
@@ -258,6 +274,9 @@ type simBackend struct{ backend }
 // notices it, and records it; that the upgrade then waits for a choice is
 // no error.
 func (b simBackend) SimulateUpgrade(ctx context.Context) error {
+	if err := b.refuseIfChipGone(); err != nil {
+		return err
+	}
 	if err := b.d.budget.take(); err != nil {
 		return err
 	}
@@ -268,6 +287,16 @@ func (b simBackend) SimulateUpgrade(ctx context.Context) error {
 	b.d.record(webRound(rep, err))
 	if err != nil && !errors.Is(err, engine.ErrUpgradePending) {
 		return err
+	}
+	return nil
+}
+
+// refuseIfChipGone refuses a request that writes while a chip's image
+// file or device node is gone (Daemon.refuseIfChipGone): 409, naming the
+// file, before any wear budget is spent.
+func (b backend) refuseIfChipGone() error {
+	if err := b.d.refuseIfChipGone(); err != nil {
+		return fmt.Errorf("%w: %w", web.ErrConflict, err)
 	}
 	return nil
 }

@@ -19,8 +19,9 @@ var ErrFaultsNeedSim = errors.New("faults can be injected into simulated chips o
 // openChips opens both chips on one virtual clock (the simulated chips'
 // datasheet time) and wraps them as the engine sees them: paced (with
 // Options.Pace), through the fault injector (with Options.Faults),
-// watched for the injector's power cut, and watched for each operation
-// returning (Daemon.StalledFor).
+// watched for the injector's power cut, watched for each operation
+// returning (Daemon.StalledFor), and guarded: no writes while a chip's
+// image file or device node is gone (backing).
 func (d *Daemon) openChips(specs [2]flashspec.Spec) error {
 	virtual := sim.NewClock(time.Now())
 	d.clock = newFlashClock(virtual, d.opts.Pace)
@@ -32,6 +33,9 @@ func (d *Daemon) openChips(specs [2]flashspec.Spec) error {
 		}
 		d.raw[i], d.chips[i] = f, f
 		d.simChips[i], _ = f.(*sim.Flash)
+		if d.backing[i], err = watchBacking(s, f.Geometry().Name); err != nil {
+			return err
+		}
 	}
 	if d.opts.Faults != nil || d.opts.traceOps != nil {
 		if !d.simulated {
@@ -48,6 +52,9 @@ func (d *Daemon) openChips(specs [2]flashspec.Spec) error {
 	}
 	for i, f := range d.chips { // seen by StalledFor: an operation returned
 		d.chips[i] = &tappedFlash{Flash: f, after: func(error) { d.primaryMu.opReturned() }}
+	}
+	for i, f := range d.chips { // outermost: a refused write reaches no fault counter
+		d.chips[i] = d.guardChip(f, d.backing[i])
 	}
 	return nil
 }

@@ -117,6 +117,7 @@ type Daemon struct {
 	raw       [2]hal.Flash     // the chips as opened (Close closes them)
 	chips     [2]hal.Flash     // as the engine sees them (wrapped for pacing and faults)
 	simChips  [2]*sim.Flash    // the simulated chips below, nil for real ones
+	backing   [2]*backing      // the chips' image files or device nodes, nil for chips in memory
 	layout    engine.Layout    // where the engine lives on both chips (placeChips)
 	clock     *flashClock      // the engine's clock
 	injector  *faults.Injector // nil without Options.Faults
@@ -229,6 +230,9 @@ func (d *Daemon) Close() error {
 				errs = append(errs, fmt.Errorf("close %s: %w", f.Geometry().Name, err))
 			}
 		}
+	}
+	if err := d.closeBackings(); err != nil {
+		errs = append(errs, fmt.Errorf("close the chips' watch: %w", err))
 	}
 	if err := d.stateLock.Unlock(); err != nil {
 		errs = append(errs, fmt.Errorf("state folder lock: %w", err))

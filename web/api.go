@@ -268,12 +268,24 @@ type Status struct {
 	// names the types its last try could not restore (the alarm).
 	RestorePending bool     `json:"restore_pending,omitempty"`
 	RestoreFailed  []string `json:"restore_failed,omitempty"`
+	// ChipsGone lists the chips whose image file (simulated) or device
+	// node (MTD) was removed or replaced, or whose device went away,
+	// while the daemon runs (the alarm): no round or write runs until a
+	// restart; reads go on.
+	ChipsGone []ChipGone `json:"chips_gone,omitempty"`
 	// Counters since the daemon started or, if the engine stores them,
 	// since the store was formatted.
 	Counters Counters `json:"counters"`
 	// CanSimulateUpgrade is true when POST /api/simulate/upgrade works
 	// (simulated chips). The Server sets it.
 	CanSimulateUpgrade bool `json:"can_simulate_upgrade"`
+}
+
+// ChipGone is a chip whose image file or device node is gone.
+type ChipGone struct {
+	Chip   string `json:"chip"`   // the chip's name, e.g. "flash0"
+	Path   string `json:"path"`   // the image file or device node
+	Detail string `json:"detail"` // what happened, naming the file
 }
 
 // Chip is one flash device.

@@ -67,6 +67,7 @@ var (
 	descActiveBackup = prometheus.NewDesc("cmcsync_active_is_backup", "1 when the CMC runs from the backup image (after a failover).", nil, nil)
 	descLastSync     = prometheus.NewDesc("cmcsync_last_sync_timestamp_seconds", "Unix time of the last sync round (0: never).", nil, nil)
 	descRestore      = prometheus.NewDesc("cmcsync_restore_pending", "1 while a failover's restore of the active chip's information is not complete (no round commits).", nil, nil)
+	descChipsGone    = prometheus.NewDesc("cmcsync_chips_gone", "Chips whose image file or device node was removed or replaced, or whose device went away, while the daemon runs (no round or write runs).", nil, nil)
 
 	chipLabel          = []string{"chip"}
 	descFlashErases    = prometheus.NewDesc("cmcsync_flash_erases_total", "Erase blocks erased on the chip since the daemon started.", chipLabel, nil)
@@ -77,7 +78,7 @@ var (
 	descBackupHealthy  = prometheus.NewDesc("cmcsync_backup_healthy", "1 when the backup store's checks (at open, at the last scrub) found no damage, else 0.", nil, nil)
 	descScrubAge       = prometheus.NewDesc("cmcsync_backup_scrub_age_seconds", "Seconds since the last complete scrub of the backup store ended (absent: none yet).", nil, nil)
 	descDamagedChunks  = prometheus.NewDesc("cmcsync_backup_damaged_chunks", "Committed chunks of the backup the scrub found damaged and no round has repaired yet.", nil, nil)
-	statusDescriptions = []*prometheus.Desc{descRounds, descFailures, descFailovers, descPurges, descBytesWritten, descGeneration, descUpgrade, descActiveBackup, descLastSync, descRestore}
+	statusDescriptions = []*prometheus.Desc{descRounds, descFailures, descFailovers, descPurges, descBytesWritten, descGeneration, descUpgrade, descActiveBackup, descLastSync, descRestore, descChipsGone}
 	flashDescriptions  = []*prometheus.Desc{descFlashErases, descFlashWritten, descFlashRead, descWorstBlock, descEndurance, descBackupHealthy, descScrubAge, descDamagedChunks}
 )
 
@@ -103,6 +104,7 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descLastSync, prometheus.GaugeValue, last)
 	ch <- prometheus.MustNewConstMetric(descRestore, prometheus.GaugeValue, boolFloat(st.RestorePending))
+	ch <- prometheus.MustNewConstMetric(descChipsGone, prometheus.GaugeValue, float64(len(st.ChipsGone)))
 }
 
 // flashCollector turns a FlashReporter's FlashHealth into metrics at

@@ -27,6 +27,11 @@ type chipFlags struct {
 	config                                 *string
 	infoOff, infoSize, storeOff, storeSize *string
 	info, store, imageID                   *string
+
+	// file is the configuration file load applied (nil: none) and
+	// cmdline the flags the command line set, for origin.
+	file    *config.File
+	cmdline map[string]bool
 }
 
 func addChipFlags(fs *flag.FlagSet) *chipFlags {
@@ -52,7 +57,54 @@ func (c *chipFlags) load(fs *flag.FlagSet) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Name(), err)
 	}
+	c.cmdline = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { c.cmdline[fl.Name] = true })
+	c.file = f
 	return f.Apply(fs)
+}
+
+// origin names where the value of flag came from, for an error about it:
+// "--flag" when the command line set it (or nothing did: its default),
+// else the configuration file's key and place, "key (FILE:LINE)".
+func (c *chipFlags) origin(flagName string) string {
+	if c.file == nil || c.cmdline[flagName] {
+		return "--" + flagName
+	}
+	s, ok := c.file.Lookup(flagName)
+	if !ok {
+		return "--" + flagName
+	}
+	return fmt.Sprintf("%s (%s:%d)", s.Key, c.file.Name, s.Line)
+}
+
+// originWith names where the value of flag came from with the value
+// (already formatted) v: "--flag v", or "key v (FILE:LINE)" for a value
+// from the configuration file.
+func (c *chipFlags) originWith(flagName, v string) string {
+	o := c.origin(flagName)
+	if key, place, ok := strings.Cut(o, " ("); ok {
+		return key + " " + v + " (" + place
+	}
+	return o + " " + v
+}
+
+// originsOf names where each of the flags that are set (to a value other
+// than "") came from, comma-separated, in the order given; "" when none
+// is.
+func (c *chipFlags) originsOf(flags []namedFlag) string {
+	var out []string
+	for _, f := range flags {
+		if *f.val != "" {
+			out = append(out, c.origin(f.name))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// namedFlag is a string flag's value with its name.
+type namedFlag struct {
+	name string
+	val  *string
 }
 
 // places parses the layout flags (docs/LAYOUT.md, Places): offsets and
@@ -70,25 +122,48 @@ func (c *chipFlags) places(cmd string) (chipstate.Places, error) {
 		}
 		v, err := config.ParseSize(*f.val)
 		if err != nil {
-			return p, usageError("%s: --%s: %v", cmd, f.name, err)
+			return p, usageError("%s: %s: %v", cmd, c.origin(f.name), err)
 		}
 		*f.dst = v
 	}
 	if err := p.Check(); err != nil {
-		return p, usageError("%s: %v", cmd, err)
+		return p, usageError("%s: %s: %v", cmd, c.originsOf(c.placeFlags()), err)
+	}
+	// An identity source of an unknown kind, or whose OFF+SIZE does not
+	// parse, is bad input found before any chip or file is touched; a
+	// partition name is looked up on the chips later (a stand-in
+	// partition of that name passes here).
+	if p.Image != "" {
+		_, place, _ := strings.Cut(p.Image, ":")
+		if _, err := chipstate.Identity(p.Image, []chipstate.Partition{{Name: place, Size: 1}}); err != nil {
+			return p, usageError("%s: %s: %v", cmd, c.origin("image-id"), err)
+		}
 	}
 	return p, nil
+}
+
+// placeFlags are the flags of the places: offsets and sizes, the places
+// by name, the image identity.
+func (c *chipFlags) placeFlags() []namedFlag {
+	return []namedFlag{{"info-offset", c.infoOff}, {"info-size", c.infoSize}, {"store-offset", c.storeOff}, {"store-size", c.storeSize},
+		{"info", c.info}, {"store", c.store}, {"image-id", c.imageID}}
 }
 
 // resolveSpec parses a flash spec and resolves an MTD partition name to
 // its device (through /proc/mtd).
 func resolveSpec(cmd, flagName, s string) (flashspec.Spec, error) {
+	return resolveSpecAs(cmd, "--"+flagName, s)
+}
+
+// resolveSpecAs is resolveSpec with the spec's origin named as origin
+// (chipFlags.origin) in errors.
+func resolveSpecAs(cmd, origin, s string) (flashspec.Spec, error) {
 	sp, err := flashspec.Parse(s)
 	if err != nil {
-		return sp, usageError("%s: --%s: %v", cmd, flagName, err)
+		return sp, usageError("%s: %s: %v", cmd, origin, err)
 	}
 	if sp, err = sp.Resolve(mtd.ProcMTD); err != nil {
-		return sp, fmt.Errorf("%s: --%s: %w", cmd, flagName, err)
+		return sp, fmt.Errorf("%s: %s: %w", cmd, origin, err)
 	}
 	return sp, nil
 }
@@ -277,6 +352,12 @@ func openPairMode(cmd, a, b string, readOnly bool) (*pair, error) {
 // one image file: a backup on the primary's own chip is no backup (it
 // failed as "device busy", exit 3, as if another process held it).
 func distinctChips(cmd string, specs [2]flashspec.Spec) error {
+	return distinctChipsAs(cmd, specs, "--primary", "--backup")
+}
+
+// distinctChipsAs is distinctChips with the specs' origins named
+// (chipFlags.origin).
+func distinctChipsAs(cmd string, specs [2]flashspec.Spec, primary, backup string) error {
 	a, b := specs[0].Path(), specs[1].Path()
 	if a == "" || b == "" {
 		return nil
@@ -288,7 +369,7 @@ func distinctChips(cmd string, specs [2]flashspec.Spec) error {
 		}
 	}
 	if same {
-		return usageError("%s: --primary and --backup name the same chip (%s): a pair is two chips, give the backup its own device or image file", cmd, a)
+		return usageError("%s: %s and %s name the same chip (%s): a pair is two chips, give the backup its own device or image file", cmd, primary, backup, a)
 	}
 	return nil
 }

@@ -77,33 +77,39 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	if (*primary == "") != (*backup == "") {
-		return usageError("serve: give both --primary and --backup, or neither (for two simulated chips)")
+		return usageError("serve: give both %s and %s, or neither (for two simulated chips)", cf.origin("primary"), cf.origin("backup"))
 	}
+	// Errors about a value name where it came from (cf.origin): the flag,
+	// or the configuration file's key and line.
 	if *cmcStep < 0 {
-		return usageError("serve: --cmc-step must not be negative")
+		return usageError("serve: %s must not be negative", cf.origin("cmc-step"))
 	}
 	if *scrubEvery < 0 {
-		return usageError("serve: --scrub-every must not be negative")
+		return usageError("serve: %s must not be negative", cf.origin("scrub-every"))
 	}
 	if *stuck < 0 {
-		return usageError("serve: --stuck-after must not be negative")
+		return usageError("serve: %s must not be negative", cf.origin("stuck-after"))
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
-		return usageError("serve: give both --tls-cert and --tls-key, or neither")
+		given, missing := cf.origin("tls-cert"), "--tls-key"
+		if *tlsCert == "" {
+			given, missing = cf.origin("tls-key"), "--tls-cert"
+		}
+		return usageError("serve: %s is set but %s is not: give both the certificate and its key (--tls-cert and --tls-key, or tls_cert and tls_key in the configuration file), or neither", given, missing)
 	}
 	// Certificate files that do not load are bad input, found before the
 	// state folder or a chip is touched.
 	if *tlsCert != "" {
 		if _, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
-			return usageError("serve: --tls-cert %s --tls-key %s: %v (both PEM files; the key must match the certificate)", *tlsCert, *tlsKey, err)
+			return usageError("serve: %s %s: %v (both PEM files; the key must match the certificate)", cf.originWith("tls-cert", *tlsCert), cf.originWith("tls-key", *tlsKey), err)
 		}
 	}
 	// An address that is not HOST:PORT is a bad command line (exit 2), not
 	// a failure to listen.
 	if _, port, err := net.SplitHostPort(*listen); err != nil {
-		return usageError("serve: --listen %q: %v (want HOST:PORT, e.g. 127.0.0.1:8080)", *listen, err)
+		return usageError("serve: %s: %v (want HOST:PORT, e.g. 127.0.0.1:8080)", cf.originWith("listen", strconv.Quote(*listen)), err)
 	} else if _, err := net.LookupPort("tcp", port); err != nil {
-		return usageError("serve: --listen %q: %v (want HOST:PORT, a port from 0 to 65535, e.g. 127.0.0.1:8080)", *listen, err)
+		return usageError("serve: %s: %v (want HOST:PORT, a port from 0 to 65535, e.g. 127.0.0.1:8080)", cf.originWith("listen", strconv.Quote(*listen)), err)
 	}
 	places, err := cf.places("serve")
 	if err != nil {
@@ -119,17 +125,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	var action failhook.Action
 	if *onFailover != "" {
 		if *onFailoverTimeout <= 0 {
-			return usageError("serve: --on-failover-timeout must be positive")
+			return usageError("serve: %s must be positive", cf.origin("on-failover-timeout"))
 		}
 		a, err := failhook.Parse(*onFailover, *onFailoverTimeout)
 		if err != nil {
-			return usageError("serve: --on-failover: %v", err)
+			return usageError("serve: %s: %v", cf.origin("on-failover"), err)
 		}
 		// An action that cannot run (a command that is not there, a
 		// built-in without its registers) is found now, not at the
 		// first failover.
 		if err := failhook.Check(a); err != nil {
-			return usageError("serve: --on-failover: %v", err)
+			return usageError("serve: %s: %v", cf.origin("on-failover"), err)
 		}
 		action = a
 	}
@@ -137,7 +143,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if *faultText != "" {
 		s, err := faults.ParseSchedule(*faultText)
 		if err != nil {
-			return usageError("serve: --faults: %v", err)
+			return usageError("serve: %s: %v", cf.origin("faults"), err)
 		}
 		schedule = &s
 	}
@@ -149,15 +155,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		}
 	}
 
-	parsed, err := serveSpecs(dir, *primary, *backup)
+	parsed, err := serveSpecs(dir, *primary, *backup, [2]string{cf.origin("primary"), cf.origin("backup")})
 	if err != nil {
 		return err
 	}
-	if err := distinctChips("serve", parsed); err != nil {
+	if err := distinctChipsAs("serve", parsed, cf.origin("primary"), cf.origin("backup")); err != nil {
 		return err
 	}
 	if schedule != nil && (parsed[0].Backend != flashspec.Sim || parsed[1].Backend != flashspec.Sim) {
-		return usageError("serve: --faults needs two simulated chips (sim: specs, or neither --primary nor --backup)")
+		return usageError("serve: %s needs two simulated chips (sim: specs, or neither --primary nor --backup)", cf.origin("faults"))
 	}
 
 	// A log reader that goes away (a journald restart, a `| tee` that
@@ -174,15 +180,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	// should fail before any chip is touched.
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
+		choose, example := "--listen", "--listen 127.0.0.1:8081"
+		if o := cf.origin("listen"); o != "--listen" {
+			choose, example = o, `"listen": "127.0.0.1:8081"`
+		}
 		if errors.Is(err, syscall.EADDRINUSE) {
 			// Busy, as a chip another process holds: exit 3.
-			return &exitError{code: exitRefused, msg: fmt.Sprintf("serve: %s is already in use (is another cmcsync serve running? choose another address with --listen, e.g. --listen 127.0.0.1:8081)", *listen)}
+			return &exitError{code: exitRefused, msg: fmt.Sprintf("serve: %s is already in use (is another cmcsync serve running? choose another address with %s, e.g. %s)", *listen, choose, example)}
 		}
-		return fmt.Errorf("serve: listen: %w (choose another address with --listen)", err)
+		return fmt.Errorf("serve: %s: listen: %w (choose another address with %s)", cf.originWith("listen", *listen), err, choose)
 	}
 	defer ln.Close()
 	wo, err := web.Options{TLSCert: *tlsCert, TLSKey: *tlsKey}.ForListener(ln.Addr())
 	if err != nil {
+		if o := cf.origin("listen"); o != "--listen" {
+			return fmt.Errorf("serve: %s: %w (set tls_cert and tls_key in the configuration file, or pass --tls-cert FILE --tls-key FILE)", cf.originWith("listen", *listen), err)
+		}
 		return fmt.Errorf("serve: %w (pass --tls-cert FILE --tls-key FILE)", err)
 	}
 	// A state folder this serve makes is removed again when it fails to
@@ -202,6 +215,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err != nil {
 		if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
 			// A file where the folder belongs: bad input (exit 2).
+			if o := cf.origin("state"); o != "--state" {
+				return usageError("serve: %s: state folder %s is a file, not a folder (give state_dir a folder)", o, dir)
+			}
 			return usageError("serve: state folder %s is a file, not a folder (give --state a folder, or state_dir in --config)", dir)
 		}
 		return fmt.Errorf("serve: state folder: %w", err)
@@ -309,7 +325,8 @@ func oneChipMissing(specs [2]flashspec.Spec, err error) error {
 
 // serveSpecs returns the chips' specs: the ones given, or two simulated
 // chips kept as image files in the state folder dir.
-func serveSpecs(dir, primary, backup string) ([2]flashspec.Spec, error) {
+// origins name where each spec came from (chipFlags.origin), for errors.
+func serveSpecs(dir, primary, backup string, origins [2]string) ([2]flashspec.Spec, error) {
 	specs := [2]string{primary, backup}
 	if primary == "" {
 		for i := range specs {
@@ -318,7 +335,7 @@ func serveSpecs(dir, primary, backup string) ([2]flashspec.Spec, error) {
 	}
 	var parsed [2]flashspec.Spec
 	for i, s := range specs {
-		p, err := resolveSpec("serve", [2]string{"primary", "backup"}[i], s)
+		p, err := resolveSpecAs("serve", origins[i], s)
 		if err != nil {
 			return parsed, err
 		}

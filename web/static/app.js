@@ -463,9 +463,13 @@
     hl.appendChild(el("span", { className: "sub", text: (st.damaged_chunks ? st.damaged_chunks + " damaged chunk(s) · " : "") +
       (st.last_scrub ? "scrubbed " + new Date(st.last_scrub).toLocaleString() : "no complete scrub since the start") }));
 
+    // The chips-gone alarm (no round or write runs) comes before the last
+    // round's error.
     var errBox = $("st-error");
-    errBox.hidden = !st.last_error;
-    errBox.textContent = st.last_error ? "Last error: " + st.last_error : "";
+    var alarms = (st.chips_gone || []).map(function (g) { return "Alarm: " + g.detail + "."; });
+    if (st.last_error) { alarms.push("Last error: " + st.last_error); }
+    errBox.hidden = alarms.length === 0;
+    errBox.textContent = alarms.join(" ");
 
     var tb = $("st-types");
     tb.textContent = "";
