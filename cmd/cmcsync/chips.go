@@ -380,6 +380,21 @@ func distinctChipsAs(cmd string, specs [2]flashspec.Spec, primary, backup string
 // image file is locked by the simulator itself when it is opened (see
 // busyChip).
 func lockChips(specs ...flashspec.Spec) (*devlock.Locks, error) {
+	return lockChipPaths(false, specs...)
+}
+
+// lockChipsReadOnly locks the chips as lockChips does, and the image
+// files of simulated chips too: a read-only open does not go through the
+// simulator's lock of the file (sim.OpenFileReadOnly takes none), and a
+// file a daemon or another command holds is busy all the same.
+func lockChipsReadOnly(specs ...flashspec.Spec) (*devlock.Locks, error) {
+	return lockChipPaths(true, specs...)
+}
+
+// lockChipPaths locks each MTD device that exists and each simulated
+// chip's image file: a missing one always, an existing one only when
+// existing is set.
+func lockChipPaths(existing bool, specs ...flashspec.Spec) (*devlock.Locks, error) {
 	var paths []string
 	for _, s := range specs {
 		switch {
@@ -390,28 +405,9 @@ func lockChips(specs ...flashspec.Spec) (*devlock.Locks, error) {
 				paths = append(paths, s.Device)
 			}
 		case s.File != "":
-			if _, err := os.Stat(s.File); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(s.File); existing || errors.Is(err, os.ErrNotExist) {
 				paths = append(paths, s.File)
 			}
-		}
-	}
-	return devlock.Lock(paths...)
-}
-
-// lockChipsReadOnly locks the chips as lockChips does, and the image
-// files of simulated chips too: a read-only open does not go through the
-// simulator's lock of the file (sim.OpenFileReadOnly takes none), and a
-// file a daemon or another command holds is busy all the same.
-func lockChipsReadOnly(specs ...flashspec.Spec) (*devlock.Locks, error) {
-	var paths []string
-	for _, s := range specs {
-		switch {
-		case s.Backend == flashspec.MTD:
-			if _, err := os.Stat(s.Device); err == nil {
-				paths = append(paths, s.Device)
-			}
-		case s.File != "":
-			paths = append(paths, s.File)
 		}
 	}
 	return devlock.Lock(paths...)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -63,24 +62,4 @@ func TestServeChipImageGone(t *testing.T) {
 			require.Contains(t, r.stderr.String(), "ERROR: the image file "+img)
 		})
 	}
-}
-
-// rawCall makes a request and returns the status and body, whatever the
-// status.
-func rawCall(t *testing.T, r *serveRun, method, path, token, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, r.url+path, strings.NewReader(body))
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
 }

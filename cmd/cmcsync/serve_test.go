@@ -122,13 +122,25 @@ func (r *serveRun) stop(t *testing.T) {
 
 func (r *serveRun) call(t *testing.T, method, path, token, body string, out any) int {
 	t.Helper()
+	status, b := rawCall(t, r, method, path, token, body)
+	if out != nil && status < 300 {
+		require.NoError(t, json.Unmarshal([]byte(b), out), "%s %s: %s", method, path, b)
+	}
+	return status
+}
+
+// rawCall makes a request and returns the status and body, whatever the
+// status. A request other than a GET says its body is JSON, as the page's
+// do.
+func rawCall(t *testing.T, r *serveRun, method, path, token, body string) (int, string) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, r.url+path, rd)
 	require.NoError(t, err)
-	if method != "GET" {
+	if method != "GET" || body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
@@ -139,10 +151,7 @@ func (r *serveRun) call(t *testing.T, method, path, token, body string, out any)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	if out != nil && resp.StatusCode < 300 {
-		require.NoError(t, json.Unmarshal(b, out), "%s %s: %s", method, path, b)
-	}
-	return resp.StatusCode
+	return resp.StatusCode, string(b)
 }
 
 func TestServeFlags(t *testing.T) {
