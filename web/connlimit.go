@@ -2,6 +2,7 @@ package web
 
 import (
 	"net"
+	"net/http"
 	"sync"
 )
 
@@ -12,6 +13,29 @@ import (
 // send its headers) could take the memory of a CMC's management
 // processor.
 const DefaultMaxConns = 128
+
+// MaxStreamsPerConn is the SETTINGS_MAX_CONCURRENT_STREAMS an HTTP/2
+// connection of [Server.HTTPServer] advertises (net/http's default is
+// 250): a browser's page needs a few streams at once, and each waiting
+// stream holds a goroutine of the server.
+const MaxStreamsPerConn = 8
+
+// limitRequests serves at most cap(s.reqs) requests at once, however they
+// arrive: one per HTTP/1 connection or many streams of one HTTP/2
+// connection (with TLS, net/http speaks HTTP/2, so the connection bound
+// alone does not bound requests). A request waits for a slot until its
+// client goes away; it then gets no answer, as nobody reads one.
+func (s *Server) limitRequests(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.reqs <- struct{}{}:
+		case <-r.Context().Done():
+			return
+		}
+		defer func() { <-s.reqs }()
+		h.ServeHTTP(w, r)
+	})
+}
 
 // limitListener accepts at most cap(sem) connections at once: Accept
 // waits (the kernel's backlog holds new connections) until an accepted

@@ -94,13 +94,15 @@ func (s *Server) Scheme() string {
 // HTTPServer returns an http.Server for s with bounded request sizes and
 // times: headers at most MaxHeaderBytes and read within 10 s, a whole
 // request within 30 s, a response within 5 min (a "sync now" waits for its
-// round), idle connections closed after 2 min; its error log goes through
+// round), idle connections closed after 2 min, at most Options.MaxConns
+// requests in handlers at once and MaxStreamsPerConn streams per HTTP/2
+// connection; its error log goes through
 // the Server's escaped, rate-limited log; and, when s serves TLS, its
 // certificate. The caller may set BaseContext, then runs it with
 // [Server.Serve].
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
-		Handler:           s,
+		Handler:           s.limitRequests(s),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute,
@@ -108,6 +110,7 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          log.New(s.log, "", 0),
 		TLSConfig:         s.tls,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxStreamsPerConn},
 	}
 }
 

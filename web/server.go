@@ -53,7 +53,10 @@ type Options struct {
 	// [Options.ForListener]).
 	TLSCert, TLSKey string
 	// MaxConns bounds the connections [Server.Serve] serves at once (0:
-	// DefaultMaxConns); more wait until one closes.
+	// DefaultMaxConns); more wait until one closes. It bounds the
+	// requests in handlers at once too, also when many arrive as streams
+	// of one HTTP/2 connection (each of which carries at most
+	// MaxStreamsPerConn); more wait for a slot.
 	MaxConns int
 	// RequireTokenForReads makes every API read and /metrics need the
 	// token too (401 without it). The page and its files stay open so a
@@ -71,7 +74,8 @@ type Server struct {
 	csrf    *http.CrossOriginProtection
 	metrics *metrics
 	log     *requestLog
-	tls     *tls.Config // nil: plain HTTP
+	tls     *tls.Config   // nil: plain HTTP
+	reqs    chan struct{} // one slot per request in a handler (HTTPServer's): cap Options.MaxConns
 
 	// configMu serializes the configuration changes (PUT /api/config and
 	// /api/selection): a selection's read of the configuration and its
@@ -105,7 +109,7 @@ func New(b Backend, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf), tls: tlsConfig}
+	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf), tls: tlsConfig, reqs: make(chan struct{}, o.MaxConns)}
 	s.metrics = newMetrics(b)
 
 	static, err := fs.Sub(staticFiles, "static")

@@ -1,0 +1,95 @@
+package web_test
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/web"
+)
+
+// TestServeBoundsHTTP2Streams: over TLS, net/http speaks HTTP/2, where one
+// connection carries many requests at once (250 streams by default), so
+// bounding connections alone does not bound requests. Serve keeps at
+// most Options.MaxConns requests in handlers at once, however they are
+// multiplexed: one HTTP/2 connection sending MaxStreamsPerConn requests
+// at once gets at most 2 served at a time with MaxConns 2, and all are
+// answered. (Before, all 8 were in handlers at once, and up to 250 could
+// be.)
+func TestServeBoundsHTTP2Streams(t *testing.T) {
+	const maxConns, requests = 2, web.MaxStreamsPerConn
+	certFile, keyFile, pool := writeSelfSigned(t)
+	fb := newFake()
+	var inFlight, peak atomic.Int32
+	release := make(chan struct{})
+	var holding atomic.Bool // the first request passes
+	fb.configRead = func() {
+		if !holding.Load() {
+			return
+		}
+		n := inFlight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		<-release
+		inFlight.Add(-1)
+	}
+	s, err := web.New(fb, web.Options{Token: testToken, MaxConns: maxConns, TLSCert: certFile, TLSKey: keyFile})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := s.HTTPServer()
+	require.Equal(t, web.MaxStreamsPerConn, hs.HTTP2.MaxConcurrentStreams)
+	go s.Serve(hs, ln)
+	t.Cleanup(func() { hs.Close() })
+
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: pool},
+		ForceAttemptHTTP2: true,
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	url := "https://" + ln.Addr().String() + "/api/config"
+
+	// One request first, so that the others go on its connection.
+	resp, err := client.Get(url)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 2, resp.ProtoMajor, "the client speaks HTTP/2")
+	holding.Store(true)
+
+	type answer struct{ code, proto int }
+	answers := make(chan answer, requests)
+	var wg sync.WaitGroup
+	for range requests {
+		wg.Go(func() {
+			resp, err := client.Get(url)
+			if err != nil {
+				t.Log(err)
+				answers <- answer{}
+				return
+			}
+			resp.Body.Close()
+			answers <- answer{resp.StatusCode, resp.ProtoMajor}
+		})
+	}
+	// Give every stream time to reach a handler, if the server lets it.
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && inFlight.Load() < int32(requests) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := peak.Load()
+	close(release)
+	wg.Wait()
+	close(answers)
+	for a := range answers {
+		require.Equal(t, answer{http.StatusOK, 2}, a, "every request is answered, over HTTP/2")
+	}
+	require.LessOrEqual(t, got, int32(maxConns), "requests served at once over one HTTP/2 connection")
+	require.Positive(t, got)
+}
