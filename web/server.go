@@ -40,7 +40,8 @@ type Options struct {
 	// the HTTP server's own errors (see [Server.HTTPServer]). Whatever came
 	// from the request is quoted and cut to a few hundred bytes, and the
 	// lines are rate-limited (a burst of 20, then 2 a second), so no
-	// client can forge lines or flood the log.
+	// client can forge lines or flood the log; the token, should a client
+	// put it in a path, is logged as "[token]".
 	Logf func(format string, a ...any)
 	// AllowedHosts, if not empty, lists the host names (without port) that
 	// requests may name in their Host header; others get 421. A server on a
@@ -109,7 +110,7 @@ func New(b Backend, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf), tls: tlsConfig, reqs: make(chan struct{}, o.MaxConns)}
+	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf, o.Token), tls: tlsConfig, reqs: make(chan struct{}, o.MaxConns)}
 	s.metrics = newMetrics(b)
 
 	static, err := fs.Sub(staticFiles, "static")
