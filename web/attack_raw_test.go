@@ -60,6 +60,7 @@ func requireHardHeaders(t *testing.T, resp *http.Response, body string) {
 	require.Equal(t, "DENY", h.Get("X-Frame-Options"))
 	require.Contains(t, h.Get("Content-Security-Policy"), "frame-ancestors 'none'")
 	require.Equal(t, "no-store", h.Get("Cache-Control"))
+	require.Empty(t, h.Get("Access-Control-Allow-Origin"), "no CORS: other origins may not read answers")
 	require.NotContains(t, body, testToken)
 	for k, vs := range h {
 		for _, v := range vs {
