@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"crypto/tls"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -92,4 +94,55 @@ func TestServeBoundsHTTP2Streams(t *testing.T) {
 	}
 	require.LessOrEqual(t, got, int32(maxConns), "requests served at once over one HTTP/2 connection")
 	require.Positive(t, got)
+}
+
+// TestIdleConnectionsYieldToNewOnes: a client that holds every connection
+// slot with idle keep-alive connections (each allowed 2 minutes of
+// idleness) does not lock others out: when a new connection arrives and
+// all slots are taken, the longest-idle connection is closed for it. The
+// idle clients' next requests still succeed (on new connections).
+func TestIdleConnectionsYieldToNewOnes(t *testing.T) {
+	certFile, keyFile, pool := writeSelfSigned(t)
+	for _, tlsOn := range []bool{false, true} {
+		name := map[bool]string{false: "HTTP/1.1", true: "HTTP/2 over TLS"}[tlsOn]
+		t.Run(name, func(t *testing.T) {
+			o := web.Options{Token: testToken, MaxConns: 2}
+			if tlsOn {
+				o.TLSCert, o.TLSKey = certFile, keyFile
+			}
+			s, err := web.New(newFake(), o)
+			require.NoError(t, err)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			hs := s.HTTPServer()
+			go s.Serve(hs, ln)
+			t.Cleanup(func() { hs.Close() })
+			url := s.Scheme() + "://" + ln.Addr().String() + "/api/status"
+			newClient := func() *http.Client {
+				tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+				t.Cleanup(tr.CloseIdleConnections)
+				return &http.Client{Transport: tr, Timeout: 3 * time.Second}
+			}
+			get := func(c *http.Client) error {
+				resp, err := c.Get(url)
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, resp.Body) // read to the end: the connection stays open
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					return fmt.Errorf("status %d", resp.StatusCode)
+				}
+				return nil
+			}
+			hogs := []*http.Client{newClient(), newClient()}
+			for _, c := range hogs {
+				require.NoError(t, get(c)) // its connection stays open, idle
+			}
+			require.NoError(t, get(newClient()), "a new client is served while idle connections hold every slot")
+			for _, c := range hogs {
+				require.NoError(t, get(c), "an idle client whose connection was closed reconnects")
+			}
+		})
+	}
 }

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // DefaultMaxConns bounds the connections a [Server] serves at once when
@@ -37,34 +39,82 @@ func (s *Server) limitRequests(h http.Handler) http.Handler {
 	})
 }
 
-// limitListener accepts at most cap(sem) connections at once: Accept
-// waits (the kernel's backlog holds new connections) until an accepted
-// connection is closed.
+// limitListener serves at most cap(sem) connections at once. Its Accept
+// takes the next connection from the kernel; when every slot is taken it
+// closes the connection that has been idle longest (a keep-alive HTTP/1
+// connection between requests, an HTTP/2 one with no open stream), so that
+// a client holding every slot with idle connections (each allowed
+// IdleTimeout) cannot lock others out; when none is idle, it waits (with
+// that one connection in hand, more in the kernel's backlog) until an
+// accepted connection is closed.
 type limitListener struct {
 	net.Listener
 	sem       chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+
+	mu   sync.Mutex
+	idle map[net.Conn]time.Time // accepted connections now idle, and since when
 }
 
-// newLimitListener wraps ln to serve at most n connections at once.
+// newLimitListener wraps ln to serve at most n connections at once. The
+// http.Server serving it must report its connections' states to
+// connState.
 func newLimitListener(ln net.Listener, n int) *limitListener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{}), idle: map[net.Conn]time.Time{}}
 }
 
-// Accept waits for a free slot, then for a connection.
+// Accept waits for a connection, then for a free slot.
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
 	c, err := l.Listener.Accept()
 	if err != nil {
-		<-l.sem
 		return nil, err
 	}
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		l.closeIdlest()
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.done:
+			c.Close()
+			return nil, net.ErrClosed
+		}
+	}
 	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+// closeIdlest closes the connection idle longest, if any is idle; its
+// Close frees its slot.
+func (l *limitListener) closeIdlest() {
+	l.mu.Lock()
+	var idlest net.Conn
+	var since time.Time
+	for c, t := range l.idle {
+		if idlest == nil || t.Before(since) {
+			idlest, since = c, t
+		}
+	}
+	delete(l.idle, idlest)
+	l.mu.Unlock()
+	if idlest != nil {
+		idlest.Close()
+	}
+}
+
+// connState is the http.Server's ConnState hook: it keeps track of which
+// accepted connections are idle.
+func (l *limitListener) connState(c net.Conn, st http.ConnState) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st == http.StateIdle {
+		l.idle[c] = time.Now()
+	} else {
+		delete(l.idle, c)
+	}
 }
 
 // Close closes the listener and ends an Accept waiting for a slot.

@@ -115,11 +115,21 @@ func (s *Server) HTTPServer() *http.Server {
 }
 
 // Serve runs hs (from [Server.HTTPServer]) on ln: HTTPS when s serves TLS,
-// else HTTP, at most Options.MaxConns connections at once (more wait in
-// the listen backlog until one closes). Like http.Server.Serve it returns
+// else HTTP, at most Options.MaxConns connections at once: a new one
+// beyond them replaces the longest-idle connection, or, when none is idle,
+// waits (in the listen backlog) until one closes. Serve sets
+// hs.ConnState (calling one already set too). Like http.Server.Serve it returns
 // http.ErrServerClosed after a Shutdown.
 func (s *Server) Serve(hs *http.Server, ln net.Listener) error {
-	ln = newLimitListener(ln, s.opts.MaxConns)
+	ll := newLimitListener(ln, s.opts.MaxConns)
+	ln = ll
+	prev := hs.ConnState
+	hs.ConnState = func(c net.Conn, st http.ConnState) {
+		ll.connState(c, st)
+		if prev != nil {
+			prev(c, st)
+		}
+	}
 	if s.TLS() {
 		return hs.ServeTLS(ln, "", "")
 	}

@@ -54,7 +54,8 @@ type Options struct {
 	// [Options.ForListener]).
 	TLSCert, TLSKey string
 	// MaxConns bounds the connections [Server.Serve] serves at once (0:
-	// DefaultMaxConns); more wait until one closes. It bounds the
+	// DefaultMaxConns); a new one beyond them replaces the longest-idle
+	// connection, or waits until one closes when none is idle. It bounds the
 	// requests in handlers at once too, also when many arrive as streams
 	// of one HTTP/2 connection (each of which carries at most
 	// MaxStreamsPerConn); more wait for a slot.
