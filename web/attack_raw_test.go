@@ -121,6 +121,9 @@ func TestRawRequestAttacks(t *testing.T) {
 		// CSRF
 		{"cross-site Origin", put("/api/selection", ctJSON+auth+"Origin: http://evil.example\r\n", sel), 403, ""},
 		{"null Origin", put("/api/selection", ctJSON+auth+"Origin: null\r\n", sel), 403, ""},
+		{"Origin of another local port", put("/api/selection", ctJSON+auth+"Origin: http://127.0.0.1:3000\r\n", sel), 403, ""},
+		{"Sec-Fetch-Site same-site", put("/api/selection", ctJSON+auth+"Sec-Fetch-Site: same-site\r\n", sel), 403, ""},
+		{"Referer of another site, no Origin (not a browser)", put("/api/selection", ctJSON+auth+"Referer: http://evil.example/\r\n", sel), 200, ""},
 		{"Sec-Fetch-Site cross-site", put("/api/selection", ctJSON+auth+"Sec-Fetch-Site: cross-site\r\n", sel), 403, ""},
 		{"text/plain body", put("/api/selection", "Content-Type: text/plain\r\n"+auth, sel), 415, ""},
 		{"form body", put("/api/selection", "Content-Type: application/x-www-form-urlencoded\r\n"+auth, "types=power"), 415, ""},
@@ -128,6 +131,11 @@ func TestRawRequestAttacks(t *testing.T) {
 		{"no Content-Type", put("/api/selection", auth, sel), 415, ""},
 		{"json look-alike type", put("/api/selection", "Content-Type: application/jsonx\r\n"+auth, sel), 415, ""},
 		{"json with charset", put("/api/selection", "Content-Type: application/json; charset=utf-8\r\n"+auth, sel), 200, ""},
+		// Smuggling: net/http refuses ambiguous framing (plain text)
+		{"two Content-Lengths", "PUT /api/selection HTTP/1.1\r\nHost: 127.0.0.1\r\n" + ctJSON + auth + "Content-Length: 19\r\nContent-Length: 5\r\n\r\n" + sel, 400, ""},
+		{"chunked and Content-Length (RFC 9112: chunked wins)", "PUT /api/selection HTTP/1.1\r\nHost: 127.0.0.1\r\n" + ctJSON + auth + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n13\r\n" + sel + "\r\n0\r\n\r\n", 200, ""},
+		{"unknown Transfer-Encoding", "PUT /api/selection HTTP/1.1\r\nHost: 127.0.0.1\r\n" + ctJSON + auth + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, ""},
+		{"gzip body", put("/api/selection", ctJSON+auth+"Content-Encoding: gzip\r\n", "\x1f\x8b\x08\x00"), 400, ""},
 		// Method confusion
 		{"TRACE", "TRACE / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "\r\n", 405, ""},
 		{"OPTIONS on a change", "OPTIONS /api/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n\r\n", 405, ""},
@@ -162,6 +170,10 @@ func TestRawRequestAttacks(t *testing.T) {
 			require.Equal(t, tt.location, loc)
 			if loc != "" { // a path of this server: no "//host" or "/\host" a browser would follow elsewhere
 				require.True(t, strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") && !strings.HasPrefix(loc, "/\\"), loc)
+			}
+			if !strings.Contains(resp.Header.Get("Content-Type"), "json") && resp.StatusCode >= 400 {
+				require.Contains(t, []int{400, 501}, resp.StatusCode, "only net/http's own refusals are plain text: %s", body)
+				return
 			}
 			if resp.StatusCode == http.StatusBadRequest && strings.Contains(body, "malformed Host") {
 				return // net/http's own plain-text answer (docs/API.md)
