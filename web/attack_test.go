@@ -146,3 +146,59 @@ func TestIdleConnectionsYieldToNewOnes(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitingConnectionTakesAnIdleSlot: a new connection that arrived while
+// every slot was busy is served as soon as one of them turns idle, not
+// only when one closes (after the 2 min idle timeout).
+func TestWaitingConnectionTakesAnIdleSlot(t *testing.T) {
+	fb := newFake()
+	var holding atomic.Bool
+	release := make(chan struct{})
+	fb.configRead = func() {
+		if holding.Load() {
+			<-release
+		}
+	}
+	s, err := web.New(fb, web.Options{Token: testToken, MaxConns: 1})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := s.HTTPServer()
+	go s.Serve(hs, ln)
+	t.Cleanup(func() { hs.Close() })
+	base := "http://" + ln.Addr().String()
+	newClient := func() *http.Client {
+		tr := &http.Transport{}
+		t.Cleanup(tr.CloseIdleConnections)
+		return &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	}
+	holding.Store(true)
+	hog := make(chan error, 1)
+	go func() {
+		resp, err := newClient().Get(base + "/api/config") // busy until released, then idle
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		hog <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the hog holds the only slot
+	waiter := make(chan error, 1)
+	go func() {
+		resp, err := newClient().Get(base + "/api/status")
+		if err == nil {
+			resp.Body.Close()
+		}
+		waiter <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	holding.Store(false)
+	close(release)
+	require.NoError(t, <-hog)
+	select {
+	case err := <-waiter:
+		require.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("the waiting connection was not served when the busy one turned idle")
+	}
+}

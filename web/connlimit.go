@@ -53,35 +53,41 @@ type limitListener struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	mu   sync.Mutex
-	idle map[net.Conn]time.Time // accepted connections now idle, and since when
+	mu     sync.Mutex
+	idle   map[net.Conn]time.Time // accepted connections now idle, and since when
+	idleCh chan struct{}          // signalled (cap 1) when a connection turns idle
 }
 
 // newLimitListener wraps ln to serve at most n connections at once. The
 // http.Server serving it must report its connections' states to
 // connState.
 func newLimitListener(ln net.Listener, n int) *limitListener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{}), idle: map[net.Conn]time.Time{}}
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{}), idle: map[net.Conn]time.Time{}, idleCh: make(chan struct{}, 1)}
 }
 
-// Accept waits for a connection, then for a free slot.
+// Accept waits for a connection, then for a free slot, closing the
+// longest-idle connection for it now or when one turns idle.
 func (l *limitListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case l.sem <- struct{}{}:
-	default:
+	for {
+		select {
+		case l.sem <- struct{}{}:
+			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+		default:
+		}
 		l.closeIdlest()
 		select {
 		case l.sem <- struct{}{}:
+			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+		case <-l.idleCh: // a busy connection turned idle: take its slot
 		case <-l.done:
 			c.Close()
 			return nil, net.ErrClosed
 		}
 	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
 }
 
 // closeIdlest closes the connection idle longest, if any is idle; its
@@ -112,6 +118,10 @@ func (l *limitListener) connState(c net.Conn, st http.ConnState) {
 	defer l.mu.Unlock()
 	if st == http.StateIdle {
 		l.idle[c] = time.Now()
+		select {
+		case l.idleCh <- struct{}{}:
+		default:
+		}
 	} else {
 		delete(l.idle, c)
 	}
