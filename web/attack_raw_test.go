@@ -138,7 +138,12 @@ func TestRawRequestAttacks(t *testing.T) {
 		{"gzip body", put("/api/selection", ctJSON+auth+"Content-Encoding: gzip\r\n", "\x1f\x8b\x08\x00"), 400, ""},
 		// Many overlapping ranges of a page file (net/http ignores them)
 		{"500 ranges of the script", get("/app.js", "127.0.0.1", "Range: bytes="+strings.Repeat("0-,", 499)+"0-\r\n"), 200, ""},
+		// Protocol tricks
+		{"HTTP2 prior knowledge on plain HTTP (no h2c)", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 421, ""},
+		{"h2c upgrade", get("/api/status", "127.0.0.1", "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"), 200, ""},
 		// Method confusion
+		{"OPTIONS * (server-wide)", "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 404, ""},
+		{"CONNECT", "CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 404, ""},
 		{"TRACE", "TRACE / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "\r\n", 405, ""},
 		{"OPTIONS on a change", "OPTIONS /api/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n\r\n", 405, ""},
 		{"method override on GET", get("/api/sync", "127.0.0.1", "X-HTTP-Method-Override: POST\r\nX-Method-Override: POST\r\n"+auth), 405, ""},

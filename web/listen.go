@@ -111,6 +111,9 @@ func (s *Server) HTTPServer() *http.Server {
 		ErrorLog:          log.New(s.log, "", 0),
 		TLSConfig:         s.tls,
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxStreamsPerConn},
+		// OPTIONS * goes to the Server too (JSON error, hardening
+		// headers, Host check), not to net/http's bare 200.
+		DisableGeneralOptionsHandler: true,
 	}
 }
 

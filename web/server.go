@@ -208,6 +208,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusMisdirectedRequest, &ErrorBody{Error: fmt.Sprintf("host %s is not served here (use the address the server printed, e.g. 127.0.0.1)", quoted(r.Host, 64))})
 		return
 	}
+	if !strings.HasPrefix(r.URL.Path, "/") { // OPTIONS * or CONNECT host:port: no page or endpoint
+		s.fail(w, r, http.StatusNotFound, &ErrorBody{Error: "no such page or endpoint: the page is at /, the API under /api/ (docs/API.md lists them)"})
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
