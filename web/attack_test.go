@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -201,4 +202,79 @@ func TestWaitingConnectionTakesAnIdleSlot(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("the waiting connection was not served when the busy one turned idle")
 	}
+}
+
+// countingZeros is an endless request body of zeros that counts what the
+// client's transport took from it.
+type countingZeros struct{ n atomic.Int64 }
+
+func (z *countingZeros) Read(p []byte) (int, error) {
+	clear(p)
+	z.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// TestHTTP2BuffersLittleForWaitingRequests: an HTTP/2 client may send a
+// request's body as far as the server's flow-control window allows, and
+// the server buffers it even while no handler reads it (a request waiting
+// for a slot, before any token check). net/http's default window is 1 MB
+// per connection, so 128 unauthenticated connections could pin 128 MB of
+// a CMC's memory; the server's windows are 64 KiB.
+func TestHTTP2BuffersLittleForWaitingRequests(t *testing.T) {
+	certFile, keyFile, pool := writeSelfSigned(t)
+	fb := newFake()
+	var holding atomic.Bool
+	release := make(chan struct{})
+	fb.configRead = func() {
+		if holding.Load() {
+			<-release
+		}
+	}
+	s, err := web.New(fb, web.Options{Token: testToken, MaxConns: 1, TLSCert: certFile, TLSKey: keyFile})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := s.HTTPServer()
+	go s.Serve(hs, ln)
+	t.Cleanup(func() { hs.Close() })
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	base := "https://" + ln.Addr().String()
+	resp, err := client.Get(base + "/api/status") // the connection, over HTTP/2
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 2, resp.ProtoMajor)
+
+	holding.Store(true)
+	busy := make(chan struct{})
+	go func() {
+		defer close(busy)
+		if resp, err := client.Get(base + "/api/config"); err == nil { // holds the only request slot
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	body := &countingZeros{}
+	ctx, cancel := context.WithCancel(context.Background())
+	put := make(chan struct{})
+	go func() {
+		defer close(put)
+		req, _ := http.NewRequestWithContext(ctx, "PUT", base+"/api/info/power", body)
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(time.Second)
+	sent := body.n.Load()
+	cancel()
+	<-put
+	close(release)
+	<-busy
+	// Go's client reads up to 512 KiB of a body ahead into its own buffer;
+	// beyond that it sends only what the server's window allows (before:
+	// 1 MiB more).
+	const clientReadAhead = 512 << 10
+	require.Less(t, sent, int64(clientReadAhead+256<<10), "body bytes the server took for a request no handler reads yet")
 }

@@ -21,6 +21,11 @@ const (
 	MaxURIBytes = 2048
 )
 
+// h2Window is the HTTP/2 receive window per connection and per stream: the
+// most body an HTTP/2 client may send ahead of the handler reading it (the
+// smallest window net/http accepts per connection).
+const h2Window = 64 << 10
+
 // ErrNeedTLS means the server would be reachable from other hosts without
 // TLS: its token and the CMC's information would cross the network in
 // clear text.
@@ -110,7 +115,14 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          log.New(s.log, "", 0),
 		TLSConfig:         s.tls,
-		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxStreamsPerConn},
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: MaxStreamsPerConn,
+			// The flow-control windows bound what a client may send that
+			// the server buffers before a handler reads it (net/http's
+			// defaults: 1 MB per connection and stream).
+			MaxReceiveBufferPerConnection: h2Window,
+			MaxReceiveBufferPerStream:     h2Window,
+		},
 		// OPTIONS * goes to the Server too (JSON error, hardening
 		// headers, Host check), not to net/http's bare 200.
 		DisableGeneralOptionsHandler: true,
