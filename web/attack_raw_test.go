@@ -104,6 +104,8 @@ func TestRawRequestAttacks(t *testing.T) {
 		{"Host with userinfo", get("/api/status", "127.0.0.1@evil.example", ""), 400, ""}, // net/http: malformed Host, plain text
 		{"absolute-form target naming another host", get("http://evil.example/api/status", "127.0.0.1", ""), 421, ""},
 		{"absolute-form target naming loopback", get("http://127.0.0.1/api/status", "127.0.0.1", ""), 200, ""},
+		{"forwarding headers naming loopback", get("/api/status", "evil.example", "X-Forwarded-Host: 127.0.0.1\r\nForwarded: host=127.0.0.1\r\nX-Forwarded-For: 127.0.0.1\r\nX-Original-Host: localhost\r\n"), 421, ""},
+		{"second Host header", get("/api/status", "evil.example", "Host: 127.0.0.1\r\n"), 400, ""},
 		{"HTTP/1.0 without Host", "GET /api/status HTTP/1.0\r\n\r\n", 421, ""},
 		// Tokens where they do not belong
 		{"token in the query", put("/api/selection?token="+testToken+"&access_token="+testToken, ctJSON, sel), 401, ""},
