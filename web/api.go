@@ -118,7 +118,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && strings.HasPrefix(te.Value, "number") {
-			return fmt.Errorf("%s seconds is too large (at most %v)", b, float64(maxDurationSeconds))
+			return fmt.Errorf("%s seconds is too large (at most %v)", capText(string(b), maxNameEcho), float64(maxDurationSeconds))
 		}
 		return fmt.Errorf("want a number of seconds such as 30 or 0.5")
 	}

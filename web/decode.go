@@ -188,7 +188,7 @@ func malformed(err error) error {
 func describeValueError(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("want %s, not %s", describeType(te.Type), te.Value)
+		return fmt.Sprintf("want %s, not %s", describeType(te.Type), capText(te.Value, maxNameEcho)) // Value holds a number's digits: up to the whole body
 	}
 	return err.Error()
 }

@@ -21,6 +21,11 @@ const (
 	MaxURIBytes = 2048
 )
 
+// h2Window is the HTTP/2 receive window per connection and per stream: the
+// most body an HTTP/2 client may send ahead of the handler reading it (the
+// smallest window net/http accepts per connection).
+const h2Window = 64 << 10
+
 // ErrNeedTLS means the server would be reachable from other hosts without
 // TLS: its token and the CMC's information would cross the network in
 // clear text.
@@ -94,13 +99,15 @@ func (s *Server) Scheme() string {
 // HTTPServer returns an http.Server for s with bounded request sizes and
 // times: headers at most MaxHeaderBytes and read within 10 s, a whole
 // request within 30 s, a response within 5 min (a "sync now" waits for its
-// round), idle connections closed after 2 min; its error log goes through
+// round), idle connections closed after 2 min, at most Options.MaxConns
+// requests in handlers at once and MaxStreamsPerConn streams per HTTP/2
+// connection; its error log goes through
 // the Server's escaped, rate-limited log; and, when s serves TLS, its
 // certificate. The caller may set BaseContext, then runs it with
 // [Server.Serve].
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
-		Handler:           s,
+		Handler:           s.limitRequests(s),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute,
@@ -108,15 +115,36 @@ func (s *Server) HTTPServer() *http.Server {
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          log.New(s.log, "", 0),
 		TLSConfig:         s.tls,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: MaxStreamsPerConn,
+			// The flow-control windows bound what a client may send that
+			// the server buffers before a handler reads it (net/http's
+			// defaults: 1 MB per connection and stream).
+			MaxReceiveBufferPerConnection: h2Window,
+			MaxReceiveBufferPerStream:     h2Window,
+		},
+		// OPTIONS * goes to the Server too (JSON error, hardening
+		// headers, Host check), not to net/http's bare 200.
+		DisableGeneralOptionsHandler: true,
 	}
 }
 
 // Serve runs hs (from [Server.HTTPServer]) on ln: HTTPS when s serves TLS,
-// else HTTP, at most Options.MaxConns connections at once (more wait in
-// the listen backlog until one closes). Like http.Server.Serve it returns
+// else HTTP, at most Options.MaxConns connections at once: a new one
+// beyond them replaces the longest-idle connection, or, when none is idle,
+// waits (in the listen backlog) until one closes. Serve sets
+// hs.ConnState (calling one already set too). Like http.Server.Serve it returns
 // http.ErrServerClosed after a Shutdown.
 func (s *Server) Serve(hs *http.Server, ln net.Listener) error {
-	ln = newLimitListener(ln, s.opts.MaxConns)
+	ll := newLimitListener(ln, s.opts.MaxConns)
+	ln = ll
+	prev := hs.ConnState
+	hs.ConnState = func(c net.Conn, st http.ConnState) {
+		ll.connState(c, st)
+		if prev != nil {
+			prev(c, st)
+		}
+	}
 	if s.TLS() {
 		return hs.ServeTLS(ln, "", "")
 	}

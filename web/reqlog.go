@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -20,6 +21,10 @@ import (
 //   - a refused request logs one line, and lines are rate-limited: a burst
 //     of logBurst, then logLinesPerSecond; the next line written after a
 //     quiet spell says how many were dropped.
+//
+// And the API token never reaches the log: a client may put it in a path
+// by mistake, so every occurrence is replaced by "[token]" before the
+// text is cut (a cut could otherwise leave part of it).
 const (
 	logBurst          = 20
 	logLinesPerSecond = 2
@@ -30,8 +35,9 @@ const (
 // requestLog writes bounded, escaped, rate-limited lines to a Logf. The
 // zero value with logf nil logs nothing. Safe for concurrent use.
 type requestLog struct {
-	logf func(format string, a ...any)
-	now  func() time.Time
+	logf   func(format string, a ...any)
+	now    func() time.Time
+	secret string // the API token, redacted from what is logged ("": none)
 
 	mu         sync.Mutex
 	allowance  float64 // lines that may be written now, up to logBurst
@@ -39,8 +45,18 @@ type requestLog struct {
 	suppressed int
 }
 
-func newRequestLog(logf func(string, ...any)) *requestLog {
-	return &requestLog{logf: logf, now: time.Now, allowance: logBurst}
+// newRequestLog returns a requestLog writing to logf that never logs
+// secret (the API token; "" for none).
+func newRequestLog(logf func(string, ...any), secret string) *requestLog {
+	return &requestLog{logf: logf, now: time.Now, allowance: logBurst, secret: secret}
+}
+
+// redact returns s with every occurrence of the secret replaced.
+func (l *requestLog) redact(s string) string {
+	if l.secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, l.secret, "[token]")
 }
 
 // line writes one line unless the rate limit is reached. The caller has
@@ -74,7 +90,7 @@ func (l *requestLog) refused(r *http.Request, code int, msg string) {
 	if l.logf == nil {
 		return
 	}
-	l.line(fmt.Sprintf("web: %d %s %s from %s: %s", code, quoted(r.Method, 16), quoted(r.URL.Path, maxLoggedPath), quoted(r.RemoteAddr, 64), quoted(msg, maxLoggedText)))
+	l.line(fmt.Sprintf("web: %d %s %s from %s: %s", code, quoted(l.redact(r.Method), 16), quoted(l.redact(r.URL.Path), maxLoggedPath), quoted(r.RemoteAddr, 64), quoted(l.redact(msg), maxLoggedText)))
 }
 
 // Write lets net/http's server log (http.Server.ErrorLog: TLS handshake
@@ -84,7 +100,7 @@ func (l *requestLog) Write(p []byte) (int, error) {
 	if n := len(text); n > 0 && text[n-1] == '\n' {
 		text = text[:n-1]
 	}
-	l.line("web: http server: " + quoted(text, maxLoggedText))
+	l.line("web: http server: " + quoted(l.redact(text), maxLoggedText))
 	return len(p), nil
 }
 

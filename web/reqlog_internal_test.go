@@ -14,7 +14,7 @@ import (
 func TestRequestLogRateLimit(t *testing.T) {
 	var got []string
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newRequestLog(func(format string, a ...any) { got = append(got, fmt.Sprintf(format, a...)) })
+	l := newRequestLog(func(format string, a ...any) { got = append(got, fmt.Sprintf(format, a...)) }, "")
 	l.now = func() time.Time { return now }
 	for i := range logBurst + 30 {
 		l.line(fmt.Sprintf("line %d", i))
@@ -56,12 +56,12 @@ func TestCapText(t *testing.T) {
 // message too.
 func TestRequestLogWrite(t *testing.T) {
 	var got []string
-	l := newRequestLog(func(format string, a ...any) { got = append(got, fmt.Sprintf(format, a...)) })
+	l := newRequestLog(func(format string, a ...any) { got = append(got, fmt.Sprintf(format, a...)) }, "")
 	msg := []byte("http: TLS handshake error from 192.0.2.1:4000: \x16\x03garbage\r\nweb: forged\n")
 	n, err := l.Write(msg)
 	require.NoError(t, err)
 	require.Equal(t, len(msg), n)
 	require.Equal(t, []string{`web: http server: "http: TLS handshake error from 192.0.2.1:4000: \x16\x03garbage\r\nweb: forged"`}, got)
-	_, err = newRequestLog(nil).Write([]byte("dropped\n"))
+	_, err = newRequestLog(nil, "").Write([]byte("dropped\n"))
 	require.NoError(t, err, "no Logf: nothing is logged")
 }

@@ -40,7 +40,8 @@ type Options struct {
 	// the HTTP server's own errors (see [Server.HTTPServer]). Whatever came
 	// from the request is quoted and cut to a few hundred bytes, and the
 	// lines are rate-limited (a burst of 20, then 2 a second), so no
-	// client can forge lines or flood the log.
+	// client can forge lines or flood the log; the token, should a client
+	// put it in a path, is logged as "[token]".
 	Logf func(format string, a ...any)
 	// AllowedHosts, if not empty, lists the host names (without port) that
 	// requests may name in their Host header; others get 421. A server on a
@@ -53,7 +54,11 @@ type Options struct {
 	// [Options.ForListener]).
 	TLSCert, TLSKey string
 	// MaxConns bounds the connections [Server.Serve] serves at once (0:
-	// DefaultMaxConns); more wait until one closes.
+	// DefaultMaxConns); a new one beyond them replaces the longest-idle
+	// connection, or waits until one closes when none is idle. It bounds the
+	// requests in handlers at once too, also when many arrive as streams
+	// of one HTTP/2 connection (each of which carries at most
+	// MaxStreamsPerConn); more wait for a slot.
 	MaxConns int
 	// RequireTokenForReads makes every API read and /metrics need the
 	// token too (401 without it). The page and its files stay open so a
@@ -71,7 +76,8 @@ type Server struct {
 	csrf    *http.CrossOriginProtection
 	metrics *metrics
 	log     *requestLog
-	tls     *tls.Config // nil: plain HTTP
+	tls     *tls.Config   // nil: plain HTTP
+	reqs    chan struct{} // one slot per request in a handler (HTTPServer's): cap Options.MaxConns
 
 	// configMu serializes the configuration changes (PUT /api/config and
 	// /api/selection): a selection's read of the configuration and its
@@ -105,7 +111,7 @@ func New(b Backend, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf), tls: tlsConfig}
+	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf, o.Token), tls: tlsConfig, reqs: make(chan struct{}, o.MaxConns)}
 	s.metrics = newMetrics(b)
 
 	static, err := fs.Sub(staticFiles, "static")
@@ -200,6 +206,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.hostAllowed(r.Host) {
 		s.fail(w, r, http.StatusMisdirectedRequest, &ErrorBody{Error: fmt.Sprintf("host %s is not served here (use the address the server printed, e.g. 127.0.0.1)", quoted(r.Host, 64))})
+		return
+	}
+	if !strings.HasPrefix(r.URL.Path, "/") { // OPTIONS * or CONNECT host:port: no page or endpoint
+		s.fail(w, r, http.StatusNotFound, &ErrorBody{Error: "no such page or endpoint: the page is at /, the API under /api/ (docs/API.md lists them)"})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
