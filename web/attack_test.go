@@ -122,7 +122,7 @@ func TestIdleConnectionsYieldToNewOnes(t *testing.T) {
 			newClient := func() *http.Client {
 				tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 				t.Cleanup(tr.CloseIdleConnections)
-				return &http.Client{Transport: tr, Timeout: 3 * time.Second}
+				return &http.Client{Transport: tr, Timeout: 15 * time.Second} // far below the 2 min idle timeout a lockout lasts; room for a loaded machine
 			}
 			get := func(c *http.Client) error {
 				resp, err := c.Get(url)
@@ -171,7 +171,7 @@ func TestWaitingConnectionTakesAnIdleSlot(t *testing.T) {
 	newClient := func() *http.Client {
 		tr := &http.Transport{}
 		t.Cleanup(tr.CloseIdleConnections)
-		return &http.Client{Transport: tr, Timeout: 5 * time.Second}
+		return &http.Client{Transport: tr, Timeout: 20 * time.Second}
 	}
 	holding.Store(true)
 	hog := make(chan error, 1)
@@ -199,7 +199,7 @@ func TestWaitingConnectionTakesAnIdleSlot(t *testing.T) {
 	select {
 	case err := <-waiter:
 		require.NoError(t, err)
-	case <-time.After(3 * time.Second):
+	case <-time.After(15 * time.Second): // a lockout lasts the 2 min idle timeout
 		t.Fatal("the waiting connection was not served when the busy one turned idle")
 	}
 }
