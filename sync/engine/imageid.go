@@ -90,8 +90,14 @@ func (r RangeDigest) ImageID(chip int, f io.ReaderAt) (string, error) {
 		return "", fmt.Errorf("image range %#x+%d: want a non-negative offset and a positive size", r.Off, r.Size)
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, r.Off, r.Size)); err != nil {
+	n, err := io.Copy(h, io.NewSectionReader(f, r.Off, r.Size))
+	if err != nil {
 		return "", fmt.Errorf("read image range %#x+%d: %w", r.Off, r.Size, err)
+	}
+	if n != r.Size {
+		// io.Copy takes the end of the device for the end of the range: a
+		// digest of what is there would name a range the user did not give.
+		return "", fmt.Errorf("read image range %#x+%d: the device ends %d bytes into it: %w", r.Off, r.Size, n, io.ErrUnexpectedEOF)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -45,6 +45,16 @@ func TestRangeDigestImageID(t *testing.T) {
 		_, err := bad.ImageID(0, bytes.NewReader(data))
 		require.ErrorContains(t, err, fmt.Sprintf("image range %#x+%d: want a non-negative offset and a positive size", bad.Off, bad.Size))
 	}
+	// A range running past the end of the device is refused, not hashed
+	// as far as the device goes.
+	for _, past := range []RangeDigest{{Off: 8, Size: 16}, {Off: 16, Size: 1}, {Off: 15, Size: 2}} {
+		_, err := past.ImageID(0, bytes.NewReader(data))
+		require.ErrorIs(t, err, io.ErrUnexpectedEOF, "%+v", past)
+		require.ErrorContains(t, err, fmt.Sprintf("read image range %#x+%d: the device ends %d bytes into it", past.Off, past.Size, max(int64(len(data))-past.Off, 0)))
+	}
+	id, err = RangeDigest{Off: 12, Size: 4}.ImageID(0, bytes.NewReader(data))
+	require.NoError(t, err, "a range ending at the device's end")
+	require.Equal(t, sum(data[12:]), id)
 	_, err = RangeDigest{Off: 8, Size: 16}.ImageID(0, failingReader{})
 	require.ErrorContains(t, err, "read image range 0x8+16: gone")
 }
