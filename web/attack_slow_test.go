@@ -55,12 +55,7 @@ func TestSlowClientsAreCut(t *testing.T) {
 		}
 		s, err := web.New(newFake(), o)
 		require.NoError(t, err)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		hs := s.HTTPServer()
-		go s.Serve(hs, ln)
-		t.Cleanup(func() { hs.Close() })
-		return ln.Addr().String()
+		return serveOnLoopback(t, s)
 	}
 	t.Run("headers a line at a time", func(t *testing.T) {
 		t.Parallel()

@@ -113,12 +113,8 @@ func TestIdleConnectionsYieldToNewOnes(t *testing.T) {
 			}
 			s, err := web.New(newFake(), o)
 			require.NoError(t, err)
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			require.NoError(t, err)
-			hs := s.HTTPServer()
-			go s.Serve(hs, ln)
-			t.Cleanup(func() { hs.Close() })
-			url := s.Scheme() + "://" + ln.Addr().String() + "/api/status"
+			addr := serveOnLoopback(t, s)
+			url := s.Scheme() + "://" + addr + "/api/status"
 			newClient := func() *http.Client {
 				tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 				t.Cleanup(tr.CloseIdleConnections)
@@ -162,12 +158,8 @@ func TestWaitingConnectionTakesAnIdleSlot(t *testing.T) {
 	}
 	s, err := web.New(fb, web.Options{Token: testToken, MaxConns: 1})
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	hs := s.HTTPServer()
-	go s.Serve(hs, ln)
-	t.Cleanup(func() { hs.Close() })
-	base := "http://" + ln.Addr().String()
+	addr := serveOnLoopback(t, s)
+	base := "http://" + addr
 	newClient := func() *http.Client {
 		tr := &http.Transport{}
 		t.Cleanup(tr.CloseIdleConnections)
@@ -232,15 +224,11 @@ func TestHTTP2BuffersLittleForWaitingRequests(t *testing.T) {
 	}
 	s, err := web.New(fb, web.Options{Token: testToken, MaxConns: 1, TLSCert: certFile, TLSKey: keyFile})
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	hs := s.HTTPServer()
-	go s.Serve(hs, ln)
-	t.Cleanup(func() { hs.Close() })
+	addr := serveOnLoopback(t, s)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 	t.Cleanup(tr.CloseIdleConnections)
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	base := "https://" + ln.Addr().String()
+	base := "https://" + addr
 	resp, err := client.Get(base + "/api/status") // the connection, over HTTP/2
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -171,14 +171,10 @@ func TestHTTPServerBoundsRequests(t *testing.T) {
 func TestServeBoundsConnections(t *testing.T) {
 	s, err := web.New(newFake(), web.Options{Token: testToken, MaxConns: 2})
 	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	hs := s.HTTPServer()
-	go s.Serve(hs, ln)
-	t.Cleanup(func() { hs.Close() })
+	addr := serveOnLoopback(t, s)
 	var held []net.Conn
 	for range 2 {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
 		t.Cleanup(func() { c.Close() })
 		held = append(held, c)
@@ -186,7 +182,7 @@ func TestServeBoundsConnections(t *testing.T) {
 	answered := make(chan int, 1)
 	go func() {
 		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-		resp, err := client.Get("http://" + ln.Addr().String() + "/api/status")
+		resp, err := client.Get("http://" + addr + "/api/status")
 		if err != nil {
 			answered <- 0
 			return
@@ -390,4 +386,16 @@ func TestNewRefusesBadTLSFiles(t *testing.T) {
 	s, err := web.New(newFake(), web.Options{Token: testToken})
 	require.NoError(t, err)
 	require.Equal(t, "http", s.Scheme())
+}
+
+// serveOnLoopback serves s (its HTTPServer, through Serve) on a loopback
+// port until the test ends and returns the address.
+func serveOnLoopback(t *testing.T, s *web.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := s.HTTPServer()
+	go s.Serve(hs, ln)
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
 }
