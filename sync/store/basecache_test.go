@@ -57,3 +57,20 @@ func TestBaseCacheIgnoresAStaleEntry(t *testing.T) {
 	checkPayloads(t, s, ps)
 	checkPayloads(t, openTest(t, f, Options{ReadOnly: true}), ps)
 }
+
+// TestBaseCacheCountsAReplacedEntryOnce: putting a chunk the cache holds
+// replaces its bytes in the count (new length less the old), so a cache
+// filled to its limit by replacements still takes the chunks that fit.
+func TestBaseCacheCountsAReplacedEntryOnce(t *testing.T) {
+	var c baseCache
+	c.put(1, 0, make([]byte, 3000))
+	require.Equal(t, int64(3000), c.bytes)
+	c.put(1, 0, make([]byte, 1000))
+	require.Equal(t, int64(1000), c.bytes, "the replaced 3000 bytes are no longer counted")
+	c.put(1, 1, make([]byte, 500))
+	require.Equal(t, int64(1500), c.bytes)
+	c.put(1, 0, make([]byte, 2000))
+	require.Equal(t, int64(2500), c.bytes)
+	require.True(t, c.room(2, 0, baseCacheLimit-2500, 0), "exactly the rest of the limit")
+	require.False(t, c.room(2, 0, baseCacheLimit-2499, 0))
+}

@@ -410,6 +410,14 @@ func TestDeltaRecordCapKeepsACheckpointInItsArea(t *testing.T) {
 	f, s := newStore(t)
 	limit := s.deltaRecordCap()
 	require.Positive(t, limit)
+	// The cap by the formula of deltaRecordCap's comment, for this layout
+	// (E = 4096, 250 chunks, K = 88 journal blocks, format version 5):
+	// checkpoint 250/92 + 1 + 6 + 2 = 11 blocks; round 250/82 + 1 +
+	// 250·47/4054 + 1 + 250/(4096/deltaOverhead) + 1 = 3+1+2+1+1+1 = 9;
+	// 88 − 11 − 9 − 8 = 60 blocks of ⌊4058/17⌋ = 238 entries.
+	require.Equal(t, uint32(88), s.layout.JournalBlocks)
+	require.Equal(t, int64(1), int64(testMaxChunks)/(4096/deltaOverhead))
+	require.Equal(t, 60*238, limit)
 	e := s.eraseSize
 	perBlock := (e - recordOverhead - 10) / ckptDeltaEntrySize
 	ckpt := int64(testMaxChunks)/((e-44)/44) + 1 + 8 + int64(limit)/perBlock + 1

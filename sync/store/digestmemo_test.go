@@ -63,3 +63,19 @@ func TestDigestMemo(t *testing.T) {
 	require.NotEqual(t, m.Digest(p), m.Digest(q))
 	require.Equal(t, ChunkDigest(p[:100]), m.Digest(p[:100]), "a prefix is another key")
 }
+
+// TestDigestMemoDefaultLimit: a limit of 0 or below means
+// DefaultDigestMemoLimit, not "hold nothing": two distinct chunks are
+// both kept; a positive limit is kept as given (two 4 KiB chunks do not
+// fit in 4 KiB: the second empties the memo).
+func TestDigestMemoDefaultLimit(t *testing.T) {
+	for _, tc := range []struct {
+		limit int64
+		want  int
+	}{{0, 2}, {-1, 2}, {4096, 1}, {8192, 2}} {
+		m := NewDigestMemo(tc.limit)
+		m.Digest(randomBytes(1, 4096))
+		m.Digest(randomBytes(2, 4096))
+		require.Equal(t, tc.want, m.Len(), "limit %d", tc.limit)
+	}
+}

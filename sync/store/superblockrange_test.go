@@ -1,0 +1,68 @@
+package store
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestOpenReadsTheSuperblockCopiesInItsRangeOnly: Open reads superblock
+// copy i only when the range holds erase block i whole. A range of exactly
+// two blocks whose copy 0 is erased takes copy 1 (and refuses the range
+// as too small for the store the copy describes, not as unformatted); a
+// one-block range at the chip's end holding a good copy 0 does not read
+// past the chip for copy 1 and is refused for its size the same way.
+func TestOpenReadsTheSuperblockCopiesInItsRangeOnly(t *testing.T) {
+	f, _ := newStore(t)
+	e := f.Geometry().EraseSize
+	end := f.Geometry().Size
+	copy0 := make([]byte, e)
+	_, err := f.ReadAt(copy0, testStoreOff)
+	require.NoError(t, err)
+	base := f.Snapshot()
+	for _, tc := range []struct {
+		name      string
+		off, size int64
+		prepare   func()
+		want      string
+	}{
+		{"two blocks, copy 0 erased", testStoreOff, 2 * e, func() {
+			require.NoError(t, f.Erase(testStoreOff, e))
+		}, "the range is 8KiB of 4KiB blocks"},
+		{"one block at the chip's end", end - e, e, func() {
+			require.NoError(t, f.Erase(end-e, e))
+			f.Poke(end-e, copy0)
+		}, "the range is 4KiB of 4KiB blocks"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.Restore(base)
+			tc.prepare()
+			_, err := Open(f, tc.off, tc.size, Options{ReadOnly: true})
+			require.ErrorIs(t, err, ErrCorrupt)
+			require.NotErrorIs(t, err, ErrNotFormatted)
+			require.ErrorContains(t, err, "superblock describes a 3MiB store with 4KiB erase blocks, "+tc.want)
+		})
+	}
+}
+
+// TestSuperblockCopyFindingOffsets: a damaged superblock copy is reported
+// at its own erase block: copy 0 at the store's offset, copy 1 one erase
+// block after it.
+func TestSuperblockCopyFindingOffsets(t *testing.T) {
+	for i := int64(0); i < 2; i++ {
+		f, _ := newStore(t)
+		e := f.Geometry().EraseSize
+		require.NoError(t, f.Erase(testStoreOff+i*e, e))
+		s := openTest(t, f, Options{ReadOnly: true})
+		var got []Finding
+		for _, fd := range s.Findings() {
+			if fd.Kind == SuperblockDamaged {
+				got = append(got, fd)
+			}
+		}
+		require.Len(t, got, 1, "copy %d: %v", i, s.Findings())
+		require.Equal(t, testStoreOff+i*e, got[0].Off, "copy %d", i)
+		require.Equal(t, -1, got[0].Area)
+		require.Contains(t, got[0].Detail, "superblock copy "+string(rune('0'+i))+" is erased")
+	}
+}
