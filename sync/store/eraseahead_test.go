@@ -2,6 +2,7 @@ package store
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -141,4 +142,34 @@ func requireIdleStepPowerSafe(t *testing.T, step func(*Store) error) {
 			require.Empty(t, s.VerifyChunks(), "%v", sched)
 		}
 	}
+}
+
+// TestEraseAheadWithWholeWordsOfDataBlocks: on a store whose data blocks
+// fill whole 64-bit words of the block sets (a multiple of 64), EraseAhead
+// counts the ready blocks over exactly the data blocks: a fresh store has
+// them all blank, so it is done at once with every block ready.
+func TestEraseAheadWithWholeWordsOfDataBlocks(t *testing.T) {
+	f := newChip(t)
+	e := f.Geometry().EraseSize
+	fo := FormatOptions{ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: testMaxChunks,
+		Config: Config{Types: []uint8{1, 2}, Interval: time.Minute, Threshold: time.Second}}
+	size := int64(testStoreSize)
+	for ; ; size -= e {
+		sb, err := PlanLayout(f.Geometry(), size, fo)
+		require.NoError(t, err, "no layout with a multiple of 64 data blocks")
+		if sb.DataBlocks%64 == 0 {
+			break
+		}
+	}
+	require.NoError(t, Format(f, testStoreOff, size, fo))
+	s, err := Open(f, testStoreOff, size, Options{})
+	require.NoError(t, err)
+	n := int(s.layout.DataBlocks)
+	require.Zero(t, n%64)
+	step, err := s.EraseAhead(n)
+	require.NoError(t, err)
+	require.Equal(t, EraseAheadStep{Ready: n, Done: true}, step)
+	step, err = s.EraseAhead(n + 1)
+	require.NoError(t, err)
+	require.Equal(t, EraseAheadStep{Ready: n, Done: true}, step, "nothing dirty to erase")
 }

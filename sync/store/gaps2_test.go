@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,21 @@ func TestFormatMultiBlockCheckpoint(t *testing.T) {
 	require.NoError(t, err)
 	img := checkpointImage(&sb, 1, 1, &State{Config: cfg}, nil, 0, 0)
 	require.Greater(t, int64(len(img)), sb.EraseSize, "the initial checkpoint spans more than one erase block")
+	// The bytes on flash: block i of journal area 0 holds the image's
+	// i-th erase block (erased past its end), and the block after the
+	// image is still erased.
+	a0 := off + int64(sb.Journal[0])*sb.EraseSize
+	nb := (int64(len(img)) + sb.EraseSize - 1) / sb.EraseSize
+	for i := int64(0); i <= nb; i++ {
+		want := bytes.Repeat([]byte{0xFF}, int(sb.EraseSize))
+		if i < nb {
+			copy(want, img[i*sb.EraseSize:min((i+1)*sb.EraseSize, int64(len(img)))])
+		}
+		got := make([]byte, sb.EraseSize)
+		_, err := f.ReadAt(got, a0+i*sb.EraseSize)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got), "journal area 0, block %d of the %d-block initial checkpoint", i, nb)
+	}
 
 	s, err := Open(f, off, size, Options{})
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 )
 
@@ -173,4 +174,56 @@ func TestBetweenWritesStopsALongIntent(t *testing.T) {
 	again := openTest(t, f, Options{ReadOnly: true})
 	require.Equal(t, uint64(1), again.State().Generation)
 	checkPayloads(t, again, ps1)
+}
+
+// TestEraseCheckedErasesAgainAtMostTwice: eraseChecked on one data block
+// holding data, its erases failing as the schedule says. An erase that
+// reports success without erasing is read back and done again, at most
+// twice more (three erases, then ErrVerify naming them, the block left as
+// it was); an erase error on the way is returned as it is; an erase that
+// works the second time ends it there.
+func TestEraseCheckedErasesAgainAtMostTwice(t *testing.T) {
+	f, s := newStore(t)
+	e := f.Geometry().EraseSize
+	off := s.dataOff(7)
+	data := randomBytes(7, int(e))
+	base := f.Snapshot()
+	for _, tc := range []struct {
+		sched  string
+		erases int
+		want   error // nil: the block ends erased
+		msg    string
+	}{
+		{"(on erase (silent-erase unchanged))", 3, ErrVerify, fmt.Sprintf("4096 bytes at %#x do not read erased after 3 erases that reported success", off)},
+		{"(on (at 0) (silent-erase unchanged)) (on (at 2) (fail media))", 2, hal.ErrMedia, "media error"},
+		{"(on (at 0) (silent-erase unchanged)) (on (at 2) (silent-erase unchanged)) (on (at 4) (fail media))", 3, hal.ErrMedia, "media error"},
+		{"(on (at 0) (silent-erase unchanged))", 2, nil, ""},
+		{"(on (at 0) (silent-erase unchanged)) (on (at 2) (silent-erase unchanged))", 3, nil, ""},
+	} {
+		t.Run(tc.sched, func(t *testing.T) {
+			f.Restore(base)
+			require.NoError(t, f.Erase(off, e))
+			f.Poke(off, data)
+			erases := 0
+			in := faults.NewInjector(mustSchedule(t, tc.sched), faults.Options{Trace: func(op faults.Op) {
+				if op.Kind == faults.Erase {
+					erases++
+				}
+			}})
+			s.flash = in.Wrap(f, faults.Backup)
+			err := s.eraseChecked(off, e)
+			require.Equal(t, tc.erases, erases, "erases")
+			got := make([]byte, e)
+			_, rerr := f.ReadAt(got, off)
+			require.NoError(t, rerr)
+			if tc.want == nil {
+				require.NoError(t, err)
+				require.True(t, hal.IsErased(got))
+				return
+			}
+			require.ErrorIs(t, err, tc.want)
+			require.ErrorContains(t, err, tc.msg)
+			require.Equal(t, data, got, "the block is left as it was")
+		})
+	}
 }
