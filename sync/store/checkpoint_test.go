@@ -40,3 +40,39 @@ func TestIncompleteCheckpointErrorCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckpointChunksRecordPastTheTypesChunks: a checkpoint-chunks
+// record (right CRCs) whose entries run past the chunk count its
+// checkpoint-begin gave the type is refused as corrupt; one that ends at
+// the count exactly is taken.
+func TestCheckpointChunksRecordPastTheTypesChunks(t *testing.T) {
+	_, s := newStore(t)
+	const epoch, nchunks = 3, 2
+	for _, tc := range []struct {
+		first, n int
+		ok       bool
+	}{{0, 1, true}, {0, 2, true}, {0, 3, false}, {1, 1, false}} {
+		var b enc
+		b.u64(epoch)
+		b.u8(1)
+		b.u32(uint32(tc.first))
+		b.u16(uint16(tc.n))
+		for i := range tc.n {
+			b.u32(uint32(10 + i))
+			b.u64(uint64(i))
+			b.raw(make([]byte, DigestSize))
+		}
+		st := State{Types: []TypeState{{Type: 1}}}
+		used := newBlockSet(int(s.layout.DataBlocks))
+		cur, err := s.checkpointChunks(record{body: b.buf, seq: 9}, epoch, &st, []int{nchunks}, 0, used)
+		require.Zero(t, cur)
+		if tc.ok {
+			require.NoError(t, err, "%+v", tc)
+			require.Len(t, st.Types[0].Chunks, tc.n)
+			continue
+		}
+		require.ErrorIs(t, err, ErrCorrupt, "%+v", tc)
+		require.EqualError(t, err, "corrupt store: checkpoint chunk record 9 out of order", "%+v", tc)
+		require.Empty(t, st.Types[0].Chunks, "%+v", tc)
+	}
+}

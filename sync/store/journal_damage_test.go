@@ -293,3 +293,30 @@ func TestRoundAfterLostRecordsRewritesOverwrittenChunks(t *testing.T) {
 	require.Empty(t, s.VerifyChunks())
 	checkPayloads(t, s, ps)
 }
+
+// TestSequenceGapInABlockSaysHigherOrLower: a record inside a journal
+// block (not its first, after the checkpoint) whose sequence number is not the one expected,
+// with right CRCs, ends the chain there; the SequenceGap finding is at
+// that record, carries its number, and says whether it is higher or
+// lower than the expected one.
+func TestSequenceGapInABlockSaysHigherOrLower(t *testing.T) {
+	jf := newJournalFixture(t)
+	e := jf.f.Geometry().EraseSize
+	k := 1
+	for ; k < len(jf.log) && (jf.log[k-1].kind <= kindCkptEnd || jf.log[k].off/e != jf.log[k-1].off/e); k++ {
+	}
+	require.Less(t, k, len(jf.log), "no block holds two records")
+	r := jf.log[k]
+	for _, tc := range []struct {
+		seq uint64
+		rel string
+	}{{r.seq + 5, "higher"}, {r.seq - 2, "lower"}} {
+		jf.f.Restore(jf.base)
+		rewriteRecord(t, jf.f, r.off, func(h, _ []byte) { le.PutUint64(h[12:], tc.seq) })
+		gaps := findingsOf(t, jf.f, SequenceGap)
+		require.Len(t, gaps, 1)
+		require.Equal(t, r.off, gaps[0].Off)
+		require.Equal(t, tc.seq, gaps[0].Seq)
+		require.Contains(t, gaps[0].Detail, fmt.Sprintf("carries seq %d, %s than the expected %d", tc.seq, tc.rel, r.seq))
+	}
+}
