@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,4 +65,27 @@ func TestPowerCutDuringCompaction(t *testing.T) {
 			ps[2][10] ^= 1
 		}
 	}
+}
+
+// TestCompactionCallsBetweenWritesBetweenItsPrograms: a compaction whose
+// checkpoint takes several journal blocks calls the SetBetweenWrites
+// function between each two of its programs, never before the first.
+func TestCompactionCallsBetweenWritesBetweenItsPrograms(t *testing.T) {
+	f, s := newStore(t)
+	runRound(t, s, 1, payloads{1: randomBytes(1, 200*4096), 2: randomBytes(2, 40*4096)})
+	var events []byte
+	in := faults.NewInjector(faults.Schedule{}, faults.Options{Trace: func(op faults.Op) {
+		if op.Kind == faults.Program {
+			events = append(events, 'P')
+		}
+	}})
+	s = openTest(t, in.Wrap(f, faults.Backup), Options{})
+	s.SetBetweenWrites(func() error {
+		events = append(events, 'B')
+		return nil
+	})
+	require.NoError(t, s.Compact())
+	programs := bytes.Count(events, []byte("P"))
+	require.GreaterOrEqual(t, programs, 2, "the checkpoint takes several blocks")
+	require.Equal(t, strings.Repeat("PB", programs-1)+"P", string(events))
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -440,4 +441,46 @@ func TestDeltaRecordCapKeepsACheckpointInItsArea(t *testing.T) {
 		require.Positive(t, n, "generation %d", g)
 	}
 	requireReopens(t, f, s, ps)
+}
+
+// TestOverTheCapWithNothingToFold: committed delta chains over the record
+// cap, and a round that can neither fold them (its plan carries no
+// payloads: nothing to write them whole from) nor cut deltas of its own
+// (it plans none): the round commits, whole chunks only, and keeps the
+// chains as they are.
+func TestOverTheCapWithNothingToFold(t *testing.T) {
+	f, s := newStore(t)
+	ps := payloads{1: randomBytes(1, 100_000), 2: randomBytes(2, 50_000)}
+	runRound(t, s, 1, ps)
+	ps[2] = bytes.Clone(ps[2])
+	for i := range 4 {
+		ps[2][i*4096+100] ^= 0x5A
+	}
+	_, dblocks, _ := deltaRound(t, s, 2, ps)
+	require.Positive(t, dblocks)
+	chains := func() int {
+		n := 0
+		for _, ts := range s.StateRef().Types {
+			for _, c := range ts.Chunks {
+				n += len(c.Deltas)
+			}
+		}
+		return n
+	}
+	require.Equal(t, 4, chains())
+	s.recordCap = 1
+	ps[1] = bytes.Clone(ps[1])
+	ps[1][5000] ^= 1
+	full, dblocks := writeAndCommit(t, mustBegin(t, s, planOf(3, ps)), 3, ps)
+	require.Equal(t, 1, full)
+	require.Zero(t, dblocks)
+	require.Equal(t, 4, chains(), "the chains over the cap are kept")
+	requireReopens(t, f, s, ps)
+}
+
+func mustBegin(t testing.TB, s *Store, p Plan) *Round {
+	t.Helper()
+	r, err := s.Begin(p)
+	require.NoError(t, err)
+	return r
 }
