@@ -3,6 +3,7 @@ package store
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -89,4 +90,85 @@ func TestEraseJournalAheadPowerCut(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// TestEraseJournalAheadLooksAtTheWindowsLastBlock: at a journal block that
+// starts an erase window, the step erases the whole window when the
+// window's last block does not read erased, else that one block; a block
+// past the window does not count. Steps before it erase one block each.
+func TestEraseJournalAheadLooksAtTheWindowsLastBlock(t *testing.T) {
+	chip := newChip(t)
+	formatTest(t, chip)
+	base := chip.Snapshot()
+	e := chip.Geometry().EraseSize
+	for _, tc := range []struct {
+		name   string
+		dirty  int64 // block after the window's first to program
+		erased int   // the window step's erase blocks
+	}{
+		{"last block of the window used", 15, 16},
+		{"block after the window used", 16, 1},
+		{"second block after the window used", 17, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chip.Restore(base)
+			f, log := logErases(chip)
+			s := openTest(t, f, Options{})
+			w := int64(s.windowBlocks())
+			require.Equal(t, int64(16), w)
+			nb := int64(s.layout.JournalBlocks)
+			aoff := s.areaOff(s.area)
+			first := s.tailBlock // the first block a step erases
+			win := first
+			for (aoff+win*e)%eraseWindow != 0 {
+				win++
+			}
+			require.Less(t, win+w, nb)
+			chip.Poke(aoff+(win+tc.dirty)*e+100, []byte{0x12, 0x34})
+			for b := first; b < win; b++ {
+				st, err := s.EraseJournalAhead(int(nb))
+				require.NoError(t, err)
+				require.Equal(t, 1, st.Erased, "block %d", b)
+			}
+			log.erases = nil
+			st, err := s.EraseJournalAhead(int(nb))
+			require.NoError(t, err)
+			require.Equal(t, tc.erased, st.Erased)
+			require.Equal(t, [][2]int64{{aoff + win*e, int64(tc.erased) * e}}, log.erases)
+			require.Equal(t, int(win-first)+tc.erased, st.Ready)
+		})
+	}
+}
+
+// TestEraseJournalAheadCompactsAnAreaFullAtOpen: a store opened on a
+// journal area whose last block holds records may not append there, so
+// its idle step compacts whatever it is asked to keep ready (here
+// nothing): one step, into the other area, a new epoch; the staged
+// configuration and the committed state stay.
+func TestEraseJournalAheadCompactsAnAreaFullAtOpen(t *testing.T) {
+	f, s := newStore(t)
+	ps := payloads{1: randomBytes(1, 30000)}
+	runRound(t, s, 1, ps)
+	nb := int64(s.layout.JournalBlocks)
+	area, epoch := s.area, s.epoch
+	cfg := Config{Types: []uint8{1, 2, 3}, Interval: time.Hour}
+	for s.tailBlock < nb-1 {
+		require.NoError(t, s.StageConfig(cfg))
+	}
+	require.Equal(t, area, s.area, "filled without a compaction")
+	s = openTest(t, f, Options{})
+	require.Equal(t, area, s.area)
+	require.Equal(t, nb, s.tailBlock, "the last block holds records")
+	st, err := s.EraseJournalAhead(0)
+	require.NoError(t, err)
+	require.Equal(t, 1, st.Erased, "one step: the compaction")
+	require.Equal(t, 1-area, s.area)
+	require.Equal(t, epoch+1, s.epoch)
+	got, staged := s.Staged()
+	require.True(t, staged)
+	require.True(t, cfg.Equal(got))
+	st, err = s.EraseJournalAhead(0)
+	require.NoError(t, err)
+	require.Equal(t, EraseAheadStep{Ready: st.Ready, Done: true}, st, "nothing more to do")
+	requireReopens(t, f, s, ps)
 }
