@@ -238,3 +238,47 @@ func TestNORJournalCopyLeftValidWhenZeroingFails(t *testing.T) {
 	require.False(t, slices.ContainsFunc(b.Findings, reference.Finding.Damage), "reference: %v", b.Findings)
 	require.Equal(t, uint64(4), b.Committed.Generation)
 }
+
+// TestCopyOfTheAreasFirstRecordIsSkipped: the copies a reader skips at a
+// block's start (docs/FORMAT.md, 4.6 step 3) may include the area's very
+// first record. On a chip whose record slot is its whole 1 KiB erase
+// block, the initial checkpoint is one record a block (begin, end); with a
+// valid copy of the begin record between them (as a writer whose
+// read-back of the first block failed would leave it), both this reader
+// and faults/reference read the formatted store, without damage.
+func TestCopyOfTheAreasFirstRecordIsSkipped(t *testing.T) {
+	p := simtest.Part(t, "mx66l1g45g")
+	p.Name, p.EraseSize, p.PageSize, p.BlockEraseSize = "onekib", 1024, 1024, 0
+	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20, Name: "backup"})
+	require.NoError(t, err)
+	cfg := Config{Types: []uint8{1, 2, 3, 4, 5, 6}, Interval: time.Minute, Threshold: time.Second}
+	const off, size, e = 1 << 20, 3 << 20, 1024
+	fo := FormatOptions{ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 100, Config: cfg}
+	require.NoError(t, Format(f, off, size, fo))
+	sb, err := PlanLayout(f.Geometry(), size, fo)
+	require.NoError(t, err)
+	a0 := off + int64(sb.Journal[0])*e
+	blocks := make([]byte, 3*e)
+	_, err = f.ReadAt(blocks, a0)
+	require.NoError(t, err)
+	require.True(t, hal.IsErased(blocks[2*e:]), "the initial checkpoint is two blocks")
+	// begin, copy of begin, end
+	require.NoError(t, f.Erase(a0+e, 2*e))
+	f.Poke(a0+e, blocks[:e])
+	f.Poke(a0+2*e, blocks[e:2*e])
+
+	s, err := Open(f, off, size, Options{ReadOnly: true})
+	require.NoError(t, err)
+	require.Empty(t, s.Findings())
+	require.Equal(t, 2, len(s.log), "begin and end; the copy is skipped")
+	require.Equal(t, s.log[0].seq+1, s.log[1].seq)
+	require.Equal(t, a0+2*e, s.log[1].off)
+	require.True(t, cfg.Equal(s.State().Config))
+	b, err := reference.Decode(f, off, size)
+	require.NoError(t, err)
+	for _, fd := range b.Findings {
+		require.False(t, fd.Damage(), "reference finds damage: %v", fd)
+	}
+	require.Nil(t, b.Pending)
+	require.Equal(t, s.State().Generation, b.Committed.Generation)
+}
