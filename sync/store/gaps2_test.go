@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -19,14 +20,9 @@ import (
 // the journal's second block, and Open reads the store back with the
 // configuration given, no damage, and a first round commits.
 func TestFormatMultiBlockCheckpoint(t *testing.T) {
-	p := simtest.Part(t, "mx66l1g45g")
-	p.Name, p.EraseSize, p.PageSize, p.BlockEraseSize = "onekib", 1024, 1024, 0
-	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20, Name: "backup"})
-	require.NoError(t, err)
-	cfg := Config{Types: []uint8{1, 2, 3, 4, 5, 6}, Interval: time.Minute, Threshold: time.Second}
-	const off, size = 1 << 20, 3 << 20
-	fo := FormatOptions{ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 100, Config: cfg}
-	require.NoError(t, Format(f, off, size, fo))
+	f, fo := formatOneKiB(t)
+	cfg := fo.Config
+	const off, size = oneKiBOff, oneKiBSize
 
 	sb, err := PlanLayout(f.Geometry(), size, fo)
 	require.NoError(t, err)
@@ -62,6 +58,24 @@ func TestFormatMultiBlockCheckpoint(t *testing.T) {
 	require.Equal(t, uint64(1), back.State().Generation)
 }
 
+// oneKiBOff and oneKiBSize are the store range of formatOneKiB.
+const oneKiBOff, oneKiBSize = 1 << 20, 3 << 20
+
+// formatOneKiB formats a store on a NOR chip whose page (the journal's
+// record slot) is its whole 1 KiB erase block, with six types and 100
+// chunks, and returns the chip and the options used.
+func formatOneKiB(t *testing.T) (*sim.Flash, FormatOptions) {
+	t.Helper()
+	p := simtest.Part(t, "mx66l1g45g")
+	p.Name, p.EraseSize, p.PageSize, p.BlockEraseSize = "onekib", 1024, 1024, 0
+	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20, Name: "backup"})
+	require.NoError(t, err)
+	cfg := Config{Types: []uint8{1, 2, 3, 4, 5, 6}, Interval: time.Minute, Threshold: time.Second}
+	fo := FormatOptions{ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 100, Config: cfg}
+	require.NoError(t, Format(f, oneKiBOff, oneKiBSize, fo))
+	return f, fo
+}
+
 // TestSequenceGapOffset: a journal block whose last record is lost
 // (erased) ends the chain there; the next block starts with a valid
 // record of a higher sequence number, and Open reports a SequenceGap at
@@ -69,17 +83,7 @@ func TestFormatMultiBlockCheckpoint(t *testing.T) {
 func TestSequenceGapOffset(t *testing.T) {
 	f, s := newStore(t)
 	e := f.Geometry().EraseSize
-	var log []RecordInfo
-	for gen := uint64(1); ; gen++ {
-		require.Less(t, gen, uint64(200), "the journal never crossed a block")
-		runRound(t, s, gen, payloads{1: randomBytes(gen, 3000), 2: randomBytes(gen+1000, 500)})
-		rep, err := Inspect(f, testStoreOff, testStoreSize, false)
-		require.NoError(t, err)
-		log = rep.Journal.Log
-		if k := crossing(log, e); k > 0 && k < len(log)-1 {
-			break
-		}
-	}
+	log := roundsUntilCrossing(t, f, s, func([]RecordInfo, int) bool { return true })
 	k := crossing(log, e)
 	last, next := log[k-1], log[k]
 	require.Equal(t, last.Seq+1, next.Seq)
@@ -91,6 +95,25 @@ func TestSequenceGapOffset(t *testing.T) {
 	require.Equal(t, next.Off, gaps[0].Off, "the gap is reported at the next block's first record")
 	require.Equal(t, next.Seq, gaps[0].Seq)
 	require.GreaterOrEqual(t, gaps[0].Area, 0)
+}
+
+// roundsUntilCrossing runs small rounds on s until the journal, as
+// Inspect reads it from f, has a record k starting a new erase block
+// (crossing) with another record after it and more(log, k); it returns
+// that journal.
+func roundsUntilCrossing(t *testing.T, f hal.Flash, s *Store, more func(log []RecordInfo, k int) bool) []RecordInfo {
+	t.Helper()
+	e := f.Geometry().EraseSize
+	for gen := uint64(1); ; gen++ {
+		require.Less(t, gen, uint64(200), "the journal never crossed a block")
+		runRound(t, s, gen, payloads{1: randomBytes(gen, 3000), 2: randomBytes(gen+1000, 500)})
+		rep, err := Inspect(f, testStoreOff, testStoreSize, false)
+		require.NoError(t, err)
+		log := rep.Journal.Log
+		if k := crossing(log, e); k > 0 && k < len(log)-1 && more(log, k) {
+			return log
+		}
+	}
 }
 
 // crossing returns the index of the first record of log past the
@@ -155,28 +178,33 @@ func TestCheckpointDeltaPastTheBlock(t *testing.T) {
 }
 
 // TestSuperblockFindingNotInAJournal: a damaged superblock copy is
-// reported at its own offset as damage outside the journal areas (Area
-// -1), as an erased copy is.
+// reported at its own offset (copy 0 at the store's, copy 1 one erase
+// block after it) as damage outside the journal areas (Area -1), as an
+// erased copy is.
 func TestSuperblockFindingNotInAJournal(t *testing.T) {
-	for _, erase := range []bool{false, true} {
-		f, _ := newStore(t)
-		e := f.Geometry().EraseSize
-		if erase {
-			require.NoError(t, f.Erase(testStoreOff, e))
-		} else {
-			_, err := f.WriteAt(make([]byte, 16), testStoreOff+8) // clears bits: the copy's CRC fails
-			require.NoError(t, err)
-		}
-		s := openTest(t, f, Options{ReadOnly: true})
-		var got []Finding
-		for _, fd := range s.Findings() {
-			if fd.Kind == SuperblockDamaged {
-				got = append(got, fd)
+	for _, i := range []int64{0, 1} {
+		for _, erase := range []bool{false, true} {
+			f, _ := newStore(t)
+			e := f.Geometry().EraseSize
+			at := testStoreOff + i*e
+			if erase {
+				require.NoError(t, f.Erase(at, e))
+			} else {
+				_, err := f.WriteAt(make([]byte, 16), at+8) // clears bits: the copy's CRC fails
+				require.NoError(t, err)
 			}
+			s := openTest(t, f, Options{ReadOnly: true})
+			var got []Finding
+			for _, fd := range s.Findings() {
+				if fd.Kind == SuperblockDamaged {
+					got = append(got, fd)
+				}
+			}
+			require.Len(t, got, 1, "copy %d erased %v: %v", i, erase, s.Findings())
+			require.Equal(t, at, got[0].Off, "copy %d erased %v", i, erase)
+			require.Equal(t, -1, got[0].Area, "copy %d erased %v", i, erase)
+			require.Contains(t, got[0].Detail, fmt.Sprintf("superblock copy %d is", i))
 		}
-		require.Len(t, got, 1, "erased %v: %v", erase, s.Findings())
-		require.Equal(t, int64(testStoreOff), got[0].Off)
-		require.Equal(t, -1, got[0].Area, "erased %v", erase)
 	}
 }
 
@@ -186,17 +214,7 @@ func TestSuperblockFindingNotInAJournal(t *testing.T) {
 func TestRecordsLostOffset(t *testing.T) {
 	f, s := newStore(t)
 	e := f.Geometry().EraseSize
-	var log []RecordInfo
-	for gen := uint64(1); ; gen++ {
-		require.Less(t, gen, uint64(200), "the journal never crossed a block")
-		runRound(t, s, gen, payloads{1: randomBytes(gen, 3000), 2: randomBytes(gen+1000, 500)})
-		rep, err := Inspect(f, testStoreOff, testStoreSize, false)
-		require.NoError(t, err)
-		log = rep.Journal.Log
-		if k := crossing(log, e); k > 0 && k < len(log)-1 && log[k+1].Off/e == log[k].Off/e {
-			break
-		}
-	}
+	log := roundsUntilCrossing(t, f, s, func(log []RecordInfo, k int) bool { return log[k+1].Off/e == log[k].Off/e })
 	k := crossing(log, e)
 	first, later := log[k], log[k+1]
 	require.NotZero(t, later.Off%e, "the later record is not at the block's start")

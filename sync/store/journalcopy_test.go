@@ -247,14 +247,9 @@ func TestNORJournalCopyLeftValidWhenZeroingFails(t *testing.T) {
 // read-back of the first block failed would leave it), both this reader
 // and faults/reference read the formatted store, without damage.
 func TestCopyOfTheAreasFirstRecordIsSkipped(t *testing.T) {
-	p := simtest.Part(t, "mx66l1g45g")
-	p.Name, p.EraseSize, p.PageSize, p.BlockEraseSize = "onekib", 1024, 1024, 0
-	f, err := sim.New(sim.Options{Part: p, Size: 4 << 20, Name: "backup"})
-	require.NoError(t, err)
-	cfg := Config{Types: []uint8{1, 2, 3, 4, 5, 6}, Interval: time.Minute, Threshold: time.Second}
-	const off, size, e = 1 << 20, 3 << 20, 1024
-	fo := FormatOptions{ChipID: 1, PairID: 42, Time: time.Unix(1000, 0), MaxChunks: 100, Config: cfg}
-	require.NoError(t, Format(f, off, size, fo))
+	f, fo := formatOneKiB(t)
+	cfg := fo.Config
+	const off, size, e = oneKiBOff, oneKiBSize, 1024
 	sb, err := PlanLayout(f.Geometry(), size, fo)
 	require.NoError(t, err)
 	a0 := off + int64(sb.Journal[0])*e

@@ -164,32 +164,15 @@ func (s *refReplay) apply(r record) error {
 		}
 		s.purged, s.pending = s.pending, nil
 		s.staged = nil
-	case kindStaged, kindConfigCommit:
-		d := dec{buf: r.body}
-		c := d.config()
-		what := "staged config"
-		if r.kind == kindConfigCommit {
-			what = "committed config"
+	case kindStaged, kindConfigCommit, kindRole:
+		// Configuration and role records are not what this model is for
+		// (the delta records' checks and block flags): the store's own
+		// transitions, on the model's state.
+		st := &Store{layout: s.layout, committed: s.committed, staged: s.staged, pending: s.pending}
+		if err := st.apply(r); err != nil {
+			return err
 		}
-		if err := d.end(); err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrCorrupt, what, err)
-		}
-		if r.kind == kindStaged {
-			s.staged = &c
-			break
-		}
-		if s.pending != nil {
-			return fmt.Errorf("%w: config commit while the round of generation %d is pending", ErrCorrupt, s.pending.generation)
-		}
-		s.committed.Config = c
-		s.staged = nil
-	case kindRole:
-		d := dec{buf: r.body}
-		ro := d.role()
-		if err := d.end(); err != nil {
-			return fmt.Errorf("%w: role: %v", ErrCorrupt, err)
-		}
-		s.committed.Role = ro
+		s.committed, s.staged = st.committed, st.staged
 	default:
 		return fmt.Errorf("%w: a %s record is not allowed after the checkpoint", ErrCorrupt, kindName(r.kind))
 	}

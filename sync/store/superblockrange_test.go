@@ -44,25 +44,3 @@ func TestOpenReadsTheSuperblockCopiesInItsRangeOnly(t *testing.T) {
 		})
 	}
 }
-
-// TestSuperblockCopyFindingOffsets: a damaged superblock copy is reported
-// at its own erase block: copy 0 at the store's offset, copy 1 one erase
-// block after it.
-func TestSuperblockCopyFindingOffsets(t *testing.T) {
-	for i := int64(0); i < 2; i++ {
-		f, _ := newStore(t)
-		e := f.Geometry().EraseSize
-		require.NoError(t, f.Erase(testStoreOff+i*e, e))
-		s := openTest(t, f, Options{ReadOnly: true})
-		var got []Finding
-		for _, fd := range s.Findings() {
-			if fd.Kind == SuperblockDamaged {
-				got = append(got, fd)
-			}
-		}
-		require.Len(t, got, 1, "copy %d: %v", i, s.Findings())
-		require.Equal(t, testStoreOff+i*e, got[0].Off, "copy %d", i)
-		require.Equal(t, -1, got[0].Area)
-		require.Contains(t, got[0].Detail, "superblock copy "+string(rune('0'+i))+" is erased")
-	}
-}
