@@ -190,8 +190,12 @@ func (s *Store) readSuperblocks() error {
 		// program's data. Either way formatting would erase what the
 		// blocks after the superblocks hold, so the hint says so.
 		why := func(c superblockCopy) string {
-			if c.erased {
+			switch {
+			case c.erased:
 				return "erased"
+			case c.err == nil:
+				// Not read: the range ends before this copy's block.
+				return "not in the range"
 			}
 			return c.err.Error()
 		}

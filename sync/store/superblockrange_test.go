@@ -44,3 +44,36 @@ func TestOpenReadsTheSuperblockCopiesInItsRangeOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenOfAOneBlockRangeWithoutASuperblock: a range of one erase block
+// whose block holds no valid superblock is refused as unformatted with
+// both copies named, copy 1 as outside the range (it panicked on the
+// unread copy once), and an erased one as a blank range's copy 0.
+func TestOpenOfAOneBlockRangeWithoutASuperblock(t *testing.T) {
+	f, _ := newStore(t)
+	e := f.Geometry().EraseSize
+	end := f.Geometry().Size
+	base := f.Snapshot()
+	for _, tc := range []struct {
+		name    string
+		off     int64
+		prepare func()
+		want    string
+	}{
+		{"erased block at the chip's end", end - e, func() { require.NoError(t, f.Erase(end-e, e)) },
+			"(copy 0: erased; copy 1: not in the range)"},
+		{"other data in the block", end - e, func() {
+			require.NoError(t, f.Erase(end-e, e))
+			f.Poke(end-e, []byte("not a store at all"))
+		}, "copy 1: not in the range)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.Restore(base)
+			tc.prepare()
+			var err error
+			require.NotPanics(t, func() { _, err = Open(f, tc.off, e, Options{ReadOnly: true}) })
+			require.ErrorIs(t, err, ErrNotFormatted)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
