@@ -101,7 +101,7 @@ func TestCalibrateRefusals(t *testing.T) {
 		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--reps", "3"}, "too few repetitions: 3"},
 		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "1M"}, "want OFFSET+SIZE"},
 		{[]string{"--flash", "sim:part=nope", "--scratch", "0+1M"}, `unknown flash part "nope"`},
-		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--out", filepath.Join(dir, "no", "p.json")}, "--out: stat"},
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--out", filepath.Join(dir, "no", "p.json")}, "/no does not exist"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			out, _, err := runCmd("calibrate", tc.args...)

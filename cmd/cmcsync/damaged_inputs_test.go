@@ -360,8 +360,27 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "info get --out a symlink to the backup's image", setup: func(dir string) { require.NoError(t, os.Symlink("b.img", filepath.Join(dir, "l.img"))) },
 			args: on("info", "get", "power", "--out", "{dir}/l.img"), code: 2, want: []string{"is the backup's file"}},
 		{name: "info get --out and --json", args: on("info", "get", "power", "--out", "{dir}/x.bin", "--json"), code: 2, want: []string{"not both"}},
-		{name: "info get --out into a missing folder", args: on("info", "get", "power", "--out", "{dir}/no/x.bin"), code: 1, want: []string{"info get: --out: open"}},
+		{name: "info get --out into a missing folder", args: on("info", "get", "power", "--out", "{dir}/no/x.bin"), code: 2, want: []string{"info get: --out", "no/x.bin", "does not exist"}},
 		{name: "info get --out writes only the file named", args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0, writes: []string{"x.bin"}},
+		{name: "info get --out replaces a file that was there", setup: func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "x.bin"), []byte("an older payload"), 0o600))
+		}, args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0, writes: []string{"x.bin"}},
+		{name: "info get --out a folder", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "x"), 0o755)) },
+			args: on("info", "get", "power", "--out", "{dir}/x"), code: 2, want: []string{"info get: --out", "/x is a folder"}},
+		{name: "info get --out a device", args: on("info", "get", "power", "--out", "/dev/null"), code: 2, want: []string{"/dev/null is there and not a regular file"}},
+		// A failing command leaves the file that was at --out as it was,
+		// and no temporary file beside it.
+		{name: "info get --out that fails keeps the file that was there", images: map[string][]byte{"a.img": b, "b.img": a},
+			setup: func(dir string) {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "x.bin"), []byte("an older payload"), 0o644))
+			},
+			args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 1, want: []string{"wrong way round"}},
+		{name: "calibrate --out a folder", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "p"), 0o755)) },
+			args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+64K", "--out", "{dir}/p"}, code: 2, want: []string{"calibrate: --out", "/p is a folder"}},
+		{name: "campaign --cpuprofile a folder", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "cpu"), 0o755)) },
+			args: []string{"campaign", "--mode", "random", "--count", "1", "--cpuprofile", "{dir}/cpu"}, code: 2, want: []string{"campaign: --cpuprofile", "/cpu is a folder"}},
+		{name: "bench --out a file", setup: func(dir string) { require.NoError(t, os.WriteFile(filepath.Join(dir, "out"), []byte("a file"), 0o644)) },
+			args: append(append([]string{"bench"}, small...), "--out", "{dir}/out"), code: 2, want: []string{"bench: --out", "/out is there and not a folder"}},
 
 		{name: "calibrate --out the chip's image", args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+64K", "--out", "{dir}/b.img"}, code: 2,
 			want: []string{"calibrate: --out", "is the flash's file", "would destroy the chip"}},
