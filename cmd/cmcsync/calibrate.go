@@ -45,15 +45,12 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	if *spec == "" {
-		return usageError("calibrate: --flash is required (%s)", flashspec.Usage)
+	s, err := flashFlag("calibrate", *spec)
+	if err != nil {
+		return err
 	}
 	if *scratchText == "" {
 		return usageError("calibrate: %v: --scratch OFFSET+SIZE is required; calibration erases that range and nothing else, so it never picks one itself", calibrate.ErrNoScratch)
-	}
-	s, err := flashspec.Parse(*spec)
-	if err != nil {
-		return usageError("calibrate: %v", err)
 	}
 	scratch, err := calibrate.ParseRange(*scratchText)
 	if err != nil {

@@ -128,3 +128,13 @@ func TestCalibrateToStdout(t *testing.T) {
 	require.Equal(t, "calibrated-mt25ql256", pr.Name)
 	require.Contains(t, errOut, "profile calibrated-mt25ql256")
 }
+
+// TestCalibrateResolvesPartitionNames: calibrate --flash takes
+// mtd:name=PARTITION as the other one-chip commands do (flashFlag), looked
+// up in /proc/mtd before anything opens, the error naming the flag (this
+// test's machine may lack /proc/mtd or the partition).
+func TestCalibrateResolvesPartitionNames(t *testing.T) {
+	_, _, err := runCmd("calibrate", "--flash", "mtd:name=no-such-partition", "--scratch", "0+64K", "--out", filepath.Join(t.TempDir(), "p.json"))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `calibrate: --flash: flash spec "mtd:name=no-such-partition": mtd partition "no-such-partition"`)
+}

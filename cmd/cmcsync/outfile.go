@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/cmcsync/cmcsync/hal/mtd"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 )
 
@@ -151,6 +152,9 @@ func refuseOutOnChip(cmd, flag, out string, chips ...chipFile) error {
 	outSt, outErr := os.Stat(out)
 	for _, c := range chips {
 		s, err := flashspec.Parse(c.spec)
+		if err == nil {
+			s, err = s.Resolve(mtd.ProcMTD) // mtd:name=PARTITION: its device
+		}
 		if err != nil || s.Path() == "" {
 			continue // the open reports a bad spec; a chip in memory has no file
 		}
