@@ -119,18 +119,10 @@ func renameSynced(tmp, path string) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return syncFile(filepath.Dir(path))
 }
 
-// syncFile flushes the file at path to the device.
+// syncFile flushes the file or folder at path to the device.
 func syncFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
