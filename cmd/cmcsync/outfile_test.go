@@ -82,15 +82,17 @@ func TestWriteOut(t *testing.T) {
 }
 
 // TestOutFileRefusesChips: an output naming one of the command's chip
-// files (the image, its wear file, or the same file by another path) is
-// refused before anything is created.
+// files (the image, its wear file, or the same file by another path: a
+// symlink, a hard link, another spelling) is refused before anything is
+// created.
 func TestOutFileRefusesChips(t *testing.T) {
 	dir := t.TempDir()
 	img := filepath.Join(dir, "a.img")
 	require.NoError(t, os.WriteFile(img, []byte("chip"), 0o644))
 	require.NoError(t, os.Symlink("a.img", filepath.Join(dir, "link")))
+	require.NoError(t, os.Link(img, filepath.Join(dir, "hard")))
 	chip := chipFile{"primary", "sim:part=w25q256jv,size=4M,file=" + img}
-	for _, out := range []string{img, img + ".wear", filepath.Join(dir, "link"), filepath.Join(dir, ".", "a.img")} {
+	for _, out := range []string{img, img + ".wear", filepath.Join(dir, "link"), filepath.Join(dir, "hard"), filepath.Join(dir, ".", "a.img")} {
 		before := snapshotDir(t, dir)
 		o, err := createOut("test", "--out", out, chip)
 		require.Nil(t, o)
