@@ -116,6 +116,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(); err != nil {
 		return usageError("bench: %v", err)
 	}
+	if *out != "" {
+		// Checked before the benchmark runs, not after it.
+		if st, err := os.Stat(*out); err == nil && !st.IsDir() {
+			return usageError("bench: --out %s is there and not a folder: give a folder (made if missing) for report.json, table.txt and the plots", *out)
+		}
+	}
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -218,7 +224,8 @@ func runWear(ctx context.Context, rounds int, seed uint64, asJSON, check, progre
 // a name in dir that is not a regular file is refused before any is moved
 // into place, and on an error the folders it made (dir and its missing
 // parents) are removed again. A file that was in dir is replaced only by
-// a complete one.
+// a complete one, each synced and renamed into place as an outFile is
+// (renameSynced).
 func writeBenchFiles(rep *bench.Report, dir string) (paths []string, err error) {
 	made, err := mkdirAllNew(dir, 0o755)
 	if err != nil {
@@ -268,9 +275,14 @@ func writeBenchFiles(rep *bench.Report, dir string) (paths []string, err error) 
 		}
 	}
 	for _, n := range names {
+		if err := syncFile(filepath.Join(tmp, n)); err != nil {
+			return nil, fmt.Errorf("write %s: %w", filepath.Join(dir, n), err)
+		}
+	}
+	for _, n := range names {
 		p := filepath.Join(dir, n)
-		if err := os.Rename(filepath.Join(tmp, n), p); err != nil {
-			return paths, err
+		if err := renameSynced(filepath.Join(tmp, n), p); err != nil {
+			return paths, fmt.Errorf("write %s: %w", p, err)
 		}
 		paths = append(paths, p)
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -47,15 +45,12 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	if *spec == "" {
-		return usageError("calibrate: --flash is required (%s)", flashspec.Usage)
+	s, err := flashFlag("calibrate", *spec)
+	if err != nil {
+		return err
 	}
 	if *scratchText == "" {
 		return usageError("calibrate: %v: --scratch OFFSET+SIZE is required; calibration erases that range and nothing else, so it never picks one itself", calibrate.ErrNoScratch)
-	}
-	s, err := flashspec.Parse(*spec)
-	if err != nil {
-		return usageError("calibrate: %v", err)
 	}
 	scratch, err := calibrate.ParseRange(*scratchText)
 	if err != nil {
@@ -105,13 +100,18 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			path = calibrate.DefaultName(g.Name) + ".json"
 		}
 	}
+	// The output is checked, and its temporary file made, before the
+	// measurement rather than after it; a failed calibration removes it.
+	var of *outFile
 	if path != "-" {
-		if err := refuseOutOnChip("calibrate", path, chipFile{"flash", *spec}); err != nil {
+		if of, err = createOut("calibrate", "--out", path, chipFile{"flash", *spec}); err != nil {
 			return err
 		}
-	}
-	if err := checkWritable(path); err != nil {
-		return usageError("calibrate: --out: %v", err)
+		defer func() {
+			if err != nil {
+				of.Abort()
+			}
+		}()
 	}
 	// With --out - standard output carries the profile alone: every other
 	// line goes to standard error.
@@ -139,8 +139,8 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := res.WriteText(text, pr); err != nil {
 		return err
 	}
-	if err := writeProfile(path, pr, stdout); err != nil {
-		return &exitError{code: 1, msg: fmt.Sprintf("calibrate: %v", err)}
+	if err := writeProfile(of, pr, stdout); err != nil {
+		return &exitError{code: 1, msg: err.Error()}
 	}
 	if err := part.CheckPlausible(); err != nil {
 		fmt.Fprintf(text, "calibrate: IMPLAUSIBLE: %v\ncalibrate: sim:profile= and cmcsync bench refuse it; cmcsync bench --allow-implausible runs it with a warning\n", err)
@@ -153,46 +153,19 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// checkWritable refuses an output path whose folder does not exist, before
-// the measurement rather than after it.
-func checkWritable(path string) error {
-	if path == "-" {
-		return nil
-	}
-	st, err := os.Stat(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("%s is not a folder", filepath.Dir(path))
-	}
-	return nil
-}
-
-// writeProfile writes pr to path ("-": stdout) through a temporary file
-// renamed into place, so a failed write leaves no half profile.
-func writeProfile(path string, pr sim.Profile, stdout io.Writer) error {
+// writeProfile writes pr to of, or to stdout when of is nil (--out -);
+// of replaces its target only once the whole profile is in it.
+func writeProfile(of *outFile, pr sim.Profile, stdout io.Writer) error {
 	var buf bytes.Buffer
 	if err := pr.Encode(&buf); err != nil {
-		return err
+		return fmt.Errorf("calibrate: encode the profile: %w", err)
 	}
-	if path == "-" {
+	if of == nil {
 		_, err := stdout.Write(buf.Bytes())
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".profile-*.json")
-	if err != nil {
-		return err
+	if _, err := of.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("calibrate: --out: write %s: %w", of.path, err)
 	}
-	_, err = tmp.Write(buf.Bytes())
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("write %s: %w", path, err), os.Remove(tmp.Name()))
-	}
-	return nil
+	return of.Commit()
 }

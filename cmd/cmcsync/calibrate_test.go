@@ -101,7 +101,7 @@ func TestCalibrateRefusals(t *testing.T) {
 		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--reps", "3"}, "too few repetitions: 3"},
 		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "1M"}, "want OFFSET+SIZE"},
 		{[]string{"--flash", "sim:part=nope", "--scratch", "0+1M"}, `unknown flash part "nope"`},
-		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--out", filepath.Join(dir, "no", "p.json")}, "--out: stat"},
+		{[]string{"--flash", "sim:part=w25q256jv,size=4M", "--scratch", "0+1M", "--out", filepath.Join(dir, "no", "p.json")}, "/no does not exist"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			out, _, err := runCmd("calibrate", tc.args...)
@@ -127,4 +127,14 @@ func TestCalibrateToStdout(t *testing.T) {
 	require.True(t, pr.Emulated)
 	require.Equal(t, "calibrated-mt25ql256", pr.Name)
 	require.Contains(t, errOut, "profile calibrated-mt25ql256")
+}
+
+// TestCalibrateResolvesPartitionNames: calibrate --flash takes
+// mtd:name=PARTITION as the other one-chip commands do (flashFlag), looked
+// up in /proc/mtd before anything opens, the error naming the flag (this
+// test's machine may lack /proc/mtd or the partition).
+func TestCalibrateResolvesPartitionNames(t *testing.T) {
+	_, _, err := runCmd("calibrate", "--flash", "mtd:name=no-such-partition", "--scratch", "0+64K", "--out", filepath.Join(t.TempDir(), "p.json"))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `calibrate: --flash: flash spec "mtd:name=no-such-partition": mtd partition "no-such-partition"`)
 }

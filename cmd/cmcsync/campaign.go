@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
@@ -128,11 +127,11 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
-			return fmt.Errorf("campaign: --cpuprofile: %w", err)
+			return err
 		}
 		defer func() {
 			if perr := stop(ran); perr != nil && err == nil {
-				err = fmt.Errorf("campaign: --cpuprofile: %w", perr)
+				err = perr
 			}
 		}()
 	}
@@ -158,30 +157,26 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	return nil
 }
 
-// startCPUProfile starts writing a CPU profile for path, into a
-// temporary file beside it; the returned function stops it and, with
-// keep, renames it to path, else removes it: a campaign that fails leaves
-// no profile, and a file that was at path stays as it was.
+// startCPUProfile starts writing a CPU profile for path, through an
+// outFile; the returned function stops it and, with keep, puts it in
+// place, else removes it: a campaign that fails leaves no profile, and a
+// file that was at path stays as it was.
 func startCPUProfile(path string) (func(keep bool) error, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	of, err := createOut("campaign", "--cpuprofile", path)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
+	if err := pprof.StartCPUProfile(of); err != nil {
+		of.Abort()
+		return nil, fmt.Errorf("campaign: --cpuprofile %s: %w", path, err)
 	}
 	return func(keep bool) error {
 		pprof.StopCPUProfile()
-		err := f.Close()
-		if keep && err == nil {
-			err = os.Rename(f.Name(), path)
+		if !keep {
+			of.Abort()
+			return nil
 		}
-		if !keep || err != nil {
-			err = errors.Join(err, os.Remove(f.Name()))
-		}
-		return err
+		return of.Commit()
 	}, nil
 }
 

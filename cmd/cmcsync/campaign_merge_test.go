@@ -70,7 +70,7 @@ func TestCampaignMergeExitStatus(t *testing.T) {
 				args = append(args, writeShardOutput(t, dir, s.k, s.n, s.asLog, s.change))
 			}
 			out, _, err := runCmd("campaign", args...)
-			require.Equal(t, tc.exit, campaignExit(err), "err %v\nout %s", err, out)
+			require.Equal(t, tc.exit, statusOf(err), "err %v\nout %s", err, out)
 			if tc.exit != 0 {
 				require.ErrorContains(t, err, tc.says)
 			}

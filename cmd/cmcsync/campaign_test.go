@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,17 +13,6 @@ import (
 	"github.com/cmcsync/cmcsync/faults/campaign"
 	"github.com/cmcsync/cmcsync/internal/jsonout"
 )
-
-func campaignExit(err error) int {
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	if err != nil {
-		return 1
-	}
-	return 0
-}
 
 func TestCampaignListMutants(t *testing.T) {
 	out, _, err := runCmd("campaign", "--list-mutants")
@@ -50,7 +38,7 @@ func TestCampaignBadFlags(t *testing.T) {
 		{"--count", "5"}, {"--mode", "exhaustive", "--count", "5"}, {"--mode", "random", "--depth", "2"},
 	} {
 		_, _, err := runCmd("campaign", args...)
-		require.Equal(t, 2, campaignExit(err), "%v: %v", args, err)
+		require.Equal(t, 2, statusOf(err), "%v: %v", args, err)
 	}
 }
 
@@ -91,7 +79,7 @@ func TestCampaignShardsAndMerge(t *testing.T) {
 		out, _, err := runCmd("campaign", "--scenario", "small", "--json", "--keep", "10000", "--shard", sh)
 		var r campaign.Report
 		require.NoError(t, json.Unmarshal([]byte(out), &r))
-		require.Equal(t, map[bool]int{false: 0, true: 1}[r.ViolationsTotal > 0], campaignExit(err))
+		require.Equal(t, map[bool]int{false: 0, true: 1}[r.ViolationsTotal > 0], statusOf(err))
 		require.Greater(t, r.FaultPoints, 0)
 		total += r.ViolationsTotal
 		p := filepath.Join(dir, "shard"+sh[:1]+".json")
@@ -99,11 +87,11 @@ func TestCampaignShardsAndMerge(t *testing.T) {
 		paths = append(paths, p)
 	}
 	out, _, err := runCmd("campaign", append([]string{"merge"}, paths...)...)
-	require.Equal(t, map[bool]int{false: 0, true: 1}[total > 0], campaignExit(err))
+	require.Equal(t, map[bool]int{false: 0, true: 1}[total > 0], statusOf(err))
 	require.Contains(t, out, "shards 0/2,1/2")
 	require.Contains(t, out, fmt.Sprintf("violations: %d\n", total))
 	out, _, err = runCmd("campaign", "merge", paths[0])
-	require.Equal(t, map[bool]int{false: 3, true: 1}[total > 0], campaignExit(err), "a missing shard fails the merge")
+	require.Equal(t, map[bool]int{false: 3, true: 1}[total > 0], statusOf(err), "a missing shard fails the merge")
 	require.ErrorContains(t, err, "1/2")
 	require.Contains(t, out, "shards 0/2", "the merge of the shards given is printed")
 }
@@ -150,11 +138,11 @@ func TestCampaignReplayTellsTheStory(t *testing.T) {
 // a replay line that --replay reproduces.
 func TestCampaignMutantExitsNonZeroAndReplays(t *testing.T) {
 	out, _, err := runCmd("campaign", "--scenario", "small", "--mutant", "no-purge", "--stop-after", "1")
-	require.Equal(t, 1, campaignExit(err), "out: %s", out)
+	require.Equal(t, 1, statusOf(err), "out: %s", out)
 	m := regexp.MustCompile(`VIOLATION (\S+): .*\n  replay: cmcsync campaign --replay '([^']+)'`).FindStringSubmatch(out)
 	require.NotNil(t, m, out)
 	rout, _, err := runCmd("campaign", "--replay", m[2])
-	require.Equal(t, 1, campaignExit(err), rout)
+	require.Equal(t, 1, statusOf(err), rout)
 	require.Regexp(t, `FAIL `+regexp.QuoteMeta(m[1]), rout)
 	require.Contains(t, rout, "replay: "+m[2])
 }

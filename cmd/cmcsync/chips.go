@@ -149,6 +149,16 @@ func (c *chipFlags) placeFlags() []namedFlag {
 		{"info", c.info}, {"store", c.store}, {"image-id", c.imageID}}
 }
 
+// flashFlag is the chip of a one-chip command (inspect, selftest,
+// calibrate): its --flash spec, required (exit 2 when missing), parsed and
+// resolved as resolveSpec does.
+func flashFlag(cmd, spec string) (flashspec.Spec, error) {
+	if spec == "" {
+		return flashspec.Spec{}, usageError("%s: --flash is required (%s)", cmd, flashspec.Usage)
+	}
+	return resolveSpec(cmd, "flash", spec)
+}
+
 // resolveSpec parses a flash spec and resolves an MTD partition name to
 // its device (through /proc/mtd).
 func resolveSpec(cmd, flagName, s string) (flashspec.Spec, error) {

@@ -71,8 +71,7 @@ func TestHelpCommand(t *testing.T) {
 // pairFiles populates a pair of image files and returns the chip flags.
 func pairFiles(t *testing.T) (dir string, flags []string) {
 	dir = t.TempDir()
-	flags = []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "a.img"),
-		"--backup", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")}
+	flags = pairArgs(dir)
 	syncJSON(t, append(flags, "--populate")...)
 	return dir, flags
 }
@@ -271,8 +270,7 @@ func TestSyncSelectSaysItStores(t *testing.T) {
 // usage error.
 func TestPlacesOnEveryCommand(t *testing.T) {
 	dir := t.TempDir()
-	chips := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "a.img"),
-		"--backup", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")}
+	chips := pairArgs(dir)
 	places := []string{"--info", "2M+1M", "--store", "3M+5M", "--image-id", "sha256:0+64K"}
 	with := func(args ...string) []string { return append(append(args, chips...), places...) }
 	res := syncJSON(t, append(with(), "--populate")...)

@@ -17,7 +17,7 @@ import (
 // --config; flags override it; a bad file exits 2 naming file:line:key.
 func TestConfigFile(t *testing.T) {
 	dir := t.TempDir()
-	spec := func(n string) string { return "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, n) }
+	spec := func(n string) string { return testChipSpec + filepath.Join(dir, n) }
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(p, []byte(text), 0o600))

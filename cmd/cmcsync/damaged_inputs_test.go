@@ -16,16 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The layout of the 8 MiB chips of these tests (inspect prints it): image
-// 0+512K, information region 0x80000+2M, store 0x280000 to the end, its
-// two superblock copies in its first two 4 KiB blocks.
-const (
-	dmgSize     = 8 << 20
-	dmgSuper0   = 0x280008
-	dmgSuper1   = 0x281008
-	dmgChipSpec = "sim:part=mx66l1g45g,size=8M,file="
-)
-
 // dmgPair is a pair made and synced by the tool itself (sync --populate,
 // info put, sync): each file's bytes by name (a.img, b.img and their wear
 // files), and the bytes of a pair formatted apart from it.
@@ -36,18 +26,9 @@ type dmgPair struct {
 
 func makeDamagedPair(t *testing.T) dmgPair {
 	t.Helper()
-	load := func(dir string) map[string][]byte {
-		m := map[string][]byte{}
-		for _, n := range []string{"a.img", "a.img.wear", "b.img", "b.img.wear"} {
-			b, err := os.ReadFile(filepath.Join(dir, n))
-			require.NoError(t, err)
-			m[n] = b
-		}
-		return m
-	}
 	make1 := func(seed string) map[string][]byte {
 		dir := t.TempDir()
-		chips := []string{"--primary", dmgChipSpec + filepath.Join(dir, "a.img"), "--backup", dmgChipSpec + filepath.Join(dir, "b.img")}
+		chips := pairArgs(dir)
 		_, _, err := runCLI(append([]string{"sync", "--populate", "--seed", seed}, chips...)...)
 		require.NoError(t, err)
 		_, _, err = runCLI(append([]string{"info", "put", "event-log", selFile(t, dir, 5)}, chips...)...)
@@ -55,7 +36,7 @@ func makeDamagedPair(t *testing.T) dmgPair {
 		_, _, err = runCLI(append([]string{"sync"}, chips...)...)
 		require.NoError(t, err)
 		require.NoError(t, os.Remove(filepath.Join(dir, "sel.raw")))
-		return load(dir)
+		return loadFiles(t, dir, "a.img", "a.img.wear", "b.img", "b.img.wear")
 	}
 	return dmgPair{files: make1("1"), other: make1("7")}
 }
@@ -155,7 +136,7 @@ func TestDamagedInputs(t *testing.T) {
 	}
 	cfg := func(body string) func(dir string) { // a configuration file c.json
 		return func(dir string) {
-			body := strings.NewReplacer("{a}", dmgChipSpec+filepath.Join(dir, "a.img"), "{b}", dmgChipSpec+filepath.Join(dir, "b.img")).Replace(body)
+			body := strings.NewReplacer("{a}", testChipSpec+filepath.Join(dir, "a.img"), "{b}", testChipSpec+filepath.Join(dir, "b.img")).Replace(body)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "c.json"), []byte(body), 0o644))
 		}
 	}
@@ -253,25 +234,25 @@ func TestDamagedInputs(t *testing.T) {
 		// A mistyped path: one image file of the pair missing. Created
 		// blank, a missing primary read as a failed chip and sync failed
 		// over to the backup (exit 0); no command creates it now.
-		{name: "mistyped primary path: sync", args: []string{"sync", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+		{name: "mistyped primary path: sync", args: []string{"sync", "--primary", testChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
 			want: []string{"the primary's image file", "typo.img does not exist (nothing created)", "would fail over"}},
-		{name: "mistyped primary path: config set", args: []string{"config", "set", "--interval", "1m", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+		{name: "mistyped primary path: config set", args: []string{"config", "set", "--interval", "1m", "--primary", testChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
 			want: []string{"the primary's image file", "does not exist (nothing created)", "cmcsync reseed"}},
-		{name: "mistyped primary path: info put", args: []string{"info", "put", "event-log", "{dir}/sel.raw", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+		{name: "mistyped primary path: info put", args: []string{"info", "put", "event-log", "{dir}/sel.raw", "--primary", testChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
 			want: []string{"the primary's image file"}},
-		{name: "mistyped backup path: sync", args: []string{"sync", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+		{name: "mistyped backup path: sync", args: []string{"sync", "--primary", "{a}", "--backup", testChipSpec + "{dir}/typo.img"}, code: 2,
 			want: []string{"the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed", "--populate"}},
-		{name: "mistyped backup path: sync --populate", args: []string{"sync", "--populate", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+		{name: "mistyped backup path: sync --populate", args: []string{"sync", "--populate", "--primary", "{a}", "--backup", testChipSpec + "{dir}/typo.img"}, code: 2,
 			want: []string{"--populate formats nothing", "the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
-		{name: "mistyped primary path: sync --populate", args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+		{name: "mistyped primary path: sync --populate", args: []string{"sync", "--populate", "--primary", testChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
 			want: []string{"--populate formats nothing", "the primary's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
-		{name: "mistyped backup path: serve", args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+		{name: "mistyped backup path: serve", args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0", "--primary", "{a}", "--backup", testChipSpec + "{dir}/typo.img"}, code: 2,
 			want: []string{"serve: the backup's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
-		{name: "mistyped primary path: serve", args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0", "--primary", dmgChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
+		{name: "mistyped primary path: serve", args: []string{"serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0", "--primary", testChipSpec + "{dir}/typo.img", "--backup", "{b}"}, code: 2,
 			want: []string{"serve: the primary's image file", "typo.img does not exist (nothing created)", "cmcsync reseed"}},
-		{name: "mistyped backup path: info get", args: []string{"info", "get", "power", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+		{name: "mistyped backup path: info get", args: []string{"info", "get", "power", "--primary", "{a}", "--backup", testChipSpec + "{dir}/typo.img"}, code: 2,
 			want: []string{"the backup's image file", "typo.img does not exist (nothing created)"}},
-		{name: "mistyped backup path: failback", args: []string{"failback", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/typo.img"}, code: 2,
+		{name: "mistyped backup path: failback", args: []string{"failback", "--primary", "{a}", "--backup", testChipSpec + "{dir}/typo.img"}, code: 2,
 			want: []string{"the backup's image file"}},
 		// An image without its wear file: a read-only command leaves none.
 		{name: "info get of images without wear files", images: map[string][]byte{"a.img.wear": nil, "b.img.wear": nil}, args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0,
@@ -280,10 +261,10 @@ func TestDamagedInputs(t *testing.T) {
 
 		// A command that creates files and then fails removes them again,
 		// and never removes or changes a file that was there.
-		{name: "new pair whose round fails: sync --populate removes it", args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/n1.img", "--backup", dmgChipSpec + "{dir}/n2.img", "--image-id", "sha256:0x0+64M"}, code: 1,
+		{name: "new pair whose round fails: sync --populate removes it", args: []string{"sync", "--populate", "--primary", testChipSpec + "{dir}/n1.img", "--backup", testChipSpec + "{dir}/n2.img", "--image-id", "sha256:0x0+64M"}, code: 1,
 			want: []string{"round error", "image identity unreadable", "sync removed the image files it created", "n1.img", "n2.img"}},
 		{name: "new primary beside a truncated backup: sync --populate", images: map[string][]byte{"b.img": b[:dmgSize-4096]},
-			args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/n.img", "--backup", "{b}"}, code: 2, want: []string{"holds 8384512 bytes"}},
+			args: []string{"sync", "--populate", "--primary", testChipSpec + "{dir}/n.img", "--backup", "{b}"}, code: 2, want: []string{"holds 8384512 bytes"}},
 		{name: "images without wear files and a round that fails: sync", images: map[string][]byte{"a.img.wear": nil, "b.img.wear": nil}, args: on("sync", "--image-id", "sha256:0x0+64M"), code: 1,
 			want: []string{"image identity unreadable"}, not: []string{"removed the image files"}},
 		{name: "serve that fails to start in a state folder that was there", images: map[string][]byte{"b.img": b[:dmgSize-4096]}, setup: func(dir string) {
@@ -292,20 +273,20 @@ func TestDamagedInputs(t *testing.T) {
 		}, args: on("serve", "--listen", "127.0.0.1:0", "--state", "{dir}/st", "--cmc-step", "0"), code: 2, want: []string{"holds 8384512 bytes"},
 			writes: []string{"st/history.log", "st/serve.lock"}}, // the daemon's log and lock, in its own folder
 		{name: "new primary beside a busy backup: sync --populate", setup: func(dir string) {
-			s, err := flashspec.Parse(dmgChipSpec + filepath.Join(dir, "b.img"))
+			s, err := flashspec.Parse(testChipSpec + filepath.Join(dir, "b.img"))
 			require.NoError(t, err)
 			f, err := flashspec.Open(s, nil) // locks the image, as a running serve does
 			require.NoError(t, err)
 			t.Cleanup(func() { require.NoError(t, hal.Close(f)) })
-		}, args: []string{"sync", "--populate", "--primary", dmgChipSpec + "{dir}/n.img", "--backup", "{b}"}, code: 3, want: []string{"device busy"}},
+		}, args: []string{"sync", "--populate", "--primary", testChipSpec + "{dir}/n.img", "--backup", "{b}"}, code: 3, want: []string{"device busy"}},
 		// reseed keeps the standby it formatted before its round failed:
 		// its error says sync brings that store into service.
 		{name: "new backup whose round fails: reseed keeps its formatted store", images: map[string][]byte{"b.img": nil, "b.img.wear": nil},
 			args: on("reseed", "--image-id", "sha256:0x0+64M"), code: 1, want: []string{"the standby's store is formatted", "cmcsync sync"},
 			writes: []string{"b.img", "b.img.wear", "a.img.wear"}},
-		{name: "calibrate of a new image file with the scratch range past its end", args: []string{"calibrate", "--flash", dmgChipSpec + "{dir}/n.img", "--scratch", "0x7f0000+1M", "--out", "{dir}/p.json"}, code: 2,
+		{name: "calibrate of a new image file with the scratch range past its end", args: []string{"calibrate", "--flash", testChipSpec + "{dir}/n.img", "--scratch", "0x7f0000+1M", "--out", "{dir}/p.json"}, code: 2,
 			want: []string{"scratch range is outside the device"}},
-		{name: "calibrate of a new image file with --out in a missing folder", args: []string{"calibrate", "--flash", dmgChipSpec + "{dir}/n.img", "--scratch", "0x7f0000+64K", "--out", "{dir}/no/p.json"}, code: 2,
+		{name: "calibrate of a new image file with --out in a missing folder", args: []string{"calibrate", "--flash", testChipSpec + "{dir}/n.img", "--scratch", "0x7f0000+64K", "--out", "{dir}/no/p.json"}, code: 2,
 			want: []string{"calibrate: --out"}},
 		{name: "calibrate of an image without a wear file with the scratch range past its end", images: map[string][]byte{"b.img.wear": nil},
 			args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+1M", "--out", "{dir}/p.json"}, code: 2, want: []string{"scratch range is outside the device"}},
@@ -331,19 +312,19 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "primary copied onto backup: sync", images: map[string][]byte{"b.img": a}, args: on("sync"), code: 1, want: []string{"a copy of the primary's store"}},
 		{name: "backup copied onto primary: upgrade keep", images: map[string][]byte{"a.img": b}, args: on("upgrade", "keep"), code: 1, want: []string{"a copy of the backup's store"}},
 		{name: "a symlink to the primary as the backup", setup: func(dir string) { require.NoError(t, os.Symlink("a.img", filepath.Join(dir, "l.img"))) },
-			args: []string{"sync", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/l.img"}, code: 2, want: []string{"name the same chip"}},
+			args: []string{"sync", "--primary", "{a}", "--backup", testChipSpec + "{dir}/l.img"}, code: 2, want: []string{"name the same chip"}},
 		{name: "a folder as the backup", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "d.img"), 0o755)) },
-			args: []string{"sync", "--primary", "{a}", "--backup", dmgChipSpec + "{dir}/d.img"}, code: 2, want: []string{"d.img does not match the chip: not a regular file"}},
+			args: []string{"sync", "--primary", "{a}", "--backup", testChipSpec + "{dir}/d.img"}, code: 2, want: []string{"d.img does not match the chip: not a regular file"}},
 		{name: "a folder: inspect", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "d.img"), 0o755)) },
-			args: []string{"inspect", "--flash", dmgChipSpec + "{dir}/d.img"}, code: 2, want: []string{"not a regular file"}},
+			args: []string{"inspect", "--flash", testChipSpec + "{dir}/d.img"}, code: 2, want: []string{"not a regular file"}},
 
 		// inspect only reads: no wear file beside an image that has none,
 		// through a symlink neither.
 		{name: "inspect of an image without a wear file", images: map[string][]byte{"b.img.wear": nil}, args: []string{"inspect", "--flash", "{b}"}, code: 0},
 		{name: "inspect through a symlink", setup: func(dir string) { require.NoError(t, os.Symlink("b.img", filepath.Join(dir, "l.img"))) },
-			args: []string{"inspect", "--flash", dmgChipSpec + "{dir}/l.img"}, code: 0},
+			args: []string{"inspect", "--flash", testChipSpec + "{dir}/l.img"}, code: 0},
 		{name: "inspect of an image another process holds", setup: func(dir string) {
-			s, err := flashspec.Parse(dmgChipSpec + filepath.Join(dir, "b.img"))
+			s, err := flashspec.Parse(testChipSpec + filepath.Join(dir, "b.img"))
 			require.NoError(t, err)
 			f, err := flashspec.Open(s, nil) // locks the image, as a running serve does
 			require.NoError(t, err)
@@ -360,8 +341,27 @@ func TestDamagedInputs(t *testing.T) {
 		{name: "info get --out a symlink to the backup's image", setup: func(dir string) { require.NoError(t, os.Symlink("b.img", filepath.Join(dir, "l.img"))) },
 			args: on("info", "get", "power", "--out", "{dir}/l.img"), code: 2, want: []string{"is the backup's file"}},
 		{name: "info get --out and --json", args: on("info", "get", "power", "--out", "{dir}/x.bin", "--json"), code: 2, want: []string{"not both"}},
-		{name: "info get --out into a missing folder", args: on("info", "get", "power", "--out", "{dir}/no/x.bin"), code: 1, want: []string{"info get: --out: open"}},
+		{name: "info get --out into a missing folder", args: on("info", "get", "power", "--out", "{dir}/no/x.bin"), code: 2, want: []string{"info get: --out", "no/x.bin", "does not exist"}},
 		{name: "info get --out writes only the file named", args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0, writes: []string{"x.bin"}},
+		{name: "info get --out replaces a file that was there", setup: func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "x.bin"), []byte("an older payload"), 0o600))
+		}, args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 0, writes: []string{"x.bin"}},
+		{name: "info get --out a folder", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "x"), 0o755)) },
+			args: on("info", "get", "power", "--out", "{dir}/x"), code: 2, want: []string{"info get: --out", "/x is a folder"}},
+		{name: "info get --out a device", args: on("info", "get", "power", "--out", "/dev/null"), code: 2, want: []string{"/dev/null is there and not a regular file"}},
+		// A failing command leaves the file that was at --out as it was,
+		// and no temporary file beside it.
+		{name: "info get --out that fails keeps the file that was there", images: map[string][]byte{"a.img": b, "b.img": a},
+			setup: func(dir string) {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "x.bin"), []byte("an older payload"), 0o644))
+			},
+			args: on("info", "get", "power", "--out", "{dir}/x.bin"), code: 1, want: []string{"wrong way round"}},
+		{name: "calibrate --out a folder", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "p"), 0o755)) },
+			args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+64K", "--out", "{dir}/p"}, code: 2, want: []string{"calibrate: --out", "/p is a folder"}},
+		{name: "campaign --cpuprofile a folder", setup: func(dir string) { require.NoError(t, os.Mkdir(filepath.Join(dir, "cpu"), 0o755)) },
+			args: []string{"campaign", "--mode", "random", "--count", "1", "--cpuprofile", "{dir}/cpu"}, code: 2, want: []string{"campaign: --cpuprofile", "/cpu is a folder"}},
+		{name: "bench --out a file", setup: func(dir string) { require.NoError(t, os.WriteFile(filepath.Join(dir, "out"), []byte("a file"), 0o644)) },
+			args: append(append([]string{"bench"}, small...), "--out", "{dir}/out"), code: 2, want: []string{"bench: --out", "/out is there and not a folder"}},
 
 		{name: "calibrate --out the chip's image", args: []string{"calibrate", "--flash", "{b}", "--scratch", "0x7f0000+64K", "--out", "{dir}/b.img"}, code: 2,
 			want: []string{"calibrate: --out", "is the flash's file", "would destroy the chip"}},
@@ -412,9 +412,7 @@ func TestDamagedInputs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			for n, c := range good.files {
-				require.NoError(t, os.WriteFile(filepath.Join(dir, n), c, 0o644))
-			}
+			writeFiles(t, dir, good.files)
 			for n, c := range tc.images {
 				p := filepath.Join(dir, n)
 				if c == nil {
@@ -427,7 +425,7 @@ func TestDamagedInputs(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(dir)
 			}
-			r := strings.NewReplacer("{a}", dmgChipSpec+filepath.Join(dir, "a.img"), "{b}", dmgChipSpec+filepath.Join(dir, "b.img"), "{dir}", dir)
+			r := strings.NewReplacer("{a}", testChipSpec+filepath.Join(dir, "a.img"), "{b}", testChipSpec+filepath.Join(dir, "b.img"), "{dir}", dir)
 			args := make([]string, len(tc.args))
 			for i, s := range tc.args {
 				args[i] = r.Replace(s)
@@ -461,11 +459,9 @@ func TestDamagedInputs(t *testing.T) {
 func TestDamagedInputsCheckSeesWrites(t *testing.T) {
 	good := makeDamagedPair(t)
 	dir := t.TempDir()
-	for n, c := range good.files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n), c, 0o644))
-	}
+	writeFiles(t, dir, good.files)
 	before := snapshotDir(t, dir)
-	_, _, err := runCLI("sync", "--primary", dmgChipSpec+filepath.Join(dir, "a.img"), "--backup", dmgChipSpec+filepath.Join(dir, "b.img"))
+	_, _, err := runCLI("sync", "--primary", testChipSpec+filepath.Join(dir, "a.img"), "--backup", testChipSpec+filepath.Join(dir, "b.img"))
 	require.NoError(t, err)
 	after := snapshotDir(t, dir)
 	require.Contains(t, unexpectedChanges(before, after, nil), "b.img")

@@ -16,8 +16,8 @@ import (
 func TestGuestCommand(t *testing.T) {
 	dir := t.TempDir()
 	c := guest.Command{
-		Primary: "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "p.img"),
-		Backup:  "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img"),
+		Primary: testChipSpec + filepath.Join(dir, "p.img"),
+		Backup:  testChipSpec + filepath.Join(dir, "b.img"),
 		Rounds:  2, Seed: 7, Format: true,
 	}
 	var out, errOut bytes.Buffer

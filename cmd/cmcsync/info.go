@@ -196,6 +196,7 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return usageError("info get: %v", err)
 	}
+	var of *outFile
 	if *out != "" {
 		if *pf.json {
 			return usageError("info get: give --out FILE (the payload) or --json (a description of the record), not both")
@@ -203,9 +204,16 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		if err := pf.chips.load(fs); err != nil {
 			return err
 		}
-		if err := refuseOutOnChip("info get", *out, chipFile{"primary", *pf.primary}, chipFile{"backup", *pf.backup}); err != nil {
+		// The output is checked (and its temporary file made) before the
+		// chips open: a bad --out changes nothing and opens nothing.
+		if of, err = createOut("info get", "--out", *out, chipFile{"primary", *pf.primary}, chipFile{"backup", *pf.backup}); err != nil {
 			return err
 		}
+		defer func() {
+			if err != nil {
+				of.Abort()
+			}
+		}()
 	}
 	e, r, err := infoRegion(ctx, fs, pf, true, stderr)
 	if err != nil {
@@ -223,11 +231,11 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		}
 		return writeJSON(stdout, res)
 	}
-	if *out != "" {
-		if err := os.WriteFile(*out, rec.Payload, 0o644); err != nil {
-			return fmt.Errorf("info get: --out: %w", err)
+	if of != nil {
+		if _, err := of.Write(rec.Payload); err != nil {
+			return fmt.Errorf("info get: --out: write %s: %w", *out, err)
 		}
-		return nil
+		return of.Commit()
 	}
 	_, err = stdout.Write(rec.Payload)
 	return err

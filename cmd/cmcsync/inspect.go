@@ -41,13 +41,10 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err := cf.load(fs); err != nil {
 		return err
 	}
-	if *spec == "" {
-		if *cf.config != "" {
-			return usageError("inspect: --flash is required: --config gives the layout, not the chip to decode%s", configChips(*cf.config))
-		}
-		return usageError("inspect: --flash is required (%s)", flashspec.Usage)
+	if *spec == "" && *cf.config != "" {
+		return usageError("inspect: --flash is required: --config gives the layout, not the chip to decode%s", configChips(*cf.config))
 	}
-	s, err := resolveSpec("inspect", "flash", *spec)
+	s, err := flashFlag("inspect", *spec)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func TestInspectFlags(t *testing.T) {
 func TestInspectBadImages(t *testing.T) {
 	dir := t.TempDir()
 	p, b := filepath.Join(dir, "p.img"), filepath.Join(dir, "b.img")
-	_, _, err := runCmd("sync", "--primary", "sim:part=mx66l1g45g,size=8M,file="+p, "--backup", "sim:part=mx66l1g45g,size=8M,file="+b, "--populate")
+	_, _, err := runCmd("sync", "--primary", testChipSpec+p, "--backup", testChipSpec+b, "--populate")
 	require.NoError(t, err)
 	good, err := os.ReadFile(b)
 	require.NoError(t, err)

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,14 +23,6 @@ import (
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-// writeFiles writes the files of a pair (by name) into dir.
-func writeFiles(t *testing.T, dir string, files map[string][]byte) {
-	t.Helper()
-	for n, b := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, n), b, 0o644))
-	}
-}
-
 // simPair opens the image files a.img and b.img of dir as the CLI does
 // (the layout resolved from the chips) on one virtual clock.
 func simPair(t *testing.T, dir string) (a, b *sim.Flash, clock *sim.Clock, opts engine.Options) {
@@ -38,7 +31,7 @@ func simPair(t *testing.T, dir string) (a, b *sim.Flash, clock *sim.Clock, opts 
 	var specs [2]flashspec.Spec
 	var chips [2]hal.Flash
 	for i, n := range []string{"a.img", "b.img"} {
-		s, err := flashspec.Parse(dmgChipSpec + filepath.Join(dir, n))
+		s, err := flashspec.Parse(testChipSpec + filepath.Join(dir, n))
 		require.NoError(t, err)
 		s.Name = [2]string{"primary", "backup"}[i]
 		specs[i] = s
@@ -65,16 +58,8 @@ func cutPairFiles(t *testing.T, good map[string][]byte, prepare func(a *sim.Flas
 	prepare(a, opts)
 	require.NoError(t, a.Close())
 	require.NoError(t, b.Close())
-	load := func() map[string][]byte {
-		m := map[string][]byte{}
-		for n := range good {
-			c, err := os.ReadFile(filepath.Join(dir, n))
-			require.NoError(t, err)
-			m[n] = c
-		}
-		return m
-	}
-	prepared := load()
+	names := slices.Collect(maps.Keys(good))
+	prepared := loadFiles(t, dir, names...)
 	// try runs run behind an injector of sched on a fresh copy of
 	// prepared, and returns the operations it made.
 	try := func(sched string) []faults.Op {
@@ -101,7 +86,7 @@ func cutPairFiles(t *testing.T, good map[string][]byte, prepare func(a *sim.Flas
 	sched := fmt.Sprintf("(on (at %d) cut)", pick(try("none"), opts.Layout).Index)
 	t.Logf("fault schedule: %s", sched)
 	try(sched)
-	return load()
+	return loadFiles(t, dir, names...)
 }
 
 // interruptedPairFiles returns the files of the pair good after a change
@@ -211,7 +196,7 @@ func TestReadOnlyCommandsWriteNothing(t *testing.T) {
 				dir := t.TempDir()
 				writeFiles(t, dir, p.files)
 				before := snapshotDir(t, dir)
-				args := append(append([]string{}, cmd...), "--primary", dmgChipSpec+filepath.Join(dir, "a.img"), "--backup", dmgChipSpec+filepath.Join(dir, "b.img"))
+				args := append(append([]string{}, cmd...), "--primary", testChipSpec+filepath.Join(dir, "a.img"), "--backup", testChipSpec+filepath.Join(dir, "b.img"))
 				out, errOut, err := runCLI(args...)
 				require.NoError(t, err, errOut)
 				require.Empty(t, unexpectedChanges(before, snapshotDir(t, dir), nil), "files changed by a read-only command")
@@ -251,7 +236,7 @@ func TestReadOnlyCommandsBusy(t *testing.T) {
 			held, err := sim.OpenFile(filepath.Join(dir, "b.img"), sim.Options{Part: mustPart(t), Size: dmgSize})
 			require.NoError(t, err)
 			defer held.Close()
-			args := append(append([]string{}, cmd...), "--primary", dmgChipSpec+filepath.Join(dir, "a.img"), "--backup", dmgChipSpec+filepath.Join(dir, "b.img"))
+			args := append(append([]string{}, cmd...), "--primary", testChipSpec+filepath.Join(dir, "a.img"), "--backup", testChipSpec+filepath.Join(dir, "b.img"))
 			_, _, err = runCLI(args...)
 			require.Error(t, err)
 			require.Equal(t, exitRefused, exitCode(err), "%v", err)
@@ -271,7 +256,7 @@ func TestReadOnlyInfoGetRefusesAnUnfinishedRestore(t *testing.T) {
 	files := restoreCutPairFiles(t, good.files)
 	dir := t.TempDir()
 	writeFiles(t, dir, files)
-	chips := []string{"--primary", dmgChipSpec + filepath.Join(dir, "a.img"), "--backup", dmgChipSpec + filepath.Join(dir, "b.img")}
+	chips := []string{"--primary", testChipSpec + filepath.Join(dir, "a.img"), "--backup", testChipSpec + filepath.Join(dir, "b.img")}
 	before := snapshotDir(t, dir)
 	_, _, err := runCLI(append([]string{"info", "get", "power"}, chips...)...)
 	require.Error(t, err)

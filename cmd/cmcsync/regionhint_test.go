@@ -23,14 +23,14 @@ import (
 func TestErasedRegionHeaderHintNamesCommands(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.img"), filepath.Join(dir, "b.img")
-	chips := []string{"--primary", dmgChipSpec + a, "--backup", dmgChipSpec + b}
+	chips := []string{"--primary", testChipSpec + a, "--backup", testChipSpec + b}
 	_, _, err := runCLI(append([]string{"sync", "--populate"}, chips...)...)
 	require.NoError(t, err)
 	img, err := os.ReadFile(a)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(a, erasedRegionHeader(img), 0o644))
 
-	out, _, err := runCLI("inspect", "--flash", dmgChipSpec+a)
+	out, _, err := runCLI("inspect", "--flash", testChipSpec+a)
 	require.Equal(t, 1, statusOf(err), "%v", err)
 	require.Contains(t, out, "info: DAMAGED: information region at 0x80000")
 	require.Contains(t, out, "no region header (erased): cmcsync failback formats chip A's information region")

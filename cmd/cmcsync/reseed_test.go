@@ -20,13 +20,6 @@ func blankFile(t *testing.T, p string) {
 	require.NoError(t, os.WriteFile(p, bytes.Repeat([]byte{0xFF}, int(st.Size())), 0o600))
 }
 
-func readFile(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	require.NoError(t, err)
-	return b
-}
-
 // TestReseedWalkThrough: a backup chip replaced by a blank one. sync fails
 // (exit 1) with a hint naming reseed and saying serve --format erases both
 // stores; reseed brings the backup back (exit 0) without writing the
@@ -67,7 +60,7 @@ func TestReseedWalkThrough(t *testing.T) {
 // TestReseedRefusals: exit 3 (or 2 for bad input), nothing written and no
 // image file created.
 func TestReseedRefusals(t *testing.T) {
-	spec := func(p string) string { return "sim:part=mx66l1g45g,size=8M,file=" + p }
+	spec := func(p string) string { return testChipSpec + p }
 	// foreignStandby: chip B (b.img) replaced by a chip whose store range
 	// holds someone's data.
 	foreignStandby := func(t *testing.T, dir string, l jsonout.Layout) (string, string) {

@@ -77,7 +77,7 @@ func TestPopulateRefusesData(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			spec := func(n string) string { return "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, n) }
+			spec := func(n string) string { return testChipSpec + filepath.Join(dir, n) }
 			for _, n := range []string{"a.img", "b.img"} {
 				img := bytes.Repeat([]byte{0xFF}, 8<<20)
 				if off, ok := tc.poke[n]; ok {
@@ -136,8 +136,8 @@ func TestDeviceBusy(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "state")
 	r := startServeProcess(t, "--state", dir, "--cmc-step", "0")
-	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "chip0.img")
-	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "chip1.img")
+	a := testChipSpec + filepath.Join(dir, "chip0.img")
+	b := testChipSpec + filepath.Join(dir, "chip1.img")
 	for _, tc := range []struct {
 		args []string
 		held string // what the error names as held
@@ -223,7 +223,7 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 func TestPairOfOneChip(t *testing.T) {
 	dir := t.TempDir()
 	img := filepath.Join(dir, "one.img")
-	spec := func(path string) string { return "sim:part=mx66l1g45g,size=8M,file=" + path }
+	spec := func(path string) string { return testChipSpec + path }
 	for _, tc := range []struct {
 		name string
 		args []string

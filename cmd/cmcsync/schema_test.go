@@ -93,7 +93,7 @@ func requireRefused(t *testing.T, name, out, path, rename string, value any) {
 func TestOutputsMatchTheirSchemas(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.img"), filepath.Join(dir, "b.img")
-	chips := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + a, "--backup", "sim:part=mx66l1g45g,size=8M,file=" + b}
+	chips := []string{"--primary", testChipSpec + a, "--backup", testChipSpec + b}
 	cli := func(args ...string) string {
 		t.Helper()
 		out, errOut, err := runCLI(args...)
@@ -365,8 +365,8 @@ func TestEventJSONSameInCLIAndAPI(t *testing.T) {
 	require.Equal(t, members(jsonout.Event{}), members(web.Event{}), "the API event's members")
 
 	dir := t.TempDir()
-	out, errOut, err := runCLI("sync", "--populate", "--json", "--primary", "sim:part=mx66l1g45g,size=8M,file="+filepath.Join(dir, "a.img"),
-		"--backup", "sim:part=mx66l1g45g,size=8M,file="+filepath.Join(dir, "b.img"))
+	out, errOut, err := runCLI("sync", "--populate", "--json", "--primary", testChipSpec+filepath.Join(dir, "a.img"),
+		"--backup", testChipSpec+filepath.Join(dir, "b.img"))
 	require.NoError(t, err, errOut)
 	var res struct{ Events []json.RawMessage }
 	require.NoError(t, json.Unmarshal([]byte(out), &res))

@@ -40,10 +40,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
-	if *spec == "" {
-		return usageError("selftest: --flash is required (%s)", flashspec.Usage)
-	}
-	s, err := resolveSpec("selftest", "flash", *spec)
+	s, err := flashFlag("selftest", *spec)
 	if err != nil {
 		return err
 	}

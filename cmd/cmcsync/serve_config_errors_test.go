@@ -21,7 +21,7 @@ import (
 // state folder.
 func TestServeConfigValueErrors(t *testing.T) {
 	dir := t.TempDir()
-	sim := func(n string) string { return "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, n) }
+	sim := func(n string) string { return testChipSpec + filepath.Join(dir, n) }
 	aFile := filepath.Join(dir, "a-file")
 	require.NoError(t, os.WriteFile(aFile, []byte("x"), 0o600))
 	busy, err := net.Listen("tcp", "127.0.0.1:0")

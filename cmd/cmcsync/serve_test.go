@@ -67,8 +67,8 @@ func startServeWithConfigFile(t *testing.T) (r *serveRun, cfg, a, b, state strin
 	state = filepath.Join(dir, "state")
 	r = startServe(t, "--state", state, "--cmc-step", "0")
 	cfg = filepath.Join(dir, "cmcsync.json")
-	a = "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip0.img")
-	b = "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(state, "chip1.img")
+	a = testChipSpec + filepath.Join(state, "chip0.img")
+	b = testChipSpec + filepath.Join(state, "chip1.img")
 	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`{"chips": {"primary": {"device": %q}, "backup": {"device": %q}}, "state_dir": %q, "listen": %q}`,
 		a, b, state, strings.TrimPrefix(r.url, "http://"))), 0o600))
 	return r, cfg, a, b, state
@@ -293,8 +293,8 @@ func TestServe(t *testing.T) {
 
 func TestServeExplicitSpecs(t *testing.T) {
 	dir := t.TempDir()
-	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "a.img")
-	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")
+	a := testChipSpec + filepath.Join(dir, "a.img")
+	b := testChipSpec + filepath.Join(dir, "b.img")
 	r := startServe(t, "--state", dir, "--primary", a, "--backup", b, "--cmc-step", "0")
 	require.Contains(t, r.stdout.String(), "formatted both chips")
 	var st web.Status

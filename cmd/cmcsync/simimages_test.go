@@ -17,7 +17,7 @@ func TestSimImages(t *testing.T) {
 	require.NoError(t, os.WriteFile(p("both.img"), nil, 0o644))
 	require.NoError(t, os.WriteFile(p("both.img.wear"), nil, 0o644))
 	require.NoError(t, os.WriteFile(p("nowear.img"), nil, 0o644))
-	const sim = "sim:part=mx66l1g45g,size=8M,file="
+	const sim = testChipSpec
 	for _, tc := range []struct {
 		spec    string
 		want    simImage

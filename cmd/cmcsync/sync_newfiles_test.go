@@ -17,7 +17,7 @@ import (
 func TestSyncDoesNotCreateANewPair(t *testing.T) {
 	dir := t.TempDir()
 	p, b := filepath.Join(dir, "p.img"), filepath.Join(dir, "b.img")
-	specs := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + p, "--backup", "sim:part=mx66l1g45g,size=8M,file=" + b}
+	specs := []string{"--primary", testChipSpec + p, "--backup", testChipSpec + b}
 	_, _, err := runCmd("sync", specs...)
 	require.Equal(t, 2, statusOf(err), "%v", err)
 	require.ErrorContains(t, err, "do not exist (nothing created)")
@@ -61,7 +61,7 @@ func TestSyncRefusedOrBadInputLeavesNoNewFiles(t *testing.T) {
 				want = bytes.Repeat([]byte{0x5a}, 8<<20)
 				require.NoError(t, os.WriteFile(p, want, 0o644))
 			}
-			specs := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + p, "--backup", "sim:part=mx66l1g45g,size=8M,file=" + b}
+			specs := []string{"--primary", testChipSpec + p, "--backup", testChipSpec + b}
 			_, _, err := runCmd("sync", append(tc.args, specs...)...)
 			require.Equal(t, tc.code, statusOf(err), "%v", err)
 			entries, rerr := os.ReadDir(dir)
@@ -89,7 +89,7 @@ func TestPairCommandsRefuseANewPair(t *testing.T) {
 	for _, cmd := range [][]string{{"config", "get"}, {"config", "set", "--interval", "1m"}, {"info", "get", "power"}, {"upgrade", "keep"}, {"failback"}} {
 		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
 			dir := t.TempDir()
-			specs := []string{"--primary", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "p.img"), "--backup", "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")}
+			specs := []string{"--primary", testChipSpec + filepath.Join(dir, "p.img"), "--backup", testChipSpec + filepath.Join(dir, "b.img")}
 			_, _, err := runCLI(append(cmd, specs...)...)
 			require.Equal(t, 2, statusOf(err), "%v", err)
 			require.ErrorContains(t, err, "do not exist (nothing created)")

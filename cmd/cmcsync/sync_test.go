@@ -16,8 +16,6 @@ import (
 	"github.com/cmcsync/cmcsync/sync/store"
 )
 
-func statusOf(err error) int { return exitCode(err) }
-
 func TestSyncFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -65,8 +63,8 @@ func inspectJSON(t *testing.T, spec string) (jsonout.Inspection, error) {
 
 func TestSyncOnImageFiles(t *testing.T) {
 	dir := t.TempDir()
-	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "a.img")
-	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")
+	a := testChipSpec + filepath.Join(dir, "a.img")
+	b := testChipSpec + filepath.Join(dir, "b.img")
 	res := syncJSON(t, "--primary", a, "--backup", b, "--populate")
 	require.True(t, res.Formatted)
 	require.Equal(t, engine.OutcomeCommitted, res.Round.Outcome)
@@ -102,9 +100,9 @@ func TestSyncAfterDamage(t *testing.T) {
 	for _, what := range []string{"superblock", "journal", "data"} {
 		t.Run(what, func(t *testing.T) {
 			dir := t.TempDir()
-			a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "a.img")
+			a := testChipSpec + filepath.Join(dir, "a.img")
 			bfile := filepath.Join(dir, "b.img")
-			b := "sim:part=mx66l1g45g,size=8M,file=" + bfile
+			b := testChipSpec + bfile
 			syncJSON(t, "--primary", a, "--backup", b, "--populate")
 			syncJSON(t, "--primary", a, "--backup", b)
 			bin, err := inspectJSON(t, b)
@@ -168,9 +166,9 @@ func TestSyncAfterDamage(t *testing.T) {
 // when only one of them holds a store (a blank, replaced backup).
 func TestSyncPopulateIgnoredSaysWhatEachChipHolds(t *testing.T) {
 	dir := t.TempDir()
-	a := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "a.img")
-	b := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "b.img")
-	blank := "sim:part=mx66l1g45g,size=8M,file=" + filepath.Join(dir, "blank.img")
+	a := testChipSpec + filepath.Join(dir, "a.img")
+	b := testChipSpec + filepath.Join(dir, "b.img")
+	blank := testChipSpec + filepath.Join(dir, "blank.img")
 	syncJSON(t, "--primary", a, "--backup", b, "--populate", "--select", "power")
 	_, _, err := runCLI("inspect", "--flash", blank) // does not create it
 	require.Equal(t, 2, statusOf(err))

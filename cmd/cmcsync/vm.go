@@ -6,10 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/cmcsync/cmcsync/faults/campaign"
 	"github.com/cmcsync/cmcsync/qemu/assets"
@@ -68,6 +65,12 @@ func (c *vmCommon) add(fs *flag.FlagSet) {
 	fs.BoolVar(&c.refresh, "refresh", false, "resolve and download the Debian packages again")
 }
 
+// vmImage builds the image a vm subcommand boots (c.build: the Debian
+// assets, cmcsync cross-compiled); the tests put a fake image in its place.
+var vmImage = func(ctx context.Context, c *vmCommon, progress io.Writer) (*vm.Image, error) {
+	return c.build(ctx, progress)
+}
+
 func (c *vmCommon) build(ctx context.Context, progress io.Writer) (*vm.Image, error) {
 	v, err := assets.LookupVariant(c.variant)
 	if err != nil {
@@ -114,51 +117,6 @@ func runVMBuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "initrd  %s\n", img.Initrd)
 	return nil
-}
-
-func runVMBoot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("vm boot", stderr,
-		"usage: cmcsync vm boot [--variant arm|x86] [--dir DIR] [--cache DIR] [--kvm]",
-		"\nBoots the emulated CMC with an interactive serial console (Ctrl-A X quits QEMU;",
-		"in the guest, reboot -f ends it). On arm the guest has cmcsync and the chips as /dev/mtd5",
-		"and /dev/mtd6; selftest only on /dev/mtd6, the scratch second chip.\n")
-	var c vmCommon
-	c.add(fs)
-	dir := fs.String("dir", "", "folder for primary.img and backup.img (created erased if missing; default: the cache's state folder)")
-	kvm := fs.Bool("kvm", false, "use KVM (x86 variant only; default TCG)")
-	if done, err := parseFlags(fs, args); done {
-		return err
-	}
-	img, err := c.build(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	cfg := vm.Config{Manifest: img.Manifest, Initrd: img.Initrd, KVM: *kvm, Interactive: true}
-	if img.Manifest.Variant == "arm" {
-		d := *dir
-		if d == "" {
-			d = filepath.Join(img.Manifest.Dir, "state")
-		}
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-		for _, n := range []string{"primary.img", "backup.img"} {
-			p := filepath.Join(d, n)
-			if _, err := os.Stat(p); err != nil {
-				if err := vm.CreateFlashImage(p); err != nil {
-					return err
-				}
-			}
-			cfg.Flash = append(cfg.Flash, p)
-		}
-		fmt.Fprintf(stderr, "boot: flash images %s\n", strings.Join(cfg.Flash, ", "))
-	}
-	fmt.Fprintln(stderr, "boot: starting QEMU (Ctrl-A X quits; in the guest, `reboot -f` ends it)")
-	m, err := vm.Start(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	return m.Wait(24 * time.Hour)
 }
 
 func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer) error {

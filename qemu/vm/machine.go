@@ -55,6 +55,10 @@ type Config struct {
 	// Interactive connects the guest's console to this process's terminal
 	// (stdin/stdout) instead of a Console; Ctrl-A X quits QEMU.
 	Interactive bool
+	// Stderr, when Interactive, receives QEMU's own standard error (nil:
+	// this process's), so that a caller can tell what QEMU said when it
+	// fails to start.
+	Stderr io.Writer
 }
 
 // Command returns the QEMU program and arguments for c.
@@ -179,6 +183,9 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 	var stdout io.ReadCloser
 	if c.Interactive {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if c.Stderr != nil {
+			cmd.Stderr = c.Stderr
+		}
 	} else {
 		if stdin, err = cmd.StdinPipe(); err != nil {
 			return nil, err
