@@ -144,7 +144,7 @@ func TestOutputsMatchTheirSchemas(t *testing.T) {
 
 	out = cli("inspect", "--json", "--flash", chips[3])
 	requireRefused(t, "inspect", out, "store/superblock/pair_id", "PairID", nil)
-	requireRefused(t, "inspect", out, "store/superblock/pair_id", "", 1796606520342436801) // jq reads 1796606520342436900
+	requireRefused(t, "inspect", out, "store/superblock/pair_id", "", int64(1796606520342436801)) // jq reads 1796606520342436900
 	requireRefused(t, "inspect", out, "store/journal/log/0/seq", "", -1)
 	requireRefused(t, "inspect", out, "store/config/interval_seconds", "interval", nil)
 

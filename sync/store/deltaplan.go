@@ -263,7 +263,10 @@ func (dp *deltaPlanner) bound(planned []plannedType) {
 		for c := range refs[pick] {
 			cs = append(cs, c)
 		}
-		slices.SortFunc(cs, func(a, b key) int { return (a[0]-b[0])<<32 + a[1] - b[1] })
+		// By type, then chunk. Not (a[0]-b[0])<<32 + ...: on the 32-bit ARM
+		// guest that shift is 0, the order ignored the type, and map order
+		// decided which chunk folded first.
+		slices.SortFunc(cs, func(a, b key) int { return slices.Compare(a[:], b[:]) })
 		for _, c := range cs {
 			fold(c)
 		}
