@@ -70,9 +70,10 @@ func TestReseedRefuses(t *testing.T) {
 			p.chipB.Poke(p.opts.Layout.StoreOff+5*p.chipB.Geometry().EraseSize, []byte("someone's data"))
 		}, [2]bool{true, false}, "ERASE"},
 		{"standby holds a store of another pair", func(t *testing.T, p *pair) {
-			o := newPair(t, 8<<20, 1<<20, DefaultConfig())
-			p.chipB.Restore(o.chipB.Snapshot())
-		}, [2]bool{}, "pair"},
+			// Another pair id (newPair's would be this pair's: both
+			// formatted at the same virtual time).
+			p.chipB.Restore(otherPairChipB(t).Snapshot())
+		}, [2]bool{}, "which is the standby?"},
 		{"the blank chip is the active one", func(t *testing.T, p *pair) {
 			// Chip B active; chip A's store reseeded from it (so chip A's
 			// role record says chip B is active), then chip B's store lost.
