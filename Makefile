@@ -42,6 +42,8 @@ lint:
 
 unit: deps
 	$(GO) test -count=1 -timeout 20m $(UNIT)
+	@echo "== the engine, store and HAL tests with a 32-bit int (GOARCH=386: the CMC guest is 32-bit ARM)"
+	GOARCH=386 $(GO) test -count=1 -timeout 10m ./sync/... ./hal/... ./config/...
 	$(MAKE) --no-print-directory cluster-test
 
 # The campaign's Kubernetes Job and CI matrix (deploy/k8s, a module of its
