@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -92,5 +93,13 @@ func TestPerClientConnectionBound(t *testing.T) {
 		require.NoError(t, err, "a connection of the client at its bound was cut")
 		require.Equal(t, http.StatusOK, code)
 	}
+	y2 := dialFrom(t, y, addr)
+	y2.send(t, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(y2.br, nil)
+	require.NoError(t, err)
+	metrics, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(metrics), "cmcsync_http_connections_refused_total 1\n")
+	require.Contains(t, string(metrics), `cmcsync_http_limit{limit="max_conns_per_client"} 2`+"\n")
 	require.Contains(t, strings.Join(lc.all(), "\n"), "web: connection from 127.0.0.2 refused: that client has 2 connections open, none idle (at most 2 per client")
 }

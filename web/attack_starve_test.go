@@ -109,6 +109,16 @@ func TestReadsWithTheTokenNeverStarve(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, "%s: %s", path, body)
 	}
 
+	// /metrics shows the limits enforced and the 503.
+	code, body, _, err = do("GET", "/metrics", "", true)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code)
+	for _, line := range []string{`cmcsync_http_limit{limit="max_conns"} 16`, `cmcsync_http_limit{limit="max_conns_per_client"} 16`,
+		`cmcsync_http_limit{limit="slots_reads"} 4`, `cmcsync_http_limit{limit="slots_changes"} 8`, `cmcsync_http_limit{limit="slots_without_token"} 4`,
+		"cmcsync_http_busy_total 1"} {
+		require.Contains(t, body, line+"\n")
+	}
+
 	close(release)
 	for range changes + 1 + open {
 		r := <-held

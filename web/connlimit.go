@@ -95,6 +95,7 @@ type limitListener struct {
 	sem       chan struct{}
 	perClient int
 	logf      func(string) // one line per connection refused (rate-limited by the caller)
+	refused   func()       // counts a connection refused
 	done      chan struct{}
 	closeOnce sync.Once
 
@@ -170,6 +171,9 @@ func (l *limitListener) admit(c net.Conn) (*limitConn, bool) {
 			n := l.clients[key]
 			l.mu.Unlock()
 			c.Close()
+			if l.refused != nil {
+				l.refused()
+			}
 			l.event("refused")
 			if l.logf != nil {
 				l.logf(fmt.Sprintf("web: connection from %s refused: that client has %d connections open, none idle (at most %d per client: serve's --max-conns-per-client)", key, n, l.perClient))
@@ -337,6 +341,7 @@ func (s *Server) limitRequests(h http.Handler) http.Handler {
 			select {
 			case slots <- struct{}{}:
 			default:
+				s.metrics.busy.Inc()
 				s.setHardeningHeaders(w)
 				w.Header().Set("Retry-After", "1")
 				s.fail(w, r, http.StatusServiceUnavailable, &ErrorBody{Error: fmt.Sprintf("busy: %d requests without the API token are being served, the most at once; retry in a second, or send Authorization: Bearer TOKEN", cap(slots))})

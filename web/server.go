@@ -134,7 +134,7 @@ func New(b Backend, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf, o.Token), tls: tlsConfig, slots: newRequestSlots(o.MaxConns)}
-	s.metrics = newMetrics(b)
+	s.metrics = newMetrics(b, o, s.slots)
 
 	static, err := fs.Sub(staticFiles, "static")
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -68,14 +69,15 @@ func TestServeConnLimitErrors(t *testing.T) {
 // once and logged.
 func TestServeConnLimitsApply(t *testing.T) {
 	tests := []struct {
-		name  string
-		file  string
-		args  []string
-		bound int
+		name         string
+		file         string
+		args         []string
+		conns, bound int
 	}{
-		{"file", `{"max_conns_per_client": 1}`, nil, 1},
-		{"flag over the file", `{"max_conns_per_client": 1}`, []string{"--max-conns-per-client", "2"}, 2},
-		{"max conns below the per-client default", `{"max_conns": 3}`, nil, 3},
+		{"file", `{"max_conns_per_client": 1}`, nil, 128, 1},
+		{"flag over the file", `{"max_conns_per_client": 1}`, []string{"--max-conns-per-client", "2"}, 128, 2},
+		{"max conns below the per-client default", `{"max_conns": 3}`, nil, 3, 3},
+		{"flags", `{}`, []string{"--max-conns", "64", "--max-conns-per-client", "4"}, 64, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +109,12 @@ func TestServeConnLimitsApply(t *testing.T) {
 				require.Equal(t, http.StatusOK, resp.StatusCode)
 			}
 			require.Contains(t, r.stderr.String(), "web: connection from 127.0.0.1 refused")
+			// /metrics shows the limits the server enforces.
+			code, metrics := rawCall(t, r, "GET", "/metrics", tokenOf(t, filepath.Join(dir, "state")), "")
+			require.Equal(t, http.StatusOK, code)
+			require.Contains(t, metrics, fmt.Sprintf("cmcsync_http_limit{limit=%q} %d\n", "max_conns", tt.conns))
+			require.Contains(t, metrics, fmt.Sprintf("cmcsync_http_limit{limit=%q} %d\n", "max_conns_per_client", tt.bound))
+			require.Contains(t, metrics, "cmcsync_http_connections_refused_total 1\n")
 		})
 	}
 }
