@@ -39,8 +39,9 @@ func requireClosed(t *testing.T, c *rawConn, msg string) {
 
 // TestPerClientConnectionBound: one client (127.0.0.2) holds at most
 // MaxConnsPerClient connections. Beyond it, its new connection replaces
-// its own idle one; when none of its connections is idle, the new one is
-// closed at once, unread, and the refusal is logged. Another client
+// its own idle one, else its own that has sent nothing for longest; when
+// each of its connections has a request begun, the new one is closed at
+// once, unread, and the refusal is logged. Another client
 // (127.0.0.3, loopback too: counted like any other) is served all along,
 // its idle connection untouched, and the first client's connections in
 // flight are answered. (Without the bound, the client's third connection
@@ -81,7 +82,7 @@ func TestPerClientConnectionBound(t *testing.T) {
 
 	x3.send(t, "GET /api/status HTTP/1.1\r\n")
 	waitEvent(t, events, "busy")
-	x4 := dialFrom(t, x, addr) // x at its bound, none idle: closed at once
+	x4 := dialFrom(t, x, addr) // x at its bound, each with a request begun: closed at once
 	waitEvent(t, events, "refused")
 	requireClosed(t, x4, "x4 was closed unread")
 
@@ -100,6 +101,38 @@ func TestPerClientConnectionBound(t *testing.T) {
 	metrics, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.Contains(t, string(metrics), "cmcsync_http_connections_refused_total 1\n")
+	require.NoError(t, resp.Body.Close())
 	require.Contains(t, string(metrics), `cmcsync_http_limit{limit="max_conns_per_client"} 2`+"\n")
-	require.Contains(t, strings.Join(lc.all(), "\n"), "web: connection from 127.0.0.2 refused: that client has 2 connections open, none idle (at most 2 per client")
+	require.Contains(t, strings.Join(lc.all(), "\n"), "web: connection from 127.0.0.2 refused: that client has 2 connections open, the most per client (serve's --max-conns-per-client), each with a request begun and none idle")
+}
+
+// TestPerClientSilentConnectionsYield: a client whose connections, all of
+// its bound, have sent nothing (a flood of silent connections, or a
+// browser's preconnects) is not locked out by them for the 10 s they are
+// allowed: its new connection replaces its own connection silent longest,
+// and is served. Another client's silent connection is not touched.
+// (Without it, the new connection was closed at once.)
+func TestPerClientSilentConnectionsYield(t *testing.T) {
+	const x, y = "127.0.0.2", "127.0.0.3"
+	s, err := web.New(newFake(), web.Options{Token: testToken, MaxConns: 8, MaxConnsPerClient: 2})
+	require.NoError(t, err)
+	events := make(chan string, 256)
+	web.SetConnEvents(s, func(ev string) {
+		select {
+		case events <- ev:
+		default:
+		}
+	})
+	addr := serveOnLoopback(t, s)
+	y1 := dialFrom(t, y, addr) // silent longest of all
+	x1, x2 := dialFrom(t, x, addr), dialFrom(t, x, addr)
+	x3 := dialFrom(t, x, addr)
+	waitEvent(t, events, "replaced")
+	requireClosed(t, x1, "x1, x's silent longest, was closed for x3")
+	for _, c := range []*rawConn{x3, x2, y1} {
+		c.send(t, getStatus)
+		code, err := c.answer("GET")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, code)
+	}
 }

@@ -75,9 +75,12 @@ func clientKey(a net.Addr) string {
 // perClient of them from one client (clientKey).
 //
 // A client beyond its own bound: its new connection replaces its own
-// connection idle longest; when none of its connections is idle, the new
-// one is closed at once, before anything is read from it. Other clients'
-// connections are not touched.
+// connection idle longest, or else its own connection that has sent
+// nothing at all for longest (no request begun: a flood of silent
+// connections does not lock its own client's next requests out for the
+// 10 s they are allowed); when every one of its connections has a request
+// begun, the new one is closed at once, before anything is read from it.
+// Other clients' connections are not touched.
 //
 // Every slot taken: Accept closes the connection that has been idle
 // longest (a keep-alive HTTP/1 connection between requests, an HTTP/2 one
@@ -159,14 +162,17 @@ func (l *limitListener) Accept() (net.Conn, error) {
 }
 
 // admit counts c against its client's bound, replacing the client's own
-// longest-idle connection when it has reached it; when none of them is
-// idle, it closes c and reports false.
+// longest-idle, else longest-silent, connection when it has reached it;
+// when there is none, it closes c and reports false.
 func (l *limitListener) admit(c net.Conn) (*limitConn, bool) {
 	key := clientKey(c.RemoteAddr())
 	l.mu.Lock()
 	var victim *limitConn
 	if l.clients[key] >= l.perClient {
 		victim = l.idlestLocked(key)
+		if victim == nil {
+			victim = l.silentLocked(key)
+		}
 		if victim == nil {
 			n := l.clients[key]
 			l.mu.Unlock()
@@ -176,12 +182,13 @@ func (l *limitListener) admit(c net.Conn) (*limitConn, bool) {
 			}
 			l.event("refused")
 			if l.logf != nil {
-				l.logf(fmt.Sprintf("web: connection from %s refused: that client has %d connections open, none idle (at most %d per client: serve's --max-conns-per-client)", key, n, l.perClient))
+				l.logf(fmt.Sprintf("web: connection from %s refused: that client has %d connections open, the most per client (serve's --max-conns-per-client), each with a request begun and none idle", key, n))
 			}
 			return nil, false
 		}
 	}
-	lc := &limitConn{Conn: c, l: l, key: key}
+	lc := &limitConn{Conn: c, l: l, key: key, accepted: time.Now()}
+	lc.silent.Store(true)
 	l.conns[lc] = struct{}{}
 	l.clients[key]++
 	l.mu.Unlock()
@@ -223,6 +230,26 @@ func (l *limitListener) idlestLocked(key string) *limitConn {
 		idlest.watch.Store(false)
 	}
 	return idlest
+}
+
+// silentLocked picks client key's connection accepted longest ago of
+// those from which nothing at all has been read yet (no request begun; a
+// TLS connection's ClientHello counts), and marks it picked; nil when
+// there is none. l.mu is held.
+func (l *limitListener) silentLocked(key string) *limitConn {
+	var oldest *limitConn
+	for c := range l.conns {
+		if c.key != key || c.picked || !c.silent.Load() {
+			continue
+		}
+		if oldest == nil || c.accepted.Before(oldest.accepted) {
+			oldest = c
+		}
+	}
+	if oldest != nil {
+		oldest.picked = true
+	}
+	return oldest
 }
 
 // connState is the http.Server's ConnState hook: it keeps track of which
@@ -289,17 +316,24 @@ type limitConn struct {
 	key   string      // clientKey
 	slot  atomic.Bool // holds one of the listener's slots
 	watch atomic.Bool // idle HTTP/1: a Read of data makes it busy
-	once  sync.Once
+	// silent is true until the first Read of data: no request has begun.
+	silent   atomic.Bool
+	accepted time.Time
+	once     sync.Once
 
 	// guarded by l.mu
 	idle      bool
 	idleSince time.Time
+	picked    bool // chosen to be closed for another
 }
 
 // Read reads from the connection; data read while it is idle is the
 // start of a request in flight (limitListener.busy).
 func (c *limitConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if n > 0 && c.silent.Load() {
+		c.silent.Store(false)
+	}
 	if n > 0 && c.watch.Load() {
 		c.l.busy(c)
 	}
