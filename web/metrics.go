@@ -55,7 +55,8 @@ type metrics struct {
 	reg      *prometheus.Registry
 	duration prometheus.Histogram
 	// refusedConns counts connections closed at once at their client's
-	// bound; busy counts tokenless requests answered 503 (connlimit.go).
+	// bound (connlimit.go); busy counts tokenless requests answered 503
+	// (reqslots.go).
 	refusedConns, busy prometheus.Counter
 }
 

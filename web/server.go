@@ -31,7 +31,7 @@ type Options struct {
 	// Token is the bearer token every change must carry. Required.
 	Token string
 	// MaxBodyBytes bounds request bodies (0: DefaultMaxBodyBytes). A
-	// larger body gets 400 and changes nothing.
+	// larger body gets 413 and changes nothing.
 	MaxBodyBytes int64
 	// RoundHistory is how many recent rounds /api/rounds and the chart
 	// keep (0: DefaultRoundHistory).
