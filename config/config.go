@@ -194,18 +194,22 @@ var chipSchema = func(flagName string) map[string]entry {
 }
 
 var schema = map[string]entry{
-	"chips":       {sub: map[string]entry{"primary": {sub: chipSchema("primary")}, "backup": {sub: chipSchema("backup")}}},
-	"state_dir":   {flag: "state", kind: kString},
-	"listen":      {flag: "listen", kind: kString},
-	"tls_cert":    {flag: "tls-cert", kind: kString},
-	"tls_key":     {flag: "tls-key", kind: kString},
-	"cmc_step":    {flag: "cmc-step", kind: kDuration},
-	"scrub_every": {flag: "scrub-every", kind: kDuration},
-	"stuck_after": {flag: "stuck-after", kind: kDuration},
-	"seed":        {flag: "seed", kind: kUint},
-	"pace":        {flag: "pace", kind: kBool},
-	"faults":      {flag: "faults", kind: kFaults},
-	"select":      {flag: "select", kind: kTypes},
+	"chips":     {sub: map[string]entry{"primary": {sub: chipSchema("primary")}, "backup": {sub: chipSchema("backup")}}},
+	"state_dir": {flag: "state", kind: kString},
+	"listen":    {flag: "listen", kind: kString},
+	"tls_cert":  {flag: "tls-cert", kind: kString},
+	"tls_key":   {flag: "tls-key", kind: kString},
+	// The web server's connection limits (cmcsync serve; docs/API.md,
+	// Connections); their range is web.CheckConnLimits's.
+	"max_conns":            {flag: "max-conns", kind: kUint},
+	"max_conns_per_client": {flag: "max-conns-per-client", kind: kUint},
+	"cmc_step":             {flag: "cmc-step", kind: kDuration},
+	"scrub_every":          {flag: "scrub-every", kind: kDuration},
+	"stuck_after":          {flag: "stuck-after", kind: kDuration},
+	"seed":                 {flag: "seed", kind: kUint},
+	"pace":                 {flag: "pace", kind: kBool},
+	"faults":               {flag: "faults", kind: kFaults},
+	"select":               {flag: "select", kind: kTypes},
 	// The places of the information region and the store as partition
 	// names of each chip or OFF+SIZE (chipstate.Places), and the image
 	// identity source.

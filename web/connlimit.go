@@ -2,9 +2,11 @@ package web
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,114 +18,285 @@ import (
 // processor.
 const DefaultMaxConns = 128
 
+// DefaultMaxConnsPerClient bounds the connections one client address
+// holds at once when Options.MaxConnsPerClient is 0 (or MaxConns, when
+// that is smaller): a browser opens at most 6 per host, a scraper and a
+// script one or two, so one client cannot take every connection.
+const DefaultMaxConnsPerClient = 16
+
+// MaxConnsLimit is the largest Options.MaxConns (and --max-conns) accepted:
+// 4096 connections take some 60 MB of the server's memory.
+const MaxConnsLimit = 4096
+
 // MaxStreamsPerConn is the SETTINGS_MAX_CONCURRENT_STREAMS an HTTP/2
 // connection of [Server.HTTPServer] advertises (net/http's default is
 // 250): a browser's page needs a few streams at once, and each waiting
 // stream holds a goroutine of the server.
 const MaxStreamsPerConn = 8
 
-// limitRequests serves at most cap(s.reqs) requests at once, however they
-// arrive: one per HTTP/1 connection or many streams of one HTTP/2
-// connection (with TLS, net/http speaks HTTP/2, so the connection bound
-// alone does not bound requests). A request waits for a slot until its
-// client goes away; it then gets no answer, as nobody reads one.
-func (s *Server) limitRequests(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case s.reqs <- struct{}{}:
-		case <-r.Context().Done():
-			return
-		}
-		defer func() { <-s.reqs }()
-		h.ServeHTTP(w, r)
-	})
+// CheckConnLimits reports whether maxConns and perClient are usable
+// connection limits: maxConns from 1 to [MaxConnsLimit], perClient from
+// 1 to maxConns. It is the one check of both, for [New] (after the
+// defaults replaced 0) and for the daemon's flags and configuration file
+// (before anything is served). The error says what is allowed.
+func CheckConnLimits(maxConns, perClient int) error {
+	if maxConns < 1 || maxConns > MaxConnsLimit {
+		return fmt.Errorf("max connections %d is out of range: give 1 to %d (default %d)", maxConns, MaxConnsLimit, DefaultMaxConns)
+	}
+	if perClient < 1 || perClient > maxConns {
+		return fmt.Errorf("max connections per client %d is out of range: give 1 to the max connections, %d (default %d)", perClient, maxConns, min(DefaultMaxConnsPerClient, maxConns))
+	}
+	return nil
 }
 
-// limitListener serves at most cap(sem) connections at once. Its Accept
-// takes the next connection from the kernel; when every slot is taken it
-// closes the connection that has been idle longest (a keep-alive HTTP/1
-// connection between requests, an HTTP/2 one with no open stream), so that
-// a client holding every slot with idle connections (each allowed
-// IdleTimeout) cannot lock others out; when none is idle, it waits (with
-// that one connection in hand, more in the kernel's backlog) until an
-// accepted connection is closed.
+// clientKey is the client a connection counts against for
+// Options.MaxConnsPerClient: its IPv4 address, or the /64 prefix of its
+// IPv6 address (a host on an IPv6 network may have any address of its
+// /64). A loopback address counts like any other: every client on this
+// host shares 127.0.0.1. A connection that is not TCP (a Unix socket) is
+// one client with every other.
+func clientKey(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.Network()
+	}
+	ip := ta.AddrPort().Addr().Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return ip.String()
+	}
+	return p.String()
+}
+
+// limitListener serves at most cap(sem) connections at once, and at most
+// perClient of them from one client (clientKey).
+//
+// A client beyond its own bound: its new connection replaces its own
+// connection idle longest, or else its own connection that has sent
+// nothing at all for longest (no request begun: a flood of silent
+// connections does not lock its own client's next requests out for the
+// 10 s they are allowed); when every one of its connections has a request
+// begun, the new one is closed at once, before anything is read from it.
+// Other clients' connections are not touched.
+//
+// Every slot taken: Accept closes the connection that has been idle
+// longest (a keep-alive HTTP/1 connection between requests, an HTTP/2 one
+// with no open stream), so that a client holding every slot with idle
+// connections (each allowed IdleTimeout) cannot lock others out; when none
+// is idle, it waits (with that one connection in hand, more in the
+// kernel's backlog) until an accepted connection is closed or turns idle.
+//
+// Idle means idle: an HTTP/1 connection that net/http reports idle but
+// from which the first bytes of its next request have been read (net/http
+// reports it active only once the whole header is in) is in flight and is
+// never closed for another (see limitConn.Read).
 type limitListener struct {
 	net.Listener
 	sem       chan struct{}
+	perClient int
+	logf      func(string) // one line per connection refused (rate-limited by the caller)
+	refused   func()       // counts a connection refused
 	done      chan struct{}
 	closeOnce sync.Once
 
-	mu     sync.Mutex
-	idle   map[net.Conn]time.Time // accepted connections now idle, and since when
-	idleCh chan struct{}          // signalled (cap 1) when a connection turns idle
+	mu      sync.Mutex
+	conns   map[*limitConn]struct{} // accepted and not closed
+	clients map[string]int          // clientKey -> connections accepted and not closed
+	idleCh  chan struct{}           // signalled (cap 1) when a connection turns idle
+
+	// events, if set, is told what happens to connections (for tests):
+	// "idle", "busy" (an idle connection's next request began), "replaced"
+	// (closed for another), "refused".
+	events func(string)
 }
 
-// newLimitListener wraps ln to serve at most n connections at once. The
-// http.Server serving it must report its connections' states to
-// connState.
-func newLimitListener(ln net.Listener, n int) *limitListener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{}), idle: map[net.Conn]time.Time{}, idleCh: make(chan struct{}, 1)}
+// newLimitListener wraps ln to serve at most n connections at once, at
+// most perClient from one client. The http.Server serving it must report
+// its connections' states to connState.
+func newLimitListener(ln net.Listener, n, perClient int, logf func(string)) *limitListener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), perClient: perClient, logf: logf, done: make(chan struct{}),
+		conns: map[*limitConn]struct{}{}, clients: map[string]int{}, idleCh: make(chan struct{}, 1)}
 }
 
-// Accept waits for a connection, then for a free slot, closing the
-// longest-idle connection for it now or when one turns idle.
+func (l *limitListener) event(ev string) {
+	if l.events != nil {
+		l.events(ev)
+	}
+}
+
+// Accept waits for a connection its client may open, then for a free
+// slot, closing the longest-idle connection for it now or when one turns
+// idle.
 func (l *limitListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
 	for {
-		select {
-		case l.sem <- struct{}{}:
-			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-		default:
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
 		}
-		l.closeIdlest()
-		select {
-		case l.sem <- struct{}{}:
-			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-		case <-l.idleCh: // a busy connection turned idle: take its slot
-		case <-l.done:
-			c.Close()
-			return nil, net.ErrClosed
+		lc, ok := l.admit(c)
+		if !ok {
+			continue
+		}
+		for {
+			select {
+			case l.sem <- struct{}{}:
+				lc.slot.Store(true)
+				return lc, nil
+			default:
+			}
+			l.closeIdlest("")
+			select {
+			case l.sem <- struct{}{}:
+				lc.slot.Store(true)
+				return lc, nil
+			case <-l.idleCh: // a busy connection turned idle: take its slot
+			case <-l.done:
+				lc.Close()
+				return nil, net.ErrClosed
+			}
 		}
 	}
 }
 
-// closeIdlest closes the connection idle longest, if any is idle; its
-// Close frees its slot.
-func (l *limitListener) closeIdlest() {
+// admit counts c against its client's bound, replacing the client's own
+// longest-idle, else longest-silent, connection when it has reached it;
+// when there is none, it closes c and reports false.
+func (l *limitListener) admit(c net.Conn) (*limitConn, bool) {
+	key := clientKey(c.RemoteAddr())
 	l.mu.Lock()
-	var idlest net.Conn
-	var since time.Time
-	for c, t := range l.idle {
-		if idlest == nil || t.Before(since) {
-			idlest, since = c, t
+	var victim *limitConn
+	if l.clients[key] >= l.perClient {
+		victim = l.idlestLocked(key)
+		if victim == nil {
+			victim = l.silentLocked(key)
+		}
+		if victim == nil {
+			n := l.clients[key]
+			l.mu.Unlock()
+			c.Close()
+			if l.refused != nil {
+				l.refused()
+			}
+			l.event("refused")
+			if l.logf != nil {
+				l.logf(fmt.Sprintf("web: connection from %s refused: that client has %d connections open, the most per client (serve's --max-conns-per-client), each with a request begun and none idle", key, n))
+			}
+			return nil, false
 		}
 	}
-	delete(l.idle, idlest)
+	lc := &limitConn{Conn: c, l: l, key: key, accepted: time.Now()}
+	lc.silent.Store(true)
+	l.conns[lc] = struct{}{}
+	l.clients[key]++
 	l.mu.Unlock()
-	if idlest != nil {
-		idlest.Close()
+	if victim != nil {
+		victim.Close()
+		l.event("replaced")
 	}
+	return lc, true
+}
+
+// closeIdlest closes the connection idle longest (of client key; any
+// client's for ""), if any is idle; its Close frees its slot.
+func (l *limitListener) closeIdlest(key string) {
+	l.mu.Lock()
+	victim := l.idlestLocked(key)
+	l.mu.Unlock()
+	if victim != nil {
+		victim.Close()
+		l.event("replaced")
+	}
+}
+
+// idlestLocked picks the connection idle longest (of client key; any
+// client's for "") and marks it no longer idle, so that no one else picks
+// it and its Read no longer counts it; nil when none is idle. l.mu is
+// held.
+func (l *limitListener) idlestLocked(key string) *limitConn {
+	var idlest *limitConn
+	for c := range l.conns {
+		if !c.idle || (key != "" && c.key != key) {
+			continue
+		}
+		if idlest == nil || c.idleSince.Before(idlest.idleSince) {
+			idlest = c
+		}
+	}
+	if idlest != nil {
+		idlest.idle = false
+		idlest.watch.Store(false)
+	}
+	return idlest
+}
+
+// silentLocked picks client key's connection accepted longest ago of
+// those from which nothing at all has been read yet (no request begun; a
+// TLS connection's ClientHello counts), and marks it picked; nil when
+// there is none. l.mu is held.
+func (l *limitListener) silentLocked(key string) *limitConn {
+	var oldest *limitConn
+	for c := range l.conns {
+		if c.key != key || c.picked || !c.silent.Load() {
+			continue
+		}
+		if oldest == nil || c.accepted.Before(oldest.accepted) {
+			oldest = c
+		}
+	}
+	if oldest != nil {
+		oldest.picked = true
+	}
+	return oldest
 }
 
 // connState is the http.Server's ConnState hook: it keeps track of which
 // accepted connections are idle.
 func (l *limitListener) connState(c net.Conn, st http.ConnState) {
+	h2 := false
 	if tc, ok := c.(*tls.Conn); ok {
+		h2 = tc.ConnectionState().NegotiatedProtocol == "h2"
 		c = tc.NetConn()
 	}
+	lc, ok := c.(*limitConn)
+	if !ok {
+		return
+	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	if _, open := l.conns[lc]; !open {
+		l.mu.Unlock()
+		return
+	}
+	lc.idle = st == http.StateIdle
+	// An HTTP/2 server reads every frame as it arrives (a client's
+	// WINDOW_UPDATE or PING after its last stream included) and reports
+	// a stream that begins at once: for it the state says it all.
+	lc.watch.Store(lc.idle && !h2)
+	if lc.idle {
+		lc.idleSince = time.Now()
+	}
+	l.mu.Unlock()
 	if st == http.StateIdle {
-		l.idle[c] = time.Now()
 		select {
 		case l.idleCh <- struct{}{}:
 		default:
 		}
-	} else {
-		delete(l.idle, c)
+		l.event("idle")
+	}
+}
+
+// busy records that bytes of a new request arrived on c, which net/http
+// still reports idle: it is no longer a connection to close for another.
+func (l *limitListener) busy(c *limitConn) {
+	l.mu.Lock()
+	was := c.idle
+	c.idle = false
+	c.watch.Store(false)
+	l.mu.Unlock()
+	if was {
+		l.event("busy")
 	}
 }
 
@@ -134,15 +307,52 @@ func (l *limitListener) Close() error {
 	return err
 }
 
-// limitConn frees its slot once, at its first Close.
+// limitConn is an accepted connection: it frees its slot and its client's
+// count once, at its first Close, and tells its listener when bytes
+// arrive while it is idle.
 type limitConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	l     *limitListener
+	key   string      // clientKey
+	slot  atomic.Bool // holds one of the listener's slots
+	watch atomic.Bool // idle HTTP/1: a Read of data makes it busy
+	// silent is true until the first Read of data: no request has begun.
+	silent   atomic.Bool
+	accepted time.Time
+	once     sync.Once
+
+	// guarded by l.mu
+	idle      bool
+	idleSince time.Time
+	picked    bool // chosen to be closed for another
+}
+
+// Read reads from the connection; data read while it is idle is the
+// start of a request in flight (limitListener.busy).
+func (c *limitConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.silent.Load() {
+		c.silent.Store(false)
+	}
+	if n > 0 && c.watch.Load() {
+		c.l.busy(c)
+	}
+	return n, err
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.release)
+	c.once.Do(func() {
+		l := c.l
+		l.mu.Lock()
+		delete(l.conns, c)
+		if l.clients[c.key]--; l.clients[c.key] <= 0 {
+			delete(l.clients, c.key)
+		}
+		l.mu.Unlock()
+		if c.slot.Load() {
+			<-l.sem
+		}
+	})
 	return err
 }

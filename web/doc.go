@@ -24,9 +24,14 @@
 // net/http.CrossOriginProtection). Reads are open on a loopback address; on
 // any other, [Options.ForListener] demands TLS and the token for reads too.
 // Bodies are decoded strictly (no unknown, case-variant or repeated
-// members); malformed or oversized ones get 400 with a JSON error and change
+// members); malformed ones get 400, oversized ones 413, with a JSON error, and change
 // nothing. Request sizes are bounded ([Server.HTTPServer], MaxURIBytes), and
 // everything logged from a request is quoted, cut and rate-limited.
+// Connections are bounded in all and per client address, an idle one is
+// closed for a new one but never one with a request in flight, and
+// requests take slots by class, so that reads with the token never wait
+// behind changes or tokenless requests (connlimit.go, reqslots.go;
+// [Options.MaxConns], [Options.MaxConnsPerClient], [CheckConnLimits]).
 //
 // The daemon wires it as:
 //

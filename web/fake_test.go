@@ -42,6 +42,9 @@ type fakeBackend struct {
 	// configRead, if set, is called by every Config after it read the
 	// configuration, before it returns it (a test holds a reader there).
 	configRead func()
+	// infoPut, if set, is called by every PutInfo first (a test holds a
+	// writer there).
+	infoPut func()
 }
 
 // fakeRegion is the fake's running information region: 2 MiB, not the
@@ -223,6 +226,9 @@ func (f *fakeBackend) Failback(ctx context.Context) (web.Failback, error) {
 }
 
 func (f *fakeBackend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult, error) {
+	if f.infoPut != nil {
+		f.infoPut()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if string(p.Data) == "bad" {

@@ -171,7 +171,7 @@ func TestHTTPServerBoundsRequests(t *testing.T) {
 func TestServeBoundsConnections(t *testing.T) {
 	s, err := web.New(newFake(), web.Options{Token: testToken, MaxConns: 2})
 	require.NoError(t, err)
-	addr := serveOnLoopback(t, s)
+	addr := serveEachConnAClient(t, s)
 	var held []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", addr)
@@ -399,3 +399,36 @@ func serveOnLoopback(t *testing.T, s *web.Server) string {
 	t.Cleanup(func() { hs.Close() })
 	return ln.Addr().String()
 }
+
+// serveEachConnAClient is serveOnLoopback with every connection counted as
+// a client of its own: its remote address is reported as 10.0.x.y, from
+// its source port. Tests of the bound on all connections use it, which
+// one loopback client's own bound (Options.MaxConnsPerClient) would
+// otherwise reach first.
+func serveEachConnAClient(t *testing.T, s *web.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := s.HTTPServer()
+	go s.Serve(hs, ownClients{ln})
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String()
+}
+
+type ownClients struct{ net.Listener }
+
+func (l ownClients) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	port := c.RemoteAddr().(*net.TCPAddr).Port
+	return ownClientConn{c, &net.TCPAddr{IP: net.IPv4(10, 0, byte(port>>8), byte(port)), Port: port}}, nil
+}
+
+type ownClientConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c ownClientConn) RemoteAddr() net.Addr { return c.remote }

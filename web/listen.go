@@ -130,13 +130,18 @@ func (s *Server) HTTPServer() *http.Server {
 }
 
 // Serve runs hs (from [Server.HTTPServer]) on ln: HTTPS when s serves TLS,
-// else HTTP, at most Options.MaxConns connections at once: a new one
-// beyond them replaces the longest-idle connection, or, when none is idle,
-// waits (in the listen backlog) until one closes. Serve sets
+// else HTTP, at most Options.MaxConns connections at once and at most
+// Options.MaxConnsPerClient of them from one client (see limitListener):
+// a new one beyond them replaces the longest-idle connection (of the same
+// client, for the per-client bound), never one with a request in flight;
+// when none is idle, it waits (in the listen backlog) until one closes or
+// turns idle, or, beyond the per-client bound, is closed at once. Serve sets
 // hs.ConnState (calling one already set too). Like http.Server.Serve it returns
 // http.ErrServerClosed after a Shutdown.
 func (s *Server) Serve(hs *http.Server, ln net.Listener) error {
-	ll := newLimitListener(ln, s.opts.MaxConns)
+	ll := newLimitListener(ln, s.opts.MaxConns, s.opts.MaxConnsPerClient, s.log.line)
+	ll.events = s.connEvents
+	ll.refused = s.metrics.refusedConns.Inc
 	ln = ll
 	prev := hs.ConnState
 	hs.ConnState = func(c net.Conn, st http.ConnState) {

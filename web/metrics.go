@@ -54,6 +54,10 @@ type ChipHealth struct {
 type metrics struct {
 	reg      *prometheus.Registry
 	duration prometheus.Histogram
+	// refusedConns counts connections closed at once at their client's
+	// bound (connlimit.go); busy counts tokenless requests answered 503
+	// (reqslots.go).
+	refusedConns, busy prometheus.Counter
 }
 
 var (
@@ -145,9 +149,14 @@ func boolFloat(b bool) float64 {
 	return 0
 }
 
-func newMetrics(b Backend) *metrics {
+// newMetrics returns the registry for b, with the HTTP limits the Server
+// runs with, o (defaults applied) and its slots, as gauges: the values it
+// enforces, not a copy of the flags.
+func newMetrics(b Backend, o Options, slots requestSlots) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		refusedConns: prometheus.NewCounter(prometheus.CounterOpts{Name: "cmcsync_http_connections_refused_total", Help: "Connections closed at once because their client held its most connections, none idle."}),
+		busy:         prometheus.NewCounter(prometheus.CounterOpts{Name: "cmcsync_http_busy_total", Help: "Requests without the API token answered 503 because their share of request slots was taken."}),
+		reg:          prometheus.NewRegistry(),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "cmcsync_round_duration_seconds",
 			Help: "Duration of sync rounds on the engine's clock (on simulated chips, their datasheet time).",
@@ -156,6 +165,12 @@ func newMetrics(b Backend) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
 		}),
 	}
+	limits := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cmcsync_http_limit", Help: "The HTTP server's limits: max_conns, max_conns_per_client, and the request slots of each class (slots_reads, slots_changes, slots_without_token)."}, []string{"limit"})
+	for name, v := range map[string]int{"max_conns": o.MaxConns, "max_conns_per_client": o.MaxConnsPerClient,
+		"slots_reads": cap(slots.reads), "slots_changes": cap(slots.changes), "slots_without_token": cap(slots.open)} {
+		limits.WithLabelValues(name).Set(float64(v))
+	}
+	m.reg.MustRegister(limits, m.refusedConns, m.busy)
 	m.reg.MustRegister(statusCollector{b}, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if r, ok := b.(FlashReporter); ok {

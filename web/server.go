@@ -31,7 +31,7 @@ type Options struct {
 	// Token is the bearer token every change must carry. Required.
 	Token string
 	// MaxBodyBytes bounds request bodies (0: DefaultMaxBodyBytes). A
-	// larger body gets 400 and changes nothing.
+	// larger body gets 413 and changes nothing.
 	MaxBodyBytes int64
 	// RoundHistory is how many recent rounds /api/rounds and the chart
 	// keep (0: DefaultRoundHistory).
@@ -54,12 +54,23 @@ type Options struct {
 	// [Options.ForListener]).
 	TLSCert, TLSKey string
 	// MaxConns bounds the connections [Server.Serve] serves at once (0:
-	// DefaultMaxConns); a new one beyond them replaces the longest-idle
-	// connection, or waits until one closes when none is idle. It bounds the
-	// requests in handlers at once too, also when many arrive as streams
-	// of one HTTP/2 connection (each of which carries at most
-	// MaxStreamsPerConn); more wait for a slot.
+	// DefaultMaxConns; at most MaxConnsLimit); a new one beyond them
+	// replaces the longest-idle connection, or waits until one closes or
+	// turns idle when none is idle. A connection with a request in flight
+	// is never closed for another. It sizes the request slots too (also
+	// for requests that arrive as streams of one HTTP/2 connection, each
+	// of which carries at most MaxStreamsPerConn): a quarter reserved for
+	// reads with the token, a quarter at most for requests without it
+	// (beyond: 503 at once), the rest for changes with the token (see
+	// [Server.HTTPServer]).
 	MaxConns int
+	// MaxConnsPerClient bounds the connections one client address (an
+	// IPv4 address, an IPv6 /64; loopback counts like any other) holds
+	// at once (0: DefaultMaxConnsPerClient, or MaxConns when that is
+	// smaller). A client's connection beyond it replaces that client's
+	// own longest-idle connection, or is closed at once when none of its
+	// connections is idle; other clients' connections are not touched.
+	MaxConnsPerClient int
 	// RequireTokenForReads makes every API read and /metrics need the
 	// token too (401 without it). The page and its files stay open so a
 	// browser can load it and ask for the token. [Options.ForListener]
@@ -76,8 +87,8 @@ type Server struct {
 	csrf    *http.CrossOriginProtection
 	metrics *metrics
 	log     *requestLog
-	tls     *tls.Config   // nil: plain HTTP
-	reqs    chan struct{} // one slot per request in a handler (HTTPServer's): cap Options.MaxConns
+	tls     *tls.Config  // nil: plain HTTP
+	slots   requestSlots // request slots of HTTPServer's handler, sized from Options.MaxConns
 
 	// configMu serializes the configuration changes (PUT /api/config and
 	// /api/selection): a selection's read of the configuration and its
@@ -87,10 +98,15 @@ type Server struct {
 
 	mu     sync.Mutex
 	rounds []Round // recent, oldest first, at most opts.RoundHistory
+
+	// connEvents, if set (by tests, before Serve), is told what Serve's
+	// listener does with connections (limitListener.events).
+	connEvents func(string)
 }
 
-// New returns a Server for b. It fails when no token is given or the TLS
-// files cannot be loaded.
+// New returns a Server for b. It fails when no token is given, a limit is
+// out of range (negative, or beyond CheckConnLimits) or the TLS files
+// cannot be loaded.
 func New(b Backend, o Options) (*Server, error) {
 	if b == nil {
 		return nil, errors.New("web: nil backend")
@@ -104,15 +120,21 @@ func New(b Backend, o Options) (*Server, error) {
 	if o.RoundHistory <= 0 {
 		o.RoundHistory = DefaultRoundHistory
 	}
-	if o.MaxConns <= 0 {
+	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerClient == 0 {
+		o.MaxConnsPerClient = min(DefaultMaxConnsPerClient, o.MaxConns)
+	}
+	if err := CheckConnLimits(o.MaxConns, o.MaxConnsPerClient); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
 	}
 	tlsConfig, err := loadTLS(o)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf, o.Token), tls: tlsConfig, reqs: make(chan struct{}, o.MaxConns)}
-	s.metrics = newMetrics(b)
+	s := &Server{backend: b, opts: o, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), log: newRequestLog(o.Logf, o.Token), tls: tlsConfig, slots: newRequestSlots(o.MaxConns)}
+	s.metrics = newMetrics(b, o, s.slots)
 
 	static, err := fs.Sub(staticFiles, "static")
 	if err != nil {
@@ -188,14 +210,19 @@ func (s *Server) routingErrors(allowed map[string][]string) http.Handler {
 	})
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// setHardeningHeaders sets the headers every answer carries.
+func (s *Server) setHardeningHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.setHardeningHeaders(w)
 	uri := r.RequestURI
 	if uri == "" {
 		uri = r.URL.RequestURI()

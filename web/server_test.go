@@ -182,6 +182,8 @@ func TestBodyTooLarge(t *testing.T) {
 		{"sync", "POST", "/api/sync", `{}` + strings.Repeat(" ", web.DefaultMaxBodyBytes)},
 		{"upgrade", "POST", "/api/upgrade", `{"choice":"keep-upgraded"}` + strings.Repeat(" ", web.DefaultMaxBodyBytes)},
 		{"info", "PUT", "/api/info/power", `{"data_base64": "` + strings.Repeat("A", 6<<20) + `"}`},
+		{"failback", "POST", "/api/failback", `{}` + strings.Repeat(" ", web.DefaultMaxBodyBytes)},
+		{"simulate upgrade", "POST", "/api/simulate/upgrade", strings.Repeat(" ", web.DefaultMaxBodyBytes+1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -45,7 +46,7 @@ const (
 // devices, the selection page, the JSON API and /metrics.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("serve", stderr,
-		"usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--format [--force CHIPS]] [--faults SCHEDULE]",
+		"usage: cmcsync serve [--config FILE] [--primary SPEC --backup SPEC] [--state DIR] [--listen ADDR] [--tls-cert FILE --tls-key FILE] [--max-conns N] [--max-conns-per-client N] [--format [--force CHIPS]] [--faults SCHEDULE]",
 		"\nRuns the sync engine on its schedule and serves the information sync selection",
 		"page, the JSON API (/api/, see docs/API.md) and /metrics. Without --primary and",
 		"--backup it runs on two simulated chips kept as image files in the state folder,",
@@ -69,6 +70,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")
 	onFailover := fs.String("on-failover", "", "after each failover run `ACTION` once: a command line (split on spaces, no shell; the event is in its CMCSYNC_* environment) or builtin:ast2600-alt-boot (arm the AST2600 alternate-boot watchdog); see docs/DEPLOY.md")
 	onFailoverTimeout := fs.Duration("on-failover-timeout", failhook.DefaultTimeout, "kill a --on-failover command still running after this long")
+	maxConns := fs.Int("max-conns", web.DefaultMaxConns, fmt.Sprintf("serve at most `N` connections at once (1 to %d); they also size the request slots (docs/API.md, Connections)", web.MaxConnsLimit))
+	maxConnsPerClient := fs.Int("max-conns-per-client", web.DefaultMaxConnsPerClient, "at most `N` of them from one client address (1 to --max-conns; loopback counts like any other address)")
 	stuck := fs.Duration("stuck-after", defaultStuckAfter, "take a round or write holding the chips with no flash operation returning for this long for hung: log it and stop the systemd watchdog pings, so systemd restarts serve (0: never)")
 	if done, err := parseFlags(fs, args); done {
 		return err
@@ -76,6 +79,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := cf.load(fs); err != nil {
 		return err
 	}
+	perClientSet := false
 	if (*primary == "") != (*backup == "") {
 		return usageError("serve: give both %s and %s, or neither (for two simulated chips)", cf.origin("primary"), cf.origin("backup"))
 	}
@@ -89,6 +93,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	}
 	if *stuck < 0 {
 		return usageError("serve: %s must not be negative", cf.origin("stuck-after"))
+	}
+	// The connection limits are checked by the web server's own check,
+	// before anything listens. The per-client default is at most the
+	// connections' bound.
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "max-conns-per-client" {
+			perClientSet = true
+		}
+	})
+	if !perClientSet && *maxConns >= 1 {
+		*maxConnsPerClient = min(*maxConnsPerClient, *maxConns)
+	}
+	if err := web.CheckConnLimits(*maxConns, *maxConnsPerClient); err != nil {
+		return usageError("serve: %s, %s: %v", cf.originWith("max-conns", strconv.Itoa(*maxConns)), cf.originWith("max-conns-per-client", strconv.Itoa(*maxConnsPerClient)), err)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		given, missing := cf.origin("tls-cert"), "--tls-key"
@@ -191,7 +209,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return fmt.Errorf("serve: %s: listen: %w (choose another address with %s)", cf.originWith("listen", *listen), err, choose)
 	}
 	defer ln.Close()
-	wo, err := web.Options{TLSCert: *tlsCert, TLSKey: *tlsKey}.ForListener(ln.Addr())
+	wo, err := web.Options{TLSCert: *tlsCert, TLSKey: *tlsKey, MaxConns: *maxConns, MaxConnsPerClient: *maxConnsPerClient}.ForListener(ln.Addr())
 	if err != nil {
 		if o := cf.origin("listen"); o != "--listen" {
 			return fmt.Errorf("serve: %s: %w (set tls_cert and tls_key in the configuration file, or pass --tls-cert FILE --tls-key FILE)", cf.originWith("listen", *listen), err)

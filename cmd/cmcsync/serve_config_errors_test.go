@@ -64,6 +64,9 @@ func TestServeConfigValueErrors(t *testing.T) {
 		{"info_place", []string{q("info_place", "0x100000+1M")}, []string{"info_place (FILE:2): give both the information region's and the store's place"}, "--info", 2},
 		{"store_place", []string{q("store_place", "0x200000+1M")}, []string{"store_place (FILE:2): give both"}, "--store", 2},
 		{"image_id", []string{q("image_id", "bogus:kernel")}, []string{`image_id (FILE:2): bad place: image identity kind "bogus"`}, "--image-id", 2},
+		{"max_conns", []string{`"max_conns": 0`}, []string{"max_conns 0 (FILE:2)", "max connections 0 is out of range: give 1 to 4096"}, "--max-conns", 2},
+		{"max_conns", []string{`"max_conns": -1`}, []string{"FILE:2: max_conns: -1 is not a whole number"}, "--max-conns", 2},
+		{"max_conns_per_client", []string{`"max_conns": 8`, `"max_conns_per_client": 9`}, []string{"max_conns 8 (FILE:2), max_conns_per_client 9 (FILE:3)", "per client 9 is out of range"}, "--max-conns-per-client", 2},
 	}
 	for _, k := range []string{"chips.primary.info.offset", "chips.primary.info.size", "chips.primary.store.offset", "chips.primary.store.size",
 		"chips.backup.info.offset", "chips.backup.info.size", "chips.backup.store.offset", "chips.backup.store.size"} {
