@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,6 +18,7 @@ const benchCases = 256
 // worker, as a campaign does (runCase: branched where it can) and from
 // the base every time (replay), so that one run gives their ratio.
 func BenchmarkRandomCase(b *testing.B) {
+	withoutCrossCheck(b)
 	ctx := context.Background()
 	bn, err := loadBench(ctx, "standard", 1, engine.None)
 	if err != nil {
@@ -34,13 +36,93 @@ func BenchmarkRandomCase(b *testing.B) {
 		{"replay", func(w *worker, c Case) (result, error) { return w.replay(ctx, c) }},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
+			cpu0 := cpuTime()
 			benchWorker(b, bn, func(w *worker, i int) error {
 				_, err := mode.run(w, cases[i%len(cases)])
 				return err
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "schedules/s")
+			reportCPU(b, cpu0)
 		})
 	}
+}
+
+// BenchmarkRandomCampaign runs what `cmcsync campaign --mode random`
+// runs: Run with one worker per CPU, 200 schedules of the standard
+// scenario per iteration (setup and recording included, as the command's
+// wall time includes them; the report's points_per_second leaves them
+// out and is reported too).
+func BenchmarkRandomCampaign(b *testing.B) {
+	withoutCrossCheck(b)
+	ctx := context.Background()
+	const count = 200
+	var pps float64
+	for i := 0; i < b.N; i++ {
+		r, err := Run(ctx, Options{Mode: Random, Scenario: "standard", Count: count, Seed: 1 + uint64(i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		pps += r.PointsPerSecond
+	}
+	b.ReportMetric(float64(b.N*count)/b.Elapsed().Seconds(), "schedules/s")
+	b.ReportMetric(pps/float64(b.N), "points_per_second")
+}
+
+// BenchmarkEngineOpen measures the two engine opens every random case
+// makes and no faults-side change can avoid (sync/engine has no way to
+// copy an opened engine): the open on the base chips before the round,
+// and the recovery's open after it (here: on the chips as a power cut at
+// the recorded round's last operation left them). Their sum bounds a
+// worker's rate from above.
+func BenchmarkEngineOpen(b *testing.B) {
+	ctx := context.Background()
+	bn, err := loadBench(ctx, "standard", 1, engine.None)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, at := range []struct {
+		name string
+		step int
+	}{{"base", -1}, {"cut-at-last-op", len(bn.steps) - 1}} {
+		b.Run(at.name, func(b *testing.B) {
+			w, err := newWorker(bn)
+			if err != nil {
+				b.Fatal(err)
+			}
+			snaps := bn.base
+			if at.step >= 0 {
+				snaps = bn.steps[at.step].snapshots
+			}
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				w.chips[0].Restore(snaps[0])
+				w.chips[1].Restore(snaps[1])
+				w.clock.set(bn.baseTime)
+				if _, err := bn.open(ctx, w.chips[0], w.chips[1], w.clock, bn.mutant); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, cpu0)
+		})
+	}
+}
+
+// reportCPU reports the process's CPU time since cpu0 per iteration
+// (Linux only): on a machine shared with other jobs it varies less than
+// the wall time ns/op is taken from.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	if c := cpuTime() - cpu0; c > 0 {
+		b.ReportMetric(float64(c)/1e6/float64(b.N), "cpu-ms/op")
+	}
+}
+
+// withoutCrossCheck turns off the tests' independent-oracle cross-check
+// (TestMain's decodeHook) for the benchmark: the command does not run it.
+func withoutCrossCheck(b *testing.B) {
+	hook := decodeHook
+	decodeHook = nil
+	b.Cleanup(func() { decodeHook = hook })
 }
 
 // BenchmarkExhaustivePoint runs the standard scenario's exhaustive points
