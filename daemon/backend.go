@@ -184,10 +184,12 @@ func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
 }
 
 // Upgrade applies the user's choice and records its round. The check
-// that an upgrade is pending and the choice's round are one step (the
-// engine's UpgradeRound runs whatever it is given): of two choices sent
-// at once the second finds no upgrade pending (web.ErrNoUpgrade, 409) and
-// runs nothing, rather than a restore-defaults after a keep-upgraded.
+// that an upgrade is pending and the choice's round are one step (as in
+// the engine's UpgradeRound, which refuses with engine.ErrNoUpgradePending;
+// checked here first so that a refusal spends no budget token): of two
+// choices sent at once the second finds no upgrade pending
+// (web.ErrNoUpgrade, 409) and runs nothing, rather than a restore-defaults
+// after a keep-upgraded.
 func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 	c, err := engine.ParseUpgradeChoice(string(choice))
 	if err != nil || c == engine.NoChoice {

@@ -29,7 +29,10 @@ import (
 //	                  then a round
 //	upgrade-keep      an image upgrade (written outside the engine), the
 //	                  round that finds it pending, the keep-upgraded choice
-//	restore-defaults  another upgrade, the restore-defaults choice
+//	restore-defaults  another upgrade, the restore-defaults choice right
+//	                  after the start (Open notes the upgrade; had it not
+//	                  read the image header, the choice is refused and a
+//	                  round that finds the upgrade comes first)
 //	scrub-repair      chunks of the backup damaged (outside the engine),
 //	                  a whole scrub pass (engine.ScrubStep), the round
 //	                  that repairs them
@@ -262,15 +265,23 @@ func (r *lifeRun) runStep(ctx context.Context, opts engine.Options, g *cmcsim.Ge
 		f.ackedAt = r.in.Ops()
 		return committed(e.Round(ctx))
 	case stepKeep:
-		if _, err := e.Round(ctx); !errors.Is(err, engine.ErrUpgradePending) {
-			if err != nil {
-				return lifeErr(name, err)
-			}
-			return fmt.Errorf("%w: step %s: the round after the upgrade did not wait for a choice", errLife, name)
+		if err := r.roundFindsUpgrade(ctx, e); err != nil {
+			return err
 		}
 		return committed(e.UpgradeRound(ctx, engine.KeepUpgraded))
 	case stepRestore:
-		return committed(e.UpgradeRound(ctx, engine.RestoreDefaults))
+		// The choice right after Open, which noted the upgrade. When
+		// Open's read of the image header failed, the engine knows of
+		// none and refuses (the daemon answers web.ErrNoUpgrade): as
+		// there, the next round finds the upgrade and the choice follows.
+		rep, err := e.UpgradeRound(ctx, engine.RestoreDefaults)
+		if errors.Is(err, engine.ErrNoUpgradePending) {
+			if err := r.roundFindsUpgrade(ctx, e); err != nil {
+				return err
+			}
+			rep, err = e.UpgradeRound(ctx, engine.RestoreDefaults)
+		}
+		return committed(rep, err)
 	case stepScrub:
 		if err := scrubPass(ctx, e); err != nil {
 			return lifeErr(name, err)
@@ -278,6 +289,20 @@ func (r *lifeRun) runStep(ctx context.Context, opts engine.Options, g *cmcsim.Ge
 		return committed(e.Round(ctx))
 	}
 	return nil
+}
+
+// roundFindsUpgrade runs the round after an image upgrade, which must
+// end waiting for the choice (engine.ErrUpgradePending).
+func (r *lifeRun) roundFindsUpgrade(ctx context.Context, e *engine.Engine) error {
+	name := stepNames[r.step]
+	_, err := e.Round(ctx)
+	switch {
+	case errors.Is(err, engine.ErrUpgradePending):
+		return nil
+	case err != nil:
+		return lifeErr(name, err)
+	}
+	return fmt.Errorf("%w: step %s: the round after the upgrade did not wait for a choice", errLife, name)
 }
 
 // lifeErr wraps err (nil stays nil); a power loss stays recognisable.

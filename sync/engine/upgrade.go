@@ -57,6 +57,13 @@ func ParseUpgradeChoice(s string) (UpgradeChoice, error) {
 // one committed; call Upgrade with the user's choice.
 var ErrUpgradePending = errors.New("image upgrade pending: choose keep-upgraded or restore-defaults")
 
+// ErrNoUpgradePending: UpgradeRound was called while the engine knows of
+// no image upgrade waiting for a choice (Status.UpgradePending is false):
+// nothing to choose, nothing was done. Open notes a pending upgrade from
+// the primary's image header; when it could not read the header, the next
+// round's probe finds the upgrade, and the choice can be made after it.
+var ErrNoUpgradePending = errors.New("no image upgrade is pending")
+
 // Upgrade applies the user's choice after an image upgrade (the upgrade
 // choice step of the method, docs/DESIGN.md, The method) and syncs at
 // once; see UpgradeRound, which also returns the round's report.
@@ -73,6 +80,13 @@ func (e *Engine) Upgrade(choice UpgradeChoice) error {
 // round). The choice and the new image version are committed with the
 // generation. KeepUpgraded while a restore-defaults is not complete
 // returns an error wrapping ErrRestoreIncomplete.
+//
+// A choice needs an upgrade waiting for it (Status.UpgradePending: noted
+// by Open or by a round that found it, or a restore-defaults not
+// complete); otherwise UpgradeRound does nothing and returns an error
+// wrapping ErrNoUpgradePending. The check and the choice's round are one
+// step under the round lock: of two choices made at once, the second
+// finds the upgrade done and is refused.
 func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundReport, error) {
 	if err := e.readOnly("upgrade"); err != nil {
 		return RoundReport{}, err
@@ -82,6 +96,9 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 	}
 	e.lockRound()
 	defer e.unlockRound()
+	if err := e.requireUpgradePending(choice); err != nil {
+		return RoundReport{}, err
+	}
 	if choice == RestoreDefaults {
 		return e.restoreDefaults(ctx, true)
 	}
@@ -93,4 +110,25 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 	e.mu.Unlock()
 	e.event(EventUpgradeChoice, e.newestGeneration(), fmt.Sprintf("%v for types %s", choice, info.FormatList(types)))
 	return e.round(ctx, choice)
+}
+
+// requireUpgradePending returns an error wrapping ErrNoUpgradePending
+// unless an upgrade waits for choice: one noted (by Open or a round), or
+// a restore-defaults whose mark is the newest generation. The round locks
+// must be held.
+func (e *Engine) requireUpgradePending(choice UpgradeChoice) error {
+	if e.restoreMarked() {
+		return nil
+	}
+	e.mu.Lock()
+	pending, primary := e.upgradePending, e.primaryVersion
+	committed := e.newestState.ImageVersion
+	e.mu.Unlock()
+	if pending {
+		return nil
+	}
+	if primary == "" {
+		return fmt.Errorf("upgrade %v: %w (the primary's image identity is not known yet: the next round reads it and finds an upgrade if there is one)", choice, ErrNoUpgradePending)
+	}
+	return fmt.Errorf("upgrade %v: %w (the primary's image identity is %q, the committed one %q)", choice, ErrNoUpgradePending, primary, committed)
 }
