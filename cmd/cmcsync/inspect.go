@@ -103,7 +103,7 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 		fmt.Fprintln(w, "image: none in this layout (no cmcsync image area; --image-id names the image identity, default none)")
 	}
 	if in.InfoError != "" {
-		fmt.Fprintf(w, "info: DAMAGED: %s\n", reportRegionHint(in.InfoError, regionHintPair))
+		fmt.Fprintf(w, "info: DAMAGED: %s\n", reportRegionHint(in.InfoError, in.InfoErr, regionHintPair))
 	}
 	for _, t := range in.Info {
 		if t.Error != "" {

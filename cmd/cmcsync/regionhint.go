@@ -50,7 +50,9 @@ func withRegionHint(err error, hint string) error {
 
 // hintErased is msg, the text of an error wrapping info.ErrRegionErased,
 // with that error's text replaced by erasedHinted and hint (or, were it
-// not found, with the hint after it).
+// not found, with the hint after it). Only where the error is known to
+// wrap info.ErrRegionErased: the text places the hint, it does not
+// choose it.
 func hintErased(msg, hint string) string {
 	text := info.ErrRegionErased.Error()
 	if !strings.Contains(msg, text) {
@@ -59,14 +61,14 @@ func hintErased(msg, hint string) string {
 	return strings.Replace(msg, text, erasedHinted+hint, 1)
 }
 
-// reportRegionHint is the text of a report's error (a round's anomaly,
-// inspect's info_error) with hint as withRegionHint puts it. The engine's
-// reports carry an error as its text only (RoundReport.Anomaly,
-// Inspection.InfoError), so here the erased header is known by
-// info.ErrRegionErased's text, which sync/info's error contains; any
-// other text is returned as it is.
-func reportRegionHint(msg, hint string) string {
-	if !strings.Contains(msg, info.ErrRegionErased.Error()) {
+// reportRegionHint is msg, the text of a report's error (a round's
+// anomaly, inspect's info_error), with hint as withRegionHint puts it
+// when err, the error the report keeps beside the text
+// (RoundReport.AnomalyErr, Inspection.InfoErr), is an erased region
+// header's (errors.Is(err, info.ErrRegionErased)); otherwise msg as it
+// is, whatever its words.
+func reportRegionHint(msg string, err error, hint string) string {
+	if !errors.Is(err, info.ErrRegionErased) {
 		return msg
 	}
 	return hintErased(msg, hint)

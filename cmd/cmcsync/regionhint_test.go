@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/cmcsync/cmcsync/internal/jsonout"
+	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 
 	"github.com/stretchr/testify/require"
@@ -71,9 +74,62 @@ func TestRegionHint(t *testing.T) {
 		require.Equal(t, err, withRegionHint(err, "HINT"), "%v", err)
 	}
 
-	// Reports carry the error's text only.
+	// Reports keep the error beside its text: the hint is chosen by the
+	// error, whatever the text says.
 	require.Equal(t, "information region at 0x80000 on primary: corrupt information: no region header (erased): HINT",
-		reportRegionHint(wrap(errErased).Error(), "HINT"))
-	require.Equal(t, wrap(errMagic).Error(), reportRegionHint(wrap(errMagic).Error(), "HINT"), "other messages unchanged")
-	require.Empty(t, reportRegionHint("", "HINT"))
+		reportRegionHint(wrap(errErased).Error(), wrap(errErased), "HINT"))
+	require.Equal(t, wrap(errMagic).Error(), reportRegionHint(wrap(errMagic).Error(), wrap(errMagic), "HINT"), "other messages unchanged")
+	lookalike := lookalikeErased()
+	require.Equal(t, lookalike.Error(), reportRegionHint(lookalike.Error(), lookalike, "HINT"), "a look-alike text is not the erased header")
+	require.Equal(t, wrap(errErased).Error(), reportRegionHint(wrap(errErased).Error(), nil, "HINT"), "a text without its error (a decoded report): no hint")
+	require.Empty(t, reportRegionHint("", nil, "HINT"))
+}
+
+// lookalikeErased is an error that is not an erased region header but
+// whose text holds info.ErrRegionErased's words.
+func lookalikeErased() error {
+	return fmt.Errorf("record of type fru on primary: corrupt information: payload quotes %q", info.ErrRegionErased.Error())
+}
+
+// TestReportHintByErrorNotText: the commands' report lines (inspect's
+// DAMAGED line, sync's anomaly line and its exit message) carry the
+// format-the-region hint for an erased region header, known by the
+// error the engine's report keeps (errors.Is), and not for another error
+// whose text merely contains the same words.
+func TestReportHintByErrorNotText(t *testing.T) {
+	_, erasedErr := info.DecodeRegionHeader(bytes.Repeat([]byte{0xFF}, info.RegionHeaderSize))
+	require.ErrorIs(t, erasedErr, info.ErrRegionErased)
+	erased := fmt.Errorf("information region at 0x80000 on primary: %w", erasedErr)
+	lookalike := lookalikeErased()
+	require.NotErrorIs(t, lookalike, info.ErrRegionErased)
+	require.Contains(t, lookalike.Error(), info.ErrRegionErased.Error())
+
+	const hinted = "no region header (erased): cmcsync failback formats chip A's information region"
+	lines := map[string]func(err error) string{
+		"inspect": func(err error) string {
+			var b strings.Builder
+			printInspection(&b, &engine.Inspection{InfoError: err.Error(), InfoErr: err})
+			return b.String()
+		},
+		"sync round": func(err error) string {
+			var b strings.Builder
+			rep := engine.RoundReport{Outcome: engine.OutcomeInterrupted, Anomaly: err.Error(), AnomalyErr: err}
+			printSync(&b, &syncResult{Round: jsonout.FromRound(rep), anomaly: rep.AnomalyErr})
+			return b.String()
+		},
+		"sync exit": func(err error) string {
+			rep := engine.RoundReport{Outcome: engine.OutcomeFailover, Anomaly: err.Error(), AnomalyErr: err}
+			return roundNotSynced(rep, engine.Status{}).Error()
+		},
+	}
+	for name, line := range lines {
+		t.Run(name, func(t *testing.T) {
+			got := line(erased)
+			require.Contains(t, got, hinted)
+			require.NotContains(t, got, "format the region first")
+			got = line(lookalike)
+			require.Contains(t, got, lookalike.Error(), "the look-alike's text as it is")
+			require.NotContains(t, got, erasedHinted, "no hint for a look-alike text")
+		})
+	}
 }

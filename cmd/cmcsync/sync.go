@@ -30,6 +30,9 @@ type syncResult struct {
 	Round     jsonout.Round   `json:"round"`
 	Status    jsonout.Status  `json:"status"`
 	Events    []jsonout.Event `json:"events"`
+	// anomaly is the round's anomaly as an error (Round.Anomaly is its
+	// text), for the hint printSync chooses by errors.Is.
+	anomaly error
 }
 
 // selectChange is the stored configuration's change --select made.
@@ -172,6 +175,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	res.Scrub = jsonout.FromScrub(scrub)
 	rep, roundErr := e.Round(ctx)
 	res.Round, res.Status, res.Events = jsonout.FromRound(rep), jsonout.FromStatus(e.Status()), jsonout.FromEvents(e.Events())
+	res.anomaly = rep.AnomalyErr
 	if *asJSON {
 		if err := writeJSON(stdout, res); err != nil {
 			return err
@@ -196,7 +200,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 // script asked for did not happen, and a failover needs a person, so the
 // command fails (exit 1) after printing the round as usual.
 func roundNotSynced(rep engine.RoundReport, st engine.Status) error {
-	why := reportRegionHint(rep.Anomaly, anomalyHint(rep.Outcome))
+	why := reportRegionHint(rep.Anomaly, rep.AnomalyErr, anomalyHint(rep.Outcome))
 	if why == "" {
 		why = "the primary did not answer correctly"
 	}
@@ -248,7 +252,7 @@ func printSync(w io.Writer, res *syncResult) {
 	fmt.Fprintf(w, "  flash: read %d bytes, programmed %d bytes in %d pages (%d of chunk data), %d erases (%d of data blocks)\n", r.BytesRead, r.BytesWritten, r.PagesProgrammed, r.DataPages, r.Erases, r.DataErases)
 	fmt.Fprintf(w, "  time: %v (clock), wait-response %v\n", seconds(r.DurationSeconds), seconds(r.WaitResponseSeconds))
 	if r.Anomaly != "" {
-		fmt.Fprintf(w, "  anomaly: %s\n", reportRegionHint(r.Anomaly, anomalyHint(r.Outcome)))
+		fmt.Fprintf(w, "  anomaly: %s\n", reportRegionHint(r.Anomaly, res.anomaly, anomalyHint(r.Outcome)))
 	}
 	st := res.Status
 	fmt.Fprintf(w, "status: active %s (chip %d), generation %d, next sync %s\n", st.Active, st.ActiveChip, st.Generation, st.NextSync.UTC().Format(time.RFC3339))

@@ -28,9 +28,14 @@ type Inspection struct {
 	Image      *info.ImageHeader `json:"image,omitempty"`
 	ImageError string            `json:"image_error,omitempty"`
 	Info       []InfoTypeReport  `json:"info,omitempty"`
-	InfoError  string            `json:"info_error,omitempty"`
-	Store      *store.Report     `json:"store,omitempty"`
-	StoreError string            `json:"store_error,omitempty"`
+	// InfoError is the text of the error the information region did not
+	// open with; InfoErr is that error, for errors.Is (an erased region
+	// header wraps info.ErrRegionErased). Not encoded: a decoded
+	// inspection has the text only.
+	InfoError  string        `json:"info_error,omitempty"`
+	InfoErr    error         `json:"-"`
+	Store      *store.Report `json:"store,omitempty"`
+	StoreError string        `json:"store_error,omitempty"`
 }
 
 // Inspect decodes f with layout l without writing anything. With verify it
@@ -46,7 +51,7 @@ func Inspect(f hal.Flash, l Layout, verify bool) Inspection {
 		}
 	}
 	if r, err := info.OpenRegion(f, l.InfoOff, l.InfoSize); err != nil {
-		in.InfoError = err.Error()
+		in.InfoError, in.InfoErr = err.Error(), err
 	} else {
 		for _, t := range info.All() {
 			tr := InfoTypeReport{Type: t, Name: t.String()}

@@ -74,7 +74,7 @@ func (e *Engine) interrupted(ctx context.Context, rs *roundState, r *store.Round
 // raises the primary-corrupt alarm (event and counter).
 func (e *Engine) interrupt(rs *roundState, r *store.Round, an *anomaly) {
 	rep := rs.report
-	rep.Anomaly = an.err.Error()
+	rep.Anomaly, rep.AnomalyErr = an.err.Error(), an.err
 	e.event(EventAnomaly, rep.Generation, fmt.Sprintf("%s: %v", rs.primary.Geometry().Name, an.err))
 	if an.corrupt() {
 		e.mu.Lock()

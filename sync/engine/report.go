@@ -51,10 +51,15 @@ type RoundReport struct {
 	// probes the primary if Options.ProbeEvery has passed since the last
 	// probe, so these are at most the writes that start within one
 	// ProbeEvery of a probe (the writes of one probe interval).
-	WritesAfterAnomaly int    `json:"writes_after_anomaly"`
-	Anomaly            string `json:"anomaly,omitempty"`
-	PurgedBlocks       int    `json:"purged_blocks,omitempty"`
-	Error              string `json:"error,omitempty"`
+	WritesAfterAnomaly int `json:"writes_after_anomaly"`
+	// Anomaly is the text of the error that interrupted the round (for
+	// JSON and logs); AnomalyErr is that error, for errors.Is (an erased
+	// information region header wraps info.ErrRegionErased). Not encoded:
+	// a decoded report has the text only.
+	Anomaly      string `json:"anomaly,omitempty"`
+	AnomalyErr   error  `json:"-"`
+	PurgedBlocks int    `json:"purged_blocks,omitempty"`
+	Error        string `json:"error,omitempty"`
 }
 
 // finish ends a round: duration, flash work, outcome, error and event.
