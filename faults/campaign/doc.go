@@ -62,7 +62,11 @@
 //   - purged: nothing of an interrupted round stays pending, every data
 //     block it wrote reads erased (one it only erased may keep the older
 //     data a torn erase left, and nothing else), purge-verified was
-//     reported;
+//     reported; the recovery counts one recovery per interrupted round
+//     it found (its counter equals its recovery events, at least one when
+//     the reference decoder read a round pending, none when neither store
+//     holds one); a read-only open before the recovery (as `inspect`
+//     makes) reports the pending round and writes nothing;
 //   - reinit: after a purge the configuration is the one committed with
 //     the last good generation;
 //   - failover: made if and only if the primary left the backup waiting
@@ -76,7 +80,9 @@
 //     the error: then either chip may be active); which chip is active
 //     (the newest role in both stores) survives the restart; after a
 //     failover the active chip's region holds the last committed
-//     generation;
+//     generation; a round that raised the primary-corrupt alarm ends
+//     interrupted only once a request for what read corrupt was answered
+//     correctly (else the wait it opened is still running);
 //   - primary-untouched: no program or erase reached the primary (but,
 //     in a live round that retried a failover's pending restore, those
 //     into its information region and the role record completing the
@@ -100,6 +106,12 @@
 //     count, not the failover's and restore's writes; nor does the
 //     re-program (erase and programs) of a chunk a program the faults left
 //     weak or an erase they made fail silently spoiled, one per such write.
+//
+// The round's engine tells the truth: its counters of failovers,
+// primary-corrupt alarms, interruptions and commits (Status.Counters)
+// equal its events of those kinds, which the checks above judge against
+// the injector's trace (reported.go); a disagreement fails the invariant
+// the counter is about.
 //
 // A backup store the damage left undecodable, or naming another chip or
 // pair (re-imaged), may be refused: an error and nothing written is

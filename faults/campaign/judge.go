@@ -42,6 +42,9 @@ type trial struct {
 	damagedSnap *sim.Snapshot
 	// roundErr is what the round returned.
 	roundErr error
+	// roundCounters are the counters of the round's engine after the
+	// round (nil if it did not open, or the trial was built without it).
+	roundCounters *engine.Counters
 	// faultedWrites are the erases and programs (of the round and a
 	// faulted recovery) whose failure or weakness the schedules decided
 	// (faultedWrites); cuts counts the power cuts (in the round and in a
@@ -87,6 +90,8 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	// without growing the copy.
 	writes := append(make([]faults.Op, 0, len(t.writes)+256), t.writes...)
 	pre := w.view(1, writes)
+	prePrimary := w.view(0, writes)
+	w.checkReadOnlyOpen(ctx, vs, pre, t)
 	rec, err := w.recover(ctx, t, &writes)
 	if why := w.refusable(t); why != "" && t.roundErr != nil && !w.storesWritten(writes) {
 		w.judgeRefusal(vs, t, rec, writes, why)
@@ -132,6 +137,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	w.checkAtomic(vs, t, post, reported)
 	checkDurable(vs, b.prevGen.number, reportedCommit(t.preEvents), t.damagedBase, t.firstPre, post)
 	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], t.faultedWrites, rec.events, t.damagedSnap)
+	checkRecoveryReported(vs, prePrimary, pre, rec, w.stable, !t.secondBoot && t.external == nil)
 	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen, t.damagedBase)
 	// The last committed generation: after a failover the active chip's
 	// information must equal it, and so must the backup after the live
@@ -142,6 +148,8 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		excuse = append(excuse, "the round reported an error: "+t.roundErr.Error())
 	}
 	damaged := w.damagedTypes(t, post, excuse)
+	checkRoundReported(vs, t.roundCounters, t.preEvents)
+	checkCorruptAnswered(vs, t.preEvents, t.answers, t.powerLost, b.threshold())
 	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.restoreExcused(rec.engine.Status(), last, post, damaged)), b.threshold())
 	// Chip A was the primary while the round ran.
 	w.checkPrimary(vs, writes, 0, b.primaryBaseStats)

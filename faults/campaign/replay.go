@@ -297,11 +297,14 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
 	var events []engine.Event
+	var counters *engine.Counters
 	if e != nil {
 		events = e.Events()
+		c := e.Status().Counters
+		counters = &c
 	}
 	t := &trial{testCase: c, preEvents: events, writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
-		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err}
+		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err, roundCounters: counters}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedWrites = faultedWrites(ph.injector)
 	t.backupFaults = backupFaults(ph.injector)
