@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"math"
 	"net"
 	"testing"
 
@@ -45,7 +46,7 @@ func TestConnLimitsChecked(t *testing.T) {
 		{0, 1, "max connections 0 is out of range: give 1 to 4096"},
 		{-1, 1, "max connections -1 is out of range"},
 		{web.MaxConnsLimit + 1, 1, "max connections 4097 is out of range"},
-		{1 << 40, 1, "out of range"},
+		{math.MaxInt32, 1, "out of range"},
 		{8, 0, "max connections per client 0 is out of range: give 1 to the max connections, 8"},
 		{8, -3, "max connections per client -3 is out of range"},
 		{8, 9, "max connections per client 9 is out of range"},
