@@ -14,12 +14,14 @@ import (
 // and nothing is added to deltaBlocks past the refused entry.
 func TestCheckpointDeltaChainAtItsLimit(t *testing.T) {
 	_, s := newStore(t)
-	require.GreaterOrEqual(t, s.layout.Version, uint32(chainVersion))
+	require.Greater(t, s.layout.Version, uint32(chainVersion))
+	require.Equal(t, uint32(deltaVersion+1), uint32(chainVersion))
 	for _, tc := range []struct {
 		version uint32
 		limit   int
 	}{
 		{deltaVersion, 8},
+		{chainVersion, 32}, // the first version of the longer chains
 		{s.layout.Version, 32},
 	} {
 		s.layout.Version = tc.version
