@@ -243,8 +243,16 @@ func blankInBlock(t *testing.T, f hal.Flash, e, off, n int64) {
 }
 
 // findingsOf opens the store on f read-only and returns its findings of
-// kind k.
+// kind k, of which there must be one at least.
 func findingsOf(t *testing.T, f hal.Flash, k FindingKind) []Finding {
+	t.Helper()
+	out := findingsOfKind(t, f, k)
+	require.NotEmpty(t, out, "no finding of kind %v", k)
+	return out
+}
+
+// findingsOfKind returns the findings of kind k of a read-only Open of f.
+func findingsOfKind(t *testing.T, f hal.Flash, k FindingKind) []Finding {
 	t.Helper()
 	r, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
 	require.NoError(t, err)
@@ -254,6 +262,5 @@ func findingsOf(t *testing.T, f hal.Flash, k FindingKind) []Finding {
 			out = append(out, fd)
 		}
 	}
-	require.NotEmpty(t, out, "findings: %v", r.Findings())
 	return out
 }

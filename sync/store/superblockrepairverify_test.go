@@ -77,17 +77,3 @@ func TestSuperblockRepairChecksItsProgram(t *testing.T) {
 		require.Equal(t, tc.damagedAfterwards, len(damaged) == 1, "%s: %v", tc.fault, damaged)
 	}
 }
-
-// findingsOfKind returns the findings of kind k of a read-only Open of f.
-func findingsOfKind(t *testing.T, f hal.Flash, k FindingKind) []Finding {
-	t.Helper()
-	r, err := Open(f, testStoreOff, testStoreSize, Options{ReadOnly: true})
-	require.NoError(t, err)
-	var out []Finding
-	for _, fd := range r.Findings() {
-		if fd.Kind == k {
-			out = append(out, fd)
-		}
-	}
-	return out
-}
