@@ -87,19 +87,5 @@ func TestPrimaryThatStaysCorruptFailsOver(t *testing.T) {
 	}
 	boundary := run(t, DefaultConfig().Threshold).WaitResponse
 	require.Greater(t, boundary, (answersAt-1)*5*time.Millisecond, "probed until it answered")
-	for _, tc := range []struct {
-		name      string
-		threshold time.Duration
-		want      string
-	}{
-		{"one tick below the wait", boundary - 1, OutcomeFailover},
-		{"exactly the wait", boundary, OutcomeInterrupted},
-		{"one tick above the wait", boundary + 1, OutcomeInterrupted},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rep := run(t, tc.threshold)
-			require.Equal(t, boundary, rep.WaitResponse, "the same probes at the same times")
-			require.Equal(t, tc.want, rep.Outcome)
-		})
-	}
+	requireThresholdEdge(t, boundary, run)
 }

@@ -36,14 +36,23 @@ func TestFailoverExactlyAtTheThreshold(t *testing.T) {
 	w := base.WaitResponse
 	require.Positive(t, w)
 	t.Logf("wait-response %v", w)
+	requireThresholdEdge(t, w, run)
+}
+
+// requireThresholdEdge runs the same schedule with the threshold one
+// clock tick below the wait-response time w it measured (failover), at w
+// and one tick above (interrupted, no failover), and wants the same wait
+// each time.
+func requireThresholdEdge(t *testing.T, w time.Duration, run func(*testing.T, time.Duration) RoundReport) {
+	t.Helper()
 	for _, tc := range []struct {
 		name      string
 		threshold time.Duration
 		want      string
 	}{
-		{"one tick below", w - 1, OutcomeFailover},
-		{"exactly", w, OutcomeInterrupted},
-		{"one tick above", w + 1, OutcomeInterrupted},
+		{"one tick below the wait", w - 1, OutcomeFailover},
+		{"exactly the wait", w, OutcomeInterrupted},
+		{"one tick above the wait", w + 1, OutcomeInterrupted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := run(t, tc.threshold)
