@@ -32,12 +32,18 @@ func (sc *scenario) row(w Workload, strategy string, t tally) Row {
 		r.WaitSeconds = (t.sim - s.Elapsed).Seconds() / n
 		if t.debt != 0 {
 			// Erased blocks taken from (or left to) the stock, one erase
-			// command each and the read that checks it erased (the engine
-			// reads every erase back, docs/FORMAT.md "Verifying programs
-			// and erases"; flashrom's erase check is charged the same):
-			// work done outside the round.
+			// command each and, for the peers, the read that checks it
+			// erased (flashrom reads every erase back): work done outside
+			// the round. The engine's idle erase reads nothing back on
+			// NOR: a round reads such a block before it programs it,
+			// unless it programs it whole and reads that back twice
+			// (docs/FORMAT.md "Verifying programs and erases"), and that
+			// read is in the round's own device time.
 			d := m.erasesFor(t.debt)
 			chk := m.erasedChecks(t.debt)
+			if strategy == StrategyEngine {
+				chk = Cost{}
+			}
 			r.StockErases = float64(t.debt) / n
 			r.Erases += r.StockErases
 			r.EraseSeconds += d.EraseTime.Seconds() / n

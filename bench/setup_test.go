@@ -123,7 +123,10 @@ func TestEngineSteadyState(t *testing.T) {
 	require.Positive(t, eng.Erases)
 	require.Equal(t, float64(last.Erases)+eng.StockErases, eng.Erases)
 	require.Equal(t, float64(last.PagesProgrammed), eng.PagesProgrammed)
-	// Each block taken from the stock was read back once when it was
-	// erased (the store checks every erase): charged as bytes read.
-	require.Equal(t, float64(last.BytesRead)+eng.StockErases*float64(4096), eng.BytesRead)
+	// The blocks taken from the stock were not read back when they were
+	// erased (the store reads an erase-ahead block back in the round that
+	// takes it, unless it programs it whole and reads that back twice):
+	// the engine is charged the reads of its round only.
+	require.Positive(t, eng.StockErases)
+	require.Equal(t, float64(last.BytesRead), eng.BytesRead)
 }

@@ -44,7 +44,7 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 	if r.scratch == nil {
 		r.scratch = make([]byte, s.eraseSize)
 	}
-	erases, err = r.prepareBlock(w.Block)
+	erases, err = r.prepareBlock(w.Block, s.wholeNOR(data))
 	if err != nil {
 		return erases, 0, err
 	}
@@ -87,8 +87,12 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 
 // prepareBlock makes data block b of the round known to be erased (see
 // Write), and no longer counted as erased (it is about to be programmed).
-// It returns the erases it issued.
-func (r *Round) prepareBlock(b uint32) (erases int64, err error) {
+// It returns the erases it issued. whole says the block is then
+// programmed whole on NOR and read back twice (Store.wholeNOR): an erase
+// of b alone is then not read back, nor is a block EraseAhead erased
+// without reading it — the two read-backs of the program catch an erase
+// that did not run (docs/FORMAT.md, Verifying programs and erases).
+func (r *Round) prepareBlock(b uint32, whole bool) (erases int64, err error) {
 	s := r.store
 	if ws, ok := r.fullWindow(b); ok && !r.windowsErased[ws] {
 		// The first write into an erase window whose blocks all belong to
@@ -102,6 +106,12 @@ func (r *Round) prepareBlock(b uint32) (erases int64, err error) {
 		n := s.windowBlocks()
 		known := true
 		for k := ws; k < ws+n && known; k++ {
+			if s.erased.has(k) && s.unread.has(k) && !r.spares[k] {
+				// Erased ahead and not read back: its own write checks
+				// it (below, when the round writes it). A spare is read
+				// now: the commit makes it known erased for good.
+				continue
+			}
 			if known, err = r.knownErased(k); err != nil {
 				return erases, err
 			}
@@ -112,38 +122,63 @@ func (r *Round) prepareBlock(b uint32) (erases int64, err error) {
 			}
 			for k := ws; k < ws+n; k++ {
 				s.erased.add(k)
+				s.unread.remove(k)
 			}
 			erases += int64(n)
 		}
 	}
-	known, err := r.knownErased(b)
-	if err != nil {
-		return erases, err
+	known := whole && s.erased.has(b) // read back unread or not: the program's read-backs catch it
+	if !known {
+		if known, err = r.knownErased(b); err != nil {
+			return erases, err
+		}
 	}
 	if !known {
-		if err := s.eraseChecked(s.dataOff(b), s.eraseSize); err != nil {
+		erase := s.eraseChecked
+		if whole {
+			erase = s.flash.Erase
+		}
+		if err := erase(s.dataOff(b), s.eraseSize); err != nil {
 			s.retire(b, err)
 			return erases, err
 		}
 		erases++
 	}
 	s.erased.remove(b)
+	s.unread.remove(b)
 	s.blank.remove(b)
 	return erases, nil
 }
 
+// wholeNOR reports whether data, programmed into a data block, fills it
+// on NOR flash: then a 0 bit that an erase which did not run (or ran in
+// part) left where data has a 1 reads wrong in the program's two
+// read-backs, which makes the erase's own read-back redundant (a bit at 0
+// where data has 0 reads right and is right). Not on NAND, whose pages
+// are programmed once after an erase.
+func (s *Store) wholeNOR(data []byte) bool {
+	return int64(len(data)) == s.eraseSize && s.flash.Geometry().Kind == hal.NOR
+}
+
 // knownErased reports whether data block b is known to be erased: erased
-// by the store since it was last used, or not written since the format and
-// reading erased now (then it joins the erased set). A block that was
-// written since the format is not read: a torn erase or program leaves
-// weak cells that may read as erased once and not the next time.
+// by the store since it was last used (a block EraseAhead erased without
+// reading it back is read now, the erase's check, and counts only if it
+// reads erased), or not written since the format and reading erased now
+// (then it joins the erased set). A block that was written since the
+// format is not read: a torn erase or program leaves weak cells that may
+// read as erased once and not the next time.
 func (r *Round) knownErased(b uint32) (bool, error) {
 	s := r.store
-	if s.erased.has(b) {
+	unread := s.erased.has(b) && s.unread.has(b)
+	if s.erased.has(b) && !unread {
 		return true, nil
 	}
-	if !s.blank.has(b) {
+	if !unread && !s.blank.has(b) {
 		return false, nil
+	}
+	if unread {
+		s.erased.remove(b) // until it reads erased
+		s.unread.remove(b)
 	}
 	if _, err := s.flash.ReadAt(r.scratch, s.dataOff(b)); err != nil {
 		return false, err

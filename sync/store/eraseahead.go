@@ -5,7 +5,11 @@
 
 package store
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cmcsync/cmcsync/hal"
+)
 
 // EraseAheadStep is what one EraseAhead call did.
 type EraseAheadStep struct {
@@ -25,7 +29,10 @@ type EraseAheadStep struct {
 // blocks erased in one operation, the window a round would take next) or,
 // when no wholly free window is left or blocks are windows already, the
 // next single block, whose blocks are all free and not all known erased.
-// It then reads them back (as every erase) and counts them known erased,
+// On NAND it then reads them back; on NOR it does not: a round reads
+// such a block before it programs it (the erase's check, deferred) unless
+// it programs it whole, whose two read-backs catch an erase that did not
+// run (Round.knownErased, Round.prepareBlock). It counts them known erased,
 // so that later rounds (Begin allocates known-erased blocks first, and
 // programs a window whose blocks are all known erased without erasing it)
 // skip that erase. It does nothing once want free blocks are known erased.
@@ -57,13 +64,27 @@ func (s *Store) EraseAhead(want int) (EraseAheadStep, error) {
 	if !ok {
 		return EraseAheadStep{Ready: ready, Done: true}, nil
 	}
-	if err := s.eraseChecked(s.dataOff(lo), int64(n)*s.eraseSize); err != nil {
+	// On NOR the erase is not read back here: the round that takes a
+	// block reads it first (Round.knownErased) unless it programs the
+	// block whole, whose two read-backs catch an erase that did not run
+	// (docs/FORMAT.md, Verifying programs and erases).
+	nor := s.flash.Geometry().Kind == hal.NOR
+	erase := s.eraseChecked
+	if nor {
+		erase = s.flash.Erase
+	}
+	if err := erase(s.dataOff(lo), int64(n)*s.eraseSize); err != nil {
 		if n == 1 {
 			s.retire(lo, err)
 		}
 		return EraseAheadStep{Ready: ready}, fmt.Errorf("erase ahead: data blocks %d..%d: %w", lo, lo+n-1, err)
 	}
 	for b := lo; b < lo+n; b++ {
+		if nor {
+			s.unread.add(b)
+		} else {
+			s.unread.remove(b)
+		}
 		if !s.erased.has(b) {
 			s.erased.add(b)
 			ready++

@@ -181,6 +181,7 @@ func (s *Store) useArea(c areaStart, sc *areaScan, fellBack bool) {
 // block from the cursor on is taken for blank either.
 func (s *Store) distrustErased() {
 	clear(s.erased)
+	clear(s.unread)
 	clear(s.blank)
 	s.wraps = max(s.wraps, 1)
 }

@@ -146,6 +146,7 @@ func (s *Store) eraseVerified(b uint32, buf []byte, res *PurgeResult) error {
 		}
 		if hal.IsErased(buf) {
 			s.erased.add(b)
+			s.unread.remove(b)
 			return nil
 		}
 		if last {

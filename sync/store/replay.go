@@ -26,6 +26,7 @@ func (s *Store) replay(recs []record, epoch uint64, area int) error {
 	s.live, s.liveStale = ck.live, false
 	s.erased = newBlockSet(int(s.layout.DataBlocks))
 	s.blank = newBlockSet(int(s.layout.DataBlocks))
+	s.unread = newBlockSet(int(s.layout.DataBlocks))
 	if s.wraps == 0 {
 		// No data block from the cursor on was written since the format.
 		s.blank.addRange(s.cursor, s.layout.DataBlocks)

@@ -68,6 +68,7 @@ type Round struct {
 	writes        []ChunkWrite
 	blocks        map[uint32]bool // the blocks of writes
 	windowsErased map[uint32]bool // erase windows already entered
+	spares        map[uint32]bool // the intent's spare blocks
 	scratch       []byte          // a block-sized buffer for reads
 	types         []TypeState
 	written       int
@@ -208,6 +209,11 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		r.blocks[x.Block] = true
 		if x.Type != SpareType {
 			r.writes = append(r.writes, ChunkWrite{Type: x.Type, Index: int(x.Index), Block: x.Block, check: x.Check, digest: x.Digest})
+		} else {
+			if r.spares == nil {
+				r.spares = map[uint32]bool{}
+			}
+			r.spares[x.Block] = true
 		}
 	}
 	for k, db := range in.deltas {

@@ -144,6 +144,12 @@ type Store struct {
 	live      blockSet // data blocks referenced by the committed generation
 	liveStale bool
 	erased    blockSet // data blocks erased by the store since they were last used
+	// unread: blocks of erased that EraseAhead erased on NOR without
+	// reading them back (only meaningful with erased.has). A round that
+	// programs such a block whole reads it back twice, which catches an
+	// erase that did not run; any other use reads it once first (the
+	// erase check, deferred): see Round.knownErased.
+	unread blockSet
 	// blank: data blocks not written since the format (from the
 	// checkpoint's cursor on while it has not wrapped, less those named
 	// by intents since): one that reads erased is erased.

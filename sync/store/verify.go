@@ -1,6 +1,8 @@
 // Verifying what the store programs and erases: every program is read
-// back twice, every erase read back once (docs/FORMAT.md, Verifying
-// programs and erases; docs/DESIGN.md).
+// back twice, every erase read back once — but on NOR the erase of a data
+// block that is then programmed whole, whose two read-backs catch an
+// erase that did not run (Round.prepareBlock, Store.EraseAhead;
+// docs/FORMAT.md, Verifying programs and erases; docs/DESIGN.md).
 
 package store
 
