@@ -44,7 +44,8 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 	if r.scratch == nil {
 		r.scratch = make([]byte, s.eraseSize)
 	}
-	erases, err = r.prepareBlock(w.Block, s.wholeNOR(data))
+	whole := r.verifiesWhole(w.Block, data)
+	erases, err = r.prepareBlock(w.Block, whole)
 	if err != nil {
 		return erases, 0, err
 	}
@@ -56,7 +57,7 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 		if err != nil {
 			return erases, pages, err
 		}
-		if ok, err = r.readsBack(w, data); err != nil {
+		if ok, err = r.readsBack(w, data, whole); err != nil {
 			return erases, pages, err
 		}
 		if ok || try == maxReprograms {
@@ -88,7 +89,7 @@ func (r *Round) Write(i int, data []byte) (erases, pages int64, err error) {
 // prepareBlock makes data block b of the round known to be erased (see
 // Write), and no longer counted as erased (it is about to be programmed).
 // It returns the erases it issued. whole says the block is then
-// programmed whole on NOR and read back twice (Store.wholeNOR): an erase
+// read back twice whole on NOR (Round.verifiesWhole): an erase
 // of b alone is then not read back, nor is a block EraseAhead erased
 // without reading it — the two read-backs of the program catch an erase
 // that did not run (docs/FORMAT.md, Verifying programs and erases).
@@ -150,14 +151,31 @@ func (r *Round) prepareBlock(b uint32, whole bool) (erases int64, err error) {
 	return erases, nil
 }
 
-// wholeNOR reports whether data, programmed into a data block, fills it
-// on NOR flash: then a 0 bit that an erase which did not run (or ran in
-// part) left where data has a 1 reads wrong in the program's two
-// read-backs, which makes the erase's own read-back redundant (a bit at 0
-// where data has 0 reads right and is right). Not on NAND, whose pages
-// are programmed once after an erase.
-func (s *Store) wholeNOR(data []byte) bool {
-	return int64(len(data)) == s.eraseSize && s.flash.Geometry().Kind == hal.NOR
+// verifiesWhole reports whether the read-backs of data, programmed into
+// data block b, compare the whole block on NOR flash: data fills it, or
+// it fills at least half of it and b would otherwise be read back once
+// for its erase (a block erased ahead without a read-back, or one the
+// write erases): then the read-backs compare the bytes past data with
+// 0xFF too, which costs no more reads than that erase check. A 0 bit that
+// an erase which did not run (or ran in part) left where the block's new
+// bytes have a 1 reads wrong in the program's two read-backs, which makes
+// the erase's own read-back redundant (a bit at 0 where they have 0 reads
+// right and is right). Not on NAND, whose pages are programmed once after
+// an erase.
+func (r *Round) verifiesWhole(b uint32, data []byte) bool {
+	s := r.store
+	n := int64(len(data))
+	switch {
+	case s.flash.Geometry().Kind != hal.NOR:
+		return false
+	case n == s.eraseSize:
+		return true
+	case 2*n < s.eraseSize:
+		return false
+	}
+	unread := s.erased.has(b) && s.unread.has(b)
+	dirty := !s.erased.has(b) && !s.blank.has(b)
+	return unread || dirty
 }
 
 // knownErased reports whether data block b is known to be erased: erased
@@ -191,13 +209,26 @@ func (r *Round) knownErased(b uint32) (bool, error) {
 }
 
 // readsBack reads chunk w back and reports whether it holds data, and the
-// check (and with Options.Verify the digest) its intent recorded.
-func (r *Round) readsBack(w *ChunkWrite, data []byte) (bool, error) {
+// check (and with Options.Verify the digest) its intent recorded; with
+// whole, whether the rest of its block reads erased too.
+func (r *Round) readsBack(w *ChunkWrite, data []byte, whole bool) (bool, error) {
 	s := r.store
-	back := r.scratch[:len(data)]
-	if ok, err := s.readsStable(data, s.dataOff(w.Block), back); err != nil || !ok {
+	want := data
+	if whole && int64(len(data)) < s.eraseSize {
+		if r.padded == nil {
+			r.padded = make([]byte, s.eraseSize)
+		}
+		want = r.padded
+		copy(want, data)
+		for k := len(data); k < len(want); k++ {
+			want[k] = 0xFF
+		}
+	}
+	back := r.scratch[:len(want)]
+	if ok, err := s.readsStable(want, s.dataOff(w.Block), back); err != nil || !ok {
 		return false, err
 	}
+	back = back[:len(data)]
 	switch {
 	case w.check != 0 && ChunkCheck(back) != w.check:
 		return false, nil

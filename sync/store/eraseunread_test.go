@@ -57,10 +57,11 @@ func TestEraseAheadIsNotReadBackOnNOR(t *testing.T) {
 // TestEraseAheadThatDidNotRun: every erase of the erase ahead reports
 // success and does nothing (or erases in part). A round then writes whole
 // chunks there, whose read-backs catch it (the block is erased again and
-// the chunk programmed again), and a short chunk, whose block is read
-// before it is programmed and erased again: its bytes after the chunk's
-// length read erased (they hold 0 bits the chunk's read-backs would not
-// see). The generation reads back whole at the next open.
+// the chunk programmed again), a chunk of at least half a block, whose
+// read-backs compare the rest of its block with 0xFF too, and a shorter
+// chunk, whose block is read before it is programmed and erased again:
+// the bytes of both blocks past their chunk's length read erased (they
+// held 0 bits that a read-back of the chunk alone would not see). The generation reads back whole at the next open.
 func TestEraseAheadThatDidNotRun(t *testing.T) {
 	for _, mode := range []string{"unchanged", "partial"} {
 		t.Run(mode, func(t *testing.T) {
@@ -72,12 +73,12 @@ func TestEraseAheadThatDidNotRun(t *testing.T) {
 			require.Positive(t, eraseAllAhead(t, s))
 			in.Disarm()
 			require.NotEmpty(t, in.Fired())
-			// Every block erased ahead is then left erased up to the
-			// short chunk's length and with 0 bits after it only, where
-			// a program of that chunk leaves them and its read-backs do
-			// not look.
+			// Every block erased ahead is then left erased but for 0
+			// bits in its last 32 bytes, past both of type 3's chunks,
+			// where their programs leave them and read-backs of the
+			// chunks alone do not look.
 			short := int64(5000 + testPhase - 4096)
-			left := append(bytes.Repeat([]byte{0xFF}, int(short)), make([]byte, 4096-short)...)
+			left := append(bytes.Repeat([]byte{0xFF}, 4096-testPhase), make([]byte, testPhase)...)
 			for b := range s.layout.DataBlocks {
 				if s.erased.has(b) && s.unread.has(b) {
 					f.Poke(s.dataOff(b), left)
@@ -85,7 +86,7 @@ func TestEraseAheadThatDidNotRun(t *testing.T) {
 			}
 
 			rewriteChunks(ps[1], 1, 41, 78)
-			ps[3] = randomBytes(6, 5000) // a new type: two chunks written whole, the second short
+			ps[3] = randomBytes(6, 5000) // a new type: two chunks written whole, of 4064 and 936 bytes
 			gen++
 			runRound(t, s, gen, ps)
 			checkPayloads(t, s, ps)
@@ -93,10 +94,12 @@ func TestEraseAheadThatDidNotRun(t *testing.T) {
 			ts, ok := s.StateRef().Type(3)
 			require.True(t, ok)
 			require.Len(t, ts.Chunks, 2)
-			tail := make([]byte, 4096-short)
-			_, err := f.ReadAt(tail, s.dataOff(ts.Chunks[1].Block)+short)
-			require.NoError(t, err)
-			require.True(t, hal.IsErased(tail), "the short chunk's block was checked erased before its program")
+			for i, n := range []int64{4096 - testPhase, short} {
+				tail := make([]byte, 4096-n)
+				_, err := f.ReadAt(tail, s.dataOff(ts.Chunks[i].Block)+n)
+				require.NoError(t, err)
+				require.True(t, hal.IsErased(tail), "chunk %d's block reads erased past its %d bytes", i, n)
+			}
 			reopened(t, in, f, gen, ps)
 		})
 	}
@@ -159,6 +162,49 @@ func TestEraseForAWholeChunkIsNotReadBack(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, int64(1), erases)
 			require.Equal(t, tc.read, f.Stats().Sub(before).BytesRead)
+		})
+	}
+}
+
+// TestVerifiesWhole: which writes' read-backs compare the whole block (and
+// need no erase check): a whole chunk always; one of at least half a
+// block when its block would be read back for its erase otherwise (erased
+// ahead and not read, or dirty); never a shorter one, nor one into a
+// block known erased or blank.
+func TestVerifiesWhole(t *testing.T) {
+	s, _, _ := wrappedStore(t)
+	b, ok := s.nextFreeWindow(s.cursor, s.windowBlocks(), 1, map[uint32]bool{})
+	require.True(t, ok)
+	r := &Round{store: s}
+	for _, tc := range []struct {
+		name          string
+		n             int
+		state         string // dirty, unread, erased, blank
+		verifiesWhole bool
+	}{
+		{"whole, dirty", 4096, "dirty", true},
+		{"whole, erased", 4096, "erased", true},
+		{"half, dirty", 2048, "dirty", true},
+		{"half, unread", 2048, "unread", true},
+		{"half, erased", 2048, "erased", false},
+		{"half, blank", 2048, "blank", false},
+		{"less than half, dirty", 2047, "dirty", false},
+		{"less than half, unread", 2047, "unread", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s.erased.remove(b)
+			s.unread.remove(b)
+			s.blank.remove(b)
+			switch tc.state {
+			case "unread":
+				s.erased.add(b)
+				s.unread.add(b)
+			case "erased":
+				s.erased.add(b)
+			case "blank":
+				s.blank.add(b)
+			}
+			require.Equal(t, tc.verifiesWhole, r.verifiesWhole(b, make([]byte, tc.n)))
 		})
 	}
 }

@@ -70,6 +70,7 @@ type Round struct {
 	windowsErased map[uint32]bool // erase windows already entered
 	spares        map[uint32]bool // the intent's spare blocks
 	scratch       []byte          // a block-sized buffer for reads
+	padded        []byte          // a block-sized buffer: a write's bytes, then 0xFF
 	types         []TypeState
 	written       int
 	done          bool
