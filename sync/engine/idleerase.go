@@ -22,7 +22,9 @@ type IdleEraseProgress struct {
 // cursor on), so that a round programs into erased blocks: its erases
 // move into the idle time. A block once erased stays known erased until a
 // round takes it, so this adds no erase to a block's wear. One step is one
-// erase operation (a window or a block) and its read-back; it holds the
+// erase operation (a window or a block), read back for a journal block
+// and on NAND (a NOR data block is checked by the round that takes it,
+// store.EraseAhead); it holds the
 // round lock for that step only, so a round due meanwhile waits for at
 // most one erase. Done says there is nothing left to erase.
 //
