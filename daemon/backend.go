@@ -129,12 +129,7 @@ func (b backend) Types() []web.TypeInfo {
 
 // Config maps the engine's configuration.
 func (b backend) Config() web.Config {
-	c := b.d.engine.Config()
-	out := web.Config{Types: []string{}, Interval: web.Duration(c.Interval), Threshold: web.Duration(c.Threshold), Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce}
-	for _, t := range c.Types {
-		out.Types = append(out.Types, t.String())
-	}
-	return out
+	return webConfig(b.d.engine.Config())
 }
 
 // SetConfig stores c (Daemon.SetConfig: nothing is written when nothing
@@ -153,6 +148,9 @@ func (b backend) SetConfig(c web.Config) error {
 		ec.Types = append(ec.Types, t)
 	}
 	if err := b.d.SetConfig(ec); err != nil {
+		if fe := (*web.FieldError)(nil); errors.As(err, &fe) {
+			return fe // the API's own check: the field it names
+		}
 		if errors.Is(err, engine.ErrConfig) {
 			return fmt.Errorf("%w: %v", web.ErrInvalid, err)
 		}
