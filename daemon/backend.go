@@ -163,7 +163,9 @@ func (b backend) SetConfig(c web.Config) error {
 // interrupt it), if the wear budget allows (else the error wraps
 // web.ErrTooManyWrites); while an upgrade waits for its choice the error
 // wraps web.ErrConflict and, as the round wrote nothing, the budget's
-// token is given back. The web.Server records the round itself.
+// token is given back; so it is while the committed configuration is one
+// the engine refuses (engine.ErrCommittedConfig: a PUT /api/config fixes
+// it). The web.Server records the round itself.
 func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
 	if err := b.refuseIfChipGone(); err != nil {
 		return web.Round{}, err
@@ -172,11 +174,11 @@ func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
 		return web.Round{}, err
 	}
 	rep, err := b.d.SyncNow(ctx)
-	if errors.Is(err, engine.ErrUpgradePending) {
+	if errors.Is(err, engine.ErrUpgradePending) || errors.Is(err, engine.ErrCommittedConfig) {
 		if rep.Erases == 0 && rep.PagesProgrammed == 0 {
 			b.d.budget.refund() // refused before any write
 		}
-		return webRound(rep, nil), fmt.Errorf("%w: %v", web.ErrConflict, err)
+		return webRound(rep, nil), fmt.Errorf("%w: %w", web.ErrConflict, err)
 	}
 	return webRound(rep, nil), err
 }
@@ -205,6 +207,11 @@ func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 		return err
 	}
 	rep, err := b.d.Upgrade(ctx, c)
+	if errors.Is(err, engine.ErrCommittedConfig) {
+		// Refused before any write: a configuration PUT fixes it.
+		b.d.budget.refund()
+		return fmt.Errorf("%w: %w", web.ErrConflict, err)
+	}
 	b.d.record(webRound(rep, err))
 	return err
 }
