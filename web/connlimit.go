@@ -50,8 +50,8 @@ func CheckConnLimits(maxConns, perClient int) error {
 }
 
 // MaxHeaderWait is how long a connection may take to send its request's
-// headers (from its accept, or from the first byte of a keep-alive
-// connection's next request; a TLS handshake included) while at most half
+// headers (from when it gets its slot, or from the first byte of a
+// keep-alive connection's next request; a TLS handshake included) while at most half
 // of the connection slots are taken: net/http's ReadHeaderTimeout of
 // [Server.HTTPServer]. MinHeaderWait is the wait when every slot is
 // taken; in between it falls linearly (headerWait). A client that sends
@@ -241,17 +241,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		for {
 			select {
 			case l.sem <- struct{}{}:
-				lc.slot.Store(true)
-				l.wakeReaper() // more slots taken: a shorter header wait
-				return lc, nil
+				return l.served(lc), nil
 			default:
 			}
 			l.closeIdlest("")
 			select {
 			case l.sem <- struct{}{}:
-				lc.slot.Store(true)
-				l.wakeReaper() // more slots taken: a shorter header wait
-				return lc, nil
+				return l.served(lc), nil
 			case <-l.idleCh: // a busy connection turned idle: take its slot
 			case <-l.done:
 				lc.Close()
@@ -259,6 +255,19 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			}
 		}
 	}
+}
+
+// served marks lc, which holds a slot now, as waiting for its headers
+// from now on (not from its accept: a connection waiting for a slot has
+// not been read from) and wakes the header reaper (more slots taken: a
+// shorter wait).
+func (l *limitListener) served(lc *limitConn) *limitConn {
+	lc.slot.Store(true)
+	l.mu.Lock()
+	lc.headerSince = time.Now()
+	l.mu.Unlock()
+	l.wakeReaper()
+	return lc
 }
 
 // admit counts c against its client's bound, replacing the client's own
@@ -287,8 +296,7 @@ func (l *limitListener) admit(c net.Conn) (*limitConn, bool) {
 			return nil, false
 		}
 	}
-	now := time.Now()
-	lc := &limitConn{Conn: c, l: l, key: key, accepted: now, headerSince: now}
+	lc := &limitConn{Conn: c, l: l, key: key, accepted: time.Now()}
 	lc.silent.Store(true)
 	l.conns[lc] = struct{}{}
 	l.clients[key]++
@@ -435,9 +443,10 @@ type limitConn struct {
 	idle      bool
 	idleSince time.Time
 	picked    bool // chosen to be closed for another
-	// headerSince is when the headers it waits for began (its accept, or
-	// the first byte of a keep-alive connection's next request); zero
-	// while it is active or idle (reapHeaders).
+	// headerSince is when the headers it waits for began (it got its
+	// slot, or the first byte of a keep-alive connection's next request
+	// came); zero while it waits for a slot, is active or is idle
+	// (reapHeaders).
 	headerSince time.Time
 }
 
