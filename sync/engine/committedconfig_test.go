@@ -100,3 +100,33 @@ func readAll(t *testing.T, p *pair) [2][]byte {
 	require.False(t, bytes.Equal(out[0], nil))
 	return out
 }
+
+// TestCommittedConfigInvalidRefusesUpgradeChoices: with an image upgrade
+// pending and a committed configuration Validate refuses, both choices
+// are refused with ErrCommittedConfig before anything is written (a
+// restore-defaults would otherwise commit its mark first); a valid
+// configuration then lets the choice run.
+func TestCommittedConfigInvalidRefusesUpgradeChoices(t *testing.T) {
+	for _, choice := range []UpgradeChoice{KeepUpgraded, RestoreDefaults} {
+		t.Run(choice.String(), func(t *testing.T) {
+			p := committedPair(t, DefaultConfig())
+			s, err := store.Open(p.chipB, p.opts.Layout.StoreOff, p.opts.Layout.StoreSize, store.Options{})
+			require.NoError(t, err)
+			_, err = s.CommitConfig(store.Config{Interval: time.Minute, Threshold: 2 * time.Second, GroupSize: 2})
+			require.NoError(t, err)
+			upgradePrimary(t, p, "2.0.0")
+			before := readAll(t, p)
+
+			e := p.open(t)
+			require.True(t, e.Status().UpgradePending)
+			_, err = e.UpgradeRound(context.Background(), choice)
+			require.ErrorIs(t, err, ErrCommittedConfig)
+			require.Equal(t, before, readAll(t, p), "nothing written")
+
+			require.NoError(t, e.SetConfig(DefaultConfig()))
+			_, err = e.UpgradeRound(context.Background(), choice)
+			require.NoError(t, err)
+			require.False(t, e.Status().UpgradePending)
+		})
+	}
+}
