@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -65,5 +66,12 @@ func TestSlowHeadersFromManyAddresses(t *testing.T) {
 	for _, a := range attackers {
 		requireClosed(t, a, "a connection whose headers were overdue is closed")
 	}
+	normal.send(t, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(normal.br, nil)
+	require.NoError(t, err)
+	metrics, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Contains(t, string(metrics), fmt.Sprintf("cmcsync_http_slow_headers_total %d\n", slots), "counted")
 	require.Contains(t, strings.Join(lc.all(), "\n"), "its request headers did not arrive within 1s (the header deadline while 4 of 4 connections are taken)")
 }

@@ -126,8 +126,10 @@ type limitListener struct {
 	perClient int
 	logf      func(string) // one line per connection refused (rate-limited by the caller)
 	refused   func()       // counts a connection refused
-	done      chan struct{}
-	closeOnce sync.Once
+	// slowHeaders counts a connection closed for its overdue headers.
+	slowHeaders func()
+	done        chan struct{}
+	closeOnce   sync.Once
 
 	mu      sync.Mutex
 	conns   map[*limitConn]struct{} // accepted and not closed
@@ -210,11 +212,15 @@ func (l *limitListener) closeSlowHeaders(now time.Time) time.Time {
 	}
 	l.mu.Unlock()
 	for _, c := range victims {
-		c.Close()
-		l.event("slow-headers")
+		// Counted and logged before the close its client sees.
+		if l.slowHeaders != nil {
+			l.slowHeaders()
+		}
 		if l.logf != nil {
 			l.logf(fmt.Sprintf("web: connection from %s closed: its request headers did not arrive within %v (the header deadline while %d of %d connections are taken)", c.key, wait, taken, total))
 		}
+		c.Close()
+		l.event("slow-headers")
 	}
 	return next
 }

@@ -143,6 +143,7 @@ func (s *Server) Serve(hs *http.Server, ln net.Listener) error {
 	ll := newLimitListener(ln, s.opts.MaxConns, s.opts.MaxConnsPerClient, s.log.line)
 	ll.events = s.connEvents
 	ll.refused = s.metrics.refusedConns.Inc
+	ll.slowHeaders = s.metrics.slowHeaders.Inc
 	ln = ll
 	prev := hs.ConnState
 	hs.ConnState = func(c net.Conn, st http.ConnState) {
