@@ -26,11 +26,15 @@ func TestCommittedConfigInvalid(t *testing.T) {
 		name string
 		sc   store.Config
 		want string // in the error: the field Validate names
+		fix  string // in the error: the config set that fixes it
 	}{
-		{"no types, group size 2", store.Config{Interval: time.Minute, Threshold: 2 * time.Second, GroupSize: 2}, "select at least one information type"},
-		{"group size above the types", store.Config{Types: []uint8{uint8(info.Power)}, Interval: time.Minute, Threshold: 2 * time.Second, GroupSize: 2}, "group size 2 out of range [0, 1]"},
-		{"interval 0", store.Config{Types: []uint8{uint8(info.Power)}, Threshold: 2 * time.Second}, "interval 0s out of range"},
-		{"threshold 0", store.Config{Types: []uint8{uint8(info.Power)}, Interval: time.Minute}, "threshold 0s out of range"},
+		{"no types, group size 2", store.Config{Interval: time.Minute, Threshold: 2 * time.Second, GroupSize: 2}, "select at least one information type", "`cmcsync config set --types all --group-size 0`"},
+		{"group size above the types", store.Config{Types: []uint8{uint8(info.Power)}, Interval: time.Minute, Threshold: 2 * time.Second, GroupSize: 2}, "group size 2 out of range [0, 1]", "`cmcsync config set --group-size 0`"},
+		{"interval 0", store.Config{Types: []uint8{uint8(info.Power)}, Threshold: 2 * time.Second}, "interval 0s out of range", "`cmcsync config set --interval 5m0s`"},
+		{"threshold 0", store.Config{Types: []uint8{uint8(info.Power)}, Interval: time.Minute}, "threshold 0s out of range", "`cmcsync config set --threshold 2s`"},
+		// Values at their limits are valid: the fix names only the types.
+		{"no types, interval and threshold at min", store.Config{Interval: MinInterval, Threshold: MinThreshold}, "select at least one information type", "`cmcsync config set --types all`"},
+		{"no types, interval and threshold at max", store.Config{Interval: MaxInterval, Threshold: MaxThreshold}, "select at least one information type", "`cmcsync config set --types all`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := committedPair(t, DefaultConfig())
@@ -57,6 +61,7 @@ func TestCommittedConfigInvalid(t *testing.T) {
 			require.ErrorIs(t, err, ErrCommittedConfig)
 			require.ErrorIs(t, err, ErrConfig)
 			require.Contains(t, err.Error(), tc.want)
+			require.Contains(t, err.Error(), tc.fix)
 			require.Equal(t, OutcomeError, rep.Outcome)
 			_, _, err = e.Prepare(context.Background())
 			require.ErrorIs(t, err, ErrCommittedConfig)

@@ -150,10 +150,30 @@ func (e *Engine) usableConfig() error {
 	c := e.config.Clone()
 	e.mu.Unlock()
 	if err := c.Validate(); err != nil {
-		return fmt.Errorf("%w (%s): %w; nothing was written, the committed data is untouched: commit a valid one with `cmcsync config set` or PUT /api/config (e.g. --types all --group-size 0)",
-			ErrCommittedConfig, describeConfig(c), err)
+		return fmt.Errorf("%w (%s): %w; nothing was written, the committed data is untouched: commit a valid one with `cmcsync config set%s` or PUT /api/config",
+			ErrCommittedConfig, describeConfig(c), err, fixFlags(c))
 	}
 	return nil
+}
+
+// fixFlags names config set flags that make c valid, with the default's
+// values, for the fields Validate refuses ("" when it refuses none).
+func fixFlags(c Config) string {
+	d := DefaultConfig()
+	var out string
+	if len(c.Types) == 0 { // a store's types are known and distinct (its decoder checks)
+		out += " --types all"
+	}
+	if c.Interval < MinInterval || c.Interval > MaxInterval {
+		out += fmt.Sprintf(" --interval %v", d.Interval)
+	}
+	if c.Threshold < MinThreshold || c.Threshold > MaxThreshold {
+		out += fmt.Sprintf(" --threshold %v", d.Threshold)
+	}
+	if c.GroupSize < 0 || c.GroupSize > len(c.Types) {
+		out += " --group-size 0"
+	}
+	return out
 }
 
 // scheduleInterval is the interval the schedule uses: the configuration's,
