@@ -15,7 +15,7 @@ import (
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
-	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 // ErrConfig is wrapped by every error about a file's contents.
@@ -286,7 +286,11 @@ func (k kind) decode(n *node) (string, error) {
 			return "", fmt.Errorf("duration %q is negative", s)
 		}
 	case kTypes:
-		if _, err := info.ParseList(s); err != nil {
+		if _, err := ParseTypes(s); err != nil {
+			var fe *web.FieldError
+			if errors.As(err, &fe) {
+				return "", errors.New(fe.Msg) // the key names the field
+			}
 			return "", err
 		}
 	case kSpec:

@@ -15,6 +15,11 @@
 // on purpose: a configuration file is read at every start (by systemd, at
 // every restart), and a key there would erase the chips at each one.
 //
+// A selection of information types (the select key, and the command
+// line's config set --types and sync --select) is parsed by [ParseTypes]
+// and checked by the API's own check (web.CheckTypes), so the file, the
+// flags and the API accept and refuse the same selections.
+//
 // The package imports hal, internal/flashspec and sync/info for their
-// value syntaxes only; it opens nothing.
+// value syntaxes, and web for that check, only; it opens nothing.
 package config

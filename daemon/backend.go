@@ -129,12 +129,7 @@ func (b backend) Types() []web.TypeInfo {
 
 // Config maps the engine's configuration.
 func (b backend) Config() web.Config {
-	c := b.d.engine.Config()
-	out := web.Config{Types: []string{}, Interval: web.Duration(c.Interval), Threshold: web.Duration(c.Threshold), Verify: c.Verify, GroupSize: c.GroupSize, RetryAtOnce: c.RetryAtOnce}
-	for _, t := range c.Types {
-		out.Types = append(out.Types, t.String())
-	}
-	return out
+	return webConfig(b.d.engine.Config())
 }
 
 // SetConfig stores c (Daemon.SetConfig: nothing is written when nothing
@@ -153,6 +148,9 @@ func (b backend) SetConfig(c web.Config) error {
 		ec.Types = append(ec.Types, t)
 	}
 	if err := b.d.SetConfig(ec); err != nil {
+		if fe := (*web.FieldError)(nil); errors.As(err, &fe) {
+			return fe // the API's own check: the field it names
+		}
 		if errors.Is(err, engine.ErrConfig) {
 			return fmt.Errorf("%w: %v", web.ErrInvalid, err)
 		}
@@ -165,7 +163,9 @@ func (b backend) SetConfig(c web.Config) error {
 // interrupt it), if the wear budget allows (else the error wraps
 // web.ErrTooManyWrites); while an upgrade waits for its choice the error
 // wraps web.ErrConflict and, as the round wrote nothing, the budget's
-// token is given back. The web.Server records the round itself.
+// token is given back; so it is while the committed configuration is one
+// the engine refuses (engine.ErrCommittedConfig: a PUT /api/config fixes
+// it). The web.Server records the round itself.
 func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
 	if err := b.refuseIfChipGone(); err != nil {
 		return web.Round{}, err
@@ -174,11 +174,11 @@ func (b backend) SyncNow(ctx context.Context) (web.Round, error) {
 		return web.Round{}, err
 	}
 	rep, err := b.d.SyncNow(ctx)
-	if errors.Is(err, engine.ErrUpgradePending) {
+	if errors.Is(err, engine.ErrUpgradePending) || errors.Is(err, engine.ErrCommittedConfig) {
 		if rep.Erases == 0 && rep.PagesProgrammed == 0 {
 			b.d.budget.refund() // refused before any write
 		}
-		return webRound(rep, nil), fmt.Errorf("%w: %v", web.ErrConflict, err)
+		return webRound(rep, nil), fmt.Errorf("%w: %w", web.ErrConflict, err)
 	}
 	return webRound(rep, nil), err
 }
@@ -207,6 +207,11 @@ func (b backend) Upgrade(ctx context.Context, choice web.UpgradeChoice) error {
 		return err
 	}
 	rep, err := b.d.Upgrade(ctx, c)
+	if errors.Is(err, engine.ErrCommittedConfig) {
+		// Refused before any write: a configuration PUT fixes it.
+		b.d.budget.refund()
+		return fmt.Errorf("%w: %w", web.ErrConflict, err)
+	}
 	b.d.record(webRound(rep, err))
 	return err
 }

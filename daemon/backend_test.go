@@ -54,8 +54,14 @@ func TestBackendConfig(t *testing.T) {
 		wantErr   string // else an ErrInvalid with this text
 	}{
 		{"unknown type", web.Config{Types: []string{"power", "fans"}, Interval: web.Duration(time.Hour), Threshold: web.Duration(time.Second)}, "types", ""},
-		{"no threshold", web.Config{Types: []string{"power"}, Interval: web.Duration(time.Hour)}, "", "threshold 0s out of range"},
-		{"no type", web.Config{Interval: web.Duration(time.Hour), Threshold: web.Duration(time.Second)}, "", "select at least one information type"},
+		// The API's own limits (web.Config.Validate), also for a caller
+		// that bypasses the server's check: the field is named.
+		{"no threshold", web.Config{Types: []string{"power"}, Interval: web.Duration(time.Hour)}, "threshold_seconds", ""},
+		{"no type", web.Config{Interval: web.Duration(time.Hour), Threshold: web.Duration(time.Second)}, "types", ""},
+		{"interval below the API's 1s (the engine allows 100ms)", web.Config{Types: []string{"power"}, Interval: web.Duration(999 * time.Millisecond), Threshold: web.Duration(time.Second)}, "interval_seconds", ""},
+		{"threshold above the API's 10m (the engine allows 1h)", web.Config{Types: []string{"power"}, Interval: web.Duration(time.Hour), Threshold: web.Duration(10*time.Minute + time.Millisecond)}, "threshold_seconds", ""},
+		{"group size above the types", web.Config{Types: []string{"power"}, Interval: web.Duration(time.Hour), Threshold: web.Duration(time.Second), GroupSize: 2}, "group_size", ""},
+		{"duplicate type", web.Config{Types: []string{"power", "power"}, Interval: web.Duration(time.Hour), Threshold: web.Duration(time.Second)}, "types", ""},
 		{"valid", valid, "", ""},
 	}
 	for _, tt := range tests {

@@ -185,6 +185,13 @@ func (c Config) Validate(known []string) error {
 // a sync of nothing is refused, not stored (docs/API.md, Config).
 const emptySelection = "select at least one information type"
 
+// CheckTypes checks a selection as Config.Validate does: at least one
+// type, each known, none twice; the error is a [*FieldError] on "types".
+// The command line and the configuration file check their selections
+// with it too (config.ParseTypes), so a selection is accepted or refused
+// alike on every path.
+func CheckTypes(types, known []string) error { return validateTypes(types, known) }
+
 // validateTypes checks a selection: at least one type, each known, none
 // twice.
 func validateTypes(types, known []string) error {

@@ -49,6 +49,33 @@ func CheckConnLimits(maxConns, perClient int) error {
 	return nil
 }
 
+// MaxHeaderWait is how long a connection may take to send its request's
+// headers (from when it gets its slot, or from the first byte of a
+// keep-alive connection's next request; a TLS handshake included) while at most half
+// of the connection slots are taken: net/http's ReadHeaderTimeout of
+// [Server.HTTPServer]. MinHeaderWait is the wait when every slot is
+// taken; in between it falls linearly (headerWait). A client that sends
+// its headers at once (any browser, curl, a scraper) needs milliseconds;
+// clients on many addresses that each hold slots by sending their
+// headers slowly hold each for at most MinHeaderWait once they fill the
+// server, not MaxHeaderWait.
+const (
+	MaxHeaderWait = 10 * time.Second
+	MinHeaderWait = time.Second
+)
+
+// headerWait is the header deadline while taken of total slots are taken:
+// MaxHeaderWait up to half of them, then falling linearly to
+// MinHeaderWait when all are.
+func headerWait(taken, total int) time.Duration {
+	half := total / 2
+	if taken <= half || total <= 0 {
+		return MaxHeaderWait
+	}
+	over, span := min(taken, total)-half, total-half
+	return MaxHeaderWait - time.Duration(over)*(MaxHeaderWait-MinHeaderWait)/time.Duration(span)
+}
+
 // clientKey is the client a connection counts against for
 // Options.MaxConnsPerClient: its IPv4 address, or the /64 prefix of its
 // IPv6 address (a host on an IPv6 network may have any address of its
@@ -99,17 +126,23 @@ type limitListener struct {
 	perClient int
 	logf      func(string) // one line per connection refused (rate-limited by the caller)
 	refused   func()       // counts a connection refused
-	done      chan struct{}
-	closeOnce sync.Once
+	// slowHeaders counts a connection closed for its overdue headers.
+	slowHeaders func()
+	done        chan struct{}
+	closeOnce   sync.Once
 
 	mu      sync.Mutex
 	conns   map[*limitConn]struct{} // accepted and not closed
 	clients map[string]int          // clientKey -> connections accepted and not closed
 	idleCh  chan struct{}           // signalled (cap 1) when a connection turns idle
+	// reapCh (cap 1) wakes the header reaper (reapHeaders): a header
+	// wait began, or more slots are taken (a shorter wait).
+	reapCh chan struct{}
 
 	// events, if set, is told what happens to connections (for tests):
 	// "idle", "busy" (an idle connection's next request began), "replaced"
-	// (closed for another), "refused".
+	// (closed for another), "refused", "slow-headers" (closed: its
+	// headers did not arrive within headerWait).
 	events func(string)
 }
 
@@ -117,8 +150,79 @@ type limitListener struct {
 // most perClient from one client. The http.Server serving it must report
 // its connections' states to connState.
 func newLimitListener(ln net.Listener, n, perClient int, logf func(string)) *limitListener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), perClient: perClient, logf: logf, done: make(chan struct{}),
-		conns: map[*limitConn]struct{}{}, clients: map[string]int{}, idleCh: make(chan struct{}, 1)}
+	l := &limitListener{Listener: ln, sem: make(chan struct{}, n), perClient: perClient, logf: logf, done: make(chan struct{}),
+		conns: map[*limitConn]struct{}{}, clients: map[string]int{}, idleCh: make(chan struct{}, 1), reapCh: make(chan struct{}, 1)}
+	go l.reapHeaders()
+	return l
+}
+
+// wakeReaper tells reapHeaders to look again.
+func (l *limitListener) wakeReaper() {
+	select {
+	case l.reapCh <- struct{}{}:
+	default:
+	}
+}
+
+// reapHeaders closes every connection still in its headers for longer
+// than headerWait of the slots taken now (their Close frees their slots),
+// then sleeps until the next such deadline or a wake-up, until the
+// listener is closed. net/http's own ReadHeaderTimeout (MaxHeaderWait)
+// still applies; this only makes the wait shorter as slots fill.
+func (l *limitListener) reapHeaders() {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		wait := time.Hour
+		if next := l.closeSlowHeaders(time.Now()); !next.IsZero() {
+			wait = max(time.Until(next), time.Millisecond)
+		}
+		t.Reset(wait)
+		select {
+		case <-t.C:
+		case <-l.reapCh:
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// closeSlowHeaders closes the connections whose headers are overdue at
+// now and returns the earliest deadline of the others (zero: none).
+func (l *limitListener) closeSlowHeaders(now time.Time) time.Time {
+	l.mu.Lock()
+	taken, total := len(l.sem), cap(l.sem)
+	wait := headerWait(taken, total)
+	var victims []*limitConn
+	var next time.Time
+	for c := range l.conns {
+		if c.headerSince.IsZero() || c.picked {
+			continue
+		}
+		due := c.headerSince.Add(wait)
+		if !now.Before(due) {
+			c.picked = true
+			c.headerSince = time.Time{}
+			victims = append(victims, c)
+			continue
+		}
+		if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range victims {
+		// Counted and logged before the close its client sees.
+		if l.slowHeaders != nil {
+			l.slowHeaders()
+		}
+		if l.logf != nil {
+			l.logf(fmt.Sprintf("web: connection from %s closed: its request headers did not arrive within %v (the header deadline while %d of %d connections are taken)", c.key, wait, taken, total))
+		}
+		c.Close()
+		l.event("slow-headers")
+	}
+	return next
 }
 
 func (l *limitListener) event(ev string) {
@@ -143,15 +247,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		for {
 			select {
 			case l.sem <- struct{}{}:
-				lc.slot.Store(true)
-				return lc, nil
+				return l.served(lc), nil
 			default:
 			}
 			l.closeIdlest("")
 			select {
 			case l.sem <- struct{}{}:
-				lc.slot.Store(true)
-				return lc, nil
+				return l.served(lc), nil
 			case <-l.idleCh: // a busy connection turned idle: take its slot
 			case <-l.done:
 				lc.Close()
@@ -159,6 +261,19 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			}
 		}
 	}
+}
+
+// served marks lc, which holds a slot now, as waiting for its headers
+// from now on (not from its accept: a connection waiting for a slot has
+// not been read from) and wakes the header reaper (more slots taken: a
+// shorter wait).
+func (l *limitListener) served(lc *limitConn) *limitConn {
+	lc.slot.Store(true)
+	l.mu.Lock()
+	lc.headerSince = time.Now()
+	l.mu.Unlock()
+	l.wakeReaper()
+	return lc
 }
 
 // admit counts c against its client's bound, replacing the client's own
@@ -270,6 +385,11 @@ func (l *limitListener) connState(c net.Conn, st http.ConnState) {
 		return
 	}
 	lc.idle = st == http.StateIdle
+	if st != http.StateNew {
+		// Active: its headers are in (an HTTP/2 connection: its
+		// preface); idle: waiting for a next request, which busy notes.
+		lc.headerSince = time.Time{}
+	}
 	// An HTTP/2 server reads every frame as it arrives (a client's
 	// WINDOW_UPDATE or PING after its last stream included) and reports
 	// a stream that begins at once: for it the state says it all.
@@ -294,8 +414,12 @@ func (l *limitListener) busy(c *limitConn) {
 	was := c.idle
 	c.idle = false
 	c.watch.Store(false)
+	if was {
+		c.headerSince = time.Now() // the next request's headers arriving
+	}
 	l.mu.Unlock()
 	if was {
+		l.wakeReaper()
 		l.event("busy")
 	}
 }
@@ -325,6 +449,11 @@ type limitConn struct {
 	idle      bool
 	idleSince time.Time
 	picked    bool // chosen to be closed for another
+	// headerSince is when the headers it waits for began (it got its
+	// slot, or the first byte of a keep-alive connection's next request
+	// came); zero while it waits for a slot, is active or is idle
+	// (reapHeaders).
+	headerSince time.Time
 }
 
 // Read reads from the connection; data read while it is idle is the

@@ -8,3 +8,6 @@ func SetConnEvents(s *Server, f func(string)) { s.connEvents = f }
 
 // ClientKey is clientKey, for its table test.
 var ClientKey = clientKey
+
+// HeaderWait is headerWait, for its table test.
+var HeaderWait = headerWait

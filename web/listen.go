@@ -97,7 +97,8 @@ func (s *Server) Scheme() string {
 }
 
 // HTTPServer returns an http.Server for s with bounded request sizes and
-// times: headers at most MaxHeaderBytes and read within 10 s, a whole
+// times: headers at most MaxHeaderBytes and read within 10 s (MaxHeaderWait;
+// down to MinHeaderWait as connection slots fill, see Serve), a whole
 // request within 30 s, a response within 5 min (a "sync now" waits for its
 // round), idle connections closed after 2 min, at most Options.MaxConns
 // requests in handlers at once and MaxStreamsPerConn streams per HTTP/2
@@ -108,7 +109,7 @@ func (s *Server) Scheme() string {
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           s.limitRequests(s),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: MaxHeaderWait, // shorter as slots fill: limitListener.reapHeaders
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
@@ -142,6 +143,7 @@ func (s *Server) Serve(hs *http.Server, ln net.Listener) error {
 	ll := newLimitListener(ln, s.opts.MaxConns, s.opts.MaxConnsPerClient, s.log.line)
 	ll.events = s.connEvents
 	ll.refused = s.metrics.refusedConns.Inc
+	ll.slowHeaders = s.metrics.slowHeaders.Inc
 	ln = ll
 	prev := hs.ConnState
 	hs.ConnState = func(c net.Conn, st http.ConnState) {

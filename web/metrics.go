@@ -55,9 +55,10 @@ type metrics struct {
 	reg      *prometheus.Registry
 	duration prometheus.Histogram
 	// refusedConns counts connections closed at once at their client's
-	// bound (connlimit.go); busy counts tokenless requests answered 503
-	// (reqslots.go).
-	refusedConns, busy prometheus.Counter
+	// bound (connlimit.go); slowHeaders those closed because their headers
+	// did not arrive within the header wait (connlimit.go, headerWait);
+	// busy counts tokenless requests answered 503 (reqslots.go).
+	refusedConns, slowHeaders, busy prometheus.Counter
 }
 
 var (
@@ -155,6 +156,7 @@ func boolFloat(b bool) float64 {
 func newMetrics(b Backend, o Options, slots requestSlots) *metrics {
 	m := &metrics{
 		refusedConns: prometheus.NewCounter(prometheus.CounterOpts{Name: "cmcsync_http_connections_refused_total", Help: "Connections closed at once because their client held its most connections, none idle."}),
+		slowHeaders:  prometheus.NewCounter(prometheus.CounterOpts{Name: "cmcsync_http_slow_headers_total", Help: "Connections closed because their request headers did not arrive within the header wait (10 s, down to 1 s as connection slots fill)."}),
 		busy:         prometheus.NewCounter(prometheus.CounterOpts{Name: "cmcsync_http_busy_total", Help: "Requests without the API token answered 503 because their share of request slots was taken."}),
 		reg:          prometheus.NewRegistry(),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -170,7 +172,7 @@ func newMetrics(b Backend, o Options, slots requestSlots) *metrics {
 		"slots_reads": cap(slots.reads), "slots_changes": cap(slots.changes), "slots_without_token": cap(slots.open)} {
 		limits.WithLabelValues(name).Set(float64(v))
 	}
-	m.reg.MustRegister(limits, m.refusedConns, m.busy)
+	m.reg.MustRegister(limits, m.refusedConns, m.slowHeaders, m.busy)
 	m.reg.MustRegister(statusCollector{b}, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if r, ok := b.(FlashReporter); ok {

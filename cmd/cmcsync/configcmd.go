@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/cmcsync/cmcsync/config"
 	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -116,8 +117,8 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	var ts []info.Type
 	if set["types"] {
-		if ts, err = info.ParseList(*types); err != nil {
-			return usageError("config set: --types: %v", err)
+		if ts, err = config.ParseTypes(*types); err != nil {
+			return usageError("config set: %v", flagError(err))
 		}
 	}
 	apply := func(c engine.Config) engine.Config {
@@ -196,6 +197,12 @@ func joinFlags(names []string) string {
 // send back unchanged. The error names the flag.
 func apiLimits(c engine.Config) error {
 	err := toWebConfig(c).Validate(jsonout.Types(info.All()))
+	return flagError(err)
+}
+
+// flagError names the flag of a *web.FieldError's field (the API's checks
+// name JSON fields); other errors are returned as they are.
+func flagError(err error) error {
 	var fe *web.FieldError
 	if !errors.As(err, &fe) {
 		return err

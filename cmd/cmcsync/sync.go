@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
+	"github.com/cmcsync/cmcsync/config"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
 	"github.com/cmcsync/cmcsync/internal/jsonout"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/web"
 )
 
 func init() {
@@ -71,8 +73,12 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	}
 	var types []info.Type
 	if flagGiven(fs, "select") { // --select "" is an empty list, not "not given"
-		if types, err = info.ParseList(*sel); err != nil {
-			return usageError("sync: --select: %v", err)
+		if types, err = config.ParseTypes(*sel); err != nil {
+			var fe *web.FieldError
+			if errors.As(err, &fe) {
+				err = errors.New(fe.Msg)
+			}
+			return usageError("sync: %s: %v", cf.origin("select"), err)
 		}
 	}
 	places, err := cf.places("sync")
@@ -154,6 +160,10 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			res.Selected = &selectChange{Was: jsonout.Types(c.Types), Now: jsonout.Types(types)}
 			c.Types = types
 			c.GroupSize = min(c.GroupSize, len(types))
+			// The API's limits, as config set --types checks them.
+			if err := apiLimits(c); err != nil {
+				return usageError("sync: --select: the stored configuration with these types is outside the API's limits: %v (change it with cmcsync config set)", err)
+			}
 			if err := e.SetConfig(c); err != nil {
 				return fmt.Errorf("sync: %w", err)
 			}

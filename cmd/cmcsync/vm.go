@@ -143,7 +143,7 @@ func runVMScenario(ctx context.Context, args []string, stdout, stderr io.Writer)
 	points := fs.Int("points", 30, "diff, nand-diff: cut points of the exhaustive standard (nand) campaign to run in QEMU and the simulator (0: all)")
 	var extra []string
 	fs.Func("extra", "diff, nand-diff: a replay line to run after the points (repeatable; a shipped mutant's, for instance)", func(s string) error { extra = append(extra, s); return nil })
-	work := fs.String("work", "", "folder for the flash images and console logs (default: a temporary folder, kept on failure)")
+	work := fs.String("work", "", "folder for the flash images and console logs, the guest's output only: QEMU's own standard error goes to this command's (default: a temporary folder, kept on failure)")
 	if done, err := parseFlags(fs, args[1:]); done {
 		return err
 	}

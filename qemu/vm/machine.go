@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -55,9 +56,10 @@ type Config struct {
 	// Interactive connects the guest's console to this process's terminal
 	// (stdin/stdout) instead of a Console; Ctrl-A X quits QEMU.
 	Interactive bool
-	// Stderr, when Interactive, receives QEMU's own standard error (nil:
-	// this process's), so that a caller can tell what QEMU said when it
-	// fails to start.
+	// Stderr receives QEMU's own standard error (nil: this process's),
+	// kept apart from the guest's console (Console, Log): QEMU's warnings
+	// are not the guest's output. Machine.Stderr keeps its last lines too,
+	// so that a caller can tell what QEMU said when it fails.
 	Stderr io.Writer
 }
 
@@ -143,6 +145,42 @@ type Machine struct {
 	qmp     string
 	done    chan struct{}
 	waitErr error
+	stderr  *tailBuffer // the end of QEMU's standard error
+}
+
+// stderrTail is how much of QEMU's standard error Machine.Stderr keeps.
+const stderrTail = 4096
+
+// Stderr returns the end (at most 4 KiB) of what QEMU wrote to its
+// standard error so far (empty when Interactive).
+func (m *Machine) Stderr() string {
+	if m.stderr == nil {
+		return ""
+	}
+	return m.stderr.String()
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }
 
 // ErrNoQEMU is wrapped by Start when the QEMU program is not installed.
@@ -193,7 +231,14 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 		if stdout, err = cmd.StdoutPipe(); err != nil {
 			return nil, err
 		}
-		cmd.Stderr = cmd.Stdout // QEMU's own complaints go to the console log too
+		// QEMU's own complaints are not the guest's console: they go to
+		// Config.Stderr (or this process's), never into the console log.
+		stderr := c.Stderr
+		if stderr == nil {
+			stderr = os.Stderr
+		}
+		m.stderr = &tailBuffer{max: stderrTail}
+		cmd.Stderr = io.MultiWriter(stderr, m.stderr)
 	}
 	m.Started = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -264,6 +309,18 @@ var (
 func (m *Machine) WaitReady(ctx context.Context, timeout time.Duration) (time.Duration, error) {
 	got, err := m.Console.Expect(ctx, reReady, timeout)
 	if err != nil {
+		if errors.Is(err, ErrExited) {
+			// QEMU quit: its standard error is copied in full once Wait
+			// has returned.
+			select {
+			case <-m.done:
+			case <-time.After(time.Second):
+			}
+		}
+		if e := strings.TrimSpace(m.Stderr()); e != "" {
+			// QEMU's own words (kept out of the console) say why it quit.
+			return 0, fmt.Errorf("boot: %w; qemu's standard error:\n%s", err, e)
+		}
 		return 0, fmt.Errorf("boot: %w", err)
 	}
 	if f := reFailed.FindStringSubmatch(m.Console.Output()); f != nil {

@@ -133,6 +133,59 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// ErrCommittedConfig marks a committed configuration (read from the
+// store as it is) that Validate refuses: a store written by another tool
+// or damaged in a way its own checks allow. Open notes it in
+// Status.LastError; rounds, upgrade choices and Prepare refuse to run
+// with it (they write nothing, so the committed data is untouched) until
+// SetConfig commits a valid configuration. Read-only uses (inspect,
+// config get, Status) work as before.
+var ErrCommittedConfig = errors.New("the committed sync configuration is invalid")
+
+// usableConfig returns nil when the configuration in effect is valid,
+// else an error wrapping ErrCommittedConfig and ErrConfig that names the
+// field (Validate's message) and the way to fix it.
+func (e *Engine) usableConfig() error {
+	e.mu.Lock()
+	c := e.config.Clone()
+	e.mu.Unlock()
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("%w (%s): %w; nothing was written, the committed data is untouched: commit a valid one with `cmcsync config set%s` or PUT /api/config",
+			ErrCommittedConfig, describeConfig(c), err, fixFlags(c))
+	}
+	return nil
+}
+
+// fixFlags names config set flags that make c valid, with the default's
+// values, for the fields Validate refuses ("" when it refuses none).
+func fixFlags(c Config) string {
+	d := DefaultConfig()
+	var out string
+	if len(c.Types) == 0 { // a store's types are known and distinct (its decoder checks)
+		out += " --types all"
+	}
+	if c.Interval < MinInterval || c.Interval > MaxInterval {
+		out += fmt.Sprintf(" --interval %v", d.Interval)
+	}
+	if c.Threshold < MinThreshold || c.Threshold > MaxThreshold {
+		out += fmt.Sprintf(" --threshold %v", d.Threshold)
+	}
+	if c.GroupSize < 0 || c.GroupSize > len(c.Types) {
+		out += " --group-size 0"
+	}
+	return out
+}
+
+// scheduleInterval is the interval the schedule uses: the configuration's,
+// or the default one while the configuration is invalid (an interval of 0
+// read from a store must not make Run spin).
+func (e *Engine) scheduleInterval() time.Duration {
+	if e.config.Validate() != nil {
+		return DefaultConfig().Interval
+	}
+	return e.config.Interval
+}
+
 // Equal reports whether c and o are the same configuration.
 func (c Config) Equal(o Config) bool {
 	return slices.Equal(c.Types, o.Types) && c.Interval == o.Interval && c.Threshold == o.Threshold &&

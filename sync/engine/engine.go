@@ -122,6 +122,12 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	e.nextSync = e.newestState.NextSync
 	e.lastSync = e.newestState.Time
 	e.mu.Unlock()
+	if err := e.usableConfig(); err != nil {
+		// Said at once; Open still succeeds so that the configuration can
+		// be read and replaced (SetConfig) and the pair inspected.
+		e.logf("open: %v", err)
+		e.setErr(fmt.Errorf("open: %w", err))
+	}
 	if opts.ReadOnly {
 		if err := e.upgradeAtOpenReadOnly(ctx); err != nil {
 			e.setErr(err)

@@ -88,6 +88,11 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	if err != nil {
 		return ended(e.finish(&rep, work, err))
 	}
+	if err := e.usableConfig(); err != nil {
+		// A round would commit a generation syncing nothing (no type) or
+		// the wrong group: refused before anything is written.
+		return ended(e.finish(&rep, work, err))
+	}
 	if choice == NoChoice && e.restoreMarked() {
 		// Round completes it (completeRestore); a bare Prepare does not.
 		rep.Outcome = OutcomeUpgradePending

@@ -84,7 +84,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			e.mu.Lock()
 			if !e.nextSync.After(e.clock.Now()) {
-				e.nextSync = e.clock.Now().Add(e.config.Interval)
+				e.nextSync = e.clock.Now().Add(e.scheduleInterval())
 			}
 			e.mu.Unlock()
 		}
@@ -113,7 +113,7 @@ func (e *Engine) scheduled() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clock.Now()
-	if e.nextSync.Sub(now) > e.config.Interval {
+	if e.nextSync.Sub(now) > e.scheduleInterval() {
 		e.nextSync = now
 	}
 	return e.nextSync

@@ -99,6 +99,11 @@ func (e *Engine) UpgradeRound(ctx context.Context, choice UpgradeChoice) (RoundR
 	if err := e.requireUpgradePending(choice); err != nil {
 		return RoundReport{}, err
 	}
+	if err := e.usableConfig(); err != nil {
+		// Before restore-defaults writes its mark (a generation) and the
+		// primary's defaults.
+		return RoundReport{}, fmt.Errorf("upgrade: %w", err)
+	}
 	if choice == RestoreDefaults {
 		return e.restoreDefaults(ctx, true)
 	}
