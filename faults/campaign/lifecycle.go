@@ -135,6 +135,9 @@ type stepFacts struct {
 	// forged lists the primary's chunks the table-miss step changed
 	// behind the change table's back.
 	forged []chunkRef
+	// stale is the type whose record the table-miss step wrote with its
+	// change table left as before (0: none).
+	stale info.Type
 	// sets are the configurations the config-groups step sets in order,
 	// setAt[k] the global indexes of the first operation of SetConfig
 	// (sets[k]) and of the first one after it returned (-1: not yet).
@@ -263,9 +266,16 @@ func (r *lifeRun) run(ctx context.Context) error {
 				return fmt.Errorf("%w: %w", errLife, err)
 			}
 			f.forged = []chunkRef{forged}
+			f.stale = info.FaultLog
+			if forged.Type == uint8(f.stale) {
+				f.stale = info.EventLog
+			}
+			if err := staleTable(r.chips[0], r.layout, f.stale); err != nil {
+				return fmt.Errorf("%w: %w", errLife, err)
+			}
 		case stepIdleErase, stepGroups:
 			f.activity = true
-			if err := r.activity(g); err != nil {
+			if err := r.activity(g, r.activitySpan()); err != nil {
 				return err
 			}
 		case stepReseed:
@@ -290,12 +300,26 @@ func (r *lifeRun) run(ctx context.Context) error {
 	return nil
 }
 
+// activitySpan is how long the CMC is active before a step: an hour
+// before the idle erase (a round that rewrites whole chunks into data
+// blocks and fills more than one journal block), else the scenario's.
+func (r *lifeRun) activitySpan() time.Duration {
+	if r.step == stepIdleErase {
+		return idleActivity
+	}
+	return r.sc.Activity
+}
+
+// idleActivity is the CMC's activity before each round of the idle-erase
+// step.
+const idleActivity = time.Hour
+
 // activity is the CMC's activity on the primary (chip A) outside the
 // engine.
-func (r *lifeRun) activity(g *cmcsim.Generator) error {
+func (r *lifeRun) activity(g *cmcsim.Generator, d time.Duration) error {
 	region, err := info.OpenRegion(r.chips[0], r.layout.InfoOff, r.layout.InfoSize)
 	if err == nil {
-		err = g.Step(region, r.sc.Activity)
+		err = g.Step(region, d)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: the CMC's activity: %w", errLife, err)

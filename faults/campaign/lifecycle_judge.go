@@ -202,10 +202,17 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 	return lifeList(vs)
 }
 
-// checkTableMiss is the table-miss step's completion: a whole scrub pass
-// counts a change-table fault for each forged chunk the backup does not
-// hold yet (a restarted engine counts afresh), no more, no fewer.
+// checkTableMiss is the table-miss step's completion: a round, then a
+// whole scrub pass, which counts a change-table fault for each forged
+// chunk the backup does not hold yet (a restarted engine counts afresh),
+// no more, no fewer.
 func (j *lifeJudge) checkTableMiss(ctx context.Context, vs verdicts, e *engine.Engine, act int) bool {
+	// First a round, as the step does: it syncs the type whose table was
+	// left stale (the record's CRC tells), not the forged chunk.
+	if rep, err := e.Round(ctx); err != nil || !roundCommitted(rep) {
+		vs.fail(Live, "the round after the start: %s %v %s", rep.Outcome, err, rep.Error)
+		return false
+	}
 	want := int64(0)
 	bk, err := reference.Decode(j.chips[1-act], j.layout.StoreOff, j.layout.StoreSize)
 	if err != nil {

@@ -57,14 +57,19 @@ func newestBackup(chips [2]*sim.Flash, l engine.Layout) (decodedStore, error) {
 // pass, which must count exactly the forged chunks as change-table faults,
 // and the round that syncs them.
 func (r *lifeRun) tableMiss(ctx context.Context, e *engine.Engine, f *stepFacts, committed roundFunc) error {
-	if err := committed(e.Round(ctx)); err != nil {
+	name := stepNames[r.step]
+	rep, err := e.Round(ctx)
+	if err := committed(rep, err); err != nil {
 		return err
 	}
+	if fb := e.Status().Counters.TableFallbacks; len(rep.ReadWhole) != 1 || rep.ReadWhole[0] != f.stale || fb != 1 {
+		return fmt.Errorf("%w: step %s: the round read %v whole and counted %d table fallbacks; the table of %v was left stale", errLife, name, rep.ReadWhole, fb, f.stale)
+	}
 	if err := scrubPass(ctx, e); err != nil {
-		return lifeErr(stepNames[r.step], err)
+		return lifeErr(name, err)
 	}
 	if got := e.Status().Counters.ChangeTableFaults; got != int64(len(f.forged)) {
-		return fmt.Errorf("%w: step %s: the scrub counted %d change-table faults, %d chunks forged (%v)", errLife, stepNames[r.step], got, len(f.forged), f.forged)
+		return fmt.Errorf("%w: step %s: the scrub counted %d change-table faults, %d chunks forged (%v)", errLife, name, got, len(f.forged), f.forged)
 	}
 	return committed(e.Round(ctx))
 }
@@ -77,10 +82,27 @@ func (r *lifeRun) idleErase(ctx context.Context, e *engine.Engine, g *cmcsim.Gen
 	if err := committed(e.Round(ctx)); err != nil {
 		return err
 	}
-	if _, err := e.IdleErase(ctx); err != nil {
-		return lifeErr(name, err)
+	// Step by step: the free data blocks known erased grow with every
+	// data erase step, and the last step, which counts them afresh,
+	// finds as many as the last erase reported.
+	ready := -1
+	for done := false; !done; {
+		p, err := e.IdleEraseStep(ctx)
+		if err != nil {
+			return lifeErr(name, err)
+		}
+		switch {
+		case p.Erased > 0 && p.Ready <= ready:
+			return fmt.Errorf("%w: step %s: an idle erase step erased %d data blocks and reports %d ready, %d before", errLife, name, p.Erased, p.Ready, ready)
+		case p.Erased > 0:
+			ready = p.Ready
+		case p.Done && p.Journal == 0 && ready >= 0 && p.Ready != ready:
+			// The last step counts the ready blocks afresh.
+			return fmt.Errorf("%w: step %s: the idle erase ends with %d data blocks ready, its last erase reported %d", errLife, name, p.Ready, ready)
+		}
+		done = p.Done
 	}
-	if err := r.activity(g); err != nil {
+	if err := r.activity(g, idleActivity); err != nil {
 		return err
 	}
 	rep, err := e.Round(ctx)

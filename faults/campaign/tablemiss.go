@@ -145,3 +145,33 @@ func xorSet(a, b []int) []int {
 	}
 	return out
 }
+
+// staleTable writes, on chip (the primary), t's record with one byte of
+// the middle of its payload changed, then puts back the change table
+// entries as they were before the write: a table left stale, which the
+// record's CRC contradicts. A round must see that, read the record whole
+// and count a table fallback (Status.Counters.TableFallbacks).
+func staleTable(chip *sim.Flash, l engine.Layout, t info.Type) error {
+	region, err := info.OpenRegion(chip, l.InfoOff, l.InfoSize)
+	if err != nil {
+		return fmt.Errorf("stale table: %w", err)
+	}
+	toff, entries, ok := region.ChangeTable(t)
+	if !ok {
+		return fmt.Errorf("stale table: %v has no change table", t)
+	}
+	old := make([]byte, entries*info.ChangeEntrySize)
+	if _, err := chip.ReadAt(old, toff); err != nil {
+		return fmt.Errorf("stale table: %w", err)
+	}
+	rec, err := region.Read(t)
+	if err != nil || len(rec.Payload) == 0 {
+		return fmt.Errorf("stale table: %v: %d bytes, %v", t, len(rec.Payload), err)
+	}
+	rec.Payload[len(rec.Payload)/2] ^= 0xFF
+	if err := region.Write(t, rec.Payload); err != nil {
+		return fmt.Errorf("stale table: %w", err)
+	}
+	chip.Poke(toff, old)
+	return nil
+}
