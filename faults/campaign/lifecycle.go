@@ -50,9 +50,12 @@ import (
 //	                  its own over chip A): the failover to chip B; then
 //	                  engine.Reseed, which must refuse (the standby chip A
 //	                  still holds a store of the pair)
-//	reseed            chip A's store range erased (a replaced chip's
-//	                  blank store, outside the engine), engine.Reseed,
-//	                  which formats it as the standby and runs a round
+//	reseed            chip A's store range formatted as a store of
+//	                  another pair (a used chip put in, outside the
+//	                  engine); engine.Reseed must refuse without force
+//	                  (which chip is the standby?), and with force naming
+//	                  chip A erases it, formats it as the standby and runs
+//	                  a round
 //	failback          engine.Failback (chip A active again, its region
 //	                  written from the newest generation), a round
 //	config-groups     configuration changes one at a time: fewer types in
@@ -279,9 +282,9 @@ func (r *lifeRun) run(ctx context.Context) error {
 				return err
 			}
 		case stepReseed:
-			// Chip A replaced in the field: its store range blank.
-			if err := r.chips[0].Erase(r.layout.StoreOff, r.layout.StoreSize); err != nil {
-				return fmt.Errorf("%w: blank chip A's store: %w", errLife, err)
+			// Chip A replaced in the field by a chip of another pair.
+			if err := r.otherPairStore(); err != nil {
+				return err
 			}
 		}
 		f.first = r.in.Ops()

@@ -84,9 +84,10 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 		}
 	} else {
 		if f.step == stepReseed {
-			// The operator runs the cut reseed again: it finishes a cut
-			// format, or refuses, writing nothing.
-			if _, rerr := engine.Reseed(ctx, a, b, opts, [2]bool{}); rerr != nil && !errors.Is(rerr, engine.ErrReseedRefused) {
+			// The operator runs the cut reseed again (with the same
+			// force): it finishes a cut format, or refuses, writing
+			// nothing.
+			if _, rerr := engine.Reseed(ctx, a, b, opts, reseedForce); rerr != nil && !errors.Is(rerr, engine.ErrReseedRefused) {
 				vs.fail(Live, "reseed again after the start: %v", rerr)
 				return lifeList(vs)
 			}

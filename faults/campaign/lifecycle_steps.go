@@ -12,6 +12,7 @@ import (
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
+	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // The engine's part of the lifecycle's steps past the restart (see
@@ -148,13 +149,52 @@ func (r *lifeRun) failover(ctx context.Context, opts engine.Options) error {
 	return nil
 }
 
-// reseed: chip A's store range is blank; Reseed formats it as the standby
-// and runs a round.
+// reseedForce is the force the operator gives Reseed in the reseed step:
+// chip A's store range may be erased.
+var reseedForce = [2]bool{true, false}
+
+// otherPairPairID is the pair id of the store the reseed step puts on
+// chip A: another pair's.
+const otherPairPairID = 0x0be7_0be7_0be7_0be7
+
+// otherPairStore formats chip A's store range, outside the engine, as
+// chip A of another pair (the same sizing and configuration): a used chip
+// put in for the failed one.
+func (r *lifeRun) otherPairStore() error {
+	l := r.layout
+	s, err := store.Open(r.chips[0], l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("%w: chip A's store before the reseed: %w", errLife, err)
+	}
+	sb, cfg := s.Superblock(), s.StateRef().Config
+	s.Release()
+	if sb.PairID == otherPairPairID {
+		return fmt.Errorf("%w: the other pair's id is this pair's", errLife)
+	}
+	if err := r.chips[0].Erase(l.StoreOff, l.StoreSize); err != nil {
+		return fmt.Errorf("%w: chip A's store: %w", errLife, err)
+	}
+	o := store.FormatOptions{ChipID: 0, PairID: otherPairPairID, Time: r.clock.Now(), MaxChunks: int(sb.MaxChunks), Config: cfg}
+	if err := store.Format(r.chips[0], l.StoreOff, l.StoreSize, o); err != nil {
+		return fmt.Errorf("%w: another pair's store on chip A: %w", errLife, err)
+	}
+	return nil
+}
+
+// reseed: chip A holds another pair's store; Reseed refuses to guess
+// which chip is the standby, and with force naming chip A formats it as
+// the standby and runs a round.
 func (r *lifeRun) reseed(ctx context.Context, opts engine.Options) error {
 	name := stepNames[r.step]
-	rep, err := engine.Reseed(ctx, r.wrapped[0], r.wrapped[1], opts, [2]bool{})
+	if _, err := engine.Reseed(ctx, r.wrapped[0], r.wrapped[1], opts, [2]bool{}); !errors.Is(err, engine.ErrReseedRefused) {
+		return fmt.Errorf("%w: step %s: reseed without force with two pairs' stores: %v, want a refusal", errLife, name, lifeErr(name, err))
+	}
+	rep, err := engine.Reseed(ctx, r.wrapped[0], r.wrapped[1], opts, reseedForce)
 	if err != nil {
 		return lifeErr(name, err)
+	}
+	if !rep.Erased {
+		return fmt.Errorf("%w: step %s: reseed did not erase chip A's store of another pair", errLife, name)
 	}
 	if rep.Standby != 0 || rep.Active != 1 || !roundCommitted(rep.Round) {
 		return fmt.Errorf("%w: step %s: reseed formatted chip %d from chip %d, round %s, want chip A from chip B and a committed round", errLife, name, rep.Standby, rep.Active, rep.Round.Outcome)
