@@ -9,6 +9,7 @@ import (
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/faults/reference"
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -143,6 +144,9 @@ func (r *lifeRun) failover(ctx context.Context, opts engine.Options) error {
 		return fmt.Errorf("%w: step %s: the round with chip A's reads timing out: %s (active chip %d), want a failover to chip B", errLife, name, rep.Outcome, active)
 	}
 	_, err = engine.Reseed(ctx, r.wrapped[0], r.wrapped[1], opts, [2]bool{})
+	if errors.Is(err, hal.ErrPowerLoss) {
+		return err
+	}
 	if !errors.Is(err, engine.ErrReseedRefused) {
 		return fmt.Errorf("%w: step %s: reseed with both stores of the pair valid: %v, want a refusal", errLife, name, lifeErr(name, err))
 	}
@@ -186,7 +190,9 @@ func (r *lifeRun) otherPairStore() error {
 // the standby and runs a round.
 func (r *lifeRun) reseed(ctx context.Context, opts engine.Options) error {
 	name := stepNames[r.step]
-	if _, err := engine.Reseed(ctx, r.wrapped[0], r.wrapped[1], opts, [2]bool{}); !errors.Is(err, engine.ErrReseedRefused) {
+	if _, err := engine.Reseed(ctx, r.wrapped[0], r.wrapped[1], opts, [2]bool{}); errors.Is(err, hal.ErrPowerLoss) {
+		return err
+	} else if !errors.Is(err, engine.ErrReseedRefused) {
 		return fmt.Errorf("%w: step %s: reseed without force with two pairs' stores: %v, want a refusal", errLife, name, lifeErr(name, err))
 	}
 	rep, err := engine.Reseed(ctx, r.wrapped[0], r.wrapped[1], opts, reseedForce)
