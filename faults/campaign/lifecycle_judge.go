@@ -128,7 +128,7 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 		if f.step < stepFailover {
 			// (From the failover on, the committed image version is the
 			// one chip B ran, not chip A's: not judged, see
-			// docs/CAMPAIGN.md.)
+			// docs/DESIGN.md, lifecycle campaign.)
 			j.checkUpgrade(vs, e, bk)
 		}
 		j.checkPrimary(vs, e, nb, act)
