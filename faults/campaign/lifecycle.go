@@ -37,6 +37,31 @@ import (
 //	                  a whole scrub pass (engine.ScrubStep), the round
 //	                  that repairs them
 //	restart           a plain start and a round
+//	table-miss        a chunk of the primary's information changed behind
+//	                  its change table's back (the entry and the record's
+//	                  CRC kept, tablemiss.go), a round (which misses it), a
+//	                  whole scrub pass that must count exactly that one
+//	                  change-table fault, the round that syncs it
+//	idle-erase        the CMC's activity, a round, the idle-time
+//	                  erase-ahead (engine.IdleEraseStep until done), the
+//	                  same activity again and a round, which must erase
+//	                  nothing (its erases were done ahead)
+//	failover          a round whose primary reads time out (an injector of
+//	                  its own over chip A): the failover to chip B; then
+//	                  engine.Reseed, which must refuse (the standby chip A
+//	                  still holds a store of the pair)
+//	reseed            chip A's store range formatted as a store of
+//	                  another pair (a used chip put in, outside the
+//	                  engine); engine.Reseed must refuse without force
+//	                  (which chip is the standby?), and with force naming
+//	                  chip A erases it, formats it as the standby and runs
+//	                  a round
+//	failback          engine.Failback (chip A active again, its region
+//	                  written from the newest generation), a round
+//	config-groups     configuration changes one at a time: fewer types in
+//	                  groups of two, then only the threshold, only the
+//	                  interval, only retry-at-once changed, each
+//	                  acknowledged by SetConfig and followed by rounds
 //
 // The campaign records the whole life once, with a snapshot of both chips
 // before every flash operation (programs split into page programs, as the
@@ -61,10 +86,17 @@ const (
 	stepRestore
 	stepScrub
 	stepRestart
+	stepTableMiss
+	stepIdleErase
+	stepFailover
+	stepReseed
+	stepFailback
+	stepGroups
 	lifeSteps
 )
 
-var stepNames = [lifeSteps]string{"format", "first-round", "config", "upgrade-keep", "restore-defaults", "scrub-repair", "restart"}
+var stepNames = [lifeSteps]string{"format", "first-round", "config", "upgrade-keep", "restore-defaults", "scrub-repair", "restart",
+	"table-miss", "idle-erase", "failover", "reseed", "failback", "config-groups"}
 
 // scrubDamaged is how many committed chunks of the backup the scrub step
 // damages (one of each of the first types with more than one chunk).
@@ -103,6 +135,17 @@ type stepFacts struct {
 	choice engine.UpgradeChoice
 	// damaged lists the backup chunks the scrub step damaged.
 	damaged []chunkRef
+	// forged lists the primary's chunks the table-miss step changed
+	// behind the change table's back.
+	forged []chunkRef
+	// stale is the type whose record the table-miss step wrote with its
+	// change table left as before (0: none).
+	stale info.Type
+	// sets are the configurations the config-groups step sets in order,
+	// setAt[k] the global indexes of the first operation of SetConfig
+	// (sets[k]) and of the first one after it returned (-1: not yet).
+	sets  []engine.Config
+	setAt [][2]int64
 }
 
 // chunkRef is one committed chunk of a type.
@@ -192,11 +235,11 @@ func (r *lifeRun) run(ctx context.Context) error {
 	for r.step = 0; r.step < lifeSteps; r.step++ {
 		f := stepFacts{step: r.step, first: r.in.Ops(), acked: acked, ackedAt: -1}
 		if r.step > stepFormat {
-			bk, err := reference.Decode(r.chips[1], r.layout.StoreOff, r.layout.StoreSize)
+			nb, err := newestBackup(r.chips, r.layout)
 			if err != nil {
 				return fmt.Errorf("%w: before step %s: %w", errLife, stepNames[r.step], err)
 			}
-			f.before = bk
+			f.before = nb.bk
 		}
 		// What happens to the chips outside the engine, before the step.
 		switch r.step {
@@ -219,6 +262,30 @@ func (r *lifeRun) run(ctx context.Context) error {
 			}
 		case stepScrub:
 			f.damaged = r.damage(f.before)
+		case stepTableMiss:
+			f.activity = true
+			forged, err := forgeTableMiss(r.chips[0], r.layout)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errLife, err)
+			}
+			f.forged = []chunkRef{forged}
+			f.stale = info.FaultLog
+			if forged.Type == uint8(f.stale) {
+				f.stale = info.EventLog
+			}
+			if err := staleTable(r.chips[0], r.layout, f.stale); err != nil {
+				return fmt.Errorf("%w: %w", errLife, err)
+			}
+		case stepIdleErase, stepGroups:
+			f.activity = true
+			if err := r.activity(g, r.activitySpan()); err != nil {
+				return err
+			}
+		case stepReseed:
+			// Chip A replaced in the field by a chip of another pair.
+			if err := r.otherPairStore(); err != nil {
+				return err
+			}
 		}
 		f.first = r.in.Ops()
 		r.facts[r.step] = f
@@ -229,6 +296,36 @@ func (r *lifeRun) run(ctx context.Context) error {
 		if r.step == stepConfig {
 			acked = c2
 		}
+		if n := len(r.facts[r.step].sets); n > 0 {
+			acked = r.facts[r.step].sets[n-1]
+		}
+	}
+	return nil
+}
+
+// activitySpan is how long the CMC is active before a step: an hour
+// before the idle erase (a round that rewrites whole chunks into data
+// blocks and fills more than one journal block), else the scenario's.
+func (r *lifeRun) activitySpan() time.Duration {
+	if r.step == stepIdleErase {
+		return idleActivity
+	}
+	return r.sc.Activity
+}
+
+// idleActivity is the CMC's activity before each round of the idle-erase
+// step.
+const idleActivity = time.Hour
+
+// activity is the CMC's activity on the primary (chip A) outside the
+// engine.
+func (r *lifeRun) activity(g *cmcsim.Generator, d time.Duration) error {
+	region, err := info.OpenRegion(r.chips[0], r.layout.InfoOff, r.layout.InfoSize)
+	if err == nil {
+		err = g.Step(region, d)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: the CMC's activity: %w", errLife, err)
 	}
 	return nil
 }
@@ -237,9 +334,14 @@ func (r *lifeRun) run(ctx context.Context) error {
 func (r *lifeRun) runStep(ctx context.Context, opts engine.Options, g *cmcsim.Generator, f *stepFacts) error {
 	a, b := r.wrapped[0], r.wrapped[1]
 	name := stepNames[r.step]
-	if r.step == stepFormat {
+	switch r.step {
+	case stepFormat:
 		_, err := engine.FormatAndFill(a, b, opts, g.Populate)
 		return lifeErr(name, err)
+	case stepReseed:
+		return r.reseed(ctx, opts)
+	case stepFailover:
+		return r.failover(ctx, opts)
 	}
 	e, err := engine.Open(ctx, a, b, opts)
 	if err != nil {
@@ -287,6 +389,14 @@ func (r *lifeRun) runStep(ctx context.Context, opts engine.Options, g *cmcsim.Ge
 			return lifeErr(name, err)
 		}
 		return committed(e.Round(ctx))
+	case stepTableMiss:
+		return r.tableMiss(ctx, e, f, committed)
+	case stepIdleErase:
+		return r.idleErase(ctx, e, g, committed)
+	case stepFailback:
+		return r.failback(ctx, e, committed)
+	case stepGroups:
+		return r.groups(ctx, e, f, committed)
 	}
 	return nil
 }

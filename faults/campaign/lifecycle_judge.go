@@ -38,6 +38,12 @@ const (
 	// committed generation differs from the one before the damage in
 	// exactly the damaged chunks, and every chunk matches its digest.
 	ScrubExact = "scrub-exact"
+	// TableMissFound: a chunk of the primary changed behind its change
+	// table's back (the table-miss step) and not on the backup yet is
+	// found by the next whole scrub pass, counted once as a change-table
+	// fault (Status.Counters.ChangeTableFaults), and synced by the round
+	// after it (Live).
+	TableMissFound = "table-miss-found"
 	// FormatResumable: a format cut after it wrote anything is finished
 	// by the next plain start from what the chips hold (no marker, no
 	// user action), and never leaves chips a start refuses.
@@ -46,7 +52,7 @@ const (
 
 // LifecycleInvariants lists the invariants the lifecycle campaign checks.
 func LifecycleInvariants() []string {
-	return []string{Durable, ConfigDurable, UpgradeKept, PrimaryNotTorn, ScrubExact, FormatResumable, Live}
+	return []string{Durable, ConfigDurable, UpgradeKept, PrimaryNotTorn, ScrubExact, TableMissFound, FormatResumable, Live}
 }
 
 // lifeJudge is what the oracle needs to judge one cut of the life.
@@ -76,28 +82,63 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 		if e, ok = j.resumeFormat(ctx, vs, opts); !ok {
 			return lifeList(vs)
 		}
-	} else if e, err = engine.Open(ctx, a, b, opts); err != nil {
-		vs.fail(Live, "the next plain start fails: %v", err)
-		return lifeList(vs)
+	} else {
+		if f.step == stepReseed {
+			// The operator runs the cut reseed again (with the same
+			// force): it finishes a cut format, or refuses, writing
+			// nothing.
+			if _, rerr := engine.Reseed(ctx, a, b, opts, reseedForce); rerr != nil && !errors.Is(rerr, engine.ErrReseedRefused) {
+				vs.fail(Live, "reseed again after the start: %v", rerr)
+				return lifeList(vs)
+			}
+		}
+		if e, err = engine.Open(ctx, a, b, opts); err != nil {
+			vs.fail(Live, "the next plain start fails: %v", err)
+			return lifeList(vs)
+		}
 	}
 	defer func() { e.Release() }()
 
+	act := e.Status().ActiveChip
 	if f.step > stepFormat {
 		// (After a cut format the engine may open a pair whose backup
 		// store the next round lays out again: judged after that round.)
-		bk, err := reference.Decode(b, j.layout.StoreOff, j.layout.StoreSize)
+		// The newest committed generation of either chip's store: the
+		// backup's, or after a failover the old backup's until the new
+		// one commits.
+		nb, err := newestBackup(j.chips, j.layout)
 		if err != nil {
-			vs.fail(Live, "the backup does not decode after the start: %v", err)
+			vs.fail(Live, "no store decodes after the start: %v", err)
 			return lifeList(vs)
 		}
+		bk := nb.bk
 		if got, want := bk.Committed.Generation, f.before.Committed.Generation; got < want {
 			vs.fail(Durable, "committed generation %d after the start, %d before the step", got, want)
 		} else {
 			vs.ok(Durable, "generation %d (%d before the step)", got, want)
 		}
+		if f.step != stepScrub {
+			// Nothing erased or overwritten committed data (the idle
+			// erase included); the scrub step damages chunks itself.
+			if bad, err := bk.VerifyChunks(j.chips[nb.chip]); err != nil || len(bad) > 0 {
+				vs.fail(Durable, "after the start %d chunks of committed generation %d fail their digest (%v)", len(bad), bk.Committed.Generation, err)
+			}
+		}
 		j.checkConfig(vs, "after the start", engineConfig(bk.Committed.Config), e.Config())
-		j.checkUpgrade(vs, e, bk)
-		j.checkPrimary(vs, e, bk)
+		if f.step < stepFailover {
+			// (From the failover on, the committed image version is the
+			// one chip B ran, not chip A's: not judged, see
+			// docs/DESIGN.md, lifecycle campaign.)
+			j.checkUpgrade(vs, e, bk)
+		}
+		j.checkPrimary(vs, e, nb, act)
+	}
+	if f.step == stepFailback && act == 1 {
+		if rep, err := e.Failback(ctx); err != nil || rep.ActiveChip != 0 {
+			vs.fail(Live, "failback again after the start: active chip %d: %v", rep.ActiveChip, err)
+			return lifeList(vs)
+		}
+		act = 0
 	}
 
 	// The step's completion: the upgrade choice if one waits, the scrub
@@ -116,17 +157,38 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 			return lifeList(vs)
 		}
 	}
-	if f.step == stepScrub {
+	switch f.step {
+	case stepScrub:
 		if err := scrubPass(ctx, e); err != nil {
 			vs.fail(Live, "the scrub after the start: %v", err)
 			return lifeList(vs)
 		}
+	case stepTableMiss:
+		if !j.checkTableMiss(ctx, vs, e, act) {
+			return lifeList(vs)
+		}
+	case stepIdleErase:
+		if _, err := e.IdleErase(ctx); err != nil {
+			vs.fail(Live, "the idle erase after the start: %v", err)
+			return lifeList(vs)
+		}
 	}
-	if rep, err := e.Round(ctx); err != nil || !roundCommitted(rep) {
-		vs.fail(Live, "the round after the start: %s %v %s", rep.Outcome, err, rep.Error)
+	rounds := 1
+	if f.step == stepGroups {
+		rounds = groupTurn(e.Config())
+	}
+	for range rounds {
+		if rep, err := e.Round(ctx); err != nil || !roundCommitted(rep) {
+			vs.fail(Live, "the round after the start: %s %v %s", rep.Outcome, err, rep.Error)
+			return lifeList(vs)
+		}
+	}
+	act = e.Status().ActiveChip
+	if f.step == stepFailback && act != 0 {
+		vs.fail(Live, "after the failback and the next round chip %d is active, want chip A", act)
 		return lifeList(vs)
 	}
-	end, err := reference.Decode(b, j.layout.StoreOff, j.layout.StoreSize)
+	end, err := reference.Decode(j.chips[1-act], j.layout.StoreOff, j.layout.StoreSize)
 	if err != nil {
 		vs.fail(Live, "the backup does not decode after the round: %v", err)
 		return lifeList(vs)
@@ -137,8 +199,50 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 	if f.step == stepScrub {
 		j.checkScrub(vs, end)
 	}
-	j.checkLive(vs, end)
+	j.checkLive(vs, end, act)
 	return lifeList(vs)
+}
+
+// checkTableMiss is the table-miss step's completion: a round, then a
+// whole scrub pass, which counts a change-table fault for each forged
+// chunk the backup does not hold yet (a restarted engine counts afresh),
+// no more, no fewer.
+func (j *lifeJudge) checkTableMiss(ctx context.Context, vs verdicts, e *engine.Engine, act int) bool {
+	// First a round, as the step does: it syncs the type whose table was
+	// left stale (the record's CRC tells), not the forged chunk.
+	if rep, err := e.Round(ctx); err != nil || !roundCommitted(rep) {
+		vs.fail(Live, "the round after the start: %s %v %s", rep.Outcome, err, rep.Error)
+		return false
+	}
+	want := int64(0)
+	bk, err := reference.Decode(j.chips[1-act], j.layout.StoreOff, j.layout.StoreSize)
+	if err != nil {
+		vs.fail(Live, "the backup does not decode after the start: %v", err)
+		return false
+	}
+	region, err := info.OpenRegion(j.chips[act], j.layout.InfoOff, j.layout.InfoSize)
+	if err != nil {
+		vs.fail(Live, "the primary's region does not open: %v", err)
+		return false
+	}
+	for _, c := range j.facts.forged {
+		rec, rerr := region.Read(info.Type(c.Type))
+		payload, perr := bk.Payload(j.chips[1-act], c.Type)
+		if rerr == nil && perr == nil && !bytes.Equal(rec.Payload, payload) {
+			want++
+		}
+	}
+	before := e.Status().Counters.ChangeTableFaults
+	if err := scrubPass(ctx, e); err != nil {
+		vs.fail(Live, "the scrub after the start: %v", err)
+		return false
+	}
+	if got := e.Status().Counters.ChangeTableFaults - before; got != want {
+		vs.fail(TableMissFound, "the scrub counted %d change-table faults; %d forged chunks %v not on the backup", got, want, j.facts.forged)
+		return true
+	}
+	vs.ok(TableMissFound, "%d change-table faults counted (forged %v)", want, j.facts.forged)
+	return true
 }
 
 // roundCommitted reports a round that committed or found nothing changed.
@@ -196,6 +300,17 @@ func (j *lifeJudge) checkConfig(vs verdicts, when string, onFlash, engineCfg eng
 	f := j.facts
 	want := []engine.Config{f.acked}
 	what := "the configuration acknowledged before the step"
+	if f.step == stepGroups {
+		what = "the configuration SetConfig acknowledged last (or the one it was setting)"
+		for k, c := range f.sets {
+			if at := f.setAt[k]; at[1] >= 0 && j.cut >= at[1] {
+				want = []engine.Config{c}
+			} else if at[0] >= 0 && j.cut >= at[0] {
+				want = append(want, c)
+				break
+			}
+		}
+	}
 	if f.step == stepConfig {
 		switch {
 		case f.ackedAt >= 0 && j.cut >= f.ackedAt:
@@ -217,7 +332,7 @@ func (j *lifeJudge) checkConfig(vs verdicts, when string, onFlash, engineCfg eng
 }
 
 func describeConfig(c engine.Config) string {
-	return fmt.Sprintf("interval %v threshold %v verify %v", c.Interval, c.Threshold, c.Verify)
+	return fmt.Sprintf("types %v groups of %d interval %v threshold %v verify %v retry-at-once %v", c.Types, c.GroupSize, c.Interval, c.Threshold, c.Verify, c.RetryAtOnce)
 }
 
 // checkUpgrade: a primary image version other than the committed one is
@@ -244,8 +359,9 @@ func (j *lifeJudge) checkUpgrade(vs verdicts, e *engine.Engine, bk *reference.Ba
 // primary holding the committed payload (unless the CMC changed the
 // information at the step's start, or the backup's copy is damaged: the
 // scrub's business).
-func (j *lifeJudge) checkPrimary(vs verdicts, e *engine.Engine, bk *reference.Backup) {
-	region, err := info.OpenRegion(j.chips[0], j.layout.InfoOff, j.layout.InfoSize)
+func (j *lifeJudge) checkPrimary(vs verdicts, e *engine.Engine, nb decodedStore, act int) {
+	bk := nb.bk
+	region, err := info.OpenRegion(j.chips[act], j.layout.InfoOff, j.layout.InfoSize)
 	if err != nil {
 		vs.fail(PrimaryNotTorn, "the primary's information region does not open: %v", err)
 		return
@@ -261,7 +377,7 @@ func (j *lifeJudge) checkPrimary(vs verdicts, e *engine.Engine, bk *reference.Ba
 			return
 		}
 		if !j.facts.activity {
-			payload, err := bk.Payload(j.chips[1], uint8(ts.Type))
+			payload, err := bk.Payload(j.chips[nb.chip], uint8(ts.Type))
 			if err == nil && !bytes.Equal(payload, rec.Payload) {
 				vs.fail(PrimaryNotTorn, "%v is reported synced while the primary holds %d bytes that are not the committed %d", ts.Type, len(rec.Payload), len(payload))
 				return
@@ -297,13 +413,13 @@ func (j *lifeJudge) checkScrub(vs verdicts, end *reference.Backup) {
 
 // checkLive: after the completion every committed chunk matches its
 // digest and every configured type's committed payload is the primary's.
-func (j *lifeJudge) checkLive(vs verdicts, end *reference.Backup) {
-	bad, err := end.VerifyChunks(j.chips[1])
+func (j *lifeJudge) checkLive(vs verdicts, end *reference.Backup, act int) {
+	bad, err := end.VerifyChunks(j.chips[1-act])
 	if err != nil || len(bad) > 0 {
 		vs.fail(Live, "after the next round %d committed chunks fail their digest (%v)", len(bad), err)
 		return
 	}
-	region, err := info.OpenRegion(j.chips[0], j.layout.InfoOff, j.layout.InfoSize)
+	region, err := info.OpenRegion(j.chips[act], j.layout.InfoOff, j.layout.InfoSize)
 	if err != nil {
 		vs.fail(Live, "the primary's information region does not open: %v", err)
 		return
@@ -314,7 +430,7 @@ func (j *lifeJudge) checkLive(vs verdicts, end *reference.Backup) {
 			vs.fail(Live, "after the next round the primary's %v record does not read: %v", info.Type(t), err)
 			return
 		}
-		payload, err := end.Payload(j.chips[1], t)
+		payload, err := end.Payload(j.chips[1-act], t)
 		if err != nil && !errors.Is(err, reference.ErrNoType) {
 			vs.fail(Live, "after the next round the backup's %v does not read: %v", info.Type(t), err)
 			return

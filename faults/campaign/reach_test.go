@@ -43,8 +43,11 @@ func TestLongRunCampaignShard(t *testing.T) {
 }
 
 // TestLifecycleCampaignShard: the daemon's life around the rounds (format,
-// configuration change, upgrades, scrub and repair, restart), cut and
-// torn at a shard of its operations.
+// configuration change, upgrades, scrub and repair, restart, a change the
+// primary's change table missed, the idle erase, failover, reseed,
+// failback, group configurations), cut and torn at a shard of its
+// operations. The recorded life checks each later step's own outcome, so
+// an engine that breaks one fails the shard whatever cuts it holds.
 func TestLifecycleCampaignShard(t *testing.T) {
 	reachShard(t, LifecycleScenario, Shard{1, 16})
 }

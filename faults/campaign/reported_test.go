@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -56,6 +57,13 @@ func TestCorruptAnswerNeedsACorrectAnswer(t *testing.T) {
 	}
 	corrupt := []faults.Answer{read(0, 0x1000, false), read(1, 0x2000, true), read(2, 0, false), read(3, 0x2000, true), read(4, 0, false)}
 	healed := append(corrupt[:4:4], read(4, 0x2000, false))
+	// A failed read of 0x1000 opens a wait; the corrupt read of 0x2000
+	// comes while it is open; the failed read is then answered, the
+	// corrupt one never.
+	failed := read(0, 0x1000, false)
+	failed.Err = errors.New("timeout")
+	behind := []faults.Answer{failed, read(1, 0x2000, true), read(2, 0x1000, false), read(3, 0, false)}
+	behindHealed := append(behind[:4:4], read(4, 0x2000, false))
 	alarm := []engine.Event{{Kind: engine.EventPrimaryCorrupt}, {Kind: engine.EventInterrupt}}
 	for _, tc := range []struct {
 		name      string
@@ -66,6 +74,8 @@ func TestCorruptAnswerNeedsACorrectAnswer(t *testing.T) {
 	}{
 		{"interrupted while the record still reads corrupt", alarm, corrupt, false, true},
 		{"interrupted after the record read right", alarm, healed, false, false},
+		{"corrupt while an earlier failed read waited, never read right", alarm, behind, false, true},
+		{"corrupt while an earlier failed read waited, then read right", alarm, behindHealed, false, false},
 		{"failed over", append(alarm, engine.Event{Kind: engine.EventFailover}), corrupt, false, false},
 		{"power lost", alarm, corrupt, true, false},
 		{"no alarm", []engine.Event{{Kind: engine.EventInterrupt}}, corrupt, false, false},

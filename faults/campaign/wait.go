@@ -3,6 +3,7 @@ package campaign
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cmcsync/cmcsync/faults"
@@ -93,6 +94,49 @@ func primaryWaits(answers []faults.Answer, threshold time.Duration) []wait {
 	if open != nil {
 		open.to, open.length = last, last.End.Sub(open.from.Start)
 		waits = append(waits, *open)
+	}
+	return waits
+}
+
+// everyWait returns every wait of the primary in answers, each request
+// tracked on its own: where primaryWaits opens one wait at a time (a
+// request not answered in time while a wait is open belongs to that wait),
+// here a request not answered correctly in time opens a wait of its own
+// unless an open wait is already for the same request, and each ends at
+// the first correct answer to its own request. So a corrupt read made
+// while an earlier failed read still waited has its wait, which ends only
+// when those bytes read right — not when the failed read is answered.
+// Waits are in the order they opened; one never answered lasts to the end
+// of the last request to the primary.
+func everyWait(answers []faults.Answer, threshold time.Duration) []wait {
+	var (
+		waits []wait
+		open  []int // indexes into waits
+		last  faults.Answer
+	)
+	for _, a := range answers {
+		if a.Op.Role != faults.Primary || powerLoss(a) {
+			continue
+		}
+		last = a
+		if !inTime(a, threshold) && !slices.ContainsFunc(open, func(k int) bool { return sameRequest(waits[k].from.Op, a.Op) }) {
+			waits = append(waits, wait{from: a})
+			open = append(open, len(waits)-1)
+		}
+		if !a.Answered() {
+			continue
+		}
+		open = slices.DeleteFunc(open, func(k int) bool {
+			w := &waits[k]
+			if !sameRequest(w.from.Op, a.Op) {
+				return false
+			}
+			w.to, w.answered, w.length = a, true, a.End.Sub(w.from.Start)
+			return true
+		})
+	}
+	for _, k := range open {
+		waits[k].to, waits[k].length = last, last.End.Sub(waits[k].from.Start)
 	}
 	return waits
 }
