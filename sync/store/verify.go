@@ -54,9 +54,13 @@ func (s *Store) eraseChecked(off, n int64) error {
 	if err := s.flash.Erase(off, n); err != nil {
 		return err
 	}
-	// Read back in pieces of up to 64 KiB; only a piece that does not
-	// read erased is looked at block by block.
-	buf := make([]byte, min(n, 64<<10))
+	// Read back in pieces of up to 64 KiB, or one erase block where
+	// blocks are larger (a NAND part's 128 KiB): a piece is always whole
+	// blocks (n and both sizes are multiples of the erase size, a power of
+	// two), so a piece that does not read erased is looked at, and erased
+	// again, block by block — never a part of a block, which a chip
+	// refuses as unaligned.
+	buf := make([]byte, min(n, max(64<<10, s.eraseSize)))
 	for lo := int64(0); lo < n; lo += int64(len(buf)) {
 		p := buf[:min(int64(len(buf)), n-lo)]
 		if _, err := s.flash.ReadAt(p, off+lo); err != nil {
