@@ -271,12 +271,20 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
+	if sc.FormatVersion > 0 {
+		if err := storesAsVersion(chips, b.layout.StoreOff, sc.FormatVersion); err != nil {
+			return nil, fmt.Errorf("setup: format version %d: %w", sc.FormatVersion, err)
+		}
+	}
 	e, err := engine.Open(ctx, chips[0], chips[1], opts)
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	if _, err := e.Round(ctx); err != nil {
 		return nil, fmt.Errorf("setup: first sync: %w", err)
+	}
+	if err := denseHistory(ctx, sc, e, region); err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
 	}
 	st := e.Status()
 	if b.prevGen, err = readGeneration(region, sc.Types, st.Generation, e.Config()); err != nil {
@@ -287,7 +295,12 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if err := e.StageConfig(next); err != nil {
 		return nil, fmt.Errorf("setup: change the configuration: %w", err)
 	}
-	if err := g.Step(region, sc.Activity); err != nil {
+	if sc.ScatterRun > 0 {
+		err = scatter(region, sc, sc.DenseRounds+1)
+	} else {
+		err = g.Step(region, sc.Activity)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	if b.roundGen, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {

@@ -475,9 +475,11 @@ func joinCost(vs verdicts, before Verdict) {
 
 // judgeSuperblockCost judges cw's writes to the two superblock copies
 // (store blocks 0 and 1, docs/FORMAT.md 4.1): they are written only when
-// the superblock changes (a format version upgrade, 4.11), and then each
-// copy takes at most one erase and one slot of programs. A write there
-// with the superblock unchanged, or more than that, is waste.
+// the superblock changes (a format version upgrade, 4.11) or an upgrade
+// cut between the copies is finished (the copies differ in their version
+// before), and then each copy takes at most one erase and one slot of
+// programs. A write there with the superblock unchanged, or more than
+// that, is waste.
 func judgeSuperblockCost(before, after *storeView, cw costWrites) string {
 	b := after.backup
 	e, slot := b.Superblock.EraseSize, b.Superblock.SlotSize
@@ -485,7 +487,7 @@ func judgeSuperblockCost(before, after *storeView, cw costWrites) string {
 	old, cur := before.backup.Superblock, b.Superblock
 	changed := old.Formatted.Equal(cur.Formatted)
 	old.Formatted, cur.Formatted = time.Time{}, time.Time{}
-	changed = !changed || old != cur
+	changed = !changed || old != cur || before.backup.UpgradeCut
 	var erases [2]int
 	var programmed [2]int64
 	for _, op := range cw.writes {

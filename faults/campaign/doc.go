@@ -41,7 +41,12 @@
 // lifecycle ("lifecycle", lifecycle.go) records the daemon's life around
 // the rounds — format, first round, configuration change, upgrades,
 // scrub and repair, restart — and cuts every operation of it, judged by
-// invariants of its own (LifecycleInvariants). Workers, one per
+// invariants of its own (LifecycleInvariants). "oldformat" (oldformat.go)
+// is the small round on a store made format version 2 right after the
+// format: the round under test upgrades it before its first deltas.
+// "dense" and "denselimit" (dense.go) change a run in every chunk each
+// round of a long history: delta blocks filled exactly, chains at the
+// delta-chain limit, the delta budget folding chunks. Workers, one per
 // core, each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold

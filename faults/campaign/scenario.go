@@ -43,6 +43,16 @@ type Scenario struct {
 	// are bad from the start (a NAND part's factory bad blocks): the
 	// format and every round must step over them.
 	FactoryBad [2][]int64
+	// FormatVersion, if set, is the older format version both chips'
+	// stores are rewritten as right after the format (oldformat.go): the
+	// round under test is the one that upgrades the store.
+	FormatVersion uint32
+	// ScatterRun, if set, replaces the CMC activity by one changed run of
+	// ScatterRun bytes in every chunk of every payload, and DenseRounds
+	// rounds of such changes run between the first sync and the round
+	// under test (dense.go).
+	ScatterRun  int64
+	DenseRounds int
 }
 
 var scenarios = map[string]Scenario{
@@ -77,6 +87,32 @@ var scenarios = map[string]Scenario{
 		Part: "mt29f2g01", ChipSize: 32 << 20, RegionSize: 2 << 20, Types: info.All(),
 		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: cmcsim.TypicalInterval, Threshold: 2 * time.Second,
 		FactoryBad: [2][]int64{nil, {NANDFactoryBad, NANDRoundBad}},
+	},
+	"oldformat": {
+		Name: "oldformat",
+		Description: "the small scenario's store made format version 2 right after the format (both superblock copies rewritten as an older writer leaves them): " +
+			"the first sync keeps version 2, the round under test writes the store's first deltas and upgrades it to version 5 before its intent; " +
+			"every operation of the upgrade and of the round cut and torn",
+		Part: "mx66l1g45g", ChipSize: 8 << 20, RegionSize: 1 << 20, Types: info.All(),
+		Activity: cmcsim.TypicalInterval, Interval: 5 * time.Minute, NextInterval: cmcsim.TypicalInterval, Threshold: 2 * time.Second,
+		FormatVersion: 2,
+	},
+	"dense": {
+		Name: "dense",
+		Description: "a 256 KiB region on 2 MiB MX66L1G45G chips, synced once, then 31 rounds each changing a run of 115 bytes in every chunk (45 of 48) of every payload: " +
+			"delta records of 128 bytes, 32 to a delta block, which they fill exactly, the delta budget folding chunks; then the round under test, the same, " +
+			"which brings 32 chunks' chains to the delta-chain limit (32 records, a chunk's worth of bytes)",
+		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 115, DenseRounds: 31,
+	},
+	"denselimit": {
+		Name: "denselimit",
+		Description: "the dense scenario with 32 rounds before the round under test: 32 chunks' chains are at the delta-chain limit, " +
+			"so the round under test writes those chunks whole (their chains released) and deltas for the others",
+		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 115, DenseRounds: 32,
 	},
 	"small": {
 		Name:        "small",

@@ -34,6 +34,11 @@ type Backup struct {
 	// Torn: the journal ends with an invalid record (a write cut by power
 	// loss, which the document says is ignored).
 	Torn bool
+	// UpgradeCut: the two superblock copies are valid and differ only in
+	// their format version (an upgrade cut between the copies, 4.4 and
+	// 4.11): power loss, not damage, which the next writer finishes by
+	// rewriting the older copy.
+	UpgradeCut bool
 
 	// Committed is the committed state S.
 	Committed State

@@ -175,7 +175,7 @@ func (b *Backup) readSuperblock(r io.ReaderAt, storeOff, storeSize int64) error 
 		// An upgrade of the format version cut between the copies
 		// (4.4): power loss, not damage. The journal holds no record
 		// of the newer version yet.
-		b.Superblock = sb0
+		b.Superblock, b.UpgradeCut = sb0, true
 		if sb1.FormatVersion > sb0.FormatVersion {
 			b.Superblock = sb1
 		}

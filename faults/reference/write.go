@@ -1,6 +1,10 @@
 package reference
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+)
 
 // Writing records: the package reads stores; it writes only what a harness
 // needs to put a wrong state on flash on purpose (the oracle's self-test).
@@ -28,4 +32,25 @@ func RoleRecord(seq uint64, role Role) []byte {
 	body := binary.LittleEndian.AppendUint64(nil, role.Epoch)
 	body = append(body, role.Active, pending)
 	return frameBytes(KindRole, seq, body)
+}
+
+// SuperblockAsVersion returns the superblock record at the start of
+// block (a superblock copy's erase block, docs/FORMAT.md, 4.4) framed
+// again with format version v, unpadded: the superblock an older writer
+// of the same layout would have written (versions 2 to 4 share the
+// version 5 layout, "4.11 Format versions"). The harness programs it in place
+// of the copy to make an older store.
+func SuperblockAsVersion(block []byte, v uint32) ([]byte, error) {
+	st, fr, why := parseSlot(block, 0)
+	switch {
+	case st != slotValid:
+		return nil, fmt.Errorf("no valid record at the block's start: %s", why)
+	case fr.kind != KindSuperblock || fr.seq != 0:
+		return nil, fmt.Errorf("record kind %s sequence %d, want a superblock", fr.kind, fr.seq)
+	case v < 2 || v > maxFormatVersion:
+		return nil, fmt.Errorf("format version %d does not share the layout of versions 2 to %d", v, maxFormatVersion)
+	}
+	body := slices.Clone(fr.body)
+	binary.LittleEndian.PutUint32(body, v)
+	return frameBytes(KindSuperblock, 0, body), nil
 }
