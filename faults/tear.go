@@ -83,7 +83,27 @@ func (in *Injector) silentErase(w *Flash, op Op, a SilentErase) {
 	for i := range res {
 		res[i] |= byte(r.Uint32())
 	}
+	es := w.geometry.EraseSize
+	if bl, ok := ability[blockLoader](w.wrapped); ok && w.geometry.Kind == hal.NAND && es > 0 && op.Off%es == 0 && op.Len%es == 0 {
+		// The chip was given the erase: a page that reads erased from
+		// the last one that does not on takes a program again (Poke
+		// would count every page of the block programmed, so a block
+		// the partial erase left reading erased would refuse the program
+		// a writer makes after reading it back erased).
+		for o := int64(0); o < op.Len; o += es {
+			bl.LoadBlock(op.Off+o, res[o:o+es])
+		}
+		return
+	}
 	in.store(w, op, res)
+}
+
+// blockLoader is implemented by simulated flashes that can be given one
+// erase block's bytes as a chip erased and then programmed would hold
+// them (sim.Flash.LoadBlock: on NAND, the pages after the last one not
+// all 0xFF are programmable).
+type blockLoader interface {
+	LoadBlock(off int64, p []byte)
 }
 
 // store puts res in op's range as raw bytes: with Poke if the device has

@@ -95,7 +95,10 @@
 //   - live: once faults stop (the primary's damaged bytes healed), the next
 //     round commits and the backup then holds the primary's information —
 //     after a failover, the last committed generation, not whatever the new
-//     active chip holds;
+//     active chip holds; and a round whose only faults are silent erase
+//     failures and weak programs of the backup, fewer than [EraseTries]
+//     striking any one erase block, commits (the method retries them:
+//     retried.go);
 //   - bounded-wear: no block erased more than [WearBound] times by the
 //     round and its recoveries (once more per erase of it the faults
 //     failed, per program into it the faults failed or left weak — flash

@@ -60,6 +60,9 @@ type trial struct {
 	// as in roundWrites).
 	roundFaulted []faults.Op
 	exhausted    int
+	// roundFired are the faults the round's schedule fired (see
+	// checkRetriedCommit).
+	roundFired []faults.Fired
 	// recordRecovery, if set, sees each operation of the recovery.
 	recordRecovery faults.Trace
 	// tamper, if set, makes the state wrong before the checks (the
@@ -149,6 +152,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	}
 	damaged := w.damagedTypes(t, post, excuse)
 	checkRoundReported(vs, t.roundCounters, t.preEvents)
+	checkRetriedCommit(vs, t, b.roundGen.number, b.eraseSize)
 	checkCorruptAnswered(vs, t.preEvents, t.answers, t.powerLost, b.threshold())
 	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.restoreExcused(rec.engine.Status(), last, post, damaged)), b.threshold())
 	// Chip A was the primary while the round ran.

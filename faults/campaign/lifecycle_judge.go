@@ -26,9 +26,12 @@ const (
 	// the purge-then-reinit that follows; a cut inside SetConfig leaves
 	// the old configuration or the new one.
 	ConfigDurable = "config-durable"
-	// UpgradeKept: while the primary runs an image version other than the
-	// committed one, the engine reports an upgrade waiting for its
-	// choice, from the start on (a pending upgrade is never lost).
+	// UpgradeKept: while the active chip runs an image version other than
+	// the one committed from it (the newest generation in the other
+	// chip's store), the engine reports an upgrade waiting for its
+	// choice, from the start on (a pending upgrade is never lost), and
+	// none otherwise; its committed version is that one (see
+	// lifecycle_upgrade.go).
 	UpgradeKept = "upgrade-kept"
 	// PrimaryNotTorn: a type the engine reports synced has an intact
 	// record on the primary (its CRC checks) whose payload is the
@@ -125,12 +128,7 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 			}
 		}
 		j.checkConfig(vs, "after the start", engineConfig(bk.Committed.Config), e.Config())
-		if f.step < stepFailover {
-			// (From the failover on, the committed image version is the
-			// one chip B ran, not chip A's: not judged, see
-			// docs/DESIGN.md, lifecycle campaign.)
-			j.checkUpgrade(vs, e, bk)
-		}
+		j.checkUpgrade(vs, e, "after the start")
 		j.checkPrimary(vs, e, nb, act)
 	}
 	if f.step == stepFailback && act == 1 {
@@ -139,6 +137,7 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 			return lifeList(vs)
 		}
 		act = 0
+		j.checkUpgrade(vs, e, "after the failback again")
 	}
 
 	// The step's completion: the upgrade choice if one waits, the scrub
@@ -333,26 +332,6 @@ func (j *lifeJudge) checkConfig(vs verdicts, when string, onFlash, engineCfg eng
 
 func describeConfig(c engine.Config) string {
 	return fmt.Sprintf("types %v groups of %d interval %v threshold %v verify %v retry-at-once %v", c.Types, c.GroupSize, c.Interval, c.Threshold, c.Verify, c.RetryAtOnce)
-}
-
-// checkUpgrade: a primary image version other than the committed one is
-// reported as an upgrade waiting for its choice.
-func (j *lifeJudge) checkUpgrade(vs verdicts, e *engine.Engine, bk *reference.Backup) {
-	if bk.Committed.Generation == 0 {
-		return
-	}
-	h, err := info.ReadImageHeader(j.chips[0])
-	if err != nil {
-		vs.fail(UpgradeKept, "the primary's image header does not read: %v", err)
-		return
-	}
-	st := e.Status()
-	if h.Version != bk.Committed.ImageVersion && !st.UpgradePending {
-		vs.fail(UpgradeKept, "the primary runs version %q, generation %d committed %q, and the engine reports no upgrade waiting for a choice",
-			h.Version, bk.Committed.Generation, bk.Committed.ImageVersion)
-		return
-	}
-	vs.ok(UpgradeKept, "primary %q, committed %q, pending %v", h.Version, bk.Committed.ImageVersion, st.UpgradePending)
 }
 
 // checkPrimary: every type reported synced has an intact record on the

@@ -218,6 +218,15 @@ func (r *lifeRun) failback(ctx context.Context, e *engine.Engine, committed roun
 	if rep.ActiveChip != 0 || e.Status().ActiveChip != 0 {
 		return fmt.Errorf("%w: step %s: failback reported active chip %d, the engine %d, want chip A", errLife, name, rep.ActiveChip, e.Status().ActiveChip)
 	}
+	// Chip A's image is the one the restore-defaults step chose for, before
+	// the failover: that choice stands (docs/DESIGN.md, The method, 5).
+	h, err := info.ReadImageHeader(r.chips[0])
+	if err != nil {
+		return fmt.Errorf("%w: step %s: chip A's image header: %w", errLife, name, err)
+	}
+	if st := e.Status(); st.UpgradePending || st.CommittedVersion != h.Version {
+		return fmt.Errorf("%w: step %s: after the failback chip A runs %q, chosen for before the failover, and the engine reports committed version %q, upgrade pending %v", errLife, name, h.Version, st.CommittedVersion, st.UpgradePending)
+	}
 	return committed(e.Round(ctx))
 }
 

@@ -308,6 +308,7 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedWrites = faultedWrites(ph.injector)
 	t.backupFaults = backupFaults(ph.injector)
+	t.roundFired = ph.injector.Fired()
 	t.roundFaulted = t.faultedWrites[:len(t.faultedWrites):len(t.faultedWrites)]
 	t.exhausted = exhaustedErases(t.faultedWrites, b.eraseSize)
 	if ph.cut {

@@ -50,6 +50,7 @@ type Engine struct {
 	counters       Counters
 	upgradePending bool
 	primaryVersion string
+	heldVersion    string // the version the active chip's image is held to (committedFromActive)
 	lastReport     *RoundReport
 	damage         []string
 	primaryErrors  map[info.Type]string // TypeStatus.PrimaryError
@@ -220,8 +221,13 @@ func (e *Engine) refreshNewestState() {
 		st := *n.StateRef()
 		st.Types = slices.Clone(st.Types)
 		st.Config.Types = slices.Clone(st.Config.Types)
+		v := st.ImageVersion
+		if c := e.committedFromActive(); c != nil {
+			v = c.ImageVersion
+		}
 		e.mu.Lock()
 		e.newestState = st
+		e.heldVersion = v
 		e.mu.Unlock()
 	}
 }

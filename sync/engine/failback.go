@@ -66,7 +66,8 @@ func (e *Engine) Failback(ctx context.Context) (FailbackReport, error) {
 	case src == nil || src.StateRef().Generation == 0:
 		return FailbackReport{}, ErrNoGeneration
 	}
-	if err := e.checkFailbackChip(); err != nil {
+	hdr, err := e.checkFailbackChip()
+	if err != nil {
 		return FailbackReport{}, err
 	}
 	roleStore := e.stores[1]
@@ -106,24 +107,35 @@ func (e *Engine) Failback(ctx context.Context) (FailbackReport, error) {
 	e.mu.Lock()
 	e.role = r
 	e.primaryErrors = nil // about chip B, no longer the primary
+	// Chip A's image is the active one now: it is held to the version
+	// committed from it before the failover (committedFromActive), and
+	// an upgrade noted of chip B's image is no longer the question.
+	e.primaryVersion = hdr.Version
+	e.upgradePending = false
 	e.mu.Unlock()
+	e.refreshNewestState()
 	e.event(EventFailback, gen, fmt.Sprintf("%s re-seeded from generation %d (%v) and active again (role epoch %d)", e.chips[0].Geometry().Name, gen, restored, r.Epoch))
+	if e.opts.Mutant != UpgradeForgotten {
+		e.upgradeDetected(hdr, NoChoice)
+	}
 	return FailbackReport{Generation: gen, Types: restored, RoleEpoch: r.Epoch, ActiveChip: 0}, nil
 }
 
 // checkFailbackChip checks that chip A answers: its image identity reads
 // (the image header with the default source) and so does its information
-// region's first bytes, each read within the configured threshold.
-func (e *Engine) checkFailbackChip() error {
+// region's first bytes, each read within the configured threshold. It
+// returns chip A's image identity.
+func (e *Engine) checkFailbackChip() (info.ImageHeader, error) {
 	e.mu.Lock()
 	threshold := e.config.Threshold
 	e.mu.Unlock()
 	a := &timedPrimary{Flash: e.chips[0], clock: e.clock, threshold: threshold}
+	var hdr info.ImageHeader
 	var err error
 	if e.headerProbe() {
-		_, err = info.ReadImageHeader(a)
+		hdr, err = info.ReadImageHeader(a)
 	} else {
-		_, err = e.imageID(0, a, info.ImageHeader{})
+		hdr, err = e.imageID(0, a, info.ImageHeader{})
 	}
 	if err == nil {
 		b := make([]byte, info.RegionHeaderSize)
@@ -133,7 +145,7 @@ func (e *Engine) checkFailbackChip() error {
 		err = fmt.Errorf("a read took %v, above the threshold %v", a.slowestRead, threshold)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrChipUnhealthy, e.chips[0].Geometry().Name, err)
+		return info.ImageHeader{}, fmt.Errorf("%w: %s: %w", ErrChipUnhealthy, e.chips[0].Geometry().Name, err)
 	}
-	return nil
+	return hdr, nil
 }

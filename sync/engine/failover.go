@@ -32,6 +32,7 @@ func (e *Engine) failover(rs *roundState, wait time.Duration) error {
 	e.counters.Failovers++
 	e.primaryErrors = nil // about the chip that is no longer the primary
 	e.mu.Unlock()
+	e.refreshNewestState() // the version the new active chip's image is held to
 	e.event(EventFailover, rs.report.Generation, fmt.Sprintf("wait-response %v exceeds threshold %v: %s is now active", wait, rs.config.Threshold, e.chips[r.Active].Geometry().Name))
 	return nil
 }

@@ -140,36 +140,35 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	return p, RoundReport{}, nil
 }
 
-// upgradeDetected reports whether the primary runs an image version other
-// than the one the newest generation was taken from, when no upgrade
-// choice is being applied (the upgrade choice of the method): the round
-// then waits for Upgrade. The first time, it notes the pending upgrade in
-// the event log.
+// upgradeDetected reports whether the active chip runs an image version
+// other than the one committed from that chip, when no upgrade choice is
+// being applied (the upgrade choice of the method): the round then waits
+// for Upgrade. The first time, it notes the pending upgrade in the event
+// log.
 //
-// Only an image of the same chip counts: a generation in chip i's store
-// was taken from the other chip (rounds write the backup's store), so
-// when the newest one is in the active chip's store, a failover or a
-// failback has changed the roles since, and it records the identity of
-// the other chip's image. The two chips of a board may carry different
-// images (the backup an older one); the active chip's image did not
-// change, and the first generation taken from it records it. Comparing
-// across chips made every round after a failover to a different image
-// wait for an upgrade choice.
+// Only an image of the same chip counts (committedFromActive): a
+// generation in chip i's store was taken from the other chip (rounds
+// write the backup's store), so the version the active chip's image is
+// held to is that of the newest generation in the backup's store. The two
+// chips of a board may carry different images (the backup an older one):
+// when no generation was ever taken from the active chip (the first
+// failover to chip B), its image did not change as far as anything
+// committed says, and the first generation taken from it records it.
+// Comparing across chips made every round after a failover to a different
+// image wait for an upgrade choice; comparing with nothing after a
+// failback let chip A's image, changed since the failover, be synced
+// without a choice.
 func (e *Engine) upgradeDetected(hdr info.ImageHeader, choice UpgradeChoice) bool {
-	n := e.newest()
-	newest := n.StateRef()
-	if newest.ImageVersion == "" || hdr.Version == newest.ImageVersion || choice != NoChoice {
+	held := e.committedFromActive()
+	if held == nil || held.ImageVersion == "" || hdr.Version == held.ImageVersion || choice != NoChoice {
 		return false
-	}
-	if n == e.stores[e.role.Active] {
-		return false // taken from the other chip's image
 	}
 	e.mu.Lock()
 	was := e.upgradePending
 	e.upgradePending = true
 	e.mu.Unlock()
 	if !was {
-		e.event(EventUpgrade, newest.Generation, fmt.Sprintf("primary image %s, generation %d was taken from %s: choose keep-upgraded or restore-defaults", hdr.Version, newest.Generation, newest.ImageVersion))
+		e.event(EventUpgrade, held.Generation, fmt.Sprintf("primary image %s, generation %d was taken from %s: choose keep-upgraded or restore-defaults", hdr.Version, held.Generation, held.ImageVersion))
 	}
 	return true
 }

@@ -87,8 +87,12 @@ type Status struct {
 	// (the restore-failed alarm).
 	RestorePending bool     `json:"restore_pending,omitempty"`
 	RestoreFailed  TypeList `json:"restore_failed,omitempty"`
-	// PrimaryVersion is the image version the last probe read;
-	// CommittedVersion the one recorded with the newest generation.
+	// PrimaryVersion is the active chip's image version as last read (by
+	// Open, a round's probe or a failback); CommittedVersion the one that
+	// image is held to: recorded with the newest generation taken from the
+	// active chip (after a failback, chip A's from before the failover),
+	// or, while no generation was taken from it yet (right after the
+	// first failover), the one recorded with the newest generation.
 	PrimaryVersion   string        `json:"primary_version"`
 	CommittedVersion string        `json:"committed_version"`
 	UpgradeChoice    UpgradeChoice `json:"upgrade_choice"`
@@ -143,7 +147,7 @@ func (e *Engine) Status() Status {
 		ActiveChip: int(e.role.Active), BackupChip: 1 - int(e.role.Active), RoleEpoch: e.role.Epoch,
 		Generation: e.newestState.Generation, LastSync: e.lastSync, NextSync: e.nextSync,
 		LastError: e.lastError, NotSynced: e.notSynced, NotSyncedSince: e.notSyncedSince, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
-		CommittedVersion: e.newestState.ImageVersion, UpgradeChoice: UpgradeChoice(e.newestState.UpgradeChoice),
+		CommittedVersion: e.heldVersion, UpgradeChoice: UpgradeChoice(e.newestState.UpgradeChoice),
 		Config: e.config.Clone(), Counters: e.counters, LastRound: e.lastReport,
 		RestorePending: e.role.RestorePending, RestoreFailed: slices.Clone(e.restoreFailed),
 	}

@@ -127,7 +127,7 @@ func (e *Engine) requireUpgradePending(choice UpgradeChoice) error {
 	}
 	e.mu.Lock()
 	pending, primary := e.upgradePending, e.primaryVersion
-	committed := e.newestState.ImageVersion
+	committed := e.heldVersion
 	e.mu.Unlock()
 	if pending {
 		return nil
@@ -136,4 +136,21 @@ func (e *Engine) requireUpgradePending(choice UpgradeChoice) error {
 		return fmt.Errorf("upgrade %v: %w (the primary's image identity is not known yet: the next round reads it and finds an upgrade if there is one)", choice, ErrNoUpgradePending)
 	}
 	return fmt.Errorf("upgrade %v: %w (the primary's image identity is %q, the committed one %q)", choice, ErrNoUpgradePending, primary, committed)
+}
+
+// committedFromActive returns the committed state of the newest generation
+// taken from the active chip's image: the one in the backup's store
+// (rounds write the backup's store, from the active chip), or nil when
+// that store holds none (no generation was ever taken from the active
+// chip) or does not read. Its image version is the one the active chip's
+// image is held to (upgradeDetected, Status.CommittedVersion): after a
+// failback, the version chip A ran, and the user chose for, before the
+// failover, not the one chip B's image recorded while it was active. The
+// round locks must be held.
+func (e *Engine) committedFromActive() *store.State {
+	s := e.stores[1-e.role.Active]
+	if s == nil || s.StateRef().Generation == 0 {
+		return nil
+	}
+	return s.StateRef()
 }
