@@ -36,12 +36,18 @@ const (
 	// pointReimage: the backup re-imaged from a dump of the primary before
 	// the engine opens (the engine must refuse it, or handle it).
 	pointReimage
+	// pointWorn: from a backup program of the round on, every program of
+	// its area (the journal and superblocks, or the data area) is weak: a
+	// worn region where nothing programmed holds, so a writer's retries
+	// (written again, erased and written again) never succeed and must
+	// stop.
+	pointWorn
 )
 
 var pointKindNames = []string{
 	pointCut: "cut", pointTorn: "torn", pointAnomaly: "anomaly", pointSilentErase: "silent-erase", pointWeak: "weak",
 	pointPrimaryCorrupt: "primary-corrupt", pointSlowProbe: "slow-probe", pointPrimaryDies: "primary-dies", pointBackupDamage: "backup-damage",
-	pointReimage: "reimage",
+	pointReimage: "reimage", pointWorn: "worn",
 }
 
 // String returns the kind's name, as reports count points by kind.
@@ -65,7 +71,8 @@ const (
 // points lists a bench's exhaustive points: per operation of the recorded
 // round (power loss at every one; the kinds run as cases where they
 // apply, sampled as the constants above say), then the backup damage done
-// before the round.
+// before the round, then the worn areas (last, so that a shard's earlier
+// points stay what they were).
 func (b *bench) points() []point {
 	var ps []point
 	writes := 0
@@ -74,7 +81,38 @@ func (b *bench) points() []point {
 		ps = append(ps, cutVariants(i, op)...)
 		ps = append(ps, b.opPoints(i, op, &writes)...)
 	}
-	return append(ps, b.damagePoints()...)
+	ps = append(ps, b.damagePoints()...)
+	return append(ps, b.wornPoints()...)
+}
+
+// wornPoints lists the worn areas of the round: from the round's first
+// backup program outside the data area on, every program there weak
+// (the journal: the intent, chunk records, commit, the recovery's
+// purged mark); and from its first data program on, every data program
+// weak (each chunk written again after an erase, within a bound, then
+// the round ends and the recovery purges). A writer that kept retrying
+// would wear a block out (the live round fails, or a purged block no
+// longer reads erased).
+func (b *bench) wornPoints() []point {
+	data := faults.Addr{Lo: b.dataOff, Hi: b.dataOff + b.dataSize}
+	var ps []point
+	journal, dataSeen := false, false
+	for i, st := range b.steps {
+		op := st.op
+		if op.Role != faults.Backup || op.Kind != faults.Program {
+			continue
+		}
+		from := []faults.Pred{faults.OnRole{Role: faults.Backup}, faults.OnKind{Kind: faults.Program}, faults.After{Index: int64(i)}}
+		switch {
+		case !b.inDataArea(op.Off) && !journal:
+			journal = true
+			ps = append(ps, point{opIndex: i, kind: pointWorn, round: b.rule(faults.And{Preds: append(from, faults.Not{Pred: data})}, faults.Weak{})})
+		case b.inDataArea(op.Off) && !dataSeen:
+			dataSeen = true
+			ps = append(ps, point{opIndex: i, kind: pointWorn, round: b.rule(faults.And{Preds: append(from, data)}, faults.Weak{})})
+		}
+	}
+	return ps
 }
 
 // rule is a one-rule schedule (seeded with the bench's seed).
