@@ -59,7 +59,9 @@ type costWrites struct {
 //     is now written whole (a fold or a released delta block, 4.14);
 //   - every journal program lies inside a record the new journal holds
 //     and the old one did not (seq past the old journal's last, or any
-//     record of the other area after a compaction), none programmed
+//     record of the other area after a compaction) or a copy of one that
+//     the scan skipped (4.6 step 3: written again at the next block's
+//     start after its read-back failed), none programmed
 //     beyond its slots, and every journal erase covers at least one block that
 //     receives one of those records (or lies in the area compacted into);
 //   - a phase that changes no chunk writes no data and, unless it
@@ -245,6 +247,14 @@ func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string
 	}
 	if why := judgeSuperblockCost(before, after, cw); why != "" {
 		return why
+	}
+	// Copies of the phase's records at a block's start (written again
+	// after their read-back failed; the scan took the first copy and
+	// skips these, FORMAT.md 4.6 step 3) are records it wrote too.
+	for _, r := range b.Copies {
+		if compacted || r.Seq > lastSeq {
+			fresh = append(fresh, r)
+		}
 	}
 	sbEnd := b.StoreOff + 2*e // the superblock copies, judged above
 	programmed := make([]int64, len(fresh))

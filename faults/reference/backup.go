@@ -27,6 +27,12 @@ type Backup struct {
 	// sequence numbers from the checkpoint-begin, as far as the scan of
 	// docs/FORMAT.md 4.6 step 3 reads them.
 	Journal []Record
+	// Copies lists the valid records at a block's start that the scan
+	// skipped as copies of records Journal holds (docs/FORMAT.md 4.6 step
+	// 3, copies: records written again at the next block's start after
+	// their read-back failed, whose first copy read valid and was taken).
+	// They add nothing to the state, but a writer wrote them.
+	Copies []Record
 	// Applied is how many of them make the state: all unless one could
 	// not be applied (a broken precondition, a malformed body), which the
 	// findings name; the records from it on are ignored.

@@ -182,4 +182,8 @@ func (b *Backup) replay(area int, cp checkpoint, scan areaScan) {
 	for i, fr := range scan.frames {
 		b.Journal[i] = Record{Kind: fr.kind, Seq: fr.seq, Off: fr.off, Size: fr.size}
 	}
+	b.Copies = nil
+	for _, fr := range scan.copies {
+		b.Copies = append(b.Copies, Record{Kind: fr.kind, Seq: fr.seq, Off: fr.off, Size: fr.size})
+	}
 }

@@ -4,7 +4,11 @@ package reference
 // the chain of valid records with consecutive sequence numbers from the
 // area's first record, and how it ended.
 type areaScan struct {
-	frames   []located
+	frames []located
+	// copies are the valid records at a block's start that the chain
+	// skipped as copies of records it took (records written again after
+	// their read-back failed).
+	copies   []located
 	findings findingList
 	torn     bool
 }
@@ -125,7 +129,9 @@ func (s *scanner) skipCopies(blk int) int {
 			break
 		}
 		next = fr.seq + 1
-		pos += roundUp(fr.length, s.slot)
+		size := roundUp(fr.length, s.slot)
+		s.res.copies = append(s.res.copies, located{frame: fr, off: s.chip(blk, pos), size: int64(size)})
+		pos += size
 	}
 	return pos
 }
