@@ -432,7 +432,9 @@ func (w *worker) checkPrimary(vs verdicts, writes []faults.Op, active int, basel
 // method's EraseTries erases of some block (exhausted, see
 // exhaustedErases: the purge cannot finish in that phase and is done
 // again, erases first, at the next start, as after a cut). Each faulted
-// operation allows one erase of its own blocks only.
+// operation allows one erase of its own blocks only, and no block is
+// erased more than wearCeiling times in the phase, however many faults
+// fired: the method's retries are bounded.
 func checkWear(vs verdicts, writes, faulted []faults.Op, cuts, exhausted int, eraseSize int64, phase string) {
 	allowed := map[int64]int{}
 	for _, op := range faulted {
@@ -447,7 +449,13 @@ func checkWear(vs verdicts, writes, faulted []faults.Op, cuts, exhausted int, er
 		}
 		for off := range blocksOf(op, eraseSize) {
 			k := touchKey(chipOf(op), off)
-			if bound := WearBound + allowed[k] + cuts + exhausted; count[k]+1 > bound {
+			base := WearBound + cuts + exhausted
+			if ceiling := wearCeiling(base); count[k]+1 > ceiling {
+				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (ceiling %d whatever the faults: %d erase(s) of the phase (%d, one more per power cut (%d) and per phase whose faults failed every erase try of a block (%d)), each a write of at most %d programs after at most %d erases each)",
+					op.Role, off, count[k]+1, phase, ceiling, base, WearBound, cuts, exhausted, ProgramTries, EraseTries)
+				return
+			}
+			if bound := base + allowed[k]; count[k]+1 > bound {
 				vs.fail(BoundedWear, "%v block at %#x erased %d times in the %s (bound %d: %d, one more per erase or program of it the faults failed or left weak (%d), per power cut (%d) and per phase whose faults failed every erase try of a block (%d))",
 					op.Role, off, count[k]+1, phase, bound, WearBound, allowed[k], cuts, exhausted)
 				return
@@ -455,13 +463,30 @@ func checkWear(vs verdicts, writes, faulted []faults.Op, cuts, exhausted int, er
 			count[k]++
 		}
 	}
-	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase or program the faults failed or left weak, per power cut: %d, and per phase whose faults failed every erase try of a block: %d)", len(count), phase, WearBound, cuts, exhausted)
+	vs.ok(BoundedWear, "%d block(s) erased in the %s, none more than %d times (and once more per erase or program the faults failed or left weak, per power cut: %d, and per phase whose faults failed every erase try of a block: %d; never more than %d)", len(count), phase, WearBound, cuts, exhausted, wearCeiling(WearBound+cuts+exhausted))
 }
 
 // EraseTries is how many erases of one block the method makes before the
 // write or purge fails for good (docs/FORMAT.md, Verifying programs and
 // erases: at most three erases, then the write fails).
 const EraseTries = 3
+
+// ProgramTries is how many programs of one write the method makes before
+// the write fails for good (docs/FORMAT.md, Verifying programs and
+// erases: journal records, "at most three programs"; a chunk, "after
+// three programs the round fails"): maxReprograms more tries after the
+// first.
+const ProgramTries = 3
+
+// wearCeiling is the most erases of one block a phase may make however
+// many of its operations the faults failed or left weak: each of the
+// erases the phase makes without faults (WearBound, one more per power
+// cut and per phase whose erases were exhausted, the base) belongs to one
+// write, which takes at most ProgramTries programs, each after at most
+// EraseTries erases of the block. A writer whose retries do not stop
+// (docs/FORMAT.md, Verifying programs and erases) passes the
+// once-more-per-fault allowance, as long as the faults go on, but not this.
+func wearCeiling(base int) int { return base * ProgramTries * EraseTries }
 
 // exhaustedErases returns 1 if, among the faulted writes of one phase
 // (faultedWrites of that phase's injector), the faults made at least

@@ -269,6 +269,14 @@ func TestCheckWear(t *testing.T) {
 			[]faults.Op{prog(faults.Backup, 0x900), prog(faults.Backup, 0x700)}, 0},
 		{"four times across one power cut", []faults.Op{erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize), erase(faults.Backup, 0, eraseSize),
 			erase(faults.Backup, 0, eraseSize)}, false, nil, 1},
+		// Retries are bounded (docs/FORMAT.md, Verifying programs and
+		// erases): however many programs the faults leave weak, a block
+		// takes at most ProgramTries programs after EraseTries erases per
+		// erase of the phase.
+		{"at the ceiling, every program into it weak", retried(wearCeiling(WearBound)), true, weakProgs(100), 0},
+		{"past the ceiling, every program into it weak", retried(wearCeiling(WearBound) + 1), false, weakProgs(100), 0},
+		{"past the ceiling of one power cut", retried(wearCeiling(WearBound+1) + 1), false, weakProgs(100), 1},
+		{"at the ceiling of one power cut", retried(wearCeiling(WearBound + 1)), true, weakProgs(100), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := verdictFor(t, BoundedWear, func(vs verdicts) { checkWear(vs, tc.writes, tc.faulted, tc.cuts, 0, eraseSize, "round") })
@@ -527,4 +535,25 @@ func TestCheckInterruptBoundSeenBeforeTheWrites(t *testing.T) {
 			require.Equal(t, tc.ok, v.OK, v.Saw)
 		})
 	}
+}
+
+// retried is n erases of block 0 of the backup chip, each followed by a
+// program into it (a writer that erases again after each weak program).
+func retried(n int) []faults.Op {
+	var ops []faults.Op
+	for range n {
+		ops = append(ops, faults.Op{Role: faults.Backup, Kind: faults.Erase, Off: 0, Len: 4096},
+			faults.Op{Role: faults.Backup, Kind: faults.Program, Off: 0x100, Len: 256})
+	}
+	return ops
+}
+
+// weakProgs is n programs into block 0 of the backup chip the faults left
+// weak.
+func weakProgs(n int) []faults.Op {
+	ops := make([]faults.Op, n)
+	for i := range ops {
+		ops[i] = faults.Op{Role: faults.Backup, Kind: faults.Program, Off: 0x100, Len: 256}
+	}
+	return ops
 }
