@@ -165,3 +165,34 @@ func TestParseSlot(t *testing.T) {
 	require.Equal(t, slotInvalid, st, "a changed reserved byte breaks the header crc")
 	require.False(t, fr.reserved)
 }
+
+// TestScanListsCopies: the copies the chain skips at a block's start (4.6
+// step 3) are listed where they lie, so that a judge of what a writer
+// wrote can count them; the chain's own records are not.
+func TestScanListsCopies(t *testing.T) {
+	tests := []struct {
+		name  string
+		slots []slotAt
+		at    []int // the copies' offsets in slots from the area's start
+	}{
+		{name: "no copy", slots: []slotAt{rec(0, 0, 1), rec(0, 1, 2), rec(1, 0, 3)}},
+		{name: "one copy", slots: []slotAt{rec(0, 0, 1), rec(0, 1, 2), rec(1, 0, 2), rec(1, 1, 3)}, at: []int{4}},
+		{name: "copies in two blocks", slots: []slotAt{rec(0, 0, 1), rec(0, 1, 2), rec(0, 2, 3), rec(1, 0, 2), rec(1, 1, 3), rec(2, 0, 2), rec(2, 1, 3), rec(2, 2, 4)},
+			at: []int{4, 5, 8, 9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			area := bytes.Repeat([]byte{0xFF}, testBlocks*testErase)
+			for _, s := range tt.slots {
+				copy(area[s.block*testErase+s.slot*testSlot:], s.data)
+			}
+			const areaOff = 0x10000
+			var at []int
+			for _, c := range scanArea(area, areaOff, 0, testErase, testSlot).copies {
+				require.Equal(t, int64(testSlot), c.size)
+				at = append(at, int(c.off-areaOff)/testSlot)
+			}
+			require.Equal(t, tt.at, at)
+		})
+	}
+}
