@@ -100,7 +100,7 @@ vm-diff: deps
 		--extra 'standard seed=1 mutant=delta-before-durable | (on (at 426) cut) | none' \
 		2>&1 | tee vm-diff.log | grep -E 'point|FAIL|passed|DIFFERENCE' ; exit $${PIPESTATUS[0]}
 	$(GO) run ./cmd/cmcsync vm scenario nand-diff --points $(VMDIFF_NAND_POINTS) \
-		--extra 'nand seed=1 mutant=no-purge | (on (at 380) cut) | none' \
+		--extra 'nand seed=1 mutant=no-purge | (on (at 379) cut) | none' \
 		2>&1 | tee vm-diff-nand.log | grep -E 'point|kernel ECC|bad-block|FAIL|passed|DIFFERENCE' ; exit $${PIPESTATUS[0]}
 
 # cmcsync serve in the emulated BMC on a CMC partition layout, 20 seeded
