@@ -3,8 +3,8 @@ package campaign
 import (
 	"errors"
 	"fmt"
-	"slices"
 
+	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -74,76 +74,10 @@ func forgeTableMiss(chip *sim.Flash, l engine.Layout) (chunkRef, error) {
 // forgeSameChecks changes b (in place) at byte at and at some of the 16
 // bytes from at+64 so that info.BlockCheck(b) stays the same.
 func forgeSameChecks(b []byte, at int) error {
-	if at+80 > len(b) {
-		return fmt.Errorf("table miss: a block of %d bytes is too short to forge at %d", len(b), at)
-	}
-	zero := info.BlockCheck(make([]byte, len(b)))
-	lin := func(d []byte) uint64 { return info.BlockCheck(d) ^ zero }
-	d := make([]byte, len(b))
-	d[at] = 0x5A
-	target := lin(d)
-	// A basis (reduced, highest leading bit first) of the flips of the
-	// 128 bits in bytes at+64 .. at+79.
-	type vec struct {
-		v    uint64
-		bits []int
-	}
-	var basis []vec
-	for bit := range 128 {
-		x := make([]byte, len(b))
-		x[at+64+bit/8] = 1 << (bit % 8)
-		cur := vec{lin(x), []int{bit}}
-		for _, bv := range basis {
-			if cur.v^bv.v < cur.v {
-				cur.v ^= bv.v
-				cur.bits = xorSet(cur.bits, bv.bits)
-			}
-		}
-		if cur.v != 0 {
-			basis = append(basis, cur)
-			slices.SortFunc(basis, func(a, b vec) int {
-				switch {
-				case a.v > b.v:
-					return -1
-				case a.v < b.v:
-					return 1
-				}
-				return 0
-			})
-		}
-	}
-	var flips []int
-	for _, bv := range basis {
-		if target^bv.v < target {
-			target ^= bv.v
-			flips = xorSet(flips, bv.bits)
-		}
-	}
-	if target != 0 {
-		return errors.New("table miss: the flips do not span the block checks")
-	}
-	before := info.BlockCheck(b)
-	b[at] ^= 0x5A
-	for _, bit := range flips {
-		b[at+64+bit/8] ^= 1 << (bit % 8)
-	}
-	if info.BlockCheck(b) != before {
-		return errors.New("table miss: the forged block changed its checks")
+	if err := faults.ForgeSameCheck(b, at, info.BlockCheck); err != nil {
+		return fmt.Errorf("table miss: %w", err)
 	}
 	return nil
-}
-
-// xorSet returns the symmetric difference of a and b.
-func xorSet(a, b []int) []int {
-	out := slices.Clone(a)
-	for _, x := range b {
-		if i := slices.Index(out, x); i >= 0 {
-			out = slices.Delete(out, i, i+1)
-		} else {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // staleTable writes, on chip (the primary), t's record with one byte of
