@@ -51,6 +51,7 @@ type Engine struct {
 	upgradePending bool
 	primaryVersion string
 	heldVersion    string // the version the active chip's image is held to (committedFromActive)
+	heldChoice     uint8  // the upgrade choice recorded with it: Status.UpgradeChoice
 	lastReport     *RoundReport
 	damage         []string
 	primaryErrors  map[info.Type]string // TypeStatus.PrimaryError
@@ -221,13 +222,13 @@ func (e *Engine) refreshNewestState() {
 		st := *n.StateRef()
 		st.Types = slices.Clone(st.Types)
 		st.Config.Types = slices.Clone(st.Config.Types)
-		v := st.ImageVersion
+		v, choice := st.ImageVersion, st.UpgradeChoice
 		if c := e.committedFromActive(); c != nil {
-			v = c.ImageVersion
+			v, choice = c.ImageVersion, c.UpgradeChoice
 		}
 		e.mu.Lock()
 		e.newestState = st
-		e.heldVersion = v
+		e.heldVersion, e.heldChoice = v, choice
 		e.mu.Unlock()
 	}
 }

@@ -93,13 +93,18 @@ type Status struct {
 	// active chip (after a failback, chip A's from before the failover),
 	// or, while no generation was taken from it yet (right after the
 	// first failover), the one recorded with the newest generation.
-	PrimaryVersion   string        `json:"primary_version"`
-	CommittedVersion string        `json:"committed_version"`
-	UpgradeChoice    UpgradeChoice `json:"upgrade_choice"`
-	Config           Config        `json:"config"`
-	Counters         Counters      `json:"counters"`
-	LastRound        *RoundReport  `json:"last_round,omitempty"`
-	Mutant           string        `json:"mutant,omitempty"`
+	PrimaryVersion   string `json:"primary_version"`
+	CommittedVersion string `json:"committed_version"`
+	// UpgradeChoice is the choice recorded with CommittedVersion (the
+	// newest generation taken from the active chip, which the next commit
+	// carries on; while there is none, the newest generation's): after a
+	// failback, chip A's choice from before the failover, not one made for
+	// chip B's image while it was active.
+	UpgradeChoice UpgradeChoice `json:"upgrade_choice"`
+	Config        Config        `json:"config"`
+	Counters      Counters      `json:"counters"`
+	LastRound     *RoundReport  `json:"last_round,omitempty"`
+	Mutant        string        `json:"mutant,omitempty"`
 	// Damage lists damage the stores reported when opened (a bad
 	// superblock copy, journal records lost) and the committed chunks of
 	// the backup that failed their digests when Open verified them; empty
@@ -147,7 +152,7 @@ func (e *Engine) Status() Status {
 		ActiveChip: int(e.role.Active), BackupChip: 1 - int(e.role.Active), RoleEpoch: e.role.Epoch,
 		Generation: e.newestState.Generation, LastSync: e.lastSync, NextSync: e.nextSync,
 		LastError: e.lastError, NotSynced: e.notSynced, NotSyncedSince: e.notSyncedSince, UpgradePending: e.upgradePending, PrimaryVersion: e.primaryVersion,
-		CommittedVersion: e.heldVersion, UpgradeChoice: UpgradeChoice(e.newestState.UpgradeChoice),
+		CommittedVersion: e.heldVersion, UpgradeChoice: UpgradeChoice(e.heldChoice),
 		Config: e.config.Clone(), Counters: e.counters, LastRound: e.lastReport,
 		RestorePending: e.role.RestorePending, RestoreFailed: slices.Clone(e.restoreFailed),
 	}
