@@ -123,8 +123,17 @@ func (e *Engine) restoreDefaults(ctx context.Context, announce bool) (RoundRepor
 
 // completeRestore finishes a restore-defaults found marked and not
 // completed (see restoreMarked): the defaults are written again, whole,
-// and the upgrade round commits them. The round locks must be held.
+// and the upgrade round commits them; with a configuration Validate
+// refuses, it refuses first, writing nothing (ErrCommittedConfig). The
+// round locks must be held.
 func (e *Engine) completeRestore(ctx context.Context) (RoundReport, error) {
+	if e.usableConfig() != nil {
+		// Refused as any round, before the defaults are written again:
+		// prepare's check ends the round (ErrCommittedConfig).
+		e.countRound()
+		_, rep, err := e.prepare(ctx, NoChoice)
+		return rep, err
+	}
 	e.event(EventRecovery, e.newestGeneration(), "restore-defaults found not complete: writing the defaults again and syncing them")
 	return e.restoreDefaults(ctx, false)
 }
@@ -138,6 +147,11 @@ func (e *Engine) upgradeAtOpen(ctx context.Context) error {
 		return nil
 	}
 	if e.restoreMarked() {
+		if e.usableConfig() != nil {
+			// Open said so (Status.LastError); the first round after a
+			// valid configuration is set completes the restore.
+			return nil
+		}
 		e.lockRound()
 		defer e.unlockRound()
 		_, err := e.completeRestore(ctx)

@@ -23,7 +23,10 @@ type ReseedReport struct {
 	PairID  uint64 // the pair the new store joined
 	Erased  bool   // the standby's store range held data (force) and was erased
 	Was     string // what the standby's store range held (store.Probe's words)
-	Round   RoundReport
+	// ConfigReplaced: the active store's committed configuration was
+	// invalid, and ReseedWithConfig's replaced it.
+	ConfigReplaced bool
+	Round          RoundReport
 }
 
 // Reseed brings a standby chip whose store range is blank (a chip
@@ -46,7 +49,8 @@ type ReseedReport struct {
 // failback or the documented procedure is the way); the standby already
 // holds a valid store of this pair (nothing to reseed: sync brings it up
 // to date); or the standby's range holds other data and force does not
-// name it.
+// name it; or the active store's committed configuration is one
+// Config.Validate refuses (ReseedWithConfig replaces it).
 //
 // Power-safe: the format marks its intent first (store.Format), so a cut
 // leaves the standby's range a cut format of this pair (Reseed again
@@ -54,6 +58,28 @@ type ReseedReport struct {
 // cut, which Open recovers); the next sync, or Reseed refusing as nothing
 // to reseed, says which. The active chip is unchanged either way.
 func Reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]bool) (ReseedReport, error) {
+	return reseed(ctx, chipA, chipB, opts, force, nil)
+}
+
+// ReseedWithConfig is Reseed for an active store whose committed
+// configuration Config.Validate refuses (a store written by another tool,
+// or damaged in a way its own checks allow), which Reseed refuses before
+// writing anything (ErrReseedRefused wrapping ErrCommittedConfig): config
+// set cannot fix it first, as it commits on the standby's store, which is
+// missing. The standby's store is formatted as Reseed does, and cfg
+// (which must be valid: else ErrConfig, nothing written) is committed on
+// it before the round, replacing the invalid one as config set would
+// (ReseedReport.ConfigReplaced). With a valid committed configuration cfg
+// is not used: ReseedWithConfig is Reseed.
+func ReseedWithConfig(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]bool, cfg Config) (ReseedReport, error) {
+	if err := cfg.Validate(); err != nil {
+		return ReseedReport{}, fmt.Errorf("reseed: the configuration to replace the committed one with: %w (nothing was written)", err)
+	}
+	return reseed(ctx, chipA, chipB, opts, force, &cfg)
+}
+
+// reseed is Reseed, and with replace ReseedWithConfig.
+func reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]bool, replace *Config) (ReseedReport, error) {
 	if chipA == nil || chipB == nil {
 		return ReseedReport{}, errors.New("reseed: a chip is nil")
 	}
@@ -126,10 +152,21 @@ func Reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]
 			"Run `cmcsync failback` once chip A carries its firmware image, or follow docs/DEPLOY.md (Replacing a chip)",
 			src.role.Epoch, chipRoles[src.role.Active&1], names[src.role.Active&1], probes[src.role.Active&1].Detail)
 	}
+	// Validated before anything is written: the round that follows the
+	// format would refuse it (ErrCommittedConfig), after the format.
+	replaced := false
+	if err := FromStoreConfig(src.cfg).Validate(); err != nil {
+		if replace == nil {
+			return ReseedReport{}, fmt.Errorf("%w: the active %s %s holds a committed sync configuration that is invalid (%s): %w: %w; a round refuses to run with it, and `cmcsync config set` cannot fix it before the standby has its store "+
+				"(nothing was written): `cmcsync reseed --default-config` formats the standby with the default configuration instead (`cmcsync config set` changes it after)",
+				ErrReseedRefused, chipRoles[active], names[active], describeConfig(FromStoreConfig(src.cfg)), ErrCommittedConfig, err)
+		}
+		replaced = true
+	}
 	pb := probes[standby]
 	resume := pb.State == store.FormatInterrupted &&
 		(pb.Identity == (store.Identity{}) || (pb.Identity.PairID == src.id.PairID && pb.Identity.ChipID == uint8(standby)))
-	rep := ReseedReport{Standby: standby, Active: active, PairID: src.id.PairID, Was: pb.Detail}
+	rep := ReseedReport{Standby: standby, Active: active, PairID: src.id.PairID, Was: pb.Detail, ConfigReplaced: replaced}
 	if pb.State != store.Blank && !resume {
 		if !force[standby] {
 			return refuse("the standby %s %s holds data in its store range that is neither blank nor a store of this pair (%s): reseed would ERASE it; "+
@@ -150,6 +187,11 @@ func Reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]
 		return rep, fmt.Errorf("reseed: %w (the standby's store is formatted: `cmcsync sync` brings it into service)", err)
 	}
 	defer e.Release()
+	if replaced {
+		if err := e.SetConfig(*replace); err != nil {
+			return rep, fmt.Errorf("reseed: commit the configuration replacing the invalid one: %w (the standby's store is formatted: `cmcsync config set`, then `cmcsync sync`, bring it into service)", err)
+		}
+	}
 	rr, err := e.Round(ctx)
 	rep.Round = rr
 	if err != nil {
