@@ -107,7 +107,17 @@ func (s *Server) Scheme() string {
 // certificate. The caller may set BaseContext, then runs it with
 // [Server.Serve].
 func (s *Server) HTTPServer() *http.Server {
+	// HTTP/1.1, and HTTP/2 over TLS only (ALPN h2), said explicitly: no
+	// h2c, neither by upgrade nor by prior knowledge, so plain HTTP is
+	// HTTP/1.1 alone. HTTP/2 connections are under the same connection
+	// bounds and header deadline (its TLS handshake and preface) as
+	// HTTP/1 ones; their streams under MaxStreamsPerConn, the windows
+	// below, the request slots and OpenAnswerWait (limitRequests).
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
 	return &http.Server{
+		Protocols:         &protocols,
 		Handler:           s.limitRequests(s),
 		ReadHeaderTimeout: MaxHeaderWait, // shorter as slots fill: limitListener.reapHeaders
 		ReadTimeout:       30 * time.Second,

@@ -3,7 +3,19 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
+
+// OpenAnswerWait bounds the time the server takes to write its answer to a
+// request without the API token, from when the request takes its slot
+// (the page's files, open reads, refusals: all answered in milliseconds,
+// the largest file, app.js, of some 40 KB in seconds on a slow link). A
+// client that does not read its answer (an HTTP/2 client that grants no
+// flow-control window, or a TCP receive window kept shut) would otherwise
+// hold one of their slots for the server's 5 min WriteTimeout, and a few
+// such clients keep the page from loading. Requests with the token keep
+// the 5 min: a "sync now" waits for its round.
+const OpenAnswerWait = 10 * time.Second
 
 // limitRequests serves at most a bounded number of requests at once,
 // however they arrive: one per HTTP/1 connection or many streams of one
@@ -22,6 +34,11 @@ func (s *Server) limitRequests(h http.Handler) http.Handler {
 		if !authorized {
 			select {
 			case slots <- struct{}{}:
+				// A client that does not read its answer (an HTTP/2
+				// client granting no flow-control window, a TCP window
+				// kept shut) would hold the slot for the server's
+				// WriteTimeout.
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(OpenAnswerWait))
 			default:
 				s.metrics.busy.Inc()
 				s.setHardeningHeaders(w)
