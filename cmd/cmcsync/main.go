@@ -93,7 +93,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, chipstate.ErrRefused), errors.Is(err, devlock.ErrBusy):
 		return exitRefused
-	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, errBadInput), errors.Is(err, chipstate.ErrPlace),
+	case errors.Is(err, config.ErrConfig), errors.Is(err, chipstate.ErrSizeMismatch), errors.Is(err, chipstate.ErrEraseMismatch), errors.Is(err, errBadInput), errors.Is(err, chipstate.ErrPlace),
 		errors.Is(err, sim.ErrImageMismatch), errors.Is(err, engine.ErrLayout), errors.Is(err, web.ErrNeedTLS):
 		return exitUsage
 	}

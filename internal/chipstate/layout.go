@@ -68,6 +68,11 @@ func (p Places) onChip(parts []Partition) (Places, error) {
 // from the one the region header records.
 var ErrSizeMismatch = errors.New("information region size differs from the one its header records")
 
+// ErrEraseMismatch is wrapped by Resolve's error when the chip's erase
+// size differs from the one the region header records: the chip is
+// opened with another part or erase model than it was laid out with.
+var ErrEraseMismatch = errors.New("wrong erase model")
+
 // Found is what Resolve read from the chip.
 type Found struct {
 	// RegionSize is the size the information region's header records; 0
@@ -99,7 +104,8 @@ func Resolve(f hal.Flash, p Places) (engine.Layout, Found, error) {
 	var found Found
 	if h, err := ReadRegionHeader(f, infoOff); err == nil {
 		if h.EraseSize != g.EraseSize {
-			return engine.Layout{}, found, fmt.Errorf("the information region at %#x was laid out for %s erase blocks, the chip has %s", infoOff, hal.FormatSize(h.EraseSize), hal.FormatSize(g.EraseSize))
+			return engine.Layout{}, found, fmt.Errorf("%w: the information region at %#x was laid out for %s erase blocks, the chip has %s (open it with the part and erase model it was made with: a simulated chip's part and erase=4k|64k; an MTD device as the kernel exposed it then, 4 KiB sectors or 64 KiB blocks; nothing was written)",
+				ErrEraseMismatch, infoOff, hal.FormatSize(h.EraseSize), hal.FormatSize(g.EraseSize))
 		}
 		found.RegionSize = h.Size
 		if p.InfoSize != 0 && p.InfoSize != h.Size {
