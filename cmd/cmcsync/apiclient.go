@@ -53,8 +53,12 @@ func (p *pairFlags) openOrDaemonMode(ctx context.Context, fs *flag.FlagSet, stde
 // the default) and keeps its token (state_dir, or the default). ok is
 // false when the command must fail with err as it is.
 func daemonClient(err error, configPath string) (c *web.Client, ok bool, why error) {
-	if !errors.Is(err, devlock.ErrBusy) || configPath == "" {
+	if !errors.Is(err, devlock.ErrBusy) {
 		return nil, false, nil
+	}
+	if configPath == "" {
+		// "use its API": say how, this command can.
+		return nil, false, errors.New("to go through the daemon's API, give this command a configuration file with the daemon's listen and state_dir (its own --config FILE, or one such as {\"state_dir\": \"DIR\", \"listen\": \"127.0.0.1:8080\"}): docs/CLI.md, Safety")
 	}
 	f, cerr := config.Load(configPath)
 	if cerr != nil {

@@ -138,15 +138,21 @@ func TestDeviceBusy(t *testing.T) {
 	r := startServeProcess(t, "--state", dir, "--cmc-step", "0")
 	a := testChipSpec + filepath.Join(dir, "chip0.img")
 	b := testChipSpec + filepath.Join(dir, "chip1.img")
+	// A command that can go through the daemon's API says how when it
+	// was given no configuration file: "use its API" alone left a new
+	// user of serve's embedded default without a way.
+	const how = "to go through the daemon's API, give this command a configuration file with the daemon's listen and state_dir"
 	for _, tc := range []struct {
 		args []string
 		held string // what the error names as held
+		api  bool   // the command can go through the API
 	}{
-		{[]string{"sync", "--primary", a, "--backup", b}, "chip0.img"},
-		{[]string{"serve", "--listen", "127.0.0.1:0", "--state", dir}, "serve.lock"}, // the state folder is locked first
-		{[]string{"serve", "--listen", "127.0.0.1:0", "--state", filepath.Join(t.TempDir(), "other"), "--primary", a, "--backup", b}, "chip0.img"},
-		{[]string{"selftest", "--flash", a}, "chip0.img"},
-		{[]string{"config", "get", "--primary", a, "--backup", b}, "chip0.img"},
+		{[]string{"sync", "--primary", a, "--backup", b}, "chip0.img", false},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--state", dir}, "serve.lock", false}, // the state folder is locked first
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--state", filepath.Join(t.TempDir(), "other"), "--primary", a, "--backup", b}, "chip0.img", false},
+		{[]string{"selftest", "--flash", a}, "chip0.img", false},
+		{[]string{"config", "get", "--primary", a, "--backup", b}, "chip0.img", true},
+		{[]string{"upgrade", "keep", "--primary", a, "--backup", b}, "chip0.img", true},
 	} {
 		args := tc.args
 		_, _, err := runCLI(args...)
@@ -154,6 +160,11 @@ func TestDeviceBusy(t *testing.T) {
 		require.ErrorContains(t, err, "device busy: "+filepath.Join(dir, tc.held)+" is held by ")
 		require.ErrorContains(t, err, "(pid ")
 		require.ErrorContains(t, err, "TestServeHelperProcess")
+		if tc.api {
+			require.ErrorContains(t, err, how)
+		} else {
+			require.NotContains(t, err.Error(), how)
+		}
 	}
 	r.stop(t)
 	_, _, err := runCLI("sync", "--primary", a, "--backup", b)
