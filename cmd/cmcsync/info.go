@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/cmcsync/cmcsync/source/collect"
 	"github.com/cmcsync/cmcsync/source/ipmi/sel"
@@ -155,6 +156,15 @@ func printPut(w io.Writer, r infoPutResult) {
 	fmt.Fprintf(w, "%s: %s from %s: record seq %d, %d bytes\n", r.Type, what, r.File, r.Seq, r.Size)
 }
 
+// typeNames lists the information types' names, "power, fan, ...".
+func typeNames() string {
+	var names []string
+	for _, t := range info.All() {
+		names = append(names, t.String())
+	}
+	return strings.Join(names, ", ")
+}
+
 // inputErr marks decoding errors as bad input (exit 2).
 func inputErr(err error) error {
 	if errors.Is(err, collect.ErrInput) {
@@ -190,7 +200,7 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("info get: want one TYPE, got %q", pos)
+		return usageError("info get: want one TYPE (one of %s), got %d: %q", typeNames(), len(pos), pos)
 	}
 	t, err := info.ParseType(pos[0])
 	if err != nil {
@@ -286,6 +296,11 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if *pf.json {
 		return writeJSON(stdout, out)
+	}
+	if len(out) == 0 {
+		// A folder without one file named after a type (a wrong --dir, a
+		// misnamed file) is said, not a silent success.
+		fmt.Fprintf(stdout, "info collect: no information file in %s (files named after a type, e.g. power.bin or event-log.sel, and asset/N.bin): nothing written\n", *dir)
 	}
 	for _, x := range out {
 		printPut(stdout, x)
