@@ -214,7 +214,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		if o := cf.origin("listen"); o != "--listen" {
 			return fmt.Errorf("serve: %s: %w (set tls_cert and tls_key in the configuration file, or pass --tls-cert FILE --tls-key FILE)", cf.originWith("listen", *listen), err)
 		}
-		return fmt.Errorf("serve: %w (pass --tls-cert FILE --tls-key FILE)", err)
+		return fmt.Errorf("serve: %s: %w (pass --tls-cert FILE --tls-key FILE)", cf.originWith("listen", *listen), err)
 	}
 	// A state folder this serve makes is removed again when it fails to
 	// start on bad input or a refusal (exit status 2 or 3, which change

@@ -616,6 +616,7 @@ func TestServeNeedsTLSOffLoopback(t *testing.T) {
 	err := run(context.Background(), []string{"serve", "--state", dir, "--listen", "0.0.0.0:0"}, &out, &errOut)
 	require.ErrorIs(t, err, web.ErrNeedTLS)
 	require.ErrorContains(t, err, "--tls-cert")
+	require.ErrorContains(t, err, "serve: --listen 0.0.0.0:0: ", "the address as given (the listener's reads [::])")
 	require.Equal(t, 2, statusOf(err), "a command line that lacks the certificate flags (docs/CLI.md)")
 	entries, _ := os.ReadDir(dir)
 	require.Empty(t, entries, "no chip touched")
