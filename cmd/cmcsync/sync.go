@@ -218,7 +218,14 @@ func roundNotSynced(rep engine.RoundReport, st engine.Status) error {
 	case engine.OutcomeInterrupted:
 		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round interrupted, nothing synced: %s (the round was purged; the next sync tries again)", why)}
 	case engine.OutcomeFailover:
-		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round failed over: %s; the %s (chip %d) is now active, running the last committed generation %d (once chip A is repaired, cmcsync failback makes it active again)", why, st.Active, st.ActiveChip, st.Generation)}
+		next := "once chip A is repaired, cmcsync failback makes it active again"
+		if st.ActiveChip == 0 {
+			// A failover from chip B (active since an earlier failover, by
+			// the role record) to chip A: chip A is active as normally;
+			// chip B, the standby now, is the one to repair.
+			next = "chip B, the standby now, is the one that failed: repair or replace it; cmcsync reseed brings a blank one back into the pair"
+		}
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round failed over: %s; the %s (chip %d) is now active, running the last committed generation %d (%s)", why, st.Active, st.ActiveChip, st.Generation, next)}
 	}
 	return nil
 }
