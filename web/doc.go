@@ -30,8 +30,10 @@
 // Connections are bounded in all and per client address, an idle one is
 // closed for a new one but never one with a request in flight, and
 // requests take slots by class, so that reads with the token never wait
-// behind changes or tokenless requests (connlimit.go, reqslots.go;
+// behind changes or tokenless requests, and a tokenless request's answer
+// must be written within [OpenAnswerWait] (connlimit.go, reqslots.go;
 // [Options.MaxConns], [Options.MaxConnsPerClient], [CheckConnLimits]).
+// HTTP/2 is spoken over TLS only, never h2c ([Server.HTTPServer]).
 //
 // The daemon wires it as:
 //
