@@ -48,6 +48,9 @@ func Payload(t info.Type, input, current []byte, capacity int, o Options) ([]byt
 	case info.Asset:
 		return fruPayload(input, current, o)
 	}
+	if len(input) == 0 {
+		return nil, fmt.Errorf("%w: %v takes a payload in the region's table format (as cmcsync info get prints it); the input is empty (0 bytes)", ErrInput, t)
+	}
 	return nil, fmt.Errorf("%w: %v takes a payload in the region's table format (as cmcsync info get prints it); the input is not one", ErrInput, t)
 }
 

@@ -73,6 +73,7 @@ func TestPutInput(t *testing.T) {
 			require.Equal(t, powerPayload(), p)
 		}},
 		{name: "a fan payload given as power", typ: info.Power, input: func(*testing.T) []byte { return info.Default(info.Fan) }, err: "takes a payload in the region's table format"},
+		{name: "an empty power input", typ: info.Power, input: func(*testing.T) []byte { return nil }, err: "the input is empty (0 bytes)"},
 		{name: "JSON for power", typ: info.Power, input: func(*testing.T) []byte { return []byte(`{"psu": []}`) }, err: "takes a payload"},
 		{name: "a truncated node payload", typ: info.Node, input: func(*testing.T) []byte { return info.Default(info.Node)[:100] }, err: "node payload"},
 	} {
