@@ -39,7 +39,7 @@ func TestOpenChipPolicy(t *testing.T) {
 		{"restart with --format", [2]chipState{synced, synced}, true, [2]bool{}, chipstate.ErrRefused, "holds a cmcsync store (generation 1)", false, 0},
 		{"restart with --format and the backup forced", [2]chipState{synced, synced}, true, [2]bool{false, true}, chipstate.ErrRefused, "--format --force=primary", false, 0},
 		{"restart with --format and both forced", [2]chipState{synced, synced}, true, [2]bool{true, true}, nil, "", true, 0},
-		{"backup image lost", [2]chipState{synced, missing}, false, [2]bool{}, ErrOneChipNew, "`cmcsync reseed` (same chips, service stopped) formats that chip's store only", false, 0},
+		{"backup image lost", [2]chipState{synced, missing}, false, [2]bool{}, ErrOneChipNew, "name=flash1` (or with the --config FILE serve was given; service stopped) formats that chip's store only", false, 0},
 		{"backup image lost: --format erases both", [2]chipState{synced, missing}, false, [2]bool{}, ErrOneChipNew, "pass --format to format BOTH chips (ERASING what the existing one holds)", false, 0},
 		{"primary image lost", [2]chipState{missing, synced}, false, [2]bool{}, ErrOneChipNew, "--format", false, 0},
 		{"backup image lost and --format", [2]chipState{synced, missing}, true, [2]bool{}, chipstate.ErrRefused, "--force=primary", false, 0},
