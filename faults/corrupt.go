@@ -27,6 +27,8 @@ func (in *Injector) Corrupted(role Role) []Span {
 // side runs an action that lets the operation proceed.
 func (in *Injector) side(op Op, a Action) {
 	switch a := a.(type) {
+	case Cancel:
+		in.cancelWork()
 	case Delay:
 		if in.options.Clock == nil {
 			in.harnessErr(errors.New("delay: the injector has no clock (set Options.Clock)"))
