@@ -134,7 +134,7 @@ func fuzzAction(c fuzz.Continue) Action {
 		lo := int64(c.Intn(16 << 10))
 		return lo, lo + 1 + int64(c.Intn(4<<10))
 	}
-	switch c.Intn(12) {
+	switch c.Intn(13) {
 	case 0:
 		return Cut{}
 	case 1:
@@ -160,6 +160,9 @@ func fuzzAction(c fuzz.Continue) Action {
 		return Copy{From: from, To: 3 - from}
 	case 10:
 		return Cancel{}
+	case 11:
+		lo, hi := region()
+		return Fade{Role: Role(1 + c.Intn(2)), Lo: lo, Hi: hi}
 	default:
 		return WearOut{}
 	}
