@@ -9,7 +9,7 @@ import (
 // values; String returns the text [ParseSchedule] reads back.
 //
 // Some actions act beside the operation and let it run ([Flip], [Scribble],
-// [Copy], [Delay]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
+// [Copy], [Delay], [Cancel], [Fade]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
 // [WearOut], [SilentErase], [Weak]). When several rules match one operation, every side action runs
 // (in rule order) and then the first outcome action decides.
 type Action interface {

@@ -27,6 +27,10 @@ func (in *Injector) Corrupted(role Role) []Span {
 // side runs an action that lets the operation proceed.
 func (in *Injector) side(op Op, a Action) {
 	switch a := a.(type) {
+	case Cancel:
+		in.cancelWork()
+	case Fade:
+		in.fade(a)
 	case Delay:
 		if in.options.Clock == nil {
 			in.harnessErr(errors.New("delay: the injector has no clock (set Options.Clock)"))

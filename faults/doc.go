@@ -6,8 +6,9 @@
 // operation kind, combined with and/or/not) with an [Action] (what happens:
 // a power cut, a torn program or erase, bit flips or scribbles in a region,
 // added virtual latency, a media error, a block going bad or wearing out, an
-// erase that silently fails, a weak program that reads right once, a chip
-// re-imaged from a dump of the other).
+// erase that silently fails, a weak program that reads right once, cells
+// turned marginal (read right once), a chip
+// re-imaged from a dump of the other, the caller's context cancelled).
 //
 // A schedule prints as one line and parses back to an equal value, in the
 // style of Pebble's vfs/errorfs, so any failure replays from that line:

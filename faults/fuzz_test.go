@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -48,6 +49,8 @@ func FuzzBuildSchedule(f *testing.F) {
 
 		clk := &fakeClock{}
 		in := NewInjector(s, Options{Clock: clk, Answered: func(Answer) {}})
+		_, cancel := in.Context(context.Background())
+		defer cancel()
 		p, b := in.Wrap(newMem("flash0", 16<<10), Primary), in.Wrap(newMem("flash1", 16<<10), Backup)
 		buf := make([]byte, 256)
 		for i := int64(0); i < 24; i++ {
@@ -131,7 +134,7 @@ func fuzzAction(c fuzz.Continue) Action {
 		lo := int64(c.Intn(16 << 10))
 		return lo, lo + 1 + int64(c.Intn(4<<10))
 	}
-	switch c.Intn(11) {
+	switch c.Intn(13) {
 	case 0:
 		return Cut{}
 	case 1:
@@ -155,6 +158,11 @@ func fuzzAction(c fuzz.Continue) Action {
 	case 9:
 		from := Role(1 + c.Intn(2))
 		return Copy{From: from, To: 3 - from}
+	case 10:
+		return Cancel{}
+	case 11:
+		lo, hi := region()
+		return Fade{Role: Role(1 + c.Intn(2)), Lo: lo, Hi: hi}
 	default:
 		return WearOut{}
 	}

@@ -126,6 +126,7 @@ type Injector struct {
 	unstable     map[Role][]span
 	weak         map[Role][]span
 	corrupted    map[Role][]Span
+	cancel       func() // cancels the context Context returned (Cancel)
 }
 
 type blockKey struct {

@@ -82,9 +82,9 @@ const maxDepth = 64
 // PRED is always | primary | backup | read | program | erase | (at N) |
 // (devat N) | (every N) | (after N) | (before N) | (random P SEED) |
 // (addr LO HI) | (and PRED...) | (or PRED...) | (not PRED).
-// ACTION is cut | bad | wearout | weak | (torn bits|allbutone|random
+// ACTION is cut | bad | wearout | weak | cancel | (torn bits|allbutone|random
 // [unstable]) | (silent-erase unchanged|partial) | (flip ROLE LO HI N) |
-// (scribble ROLE LO HI) | (copy ROLE ROLE) | (delay DURATION) |
+// (scribble ROLE LO HI) | (fade ROLE LO HI) | (copy ROLE ROLE) | (delay DURATION) |
 // (fail media|timeout). Numbers are decimal or 0x-hex.
 //
 // Errors wrap [ErrSyntax] and say what was expected; the schedule is also
@@ -183,7 +183,7 @@ type parser struct {
 // unknown word was found (the package documentation has the grammar).
 const (
 	predWords   = "(want always, primary, backup, read, program, erase or (at|devat|every|after|before|random|addr|and|or|not ...))"
-	actionWords = "(want cut, bad, wearout, weak or (torn|flip|scribble|copy|silent-erase|delay|fail ...))"
+	actionWords = "(want cut, bad, wearout, weak, cancel or (torn|flip|scribble|fade|copy|silent-erase|delay|fail ...))"
 )
 
 func (p *parser) done() bool { return p.pos >= len(p.tokens) }
@@ -369,6 +369,8 @@ func (p *parser) action() (Action, error) {
 		return WearOut{}, nil
 	case "weak":
 		return Weak{}, nil
+	case "cancel":
+		return Cancel{}, nil
 	case "(":
 	default:
 		return nil, p.errorf("unknown action %q %s", t, actionWords)
@@ -398,6 +400,16 @@ func (p *parser) action() (Action, error) {
 			tn.Unstable = true
 		}
 		a = tn
+	case "fade":
+		r, err := p.role()
+		if err != nil {
+			return nil, err
+		}
+		lo, hi, err := p.span()
+		if err != nil {
+			return nil, err
+		}
+		a = Fade{Role: r, Lo: lo, Hi: hi}
 	case "flip", "scribble":
 		r, err := p.role()
 		if err != nil {

@@ -27,7 +27,11 @@
 // probe; and backup damage before the engine opens ([Case.Before]: a bit
 // of every journal record's header and of every fourth one's body, of
 // each superblock copy, whole blocks scribbled, an unchanged committed
-// chunk of each type, the free blocks past the allocation cursor). Depth 2
+// chunk of each type, the free blocks past the allocation cursor); the
+// round stopped by its context (faults.Cancel: a daemon's shutdown, a new
+// configuration) at every 16th backup write, the backup's erases failing
+// loudly or silently from there; and every erase of the journal area, or
+// of the data area, silent from the round's first erase there. Depth 2
 // also records the recovery after each cut and cuts at every operation of
 // it. Random mode draws seeded schedules mixing all of these, and faults
 // in the recovery. The long run ("longrun") runs the engine, restarted
@@ -71,7 +75,10 @@
 //     it found (its counter equals its recovery events, at least one when
 //     the reference decoder read a round pending, none when neither store
 //     holds one); a read-only open before the recovery (as `inspect`
-//     makes) reports the pending round and writes nothing;
+//     makes) reports the pending round and writes nothing; a round
+//     stopped by its context whose purge was not verified after the
+//     faults failed a backup erase says so: its error carries more than
+//     the context's (checks_stopped.go);
 //   - reinit: after a purge the configuration is the one committed with
 //     the last good generation;
 //   - failover: made if and only if the primary left the backup waiting
@@ -104,7 +111,9 @@
 //     failed, per program into it the faults failed or left weak — flash
 //     is erased before a page is programmed again — per power cut, and per
 //     phase whose faults failed every erase try of a block: see
-//     [EraseTries]), nor by the live round;
+//     [EraseTries]), nor by the live round; a round error saying a
+//     block does not read erased after N erases says N = EraseTries, and
+//     the trace shows that many silent erases of that block;
 //   - interrupt-bound: once the primary is anomalous during the round's
 //     writes, the round issues at most 96 further backup programs and
 //     erases (the bound the engine's 20 ms probe interval allows on the

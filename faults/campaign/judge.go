@@ -151,7 +151,9 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		excuse = append(excuse, "the round reported an error: "+t.roundErr.Error())
 	}
 	damaged := w.damagedTypes(t, post, excuse)
-	checkRoundReported(vs, t.roundCounters, t.preEvents)
+	checkRoundReported(vs, t.roundCounters, countedEvents(t))
+	checkStoppedReported(vs, t)
+	checkEraseTriesReported(vs, t)
 	checkRetriedCommit(vs, t, b.roundGen.number, b.eraseSize)
 	checkCorruptAnswered(vs, t.preEvents, t.answers, t.powerLost, b.threshold())
 	judgeFailover(vs, w.failoverFacts(t, rec, writes, last, w.restoreExcused(rec.engine.Status(), last, post, damaged)), b.threshold())

@@ -42,12 +42,18 @@ const (
 	// (written again, erased and written again) never succeed and must
 	// stop.
 	pointWorn
+	// pointStop: the round stopped by its context, the backup's erases
+	// failing from there (stop.go).
+	pointStop
+	// pointWornErase: from a backup erase of the round on, every erase of
+	// its area fails silently (wornerase.go).
+	pointWornErase
 )
 
 var pointKindNames = []string{
 	pointCut: "cut", pointTorn: "torn", pointAnomaly: "anomaly", pointSilentErase: "silent-erase", pointWeak: "weak",
 	pointPrimaryCorrupt: "primary-corrupt", pointSlowProbe: "slow-probe", pointPrimaryDies: "primary-dies", pointBackupDamage: "backup-damage",
-	pointReimage: "reimage", pointWorn: "worn",
+	pointReimage: "reimage", pointWorn: "worn", pointStop: "stop", pointWornErase: "worn-erase",
 }
 
 // String returns the kind's name, as reports count points by kind.
@@ -82,7 +88,9 @@ func (b *bench) points() []point {
 		ps = append(ps, b.opPoints(i, op, &writes)...)
 	}
 	ps = append(ps, b.damagePoints()...)
-	return append(ps, b.wornPoints()...)
+	ps = append(ps, b.wornPoints()...)
+	ps = append(ps, b.stopPoints()...)
+	return append(ps, b.wornErasePoints()...)
 }
 
 // wornPoints lists the worn areas of the round: from the round's first

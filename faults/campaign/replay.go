@@ -222,7 +222,9 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 		return w.afterRound(ctx, c, nil, ph)
 	}
 	ph.injector.Arm()
-	ph.report, ph.err = e.Round(ctx)
+	rctx, stop := ph.injector.Context(ctx) // a Cancel rule stops the round
+	ph.report, ph.err = e.Round(rctx)
+	stop()
 	return w.afterRound(ctx, c, e, ph)
 }
 
@@ -281,7 +283,9 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	w.clock.set(s.time)
 	ph.prefix = b.answers[:b.split:b.split]
 	ph.injector.Arm()
-	if ph.report, ph.err = e.Apply(ctx, b.prepared); errors.Is(ph.err, engine.ErrStale) {
+	rctx, stop := ph.injector.Context(ctx) // a Cancel rule stops the round
+	defer stop()
+	if ph.report, ph.err = e.Apply(rctx, b.prepared); errors.Is(ph.err, engine.ErrStale) {
 		return result{}, fmt.Errorf("branch: %w", ph.err)
 	}
 	return w.afterRound(ctx, c, e, ph)
