@@ -5,7 +5,6 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/cmcsync/cmcsync/faults"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -112,36 +111,4 @@ func checkEraseTriesReported(vs verdicts, t *trial) {
 			vs.fail(BoundedWear, "the round's error says %q, but the faults made %d erase(s) of that block fail silently", m[0], silent)
 		}
 	}
-}
-
-// stoppedDetail starts the detail of the interrupt event of a round
-// stopped by its context.
-const stoppedDetail = "round stopped: "
-
-// countedEvents returns the round's events that checkRoundReported holds
-// the engine's counters to: all of them but the interrupt event of a
-// round the schedule stopped (faults.Cancel). Today's engine reports that
-// event (EventInterrupt, "round stopped: ...") without counting it in
-// Status.Counters.Interrupts, which counts the anomalies' interruptions
-// only; docs/MUTATION.md (branch reach5) lists this as an open question
-// for the engine, not judged here.
-func countedEvents(t *trial) []engine.Event {
-	cancelled := false
-	for _, f := range t.roundFired {
-		if _, ok := f.Action.(faults.Cancel); ok {
-			cancelled = true
-			break
-		}
-	}
-	if !cancelled {
-		return t.preEvents
-	}
-	out := make([]engine.Event, 0, len(t.preEvents))
-	for _, ev := range t.preEvents {
-		if ev.Kind == engine.EventInterrupt && strings.HasPrefix(ev.Detail, stoppedDetail) {
-			continue
-		}
-		out = append(out, ev)
-	}
-	return out
 }

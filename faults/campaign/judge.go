@@ -151,7 +151,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		excuse = append(excuse, "the round reported an error: "+t.roundErr.Error())
 	}
 	damaged := w.damagedTypes(t, post, excuse)
-	checkRoundReported(vs, t.roundCounters, countedEvents(t))
+	checkRoundReported(vs, t.roundCounters, t.preEvents)
 	checkStoppedReported(vs, t)
 	checkEraseTriesReported(vs, t)
 	checkRetriedCommit(vs, t, b.roundGen.number, b.eraseSize)

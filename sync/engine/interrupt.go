@@ -171,6 +171,9 @@ func (e *Engine) answers(rs *roundState, an *anomaly) error {
 func (e *Engine) stopped(rs *roundState, r *store.Round, cause error) (RoundReport, error) {
 	r.Abandon()
 	e.event(EventInterrupt, rs.report.Generation, "round stopped: "+cause.Error())
+	e.mu.Lock()
+	e.counters.Interrupts++
+	e.mu.Unlock()
 	rs.report.Outcome = OutcomeInterrupted
 	if err := e.purgeRound(rs); err != nil {
 		cause = errors.Join(cause, err)

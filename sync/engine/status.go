@@ -13,11 +13,14 @@ type Counters struct {
 	Rounds         int64 `json:"rounds"`
 	Commits        int64 `json:"commits"`
 	NothingChanged int64 `json:"nothing_changed"`
-	Interrupts     int64 `json:"interrupts"`
-	Failovers      int64 `json:"failovers"`
-	Purges         int64 `json:"purges"`
-	Recoveries     int64 `json:"recoveries"`
-	Errors         int64 `json:"errors"`
+	// Interrupts counts rounds interrupted before their commit: by an
+	// anomaly of the primary or stopped by their context (a daemon's
+	// shutdown, a new configuration); one EventInterrupt each.
+	Interrupts int64 `json:"interrupts"`
+	Failovers  int64 `json:"failovers"`
+	Purges     int64 `json:"purges"`
+	Recoveries int64 `json:"recoveries"`
+	Errors     int64 `json:"errors"`
 	// PrimaryCorrupt counts anomalies where the primary answered with
 	// corrupt information (EventPrimaryCorrupt).
 	PrimaryCorrupt int64 `json:"primary_corrupt"`
