@@ -87,9 +87,7 @@ func (w *Flash) read(p []byte, off int64, piece func(filled int)) (int, error) {
 		in.answered(d, start, d.err)
 		return 0, d.err
 	}
-	in.mu.Lock()
-	spans := in.unstable[w.role]
-	in.mu.Unlock()
+	spans := d.unstable
 	var n int
 	var err error
 	switch {
@@ -105,7 +103,7 @@ func (w *Flash) read(p []byte, off int64, piece func(filled int)) (int, error) {
 	default:
 		n, err = w.wrapped.ReadAt(p, off)
 	}
-	if err == nil {
+	if err == nil && d.weakLeft {
 		in.readWeak(w, off, int64(len(p)))
 	}
 	in.answered(d, start, err)
@@ -145,7 +143,6 @@ func (w *Flash) program(p []byte, off int64) (int, error) {
 		in.answered(d, start, d.err)
 		return 0, d.err
 	}
-	in.settle(w.role, off, n, false)
 	done, err := w.wrapped.WriteAt(p, off)
 	if err == nil && d.weak {
 		in.mu.Lock()
@@ -179,7 +176,6 @@ func (w *Flash) Erase(off, n int64) error {
 			err = d.err
 		case d.silent:
 		default:
-			in.settle(w.role, pos, step, true)
 			err = w.wrapped.Erase(pos, step)
 		}
 		in.answered(d, start, err)
@@ -193,8 +189,8 @@ func (w *Flash) Erase(off, n int64) error {
 
 // now returns the clock's time if it tells it (Options.Clock is a Timer).
 func (in *Injector) now() time.Time {
-	if t, ok := in.options.Clock.(Timer); ok {
-		return t.Now()
+	if in.timer != nil {
+		return in.timer.Now()
 	}
 	return time.Time{}
 }

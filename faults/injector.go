@@ -127,6 +127,11 @@ type Injector struct {
 	weak         map[Role][]span
 	corrupted    map[Role][]Span
 	cancel       func() // cancels the context Context returned (Cancel)
+	// classes are the classes of the schedule's rules' predicates (by
+	// rule): before skips the Match of a rule whose class leaves the
+	// operation out. timer is Options.Clock as a Timer (nil if it is not).
+	classes []opClass
+	timer   Timer
 }
 
 type blockKey struct {
@@ -145,6 +150,11 @@ func NewInjector(s Schedule, o Options) *Injector {
 		in.err = err
 		in.schedule = Schedule{}
 	}
+	in.classes = make([]opClass, len(in.schedule.Rules))
+	for i, r := range in.schedule.Rules {
+		in.classes[i] = classOf(r.When)
+	}
+	in.timer, _ = o.Clock.(Timer)
 	return in
 }
 
@@ -230,13 +240,34 @@ type decision struct {
 	silent bool
 	// weak: a program that runs, then reads right once (see Weak).
 	weak bool
+	// For a read that runs: the device's unstable ranges, and whether it
+	// has weakly programmed ranges not read yet (see readWeak), as they
+	// were when before decided.
+	unstable []span
+	weakLeft bool
 }
 
 // before counts the operation, runs the trace and the matching actions, and
-// decides what the operation does.
+// decides what the operation does. A program or erase that is to run has
+// its range settled (settleLocked) before before returns, under the same lock; a
+// read that is to run gets the device's unstable and weak state in d.
 func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) decision {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	d := in.decideOp(w, kind, off, n, data)
+	if d.err != nil || d.silent {
+		return d
+	}
+	if kind == Read {
+		d.unstable, d.weakLeft = in.unstable[w.role], len(in.weak[w.role]) > 0
+	} else {
+		in.settleLocked(w.role, off, n, kind == Erase)
+	}
+	return d
+}
+
+// decideOp is before's decision, with in.mu held.
+func (in *Injector) decideOp(w *Flash, kind Kind, off, n int64, data []byte) decision {
 	if in.disarmed {
 		return decision{}
 	}
@@ -252,8 +283,8 @@ func (in *Injector) before(w *Flash, kind Kind, off, n int64, data []byte) decis
 		return d
 	}
 	var outcome Action
-	for _, r := range in.schedule.Rules {
-		if !r.When.Match(d.op) {
+	for i, r := range in.schedule.Rules {
+		if !in.classes[i].admits(d.op) || !r.When.Match(d.op) {
 			continue
 		}
 		if r.Do.outcome() {

@@ -77,12 +77,10 @@ func (in *Injector) ExpireWeak() {
 	clear(in.weak)
 }
 
-// settle ends emulated instability and weak programs where a program or
+// settleLocked (in.mu held) ends emulated instability and weak programs where a program or
 // erase rewrites bytes; an erase also ends the changes of flips and
 // scribbles there.
-func (in *Injector) settle(role Role, off, n int64, erase bool) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
+func (in *Injector) settleLocked(role Role, off, n int64, erase bool) {
 	if len(in.unstable[role]) > 0 {
 		in.unstable[role] = removeSpans(in.unstable[role], off, n)
 	}
