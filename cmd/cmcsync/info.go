@@ -206,7 +206,7 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		"put takes back), or with --json describes the record. It only reads: nothing",
 		"is written to either chip, not even the repairs a writing command's open",
 		"makes; a failover's restore or a restore-defaults not finished on the active",
-		"chip is refused (exit 1: run cmcsync sync, which finishes it).")
+		"chip is refused (exit 3: run cmcsync sync, which finishes it).")
 	pf := addPairFlags(fs)
 	out := fs.String("out", "", "write the payload to `FILE` (default: standard output)")
 	pos, done, err := parseWithArgs(fs, args)
