@@ -251,7 +251,7 @@ func (b backend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult,
 	if t == info.Asset && (p.Slot < 0 || p.Slot >= info.NumFRUs) {
 		return web.InfoPutResult{}, &web.FieldError{Field: "slot", Msg: fmt.Sprintf("asset slot %d out of range: want 0 (the chassis), 1-%d (the nodes) or %d-%d (the PSUs)", p.Slot, info.NumNodes, info.NumNodes+1, info.NumFRUs-1)}
 	}
-	o := collect.Options{Slot: p.Slot}
+	o := collect.Options{Slot: p.Slot, AllowEmpty: p.AllowEmpty}
 	switch p.SELLayout {
 	case "", "ipmitool":
 		o.SELLayout = sel.LayoutIpmitool
@@ -263,7 +263,15 @@ func (b backend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult,
 	if err := b.refuseIfChipGone(); err != nil {
 		return web.InfoPutResult{}, err
 	}
-	res, err := b.d.PutInfo(t, p.Data, o)
+	// An empty input is refused before the engine is asked for anything.
+	err = collect.CheckEmpty(t, p.Data, o)
+	res := InfoPut{}
+	if err == nil {
+		res, err = b.d.PutInfo(t, p.Data, o)
+	}
+	if errors.Is(err, collect.ErrEmpty) && t == info.EventLog {
+		return web.InfoPutResult{}, fmt.Errorf("%w: %v (\"allow_empty\": true clears the event log on purpose)", web.ErrInvalid, err)
+	}
 	if errors.Is(err, collect.ErrInput) {
 		return web.InfoPutResult{}, fmt.Errorf("%w: %v", web.ErrInvalid, err)
 	}

@@ -100,6 +100,33 @@ func TestPutInfoDuringRounds(t *testing.T) {
 	again, err := r.Read(info.EventLog)
 	require.NoError(t, err)
 	require.Equal(t, rec.Seq, again.Seq)
+
+	// An empty input (a failed export) is refused, for every type, and
+	// writes nothing; allowed, it clears the event log only.
+	for _, p := range []web.InfoPut{
+		{Type: "event-log"},
+		{Type: "event-log", Data: []byte("# no records\n")},
+		{Type: "asset", AllowEmpty: true},
+		{Type: "power"},
+	} {
+		_, err = b.PutInfo(ctx, p)
+		require.ErrorIs(t, err, web.ErrInvalid, "%+v", p)
+		require.ErrorContains(t, err, collect.ErrEmpty.Error())
+		if p.Type == "event-log" {
+			require.ErrorContains(t, err, `"allow_empty": true clears the event log on purpose`)
+		}
+	}
+	again, err = r.Read(info.EventLog)
+	require.NoError(t, err)
+	require.Equal(t, rec.Seq, again.Seq, "an empty input wrote nothing")
+	res, err := b.PutInfo(ctx, web.InfoPut{Type: "event-log", AllowEmpty: true})
+	require.NoError(t, err)
+	require.True(t, res.Changed)
+	rec, err = r.Read(info.EventLog)
+	require.NoError(t, err)
+	tb, err = info.DecodeTable(info.EventLog, rec.Payload)
+	require.NoError(t, err)
+	require.Zero(t, tb.Count, "allowed, the empty input cleared the event log")
 }
 
 // TestPutInfoRefusesBadMembers: an asset slot out of range, an unknown

@@ -425,6 +425,11 @@ type InfoPutRequest struct {
 	// SELLayout is a raw SEL file's layout: "ipmitool" (the default, as
 	// `ipmitool sel writeraw` saves it) or "ipmi"; only for event-log.
 	SELLayout string `json:"sel_layout,omitempty"`
+	// AllowEmpty lets an empty input (DataBase64 "", or a SEL file without
+	// a record) clear the event log; without it an empty input is refused
+	// (400), as for every other type: an export that failed upstream
+	// leaves one, and it would clear the record.
+	AllowEmpty bool `json:"allow_empty,omitempty"`
 }
 
 // InfoPut is a decoded PUT /api/info/{type}, as a Backend gets it.
@@ -433,6 +438,9 @@ type InfoPut struct {
 	Data      []byte
 	Slot      int
 	SELLayout string // "ipmitool" or "ipmi"
+	// AllowEmpty (InfoPutRequest.AllowEmpty): an empty input clears the
+	// event log.
+	AllowEmpty bool
 }
 
 // InfoPutResult is the answer of PUT /api/info/{type}.

@@ -132,15 +132,24 @@ func (c *Client) Failback(ctx context.Context) (Failback, error) {
 	return fb, c.do(ctx, http.MethodPost, "/api/failback", nil, &fb)
 }
 
+// InfoPutOptions is what Client.PutInfo sends.
+type InfoPutOptions struct {
+	Type       string // the information type's name
+	Data       []byte // a SEL file, a FRU image for Slot, or a payload as info get prints it
+	Slot       int    // asset: the slot
+	SELLayout  string // "" (ipmitool), "ipmitool" or "ipmi"
+	AllowEmpty bool   // an empty SEL file clears the event log (InfoPutRequest.AllowEmpty)
+}
+
 // PutInfo writes a type's record of the active chip's information region
-// through the daemon from data (a SEL file, a FRU image for slot, or a
-// payload as info get prints it); input the daemon refuses wraps
-// ErrInvalid.
-func (c *Client) PutInfo(ctx context.Context, typ string, data []byte, slot int, selLayout string) (InfoPutResult, error) {
+// through the daemon; input the daemon refuses (one that does not decode,
+// an empty one without AllowEmpty) wraps ErrInvalid.
+func (c *Client) PutInfo(ctx context.Context, o InfoPutOptions) (InfoPutResult, error) {
 	var res InfoPutResult
-	req := InfoPutRequest{DataBase64: base64.StdEncoding.EncodeToString(data), SELLayout: selLayout}
-	if slot != 0 {
+	req := InfoPutRequest{DataBase64: base64.StdEncoding.EncodeToString(o.Data), SELLayout: o.SELLayout, AllowEmpty: o.AllowEmpty}
+	if o.Slot != 0 {
+		slot := o.Slot
 		req.Slot = &slot
 	}
-	return res, c.do(ctx, http.MethodPut, "/api/info/"+url.PathEscape(typ), req, &res)
+	return res, c.do(ctx, http.MethodPut, "/api/info/"+url.PathEscape(o.Type), req, &res)
 }

@@ -60,14 +60,14 @@ func TestClientFailback(t *testing.T) {
 
 func TestClientPutInfo(t *testing.T) {
 	c, _, _ := newClient(t)
-	res, err := c.PutInfo(t.Context(), "asset", []byte("fru image"), 2, "")
+	res, err := c.PutInfo(t.Context(), web.InfoPutOptions{Type: "asset", Data: []byte("fru image"), Slot: 2})
 	require.NoError(t, err)
 	require.Equal(t, web.InfoPutResult{Type: "asset", Slot: 2, Changed: true, Seq: 1, Size: 9}, res)
-	_, err = c.PutInfo(t.Context(), "power", []byte("bad"), 0, "")
+	_, err = c.PutInfo(t.Context(), web.InfoPutOptions{Type: "power", Data: []byte("bad")})
 	require.ErrorIs(t, err, web.ErrInvalid)
-	_, err = c.PutInfo(t.Context(), "no/such", []byte("x"), 0, "")
+	_, err = c.PutInfo(t.Context(), web.InfoPutOptions{Type: "no/such", Data: []byte("x")})
 	require.ErrorIs(t, err, web.ErrAPI)
-	_, err = c.PutInfo(t.Context(), "event-log", make([]byte, 5<<20), 0, "")
+	_, err = c.PutInfo(t.Context(), web.InfoPutOptions{Type: "event-log", Data: make([]byte, 5<<20)})
 	require.ErrorIs(t, err, web.ErrInvalid, "a body over the limit (413) is bad input too")
 	require.ErrorContains(t, err, "413")
 }

@@ -313,8 +313,8 @@ func decodeInfoPut(body []byte, typ string) (InfoPut, error) {
 	if err := decodeObject(body, &req, false); err != nil {
 		return InfoPut{}, err
 	}
-	if req.DataBase64 == "" {
-		return InfoPut{}, &FieldError{"data_base64", "missing: the input in standard base64 (a SEL file, a FRU image, or a payload as info get prints it)"}
+	if req.DataBase64 == "" && !req.AllowEmpty {
+		return InfoPut{}, &FieldError{"data_base64", "missing or empty: the input in standard base64 (a SEL file, a FRU image, or a payload as info get prints it); an empty input, as an export that failed leaves it, would clear the record: to clear the event log on purpose send \"allow_empty\": true"}
 	}
 	if base64.StdEncoding.DecodedLen(len(req.DataBase64)) > MaxInfoBytes+2 {
 		return InfoPut{}, &FieldError{"data_base64", fmt.Sprintf("the input is larger than %d bytes", MaxInfoBytes)}
@@ -326,7 +326,7 @@ func decodeInfoPut(body []byte, typ string) (InfoPut, error) {
 	if len(data) > MaxInfoBytes {
 		return InfoPut{}, &FieldError{"data_base64", fmt.Sprintf("the input is %d bytes, larger than %d", len(data), MaxInfoBytes)}
 	}
-	p := InfoPut{Type: typ, Data: data, SELLayout: req.SELLayout}
+	p := InfoPut{Type: typ, Data: data, SELLayout: req.SELLayout, AllowEmpty: req.AllowEmpty}
 	switch p.SELLayout {
 	case "":
 		p.SELLayout = "ipmitool"

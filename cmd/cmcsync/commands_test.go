@@ -152,7 +152,7 @@ func TestInfoCommands(t *testing.T) {
 func TestUpgradeCommand(t *testing.T) {
 	dir, chips := pairFiles(t)
 	_, _, err := runCLI(append([]string{"upgrade", "keep"}, chips...)...)
-	require.Equal(t, 1, statusOf(err))
+	require.Equal(t, 3, statusOf(err), "refused, nothing done")
 	require.ErrorContains(t, err, "no image upgrade is pending")
 
 	// Upgrade the primary's image, as a firmware update would.
@@ -167,7 +167,7 @@ func TestUpgradeCommand(t *testing.T) {
 	require.NoError(t, f.Close())
 
 	_, _, err = runCLI(append([]string{"sync"}, chips...)...)
-	require.Equal(t, 1, statusOf(err))
+	require.Equal(t, 3, statusOf(err), "refused: the round waits for a choice")
 	require.ErrorContains(t, err, "cmcsync upgrade keep syncs")
 	require.ErrorContains(t, err, "cmcsync upgrade restore REPLACES")
 	for _, tc := range []struct {
@@ -177,7 +177,7 @@ func TestUpgradeCommand(t *testing.T) {
 		{[]string{"upgrade"}, 2},
 		{[]string{"upgrade", "maybe"}, 2},
 		{[]string{"upgrade", "keep", "--json"}, 0},
-		{[]string{"upgrade", "keep"}, 1}, // chosen: nothing pending any more
+		{[]string{"upgrade", "keep"}, 3}, // chosen: nothing pending any more, refused
 	} {
 		out, _, err := runCLI(append(tc.args, chips...)...)
 		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)

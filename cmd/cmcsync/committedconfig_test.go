@@ -14,7 +14,7 @@ import (
 
 // TestCommittedConfigInvalidCommands: a backup whose committed
 // configuration the engine refuses (no types, group size 2) makes sync
-// fail (exit 1) naming the field and `cmcsync config set`, with both
+// refuse (exit 3) naming the field and `cmcsync config set`, with both
 // image files unchanged; config get and inspect still read; config set
 // repairs it and the next sync commits a generation.
 func TestCommittedConfigInvalidCommands(t *testing.T) {
@@ -42,7 +42,7 @@ func TestCommittedConfigInvalidCommands(t *testing.T) {
 
 	_, _, err = runCLI(append([]string{"sync"}, chips...)...)
 	code, msg := exitOf(t, err)
-	require.Equal(t, exitFailure, code, msg)
+	require.Equal(t, exitRefused, code, msg)
 	require.Contains(t, msg, "the committed sync configuration is invalid")
 	require.Contains(t, msg, "select at least one information type")
 	require.Contains(t, msg, "cmcsync config set")

@@ -203,12 +203,12 @@ func (o *openedEngine) requireBackupStore(cmd string) error {
 // undone: each is noted on stderr, the answer coming from the committed
 // generation; with region (the answer is read from the active chip's
 // information region), one that writes that region (a failover's
-// restore, a restore-defaults, not finished) is a refusal, exit 1.
+// restore, a restore-defaults, not finished) is a refusal, exit 3.
 func (o *openedEngine) readOnlyPending(cmd string, stderr io.Writer, region bool) error {
 	pend := o.Pending()
 	for _, p := range pend {
 		if region && p.Info {
-			return &exitError{code: exitFailure, msg: fmt.Sprintf("%s: %s, so the active chip's information region may hold part old, part new contents; nothing was written (%s only reads and repairs nothing): run cmcsync sync, whose open finishes it, then ask again", cmd, p.What, cmd)}
+			return &exitError{code: exitRefused, msg: fmt.Sprintf("%s: %s, so the active chip's information region may hold part old, part new contents; nothing was written (%s only reads and repairs nothing): run cmcsync sync, whose open finishes it, then ask again", cmd, p.What, cmd)}
 		}
 	}
 	for _, p := range pend {

@@ -70,17 +70,21 @@ type infoPutResult struct {
 
 func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("info put", stderr,
-		"usage: cmcsync info put TYPE FILE|- --primary SPEC --backup SPEC [--config FILE] [--slot N] [--json]",
+		"usage: cmcsync info put TYPE FILE|- --primary SPEC --backup SPEC [--config FILE] [--slot N] [--allow-empty] [--json]",
 		"\nWrites TYPE's record of the active chip's information region from FILE (- reads",
 		"stdin), as a CMC service does: event-log takes a SEL file (raw records or",
 		"ipmitool's text), asset an IPMI FRU image for one slot, every type a payload as",
 		"cmcsync info get prints it. Input that does not decode exits 2 and writes nothing;",
-		"a payload equal to the stored one is not written. While cmcsync serve holds",
+		"so does an empty one (0 bytes, or a SEL file without a record: an export that",
+		"failed would clear the record), unless --allow-empty, which lets an empty SEL",
+		"file clear the event log. A payload equal to the stored one is not written.",
+		"While cmcsync serve holds",
 		"the chips, it goes through the daemon's API (with --config naming its",
 		"configuration), which writes between rounds.")
 	pf := addPairFlags(fs)
 	slot := fs.Int("slot", 0, "asset: the FRU slot (0 the chassis, 1-16 the nodes, 17-22 the PSUs)")
 	layout := fs.String("sel-layout", "ipmitool", "event-log raw files: ipmitool (as ipmitool sel writeraw saves them) or ipmi")
+	allowEmpty := fs.Bool("allow-empty", false, "event-log: an empty SEL file (0 bytes, or no record) clears the event log (without it, refused)")
 	pos, done, err := parseWithArgs(fs, args)
 	if done {
 		return err
@@ -107,12 +111,18 @@ func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		// bad input, and nothing is opened.
 		return fmt.Errorf("info put: %w: %w (give the FILE to put, or - for standard input)", errBadInput, err)
 	}
+	o := collect.Options{Slot: *slot, SELLayout: sl, AllowEmpty: *allowEmpty}
+	// An empty input is refused before the chips open: nothing is
+	// opened, locked or written.
+	if err := collect.CheckEmpty(t, input, o); err != nil {
+		return fmt.Errorf("info put: %s: %w", pos[1], inputErr(err))
+	}
 	e, c, err := pf.openOrDaemon(ctx, fs, stderr, "info put", "putting through its API")
 	if err != nil {
 		return err
 	}
 	if c != nil {
-		res, err := c.PutInfo(ctx, t.String(), input, *slot, *layout)
+		res, err := c.PutInfo(ctx, web.InfoPutOptions{Type: t.String(), Data: input, Slot: *slot, SELLayout: *layout, AllowEmpty: *allowEmpty})
 		if errors.Is(err, web.ErrInvalid) {
 			return fmt.Errorf("info put: %s: %w: %w", pos[1], errBadInput, err)
 		}
@@ -132,7 +142,7 @@ func runInfoPut(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return withRegionHint(fmt.Errorf("info put: the active chip's information region: %w", err), regionHintPair)
 	}
-	changed, err := collect.PutInput(r, t, input, collect.Options{Slot: *slot, SELLayout: sl})
+	changed, err := collect.PutInput(r, t, input, o)
 	if err != nil {
 		return fmt.Errorf("info put: %s: %w", pos[1], inputErr(err))
 	}
@@ -165,8 +175,12 @@ func typeNames() string {
 	return strings.Join(names, ", ")
 }
 
-// inputErr marks decoding errors as bad input (exit 2).
+// inputErr marks decoding errors as bad input (exit 2); an empty event
+// log input names --allow-empty.
 func inputErr(err error) error {
+	if errors.Is(err, collect.ErrEmpty) && strings.Contains(err.Error(), "event-log") {
+		return fmt.Errorf("%w: %w (--allow-empty clears the event log on purpose)", errBadInput, err)
+	}
 	if errors.Is(err, collect.ErrInput) {
 		return fmt.Errorf("%w: %w", errBadInput, err)
 	}
@@ -192,7 +206,7 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 		"put takes back), or with --json describes the record. It only reads: nothing",
 		"is written to either chip, not even the repairs a writing command's open",
 		"makes; a failover's restore or a restore-defaults not finished on the active",
-		"chip is refused (exit 1: run cmcsync sync, which finishes it).")
+		"chip is refused (exit 3: run cmcsync sync, which finishes it).")
 	pf := addPairFlags(fs)
 	out := fs.String("out", "", "write the payload to `FILE` (default: standard output)")
 	pos, done, err := parseWithArgs(fs, args)
@@ -253,14 +267,16 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 
 func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("info collect", stderr,
-		"usage: cmcsync info collect --dir FOLDER --primary SPEC --backup SPEC [--config FILE] [--json]",
+		"usage: cmcsync info collect --dir FOLDER --primary SPEC --backup SPEC [--config FILE] [--allow-empty] [--json]",
 		"\nWrites each type that has a file in FOLDER and changed: a file named after the",
 		"type (power, fan, node, event-log, fault-log, asset; any extension, e.g.",
 		"event-log.sel), and asset/N.bin FRU images by slot. Every file is checked",
-		"first: one that does not decode exits 2 and nothing is written.")
+		"first: one that does not decode, or is empty (0 bytes, or a SEL file without a",
+		"record) without --allow-empty, exits 2 and nothing is written.")
 	pf := addPairFlags(fs)
 	dir := fs.String("dir", "", "the `FOLDER` of information files (required)")
 	layout := fs.String("sel-layout", "ipmitool", "event-log raw files: ipmitool or ipmi")
+	allowEmpty := fs.Bool("allow-empty", false, "an empty event-log file (0 bytes, or no record) clears the event log (without it, refused)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -282,7 +298,7 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer func() { err = e.CloseAfter(err, false) }()
-	results, err := collect.Collect(r, *dir, collect.Options{SELLayout: sl})
+	results, err := collect.Collect(r, *dir, collect.Options{SELLayout: sl, AllowEmpty: *allowEmpty})
 	if err != nil {
 		return fmt.Errorf("info collect: %w", inputErr(err))
 	}

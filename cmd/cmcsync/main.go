@@ -73,7 +73,7 @@ const (
 	exitOK      = 0 // done; for checks: nothing wrong found
 	exitFailure = 1 // failed, or a check found a violation or damage
 	exitUsage   = 2 // bad command line, configuration file or input
-	exitRefused = 3 // refused to destroy data, a device is busy, or (campaign merge) shards missing
+	exitRefused = 3 // refused, nothing done: would destroy data, nothing to do (no upgrade pending), not now (a choice or a repair pending), a device is busy, or (campaign merge) shards missing
 )
 
 // exitCode maps an error to its exit status: an exitError's own code;

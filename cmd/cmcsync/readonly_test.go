@@ -247,7 +247,7 @@ func TestReadOnlyCommandsBusy(t *testing.T) {
 
 // TestReadOnlyInfoGetRefusesAnUnfinishedRestore: a restore-defaults cut
 // in the middle of writing the primary's information region leaves it
-// half restored; info get, which only reads, refuses (exit 1) saying what
+// half restored; info get, which only reads, refuses (exit 3) saying what
 // is pending and that cmcsync sync finishes it, and writes nothing;
 // config get answers (the configuration is the committed one). After
 // cmcsync sync, info get answers the defaults.
@@ -260,7 +260,7 @@ func TestReadOnlyInfoGetRefusesAnUnfinishedRestore(t *testing.T) {
 	before := snapshotDir(t, dir)
 	_, _, err := runCLI(append([]string{"info", "get", "power"}, chips...)...)
 	require.Error(t, err)
-	require.Equal(t, exitFailure, exitCode(err), "%v", err)
+	require.Equal(t, exitRefused, exitCode(err), "%v", err)
 	for _, want := range []string{"info get: a restore-defaults", "is not complete", "nothing was written", "run cmcsync sync"} {
 		require.Contains(t, err.Error(), want)
 	}

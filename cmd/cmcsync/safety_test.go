@@ -209,8 +209,8 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 		{[]string{"config", "set", "--interval", "45s", "--verify=false"}, 0, "interval 45s"},
 		{[]string{"config", "get"}, 0, "interval 45s\nthreshold 2s\nverify false"},
 		{[]string{"config", "set", "--interval", "100h"}, 2, ""},
-		{[]string{"upgrade", "keep"}, 1, ""},
-		{[]string{"failback"}, 3, ""}, // refused by the daemon (409): chip A is active
+		{[]string{"upgrade", "keep"}, 3, ""}, // refused by the daemon (409): no upgrade pending
+		{[]string{"failback"}, 3, ""},        // refused by the daemon (409): chip A is active
 		{[]string{"info", "put", "event-log", selFile(t, dir, 3)}, 0, "event-log: written from"},
 		{[]string{"info", "put", "event-log", selFile(t, dir, 3)}, 0, "unchanged (nothing written)"},
 		{[]string{"info", "put", "event-log", badFile}, 2, ""},

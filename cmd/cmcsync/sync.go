@@ -194,11 +194,16 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		printSync(stdout, &res)
 	}
 	if roundErr != nil {
-		hint := ""
-		if errors.Is(roundErr, engine.ErrUpgradePending) {
-			hint = upgradeHint(e.Status())
+		switch {
+		case errors.Is(roundErr, engine.ErrUpgradePending):
+			// The round waits for a choice: refused, nothing synced
+			// (exit 3, as the API's 409).
+			return &exitError{code: exitRefused, msg: fmt.Sprintf("sync: round %s: %v%s", rep.Outcome, roundErr, upgradeHint(e.Status()))}
+		case errors.Is(roundErr, engine.ErrCommittedConfig):
+			// Refused before anything is written (the API's 409).
+			return &exitError{code: exitRefused, msg: fmt.Sprintf("sync: round %s: %v", rep.Outcome, roundErr)}
 		}
-		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round %s: %v%s", rep.Outcome, roundErr, hint)}
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round %s: %v", rep.Outcome, roundErr)}
 	}
 	return roundNotSynced(rep, e.Status())
 }

@@ -42,7 +42,7 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 		"  restore  write each selected type's preset defaults to the primary's",
 		"           information region (replacing what it holds), then sync them",
 		"The choice is committed with the round it runs. Without a pending upgrade it",
-		"changes nothing and exits 1.")
+		"is refused: it changes nothing and exits 3.")
 	pf := addPairFlags(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
@@ -55,7 +55,8 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 		st, err := c.Upgrade(ctx, web.UpgradeChoice(choice.String()))
 		switch {
 		case errors.Is(err, web.ErrNoUpgrade):
-			return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: %v", name, err)}
+			// Refused, nothing done: exit 3 (docs/CLI.md, Exit status).
+			return &exitError{code: exitRefused, msg: fmt.Sprintf("upgrade %s: %v", name, err)}
 		case err != nil:
 			return fmt.Errorf("upgrade %s: %w", name, err)
 		}
@@ -73,7 +74,7 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 		return err
 	}
 	if st := e.Status(); !st.UpgradePending {
-		return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: no image upgrade is pending (the primary runs %q, the version committed): nothing to choose", name, st.CommittedVersion)}
+		return &exitError{code: exitRefused, msg: fmt.Sprintf("upgrade %s: no image upgrade is pending (the primary runs %q, the version committed): nothing to choose", name, st.CommittedVersion)}
 	}
 	rep, roundErr := e.UpgradeRound(ctx, choice)
 	res := upgradeResult{Choice: choice.String(), Round: jsonout.FromRound(rep), Status: jsonout.FromStatus(e.Status())}
@@ -85,7 +86,11 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 		fmt.Fprintf(stdout, "upgrade: %s; round %s, generation %d\n", choice, rep.Outcome, rep.Generation)
 	}
 	if roundErr != nil {
-		return &exitError{code: exitFailure, msg: fmt.Sprintf("upgrade %s: round %s: %v", name, rep.Outcome, roundErr)}
+		code := exitFailure
+		if errors.Is(roundErr, engine.ErrCommittedConfig) {
+			code = exitRefused // refused before anything is written
+		}
+		return &exitError{code: code, msg: fmt.Sprintf("upgrade %s: round %s: %v", name, rep.Outcome, roundErr)}
 	}
 	return nil
 }

@@ -26,8 +26,17 @@
 // /proc/mtd lists it (mtd:name=flash1; Spec.Resolve finds its device, and
 // Open resolves it first).
 //
+// Keys are separated by commas. A value holding a comma (a path such as
+// /tmp/run,1/a.img) is written in double quotes, file="/tmp/run,1/a.img";
+// inside the quotes \" is a quote and \\ a backslash, and no other escape
+// exists. An unquoted value runs to the next comma and is taken as written
+// (a quote or backslash inside it is literal). A spec whose keys do not
+// parse after an unquoted file, profile or name says that a comma
+// separates keys and shows that value quoted.
+//
 // Parse rejects unknown keys, unknown parts, bad sizes, empty values and
 // repeated keys with an error naming what is allowed; Spec.String gives back
-// a spec that parses to the same Spec. A profile file is read when the spec
+// a spec that parses to the same Spec (quoting a value that holds a comma
+// or starts with a quote). A profile file is read when the spec
 // is parsed (and again when it is opened).
 package flashspec

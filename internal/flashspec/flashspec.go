@@ -77,55 +77,71 @@ func parseSim(rest string) (Spec, error) {
 	if rest == "" {
 		return sp, nil // Validate asks for the part
 	}
+	items, err := splitItems(rest)
+	if err != nil {
+		return sp, err
+	}
 	seen := map[string]bool{}
-	for _, item := range strings.Split(rest, ",") {
-		key, val, ok := strings.Cut(item, "=")
-		if !ok {
-			return sp, fmt.Errorf("%q is not key=value (keys: %s)", item, strings.Join(simKeys, ", "))
+	prev := item{}
+	for _, it := range items {
+		if err := sp.setSim(it, seen); err != nil {
+			// A path or name with an unquoted comma reads as two items:
+			// the error of the second says so.
+			return sp, fmt.Errorf("%w%s", err, commaHint(prev, it))
 		}
-		if seen[key] {
-			return sp, fmt.Errorf("key %q given twice", key)
-		}
-		seen[key] = true
-		if val == "" && isSimKey(key) {
-			return sp, fmt.Errorf("key %q has an empty value", key)
-		}
-		switch key {
-		case "part":
-			sp.Part = strings.ToLower(val)
-		case "profile":
-			sp.Profile = val
-		case "size":
-			n, err := hal.ParseSize(val)
-			if err != nil {
-				return sp, err
-			}
-			sp.Size = n
-		case "file":
-			sp.File = val
-		case "timing":
-			switch val {
-			case "max":
-				sp.MaxTiming = true
-			case "spread":
-				sp.Spread = true
-			case "typical":
-			default:
-				return sp, fmt.Errorf("timing=%s: want timing=typical, timing=max or timing=spread", val)
-			}
-		case "name":
-			sp.Name = val
-		case "erase":
-			m, err := sim.ParseEraseModel(val)
-			if err != nil {
-				return sp, fmt.Errorf("erase=%s: %w", val, err)
-			}
-			sp.EraseModel = m
-		default:
-			return sp, fmt.Errorf("unknown key %q (allowed: %s)", key, strings.Join(simKeys, ", "))
-		}
+		prev = it
 	}
 	return sp, nil
+}
+
+// setSim sets the key of one item of a sim spec.
+func (sp *Spec) setSim(it item, seen map[string]bool) error {
+	key, val := it.key, it.val
+	if !it.hasEq {
+		return fmt.Errorf("%q is not key=value (keys: %s)", it.raw, strings.Join(simKeys, ", "))
+	}
+	if seen[key] {
+		return fmt.Errorf("key %q given twice", key)
+	}
+	seen[key] = true
+	if val == "" && isSimKey(key) {
+		return fmt.Errorf("key %q has an empty value", key)
+	}
+	switch key {
+	case "part":
+		sp.Part = strings.ToLower(val)
+	case "profile":
+		sp.Profile = val
+	case "size":
+		n, err := hal.ParseSize(val)
+		if err != nil {
+			return err
+		}
+		sp.Size = n
+	case "file":
+		sp.File = val
+	case "timing":
+		switch val {
+		case "max":
+			sp.MaxTiming = true
+		case "spread":
+			sp.Spread = true
+		case "typical":
+		default:
+			return fmt.Errorf("timing=%s: want timing=typical, timing=max or timing=spread", val)
+		}
+	case "name":
+		sp.Name = val
+	case "erase":
+		m, err := sim.ParseEraseModel(val)
+		if err != nil {
+			return fmt.Errorf("erase=%s: %w", val, err)
+		}
+		sp.EraseModel = m
+	default:
+		return fmt.Errorf("unknown key %q (allowed: %s)", key, strings.Join(simKeys, ", "))
+	}
+	return nil
 }
 
 func isSimKey(k string) bool {
@@ -141,8 +157,8 @@ func isSimKey(k string) bool {
 // backend; for sim a known part or a profile file that loads and is
 // physically plausible (sim.Part.CheckPlausible), not both, an erase model
 // the part has, a size that is a positive multiple of the erase unit and
-// at most the part's size, one timing corner, and values String can write
-// back (no commas); for mtd an absolute device path and nothing else.
+// at most the part's size and one timing corner; for mtd an absolute
+// device path and nothing else.
 func (s Spec) Validate() error {
 	switch s.Backend {
 	case Sim:
@@ -167,11 +183,6 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("size %s is larger than the %s (%s)", FormatSize(s.Size), p.Name, FormatSize(p.Size))
 		case s.Size%unit != 0:
 			return fmt.Errorf("size %s is not a multiple of the %s erase size %s (erase=%v)", FormatSize(s.Size), p.Name, FormatSize(unit), s.EraseModel)
-		}
-		for key, v := range map[string]string{"file": s.File, "name": s.Name, "profile": s.Profile} {
-			if strings.Contains(v, ",") {
-				return fmt.Errorf("%s %q contains a comma, which separates keys", key, v)
-			}
 		}
 	case MTD:
 		if s.Part != "" || s.Profile != "" || s.Size != 0 || s.File != "" || s.MaxTiming || s.Spread || s.Name != "" || s.EraseModel != sim.Erase4K {
@@ -241,13 +252,13 @@ func (s Spec) String() string {
 		items = append(items, "part="+s.Part)
 	}
 	if s.Profile != "" {
-		items = append(items, "profile="+s.Profile)
+		items = append(items, "profile="+quoteValue(s.Profile))
 	}
 	if s.Size != 0 {
 		items = append(items, "size="+FormatSize(s.Size))
 	}
 	if s.File != "" {
-		items = append(items, "file="+s.File)
+		items = append(items, "file="+quoteValue(s.File))
 	}
 	if s.MaxTiming {
 		items = append(items, "timing=max")
@@ -256,7 +267,7 @@ func (s Spec) String() string {
 		items = append(items, "timing=spread")
 	}
 	if s.Name != "" {
-		items = append(items, "name="+s.Name)
+		items = append(items, "name="+quoteValue(s.Name))
 	}
 	if s.EraseModel != sim.Erase4K {
 		items = append(items, "erase="+s.EraseModel.String())

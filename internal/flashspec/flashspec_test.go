@@ -39,6 +39,14 @@ func TestParse(t *testing.T) {
 			"sim:part=w25q256jv,name=flash1,erase=64k"},
 		{"sim:part=w25q256jv,erase=4k", flashspec.Spec{Backend: "sim", Part: "w25q256jv"}, "sim:part=w25q256jv"},
 		{"sim:part=mt25ql256,size=1M,timing=spread", flashspec.Spec{Backend: "sim", Part: "mt25ql256", Size: 1 << 20, Spread: true}, ""},
+		// A value with a comma is quoted; \" and \\ escape inside quotes.
+		{`sim:part=w25q256jv,file="/tmp/run,1/a.img",size=64K`, flashspec.Spec{Backend: "sim", Part: "w25q256jv", Size: 64 << 10, File: "/tmp/run,1/a.img"},
+			`sim:part=w25q256jv,size=64K,file="/tmp/run,1/a.img"`},
+		{`sim:part=w25q256jv,file="/tmp/x,size=4M/b.img"`, flashspec.Spec{Backend: "sim", Part: "w25q256jv", File: "/tmp/x,size=4M/b.img"}, ""},
+		{`sim:part=w25q256jv,file="/tmp/plain.img"`, flashspec.Spec{Backend: "sim", Part: "w25q256jv", File: "/tmp/plain.img"}, "sim:part=w25q256jv,file=/tmp/plain.img"},
+		{`sim:part=w25q256jv,name="a,\"b\"\\",file=/tmp/c"d\e.img`, flashspec.Spec{Backend: "sim", Part: "w25q256jv", Name: `a,"b"\`, File: `/tmp/c"d\e.img`},
+			`sim:part=w25q256jv,file=/tmp/c"d\e.img,name="a,\"b\"\\"`},
+		{`sim:part=w25q256jv,file="\"q.img"`, flashspec.Spec{Backend: "sim", Part: "w25q256jv", File: `"q.img`}, ""},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := flashspec.Parse(tc.in)
@@ -73,6 +81,16 @@ func TestParseErrors(t *testing.T) {
 		{"sim:part=w25q256jv,erase=", []string{`key "erase" has an empty value`}},
 		{"sim:part=w25q256jv,erase=64k,erase=4k", []string{`key "erase" given twice`}},
 		{"sim:part=mt29f2g01,erase=64k", []string{"the 64k erase model is for SPI NOR parts"}},
+		{"sim:part=w25q256jv,file=/tmp/run,1/a.img", []string{`"1/a.img" is not key=value`, `if it belongs to the file after file=, quote the value, file="/tmp/run,1/a.img"`}},
+		{"sim:part=w25q256jv,file=/tmp/x,size=4M/b.img", []string{`optional K, M or G suffix`, `quote the value, file="/tmp/x,size=4M/b.img"`}},
+		{`sim:part=w25q256jv,file="/tmp/x",size=4M/b.img`, []string{`optional K, M or G suffix`}},
+		{"sim:part=w25q256jv,size=64K,file=/tmp/x,size=4M/b.img", []string{`key "size" given twice (a comma separates keys: if it belongs to the file after file=, quote the value, file="/tmp/x,size=4M/b.img")`}},
+		{"sim:part=w25q256jv,name=a,b=c", []string{`unknown key "b"`, `quote the value, name="a,b=c"`}},
+		{`sim:part=w25q256jv,file="/tmp/a,b.img`, []string{`key "file": the quoted value "/tmp/a,b.img has no closing quote`}},
+		{`sim:part=w25q256jv,file="/tmp/a,b.img"x`, []string{`key "file": "x" after the closing quote of its value (want a comma or the end)`}},
+		{`sim:part=w25q256jv,file="/tmp/a\b.img"`, []string{`key "file": in a quoted value a backslash escapes only \" and \\ (got "\\b")`}},
+		{`sim:part=w25q256jv,file=""`, []string{`key "file" has an empty value`}},
+		{"sim:part=w25q256jv,colour=blue,x", []string{`unknown key "colour"`}},
 		{"sim:part=w25q256jv,size=4K,erase=64k", []string{"size 4K is not a multiple of the w25q256jv erase size 64K (erase=64k)"}},
 		{"sim:part=w25q256jv,size=", []string{`key "size" has an empty value`}},
 		{"sim:part=", []string{`key "part" has an empty value`}},
@@ -114,7 +132,6 @@ func TestValidateHandMadeSpecs(t *testing.T) {
 	}{
 		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", Size: -4096}, "negative"},
 		{flashspec.Spec{Backend: "sim", Part: "W25Q256JV"}, "lower case"},
-		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", Name: "a,b"}, "comma"},
 		{flashspec.Spec{Backend: "sim", Part: "w25q256jv", Device: "/dev/mtd0"}, "no device"},
 		{flashspec.Spec{Backend: "mtd", Device: "/dev/mtd0", Size: 4096}, "only the device path"},
 		{flashspec.Spec{Backend: "mtd", Device: "/dev/mtd0", EraseModel: sim.Erase64K}, "only the device path"},
@@ -180,6 +197,16 @@ func TestProfileSpec(t *testing.T) {
 	require.ErrorContains(t, err, "size 64M is larger than the my-chip (32M)")
 	_, err = flashspec.Parse("sim:profile=/nonexistent/p.json")
 	require.ErrorIs(t, err, fs.ErrNotExist)
+
+	// A profile in a folder whose name has a comma: quoted.
+	dir := filepath.Join(t.TempDir(), "run,1")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	comma := filepath.Join(dir, "p.json")
+	require.NoError(t, os.Rename(path, comma))
+	s, err = flashspec.Parse(`sim:profile="` + comma + `",size=1M`)
+	require.NoError(t, err)
+	require.Equal(t, comma, s.Profile)
+	require.Equal(t, `sim:profile="`+comma+`",size=1M`, s.String())
 }
 
 func TestSizes(t *testing.T) {
@@ -302,6 +329,12 @@ func FuzzParse(f *testing.F) {
 		"mtd:",
 		"sim:",
 		"",
+		`sim:part=w25q256jv,file="/tmp/run,1/a.img"`,
+		`sim:part=w25q256jv,name="a,\"b\"\\",file=/tmp/c"d\e.img`,
+		`sim:part=w25q256jv,file="\"q.img",size=64K`,
+		"sim:part=w25q256jv,file=/tmp/run,1/a.img",
+		`sim:part=w25q256jv,file="/tmp/a,b.img`,
+		`sim:part=w25q256jv,file="/tmp/a\b.img"`,
 	} {
 		f.Add(s)
 	}

@@ -18,6 +18,13 @@ import (
 // ErrInput is wrapped by every error about an input that does not decode.
 var ErrInput = errors.New("bad information input")
 
+// ErrEmpty is wrapped (with ErrInput) by the error about an empty input:
+// 0 bytes, or for the event log a SEL file without a record (blank lines
+// and comments only), as an export that failed upstream leaves it.
+// Written, it would clear the record; Options.AllowEmpty lets an empty
+// SEL file clear the event log on purpose.
+var ErrEmpty = errors.New("empty information input")
+
 // Options tune Payload.
 type Options struct {
 	// Slot is the asset slot a FRU image goes to (0: the chassis).
@@ -26,6 +33,11 @@ type Options struct {
 	// value) or sel.LayoutIpmitool (`ipmitool sel writeraw` files; they
 	// differ in OEM records' manufacturer ID only).
 	SELLayout sel.Layout
+	// AllowEmpty lets an empty event-log input (0 bytes, or a SEL file
+	// without a record) clear the event log: its ring is emptied, the SEL
+	// info section kept. Without it such an input is refused (ErrEmpty),
+	// as is an empty input of every other type, with or without it.
+	AllowEmpty bool
 }
 
 // Payload converts input into type t's payload. current is the payload
@@ -34,6 +46,9 @@ type Options struct {
 func Payload(t info.Type, input, current []byte, capacity int, o Options) ([]byte, error) {
 	if !t.Valid() {
 		return nil, fmt.Errorf("%w: unknown information type %d", ErrInput, uint8(t))
+	}
+	if err := CheckEmpty(t, input, o); err != nil {
+		return nil, err
 	}
 	if len(input) >= info.PayloadHeaderSize && info.Type(input[0]) == t {
 		if _, err := info.DecodeTable(t, input); err == nil {
@@ -48,10 +63,41 @@ func Payload(t info.Type, input, current []byte, capacity int, o Options) ([]byt
 	case info.Asset:
 		return fruPayload(input, current, o)
 	}
-	if len(input) == 0 {
-		return nil, fmt.Errorf("%w: %v takes a payload in the region's table format (as cmcsync info get prints it); the input is empty (0 bytes)", ErrInput, t)
-	}
 	return nil, fmt.Errorf("%w: %v takes a payload in the region's table format (as cmcsync info get prints it); the input is not one", ErrInput, t)
+}
+
+// CheckEmpty returns the error (wrapping ErrInput and ErrEmpty) Payload
+// gives for an empty input of type t: 0 bytes, or for the event log a SEL
+// file without a record, unless o.AllowEmpty (event log only). A caller
+// checks it before it opens anything; Payload checks it again.
+func CheckEmpty(t info.Type, input []byte, o Options) error {
+	what := "the input is empty (0 bytes)"
+	switch {
+	case len(input) == 0:
+	case t == info.EventLog:
+		recs, _, err := sel.Parse(input, o.SELLayout)
+		if err != nil || len(recs) > 0 {
+			return nil
+		}
+		what = fmt.Sprintf("the input holds no SEL record (%d bytes of blank lines and comments)", len(input))
+	default:
+		return nil
+	}
+	if t == info.EventLog && o.AllowEmpty {
+		return nil
+	}
+	return fmt.Errorf("%w: %w: %v: %s, as an export that failed leaves it; %s", ErrInput, ErrEmpty, t, what, expected(t))
+}
+
+// expected says what type t takes, for the error about an empty input.
+func expected(t info.Type) string {
+	switch t {
+	case info.EventLog:
+		return "it would clear the event log (allow an empty input to clear it on purpose)"
+	case info.Asset:
+		return "asset takes an IPMI FRU image for one slot (an empty input clears only the event log, when allowed)"
+	}
+	return fmt.Sprintf("%v takes a payload in the region's table format, as cmcsync info get prints it (an empty input clears only the event log, when allowed)", t)
 }
 
 // base returns current decoded, or a new table of type t sized for

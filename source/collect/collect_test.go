@@ -146,3 +146,83 @@ func TestCollect(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before.Seq, after.Seq)
 }
+
+// TestEmptyInput: an empty input (0 bytes; for the event log also a SEL
+// text without a record) is refused for every type, wrapping ErrEmpty,
+// and leaves the stored record as it was; AllowEmpty lets it clear the
+// event log only.
+func TestEmptyInput(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		typ        info.Type
+		input      []byte
+		allowEmpty bool
+		err        string // "": the put clears the event log
+	}{
+		{name: "event-log, 0 bytes", typ: info.EventLog, err: "event-log: the input is empty (0 bytes)"},
+		{name: "event-log, comments only", typ: info.EventLog, input: []byte("# exported by sel-dump\n\n"), err: "the input holds no SEL record (24 bytes of blank lines and comments)"},
+		{name: "event-log, 0 bytes, allowed", typ: info.EventLog, allowEmpty: true},
+		{name: "event-log, comments only, allowed", typ: info.EventLog, input: []byte("\n# none\n"), allowEmpty: true},
+		{name: "asset, 0 bytes", typ: info.Asset, err: "asset: the input is empty (0 bytes)"},
+		{name: "asset, 0 bytes, allowed", typ: info.Asset, allowEmpty: true, err: "an empty input clears only the event log"},
+		{name: "power, 0 bytes", typ: info.Power, err: "power: the input is empty (0 bytes)"},
+		{name: "fault-log, 0 bytes, allowed", typ: info.FaultLog, allowEmpty: true, err: "fault-log takes a payload in the region's table format"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := region(t)
+			// A stored record the empty input would replace.
+			var full []byte
+			switch tc.typ {
+			case info.EventLog:
+				full = selRaw(3)
+			case info.Asset:
+				full = fruImage(t)
+			default:
+				full = info.Default(tc.typ)
+				full[20] = 1
+			}
+			changed, err := collect.PutInput(r, tc.typ, full, collect.Options{})
+			require.NoError(t, err)
+			require.True(t, changed)
+			before, err := r.Read(tc.typ)
+			require.NoError(t, err)
+
+			changed, err = collect.PutInput(r, tc.typ, tc.input, collect.Options{AllowEmpty: tc.allowEmpty})
+			after, rerr := r.Read(tc.typ)
+			require.NoError(t, rerr)
+			if tc.err != "" {
+				require.ErrorIs(t, err, collect.ErrInput)
+				require.ErrorIs(t, err, collect.ErrEmpty)
+				require.ErrorContains(t, err, tc.err)
+				require.False(t, changed)
+				require.Equal(t, before, after, "nothing written")
+				return
+			}
+			require.NoError(t, err)
+			require.True(t, changed)
+			tb, err := info.DecodeTable(info.EventLog, after.Payload)
+			require.NoError(t, err)
+			require.Zero(t, tb.Count, "the event log is cleared")
+		})
+	}
+
+	// info collect: an empty event-log file among good ones writes nothing.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "power"), powerPayload(), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "event-log.sel"), nil, 0o600))
+	r := region(t)
+	_, err := collect.PutInput(r, info.EventLog, selRaw(4), collect.Options{})
+	require.NoError(t, err)
+	beforeLog, _ := r.Read(info.EventLog)
+	beforePower, _ := r.Read(info.Power)
+	_, err = collect.Collect(r, dir, collect.Options{})
+	require.ErrorIs(t, err, collect.ErrEmpty)
+	require.ErrorContains(t, err, "event-log.sel: ")
+	afterLog, _ := r.Read(info.EventLog)
+	afterPower, _ := r.Read(info.Power)
+	require.Equal(t, beforeLog, afterLog)
+	require.Equal(t, beforePower, afterPower)
+	res, err := collect.Collect(r, dir, collect.Options{AllowEmpty: true})
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+}

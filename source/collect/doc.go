@@ -16,7 +16,11 @@
 //     0 the chassis, 1–16 the nodes, 17–22 the PSUs), the other slots kept.
 //
 // Anything else is an error wrapping ErrInput that says what was expected;
-// nothing is written then.
+// nothing is written then. An empty input (0 bytes; for the event log also
+// a SEL file without a record) is refused too, wrapping ErrEmpty: an
+// export that failed upstream leaves one, and written it would clear the
+// record. Options.AllowEmpty lets an empty SEL file clear the event log
+// on purpose; no other type has an empty input.
 //
 // A service writes with [Put], which skips a payload equal to the stored
 // one. Region.Write rewrites a record in place: a power cut during it can

@@ -22,6 +22,8 @@ type Engine struct {
 	opts      Options
 	chips     [2]hal.Flash // by chip id
 	storeOpts store.Options
+	// ids are the chips' identities as Open checked them (resolveIdentities).
+	ids [2]chipIdentity
 
 	// Owned by the goroutine holding roundMu.
 	stores        [2]*store.Store
@@ -94,10 +96,15 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	// other chip, and map store.ErrWrongChip/ErrForeignPair to the errors
 	// checkIdentity returns (or alias ErrWrongChip and ErrForeignPair to
 	// them); readIdentity then reads with store.Probe.
-	if err := checkIdentity(chips, [2]chipIdentity{readIdentity(chipA, opts.Layout), readIdentity(chipB, opts.Layout)}); err != nil {
+	// A chip one of whose superblock copies is another store's is read
+	// by the copy its role expects (resolveIdentities), and its store is
+	// opened so (openStore: store.Options.Expect), which repairs the
+	// other copy.
+	ids := resolveIdentities(chips, opts.Layout, [2]chipIdentity{readIdentity(chipA, opts.Layout), readIdentity(chipB, opts.Layout)})
+	if err := checkIdentity(chips, ids); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	e := &Engine{clock: opts.Clock, opts: opts, chips: chips, storeOpts: opts.storeOptions(), wake: make(chan struct{}, 1)}
+	e := &Engine{clock: opts.Clock, opts: opts, chips: chips, ids: ids, storeOpts: opts.storeOptions(), wake: make(chan struct{}, 1)}
 	var errs [2]error
 	for i := range 2 {
 		errs[i] = e.openStore(i)
@@ -144,7 +151,11 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 // damage it reports in the log and in Status.Damage.
 func (e *Engine) openStore(i int) error {
 	l := e.opts.Layout
-	s, err := store.Open(e.chips[i], l.StoreOff, l.StoreSize, e.storeOpts)
+	o := e.storeOpts
+	if o.Expect == nil {
+		o.Expect = expectOf(e.ids, i)
+	}
+	s, err := store.Open(e.chips[i], l.StoreOff, l.StoreSize, o)
 	if err != nil {
 		e.stores[i] = nil
 		return err

@@ -39,13 +39,54 @@ type chipIdentity struct {
 // TODO(integrity): once store.Probe lands, read the superblock with it
 // (superblocks only, no journal scan) instead of a read-only store.Open.
 func readIdentity(chip hal.Flash, l Layout) chipIdentity {
-	s, err := store.Open(chip, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true})
+	return readIdentityExpecting(chip, l, nil)
+}
+
+// readIdentityExpecting is readIdentity with store.Options.Expect: of two
+// superblock copies that differ in identity, the one expected is read.
+func readIdentityExpecting(chip hal.Flash, l Layout, expect *store.Identity) chipIdentity {
+	s, err := store.Open(chip, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true, Expect: expect})
 	if err != nil {
 		return chipIdentity{}
 	}
 	defer s.Release()
 	sb := s.Superblock()
 	return chipIdentity{known: true, chipID: sb.ChipID, pairID: sb.PairID}
+}
+
+// resolveIdentities reads again, expecting the identity of its role (chip
+// id i, the other chip's pair), each chip whose identity does not fit:
+// when one of its two superblock copies was overwritten by another
+// store's (a superblock of another pair or chip), the copy that fits is
+// its own, and the other is damage the read-write open repairs. A chip
+// whose copies agree keeps the identity they carry.
+func resolveIdentities(chips [2]hal.Flash, l Layout, ids [2]chipIdentity) [2]chipIdentity {
+	if checkIdentity(chips, ids) == nil {
+		return ids
+	}
+	out := ids
+	for i := range 2 {
+		if !ids[i].known {
+			continue
+		}
+		want := store.Identity{ChipID: uint8(i)}
+		if o := ids[1-i]; o.known {
+			want.PairID = o.pairID
+		}
+		if got := readIdentityExpecting(chips[i], l, &want); got.known {
+			out[i] = got
+		}
+	}
+	return out
+}
+
+// expectOf is the identity chip i's store must carry (store.Options.Expect)
+// given the identities Open checked: nil when none is known.
+func expectOf(ids [2]chipIdentity, i int) *store.Identity {
+	if !ids[i].known {
+		return nil
+	}
+	return &store.Identity{ChipID: uint8(i), PairID: ids[i].pairID}
 }
 
 // checkIdentity reports whether chips (chip A, chip B) carry the

@@ -46,7 +46,9 @@
 // damage to the journal the writer compacts before it writes and trusts no
 // data block to be erased. Probe tells what a range holds before Open or
 // Format (blank, a format cut by power loss, a store and whose, foreign
-// data); Options.Expect makes Open refuse another chip's store.
+// data); Options.Expect makes Open refuse another chip's store, and of two
+// superblock copies that differ in identity, one of them the expected,
+// use that one (the other is damage, rewritten by a writer).
 //
 // A Store is not safe for concurrent use. It imports only hal.
 package store

@@ -63,7 +63,10 @@ type Options struct {
 	Verify bool
 	// Expect, if not nil, is the identity the store must carry: Open
 	// refuses a store of another pair (ErrForeignPair; Expect.PairID 0
-	// accepts any pair) or of the other chip (ErrWrongChip).
+	// accepts any pair) or of the other chip (ErrWrongChip). Of two valid
+	// superblock copies that differ and of which exactly one carries
+	// Expect's identity, that one is used and the other is damage
+	// (rewritten from it when not ReadOnly).
 	Expect *Identity
 	// NoDeltas: write every changed chunk whole, never as a delta record
 	// (for comparisons; the real engine uses deltas).

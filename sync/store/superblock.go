@@ -202,6 +202,16 @@ func (s *Store) readSuperblocks() error {
 		return fmt.Errorf("%w: no valid superblock at %#x on %s (copy 0: %s; copy 1: %s): the range holds data, and the journal and chunks after the superblocks may still hold committed information; `cmcsync inspect` shows what is there; formatting erases all of it",
 			ErrNotFormatted, s.offset, g.Name, why(*c0), why(*c1))
 	case c0.good && c1.good && c0.sb != c1.sb:
+		if i, ok := s.expectedCopy(copies); ok {
+			// One copy is another store's (a superblock of another pair
+			// or chip written over it): the expected one is this store's.
+			o := &copies[1-i]
+			s.find(SuperblockDamaged, -1, s.offset+int64(1-i)*s.eraseSize, 0, "superblock copy %d is another store's (chip %d of pair %#x); using copy %d (chip %d of pair %#x)",
+				1-i, o.sb.ChipID, o.sb.PairID, i, copies[i].sb.ChipID, copies[i].sb.PairID)
+			s.layout = copies[i].sb
+			s.superblockRepair[1-i] = true
+			break
+		}
 		if c0.sb.Version == c1.sb.Version || !sameLayout(c0.sb, c1.sb) {
 			s.find(SuperblockDamaged, -1, s.offset+s.eraseSize, 0, "the two superblock copies differ; using copy 0")
 			s.layout = c0.sb
@@ -234,6 +244,27 @@ func (s *Store) readSuperblocks() error {
 	}
 	s.slotSize = slot
 	return nil
+}
+
+// expectedCopy returns the one superblock copy whose identity is
+// Options.Expect's when the other's is not (and the two differ in
+// identity): ok is false without Expect, or when both or neither match.
+func (s *Store) expectedCopy(copies [2]superblockCopy) (int, bool) {
+	want := s.opts.Expect
+	if want == nil {
+		return 0, false
+	}
+	match := func(sb Superblock) bool {
+		return sb.ChipID == want.ChipID && (want.PairID == 0 || sb.PairID == want.PairID)
+	}
+	m0, m1 := match(copies[0].sb), match(copies[1].sb)
+	switch {
+	case m0 && !m1:
+		return 0, true
+	case m1 && !m0:
+		return 1, true
+	}
+	return 0, false
 }
 
 // noteBadCopy records damage to superblock copy i (not good) and marks it
