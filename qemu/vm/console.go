@@ -38,6 +38,7 @@ type Console struct {
 
 // NewConsole reads the guest's output from out until EOF (in a goroutine)
 // and sends input to in. Every byte read is also copied to log (if non-nil).
+// It closes out (if it is an io.Closer) once a read fails or ends.
 func NewConsole(out io.Reader, in io.Writer, log io.Writer) *Console {
 	c := &Console{changed: make(chan struct{}), in: in, log: log}
 	go c.pump(out)
@@ -60,6 +61,9 @@ func (c *Console) pump(r io.Reader) {
 			c.mu.Unlock()
 		}
 		if err != nil {
+			if cl, ok := r.(io.Closer); ok {
+				_ = cl.Close()
+			}
 			c.mu.Lock()
 			c.closed = true
 			if !errors.Is(err, io.EOF) {

@@ -218,7 +218,7 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGKILL) }
 	m := &Machine{cmd: cmd, done: make(chan struct{}), qmp: c.QMP}
 	var stdin io.WriteCloser
-	var stdout io.ReadCloser
+	var stdout, stdoutW *os.File
 	if c.Interactive {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		if c.Stderr != nil {
@@ -228,9 +228,14 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 		if stdin, err = cmd.StdinPipe(); err != nil {
 			return nil, err
 		}
-		if stdout, err = cmd.StdoutPipe(); err != nil {
-			return nil, err
+		// An os.Pipe, not cmd.StdoutPipe: Wait (run as soon as QEMU
+		// exits) closes a StdoutPipe's read end, and the console would
+		// lose what QEMU printed just before it exited. This read end
+		// is the console's: it reads to EOF and closes it.
+		if stdout, stdoutW, err = os.Pipe(); err != nil {
+			return nil, fmt.Errorf("console pipe: %w", err)
 		}
+		cmd.Stdout = stdoutW
 		// QEMU's own complaints are not the guest's console: they go to
 		// Config.Stderr (or this process's), never into the console log.
 		stderr := c.Stderr
@@ -241,7 +246,14 @@ func Start(ctx context.Context, c Config) (*Machine, error) {
 		cmd.Stderr = io.MultiWriter(stderr, m.stderr)
 	}
 	m.Started = time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if stdoutW != nil {
+		_ = stdoutW.Close() // QEMU holds its own copy
+	}
+	if err != nil {
+		if stdout != nil {
+			_ = stdout.Close()
+		}
 		return nil, fmt.Errorf("start %s: %w", prog, err)
 	}
 	if !c.Interactive {
