@@ -1,5 +1,5 @@
 // Package campaign runs fault campaigns against the sync engine and judges
-// every run with an oracle of the ten invariants of docs/DESIGN.md,
+// every run with an oracle of the eleven invariants of docs/DESIGN.md,
 // Invariants.
 //
 // A [Scenario] ("standard": generator information on an 8 MiB region of

@@ -162,6 +162,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	checkInterruptBound(vs, t.answers, t.roundWrites, t.roundFaulted, post.dataOff, post.dataSize, b.eraseSize, b.threshold(), b.interruptBound)
 	checkWear(vs, writes, t.faultedWrites, t.cuts, t.exhausted, b.eraseSize, "round and recovery")
 	w.checkRecoveryCost(vs, t, pre, post, writes, writes[len(t.writes):])
+	w.checkRoundPolicy(vs, t, post)
 	w.healPrimary()
 	if t.tamper != nil && t.tamper.beforeLive != nil {
 		if err := t.tamper.beforeLive(w); err != nil {

@@ -119,6 +119,7 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	w.checkPrimaryRestore(vs, *writes, active, baseline, pending, pre)
 	if active == 0 && !pending {
 		w.checkLiveCost(vs, rf.post, post, *writes, rep.Outcome, rf.runDamaged)
+		w.checkPolicy(vs, "live round", rf.post, post)
 	}
 	vs.ok(Live, "the round after recovery: %s, generation %d on chip %d holds the primary's information", rep.Outcome, post.generation, backup)
 	return vs.list()

@@ -70,7 +70,7 @@ func (w *worker) judgeRefusal(vs verdicts, t *trial, rec *recovery, writes []fau
 		}
 	}
 	refused := fmt.Sprintf("%s; refused with an error, nothing written: %v", why, t.roundErr)
-	for _, inv := range []string{Atomic, Durable, Purged, Reinit, Live, BoundedCost} {
+	for _, inv := range []string{Atomic, Durable, Purged, Reinit, Live, BoundedCost, Policy} {
 		vs.ok(inv, "%s", refused)
 	}
 	failedOver := false

@@ -264,7 +264,7 @@ func tampers() []tamper {
 				t.roundWrites = extra
 				return nil
 			}},
-	}, costTampers()...)
+	}, append(costTampers(), policyTampers()...)...)
 }
 
 // committedWrittenBlock returns a data block of chip 1 that the committed

@@ -14,11 +14,12 @@ const (
 	BoundedWear    = "bounded-wear"
 	InterruptBound = "interrupt-bound"
 	BoundedCost    = "bounded-cost"
+	Policy         = "writer-policy"
 )
 
-// Invariants lists the ten invariants in order.
+// Invariants lists the eleven invariants in order.
 func Invariants() []string {
-	return []string{Atomic, Durable, Purged, Reinit, Failover, PrimaryIntact, Live, BoundedWear, InterruptBound, BoundedCost}
+	return []string{Atomic, Durable, Purged, Reinit, Failover, PrimaryIntact, Live, BoundedWear, InterruptBound, BoundedCost, Policy}
 }
 
 // Verdict is what the oracle saw for one invariant of one run. A skipped
