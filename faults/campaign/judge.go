@@ -45,6 +45,9 @@ type trial struct {
 	// roundCounters are the counters of the round's engine after the
 	// round (nil if it did not open, or the trial was built without it).
 	roundCounters *engine.Counters
+	// roundDamage is the round's engine's Status.Damage: what its open
+	// found (findingsreported.go).
+	roundDamage []string
 	// faultedWrites are the erases and programs (of the round and a
 	// faulted recovery) whose failure or weakness the schedules decided
 	// (faultedWrites); cuts counts the power cuts (in the round and in a
@@ -94,6 +97,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	writes := append(make([]faults.Op, 0, len(t.writes)+256), t.writes...)
 	pre := w.view(1, writes)
 	prePrimary := w.view(0, writes)
+	w.checkFailoverRestored(vs, t, pre)
 	w.checkReadOnlyOpen(ctx, vs, pre, t)
 	rec, err := w.recover(ctx, t, &writes)
 	if why := w.refusable(t); why != "" && t.roundErr != nil && !w.storesWritten(writes) {
@@ -138,6 +142,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	b := w.bench
 	reported := damageReported(rec.engine, t.preEvents, rec.events)
 	w.checkAtomic(vs, t, post, reported)
+	checkFindingsReported(vs, t.damagedBase, t.roundDamage, w.stable && t.tamper == nil)
 	checkDurable(vs, b.prevGen.number, reportedCommit(t.preEvents), t.damagedBase, t.firstPre, post)
 	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], t.faultedWrites, rec.events, t.damagedSnap)
 	checkRecoveryReported(vs, prePrimary, pre, rec, w.stable, !t.secondBoot && t.external == nil)

@@ -331,7 +331,7 @@ func (r *lifeRun) activity(g *cmcsim.Generator, d time.Duration) error {
 }
 
 // runStep runs the engine's part of the current step.
-func (r *lifeRun) runStep(ctx context.Context, opts engine.Options, g *cmcsim.Generator, f *stepFacts) error {
+func (r *lifeRun) runStep(ctx context.Context, opts engine.Options, g *cmcsim.Generator, f *stepFacts) (err error) {
 	a, b := r.wrapped[0], r.wrapped[1]
 	name := stepNames[r.step]
 	switch r.step {
@@ -348,6 +348,11 @@ func (r *lifeRun) runStep(ctx context.Context, opts engine.Options, g *cmcsim.Ge
 		return lifeErr(name, err)
 	}
 	defer e.Release()
+	defer func() {
+		if err == nil {
+			err = lifeErr(name, stepRepairsJudged(e, f.repairs()))
+		}
+	}()
 	committed := func(rep engine.RoundReport, err error) error {
 		if err != nil {
 			return lifeErr(name, err)
@@ -385,7 +390,7 @@ func (r *lifeRun) runStep(ctx context.Context, opts engine.Options, g *cmcsim.Ge
 		}
 		return committed(rep, err)
 	case stepScrub:
-		if err := scrubPass(ctx, e); err != nil {
+		if err := scrubPassJudged(ctx, e, f.damaged); err != nil {
 			return lifeErr(name, err)
 		}
 		return committed(e.Round(ctx))

@@ -302,13 +302,14 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 	}
 	var events []engine.Event
 	var counters *engine.Counters
+	var roundDamage []string
 	if e != nil {
 		events = e.Events()
-		c := e.Status().Counters
-		counters = &c
+		st := e.Status()
+		counters, roundDamage = &st.Counters, append([]string{}, st.Damage...)
 	}
 	t := &trial{testCase: c, preEvents: events, writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
-		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err, roundCounters: counters}
+		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err, roundCounters: counters, roundDamage: roundDamage}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedWrites = faultedWrites(ph.injector)
 	t.backupFaults = backupFaults(ph.injector)
