@@ -53,6 +53,10 @@ type Scenario struct {
 	// under test (dense.go).
 	ScatterRun  int64
 	DenseRounds int
+	// StaleTable, with ScatterRun, writes the scattered changes leaving
+	// the change tables stale, so every round reads its records whole
+	// (staletable.go).
+	StaleTable bool
 }
 
 var scenarios = map[string]Scenario{
@@ -113,6 +117,15 @@ var scenarios = map[string]Scenario{
 		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
 		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
 		ScatterRun: 115, DenseRounds: 32,
+	},
+	"densewhole": {
+		Name: "densewhole",
+		Description: "the dense scenario written by a CMC that keeps no change table (each record's table left as it was before the change), so every round reads the records whole " +
+			"and the store, holding the payloads, releases the delta block with the fewest remaining chunks by writing them whole when the delta budget is full; " +
+			"19 rounds before the round under test fill the budget (38 delta blocks), so the round under test releases the 19 blocks of 13 chunks (their chunks written whole)",
+		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 115, DenseRounds: 19, StaleTable: true,
 	},
 	"small": {
 		Name:        "small",
