@@ -53,7 +53,8 @@
 // delta-chain limit, the delta budget folding chunks; "densewhole"
 // (staletable.go) writes that history leaving the change tables stale, so
 // rounds read records whole and its round under test releases delta
-// blocks by writing their chunks whole. Workers, one per
+// blocks by writing their chunks whole; "densemany" is one round of more
+// short delta records than one intent-deltas record lists. Workers, one per
 // core, each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold

@@ -127,6 +127,14 @@ var scenarios = map[string]Scenario{
 		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
 		ScatterRun: 115, DenseRounds: 19, StaleTable: true,
 	},
+	"densemany": {
+		Name: "densemany",
+		Description: "a 1 MiB region on 8 MiB MX66L1G45G chips, synced once, then the round under test changing a run of 20 bytes in every chunk of every payload: " +
+			"more 33-byte delta records than one intent-deltas record lists (86 at 4 KiB), so the round's delta blocks end at that count, not at their size",
+		Part: "mx66l1g45g", ChipSize: 8 << 20, RegionSize: 1 << 20, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 20,
+	},
 	"small": {
 		Name:        "small",
 		Description: "a 1 MiB region on 8 MiB MX66L1G45G chips, synced once, then a typical interval's changes; for quick tests",
