@@ -48,7 +48,11 @@ func scatter(region *info.Region, sc Scenario, round int) error {
 				p[j] ^= byte(round) | 1
 			}
 		}
-		if err := region.Write(t, p); err != nil {
+		write := region.Write
+		if sc.StaleTable {
+			write = func(t info.Type, p []byte) error { return writeStaleTable(region, t, p) }
+		}
+		if err := write(t, p); err != nil {
 			return fmt.Errorf("scatter: write %v: %w", t, err)
 		}
 	}

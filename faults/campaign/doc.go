@@ -50,7 +50,11 @@
 // format: the round under test upgrades it before its first deltas.
 // "dense" and "denselimit" (dense.go) change a run in every chunk each
 // round of a long history: delta blocks filled exactly, chains at the
-// delta-chain limit, the delta budget folding chunks. Workers, one per
+// delta-chain limit, the delta budget folding chunks; "densewhole"
+// (staletable.go) writes that history leaving the change tables stale, so
+// rounds read records whole and its round under test releases delta
+// blocks by writing their chunks whole; "densemany" is one round of more
+// short delta records than one intent-deltas record lists. Workers, one per
 // core, each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold

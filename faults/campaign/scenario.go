@@ -53,6 +53,10 @@ type Scenario struct {
 	// under test (dense.go).
 	ScatterRun  int64
 	DenseRounds int
+	// StaleTable, with ScatterRun, writes the scattered changes leaving
+	// the change tables stale, so every round reads its records whole
+	// (staletable.go).
+	StaleTable bool
 }
 
 var scenarios = map[string]Scenario{
@@ -113,6 +117,23 @@ var scenarios = map[string]Scenario{
 		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
 		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
 		ScatterRun: 115, DenseRounds: 32,
+	},
+	"densewhole": {
+		Name: "densewhole",
+		Description: "the dense scenario written by a CMC that keeps no change table (each record's table left as it was before the change), so every round reads the records whole " +
+			"and the store, holding the payloads, releases the delta block with the fewest remaining chunks by writing them whole when the delta budget is full; " +
+			"19 rounds before the round under test fill the budget (38 delta blocks), so the round under test releases the 19 blocks of 13 chunks (their chunks written whole)",
+		Part: "mx66l1g45g", ChipSize: 2 << 20, RegionSize: 256 << 10, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 115, DenseRounds: 19, StaleTable: true,
+	},
+	"densemany": {
+		Name: "densemany",
+		Description: "a 1 MiB region on 8 MiB MX66L1G45G chips, synced once, then the round under test changing a run of 20 bytes in every chunk of every payload: " +
+			"more 33-byte delta records than one intent-deltas record lists (86 at 4 KiB), so the round's delta blocks end at that count, not at their size",
+		Part: "mx66l1g45g", ChipSize: 8 << 20, RegionSize: 1 << 20, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 20,
 	},
 	"small": {
 		Name:        "small",
