@@ -102,22 +102,30 @@ func (b *bench) points() []point {
 // would wear a block out (the live round fails, or a purged block no
 // longer reads erased).
 func (b *bench) wornPoints() []point {
+	return b.areaPoints(faults.Program, pointWorn, faults.Weak{})
+}
+
+// areaPoints lists, for the journal side (every backup operation of kind
+// outside the data area) and the data area, a point whose rule strikes
+// every operation of kind there with act from the round's first such
+// operation on: one point per area the round reaches.
+func (b *bench) areaPoints(kind faults.Kind, pk pointKind, act faults.Action) []point {
 	data := faults.Addr{Lo: b.dataOff, Hi: b.dataOff + b.dataSize}
 	var ps []point
 	journal, dataSeen := false, false
 	for i, st := range b.steps {
 		op := st.op
-		if op.Role != faults.Backup || op.Kind != faults.Program {
+		if op.Role != faults.Backup || op.Kind != kind {
 			continue
 		}
-		from := []faults.Pred{faults.OnRole{Role: faults.Backup}, faults.OnKind{Kind: faults.Program}, faults.After{Index: int64(i)}}
+		from := []faults.Pred{faults.OnRole{Role: faults.Backup}, faults.OnKind{Kind: kind}, faults.After{Index: int64(i)}}
 		switch {
 		case !b.inDataArea(op.Off) && !journal:
 			journal = true
-			ps = append(ps, point{opIndex: i, kind: pointWorn, round: b.rule(faults.And{Preds: append(from, faults.Not{Pred: data})}, faults.Weak{})})
+			ps = append(ps, point{opIndex: i, kind: pk, round: b.rule(faults.And{Preds: append(from, faults.Not{Pred: data})}, act)})
 		case b.inDataArea(op.Off) && !dataSeen:
 			dataSeen = true
-			ps = append(ps, point{opIndex: i, kind: pointWorn, round: b.rule(faults.And{Preds: append(from, data)}, faults.Weak{})})
+			ps = append(ps, point{opIndex: i, kind: pk, round: b.rule(faults.And{Preds: append(from, data)}, act)})
 		}
 	}
 	return ps

@@ -13,23 +13,5 @@ import (
 // says so (checkEraseTriesReported), and the round ends without a
 // commit, purged by the recovery (whose erases work again).
 func (b *bench) wornErasePoints() []point {
-	data := faults.Addr{Lo: b.dataOff, Hi: b.dataOff + b.dataSize}
-	var ps []point
-	journal, dataSeen := false, false
-	for i, st := range b.steps {
-		op := st.op
-		if op.Role != faults.Backup || op.Kind != faults.Erase {
-			continue
-		}
-		from := []faults.Pred{faults.OnRole{Role: faults.Backup}, faults.OnKind{Kind: faults.Erase}, faults.After{Index: int64(i)}}
-		switch {
-		case !b.inDataArea(op.Off) && !journal:
-			journal = true
-			ps = append(ps, point{opIndex: i, kind: pointWornErase, round: b.rule(faults.And{Preds: append(from, faults.Not{Pred: data})}, faults.SilentErase{})})
-		case b.inDataArea(op.Off) && !dataSeen:
-			dataSeen = true
-			ps = append(ps, point{opIndex: i, kind: pointWornErase, round: b.rule(faults.And{Preds: append(from, data)}, faults.SilentErase{})})
-		}
-	}
-	return ps
+	return b.areaPoints(faults.Erase, pointWornErase, faults.SilentErase{})
 }

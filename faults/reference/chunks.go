@@ -122,18 +122,9 @@ func (b *Backup) BlockOffset(d uint32) int64 {
 func (b *Backup) readChunk(r io.ReaderAt, t *TypeState, i int) ([]byte, error) {
 	c := t.Chunks[i]
 	lo, hi := ChunkBounds(t.Size, int64(t.Phase), b.Superblock.EraseSize, int64(i))
-	p := make([]byte, hi-lo)
-	if err := readAt(r, p, b.BlockOffset(c.Block)); err != nil {
-		return nil, err
-	}
-	for _, d := range c.Deltas {
-		rec := make([]byte, d.Len)
-		if err := readAt(r, rec, b.BlockOffset(d.Block)+int64(d.Off)); err != nil {
-			return nil, err
-		}
-		if err := ApplyDelta(rec, t.Type, uint32(i), p); err != nil {
-			return p, fmt.Errorf("%w: type %d chunk %d: its delta in data block %d: %w", ErrChunk, t.Type, i, d.Block, err)
-		}
+	p, err := b.committedBytes(r, t, i, hi-lo)
+	if err != nil {
+		return p, err
 	}
 	if sha256.Sum256(p) != c.Digest {
 		return p, fmt.Errorf("%w: type %d chunk %d in data block %d: sha-256 differs", ErrChunk, t.Type, i, c.Block)

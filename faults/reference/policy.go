@@ -149,7 +149,9 @@ func PolicyRecord(v uint32, typ uint8, index uint32, gen uint64, old, cur []byte
 
 // committedBytes reads chunk i of t as a writer sees it committed: the
 // first n bytes of its base block with its chain applied (n: the length
-// the chunk has now, which may differ from t's).
+// the chunk has now, which may differ from t's). A delta that does not
+// apply is ErrChunk naming its data block; p holds the chunk as far as it
+// was built. It checks no digest (readChunk does).
 func (b *Backup) committedBytes(r io.ReaderAt, t *TypeState, i int, n int64) ([]byte, error) {
 	c := t.Chunks[i]
 	p := make([]byte, n)
@@ -162,7 +164,7 @@ func (b *Backup) committedBytes(r io.ReaderAt, t *TypeState, i int, n int64) ([]
 			return nil, err
 		}
 		if err := ApplyDelta(rec, t.Type, uint32(i), p); err != nil {
-			return nil, err
+			return p, fmt.Errorf("%w: type %d chunk %d: its delta in data block %d: %w", ErrChunk, t.Type, i, d.Block, err)
 		}
 	}
 	return p, nil
