@@ -400,7 +400,7 @@ func (p *parser) action() (Action, error) {
 			tn.Unstable = true
 		}
 		a = tn
-	case "fade":
+	case "fade", "flip", "scribble":
 		r, err := p.role()
 		if err != nil {
 			return nil, err
@@ -409,28 +409,21 @@ func (p *parser) action() (Action, error) {
 		if err != nil {
 			return nil, err
 		}
-		a = Fade{Role: r, Lo: lo, Hi: hi}
-	case "flip", "scribble":
-		r, err := p.role()
-		if err != nil {
-			return nil, err
-		}
-		lo, hi, err := p.span()
-		if err != nil {
-			return nil, err
-		}
-		if head == "scribble" {
+		switch head {
+		case "fade":
+			a = Fade{Role: r, Lo: lo, Hi: hi}
+		case "scribble":
 			a = Scribble{Role: r, Lo: lo, Hi: hi}
-			break
+		default:
+			n, err := p.int()
+			if err != nil {
+				return nil, err
+			}
+			if n < 0 || n > 1<<30 {
+				return nil, p.errorf("flip: bit count %d out of range", n)
+			}
+			a = Flip{Role: r, Lo: lo, Hi: hi, Bits: int(n)}
 		}
-		n, err := p.int()
-		if err != nil {
-			return nil, err
-		}
-		if n < 0 || n > 1<<30 {
-			return nil, p.errorf("flip: bit count %d out of range", n)
-		}
-		a = Flip{Role: r, Lo: lo, Hi: hi, Bits: int(n)}
 	case "copy":
 		from, err := p.role()
 		if err != nil {
