@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -27,6 +28,14 @@ import (
 func TestServeStopsCleanlyOnSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
+			if sig == syscall.SIGHUP && signal.Ignored(syscall.SIGHUP) {
+				// The tests run under nohup: serve would inherit SIGHUP
+				// ignored and keep it so (main.go), as it must. A handler
+				// here makes the helper start with the default action.
+				c := make(chan os.Signal, 1)
+				signal.Notify(c, syscall.SIGHUP)
+				defer signal.Stop(c)
+			}
 			dir := filepath.Join(t.TempDir(), "state")
 			r := startServeProcess(t, "--state", dir, "--cmc-step", "0", "--scrub-every", "0")
 			var st web.Status
