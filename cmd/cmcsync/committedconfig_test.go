@@ -4,12 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/cmcsync/cmcsync/sim"
-	"github.com/cmcsync/cmcsync/sync/store"
 )
 
 // TestCommittedConfigInvalidCommands: a backup whose committed
@@ -19,28 +15,19 @@ import (
 // repairs it and the next sync commits a generation.
 func TestCommittedConfigInvalidCommands(t *testing.T) {
 	dir, chips := pairFiles(t)
-	l := syncJSON(t, chips...).Layout
-	part, err := sim.LookupPart("mx66l1g45g")
-	require.NoError(t, err)
-	b, err := sim.OpenFile(filepath.Join(dir, "b.img"), sim.Options{Part: part, Size: 8 << 20})
-	require.NoError(t, err)
-	s, err := store.Open(b, l.Store.Offset, l.Store.Size, store.Options{})
-	require.NoError(t, err)
-	_, err = s.CommitConfig(store.Config{Interval: time.Minute, Threshold: 2 * time.Second, GroupSize: 2})
-	require.NoError(t, err)
-	s.Release()
-	require.NoError(t, b.Close())
+	commitInvalidConfig(t, dir, chips)
 	read := func() [2][]byte {
 		var out [2][]byte
 		for i, n := range []string{"a.img", "b.img"} {
-			out[i], err = os.ReadFile(filepath.Join(dir, n))
+			b, err := os.ReadFile(filepath.Join(dir, n))
 			require.NoError(t, err)
+			out[i] = b
 		}
 		return out
 	}
 	before := read()
 
-	_, _, err = runCLI(append([]string{"sync"}, chips...)...)
+	_, _, err := runCLI(append([]string{"sync"}, chips...)...)
 	code, msg := exitOf(t, err)
 	require.Equal(t, exitRefused, code, msg)
 	require.Contains(t, msg, "the committed sync configuration is invalid")
