@@ -165,7 +165,8 @@ func (l *limitListener) wakeReaper() {
 }
 
 // reapHeaders closes every connection still in its headers for longer
-// than headerWait of the slots taken now (their Close frees their slots),
+// than headerWait of the slots taken now, or than the shortest wait it was
+// given while it waited (their Close frees their slots),
 // then sleeps until the next such deadline or a wake-up, until the
 // listener is closed. net/http's own ReadHeaderTimeout (MaxHeaderWait)
 // still applies; this only makes the wait shorter as slots fill.
@@ -199,10 +200,19 @@ func (l *limitListener) closeSlowHeaders(now time.Time) time.Time {
 		if c.headerSince.IsZero() || c.picked {
 			continue
 		}
+		// A deadline only ever moves earlier: a connection whose
+		// headers were due at MinHeaderWait while the server was full
+		// stays due then when the closes of the others (due a moment
+		// before it) free slots, so no slow-header connection that
+		// helped fill the server keeps its slot for MaxHeaderWait.
 		due := c.headerSince.Add(wait)
+		if !c.headerDue.IsZero() && c.headerDue.Before(due) {
+			due = c.headerDue
+		}
+		c.headerDue = due
 		if !now.Before(due) {
 			c.picked = true
-			c.headerSince = time.Time{}
+			c.setHeaderSince(time.Time{})
 			victims = append(victims, c)
 			continue
 		}
@@ -270,7 +280,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 func (l *limitListener) served(lc *limitConn) *limitConn {
 	lc.slot.Store(true)
 	l.mu.Lock()
-	lc.headerSince = time.Now()
+	lc.setHeaderSince(time.Now())
 	l.mu.Unlock()
 	l.wakeReaper()
 	return lc
@@ -388,7 +398,7 @@ func (l *limitListener) connState(c net.Conn, st http.ConnState) {
 	if st != http.StateNew {
 		// Active: its headers are in (an HTTP/2 connection: its
 		// preface); idle: waiting for a next request, which busy notes.
-		lc.headerSince = time.Time{}
+		lc.setHeaderSince(time.Time{})
 	}
 	// An HTTP/2 server reads every frame as it arrives (a client's
 	// WINDOW_UPDATE or PING after its last stream included) and reports
@@ -415,7 +425,7 @@ func (l *limitListener) busy(c *limitConn) {
 	c.idle = false
 	c.watch.Store(false)
 	if was {
-		c.headerSince = time.Now() // the next request's headers arriving
+		c.setHeaderSince(time.Now()) // the next request's headers arriving
 	}
 	l.mu.Unlock()
 	if was {
@@ -454,6 +464,16 @@ type limitConn struct {
 	// came); zero while it waits for a slot, is active or is idle
 	// (reapHeaders).
 	headerSince time.Time
+	// headerDue is the earliest deadline closeSlowHeaders gave the
+	// headers begun at headerSince (zero: none yet).
+	headerDue time.Time
+}
+
+// setHeaderSince starts (t) or ends (zero) a wait for headers, with no
+// deadline given yet. l.mu is held.
+func (c *limitConn) setHeaderSince(t time.Time) {
+	c.headerSince = t
+	c.headerDue = time.Time{}
 }
 
 // Read reads from the connection; data read while it is idle is the
