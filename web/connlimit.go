@@ -139,7 +139,8 @@ type limitListener struct {
 	// wait began, or more slots are taken (a shorter wait).
 	reapCh chan struct{}
 
-	// events, if set, is told what happens to connections (for tests):
+	// events, if set, is told what happens to connections (for tests),
+	// before the close a client sees:
 	// "idle", "busy" (an idle connection's next request began), "replaced"
 	// (closed for another), "refused", "slow-headers" (closed: its
 	// headers did not arrive within headerWait).
@@ -222,15 +223,16 @@ func (l *limitListener) closeSlowHeaders(now time.Time) time.Time {
 	}
 	l.mu.Unlock()
 	for _, c := range victims {
-		// Counted and logged before the close its client sees.
+		// Counted, logged and told (events) before the close its
+		// client sees.
 		if l.slowHeaders != nil {
 			l.slowHeaders()
 		}
 		if l.logf != nil {
 			l.logf(fmt.Sprintf("web: connection from %s closed: its request headers did not arrive within %v (the header deadline while %d of %d connections are taken)", c.key, wait, taken, total))
 		}
-		c.Close()
 		l.event("slow-headers")
+		c.Close()
 	}
 	return next
 }
@@ -301,7 +303,7 @@ func (l *limitListener) admit(c net.Conn) (*limitConn, bool) {
 		if victim == nil {
 			n := l.clients[key]
 			l.mu.Unlock()
-			c.Close()
+			// Counted, told and logged before the close its client sees.
 			if l.refused != nil {
 				l.refused()
 			}
@@ -309,6 +311,7 @@ func (l *limitListener) admit(c net.Conn) (*limitConn, bool) {
 			if l.logf != nil {
 				l.logf(fmt.Sprintf("web: connection from %s refused: that client has %d connections open, the most per client (serve's --max-conns-per-client), each with a request begun and none idle", key, n))
 			}
+			c.Close()
 			return nil, false
 		}
 	}
@@ -318,8 +321,8 @@ func (l *limitListener) admit(c net.Conn) (*limitConn, bool) {
 	l.clients[key]++
 	l.mu.Unlock()
 	if victim != nil {
-		victim.Close()
 		l.event("replaced")
+		victim.Close()
 	}
 	return lc, true
 }
@@ -331,8 +334,8 @@ func (l *limitListener) closeIdlest(key string) {
 	victim := l.idlestLocked(key)
 	l.mu.Unlock()
 	if victim != nil {
-		victim.Close()
 		l.event("replaced")
+		victim.Close()
 	}
 }
 
