@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cmcsync/cmcsync/faults"
+	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/sim"
 )
 
@@ -134,4 +135,136 @@ func TestPurgeErasesWhatTheDurableIntentNames(t *testing.T) {
 		require.Len(t, inSession, len(got.Blocks), name)
 	}
 	require.Equal(t, len(whole.Blocks), prev, "the last stop is the whole intent")
+}
+
+// readBackFails is a chip whose reads of what was programmed since it
+// was armed fail with a media error (the read-back of a program), while
+// every other read, erase and program works: a writer's records land
+// valid, and the writer gives up on them.
+type readBackFails struct {
+	hal.Flash
+	armed      bool
+	programmed map[int64]bool
+}
+
+func (f *readBackFails) WriteAt(p []byte, off int64) (int, error) {
+	if f.armed {
+		f.programmed[off] = true
+	}
+	return f.Flash.WriteAt(p, off)
+}
+
+func (f *readBackFails) Erase(off, n int64) error {
+	for o := range f.programmed {
+		if o >= off && o < off+n {
+			delete(f.programmed, o)
+		}
+	}
+	return f.Flash.Erase(off, n)
+}
+
+func (f *readBackFails) ReadAt(p []byte, off int64) (int, error) {
+	if f.programmed[off] {
+		return 0, fmt.Errorf("read at %#x: %w", off, hal.ErrMedia)
+	}
+	return f.Flash.ReadAt(p, off)
+}
+
+// TestPurgeAfterAFailedIntentProgramCoversTheFlash fails every journal
+// program of a round's intent from its k-th program on (for each k): the
+// program fails with a media error, or completes weakly (its records read
+// right once, then not), or tears (some of its bits), or lands and its
+// read-back fails (the last try's records stay on the chip, valid; or the
+// SetBetweenWrites function stops the retry: that stop follows a failed
+// program, not one that read back), so writeRecords gives up on records
+// that may or may not read valid later.
+// The interrupted round in the session names every block a store
+// reopened on the chip finds named (three opens: weak records read
+// differently each time), and the purge erases those blocks: a reopened
+// store finds the round purged, without damage, every block it named
+// erased and the record written after the purge (a role). When not even
+// the intent's head read back, the purge ends with a compaction, not a
+// purged mark (one without its intent on the chip would be damage, and a
+// reader would ignore the records after it).
+func TestPurgeAfterAFailedIntentProgramCoversTheFlash(t *testing.T) {
+	f, snap, plan := durableRound(t)
+	s := openTest(t, f, Options{})
+	programs := 1
+	s.SetBetweenWrites(func() error { programs++; return nil })
+	_, err := s.Begin(plan)
+	require.NoError(t, err)
+	whole := s.Interrupted().Blocks
+
+	ruled := func(rule string) func() (hal.Flash, func(), func()) {
+		return func() (hal.Flash, func(), func()) {
+			in := faults.NewInjector(mustSchedule(t, rule), faults.Options{Disarmed: true})
+			return in.Wrap(f, faults.Backup), in.Arm, func() {
+				in.Disarm()
+				require.NoError(t, in.Err(), "the harness itself")
+			}
+		}
+	}
+	readBack := func() (hal.Flash, func(), func()) {
+		rb := &readBackFails{Flash: f, programmed: map[int64]bool{}}
+		return rb, func() { rb.armed = true }, func() { rb.armed, rb.programmed = false, nil }
+	}
+	errStop := errors.New("primary anomalous")
+	for _, c := range []struct {
+		name  string
+		chips func() (chip hal.Flash, arm, disarm func())
+		stop  bool // the SetBetweenWrites function stops the retry
+	}{
+		{"program fails", ruled("(on program (fail media))"), false},
+		{"program weak", ruled("(on program weak)"), false},
+		{"program torn", ruled("(on program (torn bits))"), false},
+		{"read-back fails", readBack, false},
+		{"read-back fails, retry stopped", readBack, true},
+	} {
+		for k := range programs {
+			name := fmt.Sprintf("%s from program %d of %d", c.name, k+1, programs)
+			f.Restore(snap)
+			chip, arm, disarm := c.chips()
+			s := openTest(t, chip, Options{})
+			calls := 0
+			if k == 0 {
+				arm()
+			}
+			s.SetBetweenWrites(func() error {
+				switch calls++; {
+				case calls == k:
+					arm()
+				case calls == k+1 && c.stop:
+					return errStop
+				}
+				return nil
+			})
+			_, err := s.Begin(plan)
+			disarm()
+			require.Error(t, err, name)
+			got := s.Interrupted()
+			require.NotNil(t, got, name)
+			require.Subset(t, whole, got.Blocks, name)
+			for range 3 {
+				if found := openTest(t, f, Options{ReadOnly: true}).Interrupted(); found != nil {
+					require.Subset(t, got.Blocks, found.Blocks, "%s: a restart finds more", name)
+				}
+			}
+			res, err := s.Purge()
+			require.NoError(t, err, name)
+			require.Equal(t, got.Blocks, res.Blocks, name)
+			role := Role{Epoch: 9, Active: 1}
+			require.NoError(t, s.SetRole(role), name)
+			after := openTest(t, f, Options{ReadOnly: true})
+			require.Nil(t, after.Interrupted(), name)
+			require.Empty(t, after.Damage(), name)
+			require.Equal(t, uint64(1), after.State().Generation, name)
+			require.Equal(t, role, after.State().Role, "%s: the record after the purge", name)
+			buf := make([]byte, s.eraseSize)
+			for _, b := range got.Blocks {
+				_, err := f.ReadAt(buf, s.BlockOffset(b))
+				require.NoError(t, err)
+				require.True(t, hal.IsErased(buf), "%s: block %d", name, b)
+			}
+		}
+	}
 }
