@@ -38,3 +38,13 @@ func TestDenseManyBlocksEndAtTheEntryCount(t *testing.T) {
 	slices.Sort(counts)
 	require.Equal(t, []int{23, 86, 86}, counts)
 }
+
+// TestDenseManyCampaign: the whole exhaustive campaign of the densemany
+// round, whose intent is a head, an intent-chunks record and three
+// intent-deltas records, each in a journal block of its own: an anomaly
+// of the primary at the probe before a later block stops the intent
+// there, and the purge erases only the blocks of the records written
+// (the delta blocks of the others are named by no intent on the flash).
+func TestDenseManyCampaign(t *testing.T) {
+	reachShard(t, "densemany", Shard{0, 1})
+}

@@ -237,3 +237,42 @@ func (in *intent) decodeRaw() {
 	in.entries, in.raw = entries, nil
 	in.dropCheck()
 }
+
+// durable returns the intent that the first n of recs state — recs being
+// in's records as intentRecords encoded them, n at least 1 (the head):
+// in's head fields, the entries of the intent-chunks and intent-runs
+// records among the n, decoded in record order, and the delta blocks of
+// the intent-deltas records among them. That is what a replay of those
+// records finds (applyIntentHead, applyIntentChunks, applyIntentDeltas):
+// a round whose intent stopped after n records is pending with it, and a
+// purge erases its blocks, not those of the records never written. n at
+// or beyond len(recs) returns in itself.
+func (in *intent) durable(recs [][]byte, n int) *intent {
+	if n >= len(recs) {
+		return in
+	}
+	d := &intent{generation: in.generation, seq: in.seq, parts: in.parts, partsSeen: max(n-1, 0),
+		cursor: in.cursor, wraps: in.wraps, config: in.config.clone(),
+		types: slices.Clone(in.types), chunkCounts: slices.Clone(in.chunkCounts), entries: []IntentEntry{}}
+	k := 0 // intent-deltas records seen: intentRecords writes in.deltas in order, last
+	for _, rec := range recs[1:max(n, 1)] {
+		body := rec[recordHeader : recordHeader+int(le.Uint32(rec[8:]))]
+		var p []byte
+		var err error
+		switch rec[4] {
+		case kindIntentChunk:
+			_, p, err = splitIntentChunks(body)
+		case kindIntentRuns:
+			_, p, err = expandRuns(body)
+		case kindIntentDeltas, kindIntentDeltas5:
+			d.deltas = append(d.deltas, in.deltas[k])
+			k++
+			continue
+		}
+		if err != nil {
+			return in // not reached: the records are in's own encoding
+		}
+		d.entries = appendIntentEntries(d.entries, p)
+	}
+	return d
+}

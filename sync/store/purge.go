@@ -92,11 +92,15 @@ func (s *Store) Purge() (PurgeResult, error) {
 	staged := s.staged
 	s.staged = nil // reinit: back to the committed configuration
 	var err error
-	if s.fits([]int64{recordSize(len(e.buf), s.slotSize)}) {
+	if s.nextSeq > in.seq && s.fits([]int64{recordSize(len(e.buf), s.slotSize)}) {
 		err = s.writeRecords([][]byte{encodeRecord(kindPurged, s.nextSeq, e.buf, s.slotSize)})
 	} else {
 		// A checkpoint of the committed state in the other area supersedes
-		// the intent and the mark (which could not refer to it there).
+		// the intent and the mark (which could not refer to it there). So
+		// too when the intent's head never read back as written (Begin's
+		// first program failed): a reader may find it or not, and the mark
+		// would take its sequence number; a mark without its intent is
+		// damage to a reader, which ignores the records after it.
 		err = s.compact()
 	}
 	if err != nil {

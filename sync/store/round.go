@@ -204,8 +204,66 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 	// From here the round is pending: a failed write leaves it to purge.
 	s.pending = in
 	s.round = r
+	r.take(in)
+	r.jArea, r.jStart = s.area, s.tailBlock
+	if stopped, err := s.writeIntent(recs); err != nil {
+		// Pending is what the durable records name, as a restart finds it.
+		in = in.durable(recs, s.intentRecordsKept(in, recs, stopped))
+		s.pending = in
+		r.take(in)
+		return r, fmt.Errorf("write intent: %w", err)
+	}
+	return r, nil
+}
+
+// writeIntent writes a round's intent records (writeRecords) and reports
+// whether the SetBetweenWrites function stopped them right after a program
+// that read back as written: then every record before the stop read back
+// as written and none after it was programmed. (After a failed program,
+// writeRecords calls it too before it programs the records again: the
+// failed program's records may read valid, so that stop is not clean.)
+func (s *Store) writeIntent(recs [][]byte) (stopped bool, err error) {
+	if f := s.betweenWrites; f != nil {
+		last := s.nextSeq // a program that read back as written numbered its records
+		s.betweenWrites = func() error {
+			clean := s.nextSeq != last
+			last = s.nextSeq
+			err := f()
+			stopped = err != nil && clean
+			return err
+		}
+		defer func() { s.betweenWrites = f }()
+	}
+	err = s.writeRecords(recs)
+	return stopped, err
+}
+
+// intentRecordsKept returns how many of the intent records recs (from
+// the head on) a journal scan may find after writeRecords failed on
+// them: those that read back as written (writeRecords numbers the next
+// record after them), and, unless the between function stopped the write
+// before the next program (stopped), also the records the failed program
+// may have left readable — as many as fit in a whole journal block, the
+// most one program holds. A purge then erases every block a restart could
+// find named, never fewer (a restart takes a purged round's blocks for
+// erased).
+func (s *Store) intentRecordsKept(in *intent, recs [][]byte, stopped bool) int {
+	n := int(s.nextSeq - in.seq)
+	if stopped {
+		return n
+	}
+	for room := s.eraseSize; n < len(recs) && int64(len(recs[n])) <= room; n++ {
+		room -= int64(len(recs[n]))
+	}
+	return n
+}
+
+// take makes in the round's intent: its blocks, the chunks and delta
+// blocks to write and the spares.
+func (r *Round) take(in *intent) {
 	r.intent = in
-	r.blocks = make(map[uint32]bool, len(in.entries))
+	r.blocks = make(map[uint32]bool, len(in.entries)+len(in.deltas))
+	r.writes, r.spares = nil, nil
 	for _, x := range in.entries {
 		r.blocks[x.Block] = true
 		if x.Type != SpareType {
@@ -221,11 +279,6 @@ func (s *Store) Begin(p Plan) (*Round, error) {
 		r.blocks[db.block] = true
 		r.writes = append(r.writes, ChunkWrite{Type: DeltaBlockType, Index: k, Block: db.block, Bytes: int64(len(db.data)), digest: ChunkDigest(db.data)})
 	}
-	r.jArea, r.jStart = s.area, s.tailBlock
-	if err := s.writeRecords(recs); err != nil {
-		return r, fmt.Errorf("write intent: %w", err)
-	}
-	return r, nil
 }
 
 // onlyDeltasLeft reports whether every write left is a delta block.
