@@ -10,6 +10,7 @@ import (
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/internal/shellquote"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 )
@@ -75,7 +76,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if fresh == 1 && !o.Format && !cut {
-		return nil, fmt.Errorf("%w: a replaced standby chip? `cmcsync reseed --primary %s --backup %s` (or with the --config FILE serve was given; service stopped) formats that chip's store only and syncs it from the active one; otherwise delete the state folder to start over, or pass --format to format BOTH chips (ERASING what the existing one holds)", ErrOneChipNew, specs[0], specs[1])
+		return nil, fmt.Errorf("%w: a replaced standby chip? `%s` (or with the --config FILE serve was given; service stopped) formats that chip's store only and syncs it from the active one; otherwise delete the state folder to start over, or pass --format to format BOTH chips (ERASING what the existing one holds)", ErrOneChipNew, shellquote.Join("cmcsync", "reseed", "--primary", specs[0].String(), "--backup", specs[1].String()))
 	}
 	if d.logbook, err = openLogbook(o.StateDir, o.Logf); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/cmcsync/cmcsync/calibrate"
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/internal/shellquote"
 	"github.com/cmcsync/cmcsync/sim"
 )
 
@@ -148,7 +149,9 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(text, "calibrate: the profile is physically plausible for %s flash\n", strings.ToUpper(part.Kind.String()))
 	}
 	if path != "-" {
-		fmt.Fprintf(text, "calibrate: wrote %s; use it with cmcsync bench --part-file %s, or --flash sim:profile=%s\n", path, path, path)
+		spec := flashspec.Spec{Backend: flashspec.Sim, Profile: path}.String()
+		fmt.Fprintf(text, "calibrate: wrote %s; use it with `%s`, or `%s`\n", path,
+			shellquote.Join("cmcsync", "bench", "--part-file", path), shellquote.Join("--flash", spec))
 	}
 	return nil
 }

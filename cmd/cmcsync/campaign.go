@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cmcsync/cmcsync/faults/campaign"
+	"github.com/cmcsync/cmcsync/internal/shellquote"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -440,7 +441,7 @@ func printReport(w io.Writer, r *campaign.Report) {
 	fmt.Fprintf(w, "\n  rate: %.0f points/s over %.1f s wall (%.0f points per CPU second)\n", r.PointsPerSecond, r.WallSeconds, r.PointsPerCPUSecond)
 	fmt.Fprintf(w, "  violations: %d\n", r.ViolationsTotal)
 	for _, v := range r.Violations {
-		fmt.Fprintf(w, "VIOLATION %s: %s\n  replay: cmcsync campaign --replay '%s'\n", v.Invariant, v.Detail, v.Replay)
+		fmt.Fprintf(w, "VIOLATION %s: %s\n  replay: %s\n", v.Invariant, v.Detail, shellquote.Join("cmcsync", "campaign", "--replay", v.Replay))
 	}
 	if len(r.Violations) < r.ViolationsTotal {
 		fmt.Fprintf(w, "  (%d more not listed; see --keep)\n", r.ViolationsTotal-len(r.Violations))

@@ -182,6 +182,10 @@ func resolveSpecAs(cmd, origin, s string) (flashspec.Spec, error) {
 type pair struct {
 	specs [2]flashspec.Spec
 	chips [2]hal.Flash
+	// clock is the engine's Options.Clock: the chips' virtual clock when
+	// both are simulated (a round lasts their datasheet time), else the
+	// wall clock. The engine's Options.Wall is time.Now either way, so the
+	// dates it records are the wall clock's (engine/wall.go).
 	clock hal.Clock
 	locks *devlock.Locks
 	// created lists the files opening the chips created (newSimFiles):

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
@@ -119,7 +120,7 @@ func (p *pairFlags) openMode(ctx context.Context, fs *flag.FlagSet, readOnly boo
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w", cmd, err), pr.closeDiscarding(created))
 	}
-	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Layout: layout, Image: id, Config: engine.DefaultConfig(), ReadOnly: readOnly})
+	e, err := engine.Open(ctx, pr.chips[0], pr.chips[1], engine.Options{Clock: pr.clock, Wall: time.Now, Layout: layout, Image: id, Config: engine.DefaultConfig(), ReadOnly: readOnly})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w%s", cmd, err, newPairHint(err)), pr.closeDiscarding(created))
 	}

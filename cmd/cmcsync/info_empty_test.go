@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,6 +51,7 @@ func TestInfoEmptyInput(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 			if tc.args[2] == "event-log" || tc.args[1] == "collect" {
 				require.ErrorContains(t, err, "--allow-empty clears the event log on purpose")
+				require.Equal(t, 1, strings.Count(err.Error(), "on purpose"), "one hint, not two: %v", err)
 			}
 			require.Equal(t, before, loadFiles(t, dir, "a.img", "b.img"), "no byte of the images changed")
 		})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/cmcsync/cmcsync/config"
 	"github.com/cmcsync/cmcsync/hal"
@@ -119,6 +120,12 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 	s := in.Store
 	fmt.Fprintf(w, "store: chip id %d, pair %#x, format v%d, journal area %d epoch %d (%d records), %d data blocks\n",
 		s.Superblock.ChipID, s.Superblock.PairID, s.Superblock.Version, s.Journal.Area, s.Journal.Epoch, s.Journal.Records, s.Superblock.DataBlocks)
+	if c := s.Copies; c.Differ() {
+		for i, cp := range c.Copies {
+			fmt.Fprintf(w, "superblock copy %d at %#x: %s\n", i, cp.Off, describeCopy(cp))
+		}
+		fmt.Fprintf(w, "superblock: copy %d used: %s\n", c.Used, c.Why)
+	}
 	active := "chip 0 (primary image)"
 	if s.Role.Active != 0 {
 		active = "chip 1 (backup image)"
@@ -147,6 +154,18 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 		fmt.Fprintln(w, "verified: every committed chunk matches its digest")
 	}
 	_ = store.FormatVersion
+}
+
+// describeCopy is one superblock copy as inspect prints it.
+func describeCopy(c store.SuperblockCopy) string {
+	var what string
+	if sb := c.Superblock; sb != nil {
+		what = fmt.Sprintf(": chip id %d, pair %#x, format v%d, formatted %s", sb.ChipID, sb.PairID, sb.Version, sb.Formatted.UTC().Format(time.RFC3339))
+	}
+	if c.Error != "" {
+		what += " (" + c.Error + ")"
+	}
+	return string(c.State) + what
 }
 
 // configChips names the chips of the configuration file at path (already

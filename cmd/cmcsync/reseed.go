@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
@@ -80,7 +81,7 @@ func runReseed(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err != nil {
 		return fmt.Errorf("reseed: %w", err)
 	}
-	opts := engine.Options{Clock: p.clock, Layout: layout, Image: id, Config: engine.DefaultConfig()}
+	opts := engine.Options{Clock: p.clock, Wall: time.Now, Layout: layout, Image: id, Config: engine.DefaultConfig()}
 	var rep engine.ReseedReport
 	if *defaultConfig {
 		rep, err = engine.ReseedWithConfig(ctx, p.chips[0], p.chips[1], opts, [2]bool{forced[0], forced[1]}, engine.DefaultConfig())

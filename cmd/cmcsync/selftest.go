@@ -15,6 +15,7 @@ import (
 	"github.com/cmcsync/cmcsync/internal/chipstate"
 	"github.com/cmcsync/cmcsync/internal/devlock"
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/internal/shellquote"
 	"github.com/cmcsync/cmcsync/sim"
 )
 
@@ -128,7 +129,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 			fn[i] = r.Name
 		}
 		fmt.Fprintf(stdout, "selftest: %d of %d checks failed: %s\n", len(failed), rep.Ran(), strings.Join(fn, ", "))
-		fmt.Fprintf(stdout, "replay: cmcsync selftest --flash %s --check %s\n", s, strings.Join(fn, ","))
+		fmt.Fprintf(stdout, "replay: %s\n", shellquote.Join("cmcsync", "selftest", "--flash", s.String(), "--check", strings.Join(fn, ",")))
 		return &exitError{code: 1, msg: fmt.Sprintf("selftest failed on %s: %s", s, strings.Join(fn, ", "))}
 	}
 	closed = true

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cmcsync/cmcsync/internal/shellquote/shelltest"
 )
 
 // TestServeMissingBackupNamesTheReseed: serve on its state folder whose
@@ -30,7 +32,7 @@ func TestServeMissingBackupNamesTheReseed(t *testing.T) {
 	require.True(t, ok, "%v", err)
 	cmd, _, ok := strings.Cut(rest, "`")
 	require.True(t, ok, "%v", err)
-	args := append([]string{"reseed"}, strings.Fields(cmd)...)
+	args := shelltest.Words(t, "reseed "+cmd) // as a shell reads it
 	require.Contains(t, args, "--backup")
 	_, errText, err := runCLI(args...)
 	require.NoError(t, err, "%v: %s", args, errText)

@@ -123,7 +123,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if types != nil {
 		cfg.Types = types
 	}
-	opts := engine.Options{Clock: p.clock, Layout: layout, Image: id, Config: cfg}
+	opts := engine.Options{Clock: p.clock, Wall: time.Now, Layout: layout, Image: id, Config: cfg}
 	res := syncResult{Layout: jsonout.FromLayout(layout)}
 	if !got[0].Store && !got[1].Store {
 		if !*populate {

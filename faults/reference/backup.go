@@ -45,6 +45,9 @@ type Backup struct {
 	// 4.11): power loss, not damage, which the next writer finishes by
 	// rewriting the older copy.
 	UpgradeCut bool
+	// SuperblockCopies are the two superblock copies, the one Superblock
+	// is and the rule that chose it (docs/FORMAT.md 4.4).
+	SuperblockCopies SuperblockCopies
 
 	// Committed is the committed state S.
 	Committed State

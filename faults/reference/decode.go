@@ -18,12 +18,28 @@ import (
 // Area selection: an area whose first record is a valid checkpoint-begin
 // has that record's epoch; the area with the higher epoch is tried first,
 // and the other is used if its checkpoint is incomplete or inconsistent.
+//
+// Decode is a reader that does not know the store's identity: of two valid
+// superblock copies that differ it uses copy 0 (4.4); DecodeAs is one that
+// does.
 func Decode(r io.ReaderAt, storeOff, storeSize int64) (*Backup, error) {
+	return decode(r, storeOff, storeSize, nil)
+}
+
+// DecodeAs is Decode by a reader that knows which chip of which pair the
+// store must be (docs/FORMAT.md 4.4, Which reader knows the identity): of
+// two valid superblock copies that differ, the one copy that carries want
+// is used, and the other is damage.
+func DecodeAs(r io.ReaderAt, storeOff, storeSize int64, want Identity) (*Backup, error) {
+	return decode(r, storeOff, storeSize, &want)
+}
+
+func decode(r io.ReaderAt, storeOff, storeSize int64, want *Identity) (*Backup, error) {
 	if storeOff < 0 || storeSize <= 0 {
 		return nil, fmt.Errorf("%w: store range %#x+%#x", ErrLayout, storeOff, storeSize)
 	}
 	b := &Backup{StoreOff: storeOff}
-	if err := b.readSuperblock(r, storeOff, storeSize); err != nil {
+	if err := b.readSuperblock(r, storeOff, storeSize, want); err != nil {
 		return nil, err
 	}
 	cands, torn, err := b.candidates(r)

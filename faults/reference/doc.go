@@ -24,6 +24,14 @@
 // instead of stopping silently. Only a store with no usable state at all (no
 // valid superblock, no complete checkpoint) is an error.
 //
+// [Decode] is a reader that does not know which chip of which pair the
+// store is: of two valid superblock copies that differ it uses copy 0;
+// [DecodeAs], given the chip's identity (chip A is chip id 0, chip B chip
+// id 1, and the other chip's pair id), uses the one copy that carries it,
+// as the engine does (docs/FORMAT.md 4.4). Either says in
+// [Backup.SuperblockCopies] what each copy holds, the copy used, and the
+// rule that chose it.
+//
 // [Backup.Payload] reassembles a type's payload from the data area and
 // checks every chunk digest and the payload digest; [Backup.VerifyChunks]
 // lists the committed chunks whose bytes do not match.

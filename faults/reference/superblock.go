@@ -48,6 +48,9 @@ func readAt(r io.ReaderAt, p []byte, off int64) error {
 // (docs/FORMAT.md, 4.4).
 var errFormatIntent = errors.New("a format intent, not a superblock")
 
+// errErased: the slot reads erased.
+var errErased = errors.New("erased")
+
 // superblockCopy reads and decodes the superblock record at off: the
 // record's bytes, the decoded body, or why it is not a valid copy.
 func superblockCopy(r io.ReaderAt, off int64) ([]byte, Superblock, error) {
@@ -58,7 +61,7 @@ func superblockCopy(r io.ReaderAt, off int64) ([]byte, Superblock, error) {
 	st, fr, why := parseSlot(buf, 0)
 	switch {
 	case st == slotErased:
-		return buf, Superblock{}, errors.New("erased")
+		return buf, Superblock{}, errErased
 	case st != slotValid:
 		return buf, Superblock{}, errors.New(why)
 	case fr.kind == KindFormatIntent && fr.seq == 0 && !fr.reserved:
@@ -124,8 +127,11 @@ func decodeSuperblock(body []byte) (Superblock, error) {
 // readSuperblock takes the first valid copy (docs/FORMAT.md, 4.4 and 4.6
 // step 1) and checks it against the store range. Copy 1 is at offset E,
 // which only a valid copy tells: when copy 0 is not valid, copy 1 is looked
-// for at each power-of-two offset whose copy names that offset as E.
-func (b *Backup) readSuperblock(r io.ReaderAt, storeOff, storeSize int64) error {
+// for at each power-of-two offset whose copy names that offset as E. want
+// is the identity the store must carry, nil when the reader does not know
+// it (4.4, Which reader knows the identity). b.SuperblockCopies says what
+// each copy holds, the one used and why.
+func (b *Backup) readSuperblock(r io.ReaderAt, storeOff, storeSize int64, want *Identity) error {
 	raw0, sb0, err0 := superblockCopy(r, storeOff)
 	if isRead(err0) {
 		return err0
@@ -158,6 +164,16 @@ func (b *Backup) readSuperblock(r io.ReaderAt, storeOff, storeSize int64) error 
 	if isRead(err1) {
 		return err1
 	}
+	if err0 != nil && err1 != nil {
+		off1 = -1 // not found
+	}
+	c := &b.SuperblockCopies
+	c.Copies = [2]CopyReport{copyReport(storeOff, sb0, err0), copyReport(off1, sb1, err1)}
+	if err0 == nil && err1 == nil && sb0.ChipID != sb1.ChipID {
+		var as [2]int
+		as[sb0.ChipID], as[sb1.ChipID] = 0, 1
+		c.AsChip = &as
+	}
 	switch {
 	case err0 != nil && err1 != nil:
 		return fmt.Errorf("%w: copy 0 at %#x: %v; copy 1: %v", ErrNotFormatted, storeOff, err0, err1)
@@ -165,25 +181,44 @@ func (b *Backup) readSuperblock(r io.ReaderAt, storeOff, storeSize int64) error 
 		// A format cut after it wrote copy 1, before copy 0: power
 		// loss, not damage.
 		b.Superblock = sb1
+		c.Used, c.Rule = 1, RuleCutFormat
 	case err0 != nil:
 		b.find(SuperblockDamaged, -1, storeOff, 0, "copy 0 is not valid (%v); copy 1 at %#x used", err0, off1)
 		b.Superblock = sb1
+		c.Used, c.Rule = 1, RuleOnlyValid
 	case err1 != nil:
 		b.find(SuperblockDamaged, -1, off1, 0, "copy 1 is not valid (%v); copy 0 used", err1)
 		b.Superblock = sb0
+		c.Used, c.Rule = 0, RuleOnlyValid
 	case sb0 != sb1 && sameLayout(sb0, sb1):
 		// An upgrade of the format version cut between the copies
 		// (4.4): power loss, not damage. The journal holds no record
 		// of the newer version yet.
 		b.Superblock, b.UpgradeCut = sb0, true
+		c.Used, c.Rule = 0, RuleUpgradeCut
 		if sb1.FormatVersion > sb0.FormatVersion {
-			b.Superblock = sb1
+			b.Superblock, c.Used = sb1, 1
 		}
+	case sb0 == sb1 && bytes.Equal(raw0, raw1):
+		b.Superblock = sb0
+		c.Used, c.Rule = 0, RuleEqual
 	default:
+		// Damage. A reader that knows the identity uses the one copy
+		// that carries it; otherwise copy 0.
+		b.Superblock, c.Used, c.Rule = sb0, 0, RuleCopy0
+		if m0, m1 := want.carriedBy(sb0), want.carriedBy(sb1); m0 != m1 {
+			if m1 {
+				b.Superblock, c.Used = sb1, 1
+			}
+			c.Rule = RuleExpected
+			other := [2]Superblock{sb0, sb1}[1-c.Used]
+			b.find(SuperblockDamaged, -1, [2]int64{storeOff, off1}[1-c.Used], 0, "the two valid copies differ: copy %d is another store's (chip id %d of pair %#x); copy %d carries the expected identity and is used",
+				1-c.Used, other.ChipID, other.PairID, c.Used)
+			break
+		}
 		if !bytes.Equal(raw0, raw1) {
 			b.find(SuperblockDamaged, -1, off1, 0, "the two valid copies differ; copy 0 used")
 		}
-		b.Superblock = sb0
 	}
 	return b.checkLayout(storeSize)
 }

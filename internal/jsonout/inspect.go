@@ -60,6 +60,44 @@ type Superblock struct {
 	Formatted     time.Time `json:"formatted"`
 }
 
+// SuperblockCopy is one of a store's two superblock copies: its state
+// (valid, erased, format-intent, invalid, unread), the superblock or
+// format intent it holds, or why it is not valid.
+type SuperblockCopy struct {
+	Offset     int64       `json:"offset"`
+	State      string      `json:"state"`
+	Superblock *Superblock `json:"superblock,omitempty"`
+	Error      string      `json:"error,omitempty"`
+}
+
+// SuperblockCopies are a store's two superblock copies, the one inspect
+// used and why; as_chip, when the valid copies differ in chip id, the
+// copy the engine uses on chip A and on chip B (docs/FORMAT.md 4.4).
+type SuperblockCopies struct {
+	Copies [2]SuperblockCopy `json:"copies"`
+	Used   int               `json:"used"`
+	Why    string            `json:"why"`
+	AsChip *[2]int           `json:"as_chip,omitempty"`
+}
+
+func fromSuperblock(sb store.Superblock) Superblock {
+	return Superblock{Version: sb.Version, ChipID: sb.ChipID, PairID: fmt.Sprintf("%#x", sb.PairID), StoreSize: sb.StoreSize, EraseSize: sb.EraseSize,
+		SlotSize: sb.SlotSize, JournalBlocks: sb.JournalBlocks, Journal: sb.Journal, DataFirst: sb.DataFirst, DataBlocks: sb.DataBlocks,
+		MaxChunks: sb.MaxChunks, Formatted: sb.Formatted}
+}
+
+func fromCopies(c store.SuperblockCopies) SuperblockCopies {
+	out := SuperblockCopies{Used: c.Used, Why: c.Why, AsChip: c.AsChip}
+	for i, cp := range c.Copies {
+		out.Copies[i] = SuperblockCopy{Offset: cp.Off, State: string(cp.State), Error: cp.Error}
+		if cp.Superblock != nil {
+			sb := fromSuperblock(*cp.Superblock)
+			out.Copies[i].Superblock = &sb
+		}
+	}
+	return out
+}
+
 // Journal is the journal area in use.
 type Journal struct {
 	Area    int      `json:"area"`
@@ -105,22 +143,23 @@ type RoundBlocks struct {
 
 // Store is a decoded backup store.
 type Store struct {
-	Superblock    Superblock   `json:"superblock"`
-	Journal       Journal      `json:"journal"`
-	Generation    uint64       `json:"generation"`
-	Time          time.Time    `json:"time,omitzero"`      // left out before the first commit
-	NextSync      time.Time    `json:"next_sync,omitzero"` // left out before the first commit
-	Config        Config       `json:"config"`
-	Staged        *Config      `json:"staged_config,omitempty"`
-	ImageVersion  string       `json:"image_version"`
-	UpgradeChoice string       `json:"upgrade_choice"`
-	Role          Role         `json:"role"`
-	Types         []StoreType  `json:"types"`
-	Interrupted   *RoundBlocks `json:"interrupted,omitempty"`
-	LastPurged    *RoundBlocks `json:"last_purged,omitempty"`
-	Damage        []string     `json:"damage,omitempty"`
-	Verified      bool         `json:"verified"`
-	BadChunks     []Chunk      `json:"bad_chunks,omitempty"`
+	Superblock       Superblock       `json:"superblock"`
+	SuperblockCopies SuperblockCopies `json:"superblock_copies"`
+	Journal          Journal          `json:"journal"`
+	Generation       uint64           `json:"generation"`
+	Time             time.Time        `json:"time,omitzero"`      // left out before the first commit
+	NextSync         time.Time        `json:"next_sync,omitzero"` // left out before the first commit
+	Config           Config           `json:"config"`
+	Staged           *Config          `json:"staged_config,omitempty"`
+	ImageVersion     string           `json:"image_version"`
+	UpgradeChoice    string           `json:"upgrade_choice"`
+	Role             Role             `json:"role"`
+	Types            []StoreType      `json:"types"`
+	Interrupted      *RoundBlocks     `json:"interrupted,omitempty"`
+	LastPurged       *RoundBlocks     `json:"last_purged,omitempty"`
+	Damage           []string         `json:"damage,omitempty"`
+	Verified         bool             `json:"verified"`
+	BadChunks        []Chunk          `json:"bad_chunks,omitempty"`
 }
 
 // Inspection is a read-only decoding of one chip.
@@ -156,11 +195,10 @@ func FromInspection(in engine.Inspection) Inspection {
 	if s := in.Store; s != nil {
 		sb := s.Superblock
 		st := &Store{
-			Superblock: Superblock{Version: sb.Version, ChipID: sb.ChipID, PairID: fmt.Sprintf("%#x", sb.PairID), StoreSize: sb.StoreSize, EraseSize: sb.EraseSize,
-				SlotSize: sb.SlotSize, JournalBlocks: sb.JournalBlocks, Journal: sb.Journal, DataFirst: sb.DataFirst, DataBlocks: sb.DataBlocks,
-				MaxChunks: sb.MaxChunks, Formatted: sb.Formatted},
-			Journal:    Journal{Area: s.Journal.Area, Epoch: s.Journal.Epoch, Records: s.Journal.Records, Tail: s.Journal.Tail, Torn: s.Journal.Torn},
-			Generation: s.Generation, Time: s.Time, NextSync: s.NextSync, Config: FromStoreConfig(s.Config),
+			Superblock:       fromSuperblock(sb),
+			SuperblockCopies: fromCopies(s.Copies),
+			Journal:          Journal{Area: s.Journal.Area, Epoch: s.Journal.Epoch, Records: s.Journal.Records, Tail: s.Journal.Tail, Torn: s.Journal.Torn},
+			Generation:       s.Generation, Time: s.Time, NextSync: s.NextSync, Config: FromStoreConfig(s.Config),
 			ImageVersion: s.ImageVersion, UpgradeChoice: engine.UpgradeChoice(s.UpgradeChoice).String(),
 			Role:        Role{Epoch: s.Role.Epoch, ActiveChip: s.Role.Active, RestorePending: s.Role.RestorePending},
 			Interrupted: roundBlocks(s.Interrupted), LastPurged: roundBlocks(s.LastPurged),

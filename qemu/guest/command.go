@@ -3,10 +3,10 @@ package guest
 import (
 	"flag"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cmcsync/cmcsync/internal/flashspec"
+	"github.com/cmcsync/cmcsync/internal/shellquote"
 	"github.com/cmcsync/cmcsync/sync/engine"
 )
 
@@ -105,24 +105,12 @@ func (c Command) Args() []string {
 func (c Command) String() string { return commandLine("cmcsync guest", c.Args()) }
 
 // commandLine returns prefix followed by args, each quoted for the shell
-// where it needs it.
+// where it needs it (package shellquote).
 func commandLine(prefix string, args []string) string {
-	var b strings.Builder
-	b.WriteString(prefix)
-	for _, a := range args {
-		b.WriteByte(' ')
-		b.WriteString(shellQuote(a))
+	if len(args) == 0 {
+		return prefix
 	}
-	return b.String()
-}
-
-// shellQuote returns s as one shell word: as it is when it holds only
-// characters no shell treats specially, else in single quotes.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,:/@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return prefix + " " + shellquote.Join(args...)
 }
 
 // mutantValue is the --mutant flag: an engine mutant by name.

@@ -69,15 +69,3 @@ func TestCommandFlagErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"mtd:/dev/mtd5": "mtd:/dev/mtd5",
-		"":              "''",
-		"a b":           "'a b'",
-		"it's":          `'it'\''s'`,
-		"$(reboot)":     "'$(reboot)'",
-	} {
-		require.Equal(t, want, shellQuote(in), in)
-	}
-}

@@ -93,7 +93,7 @@ func CheckEmpty(t info.Type, input []byte, o Options) error {
 func expected(t info.Type) string {
 	switch t {
 	case info.EventLog:
-		return "it would clear the event log (allow an empty input to clear it on purpose)"
+		return "it would clear the event log" // the caller says how to allow it (a flag, an API field)
 	case info.Asset:
 		return "asset takes an IPMI FRU image for one slot (an empty input clears only the event log, when allowed)"
 	}

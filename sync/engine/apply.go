@@ -269,7 +269,7 @@ func (e *Engine) probeIfDue(rs *roundState) error {
 // round's group, and the engine's role.
 func (e *Engine) commitState(p *Prepared) store.State {
 	cfg := p.config
-	now := e.clock.Now()
+	now := e.now()
 	st := store.State{Generation: p.report.Generation, Time: now, NextSync: now.Add(cfg.Interval), Config: toStoreConfig(cfg),
 		ImageVersion: p.header.Version, UpgradeChoice: p.committedChoice, Role: e.role}
 	if p.choice != NoChoice {

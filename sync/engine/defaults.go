@@ -63,7 +63,7 @@ func (e *Engine) markRestore(cfg Config) error {
 		return fmt.Errorf("mark restore-defaults: %w", err)
 	}
 	e.mu.Lock()
-	st := store.State{Generation: gen, Time: e.clock.Now(), NextSync: e.nextSync, Config: toStoreConfig(cfg),
+	st := store.State{Generation: gen, Time: e.now(), NextSync: e.nextSync, Config: toStoreConfig(cfg),
 		UpgradeChoice: store.ChoiceRestoreDefaults, GroupNext: newest.GroupNext, Role: e.role}
 	e.mu.Unlock()
 	if err := r.Commit(st); err != nil {

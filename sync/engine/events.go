@@ -63,7 +63,7 @@ const maxEvents = 1000
 // event appends an event to the log (dropping the oldest beyond
 // maxEvents) and hands it to Options.Logf.
 func (e *Engine) event(k EventKind, gen uint64, detail string) {
-	ev := Event{Time: e.clock.Now(), Kind: k, Generation: gen, Detail: detail}
+	ev := Event{Time: e.now(), Kind: k, Generation: gen, Detail: detail}
 	e.mu.Lock()
 	e.events = append(e.events, ev)
 	if len(e.events) > maxEvents {

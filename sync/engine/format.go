@@ -35,7 +35,7 @@ func Format(chipA, chipB hal.Flash, opts Options) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("format: %w", err)
 	}
-	now := opts.Clock.Now()
+	now := opts.now()
 	pair := uint64(now.UnixNano()) | 1
 	l := opts.Layout
 	e := chipA.Geometry().EraseSize

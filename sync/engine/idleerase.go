@@ -74,7 +74,7 @@ func (e *Engine) IdleErase(ctx context.Context) (int, error) {
 // failed step is logged and ends the idle work: the rounds erase as they
 // need.
 func (e *Engine) idleEraseUntilDue(ctx context.Context) {
-	for ctx.Err() == nil && e.clock.Now().Before(e.scheduled()) {
+	for ctx.Err() == nil && e.now().Before(e.scheduled()) {
 		select {
 		case <-e.wake:
 			e.kick() // for Run

@@ -48,7 +48,7 @@ func (e *Engine) interrupted(ctx context.Context, rs *roundState, r *store.Round
 	if failover && ferr == nil && e.opts.Mutant != FailoverNoRestore { // MUTANT: no restore after a failover
 		ferr = e.restoreActive()
 	}
-	now := e.clock.Now()
+	now := e.now()
 	e.mu.Lock()
 	if !failover && e.config.RetryAtOnce {
 		e.nextSync = now
@@ -56,7 +56,7 @@ func (e *Engine) interrupted(ctx context.Context, rs *roundState, r *store.Round
 		e.nextSync = now.Add(e.config.Interval)
 	}
 	e.mu.Unlock()
-	rep.Duration = now.Sub(rep.Started)
+	rep.Duration = e.clock.Now().Sub(rep.began)
 	if ferr != nil {
 		rep.Error = ferr.Error()
 		e.setErr(ferr)
@@ -178,7 +178,7 @@ func (e *Engine) stopped(rs *roundState, r *store.Round, cause error) (RoundRepo
 	if err := e.purgeRound(rs); err != nil {
 		cause = errors.Join(cause, err)
 	}
-	rs.report.Duration = e.clock.Now().Sub(rs.report.Started)
+	rs.report.Duration = e.clock.Now().Sub(rs.report.began)
 	rs.report.Error = cause.Error()
 	e.noteNotSynced(rs.report, "round stopped: "+cause.Error())
 	rep := *rs.report

@@ -21,6 +21,11 @@ type Options struct {
 	Layout Layout    // same on both chips; zero: DefaultLayout(chip A's geometry, 0)
 	Config Config    // the configuration written by Format (Open reads the stored one)
 	Mutant Mutant    // None: the real engine; set only by the fault harness (see Mutant)
+	// Wall, if set, is the time source of the dates the engine records and
+	// schedules by, while Clock measures its durations and waits (see
+	// wall.go): a command that runs simulated chips in real time sets it
+	// to time.Now. nil: Clock.Now.
+	Wall func() time.Time
 	// Logf, if set, receives every event as a line.
 	Logf func(format string, args ...any)
 	// Image is where the identity of the image each chip runs comes from

@@ -77,7 +77,7 @@ func (e *Engine) prepare(ctx context.Context, choice UpgradeChoice) (*Prepared, 
 	cfg := e.config.Clone()
 	next := e.newestState.GroupNext
 	e.mu.Unlock()
-	rep := RoundReport{Started: e.clock.Now()}
+	rep := RoundReport{Started: e.now(), began: e.clock.Now()}
 	primary, backup := e.chips[active], e.chips[1-active]
 	work := e.newWork(primary, backup)
 	ended := func(r RoundReport, err error) (*Prepared, RoundReport, error) { return nil, r, err }

@@ -38,10 +38,12 @@ type RoundReport struct {
 	// DataErases and DataPages are the part of the work spent on chunk
 	// data (the rest is metadata: journal records, and an erase of the
 	// journal block a restarted engine continues in).
-	DataErases   int64         `json:"data_erases"`
-	DataPages    int64         `json:"data_pages"`
+	DataErases int64 `json:"data_erases"`
+	DataPages  int64 `json:"data_pages"`
+	// Started is the date the round started (Options.Wall, see wall.go);
+	// Duration is clock time (simulated time on simulated chips).
 	Started      time.Time     `json:"started"`
-	Duration     time.Duration `json:"duration"`      // clock time
+	Duration     time.Duration `json:"duration"`
 	WaitResponse time.Duration `json:"wait_response"` // after an anomaly: how long the backup waited for the primary
 	// WritesAfterAnomaly is, after an anomaly, how many chunks the round
 	// wrote to the backup after the last probe the primary answered
@@ -60,11 +62,14 @@ type RoundReport struct {
 	AnomalyErr   error  `json:"-"`
 	PurgedBlocks int    `json:"purged_blocks,omitempty"`
 	Error        string `json:"error,omitempty"`
+	// began is the clock's reading at Started: Duration is measured from
+	// it (not encoded).
+	began time.Time
 }
 
 // finish ends a round: duration, flash work, outcome, error and event.
 func (e *Engine) finish(rep *RoundReport, w *roundWork, err error) (RoundReport, error) {
-	rep.Duration = e.clock.Now().Sub(rep.Started)
+	rep.Duration = e.clock.Now().Sub(rep.began)
 	d := w.done()
 	rep.BytesRead, rep.BytesWritten, rep.Erases, rep.PagesProgrammed = d.BytesRead, d.BytesProgrammed, d.Erases, d.PagesProgrammed
 	if err != nil && rep.Outcome == "" {

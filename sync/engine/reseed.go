@@ -176,7 +176,7 @@ func reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]
 		rep.Erased = true
 	}
 	fo := store.FormatOptions{
-		ChipID: uint8(standby), PairID: src.id.PairID, Time: opts.Clock.Now(),
+		ChipID: uint8(standby), PairID: src.id.PairID, Time: opts.now(),
 		MaxChunks: l.maxChunks(chipA.Geometry().EraseSize), Config: src.cfg, Role: src.role,
 	}
 	if err := store.Format(chips[standby], l.StoreOff, l.StoreSize, fo); err != nil {

@@ -61,7 +61,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.drainWake() // wake-ups from before Run started: it reads the schedule now
 	for {
 		next := e.scheduled()
-		if d := next.Sub(e.clock.Now()); d > 0 {
+		if d := next.Sub(e.now()); d > 0 {
 			if err := e.sleep(ctx, d); err != nil {
 				return err
 			}
@@ -83,8 +83,8 @@ func (e *Engine) Run(ctx context.Context) error {
 				return err
 			}
 			e.mu.Lock()
-			if !e.nextSync.After(e.clock.Now()) {
-				e.nextSync = e.clock.Now().Add(e.scheduleInterval())
+			if now := e.now(); !e.nextSync.After(now) {
+				e.nextSync = now.Add(e.scheduleInterval())
 			}
 			e.mu.Unlock()
 		}
@@ -112,7 +112,7 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) scheduled() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := e.clock.Now()
+	now := e.now()
 	if e.nextSync.Sub(now) > e.scheduleInterval() {
 		e.nextSync = now
 	}

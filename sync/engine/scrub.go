@@ -55,7 +55,7 @@ func (e *Engine) Scrub(ctx context.Context) (ScrubReport, error) {
 		e.noteDamage(ChunkDamage{Type: info.Type(b.Type), Index: b.Index, Block: b.Block, Generation: st.Generation, Error: b.Err.Error(), Repair: RepairResync})
 	}
 	e.mu.Lock()
-	e.lastScrub = e.clock.Now()
+	e.lastScrub = e.now()
 	e.mu.Unlock()
 	if len(rep.Bad) > 0 {
 		e.event(EventDamage, st.Generation, fmt.Sprintf("%d damaged chunks on %s; the next round rewrites %v", len(rep.Bad), rep.Device, rep.Rewrite))

@@ -283,7 +283,7 @@ func (e *Engine) noteDamage(d ChunkDamage) {
 // scrubPassDone ends a pass: the time of the last complete scrub, an
 // event, and a new pass from the first chunk.
 func (e *Engine) scrubPassDone(sc *scrubState, gen uint64) {
-	now := e.clock.Now()
+	now := e.now()
 	e.mu.Lock()
 	e.lastScrub = now
 	health := e.backupHealth()
