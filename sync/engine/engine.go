@@ -95,7 +95,9 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	// each store (openStore) with ExpectChip: i and the pair read from the
 	// other chip, and map store.ErrWrongChip/ErrForeignPair to the errors
 	// checkIdentity returns (or alias ErrWrongChip and ErrForeignPair to
-	// them); readIdentity then reads with store.Probe.
+	// them).
+	// The identities are read from the superblocks alone
+	// (store.ReadIdentity): each journal is read once, by openStore.
 	// A chip one of whose superblock copies is another store's is read
 	// by the copy its role expects (resolveIdentities), and its store is
 	// opened so (openStore: store.Options.Expect), which repairs the
