@@ -75,7 +75,8 @@ type Engine struct {
 // chipA is the chip configured as the primary (formatted as chip A, id 0)
 // and chipB the one configured as the backup (chip B, id 1), whichever of
 // them the role record says is active now. Open checks that their stores
-// carry those identities and one pair id before it writes anything, and
+// carry those identities and one pair id before it writes anything
+// (from the superblocks alone: each journal is read once, after), and
 // refuses with an error wrapping ErrWrongChip (a chip carrying the other's
 // store: re-imaged from a dump of it, or the chips given the wrong way
 // round) or ErrForeignPair (stores of two different pairs).
