@@ -30,8 +30,11 @@
 // chunk of each type, the free blocks past the allocation cursor); the
 // round stopped by its context (faults.Cancel: a daemon's shutdown, a new
 // configuration) at every 16th backup write, the backup's erases failing
-// loudly or silently from there; and every erase of the journal area, or
-// of the data area, silent from the round's first erase there. Depth 2
+// loudly or silently from there; every erase of the journal area, or
+// of the data area, silent from the round's first erase there; and, after
+// the fault-free round, the backup's last journal record fading as the
+// recovery opens (fadeopen.go: it reads right once, then differently, so
+// the open must judge it once). Depth 2
 // also records the recovery after each cut and cuts at every operation of
 // it. Random mode draws seeded schedules mixing all of these, and faults
 // in the recovery. The long run ("longrun") runs the engine, restarted

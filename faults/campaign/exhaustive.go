@@ -16,8 +16,9 @@ type point struct {
 	kind     pointKind
 	tornMode faults.TornMode
 	unstable bool
-	// round and before are the schedules of a point run as a case.
-	round, before faults.Schedule
+	// round and before are the schedules of a point run as a case, and
+	// recovery that of the recovery after its round (fadeopen.go).
+	round, before, recovery faults.Schedule
 }
 
 // cutVariants lists the power-loss points at one operation: a clean cut,
@@ -57,7 +58,7 @@ func (p point) branched() bool { return p.kind == pointCut || p.kind == pointTor
 // first half when they strike after it, else from the base).
 func (w *worker) runPoint(ctx context.Context, p point, depth int) (jobResult, error) {
 	b := w.bench
-	c := Case{Scenario: b.scenario.Name, Seed: b.seed, Mutant: b.mutant, Before: p.before, Round: p.schedule(b.seed)}
+	c := Case{Scenario: b.scenario.Name, Seed: b.seed, Mutant: b.mutant, Before: p.before, Round: p.schedule(b.seed), Recovery: p.recovery}
 	if !p.branched() {
 		r, err := w.runCase(ctx, c)
 		return jobResult{results: []result{r}}, err

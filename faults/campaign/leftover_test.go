@@ -135,8 +135,13 @@ func TestJournalSaysErasedMatchesTheDecoder(t *testing.T) {
 // left unstable, and every erase of the recovery lies (does part of its
 // work, leaves unstable cells as they are): a few 0 bits stay, in
 // unstable cells only, and the purge's reads saw the block erased. Found
-// by the second million random schedules (shard 0/4).
-const unsettledLine = "standard seed=1 mutant=none | (seed 523481) (on (at 193) (torn allbutone unstable)) | (seed 523481) (on (and erase (after 42)) (silent-erase partial))"
+// by the second million random schedules (shard 0/4) as "(seed 523481)
+// (on (and erase (after 42)) ...)" in the recovery; since engine.Open
+// reads the chips' identities from the superblocks alone, the recovery's
+// operations come 6 earlier and the partial erases' bits (seeded by the
+// operation's index) fall otherwise: seed 523484 leaves the same state
+// again (one block whose 0 bits are all in unstable cells).
+const unsettledLine = "standard seed=1 mutant=none | (seed 523481) (on (at 193) (torn allbutone unstable)) | (seed 523484) (on (and erase (after 36)) (silent-erase partial))"
 
 // unsettledBlock is the block the torn program left unstable.
 const unsettledBlock = 0xafd000

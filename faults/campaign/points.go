@@ -48,12 +48,15 @@ const (
 	// pointWornErase: from a backup erase of the round on, every erase of
 	// its area fails silently (wornerase.go).
 	pointWornErase
+	// pointFadeOpen: after the fault-free round, the backup's last journal
+	// record fades as the recovery opens (fadeopen.go).
+	pointFadeOpen
 )
 
 var pointKindNames = []string{
 	pointCut: "cut", pointTorn: "torn", pointAnomaly: "anomaly", pointSilentErase: "silent-erase", pointWeak: "weak",
 	pointPrimaryCorrupt: "primary-corrupt", pointSlowProbe: "slow-probe", pointPrimaryDies: "primary-dies", pointBackupDamage: "backup-damage",
-	pointReimage: "reimage", pointWorn: "worn", pointStop: "stop", pointWornErase: "worn-erase",
+	pointReimage: "reimage", pointWorn: "worn", pointStop: "stop", pointWornErase: "worn-erase", pointFadeOpen: "fade-open",
 }
 
 // String returns the kind's name, as reports count points by kind.
@@ -77,8 +80,9 @@ const (
 // points lists a bench's exhaustive points: per operation of the recorded
 // round (power loss at every one; the kinds run as cases where they
 // apply, sampled as the constants above say), then the backup damage done
-// before the round, then the worn areas (last, so that a shard's earlier
-// points stay what they were).
+// before the round, then the worn areas, the stopped rounds, the worn
+// erases and the fade at the recovery's open (last, so that a shard's
+// earlier points stay what they were).
 func (b *bench) points() []point {
 	var ps []point
 	writes := 0
@@ -90,7 +94,8 @@ func (b *bench) points() []point {
 	ps = append(ps, b.damagePoints()...)
 	ps = append(ps, b.wornPoints()...)
 	ps = append(ps, b.stopPoints()...)
-	return append(ps, b.wornErasePoints()...)
+	ps = append(ps, b.wornErasePoints()...)
+	return append(ps, b.fadeOpenPoints()...)
 }
 
 // wornPoints lists the worn areas of the round: from the round's first

@@ -165,7 +165,8 @@ func (ph *phaseRun) finish() {
 }
 
 // hasUnstable reports whether s may leave cells that read differently
-// from read to read: torn operations with unstable reads, weak programs.
+// from read to read: torn operations with unstable reads, weak programs,
+// faded cells.
 func hasUnstable(s faults.Schedule) bool {
 	for _, r := range s.Rules {
 		switch a := r.Do.(type) {
@@ -173,7 +174,7 @@ func hasUnstable(s faults.Schedule) bool {
 			if a.Unstable {
 				return true
 			}
-		case faults.Weak:
+		case faults.Weak, faults.Fade:
 			return true
 		}
 	}

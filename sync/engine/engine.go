@@ -75,7 +75,8 @@ type Engine struct {
 // chipA is the chip configured as the primary (formatted as chip A, id 0)
 // and chipB the one configured as the backup (chip B, id 1), whichever of
 // them the role record says is active now. Open checks that their stores
-// carry those identities and one pair id before it writes anything, and
+// carry those identities and one pair id before it writes anything
+// (from the superblocks alone: each journal is read once, after), and
 // refuses with an error wrapping ErrWrongChip (a chip carrying the other's
 // store: re-imaged from a dump of it, or the chips given the wrong way
 // round) or ErrForeignPair (stores of two different pairs).
@@ -95,7 +96,9 @@ func Open(ctx context.Context, chipA, chipB hal.Flash, opts Options) (*Engine, e
 	// each store (openStore) with ExpectChip: i and the pair read from the
 	// other chip, and map store.ErrWrongChip/ErrForeignPair to the errors
 	// checkIdentity returns (or alias ErrWrongChip and ErrForeignPair to
-	// them); readIdentity then reads with store.Probe.
+	// them).
+	// The identities are read from the superblocks alone
+	// (store.ReadIdentity): each journal is read once, by openStore.
 	// A chip one of whose superblock copies is another store's is read
 	// by the copy its role expects (resolveIdentities), and its store is
 	// opened so (openStore: store.Options.Expect), which repairs the

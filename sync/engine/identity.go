@@ -33,11 +33,14 @@ type chipIdentity struct {
 	pairID uint64
 }
 
-// readIdentity reads the identity of chip's store from its superblock,
-// read-only: nothing is written to a chip before its identity is checked.
-//
-// TODO(integrity): once store.Probe lands, read the superblock with it
-// (superblocks only, no journal scan) instead of a read-only store.Open.
+// readIdentity reads the identity of chip's store from its superblocks
+// alone (store.ReadIdentity): nothing is written to a chip before its
+// identity is checked, and the journal is read once per Open, by the
+// writable open that follows the check (openStore), so no journal record
+// is judged by one read and written on after another. A chip whose
+// superblocks Open would refuse (not formatted, a format cut, a version
+// this package does not read, a layout that does not fit) has no identity
+// to check; one whose journal is unusable has one.
 func readIdentity(chip hal.Flash, l Layout) chipIdentity {
 	return readIdentityExpecting(chip, l, nil)
 }
@@ -45,13 +48,11 @@ func readIdentity(chip hal.Flash, l Layout) chipIdentity {
 // readIdentityExpecting is readIdentity with store.Options.Expect: of two
 // superblock copies that differ in identity, the one expected is read.
 func readIdentityExpecting(chip hal.Flash, l Layout, expect *store.Identity) chipIdentity {
-	s, err := store.Open(chip, l.StoreOff, l.StoreSize, store.Options{ReadOnly: true, Expect: expect})
+	id, err := store.ReadIdentity(chip, l.StoreOff, l.StoreSize, store.Options{Expect: expect})
 	if err != nil {
 		return chipIdentity{}
 	}
-	defer s.Release()
-	sb := s.Superblock()
-	return chipIdentity{known: true, chipID: sb.ChipID, pairID: sb.PairID}
+	return chipIdentity{known: true, chipID: id.ChipID, pairID: id.PairID}
 }
 
 // resolveIdentities reads again, expecting the identity of its role (chip
