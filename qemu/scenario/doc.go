@@ -5,6 +5,11 @@
 // with recovery on the next boot (powercut), and the engine on the kernel's
 // NAND simulator with bad blocks and bit flips (nand, x86 variant).
 //
+// The sync and powercut scenarios format a configuration whose
+// response-time threshold is GuestThreshold, not the default 2 s: under TCG
+// on a loaded host one MTD read can take longer, and those scenarios judge
+// committing rounds, not failover.
+//
 // Every report carries a replay line; a failing run keeps its images and
 // console logs.
 package scenario

@@ -187,3 +187,19 @@ func compareSynced(s *imageState, types []info.Type) []string {
 	}
 	return diffs
 }
+
+// GuestThreshold is the response-time threshold of the configuration the
+// sync and powercut scenarios format: the guest runs under TCG, and on a
+// host loaded with other work one MTD read there has answered in over
+// 2 s (the default): a failover the host's scheduling caused, not a slow
+// chip. These scenarios judge rounds that commit; failover is the
+// campaign's (virtual clock) and the daemon-powercut scenario's.
+const GuestThreshold = 30 * time.Second
+
+// guestConfig is the configuration the sync and powercut scenarios
+// format: the default with GuestThreshold.
+func guestConfig() engine.Config {
+	c := engine.DefaultConfig()
+	c.Threshold = GuestThreshold
+	return c
+}

@@ -175,7 +175,7 @@ func runPowercut(ctx context.Context, e *env) error {
 	if e.o.Schedule != "" {
 		return runExactCut(ctx, e)
 	}
-	cfg := engine.DefaultConfig()
+	cfg := guestConfig()
 	e.logf("preparing images in %s (format, populate with seed %d, initial sync on the host)", e.dir, e.o.Seed)
 	l, err := prepareImages(ctx, e, cfg, true)
 	if err != nil {

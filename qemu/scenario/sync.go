@@ -9,7 +9,6 @@ import (
 
 	"github.com/cmcsync/cmcsync/hal"
 	"github.com/cmcsync/cmcsync/qemu/guest"
-	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
 	"github.com/cmcsync/cmcsync/sync/store"
 )
@@ -54,7 +53,7 @@ func roundFigures(l guest.Line) syncFigures {
 // every chunk must match its digest, nothing may be left interrupted, and
 // the primary's image and information must be untouched.
 func runSync(ctx context.Context, e *env) error {
-	cfg := engine.DefaultConfig()
+	cfg := guestConfig()
 	e.logf("preparing images in %s (format, populate the primary with seed %d)", e.dir, e.o.Seed)
 	l, err := prepareImages(ctx, e, cfg, false)
 	if err != nil {
