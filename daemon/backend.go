@@ -270,10 +270,10 @@ func (b backend) PutInfo(ctx context.Context, p web.InfoPut) (web.InfoPutResult,
 		res, err = b.d.PutInfo(t, p.Data, o)
 	}
 	if errors.Is(err, collect.ErrEmpty) && t == info.EventLog {
-		return web.InfoPutResult{}, fmt.Errorf("%w: %v (\"allow_empty\": true clears the event log on purpose)", web.ErrInvalid, err)
+		return web.InfoPutResult{}, fmt.Errorf("%w: %w (\"allow_empty\": true clears the event log on purpose)", web.ErrInvalid, err)
 	}
 	if errors.Is(err, collect.ErrInput) {
-		return web.InfoPutResult{}, fmt.Errorf("%w: %v", web.ErrInvalid, err)
+		return web.InfoPutResult{}, fmt.Errorf("%w: %w", web.ErrInvalid, err)
 	}
 	if err != nil {
 		return web.InfoPutResult{}, err

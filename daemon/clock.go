@@ -43,6 +43,20 @@ var processStart = time.Now()
 // monotonic reading of the position: durations between two of its values
 // are the position's (never negative, and unmoved by wall-clock steps),
 // while its wall reading follows the system's clock.
+//
+// flashClock measures durations and waits only; it dates nothing. Its
+// reading runs ahead of the wall clock by the flash time of the last
+// burst of work (and of the injected delays): with every primary read
+// 3 s late (the README's failover demo), a format, a failover and a
+// scrub of two 8 MiB chips put it minutes ahead (TestDatesFollowTheWallClock
+// checks that it is). So the daemon dates
+// by the wall clock (time.Now): the engine's dates through
+// engine.Options.Wall (a generation's sync time and next sync, a round's
+// start, its events, the last scrub, and the schedule Run compares with
+// now: the next round is due one interval after the last by the wall
+// clock, whatever the chips' virtual time), and the daemon's own history
+// events (wait-response, failover-hook, log lines). With pace the two
+// clocks agree.
 type flashClock struct {
 	virtual *sim.Clock // charged by the simulated chips; nil: none
 	pace    bool

@@ -51,7 +51,10 @@
 //
 // On simulated chips the engine's clock is flashClock: the chips'
 // datasheet time (and a fault's delay) moves it at once; otherwise it
-// follows the wall clock (real time with Options.Pace). Options.Faults
+// follows the wall clock (real time with Options.Pace). It measures
+// durations and waits only: every date (events, rounds, the sync time and
+// next sync, the last scrub, the schedule) is the wall clock's (see
+// flashClock). Options.Faults
 // injects a fault schedule (package faults) into the simulated chips, so
 // the method's anomaly path (interrupt, wait-response against the
 // threshold, failover, purge, reinit) shows on the page. The daemon's own

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"time"
 
 	"github.com/cmcsync/cmcsync/internal/failhook"
 	"github.com/cmcsync/cmcsync/sync/engine"
@@ -33,7 +34,7 @@ func (d *Daemon) failedOver(ev engine.Event) {
 		d.hookMu.Lock()
 		defer d.hookMu.Unlock()
 		r := d.opts.OnFailover.Run(context.Background(), fe)
-		d.logbook.event(web.Event{Time: d.clock.Now(), Kind: FailoverHookEvent, Generation: ev.Generation, Detail: r.String()})
+		d.logbook.event(web.Event{Time: time.Now(), Kind: FailoverHookEvent, Generation: ev.Generation, Detail: r.String()})
 		if r.OK() {
 			d.logf("failover action: %s", r)
 		} else {

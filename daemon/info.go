@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cmcsync/cmcsync/source/collect"
@@ -34,6 +35,9 @@ func (d *Daemon) PutInfo(t info.Type, input []byte, o collect.Options) (InfoPut,
 		res = InfoPut{Changed: changed, Seq: rec.Seq, Size: len(rec.Payload)}
 		return nil
 	})
+	if errors.Is(err, collect.ErrInput) {
+		return InfoPut{}, err // it names the type already: "event-log: not a SEL file ..."
+	}
 	if err != nil {
 		return InfoPut{}, fmt.Errorf("put %v: %w", t, err)
 	}

@@ -94,7 +94,8 @@ func TestPutInfoDuringRounds(t *testing.T) {
 	// Bad input is refused as such and writes nothing.
 	_, err = b.PutInfo(ctx, web.InfoPut{Type: "event-log", Data: []byte("0123456789abcde")})
 	require.ErrorIs(t, err, web.ErrInvalid)
-	require.ErrorContains(t, err, collect.ErrInput.Error())
+	require.ErrorIs(t, err, collect.ErrInput)
+	require.ErrorContains(t, err, "invalid request: event-log: not a SEL file", "the fault named once, the type once")
 	_, err = b.PutInfo(ctx, web.InfoPut{Type: "psu", Data: []byte("x")})
 	require.ErrorIs(t, err, web.ErrInvalid)
 	again, err := r.Read(info.EventLog)
@@ -111,7 +112,8 @@ func TestPutInfoDuringRounds(t *testing.T) {
 	} {
 		_, err = b.PutInfo(ctx, p)
 		require.ErrorIs(t, err, web.ErrInvalid, "%+v", p)
-		require.ErrorContains(t, err, collect.ErrEmpty.Error())
+		require.ErrorIs(t, err, collect.ErrEmpty, "%+v", p)
+		require.ErrorContains(t, err, "invalid request: "+p.Type+": the input ", "the fault named once: %+v", p)
 		if p.Type == "event-log" {
 			require.ErrorContains(t, err, `"allow_empty": true clears the event log on purpose`)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
@@ -113,7 +114,7 @@ func Open(ctx context.Context, o Options) (_ *Daemon, err error) {
 	if err := d.openChips(specs); err != nil {
 		return nil, diskFullHint(err)
 	}
-	opts := engine.Options{Clock: d.clock, Config: DefaultConfig(), Logf: d.engineLine,
+	opts := engine.Options{Clock: d.clock, Wall: time.Now, Config: DefaultConfig(), Logf: d.engineLine,
 		PrimaryLock: &d.primaryMu, OnRound: d.scheduled, IdleErase: true}
 	if err := d.placeChips(specs, &opts, format); err != nil {
 		return nil, err

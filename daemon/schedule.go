@@ -79,7 +79,7 @@ func (d *Daemon) account(rep engine.RoundReport, err error) {
 	d.mu.Lock()
 	d.bytesWritten += rep.BytesWritten
 	d.mu.Unlock()
-	if ev, ok := waitResponseEvent(rep, d.engine.Config().Threshold, d.clock.Now()); ok {
+	if ev, ok := waitResponseEvent(rep, d.engine.Config().Threshold, time.Now()); ok {
 		d.logbook.event(ev)
 		d.logf("round of generation %d %s: %s", rep.Generation, rep.Outcome, ev.Detail)
 	}
@@ -140,7 +140,7 @@ func (d *Daemon) engineLine(format string, a ...any) {
 			d.failedOver(ev)
 		}
 	} else {
-		d.logbook.event(web.Event{Time: d.clock.Now(), Kind: "log", Detail: fmt.Sprintf(format, a...)})
+		d.logbook.event(web.Event{Time: time.Now(), Kind: "log", Detail: fmt.Sprintf(format, a...)})
 	}
 	if d.opts.EngineLogf != nil {
 		d.opts.EngineLogf(format, a...)

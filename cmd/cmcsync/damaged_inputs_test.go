@@ -397,7 +397,7 @@ func TestDamagedInputs(t *testing.T) {
 		// reads as an upgrade: the hint says what each choice does, and
 		// that neither is needed if nothing was upgraded.
 		{name: "another --image-id: sync", args: on("sync", "--image-id", "sha256:0x0+64K"), code: 3,
-			want: []string{"round upgrade-pending", `the committed one "1.0.0"`, "upgrade restore REPLACES the primary's information", "choose neither"}},
+			want: []string{"sync: image upgrade pending: choose keep-upgraded or restore-defaults (", `the committed one "1.0.0"`, "upgrade restore REPLACES the primary's information", "choose neither"}},
 
 		{name: "--image-id of an unknown kind", args: on("config", "get", "--image-id", "bogus:kernel"), code: 2, want: []string{`image identity kind "bogus"`}},
 

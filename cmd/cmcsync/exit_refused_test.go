@@ -58,9 +58,9 @@ func TestRefusedExitsThree(t *testing.T) {
 	}{
 		{name: "upgrade keep with nothing pending", args: []string{"upgrade", "keep"}, want: "no image upgrade is pending"},
 		{name: "upgrade restore with nothing pending", args: []string{"upgrade", "restore"}, want: "no image upgrade is pending"},
-		{name: "sync while an upgrade choice is pending", upgrade: true, args: []string{"sync"}, want: "round upgrade-pending"},
+		{name: "sync while an upgrade choice is pending", upgrade: true, args: []string{"sync"}, want: "sync: image upgrade pending: choose keep-upgraded or restore-defaults ("},
 		{name: "sync with an invalid committed configuration", setup: commitInvalidConfig, args: []string{"sync"}, want: "the committed sync configuration is invalid"},
-		{name: "upgrade keep with an invalid committed configuration", upgrade: true, setup: commitInvalidConfig, args: []string{"upgrade", "keep"}, want: "the committed sync configuration is invalid"},
+		{name: "upgrade keep with an invalid committed configuration", upgrade: true, setup: commitInvalidConfig, args: []string{"upgrade", "keep"}, want: "upgrade keep: the committed sync configuration is invalid"},
 		{name: "info get while a restore-defaults is not complete", setup: func(t *testing.T, dir string, _ []string) {
 			writeFiles(t, dir, restoreCutPairFiles(t, loadFiles(t, dir, "a.img", "a.img.wear", "b.img", "b.img.wear")))
 		}, args: []string{"info", "get", "power"}, want: "is not complete"},

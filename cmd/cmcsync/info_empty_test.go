@@ -42,7 +42,7 @@ func TestInfoEmptyInput(t *testing.T) {
 		{"asset, 0 bytes, --allow-empty", []string{"info", "put", "asset", empty, "--allow-empty"}, "an empty input clears only the event log"},
 		{"power, 0 bytes, --allow-empty", []string{"info", "put", "power", empty, "--allow-empty"}, "power takes a payload in the region's table format"},
 		{"fan, 0 bytes", []string{"info", "put", "fan", empty}, "fan: the input is empty (0 bytes)"},
-		{"collect, an empty event log", []string{"info", "collect", "--dir", folder}, "event-log.sel: bad information input: empty information input: event-log: the input is empty"},
+		{"collect, an empty event log", []string{"info", "collect", "--dir", folder}, "bad input: " + filepath.Join(folder, "event-log.sel") + ": event-log: the input is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := loadFiles(t, dir, "a.img", "b.img")

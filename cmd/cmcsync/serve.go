@@ -64,7 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	cf := addChipFlags(fs)
 	cmcStep := fs.Duration("cmc-step", defaultCMCStep, "simulated CMC: how often it changes the primary's information (0: off; only on sim chips)")
 	seed := fs.Uint64("seed", 1, "seed of the simulated CMC's activity and images")
-	pace := fs.Bool("pace", false, "simulated chips take their datasheet time in real time (default: it advances the engine's clock at once)")
+	pace := fs.Bool("pace", false, "simulated chips take their datasheet time in real time (default: it advances the engine's clock at once; dates are the wall clock's either way)")
 	faultText := fs.String("faults", "", "inject a fault `SCHEDULE` into the simulated chips, e.g. '(on (and primary read (after 5000)) (delay 3s))'; a cut ends the process (see docs/API.md, Fault injection and the clock)")
 	cmcReal := fs.Bool("simulate-cmc", false, "run the simulated CMC (--cmc-step) on real chips too: test rigs only, it writes the primary's information region")
 	scrubEvery := fs.Duration("scrub-every", defaultScrubEvery, "check every committed chunk of the backup against its digest at start and this often, one chunk read at a time between rounds (0: never)")

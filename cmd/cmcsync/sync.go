@@ -198,12 +198,12 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		case errors.Is(roundErr, engine.ErrUpgradePending):
 			// The round waits for a choice: refused, nothing synced
 			// (exit 3, as the API's 409).
-			return &exitError{code: exitRefused, msg: fmt.Sprintf("sync: round %s: %v%s", rep.Outcome, roundErr, upgradeHint(e.Status()))}
+			return &exitError{code: exitRefused, msg: roundFailure("sync", rep.Outcome, roundErr) + upgradeHint(e.Status())}
 		case errors.Is(roundErr, engine.ErrCommittedConfig):
 			// Refused before anything is written (the API's 409).
-			return &exitError{code: exitRefused, msg: fmt.Sprintf("sync: round %s: %v", rep.Outcome, roundErr)}
+			return &exitError{code: exitRefused, msg: roundFailure("sync", rep.Outcome, roundErr)}
 		}
-		return &exitError{code: exitFailure, msg: fmt.Sprintf("sync: round %s: %v", rep.Outcome, roundErr)}
+		return &exitError{code: exitFailure, msg: roundFailure("sync", rep.Outcome, roundErr)}
 	}
 	return roundNotSynced(rep, e.Status())
 }

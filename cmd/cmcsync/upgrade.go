@@ -90,7 +90,7 @@ func runUpgradeChoice(ctx context.Context, choice engine.UpgradeChoice, args []s
 		if errors.Is(roundErr, engine.ErrCommittedConfig) {
 			code = exitRefused // refused before anything is written
 		}
-		return &exitError{code: code, msg: fmt.Sprintf("upgrade %s: round %s: %v", name, rep.Outcome, roundErr)}
+		return &exitError{code: code, msg: roundFailure("upgrade "+name, rep.Outcome, roundErr)}
 	}
 	return nil
 }

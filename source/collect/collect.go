@@ -16,13 +16,16 @@ import (
 )
 
 // ErrInput is wrapped by every error about an input that does not decode.
+// Its words are not in the error's text, which says what is wrong with the
+// input: a caller names the fault once (see inputError).
 var ErrInput = errors.New("bad information input")
 
 // ErrEmpty is wrapped (with ErrInput) by the error about an empty input:
 // 0 bytes, or for the event log a SEL file without a record (blank lines
 // and comments only), as an export that failed upstream leaves it.
 // Written, it would clear the record; Options.AllowEmpty lets an empty
-// SEL file clear the event log on purpose.
+// SEL file clear the event log on purpose. Its words are not in the
+// error's text either.
 var ErrEmpty = errors.New("empty information input")
 
 // Options tune Payload.
@@ -45,7 +48,7 @@ type Options struct {
 // largest payload t's extent holds (info.Region.Capacity).
 func Payload(t info.Type, input, current []byte, capacity int, o Options) ([]byte, error) {
 	if !t.Valid() {
-		return nil, fmt.Errorf("%w: unknown information type %d", ErrInput, uint8(t))
+		return nil, inputErrorf("unknown information type %d", uint8(t))
 	}
 	if err := CheckEmpty(t, input, o); err != nil {
 		return nil, err
@@ -54,7 +57,7 @@ func Payload(t info.Type, input, current []byte, capacity int, o Options) ([]byt
 		if _, err := info.DecodeTable(t, input); err == nil {
 			return bytes.Clone(input), nil
 		} else if t != info.EventLog && t != info.Asset {
-			return nil, fmt.Errorf("%w: %v payload: %v", ErrInput, t, err)
+			return nil, inputErrorf("%v payload: %v", t, err)
 		}
 	}
 	switch t {
@@ -63,7 +66,7 @@ func Payload(t info.Type, input, current []byte, capacity int, o Options) ([]byt
 	case info.Asset:
 		return fruPayload(input, current, o)
 	}
-	return nil, fmt.Errorf("%w: %v takes a payload in the region's table format (as cmcsync info get prints it); the input is not one", ErrInput, t)
+	return nil, inputErrorf("%v takes a payload in the region's table format (as cmcsync info get prints it); the input is not one", t)
 }
 
 // CheckEmpty returns the error (wrapping ErrInput and ErrEmpty) Payload
@@ -86,7 +89,7 @@ func CheckEmpty(t info.Type, input []byte, o Options) error {
 	if t == info.EventLog && o.AllowEmpty {
 		return nil
 	}
-	return fmt.Errorf("%w: %w: %v: %s, as an export that failed leaves it; %s", ErrInput, ErrEmpty, t, what, expected(t))
+	return emptyErrorf("%v: %s, as an export that failed leaves it; %s", t, what, expected(t))
 }
 
 // expected says what type t takes, for the error about an empty input.
@@ -115,17 +118,17 @@ func selPayload(input, current []byte, capacity int, o Options) ([]byte, error) 
 	layout := o.SELLayout
 	recs, _, err := sel.Parse(input, layout)
 	if err != nil {
-		return nil, fmt.Errorf("%w: event-log: not a SEL file (raw 16-byte IPMI records or ipmitool's text): %v", ErrInput, err)
+		return nil, inputErrorf("event-log: not a SEL file (raw 16-byte IPMI records or ipmitool's text): %v", err)
 	}
 	for i, r := range recs {
 		if err := r.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: event-log: record %d: %v", ErrInput, i, err)
+			return nil, inputErrorf("event-log: record %d: %v", i, err)
 		}
 	}
 	old := base(info.EventLog, current, capacity)
 	slots := info.RingSlots(info.EventLog, capacity)
 	if slots == 0 {
-		return nil, fmt.Errorf("%w: event-log: the region has no room for SEL entries", ErrInput)
+		return nil, inputErrorf("event-log: the region has no room for SEL entries")
 	}
 	tb := info.NewTable(info.EventLog, slots)
 	copy(tb.Fixed, old.Fixed) // the SEL info section
@@ -138,11 +141,11 @@ func selPayload(input, current []byte, capacity int, o Options) ([]byte, error) 
 
 func fruPayload(input, current []byte, o Options) ([]byte, error) {
 	if o.Slot < 0 || o.Slot >= info.NumFRUs {
-		return nil, fmt.Errorf("%w: asset slot %d: want 0 (chassis), 1–%d (nodes) or %d–%d (PSUs)", ErrInput, o.Slot, info.NumNodes, info.NumNodes+1, info.NumFRUs-1)
+		return nil, inputErrorf("asset slot %d: want 0 (chassis), 1–%d (nodes) or %d–%d (PSUs)", o.Slot, info.NumNodes, info.NumNodes+1, info.NumFRUs-1)
 	}
 	img, err := fru.FitSlot(input, info.FRUSize)
 	if err != nil {
-		return nil, fmt.Errorf("%w: asset: not an IPMI FRU image that fits a %d-byte slot: %v", ErrInput, info.FRUSize, err)
+		return nil, inputErrorf("asset: not an IPMI FRU image that fits a %d-byte slot: %v", info.FRUSize, err)
 	}
 	tb := base(info.Asset, current, 0)
 	copy(tb.Fixed[o.Slot*info.FRUSize:(o.Slot+1)*info.FRUSize], img)
@@ -193,7 +196,7 @@ type Result struct {
 func Collect(r *info.Region, dir string, o Options) ([]Result, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+		return nil, inputErrorf("%w", err)
 	}
 	type job struct {
 		res     Result
@@ -216,7 +219,7 @@ func Collect(r *info.Region, dir string, o Options) ([]Result, error) {
 		path := filepath.Join(dir, e.Name())
 		if e.IsDir() {
 			if t != info.Asset {
-				return nil, fmt.Errorf("%w: %s: only asset/ may be a folder (of FRU images by slot)", ErrInput, path)
+				return nil, inputErrorf("%s: only asset/ may be a folder (of FRU images by slot)", path)
 			}
 			slots, err := slotFiles(path)
 			if err != nil {
@@ -225,7 +228,7 @@ func Collect(r *info.Region, dir string, o Options) ([]Result, error) {
 			for _, sf := range slots {
 				b, err := os.ReadFile(sf.path)
 				if err != nil {
-					return nil, fmt.Errorf("%w: %w", ErrInput, err)
+					return nil, inputErrorf("%w", err)
 				}
 				so := o
 				so.Slot = sf.slot
@@ -239,12 +242,12 @@ func Collect(r *info.Region, dir string, o Options) ([]Result, error) {
 			continue
 		}
 		if prev, dup := seen[t]; dup {
-			return nil, fmt.Errorf("%w: %s and %s are both %v", ErrInput, prev, path, t)
+			return nil, inputErrorf("%s and %s are both %v", prev, path, t)
 		}
 		seen[t] = path
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInput, err)
+			return nil, inputErrorf("%w", err)
 		}
 		p, err := Payload(t, b, current[t], r.Capacity(t), o)
 		if err != nil {
@@ -280,14 +283,14 @@ type slotFile struct {
 func slotFiles(dir string) ([]slotFile, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+		return nil, inputErrorf("%w", err)
 	}
 	var out []slotFile
 	for _, e := range entries {
 		n := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
 		s, err := strconv.Atoi(n)
 		if err != nil || e.IsDir() {
-			return nil, fmt.Errorf("%w: %s: asset/ holds FRU images named by slot (0.bin … %d.bin)", ErrInput, filepath.Join(dir, e.Name()), info.NumFRUs-1)
+			return nil, inputErrorf("%s: asset/ holds FRU images named by slot (0.bin … %d.bin)", filepath.Join(dir, e.Name()), info.NumFRUs-1)
 		}
 		out = append(out, slotFile{s, filepath.Join(dir, e.Name())})
 	}
