@@ -209,7 +209,7 @@ func (w *worker) lastCommitted(t *trial, post *storeView) *generation {
 	g := &generation{number: post.generation, config: engineConfig(post.state.Config), payloads: map[info.Type][]byte{}, chunks: map[chunkKey][]uint64{}}
 	w.quiet(func() {
 		for _, ty := range b.scenario.Types {
-			if p, err := post.backup.Payload(w.chips[1], uint8(ty)); err == nil {
+			if p, err := w.payload(post, 1, uint8(ty)); err == nil {
 				g.payloads[ty] = p
 			}
 		}

@@ -36,7 +36,7 @@ func (w *worker) checkFailoverRestored(vs verdicts, t *trial, pre *storeView) {
 			return
 		}
 		for _, t := range pre.backup.Committed.Types {
-			want, err := pre.backup.Payload(w.chips[1], t.Type)
+			want, err := w.payload(pre, 1, t.Type)
 			if err != nil && !errors.Is(err, reference.ErrNoType) {
 				return // damage on the store: not judged here
 			}
