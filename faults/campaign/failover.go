@@ -123,7 +123,7 @@ func (w *worker) failoverFacts(t *trial, rec *recovery, writes []faults.Op, want
 // (nothing to restore) and those excused says the restore could not have
 // had right.
 func (w *worker) regionDiffers(chip int, g *generation, excused func(info.Type) bool) string {
-	if w.stable && w.regionHolds(chip, g) {
+	if w.stable && (w.regionKnownHolds(chip, g) || w.regionHolds(chip, g)) {
 		return ""
 	}
 	got, err := w.regionGeneration(chip)

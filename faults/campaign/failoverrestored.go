@@ -35,6 +35,7 @@ func (w *worker) checkFailoverRestored(vs verdicts, t *trial, pre *storeView) {
 			vs.fail(Failover, "the round failed over without an error, but chip B's information region does not open: %v", err)
 			return
 		}
+		read := map[info.Type][]byte{}
 		for _, t := range pre.backup.Committed.Types {
 			want, err := w.payload(pre, 1, t.Type)
 			if err != nil && !errors.Is(err, reference.ErrNoType) {
@@ -45,6 +46,8 @@ func (w *worker) checkFailoverRestored(vs verdicts, t *trial, pre *storeView) {
 				vs.fail(Failover, "the round failed over without an error, but chip B's %v record is not the committed generation %d's (read error %v)", info.Type(t.Type), pre.generation, err)
 				return
 			}
+			read[info.Type(t.Type)] = rec.Payload
 		}
+		w.noteRegion(1, read)
 	})
 }

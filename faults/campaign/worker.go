@@ -64,6 +64,10 @@ type worker struct {
 	payloads     map[payloadKey]payloadEntry
 	payloadBytes int
 	payloadVers  []uint64
+	// region is what the oracle last read of an information region, by
+	// the versions of its blocks (see noteRegion); versionBuf is reused.
+	region     *regionRead
+	versionBuf []uint64
 }
 
 func newWorker(b *bench) (*worker, error) {
