@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/cmcsync/cmcsync/faults/reference"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // payloadKey names a committed payload the reference decoder read back
@@ -21,6 +22,7 @@ type payloadKey struct {
 type payloadEntry struct {
 	versions []uint64
 	payload  []byte
+	crc      uint32 // info.Checksum(payload)
 }
 
 // maxPayloadBytes bounds the payloads a worker's payload memo holds; beyond
@@ -33,15 +35,26 @@ const maxPayloadBytes = 96 << 20
 // the blocks it comes from: the simulator gives a block a new version
 // whenever its contents, bad or unstable state change and never reuses a
 // version, and a view is never modified, so the same view, type and block
-// versions read the same bytes. A failover's restore and the check that it
-// restored (checkFailoverRestored) read the same committed payload, most
-// of it in blocks the case never wrote. Without stable cells (reads may
+// versions read the same bytes. Every case that fails over reads the
+// committed payloads back (checkFailoverRestored, lastCommitted), most of
+// them from blocks the case never wrote. Without stable cells (reads may
 // differ from read to read) it reads every time; errors are not kept.
 func (w *worker) payload(v *storeView, chip int, t uint8) ([]byte, error) {
+	if !w.stable {
+		return v.backup.Payload(w.chips[chip], t)
+	}
+	p, _, err := w.payloadCRC(v, chip, t)
+	return p, err
+}
+
+// payloadCRC is payload with the payload's info.Checksum (kept with it
+// in the memo).
+func (w *worker) payloadCRC(v *storeView, chip int, t uint8) ([]byte, uint32, error) {
 	b := v.backup
 	ts, ok := b.Committed.Type(t)
 	if !ok || !w.stable {
-		return b.Payload(w.chips[chip], t)
+		p, err := b.Payload(w.chips[chip], t)
+		return p, info.Checksum(p), err
 	}
 	vers := w.payloadVers[:0]
 	e := b.Superblock.EraseSize
@@ -73,16 +86,17 @@ func (w *worker) payload(v *storeView, chip int, t uint8) ([]byte, error) {
 	}
 	k := payloadKey{view: v.id, chip: chip, typ: t, versions: h.Sum64()}
 	if en, ok := w.payloads[k]; ok && slices.Equal(en.versions, vers) {
-		return en.payload, nil
+		return en.payload, en.crc, nil
 	}
 	p, err := b.Payload(w.chips[chip], t)
 	if err != nil {
-		return p, err
+		return p, info.Checksum(p), err
 	}
 	if w.payloads == nil || w.payloadBytes+len(p) > maxPayloadBytes {
 		w.payloads, w.payloadBytes = map[payloadKey]payloadEntry{}, 0
 	}
-	w.payloads[k] = payloadEntry{versions: slices.Clone(vers), payload: p}
+	crc := info.Checksum(p)
+	w.payloads[k] = payloadEntry{versions: slices.Clone(vers), payload: p, crc: crc}
 	w.payloadBytes += len(p)
-	return p, nil
+	return p, crc, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sync/engine"
+	"github.com/cmcsync/cmcsync/sync/info"
 )
 
 // TestPayloadMemo: the worker's payload memo answers what the reference
@@ -48,6 +49,10 @@ func TestPayloadMemo(t *testing.T) {
 					got, err := w.payload(v, 1, ts.Type)
 					require.NoError(t, err)
 					require.Equal(t, want, got)
+					got, crc, err := w.payloadCRC(v, 1, ts.Type)
+					require.NoError(t, err)
+					require.Equal(t, want, got)
+					require.Equal(t, info.Checksum(want), crc)
 				}
 				for _, c := range ts.Chunks {
 					switch {
