@@ -27,7 +27,7 @@ type payloadEntry struct {
 
 // maxPayloadBytes bounds the payloads a worker's payload memo holds; beyond
 // it the memo starts afresh.
-const maxPayloadBytes = 96 << 20
+const maxPayloadBytes = 32 << 20
 
 // payload returns what v's reference decoder reads back of type t's
 // committed payload on chip (reference.Backup.Payload, every chunk and
