@@ -63,22 +63,29 @@ func blocksOf(op faults.Op, eraseSize int64) iter.Seq[int64] {
 func chipOf(op faults.Op) int { return int(op.Role) - 1 }
 
 // writtenBlocks appends to dst the touchKeys of the erase blocks that
-// writes cover and keep (if set) accepts, sorted, each once.
+// writes cover and keep (if set, a function of its arguments alone)
+// accepts, sorted, each once.
 //
-// A block that the previous write covered too is not appended again: a
-// failover's restore programs some 25,800 pages, 16 or more to a block in
-// a row, and sorting them all cost more than the rest of the function.
-// What is left out is a duplicate of the key appended just before, which
-// Compact would drop anyway.
+// A block that the previous write covered too is neither appended again
+// nor given to keep again: a failover's restore programs some 25,800
+// pages, 16 or more to a block in a row, and sorting them all, or asking
+// keep about each (the restore's blocks are outside most callers' range),
+// cost more than the rest of the function. What is left out is a
+// duplicate of the key appended just before, which Compact would drop
+// anyway, or a key keep rejected just before.
 func (w *worker) writtenBlocks(dst []int64, writes []faults.Op, keep func(chip int, off int64) bool) []int64 {
-	first := len(dst)
-	for _, op := range writes {
-		for off := range blocksOf(op, w.bench.eraseSize) {
-			k := touchKey(chipOf(op), off)
-			if len(dst) > first && dst[len(dst)-1] == k {
+	e := w.bench.eraseSize
+	last := int64(-1) // the key seen just before (no touchKey is negative)
+	for i := range writes {
+		op := &writes[i]
+		chip := chipOf(*op)
+		for off := op.Off / e * e; off < op.Off+op.Len; off += e {
+			k := touchKey(chip, off)
+			if k == last {
 				continue
 			}
-			if keep == nil || keep(chipOf(op), off) {
+			last = k
+			if keep == nil || keep(chip, off) {
 				dst = append(dst, k)
 			}
 		}

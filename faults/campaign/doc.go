@@ -171,8 +171,12 @@
 // engine's configuration and generation, within a chunk of jobs
 // ([Report.LiveRounds] says how many live rounds really ran); comparisons
 // of a store with a generation by the view, the generation's contents and
-// the blocks written; the oracle's own reads are undone (snapshot and
-// restore) so that they cannot change what the engine later reads from
-// unstable cells. Each engine the oracle opens is released afterwards
+// the blocks written; committed payloads the reference decoder read back
+// by the view and the versions of the blocks their chunks and deltas
+// occupy (a worker's, up to 32 MiB), and what the failover check read of
+// chip B's information region by the versions of all its blocks (the
+// last one), both with stable cells only; the oracle's own reads are
+// undone (snapshot and restore) so that they cannot change what the
+// engine later reads from unstable cells. Each engine the oracle opens is released afterwards
 // (engine.Engine.Release), so the next one reuses its buffers.
 package campaign

@@ -123,7 +123,7 @@ func (w *worker) failoverFacts(t *trial, rec *recovery, writes []faults.Op, want
 // (nothing to restore) and those excused says the restore could not have
 // had right.
 func (w *worker) regionDiffers(chip int, g *generation, excused func(info.Type) bool) string {
-	if w.stable && w.regionHolds(chip, g) {
+	if w.stable && (w.regionKnownHolds(chip, g) || w.regionHolds(chip, g)) {
 		return ""
 	}
 	got, err := w.regionGeneration(chip)
@@ -209,7 +209,7 @@ func (w *worker) lastCommitted(t *trial, post *storeView) *generation {
 	g := &generation{number: post.generation, config: engineConfig(post.state.Config), payloads: map[info.Type][]byte{}, chunks: map[chunkKey][]uint64{}}
 	w.quiet(func() {
 		for _, ty := range b.scenario.Types {
-			if p, err := post.backup.Payload(w.chips[1], uint8(ty)); err == nil {
+			if p, err := w.payload(post, 1, uint8(ty)); err == nil {
 				g.payloads[ty] = p
 			}
 		}

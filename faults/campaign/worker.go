@@ -58,6 +58,16 @@ type worker struct {
 	regionBuf   []byte       // a payload's worth, reused by regionHolds
 	erasedBlock []byte       // an erase block of 0xFF
 	erasedHash  uint64       // maphash of erasedBlock
+	// payloads holds committed payloads read back, by view and the
+	// versions of their blocks (see payload); payloadBytes is their size,
+	// payloadVers a reused buffer.
+	payloads     map[payloadKey]payloadEntry
+	payloadBytes int
+	payloadVers  []uint64
+	// region is what the oracle last read of an information region, by
+	// the versions of its blocks (see noteRegion); versionBuf is reused.
+	region     *regionRead
+	versionBuf []uint64
 }
 
 func newWorker(b *bench) (*worker, error) {
