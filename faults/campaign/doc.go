@@ -57,7 +57,9 @@
 // (staletable.go) writes that history leaving the change tables stale, so
 // rounds read records whole and its round under test releases delta
 // blocks by writing their chunks whole; "densemany" is one round of more
-// short delta records than one intent-deltas record lists. Workers, one per
+// short delta records than one intent-deltas record lists; "densecap" is
+// a history of short deltas on a 4 MiB region whose record count meets
+// the store's delta record cap. Workers, one per
 // core, each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold

@@ -98,6 +98,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	pre := w.view(1, writes)
 	prePrimary := w.view(0, writes)
 	w.checkFailoverRestored(vs, t, pre)
+	checkSuperblockVerified(vs, t, pre)
 	w.checkReadOnlyOpen(ctx, vs, pre, t)
 	rec, err := w.recover(ctx, t, &writes)
 	if why := w.refusable(t); why != "" && t.roundErr != nil && !w.storesWritten(writes) {

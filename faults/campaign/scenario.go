@@ -135,6 +135,15 @@ var scenarios = map[string]Scenario{
 		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
 		ScatterRun: 20,
 	},
+	"densecap": {
+		Name: "densecap",
+		Description: "a 4 MiB region on 16 MiB MX66L1G45G chips (1030 chunks, a journal area of 126 blocks), synced once, then 21 rounds each changing a run of 20 bytes in every chunk of every payload: " +
+			"797 compact delta records a round, whose chains stay short (22 records) but whose count reaches the store's delta record cap (16660: what a checkpoint of them fits in a journal area) in the 21st round (4 chunks written whole: 16653 records), " +
+			"so the round under test, which would bring it from 16653 to 17446, writes chunks whole instead of as deltas until the state fits the cap",
+		Part: "mx66l1g45g", ChipSize: 16 << 20, RegionSize: 4 << 20, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 20, DenseRounds: 21,
+	},
 	"small": {
 		Name:        "small",
 		Description: "a 1 MiB region on 8 MiB MX66L1G45G chips, synced once, then a typical interval's changes; for quick tests",
