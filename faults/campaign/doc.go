@@ -54,8 +54,12 @@
 // (staletable.go) writes that history leaving the change tables stale, so
 // rounds read records whole and its round under test releases delta
 // blocks by writing their chunks whole; "densemany" is one round of more
-// short delta records than one intent-deltas record lists. Workers, one per
-// core, each own a pair of chips per scenario round to branch into.
+// short delta records than one intent-deltas record lists. "v3chain" and
+// "v4chain" (oldstore.go) start from chip pairs an older cmcsync wrote in
+// format version 3 and 4 (testdata/oldstores): the round under test reads
+// their version 3 delta chains, upgrades the store and extends them.
+// Workers, one per core, each own a pair of chips per scenario round to
+// branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold
 // (engine.Open runs recovery) and judges from the flash contents, decoded
