@@ -266,6 +266,9 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	b.eraseSize = chips[0].Geometry().EraseSize
 	b.interruptBound = interruptBound(part, probeEvery, b.eraseSize)
 	opts := b.options(clock, engine.None)
+	if sc.OldStore != "" {
+		return b.setupOldStore(ctx, sc, chips, clock, opts) // oldstore.go
+	}
 	g := cmcsim.New(seed)
 	region, err := formatPopulated(chips, opts, g)
 	if err != nil {

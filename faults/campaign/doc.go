@@ -59,8 +59,11 @@
 // blocks by writing their chunks whole; "densemany" is one round of more
 // short delta records than one intent-deltas record lists; "densecap" is
 // a history of short deltas on a 4 MiB region whose record count meets
-// the store's delta record cap. Workers, one per
-// core, each own a pair of chips per scenario round to branch into.
+// the store's delta record cap. "v3chain" and "v4chain" (oldstore.go)
+// start from chip pairs an older cmcsync wrote in format version 3 and 4
+// (testdata/oldstores): the round under test reads their version 3 delta
+// chains, upgrades the store and extends them. Workers, one per core,
+// each own a pair of chips per scenario round to branch into.
 //
 // After the faults, the oracle restarts the engine on what the chips hold
 // (engine.Open runs recovery) and judges from the flash contents, decoded

@@ -57,6 +57,10 @@ type Scenario struct {
 	// the change tables stale, so every round reads its records whole
 	// (staletable.go).
 	StaleTable bool
+	// OldStore, if set, names the pair of images an older cmcsync wrote
+	// (testdata/oldstores) the chips start from instead of a format and a
+	// first sync (oldstore.go).
+	OldStore string
 }
 
 var scenarios = map[string]Scenario{
@@ -143,6 +147,21 @@ var scenarios = map[string]Scenario{
 		Part: "mx66l1g45g", ChipSize: 16 << 20, RegionSize: 4 << 20, Types: info.All(),
 		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
 		ScatterRun: 20, DenseRounds: 21,
+	},
+	"v3chain": {
+		Name: "v3chain",
+		Description: "a pair of 4 MiB W25Q256JV chips (256 KiB region) as an older cmcsync wrote them in format version 3 (testdata/oldstores: 10 rounds of delta chains, up to 8 records), " +
+			"then the round under test, changing a run of 20 bytes in every chunk: it upgrades the store to version 5 and extends the version 3 chains; every operation cut and torn",
+		Part: "w25q256jv", ChipSize: 4 << 20, RegionSize: 256 << 10, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 20, OldStore: "v3",
+	},
+	"v4chain": {
+		Name:        "v4chain",
+		Description: "the v3chain scenario on a pair an older cmcsync wrote in format version 4 (14 rounds: chains longer than version 3's limit of 8)",
+		Part:        "w25q256jv", ChipSize: 4 << 20, RegionSize: 256 << 10, Types: info.All(),
+		Interval: 5 * time.Minute, NextInterval: 6 * time.Minute, Threshold: 2 * time.Second,
+		ScatterRun: 20, OldStore: "v4",
 	},
 	"small": {
 		Name:        "small",
