@@ -41,7 +41,10 @@ type costWrites struct {
 //     references and the old one does not (4.7: a round programs only
 //     blocks its intent names; 4.14: a chunk block or delta block is
 //     written once, whole), and no more of it than the chunk's length or
-//     the delta records' end, rounded up to a slot, is programmed;
+//     the delta records' end, rounded up to a slot, is programmed — in a
+//     run with damage (!erasedTrusted) once more after one erase of a
+//     block the journal before knows erased (its read-back failed: the
+//     damage took the record that said it was written);
 //   - no data erase covers only blocks the journal before the phase
 //     knows erased (4.7, "Known erased": spares of committed intents and
 //     purged blocks, and, in a run without damage, blocks not written
@@ -63,7 +66,9 @@ type costWrites struct {
 //     the scan skipped (4.6 step 3: written again at the next block's
 //     start after its read-back failed), none programmed
 //     beyond its slots, and every journal erase covers at least one block that
-//     receives one of those records (or lies in the area compacted into);
+//     receives one of those records (or lies in the area compacted into),
+//     an erase window entered at its first block counting as one erase
+//     (windowErased);
 //   - a phase that changes no chunk writes no data and, unless it
 //     compacts, at most one journal record (its commit).
 func judgeCost(before, after *storeView, cw costWrites, chips []readerAt) string {
@@ -107,11 +112,24 @@ func judgeCost(before, after *storeView, cw costWrites, chips []readerAt) string
 	slot := b.Superblock.SlotSize
 	dataOff, dataSize := b.DataRange()
 	programmed := map[int64]int64{}
+	reprogrammed := map[int64]bool{}
 	for _, op := range cw.writes {
 		if chipOf(op) != cw.chip || op.Off < dataOff || op.Off >= dataOff+dataSize {
 			continue
 		}
 		blk := op.Off / e * e
+		if op.Kind == faults.Erase && !cw.erasedTrusted {
+			// In a run with damage a block the journal before knows
+			// erased may not be (the damage took the record that named
+			// it): the writer programs it as it is, its read-back fails,
+			// and it erases the block and programs the chunk again
+			// (4.7). Once per block: its programs count from that erase.
+			for off := range blocksOf(op, e) {
+				if programmed[off] > 0 && !reprogrammed[off] && knownErasedBefore(before.backup, off) {
+					programmed[off], reprogrammed[off] = 0, true
+				}
+			}
+		}
 		switch op.Kind {
 		case faults.Program:
 			need, ok := fresh[blk]
@@ -177,6 +195,14 @@ func knownErasedOnly(b *reference.Backup, op faults.Op, erasedTrusted, blankTrus
 		return ""
 	}
 	return fmt.Sprintf("%d data block(s) the journal knows erased (%s among them), which a round programs without erasing", n, kinds)
+}
+
+// knownErasedBefore: data block off is in one of b's known-erased sets
+// (docs/FORMAT.md 4.7, Known erased).
+func knownErasedBefore(b *reference.Backup, off int64) bool {
+	e := b.Superblock.EraseSize
+	erased, blank := b.KnownErased(uint32((off - b.BlockOffset(0)) / e))
+	return erased || blank
 }
 
 // readerAt is what chunkRewriteJustified reads a chunk's old copy from.
@@ -257,6 +283,7 @@ func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string
 		}
 	}
 	sbEnd := b.StoreOff + 2*e // the superblock copies, judged above
+	window := windowErased(b, cw, fresh)
 	programmed := make([]int64, len(fresh))
 	for _, op := range cw.writes {
 		if chipOf(op) != cw.chip || op.Off < jOff || op.Off >= jOff+jSize || op.Off+op.Len <= sbEnd {
@@ -279,7 +306,7 @@ func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string
 			for off := range blocksOf(op, e) {
 				inArea := off >= b.StoreOff+int64(b.Superblock.JournalFirst[b.Area])*e && off < b.StoreOff+int64(b.Superblock.JournalFirst[b.Area]+b.Superblock.JournalBlocks)*e
 				used := slices.ContainsFunc(fresh, func(r reference.Record) bool { return r.Off/e*e == off })
-				serves = serves || used || compacted && inArea
+				serves = serves || used || compacted && inArea || window[off]
 			}
 			if !serves {
 				return fmt.Sprintf("the %s erased journal blocks that receive none of its records: %v", cw.phase, op)
@@ -287,6 +314,58 @@ func judgeJournalCost(before, after *storeView, cw costWrites, idle bool) string
 		}
 	}
 	return ""
+}
+
+// journalWindow is the span of the erase window the writer erases a
+// journal block with (docs/FORMAT.md, The writer after reading: on NOR
+// with 4 KiB blocks, a 64 KiB-aligned window).
+const journalWindow = 64 << 10
+
+// windowErased returns the journal blocks of b's area in charge that cw
+// erased as part of an erase window entered for one of the phase's
+// records (fresh): docs/FORMAT.md, The writer after reading — a block
+// that starts a 64 KiB-aligned window lying wholly in the area is erased
+// with its window when the writer enters it; the harness traces such an
+// erase one erase block at a time (faults.Options.SplitPages), as
+// consecutive operations, so each unit of the window is judged as the
+// window's erase: it serves if the window's first block receives one of
+// the phase's records.
+func windowErased(b *reference.Backup, cw costWrites, fresh []reference.Record) map[int64]bool {
+	e := b.Superblock.EraseSize
+	n := journalWindow / e
+	if n <= 1 {
+		return nil
+	}
+	lo := b.StoreOff + int64(b.Superblock.JournalFirst[b.Area])*e
+	hi := lo + int64(b.Superblock.JournalBlocks)*e
+	var out map[int64]bool
+	for i, op := range cw.writes {
+		start := op.Off
+		if chipOf(op) != cw.chip || op.Kind != faults.Erase || start%journalWindow != 0 || start < lo || start+journalWindow > hi ||
+			!slices.ContainsFunc(fresh, func(r reference.Record) bool { return r.Off/e*e == start }) {
+			continue
+		}
+		// The window's blocks, erased by consecutive operations from op.
+		next, k := start, i
+		for next < start+journalWindow && k < len(cw.writes) {
+			w := cw.writes[k]
+			if chipOf(w) != cw.chip || w.Kind != faults.Erase || w.Off != next || w.Index != op.Index+int64(k-i) {
+				break
+			}
+			next += w.Len
+			k++
+		}
+		if next < start+journalWindow {
+			continue
+		}
+		if out == nil {
+			out = map[int64]bool{}
+		}
+		for off := start; off < next; off += e {
+			out[off] = true
+		}
+	}
+	return out
 }
 
 // checkRecoveryCost judges the bounded-cost invariant for the round and
