@@ -73,8 +73,7 @@
 //     it, or held on the backup after the fault is lost (but what damage
 //     before the round destroyed);
 //   - purged: nothing of an interrupted round stays pending, every data
-//     block it wrote reads erased (one it only erased may keep the older
-//     data a torn erase left, and nothing else), purge-verified was
+//     block it wrote or erased reads erased, purge-verified was
 //     reported; the recovery counts one recovery per interrupted round
 //     it found (its counter equals its recovery events, at least one when
 //     the reference decoder read a round pending, none when neither store
