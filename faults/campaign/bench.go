@@ -320,7 +320,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 // decoder reads it, where its parts lie, where the primary's records lie,
 // and the chips' snapshots and statistics.
 func (b *bench) setBase(chips [2]*sim.Flash, at time.Time, region *info.Region) error {
-	bs, err := reference.Decode(chips[1], b.layout.StoreOff, b.layout.StoreSize)
+	bs, err := decodeChip(chips[1], chips[0], 1, b.layout.StoreOff, b.layout.StoreSize)
 	if err != nil {
 		return fmt.Errorf("setup: read the backup store: %w", err)
 	}

@@ -68,8 +68,12 @@
 // After the faults, the oracle restarts the engine on what the chips hold
 // (engine.Open runs recovery) and judges from the flash contents, decoded
 // by faults/reference (never by sync/store: a replay bug of the store
-// cannot hide from it), the engine's public Status and Events, and the
-// injector's trace:
+// cannot hide from it) as a reader that knows each chip's identity, as
+// the engine does (reference.DecodeAs: chip A is chip id 0, chip B chip
+// id 1, the pair the other chip's store carries; identity.go), so that of
+// two superblock copies that differ the one the engine must use is
+// judged, the engine's public Status and Events, and the injector's
+// trace:
 //
 //   - atomic: the backup's committed information is exactly one
 //     generation, every chunk read back and compared with the primary's
@@ -81,8 +85,7 @@
 //     it, or held on the backup after the fault is lost (but what damage
 //     before the round destroyed);
 //   - purged: nothing of an interrupted round stays pending, every data
-//     block it wrote reads erased (one it only erased may keep the older
-//     data a torn erase left, and nothing else), purge-verified was
+//     block it wrote or erased reads erased, purge-verified was
 //     reported; the recovery counts one recovery per interrupted round
 //     it found (its counter equals its recovery events, at least one when
 //     the reference decoder read a round pending, none when neither store

@@ -145,7 +145,7 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 	w.checkAtomic(vs, t, post, reported)
 	checkFindingsReported(vs, t.damagedBase, t.roundDamage, w.stable && t.tamper == nil)
 	checkDurable(vs, b.prevGen.number, reportedCommit(t.preEvents), t.damagedBase, t.firstPre, post)
-	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], t.faultedWrites, rec.events, t.damagedSnap)
+	w.checkPurged(vs, pre, post, writes, writes[len(t.writes):], t.faultedWrites, rec.events)
 	checkRecoveryReported(vs, prePrimary, pre, rec, w.stable, !t.secondBoot && t.external == nil)
 	checkReinit(vs, pre, post, rec.engine.Config(), b.prevGen, b.roundGen, t.damagedBase)
 	// The last committed generation: after a failover the active chip's

@@ -519,7 +519,7 @@ func recordLifecycle(ctx context.Context, sc Scenario, seed uint64, m engine.Mut
 	if err := r.run(ctx); err != nil {
 		return nil, fmt.Errorf("record the life (mutant %v): %w", m, err)
 	}
-	end, err := reference.Decode(r.chips[1], r.layout.StoreOff, r.layout.StoreSize)
+	end, err := decodeChip(r.chips[1], r.chips[0], 1, r.layout.StoreOff, r.layout.StoreSize)
 	if err != nil {
 		return nil, fmt.Errorf("record the life: %w", err)
 	}

@@ -187,7 +187,7 @@ func (j *lifeJudge) judge(ctx context.Context) []Verdict {
 		vs.fail(Live, "after the failback and the next round chip %d is active, want chip A", act)
 		return lifeList(vs)
 	}
-	end, err := reference.Decode(j.chips[1-act], j.layout.StoreOff, j.layout.StoreSize)
+	end, err := decodeChip(j.chips[1-act], j.chips[act], 1-act, j.layout.StoreOff, j.layout.StoreSize)
 	if err != nil {
 		vs.fail(Live, "the backup does not decode after the round: %v", err)
 		return lifeList(vs)
@@ -214,7 +214,7 @@ func (j *lifeJudge) checkTableMiss(ctx context.Context, vs verdicts, e *engine.E
 		return false
 	}
 	want := int64(0)
-	bk, err := reference.Decode(j.chips[1-act], j.layout.StoreOff, j.layout.StoreSize)
+	bk, err := decodeChip(j.chips[1-act], j.chips[act], 1-act, j.layout.StoreOff, j.layout.StoreSize)
 	if err != nil {
 		vs.fail(Live, "the backup does not decode after the start: %v", err)
 		return false

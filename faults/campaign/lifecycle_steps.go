@@ -40,7 +40,7 @@ func newestBackup(chips [2]*sim.Flash, l engine.Layout) (decodedStore, error) {
 	var out decodedStore
 	var errs []error
 	for i, c := range chips {
-		bk, err := reference.Decode(c, l.StoreOff, l.StoreSize)
+		bk, err := decodeChip(c, chips[1-i], i, l.StoreOff, l.StoreSize)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", c.Geometry().Name, err))
 			continue

@@ -22,7 +22,7 @@ import (
 func (j *lifeJudge) checkUpgrade(vs verdicts, e *engine.Engine, when string) {
 	var bks [2]*reference.Backup
 	for i, c := range j.chips {
-		bk, err := reference.Decode(c, j.layout.StoreOff, j.layout.StoreSize)
+		bk, err := decodeChip(c, j.chips[1-i], i, j.layout.StoreOff, j.layout.StoreSize)
 		if err != nil {
 			return
 		}

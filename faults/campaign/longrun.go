@@ -9,7 +9,6 @@ import (
 
 	"github.com/cmcsync/cmcsync/cmcsim"
 	"github.com/cmcsync/cmcsync/faults"
-	"github.com/cmcsync/cmcsync/faults/reference"
 	"github.com/cmcsync/cmcsync/sim"
 	"github.com/cmcsync/cmcsync/sync/engine"
 	"github.com/cmcsync/cmcsync/sync/info"
@@ -132,7 +131,7 @@ func runHistory(ctx context.Context, sc Scenario, seed uint64) (*longRun, error)
 		if err != nil || rep.Outcome != engine.OutcomeCommitted && rep.Outcome != engine.OutcomeNothingChanged {
 			return nil, fmt.Errorf("long run: round %d: %s: %v", k, rep.Outcome, err)
 		}
-		bk, err := reference.Decode(chips[1], h.layout.StoreOff, h.layout.StoreSize)
+		bk, err := decodeChip(chips[1], chips[0], 1, h.layout.StoreOff, h.layout.StoreSize)
 		if err != nil {
 			return nil, fmt.Errorf("long run: round %d: %w", k, err)
 		}
@@ -200,7 +199,7 @@ func setupLongRun(ctx context.Context, sc Scenario, seed uint64) (*bench, error)
 // numbered one past the backup's committed generation, with the
 // configuration staged for it.
 func (b *bench) historyGeneration(chips [2]*sim.Flash) (*generation, error) {
-	bk, err := reference.Decode(chips[1], b.layout.StoreOff, b.layout.StoreSize)
+	bk, err := decodeChip(chips[1], chips[0], 1, b.layout.StoreOff, b.layout.StoreSize)
 	if err != nil {
 		return nil, fmt.Errorf("long run: %w", err)
 	}

@@ -295,7 +295,7 @@ func (w *worker) decodeQuiet(chip int) (*reference.Backup, error) {
 	)
 	w.quiet(func() {
 		l := w.bench.layout
-		b, err = reference.Decode(w.chips[chip], l.StoreOff, l.StoreSize)
+		b, err = decodeChip(w.chips[chip], w.chips[1-chip], chip, l.StoreOff, l.StoreSize)
 	})
 	return b, err
 }

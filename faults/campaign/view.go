@@ -100,7 +100,10 @@ func (w *worker) view(chip int, writes []faults.Op) *storeView {
 			}
 		}
 		v = w.decode(chip)
-		if ok && v.err == nil {
+		// A store whose superblock copies differ was read with the pair
+		// of the other chip's store (decodeChip): the key does not name
+		// it, so the view is not shared.
+		if ok && v.err == nil && !copiesDiffer(v.backup) {
 			v.refs() // computed now: the view is shared from here on
 			w.bench.memo.views.put(key, v)
 		}
@@ -108,10 +111,11 @@ func (w *worker) view(chip int, writes []faults.Op) *storeView {
 	return v
 }
 
-// decode reads chip's store with the reference decoder.
+// decode reads chip's store with the reference decoder, as the engine
+// must: knowing the chip's identity (decodeChip).
 func (w *worker) decode(chip int) *storeView {
 	l := w.bench.layout
-	b, err := reference.Decode(w.chips[chip], l.StoreOff, l.StoreSize)
+	b, err := decodeChip(w.chips[chip], w.chips[1-chip], chip, l.StoreOff, l.StoreSize)
 	w.seen(chip, b, err)
 	return viewOf(b, err)
 }

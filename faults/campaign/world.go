@@ -440,7 +440,7 @@ func (w *worker) summary() BackupSummary {
 			s.Chips[i] = hex.EncodeToString(h.Sum(nil))
 		}
 		l := w.bench.layout
-		bk, err := reference.Decode(w.chips[1], l.StoreOff, l.StoreSize)
+		bk, err := decodeChip(w.chips[1], w.chips[0], 1, l.StoreOff, l.StoreSize)
 		if err != nil {
 			s.Err = err.Error()
 			return
@@ -620,7 +620,7 @@ func (b *bench) roundRecords() ([]reference.Record, error) {
 			return nil, err
 		}
 	}
-	after, err := reference.Decode(chips[1], b.layout.StoreOff, b.layout.StoreSize)
+	after, err := decodeChip(chips[1], chips[0], 1, b.layout.StoreOff, b.layout.StoreSize)
 	if err != nil {
 		return nil, err
 	}
