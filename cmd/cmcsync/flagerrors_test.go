@@ -24,6 +24,14 @@ func TestFlagMistakesAreOneLine(t *testing.T) {
 		{[]string{"info", "put", "power", "f", "--bogus"}, "info put: flag provided but not defined: -bogus (cmcsync help info put lists the flags)"},
 		{[]string{"guest", "--nope"}, "guest: flag provided but not defined: -nope"},
 		{[]string{"vm", "boot", "--fast"}, "vm boot: flag provided but not defined: -fast"},
+		// A typo or a flag cut short names the flag meant; a bare number
+		// for a duration says what a duration looks like.
+		{[]string{"sync", "--populat"}, "sync: flag provided but not defined: -populat (did you mean --populate? cmcsync help sync lists the flags)"},
+		{[]string{"sync", "--primry", "x"}, "(did you mean --primary? cmcsync help sync lists the flags)"},
+		{[]string{"campaign", "--mutnt", "no-purge"}, "(did you mean --mutant? cmcsync help campaign lists the flags)"},
+		{[]string{"serve", "--scrub", "1h"}, "(did you mean --scrub-every? cmcsync help serve lists the flags)"},
+		{[]string{"config", "set", "--interval", "30"}, `config set: invalid value "30" for flag -interval: parse error (--interval takes a duration with its unit, such as 30s, 5m, 1h30m or 500ms; cmcsync help config set lists the flags)`},
+		{[]string{"campaign", "--count", "abc"}, `campaign: invalid value "abc" for flag -count: parse error (cmcsync help campaign lists the flags)`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			stdout, stderr, err := runCLI(tc.args...)
