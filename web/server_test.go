@@ -219,7 +219,7 @@ func TestBadBodies(t *testing.T) {
 		{"interval as a duration string", "PUT", "/api/config", `{"types":["power"],"interval_seconds":"10s","threshold_seconds":1}`, "interval_seconds", "want a number of seconds"},
 		{"interval huge", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e300,"threshold_seconds":1}`, "interval_seconds", "1e+300 seconds is too large (at most 1e+09)"},
 		{"old name", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold_seconds":1}`, "interval", "unknown field"},
-		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "between 1s and 24h0m0s"},
+		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "between 1s and 24h (1 to 86400 seconds)"},
 		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval_seconds":90000,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "out of range"},
 		{"threshold negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":-0.005}`, "threshold_seconds", "-0.005 seconds is negative: give 0 or more"},
 		{"interval beyond float64", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e400,"threshold_seconds":1}`, "interval_seconds", "1e400 seconds is too large"},
