@@ -461,7 +461,7 @@
     hl.appendChild(el("span", { className: "badge " + ({ "ok": "badge-ok", "damaged": "badge-warn", "unrepairable": "badge-bad" }[h] || "badge-muted"),
       text: ({ "ok": "OK", "damaged": "Damaged", "unrepairable": "Unrepairable", "unknown": "Not scrubbed yet" }[h] || h) }));
     hl.appendChild(el("span", { className: "sub", text: (st.damaged_chunks ? st.damaged_chunks + " damaged chunk(s) · " : "") +
-      (st.last_scrub ? "scrubbed " + new Date(st.last_scrub).toLocaleString() : "no complete scrub since the start") }));
+      (st.last_scrub ? "scrubbed " + new Date(st.last_scrub).toLocaleString([], { hour12: false }) : "no complete scrub since the start") }));
 
     // The chips-gone alarm (no round or write runs) comes before the last
     // round's error.
