@@ -228,6 +228,12 @@ func (s *Server) putInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.backend.PutInfo(r.Context(), p)
+	var fe *FieldError
+	if errors.Is(err, ErrInvalid) && !errors.As(err, &fe) {
+		// The members decoded: what the backend refuses is the input
+		// itself, so field names data_base64 (docs/API.md).
+		err = &FieldError{"data_base64", strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")}
+	}
 	if err != nil {
 		s.backendError(w, r, "put information", err)
 		return

@@ -266,6 +266,9 @@ func TestBadBodies(t *testing.T) {
 		{"upgrade empty", "POST", "/api/upgrade", ``, "", "empty"},
 		{"sync with fields", "POST", "/api/sync", `{"now":true}`, "now", "unknown field: send an empty object {} or no body"},
 		{"sync garbage", "POST", "/api/sync", `nope`, "", "malformed"},
+		// Input the backend cannot decode ("bad"): the member at fault is
+		// named, as for a bad base64 or size.
+		{"info input that does not decode", "PUT", "/api/info/power", `{"data_base64":"YmFk"}`, "data_base64", "data_base64: bad information input: does not decode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
