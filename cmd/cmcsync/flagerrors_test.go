@@ -32,6 +32,7 @@ func TestFlagMistakesAreOneLine(t *testing.T) {
 		{[]string{"serve", "--scrub", "1h"}, "(did you mean --scrub-every? cmcsync help serve lists the flags)"},
 		{[]string{"config", "set", "--interval", "30"}, `config set: invalid value "30" for flag -interval: parse error (--interval takes a duration with its unit, such as 30s, 5m, 1h30m or 500ms; cmcsync help config set lists the flags)`},
 		{[]string{"campaign", "--count", "abc"}, `campaign: invalid value "abc" for flag -count: parse error (cmcsync help campaign lists the flags)`},
+		{[]string{"sync", "--populate", "--force"}, "sync: flag needs an argument: -force (--force takes a value: with --populate: the chips (primary, backup, comma-separated) whose data it may erase; cmcsync help sync lists the flags)"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			stdout, stderr, err := runCLI(tc.args...)

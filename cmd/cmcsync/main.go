@@ -178,13 +178,21 @@ func parseQuiet(fs *flag.FlagSet, args []string) error {
 
 // flagHint is the start of the hint after a flag mistake: for an unknown
 // flag, the defined one it is likely a typo of ("did you mean --populate?
-// "); for a duration flag whose value does not parse, the form a duration
+// "); for a flag given without its value, what the value is (its usage);
+// for a duration flag whose value does not parse, the form a duration
 // takes (a bare "30" is not one). "" when there is nothing to add.
 func flagHint(fs *flag.FlagSet, err error) string {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
 		if near := nearestFlag(fs, strings.TrimPrefix(name, "-")); near != "" {
 			return "did you mean --" + near + "? "
+		}
+		return ""
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		// What the value is: the flag's own usage line.
+		if f := fs.Lookup(strings.TrimPrefix(name, "-")); f != nil && f.Usage != "" {
+			return "--" + f.Name + " takes a value: " + strings.Join(strings.Fields(f.Usage), " ") + "; "
 		}
 		return ""
 	}
