@@ -116,8 +116,10 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		fmt.Fprintf(stdout, "%-4s  %-*s  %s\n", r.Status, width, r.Name, detail)
 	}
 	if st, ok := hal.StatsOf(f); ok {
-		fmt.Fprintf(stdout, "selftest: %d reads (%s), %d programs (%s), %d erases, device time %v\n",
-			st.Reads, hal.FormatSize(st.BytesRead), st.Programs, hal.FormatSize(st.BytesProgrammed), st.Erases, st.Elapsed)
+		// Bytes as numbers with their unit: FormatSize wrote "(200391)"
+		// beside "(3722KiB)", a bare count a reader took for operations.
+		fmt.Fprintf(stdout, "selftest: %d reads (%d bytes), %d programs (%d bytes), %d erases, device time %v\n",
+			st.Reads, st.BytesRead, st.Programs, st.BytesProgrammed, st.Erases, st.Elapsed)
 	}
 	if checkErr != nil && len(rep.Failed()) == 0 {
 		// The device could not be tested at all (too small, invalid geometry).
