@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,7 +144,24 @@ func (s *Server) setConfig(w http.ResponseWriter, r *http.Request, c Config) boo
 
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	limit := 200
-	if v := r.URL.Query().Get("limit"); v != "" {
+	// The query is as strict as a body: a mistyped parameter (?limt=5)
+	// would otherwise be ignored and the default answered.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "malformed query: want ?limit=N"})
+		return
+	}
+	for k, vs := range q {
+		switch {
+		case k != "limit":
+			s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: fmt.Sprintf("%s: unknown query parameter (known: limit)", capText(k, maxNameEcho)), Field: capText(k, maxNameEcho)})
+			return
+		case len(vs) > 1:
+			s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "limit: given more than once", Field: "limit"})
+			return
+		}
+	}
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {
 			s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "limit must be a whole number from 1 to 10000", Field: "limit"})

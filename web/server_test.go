@@ -391,6 +391,18 @@ func TestSyncNowAndMetrics(t *testing.T) {
 	require.Equal(t, uint64(3), evs[0].Generation, "newest first")
 	code, _, _ := do(s, "GET", "/api/events?limit=zero", "", nil)
 	require.Equal(t, http.StatusBadRequest, code)
+	// A mistyped or repeated parameter is refused, not ignored for the
+	// default.
+	for q, want := range map[string]string{
+		"limt=5":          `"limt: unknown query parameter (known: limit)"`,
+		"limit=5&limit=6": `"limit: given more than once"`,
+		"limit=5&x=1":     `"x: unknown query parameter (known: limit)"`,
+		"limit=%zz":       `"malformed query: want ?limit=N"`,
+	} {
+		code, body, _ := do(s, "GET", "/api/events?"+q, "", nil)
+		require.Equal(t, http.StatusBadRequest, code, q)
+		require.Contains(t, body, want, q)
+	}
 
 	_, body, _ = do(s, "GET", "/metrics", "", nil)
 	for _, want := range []string{
