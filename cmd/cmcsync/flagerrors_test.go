@@ -46,6 +46,18 @@ func TestFlagMistakesAreOneLine(t *testing.T) {
 	}
 }
 
+// TestVersionFlag: --version, as other tools take it, is cmcsync version
+// (it was an unknown command).
+func TestVersionFlag(t *testing.T) {
+	want, _, err := runCLI("version", "--json")
+	require.NoError(t, err)
+	for _, flag := range []string{"--version", "-version"} {
+		out, _, err := runCLI(flag, "--json")
+		require.NoError(t, err, flag)
+		require.Equal(t, want, out, flag)
+	}
+}
+
 // TestFlagHelpStillPrintsUsage: -h on a command prints its usage (on
 // standard error, as flag does) and is not an error.
 func TestFlagHelpStillPrintsUsage(t *testing.T) {
@@ -72,6 +84,10 @@ func TestStrayArgumentsNamedAlone(t *testing.T) {
 		{[]string{"inspect", "a", "--flash", "sim:part=mx66l1g45g,size=8M", "b"}, `inspect: unexpected arguments ["a" "b"]`},
 		{[]string{"version", "--", "--json"}, `version: unexpected arguments ["--json"]`},
 		{[]string{"nope"}, `unknown command "nope" (want one of bench, calibrate, campaign,`},
+		{[]string{"synk"}, `unknown command "synk": did you mean sync? (want one of bench, calibrate, campaign,`},
+		{[]string{"inspec", "--flash", "x"}, `unknown command "inspec": did you mean inspect?`},
+		{[]string{"--json", "sync"}, `"--json" before a command: give the command first, flags after it, cmcsync COMMAND [flags] (commands: bench, calibrate,`},
+		{[]string{"--primary", "sim:part=mx66l1g45g", "sync"}, `"--primary" before a command: give the command first`},
 		{[]string{"help", "nope"}, `help: unknown command "nope" (want one of bench, calibrate, campaign,`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

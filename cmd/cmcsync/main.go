@@ -286,11 +286,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args[0] = "version" // what other tools take; cmcsync version is the command
+	}
 	c, ok := commands[args[0]]
 	if !ok {
-		return usageError("unknown command %q (want one of %s)", args[0], strings.Join(commandNames(), ", "))
+		return usageError("%s", unknownCommand(args[0]))
 	}
 	return c.run(ctx, args[1:], stdout, stderr)
+}
+
+// unknownCommand says why name is no command and what to type instead: a
+// flag before any command goes after one, a typo names the command meant.
+func unknownCommand(name string) string {
+	list := strings.Join(commandNames(), ", ")
+	if strings.HasPrefix(name, "-") {
+		return fmt.Sprintf("%q before a command: give the command first, flags after it, cmcsync COMMAND [flags] (commands: %s; cmcsync help lists them)", name, list)
+	}
+	best, bestDist, tie := "", 3, false
+	for _, n := range commandNames() {
+		switch d := editDistance(name, n); {
+		case d < bestDist:
+			best, bestDist, tie = n, d, false
+		case d == bestDist:
+			tie = true
+		}
+	}
+	if best != "" && !tie {
+		return fmt.Sprintf("unknown command %q: did you mean %s? (want one of %s)", name, best, list)
+	}
+	return fmt.Sprintf("unknown command %q (want one of %s)", name, list)
 }
 
 func commandNames() []string {
