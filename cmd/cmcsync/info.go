@@ -298,6 +298,10 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer func() { err = e.CloseAfter(err, false) }()
+	if ignored, err := collect.Ignored(*dir); err == nil && len(ignored) > 0 {
+		fmt.Fprintf(stderr, "info collect: note: ignored %s in %s: not named after an information type (%s, with any extension; asset/N.bin by slot)\n",
+			strings.Join(ignored, ", "), *dir, typeNames())
+	}
 	results, err := collect.Collect(r, *dir, collect.Options{SELLayout: sl, AllowEmpty: *allowEmpty})
 	if err != nil {
 		return fmt.Errorf("info collect: %w", inputErr(err))
