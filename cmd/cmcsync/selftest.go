@@ -59,7 +59,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	}
 
 	if s.Backend == flashspec.MTD {
-		if err := checkScratch(s.Device, *cfgPath, *force); err != nil {
+		if err := checkScratch("selftest", s.Device, *cfgPath, *force); err != nil {
 			return err
 		}
 	}
@@ -163,24 +163,29 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// checkScratch refuses a selftest on an MTD device the configuration file
-// (if given) does not name as a chip, or whose partition name says a board
-// boots from it, unless forced (chipstate.CheckScratch).
-func checkScratch(dev, cfgPath string, force bool) error {
-	name, err := mtd.NameOf(mtd.ProcMTD, dev)
+// procMTD is where checkScratch reads the partition names (a test points
+// it at a list of its own).
+var procMTD = mtd.ProcMTD
+
+// checkScratch refuses a selftest or calibrate (action) on an MTD device
+// the configuration file (if given) does not name as a chip, or whose
+// partition name says a board boots from it, unless forced
+// (chipstate.CheckScratch).
+func checkScratch(action, dev, cfgPath string, force bool) error {
+	name, err := mtd.NameOf(procMTD, dev)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("selftest: %w", err)
+		return fmt.Errorf("%s: %w", action, err)
 	}
 	var configured []string
 	if cfgPath != "" {
 		f, err := config.Load(cfgPath)
 		if err != nil {
-			return fmt.Errorf("selftest: %w", err)
+			return fmt.Errorf("%s: %w", action, err)
 		}
 		configured = []string{}
 		for _, flagName := range []string{"primary", "backup"} {
 			if st, ok := f.Lookup(flagName); ok {
-				sp, err := resolveSpec("selftest", flagName, st.Value)
+				sp, err := resolveSpec(action, flagName, st.Value)
 				if err != nil {
 					return err
 				}
@@ -190,8 +195,8 @@ func checkScratch(dev, cfgPath string, force bool) error {
 			}
 		}
 	}
-	if err := chipstate.CheckScratch("selftest", dev, name, configured, force); err != nil {
-		return fmt.Errorf("selftest: %w", err)
+	if err := chipstate.CheckScratch(action, dev, name, configured, force); err != nil {
+		return fmt.Errorf("%s: %w", action, err)
 	}
 	return nil
 }
