@@ -220,6 +220,11 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return usageError("info get: %v", err)
 	}
+	if *out == "" && !*pf.json && isTerminal(stdout) {
+		// The payload is binary (hundreds of KiB of it): on a terminal it
+		// is garbage that can leave the terminal in a strange state.
+		return usageError("info get: the payload is binary and standard output is a terminal: give --out FILE, send it to a file or a pipe (> %s.bin, | xxd | less), or --json to describe the record", t)
+	}
 	var of *outFile
 	if *out != "" {
 		if *pf.json {
