@@ -43,8 +43,8 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("%v: try again in %d s (to spare the chips' erase cycles, the API may cause at most %d flash writes at once and one every %v after that)",
-		ErrWearBudget, e.RetryAfterSeconds(), e.Budget.Burst, e.Budget.Every)
+	return fmt.Sprintf("%v: try again in %d s (to spare the chips' erase cycles, the API may cause at most %d flash writes at once and one every %g s after that)",
+		ErrWearBudget, e.RetryAfterSeconds(), e.Budget.Burst, e.Budget.Every.Seconds())
 }
 
 // Unwrap returns ErrWearBudget and web.ErrTooManyWrites (the API answers

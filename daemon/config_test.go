@@ -84,6 +84,8 @@ func TestWearBudget(t *testing.T) {
 		require.ErrorIs(t, err, web.ErrTooManyWrites)
 		require.Positive(t, be.RetryAfter)
 		require.LessOrEqual(t, be.RetryAfter, budget.Every)
+		// Seconds, as Retry-After and the API's members ("1m0s" was Go's form).
+		require.Regexp(t, `try again in \d+ s \(to spare the chips' erase cycles, the API may cause at most 5 flash writes at once and one every 60 s after that\)$`, err.Error())
 	}
 	require.Equal(t, budget.Burst, allowed)
 	require.Equal(t, 200-budget.Burst, refused)

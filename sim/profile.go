@@ -293,7 +293,7 @@ func DecodeProfile(r io.Reader) (Profile, error) {
 		Format *string `json:"format"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
-		return Profile{}, fmt.Errorf("%w: %w", ErrBadProfile, err)
+		return Profile{}, fmt.Errorf("%w: %w", ErrBadProfile, jsonSyntax(err))
 	}
 	var pr Profile
 	switch {
@@ -330,7 +330,7 @@ func decodeStrict(data []byte, v any, suffix string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadProfile, err)
+		return fmt.Errorf("%w: %w", ErrBadProfile, jsonSyntax(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: data after the profile", ErrBadProfile)
@@ -339,6 +339,23 @@ func decodeStrict(data []byte, v any, suffix string) error {
 		return fmt.Errorf("%w: %w", ErrBadProfile, err)
 	}
 	return nil
+}
+
+// jsonSyntax says what a JSON decoding error means for a profile file:
+// encoding/json's bare "EOF" and "unexpected EOF" become an empty and a
+// cut-short file, a syntax error gets its byte offset. Other errors (a
+// member of the wrong type, an unknown member) are returned as they are.
+func jsonSyntax(err error) error {
+	var se *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("the file is empty: want a JSON object, as cmcsync calibrate --out writes it (%w)", err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("the file ends inside its JSON object: cut short? (%w)", err)
+	case errors.As(err, &se):
+		return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
+	}
+	return err
 }
 
 // Encode writes the profile as indented JSON.

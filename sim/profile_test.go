@@ -54,8 +54,10 @@ func TestDecodeProfileErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
 	}{
-		{"empty", "", "bad part profile: EOF"},
-		{"not json", "part=w25q256jv", "bad part profile: invalid character"},
+		{"empty", "", "bad part profile: the file is empty: want a JSON object, as cmcsync calibrate --out writes it (EOF)"},
+		{"not json", "part=w25q256jv", "bad part profile: malformed JSON at byte 1: invalid character"},
+		{"cut short", good[:len(good)/2], "bad part profile: the file ends inside its JSON object: cut short? (unexpected EOF)"},
+		{"cut short after the format", `{"format": "cmcsync-part-profile/2"`, "bad part profile: the file ends inside its JSON object: cut short?"},
 		{"not an object", "[1]", "bad part profile: json: cannot unmarshal array"},
 		{"trailing data", good + "{}", "data after the profile"},
 		{"unknown field", strings.Replace(good, `"name"`, `"nmae"`, 1), `unknown field "nmae"`},

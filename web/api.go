@@ -170,15 +170,31 @@ func (c Config) Validate(known []string) error {
 		return err
 	}
 	if d := time.Duration(c.Interval); d < MinInterval || d > MaxInterval {
-		return &FieldError{"interval_seconds", fmt.Sprintf("sync interval %v is out of range: choose between %v and %v", d, MinInterval, MaxInterval)}
+		return &FieldError{"interval_seconds", fmt.Sprintf("sync interval %s is out of range: choose between %s and %s (%v to %v seconds)",
+			shortDuration(d), shortDuration(MinInterval), shortDuration(MaxInterval), MinInterval.Seconds(), MaxInterval.Seconds())}
 	}
 	if d := time.Duration(c.Threshold); d < MinThreshold || d > MaxThreshold {
-		return &FieldError{"threshold_seconds", fmt.Sprintf("response-time threshold %v is out of range: choose between %v and %v", d, MinThreshold, MaxThreshold)}
+		return &FieldError{"threshold_seconds", fmt.Sprintf("response-time threshold %s is out of range: choose between %s and %s (%v to %v seconds)",
+			shortDuration(d), shortDuration(MinThreshold), shortDuration(MaxThreshold), MinThreshold.Seconds(), MaxThreshold.Seconds())}
 	}
 	if c.GroupSize < 0 || c.GroupSize > len(c.Types) {
 		return &FieldError{"group_size", fmt.Sprintf("group size %d is out of range: choose 0 (all chosen types every round) up to %d (the chosen types)", c.GroupSize, len(c.Types))}
 	}
 	return nil
+}
+
+// shortDuration is d as a user writes it: time.Duration's form without
+// the zero minutes and seconds it adds to whole hours and minutes ("24h",
+// "10m", "1h30m", not "24h0m0s", "10m0s", "1h30m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // emptySelection is the error about a selection with no information type:

@@ -326,6 +326,22 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(t, "the round's notice", `!!document.querySelector('#notices [data-key="action"].notice-ok')`)
 	})
 
+	// Defect: the scrub's date was in the browser's 12-hour form ("11:43:15
+	// PM") beside the 24-hour dates of the sync times and the events.
+	t.Run("every date on the page is in one form", func(t *testing.T) {
+		fb.mu.Lock()
+		fb.lastScrub = time.Date(2026, 12, 7, 23, 43, 15, 0, time.UTC)
+		fb.mu.Unlock()
+		b.waitFor(t, "the scrub is shown", `document.getElementById("st-health").textContent.includes("OKscrubbed ")`)
+		for _, id := range []string{"st-health", "st-last", "st-next"} {
+			text := eval[string](t, b, `document.getElementById("`+id+`").textContent`)
+			require.NotRegexp(t, `\b(AM|PM)\b`, text, "%s: a 12-hour time", id)
+		}
+		fb.mu.Lock()
+		fb.lastScrub = time.Time{}
+		fb.mu.Unlock()
+	})
+
 	// Defect: notices stayed for good. A failure's notice leaves when the
 	// engine's state moves on.
 	t.Run("a failure notice clears when it no longer applies", func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -71,4 +72,22 @@ func TestConfigMembers(t *testing.T) {
 		names = append(names, name)
 	}
 	require.ElementsMatch(t, names, configMembers)
+}
+
+// TestShortDuration: the limits in Validate's messages read as a user
+// writes them, without the zero minutes and seconds of time.Duration.
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		24 * time.Hour:                 "24h",
+		10 * time.Minute:               "10m",
+		2 * time.Hour:                  "2h",
+		90 * time.Minute:               "1h30m",
+		time.Hour + time.Second:        "1h0m1s",
+		10*time.Minute + 5*time.Second: "10m5s",
+		500 * time.Millisecond:         "500ms",
+		time.Second:                    "1s",
+		0:                              "0s",
+	} {
+		require.Equal(t, want, shortDuration(d), "%v", d)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,7 +144,24 @@ func (s *Server) setConfig(w http.ResponseWriter, r *http.Request, c Config) boo
 
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	limit := 200
-	if v := r.URL.Query().Get("limit"); v != "" {
+	// The query is as strict as a body: a mistyped parameter (?limt=5)
+	// would otherwise be ignored and the default answered.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "malformed query: want ?limit=N"})
+		return
+	}
+	for k, vs := range q {
+		switch {
+		case k != "limit":
+			s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: fmt.Sprintf("%s: unknown query parameter (known: limit)", capText(k, maxNameEcho)), Field: capText(k, maxNameEcho)})
+			return
+		case len(vs) > 1:
+			s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "limit: given more than once", Field: "limit"})
+			return
+		}
+	}
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {
 			s.fail(w, r, http.StatusBadRequest, &ErrorBody{Error: "limit must be a whole number from 1 to 10000", Field: "limit"})
@@ -228,6 +246,12 @@ func (s *Server) putInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.backend.PutInfo(r.Context(), p)
+	var fe *FieldError
+	if errors.Is(err, ErrInvalid) && !errors.As(err, &fe) {
+		// The members decoded: what the backend refuses is the input
+		// itself, so field names data_base64 (docs/API.md).
+		err = &FieldError{"data_base64", strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")}
+	}
 	if err != nil {
 		s.backendError(w, r, "put information", err)
 		return

@@ -28,6 +28,8 @@ type fakeBackend struct {
 	choices  []web.UpgradeChoice
 	counters web.Counters
 	lastSync time.Time
+	// lastScrub, when set, is the status's last complete scrub (health ok).
+	lastScrub time.Time
 	// restoreFailed, if set, is a failover's restore that failed for these
 	// types (Status.RestorePending).
 	restoreFailed []string
@@ -91,6 +93,9 @@ func (f *fakeBackend) Status() web.Status {
 	}
 	if !f.lastSync.IsZero() {
 		st.NextSync = f.lastSync.Add(time.Duration(f.cfg.Interval))
+	}
+	if !f.lastScrub.IsZero() {
+		st.BackupHealth, st.LastScrub = "ok", f.lastScrub
 	}
 	if f.cfg.GroupSize > 0 && len(f.cfg.Types) > 0 {
 		for i := range f.cfg.GroupSize {

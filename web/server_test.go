@@ -219,7 +219,7 @@ func TestBadBodies(t *testing.T) {
 		{"interval as a duration string", "PUT", "/api/config", `{"types":["power"],"interval_seconds":"10s","threshold_seconds":1}`, "interval_seconds", "want a number of seconds"},
 		{"interval huge", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e300,"threshold_seconds":1}`, "interval_seconds", "1e+300 seconds is too large (at most 1e+09)"},
 		{"old name", "PUT", "/api/config", `{"types":["power"],"interval":"10s","threshold_seconds":1}`, "interval", "unknown field"},
-		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "between 1s and 24h0m0s"},
+		{"interval zero", "PUT", "/api/config", `{"types":["power"],"interval_seconds":0,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "between 1s and 24h (1 to 86400 seconds)"},
 		{"interval too long", "PUT", "/api/config", `{"types":["power"],"interval_seconds":90000,"threshold_seconds":1,"verify":false,"group_size":0,"retry_at_once":false}`, "interval_seconds", "out of range"},
 		{"threshold negative", "PUT", "/api/config", `{"types":["power"],"interval_seconds":10,"threshold_seconds":-0.005}`, "threshold_seconds", "-0.005 seconds is negative: give 0 or more"},
 		{"interval beyond float64", "PUT", "/api/config", `{"types":["power"],"interval_seconds":1e400,"threshold_seconds":1}`, "interval_seconds", "1e400 seconds is too large"},
@@ -266,6 +266,9 @@ func TestBadBodies(t *testing.T) {
 		{"upgrade empty", "POST", "/api/upgrade", ``, "", "empty"},
 		{"sync with fields", "POST", "/api/sync", `{"now":true}`, "now", "unknown field: send an empty object {} or no body"},
 		{"sync garbage", "POST", "/api/sync", `nope`, "", "malformed"},
+		// Input the backend cannot decode ("bad"): the member at fault is
+		// named, as for a bad base64 or size.
+		{"info input that does not decode", "PUT", "/api/info/power", `{"data_base64":"YmFk"}`, "data_base64", "data_base64: bad information input: does not decode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -388,6 +391,18 @@ func TestSyncNowAndMetrics(t *testing.T) {
 	require.Equal(t, uint64(3), evs[0].Generation, "newest first")
 	code, _, _ := do(s, "GET", "/api/events?limit=zero", "", nil)
 	require.Equal(t, http.StatusBadRequest, code)
+	// A mistyped or repeated parameter is refused, not ignored for the
+	// default.
+	for q, want := range map[string]string{
+		"limt=5":          `"limt: unknown query parameter (known: limit)"`,
+		"limit=5&limit=6": `"limit: given more than once"`,
+		"limit=5&x=1":     `"x: unknown query parameter (known: limit)"`,
+		"limit=%zz":       `"malformed query: want ?limit=N"`,
+	} {
+		code, body, _ := do(s, "GET", "/api/events?"+q, "", nil)
+		require.Equal(t, http.StatusBadRequest, code, q)
+		require.Contains(t, body, want, q)
+	}
 
 	_, body, _ = do(s, "GET", "/metrics", "", nil)
 	for _, want := range []string{

@@ -26,12 +26,14 @@ func init() {
 // --part-file.
 func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("calibrate", stderr,
-		"usage: cmcsync calibrate --flash SPEC --scratch OFFSET+SIZE [--out PATH] [--name NAME] [--reps N] [--emulated]",
+		"usage: cmcsync calibrate --flash SPEC --scratch OFFSET+SIZE [--out PATH] [--name NAME] [--reps N] [--emulated] [--force]",
 		"\nTimes reads, page programs, erases of the erase size and (where the driver erases",
 		"64 KiB with one command) 64 KiB erases on the scratch range, and writes a part profile:",
 		"typical = median, max = observed maximum, bus rate and command overhead fitted to the",
 		"reads. The scratch range is ERASED and programmed: its contents are lost. Nothing",
 		"outside it is read or written. It must be given, whole erase blocks, inside the device.",
+		"On an MTD device it refuses (exit 3), unless --force, a partition whose name says a",
+		"board boots from it (u-boot, env, kernel, rootfs, bmc, ...), as selftest does.",
 		"\nflags:")
 	spec := fs.String("flash", "", "device to measure: "+flashspec.Usage)
 	scratchText := fs.String("scratch", "", "the range calibration may erase and program, `OFFSET+SIZE` (e.g. 0x7f00000+1M); required")
@@ -43,6 +45,7 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	blockReps := fs.Int("block-reps", def.BlockReps, "timed 64 KiB erases (0: none)")
 	seed := fs.Uint64("seed", def.Seed, "seed of the data programmed")
 	emulated := fs.Bool("emulated", false, "label the profile as measured on an emulator (QEMU), not a chip")
+	force := fs.Bool("force", false, "run on an MTD device whose partition name says a board boots from it (u-boot, env, kernel, rootfs, ...)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -58,6 +61,13 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return usageError("calibrate: --scratch: %v", err)
 	}
 	plan := calibrate.Plan{Scratch: scratch, Reps: *reps, Warmup: *warmup, BlockReps: *blockReps, Seed: *seed}
+	// A scratch range on the bootloader's partition (a mistyped device)
+	// erases it: refused as selftest refuses it, before the device opens.
+	if s.Backend == flashspec.MTD {
+		if err := checkScratch("calibrate", s.Device, "", *force); err != nil {
+			return err
+		}
+	}
 
 	var clock calibrate.Clock = hal.SystemClock{}
 	clockName := "monotonic"

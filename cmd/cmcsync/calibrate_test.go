@@ -138,3 +138,30 @@ func TestCalibrateResolvesPartitionNames(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), `calibrate: --flash: flash spec "mtd:name=no-such-partition": mtd partition "no-such-partition"`)
 }
+
+// TestCalibrateRefusesBootPartitions: calibrate erases its scratch range,
+// so on an MTD device whose /proc/mtd name says a board boots from it
+// ("u-boot") it refuses (exit 3) before the device opens, as selftest
+// does. It ran there and erased what the range held. (No row runs past the
+// check: on a machine with a real /dev/mtd0 it would erase it.)
+func TestCalibrateRefusesBootPartitions(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "mtd")
+	require.NoError(t, os.WriteFile(fake, []byte("dev:    size   erasesize  name\nmtd0: 00100000 00001000 \"u-boot\"\nmtd1: 00100000 00001000 \"scratch\"\n"), 0o600))
+	old := procMTD
+	procMTD = fake
+	t.Cleanup(func() { procMTD = old })
+	out := filepath.Join(dir, "p.json")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--flash", "mtd:/dev/mtd0"}, 3, `calibrate refused: /dev/mtd0 ("u-boot") looks like a partition a board boots from, and calibrate erases blocks of it; if it really is scratch, run again with --force`},
+	} {
+		_, _, err := runCmd("calibrate", append(tc.args, "--scratch", "0+64K", "--out", out)...)
+		require.Equal(t, tc.code, statusOf(err), "%v: %v", tc.args, err)
+		require.ErrorContains(t, err, tc.want)
+		require.NoFileExists(t, out)
+	}
+}

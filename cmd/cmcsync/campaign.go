@@ -77,6 +77,9 @@ func runCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if err != nil {
 		return usageError("campaign: --mode: %v", err)
 	}
+	if _, err := campaign.LookupScenario(*scenario); err != nil {
+		return usageError("campaign: --scenario: %v", err)
+	}
 	// campaign.Options reads zero as "the default": a negative or zero
 	// value given on the command line is refused here rather than run as
 	// the default (--count -5 ran 100 schedules).

@@ -42,6 +42,25 @@ func TestCampaignBadFlags(t *testing.T) {
 	}
 }
 
+// TestCampaignBadValueNamesItsFlag: a value a user mistyped is named by
+// its flag, so the user knows which to fix (--scenario's said only "bad
+// campaign options: unknown scenario").
+func TestCampaignBadValueNamesItsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenario", "smal"}, `campaign: --scenario: unknown scenario "smal" (want one of `},
+		{[]string{"--mode", "exhaustiv"}, `campaign: --mode: `},
+		{[]string{"--mutant", "no-purg"}, `campaign: --mutant: unknown mutant "no-purg"`},
+	} {
+		_, _, err := runCmd("campaign", tc.args...)
+		code, msg := exitOf(t, err)
+		require.Equal(t, 2, code, msg)
+		require.Contains(t, msg, tc.want)
+	}
+}
+
 func TestShardFromEnvironment(t *testing.T) {
 	env := map[string]string{"JOB_COMPLETION_INDEX": "3", "CMCSYNC_SHARDS": "8"}
 	sh, err := shardFrom("", func(k string) string { return env[k] })

@@ -143,10 +143,13 @@ func TestInfoCommands(t *testing.T) {
 	raw, err := os.ReadFile(selFile(t, dir, 6))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(cd, "event-log.sel"), raw, 0o600))
-	out, _, err = runCLI(append([]string{"info", "collect", "--dir", cd, "--json"}, chips...)...)
+	// A misnamed file is named on standard error, not passed over in silence.
+	require.NoError(t, os.WriteFile(filepath.Join(cd, "powr.bin"), []byte("x"), 0o600))
+	out, errOut, err := runCLI(append([]string{"info", "collect", "--dir", cd, "--json"}, chips...)...)
 	require.NoError(t, err)
 	require.NoError(t, jsonout.Check([]byte(out)))
 	require.Contains(t, out, `"changed": true`)
+	require.Contains(t, errOut, "info collect: note: ignored powr.bin in "+cd+": not named after an information type (power, fan, node, event-log, fault-log, asset, with any extension; asset/N.bin by slot)")
 }
 
 func TestUpgradeCommand(t *testing.T) {

@@ -154,7 +154,13 @@ func runConfigSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return fmt.Errorf("config set: %w", err)
 		}
-		stored, err := cl.SetConfig(ctx, toWebConfig(apply(fromWebConfig(wc))))
+		// The limits checked here too, so a value out of range is named by
+		// its flag, as without a daemon, not by the API's JSON member.
+		c := apply(fromWebConfig(wc))
+		if err := apiLimits(c); err != nil {
+			return usageError("config set: %v", err)
+		}
+		stored, err := cl.SetConfig(ctx, toWebConfig(c))
 		if err != nil {
 			if errors.Is(err, web.ErrInvalid) {
 				return usageError("config set: %v", err)

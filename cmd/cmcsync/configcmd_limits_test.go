@@ -17,12 +17,12 @@ func TestConfigSetOutOfRangeNamesFlagAndLimits(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--interval", "0s"}, "--interval: sync interval 0s is out of range: choose between 1s and 24h0m0s"},
-		{[]string{"--interval", "50ms"}, "--interval: sync interval 50ms is out of range: choose between 1s and 24h0m0s"},
-		{[]string{"--interval", "500ms"}, "choose between 1s and 24h0m0s"},
-		{[]string{"--interval", "800h"}, "choose between 1s and 24h0m0s"},
-		{[]string{"--threshold", "0s"}, "--threshold: response-time threshold 0s is out of range: choose between 10ms and 10m0s"},
-		{[]string{"--threshold", "2h"}, "--threshold: response-time threshold 2h0m0s is out of range: choose between 10ms and 10m0s"},
+		{[]string{"--interval", "0s"}, "--interval: sync interval 0s is out of range: choose between 1s and 24h (1 to 86400 seconds)"},
+		{[]string{"--interval", "50ms"}, "--interval: sync interval 50ms is out of range: choose between 1s and 24h (1 to 86400 seconds)"},
+		{[]string{"--interval", "500ms"}, "choose between 1s and 24h (1 to 86400 seconds)"},
+		{[]string{"--interval", "800h"}, "choose between 1s and 24h (1 to 86400 seconds)"},
+		{[]string{"--threshold", "0s"}, "--threshold: response-time threshold 0s is out of range: choose between 10ms and 10m (0.01 to 600 seconds)"},
+		{[]string{"--threshold", "2h"}, "--threshold: response-time threshold 2h is out of range: choose between 10ms and 10m (0.01 to 600 seconds)"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, _, err := runCLI(append(append([]string{"config", "set"}, tc.args...), chips...)...)

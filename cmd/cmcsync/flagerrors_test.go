@@ -24,6 +24,15 @@ func TestFlagMistakesAreOneLine(t *testing.T) {
 		{[]string{"info", "put", "power", "f", "--bogus"}, "info put: flag provided but not defined: -bogus (cmcsync help info put lists the flags)"},
 		{[]string{"guest", "--nope"}, "guest: flag provided but not defined: -nope"},
 		{[]string{"vm", "boot", "--fast"}, "vm boot: flag provided but not defined: -fast"},
+		// A typo or a flag cut short names the flag meant; a bare number
+		// for a duration says what a duration looks like.
+		{[]string{"sync", "--populat"}, "sync: flag provided but not defined: -populat (did you mean --populate? cmcsync help sync lists the flags)"},
+		{[]string{"sync", "--primry", "x"}, "(did you mean --primary? cmcsync help sync lists the flags)"},
+		{[]string{"campaign", "--mutnt", "no-purge"}, "(did you mean --mutant? cmcsync help campaign lists the flags)"},
+		{[]string{"serve", "--scrub", "1h"}, "(did you mean --scrub-every? cmcsync help serve lists the flags)"},
+		{[]string{"config", "set", "--interval", "30"}, `config set: invalid value "30" for flag -interval: parse error (--interval takes a duration with its unit, such as 30s, 5m, 1h30m or 500ms; cmcsync help config set lists the flags)`},
+		{[]string{"campaign", "--count", "abc"}, `campaign: invalid value "abc" for flag -count: parse error (cmcsync help campaign lists the flags)`},
+		{[]string{"sync", "--populate", "--force"}, "sync: flag needs an argument: -force (--force takes a value: with --populate: the chips (primary, backup, comma-separated) whose data it may erase; cmcsync help sync lists the flags)"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			stdout, stderr, err := runCLI(tc.args...)
@@ -34,6 +43,18 @@ func TestFlagMistakesAreOneLine(t *testing.T) {
 			require.Empty(t, stdout)
 			require.Empty(t, stderr, "the flag package's own message and usage are not printed")
 		})
+	}
+}
+
+// TestVersionFlag: --version, as other tools take it, is cmcsync version
+// (it was an unknown command).
+func TestVersionFlag(t *testing.T) {
+	want, _, err := runCLI("version", "--json")
+	require.NoError(t, err)
+	for _, flag := range []string{"--version", "-version"} {
+		out, _, err := runCLI(flag, "--json")
+		require.NoError(t, err, flag)
+		require.Equal(t, want, out, flag)
 	}
 }
 
@@ -63,6 +84,10 @@ func TestStrayArgumentsNamedAlone(t *testing.T) {
 		{[]string{"inspect", "a", "--flash", "sim:part=mx66l1g45g,size=8M", "b"}, `inspect: unexpected arguments ["a" "b"]`},
 		{[]string{"version", "--", "--json"}, `version: unexpected arguments ["--json"]`},
 		{[]string{"nope"}, `unknown command "nope" (want one of bench, calibrate, campaign,`},
+		{[]string{"synk"}, `unknown command "synk": did you mean sync? (want one of bench, calibrate, campaign,`},
+		{[]string{"inspec", "--flash", "x"}, `unknown command "inspec": did you mean inspect?`},
+		{[]string{"--json", "sync"}, `"--json" before a command: give the command first, flags after it, cmcsync COMMAND [flags] (commands: bench, calibrate,`},
+		{[]string{"--primary", "sim:part=mx66l1g45g", "sync"}, `"--primary" before a command: give the command first`},
 		{[]string{"help", "nope"}, `help: unknown command "nope" (want one of bench, calibrate, campaign,`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -220,6 +220,11 @@ func runInfoGet(ctx context.Context, args []string, stdout, stderr io.Writer) (e
 	if err != nil {
 		return usageError("info get: %v", err)
 	}
+	if *out == "" && !*pf.json && isTerminal(stdout) {
+		// The payload is binary (hundreds of KiB of it): on a terminal it
+		// is garbage that can leave the terminal in a strange state.
+		return usageError("info get: the payload is binary and standard output is a terminal: give --out FILE, send it to a file or a pipe (> %s.bin, | xxd | less), or --json to describe the record", t)
+	}
 	var of *outFile
 	if *out != "" {
 		if *pf.json {
@@ -298,6 +303,10 @@ func runInfoCollect(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer func() { err = e.CloseAfter(err, false) }()
+	if ignored, err := collect.Ignored(*dir); err == nil && len(ignored) > 0 {
+		fmt.Fprintf(stderr, "info collect: note: ignored %s in %s: not named after an information type (%s, with any extension; asset/N.bin by slot)\n",
+			strings.Join(ignored, ", "), *dir, typeNames())
+	}
 	results, err := collect.Collect(r, *dir, collect.Options{SELLayout: sl, AllowEmpty: *allowEmpty})
 	if err != nil {
 		return fmt.Errorf("info collect: %w", inputErr(err))

@@ -135,7 +135,7 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 	}
 	fmt.Fprintf(w, "role: epoch %d, active %s\n", s.Role.Epoch, active)
 	fmt.Fprintf(w, "generation: %d, synced %s, next %s, image version %q, upgrade choice %s\n", s.Generation,
-		s.Time.Format("2006-01-02 15:04:05"), s.NextSync.Format("2006-01-02 15:04:05"), s.ImageVersion, engine.UpgradeChoice(s.UpgradeChoice))
+		inspectTime(s.Time), inspectTime(s.NextSync), s.ImageVersion, engine.UpgradeChoice(s.UpgradeChoice))
 	c := engine.FromStoreConfig(s.Config)
 	fmt.Fprintf(w, "config: types %s, interval %v, threshold %v, verify %v, group %d, retry-at-once %v\n",
 		info.FormatList(c.Types), c.Interval, c.Threshold, c.Verify, c.GroupSize, c.RetryAtOnce)
@@ -154,6 +154,16 @@ func printInspection(w io.Writer, in *engine.Inspection) {
 		fmt.Fprintln(w, "verified: every committed chunk matches its digest")
 	}
 	_ = store.FormatVersion
+}
+
+// inspectTime is a store's time as inspect prints it: "never" for a time
+// that never happened (a store before its first commit), as --json leaves
+// it out, rather than Go's zero time 0001-01-01 00:00:00.
+func inspectTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Format("2006-01-02 15:04:05")
 }
 
 // describeCopy is one superblock copy as inspect prints it.

@@ -61,6 +61,8 @@ func TestInspectBadImages(t *testing.T) {
 		want     string // in standard error or output
 	}{
 		{name: "intact", contents: good, spec: ",size=8M", code: 0, want: "verified: every committed chunk matches its digest"},
+		// The primary's own store never commits: no 0001-01-01 dates.
+		{name: "store before its first commit", contents: readFile(t, p), spec: ",size=8M", code: 0, want: "generation: 0, synced never, next never,"},
 		{name: "bit flip in one superblock copy", contents: flip(0x280008), spec: ",size=8M", code: 1, want: "superblock copy 0 is damaged"},
 		{name: "bit flips in both superblock copies", contents: flip(0x280008, 0x281008), spec: ",size=8M", code: 1, want: "store: UNREADABLE"},
 		{name: "bit flip in the region header", contents: flip(0x80008), spec: ",size=8M", code: 1, want: "info: DAMAGED"},

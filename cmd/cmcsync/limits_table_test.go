@@ -71,11 +71,11 @@ func TestLimitsAlikeOnEveryPath(t *testing.T) {
 			set  func(*engine.Config)
 			v    verdict
 		}{
-			{"interval below min", []string{"--interval", "999ms"}, func(c *engine.Config) { c.Interval = 999 * time.Millisecond }, verdict{false, "--interval: sync interval 999ms is out of range: choose between 1s and 24h0m0s"}},
+			{"interval below min", []string{"--interval", "999ms"}, func(c *engine.Config) { c.Interval = 999 * time.Millisecond }, verdict{false, "--interval: sync interval 999ms is out of range: choose between 1s and 24h (1 to 86400 seconds)"}},
 			{"interval at min", []string{"--interval", "1s"}, func(c *engine.Config) { c.Interval = time.Second }, verdict{ok: true}},
 			{"interval at max", []string{"--interval", "24h"}, func(c *engine.Config) { c.Interval = 24 * time.Hour }, verdict{ok: true}},
 			{"interval above max", []string{"--interval", "24h0m1s"}, func(c *engine.Config) { c.Interval = 24*time.Hour + time.Second }, verdict{false, "--interval: sync interval 24h0m1s is out of range"}},
-			{"threshold below min", []string{"--threshold", "9ms"}, func(c *engine.Config) { c.Threshold = 9 * time.Millisecond }, verdict{false, "--threshold: response-time threshold 9ms is out of range: choose between 10ms and 10m0s"}},
+			{"threshold below min", []string{"--threshold", "9ms"}, func(c *engine.Config) { c.Threshold = 9 * time.Millisecond }, verdict{false, "--threshold: response-time threshold 9ms is out of range: choose between 10ms and 10m (0.01 to 600 seconds)"}},
 			{"threshold at min", []string{"--threshold", "10ms"}, func(c *engine.Config) { c.Threshold = 10 * time.Millisecond }, verdict{ok: true}},
 			{"threshold at max", []string{"--threshold", "10m"}, func(c *engine.Config) { c.Threshold = 10 * time.Minute }, verdict{ok: true}},
 			{"threshold above max", []string{"--threshold", "10m0.001s"}, func(c *engine.Config) { c.Threshold = 10*time.Minute + time.Millisecond }, verdict{false, "--threshold: response-time threshold 10m0.001s is out of range"}},

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cmcsync/cmcsync/config"
 	"github.com/cmcsync/cmcsync/internal/chipstate"
@@ -172,7 +173,84 @@ func parseQuiet(fs *flag.FlagSet, args []string) error {
 		_, _ = out.Write(buf.Bytes())
 		return err
 	}
-	return usageError("%s: %v (cmcsync help %s lists the flags)", fs.Name(), err, fs.Name())
+	return usageError("%s: %v (%scmcsync help %s lists the flags)", fs.Name(), err, flagHint(fs, err), fs.Name())
+}
+
+// flagHint is the start of the hint after a flag mistake: for an unknown
+// flag, the defined one it is likely a typo of ("did you mean --populate?
+// "); for a flag given without its value, what the value is (its usage);
+// for a duration flag whose value does not parse, the form a duration
+// takes (a bare "30" is not one). "" when there is nothing to add.
+func flagHint(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		if near := nearestFlag(fs, strings.TrimPrefix(name, "-")); near != "" {
+			return "did you mean --" + near + "? "
+		}
+		return ""
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		// What the value is: the flag's own usage line.
+		if f := fs.Lookup(strings.TrimPrefix(name, "-")); f != nil && f.Usage != "" {
+			return "--" + f.Name + " takes a value: " + strings.Join(strings.Fields(f.Usage), " ") + "; "
+		}
+		return ""
+	}
+	if _, rest, ok := strings.Cut(msg, " for flag -"); ok {
+		name, _, _ := strings.Cut(rest, ":")
+		if f := fs.Lookup(name); f != nil {
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isDur := g.Get().(time.Duration); isDur {
+					return "--" + name + " takes a duration with its unit, such as 30s, 5m, 1h30m or 500ms; "
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// nearestFlag is the flag of fs closest to the unknown name: one whose name
+// starts with it (a flag cut short) or is at most two edits from it (a
+// typo); "" when none is, or when two are equally near.
+func nearestFlag(fs *flag.FlagSet, name string) string {
+	best, bestDist, tie := "", 3, false
+	fs.VisitAll(func(f *flag.Flag) {
+		d := editDistance(name, f.Name)
+		if len(name) >= 3 && strings.HasPrefix(f.Name, name) {
+			d = min(d, 1)
+		}
+		switch {
+		case d < bestDist:
+			best, bestDist, tie = f.Name, d, false
+		case d == bestDist:
+			tie = true
+		}
+	})
+	if tie {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // parseFlags parses a command's flags and refuses positional arguments.
@@ -208,11 +286,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args[0] = "version" // what other tools take; cmcsync version is the command
+	}
 	c, ok := commands[args[0]]
 	if !ok {
-		return usageError("unknown command %q (want one of %s)", args[0], strings.Join(commandNames(), ", "))
+		return usageError("%s", unknownCommand(args[0]))
 	}
 	return c.run(ctx, args[1:], stdout, stderr)
+}
+
+// unknownCommand says why name is no command and what to type instead: a
+// flag before any command goes after one, a typo names the command meant.
+func unknownCommand(name string) string {
+	list := strings.Join(commandNames(), ", ")
+	if strings.HasPrefix(name, "-") {
+		return fmt.Sprintf("%q before a command: give the command first, flags after it, cmcsync COMMAND [flags] (commands: %s; cmcsync help lists them)", name, list)
+	}
+	best, bestDist, tie := "", 3, false
+	for _, n := range commandNames() {
+		switch d := editDistance(name, n); {
+		case d < bestDist:
+			best, bestDist, tie = n, d, false
+		case d == bestDist:
+			tie = true
+		}
+	}
+	if best != "" && !tie {
+		return fmt.Sprintf("unknown command %q: did you mean %s? (want one of %s)", name, best, list)
+	}
+	return fmt.Sprintf("unknown command %q (want one of %s)", name, list)
 }
 
 func commandNames() []string {

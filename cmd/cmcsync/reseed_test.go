@@ -53,6 +53,9 @@ func TestReseedWalkThrough(t *testing.T) {
 	_, _, err = runCLI(append([]string{"reseed"}, chips...)...)
 	require.Equal(t, exitRefused, statusOf(err), "%v", err)
 	require.ErrorContains(t, err, "nothing to reseed")
+	// The chip's name is left out when it only repeats its role (the
+	// command line names unnamed simulated chips primary and backup).
+	require.ErrorContains(t, err, "the standby chip B (given as the backup) already holds a valid store of this pair")
 	require.Equal(t, a0, readFile(t, a))
 	require.Equal(t, b0, readFile(t, b))
 }

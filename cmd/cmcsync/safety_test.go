@@ -220,6 +220,10 @@ func TestBusyGoesThroughTheAPI(t *testing.T) {
 		require.Contains(t, out, tc.want)
 		require.Contains(t, errOut, "running daemon", "%v went through the API", tc.args)
 	}
+	// A value out of range is named by its flag, as without a daemon (it
+	// was "daemon API: ... invalid request: interval_seconds: ...").
+	_, _, err = runCLI("config", "set", "--interval", "100h", "--config", cfg)
+	require.ErrorContains(t, err, "config set: --interval: sync interval 100h is out of range: choose between 1s and 24h")
 	var c struct {
 		IntervalSeconds float64 `json:"interval_seconds"`
 	}

@@ -59,7 +59,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	}
 
 	if s.Backend == flashspec.MTD {
-		if err := checkScratch(s.Device, *cfgPath, *force); err != nil {
+		if err := checkScratch("selftest", s.Device, *cfgPath, *force); err != nil {
 			return err
 		}
 	}
@@ -116,8 +116,10 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		fmt.Fprintf(stdout, "%-4s  %-*s  %s\n", r.Status, width, r.Name, detail)
 	}
 	if st, ok := hal.StatsOf(f); ok {
-		fmt.Fprintf(stdout, "selftest: %d reads (%s), %d programs (%s), %d erases, device time %v\n",
-			st.Reads, hal.FormatSize(st.BytesRead), st.Programs, hal.FormatSize(st.BytesProgrammed), st.Erases, st.Elapsed)
+		// Bytes as numbers with their unit: FormatSize wrote "(200391)"
+		// beside "(3722KiB)", a bare count a reader took for operations.
+		fmt.Fprintf(stdout, "selftest: %d reads (%d bytes), %d programs (%d bytes), %d erases, device time %v\n",
+			st.Reads, st.BytesRead, st.Programs, st.BytesProgrammed, st.Erases, st.Elapsed)
 	}
 	if checkErr != nil && len(rep.Failed()) == 0 {
 		// The device could not be tested at all (too small, invalid geometry).
@@ -161,24 +163,29 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// checkScratch refuses a selftest on an MTD device the configuration file
-// (if given) does not name as a chip, or whose partition name says a board
-// boots from it, unless forced (chipstate.CheckScratch).
-func checkScratch(dev, cfgPath string, force bool) error {
-	name, err := mtd.NameOf(mtd.ProcMTD, dev)
+// procMTD is where checkScratch reads the partition names (a test points
+// it at a list of its own).
+var procMTD = mtd.ProcMTD
+
+// checkScratch refuses a selftest or calibrate (action) on an MTD device
+// the configuration file (if given) does not name as a chip, or whose
+// partition name says a board boots from it, unless forced
+// (chipstate.CheckScratch).
+func checkScratch(action, dev, cfgPath string, force bool) error {
+	name, err := mtd.NameOf(procMTD, dev)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("selftest: %w", err)
+		return fmt.Errorf("%s: %w", action, err)
 	}
 	var configured []string
 	if cfgPath != "" {
 		f, err := config.Load(cfgPath)
 		if err != nil {
-			return fmt.Errorf("selftest: %w", err)
+			return fmt.Errorf("%s: %w", action, err)
 		}
 		configured = []string{}
 		for _, flagName := range []string{"primary", "backup"} {
 			if st, ok := f.Lookup(flagName); ok {
-				sp, err := resolveSpec("selftest", flagName, st.Value)
+				sp, err := resolveSpec(action, flagName, st.Value)
 				if err != nil {
 					return err
 				}
@@ -188,8 +195,8 @@ func checkScratch(dev, cfgPath string, force bool) error {
 			}
 		}
 	}
-	if err := chipstate.CheckScratch("selftest", dev, name, configured, force); err != nil {
-		return fmt.Errorf("selftest: %w", err)
+	if err := chipstate.CheckScratch(action, dev, name, configured, force); err != nil {
+		return fmt.Errorf("%s: %w", action, err)
 	}
 	return nil
 }

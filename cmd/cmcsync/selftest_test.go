@@ -41,6 +41,7 @@ func TestSelftestPasses(t *testing.T) {
 			require.Equal(t, fmt.Sprintf("selftest: %d checks passed", n), last)
 			require.GreaterOrEqual(t, n, 10)
 			require.Equal(t, n, strings.Count(out, "\npass  "))
+			require.Regexp(t, `\nselftest: \d+ reads \(\d+ bytes\), \d+ programs \(\d+ bytes\), \d+ erases, device time `, out, "sizes with their unit")
 			require.NotContains(t, out, "FAIL")
 			for _, c := range checkNames() {
 				require.Contains(t, out, "  "+c+" ")

@@ -275,6 +275,28 @@ func Collect(r *info.Region, dir string, o Options) ([]Result, error) {
 	return out, nil
 }
 
+// Ignored lists the entries of dir that Collect passes over: names that
+// are no information type's (a misspelt "powr.bin", another service's
+// file), hidden files left out. The caller says so, so that a misnamed
+// file is not a silent "nothing changed".
+func Ignored(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, inputErrorf("%w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		name := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
+		if t, err := info.ParseType(name); err != nil || name != t.String() {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
 type slotFile struct {
 	slot int
 	path string

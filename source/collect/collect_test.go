@@ -226,3 +226,18 @@ func TestEmptyInput(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res, 2)
 }
+
+// TestIgnored: the entries Collect passes over, named so that a misnamed
+// file is said; hidden files and the information files are not listed.
+func TestIgnored(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"power.bin", "event-log.sel", "powr.bin", "notes.txt", ".hidden", "Fan.bin"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600))
+	}
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "asset"), 0o700))
+	got, err := collect.Ignored(dir)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Fan.bin", "notes.txt", "powr.bin"}, got)
+	_, err = collect.Ignored(filepath.Join(dir, "nope"))
+	require.ErrorIs(t, err, collect.ErrInput)
+}

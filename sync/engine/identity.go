@@ -26,6 +26,17 @@ var (
 // ids is active; it never changes which chip is which.
 var chipRoles = [2]string{"chip A (given as the primary)", "chip B (given as the backup)"}
 
+// chipLabel is chip i as messages name it: its role, then the chip's name
+// unless that only repeats the role ("chip B (given as the backup)
+// flash1", not "chip B (given as the backup) backup": the command line
+// names simulated chips primary and backup when the spec names none).
+func chipLabel(i int, name string) string {
+	if name == "" || name == [2]string{"primary", "backup"}[i&1] {
+		return chipRoles[i&1]
+	}
+	return chipRoles[i&1] + " " + name
+}
+
 // chipIdentity is what a chip's store superblock says the chip is.
 type chipIdentity struct {
 	known  bool // the superblock was read (a chip without a readable store has no identity to check)

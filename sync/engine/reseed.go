@@ -92,6 +92,7 @@ func reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]
 	l := opts.Layout
 	chips := [2]hal.Flash{chipA, chipB}
 	names := [2]string{chipA.Geometry().Name, chipB.Geometry().Name}
+	who := [2]string{chipLabel(0, names[0]), chipLabel(1, names[1])}
 	var probes [2]store.ProbeResult
 	for i, f := range chips {
 		p, err := store.Probe(f, l.StoreOff, l.StoreSize)
@@ -128,13 +129,13 @@ func reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]
 		if valid[1].role.Epoch > valid[0].role.Epoch {
 			i = int(valid[1].role.Active)
 		}
-		return refuse("the standby %s %s already holds a valid store of this pair (generation %d): nothing to reseed; `cmcsync sync` brings it up to date",
-			chipRoles[1-i&1], names[1-i&1], valid[1-i&1].gen)
+		return refuse("the standby %s already holds a valid store of this pair (generation %d): nothing to reseed; `cmcsync sync` brings it up to date",
+			who[1-i&1], valid[1-i&1].gen)
 	case valid[0] != nil && valid[1] != nil:
 		// Two pairs: force names the one to erase.
 		if force[0] == force[1] {
-			return refuse("%s %s belongs to pair %#x and %s %s to pair %#x: which is the standby? --force naming the one to reseed ERASES its store",
-				chipRoles[0], names[0], valid[0].id.PairID, chipRoles[1], names[1], valid[1].id.PairID)
+			return refuse("%s belongs to pair %#x and %s to pair %#x: which is the standby? --force naming the one to reseed ERASES its store",
+				who[0], valid[0].id.PairID, who[1], valid[1].id.PairID)
 		}
 		active = 0
 		if force[0] {
@@ -148,18 +149,18 @@ func reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]
 	src := valid[active]
 	standby := 1 - active
 	if int(src.role.Active) != active {
-		return refuse("the active chip by the role record (epoch %d) is %s %s, and it is the one without a valid store of this pair (%s): reseed never formats the active chip. "+
+		return refuse("the active chip by the role record (epoch %d) is %s, and it is the one without a valid store of this pair (%s): reseed never formats the active chip. "+
 			"Run `cmcsync failback` once chip A carries its firmware image, or follow docs/DEPLOY.md (Replacing a chip)",
-			src.role.Epoch, chipRoles[src.role.Active&1], names[src.role.Active&1], probes[src.role.Active&1].Detail)
+			src.role.Epoch, who[src.role.Active&1], probes[src.role.Active&1].Detail)
 	}
 	// Validated before anything is written: the round that follows the
 	// format would refuse it (ErrCommittedConfig), after the format.
 	replaced := false
 	if err := FromStoreConfig(src.cfg).Validate(); err != nil {
 		if replace == nil {
-			return ReseedReport{}, fmt.Errorf("%w: the active %s %s holds a committed sync configuration that is invalid (%s): %w: %w; a round refuses to run with it, and `cmcsync config set` cannot fix it before the standby has its store "+
+			return ReseedReport{}, fmt.Errorf("%w: the active %s holds a committed sync configuration that is invalid (%s): %w: %w; a round refuses to run with it, and `cmcsync config set` cannot fix it before the standby has its store "+
 				"(nothing was written): `cmcsync reseed --default-config` formats the standby with the default configuration instead (`cmcsync config set` changes it after)",
-				ErrReseedRefused, chipRoles[active], names[active], describeConfig(FromStoreConfig(src.cfg)), ErrCommittedConfig, err)
+				ErrReseedRefused, who[active], describeConfig(FromStoreConfig(src.cfg)), ErrCommittedConfig, err)
 		}
 		replaced = true
 	}
@@ -169,9 +170,9 @@ func reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]
 	rep := ReseedReport{Standby: standby, Active: active, PairID: src.id.PairID, Was: pb.Detail, ConfigReplaced: replaced}
 	if pb.State != store.Blank && !resume {
 		if !force[standby] {
-			return refuse("the standby %s %s holds data in its store range that is neither blank nor a store of this pair (%s): reseed would ERASE it; "+
+			return refuse("the standby %s holds data in its store range that is neither blank nor a store of this pair (%s): reseed would ERASE it; "+
 				"`cmcsync inspect` shows what is there; --force naming that chip erases it",
-				chipRoles[standby], names[standby], pb.Detail)
+				who[standby], pb.Detail)
 		}
 		rep.Erased = true
 	}
@@ -180,7 +181,7 @@ func reseed(ctx context.Context, chipA, chipB hal.Flash, opts Options, force [2]
 		MaxChunks: l.maxChunks(chipA.Geometry().EraseSize), Config: src.cfg, Role: src.role,
 	}
 	if err := store.Format(chips[standby], l.StoreOff, l.StoreSize, fo); err != nil {
-		return rep, fmt.Errorf("reseed: format the store of %s %s: %w (run reseed again)", chipRoles[standby], names[standby], err)
+		return rep, fmt.Errorf("reseed: format the store of %s: %w (run reseed again)", who[standby], err)
 	}
 	e, err := Open(ctx, chipA, chipB, opts)
 	if err != nil {

@@ -189,8 +189,8 @@
       form.querySelector("button[type=submit]").hidden = false;
       text.className = s === "rejected" ? "save-state bad" : "muted";
       text.textContent = s === "rejected"
-        ? "This token was refused. Paste the token that cmcsync serve printed on its first start (state folder, file api-token)."
-        : "Read-only until you paste the token that cmcsync serve printed on its first start (also in the state folder's api-token file).";
+        ? "This token was refused. Paste the one in the state folder's api-token file (deleting that file makes a new token at the next start)."
+        : "Read-only until you paste the API token: it is in the state folder's api-token file (cmcsync serve also prints it on a first start in a terminal).";
     }
   }
 
@@ -461,7 +461,7 @@
     hl.appendChild(el("span", { className: "badge " + ({ "ok": "badge-ok", "damaged": "badge-warn", "unrepairable": "badge-bad" }[h] || "badge-muted"),
       text: ({ "ok": "OK", "damaged": "Damaged", "unrepairable": "Unrepairable", "unknown": "Not scrubbed yet" }[h] || h) }));
     hl.appendChild(el("span", { className: "sub", text: (st.damaged_chunks ? st.damaged_chunks + " damaged chunk(s) · " : "") +
-      (st.last_scrub ? "scrubbed " + new Date(st.last_scrub).toLocaleString() : "no complete scrub since the start") }));
+      (st.last_scrub ? "scrubbed " + new Date(st.last_scrub).toLocaleString([], { hour12: false }) : "no complete scrub since the start") }));
 
     // The chips-gone alarm (no round or write runs) comes before the last
     // round's error.
