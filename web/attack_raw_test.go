@@ -119,6 +119,8 @@ func TestRawRequestAttacks(t *testing.T) {
 		{"unicode token", put("/api/selection", ctJSON+"Authorization: Bearer "+strings.Repeat("é", 20)+"\r\n", sel), 401, ""},
 		{"12 KB token", put("/api/selection", ctJSON+"Authorization: Bearer "+strings.Repeat("t", 12<<10)+"\r\n", sel), 401, ""},
 		{"wrong token first of two headers", put("/api/selection", ctJSON+"Authorization: Bearer wrong-token-0123456789ab\r\n"+auth, sel), 401, ""},
+		{"right token first of two headers", put("/api/selection", ctJSON+auth+"Authorization: Bearer wrong-token-0123456789ab\r\n", sel), 401, ""},
+		{"right token twice", put("/api/selection", ctJSON+auth+auth, sel), 401, ""},
 		{"lower-case scheme", put("/api/selection", ctJSON+"Authorization: bearer "+testToken+"\r\n", sel), 200, ""},
 		// CSRF
 		{"cross-site Origin", put("/api/selection", ctJSON+auth+"Origin: http://evil.example\r\n", sel), 403, ""},

@@ -325,7 +325,14 @@ func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, http.StatusUnauthorized, &ErrorBody{Error: "missing or wrong API token: send Authorization: Bearer TOKEN (the token is in the state folder's api-token file)"})
 }
 
+// authorized: the request carries exactly one Authorization header, and
+// it is "Bearer TOKEN" with the server's token. A request with two is
+// refused whatever they hold: a proxy or client that adds a header of its
+// own must not make the server pick one.
 func (s *Server) authorized(r *http.Request) bool {
+	if len(r.Header.Values("Authorization")) != 1 {
+		return false
+	}
 	auth := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
