@@ -187,7 +187,7 @@ MUTATE_BUDGET  ?= 0
 MUTATE_TIMEOUT ?= 5m
 MUTATE_JOBS    ?= 0
 MUTATE_FLAGS   ?=
-MUTATE_CAMPAIGN_RUN ?= ^(TestShardsMergeToTheWhole|TestStandardRoundExhaustive|TestBranchingEqualsReplay|TestDepthTwoOnSmallScenario|TestRegressions|TestOracleSelfTest|TestNANDCampaignShard|TestLongRunCampaignShard|TestLifecycleCampaignShard|TestOldFormatRoundUpgrades|TestDenseChainsReachTheLimit|TestOldFormatCampaign|TestDenseCampaign|TestDenseWholeRoundReleases|TestDenseWholeCampaign|TestDenseManyBlocksEndAtTheEntryCount|TestDenseManyCampaign|TestScrubRepairExtraIsCaught|TestDenseCapRoundFitsTheRecordCap|TestOldStoreBases|TestOldStoreCampaign)$$
+MUTATE_CAMPAIGN_RUN ?= ^(TestShardsMergeToTheWhole|TestStandardRoundExhaustive|TestBranchingEqualsReplay|TestDepthTwoOnSmallScenario|TestRegressions|TestOracleSelfTest|TestNANDCampaignShard|TestLongRunCampaignShard|TestLifecycleCampaignShard|TestOldFormatRoundUpgrades|TestDenseChainsReachTheLimit|TestOldFormatCampaign|TestDenseCampaign|TestDenseWholeRoundReleases|TestDenseWholeCampaign|TestDenseManyBlocksEndAtTheEntryCount|TestDenseManyCampaign|TestScrubRepairExtraIsCaught|TestDenseCapRoundFitsTheRecordCap|TestOldStoreBases|TestOldStoreCampaign|TestScrubFindsThePrimaryDamagedToo|TestMisdirectedRecordIsReported|TestFormatCutsResume)$$
 # The enumeration (about a minute: Gremlins runs the package's tests for
 # coverage first) is redone only when a file of the package changed (the
 # engine's also when the store's did: its tests run on it).

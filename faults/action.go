@@ -9,7 +9,7 @@ import (
 // values; String returns the text [ParseSchedule] reads back.
 //
 // Some actions act beside the operation and let it run ([Flip], [Scribble],
-// [Copy], [Delay], [Cancel], [Fade]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
+// [Copy], [Misdirect], [Delay], [Cancel], [Fade]); the others decide its outcome ([Cut], [Torn], [Fail], [GoBad],
 // [WearOut], [SilentErase], [Weak]). When several rules match one operation, every side action runs
 // (in rule order) and then the first outcome action decides.
 type Action interface {
@@ -82,6 +82,18 @@ type Scribble struct {
 // with Poke. Text: "(copy FROM TO)".
 type Copy struct{ From, To Role }
 
+// Misdirect writes the Len bytes the device Role holds at From over the Len
+// bytes at To as well (both clipped to the device), just before the
+// operation, which then runs: a write that landed at a wrong address too
+// (a misdirected write), so that a valid record or block can appear where
+// the writer never put it. It needs a device with Poke. Text: "(misdirect
+// ROLE FROM TO LEN)".
+type Misdirect struct {
+	Role     Role
+	From, To int64
+	Len      int64
+}
+
 // Delay advances the virtual clock by Duration before the operation (a
 // slow response). Text: "(delay D)", D as Go formats a time.Duration.
 type Delay struct{ Duration time.Duration }
@@ -148,10 +160,13 @@ func (a Flip) String() string {
 }
 func (a Scribble) String() string { return fmt.Sprintf("(scribble %v %#x %#x)", a.Role, a.Lo, a.Hi) }
 func (a Copy) String() string     { return fmt.Sprintf("(copy %v %v)", a.From, a.To) }
-func (a Delay) String() string    { return "(delay " + a.Duration.String() + ")" }
-func (a Fail) String() string     { return "(fail " + a.Kind.String() + ")" }
-func (GoBad) String() string      { return "bad" }
-func (WearOut) String() string    { return "wearout" }
+func (a Misdirect) String() string {
+	return fmt.Sprintf("(misdirect %v %#x %#x %d)", a.Role, a.From, a.To, a.Len)
+}
+func (a Delay) String() string { return "(delay " + a.Duration.String() + ")" }
+func (a Fail) String() string  { return "(fail " + a.Kind.String() + ")" }
+func (GoBad) String() string   { return "bad" }
+func (WearOut) String() string { return "wearout" }
 func (a SilentErase) String() string {
 	if a.Partial {
 		return "(silent-erase partial)"
@@ -160,15 +175,16 @@ func (a SilentErase) String() string {
 }
 func (Weak) String() string { return "weak" }
 
-func (Cut) outcome() bool      { return true }
-func (Torn) outcome() bool     { return true }
-func (Flip) outcome() bool     { return false }
-func (Scribble) outcome() bool { return false }
-func (Copy) outcome() bool     { return false }
-func (Delay) outcome() bool    { return false }
-func (Fail) outcome() bool     { return true }
-func (GoBad) outcome() bool    { return true }
-func (WearOut) outcome() bool  { return true }
+func (Cut) outcome() bool       { return true }
+func (Torn) outcome() bool      { return true }
+func (Flip) outcome() bool      { return false }
+func (Scribble) outcome() bool  { return false }
+func (Copy) outcome() bool      { return false }
+func (Misdirect) outcome() bool { return false }
+func (Delay) outcome() bool     { return false }
+func (Fail) outcome() bool      { return true }
+func (GoBad) outcome() bool     { return true }
+func (WearOut) outcome() bool   { return true }
 
 func (SilentErase) outcome() bool { return true }
 func (Weak) outcome() bool        { return true }
@@ -207,6 +223,15 @@ func (a Copy) validate() error {
 	}
 	if a.From == a.To {
 		return fmt.Errorf("copy: from and to are both %v", a.From)
+	}
+	return nil
+}
+func (a Misdirect) validate() error {
+	if err := validRegion(a.Role, a.From, a.From+a.Len); err != nil {
+		return fmt.Errorf("misdirect: from: %w", err)
+	}
+	if err := validRegion(a.Role, a.To, a.To+a.Len); err != nil {
+		return fmt.Errorf("misdirect: to: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -134,6 +135,37 @@ func TestStackedInjectors(t *testing.T) {
 	require.ErrorIs(t, err, hal.ErrPowerLoss)
 	require.NoError(t, above.Err())
 	require.NotEqual(t, bytes.Repeat([]byte{0xff}, 256), m.data[0x2000:0x2100], "some bits programmed")
+}
+
+// TestMisdirect: a range written over another range of the same device;
+// the bytes that changed read as corrupted, the source is left as it was,
+// a range past the device's end is clipped, and the text reads back.
+func TestMisdirect(t *testing.T) {
+	var answers []Answer
+	in, _, b, _, bm := pair(t, "(on (at 0) (misdirect backup 0x10 0x2000 4))", Options{Answered: func(a Answer) { answers = append(answers, a) }})
+	copy(bm.data[0x10:], []byte{0x12, 0xff, 0x34, 0x56})
+	src := bytes.Clone(bm.data[0x10:0x14])
+	_, err := b.ReadAt(make([]byte, 4), 0) // #0: the misdirected write
+	require.NoError(t, err)
+	require.Equal(t, src, bm.data[0x2000:0x2004])
+	require.Equal(t, src, bm.data[0x10:0x14])
+	require.Equal(t, []Span{{Off: 0x2000, Len: 1}, {Off: 0x2002, Len: 2}}, in.Corrupted(Backup))
+	_, err = b.ReadAt(make([]byte, 8), 0x1ffc) // #1
+	require.NoError(t, err)
+	require.True(t, answers[1].Corrupted)
+	size := int64(len(bm.data))
+	in, _, b, _, bm = pair(t, fmt.Sprintf("(on (at 0) (misdirect backup 0 %#x 64))", size-4), Options{})
+	copy(bm.data, []byte{1, 2, 3, 4, 5, 6})
+	_, err = b.ReadAt(make([]byte, 4), 0)
+	require.NoError(t, err)
+	require.Equal(t, []byte{1, 2, 3, 4}, bm.data[size-4:])
+	require.Equal(t, []Span{{Off: size - 4, Len: 4}}, in.Corrupted(Backup))
+	s, err := ParseSchedule("(on (at 3) (misdirect primary 0x100 0x200 16))")
+	require.NoError(t, err)
+	require.Equal(t, Misdirect{Role: Primary, From: 0x100, To: 0x200, Len: 16}, s.Rules[0].Do)
+	require.Equal(t, "(misdirect primary 0x100 0x200 16)", s.Rules[0].Do.String())
+	_, err = ParseSchedule("(on (at 0) (misdirect backup 0x10 0x20 0))")
+	require.ErrorIs(t, err, ErrSyntax)
 }
 
 // TestCopy: a device re-imaged from the other one's dump; the bytes that

@@ -65,6 +65,8 @@ func (in *Injector) side(op Op, a Action) {
 		}
 	case Copy:
 		in.copyDevice(op, a)
+	case Misdirect:
+		in.misdirect(op, a)
 	case Scribble:
 		dev := in.devices[a.Role]
 		lo, hi, ok := in.clip(dev, a.Lo, a.Hi)
@@ -195,6 +197,32 @@ func (in *Injector) copyDevice(op Op, a Copy) {
 		return
 	}
 	in.taintChanges(a.To, 0, old, src, op.Index)
+}
+
+// misdirect writes a.Len bytes of a.Role at a.From over those at a.To.
+func (in *Injector) misdirect(op Op, a Misdirect) {
+	dev := in.devices[a.Role]
+	lo, hi, ok := in.clip(dev, a.From, a.From+a.Len)
+	if !ok {
+		return
+	}
+	to, toHi, ok := in.clip(dev, a.To, a.To+hi-lo)
+	if !ok {
+		return
+	}
+	src, old := make([]byte, toHi-to), make([]byte, toHi-to)
+	if _, err := dev.wrapped.ReadAt(src, lo); err != nil {
+		in.harnessErr(fmt.Errorf("misdirect: %w", err))
+		return
+	}
+	if _, err := dev.wrapped.ReadAt(old, to); err != nil {
+		in.harnessErr(fmt.Errorf("misdirect: %w", err))
+		return
+	}
+	if !in.poke(dev, to, src) {
+		return
+	}
+	in.taintChanges(a.Role, to, old, src, op.Index)
 }
 
 // taintChanges records as corrupted the bytes at off of role where now

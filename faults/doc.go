@@ -5,7 +5,8 @@
 // probability p, in an address range, on the primary or the backup, by
 // operation kind, combined with and/or/not) with an [Action] (what happens:
 // a power cut, a torn program or erase, bit flips or scribbles in a region,
-// added virtual latency, a media error, a block going bad or wearing out, an
+// a range written over another range too (a misdirected write), added
+// virtual latency, a media error, a block going bad or wearing out, an
 // erase that silently fails, a weak program that reads right once, cells
 // turned marginal (read right once), a chip
 // re-imaged from a dump of the other, the caller's context cancelled).

@@ -84,8 +84,8 @@ const maxDepth = 64
 // (addr LO HI) | (and PRED...) | (or PRED...) | (not PRED).
 // ACTION is cut | bad | wearout | weak | cancel | (torn bits|allbutone|random
 // [unstable]) | (silent-erase unchanged|partial) | (flip ROLE LO HI N) |
-// (scribble ROLE LO HI) | (fade ROLE LO HI) | (copy ROLE ROLE) | (delay DURATION) |
-// (fail media|timeout). Numbers are decimal or 0x-hex.
+// (scribble ROLE LO HI) | (fade ROLE LO HI) | (copy ROLE ROLE) |
+// (misdirect ROLE FROM TO LEN) | (delay DURATION) | (fail media|timeout). Numbers are decimal or 0x-hex.
 //
 // Errors wrap [ErrSyntax] and say what was expected; the schedule is also
 // validated (ranges, probabilities).
@@ -183,7 +183,7 @@ type parser struct {
 // unknown word was found (the package documentation has the grammar).
 const (
 	predWords   = "(want always, primary, backup, read, program, erase or (at|devat|every|after|before|random|addr|and|or|not ...))"
-	actionWords = "(want cut, bad, wearout, weak, cancel or (torn|flip|scribble|fade|copy|silent-erase|delay|fail ...))"
+	actionWords = "(want cut, bad, wearout, weak, cancel or (torn|flip|scribble|fade|copy|misdirect|silent-erase|delay|fail ...))"
 )
 
 func (p *parser) done() bool { return p.pos >= len(p.tokens) }
@@ -434,6 +434,18 @@ func (p *parser) action() (Action, error) {
 			return nil, err
 		}
 		a = Copy{From: from, To: to}
+	case "misdirect":
+		r, err := p.role()
+		if err != nil {
+			return nil, err
+		}
+		var n [3]int64
+		for i := range n {
+			if n[i], err = p.int(); err != nil {
+				return nil, err
+			}
+		}
+		a = Misdirect{Role: r, From: n[0], To: n[1], Len: n[2]}
 	case "silent-erase":
 		m, err := p.atom()
 		if err != nil {

@@ -24,6 +24,7 @@ var roundTripTexts = []string{
 	"(on (and backup erase (at 7)) (silent-erase unchanged)) (on (at 9) (silent-erase partial))",
 	"(on (and backup program (after 3)) weak)",
 	"(on (at 0) (copy primary backup))",
+	"(on (at 0) (misdirect backup 0x1000 0x2040 96))",
 	"(on (at 4) cancel) (on (and backup erase (after 4)) (fail media))",
 	"(on (at 0) (fade backup 0x1000 0x1040))",
 	"(on (and) cut)",
@@ -64,7 +65,7 @@ func TestScheduleValuesPrintAndParse(t *testing.T) {
 
 func TestParseScheduleErrors(t *testing.T) {
 	cases := map[string]string{
-		"(on (at 1))":                        "unknown action \")\" (want cut, bad, wearout, weak, cancel or (torn|flip|scribble|fade|copy|silent-erase|delay|fail ...))",
+		"(on (at 1))":                        "unknown action \")\" (want cut, bad, wearout, weak, cancel or (torn|flip|scribble|fade|copy|misdirect|silent-erase|delay|fail ...))",
 		"(on (and primary reed) cut)":        "unknown predicate \"reed\" (want always, primary, backup, read, program, erase or (at|devat|every|after|before|random|addr|and|or|not ...))",
 		"(on (at 1) (frob))":                 "unknown action (frob ...) (want",
 		"(on":                                "unexpected end of text (a parenthesis left open?)",

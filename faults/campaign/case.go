@@ -95,14 +95,15 @@ func ParseCase(line string) (Case, error) {
 }
 
 // validBefore reports a before schedule with an action other than a flip,
-// a scribble or a copy (the damage a chip takes while the CMC is off, and
-// a chip re-imaged from the other's dump).
+// a scribble, a misdirected write or a copy (the damage a chip takes while
+// the CMC is off or that a wrong address left, and a chip re-imaged from
+// the other's dump).
 func validBefore(s faults.Schedule) error {
 	for i, r := range s.Rules {
 		switch r.Do.(type) {
-		case faults.Flip, faults.Scribble, faults.Copy:
+		case faults.Flip, faults.Scribble, faults.Misdirect, faults.Copy:
 		default:
-			return fmt.Errorf("rule %d: %v: before the engine opens only flips, scribbles and copies apply", i+1, r.Do)
+			return fmt.Errorf("rule %d: %v: before the engine opens only flips, scribbles, misdirected writes and copies apply", i+1, r.Do)
 		}
 	}
 	return nil

@@ -25,7 +25,8 @@
 // at every 32nd; every probe of the primary answered after exactly the
 // threshold, a tick less and a tick more; the primary dying at every
 // probe; and backup damage before the engine opens ([Case.Before]: a bit
-// of every journal record's header and of every fourth one's body, of
+// of every journal record's header and of every fourth one's body, the
+// last record written over an earlier one mid-block too (misdirected), of
 // each superblock copy, whole blocks scribbled, an unchanged committed
 // chunk of each type, the free blocks past the allocation cursor); the
 // round stopped by its context (faults.Cancel: a daemon's shutdown, a new

@@ -210,7 +210,8 @@ func (b *bench) primaryCorruptPoints(i, n int) []point {
 
 // damagePoints lists the backup damage done before the round: a bit of
 // each journal record's header and of every journal-body-every-th one's
-// body (and the last's), a bit of each superblock
+// body (and the last's), the last record written over an earlier one in
+// the middle of a block (a misdirected write), a bit of each superblock
 // copy, whole blocks scribbled (superblock 0, the journal's first and
 // last blocks), a bit of a chunk of each type that the round leaves
 // unchanged, and the first free blocks past the allocation cursor
@@ -228,6 +229,20 @@ func (b *bench) damagePoints() []point {
 		flip(r.Off, r.Off+24)
 		if i%journalBodyEvery == 0 || i == len(bb.Journal)-1 {
 			flip(r.Off+24, r.Off+r.Size)
+		}
+	}
+	// A misdirected write: the journal's last record also landed on the
+	// slot of the latest earlier record in the middle of a block, where
+	// the chain meets a valid record of a higher sequence number than
+	// expected (docs/FORMAT.md 4.6 step 3: a sequence gap in the block;
+	// the flips above make invalid records, never this).
+	if n := len(bb.Journal); n > 1 {
+		last := bb.Journal[n-1]
+		for i := n - 2; i >= 0; i-- {
+			if r := bb.Journal[i]; r.Off%e != 0 {
+				before(faults.Misdirect{Role: faults.Backup, From: last.Off, To: r.Off, Len: last.Size})
+				break
+			}
 		}
 	}
 	for copyOff := range 2 {
