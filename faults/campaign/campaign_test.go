@@ -33,6 +33,9 @@ func TestCaseRoundTrip(t *testing.T) {
 		_, err := ParseCase(bad)
 		require.ErrorIs(t, err, ErrBadCase, bad)
 	}
+	// A bad seed is named as the line wrote it, not as strconv says it.
+	_, err = ParseCase("standard seed=x mutant=none | none")
+	require.EqualError(t, err, `bad replay line: seed="x": want a whole number from 0 to 18446744073709551615, as the replay line printed it`)
 }
 
 func FuzzParseCase(f *testing.F) {

@@ -3,6 +3,7 @@ package campaign
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -71,9 +72,10 @@ func ParseCase(line string) (Case, error) {
 		return Case{}, fmt.Errorf("%w: the head must be \"SCENARIO seed=N mutant=NAME\", got %q", ErrBadCase, strings.TrimSpace(parts[0]))
 	}
 	c.Scenario = head[0]
-	seed, err := strconv.ParseUint(strings.TrimPrefix(head[1], "seed="), 10, 64)
+	seedText := strings.TrimPrefix(head[1], "seed=")
+	seed, err := strconv.ParseUint(seedText, 10, 64)
 	if err != nil {
-		return Case{}, fmt.Errorf("%w: seed: %v", ErrBadCase, err)
+		return Case{}, fmt.Errorf("%w: seed=%q: want a whole number from 0 to %d, as the replay line printed it", ErrBadCase, seedText, uint64(math.MaxUint64))
 	}
 	c.Seed = seed
 	mutant := strings.TrimPrefix(head[2], "mutant=")
