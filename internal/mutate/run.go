@@ -87,15 +87,16 @@ type Runner struct {
 }
 
 // Baseline runs both stages on the unmutated tree with -count=1 (the test
-// cache would answer in no CPU time), fails with ErrBaseline unless both
-// pass, and, when CPUFactor is set, sets each stage's CPULimit from the CPU
-// it took. Call it before any Run.
+// cache would answer in no CPU time) and without wall limits (neither
+// Timeout nor the stage's go test -timeout: load must not fail it), fails
+// with ErrBaseline unless both pass, and, when CPUFactor is set, sets each
+// stage's CPULimit from the CPU it took. Call it before any Run.
 func (r *Runner) Baseline(ctx context.Context) error {
 	for _, st := range []*Stage{&r.Campaign, &r.Unit} {
 		fresh := *st
 		fresh.CPULimit = 0
-		fresh.Args = append([]string{"-count=1"}, st.Args...)
-		res := r.stage(ctx, fresh, "", "")
+		fresh.Args = append([]string{"-count=1", "-timeout=0"}, withoutTimeout(st.Args)...)
+		res := r.stage(ctx, fresh, "", "", 0)
 		if !res.pass {
 			return fmt.Errorf("%w: stage %s: %s\n%s", ErrBaseline, st.Name, res.failed, res.tail)
 		}
@@ -105,6 +106,21 @@ func (r *Runner) Baseline(ctx context.Context) error {
 		st.BaselineCPU = res.cpu
 	}
 	return nil
+}
+
+// withoutTimeout returns args without go test's -timeout flag.
+func withoutTimeout(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-timeout" || a == "--timeout":
+			i++ // and its value
+		case strings.HasPrefix(a, "-timeout=") || strings.HasPrefix(a, "--timeout="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // SourceHash is the hex SHA-256 of the file m mutates.
@@ -145,7 +161,7 @@ func (r *Runner) Run(ctx context.Context, m Mutant) (Result, error) {
 	}
 	res.Outcome = Lived
 	for _, st := range []Stage{r.Campaign, r.Unit} {
-		sr := r.stage(ctx, st, overlay, m.File)
+		sr := r.stage(ctx, st, overlay, m.File, r.Timeout)
 		res.CPUSeconds += sr.cpu.Seconds()
 		if err := ctx.Err(); err != nil {
 			return Result{}, err // interrupted: record nothing
@@ -254,10 +270,13 @@ func judge(sr stageResult, cpuLimit time.Duration) stageVerdict {
 var errCPULimit = errors.New("past the CPU limit")
 
 // stage runs st with the overlay (none: "") for a mutant of file (none:
-// ""); the wall limit (Timeout) and st.CPULimit cover all its invocations.
-func (r *Runner) stage(ctx context.Context, st Stage, overlay, file string) stageResult {
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
-	defer cancel()
+// ""); the wall limit (none: 0) and st.CPULimit cover all its invocations.
+func (r *Runner) stage(ctx context.Context, st Stage, overlay, file string, wall time.Duration) stageResult {
+	if wall > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wall)
+		defer cancel()
+	}
 	var res stageResult
 	for _, stArgs := range st.split(file) {
 		res = r.goTest(ctx, st, stArgs, overlay, res.cpu)

@@ -18,7 +18,8 @@ import (
 // (a stage slowed by load: little CPU), 'a <= b' burns CPU in a child
 // without end (a real loop), 'a - b' fails at once, 'a != b' prints go
 // test's own wall-time -timeout panic after a short sleep. The baseline
-// (no overlay) burns a little CPU, and fails unless given -count=1.
+// (no overlay) burns a little CPU, its campaign stage runs past the 1 s
+// wall limit, and it fails unless given -count=1 and no -timeout but 0.
 const fakeGoLoad = `#!/bin/sh
 ov=
 count=
@@ -30,7 +31,9 @@ for a in "$@"; do
 done
 if [ -z "$ov" ]; then
 	[ -n "$count" ] || { echo "FAIL	baseline answered from the test cache"; exit 1; }
+	case "$*" in *-timeout=0*) ;; *-timeout*) echo "FAIL	a wall limit on the baseline: $*"; exit 1 ;; esac
 	i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done
+	case "$*" in *./camp*) sleep 1.2 ;; esac
 	exit 0
 fi
 case "$*" in *./unit*) exit 0 ;; esac
@@ -67,8 +70,8 @@ func TestRunnerVerdictNeverOnLoad(t *testing.T) {
 	} {
 		r := &Runner{
 			Go: goCmd, Root: root, Scratch: scratch, Timeout: tc.wall, CPUFactor: 3, CPUMargin: margin,
-			Campaign: Stage{Name: "campaign", Args: []string{"./camp"}},
-			Unit:     Stage{Name: "unit", Args: []string{"./unit"}},
+			Campaign: Stage{Name: "campaign", Args: []string{"-timeout", "1m", "./camp"}},
+			Unit:     Stage{Name: "unit", Args: []string{"-timeout=1m", "./unit"}},
 		}
 		require.NoError(t, r.Baseline(context.Background()), tc.name)
 		for _, st := range []Stage{r.Campaign, r.Unit} {

@@ -28,3 +28,14 @@ func TestJudgeNeverOnWallTime(t *testing.T) {
 		require.Equal(t, tc.want, judge(tc.sr, tc.limit), tc.name)
 	}
 }
+
+func TestWithoutTimeout(t *testing.T) {
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{"-timeout", "4m", "-run", "X", "./p"}, []string{"-run", "X", "./p"}},
+		{[]string{"-timeout=4m", "./p"}, []string{"./p"}},
+		{[]string{"--timeout", "4m", "./p"}, []string{"./p"}},
+		{[]string{"-short", "./p", "./q"}, []string{"-short", "./p", "./q"}},
+	} {
+		require.Equal(t, tc.want, withoutTimeout(tc.in), "%q", tc.in)
+	}
+}
