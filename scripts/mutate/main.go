@@ -136,10 +136,11 @@ func run(c config) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	// No -count=1: the go test cache answers only for a test binary and
-	// inputs it has seen pass, so a rerun's baseline on an unchanged tree,
-	// and a mutant the compiler folded into the unmutated binary, cost
-	// nothing; every other mutant is a new binary and runs.
+	// No -count=1 for a mutant: the go test cache answers only for a test
+	// binary and inputs it has seen pass, so a package the mutant does not
+	// reach, and a mutant the compiler folded into the unmutated binary,
+	// cost nothing; every other mutant is a new binary and runs. (The
+	// baseline adds -count=1: its CPU sets the stages' CPU limits.)
 	campaignArgs := []string{"-timeout", (timeout - 30*time.Second).String()}
 	if c.campaignShort {
 		campaignArgs = append(campaignArgs, "-short")
