@@ -100,10 +100,7 @@ func (r *Runner) Baseline(ctx context.Context) error {
 		if !res.pass {
 			return fmt.Errorf("%w: stage %s: %s\n%s", ErrBaseline, st.Name, res.failed, res.tail)
 		}
-		if r.CPUFactor > 0 {
-			st.CPULimit = time.Duration(r.CPUFactor*float64(res.cpu)) + r.CPUMargin
-		}
-		st.BaselineCPU = res.cpu
+		r.setBaseline(st, res.cpu)
 	}
 	return nil
 }

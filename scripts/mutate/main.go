@@ -193,9 +193,27 @@ func run(c config) error {
 	}
 	if !skipBaseline {
 		sch.Before = func(ctx context.Context) error {
-			fmt.Fprintln(os.Stderr, "mutate: baseline (both stages, unmutated, -count=1)...")
-			if err := r.Baseline(ctx); err != nil {
+			outDir, err := filepath.Abs(filepath.Dir(resultsPath))
+			if err != nil {
 				return err
+			}
+			skip := []string{".git"}
+			if rel, err := filepath.Rel(root, outDir); err == nil {
+				skip = append(skip, filepath.ToSlash(rel))
+			}
+			extra := []string{runtime.Version(), os.Getenv("GOFLAGS"), os.Getenv("GOEXPERIMENT"), strings.Join(r.Env, " "),
+				strings.Join(r.Campaign.Args, " "), strings.Join(r.Unit.Args, " ")}
+			key, err := mutate.TreeKey(root, skip, extra...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "mutate: baseline (both stages, unmutated, -count=1; unless measured on this very tree)...")
+			cached, err := r.BaselineCached(ctx, filepath.Join(outDir, "baseline.json"), key)
+			if err != nil {
+				return err
+			}
+			if cached {
+				fmt.Fprintf(os.Stderr, "mutate: baseline from %s (same tree and flags: it passed)\n", filepath.Join(outDir, "baseline.json"))
 			}
 			for _, st := range []mutate.Stage{r.Campaign, r.Unit} {
 				fmt.Fprintf(os.Stderr, "mutate: stage %s: baseline %.1f s CPU; CPU limit %.1f s (%g× + %s); wall limit %s\n",
