@@ -181,7 +181,8 @@ campaign-lifecycle:
 # MUTATE_BUDGET stops starting mutants after that long (the ones started
 # finish); Ctrl-C drops the ones in progress. No verdict depends on wall
 # time: each stage's CPU limit is MUTATE_CPU_FACTOR × its CPU on the
-# unmutated tree (the baseline, run with -count=1) + MUTATE_CPU_MARGIN, and
+# unmutated tree (the baseline, run with -count=1, remembered in
+# mutate-out/baseline.json for an unchanged tree) + MUTATE_CPU_MARGIN, and
 # a mutant whose stage's process tree (go test and its test binaries)
 # passes it is killed (timed out), stopped at once; a stage stopped by the
 # wall limit MUTATE_TIMEOUT under its CPU limit is inconclusive (the
