@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -110,6 +111,17 @@ func (r *Runner) BaselineCached(ctx context.Context, path, key string) (bool, er
 		return false, err
 	}
 	return false, os.Rename(tmp, path)
+}
+
+// KeyArgs returns what of the stages enters a baseline's key: their names
+// and arguments as the baseline runs them (go test's -timeout left out:
+// the baseline runs without it).
+func (r *Runner) KeyArgs() []string {
+	var out []string
+	for _, st := range []Stage{r.Campaign, r.Unit} {
+		out = append(out, st.Name+": "+strings.Join(withoutTimeout(st.Args), " "))
+	}
+	return out
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -39,3 +39,15 @@ func TestWithoutTimeout(t *testing.T) {
 		require.Equal(t, tc.want, withoutTimeout(tc.in), "%q", tc.in)
 	}
 }
+
+func TestKeyArgsLeaveTheWallLimitOut(t *testing.T) {
+	r := func(timeout, run string) *Runner {
+		return &Runner{
+			Campaign: Stage{Name: "campaign", Args: []string{"-timeout", timeout, "-run", run, "./c"}},
+			Unit:     Stage{Name: "unit", Args: []string{"-timeout=" + timeout, "./u"}},
+		}
+	}
+	require.Equal(t, r("2m30s", "X").KeyArgs(), r("19m30s", "X").KeyArgs(), "the baseline runs without -timeout")
+	require.NotEqual(t, r("2m30s", "X").KeyArgs(), r("2m30s", "Y").KeyArgs())
+	require.Equal(t, []string{"campaign: -run X ./c", "unit: ./u"}, r("1m", "X").KeyArgs())
+}

@@ -201,8 +201,7 @@ func run(c config) error {
 			if rel, err := filepath.Rel(root, outDir); err == nil {
 				skip = append(skip, filepath.ToSlash(rel))
 			}
-			extra := []string{runtime.Version(), os.Getenv("GOFLAGS"), os.Getenv("GOEXPERIMENT"), strings.Join(r.Env, " "),
-				strings.Join(r.Campaign.Args, " "), strings.Join(r.Unit.Args, " ")}
+			extra := append([]string{runtime.Version(), os.Getenv("GOFLAGS"), os.Getenv("GOEXPERIMENT"), strings.Join(r.Env, " ")}, r.KeyArgs()...)
 			key, err := mutate.TreeKey(root, skip, extra...)
 			if err != nil {
 				return err
