@@ -179,13 +179,24 @@ campaign-lifecycle:
 # part of `make test`. MUTATE_JOBS mutants are tested at once (0: one per
 # CPU; they start in draw order, each with GOMAXPROCS=CPUs/jobs);
 # MUTATE_BUDGET stops starting mutants after that long (the ones started
-# finish); Ctrl-C drops the ones in progress.
+# finish); Ctrl-C drops the ones in progress. No verdict depends on wall
+# time: each stage's CPU limit is MUTATE_CPU_FACTOR × its CPU on the
+# unmutated tree (the baseline, run with -count=1, remembered in
+# mutate-out/baseline.json for an unchanged tree) + MUTATE_CPU_MARGIN, and
+# a mutant whose stage's process tree (go test and its test binaries)
+# passes it is killed (timed out), stopped at once; a stage stopped by the
+# wall limit MUTATE_TIMEOUT under its CPU limit is inconclusive (the
+# machine's load): recorded, not counted, tested again by the next run. So
+# the wall limit only bounds a hang that burns no CPU: 20m, since on a loaded
+# machine a passing campaign stage (about 100-120 CPU s) takes minutes.
 GREMLINS       ?= $(shell $(GO) env GOPATH)/bin/gremlins
 MUTANTS        ?= 300
 MUTATE_SEED    ?= 1
 MUTATE_BUDGET  ?= 0
-MUTATE_TIMEOUT ?= 5m
+MUTATE_TIMEOUT ?= 20m
 MUTATE_JOBS    ?= 0
+MUTATE_CPU_FACTOR ?= 3
+MUTATE_CPU_MARGIN ?= 30s
 MUTATE_FLAGS   ?=
 MUTATE_CAMPAIGN_RUN ?= ^(TestShardsMergeToTheWhole|TestStandardRoundExhaustive|TestBranchingEqualsReplay|TestDepthTwoOnSmallScenario|TestRegressions|TestOracleSelfTest|TestNANDCampaignShard|TestLongRunCampaignShard|TestLifecycleCampaignShard|TestOldFormatRoundUpgrades|TestDenseChainsReachTheLimit|TestOldFormatCampaign|TestDenseCampaign|TestDenseWholeRoundReleases|TestDenseWholeCampaign|TestDenseManyBlocksEndAtTheEntryCount|TestDenseManyCampaign|TestScrubRepairExtraIsCaught|TestDenseCapRoundFitsTheRecordCap|TestOldStoreBases|TestOldStoreCampaign|TestScrubFindsThePrimaryDamagedToo|TestMisdirectedRecordIsReported|TestFormatCutsResume)$$
 # The enumeration (about a minute: Gremlins runs the package's tests for
@@ -204,5 +215,5 @@ mutate-out/engine.json: $(MUTATE_ENGINE_SRC) $(MUTATE_STORE_SRC)
 .PHONY: mutate
 mutate: mutate-out/store.json mutate-out/engine.json
 	$(GO) run ./scripts/mutate -enum mutate-out/store.json=sync/store -enum mutate-out/engine.json=sync/engine \
-		-n $(MUTANTS) -seed $(MUTATE_SEED) -jobs $(MUTATE_JOBS) -budget $(MUTATE_BUDGET) -timeout $(MUTATE_TIMEOUT) -campaign-run '$(MUTATE_CAMPAIGN_RUN)' \
+		-n $(MUTANTS) -seed $(MUTATE_SEED) -jobs $(MUTATE_JOBS) -budget $(MUTATE_BUDGET) -timeout $(MUTATE_TIMEOUT) -cpu-factor $(MUTATE_CPU_FACTOR) -cpu-margin $(MUTATE_CPU_MARGIN) -campaign-run '$(MUTATE_CAMPAIGN_RUN)' \
 		-results mutate-out/results.jsonl -equivalent scripts/mutate/equivalent.txt $(MUTATE_FLAGS)

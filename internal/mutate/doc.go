@@ -10,5 +10,8 @@
 // copy standing in for the original (Runner): the working tree is never
 // written. Schedule tests several mutants at once, started in draw order.
 // Each outcome is appended to a JSON-lines file (Results), so a rerun with
-// the same file continues where the last one stopped.
+// the same file continues where the last one stopped. No verdict depends on
+// wall time: a stage is killed (timed out) only past its CPU limit, a
+// multiple of its CPU on the unmutated tree; one the wall limit stops under
+// it is Inconclusive and a rerun tests it again.
 package mutate

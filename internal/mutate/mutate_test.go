@@ -173,3 +173,57 @@ func TestEquivalentAndSummary(t *testing.T) {
 	require.Contains(t, out.String(), "by the campaign alone: 50.0% (2/4)")
 	require.Contains(t, out.String(), "LIVED      f.go:2:2/ARITHMETIC_BASE")
 }
+
+func TestResultsOlderFormatTimeoutIsInconclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	// Lines as the wall-time rule wrote them, and one with a CPU limit.
+	lines := `{"file":"f.go","line":1,"col":2,"type":"ARITHMETIC_BASE","src_sha256":"aa","from":"+","to":"-","code":"a + b","outcome":"killed_campaign","timed_out":true,"failed":"stage campaign ran past 5m0s","seconds":300,"cpu_seconds":80}
+{"file":"f.go","line":2,"col":2,"type":"ARITHMETIC_BASE","src_sha256":"aa","from":"+","to":"-","code":"a + b","outcome":"killed_unit","failed":"--- FAIL: TestX (0.01s)","seconds":30}
+{"file":"f.go","line":3,"col":2,"type":"ARITHMETIC_BASE","src_sha256":"aa","from":"+","to":"-","code":"a + b","outcome":"killed_unit","timed_out":true,"cpu_limit":200,"seconds":30}
+`
+	require.NoError(t, os.WriteFile(path, []byte(lines), 0o644))
+	rs, err := OpenResults(path)
+	require.NoError(t, err)
+	defer rs.Close()
+	m := func(line int) Mutant { return Mutant{File: "f.go", Line: line, Col: 2, Type: "ARITHMETIC_BASE"} }
+	for _, tc := range []struct {
+		line     int
+		outcome  Outcome
+		timedOut bool
+		settled  bool
+	}{
+		{1, Inconclusive, false, false}, // killed by the wall-time limit: says nothing
+		{2, KilledByUnit, false, true},
+		{3, KilledByUnit, true, true}, // past a CPU limit
+	} {
+		got, ok := rs.Lookup(m(tc.line), "aa")
+		require.True(t, ok, tc.line)
+		require.Equal(t, tc.outcome, got.Outcome, tc.line)
+		require.Equal(t, tc.timedOut, got.TimedOut, tc.line)
+		require.Equal(t, tc.settled, got.Settled(), tc.line)
+	}
+	// A retest's line supersedes the inconclusive one.
+	require.NoError(t, rs.Add(Result{Mutant: m(1), SrcSHA256: "aa", Outcome: Lived}))
+	require.NoError(t, rs.Close())
+	rs, err = OpenResults(path)
+	require.NoError(t, err)
+	got, ok := rs.Lookup(m(1), "aa")
+	require.True(t, ok)
+	require.Equal(t, Lived, got.Outcome)
+}
+
+func TestSummaryLeavesInconclusiveOut(t *testing.T) {
+	mk := func(line int, o Outcome, timedOut bool) Result {
+		return Result{Mutant: Mutant{File: "f.go", Line: line, Col: 2, Type: "ARITHMETIC_BASE"}, Outcome: o, TimedOut: timedOut}
+	}
+	s := Summarize(10, 0, 10, []Result{
+		mk(1, KilledByCampaign, true), mk(2, Inconclusive, false), mk(3, Lived, false), mk(4, Inconclusive, false), mk(5, KilledByUnit, false),
+	}, nil)
+	require.Equal(t, 2, s.Inconclusive)
+	require.Equal(t, 1, s.TimedOut)
+	var out strings.Builder
+	s.Write(&out, nil)
+	require.Contains(t, out.String(), "inconclusive (stopped by wall time under the CPU limit; not counted, tested again by a rerun): 2\n")
+	require.Contains(t, out.String(), "score: 66.7% of non-equivalent mutants killed (2/3)")
+	require.Contains(t, out.String(), "timed out: past the CPU limit: 1)")
+}

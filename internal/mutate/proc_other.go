@@ -6,4 +6,4 @@ import "os/exec"
 
 // setProcessGroup: without process groups, cancelling kills the go
 // command only.
-func setProcessGroup(*exec.Cmd) {}
+func setProcessGroup(*exec.Cmd, func(int)) {}

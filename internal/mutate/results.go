@@ -21,6 +21,11 @@ const (
 	Lived Outcome = "lived"
 	// NotViable: the mutated tree does not compile; not counted.
 	NotViable Outcome = "not_viable"
+	// Inconclusive: a stage was stopped by the wall limit (or go test's
+	// -timeout) while its CPU time stayed under its CPU limit: the
+	// machine's load, not the mutant, may have made it slow. Not counted
+	// as killed or lived; a rerun tests the mutant again.
+	Inconclusive Outcome = "inconclusive"
 )
 
 // Result is one mutant's line in the results file.
@@ -33,7 +38,12 @@ type Result struct {
 	To        string  `json:"to"`
 	Code      string  `json:"code"` // the mutated line, trimmed
 	Outcome   Outcome `json:"outcome"`
-	TimedOut  bool    `json:"timed_out,omitempty"`
+	// TimedOut: killed because a stage's CPU time passed its CPU limit
+	// (CPULimit, seconds, also given for an inconclusive result). A line
+	// of the older format (timed_out without cpu_limit: a wall-time
+	// limit) is read as inconclusive.
+	TimedOut bool    `json:"timed_out,omitempty"`
+	CPULimit float64 `json:"cpu_limit,omitempty"`
 	// Failed is the first failing test or package line the killing
 	// stage printed.
 	Failed  string  `json:"failed,omitempty"`
@@ -94,10 +104,24 @@ func (rs *Results) read(r io.Reader) (int64, error) {
 		if err := json.Unmarshal(line, &res); err != nil {
 			return 0, fmt.Errorf("line at offset %d: %w (delete the file to start over)", off, err)
 		}
-		rs.done[res.key()] = res
+		rs.done[res.key()] = olderFormat(res)
 		off += int64(len(line))
 	}
 }
+
+// olderFormat reads a result of the older format: a kill by the wall-time
+// limit (timed_out without cpu_limit) said nothing about the mutant.
+func olderFormat(r Result) Result {
+	if r.TimedOut && r.CPULimit == 0 {
+		r.Outcome, r.TimedOut = Inconclusive, false
+		r.Failed = "older format, killed by the wall-time limit: " + r.Failed
+	}
+	return r
+}
+
+// Settled reports whether r is final: every outcome but Inconclusive,
+// which a rerun tests again.
+func (r Result) Settled() bool { return r.Outcome != Inconclusive }
 
 // Lookup returns the recorded result of m on the source with hash sha.
 func (rs *Results) Lookup(m Mutant, sha string) (Result, bool) {

@@ -37,6 +37,7 @@ func ParseEquivalent(r io.Reader) (map[string]string, error) {
 type Summary struct {
 	Generated, Duplicates, Sampled, Tested     int
 	NotViable, Campaign, Unit, TimedOut, Lived int
+	Inconclusive                               int
 	Seconds, CPUSeconds                        float64
 	// Equivalent are the survivors listed as equivalent; Survivors the
 	// others (test gaps).
@@ -55,6 +56,8 @@ func Summarize(generated, duplicates, sampled int, results []Result, eq map[stri
 		switch r.Outcome {
 		case NotViable:
 			s.NotViable++
+		case Inconclusive:
+			s.Inconclusive++
 		case KilledByCampaign:
 			s.Campaign++
 		case KilledByUnit:
@@ -80,12 +83,13 @@ func pct(a, b int) float64 {
 
 // Write prints the summary and the survivors.
 func (s Summary) Write(w io.Writer, eq map[string]string) {
-	viable := s.Tested - s.NotViable
+	viable := s.Tested - s.NotViable - s.Inconclusive
 	nonEq := viable - len(s.Equivalent)
 	killed := s.Campaign + s.Unit
 	fmt.Fprintf(w, "mutants generated (gremlins, default operators): %d (%d duplicate '-' twins dropped)\n", s.Generated, s.Duplicates)
 	fmt.Fprintf(w, "sample: %d; tested: %d; not viable (do not compile): %d\n", s.Sampled, s.Tested, s.NotViable)
-	fmt.Fprintf(w, "killed by campaign tests: %d; killed by unit tests only: %d; (of the killed, timed out: %d)\n", s.Campaign, s.Unit, s.TimedOut)
+	fmt.Fprintf(w, "inconclusive (stopped by wall time under the CPU limit; not counted, tested again by a rerun): %d\n", s.Inconclusive)
+	fmt.Fprintf(w, "killed by campaign tests: %d; killed by unit tests only: %d; (of the killed, timed out: past the CPU limit: %d)\n", s.Campaign, s.Unit, s.TimedOut)
 	fmt.Fprintf(w, "lived: %d (equivalent: %d, %.1f%% of the viable tested; test gaps: %d)\n", s.Lived, len(s.Equivalent), pct(len(s.Equivalent), viable), len(s.Survivors))
 	fmt.Fprintf(w, "score: %.1f%% of non-equivalent mutants killed (%d/%d); by the campaign alone: %.1f%% (%d/%d)\n",
 		pct(killed, nonEq), killed, nonEq, pct(s.Campaign, nonEq), s.Campaign, nonEq)

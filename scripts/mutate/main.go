@@ -37,6 +37,8 @@ type config struct {
 	campaignRun, unitRun      string
 	campaignShort             bool
 	timeout, budget           time.Duration
+	cpuFactor                 float64
+	cpuMargin                 time.Duration
 	summaryOnly, skipBaseline bool
 	jobs                      int
 }
@@ -52,10 +54,12 @@ func main() {
 	flag.StringVar(&c.campaignRun, "campaign-run", "", "go test -run pattern for the campaign stage")
 	flag.StringVar(&c.unitRun, "unit-run", "", "go test -run pattern for the unit stage (default: every test; a pattern is for smoke runs of the tool)")
 	flag.BoolVar(&c.campaignShort, "campaign-short", false, "run the campaign stage with -short")
-	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "wall-time bound of one stage for one mutant (past it: killed, timed out)")
+	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "wall-time bound of one stage for one mutant (past it, under the CPU limit: inconclusive, tested again by a rerun)")
+	flag.Float64Var(&c.cpuFactor, "cpu-factor", 3, "a stage's CPU limit is this many times its baseline CPU, plus -cpu-margin (past it: killed, timed out)")
+	flag.DurationVar(&c.cpuMargin, "cpu-margin", 30*time.Second, "CPU time added to each stage's CPU limit (a mutant's recompiles)")
 	flag.DurationVar(&c.budget, "budget", 0, "stop starting new mutants after this long (0: no bound); rerun to continue")
 	flag.BoolVar(&c.summaryOnly, "summary", false, "print the summary of the results file and test nothing")
-	flag.BoolVar(&c.skipBaseline, "skip-baseline", false, "do not check first that the stages pass unmutated")
+	flag.BoolVar(&c.skipBaseline, "skip-baseline", false, "do not run the stages unmutated first (then no CPU limit: a stage the wall limit stops is inconclusive)")
 	flag.IntVar(&c.jobs, "jobs", 0, "mutants tested at once (0: the number of CPUs), each with GOMAXPROCS=max(1, CPUs/jobs) unless GOMAXPROCS is set")
 	flag.Parse()
 	c.enums = enums
@@ -68,6 +72,9 @@ func main() {
 func run(c config) error {
 	enums, n, seed, resultsPath, eqPath := c.enums, c.n, c.seed, c.resultsPath, c.eqPath
 	timeout, budget, summaryOnly, skipBaseline, jobs := c.timeout, c.budget, c.summaryOnly, c.skipBaseline, c.jobs
+	if c.cpuFactor < 1 {
+		return fmt.Errorf("-cpu-factor %g: want 1 or more (a mutant may take its baseline's CPU)", c.cpuFactor)
+	}
 	if jobs < 0 {
 		return fmt.Errorf("-jobs %d: want 0 (the number of CPUs) or more", jobs)
 	}
@@ -129,10 +136,11 @@ func run(c config) error {
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	// No -count=1: the go test cache answers only for a test binary and
-	// inputs it has seen pass, so a rerun's baseline on an unchanged tree,
-	// and a mutant the compiler folded into the unmutated binary, cost
-	// nothing; every other mutant is a new binary and runs.
+	// No -count=1 for a mutant: the go test cache answers only for a test
+	// binary and inputs it has seen pass, so a package the mutant does not
+	// reach, and a mutant the compiler folded into the unmutated binary,
+	// cost nothing; every other mutant is a new binary and runs. (The
+	// baseline adds -count=1: its CPU sets the stages' CPU limits.)
 	campaignArgs := []string{"-timeout", (timeout - 30*time.Second).String()}
 	if c.campaignShort {
 		campaignArgs = append(campaignArgs, "-short")
@@ -149,7 +157,7 @@ func run(c config) error {
 		return err
 	}
 	r := &mutate.Runner{
-		Go: "go", Root: root, Scratch: scratch, Timeout: timeout,
+		Go: "go", Root: root, Scratch: scratch, Timeout: timeout, CPUFactor: c.cpuFactor, CPUMargin: c.cpuMargin,
 		Campaign: mutate.Stage{Name: "campaign", Args: append(campaignArgs, "./faults/campaign")},
 		Unit:     mutate.Stage{Name: "unit", Args: append(unitArgs, unitPkgs...), OwnFirst: unitPkgs},
 	}
@@ -169,6 +177,9 @@ func run(c config) error {
 				return mutate.Result{}, false, err
 			}
 			res, ok := rs.Lookup(m, sha)
+			if ok && !res.Settled() && !summaryOnly {
+				ok = false // inconclusive: tested again
+			}
 			return res, ok, nil
 		},
 		Test: r.Run,
@@ -182,8 +193,32 @@ func run(c config) error {
 	}
 	if !skipBaseline {
 		sch.Before = func(ctx context.Context) error {
-			fmt.Fprintln(os.Stderr, "mutate: baseline (both stages, unmutated)...")
-			return r.Baseline(ctx)
+			outDir, err := filepath.Abs(filepath.Dir(resultsPath))
+			if err != nil {
+				return err
+			}
+			skip := []string{".git"}
+			if rel, err := filepath.Rel(root, outDir); err == nil {
+				skip = append(skip, filepath.ToSlash(rel))
+			}
+			extra := append([]string{runtime.Version(), os.Getenv("GOFLAGS"), os.Getenv("GOEXPERIMENT"), strings.Join(r.Env, " ")}, r.KeyArgs()...)
+			key, err := mutate.TreeKey(root, skip, extra...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "mutate: baseline (both stages, unmutated, -count=1; unless measured on this very tree)...")
+			cached, err := r.BaselineCached(ctx, filepath.Join(outDir, "baseline.json"), key)
+			if err != nil {
+				return err
+			}
+			if cached {
+				fmt.Fprintf(os.Stderr, "mutate: baseline from %s (same tree and flags: it passed)\n", filepath.Join(outDir, "baseline.json"))
+			}
+			for _, st := range []mutate.Stage{r.Campaign, r.Unit} {
+				fmt.Fprintf(os.Stderr, "mutate: stage %s: baseline %.1f s CPU; CPU limit %.1f s (%g× + %s); wall limit %s\n",
+					st.Name, st.BaselineCPU.Seconds(), st.CPULimit.Seconds(), c.cpuFactor, c.cpuMargin, timeout)
+			}
+			return nil
 		}
 	}
 	out, err := sch.Execute(ctx)
