@@ -157,8 +157,12 @@ fuzz:
 	  done; \
 	done
 
-run:
-	$(GO) run ./cmd/cmcsync serve
+# The daemon on its embedded default (README, Two commands): the binary
+# built, then run, not `go run`: on Ctrl-C, which reaches the whole
+# process group, `go run` exits 1 even when serve stopped cleanly (exit
+# 0), and make then reported "Error 1".
+run: build
+	bin/cmcsync serve
 
 # The lifecycle campaign in full: every operation of the daemon's life
 # (format, first round, configuration change, upgrades, scrub and repair,
