@@ -19,9 +19,11 @@ build:
 # and the QEMU scenarios.
 test: deps lint unit fuzz-smoke vm-test
 
-# The quick loop while editing: lint and the tests that run in seconds
-# (-short skips the QEMU scenarios, and the browser test only where no
-# Chromium is installed: internal/browsertest).
+# The quick loop while editing: lint and go test -short (-short skips the
+# QEMU scenarios, and the browser test only where no Chromium is
+# installed: internal/browsertest). Quick beside make test, not seconds:
+# on a fresh clone 7 min 40 s wall at load 13 on 2 cores, lint 3 min 18 s
+# of it; cmd/cmcsync, web, qemu/scenario and sync/engine take 1-2 min each.
 check: lint
 	$(GO) test -short ./...
 
