@@ -112,8 +112,15 @@ vm-diff: deps
 vm-daemon: deps
 	$(GO) run ./cmd/cmcsync vm scenario daemon-powercut --cycles 20 --seed 1 --json > vm-daemon.json
 
+# The full default matrix (4 parts, both timing corners and erase models,
+# 1, 8 and 32 MiB, every workload: many minutes, docs/MEASUREMENTS.md),
+# then the Go benchmarks (1.5 min at load 10). BENCH_FLAGS=--quick is a
+# short run (two parts, typical timings, 1 and 8 MiB, five workloads:
+# 19 s at load 10; make bench BENCH_FLAGS=--quick took 2 min 19 s in all);
+# any cmcsync bench flag goes there (cmcsync help bench).
+BENCH_FLAGS ?=
 bench:
-	$(GO) run ./cmd/cmcsync bench --out bench-out
+	$(GO) run ./cmd/cmcsync bench --out bench-out $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./bench/ ./sim/ ./sync/...
 
 # The wear target (e) alone: 10,000 cmc-10m rounds (about 2 min of CPU).
