@@ -89,3 +89,17 @@ func TestChipPartitionsAndLayout(t *testing.T) {
 	_, err = ChipPartitions(sys, "/dev/mtd99")
 	require.ErrorIs(t, err, ErrPlace)
 }
+
+// TestPartitionDeviceSeesOnlyItself: a chip opened as one of its
+// partitions (docs/DEPLOY.md's mtd:name=cmcsync0) has no other partition
+// in its range, so an image identity naming the kernel is refused there
+// (docs/DEPLOY.md, Upgrades: such a layout detects no upgrade).
+func TestPartitionDeviceSeesOnlyItself(t *testing.T) {
+	sys := fakeSysfs(t)
+	parts, err := ChipPartitions(sys, "/dev/mtd6") // cmc-store of the first chip
+	require.NoError(t, err)
+	require.Equal(t, []Partition{{Name: "cmc-store", Dev: "mtd6", Off: 0, Size: 0x1200000}}, parts)
+	_, err = Identity("uimage:kernel", parts)
+	require.ErrorIs(t, err, ErrPlace)
+	require.ErrorContains(t, err, `no partition "kernel" on this chip (its partitions: cmc-store)`)
+}
