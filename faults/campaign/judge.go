@@ -42,9 +42,10 @@ type trial struct {
 	damagedSnap *sim.Snapshot
 	// roundErr is what the round returned.
 	roundErr error
-	// roundCounters are the counters of the round's engine after the
-	// round (nil if it did not open, or the trial was built without it).
-	roundCounters *engine.Counters
+	// roundCounted is what the round's engine showed at its open and in
+	// its round (checkCounted; nil if it did not open, or the trial was
+	// built without it).
+	roundCounted []counted
 	// roundDamage is the round's engine's Status.Damage: what its open
 	// found (findingsreported.go).
 	roundDamage []string
@@ -157,7 +158,10 @@ func (w *worker) judge(ctx context.Context, t *trial) []Verdict {
 		excuse = append(excuse, "the round reported an error: "+t.roundErr.Error())
 	}
 	damaged := w.damagedTypes(t, post, excuse)
-	checkRoundReported(vs, t.roundCounters, t.preEvents)
+	for _, c := range t.roundCounted {
+		checkCounted(vs, c)
+	}
+	checkCounted(vs, rec.opened)
 	checkStoppedReported(vs, t)
 	checkEraseTriesReported(vs, t)
 	checkRetriedCommit(vs, t, b.roundGen.number, b.eraseSize)
@@ -201,6 +205,9 @@ type recovery struct {
 	// record, if set, sees each operation of the recovery
 	// (trial.recordRecovery).
 	record faults.Trace
+	// opened is what the engine showed at its open (checkCounted; the
+	// second boot's engine's, after a second boot).
+	opened counted
 }
 
 // recover opens the engine on the chips through an injector without
@@ -229,6 +236,7 @@ func (w *worker) recover(ctx context.Context, t *trial, writes *[]faults.Op) (*r
 	}
 	rec.tracing = false
 	rec.engine = e
+	rec.opened = countedSince("the recovery's engine at its open", e, engine.Counters{}, 0, nil)
 	if t.external != nil {
 		t.external.hostWrites = len(*writes) - t.external.writesAfter
 		rec.events = append(append([]engine.Event(nil), t.external.events...), rec.events...)

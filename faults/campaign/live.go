@@ -80,7 +80,13 @@ func (w *worker) liveRound(ctx context.Context, e *engine.Engine, writes *[]faul
 	if pending {
 		pre = w.view(active, w.lastWrites)
 	}
+	opened, n := e.Status().Counters, len(e.Events())
 	rep, err := e.Round(ctx)
+	var ran *engine.RoundReport
+	if rep.Outcome != "" {
+		ran = &rep
+	}
+	checkCounted(vs, countedSince("the live round's engine", e, opened, n, ran))
 	if err != nil {
 		if pending && errors.Is(err, engine.ErrRestorePending) {
 			w.judgeRestoreRefusal(vs, err, active, *writes, last, rf)

@@ -45,12 +45,16 @@ type phaseRun struct {
 	damagedBase *storeView
 	damagedSnap *sim.Snapshot
 	// report and err are what the round returned.
-	report  engine.RoundReport
-	err     error
-	writes  []faults.Op
-	cut     bool
-	cutAt   int64 // the index of the cut or torn operation
-	cutTime time.Time
+	report engine.RoundReport
+	err    error
+	// opened are the round's engine's counters right after its open, and
+	// openEvents how many events it had raised then (checkCounted).
+	opened     engine.Counters
+	openEvents int
+	writes     []faults.Op
+	cut        bool
+	cutAt      int64 // the index of the cut or torn operation
+	cutTime    time.Time
 }
 
 // newPhase wraps the worker's chips in an injector of s that traces
@@ -222,6 +226,7 @@ func (w *worker) replay(ctx context.Context, c Case) (result, error) {
 		ph.err = fmt.Errorf("open: %w", err)
 		return w.afterRound(ctx, c, nil, ph)
 	}
+	ph.opened, ph.openEvents = e.Status().Counters, len(e.Events())
 	ph.injector.Arm()
 	rctx, stop := ph.injector.Context(ctx) // a Cancel rule stops the round
 	ph.report, ph.err = e.Round(rctx)
@@ -278,6 +283,7 @@ func (w *worker) applyBranch(ctx context.Context, c Case) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("branch: open before the round: %w", err)
 	}
+	ph.opened, ph.openEvents = e.Status().Counters, len(e.Events())
 	s := b.steps[b.split]
 	w.chips[0].Restore(s.snapshots[0])
 	w.chips[1].Restore(s.snapshots[1])
@@ -302,15 +308,23 @@ func (w *worker) afterRound(ctx context.Context, c Case, e *engine.Engine, ph *p
 		return result{}, fmt.Errorf("replay: %w", err)
 	}
 	var events []engine.Event
-	var counters *engine.Counters
+	var roundCounted []counted
 	var roundDamage []string
 	if e != nil {
 		events = e.Events()
 		st := e.Status()
-		counters, roundDamage = &st.Counters, append([]string{}, st.Damage...)
+		roundDamage = append([]string{}, st.Damage...)
+		var rep *engine.RoundReport
+		if ph.report.Outcome != "" {
+			rep = &ph.report
+		}
+		roundCounted = []counted{
+			{phase: "the round's engine at its open", delta: ph.opened, events: events[:ph.openEvents]},
+			{phase: "the round's engine in its round", delta: subCounters(st.Counters, ph.opened), events: events[ph.openEvents:], round: rep},
+		}
 	}
 	t := &trial{testCase: c, preEvents: events, writes: ph.writes, roundWrites: ph.writes, powerLost: ph.cut,
-		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err, roundCounters: counters, roundDamage: roundDamage}
+		answers: append(ph.prefix, ph.answers...), tamper: w.tamper, damagedBase: ph.damagedBase, damagedSnap: ph.damagedSnap, roundErr: ph.err, roundCounted: roundCounted, roundDamage: roundDamage}
 	t.damage = append(ph.before, w.phaseDamage(ph)...)
 	t.faultedWrites = faultedWrites(ph.injector)
 	t.backupFaults = backupFaults(ph.injector)

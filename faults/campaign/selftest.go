@@ -240,6 +240,16 @@ func tampers() []tamper {
 				w.chips[0].Poke(w.bench.layout.ImageOff, make([]byte, info.ImageHeaderSize))
 				return nil
 			}},
+		{invariant: Live, wrong: "the interrupted round's failure counted down in Status.Counters.Errors", run: probeFails,
+			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
+				for i := range t.roundCounted {
+					if c := &t.roundCounted[i]; c.round != nil && c.delta.Errors == 1 {
+						c.delta.Errors = -1 // as an engine counting e.counters.Errors-- would
+						return nil
+					}
+				}
+				return errors.New("no round in the run counted one failure")
+			}},
 		{invariant: BoundedWear, wrong: "a free data block erased three more times", allowed: []string{BoundedCost}, run: cleanRound,
 			afterRecovery: func(w *worker, t *trial, rec *recovery, writes *[]faults.Op) error {
 				off := w.bench.dataOff + w.bench.dataSize - w.bench.eraseSize

@@ -167,7 +167,8 @@ func (e *Engine) answers(rs *roundState, an *anomaly) error {
 
 // stopped ends a round whose context is done: the round's blocks are
 // purged (and the configuration reinitialised) as after an interruption,
-// without an anomaly or a failover.
+// without an anomaly or a failover; it counts as one failure
+// (Counters.Errors, Status.LastError) as an interrupted round does.
 func (e *Engine) stopped(rs *roundState, r *store.Round, cause error) (RoundReport, error) {
 	r.Abandon()
 	e.event(EventInterrupt, rs.report.Generation, "round stopped: "+cause.Error())
@@ -180,6 +181,10 @@ func (e *Engine) stopped(rs *roundState, r *store.Round, cause error) (RoundRepo
 	}
 	rs.report.Duration = e.clock.Now().Sub(rs.report.began)
 	rs.report.Error = cause.Error()
+	// An interrupted round is a failure (docs/API.md, counters: "rounds
+	// interrupted or failed"), stopped or not: counted once, with its
+	// error, as the anomaly's interruption is.
+	e.setErr(fmt.Errorf("round stopped: %w", cause))
 	e.noteNotSynced(rs.report, "round stopped: "+cause.Error())
 	rep := *rs.report
 	e.setLastReport(rep)

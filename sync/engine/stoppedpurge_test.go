@@ -39,6 +39,10 @@ func TestStoppedRoundReportsTheFailedPurge(t *testing.T) {
 	require.Contains(t, rep.Error, "purge generation", "the report drops the purge's error")
 	require.Contains(t, eventKinds(e), EventError)
 	require.NotContains(t, eventKinds(e), EventPurgeVerified)
+	st := e.Status()
+	require.Equal(t, int64(1), st.Counters.Interrupts)
+	require.Equal(t, int64(1), st.Counters.Errors, "a stopped round is a failure (docs/API.md: rounds interrupted or failed), counted once")
+	require.Contains(t, st.LastError, "round stopped: context canceled")
 
 	// Once the erases work again, the same engine's next round purges the
 	// interrupted round it still holds, then commits.
