@@ -63,9 +63,9 @@ type metrics struct {
 
 var (
 	descRounds       = prometheus.NewDesc("cmcsync_rounds_total", "Sync rounds run, any outcome.", nil, nil)
-	descFailures     = prometheus.NewDesc("cmcsync_round_failures_total", "Sync rounds interrupted or failed.", nil, nil)
+	descFailures     = prometheus.NewDesc("cmcsync_round_failures_total", "Sync rounds interrupted or failed, and starts that ended in an error.", nil, nil)
 	descFailovers    = prometheus.NewDesc("cmcsync_failovers_total", "Failovers to the backup image.", nil, nil)
-	descPurges       = prometheus.NewDesc("cmcsync_purges_total", "Interrupted rounds purged from the backup.", nil, nil)
+	descPurges       = prometheus.NewDesc("cmcsync_purges_total", "Purges of interrupted rounds from the backup (a cut purge and the one completing it count twice).", nil, nil)
 	descBytesWritten = prometheus.NewDesc("cmcsync_bytes_written_total", "Bytes programmed to the backup.", nil, nil)
 	descGeneration   = prometheus.NewDesc("cmcsync_generation", "Last committed generation on the backup.", nil, nil)
 	descUpgrade      = prometheus.NewDesc("cmcsync_upgrade_pending", "1 while an image upgrade waits for the user's choice.", nil, nil)

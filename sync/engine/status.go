@@ -25,8 +25,10 @@ type Counters struct {
 	// corrupt information (EventPrimaryCorrupt).
 	PrimaryCorrupt int64 `json:"primary_corrupt"`
 	// TableFallbacks counts the types rounds read whole although the
-	// region keeps change tables (the table disagreed with the record,
-	// or nothing was committed to compare with yet; RoundReport.ReadWhole).
+	// region keeps change tables and the backup holds a committed
+	// generation to compare with (the table disagreed with the record;
+	// RoundReport.ReadWhole). A round before the first commit reads
+	// whole and is not counted.
 	TableFallbacks int64 `json:"table_fallbacks"`
 	// ChangeTableFaults counts the primary chunks the scrub found changed
 	// since their commit although the change table said they were not
