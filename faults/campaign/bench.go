@@ -289,7 +289,22 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if err := denseHistory(ctx, sc, e, region); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
+	return b.stageRoundUnderTest(e, sc, chips, clock, region, func() error {
+		if sc.ScatterRun > 0 {
+			return scatter(region, sc, sc.DenseRounds+1)
+		}
+		return g.Step(region, sc.Activity)
+	})
+}
+
+// stageRoundUnderTest ends setup once the engine e holds the base history:
+// it reads the committed generation, stages the next interval, makes the
+// round's change to the primary's region (change), reads the generation
+// the round under test must commit, and keeps the chips as every point's
+// base.
+func (b *bench) stageRoundUnderTest(e *engine.Engine, sc Scenario, chips [2]*sim.Flash, clock *sim.Clock, region *info.Region, change func() error) (*bench, error) {
 	st := e.Status()
+	var err error
 	if b.prevGen, err = readGeneration(region, sc.Types, st.Generation, e.Config()); err != nil {
 		return nil, err
 	}
@@ -298,12 +313,7 @@ func setup(ctx context.Context, sc Scenario, seed uint64) (*bench, error) {
 	if err := e.StageConfig(next); err != nil {
 		return nil, fmt.Errorf("setup: change the configuration: %w", err)
 	}
-	if sc.ScatterRun > 0 {
-		err = scatter(region, sc, sc.DenseRounds+1)
-	} else {
-		err = g.Step(region, sc.Activity)
-	}
-	if err != nil {
+	if err := change(); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	if b.roundGen, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {

@@ -87,23 +87,7 @@ func (b *bench) setupOldStore(ctx context.Context, sc Scenario, chips [2]*sim.Fl
 	if err != nil {
 		return nil, fmt.Errorf("setup: old store %s: %w", sc.OldStore, err)
 	}
-	st := e.Status()
-	if b.prevGen, err = readGeneration(region, sc.Types, st.Generation, e.Config()); err != nil {
-		return nil, err
-	}
-	next := e.Config()
-	next.Interval = sc.NextInterval
-	if err := e.StageConfig(next); err != nil {
-		return nil, fmt.Errorf("setup: change the configuration: %w", err)
-	}
-	if err := scatter(region, sc, sc.DenseRounds+1); err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
-	}
-	if b.roundGen, err = readGeneration(region, sc.Types, st.Generation+1, next); err != nil {
-		return nil, err
-	}
-	if err := b.setBase(chips, clock.Now(), region); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return b.stageRoundUnderTest(e, sc, chips, clock, region, func() error {
+		return scatter(region, sc, sc.DenseRounds+1)
+	})
 }
